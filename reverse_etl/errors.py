@@ -1,0 +1,164 @@
+"""The whole retl exception tree, in one place.
+
+Errors are data: every user-facing error carries one or more :class:`Problem` records with the
+file, line, key path and a fix. Only the CLI boundary turns them into text. Messages never
+contain secret values: code that raises must pass names (``TIKTOK_ACCESS_TOKEN``), not values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_LISTED_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the user's input, located as precisely as we can."""
+
+    message: str
+    file: Path | str | None = None
+    line: int | None = None
+    key: str | None = None
+    hint: str | None = None
+    severity: str = "error"
+
+    def location(self) -> str:
+        parts: list[str] = []
+        if self.file is not None:
+            parts.append(str(self.file) + (f":{self.line}" if self.line else ""))
+        if self.key:
+            parts.append(self.key)
+        return " ".join(parts)
+
+    def render(self) -> str:
+        where = self.location()
+        text = f"{where}: {self.message}" if where else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+@dataclass(eq=False)
+class RetlError(Exception):
+    """Root of every error retl raises on purpose. Exit code 1 at the CLI."""
+
+    message: str
+    file: Path | str | None = None
+    line: int | None = None
+    key: str | None = None
+    hint: str | None = None
+    problems: Sequence[Problem] = field(default_factory=tuple)
+    exit_code: int = 1
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+        if not self.problems:
+            self.problems = (
+                Problem(self.message, file=self.file, line=self.line, key=self.key, hint=self.hint),
+            )
+
+    @classmethod
+    def from_problems(cls, problems: Iterable[Problem], summary: str | None = None) -> RetlError:
+        items = tuple(problems)
+        if not items:
+            raise ValueError("from_problems needs at least one problem")
+        first = items[0]
+        message = summary or (first.message if len(items) == 1 else f"{len(items)} problems found")
+        return cls(
+            message,
+            file=first.file,
+            line=first.line,
+            key=first.key,
+            hint=first.hint,
+            problems=items,
+        )
+
+    def render_lines(self) -> list[str]:
+        """Human text: one line per problem, long lists capped with '… and N more'."""
+        lines = [p.render() for p in self.problems[:MAX_LISTED_PROBLEMS]]
+        extra = len(self.problems) - MAX_LISTED_PROBLEMS
+        if extra > 0:
+            lines.append(f"… and {extra} more")
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(self.render_lines())
+
+
+class ConfigError(RetlError):
+    """retl_project.yml or destinations.yml is missing, unreadable or invalid."""
+
+
+class ModelError(RetlError):
+    """A model cannot be found, rendered (Jinja) or placed in the DAG."""
+
+
+class EngineError(RetlError):
+    """The warehouse refused a query or could not be reached."""
+
+
+class ValidationFailed(RetlError):
+    """Static validation of a model against its destination found errors."""
+
+
+class InvalidRowsError(RetlError):
+    """Rows failed row-level checks and skip_invalid_record is false: nothing was sent."""
+
+
+class StateError(RetlError):
+    """The sync state store is unreadable, from a newer retl, or locked."""
+
+
+class LockError(StateError):
+    """Another sync holds the lock on this state."""
+
+
+class DestinationError(RetlError):
+    """The destination answered with an error. ``code`` is the API's own code, if any."""
+
+    code: int | None = None
+    transient: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        hint: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, key=key)
+        self.code = code
+
+
+class TransientDestinationError(DestinationError):
+    """Worth retrying: rate limits, 5xx, time-outs, dropped connections."""
+
+    transient = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        hint: str | None = None,
+        key: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, code=code, hint=hint, key=key)
+        self.retry_after = retry_after
+
+
+class TerminalDestinationError(DestinationError):
+    """Retrying will not help: permissions, bad configuration, rejected payloads."""
+
+
+class AuthError(TerminalDestinationError):
+    """The access token is missing, invalid or revoked: the user must re-authorise."""
+
+
+class UsageError(RetlError):
+    """The command line asked for something impossible (unknown --select name, bad option)."""
