@@ -1,0 +1,109 @@
+"""The ``retl`` command line: parse options -> one Project method -> render the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from reverse_etl.__about__ import __version__
+from reverse_etl.cli import options as opt
+from reverse_etl.cli.output import Output, run
+from reverse_etl.cli.render import render_preview
+from reverse_etl.project import Project
+from reverse_etl.scaffold import init_project
+
+app = typer.Typer(
+    name="retl",
+    help="Declarative reverse ETL: SQL models in, ad-platform events out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals hold tokens
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"retl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """retl: sync warehouse rows to ad platforms, only what changed."""
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
+    fmt: opt.Format = "text",
+    debug: opt.Debug = False,
+) -> None:
+    """Scaffold a working project: a model, sample data and destinations.yml."""
+    out = Output.create(fmt, debug)
+
+    def go() -> None:
+        written = init_project(directory.expanduser().resolve())
+        if out.format == "json":
+            out.json({"ok": True, "created": [str(p) for p in written]})
+            return
+        for path in written:
+            out.console.info(f"created {path}")
+        out.console.info(f"next: retl show purchase_events --project-dir {directory}")
+
+    run(out, go)
+
+
+@app.command("compile")
+def compile_(
+    project_dir: opt.ProjectDir = Path("."),
+    select: opt.Select = None,
+    vars: opt.Vars = None,
+    fmt: opt.Format = "text",
+    debug: opt.Debug = False,
+) -> None:
+    """Print the compiled SQL of models (Jinja rendered, upstream models inlined)."""
+    out = Output.create(fmt, debug)
+
+    def go() -> None:
+        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
+            compiled = p.compile(opt.selection(select))
+            if out.format == "json":
+                out.json({"ok": True, "models": [
+                    {"name": c.name, "path": str(c.model.path), "sql": c.sql,
+                     "upstream": list(c.upstream)} for c in compiled]})
+                return
+            for c in compiled:
+                out.console.sql(f"{c.name} ({c.model.path.relative_to(p.dir)})", c.sql)
+
+    run(out, go)
+
+
+@app.command()
+def show(
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Rows to show.")] = 10,
+    project_dir: opt.ProjectDir = Path("."),
+    vars: opt.Vars = None,
+    fmt: opt.Format = "text",
+    debug: opt.Debug = False,
+) -> None:
+    """Run a model and preview its first rows."""
+    out = Output.create(fmt, debug)
+
+    def go() -> None:
+        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
+            render_preview(out, p.preview(model, limit=limit))
+
+    run(out, go)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,104 @@
+"""The CLI boundary: choosing a console, printing JSON, and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+import typer
+from rich.console import Console as RichTerminal
+from rich.markup import escape
+
+from reverse_etl.errors import RetlError
+from reverse_etl.reporting.console import Console, NullConsole, PlainConsole, RichConsole
+
+Format = Literal["text", "json"]
+
+
+@dataclass
+class Output:
+    """Where a command's output goes, decided once from --format and the terminal."""
+
+    format: Format
+    debug: bool
+    console: Console
+    rich: bool
+
+    @classmethod
+    def create(cls, fmt: str, debug: bool) -> Output:
+        if fmt not in ("text", "json"):
+            _fail_line(f"--format must be 'text' or 'json', not '{fmt}'")
+            raise typer.Exit(1)
+        if fmt == "json":
+            return cls("json", debug, NullConsole(), False)
+        if sys.stdout.isatty():
+            return cls("text", debug, RichConsole(), True)
+        return cls("text", debug, PlainConsole(), False)
+
+    def json(self, document: Any) -> None:
+        sys.stdout.write(
+            orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str).decode() + "\n"
+        )
+        sys.stdout.flush()
+
+
+def _fail_line(text: str) -> None:
+    if sys.stderr.isatty():
+        RichTerminal(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(text)}")
+    else:
+        print(f"error: {text}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def boundary(out: Output) -> Iterator[None]:
+    """Every command runs inside this: user errors exit 1, anything else 2."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except RetlError as exc:
+        lines = exc.render_lines()
+        for line in lines:
+            _fail_line(line)
+        if out.format == "json":
+            out.json({"ok": False, "error": exc.message, "problems": [_problem(p) for p in exc.problems]})
+        if out.debug:
+            _traceback()
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        _fail_line("interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # the unexpected: never a silent success, never locals
+        if out.debug:
+            _traceback()
+        _fail_line(
+            f"unexpected {type(exc).__name__}: {exc} (this is a bug in retl; rerun with --debug "
+            "for the traceback and report it)"
+        )
+        if out.format == "json":
+            out.json({"ok": False, "error": f"unexpected {type(exc).__name__}"})
+        raise typer.Exit(2) from None
+
+
+def _problem(p: Any) -> dict[str, Any]:
+    return {
+        "message": p.message,
+        "file": str(p.file) if p.file is not None else None,
+        "line": p.line,
+        "key": p.key,
+        "hint": p.hint,
+        "severity": p.severity,
+    }
+
+
+def _traceback() -> None:
+    RichTerminal(stderr=True).print_exception(show_locals=False)
+
+
+def run(out: Output, fn: Callable[[], None]) -> None:
+    with boundary(out):
+        fn()

@@ -1,0 +1,121 @@
+"""YAML loading that remembers where every key came from.
+
+PyYAML's composer gives us nodes with line marks; we build plain Python values from them and
+keep a side table ``key path -> line`` so that any later error (pydantic, cross-field rules,
+env_var resolution) can point at the exact line. Duplicate keys, which PyYAML silently
+overwrites, are errors here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reverse_etl.errors import ConfigError, Problem
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class LoadedYaml:
+    """A parsed YAML document plus the line (1-based) of every key path in it."""
+
+    path: Path
+    data: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line_of(self, key_path: KeyPath) -> int | None:
+        """The line of ``key_path``, or of its nearest ancestor that has one."""
+        probe = tuple(key_path)
+        while probe:
+            if probe in self.lines:
+                return self.lines[probe]
+            probe = probe[:-1]
+        return None
+
+
+def format_key_path(key_path: KeyPath) -> str:
+    out = ""
+    for part in key_path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def load_yaml(path: Path, *, required: bool = True) -> LoadedYaml | None:
+    """Read and parse ``path``. Missing optional files give ``None``."""
+    if not path.exists():
+        if required:
+            raise ConfigError(f"{path.name} not found", file=path, hint=f"create {path}")
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path.name}: {exc}", file=path) from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path) -> LoadedYaml:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or str(exc)
+        raise ConfigError(
+            f"YAML syntax error: {what}",
+            file=path,
+            line=line,
+            hint="check indentation and quoting on that line",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"YAML error: {exc}", file=path) from None
+    if node is None:
+        return LoadedYaml(path, None, {})
+    builder = _Builder(path)
+    data = builder.build(node, ())
+    if builder.problems:
+        raise ConfigError.from_problems(builder.problems)
+    return LoadedYaml(path, data, builder.lines)
+
+
+class _Builder:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: dict[KeyPath, int] = {}
+        self.problems: list[Problem] = []
+        self._constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, key_path: KeyPath) -> Any:
+        self.lines.setdefault(key_path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            self._constructor.flatten_mapping(node)
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._constructor.construct_object(key_node, deep=True)
+                if not isinstance(key, str):
+                    key = str(key)
+                child = (*key_path, key)
+                line = key_node.start_mark.line + 1
+                if key in out:
+                    self.problems.append(
+                        Problem(
+                            f"duplicate key '{key}' (first on line {self.lines[child]})",
+                            file=self.path,
+                            line=line,
+                            key=format_key_path(child),
+                            hint="keep one of them",
+                        )
+                    )
+                    continue
+                self.lines[child] = line
+                out[key] = self.build(value_node, child)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*key_path, i)) for i, item in enumerate(node.value)]
+        return self._constructor.construct_object(node, deep=True)

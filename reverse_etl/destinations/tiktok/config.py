@@ -1,0 +1,159 @@
+"""The ``tiktok_events`` destination's settings: every documented connector parameter.
+
+Names and defaults follow TikTok's Events export connector, so an existing configuration
+carries over unchanged. Field docstrings feed ``docs/tiktok.md`` and ``retl init``'s template.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+from reverse_etl.config.env import LazySecret
+from reverse_etl.destinations.tiktok.vocab import DEFAULT_API_BASE_URL
+
+DataSource = Literal["WEB", "APP", "OFFLINE", "CRM"]
+Target = Literal["ID", "NAME", "NEW"]
+
+
+class TikTokConfig(BaseModel):
+    """Settings of one ``type: tiktok_events`` destination."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, arbitrary_types_allowed=True, use_attribute_docstrings=True
+    )
+
+    type: Literal["tiktok_events"]
+    """Destination type. Always ``tiktok_events``."""
+    model: str
+    """Name of the model (file stem under ``models/``) whose rows become events."""
+    auth_method: Literal["oauth", "access_token"] = "oauth"
+    """``access_token``: use the token given in ``access_token``. ``oauth``: use
+    ``access_token`` if set, else the token stored by ``retl auth tiktok``."""
+    access_token: LazySecret | None = None
+    """Events API access token. Always write ``{{ env_var('TIKTOK_ACCESS_TOKEN') }}``."""
+    event_data_source: DataSource = "WEB"
+    """Kind of event source: ``WEB`` (pixel), ``APP``, ``OFFLINE`` (event set) or ``CRM``."""
+    target_event_source: Target = Field(
+        default="ID",
+        validation_alias=AliasChoices("target_event_source", "target_event_source_method"),
+    )
+    """How the event source is found: ``ID`` (given), ``NAME`` (looked up) or ``NEW``
+    (created when no source of that name exists). Alias: ``target_event_source_method``."""
+    event_source_name: str | None = None
+    """Event source name, for ``NAME`` and ``NEW``."""
+    advertiser_id: str | None = None
+    """Advertiser (ad account) ID, for ``NAME`` and ``NEW``."""
+    event_source_id: str | None = None
+    """For ``ID``: pixel code (WEB), TikTok App ID (APP), offline event set ID (OFFLINE) or
+    CRM event set ID (CRM)."""
+    test_event_code: str | None = None
+    """Test event code from Events Manager's Test Events tab; remove it for real traffic."""
+    thread_count: int = Field(default=5, ge=1, le=10)
+    """Requests in flight at once, 1 to 10."""
+    limited_data_use: bool = False
+    """Ask TikTok to limit processing of every event (WEB and APP only)."""
+    skip_invalid_record: bool = False
+    """``true``: skip invalid rows and list them in the summary. ``false``: stop before
+    sending anything when any row is invalid."""
+    api_base_url: str = DEFAULT_API_BASE_URL
+    """Business API base URL (a proxy, or the sandbox in tests)."""
+    primary_key: str | list[str] | None = None
+    """Columns identifying a row for incremental syncs (default: ``event_id``, else the
+    model's ``config(primary_key=...)``)."""
+    default_phone_region: str | None = None
+    """Region (ISO 3166 alpha-2, e.g. ``US``) for phone numbers written without a country
+    code. Without it such numbers make the row invalid."""
+    oauth_app_id: str | None = None
+    """With ``auth_method: oauth``: which stored ``retl auth tiktok`` app's token to use."""
+
+    @field_validator("advertiser_id", "event_source_id", mode="before")
+    @classmethod
+    def _ids_are_strings(cls, v: Any) -> Any:
+        # YAML reads 7000000000000000001 as an int; TikTok IDs are strings.
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)
+        return v
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _region(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        import phonenumbers
+
+        if v.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"'{v}' is not a region phone numbers know (use e.g. US, GB, DE)")
+        return v.upper()
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for a local sandbox)")
+        return v.rstrip("/")
+
+    def rule_violations(self) -> list[tuple[str, str, str | None]]:
+        """Cross-field rules, as (key, message, fix)."""
+        out: list[tuple[str, str, str | None]] = []
+        target = self.target_event_source
+        if target == "ID" and not self.event_source_id:
+            out.append(
+                (
+                    "event_source_id",
+                    "is required with target_event_source: ID",
+                    f"set it to the {_ID_NAMES[self.event_data_source]}",
+                )
+            )
+        if target in ("NAME", "NEW"):
+            if self.auth_method != "oauth":
+                out.append(
+                    (
+                        "auth_method",
+                        f"must be 'oauth' with target_event_source: {target}",
+                        "looking up or creating event sources needs an OAuth token",
+                    )
+                )
+            if not self.advertiser_id:
+                out.append(("advertiser_id", f"is required with target_event_source: {target}",
+                            "the ad account ID owning the event source"))
+            if not self.event_source_name:
+                out.append(("event_source_name",
+                            f"is required with target_event_source: {target}", None))
+        if target == "NEW" and self.event_data_source in ("APP", "CRM"):
+            out.append(
+                (
+                    "target_event_source",
+                    f"NEW is possible only for WEB and OFFLINE, not {self.event_data_source}",
+                    "TikTok has no API to create app or CRM sources: use ID or NAME",
+                )
+            )
+        if self.limited_data_use and self.event_data_source in ("OFFLINE", "CRM"):
+            out.append(("limited_data_use", "applies only to WEB and APP sources",
+                        "remove it for OFFLINE and CRM"))
+        if self.auth_method == "access_token" and self.access_token is None:
+            out.append(("access_token", "is required with auth_method: access_token",
+                        "access_token: \"{{ env_var('TIKTOK_ACCESS_TOKEN') }}\""))
+        if self.event_source_name is not None and self.target_event_source == "NEW" and (
+            len(self.event_source_name) > 40 or not self.event_source_name.strip()
+        ):
+            out.append(("event_source_name", "must be 1 to 40 characters for NEW", None))
+        return out
+
+    def notices(self) -> list[str]:
+        """One-line notices shown before a run (not errors)."""
+        if self.event_data_source in ("APP", "CRM"):
+            return [
+                f"{self.event_data_source} event sources are less proven than WEB and OFFLINE "
+                "(TikTok allow-lists APP; CRM names are free-form): check the Test Events tab."
+            ]
+        return []
+
+
+_ID_NAMES = {
+    "WEB": "pixel code",
+    "APP": "TikTok App ID",
+    "OFFLINE": "offline event set ID",
+    "CRM": "CRM event set ID",
+}

@@ -1,0 +1,111 @@
+"""Consoles: how the library talks to people. The library never prints; it calls a Console.
+
+``RichConsole`` on a terminal, ``PlainConsole`` for CI logs (no ANSI codes), ``NullConsole``
+for tests and ``--format json`` (where stdout must hold exactly one JSON document).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import IO, Protocol
+
+from rich.console import Console as RichTerminal
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table
+
+
+class Console(Protocol):
+    """The narrow interface the library uses for everything a person sees."""
+
+    def info(self, text: str) -> None: ...
+
+    def warning(self, text: str) -> None: ...
+
+    def sql(self, title: str, sql: str) -> None: ...
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None: ...
+
+
+class NullConsole:
+    """Swallows everything (tests, JSON output)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, text: str) -> None:
+        self.lines.append(text)
+
+    def warning(self, text: str) -> None:
+        self.lines.append("warning: " + text)
+
+    def sql(self, title: str, sql: str) -> None:
+        self.lines.append(f"-- {title}\n{sql}")
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        self.lines.append(title)
+
+
+class PlainConsole:
+    """Line-oriented text without colour codes: CI logs and pipes."""
+
+    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+
+    def info(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def warning(self, text: str) -> None:
+        print(f"warning: {text}", file=self.err, flush=True)
+
+    def sql(self, title: str, sql: str) -> None:
+        print(f"-- {title}\n{sql}\n", file=self.out)
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        widths = [len(c) for c in columns]
+        for row in rows:
+            for i, cell in enumerate(row):
+                widths[i] = min(max(widths[i], len(cell)), 60)
+        if title:
+            print(title, file=self.out)
+
+        def fmt(cells: Sequence[str]) -> str:
+            return "  ".join(_clip(c, w).ljust(w) for c, w in zip(cells, widths, strict=False))
+
+        print(fmt(columns).rstrip(), file=self.out)
+        print("  ".join("-" * w for w in widths), file=self.out)
+        for row in rows:
+            print(fmt(row).rstrip(), file=self.out)
+        self.out.flush()
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class RichConsole:
+    """Colour, tables and syntax highlighting for a terminal."""
+
+    def __init__(self, terminal: RichTerminal | None = None, err: RichTerminal | None = None):
+        self.term = terminal or RichTerminal()
+        self.err = err or RichTerminal(stderr=True)
+
+    def info(self, text: str) -> None:
+        self.term.print(escape(text))
+
+    def warning(self, text: str) -> None:
+        self.err.print(f"[yellow]warning:[/yellow] {escape(text)}")
+
+    def sql(self, title: str, sql: str) -> None:
+        self.term.rule(escape(title))
+        self.term.print(Syntax(sql, "sql", word_wrap=True))
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        table = Table(title=escape(title) if title else None, show_lines=False)
+        for col in columns:
+            table.add_column(escape(col), overflow="fold")
+        for row in rows:
+            table.add_row(*(escape(c) for c in row))
+        self.term.print(table)
