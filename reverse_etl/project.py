@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,12 +15,52 @@ from reverse_etl.config.project import PROJECT_FILE, ProjectConfig, load_project
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.engine.base import Engine, iter_batches
 from reverse_etl.engine.duckdb import DuckDBEngine
-from reverse_etl.errors import ConfigError, EngineError, UsageError
+from reverse_etl.destinations.tiktok.auth import CredentialsStore
+from reverse_etl.destinations.tiktok.destination import TikTokDestination
+from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
+from reverse_etl.errors import (
+    ConfigError,
+    EngineError,
+    InvalidRowsError,
+    UsageError,
+    ValidationFailed,
+)
 from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph
 from reverse_etl.models.sources import SourceCatalog
+from reverse_etl.plan import (
+    DestinationPlan,
+    ValidationResult,
+    build_destination_plan,
+    check_invalid,
+    encode_plan_for,
+    prepare_engine,
+)
 from reverse_etl.reporting.console import Console, NullConsole
+from reverse_etl.sandbox import SandboxServer
+from reverse_etl.sync import DestinationResult, Target, execute
 
 MODELS_DIR = "models"
+
+
+@dataclass
+class SyncReport:
+    """Everything a sync did: the plans it ran and what happened per destination."""
+
+    plans: list[DestinationPlan]
+    sandbox: bool
+    results: list[DestinationResult] = field(default_factory=list)
+    sandbox_summary: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return len(self.results) == len(self.plans) and all(r.ok for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "sandbox": self.sandbox,
+            "destinations": [r.to_dict() for r in self.results],
+        }
 
 
 @dataclass(frozen=True)
@@ -200,6 +240,89 @@ class Project:
                 + ", ".join(d.name for d in dests),
             )
         return chosen
+
+    # --- plan and sync ---------------------------------------------------------------------
+    def _duckdb(self) -> DuckDBEngine:
+        engine = self.engine
+        if not isinstance(engine, DuckDBEngine):  # pragma: no cover - one engine for now
+            raise EngineError("plan and sync need the DuckDB engine")
+        return engine
+
+    def _destinations(self, select: Sequence[str]) -> list[TikTokDestination]:
+        out = []
+        for config in self.select_destinations(select):
+            dest = TikTokDestination(config)
+            for notice in dest.settings.notices():
+                self.console.warning(f"{dest.name}: {notice}")
+            out.append(dest)
+        return out
+
+    def validate(self, select: Sequence[str] = ()) -> list[ValidationResult]:
+        """Check each selected destination's model columns against the TikTok catalog."""
+        engine = self._duckdb()
+        prepare_engine(engine)
+        results = []
+        for d in self._destinations(select):
+            compiled = self.graph.compiled(d.settings.model)
+            try:
+                encode, warnings = encode_plan_for(engine, d, compiled)
+                results.append(ValidationResult(d.name, compiled.name, encode.mapping, warnings))
+            except ValidationFailed as exc:
+                results.append(ValidationResult(d.name, compiled.name, None, list(exc.problems)))
+        return results
+
+    def plan(self, select: Sequence[str] = ()) -> list[DestinationPlan]:
+        """What a sync would send, per destination: no network call, no secret needed."""
+        engine = self._duckdb()
+        return [
+            build_destination_plan(engine, d, self.graph.compiled(d.settings.model))
+            for d in self._destinations(select)
+        ]
+
+    def sync(
+        self,
+        select: Sequence[str] = (),
+        *,
+        sandbox: bool = False,
+        limit: int | None = None,
+    ) -> SyncReport:
+        """Plan, then send every destination's valid rows. Invalid rows stop the run before
+        anything is sent unless the destination skips them (skip_invalid_record)."""
+        if limit is not None and limit < 0:
+            raise UsageError("--limit must be 0 or more", key="--limit")
+        plans = self.plan(select)
+        blocking = check_invalid(plans)
+        if blocking:
+            raise InvalidRowsError.from_problems(
+                blocking, summary="invalid rows: nothing was sent"
+            )
+        report = SyncReport(plans=plans, sandbox=sandbox)
+        server = start_sandbox([p.destination.settings for p in plans]) if sandbox else None
+        try:
+            for plan in plans:
+                target = self._target(plan, server)
+                with self.console.progress(plan.name, plan.rows_valid if limit is None
+                                           else min(limit, plan.rows_valid)) as progress:
+                    result = execute(self._duckdb(), plan, target, observer=progress, limit=limit)
+                report.results.append(result)
+                if result.error is not None and not result.sent and result.requests == 0:
+                    break
+        finally:
+            if server is not None:
+                report.sandbox_summary = server.stats.snapshot()
+                server.stop()
+        return report
+
+    def _target(self, plan: DestinationPlan, server: SandboxServer | None) -> Target:
+        dest = plan.destination
+        if server is not None:
+            o = override_for(server, dest.settings)
+            return Target(o.base_url, o.token, sandbox=True, event_source_id=o.event_source_id)
+        stored = None
+        if dest.settings.access_token is None and dest.settings.auth_method == "oauth":
+            creds = CredentialsStore().load(dest.settings.oauth_app_id)
+            stored = creds.access_token if creds is not None else None
+        return Target(dest.settings.api_base_url, dest.access_token(stored))
 
     def close(self) -> None:
         if self._engine is not None:

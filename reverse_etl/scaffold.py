@@ -82,6 +82,7 @@ _EXAMPLE_VALUES = {
     "thread_count": "5",
     "limited_data_use": "false",
     "skip_invalid_record": "false",
+    "default_phone_region": "US",
 }
 
 _COMMENTED_EXAMPLES = {
@@ -90,7 +91,6 @@ _COMMENTED_EXAMPLES = {
     "test_event_code": "TEST12345",
     "api_base_url": "https://business-api.tiktok.com",
     "primary_key": "event_id",
-    "default_phone_region": "US",
     "oauth_app_id": '"your-tiktok-app-id"',
 }
 
@@ -122,6 +122,12 @@ def init_project(target: Path) -> list[Path]:
         target / "data" / "orders.csv": ORDERS_CSV,
         target / ".gitignore": GITIGNORE,
     }
+    if target.exists() and not target.is_dir():
+        raise ConfigError(
+            f"{target} exists and is not a directory",
+            file=target,
+            hint="choose a new or empty directory",
+        )
     existing = [p for p in files if p.exists()]
     if existing:
         raise ConfigError(
@@ -130,6 +136,9 @@ def init_project(target: Path) -> list[Path]:
             hint="retl init never overwrites files: choose an empty or new directory",
         )
     for path, text in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {path}: {exc.strerror or exc}", file=path) from None
     return list(files)

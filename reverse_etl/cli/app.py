@@ -10,7 +10,7 @@ import typer
 from reverse_etl.__about__ import __version__
 from reverse_etl.cli import options as opt
 from reverse_etl.cli.output import Output, run
-from reverse_etl.cli.render import render_preview
+from reverse_etl.cli.render import render_plan, render_preview, render_sync, render_validation
 from reverse_etl.project import Project
 from reverse_etl.scaffold import init_project
 
@@ -107,3 +107,97 @@ def show(
 
 def main() -> None:
     app()
+
+
+@app.command()
+def validate(
+    project_dir: opt.ProjectDir = Path("."),
+    select: opt.Select = None,
+    vars: opt.Vars = None,
+    fmt: opt.Format = "text",
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
+    debug: opt.Debug = False,
+) -> None:
+    """Check that each destination's model columns fit its TikTok parameters."""
+    out = Output.create(fmt, debug)
+
+    def go() -> None:
+        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
+            results = p.validate(opt.selection(select))
+            ok = render_validation(out, results)
+            if not ok or (strict and any(r.problems for r in results)):
+                raise typer.Exit(1)
+
+    run(out, go)
+
+
+@app.command()
+def plan(
+    project_dir: opt.ProjectDir = Path("."),
+    select: opt.Select = None,
+    vars: opt.Vars = None,
+    fmt: opt.Format = "text",
+    debug: opt.Debug = False,
+) -> None:
+    """Show what a sync would send (counts, invalid rows, sample payloads). Sends nothing."""
+    out = Output.create(fmt, debug)
+
+    def go() -> None:
+        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
+            render_plan(out, p.plan(opt.selection(select)))
+
+    run(out, go)
+
+
+@app.command()
+def sync(
+    project_dir: opt.ProjectDir = Path("."),
+    select: opt.Select = None,
+    vars: opt.Vars = None,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Send to a local TikTok emulator, not TikTok.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Same as 'retl plan'.")] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Send at most N rows per destination.")
+    ] = None,
+    fmt: opt.Format = "text",
+    debug: opt.Debug = False,
+) -> None:
+    """Run the models and send their events to each destination."""
+    out = Output.create(fmt, debug)
+
+    def go() -> None:
+        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
+            if dry_run:
+                render_plan(out, p.plan(opt.selection(select)))
+                return
+            report = p.sync(opt.selection(select), sandbox=sandbox, limit=limit)
+            render_sync(out, report)
+            if not report.ok:
+                raise typer.Exit(1)
+
+    run(out, go)
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 8787,
+    record: Annotated[
+        Path | None, typer.Option("--record", help="Append accepted events to this JSONL file.")
+    ] = None,
+    debug: opt.Debug = False,
+) -> None:
+    """Serve the local TikTok Events API emulator until Ctrl-C."""
+    out = Output.create("text", debug)
+
+    def go() -> None:
+        from reverse_etl.sandbox import DEMO_PIXEL_CODE, DEMO_TOKEN, serve
+
+        out.console.info(
+            f"TikTok sandbox on http://127.0.0.1:{port} (token {DEMO_TOKEN}, pixel "
+            f"{DEMO_PIXEL_CODE}); summary at /_sandbox/summary. Ctrl-C stops it."
+        )
+        serve(port, record_path=record)
+
+    run(out, go)

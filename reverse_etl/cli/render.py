@@ -6,8 +6,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from reverse_etl.cli.output import Output
-from reverse_etl.project import Preview
+from reverse_etl.plan import DestinationPlan, ValidationResult
+from reverse_etl.project import Preview, SyncReport
 
 
 def cell(value: Any) -> str:
@@ -37,3 +40,70 @@ def render_preview(out: Output, preview: Preview) -> None:
         header,
         [[cell(v) for v in row] for row in preview.rows],
     )
+
+
+def render_validation(out: Output, results: list[ValidationResult]) -> bool:
+    """Show each destination's column mapping and problems; True when there are no errors."""
+    ok = all(not r.errors for r in results)
+    if out.format == "json":
+        out.json({"ok": ok, "destinations": [r.to_dict() for r in results]})
+        return ok
+    for r in results:
+        rows = [[m.column, ".".join(m.path), "custom property" if m.param is None else "ok"]
+                for m in (r.mapping.columns if r.mapping else ())]
+        if rows:
+            out.console.table(f"{r.destination} <- model {r.model}", ["column", "TikTok field",
+                                                                       "status"], rows)
+        for p in r.problems:
+            (out.console.warning if p.severity != "error" else out.console.info)(
+                ("error: " if p.severity == "error" else "") + p.render()
+            )
+        out.console.info(f"{r.destination}: " + ("ok" if not r.errors else
+                                                 f"{len(r.errors)} error(s)"))
+    return ok
+
+
+def render_plan(out: Output, plans: list[DestinationPlan]) -> None:
+    if out.format == "json":
+        out.json({"ok": True, "destinations": [p.to_dict() for p in plans]})
+        return
+    rows = [
+        [p.name, p.destination.settings.model, p.destination.event_source, str(p.rows_total),
+         str(p.rows_valid), str(p.rows_invalid), str(p.rows_warned)]
+        for p in plans
+    ]
+    out.console.table("plan (nothing is sent)", ["destination", "model", "source", "rows",
+                                                 "to send", "invalid", "warnings"], rows)
+    for p in plans:
+        for reason, n in p.invalid_reasons[:5]:
+            out.console.warning(f"{p.name}: {n} invalid row(s): {reason}")
+        for reason, n in p.warning_reasons[:3]:
+            out.console.warning(f"{p.name}: {n} row(s): {reason}")
+        for w in p.warnings:
+            out.console.warning(f"{p.name}: {w.render()}")
+        for sample in p.samples[:2]:
+            out.console.info(f"{p.name} sample event: " + orjson.dumps(sample).decode())
+
+
+def render_sync(out: Output, report: SyncReport) -> None:
+    if out.format == "json":
+        out.json(report.to_dict())
+        return
+    rows = []
+    for r in report.results:
+        source = f"{r.event_source} {r.event_source_id or '?'}"
+        if r.event_source_how and r.event_source_how != "configured":
+            source += f" ({r.event_source_how})"
+        rows.append([r.destination, source, str(r.sent), str(r.rows_invalid), str(r.rejected),
+                     str(r.failed + r.not_attempted), f"{r.duration:.1f}s",
+                     "ok" if r.ok else "FAILED"])
+    title = "sync summary" + (" (sandbox: nothing reached TikTok)" if report.sandbox else "")
+    out.console.table(title, ["destination", "event source", "sent", "skipped invalid",
+                              "rejected", "failed", "time", "status"], rows)
+    for r in report.results:
+        for reason, n in r.invalid_reasons[:5]:
+            out.console.warning(f"{r.destination}: skipped {n} invalid row(s): {reason}")
+        for row in r.rejected_rows[:5]:
+            out.console.warning(f"{r.destination}: rejected by TikTok: key {row.key}: {row.reason}")
+        if r.error:
+            out.console.warning(f"{r.destination}: {r.error}")

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from typing import IO, Protocol
 
 from rich.console import Console as RichTerminal
+
+from reverse_etl.reporting.progress import Counters, PlainProgress, RichProgress
 from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
@@ -26,6 +28,10 @@ class Console(Protocol):
     def sql(self, title: str, sql: str) -> None: ...
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None: ...
+
+    def progress(self, title: str, total: int) -> Counters:
+        """A delivery observer that shows progress; use it as a context manager."""
+        ...
 
 
 class NullConsole:
@@ -45,6 +51,9 @@ class NullConsole:
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         self.lines.append(title)
+
+    def progress(self, title: str, total: int) -> Counters:
+        return Counters(title, total)
 
 
 class PlainConsole:
@@ -80,6 +89,9 @@ class PlainConsole:
             print(fmt(row).rstrip(), file=self.out)
         self.out.flush()
 
+    def progress(self, title: str, total: int) -> Counters:
+        return PlainProgress(title, total, self.err)
+
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -109,3 +121,6 @@ class RichConsole:
         for row in rows:
             table.add_row(*(escape(c) for c in row))
         self.term.print(table)
+
+    def progress(self, title: str, total: int) -> Counters:
+        return RichProgress(title, total, self.err)

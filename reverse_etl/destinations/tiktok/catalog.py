@@ -1,0 +1,210 @@
+"""The TikTok Events API 2.0 parameter catalog: the single table that drives mapping,
+row checks, static validation and the docs' column table.
+
+Each :class:`ParamSpec` says which model column feeds which payload path, its type, the event
+sources it applies to, and how it is normalised and hashed. Nothing else in retl lists TikTok
+parameters.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from reverse_etl.destinations.tiktok.vocab import (
+    ATT_STATUSES,
+    CONTENT_TYPES,
+    CURRENCIES,
+    DELIVERY_CATEGORIES,
+)
+
+ALL = frozenset({"WEB", "APP", "OFFLINE", "CRM"})
+WEB = frozenset({"WEB"})
+APP = frozenset({"APP"})
+CRM = frozenset({"CRM"})
+WEB_APP = frozenset({"WEB", "APP"})
+WEB_OFFLINE = frozenset({"WEB", "OFFLINE"})
+WEB_APP_OFFLINE = frozenset({"WEB", "APP", "OFFLINE"})
+
+
+class Kind(enum.Enum):
+    """Value kinds, as sent in JSON."""
+
+    STRING = "string"
+    ID = "id"  # sent as a JSON string, whatever the column type
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    TIME = "unix seconds"  # TIMESTAMP, TIMESTAMPTZ, DATE or integer seconds
+    ID_LIST = "list of ids"
+    CONTENTS = "list of content structs"
+
+
+class Hashing(enum.Enum):
+    """How a value is normalised before it leaves: SHA-256 hex unless already 64 hex chars."""
+
+    NONE = "sent as is"
+    EMAIL = "trim, lower-case, SHA-256"
+    PHONE = "E.164, SHA-256"
+    SHA256 = "trim, SHA-256"
+    LOWER_SHA256 = "trim, lower-case, SHA-256"  # idfa / gaid when hashed
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One TikTok parameter and the model column that feeds it."""
+
+    name: str
+    path: tuple[str, ...]
+    kind: Kind
+    sources: frozenset[str]
+    doc: str
+    hashing: Hashing = Hashing.NONE
+    required_for: frozenset[str] = frozenset()
+    aliases: tuple[str, ...] = ()
+    allowed: frozenset[str] | None = None
+    multi: bool = False  # accepts one value or a list (PII)
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class ContentKey:
+    name: str
+    kind: Kind
+    doc: str
+
+
+def _p(
+    name: str,
+    path: str,
+    kind: Kind,
+    sources: frozenset[str],
+    doc: str,
+    **kw: object,
+) -> ParamSpec:
+    return ParamSpec(name, tuple(path.split(".")), kind, sources, doc, **kw)  # type: ignore[arg-type]
+
+
+PARAMS: tuple[ParamSpec, ...] = (
+    # top level
+    _p("event", "event", Kind.STRING, ALL, "Event name: a standard event or a custom name.",
+       required_for=ALL),
+    _p("event_time", "event_time", Kind.TIME, ALL,
+       "When it happened. TIMESTAMP (read as UTC), TIMESTAMPTZ, DATE or Unix seconds.",
+       required_for=ALL),
+    _p("event_id", "event_id", Kind.ID, ALL,
+       "Deduplication ID (48 h). Derived from the primary key when absent."),
+    _p("limited_data_use", "limited_data_use", Kind.BOOLEAN, WEB_APP,
+       "Limited Data Use for this event (overrides the destination setting)."),
+    # user
+    _p("email", "user.email", Kind.STRING, ALL, "E-mail address(es).",
+       hashing=Hashing.EMAIL, multi=True),
+    _p("phone", "user.phone", Kind.STRING, ALL, "Phone number(s); normalised to E.164.",
+       hashing=Hashing.PHONE, multi=True),
+    _p("external_id", "user.external_id", Kind.STRING, ALL,
+       "Your own user ID(s), hashed exactly as the Pixel hashes them.",
+       hashing=Hashing.SHA256, multi=True),
+    _p("ip", "user.ip", Kind.STRING, WEB_APP_OFFLINE, "IPv4 or IPv6 address. Never hashed."),
+    _p("user_agent", "user.user_agent", Kind.STRING, WEB_APP_OFFLINE,
+       "Browser user agent. Never hashed."),
+    _p("ttclid", "user.ttclid", Kind.STRING, WEB_OFFLINE, "TikTok click ID. Never hashed."),
+    _p("ttp", "user.ttp", Kind.STRING, WEB_OFFLINE, "_ttp cookie value. Never hashed."),
+    _p("locale", "user.locale", Kind.STRING, WEB_APP, "BCP 47 locale, e.g. en-US."),
+    _p("idfa", "user.idfa", Kind.STRING, APP, "iOS advertising ID (sent as given)."),
+    _p("idfv", "user.idfv", Kind.STRING, APP, "iOS vendor ID."),
+    _p("gaid", "user.gaid", Kind.STRING, APP, "Google advertising ID (sent as given)."),
+    _p("att_status", "user.att_status", Kind.STRING, APP, "iOS App Tracking Transparency status.",
+       allowed=ATT_STATUSES),
+    # properties
+    _p("value", "properties.value", Kind.NUMBER, ALL, "Total value of the order or item."),
+    _p("currency", "properties.currency", Kind.STRING, ALL,
+       "ISO 4217 code from TikTok's list of 62 currencies.", allowed=CURRENCIES),
+    _p("content_id", "properties.content_id", Kind.ID, ALL, "Product (SKU) ID."),
+    _p("content_ids", "properties.content_ids", Kind.ID_LIST, ALL, "List of product IDs."),
+    _p("content_type", "properties.content_type", Kind.STRING, ALL,
+       "product or product_group.", allowed=CONTENT_TYPES),
+    _p("content_name", "properties.content_name", Kind.STRING, ALL, "Product name."),
+    _p("content_category", "properties.content_category", Kind.STRING, ALL, "Product category."),
+    _p("contents", "properties.contents", Kind.CONTENTS, ALL,
+       "List of structs: content_id, content_name, content_category, content_type, brand, "
+       "price, quantity."),
+    _p("num_items", "properties.num_items", Kind.INTEGER, ALL, "Number of items."),
+    _p("search_string", "properties.search_string", Kind.STRING, ALL, "Search text."),
+    _p("query", "properties.query", Kind.STRING, ALL, "Search text (Events 1.0 name)."),
+    _p("description", "properties.description", Kind.STRING, ALL, "Description."),
+    _p("order_id", "properties.order_id", Kind.ID, ALL, "Order ID."),
+    _p("shop_id", "properties.shop_id", Kind.ID, ALL, "Shop ID."),
+    _p("delivery_category", "properties.delivery_category", Kind.STRING, ALL,
+       "in_store, curbside or home_delivery.", allowed=DELIVERY_CATEGORIES),
+    _p("status", "properties.status", Kind.STRING, ALL, "Status of the order, item or service."),
+    _p("predicted_ltv", "properties.predicted_ltv", Kind.NUMBER, ALL, "Predicted lifetime value."),
+    # page
+    _p("page_url", "page.url", Kind.STRING, WEB_OFFLINE, "URL of the page.", aliases=("url",)),
+    _p("referrer", "page.referrer", Kind.STRING, WEB_OFFLINE, "Referrer URL."),
+    # app
+    _p("app_id", "app.app_id", Kind.ID, APP,
+       "Store app ID (iOS numeric ID or Android package name).", required_for=APP),
+    _p("app_name", "app.app_name", Kind.STRING, APP, "App name."),
+    _p("app_version", "app.app_version", Kind.STRING, APP, "App version."),
+    # ad (app attribution)
+    _p("callback", "ad.callback", Kind.STRING, APP, "Attribution callback."),
+    _p("campaign_id", "ad.campaign_id", Kind.ID, APP, "Campaign ID."),
+    _p("ad_id", "ad.ad_id", Kind.ID, APP, "Ad group ID."),
+    _p("creative_id", "ad.creative_id", Kind.ID, APP, "Ad (creative) ID."),
+    _p("is_retargeting", "ad.is_retargeting", Kind.BOOLEAN, APP, "Retargeting event."),
+    _p("attributed", "ad.attributed", Kind.BOOLEAN, APP, "Attributed to TikTok."),
+    _p("attribution_type", "ad.attribution_type", Kind.STRING, APP, "Attribution type."),
+    _p("attribution_provider", "ad.attribution_provider", Kind.STRING, APP,
+       "Attribution provider (MMP)."),
+    # lead (CRM)
+    _p("lead_id", "lead.lead_id", Kind.ID, CRM, "TikTok lead ID.", required_for=CRM),
+    _p("lead_event_source", "lead.lead_event_source", Kind.STRING, CRM,
+       "Name of the CRM, e.g. HubSpot."),
+)
+
+CONTENT_KEYS: tuple[ContentKey, ...] = (
+    ContentKey("content_id", Kind.ID, "Product (SKU) ID."),
+    ContentKey("content_name", Kind.STRING, "Product name."),
+    ContentKey("content_category", Kind.STRING, "Product category."),
+    ContentKey("content_type", Kind.STRING, "product or product_group."),
+    ContentKey("brand", Kind.STRING, "Brand."),
+    ContentKey("price", Kind.NUMBER, "Unit price."),
+    ContentKey("quantity", Kind.INTEGER, "Quantity."),
+)
+
+# Top-level objects whose unknown keys are sent as given ("properties.my_field").
+OPEN_OBJECTS = frozenset({"properties"})
+OBJECTS = ("user", "properties", "page", "app", "ad", "lead")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    params: tuple[ParamSpec, ...] = PARAMS
+    by_column: dict[str, ParamSpec] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        index: dict[str, ParamSpec] = {}
+        for p in self.params:
+            for name in (p.name, *p.aliases, p.dotted):
+                index[name] = p
+        object.__setattr__(self, "by_column", index)
+
+    def lookup(self, column: str) -> ParamSpec | None:
+        return self.by_column.get(column)
+
+    def column_names(self) -> list[str]:
+        """Every accepted column name (flat names, aliases and dotted paths)."""
+        return sorted(self.by_column)
+
+    def required(self, source: str) -> list[ParamSpec]:
+        return [p for p in self.params if source in p.required_for]
+
+    def for_source(self, source: str) -> Iterable[ParamSpec]:
+        return (p for p in self.params if source in p.sources)
+
+
+CATALOG = Catalog()

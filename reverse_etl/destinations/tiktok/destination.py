@@ -1,0 +1,133 @@
+"""TikTokDestination: from a model's output schema to encode SQL, and from rows to requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+from pydantic import SecretStr
+
+from reverse_etl.config.destinations import DestinationConfig
+from reverse_etl.destinations.tiktok.config import TikTokConfig
+from reverse_etl.destinations.tiktok.encode import EncodeSpec, build_encode_sql, key_columns_for
+from reverse_etl.destinations.tiktok.mapping import ColumnMapping, map_columns
+from reverse_etl.destinations.tiktok.vocab import EVENT_SOURCES
+from reverse_etl.errors import AuthError, ConfigError, Problem
+
+
+@dataclass(frozen=True)
+class EncodePlan:
+    """How one destination turns its model's rows into events."""
+
+    mapping: ColumnMapping
+    spec: EncodeSpec
+    sql: str
+
+
+class TikTokDestination:
+    """One configured ``tiktok_events`` destination."""
+
+    def __init__(self, config: DestinationConfig) -> None:
+        assert isinstance(config.settings, TikTokConfig)
+        self.config = config
+        self.settings: TikTokConfig = config.settings
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def event_source(self) -> str:
+        return EVENT_SOURCES[self.settings.event_data_source]
+
+    def _problem(self, message: str, key: str | None = None, hint: str | None = None) -> Problem:
+        return Problem(
+            message,
+            file=self.config.file,
+            line=self.config.line,
+            key=f"destinations.{self.name}" + (f".{key}" if key else ""),
+            hint=hint,
+        )
+
+    def encode_plan(
+        self, schema: pa.Schema, relation: str, model_primary_key: Sequence[str] | None
+    ) -> tuple[EncodePlan | None, list[Problem]]:
+        """The encode SQL over ``relation``, plus every problem found on the way."""
+        s = self.settings
+        source = s.event_data_source
+        names = list(schema.names)
+        mapping = map_columns(names, source)
+        problems = [
+            Problem(
+                f"column {i.column}: {i.message}",
+                file=self.config.file,
+                line=self.config.line,
+                key=f"destinations.{self.name}.model",
+                hint=i.hint,
+                severity=i.severity,
+            )
+            for i in mapping.issues
+        ]
+        for required in ("event", "event_time", *(("app_id",) if source == "APP" else ()),
+                         *(("lead_id",) if source == "CRM" else ())):
+            if not mapping.has(required):
+                problems.append(
+                    self._problem(
+                        f"model '{s.model}' has no '{required}' column",
+                        "model",
+                        f"add `... AS {required}` to the model's SELECT",
+                    )
+                )
+        configured = [s.primary_key] if isinstance(s.primary_key, str) else s.primary_key
+        keys = key_columns_for(names, configured, model_primary_key)
+        if keys is None:
+            problems.append(
+                self._problem(
+                    f"model '{s.model}' has no event_id column and no primary key",
+                    "primary_key",
+                    "add an event_id column, set primary_key here, or "
+                    "{{ config(primary_key='...') }} in the model",
+                )
+            )
+        else:
+            missing = [k for k in keys[0] if k not in names]
+            if missing:
+                problems.append(
+                    self._problem(
+                        f"primary key column '{missing[0]}' is not in model '{s.model}'",
+                        "primary_key",
+                        "columns: " + ", ".join(names),
+                    )
+                )
+        if any(p.severity == "error" for p in problems) or keys is None:
+            return None, problems
+        spec = EncodeSpec(
+            model=s.model,
+            source=source,
+            key_columns=keys[0],
+            derive_event_id=keys[1],
+            limited_data_use=s.limited_data_use,
+            default_phone_region=s.default_phone_region,
+        )
+        return EncodePlan(mapping, spec, build_encode_sql(relation, schema, mapping, spec)), problems
+
+    def access_token(self, stored: SecretStr | None = None) -> SecretStr:
+        """The token to send: ``access_token`` when set, else (oauth) the stored one."""
+        s = self.settings
+        if s.access_token is not None:
+            return s.access_token.reveal()
+        if s.auth_method == "oauth" and stored is not None:
+            return stored
+        if s.auth_method == "oauth":
+            raise AuthError(
+                "no access token: access_token is not set and no stored OAuth token was found",
+                key=f"destinations.{self.name}.access_token",
+                hint="run 'retl auth tiktok --app-id ... --secret ...' or set access_token "
+                "with {{ env_var('TIKTOK_ACCESS_TOKEN') }}",
+            )
+        raise ConfigError(
+            "access_token is required",
+            file=self.config.file,
+            key=f"destinations.{self.name}.access_token",
+        )

@@ -1,0 +1,74 @@
+"""PII normalisation that SQL cannot do alone: phone numbers to E.164.
+
+Runs as a vectorized (Arrow) UDF inside DuckDB: one call per vector of values, with a cache,
+so millions of rows with few distinct numbers cost little. Email and external_id hashing stay
+in SQL (``sha256(lower(trim(x)))``); :func:`hash_email` and friends mirror them for tests and docs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+import phonenumbers
+import pyarrow as pa
+
+HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def is_hashed(value: str) -> bool:
+    return HEX64.fullmatch(value) is not None
+
+
+@lru_cache(maxsize=200_000)
+def to_e164(raw: str, default_region: str | None = None) -> str | None:
+    """``raw`` as E.164 (``+12133734253``), or None when it is not a valid phone number."""
+    text = raw.strip()
+    if not text:
+        return None
+    # "(+1)2133734253" and "001 213..." are common spellings of an international number.
+    cleaned = re.sub(r"[()\s.\-/]", "", text)
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    region = None if cleaned.startswith("+") else default_region
+    try:
+        parsed = phonenumbers.parse(cleaned, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed) or not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def e164_arrow(values: pa.Array, regions: pa.Array) -> pa.Array:
+    """Vectorized UDF body: VARCHAR, VARCHAR -> VARCHAR (NULL when unparseable)."""
+    raw = values.to_pylist()
+    region_list = regions.to_pylist()
+    out = [
+        None if v is None else to_e164(v, r or None)
+        for v, r in zip(raw, region_list, strict=True)
+    ]
+    return pa.array(out, type=pa.string())
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def hash_email(value: str) -> str:
+    """What the SQL encoder sends for an e-mail address."""
+    return value.lower() if is_hashed(value) else sha256_hex(value.strip().lower())
+
+
+def hash_phone(value: str, default_region: str | None = None) -> str | None:
+    """What the SQL encoder sends for a phone number (None: the row is invalid)."""
+    if is_hashed(value):
+        return value.lower()
+    e164 = to_e164(value, default_region)
+    return None if e164 is None else sha256_hex(e164)
+
+
+def hash_external_id(value: str) -> str:
+    """external_id is trimmed but not lower-cased (as TikTok's own GTM template does)."""
+    return value.lower() if is_hashed(value) else sha256_hex(value.strip())

@@ -1,0 +1,205 @@
+"""Plans are values: what a sync would send, per destination, computed without the network.
+
+``retl plan`` shows a plan; ``retl sync`` builds the very same plan and then executes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from reverse_etl.destinations.tiktok.destination import EncodePlan, TikTokDestination
+from reverse_etl.destinations.tiktok.encode import PHONE_UDF
+from reverse_etl.destinations.tiktok.mapping import ColumnMapping
+from reverse_etl.destinations.tiktok.pii import e164_arrow, sha256_hex
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.errors import Problem, ValidationFailed
+from reverse_etl.models.compile import CompiledModel
+
+MAX_INVALID_LISTED = 20
+MAX_SAMPLES = 3
+PII_PARAMS = frozenset({"email", "phone", "external_id"})
+
+
+@dataclass(frozen=True)
+class InvalidRow:
+    """An invalid row: its key (masked when the key is PII) and why. Never raw PII."""
+
+    key: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class DestinationPlan:
+    destination: TikTokDestination
+    compiled: CompiledModel
+    encode: EncodePlan
+    warnings: tuple[Problem, ...]
+    rows_total: int
+    rows_invalid: int
+    rows_warned: int
+    invalid_rows: tuple[InvalidRow, ...]
+    invalid_reasons: tuple[tuple[str, int], ...]
+    warning_reasons: tuple[tuple[str, int], ...]
+    samples: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def name(self) -> str:
+        return self.destination.name
+
+    @property
+    def rows_valid(self) -> int:
+        return self.rows_total - self.rows_invalid
+
+    def relation(self) -> str:
+        return f"(\n{self.encode.sql}\n) AS __enc"
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.destination.settings
+        return {
+            "destination": self.name,
+            "type": self.destination.config.type,
+            "model": s.model,
+            "event_source": self.destination.event_source,
+            "rows": {
+                "total": self.rows_total,
+                "valid": self.rows_valid,
+                "invalid": self.rows_invalid,
+                "with_warnings": self.rows_warned,
+            },
+            "invalid_reasons": [{"reason": r, "rows": n} for r, n in self.invalid_reasons],
+            "invalid_rows": [{"key": r.key, "reason": r.reason} for r in self.invalid_rows],
+            "warning_reasons": [{"reason": r, "rows": n} for r, n in self.warning_reasons],
+            "warnings": [w.render() for w in self.warnings],
+            "skip_invalid_record": s.skip_invalid_record,
+            "samples": list(self.samples),
+        }
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """One destination's column check: the mapping (None when it failed) and the problems."""
+
+    destination: str
+    model: str
+    mapping: ColumnMapping | None
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "destination": self.destination,
+            "model": self.model,
+            "ok": not self.errors,
+            "columns": [
+                {"column": m.column, "tiktok_field": ".".join(m.path),
+                 "custom": m.param is None}
+                for m in (self.mapping.columns if self.mapping else ())
+            ],
+            "problems": [
+                {"severity": p.severity, "message": p.message, "key": p.key, "hint": p.hint,
+                 "file": str(p.file) if p.file else None, "line": p.line}
+                for p in self.problems
+            ],
+        }
+
+
+def prepare_engine(engine: DuckDBEngine) -> None:
+    engine.register_vector_udf(PHONE_UDF, e164_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR")
+
+
+def encode_plan_for(
+    engine: DuckDBEngine, dest: TikTokDestination, compiled: CompiledModel
+) -> tuple[EncodePlan, list[Problem]]:
+    """Map the model's columns; raise ValidationFailed with every problem at once."""
+    schema: pa.Schema = engine.schema(compiled.sql)
+    relation = f"(\n{compiled.sql}\n) AS __model"
+    encode, problems = dest.encode_plan(schema, relation, compiled.model.primary_key)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or encode is None:
+        raise ValidationFailed.from_problems(
+            errors or problems,
+            summary=f"destination '{dest.name}': model '{compiled.name}' does not fit tiktok_events",
+        )
+    return encode, [p for p in problems if p.severity != "error"]
+
+
+def build_destination_plan(
+    engine: DuckDBEngine,
+    dest: TikTokDestination,
+    compiled: CompiledModel,
+    *,
+    samples: int = MAX_SAMPLES,
+) -> DestinationPlan:
+    """Run the model and the encoder once for counts, reasons and a few sample payloads."""
+    prepare_engine(engine)
+    encode, warnings = encode_plan_for(engine, dest, compiled)
+    rel = f"(\n{encode.sql}\n) AS __enc"
+    total, invalid, warned = engine.rows(
+        f"SELECT count(*), count(*) FILTER (WHERE __errors IS NOT NULL), "
+        f"count(*) FILTER (WHERE __warnings IS NOT NULL) FROM {rel}"
+    )[0]
+    invalid_reasons = _reasons(engine, rel, "__errors") if invalid else []
+    warning_reasons = _reasons(engine, rel, "__warnings") if warned else []
+    mask = any(m.param is not None and m.param.name in PII_PARAMS and m.column in
+               encode.spec.key_columns for m in encode.mapping.columns)
+    invalid_rows = [
+        InvalidRow(_mask(k) if mask else k, r)
+        for k, r in engine.rows(
+            f"SELECT __key, __errors FROM {rel} WHERE __errors IS NOT NULL "
+            f"ORDER BY __key NULLS FIRST LIMIT {MAX_INVALID_LISTED}"
+        )
+    ] if invalid else []
+    sample_rows = engine.rows(
+        f"SELECT __payload FROM {rel} WHERE __errors IS NULL ORDER BY __key LIMIT {samples}"
+    ) if samples else []
+    return DestinationPlan(
+        destination=dest,
+        compiled=compiled,
+        encode=encode,
+        warnings=tuple(warnings),
+        rows_total=int(total),
+        rows_invalid=int(invalid),
+        rows_warned=int(warned),
+        invalid_rows=tuple(invalid_rows),
+        invalid_reasons=tuple(invalid_reasons),
+        warning_reasons=tuple(warning_reasons),
+        samples=tuple(orjson.loads(r[0]) for r in sample_rows),
+    )
+
+
+def _reasons(engine: DuckDBEngine, rel: str, column: str) -> list[tuple[str, int]]:
+    rows = engine.rows(
+        f"SELECT r, count(*) AS n FROM (SELECT unnest(string_split({column}, '; ')) AS r "
+        f"FROM {rel} WHERE {column} IS NOT NULL) GROUP BY r ORDER BY n DESC, r LIMIT 10"
+    )
+    return [(str(r), int(n)) for r, n in rows]
+
+
+def _mask(key: str | None) -> str | None:
+    return None if key is None else "sha256:" + sha256_hex(key)[:12]
+
+
+def check_invalid(plans: Sequence[DestinationPlan]) -> list[Problem]:
+    """Problems for destinations whose invalid rows must stop the run (skip_invalid_record off)."""
+    out = []
+    for plan in plans:
+        if plan.rows_invalid and not plan.destination.settings.skip_invalid_record:
+            reasons = ", ".join(f"{r} ({n})" for r, n in plan.invalid_reasons[:3])
+            out.append(
+                Problem(
+                    f"{plan.rows_invalid} of {plan.rows_total} rows are invalid: {reasons}",
+                    file=plan.destination.config.file,
+                    line=plan.destination.config.line,
+                    key=f"destinations.{plan.name}",
+                    hint="fix the model, or set skip_invalid_record: true to send the valid rows",
+                )
+            )
+    return out

@@ -1,0 +1,197 @@
+"""Execute a plan: resolve the event source, stream valid rows, deliver, report.
+
+Rows stream from DuckDB as Arrow record batches straight into request-sized batches; nothing
+holds the whole model in memory. Acknowledgements arrive in this thread (see delivery.runner).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import SecretStr
+
+from reverse_etl.delivery.batching import Batch, Chunk, EnvelopeSpec, batch_events
+from reverse_etl.delivery.observer import DeliveryObserver
+from reverse_etl.delivery.retry import RetryPolicy
+from reverse_etl.delivery.runner import deliver
+from reverse_etl.destinations.tiktok.client import TikTokClient
+from reverse_etl.destinations.tiktok.sources import (
+    EventSourceRequest,
+    ResolvedEventSource,
+    resolve_event_source,
+)
+from reverse_etl.engine.base import iter_batches
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.plan import DestinationPlan, InvalidRow
+
+STREAM_ROWS = 10_000
+MAX_REJECTED_LISTED = 20
+
+
+@dataclass
+class DestinationResult:
+    """What happened to one destination in a sync."""
+
+    destination: str
+    model: str
+    event_source: str
+    event_source_id: str | None = None
+    event_source_how: str | None = None
+    event_source_name: str | None = None
+    rows_total: int = 0
+    rows_invalid: int = 0
+    sent: int = 0
+    rejected: int = 0
+    failed: int = 0
+    not_attempted: int = 0
+    requests: int = 0
+    retries: int = 0
+    bisections: int = 0
+    duration: float = 0.0
+    rejected_rows: list[InvalidRow] = field(default_factory=list)
+    invalid_reasons: list[tuple[str, int]] = field(default_factory=list)
+    error: str | None = None
+    sandbox: bool = False
+    test_event_code: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.rejected == 0 and self.failed == 0 and (
+            self.not_attempted == 0
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "destination": self.destination,
+            "model": self.model,
+            "event_source": self.event_source,
+            "event_source_id": self.event_source_id,
+            "event_source_resolved": self.event_source_how,
+            "sandbox": self.sandbox,
+            "rows": {"total": self.rows_total, "skipped_invalid": self.rows_invalid},
+            "events": {
+                "sent": self.sent,
+                "rejected": self.rejected,
+                "failed": self.failed,
+                "not_attempted": self.not_attempted,
+            },
+            "requests": self.requests,
+            "retries": self.retries,
+            "bisections": self.bisections,
+            "duration_seconds": round(self.duration, 3),
+            "invalid_reasons": [{"reason": r, "rows": n} for r, n in self.invalid_reasons],
+            "rejected_rows": [{"key": r.key, "reason": r.reason} for r in self.rejected_rows],
+            "error": self.error,
+            "ok": self.ok,
+        }
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a destination's requests go for this run (the sandbox overrides the config)."""
+
+    base_url: str
+    token: SecretStr
+    sandbox: bool = False
+    event_source_id: str | None = None  # replaces the configured ID (sandbox runs)
+
+
+def stream_chunks(engine: DuckDBEngine, plan: DestinationPlan, limit: int | None) -> Iterator[Chunk]:
+    """Valid encoded rows as (keys, hashes, payload bytes) column chunks."""
+    sql = (
+        f"SELECT __key, __hash, encode(__payload) AS __payload FROM {plan.relation()} "
+        "WHERE __errors IS NULL"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    reader = engine.stream(sql, batch_rows=STREAM_ROWS)
+    for rb in iter_batches(reader):
+        yield (
+            rb.column(0).to_pylist(),
+            rb.column(1).to_pylist(),
+            rb.column(2).to_pylist(),
+        )
+
+
+def resolve_source(
+    client: TikTokClient, plan: DestinationPlan, target: Target
+) -> ResolvedEventSource:
+    s = plan.destination.settings
+    return resolve_event_source(
+        client,
+        EventSourceRequest(
+            data_source=s.event_data_source,
+            target=s.target_event_source,
+            event_source_id=target.event_source_id or s.event_source_id,
+            event_source_name=s.event_source_name,
+            advertiser_id=s.advertiser_id,
+        ),
+    )
+
+
+def execute(
+    engine: DuckDBEngine,
+    plan: DestinationPlan,
+    target: Target,
+    *,
+    observer: DeliveryObserver | None = None,
+    on_ack: Callable[[Batch], None] | None = None,
+    on_resolved: Callable[[ResolvedEventSource], None] | None = None,
+    limit: int | None = None,
+    policy: RetryPolicy | None = None,
+) -> DestinationResult:
+    """Send one destination's valid rows. Errors from TikTok end up in the result."""
+    s = plan.destination.settings
+    result = DestinationResult(
+        destination=plan.name,
+        model=s.model,
+        event_source=plan.destination.event_source,
+        rows_total=plan.rows_total,
+        rows_invalid=plan.rows_invalid,
+        invalid_reasons=list(plan.invalid_reasons),
+        sandbox=target.sandbox,
+        test_event_code=s.test_event_code is not None,
+    )
+    started = time.monotonic()
+    with TikTokClient(target.base_url, target.token, pool_size=s.thread_count) as client:
+        resolved = resolve_source(client, plan, target)
+        result.event_source_id = resolved.event_source_id
+        result.event_source_how = resolved.how
+        result.event_source_name = resolved.name
+        if on_resolved is not None:
+            on_resolved(resolved)
+        envelope = EnvelopeSpec(resolved.event_source, resolved.event_source_id, s.test_event_code)
+
+        def rejected(batch: Batch, message: str) -> None:
+            for key in batch.keys:
+                if len(result.rejected_rows) < MAX_REJECTED_LISTED:
+                    result.rejected_rows.append(InvalidRow(key, message))
+
+        outcome = deliver(
+            batch_events(stream_chunks(engine, plan, limit)),
+            client.track,
+            envelope=envelope.prefix(),
+            thread_count=s.thread_count,
+            policy=policy or RetryPolicy(),
+            on_ack=on_ack or (lambda _b: None),
+            on_rejected=rejected,
+            on_failed=lambda b, m: None,
+            observer=observer,
+        )
+    result.sent = outcome.events_sent
+    result.rejected = outcome.events_rejected
+    result.failed = outcome.events_failed
+    result.not_attempted = outcome.events_not_attempted
+    result.requests = outcome.requests
+    result.retries = outcome.retries
+    result.bisections = outcome.bisections
+    result.duration = time.monotonic() - started
+    if outcome.terminal_error is not None:
+        raise_after = outcome.terminal_error
+        result.error = raise_after.message
+    elif outcome.stop_reason:
+        result.error = outcome.stop_reason
+    return result
