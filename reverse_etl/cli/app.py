@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -199,5 +200,58 @@ def sandbox(
             f"{DEMO_PIXEL_CODE}); summary at /_sandbox/summary. Ctrl-C stops it."
         )
         serve(port, record_path=record)
+
+    run(out, go)
+
+
+auth_app = typer.Typer(help="Authorise retl with an ad platform (OAuth).", no_args_is_help=True)
+app.add_typer(auth_app, name="auth")
+
+
+@auth_app.command("tiktok")
+def auth_tiktok(
+    app_id: Annotated[str, typer.Option("--app-id", help="Your TikTok developer app ID.")],
+    secret: Annotated[
+        str,
+        typer.Option(
+            "--secret", envvar="TIKTOK_APP_SECRET", help="The app's secret (or TIKTOK_APP_SECRET).",
+            show_default=False,
+        ),
+    ],
+    port: Annotated[
+        int, typer.Option("--port", help="Local redirect port (must match a registered redirect URL).")
+    ] = 8765,
+    api_base_url: Annotated[
+        str, typer.Option("--api-base-url", help="Business API base URL (a sandbox in tests).")
+    ] = "https://business-api.tiktok.com",
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open a browser.")] = True,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait.")] = 300.0,
+    fmt: opt.Format = "text",
+    debug: opt.Debug = False,
+) -> None:
+    """Run TikTok's OAuth flow and store the token (0600, outside any project)."""
+    out = Output.create(fmt, debug)
+
+    def go() -> None:
+        from pydantic import SecretStr
+
+        from reverse_etl.destinations.tiktok.auth import authorize
+
+        def show(url: str) -> None:
+            if out.format == "json":
+                print(f"open this URL to authorise retl: {url}", file=sys.stderr, flush=True)
+            else:
+                out.console.info(f"Open this URL to authorise retl:\n{url}")
+
+        result, path = authorize(
+            app_id, SecretStr(secret), api_base_url=api_base_url, port=port, timeout=timeout,
+            on_url=show, open_browser=browser,
+        )
+        if out.format == "json":
+            out.json({"ok": True, "credentials_file": str(path),
+                      "advertiser_ids": list(result.advertiser_ids)})
+            return
+        out.console.info(f"token stored in {path}")
+        out.console.info("advertiser IDs granted: " + (", ".join(result.advertiser_ids) or "none"))
 
     run(out, go)
