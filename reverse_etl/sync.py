@@ -56,11 +56,17 @@ class DestinationResult:
     error: str | None = None
     sandbox: bool = False
     test_event_code: bool = False
+    skip_invalid: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.rejected == 0 and self.failed == 0 and (
-            self.not_attempted == 0
+        """Everything valid was acknowledged; rejected events count as failures unless the
+        destination skips invalid records (then they are listed, like invalid rows)."""
+        return (
+            self.error is None
+            and self.failed == 0
+            and self.not_attempted == 0
+            and (self.rejected == 0 or self.skip_invalid)
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,6 +160,7 @@ def execute(
         invalid_reasons=list(plan.invalid_reasons),
         sandbox=target.sandbox,
         test_event_code=s.test_event_code is not None,
+        skip_invalid=s.skip_invalid_record,
     )
     started = time.monotonic()
     with TikTokClient(target.base_url, target.token, pool_size=s.thread_count) as client:
@@ -180,6 +187,7 @@ def execute(
             on_rejected=rejected,
             on_failed=lambda b, m: None,
             observer=observer,
+            stop_on_invalid=not s.skip_invalid_record,
         )
     result.sent = outcome.events_sent
     result.rejected = outcome.events_rejected

@@ -44,7 +44,15 @@ def parse_vars(text: str | None) -> dict[str, Any]:
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise UsageError(f"--vars is not valid YAML: {exc}", key="--vars") from None
+        # PyYAML's str() is a multi-line snippet with carets: keep the one-line reason.
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at column {mark.column + 1}" if mark is not None else ""
+        raise UsageError(
+            f"--vars is not valid YAML{where}: {problem}",
+            key="--vars",
+            hint="e.g. --vars '{name: value}'",
+        ) from None
     if not isinstance(value, dict):
         raise UsageError(
             "--vars must be a YAML mapping", key="--vars", hint="e.g. --vars '{name: value}'"

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AliasChoices, BaseModel, ValidationError
 
 from reverse_etl.config.errors_map import problems_from_validation
 from reverse_etl.config.resolve import resolve_tree
 from reverse_etl.config.suggest import did_you_mean
-from reverse_etl.config.yaml_loader import LoadedYaml, load_yaml
+from reverse_etl.config.yaml_loader import KeyPath, LoadedYaml, format_key_path, load_yaml
 from reverse_etl.destinations.registry import config_model_for, known_types
 from reverse_etl.errors import ConfigError, Problem
 
@@ -120,7 +120,13 @@ def _parse_one(loaded: LoadedYaml, name: str, raw: Any) -> DestinationConfig:
     violations = getattr(settings, "rule_violations", None)
     if callable(violations):
         found = [
-            Problem(msg, loaded.path, loaded.line_of((*base, key)) or line, f"{name}.{key}", hint)
+            Problem(
+                msg,
+                loaded.path,
+                _key_line(loaded, base, model_cls, key) or line,
+                format_key_path((*base, key)),
+                hint,
+            )
             for key, msg, hint in violations()
         ]
         if found:
@@ -128,6 +134,23 @@ def _parse_one(loaded: LoadedYaml, name: str, raw: Any) -> DestinationConfig:
     model = getattr(settings, "model", None)
     if not isinstance(model, str):
         raise ConfigError(
-            "missing required key 'model'", file=loaded.path, line=line, key=f"{name}.model"
+            "missing required key 'model'",
+            file=loaded.path,
+            line=line,
+            key=format_key_path((*base, "model")),
         )
     return DestinationConfig(name, str(dtype), model, settings, loaded.path, line)
+
+
+def _key_line(
+    loaded: LoadedYaml, base: KeyPath, model_cls: type[BaseModel], key: str
+) -> int | None:
+    """The line of a settings key as written, under its name or any of its aliases."""
+    names = [key]
+    field = model_cls.model_fields.get(key)
+    if field is not None and isinstance(field.validation_alias, AliasChoices):
+        names += [c for c in field.validation_alias.choices if isinstance(c, str)]
+    for candidate in names:
+        if (*base, candidate) in loaded.lines:
+            return loaded.lines[(*base, candidate)]
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -53,10 +54,11 @@ def problems_from_validation(
     base: KeyPath = (),
 ) -> list[Problem]:
     problems: list[Problem] = []
+    by_key: dict[str, Problem] = {}
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-        key_path: KeyPath = (*base, *loc)
         kind = err["type"]
+        loc = _input_path(err["loc"], _data_at(loaded.data, base), keep_last=kind == "missing")
+        key_path: KeyPath = (*base, *loc)
         key_text = format_key_path(key_path)
         line = loaded.line_of(key_path)
         if kind == "extra_forbidden":
@@ -82,5 +84,55 @@ def problems_from_validation(
             msg = err["msg"]
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, ") :]
-            problems.append(Problem(msg, loaded.path, line, key_text))
+            if kind == "is_instance_of":  # LazySecret: the class name means nothing to users
+                msg = "must be a string"
+            earlier = by_key.get(key_text)
+            if earlier is not None:  # one error per member of a union: say it once
+                problems[problems.index(earlier)] = by_key[key_text] = Problem(
+                    _either(earlier.message, msg), loaded.path, line, key_text
+                )
+                continue
+            by_key[key_text] = Problem(msg, loaded.path, line, key_text)
+            problems.append(by_key[key_text])
     return problems
+
+
+_ABSENT = object()
+
+
+def _child(data: Any, part: str | int) -> Any:
+    """``data[part]`` when the input has it, else _ABSENT."""
+    if isinstance(data, dict):
+        return data.get(part, _ABSENT)
+    if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        return data[part]
+    return _ABSENT
+
+
+def _data_at(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        data = _child(data, part)
+    return data
+
+
+def _input_path(loc: tuple[str | int, ...], data: Any, *, keep_last: bool) -> KeyPath:
+    """The parts of a pydantic location that exist in the input.
+
+    pydantic adds the member type of a union to the location (``primary_key.str``,
+    ``primary_key.list[str]``); those are not keys the user wrote.
+    """
+    out: list[str | int] = []
+    for i, part in enumerate(loc):
+        child = _child(data, part)
+        if child is _ABSENT and not (keep_last and i == len(loc) - 1):
+            continue
+        data = child
+        out.append(part)
+    return tuple(out)
+
+
+def _either(first: str, second: str) -> str:
+    prefix = "Input should be "
+    if first.startswith(prefix) and second.startswith(prefix):
+        return f"{first} or {second[len(prefix) :]}"
+    return f"{first}; or {second}"

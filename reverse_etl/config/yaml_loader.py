@@ -90,19 +90,30 @@ class _Builder:
         self.lines: dict[KeyPath, int] = {}
         self.problems: list[Problem] = []
         self._constructor = yaml.SafeLoader("")
+        self._merged_counts: dict[int, int] = {}
 
     def build(self, node: yaml.Node, key_path: KeyPath) -> Any:
         self.lines.setdefault(key_path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
-            self._constructor.flatten_mapping(node)
+            # flatten_mapping puts the pairs merged in by '<<: *anchor' first; keys written
+            # out in the mapping override them (YAML merge semantics), they are no duplicates.
+            # An aliased node is built again, already flattened: remember its count.
+            merged_count = self._merged_counts.get(id(node))
+            if merged_count is None:
+                explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+                self._constructor.flatten_mapping(node)
+                merged_count = self._merged_counts[id(node)] = len(node.value) - explicit
+            merged: set[str] = set()
             out: dict[str, Any] = {}
-            for key_node, value_node in node.value:
+            for index, (key_node, value_node) in enumerate(node.value):
                 key = self._constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, str):
                     key = str(key)
                 child = (*key_path, key)
                 line = key_node.start_mark.line + 1
-                if key in out:
+                if index < merged_count:
+                    merged.add(key)
+                elif key in out and key not in merged:
                     self.problems.append(
                         Problem(
                             f"duplicate key '{key}' (first on line {self.lines[child]})",
@@ -113,6 +124,8 @@ class _Builder:
                         )
                     )
                     continue
+                else:
+                    merged.discard(key)
                 self.lines[child] = line
                 out[key] = self.build(value_node, child)
             return out

@@ -7,7 +7,7 @@ own state database read-write beside it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,10 @@ class DuckDBEngine:
 
     def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         try:
-            return self._con.execute(sql).fetch_record_batch(batch_rows)
+            reader = self._con.execute(sql).to_arrow_reader(batch_rows)
         except duckdb.Error as exc:
             raise EngineError(_clean(exc)) from None
+        return pa.RecordBatchReader.from_batches(reader.schema, _checked(reader))
 
     def schema(self, sql: str) -> pa.Schema:
         """Arrow schema of ``sql``'s result, without running it to completion."""
@@ -109,6 +110,19 @@ class DuckDBEngine:
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _checked(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+    """DuckDB keeps running the query while batches are read: an error found then (a cast
+    failing at row five million) is an EngineError too, not pyarrow's bare OSError."""
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:
+            raise EngineError(_clean(exc)) from None
+        yield batch
 
 
 def _clean(exc: BaseException) -> str:

@@ -102,7 +102,7 @@ def _render_file(mf: ModelFile, ctx: RenderContext) -> Model:
         raise ModelError(f"cannot read model: {exc}", file=mf.path) from None
     result = render_model(mf.name, mf.path, text, ctx)
     sql = strip_sql(result.sql)
-    if not sql:
+    if not _LEADING_COMMENTS.sub("", sql, count=1):  # nothing but comments is empty too
         raise ModelError(
             "model is empty", file=mf.path, hint="write one SELECT statement in the file"
         )
@@ -116,7 +116,7 @@ def _render_file(mf: ModelFile, ctx: RenderContext) -> Model:
     )
 
 
-_LEADING_COMMENTS = re.compile(r"^(\s*(--[^\n]*\n|/\*.*?\*/))*\s*", re.S)
+_LEADING_COMMENTS = re.compile(r"^(\s*(--[^\n]*(\n|$)|/\*.*?\*/))*\s*", re.S)
 
 
 def strip_sql(sql: str) -> str:

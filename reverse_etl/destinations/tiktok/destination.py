@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from reverse_etl.config.destinations import DestinationConfig
 from reverse_etl.destinations.tiktok.config import TikTokConfig
 from reverse_etl.destinations.tiktok.encode import EncodeSpec, build_encode_sql, key_columns_for
-from reverse_etl.destinations.tiktok.mapping import ColumnMapping, map_columns
+from reverse_etl.destinations.tiktok.mapping import ColumnMapping, key_only_columns, map_columns
 from reverse_etl.destinations.tiktok.vocab import EVENT_SOURCES
 from reverse_etl.errors import AuthError, ConfigError, Problem
 
@@ -57,7 +57,10 @@ class TikTokDestination:
         s = self.settings
         source = s.event_data_source
         names = list(schema.names)
-        mapping = map_columns(names, source)
+        configured = [s.primary_key] if isinstance(s.primary_key, str) else s.primary_key
+        keys = key_columns_for(names, configured, model_primary_key)
+        # Key columns that are not TikTok parameters identify rows but are not sent.
+        mapping = map_columns(names, source, ignore=key_only_columns(keys[0] if keys else ()))
         problems = [
             Problem(
                 f"column {i.column}: {i.message}",
@@ -79,8 +82,6 @@ class TikTokDestination:
                         f"add `... AS {required}` to the model's SELECT",
                     )
                 )
-        configured = [s.primary_key] if isinstance(s.primary_key, str) else s.primary_key
-        keys = key_columns_for(names, configured, model_primary_key)
         if keys is None:
             problems.append(
                 self._problem(

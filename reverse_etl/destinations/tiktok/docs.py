@@ -17,7 +17,7 @@ _SOURCE_ORDER = ("WEB", "APP", "OFFLINE", "CRM")
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return " ".join(text.split()).replace("``", "`").replace("|", "\\|")
 
 
 def parameters_table() -> str:

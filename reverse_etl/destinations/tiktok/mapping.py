@@ -90,3 +90,11 @@ def map_columns(
         seen_paths[path] = name
         mapped.append(MappedColumn(name, path, spec))
     return ColumnMapping(tuple(mapped), tuple(issues))
+
+
+def key_only_columns(key_columns: Sequence[str], *, catalog: Catalog = CATALOG) -> list[str]:
+    """Primary-key columns that are not TikTok parameters: used for keys, never sent."""
+    return [
+        c for c in key_columns
+        if catalog.lookup(c) is None and c.split(".", 1)[0] not in OPEN_OBJECTS
+    ]

@@ -1,0 +1,76 @@
+"""When to retry a transient failure, and how long to wait first.
+
+Pure arithmetic: the caller passes the elapsed time and a ``random.Random``, so tests control
+both. The runner owns the clock and the sleeping.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+_DEFAULT_RNG = random.Random()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded by attempts and by total time.
+
+    ``max_attempts`` counts every send of the same batch, the first one included.
+    ``max_elapsed`` bounds the time from the first send of a batch to the start of its last
+    retry, in seconds.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_elapsed: float = 300.0
+    multiplier: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.base_delay < 0 or self.max_delay < 0 or self.max_elapsed < 0:
+            raise ValueError("delays must not be negative")
+        if self.multiplier < 1:
+            raise ValueError("multiplier must be at least 1")
+
+    def delay(
+        self, attempt: int, retry_after: float | None = None, rng: random.Random | None = None
+    ) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1 = the first send).
+
+        Full jitter (uniform in ``[0, cap]``) spreads retries from many threads apart, which
+        matters most after a rate limit. A server's ``Retry-After`` is a floor: it wins over the
+        jitter and over ``max_delay``, but not over ``max_elapsed``.
+        """
+        if attempt < 1:
+            raise ValueError("attempt numbers start at 1")
+        try:
+            cap = min(self.max_delay, self.base_delay * self.multiplier ** (attempt - 1))
+        except OverflowError:
+            cap = self.max_delay
+        wait = (rng or _DEFAULT_RNG).uniform(0.0, cap)
+        if retry_after is not None and math.isfinite(retry_after) and retry_after > 0:
+            wait = max(wait, min(retry_after, self.max_elapsed))
+        return wait
+
+    def next_delay(
+        self,
+        attempts_made: int,
+        elapsed: float,
+        retry_after: float | None = None,
+        rng: random.Random | None = None,
+    ) -> float | None:
+        """The wait before the next attempt, or None when the batch should be given up.
+
+        Gives up when ``attempts_made`` reached ``max_attempts`` or when waiting would carry
+        the retry past ``max_elapsed`` seconds since the first send.
+        """
+        if attempts_made >= self.max_attempts:
+            return None
+        wait = self.delay(attempts_made, retry_after, rng)
+        if elapsed + wait > self.max_elapsed:
+            return None
+        return wait

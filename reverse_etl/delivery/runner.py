@@ -1,0 +1,296 @@
+"""Deliver batches: bounded concurrency, retries, bisection of rejected batches.
+
+Worker threads only build bodies and call ``send``. Every decision, counter and callback lives
+in the calling thread, so the caller can commit state per acknowledged batch without locks.
+
+A batch waiting out its backoff holds its worker slot: an API that is struggling (rate limits,
+5xx) then sees less load from us, not more, and ``thread_count`` bounds requests either way.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+
+from reverse_etl.delivery.batching import Batch, build_body
+from reverse_etl.delivery.observer import DeliveryObserver, NullObserver
+from reverse_etl.delivery.outcome import (
+    INVALID,
+    OK,
+    TRANSIENT,
+    Outcome,
+    Send,
+    describe,
+    outcome_of,
+    stop_error,
+)
+from reverse_etl.delivery.result import DeliveryResult
+from reverse_etl.delivery.retry import RetryPolicy
+from reverse_etl.errors import DestinationError, TerminalDestinationError, TransientDestinationError
+
+# With an envelope problem (wrong event_source_id, say) every event is "invalid" and bisection
+# would cost ~2 requests per event. When this many rejections arrive before a single
+# acknowledgement, the fault is almost surely not in the rows: stop instead.
+DEFAULT_REJECT_GUARD = 32
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One request's worth of work: a batch plus where it stands in its retry budget."""
+
+    batch: Batch
+    seq: int
+    attempt: int = 1
+    delay: float = 0.0
+    first_start: float = 0.0
+    sent_before: bool = False  # were these events already in a request? (failed vs unsent)
+
+
+def deliver(
+    batches: Iterable[Batch],
+    send: Send,
+    *,
+    envelope: bytes,
+    thread_count: int,
+    policy: RetryPolicy,
+    on_ack: Callable[[Batch], None],
+    on_rejected: Callable[[Batch, str], None],
+    observer: DeliveryObserver | None = None,
+    sleep: Callable[[float], object] | None = None,
+    stop_on_invalid: bool = False,
+    on_failed: Callable[[Batch, str], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+    reject_guard: int = DEFAULT_REJECT_GUARD,
+) -> DeliveryResult:
+    """Send every batch with at most ``thread_count`` requests in flight; report as they land.
+
+    ``batches`` is pulled lazily, one batch per free slot, and is not drained after a stop.
+    ``on_ack``, ``on_rejected``, ``on_failed`` and the observer run in this thread, in the
+    order answers arrive. Transient failures are retried with the same bytes per ``policy``;
+    a batch out of retries is passed to ``on_failed`` and stops the run. A rejected (invalid)
+    batch is split in halves until single bad events are isolated and passed to
+    ``on_rejected``. Auth and terminal errors stop the run: nothing new is sent, requests in
+    flight finish (and are acknowledged if they succeed), and the error is returned in
+    ``DeliveryResult.terminal_error`` for the caller to raise.
+
+    ``sleep`` waits out backoff delays in a worker thread; by default the wait is cut short
+    when the run stops. ``clock`` and ``rng`` make retry timing deterministic in tests.
+    """
+    if thread_count < 1:
+        raise ValueError("thread_count must be at least 1")
+    run = _Run(
+        send=send,
+        envelope=envelope,
+        thread_count=thread_count,
+        policy=policy,
+        on_ack=on_ack,
+        on_rejected=on_rejected,
+        on_failed=on_failed,
+        observer=observer or NullObserver(),
+        sleep=sleep,
+        stop_on_invalid=stop_on_invalid,
+        clock=clock,
+        rng=rng or random.Random(),
+        reject_guard=reject_guard,
+    )
+    return run.execute(iter(batches))
+
+
+@dataclass
+class _Run:
+    send: Send
+    envelope: bytes
+    thread_count: int
+    policy: RetryPolicy
+    on_ack: Callable[[Batch], None]
+    on_rejected: Callable[[Batch, str], None]
+    on_failed: Callable[[Batch, str], None] | None
+    observer: DeliveryObserver
+    sleep: Callable[[float], object] | None
+    stop_on_invalid: bool
+    clock: Callable[[], float]
+    rng: random.Random
+    reject_guard: int
+
+    def __post_init__(self) -> None:
+        self.stopping = threading.Event()  # read by workers: skip sends once the run stops
+        self.stop_reason: str | None = None
+        self.error: DestinationError | None = None
+        self.crash: BaseException | None = None
+        self.queue: deque[_Unit] = deque()  # bisected halves and retries, ahead of new input
+        self.in_flight: dict[Future[Outcome | None], _Unit] = {}
+        self.seq = 0
+        self.sent = self.rejected = self.failed = self.not_attempted = 0
+        self.batches = self.requests = self.retries = self.bisections = 0
+
+    # -- main thread ------------------------------------------------------------------------
+
+    def execute(self, source: Iterator[Batch]) -> DeliveryResult:
+        started = self.clock()
+        pool = ThreadPoolExecutor(max_workers=self.thread_count, thread_name_prefix="retl-send")
+        try:
+            while True:
+                self._fill(pool, source)
+                if not self.in_flight:
+                    break
+                done, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: self.in_flight[f].seq):
+                    self._finish(self.in_flight.pop(future), future)
+                self.observer.on_in_flight(len(self.in_flight))
+        finally:
+            self.stopping.set()  # wakes any backoff wait; workers then skip their send
+            pool.shutdown(wait=True, cancel_futures=True)
+        for unit in self.queue:
+            self._drop(unit)
+        if self.crash is not None:
+            raise self.crash
+        return DeliveryResult(
+            events_sent=self.sent,
+            events_rejected=self.rejected,
+            events_failed=self.failed,
+            events_not_attempted=self.not_attempted,
+            batches=self.batches,
+            requests=self.requests,
+            retries=self.retries,
+            bisections=self.bisections,
+            terminal_error=self.error,
+            stop_reason=self.stop_reason,
+            elapsed=self.clock() - started,
+        )
+
+    def _fill(self, pool: ThreadPoolExecutor, source: Iterator[Batch]) -> None:
+        """Top up to ``thread_count`` requests; pull new input only when nothing is queued."""
+        changed = False
+        while self.stop_reason is None and len(self.in_flight) < self.thread_count:
+            unit = self._next_unit(source)
+            if unit is None:
+                break
+            future = pool.submit(self._work, unit)
+            self.in_flight[future] = unit
+            self.observer.on_request_start(len(unit.batch))
+            changed = True
+        if changed:
+            self.observer.on_in_flight(len(self.in_flight))
+
+    def _next_unit(self, source: Iterator[Batch]) -> _Unit | None:
+        if self.queue:
+            return self.queue.popleft()
+        for batch in source:
+            if len(batch):
+                self.batches += 1
+                self.seq += 1
+                return _Unit(batch, self.seq, first_start=self.clock())
+        return None
+
+    def _finish(self, unit: _Unit, future: Future[Outcome | None]) -> None:
+        try:
+            result = future.result()
+        except DestinationError as exc:
+            result = outcome_of(exc)
+        except Exception as exc:  # a bug in send: stop cleanly, re-raise after draining
+            self.failed += len(unit.batch)
+            if self.crash is None:
+                self.crash = exc
+            self._stop("crash")
+            return
+        if result is None:  # skipped because the run was stopping
+            self._drop(unit)
+            return
+        self.requests += 1
+        n = len(unit.batch)
+        self.observer.on_request_end(n, result)
+        if result.kind == OK:
+            self.sent += n
+            self.on_ack(unit.batch)
+            self.observer.on_ack(n)
+        elif result.kind == TRANSIENT:
+            self._retry(unit, result)
+        elif result.kind == INVALID:
+            self._bisect(unit, result)
+        else:
+            self.failed += n
+            self._stop(result.kind, stop_error(result))
+
+    def _retry(self, unit: _Unit, outcome: Outcome) -> None:
+        elapsed = self.clock() - unit.first_start
+        delay = None
+        if self.stop_reason is None:
+            delay = self.policy.next_delay(unit.attempt, elapsed, outcome.retry_after, self.rng)
+        if delay is None:
+            message = describe(outcome)
+            self.failed += len(unit.batch)
+            if self.on_failed is not None:
+                self.on_failed(unit.batch, message)
+            if self.stop_reason is None:
+                text = f"gave up after {unit.attempt} attempt(s) in {elapsed:.1f}s: {message}"
+                error = TransientDestinationError(
+                    text,
+                    code=outcome.code,
+                    retry_after=outcome.retry_after,
+                    hint="Unacknowledged rows stay pending; the next sync sends them again.",
+                )
+                self._stop("retries exhausted", error)
+            return
+        self.retries += 1
+        self.observer.on_retry(unit.attempt, delay, outcome)
+        self.queue.appendleft(
+            replace(unit, attempt=unit.attempt + 1, delay=delay, sent_before=True)
+        )
+
+    def _bisect(self, unit: _Unit, outcome: Outcome) -> None:
+        batch = unit.batch
+        if len(batch) == 1:
+            message = describe(outcome)
+            self.rejected += 1
+            self.on_rejected(batch, message)
+            self.observer.on_rejected(1, message)
+            if self.stop_on_invalid:
+                self._stop("invalid")
+            elif self.sent == 0 and self.rejected >= self.reject_guard:
+                text = (
+                    f"the first {self.rejected} events sent were all rejected and none accepted; "
+                    f"the request itself is probably wrong: {message}"
+                )
+                hint = "Check event_source and event_source_id for this destination."
+                self._stop("invalid", TerminalDestinationError(text, code=outcome.code, hint=hint))
+            return
+        if self.stop_reason is not None:
+            self.failed += len(batch)
+            return
+        self.bisections += 1
+        first, second = batch.split()
+        # Halves go to the front so a bad batch is finished before new input is pulled.
+        for half in (second, first):
+            self.seq += 1
+            self.queue.appendleft(_Unit(half, self.seq, first_start=self.clock(), sent_before=True))
+
+    def _stop(self, reason: str, error: DestinationError | None = None) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            self.error = error
+            self.stopping.set()
+
+    def _drop(self, unit: _Unit) -> None:
+        if unit.sent_before:
+            self.failed += len(unit.batch)
+        else:
+            self.not_attempted += len(unit.batch)
+
+    # -- worker threads ---------------------------------------------------------------------
+
+    def _work(self, unit: _Unit) -> Outcome | None:
+        if unit.delay > 0:
+            if self.sleep is None:
+                self.stopping.wait(unit.delay)
+            else:
+                self.sleep(unit.delay)
+        if self.stopping.is_set():
+            return None
+        # Rebuilt from the same payloads on a retry: byte-identical, so event_ids match.
+        return self.send(build_body(self.envelope, unit.batch.payloads))

@@ -1,0 +1,124 @@
+"""Shared fixtures: write a project tree, run the real ``retl`` command in a subprocess.
+
+The helpers are handed out as fixtures (not imported from this module) so that test folders
+with their own ``conftest.py`` never shadow them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Variables that make rich or click colour output even without a terminal: the CLI tests
+# check what a pipe (CI log) really gets, so none of them may leak in from the caller.
+_COLOUR_FORCING = (
+    "FORCE_COLOR",
+    "CLICOLOR_FORCE",
+    "PY_COLORS",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+)
+
+MakeProject = Callable[[Path, Mapping[str, str]], Path]
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def write_project(root: Path, files: Mapping[str, str]) -> Path:
+    """Write ``files`` (relative path -> text) under ``root`` and return ``root``.
+
+    Texts are dedented and one leading newline is dropped, so tests can write YAML inline;
+    line numbers in assertions count from the first line after the opening quotes.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = textwrap.dedent(text)
+        if body.startswith("\n"):
+            body = body[1:]
+        path.write_text(body, encoding="utf-8")
+    return root
+
+
+def cli_env(overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """The caller's environment without colour forcing, plus ``overrides`` (None removes)."""
+    env = {k: v for k, v in os.environ.items() if k not in _COLOUR_FORCING}
+    env.pop("TIKTOK_ACCESS_TOKEN", None)
+    env["PYTHONIOENCODING"] = "utf-8"
+    for key, value in (overrides or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def invoke_cli(
+    *args: str | os.PathLike[str],
+    cwd: Path | str | None = None,
+    env: Mapping[str, str | None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m reverse_etl ARGS`` (the same entry point as ``retl``) with pipes."""
+    return subprocess.run(
+        [sys.executable, "-m", "reverse_etl", *(str(a) for a in args)],
+        cwd=cwd,
+        env=cli_env(env),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def make_project() -> MakeProject:
+    """``make_project(tmp_path, {"models/a.sql": "select 1 as a"}) -> tmp_path``."""
+    return write_project
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> RunCli:
+    """``run_cli("compile", "--project-dir", path, cwd=None, env=None)``."""
+    return invoke_cli
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What an in-process run printed, shaped like ``subprocess.CompletedProcess``."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_in_process(
+    *args: str | os.PathLike[str], env: Mapping[str, str | None] | None = None
+) -> CliResult:
+    """The CLI through typer's CliRunner: same boundary code, no interpreter start-up.
+
+    Used where a table of bad inputs would otherwise start dozens of interpreters; the exit
+    code path itself (typer.Exit -> process status) is covered by the subprocess tests.
+    """
+    from typer.testing import CliRunner
+
+    from reverse_etl.cli.app import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, [str(a) for a in args], env=dict(env or {}))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., CliResult]:
+    """``cli("compile", "--project-dir", path)``: the CLI in this process."""
+    return invoke_in_process

@@ -1,0 +1,272 @@
+"""The ``retl`` command as a user runs it: a real process, pipes, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from reverse_etl import __version__
+from reverse_etl.project import Project
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory, run_cli) -> Path:
+    """One ``retl init`` project shared by the read-only tests of this module."""
+    root = tmp_path_factory.mktemp("cli") / "shop"
+    result = run_cli("init", root)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def assert_no_ansi(*texts: str) -> None:
+    for text in texts:
+        assert not ANSI.search(text), repr(text[:200])
+        assert "\x1b" not in text
+
+
+def test_version(run_cli) -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"retl {__version__}\n"
+    assert result.stderr == ""
+
+
+def test_init_prints_what_it_created_and_next_step(tmp_path, run_cli) -> None:
+    root = tmp_path / "new"
+    result = run_cli("init", root)
+    assert result.returncode == 0, result.stderr
+    created = [line.removeprefix("created ") for line in result.stdout.splitlines()[:-1]]
+    assert sorted(created) == sorted(
+        str(root / p)
+        for p in [
+            "retl_project.yml",
+            "destinations.yml",
+            "models/purchase_events.sql",
+            "data/orders.csv",
+            ".gitignore",
+        ]
+    )
+    assert result.stdout.splitlines()[-1] == (
+        f"next: retl show purchase_events --project-dir {root}"
+    )
+    assert_no_ansi(result.stdout, result.stderr)
+
+
+def test_compile_text(initialised, run_cli) -> None:
+    result = run_cli("compile", "--project-dir", initialised)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("-- purchase_events (models/purchase_events.sql)\n")
+    assert f"read_csv('{initialised / 'data' / 'orders.csv'}', header = true" in result.stdout
+    assert "'total': 'decimal(12,2)'" in result.stdout
+    assert "where total >= 0" in result.stdout
+    assert result.stderr == ""
+    assert_no_ansi(result.stdout)
+
+
+def test_compile_json_is_one_document(initialised, run_cli) -> None:
+    result = run_cli("compile", "--project-dir", initialised, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)  # raises on anything besides one document
+    assert document["ok"] is True
+    (model,) = document["models"]
+    assert model["name"] == "purchase_events"
+    assert model["path"] == str(initialised / "models" / "purchase_events.sql")
+    assert model["upstream"] == []
+    assert "read_csv(" in model["sql"]
+    assert result.stderr == ""
+
+
+def test_show_text_is_a_plain_table(initialised, run_cli) -> None:
+    result = run_cli("show", "purchase_events", "--project-dir", initialised, "-n", "2")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "purchase_events: 2 row(s)"
+    assert lines[1].split() == [
+        "event",
+        "(string)",
+        "event_id",
+        "(string)",
+        "event_time",
+        "(timestamp[us])",
+        "email",
+        "(string)",
+        "phone",
+        "(string)",
+        "external_id",
+        "(string)",
+        "value",
+        "(decimal128(12,",
+        "2))",
+        "currency",
+        "(string)",
+        "order_id",
+        "(string)",
+        "page_url",
+        "(string)",
+    ]
+    assert set(lines[2].replace(" ", "")) == {"-"}
+    assert lines[3].split()[:4] == ["Purchase", "order-1001", "2026-11-01", "10:15:00"]
+    assert "42.50" in lines[3]
+    assert len(lines) == 5
+    assert_no_ansi(result.stdout, result.stderr)
+
+
+def test_show_json_is_one_document(initialised, run_cli) -> None:
+    result = run_cli(
+        "show", "purchase_events", "--project-dir", initialised, "--format", "json", "--limit", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["ok"] is True
+    assert document["model"] == "purchase_events"
+    assert {c["name"]: c["type"] for c in document["columns"]}["value"] == "decimal128(12, 2)"
+    assert document["rows"] == [
+        {
+            "event": "Purchase",
+            "event_id": "order-1001",
+            "event_time": "2026-11-01T10:15:00",
+            "email": " Alice@Example.com ",
+            "phone": "+1 212 555 0101",
+            "external_id": "cust-1",
+            "value": "42.50",
+            "currency": "USD",
+            "order_id": "1001",
+            "page_url": "https://shop.example/p/socks",
+        }
+    ]
+    assert result.stderr == ""
+
+
+def test_errors_in_json_mode_keep_stdout_one_document(initialised, run_cli) -> None:
+    result = run_cli("show", "purchase_event", "--project-dir", initialised, "--format", "json")
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["error"] == "no model named 'purchase_event'"
+    assert document["problems"][0]["hint"] == "did you mean 'purchase_events'?"
+    assert result.stderr.startswith("error: ")
+
+
+def test_init_refuses_to_overwrite(tmp_path, run_cli) -> None:
+    root = tmp_path / "shop"
+    (root / "models").mkdir(parents=True)
+    mine = root / "models" / "purchase_events.sql"
+    mine.write_text("select 'mine' as x\n")
+    result = run_cli("init", root)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"error: {mine}: {mine} already exists (retl init never overwrites files: "
+        "choose an empty or new directory)\n"
+    )
+    assert mine.read_text() == "select 'mine' as x\n"
+    assert not (root / "retl_project.yml").exists()
+
+
+def test_select_unknown_model_with_did_you_mean(initialised, run_cli) -> None:
+    result = run_cli("compile", "--project-dir", initialised, "--select", "purchase_event")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: --select: no model named 'purchase_event' (did you mean 'purchase_events'?)\n"
+    )
+    assert_no_ansi(result.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "yaml"], "error: --format must be 'text' or 'json', not 'yaml'\n"),
+        (
+            ["--vars", "{a: [1"],
+            "error: --vars: --vars is not valid YAML at column 7: expected ',' "
+            "or ']', but got '<stream end>' (e.g. --vars '{name: value}')\n",
+        ),
+        (["--select", "nope,purchase_events"], "error: --select: no model named 'nope'"),
+    ],
+)
+def test_bad_options_are_user_errors(args, message, initialised, cli) -> None:
+    result = cli("compile", "--project-dir", initialised, *args)
+    assert result.returncode == 1
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_negative_limit(initialised, cli) -> None:
+    result = cli("show", "purchase_events", "--project-dir", initialised, "--limit", "-1")
+    assert result.returncode == 1
+    assert result.stderr == "error: --limit: --limit must be 0 or more\n"
+
+
+def test_debug_traceback_on_user_error_has_no_colour_on_a_pipe(tmp_path, make_project, run_cli):
+    root = make_project(tmp_path, {"models/m.sql": "select {{ nope }} as a"})
+    result = run_cli("compile", "--project-dir", root, "--debug")
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert f"error: {root / 'models' / 'm.sql'}:1: undefined name: 'nope' is undefined" in (
+        result.stderr
+    )
+    assert_no_ansi(result.stdout, result.stderr)
+
+
+def _explode(self, *args, **kwargs):
+    token = os.environ["TIKTOK_ACCESS_TOKEN"]  # a local the traceback must not show
+    raise RuntimeError(f"internal failure after {len(token)} chars")
+
+
+def test_unexpected_exception_exits_2_and_points_to_debug(initialised, cli, monkeypatch):
+    monkeypatch.setattr(Project, "compile", _explode)
+    result = cli(
+        "compile",
+        "--project-dir",
+        initialised,
+        env={"TIKTOK_ACCESS_TOKEN": "super-secret-token-123"},
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "error: unexpected RuntimeError: internal failure after 22 chars (this is a bug in "
+        "retl; rerun with --debug for the traceback and report it)\n"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback_without_local_values(initialised, cli, monkeypatch):
+    monkeypatch.setattr(Project, "compile", _explode)
+    result = cli(
+        "compile",
+        "--project-dir",
+        initialised,
+        "--debug",
+        env={"TIKTOK_ACCESS_TOKEN": "super-secret-token-123"},
+    )
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr
+    assert "in _explode" in result.stderr
+    assert "RuntimeError: internal failure after 22 chars" in result.stderr
+    assert "super-secret-token-123" not in result.stderr
+    assert "super-secret-token-123" not in result.stdout
+    # rich's locals panel would print "token = '...'" and "self = <...Project...>".
+    assert "token = '" not in result.stderr
+    assert "<reverse_etl.project.Project object" not in result.stderr
+
+
+def test_unexpected_exception_in_json_mode(initialised, cli, monkeypatch) -> None:
+    monkeypatch.setattr(Project, "compile", _explode)
+    result = cli(
+        "compile",
+        "--project-dir",
+        initialised,
+        "--format",
+        "json",
+        env={"TIKTOK_ACCESS_TOKEN": "x"},
+    )
+    assert result.returncode == 2
+    assert json.loads(result.stdout) == {"ok": False, "error": "unexpected RuntimeError"}

@@ -1,0 +1,102 @@
+"""The DuckDB engine: errors name the model, rows arrive as a stream of Arrow record batches."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from reverse_etl import EngineError, Project
+from reverse_etl.engine.base import iter_batches
+from reverse_etl.engine.duckdb import DuckDBEngine
+
+BIG = {"models/big.sql": "select range as id, 'row-' || range as label from range(50000)"}
+
+
+def test_model_with_sql_error_exits_1_naming_the_model_file(tmp_path, make_project, run_cli):
+    root = make_project(
+        tmp_path,
+        {"models/ok.sql": "select 1 as a", "models/broken.sql": "select * from no_such_table\n"},
+    )
+    model_file = root / "models" / "broken.sql"
+
+    text = run_cli("show", "broken", "--project-dir", root)
+    assert text.returncode == 1
+    assert "Traceback" not in text.stderr
+    (line,) = text.stderr.splitlines()
+    assert line.startswith(f"error: {model_file}: model 'broken' failed: Catalog Error:")
+    assert "no_such_table" in line
+    assert "retl compile --select broken" in line
+
+    as_json = run_cli("show", "broken", "--project-dir", root, "--format", "json")
+    assert as_json.returncode == 1
+    document = json.loads(as_json.stdout)
+    assert document["ok"] is False
+    (problem,) = document["problems"]
+    assert problem["file"] == str(model_file)
+    assert "no_such_table" in problem["message"]
+
+
+def test_sql_syntax_error_in_process(tmp_path, make_project) -> None:
+    root = make_project(tmp_path, {"models/m.sql": "selec 1"})
+    with Project.load(root) as project, pytest.raises(EngineError) as info:
+        project.preview("m")
+    (problem,) = info.value.problems
+    assert problem.file == root / "models" / "m.sql"
+    assert problem.message.startswith("model 'm' failed: Parser Error: syntax error")
+
+
+@pytest.mark.parametrize(("batch_rows", "sizes"), [(10_000, [10_000] * 5), (4096, None)])
+def test_stream_yields_record_batches_of_the_requested_size(
+    batch_rows, sizes, tmp_path, make_project
+) -> None:
+    with Project.load(make_project(tmp_path, BIG)) as project:
+        (compiled,) = project.compile(["big"])
+        reader = project.stream_model(compiled, batch_rows=batch_rows)
+        assert isinstance(reader, pa.RecordBatchReader)
+        assert reader.schema.names == ["id", "label"]
+        batches = list(iter_batches(reader))
+    assert all(isinstance(b, pa.RecordBatch) for b in batches)
+    got = [b.num_rows for b in batches]
+    assert sum(got) == 50_000
+    assert len(got) > 1
+    assert max(got) <= batch_rows
+    if sizes is not None:
+        assert got == sizes
+    else:
+        assert got[:-1] == [batch_rows] * (len(got) - 1)
+    ids = pa.concat_arrays([b.column(0) for b in batches])
+    assert ids.to_pylist() == list(range(50_000))
+
+
+def test_error_while_streaming_is_an_engine_error() -> None:
+    engine = DuckDBEngine()
+    try:
+        # The bad value sits far into the result, so DuckDB may only fail while batches are
+        # read: wherever it fails, it must be an EngineError (exit 1), never a bare OSError.
+        with pytest.raises(EngineError) as info:
+            reader = engine.stream(
+                "select cast(case when range >= 300000 then 'x' else '1' end as integer) as v "
+                "from range(400000)",
+                batch_rows=1000,
+            )
+            for _ in iter_batches(reader):
+                pass
+        assert "Could not convert string 'x'" in info.value.message
+    finally:
+        engine.close()
+
+
+def test_describe_and_utc_session() -> None:
+    engine = DuckDBEngine()
+    try:
+        columns = engine.describe("select 1::bigint as id, 'x' as name")
+        assert [(c.name, c.type) for c in columns] == [("id", "BIGINT"), ("name", "VARCHAR")]
+        reader = engine.stream("select current_setting('TimeZone') as tz")
+        assert reader.read_all().column("tz").to_pylist() == ["UTC"]
+        with pytest.raises(EngineError) as info:
+            engine.describe("select nope from nowhere")
+        assert "nowhere" in info.value.message
+    finally:
+        engine.close()

@@ -1,0 +1,202 @@
+"""The SQL encoder: payload shape per source, NULL handling, types, hashing, row checks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import orjson
+import pytest
+
+from reverse_etl.destinations.tiktok.encode import EncodeSpec, build_encode_sql, key_columns_for
+from reverse_etl.destinations.tiktok.mapping import key_only_columns, map_columns
+from reverse_etl.engine.duckdb import DuckDBEngine
+
+from .test_pii import EMAIL_VECTOR, EXTERNAL_VECTOR, PHONE_VECTOR
+
+
+def encode(
+    engine: DuckDBEngine,
+    select: str,
+    source: str = "WEB",
+    *,
+    region: str | None = None,
+    ldu: bool = False,
+    model_pk: tuple[str, ...] | None = None,
+) -> list[dict[str, object]]:
+    schema = engine.schema(select)
+    keys = key_columns_for(schema.names, None, model_pk)
+    assert keys is not None
+    mapping = map_columns(schema.names, source, ignore=key_only_columns(keys[0]))
+    assert not [i for i in mapping.issues if i.severity == "error"], mapping.issues
+    spec = EncodeSpec("m", source, keys[0], keys[1], limited_data_use=ldu,
+                      default_phone_region=region)
+    sql = build_encode_sql(f"({select}) AS t", schema, mapping, spec)
+    rows = engine.rows(f"SELECT __key, __payload, __hash, __errors, __warnings FROM ({sql}) "
+                       "ORDER BY __key")
+    return [
+        {"key": k, "payload": orjson.loads(p), "hash": h, "errors": e, "warnings": w}
+        for k, p, h, e, w in rows
+    ]
+
+
+NOW = int(time.time()) - 3600
+
+
+def test_web_event_nests_hashes_and_leaves_out_nulls(engine: DuckDBEngine) -> None:
+    (row,) = encode(
+        engine,
+        f"""select 'Purchase' as event, 'o-1' as event_id, to_timestamp({NOW}) as event_time,
+           ' ALICE_abc@gmail.com ' as email, '(+1)2133734253' as phone,
+           'user_123' as external_id, '1.2.3.4' as ip, null::varchar as ttclid,
+           42.5::decimal(10,2) as value, 'USD' as currency, 1001 as order_id,
+           'https://x.example/p' as url, null::varchar as referrer,
+           'gold' as "properties.tier" """,
+    )
+    assert row["errors"] is None
+    assert row["payload"] == {
+        "event": "Purchase",
+        "event_id": "o-1",
+        "event_time": NOW,
+        "user": {"email": EMAIL_VECTOR, "phone": PHONE_VECTOR, "external_id": EXTERNAL_VECTOR,
+                 "ip": "1.2.3.4"},
+        "properties": {"value": 42.5, "currency": "USD", "order_id": "1001", "tier": "gold"},
+        "page": {"url": "https://x.example/p"},
+    }
+
+
+def test_empty_objects_are_left_out_and_limited_data_use_added(engine: DuckDBEngine) -> None:
+    (row,) = encode(
+        engine,
+        f"select 'ViewContent' as event, 'e' as event_id, {NOW} as event_time, "
+        "null::varchar as email",
+        ldu=True,
+    )
+    assert row["payload"] == {"event": "ViewContent", "event_id": "e", "event_time": NOW,
+                              "limited_data_use": True}
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("timestamp '2026-01-01 00:00:00'", 1767225600),
+        ("timestamptz '2026-01-01 00:00:00+01'", 1767222000),
+        ("date '2026-01-01'", 1767225600),
+        ("1767225600", 1767225600),
+        ("1767225600::double", 1767225600),
+    ],
+)
+def test_event_time_is_utc_seconds_whatever_the_machine_zone(
+    engine: DuckDBEngine, expr: str, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        (row,) = encode(engine, f"select 'Lead' as event, 'k' as event_id, {expr} as event_time")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert row["payload"]["event_time"] == expected
+    assert os.environ.get("TZ") is None
+
+
+def test_derived_event_id_is_stable_and_key_based(engine: DuckDBEngine) -> None:
+    sql = f"select 'Lead' as event, {NOW} as event_time, 7 as lead_no"
+    first = encode(engine, sql, model_pk=("lead_no",))
+    second = encode(engine, sql.replace(str(NOW), str(NOW - 60)), model_pk=("lead_no",))
+    a, b = first[0]["payload"], second[0]["payload"]
+    assert isinstance(a, dict) and isinstance(b, dict)
+    assert a["event_id"] == b["event_id"]
+    assert str(a["event_id"]).startswith("retl-") and len(str(a["event_id"])) == 37
+    assert first[0]["key"] == "7"
+
+
+def test_lists_contents_and_id_lists(engine: DuckDBEngine) -> None:
+    (row,) = encode(
+        engine,
+        f"""select 'AddToCart' as event, 'k' as event_id, {NOW} as event_time,
+           ['A@x.com', null, ' '] as email,
+           [{{'content_id': 11, 'price': 2.5, 'quantity': 3, 'brand': null}}] as contents,
+           [1, 2] as content_ids""",
+    )
+    payload = row["payload"]
+    assert isinstance(payload, dict)
+    assert payload["user"] == {"email": [hashlib.sha256(b"a@x.com").hexdigest()]}
+    assert payload["properties"] == {
+        "contents": [{"content_id": "11", "price": 2.5, "quantity": 3}],
+        "content_ids": ["1", "2"],
+    }
+
+
+def test_app_and_crm_payloads(engine: DuckDBEngine) -> None:
+    (app,) = encode(
+        engine,
+        f"""select 'InstallApp' as event, 'i' as event_id, {NOW} as event_time,
+           343200656 as app_id, 'Demo' as app_name, 'AUTHORIZED' as att_status,
+           'cb' as callback""",
+        "APP",
+    )
+    assert app["payload"]["app"] == {"app_id": "343200656", "app_name": "Demo"}
+    assert app["payload"]["ad"] == {"callback": "cb"}
+    assert app["payload"]["user"] == {"att_status": "AUTHORIZED"}
+    (crm,) = encode(
+        engine,
+        f"""select 'Qualified' as event, 'c' as event_id, {NOW} as event_time,
+           7123 as lead_id, 'Salesforce' as lead_event_source""",
+        "CRM",
+    )
+    assert crm["payload"]["lead"] == {"lead_id": "7123", "lead_event_source": "Salesforce"}
+
+
+@pytest.mark.parametrize(
+    ("source", "select", "reason"),
+    [
+        ("WEB", "select null::varchar as event, 'k' as event_id, {now} as event_time",
+         "event is missing"),
+        ("WEB", "select 'Lead' as event, 'k' as event_id, null::bigint as event_time",
+         "event_time is missing or not a time"),
+        ("WEB", "select 'Lead' as event, 'k' as event_id, {future} as event_time",
+         "event_time is in the future"),
+        ("WEB", "select 'Lead' as event, 'k' as event_id, {now}000 as event_time",
+         "event_time looks like milliseconds"),
+        ("OFFLINE", "select 'Qualified' as event, 'k' as event_id, {now} as event_time",
+         "is not a standard event"),
+        ("WEB", "select 'Checkout' as event, 'k' as event_id, {now} as event_time",
+         "reserved name"),
+        ("WEB", "select 'Lead' as event, 'k' as event_id, {now} as event_time, 'XXX' as currency",
+         "currency 'XXX' is not accepted"),
+        ("WEB", "select 'Lead' as event, 'k' as event_id, {now} as event_time, '555' as phone",
+         "phone is not a valid phone number"),
+        ("WEB", "select 'Lead' as event, 'k' as event_id, {now} as event_time, 'abc' as value",
+         "value is not a number"),
+        ("APP", "select 'Login' as event, 'k' as event_id, {now} as event_time, "
+         "null::varchar as app_id", "app_id is required"),
+        ("WEB", "select 'Lead' as event, null::varchar as event_id, {now} as event_time",
+         "primary key is null"),
+    ],
+)
+def test_invalid_rows_say_why(engine: DuckDBEngine, source: str, select: str, reason: str) -> None:
+    (row,) = encode(engine, select.format(now=NOW, future=NOW + 86400), source)
+    assert row["errors"] is not None and reason in str(row["errors"])
+
+
+def test_duplicate_keys_are_invalid(engine: DuckDBEngine) -> None:
+    rows = encode(
+        engine,
+        f"select 'Lead' as event, 'same' as event_id, {NOW} as event_time "
+        f"union all select 'Lead', 'same', {NOW}",
+    )
+    assert [r["errors"] for r in rows] == ["duplicate primary key"] * 2
+
+
+def test_old_events_warn_but_stay_valid(engine: DuckDBEngine) -> None:
+    (row,) = encode(engine, "select 'Lead' as event, 'k' as event_id, 1000000000 as event_time")
+    assert row["errors"] is None
+    assert "more than 7 days old" in str(row["warnings"])
+
+
+def test_hash_changes_with_the_payload(engine: DuckDBEngine) -> None:
+    a = encode(engine, f"select 'Lead' as event, 'k' as event_id, {NOW} as event_time")
+    b = encode(engine, f"select 'Lead' as event, 'k' as event_id, {NOW + 1} as event_time")
+    assert a[0]["hash"] != b[0]["hash"]

@@ -1,0 +1,39 @@
+"""Hash vectors from the API reference, and E.164 normalisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from reverse_etl.destinations.tiktok.pii import hash_email, hash_external_id, hash_phone, to_e164
+
+EMAIL_VECTOR = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
+PHONE_VECTOR = "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"
+EXTERNAL_VECTOR = "80fba0ae1c48e3978e43e4efc365e14e12ea0c830ba8ba5b9a2dafc7e3f2ab8b"
+
+
+def test_reference_vectors() -> None:
+    assert hash_email(" ALICE_abc@gmail.com ") == EMAIL_VECTOR
+    assert hash_phone("(+1)2133734253") == PHONE_VECTOR
+    assert hash_external_id("user_123") == EXTERNAL_VECTOR
+
+
+def test_already_hashed_values_are_not_hashed_again() -> None:
+    assert hash_email(EMAIL_VECTOR.upper()) == EMAIL_VECTOR
+    assert hash_phone(PHONE_VECTOR) == PHONE_VECTOR
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("(+1)2133734253", None, "+12133734253"),
+        ("+1 (213) 373-4253", None, "+12133734253"),
+        ("213-373-4253", "US", "+12133734253"),
+        ("0044 20 7946 0958", None, "+442079460958"),
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("213-373-4253", None, None),  # no country code and no default region
+        ("not a phone", "US", None),
+        ("", "US", None),
+    ],
+)
+def test_e164(raw: str, region: str | None, expected: str | None) -> None:
+    assert to_e164(raw, region) == expected
