@@ -99,13 +99,18 @@ class ValidationResult:
             "model": self.model,
             "ok": not self.errors,
             "columns": [
-                {"column": m.column, "tiktok_field": ".".join(m.path),
-                 "custom": m.param is None}
+                {"column": m.column, "tiktok_field": ".".join(m.path), "custom": m.param is None}
                 for m in (self.mapping.columns if self.mapping else ())
             ],
             "problems": [
-                {"severity": p.severity, "message": p.message, "key": p.key, "hint": p.hint,
-                 "file": str(p.file) if p.file else None, "line": p.line}
+                {
+                    "severity": p.severity,
+                    "message": p.message,
+                    "key": p.key,
+                    "hint": p.hint,
+                    "file": str(p.file) if p.file else None,
+                    "line": p.line,
+                }
                 for p in self.problems
             ],
         }
@@ -148,18 +153,28 @@ def build_destination_plan(
     )[0]
     invalid_reasons = _reasons(engine, rel, "__errors") if invalid else []
     warning_reasons = _reasons(engine, rel, "__warnings") if warned else []
-    mask = any(m.param is not None and m.param.name in PII_PARAMS and m.column in
-               encode.spec.key_columns for m in encode.mapping.columns)
-    invalid_rows = [
-        InvalidRow(_mask(k) if mask else k, r)
-        for k, r in engine.rows(
-            f"SELECT __key, __errors FROM {rel} WHERE __errors IS NOT NULL "
-            f"ORDER BY __key NULLS FIRST LIMIT {MAX_INVALID_LISTED}"
+    mask = any(
+        m.param is not None and m.param.name in PII_PARAMS and m.column in encode.spec.key_columns
+        for m in encode.mapping.columns
+    )
+    invalid_rows = (
+        [
+            InvalidRow(_mask(k) if mask else k, r)
+            for k, r in engine.rows(
+                f"SELECT __key, __errors FROM {rel} WHERE __errors IS NOT NULL "
+                f"ORDER BY __key NULLS FIRST LIMIT {MAX_INVALID_LISTED}"
+            )
+        ]
+        if invalid
+        else []
+    )
+    sample_rows = (
+        engine.rows(
+            f"SELECT __payload FROM {rel} WHERE __errors IS NULL ORDER BY __key LIMIT {samples}"
         )
-    ] if invalid else []
-    sample_rows = engine.rows(
-        f"SELECT __payload FROM {rel} WHERE __errors IS NULL ORDER BY __key LIMIT {samples}"
-    ) if samples else []
+        if samples
+        else []
+    )
     return DestinationPlan(
         destination=dest,
         compiled=compiled,

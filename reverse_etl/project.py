@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,11 +14,11 @@ import pyarrow as pa
 from reverse_etl.config.destinations import DESTINATIONS_FILE, DestinationConfig, load_destinations
 from reverse_etl.config.project import PROJECT_FILE, ProjectConfig, load_project_config
 from reverse_etl.config.suggest import did_you_mean
-from reverse_etl.engine.base import Engine, iter_batches
-from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
+from reverse_etl.engine.base import Engine, iter_batches
+from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import (
     ConfigError,
     EngineError,
@@ -71,6 +72,21 @@ class Preview:
     rows: list[list[Any]]
 
 
+@contextmanager
+def model_errors(compiled: CompiledModel) -> Iterator[None]:
+    """Engine errors while a model runs name the model's file."""
+    try:
+        yield
+    except EngineError as exc:
+        if exc.file is not None:
+            raise
+        raise EngineError(
+            f"model '{compiled.name}' failed: {exc.message}",
+            file=compiled.model.path,
+            hint="run 'retl compile --select " + compiled.name + "' to see the SQL that ran",
+        ) from None
+
+
 class Project:
     """A retl project directory: configuration, models and destinations."""
 
@@ -99,9 +115,7 @@ class Project:
         """Open the project in ``project_dir`` (default: the current directory)."""
         path = Path(project_dir).expanduser().resolve()
         if not path.is_dir():
-            raise ConfigError(
-                f"project directory not found: {path}", hint="check --project-dir"
-            )
+            raise ConfigError(f"project directory not found: {path}", hint="check --project-dir")
         markers = [PROJECT_FILE, DESTINATIONS_FILE, MODELS_DIR]
         if not any((path / m).exists() for m in markers):
             raise ConfigError(
@@ -168,16 +182,13 @@ class Project:
             self._engine = DuckDBEngine(self.resolve_path(wh.path) if wh.path else None)
         return self._engine
 
-    def stream_model(self, compiled: CompiledModel, *, batch_rows: int = 10_000) -> pa.RecordBatchReader:
+    def stream_model(
+        self, compiled: CompiledModel, *, batch_rows: int = 10_000
+    ) -> pa.RecordBatchReader:
         """Run a compiled model and stream its rows; engine errors name the model file."""
-        try:
-            return self.engine.stream(compiled.sql, batch_rows=batch_rows)
-        except EngineError as exc:
-            raise EngineError(
-                f"model '{compiled.name}' failed: {exc.message}",
-                file=compiled.model.path,
-                hint="run 'retl compile --select " + compiled.name + "' to see the SQL that ran",
-            ) from None
+        engine = self.engine  # a warehouse that cannot open is its own error, not the model's
+        with model_errors(compiled):
+            return engine.stream(compiled.sql, batch_rows=batch_rows)
 
     def preview(self, model: str, *, limit: int = 10) -> Preview:
         """The first ``limit`` rows of a model."""
@@ -185,11 +196,13 @@ class Project:
             raise UsageError("--limit must be 0 or more", key="--limit")
         (compiled,) = self.compile([model])
         wrapped = CompiledModel(
-            compiled.model, f"SELECT * FROM (\n{compiled.sql}\n) AS _retl_preview LIMIT {limit}",
+            compiled.model,
+            f"SELECT * FROM (\n{compiled.sql}\n) AS _retl_preview LIMIT {limit}",
             compiled.upstream,
         )
         reader = self.stream_model(wrapped, batch_rows=max(limit, 1))
-        table = pa.Table.from_batches(list(iter_batches(reader)), schema=reader.schema)
+        with model_errors(compiled):
+            table = pa.Table.from_batches(list(iter_batches(reader)), schema=reader.schema)
         return Preview(
             model,
             table.column_names,
@@ -209,7 +222,7 @@ class Project:
                     ConfigError(
                         f"model '{d.model}' not found",
                         file=d.file,
-                        line=d.line,
+                        line=d.model_line or d.line,
                         key=f"destinations.{d.name}.model",
                         hint=did_you_mean(d.model, known) or "models: " + ", ".join(known),
                     )
@@ -236,8 +249,8 @@ class Project:
             raise UsageError(
                 f"no destination or model named '{unknown[0]}'",
                 key="--select",
-                hint=did_you_mean(unknown[0], names) or "destinations: "
-                + ", ".join(d.name for d in dests),
+                hint=did_you_mean(unknown[0], names)
+                or "destinations: " + ", ".join(d.name for d in dests),
             )
         return chosen
 
@@ -293,16 +306,15 @@ class Project:
         plans = self.plan(select)
         blocking = check_invalid(plans)
         if blocking:
-            raise InvalidRowsError.from_problems(
-                blocking, summary="invalid rows: nothing was sent"
-            )
+            raise InvalidRowsError.from_problems(blocking, summary="invalid rows: nothing was sent")
         report = SyncReport(plans=plans, sandbox=sandbox)
         server = start_sandbox([p.destination.settings for p in plans]) if sandbox else None
         try:
             for plan in plans:
                 target = self._target(plan, server)
-                with self.console.progress(plan.name, plan.rows_valid if limit is None
-                                           else min(limit, plan.rows_valid)) as progress:
+                with self.console.progress(
+                    plan.name, plan.rows_valid if limit is None else min(limit, plan.rows_valid)
+                ) as progress:
                     result = execute(self._duckdb(), plan, target, observer=progress, limit=limit)
                 report.results.append(result)
                 if result.error is not None and not result.sent and result.requests == 0:

@@ -105,7 +105,9 @@ class Target:
     event_source_id: str | None = None  # replaces the configured ID (sandbox runs)
 
 
-def stream_chunks(engine: DuckDBEngine, plan: DestinationPlan, limit: int | None) -> Iterator[Chunk]:
+def stream_chunks(
+    engine: DuckDBEngine, plan: DestinationPlan, limit: int | None
+) -> Iterator[Chunk]:
     """Valid encoded rows as (keys, hashes, payload bytes) column chunks."""
     sql = (
         f"SELECT __key, __hash, encode(__payload) AS __payload FROM {plan.relation()} "

@@ -57,17 +57,21 @@ def events_project(
         root,
         {
             "models/events.sql": model,
-            "destinations.yml": "\n".join([
-                "destinations:",
-                "  tiktok:",
-                "    type: tiktok_events",
-                "    model: events",
-                "    auth_method: access_token",
-                "    access_token: \"{{ env_var('TIKTOK_ACCESS_TOKEN') }}\"",
-                f"    event_source_id: {DEMO_PIXEL_CODE}",
-                f"    api_base_url: {base_url}",
-                "    thread_count: 3",
-            ]) + "\n" + textwrap_indent(extra),
+            "destinations.yml": "\n".join(
+                [
+                    "destinations:",
+                    "  tiktok:",
+                    "    type: tiktok_events",
+                    "    model: events",
+                    "    auth_method: access_token",
+                    "    access_token: \"{{ env_var('TIKTOK_ACCESS_TOKEN') }}\"",
+                    f"    event_source_id: {DEMO_PIXEL_CODE}",
+                    f"    api_base_url: {base_url}",
+                    "    thread_count: 3",
+                ]
+            )
+            + "\n"
+            + textwrap_indent(extra),
         },
     )
 
@@ -86,8 +90,9 @@ def test_demo_project_syncs_to_the_sandbox() -> None:
     assert report.sandbox_summary["events_accepted"] == 6
 
 
-def test_sync_sends_every_row_over_http(server: SandboxServer, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sync_sends_every_row_over_http(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
     with Project.load(events_project(tmp_path, server.base_url, rows=2500)) as project:
         report = project.sync()
@@ -115,8 +120,9 @@ def test_secret_never_printed_and_progress_and_summary_shown(
     assert "sync summary" in text.stdout and " ok" in text.stdout
     assert "\x1b[" not in text.stdout + text.stderr
     # a wrong token: one clear message, exit 1, no token anywhere
-    bad = invoke_cli("sync", "--project-dir", project, "--debug",
-                     env={"TIKTOK_ACCESS_TOKEN": SECRET + "-wrong"})
+    bad = invoke_cli(
+        "sync", "--project-dir", project, "--debug", env={"TIKTOK_ACCESS_TOKEN": SECRET + "-wrong"}
+    )
     assert bad.returncode == 1
     assert "access token" in (bad.stdout + bad.stderr).lower()
     assert SECRET not in bad.stdout + bad.stderr
@@ -154,8 +160,9 @@ def test_invalid_rows_stop_before_anything_is_sent(
     assert "currency 'XYZ'" in str(info.value)
     assert server.stats.track_requests == 0
     # skip_invalid_record: true sends the nine others and lists the skipped one
-    project = events_project(tmp_path / "skip", server.base_url, select=bad,
-                             extra="skip_invalid_record: true")
+    project = events_project(
+        tmp_path / "skip", server.base_url, select=bad, extra="skip_invalid_record: true"
+    )
     with Project.load(project) as p:
         report = p.sync()
     assert report.ok
@@ -165,8 +172,9 @@ def test_invalid_rows_stop_before_anything_is_sent(
 
 
 @pytest.mark.parametrize("skip", [True, False])
-def test_bisection_isolates_a_row_tiktok_rejects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 skip: bool) -> None:
+def test_bisection_isolates_a_row_tiktok_rejects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, skip: bool
+) -> None:
     # The emulator is set to refuse events older than a day; retl only warns about them, so
     # TikTok's 40002 must be bisected down to the one old event.
     world = SandboxWorld.demo()
@@ -179,8 +187,9 @@ def test_bisection_isolates_a_row_tiktok_rejects(tmp_path: Path, monkeypatch: py
         "from range(1000) t(i)"
     )
     with SandboxServer(world, options=options) as srv:
-        project = events_project(tmp_path, srv.base_url, select=model,
-                                 extra=f"skip_invalid_record: {str(skip).lower()}")
+        project = events_project(
+            tmp_path, srv.base_url, select=model, extra=f"skip_invalid_record: {str(skip).lower()}"
+        )
         with Project.load(project) as p:
             report = p.sync()
         result = report.results[0]
@@ -197,8 +206,9 @@ def test_bisection_isolates_a_row_tiktok_rejects(tmp_path: Path, monkeypatch: py
             assert srv.stats.events_accepted + result.not_attempted + 1 >= 999
 
 
-def test_limit_sends_a_canary(server: SandboxServer, tmp_path: Path,
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_limit_sends_a_canary(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
     with Project.load(events_project(tmp_path, server.base_url, rows=50)) as p:
         report = p.sync(limit=7)
@@ -206,8 +216,9 @@ def test_limit_sends_a_canary(server: SandboxServer, tmp_path: Path,
     assert server.stats.events_accepted == 7
 
 
-def test_retries_on_rate_limits_lose_nothing(server: SandboxServer, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retries_on_rate_limits_lose_nothing(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
     from reverse_etl.sandbox import CodeFault, DropFault, HttpFault
 
@@ -218,8 +229,9 @@ def test_retries_on_rate_limits_lose_nothing(server: SandboxServer, tmp_path: Pa
 
         plan = p.plan()[0]
         target = p._target(plan, None)
-        result = execute(p._duckdb(), plan, target,
-                         policy=RetryPolicy(base_delay=0.01, max_delay=0.05))
+        result = execute(
+            p._duckdb(), plan, target, policy=RetryPolicy(base_delay=0.01, max_delay=0.05)
+        )
     assert result.ok
     assert result.retries == 4
     assert server.stats.events_accepted == 3000
@@ -230,10 +242,26 @@ def test_oauth_cli_then_sync_with_stored_token(tmp_path: Path) -> None:
     with SandboxServer(SandboxWorld.demo()) as srv:
         env = cli_env({"RETL_CREDENTIALS_FILE": str(creds)})
         proc = subprocess.Popen(
-            [sys.executable, "-m", "reverse_etl", "auth", "tiktok", "--app-id", "sandbox-app",
-             "--api-base-url", srv.base_url, "--port", "0", "--no-browser", "--timeout", "60"],
+            [
+                sys.executable,
+                "-m",
+                "reverse_etl",
+                "auth",
+                "tiktok",
+                "--app-id",
+                "sandbox-app",
+                "--api-base-url",
+                srv.base_url,
+                "--port",
+                "0",
+                "--no-browser",
+                "--timeout",
+                "60",
+            ],
             env={**env, "TIKTOK_APP_SECRET": "sandbox-secret"},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert proc.stdout is not None
         url = ""
@@ -243,17 +271,20 @@ def test_oauth_cli_then_sync_with_stored_token(tmp_path: Path) -> None:
                 break
         assert "/portal/auth?" in url
         # the test is the browser: follow TikTok's redirect to the local callback
-        threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=30),
-                         daemon=True).start()
+        threading.Thread(
+            target=lambda: httpx.get(url, follow_redirects=True, timeout=30), daemon=True
+        ).start()
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         assert "token stored in" in out and DEMO_ADVERTISER_ID in out
         assert "sandbox-secret" not in out + err
         assert oct(creds.stat().st_mode & 0o777) == "0o600"
 
-        project = write_project(tmp_path / "p", {
-            "models/events.sql": f"select 'Lead' as event, 'x' as event_id, {NOW} as event_time",
-            "destinations.yml": f"""
+        project = write_project(
+            tmp_path / "p",
+            {
+                "models/events.sql": f"select 'Lead' as event, 'x' as event_id, {NOW} as event_time",
+                "destinations.yml": f"""
                 destinations:
                   t:
                     type: tiktok_events
@@ -265,16 +296,31 @@ def test_oauth_cli_then_sync_with_stored_token(tmp_path: Path) -> None:
                     advertiser_id: "{DEMO_ADVERTISER_ID}"
                     api_base_url: {srv.base_url}
             """,
-        })
-        sync = invoke_cli("sync", "--project-dir", project, "--format", "json",
-                          env={"RETL_CREDENTIALS_FILE": str(creds)})
+            },
+        )
+        sync = invoke_cli(
+            "sync",
+            "--project-dir",
+            project,
+            "--format",
+            "json",
+            env={"RETL_CREDENTIALS_FILE": str(creds)},
+        )
         assert sync.returncode == 0, sync.stderr
         doc = orjson.loads(sync.stdout)
         assert doc["destinations"][0]["event_source_resolved"] == "created"
         assert srv.stats.events_accepted == 1
-        again = invoke_cli("sync", "--project-dir", project, "--format", "json",
-                           env={"RETL_CREDENTIALS_FILE": str(creds)})
+        again = invoke_cli(
+            "sync",
+            "--project-dir",
+            project,
+            "--format",
+            "json",
+            env={"RETL_CREDENTIALS_FILE": str(creds)},
+        )
         assert orjson.loads(again.stdout)["destinations"][0]["event_source_resolved"] == "found"
-        assert len([p for p in srv.world.pixels(DEMO_ADVERTISER_ID)
-                    if p.pixel_name == "retl pixel"]) == 1
+        assert (
+            len([p for p in srv.world.pixels(DEMO_ADVERTISER_ID) if p.pixel_name == "retl pixel"])
+            == 1
+        )
     assert not os.environ.get("TIKTOK_APP_SECRET")

@@ -10,6 +10,7 @@ import typer
 
 from reverse_etl.__about__ import __version__
 from reverse_etl.cli import options as opt
+from reverse_etl.cli import output
 from reverse_etl.cli.output import Output, run
 from reverse_etl.cli.render import render_plan, render_preview, render_sync, render_validation
 from reverse_etl.project import Project
@@ -77,9 +78,20 @@ def compile_(
         with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
             compiled = p.compile(opt.selection(select))
             if out.format == "json":
-                out.json({"ok": True, "models": [
-                    {"name": c.name, "path": str(c.model.path), "sql": c.sql,
-                     "upstream": list(c.upstream)} for c in compiled]})
+                out.json(
+                    {
+                        "ok": True,
+                        "models": [
+                            {
+                                "name": c.name,
+                                "path": str(c.model.path),
+                                "sql": c.sql,
+                                "upstream": list(c.upstream),
+                            }
+                            for c in compiled
+                        ],
+                    }
+                )
                 return
             for c in compiled:
                 out.console.sql(f"{c.name} ({c.model.path.relative_to(p.dir)})", c.sql)
@@ -104,10 +116,6 @@ def show(
             render_preview(out, p.preview(model, limit=limit))
 
     run(out, go)
-
-
-def main() -> None:
-    app()
 
 
 @app.command()
@@ -183,7 +191,9 @@ def sync(
 
 @app.command()
 def sandbox(
-    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")] = 8787,
+    port: Annotated[
+        int, typer.Option("--port", help="Port on 127.0.0.1 (0: any free port).")
+    ] = 8787,
     record: Annotated[
         Path | None, typer.Option("--record", help="Append accepted events to this JSONL file.")
     ] = None,
@@ -214,12 +224,15 @@ def auth_tiktok(
     secret: Annotated[
         str,
         typer.Option(
-            "--secret", envvar="TIKTOK_APP_SECRET", help="The app's secret (or TIKTOK_APP_SECRET).",
+            "--secret",
+            envvar="TIKTOK_APP_SECRET",
+            help="The app's secret (or TIKTOK_APP_SECRET).",
             show_default=False,
         ),
     ],
     port: Annotated[
-        int, typer.Option("--port", help="Local redirect port (must match a registered redirect URL).")
+        int,
+        typer.Option("--port", help="Local redirect port (must match a registered redirect URL)."),
     ] = 8765,
     api_base_url: Annotated[
         str, typer.Option("--api-base-url", help="Business API base URL (a sandbox in tests).")
@@ -244,14 +257,35 @@ def auth_tiktok(
                 out.console.info(f"Open this URL to authorise retl:\n{url}")
 
         result, path = authorize(
-            app_id, SecretStr(secret), api_base_url=api_base_url, port=port, timeout=timeout,
-            on_url=show, open_browser=browser,
+            app_id,
+            SecretStr(secret),
+            api_base_url=api_base_url,
+            port=port,
+            timeout=timeout,
+            on_url=show,
+            open_browser=browser,
         )
         if out.format == "json":
-            out.json({"ok": True, "credentials_file": str(path),
-                      "advertiser_ids": list(result.advertiser_ids)})
+            out.json(
+                {
+                    "ok": True,
+                    "credentials_file": str(path),
+                    "advertiser_ids": list(result.advertiser_ids),
+                }
+            )
             return
         out.console.info(f"token stored in {path}")
         out.console.info("advertiser IDs granted: " + (", ".join(result.advertiser_ids) or "none"))
 
     run(out, go)
+
+
+def main() -> None:
+    """The console script. Usage errors (a missing argument, an unknown option) exit 1 like
+    every other user error; click's default is 2, which retl keeps for its own bugs."""
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == 2 and not output.UNEXPECTED.is_set():
+            sys.exit(1)
+        raise

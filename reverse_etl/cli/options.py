@@ -25,9 +25,7 @@ Select = Annotated[
 Format = Annotated[
     str, typer.Option("--format", help="Output format: text or json.", show_default=True)
 ]
-Debug = Annotated[
-    bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")
-]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")]
 Vars = Annotated[
     str | None,
     typer.Option(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,10 @@ from reverse_etl.errors import RetlError
 from reverse_etl.reporting.console import Console, NullConsole, PlainConsole, RichConsole
 
 Format = Literal["text", "json"]
+
+# Set when a command ends on an unexpected error (exit 2), so that main() can tell it from a
+# command-line usage error, which click also ends with status 2 and retl reports as 1.
+UNEXPECTED = threading.Event()
 
 
 @dataclass
@@ -65,7 +70,9 @@ def boundary(out: Output) -> Iterator[None]:
         for line in lines:
             _fail_line(line)
         if out.format == "json":
-            out.json({"ok": False, "error": exc.message, "problems": [_problem(p) for p in exc.problems]})
+            out.json(
+                {"ok": False, "error": exc.message, "problems": [_problem(p) for p in exc.problems]}
+            )
         if out.debug:
             _traceback()
         raise typer.Exit(exc.exit_code) from None
@@ -81,6 +88,7 @@ def boundary(out: Output) -> Iterator[None]:
         )
         if out.format == "json":
             out.json({"ok": False, "error": f"unexpected {type(exc).__name__}"})
+        UNEXPECTED.set()
         raise typer.Exit(2) from None
 
 

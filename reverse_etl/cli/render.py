@@ -29,7 +29,10 @@ def render_preview(out: Output, preview: Preview) -> None:
             {
                 "ok": True,
                 "model": preview.model,
-                "columns": [{"name": n, "type": t} for n, t in zip(preview.columns, preview.types, strict=True)],
+                "columns": [
+                    {"name": n, "type": t}
+                    for n, t in zip(preview.columns, preview.types, strict=True)
+                ],
                 "rows": [dict(zip(preview.columns, r, strict=True)) for r in preview.rows],
             }
         )
@@ -49,17 +52,21 @@ def render_validation(out: Output, results: list[ValidationResult]) -> bool:
         out.json({"ok": ok, "destinations": [r.to_dict() for r in results]})
         return ok
     for r in results:
-        rows = [[m.column, ".".join(m.path), "custom property" if m.param is None else "ok"]
-                for m in (r.mapping.columns if r.mapping else ())]
+        rows = [
+            [m.column, ".".join(m.path), "custom property" if m.param is None else "ok"]
+            for m in (r.mapping.columns if r.mapping else ())
+        ]
         if rows:
-            out.console.table(f"{r.destination} <- model {r.model}", ["column", "TikTok field",
-                                                                       "status"], rows)
+            out.console.table(
+                f"{r.destination} <- model {r.model}", ["column", "TikTok field", "status"], rows
+            )
         for p in r.problems:
             (out.console.warning if p.severity != "error" else out.console.info)(
                 ("error: " if p.severity == "error" else "") + p.render()
             )
-        out.console.info(f"{r.destination}: " + ("ok" if not r.errors else
-                                                 f"{len(r.errors)} error(s)"))
+        out.console.info(
+            f"{r.destination}: " + ("ok" if not r.errors else f"{len(r.errors)} error(s)")
+        )
     return ok
 
 
@@ -68,12 +75,22 @@ def render_plan(out: Output, plans: list[DestinationPlan]) -> None:
         out.json({"ok": True, "destinations": [p.to_dict() for p in plans]})
         return
     rows = [
-        [p.name, p.destination.settings.model, p.destination.event_source, str(p.rows_total),
-         str(p.rows_valid), str(p.rows_invalid), str(p.rows_warned)]
+        [
+            p.name,
+            p.destination.settings.model,
+            p.destination.event_source,
+            str(p.rows_total),
+            str(p.rows_valid),
+            str(p.rows_invalid),
+            str(p.rows_warned),
+        ]
         for p in plans
     ]
-    out.console.table("plan (nothing is sent)", ["destination", "model", "source", "rows",
-                                                 "to send", "invalid", "warnings"], rows)
+    out.console.table(
+        "plan (nothing is sent)",
+        ["destination", "model", "source", "rows", "to send", "invalid", "warnings"],
+        rows,
+    )
     for p in plans:
         for reason, n in p.invalid_reasons[:5]:
             out.console.warning(f"{p.name}: {n} invalid row(s): {reason}")
@@ -94,12 +111,33 @@ def render_sync(out: Output, report: SyncReport) -> None:
         source = f"{r.event_source} {r.event_source_id or '?'}"
         if r.event_source_how and r.event_source_how != "configured":
             source += f" ({r.event_source_how})"
-        rows.append([r.destination, source, str(r.sent), str(r.rows_invalid), str(r.rejected),
-                     str(r.failed + r.not_attempted), f"{r.duration:.1f}s",
-                     "ok" if r.ok else "FAILED"])
+        rows.append(
+            [
+                r.destination,
+                source,
+                str(r.sent),
+                str(r.rows_invalid),
+                str(r.rejected),
+                str(r.failed + r.not_attempted),
+                f"{r.duration:.1f}s",
+                "ok" if r.ok else "FAILED",
+            ]
+        )
     title = "sync summary" + (" (sandbox: nothing reached TikTok)" if report.sandbox else "")
-    out.console.table(title, ["destination", "event source", "sent", "skipped invalid",
-                              "rejected", "failed", "time", "status"], rows)
+    out.console.table(
+        title,
+        [
+            "destination",
+            "event source",
+            "sent",
+            "skipped invalid",
+            "rejected",
+            "failed",
+            "time",
+            "status",
+        ],
+        rows,
+    )
     for r in report.results:
         for reason, n in r.invalid_reasons[:5]:
             out.console.warning(f"{r.destination}: skipped {n} invalid row(s): {reason}")

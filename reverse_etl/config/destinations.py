@@ -28,6 +28,7 @@ class DestinationConfig:
     settings: BaseModel
     file: Path
     line: int | None
+    model_line: int | None = None
 
 
 def load_destinations(project_dir: Path) -> list[DestinationConfig]:
@@ -139,7 +140,9 @@ def _parse_one(loaded: LoadedYaml, name: str, raw: Any) -> DestinationConfig:
             line=line,
             key=format_key_path((*base, "model")),
         )
-    return DestinationConfig(name, str(dtype), model, settings, loaded.path, line)
+    return DestinationConfig(
+        name, str(dtype), model, settings, loaded.path, line, loaded.line_of((*base, "model"))
+    )
 
 
 def _key_line(

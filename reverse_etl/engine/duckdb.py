@@ -38,9 +38,7 @@ class DuckDBEngine:
             # Timestamps without time zone are UTC whatever the machine says.
             self._con.execute("SET TimeZone = 'UTC'")
             if path is not None:
-                self._con.execute(
-                    f"ATTACH {_lit(str(path))} AS {WAREHOUSE_ALIAS} (READ_ONLY)"
-                )
+                self._con.execute(f"ATTACH {_lit(str(path))} AS {WAREHOUSE_ALIAS} (READ_ONLY)")
                 self._con.execute(f"USE {WAREHOUSE_ALIAS}")
         except duckdb.Error as exc:
             raise EngineError(f"cannot open DuckDB database {path}: {_clean(exc)}") from None
@@ -55,7 +53,11 @@ class DuckDBEngine:
     def schema(self, sql: str) -> pa.Schema:
         """Arrow schema of ``sql``'s result, without running it to completion."""
         try:
-            return self._con.execute(f"SELECT * FROM (\n{sql}\n) AS _s LIMIT 0").to_arrow_table().schema
+            return (
+                self._con.execute(f"SELECT * FROM (\n{sql}\n) AS _s LIMIT 0")
+                .to_arrow_table()
+                .schema
+            )
         except duckdb.Error as exc:
             raise EngineError(_clean(exc)) from None
 
@@ -92,7 +94,12 @@ class DuckDBEngine:
         """A vectorized (Arrow) Python function callable from SQL; registered once."""
         try:
             self._con.create_function(
-                name, fn, params, returns, type="arrow", null_handling="special",
+                name,
+                fn,
+                params,
+                returns,
+                type="arrow",
+                null_handling="special",
                 side_effects=False,
             )
         except duckdb.NotImplementedException:

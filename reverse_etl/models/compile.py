@@ -91,7 +91,9 @@ def build_graph(
             problems.extend(exc.problems)
     if problems:
         raise ModelError.from_problems(problems)
-    order = topo_order({n: m.refs for n, m in models.items()}, {n: m.path for n, m in models.items()})
+    order = topo_order(
+        {n: m.refs for n, m in models.items()}, {n: m.path for n, m in models.items()}
+    )
     return ModelGraph(models, tuple(order))
 
 

@@ -86,7 +86,7 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
         hint = did_you_mean(var_name, ctx.vars)
         raise _HelperError(
             f"var('{var_name}') is not defined",
-            hint or f"add it under 'vars:' in retl_project.yml, pass --vars, or give a default",
+            hint or "add it under 'vars:' in retl_project.yml, pass --vars, or give a default",
         )
 
     def env_var(var_name: str, default: Any = _MISSING) -> str:

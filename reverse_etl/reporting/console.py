@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import IO, Protocol
 
 from rich.console import Console as RichTerminal
-
-from reverse_etl.reporting.progress import Counters, PlainProgress, RichProgress
 from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
+
+from reverse_etl.reporting.progress import Counters, PlainProgress, RichProgress
 
 
 class Console(Protocol):

@@ -54,7 +54,7 @@ class SandboxContext:
 
 
 ApiFunction = Callable[[SandboxContext, ApiRequest], object]
-Handler = Callable[[SandboxContext, ApiRequest], "Response | None"]
+Handler = Callable[[SandboxContext, ApiRequest], Response | None]
 
 
 def api_endpoint(fn: ApiFunction) -> Handler:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import httpx
+import orjson
 
 from reverse_etl.sandbox import SandboxServer
 
@@ -25,7 +27,9 @@ def test_success_envelope_and_request_id(client: httpx.Client) -> None:
 
 
 def test_request_ids_are_unique(client: httpx.Client) -> None:
-    ids = {client.post(TRACK, json=track_body([web_event()])).json()["request_id"] for _ in range(5)}
+    ids = {
+        client.post(TRACK, json=track_body([web_event()])).json()["request_id"] for _ in range(5)
+    }
     assert len(ids) == 5
 
 
@@ -66,9 +70,7 @@ def test_body_must_be_json_object(client: httpx.Client) -> None:
 
 
 def test_chunked_request_body_is_read(client: httpx.Client) -> None:
-    import orjson
-
-    def chunks():  # httpx sends an iterator body with Transfer-Encoding: chunked
+    def chunks() -> Iterator[bytes]:  # httpx sends an iterator body with Transfer-Encoding: chunked
         payload = orjson.dumps(track_body([web_event()]))
         yield payload[:10]
         yield payload[10:]

@@ -71,7 +71,9 @@ def test_delay_fault_then_normal_processing(client: httpx.Client, server: Sandbo
 
 def test_faults_apply_to_track_only(client: httpx.Client, server: SandboxServer) -> None:
     server.faults.script(("code", 50000))
-    pixels = client.get("/open_api/v1.3/pixel/list/", params={"advertiser_id": "7000000000000000001"})
+    pixels = client.get(
+        "/open_api/v1.3/pixel/list/", params={"advertiser_id": "7000000000000000001"}
+    )
     assert pixels.json()["code"] == 0
     assert server.faults.pending == 1
 
@@ -79,7 +81,12 @@ def test_faults_apply_to_track_only(client: httpx.Client, server: SandboxServer)
 def test_random_faults_are_seeded(server: SandboxServer) -> None:
     def fates() -> list[object]:
         server.faults.set_plan(
-            FaultPlan(rate_limit_probability=0.3, server_error_probability=0.2, drop_probability=0.1, seed=7)
+            FaultPlan(
+                rate_limit_probability=0.3,
+                server_error_probability=0.2,
+                drop_probability=0.1,
+                seed=7,
+            )
         )
         return [server.faults.next_fault() for _ in range(50)]
 
@@ -104,7 +111,12 @@ def test_fault_plan_over_control_endpoint(client: httpx.Client, server: SandboxS
     }
     response = httpx.post(server.base_url + "/_sandbox/faults", json=plan)
     assert response.status_code == 200
-    assert response.json()["script"] == [["code", 40100], ["http", 503, 1.5], ["drop"], ["delay", 0.01]]
+    assert response.json()["script"] == [
+        ["code", 40100],
+        ["http", 503, 1.5],
+        ["drop"],
+        ["delay", 0.01],
+    ]
     assert post_track(client, [web_event()])["code"] == 40100
     assert client.post(TRACK, json=track_body([web_event()])).headers["retry-after"] == "1.5"
     remaining = httpx.get(server.base_url + "/_sandbox/faults").json()
@@ -145,7 +157,9 @@ def test_max_in_flight_with_eight_threads(server: SandboxServer) -> None:
     def send() -> None:
         with httpx.Client(base_url=server.base_url, headers={"Access-Token": "sandbox-token"}) as c:
             barrier.wait()
-            codes.append(post_track(c, [web_event(event_id=threading.current_thread().name)])["code"])
+            codes.append(
+                post_track(c, [web_event(event_id=threading.current_thread().name)])["code"]
+            )
 
     threads = [threading.Thread(target=send) for _ in range(8)]
     for t in threads:

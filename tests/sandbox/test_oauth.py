@@ -27,7 +27,11 @@ def authorise(server: SandboxServer, state: str = "xyz") -> str:
     )
     assert response.status_code == 302
     location = urlsplit(response.headers["location"])
-    assert (location.scheme, location.netloc, location.path) == ("https", "app.example", "/callback")
+    assert (location.scheme, location.netloc, location.path) == (
+        "https",
+        "app.example",
+        "/callback",
+    )
     query = parse_qs(location.query)
     assert query["keep"] == ["1"]
     assert query["state"] == [state]
@@ -36,7 +40,9 @@ def authorise(server: SandboxServer, state: str = "xyz") -> str:
 
 def exchange(server: SandboxServer, code: str, secret: str = DEMO_APP_SECRET) -> dict[str, object]:
     body = {"app_id": DEMO_APP_ID, "secret": secret, "auth_code": code}
-    result: dict[str, object] = httpx.post(server.base_url + API + "oauth2/access_token/", json=body).json()
+    result: dict[str, object] = httpx.post(
+        server.base_url + API + "oauth2/access_token/", json=body
+    ).json()
     return result
 
 
@@ -51,10 +57,13 @@ def test_full_flow(server: SandboxServer) -> None:
     with httpx.Client(base_url=server.base_url, headers={"Access-Token": token}) as client:
         assert post_track(client, [web_event()])["code"] == 0
         advertisers = client.get(
-            API + "oauth2/advertiser/get/", params={"app_id": DEMO_APP_ID, "secret": DEMO_APP_SECRET}
+            API + "oauth2/advertiser/get/",
+            params={"app_id": DEMO_APP_ID, "secret": DEMO_APP_SECRET},
         ).json()
         assert advertisers["data"] == {
-            "list": [{"advertiser_id": DEMO_ADVERTISER_ID, "advertiser_name": "Sandbox Demo Advertiser"}]
+            "list": [
+                {"advertiser_id": DEMO_ADVERTISER_ID, "advertiser_name": "Sandbox Demo Advertiser"}
+            ]
         }
 
 
@@ -117,7 +126,10 @@ def test_advertiser_get_checks_token_and_secret(server: SandboxServer) -> None:
     creds = {"app_id": DEMO_APP_ID, "secret": DEMO_APP_SECRET}
     assert httpx.get(url, params=creds).json()["code"] == 40105
     wrong = {"app_id": DEMO_APP_ID, "secret": "nope"}
-    assert httpx.get(url, params=wrong, headers={"Access-Token": "sandbox-token"}).json()["code"] == 40101
+    assert (
+        httpx.get(url, params=wrong, headers={"Access-Token": "sandbox-token"}).json()["code"]
+        == 40101
+    )
 
 
 def test_revoke_token(server: SandboxServer) -> None:

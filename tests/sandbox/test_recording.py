@@ -38,7 +38,9 @@ def test_window_counts_from_first_arrival(
     assert [e["received_at"] for e in server.events()] == [T0, T0 + DEDUP_WINDOW_SECONDS]
 
 
-def test_dedup_key_is_source_event_and_event_id(client: httpx.Client, server: SandboxServer) -> None:
+def test_dedup_key_is_source_event_and_event_id(
+    client: httpx.Client, server: SandboxServer
+) -> None:
     post_track(client, [web_event(event_id="a")])
     post_track(client, [web_event(event_id="a", event="AddToCart")])  # other event name
     post_track(client, [web_event(event_id="a"), web_event(event_id="a")])  # twice in one batch
@@ -130,7 +132,9 @@ def test_control_summary(client: httpx.Client, server: SandboxServer) -> None:
     }
 
 
-@pytest.mark.parametrize(("query", "expected"), [("", ["a", "b"]), ("?test=true", ["b"]), ("?test=false", ["a"])])
+@pytest.mark.parametrize(
+    ("query", "expected"), [("", ["a", "b"]), ("?test=true", ["b"]), ("?test=false", ["a"])]
+)
 def test_control_events_jsonl(
     client: httpx.Client, server: SandboxServer, query: str, expected: list[str]
 ) -> None:
@@ -138,7 +142,9 @@ def test_control_events_jsonl(
     post_track(client, [web_event(event_id="b")], test_event_code="T1")
     response = httpx.get(server.base_url + "/_sandbox/events" + query)
     assert response.headers["content-type"] == "application/x-ndjson"
-    assert [orjson.loads(line)["data"]["event_id"] for line in response.text.splitlines()] == expected
+    assert [
+        orjson.loads(line)["data"]["event_id"] for line in response.text.splitlines()
+    ] == expected
 
 
 def test_control_reset(client: httpx.Client, server: SandboxServer) -> None:

@@ -36,7 +36,9 @@ def base_event(source: str) -> dict[str, Any]:
     if source == "app":
         event.update(event="InstallApp", app={"app_id": "343200656"})
     if source == "crm":
-        event.update(event="Qualified Lead", lead={"lead_id": "7123", "lead_event_source": "HubSpot"})
+        event.update(
+            event="Qualified Lead", lead={"lead_id": "7123", "lead_event_source": "HubSpot"}
+        )
     return event
 
 
@@ -60,7 +62,7 @@ def test_valid_event_of_each_source_is_accepted(client: httpx.Client, source: st
     assert body["code"] == 0, body["message"]
 
 
-CASES = [
+CASES: list[tuple[str, str, Any, str]] = [
     # (source, path, value or None to delete, expected message after "data.1.")
     ("web", "event", None, "event: Missing data for required field"),
     ("web", "event", "", "event: Missing data for required field"),
@@ -137,7 +139,9 @@ def test_invalid_event_rejects_whole_request_naming_its_path(
     client: httpx.Client, server: SandboxServer, source: str, path: str, value: Any, message: str
 ) -> None:
     bad = changed(base_event(source), path, value, delete=value is None)
-    body = post_track(client, [base_event(source), bad], source=source, source_id=SOURCE_IDS[source])
+    body = post_track(
+        client, [base_event(source), bad], source=source, source_id=SOURCE_IDS[source]
+    )
     assert body["code"] == 40002
     assert body["message"].startswith(f"data.1.{message}"), body["message"]
     assert server.events() == []
@@ -186,10 +190,19 @@ def test_the_word_null_inside_a_string_is_fine(client: httpx.Client) -> None:
     ("body", "message"),
     [
         ({"event_source_id": DEMO_PIXEL_CODE, "data": []}, "event_source: Missing data"),
-        ({"event_source": "tv", "event_source_id": DEMO_PIXEL_CODE}, "Invalid value for event_source"),
+        (
+            {"event_source": "tv", "event_source_id": DEMO_PIXEL_CODE},
+            "Invalid value for event_source",
+        ),
         ({"event_source": "web", "event_source_id": DEMO_PIXEL_CODE}, "data: Missing data"),
-        ({"event_source": "web", "event_source_id": DEMO_PIXEL_CODE, "data": {}}, "data: Not a valid list"),
-        ({"event_source": "web", "event_source_id": DEMO_PIXEL_CODE, "data": []}, "data: Must contain"),
+        (
+            {"event_source": "web", "event_source_id": DEMO_PIXEL_CODE, "data": {}},
+            "data: Not a valid list",
+        ),
+        (
+            {"event_source": "web", "event_source_id": DEMO_PIXEL_CODE, "data": []},
+            "data: Must contain",
+        ),
     ],
 )
 def test_top_level_checks(client: httpx.Client, body: dict[str, Any], message: str) -> None:
@@ -208,7 +221,9 @@ def test_top_level_checks(client: httpx.Client, body: dict[str, Any], message: s
         ("app", 7300000000000000001),  # a number, not a JSON string
     ],
 )
-def test_event_source_id_must_exist_for_its_kind(client: httpx.Client, source: str, source_id: Any) -> None:
+def test_event_source_id_must_exist_for_its_kind(
+    client: httpx.Client, source: str, source_id: Any
+) -> None:
     body = post_track(client, [base_event(source)], source=source, source_id=source_id)
     assert (body["code"], body["message"]) == (
         40002,
@@ -246,9 +261,10 @@ def test_token_without_access_to_the_source_owner_is_40001() -> None:
 
 def test_unknown_currency_can_be_allowed() -> None:
     options = SandboxOptions(reject_unknown_currency=False)
-    with SandboxServer(options=options) as server, httpx.Client(
-        base_url=server.base_url, headers={"Access-Token": "sandbox-token"}
-    ) as client:
+    with (
+        SandboxServer(options=options) as server,
+        httpx.Client(base_url=server.base_url, headers={"Access-Token": "sandbox-token"}) as client,
+    ):
         event = web_event()
         event["properties"]["currency"] = "XYZ"
         assert post_track(client, [event])["code"] == 0
@@ -256,22 +272,26 @@ def test_unknown_currency_can_be_allowed() -> None:
 
 def test_event_time_window_is_optional_and_configurable(clock: Any) -> None:
     options = SandboxOptions(clock=clock, max_event_age_seconds=7 * 86400, max_future_seconds=300)
-    with SandboxServer(options=options) as server, httpx.Client(
-        base_url=server.base_url, headers={"Access-Token": "sandbox-token"}
-    ) as client:
+    with (
+        SandboxServer(options=options) as server,
+        httpx.Client(base_url=server.base_url, headers={"Access-Token": "sandbox-token"}) as client,
+    ):
         old = web_event(event_time=T0 - 8 * 86400)
         assert post_track(client, [old])["message"] == (
             "data.0.event_time: Event is older than the accepted window"
         )
         future = web_event(event_time=T0 + 3600)
-        assert post_track(client, [future])["message"] == "data.0.event_time: Event is in the future"
+        assert (
+            post_track(client, [future])["message"] == "data.0.event_time: Event is in the future"
+        )
         assert post_track(client, [web_event(event_time=T0 + 60)])["code"] == 0
 
 
 def test_validate_false_skips_event_checks() -> None:
-    with SandboxServer(options=SandboxOptions(validate=False)) as server, httpx.Client(
-        base_url=server.base_url, headers={"Access-Token": "sandbox-token"}
-    ) as client:
+    with (
+        SandboxServer(options=SandboxOptions(validate=False)) as server,
+        httpx.Client(base_url=server.base_url, headers={"Access-Token": "sandbox-token"}) as client,
+    ):
         body = post_track(client, [web_event(event_id=5, event_time="soon"), "junk"])
         assert body["code"] == 0
         assert server.stats.events_accepted == 2

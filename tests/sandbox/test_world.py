@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from reverse_etl.sandbox import (
@@ -13,6 +14,7 @@ from reverse_etl.sandbox import (
     DEMO_TOKEN,
     SandboxServer,
     SandboxWorld,
+    serve,
 )
 
 
@@ -47,7 +49,9 @@ def test_crm_sets_are_capped_at_50() -> None:
         world.add_crm_set(DEMO_ADVERTISER_ID, "one too many")
 
 
-@pytest.mark.parametrize("code", ["lowercase00000000000", "SHORT", "C" * 21, "CSANDBOXDEMOPIXEL00!"])
+@pytest.mark.parametrize(
+    "code", ["lowercase00000000000", "SHORT", "C" * 21, "CSANDBOXDEMOPIXEL00!"]
+)
 def test_pixel_codes_are_20_upper_alphanumerics(code: str) -> None:
     with pytest.raises(ValueError, match="pixel code"):
         SandboxWorld.demo().add_pixel(DEMO_ADVERTISER_ID, "x", code=code)
@@ -81,3 +85,23 @@ def test_server_lifecycle() -> None:
     server.stop()  # idempotent
     with pytest.raises(RuntimeError):
         server.start()
+
+
+def test_serve_runs_until_keyboard_interrupt() -> None:
+    seen: list[int] = []
+
+    def on_ready(server: SandboxServer) -> None:
+        response = httpx.get(server.base_url + "/_sandbox/summary")
+        seen.append(response.status_code)
+        raise KeyboardInterrupt  # what Ctrl-C does to the blocking loop
+
+    serve(0, on_ready=on_ready)
+    assert seen == [200]
+
+
+def test_http_server_writes_nothing_to_stderr(
+    client: httpx.Client, capfd: pytest.CaptureFixture[str]
+) -> None:
+    client.get("/open_api/v1.3/pixel/list/", params={"advertiser_id": DEMO_ADVERTISER_ID})
+    client.get("/nowhere")
+    assert capfd.readouterr().err == ""

@@ -30,11 +30,13 @@ def encode(
     assert keys is not None
     mapping = map_columns(schema.names, source, ignore=key_only_columns(keys[0]))
     assert not [i for i in mapping.issues if i.severity == "error"], mapping.issues
-    spec = EncodeSpec("m", source, keys[0], keys[1], limited_data_use=ldu,
-                      default_phone_region=region)
+    spec = EncodeSpec(
+        "m", source, keys[0], keys[1], limited_data_use=ldu, default_phone_region=region
+    )
     sql = build_encode_sql(f"({select}) AS t", schema, mapping, spec)
-    rows = engine.rows(f"SELECT __key, __payload, __hash, __errors, __warnings FROM ({sql}) "
-                       "ORDER BY __key")
+    rows = engine.rows(
+        f"SELECT __key, __payload, __hash, __errors, __warnings FROM ({sql}) ORDER BY __key"
+    )
     return [
         {"key": k, "payload": orjson.loads(p), "hash": h, "errors": e, "warnings": w}
         for k, p, h, e, w in rows
@@ -59,8 +61,12 @@ def test_web_event_nests_hashes_and_leaves_out_nulls(engine: DuckDBEngine) -> No
         "event": "Purchase",
         "event_id": "o-1",
         "event_time": NOW,
-        "user": {"email": EMAIL_VECTOR, "phone": PHONE_VECTOR, "external_id": EXTERNAL_VECTOR,
-                 "ip": "1.2.3.4"},
+        "user": {
+            "email": EMAIL_VECTOR,
+            "phone": PHONE_VECTOR,
+            "external_id": EXTERNAL_VECTOR,
+            "ip": "1.2.3.4",
+        },
         "properties": {"value": 42.5, "currency": "USD", "order_id": "1001", "tier": "gold"},
         "page": {"url": "https://x.example/p"},
     }
@@ -73,8 +79,12 @@ def test_empty_objects_are_left_out_and_limited_data_use_added(engine: DuckDBEng
         "null::varchar as email",
         ldu=True,
     )
-    assert row["payload"] == {"event": "ViewContent", "event_id": "e", "event_time": NOW,
-                              "limited_data_use": True}
+    assert row["payload"] == {
+        "event": "ViewContent",
+        "event_id": "e",
+        "event_time": NOW,
+        "limited_data_use": True,
+    }
 
 
 @pytest.mark.parametrize(
@@ -152,28 +162,62 @@ def test_app_and_crm_payloads(engine: DuckDBEngine) -> None:
 @pytest.mark.parametrize(
     ("source", "select", "reason"),
     [
-        ("WEB", "select null::varchar as event, 'k' as event_id, {now} as event_time",
-         "event is missing"),
-        ("WEB", "select 'Lead' as event, 'k' as event_id, null::bigint as event_time",
-         "event_time is missing or not a time"),
-        ("WEB", "select 'Lead' as event, 'k' as event_id, {future} as event_time",
-         "event_time is in the future"),
-        ("WEB", "select 'Lead' as event, 'k' as event_id, {now}000 as event_time",
-         "event_time looks like milliseconds"),
-        ("OFFLINE", "select 'Qualified' as event, 'k' as event_id, {now} as event_time",
-         "is not a standard event"),
-        ("WEB", "select 'Checkout' as event, 'k' as event_id, {now} as event_time",
-         "reserved name"),
-        ("WEB", "select 'Lead' as event, 'k' as event_id, {now} as event_time, 'XXX' as currency",
-         "currency 'XXX' is not accepted"),
-        ("WEB", "select 'Lead' as event, 'k' as event_id, {now} as event_time, '555' as phone",
-         "phone is not a valid phone number"),
-        ("WEB", "select 'Lead' as event, 'k' as event_id, {now} as event_time, 'abc' as value",
-         "value is not a number"),
-        ("APP", "select 'Login' as event, 'k' as event_id, {now} as event_time, "
-         "null::varchar as app_id", "app_id is required"),
-        ("WEB", "select 'Lead' as event, null::varchar as event_id, {now} as event_time",
-         "primary key is null"),
+        (
+            "WEB",
+            "select null::varchar as event, 'k' as event_id, {now} as event_time",
+            "event is missing",
+        ),
+        (
+            "WEB",
+            "select 'Lead' as event, 'k' as event_id, null::bigint as event_time",
+            "event_time is missing or not a time",
+        ),
+        (
+            "WEB",
+            "select 'Lead' as event, 'k' as event_id, {future} as event_time",
+            "event_time is in the future",
+        ),
+        (
+            "WEB",
+            "select 'Lead' as event, 'k' as event_id, {now}000 as event_time",
+            "event_time looks like milliseconds",
+        ),
+        (
+            "OFFLINE",
+            "select 'Qualified' as event, 'k' as event_id, {now} as event_time",
+            "is not a standard event",
+        ),
+        (
+            "WEB",
+            "select 'Checkout' as event, 'k' as event_id, {now} as event_time",
+            "reserved name",
+        ),
+        (
+            "WEB",
+            "select 'Lead' as event, 'k' as event_id, {now} as event_time, 'XXX' as currency",
+            "currency 'XXX' is not accepted",
+        ),
+        (
+            "WEB",
+            "select 'Lead' as event, 'k' as event_id, {now} as event_time, '555' as phone",
+            "phone is not a valid phone number",
+        ),
+        (
+            "WEB",
+            "select 'Lead' as event, 'k' as event_id, {now} as event_time, 'abc' as value",
+            "value is not a number",
+        ),
+        (
+            "APP",
+            "select 'Login' as event, 'k' as event_id, {now} as event_time, "
+            "null::varchar as app_id",
+            "app_id is required",
+        ),
+        (
+            "WEB",
+            "select 'Lead' as event, null::varchar as event_id, {now} as event_time",
+            "primary key is null",
+        ),
     ],
 )
 def test_invalid_rows_say_why(engine: DuckDBEngine, source: str, select: str, reason: str) -> None:

@@ -116,11 +116,17 @@ class TikTokConfig(BaseModel):
                     )
                 )
             if not self.advertiser_id:
-                out.append(("advertiser_id", f"is required with target_event_source: {target}",
-                            "the ad account ID owning the event source"))
+                out.append(
+                    (
+                        "advertiser_id",
+                        f"is required with target_event_source: {target}",
+                        "the ad account ID owning the event source",
+                    )
+                )
             if not self.event_source_name:
-                out.append(("event_source_name",
-                            f"is required with target_event_source: {target}", None))
+                out.append(
+                    ("event_source_name", f"is required with target_event_source: {target}", None)
+                )
         if target == "NEW" and self.event_data_source in ("APP", "CRM"):
             out.append(
                 (
@@ -130,13 +136,25 @@ class TikTokConfig(BaseModel):
                 )
             )
         if self.limited_data_use and self.event_data_source in ("OFFLINE", "CRM"):
-            out.append(("limited_data_use", "applies only to WEB and APP sources",
-                        "remove it for OFFLINE and CRM"))
+            out.append(
+                (
+                    "limited_data_use",
+                    "applies only to WEB and APP sources",
+                    "remove it for OFFLINE and CRM",
+                )
+            )
         if self.auth_method == "access_token" and self.access_token is None:
-            out.append(("access_token", "is required with auth_method: access_token",
-                        "access_token: \"{{ env_var('TIKTOK_ACCESS_TOKEN') }}\""))
-        if self.event_source_name is not None and self.target_event_source == "NEW" and (
-            len(self.event_source_name) > 40 or not self.event_source_name.strip()
+            out.append(
+                (
+                    "access_token",
+                    "is required with auth_method: access_token",
+                    "access_token: \"{{ env_var('TIKTOK_ACCESS_TOKEN') }}\"",
+                )
+            )
+        if (
+            self.event_source_name is not None
+            and self.target_event_source == "NEW"
+            and (len(self.event_source_name) > 40 or not self.event_source_name.strip())
         ):
             out.append(("event_source_name", "must be 1 to 40 characters for NEW", None))
         return out

@@ -72,8 +72,12 @@ class TikTokDestination:
             )
             for i in mapping.issues
         ]
-        for required in ("event", "event_time", *(("app_id",) if source == "APP" else ()),
-                         *(("lead_id",) if source == "CRM" else ())):
+        for required in (
+            "event",
+            "event_time",
+            *(("app_id",) if source == "APP" else ()),
+            *(("lead_id",) if source == "CRM" else ()),
+        ):
             if not mapping.has(required):
                 problems.append(
                     self._problem(
@@ -111,7 +115,9 @@ class TikTokDestination:
             limited_data_use=s.limited_data_use,
             default_phone_region=s.default_phone_region,
         )
-        return EncodePlan(mapping, spec, build_encode_sql(relation, schema, mapping, spec)), problems
+        return EncodePlan(
+            mapping, spec, build_encode_sql(relation, schema, mapping, spec)
+        ), problems
 
     def access_token(self, stored: SecretStr | None = None) -> SecretStr:
         """The token to send: ``access_token`` when set, else (oauth) the stored one."""

@@ -40,9 +40,9 @@ def columns_table() -> str:
         sources = ", ".join(s for s in _SOURCE_ORDER if s in p.sources)
         notes = p.doc
         if p.required_for:
-            notes += " Required for " + ", ".join(
-                s for s in _SOURCE_ORDER if s in p.required_for
-            ) + "."
+            notes += (
+                " Required for " + ", ".join(s for s in _SOURCE_ORDER if s in p.required_for) + "."
+            )
         if p.allowed is not None and len(p.allowed) <= 10:
             notes += " One of: " + ", ".join(sorted(p.allowed)) + "."
         if p.multi:
@@ -70,9 +70,7 @@ GENERATED = {
 def render(text: str) -> str:
     """``text`` with every generated block refreshed."""
     for name, fn in GENERATED.items():
-        pattern = re.compile(
-            rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- end:{name} -->)", re.S
-        )
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- end:{name} -->)", re.S)
         text = pattern.sub(lambda m, fn=fn: m.group(1) + fn() + "\n" + m.group(2), text)
     return text
 

@@ -187,9 +187,7 @@ def _key_sql(spec: EncodeSpec, schema: pa.Schema) -> str:
     return f"CASE WHEN {' OR '.join(f'{c} IS NULL' for c in cols)} THEN NULL ELSE to_json([{', '.join(cols)}]) END"
 
 
-def _payload_sql(
-    mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str
-) -> str:
+def _payload_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str) -> str:
     top: list[str] = []
     nested: dict[str, list[str]] = {name: [] for name in OBJECTS}
     for m in mapping.columns:
@@ -203,8 +201,10 @@ def _payload_sql(
             f"{_jkey('event_id')} || to_json('retl-' || substr(sha256({lit(spec.model + ':')} || "
             f"{key_sql}), 1, 32))"
         )
-    if spec.limited_data_use and spec.source in ("WEB", "APP") and not mapping.has(
-        "limited_data_use"
+    if (
+        spec.limited_data_use
+        and spec.source in ("WEB", "APP")
+        and not mapping.has("limited_data_use")
     ):
         top.append(f"{_jkey('limited_data_use')} || 'true'")
     for obj, frags in nested.items():
@@ -214,101 +214,136 @@ def _payload_sql(
     return "'{' || concat_ws(',', " + ", ".join(top) + ") || '}'"
 
 
+def _reason(cond: str, text: str) -> str:
+    """A SQL fragment yielding ``text`` (a SQL string expression) when ``cond`` holds."""
+    return f"CASE WHEN {cond} THEN {text} END"
+
+
+def _key_checks(key_sql: str) -> list[str]:
+    return [
+        _reason(f"({key_sql}) IS NULL", lit("primary key is null")),
+        _reason(
+            f"({key_sql}) IS NOT NULL AND count(*) OVER (PARTITION BY {key_sql}) > 1",
+            lit("duplicate primary key"),
+        ),
+    ]
+
+
+def _quoted(expr: str) -> str:
+    """SQL for the text ``'<expr>'`` (a value quoted inside a message)."""
+    return f"'''' || {expr} || ''''"
+
+
+def _event_checks(column: str, source: str) -> list[str]:
+    ev = f"CAST({ident(column)} AS VARCHAR)"
+    out = [_reason(f"{ev} IS NULL OR trim({ev}) = ''", lit("event is missing"))]
+    if source == "OFFLINE":
+        allowed = ", ".join(lit(e) for e in sorted(STANDARD_EVENTS | set(LEGACY_EVENTS)))
+        out.append(
+            _reason(
+                f"{ev} NOT IN ({allowed})",
+                f"'event ' || {_quoted(ev)} || "
+                + lit(" is not a standard event (OFFLINE takes standard events only)"),
+            )
+        )
+    if source in ("WEB", "APP"):
+        for name, target in sorted(RESERVED_EVENTS.items()):
+            out.append(
+                _reason(
+                    f"{ev} = {lit(name)}", lit(f"event '{name}' is a reserved name: use '{target}'")
+                )
+            )
+    return out
+
+
+def _time_checks(column: str, t: pa.DataType, source: str) -> tuple[list[str], list[str]]:
+    et = _time(ident(column), t)
+    errors = [
+        _reason(f"({et}) IS NULL", lit("event_time is missing or not a time")),
+        _reason(
+            f"({et}) > epoch(now()) + {FUTURE_SKEW_SECONDS}", lit("event_time is in the future")
+        ),
+    ]
+    if pa.types.is_integer(t):
+        errors.append(
+            _reason(
+                f"({et}) > 100000000000",
+                lit("event_time looks like milliseconds: send Unix seconds"),
+            )
+        )
+    days = OLD_WEB_APP_DAYS if source in ("WEB", "APP") else OLD_OFFLINE_CRM_DAYS
+    warning = _reason(
+        f"({et}) < epoch(now()) - {days * 86400}",
+        lit(f"event_time is more than {days} days old (TikTok may not attribute it)"),
+    )
+    return errors, [warning]
+
+
+_KIND_PARSERS = {
+    Kind.NUMBER: (_number, "a number"),
+    Kind.INTEGER: (_integer, "an integer"),
+    Kind.BOOLEAN: (_boolean, "a boolean"),
+}
+
+
+def _phone_check(col: str, t: pa.DataType, name: str, region: str | None) -> str:
+    if _is_list(t):
+        hashed = _hash("x", Hashing.PHONE, region)
+        bad = f"len(list_filter({col}, x -> trim(x) <> '' AND ({hashed}) IS NULL)) > 0"
+    else:
+        bad = f"trim({col}) <> '' AND ({_hash(col, Hashing.PHONE, region)}) IS NULL"
+    hint = "" if region else " (without a +country code it needs default_phone_region)"
+    return _reason(bad, lit(f"{name} is not a valid phone number{hint}"))
+
+
+def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]:
+    param = m.param
+    if param is None:
+        return []
+    col = ident(m.column)
+    out: list[str] = []
+    if param.allowed is not None and not _is_list(t):
+        allowed = ", ".join(lit(a) for a in sorted(param.allowed))
+        text = f"CAST({col} AS VARCHAR)"
+        out.append(
+            _reason(
+                f"{col} IS NOT NULL AND {text} NOT IN ({allowed})",
+                f"{lit(param.name + ' ')} || {_quoted(text)} || {lit(' is not accepted by TikTok')}",
+            )
+        )
+    if param.hashing is Hashing.PHONE:
+        out.append(_phone_check(col, t, param.name, spec.default_phone_region))
+    parser = _KIND_PARSERS.get(param.kind)
+    if parser is not None and not pa.types.is_struct(t) and not _is_list(t):
+        fn, what = parser
+        out.append(
+            _reason(
+                f"{col} IS NOT NULL AND ({fn(col, t)}) IS NULL", lit(f"{param.name} is not {what}")
+            )
+        )
+    if spec.source in param.required_for and param.name not in ("event", "event_time"):
+        out.append(
+            _reason(f"{col} IS NULL", lit(f"{param.name} is required for {spec.source} events"))
+        )
+    return out
+
+
 def _checks(
     mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str
 ) -> tuple[list[str], list[str]]:
-    """(error conditions, warning conditions) as SQL CASE fragments yielding a reason."""
-    errors: list[str] = []
-    warns: list[str] = []
+    """(error fragments, warning fragments): SQL yielding a reason when a check fails."""
+    errors = _key_checks(key_sql)
+    warnings: list[str] = []
     cols = mapping.by_param()
-
-    def reason(cond: str, text: str) -> str:
-        return f"CASE WHEN {cond} THEN {text} END"
-
-    errors.append(reason(f"({key_sql}) IS NULL", lit("primary key is null")))
-    errors.append(
-        reason(f"count(*) OVER (PARTITION BY {key_sql}) > 1 AND ({key_sql}) IS NOT NULL",
-               lit("duplicate primary key"))
-    )
-    for p in ("event", "event_time"):
-        if p not in cols:
-            continue
     if "event" in cols:
-        ev = f"CAST({ident(cols['event'].column)} AS VARCHAR)"
-        errors.append(reason(f"{ev} IS NULL OR trim({ev}) = ''", lit("event is missing")))
-        if spec.source == "OFFLINE":
-            allowed = sorted(STANDARD_EVENTS | set(LEGACY_EVENTS))
-            errors.append(
-                reason(
-                    f"{ev} NOT IN ({', '.join(lit(e) for e in allowed)})",
-                    f"'event ''' || {ev} || ''' is not a standard event (OFFLINE takes "
-                    "standard events only)'",
-                )
-            )
-        if spec.source in ("WEB", "APP"):
-            for name, target in RESERVED_EVENTS.items():
-                errors.append(
-                    reason(f"{ev} = {lit(name)}",
-                           lit(f"event '{name}' is a reserved name: use '{target}'"))
-                )
+        errors += _event_checks(cols["event"].column, spec.source)
     if "event_time" in cols:
         m = cols["event_time"]
-        t = schema.field(m.column).type
-        et = _time(ident(m.column), t)
-        errors.append(reason(f"({et}) IS NULL", lit("event_time is missing or not a time")))
-        errors.append(
-            reason(f"({et}) > epoch(now()) + {FUTURE_SKEW_SECONDS}", lit("event_time is in the future"))
-        )
-        if pa.types.is_integer(t):
-            errors.append(
-                reason(f"({et}) > 100000000000",
-                       lit("event_time looks like milliseconds: send Unix seconds"))
-            )
-        days = OLD_WEB_APP_DAYS if spec.source in ("WEB", "APP") else OLD_OFFLINE_CRM_DAYS
-        warns.append(
-            reason(f"({et}) < epoch(now()) - {days * 86400}",
-                   lit(f"event_time is more than {days} days old (TikTok may not attribute it)"))
-        )
-    for p in mapping.columns:
-        spec_p = p.param
-        if spec_p is None:
-            continue
-        col = ident(p.column)
-        t = schema.field(p.column).type
-        if spec_p.allowed is not None and not _is_list(t):
-            allowed = ", ".join(lit(a) for a in sorted(spec_p.allowed))
-            errors.append(
-                reason(
-                    f"{col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN ({allowed})",
-                    f"'{spec_p.name} ''' || CAST({col} AS VARCHAR) || ''' is not accepted by TikTok'",
-                )
-            )
-        if spec_p.hashing is Hashing.PHONE:
-            h = _hash("x", Hashing.PHONE, spec.default_phone_region)
-            bad = (
-                f"len(list_filter({col}, x -> x IS NOT NULL AND trim(x) <> '' AND ({h}) IS NULL)) > 0"
-                if _is_list(t)
-                else f"{col} IS NOT NULL AND trim({col}) <> '' AND ({_hash(col, Hashing.PHONE, spec.default_phone_region)}) IS NULL"
-            )
-            hint = "" if spec.default_phone_region else " (without a +country code it needs default_phone_region)"
-            errors.append(reason(bad, lit(f"{spec_p.name} is not a valid phone number{hint}")))
-        kind_fn = {Kind.NUMBER: _number, Kind.INTEGER: _integer, Kind.BOOLEAN: _boolean}.get(spec_p.kind)
-        if kind_fn is not None and not pa.types.is_struct(t) and not _is_list(t):
-            what = {Kind.NUMBER: "a number", Kind.INTEGER: "an integer", Kind.BOOLEAN: "a boolean"}[spec_p.kind]
-            errors.append(
-                reason(f"{col} IS NOT NULL AND ({kind_fn(col, t)}) IS NULL",
-                       lit(f"{spec_p.name} is not {what}"))
-            )
-    for p in ("app_id", "lead_id"):
-        from reverse_etl.destinations.tiktok.catalog import CATALOG
-
-        param = CATALOG.lookup(p)
-        assert param is not None
-        if spec.source in param.required_for:
-            if p in cols:
-                c = ident(cols[p].column)
-                errors.append(reason(f"{c} IS NULL", lit(f"{p} is required for {spec.source} events")))
-    return errors, warns
+        time_errors, warnings = _time_checks(m.column, schema.field(m.column).type, spec.source)
+        errors += time_errors
+    for m in mapping.columns:
+        errors += _value_checks(m, schema.field(m.column).type, spec)
+    return errors, warnings
 
 
 def build_encode_sql(

@@ -50,8 +50,11 @@ def map_columns(
         if name in ignore:
             continue
         if name in seen_names:
-            issues.append(ColumnIssue(name, "column name appears more than once",
-                                      "alias one of them differently"))
+            issues.append(
+                ColumnIssue(
+                    name, "column name appears more than once", "alias one of them differently"
+                )
+            )
             continue
         seen_names.add(name)
         spec = catalog.lookup(name)
@@ -74,7 +77,7 @@ def map_columns(
             hint = (
                 "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
                 if suggestions
-                else "custom properties go in columns named \"properties.<name>\""
+                else 'custom properties go in columns named "properties.<name>"'
             )
             issues.append(ColumnIssue(name, f"'{name}' is not a TikTok parameter", hint))
             continue
@@ -95,6 +98,7 @@ def map_columns(
 def key_only_columns(key_columns: Sequence[str], *, catalog: Catalog = CATALOG) -> list[str]:
     """Primary-key columns that are not TikTok parameters: used for keys, never sent."""
     return [
-        c for c in key_columns
+        c
+        for c in key_columns
         if catalog.lookup(c) is None and c.split(".", 1)[0] not in OPEN_OBJECTS
     ]

@@ -46,8 +46,7 @@ def e164_arrow(values: pa.Array, regions: pa.Array) -> pa.Array:
     raw = values.to_pylist()
     region_list = regions.to_pylist()
     out = [
-        None if v is None else to_e164(v, r or None)
-        for v, r in zip(raw, region_list, strict=True)
+        None if v is None else to_e164(v, r or None) for v, r in zip(raw, region_list, strict=True)
     ]
     return pa.array(out, type=pa.string())
 

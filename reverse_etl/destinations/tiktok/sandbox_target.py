@@ -64,7 +64,9 @@ def seed_world(world: SandboxWorld, settings: Sequence[TikTokConfig]) -> None:
                     advertiser, name
                 )
         elif kind == "APP" and not any(a.app_name == name for a in world.apps(advertiser)):
-            world.add_app(advertiser, "73" + str(int(sha256_hex(name)[:14], 16))[:17].zfill(17), name)
+            world.add_app(
+                advertiser, "73" + str(int(sha256_hex(name)[:14], 16))[:17].zfill(17), name
+            )
 
 
 def start_sandbox(settings: Sequence[TikTokConfig]) -> SandboxServer:
