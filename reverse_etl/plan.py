@@ -131,7 +131,8 @@ def encode_plan_for(
     if errors or encode is None:
         raise ValidationFailed.from_problems(
             errors or problems,
-            summary=f"destination '{dest.name}': model '{compiled.name}' does not fit tiktok_events",
+            summary=f"destination '{dest.name}': model '{compiled.name}' does not fit "
+            "tiktok_events",
         )
     return encode, [p for p in problems if p.severity != "error"]
 

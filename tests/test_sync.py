@@ -283,7 +283,9 @@ def test_oauth_cli_then_sync_with_stored_token(tmp_path: Path) -> None:
         project = write_project(
             tmp_path / "p",
             {
-                "models/events.sql": f"select 'Lead' as event, 'x' as event_id, {NOW} as event_time",
+                "models/events.sql": (
+                    f"select 'Lead' as event, 'x' as event_id, {NOW} as event_time"
+                ),
                 "destinations.yml": f"""
                 destinations:
                   t:

@@ -203,13 +203,16 @@ def sandbox(
     out = Output.create("text", debug)
 
     def go() -> None:
-        from reverse_etl.sandbox import DEMO_PIXEL_CODE, DEMO_TOKEN, serve
+        from reverse_etl.sandbox import DEMO_PIXEL_CODE, DEMO_TOKEN, SandboxServer, serve
 
-        out.console.info(
-            f"TikTok sandbox on http://127.0.0.1:{port} (token {DEMO_TOKEN}, pixel "
-            f"{DEMO_PIXEL_CODE}); summary at /_sandbox/summary. Ctrl-C stops it."
-        )
-        serve(port, record_path=record)
+        def ready(server: SandboxServer) -> None:
+            out.console.info(
+                f"TikTok sandbox on {server.base_url} (token {DEMO_TOKEN}, pixel "
+                f"{DEMO_PIXEL_CODE}); summary at {server.base_url}/_sandbox/summary. "
+                "Ctrl-C stops it."
+            )
+
+        serve(port, record_path=record, on_ready=ready)
 
     run(out, go)
 

@@ -154,6 +154,7 @@ def _key_line(
     if field is not None and isinstance(field.validation_alias, AliasChoices):
         names += [c for c in field.validation_alias.choices if isinstance(c, str)]
     for candidate in names:
-        if (*base, candidate) in loaded.lines:
-            return loaded.lines[(*base, candidate)]
+        path = (*base, candidate)
+        if path in loaded.lines:
+            return loaded.lines[path]
     return None

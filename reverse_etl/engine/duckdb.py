@@ -93,7 +93,7 @@ class DuckDBEngine:
     ) -> None:
         """A vectorized (Arrow) Python function callable from SQL; registered once."""
         try:
-            self._con.create_function(
+            self._con.create_function(  # type: ignore[call-overload]
                 name,
                 fn,
                 params,

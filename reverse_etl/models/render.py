@@ -74,7 +74,8 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
         try:
             relation = ctx.relation_for_source(source_name, table_name)
         except LookupError as exc:
-            raise _HelperError(str(exc.args[0]), exc.args[1] if len(exc.args) > 1 else None)
+            hint = exc.args[1] if len(exc.args) > 1 else None
+            raise _HelperError(str(exc.args[0]), hint) from None
         result.sources.append((source_name, table_name))
         return relation
 

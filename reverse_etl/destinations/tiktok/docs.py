@@ -71,7 +71,12 @@ def render(text: str) -> str:
     """``text`` with every generated block refreshed."""
     for name, fn in GENERATED.items():
         pattern = re.compile(rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- end:{name} -->)", re.S)
-        text = pattern.sub(lambda m, fn=fn: m.group(1) + fn() + "\n" + m.group(2), text)
+        table = fn()
+
+        def fill(m: re.Match[str], table: str = table) -> str:
+            return m.group(1) + table + "\n" + m.group(2)
+
+        text = pattern.sub(fill, text)
     return text
 
 

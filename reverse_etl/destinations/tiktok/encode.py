@@ -15,7 +15,12 @@ import pyarrow as pa
 
 from reverse_etl.destinations.tiktok.catalog import OBJECTS, Hashing, Kind
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, MappedColumn
-from reverse_etl.destinations.tiktok.vocab import LEGACY_EVENTS, RESERVED_EVENTS, STANDARD_EVENTS
+from reverse_etl.destinations.tiktok.vocab import (
+    LEGACY_EVENTS,
+    RESERVED_EVENTS,
+    STANDARD_EVENTS,
+    standard_events_for,
+)
 
 PHONE_UDF = "retl_e164"
 FUTURE_SKEW_SECONDS = 300
@@ -54,7 +59,7 @@ def _jkey(name: str) -> str:
 # --- values -------------------------------------------------------------------------------
 def _as_text(expr: str, t: pa.DataType) -> str:
     """A column as VARCHAR for an ID: integral floats and decimals lose their '.0'."""
-    if pa.types.is_floating(t) or (pa.types.is_decimal(t) and t.scale > 0):  # type: ignore[attr-defined]
+    if pa.types.is_floating(t) or (pa.types.is_decimal(t) and t.scale > 0):
         return (
             f"CASE WHEN {expr} = trunc({expr}) THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) "
             f"ELSE CAST({expr} AS VARCHAR) END"
@@ -108,7 +113,7 @@ def _hash(value: str, hashing: Hashing, region: str | None) -> str:
 
 
 def _is_list(t: pa.DataType) -> bool:
-    return pa.types.is_list(t) or pa.types.is_large_list(t)
+    return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
 
 
 def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
@@ -121,7 +126,8 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     if param.hashing is not Hashing.NONE:
         if _is_list(t):
             hashed = (
-                f"list_filter(list_transform({col}, x -> {_hash('x', param.hashing, spec.default_phone_region)}),"
+                f"list_filter(list_transform({col}, x -> "
+                f"{_hash('x', param.hashing, spec.default_phone_region)}),"
                 " x -> x IS NOT NULL)"
             )
             return f"CASE WHEN len({hashed}) > 0 THEN to_json({hashed}) END"
@@ -141,7 +147,7 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     if kind is Kind.ID_LIST:
         if _is_list(t):
             items = f"list_filter({col}, x -> x IS NOT NULL)"
-            elem = t.value_type  # type: ignore[attr-defined]
+            elem = t.value_type
             texts = f"list_transform({items}, x -> {_as_text('x', elem)})"
             return f"CASE WHEN len({items}) > 0 THEN to_json({texts}) END"
         return f"to_json([{_as_text(col, t)}])"
@@ -153,9 +159,9 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
 def _contents_json(col: str, t: pa.DataType) -> str:
     from reverse_etl.destinations.tiktok.catalog import CONTENT_KEYS
 
-    if not _is_list(t) or not pa.types.is_struct(t.value_type):  # type: ignore[attr-defined]
+    if not _is_list(t) or not pa.types.is_struct(t.value_type):
         return f"to_json({col})"  # static validation reports the type; TikTok decides
-    struct: pa.StructType = t.value_type  # type: ignore[attr-defined]
+    struct: pa.StructType = t.value_type
     kinds = {k.name: k.kind for k in CONTENT_KEYS}
     parts = []
     for i in range(struct.num_fields):
@@ -184,7 +190,8 @@ def _key_sql(spec: EncodeSpec, schema: pa.Schema) -> str:
     cols = [_as_text(ident(c), schema.field(c).type) for c in spec.key_columns]
     if len(cols) == 1:
         return cols[0]
-    return f"CASE WHEN {' OR '.join(f'{c} IS NULL' for c in cols)} THEN NULL ELSE to_json([{', '.join(cols)}]) END"
+    any_null = " OR ".join(f"{c} IS NULL" for c in cols)
+    return f"CASE WHEN {any_null} THEN NULL ELSE to_json([{', '.join(cols)}]) END"
 
 
 def _payload_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str) -> str:
@@ -247,7 +254,10 @@ def _event_checks(column: str, source: str) -> list[str]:
             )
         )
     if source in ("WEB", "APP"):
+        standard = standard_events_for(source)  # Checkout and Registration are app events
         for name, target in sorted(RESERVED_EVENTS.items()):
+            if name in standard:
+                continue
             out.append(
                 _reason(
                     f"{ev} = {lit(name)}", lit(f"event '{name}' is a reserved name: use '{target}'")
@@ -308,7 +318,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         out.append(
             _reason(
                 f"{col} IS NOT NULL AND {text} NOT IN ({allowed})",
-                f"{lit(param.name + ' ')} || {_quoted(text)} || {lit(' is not accepted by TikTok')}",
+                f"{lit(param.name + ' ')} || {_quoted(text)} || "
+                + lit(" is not accepted by TikTok"),
             )
         )
     if param.hashing is Hashing.PHONE:
