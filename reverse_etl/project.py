@@ -331,7 +331,8 @@ class Project:
             o = override_for(server, dest.settings)
             return Target(o.base_url, o.token, sandbox=True, event_source_id=o.event_source_id)
         stored = None
-        if dest.settings.access_token is None and dest.settings.auth_method == "oauth":
+        token = dest.settings.access_token
+        if dest.settings.auth_method == "oauth" and (token is None or not token.is_available()):
             creds = CredentialsStore().load(dest.settings.oauth_app_id)
             stored = creds.access_token if creds is not None else None
         return Target(dest.settings.api_base_url, dest.access_token(stored))

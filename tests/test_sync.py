@@ -326,3 +326,54 @@ def test_oauth_cli_then_sync_with_stored_token(tmp_path: Path) -> None:
             == 1
         )
     assert not os.environ.get("TIKTOK_APP_SECRET")
+
+
+def test_plan_text_lists_invalid_rows_and_json_keeps_notices_on_stderr(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    model = (
+        f"select 'Lead' as event, 'k' || i as event_id, {NOW} as event_time, "
+        "case when i = 2 then 'not a phone' end as phone from range(4) t(i)"
+    )
+    project = events_project(
+        tmp_path,
+        server.base_url,
+        select=model,
+        extra="event_data_source: CRM\nskip_invalid_record: true",
+    )
+    # CRM needs lead_id: add it, so the only invalid row is the phone one
+    (project / "models" / "events.sql").write_text(
+        model.replace("from range", ", 'L' || i as lead_id from range"), encoding="utf-8"
+    )
+    text = invoke_cli("plan", "--project-dir", project)
+    assert text.returncode == 0, text.stderr
+    assert "invalid rows" in text.stdout and "k2" in text.stdout
+    assert "phone is not a valid phone number" in text.stdout
+    doc = invoke_cli("plan", "--project-dir", project, "--format", "json")
+    assert orjson.loads(doc.stdout)["destinations"][0]["rows"]["invalid"] == 1
+    assert "CRM event sources are less proven" in doc.stderr
+
+
+def test_oauth_falls_back_to_the_stored_token_when_the_variable_is_unset(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import SecretStr
+
+    from reverse_etl.destinations.tiktok.auth import Credentials, CredentialsStore
+
+    creds = tmp_path / "credentials.json"
+    monkeypatch.setenv("RETL_CREDENTIALS_FILE", str(creds))
+    monkeypatch.delenv("TIKTOK_ACCESS_TOKEN", raising=False)
+    project = events_project(tmp_path / "p", server.base_url)
+    yml = (project / "destinations.yml").read_text(encoding="utf-8")
+    (project / "destinations.yml").write_text(
+        yml.replace("auth_method: access_token", "auth_method: oauth"), encoding="utf-8"
+    )
+    with Project.load(project) as p, pytest.raises(Exception, match="TIKTOK_ACCESS_TOKEN"):
+        p.sync()
+    CredentialsStore(creds).save(
+        "app", Credentials(SecretStr(SECRET), (DEMO_ADVERTISER_ID,), (), "app", "2026-11-29")
+    )
+    with Project.load(project) as p:
+        assert p.sync().ok
+    assert server.stats.events_accepted == 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from rich.console import Console as RichTerminal
 from rich.markup import escape
 
 from reverse_etl.errors import RetlError
-from reverse_etl.reporting.console import Console, NullConsole, PlainConsole, RichConsole
+from reverse_etl.reporting.console import Console, JsonConsole, PlainConsole, RichConsole
 
 Format = Literal["text", "json"]
 
@@ -39,7 +40,7 @@ class Output:
             _fail_line(f"--format must be 'text' or 'json', not '{fmt}'")
             raise typer.Exit(1)
         if fmt == "json":
-            return cls("json", debug, NullConsole(), False)
+            return cls("json", debug, JsonConsole(), False)
         if sys.stdout.isatty():
             return cls("text", debug, RichConsole(), True)
         return cls("text", debug, PlainConsole(), False)
@@ -76,6 +77,11 @@ def boundary(out: Output) -> Iterator[None]:
         if out.debug:
             _traceback()
         raise typer.Exit(exc.exit_code) from None
+    except BrokenPipeError:
+        # The reader went away (`retl plan | head`): stop quietly, as Unix tools do on SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(141) from None
     except KeyboardInterrupt:
         _fail_line("interrupted")
         raise typer.Exit(130) from None

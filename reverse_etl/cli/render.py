@@ -92,6 +92,13 @@ def render_plan(out: Output, plans: list[DestinationPlan]) -> None:
         rows,
     )
     for p in plans:
+        if p.invalid_rows:
+            more = p.rows_invalid - len(p.invalid_rows)
+            out.console.table(
+                f"{p.name}: invalid rows" + (f" (first {len(p.invalid_rows)})" if more else ""),
+                ["key", "reason"],
+                [[str(r.key), r.reason] for r in p.invalid_rows],
+            )
         for reason, n in p.invalid_reasons[:5]:
             out.console.warning(f"{p.name}: {n} invalid row(s): {reason}")
         for reason, n in p.warning_reasons[:3]:

@@ -56,6 +56,19 @@ class NullConsole:
         return Counters(title, total)
 
 
+class JsonConsole(NullConsole):
+    """For ``--format json``: stdout is reserved for the one JSON document, so nothing but
+    warnings is shown, as plain lines on stderr."""
+
+    def __init__(self, err: IO[str] | None = None) -> None:
+        super().__init__()
+        self.err = err or sys.stderr
+
+    def warning(self, text: str) -> None:
+        super().warning(text)
+        print(f"warning: {text}", file=self.err, flush=True)
+
+
 class PlainConsole:
     """Line-oriented text without colour codes: CI logs and pipes."""
 

@@ -120,9 +120,20 @@ class TikTokDestination:
         ), problems
 
     def access_token(self, stored: SecretStr | None = None) -> SecretStr:
-        """The token to send: ``access_token`` when set, else (oauth) the stored one."""
+        """The token to send: ``access_token`` when it resolves, else (oauth) the stored one.
+
+        With ``auth_method: oauth``, an ``access_token`` whose environment variable is unset
+        falls back to the token stored by ``retl auth tiktok``; without a stored token the
+        missing variable is the error reported.
+        """
         s = self.settings
         if s.access_token is not None:
+            if (
+                s.auth_method == "oauth"
+                and stored is not None
+                and not s.access_token.is_available()
+            ):
+                return stored
             return s.access_token.reveal()
         if s.auth_method == "oauth" and stored is not None:
             return stored
