@@ -21,10 +21,13 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+CODE_DIRS = [d for d in ("reverse_etl", "tests", "bench", "examples") if (REPO / d).is_dir()]
+
+
 def test_ruff_lint_and_format() -> None:
-    lint = run("ruff", "check", "reverse_etl", "tests", "bench")
+    lint = run("ruff", "check", *CODE_DIRS)
     assert lint.returncode == 0, lint.stdout + lint.stderr
-    fmt = run("ruff", "format", "--check", "reverse_etl", "tests", "bench")
+    fmt = run("ruff", "format", "--check", *CODE_DIRS)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
 
 
