@@ -200,8 +200,8 @@ def execute(
     result.bisections = outcome.bisections
     result.duration = time.monotonic() - started
     if outcome.terminal_error is not None:
-        raise_after = outcome.terminal_error
-        result.error = raise_after.message
+        err = outcome.terminal_error
+        result.error = err.message + (f" ({err.hint})" if err.hint else "")
     elif outcome.stop_reason:
         result.error = outcome.stop_reason
     return result

@@ -125,6 +125,7 @@ def test_secret_never_printed_and_progress_and_summary_shown(
     )
     assert bad.returncode == 1
     assert "access token" in (bad.stdout + bad.stderr).lower()
+    assert "re-authorise" in bad.stdout + bad.stderr
     assert SECRET not in bad.stdout + bad.stderr
     assert "Traceback" not in bad.stderr
 

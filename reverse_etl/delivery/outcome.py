@@ -73,7 +73,10 @@ def stop_error(outcome: Outcome) -> DestinationError:
     """The error that ends a run on an ``auth`` or ``terminal`` outcome (or an unknown kind)."""
     message = describe(outcome)
     if outcome.kind == AUTH:
-        hint = "The access token is missing, wrong or revoked: set a valid one and retry."
+        hint = (
+            "re-authorise: run 'retl auth tiktok' again (auth_method: oauth) or generate a new "
+            "access token in Events Manager"
+        )
         return AuthError(message, code=outcome.code, hint=hint)
     if outcome.kind != TERMINAL:
         message = f"unexpected outcome kind {outcome.kind!r}: {message}"

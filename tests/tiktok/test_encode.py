@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -244,3 +245,31 @@ def test_hash_changes_with_the_payload(engine: DuckDBEngine) -> None:
     a = encode(engine, f"select 'Lead' as event, 'k' as event_id, {NOW} as event_time")
     b = encode(engine, f"select 'Lead' as event, 'k' as event_id, {NOW + 1} as event_time")
     assert a[0]["hash"] != b[0]["hash"]
+
+
+def test_struct_columns_named_after_objects_map_field_by_field(engine: DuckDBEngine) -> None:
+    from reverse_etl.config.destinations import DestinationConfig
+    from reverse_etl.destinations.tiktok.config import TikTokConfig
+    from reverse_etl.destinations.tiktok.destination import TikTokDestination
+
+    select = (
+        f"select 'Lead' as event, 'k' as event_id, {NOW} as event_time, "
+        "{'email': 'a@x.com', 'ip': '1.2.3.4'} as \"user\", "
+        "{'value': 3, 'my_field': 'x'} as properties"
+    )
+    settings = TikTokConfig.model_validate(
+        {"type": "tiktok_events", "model": "m", "event_source_id": "P"}
+    )
+    dest = TikTokDestination(
+        DestinationConfig("d", "tiktok_events", "m", settings, Path("d.yml"), 1)
+    )
+    plan, problems = dest.encode_plan(engine.schema(select), f"({select}) AS t", None)
+    assert plan is not None and not problems
+    (payload,) = engine.rows(f"SELECT __payload FROM ({plan.sql})")
+    assert orjson.loads(payload[0]) == {
+        "event": "Lead",
+        "event_id": "k",
+        "event_time": NOW,
+        "user": {"email": hashlib.sha256(b"a@x.com").hexdigest(), "ip": "1.2.3.4"},
+        "properties": {"value": 3, "my_field": "x"},
+    }

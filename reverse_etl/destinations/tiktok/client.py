@@ -44,7 +44,10 @@ log = logging.getLogger(__name__)
 
 OutcomeKind = Literal["ok", "transient", "invalid", "terminal", "auth"]
 _RETRYABLE_HTTP = frozenset({408, 425, 429})
-_AUTH_HINT = "The access token is missing, wrong or revoked: generate a new one and retry."
+_AUTH_HINT = (
+    "re-authorise: run 'retl auth tiktok' again (auth_method: oauth) or generate a new access "
+    "token in Events Manager"
+)
 
 
 @dataclass(frozen=True)

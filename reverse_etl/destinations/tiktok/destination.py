@@ -10,7 +10,12 @@ from pydantic import SecretStr
 
 from reverse_etl.config.destinations import DestinationConfig
 from reverse_etl.destinations.tiktok.config import TikTokConfig
-from reverse_etl.destinations.tiktok.encode import EncodeSpec, build_encode_sql, key_columns_for
+from reverse_etl.destinations.tiktok.encode import (
+    EncodeSpec,
+    build_encode_sql,
+    flatten_objects,
+    key_columns_for,
+)
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, key_only_columns, map_columns
 from reverse_etl.destinations.tiktok.vocab import EVENT_SOURCES
 from reverse_etl.errors import AuthError, ConfigError, Problem
@@ -56,6 +61,7 @@ class TikTokDestination:
         """The encode SQL over ``relation``, plus every problem found on the way."""
         s = self.settings
         source = s.event_data_source
+        schema, relation = flatten_objects(schema, relation)
         names = list(schema.names)
         configured = [s.primary_key] if isinstance(s.primary_key, str) else s.primary_key
         keys = key_columns_for(names, configured, model_primary_key)

@@ -393,3 +393,23 @@ def key_columns_for(
     if model_pk:
         return tuple(model_pk), True
     return None
+
+
+def flatten_objects(schema: pa.Schema, relation: str) -> tuple[pa.Schema, str]:
+    """STRUCT columns named after a payload object (``user``, ``properties``, ``page`` …) are
+    read field by field, as if written ``"user.email"``: a model may build ``user`` as a struct.
+    """
+    if not any(f.name in OBJECTS and pa.types.is_struct(f.type) for f in schema):
+        return schema, relation
+    fields: list[pa.Field] = []
+    parts: list[str] = []
+    for f in schema:
+        if f.name in OBJECTS and pa.types.is_struct(f.type):
+            for child in f.type:
+                name = f"{f.name}.{child.name}"
+                parts.append(f"struct_extract({ident(f.name)}, {lit(child.name)}) AS {ident(name)}")
+                fields.append(pa.field(name, child.type))
+        else:
+            parts.append(ident(f.name))
+            fields.append(f)
+    return pa.schema(fields), f"(SELECT {', '.join(parts)} FROM {relation}) AS __flat"
