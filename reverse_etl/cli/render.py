@@ -113,38 +113,26 @@ def render_sync(out: Output, report: SyncReport) -> None:
     if out.format == "json":
         out.json(report.to_dict())
         return
-    rows = []
-    for r in report.results:
-        source = f"{r.event_source} {r.event_source_id or '?'}"
-        if r.event_source_how and r.event_source_how != "configured":
-            source += f" ({r.event_source_how})"
-        rows.append(
-            [
-                r.destination,
-                source,
-                str(r.sent),
-                str(r.rows_invalid),
-                str(r.rejected),
-                str(r.failed + r.not_attempted),
-                f"{r.duration:.1f}s",
-                "ok" if r.ok else "FAILED",
-            ]
-        )
-    title = "sync summary" + (" (sandbox: nothing reached TikTok)" if report.sandbox else "")
-    out.console.table(
-        title,
+    rows = [
         [
-            "destination",
-            "event source",
-            "sent",
-            "skipped invalid",
-            "rejected",
-            "failed",
-            "time",
-            "status",
-        ],
-        rows,
-    )
+            r.destination,
+            str(r.sent),
+            str(r.rows_invalid),
+            str(r.rejected),
+            str(r.failed + r.not_attempted),
+            f"{r.duration:.1f}s",
+            "ok" if r.ok else "FAILED",
+        ]
+        for r in report.results
+    ]
+    title = "sync summary" + (" (sandbox: nothing reached TikTok)" if report.sandbox else "")
+    columns = ["destination", "sent", "invalid", "rejected", "failed", "time", "status"]
+    out.console.table(title, columns, rows)
+    for r in report.results:
+        how = "" if r.event_source_how in (None, "configured") else f" ({r.event_source_how})"
+        out.console.info(
+            f"{r.destination}: event source {r.event_source} {r.event_source_id or '?'}{how}"
+        )
     for r in report.results:
         for reason, n in r.invalid_reasons[:5]:
             out.console.warning(f"{r.destination}: skipped {n} invalid row(s): {reason}")

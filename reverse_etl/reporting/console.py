@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO, Protocol
 
+from rich import box
 from rich.console import Console as RichTerminal
 from rich.markup import escape
 from rich.syntax import Syntax
@@ -128,9 +129,11 @@ class RichConsole:
         self.term.print(Syntax(sql, "sql", word_wrap=True))
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-        table = Table(title=escape(title) if title else None, show_lines=False)
-        for col in columns:
-            table.add_column(escape(col), overflow="fold")
+        table = Table(title=escape(title) if title else None, box=box.SIMPLE_HEAD)
+        for i, col in enumerate(columns):
+            widest = max((len(r[i]) for r in rows if i < len(r)), default=0)
+            # Short cells (names, IDs, counts) stay on one line; long ones (SQL, reasons) fold.
+            table.add_column(escape(col), overflow="fold", no_wrap=widest <= 24)
         for row in rows:
             table.add_row(*(escape(c) for c in row))
         self.term.print(table)
