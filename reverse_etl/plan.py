@@ -1,6 +1,8 @@
 """Plans are values: what a sync would send, per destination, computed without the network.
 
-``retl plan`` shows a plan; ``retl sync`` builds the very same plan and then executes it.
+``retl plan`` shows a plan; ``retl sync`` builds the very same plan and then executes it. The
+plan runs the model, the encoder and the diff against the state in DuckDB, and keeps counts,
+reasons and a few sample payloads; the rows themselves are streamed again when sending.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from reverse_etl.destinations.tiktok.pii import e164_arrow, sha256_hex
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import Problem, ValidationFailed
 from reverse_etl.models.compile import CompiledModel
+from reverse_etl.state.diff import diff_sql
+from reverse_etl.state.fingerprint import describe_mapping, fingerprint, mapping_changes
+from reverse_etl.state.store import ScopeInfo
 
 MAX_INVALID_LISTED = 20
 MAX_SAMPLES = 3
@@ -34,17 +39,35 @@ class InvalidRow:
 
 
 @dataclass(frozen=True)
+class MappingChange:
+    """The mapping differs from the one of the last sync: ``changes`` say how."""
+
+    changes: tuple[str, ...]
+    rows_resent: int
+
+
+@dataclass(frozen=True)
 class DestinationPlan:
     destination: TikTokDestination
     compiled: CompiledModel
     encode: EncodePlan
+    scope: str
+    full_refresh: bool
+    synced_relation: str | None
     warnings: tuple[Problem, ...]
     rows_total: int
     rows_invalid: int
     rows_warned: int
+    rows_new: int
+    rows_changed: int
+    rows_unchanged: int
     invalid_rows: tuple[InvalidRow, ...]
     invalid_reasons: tuple[tuple[str, int], ...]
     warning_reasons: tuple[tuple[str, int], ...]
+    mapping: dict[str, Any] = field(default_factory=dict)
+    mapping_fingerprint: str = ""
+    mapping_change: MappingChange | None = None
+    previous: ScopeInfo | None = None
     samples: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     @property
@@ -55,8 +78,12 @@ class DestinationPlan:
     def rows_valid(self) -> int:
         return self.rows_total - self.rows_invalid
 
-    def relation(self) -> str:
-        return f"(\n{self.encode.sql}\n) AS __enc"
+    @property
+    def rows_to_send(self) -> int:
+        return self.rows_new + self.rows_changed
+
+    def diff_relation(self) -> str:
+        return diff_relation(self.encode, self.synced_relation)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.destination.settings
@@ -65,12 +92,28 @@ class DestinationPlan:
             "type": self.destination.config.type,
             "model": s.model,
             "event_source": self.destination.event_source,
+            "state_scope": self.scope,
+            "full_refresh": self.full_refresh,
             "rows": {
                 "total": self.rows_total,
                 "valid": self.rows_valid,
                 "invalid": self.rows_invalid,
                 "with_warnings": self.rows_warned,
+                "new": self.rows_new,
+                "changed": self.rows_changed,
+                "unchanged": self.rows_unchanged,
+                "to_send": self.rows_to_send,
             },
+            "mapping_fingerprint": self.mapping_fingerprint,
+            "mapping_changed": None
+            if self.mapping_change is None
+            else {
+                "changes": list(self.mapping_change.changes),
+                "rows_resent": self.mapping_change.rows_resent,
+            },
+            "last_sync_at": self.previous.last_sync_at.isoformat()
+            if self.previous and self.previous.last_sync_at
+            else None,
             "invalid_reasons": [{"reason": r, "rows": n} for r, n in self.invalid_reasons],
             "invalid_rows": [{"key": r.key, "reason": r.reason} for r in self.invalid_rows],
             "warning_reasons": [{"reason": r, "rows": n} for r, n in self.warning_reasons],
@@ -137,23 +180,38 @@ def encode_plan_for(
     return encode, [p for p in problems if p.severity != "error"]
 
 
+@dataclass(frozen=True)
+class StateView:
+    """What the plan needs from the state for one destination (None: nothing synced)."""
+
+    scope: str
+    synced_relation: str | None
+    previous: ScopeInfo | None
+
+
 def build_destination_plan(
     engine: DuckDBEngine,
     dest: TikTokDestination,
     compiled: CompiledModel,
+    state: StateView,
     *,
+    full_refresh: bool = False,
     samples: int = MAX_SAMPLES,
 ) -> DestinationPlan:
-    """Run the model and the encoder once for counts, reasons and a few sample payloads."""
+    """Run the model, the encoder and the diff once for counts, reasons and samples."""
     prepare_engine(engine)
     encode, warnings = encode_plan_for(engine, dest, compiled)
-    rel = f"(\n{encode.sql}\n) AS __enc"
-    total, invalid, warned = engine.rows(
-        f"SELECT count(*), count(*) FILTER (WHERE __errors IS NOT NULL), "
-        f"count(*) FILTER (WHERE __warnings IS NOT NULL) FROM {rel}"
+    synced = None if full_refresh else state.synced_relation
+    rel = diff_relation(encode, synced)
+    (total, invalid, warned, new, changed, unchanged) = engine.rows(
+        f"""SELECT count(*),
+               count(*) FILTER (WHERE __errors IS NOT NULL),
+               count(*) FILTER (WHERE __warnings IS NOT NULL),
+               count(*) FILTER (WHERE __errors IS NULL AND __change = 'new'),
+               count(*) FILTER (WHERE __errors IS NULL AND __change = 'changed'),
+               count(*) FILTER (WHERE __errors IS NULL AND __change = 'unchanged')
+            FROM {rel}"""
     )[0]
-    invalid_reasons = _reasons(engine, rel, "__errors") if invalid else []
-    warning_reasons = _reasons(engine, rel, "__warnings") if warned else []
     mask = any(
         m.param is not None and m.param.name in PII_PARAMS and m.column in encode.spec.key_columns
         for m in encode.mapping.columns
@@ -171,24 +229,48 @@ def build_destination_plan(
     )
     sample_rows = (
         engine.rows(
-            f"SELECT __payload FROM {rel} WHERE __errors IS NULL ORDER BY __key LIMIT {samples}"
+            f"SELECT __payload FROM {rel} WHERE __errors IS NULL AND __change <> 'unchanged' "
+            f"ORDER BY __key LIMIT {samples}"
         )
         if samples
         else []
     )
+    description = describe_mapping(encode)
+    print_ = fingerprint(description)
+    change = None
+    previous = state.previous
+    if previous is not None and previous.mapping and previous.mapping_fingerprint != print_:
+        change = MappingChange(
+            tuple(mapping_changes(orjson.loads(previous.mapping), description)), int(changed)
+        )
     return DestinationPlan(
         destination=dest,
         compiled=compiled,
         encode=encode,
+        scope=state.scope,
+        full_refresh=full_refresh,
+        synced_relation=synced,
         warnings=tuple(warnings),
         rows_total=int(total),
         rows_invalid=int(invalid),
         rows_warned=int(warned),
+        rows_new=int(new),
+        rows_changed=int(changed),
+        rows_unchanged=int(unchanged),
         invalid_rows=tuple(invalid_rows),
-        invalid_reasons=tuple(invalid_reasons),
-        warning_reasons=tuple(warning_reasons),
+        invalid_reasons=tuple(_reasons(engine, rel, "__errors") if invalid else []),
+        warning_reasons=tuple(_reasons(engine, rel, "__warnings") if warned else []),
+        mapping=description,
+        mapping_fingerprint=print_,
+        mapping_change=change,
+        previous=previous,
         samples=tuple(orjson.loads(r[0]) for r in sample_rows),
     )
+
+
+def diff_relation(encode: EncodePlan, synced_relation: str | None) -> str:
+    """The encoded rows joined with the state: a relation with ``__change``."""
+    return f"(\n{diff_sql(f'({encode.sql})', synced_relation)}\n) AS __diff"
 
 
 def _reasons(engine: DuckDBEngine, rel: str, column: str) -> list[tuple[str, int]]:

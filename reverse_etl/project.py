@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pyarrow as pa
 from reverse_etl.config.destinations import DESTINATIONS_FILE, DestinationConfig, load_destinations
 from reverse_etl.config.project import PROJECT_FILE, ProjectConfig, load_project_config
 from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
@@ -23,6 +24,7 @@ from reverse_etl.errors import (
     ConfigError,
     EngineError,
     InvalidRowsError,
+    RetlError,
     UsageError,
     ValidationFailed,
 )
@@ -30,38 +32,22 @@ from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph
 from reverse_etl.models.sources import SourceCatalog
 from reverse_etl.plan import (
     DestinationPlan,
+    StateView,
     ValidationResult,
     build_destination_plan,
     check_invalid,
     encode_plan_for,
     prepare_engine,
 )
+from reverse_etl.report import SyncReport, new_run_id, write_report
 from reverse_etl.reporting.console import Console, NullConsole
 from reverse_etl.sandbox import SandboxServer
-from reverse_etl.sync import DestinationResult, Target, execute
+from reverse_etl.state.lock import SyncLock
+from reverse_etl.state.scope import state_scope
+from reverse_etl.state.store import ScopeInfo, StateStore
+from reverse_etl.sync import Target, execute
 
 MODELS_DIR = "models"
-
-
-@dataclass
-class SyncReport:
-    """Everything a sync did: the plans it ran and what happened per destination."""
-
-    plans: list[DestinationPlan]
-    sandbox: bool
-    results: list[DestinationResult] = field(default_factory=list)
-    sandbox_summary: Any = None
-
-    @property
-    def ok(self) -> bool:
-        return len(self.results) == len(self.plans) and all(r.ok for r in self.results)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "sandbox": self.sandbox,
-            "destinations": [r.to_dict() for r in self.results],
-        }
 
 
 @dataclass(frozen=True)
@@ -102,6 +88,7 @@ class Project:
         self.config = config
         self.vars = {**config.vars, **(vars or {})}
         self.console: Console = console or NullConsole()
+        self.retry_policy = RetryPolicy()
         self._engine: Engine | None = None
 
     @classmethod
@@ -284,13 +271,48 @@ class Project:
                 results.append(ValidationResult(d.name, compiled.name, None, list(exc.problems)))
         return results
 
-    def plan(self, select: Sequence[str] = ()) -> list[DestinationPlan]:
-        """What a sync would send, per destination: no network call, no secret needed."""
-        engine = self._duckdb()
-        return [
-            build_destination_plan(engine, d, self.graph.compiled(d.settings.model))
-            for d in self._destinations(select)
-        ]
+    def state_file(self, *, sandbox: bool = False) -> Path:
+        """The state database: sandbox runs keep their own, so they never mark rows as sent
+        for the real destination."""
+        return self.state_dir / ("sandbox-state.duckdb" if sandbox else "state.duckdb")
+
+    @contextmanager
+    def _state(self, *, sandbox: bool, write: bool) -> Iterator[StateStore]:
+        store = StateStore(self._duckdb(), self.state_file(sandbox=sandbox), read_only=not write)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def _plans(
+        self, store: StateStore, select: Sequence[str], full_refresh: bool
+    ) -> list[DestinationPlan]:
+        plans = []
+        for d in self._destinations(select):
+            scope = state_scope(d.settings)
+            view = StateView(
+                scope, store.synced_relation(d.name, scope), store.scope_info(d.name, scope)
+            )
+            compiled = self.graph.compiled(d.settings.model)
+            plan = build_destination_plan(
+                self._duckdb(), d, compiled, view, full_refresh=full_refresh
+            )
+            if plan.mapping_change is not None:
+                self.console.warning(
+                    f"{d.name}: the mapping changed since the last sync ("
+                    + "; ".join(plan.mapping_change.changes)
+                    + f"): {plan.mapping_change.rows_resent} row(s) will be sent again"
+                )
+            plans.append(plan)
+        return plans
+
+    def plan(
+        self, select: Sequence[str] = (), *, sandbox: bool = False, full_refresh: bool = False
+    ) -> list[DestinationPlan]:
+        """What a sync would send, per destination: models run and diffed against the state,
+        but no network call, no state change and no secret needed."""
+        with self._state(sandbox=sandbox, write=False) as store:
+            return self._plans(store, select, full_refresh)
 
     def sync(
         self,
@@ -298,32 +320,73 @@ class Project:
         *,
         sandbox: bool = False,
         limit: int | None = None,
+        full_refresh: bool = False,
     ) -> SyncReport:
-        """Plan, then send every destination's valid rows. Invalid rows stop the run before
-        anything is sent unless the destination skips them (skip_invalid_record)."""
+        """Plan, then send each destination's new and changed rows, committing every
+        acknowledged batch to the state. Invalid rows stop the run before anything is sent
+        unless the destination skips them (skip_invalid_record)."""
         if limit is not None and limit < 0:
             raise UsageError("--limit must be 0 or more", key="--limit")
-        plans = self.plan(select)
-        blocking = check_invalid(plans)
-        if blocking:
-            raise InvalidRowsError.from_problems(blocking, summary="invalid rows: nothing was sent")
-        report = SyncReport(plans=plans, sandbox=sandbox)
-        server = start_sandbox([p.destination.settings for p in plans]) if sandbox else None
+        report = SyncReport(plans=[], sandbox=sandbox, run_id=new_run_id())
+        with (
+            SyncLock(self.state_file(sandbox=sandbox)),
+            self._state(sandbox=sandbox, write=True) as store,
+        ):
+            try:
+                report.plans = self._plans(store, select, full_refresh)
+                blocking = check_invalid(report.plans)
+                if blocking:
+                    raise InvalidRowsError.from_problems(
+                        blocking, summary="invalid rows: nothing was sent"
+                    )
+                self._send(report, store, limit)
+            except RetlError as exc:
+                report.error = exc.message
+                raise
+            finally:
+                report.report_path = write_report(self.state_dir / "runs", report)
+        return report
+
+    def _send(self, report: SyncReport, store: StateStore, limit: int | None) -> None:
+        plans = report.plans
+        server = start_sandbox([p.destination.settings for p in plans]) if report.sandbox else None
         try:
             for plan in plans:
                 target = self._target(plan, server)
-                with self.console.progress(
-                    plan.name, plan.rows_valid if limit is None else min(limit, plan.rows_valid)
-                ) as progress:
-                    result = execute(self._duckdb(), plan, target, observer=progress, limit=limit)
+                total = plan.rows_to_send if limit is None else min(limit, plan.rows_to_send)
+                with self.console.progress(plan.name, total) as progress:
+                    result = execute(
+                        self._duckdb(),
+                        plan,
+                        target,
+                        observer=progress,
+                        state=store,
+                        run_id=report.run_id,
+                        limit=limit,
+                        policy=self.retry_policy,
+                    )
                 report.results.append(result)
-                if result.error is not None and not result.sent and result.requests == 0:
-                    break
         finally:
             if server is not None:
                 report.sandbox_summary = server.stats.snapshot()
                 server.stop()
-        return report
+
+    def state_show(self, *, sandbox: bool = False) -> list[ScopeInfo]:
+        """What the state holds, per destination and event source."""
+        with self._state(sandbox=sandbox, write=False) as store:
+            return store.all_scopes()
+
+    def state_reset(self, select: Sequence[str] = (), *, sandbox: bool = False) -> dict[str, int]:
+        """Forget what was sent to the selected destinations (all when none is selected):
+        their next sync sends every row again."""
+        names = [d.name for d in self.select_destinations(select)] if select else None
+        with (
+            SyncLock(self.state_file(sandbox=sandbox)),
+            self._state(sandbox=sandbox, write=True) as store,
+        ):
+            if names is None:
+                names = sorted({s.destination for s in store.all_scopes()})
+            return {name: store.reset(name) for name in names}
 
     def _target(self, plan: DestinationPlan, server: SandboxServer | None) -> Target:
         dest = plan.destination

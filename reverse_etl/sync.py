@@ -7,10 +7,11 @@ holds the whole model in memory. Acknowledgements arrive in this thread (see del
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from pydantic import SecretStr
 
 from reverse_etl.delivery.batching import Batch, Chunk, EnvelopeSpec, batch_events
@@ -26,6 +27,7 @@ from reverse_etl.destinations.tiktok.sources import (
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.plan import DestinationPlan, InvalidRow
+from reverse_etl.state.store import StateStore
 
 STREAM_ROWS = 10_000
 MAX_REJECTED_LISTED = 20
@@ -43,6 +45,9 @@ class DestinationResult:
     event_source_name: str | None = None
     rows_total: int = 0
     rows_invalid: int = 0
+    rows_new: int = 0
+    rows_changed: int = 0
+    rows_unchanged: int = 0
     sent: int = 0
     rejected: int = 0
     failed: int = 0
@@ -77,7 +82,13 @@ class DestinationResult:
             "event_source_id": self.event_source_id,
             "event_source_resolved": self.event_source_how,
             "sandbox": self.sandbox,
-            "rows": {"total": self.rows_total, "skipped_invalid": self.rows_invalid},
+            "rows": {
+                "total": self.rows_total,
+                "skipped_invalid": self.rows_invalid,
+                "new": self.rows_new,
+                "changed": self.rows_changed,
+                "unchanged": self.rows_unchanged,
+            },
             "events": {
                 "sent": self.sent,
                 "rejected": self.rejected,
@@ -110,8 +121,8 @@ def stream_chunks(
 ) -> Iterator[Chunk]:
     """Valid encoded rows as (keys, hashes, payload bytes) column chunks."""
     sql = (
-        f"SELECT __key, __hash, encode(__payload) AS __payload FROM {plan.relation()} "
-        "WHERE __errors IS NULL"
+        f"SELECT __key, __hash, encode(__payload) AS __payload FROM {plan.diff_relation()} "
+        "WHERE __errors IS NULL AND __change <> 'unchanged'"
     )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
@@ -146,12 +157,13 @@ def execute(
     target: Target,
     *,
     observer: DeliveryObserver | None = None,
-    on_ack: Callable[[Batch], None] | None = None,
-    on_resolved: Callable[[ResolvedEventSource], None] | None = None,
+    state: StateStore | None = None,
+    run_id: str = "",
     limit: int | None = None,
     policy: RetryPolicy | None = None,
 ) -> DestinationResult:
-    """Send one destination's valid rows. Errors from TikTok end up in the result."""
+    """Send one destination's new and changed valid rows; commit each acknowledged batch to
+    ``state`` as it lands. Errors from TikTok end up in the result."""
     s = plan.destination.settings
     result = DestinationResult(
         destination=plan.name,
@@ -159,6 +171,9 @@ def execute(
         event_source=plan.destination.event_source,
         rows_total=plan.rows_total,
         rows_invalid=plan.rows_invalid,
+        rows_new=plan.rows_new,
+        rows_changed=plan.rows_changed,
+        rows_unchanged=plan.rows_unchanged,
         invalid_reasons=list(plan.invalid_reasons),
         sandbox=target.sandbox,
         test_event_code=s.test_event_code is not None,
@@ -170,9 +185,11 @@ def execute(
         result.event_source_id = resolved.event_source_id
         result.event_source_how = resolved.how
         result.event_source_name = resolved.name
-        if on_resolved is not None:
-            on_resolved(resolved)
         envelope = EnvelopeSpec(resolved.event_source, resolved.event_source_id, s.test_event_code)
+
+        def on_ack(batch: Batch) -> None:
+            if state is not None:
+                state.record_acknowledged(plan.name, plan.scope, batch.keys, batch.hashes)
 
         def rejected(batch: Batch, message: str) -> None:
             for key in batch.keys:
@@ -185,7 +202,7 @@ def execute(
             envelope=envelope.prefix(),
             thread_count=s.thread_count,
             policy=policy or RetryPolicy(),
-            on_ack=on_ack or (lambda _b: None),
+            on_ack=on_ack,
             on_rejected=rejected,
             on_failed=lambda b, m: None,
             observer=observer,
@@ -199,6 +216,15 @@ def execute(
     result.retries = outcome.retries
     result.bisections = outcome.bisections
     result.duration = time.monotonic() - started
+    if state is not None:
+        state.record_run(
+            plan.name,
+            plan.scope,
+            event_source_id=result.event_source_id,
+            fingerprint=plan.mapping_fingerprint,
+            mapping=orjson.dumps(plan.mapping).decode(),
+            run_id=run_id,
+        )
     if outcome.terminal_error is not None:
         err = outcome.terminal_error
         result.error = err.message + (f" ({err.hint})" if err.hint else "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -95,6 +96,13 @@ class Example:
     def path(self) -> Path:
         return EXAMPLES / self.name
 
+    def copy(self, tmp_path: Path) -> Path:
+        """A private copy: syncs write state (.retl/), which must not land in the repo."""
+        return Path(shutil.copytree(self.path, tmp_path / self.name, ignore=_IGNORE))
+
+
+_IGNORE = shutil.ignore_patterns(".retl")
+
 
 CASES = [
     Example("web_purchases", "web", 28, _check_web),
@@ -136,8 +144,9 @@ def test_example_files(example: Example) -> None:
 
 
 @pytest.mark.parametrize("example", CASES, ids=lambda c: c.name)
-def test_example_plans_and_syncs(example: Example) -> None:
-    with Project.load(example.path) as project:
+def test_example_plans_and_syncs(example: Example, tmp_path: Path) -> None:
+    path = example.copy(tmp_path)
+    with Project.load(path) as project:
         (plan,) = project.plan()
         assert plan.destination.event_source == example.event_source
         assert plan.rows_total == example.rows
@@ -150,7 +159,7 @@ def test_example_plans_and_syncs(example: Example) -> None:
             assert isinstance(sample["event_time"], int) and isinstance(sample["event_id"], str)
             example.check(sample)
 
-    with Project.load(example.path) as project:
+    with Project.load(path) as project:
         report = project.sync(sandbox=True)
     assert report.ok
     (result,) = report.results
@@ -168,7 +177,7 @@ def test_example_validates(example: Example) -> None:
     assert all(m.param is not None for m in result.mapping.columns)  # no custom columns
 
 
-def test_example_sync_cli_json() -> None:
+def test_example_sync_cli_json(tmp_path: Path) -> None:
     example = CASES[1]  # offline: NAME lookup through the sandbox, oauth
     env = {k: v for k, v in os.environ.items() if k != "TIKTOK_ACCESS_TOKEN"}
     proc = subprocess.run(
@@ -179,7 +188,7 @@ def test_example_sync_cli_json() -> None:
             "sync",
             "--sandbox",
             "--project-dir",
-            str(example.path),
+            str(example.copy(tmp_path)),
             "--format",
             "json",
         ],
@@ -196,5 +205,11 @@ def test_example_sync_cli_json() -> None:
     (dest,) = doc["destinations"]
     assert dest["event_source"] == "offline"
     assert dest["event_source_resolved"] == "found"
-    assert dest["rows"] == {"total": example.rows, "skipped_invalid": 0}
+    assert dest["rows"] == {
+        "total": example.rows,
+        "skipped_invalid": 0,
+        "new": example.rows,
+        "changed": 0,
+        "unchanged": 0,
+    }
     assert dest["events"]["sent"] == example.rows

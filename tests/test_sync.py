@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -80,8 +81,21 @@ def textwrap_indent(extra: str) -> str:
     return "".join(f"    {line}\n" for line in extra.strip().splitlines()) if extra else ""
 
 
-def test_demo_project_syncs_to_the_sandbox() -> None:
-    with Project.load(REPO) as project:
+def copy_demo(tmp_path: Path) -> Path:
+    """The repository's demo project, copied so that its state lands in tmp_path."""
+    target = tmp_path / "demo"
+    for name in ("retl_project.yml", "destinations.yml", "models", "data"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, target / name)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, target / name)
+    return target
+
+
+def test_demo_project_syncs_to_the_sandbox(tmp_path: Path) -> None:
+    with Project.load(copy_demo(tmp_path)) as project:
         report = project.sync(sandbox=True)
     assert report.ok
     (result,) = report.results
@@ -115,13 +129,18 @@ def test_secret_never_printed_and_progress_and_summary_shown(
         proc = invoke_cli(*args, "--project-dir", project, env=env)
         assert proc.returncode == 0, proc.stderr
         assert SECRET not in proc.stdout + proc.stderr
-    text = invoke_cli("sync", "--project-dir", project, env=env)
+    text = invoke_cli("sync", "--project-dir", project, "--full-refresh", env=env)
     assert "20/20 events sent" in text.stderr  # the plain progress line (not a terminal)
     assert "sync summary" in text.stdout and " ok" in text.stdout
     assert "\x1b[" not in text.stdout + text.stderr
     # a wrong token: one clear message, exit 1, no token anywhere
     bad = invoke_cli(
-        "sync", "--project-dir", project, "--debug", env={"TIKTOK_ACCESS_TOKEN": SECRET + "-wrong"}
+        "sync",
+        "--project-dir",
+        project,
+        "--debug",
+        "--full-refresh",
+        env={"TIKTOK_ACCESS_TOKEN": SECRET + "-wrong"},
     )
     assert bad.returncode == 1
     assert "access token" in (bad.stdout + bad.stderr).lower()
@@ -224,15 +243,11 @@ def test_retries_on_rate_limits_lose_nothing(
     from reverse_etl.sandbox import CodeFault, DropFault, HttpFault
 
     server.faults.script(CodeFault(40100), HttpFault(503), DropFault(), CodeFault(50002))
-    with Project.load(events_project(tmp_path, server.base_url, rows=3000)) as p:
-        from reverse_etl.delivery.retry import RetryPolicy
-        from reverse_etl.sync import execute
+    from reverse_etl.delivery.retry import RetryPolicy
 
-        plan = p.plan()[0]
-        target = p._target(plan, None)
-        result = execute(
-            p._duckdb(), plan, target, policy=RetryPolicy(base_delay=0.01, max_delay=0.05)
-        )
+    with Project.load(events_project(tmp_path, server.base_url, rows=3000)) as p:
+        p.retry_policy = RetryPolicy(base_delay=0.01, max_delay=0.05)
+        (result,) = p.sync().results
     assert result.ok
     assert result.retries == 4
     assert server.stats.events_accepted == 3000

@@ -12,7 +12,13 @@ from reverse_etl.__about__ import __version__
 from reverse_etl.cli import options as opt
 from reverse_etl.cli import output
 from reverse_etl.cli.output import Output, run
-from reverse_etl.cli.render import render_plan, render_preview, render_sync, render_validation
+from reverse_etl.cli.render import (
+    render_plan,
+    render_preview,
+    render_state,
+    render_sync,
+    render_validation,
+)
 from reverse_etl.project import Project
 from reverse_etl.scaffold import init_project
 
@@ -145,6 +151,8 @@ def plan(
     project_dir: opt.ProjectDir = Path("."),
     select: opt.Select = None,
     vars: opt.Vars = None,
+    sandbox: opt.Sandbox = False,
+    full_refresh: opt.FullRefresh = False,
     fmt: opt.Format = "text",
     debug: opt.Debug = False,
 ) -> None:
@@ -153,7 +161,8 @@ def plan(
 
     def go() -> None:
         with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
-            render_plan(out, p.plan(opt.selection(select)))
+            plans = p.plan(opt.selection(select), sandbox=sandbox, full_refresh=full_refresh)
+            render_plan(out, plans)
 
     run(out, go)
 
@@ -163,9 +172,8 @@ def sync(
     project_dir: opt.ProjectDir = Path("."),
     select: opt.Select = None,
     vars: opt.Vars = None,
-    sandbox: Annotated[
-        bool, typer.Option("--sandbox", help="Send to a local TikTok emulator, not TikTok.")
-    ] = False,
+    sandbox: opt.Sandbox = False,
+    full_refresh: opt.FullRefresh = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Same as 'retl plan'.")] = False,
     limit: Annotated[
         int | None, typer.Option("--limit", help="Send at most N rows per destination.")
@@ -179,9 +187,12 @@ def sync(
     def go() -> None:
         with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
             if dry_run:
-                render_plan(out, p.plan(opt.selection(select)))
+                plans = p.plan(opt.selection(select), sandbox=sandbox, full_refresh=full_refresh)
+                render_plan(out, plans)
                 return
-            report = p.sync(opt.selection(select), sandbox=sandbox, limit=limit)
+            report = p.sync(
+                opt.selection(select), sandbox=sandbox, limit=limit, full_refresh=full_refresh
+            )
             render_sync(out, report)
             if not report.ok:
                 raise typer.Exit(1)
@@ -213,6 +224,52 @@ def sandbox(
             )
 
         serve(port, record_path=record, on_ready=ready)
+
+    run(out, go)
+
+
+state_app = typer.Typer(help="Inspect or reset what retl has sent.", no_args_is_help=True)
+app.add_typer(state_app, name="state")
+
+
+@state_app.command("show")
+def state_show(
+    project_dir: opt.ProjectDir = Path("."),
+    sandbox: opt.Sandbox = False,
+    fmt: opt.Format = "text",
+    debug: opt.Debug = False,
+) -> None:
+    """Show, per destination and event source, how many rows are recorded as sent."""
+    out = Output.create(fmt, debug)
+
+    def go() -> None:
+        with Project.load(project_dir, console=out.console) as p:
+            render_state(out, p.state_show(sandbox=sandbox), p.state_file(sandbox=sandbox))
+
+    run(out, go)
+
+
+@state_app.command("reset")
+def state_reset(
+    project_dir: opt.ProjectDir = Path("."),
+    select: opt.Select = None,
+    sandbox: opt.Sandbox = False,
+    fmt: opt.Format = "text",
+    debug: opt.Debug = False,
+) -> None:
+    """Forget what was sent (to the selected destinations): their next sync sends every row."""
+    out = Output.create(fmt, debug)
+
+    def go() -> None:
+        with Project.load(project_dir, console=out.console) as p:
+            forgotten = p.state_reset(opt.selection(select), sandbox=sandbox)
+            if out.format == "json":
+                out.json({"ok": True, "rows_forgotten": forgotten})
+                return
+            for name, n in forgotten.items():
+                out.console.info(f"{name}: forgot {n} sent row(s)")
+            if not forgotten:
+                out.console.info("the state is empty: nothing to forget")
 
     run(out, go)
 

@@ -26,6 +26,16 @@ Format = Annotated[
     str, typer.Option("--format", help="Output format: text or json.", show_default=True)
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")]
+Sandbox = Annotated[
+    bool,
+    typer.Option(
+        "--sandbox", help="Use the local TikTok emulator (and its own state), not TikTok."
+    ),
+]
+FullRefresh = Annotated[
+    bool,
+    typer.Option("--full-refresh", help="Ignore the state: every valid row counts as new."),
+]
 Vars = Annotated[
     str | None,
     typer.Option(

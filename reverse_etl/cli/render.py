@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from reverse_etl.cli.output import Output
 from reverse_etl.plan import DestinationPlan, ValidationResult
-from reverse_etl.project import Preview, SyncReport
+from reverse_etl.project import Preview
+from reverse_etl.report import SyncReport
+from reverse_etl.state.store import ScopeInfo
 
 
 def cell(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
+        return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, Decimal):
         return format(value, "f")
     return str(value)
@@ -77,20 +80,24 @@ def render_plan(out: Output, plans: list[DestinationPlan]) -> None:
     rows = [
         [
             p.name,
-            p.destination.settings.model,
-            p.destination.event_source,
             str(p.rows_total),
-            str(p.rows_valid),
+            str(p.rows_new),
+            str(p.rows_changed),
+            str(p.rows_unchanged),
             str(p.rows_invalid),
-            str(p.rows_warned),
+            str(p.rows_to_send),
         ]
         for p in plans
     ]
+    title = "plan (nothing is sent)" + (
+        " - full refresh" if any(p.full_refresh for p in plans) else ""
+    )
     out.console.table(
-        "plan (nothing is sent)",
-        ["destination", "model", "source", "rows", "to send", "invalid", "warnings"],
+        title,
+        ["destination", "rows", "new", "changed", "unchanged", "invalid", "to send"],
         rows,
     )
+
     for p in plans:
         if p.invalid_rows:
             more = p.rows_invalid - len(p.invalid_rows)
@@ -117,6 +124,7 @@ def render_sync(out: Output, report: SyncReport) -> None:
         [
             r.destination,
             str(r.sent),
+            str(r.rows_unchanged),
             str(r.rows_invalid),
             str(r.rejected),
             str(r.failed + r.not_attempted),
@@ -126,7 +134,16 @@ def render_sync(out: Output, report: SyncReport) -> None:
         for r in report.results
     ]
     title = "sync summary" + (" (sandbox: nothing reached TikTok)" if report.sandbox else "")
-    columns = ["destination", "sent", "invalid", "rejected", "failed", "time", "status"]
+    columns = [
+        "destination",
+        "sent",
+        "unchanged",
+        "invalid",
+        "rejected",
+        "failed",
+        "time",
+        "status",
+    ]
     out.console.table(title, columns, rows)
     for r in report.results:
         how = "" if r.event_source_how in (None, "configured") else f" ({r.event_source_how})"
@@ -140,3 +157,36 @@ def render_sync(out: Output, report: SyncReport) -> None:
             out.console.warning(f"{r.destination}: rejected by TikTok: key {row.key}: {row.reason}")
         if r.error:
             out.console.warning(f"{r.destination}: {r.error}")
+
+
+def render_state(out: Output, scopes: list[ScopeInfo], path: Path) -> None:
+    if out.format == "json":
+        out.json(
+            {
+                "ok": True,
+                "state_file": str(path),
+                "destinations": [
+                    {
+                        "destination": s.destination,
+                        "scope": s.scope,
+                        "rows_sent": s.rows,
+                        "event_source_id": s.event_source_id,
+                        "mapping_fingerprint": s.mapping_fingerprint,
+                        "last_sync_at": s.last_sync_at.isoformat() if s.last_sync_at else None,
+                    }
+                    for s in scopes
+                ],
+            }
+        )
+        return
+    if not scopes:
+        out.console.info(f"nothing sent yet ({path})")
+        return
+    out.console.table(
+        f"state ({path})",
+        ["destination", "event source", "rows sent", "last sync (UTC)"],
+        [
+            [s.destination, s.scope, str(s.rows), cell(s.last_sync_at) if s.last_sync_at else "-"]
+            for s in scopes
+        ],
+    )

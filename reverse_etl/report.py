@@ -1,0 +1,65 @@
+"""The run report: what a sync did, for people (the summary) and machines (JSON, one file
+per run in the state folder, for CI artifacts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from reverse_etl.plan import DestinationPlan
+from reverse_etl.sync import DestinationResult
+
+
+def new_run_id() -> str:
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{now}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class SyncReport:
+    """Everything a sync did: the plans it ran and what happened per destination."""
+
+    plans: list[DestinationPlan]
+    sandbox: bool
+    run_id: str = field(default_factory=new_run_id)
+    results: list[DestinationResult] = field(default_factory=list)
+    sandbox_summary: Any = None
+    error: str | None = None
+    report_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.error is None
+            and len(self.results) == len(self.plans)
+            and all(r.ok for r in self.results)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        done = {r.destination for r in self.results}
+        return {
+            "ok": self.ok,
+            "run_id": self.run_id,
+            "sandbox": self.sandbox,
+            "error": self.error,
+            "destinations": [r.to_dict() for r in self.results],
+            "not_run": [p.name for p in self.plans if p.name not in done],
+            "report_file": str(self.report_path) if self.report_path else None,
+        }
+
+
+def write_report(folder: Path, report: SyncReport) -> Path | None:
+    """Write the report as ``<folder>/<run_id>.json``; a failure to write is not fatal."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{report.run_id}.json"
+        report.report_path = path
+        path.write_bytes(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2, default=str))
+        return path
+    except OSError:
+        return None

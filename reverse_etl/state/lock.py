@@ -1,0 +1,50 @@
+"""One sync at a time per state: an OS file lock, released by the kernel if the process dies.
+
+A lock held by a killed process therefore never blocks the next run; a live holder is named
+(pid, host, start time) in the refusal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from pathlib import Path
+from types import TracebackType
+
+from filelock import FileLock, Timeout
+
+from reverse_etl.errors import LockError
+
+
+class SyncLock:
+    def __init__(self, state_file: Path) -> None:
+        self.path = state_file.with_name(state_file.name + ".lock")
+        self.info = state_file.with_name(state_file.name + ".lock.info")
+        self._lock = FileLock(str(self.path), timeout=0)
+
+    def __enter__(self) -> SyncLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            holder = self.info.read_text(encoding="utf-8").strip() if self.info.exists() else ""
+            raise LockError(
+                "another retl sync is running on this state" + (f" ({holder})" if holder else ""),
+                file=self.path,
+                hint="wait for it to finish; a killed sync releases the lock by itself",
+            ) from None
+        started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        self.info.write_text(
+            f"pid {os.getpid()} on {socket.gethostname()} since {started}\n", encoding="utf-8"
+        )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.info.unlink(missing_ok=True)
+        self._lock.release()

@@ -1,0 +1,234 @@
+"""The sync state: which payload each row key had when TikTok acknowledged it.
+
+A DuckDB file (``.retl/state.duckdb``, or ``sandbox-state.duckdb`` for sandbox runs) ATTACHed
+to the engine's connection as ``retl_state``, so the diff is one join inside DuckDB. Every
+acknowledged batch is committed on its own (DuckDB's write-ahead log makes a commit survive a
+killed process), so nothing unacknowledged is ever recorded and nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.errors import EngineError, StateError
+
+ALIAS = "retl_state"
+SCHEMA_VERSION = 1
+
+# Each migration takes the schema from version i to i + 1. Never edit a released one: add one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        f"CREATE TABLE {ALIAS}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        f"""CREATE TABLE {ALIAS}.synced_rows (
+            destination VARCHAR NOT NULL,
+            scope VARCHAR NOT NULL,
+            row_key VARCHAR NOT NULL,
+            payload_hash VARCHAR NOT NULL,
+            synced_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (destination, scope, row_key))""",
+        f"""CREATE TABLE {ALIAS}.destinations (
+            destination VARCHAR NOT NULL,
+            scope VARCHAR NOT NULL,
+            event_source_id VARCHAR,
+            mapping_fingerprint VARCHAR,
+            mapping JSON,
+            last_sync_at TIMESTAMP,
+            last_run_id VARCHAR,
+            PRIMARY KEY (destination, scope))""",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ScopeInfo:
+    """What the state knows about one destination scope."""
+
+    destination: str
+    scope: str
+    rows: int
+    event_source_id: str | None
+    mapping_fingerprint: str | None
+    mapping: str | None
+    last_sync_at: dt.datetime | None
+
+
+class StateStore:
+    """The state database, attached to an engine connection."""
+
+    def __init__(self, engine: DuckDBEngine, path: Path, *, read_only: bool = False) -> None:
+        self.engine = engine
+        self.path = path
+        self.read_only = read_only
+        self._writer: duckdb.DuckDBPyConnection | None = None
+        self._attach()
+
+    def _attach(self) -> None:
+        if self.read_only and not self.path.exists():
+            # Nothing synced yet: an empty in-memory state with the same schema.
+            self.engine.execute(f"ATTACH ':memory:' AS {ALIAS}")
+            self._migrate()
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        mode = " (READ_ONLY)" if self.read_only else ""
+        try:
+            self.engine.execute(f"ATTACH {_lit(str(self.path))} AS {ALIAS}{mode}")
+        except EngineError as exc:
+            if "lock" in exc.message.lower():
+                raise StateError(
+                    f"the state database {self.path} is in use by another retl process",
+                    hint="wait for the running sync to finish",
+                ) from None
+            raise StateError(
+                f"cannot open the state database {self.path}: {exc.message}",
+                hint="if the file is damaged, move it away: the next sync then sends every row",
+            ) from None
+        self._migrate()
+
+    def _version(self) -> int:
+        tables = {
+            r[0]
+            for r in self.engine.rows(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?",
+                [ALIAS],
+            )
+        }
+        if "meta" not in tables:
+            return 0
+        row = self.engine.rows(f"SELECT value FROM {ALIAS}.meta WHERE key = 'schema_version'")
+        return int(row[0][0]) if row else 0
+
+    def _migrate(self) -> None:
+        version = self._version()
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"the state in {self.path} was written by a newer retl (schema {version}, "
+                f"this retl knows {SCHEMA_VERSION})",
+                hint="upgrade retl",
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if self.read_only and self.path.exists():
+            raise StateError(
+                f"the state in {self.path} needs an upgrade (schema {version} -> {SCHEMA_VERSION})",
+                hint="run 'retl sync' once to upgrade it",
+            )
+        for statements in MIGRATIONS[version:]:
+            for sql in statements:
+                self.engine.execute(sql)
+        self.engine.execute(
+            f"INSERT OR REPLACE INTO {ALIAS}.meta VALUES ('schema_version', ?)",
+            [str(SCHEMA_VERSION)],
+        )
+
+    # --- reads ---------------------------------------------------------------------------
+    def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
+        rows = self.engine.rows(
+            f"""SELECT d.event_source_id, d.mapping_fingerprint, d.mapping, d.last_sync_at,
+                   (SELECT count(*) FROM {ALIAS}.synced_rows s
+                    WHERE s.destination = d.destination AND s.scope = d.scope)
+                FROM {ALIAS}.destinations d WHERE destination = ? AND scope = ?""",
+            [destination, scope],
+        )
+        if not rows:
+            return None
+        source_id, fingerprint, mapping, last, count = rows[0]
+        return ScopeInfo(destination, scope, int(count), source_id, fingerprint, mapping, last)
+
+    def all_scopes(self) -> list[ScopeInfo]:
+        rows = self.engine.rows(
+            f"""SELECT destination, scope FROM {ALIAS}.destinations
+                UNION SELECT DISTINCT destination, scope FROM {ALIAS}.synced_rows
+                ORDER BY 1, 2"""
+        )
+        out = []
+        for destination, scope in rows:
+            info = self.scope_info(destination, scope)
+            if info is None:
+                count = self.engine.rows(
+                    f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ?",
+                    [destination, scope],
+                )[0][0]
+                info = ScopeInfo(destination, scope, int(count), None, None, None, None)
+            out.append(info)
+        return out
+
+    def synced_relation(self, destination: str, scope: str) -> str:
+        """SQL for the acknowledged (row_key, payload_hash) pairs of one scope."""
+        return (
+            f"(SELECT row_key, payload_hash FROM {ALIAS}.synced_rows "
+            f"WHERE destination = {_lit(destination)} AND scope = {_lit(scope)})"
+        )
+
+    # --- writes (main thread only; a cursor, so an open result stream is not disturbed) ---
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        if self.read_only:
+            raise StateError("internal: the state was opened read-only")
+        if self._writer is None:
+            self._writer = self.engine.cursor()
+        return self._writer
+
+    def record_acknowledged(
+        self, destination: str, scope: str, keys: Sequence[str], hashes: Sequence[str]
+    ) -> None:
+        """Commit one acknowledged batch: its keys now carry these payload hashes."""
+        ack = pa.table(
+            {"row_key": pa.array(keys, pa.string()), "payload_hash": pa.array(hashes, pa.string())}
+        )
+        cur = self._cursor()
+        cur.register("__retl_ack", ack)
+        try:
+            cur.execute(
+                f"""INSERT OR REPLACE INTO {ALIAS}.synced_rows
+                    SELECT ?, ?, row_key, payload_hash, now()::TIMESTAMP FROM __retl_ack""",
+                [destination, scope],
+            )
+        finally:
+            cur.unregister("__retl_ack")
+
+    def record_run(
+        self,
+        destination: str,
+        scope: str,
+        *,
+        event_source_id: str | None,
+        fingerprint: str,
+        mapping: str,
+        run_id: str,
+    ) -> None:
+        self._cursor().execute(
+            f"""INSERT OR REPLACE INTO {ALIAS}.destinations
+                VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?)""",
+            [destination, scope, event_source_id, fingerprint, mapping, run_id],
+        )
+
+    def reset(self, destination: str, scope: str | None = None) -> int:
+        """Forget what was sent to a destination (one scope or all); returns rows forgotten."""
+        where = "destination = ?" + (" AND scope = ?" if scope is not None else "")
+        params: list[Any] = [destination] + ([scope] if scope is not None else [])
+        cur = self._cursor()
+        count = cur.execute(
+            f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE {where}", params
+        ).fetchone()
+        cur.execute(f"DELETE FROM {ALIAS}.synced_rows WHERE {where}", params)
+        cur.execute(f"DELETE FROM {ALIAS}.destinations WHERE {where}", params)
+        return int(count[0]) if count else 0
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        with contextlib.suppress(EngineError):  # closing must not mask the real error
+            self.engine.execute(f"DETACH {ALIAS}")
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
