@@ -68,11 +68,13 @@ def _as_text(expr: str, t: pa.DataType) -> str:
 
 
 def _number(expr: str, t: pa.DataType) -> str:
+    """Numbers go out as DOUBLE whatever the column type, so that 42, 42.0 and DECIMAL 42.00
+    write the same bytes (and a cast in the model does not look like a changed row)."""
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return f"TRY_CAST(trim({expr}) AS DOUBLE)"
     if pa.types.is_decimal(t) or pa.types.is_integer(t):
-        return expr
-    return f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) THEN {expr} END"
+        return f"CAST({expr} AS DOUBLE)"
+    return f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) THEN CAST({expr} AS DOUBLE) END"
 
 
 def _integer(expr: str, t: pa.DataType) -> str:

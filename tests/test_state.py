@@ -1,0 +1,275 @@
+"""Incremental syncs: the diff, commit on acknowledgement, crash safety and the lock."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reverse_etl.delivery.retry import RetryPolicy
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.errors import StateError
+from reverse_etl.project import Project
+from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
+from reverse_etl.state.diff import diff_sql
+from reverse_etl.state.store import ALIAS, StateStore
+
+from .conftest import cli_env, invoke_cli
+from .test_sync import NOW, SECRET, events_project
+
+# --- the diff, as properties ------------------------------------------------------------------
+
+rows_strategy = st.dictionaries(
+    st.text("abcdef", min_size=1, max_size=4),
+    st.text("0123456789", min_size=1, max_size=3),
+    max_size=30,
+)
+
+
+def _diff(engine: DuckDBEngine, current: dict[str, str], synced: dict[str, str]) -> dict[str, str]:
+    engine.execute("CREATE OR REPLACE TEMP TABLE cur (__key VARCHAR, __hash VARCHAR)")
+    engine.execute("CREATE OR REPLACE TEMP TABLE st (row_key VARCHAR, payload_hash VARCHAR)")
+    for k, h in current.items():
+        engine.execute("INSERT INTO cur VALUES (?, ?)", [k, h])
+    for k, h in synced.items():
+        engine.execute("INSERT INTO st VALUES (?, ?)", [k, h])
+    rows = engine.rows(f"SELECT __key, __change FROM ({diff_sql('cur', 'st')})")
+    return {k: c for k, c in rows}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(current=rows_strategy, synced=rows_strategy)
+def test_diff_properties(current: dict[str, str], synced: dict[str, str]) -> None:
+    engine = DuckDBEngine()
+    try:
+        # a state diffed against itself sends nothing
+        assert set(_diff(engine, current, current).values()) <= {"unchanged"}
+        changes = _diff(engine, current, synced)
+        assert set(changes) == set(current)  # every current row is classified once
+        for key, change in changes.items():
+            expected = (
+                "new"
+                if key not in synced
+                else "unchanged"
+                if synced[key] == current[key]
+                else "changed"
+            )
+            assert change == expected
+        # applying the diff (recording what would be sent) reproduces the current rows
+        applied = dict(synced)
+        applied.update({k: current[k] for k, c in changes.items() if c != "unchanged"})
+        assert {k: applied[k] for k in current} == current
+        assert set(_diff(engine, current, applied).values()) <= {"unchanged"}
+    finally:
+        engine.close()
+
+
+# --- syncs against the emulator ----------------------------------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    world = SandboxWorld.demo()
+    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as srv:
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+
+
+def model(rows: int, *, changed_every: int = 0, extra_rows: int = 0, value: str = "i") -> str:
+    """``rows`` events; with ``changed_every`` n, every n-th row gets a different value."""
+    v = (
+        f"case when i % {changed_every} = 0 then {value} + 0.5 else {value} end"
+        if (changed_every)
+        else value
+    )
+    return (
+        f"select 'Purchase' as event, 'o' || i as event_id, {NOW} as event_time, "
+        f"{v} as value, 'USD' as currency from range({rows + extra_rows}) t(i)"
+    )
+
+
+def sync(project: Path) -> tuple[int, int]:
+    with Project.load(project) as p:
+        p.retry_policy = RetryPolicy(base_delay=0.01, max_delay=0.05, max_attempts=3)
+        report = p.sync()
+    (r,) = report.results
+    return r.sent, r.rows_unchanged
+
+
+def test_second_run_sends_nothing_and_changes_are_sent_alone(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    project = events_project(tmp_path, server.base_url, select=model(2000))
+    assert sync(project) == (2000, 0)
+    assert sync(project) == (0, 2000)
+    assert server.stats.track_requests == 2
+    # 1% changed plus 30 new rows: exactly those are sent
+    (project / "models" / "events.sql").write_text(
+        model(2000, changed_every=100, extra_rows=30), encoding="utf-8"
+    )
+    with Project.load(project) as p:
+        (plan,) = p.plan()
+    assert (plan.rows_new, plan.rows_changed, plan.rows_unchanged) == (30, 20, 1980)
+    assert sync(project) == (50, 1980)
+    # the 30 new events are recorded; the 20 changed ones carry the same event_id, so the
+    # emulator (like TikTok within 48 hours) counts them as duplicates of the first send
+    recorded = [e["data"]["event_id"] for e in server.events()][2000:]
+    assert sorted(recorded) == sorted(f"o{i}" for i in range(2000, 2030))
+    assert server.stats.events_deduplicated == 20  # same event_id: TikTok dedups changed rows
+
+
+def test_failed_requests_are_sent_by_the_next_run_and_nothing_else(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    project = events_project(tmp_path, server.base_url, select=model(5000))
+    # the third request is refused for good (no permission): the run stops there
+    server.faults.script(("delay", 0), ("delay", 0), ("code", 40001))
+    with Project.load(project) as p:
+        report = p.sync()
+    (r,) = report.results
+    assert not report.ok and r.error and "40001" in r.error
+    first = server.stats.events_accepted
+    assert 0 < first < 5000
+    with Project.load(project) as p:
+        (plan,) = p.plan()
+    assert plan.rows_to_send == 5000 - first
+    assert sync(project) == (5000 - first, first)
+    assert server.stats.events_accepted == 5000
+    assert server.stats.events_deduplicated == 0
+
+
+def test_sigkill_mid_sync_loses_nothing(server: SandboxServer, tmp_path: Path) -> None:
+    project = events_project(tmp_path, server.base_url, select=model(20_000))
+    server.faults.configure(latency_seconds=0.15)
+    env = cli_env({"TIKTOK_ACCESS_TOKEN": SECRET})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reverse_etl", "sync", "--project-dir", str(project)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while server.stats.events_accepted < 6000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    # requests already received finish on the server side although their sender is gone
+    while server.stats.in_flight and time.monotonic() < deadline:
+        time.sleep(0.02)
+    before = server.stats.events_accepted
+    assert 6000 <= before < 20_000
+    server.faults.configure(latency_seconds=0)
+    rerun = invoke_cli(
+        "sync", "--project-dir", project, "--format", "json", env={"TIKTOK_ACCESS_TOKEN": SECRET}
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    doc = orjson.loads(rerun.stdout)
+    sent = doc["destinations"][0]["events"]["sent"]
+    # every event accepted at least once; resent at most the 3 requests that were in flight
+    assert server.stats.events_accepted == 20_000
+    assert server.stats.events_deduplicated <= 3 * 1000
+    assert sent == 20_000 - before + server.stats.events_deduplicated
+    with Project.load(project) as p:
+        (info,) = p.state_show()
+        (plan,) = p.plan()
+    assert info.rows == 20_000
+    assert plan.rows_to_send == 0
+
+
+def test_a_second_concurrent_sync_is_refused(server: SandboxServer, tmp_path: Path) -> None:
+    project = events_project(tmp_path, server.base_url, select=model(6000))
+    server.faults.configure(latency_seconds=0.5)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reverse_etl", "sync", "--project-dir", str(project)],
+        env=cli_env({"TIKTOK_ACCESS_TOKEN": SECRET}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        info = project / ".retl" / "state.duckdb.lock.info"
+        deadline = time.monotonic() + 30
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second = invoke_cli("sync", "--project-dir", project, env={"TIKTOK_ACCESS_TOKEN": SECRET})
+        assert second.returncode == 1
+        assert "another retl sync is running" in second.stderr
+        assert f"pid {proc.pid}" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    # the killed holder does not block the next run
+    server.faults.configure(latency_seconds=0)
+    again = invoke_cli("sync", "--project-dir", project, env={"TIKTOK_ACCESS_TOKEN": SECRET})
+    assert again.returncode == 0, again.stderr
+
+
+def test_mapping_change_is_reported_with_the_rows_it_touches(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    project = events_project(tmp_path, server.base_url, select=model(100))
+    sync(project)
+    (project / "models" / "events.sql").write_text(
+        model(100).replace("'USD' as currency", "'USD' as currency, 'x' as description"),
+        encoding="utf-8",
+    )
+    out = invoke_cli("plan", "--project-dir", project, "--format", "json")
+    doc = orjson.loads(out.stdout)["destinations"][0]
+    assert doc["mapping_changed"] == {"changes": ["column 'description' added"], "rows_resent": 100}
+    assert "mapping changed since the last sync" in out.stderr
+
+
+def test_full_refresh_and_reset(server: SandboxServer, tmp_path: Path) -> None:
+    project = events_project(tmp_path, server.base_url, select=model(50))
+    sync(project)
+    with Project.load(project) as p:
+        assert p.plan(full_refresh=True)[0].rows_new == 50
+        assert p.sync(full_refresh=True).results[0].sent == 50
+        assert p.state_reset(["tiktok"]) == {"tiktok": 50}
+        assert p.plan()[0].rows_new == 50
+    reset = invoke_cli("state", "reset", "--project-dir", project)
+    assert reset.returncode == 0 and "nothing to forget" in reset.stdout
+
+
+def test_sandbox_runs_keep_their_own_state(server: SandboxServer, tmp_path: Path) -> None:
+    project = events_project(tmp_path, server.base_url, select=model(10))
+    with Project.load(project) as p:
+        assert p.sync(sandbox=True).results[0].sent == 10
+        assert p.plan()[0].rows_new == 10  # the real destination still has everything to send
+        assert p.plan(sandbox=True)[0].rows_new == 0
+
+
+def test_run_reports_are_written_and_hold_no_secret(server: SandboxServer, tmp_path: Path) -> None:
+    project = events_project(tmp_path, server.base_url, select=model(10))
+    sync(project)
+    (report,) = (project / ".retl" / "runs").glob("*.json")
+    text = report.read_text(encoding="utf-8")
+    doc = orjson.loads(text)
+    assert doc["ok"] is True and doc["destinations"][0]["events"]["sent"] == 10
+    assert SECRET not in text
+    state_bytes = (project / ".retl" / "state.duckdb").read_bytes()
+    assert SECRET.encode() not in state_bytes
+
+
+def test_state_from_a_newer_retl_is_refused(tmp_path: Path) -> None:
+    engine = DuckDBEngine()
+    store = StateStore(engine, tmp_path / "state.duckdb")
+    engine.execute(f"UPDATE {ALIAS}.meta SET value = '99' WHERE key = 'schema_version'")
+    store.close()
+    with pytest.raises(StateError, match="newer retl"):
+        StateStore(engine, tmp_path / "state.duckdb")
+    engine.close()
