@@ -7,6 +7,7 @@ reasons and a few sample payloads; the rows themselves are streamed again when s
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ import orjson
 import pyarrow as pa
 
 from reverse_etl.destinations.tiktok.destination import EncodePlan, TikTokDestination
-from reverse_etl.destinations.tiktok.encode import PHONE_UDF
+from reverse_etl.destinations.tiktok.encode import DUPLICATE_KEY, PHONE_UDF
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping
 from reverse_etl.destinations.tiktok.pii import e164_arrow, sha256_hex
 from reverse_etl.engine.duckdb import DuckDBEngine
@@ -26,6 +27,7 @@ from reverse_etl.state.fingerprint import describe_mapping, fingerprint, mapping
 from reverse_etl.state.store import ScopeInfo
 
 MAX_INVALID_LISTED = 20
+_TABLES = itertools.count()
 MAX_SAMPLES = 3
 PII_PARAMS = frozenset({"email", "phone", "external_id"})
 
@@ -53,6 +55,7 @@ class DestinationPlan:
     encode: EncodePlan
     scope: str
     full_refresh: bool
+    rows_table: str
     synced_relation: str | None
     warnings: tuple[Problem, ...]
     rows_total: int
@@ -81,9 +84,6 @@ class DestinationPlan:
     @property
     def rows_to_send(self) -> int:
         return self.rows_new + self.rows_changed
-
-    def diff_relation(self) -> str:
-        return diff_relation(self.encode, self.synced_relation)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.destination.settings
@@ -202,7 +202,19 @@ def build_destination_plan(
     prepare_engine(engine)
     encode, warnings = encode_plan_for(engine, dest, compiled)
     synced = None if full_refresh else state.synced_relation
-    rel = diff_relation(encode, synced)
+    # One pass encodes and diffs every row into a temporary table; the counts, samples and
+    # the send then read it, so nothing is encoded twice. Only rows to send keep a payload,
+    # and DuckDB spills the table to disk beyond its memory limit.
+    table = f"__retl_rows_{next(_TABLES)}"
+    engine.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT __key, __hash, __errors, __warnings, __change,
+                   CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __payload END
+                       AS __payload
+            FROM {diff_relation(encode, synced)}"""
+    )
+    _mark_duplicate_keys(engine, table)
+    rel = table
     (total, invalid, warned, new, changed, unchanged) = engine.rows(
         f"""SELECT count(*),
                count(*) FILTER (WHERE __errors IS NOT NULL),
@@ -229,8 +241,8 @@ def build_destination_plan(
     )
     sample_rows = (
         engine.rows(
-            f"SELECT __payload FROM {rel} WHERE __errors IS NULL AND __change <> 'unchanged' "
-            f"ORDER BY __key LIMIT {samples}"
+            f"SELECT __payload FROM {rel} WHERE __payload IS NOT NULL ORDER BY __key "
+            f"LIMIT {samples}"
         )
         if samples
         else []
@@ -249,6 +261,7 @@ def build_destination_plan(
         encode=encode,
         scope=state.scope,
         full_refresh=full_refresh,
+        rows_table=table,
         synced_relation=synced,
         warnings=tuple(warnings),
         rows_total=int(total),
@@ -271,6 +284,17 @@ def build_destination_plan(
 def diff_relation(encode: EncodePlan, synced_relation: str | None) -> str:
     """The encoded rows joined with the state: a relation with ``__change``."""
     return f"(\n{diff_sql(f'({encode.sql})', synced_relation)}\n) AS __diff"
+
+
+def _mark_duplicate_keys(engine: DuckDBEngine, table: str) -> None:
+    """Rows sharing a key are all invalid: which one is "the" event would be a guess."""
+    engine.execute(
+        f"""UPDATE {table}
+            SET __errors = concat_ws('; ', __errors, '{DUPLICATE_KEY}'), __payload = NULL
+            WHERE __key IN (
+                SELECT __key FROM {table} WHERE __key IS NOT NULL
+                GROUP BY __key HAVING count(*) > 1)"""
+    )
 
 
 def _reasons(engine: DuckDBEngine, rel: str, column: str) -> list[tuple[str, int]]:

@@ -166,7 +166,11 @@ class Project:
     def engine(self) -> Engine:
         if self._engine is None:
             wh = self.config.warehouse
-            self._engine = DuckDBEngine(self.resolve_path(wh.path) if wh.path else None)
+            self._engine = DuckDBEngine(
+                self.resolve_path(wh.path) if wh.path else None,
+                memory_limit=wh.memory_limit,
+                temp_directory=self.state_dir / "tmp",
+            )
         return self._engine
 
     def stream_model(

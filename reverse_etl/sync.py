@@ -121,8 +121,8 @@ def stream_chunks(
 ) -> Iterator[Chunk]:
     """Valid encoded rows as (keys, hashes, payload bytes) column chunks."""
     sql = (
-        f"SELECT __key, __hash, encode(__payload) AS __payload FROM {plan.diff_relation()} "
-        "WHERE __errors IS NULL AND __change <> 'unchanged'"
+        f"SELECT __key, __hash, encode(__payload) AS __payload FROM {plan.rows_table} "
+        "WHERE __payload IS NOT NULL"
     )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
@@ -217,6 +217,8 @@ def execute(
     result.bisections = outcome.bisections
     result.duration = time.monotonic() - started
     if state is not None:
+        if result.sent:
+            state.compact(plan.name, plan.scope)
         state.record_run(
             plan.name,
             plan.scope,

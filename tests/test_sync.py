@@ -393,3 +393,15 @@ def test_oauth_falls_back_to_the_stored_token_when_the_variable_is_unset(
     with Project.load(project) as p:
         assert p.sync().ok
     assert server.stats.events_accepted == 5
+
+
+def test_duplicate_keys_make_every_copy_invalid(server: SandboxServer, tmp_path: Path) -> None:
+    model = (
+        f"select 'Lead' as event, case when i < 2 then 'same' else 'k' || i end as event_id, "
+        f"{NOW} as event_time from range(5) t(i)"
+    )
+    with Project.load(events_project(tmp_path, server.base_url, select=model)) as p:
+        (plan,) = p.plan()
+    assert (plan.rows_invalid, plan.rows_to_send) == (2, 3)
+    assert plan.invalid_reasons == (("duplicate primary key", 2),)
+    assert [r.key for r in plan.invalid_rows] == ["same", "same"]

@@ -94,6 +94,18 @@ class WarehouseConfig(_Strict):
     """Warehouse kind. ``duckdb`` (embedded) for now."""
     path: str | None = None
     """DuckDB database file, relative to the project directory or absolute. Default: in memory."""
+    memory_limit: str = "1GB"
+    """Memory DuckDB may use (e.g. ``500MB``, ``4GB``); beyond it, large results and joins
+    spill to temporary files under the state folder, so memory does not grow with the data."""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", v, re.I):
+            raise ValueError("must be a size such as 300MB or 2GB")
+        return v.strip()
 
     @field_validator("path")
     @classmethod

@@ -25,7 +25,13 @@ class DuckDBEngine:
 
     dialect = "duckdb"
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        memory_limit: str | None = None,
+        temp_directory: Path | None = None,
+    ) -> None:
         self.path = path
         if path is not None and not path.exists():
             raise EngineError(
@@ -37,6 +43,15 @@ class DuckDBEngine:
             self._con = duckdb.connect(":memory:")
             # Timestamps without time zone are UTC whatever the machine says.
             self._con.execute("SET TimeZone = 'UTC'")
+            # retl draws its own progress; DuckDB's bar would write into the user's terminal.
+            self._con.execute("SET enable_progress_bar = false")
+            # Row order is never relied on (samples sort explicitly); not keeping it lets
+            # large results stream and spill with less memory.
+            self._con.execute("SET preserve_insertion_order = false")
+            if memory_limit is not None:
+                self._con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+            if temp_directory is not None:
+                self._con.execute(f"SET temp_directory = {_lit(str(temp_directory))}")
             if path is not None:
                 self._con.execute(f"ATTACH {_lit(str(path))} AS {WAREHOUSE_ALIAS} (READ_ONLY)")
                 self._con.execute(f"USE {WAREHOUSE_ALIAS}")
@@ -133,4 +148,9 @@ def _checked(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
 
 
 def _clean(exc: BaseException) -> str:
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return (
+            "DuckDB ran out of its memory limit: raise warehouse.memory_limit in "
+            "retl_project.yml (default 1GB)"
+        )
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -28,13 +28,16 @@ SCHEMA_VERSION = 1
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         f"CREATE TABLE {ALIAS}.meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
+        # An append-only log: a commit per acknowledged batch is one cheap append (no index
+        # to maintain); the newest entry per key wins, and compact() drops the older ones.
+        f"CREATE SEQUENCE {ALIAS}.ack_seq",
         f"""CREATE TABLE {ALIAS}.synced_rows (
             destination VARCHAR NOT NULL,
             scope VARCHAR NOT NULL,
             row_key VARCHAR NOT NULL,
             payload_hash VARCHAR NOT NULL,
             synced_at TIMESTAMP NOT NULL,
-            PRIMARY KEY (destination, scope, row_key))""",
+            seq BIGINT NOT NULL)""",
         f"""CREATE TABLE {ALIAS}.destinations (
             destination VARCHAR NOT NULL,
             scope VARCHAR NOT NULL,
@@ -133,7 +136,7 @@ class StateStore:
     def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
         rows = self.engine.rows(
             f"""SELECT d.event_source_id, d.mapping_fingerprint, d.mapping, d.last_sync_at,
-                   (SELECT count(*) FROM {ALIAS}.synced_rows s
+                   (SELECT count(DISTINCT row_key) FROM {ALIAS}.synced_rows s
                     WHERE s.destination = d.destination AND s.scope = d.scope)
                 FROM {ALIAS}.destinations d WHERE destination = ? AND scope = ?""",
             [destination, scope],
@@ -154,7 +157,8 @@ class StateStore:
             info = self.scope_info(destination, scope)
             if info is None:
                 count = self.engine.rows(
-                    f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ?",
+                    f"SELECT count(DISTINCT row_key) FROM {ALIAS}.synced_rows "
+                    "WHERE destination = ? AND scope = ?",
                     [destination, scope],
                 )[0][0]
                 info = ScopeInfo(destination, scope, int(count), None, None, None, None)
@@ -164,8 +168,10 @@ class StateStore:
     def synced_relation(self, destination: str, scope: str) -> str:
         """SQL for the acknowledged (row_key, payload_hash) pairs of one scope."""
         return (
-            f"(SELECT row_key, payload_hash FROM {ALIAS}.synced_rows "
-            f"WHERE destination = {_lit(destination)} AND scope = {_lit(scope)})"
+            f"(SELECT row_key, arg_max(payload_hash, seq) AS payload_hash "
+            f"FROM {ALIAS}.synced_rows "
+            f"WHERE destination = {_lit(destination)} AND scope = {_lit(scope)} "
+            "GROUP BY row_key)"
         )
 
     # --- writes (main thread only; a cursor, so an open result stream is not disturbed) ---
@@ -181,18 +187,33 @@ class StateStore:
     ) -> None:
         """Commit one acknowledged batch: its keys now carry these payload hashes."""
         ack = pa.table(
-            {"row_key": pa.array(keys, pa.string()), "payload_hash": pa.array(hashes, pa.string())}
+            {
+                "row_key": pa.array(keys, pa.string()),
+                "payload_hash": pa.array(hashes, pa.string()),
+            }
         )
         cur = self._cursor()
         cur.register("__retl_ack", ack)
         try:
             cur.execute(
-                f"""INSERT OR REPLACE INTO {ALIAS}.synced_rows
-                    SELECT ?, ?, row_key, payload_hash, now()::TIMESTAMP FROM __retl_ack""",
+                f"""INSERT INTO {ALIAS}.synced_rows
+                    SELECT ?, ?, row_key, payload_hash, now()::TIMESTAMP,
+                           nextval('{ALIAS}.ack_seq')
+                    FROM __retl_ack""",
                 [destination, scope],
             )
         finally:
             cur.unregister("__retl_ack")
+
+    def compact(self, destination: str, scope: str) -> None:
+        """Keep only the newest entry per key (older ones are superseded)."""
+        self._cursor().execute(
+            f"""DELETE FROM {ALIAS}.synced_rows
+                WHERE destination = ? AND scope = ? AND seq NOT IN (
+                    SELECT max(seq) FROM {ALIAS}.synced_rows
+                    WHERE destination = ? AND scope = ? GROUP BY row_key)""",
+            [destination, scope, destination, scope],
+        )
 
     def record_run(
         self,
@@ -216,7 +237,8 @@ class StateStore:
         params: list[Any] = [destination] + ([scope] if scope is not None else [])
         cur = self._cursor()
         count = cur.execute(
-            f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE {where}", params
+            f"SELECT count(DISTINCT (scope, row_key)) FROM {ALIAS}.synced_rows WHERE {where}",
+            params,
         ).fetchone()
         cur.execute(f"DELETE FROM {ALIAS}.synced_rows WHERE {where}", params)
         cur.execute(f"DELETE FROM {ALIAS}.destinations WHERE {where}", params)

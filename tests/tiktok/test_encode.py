@@ -226,15 +226,6 @@ def test_invalid_rows_say_why(engine: DuckDBEngine, source: str, select: str, re
     assert row["errors"] is not None and reason in str(row["errors"])
 
 
-def test_duplicate_keys_are_invalid(engine: DuckDBEngine) -> None:
-    rows = encode(
-        engine,
-        f"select 'Lead' as event, 'same' as event_id, {NOW} as event_time "
-        f"union all select 'Lead', 'same', {NOW}",
-    )
-    assert [r["errors"] for r in rows] == ["duplicate primary key"] * 2
-
-
 def test_old_events_warn_but_stay_valid(engine: DuckDBEngine) -> None:
     (row,) = encode(engine, "select 'Lead' as event, 'k' as event_id, 1000000000 as event_time")
     assert row["errors"] is None
