@@ -163,12 +163,20 @@ def prepare_engine(engine: DuckDBEngine) -> None:
     engine.register_vector_udf(PHONE_UDF, e164_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR")
 
 
+@dataclass(frozen=True)
+class ModelInput:
+    """The model's rows as the local DuckDB sees them: a relation (the model's own SQL, or a
+    table its rows were staged into from another warehouse) and its Arrow schema."""
+
+    relation: str
+    schema: pa.Schema
+
+
 def encode_plan_for(
-    engine: DuckDBEngine, dest: TikTokDestination, compiled: CompiledModel
+    dest: TikTokDestination, compiled: CompiledModel, model: ModelInput
 ) -> tuple[EncodePlan, list[Problem]]:
     """Map the model's columns; raise ValidationFailed with every problem at once."""
-    schema: pa.Schema = engine.schema(compiled.sql)
-    relation = f"(\n{compiled.sql}\n) AS __model"
+    schema, relation = model.schema, model.relation
     encode, problems = dest.encode_plan(schema, relation, compiled.model.primary_key)
     errors = [p for p in problems if p.severity == "error"]
     if errors or encode is None:
@@ -193,6 +201,7 @@ def build_destination_plan(
     engine: DuckDBEngine,
     dest: TikTokDestination,
     compiled: CompiledModel,
+    model: ModelInput,
     state: StateView,
     *,
     full_refresh: bool = False,
@@ -200,7 +209,7 @@ def build_destination_plan(
 ) -> DestinationPlan:
     """Run the model, the encoder and the diff once for counts, reasons and samples."""
     prepare_engine(engine)
-    encode, warnings = encode_plan_for(engine, dest, compiled)
+    encode, warnings = encode_plan_for(dest, compiled, model)
     synced = None if full_refresh else state.synced_relation
     # One pass encodes and diffs every row into a temporary table; the counts, samples and
     # the send then read it, so nothing is encoded twice. Only rows to send keep a payload,

@@ -12,14 +12,19 @@ from typing import Any
 import pyarrow as pa
 
 from reverse_etl.config.destinations import DESTINATIONS_FILE, DestinationConfig, load_destinations
-from reverse_etl.config.project import PROJECT_FILE, ProjectConfig, load_project_config
+from reverse_etl.config.project import (
+    PROJECT_FILE,
+    DuckDBWarehouse,
+    ProjectConfig,
+    load_project_config,
+)
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
 from reverse_etl.engine.base import Engine, iter_batches
-from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.engine.duckdb import Attachment, DuckDBEngine
 from reverse_etl.errors import (
     ConfigError,
     EngineError,
@@ -32,6 +37,7 @@ from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph
 from reverse_etl.models.sources import SourceCatalog
 from reverse_etl.plan import (
     DestinationPlan,
+    ModelInput,
     StateView,
     ValidationResult,
     build_destination_plan,
@@ -89,7 +95,8 @@ class Project:
         self.vars = {**config.vars, **(vars or {})}
         self.console: Console = console or NullConsole()
         self.retry_policy = RetryPolicy()
-        self._engine: Engine | None = None
+        self._workbench: DuckDBEngine | None = None
+        self._warehouse: Engine | None = None
 
     @classmethod
     def load(
@@ -163,15 +170,65 @@ class Project:
 
     # --- engine ----------------------------------------------------------------------------
     @property
-    def engine(self) -> Engine:
-        if self._engine is None:
+    def workbench(self) -> DuckDBEngine:
+        """The local DuckDB that encodes, diffs and holds the state. With a DuckDB warehouse
+        it is also where models run."""
+        if self._workbench is None:
             wh = self.config.warehouse
-            self._engine = DuckDBEngine(
-                self.resolve_path(wh.path) if wh.path else None,
-                memory_limit=wh.memory_limit,
-                temp_directory=self.state_dir / "tmp",
+            temp = self.state_dir / "tmp"
+            if isinstance(wh, DuckDBWarehouse):
+                self._workbench = DuckDBEngine(
+                    self.resolve_path(wh.path) if wh.path else None,
+                    memory_limit=wh.memory_limit,
+                    temp_directory=temp,
+                    attach=[
+                        Attachment(
+                            a.name,
+                            a.type,
+                            a.dsn
+                            if a.type == "postgres" and a.dsn
+                            else str(self.resolve_path(a.path or "")),
+                        )
+                        for a in wh.attach
+                    ],
+                )
+            else:
+                self._workbench = DuckDBEngine(memory_limit=wh.memory_limit, temp_directory=temp)
+        return self._workbench
+
+    @property
+    def engine(self) -> Engine:
+        """Where models run: the workbench itself, or a warehouse server."""
+        wh = self.config.warehouse
+        if isinstance(wh, DuckDBWarehouse):
+            return self.workbench
+        if self._warehouse is None:
+            from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
+
+            self._warehouse = PostgresEngine(
+                PostgresConnection(
+                    host=wh.host,
+                    port=wh.port,
+                    dbname=wh.dbname,
+                    user=wh.user,
+                    password=wh.password.reveal() if wh.password is not None else None,
+                    sslmode=wh.sslmode,
+                    search_path=wh.search_path,
+                ),
+                model_dialect=wh.dialect,
             )
-        return self._engine
+        return self._warehouse
+
+    def model_input(self, compiled: CompiledModel) -> ModelInput:
+        """The model's rows for the workbench: its SQL when it runs there, else its rows
+        staged from the warehouse (streamed, once)."""
+        bench = self.workbench
+        engine = self.engine
+        with model_errors(compiled):
+            if engine is bench:
+                return ModelInput(f"(\n{compiled.sql}\n) AS __model", bench.schema(compiled.sql))
+            table = bench.stage(engine.stream(compiled.sql))
+            return ModelInput(table, bench.schema(f"SELECT * FROM {table}"))
 
     def stream_model(
         self, compiled: CompiledModel, *, batch_rows: int = 10_000
@@ -247,10 +304,7 @@ class Project:
 
     # --- plan and sync ---------------------------------------------------------------------
     def _duckdb(self) -> DuckDBEngine:
-        engine = self.engine
-        if not isinstance(engine, DuckDBEngine):  # pragma: no cover - one engine for now
-            raise EngineError("plan and sync need the DuckDB engine")
-        return engine
+        return self.workbench
 
     def _destinations(self, select: Sequence[str]) -> list[TikTokDestination]:
         out = []
@@ -269,7 +323,7 @@ class Project:
         for d in self._destinations(select):
             compiled = self.graph.compiled(d.settings.model)
             try:
-                encode, warnings = encode_plan_for(engine, d, compiled)
+                encode, warnings = encode_plan_for(d, compiled, self.model_input(compiled))
                 results.append(ValidationResult(d.name, compiled.name, encode.mapping, warnings))
             except ValidationFailed as exc:
                 results.append(ValidationResult(d.name, compiled.name, None, list(exc.problems)))
@@ -299,7 +353,12 @@ class Project:
             )
             compiled = self.graph.compiled(d.settings.model)
             plan = build_destination_plan(
-                self._duckdb(), d, compiled, view, full_refresh=full_refresh
+                self._duckdb(),
+                d,
+                compiled,
+                self.model_input(compiled),
+                view,
+                full_refresh=full_refresh,
             )
             if plan.mapping_change is not None:
                 self.console.warning(
@@ -405,9 +464,10 @@ class Project:
         return Target(dest.settings.api_base_url, dest.access_token(stored))
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
+        for engine in (self._warehouse, self._workbench):
+            if engine is not None:
+                engine.close()
+        self._warehouse = self._workbench = None
 
     def __enter__(self) -> Project:
         return self

@@ -100,7 +100,7 @@ BAD_PROJECTS = {
     ),
     "unsupported-warehouse": (
         "warehouse:\n  type: postgress\n",
-        ["retl_project.yml:2 warehouse.type: Input should be 'duckdb'"],
+        ["retl_project.yml:2 warehouse.type: unknown type 'postgress' (did you mean 'postgres'?)"],
         1,
     ),
     "not-a-mapping": (

@@ -70,6 +70,21 @@ def problems_from_validation(
             problems.append(
                 Problem(f"unknown key '{loc[-1]}'", loaded.path, line, key_text, hint=hint)
             )
+        elif kind == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            field = str(ctx.get("discriminator", "'type'")).strip("'")
+            tag_path: KeyPath = (*key_path, field)
+            expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+            problems.append(
+                Problem(
+                    f"unknown {field} '{ctx.get('tag')}'",
+                    loaded.path,
+                    loaded.line_of(tag_path),
+                    format_key_path(tag_path),
+                    hint=did_you_mean(str(ctx.get("tag")), expected)
+                    or "expected one of: " + ", ".join(expected),
+                )
+            )
         elif kind == "missing":
             problems.append(
                 Problem(

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from reverse_etl.config.env import LazySecret
 from reverse_etl.config.errors_map import problems_from_validation
+from reverse_etl.config.resolve import resolve_tree
 from reverse_etl.config.yaml_loader import LoadedYaml, load_yaml
 from reverse_etl.errors import ConfigError
 
@@ -87,25 +98,54 @@ class SourceDecl(_Lenient):
         return self.schema_ or self.name
 
 
-class WarehouseConfig(_Strict):
-    """Where models run. Default: an embedded in-memory DuckDB."""
+_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.I)
+
+
+def _check_size(v: str) -> str:
+    if not _SIZE.fullmatch(v):
+        raise ValueError("must be a size such as 500MB or 2GB")
+    return v.strip()
+
+
+class AttachConfig(_Strict):
+    """Another database attached to the embedded DuckDB, so models can join it."""
+
+    name: str
+    """The database's name in SQL (``select * from crm.public.leads``)."""
+    type: Literal["duckdb", "sqlite", "postgres"]
+    """Kind of database. ``sqlite`` and ``postgres`` need ``pip install 'retl[attach]'``."""
+    path: str | None = None
+    """File of a ``duckdb`` or ``sqlite`` database (relative to the project or absolute)."""
+    dsn: str | None = None
+    """libpq connection string of a ``postgres`` database; use env_var() for the password."""
+
+    @model_validator(mode="after")
+    def _target(self) -> AttachConfig:
+        if self.type == "postgres" and not self.dsn:
+            raise ValueError(f"attach '{self.name}': a postgres database needs 'dsn'")
+        if self.type != "postgres" and not self.path:
+            raise ValueError(f"attach '{self.name}': a {self.type} database needs 'path'")
+        return self
+
+
+class DuckDBWarehouse(_Strict):
+    """Models run in an embedded DuckDB: in memory, or over a database file."""
 
     type: Literal["duckdb"] = "duckdb"
-    """Warehouse kind. ``duckdb`` (embedded) for now."""
+    """Warehouse kind."""
     path: str | None = None
-    """DuckDB database file, relative to the project directory or absolute. Default: in memory."""
+    """DuckDB database file, relative to the project directory or absolute (attached
+    read-only, under its file name's stem, as dbt-duckdb names it). Default: in memory."""
     memory_limit: str = "1GB"
     """Memory DuckDB may use (e.g. ``500MB``, ``4GB``); beyond it, large results and joins
     spill to temporary files under the state folder, so memory does not grow with the data."""
+    attach: list[AttachConfig] = Field(default_factory=list)
+    """Other databases (DuckDB, SQLite, PostgreSQL) to attach, read-only."""
 
     @field_validator("memory_limit")
     @classmethod
     def _size(cls, v: str) -> str:
-        import re
-
-        if not re.fullmatch(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", v, re.I):
-            raise ValueError("must be a size such as 300MB or 2GB")
-        return v.strip()
+        return _check_size(v)
 
     @field_validator("path")
     @classmethod
@@ -115,11 +155,66 @@ class WarehouseConfig(_Strict):
         return v
 
 
+class PostgresWarehouse(_Strict):
+    """Models run on a PostgreSQL server; results stream back with a server-side cursor."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, arbitrary_types_allowed=True
+    )
+
+    type: Literal["postgres"]
+    """Warehouse kind."""
+    host: str = "localhost"
+    """Server host name or address."""
+    port: int = 5432
+    """Server port."""
+    dbname: str = Field(validation_alias=AliasChoices("dbname", "database"))
+    """Database name (``database`` is accepted too)."""
+    user: str | None = None
+    """Role to connect as."""
+    password: LazySecret | None = None
+    """Password: write ``{{ env_var('PGPASSWORD') }}``. Read only when connecting."""
+    sslmode: str | None = None
+    """libpq sslmode (``disable``, ``require``, ``verify-full`` …)."""
+    search_path: str | None = None
+    """Schemas searched for unqualified table names, e.g. ``analytics,public``."""
+    dialect: str = "duckdb"
+    """The SQL dialect models are written in; sqlglot transpiles them to PostgreSQL."""
+    memory_limit: str = "1GB"
+    """Memory of the local DuckDB that encodes and diffs the rows retl reads."""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, v: str) -> str:
+        return _check_size(v)
+
+
+WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse, Field(discriminator="type")]
+
+
 class StateConfig(_Strict):
     """Where retl keeps what it has sent."""
 
+    location: Literal["local", "warehouse"] = "local"
+    """``local``: a DuckDB file in ``path``. ``warehouse``: tables in the warehouse's
+    ``schema`` (PostgreSQL), for CI runners without a persistent disk."""
     path: str = ".retl"
-    """State folder, relative to the project directory or absolute."""
+    """State folder (``location: local``; also holds run reports and temporary files)."""
+    schema_: str = Field(default="retl_state", alias="schema")
+    """Schema for the state tables when ``location: warehouse``."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True
+    )
+
+
+class DbtConfig(_Strict):
+    """A dbt project whose models retl models may ``ref()``."""
+
+    project_dir: str = "."
+    """The dbt project's folder, relative to this project or absolute."""
+    target_dir: str = "target"
+    """dbt's artifacts folder (manifest.json, catalog.json), relative to ``project_dir``."""
 
 
 class ProjectConfig(_Strict):
@@ -127,14 +222,24 @@ class ProjectConfig(_Strict):
 
     name: str | None = None
     """Project name, shown in reports."""
-    warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    warehouse: WarehouseConfig = Field(default_factory=DuckDBWarehouse)
     """The warehouse connection."""
     vars: dict[str, Any] = Field(default_factory=dict)
     """Values for ``var('name')`` in models."""
     state: StateConfig = Field(default_factory=StateConfig)
     """State location."""
+    dbt: DbtConfig | None = None
+    """A dbt project to read models from (its ``target/manifest.json``)."""
     sources: list[SourceDecl] = Field(default_factory=list)
     """Declared sources, in dbt's shape."""
+
+    @field_validator("warehouse", mode="before")
+    @classmethod
+    def _duckdb_by_default(cls, v: Any) -> Any:
+        # `warehouse: {path: x.duckdb}` means DuckDB, as it did before other kinds existed.
+        if isinstance(v, dict) and "type" not in v:
+            return {**v, "type": "duckdb"}
+        return v
 
     @field_validator("sources")
     @classmethod
@@ -159,8 +264,9 @@ def load_project_config(project_dir: Path) -> tuple[ProjectConfig, LoadedYaml | 
             line=1,
             hint="see docs/configuration.md",
         )
+    data = resolve_tree(loaded, loaded.data, ())
     try:
-        return ProjectConfig.model_validate(loaded.data), loaded
+        return ProjectConfig.model_validate(data), loaded
     except ValidationError as exc:
         raise ConfigError.from_problems(
             problems_from_validation(exc, loaded, ProjectConfig)

@@ -7,7 +7,12 @@ own state database read-write beside it.
 
 from __future__ import annotations
 
+import importlib
+import itertools
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +22,21 @@ import pyarrow as pa
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo
 from reverse_etl.errors import EngineError
 
-WAREHOUSE_ALIAS = "warehouse"
+# DuckDB extensions retl can load without a download: (python package, file, extension name).
+# The file must be renamed to the extension's own name before LOAD accepts it.
+_EXTENSIONS = {
+    "sqlite": ("duckdb_extension_sqlite", "sqlite.duckdb_extension", "sqlite_scanner"),
+    "postgres": ("duckdb_extension_postgres", "postgres.duckdb_extension", "postgres_scanner"),
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Another database to attach read-only: ``name`` in SQL, ``kind``, file path or DSN."""
+
+    name: str
+    kind: str  # duckdb, sqlite, postgres
+    target: str
 
 
 class DuckDBEngine:
@@ -31,8 +50,10 @@ class DuckDBEngine:
         *,
         memory_limit: str | None = None,
         temp_directory: Path | None = None,
+        attach: Sequence[Attachment] = (),
     ) -> None:
         self.path = path
+        self.temp_directory = temp_directory
         if path is not None and not path.exists():
             raise EngineError(
                 f"DuckDB database file not found: {path}",
@@ -53,10 +74,67 @@ class DuckDBEngine:
             if temp_directory is not None:
                 self._con.execute(f"SET temp_directory = {_lit(str(temp_directory))}")
             if path is not None:
-                self._con.execute(f"ATTACH {_lit(str(path))} AS {WAREHOUSE_ALIAS} (READ_ONLY)")
-                self._con.execute(f"USE {WAREHOUSE_ALIAS}")
+                # Attached under its stem, the catalog name dbt-duckdb gives the same file, so
+                # relations dbt built ("dev"."main"."orders") resolve here too.
+                self._con.execute(f"ATTACH {_lit(str(path))} AS {_ident(path.stem)} (READ_ONLY)")
+                self._con.execute(f"USE {_ident(path.stem)}")
         except duckdb.Error as exc:
             raise EngineError(f"cannot open DuckDB database {path}: {_clean(exc)}") from None
+        for item in attach:
+            self._attach(item)
+
+    def _attach(self, item: Attachment) -> None:
+        options = "READ_ONLY" if item.kind == "duckdb" else f"TYPE {item.kind}, READ_ONLY"
+        try:
+            if item.kind in _EXTENSIONS:
+                self._load_extension(item.kind)
+            self._con.execute(f"ATTACH {_lit(item.target)} AS {_ident(item.name)} ({options})")
+        except duckdb.Error as exc:
+            detail = _clean(exc)
+            if item.kind == "postgres":  # the DSN may hold a password: never echo it
+                detail = "the server refused the connection or the DSN is wrong"
+            raise EngineError(
+                f"cannot attach {item.kind} database '{item.name}': {detail}",
+                key=f"warehouse.attach.{item.name}",
+            ) from None
+
+    def _load_extension(self, kind: str) -> None:
+        package, filename, name = _EXTENSIONS[kind]
+        try:
+            module = importlib.import_module(package)
+        except ImportError:
+            raise EngineError(
+                f"attaching {kind} databases needs the DuckDB {kind} extension",
+                hint="pip install 'retl[attach]' (it installs from the package index, no "
+                "download at run time)",
+            ) from None
+        src = (
+            Path(module.__file__ or "").parent / "extensions" / f"v{duckdb.__version__}" / filename
+        )
+        if not src.exists():
+            raise EngineError(
+                f"the installed {package} does not match DuckDB {duckdb.__version__}",
+                hint=f"pip install '{package.replace('_', '-')}=={duckdb.__version__}'",
+            )
+        folder = (self.temp_directory or Path(tempfile.gettempdir())) / "extensions"
+        folder.mkdir(parents=True, exist_ok=True)
+        dst = folder / f"{name}.duckdb_extension"
+        if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+            shutil.copyfile(src, dst)
+        self._con.execute(f"LOAD {_lit(str(dst))}")
+
+    def stage(self, reader: pa.RecordBatchReader) -> str:
+        """Copy a stream of rows (from another warehouse) into a temporary table, spilling to
+        disk beyond the memory limit; returns the table's name."""
+        name = f"__retl_staged_{next(_STAGED)}"
+        try:
+            self._con.register("__retl_stage_reader", reader)
+            self._con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM __retl_stage_reader")
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:
+            raise EngineError(_clean(exc)) from None
+        finally:
+            self._con.unregister("__retl_stage_reader")
+        return name
 
     def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         try:
@@ -128,6 +206,13 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self._con.close()
+
+
+_STAGED = itertools.count()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _lit(value: str) -> str:
