@@ -17,7 +17,6 @@ import pyarrow as pa
 
 from reverse_etl.destinations.tiktok.destination import EncodePlan, TikTokDestination
 from reverse_etl.destinations.tiktok.encode import DUPLICATE_KEY, PHONE_UDF
-from reverse_etl.destinations.tiktok.mapping import ColumnMapping
 from reverse_etl.destinations.tiktok.pii import e164_arrow, sha256_hex
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import Problem, ValidationFailed
@@ -123,42 +122,6 @@ class DestinationPlan:
         }
 
 
-@dataclass(frozen=True)
-class ValidationResult:
-    """One destination's column check: the mapping (None when it failed) and the problems."""
-
-    destination: str
-    model: str
-    mapping: ColumnMapping | None
-    problems: list[Problem]
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "destination": self.destination,
-            "model": self.model,
-            "ok": not self.errors,
-            "columns": [
-                {"column": m.column, "tiktok_field": ".".join(m.path), "custom": m.param is None}
-                for m in (self.mapping.columns if self.mapping else ())
-            ],
-            "problems": [
-                {
-                    "severity": p.severity,
-                    "message": p.message,
-                    "key": p.key,
-                    "hint": p.hint,
-                    "file": str(p.file) if p.file else None,
-                    "line": p.line,
-                }
-                for p in self.problems
-            ],
-        }
-
-
 def prepare_engine(engine: DuckDBEngine) -> None:
     engine.register_vector_udf(PHONE_UDF, e164_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR")
 
@@ -170,6 +133,8 @@ class ModelInput:
 
     relation: str
     schema: pa.Schema
+    prekeyed: bool = False  # rows of a warehouse diff (see state/diff.py)
+    unchanged_elsewhere: int = 0  # unchanged rows the warehouse diff kept where they are
 
 
 def encode_plan_for(
@@ -177,7 +142,9 @@ def encode_plan_for(
 ) -> tuple[EncodePlan, list[Problem]]:
     """Map the model's columns; raise ValidationFailed with every problem at once."""
     schema, relation = model.schema, model.relation
-    encode, problems = dest.encode_plan(schema, relation, compiled.model.primary_key)
+    encode, problems = dest.encode_plan(
+        schema, relation, compiled.model.primary_key, prekeyed=model.prekeyed
+    )
     errors = [p for p in problems if p.severity == "error"]
     if errors or encode is None:
         raise ValidationFailed.from_problems(
@@ -233,6 +200,8 @@ def build_destination_plan(
                count(*) FILTER (WHERE __errors IS NULL AND __change = 'unchanged')
             FROM {rel}"""
     )[0]
+    total += model.unchanged_elsewhere
+    unchanged += model.unchanged_elsewhere
     mask = any(
         m.param is not None and m.param.name in PII_PARAMS and m.column in encode.spec.key_columns
         for m in encode.mapping.columns
@@ -291,7 +260,10 @@ def build_destination_plan(
 
 
 def diff_relation(encode: EncodePlan, synced_relation: str | None) -> str:
-    """The encoded rows joined with the state: a relation with ``__change``."""
+    """The encoded rows joined with the state: a relation with ``__change``. Rows from a
+    warehouse diff already say whether they are new or changed."""
+    if encode.spec.prekeyed:
+        return f"(SELECT *, __change_in AS __change FROM ({encode.sql})) AS __diff"
     return f"(\n{diff_sql(f'({encode.sql})', synced_relation)}\n) AS __diff"
 
 

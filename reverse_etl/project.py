@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,12 +20,14 @@ from reverse_etl.config.project import (
     load_project_config,
 )
 from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.dbt import DbtArtifacts
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
 from reverse_etl.engine.base import Engine, iter_batches
 from reverse_etl.engine.duckdb import Attachment, DuckDBEngine
+from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import (
     ConfigError,
     EngineError,
@@ -39,19 +42,25 @@ from reverse_etl.plan import (
     DestinationPlan,
     ModelInput,
     StateView,
-    ValidationResult,
     build_destination_plan,
     check_invalid,
     encode_plan_for,
-    prepare_engine,
 )
 from reverse_etl.report import SyncReport, new_run_id, write_report
 from reverse_etl.reporting.console import Console, NullConsole
 from reverse_etl.sandbox import SandboxServer
+from reverse_etl.state.diff import (
+    warehouse_diff_sql,
+    warehouse_rows_sql,
+    warehouse_unchanged_sql,
+)
+from reverse_etl.state.fingerprint import describe_mapping, fingerprint
 from reverse_etl.state.lock import SyncLock
 from reverse_etl.state.scope import state_scope
 from reverse_etl.state.store import ScopeInfo, StateStore
+from reverse_etl.state.warehouse import WarehouseStateStore
 from reverse_etl.sync import Target, execute
+from reverse_etl.validation import DestinationValidation, validate_project
 
 MODELS_DIR = "models"
 
@@ -135,9 +144,33 @@ class Project:
         return SourceCatalog(self.config.sources, self.dir)
 
     @cached_property
+    def dbt(self) -> DbtArtifacts | None:
+        """The attached dbt project's artifacts (``dbt:`` in retl_project.yml), if any."""
+        setting = self.config.dbt
+        if setting is None:
+            return None
+        project_dir = self.resolve_path(setting.project_dir)
+        target = project_dir / setting.target_dir
+        return DbtArtifacts.load(target)
+
+    def dbt_relations(self) -> dict[str, str]:
+        artifacts = self.dbt
+        if artifacts is None:
+            return {}
+        out = {}
+        for name in artifacts.model_names():
+            relation = artifacts.relation(name)
+            if relation is not None:
+                out[name] = relation
+        return out
+
+    @cached_property
     def graph(self) -> ModelGraph:
         return build_graph(
-            self.dir / MODELS_DIR, vars=self.vars, source_resolver=self.sources.relation
+            self.dir / MODELS_DIR,
+            vars=self.vars,
+            source_resolver=self.sources.relation,
+            external_refs=self.dbt_relations(),
         )
 
     def model_names(self) -> list[str]:
@@ -315,19 +348,10 @@ class Project:
             out.append(dest)
         return out
 
-    def validate(self, select: Sequence[str] = ()) -> list[ValidationResult]:
-        """Check each selected destination's model columns against the TikTok catalog."""
-        engine = self._duckdb()
-        prepare_engine(engine)
-        results = []
-        for d in self._destinations(select):
-            compiled = self.graph.compiled(d.settings.model)
-            try:
-                encode, warnings = encode_plan_for(d, compiled, self.model_input(compiled))
-                results.append(ValidationResult(d.name, compiled.name, encode.mapping, warnings))
-            except ValidationFailed as exc:
-                results.append(ValidationResult(d.name, compiled.name, None, list(exc.problems)))
-        return results
+    def validate(self, select: Sequence[str] = ()) -> list[DestinationValidation]:
+        """Check each selected destination's model statically (sqlglot): no query of the
+        model, no network, no secret. See docs/validate.md."""
+        return validate_project(self, select)
 
     def state_file(self, *, sandbox: bool = False) -> Path:
         """The state database: sandbox runs keep their own, so they never mark rows as sent
@@ -335,29 +359,97 @@ class Project:
         return self.state_dir / ("sandbox-state.duckdb" if sandbox else "state.duckdb")
 
     @contextmanager
-    def _state(self, *, sandbox: bool, write: bool) -> Iterator[StateStore]:
-        store = StateStore(self._duckdb(), self.state_file(sandbox=sandbox), read_only=not write)
-        try:
-            yield store
-        finally:
-            store.close()
+    def _state(self, *, sandbox: bool, write: bool) -> Iterator[StateStore | WarehouseStateStore]:
+        """The state store, locked for writing when ``write``. Sandbox runs always keep a
+        local state of their own."""
+        store: StateStore | WarehouseStateStore
+        if self.config.state.location == "warehouse" and not sandbox:
+            engine = self.engine
+            if not isinstance(engine, PostgresEngine):
+                raise ConfigError(
+                    "state.location: warehouse needs a PostgreSQL warehouse",
+                    file=self.dir / PROJECT_FILE,
+                    key="state.location",
+                    hint="with DuckDB, keep location: local (the state file sits beside it)",
+                )
+            store = WarehouseStateStore(engine, self.config.state.schema_)
+            try:
+                with store.lock() if write else contextlib.nullcontext():
+                    yield store
+            finally:
+                store.close()
+            return
+        state_file = self.state_file(sandbox=sandbox)
+        with SyncLock(state_file) if write else contextlib.nullcontext():
+            store = StateStore(self._duckdb(), state_file, read_only=not write)
+            try:
+                yield store
+            finally:
+                store.close()
+
+    def _model_input(
+        self,
+        store: StateStore | WarehouseStateStore,
+        dest: TikTokDestination,
+        compiled: CompiledModel,
+        previous: ScopeInfo | None,
+        full_refresh: bool,
+    ) -> ModelInput:
+        """The model's rows for the plan. With the state in the warehouse the diff runs
+        there, on a row hash, and only new and changed rows are staged locally."""
+        if not isinstance(store, WarehouseStateStore):
+            return self.model_input(compiled)
+        engine = store.engine
+        with model_errors(compiled):
+            schema = engine.schema(compiled.sql)
+        probe, _ = encode_plan_for(dest, compiled, ModelInput("(SELECT 1) AS __probe", schema))
+        mapping_print = fingerprint(describe_mapping(probe))
+        resend_all = previous is not None and previous.mapping_fingerprint not in (
+            None,
+            mapping_print,
+        )
+        rows_sql = warehouse_rows_sql(compiled.sql, schema.names, list(probe.spec.key_columns))
+        latest = (
+            None if full_refresh else store.latest_relation(dest.name, state_scope(dest.settings))
+        )
+        unchanged = 0
+        with model_errors(compiled):
+            if latest is not None and not resend_all:
+                unchanged = int(
+                    engine.rows(engine.transpile(warehouse_unchanged_sql(rows_sql, latest)))[0][0]
+                )
+            diff = warehouse_diff_sql(rows_sql, latest, resend_all=resend_all)
+            table = self.workbench.stage(engine.stream(diff))
+        return ModelInput(
+            table,
+            self.workbench.schema(f"SELECT * FROM {table}"),
+            prekeyed=True,
+            unchanged_elsewhere=unchanged,
+        )
 
     def _plans(
-        self, store: StateStore, select: Sequence[str], full_refresh: bool
+        self, store: StateStore | WarehouseStateStore, select: Sequence[str], full_refresh: bool
     ) -> list[DestinationPlan]:
+        # The same static validation as `retl validate` comes first: a model that cannot fit
+        # its destination stops here, with every problem, before any row is read.
+        problems = [p for v in self.validate(select) for p in v.errors]
+        if problems:
+            raise ValidationFailed.from_problems(
+                problems, summary="validation failed: nothing was sent (see 'retl validate')"
+            )
         plans = []
         for d in self._destinations(select):
             scope = state_scope(d.settings)
-            view = StateView(
-                scope, store.synced_relation(d.name, scope), store.scope_info(d.name, scope)
-            )
+            previous = store.scope_info(d.name, scope)
             compiled = self.graph.compiled(d.settings.model)
+            model = self._model_input(store, d, compiled, previous, full_refresh)
+            synced = None if model.prekeyed else store.synced_relation(d.name, scope)  # type: ignore[union-attr]
             plan = build_destination_plan(
                 self._duckdb(),
                 d,
                 compiled,
-                self.model_input(compiled),
-                view,
+                model,
+                StateView(scope, synced, previous),
                 full_refresh=full_refresh,
             )
             if plan.mapping_change is not None:
@@ -391,10 +483,7 @@ class Project:
         if limit is not None and limit < 0:
             raise UsageError("--limit must be 0 or more", key="--limit")
         report = SyncReport(plans=[], sandbox=sandbox, run_id=new_run_id())
-        with (
-            SyncLock(self.state_file(sandbox=sandbox)),
-            self._state(sandbox=sandbox, write=True) as store,
-        ):
+        with self._state(sandbox=sandbox, write=True) as store:
             try:
                 report.plans = self._plans(store, select, full_refresh)
                 blocking = check_invalid(report.plans)
@@ -410,7 +499,9 @@ class Project:
                 report.report_path = write_report(self.state_dir / "runs", report)
         return report
 
-    def _send(self, report: SyncReport, store: StateStore, limit: int | None) -> None:
+    def _send(
+        self, report: SyncReport, store: StateStore | WarehouseStateStore, limit: int | None
+    ) -> None:
         plans = report.plans
         server = start_sandbox([p.destination.settings for p in plans]) if report.sandbox else None
         try:
@@ -443,10 +534,7 @@ class Project:
         """Forget what was sent to the selected destinations (all when none is selected):
         their next sync sends every row again."""
         names = [d.name for d in self.select_destinations(select)] if select else None
-        with (
-            SyncLock(self.state_file(sandbox=sandbox)),
-            self._state(sandbox=sandbox, write=True) as store,
-        ):
+        with self._state(sandbox=sandbox, write=True) as store:
             if names is None:
                 names = sorted({s.destination for s in store.all_scopes()})
             return {name: store.reset(name) for name in names}

@@ -28,6 +28,7 @@ from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.plan import DestinationPlan, InvalidRow
 from reverse_etl.state.store import StateStore
+from reverse_etl.state.warehouse import WarehouseStateStore
 
 STREAM_ROWS = 10_000
 MAX_REJECTED_LISTED = 20
@@ -157,7 +158,7 @@ def execute(
     target: Target,
     *,
     observer: DeliveryObserver | None = None,
-    state: StateStore | None = None,
+    state: StateStore | WarehouseStateStore | None = None,
     run_id: str = "",
     limit: int | None = None,
     policy: RetryPolicy | None = None,

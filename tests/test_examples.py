@@ -173,8 +173,8 @@ def test_example_plans_and_syncs(example: Example, tmp_path: Path) -> None:
 def test_example_validates(example: Example) -> None:
     with Project.load(example.path) as project:
         (result,) = project.validate()
-    assert result.mapping is not None and not result.errors, result.problems
-    assert all(m.param is not None for m in result.mapping.columns)  # no custom columns
+    assert result.ok(strict=True), result.problems
+    assert all(c.role == "parameter" for c in result.columns)  # no custom columns
 
 
 def test_example_sync_cli_json(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ def _imports(path: Path) -> set[str]:
     [
         ("duckdb", ("engine/", "state/")),
         ("httpx", ("destinations/tiktok/client.py",)),
+        ("psycopg", ("engine/postgres.py",)),
         ("rich", ("reporting/", "cli/")),
         ("typer", ("cli/",)),
     ],

@@ -171,7 +171,7 @@ def test_invalid_rows_stop_before_anything_is_sent(
     monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
     bad = (
         f"select 'Purchase' as event, 'o' || i as event_id, {NOW} as event_time, "
-        "case when i = 3 then 'XYZ' else 'USD' end as currency from range(10) t(i)"
+        "substr('USDXYZ', case when i = 3 then 4 else 1 end, 3) as currency from range(10) t(i)"
     )
     project = events_project(tmp_path, server.base_url, select=bad)
     with Project.load(project) as p, pytest.raises(InvalidRowsError) as info:

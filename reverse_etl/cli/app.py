@@ -17,8 +17,8 @@ from reverse_etl.cli.render import (
     render_preview,
     render_state,
     render_sync,
-    render_validation,
 )
+from reverse_etl.cli.validate_render import render_validation
 from reverse_etl.project import Project
 from reverse_etl.scaffold import init_project
 
@@ -138,10 +138,9 @@ def validate(
 
     def go() -> None:
         with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
-            results = p.validate(opt.selection(select))
-            ok = render_validation(out, results)
-            if not ok or (strict and any(r.problems for r in results)):
-                raise typer.Exit(1)
+            code = render_validation(out, p.validate(opt.selection(select)), strict)
+        if code:
+            raise typer.Exit(code)
 
     run(out, go)
 

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from reverse_etl.cli.output import Output
-from reverse_etl.plan import DestinationPlan, ValidationResult
+from reverse_etl.plan import DestinationPlan
 from reverse_etl.project import Preview
 from reverse_etl.report import SyncReport
 from reverse_etl.state.store import ScopeInfo
@@ -46,31 +46,6 @@ def render_preview(out: Output, preview: Preview) -> None:
         header,
         [[cell(v) for v in row] for row in preview.rows],
     )
-
-
-def render_validation(out: Output, results: list[ValidationResult]) -> bool:
-    """Show each destination's column mapping and problems; True when there are no errors."""
-    ok = all(not r.errors for r in results)
-    if out.format == "json":
-        out.json({"ok": ok, "destinations": [r.to_dict() for r in results]})
-        return ok
-    for r in results:
-        rows = [
-            [m.column, ".".join(m.path), "custom property" if m.param is None else "ok"]
-            for m in (r.mapping.columns if r.mapping else ())
-        ]
-        if rows:
-            out.console.table(
-                f"{r.destination} <- model {r.model}", ["column", "TikTok field", "status"], rows
-            )
-        for p in r.problems:
-            (out.console.warning if p.severity != "error" else out.console.info)(
-                ("error: " if p.severity == "error" else "") + p.render()
-            )
-        out.console.info(
-            f"{r.destination}: " + ("ok" if not r.errors else f"{len(r.errors)} error(s)")
-        )
-    return ok
 
 
 def render_plan(out: Output, plans: list[DestinationPlan]) -> None:

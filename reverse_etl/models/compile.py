@@ -73,6 +73,7 @@ def build_graph(
     vars: Mapping[str, Any],
     source_resolver: SourceResolver,
     ref_resolver: Callable[[str], str] = quote_ident,
+    external_refs: Mapping[str, str] | None = None,
 ) -> ModelGraph:
     """Discover and render every model, then order them. All problems are reported together."""
     files = discover_models(models_dir)
@@ -81,6 +82,7 @@ def build_graph(
         vars=vars,
         relation_for_ref=ref_resolver,
         relation_for_source=source_resolver,
+        external_refs=external_refs or {},
     )
     models: dict[str, Model] = {}
     problems: list[Problem] = []

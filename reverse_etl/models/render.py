@@ -23,6 +23,9 @@ class RenderContext:
     vars: Mapping[str, Any]
     relation_for_ref: Callable[[str], str]
     relation_for_source: Callable[[str, str], str]
+    # Models of an attached dbt project: name -> the relation dbt built. retl's own models
+    # win a name clash (as dbt's root project does); these add no edge to retl's DAG.
+    external_refs: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,8 +65,11 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
         if len(args) != 1 or kwargs.keys() - {"version", "v"}:
             raise _HelperError("ref() takes one model name", "write {{ ref('model_name') }}")
         target = args[0]
+        if target not in ctx.model_names and target in ctx.external_refs:
+            return ctx.external_refs[target]
         if target not in ctx.model_names:
-            hint = did_you_mean(target, ctx.model_names) or "models are the .sql files' stems"
+            known = [*ctx.model_names, *ctx.external_refs]
+            hint = did_you_mean(target, known) or "models are the .sql files' stems"
             raise _HelperError(f"ref('{target}'): no model named '{target}'", hint)
         if target == name:
             raise _HelperError(f"model '{name}' refers to itself", "remove the ref()")

@@ -19,6 +19,7 @@ from reverse_etl.destinations.tiktok.encode import (
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, key_only_columns, map_columns
 from reverse_etl.destinations.tiktok.vocab import EVENT_SOURCES
 from reverse_etl.errors import AuthError, ConfigError, Problem
+from reverse_etl.state.diff import WAREHOUSE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,12 @@ class TikTokDestination:
         )
 
     def encode_plan(
-        self, schema: pa.Schema, relation: str, model_primary_key: Sequence[str] | None
+        self,
+        schema: pa.Schema,
+        relation: str,
+        model_primary_key: Sequence[str] | None,
+        *,
+        prekeyed: bool = False,
     ) -> tuple[EncodePlan | None, list[Problem]]:
         """The encode SQL over ``relation``, plus every problem found on the way."""
         s = self.settings
@@ -66,7 +72,10 @@ class TikTokDestination:
         configured = [s.primary_key] if isinstance(s.primary_key, str) else s.primary_key
         keys = key_columns_for(names, configured, model_primary_key)
         # Key columns that are not TikTok parameters identify rows but are not sent.
-        mapping = map_columns(names, source, ignore=key_only_columns(keys[0] if keys else ()))
+        ignore = key_only_columns(keys[0] if keys else ())
+        if prekeyed:
+            ignore += list(WAREHOUSE_COLUMNS)
+        mapping = map_columns(names, source, ignore=ignore)
         problems = [
             Problem(
                 f"column {i.column}: {i.message}",
@@ -120,6 +129,7 @@ class TikTokDestination:
             derive_event_id=keys[1],
             limited_data_use=s.limited_data_use,
             default_phone_region=s.default_phone_region,
+            prekeyed=prekeyed,
         )
         return EncodePlan(
             mapping, spec, build_encode_sql(relation, schema, mapping, spec)

@@ -39,6 +39,9 @@ class EncodeSpec:
     derive_event_id: bool
     limited_data_use: bool = False
     default_phone_region: str | None = None
+    # The rows come from a warehouse diff that already computed the key (__row_key), a row
+    # hash (__row_hash, recorded as the state's hash) and new/changed (__change).
+    prekeyed: bool = False
 
 
 def lit(value: str) -> str:
@@ -362,17 +365,24 @@ def build_encode_sql(
     relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
 ) -> str:
     """The SELECT that encodes every row of ``relation`` (whose columns are ``schema``)."""
-    key_sql = _key_sql(spec, schema)
+    key_sql = ident("__row_key") if spec.prekeyed else _key_sql(spec, schema)
     payload = _payload_sql(mapping, schema, spec, key_sql)
     errors, warns = _checks(mapping, schema, spec, key_sql)
     err = "NULLIF(concat_ws('; ', " + ", ".join(errors) + "), '')"
     warn = "NULLIF(concat_ws('; ', " + ", ".join(warns) + "), '')" if warns else "NULL"
+    if spec.prekeyed:
+        passthrough = (
+            f",\n         {ident('__row_hash')} AS __hash_in, {ident('__change')} AS __change_in"
+        )
+        outer = "__hash_in AS __hash, __errors, __warnings, __change_in"
+    else:
+        passthrough, outer = "", "md5(__payload) AS __hash, __errors, __warnings"
     return (
-        "SELECT __key, __payload, md5(__payload) AS __hash, __errors, __warnings FROM (\n"
+        f"SELECT __key, __payload, {outer} FROM (\n"
         f"  SELECT {key_sql} AS __key,\n"
         f"         {payload} AS __payload,\n"
         f"         {err} AS __errors,\n"
-        f"         {warn} AS __warnings\n"
+        f"         {warn} AS __warnings{passthrough}\n"
         f"  FROM {relation}\n"
         ") AS __encoded"
     )

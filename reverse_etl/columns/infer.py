@@ -1,0 +1,261 @@
+"""parse -> qualify -> annotate_types -> output columns; problems as issues, never raised."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, SqlglotError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, build_scope
+from sqlglot.schema import MappingSchema
+
+from reverse_etl.columns.records import (
+    DEFAULT_CATALOG,
+    DEFAULT_DB,
+    InferenceIssue,
+    InferenceResult,
+    TableRef,
+    TableSchemas,
+    UpstreamModel,
+    ref_of,
+)
+from reverse_etl.columns.sqltypes import parse_type
+from reverse_etl.columns.trace import Context, line_of, mark, output_columns
+
+
+def parse_sql(sql: str, dialect: str = "duckdb") -> exp.Expr:
+    """Parse exactly one statement. Raises sqlglot's ParseError (with line numbers)."""
+    statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    if len(statements) != 1:
+        raise ParseError(f"expected one statement, found {len(statements)}")
+    return statements[0]
+
+
+def tables_read(tree: exp.Expr) -> tuple[TableRef, ...]:
+    """The physical tables a parsed query reads (not its CTEs, not table functions)."""
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    refs: dict[TableRef, None] = {}
+    for table in tree.find_all(exp.Table, bfs=False):
+        if not isinstance(table.this, exp.Identifier) or _file_read(table, "") is not None:
+            continue  # read_csv(...), 'data/x.csv' and other table functions
+        if not table.db and table.name.lower() in ctes:
+            continue
+        refs[TableRef.of(table.name, table.db, table.catalog)] = None
+    return tuple(refs)
+
+
+def _schema_for(
+    schemas: TableSchemas, dialect: str, *, checked: set[TableRef]
+) -> tuple[MappingSchema, dict[tuple[TableRef, str], str], list[InferenceIssue]]:
+    """sqlglot's schema, the columns' own spelling, and declared types it cannot read (only
+    ``checked`` tables' types are checked: inferred ones are sqlglot's own)."""
+    nested: dict[str, Any] = {}
+    original: dict[tuple[TableRef, str], str] = {}
+    issues: list[InferenceIssue] = []
+    for ref, columns in schemas.items():
+        cols: dict[str, str] = {}
+        for name, type_text in columns:
+            readable = ref not in checked or parse_type(type_text, dialect) is not None
+            if not readable:
+                issues.append(
+                    InferenceIssue(
+                        "bad_type",
+                        f"column {name} of {ref}: '{type_text}' is not a type sqlglot knows",
+                        table=ref,
+                        hint="fix its data_type (e.g. varchar, bigint, decimal(12,2), timestamp)",
+                    )
+                )
+            cols[name] = type_text if readable else "UNKNOWN"
+            original.setdefault((ref, name.lower()), name)
+        catalog = nested.setdefault(ref.catalog or DEFAULT_CATALOG, {})
+        catalog.setdefault(ref.db or DEFAULT_DB, {})[ref.name] = cols
+    return MappingSchema(dict(nested), dialect=dialect), original, issues
+
+
+def infer_columns(
+    sql: str | exp.Expr,
+    *,
+    schema: TableSchemas,
+    dialect: str = "duckdb",
+    upstream: Mapping[TableRef, UpstreamModel] | None = None,
+    copy: bool = True,
+) -> InferenceResult:
+    """The output columns of one SELECT, given the schemas of the tables it reads.
+
+    ``upstream``: models the query reads by name, with their inferred columns (each model is
+    inferred once, then read as a table by the models downstream). ``sql`` may be a tree from
+    :func:`parse_sql`: it is copied, unless ``copy`` is False (the caller gives it away).
+    """
+    upstream = upstream or {}
+    if not isinstance(sql, str):
+        return _infer_tree(sql.copy() if copy else sql, schema, dialect, upstream)
+    try:
+        tree = parse_sql(sql, dialect)
+    except SqlglotError as exc:  # ParseError, or TokenError for e.g. an unclosed quote
+        first = exc.errors[0] if isinstance(exc, ParseError) and exc.errors else {}
+        return InferenceResult(
+            (),
+            (
+                InferenceIssue(
+                    "parse_error",
+                    "sqlglot cannot parse the SQL: " + str(first.get("description") or exc),
+                    line=first.get("line"),
+                ),
+            ),
+            complete=False,
+        )
+    return _infer_tree(tree, schema, dialect, upstream)
+
+
+def _infer_tree(
+    tree: exp.Expr, schema: TableSchemas, dialect: str, upstream: Mapping[TableRef, UpstreamModel]
+) -> InferenceResult:
+    if not isinstance(tree, exp.Query):
+        return InferenceResult(
+            (), (InferenceIssue("not_a_query", "the model is not a SELECT"),), complete=False
+        )
+    known = {
+        **schema,
+        **{ref: [(c.name, c.type.parseable) for c in m.columns] for ref, m in upstream.items()},
+    }
+    mapping, original, issues = _schema_for(known, dialect, checked=set(schema))
+    issues += _unknown_tables(tree, known, dialect)
+    mark(tree, dialect)
+    try:
+        tree = qualify(
+            tree,
+            dialect=dialect,
+            schema=mapping,
+            db=DEFAULT_DB,
+            catalog=DEFAULT_CATALOG,
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+        )
+        tree = annotate_types(tree, schema=mapping, dialect=dialect)
+        root = build_scope(tree)
+        if root is None:  # pragma: no cover - a Query always has a scope
+            raise SqlglotError("no scope")
+        issues += _unresolved_columns(root, known)
+        columns, complete = output_columns(root, Context(dialect, original, upstream))
+    except SqlglotError as exc:
+        return InferenceResult((), (*issues, _optimize_issue(exc, tree)), complete=False)
+    except Exception as exc:
+        # sqlglot's optimizer meets arbitrary user SQL; if it trips over one model, that model
+        # is reported as not analysable and every other model is still validated.
+        issue = InferenceIssue(
+            "unsupported",
+            f"sqlglot could not analyse the query ({type(exc).__name__}: {exc})",
+            hint="please report it with the model's SQL",
+        )
+        return InferenceResult((), (*issues, issue), complete=False)
+    return InferenceResult(tuple(columns), tuple(issues), complete)
+
+
+# Table functions that read files (or other databases): their columns are the data's.
+_READERS = re.compile(r"(read_\w+|\w+_scan|st_read)", re.IGNORECASE)
+_FILE_NAME = re.compile(r".*(/|\.(csv|tsv|parquet|json|jsonl|ndjson)(\.gz)?$)", re.IGNORECASE)
+
+
+def _file_read(table: exp.Table, dialect: str) -> str | None:
+    """What a file-reading relation reads (``read_csv(...)``, ``'data/x.csv'``), else None.
+
+    Generators such as ``range(5) AS t(i)`` define their columns in the query itself: they
+    are not unknown tables (their types may be, which the checks say).
+    """
+    fn = table.this
+    if isinstance(fn, exp.Identifier):
+        return f"the file {fn.name}" if fn.quoted and _FILE_NAME.fullmatch(fn.name) else None
+    text = fn.sql(dialect, normalize_functions="lower") if fn is not None else table.sql()
+    return text[:80] if _READERS.fullmatch(text.split("(", 1)[0]) else None
+
+
+def _unknown_tables(tree: exp.Expr, schema: TableSchemas, dialect: str) -> list[InferenceIssue]:
+    known = set(schema)
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    seen: set[str] = set()
+    out: list[InferenceIssue] = []
+    for table in tree.find_all(exp.Table, bfs=False):
+        read = _file_read(table, dialect)
+        if read is not None:
+            if read not in seen:
+                seen.add(read)
+                out.append(
+                    InferenceIssue(
+                        "table_function",
+                        f"reads {read} directly: its columns are unknown",
+                        line=line_of(table),
+                        hint="declare the file as a source (external_location and columns "
+                        "with data_type) and read it with source()",
+                    )
+                )
+            continue
+        if not isinstance(table.this, exp.Identifier):
+            continue  # a generator: range(), generate_series() …
+        if not table.db and table.name.lower() in ctes:
+            continue
+        ref = TableRef.of(table.name, table.db, table.catalog)
+        if ref not in known and str(ref) not in seen:
+            seen.add(str(ref))
+            out.append(
+                InferenceIssue(
+                    "unknown_table",
+                    f"the columns of table {ref} are unknown",
+                    line=line_of(table),
+                    table=ref,
+                    subject=table.name,
+                )
+            )
+    return out
+
+
+def _optimize_issue(exc: SqlglotError, tree: exp.Expr) -> InferenceIssue:
+    text = str(exc)
+    if not text.startswith("Unknown column: "):
+        return InferenceIssue("unsupported", f"sqlglot cannot resolve the query: {text}")
+    name = text.removeprefix("Unknown column: ").strip()
+    col = next((c for c in tree.find_all(exp.Column) if c.name.lower() == name.lower()), None)
+    tables = {t.alias_or_name: t for t in tree.find_all(exp.Table)}
+    table = tables.get(col.table) if col is not None and col.table else None
+    where = f"table {ref_of(table)}" if table is not None else "the table it is read from"
+    return InferenceIssue(
+        "unknown_column",
+        f"column '{name}' is not in {where}",
+        line=line_of(col),
+        table=ref_of(table) if table is not None else None,
+        hint="check the spelling, or add the column to the table's declared columns",
+        subject=name,
+    )
+
+
+def _unresolved_columns(root: Scope, schema: TableSchemas) -> list[InferenceIssue]:
+    """Columns qualify() could not place although every table's schema is known."""
+    out: list[InferenceIssue] = []
+    for scope in root.traverse():
+        sources = scope.sources.values()
+        if any(isinstance(s, exp.Table) and ref_of(s) not in schema for s in sources):
+            continue  # the unknown table is reported instead
+        if any(
+            isinstance(s, exp.Table) and not isinstance(s.this, exp.Identifier) for s in sources
+        ):
+            continue
+        for col in scope.unqualified_columns:
+            clause = col.find_ancestor(exp.Order, exp.Group, exp.Having)
+            outputs = getattr(scope.expression, "named_selects", ())
+            if clause is not None and col.name in outputs:
+                continue  # ORDER BY / GROUP BY on an output alias
+            out.append(
+                InferenceIssue(
+                    "unresolved_column",
+                    f"column '{col.name}' is in none of the tables the query reads, or in "
+                    "more than one",
+                    line=line_of(col),
+                    hint="check the spelling, or prefix it with its table's alias",
+                    subject=col.name,
+                )
+            )
+    return out

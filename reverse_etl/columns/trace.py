@@ -1,0 +1,317 @@
+"""Following output columns back through a qualified query's scopes (CTEs, subqueries, UNION
+branches) for what sqlglot does not keep: the name as the engine spells it, the line it is
+written on, the literal values it can take."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
+
+from reverse_etl.columns.records import OutputColumn, TableRef, UpstreamModel, ref_of
+from reverse_etl.columns.sqltypes import NULL, UNKNOWN, SqlType, TypeClass, sql_type
+
+MAX_DEPTH = 64  # column tracing through nested scopes; guards recursive CTEs
+
+# Meta keys set on the parsed tree before qualify() rewrites it.
+_ALIAS = "retl_alias"  # an alias as written (qualify lower-cases identifiers for DuckDB)
+_UNNAMED = "retl_unnamed"  # an expression without AS: the engine invents its name
+_STAR = "retl_star_line"  # on a SELECT: the line of its first ``*``
+
+
+def line_of(node: exp.Expr | None) -> int | None:
+    """The first line sqlglot recorded for any token inside ``node``."""
+    if node is None:
+        return None
+    for n in node.walk():
+        line = n.meta.get("line") if n.meta else None
+        if isinstance(line, int):
+            return line
+    return None
+
+
+def mark(tree: exp.Expr, dialect: str) -> None:
+    """Record what qualify() is about to rewrite: aliases as written, unnamed expressions,
+    the line of a ``*`` (its expansion replaces it)."""
+    for select in tree.find_all(exp.Select):
+        for proj in select.expressions:
+            if _STAR not in select.meta and (
+                isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and proj.is_star)
+            ):
+                select.meta[_STAR] = line_of(proj)
+            if isinstance(proj, exp.Alias):
+                ident = proj.args.get("alias")
+                if isinstance(ident, exp.Identifier):
+                    ident.meta[_ALIAS] = ident.name
+            elif not isinstance(proj, (exp.Column, exp.Star, exp.Dot)):
+                proj.meta[_UNNAMED] = proj.sql(dialect)
+    for node in tree.find_all(exp.Alias):  # * REPLACE (expr AS name) and nested aliases
+        ident = node.args.get("alias")
+        if isinstance(ident, exp.Identifier) and _ALIAS not in ident.meta:
+            ident.meta[_ALIAS] = ident.name
+
+
+@dataclass
+class Context:
+    """What tracing needs besides the tree: the dialect, the tables' own spelling of their
+    columns, and the upstream models read by name."""
+
+    dialect: str
+    original: dict[tuple[TableRef, str], str] = field(default_factory=dict)
+    upstream: Mapping[TableRef, UpstreamModel] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a column's name is written: a line, in an upstream model's SQL or this one's,
+    possibly the line of the ``*`` it was expanded from."""
+
+    line: int | None = None
+    model: str | None = None
+    star: bool = False
+
+
+def _branches(scope: Scope) -> list[Scope]:
+    """The SELECT scopes of a UNION (or the scope itself), left to right."""
+    if scope.set_operation_scopes:
+        return [b for s in scope.set_operation_scopes for b in _branches(s)]
+    return [scope]
+
+
+def _projections(scope: Scope, name: str) -> list[tuple[exp.Expr, Scope]]:
+    """The expressions producing output column ``name`` of ``scope``, one per UNION branch
+    (UNION matches columns by position, named after the left branch)."""
+    branches = _branches(scope)
+    first = branches[0].expression
+    if not isinstance(first, exp.Select):
+        return []
+    names = [s.alias_or_name for s in first.selects]
+    if name not in names:
+        return []
+    i = names.index(name)
+    return [
+        (b.expression.selects[i], b)
+        for b in branches
+        if isinstance(b.expression, exp.Select) and i < len(b.expression.selects)
+    ]
+
+
+def _unalias(node: exp.Expr) -> exp.Expr:
+    while isinstance(node, (exp.Alias, exp.Paren)):
+        node = node.this
+    return node
+
+
+def _traced(node: exp.Expr, scope: Scope, depth: int) -> list[tuple[exp.Expr, Scope]]:
+    """A column read from a CTE or subquery: the projections that produce it."""
+    if not isinstance(node, exp.Column) or not node.table or depth >= MAX_DEPTH:
+        return []
+    src = scope.sources.get(node.table)
+    return _projections(src, node.name) if isinstance(src, Scope) else []
+
+
+def _table(node: exp.Expr, scope: Scope) -> exp.Table | None:
+    """A column read from a physical table (or an upstream model read by name): the table."""
+    if not isinstance(node, exp.Column) or not node.table:
+        return None
+    src = scope.sources.get(node.table)
+    return src if isinstance(src, exp.Table) else None
+
+
+def _upstream(
+    node: exp.Expr, scope: Scope, ctx: Context
+) -> tuple[UpstreamModel, OutputColumn] | None:
+    table = _table(node, scope)
+    model = ctx.upstream.get(ref_of(table)) if table is not None else None
+    col = model.column(node.name) if model is not None else None
+    return (model, col) if model is not None and col is not None else None
+
+
+def _name(proj: exp.Expr, scope: Scope, ctx: Context, depth: int = 0) -> tuple[str, bool]:
+    """The name the engine gives an output column, and whether the model chose it."""
+    if isinstance(proj, exp.Alias):
+        ident = proj.args.get("alias")
+        if isinstance(ident, exp.Identifier) and _ALIAS in ident.meta:
+            return str(ident.meta[_ALIAS]), True
+    inner = proj.this if isinstance(proj, exp.Alias) else proj
+    if _UNNAMED in inner.meta:
+        return str(inner.meta[_UNNAMED]), False
+    # An unaliased column keeps the name its source spells (DuckDB: the table's own case).
+    found = _traced(inner, scope, depth)
+    if found:
+        return _name(found[0][0], found[0][1], ctx, depth + 1)
+    up = _upstream(inner, scope, ctx)
+    if up is not None:
+        return up[1].name, up[1].named
+    table = _table(inner, scope)
+    if table is not None:
+        return ctx.original.get((ref_of(table), inner.name.lower()), inner.name), True
+    return proj.alias_or_name, True
+
+
+def _where(proj: exp.Expr, scope: Scope, ctx: Context, depth: int = 0) -> Where:
+    """Where the column's name is written: its alias, else the column reference, else (a star
+    expansion) wherever its source defines it, else the ``*`` itself."""
+    inner = proj
+    if isinstance(proj, exp.Alias):
+        ident = proj.args.get("alias")
+        if isinstance(ident, exp.Identifier) and isinstance(ident.meta.get("line"), int):
+            return Where(int(ident.meta["line"]))
+        inner = proj.this
+    here = line_of(inner)
+    if here is not None:
+        return Where(here)
+    found = _traced(inner, scope, depth)
+    traced = _where(found[0][0], found[0][1], ctx, depth + 1) if found else Where()
+    if traced.line is not None:
+        return traced
+    up = _upstream(inner, scope, ctx)
+    if up is not None and up[1].line is not None:
+        return Where(up[1].line, up[1].model or up[0].name, up[1].from_star)
+    star = scope.expression.meta.get(_STAR)
+    return Where(star, star=True) if isinstance(star, int) else Where()
+
+
+def _values(
+    node: exp.Expr | None, scope: Scope, ctx: Context, depth: int = 0
+) -> frozenset[str] | None:
+    """Every value ``node`` can take when all are literals (NULL adds none), else None."""
+    if node is None or depth > MAX_DEPTH:
+        return None
+    node = _unalias(node)
+    parts: list[exp.Expr | None]
+    if isinstance(node, exp.Null):
+        return frozenset()
+    if isinstance(node, exp.Literal):
+        return frozenset({str(node.this)})
+    if isinstance(node, (exp.Cast, exp.TryCast, exp.Nullif)):
+        return _values(node.this, scope, ctx, depth + 1)
+    if isinstance(node, (exp.Upper, exp.Lower, exp.Trim)):
+        inner = _values(node.this, scope, ctx, depth + 1)
+        if inner is None:
+            return None
+        fn = {exp.Upper: str.upper, exp.Lower: str.lower}.get(type(node), str.strip)
+        return frozenset(fn(v) for v in inner)
+    if isinstance(node, exp.Case):
+        parts = [i.args.get("true") for i in node.args.get("ifs") or []]
+        if node.args.get("default") is not None:
+            parts.append(node.args["default"])
+    elif isinstance(node, exp.If):
+        parts = [p for p in (node.args.get("true"), node.args.get("false")) if p is not None]
+    elif isinstance(node, exp.Coalesce):
+        parts = [node.this, *node.expressions]
+    elif isinstance(node, exp.Column):
+        found = _traced(node, scope, depth)
+        if found:
+            return _union([_values(p, s, ctx, depth + 1) for p, s in found])
+        up = _upstream(node, scope, ctx)
+        return up[1].values if up is not None else None
+    else:
+        return None
+    return _union([_values(p, scope, ctx, depth + 1) for p in parts])
+
+
+def _union(sets: Sequence[frozenset[str] | None]) -> frozenset[str] | None:
+    out: set[str] = set()
+    for s in sets:
+        if s is None:
+            return None
+        out |= s
+    return frozenset(out)
+
+
+def _type_of(found: Sequence[tuple[exp.Expr, Scope]], ctx: Context) -> SqlType:
+    """The first branch's type that says something (a NULL branch defers to the next)."""
+    types = [
+        NULL if isinstance(_unalias(p), exp.Null) else sql_type(p.type, ctx.dialect)
+        for p, _ in found
+    ]
+    informative = [t for t in types if t.cls not in (TypeClass.NULL, TypeClass.UNKNOWN)]
+    return informative[0] if informative else (types[0] if types else UNKNOWN)
+
+
+def _fields(
+    proj: exp.Expr, typ: SqlType, where: Where, scope: Scope, ctx: Context, *, depth: int = 0
+) -> tuple[OutputColumn, ...]:
+    """A STRUCT's fields as columns. A struct literal gives each field its values and line; a
+    struct passed on from a CTE or an upstream model keeps the fields found there."""
+    if typ.cls is not TypeClass.STRUCT:
+        return ()
+    inner = _unalias(proj)
+    found = _traced(inner, scope, depth)
+    if found:
+        p, s = found[0]
+        return _fields(p, typ, _where(p, s, ctx), s, ctx, depth=depth + 1)
+    up = _upstream(inner, scope, ctx)
+    if up is not None and up[1].fields:
+        model = up[1].model or up[0].name
+        return tuple(f if f.model else _in_model(f, model) for f in up[1].fields)
+    written: dict[str, exp.Expr] = {}
+    if isinstance(inner, exp.Struct):
+        for item in inner.expressions:
+            if isinstance(item, (exp.PropertyEQ, exp.Slice)):
+                written[item.this.name] = item
+            elif isinstance(item, exp.Alias):
+                written[item.alias] = item
+    out = []
+    for name, ftype in typ.fields:
+        item = written.get(name)
+        value = item.expression if isinstance(item, (exp.PropertyEQ, exp.Slice)) else item
+        line = line_of(item) if item is not None else None
+        out.append(
+            OutputColumn(
+                name,
+                ftype,
+                line if line is not None else where.line,
+                _values(value, scope, ctx) if value is not None else None,
+                from_star=where.star if line is None else False,
+                model=where.model if line is None else None,
+            )
+        )
+    return tuple(out)
+
+
+def _in_model(col: OutputColumn, model: str) -> OutputColumn:
+    return OutputColumn(
+        col.name, col.type, col.line, col.values, col.named, col.fields, col.from_star, model
+    )
+
+
+def output_columns(root: Scope, ctx: Context) -> tuple[list[OutputColumn], bool]:
+    """The query's output columns, and False when a ``*`` could not be expanded."""
+    first = _branches(root)[0].expression
+    if not isinstance(first, exp.Select):
+        return [], False
+    columns: list[OutputColumn] = []
+    complete = True
+    for i, proj in enumerate(first.selects):
+        if isinstance(_unalias(proj), (exp.Star, exp.Columns)) or (
+            isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)
+        ):
+            # A star qualify() could not expand (no schema, unnest()), or DuckDB's COLUMNS():
+            # the columns exist only when the query runs.
+            complete = False
+            continue
+        found = [
+            (b.expression.selects[i], b)
+            for b in _branches(root)
+            if isinstance(b.expression, exp.Select) and i < len(b.expression.selects)
+        ]
+        name, named = _name(proj, found[0][1], ctx)
+        typ = _type_of(found, ctx)
+        where = _where(proj, found[0][1], ctx)
+        columns.append(
+            OutputColumn(
+                name,
+                typ,
+                where.line,
+                _union([_values(p, s, ctx) for p, s in found]),
+                named,
+                _fields(proj, typ, where, found[0][1], ctx),
+                where.star,
+                where.model,
+            )
+        )
+    return columns, complete

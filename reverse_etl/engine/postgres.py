@@ -1,0 +1,465 @@
+"""Native PostgreSQL engine: models transpiled by sqlglot, rows streamed as Arrow batches.
+
+Each ``stream`` runs on its own connection, in a read-only transaction, through a server-side
+(named) cursor fetched ``batch_rows`` at a time, so memory stays flat however large the
+result; the engine's own connection stays free (autocommit) for retl's state tables.
+Sessions use ``TimeZone=UTC``, like the DuckDB engine: timestamps without time zone mean UTC.
+"""
+
+from __future__ import annotations
+
+import getpass
+import itertools
+import os
+import re
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import sqlglot
+from psycopg import postgres
+from psycopg.types.string import TextLoader
+from pydantic import SecretStr
+from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
+
+from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo
+from reverse_etl.errors import EngineError
+
+# PostgreSQL type name -> Arrow type; numeric is decided per column from its typmod.
+_SCALARS: dict[str, pa.DataType] = {
+    "bool": pa.bool_(),
+    "int2": pa.int16(),
+    "int4": pa.int32(),
+    "int8": pa.int64(),
+    "float4": pa.float32(),
+    "float8": pa.float64(),
+    "text": pa.string(),
+    "varchar": pa.string(),
+    "bpchar": pa.string(),
+    "name": pa.string(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+    "json": pa.string(),
+    "jsonb": pa.string(),
+}
+_NATIVE = {*_SCALARS, "numeric"}
+_BY_OID: dict[int, str] = {postgres.types[n].oid: n for n in _NATIVE}
+_BY_ARRAY_OID: dict[int, str] = {postgres.types[n].array_oid: n for n in _NATIVE}
+# Everything psycopg would turn into another Python object (uuid, interval, inet, json …)
+# is read as PostgreSQL's own text instead; types psycopg does not know arrive as text anyway.
+_AS_TEXT: tuple[int, ...] = (
+    *(
+        oid
+        for info in postgres.types
+        if info.name not in _NATIVE
+        for oid in (info.oid, info.array_oid)
+        if oid
+    ),
+    postgres.types["json"].oid,
+    postgres.types["jsonb"].oid,
+)
+_NUMERIC_OID = postgres.types["numeric"].oid
+_NUMERIC_ARRAY_OID = postgres.types["numeric"].array_oid
+_MAX_DECIMAL128 = 38
+_MAX_DECIMAL256 = 76
+_SCHEMA_CURSOR = "retl_schema"
+
+
+@dataclass(frozen=True)
+class PostgresConnection:
+    """Where the PostgreSQL warehouse is; ``repr`` never shows the password."""
+
+    host: str = "localhost"
+    port: int = 5432
+    dbname: str = "postgres"
+    user: str | None = None
+    password: SecretStr | None = None
+    sslmode: str | None = None
+    search_path: str | None = None
+    connect_timeout: int = 10
+    application_name: str = "retl"
+
+    def effective_user(self) -> str:
+        """The role libpq will use: ``user``, else ``$PGUSER``, else the OS user."""
+        return self.user or os.environ.get("PGUSER") or getpass.getuser()
+
+    def describe(self) -> str:
+        return (
+            f"PostgreSQL at {self.host}:{self.port}, database "
+            f'"{self.dbname}", user "{self.effective_user()}"'
+        )
+
+
+class PostgresEngine:
+    """Models run on a PostgreSQL server; the connection opens on first use."""
+
+    dialect = "postgres"
+
+    def __init__(self, conn: PostgresConnection, *, model_dialect: str = "duckdb") -> None:
+        self.conn = conn
+        self.model_dialect = model_dialect
+        self._con: psycopg.Connection[Any] | None = None
+        self._streams: weakref.WeakSet[_Stream] = weakref.WeakSet()
+
+    def __repr__(self) -> str:
+        return f"PostgresEngine({self.conn.describe()}, model_dialect={self.model_dialect!r})"
+
+    def transpile(self, sql: str) -> str:
+        """One ``model_dialect`` statement as PostgreSQL SQL."""
+        try:
+            statements = [
+                s
+                for s in sqlglot.transpile(
+                    sql,
+                    read=self.model_dialect,
+                    write="postgres",
+                    unsupported_level=ErrorLevel.RAISE,
+                    pretty=True,
+                )
+                if s.strip()
+            ]
+        except ParseError as exc:
+            raise EngineError(
+                f"cannot parse the model as {self.model_dialect} SQL: {_parse_problem(exc)}"
+            ) from None
+        except SqlglotError as exc:
+            raise EngineError(
+                f"cannot translate the model from {self.model_dialect} SQL to PostgreSQL: "
+                f"{_one_line(str(exc))}",
+                hint="rewrite that part of the model in SQL both dialects accept",
+            ) from None
+        if len(statements) != 1:
+            raise EngineError(
+                f"a model must be exactly one SELECT statement, found {len(statements)}"
+            )
+        return statements[0]
+
+    def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+        """Run ``sql`` (model dialect) and return a lazy reader of record batches."""
+        query = self.transpile(sql)  # before connecting: a bad model leaves no session behind
+        # A slow consumer must not lose the stream to the server's idle-in-transaction limit.
+        con = self._connect(settings=("idle_in_transaction_session_timeout=0",))
+        stream = _Stream(con, query, self._streams)
+        return pa.RecordBatchReader.from_batches(stream.schema, stream.batches(batch_rows))
+
+    def schema(self, sql: str) -> pa.Schema:
+        """Arrow schema of ``sql``'s result; the cursor is declared, no row is fetched."""
+        query = self.transpile(sql)
+        con = self._main()
+        try:
+            with con.transaction(), con.cursor(name=_SCHEMA_CURSOR) as cur:
+                con.execute("SET TRANSACTION READ ONLY")
+                _text_loaders(cur)
+                cur.execute(query)
+                return _arrow_schema(cur)
+        except psycopg.Error as exc:
+            raise _query_error(exc, query, _declare_prefix(_SCHEMA_CURSOR)) from None
+
+    def describe(self, sql: str) -> list[ColumnInfo]:
+        return [ColumnInfo(f.name, str(f.type)) for f in self.schema(sql)]
+
+    def table_columns(self, schema: str, table: str) -> list[ColumnInfo] | None:
+        """Columns of a table, view or materialized view (exact, case-sensitive names),
+        typed as PostgreSQL writes them (``numeric(10,2)``, ``text[]``); None if absent."""
+        found = self.rows(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), c.oid "
+            "FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_catalog.pg_attribute a "
+            "  ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r','v','m','p','f') "
+            "ORDER BY a.attnum",
+            (schema, table),
+        )
+        if not found:
+            return None
+        return [ColumnInfo(name, type_) for name, type_, _ in found if name is not None]
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Raw PostgreSQL SQL in autocommit (retl's own tables); ``%s`` placeholders."""
+        try:
+            self._main().execute(sql, tuple(params) or None)
+        except psycopg.Error as exc:
+            raise _query_error(exc) from None
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Raw PostgreSQL SQL, small results only."""
+        try:
+            cur = self._main().execute(sql, tuple(params) or None)
+            return cur.fetchall() if cur.description is not None else []
+        except psycopg.Error as exc:
+            raise _query_error(exc) from None
+
+    def connect_new(self) -> psycopg.Connection[Any]:
+        """A separate connection (not autocommit), e.g. for the state store's commits."""
+        return self._connect()
+
+    def close(self) -> None:
+        for stream in list(self._streams):
+            stream.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _main(self) -> psycopg.Connection[Any]:
+        if self._con is None or self._con.closed:
+            self._con = self._connect(autocommit=True)
+        return self._con
+
+    def _connect(
+        self, *, autocommit: bool = False, settings: Sequence[str] = ()
+    ) -> psycopg.Connection[Any]:
+        c = self.conn
+        # libpq splits options on spaces: a backslash keeps them (search_path "a, b").
+        options = " ".join(
+            "-c " + setting.replace("\\", "\\\\").replace(" ", "\\ ")
+            for setting in (
+                "TimeZone=UTC",
+                *([f"search_path={c.search_path}"] if c.search_path else []),
+                *settings,
+            )
+        )
+        params: dict[str, Any] = {
+            "host": c.host,
+            "port": c.port,
+            "dbname": c.dbname,
+            "user": c.user,
+            "password": c.password.get_secret_value() if c.password else None,
+            "sslmode": c.sslmode,
+            "connect_timeout": c.connect_timeout,
+            "application_name": c.application_name,
+            "options": options,
+        }
+        try:
+            return psycopg.connect(
+                autocommit=autocommit, **{k: v for k, v in params.items() if v is not None}
+            )
+        except psycopg.Error as exc:
+            raise _connect_error(c, exc) from None
+
+
+class _Stream:
+    """One streamed query: its own connection, read-only transaction and named cursor."""
+
+    _ids = itertools.count(1)
+
+    def __init__(
+        self, con: psycopg.Connection[Any], query: str, registry: weakref.WeakSet[_Stream]
+    ) -> None:
+        self._con = con
+        self._registry = registry
+        registry.add(self)
+        name = f"retl_stream_{next(self._ids)}"
+        try:
+            con.read_only = True
+            self._cur = con.cursor(name=name)
+            _text_loaders(self._cur)
+            self._cur.execute(query)
+            self.schema = _arrow_schema(self._cur)
+            self._convert = [
+                _converter(col.type_code, field.type)
+                for col, field in zip(self._cur.description or (), self.schema, strict=True)
+            ]
+        except psycopg.Error as exc:
+            self.close()
+            raise _query_error(exc, query, _declare_prefix(name)) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        try:
+            while True:
+                try:
+                    rows = self._cur.fetchmany(batch_rows)
+                except psycopg.Error as exc:
+                    raise _query_error(exc) from None
+                if not rows:
+                    return
+                columns = list(zip(*rows, strict=True))
+                del rows
+                yield pa.RecordBatch.from_arrays(
+                    [self._column(i, values) for i, values in enumerate(columns)],
+                    schema=self.schema,
+                )
+        finally:
+            self.close()
+
+    def _column(self, index: int, values: Sequence[Any]) -> pa.Array:
+        field = self.schema.field(index)
+        try:
+            return pa.array(self._convert[index](values), type=field.type)
+        except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
+            raise EngineError(
+                f'column "{field.name}": a value does not fit {field.type}: {_one_line(str(exc))}',
+                hint="cast the column to text (or another plain type) in the model",
+            ) from None
+
+    def close(self) -> None:
+        self._registry.discard(self)
+        # Ending the session ends the transaction and its cursor on the server; the cursor
+        # object then only needs marking closed (no round trip once the session is gone).
+        self._con.close()
+        cur = getattr(self, "_cur", None)
+        if cur is not None:
+            cur.close()
+
+    def __del__(self) -> None:
+        # An abandoned reader that was never read: release the server session.
+        self.close()
+
+
+def _declare_prefix(cursor_name: str) -> str:
+    """What psycopg sends before the query, so error positions point into the query."""
+    return f'DECLARE "{cursor_name}" CURSOR FOR '
+
+
+def _text_loaders(cur: psycopg.ServerCursor[Any]) -> None:
+    """Load the non-native types as PostgreSQL's text (this cursor only)."""
+    for oid in _AS_TEXT:
+        cur.adapters.register_loader(oid, TextLoader)
+
+
+def _arrow_schema(cur: psycopg.ServerCursor[Any]) -> pa.Schema:
+    res = cur.pgresult
+    if res is None or cur.description is None:
+        raise EngineError("the model is not a query that returns rows")
+    return pa.schema(
+        [
+            pa.field(col.name, _arrow_type(col.type_code, res.fmod(i)))
+            for i, col in enumerate(cur.description)
+        ]
+    )
+
+
+def _arrow_type(oid: int, fmod: int) -> pa.DataType:
+    if oid in _BY_ARRAY_OID:
+        return pa.list_(_scalar_type(_BY_ARRAY_OID[oid], fmod))
+    if oid in _BY_OID:
+        return _scalar_type(_BY_OID[oid], fmod)
+    return pa.string()
+
+
+def _scalar_type(name: str, fmod: int) -> pa.DataType:
+    if name != "numeric":
+        return _SCALARS[name]
+    # numeric(p,s): typmod = ((p << 16) | s) + 4, scale stored as 11-bit signed (PG 15+).
+    # Unconstrained numeric (SUM, AVG, casts without (p,s)) becomes float64, as DuckDB's
+    # postgres scanner does; precision beyond 76 digits becomes text.
+    if fmod < 4:
+        return pa.float64()
+    precision = (fmod - 4) >> 16
+    scale = (fmod - 4) & 0x7FF
+    if scale >= 0x400:
+        scale -= 0x800
+    if not 0 <= scale <= precision:
+        return pa.string()
+    if precision <= _MAX_DECIMAL128:
+        return pa.decimal128(precision, scale)
+    if precision <= _MAX_DECIMAL256:
+        return pa.decimal256(precision, scale)
+    return pa.string()
+
+
+def _converter(oid: int, type_: pa.DataType) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """numeric arrives as Decimal: as float64 or text it needs converting; nothing else does."""
+    if oid == _NUMERIC_OID and not pa.types.is_decimal(type_):
+        item = _from_decimal(type_)
+        return lambda vs: [item(v) for v in vs]
+    if oid == _NUMERIC_ARRAY_OID and not pa.types.is_decimal(type_.value_type):
+        item = _from_decimal(type_.value_type)
+        return lambda vs: [None if v is None else [item(x) for x in v] for v in vs]
+    return _identity
+
+
+def _from_decimal(type_: pa.DataType) -> Callable[[Any], Any]:
+    if pa.types.is_floating(type_):
+        return lambda v: None if v is None else float(v)
+    return lambda v: None if v is None else str(v)
+
+
+def _identity(values: Sequence[Any]) -> Sequence[Any]:
+    return values
+
+
+_CONNECT_HINTS = (
+    (r"connection refused", "is the server running and listening on that host and port?"),
+    (r"resolve host|translate host name", "check warehouse.host"),
+    (r"timeout expired", "no answer in time; check warehouse.host/port and firewalls"),
+    (r"password authentication failed", "check warehouse.user and warehouse.password"),
+    (r"no password supplied", "set warehouse.password, e.g. {{ env_var('PGPASSWORD') }}"),
+    (r'^role ".*" does not exist', "check warehouse.user"),
+    (r'^database ".*" does not exist', "check warehouse.dbname"),
+    (
+        r"no pg_hba\.conf entry",
+        "the server does not accept this client/user/database; ask its admin",
+    ),
+    (r"ssl|certificate", "check warehouse.sslmode"),
+)
+
+
+def _connect_error(c: PostgresConnection, exc: psycopg.Error) -> EngineError:
+    text = str(exc)
+    if c.password is not None and c.password.get_secret_value():
+        text = text.replace(c.password.get_secret_value(), "**********")
+    # libpq: 'connection failed: connection to server at "h" (addr), port p failed: CAUSE'
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    causes = [line.rsplit(" failed: ", 1)[-1] for line in lines if " failed: " in line]
+    cause = causes[-1] if causes else (lines[-1] if lines else type(exc).__name__)
+    cause = re.sub(r"^(FATAL|ERROR):\s+", "", cause)
+    hint = next((h for pat, h in _CONNECT_HINTS if re.search(pat, cause, re.IGNORECASE)), None)
+    return EngineError(f"cannot connect to {c.describe()}: {cause}", key="warehouse", hint=hint)
+
+
+def _query_error(exc: psycopg.Error, query: str | None = None, prefix: str = "") -> EngineError:
+    """PostgreSQL's message, its LINE (in ``query``, which was sent after ``prefix``), its
+    DETAIL, and its HINT as the hint."""
+    if exc.sqlstate is None:  # raised on this side, not by the server
+        if isinstance(exc, psycopg.OperationalError):
+            return EngineError(f"lost the connection to PostgreSQL: {_one_line(str(exc))}")
+        return EngineError(
+            f"cannot read a value of the result: {_one_line(str(exc))}",
+            hint="cast or filter it in the model ('infinity' dates have no Arrow equivalent)",
+        )
+    diag = exc.diag
+    message = diag.message_primary or _one_line(str(exc)) or type(exc).__name__
+    position = _position(query, int(diag.statement_position or 0) - len(prefix))
+    if position is None:
+        position = next(
+            (ln.strip() for ln in str(exc).splitlines() if ln.startswith("LINE ")), None
+        )
+    if position:
+        message += f" ({position})"
+    if diag.message_detail:
+        message += f"; {_one_line(diag.message_detail)}"
+    return EngineError(f"PostgreSQL: {message}", hint=diag.message_hint)
+
+
+def _position(query: str | None, offset: int) -> str | None:
+    """'LINE n: text' for a 1-based character offset into ``query``."""
+    if query is None or not 0 < offset <= len(query):
+        return None
+    before = query[: offset - 1]
+    number = before.count("\n") + 1
+    text = query.splitlines()[number - 1].strip() if query.splitlines() else ""
+    return f"LINE {number}: {text}"
+
+
+def _parse_problem(exc: ParseError) -> str:
+    if not exc.errors:
+        return _one_line(str(exc))
+    first = exc.errors[0]
+    description = re.sub(
+        r"<Token token_type: [^,]+, text: (.*?), line: .*?>",
+        lambda m: repr(m.group(1)),
+        str(first.get("description", "")),
+    )
+    return f"{description} (line {first.get('line')}, column {first.get('col')})"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,214 @@
+"""The sync state kept in the warehouse (``state: {location: warehouse}``), for CI runners
+without a persistent disk.
+
+Tables live in their own schema (default ``retl_state``). The diff runs in the warehouse: each
+model row gets a row hash there, and only rows whose key is new or whose row hash differs
+from the acknowledged one leave it. Acknowledgements are committed batch by batch on a
+connection of their own; a PostgreSQL advisory lock keeps two syncs of the same state apart
+(the server releases it when a killed process's connection drops).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from reverse_etl.engine.postgres import PostgresEngine
+from reverse_etl.errors import LockError, StateError
+from reverse_etl.state.store import ScopeInfo
+
+SCHEMA_VERSION = 1
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class WarehouseStateStore:
+    """State tables in a warehouse schema; same operations as the local StateStore."""
+
+    def __init__(self, engine: PostgresEngine, schema: str, *, create: bool = True) -> None:
+        self.engine = engine
+        self.schema = schema
+        self.s = _ident(schema)
+        self._acks: Any = None
+        self._lock_conn: Any = None
+        if create:
+            self._migrate()
+
+    # --- schema ------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        s = self.s
+        self.engine.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
+        self.engine.execute(
+            f"CREATE TABLE IF NOT EXISTS {s}.meta (key TEXT PRIMARY KEY, value TEXT)"
+        )
+        row = self.engine.rows(f"SELECT value FROM {s}.meta WHERE key = 'schema_version'")
+        version = int(row[0][0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"the state in schema {self.schema} was written by a newer retl "
+                f"(schema {version}, this retl knows {SCHEMA_VERSION})",
+                hint="upgrade retl",
+            )
+        if version == SCHEMA_VERSION:
+            return
+        self.engine.execute(
+            f"""CREATE TABLE IF NOT EXISTS {s}.synced_rows (
+                destination TEXT NOT NULL, scope TEXT NOT NULL, row_key TEXT NOT NULL,
+                payload_hash TEXT NOT NULL, synced_at TIMESTAMP NOT NULL DEFAULT now(),
+                seq BIGSERIAL NOT NULL)"""
+        )
+        self.engine.execute(
+            f"CREATE INDEX IF NOT EXISTS synced_rows_key ON {s}.synced_rows "
+            "(destination, scope, row_key, seq)"
+        )
+        self.engine.execute(
+            f"""CREATE TABLE IF NOT EXISTS {s}.destinations (
+                destination TEXT NOT NULL, scope TEXT NOT NULL, event_source_id TEXT,
+                mapping_fingerprint TEXT, mapping TEXT, last_sync_at TIMESTAMP,
+                last_run_id TEXT, PRIMARY KEY (destination, scope))"""
+        )
+        self.engine.execute(
+            f"INSERT INTO {s}.meta VALUES ('schema_version', %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [str(SCHEMA_VERSION)],
+        )
+
+    # --- the lock ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold a session advisory lock for the whole sync on a dedicated connection."""
+        key = zlib.crc32(f"retl:{self.schema}".encode())
+        conn = self.engine.connect_new()
+        try:
+            conn.autocommit = True
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+            if not row or not row[0]:
+                raise LockError(
+                    f"another retl sync is running on the state in schema {self.schema}",
+                    hint="wait for it to finish; a killed sync's lock is released with its "
+                    "connection",
+                )
+            self._lock_conn = conn
+            yield
+        finally:
+            self._lock_conn = None
+            conn.close()  # closing the session releases the advisory lock
+
+    # --- the diff (in the model's dialect; the engine transpiles it) ---------------------
+    def latest_relation(self, destination: str, scope: str) -> str:
+        """The newest acknowledged hash per key of one scope, as DuckDB-dialect SQL."""
+        return (
+            f"(SELECT row_key, arg_max(payload_hash, seq) AS payload_hash "
+            f"FROM {self.s}.synced_rows WHERE destination = {_lit(destination)} "
+            f"AND scope = {_lit(scope)} GROUP BY row_key)"
+        )
+
+    # --- reads ---------------------------------------------------------------------------
+    def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
+        rows = self.engine.rows(
+            f"""SELECT d.event_source_id, d.mapping_fingerprint, d.mapping, d.last_sync_at,
+                   (SELECT count(DISTINCT row_key) FROM {self.s}.synced_rows r
+                    WHERE r.destination = d.destination AND r.scope = d.scope)
+                FROM {self.s}.destinations d WHERE destination = %s AND scope = %s""",
+            [destination, scope],
+        )
+        if not rows:
+            return None
+        source_id, fingerprint, mapping, last, count = rows[0]
+        return ScopeInfo(destination, scope, int(count), source_id, fingerprint, mapping, last)
+
+    def all_scopes(self) -> list[ScopeInfo]:
+        pairs = self.engine.rows(
+            f"""SELECT destination, scope FROM {self.s}.destinations
+                UNION SELECT DISTINCT destination, scope FROM {self.s}.synced_rows
+                ORDER BY 1, 2"""
+        )
+        out = []
+        for destination, scope in pairs:
+            info = self.scope_info(destination, scope)
+            out.append(info or ScopeInfo(destination, scope, 0, None, None, None, None))
+        return out
+
+    # --- writes --------------------------------------------------------------------------
+    def _ack_conn(self) -> Any:
+        if self._acks is None:
+            self._acks = self.engine.connect_new()
+            self._acks.autocommit = False
+        return self._acks
+
+    def record_acknowledged(
+        self, destination: str, scope: str, keys: Sequence[str], hashes: Sequence[str]
+    ) -> None:
+        """Commit one acknowledged batch (COPY in one transaction)."""
+        conn = self._ack_conn()
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                f"COPY {self.s}.synced_rows (destination, scope, row_key, payload_hash) FROM STDIN"
+            ) as copy,
+        ):
+            for key, digest in zip(keys, hashes, strict=True):
+                copy.write_row((destination, scope, key, digest))
+        conn.commit()
+
+    def compact(self, destination: str, scope: str) -> None:
+        self.engine.execute(
+            f"""DELETE FROM {self.s}.synced_rows r USING {self.s}.synced_rows newer
+                WHERE r.destination = %s AND r.scope = %s
+                  AND newer.destination = r.destination AND newer.scope = r.scope
+                  AND newer.row_key = r.row_key AND newer.seq > r.seq""",
+            [destination, scope],
+        )
+
+    def record_run(
+        self,
+        destination: str,
+        scope: str,
+        *,
+        event_source_id: str | None,
+        fingerprint: str,
+        mapping: str,
+        run_id: str,
+    ) -> None:
+        self.engine.execute(
+            f"""INSERT INTO {self.s}.destinations VALUES (%s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (destination, scope) DO UPDATE SET
+                  event_source_id = excluded.event_source_id,
+                  mapping_fingerprint = excluded.mapping_fingerprint,
+                  mapping = excluded.mapping, last_sync_at = excluded.last_sync_at,
+                  last_run_id = excluded.last_run_id""",
+            [
+                destination,
+                scope,
+                event_source_id,
+                fingerprint,
+                mapping,
+                dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+                run_id,
+            ],
+        )
+
+    def reset(self, destination: str, scope: str | None = None) -> int:
+        where = "destination = %s" + (" AND scope = %s" if scope is not None else "")
+        params: list[Any] = [destination] + ([scope] if scope is not None else [])
+        count = self.engine.rows(
+            f"SELECT count(DISTINCT (scope, row_key)) FROM {self.s}.synced_rows WHERE {where}",
+            params,
+        )[0][0]
+        self.engine.execute(f"DELETE FROM {self.s}.synced_rows WHERE {where}", params)
+        self.engine.execute(f"DELETE FROM {self.s}.destinations WHERE {where}", params)
+        return int(count)
+
+    def close(self) -> None:
+        if self._acks is not None:
+            self._acks.close()
+            self._acks = None
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

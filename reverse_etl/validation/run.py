@@ -1,0 +1,290 @@
+"""``retl validate``: every selected destination's model checked statically.
+
+compile (Jinja, sources as plain table names) -> the tables the models read -> their schemas
+(engine catalog, declarations, dbt) -> each model inferred once (``analysis``) ->
+``checks.check_columns`` per destination -> diagnostics located in model files. No model
+runs, nothing is sent, no access token is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reverse_etl.columns import InferenceIssue, OutputColumn
+from reverse_etl.config.destinations import DestinationConfig
+from reverse_etl.destinations.tiktok.config import TikTokConfig
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.errors import ConfigError, EngineError, Problem
+from reverse_etl.models.compile import ModelGraph, build_graph
+from reverse_etl.schemas import DbtSchemas, DeclaredSchemas, EngineSchemas, SchemaProvider
+from reverse_etl.validation.analysis import AnalysedModel, Analysis, analyse
+from reverse_etl.validation.checks import CheckResult, Finding, check_columns
+from reverse_etl.validation.result import ColumnRow, DestinationValidation, Diagnostic, TableSource
+
+if TYPE_CHECKING:  # the facade imports this module: no import of it at run time
+    from reverse_etl.project import Project
+
+MODELS_DIR = "models"
+PROJECT_FILE = "retl_project.yml"
+_RANK = {"error": 0, "warning": 1, "note": 2}
+_ISSUE_RULES = {
+    "parse_error": "parse-error",
+    "not_a_query": "parse-error",
+    "unsupported": "parse-error",
+    "unknown_table": "unknown-table",
+    "table_function": "unknown-table",
+    "unknown_column": "unknown-column",
+    "unresolved_column": "unknown-column",
+    "bad_type": "bad-type",
+}
+
+
+@dataclass(frozen=True)
+class _Context:
+    project_dir: Path
+    graph: ModelGraph
+    analysis: Analysis
+    declared: DeclaredSchemas
+    notes: list[Problem]  # schema sources that could not be read
+
+
+def validate_project(
+    project: Project, select: Sequence[str] = (), *, dbt_target: Path | None = None
+) -> list[DestinationValidation]:
+    """Check each selected destination's model against the TikTok catalog, statically.
+
+    ``dbt_target``: a dbt project's ``target/`` folder, the last place schemas come from
+    (default: the project's ``dbt:`` setting, when it has one).
+    """
+    configs = project.select_destinations(select)
+    graph = build_graph(
+        project.dir / MODELS_DIR,
+        vars=project.vars,
+        source_resolver=project.sources.qualified_name,
+        external_refs=project.dbt_relations(),
+    )
+    wh = project.config.warehouse
+    notes: list[Problem] = []
+    declared = DeclaredSchemas(project.sources)
+    engine = EngineSchemas(
+        lambda: _open_engine(project, notes),
+        declared,
+        warehouse=_warehouse_file(project) is not None,
+    )
+    providers: list[SchemaProvider] = [engine, declared]
+    dbt = _dbt(project, dbt_target, notes)
+    if dbt is not None:
+        providers.append(dbt)
+    if getattr(wh, "type", "duckdb") != "duckdb":
+        notes.append(
+            Problem(
+                f"the {wh.type} warehouse's catalog is not read (validate makes no network "
+                "call): schemas come from declarations",
+                file=project.dir / PROJECT_FILE,
+                key="warehouse",
+                severity="note",
+            )
+        )
+    # The dialect models are written in (a PostgreSQL warehouse transpiles from it).
+    dialect = str(getattr(wh, "dialect", None) or DuckDBEngine.dialect)
+    try:
+        analysis = analyse(graph, [c.model for c in configs], providers, dialect)
+    finally:
+        engine.close()
+    ctx = _Context(project.dir, graph, analysis, declared, notes)
+    return [_validate_one(config, ctx) for config in configs]
+
+
+def _warehouse_file(project: Project) -> Path | None:
+    wh = project.config.warehouse
+    path = getattr(wh, "path", None) if getattr(wh, "type", "duckdb") == "duckdb" else None
+    return project.resolve_path(path) if path else None
+
+
+def _open_engine(project: Project, notes: list[Problem]) -> DuckDBEngine | None:
+    """A DuckDB of validate's own, over the warehouse file (read-only) when there is one.
+
+    Not the facade's engine: that one attaches every configured database, PostgreSQL
+    included, and validate makes no network call.
+    """
+    try:
+        return DuckDBEngine(_warehouse_file(project))
+    except EngineError as exc:
+        notes.append(
+            Problem(
+                f"warehouse not read ({exc.message}): schemas come from declarations",
+                file=project.dir / PROJECT_FILE,
+                key="warehouse.path",
+                severity="note",
+            )
+        )
+        return None
+
+
+def _dbt(project: Project, target: Path | None, notes: list[Problem]) -> DbtSchemas | None:
+    setting = getattr(project.config, "dbt", None)
+    if target is None and setting is not None:
+        target = project.resolve_path(setting.project_dir) / setting.target_dir
+    if target is None:
+        return None
+    try:
+        return DbtSchemas(target)
+    except ConfigError as exc:
+        notes.append(
+            Problem(
+                f"dbt artifacts not read: {exc.message}",
+                file=project.dir / PROJECT_FILE,
+                key="dbt",
+                hint=exc.hint,
+                severity="note",
+            )
+        )
+        return None
+
+
+def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValidation:
+    settings = config.settings
+    assert isinstance(settings, TikTokConfig)  # the only destination type so far
+    source = settings.event_data_source
+    pk = settings.primary_key
+    chain = ctx.analysis.chain(ctx.graph, config.model)
+    model = chain[-1]
+    inferred = model.result
+    checked = check_columns(
+        inferred.columns,
+        source=source,
+        configured_key=[pk] if isinstance(pk, str) else (list(pk) if pk else None),
+        model_key=model.model.primary_key,
+        complete=inferred.complete,
+    )
+    # What stopped inference anywhere upstream matters here too: its columns flow down.
+    diagnostics = [_from_issue(i, m, ctx) for m in chain for i in m.result.issues]
+    if not inferred.complete:
+        diagnostics.append(_incomplete(model, has_reason=bool(diagnostics)))
+    diagnostics += [_from_finding(f, model, config, ctx) for f in checked.findings]
+    refs = list(dict.fromkeys(r for m in chain for r in m.tables))
+    schemas = ctx.analysis.schemas
+    tables = tuple(TableSource(str(r), schemas[r].origin if r in schemas else None) for r in refs)
+    if any(t.origin != "warehouse" for t in tables):
+        diagnostics += [Diagnostic("schemas-unavailable", p) for p in ctx.notes]
+    diagnostics.sort(key=lambda d: _RANK.get(d.severity, 3))
+    return DestinationValidation(
+        destination=config.name,
+        model=model.model.name,
+        model_file=model.model.path,
+        event_source=source,
+        columns=_rows(checked, diagnostics, model, ctx),
+        diagnostics=tuple(diagnostics),
+        tables=tables,
+        project_dir=ctx.project_dir,
+    )
+
+
+def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> Diagnostic:
+    hint = issue.hint
+    message = issue.message
+    severity = "error"
+    upstream = model.reads.get(issue.table) if issue.table is not None else None
+    if upstream is not None:
+        # The upstream model's own problems are listed too: this one is only their echo.
+        message = f"the columns of model '{upstream}' are unknown (see its problems)"
+        severity, hint = "note", None
+    elif issue.code == "unknown_table" and issue.table is not None:
+        hint = ctx.declared.hint_for(issue.table)
+    if issue.code == "bad_type":
+        problem = Problem(message, file=ctx.project_dir / PROJECT_FILE, hint=hint)
+        return Diagnostic("bad-type", problem)
+    line = model.lines.locate(issue.line, issue.subject)
+    return Diagnostic(
+        _ISSUE_RULES.get(issue.code, "parse-error"),
+        Problem(message, file=model.model.path, line=line, hint=hint, severity=severity),
+    )
+
+
+def _incomplete(model: AnalysedModel, *, has_reason: bool) -> Diagnostic:
+    message = "the model's output columns could not all be listed"
+    if has_reason:
+        return Diagnostic(
+            "incomplete",
+            Problem(
+                message + ": checks for missing columns were skipped",
+                file=model.model.path,
+                severity="note",
+            ),
+        )
+    return Diagnostic(
+        "incomplete",
+        Problem(
+            message,
+            file=model.model.path,
+            hint="name the output columns: a * over unnest() and COLUMNS() are only expanded "
+            "when the model runs",
+        ),
+    )
+
+
+def _locate(
+    col: OutputColumn | None, model: AnalysedModel, ctx: _Context
+) -> tuple[Path, int | None]:
+    """The file and line of a column: in the model that defines it (maybe upstream)."""
+    if col is None:
+        return model.model.path, None
+    where = ctx.analysis.models.get(col.model) if col.model else model
+    where = where or model
+    # A flattened struct field ("user.email") is written as its last part ('email': ...);
+    # a column expanded from a star is written as the star.
+    spelled = "*" if col.from_star else col.name.rsplit(".", 1)[-1]
+    return where.model.path, where.lines.locate(col.line, spelled)
+
+
+def _from_finding(
+    f: Finding, model: AnalysedModel, config: DestinationConfig, ctx: _Context
+) -> Diagnostic:
+    if f.destination_key is not None:
+        problem = Problem(
+            f.message,
+            file=config.file,
+            line=config.line,
+            key=f"destinations.{config.name}.{f.destination_key}",
+            hint=f.hint,
+            severity=f.severity,
+        )
+    else:
+        file, line = _locate(f.at, model, ctx)
+        problem = Problem(f.message, file=file, line=line, hint=f.hint, severity=f.severity)
+    return Diagnostic(f.rule, problem, f.column)
+
+
+def _rows(
+    checked: CheckResult,
+    diagnostics: Sequence[Diagnostic],
+    model: AnalysedModel,
+    ctx: _Context,
+) -> tuple[ColumnRow, ...]:
+    worst: dict[str, str] = {}
+    for d in diagnostics:
+        if d.column is not None:
+            current = worst.get(d.column)
+            if current is None or _RANK[d.severity] < _RANK[current]:
+                worst[d.column] = d.severity
+    rows = []
+    for placed in checked.placed:
+        col = placed.column
+        file, line = _locate(col, model, ctx)
+        rows.append(
+            ColumnRow(
+                column=col.name,
+                tiktok_field=placed.field,
+                role=placed.role,
+                type=col.type.text,
+                type_class=col.type.cls.value,
+                file=file,
+                line=line,
+                values=tuple(sorted(col.values)) if col.values is not None else None,
+                status=worst.get(col.name, "ok"),
+            )
+        )
+    return tuple(rows)

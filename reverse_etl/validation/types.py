@@ -1,0 +1,129 @@
+"""Type compatibility: does an inferred column type fit its TikTok parameter's ``Kind``?
+
+The verdicts follow what the encoder (``destinations/tiktok/encode.py``) does with each type:
+what it cannot encode is an error; what it encodes with a loss or a conversion a person
+should know about is a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reverse_etl.columns import SqlType, TypeClass
+from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.destinations.tiktok.catalog import CONTENT_KEYS, Kind, ParamSpec
+
+C = TypeClass
+
+ACCEPTED: dict[Kind, frozenset[TypeClass]] = {
+    Kind.STRING: frozenset({C.STRING}),
+    Kind.ID: frozenset({C.STRING, C.INTEGER, C.NUMBER}),
+    Kind.INTEGER: frozenset({C.INTEGER}),
+    Kind.NUMBER: frozenset({C.INTEGER, C.NUMBER}),
+    Kind.BOOLEAN: frozenset({C.BOOLEAN}),
+    Kind.TIME: frozenset({C.TIMESTAMP, C.DATE, C.INTEGER}),
+}
+
+# Accepted with a warning: (kind, class) -> what happens to the value.
+TOLERATED: dict[tuple[Kind, TypeClass], str] = {
+    (Kind.INTEGER, C.NUMBER): "a value with a fraction makes its row invalid",
+    (Kind.TIME, C.NUMBER): "fractions of a second are dropped",
+    **{
+        (Kind.STRING, cls): "it is sent as text"
+        for cls in (C.INTEGER, C.NUMBER, C.BOOLEAN, C.DATE, C.TIMESTAMP, C.TIME)
+    },
+}
+
+_NOT_CHECKED = frozenset({C.NULL, C.UNKNOWN})
+_CASTS = {
+    Kind.STRING: "CAST(... AS VARCHAR)",
+    Kind.ID: "CAST(... AS VARCHAR)",
+    Kind.INTEGER: "CAST(... AS BIGINT)",
+    Kind.NUMBER: "CAST(... AS DECIMAL(18, 2))",
+    Kind.BOOLEAN: "CAST(... AS BOOLEAN) or a comparison",
+    Kind.TIME: "CAST(... AS TIMESTAMP)",
+}
+_EXPECTED = {
+    Kind.STRING: "text",
+    Kind.ID: "text or a number",
+    Kind.INTEGER: "an integer",
+    Kind.NUMBER: "a number",
+    Kind.BOOLEAN: "a boolean",
+    Kind.TIME: "a TIMESTAMP, a DATE or integer Unix seconds",
+}
+
+
+@dataclass(frozen=True)
+class TypeVerdict:
+    """A failed check: severity, message and fix."""
+
+    severity: str
+    message: str
+    hint: str | None = None
+
+
+def check_type(param: ParamSpec, typ: SqlType) -> list[TypeVerdict]:
+    """What is wrong with sending a column of type ``typ`` as ``param`` (empty: nothing)."""
+    if typ.cls in _NOT_CHECKED:
+        return []
+    if param.kind is Kind.CONTENTS:
+        return _contents(typ)
+    if param.kind is Kind.ID_LIST:
+        element = typ.element if typ.cls is C.LIST and typ.element is not None else typ
+        return _scalar(f"{param.name} items", Kind.ID, element, identifier=False)
+    if param.multi and typ.cls is C.LIST and typ.element is not None:
+        return _scalar(f"{param.name} items", param.kind, typ.element, identifier=True)
+    # Everything under "user" identifies a person: the encoder hashes or sends it as text,
+    # and hashing needs text (DuckDB's sha256 and trim take no numbers).
+    identifier = param.path[0] == "user"
+    return _scalar(param.name, param.kind, typ, identifier=identifier)
+
+
+def _scalar(what: str, kind: Kind, typ: SqlType, *, identifier: bool) -> list[TypeVerdict]:
+    if typ.cls in _NOT_CHECKED or typ.cls in ACCEPTED.get(kind, frozenset()):
+        return []
+    note = TOLERATED.get((kind, typ.cls))
+    if note is not None and not identifier:
+        return [TypeVerdict("warning", f"{what} is {typ.text}, not {_EXPECTED[kind]}: {note}")]
+    expected = "text" if identifier else _EXPECTED.get(kind, kind.value)
+    return [
+        TypeVerdict(
+            "error",
+            f"{what} must be {expected}, not {typ.text}",
+            f"convert it in the model: {_CASTS.get(Kind.STRING if identifier else kind, '')}",
+        )
+    ]
+
+
+_CONTENT_KINDS = {k.name: k.kind for k in CONTENT_KEYS}
+_CONTENTS_HINT = (
+    "build it as a list of structs, e.g. list({'content_id': sku, 'price': price, 'quantity': qty})"
+)
+
+
+def _contents(typ: SqlType) -> list[TypeVerdict]:
+    """``contents``: a list of structs whose keys are TikTok's content keys."""
+    if typ.cls is not C.LIST or typ.element is None:
+        return [
+            TypeVerdict(
+                "error", f"contents must be a list of structs, not {typ.text}", _CONTENTS_HINT
+            )
+        ]
+    element = typ.element
+    if element.cls in _NOT_CHECKED:
+        return []
+    if element.cls is not C.STRUCT:
+        return [
+            TypeVerdict(
+                "error", f"contents must be a list of structs, not {typ.text}", _CONTENTS_HINT
+            )
+        ]
+    out: list[TypeVerdict] = []
+    for key, key_type in element.fields:
+        kind = _CONTENT_KINDS.get(key)
+        if kind is None:
+            hint = did_you_mean(key, _CONTENT_KINDS) or "keys: " + ", ".join(_CONTENT_KINDS)
+            out.append(TypeVerdict("error", f"contents key '{key}' is not a TikTok key", hint))
+        else:
+            out += _scalar(f"contents key '{key}'", kind, key_type, identifier=False)
+    return out

@@ -1,0 +1,11 @@
+select
+    case status
+        when 'paid'     then 'Purchase'
+        when 'refunded' then 'Refund'
+        when 'legacy'   then 'CompletePayment'
+    end                                as event,
+    order_id                           as event_id,
+    ordered_at                         as event_time,
+    customer_id                        as external_id,
+    true                               as limited_data_use
+from {{ source('shop', 'orders') }}

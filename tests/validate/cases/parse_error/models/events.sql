@@ -1,0 +1,5 @@
+select 'Purchase' as event,
+       order_id as event_id,
+       ordered_at as event_time
+from {{ source('shop', 'orders') }}
+where (status = 'paid'

@@ -1,0 +1,4 @@
+select
+    b.*,
+    'usd' as currency
+from {{ ref('stg_base') }} as b

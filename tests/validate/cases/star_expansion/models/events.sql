@@ -1,0 +1,2 @@
+select * exclude (landing_url) replace (upper(currency) as currency)
+from {{ ref('stg_events') }}

@@ -1,0 +1,194 @@
+"""columns.infer_columns: pure static inference, no engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from reverse_etl.columns import (
+    InferenceResult,
+    TableRef,
+    TypeClass,
+    infer_columns,
+    parse_sql,
+    parse_type,
+    tables_read,
+)
+
+ORDERS = TableRef.of("orders", "shop")
+CUSTOMERS = TableRef.of("customers", "shop")
+SCHEMA = {
+    ORDERS: [
+        ("Order_ID", "varchar"),
+        ("ordered_at", "timestamp"),
+        ("status", "varchar"),
+        ("customer_id", "varchar"),
+        ("total", "decimal(12,2)"),
+    ],
+    CUSTOMERS: [("customer_id", "varchar"), ("email", "varchar")],
+}
+
+
+def infer(sql: str) -> InferenceResult:
+    return infer_columns(sql, schema=SCHEMA)
+
+
+def test_names_types_lines_and_values() -> None:
+    r = infer(
+        "select\n"
+        "  case when status = 'a' then 'AddToCart' else 'Purchase' end as \"Event\",\n"
+        "  order_id,\n"
+        "  total as value\n"
+        "from shop.orders"
+    )
+    assert r.complete and not r.issues
+    assert [(c.name, c.type.text, c.type.cls, c.line) for c in r.columns] == [
+        ("Event", "VARCHAR", TypeClass.STRING, 2),  # the alias as written, not lower-cased
+        ("Order_ID", "VARCHAR", TypeClass.STRING, 3),  # an unaliased column: the table's case
+        ("value", "DECIMAL(12, 2)", TypeClass.NUMBER, 4),
+    ]
+    assert r.columns[0].values == frozenset({"AddToCart", "Purchase"})
+    assert r.columns[1].values is None
+
+
+def test_union_all_names_from_the_left_values_from_every_branch() -> None:
+    r = infer(
+        "select 'ViewContent' as event, null as value from shop.orders\n"
+        "union all select upper('purchase'), total from shop.orders"
+    )
+    assert [c.name for c in r.columns] == ["event", "value"]
+    assert r.columns[0].values == frozenset({"ViewContent", "PURCHASE"})
+    assert r.columns[1].type.cls is TypeClass.NUMBER  # a NULL branch defers to the next
+
+
+def test_values_are_traced_through_ctes_and_subqueries() -> None:
+    r = infer(
+        "with a as (select coalesce(status, 'Lead') as ev from shop.orders),\n"
+        "b as (select case when true then 'Contact' end as ev from shop.orders)\n"
+        "select ev as event from (select ev from a union all select ev from b) as u"
+    )
+    assert r.columns[0].values is None  # status is a column: not statically known
+    r = infer(
+        "with a as (select cast('Lead' as varchar) as ev from shop.orders)\n"
+        "select x.ev as event from a as x"
+    )
+    assert r.columns[0].values == frozenset({"Lead"})
+
+
+def test_star_exclude_replace_and_joins() -> None:
+    r = infer(
+        "select * exclude (status) replace (lower(Order_ID) as order_id)\n"
+        "from shop.orders join shop.customers using (customer_id)"
+    )
+    assert [c.name for c in r.columns] == [
+        "order_id",
+        "ordered_at",
+        "customer_id",
+        "total",
+        "email",
+    ]
+    assert {c.from_star for c in r.columns[1:]} == {True}
+
+
+def test_structs_and_lists() -> None:
+    r = infer(
+        "select {'email': c.email, 'currency': 'EUR'} as s,\n"
+        "       [{'content_id': o.order_id, 'price': o.total}] as contents\n"
+        "from shop.orders as o join shop.customers as c using (customer_id)"
+    )
+    s, contents = r.columns
+    assert s.type.cls is TypeClass.STRUCT
+    assert [(f.name, f.type.text, f.values) for f in s.fields] == [
+        ("email", "VARCHAR", None),
+        ("currency", "VARCHAR", frozenset({"EUR"})),
+    ]
+    assert contents.type.cls is TypeClass.LIST
+    assert contents.type.element is not None
+    assert [n for n, _ in contents.type.element.fields] == ["content_id", "price"]
+
+
+def test_an_unnamed_expression_is_flagged() -> None:
+    (col,) = infer("select lower(status) from shop.orders").columns
+    assert not col.named
+
+
+@pytest.mark.parametrize(
+    ("sql", "code", "line"),
+    [
+        ("select a,\nfrom where", "parse_error", 2),
+        ("create table t (a int)", "not_a_query", None),
+        ("select x.a from raw.x as x", "unknown_table", 1),
+        ("select * from read_csv('a.csv')", "table_function", 1),
+        ("select * from 'data/a.csv'", "table_function", 1),
+        ("select o.nope from shop.orders as o", "unknown_column", 1),
+        (
+            "select customer_id from shop.orders as o join shop.customers as c on true",
+            "unresolved_column",
+            1,
+        ),
+    ],
+)
+def test_problems_are_issues_never_exceptions(sql: str, code: str, line: int | None) -> None:
+    r = infer(sql)
+    assert [(i.code, i.line) for i in r.issues] == [(code, line)]
+
+
+def test_a_generator_defines_its_own_columns() -> None:
+    r = infer("select 'Lead' as event, i as event_id from range(5) as t(i)")
+    assert r.issues == ()
+    assert [c.name for c in r.columns] == ["event", "event_id"]
+
+
+def test_a_star_over_an_unknown_table_makes_the_list_incomplete() -> None:
+    r = infer("select * from raw.events")
+    assert not r.complete
+    assert r.issues[0].table == TableRef.of("events", "raw")
+
+
+def test_a_bad_declared_type_is_an_issue() -> None:
+    r = infer_columns("select a from t", schema={TableRef.of("t"): [("a", "varchr")]})
+    assert [i.code for i in r.issues] == ["bad_type"]
+    assert r.columns[0].type.cls is TypeClass.UNKNOWN
+
+
+def test_tables_read_skips_ctes_and_functions_and_keeps_parts() -> None:
+    tree = parse_sql(
+        "with stg as (select * from shop.orders) select * from stg "
+        "join wh.crm.contacts using (id) join read_parquet('x.parquet') using (id) join plain "
+        "using (id) join 'data/x.csv' using (id)"
+    )
+    assert set(tables_read(tree)) == {
+        ORDERS,
+        TableRef("wh", "crm", "contacts"),
+        TableRef("", "", "plain"),
+    }
+
+
+def test_a_parsed_tree_is_not_modified() -> None:
+    tree = parse_sql("select * from shop.orders")
+    before = tree.sql()
+    infer_columns(tree, schema=SCHEMA)
+    assert tree.sql() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "cls", "display"),
+    [
+        ("varchar", TypeClass.STRING, "VARCHAR"),
+        ("hugeint", TypeClass.INTEGER, "HUGEINT"),
+        ("decimal(10,2)", TypeClass.NUMBER, "DECIMAL(10, 2)"),
+        ("timestamp with time zone", TypeClass.TIMESTAMP, "TIMESTAMPTZ"),
+        ("date", TypeClass.DATE, "DATE"),
+        ("boolean", TypeClass.BOOLEAN, "BOOLEAN"),
+        ("struct(a int)[]", TypeClass.LIST, "STRUCT(a INTEGER)[]"),
+        ("json", TypeClass.JSON, "JSON"),
+        ("interval", TypeClass.OTHER, "INTERVAL"),
+    ],
+)
+def test_type_classes(text: str, cls: TypeClass, display: str) -> None:
+    t = parse_type(text)
+    assert t is not None
+    assert (t.cls, t.text) == (cls, display)
+
+
+def test_an_unreadable_type_is_none() -> None:
+    assert parse_type("varchr") is None
