@@ -103,9 +103,9 @@ class WarehouseStateStore:
     def latest_relation(self, destination: str, scope: str) -> str:
         """The newest acknowledged hash per key of one scope, as DuckDB-dialect SQL."""
         return (
-            f"(SELECT row_key, arg_max(payload_hash, seq) AS payload_hash "
+            f"(SELECT DISTINCT ON (row_key) row_key, payload_hash "
             f"FROM {self.s}.synced_rows WHERE destination = {_lit(destination)} "
-            f"AND scope = {_lit(scope)} GROUP BY row_key)"
+            f"AND scope = {_lit(scope)} ORDER BY row_key, seq DESC)"
         )
 
     # --- reads ---------------------------------------------------------------------------

@@ -1,0 +1,201 @@
+"""Syncs from a real PostgreSQL warehouse, with the state kept in the warehouse."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from reverse_etl.delivery.retry import RetryPolicy
+from reverse_etl.engine.postgres import PostgresConnection
+from reverse_etl.errors import LockError
+from reverse_etl.project import Project
+from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
+from reverse_etl.state.warehouse import WarehouseStateStore
+
+TOKEN = "pg-test-token-7c1e"
+NOW = int(time.time()) - 3600
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    world = SandboxWorld.demo()
+    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as srv:
+        yield srv
+
+
+def seed(db: PostgresConnection, rows: int) -> None:
+    with psycopg.connect(
+        host=db.host, port=db.port, dbname=db.dbname, user=db.user, autocommit=True
+    ) as con:
+        con.execute("CREATE SCHEMA shop")
+        con.execute(
+            """CREATE TABLE shop.orders AS
+               SELECT i AS order_id, 'User' || i || '@Example.com' AS email,
+                      to_timestamp(%s - i) AT TIME ZONE 'UTC' AS ordered_at,
+                      (i %% 100)::numeric(10, 2) + 0.5 AS total
+               FROM generate_series(1, %s) AS i""",
+            [NOW, rows],
+        )
+
+
+def execute(db: PostgresConnection, sql: str) -> None:
+    with psycopg.connect(
+        host=db.host, port=db.port, dbname=db.dbname, user=db.user, autocommit=True
+    ) as con:
+        con.execute(sql)
+
+
+def project(root: Path, db: PostgresConnection, base_url: str) -> Path:
+    (root / "models").mkdir(parents=True)
+    (root / "retl_project.yml").write_text(
+        f"""
+warehouse:
+  type: postgres
+  host: {db.host}
+  port: {db.port}
+  dbname: {db.dbname}
+  user: {db.user}
+state:
+  location: warehouse
+sources:
+  - name: shop
+    tables:
+      - name: orders
+        columns:
+          - {{name: order_id, data_type: integer}}
+          - {{name: email, data_type: varchar}}
+          - {{name: ordered_at, data_type: timestamp}}
+          - {{name: total, data_type: "decimal(10,2)"}}
+""",
+        encoding="utf-8",
+    )
+    # DuckDB dialect that sqlglot must transpile: ILIKE, the :: cast, list_value -> ARRAY
+    (root / "models" / "purchases.sql").write_text(
+        """
+select 'Purchase' as event,
+       'order-' || order_id::varchar as event_id,
+       ordered_at as event_time,
+       lower(email) as email,
+       total as value,
+       'USD' as currency,
+       list_value('sku-' || order_id::varchar) as content_ids
+from {{ source('shop', 'orders') }}
+where email ilike '%@example.com'
+""",
+        encoding="utf-8",
+    )
+    (root / "destinations.yml").write_text(
+        f"""
+destinations:
+  tiktok:
+    type: tiktok_events
+    model: purchases
+    auth_method: access_token
+    access_token: "{{{{ env_var('PG_TEST_TOKEN') }}}}"
+    event_source_id: {DEMO_PIXEL_CODE}
+    api_base_url: {base_url}
+""",
+        encoding="utf-8",
+    )
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PG_TEST_TOKEN", TOKEN)
+
+
+def sync(root: Path) -> tuple[int, int]:
+    with Project.load(root) as p:
+        p.retry_policy = RetryPolicy(base_delay=0.01, max_delay=0.05)
+        report = p.sync()
+    assert report.ok, report.to_dict()
+    (r,) = report.results
+    return r.sent, r.rows_unchanged
+
+
+def test_incremental_syncs_with_the_state_in_postgres(
+    pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path
+) -> None:
+    seed(pg_db, 3000)
+    root = project(tmp_path, pg_db, server.base_url)
+    assert sync(root) == (3000, 0)
+    (event,) = [e["data"] for e in server.events() if e["data"]["event_id"] == "order-7"]
+    assert event["properties"]["content_ids"] == ["sku-7"]
+    assert event["event_time"] == NOW - 7
+    # nothing changed: the unchanged rows never leave the warehouse
+    assert sync(root) == (0, 3000)
+    assert server.stats.track_requests == 3
+    execute(pg_db, "UPDATE shop.orders SET total = total + 1 WHERE order_id IN (5, 6)")
+    execute(pg_db, "INSERT INTO shop.orders VALUES (3001, 'new@example.com', now(), 1)")
+    with Project.load(root) as p:
+        (plan,) = p.plan()
+    assert (plan.rows_new, plan.rows_changed, plan.rows_unchanged) == (1, 2, 2998)
+    assert sync(root) == (3, 2998)
+    # the state lives in the warehouse: no local state file was written
+    assert not (root / ".retl" / "state.duckdb").exists()
+    with psycopg.connect(
+        host=pg_db.host, port=pg_db.port, dbname=pg_db.dbname, user=pg_db.user
+    ) as con:
+        (count,) = con.execute(
+            "SELECT count(DISTINCT row_key) FROM retl_state.synced_rows"
+        ).fetchone() or (0,)
+    assert count == 3001
+
+
+def test_the_advisory_lock_refuses_a_second_sync(
+    pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path
+) -> None:
+    seed(pg_db, 10)
+    root = project(tmp_path, pg_db, server.base_url)
+    with Project.load(root) as holder:
+        engine = holder.engine
+        store = WarehouseStateStore(engine, "retl_state")  # type: ignore[arg-type]
+        with (
+            store.lock(),
+            Project.load(root) as p,
+            pytest.raises(LockError, match="another retl sync"),
+        ):
+            p.sync()
+        store.close()
+    assert sync(root) == (10, 0)  # released with the holder's session
+
+
+def test_sigkill_with_the_state_in_postgres_loses_nothing(
+    pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path
+) -> None:
+    seed(pg_db, 8000)
+    root = project(tmp_path, pg_db, server.base_url)
+    server.faults.configure(latency_seconds=0.2)
+    env = {**os.environ, "PG_TEST_TOKEN": TOKEN}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reverse_etl", "sync", "--project-dir", str(root)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while server.stats.events_accepted < 2000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    while server.stats.in_flight and time.monotonic() < deadline:
+        time.sleep(0.02)
+    before = server.stats.events_accepted
+    assert 2000 <= before < 8000
+    server.faults.configure(latency_seconds=0)
+    sent, _ = sync(root)
+    # every event arrived; the rerun resent only what was unacknowledged when the run died
+    assert server.stats.events_accepted == 8000
+    assert server.stats.events_deduplicated <= 5 * 1000
+    assert sent == 8000 - before + server.stats.events_deduplicated
+    assert sync(root) == (0, 8000)
