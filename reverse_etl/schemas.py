@@ -282,3 +282,30 @@ class DbtSchemas:
             if key is not None:
                 out[ref] = self.tables[key]
         return out
+
+
+class PostgresSchemas:
+    """Column types from a PostgreSQL warehouse's catalog (metadata queries only). When the
+    server cannot be reached (a pull request without credentials, say) it says so once and
+    leaves the tables to the declarations."""
+
+    def __init__(self, engine: Any, notes: list[Any], note: Any) -> None:
+        self.engine = engine
+        self.notes = notes
+        self.note = note
+        self._failed = False
+
+    def fetch(self, refs: Sequence[TableRef]) -> dict[TableRef, TableSchema]:
+        out: dict[TableRef, TableSchema] = {}
+        if self._failed:
+            return out
+        for ref in refs:
+            try:
+                columns = self.engine.table_columns(ref.db or "public", ref.name)
+            except (EngineError, ConfigError) as exc:
+                self._failed = True
+                self.notes.append(self.note(exc.message))
+                return out
+            if columns:
+                out[ref] = TableSchema(tuple((c.name, c.type) for c in columns), "warehouse")
+        return out

@@ -19,7 +19,13 @@ from reverse_etl.destinations.tiktok.config import TikTokConfig
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
-from reverse_etl.schemas import DbtSchemas, DeclaredSchemas, EngineSchemas, SchemaProvider
+from reverse_etl.schemas import (
+    DbtSchemas,
+    DeclaredSchemas,
+    EngineSchemas,
+    PostgresSchemas,
+    SchemaProvider,
+)
 from reverse_etl.validation.analysis import AnalysedModel, Analysis, analyse
 from reverse_etl.validation.checks import CheckResult, Finding, check_columns
 from reverse_etl.validation.result import ColumnRow, DestinationValidation, Diagnostic, TableSource
@@ -78,16 +84,24 @@ def validate_project(
     dbt = _dbt(project, dbt_target, notes)
     if dbt is not None:
         providers.append(dbt)
-    if getattr(wh, "type", "duckdb") != "duckdb":
-        notes.append(
-            Problem(
-                f"the {wh.type} warehouse's catalog is not read (validate makes no network "
-                "call): schemas come from declarations",
+    if getattr(wh, "type", "duckdb") == "postgres":
+        # The warehouse's own catalog comes first (metadata queries only); without a
+        # connection (no credentials in a pull request) declarations take over.
+        def unreachable(message: str) -> Problem:
+            return Problem(
+                f"the postgres warehouse's catalog was not read ({message}): schemas come "
+                "from declarations",
                 file=project.dir / PROJECT_FILE,
                 key="warehouse",
                 severity="note",
             )
-        )
+
+        try:
+            pg_engine = project.engine
+        except (EngineError, ConfigError) as exc:
+            notes.append(unreachable(exc.message))
+        else:
+            providers.insert(0, PostgresSchemas(pg_engine, notes, unreachable))
     # The dialect models are written in (a PostgreSQL warehouse transpiles from it).
     dialect = str(getattr(wh, "dialect", None) or DuckDBEngine.dialect)
     try:

@@ -199,3 +199,26 @@ def test_sigkill_with_the_state_in_postgres_loses_nothing(
     assert server.stats.events_deduplicated <= 5 * 1000
     assert sent == 8000 - before + server.stats.events_deduplicated
     assert sync(root) == (0, 8000)
+
+
+def test_validate_reads_column_types_from_the_postgres_catalog(
+    pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path
+) -> None:
+    seed(pg_db, 3)
+    root = project(tmp_path, pg_db, server.base_url)
+    yml = (root / "retl_project.yml").read_text(encoding="utf-8")
+    # no declared columns at all: the warehouse's catalog must supply them
+    yml = yml[: yml.index("        columns:")]
+    (root / "retl_project.yml").write_text(yml, encoding="utf-8")
+    (root / "models" / "purchases.sql").write_text(
+        "select 'Purchase' as event, 'o' || order_id::varchar as event_id, "
+        "email as event_time, email from {{ source('shop', 'orders') }}",
+        encoding="utf-8",
+    )
+    with Project.load(root) as p:
+        (result,) = p.validate()
+    types = {c.column: c.type.upper() for c in result.columns}
+    assert types["email"] in ("TEXT", "VARCHAR")
+    # email as event_time is caught from the catalog's type alone
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    assert [d.column for d in errors] == ["event_time"], [d.problem for d in errors]
