@@ -20,7 +20,7 @@ from reverse_etl.config.project import (
     load_project_config,
 )
 from reverse_etl.config.suggest import did_you_mean
-from reverse_etl.dbt import DbtArtifacts
+from reverse_etl.dbt import DbtArtifacts, target_dir_for
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
@@ -150,19 +150,29 @@ class Project:
         if setting is None:
             return None
         project_dir = self.resolve_path(setting.project_dir)
-        target = project_dir / setting.target_dir
+        target = (
+            project_dir / setting.target_dir if setting.target_dir else target_dir_for(project_dir)
+        )
         return DbtArtifacts.load(target)
 
-    def dbt_relations(self) -> dict[str, str]:
+    def dbt_ref(self, name: str, package: str | None, version: Any) -> str | None:
+        """``ref()`` of a dbt model: the relation dbt built (None: not a dbt model)."""
         artifacts = self.dbt
         if artifacts is None:
-            return {}
-        out = {}
-        for name in artifacts.model_names():
-            relation = artifacts.relation(name)
-            if relation is not None:
-                out[name] = relation
-        return out
+            return None
+        node = artifacts.node(name, package=package, version=version)
+        if node is None:
+            return None
+        if node.relation is None:
+            raise LookupError(
+                f"ref('{name}'): dbt model '{name}' is ephemeral and has no table or view",
+                "materialize it as a view or table in dbt to read it from retl",
+            )
+        return node.relation
+
+    def _graph_args(self) -> dict[str, Any]:
+        names = frozenset(self.dbt.model_names()) if self.dbt is not None else frozenset()
+        return {"external_ref": self.dbt_ref, "external_names": names}
 
     @cached_property
     def graph(self) -> ModelGraph:
@@ -170,7 +180,7 @@ class Project:
             self.dir / MODELS_DIR,
             vars=self.vars,
             source_resolver=self.sources.relation,
-            external_refs=self.dbt_relations(),
+            **self._graph_args(),
         )
 
     def model_names(self) -> list[str]:

@@ -213,8 +213,9 @@ class DbtConfig(_Strict):
 
     project_dir: str = "."
     """The dbt project's folder, relative to this project or absolute."""
-    target_dir: str = "target"
-    """dbt's artifacts folder (manifest.json, catalog.json), relative to ``project_dir``."""
+    target_dir: str | None = None
+    """dbt's artifacts folder (manifest.json, catalog.json), relative to ``project_dir``.
+    Default: as dbt finds it (``DBT_TARGET_PATH``, ``target-path``, else ``target``)."""
 
 
 class ProjectConfig(_Strict):

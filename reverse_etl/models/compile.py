@@ -73,7 +73,8 @@ def build_graph(
     vars: Mapping[str, Any],
     source_resolver: SourceResolver,
     ref_resolver: Callable[[str], str] = quote_ident,
-    external_refs: Mapping[str, str] | None = None,
+    external_ref: Callable[[str, str | None, Any], str | None] | None = None,
+    external_names: frozenset[str] = frozenset(),
 ) -> ModelGraph:
     """Discover and render every model, then order them. All problems are reported together."""
     files = discover_models(models_dir)
@@ -82,7 +83,8 @@ def build_graph(
         vars=vars,
         relation_for_ref=ref_resolver,
         relation_for_source=source_resolver,
-        external_refs=external_refs or {},
+        external_ref=external_ref,
+        external_names=external_names,
     )
     models: dict[str, Model] = {}
     problems: list[Problem] = []

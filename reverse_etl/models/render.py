@@ -23,9 +23,11 @@ class RenderContext:
     vars: Mapping[str, Any]
     relation_for_ref: Callable[[str], str]
     relation_for_source: Callable[[str, str], str]
-    # Models of an attached dbt project: name -> the relation dbt built. retl's own models
-    # win a name clash (as dbt's root project does); these add no edge to retl's DAG.
-    external_refs: Mapping[str, str] = field(default_factory=dict)
+    # Models of an attached dbt project: (name, package, version) -> the relation dbt built,
+    # or raise LookupError(message, hint). retl's own models win a name clash (as dbt's root
+    # project does); these add no edge to retl's DAG.
+    external_ref: Callable[[str, str | None, Any], str | None] | None = None
+    external_names: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -55,47 +57,64 @@ _ENV = jinja2.Environment(
 _MISSING = object()
 
 
-def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> RenderResult:
-    """Render ``text`` (the model file at ``path``); errors name the file and line."""
-    result = RenderResult(sql="")
+def _lookup_error(exc: LookupError) -> _HelperError:
+    hint = exc.args[1] if len(exc.args) > 1 else None
+    return _HelperError(str(exc.args[0]), hint)
 
-    def ref(*args: str, **kwargs: Any) -> str:
+
+@dataclass
+class _Helpers:
+    """The dbt-compatible Jinja helpers of one model, recording what it references."""
+
+    name: str
+    ctx: RenderContext
+    result: RenderResult
+
+    def ref(self, *args: str, **kwargs: Any) -> str:
+        ctx, package = self.ctx, None
         if len(args) == 2:  # dbt's two-argument form: ref('package', 'model')
-            args = args[1:]
+            package, args = args[0], args[1:]
         if len(args) != 1 or kwargs.keys() - {"version", "v"}:
             raise _HelperError("ref() takes one model name", "write {{ ref('model_name') }}")
         target = args[0]
-        if target not in ctx.model_names and target in ctx.external_refs:
-            return ctx.external_refs[target]
+        version = kwargs.get("version", kwargs.get("v"))
+        external = package is not None or version is not None or target not in ctx.model_names
+        if external and ctx.external_ref is not None:
+            try:
+                relation = ctx.external_ref(target, package, version)
+            except LookupError as exc:
+                raise _lookup_error(exc) from None
+            if relation is not None:
+                return relation
         if target not in ctx.model_names:
-            known = [*ctx.model_names, *ctx.external_refs]
+            known = [*ctx.model_names, *ctx.external_names]
             hint = did_you_mean(target, known) or "models are the .sql files' stems"
             raise _HelperError(f"ref('{target}'): no model named '{target}'", hint)
-        if target == name:
-            raise _HelperError(f"model '{name}' refers to itself", "remove the ref()")
-        result.refs.append(target)
+        if target == self.name:
+            raise _HelperError(f"model '{self.name}' refers to itself", "remove the ref()")
+        self.result.refs.append(target)
         return ctx.relation_for_ref(target)
 
-    def source(source_name: str, table_name: str) -> str:
+    def source(self, source_name: str, table_name: str) -> str:
         try:
-            relation = ctx.relation_for_source(source_name, table_name)
+            relation = self.ctx.relation_for_source(source_name, table_name)
         except LookupError as exc:
-            hint = exc.args[1] if len(exc.args) > 1 else None
-            raise _HelperError(str(exc.args[0]), hint) from None
-        result.sources.append((source_name, table_name))
+            raise _lookup_error(exc) from None
+        self.result.sources.append((source_name, table_name))
         return relation
 
-    def var(var_name: str, default: Any = _MISSING) -> Any:
-        if var_name in ctx.vars:
-            return ctx.vars[var_name]
+    def var(self, var_name: str, default: Any = _MISSING) -> Any:
+        if var_name in self.ctx.vars:
+            return self.ctx.vars[var_name]
         if default is not _MISSING:
             return default
-        hint = did_you_mean(var_name, ctx.vars)
+        hint = did_you_mean(var_name, self.ctx.vars)
         raise _HelperError(
             f"var('{var_name}') is not defined",
             hint or "add it under 'vars:' in retl_project.yml, pass --vars, or give a default",
         )
 
+    @staticmethod
     def env_var(var_name: str, default: Any = _MISSING) -> str:
         value = os.environ.get(var_name)
         if value is not None:
@@ -107,15 +126,20 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
             f"export {var_name}=... or give a default: env_var('{var_name}', '...')",
         )
 
-    def config(**kwargs: Any) -> str:
-        result.config.update(kwargs)
+    def config(self, **kwargs: Any) -> str:
+        self.result.config.update(kwargs)
         return ""
 
+
+def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> RenderResult:
+    """Render ``text`` (the model file at ``path``); errors name the file and line."""
+    result = RenderResult(sql="")
+    h = _Helpers(name, ctx, result)
     try:
         template = _ENV.from_string(text)
         template.filename = str(path)
         result.sql = template.render(
-            ref=ref, source=source, var=var, env_var=env_var, config=config, this=name
+            ref=h.ref, source=h.source, var=h.var, env_var=h.env_var, config=h.config, this=name
         )
     except jinja2.TemplateSyntaxError as exc:
         raise ModelError(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from reverse_etl.columns import InferenceIssue, OutputColumn
 from reverse_etl.config.destinations import DestinationConfig
+from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations.tiktok.config import TikTokConfig
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import ConfigError, EngineError, Problem
@@ -70,7 +71,7 @@ def validate_project(
         project.dir / MODELS_DIR,
         vars=project.vars,
         source_resolver=project.sources.qualified_name,
-        external_refs=project.dbt_relations(),
+        **project._graph_args(),
     )
     wh = project.config.warehouse
     notes: list[Problem] = []
@@ -141,7 +142,10 @@ def _open_engine(project: Project, notes: list[Problem]) -> DuckDBEngine | None:
 def _dbt(project: Project, target: Path | None, notes: list[Problem]) -> DbtSchemas | None:
     setting = getattr(project.config, "dbt", None)
     if target is None and setting is not None:
-        target = project.resolve_path(setting.project_dir) / setting.target_dir
+        project_dir = project.resolve_path(setting.project_dir)
+        target = (
+            project_dir / setting.target_dir if setting.target_dir else target_dir_for(project_dir)
+        )
     if target is None:
         return None
     try:

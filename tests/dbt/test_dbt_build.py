@@ -222,3 +222,27 @@ def test_a_retl_model_selects_from_a_dbt_model(built: Built, tmp_path: Path) -> 
         assert types["value"].upper().startswith("DECIMAL(12, 2)")  # dbt's catalog type
         report = project.sync(sandbox=True)
     assert report.ok and report.results[0].sent == 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_refs_to_ephemeral_and_package_qualified_dbt_models(built: Built, tmp_path: Path) -> None:
+    from reverse_etl.errors import ModelError
+    from reverse_etl.project import Project
+
+    retl = tmp_path / "retl"
+    (retl / "models").mkdir(parents=True)
+    (retl / "retl_project.yml").write_text(
+        f"warehouse: {{path: {built.project / 'dev.duckdb'}}}\ndbt: {{project_dir: {built.project}}}\n",
+        encoding="utf-8",
+    )
+    (retl / "models" / "a.sql").write_text("select * from {{ ref('shop', 'orders') }}")
+    (retl / "models" / "b.sql").write_text("select * from {{ ref('stg_orders') }}")
+    with Project.load(retl) as project, pytest.raises(ModelError) as info:
+        project.compile()
+    (problem,) = info.value.problems
+    assert problem.file == retl / "models" / "b.sql"
+    assert "ephemeral" in problem.message and "view or table" in str(problem.hint)
+    (retl / "models" / "b.sql").unlink()
+    with Project.load(retl) as project:
+        assert len(project.preview("a").rows) == 2
