@@ -233,7 +233,8 @@ def test_refs_to_ephemeral_and_package_qualified_dbt_models(built: Built, tmp_pa
     retl = tmp_path / "retl"
     (retl / "models").mkdir(parents=True)
     (retl / "retl_project.yml").write_text(
-        f"warehouse: {{path: {built.project / 'dev.duckdb'}}}\ndbt: {{project_dir: {built.project}}}\n",
+        f"warehouse: {{path: {built.project / 'dev.duckdb'}}}\n"
+        f"dbt: {{project_dir: {built.project}}}\n",
         encoding="utf-8",
     )
     (retl / "models" / "a.sql").write_text("select * from {{ ref('shop', 'orders') }}")
