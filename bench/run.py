@@ -1,0 +1,466 @@
+"""retl's sync benchmark (issue 7): ``python bench/run.py [--rows N | --sizes A,B,C]``.
+
+Per size: generate N synthetic orders (Parquet), then, each in its own child process so its
+wall time and peak memory are its own, run
+
+1. ``full_sync``     the first sync (empty state) to the fast sink,
+2. ``resync``        an unchanged re-sync,
+3. ``resync_delta``  a re-sync after 1% of the rows changed and 1% new rows were appended,
+4. ``full_sync_sandbox`` (unless ``--no-sandbox-check``) a ``--full-refresh`` sync to retl's
+   real sandbox, which parses and validates every event: a check that the sink is not the
+   bottleneck,
+
+and, in the same run, the floor: DuckDB alone building the JSON (``floor.py encode``), POSTing
+pre-built bodies of retl's own payloads to each sink (``floor.py send``), and one plain scan of
+the model (``driver.py probe``). See bench/README.md for how to read the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import data  # noqa: E402  (bench/ is not a package: run as a script)
+
+PY = sys.executable
+CHILD_ENV: dict[str, str] = {}  # PYTHONPATH=<retl source> with --retl-src
+TRACK_PATH = "/open_api/v1.3/event/track/"
+CHANGED_PCT = 1.0
+NEW_PCT = 1.0
+
+
+# --- child processes ------------------------------------------------------------------------
+def run_child(args: Sequence[str], log: Path) -> dict[str, Any]:
+    """Run a child to completion; its wall time and peak RSS (from wait4, i.e. its own)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **CHILD_ENV}
+    with log.open("ab") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(args), stdout=out, stderr=out, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"{' '.join(args)} exited with {proc.returncode}:\n{tail}")
+    return {
+        "wall_s": round(wall, 4),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+    }
+
+
+def run_json(args: Sequence[str], out: Path, log: Path) -> dict[str, Any]:
+    proc = run_child([*args[:3], *args[3:]], log)
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    result["process"] = proc
+    return result
+
+
+class Sink:
+    """A sink server in its own process (bench/sink.py)."""
+
+    def __init__(self, kind: str, log: Path) -> None:
+        self.kind = kind
+        self._log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [PY, str(HERE / "sink.py"), kind],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env={**os.environ, **CHILD_ENV},
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"sink {kind} did not start (see {log})")
+        self.base_url = f"http://127.0.0.1:{json.loads(line)['port']}"
+
+    def stats(self) -> dict[str, Any]:
+        import httpx
+
+        body = httpx.get(self.base_url + "/_bench/stats", timeout=10).json()
+        return dict(body.get("data", body)) if "code" in body else dict(body)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._log.close()
+
+
+# --- one size -------------------------------------------------------------------------------
+def sync_phase(
+    name: str, project: Path, work: Path, sink: Sink, *, full_refresh: bool = False
+) -> dict[str, Any]:
+    out = work / f"{name}.json"
+    args = [PY, str(HERE / "driver.py"), "sync", str(project), str(out)]
+    if full_refresh:
+        args.append("--full-refresh")
+    before = sink.stats()
+    load_before = os.getloadavg()[0]
+    result = run_json(args, out, work / "children.log")
+    after = sink.stats()
+    r = result["results"][0]
+    sync_s = result["seconds"]
+    phase = {
+        "phase": name,
+        "sink": sink.kind,
+        "wall_s": result["process"]["wall_s"],
+        "sync_s": sync_s,
+        "peak_rss_mb": result["process"]["peak_rss_mb"],
+        "cpu_s": result["process"]["cpu_s"],
+        # The machine's 1-minute load before the phase: above the core count, other processes
+        # competed for the CPU and wall times are inflated (cpu_s much less so).
+        "loadavg_1m_before": round(load_before, 2),
+        "rows_total": r["rows"]["total"],
+        "rows_new": r["rows"]["new"],
+        "rows_changed": r["rows"]["changed"],
+        "rows_unchanged": r["rows"]["unchanged"],
+        "rows_invalid": r["rows"]["skipped_invalid"],
+        "events_sent": r["events"]["sent"],
+        "events_rejected": r["events"]["rejected"],
+        "requests": r["requests"],
+        "ok": r["ok"],
+        "rows_per_s": round(r["rows"]["total"] / sync_s, 1) if sync_s else 0.0,
+        "events_per_s": round(r["events"]["sent"] / sync_s, 1) if sync_s else 0.0,
+        "stages": result["stages"],
+        "retl_package": result.get("retl_package"),
+        "send_threads_sum_s": result["send_threads_sum"],
+        "phone_udf_threads_sum_s": result.get("phone_udf_threads_sum"),
+        "calls": result.get("calls"),
+        "sink_requests": after["requests"] - before["requests"],
+        "sink_cpu_s": round(after["cpu_s"] - before["cpu_s"], 3),
+    }
+    if "body_bytes" in after:
+        phase["sink_body_bytes"] = after["body_bytes"] - before["body_bytes"]
+    return phase
+
+
+def send_floor(sink: Sink, bodies: Path, requests: int, threads: int, work: Path) -> dict[str, Any]:
+    out = work / f"floor_send_{sink.kind}.json"
+    before = sink.stats()
+    result = run_json(
+        [
+            PY,
+            str(HERE / "floor.py"),
+            "send",
+            sink.base_url + TRACK_PATH,
+            str(bodies),
+            str(out),
+            "--requests",
+            str(max(1, requests)),
+            "--threads",
+            str(threads),
+        ],
+        out,
+        work / "children.log",
+    )
+    after = sink.stats()
+    result["sink_cpu_s"] = round(after["cpu_s"] - before["cpu_s"], 3)
+    return result
+
+
+def bench_size(
+    rows: int, threads: int, root: Path, *, sandbox_check: bool, profile: bool
+) -> dict[str, Any]:
+    work = root / f"rows_{rows}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    log = work / "children.log"
+    parquet = work / "orders.parquet"
+    project = work / "project"
+
+    start = time.perf_counter()
+    data.write_orders(parquet, rows)
+    gen_s = time.perf_counter() - start
+
+    fast = Sink("fast", work / "sink_fast.log")
+    sandbox = Sink("sandbox", work / "sink_sandbox.log") if sandbox_check else None
+    try:
+        data.write_project(project, parquet, fast.base_url, threads)
+        bodies = work / "bodies.bin"
+        probe = run_json(
+            [
+                PY,
+                str(HERE / "driver.py"),
+                "probe",
+                str(project),
+                str(work / "probe.json"),
+                "--bodies",
+                str(bodies),
+            ],
+            work / "probe.json",
+            log,
+        )
+        enc = run_json(
+            [PY, str(HERE / "floor.py"), "encode", str(parquet), str(work / "floor_encode.json")],
+            work / "floor_encode.json",
+            log,
+        )
+
+        phases = [sync_phase("full_sync", project, work, fast)]
+        requests = phases[0]["requests"] or math.ceil(phases[0]["events_sent"] / 1000)
+        send_fast = send_floor(fast, bodies, requests, threads, work)
+        phases.append(sync_phase("resync", project, work, fast))
+        changed, new = data.change_orders(parquet, rows, CHANGED_PCT, NEW_PCT)
+        phases.append(sync_phase("resync_delta", project, work, fast))
+        send_sandbox = None
+        if sandbox is not None:
+            data.set_destination(project, sandbox.base_url, threads)
+            phases.append(
+                sync_phase("full_sync_sandbox", project, work, sandbox, full_refresh=True)
+            )
+            sb_requests = phases[-1]["requests"] or 1
+            send_sandbox = send_floor(sandbox, bodies, sb_requests, threads, work)
+            data.set_destination(project, fast.base_url, threads)
+        profile_summary = None
+        if profile:
+            profile_summary = profile_full_sync(project, work)
+    finally:
+        fast.close()
+        if sandbox is not None:
+            sandbox.close()
+
+    floor = {
+        "encode_s": enc["seconds"],
+        "encode_json_bytes": enc["json_bytes"],
+        "encode_peak_rss_mb": enc["process"]["peak_rss_mb"],
+        "send_fast_s": send_fast["seconds"],
+        "send_fast_requests": send_fast["requests"],
+        "send_fast_body_bytes": send_fast["body_bytes"],
+        "send_fast_sink_cpu_s": send_fast["sink_cpu_s"],
+        "scan_s": probe["scan_s"],
+        "retl_encode_only_s": probe["encode_s"],
+        "retl_payload_bytes": probe["payload_bytes"],
+    }
+    floor["serial_s"] = round(floor["encode_s"] + floor["send_fast_s"], 4)
+    floor["overlap_s"] = round(max(floor["encode_s"], floor["send_fast_s"]), 4)
+    if send_sandbox is not None:
+        floor["send_sandbox_s"] = send_sandbox["seconds"]
+        floor["send_sandbox_requests"] = send_sandbox["requests"]
+        floor["send_sandbox_sink_cpu_s"] = send_sandbox["sink_cpu_s"]
+        floor["send_sandbox_failed_requests"] = send_sandbox["failed_requests"]
+    add_ratios(phases, floor, rows)
+    result: dict[str, Any] = {
+        "rows": rows,
+        "threads": threads,
+        "generate_s": round(gen_s, 3),
+        "delta": {"changed_rows": changed, "new_rows": new},
+        "floor": floor,
+        "phases": phases,
+    }
+    if profile_summary is not None:
+        result["profile"] = profile_summary
+    return result
+
+
+def add_ratios(phases: list[dict[str, Any]], floor: dict[str, Any], rows: int) -> None:
+    """``ratio``: retl's in-process sync time over the phase's floor (see README)."""
+    per_row = floor["serial_s"] / rows if rows else 0.0
+    per_row_overlap = floor["overlap_s"] / rows if rows else 0.0
+    for p in phases:
+        sent = p["events_sent"]
+        if p["phase"] == "resync":
+            p["floor_s"] = floor["scan_s"]
+            p["floor_overlap_s"] = floor["scan_s"]
+        elif p["phase"] == "resync_delta":
+            p["floor_s"] = floor["scan_s"] + sent * per_row
+            p["floor_overlap_s"] = floor["scan_s"] + sent * per_row_overlap
+        elif p["phase"] == "full_sync_sandbox":
+            send = floor.get("send_sandbox_s", floor["send_fast_s"])
+            p["floor_s"] = floor["encode_s"] + send
+            p["floor_overlap_s"] = max(floor["encode_s"], send)
+        else:
+            p["floor_s"] = floor["serial_s"]
+            p["floor_overlap_s"] = floor["overlap_s"]
+        p["floor_s"] = round(p["floor_s"], 4)
+        p["floor_overlap_s"] = round(p["floor_overlap_s"], 4)
+        p["ratio"] = round(p["sync_s"] / p["floor_s"], 2) if p["floor_s"] else None
+        p["ratio_overlap"] = (
+            round(p["sync_s"] / p["floor_overlap_s"], 2) if p["floor_overlap_s"] else None
+        )
+
+
+def profile_full_sync(project: Path, work: Path, top: int = 25) -> dict[str, Any]:
+    """A --full-refresh sync under cProfile (slower than the timed runs; not a measurement)."""
+    import pstats
+
+    prof = work / "full_sync.prof"
+    out = work / "profile_sync.json"
+    run_json(
+        [
+            PY,
+            str(HERE / "driver.py"),
+            "sync",
+            str(project),
+            str(out),
+            "--full-refresh",
+            "--profile",
+            str(prof),
+        ],
+        out,
+        work / "children.log",
+    )
+    stats = pstats.Stats(str(prof))
+    entries = []
+    for (file, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        entries.append(
+            {
+                "function": f"{Path(file).name}:{line}({func})",
+                "calls": ncalls,
+                "tottime_s": round(tottime, 3),
+                "cumtime_s": round(cumtime, 3),
+            }
+        )
+    return {
+        "file": str(prof),
+        "by_tottime": sorted(entries, key=lambda e: -e["tottime_s"])[:top],
+        "by_cumtime": sorted(entries, key=lambda e: -e["cumtime_s"])[:top],
+    }
+
+
+def git_state() -> dict[str, Any]:
+    """The retl commit measured, and files changed since (read-only git calls)."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", "--no-optional-locks", *args],
+                cwd=HERE.parent,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            ).stdout.rstrip("\n")
+        except OSError:
+            return ""
+
+    return {
+        "commit": git("rev-parse", "HEAD").strip(),
+        "modified": [line[3:] for line in git("status", "--porcelain").splitlines()],
+    }
+
+
+# --- output ---------------------------------------------------------------------------------
+STAGE_SHORT = {
+    "load_compile": "load",
+    "validate": "valid",
+    "plan_encode_diff": "plan#",
+    "plan_samples": "sampl",
+    "plan_other": "plan+",
+    "stream": "strm",
+    "commit": "commit",
+    "send_wait": "send",
+    "other": "other",
+}
+
+
+def render(size: dict[str, Any]) -> str:
+    f = size["floor"]
+    lines = [
+        f"== {size['rows']:,} rows, {size['threads']} threads "
+        f"(data generated in {size['generate_s']:.1f}s) ==",
+        f"floor: DuckDB JSON {f['encode_s']:.2f}s ({f['encode_json_bytes'] / 1e6:.0f} MB), "
+        f"POST {f['send_fast_requests']} bodies to fast sink {f['send_fast_s']:.2f}s "
+        f"({f['send_fast_body_bytes'] / 1e6:.0f} MB) -> serial {f['serial_s']:.2f}s, "
+        f"overlapped {f['overlap_s']:.2f}s",
+        f"       one scan of the model {f['scan_s']:.2f}s; retl's encode SELECT alone "
+        f"{f['retl_encode_only_s']:.2f}s ({f['retl_payload_bytes'] / 1e6:.0f} MB of payloads)",
+    ]
+    if "send_sandbox_s" in f:
+        lines.append(
+            f"       POST the same bodies to the real sandbox: {f['send_sandbox_s']:.2f}s "
+            f"({f['send_sandbox_requests']} requests, sandbox CPU "
+            f"{f['send_sandbox_sink_cpu_s']:.1f}s)"
+        )
+    header = (
+        f"{'phase':<18}{'wall s':>8}{'sync s':>8}{'cpu s':>8}{'rows/s':>10}{'sent':>10}"
+        f"{'RSS MB':>8}{'floor s':>9}{'ratio':>7}{'r.ovl':>7}{'sink cpu':>9}{'load':>6}"
+    )
+    lines += [header, "-" * len(header)]
+    for p in size["phases"]:
+        lines.append(
+            f"{p['phase']:<18}{p['wall_s']:>8.2f}{p['sync_s']:>8.2f}{p['cpu_s']:>8.2f}"
+            f"{p['rows_per_s']:>10,.0f}{p['events_sent']:>10,}{p['peak_rss_mb']:>8.0f}"
+            f"{p['floor_s']:>9.2f}{p['ratio'] or 0:>7.2f}{p['ratio_overlap'] or 0:>7.2f}"
+            f"{p['sink_cpu_s']:>9.1f}{p.get('loadavg_1m_before', 0):>6.1f}"
+        )
+    lines.append("stages (s): " + "  ".join(f"{v}={k}" for k, v in STAGE_SHORT.items()))
+    head = f"{'phase':<18}" + "".join(f"{s:>8}" for s in STAGE_SHORT.values())
+    lines += [head]
+    for p in size["phases"]:
+        lines.append(
+            f"{p['phase']:<18}" + "".join(f"{p['stages'].get(k, 0):>8.2f}" for k in STAGE_SHORT)
+        )
+    if "profile" in size:
+        lines.append(f"cProfile of a full sync ({size['profile']['file']}), top by own time:")
+        for e in size["profile"]["by_tottime"][:12]:
+            lines.append(f"  {e['tottime_s']:>8.2f}s {e['calls']:>10} {e['function']}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="one size (default 1M)")
+    parser.add_argument("--sizes", help="comma-separated sizes, e.g. 100000,1000000,4000000")
+    parser.add_argument("--threads", type=int, default=5, help="requests in flight (default 5)")
+    parser.add_argument("--out", type=Path, help="result JSON (default bench/results/<time>.json)")
+    parser.add_argument("--workdir", type=Path, help="where data and projects go (default: tmp)")
+    parser.add_argument("--no-sandbox-check", action="store_true", help="skip the real sandbox")
+    parser.add_argument("--profile", action="store_true", help="cProfile one extra full sync")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--retl-src", type=Path, help="measure the retl package found in this directory instead"
+    )
+    args = parser.parse_args(argv)
+    CHILD_ENV.clear()
+    if args.retl_src is not None:
+        CHILD_ENV["PYTHONPATH"] = str(args.retl_src.resolve())
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")] if args.sizes else [args.rows]
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = args.out or HERE / "results" / f"{stamp}.json"
+    root = args.workdir or Path(tempfile.mkdtemp(prefix="retl-bench-"))
+    doc: dict[str, Any] = {
+        "started_at": stamp,
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "retl": {"source": str(args.retl_src)} if args.retl_src else git_state(),
+        "sizes": [],
+    }
+    try:
+        for rows in sizes:
+            size = bench_size(
+                rows,
+                args.threads,
+                root,
+                sandbox_check=not args.no_sandbox_check,
+                profile=args.profile,
+            )
+            doc["sizes"].append(size)
+            print(render(size), flush=True)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    print(f"results: {out}")
+    return doc
+
+
+if __name__ == "__main__":
+    main()
