@@ -21,7 +21,6 @@ from reverse_etl.destinations.tiktok.pii import e164_arrow, sha256_hex
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import Problem, ValidationFailed
 from reverse_etl.models.compile import CompiledModel
-from reverse_etl.state.diff import diff_sql
 from reverse_etl.state.fingerprint import describe_mapping, fingerprint, mapping_changes
 from reverse_etl.state.store import ScopeInfo
 
@@ -41,10 +40,11 @@ class InvalidRow:
 
 @dataclass(frozen=True)
 class MappingChange:
-    """The mapping differs from the one of the last sync: ``changes`` say how."""
+    """The mapping differs from the one of the last sync: ``changes`` say how, and how many
+    rows sent before go out again (TikTok deduplicates them only within 48 hours)."""
 
     changes: tuple[str, ...]
-    rows_resent: int
+    rows_resent: int  # rows sent before that go out again with the new mapping
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,6 @@ class DestinationPlan:
     scope: str
     full_refresh: bool
     rows_table: str
-    synced_relation: str | None
     warnings: tuple[Problem, ...]
     rows_total: int
     rows_invalid: int
@@ -160,7 +159,6 @@ class StateView:
     """What the plan needs from the state for one destination (None: nothing synced)."""
 
     scope: str
-    synced_relation: str | None
     previous: ScopeInfo | None
 
 
@@ -177,17 +175,17 @@ def build_destination_plan(
     """Run the model, the encoder and the diff once for counts, reasons and samples."""
     prepare_engine(engine)
     encode, warnings = encode_plan_for(dest, compiled, model)
-    synced = None if full_refresh else state.synced_relation
-    # One pass encodes and diffs every row into a temporary table; the counts, samples and
-    # the send then read it, so nothing is encoded twice. Only rows to send keep a payload,
-    # and DuckDB spills the table to disk beyond its memory limit.
+    # The diff left only new and changed rows (and rows with a duplicate key). One pass
+    # encodes them into a temporary table; the counts, samples and the send then read it, so
+    # nothing is encoded twice. Only valid rows keep a payload, and DuckDB spills the table
+    # to disk beyond its memory limit.
     table = f"__retl_rows_{next(_TABLES)}"
     engine.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT __key, __hash, __errors, __warnings, __change,
                    CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __payload END
                        AS __payload
-            FROM {diff_relation(encode, synced)}"""
+            FROM (SELECT *, __change_in AS __change FROM ({encode.sql}))"""
     )
     _mark_duplicate_keys(engine, table)
     rel = table
@@ -240,7 +238,6 @@ def build_destination_plan(
         scope=state.scope,
         full_refresh=full_refresh,
         rows_table=table,
-        synced_relation=synced,
         warnings=tuple(warnings),
         rows_total=int(total),
         rows_invalid=int(invalid),
@@ -257,14 +254,6 @@ def build_destination_plan(
         previous=previous,
         samples=tuple(orjson.loads(r[0]) for r in sample_rows),
     )
-
-
-def diff_relation(encode: EncodePlan, synced_relation: str | None) -> str:
-    """The encoded rows joined with the state: a relation with ``__change``. Rows from a
-    warehouse diff already say whether they are new or changed."""
-    if encode.spec.prekeyed:
-        return f"(SELECT *, __change_in AS __change FROM ({encode.sql})) AS __diff"
-    return f"(\n{diff_sql(f'({encode.sql})', synced_relation)}\n) AS __diff"
 
 
 def _mark_duplicate_keys(engine: DuckDBEngine, table: str) -> None:

@@ -50,11 +50,10 @@ from reverse_etl.report import SyncReport, new_run_id, write_report
 from reverse_etl.reporting.console import Console, NullConsole
 from reverse_etl.sandbox import SandboxServer
 from reverse_etl.state.diff import (
-    warehouse_diff_sql,
-    warehouse_rows_sql,
-    warehouse_unchanged_sql,
+    diff_sql,
+    rows_sql,
+    unchanged_sql,
 )
-from reverse_etl.state.fingerprint import describe_mapping, fingerprint
 from reverse_etl.state.lock import SyncLock
 from reverse_etl.state.scope import state_scope
 from reverse_etl.state.store import ScopeInfo, StateStore
@@ -405,34 +404,49 @@ class Project:
         previous: ScopeInfo | None,
         full_refresh: bool,
     ) -> ModelInput:
-        """The model's rows for the plan. With the state in the warehouse the diff runs
-        there, on a row hash, and only new and changed rows are staged locally."""
-        if not isinstance(store, WarehouseStateStore):
-            return self.model_input(compiled)
-        engine = store.engine
+        """The rows to encode: the model's rows whose key is new or whose row hash changed.
+
+        The diff runs where the state lives: in the workbench (local state), or in the
+        warehouse (state there), where only the rows to send leave the server.
+        """
+        bench = self.workbench
+        in_warehouse = isinstance(store, WarehouseStateStore)
         with model_errors(compiled):
-            schema = engine.schema(compiled.sql)
+            if in_warehouse:
+                assert isinstance(store, WarehouseStateStore)
+                base_sql, schema = compiled.sql, store.engine.schema(compiled.sql)
+            else:
+                model = self.model_input(compiled)
+                base_sql, schema = f"SELECT * FROM {model.relation}", model.schema
         probe, _ = encode_plan_for(dest, compiled, ModelInput("(SELECT 1) AS __probe", schema))
-        mapping_print = fingerprint(describe_mapping(probe))
-        resend_all = previous is not None and previous.mapping_fingerprint not in (
-            None,
-            mapping_print,
+        numeric = frozenset(
+            f.name
+            for f in schema
+            if pa.types.is_integer(f.type)
+            or pa.types.is_floating(f.type)
+            or pa.types.is_decimal(f.type)
         )
-        rows_sql = warehouse_rows_sql(compiled.sql, schema.names, list(probe.spec.key_columns))
+        rows = rows_sql(base_sql, schema.names, list(probe.spec.key_columns), numeric)
         latest = (
             None if full_refresh else store.latest_relation(dest.name, state_scope(dest.settings))
         )
+        diff = diff_sql(rows, latest)
         unchanged = 0
         with model_errors(compiled):
-            if latest is not None and not resend_all:
-                unchanged = int(
-                    engine.rows(engine.transpile(warehouse_unchanged_sql(rows_sql, latest)))[0][0]
-                )
-            diff = warehouse_diff_sql(rows_sql, latest, resend_all=resend_all)
-            table = self.workbench.stage(engine.stream(diff))
+            if in_warehouse:
+                assert isinstance(store, WarehouseStateStore)
+                engine = store.engine
+                if latest is not None:
+                    counted = engine.rows(engine.transpile(unchanged_sql(rows, latest)))
+                    unchanged = int(counted[0][0])
+                table = bench.stage(engine.stream(diff))
+            else:
+                if latest is not None:
+                    unchanged = int(bench.rows(unchanged_sql(rows, latest))[0][0])
+                table = bench.materialize(diff)
         return ModelInput(
             table,
-            self.workbench.schema(f"SELECT * FROM {table}"),
+            bench.schema(f"SELECT * FROM {table}"),
             prekeyed=True,
             unchanged_elsewhere=unchanged,
         )
@@ -453,20 +467,21 @@ class Project:
             previous = store.scope_info(d.name, scope)
             compiled = self.graph.compiled(d.settings.model)
             model = self._model_input(store, d, compiled, previous, full_refresh)
-            synced = None if model.prekeyed else store.synced_relation(d.name, scope)  # type: ignore[union-attr]
             plan = build_destination_plan(
                 self._duckdb(),
                 d,
                 compiled,
                 model,
-                StateView(scope, synced, previous),
+                StateView(scope, previous),
                 full_refresh=full_refresh,
             )
             if plan.mapping_change is not None:
                 self.console.warning(
                     f"{d.name}: the mapping changed since the last sync ("
                     + "; ".join(plan.mapping_change.changes)
-                    + f"): {plan.mapping_change.rows_resent} row(s) will be sent again"
+                    + f"): {plan.mapping_change.rows_resent} row(s) sent before will be sent "
+                    "again with the same event_id (TikTok deduplicates repeats only within 48 "
+                    "hours of the first send)"
                 )
             plans.append(plan)
         return plans

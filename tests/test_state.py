@@ -20,7 +20,7 @@ from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import StateError
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
-from reverse_etl.state.diff import diff_sql
+from reverse_etl.state.diff import diff_sql, unchanged_sql
 from reverse_etl.state.store import ALIAS, StateStore
 
 from .conftest import cli_env, invoke_cli
@@ -36,14 +36,19 @@ rows_strategy = st.dictionaries(
 
 
 def _diff(engine: DuckDBEngine, current: dict[str, str], synced: dict[str, str]) -> dict[str, str]:
-    engine.execute("CREATE OR REPLACE TEMP TABLE cur (__key VARCHAR, __hash VARCHAR)")
-    engine.execute("CREATE OR REPLACE TEMP TABLE st (row_key VARCHAR, payload_hash VARCHAR)")
+    """Rows to send (key -> new/changed) for ``current`` rows against ``synced`` state."""
+    engine.execute("CREATE OR REPLACE TEMP TABLE cur (__row_key VARCHAR, __row_hash VARCHAR)")
+    engine.execute("CREATE OR REPLACE TEMP TABLE st (row_key VARCHAR, row_hash VARCHAR)")
     for k, h in current.items():
         engine.execute("INSERT INTO cur VALUES (?, ?)", [k, h])
     for k, h in synced.items():
         engine.execute("INSERT INTO st VALUES (?, ?)", [k, h])
-    rows = engine.rows(f"SELECT __key, __change FROM ({diff_sql('cur', 'st')})")
-    return {k: c for k, c in rows}
+    rows = engine.rows(f"SELECT __row_key, __change FROM ({diff_sql('SELECT * FROM cur', 'st')})")
+    unchanged = engine.rows(unchanged_sql("SELECT * FROM cur", "st"))[0][0]
+    changes = {k: c for k, c in rows}
+    assert len(changes) == len(rows)  # no row twice
+    assert unchanged + len(changes) == len(current)  # every row counted once
+    return changes
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -52,23 +57,21 @@ def test_diff_properties(current: dict[str, str], synced: dict[str, str]) -> Non
     engine = DuckDBEngine()
     try:
         # a state diffed against itself sends nothing
-        assert set(_diff(engine, current, current).values()) <= {"unchanged"}
+        assert _diff(engine, current, current) == {}
         changes = _diff(engine, current, synced)
-        assert set(changes) == set(current)  # every current row is classified once
-        for key, change in changes.items():
-            expected = (
-                "new"
-                if key not in synced
-                else "unchanged"
-                if synced[key] == current[key]
-                else "changed"
-            )
-            assert change == expected
-        # applying the diff (recording what would be sent) reproduces the current rows
-        applied = dict(synced)
-        applied.update({k: current[k] for k, c in changes.items() if c != "unchanged"})
+        expected = {
+            k: ("new" if k not in synced else "changed")
+            for k, h in current.items()
+            if synced.get(k) != h
+        }
+        assert changes == expected
+        # applying the diff (recording what was sent) reproduces the current rows
+        applied = {**synced, **{k: current[k] for k in changes}}
         assert {k: applied[k] for k in current} == current
-        assert set(_diff(engine, current, applied).values()) <= {"unchanged"}
+        assert _diff(engine, current, applied) == {}
+        # a full refresh sends everything
+        full = engine.rows(f"SELECT count(*) FROM ({diff_sql('SELECT * FROM cur', None)})")
+        assert full[0][0] == len(current)
     finally:
         engine.close()
 

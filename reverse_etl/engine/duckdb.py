@@ -123,6 +123,12 @@ class DuckDBEngine:
             shutil.copyfile(src, dst)
         self._con.execute(f"LOAD {_lit(str(dst))}")
 
+    def materialize(self, sql: str) -> str:
+        """Run ``sql`` into a temporary table (spilling beyond the memory limit); its name."""
+        name = f"__retl_staged_{next(_STAGED)}"
+        self.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        return name
+
     def stage(self, reader: pa.RecordBatchReader) -> str:
         """Copy a stream of rows (from another warehouse) into a temporary table, spilling to
         disk beyond the memory limit; returns the table's name."""

@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 import orjson
+import phonenumbers
 
 from reverse_etl.destinations.tiktok.destination import EncodePlan
 
@@ -18,6 +19,8 @@ def describe_mapping(encode: EncodePlan) -> dict[str, Any]:
     spec = encode.spec
     return {
         "encoder": ENCODER_VERSION,
+        # A new phone-number metadata release can normalise a number differently.
+        "phonenumbers": phonenumbers.__version__,
         "source": spec.source,
         "key": list(spec.key_columns),
         "derived_event_id": spec.derive_event_id,
@@ -51,6 +54,7 @@ def mapping_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             out.append(f"column '{col}' now maps differently")
     for key in (
         "encoder",
+        "phonenumbers",
         "source",
         "key",
         "derived_event_id",

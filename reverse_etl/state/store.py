@@ -35,7 +35,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             destination VARCHAR NOT NULL,
             scope VARCHAR NOT NULL,
             row_key VARCHAR NOT NULL,
-            payload_hash VARCHAR NOT NULL,
+            row_hash VARCHAR NOT NULL,
             synced_at TIMESTAMP NOT NULL,
             seq BIGINT NOT NULL)""",
         f"""CREATE TABLE {ALIAS}.destinations (
@@ -165,10 +165,10 @@ class StateStore:
             out.append(info)
         return out
 
-    def synced_relation(self, destination: str, scope: str) -> str:
-        """SQL for the acknowledged (row_key, payload_hash) pairs of one scope."""
+    def latest_relation(self, destination: str, scope: str) -> str:
+        """SQL for the newest acknowledged (row_key, row_hash) of each key of one scope."""
         return (
-            f"(SELECT row_key, arg_max(payload_hash, seq) AS payload_hash "
+            f"(SELECT row_key, arg_max(row_hash, seq) AS row_hash "
             f"FROM {ALIAS}.synced_rows "
             f"WHERE destination = {_lit(destination)} AND scope = {_lit(scope)} "
             "GROUP BY row_key)"
@@ -189,7 +189,7 @@ class StateStore:
         ack = pa.table(
             {
                 "row_key": pa.array(keys, pa.string()),
-                "payload_hash": pa.array(hashes, pa.string()),
+                "row_hash": pa.array(hashes, pa.string()),
             }
         )
         cur = self._cursor()
@@ -197,7 +197,7 @@ class StateStore:
         try:
             cur.execute(
                 f"""INSERT INTO {ALIAS}.synced_rows
-                    SELECT ?, ?, row_key, payload_hash, now()::TIMESTAMP,
+                    SELECT ?, ?, row_key, row_hash, now()::TIMESTAMP,
                            nextval('{ALIAS}.ack_seq')
                     FROM __retl_ack""",
                 [destination, scope],

@@ -59,7 +59,7 @@ class WarehouseStateStore:
         self.engine.execute(
             f"""CREATE TABLE IF NOT EXISTS {s}.synced_rows (
                 destination TEXT NOT NULL, scope TEXT NOT NULL, row_key TEXT NOT NULL,
-                payload_hash TEXT NOT NULL, synced_at TIMESTAMP NOT NULL DEFAULT now(),
+                row_hash TEXT NOT NULL, synced_at TIMESTAMP NOT NULL DEFAULT now(),
                 seq BIGSERIAL NOT NULL)"""
         )
         self.engine.execute(
@@ -103,7 +103,7 @@ class WarehouseStateStore:
     def latest_relation(self, destination: str, scope: str) -> str:
         """The newest acknowledged hash per key of one scope, as DuckDB-dialect SQL."""
         return (
-            f"(SELECT DISTINCT ON (row_key) row_key, payload_hash "
+            f"(SELECT DISTINCT ON (row_key) row_key, row_hash "
             f"FROM {self.s}.synced_rows WHERE destination = {_lit(destination)} "
             f"AND scope = {_lit(scope)} ORDER BY row_key, seq DESC)"
         )
@@ -149,7 +149,7 @@ class WarehouseStateStore:
         with (
             conn.cursor() as cur,
             cur.copy(
-                f"COPY {self.s}.synced_rows (destination, scope, row_key, payload_hash) FROM STDIN"
+                f"COPY {self.s}.synced_rows (destination, scope, row_key, row_hash) FROM STDIN"
             ) as copy,
         ):
             for key, digest in zip(keys, hashes, strict=True):
