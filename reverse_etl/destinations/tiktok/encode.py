@@ -9,7 +9,7 @@ No Python runs per row except the vectorized phone UDF. Pure: this module only w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
@@ -42,6 +42,11 @@ class EncodeSpec:
     # The rows come from a warehouse diff that already computed the key (__row_key), a row
     # hash (__row_hash, recorded as the state's hash) and new/changed (__change).
     prekeyed: bool = False
+    # column -> name of a column holding its hashed phone, computed once per row
+    hashed_phones: tuple[tuple[str, str], ...] = ()
+
+    def hashed_phone(self, column: str) -> str | None:
+        return dict(self.hashed_phones).get(column)
 
 
 def lit(value: str) -> str:
@@ -129,6 +134,9 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         return f"to_json({col})"
     kind = param.kind
     if param.hashing is not Hashing.NONE:
+        pre = spec.hashed_phone(m.column)
+        if pre is not None:
+            return f"to_json({ident(pre)})"
         if _is_list(t):
             hashed = (
                 f"list_filter(list_transform({col}, x -> "
@@ -300,8 +308,12 @@ _KIND_PARSERS = {
 }
 
 
-def _phone_check(col: str, t: pa.DataType, name: str, region: str | None) -> str:
-    if _is_list(t):
+def _phone_check(
+    col: str, t: pa.DataType, name: str, region: str | None, pre: str | None = None
+) -> str:
+    if pre is not None:
+        bad = f"trim({col}) <> '' AND {ident(pre)} IS NULL"
+    elif _is_list(t):
         hashed = _hash("x", Hashing.PHONE, region)
         bad = f"len(list_filter({col}, x -> trim(x) <> '' AND ({hashed}) IS NULL)) > 0"
     else:
@@ -327,7 +339,9 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
             )
         )
     if param.hashing is Hashing.PHONE:
-        out.append(_phone_check(col, t, param.name, spec.default_phone_region))
+        out.append(
+            _phone_check(col, t, param.name, spec.default_phone_region, spec.hashed_phone(m.column))
+        )
     parser = _KIND_PARSERS.get(param.kind)
     if parser is not None and not pa.types.is_struct(t) and not _is_list(t):
         fn, what = parser
@@ -365,6 +379,7 @@ def build_encode_sql(
     relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
 ) -> str:
     """The SELECT that encodes every row of ``relation`` (whose columns are ``schema``)."""
+    relation, spec = _hash_phones_once(relation, schema, mapping, spec)
     key_sql = ident("__row_key") if spec.prekeyed else _key_sql(spec, schema)
     payload = _payload_sql(mapping, schema, spec, key_sql)
     errors, warns = _checks(mapping, schema, spec, key_sql)
@@ -386,6 +401,29 @@ def build_encode_sql(
         f"  FROM {relation}\n"
         ") AS __encoded"
     )
+
+
+def _hash_phones_once(
+    relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
+) -> tuple[str, EncodeSpec]:
+    """Phone parsing is the one step in Python: do it once per row (the payload and the
+    validity check both need it) in a projection under the encoder."""
+    phones = [
+        m.column
+        for m in mapping.columns
+        if m.param is not None
+        and m.param.hashing is Hashing.PHONE
+        and not _is_list(schema.field(m.column).type)
+    ]
+    if not phones:
+        return relation, spec
+    names = tuple((c, f"__hashed_phone_{i}") for i, c in enumerate(phones))
+    extra = ", ".join(
+        f"{_hash(ident(c), Hashing.PHONE, spec.default_phone_region)} AS {ident(n)}"
+        for c, n in names
+    )
+    wrapped = f"(SELECT *, {extra} FROM {relation}) AS __phones"
+    return wrapped, replace(spec, hashed_phones=names)
 
 
 def key_columns_for(
