@@ -431,16 +431,16 @@ def key_columns_for(
 ) -> tuple[tuple[str, ...], bool] | None:
     """(key columns, derive event_id?) or None when no key can be found.
 
-    The key is ``event_id`` when the model has it, else the destination's ``primary_key``, else
-    the model's ``config(primary_key=...)``; event_id is derived from the key when absent.
+    The key is the destination's ``primary_key``, else the model's ``config(primary_key=...)``,
+    else the ``event_id`` column; event_id is derived from the key when the model has none.
     """
     has_event_id = "event_id" in names
     if configured:
         return tuple(configured), not has_event_id
+    if model_pk:
+        return tuple(model_pk), not has_event_id
     if has_event_id:
         return ("event_id",), False
-    if model_pk:
-        return tuple(model_pk), True
     return None
 
 
