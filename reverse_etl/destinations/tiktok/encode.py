@@ -126,6 +126,21 @@ def _is_list(t: pa.DataType) -> bool:
     return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
 
 
+def _string(expr: str, t: pa.DataType) -> str:
+    return f"CAST({expr} AS VARCHAR)"
+
+
+# How each scalar kind is written (a SQL expression over the column, then to_json).
+_SCALARS = {
+    Kind.ID: _as_text,
+    Kind.STRING: _string,
+    Kind.NUMBER: _number,
+    Kind.INTEGER: _integer,
+    Kind.BOOLEAN: _boolean,
+    Kind.TIME: _time,
+}
+
+
 def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     """SQL producing the JSON text of one column's value, or NULL to leave it out."""
     col = ident(m.column)
@@ -145,18 +160,9 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
             )
             return f"CASE WHEN len({hashed}) > 0 THEN to_json({hashed}) END"
         return f"to_json({_hash(col, param.hashing, spec.default_phone_region)})"
-    if kind is Kind.ID:
-        return f"to_json({_as_text(col, t)})"
-    if kind is Kind.STRING:
-        return f"to_json(CAST({col} AS VARCHAR))"
-    if kind is Kind.NUMBER:
-        return f"to_json({_number(col, t)})"
-    if kind is Kind.INTEGER:
-        return f"to_json({_integer(col, t)})"
-    if kind is Kind.BOOLEAN:
-        return f"to_json({_boolean(col, t)})"
-    if kind is Kind.TIME:
-        return f"to_json({_time(col, t)})"
+    scalar = _SCALARS.get(kind)
+    if scalar is not None:
+        return f"to_json({scalar(col, t)})"
     if kind is Kind.ID_LIST:
         if _is_list(t):
             items = f"list_filter({col}, x -> x IS NOT NULL)"
