@@ -108,7 +108,18 @@ class LazySecret:
         return True
 
     def reveal(self) -> SecretStr:
-        value = resolve(self._raw, self._where) if has_template(self._raw) else self._raw
+        try:
+            value = resolve(self._raw, self._where) if has_template(self._raw) else self._raw
+        except ConfigError as exc:
+            # A default is no place for a secret: point at the environment (or the sandbox).
+            raise ConfigError(
+                exc.message,
+                file=exc.file,
+                line=exc.line,
+                key=exc.key,
+                hint="set it in the environment (your CI's secret store), or try "
+                "'retl sync --sandbox', which needs no token",
+            ) from None
         if not value:
             raise ConfigError(
                 "is empty",
