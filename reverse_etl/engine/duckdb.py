@@ -167,13 +167,6 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(_clean(exc)) from None
 
-    def scalar(self, sql: str) -> Any:
-        try:
-            row = self._con.execute(sql).fetchone()
-        except duckdb.Error as exc:
-            raise EngineError(_clean(exc)) from None
-        return None if row is None else row[0]
-
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Small result sets only (summaries, samples)."""
         try:

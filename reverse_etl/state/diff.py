@@ -12,7 +12,6 @@ from __future__ import annotations
 
 NEW = "new"
 CHANGED = "changed"
-UNCHANGED = "unchanged"
 
 
 # Columns the warehouse diff adds to the model's own.
