@@ -188,6 +188,9 @@ def execute(
         result.event_source_name = resolved.name
         envelope = EnvelopeSpec(resolved.event_source, resolved.event_source_id, s.test_event_code)
 
+        if state is not None and plan.rows_to_send:
+            state.mark_dirty(plan.name, plan.scope)
+
         def on_ack(batch: Batch) -> None:
             if state is not None:
                 state.record_acknowledged(plan.name, plan.scope, batch.keys, batch.hashes)
@@ -218,7 +221,7 @@ def execute(
     result.bisections = outcome.bisections
     result.duration = time.monotonic() - started
     if state is not None:
-        if result.sent:
+        if plan.rows_to_send:  # marked dirty above: fold the log back to one entry per key
             state.compact(plan.name, plan.scope)
         state.record_run(
             plan.name,

@@ -276,3 +276,20 @@ def test_state_from_a_newer_retl_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StateError, match="newer retl"):
         StateStore(engine, tmp_path / "state.duckdb")
     engine.close()
+
+
+def test_a_dirty_log_takes_the_newest_entry_and_compaction_cleans_it(tmp_path: Path) -> None:
+    engine = DuckDBEngine()
+    store = StateStore(engine, tmp_path / "state.duckdb")
+    store.record_acknowledged("d", "s", ["k1", "k2"], ["old1", "h2"])
+    store.mark_dirty("d", "s")  # a run starts; it dies after re-acknowledging k1
+    store.record_acknowledged("d", "s", ["k1"], ["new1"])
+    dirty = store.latest_relation("d", "s")
+    assert "arg_max" in dirty
+    assert sorted(engine.rows(f"SELECT * FROM {dirty}")) == [("k1", "new1"), ("k2", "h2")]
+    store.compact("d", "s")
+    clean = store.latest_relation("d", "s")
+    assert "arg_max" not in clean  # one entry per key again: a plain scan, no aggregate
+    assert sorted(engine.rows(f"SELECT * FROM {clean}")) == [("k1", "new1"), ("k2", "h2")]
+    store.close()
+    engine.close()

@@ -22,7 +22,7 @@ from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import EngineError, StateError
 
 ALIAS = "retl_state"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each migration takes the schema from version i to i + 1. Never edit a released one: add one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -47,6 +47,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_sync_at TIMESTAMP,
             last_run_id VARCHAR,
             PRIMARY KEY (destination, scope))""",
+    ),
+    # Whether a scope's log holds one entry per key (compacted after each run). A run marks
+    # it dirty before its first acknowledgement; only a run that died leaves it so, and only
+    # then does the diff need the heavier newest-entry-per-key aggregate.
+    (
+        f"CREATE TABLE {ALIAS}.dirty_scopes (destination VARCHAR NOT NULL, "
+        "scope VARCHAR NOT NULL, PRIMARY KEY (destination, scope))",
     ),
 )
 
@@ -167,11 +174,22 @@ class StateStore:
 
     def latest_relation(self, destination: str, scope: str) -> str:
         """SQL for the newest acknowledged (row_key, row_hash) of each key of one scope."""
+        where = f"WHERE destination = {_lit(destination)} AND scope = {_lit(scope)}"
+        dirty = self.engine.rows(
+            f"SELECT count(*) FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?",
+            [destination, scope],
+        )[0][0]
+        if not dirty:  # compacted: one entry per key, no aggregate (it would not spill)
+            return f"(SELECT row_key, row_hash FROM {ALIAS}.synced_rows {where})"
         return (
             f"(SELECT row_key, arg_max(row_hash, seq) AS row_hash "
-            f"FROM {ALIAS}.synced_rows "
-            f"WHERE destination = {_lit(destination)} AND scope = {_lit(scope)} "
-            "GROUP BY row_key)"
+            f"FROM {ALIAS}.synced_rows {where} GROUP BY row_key)"
+        )
+
+    def mark_dirty(self, destination: str, scope: str) -> None:
+        """Called before a run appends acknowledgements to a scope (see compact)."""
+        self._cursor().execute(
+            f"INSERT OR IGNORE INTO {ALIAS}.dirty_scopes VALUES (?, ?)", [destination, scope]
         )
 
     # --- writes (main thread only; a cursor, so an open result stream is not disturbed) ---
@@ -207,12 +225,17 @@ class StateStore:
 
     def compact(self, destination: str, scope: str) -> None:
         """Keep only the newest entry per key (older ones are superseded)."""
-        self._cursor().execute(
+        cur = self._cursor()
+        cur.execute(
             f"""DELETE FROM {ALIAS}.synced_rows
                 WHERE destination = ? AND scope = ? AND seq NOT IN (
                     SELECT max(seq) FROM {ALIAS}.synced_rows
                     WHERE destination = ? AND scope = ? GROUP BY row_key)""",
             [destination, scope, destination, scope],
+        )
+        cur.execute(
+            f"DELETE FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?",
+            [destination, scope],
         )
 
     def record_run(
@@ -242,6 +265,7 @@ class StateStore:
         ).fetchone()
         cur.execute(f"DELETE FROM {ALIAS}.synced_rows WHERE {where}", params)
         cur.execute(f"DELETE FROM {ALIAS}.destinations WHERE {where}", params)
+        cur.execute(f"DELETE FROM {ALIAS}.dirty_scopes WHERE {where}", params)
         return int(count[0]) if count else 0
 
     def close(self) -> None:
