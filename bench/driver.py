@@ -87,6 +87,12 @@ def instrument() -> None:
     import reverse_etl.plan as plan_mod
     import reverse_etl.project as project_mod
     import reverse_etl.sync as sync_mod
+
+    # The run orchestration lives in reverse_etl.runs (older versions: reverse_etl.project).
+    try:
+        import reverse_etl.runs as runs_mod
+    except ImportError:
+        runs_mod = project_mod
     from reverse_etl.destinations.tiktok.client import TikTokClient
     from reverse_etl.engine.duckdb import DuckDBEngine
     from reverse_etl.state.store import StateStore
@@ -95,8 +101,8 @@ def instrument() -> None:
     _wrap(plan_mod, "encode_plan_for", "validate")
     _wrap(DuckDBEngine, "rows", _rows_label)
     _wrap(DuckDBEngine, "execute", _execute_label)
-    _wrap(project_mod, "build_destination_plan", "plan_total")
-    _wrap(project_mod, "execute", "execute_total")
+    _wrap(runs_mod, "build_destination_plan", "plan_total")
+    _wrap(runs_mod, "execute", "execute_total")
     _wrap(StateStore, "record_acknowledged", "commit")
     _wrap(StateStore, "record_run", "commit")
     _wrap(TikTokClient, "track", "send_threads")
@@ -179,7 +185,7 @@ def run_probe(project_dir: Path, bodies: Path | None) -> dict[str, Any]:
     with Project.load(project_dir) as project:
         config = project.select_destinations()[0]
         compiled = project.graph.compiled(config.model)
-        engine = project._duckdb()
+        engine = getattr(project, "workbench", None) or project._duckdb()
         prepare_engine(engine)
 
         start = time.perf_counter()

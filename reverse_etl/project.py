@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,43 +20,23 @@ from reverse_etl.config.project import (
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import DbtArtifacts, target_dir_for
 from reverse_etl.delivery.retry import RetryPolicy
-from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
-from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
 from reverse_etl.engine.base import Engine, iter_batches
 from reverse_etl.engine.duckdb import Attachment, DuckDBEngine
-from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import (
     ConfigError,
-    EngineError,
-    InvalidRowsError,
-    RetlError,
     UsageError,
-    ValidationFailed,
 )
-from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph
+from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph, model_errors
 from reverse_etl.models.sources import SourceCatalog
 from reverse_etl.plan import (
     DestinationPlan,
     ModelInput,
-    StateView,
-    build_destination_plan,
-    check_invalid,
-    encode_plan_for,
 )
-from reverse_etl.report import SyncReport, new_run_id, write_report
+from reverse_etl.report import SyncReport
 from reverse_etl.reporting.console import Console, NullConsole
-from reverse_etl.sandbox import SandboxServer
-from reverse_etl.state.diff import (
-    diff_sql,
-    rows_sql,
-    unchanged_sql,
-)
-from reverse_etl.state.lock import SyncLock
-from reverse_etl.state.scope import state_scope
-from reverse_etl.state.store import ScopeInfo, StateStore
-from reverse_etl.state.warehouse import WarehouseStateStore
-from reverse_etl.sync import Target, execute
+from reverse_etl.runs import Runner
+from reverse_etl.state.store import ScopeInfo
 from reverse_etl.validation import DestinationValidation, validate_project
 
 MODELS_DIR = "models"
@@ -70,21 +48,6 @@ class Preview:
     columns: list[str]
     types: list[str]
     rows: list[list[Any]]
-
-
-@contextmanager
-def model_errors(compiled: CompiledModel) -> Iterator[None]:
-    """Engine errors while a model runs name the model's file."""
-    try:
-        yield
-    except EngineError as exc:
-        if exc.file is not None:
-            raise
-        raise EngineError(
-            f"model '{compiled.name}' failed: {exc.message}",
-            file=compiled.model.path,
-            hint="run 'retl compile --select " + compiled.name + "' to see the SQL that ran",
-        ) from None
 
 
 class Project:
@@ -345,10 +308,8 @@ class Project:
         return chosen
 
     # --- plan and sync ---------------------------------------------------------------------
-    def _duckdb(self) -> DuckDBEngine:
-        return self.workbench
-
-    def _destinations(self, select: Sequence[str]) -> list[TikTokDestination]:
+    def destinations_for_run(self, select: Sequence[str]) -> list[TikTokDestination]:
+        """The selected destinations, with their notices shown."""
         out = []
         for config in self.select_destinations(select):
             dest = TikTokDestination(config)
@@ -363,136 +324,15 @@ class Project:
         return validate_project(self, select)
 
     def state_file(self, *, sandbox: bool = False) -> Path:
-        """The state database: sandbox runs keep their own, so they never mark rows as sent
-        for the real destination."""
-        return self.state_dir / ("sandbox-state.duckdb" if sandbox else "state.duckdb")
-
-    @contextmanager
-    def _state(self, *, sandbox: bool, write: bool) -> Iterator[StateStore | WarehouseStateStore]:
-        """The state store, locked for writing when ``write``. Sandbox runs always keep a
-        local state of their own."""
-        store: StateStore | WarehouseStateStore
-        if self.config.state.location == "warehouse" and not sandbox:
-            engine = self.engine
-            if not isinstance(engine, PostgresEngine):
-                raise ConfigError(
-                    "state.location: warehouse needs a PostgreSQL warehouse",
-                    file=self.dir / PROJECT_FILE,
-                    key="state.location",
-                    hint="with DuckDB, keep location: local (the state file sits beside it)",
-                )
-            store = WarehouseStateStore(engine, self.config.state.schema_)
-            try:
-                with store.lock() if write else contextlib.nullcontext():
-                    yield store
-            finally:
-                store.close()
-            return
-        state_file = self.state_file(sandbox=sandbox)
-        with SyncLock(state_file) if write else contextlib.nullcontext():
-            store = StateStore(self._duckdb(), state_file, read_only=not write)
-            try:
-                yield store
-            finally:
-                store.close()
-
-    def _model_input(
-        self,
-        store: StateStore | WarehouseStateStore,
-        dest: TikTokDestination,
-        compiled: CompiledModel,
-        previous: ScopeInfo | None,
-        full_refresh: bool,
-    ) -> ModelInput:
-        """The rows to encode: the model's rows whose key is new or whose row hash changed.
-
-        The diff runs where the state lives: in the workbench (local state), or in the
-        warehouse (state there), where only the rows to send leave the server.
-        """
-        bench = self.workbench
-        in_warehouse = isinstance(store, WarehouseStateStore)
-        with model_errors(compiled):
-            if in_warehouse:
-                assert isinstance(store, WarehouseStateStore)
-                base_sql, schema = compiled.sql, store.engine.schema(compiled.sql)
-            else:
-                model = self.model_input(compiled)
-                base_sql, schema = f"SELECT * FROM {model.relation}", model.schema
-        probe, _ = encode_plan_for(dest, compiled, ModelInput("(SELECT 1) AS __probe", schema))
-        numeric = frozenset(
-            f.name
-            for f in schema
-            if pa.types.is_integer(f.type)
-            or pa.types.is_floating(f.type)
-            or pa.types.is_decimal(f.type)
-        )
-        rows = rows_sql(base_sql, schema.names, list(probe.spec.key_columns), numeric)
-        latest = (
-            None if full_refresh else store.latest_relation(dest.name, state_scope(dest.settings))
-        )
-        diff = diff_sql(rows, latest)
-        unchanged = 0
-        with model_errors(compiled):
-            if in_warehouse:
-                assert isinstance(store, WarehouseStateStore)
-                engine = store.engine
-                if latest is not None:
-                    counted = engine.rows(engine.transpile(unchanged_sql(rows, latest)))
-                    unchanged = int(counted[0][0])
-                table = bench.stage(engine.stream(diff))
-            else:
-                if latest is not None:
-                    unchanged = int(bench.rows(unchanged_sql(rows, latest))[0][0])
-                table = bench.materialize(diff)
-        return ModelInput(
-            table,
-            bench.schema(f"SELECT * FROM {table}"),
-            prekeyed=True,
-            unchanged_elsewhere=unchanged,
-        )
-
-    def _plans(
-        self, store: StateStore | WarehouseStateStore, select: Sequence[str], full_refresh: bool
-    ) -> list[DestinationPlan]:
-        # The same static validation as `retl validate` comes first: a model that cannot fit
-        # its destination stops here, with every problem, before any row is read.
-        problems = [p for v in self.validate(select) for p in v.errors]
-        if problems:
-            raise ValidationFailed.from_problems(
-                problems, summary="validation failed: nothing was sent (see 'retl validate')"
-            )
-        plans = []
-        for d in self._destinations(select):
-            scope = state_scope(d.settings)
-            previous = store.scope_info(d.name, scope)
-            compiled = self.graph.compiled(d.settings.model)
-            model = self._model_input(store, d, compiled, previous, full_refresh)
-            plan = build_destination_plan(
-                self._duckdb(),
-                d,
-                compiled,
-                model,
-                StateView(scope, previous),
-                full_refresh=full_refresh,
-            )
-            if plan.mapping_change is not None:
-                self.console.warning(
-                    f"{d.name}: the mapping changed since the last sync ("
-                    + "; ".join(plan.mapping_change.changes)
-                    + f"): {plan.mapping_change.rows_resent} row(s) sent before will be sent "
-                    "again with the same event_id (TikTok deduplicates repeats only within 48 "
-                    "hours of the first send)"
-                )
-            plans.append(plan)
-        return plans
+        """The local state database (sandbox runs keep their own)."""
+        return Runner(self).state_file(sandbox=sandbox)
 
     def plan(
         self, select: Sequence[str] = (), *, sandbox: bool = False, full_refresh: bool = False
     ) -> list[DestinationPlan]:
         """What a sync would send, per destination: models run and diffed against the state,
         but no network call, no state change and no secret needed."""
-        with self._state(sandbox=sandbox, write=False) as store:
-            return self._plans(store, select, full_refresh)
+        return Runner(self).plan(select, sandbox=sandbox, full_refresh=full_refresh)
 
     def sync(
         self,
@@ -505,76 +345,16 @@ class Project:
         """Plan, then send each destination's new and changed rows, committing every
         acknowledged batch to the state. Invalid rows stop the run before anything is sent
         unless the destination skips them (skip_invalid_record)."""
-        if limit is not None and limit < 0:
-            raise UsageError("--limit must be 0 or more", key="--limit")
-        report = SyncReport(plans=[], sandbox=sandbox, run_id=new_run_id())
-        with self._state(sandbox=sandbox, write=True) as store:
-            try:
-                report.plans = self._plans(store, select, full_refresh)
-                blocking = check_invalid(report.plans)
-                if blocking:
-                    raise InvalidRowsError.from_problems(
-                        blocking, summary="invalid rows: nothing was sent"
-                    )
-                self._send(report, store, limit)
-            except RetlError as exc:
-                report.error = exc.message
-                raise
-            finally:
-                report.report_path = write_report(self.state_dir / "runs", report)
-        return report
-
-    def _send(
-        self, report: SyncReport, store: StateStore | WarehouseStateStore, limit: int | None
-    ) -> None:
-        plans = report.plans
-        server = start_sandbox([p.destination.settings for p in plans]) if report.sandbox else None
-        try:
-            for plan in plans:
-                target = self._target(plan, server)
-                total = plan.rows_to_send if limit is None else min(limit, plan.rows_to_send)
-                with self.console.progress(plan.name, total) as progress:
-                    result = execute(
-                        self._duckdb(),
-                        plan,
-                        target,
-                        observer=progress,
-                        state=store,
-                        run_id=report.run_id,
-                        limit=limit,
-                        policy=self.retry_policy,
-                    )
-                report.results.append(result)
-        finally:
-            if server is not None:
-                report.sandbox_summary = server.stats.snapshot()
-                server.stop()
+        return Runner(self).sync(select, sandbox=sandbox, limit=limit, full_refresh=full_refresh)
 
     def state_show(self, *, sandbox: bool = False) -> list[ScopeInfo]:
         """What the state holds, per destination and event source."""
-        with self._state(sandbox=sandbox, write=False) as store:
-            return store.all_scopes()
+        return Runner(self).state_show(sandbox=sandbox)
 
     def state_reset(self, select: Sequence[str] = (), *, sandbox: bool = False) -> dict[str, int]:
         """Forget what was sent to the selected destinations (all when none is selected):
         their next sync sends every row again."""
-        names = [d.name for d in self.select_destinations(select)] if select else None
-        with self._state(sandbox=sandbox, write=True) as store:
-            if names is None:
-                names = sorted({s.destination for s in store.all_scopes()})
-            return {name: store.reset(name) for name in names}
-
-    def _target(self, plan: DestinationPlan, server: SandboxServer | None) -> Target:
-        dest = plan.destination
-        if server is not None:
-            o = override_for(server, dest.settings)
-            return Target(o.base_url, o.token, sandbox=True, event_source_id=o.event_source_id)
-        stored = None
-        token = dest.settings.access_token
-        if dest.settings.auth_method == "oauth" and (token is None or not token.is_available()):
-            creds = CredentialsStore().load(dest.settings.oauth_app_id)
-            stored = creds.access_token if creds is not None else None
-        return Target(dest.settings.api_base_url, dest.access_token(stored))
+        return Runner(self).state_reset(select, sandbox=sandbox)
 
     def close(self) -> None:
         for engine in (self._warehouse, self._workbench):

@@ -7,12 +7,13 @@ temporary tables, and ``retl compile`` shows exactly what runs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reverse_etl.errors import ModelError, Problem
+from reverse_etl.errors import EngineError, ModelError, Problem
 from reverse_etl.models.dag import ModelFile, discover_models, topo_order, upstream
 from reverse_etl.models.render import RenderContext, render_model
 
@@ -144,3 +145,18 @@ def assemble_sql(model: Model, deps: list[Model]) -> str:
     else:
         body = model.sql
     return f"WITH {ctes}\n{body}"
+
+
+@contextmanager
+def model_errors(compiled: CompiledModel) -> Iterator[None]:
+    """Engine errors while a model runs name the model's file."""
+    try:
+        yield
+    except EngineError as exc:
+        if exc.file is not None:
+            raise
+        raise EngineError(
+            f"model '{compiled.name}' failed: {exc.message}",
+            file=compiled.model.path,
+            hint="run 'retl compile --select " + compiled.name + "' to see the SQL that ran",
+        ) from None

@@ -1,0 +1,269 @@
+"""Running plans and syncs: the state store, the diff input, the plans and the sending.
+
+The Project facade delegates here; this module decides where the diff runs (the local DuckDB
+or the warehouse), holds the lock for the length of a sync, and writes the run report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from reverse_etl.config.project import PROJECT_FILE
+from reverse_etl.destinations.tiktok.auth import CredentialsStore
+from reverse_etl.destinations.tiktok.destination import TikTokDestination
+from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
+from reverse_etl.engine.postgres import PostgresEngine
+from reverse_etl.errors import (
+    ConfigError,
+    InvalidRowsError,
+    RetlError,
+    UsageError,
+    ValidationFailed,
+)
+from reverse_etl.models.compile import CompiledModel, model_errors
+from reverse_etl.plan import (
+    DestinationPlan,
+    ModelInput,
+    StateView,
+    build_destination_plan,
+    check_invalid,
+    encode_plan_for,
+)
+from reverse_etl.report import SyncReport, new_run_id, write_report
+from reverse_etl.sandbox import SandboxServer
+from reverse_etl.state.diff import diff_sql, rows_sql, unchanged_sql
+from reverse_etl.state.lock import SyncLock
+from reverse_etl.state.scope import state_scope
+from reverse_etl.state.store import ScopeInfo, StateStore
+from reverse_etl.state.warehouse import WarehouseStateStore
+from reverse_etl.sync import Target, execute
+
+if TYPE_CHECKING:
+    from reverse_etl.project import Project
+
+
+class Runner:
+    """Plans and syncs for one project."""
+
+    def __init__(self, project: Project) -> None:
+        self.p = project
+
+    def state_file(self, *, sandbox: bool = False) -> Path:
+        """The state database: sandbox runs keep their own, so they never mark rows as sent
+        for the real destination."""
+        return self.p.state_dir / ("sandbox-state.duckdb" if sandbox else "state.duckdb")
+
+    @contextmanager
+    def _state(self, *, sandbox: bool, write: bool) -> Iterator[StateStore | WarehouseStateStore]:
+        """The state store, locked for writing when ``write``. Sandbox runs always keep a
+        local state of their own."""
+        store: StateStore | WarehouseStateStore
+        if self.p.config.state.location == "warehouse" and not sandbox:
+            engine = self.p.engine
+            if not isinstance(engine, PostgresEngine):
+                raise ConfigError(
+                    "state.location: warehouse needs a PostgreSQL warehouse",
+                    file=self.p.dir / PROJECT_FILE,
+                    key="state.location",
+                    hint="with DuckDB, keep location: local (the state file sits beside it)",
+                )
+            store = WarehouseStateStore(engine, self.p.config.state.schema_)
+            try:
+                with store.lock() if write else contextlib.nullcontext():
+                    yield store
+            finally:
+                store.close()
+            return
+        state_file = self.state_file(sandbox=sandbox)
+        with SyncLock(state_file) if write else contextlib.nullcontext():
+            store = StateStore(self.p.workbench, state_file, read_only=not write)
+            try:
+                yield store
+            finally:
+                store.close()
+
+    def _model_input(
+        self,
+        store: StateStore | WarehouseStateStore,
+        dest: TikTokDestination,
+        compiled: CompiledModel,
+        previous: ScopeInfo | None,
+        full_refresh: bool,
+    ) -> ModelInput:
+        """The rows to encode: the model's rows whose key is new or whose row hash changed.
+
+        The diff runs where the state lives: in the workbench (local state), or in the
+        warehouse (state there), where only the rows to send leave the server.
+        """
+        bench = self.p.workbench
+        in_warehouse = isinstance(store, WarehouseStateStore)
+        with model_errors(compiled):
+            if in_warehouse:
+                assert isinstance(store, WarehouseStateStore)
+                base_sql, schema = compiled.sql, store.engine.schema(compiled.sql)
+            else:
+                model = self.p.model_input(compiled)
+                base_sql, schema = f"SELECT * FROM {model.relation}", model.schema
+        probe, _ = encode_plan_for(dest, compiled, ModelInput("(SELECT 1) AS __probe", schema))
+        numeric = frozenset(
+            f.name
+            for f in schema
+            if pa.types.is_integer(f.type)
+            or pa.types.is_floating(f.type)
+            or pa.types.is_decimal(f.type)
+        )
+        rows = rows_sql(base_sql, schema.names, list(probe.spec.key_columns), numeric)
+        latest = (
+            None if full_refresh else store.latest_relation(dest.name, state_scope(dest.settings))
+        )
+        diff = diff_sql(rows, latest)
+        unchanged = 0
+        with model_errors(compiled):
+            if in_warehouse:
+                assert isinstance(store, WarehouseStateStore)
+                engine = store.engine
+                if latest is not None:
+                    counted = engine.rows(engine.transpile(unchanged_sql(rows, latest)))
+                    unchanged = int(counted[0][0])
+                table = bench.stage(engine.stream(diff))
+            else:
+                if latest is not None:
+                    unchanged = int(bench.rows(unchanged_sql(rows, latest))[0][0])
+                table = bench.materialize(diff)
+        return ModelInput(
+            table,
+            bench.schema(f"SELECT * FROM {table}"),
+            prekeyed=True,
+            unchanged_elsewhere=unchanged,
+        )
+
+    def _plans(
+        self, store: StateStore | WarehouseStateStore, select: Sequence[str], full_refresh: bool
+    ) -> list[DestinationPlan]:
+        # The same static validation as `retl validate` comes first: a model that cannot fit
+        # its destination stops here, with every problem, before any row is read.
+        problems = [p for v in self.p.validate(select) for p in v.errors]
+        if problems:
+            raise ValidationFailed.from_problems(
+                problems, summary="validation failed: nothing was sent (see 'retl validate')"
+            )
+        plans = []
+        for d in self.p.destinations_for_run(select):
+            scope = state_scope(d.settings)
+            previous = store.scope_info(d.name, scope)
+            compiled = self.p.graph.compiled(d.settings.model)
+            model = self._model_input(store, d, compiled, previous, full_refresh)
+            plan = build_destination_plan(
+                self.p.workbench,
+                d,
+                compiled,
+                model,
+                StateView(scope, previous),
+                full_refresh=full_refresh,
+            )
+            if plan.mapping_change is not None:
+                self.p.console.warning(
+                    f"{d.name}: the mapping changed since the last sync ("
+                    + "; ".join(plan.mapping_change.changes)
+                    + f"): {plan.mapping_change.rows_resent} row(s) sent before will be sent "
+                    "again with the same event_id (TikTok deduplicates repeats only within 48 "
+                    "hours of the first send)"
+                )
+            plans.append(plan)
+        return plans
+
+    def plan(
+        self, select: Sequence[str] = (), *, sandbox: bool = False, full_refresh: bool = False
+    ) -> list[DestinationPlan]:
+        """What a sync would send, per destination: models run and diffed against the state,
+        but no network call, no state change and no secret needed."""
+        with self._state(sandbox=sandbox, write=False) as store:
+            return self._plans(store, select, full_refresh)
+
+    def sync(
+        self,
+        select: Sequence[str] = (),
+        *,
+        sandbox: bool = False,
+        limit: int | None = None,
+        full_refresh: bool = False,
+    ) -> SyncReport:
+        """Plan, then send each destination's new and changed rows, committing every
+        acknowledged batch to the state. Invalid rows stop the run before anything is sent
+        unless the destination skips them (skip_invalid_record)."""
+        if limit is not None and limit < 0:
+            raise UsageError("--limit must be 0 or more", key="--limit")
+        report = SyncReport(plans=[], sandbox=sandbox, run_id=new_run_id())
+        with self._state(sandbox=sandbox, write=True) as store:
+            try:
+                report.plans = self._plans(store, select, full_refresh)
+                blocking = check_invalid(report.plans)
+                if blocking:
+                    raise InvalidRowsError.from_problems(
+                        blocking, summary="invalid rows: nothing was sent"
+                    )
+                self._send(report, store, limit)
+            except RetlError as exc:
+                report.error = exc.message
+                raise
+            finally:
+                report.report_path = write_report(self.p.state_dir / "runs", report)
+        return report
+
+    def _send(
+        self, report: SyncReport, store: StateStore | WarehouseStateStore, limit: int | None
+    ) -> None:
+        plans = report.plans
+        server = start_sandbox([p.destination.settings for p in plans]) if report.sandbox else None
+        try:
+            for plan in plans:
+                target = self._target(plan, server)
+                total = plan.rows_to_send if limit is None else min(limit, plan.rows_to_send)
+                with self.p.console.progress(plan.name, total) as progress:
+                    result = execute(
+                        self.p.workbench,
+                        plan,
+                        target,
+                        observer=progress,
+                        state=store,
+                        run_id=report.run_id,
+                        limit=limit,
+                        policy=self.p.retry_policy,
+                    )
+                report.results.append(result)
+        finally:
+            if server is not None:
+                report.sandbox_summary = server.stats.snapshot()
+                server.stop()
+
+    def state_show(self, *, sandbox: bool = False) -> list[ScopeInfo]:
+        """What the state holds, per destination and event source."""
+        with self._state(sandbox=sandbox, write=False) as store:
+            return store.all_scopes()
+
+    def state_reset(self, select: Sequence[str] = (), *, sandbox: bool = False) -> dict[str, int]:
+        """Forget what was sent to the selected destinations (all when none is selected):
+        their next sync sends every row again."""
+        names = [d.name for d in self.p.select_destinations(select)] if select else None
+        with self._state(sandbox=sandbox, write=True) as store:
+            if names is None:
+                names = sorted({s.destination for s in store.all_scopes()})
+            return {name: store.reset(name) for name in names}
+
+    def _target(self, plan: DestinationPlan, server: SandboxServer | None) -> Target:
+        dest = plan.destination
+        if server is not None:
+            o = override_for(server, dest.settings)
+            return Target(o.base_url, o.token, sandbox=True, event_source_id=o.event_source_id)
+        stored = None
+        token = dest.settings.access_token
+        if dest.settings.auth_method == "oauth" and (token is None or not token.is_available()):
+            creds = CredentialsStore().load(dest.settings.oauth_app_id)
+            stored = creds.access_token if creds is not None else None
+        return Target(dest.settings.api_base_url, dest.access_token(stored))
