@@ -186,6 +186,7 @@ class Project:
                     self.resolve_path(wh.path) if wh.path else None,
                     memory_limit=wh.memory_limit,
                     temp_directory=temp,
+                    file_search_path=self.dir,
                     attach=[
                         Attachment(
                             a.name,
@@ -198,7 +199,9 @@ class Project:
                     ],
                 )
             else:
-                self._workbench = DuckDBEngine(memory_limit=wh.memory_limit, temp_directory=temp)
+                self._workbench = DuckDBEngine(
+                    memory_limit=wh.memory_limit, temp_directory=temp, file_search_path=self.dir
+                )
         return self._workbench
 
     @property

@@ -51,6 +51,7 @@ class DuckDBEngine:
         memory_limit: str | None = None,
         temp_directory: Path | None = None,
         attach: Sequence[Attachment] = (),
+        file_search_path: Path | None = None,
     ) -> None:
         self.path = path
         self.temp_directory = temp_directory
@@ -73,6 +74,9 @@ class DuckDBEngine:
                 self._con.execute(f"SET memory_limit = {_lit(memory_limit)}")
             if temp_directory is not None:
                 self._con.execute(f"SET temp_directory = {_lit(str(temp_directory))}")
+            if file_search_path is not None:
+                # read_csv('data/x.csv') in a model means the project's data/, wherever retl runs
+                self._con.execute(f"SET file_search_path = {_lit(str(file_search_path))}")
             if path is not None:
                 # Attached under its stem, the catalog name dbt-duckdb gives the same file, so
                 # relations dbt built ("dev"."main"."orders") resolve here too.

@@ -40,7 +40,8 @@ warehouse:
     (tmp_path / "models" / "leads.sql").write_text(
         "select l.stage as event, l.lead_id || '-' || l.stage as event_id, t.at as event_time, "
         "e.email, l.lead_id from crm.leads l join pg.public.emails e using (lead_id) "
-        f"join read_csv('{tmp_path / 'times.csv'}') t using (lead_id) order by lead_id",
+        # relative to the project directory, not to where retl runs
+        "join read_csv('times.csv') t using (lead_id) order by lead_id",
         encoding="utf-8",
     )
     with Project.load(tmp_path) as project:
