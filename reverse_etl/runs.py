@@ -37,7 +37,13 @@ from reverse_etl.plan import (
 )
 from reverse_etl.report import SyncReport, new_run_id, write_report
 from reverse_etl.sandbox import SandboxServer
-from reverse_etl.state.diff import diff_sql, rows_sql, unchanged_sql
+from reverse_etl.state.diff import (
+    classify_sql,
+    diff_sql,
+    prune_unchanged_sql,
+    rows_sql,
+    unchanged_sql,
+)
 from reverse_etl.state.lock import SyncLock
 from reverse_etl.state.scope import state_scope
 from reverse_etl.state.store import ScopeInfo, StateStore
@@ -132,10 +138,14 @@ class Runner:
                     counted = engine.rows(engine.transpile(unchanged_sql(rows, latest)))
                     unchanged = int(counted[0][0])
                 table = bench.stage(engine.stream(diff))
-            else:
-                if latest is not None:
-                    unchanged = int(bench.rows(unchanged_sql(rows, latest))[0][0])
+            elif latest is None:
                 table = bench.materialize(diff)
+            else:
+                # One scan: classify every row, count the unchanged ones, keep the rest.
+                table = bench.materialize(classify_sql(rows, latest, list(schema.names)))
+                before = int(bench.rows(f"SELECT count(*) FROM {table}")[0][0])
+                bench.execute(prune_unchanged_sql(table))
+                unchanged = before - int(bench.rows(f"SELECT count(*) FROM {table}")[0][0])
         return ModelInput(
             table,
             bench.schema(f"SELECT * FROM {table}"),

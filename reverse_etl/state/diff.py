@@ -74,3 +74,28 @@ def unchanged_sql(rows_sql: str, latest: str) -> str:
         f"SELECT count(*) FROM ({rows_sql}) AS __k JOIN {latest} AS __s "
         f"ON __s.row_key = __k.{ROW_KEY} WHERE __s.row_hash = __k.{ROW_HASH}"
     )
+
+
+def classify_sql(rows: str, latest: str, columns: list[str]) -> str:
+    """Every row once, marked new / changed / unchanged, in one scan of the model.
+
+    Unchanged rows keep only their key and hash (their other columns are NULL), so a table of
+    this stays small; ``prune_unchanged_sql`` then drops them, except rows whose key appears
+    more than once, which must be reported invalid.
+    """
+    same = f"__s.row_hash = __k.{ROW_HASH}"
+    kept = ", ".join(f"CASE WHEN {same} THEN NULL ELSE __k.{_q(c)} END AS {_q(c)}" for c in columns)
+    return (
+        f"SELECT {kept}, __k.{ROW_KEY}, __k.{ROW_HASH}, "
+        f"CASE WHEN __s.row_key IS NULL THEN '{NEW}' WHEN {same} THEN 'unchanged' "
+        f"ELSE '{CHANGED}' END AS {CHANGE} "
+        f"FROM ({rows}) AS __k LEFT JOIN {latest} AS __s ON __s.row_key = __k.{ROW_KEY}"
+    )
+
+
+def prune_unchanged_sql(table: str) -> str:
+    return (
+        f"DELETE FROM {table} WHERE {CHANGE} = 'unchanged' AND {ROW_KEY} NOT IN ("
+        f"SELECT {ROW_KEY} FROM {table} WHERE {ROW_KEY} IS NOT NULL "
+        f"GROUP BY {ROW_KEY} HAVING count(*) > 1)"
+    )
