@@ -204,9 +204,7 @@ class Runner:
         limit: int | None = None,
         full_refresh: bool = False,
     ) -> SyncReport:
-        """Plan, then send each destination's new and changed rows, committing every
-        acknowledged batch to the state. Invalid rows stop the run before anything is sent
-        unless the destination skips them (skip_invalid_record)."""
+        """See Project.sync."""
         if limit is not None and limit < 0:
             raise UsageError("--limit must be 0 or more", key="--limit")
         report = SyncReport(plans=[], sandbox=sandbox, run_id=new_run_id())

@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +123,29 @@ def invoke_in_process(
 def cli() -> Callable[..., CliResult]:
     """``cli("compile", "--project-dir", path)``: the CLI in this process."""
     return invoke_in_process
+
+
+def kill_sync_midway(
+    project: Path, server: Any, env: Mapping[str, str], *, after_events: int
+) -> int:
+    """Start ``retl sync`` on ``project`` in a subprocess, SIGKILL it once ``server`` (a
+    SandboxServer) has accepted ``after_events``, let the requests it had already sent
+    finish on the server, and return how many events the server then holds."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reverse_etl", "sync", "--project-dir", str(project)],
+        env=dict(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while server.stats.events_accepted < after_events and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    # requests already received finish on the server side although their sender is gone
+    while server.stats.in_flight and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return int(server.stats.events_accepted)

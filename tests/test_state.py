@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +21,7 @@ from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
 from reverse_etl.state.diff import diff_sql, unchanged_sql
 from reverse_etl.state.store import ALIAS, StateStore
 
-from .conftest import cli_env, invoke_cli
+from .conftest import cli_env, invoke_cli, kill_sync_midway
 from .test_sync import NOW, SECRET, events_project
 
 # --- the diff, as properties ------------------------------------------------------------------
@@ -158,22 +156,9 @@ def test_failed_requests_are_sent_by_the_next_run_and_nothing_else(
 def test_sigkill_mid_sync_loses_nothing(server: SandboxServer, tmp_path: Path) -> None:
     project = events_project(tmp_path, server.base_url, select=model(20_000))
     server.faults.configure(latency_seconds=0.15)
-    env = cli_env({"TIKTOK_ACCESS_TOKEN": SECRET})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reverse_etl", "sync", "--project-dir", str(project)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    before = kill_sync_midway(
+        project, server, cli_env({"TIKTOK_ACCESS_TOKEN": SECRET}), after_events=6000
     )
-    deadline = time.monotonic() + 60
-    while server.stats.events_accepted < 6000 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    # requests already received finish on the server side although their sender is gone
-    while server.stats.in_flight and time.monotonic() < deadline:
-        time.sleep(0.02)
-    before = server.stats.events_accepted
     assert 6000 <= before < 20_000
     server.faults.configure(latency_seconds=0)
     rerun = invoke_cli(

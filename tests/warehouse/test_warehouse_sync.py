@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +16,7 @@ from reverse_etl.errors import LockError
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
 from reverse_etl.state.warehouse import WarehouseStateStore
+from tests.conftest import kill_sync_midway
 
 TOKEN = "pg-test-token-7c1e"
 NOW = int(time.time()) - 3600
@@ -176,21 +174,9 @@ def test_sigkill_with_the_state_in_postgres_loses_nothing(
     seed(pg_db, 8000)
     root = project(tmp_path, pg_db, server.base_url)
     server.faults.configure(latency_seconds=0.2)
-    env = {**os.environ, "PG_TEST_TOKEN": TOKEN}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reverse_etl", "sync", "--project-dir", str(root)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    before = kill_sync_midway(
+        root, server, {**os.environ, "PG_TEST_TOKEN": TOKEN}, after_events=2000
     )
-    deadline = time.monotonic() + 60
-    while server.stats.events_accepted < 2000 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    while server.stats.in_flight and time.monotonic() < deadline:
-        time.sleep(0.02)
-    before = server.stats.events_accepted
     assert 2000 <= before < 8000
     server.faults.configure(latency_seconds=0)
     sent, _ = sync(root)
