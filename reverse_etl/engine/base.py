@@ -26,6 +26,10 @@ class Engine(Protocol):
         """Run ``sql`` and return a reader of record batches (never the whole result)."""
         ...
 
+    def schema(self, sql: str) -> pa.Schema:
+        """Arrow schema of ``sql``'s result, without fetching its rows."""
+        ...
+
     def describe(self, sql: str) -> list[ColumnInfo]:
         """Output columns of ``sql`` without fetching its rows."""
         ...
