@@ -17,7 +17,7 @@ plan_samples        the plan's sample query (3 payloads to show)
 plan_other          the plan's remaining queries (invalid rows, reasons)
 stream              time the send loop waits for the next chunk of rows: DuckDB runs the
                     model + encode + diff *again* and the rows become Python lists
-commit              ``StateStore.record_acknowledged`` + ``record_run`` (state writes)
+commit              ``StateStore.record_acknowledged`` + ``compact`` + ``record_run`` (state writes)
 send_wait           the rest of ``sync.execute``: the main thread waiting for HTTP answers
                     (= execute - stream - commit)
 send_threads        sum over worker threads of ``TikTokClient.track`` (body building excluded)
@@ -105,6 +105,7 @@ def instrument() -> None:
     _wrap(runs_mod, "execute", "execute_total")
     _wrap(StateStore, "record_acknowledged", "commit")
     _wrap(StateStore, "record_run", "commit")
+    _wrap(StateStore, "compact", "commit")  # folds the acknowledgement journal
     _wrap(TikTokClient, "track", "send_threads")
     # The phone UDF runs in DuckDB's threads: summed thread time, part of the plan/stream stages.
     _wrap(plan_mod, "e164_arrow", "phone_udf_threads")

@@ -263,18 +263,92 @@ def test_state_from_a_newer_retl_is_refused(tmp_path: Path) -> None:
     engine.close()
 
 
-def test_a_dirty_log_takes_the_newest_entry_and_compaction_cleans_it(tmp_path: Path) -> None:
+_DIE_AFTER_ACKS = """
+import os, sys
+from pathlib import Path
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.state.store import StateStore
+store = StateStore(DuckDBEngine(), Path(sys.argv[1]))
+store.record_acknowledged("d", "s", ["k1", "k3"], ["new1", "h3"])
+store.record_acknowledged("d", "s", ["k4"], ["h4"])
+os._exit(9)  # dies like SIGKILL: no close, no fold
+"""
+
+
+def _latest(engine: DuckDBEngine, store: StateStore) -> list[tuple[str, str]]:
+    return sorted(engine.rows(f"SELECT * FROM {store.latest_relation('d', 's')}"))
+
+
+def test_a_journal_left_by_a_killed_run_counts_and_the_next_run_folds_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.duckdb"
+    engine = DuckDBEngine()
+    store = StateStore(engine, path)
+    store.record_acknowledged("d", "s", ["k1", "k2"], ["old1", "h2"])
+    store.close()  # folded
+    assert not list((tmp_path / "state.duckdb.acks").iterdir())
+    done = subprocess.run([sys.executable, "-c", _DIE_AFTER_ACKS, str(path)], check=False)
+    assert done.returncode == 9
+    (journal,) = (tmp_path / "state.duckdb.acks").iterdir()
+    expected = [("k1", "new1"), ("k2", "h2"), ("k3", "h3"), ("k4", "h4")]
+
+    reader = StateStore(engine, path, read_only=True)  # retl plan: sees the journal as is
+    assert "arg_max" in reader.latest_relation("d", "s")
+    assert _latest(engine, reader) == expected
+    reader.close()
+    assert journal.exists()  # a read-only open never folds
+
+    saved = journal.read_bytes()
+    writer = StateStore(engine, path)  # the next sync folds it, in one transaction
+    assert not journal.exists()
+    assert "arg_max" not in writer.latest_relation("d", "s")  # one entry per key again
+    assert _latest(engine, writer) == expected
+    assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 4
+    writer.close()
+
+    journal.write_bytes(saved)  # died between the fold's commit and the unlink
+    again = StateStore(engine, path)
+    assert _latest(engine, again) == expected
+    assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 4
+    again.close()
+    engine.close()
+
+
+def test_a_journal_torn_mid_batch_keeps_the_complete_batches(tmp_path: Path) -> None:
+    path = tmp_path / "state.duckdb"
+    done = subprocess.run([sys.executable, "-c", _DIE_AFTER_ACKS, str(path)], check=False)
+    assert done.returncode == 9
+    (journal,) = (tmp_path / "state.duckdb.acks").iterdir()
+    journal.write_bytes(journal.read_bytes()[:-10])  # the last write only got half-way
+    engine = DuckDBEngine()
+    store = StateStore(engine, path)
+    # The torn batch was being recorded when the process died: it counts as in flight.
+    assert _latest(engine, store) == [("k1", "new1"), ("k3", "h3")]
+    store.close()
+    journal.write_bytes(b"ARROW")  # torn inside the header: nothing in it counts
+    store = StateStore(engine, path)
+    assert _latest(engine, store) == [("k1", "new1"), ("k3", "h3")]
+    assert not journal.exists()
+    store.close()
+    engine.close()
+
+
+def test_a_dirty_scope_from_an_older_retl_takes_the_newest_entry_until_compacted(
+    tmp_path: Path,
+) -> None:
     engine = DuckDBEngine()
     store = StateStore(engine, tmp_path / "state.duckdb")
-    store.record_acknowledged("d", "s", ["k1", "k2"], ["old1", "h2"])
-    store.mark_dirty("d", "s")  # a run starts; it dies after re-acknowledging k1
-    store.record_acknowledged("d", "s", ["k1"], ["new1"])
-    dirty = store.latest_relation("d", "s")
-    assert "arg_max" in dirty
-    assert sorted(engine.rows(f"SELECT * FROM {dirty}")) == [("k1", "new1"), ("k2", "h2")]
+    # What retl before the journal left when a run died: two entries for k1, scope dirty.
+    engine.execute(
+        f"""INSERT INTO {ALIAS}.synced_rows VALUES
+            ('d', 's', 'k1', 'old1', now()::TIMESTAMP, 1),
+            ('d', 's', 'k2', 'h2', now()::TIMESTAMP, 2),
+            ('d', 's', 'k1', 'new1', now()::TIMESTAMP, 3)"""
+    )
+    engine.execute(f"INSERT INTO {ALIAS}.dirty_scopes VALUES ('d', 's')")
+    assert "arg_max" in store.latest_relation("d", "s")
+    assert _latest(engine, store) == [("k1", "new1"), ("k2", "h2")]
     store.compact("d", "s")
-    clean = store.latest_relation("d", "s")
-    assert "arg_max" not in clean  # one entry per key again: a plain scan, no aggregate
-    assert sorted(engine.rows(f"SELECT * FROM {clean}")) == [("k1", "new1"), ("k2", "h2")]
+    assert "arg_max" not in store.latest_relation("d", "s")
+    assert _latest(engine, store) == [("k1", "new1"), ("k2", "h2")]
     store.close()
     engine.close()

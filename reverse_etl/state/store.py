@@ -1,9 +1,13 @@
 """The sync state: which payload each row key had when TikTok acknowledged it.
 
 A DuckDB file (``.retl/state.duckdb``, or ``sandbox-state.duckdb`` for sandbox runs) ATTACHed
-to the engine's connection as ``retl_state``, so the diff is one join inside DuckDB. Every
-acknowledged batch is committed on its own (DuckDB's write-ahead log makes a commit survive a
-killed process), so nothing unacknowledged is ever recorded and nothing acknowledged is lost.
+to the engine's connection as ``retl_state``, so the diff is one join inside DuckDB.
+
+Acknowledgements go to a journal first (see ``journal.py``): one append per acknowledged
+batch, in the kernel before the next request is sent, so a killed process loses none. The
+journal is folded into the database in one transaction when a destination finishes, or by
+the next run when a run died; a read-only open (``retl plan``) reads it as it is. Nothing
+unacknowledged is ever recorded and nothing acknowledged is lost.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import EngineError, StateError
+from reverse_etl.state.journal import JournalWriter, journal_files, read_journal
 
 ALIAS = "retl_state"
 SCHEMA_VERSION = 2
@@ -79,7 +83,15 @@ class StateStore:
         self.path = path
         self.read_only = read_only
         self._writer: duckdb.DuckDBPyConnection | None = None
+        self.journal_dir = path.with_name(path.name + ".acks")
+        self._journals: dict[tuple[str, str], JournalWriter] = {}
+        self._pending = ""  # read-only: SQL of the journal entries not yet folded
+        self._staged: list[str] = []
         self._attach()
+        if read_only:
+            self._load_pending()
+        else:
+            self._fold_journals()
 
     def _attach(self) -> None:
         if self.read_only and not self.path.exists():
@@ -143,7 +155,7 @@ class StateStore:
     def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
         rows = self.engine.rows(
             f"""SELECT d.event_source_id, d.mapping_fingerprint, d.mapping, d.last_sync_at,
-                   (SELECT count(DISTINCT row_key) FROM {ALIAS}.synced_rows s
+                   (SELECT count(DISTINCT row_key) FROM {self._log()} s
                     WHERE s.destination = d.destination AND s.scope = d.scope)
                 FROM {ALIAS}.destinations d WHERE destination = ? AND scope = ?""",
             [destination, scope],
@@ -156,7 +168,7 @@ class StateStore:
     def all_scopes(self) -> list[ScopeInfo]:
         rows = self.engine.rows(
             f"""SELECT destination, scope FROM {ALIAS}.destinations
-                UNION SELECT DISTINCT destination, scope FROM {ALIAS}.synced_rows
+                UNION SELECT DISTINCT destination, scope FROM {self._log()}
                 ORDER BY 1, 2"""
         )
         out = []
@@ -164,7 +176,7 @@ class StateStore:
             info = self.scope_info(destination, scope)
             if info is None:
                 count = self.engine.rows(
-                    f"SELECT count(DISTINCT row_key) FROM {ALIAS}.synced_rows "
+                    f"SELECT count(DISTINCT row_key) FROM {self._log()} "
                     "WHERE destination = ? AND scope = ?",
                     [destination, scope],
                 )[0][0]
@@ -179,18 +191,29 @@ class StateStore:
             f"SELECT count(*) FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?",
             [destination, scope],
         )[0][0]
-        if not dirty:  # compacted: one entry per key, no aggregate (it would not spill)
+        if not dirty and not self._pending:
+            # Folded: one entry per key, no aggregate (arg_max would not spill).
             return f"(SELECT row_key, row_hash FROM {ALIAS}.synced_rows {where})"
         return (
             f"(SELECT row_key, arg_max(row_hash, seq) AS row_hash "
-            f"FROM {ALIAS}.synced_rows {where} GROUP BY row_key)"
+            f"FROM {self._log()} {where} GROUP BY row_key)"
+        )
+
+    def _log(self) -> str:
+        """The acknowledgement log, with a journal not yet folded (read-only opens only)."""
+        if not self._pending:
+            return f"{ALIAS}.synced_rows"
+        columns = "destination, scope, row_key, row_hash, seq"
+        return (
+            f"(SELECT {columns} FROM {ALIAS}.synced_rows "
+            f"UNION ALL SELECT {columns} FROM ({self._pending}))"
         )
 
     def mark_dirty(self, destination: str, scope: str) -> None:
-        """Called before a run appends acknowledgements to a scope (see compact)."""
-        self._cursor().execute(
-            f"INSERT OR IGNORE INTO {ALIAS}.dirty_scopes VALUES (?, ?)", [destination, scope]
-        )
+        """Nothing to do: acknowledgements go to the journal, which is folded whole.
+
+        (State files written before the journal may hold dirty scopes of a run that died;
+        ``latest_relation`` and ``compact`` still honour them.)"""
 
     # --- writes (main thread only; a cursor, so an open result stream is not disturbed) ---
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -203,28 +226,96 @@ class StateStore:
     def record_acknowledged(
         self, destination: str, scope: str, keys: Sequence[str], hashes: Sequence[str]
     ) -> None:
-        """Commit one acknowledged batch: its keys now carry these payload hashes."""
-        ack = pa.table(
-            {
-                "row_key": pa.array(keys, pa.string()),
-                "row_hash": pa.array(hashes, pa.string()),
-            }
-        )
+        """Record one acknowledged batch: its keys now carry these row hashes.
+
+        One append to the scope's journal file, in the kernel when this returns (so it
+        survives a killed process); folded into the database by ``compact``."""
+        if self.read_only:
+            raise StateError("internal: the state was opened read-only")
+        journal = self._journals.get((destination, scope))
+        if journal is None:
+            journal = JournalWriter.create(self.journal_dir, destination, scope)
+            self._journals[(destination, scope)] = journal
+        journal.append(keys, hashes)
+
+    def _fold_journals(self) -> None:
+        """Move every journal into the log, one transaction; then delete the files.
+
+        For each journal, its entries are appended and the older entries of the same keys
+        dropped, so the log keeps one entry per key. Folding the same file twice (a crash
+        between the commit and the unlink) therefore changes nothing.
+        """
+        for journal in self._journals.values():
+            journal.close()
+        self._journals.clear()
+        files = journal_files(self.journal_dir)
+        if not files:
+            return
         cur = self._cursor()
-        cur.register("__retl_ack", ack)
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            for file in files:
+                self._fold_one(cur, file)
+            cur.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            raise
+        for file in files:
+            file.unlink(missing_ok=True)
+
+    def _fold_one(self, cur: duckdb.DuckDBPyConnection, file: Path) -> None:
+        journal = read_journal(file)
+        if journal is None:  # torn before its first batch: nothing was acknowledged in it
+            return
+        (cutoff,) = cur.execute(
+            f"SELECT coalesce(max(seq), 0) FROM {ALIAS}.synced_rows"
+        ).fetchone() or (0,)
+        cur.register("__retl_journal", journal.reader)
         try:
             cur.execute(
                 f"""INSERT INTO {ALIAS}.synced_rows
-                    SELECT ?, ?, row_key, row_hash, now()::TIMESTAMP,
-                           nextval('{ALIAS}.ack_seq')
-                    FROM __retl_ack""",
-                [destination, scope],
+                    SELECT ?, ?, row_key, row_hash, synced_at, nextval('{ALIAS}.ack_seq')
+                    FROM __retl_journal""",
+                [journal.destination, journal.scope],
             )
         finally:
-            cur.unregister("__retl_ack")
+            cur.unregister("__retl_journal")
+        cur.execute(
+            f"""DELETE FROM {ALIAS}.synced_rows
+                WHERE destination = ? AND scope = ? AND seq <= ? AND row_key IN (
+                    SELECT row_key FROM {ALIAS}.synced_rows
+                    WHERE destination = ? AND scope = ? AND seq > ?)""",
+            [journal.destination, journal.scope, cutoff] * 2,
+        )
+
+    def _load_pending(self) -> None:
+        """Read-only: a journal left by a run that died (or is running) counts as state."""
+        parts = []
+        for i, file in enumerate(journal_files(self.journal_dir)):
+            journal = read_journal(file)
+            if journal is None:
+                continue
+            table = self.engine.stage(journal.reader)
+            self._staged.append(table)
+            seq = _PENDING_SEQ + (i << 40)  # newer than every folded entry, in file order
+            parts.append(
+                f"SELECT {_lit(journal.destination)} AS destination, {_lit(journal.scope)} "
+                f"AS scope, row_key, row_hash, {seq} + rowid AS seq FROM {table}"
+            )
+        if parts:
+            self._pending = " UNION ALL ".join(parts)
 
     def compact(self, destination: str, scope: str) -> None:
-        """Keep only the newest entry per key (older ones are superseded)."""
+        """Fold the journal into the log, which then holds one entry per key; also cleans a
+        scope left dirty by a run of an older retl that died."""
+        self._fold_journals()
+        dirty = self.engine.rows(
+            f"SELECT count(*) FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?",
+            [destination, scope],
+        )[0][0]
+        if not dirty:
+            return
         cur = self._cursor()
         cur.execute(
             f"""DELETE FROM {ALIAS}.synced_rows
@@ -258,6 +349,7 @@ class StateStore:
         """Forget what was sent to a destination (one scope or all); returns rows forgotten."""
         where = "destination = ?" + (" AND scope = ?" if scope is not None else "")
         params: list[Any] = [destination] + ([scope] if scope is not None else [])
+        self._fold_journals()
         cur = self._cursor()
         count = cur.execute(
             f"SELECT count(DISTINCT (scope, row_key)) FROM {ALIAS}.synced_rows WHERE {where}",
@@ -269,11 +361,25 @@ class StateStore:
         return int(count[0]) if count else 0
 
     def close(self) -> None:
+        if not self.read_only:
+            # Fold what this run acknowledged (after an error too); if that fails, the next
+            # run folds it.
+            with contextlib.suppress(Exception):
+                self._fold_journals()
+        for journal in self._journals.values():
+            journal.close()
+        self._journals.clear()
+        for table in self._staged:
+            with contextlib.suppress(EngineError):
+                self.engine.execute(f"DROP TABLE IF EXISTS {table}")
         if self._writer is not None:
             self._writer.close()
             self._writer = None
         with contextlib.suppress(EngineError):  # closing must not mask the real error
             self.engine.execute(f"DETACH {ALIAS}")
+
+
+_PENDING_SEQ = 1 << 60  # journal entries are newer than every folded one
 
 
 def _lit(value: str) -> str:
