@@ -120,7 +120,7 @@ class Target:
 def stream_chunks(
     engine: DuckDBEngine, plan: DestinationPlan, limit: int | None
 ) -> Iterator[Chunk]:
-    """Valid encoded rows as (keys, hashes, payload bytes) column chunks."""
+    """Valid encoded rows as (keys, hashes, payload bytes) Arrow column chunks."""
     sql = (
         f"SELECT __key, __hash, encode(__payload) AS __payload FROM {plan.rows_table} "
         "WHERE __payload IS NOT NULL"
@@ -129,11 +129,7 @@ def stream_chunks(
         sql += f" LIMIT {int(limit)}"
     reader = engine.stream(sql, batch_rows=STREAM_ROWS)
     for rb in iter_batches(reader):
-        yield (
-            rb.column(0).to_pylist(),
-            rb.column(1).to_pylist(),
-            rb.column(2).to_pylist(),
-        )
+        yield (rb.column(0), rb.column(1), rb.column(2))
 
 
 def resolve_source(
@@ -196,7 +192,7 @@ def execute(
                 state.record_acknowledged(plan.name, plan.scope, batch.keys, batch.hashes)
 
         def rejected(batch: Batch, message: str) -> None:
-            for key in batch.keys:
+            for key in batch.key_list():
                 if len(result.rejected_rows) < MAX_REJECTED_LISTED:
                     result.rejected_rows.append(InvalidRow(key, message))
 

@@ -2,18 +2,27 @@
 
 Pure: no I/O. Events arrive already encoded as JSON object bytes (one per row), so a request
 body is built by byte concatenation and events are never parsed again on the hot path.
+
+Columns are Python sequences or Arrow arrays. From DuckDB they stay Arrow end to end: a batch
+is a zero-copy slice of a record batch, and its body is one Arrow ``binary_join`` (no Python
+object per event).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from reverse_etl.destinations.tiktok.vocab import MAX_EVENTS_PER_REQUEST, PARTNER_NAME
 
-Chunk = tuple[Sequence[str], Sequence[str], Sequence[bytes]]
+Column = Any  # Sequence[str] / Sequence[bytes], or a pyarrow string or binary array
+Chunk = tuple[Column, Column, Column]
 """Parallel columns (keys, hashes, payloads), e.g. one Arrow record batch's worth of rows."""
 
 
@@ -25,9 +34,9 @@ class Batch:
     store records once the event is acknowledged, ``payloads[i]`` one event's JSON object.
     """
 
-    keys: tuple[str, ...]
-    hashes: tuple[str, ...]
-    payloads: tuple[bytes, ...]
+    keys: Column
+    hashes: Column
+    payloads: Column
 
     def __post_init__(self) -> None:
         if not len(self.keys) == len(self.hashes) == len(self.payloads):
@@ -42,7 +51,14 @@ class Batch:
     @property
     def nbytes(self) -> int:
         """Bytes of event JSON this batch adds to a request body (commas excluded)."""
+        if isinstance(self.payloads, pa.Array):
+            return int(pc.sum(pc.binary_length(self.payloads)).as_py() or 0)
         return sum(len(p) for p in self.payloads)
+
+    def key_list(self) -> list[str]:
+        """The keys as Python strings (for reports)."""
+        keys = self.keys
+        return keys.to_pylist() if isinstance(keys, pa.Array) else list(keys)
 
     def split(self) -> tuple[Batch, Batch]:
         """Halves (the first gets the smaller half): how a rejected batch is bisected."""
@@ -67,27 +83,39 @@ def batch_events(
     if not 1 <= max_events <= MAX_EVENTS_PER_REQUEST:
         # TikTok rejects the whole request above 1,000 events, so a larger batch can never work.
         raise ValueError(f"max_events must be between 1 and {MAX_EVENTS_PER_REQUEST}")
-    keys: list[str] = []
-    hashes: list[str] = []
-    payloads: list[bytes] = []
-    for chunk_keys, chunk_hashes, chunk_payloads in rows:
-        n = len(chunk_keys)
-        if not n == len(chunk_hashes) == len(chunk_payloads):
+    parts: list[Chunk] = []
+    held = 0
+    for chunk in rows:
+        n = len(chunk[0])
+        if not n == len(chunk[1]) == len(chunk[2]):
             raise ValueError("chunk columns differ in length")
         start = 0
         while start < n:
-            take = min(max_events - len(keys), n - start)
+            take = min(max_events - held, n - start)
             stop = start + take
-            # Slices, not per-element appends: chunks from Arrow can be large.
-            keys.extend(chunk_keys[start:stop])
-            hashes.extend(chunk_hashes[start:stop])
-            payloads.extend(chunk_payloads[start:stop])
+            # Slices, not per-element appends: chunks from Arrow can be large (and an Arrow
+            # slice is zero-copy).
+            parts.append((chunk[0][start:stop], chunk[1][start:stop], chunk[2][start:stop]))
+            held += take
             start = stop
-            if len(keys) == max_events:
-                yield Batch(tuple(keys), tuple(hashes), tuple(payloads))
-                keys, hashes, payloads = [], [], []
-    if keys:
-        yield Batch(tuple(keys), tuple(hashes), tuple(payloads))
+            if held == max_events:
+                yield _combine(parts)
+                parts, held = [], 0
+    if held:
+        yield _combine(parts)
+
+
+def _combine(parts: list[Chunk]) -> Batch:
+    if len(parts) == 1 and isinstance(parts[0][0], pa.Array):
+        return Batch(*parts[0])
+    columns = []
+    for i in range(3):
+        pieces = [part[i] for part in parts]
+        if all(isinstance(piece, pa.Array) for piece in pieces):
+            columns.append(pa.concat_arrays(pieces))
+        else:
+            columns.append(tuple(itertools.chain.from_iterable(pieces)))
+    return Batch(*columns)
 
 
 @dataclass(frozen=True)
@@ -122,7 +150,14 @@ def envelope_prefix(event_source: str, event_source_id: str, test_event_code: st
     return b"".join(parts)
 
 
-def build_body(envelope: EnvelopeSpec | bytes, payloads: Iterable[bytes]) -> bytes:
+def build_body(envelope: EnvelopeSpec | bytes, payloads: Iterable[bytes] | pa.Array) -> bytes:
     """A complete request body: the envelope prefix, the events joined by commas, ``]}``."""
     prefix = envelope.prefix() if isinstance(envelope, EnvelopeSpec) else envelope
+    if isinstance(payloads, pa.Array):
+        if len(payloads) == 0:
+            return prefix + b"]}"
+        offsets = pa.array([0, len(payloads)], pa.int32())
+        joined = pc.binary_join(pa.ListArray.from_arrays(offsets, payloads), b",")
+        body: bytes = joined[0].as_buffer().to_pybytes()
+        return prefix + body + b"]}"
     return prefix + b",".join(payloads) + b"]}"

@@ -34,6 +34,7 @@ _FIELDS = [
     pa.field("row_key", pa.string()),
     pa.field("row_hash", pa.string()),
     pa.field("synced_at", pa.timestamp("us")),
+    pa.field("pos", pa.int64()),  # 1, 2, 3 ... in the file: the order of acknowledgement
 ]
 _SEQ = itertools.count()
 
@@ -51,6 +52,7 @@ class JournalWriter:
         self._schema = _schema(destination, scope)
         self._writer = pa.ipc.new_stream(self._file, self._schema)
         self._synced = time.monotonic()
+        self._count = 0
 
     @classmethod
     def create(cls, directory: Path, destination: str, scope: str) -> JournalWriter:
@@ -67,10 +69,12 @@ class JournalWriter:
                 keys if isinstance(keys, pa.Array) else pa.array(keys, pa.string()),
                 hashes if isinstance(hashes, pa.Array) else pa.array(hashes, pa.string()),
                 pa.repeat(pa.scalar(now, pa.timestamp("us")), n),
+                pa.array(range(self._count + 1, self._count + n + 1), pa.int64()),
             ],
             schema=self._schema,
         )
         self._writer.write_batch(batch)
+        self._count += n
         if time.monotonic() - self._synced >= FSYNC_EVERY:
             os.fsync(self._file.fileno())
             self._synced = time.monotonic()

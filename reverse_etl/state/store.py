@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from reverse_etl.delivery.batching import Column
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import EngineError, StateError
 from reverse_etl.state.journal import JournalWriter, journal_files, read_journal
@@ -224,7 +224,7 @@ class StateStore:
         return self._writer
 
     def record_acknowledged(
-        self, destination: str, scope: str, keys: Sequence[str], hashes: Sequence[str]
+        self, destination: str, scope: str, keys: Column, hashes: Column
     ) -> None:
         """Record one acknowledged batch: its keys now carry these row hashes.
 
@@ -275,12 +275,18 @@ class StateStore:
         try:
             cur.execute(
                 f"""INSERT INTO {ALIAS}.synced_rows
-                    SELECT ?, ?, row_key, row_hash, synced_at, nextval('{ALIAS}.ack_seq')
-                    FROM __retl_journal""",
-                [journal.destination, journal.scope],
+                    SELECT ?, ?, row_key, row_hash, synced_at, ? + pos FROM __retl_journal""",
+                [journal.destination, journal.scope, cutoff],
             )
         finally:
             cur.unregister("__retl_journal")
+        (older,) = cur.execute(
+            f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ? "
+            "AND seq <= ?",
+            [journal.destination, journal.scope, cutoff],
+        ).fetchone() or (0,)
+        if not older:  # the scope's first sync: nothing to supersede
+            return
         cur.execute(
             f"""DELETE FROM {ALIAS}.synced_rows
                 WHERE destination = ? AND scope = ? AND seq <= ? AND row_key IN (
@@ -301,7 +307,7 @@ class StateStore:
             seq = _PENDING_SEQ + (i << 40)  # newer than every folded entry, in file order
             parts.append(
                 f"SELECT {_lit(journal.destination)} AS destination, {_lit(journal.scope)} "
-                f"AS scope, row_key, row_hash, {seq} + rowid AS seq FROM {table}"
+                f"AS scope, row_key, row_hash, {seq} + pos AS seq FROM {table}"
             )
         if parts:
             self._pending = " UNION ALL ".join(parts)

@@ -13,9 +13,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
+import pyarrow as pa
+
+from reverse_etl.delivery.batching import Column
 from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import LockError, StateError
 from reverse_etl.state.store import ScopeInfo
@@ -146,9 +149,10 @@ class WarehouseStateStore:
         return self._acks
 
     def record_acknowledged(
-        self, destination: str, scope: str, keys: Sequence[str], hashes: Sequence[str]
+        self, destination: str, scope: str, keys: Column, hashes: Column
     ) -> None:
         """Commit one acknowledged batch (COPY in one transaction)."""
+        keys, hashes = _pylist(keys), _pylist(hashes)
         conn = self._ack_conn()
         with (
             conn.cursor() as cur,
@@ -216,3 +220,8 @@ class WarehouseStateStore:
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _pylist(column: Any) -> list[Any]:
+    """A batch column (a Python sequence, or an Arrow array from the stream) as a list."""
+    return column.to_pylist() if isinstance(column, pa.Array) else list(column)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import orjson
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,6 +52,30 @@ def test_batch_events_keeps_every_event_once_in_order(sizes: list[int], max_even
     assert all(1 <= len(b) <= max_events for b in batches)
     # Tightly packed: only the last batch may be short.
     assert all(len(b) == max_events for b in batches[:-1])
+
+
+@settings(deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=60), max_size=25),
+    max_events=st.integers(min_value=1, max_value=40),
+)
+def test_arrow_chunks_make_the_same_batches_and_bodies(sizes: list[int], max_events: int) -> None:
+    """The sync streams Arrow columns: batches, splits and bodies must equal the list path."""
+    chunks, _ = make_chunks(sizes)
+    arrow = [(pa.array(k), pa.array(h), pa.array(p, pa.binary())) for k, h, p in chunks]
+    prefix = envelope_prefix("web", "C1", None)
+    plain = list(batch_events(chunks, max_events=max_events))
+    columnar = list(batch_events(arrow, max_events=max_events))
+    assert [len(b) for b in columnar] == [len(b) for b in plain]
+    for a, b in zip(columnar, plain, strict=True):
+        assert isinstance(a.payloads, pa.Array)
+        assert a.key_list() == list(b.keys) and a.hashes.to_pylist() == list(b.hashes)
+        assert build_body(prefix, a.payloads) == build_body(prefix, b.payloads)
+        assert a.nbytes == b.nbytes
+        if len(a) >= 2:
+            halves = [build_body(prefix, h.payloads) for h in a.split()]
+            assert halves == [build_body(prefix, h.payloads) for h in b.split()]
+    assert build_body(prefix, pa.array([], pa.binary())) == build_body(prefix, [])
 
 
 def test_batch_events_accepts_tuples_and_large_chunks() -> None:

@@ -37,3 +37,28 @@ def test_already_hashed_values_are_not_hashed_again() -> None:
 )
 def test_e164(raw: str, region: str | None, expected: str | None) -> None:
     assert to_e164(raw, region) == expected
+
+
+def test_the_vectorized_udf_matches_the_scalar_parser_and_its_cache_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pyarrow as pa
+
+    from reverse_etl.destinations.tiktok import pii
+
+    monkeypatch.setattr(pii, "CACHE_LIMIT", 3)
+    monkeypatch.setattr(pii, "_CACHES", {})
+    raw = ["(212) 555-0101", None, "+44 20 7946 0958", "not a phone", "212.555.0101", "", None]
+    raw = raw * 3 + [f"+1 646 555 01{i:02d}" for i in range(10)]
+    expected = [None if v is None else to_e164(v, "US") for v in raw]
+    got = []
+    for i in range(0, len(raw), 4):  # DuckDB calls it once per vector
+        vector = raw[i : i + 4]
+        got += pii.e164_arrow(pa.array(vector), pa.array(["US"] * len(vector))).to_pylist()
+        # cleared when full: at most the limit plus one vector, never unbounded
+        assert len(pii._CACHES["US"]) <= pii.CACHE_LIMIT + 1 + len(vector)
+    assert got == expected
+    # A region per row (not what the encoder emits, but the UDF allows it).
+    regions = ["US", "GB"] * (len(raw) // 2) + ["US"] * (len(raw) % 2)
+    mixed = [None if v is None else to_e164(v, r) for v, r in zip(raw, regions, strict=True)]
+    assert pii.e164_arrow(pa.array(raw), pa.array(regions)).to_pylist() == mixed
