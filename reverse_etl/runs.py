@@ -139,7 +139,9 @@ class Runner:
                     unchanged = int(counted[0][0])
                 table = bench.stage(engine.stream(diff))
             elif latest is None:
-                table = bench.materialize(diff)
+                # Every row is sent: the encoder reads the model directly; its one pass
+                # into the plan's table is the only time the model runs.
+                table = f"({diff}) AS __diff"
             else:
                 # One scan: classify every row, count the unchanged ones, keep the rest.
                 table = bench.materialize(classify_sql(rows, latest, list(schema.names)))
