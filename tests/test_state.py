@@ -352,3 +352,16 @@ def test_a_dirty_scope_from_an_older_retl_takes_the_newest_entry_until_compacted
     assert _latest(engine, store) == [("k1", "new1"), ("k2", "h2")]
     store.close()
     engine.close()
+
+
+def test_plan_on_a_fresh_project_spills_to_disk_under_a_small_memory_limit(
+    tmp_path: Path,
+) -> None:
+    """DuckDB spills the plan's table to ``.retl/tmp``: that must work before any sync made
+    ``.retl`` (DuckDB creates only the last directory of its temp path)."""
+    project = events_project(tmp_path / "p", "http://127.0.0.1:9", rows=300_000)
+    (project / "retl_project.yml").write_text("warehouse:\n  type: duckdb\n  memory_limit: 48MB\n")
+    assert not (project / ".retl").exists()
+    with Project.load(project) as loaded:
+        (plan,) = loaded.plan()
+    assert plan.rows_to_send == 300_000 and plan.rows_invalid == 0

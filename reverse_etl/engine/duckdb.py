@@ -73,6 +73,9 @@ class DuckDBEngine:
             if memory_limit is not None:
                 self._con.execute(f"SET memory_limit = {_lit(memory_limit)}")
             if temp_directory is not None:
+                # DuckDB creates the directory itself when it first spills, but not its
+                # parents (a fresh project has no .retl/ yet).
+                temp_directory.parent.mkdir(parents=True, exist_ok=True)
                 self._con.execute(f"SET temp_directory = {_lit(str(temp_directory))}")
             if file_search_path is not None:
                 # read_csv('data/x.csv') in a model means the project's data/, wherever retl runs
