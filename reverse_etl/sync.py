@@ -121,10 +121,7 @@ def stream_chunks(
     engine: DuckDBEngine, plan: DestinationPlan, limit: int | None
 ) -> Iterator[Chunk]:
     """Valid encoded rows as (keys, hashes, payload bytes) Arrow column chunks."""
-    sql = (
-        f"SELECT __key, __hash, encode(__payload) AS __payload FROM {plan.rows_table} "
-        "WHERE __payload IS NOT NULL"
-    )
+    sql = f"SELECT __key, __hash, __payload FROM {plan.rows_table} WHERE __payload IS NOT NULL"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     reader = engine.stream(sql, batch_rows=STREAM_ROWS)

@@ -359,9 +359,13 @@ def test_plan_on_a_fresh_project_spills_to_disk_under_a_small_memory_limit(
 ) -> None:
     """DuckDB spills the plan's table to ``.retl/tmp``: that must work before any sync made
     ``.retl`` (DuckDB creates only the last directory of its temp path)."""
-    project = events_project(tmp_path / "p", "http://127.0.0.1:9", rows=300_000)
-    (project / "retl_project.yml").write_text("warehouse:\n  type: duckdb\n  memory_limit: 48MB\n")
+    project = events_project(tmp_path / "p", "http://127.0.0.1:9", rows=400_000)
+    (project / "retl_project.yml").write_text("warehouse:\n  type: duckdb\n  memory_limit: 64MB\n")
     assert not (project / ".retl").exists()
     with Project.load(project) as loaded:
         (plan,) = loaded.plan()
-    assert plan.rows_to_send == 300_000 and plan.rows_invalid == 0
+        spilled = loaded.workbench.rows("SELECT sum(temporary_storage_bytes) FROM duckdb_memory()")[
+            0
+        ][0]
+    assert plan.rows_to_send == 400_000 and plan.rows_invalid == 0
+    assert spilled > 0  # the plan's table did not fit in 64 MB: it went to .retl/tmp

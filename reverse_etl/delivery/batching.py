@@ -157,7 +157,8 @@ def build_body(envelope: EnvelopeSpec | bytes, payloads: Iterable[bytes] | pa.Ar
         if len(payloads) == 0:
             return prefix + b"]}"
         offsets = pa.array([0, len(payloads)], pa.int32())
-        joined = pc.binary_join(pa.ListArray.from_arrays(offsets, payloads), b",")
+        text = pa.types.is_string(payloads.type) or pa.types.is_large_string(payloads.type)
+        joined = pc.binary_join(pa.ListArray.from_arrays(offsets, payloads), "," if text else b",")
         body: bytes = joined[0].as_buffer().to_pybytes()
         return prefix + body + b"]}"
     return prefix + b",".join(payloads) + b"]}"

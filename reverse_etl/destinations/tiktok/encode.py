@@ -116,8 +116,10 @@ def _hash(value: str, hashing: Hashing, region: str | None) -> str:
         hashed = f"sha256({PHONE_UDF}({v}, {lit(region or '')}))"
     else:
         hashed = f"sha256({v})"
+    # The length test first: DuckDB runs the regex only on the rows it leaves.
     return (
-        f"CASE WHEN {v} = '' THEN NULL WHEN regexp_full_match({v}, {HEX64}) THEN lower({v}) "
+        f"CASE WHEN {v} = '' THEN NULL "
+        f"WHEN strlen({v}) = 64 AND regexp_full_match({v}, {HEX64}) THEN lower({v}) "
         f"ELSE {hashed} END"
     )
 
@@ -158,7 +160,7 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
                 f"{_hash('x', param.hashing, spec.default_phone_region)}),"
                 " x -> x IS NOT NULL)"
             )
-            return f"CASE WHEN len({hashed}) > 0 THEN to_json({hashed}) END"
+            return f"to_json(NULLIF({hashed}, []))"
         return f"to_json({_hash(col, param.hashing, spec.default_phone_region)})"
     scalar = _SCALARS.get(kind)
     if scalar is not None:
@@ -236,7 +238,9 @@ def _payload_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, ke
     for obj, frags in nested.items():
         if frags:
             inner = "concat_ws(',', " + ", ".join(frags) + ")"
-            top.append(f"CASE WHEN {inner} <> '' THEN {_jkey(obj)} || '{{' || {inner} || '}}' END")
+            # NULLIF, not CASE WHEN inner <> '': the object is built once (|| with NULL is
+            # NULL, and concat_ws leaves it out).
+            top.append(f"{_jkey(obj)} || '{{' || NULLIF({inner}, '') || '}}'")
     return "'{' || concat_ws(',', " + ", ".join(top) + ") || '}'"
 
 
@@ -273,14 +277,15 @@ def _event_checks(column: str, source: str) -> list[str]:
         )
     if source in ("WEB", "APP"):
         standard = standard_events_for(source)  # Checkout and Registration are app events
-        for name, target in sorted(RESERVED_EVENTS.items()):
-            if name in standard:
-                continue
-            out.append(
-                _reason(
-                    f"{ev} = {lit(name)}", lit(f"event '{name}' is a reserved name: use '{target}'")
-                )
+        reserved = [(n, t) for n, t in sorted(RESERVED_EVENTS.items()) if n not in standard]
+        if reserved:
+            # One IN test per row; the message is looked up only for the rows it catches.
+            names = ", ".join(lit(n) for n, _ in reserved)
+            messages = " ".join(
+                f"WHEN {lit(n)} THEN {lit(f'event {n!r} is a reserved name: use {t!r}')}"
+                for n, t in reserved
             )
+            out.append(_reason(f"{ev} IN ({names})", f"CASE {ev} {messages} END"))
     return out
 
 
