@@ -22,7 +22,7 @@ from reverse_etl.dbt import DbtArtifacts, target_dir_for
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.engine.base import Engine, iter_batches
-from reverse_etl.engine.duckdb import Attachment, DuckDBEngine
+from reverse_etl.engine.duckdb import Attachment, DuckDBEngine, MemoryPolicy
 from reverse_etl.errors import (
     ConfigError,
     UsageError,
@@ -184,7 +184,7 @@ class Project:
             if isinstance(wh, DuckDBWarehouse):
                 self._workbench = DuckDBEngine(
                     self.resolve_path(wh.path) if wh.path else None,
-                    memory_limit=wh.memory_limit,
+                    memory=MemoryPolicy.from_config(wh.memory_limit),
                     temp_directory=temp,
                     file_search_path=self.dir,
                     attach=[
@@ -200,7 +200,9 @@ class Project:
                 )
             else:
                 self._workbench = DuckDBEngine(
-                    memory_limit=wh.memory_limit, temp_directory=temp, file_search_path=self.dir
+                    memory=MemoryPolicy.from_config(wh.memory_limit),
+                    temp_directory=temp,
+                    file_search_path=self.dir,
                 )
         return self._workbench
 

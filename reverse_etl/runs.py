@@ -18,6 +18,7 @@ from reverse_etl.config.project import PROJECT_FILE
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
+from reverse_etl.engine.duckdb import DEFAULT_MEMORY
 from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import (
     ConfigError,
@@ -59,6 +60,7 @@ class Runner:
 
     def __init__(self, project: Project) -> None:
         self.p = project
+        self._memory_noted = False
 
     def state_file(self, *, sandbox: bool = False) -> Path:
         """The state database: sandbox runs keep their own, so they never mark rows as sent
@@ -188,6 +190,14 @@ class Runner:
                     "hours of the first send)"
                 )
             plans.append(plan)
+        bench = self.p.workbench
+        if bench.memory_raised and not self._memory_noted:
+            self._memory_noted = True
+            self.p.console.warning(
+                f"DuckDB needed more than {DEFAULT_MEMORY} for this project and was given "
+                f"{bench.memory_limit}: set warehouse.memory_limit in {PROJECT_FILE} to choose "
+                "the limit yourself"
+            )
         return plans
 
     def plan(

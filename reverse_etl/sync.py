@@ -25,7 +25,7 @@ from reverse_etl.destinations.tiktok.sources import (
     resolve_event_source,
 )
 from reverse_etl.engine.base import iter_batches
-from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.plan import DestinationPlan, InvalidRow
 from reverse_etl.state.store import StateStore
 from reverse_etl.state.warehouse import WarehouseStateStore
@@ -193,18 +193,20 @@ def execute(
                 if len(result.rejected_rows) < MAX_REJECTED_LISTED:
                     result.rejected_rows.append(InvalidRow(key, message))
 
-        outcome = deliver(
-            batch_events(stream_chunks(engine, plan, limit)),
-            client.track,
-            envelope=envelope.prefix(),
-            thread_count=s.thread_count,
-            policy=policy or RetryPolicy(),
-            on_ack=on_ack,
-            on_rejected=rejected,
-            on_failed=lambda b, m: None,
-            observer=observer,
-            stop_on_invalid=not s.skip_invalid_record,
-        )
+        # Sending only scans the plan's table: DuckDB gives most of its memory back meanwhile.
+        with engine.memory_while(SENDING_MEMORY):
+            outcome = deliver(
+                batch_events(stream_chunks(engine, plan, limit)),
+                client.track,
+                envelope=envelope.prefix(),
+                thread_count=s.thread_count,
+                policy=policy or RetryPolicy(),
+                on_ack=on_ack,
+                on_rejected=rejected,
+                on_failed=lambda b, m: None,
+                observer=observer,
+                stop_on_invalid=not s.skip_invalid_record,
+            )
     result.sent = outcome.events_sent
     result.rejected = outcome.events_rejected
     result.failed = outcome.events_failed

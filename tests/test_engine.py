@@ -9,7 +9,7 @@ import pytest
 
 from reverse_etl import EngineError, Project
 from reverse_etl.engine.base import iter_batches
-from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.engine.duckdb import DuckDBEngine, MemoryPolicy
 
 BIG = {"models/big.sql": "select range as id, 'row-' || range as label from range(50000)"}
 
@@ -100,3 +100,37 @@ def test_describe_and_utc_session() -> None:
         assert "nowhere" in info.value.message
     finally:
         engine.close()
+
+
+# A statement DuckDB cannot spill: one ~47 MB string built by an aggregate.
+_NEEDS_MEMORY = (
+    "SELECT max(length(s)) FROM (SELECT string_agg(i::VARCHAR, ',') AS s FROM range(6000000) t(i))"
+)
+
+
+def test_the_automatic_memory_limit_is_raised_once_for_a_statement_that_needs_it() -> None:
+    engine = DuckDBEngine(memory=MemoryPolicy(limit="16MB", fallback="1GB"))
+    assert engine.rows("SELECT current_setting('memory_limit')") == [("15.2 MiB",)]
+    assert engine.rows(_NEEDS_MEMORY) == [(46_888_889,)]
+    assert engine.memory_raised and engine.memory_limit == "1GB"
+    engine.close()
+
+
+def test_a_configured_memory_limit_is_a_hard_limit_with_a_clear_error() -> None:
+    engine = DuckDBEngine(memory=MemoryPolicy.from_config("16MB"))
+    with pytest.raises(EngineError, match=r"ran out of memory \(16MB\).*warehouse.memory_limit"):
+        engine.rows(_NEEDS_MEMORY)
+    assert not engine.memory_raised
+    engine.close()
+
+
+def test_memory_is_lowered_while_sending_and_given_back_afterwards() -> None:
+    engine = DuckDBEngine(memory=MemoryPolicy())
+    setting = "SELECT current_setting('memory_limit')"
+    before = engine.rows(setting)
+    with engine.memory_while("64MB"):
+        assert engine.rows(setting) == [("61.0 MiB",)]
+    assert engine.rows(setting) == before
+    with engine.memory_while("4GB"):  # never raised by it
+        assert engine.rows(setting) == before
+    engine.close()

@@ -136,16 +136,18 @@ class DuckDBWarehouse(_Strict):
     path: str | None = None
     """DuckDB database file, relative to the project directory or absolute (attached
     read-only, under its file name's stem, as dbt-duckdb names it). Default: in memory."""
-    memory_limit: str = "1GB"
+    memory_limit: str | None = None
     """Memory DuckDB may use (e.g. ``500MB``, ``4GB``); beyond it, large results and joins
-    spill to temporary files under the state folder, so memory does not grow with the data."""
+    spill to temporary files under the state folder, so memory does not grow with the data.
+    Default: ``200MB``, raised once to ``1GB`` for a statement that cannot run in it (a model
+    whose operators do not spill); set a value to make it a hard limit."""
     attach: list[AttachConfig] = Field(default_factory=list)
     """Other databases (DuckDB, SQLite, PostgreSQL) to attach, read-only."""
 
     @field_validator("memory_limit")
     @classmethod
-    def _size(cls, v: str) -> str:
-        return _check_size(v)
+    def _size(cls, v: str | None) -> str | None:
+        return None if v is None else _check_size(v)
 
     @field_validator("path")
     @classmethod
@@ -180,13 +182,14 @@ class PostgresWarehouse(_Strict):
     """Schemas searched for unqualified table names, e.g. ``analytics,public``."""
     dialect: str = "duckdb"
     """The SQL dialect models are written in; sqlglot transpiles them to PostgreSQL."""
-    memory_limit: str = "1GB"
-    """Memory of the local DuckDB that encodes and diffs the rows retl reads."""
+    memory_limit: str | None = None
+    """Memory of the local DuckDB that encodes and diffs the rows retl reads (default as
+    for ``duckdb``: ``200MB``, raised once to ``1GB`` when a statement needs it)."""
 
     @field_validator("memory_limit")
     @classmethod
-    def _size(cls, v: str) -> str:
-        return _check_size(v)
+    def _size(cls, v: str | None) -> str | None:
+        return None if v is None else _check_size(v)
 
 
 WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse, Field(discriminator="type")]

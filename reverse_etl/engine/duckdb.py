@@ -7,8 +7,10 @@ own state database read-write beside it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +32,31 @@ _EXTENSIONS = {
 }
 
 
+DEFAULT_MEMORY = "200MB"
+FALLBACK_MEMORY = "1GB"
+SENDING_MEMORY = "64MB"
+
+
+@dataclass(frozen=True)
+class MemoryPolicy:
+    """How much memory DuckDB gets.
+
+    ``limit`` is the buffer manager's limit (beyond it, tables, joins and aggregates spill to
+    the temp directory). A statement that still runs out (an operator that cannot spill, such
+    as some window functions over a large model) is retried once at ``fallback``, unless the
+    user set the limit: then it is a hard limit and the error says to raise it.
+    """
+
+    limit: str = DEFAULT_MEMORY
+    fallback: str | None = FALLBACK_MEMORY
+    configured: bool = False
+
+    @classmethod
+    def from_config(cls, value: str | None) -> MemoryPolicy:
+        """``warehouse.memory_limit``: None is the automatic default."""
+        return cls() if value is None else cls(limit=value, fallback=None, configured=True)
+
+
 @dataclass(frozen=True)
 class Attachment:
     """Another database to attach read-only: ``name`` in SQL, ``kind``, file path or DSN."""
@@ -48,13 +75,16 @@ class DuckDBEngine:
         self,
         path: Path | None = None,
         *,
-        memory_limit: str | None = None,
+        memory: MemoryPolicy | None = None,
         temp_directory: Path | None = None,
         attach: Sequence[Attachment] = (),
         file_search_path: Path | None = None,
     ) -> None:
         self.path = path
         self.temp_directory = temp_directory
+        self.memory = memory
+        self.memory_limit = memory.limit if memory is not None else None
+        self.memory_raised = False  # the automatic limit was raised for a statement
         if path is not None and not path.exists():
             raise EngineError(
                 f"DuckDB database file not found: {path}",
@@ -70,8 +100,8 @@ class DuckDBEngine:
             # Row order is never relied on (samples sort explicitly); not keeping it lets
             # large results stream and spill with less memory.
             self._con.execute("SET preserve_insertion_order = false")
-            if memory_limit is not None:
-                self._con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+            if self.memory_limit is not None:
+                self._con.execute(f"SET memory_limit = {_lit(self.memory_limit)}")
             if temp_directory is not None:
                 # DuckDB creates the directory itself when it first spills, but not its
                 # parents (a fresh project has no .retl/ yet).
@@ -176,16 +206,60 @@ class DuckDBEngine:
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Small result sets only (summaries, samples)."""
+        rows: list[tuple[Any, ...]] = self._retrying(
+            lambda: self._con.execute(sql, list(params)).fetchall()
+        )
+        return rows
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._retrying(lambda: self._con.execute(sql, list(params)))
+
+    def _retrying(self, run: Callable[[], Any]) -> Any:
+        """Run a statement; out of memory under the automatic limit, raise it once and rerun
+        (a failed statement changed nothing)."""
         try:
-            return self._con.execute(sql, list(params)).fetchall()
+            return run()
+        except duckdb.OutOfMemoryException:
+            if not self._raise_memory():
+                raise EngineError(self._out_of_memory()) from None
+        except duckdb.Error as exc:
+            raise EngineError(_clean(exc)) from None
+        try:
+            return run()
+        except duckdb.OutOfMemoryException:
+            raise EngineError(self._out_of_memory()) from None
         except duckdb.Error as exc:
             raise EngineError(_clean(exc)) from None
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+    def _raise_memory(self) -> bool:
+        fallback = self.memory.fallback if self.memory is not None else None
+        if fallback is None or self.memory_raised:
+            return False
+        self._con.execute(f"SET memory_limit = {_lit(fallback)}")
+        self.memory_limit = fallback
+        self.memory_raised = True
+        return True
+
+    def _out_of_memory(self) -> str:
+        limit = self.memory_limit or "its default"
+        return (
+            f"DuckDB ran out of memory ({limit}): set warehouse.memory_limit higher in "
+            "retl_project.yml"
+        )
+
+    @contextlib.contextmanager
+    def memory_while(self, limit: str) -> Iterator[None]:
+        """Hold DuckDB to ``limit`` (if that is lower) for a phase that only scans, such as
+        sending: it gives the rest of its memory back, and takes it again afterwards."""
+        current = self.memory_limit
+        if current is None or _bytes(limit) >= _bytes(current):
+            yield
+            return
+        self._con.execute(f"SET memory_limit = {_lit(limit)}")
         try:
-            self._con.execute(sql, list(params))
-        except duckdb.Error as exc:
-            raise EngineError(_clean(exc)) from None
+            yield
+        finally:
+            self._con.execute(f"SET memory_limit = {_lit(self.memory_limit or current)}")
 
     def register_vector_udf(
         self, name: str, fn: Callable[..., pa.Array], params: list[str], returns: str
@@ -238,10 +312,20 @@ def _checked(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         yield batch
 
 
+_UNITS = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+
+def _bytes(size: str) -> float:
+    """``500MB`` / ``2GiB`` as bytes (the sizes config/project.py accepts)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt])(i?)b\s*", size, re.I)
+    if match is None:
+        raise ValueError(f"not a size: {size!r}")
+    number, unit, binary = match.groups()
+    scale = 1024 ** ("kmgt".index(unit.lower()) + 1) if binary else _UNITS[unit.lower()]
+    return float(number) * scale
+
+
 def _clean(exc: BaseException) -> str:
     if isinstance(exc, duckdb.OutOfMemoryException):
-        return (
-            "DuckDB ran out of its memory limit: raise warehouse.memory_limit in "
-            "retl_project.yml (default 1GB)"
-        )
+        return "DuckDB ran out of memory: set warehouse.memory_limit higher in retl_project.yml"
     return " ".join(str(exc).split()) or type(exc).__name__
