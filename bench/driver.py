@@ -15,9 +15,10 @@ validate            ``plan.encode_plan_for``: model schema (a LIMIT 0 query) + c
 plan_encode_diff    the plan's count query: model scan + encode + diff, one full pass in DuckDB
 plan_samples        the plan's sample query (3 payloads to show)
 plan_other          the plan's remaining queries (invalid rows, reasons)
-stream              time the send loop waits for the next chunk of rows: DuckDB runs the
-                    model + encode + diff *again* and the rows become Python lists
-commit              ``StateStore.record_acknowledged`` + ``compact`` + ``record_run`` (state writes)
+stream              time the send loop waits for the next chunk of rows: DuckDB scans the plan's
+                    table of encoded rows (Arrow batches, no Python object per row)
+commit              ``StateStore.record_acknowledged`` (journal appends) + ``compact`` (the fold
+                    of the journal into the state) + ``record_run``
 send_wait           the rest of ``sync.execute``: the main thread waiting for HTTP answers
                     (= execute - stream - commit)
 send_threads        sum over worker threads of ``TikTokClient.track`` (body building excluded)
@@ -49,6 +50,20 @@ from typing import Any
 
 TIMES: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
+
+
+def hwm_mb() -> float | None:
+    """This process's own peak resident memory (``VmHWM``, Linux).
+
+    Not ``ru_maxrss``: Linux carries the parent's peak over into a child at fork, and keeps
+    it across exec, so a child of a big parent reports the parent's memory."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 def _wrap(owner: Any, name: str, label: str | Callable[..., str]) -> None:
@@ -253,6 +268,7 @@ def main(argv: list[str] | None = None) -> None:
 
     result["retl_package"] = str(Path(reverse_etl.__file__).parent)
     result["self_maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["self_hwm_mb"] = hwm_mb()
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
 
 

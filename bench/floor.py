@@ -58,6 +58,13 @@ SELECT payload, md5(payload) AS hash FROM events
 
 
 def maxrss_mb() -> float:
+    """Own peak RSS (``VmHWM``; ``ru_maxrss`` would include the parent's, see driver.py)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
