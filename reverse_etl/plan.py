@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 
 from reverse_etl.destinations.tiktok.destination import EncodePlan, TikTokDestination
-from reverse_etl.destinations.tiktok.encode import DUPLICATE_KEY, PHONE_UDF
+from reverse_etl.destinations.tiktok.encode import DUPLICATE_KEY, PHONE_UDF, phone_map_sql
 from reverse_etl.destinations.tiktok.pii import e164_arrow, sha256_hex
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import Problem, ValidationFailed
@@ -175,6 +175,15 @@ def build_destination_plan(
     """Run the model, the encoder and the diff once for counts, reasons and samples."""
     prepare_engine(engine)
     encode, warnings = encode_plan_for(dest, compiled, model)
+    assert encode.schema is not None
+    phone_table = f"__retl_phones_{next(_TABLES)}"
+    phone_sql = phone_map_sql(
+        encode.relation, encode.schema, encode.mapping, encode.spec, phone_table
+    )
+    if phone_sql is not None:
+        # Each distinct phone number parsed once (set-based), then looked up per row.
+        engine.execute(phone_sql)
+        encode = encode.with_phone_map(phone_table)
     # The diff left only new and changed rows (and rows with a duplicate key). One pass
     # encodes them into a temporary table; the counts, samples and the send then read it, so
     # nothing is encoded twice. Only valid rows keep a payload, and DuckDB spills the table

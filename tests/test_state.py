@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -369,3 +370,39 @@ def test_plan_on_a_fresh_project_spills_to_disk_under_a_small_memory_limit(
         ][0]
     assert plan.rows_to_send == 400_000 and plan.rows_invalid == 0
     assert spilled > 0  # the plan's table did not fit in 64 MB: it went to .retl/tmp
+
+
+def test_a_fold_that_dies_midway_leaves_a_correct_state_and_the_next_fold_cleans_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reverse_etl.state.store as store_module
+
+    path = tmp_path / "state.duckdb"
+    engine = DuckDBEngine()
+    store = StateStore(engine, path)
+    store.record_acknowledged("d", "s", ["k1", "k2"], ["old1", "h2"])
+    store.compact("d", "s")
+    store.record_acknowledged("d", "s", ["k1"], ["new1"])
+    store.record_acknowledged("d", "s", ["k3"], ["h3"])
+
+    chunks = store_module._chunks
+
+    def die_after_one(reader: Any, rows: int) -> Iterator[Any]:
+        yield next(chunks(reader, rows))
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store_module, "FOLD_ROWS", 1)  # one transaction per batch
+    monkeypatch.setattr(store_module, "_chunks", die_after_one)
+    with pytest.raises(OSError, match="disk full"):
+        store.compact("d", "s")
+    # k1 has its old and its new entry now: the scope is dirty, so the newest one wins.
+    assert "arg_max" in store.latest_relation("d", "s")
+    assert _latest(engine, store) == [("k1", "new1"), ("k2", "h2")]
+    monkeypatch.setattr(store_module, "_chunks", chunks)
+    store.close()  # folds the journal, which is still there, again: now completely
+    again = StateStore(engine, path)
+    assert "arg_max" not in again.latest_relation("d", "s")
+    assert _latest(engine, again) == [("k1", "new1"), ("k2", "h2"), ("k3", "h3")]
+    assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 3
+    again.close()
+    engine.close()

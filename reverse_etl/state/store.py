@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
 from reverse_etl.engine.duckdb import DuckDBEngine
@@ -239,61 +241,71 @@ class StateStore:
         journal.append(keys, hashes)
 
     def _fold_journals(self) -> None:
-        """Move every journal into the log, one transaction; then delete the files.
-
-        For each journal, its entries are appended and the older entries of the same keys
-        dropped, so the log keeps one entry per key. Folding the same file twice (a crash
-        between the commit and the unlink) therefore changes nothing.
-        """
+        """Move every journal into the log, then delete the files (see ``_fold_one``)."""
         for journal in self._journals.values():
             journal.close()
         self._journals.clear()
-        files = journal_files(self.journal_dir)
-        if not files:
+        for file in journal_files(self.journal_dir):
+            self._fold_one(self._cursor(), file)
+            file.unlink(missing_ok=True)
+
+    def _fold_one(self, cur: duckdb.DuckDBPyConnection, file: Path) -> None:
+        """Append a journal's entries to the log and drop the older entries of the same keys,
+        so the log keeps one entry per key.
+
+        Entries go in FOLD_ROWS at a time, each in its own transaction (one transaction for
+        millions of rows would hold them all in memory). Meanwhile the scope is marked dirty,
+        so a reader takes the newest entry per key; the last transaction drops the older
+        entries and the mark. A fold that dies midway, or a file folded twice (a crash between
+        the last commit and the unlink), therefore ends in the same state when folded again.
+        """
+        journal = read_journal(file)
+        if journal is None:  # torn before its first batch: nothing was acknowledged in it
             return
-        cur = self._cursor()
+        scope = [journal.destination, journal.scope]
+        (cutoff,) = cur.execute(
+            f"SELECT coalesce(max(seq), 0) FROM {ALIAS}.synced_rows"
+        ).fetchone() or (0,)
+        cur.execute(f"INSERT OR IGNORE INTO {ALIAS}.dirty_scopes VALUES (?, ?)", scope)
+        for chunk in _chunks(journal.reader, FOLD_ROWS):
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                cur.register("__retl_journal", chunk)
+                cur.execute(
+                    f"""INSERT INTO {ALIAS}.synced_rows
+                        SELECT ?, ?, row_key, row_hash, synced_at, ? + pos FROM __retl_journal""",
+                    [*scope, cutoff],
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.unregister("__retl_journal")
         cur.execute("BEGIN TRANSACTION")
         try:
-            for file in files:
-                self._fold_one(cur, file)
+            (older,) = cur.execute(
+                f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ? "
+                "AND seq <= ?",
+                [*scope, cutoff],
+            ).fetchone() or (0,)
+            if older:  # not the scope's first sync: drop what the journal supersedes
+                cur.execute(
+                    f"""DELETE FROM {ALIAS}.synced_rows
+                        WHERE destination = ? AND scope = ? AND seq <= ? AND row_key IN (
+                            SELECT row_key FROM {ALIAS}.synced_rows
+                            WHERE destination = ? AND scope = ? AND seq > ?)""",
+                    [*scope, cutoff] * 2,
+                )
+            cur.execute(
+                f"DELETE FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?", scope
+            )
             cur.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 cur.execute("ROLLBACK")
             raise
-        for file in files:
-            file.unlink(missing_ok=True)
-
-    def _fold_one(self, cur: duckdb.DuckDBPyConnection, file: Path) -> None:
-        journal = read_journal(file)
-        if journal is None:  # torn before its first batch: nothing was acknowledged in it
-            return
-        (cutoff,) = cur.execute(
-            f"SELECT coalesce(max(seq), 0) FROM {ALIAS}.synced_rows"
-        ).fetchone() or (0,)
-        cur.register("__retl_journal", journal.reader)
-        try:
-            cur.execute(
-                f"""INSERT INTO {ALIAS}.synced_rows
-                    SELECT ?, ?, row_key, row_hash, synced_at, ? + pos FROM __retl_journal""",
-                [journal.destination, journal.scope, cutoff],
-            )
-        finally:
-            cur.unregister("__retl_journal")
-        (older,) = cur.execute(
-            f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ? "
-            "AND seq <= ?",
-            [journal.destination, journal.scope, cutoff],
-        ).fetchone() or (0,)
-        if not older:  # the scope's first sync: nothing to supersede
-            return
-        cur.execute(
-            f"""DELETE FROM {ALIAS}.synced_rows
-                WHERE destination = ? AND scope = ? AND seq <= ? AND row_key IN (
-                    SELECT row_key FROM {ALIAS}.synced_rows
-                    WHERE destination = ? AND scope = ? AND seq > ?)""",
-            [journal.destination, journal.scope, cutoff] * 2,
-        )
 
     def _load_pending(self) -> None:
         """Read-only: a journal left by a run that died (or is running) counts as state."""
@@ -385,8 +397,23 @@ class StateStore:
             self.engine.execute(f"DETACH {ALIAS}")
 
 
+FOLD_ROWS = 250_000  # journal entries per transaction when folding
 _PENDING_SEQ = 1 << 60  # journal entries are newer than every folded one
 
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _chunks(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
+    """The reader's batches, regrouped into tables of about ``rows`` rows."""
+    held: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        held.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(held, reader.schema)
+            held, count = [], 0
+    if held:
+        yield pa.Table.from_batches(held, reader.schema)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 import pytest
 
-from reverse_etl.destinations.tiktok.encode import EncodeSpec, build_encode_sql, key_columns_for
+from reverse_etl.destinations.tiktok.encode import (
+    EncodeSpec,
+    build_encode_sql,
+    key_columns_for,
+    phone_map_sql,
+)
 from reverse_etl.destinations.tiktok.mapping import key_only_columns, map_columns
 from reverse_etl.engine.duckdb import DuckDBEngine
 
@@ -25,6 +31,8 @@ def encode(
     region: str | None = None,
     ldu: bool = False,
     model_pk: tuple[str, ...] | None = None,
+    phone_map: str | None = None,
+    drop_from_map: str | None = None,
 ) -> list[dict[str, object]]:
     schema = engine.schema(select)
     keys = key_columns_for(schema.names, None, model_pk)
@@ -34,7 +42,15 @@ def encode(
     spec = EncodeSpec(
         "m", source, keys[0], keys[1], limited_data_use=ldu, default_phone_region=region
     )
-    sql = build_encode_sql(f"({select}) AS t", schema, mapping, spec)
+    relation = f"({select}) AS t"
+    if phone_map is not None:
+        create = phone_map_sql(relation, schema, mapping, spec, phone_map)
+        assert create is not None
+        engine.execute(create)
+        if drop_from_map is not None:  # as if the model returned other rows the second time
+            engine.execute(f"DELETE FROM {phone_map} WHERE raw = ?", [drop_from_map])
+        spec = replace(spec, phone_table=phone_map)
+    sql = build_encode_sql(relation, schema, mapping, spec)
     rows = engine.rows(
         f"SELECT __key, __payload, __hash, __errors, __warnings FROM ({sql}) ORDER BY __key"
     )
@@ -264,3 +280,28 @@ def test_struct_columns_named_after_objects_map_field_by_field(engine: DuckDBEng
         "user": {"email": hashlib.sha256(b"a@x.com").hexdigest(), "ip": "1.2.3.4"},
         "properties": {"value": 3, "my_field": "x"},
     }
+
+
+PHONES_SELECT = f"""
+    select 'Purchase' as event, 'o-' || i as event_id, to_timestamp({NOW}) as event_time,
+           p as phone
+    from (values
+        (1, '(212) 555-0101'), (2, ' (212) 555-0101 '), (3, null), (4, ''), (5, 'not a phone'),
+        (6, '{PHONE_VECTOR.upper()}'), (7, '0044 20 7946 0958'), (8, '5550100'),
+        (9, '+44 20 7946 0958'), (10, '(212) 555-0101')
+    ) v(i, p)
+"""
+
+
+@pytest.mark.parametrize("drop", [None, "(212) 555-0101", "not a phone"])
+def test_the_phone_table_gives_the_same_rows_as_hashing_per_row(
+    engine: DuckDBEngine, drop: str | None
+) -> None:
+    """Distinct phones parsed once into a table, then joined: same payloads, hashes and
+    reasons as the per-row path, also for a phone the table lacks (looked up row by row)."""
+    per_row = encode(engine, PHONES_SELECT, region="US")
+    assert sum(r["errors"] is not None for r in per_row) == 2  # 'not a phone', '5550100'
+    mapped = encode(engine, PHONES_SELECT, region="US", phone_map="__phones_t", drop_from_map=drop)
+    assert mapped == per_row
+    distinct = engine.rows("SELECT count(*), count(DISTINCT raw) FROM __phones_t")[0]
+    assert distinct[0] == distinct[1]  # one row per number: the join never duplicates a row

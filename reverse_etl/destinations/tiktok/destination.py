@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 from pydantic import SecretStr
@@ -29,6 +29,15 @@ class EncodePlan:
     mapping: ColumnMapping
     spec: EncodeSpec
     sql: str
+    relation: str = ""  # the rows the SQL reads (struct columns flattened) ...
+    schema: pa.Schema | None = None  # ... and their columns
+
+    def with_phone_map(self, table: str) -> EncodePlan:
+        """The same plan, reading hashed phones from ``table`` (see encode.phone_map_sql)."""
+        assert self.schema is not None
+        spec = replace(self.spec, phone_table=table)
+        sql = build_encode_sql(self.relation, self.schema, self.mapping, spec)
+        return replace(self, spec=spec, sql=sql)
 
 
 class TikTokDestination:
@@ -132,7 +141,7 @@ class TikTokDestination:
             prekeyed=prekeyed,
         )
         return EncodePlan(
-            mapping, spec, build_encode_sql(relation, schema, mapping, spec)
+            mapping, spec, build_encode_sql(relation, schema, mapping, spec), relation, schema
         ), problems
 
     def access_token(self, stored: SecretStr | None = None) -> SecretStr:

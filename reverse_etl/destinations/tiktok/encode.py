@@ -44,6 +44,8 @@ class EncodeSpec:
     prekeyed: bool = False
     # column -> name of a column holding its hashed phone, computed once per row
     hashed_phones: tuple[tuple[str, str], ...] = ()
+    # A table of (raw, hashed) for every distinct trimmed phone of the rows (phone_map_sql)
+    phone_table: str | None = None
 
     def hashed_phone(self, column: str) -> str | None:
         return dict(self.hashed_phones).get(column)
@@ -414,26 +416,68 @@ def build_encode_sql(
     )
 
 
-def _hash_phones_once(
-    relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
-) -> tuple[str, EncodeSpec]:
-    """Phone parsing is the one step in Python: do it once per row (the payload and the
-    validity check both need it) in a projection under the encoder."""
-    phones = [
+def _phone_columns(schema: pa.Schema, mapping: ColumnMapping) -> list[str]:
+    return [
         m.column
         for m in mapping.columns
         if m.param is not None
         and m.param.hashing is Hashing.PHONE
         and not _is_list(schema.field(m.column).type)
     ]
+
+
+def phone_map_sql(
+    relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec, table: str
+) -> str | None:
+    """A temp table of every distinct (trimmed) phone of the rows and its hashed E.164: the
+    phone parser runs once per distinct number, however the rows are ordered and however many
+    there are. None when no phone column is mapped.
+
+    It reads the phone columns of ``relation`` once more (for a model, DuckDB reads only
+    those columns). The encoder still hashes a phone that is missing from the table (a model
+    that returns other rows the second time) row by row, so the table only saves work.
+    """
+    phones = _phone_columns(schema, mapping)
+    if not phones:
+        return None
+    distinct = " UNION ".join(
+        f"SELECT DISTINCT trim({ident(c)}) AS raw FROM {relation} WHERE {ident(c)} IS NOT NULL"
+        for c in phones
+    )
+    hashed = _hash("raw", Hashing.PHONE, spec.default_phone_region)
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+        f"SELECT raw, {hashed} AS hashed FROM ({distinct}) AS __distinct_phones"
+    )
+
+
+def _hash_phones_once(
+    relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
+) -> tuple[str, EncodeSpec]:
+    """Phone parsing is the one step in Python: do it once per row (the payload and the
+    validity check both need it) in a projection under the encoder, or look it up in the
+    phone table (``phone_map_sql``) when there is one."""
+    phones = _phone_columns(schema, mapping)
     if not phones:
         return relation, spec
     names = tuple((c, f"__hashed_phone_{i}") for i, c in enumerate(phones))
-    extra = ", ".join(
-        f"{_hash(ident(c), Hashing.PHONE, spec.default_phone_region)} AS {ident(n)}"
-        for c, n in names
+    region = spec.default_phone_region
+    if spec.phone_table is None:
+        extra = ", ".join(
+            f"{_hash(ident(c), Hashing.PHONE, region)} AS {ident(n)}" for c, n in names
+        )
+        wrapped = f"(SELECT *, {extra} FROM {relation}) AS __phones"
+        return wrapped, replace(spec, hashed_phones=names)
+    joins = " ".join(
+        f"LEFT JOIN {spec.phone_table} AS __ph{i} ON __ph{i}.raw = trim(__p.{ident(c)})"
+        for i, (c, _) in enumerate(names)
     )
-    wrapped = f"(SELECT *, {extra} FROM {relation}) AS __phones"
+    extra = ", ".join(
+        f"CASE WHEN __ph{i}.raw IS NOT NULL THEN __ph{i}.hashed "
+        f"ELSE {_hash(f'__p.{ident(c)}', Hashing.PHONE, region)} END AS {ident(n)}"
+        for i, (c, n) in enumerate(names)
+    )
+    wrapped = f"(SELECT __p.*, {extra} FROM (SELECT * FROM {relation}) AS __p {joins}) AS __phones"
     return wrapped, replace(spec, hashed_phones=names)
 
 

@@ -1,10 +1,12 @@
 """PII normalisation that SQL cannot do alone: phone numbers to E.164.
 
-Runs as a vectorized (Arrow) UDF inside DuckDB: one call per vector of values. Each distinct
-number is parsed once per process (a bounded dictionary per region), so millions of rows with
-repeating numbers cost a dictionary lookup each; parsing (~20 us with ``phonenumbers``) is paid
-once per distinct number. Email and external_id hashing stay
-in SQL (``sha256(lower(trim(x)))``); :func:`hash_email` and friends mirror them for tests and docs.
+Runs as a vectorized (Arrow) UDF inside DuckDB: one call per vector of values. The plan calls
+it on the distinct numbers of the rows only (``encode.phone_map_sql``), so parsing (~20 us
+each with ``phonenumbers``) is paid once per distinct number; a small per-region dictionary
+catches repeats within and across vectors when it is called row by row.
+
+Email and external_id hashing stay in SQL (``sha256(lower(trim(x)))``); :func:`hash_email` and
+friends mirror them for tests and docs.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ def is_hashed(value: str) -> bool:
     return HEX64.fullmatch(value) is not None
 
 
-# Parsed numbers kept per region: ~170 bytes each, so at most ~25 MB; cleared when full
+# Parsed numbers kept per region (~170 bytes each, at most ~3 MB), cleared when full
 # (checked once per vector, so it holds at most the limit plus one vector).
-CACHE_LIMIT = 150_000
+CACHE_LIMIT = 20_000
 _MISS = object()
 _CACHES: dict[str | None, dict[str | None, str | None]] = {}
 
