@@ -159,6 +159,6 @@ def build_body(envelope: EnvelopeSpec | bytes, payloads: Iterable[bytes] | pa.Ar
         offsets = pa.array([0, len(payloads)], pa.int32())
         text = pa.types.is_string(payloads.type) or pa.types.is_large_string(payloads.type)
         joined = pc.binary_join(pa.ListArray.from_arrays(offsets, payloads), "," if text else b",")
-        body: bytes = joined[0].as_buffer().to_pybytes()
-        return prefix + body + b"]}"
+        # One allocation for the whole body (join reads the Arrow buffer in place).
+        return b"".join((prefix, joined[0].as_buffer(), b"]}"))
     return prefix + b",".join(payloads) + b"]}"

@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
-from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.errors import EngineError, StateError
 from reverse_etl.state.journal import JournalWriter, journal_files, read_journal
 
@@ -267,22 +267,9 @@ class StateStore:
             f"SELECT coalesce(max(seq), 0) FROM {ALIAS}.synced_rows"
         ).fetchone() or (0,)
         cur.execute(f"INSERT OR IGNORE INTO {ALIAS}.dirty_scopes VALUES (?, ?)", scope)
-        for chunk in _chunks(journal.reader, FOLD_ROWS):
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                cur.register("__retl_journal", chunk)
-                cur.execute(
-                    f"""INSERT INTO {ALIAS}.synced_rows
-                        SELECT ?, ?, row_key, row_hash, synced_at, ? + pos FROM __retl_journal""",
-                    [*scope, cutoff],
-                )
-                cur.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(duckdb.Error):
-                    cur.execute("ROLLBACK")
-                raise
-            finally:
-                cur.unregister("__retl_journal")
+        with self.engine.memory_while(SENDING_MEMORY):  # appending needs few buffers
+            for chunk in _chunks(journal.reader, FOLD_ROWS):
+                self._append(cur, chunk, scope, cutoff)
         cur.execute("BEGIN TRANSACTION")
         try:
             (older,) = cur.execute(
@@ -306,6 +293,26 @@ class StateStore:
             with contextlib.suppress(duckdb.Error):
                 cur.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _append(
+        cur: duckdb.DuckDBPyConnection, chunk: pa.Table, scope: list[str], cutoff: int
+    ) -> None:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            cur.register("__retl_journal", chunk)
+            cur.execute(
+                f"""INSERT INTO {ALIAS}.synced_rows
+                    SELECT ?, ?, row_key, row_hash, synced_at, ? + pos FROM __retl_journal""",
+                [*scope, cutoff],
+            )
+            cur.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.unregister("__retl_journal")
 
     def _load_pending(self) -> None:
         """Read-only: a journal left by a run that died (or is running) counts as state."""
@@ -397,7 +404,7 @@ class StateStore:
             self.engine.execute(f"DETACH {ALIAS}")
 
 
-FOLD_ROWS = 250_000  # journal entries per transaction when folding
+FOLD_ROWS = 250_000
 _PENDING_SEQ = 1 << 60  # journal entries are newer than every folded one
 
 
