@@ -175,6 +175,9 @@ def run_sync(project_dir: Path, full_refresh: bool) -> dict[str, Any]:
     TIMES["load_compile"] += time.perf_counter() - load_start
     with project:
         report = project.sync(full_refresh=full_refresh)
+        # Did DuckDB run out of the automatic memory limit and get the fallback (1GB)?
+        bench = getattr(project, "_workbench", None)
+        memory_raised = getattr(bench, "memory_raised", None)
     total = time.perf_counter() - start
     results = [r.to_dict() for r in report.results]
     return {
@@ -187,6 +190,7 @@ def run_sync(project_dir: Path, full_refresh: bool) -> dict[str, Any]:
         "requests": CALLS["send_threads"],
         "results": results,
         "ok": report.ok if hasattr(report, "ok") else None,
+        "memory_raised": memory_raised,
     }
 
 
@@ -220,6 +224,17 @@ def run_probe(project_dir: Path, bodies: Path | None) -> dict[str, Any]:
             model = project.model_input(compiled)  # type: ignore[attr-defined]
             encode, _ = encode_plan_for(dest, compiled, model)  # type: ignore[call-arg]
         start = time.perf_counter()
+        try:  # retl parses each distinct phone once into a table first, as its plan does
+            from reverse_etl.destinations.tiktok.encode import phone_map_sql
+
+            create = phone_map_sql(
+                encode.relation, encode.schema, encode.mapping, encode.spec, "__probe_phones"
+            )
+            if create is not None:
+                engine.execute(create)
+                encode = encode.with_phone_map("__probe_phones")
+        except (ImportError, AttributeError):
+            pass  # an older retl: phones were parsed row by row inside the SELECT
         n, nbytes, errors = engine.rows(
             "SELECT count(*), sum(strlen(__payload)), count(__errors) + count(__warnings) "
             f"+ count(__hash) * 0 FROM ({encode.sql}) AS __e"

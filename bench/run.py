@@ -125,6 +125,7 @@ def sync_phase(
         # over into a child, and this parent holds the generated data in memory at times.
         "peak_rss_mb": result.get("self_hwm_mb") or result["process"]["peak_rss_mb"],
         "cpu_s": result["process"]["cpu_s"],
+        "memory_raised": result.get("memory_raised"),
         # The machine's 1-minute load before the phase: above the core count, other processes
         # competed for the CPU and wall times are inflated (cpu_s much less so).
         "loadavg_1m_before": round(load_before, 2),
@@ -434,6 +435,11 @@ def render(size: dict[str, Any]) -> str:
             f"{p['sink_cpu_s']:>9.1f}{p.get('loadavg_1m_before', 0):>6.1f}"
         )
     for p in size["phases"]:
+        if p.get("memory_raised"):
+            lines.append(
+                f"{p['phase']}: a statement ran out of the automatic memory limit (200MB) and was "
+                "rerun at 1GB: its peak RSS shows that"
+            )
         if "ratio_with_phones" in p:
             lines.append(
                 f"{p['phase']}: {p['ratio_with_phones']:.2f}x the floor plus the phone library "
