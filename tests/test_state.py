@@ -295,6 +295,7 @@ def test_a_journal_left_by_a_killed_run_counts_and_the_next_run_folds_it(tmp_pat
     reader = StateStore(engine, path, read_only=True)  # retl plan: sees the journal as is
     assert "arg_max" in reader.latest_relation("d", "s")
     assert _latest(engine, reader) == expected
+    assert [i.rows for i in reader.all_scopes()] == [4]  # k1 counted once
     reader.close()
     assert journal.exists()  # a read-only open never folds
 
@@ -303,6 +304,7 @@ def test_a_journal_left_by_a_killed_run_counts_and_the_next_run_folds_it(tmp_pat
     assert not journal.exists()
     assert "arg_max" not in writer.latest_relation("d", "s")  # one entry per key again
     assert _latest(engine, writer) == expected
+    assert [i.rows for i in writer.all_scopes()] == [4]
     assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 4
     writer.close()
 
@@ -347,6 +349,7 @@ def test_a_dirty_scope_from_an_older_retl_takes_the_newest_entry_until_compacted
     )
     engine.execute(f"INSERT INTO {ALIAS}.dirty_scopes VALUES ('d', 's')")
     assert "arg_max" in store.latest_relation("d", "s")
+    assert [i.rows for i in store.all_scopes()] == [2]  # k1 has two entries, counted once
     assert _latest(engine, store) == [("k1", "new1"), ("k2", "h2")]
     store.compact("d", "s")
     assert "arg_max" not in store.latest_relation("d", "s")

@@ -156,16 +156,36 @@ class StateStore:
     # --- reads ---------------------------------------------------------------------------
     def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
         rows = self.engine.rows(
-            f"""SELECT d.event_source_id, d.mapping_fingerprint, d.mapping, d.last_sync_at,
-                   (SELECT count(DISTINCT row_key) FROM {self._log()} s
-                    WHERE s.destination = d.destination AND s.scope = d.scope)
-                FROM {ALIAS}.destinations d WHERE destination = ? AND scope = ?""",
+            f"""SELECT event_source_id, mapping_fingerprint, mapping, last_sync_at
+                FROM {ALIAS}.destinations WHERE destination = ? AND scope = ?""",
             [destination, scope],
         )
         if not rows:
             return None
-        source_id, fingerprint, mapping, last, count = rows[0]
-        return ScopeInfo(destination, scope, int(count), source_id, fingerprint, mapping, last)
+        source_id, fingerprint, mapping, last = rows[0]
+        count = self._count_keys(destination, scope)
+        return ScopeInfo(destination, scope, count, source_id, fingerprint, mapping, last)
+
+    def _count_keys(self, destination: str, scope: str) -> int:
+        """Keys acknowledged in a scope: a plain count when the log holds one entry per key
+        (a distinct count over millions of keys costs a hash table of them all)."""
+        aggregate = "count(DISTINCT row_key)" if self._is_dirty(destination, scope) else "count(*)"
+        return int(
+            self.engine.rows(
+                f"SELECT {aggregate} FROM {self._log()} WHERE destination = ? AND scope = ?",
+                [destination, scope],
+            )[0][0]
+        )
+
+    def _is_dirty(self, destination: str, scope: str) -> bool:
+        """Whether the scope's log may hold several entries per key (see ``latest_relation``)."""
+        if self._pending:
+            return True
+        dirty = self.engine.rows(
+            f"SELECT count(*) FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?",
+            [destination, scope],
+        )[0][0]
+        return bool(dirty)
 
     def all_scopes(self) -> list[ScopeInfo]:
         rows = self.engine.rows(
@@ -177,23 +197,15 @@ class StateStore:
         for destination, scope in rows:
             info = self.scope_info(destination, scope)
             if info is None:
-                count = self.engine.rows(
-                    f"SELECT count(DISTINCT row_key) FROM {self._log()} "
-                    "WHERE destination = ? AND scope = ?",
-                    [destination, scope],
-                )[0][0]
-                info = ScopeInfo(destination, scope, int(count), None, None, None, None)
+                count = self._count_keys(destination, scope)
+                info = ScopeInfo(destination, scope, count, None, None, None, None)
             out.append(info)
         return out
 
     def latest_relation(self, destination: str, scope: str) -> str:
         """SQL for the newest acknowledged (row_key, row_hash) of each key of one scope."""
         where = f"WHERE destination = {_lit(destination)} AND scope = {_lit(scope)}"
-        dirty = self.engine.rows(
-            f"SELECT count(*) FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?",
-            [destination, scope],
-        )[0][0]
-        if not dirty and not self._pending:
+        if not self._is_dirty(destination, scope):
             # Folded: one entry per key, no aggregate (arg_max would not spill).
             return f"(SELECT row_key, row_hash FROM {ALIAS}.synced_rows {where})"
         return (
