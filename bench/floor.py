@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from driver import hwm_mb  # bench/ is not a package: the scripts run from it
+
 FLOOR_SQL = """
 WITH src AS (
   SELECT *, regexp_replace(phone, '[^0-9+]', '', 'g') AS ph FROM read_parquet('{parquet}')
@@ -59,13 +61,12 @@ SELECT payload, md5(payload) AS hash FROM events
 
 def maxrss_mb() -> float:
     """Own peak RSS (``VmHWM``; ``ru_maxrss`` would include the parent's, see driver.py)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    own = hwm_mb()
+    return (
+        own
+        if own is not None
+        else round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    )
 
 
 def encode_floor(parquet: Path) -> dict[str, Any]:
