@@ -16,8 +16,15 @@ import orjson
 import pyarrow as pa
 
 from reverse_etl.destinations.tiktok.destination import EncodePlan, TikTokDestination
-from reverse_etl.destinations.tiktok.encode import DUPLICATE_KEY, PHONE_UDF, phone_map_sql
+from reverse_etl.destinations.tiktok.e164 import parse_parallel
+from reverse_etl.destinations.tiktok.encode import (
+    DUPLICATE_KEY,
+    PHONE_UDF,
+    distinct_phones_sql,
+    phone_table_sql,
+)
 from reverse_etl.destinations.tiktok.pii import e164_arrow, sha256_hex
+from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import Problem, ValidationFailed
 from reverse_etl.models.compile import CompiledModel
@@ -176,13 +183,11 @@ def build_destination_plan(
     prepare_engine(engine)
     encode, warnings = encode_plan_for(dest, compiled, model)
     assert encode.schema is not None
-    phone_table = f"__retl_phones_{next(_TABLES)}"
-    phone_sql = phone_map_sql(
-        encode.relation, encode.schema, encode.mapping, encode.spec, phone_table
-    )
-    if phone_sql is not None:
-        # Each distinct phone number parsed once (set-based), then looked up per row.
-        engine.execute(phone_sql)
+    distinct = distinct_phones_sql(encode.relation, encode.schema, encode.mapping)
+    if distinct is not None:
+        # Each distinct phone number parsed once (on every core), then looked up per row.
+        phone_table = f"__retl_phones_{next(_TABLES)}"
+        build_phone_table(engine, distinct, encode.spec.default_phone_region, phone_table)
         encode = encode.with_phone_map(phone_table)
     # The diff left only new and changed rows (and rows with a duplicate key). One pass
     # encodes them into a temporary table; the counts, samples and the send then read it, so
@@ -263,6 +268,26 @@ def build_destination_plan(
         previous=previous,
         samples=tuple(orjson.loads(r[0]) for r in sample_rows),
     )
+
+
+def build_phone_table(
+    engine: DuckDBEngine, distinct_sql: str, region: str | None, table: str
+) -> None:
+    """``table`` (raw, hashed) for the distinct phones ``distinct_sql`` returns."""
+    raw: list[str] = []
+    for batch in iter_batches(engine.stream(distinct_sql)):
+        raw += batch.column(0).to_pylist()
+    parsed = pa.table(
+        {
+            "raw": pa.array(raw, pa.string()),
+            "e164": pa.array(parse_parallel(raw, region), pa.string()),
+        }
+    )
+    staged = engine.stage(parsed.to_reader())
+    try:
+        engine.execute(phone_table_sql(table, staged))
+    finally:
+        engine.execute(f"DROP TABLE IF EXISTS {staged}")
 
 
 def _mark_duplicate_keys(engine: DuckDBEngine, table: str) -> None:

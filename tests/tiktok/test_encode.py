@@ -11,14 +11,17 @@ from pathlib import Path
 import orjson
 import pytest
 
+from reverse_etl.destinations.tiktok import e164
 from reverse_etl.destinations.tiktok.encode import (
     EncodeSpec,
     build_encode_sql,
+    distinct_phones_sql,
     key_columns_for,
     phone_map_sql,
 )
 from reverse_etl.destinations.tiktok.mapping import key_only_columns, map_columns
 from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.plan import build_phone_table
 
 from .test_pii import EMAIL_VECTOR, EXTERNAL_VECTOR, PHONE_VECTOR
 
@@ -33,6 +36,7 @@ def encode(
     model_pk: tuple[str, ...] | None = None,
     phone_map: str | None = None,
     drop_from_map: str | None = None,
+    parallel: bool = False,
 ) -> list[dict[str, object]]:
     schema = engine.schema(select)
     keys = key_columns_for(schema.names, None, model_pk)
@@ -44,9 +48,14 @@ def encode(
     )
     relation = f"({select}) AS t"
     if phone_map is not None:
-        create = phone_map_sql(relation, schema, mapping, spec, phone_map)
-        assert create is not None
-        engine.execute(create)
+        if parallel:  # the plan's way: distinct phones parsed in Python, across processes
+            distinct = distinct_phones_sql(relation, schema, mapping)
+            assert distinct is not None
+            build_phone_table(engine, distinct, region, phone_map)
+        else:  # the distinct phones through the UDF, in SQL
+            create = phone_map_sql(relation, schema, mapping, spec, phone_map)
+            assert create is not None
+            engine.execute(create)
         if drop_from_map is not None:  # as if the model returned other rows the second time
             engine.execute(f"DELETE FROM {phone_map} WHERE raw = ?", [drop_from_map])
         spec = replace(spec, phone_table=phone_map)
@@ -293,15 +302,24 @@ PHONES_SELECT = f"""
 """
 
 
+@pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("drop", [None, "(212) 555-0101", "not a phone"])
 def test_the_phone_table_gives_the_same_rows_as_hashing_per_row(
-    engine: DuckDBEngine, drop: str | None
+    engine: DuckDBEngine, drop: str | None, parallel: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Distinct phones parsed once into a table, then joined: same payloads, hashes and
     reasons as the per-row path, also for a phone the table lacks (looked up row by row)."""
     per_row = encode(engine, PHONES_SELECT, region="US")
     assert sum(r["errors"] is not None for r in per_row) == 2  # 'not a phone', '5550100'
-    mapped = encode(engine, PHONES_SELECT, region="US", phone_map="__phones_t", drop_from_map=drop)
+    monkeypatch.setattr(e164, "PARALLEL_MIN", 2)  # helper processes even for a few phones
+    mapped = encode(
+        engine,
+        PHONES_SELECT,
+        region="US",
+        phone_map="__phones_t",
+        drop_from_map=drop,
+        parallel=parallel,
+    )
     assert mapped == per_row
     distinct = engine.rows("SELECT count(*), count(DISTINCT raw) FROM __phones_t")[0]
     assert distinct[0] == distinct[1]  # one row per number: the join never duplicates a row

@@ -62,3 +62,45 @@ def test_the_vectorized_udf_matches_the_scalar_parser_and_its_cache_stays_bounde
     regions = ["US", "GB"] * (len(raw) // 2) + ["US"] * (len(raw) % 2)
     mixed = [None if v is None else to_e164(v, r) for v, r in zip(raw, regions, strict=True)]
     assert pii.e164_arrow(pa.array(raw), pa.array(regions)).to_pylist() == mixed
+
+
+PHONE_SAMPLES = [
+    "(212) 555-0101",
+    " +44 20 7946 0958 ",
+    "not a phone",
+    "",
+    "0044 20 7946 0958",
+    "5550100",
+    "646.201.0103",
+    "+1 (646) 555 0199",
+]
+
+
+def test_a_worker_process_parses_phones_exactly_as_this_process() -> None:
+    from reverse_etl.destinations.tiktok import e164
+
+    values = PHONE_SAMPLES * 5
+    answers: list[list[str | None] | None] = [None]
+    e164._in_worker(values, "US", answers, 0)  # a real helper process
+    assert answers[0] == e164.parse_many(values, "US")
+    assert answers[0][0] == "+12125550101"
+
+
+def test_parsing_in_parallel_gives_the_same_list_and_survives_a_broken_worker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from reverse_etl.destinations.tiktok import e164
+
+    values = [f"+1 646 555 {i:04d}" for i in range(40)] + PHONE_SAMPLES
+    expected = e164.parse_many(values, "US")
+    monkeypatch.setattr(e164, "PARALLEL_MIN", 4)
+    assert e164.parse_parallel(values, "US", workers=3) == expected
+    # A helper that fails (or cannot start) leaves its share to this process.
+    monkeypatch.setattr(
+        e164, "_worker_command", lambda: [sys.executable, "-c", "import sys; sys.exit(3)"]
+    )
+    assert e164.parse_parallel(values, "US", workers=3) == expected
+    monkeypatch.setattr(e164, "_worker_command", lambda: ["/nonexistent/python"])
+    assert e164.parse_parallel(values, "US", workers=3) == expected

@@ -426,6 +426,27 @@ def _phone_columns(schema: pa.Schema, mapping: ColumnMapping) -> list[str]:
     ]
 
 
+def distinct_phones_sql(relation: str, schema: pa.Schema, mapping: ColumnMapping) -> str | None:
+    """Every distinct trimmed phone of the rows, as ``raw`` (None: no phone column)."""
+    phones = _phone_columns(schema, mapping)
+    if not phones:
+        return None
+    return " UNION ".join(
+        f"SELECT DISTINCT trim({ident(c)}) AS raw FROM {relation} WHERE {ident(c)} IS NOT NULL"
+        for c in phones
+    )
+
+
+def phone_table_sql(table: str, parsed: str) -> str:
+    """The phone table from ``parsed`` (``raw``, ``e164``: E.164 of every distinct raw phone,
+    parsed outside SQL), hashed exactly as the per-row path does (``_hash``)."""
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, CASE WHEN raw = '' THEN NULL "
+        f"WHEN strlen(raw) = 64 AND regexp_full_match(raw, {HEX64}) THEN lower(raw) "
+        f"ELSE sha256(e164) END AS hashed FROM {parsed}"
+    )
+
+
 def phone_map_sql(
     relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec, table: str
 ) -> str | None:
@@ -437,13 +458,9 @@ def phone_map_sql(
     those columns). The encoder still hashes a phone that is missing from the table (a model
     that returns other rows the second time) row by row, so the table only saves work.
     """
-    phones = _phone_columns(schema, mapping)
-    if not phones:
+    distinct = distinct_phones_sql(relation, schema, mapping)
+    if distinct is None:
         return None
-    distinct = " UNION ".join(
-        f"SELECT DISTINCT trim({ident(c)}) AS raw FROM {relation} WHERE {ident(c)} IS NOT NULL"
-        for c in phones
-    )
     hashed = _hash("raw", Hashing.PHONE, spec.default_phone_region)
     return (
         f"CREATE OR REPLACE TEMP TABLE {table} AS "

@@ -16,8 +16,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import phonenumbers
 import pyarrow as pa
+
+from reverse_etl.destinations.tiktok.e164 import parse_e164
 
 HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -39,22 +40,7 @@ def to_e164(raw: str, default_region: str | None = None) -> str | None:
     return _parse_e164(raw, default_region)
 
 
-def _parse_e164(raw: str, default_region: str | None) -> str | None:
-    text = raw.strip()
-    if not text:
-        return None
-    # "(+1)2133734253" and "001 213..." are common spellings of an international number.
-    cleaned = re.sub(r"[()\s.\-/]", "", text)
-    if cleaned.startswith("00"):
-        cleaned = "+" + cleaned[2:]
-    region = None if cleaned.startswith("+") else default_region
-    try:
-        parsed = phonenumbers.parse(cleaned, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed) or not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+_parse_e164 = parse_e164  # the parser (destinations/tiktok/e164.py)
 
 
 def e164_arrow(values: pa.Array, regions: pa.Array) -> pa.Array:
