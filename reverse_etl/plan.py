@@ -32,6 +32,7 @@ from reverse_etl.state.fingerprint import describe_mapping, fingerprint, mapping
 from reverse_etl.state.store import ScopeInfo
 
 MAX_INVALID_LISTED = 20
+PHONE_CHUNK = 100_000  # distinct phones parsed per round
 _TABLES = itertools.count()
 MAX_SAMPLES = 3
 PII_PARAMS = frozenset({"email", "phone", "external_id"})
@@ -273,14 +274,20 @@ def build_destination_plan(
 def build_phone_table(
     engine: DuckDBEngine, distinct_sql: str, region: str | None, table: str
 ) -> None:
-    """``table`` (raw, hashed) for the distinct phones ``distinct_sql`` returns."""
-    raw: list[str] = []
-    for batch in iter_batches(engine.stream(distinct_sql)):
-        raw += batch.column(0).to_pylist()
+    """``table`` (raw, hashed) for the distinct phones ``distinct_sql`` returns.
+
+    The numbers are parsed PHONE_CHUNK at a time, so only one chunk is ever Python objects;
+    the results wait as Arrow arrays."""
+    raws: list[pa.Array] = []
+    e164s: list[pa.Array] = []
+    for batch in iter_batches(engine.stream(distinct_sql, batch_rows=PHONE_CHUNK)):
+        raw = batch.column(0)
+        raws.append(raw)
+        e164s.append(pa.array(parse_parallel(raw.to_pylist(), region), pa.string()))
     parsed = pa.table(
         {
-            "raw": pa.array(raw, pa.string()),
-            "e164": pa.array(parse_parallel(raw, region), pa.string()),
+            "raw": pa.chunked_array(raws, pa.string()),
+            "e164": pa.chunked_array(e164s, pa.string()),
         }
     )
     staged = engine.stage(parsed.to_reader())

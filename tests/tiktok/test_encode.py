@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from reverse_etl import plan as plan_module
 from reverse_etl.destinations.tiktok import e164
 from reverse_etl.destinations.tiktok.encode import (
     EncodeSpec,
@@ -312,6 +313,7 @@ def test_the_phone_table_gives_the_same_rows_as_hashing_per_row(
     per_row = encode(engine, PHONES_SELECT, region="US")
     assert sum(r["errors"] is not None for r in per_row) == 2  # 'not a phone', '5550100'
     monkeypatch.setattr(e164, "PARALLEL_MIN", 2)  # helper processes even for a few phones
+    monkeypatch.setattr(plan_module, "PHONE_CHUNK", 3)  # several rounds of parsing
     mapped = encode(
         engine,
         PHONES_SELECT,
