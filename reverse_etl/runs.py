@@ -193,8 +193,9 @@ class Runner:
         bench = self.p.workbench
         if bench.memory_raised and not self._memory_noted:
             self._memory_noted = True
+            first_limit = bench.memory.limit if bench.memory is not None else DEFAULT_MEMORY
             self.p.console.warning(
-                f"DuckDB needed more than {DEFAULT_MEMORY} for this project and was given "
+                f"DuckDB needed more than {first_limit} for this project and was given "
                 f"{bench.memory_limit}: set warehouse.memory_limit in {PROJECT_FILE} to choose "
                 "the limit yourself"
             )

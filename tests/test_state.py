@@ -409,3 +409,35 @@ def test_a_fold_that_dies_midway_leaves_a_correct_state_and_the_next_fold_cleans
     assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 3
     again.close()
     engine.close()
+
+
+def test_a_project_that_outgrows_the_automatic_memory_limit_runs_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reverse_etl.project as project_module
+    from reverse_etl.engine.duckdb import MemoryPolicy
+    from reverse_etl.reporting.console import NullConsole
+
+    # The automatic policy, scaled down: 16MB first, 1GB when a statement needs it.
+    small = MemoryPolicy(limit="16MB", fallback="1GB")
+    monkeypatch.setattr(
+        project_module.MemoryPolicy, "from_config", classmethod(lambda cls, value: small)
+    )
+    # One ~47 MB string that DuckDB cannot spill, used by every row.
+    model = (
+        "with agg as (select string_agg(i::varchar, ',') as s from range(6000000) t(i)) "
+        "select 'Purchase' as event, 'order-' || i as event_id, "
+        f"{NOW} - i as event_time, (select length(s) from agg) * 0 + i as value, "
+        "'USD' as currency from range(5) t(i)"
+    )
+    project = events_project(tmp_path / "p", "http://127.0.0.1:9", select=model)
+    console = NullConsole()
+    with Project.load(project, console=console) as loaded:
+        (plan,) = loaded.plan()
+        assert loaded.workbench.memory_raised
+    assert plan.rows_to_send == 5
+    warnings = [line for line in console.lines if "memory" in line]
+    assert warnings == [
+        "warning: DuckDB needed more than 16MB for this project and was given 1GB: set "
+        "warehouse.memory_limit in retl_project.yml to choose the limit yourself"
+    ]

@@ -180,22 +180,19 @@ class DuckDBEngine:
         return name
 
     def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        try:
-            reader = self._con.execute(sql).to_arrow_reader(batch_rows)
-        except duckdb.Error as exc:
-            raise EngineError(_clean(exc)) from None
+        reader = self._retrying(lambda: self._con.execute(sql).to_arrow_reader(batch_rows))
         return pa.RecordBatchReader.from_batches(reader.schema, _checked(reader))
 
     def schema(self, sql: str) -> pa.Schema:
         """Arrow schema of ``sql``'s result, without running it to completion."""
-        try:
-            return (
+        schema: pa.Schema = self._retrying(
+            lambda: (
                 self._con.execute(f"SELECT * FROM (\n{sql}\n) AS _s LIMIT 0")
                 .to_arrow_table()
                 .schema
             )
-        except duckdb.Error as exc:
-            raise EngineError(_clean(exc)) from None
+        )
+        return schema
 
     def describe(self, sql: str) -> list[ColumnInfo]:
         try:
