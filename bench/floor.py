@@ -94,7 +94,7 @@ def phones_floor(parquet: Path, region: str) -> dict[str, Any]:
     phones with string functions instead, so this is work retl does that the floor does not."""
     import duckdb
 
-    from reverse_etl.destinations.tiktok.pii import _parse_e164
+    from reverse_etl.destinations.tiktok.e164 import parse_e164
 
     con = duckdb.connect()
     values = [
@@ -105,7 +105,7 @@ def phones_floor(parquet: Path, region: str) -> dict[str, Any]:
     ]
     con.close()
     start = time.perf_counter()
-    valid = sum(_parse_e164(v, region) is not None for v in values)
+    valid = sum(parse_e164(v, region) is not None for v in values)
     seconds = time.perf_counter() - start
     return {"seconds": round(seconds, 4), "distinct": len(values), "valid": valid}
 

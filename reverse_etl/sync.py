@@ -181,9 +181,6 @@ def execute(
         result.event_source_name = resolved.name
         envelope = EnvelopeSpec(resolved.event_source, resolved.event_source_id, s.test_event_code)
 
-        if state is not None and plan.rows_to_send:
-            state.mark_dirty(plan.name, plan.scope)
-
         def on_ack(batch: Batch) -> None:
             if state is not None:
                 state.record_acknowledged(plan.name, plan.scope, batch.keys, batch.hashes)
@@ -216,7 +213,7 @@ def execute(
     result.bisections = outcome.bisections
     result.duration = time.monotonic() - started
     if state is not None:
-        if plan.rows_to_send:  # marked dirty above: fold the log back to one entry per key
+        if plan.rows_to_send:  # fold what was acknowledged into one entry per key
             state.compact(plan.name, plan.scope)
         state.record_run(
             plan.name,

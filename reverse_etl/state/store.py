@@ -223,12 +223,6 @@ class StateStore:
             f"UNION ALL SELECT {columns} FROM ({self._pending}))"
         )
 
-    def mark_dirty(self, destination: str, scope: str) -> None:
-        """Nothing to do: acknowledgements go to the journal, which is folded whole.
-
-        (State files written before the journal may hold dirty scopes of a run that died;
-        ``latest_relation`` and ``compact`` still honour them.)"""
-
     # --- writes (main thread only; a cursor, so an open result stream is not disturbed) ---
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         if self.read_only:
@@ -282,8 +276,7 @@ class StateStore:
         with self.engine.memory_while(SENDING_MEMORY):  # appending needs few buffers
             for chunk in _chunks(journal.reader, FOLD_ROWS):
                 self._append(cur, chunk, scope, cutoff)
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with _transaction(cur):
             (older,) = cur.execute(
                 f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ? "
                 "AND seq <= ?",
@@ -300,29 +293,19 @@ class StateStore:
             cur.execute(
                 f"DELETE FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?", scope
             )
-            cur.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                cur.execute("ROLLBACK")
-            raise
 
     @staticmethod
     def _append(
         cur: duckdb.DuckDBPyConnection, chunk: pa.Table, scope: list[str], cutoff: int
     ) -> None:
-        cur.execute("BEGIN TRANSACTION")
+        cur.register("__retl_journal", chunk)
         try:
-            cur.register("__retl_journal", chunk)
-            cur.execute(
-                f"""INSERT INTO {ALIAS}.synced_rows
-                    SELECT ?, ?, row_key, row_hash, synced_at, ? + pos FROM __retl_journal""",
-                [*scope, cutoff],
-            )
-            cur.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                cur.execute("ROLLBACK")
-            raise
+            with _transaction(cur):
+                cur.execute(
+                    f"""INSERT INTO {ALIAS}.synced_rows
+                        SELECT ?, ?, row_key, row_hash, synced_at, ? + pos FROM __retl_journal""",
+                    [*scope, cutoff],
+                )
         finally:
             cur.unregister("__retl_journal")
 
@@ -422,6 +405,19 @@ _PENDING_SEQ = 1 << 60  # journal entries are newer than every folded one
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+@contextlib.contextmanager
+def _transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back when the block raises."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            cur.execute("ROLLBACK")
+        raise
+    cur.execute("COMMIT")
 
 
 def _chunks(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:

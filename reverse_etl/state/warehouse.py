@@ -138,10 +138,6 @@ class WarehouseStateStore:
         return out
 
     # --- writes --------------------------------------------------------------------------
-    def mark_dirty(self, destination: str, scope: str) -> None:
-        """No-op: PostgreSQL's DISTINCT ON spills to disk, so the diff always takes the
-        newest entry per key."""
-
     def _ack_conn(self) -> Any:
         if self._acks is None:
             self._acks = self.engine.connect_new()

@@ -37,10 +37,7 @@ _CACHES: dict[str | None, dict[str | None, str | None]] = {}
 @lru_cache(maxsize=4096)
 def to_e164(raw: str, default_region: str | None = None) -> str | None:
     """``raw`` as E.164 (``+12133734253``), or None when it is not a valid phone number."""
-    return _parse_e164(raw, default_region)
-
-
-_parse_e164 = parse_e164  # the parser (destinations/tiktok/e164.py)
+    return parse_e164(raw, default_region)
 
 
 def e164_arrow(values: pa.Array, regions: pa.Array) -> pa.Array:
@@ -67,7 +64,7 @@ def e164_many(raw: list[str | None], region: str | None) -> list[str | None]:
             if r is _MISS:
                 value = raw[i]
                 assert value is not None  # None is always cached
-                out[i] = cache[value] = _parse_e164(value, region)
+                out[i] = cache[value] = parse_e164(value, region)
     return out
 
 
