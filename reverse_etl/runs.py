@@ -39,10 +39,12 @@ from reverse_etl.plan import (
 from reverse_etl.report import SyncReport, new_run_id, write_report
 from reverse_etl.sandbox import SandboxServer
 from reverse_etl.state.diff import (
+    ROW_KEY,
     classify_sql,
     diff_sql,
-    prune_unchanged_sql,
+    fetch_sql,
     rows_sql,
+    send_keys_sql,
     unchanged_sql,
 )
 from reverse_etl.state.lock import SyncLock
@@ -145,17 +147,38 @@ class Runner:
                 # into the plan's table is the only time the model runs.
                 table = f"({diff}) AS __diff"
             else:
-                # One scan: classify every row, count the unchanged ones, keep the rest.
-                table = bench.materialize(classify_sql(rows, latest, list(schema.names)))
-                before = int(bench.rows(f"SELECT count(*) FROM {table}")[0][0])
-                bench.execute(prune_unchanged_sql(table))
-                unchanged = before - int(bench.rows(f"SELECT count(*) FROM {table}")[0][0])
+                table, unchanged = self._local_diff(rows, latest)
         return ModelInput(
             table,
             bench.schema(f"SELECT * FROM {table}"),
             prekeyed=True,
             unchanged_elsewhere=unchanged,
         )
+
+    def _local_diff(self, rows: str, latest: str) -> tuple[str, int]:
+        """The rows to send, staged in the workbench, and how many rows are unchanged.
+
+        One narrow scan classifies every row; a second fetches the rows of the keys to send,
+        and is skipped when there are none (an unchanged re-sync reads the model once)."""
+        bench = self.p.workbench
+        classified = bench.materialize(classify_sql(rows, latest))
+        try:
+            send_keys = bench.materialize(send_keys_sql(classified))
+            (total, keyless) = bench.rows(
+                f"SELECT count(*), count(*) FILTER (WHERE {ROW_KEY} IS NULL) FROM {classified}"
+            )[0]
+            (keys, kept) = bench.rows(
+                f"SELECT count(*), coalesce(sum(__rows), 0) FROM {send_keys}"
+            )[0]
+            unchanged = int(total) - int(keyless) - int(kept)
+            if keys or keyless:
+                table = bench.materialize(fetch_sql(rows, send_keys))
+            else:
+                table = bench.materialize(f"{fetch_sql(rows, send_keys)} LIMIT 0")
+            bench.execute(f"DROP TABLE {send_keys}")
+        finally:
+            bench.execute(f"DROP TABLE IF EXISTS {classified}")
+        return table, unchanged
 
     def _plans(
         self, store: StateStore | WarehouseStateStore, select: Sequence[str], full_refresh: bool

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reverse_etl.delivery.retry import RetryPolicy
@@ -19,7 +19,13 @@ from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import StateError
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
-from reverse_etl.state.diff import diff_sql, unchanged_sql
+from reverse_etl.state.diff import (
+    classify_sql,
+    diff_sql,
+    fetch_sql,
+    send_keys_sql,
+    unchanged_sql,
+)
 from reverse_etl.state.store import ALIAS, StateStore
 
 from .conftest import cli_env, invoke_cli, kill_sync_midway
@@ -71,6 +77,49 @@ def test_diff_properties(current: dict[str, str], synced: dict[str, str]) -> Non
         # a full refresh sends everything
         full = engine.rows(f"SELECT count(*) FROM ({diff_sql('SELECT * FROM cur', None)})")
         assert full[0][0] == len(current)
+    finally:
+        engine.close()
+
+
+local_rows = st.lists(
+    st.tuples(st.none() | st.text("abc", min_size=1, max_size=2), st.text("01", max_size=2)),
+    max_size=25,
+)
+local_state = st.dictionaries(st.text("abc", min_size=1, max_size=2), st.text("01", max_size=2))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(current=local_rows, synced=local_state)
+@example(current=[("a", "1"), ("a", "1"), ("b", "0")], synced={"a": "1", "b": "0"})
+def test_local_two_pass_diff_properties(
+    current: list[tuple[str | None, str]], synced: dict[str, str]
+) -> None:
+    """The embedded diff (classify, keys to send, fetch): with duplicate and missing keys."""
+    engine = DuckDBEngine()
+    try:
+        engine.execute("CREATE TEMP TABLE cur (i INT, __row_key VARCHAR, __row_hash VARCHAR)")
+        engine.execute("CREATE TEMP TABLE st (row_key VARCHAR, row_hash VARCHAR)")
+        for i, (k, h) in enumerate(current):
+            engine.execute("INSERT INTO cur VALUES (?, ?, ?)", [i, k, h])
+        for k, h in synced.items():
+            engine.execute("INSERT INTO st VALUES (?, ?)", [k, h])
+        rows = "SELECT * FROM cur"
+        engine.execute(f"CREATE TEMP TABLE c AS {classify_sql(rows, 'st')}")
+        engine.execute(f"CREATE TEMP TABLE w AS {send_keys_sql('c')}")
+        fetched = engine.rows(f"SELECT i, __change FROM ({fetch_sql(rows, 'w')}) ORDER BY i")
+        kept = engine.rows("SELECT coalesce(sum(__rows), 0) FROM w")[0][0]
+        keys = [k for k, _ in current]
+        expected = []
+        for i, (k, h) in enumerate(current):
+            if k is None:
+                expected.append((i, "new"))
+            elif keys.count(k) > 1 or synced.get(k) != h:
+                change = "new" if k not in synced else "changed"
+                expected.append((i, change if keys.count(k) == 1 else None))
+        # a duplicate key's rows all come along (reported invalid); their change is any one
+        dup = {k for k in keys if k is not None and keys.count(k) > 1}
+        assert [(i, None if current[i][0] in dup else c) for i, c in fetched] == expected
+        assert kept == sum(1 for _, e in expected) - keys.count(None)
     finally:
         engine.close()
 
@@ -373,6 +422,26 @@ def test_plan_on_a_fresh_project_spills_to_disk_under_a_small_memory_limit(
         ][0]
     assert plan.rows_to_send == 400_000 and plan.rows_invalid == 0
     assert spilled > 0  # the plan's table did not fit in 64 MB: it went to .retl/tmp
+
+
+def test_a_resync_whose_state_outgrows_memory_joins_only_keys_and_hashes(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """The model's wide columns must stay out of the diff's join with the state: a join that
+    carried them (retl before the two-pass diff) ran out of this limit; two columns fit."""
+    wide = (
+        "select 'Purchase' as event, 'order-' || repeat('x', 90) || i as event_id, "
+        "{now} as event_time, i * 1.0 + (case when i % 100 = 0 then {bump} else 0 end) as "
+        "value, 'USD' as currency, 'https://shop.example.com/' || repeat('p', 300) || i as "
+        "page_url, repeat('Mozilla/5.0 ', 20) || i as user_agent from range(200000) t(i)"
+    )
+    project = events_project(tmp_path, server.base_url, select=wide.format(now=NOW, bump=0))
+    assert sync(project) == (200_000, 0)
+    (project / "retl_project.yml").write_text("warehouse:\n  type: duckdb\n  memory_limit: 48MB\n")
+    (project / "models" / "events.sql").write_text(wide.format(now=NOW, bump=1))
+    with Project.load(project) as loaded:
+        (plan,) = loaded.plan()
+    assert (plan.rows_new, plan.rows_changed, plan.rows_unchanged) == (0, 2000, 198_000)
 
 
 def test_a_fold_that_dies_midway_leaves_a_correct_state_and_the_next_fold_cleans_it(

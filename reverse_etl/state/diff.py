@@ -12,6 +12,7 @@ from __future__ import annotations
 
 NEW = "new"
 CHANGED = "changed"
+UNCHANGED = "unchanged"
 
 
 # Columns the warehouse diff adds to the model's own.
@@ -76,26 +77,41 @@ def unchanged_sql(rows_sql: str, latest: str) -> str:
     )
 
 
-def classify_sql(rows: str, latest: str, columns: list[str]) -> str:
-    """Every row once, marked new / changed / unchanged, in one scan of the model.
+def classify_sql(rows: str, latest: str) -> str:
+    """Every row's key, row hash and change (new / changed / unchanged), in one scan.
 
-    Unchanged rows keep only their key and hash (their other columns are NULL), so a table of
-    this stays small; ``prune_unchanged_sql`` then drops them, except rows whose key appears
-    more than once, which must be reported invalid.
+    Only the key and the hash enter the join. A join whose state side outgrows DuckDB's
+    memory spills it to disk, and then has to hold back the model's side too: with all the
+    model's columns in it, that runs out of memory (seen at 4M rows under 400MB); with two
+    narrow columns it spills safely. ``send_keys_sql`` then picks the keys to send, and
+    ``fetch_sql`` fetches only their rows.
     """
-    same = f"__s.row_hash = __k.{ROW_HASH}"
-    kept = ", ".join(f"CASE WHEN {same} THEN NULL ELSE __k.{_q(c)} END AS {_q(c)}" for c in columns)
+    narrow = f"SELECT {ROW_KEY}, {ROW_HASH} FROM ({rows}) AS __r"
     return (
-        f"SELECT {kept}, __k.{ROW_KEY}, __k.{ROW_HASH}, "
-        f"CASE WHEN __s.row_key IS NULL THEN '{NEW}' WHEN {same} THEN 'unchanged' "
-        f"ELSE '{CHANGED}' END AS {CHANGE} "
-        f"FROM ({rows}) AS __k LEFT JOIN {latest} AS __s ON __s.row_key = __k.{ROW_KEY}"
+        f"SELECT __k.{ROW_KEY}, __k.{ROW_HASH}, "
+        f"CASE WHEN __s.row_key IS NULL THEN '{NEW}' WHEN __s.row_hash = __k.{ROW_HASH} "
+        f"THEN '{UNCHANGED}' ELSE '{CHANGED}' END AS {CHANGE} "
+        f"FROM ({narrow}) AS __k LEFT JOIN {latest} AS __s ON __s.row_key = __k.{ROW_KEY}"
     )
 
 
-def prune_unchanged_sql(table: str) -> str:
+def send_keys_sql(classified: str) -> str:
+    """The keys whose rows go on: new or changed, and every key that appears more than once
+    (all its rows are reported invalid, unchanged ones too). ``__rows`` counts them."""
     return (
-        f"DELETE FROM {table} WHERE {CHANGE} = 'unchanged' AND {ROW_KEY} NOT IN ("
-        f"SELECT {ROW_KEY} FROM {table} WHERE {ROW_KEY} IS NOT NULL "
-        f"GROUP BY {ROW_KEY} HAVING count(*) > 1)"
+        f"SELECT {ROW_KEY}, any_value({CHANGE}) AS {CHANGE}, count(*) AS __rows "
+        f"FROM {classified} WHERE {ROW_KEY} IS NOT NULL GROUP BY {ROW_KEY} "
+        f"HAVING count(*) > 1 OR bool_or({CHANGE} <> '{UNCHANGED}')"
+    )
+
+
+def fetch_sql(rows: str, send_keys: str) -> str:
+    """The model's rows for ``send_keys``, and every row without a key (invalid), with
+    their change. The model runs again, but the join's other side is only the keys to send.
+    The row hash is this scan's own, so a model that is not deterministic records what was
+    really sent."""
+    return (
+        f"SELECT __k.*, coalesce(__w.{CHANGE}, '{NEW}') AS {CHANGE} FROM ({rows}) AS __k "
+        f"LEFT JOIN {send_keys} AS __w ON __w.{ROW_KEY} = __k.{ROW_KEY} "
+        f"WHERE __k.{ROW_KEY} IS NULL OR __w.{ROW_KEY} IS NOT NULL"
     )
