@@ -129,9 +129,11 @@ class Runner:
             or pa.types.is_decimal(f.type)
         )
         rows = rows_sql(base_sql, schema.names, list(probe.spec.key_columns), numeric)
-        latest = (
-            None if full_refresh else store.latest_relation(dest.name, state_scope(dest.settings))
-        )
+        # Nothing acknowledged yet (a first sync) is a full refresh: no join, and the encoder
+        # reads the model directly.
+        scope = state_scope(dest.settings)
+        fresh = full_refresh or not store.has_rows(dest.name, scope)
+        latest = None if fresh else store.latest_relation(dest.name, scope)
         diff = diff_sql(rows, latest)
         unchanged = 0
         with model_errors(compiled):

@@ -166,6 +166,15 @@ class StateStore:
         count = self._count_keys(destination, scope)
         return ScopeInfo(destination, scope, count, source_id, fingerprint, mapping, last)
 
+    def has_rows(self, destination: str, scope: str) -> bool:
+        """Whether anything was acknowledged in the scope (no: every row is new)."""
+        return bool(
+            self.engine.rows(
+                f"SELECT 1 FROM {self._log()} WHERE destination = ? AND scope = ? LIMIT 1",
+                [destination, scope],
+            )
+        )
+
     def _count_keys(self, destination: str, scope: str) -> int:
         """Keys acknowledged in a scope: a plain count when the log holds one entry per key
         (a distinct count over millions of keys costs a hash table of them all)."""

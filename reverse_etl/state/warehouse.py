@@ -112,6 +112,16 @@ class WarehouseStateStore:
         )
 
     # --- reads ---------------------------------------------------------------------------
+    def has_rows(self, destination: str, scope: str) -> bool:
+        """Whether anything was acknowledged in the scope (no: every row is new)."""
+        return bool(
+            self.engine.rows(
+                f"SELECT 1 FROM {self.s}.synced_rows WHERE destination = %s AND scope = %s "
+                "LIMIT 1",
+                [destination, scope],
+            )
+        )
+
     def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
         rows = self.engine.rows(
             f"""SELECT d.event_source_id, d.mapping_fingerprint, d.mapping, d.last_sync_at,
