@@ -40,10 +40,11 @@ from reverse_etl.report import SyncReport, new_run_id, write_report
 from reverse_etl.sandbox import SandboxServer
 from reverse_etl.state.diff import (
     ROW_KEY,
+    Rows,
     classify_sql,
     diff_sql,
     fetch_sql,
-    rows_sql,
+    row_parts,
     send_keys_sql,
     unchanged_sql,
 )
@@ -128,7 +129,8 @@ class Runner:
             or pa.types.is_floating(f.type)
             or pa.types.is_decimal(f.type)
         )
-        rows = rows_sql(base_sql, schema.names, list(probe.spec.key_columns), numeric)
+        parts = row_parts(base_sql, schema.names, list(probe.spec.key_columns), numeric)
+        rows = parts.sql
         # Nothing acknowledged yet (a first sync) is a full refresh: no join, and the encoder
         # reads the model directly.
         scope = state_scope(dest.settings)
@@ -149,7 +151,7 @@ class Runner:
                 # into the plan's table is the only time the model runs.
                 table = f"({diff}) AS __diff"
             else:
-                table, unchanged = self._local_diff(rows, latest)
+                table, unchanged = self._local_diff(parts, latest)
         return ModelInput(
             table,
             bench.schema(f"SELECT * FROM {table}"),
@@ -157,13 +159,13 @@ class Runner:
             unchanged_elsewhere=unchanged,
         )
 
-    def _local_diff(self, rows: str, latest: str) -> tuple[str, int]:
+    def _local_diff(self, rows: Rows, latest: str) -> tuple[str, int]:
         """The rows to send, staged in the workbench, and how many rows are unchanged.
 
         One narrow scan classifies every row; a second fetches the rows of the keys to send,
         and is skipped when there are none (an unchanged re-sync reads the model once)."""
         bench = self.p.workbench
-        classified = bench.materialize(classify_sql(rows, latest))
+        classified = bench.materialize(classify_sql(rows.sql, latest))
         try:
             send_keys = bench.materialize(send_keys_sql(classified))
             (total, keyless) = bench.rows(

@@ -20,6 +20,7 @@ from reverse_etl.errors import StateError
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
 from reverse_etl.state.diff import (
+    Rows,
     classify_sql,
     diff_sql,
     fetch_sql,
@@ -97,14 +98,14 @@ def test_local_two_pass_diff_properties(
     """The embedded diff (classify, keys to send, fetch): with duplicate and missing keys."""
     engine = DuckDBEngine()
     try:
-        engine.execute("CREATE TEMP TABLE cur (i INT, __row_key VARCHAR, __row_hash VARCHAR)")
+        engine.execute("CREATE TEMP TABLE cur (i INT, k VARCHAR, h VARCHAR)")
         engine.execute("CREATE TEMP TABLE st (row_key VARCHAR, row_hash VARCHAR)")
         for i, (k, h) in enumerate(current):
             engine.execute("INSERT INTO cur VALUES (?, ?, ?)", [i, k, h])
         for k, h in synced.items():
             engine.execute("INSERT INTO st VALUES (?, ?)", [k, h])
-        rows = "SELECT * FROM cur"
-        engine.execute(f"CREATE TEMP TABLE c AS {classify_sql(rows, 'st')}")
+        rows = Rows("SELECT * FROM cur", key="k", digest="h")
+        engine.execute(f"CREATE TEMP TABLE c AS {classify_sql(rows.sql, 'st')}")
         engine.execute(f"CREATE TEMP TABLE w AS {send_keys_sql('c')}")
         fetched = engine.rows(f"SELECT i, __change FROM ({fetch_sql(rows, 'w')}) ORDER BY i")
         kept = engine.rows("SELECT coalesce(sum(__rows), 0) FROM w")[0][0]

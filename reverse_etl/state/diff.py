@@ -10,6 +10,8 @@ transpiles it for a warehouse. Pure: this module only writes SQL.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 NEW = "new"
 CHANGED = "changed"
 UNCHANGED = "unchanged"
@@ -33,22 +35,35 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def rows_sql(
+@dataclass(frozen=True)
+class Rows:
+    """The model's rows with a key and a row hash, as SQL pieces: the model, and the key and
+    hash expressions over its columns (so a pass can pick rows by key before hashing them)."""
+
+    model_sql: str
+    key: str
+    digest: str
+
+    @property
+    def sql(self) -> str:
+        return (
+            f"SELECT __m.*, {self.key} AS {ROW_KEY}, {self.digest} AS {ROW_HASH} FROM (\n"
+            f"{self.model_sql}\n) AS __m"
+        )
+
+
+def row_parts(
     model_sql: str,
     columns: list[str],
     key_columns: list[str],
     numeric: frozenset[str] = frozenset(),
-) -> str:
-    """The model's rows with a key and a row hash, computed where the rows live.
-
-    Written in DuckDB's dialect and transpiled by sqlglot for the warehouse.
-    """
+) -> Rows:
     if len(key_columns) == 1:
         key = f"CAST({_q(key_columns[0])} AS VARCHAR)"
     else:
         key = "concat_ws(chr(31), " + ", ".join(_text(c) for c in key_columns) + ")"
     digest = "md5(concat_ws(chr(31), " + ", ".join(_text(c, c in numeric) for c in columns) + "))"
-    return f"SELECT __m.*, {key} AS {ROW_KEY}, {digest} AS {ROW_HASH} FROM (\n{model_sql}\n) AS __m"
+    return Rows(model_sql, key, digest)
 
 
 def diff_sql(rows: str, latest: str | None) -> str:
@@ -105,13 +120,18 @@ def send_keys_sql(classified: str) -> str:
     )
 
 
-def fetch_sql(rows: str, send_keys: str) -> str:
-    """The model's rows for ``send_keys``, and every row without a key (invalid), with
-    their change. The model runs again, but the join's other side is only the keys to send.
-    The row hash is this scan's own, so a model that is not deterministic records what was
-    really sent."""
+def fetch_sql(rows: Rows, send_keys: str) -> str:
+    """The model's rows for ``send_keys``, and every row without a key (invalid), with their
+    change. The model runs again, but the join's other side is only the keys to send, and only
+    the rows kept are hashed. The row hash is this scan's own, so a model that is not
+    deterministic records what was really sent."""
+    picked = (
+        f"SELECT __m.*, {rows.key} AS {ROW_KEY}, coalesce(__w.{CHANGE}, '{NEW}') AS {CHANGE} "
+        f"FROM (\n{rows.model_sql}\n) AS __m "
+        f"LEFT JOIN {send_keys} AS __w ON __w.{ROW_KEY} = {rows.key} "
+        f"WHERE {rows.key} IS NULL OR __w.{ROW_KEY} IS NOT NULL"
+    )
     return (
-        f"SELECT __k.*, coalesce(__w.{CHANGE}, '{NEW}') AS {CHANGE} FROM ({rows}) AS __k "
-        f"LEFT JOIN {send_keys} AS __w ON __w.{ROW_KEY} = __k.{ROW_KEY} "
-        f"WHERE __k.{ROW_KEY} IS NULL OR __w.{ROW_KEY} IS NOT NULL"
+        f"SELECT __f.* EXCLUDE ({CHANGE}), {rows.digest} AS {ROW_HASH}, __f.{CHANGE} "
+        f"FROM ({picked}) AS __f"
     )

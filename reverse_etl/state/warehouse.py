@@ -116,8 +116,7 @@ class WarehouseStateStore:
         """Whether anything was acknowledged in the scope (no: every row is new)."""
         return bool(
             self.engine.rows(
-                f"SELECT 1 FROM {self.s}.synced_rows WHERE destination = %s AND scope = %s "
-                "LIMIT 1",
+                f"SELECT 1 FROM {self.s}.synced_rows WHERE destination = %s AND scope = %s LIMIT 1",
                 [destination, scope],
             )
         )
