@@ -19,7 +19,6 @@ from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
 from reverse_etl.engine.duckdb import DEFAULT_MEMORY
-from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import (
     ConfigError,
     InvalidRowsError,
@@ -76,6 +75,9 @@ class Runner:
         local state of their own."""
         store: StateStore | WarehouseStateStore
         if self.p.config.state.location == "warehouse" and not sandbox:
+            # Here, not at the top: psycopg costs every DuckDB-only run ~16 MB of memory.
+            from reverse_etl.engine.postgres import PostgresEngine
+
             engine = self.p.engine
             if not isinstance(engine, PostgresEngine):
                 raise ConfigError(
@@ -129,12 +131,22 @@ class Runner:
             or pa.types.is_floating(f.type)
             or pa.types.is_decimal(f.type)
         )
-        parts = row_parts(base_sql, schema.names, list(probe.spec.key_columns), numeric)
-        rows = parts.sql
-        # Nothing acknowledged yet (a first sync) is a full refresh: no join, and the encoder
-        # reads the model directly.
+        nested = frozenset(f.name for f in schema if pa.types.is_nested(f.type))
+        # A scope keeps the row hash form of its first sync; a first sync takes the newest
+        # (in the warehouse, always md5). Nothing acknowledged yet is a full refresh: no
+        # join, and the encoder reads the model directly.
         scope = state_scope(dest.settings)
-        fresh = full_refresh or not store.has_rows(dest.name, scope)
+        form = store.hash_form(dest.name, scope)
+        fresh = full_refresh or form is None
+        parts = row_parts(
+            base_sql,
+            schema.names,
+            list(probe.spec.key_columns),
+            numeric,
+            nested=nested,
+            form=store.new_scope_form if form is None else form,
+        )
+        rows = parts.sql
         latest = None if fresh else store.latest_relation(dest.name, scope)
         diff = diff_sql(rows, latest)
         unchanged = 0

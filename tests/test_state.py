@@ -284,6 +284,49 @@ def test_full_refresh_and_reset(server: SandboxServer, tmp_path: Path) -> None:
     assert reset.returncode == 0 and "nothing to forget" in reset.stdout
 
 
+def _hash_lengths(project: Path) -> set[int]:
+    import duckdb
+
+    with duckdb.connect(str(project / ".retl" / "state.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT DISTINCT length(row_hash) FROM synced_rows").fetchall()
+        return {r[0] for r in rows}
+
+
+def test_a_scope_keeps_the_row_hash_form_of_its_first_sync(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows synced by a retl that hashed with md5 (form 1) stay unchanged after the upgrade to
+    sha1 (form 2); a scope starts the newest form only when it starts empty."""
+    from reverse_etl.state.diff import FORM_MD5
+
+    def nested(bump: int = 0) -> str:
+        return (
+            "select 'Purchase' as event, 'o' || i as event_id, "
+            f"{NOW} as event_time, i as value, 'USD' as currency, "
+            f"[{{'content_id': 'sku-' || i, 'quantity': 1 + (i = 7)::int * {bump}}}] "
+            "as contents from range(40) t(i)"
+        )
+
+    project = events_project(tmp_path, server.base_url, select=nested())
+    with monkeypatch.context() as older:  # what retl before form 2 wrote
+        older.setattr(StateStore, "new_scope_form", FORM_MD5)
+        assert sync(project) == (40, 0)
+    assert _hash_lengths(project) == {32}
+    assert sync(project) == (0, 40)  # md5 kept: nothing looks changed
+    (project / "models" / "events.sql").write_text(nested(bump=1))  # row 7's list changed
+    assert sync(project) == (1, 39)
+    with Project.load(project) as p:
+        assert p.sync(full_refresh=True).results[0].sent == 40
+    assert _hash_lengths(project) == {32}  # a full refresh keeps the scope's form
+    with Project.load(project) as p:
+        p.state_reset(["tiktok"])
+    assert sync(project) == (40, 0)
+    assert _hash_lengths(project) == {40}  # an empty scope starts with sha1
+    assert sync(project) == (0, 40)
+    (project / "models" / "events.sql").write_text(nested(bump=2))
+    assert sync(project) == (1, 39)  # a change inside a list is a change in form 2 too
+
+
 def test_sandbox_runs_keep_their_own_state(server: SandboxServer, tmp_path: Path) -> None:
     project = events_project(tmp_path, server.base_url, select=model(10))
     with Project.load(project) as p:

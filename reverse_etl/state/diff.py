@@ -24,10 +24,21 @@ CHANGE = "__change"
 WAREHOUSE_COLUMNS = (ROW_KEY, ROW_HASH, CHANGE)
 
 
-def _text(column: str, numeric: bool = False) -> str:
+# How a row hash is computed. A scope keeps the form of its first sync, and its stored hashes
+# say which form that was (md5: 32 hex digits, sha1: 40), so a newer form never makes rows
+# synced by an older retl look changed.
+FORM_MD5 = 1  # md5 of every column as text (retl before form 2; always in a warehouse)
+FORM_SHA1 = 2  # sha1, nested values (lists, structs, maps) as JSON: ~20% less CPU than form 1
+NEWEST_FORM = FORM_SHA1
+FORM_BY_LENGTH = {32: FORM_MD5, 40: FORM_SHA1}
+
+
+def _text(column: str, numeric: bool = False, as_json: bool = False) -> str:
     # Numbers hash through DOUBLE (as they are sent), so a cast in the model (1 vs 1.0 vs
     # DECIMAL 1.00) is no change. chr(30)||'N' marks NULL, apart from the text 'NULL'.
     value = f"CAST({_q(column)} AS DOUBLE)" if numeric else _q(column)
+    if as_json:  # DuckDB writes JSON faster than its own text of a list or struct
+        return f"coalesce(CAST(to_json({value}) AS VARCHAR), chr(30) || 'N')"
     return f"coalesce(CAST({value} AS VARCHAR), chr(30) || 'N')"
 
 
@@ -57,12 +68,24 @@ def row_parts(
     columns: list[str],
     key_columns: list[str],
     numeric: frozenset[str] = frozenset(),
+    *,
+    nested: frozenset[str] = frozenset(),
+    form: int = FORM_MD5,
 ) -> Rows:
+    """The model's rows with a key and a row hash of hash form ``form``, computed where the
+    rows live. Written in DuckDB's dialect and transpiled by sqlglot for the warehouse (form 1
+    only: md5 is what PostgreSQL has built in)."""
     if len(key_columns) == 1:
         key = f"CAST({_q(key_columns[0])} AS VARCHAR)"
     else:
         key = "concat_ws(chr(31), " + ", ".join(_text(c) for c in key_columns) + ")"
-    digest = "md5(concat_ws(chr(31), " + ", ".join(_text(c, c in numeric) for c in columns) + "))"
+    if form == FORM_SHA1:
+        texts = ", ".join(_text(c, c in numeric, c in nested) for c in columns)
+        digest = f"sha1(concat_ws(chr(31), {texts}))"
+    elif form == FORM_MD5:
+        digest = f"md5(concat_ws(chr(31), {', '.join(_text(c, c in numeric) for c in columns)}))"
+    else:
+        raise ValueError(f"unknown row hash form {form}")
     return Rows(model_sql, key, digest)
 
 

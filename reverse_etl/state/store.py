@@ -25,6 +25,7 @@ import pyarrow as pa
 from reverse_etl.delivery.batching import Column
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.errors import EngineError, StateError
+from reverse_etl.state.diff import FORM_BY_LENGTH, NEWEST_FORM
 from reverse_etl.state.journal import JournalWriter, journal_files, read_journal
 
 ALIAS = "retl_state"
@@ -166,14 +167,26 @@ class StateStore:
         count = self._count_keys(destination, scope)
         return ScopeInfo(destination, scope, count, source_id, fingerprint, mapping, last)
 
-    def has_rows(self, destination: str, scope: str) -> bool:
-        """Whether anything was acknowledged in the scope (no: every row is new)."""
-        return bool(
-            self.engine.rows(
-                f"SELECT 1 FROM {self._log()} WHERE destination = ? AND scope = ? LIMIT 1",
-                [destination, scope],
-            )
+    new_scope_form = NEWEST_FORM  # the row hash form a first sync takes
+
+    def hash_form(self, destination: str, scope: str) -> int | None:
+        """The row hash form of the scope's acknowledged rows; None when there are none yet
+        (a first sync: every row is new, and it takes the newest form)."""
+        rows = self.engine.rows(
+            f"SELECT length(row_hash) FROM {self._log()} WHERE destination = ? AND scope = ? "
+            "LIMIT 1",
+            [destination, scope],
         )
+        if not rows:
+            return None
+        form = FORM_BY_LENGTH.get(int(rows[0][0]))
+        if form is None:
+            raise StateError(
+                f"the state in {self.path} holds row hashes this retl does not know "
+                f"(destination {destination!r})",
+                hint="upgrade retl, or 'retl state reset' to send every row again",
+            )
+        return form
 
     def _count_keys(self, destination: str, scope: str) -> int:
         """Keys acknowledged in a scope: a plain count when the log holds one entry per key

@@ -14,14 +14,17 @@ import contextlib
 import datetime as dt
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
-from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import LockError, StateError
+from reverse_etl.state.diff import FORM_MD5
 from reverse_etl.state.store import ScopeInfo
+
+if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL warehouse is used
+    from reverse_etl.engine.postgres import PostgresEngine
 
 SCHEMA_VERSION = 1
 
@@ -112,14 +115,16 @@ class WarehouseStateStore:
         )
 
     # --- reads ---------------------------------------------------------------------------
-    def has_rows(self, destination: str, scope: str) -> bool:
-        """Whether anything was acknowledged in the scope (no: every row is new)."""
-        return bool(
-            self.engine.rows(
-                f"SELECT 1 FROM {self.s}.synced_rows WHERE destination = %s AND scope = %s LIMIT 1",
-                [destination, scope],
-            )
+    new_scope_form = FORM_MD5  # the row hash form a first sync takes
+
+    def hash_form(self, destination: str, scope: str) -> int | None:
+        """Always form 1 (md5, which PostgreSQL has built in); None when nothing was
+        acknowledged in the scope yet (every row is new)."""
+        found = self.engine.rows(
+            f"SELECT 1 FROM {self.s}.synced_rows WHERE destination = %s AND scope = %s LIMIT 1",
+            [destination, scope],
         )
+        return FORM_MD5 if found else None
 
     def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
         rows = self.engine.rows(
