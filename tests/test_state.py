@@ -554,3 +554,20 @@ def test_a_project_that_outgrows_the_automatic_memory_limit_runs_and_says_so(
         "warning: DuckDB needed more than 16MB for this project and was given 1GB: set "
         "warehouse.memory_limit in retl_project.yml to choose the limit yourself"
     ]
+
+
+def test_the_fold_appends_whole_row_groups() -> None:
+    """Fold transactions of exactly FOLD_ROWS entries (two DuckDB row groups): partly filled
+    row groups would make the next checkpoint rewrite the table."""
+    import pyarrow as pa
+
+    from reverse_etl.state.store import FOLD_ROWS, _chunks
+
+    assert FOLD_ROWS % 122_880 == 0
+    schema = pa.schema([("pos", pa.int64())])
+    batches = [
+        pa.record_batch([pa.array(range(i * 7, i * 7 + 7))], schema=schema) for i in range(10)
+    ]
+    out = list(_chunks(pa.RecordBatchReader.from_batches(schema, batches), 20))
+    assert [t.num_rows for t in out] == [20, 20, 20, 10]
+    assert [v for t in out for v in t.column("pos").to_pylist()] == list(range(70))
