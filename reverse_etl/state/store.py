@@ -418,6 +418,12 @@ class StateStore:
             self._writer.close()
             self._writer = None
         with contextlib.suppress(EngineError):  # closing must not mask the real error
+            if not self.read_only:
+                # DETACH would checkpoint under the plan's memory limit, and a checkpoint
+                # takes what it is given (~140 MB more after a sync of a million rows); it
+                # needs no more than the send does.
+                with self.engine.memory_while(SENDING_MEMORY):
+                    self.engine.execute(f"CHECKPOINT {ALIAS}")
             self.engine.execute(f"DETACH {ALIAS}")
 
 
