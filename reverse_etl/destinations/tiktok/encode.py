@@ -44,7 +44,7 @@ class EncodeSpec:
     prekeyed: bool = False
     # column -> name of a column holding its hashed phone, computed once per row
     hashed_phones: tuple[tuple[str, str], ...] = ()
-    # A table of (raw, hashed) for every distinct trimmed phone of the rows (phone_map_sql)
+    # A table of (raw, e164) for the distinct trimmed phones of the rows (phone_table_sql)
     phone_table: str | None = None
 
     def hashed_phone(self, column: str) -> str | None:
@@ -437,22 +437,32 @@ def distinct_phones_sql(relation: str, schema: pa.Schema, mapping: ColumnMapping
     )
 
 
+def _needs_parsing(raw: str) -> str:
+    """The phones the table holds: not blank, not already a SHA-256 (the encoder settles those
+    row by row, as ``_hash`` does, without the parser)."""
+    return f"{raw} <> '' AND NOT (strlen({raw}) = 64 AND regexp_full_match({raw}, {HEX64}))"
+
+
 def phone_table_sql(table: str, parsed: str) -> str:
     """The phone table from ``parsed`` (``raw``, ``e164``: E.164 of every distinct raw phone,
-    parsed outside SQL), hashed exactly as the per-row path does (``_hash``)."""
+    parsed outside SQL; NULL when not a valid number).
+
+    The table holds E.164, not its SHA-256: the encoder hashes per row. Its LEFT JOIN runs
+    beside the wide encode, and a build side of 64-character hashes (45 MB for 372k phones)
+    made that join run out of a 200MB limit at 4M rows; E.164 (mostly inline in DuckDB's
+    strings) is less than half of it."""
     return (
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, CASE WHEN raw = '' THEN NULL "
-        f"WHEN strlen(raw) = 64 AND regexp_full_match(raw, {HEX64}) THEN lower(raw) "
-        f"ELSE sha256(e164) END AS hashed FROM {parsed}"
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, e164 FROM {parsed} "
+        f"WHERE {_needs_parsing('raw')}"
     )
 
 
 def phone_map_sql(
     relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec, table: str
 ) -> str | None:
-    """A temp table of every distinct (trimmed) phone of the rows and its hashed E.164: the
-    phone parser runs once per distinct number, however the rows are ordered and however many
-    there are. None when no phone column is mapped.
+    """The phone table, parsed in SQL by the per-row UDF: every distinct (trimmed) phone of
+    the rows and its E.164 (the plan parses them in Python instead: ``phone_table_sql``).
+    None when no phone column is mapped.
 
     It reads the phone columns of ``relation`` once more (for a model, DuckDB reads only
     those columns). The encoder still hashes a phone that is missing from the table (a model
@@ -461,10 +471,11 @@ def phone_map_sql(
     distinct = distinct_phones_sql(relation, schema, mapping)
     if distinct is None:
         return None
-    hashed = _hash("raw", Hashing.PHONE, spec.default_phone_region)
+    region = lit(spec.default_phone_region or "")
     return (
         f"CREATE OR REPLACE TEMP TABLE {table} AS "
-        f"SELECT raw, {hashed} AS hashed FROM ({distinct}) AS __distinct_phones"
+        f"SELECT raw, {PHONE_UDF}(raw, {region}) AS e164 FROM ({distinct}) AS __distinct_phones "
+        f"WHERE {_needs_parsing('raw')}"
     )
 
 
@@ -490,7 +501,7 @@ def _hash_phones_once(
         for i, (c, _) in enumerate(names)
     )
     extra = ", ".join(
-        f"CASE WHEN __ph{i}.raw IS NOT NULL THEN __ph{i}.hashed "
+        f"CASE WHEN __ph{i}.raw IS NOT NULL THEN sha256(__ph{i}.e164) "
         f"ELSE {_hash(f'__p.{ident(c)}', Hashing.PHONE, region)} END AS {ident(n)}"
         for i, (c, n) in enumerate(names)
     )
