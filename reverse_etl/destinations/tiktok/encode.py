@@ -501,7 +501,10 @@ def _hash_phones_once(
         for i, (c, _) in enumerate(names)
     )
     extra = ", ".join(
+        # A NULL phone is settled here: the per-row branch would call the Python parser for
+        # every vector that holds one.
         f"CASE WHEN __ph{i}.raw IS NOT NULL THEN sha256(__ph{i}.e164) "
+        f"WHEN __p.{ident(c)} IS NULL THEN NULL "
         f"ELSE {_hash(f'__p.{ident(c)}', Hashing.PHONE, region)} END AS {ident(n)}"
         for i, (c, n) in enumerate(names)
     )
