@@ -497,10 +497,9 @@ def test_a_fold_that_dies_midway_leaves_a_correct_state_and_the_next_fold_cleans
     engine = DuckDBEngine()
     store = StateStore(engine, path)
     store.record_acknowledged("d", "s", ["k1", "k2"], ["old1", "h2"])
-    store.close()
-    # A run died and left a journal (k1 new1, k3 h3, k4 h4): the next open folds the file.
-    done = subprocess.run([sys.executable, "-c", _DIE_AFTER_ACKS, str(path)], check=False)
-    assert done.returncode == 9
+    store.compact("d", "s")
+    store.record_acknowledged("d", "s", ["k1"], ["new1"])
+    store.record_acknowledged("d", "s", ["k3"], ["h3"])
 
     chunks = store_module._chunks
 
@@ -508,21 +507,19 @@ def test_a_fold_that_dies_midway_leaves_a_correct_state_and_the_next_fold_cleans
         yield next(chunks(reader, rows))
         raise OSError("disk full")
 
-    monkeypatch.setattr(store_module, "FOLD_ROWS", 1)  # one transaction per entry
+    monkeypatch.setattr(store_module, "FOLD_ROWS", 1)  # one transaction per batch
     monkeypatch.setattr(store_module, "_chunks", die_after_one)
     with pytest.raises(OSError, match="disk full"):
-        StateStore(engine, path)
-    engine.execute(f"DETACH {ALIAS}")
+        store.compact("d", "s")
     # k1 has its old and its new entry now: the scope is dirty, so the newest one wins.
-    reader = StateStore(engine, path, read_only=True)
-    assert "arg_max" in reader.latest_relation("d", "s")
-    assert _latest(engine, reader) == [("k1", "new1"), ("k2", "h2"), ("k3", "h3"), ("k4", "h4")]
-    reader.close()
+    assert "arg_max" in store.latest_relation("d", "s")
+    assert _latest(engine, store) == [("k1", "new1"), ("k2", "h2")]
     monkeypatch.setattr(store_module, "_chunks", chunks)
-    again = StateStore(engine, path)  # folds the journal, which is still there, again
+    store.close()  # folds the journal, which is still there, again: now completely
+    again = StateStore(engine, path)
     assert "arg_max" not in again.latest_relation("d", "s")
-    assert _latest(engine, again) == [("k1", "new1"), ("k2", "h2"), ("k3", "h3"), ("k4", "h4")]
-    assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 4
+    assert _latest(engine, again) == [("k1", "new1"), ("k2", "h2"), ("k3", "h3")]
+    assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 3
     again.close()
     engine.close()
 
@@ -574,104 +571,3 @@ def test_the_fold_appends_whole_row_groups() -> None:
     out = list(_chunks(pa.RecordBatchReader.from_batches(schema, batches), 20))
     assert [t.num_rows for t in out] == [20, 20, 20, 10]
     assert [v for t in out for v in t.column("pos").to_pylist()] == list(range(70))
-
-
-_DIE_AFTER_FOLDING_AHEAD = """
-import os, sys
-from pathlib import Path
-import reverse_etl.state.store as store_module
-from reverse_etl.engine.duckdb import DuckDBEngine
-store_module.FOLD_ROWS = 2
-store = store_module.StateStore(DuckDBEngine(), Path(sys.argv[1]))
-store.record_acknowledged("d", "s", ["k1", "k3"], ["new1", "h3"])  # a full chunk: folded ahead
-store.record_acknowledged("d", "s", ["k4"], ["h4"])  # held for the next chunk
-for job in store._ahead[("d", "s")]._jobs:
-    job.result()
-os._exit(9)  # dies like SIGKILL with a chunk folded ahead: the scope is dirty
-"""
-
-
-def test_a_run_killed_after_folding_ahead_leaves_a_state_the_next_run_completes(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "state.duckdb"
-    engine = DuckDBEngine()
-    store = StateStore(engine, path)
-    store.record_acknowledged("d", "s", ["k1", "k2"], ["old1", "h2"])
-    store.close()
-    done = subprocess.run([sys.executable, "-c", _DIE_AFTER_FOLDING_AHEAD, str(path)], check=False)
-    assert done.returncode == 9
-    expected = [("k1", "new1"), ("k2", "h2"), ("k3", "h3"), ("k4", "h4")]
-    reader = StateStore(engine, path, read_only=True)
-    # k1's new entry is in the database already, k4 only in the journal: both count
-    assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 4
-    assert _latest(engine, reader) == expected
-    reader.close()
-    writer = StateStore(engine, path)  # folds the whole journal again
-    assert _latest(engine, writer) == expected
-    assert "arg_max" not in writer.latest_relation("d", "s")
-    assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 4
-    writer.close()
-    engine.close()
-
-
-def test_acknowledgements_are_folded_ahead_while_the_sync_sends(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import reverse_etl.state.store as store_module
-
-    monkeypatch.setattr(store_module, "FOLD_ROWS", 2)
-    engine = DuckDBEngine()
-    store = StateStore(engine, tmp_path / "state.duckdb")
-    store.record_acknowledged("d", "s", ["k1", "k2"], ["old1", "h2"])
-    store.compact("d", "s")
-    for keys in (["k1"], ["k3", "k4"], ["k5"], ["k2", "k6", "k7"]):
-        store.record_acknowledged("d", "s", keys, [f"new-{k}" for k in keys])
-    for job in store._ahead[("d", "s")]._jobs:
-        job.result()
-    # three chunks of two went in before the destination was done; k7 waits for compact
-    assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 2 + 6
-    assert "arg_max" in store.latest_relation("d", "s")  # k1 and k2 twice meanwhile
-    store.compact("d", "s")
-    assert _latest(engine, store) == [(f"k{i}", f"new-k{i}") for i in range(1, 8)]
-    assert "arg_max" not in store.latest_relation("d", "s")
-    assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 7
-    assert not list((tmp_path / "state.duckdb.acks").iterdir())
-    store.close()
-    engine.close()
-
-
-def test_a_chunk_that_fails_to_fold_ahead_is_folded_again_from_the_journal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import threading
-
-    import reverse_etl.state.store as store_module
-
-    monkeypatch.setattr(store_module, "FOLD_ROWS", 2)
-    append = store_module._append
-
-    def fails_ahead(*args: Any) -> None:
-        if threading.current_thread().name.startswith("retl-fold"):
-            raise OSError("disk full")
-        append(*args)
-
-    monkeypatch.setattr(store_module, "_append", fails_ahead)
-    engine = DuckDBEngine()
-    store = StateStore(engine, tmp_path / "state.duckdb")
-    store.record_acknowledged("d", "s", ["k1"], ["old1"])
-    store.compact("d", "s")
-    for keys in (["k1", "k2"], ["k3"], ["k4"]):  # the first chunk fails to fold ahead
-        store.record_acknowledged("d", "s", keys, [f"{k}-{len(keys)}" for k in keys])
-    store.compact("d", "s")
-    assert _latest(engine, store) == [
-        ("k1", "k1-2"),
-        ("k2", "k2-2"),
-        ("k3", "k3-1"),
-        ("k4", "k4-1"),
-    ]
-    assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 4
-    assert "arg_max" not in store.latest_relation("d", "s")
-    assert not list((tmp_path / "state.duckdb.acks").iterdir())
-    store.close()
-    engine.close()

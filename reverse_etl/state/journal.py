@@ -61,10 +61,7 @@ class JournalWriter:
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(_SEQ)}{SUFFIX}"
         return cls(directory / name, destination, scope)
 
-    def append(
-        self, keys: Sequence[str] | pa.Array, hashes: Sequence[str] | pa.Array
-    ) -> pa.RecordBatch:
-        """Write one acknowledged batch; returns it as written (with its time and positions)."""
+    def append(self, keys: Sequence[str] | pa.Array, hashes: Sequence[str] | pa.Array) -> None:
         n = len(keys)
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         batch = pa.record_batch(
@@ -81,7 +78,6 @@ class JournalWriter:
         if time.monotonic() - self._synced >= FSYNC_EVERY:
             os.fsync(self._file.fileno())
             self._synced = time.monotonic()
-        return batch
 
     def close(self) -> None:
         if self._file.closed:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,7 +88,6 @@ class StateStore:
         self._writer: duckdb.DuckDBPyConnection | None = None
         self.journal_dir = path.with_name(path.name + ".acks")
         self._journals: dict[tuple[str, str], JournalWriter] = {}
-        self._ahead: dict[tuple[str, str], _FoldAhead] = {}
         self._pending = ""  # read-only: SQL of the journal entries not yet folded
         self._staged: list[str] = []
         self._attach()
@@ -261,28 +259,20 @@ class StateStore:
         """Record one acknowledged batch: its keys now carry these row hashes.
 
         One append to the scope's journal file, in the kernel when this returns (so it
-        survives a killed process). While the sync goes on, a thread folds full chunks of the
-        journal into the database (``_FoldAhead``); ``compact`` folds the rest."""
+        survives a killed process); folded into the database by ``compact``."""
         if self.read_only:
             raise StateError("internal: the state was opened read-only")
         journal = self._journals.get((destination, scope))
         if journal is None:
             journal = JournalWriter.create(self.journal_dir, destination, scope)
             self._journals[(destination, scope)] = journal
-            self._ahead[(destination, scope)] = _FoldAhead(self, [destination, scope], journal)
-        self._ahead[(destination, scope)].add(journal.append(keys, hashes))
+        journal.append(keys, hashes)
 
     def _fold_journals(self) -> None:
         """Move every journal into the log, then delete the files (see ``_fold_one``)."""
         for journal in self._journals.values():
             journal.close()
         self._journals.clear()
-        aheads, self._ahead = list(self._ahead.values()), {}
-        for ahead in aheads:
-            # Folded ahead, a journal needs only its last chunk; one whose fold ahead failed
-            # is left to _fold_one, which is safe over entries already folded.
-            if ahead.finish(self._cursor()):
-                ahead.journal.path.unlink(missing_ok=True)
         for file in journal_files(self.journal_dir):
             self._fold_one(self._cursor(), file)
             file.unlink(missing_ok=True)
@@ -301,11 +291,45 @@ class StateStore:
         if journal is None:  # torn before its first batch: nothing was acknowledged in it
             return
         scope = [journal.destination, journal.scope]
-        cutoff = _begin_fold(cur, scope)
+        (cutoff,) = cur.execute(
+            f"SELECT coalesce(max(seq), 0) FROM {ALIAS}.synced_rows"
+        ).fetchone() or (0,)
+        cur.execute(f"INSERT OR IGNORE INTO {ALIAS}.dirty_scopes VALUES (?, ?)", scope)
         with self.engine.memory_while(SENDING_MEMORY):  # appending needs few buffers
             for chunk in _chunks(journal.reader, FOLD_ROWS):
-                _append(cur, chunk, scope, cutoff)
-        _drop_superseded(cur, scope, cutoff)
+                self._append(cur, chunk, scope, cutoff)
+        with _transaction(cur):
+            (older,) = cur.execute(
+                f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ? "
+                "AND seq <= ?",
+                [*scope, cutoff],
+            ).fetchone() or (0,)
+            if older:  # not the scope's first sync: drop what the journal supersedes
+                cur.execute(
+                    f"""DELETE FROM {ALIAS}.synced_rows
+                        WHERE destination = ? AND scope = ? AND seq <= ? AND row_key IN (
+                            SELECT row_key FROM {ALIAS}.synced_rows
+                            WHERE destination = ? AND scope = ? AND seq > ?)""",
+                    [*scope, cutoff] * 2,
+                )
+            cur.execute(
+                f"DELETE FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?", scope
+            )
+
+    @staticmethod
+    def _append(
+        cur: duckdb.DuckDBPyConnection, chunk: pa.Table, scope: list[str], cutoff: int
+    ) -> None:
+        cur.register("__retl_journal", chunk)
+        try:
+            with _transaction(cur):
+                cur.execute(
+                    f"""INSERT INTO {ALIAS}.synced_rows
+                        SELECT ?, ?, row_key, row_hash, synced_at, ? + pos FROM __retl_journal""",
+                    [*scope, cutoff],
+                )
+        finally:
+            cur.unregister("__retl_journal")
 
     def _load_pending(self) -> None:
         """Read-only: a journal left by a run that died (or is running) counts as state."""
@@ -408,110 +432,6 @@ class StateStore:
 # first re-sync after a large sync).
 FOLD_ROWS = 2 * 122_880
 _PENDING_SEQ = 1 << 60  # journal entries are newer than every folded one
-
-
-def _begin_fold(cur: duckdb.DuckDBPyConnection, scope: list[str]) -> int:
-    """Mark the scope dirty (a reader then takes the newest entry per key) and return the
-    cutoff: the entries folded now get sequence numbers above it."""
-    row = cur.execute(f"SELECT coalesce(max(seq), 0) FROM {ALIAS}.synced_rows").fetchone()
-    cur.execute(f"INSERT OR IGNORE INTO {ALIAS}.dirty_scopes VALUES (?, ?)", scope)
-    return int(row[0]) if row else 0
-
-
-def _append(cur: duckdb.DuckDBPyConnection, chunk: pa.Table, scope: list[str], cutoff: int) -> None:
-    """One transaction: a chunk of journal entries into the log."""
-    cur.register("__retl_journal", chunk)
-    try:
-        with _transaction(cur):
-            cur.execute(
-                f"""INSERT INTO {ALIAS}.synced_rows
-                    SELECT ?, ?, row_key, row_hash, synced_at, ? + pos FROM __retl_journal""",
-                [*scope, cutoff],
-            )
-    finally:
-        cur.unregister("__retl_journal")
-
-
-def _drop_superseded(cur: duckdb.DuckDBPyConnection, scope: list[str], cutoff: int) -> None:
-    """The fold's last transaction: drop the entries the folded ones supersede, and the mark."""
-    with _transaction(cur):
-        row = cur.execute(
-            f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ? "
-            "AND seq <= ?",
-            [*scope, cutoff],
-        ).fetchone()
-        if row and row[0]:  # not the scope's first sync: drop what the journal supersedes
-            cur.execute(
-                f"""DELETE FROM {ALIAS}.synced_rows
-                    WHERE destination = ? AND scope = ? AND seq <= ? AND row_key IN (
-                        SELECT row_key FROM {ALIAS}.synced_rows
-                        WHERE destination = ? AND scope = ? AND seq > ?)""",
-                [*scope, cutoff] * 2,
-            )
-        cur.execute(f"DELETE FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?", scope)
-
-
-class _FoldAhead:
-    """Folds one journal into the log while the sync is still sending, FOLD_ROWS entries at a
-    time, in a thread of its own (DuckDB works outside the GIL, and sending leaves a core
-    idle), so that little is left to fold when the destination is done.
-
-    The journal file stays the record until ``finish`` has folded the last chunk and dropped
-    the superseded entries. A run that dies meanwhile leaves the scope dirty with some
-    entries folded; the next run folds the whole file again (``_fold_one``), whose entries
-    supersede those, so the state ends the same."""
-
-    def __init__(self, store: StateStore, scope: list[str], journal: JournalWriter) -> None:
-        self.store = store
-        self.scope = scope
-        self.journal = journal
-        self._held: list[pa.RecordBatch] = []
-        self._count = 0
-        self._cutoff: int | None = None
-        self._cursor: duckdb.DuckDBPyConnection | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._jobs: list[Future[None]] = []
-
-    def add(self, batch: pa.RecordBatch) -> None:
-        self._held.append(batch)
-        self._count += batch.num_rows
-        if self._count < FOLD_ROWS:
-            return
-        table = pa.Table.from_batches(self._held)
-        rest = table.slice(FOLD_ROWS)
-        self._held, self._count = rest.to_batches(), rest.num_rows
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="retl-fold")
-            self._cursor = self.store.engine.cursor()
-        self._jobs.append(self._pool.submit(self._fold, table.slice(0, FOLD_ROWS)))
-
-    def _fold(self, chunk: pa.Table) -> None:
-        assert self._cursor is not None
-        if self._cutoff is None:
-            self._cutoff = _begin_fold(self._cursor, self.scope)
-        _append(self._cursor, chunk, self.scope, self._cutoff)
-
-    def finish(self, cur: duckdb.DuckDBPyConnection) -> bool:
-        """Fold what is left (on ``cur``, in this thread) and end the fold; False when a chunk
-        failed to fold ahead (the caller then folds the whole file again)."""
-        ok = True
-        for job in self._jobs:
-            try:
-                job.result()
-            except Exception:
-                ok = False
-        if self._pool is not None:
-            self._pool.shutdown()
-        if self._cursor is not None:
-            self._cursor.close()
-        if not ok:
-            return False
-        cutoff = _begin_fold(cur, self.scope) if self._cutoff is None else self._cutoff
-        if self._held:
-            with self.store.engine.memory_while(SENDING_MEMORY):
-                _append(cur, pa.Table.from_batches(self._held), self.scope, cutoff)
-        _drop_superseded(cur, self.scope, cutoff)
-        return True
 
 
 def _lit(value: str) -> str:
