@@ -175,6 +175,10 @@ class WarehouseStateStore:
         conn.commit()
 
     def compact(self, destination: str, scope: str) -> None:
+        # Fresh statistics first: PostgreSQL's autovacuum analyses a table a minute or more
+        # after a large load, and until then this DELETE may be planned as a nested loop
+        # over every key.
+        self.engine.execute(f"ANALYZE {self.s}.synced_rows")
         self.engine.execute(
             f"""DELETE FROM {self.s}.synced_rows r USING {self.s}.synced_rows newer
                 WHERE r.destination = %s AND r.scope = %s
