@@ -142,7 +142,12 @@ class PostgresEngine:
         """Run ``sql`` (model dialect) and return a lazy reader of record batches."""
         query = self.transpile(sql)  # before connecting: a bad model leaves no session behind
         # A slow consumer must not lose the stream to the server's idle-in-transaction limit.
-        con = self._connect(settings=("idle_in_transaction_session_timeout=0",))
+        # Every row is read: the cursor is planned for all of them, not for the first 10%
+        # (PostgreSQL's default for cursors), which picked a nested loop for the state diff
+        # (an unchanged re-sync of 16,000 rows: 11 s; planned for all rows, 0.05 s).
+        con = self._connect(
+            settings=("idle_in_transaction_session_timeout=0", "cursor_tuple_fraction=1")
+        )
         stream = _Stream(con, query, self._streams)
         return pa.RecordBatchReader.from_batches(stream.schema, stream.batches(batch_rows))
 
