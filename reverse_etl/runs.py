@@ -187,10 +187,9 @@ class Runner:
                 f"SELECT count(*), coalesce(sum(__rows), 0) FROM {send_keys}"
             )[0]
             unchanged = int(total) - int(keyless) - int(kept)
-            if keys or keyless:
-                table = bench.materialize(fetch_sql(rows, send_keys))
-            else:
-                table = bench.materialize(f"{fetch_sql(rows, send_keys)} LIMIT 0")
+            fetch = fetch_sql(rows, send_keys)
+            # Nothing to send: an empty table of the same columns, without a second scan.
+            table = bench.materialize(fetch if keys or keyless else f"{fetch} LIMIT 0")
             bench.execute(f"DROP TABLE {send_keys}")
         finally:
             bench.execute(f"DROP TABLE IF EXISTS {classified}")

@@ -79,13 +79,11 @@ def row_parts(
         key = f"CAST({_q(key_columns[0])} AS VARCHAR)"
     else:
         key = "concat_ws(chr(31), " + ", ".join(_text(c) for c in key_columns) + ")"
-    if form == FORM_SHA1:
-        texts = ", ".join(_text(c, c in numeric, c in nested) for c in columns)
-        digest = f"sha1(concat_ws(chr(31), {texts}))"
-    elif form == FORM_MD5:
-        digest = f"md5(concat_ws(chr(31), {', '.join(_text(c, c in numeric) for c in columns)}))"
-    else:
+    if form not in (FORM_MD5, FORM_SHA1):
         raise ValueError(f"unknown row hash form {form}")
+    sha1 = form == FORM_SHA1
+    texts = ", ".join(_text(c, c in numeric, sha1 and c in nested) for c in columns)
+    digest = f"{'sha1' if sha1 else 'md5'}(concat_ws(chr(31), {texts}))"
     return Rows(model_sql, key, digest)
 
 

@@ -118,12 +118,15 @@ def _hash(value: str, hashing: Hashing, region: str | None) -> str:
         hashed = f"sha256({PHONE_UDF}({v}, {lit(region or '')}))"
     else:
         hashed = f"sha256({v})"
-    # The length test first: DuckDB runs the regex only on the rows it leaves.
     return (
-        f"CASE WHEN {v} = '' THEN NULL "
-        f"WHEN strlen({v}) = 64 AND regexp_full_match({v}, {HEX64}) THEN lower({v}) "
-        f"ELSE {hashed} END"
+        f"CASE WHEN {v} = '' THEN NULL WHEN {_already_hashed(v)} THEN lower({v}) ELSE {hashed} END"
     )
+
+
+def _already_hashed(v: str) -> str:
+    """A SHA-256 already (sent lower-cased as is). The length test first: DuckDB runs the
+    regex only on the rows it leaves."""
+    return f"strlen({v}) = 64 AND regexp_full_match({v}, {HEX64})"
 
 
 def _is_list(t: pa.DataType) -> bool:
@@ -440,7 +443,7 @@ def distinct_phones_sql(relation: str, schema: pa.Schema, mapping: ColumnMapping
 def _needs_parsing(raw: str) -> str:
     """The phones the table holds: not blank, not already a SHA-256 (the encoder settles those
     row by row, as ``_hash`` does, without the parser)."""
-    return f"{raw} <> '' AND NOT (strlen({raw}) = 64 AND regexp_full_match({raw}, {HEX64}))"
+    return f"{raw} <> '' AND NOT ({_already_hashed(raw)})"
 
 
 def phone_table_sql(table: str, parsed: str) -> str:
