@@ -116,6 +116,10 @@ class LockError(StateError):
     """Another sync holds the lock on this state."""
 
 
+class StateDamagedError(StateError):
+    """The state file cannot be read: damaged, cut short, or not a DuckDB database."""
+
+
 class DestinationError(RetlError):
     """The destination answered with an error. ``code`` is the API's own code, if any."""
 

@@ -17,6 +17,7 @@ from reverse_etl.config.project import (
     ProjectConfig,
     load_project_config,
 )
+from reverse_etl.config.secret_env import project_secret_env
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import DbtArtifacts, target_dir_for
 from reverse_etl.delivery.retry import RetryPolicy
@@ -134,7 +135,8 @@ class Project:
 
     def _graph_args(self) -> dict[str, Any]:
         names = frozenset(self.dbt.model_names()) if self.dbt is not None else frozenset()
-        return {"external_ref": self.dbt_ref, "external_names": names}
+        secret_env = project_secret_env([self.dir / PROJECT_FILE, self.dir / DESTINATIONS_FILE])
+        return {"external_ref": self.dbt_ref, "external_names": names, "secret_env": secret_env}
 
     @cached_property
     def graph(self) -> ModelGraph:
@@ -257,6 +259,7 @@ class Project:
             compiled.model,
             f"SELECT * FROM (\n{compiled.sql}\n) AS _retl_preview LIMIT {limit}",
             compiled.upstream,
+            compiled.sources,
         )
         reader = self.stream_model(wrapped, batch_rows=max(limit, 1))
         with model_errors(compiled):
@@ -271,7 +274,7 @@ class Project:
     # --- destinations ----------------------------------------------------------------------
     @cached_property
     def destinations(self) -> list[DestinationConfig]:
-        dests = load_destinations(self.dir)
+        dests = load_destinations(self.dir, self.vars)
         known = self.graph.models
         problems = []
         for d in dests:

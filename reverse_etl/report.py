@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from reverse_etl.plan import DestinationPlan
+from reverse_etl.secrets import scrub, scrub_data
 from reverse_etl.sync import DestinationResult
 
 
@@ -59,7 +60,10 @@ def write_report(folder: Path, report: SyncReport) -> Path | None:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{report.run_id}.json"
         report.report_path = path
-        path.write_bytes(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2, default=str))
+        document = orjson.dumps(
+            scrub_data(report.to_dict()), option=orjson.OPT_INDENT_2, default=str
+        )
+        path.write_bytes(scrub(document.decode()).encode())  # CI uploads these files
         return path
     except OSError:
         return None

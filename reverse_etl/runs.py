@@ -12,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from reverse_etl.config.project import PROJECT_FILE
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
@@ -23,6 +21,7 @@ from reverse_etl.errors import (
     ConfigError,
     InvalidRowsError,
     RetlError,
+    StateDamagedError,
     UsageError,
     ValidationFailed,
 )
@@ -49,7 +48,7 @@ from reverse_etl.state.diff import (
 )
 from reverse_etl.state.lock import SyncLock
 from reverse_etl.state.scope import state_scope
-from reverse_etl.state.store import ScopeInfo, StateStore
+from reverse_etl.state.store import ScopeInfo, StateStore, set_aside
 from reverse_etl.state.warehouse import WarehouseStateStore
 from reverse_etl.sync import Target, execute
 
@@ -70,9 +69,12 @@ class Runner:
         return self.p.state_dir / ("sandbox-state.duckdb" if sandbox else "state.duckdb")
 
     @contextmanager
-    def _state(self, *, sandbox: bool, write: bool) -> Iterator[StateStore | WarehouseStateStore]:
+    def _state(
+        self, *, sandbox: bool, write: bool, set_aside_damaged: bool = False
+    ) -> Iterator[StateStore | WarehouseStateStore]:
         """The state store, locked for writing when ``write``. Sandbox runs always keep a
-        local state of their own."""
+        local state of their own. With ``set_aside_damaged`` (a whole reset), a local state
+        file that cannot be read is moved aside, and a new one started."""
         store: StateStore | WarehouseStateStore
         if self.p.config.state.location == "warehouse" and not sandbox:
             # Here, not at the top: psycopg costs every DuckDB-only run ~16 MB of memory.
@@ -95,11 +97,44 @@ class Runner:
             return
         state_file = self.state_file(sandbox=sandbox)
         with SyncLock(state_file) if write else contextlib.nullcontext():
-            store = StateStore(self.p.workbench, state_file, read_only=not write)
+            store = self._open_local(state_file, sandbox, write, set_aside_damaged)
+            for warning in store.warnings:
+                self.p.console.warning(warning)
             try:
                 yield store
+            except Exception as exc:
+                # Damage found past the open (a block is checked when first read): said as
+                # such, not as the query that happened to read it.
+                error = store.explain(exc)
+                if error is None:
+                    raise
+                raise error from None
             finally:
                 store.close()
+
+    def _open_local(
+        self, state_file: Path, sandbox: bool, write: bool, set_aside_damaged: bool
+    ) -> StateStore:
+        reset = "retl state reset" + (" --sandbox" if sandbox else "")
+        if set_aside_damaged:
+            # Read it all first, read-only: a damaged file is moved aside as it is (a
+            # read-write open would fold journals into it), and a reset never stops midway.
+            try:
+                probe = StateStore(
+                    self.p.workbench, state_file, read_only=True, reset_command=reset
+                )
+                try:
+                    probe.check_readable()
+                finally:
+                    probe.close()
+            except StateDamagedError as exc:
+                moved = set_aside(state_file)
+                self.p.console.warning(
+                    f"{state_file}: {exc.message}: moved it, as it was, to {moved} (with its "
+                    "journal, if any) and started a new state; every destination's next sync "
+                    "sends every row again"
+                )
+        return StateStore(self.p.workbench, state_file, read_only=not write, reset_command=reset)
 
     def _model_input(
         self,
@@ -124,26 +159,16 @@ class Runner:
                 model = self.p.model_input(compiled)
                 base_sql, schema = f"SELECT * FROM {model.relation}", model.schema
         probe, _ = encode_plan_for(dest, compiled, ModelInput("(SELECT 1) AS __probe", schema))
-        numeric = frozenset(
-            f.name
-            for f in schema
-            if pa.types.is_integer(f.type)
-            or pa.types.is_floating(f.type)
-            or pa.types.is_decimal(f.type)
-        )
-        nested = frozenset(f.name for f in schema if pa.types.is_nested(f.type))
         # A scope keeps the row hash form of its first sync; a first sync takes the newest
-        # (in the warehouse, always md5). Nothing acknowledged yet is a full refresh: no
-        # join, and the encoder reads the model directly.
+        # (the exact form). Nothing acknowledged yet is a full refresh: no join, and the
+        # encoder reads the model directly.
         scope = state_scope(dest.settings)
         form = store.hash_form(dest.name, scope)
         fresh = full_refresh or form is None
         parts = row_parts(
             base_sql,
-            schema.names,
+            schema,
             list(probe.spec.key_columns),
-            numeric,
-            nested=nested,
             form=store.new_scope_form if form is None else form,
         )
         rows = parts.sql
@@ -211,14 +236,16 @@ class Runner:
             previous = store.scope_info(d.name, scope)
             compiled = self.p.graph.compiled(d.settings.model)
             model = self._model_input(store, d, compiled, previous, full_refresh)
-            plan = build_destination_plan(
-                self.p.workbench,
-                d,
-                compiled,
-                model,
-                StateView(scope, previous),
-                full_refresh=full_refresh,
-            )
+            # On a first sync the model runs inside the plan's encode: its errors too name it.
+            with model_errors(compiled):
+                plan = build_destination_plan(
+                    self.p.workbench,
+                    d,
+                    compiled,
+                    model,
+                    StateView(scope, previous),
+                    full_refresh=full_refresh,
+                )
             if plan.mapping_change is not None:
                 self.p.console.warning(
                     f"{d.name}: the mapping changed since the last sync ("
@@ -310,10 +337,20 @@ class Runner:
         """Forget what was sent to the selected destinations (all when none is selected):
         their next sync sends every row again."""
         names = [d.name for d in self.p.select_destinations(select)] if select else None
-        with self._state(sandbox=sandbox, write=True) as store:
-            if names is None:
-                names = sorted({s.destination for s in store.all_scopes()})
-            return {name: store.reset(name) for name in names}
+        try:
+            with self._state(sandbox=sandbox, write=True, set_aside_damaged=not names) as store:
+                if names is None:
+                    names = sorted({s.destination for s in store.all_scopes()})
+                return {name: store.reset(name) for name in names}
+        except StateDamagedError as exc:
+            # A file that cannot be read cannot forget one destination: only set aside whole.
+            command = "retl state reset" + (" --sandbox" if sandbox else "")
+            raise StateDamagedError(
+                exc.message,
+                file=exc.file,
+                hint=f"move it away or restore it; '{command}' without --select sets the "
+                "whole file aside and starts over",
+            ) from None
 
     def _target(self, plan: DestinationPlan, server: SandboxServer | None) -> Target:
         dest = plan.destination

@@ -27,6 +27,7 @@ from reverse_etl.destinations.tiktok.sources import (
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.plan import DestinationPlan, InvalidRow
+from reverse_etl.secrets import scrub
 from reverse_etl.state.store import StateStore
 from reverse_etl.state.warehouse import WarehouseStateStore
 
@@ -174,7 +175,10 @@ def execute(
         skip_invalid=s.skip_invalid_record,
     )
     started = time.monotonic()
-    with TikTokClient(target.base_url, target.token, pool_size=s.thread_count) as client:
+    policy = policy or RetryPolicy()
+    with TikTokClient(
+        target.base_url, target.token, pool_size=s.thread_count, deadline=policy.request_deadline
+    ) as client:
         resolved = resolve_source(client, plan, target)
         result.event_source_id = resolved.event_source_id
         result.event_source_how = resolved.how
@@ -197,7 +201,7 @@ def execute(
                 client.track,
                 envelope=envelope.prefix(),
                 thread_count=s.thread_count,
-                policy=policy or RetryPolicy(),
+                policy=policy,
                 on_ack=on_ack,
                 on_rejected=rejected,
                 on_failed=lambda b, m: None,
@@ -225,7 +229,7 @@ def execute(
         )
     if outcome.terminal_error is not None:
         err = outcome.terminal_error
-        result.error = err.message + (f" ({err.hint})" if err.hint else "")
+        result.error = scrub(err.message + (f" ({err.hint})" if err.hint else ""))
     elif outcome.stop_reason:
         result.error = outcome.stop_reason
     return result

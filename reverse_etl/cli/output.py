@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from reverse_etl.errors import RetlError
 from reverse_etl.reporting.console import Console, JsonConsole, PlainConsole, RichConsole
+from reverse_etl.secrets import scrub, scrub_data
 
 Format = Literal["text", "json"]
 
@@ -46,13 +47,15 @@ class Output:
         return cls("text", debug, PlainConsole(), False)
 
     def json(self, document: Any) -> None:
-        sys.stdout.write(
-            orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str).decode() + "\n"
-        )
+        # Scrubbed before and after encoding: a secret inside an error's text, and any form
+        # of one that only the JSON encoding produces.
+        text = orjson.dumps(scrub_data(document), option=orjson.OPT_INDENT_2, default=str)
+        sys.stdout.write(scrub(text.decode()) + "\n")
         sys.stdout.flush()
 
 
 def _fail_line(text: str) -> None:
+    text = scrub(text)  # the unexpected error's text is an exception's, which may quote one
     if sys.stderr.isatty():
         RichTerminal(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(text)}")
     else:
@@ -110,7 +113,12 @@ def _problem(p: Any) -> dict[str, Any]:
 
 
 def _traceback() -> None:
-    RichTerminal(stderr=True).print_exception(show_locals=False)
+    # Rendered to text first: exception messages in the traceback may quote a secret.
+    terminal = RichTerminal(stderr=True, record=True)
+    with terminal.capture() as captured:
+        terminal.print_exception(show_locals=False)
+    sys.stderr.write(scrub(captured.get()))
+    sys.stderr.flush()
 
 
 def run(out: Output, fn: Callable[[], None]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,14 +32,20 @@ class DestinationConfig:
     model_line: int | None = None
 
 
-def load_destinations(project_dir: Path) -> list[DestinationConfig]:
-    """Load and validate destinations.yml; every problem in the file is reported at once."""
+def load_destinations(
+    project_dir: Path, variables: Mapping[str, Any] | None = None
+) -> list[DestinationConfig]:
+    """Load and validate destinations.yml; every problem in the file is reported at once.
+
+    ``variables`` are the project vars that ``{{ var('name') }}`` in a value reads."""
     loaded = load_yaml(project_dir / DESTINATIONS_FILE, required=True)
     assert loaded is not None
-    return parse_destinations(loaded)
+    return parse_destinations(loaded, variables or {})
 
 
-def parse_destinations(loaded: LoadedYaml) -> list[DestinationConfig]:
+def parse_destinations(
+    loaded: LoadedYaml, variables: Mapping[str, Any] | None = None
+) -> list[DestinationConfig]:
     data = loaded.data
     if data is None:
         data = {}
@@ -74,7 +81,7 @@ def parse_destinations(loaded: LoadedYaml) -> list[DestinationConfig]:
     out: list[DestinationConfig] = []
     for name, raw in entries.items():
         try:
-            out.append(_parse_one(loaded, name, raw))
+            out.append(_parse_one(loaded, name, raw, variables or {}))
         except ConfigError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -82,7 +89,9 @@ def parse_destinations(loaded: LoadedYaml) -> list[DestinationConfig]:
     return out
 
 
-def _parse_one(loaded: LoadedYaml, name: str, raw: Any) -> DestinationConfig:
+def _parse_one(
+    loaded: LoadedYaml, name: str, raw: Any, variables: Mapping[str, Any]
+) -> DestinationConfig:
     base = ("destinations", name)
     line = loaded.line_of(base)
     if not isinstance(raw, dict):
@@ -111,7 +120,7 @@ def _parse_one(loaded: LoadedYaml, name: str, raw: Any) -> DestinationConfig:
             key=f"destinations.{name}.type",
             hint=(hint + " " if hint else "") + "known types: " + ", ".join(known_types()),
         )
-    resolved = resolve_tree(loaded, raw, base)
+    resolved = resolve_tree(loaded, raw, base, variables=variables)
     try:
         settings = model_cls.model_validate(resolved)
     except ValidationError as exc:

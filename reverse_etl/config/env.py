@@ -1,56 +1,36 @@
-"""``{{ env_var('NAME', 'default') }}`` in YAML values, and secrets that resolve late.
+"""YAML values with ``{{ env_var('NAME') }}`` or ``{{ var('name') }}``; secrets resolved late.
 
 Secrets are resolved only where they are used (a sync that sends), so ``retl validate`` and
 ``retl plan`` work in a pull request from a fork that has no secrets. A secret value is wrapped
-in :class:`LazySecret`, whose repr never shows it.
+in :class:`LazySecret`, whose repr never shows it. Values are never rendered by Jinja: see
+:mod:`reverse_etl.config.templates` for the grammar they may use.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import jinja2
 from pydantic import SecretStr
 
-from reverse_etl.errors import ConfigError
-
-SECRET_KEYS = frozenset(
-    {"access_token", "password", "secret", "client_secret", "token", "private_key", "app_secret"}
+from reverse_etl.config.secret_env import SECRET_KEYS, is_secret_name
+from reverse_etl.config.templates import (
+    ALLOWED,
+    MissingEnvVar,
+    MissingVar,
+    TemplateSyntaxError,
+    env_names,
+    has_template,
+    parse_value,
+    render_parts,
 )
+from reverse_etl.errors import ConfigError
+from reverse_etl.secrets import checked_secret
 
-
-class MissingEnvVar(Exception):
-    """Internal: an env_var() without default named a variable that is not set."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-
-def _env_var(name: str, default: str | None = None) -> str:
-    value = os.environ.get(name)
-    if value is not None:
-        return value
-    if default is not None:
-        return str(default)
-    raise MissingEnvVar(name)
-
-
-_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-_ENV.globals["env_var"] = _env_var
-
-
-def has_template(value: object) -> bool:
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
-
-
-def render_value(value: str, env: Mapping[str, object] | None = None) -> str:
-    """Render one templated YAML string; raises MissingEnvVar or jinja2 errors."""
-    template = _ENV.from_string(value)
-    return template.render(**(env or {}))
+__all__ = ["SECRET_KEYS", "LazySecret", "Location", "check_template", "has_template", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -58,28 +38,58 @@ class Location:
     file: Path
     line: int | None
     key: str
+    # What the value may read: project vars (None: var() is not allowed in this file), and
+    # whether it sits under a secret key (only then may it read a variable holding a secret).
+    variables: Mapping[str, Any] | None = field(default=None, compare=False)
+    secret: bool = False
+    secret_env: frozenset[str] = field(default=frozenset(), compare=False)
+
+
+def _error(where: Location, message: str, hint: str | None) -> ConfigError:
+    return ConfigError(message, file=where.file, line=where.line, key=where.key, hint=hint)
+
+
+def check_template(value: str, where: Location) -> None:
+    """Refuse, before anything is evaluated, a value outside the template grammar, and a
+    non-secret value that reads a variable holding a secret (it could be printed)."""
+    try:
+        parts = parse_value(value)
+    except TemplateSyntaxError as exc:
+        raise _error(where, f"template not allowed: {exc}", f"write {ALLOWED}") from None
+    if where.secret:
+        return
+    for part in parts:
+        if isinstance(part, str) or part.function != "env_var":
+            continue
+        if is_secret_name(part.name, where.secret_env):
+            raise _error(
+                where,
+                f"env_var('{part.name}') holds a secret and '{where.key}' is not a secret "
+                "setting, so its value could be printed",
+                "read secrets only in secret settings (access_token, password, …); "
+                "rename the variable if it holds no secret",
+            )
 
 
 def resolve(value: str, where: Location) -> str:
-    """Render ``value`` now, turning failures into a ConfigError at ``where``."""
+    """Substitute ``value``'s env_var()/var() calls now; failures are a ConfigError at ``where``."""
+    check_template(value, where)
     try:
-        return render_value(value)
+        return render_parts(parse_value(value), os.environ, where.variables)
     except MissingEnvVar as exc:
-        raise ConfigError(
+        raise _error(
+            where,
             f"environment variable {exc.name} is not set",
-            file=where.file,
-            line=where.line,
-            key=where.key,
-            hint=f"export {exc.name}=... or give a default: env_var('{exc.name}', '...')",
+            f"export {exc.name}=... or give a default: env_var('{exc.name}', '...')",
         ) from None
-    except jinja2.TemplateError as exc:
-        raise ConfigError(
-            f"invalid template: {exc}",
-            file=where.file,
-            line=where.line,
-            key=where.key,
-            hint="only {{ env_var('NAME') }} and {{ env_var('NAME', 'default') }} are allowed",
+    except MissingVar as exc:
+        raise _error(
+            where,
+            f"var('{exc.name}') is not defined",
+            "add it under 'vars:' in retl_project.yml, or pass --vars",
         ) from None
+    except TemplateSyntaxError as exc:
+        raise _error(where, str(exc), None) from None
 
 
 class LazySecret:
@@ -120,6 +130,7 @@ class LazySecret:
                 hint="set it in the environment (your CI's secret store), or try "
                 "'retl sync --sandbox', which needs no token",
             ) from None
+        value = _checked_secret(value, self._raw, self._where)
         if not value:
             raise ConfigError(
                 "is empty",
@@ -134,3 +145,11 @@ class LazySecret:
         return "LazySecret('**********')"
 
     __str__ = __repr__
+
+
+def _checked_secret(value: str, raw: str, where: Location) -> str:
+    """A secret's value stripped and checked (see reverse_etl.secrets.checked_secret), with
+    errors at the setting and naming the environment variables it came from."""
+    return checked_secret(
+        value, key=where.key, file=where.file, line=where.line, env=env_names(raw)
+    )

@@ -1,29 +1,61 @@
-"""Resolve env_var() templates in a loaded YAML tree, keeping secrets lazy."""
+"""Resolve env_var()/var() templates in a loaded YAML tree, keeping secrets lazy."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from reverse_etl.config.env import SECRET_KEYS, LazySecret, Location, has_template, resolve
+from reverse_etl.config.env import LazySecret, Location, check_template, has_template, resolve
+from reverse_etl.config.secret_env import SECRET_KEYS, secret_env_refs
 from reverse_etl.config.yaml_loader import KeyPath, LoadedYaml, format_key_path
+from reverse_etl.errors import ConfigError, Problem
 
 
-def resolve_tree(loaded: LoadedYaml, value: Any, key_path: KeyPath) -> Any:
-    """A copy of ``value`` with templates rendered; values under secret keys become LazySecret.
+def resolve_tree(
+    loaded: LoadedYaml,
+    value: Any,
+    key_path: KeyPath,
+    *,
+    variables: Mapping[str, Any] | None = None,
+) -> Any:
+    """A copy of ``value`` with templates substituted; values under secret keys become
+    LazySecret. Every template in the tree is checked first, secret ones included, and every
+    problem is reported at once.
 
     Every string under a secret key is wrapped, templated or not, so a literal token can never
-    be printed by accident either.
+    be printed by accident either. ``variables`` are the project vars that ``var()`` reads;
+    None where var() is not allowed (retl_project.yml, which defines them).
     """
-    if isinstance(value, dict):
-        return {k: resolve_tree(loaded, v, (*key_path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_tree(loaded, v, (*key_path, i)) for i, v in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-    where = Location(loaded.path, loaded.line_of(key_path), format_key_path(key_path))
-    last = key_path[-1] if key_path else None
-    if isinstance(last, str) and last in SECRET_KEYS:
-        return LazySecret(value, where)
-    if has_template(value):
-        return resolve(value, where)
-    return value
+    secret_env = secret_env_refs(loaded.data)
+    problems: list[Problem] = []
+
+    def walk(item: Any, path: KeyPath) -> Any:
+        if isinstance(item, dict):
+            return {k: walk(v, (*path, k)) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(item)]
+        if not isinstance(item, str):
+            return item
+        last = path[-1] if path else None
+        secret = isinstance(last, str) and last in SECRET_KEYS
+        where = Location(
+            loaded.path,
+            loaded.line_of(path),
+            format_key_path(path),
+            variables=variables,
+            secret=secret,
+            secret_env=secret_env,
+        )
+        try:
+            if secret:
+                check_template(item, where)
+                return LazySecret(item, where)
+            return resolve(item, where) if has_template(item) else item
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            return item
+
+    out = walk(value, key_path)
+    if problems:
+        raise ConfigError.from_problems(problems)
+    return out

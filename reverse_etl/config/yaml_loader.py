@@ -18,6 +18,11 @@ from reverse_etl.errors import ConfigError, Problem
 
 KeyPath = tuple[str | int, ...]
 
+# How many values a config file may expand to. Aliases (*anchor) are built again at each use,
+# so a few hundred bytes of nested aliases can stand for billions of values (a "billion
+# laughs" file from a pull request); a real retl config has a few hundred.
+MAX_EXPANDED_NODES = 100_000
+
 
 @dataclass(frozen=True)
 class LoadedYaml:
@@ -63,6 +68,12 @@ def load_yaml(path: Path, *, required: bool = True) -> LoadedYaml | None:
 def parse_yaml(text: str, path: Path) -> LoadedYaml:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _check_expansion(node, path)
+    except RecursionError:
+        raise ConfigError(
+            "YAML nested too deeply", file=path, hint="a retl config needs a few levels"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -82,6 +93,44 @@ def parse_yaml(text: str, path: Path) -> LoadedYaml:
     if builder.problems:
         raise ConfigError.from_problems(builder.problems)
     return LoadedYaml(path, data, builder.lines)
+
+
+def _check_expansion(root: yaml.Node, path: Path) -> None:
+    """Refuse a document whose aliases expand past MAX_EXPANDED_NODES values, or refer to
+    themselves, before anything is built (sizes are memoized per node: linear time)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ConfigError(
+                "a YAML alias refers to the node that contains it",
+                file=path,
+                line=node.start_mark.line + 1,
+                hint="a config cannot be recursive: write the values out",
+            )
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        open_nodes.discard(key)
+        if total > MAX_EXPANDED_NODES:
+            raise ConfigError(
+                f"{path.name} expands to more than {MAX_EXPANDED_NODES:,} values through "
+                "YAML aliases (*name)",
+                file=path,
+                line=node.start_mark.line + 1,
+                hint="write the values out, or use fewer nested aliases",
+            )
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 class _Builder:

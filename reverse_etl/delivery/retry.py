@@ -18,8 +18,10 @@ class RetryPolicy:
     """Exponential backoff with full jitter, bounded by attempts and by total time.
 
     ``max_attempts`` counts every send of the same batch, the first one included.
-    ``max_elapsed`` bounds the time from the first send of a batch to the start of its last
-    retry, in seconds.
+    ``request_deadline`` is the longest one send may take (the HTTP client is built with it and
+    enforces it: a send past it fails as transient). ``max_elapsed`` bounds, in seconds, the
+    time from the first send of a batch to the end of its last send: a retry is only started
+    if it can end, deadline included, within ``max_elapsed``.
     """
 
     max_attempts: int = 6
@@ -27,12 +29,15 @@ class RetryPolicy:
     max_delay: float = 30.0
     max_elapsed: float = 300.0
     multiplier: float = 2.0
+    request_deadline: float = 60.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if self.base_delay < 0 or self.max_delay < 0 or self.max_elapsed < 0:
             raise ValueError("delays must not be negative")
+        if self.request_deadline <= 0:
+            raise ValueError("request_deadline must be positive")
         if self.multiplier < 1:
             raise ValueError("multiplier must be at least 1")
 
@@ -65,12 +70,13 @@ class RetryPolicy:
     ) -> float | None:
         """The wait before the next attempt, or None when the batch should be given up.
 
-        Gives up when ``attempts_made`` reached ``max_attempts`` or when waiting would carry
-        the retry past ``max_elapsed`` seconds since the first send.
+        Gives up when ``attempts_made`` reached ``max_attempts`` or when the retry, waited for
+        and given its whole ``request_deadline``, could end past ``max_elapsed`` seconds since
+        the first send.
         """
         if attempts_made >= self.max_attempts:
             return None
         wait = self.delay(attempts_made, retry_after, rng)
-        if elapsed + wait > self.max_elapsed:
+        if elapsed + wait + self.request_deadline > self.max_elapsed:
             return None
         return wait

@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo
+from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.errors import EngineError
 
 # DuckDB extensions retl can load without a download: (python package, file, extension name).
@@ -325,4 +326,5 @@ def _bytes(size: str) -> float:
 def _clean(exc: BaseException) -> str:
     if isinstance(exc, duckdb.OutOfMemoryException):
         return "DuckDB ran out of memory: set warehouse.memory_limit higher in retl_project.yml"
-    return " ".join(str(exc).split()) or type(exc).__name__
+    # Redacted before the lines are joined: the patterns know DuckDB's line structure.
+    return " ".join(redact_error(str(exc)).split()) or type(exc).__name__

@@ -26,7 +26,9 @@ from pydantic import SecretStr
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo
+from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.errors import EngineError
+from reverse_etl.secrets import scrub
 
 # PostgreSQL type name -> Arrow type; numeric is decided per column from its typmod.
 _SCALARS: dict[str, pa.DataType] = {
@@ -224,6 +226,9 @@ class PostgresEngine:
             "-c " + setting.replace("\\", "\\\\").replace(" ", "\\ ")
             for setting in (
                 "TimeZone=UTC",
+                # Floats as the shortest text that reads back exactly, whatever the server's
+                # default: the row hash (state/diff.py) and the rows read depend on it.
+                "extra_float_digits=3",
                 *([f"search_path={c.search_path}"] if c.search_path else []),
                 *settings,
             )
@@ -300,7 +305,8 @@ class _Stream:
             return pa.array(self._convert[index](values), type=field.type)
         except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
             raise EngineError(
-                f'column "{field.name}": a value does not fit {field.type}: {_one_line(str(exc))}',
+                f'column "{field.name}": a value does not fit {field.type}: '
+                f"{_one_line(redact_error(str(exc)))}",
                 hint="cast the column to text (or another plain type) in the model",
             ) from None
 
@@ -408,9 +414,8 @@ _CONNECT_HINTS = (
 
 
 def _connect_error(c: PostgresConnection, exc: psycopg.Error) -> EngineError:
-    text = str(exc)
-    if c.password is not None and c.password.get_secret_value():
-        text = text.replace(c.password.get_secret_value(), "**********")
+    # libpq may quote the connection string, password included, in any escaped form.
+    text = scrub(str(exc), [c.password.get_secret_value() if c.password else None])
     # libpq: 'connection failed: connection to server at "h" (addr), port p failed: CAUSE'
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     causes = [line.rsplit(" failed: ", 1)[-1] for line in lines if " failed: " in line]
@@ -427,7 +432,7 @@ def _query_error(exc: psycopg.Error, query: str | None = None, prefix: str = "")
         if isinstance(exc, psycopg.OperationalError):
             return EngineError(f"lost the connection to PostgreSQL: {_one_line(str(exc))}")
         return EngineError(
-            f"cannot read a value of the result: {_one_line(str(exc))}",
+            f"cannot read a value of the result: {_one_line(redact_error(str(exc)))}",
             hint="cast or filter it in the model ('infinity' dates have no Arrow equivalent)",
         )
     diag = exc.diag
@@ -441,7 +446,9 @@ def _query_error(exc: psycopg.Error, query: str | None = None, prefix: str = "")
         message += f" ({position})"
     if diag.message_detail:
         message += f"; {_one_line(diag.message_detail)}"
-    return EngineError(f"PostgreSQL: {message}", hint=diag.message_hint)
+    # The server quotes the values it failed on (DETAIL: Key (email)=(...)): mask them.
+    hint = redact_error(diag.message_hint) if diag.message_hint else None
+    return EngineError(f"PostgreSQL: {redact_error(message)}", hint=hint)
 
 
 def _position(query: str | None, offset: int) -> str | None:

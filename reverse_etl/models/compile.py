@@ -46,6 +46,8 @@ class CompiledModel:
     model: Model
     sql: str
     upstream: tuple[str, ...]
+    # (source, table) read by the model or any upstream model: named in its engine errors
+    sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -61,7 +63,9 @@ class ModelGraph:
         model = self.models[name]
         ups = upstream(name, {n: m.refs for n, m in self.models.items()})
         ordered = tuple(n for n in self.order if n in ups)
-        return CompiledModel(model, assemble_sql(model, [self.models[n] for n in ordered]), ordered)
+        deps = [self.models[n] for n in ordered]
+        sources = tuple(dict.fromkeys(s for m in (*deps, model) for s in m.sources))
+        return CompiledModel(model, assemble_sql(model, deps), ordered, sources)
 
 
 def quote_ident(name: str) -> str:
@@ -76,6 +80,7 @@ def build_graph(
     ref_resolver: Callable[[str], str] = quote_ident,
     external_ref: Callable[[str, str | None, Any], str | None] | None = None,
     external_names: frozenset[str] = frozenset(),
+    secret_env: frozenset[str] = frozenset(),
 ) -> ModelGraph:
     """Discover and render every model, then order them. All problems are reported together."""
     files = discover_models(models_dir)
@@ -86,6 +91,7 @@ def build_graph(
         relation_for_source=source_resolver,
         external_ref=external_ref,
         external_names=external_names,
+        secret_env=secret_env,
     )
     models: dict[str, Model] = {}
     problems: list[Problem] = []
@@ -149,14 +155,17 @@ def assemble_sql(model: Model, deps: list[Model]) -> str:
 
 @contextmanager
 def model_errors(compiled: CompiledModel) -> Iterator[None]:
-    """Engine errors while a model runs name the model's file."""
+    """Engine errors while a model runs name the model's file and the sources it reads (the
+    engine has already masked the data values its message quoted)."""
     try:
         yield
     except EngineError as exc:
         if exc.file is not None:
             raise
+        names = ", ".join(f"{s}.{t}" for s, t in compiled.sources)
+        reads = f" (source{'s' if len(compiled.sources) > 1 else ''} {names})" if names else ""
         raise EngineError(
-            f"model '{compiled.name}' failed: {exc.message}",
+            f"model '{compiled.name}'{reads} failed: {exc.message}",
             file=compiled.model.path,
             hint="run 'retl compile --select " + compiled.name + "' to see the SQL that ran",
         ) from None

@@ -1,4 +1,9 @@
-"""Render one model's Jinja with dbt-compatible helpers: ref, source, var, env_var, config."""
+"""Render one model's Jinja with dbt-compatible helpers: ref, source, var, env_var, config.
+
+Model files may come from an untrusted pull request, so they render in Jinja's immutable
+sandbox with only the documented names, a variable holding a secret cannot be read, and the
+values of environment variables never reach an error message.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,10 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
+from reverse_etl.config.secret_env import is_secret_name
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.errors import ModelError
 
@@ -28,6 +36,9 @@ class RenderContext:
     # project does); these add no edge to retl's DAG.
     external_ref: Callable[[str, str | None, Any], str | None] | None = None
     external_names: frozenset[str] = frozenset()
+    # Environment variables that the project's secret settings read: env_var() refuses them
+    # (and any whose name says it holds a secret), since a model's text can be printed.
+    secret_env: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -47,12 +58,42 @@ class _HelperError(Exception):
         self.hint = hint
 
 
-_ENV = jinja2.Environment(
+# The largest string, list or number a template may build with * or **: a model is SQL text,
+# and a pull request must not be able to exhaust the machine that checks it.
+MAX_BUILT = 1_000_000
+
+
+class _ModelSandbox(ImmutableSandboxedEnvironment):
+    """No attribute starting with '_', no mutation of values, bounded range(), * and **."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**":
+            if isinstance(left, int) and isinstance(right, int):
+                bits = max(abs(left), 2).bit_length() * right
+                if right > 0 and bits > MAX_BUILT * 8:
+                    raise _HelperError(f"{left} ** {right} is too large for a template")
+            return left**right
+        for seq, count in ((left, right), (right, left)):
+            sized = isinstance(seq, str | list | tuple) and isinstance(count, int)
+            if sized and len(seq) * count > MAX_BUILT:
+                raise _HelperError(
+                    f"repeating a value {count} times builds more than {MAX_BUILT:,} items"
+                )
+        return left * right
+
+
+_ENV = _ModelSandbox(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
     extensions=["jinja2.ext.do"],
 )
+# Only the documented names: Jinja's default globals (lipsum, cycler, joiner, namespace, dict)
+# are gone; filters and tests stay, run by the sandbox.
+_ENV.globals.clear()
+_ENV.globals["range"] = safe_range
 
 _MISSING = object()
 
@@ -69,6 +110,7 @@ class _Helpers:
     name: str
     ctx: RenderContext
     result: RenderResult
+    read_values: list[str] = field(default_factory=list)
 
     def ref(self, *args: str, **kwargs: Any) -> str:
         ctx, package = self.ctx, None
@@ -114,10 +156,18 @@ class _Helpers:
             hint or "add it under 'vars:' in retl_project.yml, pass --vars, or give a default",
         )
 
-    @staticmethod
-    def env_var(var_name: str, default: Any = _MISSING) -> str:
+    def env_var(self, var_name: str, default: Any = _MISSING) -> str:
+        if not isinstance(var_name, str):
+            raise _HelperError("env_var() takes the variable's name as a string")
+        if is_secret_name(var_name, self.ctx.secret_env):
+            raise _HelperError(
+                f"env_var('{var_name}') holds a secret, and a model's SQL can be printed",
+                "secrets belong in destinations.yml's secret settings (access_token, …); "
+                "pass other values with var() or a variable whose name holds no secret word",
+            )
         value = os.environ.get(var_name)
         if value is not None:
+            self.read_values.append(value)
             return value
         if default is not _MISSING:
             return str(default)
@@ -131,40 +181,76 @@ class _Helpers:
         return ""
 
 
+class _Helper:
+    """A helper as the template sees it: callable, with a plain repr and no public attributes
+    (a bound method's repr would print the whole render context)."""
+
+    __slots__ = ("_fn", "_name")
+
+    def __init__(self, name: str, fn: Callable[..., Any]) -> None:
+        self._name = name
+        self._fn = fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<retl helper {self._name}()>"
+
+    __str__ = __repr__
+
+
 def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> RenderResult:
     """Render ``text`` (the model file at ``path``); errors name the file and line."""
     result = RenderResult(sql="")
     h = _Helpers(name, ctx, result)
+    helpers: dict[str, Callable[..., Any]] = {
+        "ref": h.ref,
+        "source": h.source,
+        "var": h.var,
+        "env_var": h.env_var,
+        "config": h.config,
+    }
     try:
         template = _ENV.from_string(text)
         template.filename = str(path)
-        result.sql = template.render(
-            ref=h.ref, source=h.source, var=h.var, env_var=h.env_var, config=h.config, this=name
-        )
+        result.sql = template.render({n: _Helper(n, fn) for n, fn in helpers.items()}, this=name)
     except jinja2.TemplateSyntaxError as exc:
         raise ModelError(
             f"Jinja syntax error: {exc.message}", file=path, line=exc.lineno, key=name
         ) from None
-    except _HelperError as exc:
+    except Exception as exc:  # anything a template does wrong is the model's error
+        message, hint = _describe(exc)
+        for value in sorted(set(h.read_values), key=len, reverse=True):
+            if len(value) >= 3:  # an env value never reaches a message, in any quoting
+                for form in {value, repr(value), value.encode("unicode_escape").decode()}:
+                    message = message.replace(form, "'***'" if form.startswith("'") else "***")
         raise ModelError(
-            exc.message, file=path, line=_template_line(exc.__traceback__, path), hint=exc.hint
-        ) from None
-    except jinja2.UndefinedError as exc:
-        raise ModelError(
-            f"undefined name: {exc.message}",
-            file=path,
-            line=_template_line(exc.__traceback__, path),
-            hint="use ref(), source(), var(), env_var() or config(); check the spelling",
-        ) from None
-    except jinja2.TemplateError as exc:
-        raise ModelError(
-            f"template error: {exc}", file=path, line=_template_line(exc.__traceback__, path)
-        ) from None
-    except (TypeError, ValueError, ZeroDivisionError) as exc:
-        raise ModelError(
-            f"error while rendering: {exc}", file=path, line=_template_line(exc.__traceback__, path)
+            message, file=path, line=_template_line(exc.__traceback__, path), hint=hint
         ) from None
     return result
+
+
+def _describe(exc: Exception) -> tuple[str, str | None]:
+    """The message and fix for an error raised while rendering."""
+    if isinstance(exc, _HelperError):
+        return exc.message, exc.hint
+    if isinstance(exc, jinja2.UndefinedError):
+        return (
+            f"undefined name: {exc.message}",
+            "use ref(), source(), var(), env_var() or config(); check the spelling",
+        )
+    if isinstance(exc, SecurityError):
+        return (
+            f"not allowed in a model template: {exc}",
+            "templates may call ref(), source(), var(), env_var(), config() and range(), "
+            "and use Jinja's filters; they cannot reach Python internals",
+        )
+    if isinstance(exc, jinja2.TemplateError):
+        return f"template error: {exc}", None
+    if isinstance(exc, RecursionError | MemoryError):
+        return f"template error: {type(exc).__name__}", "the template recurses or grows too far"
+    return f"error while rendering: {exc}", None
 
 
 def _template_line(tb: TracebackType | None, path: Path) -> int | None:

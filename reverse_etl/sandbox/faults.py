@@ -163,8 +163,23 @@ class FaultInjector:
         self._plan = FaultPlan()
         self._queue: deque[Fault] = deque()
         self._rng = random.Random(0)
+        self._open = threading.Event()
+        self._open.set()
         if plan is not None:
             self.set_plan(plan)
+
+    def hold(self) -> None:
+        """Hold every track request that arrives from now on until :meth:`release`: a test
+        can then act while a sync is certainly mid-send, whatever the machine's load."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Let held track requests (and later ones) through."""
+        self._open.set()
+
+    def wait_released(self, limit: float = 120.0) -> None:
+        """Block while held; at most ``limit`` seconds, so a forgotten hold cannot hang."""
+        self._open.wait(limit)
 
     def set_plan(self, plan: FaultPlan) -> None:
         """Replace the script, probabilities and latency, and reseed the RNG."""

@@ -22,6 +22,7 @@ _SOURCE_LABELS = {
 
 def handle_track(ctx: SandboxContext, req: ApiRequest) -> Response | None:
     """Apply latency and the next fault, then process; None means drop the connection."""
+    ctx.faults.wait_released()
     fault = ctx.faults.next_fault()
     latency = ctx.faults.latency_seconds
     if latency:

@@ -34,6 +34,9 @@ _RESERVED = {
 _LDU_SOURCES = frozenset({"web", "app"})
 # Unix seconds stay below 10**10 until the year 2286; larger values are milliseconds.
 _MAX_EVENT_TIME = 10**10
+# TikTok rejects times before 2000-01-01T00:00:00Z (kept apart from the encoder's constant on
+# purpose: the emulator stands for TikTok, so a wrong encoder cannot make both agree).
+_MIN_EVENT_TIME = 946_684_800
 _is_hex64 = re.compile(r"[0-9A-Fa-f]{64}").fullmatch
 
 # Field kinds for dispatch on present keys.
@@ -149,6 +152,8 @@ class EventValidator:
             return f"data.{i}.event_time: {MISSING if t is None else NOT_INTEGER}"
         if t < 0 or t >= _MAX_EVENT_TIME:
             return f"data.{i}.event_time: Not a Unix timestamp in seconds"
+        if t < _MIN_EVENT_TIME:
+            return f"data.{i}.event_time: Event time is before 2000-01-01"
         if self.oldest is not None and t < self.oldest:
             return f"data.{i}.event_time: Event is older than the accepted window"
         if self.newest is not None and t > self.newest:

@@ -10,7 +10,10 @@ transpiles it for a warehouse. Pure: this module only writes SQL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import pyarrow as pa
 
 NEW = "new"
 CHANGED = "changed"
@@ -25,21 +28,114 @@ WAREHOUSE_COLUMNS = (ROW_KEY, ROW_HASH, CHANGE)
 
 
 # How a row hash is computed. A scope keeps the form of its first sync, and its stored hashes
-# say which form that was (md5: 32 hex digits, sha1: 40), so a newer form never makes rows
-# synced by an older retl look changed.
-FORM_MD5 = 1  # md5 of every column as text (retl before form 2; always in a warehouse)
-FORM_SHA1 = 2  # sha1, nested values (lists, structs, maps) as JSON: ~20% less CPU than form 1
-NEWEST_FORM = FORM_SHA1
-FORM_BY_LENGTH = {32: FORM_MD5, 40: FORM_SHA1}
+# say which form that was (md5: 32 hex digits, sha1: 40, the exact form: "3:" and 32), so a
+# newer form never makes rows synced by an older retl look changed.
+FORM_MD5 = 1  # md5 of every column as text, numbers through DOUBLE (retl before form 2)
+FORM_SHA1 = 2  # sha1, nested values (lists, structs, maps) as JSON; numbers through DOUBLE
+FORM_EXACT = 3  # md5 of each column's exact text (_exact_text), escaped; "3:" first
+NEWEST_FORM = FORM_EXACT
+FORM_BY_LENGTH = {32: FORM_MD5, 40: FORM_SHA1, 34: FORM_EXACT}
+EXACT_PREFIX = "3:"
+# Doubles up to 2**53 are exact integers: they hash as their digits, like the integer types.
+_EXACT_DOUBLE_LIMIT = 2**53
 
 
 def _text(column: str, numeric: bool = False, as_json: bool = False) -> str:
-    # Numbers hash through DOUBLE (as they are sent), so a cast in the model (1 vs 1.0 vs
-    # DECIMAL 1.00) is no change. chr(30)||'N' marks NULL, apart from the text 'NULL'.
+    # Forms 1 and 2 (never change them: stored hashes depend on every byte). Numbers hash
+    # through DOUBLE, which merges integers beyond 2**53 (the exact form does not).
+    # chr(30)||'N' marks NULL, apart from the text 'NULL'.
     value = f"CAST({_q(column)} AS DOUBLE)" if numeric else _q(column)
     if as_json:  # DuckDB writes JSON faster than its own text of a list or struct
         return f"coalesce(CAST(to_json({value}) AS VARCHAR), chr(30) || 'N')"
     return f"coalesce(CAST({value} AS VARCHAR), chr(30) || 'N')"
+
+
+def _exact_text(column: str, t: pa.DataType) -> str:
+    """The exact form's canonical text of one column, NULL for NULL. Equal texts mean equal
+    values: integers (HUGEINT too) as their digits; decimals as their digits without trailing
+    fractional zeros (DECIMAL 1.50 is 1.5, 1.00 is 1); floats as their DOUBLE (FLOAT widens
+    exactly), integral ones below 2**53 as their digits, others as the shortest text that
+    reads back as the same DOUBLE; nested values as JSON, whose numbers are exact too. So
+    1, 1.0 and DECIMAL 1.00 are the same, and 2**63 - 1 and 2**63 - 2 are not."""
+    q = _q(column)
+    if pa.types.is_decimal(t) and t.scale > 0:
+        # A decimal's text always has the point here, so the zeros stripped are fractional.
+        return f"rtrim(rtrim(CAST({q} AS VARCHAR), '0'), '.')"
+    if pa.types.is_floating(t):
+        # The float64 of a PostgreSQL numeric without (p,s) is the numeric itself there: only
+        # narrower floats are widened, and the widening is exact.
+        return _float_text(q if pa.types.is_float64(t) else f"CAST({q} AS DOUBLE)")
+    if pa.types.is_nested(t):
+        return f"CAST(to_json({q}) AS VARCHAR)"
+    return f"CAST({q} AS VARCHAR)"
+
+
+def _float_text(x: str) -> str:
+    # An integral double below 2**53 is an exact integer: its digits, as an integer column
+    # has (-0.0 keeps its sign: the payload writes it). Other doubles are written as the
+    # shortest text that reads back the same (DuckDB; PostgreSQL with extra_float_digits >
+    # 0, which the engine sets): '0.1', '1e+16', '9007199254740994.0', 'nan'; never plain
+    # digits, so never an integer's text. (A PostgreSQL numeric is written as it is: exact.)
+    whole = (
+        f"CASE WHEN {x} = 0 AND CAST({x} AS VARCHAR) LIKE '-%' THEN '-0' "
+        f"ELSE CAST(CAST({x} AS BIGINT) AS VARCHAR) END"
+    )
+    return (
+        f"CASE WHEN abs({x}) < {_EXACT_DOUBLE_LIMIT} AND {x} = trunc({x}) THEN {whole} "
+        f"ELSE CAST({x} AS VARCHAR) END"
+    )
+
+
+def _digest(columns: Sequence[pa.Field], form: int) -> str:
+    """The row hash of form ``form`` over ``columns`` (the model's, in order)."""
+    if form == FORM_EXACT:
+        texts = ", ".join(_null_marked(_escaped(f)) for f in columns)
+        return f"'{EXACT_PREFIX}' || md5(concat_ws(chr(31), {texts}))"
+    if form not in (FORM_MD5, FORM_SHA1):
+        raise ValueError(f"unknown row hash form {form}")
+    sha1 = form == FORM_SHA1
+    texts = ", ".join(
+        _text(f.name, _is_number(f.type), sha1 and pa.types.is_nested(f.type)) for f in columns
+    )
+    return f"{'sha1' if sha1 else 'md5'}(concat_ws(chr(31), {texts}))"
+
+
+def _escaped(f: pa.Field) -> str:
+    """A column's exact text, in which no text passes for the separator chr(31) or for the
+    NULL mark chr(30)||'N': chr(30) becomes chr(30)||'0' and chr(31) chr(30)||'1'. Only
+    texts that may hold them need it (numbers, times and JSON never do), and the replace
+    runs only on the rare text that holds one (a JSON list of the texts cost ~35% more)."""
+    text = _exact_text(f.name, f.type)
+    if _plain(f.type):
+        return text
+    return (
+        f"CASE WHEN strpos({text}, chr(30)) > 0 OR strpos({text}, chr(31)) > 0 "
+        f"THEN replace(replace({text}, chr(30), chr(30) || '0'), chr(31), chr(30) || '1') "
+        f"ELSE {text} END"
+    )
+
+
+def _plain(t: pa.DataType) -> bool:
+    """Whether the exact text of a ``t`` never holds a control character."""
+    return bool(
+        _is_number(t)
+        or pa.types.is_nested(t)  # JSON escapes control characters
+        or pa.types.is_boolean(t)
+        or pa.types.is_temporal(t)
+    )
+
+
+def _null_marked(text: str) -> str:
+    return f"coalesce({text}, chr(30) || 'N')"
+
+
+def _is_number(t: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+
+
+def form_of(stored_hash_length: int) -> int | None:
+    """The row hash form of a stored hash of this length; None for an unknown one."""
+    return FORM_BY_LENGTH.get(stored_hash_length)
 
 
 def _q(name: str) -> str:
@@ -64,27 +160,16 @@ class Rows:
 
 
 def row_parts(
-    model_sql: str,
-    columns: list[str],
-    key_columns: list[str],
-    numeric: frozenset[str] = frozenset(),
-    *,
-    nested: frozenset[str] = frozenset(),
-    form: int = FORM_MD5,
+    model_sql: str, schema: pa.Schema, key_columns: list[str], *, form: int = FORM_MD5
 ) -> Rows:
-    """The model's rows with a key and a row hash of hash form ``form``, computed where the
-    rows live. Written in DuckDB's dialect and transpiled by sqlglot for the warehouse (form 1
-    only: md5 is what PostgreSQL has built in)."""
+    """The model's rows (columns ``schema``) with a key and a row hash of hash form ``form``,
+    computed where the rows live. Written in DuckDB's dialect and transpiled by sqlglot for
+    the warehouse (forms 1 and 3: md5 is what PostgreSQL has built in)."""
     if len(key_columns) == 1:
         key = f"CAST({_q(key_columns[0])} AS VARCHAR)"
     else:
         key = "concat_ws(chr(31), " + ", ".join(_text(c) for c in key_columns) + ")"
-    if form not in (FORM_MD5, FORM_SHA1):
-        raise ValueError(f"unknown row hash form {form}")
-    sha1 = form == FORM_SHA1
-    texts = ", ".join(_text(c, c in numeric, sha1 and c in nested) for c in columns)
-    digest = f"{'sha1' if sha1 else 'md5'}(concat_ws(chr(31), {texts}))"
-    return Rows(model_sql, key, digest)
+    return Rows(model_sql, key, _digest(list(schema), form))
 
 
 def diff_sql(rows: str, latest: str | None) -> str:

@@ -11,7 +11,9 @@ of acknowledgements, and the next run sends those events again with the same ``e
 in one transaction (see ``store.py``).
 
 A file cut short by a crash is read up to its last complete batch: the torn batch was being
-recorded when the process died, so it counts as in flight and is sent again.
+recorded when the process died, so it counts as in flight and is sent again. A damaged file
+(cut short, or bytes overwritten) is read the same way, batch by batch up to the first one that
+does not read or validate; ``Journal.damage`` then says what was lost, for the store to warn.
 """
 
 from __future__ import annotations
@@ -90,13 +92,25 @@ class JournalWriter:
 
 
 @dataclass
+class JournalDamage:
+    """Why a journal file could not be read to its end, and how much of it was read."""
+
+    reason: str
+    entries_read: int  # entries in the complete, valid batches before the damage
+    entries_lost: int | None  # at least this many could not be read; None when unknowable
+
+
+@dataclass
 class Journal:
-    """A journal file opened for reading: its scope, and its batches as one stream."""
+    """A journal file opened for reading: its scope, and its batches as one stream.
+
+    ``damage`` is known once ``reader`` has been read to its end (it reads lazily)."""
 
     path: Path
     destination: str
     scope: str
     reader: pa.RecordBatchReader
+    damage: JournalDamage | None = None
 
 
 def journal_files(directory: Path) -> list[Path]:
@@ -105,25 +119,67 @@ def journal_files(directory: Path) -> list[Path]:
     return sorted(directory.glob(f"*{SUFFIX}"))
 
 
-def read_journal(path: Path) -> Journal | None:
-    """The complete batches of a journal file; None when not even its header is complete."""
+def read_journal(path: Path) -> Journal | JournalDamage | None:
+    """The complete, valid batches of a journal file.
+
+    None for an empty file (its run died before its first append: nothing in it was
+    acknowledged); a JournalDamage when not even the header reads (how many entries the file
+    held is then unknown)."""
+    try:
+        if path.stat().st_size == 0:
+            return None
+    except FileNotFoundError:  # folded and deleted by another run since it was listed
+        return None
+    # Arrow's own messages are not passed on: on a damaged file they may quote its bytes.
     try:
         stream = pa.ipc.open_stream(pa.OSFile(str(path), "rb"))
-    except (OSError, pa.ArrowInvalid):
-        return None
-    meta = stream.schema.metadata or {}
-    destination = meta.get(b"destination", b"").decode()
-    scope = meta.get(b"scope", b"").decode()
+    except (OSError, pa.ArrowException, io.UnsupportedOperation):
+        return JournalDamage("its header does not read", 0, None)
     schema = pa.schema(_FIELDS)
+    if not stream.schema.remove_metadata().equals(schema):
+        return JournalDamage("its header names other columns", 0, None)
+    meta = stream.schema.metadata or {}
+    destination = meta.get(b"destination", b"").decode(errors="replace")
+    scope = meta.get(b"scope", b"").decode(errors="replace")
 
     def batches() -> Iterator[pa.RecordBatch]:
+        read = 0
         while True:
             try:
                 batch = stream.read_next_batch()
             except StopIteration:
                 return
-            except (OSError, pa.ArrowInvalid, io.UnsupportedOperation):
-                return  # torn at the end: that batch was in flight when the process died
+            except (OSError, pa.ArrowException, io.UnsupportedOperation):
+                # Torn at the end (that batch was in flight when the process died), or
+                # damaged: either way nothing after this point can be read.
+                journal.damage = JournalDamage("cut short or overwritten", read, None)
+                return
+            problem = _invalid(batch, read)
+            if problem is not None:
+                journal.damage = JournalDamage(problem, read, batch.num_rows)
+                return
+            read += batch.num_rows
             yield pa.record_batch(batch.columns, schema=schema)
 
-    return Journal(path, destination, scope, pa.RecordBatchReader.from_batches(schema, batches()))
+    journal = Journal(
+        path, destination, scope, pa.RecordBatchReader.from_batches(schema, batches())
+    )
+    return journal
+
+
+def _invalid(batch: pa.RecordBatch, read: int) -> str | None:
+    """Why a batch that did read is damaged, or None.
+
+    Arrow IPC carries no checksum: overwritten bytes inside a batch read as values. A full
+    validation catches broken offsets and invalid UTF-8, and the entry numbers (``pos``,
+    1, 2, 3 ... in the file) must go on where the previous batch ended."""
+    try:
+        batch.validate(full=True)
+    except pa.ArrowException:
+        return "a batch holds invalid data"
+    pos = batch.column(3)
+    if batch.num_rows and (
+        pos.null_count or pos[0].as_py() != read + 1 or pos[-1].as_py() != read + batch.num_rows
+    ):
+        return "a batch's entry numbers do not follow on"
+    return None

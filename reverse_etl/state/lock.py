@@ -2,6 +2,11 @@
 
 A lock held by a killed process therefore never blocks the next run; a live holder is named
 (pid, host, start time) in the refusal.
+
+This lock is taken before the state database is opened, so a second sync stops here, with the
+holder named. DuckDB keeps a lock of its own on the database file while it is open read-write:
+that one refuses every other process (a ``retl plan`` during a sync, another tool), and the
+store reports it as "in use" (see ``store.py``), never as damage.
 """
 
 from __future__ import annotations

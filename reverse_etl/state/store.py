@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +25,15 @@ import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
-from reverse_etl.errors import EngineError, StateError
+from reverse_etl.errors import EngineError, StateDamagedError, StateError
 from reverse_etl.state.diff import FORM_BY_LENGTH, NEWEST_FORM
-from reverse_etl.state.journal import JournalWriter, journal_files, read_journal
+from reverse_etl.state.journal import (
+    Journal,
+    JournalDamage,
+    JournalWriter,
+    journal_files,
+    read_journal,
+)
 
 ALIAS = "retl_state"
 SCHEMA_VERSION = 2
@@ -81,42 +88,152 @@ class ScopeInfo:
 class StateStore:
     """The state database, attached to an engine connection."""
 
-    def __init__(self, engine: DuckDBEngine, path: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: DuckDBEngine,
+        path: Path,
+        *,
+        read_only: bool = False,
+        reset_command: str = "retl state reset",
+    ) -> None:
         self.engine = engine
         self.path = path
         self.read_only = read_only
+        self.reset_command = reset_command  # named in the error about a damaged file
+        self.warnings: list[str] = []  # for the caller's Console (the library never prints)
         self._writer: duckdb.DuckDBPyConnection | None = None
         self.journal_dir = path.with_name(path.name + ".acks")
         self._journals: dict[tuple[str, str], JournalWriter] = {}
         self._pending = ""  # read-only: SQL of the journal entries not yet folded
         self._staged: list[str] = []
-        self._attach()
-        if read_only:
-            self._load_pending()
-        else:
-            self._fold_journals()
+        self._attached = False
+        try:
+            self._attach()
+            if read_only:
+                self._load_pending()
+            else:
+                self._fold_journals()
+        except BaseException as exc:
+            error = self.explain(exc)
+            self._abandon()
+            if error is None:
+                raise
+            raise error from None
 
     def _attach(self) -> None:
         if self.read_only and not self.path.exists():
             # Nothing synced yet: an empty in-memory state with the same schema.
             self.engine.execute(f"ATTACH ':memory:' AS {ALIAS}")
+            self._attached = True
             self._migrate()
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        mode = " (READ_ONLY)" if self.read_only else ""
+        # TYPE DUCKDB: a file with another database's header (SQLite, say) is refused as not
+        # a DuckDB file, rather than handed to an extension DuckDB would try to download.
+        mode = "TYPE DUCKDB" + (", READ_ONLY" if self.read_only else "")
+        cur = self.engine.cursor()  # DuckDB's own exception types, not the engine's wrapping
         try:
-            self.engine.execute(f"ATTACH {_lit(str(self.path))} AS {ALIAS}{mode}")
-        except EngineError as exc:
-            if "lock" in exc.message.lower():
-                raise StateError(
-                    f"the state database {self.path} is in use by another retl process",
-                    hint="wait for the running sync to finish",
-                ) from None
-            raise StateError(
-                f"cannot open the state database {self.path}: {exc.message}",
+            cur.execute(f"ATTACH {_lit(str(self.path))} AS {ALIAS} ({mode})")
+        except duckdb.Error as exc:
+            raise self.explain(exc) or StateError(
+                f"cannot open the state database: {' '.join(str(exc).split())}",
+                file=self.path,
                 hint="if the file is damaged, move it away: the next sync then sends every row",
             ) from None
+        finally:
+            cur.close()
+        self._attached = True
         self._migrate()
+
+    def explain(self, exc: BaseException) -> StateError | None:
+        """What ``exc`` means when it is this state file's fault: in use by another process,
+        or damaged (see ``_fault``); None when it is not (the caller re-raises it).
+
+        DuckDB checks a block's checksum when it first reads the block, so damage shows up
+        wherever that happens: on ATTACH, in the diff, on a write; the engine wraps DuckDB's
+        exceptions in EngineError, so the chain is searched for the original."""
+        if isinstance(exc, StateError):
+            return None
+        cause = _duckdb_cause(exc)
+        if cause is None:
+            return None
+        fault = _fault(cause)
+        if fault is None:
+            return None
+        kind, detail = fault
+        if kind == "locked":
+            return StateError(
+                "the state database is in use by another retl process"
+                + (f" (PID {detail})" if detail else ""),
+                file=self.path,
+                hint="wait for the running sync to finish",
+            )
+        if not self._is_ours(cause):
+            return None
+        return StateDamagedError(
+            f"the state file is damaged: {detail}",
+            file=self.path,
+            hint=f"move it away or restore it; '{self.reset_command}' starts over",
+        )
+
+    def _is_ours(self, cause: duckdb.Error) -> bool:
+        """Whether a damage error is about this file: DuckDB names the file in some messages
+        only; a bad checksum is ours when no other database file is attached, or when reading
+        the whole state hits it again (a block that failed its checksum was never cached)."""
+        named = _NAMED_FILE.search(str(cause))
+        if named is not None:
+            return Path(named.group(1)).resolve() == self.path.resolve()
+        if not self._attached:
+            return True
+        try:
+            others = self.engine.rows(
+                "SELECT count(*) FROM duckdb_databases() "
+                "WHERE path IS NOT NULL AND database_name <> ?",
+                [ALIAS],
+            )
+            if not others[0][0]:
+                return True
+            self._read_everything()
+        except (duckdb.Error, EngineError) as again:
+            again_cause = _duckdb_cause(again)
+            return again_cause is not None and _fault(again_cause) is not None
+        return False
+
+    def check_readable(self) -> None:
+        """Read the whole state: a StateDamagedError if any of it is damaged (a whole reset
+        checks first, so that it does not stop midway)."""
+        try:
+            self._read_everything()
+        except (duckdb.Error, EngineError) as exc:
+            error = self.explain(exc)
+            if error is None:
+                raise
+            raise error from None
+
+    def _read_everything(self) -> None:
+        """Read every column of every table of the state, and each primary-key index (DuckDB
+        loads an index on its first lookup)."""
+        tables = self.engine.rows(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [ALIAS]
+        )
+        for (table,) in tables:
+            self.engine.rows(f"SELECT sum(hash(t)) FROM {ALIAS}.{table} AS t")
+        self.engine.rows(f"SELECT count(*) FROM {ALIAS}.meta WHERE key = ''")
+        for table in ("destinations", "dirty_scopes"):
+            self.engine.rows(
+                f"SELECT count(*) FROM {ALIAS}.{table} WHERE destination = '' AND scope = ''"
+            )
+
+    def _abandon(self) -> None:
+        """After a failed open: let go of the file (a reset may then move it away)."""
+        if self._writer is not None:
+            with contextlib.suppress(duckdb.Error):
+                self._writer.close()
+            self._writer = None
+        if self._attached:
+            with contextlib.suppress(EngineError):
+                self.engine.execute(f"DETACH {ALIAS}")
+            self._attached = False
 
     def _version(self) -> int:
         tables = {
@@ -274,10 +391,20 @@ class StateStore:
             journal.close()
         self._journals.clear()
         for file in journal_files(self.journal_dir):
-            self._fold_one(self._cursor(), file)
-            file.unlink(missing_ok=True)
+            found = read_journal(file)
+            if isinstance(found, Journal):
+                self._fold_one(self._cursor(), found)
+            damage = found.damage if isinstance(found, Journal) else found
+            if damage is None:
+                file.unlink(missing_ok=True)
+                continue
+            # Its readable entries are folded; the file stays, aside, for whoever wants to
+            # look (renamed so that no run folds it again).
+            kept = file.with_name(file.name + ".damaged")
+            file.replace(kept)
+            self.warnings.append(_journal_warning(file, found, damage, kept))
 
-    def _fold_one(self, cur: duckdb.DuckDBPyConnection, file: Path) -> None:
+    def _fold_one(self, cur: duckdb.DuckDBPyConnection, journal: Journal) -> None:
         """Append a journal's entries to the log and drop the older entries of the same keys,
         so the log keeps one entry per key.
 
@@ -287,9 +414,6 @@ class StateStore:
         entries and the mark. A fold that dies midway, or a file folded twice (a crash between
         the last commit and the unlink), therefore ends in the same state when folded again.
         """
-        journal = read_journal(file)
-        if journal is None:  # torn before its first batch: nothing was acknowledged in it
-            return
         scope = [journal.destination, journal.scope]
         (cutoff,) = cur.execute(
             f"SELECT coalesce(max(seq), 0) FROM {ALIAS}.synced_rows"
@@ -339,10 +463,14 @@ class StateStore:
         parts = []
         for i, file in enumerate(journal_files(self.journal_dir)):
             journal = read_journal(file)
-            if journal is None:
+            if not isinstance(journal, Journal):
+                if journal is not None:
+                    self.warnings.append(_journal_warning(file, None, journal, None))
                 continue
             table = self.engine.stage(journal.reader)
             self._staged.append(table)
+            if journal.damage is not None:  # known once its readable batches are staged
+                self.warnings.append(_journal_warning(file, journal, journal.damage, None))
             seq = _PENDING_SEQ + (i << 40)  # newer than every folded entry, in file order
             parts.append(
                 f"SELECT {_lit(journal.destination)} AS destination, {_lit(journal.scope)} "
@@ -427,7 +555,25 @@ class StateStore:
                 # needs no more than the send does.
                 with self.engine.memory_while(SENDING_MEMORY):
                     self.engine.execute(f"CHECKPOINT {ALIAS}")
+        with contextlib.suppress(EngineError):  # also when the checkpoint failed (damage)
             self.engine.execute(f"DETACH {ALIAS}")
+
+
+def set_aside(path: Path) -> Path:
+    """Move a state file that cannot be read out of the way, with its write-ahead log and its
+    journal, under one new name (``state.duckdb.damaged-20250101T120000Z``, the log and the
+    journal beside it with their usual suffixes): nothing is deleted. Returns the new path."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while any(target.with_name(target.name + s).exists() for s in ("", ".wal", ".acks")):
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    for suffix in (".wal", ".acks", ""):  # the database last: until then a retry finds it
+        source = path.with_name(path.name + suffix)
+        if source.exists() and not (source.is_dir() and not any(source.iterdir())):
+            source.rename(target.with_name(target.name + suffix))
+    return target
 
 
 # Two of DuckDB's row groups (122,880 rows): each fold transaction fills whole row groups, so
@@ -439,6 +585,86 @@ _PENDING_SEQ = 1 << 60  # journal entries are newer than every folded one
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+# What DuckDB 1.5.5 raises for a state file it cannot use: a duckdb.IOException in every case
+# (a file locked by another process, a block overwritten, a file cut short, a file that is not
+# a DuckDB database, a damaged write-ahead log; reproduced in tests/security/
+# test_state_damage.py), told apart by how its message starts. Matched from the start: "in
+# block at location" is not a lock.
+_LOCKED = re.compile(r'IO Error: Could not set lock on file "[^"]*": Conflicting lock is held')
+_PID = re.compile(r"\(PID (\d+)\)")
+_DAMAGE = (
+    (re.compile(r"IO Error: Corrupt database file: "), "a block of it fails its checksum"),
+    (re.compile(r'IO Error: Could not read enough bytes from file "'), "it is cut short"),
+    (
+        re.compile(r'IO Error: The file "[^"]*" exists, but it is not a valid DuckDB database'),
+        "it is not a DuckDB database",
+    ),
+    (re.compile(r'IO Error: Failure while replaying WAL file "'), "its .wal file is damaged"),
+)
+_NAMED_FILE = re.compile(
+    r"IO Error: (?:Could not read enough bytes from file|The file"
+    r'|Failure while replaying WAL file) "([^"]*?)(?:\.wal)?"'
+)
+
+
+def _journal_warning(
+    file: Path, journal: Journal | JournalDamage | None, damage: JournalDamage, kept: Path | None
+) -> str:
+    """What a damaged journal cost: the entries recovered from it, those lost, and what the
+    next sync therefore sends again."""
+    whose = f"{journal.destination}: " if isinstance(journal, Journal) else ""
+    text = f"{whose}the acknowledgement journal {file} is damaged ({damage.reason})"
+    resent = "TikTok deduplicates them by event_id within 48 hours of the first send"
+    if damage.entries_read:
+        lost = (
+            f"at least {damage.entries_lost} entries after them"
+            if damage.entries_lost
+            else "the entries after them (how many is unknown)"
+        )
+        text += (
+            f": its first {damage.entries_read} entries were recovered; {lost} could not be "
+            "read, so the rows they acknowledged in the interrupted run will be sent again "
+            f"({resent})"
+        )
+    else:
+        count = f"{damage.entries_lost}" if damage.entries_lost else "an unknown number of"
+        text += (
+            f": none of its entries could be read ({count} lost), so rows acknowledged in the "
+            f"interrupted run will be sent again ({resent})"
+        )
+    if kept is not None:
+        text += f"; the file was kept as {kept}"
+    return text
+
+
+def _duckdb_cause(exc: BaseException) -> duckdb.Error | None:
+    """The DuckDB exception behind ``exc``: the engine re-raises them as EngineError (``from
+    None`` hides the original from tracebacks but keeps it as ``__context__``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, duckdb.Error):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _fault(exc: duckdb.Error) -> tuple[str, str] | None:
+    """("locked", holder PID or "") or ("damaged", why) for an error about a database file
+    itself; None for anything else (a bad query, a full disk, a newer storage version)."""
+    if not isinstance(exc, duckdb.IOException):
+        return None
+    message = str(exc)
+    if _LOCKED.match(message):
+        pid = _PID.search(message)
+        return ("locked", pid.group(1) if pid else "")
+    for pattern, why in _DAMAGE:
+        if pattern.match(message):
+            return ("damaged", why)
+    return None
 
 
 @contextlib.contextmanager

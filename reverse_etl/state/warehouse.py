@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
 from reverse_etl.errors import LockError, StateError
-from reverse_etl.state.diff import FORM_MD5
+from reverse_etl.state.diff import FORM_EXACT, FORM_MD5, form_of
 from reverse_etl.state.store import ScopeInfo
 
 if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL warehouse is used
@@ -115,16 +115,27 @@ class WarehouseStateStore:
         )
 
     # --- reads ---------------------------------------------------------------------------
-    new_scope_form = FORM_MD5  # the row hash form a first sync takes
+    new_scope_form = FORM_EXACT  # the row hash form a first sync takes
 
     def hash_form(self, destination: str, scope: str) -> int | None:
-        """Always form 1 (md5, which PostgreSQL has built in); None when nothing was
-        acknowledged in the scope yet (every row is new)."""
+        """The row hash form of the scope's acknowledged rows, read off a stored hash: form 1
+        (md5, what retl before the exact form wrote here) or form 3 (the exact form); None
+        when nothing was acknowledged in the scope yet (every row is new)."""
         found = self.engine.rows(
-            f"SELECT 1 FROM {self.s}.synced_rows WHERE destination = %s AND scope = %s LIMIT 1",
+            f"SELECT length(row_hash) FROM {self.s}.synced_rows "
+            "WHERE destination = %s AND scope = %s LIMIT 1",
             [destination, scope],
         )
-        return FORM_MD5 if found else None
+        if not found:
+            return None
+        form = form_of(int(found[0][0]))
+        if form not in (FORM_MD5, FORM_EXACT):  # sha1 is not built into PostgreSQL
+            raise StateError(
+                f"the state in schema {self.schema} holds row hashes this retl does not know "
+                f"(destination {destination!r})",
+                hint="upgrade retl, or 'retl state reset' to send every row again",
+            )
+        return form
 
     def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
         rows = self.engine.rows(

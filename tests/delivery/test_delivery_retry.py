@@ -67,7 +67,7 @@ def test_next_delay_stops_at_max_attempts() -> None:
 
 
 def test_next_delay_stops_when_the_wait_would_pass_max_elapsed() -> None:
-    policy = RetryPolicy(max_elapsed=60.0)
+    policy = RetryPolicy(max_elapsed=60.0, request_deadline=1.0)
     assert policy.next_delay(1, 50.0, 5.0, random.Random(0)) is not None
     assert policy.next_delay(1, 50.0, 20.0, random.Random(0)) is None
     assert policy.next_delay(1, 61.0, None, random.Random(0)) is None

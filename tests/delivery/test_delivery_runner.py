@@ -348,14 +348,16 @@ def test_retries_stop_at_max_elapsed_with_an_injected_clock() -> None:
         sender,
         envelope=ENVELOPE,
         thread_count=1,
-        policy=RetryPolicy(max_attempts=10, base_delay=1.0, max_delay=1.0, max_elapsed=25.0),
+        policy=RetryPolicy(
+            max_attempts=10, base_delay=1.0, max_delay=1.0, max_elapsed=25.0, request_deadline=1.0
+        ),
         on_ack=rec.commit,
         on_rejected=rec.reject,
         sleep=sleep,
         clock=clock,
         rng=random.Random(0),
     )
-    # Sends at t=0, 10, 20; a third wait would end at t=30 > 25.
+    # Sends at t=0, 10, 20; a third retry could end at t=31 > 25.
     assert len(sender.bodies) == 3
     assert result.events_failed == 5
     assert isinstance(result.terminal_error, TransientDestinationError)

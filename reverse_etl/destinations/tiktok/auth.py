@@ -36,6 +36,7 @@ from reverse_etl.destinations.tiktok.vocab import (
     DEFAULT_API_BASE_URL,
 )
 from reverse_etl.errors import ConfigError, DestinationError, RetlError, TerminalDestinationError
+from reverse_etl.secrets import register, secret_problem
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,11 @@ class Credentials:
         token = data["access_token"]
         if not isinstance(token, str) or not token:
             raise ValueError("access_token must be a non-empty string")
+        register(token)
+        token = token.strip()  # an edited file may have gained a newline
+        if not token or secret_problem(token, ascii_only=True) is not None:
+            # The reason names the character class only: the caller quotes it.
+            raise ValueError("access_token is not a printable ASCII string")
         return cls(
             access_token=SecretStr(token),
             advertiser_ids=tuple(str(a) for a in data.get("advertiser_ids") or ()),
@@ -369,6 +375,7 @@ def _wait_for_code(server: _CallbackServer, timeout: float) -> str:
 def _exchange(app_id: str, secret: SecretStr, code: str, api_base_url: str) -> OAuthResult:
     from reverse_etl.destinations.tiktok.client import TikTokClient
 
+    register(secret.get_secret_value(), code)
     body = {"app_id": app_id, "secret": secret.get_secret_value(), "auth_code": code}
     try:
         with TikTokClient(api_base_url, None) as client:
@@ -380,10 +387,20 @@ def _exchange(app_id: str, secret: SecretStr, code: str, api_base_url: str) -> O
         # A new error rather than a mutated one: Problem records are built at construction.
         raise TerminalDestinationError(exc.message, code=exc.code, hint=hint) from exc
     token = data.get("access_token")
+    if isinstance(token, str):
+        register(token)
     if not isinstance(token, str) or not token:
         raise TerminalDestinationError(
             "TikTok's token exchange answered without an access_token",
             hint="run `retl auth tiktok` again; if it persists, check the app's permissions",
+        )
+    problem = secret_problem(token, ascii_only=True)
+    if problem is not None or token != token.strip():
+        # Stored, it would fail every sync with an error about an invalid header.
+        raise TerminalDestinationError(
+            f"TikTok's token exchange answered with an access_token that "
+            f"{problem or 'has whitespace around it'}",
+            hint="run `retl auth tiktok` again; if it persists, contact TikTok support",
         )
     advertiser_ids = tuple(str(a) for a in data.get("advertiser_ids") or ())
     credentials = Credentials(

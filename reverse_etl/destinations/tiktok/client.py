@@ -6,8 +6,13 @@
 
 The access token is held as a ``SecretStr`` and only unwrapped into the header of a request
 in flight. It never reaches an exception, a log record or a repr: headers are never logged,
-httpx exceptions are re-raised as our own with their text only (and no ``__context__``), and
-every message is scrubbed of the token in case a server echoes it.
+httpx exceptions are re-raised as our own with their text only (and no ``__context__``), every
+message is scrubbed of the token in every form (a server may echo it; httpx quotes an invalid
+header as a bytes repr), and a token that cannot be a header value is never sent at all.
+
+Every request has an overall deadline (``deadline``, 60 s by default). httpx's timeouts bound
+each network operation, not the request: a server that trickles its answer a byte at a time
+would hold a request, and so its batch, for hours. See :class:`_DeadlineBackend`.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ from __future__ import annotations
 import email.utils
 import logging
 import math
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
 
+import httpcore
 import httpx
 import orjson
 from pydantic import SecretStr
@@ -39,6 +47,7 @@ from reverse_etl.errors import (
     TerminalDestinationError,
     TransientDestinationError,
 )
+from reverse_etl.secrets import register, scrub, secret_problem
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +57,8 @@ _AUTH_HINT = (
     "re-authorise: run 'retl auth tiktok' again (auth_method: oauth) or generate a new access "
     "token in Events Manager"
 )
+# The documented bound on one request, retries being separate requests (see RetryPolicy).
+DEFAULT_DEADLINE = 60.0
 
 
 @dataclass(frozen=True)
@@ -76,11 +87,19 @@ class TikTokClient:
         *,
         pool_size: int = 5,
         timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """``timeout`` bounds each network operation, ``deadline`` a whole request."""
+        if deadline <= 0:
+            raise ValueError("deadline must be positive")
         self.base_url = base_url.rstrip("/")
         self._token = access_token
+        if access_token is not None:
+            register(access_token.get_secret_value())
         self._timeout = timeout
+        self.deadline = deadline
+        self._deadlines = _Deadlines()
         self._http = httpx.Client(
             timeout=timeout,
             limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
@@ -88,6 +107,7 @@ class TikTokClient:
             transport=transport,
             follow_redirects=False,
         )
+        self._deadlines.install(self._http)
 
     def __repr__(self) -> str:
         token = "set" if self._token is not None else "unset"
@@ -164,15 +184,27 @@ class TikTokClient:
         if authenticated:
             if self._token is None or not self._token.get_secret_value():
                 return TrackOutcome("auth", None, "no access token is configured"), None
-            headers["Access-Token"] = self._token.get_secret_value()
+            token = self._token.get_secret_value()
+            problem = secret_problem(token, ascii_only=True)
+            if problem is not None or token != token.strip():
+                # Sending it would only make httpx raise an error that quotes the token.
+                why = problem or "has whitespace around it"
+                return TrackOutcome("auth", None, f"the access token {why}"), None
+            headers["Access-Token"] = token
         url = self.base_url + path
         failure: TrackOutcome | None = None
+        deadline = time.monotonic() + self.deadline
         try:
-            response = self._http.request(
-                method, url, params=params, content=content, headers=headers
-            )
+            with self._deadlines.applied(deadline):
+                status, response_headers, body = self._send(
+                    method, url, params=params, content=content, headers=headers
+                )
         except httpx.TimeoutException as exc:
-            failure = self._network_failure(method, path, f"timed out after {self._timeout}s", exc)
+            if self._deadlines.passed(deadline):
+                what = f"got no complete answer within its {self.deadline:g}s deadline"
+            else:
+                what = f"timed out after {self._timeout}s"
+            failure = self._network_failure(method, path, what, exc)
         except (httpx.TransportError, httpx.DecodingError) as exc:
             failure = self._network_failure(method, path, "connection failed", exc)
         except httpx.HTTPError as exc:
@@ -183,18 +215,35 @@ class TikTokClient:
         if failure is not None:
             log.debug("%s", failure.message)
             return failure, None
-        envelope = _parse_envelope(response.content)
-        outcome = classify(response.status_code, envelope, _retry_after(response.headers))
+        envelope = _parse_envelope(body)
+        outcome = classify(status, envelope, _retry_after(response_headers))
         outcome = _with_message(outcome, self._scrub(outcome.message))
         log.debug(
             "%s %s -> HTTP %s code=%s request_id=%s",
             method,
             path,
-            response.status_code,
+            status,
             outcome.code,
             outcome.request_id,
         )
         return outcome, envelope
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, str] | None,
+        content: bytes | None,
+        headers: dict[str, str],
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """One request, its body read in chunks with the deadline checked between them (which
+        bounds it even on a transport :class:`_Deadlines` could not instrument)."""
+        with self._http.stream(
+            method, url, params=params, content=content, headers=headers
+        ) as response:
+            body = b"".join(self._deadlines.until_deadline(response.iter_bytes()))
+            return response.status_code, response.headers, body
 
     def _network_failure(
         self, method: str, path: str, what: str, exc: httpx.HTTPError
@@ -204,8 +253,127 @@ class TikTokClient:
         return TrackOutcome("transient", None, text)
 
     def _scrub(self, text: str) -> str:
-        secret = self._token.get_secret_value() if self._token is not None else ""
-        return text.replace(secret, "**********") if secret else text
+        return scrub(text, [self._token.get_secret_value() if self._token is not None else None])
+
+
+class _Deadlines:
+    """The deadline of the request each thread is sending, enforced on every socket operation.
+
+    Why on the socket: httpx applies its timeouts to each connect, read and write, so a server
+    that sends one byte per second never times out; and checking a clock between the body's
+    chunks (which :meth:`until_deadline` also does) cannot interrupt the reading of a status
+    line and headers that trickle in. A watchdog thread closing the response would not help
+    either: there is no response object until the headers are in, and closing a socket does
+    not reliably wake a thread blocked reading it. So every pool of the client gets a network
+    backend (:class:`_DeadlineBackend`) whose streams clip each operation's timeout to the time
+    left, and fail it once none is left. The deadline is per thread because a pooled
+    connection is only ever used by the thread whose request it carries.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def install(self, client: httpx.Client) -> None:
+        """Give the connection pools of ``client`` (direct and proxied) deadline-aware streams.
+
+        httpx exposes no network backend option, so this reaches into its transports; one it
+        does not recognise (a test double) keeps the between-chunks check only."""
+        mounts: Iterable[object] = getattr(client, "_mounts", {}).values()
+        for transport in (getattr(client, "_transport", None), *mounts):
+            pool = getattr(transport, "_pool", None)
+            backend = getattr(pool, "_network_backend", None)
+            if isinstance(backend, httpcore.NetworkBackend) and pool is not None:
+                pool._network_backend = _DeadlineBackend(backend, self)
+
+    @contextmanager
+    def applied(self, deadline: float) -> Iterator[None]:
+        self._local.deadline = deadline
+        self._local.clipped = False
+        try:
+            yield
+        finally:
+            self._local.deadline = None
+
+    def passed(self, deadline: float) -> bool:
+        """Did the request with ``deadline`` fail because its time was up?"""
+        return bool(getattr(self._local, "clipped", False)) or time.monotonic() >= deadline
+
+    def bound(self, timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
+        """``timeout`` clipped to the current thread's remaining time; ``error`` if none is left."""
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is None:
+            return timeout
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self._local.clipped = True
+            raise error("the request's deadline passed")
+        if timeout is None or remaining < timeout:
+            self._local.clipped = True
+            return remaining
+        return timeout
+
+    def until_deadline(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+            deadline: float | None = getattr(self._local, "deadline", None)
+            if deadline is not None and time.monotonic() >= deadline:
+                self._local.clipped = True
+                raise httpx.ReadTimeout("the request's deadline passed")
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """A network backend whose connections obey :class:`_Deadlines`."""
+
+    def __init__(self, inner: httpcore.NetworkBackend, deadlines: _Deadlines) -> None:
+        self._inner = inner
+        self._deadlines = deadlines
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, bounded, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadlines)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_unix_socket(path, bounded, socket_options)
+        return _DeadlineStream(stream, self._deadlines)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, deadlines: _Deadlines) -> None:
+        self._inner = inner
+        self._deadlines = deadlines
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._deadlines.bound(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._deadlines.bound(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.start_tls(ssl_context, server_hostname, bounded)
+        return _DeadlineStream(stream, self._deadlines)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
 
 
 def classify(

@@ -24,6 +24,13 @@ from reverse_etl.destinations.tiktok.vocab import (
 
 PHONE_UDF = "retl_e164"
 FUTURE_SKEW_SECONDS = 300
+# TikTok rejects an event_time before 2000-01-01T00:00:00Z (a 1900 placeholder date, a negative
+# or zero epoch). It documents no other age limit (its window is unconfirmed): older events
+# only warn that TikTok may not attribute them.
+EARLIEST_EVENT_TIME = 946_684_800
+EARLIEST_EVENT_DATE = "2000-01-01"
+# make_timestamp() takes microseconds as BIGINT: seconds before year 1 would overflow it.
+_YEAR_ONE = -62_135_596_800
 OLD_WEB_APP_DAYS = 7
 OLD_OFFLINE_CRM_DAYS = 28
 HEX64 = "'[0-9a-fA-F]{64}'"
@@ -100,12 +107,15 @@ def _boolean(expr: str, t: pa.DataType) -> str:
 
 
 def _time(expr: str, t: pa.DataType) -> str:
+    """Unix seconds, or NULL when the value is no time. TRY_CAST: a UBIGINT or DOUBLE beyond
+    BIGINT (1e300, inf) makes the row invalid rather than failing the whole statement."""
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         return f"CAST(epoch({expr}) AS BIGINT)"
     if pa.types.is_integer(t):
-        return f"CAST({expr} AS BIGINT)"
+        cast = "CAST" if pa.types.is_signed_integer(t) else "TRY_CAST"
+        return f"{cast}({expr} AS BIGINT)"
     if pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return f"CAST(floor({expr}) AS BIGINT)"
+        return f"TRY_CAST(floor({expr}) AS BIGINT)"
     return f"CAST(epoch(TRY_CAST({expr} AS TIMESTAMPTZ)) AS BIGINT)"
 
 
@@ -294,10 +304,26 @@ def _event_checks(column: str, source: str) -> list[str]:
     return out
 
 
+def _utc_text(seconds: str) -> str:
+    """SQL for Unix ``seconds`` as ISO 8601 UTC text (the raw number when before year 1).
+
+    make_timestamp, not to_timestamp: it yields a TIMESTAMP, which strftime prints as is,
+    whatever the session's time zone."""
+    iso = f"strftime(make_timestamp(({seconds}) * 1000000), '%Y-%m-%dT%H:%M:%SZ')"
+    raw = f"CAST({seconds} AS VARCHAR) || ' (Unix seconds)'"
+    return f"CASE WHEN ({seconds}) >= {_YEAR_ONE} THEN {iso} ELSE {raw} END"
+
+
 def _time_checks(column: str, t: pa.DataType, source: str) -> tuple[list[str], list[str]]:
     et = _time(ident(column), t)
     errors = [
         _reason(f"({et}) IS NULL", lit("event_time is missing or not a time")),
+        # The time is not PII: it is quoted so that a 1900 placeholder is easy to find.
+        _reason(
+            f"({et}) < {EARLIEST_EVENT_TIME}",
+            f"'event_time ' || {_utc_text(et)} || "
+            + lit(f" is before {EARLIEST_EVENT_DATE}: TikTok rejects it"),
+        ),
         _reason(
             f"({et}) > epoch(now()) + {FUTURE_SKEW_SECONDS}", lit("event_time is in the future")
         ),
@@ -311,7 +337,8 @@ def _time_checks(column: str, t: pa.DataType, source: str) -> tuple[list[str], l
         )
     days = OLD_WEB_APP_DAYS if source in ("WEB", "APP") else OLD_OFFLINE_CRM_DAYS
     warning = _reason(
-        f"({et}) < epoch(now()) - {days * 86400}",
+        # Rows before EARLIEST_EVENT_TIME are invalid already: no warning on top.
+        f"({et}) >= {EARLIEST_EVENT_TIME} AND ({et}) < epoch(now()) - {days * 86400}",
         lit(f"event_time is more than {days} days old (TikTok may not attribute it)"),
     )
     return errors, [warning]

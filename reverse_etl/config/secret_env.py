@@ -1,0 +1,59 @@
+"""Which environment variables hold secrets, so that no template can read them where the value
+could be printed (a model's SQL, a non-secret setting).
+
+A variable holds a secret when a secret setting of the project (``access_token``, ``password``
+…) reads it, or when its name says so (``*TOKEN*``, ``*SECRET*``, ``*PASSWORD*``, ``*_KEY``…, as
+dbt's ``DBT_ENV_SECRET_`` prefix does). The name rule errs on the side of refusing: a model that
+needs such a value can take it through ``var()`` instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from reverse_etl.config.templates import env_names
+
+SECRET_KEYS = frozenset(
+    {"access_token", "password", "secret", "client_secret", "token", "private_key", "app_secret"}
+)
+
+_SECRET_NAME = re.compile(
+    r"TOKEN|SECRET|PASS|CREDENTIAL|PRIVATE|AUTH|COOKIE|SESSION|SIGNATURE|(^|_)(API_?)?KEY(_|$)",
+    re.IGNORECASE,
+)
+
+
+def is_secret_name(name: str, declared: Iterable[str] = ()) -> bool:
+    """True when the variable ``name`` holds a secret (by its name, or ``declared`` so)."""
+    return name in set(declared) or _SECRET_NAME.search(name) is not None
+
+
+def secret_env_refs(data: Any, key: str | int | None = None) -> frozenset[str]:
+    """The environment variables that the secret settings of a raw YAML tree read."""
+    if isinstance(data, dict):
+        return frozenset().union(*(secret_env_refs(v, k) for k, v in data.items()))
+    if isinstance(data, list):
+        return frozenset().union(*(secret_env_refs(v, key) for v in data))
+    if isinstance(data, str) and isinstance(key, str) and key in SECRET_KEYS:
+        return frozenset(env_names(data))
+    return frozenset()
+
+
+def project_secret_env(files: Iterable[Path]) -> frozenset[str]:
+    """The variables that the secret settings of these YAML files read (files that are
+    missing or do not parse count for nothing: their own loading reports them)."""
+    from reverse_etl.config.yaml_loader import load_yaml
+    from reverse_etl.errors import ConfigError
+
+    found: frozenset[str] = frozenset()
+    for path in files:
+        try:
+            loaded = load_yaml(path, required=False)
+        except ConfigError:
+            continue
+        if loaded is not None:
+            found |= secret_env_refs(loaded.data)
+    return found

@@ -1,0 +1,130 @@
+"""Database error text without the data it quotes.
+
+DuckDB and PostgreSQL put the values they failed on into their messages: a whole CSV record
+("Original Line: 1001,jane@x.com,+12125550199,..."), the string a cast refused, a JSON
+document, a unique key's value. Those are the user's rows, often PII, and the message ends up
+on the terminal, in CI logs and in the run report. :func:`redact_error` keeps the facts a
+person needs to find the row (file, line, column, type) and masks the values. Pure: text in,
+text out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+REDACTED = "<redacted>"
+
+# A CSV record is quoted from "Original Line:" up to DuckDB's own sentence about it; a quoted
+# field may hold line breaks, so the record can span lines. Without a known sentence after it,
+# everything up to the reader's settings (or the end) goes.
+_CSV_SENTENCES = (
+    "Error when converting column",
+    "Expected Number of Columns",
+    "Value with unterminated quote",
+    "Value with an unterminated quote",
+    "Maximum line size",
+    "Invalid unicode",
+    "The CSV Parser state machine",
+    "Line does not start",
+)
+_ORIGINAL_LINE = re.compile(
+    r"Original Line: .*?(?:\n(?="
+    + "|".join(map(re.escape, _CSV_SENTENCES))
+    + r")|(?=\n  file = )|\Z)",
+    re.DOTALL,
+)
+_CSV_LINE = re.compile(r"CSV Error on Line: \d+(?! of file)")
+_CSV_FILE = re.compile(r"^  file = (.+)$", re.MULTILINE)
+
+# DuckDB's json functions end with the input they could not parse (it may span lines).
+_JSON_INPUT = re.compile(
+    r"(Input: )\".*?\"(?=(?: when casting from source column \S+)?(?:\n\nLINE \d+:|\s*\Z))",
+    re.DOTALL,
+)
+# strptime echoes the string on a line of its own, with a caret under the bad character.
+_PARSE_ECHO = re.compile(
+    r"(Could not parse string )\"(.*?)\"( according to format specifier \"[^\"\n]*\")"
+    r"(?:\n.*\n *\^ *(?=\n|\Z))?"
+)
+
+# (pattern, group holding the value): fragments where a database quotes one value.
+_VALUE_FRAGMENTS: tuple[tuple[re.Pattern[str], int], ...] = (
+    # DuckDB casts: Could not convert string 'x' to INT32 / "x" to 'TIMESTAMP'
+    (re.compile(r"Could not convert string ([\"'])(.*?)\1 to "), 2),
+    # DuckDB: Type INT64 with value 12125550199 can't be cast
+    (re.compile(r"with value (.+?) can't be cast"), 1),
+    # pyarrow: Could not convert 'x' with type str: tried to convert to int64
+    (re.compile(r"Could not convert (.+?) with type \w+:"), 1),
+    # PostgreSQL: value "x" is out of range for type integer
+    (re.compile(r"value \"(.*?)\" is out of range"), 1),
+    # PostgreSQL DETAIL: Key (email)=(x@y.com) already exists. / is not present in table
+    (re.compile(r"Key \((.*?)\)=\((.*?)\)(?= already exists| is not present| conflicts)"), 2),
+    # PostgreSQL DETAIL: Failing row contains (1, x@y.com, ...).
+    (re.compile(r"Failing row contains \((.*)\)"), 1),
+    # Both: '...format: "x"', 'invalid input syntax for type integer: "x"', 'to numerical: "x"'
+    (re.compile(r": \"([^\"\n]*)\""), 1),
+)
+
+# DuckDB's "LINE 1: select ..." under a message; PostgreSQL's "(LINE 1: ...)" after it.
+_SQL_EXCERPT = re.compile(r"LINE \d+: .*")
+# A masked value this long is masked in the SQL excerpt too (a shorter one, "1" or "x",
+# would mask the SQL around it rather than a value).
+_MIN_ECHOED = 3
+
+# Values that look like PII wherever they appear (a SQL excerpt, an unknown message shape).
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"\+\d[\d ().-]{5,}\d|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b")
+# Long digit runs (phones without "+", card or account numbers), but not the line and byte
+# numbers that locate a problem.
+_DIGITS = re.compile(r"(?<![\w.])(?<!Line: )(?<!line )(?<!byte )(?<!Line )\d{9,}(?![\w.])")
+
+
+def redact_error(text: str) -> str:
+    """``text`` (a database error message) with the data values it quotes masked.
+
+    Drops a CSV record quoted as "Original Line: ..." (keeping the line number, with the
+    file named next to it), masks the value in "Could not convert string 'x' to ..." and the
+    like, JSON inputs, PostgreSQL's DETAIL keys and failing rows, and anything that looks like
+    an email address, a phone number or a long number."""
+    text = _csv_facts(text)
+    text = _JSON_INPUT.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _PARSE_ECHO.sub(lambda m: f'{m.group(1)}"{REDACTED}"{m.group(3)}', text)
+    masked: list[str] = []
+    for pattern, group in _VALUE_FRAGMENTS:
+        text = pattern.sub(_masking(group, masked), text)
+    # The excerpt of the SQL under the message may hold the same value as a literal.
+    values = sorted({v for v in masked if len(v) >= _MIN_ECHOED}, key=len, reverse=True)
+    if values:
+        text = _SQL_EXCERPT.sub(lambda m: _without(m.group(0), values), text)
+    text = _EMAIL.sub(REDACTED, text)
+    text = _PHONE.sub(REDACTED, text)
+    return _DIGITS.sub(REDACTED, text)
+
+
+def _csv_facts(text: str) -> str:
+    """No CSV record; "Line: N of file F" instead, so line and file read together."""
+    if "Original Line: " not in text and "CSV Error on Line: " not in text:
+        return text
+    text = _ORIGINAL_LINE.sub("", text)
+    files = _CSV_FILE.findall(text)
+    if len(files) == 1:
+        text = _CSV_LINE.sub(lambda m: f"{m.group(0)} of file {files[0].strip()}", text, count=1)
+    return text
+
+
+def _masking(group: int, masked: list[str]) -> Callable[[re.Match[str]], str]:
+    """Replace ``group`` of a match with REDACTED, noting the value in ``masked``."""
+
+    def mask(m: re.Match[str]) -> str:
+        start, end = m.span(group)
+        masked.append(m.group(group))
+        return m.group(0)[: start - m.start()] + REDACTED + m.group(0)[end - m.start() :]
+
+    return mask
+
+
+def _without(text: str, values: list[str]) -> str:
+    for value in values:
+        text = text.replace(value, REDACTED)
+    return text

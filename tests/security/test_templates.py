@@ -1,0 +1,247 @@
+"""Project files may come from an untrusted pull request: no template in a model,
+destinations.yml or retl_project.yml can run code, read a secret, or print one in an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SECRET = "SENTINEL-tok-7f3a9c"  # the value of every secret variable in these tests
+PLAIN = "plain-value-51d0e2"  # a variable that holds no secret, read by a model
+
+MODEL = """
+{{ config(primary_key='event_id') }}
+select 'Purchase' as event, 'e1' as event_id, timestamp '2026-11-30 10:00:00' as event_time,
+       'a@example.com' as email
+"""
+
+DESTINATIONS = """
+destinations:
+  shop:
+    type: tiktok_events
+    model: events
+    access_token: "{{ env_var('TIKTOK_ACCESS_TOKEN') }}"
+    event_source_id: CPIXEL
+"""
+
+ENV = {
+    "TIKTOK_ACCESS_TOKEN": SECRET,
+    "MY_API_TOKEN": SECRET,
+    "RETL_PLAIN": PLAIN,
+    "PGPASSWORD": SECRET,
+}
+
+
+def _project(
+    make_project,
+    root: Path,
+    *,
+    model: str = MODEL,
+    destinations: str = DESTINATIONS,
+    project: str | None = None,
+) -> Path:
+    tree = {"models/events.sql": model, "destinations.yml": destinations}
+    if project is not None:
+        tree["retl_project.yml"] = project
+    return make_project(root, tree)
+
+
+def _assert_clean(result, root: Path) -> None:
+    """Exit 1 with a message, and no secret, env value or command output anywhere."""
+    text = result.stdout + result.stderr
+    assert result.returncode == 1, text
+    assert "Traceback" not in text
+    for leaked in (SECRET, PLAIN, "uid=", "pwned"):
+        assert leaked not in text
+    assert not list(root.rglob("pwned*"))
+    assert not list(Path.cwd().glob("pwned*"))
+
+
+# --- models ------------------------------------------------------------------------------
+
+MODEL_ESCAPES = [
+    # Jinja's default globals are gone; they were the way to Python's os module
+    "{{ cycler.__init__.__globals__.os.popen('touch pwned && id').read() }}",
+    "{{ lipsum.__globals__['os'].popen('touch pwned').read() }}",
+    "{{ joiner.__init__.__globals__.os.environ }}",
+    # the documented helpers have no way in either
+    "{{ env_var.__globals__['os'].environ }}",
+    "{{ env_var._fn.__globals__['os'].environ }}",
+    "{{ ref.__call__.__globals__ }}",
+    "{{ config.__self__ }}",
+    "{{ range.__globals__['__builtins__'] }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ ''|attr('__class__') }}",
+    "{{ self._TemplateReference__context }}",
+    "{{ var.__init__.__globals__.os.popen('touch pwned').read() }}",
+    "{% set x = {} %}{% do x.update(a=1) %}{{ x }}",
+]
+
+
+@pytest.mark.parametrize("expression", MODEL_ESCAPES)
+def test_a_model_cannot_reach_python(tmp_path, make_project, cli, monkeypatch, expression):
+    monkeypatch.chdir(tmp_path)
+    root = _project(make_project, tmp_path / "p", model=f"select {expression} as a")
+    result = cli("compile", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    assert "events.sql:1" in result.stdout + result.stderr
+
+
+def test_helpers_print_as_names_not_their_context(tmp_path, make_project, cli):
+    root = _project(make_project, tmp_path, model="select '{{ env_var }} {{ var }}' as a")
+    result = cli("compile", "--project-dir", root, env=ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "<retl helper env_var()> <retl helper var()>" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "'{{ env_var('TIKTOK_ACCESS_TOKEN') }}'",  # read by destinations.yml's access_token
+        "'{{ env_var('MY_API_TOKEN') }}'",  # a secret by its name
+        "'{{ env_var('PGPASSWORD', 'x') }}'",
+        "{{ {}[env_var('TIKTOK_ACCESS_TOKEN')] }}",
+    ],
+)
+def test_a_model_cannot_read_a_secret(tmp_path, make_project, cli, expression):
+    root = _project(make_project, tmp_path, model=f"select {expression} as a")
+    result = cli("compile", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    assert "holds a secret" in result.stdout + result.stderr
+
+
+def test_an_env_value_never_reaches_an_error_message(tmp_path, make_project, cli):
+    # RETL_PLAIN holds no secret, so a model may read it; an error must not quote it
+    root = _project(make_project, tmp_path, model="select {{ {}[env_var('RETL_PLAIN')] }} as a")
+    result = cli("compile", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    assert "events.sql:1" in result.stdout + result.stderr
+
+
+def test_a_model_may_still_read_a_plain_variable(tmp_path, make_project, cli):
+    root = _project(make_project, tmp_path, model="select '{{ env_var('RETL_PLAIN') }}' as a")
+    result = cli("compile", "--project-dir", root, env=ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert PLAIN in result.stdout
+
+
+@pytest.mark.parametrize(
+    "expression", ["{{ 'a' * 100000000 }}", "{{ [1] * 100000000 }}", "{{ 10 ** 100000000 }}"]
+)
+def test_a_model_cannot_build_huge_values(tmp_path, make_project, cli, expression):
+    root = _project(make_project, tmp_path, model=f"select '{expression}' as a")
+    result = cli("compile", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    assert "events.sql:1" in result.stdout + result.stderr
+
+
+# --- destinations.yml ------------------------------------------------------------------------
+
+
+def _destinations(value: str, key: str = "event_source_id") -> str:
+    lines = DESTINATIONS.replace("    event_source_id: CPIXEL\n", "")
+    return lines + f'    {key}: "{value}"\n'
+
+
+YAML_ESCAPES = [
+    "{{ lipsum.__globals__['os'].popen('touch pwned').read() }}",
+    "{{ cycler.__init__.__globals__.os.popen('touch pwned').read() }}",
+    "{{ {}[env_var('TIKTOK_ACCESS_TOKEN')] }}",
+    "{{ env_var('RETL_PLAIN') | upper }}",
+    "{% if true %}x{% endif %}",
+    "{{ env_var('RETL_PLAIN').__class__ }}",
+    "{{ env_var(\\\"RETL_PLAIN\\\" ~ 'X') }}",
+]
+
+
+@pytest.mark.parametrize("command", ["validate", "plan"])
+@pytest.mark.parametrize("value", YAML_ESCAPES)
+def test_destinations_yml_takes_only_env_var_and_var(
+    tmp_path, make_project, cli, monkeypatch, command, value
+):
+    monkeypatch.chdir(tmp_path)
+    root = _project(make_project, tmp_path / "p", destinations=_destinations(value))
+    result = cli(command, "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    out = result.stdout + result.stderr
+    assert "destinations.yml:6" in out
+    assert "destinations.shop.event_source_id" in out
+    assert "env_var('NAME')" in out  # the fix: what is allowed
+
+
+def test_a_secret_variable_cannot_go_into_a_plain_setting(tmp_path, make_project, cli):
+    dests = _destinations("{{ env_var('TIKTOK_ACCESS_TOKEN') }}")
+    root = _project(make_project, tmp_path, destinations=dests)
+    result = cli("plan", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    assert "holds a secret" in result.stdout + result.stderr
+
+
+def test_a_bad_template_under_a_secret_key_is_refused_before_any_use(tmp_path, make_project, cli):
+    dests = DESTINATIONS.replace(
+        "{{ env_var('TIKTOK_ACCESS_TOKEN') }}", "{{ env_var('TIKTOK_ACCESS_TOKEN')|reverse }}"
+    )
+    root = _project(make_project, tmp_path, destinations=dests)
+    result = cli("validate", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    assert "destinations.shop.access_token" in result.stdout + result.stderr
+
+
+def test_every_template_problem_of_a_file_at_once(tmp_path, make_project, cli):
+    dests = _destinations("{{ lipsum }}") + '    test_event_code: "{{ cycler }}"\n'
+    root = _project(make_project, tmp_path, destinations=dests)
+    result = cli("validate", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    out = result.stdout + result.stderr
+    assert "event_source_id" in out
+    assert "test_event_code" in out
+
+
+def test_env_var_default_and_var_still_work(tmp_path, make_project, cli):
+    dests = _destinations("{{ env_var('RETL_UNSET_X', 'CPIX') }}-{{ var('suffix') }}")
+    root = _project(
+        make_project,
+        tmp_path,
+        destinations=dests,
+        project="vars:\n  suffix: '7'\n",
+    )
+    result = cli("plan", "--project-dir", root, "--format", "json", env=ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "CPIX-7" in result.stdout
+
+
+# --- retl_project.yml ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{{ cycler.__init__.__globals__.os.popen('touch pwned').read() }}",
+        "{{ var('x') }}",
+        "{{ env_var('PGPASSWORD') }}",
+    ],
+)
+def test_retl_project_yml_takes_only_env_var(tmp_path, make_project, cli, monkeypatch, value):
+    monkeypatch.chdir(tmp_path)
+    project_yml = f'state:\n  path: "{value}"\n'
+    root = _project(make_project, tmp_path / "p", project=project_yml)
+    result = cli("validate", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    out = result.stdout + result.stderr
+    assert "retl_project.yml:2" in out
+    assert "state.path" in out
+
+
+def test_the_cli_boundary_holds_in_a_real_process(tmp_path, make_project, run_cli):
+    """The same escape through the installed entry point: nothing runs, exit 1."""
+    dests = _destinations("{{ lipsum.__globals__['os'].popen('touch pwned').read() }}")
+    root = _project(
+        make_project,
+        tmp_path,
+        destinations=dests,
+        model="select {{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    )
+    for command in ("compile", "validate"):
+        result = run_cli(command, "--project-dir", root, cwd=root, env=ENV)
+        _assert_clean(result, root)
