@@ -164,5 +164,16 @@ class AuthError(TerminalDestinationError):
     """The access token is missing, invalid or revoked: the user must re-authorise."""
 
 
+class RequestFieldError(TerminalDestinationError):
+    """The destination refused a top-level request field (``event_source_id``, say): its
+    settings are wrong, not a row. ``field`` is the field in the API's spelling."""
+
+    def __init__(
+        self, message: str, *, field: str, code: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, code=code, hint=hint)
+        self.field = field
+
+
 class UsageError(RetlError):
     """The command line asked for something impossible (unknown --select name, bad option)."""

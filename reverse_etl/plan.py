@@ -23,11 +23,13 @@ from reverse_etl.destinations.tiktok.encode import (
     distinct_phones_sql,
     phone_table_sql,
 )
+from reverse_etl.destinations.tiktok.match import MatchCoverage, coverage_sql, either, percent
 from reverse_etl.destinations.tiktok.pii import e164_arrow, sha256_hex
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import Problem, ValidationFailed
 from reverse_etl.models.compile import CompiledModel
+from reverse_etl.state.dedup import DedupCounts, held_reason
 from reverse_etl.state.fingerprint import describe_mapping, fingerprint, mapping_changes
 from reverse_etl.state.store import ScopeInfo
 
@@ -78,10 +80,17 @@ class DestinationPlan:
     mapping_change: MappingChange | None = None
     previous: ScopeInfo | None = None
     samples: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    dedup: DedupCounts = field(default_factory=DedupCounts)  # held back, resent, twice
+    match_keys: MatchCoverage | None = None  # share of the rows to send per match key
 
     @property
     def name(self) -> str:
         return self.destination.name
+
+    @property
+    def held_reason(self) -> str:
+        """Why the changed rows counted in ``dedup.held`` are not sent (on_change)."""
+        return held_reason(self.destination.settings.on_change)
 
     @property
     def rows_valid(self) -> int:
@@ -109,7 +118,12 @@ class DestinationPlan:
                 "changed": self.rows_changed,
                 "unchanged": self.rows_unchanged,
                 "to_send": self.rows_to_send,
+                "changed_not_resent": self.dedup.held,
+                "resent": self.dedup.resent,
+                "double_counted": self.dedup.double_counted,
             },
+            "on_change": s.on_change,
+            "changed_not_resent_reason": self.held_reason if self.dedup.held else None,
             "mapping_fingerprint": self.mapping_fingerprint,
             "mapping_changed": None
             if self.mapping_change is None
@@ -126,6 +140,7 @@ class DestinationPlan:
             "warnings": [w.render() for w in self.warnings],
             "skip_invalid_record": s.skip_invalid_record,
             "samples": list(self.samples),
+            "match_keys": self.match_keys.to_dict() if self.match_keys else None,
         }
 
 
@@ -142,6 +157,7 @@ class ModelInput:
     schema: pa.Schema
     prekeyed: bool = False  # rows of a warehouse diff (see state/diff.py)
     unchanged_elsewhere: int = 0  # unchanged rows the warehouse diff kept where they are
+    dedup: DedupCounts = field(default_factory=DedupCounts)  # held rows stay out too
 
 
 def encode_plan_for(
@@ -197,23 +213,31 @@ def build_destination_plan(
     table = f"__retl_rows_{next(_TABLES)}"
     engine.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table} AS
-            SELECT __key, __hash, __errors, __warnings, __change,
+            SELECT __key, __hash, __errors, __warnings, __change, __match,
                    CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __payload END
                        AS __payload
             FROM (SELECT *, __change_in AS __change FROM ({encode.sql}))"""
     )
     _mark_duplicate_keys(engine, table)
     rel = table
-    (total, invalid, warned, new, changed, unchanged) = engine.rows(
+    # Match keys are summed in the same pass as the counts (match.py): no second scan.
+    (total, invalid, warned, new, changed, unchanged, *match_counts) = engine.rows(
         f"""SELECT count(*),
                count(*) FILTER (WHERE __errors IS NOT NULL),
                count(*) FILTER (WHERE __warnings IS NOT NULL),
                count(*) FILTER (WHERE __errors IS NULL AND __change = 'new'),
                count(*) FILTER (WHERE __errors IS NULL AND __change = 'changed'),
-               count(*) FILTER (WHERE __errors IS NULL AND __change = 'unchanged')
+               count(*) FILTER (WHERE __errors IS NULL AND __change = 'unchanged'),
+               {", ".join(coverage_sql(dest.settings.event_data_source))}
             FROM {rel}"""
     )[0]
-    total += model.unchanged_elsewhere
+    match_keys = MatchCoverage.from_counts(
+        dest.settings.event_data_source,
+        int(new) + int(changed),
+        match_counts,
+        dest.settings.min_match_coverage,
+    )
+    total += model.unchanged_elsewhere + model.dedup.held
     unchanged += model.unchanged_elsewhere
     mask = any(
         m.param is not None and m.param.name in PII_PARAMS and m.column in encode.spec.key_columns
@@ -268,6 +292,8 @@ def build_destination_plan(
         mapping_change=change,
         previous=previous,
         samples=tuple(orjson.loads(r[0]) for r in sample_rows),
+        dedup=model.dedup,
+        match_keys=match_keys,
     )
 
 
@@ -335,4 +361,50 @@ def check_invalid(plans: Sequence[DestinationPlan]) -> list[Problem]:
                     hint="fix the model, or set skip_invalid_record: true to send the valid rows",
                 )
             )
+    return out
+
+
+def check_coverage(plans: Sequence[DestinationPlan]) -> list[Problem]:
+    """Problems for destinations whose rows to send carry too few strong match keys: a run
+    stops on them before anything is sent (min_match_coverage)."""
+    out = []
+    for plan in plans:
+        m = plan.match_keys
+        if m is None or not m.below_minimum:
+            continue
+        out.append(
+            Problem(
+                f"destination '{plan.name}': match coverage {percent(m.coverage)} ({m.strong} "
+                f"of {m.rows} rows to send carry {either(m.strong_key_names)}) is below "
+                f"min_match_coverage {m.minimum} ({percent(m.minimum)}): nothing was sent",
+                file=plan.destination.config.file,
+                line=plan.destination.config.line,
+                key=f"destinations.{plan.name}.min_match_coverage",
+                hint="add match keys to the model (see 'retl plan'), or lower min_match_coverage",
+            )
+        )
+    return out
+
+
+FAIL_ON = ("invalid", "warning")
+
+
+def plan_failures(plans: Sequence[DestinationPlan], fail_on: str) -> list[str]:
+    """Why ``retl plan --fail-on LEVEL`` fails (empty: it passes). ``invalid``: invalid rows,
+    or match coverage below min_match_coverage (a sync would stop on either); ``warning``:
+    those, and rows or columns with warnings."""
+    out = []
+    for plan in plans:
+        if plan.rows_invalid:
+            out.append(f"{plan.name}: {plan.rows_invalid} invalid row(s)")
+        if plan.match_keys is not None and plan.match_keys.below_minimum:
+            out.append(
+                f"{plan.name}: match coverage {percent(plan.match_keys.coverage)} is below "
+                f"min_match_coverage {plan.match_keys.minimum}"
+            )
+        if fail_on == "warning":
+            if plan.rows_warned:
+                out.append(f"{plan.name}: {plan.rows_warned} row(s) with warnings")
+            if plan.warnings:
+                out.append(f"{plan.name}: {len(plan.warnings)} warning(s) about the model")
     return out

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from reverse_etl.check import DestinationCheck
 from reverse_etl.config.destinations import DESTINATIONS_FILE, DestinationConfig, load_destinations
 from reverse_etl.config.project import (
     PROJECT_FILE,
@@ -21,6 +23,7 @@ from reverse_etl.config.secret_env import project_secret_env
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import DbtArtifacts, target_dir_for
 from reverse_etl.delivery.retry import RetryPolicy
+from reverse_etl.destinations.tiktok.check import check_destinations
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.engine.base import Engine, iter_batches
 from reverse_etl.engine.duckdb import Attachment, DuckDBEngine, MemoryPolicy
@@ -37,10 +40,13 @@ from reverse_etl.plan import (
 from reverse_etl.report import SyncReport
 from reverse_etl.reporting.console import Console, NullConsole
 from reverse_etl.runs import Runner
+from reverse_etl.state.dedup import Clock, ResendImpact, system_clock
 from reverse_etl.state.store import ScopeInfo
 from reverse_etl.validation import DestinationValidation, validate_project
 
 MODELS_DIR = "models"
+# Folders outside the project that models may read files from, os.pathsep-separated.
+ALLOWED_PATHS_ENV = "RETL_ALLOWED_PATHS"
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class Project:
         self.vars = {**config.vars, **(vars or {})}
         self.console: Console = console or NullConsole()
         self.retry_policy = RetryPolicy()
+        self.clock: Clock = system_clock  # acknowledgement times, the dedup window (tests)
         self._workbench: DuckDBEngine | None = None
         self._warehouse: Engine | None = None
 
@@ -206,7 +213,43 @@ class Project:
                     temp_directory=temp,
                     file_search_path=self.dir,
                 )
+            self._workbench.restrict_files(*self._readable_files())
         return self._workbench
+
+    def _readable_files(self) -> tuple[list[Path], list[Path]]:
+        """Where the SQL of models and sources may read files: the project's own folders and
+        files, but no hidden ones (.git holds CI credentials, .env secrets), the state
+        folder, and what RETL_ALLOWED_PATHS lists (set by whoever runs retl, not by the
+        project). A model is SQL from a pull request too: it must not read ~/.config."""
+        allowed = [
+            Path(item.strip()).expanduser().resolve()
+            for item in os.environ.get(ALLOWED_PATHS_ENV, "").split(os.pathsep)
+            if item.strip()
+        ]
+        folders: list[Path] = [self.state_dir, *allowed]
+        files: list[Path] = []
+        for entry in sorted(self.dir.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink() and not _inside(entry.resolve(), [self.dir, *allowed]):
+                continue  # a link out of the project is no way around the rule
+            (folders if entry.is_dir() else files).append(entry)
+        # DuckDB checks paths as written, so a link inside a folder would lead anywhere.
+        escapes = [
+            link
+            for folder in folders[1 + len(allowed) :]
+            for link in _links(folder)
+            if not _inside(link.resolve(), [self.dir, *allowed])
+        ]
+        if escapes:
+            raise ConfigError(
+                f"{escapes[0].relative_to(self.dir)} is a symbolic link out of the project"
+                + (f" (and {len(escapes) - 1} more)" if len(escapes) > 1 else ""),
+                file=escapes[0],
+                hint="models read files inside the project only: replace the link by the file, "
+                f"or list the folder it leads to in {ALLOWED_PATHS_ENV}",
+            )
+        return folders, files
 
     @property
     def engine(self) -> Engine:
@@ -331,6 +374,13 @@ class Project:
         model, no network, no secret. See docs/validate.md."""
         return validate_project(self, select)
 
+    def check(self, select: Sequence[str] = (), *, sandbox: bool = False) -> list[DestinationCheck]:
+        """Verify each selected destination's token, advertiser and event source through
+        TikTok's read APIs (the emulator's, with ``sandbox``): no model runs, no event is sent,
+        nothing is created. The smoke test before a first sync; see docs/tiktok.md."""
+        destinations = self.destinations_for_run(select)
+        return check_destinations(destinations, sandbox=sandbox, policy=self.retry_policy)
+
     def state_file(self, *, sandbox: bool = False) -> Path:
         """The local state database (sandbox runs keep their own)."""
         return Runner(self).state_file(sandbox=sandbox)
@@ -349,20 +399,32 @@ class Project:
         sandbox: bool = False,
         limit: int | None = None,
         full_refresh: bool = False,
+        confirm: Callable[[ResendImpact], bool] | None = None,
     ) -> SyncReport:
         """Plan, then send each destination's new and changed rows, committing every
         acknowledged batch to the state. Invalid rows stop the run before anything is sent
-        unless the destination skips them (skip_invalid_record)."""
-        return Runner(self).sync(select, sandbox=sandbox, limit=limit, full_refresh=full_refresh)
+        unless the destination skips them (skip_invalid_record). With ``full_refresh``,
+        ``confirm`` (if given) sees what would be sent again and counted twice, before
+        anything is sent; False stops the run (a UsageError)."""
+        return Runner(self).sync(
+            select, sandbox=sandbox, limit=limit, full_refresh=full_refresh, confirm=confirm
+        )
 
     def state_show(self, *, sandbox: bool = False) -> list[ScopeInfo]:
         """What the state holds, per destination and event source."""
         return Runner(self).state_show(sandbox=sandbox)
 
-    def state_reset(self, select: Sequence[str] = (), *, sandbox: bool = False) -> dict[str, int]:
+    def state_reset(
+        self,
+        select: Sequence[str] = (),
+        *,
+        sandbox: bool = False,
+        confirm: Callable[[ResendImpact], bool] | None = None,
+    ) -> dict[str, int]:
         """Forget what was sent to the selected destinations (all when none is selected):
-        their next sync sends every row again."""
-        return Runner(self).state_reset(select, sandbox=sandbox)
+        their next sync sends every row again. ``confirm`` (if given) sees how many rows that
+        is and how many TikTok would count twice, before anything is forgotten."""
+        return Runner(self).state_reset(select, sandbox=sandbox, confirm=confirm)
 
     def close(self) -> None:
         for engine in (self._warehouse, self._workbench):
@@ -375,3 +437,17 @@ class Project:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _inside(path: Path, folders: Sequence[Path]) -> bool:
+    return any(path.is_relative_to(folder) for folder in folders)
+
+
+def _links(folder: Path) -> Iterator[Path]:
+    """The symbolic links under ``folder``, not looking into hidden folders or through links."""
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in (*dirs, *names):
+            path = Path(root, name)
+            if path.is_symlink():
+                yield path

@@ -7,7 +7,7 @@ or the warehouse), holds the lock for the length of a sync, and writes the run r
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +16,7 @@ from reverse_etl.config.project import PROJECT_FILE
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
+from reverse_etl.destinations.tiktok.vocab import DEDUP_WINDOW_SECONDS
 from reverse_etl.engine.duckdb import DEFAULT_MEMORY
 from reverse_etl.errors import (
     ConfigError,
@@ -31,12 +32,24 @@ from reverse_etl.plan import (
     ModelInput,
     StateView,
     build_destination_plan,
+    check_coverage,
     check_invalid,
     encode_plan_for,
 )
 from reverse_etl.report import SyncReport, new_run_id, write_report
 from reverse_etl.sandbox import SandboxServer
+from reverse_etl.state.dedup import (
+    DedupCounts,
+    DedupWindow,
+    ResendImpact,
+    impact_counts,
+    impact_sql,
+)
 from reverse_etl.state.diff import (
+    CHANGE,
+    CHANGED,
+    HELD,
+    LATE,
     ROW_KEY,
     Rows,
     classify_sql,
@@ -44,7 +57,6 @@ from reverse_etl.state.diff import (
     fetch_sql,
     row_parts,
     send_keys_sql,
-    unchanged_sql,
 )
 from reverse_etl.state.lock import SyncLock
 from reverse_etl.state.scope import state_scope
@@ -88,7 +100,7 @@ class Runner:
                     key="state.location",
                     hint="with DuckDB, keep location: local (the state file sits beside it)",
                 )
-            store = WarehouseStateStore(engine, self.p.config.state.schema_)
+            store = WarehouseStateStore(engine, self.p.config.state.schema_, clock=self.p.clock)
             try:
                 with store.lock() if write else contextlib.nullcontext():
                     yield store
@@ -134,7 +146,17 @@ class Runner:
                     "journal, if any) and started a new state; every destination's next sync "
                     "sends every row again"
                 )
-        return StateStore(self.p.workbench, state_file, read_only=not write, reset_command=reset)
+        return StateStore(
+            self.p.workbench,
+            state_file,
+            read_only=not write,
+            reset_command=reset,
+            clock=self.p.clock,
+        )
+
+    def window(self) -> DedupWindow:
+        """TikTok's deduplication window as of now (the project's clock)."""
+        return DedupWindow.at(self.p.clock(), DEDUP_WINDOW_SECONDS)
 
     def _model_input(
         self,
@@ -172,53 +194,77 @@ class Runner:
             form=store.new_scope_form if form is None else form,
         )
         rows = parts.sql
-        latest = None if fresh else store.latest_relation(dest.name, scope)
-        diff = diff_sql(rows, latest)
-        unchanged = 0
+        # Each acknowledged key carries its first acknowledgement: a changed row whose first
+        # one is outside TikTok's dedup window is held back (on_change), and a resend of it
+        # is counted (TikTok would count it twice).
+        window = self.window()
+        hold = window.hold_sql(dest.settings.on_change)
+        acked = None if form is None else store.latest_relation(dest.name, scope, with_first=True)
+        latest = None if fresh else acked
+        diff = diff_sql(rows, latest, hold)
+        unchanged, dedup = 0, DedupCounts()
         with model_errors(compiled):
             if in_warehouse:
                 assert isinstance(store, WarehouseStateStore)
                 engine = store.engine
-                if latest is not None:
-                    counted = engine.rows(engine.transpile(unchanged_sql(rows, latest)))
-                    unchanged = int(counted[0][0])
+                if acked is not None:
+                    counted = impact_sql(rows, acked, hold=hold, window=window, full_refresh=fresh)
+                    unchanged, dedup = impact_counts(engine.rows(engine.transpile(counted)))
                 table = bench.stage(engine.stream(diff))
             elif latest is None:
                 # Every row is sent: the encoder reads the model directly; its one pass
                 # into the plan's table is the only time the model runs.
                 table = f"({diff}) AS __diff"
+                if acked is not None:  # a full refresh: what it sends again, counted
+                    counted = impact_sql(rows, acked, hold=hold, window=window, full_refresh=True)
+                    _, dedup = impact_counts(bench.rows(counted))
             else:
-                table, unchanged = self._local_diff(parts, latest)
+                table, unchanged, dedup = self._local_diff(parts, latest, hold, window)
         return ModelInput(
             table,
             bench.schema(f"SELECT * FROM {table}"),
             prekeyed=True,
             unchanged_elsewhere=unchanged,
+            dedup=dedup,
         )
 
-    def _local_diff(self, rows: Rows, latest: str) -> tuple[str, int]:
-        """The rows to send, staged in the workbench, and how many rows are unchanged.
+    def _local_diff(
+        self, rows: Rows, latest: str, hold: str | None, window: DedupWindow
+    ) -> tuple[str, int, DedupCounts]:
+        """The rows to send, staged in the workbench, how many rows are unchanged, and what
+        the diff found about changed rows (held back, sent again, counted twice).
 
         One narrow scan classifies every row; a second fetches the rows of the keys to send,
         and is skipped when there are none (an unchanged re-sync reads the model once)."""
         bench = self.p.workbench
-        classified = bench.materialize(classify_sql(rows.sql, latest))
+        classified = bench.materialize(
+            classify_sql(rows.sql, latest, hold=hold, late=window.late_sql())
+        )
         try:
             send_keys = bench.materialize(send_keys_sql(classified))
-            (total, keyless) = bench.rows(
-                f"SELECT count(*), count(*) FILTER (WHERE {ROW_KEY} IS NULL) FROM {classified}"
+            (total, keyless, held, resent, late) = bench.rows(
+                f"""SELECT count(*), count(*) FILTER (WHERE {ROW_KEY} IS NULL),
+                       count(*) FILTER (WHERE {CHANGE} = '{HELD}'),
+                       count(*) FILTER (WHERE {CHANGE} = '{CHANGED}'),
+                       count(*) FILTER (WHERE {CHANGE} = '{CHANGED}' AND {LATE})
+                    FROM {classified}"""
             )[0]
-            (keys, kept) = bench.rows(
-                f"SELECT count(*), coalesce(sum(__rows), 0) FROM {send_keys}"
+            (keys, kept, held_kept) = bench.rows(
+                f"SELECT count(*), coalesce(sum(__rows), 0), coalesce(sum(__held), 0) "
+                f"FROM {send_keys}"
             )[0]
-            unchanged = int(total) - int(keyless) - int(kept)
+            # Held rows stay out like unchanged ones, but are counted apart; a held row whose
+            # key is duplicated goes on, to be reported invalid.
+            held_out = int(held) - int(held_kept)
+            unchanged = int(total) - int(keyless) - int(kept) - held_out
+            dedup = DedupCounts(held_out, int(resent), int(late))
             fetch = fetch_sql(rows, send_keys)
             # Nothing to send: an empty table of the same columns, without a second scan.
             table = bench.materialize(fetch if keys or keyless else f"{fetch} LIMIT 0")
             bench.execute(f"DROP TABLE {send_keys}")
         finally:
             bench.execute(f"DROP TABLE IF EXISTS {classified}")
-        return table, unchanged
+        return table, unchanged, dedup
 
     def _plans(
         self, store: StateStore | WarehouseStateStore, select: Sequence[str], full_refresh: bool
@@ -281,6 +327,7 @@ class Runner:
         sandbox: bool = False,
         limit: int | None = None,
         full_refresh: bool = False,
+        confirm: Callable[[ResendImpact], bool] | None = None,
     ) -> SyncReport:
         """See Project.sync."""
         if limit is not None and limit < 0:
@@ -294,6 +341,11 @@ class Runner:
                     raise InvalidRowsError.from_problems(
                         blocking, summary="invalid rows: nothing was sent"
                     )
+                too_few_keys = check_coverage(report.plans)
+                if too_few_keys:
+                    raise InvalidRowsError.from_problems(too_few_keys)
+                if full_refresh and confirm is not None:
+                    _confirmed(confirm, _full_refresh_impact(report.plans))
                 self._send(report, store, limit)
             except RetlError as exc:
                 report.error = exc.message
@@ -333,14 +385,32 @@ class Runner:
         with self._state(sandbox=sandbox, write=False) as store:
             return store.all_scopes()
 
-    def state_reset(self, select: Sequence[str] = (), *, sandbox: bool = False) -> dict[str, int]:
+    def state_reset(
+        self,
+        select: Sequence[str] = (),
+        *,
+        sandbox: bool = False,
+        confirm: Callable[[ResendImpact], bool] | None = None,
+    ) -> dict[str, int]:
         """Forget what was sent to the selected destinations (all when none is selected):
-        their next sync sends every row again."""
+        their next sync sends every row again. ``confirm`` sees how many rows that is first."""
         names = [d.name for d in self.p.select_destinations(select)] if select else None
         try:
             with self._state(sandbox=sandbox, write=True, set_aside_damaged=not names) as store:
                 if names is None:
                     names = sorted({s.destination for s in store.all_scopes()})
+                if confirm is not None:
+                    window = self.window()
+                    counts = {name: store.acknowledged(name, window) for name in names}
+                    _confirmed(
+                        confirm,
+                        ResendImpact(
+                            "state reset",
+                            {n: c[0] for n, c in counts.items()},
+                            {n: c[1] for n, c in counts.items()},
+                            window.hours,
+                        ),
+                    )
                 return {name: store.reset(name) for name in names}
         except StateDamagedError as exc:
             # A file that cannot be read cannot forget one destination: only set aside whole.
@@ -363,3 +433,25 @@ class Runner:
             creds = CredentialsStore().load(dest.settings.oauth_app_id)
             stored = creds.access_token if creds is not None else None
         return Target(dest.settings.api_base_url, dest.access_token(stored))
+
+
+def _full_refresh_impact(plans: Sequence[DestinationPlan]) -> ResendImpact:
+    """What a full refresh sends again: rows acknowledged before, and those TikTok counts
+    twice (first acknowledged outside its dedup window)."""
+    return ResendImpact(
+        "--full-refresh",
+        {p.name: p.dedup.resent for p in plans},
+        {p.name: p.dedup.double_counted for p in plans},
+        round(DEDUP_WINDOW_SECONDS / 3600),
+    )
+
+
+def _confirmed(confirm: Callable[[ResendImpact], bool], impact: ResendImpact) -> None:
+    """Ask ``confirm`` when anything acknowledged would be sent again; a no stops the run
+    before anything is sent or forgotten."""
+    if impact.total_resent and not confirm(impact):
+        raise UsageError(
+            f"{impact.action} not confirmed: nothing was sent or forgotten",
+            hint="TikTok counts an event sent again more than "
+            f"{impact.window_hours} hours after its first delivery as a new conversion",
+        )

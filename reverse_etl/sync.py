@@ -19,6 +19,8 @@ from reverse_etl.delivery.observer import DeliveryObserver
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.delivery.runner import deliver
 from reverse_etl.destinations.tiktok.client import TikTokClient
+from reverse_etl.destinations.tiktok.match import MatchCoverage
+from reverse_etl.destinations.tiktok.responses import settings_problem
 from reverse_etl.destinations.tiktok.sources import (
     EventSourceRequest,
     ResolvedEventSource,
@@ -26,6 +28,7 @@ from reverse_etl.destinations.tiktok.sources import (
 )
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
+from reverse_etl.errors import RequestFieldError
 from reverse_etl.plan import DestinationPlan, InvalidRow
 from reverse_etl.secrets import scrub
 from reverse_etl.state.store import StateStore
@@ -50,6 +53,9 @@ class DestinationResult:
     rows_new: int = 0
     rows_changed: int = 0
     rows_unchanged: int = 0
+    rows_changed_not_resent: int = 0  # held back by on_change (see state/dedup.py)
+    changed_not_resent_reason: str | None = None
+    rows_double_counted: int = 0  # sent again outside TikTok's dedup window
     sent: int = 0
     rejected: int = 0
     failed: int = 0
@@ -60,6 +66,11 @@ class DestinationResult:
     duration: float = 0.0
     rejected_rows: list[InvalidRow] = field(default_factory=list)
     invalid_reasons: list[tuple[str, int]] = field(default_factory=list)
+    # What the plan warned about, so that a sync in CI says it too (see plan.py).
+    rows_warned: int = 0
+    warning_reasons: list[tuple[str, int]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the model's columns
+    match_keys: MatchCoverage | None = None
     error: str | None = None
     sandbox: bool = False
     test_event_code: bool = False
@@ -90,7 +101,10 @@ class DestinationResult:
                 "new": self.rows_new,
                 "changed": self.rows_changed,
                 "unchanged": self.rows_unchanged,
+                "changed_not_resent": self.rows_changed_not_resent,
+                "double_counted": self.rows_double_counted,
             },
+            "changed_not_resent_reason": self.changed_not_resent_reason,
             "events": {
                 "sent": self.sent,
                 "rejected": self.rejected,
@@ -102,6 +116,10 @@ class DestinationResult:
             "bisections": self.bisections,
             "duration_seconds": round(self.duration, 3),
             "invalid_reasons": [{"reason": r, "rows": n} for r, n in self.invalid_reasons],
+            "rows_with_warnings": self.rows_warned,
+            "warning_reasons": [{"reason": r, "rows": n} for r, n in self.warning_reasons],
+            "warnings": list(self.warnings),
+            "match_keys": self.match_keys.to_dict() if self.match_keys else None,
             "rejected_rows": [{"key": r.key, "reason": r.reason} for r in self.rejected_rows],
             "error": self.error,
             "ok": self.ok,
@@ -169,7 +187,14 @@ def execute(
         rows_new=plan.rows_new,
         rows_changed=plan.rows_changed,
         rows_unchanged=plan.rows_unchanged,
+        rows_changed_not_resent=plan.dedup.held,
+        changed_not_resent_reason=plan.held_reason if plan.dedup.held else None,
+        rows_double_counted=plan.dedup.double_counted,
         invalid_reasons=list(plan.invalid_reasons),
+        rows_warned=plan.rows_warned,
+        warning_reasons=list(plan.warning_reasons),
+        warnings=[w.render() for w in plan.warnings],
+        match_keys=plan.match_keys,
         sandbox=target.sandbox,
         test_event_code=s.test_event_code is not None,
         skip_invalid=s.skip_invalid_record,
@@ -183,7 +208,9 @@ def execute(
         result.event_source_id = resolved.event_source_id
         result.event_source_how = resolved.how
         result.event_source_name = resolved.name
-        envelope = EnvelopeSpec(resolved.event_source, resolved.event_source_id, s.test_event_code)
+        envelope = EnvelopeSpec(
+            resolved.event_source, resolved.event_source_id, s.test_event_code, s.partner_name
+        )
 
         def on_ack(batch: Batch) -> None:
             if state is not None:
@@ -207,6 +234,7 @@ def execute(
                 on_failed=lambda b, m: None,
                 observer=observer,
                 stop_on_invalid=not s.skip_invalid_record,
+                probe_first=True,  # a wrong event source or token costs one request
             )
     result.sent = outcome.events_sent
     result.rejected = outcome.events_rejected
@@ -227,7 +255,19 @@ def execute(
             mapping=orjson.dumps(plan.mapping).decode(),
             run_id=run_id,
         )
-    if outcome.terminal_error is not None:
+    if isinstance(outcome.terminal_error, RequestFieldError):
+        # Not a row's fault: name the destinations.yml key to fix (see responses.py).
+        problem = settings_problem(
+            outcome.terminal_error.field,
+            outcome.terminal_error.message,
+            destination=plan.name,
+            file=plan.destination.config.file,
+            line=plan.destination.config.line,
+            event_source=resolved.event_source,
+            how=resolved.how,
+        )
+        result.error = scrub(problem.render())
+    elif outcome.terminal_error is not None:
         err = outcome.terminal_error
         result.error = scrub(err.message + (f" ({err.hint})" if err.hint else ""))
     elif outcome.stop_reason:

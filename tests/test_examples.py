@@ -211,5 +211,7 @@ def test_example_sync_cli_json(tmp_path: Path) -> None:
         "new": example.rows,
         "changed": 0,
         "unchanged": 0,
+        "changed_not_resent": 0,
+        "double_counted": 0,
     }
     assert dest["events"]["sent"] == example.rows

@@ -438,7 +438,8 @@ def test_a_dirty_scope_from_an_older_retl_takes_the_newest_entry_until_compacted
     store = StateStore(engine, tmp_path / "state.duckdb")
     # What retl before the journal left when a run died: two entries for k1, scope dirty.
     engine.execute(
-        f"""INSERT INTO {ALIAS}.synced_rows VALUES
+        f"""INSERT INTO {ALIAS}.synced_rows
+            (destination, scope, row_key, row_hash, synced_at, seq) VALUES
             ('d', 's', 'k1', 'old1', now()::TIMESTAMP, 1),
             ('d', 's', 'k2', 'h2', now()::TIMESTAMP, 2),
             ('d', 's', 'k1', 'new1', now()::TIMESTAMP, 3)"""

@@ -129,7 +129,7 @@ def test_secret_never_printed_and_progress_and_summary_shown(
         proc = invoke_cli(*args, "--project-dir", project, env=env)
         assert proc.returncode == 0, proc.stderr
         assert SECRET not in proc.stdout + proc.stderr
-    text = invoke_cli("sync", "--project-dir", project, "--full-refresh", env=env)
+    text = invoke_cli("sync", "--project-dir", project, "--full-refresh", "--yes", env=env)
     assert "20/20 events sent" in text.stderr  # the plain progress line (not a terminal)
     assert "sync summary" in text.stdout and " ok" in text.stdout
     assert "\x1b[" not in text.stdout + text.stderr
@@ -140,6 +140,7 @@ def test_secret_never_printed_and_progress_and_summary_shown(
         project,
         "--debug",
         "--full-refresh",
+        "--yes",
         env={"TIKTOK_ACCESS_TOKEN": SECRET + "-wrong"},
     )
     assert bad.returncode == 1

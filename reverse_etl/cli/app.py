@@ -11,14 +11,18 @@ import typer
 from reverse_etl.__about__ import __version__
 from reverse_etl.cli import options as opt
 from reverse_etl.cli import output
+from reverse_etl.cli.confirm import confirmer
 from reverse_etl.cli.output import Output, run
 from reverse_etl.cli.render import (
+    render_check,
     render_plan,
     render_preview,
     render_state,
     render_sync,
 )
 from reverse_etl.cli.validate_render import render_validation
+from reverse_etl.errors import UsageError
+from reverse_etl.plan import FAIL_ON, plan_failures
 from reverse_etl.project import Project
 from reverse_etl.scaffold import init_project
 
@@ -146,12 +150,41 @@ def validate(
 
 
 @app.command()
+def check(
+    project_dir: opt.ProjectDir = Path("."),
+    select: opt.Select = None,
+    vars: opt.Vars = None,
+    sandbox: opt.Sandbox = False,
+    fmt: opt.Format = "text",
+    debug: opt.Debug = False,
+) -> None:
+    """Check each destination's token, advertiser and event source with TikTok. Sends nothing."""
+    out = Output.create(fmt, debug)
+
+    def go() -> None:
+        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
+            code = render_check(out, p.check(opt.selection(select), sandbox=sandbox))
+        if code:
+            raise typer.Exit(code)
+
+    run(out, go)
+
+
+@app.command()
 def plan(
     project_dir: opt.ProjectDir = Path("."),
     select: opt.Select = None,
     vars: opt.Vars = None,
     sandbox: opt.Sandbox = False,
     full_refresh: opt.FullRefresh = False,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 on 'invalid' rows (or match coverage below min_match_coverage), or "
+            "on any 'warning' too: for pull-request checks.",
+        ),
+    ] = None,
     fmt: opt.Format = "text",
     debug: opt.Debug = False,
 ) -> None:
@@ -159,9 +192,16 @@ def plan(
     out = Output.create(fmt, debug)
 
     def go() -> None:
+        if fail_on is not None and fail_on not in FAIL_ON:
+            raise UsageError(
+                f"--fail-on must be 'invalid' or 'warning', not '{fail_on}'", key="--fail-on"
+            )
         with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
             plans = p.plan(opt.selection(select), sandbox=sandbox, full_refresh=full_refresh)
-            render_plan(out, plans)
+            failures = plan_failures(plans, fail_on) if fail_on else []
+            render_plan(out, plans, failures)
+        if failures:
+            raise typer.Exit(1)
 
     run(out, go)
 
@@ -177,6 +217,7 @@ def sync(
     limit: Annotated[
         int | None, typer.Option("--limit", help="Send at most N rows per destination.")
     ] = None,
+    yes: opt.Yes = False,
     fmt: opt.Format = "text",
     debug: opt.Debug = False,
 ) -> None:
@@ -190,7 +231,11 @@ def sync(
                 render_plan(out, plans)
                 return
             report = p.sync(
-                opt.selection(select), sandbox=sandbox, limit=limit, full_refresh=full_refresh
+                opt.selection(select),
+                sandbox=sandbox,
+                limit=limit,
+                full_refresh=full_refresh,
+                confirm=confirmer(out, yes),
             )
             render_sync(out, report)
             if not report.ok:
@@ -253,6 +298,7 @@ def state_reset(
     project_dir: opt.ProjectDir = Path("."),
     select: opt.Select = None,
     sandbox: opt.Sandbox = False,
+    yes: opt.Yes = False,
     fmt: opt.Format = "text",
     debug: opt.Debug = False,
 ) -> None:
@@ -261,7 +307,9 @@ def state_reset(
 
     def go() -> None:
         with Project.load(project_dir, console=out.console) as p:
-            forgotten = p.state_reset(opt.selection(select), sandbox=sandbox)
+            forgotten = p.state_reset(
+                opt.selection(select), sandbox=sandbox, confirm=confirmer(out, yes)
+            )
             if out.format == "json":
                 out.json({"ok": True, "rows_forgotten": forgotten})
                 return

@@ -36,6 +36,14 @@ FullRefresh = Annotated[
     bool,
     typer.Option("--full-refresh", help="Ignore the state: every valid row counts as new."),
 ]
+Yes = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        help="Confirm sending acknowledged events again (needed without a terminal).",
+    ),
+]
 Vars = Annotated[
     str | None,
     typer.Option(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from reverse_etl.check import DestinationCheck, check_document
 from reverse_etl.cli.output import Output
+from reverse_etl.destinations.tiktok.match import MatchCoverage
 from reverse_etl.plan import DestinationPlan
 from reverse_etl.project import Preview
 from reverse_etl.report import SyncReport
@@ -48,9 +51,16 @@ def render_preview(out: Output, preview: Preview) -> None:
     )
 
 
-def render_plan(out: Output, plans: list[DestinationPlan]) -> None:
+def render_plan(out: Output, plans: list[DestinationPlan], failures: Sequence[str] = ()) -> None:
+    """``failures``: why ``--fail-on`` fails the plan (see plan.plan_failures)."""
     if out.format == "json":
-        out.json({"ok": True, "destinations": [p.to_dict() for p in plans]})
+        out.json(
+            {
+                "ok": not failures,
+                "failures": list(failures),
+                "destinations": [p.to_dict() for p in plans],
+            }
+        )
         return
     rows = [
         [
@@ -58,6 +68,7 @@ def render_plan(out: Output, plans: list[DestinationPlan]) -> None:
             str(p.rows_total),
             str(p.rows_new),
             str(p.rows_changed),
+            str(p.dedup.held),
             str(p.rows_unchanged),
             str(p.rows_invalid),
             str(p.rows_to_send),
@@ -69,7 +80,16 @@ def render_plan(out: Output, plans: list[DestinationPlan]) -> None:
     )
     out.console.table(
         title,
-        ["destination", "rows", "new", "changed", "unchanged", "invalid", "to send"],
+        [
+            "destination",
+            "rows",
+            "new",
+            "changed",
+            "changed, not re-sent",
+            "unchanged",
+            "invalid",
+            "to send",
+        ],
         rows,
     )
 
@@ -83,12 +103,34 @@ def render_plan(out: Output, plans: list[DestinationPlan]) -> None:
             )
         for reason, n in p.invalid_reasons[:5]:
             out.console.warning(f"{p.name}: {n} invalid row(s): {reason}")
-        for reason, n in p.warning_reasons[:3]:
-            out.console.warning(f"{p.name}: {n} row(s): {reason}")
-        for w in p.warnings:
-            out.console.warning(f"{p.name}: {w.render()}")
+        for line in _warning_lines(p.name, p.warning_reasons, [w.render() for w in p.warnings]):
+            out.console.warning(line)
+        _coverage(out, p.name, p.match_keys)
         for sample in p.samples[:2]:
             out.console.info(f"{p.name} sample event: " + orjson.dumps(sample).decode())
+        for line in _dedup_lines(p.name, p.dedup.held, p.held_reason, p.dedup.double_counted):
+            out.console.warning(line)
+    for failure in failures:
+        out.console.warning(f"--fail-on: {failure}")
+
+
+def _warning_lines(
+    name: str, reasons: Sequence[tuple[str, int]], warnings: Sequence[str]
+) -> list[str]:
+    """Row warnings (reason and count) and warnings about the columns: the same in plan and
+    sync, so that what a plan shows a sync's log shows too."""
+    lines = [f"{name}: {n} row(s): {reason}" for reason, n in reasons[:5]]
+    return lines + [f"{name}: {w}" for w in warnings]
+
+
+def _coverage(out: Output, name: str, match_keys: MatchCoverage | None) -> None:
+    if match_keys is None:
+        return
+    line = f"{name}: {match_keys.summary()}"
+    if match_keys.below_minimum:
+        out.console.warning(line + ": below min_match_coverage, a sync stops before sending")
+    else:
+        out.console.info(line)
 
 
 def render_sync(out: Output, report: SyncReport) -> None:
@@ -128,10 +170,56 @@ def render_sync(out: Output, report: SyncReport) -> None:
     for r in report.results:
         for reason, n in r.invalid_reasons[:5]:
             out.console.warning(f"{r.destination}: skipped {n} invalid row(s): {reason}")
+        for line in _warning_lines(r.destination, r.warning_reasons, r.warnings):
+            out.console.warning(line)
+        _coverage(out, r.destination, r.match_keys)
         for row in r.rejected_rows[:5]:
             out.console.warning(f"{r.destination}: rejected by TikTok: key {row.key}: {row.reason}")
+        held = r.changed_not_resent_reason or ""
+        for line in _dedup_lines(
+            r.destination, r.rows_changed_not_resent, held, r.rows_double_counted
+        ):
+            out.console.warning(line)
         if r.error:
             out.console.warning(f"{r.destination}: {r.error}")
+
+
+def _dedup_lines(name: str, held: int, reason: str, double_counted: int) -> list[str]:
+    """Changed rows held back by on_change, and events TikTok counts twice (see
+    docs/state.md)."""
+    lines = []
+    if held:
+        lines.append(f"{name}: {held} row(s) {reason}")
+    if double_counted:
+        lines.append(
+            f"{name}: {double_counted} event(s) sent again more than 48 hours after their "
+            "first acknowledgement: TikTok counts them twice"
+        )
+    return lines
+
+
+def render_check(out: Output, results: list[DestinationCheck]) -> int:
+    """One line per check (what was checked; on failure, the key to fix); the exit code."""
+    document = check_document(results)
+    code = 0 if document["ok"] else 1
+    if out.format == "json":
+        out.json(document)
+        return code
+    if any(r.sandbox for r in results):
+        out.console.info("check against the sandbox emulator: nothing reached TikTok")
+    words = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}
+    for r in results:
+        for item in r.items:
+            line = f"{r.destination}: {item.check} {words[item.status]} - {item.message}"
+            if item.status == "failed" and item.key:
+                line += f" - fix {item.key} in destinations.yml"
+            if item.status == "failed" and item.hint:
+                line += f": {item.hint}" if item.key else f" - {item.hint}"
+            out.console.info(line)
+    failed = [r.destination for r in results if not r.ok]
+    verdict = f"FAILED: {', '.join(failed)}" if failed else "ok"
+    out.console.info(f"check {verdict} ({len(results)} destination(s), no event sent)")
+    return code
 
 
 def render_state(out: Output, scopes: list[ScopeInfo], path: Path) -> None:

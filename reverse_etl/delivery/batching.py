@@ -11,7 +11,7 @@ object per event).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from reverse_etl.destinations.tiktok.vocab import MAX_EVENTS_PER_REQUEST, PARTNER_NAME
+from reverse_etl.destinations.tiktok.vocab import MAX_EVENTS_PER_REQUEST
 
 Column = Any  # Sequence[str] / Sequence[bytes], or a pyarrow string or binary array
 Chunk = tuple[Column, Column, Column]
@@ -59,6 +59,19 @@ class Batch:
         """The keys as Python strings (for reports)."""
         keys = self.keys
         return keys.to_pylist() if isinstance(keys, pa.Array) else list(keys)
+
+    def take(self, indices: Sequence[int]) -> Batch:
+        """The events at ``indices``, in that order: the accepted or failed part of a batch."""
+        if isinstance(self.keys, pa.Array):
+            chosen = pa.array(indices, pa.int64())
+            return Batch(
+                self.keys.take(chosen), self.hashes.take(chosen), self.payloads.take(chosen)
+            )
+        return Batch(
+            tuple(self.keys[i] for i in indices),
+            tuple(self.hashes[i] for i in indices),
+            tuple(self.payloads[i] for i in indices),
+        )
 
     def split(self) -> tuple[Batch, Batch]:
         """Halves (the first gets the smaller half): how a rejected batch is bisected."""
@@ -120,20 +133,31 @@ def _combine(parts: list[Chunk]) -> Batch:
 
 @dataclass(frozen=True)
 class EnvelopeSpec:
-    """The request fields around ``data``: where the events go, and the optional test code."""
+    """The request fields around ``data``: where the events go, the optional test code and the
+    optional partner name."""
 
     event_source: str
     event_source_id: str
     test_event_code: str | None = None
+    partner_name: str | None = None
 
     def prefix(self) -> bytes:
         """The body bytes up to and including ``"data":[``."""
-        return envelope_prefix(self.event_source, self.event_source_id, self.test_event_code)
+        return envelope_prefix(
+            self.event_source, self.event_source_id, self.test_event_code, self.partner_name
+        )
 
 
-def envelope_prefix(event_source: str, event_source_id: str, test_event_code: str | None) -> bytes:
+def envelope_prefix(
+    event_source: str,
+    event_source_id: str,
+    test_event_code: str | None,
+    partner_name: str | None = None,
+) -> bytes:
     """Open a ``/event/track/`` body: top-level fields, then ``"data":[``.
 
+    ``partner_name`` is sent only when configured: TikTok answers 40063 (invalid partner name)
+    to a name it has not registered, and the field is optional.
     orjson encodes the scalars so quotes and control characters in ids are escaped properly.
     """
     parts = [
@@ -141,9 +165,9 @@ def envelope_prefix(event_source: str, event_source_id: str, test_event_code: st
         orjson.dumps(event_source),
         b',"event_source_id":',
         orjson.dumps(event_source_id),
-        b',"partner_name":',
-        orjson.dumps(PARTNER_NAME),
     ]
+    if partner_name:
+        parts += [b',"partner_name":', orjson.dumps(partner_name)]
     if test_event_code is not None:
         parts += [b',"test_event_code":', orjson.dumps(test_event_code)]
     parts.append(b',"data":[')

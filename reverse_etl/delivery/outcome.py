@@ -6,30 +6,55 @@ with the same attributes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 from reverse_etl.errors import (
     AuthError,
     DestinationError,
+    RequestFieldError,
     TerminalDestinationError,
     TransientDestinationError,
 )
 
 OK: Final = "ok"
+PARTIAL: Final = "partial"
 TRANSIENT: Final = "transient"
 INVALID: Final = "invalid"
+CONFIG: Final = "config"
 TERMINAL: Final = "terminal"
 AUTH: Final = "auth"
-KINDS: Final = frozenset({OK, TRANSIENT, INVALID, TERMINAL, AUTH})
+KINDS: Final = frozenset({OK, PARTIAL, TRANSIENT, INVALID, CONFIG, TERMINAL, AUTH})
+AUTH_HINT: Final = (
+    "re-authorise: run 'retl auth tiktok' again (auth_method: oauth) or generate a new access "
+    "token in Events Manager"
+)
+
+
+@dataclass(frozen=True)
+class EventFailure:
+    """One event a partly accepted request did not accept.
+
+    ``index`` is its position in the request's events; ``kind`` is ``transient`` (send it
+    again) or ``invalid`` (rejected for good, with the destination's ``message``).
+    """
+
+    index: int
+    kind: str
+    code: int | None = None
+    message: str = ""
 
 
 class Outcome(Protocol):
     """The classified answer to one request.
 
-    ``kind`` is one of :data:`KINDS`: ``ok`` (acknowledged), ``transient`` (retry the same
-    bytes), ``invalid`` (the payload was rejected: bisect), ``terminal`` or ``auth`` (stop).
+    ``kind`` is one of :data:`KINDS`: ``ok`` (acknowledged), ``partial`` (acknowledged but for
+    the events in ``failures``; with no ``failures`` it is unknown which: bisect), ``transient``
+    (retry the same bytes; ``throttled`` when the destination only asked us to slow down, which
+    does not use up the retry attempts), ``invalid`` (an event was rejected: bisect),
+    ``config`` (the request itself was refused: ``field`` names the top-level field; stop),
+    ``terminal`` or ``auth`` (stop).
     """
 
     @property
@@ -42,6 +67,12 @@ class Outcome(Protocol):
     def request_id(self) -> str | None: ...
     @property
     def retry_after(self) -> float | None: ...
+    @property
+    def failures(self) -> Sequence[EventFailure]: ...
+    @property
+    def field(self) -> str | None: ...
+    @property
+    def throttled(self) -> bool: ...
 
 
 Send = Callable[[bytes], Outcome]
@@ -57,6 +88,9 @@ class SendOutcome:
     message: str = ""
     request_id: str | None = None
     retry_after: float | None = None
+    failures: Sequence[EventFailure] = ()
+    field: str | None = None
+    throttled: bool = False
 
 
 def describe(outcome: Outcome) -> str:
@@ -70,14 +104,13 @@ def describe(outcome: Outcome) -> str:
 
 
 def stop_error(outcome: Outcome) -> DestinationError:
-    """The error that ends a run on an ``auth`` or ``terminal`` outcome (or an unknown kind)."""
+    """The error that ends a run on an ``auth``, ``config`` or ``terminal`` outcome (or an
+    unknown kind)."""
     message = describe(outcome)
     if outcome.kind == AUTH:
-        hint = (
-            "re-authorise: run 'retl auth tiktok' again (auth_method: oauth) or generate a new "
-            "access token in Events Manager"
-        )
-        return AuthError(message, code=outcome.code, hint=hint)
+        return AuthError(message, code=outcome.code, hint=AUTH_HINT)
+    if outcome.kind == CONFIG and outcome.field is not None:
+        return RequestFieldError(message, field=outcome.field, code=outcome.code)
     if outcome.kind != TERMINAL:
         message = f"unexpected outcome kind {outcome.kind!r}: {message}"
     return TerminalDestinationError(message, code=outcome.code)
@@ -87,5 +120,7 @@ def outcome_of(exc: DestinationError) -> Outcome:
     """Senders may raise instead of returning an outcome; classify the same way."""
     if isinstance(exc, TransientDestinationError):
         return SendOutcome(TRANSIENT, exc.code, exc.message, None, exc.retry_after)
+    if isinstance(exc, RequestFieldError):
+        return SendOutcome(CONFIG, exc.code, exc.message, field=exc.field)
     kind = AUTH if isinstance(exc, AuthError) else TERMINAL
     return SendOutcome(kind, exc.code, exc.message)

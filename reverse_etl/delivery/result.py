@@ -15,8 +15,9 @@ class DeliveryResult:
     ``rejected`` isolated as invalid (40002), ``failed`` were in a request but never
     acknowledged, ``not_attempted`` were pulled but never sent. After a stop the rest of the
     input is not pulled, so callers that know the total derive "not sent" from it.
-    ``stop_reason`` is None, ``"auth"``, ``"terminal"``, ``"invalid"``, ``"retries exhausted"``
-    or ``"crash"``. ``requests`` counts sends (retries and bisection halves included);
+    ``stop_reason`` is None, ``"auth"``, ``"config"`` (the destination refused the request
+    itself, e.g. its event source), ``"terminal"``, ``"invalid"``, ``"retries exhausted"`` or
+    ``"crash"``. ``requests`` counts sends (retries and bisection halves included);
     ``elapsed`` is in seconds.
     """
 

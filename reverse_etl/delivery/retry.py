@@ -21,7 +21,9 @@ class RetryPolicy:
     ``request_deadline`` is the longest one send may take (the HTTP client is built with it and
     enforces it: a send past it fails as transient). ``max_elapsed`` bounds, in seconds, the
     time from the first send of a batch to the end of its last send: a retry is only started
-    if it can end, deadline included, within ``max_elapsed``.
+    if it can end, deadline included, within ``max_elapsed``. Answers that only ask us to slow
+    down (rate limits, maintenance) do not count against ``max_attempts``: ``max_elapsed``
+    alone bounds them (see ``next_delay``'s ``counted``).
     """
 
     max_attempts: int = 6
@@ -67,14 +69,17 @@ class RetryPolicy:
         elapsed: float,
         retry_after: float | None = None,
         rng: random.Random | None = None,
+        *,
+        counted: int | None = None,
     ) -> float | None:
         """The wait before the next attempt, or None when the batch should be given up.
 
-        Gives up when ``attempts_made`` reached ``max_attempts`` or when the retry, waited for
-        and given its whole ``request_deadline``, could end past ``max_elapsed`` seconds since
-        the first send.
+        Gives up when ``counted`` (the attempts that count: ``attempts_made`` unless given)
+        reached ``max_attempts`` or when the retry, waited for and given its whole
+        ``request_deadline``, could end past ``max_elapsed`` seconds since the first send. The
+        backoff grows with ``attempts_made`` either way.
         """
-        if attempts_made >= self.max_attempts:
+        if (attempts_made if counted is None else counted) >= self.max_attempts:
             return None
         wait = self.delay(attempts_made, retry_after, rng)
         if elapsed + wait + self.request_deadline > self.max_elapsed:

@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
@@ -22,9 +22,12 @@ from reverse_etl.delivery.observer import DeliveryObserver, NullObserver
 from reverse_etl.delivery.outcome import (
     INVALID,
     OK,
+    PARTIAL,
     TRANSIENT,
+    EventFailure,
     Outcome,
     Send,
+    SendOutcome,
     describe,
     outcome_of,
     stop_error,
@@ -33,10 +36,13 @@ from reverse_etl.delivery.result import DeliveryResult
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.errors import DestinationError, TerminalDestinationError, TransientDestinationError
 
-# With an envelope problem (wrong event_source_id, say) every event is "invalid" and bisection
-# would cost ~2 requests per event. When this many rejections arrive before a single
-# acknowledgement, the fault is almost surely not in the rows: stop instead.
+# With an envelope problem the destination did not name (see Outcome's "config" kind) every
+# event is "invalid" and bisection would cost ~2 requests per event. When this many rejections
+# arrive before a single acknowledgement, the fault is almost surely not in the rows: stop.
 DEFAULT_REJECT_GUARD = 32
+# Answers that show the destination took the request itself (its event source, token, test
+# code): after one of these, ``probe_first`` no longer holds the other slots back.
+_ENVELOPE_ACCEPTED = frozenset({OK, PARTIAL, INVALID})
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class _Unit:
     delay: float = 0.0
     first_start: float = 0.0
     sent_before: bool = False  # were these events already in a request? (failed vs unsent)
+    throttles: int = 0  # attempts answered "slow down": they do not use up max_attempts
 
 
 def deliver(
@@ -67,6 +74,7 @@ def deliver(
     clock: Callable[[], float] = time.monotonic,
     rng: random.Random | None = None,
     reject_guard: int = DEFAULT_REJECT_GUARD,
+    probe_first: bool = False,
 ) -> DeliveryResult:
     """Send every batch with at most ``thread_count`` requests in flight; report as they land.
 
@@ -77,7 +85,13 @@ def deliver(
     batch is split in halves until single bad events are isolated and passed to
     ``on_rejected``. Auth and terminal errors stop the run: nothing new is sent, requests in
     flight finish (and are acknowledged if they succeed), and the error is returned in
-    ``DeliveryResult.terminal_error`` for the caller to raise.
+    ``DeliveryResult.terminal_error`` for the caller to raise. A partly accepted batch
+    (``partial``) has its accepted events acknowledged, its failed events retried or rejected
+    one by one per their own kind, or, when the answer does not say which failed, is bisected.
+
+    ``probe_first`` sends one request alone until the destination has taken one (acknowledged
+    it, or rejected only events in it): a wrong event source or token then costs one request,
+    not ``thread_count``.
 
     ``sleep`` waits out backoff delays in a worker thread; by default the wait is cut short
     when the run stops. ``clock`` and ``rng`` make retry timing deterministic in tests.
@@ -98,6 +112,7 @@ def deliver(
         clock=clock,
         rng=rng or random.Random(),
         reject_guard=reject_guard,
+        probing=probe_first,
     )
     return run.execute(iter(batches))
 
@@ -117,6 +132,7 @@ class _Run:
     clock: Callable[[], float]
     rng: random.Random
     reject_guard: int
+    probing: bool = False
 
     def __post_init__(self) -> None:
         self.stopping = threading.Event()  # read by workers: skip sends once the run stops
@@ -167,7 +183,7 @@ class _Run:
     def _fill(self, pool: ThreadPoolExecutor, source: Iterator[Batch]) -> None:
         """Top up to ``thread_count`` requests; pull new input only when nothing is queued."""
         changed = False
-        while self.stop_reason is None and len(self.in_flight) < self.thread_count:
+        while self.stop_reason is None and len(self.in_flight) < self._slots():
             unit = self._next_unit(source)
             if unit is None:
                 break
@@ -177,6 +193,9 @@ class _Run:
             changed = True
         if changed:
             self.observer.on_in_flight(len(self.in_flight))
+
+    def _slots(self) -> int:
+        return 1 if self.probing else self.thread_count
 
     def _next_unit(self, source: Iterator[Batch]) -> _Unit | None:
         if self.queue:
@@ -205,10 +224,12 @@ class _Run:
         self.requests += 1
         n = len(unit.batch)
         self.observer.on_request_end(n, result)
+        if result.kind in _ENVELOPE_ACCEPTED:
+            self.probing = False
         if result.kind == OK:
-            self.sent += n
-            self.on_ack(unit.batch)
-            self.observer.on_ack(n)
+            self._ack(unit.batch)
+        elif result.kind == PARTIAL:
+            self._partial(unit, result)
         elif result.kind == TRANSIENT:
             self._retry(unit, result)
         elif result.kind == INVALID:
@@ -217,11 +238,42 @@ class _Run:
             self.failed += n
             self._stop(result.kind, stop_error(result))
 
+    def _ack(self, batch: Batch) -> None:
+        self.sent += len(batch)
+        self.on_ack(batch)
+        self.observer.on_ack(len(batch))
+
+    def _partial(self, unit: _Unit, outcome: Outcome) -> None:
+        """Acknowledge what was accepted; retry or reject each failed event per its kind."""
+        batch = unit.batch
+        failures = _placed(outcome.failures, len(batch))
+        if failures is None:  # the answer does not say which events failed: find them
+            self._bisect(unit, outcome)
+            return
+        failed = {f.index for f in failures}
+        accepted = [i for i in range(len(batch)) if i not in failed]
+        if accepted:
+            self._ack(batch.take(accepted))
+        retry = [f for f in failures if f.kind == TRANSIENT]
+        for f in failures:
+            if f.kind != TRANSIENT:
+                self._reject(batch.take([f.index]), _failure_outcome(f, outcome))
+        if retry:
+            part = replace(unit, batch=batch.take([f.index for f in retry]))
+            self._retry(part, _failure_outcome(retry[0], outcome))
+
     def _retry(self, unit: _Unit, outcome: Outcome) -> None:
         elapsed = self.clock() - unit.first_start
         delay = None
         if self.stop_reason is None:
-            delay = self.policy.next_delay(unit.attempt, elapsed, outcome.retry_after, self.rng)
+            throttles = unit.throttles + outcome.throttled
+            delay = self.policy.next_delay(
+                unit.attempt,
+                elapsed,
+                outcome.retry_after,
+                self.rng,
+                counted=unit.attempt - throttles,
+            )
         if delay is None:
             message = describe(outcome)
             self.failed += len(unit.batch)
@@ -240,25 +292,19 @@ class _Run:
         self.retries += 1
         self.observer.on_retry(unit.attempt, delay, outcome)
         self.queue.appendleft(
-            replace(unit, attempt=unit.attempt + 1, delay=delay, sent_before=True)
+            replace(
+                unit,
+                attempt=unit.attempt + 1,
+                delay=delay,
+                sent_before=True,
+                throttles=unit.throttles + outcome.throttled,
+            )
         )
 
     def _bisect(self, unit: _Unit, outcome: Outcome) -> None:
         batch = unit.batch
         if len(batch) == 1:
-            message = describe(outcome)
-            self.rejected += 1
-            self.on_rejected(batch, message)
-            self.observer.on_rejected(1, message)
-            if self.stop_on_invalid:
-                self._stop("invalid")
-            elif self.sent == 0 and self.rejected >= self.reject_guard:
-                text = (
-                    f"the first {self.rejected} events sent were all rejected and none accepted; "
-                    f"the request itself is probably wrong: {message}"
-                )
-                hint = "Check event_source and event_source_id for this destination."
-                self._stop("invalid", TerminalDestinationError(text, code=outcome.code, hint=hint))
+            self._reject(batch, outcome)
             return
         if self.stop_reason is not None:
             self.failed += len(batch)
@@ -269,6 +315,22 @@ class _Run:
         for half in (second, first):
             self.seq += 1
             self.queue.appendleft(_Unit(half, self.seq, first_start=self.clock(), sent_before=True))
+
+    def _reject(self, batch: Batch, outcome: Outcome) -> None:
+        """One event rejected for good, with the destination's reason."""
+        message = describe(outcome)
+        self.rejected += len(batch)
+        self.on_rejected(batch, message)
+        self.observer.on_rejected(len(batch), message)
+        if self.stop_on_invalid:
+            self._stop("invalid")
+        elif self.sent == 0 and self.rejected >= self.reject_guard:
+            text = (
+                f"the first {self.rejected} events sent were all rejected and none accepted; "
+                f"the request itself is probably wrong: {message}"
+            )
+            hint = "Check event_source and event_source_id for this destination."
+            self._stop("invalid", TerminalDestinationError(text, code=outcome.code, hint=hint))
 
     def _stop(self, reason: str, error: DestinationError | None = None) -> None:
         if self.stop_reason is None:
@@ -294,3 +356,20 @@ class _Run:
             return None
         # Rebuilt from the same payloads on a retry: byte-identical, so event_ids match.
         return self.send(build_body(self.envelope, unit.batch.payloads))
+
+
+def _placed(failures: Sequence[EventFailure], n: int) -> list[EventFailure] | None:
+    """``failures`` if each names a distinct event of the batch, else None (unknown which)."""
+    if not failures:
+        return None
+    indices = [f.index for f in failures]
+    if len(set(indices)) != len(indices) or not all(0 <= i < n for i in indices):
+        return None
+    return sorted(failures, key=lambda f: f.index)
+
+
+def _failure_outcome(failure: EventFailure, answer: Outcome) -> Outcome:
+    """One failed event as an outcome of its own, carrying the request's id for support."""
+    return SendOutcome(
+        failure.kind, failure.code, failure.message, answer.request_id, answer.retry_after
+    )

@@ -82,6 +82,7 @@ class DuckDBEngine:
         file_search_path: Path | None = None,
     ) -> None:
         self.path = path
+        self._file_search_path = file_search_path
         self.temp_directory = temp_directory
         self.memory = memory
         self.memory_limit = memory.limit if memory is not None else None
@@ -120,6 +121,34 @@ class DuckDBEngine:
             raise EngineError(f"cannot open DuckDB database {path}: {_clean(exc)}") from None
         for item in attach:
             self._attach(item)
+
+    def restrict_files(self, directories: Sequence[Path], files: Sequence[Path] = ()) -> None:
+        """From now on, SQL may read and write files only in ``directories`` (and their
+        subfolders) and ``files``, given as absolute paths; a relative path in SQL is taken
+        against the file search path. This cannot be undone on this connection: DuckDB
+        refuses to re-enable external access, so no model can.
+
+        Databases attached before (the warehouse file, attached SQLite or PostgreSQL) keep
+        working. Call it once everything retl itself needs outside these places is set up."""
+        base = self._file_search_path
+        dirs: list[str] = []
+        for folder in directories:
+            text = str(folder).rstrip("/") + "/"
+            dirs.append(text)
+            if base is not None and folder.is_relative_to(base) and folder != base:
+                relative = str(folder.relative_to(base)) + "/"
+                dirs += [relative, "./" + relative]
+        paths: list[str] = []
+        for file in files:
+            paths.append(str(file))
+            if base is not None and file.is_relative_to(base):
+                paths += [str(file.relative_to(base)), "./" + str(file.relative_to(base))]
+        try:
+            self._con.execute(f"SET allowed_directories = [{', '.join(map(_lit, dirs))}]")
+            self._con.execute(f"SET allowed_paths = [{', '.join(map(_lit, paths))}]")
+            self._con.execute("SET enable_external_access = false")
+        except duckdb.Error as exc:
+            raise EngineError(f"cannot restrict DuckDB's file access: {_clean(exc)}") from None
 
     def _attach(self, item: Attachment) -> None:
         options = "READ_ONLY" if item.kind == "duckdb" else f"TYPE {item.kind}, READ_ONLY"
@@ -326,5 +355,12 @@ def _bytes(size: str) -> float:
 def _clean(exc: BaseException) -> str:
     if isinstance(exc, duckdb.OutOfMemoryException):
         return "DuckDB ran out of memory: set warehouse.memory_limit higher in retl_project.yml"
+    if isinstance(exc, duckdb.PermissionException):
+        found = re.search(r'Cannot access file "([^"]*)"', str(exc))
+        where = f" {found.group(1)}" if found else ""
+        return (
+            f"retl may not read{where}: models read files in the project's folders only (not "
+            "hidden ones such as .git); list other folders in RETL_ALLOWED_PATHS"
+        )
     # Redacted before the lines are joined: the patterns know DuckDB's line structure.
     return " ".join(redact_error(str(exc)).split()) or type(exc).__name__

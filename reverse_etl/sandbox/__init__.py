@@ -16,6 +16,7 @@ from .faults import (
     FaultInjector,
     FaultPlan,
     HttpFault,
+    PartialFault,
     parse_fault,
 )
 from .options import SandboxOptions
@@ -49,6 +50,7 @@ __all__ = [
     "FaultInjector",
     "FaultPlan",
     "HttpFault",
+    "PartialFault",
     "SandboxOptions",
     "SandboxServer",
     "SandboxStats",

@@ -10,7 +10,12 @@ from typing import Any
 
 import orjson
 
-from reverse_etl.destinations.tiktok.vocab import CODE_BAD_TOKEN, CODE_NO_PERMISSION, CODE_OK
+from reverse_etl.destinations.tiktok.vocab import (
+    CODE_BAD_TOKEN,
+    CODE_EMPTY_TOKEN,
+    CODE_NO_PERMISSION,
+    CODE_OK,
+)
 
 from .envelope import ApiError, ApiRequest, Response, envelope, invalid
 from .faults import FaultInjector
@@ -21,6 +26,7 @@ from .stats import SandboxStats
 from .world import SandboxWorld
 
 BAD_TOKEN_MESSAGE = "Access token is incorrect or has been revoked."
+EMPTY_TOKEN_MESSAGE = "Access token is empty."
 
 
 @dataclass
@@ -36,8 +42,11 @@ class SandboxContext:
     track_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def authenticate(self, req: ApiRequest) -> frozenset[str]:
-        """Advertisers the request's ``Access-Token`` may act for, or 40105."""
-        allowed = None if req.token is None else self.world.token_advertisers(req.token)
+        """Advertisers the request's ``Access-Token`` may act for; 40104 without a token
+        (TikTok's EMPTY_ACCESS_TOKEN), 40105 for one it does not know."""
+        if not req.token:
+            raise ApiError(CODE_EMPTY_TOKEN, EMPTY_TOKEN_MESSAGE)
+        allowed = self.world.token_advertisers(req.token)
         if allowed is None:
             raise ApiError(CODE_BAD_TOKEN, BAD_TOKEN_MESSAGE)
         return allowed

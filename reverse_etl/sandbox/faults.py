@@ -14,10 +14,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 DEFAULT_MESSAGES = {
+    40002: "Invalid parameters.",
     40100: "Too many requests. Please retry in some time.",
+    40102: "Access token has expired.",
+    40104: "Access token is empty.",
+    40105: "Access token is incorrect or has been revoked.",
+    40132: "Request frequency limited. Please retry in some time.",
     50000: "System error",
     50002: "Error processing request on TikTok side, please try again later.",
+    60001: "The service is under maintenance. Please retry later.",
+    61000: "Too many requests. Please retry in some time.",
 }
+PARTIAL_MESSAGE = "Partial success: some events were not accepted."
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,26 @@ class CodeFault:
 
     def text(self) -> str:
         """The message sent: the given one or TikTok's usual wording for the code."""
+        return self.message or DEFAULT_MESSAGES.get(self.code, f"Injected error {self.code}")
+
+
+@dataclass(frozen=True)
+class PartialFault:
+    """Process the request, but fail the events at ``indices`` (positions in its ``data``) with
+    ``code``: the others are accepted and the answer is ``20001`` (PARTIAL_OK).
+
+    ``listed`` answers ``data: {"failed_events": [{"index", "event_id", "code", "message"}]}``;
+    unlisted answers ``data: null``, so the client cannot tell which events failed. When every
+    event of the request fails the answer is ``code`` itself, as for a single bad event.
+    """
+
+    indices: frozenset[int]
+    code: int = 40002
+    message: str | None = None
+    listed: bool = True
+
+    def text(self) -> str:
+        """The failed events' message: the given one or TikTok's usual wording for the code."""
         return self.message or DEFAULT_MESSAGES.get(self.code, f"Injected error {self.code}")
 
 
@@ -52,17 +80,19 @@ class DelayFault:
     seconds: float
 
 
-Fault = CodeFault | HttpFault | DropFault | DelayFault
+Fault = CodeFault | PartialFault | HttpFault | DropFault | DelayFault
 FaultSpec = Fault | Sequence[Any]
 
 
 def parse_fault(spec: FaultSpec) -> Fault:
     """Accept a fault object or its tuple/list form.
 
-    Forms: ``("code", 40100[, message])``, ``("http", 503[, retry_after_seconds])``,
-    ``("drop",)``, ``("delay", seconds)``. Raises ValueError on anything else.
+    Forms: ``("code", 40100[, message])``, ``("partial", [indices][, code[, message]])``,
+    ``("partial_unlisted", [indices][, code[, message]])``, ``("http", 503[,
+    retry_after_seconds])``, ``("drop",)``, ``("delay", seconds)``. Raises ValueError on
+    anything else.
     """
-    if isinstance(spec, CodeFault | HttpFault | DropFault | DelayFault):
+    if isinstance(spec, CodeFault | PartialFault | HttpFault | DropFault | DelayFault):
         return spec
     if isinstance(spec, str) or not isinstance(spec, Sequence) or not spec:
         raise ValueError(f"a fault is a non-empty list like ['code', 40100], got {spec!r}")
@@ -73,6 +103,8 @@ def parse_fault(spec: FaultSpec) -> Fault:
             if message is not None and not isinstance(message, str):
                 raise TypeError("message must be a string")
             return CodeFault(_as_int(args[0]), message)
+        if kind in ("partial", "partial_unlisted") and 1 <= len(args) <= 3:
+            return _partial(args, listed=kind == "partial")
         if kind == "http" and 1 <= len(args) <= 2:
             retry = None if len(args) < 2 or args[1] is None else _as_seconds(args[1])
             return HttpFault(_as_int(args[0]), retry)
@@ -82,13 +114,33 @@ def parse_fault(spec: FaultSpec) -> Fault:
             return DelayFault(_as_seconds(args[0]))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"invalid fault {list(spec)!r}: {exc}") from None
-    raise ValueError(f"unknown fault {list(spec)!r}; kinds: code, http, drop, delay")
+    raise ValueError(
+        f"unknown fault {list(spec)!r}; kinds: code, partial, partial_unlisted, http, drop, delay"
+    )
+
+
+def _partial(args: Sequence[Any], *, listed: bool) -> PartialFault:
+    indices = args[0]
+    if isinstance(indices, str) or not isinstance(indices, Sequence) or not indices:
+        raise ValueError("the failed events are a non-empty list of indices")
+    positions = frozenset(_as_int(i) for i in indices)
+    if min(positions) < 0:
+        raise ValueError("indices start at 0")
+    code = _as_int(args[1]) if len(args) >= 2 else 40002
+    message = args[2] if len(args) == 3 else None
+    if message is not None and not isinstance(message, str):
+        raise TypeError("message must be a string")
+    return PartialFault(positions, code, message, listed)
 
 
 def fault_to_json(fault: Fault) -> list[Any]:
     """The list form of a fault (inverse of :func:`parse_fault`)."""
     if isinstance(fault, CodeFault):
         return ["code", fault.code] + ([fault.message] if fault.message is not None else [])
+    if isinstance(fault, PartialFault):
+        kind = "partial" if fault.listed else "partial_unlisted"
+        message = [fault.message] if fault.message is not None else []
+        return [kind, sorted(fault.indices), fault.code, *message]
     if isinstance(fault, HttpFault):
         return ["http", fault.status] + (
             [fault.retry_after] if fault.retry_after is not None else []

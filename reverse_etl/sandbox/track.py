@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from reverse_etl.destinations.tiktok.vocab import CODE_NO_PERMISSION
+import orjson
+
+from reverse_etl.destinations.tiktok.vocab import CODE_NO_PERMISSION, CODE_OK, CODE_PARTIAL_OK
 
 from .context import SandboxContext, run_api
 from .envelope import ApiError, ApiRequest, Response, envelope, invalid
-from .faults import CodeFault, DelayFault, DropFault, HttpFault
+from .faults import PARTIAL_MESSAGE, CodeFault, DelayFault, DropFault, HttpFault, PartialFault
 from .validation import INVALID_SOURCE_ID, EventValidator, check_top_level
 
 _SOURCE_LABELS = {
@@ -35,6 +37,10 @@ def handle_track(ctx: SandboxContext, req: ApiRequest) -> Response | None:
             ctx.stats.fault("code")
             ctx.stats.rejected(fault.code)
             return envelope(fault.code, fault.text(), now=ctx.options.clock())
+        elif isinstance(fault, PartialFault):
+            ctx.stats.fault("partial")
+            with ctx.track_lock:
+                return partial_track(ctx, req, fault)
         elif isinstance(fault, HttpFault):
             ctx.stats.fault("http")
             return gateway_error(fault.status, fault.retry_after)
@@ -51,6 +57,59 @@ def handle_track(ctx: SandboxContext, req: ApiRequest) -> Response | None:
 
 def track(ctx: SandboxContext, req: ApiRequest) -> object:
     """Validate a whole request (any bad event rejects all), then record its new events."""
+    body = checked_body(ctx, req)
+    events: list[Any] = body["data"]
+    test_event_code = body.get("test_event_code")
+    source, source_id = body["event_source"], body["event_source_id"]
+    new, duplicates = ctx.recorder.accept(source, source_id, test_event_code, events, req.body)
+    ctx.stats.accepted(len(events), new, duplicates, test_event_code is not None)
+    return {}
+
+
+def partial_track(ctx: SandboxContext, req: ApiRequest, fault: PartialFault) -> Response:
+    """Like :func:`track`, but the events at ``fault.indices`` fail: the rest are recorded and
+    the answer is 20001, listing the failed events (or not: ``fault.listed``)."""
+    now = ctx.options.clock()
+    try:
+        body = checked_body(ctx, req)
+    except ApiError as exc:
+        ctx.stats.rejected(exc.code)
+        return envelope(exc.code, exc.message, None, http_status=exc.http_status, now=now)
+    events: list[Any] = body["data"]
+    failed = sorted(i for i in fault.indices if i < len(events))
+    kept = [event for i, event in enumerate(events) if i not in fault.indices]
+    if not failed:  # the script named no event of this request: a plain success
+        kept = events
+    elif not kept:  # nothing accepted: TikTok answers with the error itself
+        ctx.stats.rejected(fault.code)
+        return envelope(fault.code, fault.text(), None, now=now)
+    test_event_code = body.get("test_event_code")
+    source, source_id = body["event_source"], body["event_source_id"]
+    raw = orjson.dumps({**body, "data": kept})
+    new, duplicates = ctx.recorder.accept(source, source_id, test_event_code, kept, raw)
+    ctx.stats.accepted(len(kept), new, duplicates, test_event_code is not None)
+    if not failed:
+        return envelope(CODE_OK, "OK", {}, now=now)
+    ctx.stats.rejected(CODE_PARTIAL_OK)
+    data = None
+    if fault.listed:
+        data = {
+            "failed_events": [
+                {
+                    "index": i,
+                    "event_id": events[i].get("event_id") if type(events[i]) is dict else None,
+                    "code": fault.code,
+                    "message": f"data.{i}: {fault.text()}",
+                }
+                for i in failed
+            ]
+        }
+    return envelope(CODE_PARTIAL_OK, PARTIAL_MESSAGE, data, now=now)
+
+
+def checked_body(ctx: SandboxContext, req: ApiRequest) -> dict[str, Any]:
+    """The request's body once the token, top-level fields, event source and (unless turned
+    off) every event passed TikTok's checks; raises the ApiError TikTok would answer."""
     allowed = ctx.authenticate(req)
     body = req.json()
     error = check_top_level(body)
@@ -74,10 +133,7 @@ def track(ctx: SandboxContext, req: ApiRequest) -> object:
         error = validator.check_all(events, b"null" in req.body)
         if error is not None:
             raise invalid(error)
-    test_event_code = body.get("test_event_code")
-    new, duplicates = ctx.recorder.accept(source, source_id, test_event_code, events, req.body)
-    ctx.stats.accepted(len(events), new, duplicates, test_event_code is not None)
-    return {}
+    return body
 
 
 def gateway_error(status: int, retry_after: float | None) -> Response:

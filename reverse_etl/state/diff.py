@@ -18,12 +18,14 @@ import pyarrow as pa
 NEW = "new"
 CHANGED = "changed"
 UNCHANGED = "unchanged"
+HELD = "held"  # changed, but not sent again (on_change, see dedup.py)
 
 
 # Columns the warehouse diff adds to the model's own.
 ROW_KEY = "__row_key"
 ROW_HASH = "__row_hash"
 CHANGE = "__change"
+LATE = "__late"  # first acknowledged outside the dedup window (classify_sql)
 WAREHOUSE_COLUMNS = (ROW_KEY, ROW_HASH, CHANGE)
 
 
@@ -172,17 +174,20 @@ def row_parts(
     return Rows(model_sql, key, _digest(list(schema), form))
 
 
-def diff_sql(rows: str, latest: str | None) -> str:
-    """Only the rows to send: new keys, and keys whose row hash changed; ``latest`` None means
-    a full refresh. Rows whose key appears more than once come along too, so that they are
-    reported invalid."""
+def diff_sql(rows: str, latest: str | None, hold: str | None = None) -> str:
+    """Only the rows to send: new keys, and keys whose row hash changed (unless ``hold``, SQL
+    over the state row ``__s``, holds them back); ``latest`` None means a full refresh. Rows
+    whose key appears more than once come along too, so that they are reported invalid."""
     dups = (
         f"__k.{ROW_KEY} IN (SELECT {ROW_KEY} FROM ({rows}) AS __d "
         f"WHERE {ROW_KEY} IS NOT NULL GROUP BY {ROW_KEY} HAVING count(*) > 1)"
     )
     if latest is None:
         return f"SELECT __k.*, '{NEW}' AS {CHANGE} FROM ({rows}) AS __k"
-    keep = f"__s.row_key IS NULL OR __s.row_hash <> __k.{ROW_HASH} OR {dups}"
+    changed = f"__s.row_hash <> __k.{ROW_HASH}"
+    if hold is not None:
+        changed = f"({changed} AND NOT {hold})"
+    keep = f"__s.row_key IS NULL OR {changed} OR {dups}"
     return (
         f"SELECT __k.*, CASE WHEN __s.row_key IS NULL THEN '{NEW}' ELSE '{CHANGED}' END "
         f"AS {CHANGE} FROM ({rows}) AS __k LEFT JOIN {latest} AS __s "
@@ -198,8 +203,12 @@ def unchanged_sql(rows_sql: str, latest: str) -> str:
     )
 
 
-def classify_sql(rows: str, latest: str) -> str:
-    """Every row's key, row hash and change (new / changed / unchanged), in one scan.
+def classify_sql(
+    rows: str, latest: str, *, hold: str | None = None, late: str | None = None
+) -> str:
+    """Every row's key, row hash and change (new / changed / held / unchanged), in one scan;
+    ``hold`` (SQL over the state row ``__s``) makes a changed row held (not sent again), and
+    ``late`` says whether its key was first acknowledged outside the dedup window (``__late``).
 
     Only the key and the hash enter the join. A join whose state side outgrows DuckDB's
     memory spills it to disk, and then has to hold back the model's side too: with all the
@@ -208,21 +217,26 @@ def classify_sql(rows: str, latest: str) -> str:
     ``fetch_sql`` fetches only their rows.
     """
     narrow = f"SELECT {ROW_KEY}, {ROW_HASH} FROM ({rows}) AS __r"
+    held = f"WHEN {hold} THEN '{HELD}' " if hold is not None else ""
+    is_late = f"__s.row_key IS NOT NULL AND {late}" if late is not None else "FALSE"
     return (
         f"SELECT __k.{ROW_KEY}, __k.{ROW_HASH}, "
         f"CASE WHEN __s.row_key IS NULL THEN '{NEW}' WHEN __s.row_hash = __k.{ROW_HASH} "
-        f"THEN '{UNCHANGED}' ELSE '{CHANGED}' END AS {CHANGE} "
+        f"THEN '{UNCHANGED}' {held}ELSE '{CHANGED}' END AS {CHANGE}, "
+        f"coalesce({is_late}, FALSE) AS {LATE} "
         f"FROM ({narrow}) AS __k LEFT JOIN {latest} AS __s ON __s.row_key = __k.{ROW_KEY}"
     )
 
 
 def send_keys_sql(classified: str) -> str:
     """The keys whose rows go on: new or changed, and every key that appears more than once
-    (all its rows are reported invalid, unchanged ones too). ``__rows`` counts them."""
+    (all its rows are reported invalid, unchanged and held ones too). ``__rows`` counts them,
+    ``__held`` the held ones among them."""
     return (
-        f"SELECT {ROW_KEY}, any_value({CHANGE}) AS {CHANGE}, count(*) AS __rows "
+        f"SELECT {ROW_KEY}, any_value({CHANGE}) AS {CHANGE}, count(*) AS __rows, "
+        f"count(*) FILTER (WHERE {CHANGE} = '{HELD}') AS __held "
         f"FROM {classified} WHERE {ROW_KEY} IS NOT NULL GROUP BY {ROW_KEY} "
-        f"HAVING count(*) > 1 OR bool_or({CHANGE} <> '{UNCHANGED}')"
+        f"HAVING count(*) > 1 OR bool_or({CHANGE} NOT IN ('{UNCHANGED}', '{HELD}'))"
     )
 
 

@@ -18,7 +18,6 @@ does not read or validate; ``Journal.damage`` then says what was lost, for the s
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import itertools
 import os
@@ -28,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+
+from reverse_etl.state.dedup import Clock, system_clock, utc
 
 FSYNC_EVERY = 1.0  # seconds
 SUFFIX = ".arrows"
@@ -48,8 +49,11 @@ def _schema(destination: str, scope: str) -> pa.Schema:
 class JournalWriter:
     """Appends acknowledged batches of one scope to a new journal file."""
 
-    def __init__(self, path: Path, destination: str, scope: str) -> None:
+    def __init__(
+        self, path: Path, destination: str, scope: str, clock: Clock = system_clock
+    ) -> None:
         self.path = path
+        self._clock = clock  # the acknowledgement time recorded (tests move it)
         self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - closed in close()
         self._schema = _schema(destination, scope)
         self._writer = pa.ipc.new_stream(self._file, self._schema)
@@ -57,15 +61,17 @@ class JournalWriter:
         self._count = 0
 
     @classmethod
-    def create(cls, directory: Path, destination: str, scope: str) -> JournalWriter:
+    def create(
+        cls, directory: Path, destination: str, scope: str, clock: Clock = system_clock
+    ) -> JournalWriter:
         directory.mkdir(parents=True, exist_ok=True)
         # Names sort in creation order: folding applies them oldest first.
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(_SEQ)}{SUFFIX}"
-        return cls(directory / name, destination, scope)
+        return cls(directory / name, destination, scope, clock)
 
     def append(self, keys: Sequence[str] | pa.Array, hashes: Sequence[str] | pa.Array) -> None:
         n = len(keys)
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        now = utc(self._clock())
         batch = pa.record_batch(
             [
                 keys if isinstance(keys, pa.Array) else pa.array(keys, pa.string()),

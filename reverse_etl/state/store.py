@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ import pyarrow as pa
 from reverse_etl.delivery.batching import Column
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.errors import EngineError, StateDamagedError, StateError
+from reverse_etl.state.dedup import FIRST, Clock, DedupWindow, acknowledged_sql, system_clock
 from reverse_etl.state.diff import FORM_BY_LENGTH, NEWEST_FORM
 from reverse_etl.state.journal import (
     Journal,
@@ -36,7 +39,7 @@ from reverse_etl.state.journal import (
 )
 
 ALIAS = "retl_state"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each migration takes the schema from version i to i + 1. Never edit a released one: add one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -69,6 +72,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f"CREATE TABLE {ALIAS}.dirty_scopes (destination VARCHAR NOT NULL, "
         "scope VARCHAR NOT NULL, PRIMARY KEY (destination, scope))",
     ),
+    # When each key was first acknowledged (TikTok's dedup window runs from then; see
+    # dedup.py). A state from before knows only the last time: the best value there is, and
+    # the earliest entry of a key whose run died.
+    (
+        f"ALTER TABLE {ALIAS}.synced_rows ADD COLUMN IF NOT EXISTS {FIRST} TIMESTAMP",
+        f"""UPDATE {ALIAS}.synced_rows AS r SET {FIRST} = m.first
+            FROM (SELECT destination, scope, row_key, min(synced_at) AS first
+                  FROM {ALIAS}.synced_rows GROUP BY ALL) AS m
+            WHERE m.destination = r.destination AND m.scope = r.scope
+              AND m.row_key = r.row_key AND r.{FIRST} IS NULL""",
+    ),
 )
 
 
@@ -95,8 +109,10 @@ class StateStore:
         *,
         read_only: bool = False,
         reset_command: str = "retl state reset",
+        clock: Clock = system_clock,
     ) -> None:
         self.engine = engine
+        self.clock = clock  # acknowledgement times (tests move it)
         self.path = path
         self.read_only = read_only
         self.reset_command = reset_command  # named in the error about a damaged file
@@ -107,6 +123,7 @@ class StateStore:
         self._pending = ""  # read-only: SQL of the journal entries not yet folded
         self._staged: list[str] = []
         self._attached = False
+        self._upgraded_copy: Path | None = None  # read-only over an older schema
         try:
             self._attach()
             if read_only:
@@ -234,6 +251,37 @@ class StateStore:
             with contextlib.suppress(EngineError):
                 self.engine.execute(f"DETACH {ALIAS}")
             self._attached = False
+        self._drop_upgraded_copy()
+
+    def _attach_upgraded_copy(self) -> None:
+        """Read-only over an older schema: detach the file, copy it (and its WAL) into the
+        engine's temp folder, and attach the copy, migrated; it is deleted on close."""
+        self.engine.execute(f"DETACH {ALIAS}")
+        self._attached = False
+        folder = self.engine.temp_directory or self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        copy = folder / f"{self.path.name}.read-{os.getpid()}"
+        for suffix in ("", ".wal"):
+            source = self.path.with_name(self.path.name + suffix)
+            target = copy.with_name(copy.name + suffix)
+            target.unlink(missing_ok=True)
+            if source.exists():
+                shutil.copyfile(source, target)
+        self._upgraded_copy = copy
+        self.engine.execute(f"ATTACH {_lit(str(copy))} AS {ALIAS} (TYPE DUCKDB)")
+        self._attached = True
+        self.read_only = False  # for the migration only
+        try:
+            self._migrate()
+        finally:
+            self.read_only = True
+
+    def _drop_upgraded_copy(self) -> None:
+        copy = self._upgraded_copy
+        if copy is not None:
+            for suffix in ("", ".wal"):
+                copy.with_name(copy.name + suffix).unlink(missing_ok=True)
+            self._upgraded_copy = None
 
     def _version(self) -> int:
         tables = {
@@ -259,10 +307,9 @@ class StateStore:
         if version == SCHEMA_VERSION:
             return
         if self.read_only and self.path.exists():
-            raise StateError(
-                f"the state in {self.path} needs an upgrade (schema {version} -> {SCHEMA_VERSION})",
-                hint="run 'retl sync' once to upgrade it",
-            )
+            # A plan changes no state, and a sync may hold the file: read an upgraded copy.
+            self._attach_upgraded_copy()
+            return
         for statements in MIGRATIONS[version:]:
             for sql in statements:
                 self.engine.execute(sql)
@@ -341,22 +388,38 @@ class StateStore:
             out.append(info)
         return out
 
-    def latest_relation(self, destination: str, scope: str) -> str:
-        """SQL for the newest acknowledged (row_key, row_hash) of each key of one scope."""
+    def latest_relation(self, destination: str, scope: str, *, with_first: bool = False) -> str:
+        """SQL for the newest acknowledged (row_key, row_hash) of each key of one scope; with
+        ``with_first``, also when the key was first acknowledged (``first_synced_at``)."""
         where = f"WHERE destination = {_lit(destination)} AND scope = {_lit(scope)}"
         if not self._is_dirty(destination, scope):
             # Folded: one entry per key, no aggregate (arg_max would not spill).
-            return f"(SELECT row_key, row_hash FROM {ALIAS}.synced_rows {where})"
+            first = f", coalesce({FIRST}, synced_at) AS {FIRST}" if with_first else ""
+            return f"(SELECT row_key, row_hash{first} FROM {ALIAS}.synced_rows {where})"
+        first = f", min(coalesce({FIRST}, synced_at)) AS {FIRST}" if with_first else ""
         return (
-            f"(SELECT row_key, arg_max(row_hash, seq) AS row_hash "
+            f"(SELECT row_key, arg_max(row_hash, seq) AS row_hash{first} "
             f"FROM {self._log()} {where} GROUP BY row_key)"
         )
+
+    def acknowledged(self, destination: str, window: DedupWindow) -> tuple[int, int]:
+        """(keys acknowledged, of which first acknowledged outside ``window``) over every
+        scope of a destination: what forgetting it would send again, and count twice."""
+        total = late = 0
+        scopes = self.engine.rows(
+            f"SELECT DISTINCT scope FROM {self._log()} WHERE destination = ?", [destination]
+        )
+        for (scope,) in scopes:
+            latest = self.latest_relation(destination, scope, with_first=True)
+            n, old = self.engine.rows(acknowledged_sql(latest, window))[0]
+            total, late = total + int(n), late + int(old)
+        return total, late
 
     def _log(self) -> str:
         """The acknowledgement log, with a journal not yet folded (read-only opens only)."""
         if not self._pending:
             return f"{ALIAS}.synced_rows"
-        columns = "destination, scope, row_key, row_hash, seq"
+        columns = f"destination, scope, row_key, row_hash, synced_at, {FIRST}, seq"
         return (
             f"(SELECT {columns} FROM {ALIAS}.synced_rows "
             f"UNION ALL SELECT {columns} FROM ({self._pending}))"
@@ -381,7 +444,7 @@ class StateStore:
             raise StateError("internal: the state was opened read-only")
         journal = self._journals.get((destination, scope))
         if journal is None:
-            journal = JournalWriter.create(self.journal_dir, destination, scope)
+            journal = JournalWriter.create(self.journal_dir, destination, scope, self.clock)
             self._journals[(destination, scope)] = journal
         journal.append(keys, hashes)
 
@@ -429,6 +492,7 @@ class StateStore:
                 [*scope, cutoff],
             ).fetchone() or (0,)
             if older:  # not the scope's first sync: drop what the journal supersedes
+                _carry_first(cur, scope, f"{{t}}.seq > {int(cutoff)}", f"seq <= {int(cutoff)}")
                 cur.execute(
                     f"""DELETE FROM {ALIAS}.synced_rows
                         WHERE destination = ? AND scope = ? AND seq <= ? AND row_key IN (
@@ -452,7 +516,8 @@ class StateStore:
             with _transaction(cur):
                 cur.execute(
                     f"""INSERT INTO {ALIAS}.synced_rows
-                        SELECT ?, ?, row_key, row_hash, synced_at, ? + pos FROM __retl_journal""",
+                        SELECT ?, ?, row_key, row_hash, synced_at, ? + pos, synced_at
+                        FROM __retl_journal""",
                     [*scope, cutoff],
                 )
         finally:
@@ -474,7 +539,8 @@ class StateStore:
             seq = _PENDING_SEQ + (i << 40)  # newer than every folded entry, in file order
             parts.append(
                 f"SELECT {_lit(journal.destination)} AS destination, {_lit(journal.scope)} "
-                f"AS scope, row_key, row_hash, {seq} + pos AS seq FROM {table}"
+                f"AS scope, row_key, row_hash, synced_at, synced_at AS {FIRST}, {seq} + pos "
+                f"AS seq FROM {table}"
             )
         if parts:
             self._pending = " UNION ALL ".join(parts)
@@ -490,6 +556,11 @@ class StateStore:
         if not dirty:
             return
         cur = self._cursor()
+        newest = (
+            f"{{t}}.seq IN (SELECT max(seq) FROM {ALIAS}.synced_rows WHERE destination = "
+            f"{_lit(destination)} AND scope = {_lit(scope)} GROUP BY row_key)"
+        )
+        _carry_first(cur, [destination, scope], newest, "TRUE")
         cur.execute(
             f"""DELETE FROM {ALIAS}.synced_rows
                 WHERE destination = ? AND scope = ? AND seq NOT IN (
@@ -557,6 +628,7 @@ class StateStore:
                     self.engine.execute(f"CHECKPOINT {ALIAS}")
         with contextlib.suppress(EngineError):  # also when the checkpoint failed (damage)
             self.engine.execute(f"DETACH {ALIAS}")
+        self._drop_upgraded_copy()
 
 
 def set_aside(path: Path) -> Path:
@@ -585,6 +657,25 @@ _PENDING_SEQ = 1 << 60  # journal entries are newer than every folded one
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _carry_first(cur: duckdb.DuckDBPyConnection, scope: list[str], kept: str, older: str) -> None:
+    """Give the entries that stay (``kept``: SQL over the log aliased ``{t}``) the earliest
+    first acknowledgement of their key among the ``older`` entries: a resend updates a key's
+    hash and last time, never its first time (TikTok's dedup window runs from that)."""
+    kept_k, kept_n = kept.replace("{t}", "k"), kept.replace("{t}", "n")
+    cur.execute(
+        f"""UPDATE {ALIAS}.synced_rows AS n SET {FIRST} = o.first
+            FROM (SELECT row_key, min(coalesce({FIRST}, synced_at)) AS first
+                  FROM {ALIAS}.synced_rows
+                  WHERE destination = ? AND scope = ? AND {older} AND row_key IN (
+                      SELECT row_key FROM {ALIAS}.synced_rows AS k
+                      WHERE destination = ? AND scope = ? AND {kept_k})
+                  GROUP BY row_key) AS o
+            WHERE n.destination = ? AND n.scope = ? AND {kept_n}
+              AND n.row_key = o.row_key AND o.first < coalesce(n.{FIRST}, n.synced_at)""",
+        scope * 3,
+    )
 
 
 # What DuckDB 1.5.5 raises for a state file it cannot use: a duckdb.IOException in every case

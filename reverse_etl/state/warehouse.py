@@ -20,13 +20,21 @@ import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
 from reverse_etl.errors import LockError, StateError
+from reverse_etl.state.dedup import (
+    FIRST,
+    Clock,
+    DedupWindow,
+    acknowledged_sql,
+    system_clock,
+    utc,
+)
 from reverse_etl.state.diff import FORM_EXACT, FORM_MD5, form_of
 from reverse_etl.state.store import ScopeInfo
 
 if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL warehouse is used
     from reverse_etl.engine.postgres import PostgresEngine
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: first_synced_at, when each key was first acknowledged
 
 
 def _ident(name: str) -> str:
@@ -36,8 +44,16 @@ def _ident(name: str) -> str:
 class WarehouseStateStore:
     """State tables in a warehouse schema; same operations as the local StateStore."""
 
-    def __init__(self, engine: PostgresEngine, schema: str, *, create: bool = True) -> None:
+    def __init__(
+        self,
+        engine: PostgresEngine,
+        schema: str,
+        *,
+        create: bool = True,
+        clock: Clock = system_clock,
+    ) -> None:
         self.engine = engine
+        self.clock = clock  # acknowledgement times (tests move it)
         self.schema = schema
         self.s = _ident(schema)
         self._acks: Any = None
@@ -71,6 +87,18 @@ class WarehouseStateStore:
         self.engine.execute(
             f"CREATE INDEX IF NOT EXISTS synced_rows_key ON {s}.synced_rows "
             "(destination, scope, row_key, seq)"
+        )
+        # Version 2. A state from before knows only when each key was last acknowledged: the
+        # best value there is (the earliest entry of a key whose run died).
+        self.engine.execute(
+            f"ALTER TABLE {s}.synced_rows ADD COLUMN IF NOT EXISTS {FIRST} TIMESTAMP"
+        )
+        self.engine.execute(
+            f"""UPDATE {s}.synced_rows AS r SET {FIRST} = m.first
+                FROM (SELECT destination, scope, row_key, min(synced_at) AS first
+                      FROM {s}.synced_rows GROUP BY 1, 2, 3) AS m
+                WHERE m.destination = r.destination AND m.scope = r.scope
+                  AND m.row_key = r.row_key AND r.{FIRST} IS NULL"""
         )
         self.engine.execute(
             f"""CREATE TABLE IF NOT EXISTS {s}.destinations (
@@ -106,13 +134,31 @@ class WarehouseStateStore:
             conn.close()  # closing the session releases the advisory lock
 
     # --- the diff (in the model's dialect; the engine transpiles it) ---------------------
-    def latest_relation(self, destination: str, scope: str) -> str:
-        """The newest acknowledged hash per key of one scope, as DuckDB-dialect SQL."""
+    def latest_relation(self, destination: str, scope: str, *, with_first: bool = False) -> str:
+        """The newest acknowledged hash per key of one scope, as DuckDB-dialect SQL; with
+        ``with_first``, also when the key was first acknowledged (every entry carries its
+        key's first time: ``record_acknowledged`` copies it)."""
+        first = f", coalesce({FIRST}, synced_at) AS {FIRST}" if with_first else ""
         return (
-            f"(SELECT DISTINCT ON (row_key) row_key, row_hash "
+            f"(SELECT DISTINCT ON (row_key) row_key, row_hash{first} "
             f"FROM {self.s}.synced_rows WHERE destination = {_lit(destination)} "
             f"AND scope = {_lit(scope)} ORDER BY row_key, seq DESC)"
         )
+
+    def acknowledged(self, destination: str, window: DedupWindow) -> tuple[int, int]:
+        """(keys acknowledged, of which first acknowledged outside ``window``) over every
+        scope of a destination: what forgetting it would send again, and count twice."""
+        total = late = 0
+        scopes = self.engine.rows(
+            f"SELECT DISTINCT scope FROM {self.s}.synced_rows WHERE destination = %s",
+            [destination],
+        )
+        for (scope,) in scopes:
+            latest = self.latest_relation(destination, scope, with_first=True)
+            sql = self.engine.transpile(acknowledged_sql(latest, window))
+            n, old = self.engine.rows(sql)[0]
+            total, late = total + int(n), late + int(old)
+        return total, late
 
     # --- reads ---------------------------------------------------------------------------
     new_scope_form = FORM_EXACT  # the row hash form a first sync takes
@@ -172,17 +218,23 @@ class WarehouseStateStore:
     def record_acknowledged(
         self, destination: str, scope: str, keys: Column, hashes: Column
     ) -> None:
-        """Commit one acknowledged batch (COPY in one transaction)."""
+        """Commit one acknowledged batch (one statement, one transaction). Each entry carries
+        its key's first acknowledgement: the earliest of an earlier entry's, else now (one
+        index lookup per key), so the newest entry alone answers for the key."""
         keys, hashes = _pylist(keys), _pylist(hashes)
+        now = utc(self.clock())
         conn = self._ack_conn()
-        with (
-            conn.cursor() as cur,
-            cur.copy(
-                f"COPY {self.s}.synced_rows (destination, scope, row_key, row_hash) FROM STDIN"
-            ) as copy,
-        ):
-            for key, digest in zip(keys, hashes, strict=True):
-                copy.write_row((destination, scope, key, digest))
+        conn.execute(
+            f"""INSERT INTO {self.s}.synced_rows
+                    (destination, scope, row_key, row_hash, synced_at, {FIRST})
+                SELECT %(d)s, %(s)s, t.k, t.h, %(now)s, coalesce(
+                    (SELECT min(coalesce(o.{FIRST}, o.synced_at)) FROM {self.s}.synced_rows o
+                     WHERE o.destination = %(d)s AND o.scope = %(s)s AND o.row_key = t.k),
+                    %(now)s)
+                FROM unnest(%(keys)s::text[], %(hashes)s::text[]) WITH ORDINALITY AS t(k, h, i)
+                ORDER BY t.i""",
+            {"d": destination, "s": scope, "now": now, "keys": keys, "hashes": hashes},
+        )
         conn.commit()
 
     def compact(self, destination: str, scope: str) -> None:

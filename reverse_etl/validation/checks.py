@@ -106,7 +106,9 @@ def check_columns(
     # Repeated names are reported here, so map_columns sees each name once.
     result.findings += _duplicates(named)
     mapping = map_columns(list(dict.fromkeys(names)), source, ignore=key_only)
-    result.findings += _mapping_findings(mapping.issues, named)
+    # A partial column list may hold the column a "missing" warning is about.
+    issues = [i for i in mapping.issues if complete or i.rule != "missing-recommended"]
+    result.findings += _mapping_findings(issues, named)
     by_name = {m.column: m for m in mapping.columns}
     for col in flat:
         m = by_name.get(col.name) if col.named else None
@@ -174,21 +176,15 @@ def _mapping_findings(
     for issue in issues:
         where = first.get(issue.column)
         custom = "." in issue.column and issue.column.split(".", 1)[0] in OPEN_OBJECTS
-        if issue.severity != "error":
+        if issue.rule is not None:
+            rule = issue.rule
+        elif issue.severity != "error":
             rule = "not-for-source"
         elif CATALOG.lookup(issue.column) is None and not custom:
             rule = "unknown-parameter"
         else:
             rule = "duplicate-column"  # another column already maps to the same payload path
-        out.append(
-            Finding(
-                rule,
-                issue.severity,
-                f"column {issue.column}: {issue.message}",
-                issue.hint,
-                where,
-            )
-        )
+        out.append(Finding(rule, issue.severity, issue.text, issue.hint, where))
     return out
 
 

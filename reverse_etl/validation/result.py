@@ -26,6 +26,8 @@ RULES = (
     "unknown-parameter",
     "duplicate-column",
     "not-for-source",
+    "missing-recommended",
+    "contents-key",
     "missing-required",
     "primary-key",
     "no-identifier",

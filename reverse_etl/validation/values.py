@@ -30,6 +30,19 @@ def check_events(values: Iterable[str], source: str) -> list[tuple[str, TypeVerd
             continue
         if not name.strip():
             out.append(("event-name", TypeVerdict("error", "event name is empty")))
+        elif source == "OFFLINE" and LEGACY_EVENTS.get(name) == "PageView":
+            # A Pixel event TikTok may not count from an offline event set: sent, with a
+            # warning (the encoder warns per row too).
+            out.append(
+                (
+                    "event-name",
+                    TypeVerdict(
+                        "warning",
+                        f"event '{name}' is not an OFFLINE standard event: TikTok may not count it",
+                        "use a standard event, e.g. 'ViewContent'",
+                    ),
+                )
+            )
         elif name in LEGACY_EVENTS:
             current = LEGACY_EVENTS[name]
             now = f" (today's name: '{current}')" if current != name else ""

@@ -204,7 +204,8 @@ def test_a_retl_model_selects_from_a_dbt_model(built: Built, tmp_path: Path) -> 
     )
     (retl / "models" / "purchases.sql").write_text(
         "select 'Purchase' as event, 'order-' || order_id as event_id, "
-        "ordered_at as event_time, email, amount as value, 'USD' as currency "
+        "ordered_at as event_time, email, amount as value, 'USD' as currency, "
+        "'https://shop.example/checkout' as page_url "
         "from {{ ref('orders') }}",
         encoding="utf-8",
     )

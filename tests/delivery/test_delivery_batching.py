@@ -148,32 +148,39 @@ texts = st.text(max_size=30)
     source=st.sampled_from(["web", "app", "offline", "crm"]),
     source_id=texts,
     test_code=st.none() | texts,
+    partner=st.none() | texts,
     n=st.integers(min_value=0, max_value=20),
 )
 def test_body_round_trips_through_json(
-    source: str, source_id: str, test_code: str | None, n: int
+    source: str, source_id: str, test_code: str | None, partner: str | None, n: int
 ) -> None:
     events = [{"event": "Lead", "event_id": f'id"{i}\\\n', "event_time": i} for i in range(n)]
-    spec = EnvelopeSpec(source, source_id, test_code)
+    spec = EnvelopeSpec(source, source_id, test_code, partner)
     body = build_body(spec, [orjson.dumps(e) for e in events])
 
     expected: dict[str, object] = {
         "event_source": source,
         "event_source_id": source_id,
-        "partner_name": "retl",
         "data": events,
     }
+    if partner:  # sent only when configured (TikTok refuses unknown names: 40063)
+        expected["partner_name"] = partner
     if test_code is not None:
         expected["test_event_code"] = test_code
     assert orjson.loads(body) == expected
     assert body == build_body(
-        envelope_prefix(source, source_id, test_code), map(orjson.dumps, events)
+        envelope_prefix(source, source_id, test_code, partner), map(orjson.dumps, events)
     )
 
 
 def test_body_has_top_level_fields_before_data() -> None:
     body = build_body(EnvelopeSpec("web", "PIX", "TEST1"), [b'{"event":"Lead"}'])
     assert body == (
-        b'{"event_source":"web","event_source_id":"PIX","partner_name":"retl",'
+        b'{"event_source":"web","event_source_id":"PIX",'
         b'"test_event_code":"TEST1","data":[{"event":"Lead"}]}'
+    )
+    body = build_body(EnvelopeSpec("web", "PIX", None, "Acme"), [b'{"event":"Lead"}'])
+    assert body == (
+        b'{"event_source":"web","event_source_id":"PIX","partner_name":"Acme",'
+        b'"data":[{"event":"Lead"}]}'
     )

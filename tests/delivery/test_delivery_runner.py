@@ -259,7 +259,7 @@ def test_bodies_carry_the_envelope_and_the_batch() -> None:
     run(batches(5, 5), sender, Recorder())
     (body,) = sender.bodies
     parsed = orjson.loads(body)
-    assert parsed["event_source_id"] == "CPIXEL" and parsed["partner_name"] == "retl"
+    assert parsed["event_source_id"] == "CPIXEL" and "partner_name" not in parsed
     assert [e["event_id"] for e in parsed["data"]] == all_keys(5)
 
 

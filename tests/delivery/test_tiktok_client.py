@@ -65,7 +65,7 @@ def test_track_posts_the_body_with_token_and_identity(
 @pytest.mark.parametrize(
     ("reply", "kind", "code"),
     [
-        (Reply(body=envelope(20001, "partial")), "ok", 20001),
+        (Reply(body=envelope(20001, "partial")), "partial", 20001),
         (
             Reply(body=envelope(40105, "Access token is incorrect or has been revoked.")),
             "auth",

@@ -33,12 +33,13 @@ def test_request_ids_are_unique(client: httpx.Client) -> None:
     assert len(ids) == 5
 
 
-def test_missing_token_is_40105_with_http_200(server: SandboxServer) -> None:
+def test_missing_token_is_40104_with_http_200(server: SandboxServer) -> None:
+    # TikTok's SDK: 40104 EMPTY_ACCESS_TOKEN; 40105 is for a token it does not know.
     response = httpx.post(server.base_url + TRACK, json=track_body([web_event()]))
     assert response.status_code == 200
     body = response.json()
-    assert body["code"] == 40105
-    assert body["message"] == "Access token is incorrect or has been revoked."
+    assert body["code"] == 40104
+    assert body["message"] == "Access token is empty."
     assert body["data"] is None
     assert REQUEST_ID.fullmatch(body["request_id"])
 

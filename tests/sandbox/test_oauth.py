@@ -124,7 +124,7 @@ def test_portal_rejects_bad_requests(server: SandboxServer, params: dict[str, st
 def test_advertiser_get_checks_token_and_secret(server: SandboxServer) -> None:
     url = server.base_url + API + "oauth2/advertiser/get/"
     creds = {"app_id": DEMO_APP_ID, "secret": DEMO_APP_SECRET}
-    assert httpx.get(url, params=creds).json()["code"] == 40105
+    assert httpx.get(url, params=creds).json()["code"] == 40104
     wrong = {"app_id": DEMO_APP_ID, "secret": "nope"}
     assert (
         httpx.get(url, params=wrong, headers={"Access-Token": "sandbox-token"}).json()["code"]

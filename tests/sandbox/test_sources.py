@@ -188,4 +188,4 @@ def test_app_list(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize("path", ["pixel/list/", "crm/list/", "offline/get/", "app/list/"])
 def test_management_endpoints_need_a_token(server: SandboxServer, path: str) -> None:
-    assert httpx.get(server.base_url + API + path, params=ADV).json()["code"] == 40105
+    assert httpx.get(server.base_url + API + path, params=ADV).json()["code"] == 40104

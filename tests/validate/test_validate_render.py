@@ -59,7 +59,8 @@ def test_text_shows_the_table_then_located_problems() -> None:
         "parameter (did you mean 'email'?)"
     ) in lines
     assert "warning: tiktok_web: models/events.sql: no column identifies the person" in err
-    assert lines[-1] == "validate FAILED: 1 destination(s), 3 error(s), 1 warning(s)"
+    assert "warning: tiktok_web: models/events.sql: no page_url column" in err
+    assert lines[-1] == "validate FAILED: 1 destination(s), 3 error(s), 2 warning(s)"
     assert "\x1b[" not in out + err
 
 
@@ -70,4 +71,4 @@ def test_json_is_one_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     assert doc == document(found, strict=True)
     assert (doc["version"], doc["ok"], doc["strict"]) == (1, False, True)
-    assert doc["counts"] == {"error": 0, "warning": 1, "note": 0}
+    assert doc["counts"] == {"error": 0, "warning": 2, "note": 0}  # no identifier, no page_url

@@ -136,7 +136,8 @@ def test_a_missing_warehouse_falls_back_to_declarations(
             """,
             "destinations.yml": DESTINATIONS,
             "models/events.sql": """
-                select 'Lead' as event, contact_id as event_id, signed_up_at as event_time, email
+                select 'Lead' as event, contact_id as event_id, signed_up_at as event_time, email,
+                       'https://shop.example/signup' as page_url
                 from {{ source('crm', 'contacts') }}
             """,
         },
@@ -185,7 +186,8 @@ def test_dbt_tables_are_the_last_layer(tmp_path: Path, make_project: MakeProject
             "destinations.yml": DESTINATIONS,
             "models/events.sql": """
                 select 'Purchase' as event, customer_id as event_id,
-                       first_order_at as event_time, email, lifetime_value as value
+                       first_order_at as event_time, email, lifetime_value as value,
+                       'https://shop.example/' as page_url
                 from analytics.dim_customers
             """,
         },
@@ -208,7 +210,8 @@ sources:
           - {name: signed_up_at, data_type: timestamp}
 """
 CONTACT_EVENTS = """
-select 'Lead' as event, contact_id as event_id, signed_up_at as event_time, email
+select 'Lead' as event, contact_id as event_id, signed_up_at as event_time, email,
+       'https://shop.example/signup' as page_url
 from {{ source('crm', 'contacts') }}
 """
 

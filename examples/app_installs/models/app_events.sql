@@ -22,7 +22,6 @@ select
     client_ip                                        as ip,
     user_agent                                       as user_agent,
     email                                            as email,
-    user_id                                          as external_id,
     price                                            as value,
     currency                                         as currency,
     case when product_sku is not null then 'product' end as content_type,

@@ -24,8 +24,7 @@ WEB = frozenset({"WEB"})
 APP = frozenset({"APP"})
 CRM = frozenset({"CRM"})
 WEB_APP = frozenset({"WEB", "APP"})
-WEB_OFFLINE = frozenset({"WEB", "OFFLINE"})
-WEB_APP_OFFLINE = frozenset({"WEB", "APP", "OFFLINE"})
+WEB_CRM = frozenset({"WEB", "CRM"})
 
 
 class Kind(enum.Enum):
@@ -48,7 +47,9 @@ class Hashing(enum.Enum):
     EMAIL = "trim, lower-case, SHA-256"
     PHONE = "E.164, SHA-256"
     SHA256 = "trim, SHA-256"
-    LOWER_SHA256 = "trim, lower-case, SHA-256"  # idfa / gaid when hashed
+    # Advertising IDs are sent raw or hashed, never hashed by retl (TikTok takes both).
+    IDFA = "trim; raw upper-case, SHA-256 lower-case"
+    GAID = "trim, lower-case"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ class ParamSpec:
     @property
     def dotted(self) -> str:
         return ".".join(self.path)
+
+    @property
+    def folded(self) -> bool:
+        """Sent inside the single item of properties.contents."""
+        return len(self.path) == 3 and self.path[:2] == CONTENTS_PATH
 
 
 @dataclass(frozen=True)
@@ -144,25 +150,40 @@ PARAMS: tuple[ParamSpec, ...] = (
         "external_id",
         "user.external_id",
         Kind.STRING,
-        ALL,
+        WEB_CRM,
         "Your own user ID(s), hashed exactly as the Pixel hashes them.",
         hashing=Hashing.SHA256,
         multi=True,
     ),
-    _p("ip", "user.ip", Kind.STRING, WEB_APP_OFFLINE, "IPv4 or IPv6 address. Never hashed."),
+    _p("ip", "user.ip", Kind.STRING, WEB_APP, "IPv4 or IPv6 address. Never hashed."),
     _p(
         "user_agent",
         "user.user_agent",
         Kind.STRING,
-        WEB_APP_OFFLINE,
+        WEB_APP,
         "Browser user agent. Never hashed.",
     ),
-    _p("ttclid", "user.ttclid", Kind.STRING, WEB_OFFLINE, "TikTok click ID. Never hashed."),
-    _p("ttp", "user.ttp", Kind.STRING, WEB_OFFLINE, "_ttp cookie value. Never hashed."),
+    _p("ttclid", "user.ttclid", Kind.STRING, WEB, "TikTok click ID. Never hashed."),
+    _p("ttp", "user.ttp", Kind.STRING, WEB, "_ttp cookie value. Never hashed."),
     _p("locale", "user.locale", Kind.STRING, WEB_APP, "BCP 47 locale, e.g. en-US."),
-    _p("idfa", "user.idfa", Kind.STRING, APP, "iOS advertising ID (sent as given)."),
+    _p(
+        "idfa",
+        "user.idfa",
+        Kind.STRING,
+        APP,
+        "iOS advertising ID, raw (sent upper-case) or SHA-256 (sent lower-case). Send "
+        "att_status with it.",
+        hashing=Hashing.IDFA,
+    ),
     _p("idfv", "user.idfv", Kind.STRING, APP, "iOS vendor ID."),
-    _p("gaid", "user.gaid", Kind.STRING, APP, "Google advertising ID (sent as given)."),
+    _p(
+        "gaid",
+        "user.gaid",
+        Kind.STRING,
+        APP,
+        "Google advertising ID, raw or SHA-256 (sent lower-case).",
+        hashing=Hashing.GAID,
+    ),
     _p(
         "att_status",
         "user.att_status",
@@ -181,7 +202,16 @@ PARAMS: tuple[ParamSpec, ...] = (
         "ISO 4217 code from TikTok's list of 62 currencies.",
         allowed=CURRENCIES,
     ),
-    _p("content_id", "properties.content_id", Kind.ID, ALL, "Product (SKU) ID."),
+    # TikTok reads content_id, content_name and content_category only inside contents: as
+    # columns of their own they become the single item of properties.contents.
+    _p(
+        "content_id",
+        "properties.contents.content_id",
+        Kind.ID,
+        ALL,
+        "Product (SKU) ID. Sent as the single item of contents.",
+        aliases=("properties.content_id",),
+    ),
     _p("content_ids", "properties.content_ids", Kind.ID_LIST, ALL, "List of product IDs."),
     _p(
         "content_type",
@@ -191,15 +221,29 @@ PARAMS: tuple[ParamSpec, ...] = (
         "product or product_group.",
         allowed=CONTENT_TYPES,
     ),
-    _p("content_name", "properties.content_name", Kind.STRING, ALL, "Product name."),
-    _p("content_category", "properties.content_category", Kind.STRING, ALL, "Product category."),
+    _p(
+        "content_name",
+        "properties.contents.content_name",
+        Kind.STRING,
+        ALL,
+        "Product name. Sent as the single item of contents.",
+        aliases=("properties.content_name",),
+    ),
+    _p(
+        "content_category",
+        "properties.contents.content_category",
+        Kind.STRING,
+        ALL,
+        "Product category. Sent as the single item of contents.",
+        aliases=("properties.content_category",),
+    ),
     _p(
         "contents",
         "properties.contents",
         Kind.CONTENTS,
         ALL,
         "List of structs: content_id, content_name, content_category, content_type, brand, "
-        "price, quantity.",
+        "price, quantity, status.",
     ),
     _p("num_items", "properties.num_items", Kind.INTEGER, ALL, "Number of items."),
     _p("search_string", "properties.search_string", Kind.STRING, ALL, "Search text."),
@@ -218,8 +262,15 @@ PARAMS: tuple[ParamSpec, ...] = (
     _p("status", "properties.status", Kind.STRING, ALL, "Status of the order, item or service."),
     _p("predicted_ltv", "properties.predicted_ltv", Kind.NUMBER, ALL, "Predicted lifetime value."),
     # page
-    _p("page_url", "page.url", Kind.STRING, WEB_OFFLINE, "URL of the page.", aliases=("url",)),
-    _p("referrer", "page.referrer", Kind.STRING, WEB_OFFLINE, "Referrer URL."),
+    _p(
+        "page_url",
+        "page.url",
+        Kind.STRING,
+        WEB,
+        "URL of the page. TikTok expects it on WEB events.",
+        aliases=("url",),
+    ),
+    _p("referrer", "page.referrer", Kind.STRING, WEB, "Referrer URL."),
     # app
     _p(
         "app_id",
@@ -265,7 +316,53 @@ CONTENT_KEYS: tuple[ContentKey, ...] = (
     ContentKey("brand", Kind.STRING, "Brand."),
     ContentKey("price", Kind.NUMBER, "Unit price."),
     ContentKey("quantity", Kind.INTEGER, "Quantity."),
+    ContentKey("status", Kind.STRING, "Status of the item."),
 )
+
+# Parameters that go inside properties.contents (as its single item) when they are columns.
+CONTENTS_PATH = ("properties", "contents")
+
+
+@dataclass(frozen=True)
+class MatchKey:
+    """A value TikTok matches an event to a person with (its Event Match Quality inputs).
+
+    ``strong_for``: the sources where the key on its own identifies a person or a click, so
+    that it counts towards match coverage (docs/tiktok.md, "Match keys", says why)."""
+
+    name: str
+    params: tuple[str, ...]  # a row carries the key when it has all of them
+    sources: frozenset[str]  # the sources it is reported for
+    strong_for: frozenset[str] = frozenset()
+
+    @property
+    def bit(self) -> int:
+        return 1 << MATCH_KEYS.index(self)
+
+
+MATCH_KEYS: tuple[MatchKey, ...] = (
+    MatchKey("email", ("email",), ALL, ALL),
+    MatchKey("phone", ("phone",), ALL, ALL),
+    MatchKey("external_id", ("external_id",), ALL, WEB_CRM),
+    MatchKey("ttclid", ("ttclid",), ALL, WEB),
+    MatchKey("ttp", ("ttp",), ALL),
+    MatchKey("ip_user_agent", ("ip", "user_agent"), ALL),
+    MatchKey("idfa", ("idfa",), APP, APP),
+    MatchKey("gaid", ("gaid",), APP, APP),
+    MatchKey("lead_id", ("lead_id",), CRM, CRM),
+)
+# Values that failed normalisation (malformed e-mail, unparseable phone): bits after the keys.
+NORMALISATION_FAILURES: tuple[str, ...] = ("email", "phone")
+
+
+def failure_bit(param: str) -> int:
+    return 1 << (len(MATCH_KEYS) + NORMALISATION_FAILURES.index(param))
+
+
+def match_keys_for(source: str) -> tuple[MatchKey, ...]:
+    """The match keys reported for an event source, in report order."""
+    return tuple(k for k in MATCH_KEYS if source in k.sources)
+
 
 # Top-level objects whose unknown keys are sent as given ("properties.my_field").
 OPEN_OBJECTS = frozenset({"properties"})

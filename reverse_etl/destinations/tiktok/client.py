@@ -22,9 +22,9 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Literal
 
@@ -34,16 +34,25 @@ import orjson
 from pydantic import SecretStr
 
 from reverse_etl.__about__ import __version__
+from reverse_etl.delivery.outcome import AUTH_HINT, EventFailure
+from reverse_etl.destinations.tiktok.responses import (
+    blamed_field,
+    failed_events,
+    is_transient_code,
+)
 from reverse_etl.destinations.tiktok.vocab import (
-    CODE_BAD_TOKEN,
+    AUTH_CODES,
     CODE_INVALID_PARAMS,
+    CODE_INVALID_PARTNER_NAME,
+    CODE_PARTIAL_OK,
     SUCCESS_CODES,
+    THROTTLE_CODES,
     TRACK_PATH,
-    TRANSIENT_CODES,
 )
 from reverse_etl.errors import (
     AuthError,
     DestinationError,
+    RequestFieldError,
     TerminalDestinationError,
     TransientDestinationError,
 )
@@ -51,19 +60,22 @@ from reverse_etl.secrets import register, scrub, secret_problem
 
 log = logging.getLogger(__name__)
 
-OutcomeKind = Literal["ok", "transient", "invalid", "terminal", "auth"]
+OutcomeKind = Literal["ok", "partial", "transient", "invalid", "config", "terminal", "auth"]
 _RETRYABLE_HTTP = frozenset({408, 425, 429})
-_AUTH_HINT = (
-    "re-authorise: run 'retl auth tiktok' again (auth_method: oauth) or generate a new access "
-    "token in Events Manager"
-)
+_AUTH_HINT = AUTH_HINT
 # The documented bound on one request, retries being separate requests (see RetryPolicy).
 DEFAULT_DEADLINE = 60.0
 
 
 @dataclass(frozen=True)
 class TrackOutcome:
-    """The classified answer to one request (see the module docstring for the kinds)."""
+    """The classified answer to one request (kinds: see ``reverse_etl.delivery.outcome``).
+
+    ``failures`` lists the events a ``partial`` (20001) answer names as failed, by position in
+    the request (empty when it names none: the runner then bisects); ``field`` is the top-level
+    request field a ``config`` answer blames (``event_source_id``, ...); ``throttled`` marks a
+    ``transient`` answer that only asks to slow down (rate limits, maintenance, HTTP 429).
+    """
 
     kind: OutcomeKind
     code: int | None
@@ -71,6 +83,9 @@ class TrackOutcome:
     request_id: str | None = None
     retry_after: float | None = None
     http_status: int | None = None
+    failures: tuple[EventFailure, ...] = ()
+    field: str | None = None
+    throttled: bool = False
 
     @property
     def ok(self) -> bool:
@@ -216,8 +231,8 @@ class TikTokClient:
             log.debug("%s", failure.message)
             return failure, None
         envelope = _parse_envelope(body)
-        outcome = classify(status, envelope, _retry_after(response_headers))
-        outcome = _with_message(outcome, self._scrub(outcome.message))
+        outcome = classify(status, envelope, _retry_after(response_headers), request=content)
+        outcome = _scrubbed(outcome, self._scrub)
         log.debug(
             "%s %s -> HTTP %s code=%s request_id=%s",
             method,
@@ -377,12 +392,20 @@ class _DeadlineStream(httpcore.NetworkStream):
 
 
 def classify(
-    http_status: int, envelope: dict[str, Any] | None, retry_after: float | None = None
+    http_status: int,
+    envelope: dict[str, Any] | None,
+    retry_after: float | None = None,
+    *,
+    request: bytes | None = None,
 ) -> TrackOutcome:
     """Classify an HTTP answer. ``envelope`` is the parsed JSON body, or None if it was not one.
 
     TikTok reports errors as HTTP 200 with a non-zero ``code``, so the code decides; HTTP
     status matters only for gateway trouble (5xx, 429) and bodies that are not envelopes.
+    ``request`` is the body sent, read only to place the failed events of a 20001 that names
+    them by ``event_id``. The codes (TikTok's SDK ``tiktok_code.py``): 0 ok; 20001 partial;
+    40102/40104/40105 auth; 40002 invalid, or config when it names a top-level field; 40063
+    config (``partner_name``); transient per ``responses.is_transient_code``; others terminal.
     """
     code = envelope.get("code") if envelope is not None else None
     if not isinstance(code, int) or isinstance(code, bool):
@@ -396,7 +419,8 @@ def classify(
         return TrackOutcome(kind, code, text, request_id, retry_after, http_status)
 
     if http_status >= 500 or http_status in _RETRYABLE_HTTP:
-        return outcome("transient", message or f"HTTP {http_status} from the API gateway")
+        text = message or f"HTTP {http_status} from the API gateway"
+        return replace(outcome("transient", text), throttled=http_status == 429)
     if code is None:
         if 200 <= http_status < 300:
             # A proxy or load balancer answered in TikTok's place; worth another try.
@@ -404,16 +428,29 @@ def classify(
         if http_status == 401:
             return outcome("auth", f"HTTP {http_status} without a TikTok response envelope")
         return outcome("terminal", f"unexpected HTTP {http_status} from the API")
-    if code in SUCCESS_CODES:
-        if 200 <= http_status < 300:
-            return outcome("ok", message or "OK")
-        return outcome("terminal", f"HTTP {http_status} with code {code}: {message}")
-    if code == CODE_BAD_TOKEN:
-        return outcome("auth", message or "access token missing or incorrect")
+    if code in SUCCESS_CODES or code == CODE_PARTIAL_OK:
+        if not 200 <= http_status < 300:
+            return outcome("terminal", f"HTTP {http_status} with code {code}: {message}")
+        if code == CODE_PARTIAL_OK:
+            data = envelope.get("data") if envelope is not None else None
+            text = message or "some events of the request were not accepted"
+            failures = failed_events(data, text, request) or ()
+            return replace(outcome("partial", text), failures=failures)
+        return outcome("ok", message or "OK")
+    if code in AUTH_CODES:
+        return outcome("auth", message or "access token missing, expired or incorrect")
+    if code == CODE_INVALID_PARTNER_NAME:
+        text = message or "invalid partner name"
+        return replace(outcome("config", text), field="partner_name")
     if code == CODE_INVALID_PARAMS:
-        return outcome("invalid", message or "invalid parameters")
-    if code in TRANSIENT_CODES:
-        return outcome("transient", message or f"TikTok error {code}")
+        text = message or "invalid parameters"
+        field = blamed_field(text)
+        if field is not None:
+            return replace(outcome("config", text), field=field)
+        return outcome("invalid", text)
+    if is_transient_code(code):
+        text = message or f"TikTok error {code}"
+        return replace(outcome("transient", text), throttled=code in THROTTLE_CODES)
     return outcome("terminal", message or f"TikTok error {code}")
 
 
@@ -456,17 +493,10 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     return max(0.0, seconds)
 
 
-def _with_message(outcome: TrackOutcome, message: str) -> TrackOutcome:
-    if message == outcome.message:
-        return outcome
-    return TrackOutcome(
-        outcome.kind,
-        outcome.code,
-        message,
-        outcome.request_id,
-        outcome.retry_after,
-        outcome.http_status,
-    )
+def _scrubbed(outcome: TrackOutcome, scrub_text: Callable[[str], str]) -> TrackOutcome:
+    """``outcome`` with its message, and each failed event's, scrubbed of the token."""
+    failures = tuple(replace(f, message=scrub_text(f.message)) for f in outcome.failures)
+    return replace(outcome, message=scrub_text(outcome.message), failures=failures)
 
 
 def _error_for(what: str, outcome: TrackOutcome) -> DestinationError:
@@ -479,4 +509,6 @@ def _error_for(what: str, outcome: TrackOutcome) -> DestinationError:
         return AuthError(text, code=outcome.code, hint=_AUTH_HINT)
     if outcome.kind == "transient":
         return TransientDestinationError(text, code=outcome.code, retry_after=outcome.retry_after)
+    if outcome.kind == "config" and outcome.field is not None:
+        return RequestFieldError(text, field=outcome.field, code=outcome.code)
     return TerminalDestinationError(text, code=outcome.code)

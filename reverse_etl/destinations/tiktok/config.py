@@ -50,6 +50,9 @@ class TikTokConfig(BaseModel):
     CRM event set ID (CRM)."""
     test_event_code: str | None = None
     """Test event code from Events Manager's Test Events tab; remove it for real traffic."""
+    partner_name: str | None = Field(default=None, min_length=1, max_length=100)
+    """Partner name sent with every request, only if set. Leave it unset unless TikTok
+    registered a partner name for you: an unknown one is refused (code 40063)."""
     thread_count: int = Field(default=5, ge=1, le=10)
     """Requests in flight at once, 1 to 10."""
     limited_data_use: bool = False
@@ -57,6 +60,9 @@ class TikTokConfig(BaseModel):
     skip_invalid_record: bool = False
     """``true``: skip invalid rows and list them in the summary. ``false``: stop before
     sending anything when any row is invalid."""
+    min_match_coverage: float | None = Field(default=None, ge=0, le=1)
+    """Share (0 to 1) of the rows to send that must carry a strong match key (see Match
+    keys); below it the run stops before anything is sent. Unset: reported, never enforced."""
     api_base_url: str = DEFAULT_API_BASE_URL
     """Business API base URL (a proxy, or the sandbox in tests)."""
     primary_key: str | list[str] | None = None
@@ -67,6 +73,14 @@ class TikTokConfig(BaseModel):
     code. Without it such numbers make the row invalid."""
     oauth_app_id: str | None = None
     """With ``auth_method: oauth``: which stored ``retl auth tiktok`` app's token to use."""
+    on_change: Literal["resend", "skip", "resend_within_dedup_window"] = (
+        "resend_within_dedup_window"
+    )
+    """What a row that changed since TikTok acknowledged it does. TikTok drops a repeat of an
+    ``event_id`` for 48 hours after it first received it and counts a later one as a new
+    conversion: ``resend_within_dedup_window`` sends the changed row again only while its
+    first acknowledgement is under 48 hours old, and reports it otherwise; ``resend`` always
+    sends it again (after 48 hours TikTok counts it twice); ``skip`` only reports it."""
 
     @field_validator("advertiser_id", "event_source_id", mode="before")
     @classmethod
@@ -132,7 +146,9 @@ class TikTokConfig(BaseModel):
                 (
                     "target_event_source",
                     f"NEW is possible only for WEB and OFFLINE, not {self.event_data_source}",
-                    "TikTok has no API to create app or CRM sources: use ID or NAME",
+                    "retl creates WEB and OFFLINE sources only, as TikTok's connector does (an "
+                    "app is registered with its store listing; CRM sets have no create API): "
+                    "use ID or NAME",
                 )
             )
         if self.limited_data_use and self.event_data_source in ("OFFLINE", "CRM"):

@@ -87,7 +87,7 @@ class TikTokDestination:
         mapping = map_columns(names, source, ignore=ignore)
         problems = [
             Problem(
-                f"column {i.column}: {i.message}",
+                i.text,
                 file=self.config.file,
                 line=self.config.line,
                 key=f"destinations.{self.name}.model",

@@ -48,8 +48,9 @@ def columns_table() -> str:
         if p.multi:
             notes += " One value or a list."
         hashing = "-" if p.hashing is Hashing.NONE else p.hashing.value
+        path = f"properties.contents[0].{p.path[-1]}" if p.folded else p.dotted
         rows.append(
-            f"| {names} | `{p.dotted}` | {p.kind.value} | {sources} | {hashing} | {_cell(notes)} |"
+            f"| {names} | `{path}` | {p.kind.value} | {sources} | {hashing} | {_cell(notes)} |"
         )
     return "\n".join(rows)
 

@@ -2,12 +2,14 @@
 
 The SELECT yields, per row: ``__key`` (the primary key as text), ``__payload`` (the event as
 JSON text, NULLs and empty objects left out, PII normalised and hashed), ``__hash`` (of the
-payload, for the state), ``__errors`` (why the row is invalid, or NULL) and ``__warnings``.
-No Python runs per row except the vectorized phone UDF. Pure: this module only writes SQL.
+payload, for the state), ``__errors`` (why the row is invalid, or NULL), ``__warnings`` and
+``__match`` (the match keys it carries, as bits: see match.py). No Python runs per row except
+the vectorized phone UDF. Pure: this module only writes SQL.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -54,8 +56,15 @@ class EncodeSpec:
     # A table of (raw, e164) for the distinct trimmed phones of the rows (phone_table_sql)
     phone_table: str | None = None
 
+    # column -> name of a column holding whether its e-mail is well formed (email_ok), so
+    # that the row warning and the match key share one regex per row
+    checked_emails: tuple[tuple[str, str], ...] = ()
+
     def hashed_phone(self, column: str) -> str | None:
         return dict(self.hashed_phones).get(column)
+
+    def email_check(self, column: str) -> str | None:
+        return dict(self.checked_emails).get(column)
 
 
 def lit(value: str) -> str:
@@ -126,6 +135,10 @@ def _hash(value: str, hashing: Hashing, region: str | None) -> str:
         hashed = f"sha256(lower({v}))"
     elif hashing is Hashing.PHONE:
         hashed = f"sha256({PHONE_UDF}({v}, {lit(region or '')}))"
+    elif hashing is Hashing.IDFA:  # a raw IDFA upper-case, a hashed one lower-case
+        hashed = f"upper({v})"
+    elif hashing is Hashing.GAID:  # lower-case, raw or hashed
+        hashed = f"lower({v})"
     else:
         hashed = f"sha256({v})"
     return (
@@ -233,12 +246,18 @@ def _key_sql(spec: EncodeSpec, schema: pa.Schema) -> str:
 def _payload_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str) -> str:
     top: list[str] = []
     nested: dict[str, list[str]] = {name: [] for name in OBJECTS}
+    item: list[str] = []  # content_id & co.: the single item of properties.contents
     for m in mapping.columns:
         frag = f"{_jkey(m.path[-1])} || {_value_json(m, schema.field(m.column).type, spec)}"
         if len(m.path) == 1:
             top.append(frag)
+        elif m.param is not None and m.param.folded:
+            item.append(frag)
         else:
             nested.setdefault(m.path[0], []).append(frag)
+    if item:
+        inner = "concat_ws(',', " + ", ".join(item) + ")"
+        nested["properties"].append(f"{_jkey('contents')} || '[{{' || NULLIF({inner}, '') || '}}]'")
     if spec.derive_event_id:
         top.append(
             f"{_jkey('event_id')} || to_json('retl-' || substr(sha256({lit(spec.model + ':')} || "
@@ -351,18 +370,60 @@ _KIND_PARSERS = {
 }
 
 
+def phone_unparseable(col: str, t: pa.DataType, region: str | None, pre: str | None) -> str:
+    """SQL: the row holds a phone number that does not parse (``pre``: its hashed column)."""
+    if pre is not None:
+        return f"trim({col}) <> '' AND {ident(pre)} IS NULL"
+    if _is_list(t):
+        hashed = _hash("x", Hashing.PHONE, region)
+        return f"len(list_filter({col}, x -> trim(x) <> '' AND ({hashed}) IS NULL)) > 0"
+    return f"trim({col}) <> '' AND ({_hash(col, Hashing.PHONE, region)}) IS NULL"
+
+
 def _phone_check(
     col: str, t: pa.DataType, name: str, region: str | None, pre: str | None = None
 ) -> str:
-    if pre is not None:
-        bad = f"trim({col}) <> '' AND {ident(pre)} IS NULL"
-    elif _is_list(t):
-        hashed = _hash("x", Hashing.PHONE, region)
-        bad = f"len(list_filter({col}, x -> trim(x) <> '' AND ({hashed}) IS NULL)) > 0"
-    else:
-        bad = f"trim({col}) <> '' AND ({_hash(col, Hashing.PHONE, region)}) IS NULL"
     hint = "" if region else " (without a +country code it needs default_phone_region)"
+    bad = phone_unparseable(col, t, region, pre)
     return _reason(bad, lit(f"{name} is not a valid phone number{hint}"))
+
+
+# Something@something.tld: what a mail server could deliver to, loosely. A value that fails
+# it is still sent (hashed), but it cannot match anyone: a warning, and no e-mail match key.
+EMAIL_PATTERN = r"'[^@\s]+@[^@\s]+\.[^@\s]+'"
+
+
+def email_ok(value: str) -> str:
+    """SQL: the (trimmed) ``value`` is an e-mail address or already a SHA-256."""
+    return f"({_already_hashed(value)} OR regexp_full_match({value}, {EMAIL_PATTERN}))"
+
+
+def email_malformed(col: str, t: pa.DataType, pre: str | None = None) -> str:
+    """SQL: the row holds an e-mail value that is neither an address nor a SHA-256
+    (``pre``: the column holding ``email_ok`` of it)."""
+    if _is_list(t):
+        return f"len(list_filter({col}, x -> trim(x) <> '' AND NOT {email_ok('trim(x)')})) > 0"
+    ok = ident(pre) if pre is not None else email_ok(f"trim({col})")
+    return f"trim({col}) <> '' AND NOT {ok}"
+
+
+def _check_emails_once(
+    relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
+) -> tuple[str, EncodeSpec]:
+    """Whether each (scalar) e-mail is well formed, in a projection under the encoder: the
+    row warning and the match key both need it, and the regex is the costly part."""
+    emails = [
+        m.column
+        for m in mapping.columns
+        if m.param is not None
+        and m.param.hashing is Hashing.EMAIL
+        and not _is_list(schema.field(m.column).type)
+    ]
+    if not emails:
+        return relation, spec
+    names = tuple((c, f"__email_ok_{i}") for i, c in enumerate(emails))
+    extra = ", ".join(f"{email_ok(f'trim({ident(c)})')} AS {ident(n)}" for c, n in names)
+    return f"(SELECT *, {extra} FROM {relation}) AS __emails", replace(spec, checked_emails=names)
 
 
 def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]:
@@ -409,20 +470,103 @@ def _checks(
     cols = mapping.by_param()
     if "event" in cols:
         errors += _event_checks(cols["event"].column, spec.source)
+        warnings += _event_warnings(cols["event"].column, spec.source)
     if "event_time" in cols:
         m = cols["event_time"]
-        time_errors, warnings = _time_checks(m.column, schema.field(m.column).type, spec.source)
+        time_errors, time_warnings = _time_checks(
+            m.column, schema.field(m.column).type, spec.source
+        )
         errors += time_errors
+        warnings += time_warnings
     for m in mapping.columns:
-        errors += _value_checks(m, schema.field(m.column).type, spec)
-    return errors, warnings
+        t = schema.field(m.column).type
+        errors += _value_checks(m, t, spec)
+        if m.param is not None and m.param.hashing is Hashing.EMAIL:
+            warnings.append(
+                _reason(
+                    email_malformed(ident(m.column), t, spec.email_check(m.column)),
+                    lit(f"{m.param.name} is not an e-mail address (sent, but matches no one)"),
+                )
+            )
+    return errors, warnings + _companion_warnings(cols, spec.source)
+
+
+def _blank(col: str) -> str:
+    """SQL: NULL or only spaces. A regex, not trim(): trim copies every (long) URL."""
+    return rf"coalesce(regexp_full_match(CAST({ident(col)} AS VARCHAR), '\s*'), true)"
+
+
+def _companion_warnings(cols: dict[str, MappedColumn], source: str) -> list[str]:
+    """Rows without a value the source expects beside the others (when the model has the
+    column: without it, the mapping warns once for the model)."""
+    out = []
+    if source == "WEB" and "page_url" in cols:
+        out.append(
+            _reason(
+                _blank(cols["page_url"].column),
+                lit("page_url is missing (TikTok expects page.url on WEB events)"),
+            )
+        )
+    if source == "APP" and "idfa" in cols and "att_status" in cols:
+        out.append(
+            _reason(
+                f"NOT {_blank(cols['idfa'].column)} AND {ident(cols['att_status'].column)} IS NULL",
+                lit("idfa without att_status (TikTok cannot tell whether tracking was allowed)"),
+            )
+        )
+    return out
+
+
+def _squash(name: str) -> str:
+    """An event name without case, spaces or punctuation: how a typo'd standard name looks."""
+    return re.sub("[^a-z0-9]", "", name.lower())
+
+
+def _event_warnings(column: str, source: str) -> list[str]:
+    ev = f"CAST({ident(column)} AS VARCHAR)"
+    if source == "OFFLINE":
+        return [
+            _reason(
+                f"({ev} = 'PageView' OR {ev} = 'Pageview')",
+                f"'event ' || {_quoted(ev)} || "
+                + lit(" is not an OFFLINE standard event (TikTok may not count it)"),
+            )
+        ]
+    if source not in ("WEB", "APP"):
+        return []  # CRM event names are the CRM's own stage names
+    return [_custom_event_guess(ev, source)]
+
+
+def _custom_event_guess(ev: str, source: str) -> str:
+    """SQL: a warning for a name that is no standard (or legacy, or reserved) name but spells
+    one once case, spaces and punctuation are ignored (``purchase``, ``add_to_cart``): the
+    standard event was probably meant, and a custom event is not optimised for.
+
+    One CASE on the squashed name, each branch excluding the exact names it stands for: no IN
+    list, which DuckDB would plan as a join beside the encoder."""
+    standard = standard_events_for(source)
+    meant = {_squash(n): n for n in sorted(standard)}
+    meant.update({_squash(old): new for old, new in sorted(LEGACY_EVENTS.items())})
+    known = sorted(standard | set(LEGACY_EVENTS) | set(RESERVED_EVENTS))
+    branches = []
+    for squashed, name in sorted(meant.items()):
+        exact = " OR ".join(f"{ev} = {lit(k)}" for k in known if _squash(k) == squashed)
+        message = f"'event ' || {_quoted(ev)} || " + lit(
+            f" is sent as a custom event: did you mean {name!r}?"
+        )
+        branches.append(f"WHEN {lit(squashed)} THEN CASE WHEN {exact} THEN NULL ELSE {message} END")
+    squash = f"lower(regexp_replace({ev}, '[^A-Za-z0-9]', '', 'g'))"
+    return f"CASE {squash} {' '.join(branches)} END"
 
 
 def build_encode_sql(
     relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
 ) -> str:
     """The SELECT that encodes every row of ``relation`` (whose columns are ``schema``)."""
+    from reverse_etl.destinations.tiktok.match import match_sql  # it builds on this module
+
     relation, spec = _hash_phones_once(relation, schema, mapping, spec)
+    relation, spec = _check_emails_once(relation, schema, mapping, spec)
     key_sql = ident("__row_key") if spec.prekeyed else _key_sql(spec, schema)
     payload = _payload_sql(mapping, schema, spec, key_sql)
     errors, warns = _checks(mapping, schema, spec, key_sql)
@@ -432,15 +576,16 @@ def build_encode_sql(
         passthrough = (
             f",\n         {ident('__row_hash')} AS __hash_in, {ident('__change')} AS __change_in"
         )
-        outer = "__hash_in AS __hash, __errors, __warnings, __change_in"
+        outer = "__hash_in AS __hash, __errors, __warnings, __match, __change_in"
     else:
-        passthrough, outer = "", "md5(__payload) AS __hash, __errors, __warnings"
+        passthrough, outer = "", "md5(__payload) AS __hash, __errors, __warnings, __match"
     return (
         f"SELECT __key, __payload, {outer} FROM (\n"
         f"  SELECT {key_sql} AS __key,\n"
         f"         {payload} AS __payload,\n"
         f"         {err} AS __errors,\n"
-        f"         {warn} AS __warnings{passthrough}\n"
+        f"         {warn} AS __warnings,\n"
+        f"         {match_sql(mapping, schema, spec)} AS __match{passthrough}\n"
         f"  FROM {relation}\n"
         ") AS __encoded"
     )

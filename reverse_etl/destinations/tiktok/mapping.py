@@ -20,10 +20,18 @@ class MappedColumn:
 
 @dataclass(frozen=True)
 class ColumnIssue:
+    """A problem with the model's columns; ``column`` is empty when it is about the model as a
+    whole (a column it lacks). ``rule`` names the validate rule when it is not implied."""
+
     column: str
     message: str
     hint: str | None = None
     severity: str = "error"
+    rule: str | None = None
+
+    @property
+    def text(self) -> str:
+        return f"column {self.column}: {self.message}" if self.column else self.message
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,56 @@ def map_columns(
             continue
         seen_paths[path] = name
         mapped.append(MappedColumn(name, path, spec))
+    issues += _contents_conflicts(mapped)
+    issues += _missing_companions({m.param.name for m in mapped if m.param is not None}, source)
     return ColumnMapping(tuple(mapped), tuple(issues))
+
+
+def _contents_conflicts(mapped: Sequence[MappedColumn]) -> list[ColumnIssue]:
+    """content_id & co. become the single contents item only when there is no contents
+    column: beside one, which item they belong to would be a guess."""
+    if not any(m.param is not None and m.param.name == "contents" for m in mapped):
+        return []
+    return [
+        ColumnIssue(
+            m.column,
+            f"TikTok reads {m.param.name} only inside contents, and the model has a contents "
+            "column",
+            f"did you mean the '{m.param.name}' key of each contents item? "
+            f"list({{'{m.param.name}': ..., 'quantity': ...}}) AS contents",
+            rule="contents-key",
+        )
+        for m in mapped
+        if m.param is not None and m.param.folded
+    ]
+
+
+def _missing_companions(params: set[str], source: str) -> list[ColumnIssue]:
+    """Columns the source expects beside the ones present (warnings: the events still go)."""
+    out = []
+    if source == "WEB" and "page_url" not in params:
+        out.append(
+            ColumnIssue(
+                "",
+                "no page_url column: TikTok expects page.url on WEB events",
+                "add `... AS page_url`, the URL where the event happened",
+                severity="warning",
+                rule="missing-recommended",
+            )
+        )
+    if source == "APP" and "idfa" in params and "att_status" not in params:
+        out.append(
+            ColumnIssue(
+                "idfa",
+                "sent without an att_status column: TikTok cannot tell whether the user "
+                "allowed tracking",
+                "add `... AS att_status` (AUTHORIZED, DENIED, NOT_DETERMINED, RESTRICTED or "
+                "NOT_APPLICABLE)",
+                severity="warning",
+                rule="missing-recommended",
+            )
+        )
+    return out
 
 
 def key_only_columns(key_columns: Sequence[str], *, catalog: Catalog = CATALOG) -> list[str]:

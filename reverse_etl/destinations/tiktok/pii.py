@@ -5,8 +5,9 @@ it on the distinct numbers of the rows only (``encode.phone_map_sql``), so parsi
 each with ``phonenumbers``) is paid once per distinct number; a small per-region dictionary
 catches repeats within and across vectors when it is called row by row.
 
-Email and external_id hashing stay in SQL (``sha256(lower(trim(x)))``); :func:`hash_email` and
-friends mirror them for tests and docs.
+Email and external_id hashing, and the IDFA/GAID case rules, stay in SQL
+(``sha256(lower(trim(x)))``, ``upper(trim(x))``); :func:`hash_email` and friends mirror them
+for tests and docs.
 """
 
 from __future__ import annotations
@@ -88,3 +89,17 @@ def hash_phone(value: str, default_region: str | None = None) -> str | None:
 def hash_external_id(value: str) -> str:
     """external_id is trimmed but not lower-cased (as TikTok's own GTM template does)."""
     return value.lower() if is_hashed(value) else sha256_hex(value.strip())
+
+
+def normalise_idfa(value: str) -> str | None:
+    """What the SQL encoder sends for an IDFA: a raw one upper-case, a SHA-256 lower-case
+    (TikTok takes both; retl never hashes it). None: blank, left out."""
+    v = value.strip()
+    if not v:
+        return None
+    return v.lower() if is_hashed(v) else v.upper()
+
+
+def normalise_gaid(value: str) -> str | None:
+    """What the SQL encoder sends for a GAID: trimmed and lower-case, raw or SHA-256."""
+    return value.strip().lower() or None

@@ -160,7 +160,8 @@ def validate_request(request: EventSourceRequest) -> list[Problem]:
     if request.target == "NEW" and request.data_source not in CREATABLE_SOURCES:
         problems.append(
             Problem(
-                f"TikTok has no API to create a {request.data_source} event source",
+                f"retl does not create {request.data_source} event sources (WEB and OFFLINE "
+                "only, as TikTok's connector)",
                 key="target_event_source",
                 hint="create it in TikTok Events Manager, then use target_event_source: NAME or ID",
             )
@@ -222,13 +223,50 @@ def _check_pixel_name(name: str) -> None:
         )
 
 
+def find_event_sources(
+    client: ApiClient,
+    data_source: DataSource,
+    advertiser_id: str,
+    *,
+    name: str | None = None,
+    event_source_id: str | None = None,
+) -> list[str]:
+    """IDs of the advertiser's sources of this kind with exactly this ``event_source_id`` or,
+    without one, this ``name``. Read-only: the list calls NAME resolution makes (``retl check``).
+    """
+    kind = _KINDS[data_source]
+    if event_source_id is None:
+        return _find_by_name(client, kind, advertiser_id, name or "")
+    filters: dict[str, Any] = {}
+    if data_source == "WEB":
+        filters["code"] = event_source_id
+    elif data_source in ("OFFLINE", "CRM"):
+        filters["event_set_ids"] = [event_source_id]
+    # /app/list/ has no ID filter either: the whole list is matched here.
+    return _find(client, kind, advertiser_id, kind.id_field, event_source_id, filters=filters)
+
+
 def _find_by_name(client: ApiClient, kind: _SourceKind, advertiser_id: str, name: str) -> list[str]:
     """IDs of every source whose name equals ``name`` exactly, over all pages."""
-    params: dict[str, Any] = {"advertiser_id": advertiser_id}
+    filters: dict[str, Any] = {}
     if kind.name_filter and len(name) <= MAX_NAME_FILTER_LENGTH:
         # Only narrows the listing (substring or exact, depending on the endpoint); the exact
         # match below decides. /crm/list/ rejects longer filters, so those list everything.
-        params["name"] = name
+        filters["name"] = name
+    return _find(client, kind, advertiser_id, kind.name_field, name, filters=filters)
+
+
+def _find(
+    client: ApiClient,
+    kind: _SourceKind,
+    advertiser_id: str,
+    field: str,
+    value: str,
+    *,
+    filters: Mapping[str, Any],
+) -> list[str]:
+    """IDs of every source whose ``field`` equals ``value`` exactly, over all pages."""
+    params: dict[str, Any] = {"advertiser_id": advertiser_id, **filters}
     if kind.paged:
         params["page_size"] = PIXEL_PAGE_SIZE
     found: list[str] = []
@@ -238,7 +276,8 @@ def _find_by_name(client: ApiClient, kind: _SourceKind, advertiser_id: str, name
             params["page"] = page
         data = client.call("GET", kind.list_path, params=params)
         for item in data.get(kind.list_key) or ():
-            if isinstance(item, Mapping) and item.get(kind.name_field) == name:
+            # str(): an ID may come back as a JSON number; names are strings either way.
+            if isinstance(item, Mapping) and str(item.get(field) or "") == value:
                 source_id = item.get(kind.id_field)
                 if source_id not in (None, ""):
                     found.append(str(source_id))

@@ -189,9 +189,23 @@ CODE_NOT_FOUND: Final = 40007
 CODE_RATE_LIMITED: Final = 40100
 CODE_BAD_APP_SECRET: Final = 40101
 CODE_BAD_TOKEN: Final = 40105
+CODE_TOKEN_EXPIRED: Final = 40102
+CODE_EMPTY_TOKEN: Final = 40104
 CODE_BAD_AUTH_CODE: Final = 40110
+CODE_INVALID_PARTNER_NAME: Final = 40063
 CODE_SYSTEM_ERROR: Final = 50000
 CODE_TIKTOK_SIDE_ERROR: Final = 50002
 
-TRANSIENT_CODES: Final = frozenset({40100, 40200, 40201, 40202, 40700, 50000, 50002})
-SUCCESS_CODES: Final = frozenset({CODE_OK, CODE_PARTIAL_OK})
+# Retried with backoff, never fatal: rate limits (40100, 40132 request frequency, 61000 too
+# many requests), maintenance (60001), task/conflict codes, system errors and time-outs; the
+# 51xxx/52xxx internal errors are matched as a range (INTERNAL_ERROR_CODES).
+TRANSIENT_CODES: Final = frozenset(
+    {40100, 40132, 40200, 40201, 40202, 40700, 50000, 50002, 60001, 61000}
+)
+INTERNAL_ERROR_CODES: Final = range(51000, 53000)
+# Of those, the ones that only ask to slow down or come back later: they do not use up a
+# batch's retry attempts (its time budget still bounds them).
+THROTTLE_CODES: Final = frozenset({40100, 40132, 60001, 61000})
+# The access token is expired, empty or invalid: only re-authorising helps.
+AUTH_CODES: Final = frozenset({CODE_TOKEN_EXPIRED, CODE_EMPTY_TOKEN, CODE_BAD_TOKEN})
+SUCCESS_CODES: Final = frozenset({CODE_OK})

@@ -9,6 +9,7 @@ select
     cast(customer_id as varchar)        as external_id,
     client_ip                           as ip,
     user_agent,
+    landing_url                         as page_url,
     total                               as value,
     upper(currency)                     as currency,
     'product'                           as content_type,

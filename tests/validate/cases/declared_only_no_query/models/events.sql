@@ -4,5 +4,6 @@ select
     form_id         as event_id,
     submitted_at    as event_time,
     email,
-    'web-form'      as "properties.form"
+    'web-form'      as "properties.form",
+    'https://example.com/signup' as page_url
 from {{ source('forms', 'submissions') }}

@@ -9,6 +9,7 @@ with items as (
     group by order_id
 )
 select o.order_id, o.ordered_at, o.total, o.currency, o.client_ip, o.user_agent,
+       o.landing_url,
        c.email, c.phone, o.customer_id, i.contents, i.num_items
 from {{ source('shop', 'orders') }} as o
 join {{ source('shop', 'customers') }} as c using (customer_id)

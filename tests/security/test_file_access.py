@@ -1,0 +1,123 @@
+"""A model is SQL from a pull request too: it reads files in the project's own folders, never
+hidden ones (.git holds CI credentials) nor anything outside, unless whoever runs retl lists a
+folder in RETL_ALLOWED_PATHS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SENTINEL = "SENTINEL-file-4c81d"
+
+DESTINATIONS = """
+destinations:
+  shop:
+    type: tiktok_events
+    model: events
+    event_source_id: CPIXEL
+"""
+
+
+def _project(make_project, root: Path, model: str, project_yml: str | None = None) -> Path:
+    files = {"models/events.sql": model, "destinations.yml": DESTINATIONS, "data/ok.csv": "a\n1\n"}
+    if project_yml is not None:
+        files["retl_project.yml"] = project_yml
+    make_project(root, files)
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text(f"[http]\n\textraheader = {SENTINEL}\n")
+    (root / ".env").write_text(f"TOKEN={SENTINEL}\n")
+    return root
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A secret file outside the project, as ~/.config/... would be."""
+    folder = tmp_path / "home" / ".config"
+    folder.mkdir(parents=True)
+    (folder / "credentials.csv").write_text(f"token\n{SENTINEL}\n")
+    return folder
+
+
+def _refused(result, path_hint: str) -> None:
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert SENTINEL not in out
+    assert "Traceback" not in out
+    assert path_hint in out
+    assert "RETL_ALLOWED_PATHS" in out
+
+
+@pytest.mark.parametrize(
+    "reader",
+    [
+        "read_text('{outside}/credentials.csv')",
+        "read_csv('{outside}/credentials.csv')",
+        "read_text('.git/config')",
+        "read_text('{root}/.git/config')",
+        "read_text('.env')",
+        "read_text('data/../.git/config')",
+        "read_blob('{root}/.env')",
+    ],
+)
+def test_a_model_cannot_read_outside_the_projects_folders(
+    tmp_path, make_project, cli, outside, reader
+):
+    root = tmp_path / "p"
+    sql = f"select * from {reader.format(outside=outside, root=root)}"
+    _project(make_project, root, sql)
+    result = cli("show", "events", "--project-dir", root)
+    _refused(result, "may not read")
+
+
+def test_a_link_out_of_the_project_is_no_way_around(tmp_path, make_project, cli, outside):
+    root = _project(
+        make_project, tmp_path / "p", "select * from read_csv('linked/credentials.csv')"
+    )
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    result = cli("show", "events", "--project-dir", root)
+    _refused(result, "may not read")
+
+
+def test_a_link_inside_a_folder_that_leads_out_is_refused(tmp_path, make_project, cli, outside):
+    sql = "select * from read_csv('data/nested/creds.csv')"
+    root = _project(make_project, tmp_path / "p", sql)
+    (root / "data" / "nested").mkdir()
+    (root / "data" / "nested" / "creds.csv").symlink_to(outside / "credentials.csv")
+    result = cli("show", "events", "--project-dir", root)
+    _refused(result, "data/nested/creds.csv is a symbolic link out of the project")
+    # a link that stays inside the project is fine
+    (root / "data" / "nested" / "creds.csv").unlink()
+    (root / "data" / "nested" / "creds.csv").symlink_to(root / "data" / "ok.csv")
+    assert cli("show", "events", "--project-dir", root).returncode == 0
+
+
+def test_the_projects_own_folders_are_readable(tmp_path, make_project, cli):
+    root = _project(make_project, tmp_path / "p", "select * from read_csv('data/ok.csv')")
+    result = cli("show", "events", "--project-dir", root)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_source_outside_the_project_needs_retl_allowed_paths(
+    tmp_path, make_project, cli, outside
+):
+    project_yml = f"""
+    sources:
+      - name: ext
+        tables:
+          - name: creds
+            config:
+              external_location: {outside}/credentials.csv
+    """
+    root = _project(
+        make_project, tmp_path / "p", "select * from {{ source('ext', 'creds') }}", project_yml
+    )
+    for command in (["show", "events"], ["validate"], ["plan"]):
+        result = cli(*command, "--project-dir", root)
+        assert SENTINEL not in result.stdout + result.stderr
+        if command[0] == "show":
+            _refused(result, str(outside))
+    # whoever runs retl (a CI job's environment, not the project) may allow the folder
+    allowed = cli("show", "events", "--project-dir", root, env={"RETL_ALLOWED_PATHS": str(outside)})
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert SENTINEL in allowed.stdout

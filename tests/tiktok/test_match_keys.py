@@ -1,0 +1,303 @@
+"""Payload fixes that affect matching (issue 13): IDFA/GAID case, content columns folded into
+contents, contents[].status, the per-row warnings about fields a source does not carry, and
+match-key coverage (plan, sync, min_match_coverage)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reverse_etl.destinations.tiktok.catalog import MATCH_KEYS, failure_bit
+from reverse_etl.destinations.tiktok.mapping import map_columns
+from reverse_etl.destinations.tiktok.pii import normalise_gaid, normalise_idfa
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.errors import InvalidRowsError
+from reverse_etl.project import Project
+from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
+from tests.conftest import MakeProject
+
+from .test_encode import encode
+
+NOW = int(time.time()) - 3600
+SECRET = "tok-match-keys-9b1e"
+
+# (column value, what TikTok gets): raw IDFAs upper-case, hashed ones lower-case hex; GAIDs
+# trimmed and lower-case either way (bububa track.go, Segment's app-events formatter).
+IDFA_HASH = hashlib.sha256(b"1D5A0C2E-0000-4000-8000-000000000101").hexdigest()
+IDFA_VECTORS = [
+    (" 1d5a0c2e-0000-4000-8000-000000000101 ", "1D5A0C2E-0000-4000-8000-000000000101"),
+    ("1D5A0C2E-0000-4000-8000-000000000103", "1D5A0C2E-0000-4000-8000-000000000103"),
+    (IDFA_HASH.upper(), IDFA_HASH),
+    ("   ", None),
+]
+GAID_VECTORS = [
+    (" 38400000-8CF0-11BD-B23E-10B96E40000D ", "38400000-8cf0-11bd-b23e-10b96e40000d"),
+    (IDFA_HASH.upper(), IDFA_HASH),
+    ("", None),
+]
+
+
+def _app_rows(column: str, values: list[str]) -> str:
+    rows = ", ".join(f"({i}, '{v}')" for i, v in enumerate(values))
+    return (
+        f"select 'InstallApp' as event, 'e' || i as event_id, {NOW} as event_time, "
+        f"'343200656' as app_id, 'AUTHORIZED' as att_status, v as {column} "
+        f"from (values {rows}) t(i, v)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "vectors", "mirror"),
+    [("idfa", IDFA_VECTORS, normalise_idfa), ("gaid", GAID_VECTORS, normalise_gaid)],
+)
+def test_advertising_ids_are_sent_in_tiktoks_case(
+    engine: DuckDBEngine, column: str, vectors: list[tuple[str, str | None]], mirror: object
+) -> None:
+    rows = encode(engine, _app_rows(column, [raw for raw, _ in vectors]), "APP")
+    sent = [row["payload"]["user"].get(column) for row in rows]
+    assert sent == [expected for _, expected in vectors]
+    assert [mirror(raw) for raw, _ in vectors] == sent  # type: ignore[operator]
+    assert all(row["errors"] is None for row in rows)
+
+
+def test_content_columns_become_the_single_contents_item(engine: DuckDBEngine) -> None:
+    rows = encode(
+        engine,
+        f"""select 'ViewContent' as event, 'e' || i as event_id, {NOW} as event_time,
+                   'https://shop.example/p' as page_url, 'USD' as currency,
+                   id as content_id, name as content_name, cat as content_category
+            from (values (1, 1077218, 'Socks', 'apparel'), (2, 1077219, 'Hat', null),
+                         (3, null, null, null)) t(i, id, name, cat)""",
+    )
+    properties = [row["payload"]["properties"] for row in rows]
+    assert properties == [
+        {
+            "currency": "USD",
+            "contents": [
+                {"content_id": "1077218", "content_name": "Socks", "content_category": "apparel"}
+            ],
+        },
+        {"currency": "USD", "contents": [{"content_id": "1077219", "content_name": "Hat"}]},
+        {"currency": "USD"},  # nothing to fold: no empty item
+    ]
+
+
+def test_contents_items_carry_status_and_a_content_column_beside_contents_is_refused(
+    engine: DuckDBEngine,
+) -> None:
+    (row,) = encode(
+        engine,
+        f"""select 'Purchase' as event, 'o-1' as event_id, {NOW} as event_time,
+                   'https://shop.example/done' as page_url,
+                   [{{'content_id': 'sku-1', 'quantity': 2, 'status': 'shipped'}}] as contents""",
+    )
+    assert row["payload"]["properties"]["contents"] == [
+        {"content_id": "sku-1", "quantity": 2, "status": "shipped"}
+    ]
+    mapping = map_columns(["event", "event_time", "contents", "content_id"], "WEB")
+    (issue,) = [i for i in mapping.issues if i.severity == "error"]
+    assert (issue.column, issue.rule) == ("content_id", "contents-key")
+    assert issue.hint is not None and "did you mean the 'content_id' key" in issue.hint
+
+
+@pytest.mark.parametrize(
+    ("source", "select", "warning"),
+    [
+        (
+            "WEB",
+            "'purchase' as event, null::varchar as page_url",
+            "event 'purchase' is sent as a custom event: did you mean 'Purchase'?; page_url is "
+            "missing (TikTok expects page.url on WEB events)",
+        ),
+        (
+            "WEB",
+            "'add_to_cart' as event, 'https://x.example/' as page_url",
+            "event 'add_to_cart' is sent as a custom event: did you mean 'AddToCart'?",
+        ),
+        (
+            "WEB",
+            "'complete payment' as event, 'https://x.example/' as page_url",
+            "event 'complete payment' is sent as a custom event: did you mean 'Purchase'?",
+        ),
+        ("WEB", "'LoyaltyBonus' as event, 'https://x.example/' as page_url", None),
+        ("WEB", "'Pageview' as event, 'https://x.example/' as page_url", None),
+        (
+            "OFFLINE",
+            "'PageView' as event",
+            "event 'PageView' is not an OFFLINE standard event (TikTok may not count it)",
+        ),
+        (
+            "APP",
+            "'LaunchAPP' as event, '343200656' as app_id, 'ABC' as idfa, "
+            "null::varchar as att_status",
+            "idfa without att_status (TikTok cannot tell whether tracking was allowed)",
+        ),
+        (
+            "APP",
+            "'LaunchAPP' as event, '343200656' as app_id, null::varchar as idfa, "
+            "null::varchar as att_status",
+            None,
+        ),
+        (
+            "OFFLINE",
+            "'Purchase' as event, 'alice.example.com' as email",
+            "email is not an e-mail address (sent, but matches no one)",
+        ),
+        ("OFFLINE", "'Purchase' as event, ' Alice@Example.COM ' as email", None),
+    ],
+)
+def test_row_warnings(engine: DuckDBEngine, source: str, select: str, warning: str | None) -> None:
+    (row,) = encode(engine, f"select 'k' as event_id, {NOW} as event_time, {select}", source)
+    assert row["errors"] is None
+    assert row["warnings"] == warning
+
+
+def _bits(names: set[str]) -> int:
+    keys = sum(k.bit for k in MATCH_KEYS if k.name in names)
+    return keys + sum(failure_bit(n) for n in ("email", "phone") if f"bad {n}" in names)
+
+
+def test_match_bits_per_row(engine: DuckDBEngine) -> None:
+    rows = engine.rows(
+        "SELECT __key, __match FROM ("
+        + _encode_sql(
+            engine,
+            f"""select 'Purchase' as event, 'e' || i as event_id, {NOW} as event_time,
+                       'https://shop.example/' as page_url, email, phone, ip, ua as user_agent,
+                       ttclid
+                from (values
+                    (1, 'a@x.com', null, null, null, null),
+                    (2, 'not-an-address', '+12133734253', '1.2.3.4', 'Mozilla', null),
+                    (3, null, 'not a phone', '1.2.3.4', null, 'E.C.P.x'),
+                    (4, ' ', '', null, 'Mozilla', '')
+                ) t(i, email, phone, ip, ua, ttclid)""",
+        )
+        + ") ORDER BY __key"
+    )
+    assert dict(rows) == {
+        "e1": _bits({"email"}),
+        "e2": _bits({"phone", "ip_user_agent", "bad email"}),
+        "e3": _bits({"ttclid", "bad phone"}),
+        "e4": 0,
+    }
+
+
+def _encode_sql(engine: DuckDBEngine, select: str, source: str = "WEB") -> str:
+    from reverse_etl.destinations.tiktok.encode import EncodeSpec, build_encode_sql
+
+    schema = engine.schema(select)
+    mapping = map_columns(schema.names, source)
+    spec = EncodeSpec("m", source, ("event_id",), False)
+    return build_encode_sql(f"({select}) AS t", schema, mapping, spec)
+
+
+# --- plan and sync --------------------------------------------------------------------------
+COVERAGE_MODEL = f"""
+select 'Purchase' as event, 'o-' || i as event_id, {NOW} as event_time,
+       'https://shop.example/done' as page_url,
+       case when i <= 4 then 'buyer' || i || '@example.com'
+            when i = 5 then 'buyer5-at-example.com' end as email,
+       case when i in (2, 6) then '+1213373425' || i end as phone,
+       case when i = 7 then 'E.C.P.click' || i end as ttclid,
+       case when i >= 8 then '10.0.0.' || i end as ip,
+       case when i >= 8 then 'Mozilla/5.0' end as user_agent
+from range(1, 11) t(i)
+"""
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    world = SandboxWorld.demo()
+    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as srv:
+        yield srv
+
+
+def _project(tmp_path: Path, make_project: MakeProject, base_url: str, extra: str = "") -> Path:
+    return make_project(
+        tmp_path,
+        {
+            "models/events.sql": COVERAGE_MODEL,
+            "destinations.yml": f"""
+                destinations:
+                  tiktok_web:
+                    type: tiktok_events
+                    model: events
+                    auth_method: access_token
+                    access_token: "{{{{ env_var('TIKTOK_ACCESS_TOKEN') }}}}"
+                    event_source_id: {DEMO_PIXEL_CODE}
+                    api_base_url: {base_url}
+                    {extra}
+            """,
+        },
+    )
+
+
+# Ten rows: e-mail on 1-4 (5 is malformed), phone on 2 and 6, ttclid on 7, ip+user_agent on
+# 8-10. Strong keys (email, phone, external_id, ttclid) on 1, 2, 3, 4, 6, 7: 60%.
+EXPECTED_COVERAGE = {
+    "rows_to_send": 10,
+    "coverage": 0.6,
+    "strong_keys": ["email", "phone", "external_id", "ttclid"],
+    "min_match_coverage": None,
+    "below_minimum": False,
+    "keys": {
+        "email": {"rows": 4, "share": 0.4},
+        "phone": {"rows": 2, "share": 0.2},
+        "external_id": {"rows": 0, "share": 0.0},
+        "ttclid": {"rows": 1, "share": 0.1},
+        "ttp": {"rows": 0, "share": 0.0},
+        "ip_user_agent": {"rows": 3, "share": 0.3},
+    },
+    "normalisation_failures": {"email": 1, "phone": 0},
+}
+
+
+def test_plan_and_sync_report_match_coverage(
+    tmp_path: Path,
+    make_project: MakeProject,
+    server: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    with Project.load(_project(tmp_path, make_project, server.base_url)) as project:
+        (plan,) = project.plan()
+        assert plan.match_keys is not None
+        assert plan.to_dict()["match_keys"] == EXPECTED_COVERAGE
+        assert plan.match_keys.summary().startswith(
+            "match coverage 60% (6 of 10 rows to send carry email, phone, external_id or "
+            "ttclid); email 40%, phone 20%, external_id 0%, ttclid 10%, ttp 0%, "
+            "ip+user_agent 30%; 1 malformed e-mail(s)"
+        )
+        report = project.sync()
+    assert report.ok and server.stats.events_accepted == 10
+    (result,) = report.to_dict()["destinations"]
+    assert result["match_keys"] == EXPECTED_COVERAGE
+    assert result["warning_reasons"] == [
+        {"reason": "email is not an e-mail address (sent, but matches no one)", "rows": 1}
+    ]
+
+
+def test_min_match_coverage_stops_the_run_before_anything_is_sent(
+    tmp_path: Path,
+    make_project: MakeProject,
+    server: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    project_dir = _project(tmp_path, make_project, server.base_url, "min_match_coverage: 0.75")
+    with Project.load(project_dir) as project, pytest.raises(InvalidRowsError) as caught:
+        project.sync()
+    message = caught.value.message
+    assert message == (
+        "destination 'tiktok_web': match coverage 60% (6 of 10 rows to send carry email, "
+        "phone, external_id or ttclid) is below min_match_coverage 0.75 (75%): nothing was sent"
+    )
+    assert caught.value.key == "destinations.tiktok_web.min_match_coverage"
+    assert server.stats.requests_by_endpoint() == {} and server.stats.events_accepted == 0
+    report = sorted((tmp_path / ".retl" / "runs").glob("*.json"))[-1].read_text()
+    assert "below min_match_coverage 0.75" in report  # the run report says why, for CI
