@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reverse_etl.config.project import PROJECT_FILE
-from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
 from reverse_etl.destinations.tiktok.vocab import DEDUP_WINDOW_SECONDS
@@ -427,12 +426,7 @@ class Runner:
         if server is not None:
             o = override_for(server, dest.settings)
             return Target(o.base_url, o.token, sandbox=True, event_source_id=o.event_source_id)
-        stored = None
-        token = dest.settings.access_token
-        if dest.settings.auth_method == "oauth" and (token is None or not token.is_available()):
-            creds = CredentialsStore().load(dest.settings.oauth_app_id)
-            stored = creds.access_token if creds is not None else None
-        return Target(dest.settings.api_base_url, dest.access_token(stored))
+        return Target(dest.settings.api_base_url, dest.access_token(dest.stored_token()))
 
 
 def _full_refresh_impact(plans: Sequence[DestinationPlan]) -> ResendImpact:

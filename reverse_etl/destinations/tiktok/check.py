@@ -19,7 +19,6 @@ from pydantic import SecretStr
 
 from reverse_etl.check import CheckItem, DestinationCheck
 from reverse_etl.delivery.retry import RetryPolicy
-from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.client import TikTokClient
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
 from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
@@ -174,11 +173,7 @@ def _access(dest: TikTokDestination, server: SandboxServer | None) -> _Access | 
 def _token(dest: TikTokDestination) -> tuple[SecretStr, str]:
     """The token a sync would send (the same choice as ``runs.Runner._target``), and where it
     came from; raises the error a sync would (the variable's name, never its value)."""
-    s = dest.settings
-    stored = None
-    if s.auth_method == "oauth" and (s.access_token is None or not s.access_token.is_available()):
-        credentials = CredentialsStore().load(s.oauth_app_id)
-        stored = credentials.access_token if credentials is not None else None
+    stored = dest.stored_token()
     token = dest.access_token(stored)
     from_setting = stored is None or token is not stored
     return token, "access_token" if from_setting else "stored by 'retl auth tiktok'"

@@ -9,6 +9,7 @@ import pyarrow as pa
 from pydantic import SecretStr
 
 from reverse_etl.config.destinations import DestinationConfig
+from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.config import TikTokConfig
 from reverse_etl.destinations.tiktok.encode import (
     EncodeSpec,
@@ -143,6 +144,17 @@ class TikTokDestination:
         return EncodePlan(
             mapping, spec, build_encode_sql(relation, schema, mapping, spec), relation, schema
         ), problems
+
+    def stored_token(self) -> SecretStr | None:
+        """With ``auth_method: oauth`` and no usable ``access_token``: the token stored by
+        ``retl auth tiktok`` (None when there is none, or it is not needed)."""
+        s = self.settings
+        if s.auth_method != "oauth" or (
+            s.access_token is not None and s.access_token.is_available()
+        ):
+            return None
+        credentials = CredentialsStore().load(s.oauth_app_id)
+        return credentials.access_token if credentials is not None else None
 
     def access_token(self, stored: SecretStr | None = None) -> SecretStr:
         """The token to send: ``access_token`` when it resolves, else (oauth) the stored one.
