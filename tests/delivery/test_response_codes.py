@@ -244,42 +244,31 @@ def test_sync_names_the_destinations_key_for_a_wrong_pixel(
     assert sandbox.stats.track_requests == 1 and sandbox.stats.events_accepted == 0
 
 
-@pytest.fixture
-def scripted() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer()
-    srv.thread.start()
-    try:
-        yield srv
-    finally:
-        srv.close()
-        srv.thread.join(timeout=5)
-
-
 @pytest.mark.parametrize(("extra", "sent"), [("", None), ("    partner_name: Acme\n", "Acme")])
 def test_partner_name_is_sent_only_when_configured(
-    scripted: ScriptedServer,
+    server: ScriptedServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     extra: str,
     sent: str | None,
 ) -> None:
     monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
-    root = project(tmp_path, scripted.base_url, "    event_source_id: CPIXEL\n" + extra)
+    root = project(tmp_path, server.base_url, "    event_source_id: CPIXEL\n" + extra)
     with Project.load(root) as p:
         assert p.sync().ok
-    (seen,) = scripted.seen
+    (seen,) = server.seen
     assert orjson.loads(seen.body).get("partner_name") == sent
 
 
 def test_an_unregistered_partner_name_names_its_key(
-    scripted: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from scripted_http import Reply
 
     monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
-    scripted.script(Reply(body={"code": 40063, "message": "Invalid partner name.", "data": None}))
+    server.script(Reply(body={"code": 40063, "message": "Invalid partner name.", "data": None}))
     extra = "    event_source_id: CPIXEL\n    partner_name: Acme\n"
-    with Project.load(project(tmp_path, scripted.base_url, extra)) as p:
+    with Project.load(project(tmp_path, server.base_url, extra)) as p:
         (result,) = p.sync().results
     assert result.error is not None and "destinations.leads.partner_name" in result.error
-    assert len(scripted.seen) == 1
+    assert len(server.seen) == 1
