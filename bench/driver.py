@@ -17,7 +17,7 @@ plan_samples        the plan's sample query (3 payloads to show)
 plan_other          the plan's remaining queries (invalid rows, reasons)
 stream              time the send loop waits for the next chunk of rows: DuckDB scans the plan's
                     table of encoded rows (Arrow batches, no Python object per row)
-commit              ``StateStore.record_acknowledged`` (journal appends) + ``compact`` (the fold
+commit              ``LocalStateStore.record_acknowledged`` (journal appends) + ``compact`` (fold
                     of the journal into the state) + ``record_run``
 send_wait           the rest of ``sync.execute``: the main thread waiting for HTTP answers
                     (= execute - stream - commit)
@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import functools
-import inspect
 import json
 import resource
 import sys
@@ -99,18 +98,14 @@ def _execute_label(_engine: Any, sql: str, *args: Any, **kwargs: Any) -> str:
 
 
 def instrument() -> None:
-    import reverse_etl.plan as plan_mod
+    import reverse_etl.pipeline.plan as plan_mod
+    import reverse_etl.pipeline.runner as runs_mod
+    import reverse_etl.pipeline.send as sync_mod
     import reverse_etl.project as project_mod
-    import reverse_etl.sync as sync_mod
-
-    # The run orchestration lives in reverse_etl.runs (older versions: reverse_etl.project).
-    try:
-        import reverse_etl.runs as runs_mod
-    except ImportError:
-        runs_mod = project_mod
+    from reverse_etl.destinations.shared import pii as pii_mod
     from reverse_etl.destinations.tiktok.client import TikTokClient
     from reverse_etl.engine.duckdb import DuckDBEngine
-    from reverse_etl.state.store import StateStore
+    from reverse_etl.state.store import LocalStateStore
 
     _wrap(project_mod, "build_graph", "load_compile")
     _wrap(plan_mod, "encode_plan_for", "validate")
@@ -118,12 +113,12 @@ def instrument() -> None:
     _wrap(DuckDBEngine, "execute", _execute_label)
     _wrap(runs_mod, "build_destination_plan", "plan_total")
     _wrap(runs_mod, "execute", "execute_total")
-    _wrap(StateStore, "record_acknowledged", "commit")
-    _wrap(StateStore, "record_run", "commit")
-    _wrap(StateStore, "compact", "commit")  # folds the acknowledgement journal
+    _wrap(LocalStateStore, "record_acknowledged", "commit")
+    _wrap(LocalStateStore, "record_run", "commit")
+    _wrap(LocalStateStore, "compact", "commit")  # folds the acknowledgement journal
     _wrap(TikTokClient, "track", "send_threads")
     # The phone UDF runs in DuckDB's threads: summed thread time, part of the plan/stream stages.
-    _wrap(plan_mod, "e164_arrow", "phone_udf_threads")
+    _wrap(pii_mod, "e164_arrow", "phone_udf_threads")
 
     original_stream = getattr(sync_mod, "stream_chunks", None)
     if original_stream is None:
@@ -195,18 +190,21 @@ def run_sync(project_dir: Path, full_refresh: bool) -> dict[str, Any]:
 
 
 def run_probe(project_dir: Path, bodies: Path | None) -> dict[str, Any]:
-    from reverse_etl.delivery.batching import build_body, envelope_prefix
-    from reverse_etl.destinations.tiktok.destination import TikTokDestination
+    from reverse_etl.delivery.batching import build_body
+    from reverse_etl.destinations.registry import destination_for
+    from reverse_etl.destinations.shared.phones import register_phone_udf
+    from reverse_etl.destinations.tiktok.encode import phone_map_sql
+    from reverse_etl.destinations.tiktok.envelope import envelope_prefix
     from reverse_etl.engine.base import iter_batches
-    from reverse_etl.plan import encode_plan_for, prepare_engine
+    from reverse_etl.pipeline.plan import encode_plan_for
     from reverse_etl.project import Project
 
     out: dict[str, Any] = {}
     with Project.load(project_dir) as project:
         config = project.select_destinations()[0]
         compiled = project.graph.compiled(config.model)
-        engine = getattr(project, "workbench", None) or project._duckdb()
-        prepare_engine(engine)
+        engine = project.workbench
+        register_phone_udf(engine)
 
         start = time.perf_counter()
         rows = 0
@@ -215,26 +213,17 @@ def run_probe(project_dir: Path, bodies: Path | None) -> dict[str, Any]:
         out["scan_s"] = round(time.perf_counter() - start, 4)
         out["scan_rows"] = rows
 
-        dest = TikTokDestination(config)
-        # retl's internals move while it is being optimised: support both signatures seen.
-        params = list(inspect.signature(encode_plan_for).parameters)
-        if params[0] == "engine":
-            encode, _ = encode_plan_for(engine, dest, compiled)  # type: ignore[call-arg]
-        else:
-            model = project.model_input(compiled)  # type: ignore[attr-defined]
-            encode, _ = encode_plan_for(dest, compiled, model)  # type: ignore[call-arg]
+        dest = destination_for(config)
+        plan, _ = encode_plan_for(dest, compiled, project.model_input(compiled))
+        encode = plan.detail  # TikTok's own encoding: its phone table is built here by hand
         start = time.perf_counter()
-        try:  # retl parses each distinct phone once into a table first, as its plan does
-            from reverse_etl.destinations.tiktok.encode import phone_map_sql
-
-            create = phone_map_sql(
-                encode.relation, encode.schema, encode.mapping, encode.spec, "__probe_phones"
-            )
-            if create is not None:
-                engine.execute(create)
-                encode = encode.with_phone_map("__probe_phones")
-        except (ImportError, AttributeError):
-            pass  # an older retl: phones were parsed row by row inside the SELECT
+        # retl parses each distinct phone once into a table first, as its plan does
+        create = phone_map_sql(
+            encode.relation, encode.schema, encode.mapping, encode.spec, "__probe_phones"
+        )
+        if create is not None:
+            engine.execute(create)
+            encode = encode.with_phone_map("__probe_phones")
         n, nbytes, errors = engine.rows(
             "SELECT count(*), sum(strlen(__payload)), count(__errors) + count(__warnings) "
             f"+ count(__hash) * 0 FROM ({encode.sql}) AS __e"

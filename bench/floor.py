@@ -94,7 +94,7 @@ def phones_floor(parquet: Path, region: str) -> dict[str, Any]:
     phones with string functions instead, so this is work retl does that the floor does not."""
     import duckdb
 
-    from reverse_etl.destinations.tiktok.e164 import parse_e164
+    from reverse_etl.destinations.shared.e164 import parse_e164
 
     con = duckdb.connect()
     values = [

@@ -23,8 +23,8 @@ from reverse_etl.config.secret_env import project_secret_env
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import DbtArtifacts, target_dir_for
 from reverse_etl.delivery.retry import RetryPolicy
-from reverse_etl.destinations.tiktok.check import check_destinations
-from reverse_etl.destinations.tiktok.destination import TikTokDestination
+from reverse_etl.destinations.base import Destination
+from reverse_etl.destinations.registry import destination_for
 from reverse_etl.engine.base import Engine, iter_batches
 from reverse_etl.engine.duckdb import Attachment, DuckDBEngine, MemoryPolicy
 from reverse_etl.errors import (
@@ -33,13 +33,10 @@ from reverse_etl.errors import (
 )
 from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph, model_errors
 from reverse_etl.models.sources import SourceCatalog
-from reverse_etl.plan import (
-    DestinationPlan,
-    ModelInput,
-)
-from reverse_etl.report import SyncReport
+from reverse_etl.pipeline.plan import DestinationPlan, ModelInput
+from reverse_etl.pipeline.report import SyncReport
+from reverse_etl.pipeline.runner import Runner
 from reverse_etl.reporting.console import Console, NullConsole
-from reverse_etl.runs import Runner
 from reverse_etl.state.dedup import Clock, ResendImpact, system_clock
 from reverse_etl.state.store import ScopeInfo
 from reverse_etl.validation import DestinationValidation, validate_project
@@ -140,7 +137,7 @@ class Project:
             )
         return node.relation
 
-    def _graph_args(self) -> dict[str, Any]:
+    def graph_args(self) -> dict[str, Any]:
         names = frozenset(self.dbt.model_names()) if self.dbt is not None else frozenset()
         secret_env = project_secret_env([self.dir / PROJECT_FILE, self.dir / DESTINATIONS_FILE])
         return {"external_ref": self.dbt_ref, "external_names": names, "secret_env": secret_env}
@@ -151,7 +148,7 @@ class Project:
             self.dir / MODELS_DIR,
             vars=self.vars,
             source_resolver=self.sources.relation,
-            **self._graph_args(),
+            **self.graph_args(),
         )
 
     def model_names(self) -> list[str]:
@@ -359,12 +356,12 @@ class Project:
         return chosen
 
     # --- plan and sync ---------------------------------------------------------------------
-    def destinations_for_run(self, select: Sequence[str]) -> list[TikTokDestination]:
+    def destinations_for_run(self, select: Sequence[str]) -> list[Destination]:
         """The selected destinations, with their notices shown."""
         out = []
         for config in self.select_destinations(select):
-            dest = TikTokDestination(config)
-            for notice in dest.settings.notices():
+            dest = destination_for(config)
+            for notice in dest.notices():
                 self.console.warning(f"{dest.name}: {notice}")
             out.append(dest)
         return out
@@ -378,8 +375,15 @@ class Project:
         """Verify each selected destination's token, advertiser and event source through
         TikTok's read APIs (the emulator's, with ``sandbox``): no model runs, no event is sent,
         nothing is created. The smoke test before a first sync; see docs/tiktok.md."""
+        from reverse_etl.sandbox import SandboxServer, SandboxWorld
+
         destinations = self.destinations_for_run(select)
-        return check_destinations(destinations, sandbox=sandbox, policy=self.retry_policy)
+        server = SandboxServer(SandboxWorld.demo()).start() if sandbox else None
+        try:
+            return [d.check(server, self.retry_policy) for d in destinations]
+        finally:
+            if server is not None:
+                server.stop()
 
     def state_file(self, *, sandbox: bool = False) -> Path:
         """The local state database (sandbox runs keep their own)."""

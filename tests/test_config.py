@@ -266,7 +266,8 @@ def test_unknown_destination_type_lists_known_ones(tmp_path, make_project) -> No
     error = destination_error(root)
     assert str(error) == (
         f"{root / 'destinations.yml'}:3 destinations.shop.type: unknown destination type "
-        "'tiktok_event' (did you mean 'tiktok_events'? known types: tiktok_events)"
+        "'tiktok_event' (did you mean 'tiktok_events'? known types: meta_conversions, "
+        "tiktok_events)"
     )
 
 
@@ -275,7 +276,7 @@ def test_missing_destination_type(tmp_path, make_project) -> None:
     (problem,) = destination_error(root).problems
     assert (problem.line, problem.key) == (2, "destinations.shop.type")
     assert problem.message == "missing required key 'type'"
-    assert problem.hint == "known types: tiktok_events"
+    assert problem.hint == "known types: meta_conversions, tiktok_events"
 
 
 def test_unknown_parameter_with_did_you_mean(tmp_path, make_project) -> None:

@@ -21,7 +21,7 @@ from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import UsageError
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
-from reverse_etl.state.store import ALIAS, SCHEMA_VERSION, StateStore
+from reverse_etl.state.store import ALIAS, SCHEMA_VERSION, LocalStateStore
 
 from .conftest import CliResult, RunCli
 
@@ -215,7 +215,7 @@ def test_a_read_only_open_of_a_schema_2_state_reads_an_upgraded_copy(tmp_path: P
     _schema_2_state(path)
     before = path.read_bytes()
     engine = DuckDBEngine(temp_directory=tmp_path / "tmp")
-    store = StateStore(engine, path, read_only=True)
+    store = LocalStateStore(engine, path, read_only=True)
     latest = store.latest_relation("d", "s", with_first=True)
     assert sorted(
         engine.rows(f"SELECT row_key, CAST(first_synced_at AS VARCHAR) FROM {latest}")
@@ -231,7 +231,7 @@ def test_a_schema_2_state_file_migrates_with_first_ack_equal_to_last(tmp_path: P
     path = tmp_path / "state.duckdb"
     _schema_2_state(path)
     engine = DuckDBEngine()
-    store = StateStore(engine, path, read_only=False)
+    store = LocalStateStore(engine, path, read_only=False)
     assert engine.rows(f"SELECT value FROM {ALIAS}.meta WHERE key = 'schema_version'") == [
         (str(SCHEMA_VERSION),)
     ]

@@ -55,7 +55,7 @@ def _imports(path: Path) -> set[str]:
     ("library", "allowed"),
     [
         ("duckdb", ("engine/", "state/")),
-        ("httpx", ("destinations/tiktok/client.py",)),
+        ("httpx", ("destinations/tiktok/client.py", "destinations/meta/client.py")),
         ("psycopg", ("engine/postgres.py",)),
         ("rich", ("reporting/", "cli/")),
         ("typer", ("cli/",)),
@@ -79,6 +79,107 @@ def test_nothing_imports_the_cli() -> None:
         and p.name != "__main__.py"
     ]
     assert offenders == []
+
+
+def _modules(path: Path, text: str | None = None) -> set[str]:
+    """Every reverse_etl module ``path`` imports (lazy ones too), relative imports resolved,
+    and for ``from a import b`` both ``a`` and ``a.b`` (``b`` may be a module)."""
+    package = list(path.relative_to(REPO).parts[:-1])
+    source = path.read_text(encoding="utf-8") if text is None else text
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            out.add(module)
+            out.update(f"{module}.{a.name}" for a in node.names)
+    return {m for m in out if m.startswith("reverse_etl")}
+
+
+def _files(folder: str) -> list[Path]:
+    return sorted((PACKAGE / folder).rglob("*.py"))
+
+
+PLATFORMS = sorted(
+    d.name
+    for d in (PACKAGE / "destinations").iterdir()
+    if d.is_dir() and (d / "__init__.py").exists() and d.name != "shared"
+)
+
+
+def test_there_are_platforms_to_keep_apart() -> None:
+    assert {"tiktok", "meta"} <= set(PLATFORMS)
+
+
+@pytest.mark.parametrize("folder", ["state", "delivery", "validation", "pipeline"])
+def test_the_run_path_imports_no_platform(folder: str) -> None:
+    """They talk to the Destination contract (destinations/base.py): a platform is one
+    folder plus one registry line."""
+    offenders = [
+        f"{p.relative_to(PACKAGE)} imports {m}"
+        for p in _files(folder)
+        for m in _modules(p)
+        if any(m.startswith(f"reverse_etl.destinations.{name}") for name in PLATFORMS)
+    ]
+    assert offenders == []
+
+
+def test_a_platform_is_known_only_to_its_folder_the_registry_and_the_cli() -> None:
+    """``cli/`` may name a platform for a platform's own command (``retl auth tiktok``);
+    the sandbox emulates each platform beside its own vocabulary; ``scaffold.py`` writes a
+    TikTok starter project."""
+    allowed_everywhere = ("destinations/registry.py", "cli/", "sandbox/", "scaffold.py")
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = str(path.relative_to(PACKAGE))
+        if rel.startswith(allowed_everywhere):
+            continue
+        for name in PLATFORMS:
+            if rel.startswith(f"destinations/{name}/"):
+                continue
+            offenders += [
+                f"{rel} imports {m}"
+                for m in _modules(path)
+                if m.startswith(f"reverse_etl.destinations.{name}")
+            ]
+    assert offenders == []
+
+
+def test_only_the_cli_imports_the_facade() -> None:
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if not str(p.relative_to(PACKAGE)).startswith("cli/")
+        and p.name not in ("__init__.py", "__main__.py", "project.py")
+        and "reverse_etl.project" in _modules(p)
+    ]
+    assert offenders == []
+
+
+def test_the_sandbox_imports_no_delivery_or_state() -> None:
+    offenders = [
+        f"{p.relative_to(PACKAGE)} imports {m}"
+        for p in _files("sandbox")
+        for m in _modules(p)
+        if m.startswith(("reverse_etl.delivery", "reverse_etl.state"))
+    ]
+    assert offenders == []
+
+
+def test_the_boundary_checks_see_lazy_and_relative_imports() -> None:
+    """The checks above would pass vacuously if ``_modules`` missed an import form."""
+    found = _modules(
+        PACKAGE / "state" / "probe.py",
+        "def f() -> None:\n    from reverse_etl.destinations.tiktok import vocab\n"
+        "from ..destinations import registry\n",
+    )
+    assert "reverse_etl.destinations.tiktok.vocab" in found
+    assert "reverse_etl.destinations.registry" in found
 
 
 def test_tiktok_docs_tables_match_the_catalog() -> None:

@@ -27,7 +27,7 @@ from reverse_etl.state.diff import (
     send_keys_sql,
     unchanged_sql,
 )
-from reverse_etl.state.store import ALIAS, StateStore
+from reverse_etl.state.store import ALIAS, LocalStateStore
 
 from .conftest import cli_env, invoke_cli, kill_sync_midway
 from .test_sync import NOW, SECRET, events_project
@@ -312,7 +312,7 @@ def test_a_scope_keeps_the_row_hash_form_of_its_first_sync(
 
     project = events_project(tmp_path, server.base_url, select=nested())
     with monkeypatch.context() as older:  # what retl before form 2 wrote
-        older.setattr(StateStore, "new_scope_form", FORM_MD5)
+        older.setattr(LocalStateStore, "new_scope_form", FORM_MD5)
         assert sync(project) == (40, 0)
     assert _hash_lengths(project) == {32}
     assert sync(project) == (0, 40)  # md5 kept: nothing looks changed
@@ -352,11 +352,11 @@ def test_run_reports_are_written_and_hold_no_secret(server: SandboxServer, tmp_p
 
 def test_state_from_a_newer_retl_is_refused(tmp_path: Path) -> None:
     engine = DuckDBEngine()
-    store = StateStore(engine, tmp_path / "state.duckdb")
+    store = LocalStateStore(engine, tmp_path / "state.duckdb")
     engine.execute(f"UPDATE {ALIAS}.meta SET value = '99' WHERE key = 'schema_version'")
     store.close()
     with pytest.raises(StateError, match="newer retl"):
-        StateStore(engine, tmp_path / "state.duckdb")
+        LocalStateStore(engine, tmp_path / "state.duckdb")
     engine.close()
 
 
@@ -364,22 +364,22 @@ _DIE_AFTER_ACKS = """
 import os, sys
 from pathlib import Path
 from reverse_etl.engine.duckdb import DuckDBEngine
-from reverse_etl.state.store import StateStore
-store = StateStore(DuckDBEngine(), Path(sys.argv[1]))
+from reverse_etl.state.store import LocalStateStore
+store = LocalStateStore(DuckDBEngine(), Path(sys.argv[1]))
 store.record_acknowledged("d", "s", ["k1", "k3"], ["new1", "h3"])
 store.record_acknowledged("d", "s", ["k4"], ["h4"])
 os._exit(9)  # dies like SIGKILL: no close, no fold
 """
 
 
-def _latest(engine: DuckDBEngine, store: StateStore) -> list[tuple[str, str]]:
+def _latest(engine: DuckDBEngine, store: LocalStateStore) -> list[tuple[str, str]]:
     return sorted(engine.rows(f"SELECT * FROM {store.latest_relation('d', 's')}"))
 
 
 def test_a_journal_left_by_a_killed_run_counts_and_the_next_run_folds_it(tmp_path: Path) -> None:
     path = tmp_path / "state.duckdb"
     engine = DuckDBEngine()
-    store = StateStore(engine, path)
+    store = LocalStateStore(engine, path)
     store.record_acknowledged("d", "s", ["k1", "k2"], ["old1", "h2"])
     store.close()  # folded
     assert not list((tmp_path / "state.duckdb.acks").iterdir())
@@ -388,7 +388,7 @@ def test_a_journal_left_by_a_killed_run_counts_and_the_next_run_folds_it(tmp_pat
     (journal,) = (tmp_path / "state.duckdb.acks").iterdir()
     expected = [("k1", "new1"), ("k2", "h2"), ("k3", "h3"), ("k4", "h4")]
 
-    reader = StateStore(engine, path, read_only=True)  # retl plan: sees the journal as is
+    reader = LocalStateStore(engine, path, read_only=True)  # retl plan: sees the journal as is
     assert "arg_max" in reader.latest_relation("d", "s")
     assert _latest(engine, reader) == expected
     assert [i.rows for i in reader.all_scopes()] == [4]  # k1 counted once
@@ -396,7 +396,7 @@ def test_a_journal_left_by_a_killed_run_counts_and_the_next_run_folds_it(tmp_pat
     assert journal.exists()  # a read-only open never folds
 
     saved = journal.read_bytes()
-    writer = StateStore(engine, path)  # the next sync folds it, in one transaction
+    writer = LocalStateStore(engine, path)  # the next sync folds it, in one transaction
     assert not journal.exists()
     assert "arg_max" not in writer.latest_relation("d", "s")  # one entry per key again
     assert _latest(engine, writer) == expected
@@ -405,7 +405,7 @@ def test_a_journal_left_by_a_killed_run_counts_and_the_next_run_folds_it(tmp_pat
     writer.close()
 
     journal.write_bytes(saved)  # died between the fold's commit and the unlink
-    again = StateStore(engine, path)
+    again = LocalStateStore(engine, path)
     assert _latest(engine, again) == expected
     assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 4
     again.close()
@@ -419,12 +419,12 @@ def test_a_journal_torn_mid_batch_keeps_the_complete_batches(tmp_path: Path) -> 
     (journal,) = (tmp_path / "state.duckdb.acks").iterdir()
     journal.write_bytes(journal.read_bytes()[:-10])  # the last write only got half-way
     engine = DuckDBEngine()
-    store = StateStore(engine, path)
+    store = LocalStateStore(engine, path)
     # The torn batch was being recorded when the process died: it counts as in flight.
     assert _latest(engine, store) == [("k1", "new1"), ("k3", "h3")]
     store.close()
     journal.write_bytes(b"ARROW")  # torn inside the header: nothing in it counts
-    store = StateStore(engine, path)
+    store = LocalStateStore(engine, path)
     assert _latest(engine, store) == [("k1", "new1"), ("k3", "h3")]
     assert not journal.exists()
     store.close()
@@ -435,7 +435,7 @@ def test_a_dirty_scope_from_an_older_retl_takes_the_newest_entry_until_compacted
     tmp_path: Path,
 ) -> None:
     engine = DuckDBEngine()
-    store = StateStore(engine, tmp_path / "state.duckdb")
+    store = LocalStateStore(engine, tmp_path / "state.duckdb")
     # What retl before the journal left when a run died: two entries for k1, scope dirty.
     engine.execute(
         f"""INSERT INTO {ALIAS}.synced_rows
@@ -499,7 +499,7 @@ def test_a_fold_that_dies_midway_leaves_a_correct_state_and_the_next_fold_cleans
 
     path = tmp_path / "state.duckdb"
     engine = DuckDBEngine()
-    store = StateStore(engine, path)
+    store = LocalStateStore(engine, path)
     store.record_acknowledged("d", "s", ["k1", "k2"], ["old1", "h2"])
     store.compact("d", "s")
     store.record_acknowledged("d", "s", ["k1"], ["new1"])
@@ -520,7 +520,7 @@ def test_a_fold_that_dies_midway_leaves_a_correct_state_and_the_next_fold_cleans
     assert _latest(engine, store) == [("k1", "new1"), ("k2", "h2")]
     monkeypatch.setattr(store_module, "_chunks", chunks)
     store.close()  # folds the journal, which is still there, again: now completely
-    again = StateStore(engine, path)
+    again = LocalStateStore(engine, path)
     assert "arg_max" not in again.latest_relation("d", "s")
     assert _latest(engine, again) == [("k1", "new1"), ("k2", "h2"), ("k3", "h3")]
     assert engine.rows(f"SELECT count(*) FROM {ALIAS}.synced_rows")[0][0] == 3

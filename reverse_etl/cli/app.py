@@ -22,7 +22,7 @@ from reverse_etl.cli.render import (
 )
 from reverse_etl.cli.validate_render import render_validation
 from reverse_etl.errors import UsageError
-from reverse_etl.plan import FAIL_ON, plan_failures
+from reverse_etl.pipeline.plan import FAIL_ON, plan_failures
 from reverse_etl.project import Project
 from reverse_etl.scaffold import init_project
 
@@ -254,17 +254,26 @@ def sandbox(
     ] = None,
     debug: opt.Debug = False,
 ) -> None:
-    """Serve the local TikTok Events API emulator until Ctrl-C."""
+    """Serve the local emulators of TikTok's Events API and Meta's Conversions API until
+    Ctrl-C."""
     out = Output.create("text", debug)
 
     def go() -> None:
-        from reverse_etl.sandbox import DEMO_PIXEL_CODE, DEMO_TOKEN, SandboxServer, serve
+        from reverse_etl.sandbox import (
+            DEMO_META_PIXEL_ID,
+            DEMO_PIXEL_CODE,
+            DEMO_TOKEN,
+            SandboxServer,
+            serve,
+        )
 
         def ready(server: SandboxServer) -> None:
+            url = server.base_url
             out.console.info(
-                f"TikTok sandbox on {server.base_url} (token {DEMO_TOKEN}, pixel "
-                f"{DEMO_PIXEL_CODE}); summary at {server.base_url}/_sandbox/summary. "
-                "Ctrl-C stops it."
+                f"sandbox on {url} (token {DEMO_TOKEN}): TikTok Events API (pixel "
+                f"{DEMO_PIXEL_CODE}; summary at {url}/_sandbox/summary) and Meta Conversions "
+                f"API (POST {url}/v21.0/{DEMO_META_PIXEL_ID}/events; summary at "
+                f"{url}/_sandbox/meta/summary). Ctrl-C stops it."
             )
 
         serve(port, record_path=record, on_ready=ready)

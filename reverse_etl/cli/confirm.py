@@ -17,12 +17,13 @@ from reverse_etl.state.dedup import ResendImpact
 
 
 def describe(impact: ResendImpact) -> str:
-    """One sentence: how many events go out again and how many TikTok counts twice."""
+    """One sentence: how many events go out again and how many the platform counts twice."""
     what = "sends again" if impact.action == "--full-refresh" else "makes the next sync send again"
+    who = impact.platform
     return (
-        f"{impact.action} {what} {impact.total_resent} event(s) TikTok acknowledged before; "
-        f"TikTok will count {impact.total_double_counted} of them twice (first acknowledged "
-        f"more than {impact.window_hours} hours ago, outside its deduplication window)"
+        f"{impact.action} {what} {impact.total_resent} event(s) {who} acknowledged before; "
+        f"{who} will count {impact.total_double_counted} of them twice (first acknowledged "
+        f"more than {impact.window_hours} hours ago, outside the deduplication window)"
     )
 
 

@@ -29,7 +29,8 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpec
 Sandbox = Annotated[
     bool,
     typer.Option(
-        "--sandbox", help="Use the local TikTok emulator (and its own state), not TikTok."
+        "--sandbox",
+        help="Use the local emulators (and their own state), not the real ad platforms.",
     ),
 ]
 FullRefresh = Annotated[

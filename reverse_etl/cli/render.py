@@ -12,10 +12,10 @@ import orjson
 
 from reverse_etl.check import DestinationCheck, check_document
 from reverse_etl.cli.output import Output
-from reverse_etl.destinations.tiktok.match import MatchCoverage
-from reverse_etl.plan import DestinationPlan
+from reverse_etl.destinations.base import Coverage
+from reverse_etl.pipeline.plan import DestinationPlan
+from reverse_etl.pipeline.report import SyncReport
 from reverse_etl.project import Preview
-from reverse_etl.report import SyncReport
 from reverse_etl.state.store import ScopeInfo
 
 
@@ -108,7 +108,10 @@ def render_plan(out: Output, plans: list[DestinationPlan], failures: Sequence[st
         _coverage(out, p.name, p.match_keys)
         for sample in p.samples[:2]:
             out.console.info(f"{p.name} sample event: " + orjson.dumps(sample).decode())
-        for line in _dedup_lines(p.name, p.dedup.held, p.held_reason, p.dedup.double_counted):
+        platform = p.destination.capabilities.platform
+        for line in _dedup_lines(
+            p.name, p.dedup.held, p.held_reason, p.dedup.double_counted, platform
+        ):
             out.console.warning(line)
     for failure in failures:
         out.console.warning(f"--fail-on: {failure}")
@@ -123,7 +126,7 @@ def _warning_lines(
     return lines + [f"{name}: {w}" for w in warnings]
 
 
-def _coverage(out: Output, name: str, match_keys: MatchCoverage | None) -> None:
+def _coverage(out: Output, name: str, match_keys: Coverage | None) -> None:
     if match_keys is None:
         return
     line = f"{name}: {match_keys.summary()}"
@@ -150,7 +153,9 @@ def render_sync(out: Output, report: SyncReport) -> None:
         ]
         for r in report.results
     ]
-    title = "sync summary" + (" (sandbox: nothing reached TikTok)" if report.sandbox else "")
+    title = "sync summary" + (
+        " (sandbox: nothing reached the ad platforms)" if report.sandbox else ""
+    )
     columns = [
         "destination",
         "sent",
@@ -174,18 +179,22 @@ def render_sync(out: Output, report: SyncReport) -> None:
             out.console.warning(line)
         _coverage(out, r.destination, r.match_keys)
         for row in r.rejected_rows[:5]:
-            out.console.warning(f"{r.destination}: rejected by TikTok: key {row.key}: {row.reason}")
+            out.console.warning(
+                f"{r.destination}: rejected by {r.platform}: key {row.key}: {row.reason}"
+            )
         held = r.changed_not_resent_reason or ""
         for line in _dedup_lines(
-            r.destination, r.rows_changed_not_resent, held, r.rows_double_counted
+            r.destination, r.rows_changed_not_resent, held, r.rows_double_counted, r.platform
         ):
             out.console.warning(line)
         if r.error:
             out.console.warning(f"{r.destination}: {r.error}")
 
 
-def _dedup_lines(name: str, held: int, reason: str, double_counted: int) -> list[str]:
-    """Changed rows held back by on_change, and events TikTok counts twice (see
+def _dedup_lines(
+    name: str, held: int, reason: str, double_counted: int, platform: str = "TikTok"
+) -> list[str]:
+    """Changed rows held back by on_change, and events the platform counts twice (see
     docs/state.md)."""
     lines = []
     if held:
@@ -193,7 +202,7 @@ def _dedup_lines(name: str, held: int, reason: str, double_counted: int) -> list
     if double_counted:
         lines.append(
             f"{name}: {double_counted} event(s) sent again more than 48 hours after their "
-            "first acknowledgement: TikTok counts them twice"
+            f"first acknowledgement: {platform} counts them twice"
         )
     return lines
 
@@ -206,7 +215,7 @@ def render_check(out: Output, results: list[DestinationCheck]) -> int:
         out.json(document)
         return code
     if any(r.sandbox for r in results):
-        out.console.info("check against the sandbox emulator: nothing reached TikTok")
+        out.console.info("check against the sandbox emulator: nothing reached the ad platforms")
     words = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}
     for r in results:
         for item in r.items:

@@ -43,7 +43,7 @@ def _render_one(out: Output, r: DestinationValidation, strict: bool) -> None:
     ]
     model_file = display_path(r.model_file, r.project_dir)
     title = f"{r.destination} ({r.event_source}) <- model {r.model} ({model_file})"
-    out.console.table(title, ["column", "TikTok field", "inferred type", "status"], rows)
+    out.console.table(title, ["column", "sent as", "inferred type", "status"], rows)
     for d in r.diagnostics:
         p = d.problem
         where = display_path(p.file, r.project_dir) or ""

@@ -1,16 +1,10 @@
 """Delivery: batching, retry policy, and the runner that reports acknowledgements.
 
-No HTTP here: the runner calls a ``send(body) -> Outcome`` function (the TikTok client's
-``track`` in production, a fake in tests).
+No HTTP here: the runner calls a ``send(body) -> Outcome`` function (a destination
+session's ``send`` in production, a fake in tests).
 """
 
-from reverse_etl.delivery.batching import (
-    Batch,
-    EnvelopeSpec,
-    batch_events,
-    build_body,
-    envelope_prefix,
-)
+from reverse_etl.delivery.batching import Batch, batch_events, build_body
 from reverse_etl.delivery.observer import DeliveryObserver, NullObserver
 from reverse_etl.delivery.outcome import Outcome, Send, SendOutcome
 from reverse_etl.delivery.result import DeliveryResult
@@ -21,7 +15,6 @@ __all__ = [
     "Batch",
     "DeliveryObserver",
     "DeliveryResult",
-    "EnvelopeSpec",
     "NullObserver",
     "Outcome",
     "RetryPolicy",
@@ -30,5 +23,4 @@ __all__ = [
     "batch_events",
     "build_body",
     "deliver",
-    "envelope_prefix",
 ]

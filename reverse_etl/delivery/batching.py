@@ -13,13 +13,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from reverse_etl.destinations.tiktok.vocab import MAX_EVENTS_PER_REQUEST
 
 Column = Any  # Sequence[str] / Sequence[bytes], or a pyarrow string or binary array
 Chunk = tuple[Column, Column, Column]
@@ -84,6 +81,12 @@ class Batch:
         )
 
 
+MAX_EVENTS_PER_REQUEST = 1000
+"""The most events any supported platform takes in one request (TikTok and Meta reject the
+whole request above it); a destination declares its own cap, at most this
+(``Capabilities.max_events_per_request``)."""
+
+
 def batch_events(
     rows: Iterable[Chunk], max_events: int = MAX_EVENTS_PER_REQUEST
 ) -> Iterator[Batch]:
@@ -94,7 +97,6 @@ def batch_events(
     batch is ever produced.
     """
     if not 1 <= max_events <= MAX_EVENTS_PER_REQUEST:
-        # TikTok rejects the whole request above 1,000 events, so a larger batch can never work.
         raise ValueError(f"max_events must be between 1 and {MAX_EVENTS_PER_REQUEST}")
     parts: list[Chunk] = []
     held = 0
@@ -131,52 +133,15 @@ def _combine(parts: list[Chunk]) -> Batch:
     return Batch(*columns)
 
 
-@dataclass(frozen=True)
-class EnvelopeSpec:
-    """The request fields around ``data``: where the events go, the optional test code and the
-    optional partner name."""
+class Envelope(Protocol):
+    """A request envelope that knows its own opening bytes (a platform's, e.g. TikTok's)."""
 
-    event_source: str
-    event_source_id: str
-    test_event_code: str | None = None
-    partner_name: str | None = None
-
-    def prefix(self) -> bytes:
-        """The body bytes up to and including ``"data":[``."""
-        return envelope_prefix(
-            self.event_source, self.event_source_id, self.test_event_code, self.partner_name
-        )
+    def prefix(self) -> bytes: ...
 
 
-def envelope_prefix(
-    event_source: str,
-    event_source_id: str,
-    test_event_code: str | None,
-    partner_name: str | None = None,
-) -> bytes:
-    """Open a ``/event/track/`` body: top-level fields, then ``"data":[``.
-
-    ``partner_name`` is sent only when configured: TikTok answers 40063 (invalid partner name)
-    to a name it has not registered, and the field is optional.
-    orjson encodes the scalars so quotes and control characters in ids are escaped properly.
-    """
-    parts = [
-        b'{"event_source":',
-        orjson.dumps(event_source),
-        b',"event_source_id":',
-        orjson.dumps(event_source_id),
-    ]
-    if partner_name:
-        parts += [b',"partner_name":', orjson.dumps(partner_name)]
-    if test_event_code is not None:
-        parts += [b',"test_event_code":', orjson.dumps(test_event_code)]
-    parts.append(b',"data":[')
-    return b"".join(parts)
-
-
-def build_body(envelope: EnvelopeSpec | bytes, payloads: Iterable[bytes] | pa.Array) -> bytes:
+def build_body(envelope: Envelope | bytes, payloads: Iterable[bytes] | pa.Array) -> bytes:
     """A complete request body: the envelope prefix, the events joined by commas, ``]}``."""
-    prefix = envelope.prefix() if isinstance(envelope, EnvelopeSpec) else envelope
+    prefix = envelope if isinstance(envelope, bytes) else envelope.prefix()
     if isinstance(payloads, pa.Array):
         if len(payloads) == 0:
             return prefix + b"]}"

@@ -1,7 +1,7 @@
 """What one send reported, as the runner sees it: a protocol, so delivery never imports httpx.
 
-``reverse_etl.destinations.tiktok.client.TrackOutcome`` satisfies it; tests use any object
-with the same attributes.
+A platform's client returns objects that satisfy it (TikTok's ``TrackOutcome``, say); tests
+use any object with the same attributes.
 """
 
 from __future__ import annotations
@@ -26,10 +26,8 @@ CONFIG: Final = "config"
 TERMINAL: Final = "terminal"
 AUTH: Final = "auth"
 KINDS: Final = frozenset({OK, PARTIAL, TRANSIENT, INVALID, CONFIG, TERMINAL, AUTH})
-AUTH_HINT: Final = (
-    "re-authorise: run 'retl auth tiktok' again (auth_method: oauth) or generate a new access "
-    "token in Events Manager"
-)
+AUTH_HINT: Final = "get a new access token from the platform and set it in destinations.yml"
+"""Said when a destination's session gives no hint of its own (``Session.auth_hint``)."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ class SendOutcome:
 
 
 def describe(outcome: Outcome) -> str:
-    """One line for people: the message, TikTok's code and request id (for support tickets)."""
+    """One line for people: the message, the platform's code and request id (for support)."""
     text = outcome.message or outcome.kind
     if outcome.code is not None:
         text = f"{text} (code {outcome.code})"
@@ -103,12 +101,12 @@ def describe(outcome: Outcome) -> str:
     return text
 
 
-def stop_error(outcome: Outcome) -> DestinationError:
+def stop_error(outcome: Outcome, auth_hint: str | None = None) -> DestinationError:
     """The error that ends a run on an ``auth``, ``config`` or ``terminal`` outcome (or an
-    unknown kind)."""
+    unknown kind). ``auth_hint`` says how to get a new token for this platform."""
     message = describe(outcome)
     if outcome.kind == AUTH:
-        return AuthError(message, code=outcome.code, hint=AUTH_HINT)
+        return AuthError(message, code=outcome.code, hint=auth_hint or AUTH_HINT)
     if outcome.kind == CONFIG and outcome.field is not None:
         return RequestFieldError(message, field=outcome.field, code=outcome.code)
     if outcome.kind != TERMINAL:

@@ -75,6 +75,7 @@ def deliver(
     rng: random.Random | None = None,
     reject_guard: int = DEFAULT_REJECT_GUARD,
     probe_first: bool = False,
+    auth_hint: str | None = None,
 ) -> DeliveryResult:
     """Send every batch with at most ``thread_count`` requests in flight; report as they land.
 
@@ -113,6 +114,7 @@ def deliver(
         rng=rng or random.Random(),
         reject_guard=reject_guard,
         probing=probe_first,
+        auth_hint=auth_hint,
     )
     return run.execute(iter(batches))
 
@@ -133,6 +135,7 @@ class _Run:
     rng: random.Random
     reject_guard: int
     probing: bool = False
+    auth_hint: str | None = None
 
     def __post_init__(self) -> None:
         self.stopping = threading.Event()  # read by workers: skip sends once the run stops
@@ -236,7 +239,7 @@ class _Run:
             self._bisect(unit, result)
         else:
             self.failed += n
-            self._stop(result.kind, stop_error(result))
+            self._stop(result.kind, stop_error(result, self.auth_hint))
 
     def _ack(self, batch: Batch) -> None:
         self.sent += len(batch)

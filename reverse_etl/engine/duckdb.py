@@ -231,6 +231,10 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(_clean(exc)) from None
 
+    def transpile(self, sql: str) -> str:
+        """retl writes its own SQL in DuckDB's dialect: nothing to do here."""
+        return sql
+
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Small result sets only (summaries, samples)."""
         rows: list[tuple[Any, ...]] = self._retrying(

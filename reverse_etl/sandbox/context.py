@@ -19,6 +19,7 @@ from reverse_etl.destinations.tiktok.vocab import (
 
 from .envelope import ApiError, ApiRequest, Response, envelope, invalid
 from .faults import FaultInjector
+from .meta.sandbox import MetaSandbox
 from .oauth_codes import AuthCodes
 from .options import SandboxOptions
 from .recorder import EventRecorder
@@ -40,6 +41,7 @@ class SandboxContext:
     recorder: EventRecorder
     auth_codes: AuthCodes
     track_lock: threading.Lock = field(default_factory=threading.Lock)
+    meta: MetaSandbox = field(default_factory=MetaSandbox)
 
     def authenticate(self, req: ApiRequest) -> frozenset[str]:
         """Advertisers the request's ``Access-Token`` may act for; 40104 without a token

@@ -14,8 +14,11 @@ CONTROL_PREFIX = "/_sandbox/"
 
 
 def summary(ctx: SandboxContext, req: ApiRequest) -> Response:
-    """Counters (see :meth:`SandboxStats.snapshot`) plus the pending fault script length."""
-    return _json({**ctx.stats.snapshot(), "faults_pending": ctx.faults.pending})
+    """TikTok's counters (see :meth:`SandboxStats.snapshot`) plus the pending fault script
+    length; Meta's are at ``/_sandbox/meta/summary``."""
+    counters = ctx.stats.snapshot()
+    counters.pop("meta", None)
+    return _json({**counters, "faults_pending": ctx.faults.pending})
 
 
 def events(ctx: SandboxContext, req: ApiRequest) -> Response:
@@ -43,10 +46,12 @@ def set_faults(ctx: SandboxContext, req: ApiRequest) -> Response:
 
 
 def reset(ctx: SandboxContext, req: ApiRequest) -> Response:
-    """Forget events, dedup history, counters and faults; the world stays as it is."""
+    """Forget events, dedup history, counters and faults (TikTok's and Meta's); the worlds
+    stay as they are."""
     ctx.recorder.reset()
     ctx.stats.reset()
     ctx.faults.clear()
+    ctx.meta.reset()
     return _json({"reset": True})
 
 

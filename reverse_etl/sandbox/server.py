@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 import time
@@ -25,6 +26,12 @@ from . import control, oauth, sources
 from .context import Handler, SandboxContext, api_endpoint
 from .envelope import ApiRequest, Response, envelope
 from .faults import FaultInjector
+from .meta import MetaOptions, MetaSandbox
+from .meta.control import ROUTES as META_CONTROL_ROUTES
+from .meta.control import MetaControl
+from .meta.routes import handle_graph
+from .meta.vocab import EVENTS_PATH as META_EVENTS_PATH
+from .meta.vocab import GRAPH_PATH as META_GRAPH_PATH
 from .oauth_codes import AuthCodes
 from .options import SandboxOptions
 from .recorder import EventRecorder
@@ -52,6 +59,17 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", API_PREFIX + "oauth2/revoke_token/"): api_endpoint(oauth.revoke_token),
     ("GET", "/portal/auth"): oauth.portal_auth,
 }
+
+
+def _on_meta(fn: MetaControl) -> Handler:
+    """A Meta control endpoint (``/_sandbox/meta/*``) as a handler: it sees ``ctx.meta``."""
+
+    def handler(ctx: SandboxContext, req: ApiRequest) -> Response:
+        return fn(ctx.meta, req)
+
+    return handler
+
+
 CONTROL_ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_sandbox/summary"): control.summary,
     ("GET", "/_sandbox/events"): control.events,
@@ -59,6 +77,7 @@ CONTROL_ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/_sandbox/faults"): control.set_faults,
     ("POST", "/_sandbox/reset"): control.reset,
     ("GET", "/_sandbox/world"): control.world,
+    **{key: _on_meta(fn) for key, fn in META_CONTROL_ROUTES.items()},
 }
 _KNOWN_PATHS = {path for _, path in (*ROUTES, *CONTROL_ROUTES)}
 
@@ -68,6 +87,9 @@ def dispatch(ctx: SandboxContext, req: ApiRequest) -> Response | None:
     control_handler = CONTROL_ROUTES.get((req.method, req.path))
     if control_handler is not None:
         return control_handler(ctx, req)
+    graph_path = META_GRAPH_PATH.fullmatch(req.path)
+    if graph_path is not None:  # Meta's Graph API answers every method on its paths itself
+        return handle_graph(ctx.meta, req, graph_path)
     handler = ROUTES.get((req.method, req.path))
     ctx.stats.request(_endpoint_name(req.path) if handler is not None else "(unknown)")
     if handler is None:
@@ -82,6 +104,13 @@ def dispatch(ctx: SandboxContext, req: ApiRequest) -> Response | None:
         logger.exception("sandbox handler failed for %s %s", req.method, req.path)
         ctx.stats.rejected(CODE_SYSTEM_ERROR)
         return envelope(CODE_SYSTEM_ERROR, "System error", http_status=500)
+
+
+_QUERY_TOKEN = re.compile(r"(access_token=)[^&\s\"]*", re.IGNORECASE)
+
+
+def _redact(text: str) -> str:
+    return _QUERY_TOKEN.sub(r"\1[REDACTED]", text)
 
 
 def _endpoint_name(path: str) -> str:
@@ -125,14 +154,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
         return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:
+        # The request line holds the query string, where a (refused) Meta token may sit.
+        args = tuple(_redact(a) if isinstance(a, str) else a for a in args)
         logger.debug("sandbox %s - " + format, self.address_string(), *args)
 
     def _handle(self, method: str) -> None:
         split = urlsplit(self.path)
         is_track = method == "POST" and split.path == TRACK_PATH
+        is_meta = not is_track and META_EVENTS_PATH.fullmatch(split.path) is not None
         stats = self.ctx.stats
         if is_track:
             stats.track_started()
+        elif is_meta:
+            self.ctx.meta.stats.started()
         try:
             body = self._read_body()
             if body is None:
@@ -143,6 +177,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 query=dict(parse_qsl(split.query, keep_blank_values=True)),
                 body=body,
                 token=self.headers.get("Access-Token"),
+                headers={name.lower(): value for name, value in self.headers.items()},
             )
             response = dispatch(self.ctx, req)
         finally:
@@ -150,6 +185,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             # send its next request on another connection, which must not overlap this one.
             if is_track:
                 stats.track_finished()
+            elif is_meta:
+                self.ctx.meta.stats.finished()
         if response is None:
             # "drop" fault: the request was read; close without sending a single byte.
             self.close_connection = True
@@ -194,10 +231,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 class SandboxServer:
-    """A local TikTok Business API emulator on loopback.
+    """A local TikTok Business API and Meta Conversions API emulator on loopback.
 
     ``world`` defaults to :meth:`SandboxWorld.demo`. Use as a context manager or call
     :meth:`start` / :meth:`stop`; ``port=0`` picks a free port (see :attr:`base_url`).
+    :attr:`meta` is the Meta side (pixels, events, faults); ``meta_options`` tune its checks.
     """
 
     def __init__(
@@ -208,12 +246,19 @@ class SandboxServer:
         port: int = 0,
         record_path: Path | None = None,
         options: SandboxOptions | None = None,
+        meta_options: MetaOptions | None = None,
     ) -> None:
         self.world = world if world is not None else SandboxWorld.demo()
         self.options = options if options is not None else SandboxOptions()
         self.stats = SandboxStats()
         self.faults = FaultInjector()
         self.recorder = EventRecorder(self.options, record_path)
+        self.meta = MetaSandbox(
+            options=meta_options,
+            stats=self.stats.meta,
+            clock=self.options.clock,
+            keep_events=self.options.keep_events,
+        )
         self._ctx = SandboxContext(
             world=self.world,
             options=self.options,
@@ -221,6 +266,7 @@ class SandboxServer:
             faults=self.faults,
             recorder=self.recorder,
             auth_codes=AuthCodes(self.options.auth_code_ttl_seconds, self.options.clock),
+            meta=self.meta,
         )
         self._address = (host, port)
         self._httpd: _HTTPServer | None = None
@@ -289,10 +335,12 @@ class SandboxServer:
         return self.recorder.events(test=test)
 
     def reset(self) -> None:
-        """Forget events, dedup history, counters and faults (as ``POST /_sandbox/reset``)."""
+        """Forget events, dedup history, counters and faults (as ``POST /_sandbox/reset``),
+        TikTok's and Meta's."""
         self.recorder.reset()
         self.stats.reset()
         self.faults.clear()
+        self.meta.reset()
 
 
 def serve(
@@ -310,7 +358,7 @@ def serve(
     """
     server = SandboxServer(world, host=host, port=port, record_path=record_path, options=options)
     server.start()
-    logger.info("TikTok sandbox listening on %s", server.base_url)
+    logger.info("sandbox (TikTok and Meta) listening on %s", server.base_url)
     try:
         if on_ready is not None:
             on_ready(server)

@@ -6,21 +6,26 @@ import threading
 from collections import Counter
 from typing import Any
 
+from .meta.stats import MetaStats
+
 
 class SandboxStats:
     """Thread-safe counters, measured server-side.
 
     ``in_flight`` counts ``/event/track/`` requests between the start of handling and the end of
-    writing the answer, so ``max_in_flight`` shows the client's real concurrency.
+    writing the answer, so ``max_in_flight`` shows the client's real concurrency. The Meta
+    endpoint's counters are :attr:`meta`, shown under ``"meta"`` in :meth:`snapshot`.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._in_flight = 0
+        self.meta = MetaStats()
         self.reset()
 
     def reset(self) -> None:
         """Zero every counter (in-flight requests keep being tracked)."""
+        self.meta.reset()
         with self._lock:
             self._requests: Counter[str] = Counter()
             self._rejected: Counter[int] = Counter()
@@ -144,4 +149,5 @@ class SandboxStats:
                 "requests_by_endpoint": dict(sorted(self._requests.items())),
                 "rejected_by_code": {str(k): v for k, v in sorted(self._rejected.items())},
                 "faults_injected": dict(sorted(self._faults.items())),
+                "meta": self.meta.snapshot(),
             }

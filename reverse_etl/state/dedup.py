@@ -59,11 +59,11 @@ class DedupWindow:
         return self.late_sql(state)
 
 
-def held_reason(on_change: OnChange, hours: int = 48) -> str:
+def held_reason(on_change: OnChange, hours: int = 48, platform: str = "TikTok") -> str:
     """How a report names changed rows that were not sent again."""
     if on_change == "skip":
         return "changed: not re-sent (on_change: skip)"
-    return f"changed after TikTok's dedup window ({hours} h): not re-sent"
+    return f"changed after {platform}'s dedup window ({hours} h): not re-sent"
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,7 @@ class ResendImpact:
     resent: dict[str, int]
     double_counted: dict[str, int]
     window_hours: int = 48
+    platform: str = "TikTok"  # who acknowledged them ("TikTok and Meta" for both)
 
     @property
     def total_resent(self) -> int:

@@ -1,4 +1,9 @@
-"""A destination's mapping fingerprint: changes when the payload's shape or hashing changes."""
+"""A destination's mapping fingerprint: changes when the payload's shape or hashing changes.
+
+The description fingerprinted is the destination's own (``EncodePlan.mapping``): a JSON-ready
+dict with a ``columns`` entry (column -> how it is sent) and any other settings that decide the
+bytes sent. Platform-blind.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +11,6 @@ import hashlib
 from typing import Any
 
 import orjson
-import phonenumbers
-
-from reverse_etl.destinations.tiktok.destination import EncodePlan
-
-# Bump when the encoder writes the same columns differently (a new normalisation, say).
-ENCODER_VERSION = 1
-
-
-def describe_mapping(encode: EncodePlan) -> dict[str, Any]:
-    """The parts of a mapping that decide the bytes sent: stable, JSON-ready."""
-    spec = encode.spec
-    return {
-        "encoder": ENCODER_VERSION,
-        # A new phone-number metadata release can normalise a number differently.
-        "phonenumbers": phonenumbers.__version__,
-        "source": spec.source,
-        "key": list(spec.key_columns),
-        "derived_event_id": spec.derive_event_id,
-        "limited_data_use": spec.limited_data_use,
-        "default_phone_region": spec.default_phone_region,
-        "columns": {
-            m.column: {
-                "path": ".".join(m.path),
-                "kind": m.param.kind.value if m.param else "custom",
-                "hashing": m.param.hashing.value if m.param else "none",
-            }
-            for m in encode.mapping.columns
-        },
-    }
 
 
 def fingerprint(description: dict[str, Any]) -> str:
@@ -52,15 +28,10 @@ def mapping_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     for col in sorted(new_cols.keys() & old_cols.keys()):
         if new_cols[col] != old_cols[col]:
             out.append(f"column '{col}' now maps differently")
-    for key in (
-        "encoder",
-        "phonenumbers",
-        "source",
-        "key",
-        "derived_event_id",
-        "limited_data_use",
-        "default_phone_region",
-    ):
+    # Every other entry, in the new description's order (then any the old one had alone).
+    keys = [k for k in new if k != "columns"]
+    keys += [k for k in old if k != "columns" and k not in new]
+    for key in keys:
         if old.get(key) != new.get(key):
             out.append(f"{key} changed ({old.get(key)!r} -> {new.get(key)!r})")
     return out

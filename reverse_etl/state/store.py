@@ -99,8 +99,10 @@ class ScopeInfo:
     last_sync_at: dt.datetime | None
 
 
-class StateStore:
-    """The state database, attached to an engine connection."""
+class LocalStateStore:
+    """The state database, attached to an engine connection (a ``StateStore``)."""
+
+    diffs_in_place = False  # the diff runs in the workbench, where the file is attached
 
     def __init__(
         self,
@@ -707,7 +709,7 @@ def _journal_warning(
     next sync therefore sends again."""
     whose = f"{journal.destination}: " if isinstance(journal, Journal) else ""
     text = f"{whose}the acknowledgement journal {file} is damaged ({damage.reason})"
-    resent = "TikTok deduplicates them by event_id within 48 hours of the first send"
+    resent = "the platform deduplicates them by event_id within 48 hours of the first send"
     if damage.entries_read:
         lost = (
             f"at least {damage.entries_lost} entries after them"

@@ -42,7 +42,9 @@ def _ident(name: str) -> str:
 
 
 class WarehouseStateStore:
-    """State tables in a warehouse schema; same operations as the local StateStore."""
+    """State tables in a warehouse schema (a ``StateStore``); the diff runs there too."""
+
+    diffs_in_place = True  # only the rows to send leave the warehouse
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class WarehouseStateStore:
         self.s = _ident(schema)
         self._acks: Any = None
         self._lock_conn: Any = None
+        self.warnings: list[str] = []
         if create:
             self._migrate()
 
@@ -288,6 +291,10 @@ class WarehouseStateStore:
         self.engine.execute(f"DELETE FROM {self.s}.synced_rows WHERE {where}", params)
         self.engine.execute(f"DELETE FROM {self.s}.destinations WHERE {where}", params)
         return int(count)
+
+    def explain(self, exc: BaseException) -> StateError | None:
+        """The warehouse reports its own errors: nothing to add."""
+        return None
 
     def close(self) -> None:
         if self._acks is not None:

@@ -1,9 +1,11 @@
 """Static validation of models against their destinations (``retl validate``).
 
 ``validate_project`` (``run``) is the entry point; ``analysis`` infers each model once in DAG
-order; ``checks`` holds the rules, ``types`` and ``values`` the per-parameter verdicts;
-``locate`` maps a model's rendered lines to its file; ``result`` holds the values returned
-and their JSON shape (docs/validate.md).
+order; ``checks`` holds the rules, ``types`` the per-parameter type verdicts, ``foreign``
+the columns meant for another platform; ``locate`` maps a model's rendered lines to its file;
+``result`` holds the values returned and their JSON shape (docs/validate.md). A platform is
+known only through the Destination contract (``destinations/base.py``: its ``ColumnRules``),
+found through ``destinations/registry.py``.
 """
 
 from reverse_etl.validation.result import (

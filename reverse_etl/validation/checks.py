@@ -1,9 +1,9 @@
-"""The rules: a model's inferred output columns against the TikTok parameter catalog.
+"""The rules: a model's inferred output columns against a destination's parameter catalog.
 
 Pure: columns in, findings out. A finding points at the column it is about (whose line is in
-its model's rendered SQL); ``run.py`` maps that to a file and line. Mapping itself is
-``mapping.map_columns`` and the key logic ``encode.key_columns_for``: the very code a sync
-uses, so validate cannot disagree with it.
+its model's rendered SQL); ``run.py`` maps that to a file and line. The platform is known only
+through its :class:`ColumnRules`: mapping is ``rules.map_columns`` and the key logic
+``rules.key_columns``, the very code a sync uses, so validate cannot disagree with it.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reverse_etl.columns import OutputColumn, TypeClass
-from reverse_etl.destinations.tiktok.catalog import CATALOG, OBJECTS, OPEN_OBJECTS
-from reverse_etl.destinations.tiktok.encode import key_columns_for
-from reverse_etl.destinations.tiktok.mapping import ColumnIssue, key_only_columns, map_columns
+from reverse_etl.destinations.base import ColumnRules
+from reverse_etl.destinations.catalog import ColumnIssue, ParamSpec
+from reverse_etl.validation.foreign import (
+    OtherCatalogs,
+    foreign_columns,
+    foreign_message,
+    knows,
+)
 from reverse_etl.validation.types import check_type
-from reverse_etl.validation.values import check_allowed, check_events
-
-# Any one of these lets TikTok match an event to a person; ip only together with user_agent.
-IDENTIFIERS = ("email", "phone", "external_id", "ttclid", "ttp", "idfa", "gaid")
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Placed:
 
     column: OutputColumn
     field: str | None
-    role: str  # parameter | custom | key | unknown | unnamed
+    role: str  # parameter | custom | key | other | unknown | unnamed
 
 
 @dataclass
@@ -54,12 +55,12 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
 
 
-def flatten(columns: Sequence[OutputColumn]) -> list[OutputColumn]:
-    """STRUCT columns named after a payload object are read field by field, as
-    ``encode.flatten_objects`` does at sync time: ``user`` -> ``user.email`` …"""
+def flatten(columns: Sequence[OutputColumn], objects: Sequence[str]) -> list[OutputColumn]:
+    """STRUCT columns named after a payload object (``rules.objects``) are read field by
+    field, as the encoder does at sync time: ``user`` -> ``user.email`` …"""
     out: list[OutputColumn] = []
     for col in columns:
-        if col.name in OBJECTS and col.type.cls is TypeClass.STRUCT:
+        if col.name in objects and col.type.cls is TypeClass.STRUCT:
             out += [
                 OutputColumn(
                     f"{col.name}.{f.name}",
@@ -79,15 +80,17 @@ def flatten(columns: Sequence[OutputColumn]) -> list[OutputColumn]:
 def check_columns(
     columns: Sequence[OutputColumn],
     *,
-    source: str,
+    rules: ColumnRules,
     configured_key: Sequence[str] | None,
     model_key: Sequence[str] | None,
     complete: bool = True,
+    others: OtherCatalogs = (),
 ) -> CheckResult:
     """Every rule for one destination. ``complete`` False: the column list is partial (a star
-    over an unknown table), so rules about missing columns are skipped."""
+    over an unknown table), so rules about missing columns are skipped. ``others``: the
+    catalogs of the other platforms, whose columns are noted and not sent."""
     result = CheckResult()
-    flat = flatten(columns)
+    flat = flatten(columns, rules.objects)
     for col in flat:
         if not col.named:
             result.findings.append(
@@ -95,20 +98,23 @@ def check_columns(
                     "unnamed-column",
                     "error",
                     f"output column {col.name} has no name",
-                    "name it after a TikTok parameter: ... AS event",
+                    f"name it after a {rules.platform} parameter: ... AS event",
                     col,
                 )
             )
     named = [c for c in flat if c.named]
     names = [c.name for c in named]
-    keys = key_columns_for(names, configured_key, model_key)
-    key_only = key_only_columns(keys[0]) if keys else []
+    keys = rules.key_columns(names, configured_key, model_key)
+    key_only = rules.key_only_columns(keys[0]) if keys else []
     # Repeated names are reported here, so map_columns sees each name once.
     result.findings += _duplicates(named)
-    mapping = map_columns(list(dict.fromkeys(names)), source, ignore=key_only)
+    unique = list(dict.fromkeys(names))
+    foreign = foreign_columns(unique, rules, others, keys=key_only)
+    mapping = rules.map_columns(unique, ignore=[*key_only, *foreign])
     # A partial column list may hold the column a "missing" warning is about.
     issues = [i for i in mapping.issues if complete or i.rule != "missing-recommended"]
-    result.findings += _mapping_findings(issues, named)
+    result.findings += _mapping_findings(issues, named, rules)
+    result.findings += _foreign_findings(foreign, named, rules)
     by_name = {m.column: m for m in mapping.columns}
     for col in flat:
         m = by_name.get(col.name) if col.named else None
@@ -116,6 +122,8 @@ def check_columns(
             result.placed.append(Placed(col, None, "unnamed"))
         elif col.name in key_only:
             result.placed.append(Placed(col, None, "key"))
+        elif col.name in foreign:
+            result.placed.append(Placed(col, None, "other"))
         elif m is None:
             result.placed.append(Placed(col, None, "unknown"))
         else:
@@ -124,11 +132,14 @@ def check_columns(
     for m in mapping.columns:
         col = next(c for c in named if c.name == m.column)
         if m.param is not None:
-            result.findings += _param_findings(col, m.param.name, source)
+            result.findings += _param_findings(col, m.param, rules)
     if complete:
-        result.findings += _required(mapping.by_param(), source)
+        result.findings += _required(mapping.by_param(), rules)
         result.findings += _keys(keys, names, configured_key)
-        result.findings += _identifiers(set(mapping.by_param()), source)
+        result.findings += [
+            Finding(i.rule or "no-identifier", i.severity, i.text, i.hint)
+            for i in rules.identifier_issues(set(mapping.by_param()))
+        ]
     untyped = [
         p.column.name
         for p in result.placed
@@ -165,22 +176,26 @@ def _duplicates(named: Sequence[OutputColumn]) -> list[Finding]:
     return out
 
 
-def _mapping_findings(
-    issues: Sequence[ColumnIssue], named: Sequence[OutputColumn]
-) -> list[Finding]:
-    """map_columns' issues (on names without repeats) as findings, on their column's line."""
+def _first(named: Sequence[OutputColumn]) -> dict[str, OutputColumn]:
     first: dict[str, OutputColumn] = {}
     for col in named:
         first.setdefault(col.name, col)
+    return first
+
+
+def _mapping_findings(
+    issues: Sequence[ColumnIssue], named: Sequence[OutputColumn], rules: ColumnRules
+) -> list[Finding]:
+    """map_columns' issues (on names without repeats) as findings, on their column's line."""
+    first = _first(named)
     out = []
     for issue in issues:
         where = first.get(issue.column)
-        custom = "." in issue.column and issue.column.split(".", 1)[0] in OPEN_OBJECTS
         if issue.rule is not None:
             rule = issue.rule
         elif issue.severity != "error":
             rule = "not-for-source"
-        elif CATALOG.lookup(issue.column) is None and not custom:
+        elif not knows(rules, issue.column):
             rule = "unknown-parameter"
         else:
             rule = "duplicate-column"  # another column already maps to the same payload path
@@ -188,36 +203,41 @@ def _mapping_findings(
     return out
 
 
-def _param_findings(col: OutputColumn, param_name: str, source: str) -> list[Finding]:
-    spec = CATALOG.lookup(param_name)
-    assert spec is not None
+def _foreign_findings(
+    foreign: Mapping[str, str], named: Sequence[OutputColumn], rules: ColumnRules
+) -> list[Finding]:
+    """A note per column of another platform's catalog: left out, not an error."""
+    first = _first(named)
+    return [
+        Finding("other-destination", "note", foreign_message(c, p, rules), None, first.get(c))
+        for c, p in foreign.items()
+    ]
+
+
+def _param_findings(col: OutputColumn, spec: ParamSpec, rules: ColumnRules) -> list[Finding]:
     out = [
         Finding("type", v.severity, f"column {col.name}: {v.message}", v.hint, col)
-        for v in check_type(spec, col.type)
+        for v in check_type(spec, col.type, rules)
     ]
     if col.values is None:
         return out
-    if spec.name == "event":
-        out += [
-            Finding(rule, v.severity, v.message, v.hint or None, col)
-            for rule, v in check_events(col.values, source)
-        ]
+    # Value issues are about the column's values, said without the "column x:" prefix.
     out += [
-        Finding("allowed-value", v.severity, v.message, v.hint, col)
-        for v in check_allowed(spec, col.values)
+        Finding(i.rule or "allowed-value", i.severity, i.message, i.hint or None, col)
+        for i in rules.value_issues(spec, col.values)
     ]
     return out
 
 
-def _required(by_param: Mapping[str, object], source: str) -> list[Finding]:
+def _required(by_param: Mapping[str, object], rules: ColumnRules) -> list[Finding]:
     return [
         Finding(
             "missing-required",
             "error",
-            f"no '{p.name}' column: {source} events need one",
+            f"no '{p.name}' column: {rules.source} events need one",
             f"add `... AS {p.name}` to the model's SELECT",
         )
-        for p in CATALOG.required(source)
+        for p in rules.required()
         if p.name not in by_param
     ]
 
@@ -246,21 +266,5 @@ def _keys(
             f"primary key column '{missing[0]}' is not in the model",
             "columns: " + ", ".join(names),
             destination_key="primary_key" if configured else None,
-        )
-    ]
-
-
-def _identifiers(params: set[str], source: str) -> list[Finding]:
-    if params & set(IDENTIFIERS) or {"ip", "user_agent"} <= params:
-        return []
-    if source == "CRM" and "lead_id" in params:
-        return []  # a CRM event is matched to its lead through lead_id
-    return [
-        Finding(
-            "no-identifier",
-            "warning",
-            "no column identifies the person (email, phone, external_id, ttclid, ttp, "
-            "ip with user_agent, idfa or gaid): TikTok cannot match these events",
-            "add at least one; e-mail, phone and external_id are hashed before sending",
         )
     ]

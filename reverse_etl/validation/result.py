@@ -28,6 +28,7 @@ RULES = (
     "not-for-source",
     "missing-recommended",
     "contents-key",
+    "other-destination",
     "missing-required",
     "primary-key",
     "no-identifier",
@@ -72,8 +73,8 @@ class ColumnRow:
     """One output column of the model and where it goes."""
 
     column: str
-    tiktok_field: str | None  # payload path; None when it is not sent
-    role: str  # parameter | custom | key | unknown | unnamed
+    field: str | None  # payload path; None when it is not sent
+    role: str  # parameter | custom | key | other | unknown | unnamed
     type: str
     type_class: str
     file: Path | None
@@ -81,10 +82,15 @@ class ColumnRow:
     values: tuple[str, ...] | None
     status: str  # ok | error | warning | note
 
+    @property
+    def tiktok_field(self) -> str | None:
+        """``field`` by its first name (the JSON key keeps it: version 1 of the shape)."""
+        return self.field
+
     def to_dict(self, root: Path | None = None) -> dict[str, Any]:
         return {
             "column": self.column,
-            "tiktok_field": self.tiktok_field,
+            "tiktok_field": self.field,
             "role": self.role,
             "type": self.type,
             "type_class": self.type_class,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from reverse_etl.columns import InferenceIssue, OutputColumn
 from reverse_etl.config.destinations import DestinationConfig
 from reverse_etl.dbt import target_dir_for
-from reverse_etl.destinations.tiktok.config import TikTokConfig
+from reverse_etl.destinations import registry
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
@@ -32,7 +32,7 @@ from reverse_etl.validation.checks import CheckResult, Finding, check_columns
 from reverse_etl.validation.result import ColumnRow, DestinationValidation, Diagnostic, TableSource
 
 if TYPE_CHECKING:  # the facade imports this module: no import of it at run time
-    from reverse_etl.project import Project
+    from reverse_etl.validation.context import ValidatedProject
 
 MODELS_DIR = "models"
 PROJECT_FILE = "retl_project.yml"
@@ -59,9 +59,9 @@ class _Context:
 
 
 def validate_project(
-    project: Project, select: Sequence[str] = (), *, dbt_target: Path | None = None
+    project: ValidatedProject, select: Sequence[str] = (), *, dbt_target: Path | None = None
 ) -> list[DestinationValidation]:
-    """Check each selected destination's model against the TikTok catalog, statically.
+    """Check each selected destination's model against its platform's catalog, statically.
 
     ``dbt_target``: a dbt project's ``target/`` folder, the last place schemas come from
     (default: the project's ``dbt:`` setting, when it has one).
@@ -71,7 +71,7 @@ def validate_project(
         project.dir / MODELS_DIR,
         vars=project.vars,
         source_resolver=project.sources.qualified_name,
-        **project._graph_args(),
+        **project.graph_args(),
     )
     wh = project.config.warehouse
     notes: list[Problem] = []
@@ -113,13 +113,13 @@ def validate_project(
     return [_validate_one(config, ctx) for config in configs]
 
 
-def _warehouse_file(project: Project) -> Path | None:
+def _warehouse_file(project: ValidatedProject) -> Path | None:
     wh = project.config.warehouse
     path = getattr(wh, "path", None) if getattr(wh, "type", "duckdb") == "duckdb" else None
     return project.resolve_path(path) if path else None
 
 
-def _open_engine(project: Project, notes: list[Problem]) -> DuckDBEngine | None:
+def _open_engine(project: ValidatedProject, notes: list[Problem]) -> DuckDBEngine | None:
     """A DuckDB of validate's own, over the warehouse file (read-only) when there is one.
 
     Not the facade's engine: that one attaches every configured database, PostgreSQL
@@ -139,7 +139,7 @@ def _open_engine(project: Project, notes: list[Problem]) -> DuckDBEngine | None:
         return None
 
 
-def _dbt(project: Project, target: Path | None, notes: list[Problem]) -> DbtSchemas | None:
+def _dbt(project: ValidatedProject, target: Path | None, notes: list[Problem]) -> DbtSchemas | None:
     setting = getattr(project.config, "dbt", None)
     if target is None and setting is not None:
         project_dir = project.resolve_path(setting.project_dir)
@@ -164,19 +164,22 @@ def _dbt(project: Project, target: Path | None, notes: list[Problem]) -> DbtSche
 
 
 def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValidation:
-    settings = config.settings
-    assert isinstance(settings, TikTokConfig)  # the only destination type so far
-    source = settings.event_data_source
-    pk = settings.primary_key
+    # Through the registry and the Destination contract: no platform is named here.
+    destination = registry.destination_for(config)
+    rules = destination.rules()
+    # The event source the rules are for, as destinations.yml spells it (WEB, website …).
+    source = rules.source
+    pk = destination.settings.primary_key
     chain = ctx.analysis.chain(ctx.graph, config.model)
     model = chain[-1]
     inferred = model.result
     checked = check_columns(
         inferred.columns,
-        source=source,
+        rules=rules,
         configured_key=[pk] if isinstance(pk, str) else (list(pk) if pk else None),
         model_key=model.model.primary_key,
         complete=inferred.complete,
+        others=registry.other_catalogs(config.type),
     )
     # What stopped inference anywhere upstream matters here too: its columns flow down.
     diagnostics = [_from_issue(i, m, ctx) for m in chain for i in m.result.issues]
@@ -295,7 +298,7 @@ def _rows(
         rows.append(
             ColumnRow(
                 column=col.name,
-                tiktok_field=placed.field,
+                field=placed.field,
                 role=placed.role,
                 type=col.type.text,
                 type_class=col.type.cls.value,

@@ -1,17 +1,20 @@
-"""Type compatibility: does an inferred column type fit its TikTok parameter's ``Kind``?
+"""Type compatibility: does an inferred column type fit its parameter's ``Kind``?
 
-The verdicts follow what the encoder (``destinations/tiktok/encode.py``) does with each type:
-what it cannot encode is an error; what it encodes with a loss or a conversion a person
-should know about is a warning.
+The verdicts follow what a platform's encoder (``destinations/<platform>/encode.py``) does
+with each type: what it cannot encode is an error; what it encodes with a loss or a
+conversion a person should know about is a warning. The platform is known only through its
+:class:`ColumnRules` (catalog, content keys, name).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reverse_etl.columns import SqlType, TypeClass
 from reverse_etl.config.suggest import did_you_mean
-from reverse_etl.destinations.tiktok.catalog import CONTENT_KEYS, Kind, ParamSpec
+from reverse_etl.destinations.base import ColumnRules
+from reverse_etl.destinations.catalog import Catalog, ContentKey, Hashing, Kind, ParamSpec
 
 C = TypeClass
 
@@ -22,6 +25,7 @@ ACCEPTED: dict[Kind, frozenset[TypeClass]] = {
     Kind.NUMBER: frozenset({C.INTEGER, C.NUMBER}),
     Kind.BOOLEAN: frozenset({C.BOOLEAN}),
     Kind.TIME: frozenset({C.TIMESTAMP, C.DATE, C.INTEGER}),
+    Kind.DATE: frozenset({C.DATE, C.TIMESTAMP, C.STRING}),
 }
 
 # Accepted with a warning: (kind, class) -> what happens to the value.
@@ -42,6 +46,7 @@ _CASTS = {
     Kind.NUMBER: "CAST(... AS DECIMAL(18, 2))",
     Kind.BOOLEAN: "CAST(... AS BOOLEAN) or a comparison",
     Kind.TIME: "CAST(... AS TIMESTAMP)",
+    Kind.DATE: "CAST(... AS DATE)",
 }
 _EXPECTED = {
     Kind.STRING: "text",
@@ -50,6 +55,7 @@ _EXPECTED = {
     Kind.NUMBER: "a number",
     Kind.BOOLEAN: "a boolean",
     Kind.TIME: "a TIMESTAMP, a DATE or integer Unix seconds",
+    Kind.DATE: "a DATE (or text YYYY-MM-DD)",
 }
 
 
@@ -62,21 +68,29 @@ class TypeVerdict:
     hint: str | None = None
 
 
-def check_type(param: ParamSpec, typ: SqlType) -> list[TypeVerdict]:
+def check_type(param: ParamSpec, typ: SqlType, rules: ColumnRules) -> list[TypeVerdict]:
     """What is wrong with sending a column of type ``typ`` as ``param`` (empty: nothing)."""
     if typ.cls in _NOT_CHECKED:
         return []
     if param.kind is Kind.CONTENTS:
-        return _contents(typ)
+        return _contents(typ, rules.content_keys, rules.platform)
     if param.kind is Kind.ID_LIST:
         element = typ.element if typ.cls is C.LIST and typ.element is not None else typ
         return _scalar(f"{param.name} items", Kind.ID, element, identifier=False)
     if param.multi and typ.cls is C.LIST and typ.element is not None:
         return _scalar(f"{param.name} items", param.kind, typ.element, identifier=True)
-    # Everything under "user" identifies a person: the encoder hashes or sends it as text,
-    # and hashing needs text (DuckDB's sha256 and trim take no numbers).
-    identifier = param.path[0] == "user"
+    # Everything in the object that holds the person's hashed keys (TikTok's "user") identifies
+    # a person: the encoder hashes or sends it as text, and hashing needs text (DuckDB's sha256
+    # and trim take no numbers).
+    identifier = param.path[0] in identity_objects(rules.catalog)
     return _scalar(param.name, param.kind, typ, identifier=identifier)
+
+
+def identity_objects(catalog: Catalog) -> frozenset[str]:
+    """The payload objects holding a hashed parameter: the ones that describe the person."""
+    return frozenset(
+        p.path[0] for p in catalog.params if p.hashing is not Hashing.NONE and len(p.path) > 1
+    )
 
 
 def _scalar(what: str, kind: Kind, typ: SqlType, *, identifier: bool) -> list[TypeVerdict]:
@@ -95,14 +109,13 @@ def _scalar(what: str, kind: Kind, typ: SqlType, *, identifier: bool) -> list[Ty
     ]
 
 
-_CONTENT_KINDS = {k.name: k.kind for k in CONTENT_KEYS}
 _CONTENTS_HINT = (
     "build it as a list of structs, e.g. list({'content_id': sku, 'price': price, 'quantity': qty})"
 )
 
 
-def _contents(typ: SqlType) -> list[TypeVerdict]:
-    """``contents``: a list of structs whose keys are TikTok's content keys."""
+def _contents(typ: SqlType, keys: Sequence[ContentKey], platform: str) -> list[TypeVerdict]:
+    """``contents``: a list of structs whose keys are the platform's content keys."""
     if typ.cls is not C.LIST or typ.element is None:
         return [
             TypeVerdict(
@@ -118,12 +131,13 @@ def _contents(typ: SqlType) -> list[TypeVerdict]:
                 "error", f"contents must be a list of structs, not {typ.text}", _CONTENTS_HINT
             )
         ]
+    kinds = {k.name: k.kind for k in keys}
     out: list[TypeVerdict] = []
     for key, key_type in element.fields:
-        kind = _CONTENT_KINDS.get(key)
+        kind = kinds.get(key)
         if kind is None:
-            hint = did_you_mean(key, _CONTENT_KINDS) or "keys: " + ", ".join(_CONTENT_KINDS)
-            out.append(TypeVerdict("error", f"contents key '{key}' is not a TikTok key", hint))
+            hint = did_you_mean(key, kinds) or "keys: " + ", ".join(kinds)
+            out.append(TypeVerdict("error", f"contents key '{key}' is not a {platform} key", hint))
         else:
             out += _scalar(f"contents key '{key}'", kind, key_type, identifier=False)
     return out

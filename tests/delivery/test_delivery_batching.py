@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reverse_etl.delivery import Batch, EnvelopeSpec, batch_events, build_body, envelope_prefix
+from reverse_etl.delivery import Batch, batch_events, build_body
+from reverse_etl.destinations.tiktok.envelope import EnvelopeSpec, envelope_prefix
 from reverse_etl.destinations.tiktok.vocab import MAX_EVENTS_PER_REQUEST
 
 

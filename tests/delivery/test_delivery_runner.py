@@ -18,13 +18,13 @@ from reverse_etl.delivery import (
     Batch,
     DeliveryObserver,
     DeliveryResult,
-    EnvelopeSpec,
     Outcome,
     RetryPolicy,
     SendOutcome,
     batch_events,
     deliver,
 )
+from reverse_etl.destinations.tiktok.envelope import EnvelopeSpec
 from reverse_etl.errors import (
     AuthError,
     TerminalDestinationError,

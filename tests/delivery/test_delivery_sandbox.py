@@ -15,12 +15,12 @@ from pydantic import SecretStr
 from reverse_etl.delivery import (
     Batch,
     DeliveryResult,
-    EnvelopeSpec,
     RetryPolicy,
     batch_events,
     deliver,
 )
 from reverse_etl.destinations.tiktok.client import TikTokClient
+from reverse_etl.destinations.tiktok.envelope import EnvelopeSpec
 from reverse_etl.errors import AuthError, TerminalDestinationError
 from reverse_etl.sandbox import (
     DEMO_ADVERTISER_ID,

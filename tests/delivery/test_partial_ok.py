@@ -18,7 +18,6 @@ from pydantic import SecretStr
 from reverse_etl.delivery import (
     Batch,
     DeliveryResult,
-    EnvelopeSpec,
     RetryPolicy,
     SendOutcome,
     batch_events,
@@ -26,6 +25,7 @@ from reverse_etl.delivery import (
 )
 from reverse_etl.delivery.outcome import EventFailure
 from reverse_etl.destinations.tiktok.client import TikTokClient
+from reverse_etl.destinations.tiktok.envelope import EnvelopeSpec
 from reverse_etl.project import Project
 from reverse_etl.sandbox import (
     DEMO_ADVERTISER_ID,

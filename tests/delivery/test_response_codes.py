@@ -14,9 +14,10 @@ import pytest
 from pydantic import SecretStr
 from scripted_http import ScriptedServer
 
-from reverse_etl.delivery import Batch, DeliveryResult, EnvelopeSpec, RetryPolicy, batch_events
+from reverse_etl.delivery import Batch, DeliveryResult, RetryPolicy, batch_events
 from reverse_etl.delivery import deliver as deliver_batches
-from reverse_etl.destinations.tiktok.client import TikTokClient, classify
+from reverse_etl.destinations.tiktok.client import AUTH_HINT, TikTokClient, classify
+from reverse_etl.destinations.tiktok.envelope import EnvelopeSpec
 from reverse_etl.destinations.tiktok.responses import blamed_field, failed_events
 from reverse_etl.errors import AuthError, RequestFieldError
 from reverse_etl.project import Project
@@ -72,6 +73,7 @@ def deliver(
             sleep=lambda s: None,
             rng=random.Random(0),
             probe_first=True,
+            auth_hint=AUTH_HINT,  # what the TikTok session hands the runner
         )
     return result, acked, rejected
 

@@ -15,13 +15,14 @@ from pydantic import SecretStr
 from scripted_http import TOKEN, Reply, ScriptedServer
 
 from reverse_etl.__about__ import __version__
-from reverse_etl.delivery import EnvelopeSpec, build_body
+from reverse_etl.delivery import build_body
 from reverse_etl.destinations.tiktok.client import (
     TikTokClient,
     TrackOutcome,
     classify,
     encode_params,
 )
+from reverse_etl.destinations.tiktok.envelope import EnvelopeSpec
 from reverse_etl.destinations.tiktok.vocab import TRACK_PATH
 from reverse_etl.errors import (
     AuthError,

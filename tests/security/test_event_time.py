@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 import pytest
 
+from reverse_etl.destinations.shared.phones import register_phone_udf as prepare_engine
 from reverse_etl.destinations.tiktok.encode import EncodeSpec, build_encode_sql, key_columns_for
 from reverse_etl.destinations.tiktok.mapping import key_only_columns, map_columns
 from reverse_etl.engine.duckdb import DuckDBEngine
-from reverse_etl.plan import prepare_engine
 from reverse_etl.sandbox.options import SandboxOptions
 from reverse_etl.sandbox.validation import EventValidator
 from tests.conftest import CliResult, MakeProject, RunCli

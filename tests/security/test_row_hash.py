@@ -27,7 +27,7 @@ from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
 from reverse_etl.state.diff import FORM_EXACT, FORM_MD5, FORM_SHA1, row_parts
-from reverse_etl.state.store import StateStore
+from reverse_etl.state.store import LocalStateStore
 from tests.test_sync import NOW, SECRET, events_project
 
 # --- values near the edges of each type -----------------------------------------------------
@@ -318,7 +318,7 @@ def test_a_scope_of_an_older_form_keeps_it_after_the_upgrade(
     monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
     project = events_project(tmp_path, server.base_url, select=orders(1))
     with monkeypatch.context() as older:  # what an older retl wrote
-        older.setattr(StateStore, "new_scope_form", form)
+        older.setattr(LocalStateStore, "new_scope_form", form)
         assert _sync(project) == (3, 0)
     assert _hash_lengths(project) == {length}
     assert _sync(project) == (0, 3)  # the upgrade makes no row look changed

@@ -28,7 +28,7 @@ import pytest
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import EngineError, StateDamagedError, StateError
 from reverse_etl.project import Project
-from reverse_etl.state.store import StateStore
+from reverse_etl.state.store import LocalStateStore
 from tests.conftest import CliResult
 from tests.test_sync import events_project
 
@@ -147,7 +147,7 @@ def test_every_kind_of_unreadable_file_is_damaged_for_the_store(
 ) -> None:
     path = tmp_path / "state.duckdb"
     engine = DuckDBEngine()
-    store = StateStore(engine, path)
+    store = LocalStateStore(engine, path)
     store.record_acknowledged("d", "s", ["k1"], ["h1"])
     store.close()
     if content is None:
@@ -169,7 +169,7 @@ def test_every_kind_of_unreadable_file_is_damaged_for_the_store(
         path.write_bytes(content)
     for read_only in (True, False):
         with pytest.raises(StateDamagedError) as caught:
-            StateStore(engine, path, read_only=read_only)
+            LocalStateStore(engine, path, read_only=read_only)
         assert caught.value.message == f"the state file is damaged: {why}"
         assert caught.value.file == path
     engine.close()
@@ -182,7 +182,7 @@ def unfolded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folding it (the fold is skipped): the journal file is the only record of the sends."""
     root = events_project(tmp_path / "p", "http://127.0.0.1:9", rows=ROWS)
     with monkeypatch.context() as m:
-        m.setattr(StateStore, "_fold_journals", lambda self: None)
+        m.setattr(LocalStateStore, "_fold_journals", lambda self: None)
         with Project.load(root) as p:
             assert p.sync(sandbox=True).results[0].sent == ROWS
     assert _plan_rows_new(root) == 0  # the journal counts
@@ -211,7 +211,7 @@ def test_a_journal_cut_mid_file_gives_up_its_readable_batches_with_a_warning(
     recovered = _recovered(plan.stderr)
     assert 0 < recovered < ROWS
     assert "the entries after them (how many is unknown) could not be read" in plan.stderr
-    assert "TikTok deduplicates them by event_id within 48 hours" in plan.stderr
+    assert "the platform deduplicates them by event_id within 48 hours" in plan.stderr
     assert _plan_rows_new(unfolded) == ROWS - recovered  # the recovered keys are not resent
     assert journal.exists()  # a plan changes nothing
 
@@ -266,7 +266,7 @@ def test_a_state_file_held_by_another_process_is_still_in_use(project: Path, cli
             assert "is in use by another retl process" in text  # as before
             assert "damaged" not in text
         with pytest.raises(StateError, match="in use") as caught:
-            StateStore(DuckDBEngine(), state, read_only=True)
+            LocalStateStore(DuckDBEngine(), state, read_only=True)
         assert not isinstance(caught.value, StateDamagedError)
         assert f"(PID {holder.pid})" in caught.value.message  # DuckDB names the holder
         assert holder.stdin is not None
@@ -282,7 +282,7 @@ def test_a_damaged_warehouse_file_is_not_blamed_on_the_state(tmp_path: Path) -> 
         con.execute("CREATE TABLE t AS SELECT i, 'v' || i AS v FROM range(20000) t(i)")
     _overwrite(warehouse, _block_offset(warehouse, "t") + 1024, _noise())
     engine = DuckDBEngine(warehouse)
-    store = StateStore(engine, tmp_path / "state.duckdb")
+    store = LocalStateStore(engine, tmp_path / "state.duckdb")
     with pytest.raises(EngineError, match="Corrupt database file") as caught:
         engine.rows("SELECT sum(hash(t)) FROM t")
     assert store.explain(caught.value) is None

@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from reverse_etl.destinations.shared.phones import register_phone_udf as prepare_engine
 from reverse_etl.engine.duckdb import DuckDBEngine
-from reverse_etl.plan import prepare_engine
 
 
 @pytest.fixture

@@ -11,8 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from reverse_etl import plan as plan_module
-from reverse_etl.destinations.tiktok import e164
+from reverse_etl.destinations.shared import e164
+from reverse_etl.destinations.shared import phones as plan_module
+from reverse_etl.destinations.shared.phones import build_phone_table
 from reverse_etl.destinations.tiktok.encode import (
     EncodeSpec,
     build_encode_sql,
@@ -22,7 +23,6 @@ from reverse_etl.destinations.tiktok.encode import (
 )
 from reverse_etl.destinations.tiktok.mapping import key_only_columns, map_columns
 from reverse_etl.engine.duckdb import DuckDBEngine
-from reverse_etl.plan import build_phone_table
 
 from .test_pii import EMAIL_VECTOR, EXTERNAL_VECTOR, PHONE_VECTOR
 

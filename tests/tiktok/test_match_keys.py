@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from reverse_etl.destinations.shared.pii import normalise_gaid, normalise_idfa
 from reverse_etl.destinations.tiktok.catalog import MATCH_KEYS, failure_bit
 from reverse_etl.destinations.tiktok.mapping import map_columns
-from reverse_etl.destinations.tiktok.pii import normalise_gaid, normalise_idfa
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import InvalidRowsError
 from reverse_etl.project import Project

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reverse_etl.destinations.tiktok.pii import hash_email, hash_external_id, hash_phone, to_e164
+from reverse_etl.destinations.shared.pii import hash_email, hash_external_id, hash_phone, to_e164
 
 EMAIL_VECTOR = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
 PHONE_VECTOR = "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"
@@ -44,7 +44,7 @@ def test_the_vectorized_udf_matches_the_scalar_parser_and_its_cache_stays_bounde
 ) -> None:
     import pyarrow as pa
 
-    from reverse_etl.destinations.tiktok import pii
+    from reverse_etl.destinations.shared import pii
 
     monkeypatch.setattr(pii, "CACHE_LIMIT", 3)
     monkeypatch.setattr(pii, "_CACHES", {})
@@ -77,7 +77,7 @@ PHONE_SAMPLES = [
 
 
 def test_a_worker_process_parses_phones_exactly_as_this_process() -> None:
-    from reverse_etl.destinations.tiktok import e164
+    from reverse_etl.destinations.shared import e164
 
     values = PHONE_SAMPLES * 5
     answers: list[list[str | None] | None] = [None]
@@ -91,7 +91,7 @@ def test_parsing_in_parallel_gives_the_same_list_and_survives_a_broken_worker(
 ) -> None:
     import sys
 
-    from reverse_etl.destinations.tiktok import e164
+    from reverse_etl.destinations.shared import e164
 
     values = [f"+1 646 555 {i:04d}" for i in range(40)] + PHONE_SAMPLES
     expected = e164.parse_many(values, "US")

@@ -50,7 +50,7 @@ def test_text_shows_the_table_then_located_problems() -> None:
     assert code == 1
     lines = out.splitlines()
     assert lines[0] == "tiktok_web (WEB) <- model events (models/events.sql)"
-    assert lines[1].split() == ["column", "TikTok", "field", "inferred", "type", "status"]
+    assert lines[1].split() == ["column", "sent", "as", "inferred", "type", "status"]
     rows = {line.split()[0]: line.split() for line in lines[3:10]}
     assert rows["emial"] == ["emial", "-", "VARCHAR", "ERROR"]
     assert rows["properties.order_status"][-2:] == ["custom", "property"]

@@ -8,10 +8,15 @@ parameters.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from reverse_etl.destinations.catalog import (
+    Catalog,
+    ContentKey,
+    Hashing,
+    Kind,
+    ParamSpec,
+)
 from reverse_etl.destinations.tiktok.vocab import (
     ATT_STATUSES,
     CONTENT_TYPES,
@@ -25,63 +30,6 @@ APP = frozenset({"APP"})
 CRM = frozenset({"CRM"})
 WEB_APP = frozenset({"WEB", "APP"})
 WEB_CRM = frozenset({"WEB", "CRM"})
-
-
-class Kind(enum.Enum):
-    """Value kinds, as sent in JSON."""
-
-    STRING = "string"
-    ID = "id"  # sent as a JSON string, whatever the column type
-    INTEGER = "integer"
-    NUMBER = "number"
-    BOOLEAN = "boolean"
-    TIME = "unix seconds"  # TIMESTAMP, TIMESTAMPTZ, DATE or integer seconds
-    ID_LIST = "list of ids"
-    CONTENTS = "list of content structs"
-
-
-class Hashing(enum.Enum):
-    """How a value is normalised before it leaves: SHA-256 hex unless already 64 hex chars."""
-
-    NONE = "sent as is"
-    EMAIL = "trim, lower-case, SHA-256"
-    PHONE = "E.164, SHA-256"
-    SHA256 = "trim, SHA-256"
-    # Advertising IDs are sent raw or hashed, never hashed by retl (TikTok takes both).
-    IDFA = "trim; raw upper-case, SHA-256 lower-case"
-    GAID = "trim, lower-case"
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One TikTok parameter and the model column that feeds it."""
-
-    name: str
-    path: tuple[str, ...]
-    kind: Kind
-    sources: frozenset[str]
-    doc: str
-    hashing: Hashing = Hashing.NONE
-    required_for: frozenset[str] = frozenset()
-    aliases: tuple[str, ...] = ()
-    allowed: frozenset[str] | None = None
-    multi: bool = False  # accepts one value or a list (PII)
-
-    @property
-    def dotted(self) -> str:
-        return ".".join(self.path)
-
-    @property
-    def folded(self) -> bool:
-        """Sent inside the single item of properties.contents."""
-        return len(self.path) == 3 and self.path[:2] == CONTENTS_PATH
-
-
-@dataclass(frozen=True)
-class ContentKey:
-    name: str
-    kind: Kind
-    doc: str
 
 
 def _p(
@@ -319,9 +267,6 @@ CONTENT_KEYS: tuple[ContentKey, ...] = (
     ContentKey("status", Kind.STRING, "Status of the item."),
 )
 
-# Parameters that go inside properties.contents (as its single item) when they are columns.
-CONTENTS_PATH = ("properties", "contents")
-
 
 @dataclass(frozen=True)
 class MatchKey:
@@ -367,32 +312,26 @@ def match_keys_for(source: str) -> tuple[MatchKey, ...]:
 # Top-level objects whose unknown keys are sent as given ("properties.my_field").
 OPEN_OBJECTS = frozenset({"properties"})
 OBJECTS = ("user", "properties", "page", "app", "ad", "lead")
+# Parameters that go inside properties.contents (as its single item) when they are columns.
+CONTENTS_PATH = ("properties", "contents")
 
 
-@dataclass(frozen=True)
-class Catalog:
-    params: tuple[ParamSpec, ...] = PARAMS
-    by_column: dict[str, ParamSpec] = field(default_factory=dict)
+CATALOG = Catalog(PARAMS)
 
-    def __post_init__(self) -> None:
-        index: dict[str, ParamSpec] = {}
-        for p in self.params:
-            for name in (p.name, *p.aliases, p.dotted):
-                index[name] = p
-        object.__setattr__(self, "by_column", index)
-
-    def lookup(self, column: str) -> ParamSpec | None:
-        return self.by_column.get(column)
-
-    def column_names(self) -> list[str]:
-        """Every accepted column name (flat names, aliases and dotted paths)."""
-        return sorted(self.by_column)
-
-    def required(self, source: str) -> list[ParamSpec]:
-        return [p for p in self.params if source in p.required_for]
-
-    def for_source(self, source: str) -> Iterable[ParamSpec]:
-        return (p for p in self.params if source in p.sources)
-
-
-CATALOG = Catalog()
+__all__ = [
+    "CATALOG",
+    "CONTENTS_PATH",
+    "CONTENT_KEYS",
+    "MATCH_KEYS",
+    "OBJECTS",
+    "OPEN_OBJECTS",
+    "PARAMS",
+    "Catalog",
+    "ContentKey",
+    "Hashing",
+    "Kind",
+    "MatchKey",
+    "ParamSpec",
+    "failure_bit",
+    "match_keys_for",
+]

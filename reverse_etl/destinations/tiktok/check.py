@@ -11,7 +11,7 @@ that the first sync will create the source.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
@@ -21,7 +21,7 @@ from reverse_etl.check import CheckItem, DestinationCheck
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.destinations.tiktok.client import TikTokClient
 from reverse_etl.destinations.tiktok.destination import TikTokDestination
-from reverse_etl.destinations.tiktok.sandbox_target import override_for, start_sandbox
+from reverse_etl.destinations.tiktok.sandbox_target import override_for
 from reverse_etl.destinations.tiktok.sources import find_event_sources
 from reverse_etl.destinations.tiktok.vocab import DEFAULT_API_BASE_URL
 from reverse_etl.errors import (
@@ -63,23 +63,7 @@ class _Access:
     sandbox: bool
 
 
-def check_destinations(
-    destinations: Sequence[TikTokDestination],
-    *,
-    sandbox: bool = False,
-    policy: RetryPolicy | None = None,
-) -> list[DestinationCheck]:
-    """Check every destination; ``sandbox`` runs against the in-process emulator instead,
-    seeded as ``retl sync --sandbox`` seeds it."""
-    server = start_sandbox([d.settings for d in destinations]) if sandbox else None
-    try:
-        return [_check_one(d, server, policy or RetryPolicy()) for d in destinations]
-    finally:
-        if server is not None:
-            server.stop()
-
-
-def _check_one(
+def check_one(
     dest: TikTokDestination, server: SandboxServer | None, policy: RetryPolicy
 ) -> DestinationCheck:
     items = _items(dest, server, policy)

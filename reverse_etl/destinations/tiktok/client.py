@@ -34,7 +34,7 @@ import orjson
 from pydantic import SecretStr
 
 from reverse_etl.__about__ import __version__
-from reverse_etl.delivery.outcome import AUTH_HINT, EventFailure
+from reverse_etl.delivery.outcome import EventFailure
 from reverse_etl.destinations.tiktok.responses import (
     blamed_field,
     failed_events,
@@ -62,6 +62,10 @@ log = logging.getLogger(__name__)
 
 OutcomeKind = Literal["ok", "partial", "transient", "invalid", "config", "terminal", "auth"]
 _RETRYABLE_HTTP = frozenset({408, 425, 429})
+AUTH_HINT = (
+    "re-authorise: run 'retl auth tiktok' again (auth_method: oauth) or generate a new access "
+    "token in Events Manager"
+)
 _AUTH_HINT = AUTH_HINT
 # The documented bound on one request, retries being separate requests (see RetryPolicy).
 DEFAULT_DEADLINE = 60.0

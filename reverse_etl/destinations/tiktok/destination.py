@@ -2,30 +2,60 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar
 
 import pyarrow as pa
 from pydantic import SecretStr
 
 from reverse_etl.config.destinations import DestinationConfig
+from reverse_etl.destinations.base import (
+    Capabilities,
+    ColumnRules,
+    EncodePlan,
+    OnChange,
+    Session,
+    Target,
+)
+from reverse_etl.destinations.shared.phones import build_phone_table, register_phone_udf
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.config import TikTokConfig
 from reverse_etl.destinations.tiktok.encode import (
     EncodeSpec,
     build_encode_sql,
+    distinct_phones_sql,
     flatten_objects,
     key_columns_for,
 )
+from reverse_etl.destinations.tiktok.fingerprint import describe_mapping
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, key_only_columns, map_columns
-from reverse_etl.destinations.tiktok.vocab import EVENT_SOURCES
+from reverse_etl.destinations.tiktok.match import MatchCoverage, coverage_sql
+from reverse_etl.destinations.tiktok.sandbox_target import override_for, seed_world
+from reverse_etl.destinations.tiktok.vocab import (
+    DEDUP_WINDOW_SECONDS,
+    EVENT_SOURCES,
+    MAX_EVENTS_PER_REQUEST,
+)
 from reverse_etl.errors import AuthError, ConfigError, Problem
 from reverse_etl.state.diff import WAREHOUSE_COLUMNS
 
+if TYPE_CHECKING:
+    from reverse_etl.check import DestinationCheck
+    from reverse_etl.delivery.retry import RetryPolicy
+    from reverse_etl.engine.duckdb import DuckDBEngine
+    from reverse_etl.sandbox import SandboxServer
+
+_TABLES = itertools.count()
+# The parameters whose values are PII: a key made of them is shown hashed in reports.
+PII_PARAMS = frozenset({"email", "phone", "external_id"})
+
 
 @dataclass(frozen=True)
-class EncodePlan:
-    """How one destination turns its model's rows into events."""
+class TikTokEncoding:
+    """How a TikTok destination turns its model's rows into events (``EncodePlan.detail``)."""
 
     mapping: ColumnMapping
     spec: EncodeSpec
@@ -33,7 +63,7 @@ class EncodePlan:
     relation: str = ""  # the rows the SQL reads (struct columns flattened) ...
     schema: pa.Schema | None = None  # ... and their columns
 
-    def with_phone_map(self, table: str) -> EncodePlan:
+    def with_phone_map(self, table: str) -> TikTokEncoding:
         """The same plan, reading hashed phones from ``table`` (see encode.phone_map_sql)."""
         assert self.schema is not None
         spec = replace(self.spec, phone_table=table)
@@ -42,7 +72,18 @@ class EncodePlan:
 
 
 class TikTokDestination:
-    """One configured ``tiktok_events`` destination."""
+    """One configured ``tiktok_events`` destination: the Destination contract for TikTok."""
+
+    type_name: ClassVar[str] = "tiktok_events"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        platform="TikTok",
+        max_events_per_request=MAX_EVENTS_PER_REQUEST,
+        dedup_window_seconds=DEDUP_WINDOW_SECONDS,
+        resolves_event_source=True,
+        match_coverage=True,
+        preflight_check=True,
+        docs="docs/tiktok.md",
+    )
 
     def __init__(self, config: DestinationConfig) -> None:
         assert isinstance(config.settings, TikTokConfig)
@@ -57,6 +98,37 @@ class TikTokDestination:
     def event_source(self) -> str:
         return EVENT_SOURCES[self.settings.event_data_source]
 
+    @property
+    def on_change(self) -> OnChange:
+        return self.settings.on_change
+
+    def notices(self) -> list[str]:
+        return list(self.settings.notices())
+
+    def rules(self) -> ColumnRules:
+        from reverse_etl.destinations.tiktok.rules import TikTokRules
+
+        return TikTokRules(self.settings.event_data_source)
+
+    def state_scope(self) -> str:
+        """Known without the network, so ``retl plan`` can diff before anything is resolved:
+        an ``ID`` destination is keyed by the ID, ``NAME``/``NEW`` by advertiser and name.
+        Pointing a destination at another event source therefore starts from an empty state."""
+        s = self.settings
+        if s.target_event_source == "ID":
+            return f"{s.event_data_source}:id:{s.event_source_id}"
+        return f"{s.event_data_source}:name:{s.advertiser_id}:{s.event_source_name}"
+
+    def _configured_key(self) -> list[str] | None:
+        pk = self.settings.primary_key
+        return [pk] if isinstance(pk, str) else pk
+
+    def key_columns(
+        self, names: Sequence[str], model_key: Sequence[str] | None
+    ) -> tuple[str, ...] | None:
+        keys = key_columns_for(names, self._configured_key(), model_key)
+        return None if keys is None else keys[0]
+
     def _problem(self, message: str, key: str | None = None, hint: str | None = None) -> Problem:
         return Problem(
             message,
@@ -70,19 +142,19 @@ class TikTokDestination:
         self,
         schema: pa.Schema,
         relation: str,
-        model_primary_key: Sequence[str] | None,
+        model_key: Sequence[str] | None,
         *,
         prekeyed: bool = False,
+        ignore: Sequence[str] = (),
     ) -> tuple[EncodePlan | None, list[Problem]]:
         """The encode SQL over ``relation``, plus every problem found on the way."""
         s = self.settings
         source = s.event_data_source
         schema, relation = flatten_objects(schema, relation)
         names = list(schema.names)
-        configured = [s.primary_key] if isinstance(s.primary_key, str) else s.primary_key
-        keys = key_columns_for(names, configured, model_primary_key)
+        keys = key_columns_for(names, self._configured_key(), model_key)
         # Key columns that are not TikTok parameters identify rows but are not sent.
-        ignore = key_only_columns(keys[0] if keys else ())
+        ignore = [*ignore, *key_only_columns(keys[0] if keys else ())]
         if prekeyed:
             ignore += list(WAREHOUSE_COLUMNS)
         mapping = map_columns(names, source, ignore=ignore)
@@ -141,9 +213,49 @@ class TikTokDestination:
             default_phone_region=s.default_phone_region,
             prekeyed=prekeyed,
         )
-        return EncodePlan(
+        encoding = TikTokEncoding(
             mapping, spec, build_encode_sql(relation, schema, mapping, spec), relation, schema
-        ), problems
+        )
+        return _plan(encoding), problems
+
+    def prepare(self, engine: DuckDBEngine, plan: EncodePlan) -> EncodePlan:
+        """Each distinct phone number parsed once (on every core), then looked up per row."""
+        register_phone_udf(engine)
+        encoding: TikTokEncoding = plan.detail
+        assert encoding.schema is not None
+        distinct = distinct_phones_sql(encoding.relation, encoding.schema, encoding.mapping)
+        if distinct is None:
+            return plan
+        table = f"__retl_phones_{next(_TABLES)}"
+        build_phone_table(engine, distinct, encoding.spec.default_phone_region, table)
+        return replace(_plan(encoding.with_phone_map(table)), tables=(*plan.tables, table))
+
+    def coverage_sql(self) -> list[str]:
+        return coverage_sql(self.settings.event_data_source)
+
+    def coverage(self, rows: int, counts: Sequence[int]) -> MatchCoverage:
+        s = self.settings
+        return MatchCoverage.from_counts(s.event_data_source, rows, counts, s.min_match_coverage)
+
+    def target(self, sandbox: SandboxServer | None) -> Target:
+        if sandbox is not None:
+            seed_world(sandbox.world, [self.settings])
+            o = override_for(sandbox, self.settings)
+            return Target(o.base_url, o.token, sandbox=True, event_source_id=o.event_source_id)
+        return Target(self.settings.api_base_url, self.access_token(self.stored_token()))
+
+    def check(self, sandbox: SandboxServer | None, policy: RetryPolicy) -> DestinationCheck:
+        """``retl check``: token, advertiser and event source through TikTok's read APIs."""
+        from reverse_etl.destinations.tiktok.check import check_one
+
+        if sandbox is not None:
+            seed_world(sandbox.world, [self.settings])
+        return check_one(self, sandbox, policy)
+
+    def open(self, target: Target, policy: RetryPolicy) -> AbstractContextManager[Session]:
+        from reverse_etl.destinations.tiktok.session import open_session
+
+        return open_session(self, target, policy)
 
     def stored_token(self) -> SecretStr | None:
         """With ``auth_method: oauth`` and no usable ``access_token``: the token stored by
@@ -186,3 +298,18 @@ class TikTokDestination:
             file=self.config.file,
             key=f"destinations.{self.name}.access_token",
         )
+
+
+def _plan(encoding: TikTokEncoding) -> EncodePlan:
+    spec = encoding.spec
+    mask = any(
+        m.param is not None and m.param.name in PII_PARAMS and m.column in spec.key_columns
+        for m in encoding.mapping.columns
+    )
+    return EncodePlan(
+        sql=encoding.sql,
+        key_columns=spec.key_columns,
+        mask_keys=mask,
+        mapping=describe_mapping(encoding),
+        detail=encoding,
+    )

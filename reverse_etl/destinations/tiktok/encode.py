@@ -15,6 +15,17 @@ from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
+from reverse_etl.destinations.shared.phones import PHONE_UDF, needs_parsing
+from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
+from reverse_etl.destinations.shared.sql import already_hashed as _already_hashed
+from reverse_etl.destinations.shared.sql import as_text as _as_text
+from reverse_etl.destinations.shared.sql import boolean as _boolean
+from reverse_etl.destinations.shared.sql import ident, lit
+from reverse_etl.destinations.shared.sql import integer as _integer
+from reverse_etl.destinations.shared.sql import is_list as _is_list
+from reverse_etl.destinations.shared.sql import jkey as _jkey
+from reverse_etl.destinations.shared.sql import number as _number
+from reverse_etl.destinations.shared.sql import unix_seconds as _time
 from reverse_etl.destinations.tiktok.catalog import OBJECTS, Hashing, Kind
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, MappedColumn
 from reverse_etl.destinations.tiktok.vocab import (
@@ -24,7 +35,6 @@ from reverse_etl.destinations.tiktok.vocab import (
     standard_events_for,
 )
 
-PHONE_UDF = "retl_e164"
 FUTURE_SKEW_SECONDS = 300
 # TikTok rejects an event_time before 2000-01-01T00:00:00Z (a 1900 placeholder date, a negative
 # or zero epoch). It documents no other age limit (its window is unconfirmed): older events
@@ -35,7 +45,6 @@ EARLIEST_EVENT_DATE = "2000-01-01"
 _YEAR_ONE = -62_135_596_800
 OLD_WEB_APP_DAYS = 7
 OLD_OFFLINE_CRM_DAYS = 28
-HEX64 = "'[0-9a-fA-F]{64}'"
 
 
 @dataclass(frozen=True)
@@ -67,67 +76,7 @@ class EncodeSpec:
         return dict(self.checked_emails).get(column)
 
 
-def lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _jkey(name: str) -> str:
-    """A JSON object key with its colon, as a SQL string literal."""
-    import orjson
-
-    return lit(orjson.dumps(name).decode() + ":")
-
-
 # --- values -------------------------------------------------------------------------------
-def _as_text(expr: str, t: pa.DataType) -> str:
-    """A column as VARCHAR for an ID: integral floats and decimals lose their '.0'."""
-    if pa.types.is_floating(t) or (pa.types.is_decimal(t) and t.scale > 0):
-        return (
-            f"CASE WHEN {expr} = trunc({expr}) THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) "
-            f"ELSE CAST({expr} AS VARCHAR) END"
-        )
-    return f"CAST({expr} AS VARCHAR)"
-
-
-def _number(expr: str, t: pa.DataType) -> str:
-    """Numbers go out as DOUBLE whatever the column type, so that 42, 42.0 and DECIMAL 42.00
-    write the same bytes (and a cast in the model does not look like a changed row)."""
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return f"TRY_CAST(trim({expr}) AS DOUBLE)"
-    if pa.types.is_decimal(t) or pa.types.is_integer(t):
-        return f"CAST({expr} AS DOUBLE)"
-    return f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) THEN CAST({expr} AS DOUBLE) END"
-
-
-def _integer(expr: str, t: pa.DataType) -> str:
-    if pa.types.is_integer(t):
-        return expr
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return f"TRY_CAST(trim({expr}) AS BIGINT)"
-    return f"CASE WHEN {expr} = trunc({expr}) THEN CAST({expr} AS BIGINT) END"
-
-
-def _boolean(expr: str, t: pa.DataType) -> str:
-    return expr if pa.types.is_boolean(t) else f"TRY_CAST({expr} AS BOOLEAN)"
-
-
-def _time(expr: str, t: pa.DataType) -> str:
-    """Unix seconds, or NULL when the value is no time. TRY_CAST: a UBIGINT or DOUBLE beyond
-    BIGINT (1e300, inf) makes the row invalid rather than failing the whole statement."""
-    if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        return f"CAST(epoch({expr}) AS BIGINT)"
-    if pa.types.is_integer(t):
-        cast = "CAST" if pa.types.is_signed_integer(t) else "TRY_CAST"
-        return f"{cast}({expr} AS BIGINT)"
-    if pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return f"TRY_CAST(floor({expr}) AS BIGINT)"
-    return f"CAST(epoch(TRY_CAST({expr} AS TIMESTAMPTZ)) AS BIGINT)"
-
-
 def _hash(value: str, hashing: Hashing, region: str | None) -> str:
     """SQL for one PII string (NULL-safe): already 64 hex chars -> lower-cased as is."""
     v = f"trim({value})"
@@ -144,16 +93,6 @@ def _hash(value: str, hashing: Hashing, region: str | None) -> str:
     return (
         f"CASE WHEN {v} = '' THEN NULL WHEN {_already_hashed(v)} THEN lower({v}) ELSE {hashed} END"
     )
-
-
-def _already_hashed(v: str) -> str:
-    """A SHA-256 already (sent lower-cased as is). The length test first: DuckDB runs the
-    regex only on the rows it leaves."""
-    return f"strlen({v}) = 64 AND regexp_full_match({v}, {HEX64})"
-
-
-def _is_list(t: pa.DataType) -> bool:
-    return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
 
 
 def _string(expr: str, t: pa.DataType) -> str:
@@ -603,33 +542,7 @@ def _phone_columns(schema: pa.Schema, mapping: ColumnMapping) -> list[str]:
 
 def distinct_phones_sql(relation: str, schema: pa.Schema, mapping: ColumnMapping) -> str | None:
     """Every distinct trimmed phone of the rows, as ``raw`` (None: no phone column)."""
-    phones = _phone_columns(schema, mapping)
-    if not phones:
-        return None
-    return " UNION ".join(
-        f"SELECT DISTINCT trim({ident(c)}) AS raw FROM {relation} WHERE {ident(c)} IS NOT NULL"
-        for c in phones
-    )
-
-
-def _needs_parsing(raw: str) -> str:
-    """The phones the table holds: not blank, not already a SHA-256 (the encoder settles those
-    row by row, as ``_hash`` does, without the parser)."""
-    return f"{raw} <> '' AND NOT ({_already_hashed(raw)})"
-
-
-def phone_table_sql(table: str, parsed: str) -> str:
-    """The phone table from ``parsed`` (``raw``, ``e164``: E.164 of every distinct raw phone,
-    parsed outside SQL; NULL when not a valid number).
-
-    The table holds E.164, not its SHA-256: the encoder hashes per row. Its LEFT JOIN runs
-    beside the wide encode, and a build side of 64-character hashes (45 MB for 372k phones)
-    made that join run out of a 200MB limit at 4M rows; E.164 (mostly inline in DuckDB's
-    strings) is less than half of it."""
-    return (
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT raw, e164 FROM {parsed} "
-        f"WHERE {_needs_parsing('raw')}"
-    )
+    return shared_distinct_phones(relation, _phone_columns(schema, mapping))
 
 
 def phone_map_sql(
@@ -650,7 +563,7 @@ def phone_map_sql(
     return (
         f"CREATE OR REPLACE TEMP TABLE {table} AS "
         f"SELECT raw, {PHONE_UDF}(raw, {region}) AS e164 FROM ({distinct}) AS __distinct_phones "
-        f"WHERE {_needs_parsing('raw')}"
+        f"WHERE {needs_parsing('raw')}"
     )
 
 

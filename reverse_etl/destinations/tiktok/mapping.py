@@ -3,47 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from reverse_etl.config.suggest import closest
-from reverse_etl.destinations.tiktok.catalog import CATALOG, OPEN_OBJECTS, Catalog, ParamSpec
+from reverse_etl.destinations.catalog import (
+    Catalog,
+    ColumnIssue,
+    ColumnMapping,
+    MappedColumn,
+)
+from reverse_etl.destinations.tiktok.catalog import CATALOG, OPEN_OBJECTS
 
-
-@dataclass(frozen=True)
-class MappedColumn:
-    """A column and where it goes. ``param`` is None for custom ``properties.*`` columns."""
-
-    column: str
-    path: tuple[str, ...]
-    param: ParamSpec | None
-
-
-@dataclass(frozen=True)
-class ColumnIssue:
-    """A problem with the model's columns; ``column`` is empty when it is about the model as a
-    whole (a column it lacks). ``rule`` names the validate rule when it is not implied."""
-
-    column: str
-    message: str
-    hint: str | None = None
-    severity: str = "error"
-    rule: str | None = None
-
-    @property
-    def text(self) -> str:
-        return f"column {self.column}: {self.message}" if self.column else self.message
-
-
-@dataclass(frozen=True)
-class ColumnMapping:
-    columns: tuple[MappedColumn, ...]
-    issues: tuple[ColumnIssue, ...]
-
-    def by_param(self) -> dict[str, MappedColumn]:
-        return {m.param.name: m for m in self.columns if m.param is not None}
-
-    def has(self, param: str) -> bool:
-        return param in self.by_param()
+__all__ = [
+    "ColumnIssue",
+    "ColumnMapping",
+    "MappedColumn",
+    "key_only_columns",
+    "map_columns",
+]
 
 
 def map_columns(

@@ -8,13 +8,14 @@ scan of the model. Pure: this module only writes SQL.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
 
+from reverse_etl.destinations.shared.sql import ident
+from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.destinations.tiktok.catalog import (
     NORMALISATION_FAILURES,
     Hashing,
@@ -26,7 +27,6 @@ from reverse_etl.destinations.tiktok.encode import (
     EncodeSpec,
     email_malformed,
     email_ok,
-    ident,
     phone_unparseable,
 )
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, MappedColumn
@@ -116,21 +116,6 @@ def coverage_sql(source: str) -> list[str]:
 
 def _share(n: int, of: int) -> float | None:
     return None if of == 0 else round(n / of, 4)
-
-
-def percent(share: float | None) -> str:
-    """``0.6`` -> ``60%``, ``0.12345`` -> ``12.3%``: rounded down, so that a share below a
-    minimum never prints as the minimum."""
-    if share is None:
-        return "-"
-    tenths = math.floor(share * 1000 + 1e-9)
-    return f"{tenths // 10}%" if tenths % 10 == 0 else f"{tenths / 10:.1f}%"
-
-
-def either(names: Sequence[str]) -> str:
-    """``a, b or c``."""
-    *most, last = names
-    return f"{', '.join(most)} or {last}" if most else last
 
 
 @dataclass(frozen=True)

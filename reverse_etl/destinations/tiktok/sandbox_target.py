@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from pydantic import SecretStr
 
+from reverse_etl.destinations.shared.pii import sha256_hex
 from reverse_etl.destinations.tiktok.config import TikTokConfig
-from reverse_etl.destinations.tiktok.pii import sha256_hex
 from reverse_etl.sandbox import (
     DEMO_ADVERTISER_ID,
     DEMO_CRM_SET_ID,
@@ -67,12 +67,6 @@ def seed_world(world: SandboxWorld, settings: Sequence[TikTokConfig]) -> None:
             world.add_app(
                 advertiser, "73" + str(int(sha256_hex(name)[:14], 16))[:17].zfill(17), name
             )
-
-
-def start_sandbox(settings: Sequence[TikTokConfig]) -> SandboxServer:
-    world = SandboxWorld.demo()
-    seed_world(world, settings)
-    return SandboxServer(world).start()
 
 
 def override_for(server: SandboxServer, settings: TikTokConfig) -> SandboxOverride:

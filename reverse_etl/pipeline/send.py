@@ -1,4 +1,4 @@
-"""Execute a plan: resolve the event source, stream valid rows, deliver, report.
+"""Execute a plan: open the destination's session, stream valid rows, deliver, report.
 
 Rows stream from DuckDB as Arrow record batches straight into request-sized batches; nothing
 holds the whole model in memory. Acknowledgements arrive in this thread (see delivery.runner).
@@ -12,27 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from pydantic import SecretStr
 
-from reverse_etl.delivery.batching import Batch, Chunk, EnvelopeSpec, batch_events
+from reverse_etl.delivery.batching import Batch, Chunk, batch_events
 from reverse_etl.delivery.observer import DeliveryObserver
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.delivery.runner import deliver
-from reverse_etl.destinations.tiktok.client import TikTokClient
-from reverse_etl.destinations.tiktok.match import MatchCoverage
-from reverse_etl.destinations.tiktok.responses import settings_problem
-from reverse_etl.destinations.tiktok.sources import (
-    EventSourceRequest,
-    ResolvedEventSource,
-    resolve_event_source,
-)
+from reverse_etl.destinations.base import Coverage, Target
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
-from reverse_etl.errors import RequestFieldError
-from reverse_etl.plan import DestinationPlan, InvalidRow
+from reverse_etl.pipeline.plan import DestinationPlan, InvalidRow
 from reverse_etl.secrets import scrub
-from reverse_etl.state.store import StateStore
-from reverse_etl.state.warehouse import WarehouseStateStore
+from reverse_etl.state.base import StateStore
 
 STREAM_ROWS = 10_000
 MAX_REJECTED_LISTED = 20
@@ -55,7 +45,7 @@ class DestinationResult:
     rows_unchanged: int = 0
     rows_changed_not_resent: int = 0  # held back by on_change (see state/dedup.py)
     changed_not_resent_reason: str | None = None
-    rows_double_counted: int = 0  # sent again outside TikTok's dedup window
+    rows_double_counted: int = 0  # sent again outside the platform's dedup window
     sent: int = 0
     rejected: int = 0
     failed: int = 0
@@ -65,12 +55,13 @@ class DestinationResult:
     bisections: int = 0
     duration: float = 0.0
     rejected_rows: list[InvalidRow] = field(default_factory=list)
+    platform: str = ""
     invalid_reasons: list[tuple[str, int]] = field(default_factory=list)
     # What the plan warned about, so that a sync in CI says it too (see plan.py).
     rows_warned: int = 0
     warning_reasons: list[tuple[str, int]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # about the model's columns
-    match_keys: MatchCoverage | None = None
+    match_keys: Coverage | None = None
     error: str | None = None
     sandbox: bool = False
     test_event_code: bool = False
@@ -126,16 +117,6 @@ class DestinationResult:
         }
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where a destination's requests go for this run (the sandbox overrides the config)."""
-
-    base_url: str
-    token: SecretStr
-    sandbox: bool = False
-    event_source_id: str | None = None  # replaces the configured ID (sandbox runs)
-
-
 def stream_chunks(
     engine: DuckDBEngine, plan: DestinationPlan, limit: int | None
 ) -> Iterator[Chunk]:
@@ -148,69 +129,27 @@ def stream_chunks(
         yield (rb.column(0), rb.column(1), rb.column(2))
 
 
-def resolve_source(
-    client: TikTokClient, plan: DestinationPlan, target: Target
-) -> ResolvedEventSource:
-    s = plan.destination.settings
-    return resolve_event_source(
-        client,
-        EventSourceRequest(
-            data_source=s.event_data_source,
-            target=s.target_event_source,
-            event_source_id=target.event_source_id or s.event_source_id,
-            event_source_name=s.event_source_name,
-            advertiser_id=s.advertiser_id,
-        ),
-    )
-
-
 def execute(
     engine: DuckDBEngine,
     plan: DestinationPlan,
     target: Target,
     *,
     observer: DeliveryObserver | None = None,
-    state: StateStore | WarehouseStateStore | None = None,
+    state: StateStore | None = None,
     run_id: str = "",
     limit: int | None = None,
     policy: RetryPolicy | None = None,
 ) -> DestinationResult:
     """Send one destination's new and changed valid rows; commit each acknowledged batch to
-    ``state`` as it lands. Errors from TikTok end up in the result."""
-    s = plan.destination.settings
-    result = DestinationResult(
-        destination=plan.name,
-        model=s.model,
-        event_source=plan.destination.event_source,
-        rows_total=plan.rows_total,
-        rows_invalid=plan.rows_invalid,
-        rows_new=plan.rows_new,
-        rows_changed=plan.rows_changed,
-        rows_unchanged=plan.rows_unchanged,
-        rows_changed_not_resent=plan.dedup.held,
-        changed_not_resent_reason=plan.held_reason if plan.dedup.held else None,
-        rows_double_counted=plan.dedup.double_counted,
-        invalid_reasons=list(plan.invalid_reasons),
-        rows_warned=plan.rows_warned,
-        warning_reasons=list(plan.warning_reasons),
-        warnings=[w.render() for w in plan.warnings],
-        match_keys=plan.match_keys,
-        sandbox=target.sandbox,
-        test_event_code=s.test_event_code is not None,
-        skip_invalid=s.skip_invalid_record,
-    )
+    ``state`` as it lands. Errors from the platform end up in the result."""
+    dest = plan.destination
+    result = _result(plan, target)
     started = time.monotonic()
     policy = policy or RetryPolicy()
-    with TikTokClient(
-        target.base_url, target.token, pool_size=s.thread_count, deadline=policy.request_deadline
-    ) as client:
-        resolved = resolve_source(client, plan, target)
-        result.event_source_id = resolved.event_source_id
-        result.event_source_how = resolved.how
-        result.event_source_name = resolved.name
-        envelope = EnvelopeSpec(
-            resolved.event_source, resolved.event_source_id, s.test_event_code, s.partner_name
-        )
+    with dest.open(target, policy) as session:
+        result.event_source_id = session.source.id
+        result.event_source_how = session.source.how
+        result.event_source_name = session.source.name
 
         def on_ack(batch: Batch) -> None:
             if state is not None:
@@ -224,18 +163,24 @@ def execute(
         # Sending only scans the plan's table: DuckDB gives most of its memory back meanwhile.
         with engine.memory_while(SENDING_MEMORY):
             outcome = deliver(
-                batch_events(stream_chunks(engine, plan, limit)),
-                client.track,
-                envelope=envelope.prefix(),
-                thread_count=s.thread_count,
+                batch_events(
+                    stream_chunks(engine, plan, limit), dest.capabilities.max_events_per_request
+                ),
+                session.send,
+                envelope=session.envelope,
+                thread_count=dest.settings.thread_count,
                 policy=policy,
                 on_ack=on_ack,
                 on_rejected=rejected,
                 on_failed=lambda b, m: None,
                 observer=observer,
-                stop_on_invalid=not s.skip_invalid_record,
+                stop_on_invalid=not dest.settings.skip_invalid_record,
                 probe_first=True,  # a wrong event source or token costs one request
+                auth_hint=session.auth_hint,
             )
+        explained = (
+            session.explain(outcome.terminal_error) if outcome.terminal_error is not None else None
+        )
     result.sent = outcome.events_sent
     result.rejected = outcome.events_rejected
     result.failed = outcome.events_failed
@@ -255,21 +200,40 @@ def execute(
             mapping=orjson.dumps(plan.mapping).decode(),
             run_id=run_id,
         )
-    if isinstance(outcome.terminal_error, RequestFieldError):
-        # Not a row's fault: name the destinations.yml key to fix (see responses.py).
-        problem = settings_problem(
-            outcome.terminal_error.field,
-            outcome.terminal_error.message,
-            destination=plan.name,
-            file=plan.destination.config.file,
-            line=plan.destination.config.line,
-            event_source=resolved.event_source,
-            how=resolved.how,
-        )
-        result.error = scrub(problem.render())
+    if explained is not None:
+        # Not a row's fault: the destinations.yml key to fix (the platform's explain).
+        result.error = scrub(explained.render())
     elif outcome.terminal_error is not None:
         err = outcome.terminal_error
         result.error = scrub(err.message + (f" ({err.hint})" if err.hint else ""))
     elif outcome.stop_reason:
         result.error = outcome.stop_reason
     return result
+
+
+def _result(plan: DestinationPlan, target: Target) -> DestinationResult:
+    """A result holding what the plan knows; sending fills in the rest."""
+    dest = plan.destination
+    s = dest.settings
+    return DestinationResult(
+        destination=plan.name,
+        model=s.model,
+        event_source=dest.event_source,
+        rows_total=plan.rows_total,
+        rows_invalid=plan.rows_invalid,
+        rows_new=plan.rows_new,
+        rows_changed=plan.rows_changed,
+        rows_unchanged=plan.rows_unchanged,
+        rows_changed_not_resent=plan.dedup.held,
+        changed_not_resent_reason=plan.held_reason if plan.dedup.held else None,
+        rows_double_counted=plan.dedup.double_counted,
+        invalid_reasons=list(plan.invalid_reasons),
+        rows_warned=plan.rows_warned,
+        warning_reasons=list(plan.warning_reasons),
+        warnings=[w.render() for w in plan.warnings],
+        match_keys=plan.match_keys,
+        sandbox=target.sandbox,
+        test_event_code=s.test_event_code is not None,
+        skip_invalid=s.skip_invalid_record,
+        platform=dest.capabilities.platform,
+    )

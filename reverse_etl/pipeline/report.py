@@ -11,9 +11,9 @@ from typing import Any
 
 import orjson
 
-from reverse_etl.plan import DestinationPlan
+from reverse_etl.pipeline.plan import DestinationPlan
+from reverse_etl.pipeline.send import DestinationResult
 from reverse_etl.secrets import scrub, scrub_data
-from reverse_etl.sync import DestinationResult
 
 
 def new_run_id() -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from reverse_etl.destinations.tiktok.e164 import parse_e164
+from reverse_etl.destinations.shared.e164 import parse_e164
 
 HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 

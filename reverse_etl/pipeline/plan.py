@@ -15,29 +15,22 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from reverse_etl.destinations.tiktok.destination import EncodePlan, TikTokDestination
-from reverse_etl.destinations.tiktok.e164 import parse_parallel
-from reverse_etl.destinations.tiktok.encode import (
-    DUPLICATE_KEY,
-    PHONE_UDF,
-    distinct_phones_sql,
-    phone_table_sql,
-)
-from reverse_etl.destinations.tiktok.match import MatchCoverage, coverage_sql, either, percent
-from reverse_etl.destinations.tiktok.pii import e164_arrow, sha256_hex
-from reverse_etl.engine.base import iter_batches
+from reverse_etl.destinations.base import Coverage, Destination, EncodePlan
+from reverse_etl.destinations.registry import other_catalogs
+from reverse_etl.destinations.shared.pii import sha256_hex
+from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import Problem, ValidationFailed
 from reverse_etl.models.compile import CompiledModel
 from reverse_etl.state.dedup import DedupCounts, held_reason
-from reverse_etl.state.fingerprint import describe_mapping, fingerprint, mapping_changes
+from reverse_etl.state.fingerprint import fingerprint, mapping_changes
 from reverse_etl.state.store import ScopeInfo
+from reverse_etl.validation.foreign import foreign_columns
 
 MAX_INVALID_LISTED = 20
-PHONE_CHUNK = 100_000  # distinct phones parsed per round
 _TABLES = itertools.count()
 MAX_SAMPLES = 3
-PII_PARAMS = frozenset({"email", "phone", "external_id"})
+DUPLICATE_KEY = "duplicate primary key"
 
 
 @dataclass(frozen=True)
@@ -59,7 +52,9 @@ class MappingChange:
 
 @dataclass(frozen=True)
 class DestinationPlan:
-    destination: TikTokDestination
+    """What one destination's sync would send, with counts, reasons and samples."""
+
+    destination: Destination
     compiled: CompiledModel
     encode: EncodePlan
     scope: str
@@ -81,7 +76,7 @@ class DestinationPlan:
     previous: ScopeInfo | None = None
     samples: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     dedup: DedupCounts = field(default_factory=DedupCounts)  # held back, resent, twice
-    match_keys: MatchCoverage | None = None  # share of the rows to send per match key
+    match_keys: Coverage | None = None  # share of the rows to send per match key
 
     @property
     def name(self) -> str:
@@ -90,7 +85,9 @@ class DestinationPlan:
     @property
     def held_reason(self) -> str:
         """Why the changed rows counted in ``dedup.held`` are not sent (on_change)."""
-        return held_reason(self.destination.settings.on_change)
+        d = self.destination
+        hours = round(d.capabilities.dedup_window_seconds / 3600)
+        return held_reason(d.on_change, hours, d.capabilities.platform)
 
     @property
     def rows_valid(self) -> int:
@@ -122,7 +119,7 @@ class DestinationPlan:
                 "resent": self.dedup.resent,
                 "double_counted": self.dedup.double_counted,
             },
-            "on_change": s.on_change,
+            "on_change": self.destination.on_change,
             "changed_not_resent_reason": self.held_reason if self.dedup.held else None,
             "mapping_fingerprint": self.mapping_fingerprint,
             "mapping_changed": None
@@ -144,10 +141,6 @@ class DestinationPlan:
         }
 
 
-def prepare_engine(engine: DuckDBEngine) -> None:
-    engine.register_vector_udf(PHONE_UDF, e164_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR")
-
-
 @dataclass(frozen=True)
 class ModelInput:
     """The model's rows as the local DuckDB sees them: a relation (the model's own SQL, or a
@@ -161,19 +154,20 @@ class ModelInput:
 
 
 def encode_plan_for(
-    dest: TikTokDestination, compiled: CompiledModel, model: ModelInput
+    dest: Destination, compiled: CompiledModel, model: ModelInput, ignore: Sequence[str] = ()
 ) -> tuple[EncodePlan, list[Problem]]:
-    """Map the model's columns; raise ValidationFailed with every problem at once."""
+    """Map the model's columns; raise ValidationFailed with every problem at once.
+    ``ignore``: columns another platform reads, not sent here."""
     schema, relation = model.schema, model.relation
     encode, problems = dest.encode_plan(
-        schema, relation, compiled.model.primary_key, prekeyed=model.prekeyed
+        schema, relation, compiled.model.primary_key, prekeyed=model.prekeyed, ignore=ignore
     )
     errors = [p for p in problems if p.severity == "error"]
     if errors or encode is None:
         raise ValidationFailed.from_problems(
             errors or problems,
             summary=f"destination '{dest.name}': model '{compiled.name}' does not fit "
-            "tiktok_events",
+            f"{dest.config.type}",
         )
     return encode, [p for p in problems if p.severity != "error"]
 
@@ -188,7 +182,7 @@ class StateView:
 
 def build_destination_plan(
     engine: DuckDBEngine,
-    dest: TikTokDestination,
+    dest: Destination,
     compiled: CompiledModel,
     model: ModelInput,
     state: StateView,
@@ -197,78 +191,17 @@ def build_destination_plan(
     samples: int = MAX_SAMPLES,
 ) -> DestinationPlan:
     """Run the model, the encoder and the diff once for counts, reasons and samples."""
-    prepare_engine(engine)
-    encode, warnings = encode_plan_for(dest, compiled, model)
-    assert encode.schema is not None
-    distinct = distinct_phones_sql(encode.relation, encode.schema, encode.mapping)
-    if distinct is not None:
-        # Each distinct phone number parsed once (on every core), then looked up per row.
-        phone_table = f"__retl_phones_{next(_TABLES)}"
-        build_phone_table(engine, distinct, encode.spec.default_phone_region, phone_table)
-        encode = encode.with_phone_map(phone_table)
-    # The diff left only new and changed rows (and rows with a duplicate key). One pass
-    # encodes them into a temporary table; the counts, samples and the send then read it, so
-    # nothing is encoded twice. Only valid rows keep a payload, and DuckDB spills the table
-    # to disk beyond its memory limit.
-    table = f"__retl_rows_{next(_TABLES)}"
-    engine.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {table} AS
-            SELECT __key, __hash, __errors, __warnings, __change, __match,
-                   CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __payload END
-                       AS __payload
-            FROM (SELECT *, __change_in AS __change FROM ({encode.sql}))"""
-    )
-    _mark_duplicate_keys(engine, table)
-    rel = table
-    # Match keys are summed in the same pass as the counts (match.py): no second scan.
-    (total, invalid, warned, new, changed, unchanged, *match_counts) = engine.rows(
-        f"""SELECT count(*),
-               count(*) FILTER (WHERE __errors IS NOT NULL),
-               count(*) FILTER (WHERE __warnings IS NOT NULL),
-               count(*) FILTER (WHERE __errors IS NULL AND __change = 'new'),
-               count(*) FILTER (WHERE __errors IS NULL AND __change = 'changed'),
-               count(*) FILTER (WHERE __errors IS NULL AND __change = 'unchanged'),
-               {", ".join(coverage_sql(dest.settings.event_data_source))}
-            FROM {rel}"""
-    )[0]
-    match_keys = MatchCoverage.from_counts(
-        dest.settings.event_data_source,
-        int(new) + int(changed),
-        match_counts,
-        dest.settings.min_match_coverage,
-    )
-    total += model.unchanged_elsewhere + model.dedup.held
-    unchanged += model.unchanged_elsewhere
-    mask = any(
-        m.param is not None and m.param.name in PII_PARAMS and m.column in encode.spec.key_columns
-        for m in encode.mapping.columns
-    )
-    invalid_rows = (
-        [
-            InvalidRow(_mask(k) if mask else k, r)
-            for k, r in engine.rows(
-                f"SELECT __key, __errors FROM {rel} WHERE __errors IS NOT NULL "
-                f"ORDER BY __key NULLS FIRST LIMIT {MAX_INVALID_LISTED}"
-            )
-        ]
-        if invalid
-        else []
-    )
-    sample_rows = (
-        engine.rows(
-            f"SELECT __payload FROM {rel} WHERE __payload IS NOT NULL ORDER BY __key "
-            f"LIMIT {samples}"
-        )
-        if samples
-        else []
-    )
-    description = describe_mapping(encode)
-    print_ = fingerprint(description)
-    change = None
+    encode, warnings = encode_plan_for(dest, compiled, model, foreign(dest, compiled, model))
+    encode = dest.prepare(engine, encode)
+    table = encode_rows(engine, encode)
+    counts = count_rows(engine, dest, table)
+    changed = counts.changed
     previous = state.previous
+    print_ = fingerprint(encode.mapping)
+    change = None
     if previous is not None and previous.mapping and previous.mapping_fingerprint != print_:
         change = MappingChange(
-            tuple(mapping_changes(orjson.loads(previous.mapping), description)), int(changed)
+            tuple(mapping_changes(orjson.loads(previous.mapping), encode.mapping)), changed
         )
     return DestinationPlan(
         destination=dest,
@@ -278,49 +211,99 @@ def build_destination_plan(
         full_refresh=full_refresh,
         rows_table=table,
         warnings=tuple(warnings),
-        rows_total=int(total),
-        rows_invalid=int(invalid),
-        rows_warned=int(warned),
-        rows_new=int(new),
-        rows_changed=int(changed),
-        rows_unchanged=int(unchanged),
-        invalid_rows=tuple(invalid_rows),
-        invalid_reasons=tuple(_reasons(engine, rel, "__errors") if invalid else []),
-        warning_reasons=tuple(_reasons(engine, rel, "__warnings") if warned else []),
-        mapping=description,
+        rows_total=counts.total + model.unchanged_elsewhere + model.dedup.held,
+        rows_invalid=counts.invalid,
+        rows_warned=counts.warned,
+        rows_new=counts.new,
+        rows_changed=changed,
+        rows_unchanged=counts.unchanged + model.unchanged_elsewhere,
+        invalid_rows=tuple(invalid_rows(engine, table, encode.mask_keys) if counts.invalid else ()),
+        invalid_reasons=tuple(_reasons(engine, table, "__errors") if counts.invalid else []),
+        warning_reasons=tuple(_reasons(engine, table, "__warnings") if counts.warned else []),
+        mapping=encode.mapping,
         mapping_fingerprint=print_,
         mapping_change=change,
         previous=previous,
-        samples=tuple(orjson.loads(r[0]) for r in sample_rows),
+        samples=tuple(sample_payloads(engine, table, samples)),
         dedup=model.dedup,
-        match_keys=match_keys,
+        match_keys=counts.coverage,
     )
 
 
-def build_phone_table(
-    engine: DuckDBEngine, distinct_sql: str, region: str | None, table: str
-) -> None:
-    """``table`` (raw, hashed) for the distinct phones ``distinct_sql`` returns.
+def foreign(dest: Destination, compiled: CompiledModel, model: ModelInput) -> list[str]:
+    """The model's columns another platform reads: not sent here, as ``retl validate`` says
+    (validation/foreign.py)."""
+    names = model.schema.names
+    keys = dest.key_columns(names, compiled.model.primary_key) or ()
+    others = other_catalogs(dest.config.type)
+    return list(foreign_columns(names, dest.rules(), others, keys=keys))
 
-    The numbers are parsed PHONE_CHUNK at a time, so only one chunk is ever Python objects;
-    the results wait as Arrow arrays."""
-    raws: list[pa.Array] = []
-    e164s: list[pa.Array] = []
-    for batch in iter_batches(engine.stream(distinct_sql, batch_rows=PHONE_CHUNK)):
-        raw = batch.column(0)
-        raws.append(raw)
-        e164s.append(pa.array(parse_parallel(raw.to_pylist(), region), pa.string()))
-    parsed = pa.table(
-        {
-            "raw": pa.chunked_array(raws, pa.string()),
-            "e164": pa.chunked_array(e164s, pa.string()),
-        }
+
+def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> str:
+    """The diff left only new and changed rows (and rows with a duplicate key). One pass
+    encodes them into a temporary table; the counts, samples and the send then read it, so
+    nothing is encoded twice. Only valid rows keep a payload, and DuckDB spills the table to
+    disk beyond its memory limit."""
+    table = f"__retl_rows_{next(_TABLES)}"
+    engine.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT __key, __hash, __errors, __warnings, __change, __match,
+                   CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __payload END
+                       AS __payload
+            FROM (SELECT *, __change_in AS __change FROM ({encode.sql}))"""
     )
-    staged = engine.stage(parsed.to_reader())
-    try:
-        engine.execute(phone_table_sql(table, staged))
-    finally:
-        engine.execute(f"DROP TABLE IF EXISTS {staged}")
+    _mark_duplicate_keys(engine, table)
+    return table
+
+
+@dataclass(frozen=True)
+class RowCounts:
+    total: int
+    invalid: int
+    warned: int
+    new: int
+    changed: int
+    unchanged: int
+    coverage: Coverage | None
+
+
+def count_rows(engine: DuckDBEngine, dest: Destination, table: str) -> RowCounts:
+    """Every count in one scan; match keys are summed in the same pass (no second scan)."""
+    extra = dest.coverage_sql()
+    (total, invalid, warned, new, changed, unchanged, *match_counts) = engine.rows(
+        f"""SELECT count(*),
+               count(*) FILTER (WHERE __errors IS NOT NULL),
+               count(*) FILTER (WHERE __warnings IS NOT NULL),
+               count(*) FILTER (WHERE __errors IS NULL AND __change = 'new'),
+               count(*) FILTER (WHERE __errors IS NULL AND __change = 'changed'),
+               count(*) FILTER (WHERE __errors IS NULL AND __change = 'unchanged')
+               {"".join(", " + e for e in extra)}
+            FROM {table}"""
+    )[0]
+    coverage = dest.coverage(int(new) + int(changed), match_counts) if extra else None
+    return RowCounts(
+        int(total), int(invalid), int(warned), int(new), int(changed), int(unchanged), coverage
+    )
+
+
+def invalid_rows(engine: DuckDBEngine, table: str, mask: bool) -> list[InvalidRow]:
+    """The first invalid rows, by key (hashed when the key is PII)."""
+    return [
+        InvalidRow(_mask(k) if mask else k, r)
+        for k, r in engine.rows(
+            f"SELECT __key, __errors FROM {table} WHERE __errors IS NOT NULL "
+            f"ORDER BY __key NULLS FIRST LIMIT {MAX_INVALID_LISTED}"
+        )
+    ]
+
+
+def sample_payloads(engine: DuckDBEngine, table: str, samples: int) -> list[dict[str, Any]]:
+    if not samples:
+        return []
+    rows = engine.rows(
+        f"SELECT __payload FROM {table} WHERE __payload IS NOT NULL ORDER BY __key LIMIT {samples}"
+    )
+    return [orjson.loads(r[0]) for r in rows]
 
 
 def _mark_duplicate_keys(engine: DuckDBEngine, table: str) -> None:
@@ -376,7 +359,7 @@ def check_coverage(plans: Sequence[DestinationPlan]) -> list[Problem]:
             Problem(
                 f"destination '{plan.name}': match coverage {percent(m.coverage)} ({m.strong} "
                 f"of {m.rows} rows to send carry {either(m.strong_key_names)}) is below "
-                f"min_match_coverage {m.minimum} ({percent(m.minimum)}): nothing was sent",
+                f"min_match_coverage {m.minimum} ({percent(m.minimum or 0)}): nothing was sent",
                 file=plan.destination.config.file,
                 line=plan.destination.config.line,
                 key=f"destinations.{plan.name}.min_match_coverage",

@@ -1,0 +1,1 @@
+"""Meta's Conversions API (``type: meta_conversions``): see docs/meta.md."""

@@ -1,0 +1,273 @@
+"""Row checks as SQL: the rules Meta enforces, caught before anything is sent.
+
+Each check is a SQL fragment yielding its reason when a row fails it (NULL otherwise); the
+encoder joins them into ``__errors`` (the row is invalid: ``skip_invalid_record`` decides
+what that does to the run) and ``__warnings`` (the row is sent). Reasons never quote PII:
+they name the column. They read the encoder's first layer (``encode._prepared``): the row's
+action_source and event_time, and each hashed value as sent. Pure: this module only writes
+SQL.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pyarrow as pa
+
+from reverse_etl.destinations.catalog import Hashing, Kind
+from reverse_etl.destinations.meta.encode import (
+    ACTION_SOURCE,
+    EVENT_TIME,
+    USER_DATA_JSON,
+    EncodeSpec,
+    sent_name,
+)
+from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
+from reverse_etl.destinations.meta.normalise import LEFT_OUT, hashed, text
+from reverse_etl.destinations.meta.vocab import (
+    ACTION_SOURCES,
+    MAX_AGE_DAYS,
+    MAX_AGE_DAYS_PHYSICAL_STORE,
+    STANDARD_EVENTS,
+)
+from reverse_etl.destinations.shared.sql import (
+    already_hashed,
+    boolean,
+    ident,
+    integer,
+    is_list,
+    lit,
+    number,
+)
+
+# Meta refuses an event_time in the future; a few minutes allow for clocks that disagree.
+FUTURE_SKEW_SECONDS = 300
+# make_timestamp() takes microseconds as BIGINT: seconds before year 1 would overflow it.
+_YEAR_ONE = -62_135_596_800
+EMAIL_PATTERN = r"'[^@\s]+@[^@\s]+\.[^@\s]+'"
+
+_PARSERS = {
+    Kind.NUMBER: (number, "a number"),
+    Kind.INTEGER: (integer, "an integer"),
+    Kind.BOOLEAN: (boolean, "a boolean"),
+}
+
+
+def _reason(cond: str, text_sql: str) -> str:
+    """A SQL fragment yielding ``text_sql`` (a SQL string expression) when ``cond`` holds."""
+    return f"CASE WHEN {cond} THEN {text_sql} END"
+
+
+def _quoted(expr: str) -> str:
+    return f"'''' || {expr} || ''''"
+
+
+def _blank(expr: str) -> str:
+    """SQL: NULL or only spaces. A regex, not trim(): trim copies every (long) URL."""
+    return rf"coalesce(regexp_full_match(CAST({expr} AS VARCHAR), '\s*'), true)"
+
+
+def _utc_text(seconds: str) -> str:
+    """SQL for Unix ``seconds`` as ISO 8601 UTC text (the raw number before year 1)."""
+    iso = f"strftime(make_timestamp(({seconds}) * 1000000), '%Y-%m-%dT%H:%M:%SZ')"
+    raw = f"CAST({seconds} AS VARCHAR) || ' (Unix seconds)'"
+    return f"CASE WHEN ({seconds}) >= {_YEAR_ONE} THEN {iso} ELSE {raw} END"
+
+
+def _time_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]:
+    et, source, now = ident(EVENT_TIME), ident(ACTION_SOURCE), spec.now_sql
+    store = lit("physical_store")
+    max_age = (
+        f"CASE WHEN {source} = {store} THEN {MAX_AGE_DAYS_PHYSICAL_STORE * 86400} "
+        f"ELSE {MAX_AGE_DAYS * 86400} END"
+    )
+    days = (
+        f"CASE WHEN {source} = {store} THEN '{MAX_AGE_DAYS_PHYSICAL_STORE} days (physical_store)'"
+        f" ELSE '{MAX_AGE_DAYS} days' END"
+    )
+    out = [
+        _reason(f"{et} IS NULL", lit("event_time is missing or not a time")),
+        _reason(f"{et} > {now} + {FUTURE_SKEW_SECONDS}", lit("event_time is in the future")),
+        # The time is not PII: it is quoted so that an old backfill is easy to recognise.
+        _reason(
+            f"{et} < {now} - {max_age}",
+            f"'event_time ' || {_utc_text(et)} || ' is older than Meta takes (' || {days} || ')'",
+        ),
+    ]
+    if pa.types.is_integer(t):
+        out.append(
+            _reason(
+                f"{et} > 100000000000", lit("event_time looks like milliseconds: send Unix seconds")
+            )
+        )
+    return out
+
+
+def _event_checks(column: str) -> tuple[list[str], list[str]]:
+    ev = f"CAST({ident(column)} AS VARCHAR)"
+    errors = [_reason(f"{ev} IS NULL OR trim({ev}) = ''", lit("event is missing"))]
+    # A name that spells a standard event once case, spaces and punctuation are ignored
+    # (purchase, add_to_cart) is sent as a custom event, which Meta does not optimise for.
+    squashed = {re.sub("[^a-z0-9]", "", n.lower()): n for n in sorted(STANDARD_EVENTS)}
+    branches = " ".join(
+        f"WHEN {lit(s)} THEN CASE WHEN {ev} = {lit(n)} THEN NULL ELSE "
+        f"'event ' || {_quoted(ev)} || {lit(f' is sent as a custom event: did you mean {n!r}?')}"
+        " END"
+        for s, n in sorted(squashed.items())
+    )
+    squash = f"lower(regexp_replace({ev}, '[^A-Za-z0-9]', '', 'g'))"
+    return errors, [f"CASE {squash} {branches} END"]
+
+
+def _source_checks(cols: dict[str, MappedColumn]) -> list[str]:
+    """action_source values, and what a website event needs beside the rest."""
+    source = ident(ACTION_SOURCE)
+    out = []
+    if "action_source" in cols:
+        allowed = ", ".join(lit(a) for a in ACTION_SOURCES)
+        out.append(
+            _reason(
+                f"{source} NOT IN ({allowed})",
+                f"'action_source ' || {_quoted(source)} || ' is not one of Meta''s action sources'",
+            )
+        )
+    for param, field in (("page_url", "event_source_url"), ("user_agent", "client_user_agent")):
+        missing = _blank(ident(cols[param].column)) if param in cols else "TRUE"
+        out.append(
+            _reason(
+                f"{source} = 'website' AND {missing}",
+                lit(f"{param} is missing: Meta needs {field} on website events"),
+            )
+        )
+    return out
+
+
+def _purchase_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[str]:
+    if "event" not in cols:
+        return []
+    purchase = f"CAST({ident(cols['event'].column)} AS VARCHAR) = 'Purchase'"
+    out = []
+    for param in ("value", "currency"):
+        if param not in cols:
+            missing = "TRUE"
+        elif param == "value":
+            m = cols[param]
+            missing = f"({number(ident(m.column), schema.field(m.column).type)}) IS NULL"
+        else:
+            missing = _blank(ident(cols[param].column))
+        out.append(
+            _reason(f"{purchase} AND {missing}", lit(f"Purchase needs {param} (Meta rejects it)"))
+        )
+    return out
+
+
+def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]:
+    param = m.param
+    if param is None:
+        return []
+    col = ident(m.column)
+    out: list[str] = []
+    if param.allowed is not None and param.name != "action_source" and not is_list(t):
+        allowed = ", ".join(lit(a) for a in sorted(param.allowed))
+        value = f"CAST({col} AS VARCHAR)"
+        out.append(
+            _reason(
+                f"{col} IS NOT NULL AND {value} NOT IN ({allowed})",
+                f"{lit(param.name + ' ')} || {_quoted(value)} || ' is not accepted by Meta'",
+            )
+        )
+    if param.name == "currency":
+        out.append(
+            _reason(
+                f"NOT {_blank(col)} AND NOT regexp_full_match({text(col)}, '[A-Za-z]{{3}}')",
+                f"'currency ' || {_quoted(text(col))} || ' is not a three-letter ISO 4217 code'",
+            )
+        )
+    parser = _PARSERS.get(param.kind)
+    if parser is not None and not pa.types.is_struct(t) and not is_list(t):
+        fn, what = parser
+        out.append(
+            _reason(
+                f"{col} IS NOT NULL AND ({fn(col, t)}) IS NULL", lit(f"{param.name} is not {what}")
+            )
+        )
+    if param.hashing is Hashing.PHONE_DIGITS:
+        out.append(_phone_check(m, t, spec))
+    return out
+
+
+def _phone_check(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
+    col = ident(m.column)
+    if is_list(t):
+        one = hashed("x", t.value_type, m.path[-1], region=spec.default_phone_region)
+        bad = f"len(list_filter({col}, x -> trim(x) <> '' AND ({one}) IS NULL)) > 0"
+    else:
+        bad = f"{text(col)} <> '' AND {ident(sent_name(m.column))} IS NULL"
+    hint = (
+        ""
+        if spec.default_phone_region
+        else " (without a +country code it needs default_phone_region)"
+    )
+    name = m.param.name if m.param is not None else m.column
+    return _reason(bad, lit(f"{name} is not a valid phone number{hint}"))
+
+
+def _email_ok(v: str) -> str:
+    """SQL: the trimmed text ``v`` is an address (something@something.tld) or a SHA-256."""
+    return f"({already_hashed(v)} OR regexp_full_match({v}, {EMAIL_PATTERN}))"
+
+
+def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
+    """A value that cannot match anyone: a malformed e-mail (sent, hashed), a value with no
+    normal form (left out)."""
+    param = m.param
+    if param is None or param.hashing is Hashing.NONE:
+        return []
+    col = ident(m.column)
+    if param.hashing is Hashing.EMAIL:
+        if is_list(t):
+            bad = f"len(list_filter({col}, x -> trim(x) <> '' AND NOT {_email_ok('trim(x)')})) > 0"
+        else:
+            bad = f"{text(col)} <> '' AND NOT {_email_ok(text(col))}"
+        return [
+            _reason(bad, lit(f"{param.name} is not an e-mail address (sent, but matches no one)"))
+        ]
+    why = LEFT_OUT.get(m.path[-1])
+    if why is None or is_list(t) or pa.types.is_date(t) or pa.types.is_timestamp(t):
+        return []
+    bad = f"{text(col)} <> '' AND {ident(sent_name(m.column))} IS NULL"
+    return [_reason(bad, lit(f"{param.name} {why} (left out)"))]
+
+
+def row_checks(
+    mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str
+) -> tuple[list[str], list[str]]:
+    """(error fragments, warning fragments) for every row."""
+    # Duplicate keys are found afterwards, on the keys alone (a window function here would
+    # hold every column of every row in memory).
+    errors = [_reason(f"({key_sql}) IS NULL", lit("primary key is null"))]
+    warnings: list[str] = []
+    cols = mapping.by_param()
+    if "event" in cols:
+        event_errors, event_warnings = _event_checks(cols["event"].column)
+        errors += event_errors
+        warnings += event_warnings
+    if "event_time" in cols:
+        m = cols["event_time"]
+        errors += _time_checks(m, schema.field(m.column).type, spec)
+    errors += _source_checks(cols)
+    errors += _purchase_checks(cols, schema)
+    for m in mapping.columns:
+        t = schema.field(m.column).type
+        errors += _value_checks(m, t, spec)
+        warnings += _identity_warnings(m, t)
+    errors.append(
+        _reason(
+            f"{ident(USER_DATA_JSON)} IS NULL",
+            lit(
+                "no customer information: Meta needs at least one user_data parameter "
+                "(email, phone, external_id, fbc, fbp, ip, user_agent …)"
+            ),
+        )
+    )
+    return errors, warnings

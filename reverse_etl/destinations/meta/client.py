@@ -1,0 +1,309 @@
+"""HTTP client for Meta's Graph API: the only module of this folder that imports httpx.
+
+``send`` never raises for API or network trouble: it classifies the answer into a
+:class:`~reverse_etl.destinations.meta.responses.MetaOutcome` for the delivery runner.
+
+The access token is held as a ``SecretStr`` and only unwrapped into the ``Authorization``
+header of a request in flight: never into the URL, which httpx, proxies and load balancers
+log. It never reaches an exception, a log record or a repr: httpx exceptions are turned into
+outcomes with their text scrubbed of the token in every form (``reverse_etl.secrets``), and a
+token that cannot be a header value is never sent at all.
+
+Every request has an overall deadline (the retry policy's ``request_deadline``): httpx's
+timeouts bound each network operation, not the request, so a server trickling its answer a
+byte at a time would hold a batch for hours. :class:`_Deadlines` clips every socket operation
+to the time left, as the TikTok client does (the same technique; a platform's client may not
+import another's).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from types import TracebackType
+from typing import Any
+
+import httpcore
+import httpx
+import orjson
+from pydantic import SecretStr
+
+from reverse_etl.__about__ import __version__
+from reverse_etl.destinations.meta.responses import MetaOutcome, classify, classify_read
+from reverse_etl.secrets import register, scrub, secret_problem
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEADLINE = 60.0
+
+
+class MetaClient:
+    """A pooled keep-alive connection posting events to one pixel. Thread-safe."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_version: str,
+        pixel_id: str,
+        access_token: SecretStr | None,
+        *,
+        pool_size: int = 5,
+        timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """``timeout`` bounds each network operation, ``deadline`` a whole request."""
+        if deadline <= 0:
+            raise ValueError("deadline must be positive")
+        self.base_url = base_url.rstrip("/")
+        # pixel_id is digits and api_version vN.N (config.py): nothing to escape in the path.
+        self.path = f"/{api_version}/{pixel_id}/events"
+        self._token = access_token
+        if access_token is not None:
+            register(access_token.get_secret_value())
+        self._timeout = timeout
+        self.deadline = deadline
+        self._deadlines = _Deadlines()
+        self._http = httpx.Client(
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+            headers={"User-Agent": f"retl/{__version__}"},
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._deadlines.install(self._http)
+
+    def __repr__(self) -> str:
+        token = "set" if self._token is not None else "unset"
+        return f"MetaClient(base_url={self.base_url!r}, path={self.path!r}, access_token={token})"
+
+    def __enter__(self) -> MetaClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections. Safe to call twice."""
+        self._http.close()
+
+    def send(self, body: bytes) -> MetaOutcome:
+        """POST a prepared events body and classify the answer. Never raises."""
+        return self._exchange("POST", self.path, body, classify)
+
+    def read_pixel(self) -> MetaOutcome:
+        """GET the pixel's id and name (``retl check``: read-only, sends no event)."""
+        path = self.path.removesuffix("/events") + "?fields=id,name"
+        return self._exchange("GET", path, None, classify_read)
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        classifier: Callable[[int, dict[str, Any] | None, float | None], MetaOutcome],
+    ) -> MetaOutcome:
+        token = self._token.get_secret_value() if self._token is not None else ""
+        if not token:
+            return MetaOutcome("auth", None, "no access token is configured")
+        problem = secret_problem(token, ascii_only=True)
+        if problem is not None or token != token.strip():
+            # Sending it would only make httpx raise an error that quotes the token.
+            return MetaOutcome("auth", None, f"the access token {problem or 'has spaces'}")
+        headers = {"Authorization": f"Bearer {token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        failure: MetaOutcome | None = None
+        deadline = time.monotonic() + self.deadline
+        try:
+            with self._deadlines.applied(deadline):
+                status, response_headers, raw = self._request(method, path, body, headers)
+        except httpx.TimeoutException as exc:
+            if self._deadlines.passed(deadline):
+                what = f"got no complete answer within its {self.deadline:g}s deadline"
+            else:
+                what = f"timed out after {self._timeout}s"
+            failure = self._network_failure(f"{method} {path} {what}", exc)
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            failure = self._network_failure(f"{method} {path} connection failed", exc)
+        except httpx.HTTPError as exc:
+            text = self._scrub(f"{method} {path} failed: {type(exc).__name__}: {exc}")
+            failure = MetaOutcome("terminal", None, text)
+        # Returned outside the except blocks so no httpx exception (which holds the request,
+        # headers included) stays reachable through __context__ or a traceback.
+        if failure is not None:
+            log.debug("%s", failure.message)
+            return failure
+        outcome = classifier(status, _parse(raw), _retry_after(response_headers))
+        outcome = replace(outcome, message=self._scrub(outcome.message))
+        log.debug(
+            "%s %s -> HTTP %s code=%s fbtrace_id=%s",
+            method,
+            path,
+            status,
+            outcome.code,
+            outcome.request_id,
+        )
+        return outcome
+
+    def _request(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """One request, its body read in chunks with the deadline checked between them."""
+        url = self.base_url + path
+        with self._http.stream(method, url, content=body, headers=headers) as response:
+            raw = b"".join(self._deadlines.until_deadline(response.iter_bytes()))
+            return response.status_code, response.headers, raw
+
+    def _network_failure(self, what: str, exc: httpx.HTTPError) -> MetaOutcome:
+        detail = str(exc) or type(exc).__name__
+        text = self._scrub(f"{what} ({type(exc).__name__}: {detail})")
+        return MetaOutcome("transient", None, text)
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, [self._token.get_secret_value() if self._token is not None else None])
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """``Retry-After`` in seconds: a number, or an HTTP date turned into seconds from now."""
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+class _Deadlines:
+    """The deadline of the request each thread is sending, enforced on every socket operation
+    (see ``destinations/tiktok/client.py``, whose reasoning this follows: httpx times each
+    operation, and a status line trickling in cannot be interrupted between chunks)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def install(self, client: httpx.Client) -> None:
+        """Give the connection pools of ``client`` deadline-aware streams (a transport it does
+        not recognise, a test double, keeps the between-chunks check only)."""
+        mounts: Iterable[object] = getattr(client, "_mounts", {}).values()
+        for transport in (getattr(client, "_transport", None), *mounts):
+            pool = getattr(transport, "_pool", None)
+            backend = getattr(pool, "_network_backend", None)
+            if isinstance(backend, httpcore.NetworkBackend) and pool is not None:
+                pool._network_backend = _DeadlineBackend(backend, self)
+
+    @contextmanager
+    def applied(self, deadline: float) -> Iterator[None]:
+        self._local.deadline = deadline
+        self._local.clipped = False
+        try:
+            yield
+        finally:
+            self._local.deadline = None
+
+    def passed(self, deadline: float) -> bool:
+        return bool(getattr(self._local, "clipped", False)) or time.monotonic() >= deadline
+
+    def bound(self, timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
+        """``timeout`` clipped to the current thread's remaining time; ``error`` if none is left."""
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is None:
+            return timeout
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self._local.clipped = True
+            raise error("the request's deadline passed")
+        if timeout is None or remaining < timeout:
+            self._local.clipped = True
+            return remaining
+        return timeout
+
+    def until_deadline(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+            deadline: float | None = getattr(self._local, "deadline", None)
+            if deadline is not None and time.monotonic() >= deadline:
+                self._local.clipped = True
+                raise httpx.ReadTimeout("the request's deadline passed")
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """A network backend whose connections obey :class:`_Deadlines`."""
+
+    def __init__(self, inner: httpcore.NetworkBackend, deadlines: _Deadlines) -> None:
+        self._inner = inner
+        self._deadlines = deadlines
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, bounded, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadlines)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.connect_unix_socket(path, bounded, socket_options)
+        return _DeadlineStream(stream, self._deadlines)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, deadlines: _Deadlines) -> None:
+        self._inner = inner
+        self._deadlines = deadlines
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._deadlines.bound(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._deadlines.bound(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
+        stream = self._inner.start_tls(ssl_context, server_hostname, bounded)
+        return _DeadlineStream(stream, self._deadlines)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)

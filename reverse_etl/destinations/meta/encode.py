@@ -1,0 +1,357 @@
+"""Catalog-driven, set-based encoding: one DuckDB SELECT turns model rows into Meta events.
+
+The SELECT yields the columns the Destination contract lists (``base.py``): ``__key``,
+``__hash``, ``__change_in`` (the diff's, for prekeyed rows; ``new`` otherwise), ``__errors``,
+``__warnings``, ``__match`` (NULL: Meta reports no match coverage) and ``__payload``, the
+server event as JSON text with NULLs and empty objects left out and customer information
+normalised and hashed (``normalise.py``). It is built in
+three layers: the rows with each hashed value computed once (the payload and the row checks
+both read it), then the ``user_data`` object (the "at least one parameter" check reads it),
+then the event. No Python runs per row except the vectorized phone UDF. Pure: this module
+only writes SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from reverse_etl.destinations.catalog import Hashing, Kind, ParamSpec
+from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS, OBJECTS, USER_DATA
+from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
+from reverse_etl.destinations.meta.normalise import country_form, hashed, text
+from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
+from reverse_etl.destinations.shared.sql import (
+    as_text,
+    boolean,
+    ident,
+    integer,
+    is_list,
+    jkey,
+    lit,
+    number,
+    unix_seconds,
+)
+
+# Columns of the first layer (``_prepared``), read by the payload and the row checks.
+ACTION_SOURCE = "__meta_action_source"
+EVENT_TIME = "__meta_event_time"
+USER_DATA_JSON = "__meta_user_data"
+
+
+@dataclass(frozen=True)
+class EncodeSpec:
+    """Everything the encoder needs besides the rows."""
+
+    model: str
+    action_source: str  # the destination's; a model column overrides it per row
+    key_columns: tuple[str, ...]
+    derive_event_id: bool
+    limited_data_use: bool = False
+    default_phone_region: str | None = None
+    # The rows come from a diff that already computed the key (__row_key), a row hash
+    # (__row_hash, recorded as the state's hash) and new/changed (__change).
+    prekeyed: bool = False
+    # A table of (raw, e164) for the distinct trimmed phones of the rows (shared/phones.py)
+    phone_table: str | None = None
+    # Unix seconds the time checks take as now (tests); None: the clock when the SQL runs
+    now: int | None = None
+
+    @property
+    def now_sql(self) -> str:
+        return "epoch(now())" if self.now is None else str(int(self.now))
+
+
+def sent_name(column: str) -> str:
+    """The first layer's column holding what is sent for a hashed scalar ``column``."""
+    return f"__meta_sent:{column}"
+
+
+def _hashed_columns(mapping: ColumnMapping, schema: pa.Schema) -> list[MappedColumn]:
+    return [
+        m
+        for m in mapping.columns
+        if m.param is not None
+        and m.param.hashing is not Hashing.NONE
+        and not is_list(schema.field(m.column).type)
+    ]
+
+
+def _country_sql(mapping: ColumnMapping) -> str | None:
+    """SQL for the row's normalised country (a raw one), which tells a US ZIP."""
+    m = mapping.by_param().get("country")
+    return None if m is None else country_form(text(ident(m.column)))
+
+
+def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec) -> str:
+    """The rows plus what the payload and the checks share: each hashed value (phones from the
+    phone table when there is one), the row's action_source and its event_time."""
+    cols = mapping.by_param()
+    region = spec.default_phone_region
+    country = _country_sql(mapping)
+    joins: list[str] = []
+    extra: list[str] = []
+    for i, m in enumerate(_hashed_columns(mapping, schema)):
+        assert m.param is not None
+        col = f"__r.{ident(m.column)}"
+        t = schema.field(m.column).type
+        sent = hashed(col, t, m.path[-1], region=region, country=country)
+        if m.param.hashing is Hashing.PHONE_DIGITS and spec.phone_table is not None:
+            # A NULL phone is settled here: the per-row branch would call the Python parser
+            # for every vector holding one. A phone missing from the table (a model that
+            # returned other rows the second time) is still parsed row by row.
+            joins.append(f"LEFT JOIN {spec.phone_table} AS __ph{i} ON __ph{i}.raw = {text(col)}")
+            sent = (
+                f"CASE WHEN __ph{i}.raw IS NOT NULL THEN sha256(replace(__ph{i}.e164, '+', '')) "
+                f"WHEN {col} IS NULL THEN NULL ELSE {sent} END"
+            )
+        extra.append(f"{sent} AS {ident(sent_name(m.column))}")
+    source = lit(spec.action_source)
+    if "action_source" in cols:
+        source = (
+            f"coalesce(NULLIF({text('__r.' + ident(cols['action_source'].column))}, ''), {source})"
+        )
+    extra.append(f"{source} AS {ident(ACTION_SOURCE)}")
+    if "event_time" in cols:
+        m = cols["event_time"]
+        seconds = unix_seconds(f"__r.{ident(m.column)}", schema.field(m.column).type)
+        extra.append(f"{seconds} AS {ident(EVENT_TIME)}")
+    return (
+        f"(SELECT __r.*, {', '.join(extra)} FROM (SELECT * FROM {relation}) AS __r "
+        f"{' '.join(joins)}) AS __prepared"
+    )
+
+
+# --- values -------------------------------------------------------------------------------
+def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
+    """SQL producing the JSON text of one column's value, or NULL to leave it out."""
+    col = ident(m.column)
+    param = m.param
+    if param is None:  # a custom property: sent as the column's own JSON
+        return f"to_json({col})"
+    if param.hashing is not Hashing.NONE:
+        if not is_list(t):
+            return f"to_json({ident(sent_name(m.column))})"
+        one = hashed("x", t.value_type, m.path[-1], region=spec.default_phone_region)
+        items = f"list_filter(list_transform({col}, x -> {one}), x -> x IS NOT NULL)"
+        return f"to_json(NULLIF({items}, []))"
+    if param.name == "event_time":
+        return f"to_json({ident(EVENT_TIME)})"
+    if param.name == "action_source":
+        return f"to_json({ident(ACTION_SOURCE)})"
+    if param.name == "currency":  # ISO 4217 codes are upper-case
+        return f"to_json(NULLIF(upper({text(col)}), ''))"
+    return _plain_json(col, t, param)
+
+
+def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
+    kind = param.kind
+    if kind is Kind.ID:
+        return f"to_json({as_text(col, t)})"
+    if kind is Kind.NUMBER:
+        return f"to_json({number(col, t)})"
+    if kind is Kind.INTEGER:
+        return f"to_json({integer(col, t)})"
+    if kind is Kind.BOOLEAN:
+        return f"to_json({boolean(col, t)})"
+    if kind is Kind.ID_LIST:
+        if is_list(t):
+            items = f"list_filter({col}, x -> x IS NOT NULL)"
+            texts = f"list_transform({items}, x -> {as_text('x', t.value_type)})"
+            return f"CASE WHEN len({items}) > 0 THEN to_json({texts}) END"
+        return f"to_json([{as_text(col, t)}])"
+    if kind is Kind.CONTENTS:
+        return _contents_json(col, t)
+    return f"to_json(CAST({col} AS VARCHAR))"
+
+
+_CONTENT_KINDS = {"id": Kind.ID, "item_price": Kind.NUMBER, "quantity": Kind.INTEGER}
+
+
+def _contents_json(col: str, t: pa.DataType) -> str:
+    """Each struct as Meta's content: content_id -> id, price -> item_price, … (catalog's
+    CONTENT_FIELDS); keys Meta has no field for are left out."""
+    if not is_list(t) or not pa.types.is_struct(t.value_type):
+        return f"to_json({col})"  # static validation reports the type; Meta decides
+    struct: pa.StructType = t.value_type
+    candidates: dict[str, list[str]] = {}
+    for f in struct:
+        target = CONTENT_FIELDS.get(f.name)
+        if target is None:
+            continue
+        x = f"x.{ident(f.name)}"
+        kind = _CONTENT_KINDS.get(target, Kind.STRING)
+        if kind is Kind.ID:
+            value = as_text(x, f.type)
+        elif kind is Kind.NUMBER:
+            value = number(x, f.type)
+        elif kind is Kind.INTEGER:
+            value = integer(x, f.type)
+        else:
+            value = f"CAST({x} AS VARCHAR)"
+        candidates.setdefault(target, []).append(value)
+    if not candidates:
+        return "NULL"
+    parts = [
+        f"{jkey(target)} || to_json({v[0] if len(v) == 1 else 'coalesce(' + ', '.join(v) + ')'})"
+        for target, v in candidates.items()
+    ]
+    obj = "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'"
+    items = f"list_filter({col}, x -> x IS NOT NULL)"
+    return (
+        f"CASE WHEN len({items}) > 0 THEN "
+        f"'[' || array_to_string(list_transform({items}, x -> {obj}), ',') || ']' END"
+    )
+
+
+# --- rows ---------------------------------------------------------------------------------
+def _object(frags: Sequence[str]) -> str:
+    """SQL for a JSON object of ``frags`` (NULL ones left out), or NULL when all are."""
+    # NULLIF, not CASE WHEN inner <> '': the object is built once.
+    return "'{' || NULLIF(concat_ws(',', " + ", ".join(frags) + "), '') || '}'"
+
+
+def _with_user_data(
+    relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
+) -> str:
+    frags = [
+        f"{jkey(m.path[-1])} || {_value_json(m, schema.field(m.column).type, spec)}"
+        for m in mapping.columns
+        if m.path[0] == USER_DATA
+    ]
+    user_data = _object(frags) if frags else "NULL"
+    return f"(SELECT *, {user_data} AS {ident(USER_DATA_JSON)} FROM {relation}) AS __users"
+
+
+def _key_sql(spec: EncodeSpec, schema: pa.Schema) -> str:
+    if spec.prekeyed:
+        return ident("__row_key")
+    cols = [as_text(ident(c), schema.field(c).type) for c in spec.key_columns]
+    if len(cols) == 1:
+        return cols[0]
+    any_null = " OR ".join(f"{c} IS NULL" for c in cols)
+    return f"CASE WHEN {any_null} THEN NULL ELSE to_json([{', '.join(cols)}]) END"
+
+
+LDU = (
+    f"{jkey('data_processing_options')} || '[\"LDU\"]', "
+    f"{jkey('data_processing_options_country')} || '0', "
+    f"{jkey('data_processing_options_state')} || '0'"
+)
+
+
+def _payload_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key: str) -> str:
+    top: list[str] = []
+    nested: dict[str, list[str]] = {name: [] for name in OBJECTS}
+    for m in mapping.columns:
+        if m.path[0] == USER_DATA:
+            continue
+        frag = f"{jkey(m.path[-1])} || {_value_json(m, schema.field(m.column).type, spec)}"
+        if len(m.path) == 1:
+            top.append(frag)
+        else:
+            nested.setdefault(m.path[0], []).append(frag)
+    if not mapping.has("action_source"):
+        top.append(f"{jkey('action_source')} || to_json({ident(ACTION_SOURCE)})")
+    if spec.derive_event_id:
+        top.append(
+            f"{jkey('event_id')} || to_json('retl-' || substr(sha256({lit(spec.model + ':')} || "
+            f"{key}), 1, 32))"
+        )
+    top.append(f"{jkey(USER_DATA)} || {ident(USER_DATA_JSON)}")
+    for obj, frags in nested.items():
+        if frags:
+            top.append(f"{jkey(obj)} || {_object(frags)}")
+    if spec.limited_data_use:
+        top.append(LDU)
+    return "'{' || concat_ws(',', " + ", ".join(top) + ") || '}'"
+
+
+def build_encode_sql(
+    relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
+) -> str:
+    """The SELECT that encodes every row of ``relation`` (whose columns are ``schema``)."""
+    from reverse_etl.destinations.meta.checks import row_checks  # it reads this module
+
+    rows = _with_user_data(_prepared(relation, schema, mapping, spec), schema, mapping, spec)
+    key = _key_sql(spec, schema)
+    payload = _payload_sql(mapping, schema, spec, key)
+    errors, warnings = row_checks(mapping, schema, spec, key)
+    err = "NULLIF(concat_ws('; ', " + ", ".join(errors) + "), '')"
+    warn = "NULLIF(concat_ws('; ', " + ", ".join(warnings) + "), '')" if warnings else "NULL"
+    if spec.prekeyed:
+        passthrough = f", {ident('__row_hash')} AS __hash_in, {ident('__change')} AS __change_in"
+        outer = "__hash_in AS __hash, __change_in"
+    else:
+        passthrough, outer = "", "md5(__payload) AS __hash, 'new' AS __change_in"
+    return (
+        f"SELECT __key, {outer}, __errors, __warnings, __match, __payload FROM (\n"
+        f"  SELECT {key} AS __key,\n"
+        f"         {payload} AS __payload,\n"
+        f"         {err} AS __errors,\n"
+        f"         {warn} AS __warnings,\n"
+        f"         CAST(NULL AS BIGINT) AS __match{passthrough}\n"
+        f"  FROM {rows}\n"
+        ") AS __encoded"
+    )
+
+
+def _phone_columns(schema: pa.Schema, mapping: ColumnMapping) -> list[str]:
+    return [
+        m.column
+        for m in _hashed_columns(mapping, schema)
+        if m.param is not None and m.param.hashing is Hashing.PHONE_DIGITS
+    ]
+
+
+def distinct_phones_sql(relation: str, schema: pa.Schema, mapping: ColumnMapping) -> str | None:
+    """Every distinct trimmed phone of the rows, as ``raw`` (None: no scalar phone column)."""
+    return shared_distinct_phones(relation, _phone_columns(schema, mapping))
+
+
+def key_columns_for(
+    names: Sequence[str], configured: Sequence[str] | None, model_pk: Sequence[str] | None
+) -> tuple[tuple[str, ...], bool] | None:
+    """(key columns, derive event_id?) or None when no key can be found: the destination's
+    ``primary_key``, else the model's ``config(primary_key=...)``, else the ``event_id``
+    column. event_id is derived from the key when the model has none (as for TikTok, so one
+    model sends the same event_id to both)."""
+    has_event_id = "event_id" in names
+    if configured:
+        return tuple(configured), not has_event_id
+    if model_pk:
+        return tuple(model_pk), not has_event_id
+    if has_event_id:
+        return ("event_id",), False
+    return None
+
+
+def flatten_objects(schema: pa.Schema, relation: str) -> tuple[pa.Schema, str]:
+    """STRUCT columns named ``user_data`` or ``custom_data`` are read field by field, as if
+    written ``"user_data.em"`` or ``"custom_data.<key>"``: a model may build them as structs
+    (with Meta's own key names)."""
+    if not any(f.name in OBJECTS and pa.types.is_struct(f.type) for f in schema):
+        return schema, relation
+    fields: list[pa.Field] = []
+    parts: list[str] = []
+    for f in schema:
+        if f.name in OBJECTS and pa.types.is_struct(f.type):
+            for child in f.type:
+                name = f"{f.name}.{child.name}"
+                parts.append(f"struct_extract({ident(f.name)}, {lit(child.name)}) AS {ident(name)}")
+                fields.append(pa.field(name, child.type))
+        else:
+            parts.append(ident(f.name))
+            fields.append(f)
+    return pa.schema(fields), f"(SELECT {', '.join(parts)} FROM {relation}) AS __flat"
+
+
+__all__ = [
+    "EncodeSpec",
+    "build_encode_sql",
+    "distinct_phones_sql",
+    "flatten_objects",
+    "key_columns_for",
+]

@@ -1,0 +1,127 @@
+"""Model columns -> Meta payload paths, through the catalog. Pure: no data, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from reverse_etl.config.suggest import closest
+from reverse_etl.destinations.catalog import (
+    Catalog,
+    ColumnIssue,
+    ColumnMapping,
+    MappedColumn,
+)
+from reverse_etl.destinations.meta.catalog import CATALOG, CONTENT_FIELDS, OPEN_OBJECTS
+
+__all__ = [
+    "ColumnIssue",
+    "ColumnMapping",
+    "MappedColumn",
+    "contents_key_issues",
+    "key_only_columns",
+    "map_columns",
+]
+
+
+def map_columns(
+    names: Sequence[str], source: str, *, catalog: Catalog = CATALOG, ignore: Sequence[str] = ()
+) -> ColumnMapping:
+    """Map output column names for a destination whose action_source is ``source``."""
+    mapped: list[MappedColumn] = []
+    issues: list[ColumnIssue] = []
+    seen_paths: dict[tuple[str, ...], str] = {}
+    seen_names: set[str] = set()
+    for name in names:
+        if name in ignore:
+            continue
+        if name in seen_names:
+            issues.append(
+                ColumnIssue(
+                    name, "column name appears more than once", "alias one of them differently"
+                )
+            )
+            continue
+        seen_names.add(name)
+        spec = catalog.lookup(name)
+        if spec is not None:
+            path = spec.path
+        elif _is_custom(name):
+            path = tuple(name.split(".", 1))
+        else:
+            suggestions = closest(name, catalog.column_names())
+            hint = (
+                "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
+                if suggestions
+                else 'custom properties go in columns named "custom_data.<name>"'
+            )
+            issues.append(ColumnIssue(name, f"'{name}' is not a Meta parameter", hint))
+            continue
+        if path in seen_paths:
+            issues.append(
+                ColumnIssue(
+                    name,
+                    f"maps to {'.'.join(path)}, as does column '{seen_paths[path]}'",
+                    "keep one of them",
+                )
+            )
+            continue
+        seen_paths[path] = name
+        mapped.append(MappedColumn(name, path, spec))
+    params = {m.param.name for m in mapped if m.param is not None}
+    issues += _missing_companions(params, source)
+    return ColumnMapping(tuple(mapped), tuple(issues))
+
+
+def _is_custom(name: str) -> bool:
+    head, _, rest = name.partition(".")
+    return head in OPEN_OBJECTS and bool(rest)
+
+
+def _missing_companions(params: set[str], source: str) -> list[ColumnIssue]:
+    """Columns Meta recommends beside the ones present (warnings: the events still go)."""
+    if source == "website" and "user_agent" in params and "ip" not in params:
+        return [
+            ColumnIssue(
+                "",
+                "no ip column: Meta recommends client_ip_address with client_user_agent on "
+                "website events",
+                "add `... AS ip`, the visitor's IP address (never hashed)",
+                severity="warning",
+                rule="missing-recommended",
+            )
+        ]
+    return []
+
+
+def contents_key_issues(mapping: ColumnMapping, schema: pa.Schema) -> list[ColumnIssue]:
+    """Keys of a contents column's structs that are not content keys: they are left out."""
+    out: list[ColumnIssue] = []
+    for m in mapping.columns:
+        if m.param is None or m.param.name != "contents":
+            continue
+        t = schema.field(m.column).type
+        if not (pa.types.is_list(t) or pa.types.is_large_list(t)):
+            continue
+        if not pa.types.is_struct(t.value_type):
+            continue
+        unknown = [f.name for f in t.value_type if f.name not in CONTENT_FIELDS]
+        if unknown:
+            issues_hint = "content keys: " + ", ".join(k for k in CONTENT_FIELDS)
+            out.append(
+                ColumnIssue(
+                    m.column,
+                    "contents keys " + ", ".join(f"'{k}'" for k in unknown) + " are not Meta "
+                    "content fields: they are left out",
+                    issues_hint,
+                    severity="warning",
+                    rule="contents-key",
+                )
+            )
+    return out
+
+
+def key_only_columns(key_columns: Sequence[str], *, catalog: Catalog = CATALOG) -> list[str]:
+    """Primary-key columns that are not Meta parameters: used for keys, never sent."""
+    return [c for c in key_columns if catalog.lookup(c) is None and not _is_custom(c)]

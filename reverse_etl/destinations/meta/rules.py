@@ -1,0 +1,165 @@
+"""Meta's :class:`~reverse_etl.destinations.base.ColumnRules`: what ``retl validate`` reads of
+the Meta catalog for one destination (its ``action_source`` decides what is required).
+
+The mapping and key logic are the very functions a sync uses (``mapping.py``,
+``encode.key_columns_for``), so validate cannot disagree with a sync.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.destinations.catalog import (
+    Catalog,
+    ColumnIssue,
+    ColumnMapping,
+    ContentKey,
+    ParamSpec,
+)
+from reverse_etl.destinations.meta.catalog import CATALOG, CONTENT_KEYS, OBJECTS, OPEN_OBJECTS
+from reverse_etl.destinations.meta.encode import key_columns_for
+from reverse_etl.destinations.meta.mapping import key_only_columns, map_columns
+from reverse_etl.destinations.meta.vocab import STANDARD_EVENTS
+
+# Any one of these lets Meta match an event to a person well; ip only with user_agent.
+IDENTIFIERS = ("email", "phone", "external_id", "fbc", "fbp", "lead_id")
+GENDERS = frozenset({"f", "m", "female", "male"})
+
+
+@dataclass
+class MetaRules:
+    """The column rules of a ``meta_conversions`` destination whose action_source is
+    ``source``."""
+
+    source: str
+    platform: str = "Meta"
+    catalog: Catalog = CATALOG
+    objects: tuple[str, ...] = OBJECTS
+    open_objects: frozenset[str] = OPEN_OBJECTS
+    content_keys: tuple[ContentKey, ...] = CONTENT_KEYS
+
+    def map_columns(self, names: Sequence[str], *, ignore: Sequence[str] = ()) -> ColumnMapping:
+        return map_columns(names, self.source, catalog=self.catalog, ignore=ignore)
+
+    def key_columns(
+        self,
+        names: Sequence[str],
+        configured: Sequence[str] | None,
+        model_key: Sequence[str] | None,
+    ) -> tuple[tuple[str, ...], bool] | None:
+        return key_columns_for(names, configured, model_key)
+
+    def key_only_columns(self, keys: Sequence[str]) -> list[str]:
+        return key_only_columns(keys, catalog=self.catalog)
+
+    def required(self) -> list[ParamSpec]:
+        """event and event_time; website events also page_url and user_agent (a row whose
+        own action_source is not website may leave them NULL)."""
+        return self.catalog.required(self.source)
+
+    def identifier_issues(self, params: set[str]) -> list[ColumnIssue]:
+        if params & set(IDENTIFIERS) or {"ip", "user_agent"} <= params:
+            return []
+        return [
+            ColumnIssue(
+                "",
+                "no column identifies the person well (email, phone, external_id, fbc, fbp, "
+                "lead_id, or ip with user_agent): Meta may match few of these events",
+                "add at least one; e-mail, phone and external_id are hashed before sending",
+                severity="warning",
+                rule="no-identifier",
+            )
+        ]
+
+    def value_issues(self, param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:
+        """Event names (standard or custom), then fixed vocabularies, currency codes and
+        genders."""
+        values = sorted(values)
+        if param.name == "event":
+            return check_events(values)
+        if param.allowed is not None:
+            return _allowed(param, values)
+        if param.name == "currency":
+            return [
+                _issue(
+                    "allowed-value",
+                    "error",
+                    f"currency '{v}' is not a three-letter ISO 4217 code",
+                    "e.g. 'USD' or 'EUR'",
+                )
+                for v in values
+                if not re.fullmatch(r"[A-Za-z]{3}", v.strip())
+            ]
+        if param.name == "gender":
+            return [
+                _issue(
+                    "allowed-value",
+                    "warning",
+                    f"gender '{v}' is not f, m, female or male: it is left out",
+                )
+                for v in values
+                if v.strip().lower() not in GENDERS
+            ]
+        return []
+
+
+def _squash(name: str) -> str:
+    return re.sub("[^a-z0-9]", "", name.lower())
+
+
+def check_events(values: Iterable[str]) -> list[ColumnIssue]:
+    """Meta takes any event name: a custom one is a note, one that spells a standard event
+    differently (``purchase``) a warning, an empty one an error."""
+    squashed = {_squash(n): n for n in STANDARD_EVENTS}
+    out: list[ColumnIssue] = []
+    for name in sorted(values):
+        if name in STANDARD_EVENTS:
+            continue
+        if not name.strip():
+            out.append(_issue("event-name", "error", "event name is empty"))
+        elif _squash(name) in squashed:
+            meant = squashed[_squash(name)]
+            out.append(
+                _issue(
+                    "custom-event",
+                    "warning",
+                    f"event '{name}' is sent as a custom event: Meta's standard event is '{meant}'",
+                    f"did you mean '{meant}'?",
+                )
+            )
+        else:
+            out.append(
+                _issue(
+                    "custom-event",
+                    "note",
+                    f"event '{name}' is not a Meta standard event: it is sent as a custom event",
+                )
+            )
+    return out
+
+
+def _allowed(param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:
+    assert param.allowed is not None
+    out = []
+    for value in values:
+        if value not in param.allowed:
+            hint = did_you_mean(value, param.allowed)
+            if hint is None and len(param.allowed) <= 9:
+                hint = "accepted: " + ", ".join(sorted(param.allowed))
+            out.append(
+                _issue(
+                    "allowed-value",
+                    "error",
+                    f"{param.name} '{value}' is not accepted by Meta",
+                    hint or "see docs/meta.md for the accepted values",
+                )
+            )
+    return out
+
+
+def _issue(rule: str, severity: str, message: str, hint: str | None = None) -> ColumnIssue:
+    # About the column's values, not the model: validation says which column.
+    return ColumnIssue("", message, hint, severity=severity, rule=rule)

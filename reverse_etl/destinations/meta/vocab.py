@@ -1,0 +1,134 @@
+"""Meta's fixed vocabularies: action sources, standard events, Graph API error codes.
+
+Pure data, from Meta's Conversions API documentation and its official Python SDK
+(``facebook_business/adobjects/serverside``), collected in the project's API reference.
+Everything else in ``destinations/meta/`` reads these; nothing else spells them out.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+DEFAULT_API_BASE_URL: Final = "https://graph.facebook.com"
+# A current Graph API version; Meta supports each for about two years after its release.
+DEFAULT_API_VERSION: Final = "v21.0"
+PARTNER_AGENT: Final = "retl"
+MAX_EVENTS_PER_REQUEST: Final = 1000
+DEDUP_WINDOW_SECONDS: Final = 48 * 3600
+
+# action_source: where the conversion happened (Meta's ActionSource enum).
+ACTION_SOURCES: Final = (
+    "website",
+    "app",
+    "email",
+    "phone_call",
+    "chat",
+    "physical_store",
+    "system_generated",
+    "business_messaging",
+    "other",
+)
+# How old an event_time Meta takes, in days, by action_source (physical_store: 62).
+MAX_AGE_DAYS: Final = 7
+MAX_AGE_DAYS_PHYSICAL_STORE: Final = 62
+
+STANDARD_EVENTS: Final = frozenset(
+    {
+        "AddPaymentInfo",
+        "AddToCart",
+        "AddToWishlist",
+        "CompleteRegistration",
+        "Contact",
+        "CustomizeProduct",
+        "Donate",
+        "FindLocation",
+        "InitiateCheckout",
+        "Lead",
+        "PageView",
+        "Purchase",
+        "Schedule",
+        "Search",
+        "StartTrial",
+        "SubmitApplication",
+        "Subscribe",
+        "ViewContent",
+    }
+)
+
+CONTENT_TYPES: Final = frozenset({"product", "product_group"})
+DELIVERY_CATEGORIES: Final = frozenset({"in_store", "curbside", "home_delivery"})
+
+# US state names (lower-case, letters only) -> the two-letter code Meta's st expects.
+US_STATES: Final = {
+    "alabama": "al",
+    "alaska": "ak",
+    "arizona": "az",
+    "arkansas": "ar",
+    "california": "ca",
+    "colorado": "co",
+    "connecticut": "ct",
+    "delaware": "de",
+    "districtofcolumbia": "dc",
+    "florida": "fl",
+    "georgia": "ga",
+    "hawaii": "hi",
+    "idaho": "id",
+    "illinois": "il",
+    "indiana": "in",
+    "iowa": "ia",
+    "kansas": "ks",
+    "kentucky": "ky",
+    "louisiana": "la",
+    "maine": "me",
+    "maryland": "md",
+    "massachusetts": "ma",
+    "michigan": "mi",
+    "minnesota": "mn",
+    "mississippi": "ms",
+    "missouri": "mo",
+    "montana": "mt",
+    "nebraska": "ne",
+    "nevada": "nv",
+    "newhampshire": "nh",
+    "newjersey": "nj",
+    "newmexico": "nm",
+    "newyork": "ny",
+    "northcarolina": "nc",
+    "northdakota": "nd",
+    "ohio": "oh",
+    "oklahoma": "ok",
+    "oregon": "or",
+    "pennsylvania": "pa",
+    "rhodeisland": "ri",
+    "southcarolina": "sc",
+    "southdakota": "sd",
+    "tennessee": "tn",
+    "texas": "tx",
+    "utah": "ut",
+    "vermont": "vt",
+    "virginia": "va",
+    "washington": "wa",
+    "westvirginia": "wv",
+    "wisconsin": "wi",
+    "wyoming": "wy",
+}
+
+# Graph API error codes (developers.facebook.com/docs/graph-api/guides/error-handling).
+CODE_UNKNOWN: Final = 1  # "An unknown error occurred": retry
+CODE_SERVICE_UNAVAILABLE: Final = 2  # temporary: retry
+CODE_INVALID_PARAMETER: Final = 100
+CODE_INVALID_TOKEN: Final = 190
+# error_subcode of a code 100 whose object (here: the pixel) does not exist or is not
+# reachable with this token ("Unsupported post request. Object with ID ... does not exist").
+SUBCODE_UNKNOWN_OBJECT: Final = 33
+# Rate limits: application (4), user (17), page (32), calls within one hour (613). They only
+# ask to slow down: retried without using up a batch's attempts.
+THROTTLE_CODES: Final = frozenset({4, 17, 32, 613})
+TRANSIENT_CODES: Final = frozenset({CODE_UNKNOWN, CODE_SERVICE_UNAVAILABLE}) | THROTTLE_CODES
+# Code 102 (API session) and 190 (invalid OAuth access token): only a new token helps.
+AUTH_CODES: Final = frozenset({102, CODE_INVALID_TOKEN})
+
+AUTH_HINT: Final = (
+    "generate a new system-user token in Events Manager → Settings → Conversions API, and "
+    "set it in the environment variable access_token reads"
+)

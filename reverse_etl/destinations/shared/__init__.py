@@ -1,0 +1,1 @@
+"""Pieces every platform shares: phone parsing, PII hashing, value SQL."""

@@ -1,0 +1,80 @@
+"""SQL for values, shared by every platform's encoder: literals, identifiers, and how a
+column of any type is written as text, a number, an integer, a boolean or Unix seconds.
+
+Pure: this module only writes DuckDB SQL.
+"""
+
+from __future__ import annotations
+
+import orjson
+import pyarrow as pa
+
+HEX64 = "'[0-9a-fA-F]{64}'"
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def jkey(name: str) -> str:
+    """A JSON object key with its colon, as a SQL string literal."""
+    return lit(orjson.dumps(name).decode() + ":")
+
+
+def is_list(t: pa.DataType) -> bool:
+    return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
+
+
+def as_text(expr: str, t: pa.DataType) -> str:
+    """A column as VARCHAR for an ID: integral floats and decimals lose their '.0'."""
+    if pa.types.is_floating(t) or (pa.types.is_decimal(t) and t.scale > 0):
+        return (
+            f"CASE WHEN {expr} = trunc({expr}) THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) "
+            f"ELSE CAST({expr} AS VARCHAR) END"
+        )
+    return f"CAST({expr} AS VARCHAR)"
+
+
+def number(expr: str, t: pa.DataType) -> str:
+    """Numbers go out as DOUBLE whatever the column type, so that 42, 42.0 and DECIMAL 42.00
+    write the same bytes (and a cast in the model does not look like a changed row)."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return f"TRY_CAST(trim({expr}) AS DOUBLE)"
+    if pa.types.is_decimal(t) or pa.types.is_integer(t):
+        return f"CAST({expr} AS DOUBLE)"
+    return f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) THEN CAST({expr} AS DOUBLE) END"
+
+
+def integer(expr: str, t: pa.DataType) -> str:
+    if pa.types.is_integer(t):
+        return expr
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return f"TRY_CAST(trim({expr}) AS BIGINT)"
+    return f"CASE WHEN {expr} = trunc({expr}) THEN CAST({expr} AS BIGINT) END"
+
+
+def boolean(expr: str, t: pa.DataType) -> str:
+    return expr if pa.types.is_boolean(t) else f"TRY_CAST({expr} AS BOOLEAN)"
+
+
+def unix_seconds(expr: str, t: pa.DataType) -> str:
+    """Unix seconds, or NULL when the value is no time. TRY_CAST: a UBIGINT or DOUBLE beyond
+    BIGINT (1e300, inf) makes the row invalid rather than failing the whole statement."""
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return f"CAST(epoch({expr}) AS BIGINT)"
+    if pa.types.is_integer(t):
+        cast = "CAST" if pa.types.is_signed_integer(t) else "TRY_CAST"
+        return f"{cast}({expr} AS BIGINT)"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return f"TRY_CAST(floor({expr}) AS BIGINT)"
+    return f"CAST(epoch(TRY_CAST({expr} AS TIMESTAMPTZ)) AS BIGINT)"
+
+
+def already_hashed(v: str) -> str:
+    """A SHA-256 already (sent lower-cased as is). The length test first: DuckDB runs the
+    regex only on the rows it leaves."""
+    return f"strlen({v}) = 64 AND regexp_full_match({v}, {HEX64})"

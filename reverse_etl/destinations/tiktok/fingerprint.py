@@ -1,0 +1,36 @@
+"""What of a TikTok mapping decides the bytes sent: the description the state fingerprints."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import phonenumbers
+
+if TYPE_CHECKING:
+    from reverse_etl.destinations.tiktok.destination import TikTokEncoding
+
+# Bump when the encoder writes the same columns differently (a new normalisation, say).
+ENCODER_VERSION = 1
+
+
+def describe_mapping(encode: TikTokEncoding) -> dict[str, Any]:
+    """The parts of a mapping that decide the bytes sent: stable, JSON-ready."""
+    spec = encode.spec
+    return {
+        "encoder": ENCODER_VERSION,
+        # A new phone-number metadata release can normalise a number differently.
+        "phonenumbers": phonenumbers.__version__,
+        "source": spec.source,
+        "key": list(spec.key_columns),
+        "derived_event_id": spec.derive_event_id,
+        "limited_data_use": spec.limited_data_use,
+        "default_phone_region": spec.default_phone_region,
+        "columns": {
+            m.column: {
+                "path": ".".join(m.path),
+                "kind": m.param.kind.value if m.param else "custom",
+                "hashing": m.param.hashing.value if m.param else "none",
+            }
+            for m in encode.mapping.columns
+        },
+    }

@@ -1,0 +1,181 @@
+"""TikTok's :class:`~reverse_etl.destinations.base.ColumnRules`: what ``retl validate`` reads
+of the TikTok catalog for one event source (WEB, APP, OFFLINE, CRM).
+
+Validation is platform-blind; everything it says about TikTok in particular comes from here:
+the mapping and key logic a sync uses (``mapping.py``, ``encode.key_columns_for``), the
+parameters every row needs, which columns identify a person, and the verdicts on event names
+and fixed vocabularies known statically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from reverse_etl.config.suggest import closest, did_you_mean
+from reverse_etl.destinations.catalog import (
+    Catalog,
+    ColumnIssue,
+    ColumnMapping,
+    ContentKey,
+    ParamSpec,
+)
+from reverse_etl.destinations.tiktok.catalog import CATALOG, CONTENT_KEYS, OBJECTS, OPEN_OBJECTS
+from reverse_etl.destinations.tiktok.encode import key_columns_for
+from reverse_etl.destinations.tiktok.mapping import key_only_columns, map_columns
+from reverse_etl.destinations.tiktok.vocab import (
+    LEGACY_EVENTS,
+    RESERVED_EVENTS,
+    standard_events_for,
+)
+
+# Any one of these lets TikTok match an event to a person; ip only together with user_agent.
+IDENTIFIERS = ("email", "phone", "external_id", "ttclid", "ttp", "idfa", "gaid")
+
+
+@dataclass
+class TikTokRules:
+    """The column rules of a ``tiktok_events`` destination sending to ``source``."""
+
+    source: str
+    platform: str = "TikTok"
+    catalog: Catalog = CATALOG
+    objects: tuple[str, ...] = OBJECTS
+    open_objects: frozenset[str] = OPEN_OBJECTS
+    content_keys: tuple[ContentKey, ...] = CONTENT_KEYS
+
+    def map_columns(self, names: Sequence[str], *, ignore: Sequence[str] = ()) -> ColumnMapping:
+        return map_columns(names, self.source, catalog=self.catalog, ignore=ignore)
+
+    def key_columns(
+        self,
+        names: Sequence[str],
+        configured: Sequence[str] | None,
+        model_key: Sequence[str] | None,
+    ) -> tuple[tuple[str, ...], bool] | None:
+        return key_columns_for(names, configured, model_key)
+
+    def key_only_columns(self, keys: Sequence[str]) -> list[str]:
+        return key_only_columns(keys, catalog=self.catalog)
+
+    def required(self) -> list[ParamSpec]:
+        return self.catalog.required(self.source)
+
+    def identifier_issues(self, params: set[str]) -> list[ColumnIssue]:
+        if params & set(IDENTIFIERS) or {"ip", "user_agent"} <= params:
+            return []
+        if self.source == "CRM" and "lead_id" in params:
+            return []  # a CRM event is matched to its lead through lead_id
+        return [
+            ColumnIssue(
+                "",
+                "no column identifies the person (email, phone, external_id, ttclid, ttp, "
+                "ip with user_agent, idfa or gaid): TikTok cannot match these events",
+                "add at least one; e-mail, phone and external_id are hashed before sending",
+                severity="warning",
+                rule="no-identifier",
+            )
+        ]
+
+    def value_issues(self, param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:
+        """Event names for the source, then values outside a fixed vocabulary."""
+        values = sorted(values)
+        out = check_events(values, self.source) if param.name == "event" else []
+        return out + check_allowed(param, values)
+
+
+def check_events(values: Iterable[str], source: str) -> list[ColumnIssue]:
+    """An issue per event name that is not a standard event of ``source``.
+
+    OFFLINE takes standard (and legacy) names only; WEB and APP send other names as custom
+    events; CRM event names are the CRM's own stage names, so any name goes.
+    """
+    if source == "CRM":
+        return []
+    standard = standard_events_for(source)
+    out: list[ColumnIssue] = []
+    for name in sorted(values):
+        if name in standard:
+            continue
+        if not name.strip():
+            out.append(_issue("event-name", "error", "event name is empty"))
+        elif source == "OFFLINE" and LEGACY_EVENTS.get(name) == "PageView":
+            # A Pixel event TikTok may not count from an offline event set: sent, with a
+            # warning (the encoder warns per row too).
+            out.append(
+                _issue(
+                    "event-name",
+                    "warning",
+                    f"event '{name}' is not an OFFLINE standard event: TikTok may not count it",
+                    "use a standard event, e.g. 'ViewContent'",
+                )
+            )
+        elif name in LEGACY_EVENTS:
+            current = LEGACY_EVENTS[name]
+            now = f" (today's name: '{current}')" if current != name else ""
+            out.append(
+                _issue(
+                    "legacy-event", "note", f"event '{name}' is a legacy name TikTok accepts{now}"
+                )
+            )
+        elif name in RESERVED_EVENTS and source != "OFFLINE":
+            out.append(
+                _issue(
+                    "event-name",
+                    "error",
+                    f"event '{name}' is a reserved name: TikTok rejects it",
+                    f"use '{RESERVED_EVENTS[name]}'",
+                )
+            )
+        elif source == "OFFLINE":
+            out.append(
+                _issue(
+                    "event-name",
+                    "error",
+                    f"event '{name}' is not a standard event: OFFLINE takes standard events only",
+                    _nearest(name, standard),
+                )
+            )
+        else:
+            out.append(
+                _issue(
+                    "custom-event",
+                    "warning",
+                    f"event '{name}' is not a standard {source} event: it is sent as a "
+                    "custom event",
+                    _nearest(name, standard),
+                )
+            )
+    return out
+
+
+def check_allowed(param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:
+    """Values of a parameter with a fixed vocabulary that TikTok does not accept."""
+    if param.allowed is None:
+        return []
+    out = []
+    for value in sorted(values):
+        if value not in param.allowed:
+            hint = did_you_mean(value, param.allowed)
+            if hint is None and len(param.allowed) <= 8:
+                hint = "accepted: " + ", ".join(sorted(param.allowed))
+            out.append(
+                _issue(
+                    "allowed-value",
+                    "error",
+                    f"{param.name} '{value}' is not accepted by TikTok",
+                    hint or "see docs/tiktok.md for the accepted values",
+                )
+            )
+    return out
+
+
+def _issue(rule: str, severity: str, message: str, hint: str | None = None) -> ColumnIssue:
+    # About the column's values, not the model: validation says which column.
+    return ColumnIssue("", message, hint or None, severity=severity, rule=rule)
+
+
+def _nearest(name: str, standard: Iterable[str]) -> str:
+    # cutoff 0: always name the closest standard event, however far, as the issue asks.
+    best = closest(name, standard, n=1, cutoff=0.0)
+    return f"the closest standard event is '{best[0]}'" if best else ""

@@ -1,0 +1,174 @@
+"""The rows to encode: the model's rows whose key is new or whose row hash changed.
+
+The diff runs where the state lives: in the workbench (local state), or in the warehouse
+(``StateStore.diffs_in_place``), where only the rows to send leave the server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reverse_etl.destinations.base import Destination
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.errors import ValidationFailed
+from reverse_etl.models.compile import CompiledModel, model_errors
+from reverse_etl.pipeline.plan import ModelInput
+from reverse_etl.state.base import StateStore
+from reverse_etl.state.dedup import DedupCounts, DedupWindow, impact_counts, impact_sql
+from reverse_etl.state.diff import (
+    CHANGE,
+    CHANGED,
+    HELD,
+    LATE,
+    ROW_KEY,
+    Rows,
+    classify_sql,
+    diff_sql,
+    fetch_sql,
+    row_parts,
+    send_keys_sql,
+)
+
+if TYPE_CHECKING:
+    from reverse_etl.pipeline.context import RunContext
+
+
+@dataclass(frozen=True)
+class DiffInput:
+    """What the diff of one destination reads: the model's rows, as SQL, with the key and
+    row hash columns (``rows``), and the state's side."""
+
+    rows: Rows
+    acked: str | None  # every acknowledged key of the scope (None: nothing acknowledged)
+    latest: str | None  # what the diff joins (None: every row is sent)
+    hold: str | None  # SQL: a changed row that is held back (on_change)
+    window: DedupWindow
+
+
+def model_input(
+    project: RunContext,
+    store: StateStore,
+    dest: Destination,
+    compiled: CompiledModel,
+    *,
+    full_refresh: bool,
+    window: DedupWindow,
+) -> ModelInput:
+    """The rows to encode for ``dest``, diffed against ``store``."""
+    bench = project.workbench
+    diff = _diff_input(project, store, dest, compiled, full_refresh=full_refresh, window=window)
+    rows = diff.rows.sql
+    fresh = diff.latest is None
+    sql = diff_sql(rows, diff.latest, diff.hold)
+    unchanged, dedup = 0, DedupCounts()
+    with model_errors(compiled):
+        if store.diffs_in_place:
+            engine = store.engine
+            if diff.acked is not None:
+                counted = impact_sql(
+                    rows, diff.acked, hold=diff.hold, window=window, full_refresh=fresh
+                )
+                unchanged, dedup = impact_counts(engine.rows(engine.transpile(counted)))
+            table = bench.stage(engine.stream(sql))
+        elif diff.latest is None:
+            # Every row is sent: the encoder reads the model directly; its one pass into the
+            # plan's table is the only time the model runs.
+            table = f"({sql}) AS __diff"
+            if diff.acked is not None:  # a full refresh: what it sends again, counted
+                counted = impact_sql(
+                    rows, diff.acked, hold=diff.hold, window=window, full_refresh=True
+                )
+                _, dedup = impact_counts(bench.rows(counted))
+        else:
+            table, unchanged, dedup = local_diff(bench, diff.rows, diff.latest, diff.hold, window)
+    return ModelInput(
+        table,
+        bench.schema(f"SELECT * FROM {table}"),
+        prekeyed=True,
+        unchanged_elsewhere=unchanged,
+        dedup=dedup,
+    )
+
+
+def _diff_input(
+    project: RunContext,
+    store: StateStore,
+    dest: Destination,
+    compiled: CompiledModel,
+    *,
+    full_refresh: bool,
+    window: DedupWindow,
+) -> DiffInput:
+    with model_errors(compiled):
+        if store.diffs_in_place:
+            base_sql, schema = compiled.sql, store.engine.schema(compiled.sql)
+        else:
+            model = project.model_input(compiled)
+            base_sql, schema = f"SELECT * FROM {model.relation}", model.schema
+    keys = dest.key_columns(schema.names, compiled.model.primary_key)
+    if keys is None or not set(keys) <= set(schema.names):
+        # Static validation said so first when it could; here the columns are known for sure.
+        problems = dest.encode_plan(schema, "(SELECT 1) AS __probe", compiled.model.primary_key)
+        raise ValidationFailed.from_problems(
+            [p for p in problems[1] if p.severity == "error"],
+            summary=f"destination '{dest.name}': model '{compiled.name}' does not fit "
+            f"{dest.config.type}",
+        )
+    # A scope keeps the row hash form of its first sync; a first sync takes the newest (the
+    # exact form). Nothing acknowledged yet is a full refresh: no join, and the encoder reads
+    # the model directly.
+    scope = dest.state_scope()
+    form = store.hash_form(dest.name, scope)
+    fresh = full_refresh or form is None
+    rows = row_parts(
+        base_sql, schema, list(keys), form=store.new_scope_form if form is None else form
+    )
+    # Each acknowledged key carries its first acknowledgement: a changed row whose first one
+    # is outside the platform's dedup window is held back (on_change), and a resend of it is
+    # counted (the platform would count it twice).
+    acked = None if form is None else store.latest_relation(dest.name, scope, with_first=True)
+    return DiffInput(
+        rows,
+        acked,
+        None if fresh else acked,
+        window.hold_sql(dest.on_change),
+        window,
+    )
+
+
+def local_diff(
+    bench: DuckDBEngine, rows: Rows, latest: str, hold: str | None, window: DedupWindow
+) -> tuple[str, int, DedupCounts]:
+    """The rows to send, staged in the workbench, how many rows are unchanged, and what the
+    diff found about changed rows (held back, sent again, counted twice).
+
+    One narrow scan classifies every row; a second fetches the rows of the keys to send, and
+    is skipped when there are none (an unchanged re-sync reads the model once)."""
+    classified = bench.materialize(
+        classify_sql(rows.sql, latest, hold=hold, late=window.late_sql())
+    )
+    try:
+        send_keys = bench.materialize(send_keys_sql(classified))
+        (total, keyless, held, resent, late) = bench.rows(
+            f"""SELECT count(*), count(*) FILTER (WHERE {ROW_KEY} IS NULL),
+                   count(*) FILTER (WHERE {CHANGE} = '{HELD}'),
+                   count(*) FILTER (WHERE {CHANGE} = '{CHANGED}'),
+                   count(*) FILTER (WHERE {CHANGE} = '{CHANGED}' AND {LATE})
+                FROM {classified}"""
+        )[0]
+        (keys, kept, held_kept) = bench.rows(
+            f"SELECT count(*), coalesce(sum(__rows), 0), coalesce(sum(__held), 0) FROM {send_keys}"
+        )[0]
+        # Held rows stay out like unchanged ones, but are counted apart; a held row whose key
+        # is duplicated goes on, to be reported invalid.
+        held_out = int(held) - int(held_kept)
+        unchanged = int(total) - int(keyless) - int(kept) - held_out
+        dedup = DedupCounts(held_out, int(resent), int(late))
+        fetch = fetch_sql(rows, send_keys)
+        # Nothing to send: an empty table of the same columns, without a second scan.
+        table = bench.materialize(fetch if keys or keyless else f"{fetch} LIMIT 0")
+        bench.execute(f"DROP TABLE {send_keys}")
+    finally:
+        bench.execute(f"DROP TABLE IF EXISTS {classified}")
+    return table, unchanged, dedup

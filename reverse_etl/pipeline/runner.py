@@ -1,0 +1,267 @@
+"""Running plans and syncs: the state, the diff input, the plans and the sending, in order.
+
+The Project facade delegates here. A run opens the state (``stores.py``), diffs each
+destination's model against it (``inputs.py``), builds the plans (``plan.py``), sends
+(``send.py``) and writes the run report (``report.py``). Platforms are reached through the
+Destination contract only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reverse_etl.config.project import PROJECT_FILE
+from reverse_etl.destinations.base import Destination
+from reverse_etl.engine.duckdb import DEFAULT_MEMORY
+from reverse_etl.errors import (
+    InvalidRowsError,
+    RetlError,
+    StateDamagedError,
+    UsageError,
+    ValidationFailed,
+)
+from reverse_etl.models.compile import model_errors
+from reverse_etl.pipeline.inputs import model_input
+from reverse_etl.pipeline.plan import (
+    DestinationPlan,
+    StateView,
+    build_destination_plan,
+    check_coverage,
+    check_invalid,
+)
+from reverse_etl.pipeline.report import SyncReport, new_run_id, write_report
+from reverse_etl.pipeline.send import execute
+from reverse_etl.pipeline.stores import open_state, state_file
+from reverse_etl.state.base import StateStore
+from reverse_etl.state.dedup import DedupWindow, ResendImpact
+from reverse_etl.state.store import ScopeInfo
+
+if TYPE_CHECKING:
+    from reverse_etl.pipeline.context import RunContext
+
+DEFAULT_WINDOW_SECONDS = 48 * 3600  # when no destination is selected (a whole reset)
+
+
+class Runner:
+    """Plans and syncs for one project."""
+
+    def __init__(self, project: RunContext) -> None:
+        self.p = project
+        self._memory_noted = False
+
+    def state_file(self, *, sandbox: bool = False) -> Path:
+        """The state database: sandbox runs keep their own."""
+        return state_file(self.p, sandbox=sandbox)
+
+    def window(self, destinations: Sequence[Destination] = ()) -> DedupWindow:
+        """The platforms' deduplication window as of now (the project's clock): the longest
+        of ``destinations``' (48 hours for TikTok and Meta)."""
+        seconds = max(
+            (d.capabilities.dedup_window_seconds for d in destinations),
+            default=DEFAULT_WINDOW_SECONDS,
+        )
+        return DedupWindow.at(self.p.clock(), seconds)
+
+    def _plans(
+        self, store: StateStore, select: Sequence[str], full_refresh: bool
+    ) -> list[DestinationPlan]:
+        # The same static validation as `retl validate` comes first: a model that cannot fit
+        # its destination stops here, with every problem, before any row is read.
+        problems = [p for v in self.p.validate(select) for p in v.errors]
+        if problems:
+            raise ValidationFailed.from_problems(
+                problems, summary="validation failed: nothing was sent (see 'retl validate')"
+            )
+        plans = []
+        for d in self.p.destinations_for_run(select):
+            scope = d.state_scope()
+            previous = store.scope_info(d.name, scope)
+            compiled = self.p.graph.compiled(d.settings.model)
+            model = model_input(
+                self.p, store, d, compiled, full_refresh=full_refresh, window=self.window([d])
+            )
+            # On a first sync the model runs inside the plan's encode: its errors too name it.
+            with model_errors(compiled):
+                plan = build_destination_plan(
+                    self.p.workbench,
+                    d,
+                    compiled,
+                    model,
+                    StateView(scope, previous),
+                    full_refresh=full_refresh,
+                )
+            if plan.mapping_change is not None:
+                self.p.console.warning(
+                    f"{d.name}: the mapping changed since the last sync ("
+                    + "; ".join(plan.mapping_change.changes)
+                    + f"): {plan.mapping_change.rows_resent} row(s) sent before will be sent "
+                    f"again with the same event_id ({d.capabilities.platform} deduplicates "
+                    f"repeats only within {_hours(d)} hours of the first send)"
+                )
+            plans.append(plan)
+        bench = self.p.workbench
+        if bench.memory_raised and not self._memory_noted:
+            self._memory_noted = True
+            first_limit = bench.memory.limit if bench.memory is not None else DEFAULT_MEMORY
+            self.p.console.warning(
+                f"DuckDB needed more than {first_limit} for this project and was given "
+                f"{bench.memory_limit}: set warehouse.memory_limit in {PROJECT_FILE} to choose "
+                "the limit yourself"
+            )
+        return plans
+
+    def plan(
+        self, select: Sequence[str] = (), *, sandbox: bool = False, full_refresh: bool = False
+    ) -> list[DestinationPlan]:
+        """What a sync would send, per destination: models run and diffed against the state,
+        but no network call, no state change and no secret needed."""
+        with open_state(self.p, sandbox=sandbox, write=False) as store:
+            return self._plans(store, select, full_refresh)
+
+    def sync(
+        self,
+        select: Sequence[str] = (),
+        *,
+        sandbox: bool = False,
+        limit: int | None = None,
+        full_refresh: bool = False,
+        confirm: Callable[[ResendImpact], bool] | None = None,
+    ) -> SyncReport:
+        """See Project.sync."""
+        if limit is not None and limit < 0:
+            raise UsageError("--limit must be 0 or more", key="--limit")
+        report = SyncReport(plans=[], sandbox=sandbox, run_id=new_run_id())
+        with open_state(self.p, sandbox=sandbox, write=True) as store:
+            try:
+                report.plans = self._plans(store, select, full_refresh)
+                blocking = check_invalid(report.plans)
+                if blocking:
+                    raise InvalidRowsError.from_problems(
+                        blocking, summary="invalid rows: nothing was sent"
+                    )
+                too_few_keys = check_coverage(report.plans)
+                if too_few_keys:
+                    raise InvalidRowsError.from_problems(too_few_keys)
+                if full_refresh and confirm is not None:
+                    _confirmed(confirm, _full_refresh_impact(report.plans))
+                self._send(report, store, limit)
+            except RetlError as exc:
+                report.error = exc.message
+                raise
+            finally:
+                report.report_path = write_report(self.p.state_dir / "runs", report)
+        return report
+
+    def _send(self, report: SyncReport, store: StateStore, limit: int | None) -> None:
+        from reverse_etl.sandbox import SandboxServer, SandboxWorld
+
+        server = SandboxServer(SandboxWorld.demo()).start() if report.sandbox else None
+        try:
+            for plan in report.plans:
+                target = plan.destination.target(server)
+                total = plan.rows_to_send if limit is None else min(limit, plan.rows_to_send)
+                with self.p.console.progress(plan.name, total) as progress:
+                    result = execute(
+                        self.p.workbench,
+                        plan,
+                        target,
+                        observer=progress,
+                        state=store,
+                        run_id=report.run_id,
+                        limit=limit,
+                        policy=self.p.retry_policy,
+                    )
+                report.results.append(result)
+        finally:
+            if server is not None:
+                report.sandbox_summary = server.stats.snapshot()
+                server.stop()
+
+    def state_show(self, *, sandbox: bool = False) -> list[ScopeInfo]:
+        """What the state holds, per destination and event source."""
+        with open_state(self.p, sandbox=sandbox, write=False) as store:
+            return store.all_scopes()
+
+    def state_reset(
+        self,
+        select: Sequence[str] = (),
+        *,
+        sandbox: bool = False,
+        confirm: Callable[[ResendImpact], bool] | None = None,
+    ) -> dict[str, int]:
+        """Forget what was sent to the selected destinations (all when none is selected):
+        their next sync sends every row again. ``confirm`` sees how many rows that is first."""
+        names = [d.name for d in self.p.select_destinations(select)] if select else None
+        known = {d.name: d for d in self._all_destinations()}
+        try:
+            with open_state(
+                self.p, sandbox=sandbox, write=True, set_aside_damaged=not names
+            ) as store:
+                if names is None:
+                    names = sorted({s.destination for s in store.all_scopes()})
+                if confirm is not None:
+                    window = self.window([known[n] for n in names if n in known])
+                    counts = {name: store.acknowledged(name, window) for name in names}
+                    _confirmed(
+                        confirm,
+                        ResendImpact(
+                            "state reset",
+                            {n: c[0] for n, c in counts.items()},
+                            {n: c[1] for n, c in counts.items()},
+                            window.hours,
+                            _platforms([known[n] for n in names if n in known]),
+                        ),
+                    )
+                return {name: store.reset(name) for name in names}
+        except StateDamagedError as exc:
+            # A file that cannot be read cannot forget one destination: only set aside whole.
+            command = "retl state reset" + (" --sandbox" if sandbox else "")
+            raise StateDamagedError(
+                exc.message,
+                file=exc.file,
+                hint=f"move it away or restore it; '{command}' without --select sets the "
+                "whole file aside and starts over",
+            ) from None
+
+    def _all_destinations(self) -> list[Destination]:
+        """Every configured destination (none when destinations.yml cannot be read: a reset
+        of a damaged state still works)."""
+        try:
+            return self.p.destinations_for_run(())
+        except RetlError:
+            return []
+
+
+def _hours(dest: Destination) -> int:
+    return round(dest.capabilities.dedup_window_seconds / 3600)
+
+
+def _full_refresh_impact(plans: Sequence[DestinationPlan]) -> ResendImpact:
+    """What a full refresh sends again: rows acknowledged before, and those the platform
+    counts twice (first acknowledged outside its dedup window)."""
+    return ResendImpact(
+        "--full-refresh",
+        {p.name: p.dedup.resent for p in plans},
+        {p.name: p.dedup.double_counted for p in plans},
+        max((_hours(p.destination) for p in plans), default=48),
+        _platforms([p.destination for p in plans]),
+    )
+
+
+def _platforms(destinations: Sequence[Destination]) -> str:
+    """``TikTok``, or ``Meta and TikTok`` when a run reaches both."""
+    names = sorted({d.capabilities.platform for d in destinations}) or ["TikTok"]
+    return " and ".join(names)
+
+
+def _confirmed(confirm: Callable[[ResendImpact], bool], impact: ResendImpact) -> None:
+    """Ask ``confirm`` when anything acknowledged would be sent again; a no stops the run
+    before anything is sent or forgotten."""
+    if impact.total_resent and not confirm(impact):
+        raise UsageError(
+            f"{impact.action} not confirmed: nothing was sent or forgotten",
+            hint="an ad platform counts an event sent again more than "
+            f"{impact.window_hours} hours after its first delivery as a new conversion",
+        )

@@ -1,0 +1,104 @@
+"""Opening the state for a run: where it lives (the project's config says), locked for the
+length of a sync, with a damaged local file said as such (or set aside on a whole reset).
+
+The one place that knows both stores: the rest of the run path sees a ``StateStore``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reverse_etl.config.project import PROJECT_FILE
+from reverse_etl.errors import ConfigError, StateDamagedError
+from reverse_etl.state.base import StateStore
+from reverse_etl.state.lock import SyncLock
+from reverse_etl.state.store import LocalStateStore, set_aside
+
+if TYPE_CHECKING:
+    from reverse_etl.pipeline.context import RunContext
+
+
+def state_file(project: RunContext, *, sandbox: bool = False) -> Path:
+    """The local state database: sandbox runs keep their own, so they never mark rows as
+    sent for the real destination."""
+    return project.state_dir / ("sandbox-state.duckdb" if sandbox else "state.duckdb")
+
+
+@contextmanager
+def open_state(
+    project: RunContext, *, sandbox: bool, write: bool, set_aside_damaged: bool = False
+) -> Iterator[StateStore]:
+    """The state store, locked for writing when ``write``. Sandbox runs always keep a local
+    state of their own. With ``set_aside_damaged`` (a whole reset), a local state file that
+    cannot be read is moved aside, and a new one started."""
+    if project.config.state.location == "warehouse" and not sandbox:
+        with _warehouse_state(project, write) as store:
+            yield store
+        return
+    path = state_file(project, sandbox=sandbox)
+    with SyncLock(path) if write else contextlib.nullcontext():
+        local = _open_local(project, path, sandbox, write, set_aside_damaged)
+        for warning in local.warnings:
+            project.console.warning(warning)
+        try:
+            yield local
+        except Exception as exc:
+            # Damage found past the open (a block is checked when first read): said as such,
+            # not as the query that happened to read it.
+            error = local.explain(exc)
+            if error is None:
+                raise
+            raise error from None
+        finally:
+            local.close()
+
+
+@contextmanager
+def _warehouse_state(project: RunContext, write: bool) -> Iterator[StateStore]:
+    # Here, not at the top: psycopg costs every DuckDB-only run ~16 MB of memory.
+    from reverse_etl.engine.postgres import PostgresEngine
+    from reverse_etl.state.warehouse import WarehouseStateStore
+
+    engine = project.engine
+    if not isinstance(engine, PostgresEngine):
+        raise ConfigError(
+            "state.location: warehouse needs a PostgreSQL warehouse",
+            file=project.dir / PROJECT_FILE,
+            key="state.location",
+            hint="with DuckDB, keep location: local (the state file sits beside it)",
+        )
+    store = WarehouseStateStore(engine, project.config.state.schema_, clock=project.clock)
+    try:
+        with store.lock() if write else contextlib.nullcontext():
+            yield store
+    finally:
+        store.close()
+
+
+def _open_local(
+    project: RunContext, path: Path, sandbox: bool, write: bool, set_aside_damaged: bool
+) -> LocalStateStore:
+    reset = "retl state reset" + (" --sandbox" if sandbox else "")
+    if set_aside_damaged:
+        # Read it all first, read-only: a damaged file is moved aside as it is (a read-write
+        # open would fold journals into it), and a reset never stops midway.
+        try:
+            probe = LocalStateStore(project.workbench, path, read_only=True, reset_command=reset)
+            try:
+                probe.check_readable()
+            finally:
+                probe.close()
+        except StateDamagedError as exc:
+            moved = set_aside(path)
+            project.console.warning(
+                f"{path}: {exc.message}: moved it, as it was, to {moved} (with its journal, "
+                "if any) and started a new state; every destination's next sync sends every "
+                "row again"
+            )
+    return LocalStateStore(
+        project.workbench, path, read_only=not write, reset_command=reset, clock=project.clock
+    )

@@ -1,0 +1,83 @@
+"""The StateStore contract: what the run path asks of the state, wherever it lives.
+
+Two stores implement it: ``LocalStateStore`` (a DuckDB file beside the project, with
+acknowledgement journals) and ``WarehouseStateStore`` (tables in the warehouse, where the diff
+then runs). What differs is declared as data: ``diffs_in_place`` says the diff runs in the
+store's own engine, so that only the rows to send leave it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from reverse_etl.errors import StateError
+    from reverse_etl.state.dedup import DedupWindow
+    from reverse_etl.state.store import ScopeInfo
+
+
+class StateEngine(Protocol):
+    """What the diff needs of the engine the state lives in."""
+
+    def stream(self, sql: str, *, batch_rows: int = ...) -> pa.RecordBatchReader: ...
+    def schema(self, sql: str) -> pa.Schema: ...
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def transpile(self, sql: str) -> str:
+        """Diff SQL is written in DuckDB's dialect; this engine's own, here."""
+        ...
+
+
+class StateStore(Protocol):
+    """Which payload each row key had when a destination acknowledged it, per scope."""
+
+    diffs_in_place: bool  # the diff runs in ``engine`` (a warehouse), not the workbench
+    new_scope_form: int  # the row hash form a first sync takes
+    warnings: list[str]  # for the caller's Console (the library never prints)
+
+    @property
+    def engine(self) -> StateEngine: ...
+
+    def hash_form(self, destination: str, scope: str) -> int | None:
+        """The row hash form of a scope's acknowledged rows (None: nothing acknowledged)."""
+        ...
+
+    def scope_info(self, destination: str, scope: str) -> ScopeInfo | None: ...
+    def all_scopes(self) -> list[ScopeInfo]: ...
+
+    def latest_relation(self, destination: str, scope: str, *, with_first: bool = False) -> str:
+        """SQL of the latest acknowledged (key, hash[, first time]) of a scope."""
+        ...
+
+    def acknowledged(self, destination: str, window: DedupWindow) -> tuple[int, int]:
+        """(rows acknowledged, of them first acknowledged outside ``window``)."""
+        ...
+
+    def record_acknowledged(self, destination: str, scope: str, keys: Any, hashes: Any) -> None:
+        """Record one acknowledged batch, durably, before the next is counted."""
+        ...
+
+    def compact(self, destination: str, scope: str) -> None:
+        """Fold what a run acknowledged into one entry per key."""
+        ...
+
+    def record_run(
+        self,
+        destination: str,
+        scope: str,
+        *,
+        event_source_id: str | None,
+        fingerprint: str,
+        mapping: str,
+        run_id: str,
+    ) -> None: ...
+
+    def reset(self, destination: str, scope: str | None = None) -> int: ...
+
+    def explain(self, exc: BaseException) -> StateError | None:
+        """Damage found past the open, said as such (None: not the state's fault)."""
+        ...
+
+    def close(self) -> None: ...

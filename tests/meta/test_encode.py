@@ -1,0 +1,224 @@
+"""The encode SQL in a real DuckDB: the exact event, LDU, action_source, keys and the plan."""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+import phonenumbers
+
+from reverse_etl.destinations.base import ColumnRules
+from reverse_etl.destinations.meta.rules import MetaRules
+from reverse_etl.engine.duckdb import DuckDBEngine
+
+from .helpers import HOUR, NOW, at, destination, encode, one, plan_for, select, sha
+
+
+def test_a_full_row_becomes_exactly_this_event(engine: DuckDBEngine) -> None:
+    row = one(
+        engine,
+        email="' John.Doe@Example.COM '",
+        phone="'+1 (213) 373-4253'",
+        first_name="'John'",
+        fbp="'fb.1.1558571054389.1098115397'",
+        content_ids="['sku-1', 'sku-2']",
+        contents="[{'content_id': 1001, 'price': 21.25, 'quantity': 2}]",
+        order_id="1001.0",
+        num_items="2",
+        **{"custom_data.coupon": "'SPRING'"},
+    )
+    assert (row["errors"], row["warnings"], row["match"]) == (None, None, None)
+    assert row["payload"] == {
+        "event_name": "Purchase",
+        "event_id": "e-1",
+        "event_time": NOW - HOUR,
+        "event_source_url": "https://shop.example/checkout",
+        "action_source": "website",
+        "user_data": {
+            "client_user_agent": "Mozilla/5.0",
+            "client_ip_address": "203.0.113.7",
+            "em": sha("john.doe@example.com"),
+            "ph": sha("12133734253"),
+            "fn": sha("john"),
+            "fbp": "fb.1.1558571054389.1098115397",
+        },
+        "custom_data": {
+            "value": 42.5,
+            "currency": "USD",
+            "content_ids": ["sku-1", "sku-2"],
+            "contents": [{"id": "1001", "item_price": 21.25, "quantity": 2}],
+            "order_id": "1001",
+            "num_items": 2,
+            "coupon": "SPRING",
+        },
+    }
+
+
+def test_payload_text_and_hash(engine: DuckDBEngine) -> None:
+    plan, _ = plan_for(engine, select(ip=None, value=None, currency=None, event="'Lead'"))
+    assert plan is not None
+    ((payload, digest, change),) = engine.rows(
+        f"SELECT __payload, __hash, __change_in FROM ({plan.sql})"
+    )
+    assert payload == (
+        '{"event_name":"Lead","event_id":"e-1","event_time":1699996400,'
+        '"event_source_url":"https://shop.example/checkout","action_source":"website",'
+        '"user_data":{"client_user_agent":"Mozilla/5.0"}}'
+    )
+    assert digest == hashlib.md5(payload.encode()).hexdigest()
+    assert change == "new"
+
+
+def test_nulls_and_empty_objects_are_left_out(engine: DuckDBEngine) -> None:
+    row = one(engine, email="CAST(NULL AS VARCHAR)", order_id="CAST(NULL AS VARCHAR)")
+    assert "em" not in row["payload"]["user_data"]
+    assert "order_id" not in row["payload"]["custom_data"]
+    lead = one(engine, event="'Lead'", value=None, currency=None)
+    assert "custom_data" not in lead["payload"]
+
+
+def test_limited_data_use(engine: DuckDBEngine) -> None:
+    ldu = one(engine, {"limited_data_use": True})["payload"]
+    assert ldu["data_processing_options"] == ["LDU"]
+    assert ldu["data_processing_options_country"] == 0
+    assert ldu["data_processing_options_state"] == 0
+    plain = one(engine)["payload"]
+    assert not {k for k in plain if k.startswith("data_processing")}
+
+
+def test_action_source_from_the_setting_or_the_row(engine: DuckDBEngine) -> None:
+    assert one(engine, {"action_source": "app"})["payload"]["action_source"] == "app"
+    rows = encode(
+        engine,
+        f"SELECT b.*, 'ev-' || i AS event_id, s AS action_source FROM ({select(event_id=None)}) "
+        "AS b, (VALUES (1, 'physical_store'), (2, NULL), (3, ' ')) AS v(i, s)",
+    )
+    assert [r["payload"]["action_source"] for r in rows] == [
+        "physical_store",
+        "website",
+        "website",
+    ]
+
+
+def test_event_id_derived_from_the_key_as_for_tiktok(engine: DuckDBEngine) -> None:
+    rows = encode(
+        engine, f"SELECT 7 AS order_key, {select(event_id=None)[7:]}", model_key=("order_key",)
+    )
+    (row,) = rows
+    assert row["key"] == "7"
+    expected = "retl-" + hashlib.sha256(b"m:7").hexdigest()[:32]
+    assert row["payload"]["event_id"] == expected
+    assert "order_key" not in orjson.dumps(row["payload"]).decode()  # a key, not a parameter
+
+
+def test_prekeyed_rows_keep_the_diffs_key_hash_and_change(engine: DuckDBEngine) -> None:
+    sql = (
+        "SELECT *, 'k-9' AS __row_key, '3:abc' AS __row_hash, 'changed' AS __change "
+        f"FROM ({select()})"
+    )
+    (row,) = encode(engine, sql, prekeyed=True)
+    assert (row["key"], row["hash"], row["change"]) == ("k-9", "3:abc", "changed")
+    assert "__row" not in orjson.dumps(row["payload"]).decode()
+
+
+def test_phone_table_gives_the_same_events_as_the_per_row_parser(engine: DuckDBEngine) -> None:
+    sql = (
+        f"SELECT b.*, 'e-' || i AS event_id, p AS phone FROM ({select(event_id=None)}) AS b, "
+        "(VALUES (1, '+1 213 373 4253'), (2, '(213) 373-4254'), (3, NULL), (4, 'nope')) "
+        "AS v(i, p)"
+    )
+    settings = {"default_phone_region": "US"}
+    per_row = encode(engine, sql, **settings)
+    dest = destination(**settings)
+    plan, _ = dest.encode_plan(engine.schema(sql), f"({sql}) AS t", None, now=NOW)
+    assert plan is not None
+    prepared = dest.prepare(engine, plan)
+    assert len(prepared.tables) == 1 and prepared.tables[0].startswith("__retl_meta_phones_")
+    assert engine.rows(f"SELECT count(*) FROM {prepared.tables[0]}") == [(3,)]
+    tabled = encode(engine, sql, prepare=True, **settings)
+    assert [r["payload"] for r in tabled] == [r["payload"] for r in per_row]
+    assert [r["errors"] for r in tabled] == [r["errors"] for r in per_row]
+    assert per_row[0]["payload"]["user_data"]["ph"] == sha("12133734253")
+    assert per_row[1]["payload"]["user_data"]["ph"] == sha("12133734254")
+    assert "phone is not a valid phone number" in per_row[3]["errors"]
+
+
+def test_content_id_and_meta_content_keys(engine: DuckDBEngine) -> None:
+    row = one(engine, content_id="42")
+    assert row["payload"]["custom_data"]["content_ids"] == ["42"]
+    meta_keys = one(
+        engine,
+        contents="[{'id': 'a', 'item_price': 1.5, 'title': 'Hat', 'status': 'x', "
+        "'content_type': 'product'}]",
+    )
+    assert meta_keys["payload"]["custom_data"]["contents"] == [
+        {"id": "a", "item_price": 1.5, "title": "Hat"}  # TikTok-only keys left out
+    ]
+
+
+def test_structs_named_user_data_and_custom_data(engine: DuckDBEngine) -> None:
+    row = one(
+        engine,
+        ip=None,
+        user_agent=None,
+        user_data="{'em': 'A@B.io', 'client_user_agent': 'UA'}",
+        custom_data="{'tier': 'gold'}",
+    )
+    assert row["payload"]["user_data"] == {"em": sha("a@b.io"), "client_user_agent": "UA"}
+    assert row["payload"]["custom_data"]["tier"] == "gold"
+
+
+def test_plan_problems_are_located_with_did_you_mean(engine: DuckDBEngine) -> None:
+    plan, problems = plan_for(engine, select(emial="'a@b.io'", page_url=None))
+    assert plan is None
+    texts = {p.message: p for p in problems}
+    typo = texts["column emial: 'emial' is not a Meta parameter"]
+    assert typo.hint == "did you mean 'email'?"
+    assert typo.key == "destinations.meta.model" and typo.line == 2
+    missing = texts["model 'm' has no 'page_url' column (website events need it)"]
+    assert missing.key == "destinations.meta.model"
+    # Not a website destination: page_url is not required.
+    plan, problems = plan_for(engine, select(page_url=None), action_source="email")
+    assert plan is not None and not [p for p in problems if p.severity == "error"]
+
+
+def test_plan_needs_a_key_and_event(engine: DuckDBEngine) -> None:
+    plan, problems = plan_for(engine, select(event_id=None, event=None))
+    assert plan is None
+    keys = {p.key: p.message for p in problems}
+    assert keys["destinations.meta.primary_key"] == (
+        "model 'm' has no event_id column and no primary key"
+    )
+    assert "model 'm' has no 'event' column" in problems[0].message
+
+
+def test_unknown_contents_keys_warn_and_mask_and_description(engine: DuckDBEngine) -> None:
+    plan, problems = plan_for(
+        engine,
+        select(contents="[{'content_id': 'a', 'colour': 'red'}]", email="'a@b.io'"),
+        primary_key="email",
+    )
+    assert plan is not None
+    (warning,) = [p for p in problems if "colour" in p.message]
+    assert warning.severity == "warning"
+    assert plan.mask_keys  # the key is an e-mail: reports show it hashed
+    assert plan.mapping["phonenumbers"] == phonenumbers.__version__
+    assert plan.mapping["source"] == "website"
+    assert plan.mapping["columns"]["email"] == {
+        "path": "user_data.em",
+        "kind": "string",
+        "hashing": "trim, lower-case, SHA-256",
+    }
+
+
+def test_rules_satisfy_the_contract() -> None:
+    rules = destination(action_source="website").rules()
+    assert isinstance(rules, ColumnRules) and isinstance(rules, MetaRules)
+    assert [p.name for p in rules.required()] == ["event", "event_time", "page_url", "user_agent"]
+    assert [p.name for p in MetaRules("app").required()] == ["event", "event_time"]
+
+
+def test_time_types(engine: DuckDBEngine) -> None:
+    seconds = one(engine, event_time=str(NOW - 60))["payload"]["event_time"]
+    naive = one(engine, event_time=f"CAST({at(NOW - 60)} AT TIME ZONE 'UTC' AS TIMESTAMP)")
+    assert seconds == naive["payload"]["event_time"] == NOW - 60

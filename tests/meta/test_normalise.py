@@ -1,0 +1,142 @@
+"""Every normalisation Meta documents, as test vectors: the expected hash is SHA-256 of the
+documented normal form, computed here with hashlib."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reverse_etl.engine.duckdb import DuckDBEngine
+
+from .helpers import one, sha
+
+HEX = "A" * 8 + "0123456789abcdef" * 3 + "B" * 8  # 64 hex characters, mixed case
+
+
+def user_data(engine: DuckDBEngine, settings: dict[str, Any] | None = None, **cols: str) -> Any:
+    row = one(engine, settings, **cols)
+    assert row["errors"] is None, row["errors"]
+    return row["payload"]["user_data"], row["warnings"]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "key", "normal"),
+    [
+        ("email", "'  John.Doe@Example.COM '", "em", "john.doe@example.com"),
+        ("phone", "'+1 (213) 373-4253'", "ph", "12133734253"),
+        ("phone", "'0044 20 7946 0958'", "ph", "442079460958"),
+        ("first_name", "'  Jean-Luc '", "fn", "jeanluc"),
+        ("last_name", "'O''Brien, Jr.'", "ln", "obrien jr"),
+        ("first_name", "'ÉLODIE'", "fn", "élodie"),
+        ("city", "'New York'", "ct", "newyork"),
+        ("city", "'São Paulo'", "ct", "sãopaulo"),
+        ("state", "' CA '", "st", "ca"),
+        ("state", "'California'", "st", "ca"),
+        ("state", "'New York'", "st", "ny"),
+        ("state", "'Île-de-France'", "st", "îledefrance"),
+        ("zip_code", "'94025-1234'", "zp", "94025"),
+        ("zip_code", "'94025 1234'", "zp", "94025"),
+        ("zip_code", "'SW1A 1AA'", "zp", "sw1a1aa"),
+        ("country", "' US '", "country", "us"),
+        ("gender", "'Female'", "ge", "f"),
+        ("gender", "' M '", "ge", "m"),
+        ("date_of_birth", "DATE '1990-02-03'", "db", "19900203"),
+        ("date_of_birth", "TIMESTAMP '1990-02-03 23:59:00'", "db", "19900203"),
+        ("date_of_birth", "'1990-02-03'", "db", "19900203"),
+        ("date_of_birth", "'19900203'", "db", "19900203"),
+        ("external_id", "' user_123 '", "external_id", "user_123"),
+    ],
+)
+def test_vector(engine: DuckDBEngine, column: str, value: str, key: str, normal: str) -> None:
+    data, warnings = user_data(engine, **{column: value})
+    assert data[key] == sha(normal)
+    assert warnings is None
+
+
+def test_national_phone_uses_default_phone_region(engine: DuckDBEngine) -> None:
+    data, _ = user_data(engine, {"default_phone_region": "US"}, phone="'(213) 373-4253'")
+    assert data["ph"] == sha("12133734253")
+
+
+def test_zip_follows_the_row_country(engine: DuckDBEngine) -> None:
+    # A nine-digit code of another country is not a ZIP+4; a US row's code is cut to five.
+    fr, _ = user_data(engine, zip_code="'750011234'", country="'FR'")
+    us, _ = user_data(engine, zip_code="'940251234'", country="'us'")
+    de, _ = user_data(engine, zip_code="'10115'", country="'DE'")
+    hashed, _ = user_data(engine, zip_code="'94025-1234'", country=f"'{HEX}'")  # country unknown
+    assert (fr["zp"], fr["country"]) == (sha("750011234"), sha("fr"))
+    assert us["zp"] == sha("94025")
+    assert de["zp"] == sha("10115")
+    assert hashed["zp"] == sha("94025")
+
+
+@pytest.mark.parametrize(
+    ("column", "key"),
+    [
+        ("email", "em"),
+        ("phone", "ph"),
+        ("first_name", "fn"),
+        ("city", "ct"),
+        ("state", "st"),
+        ("zip_code", "zp"),
+        ("country", "country"),
+        ("gender", "ge"),
+        ("date_of_birth", "db"),
+        ("external_id", "external_id"),
+    ],
+)
+def test_already_hashed_is_sent_as_is_lower_cased(
+    engine: DuckDBEngine, column: str, key: str
+) -> None:
+    data, warnings = user_data(engine, **{column: f"' {HEX} '"})
+    assert data[key] == HEX.lower()
+    assert warnings is None
+
+
+def test_identifiers_that_are_never_hashed(engine: DuckDBEngine) -> None:
+    data, _ = user_data(
+        engine,
+        fbc="'fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890'",
+        fbp="'fb.1.1558571054389.1098115397'",
+        lead_id="1234567890",
+    )
+    assert data["fbc"] == "fb.1.1554763741205.AbCdEfGhIjKlMnOpQrStUvWxYz1234567890"
+    assert data["fbp"] == "fb.1.1558571054389.1098115397"
+    assert data["client_ip_address"] == "203.0.113.7"
+    assert data["client_user_agent"] == "Mozilla/5.0"
+    assert data["lead_id"] == "1234567890"  # an ID: a string whatever the column type
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("gender", "'x'", "gender is not f, m, female or male (left out)"),
+        ("country", "'usa'", "country is not a two-letter ISO 3166-1 country code (left out)"),
+        ("date_of_birth", "'03/02/1990'", "date_of_birth is not a date"),
+        ("first_name", "'...'", "first_name has no letters once normalised (left out)"),
+    ],
+)
+def test_no_normal_form_is_left_out_with_a_warning(
+    engine: DuckDBEngine, column: str, value: str, reason: str
+) -> None:
+    data, warnings = user_data(engine, **{column: value})
+    assert set(data) == {"client_ip_address", "client_user_agent"}
+    assert reason in warnings
+    assert value.strip("'") not in warnings  # the reason names the column, not the value
+
+
+def test_lists_of_emails_and_phones(engine: DuckDBEngine) -> None:
+    data, _ = user_data(
+        engine,
+        email="['A@x.io', NULL, ' b@y.io']",
+        phone="['+12133734253', '+442079460958']",
+    )
+    assert data["em"] == [sha("a@x.io"), sha("b@y.io")]
+    assert data["ph"] == [sha("12133734253"), sha("442079460958")]
+
+
+def test_malformed_email_is_sent_with_a_warning(engine: DuckDBEngine) -> None:
+    data, warnings = user_data(engine, email="'not-an-address'")
+    assert data["em"] == sha("not-an-address")
+    assert warnings == "email is not an e-mail address (sent, but matches no one)"

@@ -1,0 +1,85 @@
+"""The encoder, the client and the sandbox's Meta emulator agree: what retl sends, the emulator
+(which checks hashes, the time window and the action_source rules) accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from pydantic import SecretStr
+
+from reverse_etl.delivery.batching import build_body
+from reverse_etl.delivery.retry import RetryPolicy
+from reverse_etl.destinations.base import Target
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.sandbox import SandboxServer
+
+from .helpers import PIXEL, destination
+
+POLICY = RetryPolicy(base_delay=0.0, max_delay=0.0, request_deadline=10.0)
+ROWS = """
+SELECT 'e-' || i AS event_id, ev AS event, now() - INTERVAL 1 HOUR AS event_time,
+       'https://shop.example/p/' || i AS page_url, 'Mozilla/5.0' AS user_agent,
+       '203.0.113.' || i AS ip, ' Buyer' || i || '@Example.com ' AS email,
+       '(213) 373-425' || i AS phone, 'Jean-Luc' AS first_name, 'California' AS state,
+       '94025-1234' AS zip_code, 'US' AS country, 'Female' AS gender,
+       DATE '1990-02-03' AS date_of_birth, 10.0 * i AS value, 'usd' AS currency,
+       [{'content_id': 'sku-' || i, 'price': 10.0, 'quantity': i}] AS contents
+FROM (VALUES (1, 'Purchase'), (2, 'AddToCart'), (3, 'loyalty_signup')) AS v(i, ev)
+"""
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+def payloads(engine: DuckDBEngine, **settings: object) -> list[bytes]:
+    dest = destination(**settings)
+    plan, problems = dest.encode_plan(engine.schema(ROWS), f"({ROWS}) AS t", None)
+    assert plan is not None, problems
+    plan = dest.prepare(engine, plan)
+    rows = engine.rows(f"SELECT __payload, __errors FROM ({plan.sql}) ORDER BY __key")
+    assert [e for _, e in rows] == [None, None, None]
+    return [p.encode() for p, _ in rows]
+
+
+@pytest.mark.parametrize("ldu", [False, True])
+def test_the_emulator_accepts_what_retl_encodes(
+    engine: DuckDBEngine, sandbox: SandboxServer, ldu: bool
+) -> None:
+    settings = {"default_phone_region": "US", "limited_data_use": ldu, "test_event_code": "T1"}
+    events = payloads(engine, **settings)
+    dest = destination(**settings)
+    with dest.open(dest.target(sandbox), POLICY) as session:
+        outcome = session.send(build_body(session.envelope, events))
+    assert (outcome.kind, outcome.message) == ("ok", "3 events received"), outcome
+    kept = sandbox.meta.events()
+    assert [r["data"] for r in kept] == [orjson.loads(e) for e in events]
+    assert {(r["pixel_id"], r["test_event_code"]) for r in kept} == {(PIXEL, "T1")}
+
+
+def test_check_and_an_unknown_pixel(engine: DuckDBEngine, sandbox: SandboxServer) -> None:
+    dest = destination()
+    assert dest.check(sandbox, POLICY).ok
+    stranger = destination(pixel_id="999000999")  # never added to the emulator
+    target = Target(sandbox.base_url, SecretStr(dest.target(sandbox).token.get_secret_value()))
+    with stranger.open(target, POLICY) as session:
+        outcome = session.send(
+            build_body(session.envelope, payloads(engine, default_phone_region="US")[:1])
+        )
+    assert (outcome.kind, outcome.field) == ("config", "pixel_id")
+
+
+def test_a_poisoned_event_is_invalid(engine: DuckDBEngine, sandbox: SandboxServer) -> None:
+    dest = destination(default_phone_region="US")
+    sandbox.meta.faults.poison("e-2")
+    with dest.open(dest.target(sandbox), POLICY) as session:
+        outcome = session.send(
+            build_body(session.envelope, payloads(engine, default_phone_region="US"))
+        )
+    assert outcome.kind == "invalid" and outcome.code == 100
+    assert outcome.message.startswith("data[1]: ")  # Meta's error_user_msg, naming the event
+    assert outcome.request_id  # the fbtrace_id
