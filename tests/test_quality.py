@@ -55,7 +55,14 @@ def _imports(path: Path) -> set[str]:
     ("library", "allowed"),
     [
         ("duckdb", ("engine/", "state/")),
-        ("httpx", ("destinations/tiktok/client.py", "destinations/meta/client.py")),
+        (
+            "httpx",
+            (
+                "destinations/tiktok/client.py",
+                "destinations/meta/client.py",
+                "destinations/shared/http.py",
+            ),
+        ),
         ("psycopg", ("engine/postgres.py",)),
         ("rich", ("reporting/", "cli/")),
         ("typer", ("cli/",)),

@@ -11,31 +11,27 @@ token that cannot be a header value is never sent at all.
 
 Every request has an overall deadline (the retry policy's ``request_deadline``): httpx's
 timeouts bound each network operation, not the request, so a server trickling its answer a
-byte at a time would hold a batch for hours. :class:`_Deadlines` clips every socket operation
+byte at a time would hold a batch for hours. :class:`Deadlines` clips every socket operation
 to the time left, as the TikTok client does (the same technique; a platform's client may not
 import another's).
 """
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import math
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
-import httpcore
 import httpx
 import orjson
 from pydantic import SecretStr
 
 from reverse_etl.__about__ import __version__
 from reverse_etl.destinations.meta.responses import MetaOutcome, classify, classify_read
+from reverse_etl.destinations.shared.http import Deadlines, retry_after
 from reverse_etl.secrets import register, scrub, secret_problem
 
 log = logging.getLogger(__name__)
@@ -69,7 +65,7 @@ class MetaClient:
             register(access_token.get_secret_value())
         self._timeout = timeout
         self.deadline = deadline
-        self._deadlines = _Deadlines()
+        self._deadlines = Deadlines()
         self._http = httpx.Client(
             timeout=timeout,
             limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
@@ -145,7 +141,7 @@ class MetaClient:
         if failure is not None:
             log.debug("%s", failure.message)
             return failure
-        outcome = classifier(status, _parse(raw), _retry_after(response_headers))
+        outcome = classifier(status, _parse(raw), retry_after(response_headers))
         outcome = replace(outcome, message=self._scrub(outcome.message))
         log.debug(
             "%s %s -> HTTP %s code=%s fbtrace_id=%s",
@@ -181,129 +177,3 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return parsed if isinstance(parsed, dict) else None
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """``Retry-After`` in seconds: a number, or an HTTP date turned into seconds from now."""
-    value = headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - time.time()
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
-
-
-class _Deadlines:
-    """The deadline of the request each thread is sending, enforced on every socket operation
-    (see ``destinations/tiktok/client.py``, whose reasoning this follows: httpx times each
-    operation, and a status line trickling in cannot be interrupted between chunks)."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def install(self, client: httpx.Client) -> None:
-        """Give the connection pools of ``client`` deadline-aware streams (a transport it does
-        not recognise, a test double, keeps the between-chunks check only)."""
-        mounts: Iterable[object] = getattr(client, "_mounts", {}).values()
-        for transport in (getattr(client, "_transport", None), *mounts):
-            pool = getattr(transport, "_pool", None)
-            backend = getattr(pool, "_network_backend", None)
-            if isinstance(backend, httpcore.NetworkBackend) and pool is not None:
-                pool._network_backend = _DeadlineBackend(backend, self)
-
-    @contextmanager
-    def applied(self, deadline: float) -> Iterator[None]:
-        self._local.deadline = deadline
-        self._local.clipped = False
-        try:
-            yield
-        finally:
-            self._local.deadline = None
-
-    def passed(self, deadline: float) -> bool:
-        return bool(getattr(self._local, "clipped", False)) or time.monotonic() >= deadline
-
-    def bound(self, timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
-        """``timeout`` clipped to the current thread's remaining time; ``error`` if none is left."""
-        deadline: float | None = getattr(self._local, "deadline", None)
-        if deadline is None:
-            return timeout
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            self._local.clipped = True
-            raise error("the request's deadline passed")
-        if timeout is None or remaining < timeout:
-            self._local.clipped = True
-            return remaining
-        return timeout
-
-    def until_deadline(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
-        for chunk in chunks:
-            yield chunk
-            deadline: float | None = getattr(self._local, "deadline", None)
-            if deadline is not None and time.monotonic() >= deadline:
-                self._local.clipped = True
-                raise httpx.ReadTimeout("the request's deadline passed")
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """A network backend whose connections obey :class:`_Deadlines`."""
-
-    def __init__(self, inner: httpcore.NetworkBackend, deadlines: _Deadlines) -> None:
-        self._inner = inner
-        self._deadlines = deadlines
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
-        stream = self._inner.connect_tcp(host, port, bounded, local_address, socket_options)
-        return _DeadlineStream(stream, self._deadlines)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
-        stream = self._inner.connect_unix_socket(path, bounded, socket_options)
-        return _DeadlineStream(stream, self._deadlines)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream, deadlines: _Deadlines) -> None:
-        self._inner = inner
-        self._deadlines = deadlines
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, self._deadlines.bound(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, self._deadlines.bound(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        bounded = self._deadlines.bound(timeout, httpcore.ConnectTimeout)
-        stream = self._inner.start_tls(ssl_context, server_hostname, bounded)
-        return _DeadlineStream(stream, self._deadlines)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
