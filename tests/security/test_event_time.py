@@ -16,7 +16,8 @@ import orjson
 import pytest
 
 from reverse_etl.destinations.shared.phones import register_phone_udf as prepare_engine
-from reverse_etl.destinations.tiktok.encode import EncodeSpec, build_encode_sql, key_columns_for
+from reverse_etl.destinations.shared.rows import key_columns_for
+from reverse_etl.destinations.tiktok.encode import EncodeSpec, build_encode_sql
 from reverse_etl.destinations.tiktok.mapping import key_only_columns, map_columns
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.sandbox.options import SandboxOptions

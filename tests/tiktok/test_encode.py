@@ -14,11 +14,11 @@ import pytest
 from reverse_etl.destinations.shared import e164
 from reverse_etl.destinations.shared import phones as plan_module
 from reverse_etl.destinations.shared.phones import build_phone_table
+from reverse_etl.destinations.shared.rows import key_columns_for
 from reverse_etl.destinations.tiktok.encode import (
     EncodeSpec,
     build_encode_sql,
     distinct_phones_sql,
-    key_columns_for,
     phone_map_sql,
 )
 from reverse_etl.destinations.tiktok.mapping import key_only_columns, map_columns

@@ -22,24 +22,20 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from types import TracebackType
 from typing import Any
 
 import httpx
 import orjson
 from pydantic import SecretStr
 
-from reverse_etl.__about__ import __version__
 from reverse_etl.destinations.meta.responses import MetaOutcome, classify, classify_read
-from reverse_etl.destinations.shared.http import Deadlines, retry_after
-from reverse_etl.secrets import register, scrub, secret_problem
+from reverse_etl.destinations.shared.http import DEFAULT_DEADLINE, PooledClient, retry_after
+from reverse_etl.secrets import secret_problem
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DEADLINE = 60.0
 
-
-class MetaClient:
+class MetaClient(PooledClient):
     """A pooled keep-alive connection posting events to one pixel. Thread-safe."""
 
     def __init__(
@@ -55,44 +51,20 @@ class MetaClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         """``timeout`` bounds each network operation, ``deadline`` a whole request."""
-        if deadline <= 0:
-            raise ValueError("deadline must be positive")
-        self.base_url = base_url.rstrip("/")
+        super().__init__(
+            base_url,
+            access_token,
+            pool_size=pool_size,
+            timeout=timeout,
+            deadline=deadline,
+            transport=transport,
+        )
         # pixel_id is digits and api_version vN.N (config.py): nothing to escape in the path.
         self.path = f"/{api_version}/{pixel_id}/events"
-        self._token = access_token
-        if access_token is not None:
-            register(access_token.get_secret_value())
-        self._timeout = timeout
-        self.deadline = deadline
-        self._deadlines = Deadlines()
-        self._http = httpx.Client(
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
-            headers={"User-Agent": f"retl/{__version__}"},
-            transport=transport,
-            follow_redirects=False,
-        )
-        self._deadlines.install(self._http)
 
     def __repr__(self) -> str:
         token = "set" if self._token is not None else "unset"
         return f"MetaClient(base_url={self.base_url!r}, path={self.path!r}, access_token={token})"
-
-    def __enter__(self) -> MetaClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close pooled connections. Safe to call twice."""
-        self._http.close()
 
     def send(self, body: bytes) -> MetaOutcome:
         """POST a prepared events body and classify the answer. Never raises."""
@@ -166,9 +138,6 @@ class MetaClient:
         detail = str(exc) or type(exc).__name__
         text = self._scrub(f"{what} ({type(exc).__name__}: {detail})")
         return MetaOutcome("transient", None, text)
-
-    def _scrub(self, text: str) -> str:
-        return scrub(text, [self._token.get_secret_value() if self._token is not None else None])
 
 
 def _parse(raw: bytes) -> dict[str, Any] | None:

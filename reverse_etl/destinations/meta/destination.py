@@ -27,7 +27,6 @@ from reverse_etl.destinations.meta.encode import (
     build_encode_sql,
     distinct_phones_sql,
     flatten_objects,
-    key_columns_for,
 )
 from reverse_etl.destinations.meta.fingerprint import describe_mapping
 from reverse_etl.destinations.meta.mapping import (
@@ -38,6 +37,7 @@ from reverse_etl.destinations.meta.mapping import (
 )
 from reverse_etl.destinations.meta.vocab import DEDUP_WINDOW_SECONDS, MAX_EVENTS_PER_REQUEST
 from reverse_etl.destinations.shared.phones import build_phone_table, register_phone_udf
+from reverse_etl.destinations.shared.rows import key_columns_for
 from reverse_etl.errors import ConfigError, Problem
 from reverse_etl.state.diff import WAREHOUSE_COLUMNS
 

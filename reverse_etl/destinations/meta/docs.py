@@ -6,27 +6,18 @@
 
 from __future__ import annotations
 
-import re
 import sys
-from pathlib import Path
 
 from reverse_etl.destinations.catalog import Hashing
 from reverse_etl.destinations.meta.catalog import ALL, CATALOG, CONTENT_FIELDS, CONTENT_KEYS
 from reverse_etl.destinations.meta.config import MetaConfig
-
-
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("``", "`").replace("|", "\\|")
+from reverse_etl.destinations.shared.docs import cell, settings_table
+from reverse_etl.destinations.shared.docs import main as run_main
+from reverse_etl.destinations.shared.docs import render as render_tables
 
 
 def parameters_table() -> str:
-    rows = ["| key | default | description |", "| --- | --- | --- |"]
-    for name, field in MetaConfig.model_fields.items():
-        default = "required" if field.is_required() else repr(field.default)
-        if field.default is None and not field.is_required():
-            default = "-"
-        rows.append(f"| `{name}` | {_cell(default)} | {_cell(field.description or '')} |")
-    return "\n".join(rows)
+    return settings_table(MetaConfig)
 
 
 def columns_table() -> str:
@@ -46,7 +37,7 @@ def columns_table() -> str:
         if p.multi:
             notes += " One value or a list."
         hashing = "-" if p.hashing is Hashing.NONE else p.hashing.value
-        rows.append(f"| {names} | `{p.dotted}` | {p.kind.value} | {hashing} | {_cell(notes)} |")
+        rows.append(f"| {names} | `{p.dotted}` | {p.kind.value} | {hashing} | {cell(notes)} |")
     return "\n".join(rows)
 
 
@@ -55,7 +46,7 @@ def contents_table() -> str:
     for k in CONTENT_KEYS:
         target = CONTENT_FIELDS.get(k.name)
         sent = f"`{target}`" if target else "-"
-        rows.append(f"| `{k.name}` | {sent} | {k.kind.value} | {_cell(k.doc)} |")
+        rows.append(f"| `{k.name}` | {sent} | {k.kind.value} | {cell(k.doc)} |")
     return "\n".join(rows)
 
 
@@ -68,21 +59,11 @@ GENERATED = {
 
 def render(text: str) -> str:
     """``text`` with every generated block refreshed."""
-    for name, fn in GENERATED.items():
-        pattern = re.compile(rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- end:{name} -->)", re.S)
-        table = fn()
-
-        def fill(m: re.Match[str], table: str = table) -> str:
-            return m.group(1) + table + "\n" + m.group(2)
-
-        text = pattern.sub(fill, text)
-    return text
+    return render_tables(text, GENERATED)
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[1] if len(argv) > 1 else "docs/meta.md")
-    path.write_text(render(path.read_text(encoding="utf-8")), encoding="utf-8")
-    return 0
+    return run_main(argv, "docs/meta.md", GENERATED)
 
 
 if __name__ == "__main__":

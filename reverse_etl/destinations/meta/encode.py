@@ -23,6 +23,7 @@ from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS, OBJECTS, USER_
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
 from reverse_etl.destinations.meta.normalise import country_form, hashed, text
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
+from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import (
     as_text,
     boolean,
@@ -311,41 +312,9 @@ def distinct_phones_sql(relation: str, schema: pa.Schema, mapping: ColumnMapping
     return shared_distinct_phones(relation, _phone_columns(schema, mapping))
 
 
-def key_columns_for(
-    names: Sequence[str], configured: Sequence[str] | None, model_pk: Sequence[str] | None
-) -> tuple[tuple[str, ...], bool] | None:
-    """(key columns, derive event_id?) or None when no key can be found: the destination's
-    ``primary_key``, else the model's ``config(primary_key=...)``, else the ``event_id``
-    column. event_id is derived from the key when the model has none (as for TikTok, so one
-    model sends the same event_id to both)."""
-    has_event_id = "event_id" in names
-    if configured:
-        return tuple(configured), not has_event_id
-    if model_pk:
-        return tuple(model_pk), not has_event_id
-    if has_event_id:
-        return ("event_id",), False
-    return None
-
-
 def flatten_objects(schema: pa.Schema, relation: str) -> tuple[pa.Schema, str]:
-    """STRUCT columns named ``user_data`` or ``custom_data`` are read field by field, as if
-    written ``"user_data.em"`` or ``"custom_data.<key>"``: a model may build them as structs
-    (with Meta's own key names)."""
-    if not any(f.name in OBJECTS and pa.types.is_struct(f.type) for f in schema):
-        return schema, relation
-    fields: list[pa.Field] = []
-    parts: list[str] = []
-    for f in schema:
-        if f.name in OBJECTS and pa.types.is_struct(f.type):
-            for child in f.type:
-                name = f"{f.name}.{child.name}"
-                parts.append(f"struct_extract({ident(f.name)}, {lit(child.name)}) AS {ident(name)}")
-                fields.append(pa.field(name, child.type))
-        else:
-            parts.append(ident(f.name))
-            fields.append(f)
-    return pa.schema(fields), f"(SELECT {', '.join(parts)} FROM {relation}) AS __flat"
+    """STRUCT columns named after a payload object are read field by field (shared/rows.py)."""
+    return flatten_struct_objects(schema, relation, OBJECTS)
 
 
 __all__ = [
@@ -353,5 +322,4 @@ __all__ = [
     "build_encode_sql",
     "distinct_phones_sql",
     "flatten_objects",
-    "key_columns_for",
 ]

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from reverse_etl.config.suggest import closest
 from reverse_etl.destinations.catalog import (
     Catalog,
     ColumnIssue,
@@ -14,6 +13,7 @@ from reverse_etl.destinations.catalog import (
     MappedColumn,
 )
 from reverse_etl.destinations.meta.catalog import CATALOG, CONTENT_FIELDS, OPEN_OBJECTS
+from reverse_etl.destinations.shared.mapping import map_names
 
 __all__ = [
     "ColumnIssue",
@@ -29,46 +29,14 @@ def map_columns(
     names: Sequence[str], source: str, *, catalog: Catalog = CATALOG, ignore: Sequence[str] = ()
 ) -> ColumnMapping:
     """Map output column names for a destination whose action_source is ``source``."""
-    mapped: list[MappedColumn] = []
-    issues: list[ColumnIssue] = []
-    seen_paths: dict[tuple[str, ...], str] = {}
-    seen_names: set[str] = set()
-    for name in names:
-        if name in ignore:
-            continue
-        if name in seen_names:
-            issues.append(
-                ColumnIssue(
-                    name, "column name appears more than once", "alias one of them differently"
-                )
-            )
-            continue
-        seen_names.add(name)
-        spec = catalog.lookup(name)
-        if spec is not None:
-            path = spec.path
-        elif _is_custom(name):
-            path = tuple(name.split(".", 1))
-        else:
-            suggestions = closest(name, catalog.column_names())
-            hint = (
-                "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
-                if suggestions
-                else 'custom properties go in columns named "custom_data.<name>"'
-            )
-            issues.append(ColumnIssue(name, f"'{name}' is not a Meta parameter", hint))
-            continue
-        if path in seen_paths:
-            issues.append(
-                ColumnIssue(
-                    name,
-                    f"maps to {'.'.join(path)}, as does column '{seen_paths[path]}'",
-                    "keep one of them",
-                )
-            )
-            continue
-        seen_paths[path] = name
-        mapped.append(MappedColumn(name, path, spec))
+    mapped, issues = map_names(
+        names,
+        catalog,
+        platform="Meta",
+        custom=lambda name: tuple(name.split(".", 1)) if _is_custom(name) else None,
+        custom_hint='custom properties go in columns named "custom_data.<name>"',
+        ignore=ignore,
+    )
     params = {m.param.name for m in mapped if m.param is not None}
     issues += _missing_companions(params, source)
     return ColumnMapping(tuple(mapped), tuple(issues))

@@ -20,9 +20,9 @@ from reverse_etl.destinations.catalog import (
     ParamSpec,
 )
 from reverse_etl.destinations.meta.catalog import CATALOG, CONTENT_KEYS, OBJECTS, OPEN_OBJECTS
-from reverse_etl.destinations.meta.encode import key_columns_for
 from reverse_etl.destinations.meta.mapping import key_only_columns, map_columns
 from reverse_etl.destinations.meta.vocab import STANDARD_EVENTS
+from reverse_etl.destinations.shared.rows import key_columns_for
 
 # Any one of these lets Meta match an event to a person well; ip only with user_agent.
 IDENTIFIERS = ("email", "phone", "external_id", "fbc", "fbp", "lead_id")

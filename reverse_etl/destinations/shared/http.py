@@ -10,10 +10,71 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
+from pydantic import SecretStr
+
+from reverse_etl.__about__ import __version__
+from reverse_etl.secrets import register, scrub
+
+DEFAULT_DEADLINE = 60.0
+_Client = TypeVar("_Client", bound="PooledClient")
+
+
+class PooledClient:
+    """A pooled keep-alive connection to one API base URL, each request bounded by a deadline
+    (see :class:`Deadlines`), the token registered to be masked everywhere. Thread-safe; a
+    platform's client adds its requests and how it classifies the answers."""
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: SecretStr | None,
+        *,
+        pool_size: int = 5,
+        timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        """``timeout`` bounds each network operation, ``deadline`` a whole request."""
+        if deadline <= 0:
+            raise ValueError("deadline must be positive")
+        self.base_url = base_url.rstrip("/")
+        self._token = access_token
+        if access_token is not None:
+            register(access_token.get_secret_value())
+        self._timeout = timeout
+        self.deadline = deadline
+        self._deadlines = Deadlines()
+        self._http = httpx.Client(
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+            headers={"User-Agent": f"retl/{__version__}"},
+            transport=transport,
+            follow_redirects=False,
+        )
+        self._deadlines.install(self._http)
+
+    def __enter__(self: _Client) -> _Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled connections. Safe to call twice."""
+        self._http.close()
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, [self._token.get_secret_value() if self._token is not None else None])
 
 
 def retry_after(headers: httpx.Headers) -> float | None:

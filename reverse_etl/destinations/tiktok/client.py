@@ -21,16 +21,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from types import TracebackType
 from typing import Any, Literal
 
 import httpx
 import orjson
 from pydantic import SecretStr
 
-from reverse_etl.__about__ import __version__
 from reverse_etl.delivery.outcome import EventFailure
-from reverse_etl.destinations.shared.http import Deadlines, retry_after
+from reverse_etl.destinations.shared.http import DEFAULT_DEADLINE, PooledClient, retry_after
 from reverse_etl.destinations.tiktok.responses import (
     blamed_field,
     failed_events,
@@ -52,7 +50,7 @@ from reverse_etl.errors import (
     TerminalDestinationError,
     TransientDestinationError,
 )
-from reverse_etl.secrets import register, scrub, secret_problem
+from reverse_etl.secrets import secret_problem
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +62,6 @@ AUTH_HINT = (
 )
 _AUTH_HINT = AUTH_HINT
 # The documented bound on one request, retries being separate requests (see RetryPolicy).
-DEFAULT_DEADLINE = 60.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,7 @@ class TrackOutcome:
         return self.kind == "ok"
 
 
-class TikTokClient:
+class TikTokClient(PooledClient):
     """A pooled keep-alive connection to one Business API base URL. Thread-safe."""
 
     def __init__(
@@ -106,42 +103,18 @@ class TikTokClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         """``timeout`` bounds each network operation, ``deadline`` a whole request."""
-        if deadline <= 0:
-            raise ValueError("deadline must be positive")
-        self.base_url = base_url.rstrip("/")
-        self._token = access_token
-        if access_token is not None:
-            register(access_token.get_secret_value())
-        self._timeout = timeout
-        self.deadline = deadline
-        self._deadlines = Deadlines()
-        self._http = httpx.Client(
+        super().__init__(
+            base_url,
+            access_token,
+            pool_size=pool_size,
             timeout=timeout,
-            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
-            headers={"User-Agent": f"retl/{__version__}"},
+            deadline=deadline,
             transport=transport,
-            follow_redirects=False,
         )
-        self._deadlines.install(self._http)
 
     def __repr__(self) -> str:
         token = "set" if self._token is not None else "unset"
         return f"TikTokClient(base_url={self.base_url!r}, access_token={token})"
-
-    def __enter__(self) -> TikTokClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close pooled connections. Safe to call twice."""
-        self._http.close()
 
     def track(self, body: bytes) -> TrackOutcome:
         """POST a prepared ``/event/track/`` body and classify the answer. Never raises."""
@@ -266,9 +239,6 @@ class TikTokClient:
         detail = str(exc) or type(exc).__name__
         text = self._scrub(f"{method} {path} {what} ({type(exc).__name__}: {detail})")
         return TrackOutcome("transient", None, text)
-
-    def _scrub(self, text: str) -> str:
-        return scrub(text, [self._token.get_secret_value() if self._token is not None else None])
 
 
 def classify(

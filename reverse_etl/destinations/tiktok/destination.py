@@ -21,6 +21,7 @@ from reverse_etl.destinations.base import (
     Target,
 )
 from reverse_etl.destinations.shared.phones import build_phone_table, register_phone_udf
+from reverse_etl.destinations.shared.rows import key_columns_for
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.config import TikTokConfig
 from reverse_etl.destinations.tiktok.encode import (
@@ -28,7 +29,6 @@ from reverse_etl.destinations.tiktok.encode import (
     build_encode_sql,
     distinct_phones_sql,
     flatten_objects,
-    key_columns_for,
 )
 from reverse_etl.destinations.tiktok.fingerprint import describe_mapping
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, key_only_columns, map_columns

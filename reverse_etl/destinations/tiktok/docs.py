@@ -6,28 +6,19 @@
 
 from __future__ import annotations
 
-import re
 import sys
-from pathlib import Path
 
+from reverse_etl.destinations.shared.docs import cell, settings_table
+from reverse_etl.destinations.shared.docs import main as run_main
+from reverse_etl.destinations.shared.docs import render as render_tables
 from reverse_etl.destinations.tiktok.catalog import CATALOG, CONTENT_KEYS, Hashing
 from reverse_etl.destinations.tiktok.config import TikTokConfig
 
 _SOURCE_ORDER = ("WEB", "APP", "OFFLINE", "CRM")
 
 
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("``", "`").replace("|", "\\|")
-
-
 def parameters_table() -> str:
-    rows = ["| key | default | description |", "| --- | --- | --- |"]
-    for name, field in TikTokConfig.model_fields.items():
-        default = "required" if field.is_required() else repr(field.default)
-        if field.default is None:
-            default = "-"
-        rows.append(f"| `{name}` | {_cell(default)} | {_cell(field.description or '')} |")
-    return "\n".join(rows)
+    return settings_table(TikTokConfig)
 
 
 def columns_table() -> str:
@@ -50,14 +41,14 @@ def columns_table() -> str:
         hashing = "-" if p.hashing is Hashing.NONE else p.hashing.value
         path = f"properties.contents[0].{p.path[-1]}" if p.folded else p.dotted
         rows.append(
-            f"| {names} | `{path}` | {p.kind.value} | {sources} | {hashing} | {_cell(notes)} |"
+            f"| {names} | `{path}` | {p.kind.value} | {sources} | {hashing} | {cell(notes)} |"
         )
     return "\n".join(rows)
 
 
 def contents_table() -> str:
     rows = ["| key | type | notes |", "| --- | --- | --- |"]
-    rows += [f"| `{k.name}` | {k.kind.value} | {_cell(k.doc)} |" for k in CONTENT_KEYS]
+    rows += [f"| `{k.name}` | {k.kind.value} | {cell(k.doc)} |" for k in CONTENT_KEYS]
     return "\n".join(rows)
 
 
@@ -70,21 +61,11 @@ GENERATED = {
 
 def render(text: str) -> str:
     """``text`` with every generated block refreshed."""
-    for name, fn in GENERATED.items():
-        pattern = re.compile(rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- end:{name} -->)", re.S)
-        table = fn()
-
-        def fill(m: re.Match[str], table: str = table) -> str:
-            return m.group(1) + table + "\n" + m.group(2)
-
-        text = pattern.sub(fill, text)
-    return text
+    return render_tables(text, GENERATED)
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[1] if len(argv) > 1 else "docs/tiktok.md")
-    path.write_text(render(path.read_text(encoding="utf-8")), encoding="utf-8")
-    return 0
+    return run_main(argv, "docs/tiktok.md", GENERATED)
 
 
 if __name__ == "__main__":

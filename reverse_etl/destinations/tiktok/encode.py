@@ -10,13 +10,13 @@ the vectorized phone UDF. Pure: this module only writes SQL.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
 from reverse_etl.destinations.shared.phones import PHONE_UDF, needs_parsing
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
+from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import already_hashed as _already_hashed
 from reverse_etl.destinations.shared.sql import as_text as _as_text
 from reverse_etl.destinations.shared.sql import boolean as _boolean
@@ -600,39 +600,6 @@ def _hash_phones_once(
     return wrapped, replace(spec, hashed_phones=names)
 
 
-def key_columns_for(
-    names: Sequence[str], configured: Sequence[str] | None, model_pk: Sequence[str] | None
-) -> tuple[tuple[str, ...], bool] | None:
-    """(key columns, derive event_id?) or None when no key can be found.
-
-    The key is the destination's ``primary_key``, else the model's ``config(primary_key=...)``,
-    else the ``event_id`` column; event_id is derived from the key when the model has none.
-    """
-    has_event_id = "event_id" in names
-    if configured:
-        return tuple(configured), not has_event_id
-    if model_pk:
-        return tuple(model_pk), not has_event_id
-    if has_event_id:
-        return ("event_id",), False
-    return None
-
-
 def flatten_objects(schema: pa.Schema, relation: str) -> tuple[pa.Schema, str]:
-    """STRUCT columns named after a payload object (``user``, ``properties``, ``page`` …) are
-    read field by field, as if written ``"user.email"``: a model may build ``user`` as a struct.
-    """
-    if not any(f.name in OBJECTS and pa.types.is_struct(f.type) for f in schema):
-        return schema, relation
-    fields: list[pa.Field] = []
-    parts: list[str] = []
-    for f in schema:
-        if f.name in OBJECTS and pa.types.is_struct(f.type):
-            for child in f.type:
-                name = f"{f.name}.{child.name}"
-                parts.append(f"struct_extract({ident(f.name)}, {lit(child.name)}) AS {ident(name)}")
-                fields.append(pa.field(name, child.type))
-        else:
-            parts.append(ident(f.name))
-            fields.append(f)
-    return pa.schema(fields), f"(SELECT {', '.join(parts)} FROM {relation}) AS __flat"
+    """STRUCT columns named after a payload object are read field by field (shared/rows.py)."""
+    return flatten_struct_objects(schema, relation, OBJECTS)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reverse_etl.config.suggest import closest
 from reverse_etl.destinations.catalog import (
     Catalog,
     ColumnIssue,
     ColumnMapping,
     MappedColumn,
+    ParamSpec,
 )
+from reverse_etl.destinations.shared.mapping import map_names
 from reverse_etl.destinations.tiktok.catalog import CATALOG, OPEN_OBJECTS
 
 __all__ = [
@@ -26,59 +27,36 @@ def map_columns(
     names: Sequence[str], source: str, *, catalog: Catalog = CATALOG, ignore: Sequence[str] = ()
 ) -> ColumnMapping:
     """Map output column names for an event source (WEB, APP, OFFLINE, CRM)."""
-    mapped: list[MappedColumn] = []
-    issues: list[ColumnIssue] = []
-    seen_paths: dict[tuple[str, ...], str] = {}
-    seen_names: set[str] = set()
-    for name in names:
-        if name in ignore:
-            continue
-        if name in seen_names:
-            issues.append(
-                ColumnIssue(
-                    name, "column name appears more than once", "alias one of them differently"
-                )
-            )
-            continue
-        seen_names.add(name)
-        spec = catalog.lookup(name)
-        if spec is not None:
-            path = spec.path
-            if source not in spec.sources:
-                issues.append(
-                    ColumnIssue(
-                        name,
-                        f"'{spec.name}' does not apply to {source} events "
-                        f"(only {', '.join(sorted(spec.sources))})",
-                        "it is sent anyway; remove the column if TikTok rejects it",
-                        severity="warning",
-                    )
-                )
-        elif "." in name and name.split(".", 1)[0] in OPEN_OBJECTS and name.split(".", 1)[1]:
-            path = tuple(name.split("."))
-        else:
-            suggestions = closest(name, catalog.column_names())
-            hint = (
-                "did you mean " + " or ".join(f"'{s}'" for s in suggestions) + "?"
-                if suggestions
-                else 'custom properties go in columns named "properties.<name>"'
-            )
-            issues.append(ColumnIssue(name, f"'{name}' is not a TikTok parameter", hint))
-            continue
-        if path in seen_paths:
-            issues.append(
-                ColumnIssue(
-                    name,
-                    f"maps to {'.'.join(path)}, as does column '{seen_paths[path]}'",
-                    "keep one of them",
-                )
-            )
-            continue
-        seen_paths[path] = name
-        mapped.append(MappedColumn(name, path, spec))
+
+    def not_for_source(name: str, spec: ParamSpec) -> ColumnIssue | None:
+        if source in spec.sources:
+            return None
+        return ColumnIssue(
+            name,
+            f"'{spec.name}' does not apply to {source} events "
+            f"(only {', '.join(sorted(spec.sources))})",
+            "it is sent anyway; remove the column if TikTok rejects it",
+            severity="warning",
+        )
+
+    mapped, issues = map_names(
+        names,
+        catalog,
+        platform="TikTok",
+        custom=_custom_path,
+        custom_hint='custom properties go in columns named "properties.<name>"',
+        ignore=ignore,
+        check=not_for_source,
+    )
     issues += _contents_conflicts(mapped)
     issues += _missing_companions({m.param.name for m in mapped if m.param is not None}, source)
     return ColumnMapping(tuple(mapped), tuple(issues))
+
+
+def _custom_path(name: str) -> tuple[str, ...] | None:
+    """A custom property (``properties.my_field``): sent under its object, as named."""
+    head, _, rest = name.partition(".")
+    return tuple(name.split(".")) if head in OPEN_OBJECTS and rest else None
 
 
 def _contents_conflicts(mapped: Sequence[MappedColumn]) -> list[ColumnIssue]:

@@ -20,8 +20,8 @@ from reverse_etl.destinations.catalog import (
     ContentKey,
     ParamSpec,
 )
+from reverse_etl.destinations.shared.rows import key_columns_for
 from reverse_etl.destinations.tiktok.catalog import CATALOG, CONTENT_KEYS, OBJECTS, OPEN_OBJECTS
-from reverse_etl.destinations.tiktok.encode import key_columns_for
 from reverse_etl.destinations.tiktok.mapping import key_only_columns, map_columns
 from reverse_etl.destinations.tiktok.vocab import (
     LEGACY_EVENTS,

@@ -1,0 +1,52 @@
+"""Docs tables generated from a platform's settings model and catalog: the shared parts.
+
+A platform's ``docs.py`` names its tables; ``python -m reverse_etl.destinations.<platform>.docs
+docs/<platform>.md`` rewrites the text between ``<!-- generated:NAME -->`` and
+``<!-- end:NAME -->``, and a test fails when they drift.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from pydantic import BaseModel
+
+Tables = Mapping[str, Callable[[], str]]
+
+
+def cell(text: str) -> str:
+    """Text for one Markdown table cell."""
+    return " ".join(text.split()).replace("``", "`").replace("|", "\\|")
+
+
+def settings_table(model: type[BaseModel]) -> str:
+    """Every destinations.yml key of a settings model: default and description."""
+    rows = ["| key | default | description |", "| --- | --- | --- |"]
+    for name, field in model.model_fields.items():
+        default = "required" if field.is_required() else repr(field.default)
+        if field.default is None and not field.is_required():
+            default = "-"
+        rows.append(f"| `{name}` | {cell(default)} | {cell(field.description or '')} |")
+    return "\n".join(rows)
+
+
+def render(text: str, tables: Tables) -> str:
+    """``text`` with every generated block refreshed."""
+    for name, fn in tables.items():
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n)(?:.*?\n)?(<!-- end:{name} -->)", re.S)
+        table = fn()
+
+        def fill(m: re.Match[str], table: str = table) -> str:
+            return m.group(1) + table + "\n" + m.group(2)
+
+        text = pattern.sub(fill, text)
+    return text
+
+
+def main(argv: list[str], default: str, tables: Tables) -> int:
+    """Rewrite the generated blocks of the file named by ``argv[1]`` (else ``default``)."""
+    path = Path(argv[1] if len(argv) > 1 else default)
+    path.write_text(render(path.read_text(encoding="utf-8"), tables), encoding="utf-8")
+    return 0
