@@ -7,6 +7,8 @@ contain secret values: code that raises must pass names (``TIKTOK_ACCESS_TOKEN``
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,3 +179,54 @@ class RequestFieldError(TerminalDestinationError):
 
 class UsageError(RetlError):
     """The command line asked for something impossible (unknown --select name, bad option)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) or SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt
+    (the CLI turns SIGTERM into one). A sync raises it again once it has stopped sending,
+    recorded what was acknowledged and written its run report (``report_path``)."""
+
+    def __init__(self, signal_name: str = "SIGINT", report_path: Path | None = None) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.report_path = report_path
+
+
+class EnvironmentProblem(RetlError):
+    """The machine refused a file operation retl needs: a full disk, a read-only folder, a
+    permission. Nothing the user wrote is wrong, but it is theirs to fix: exit 1, not a bug."""
+
+
+_WHERE_WRITABLE = (
+    "run retl where it may write, or set state.path in retl_project.yml to a writable folder"
+)
+_FREE_SPACE = "free some space, then run again"
+# errno name -> (what happened, the fix); see environment_error.
+_ENVIRONMENT_ERRNOS = {
+    getattr(errno, name): meaning
+    for name, meaning in (
+        ("ENOSPC", ("the disk is full", _FREE_SPACE)),
+        ("EDQUOT", ("the disk quota is used up", _FREE_SPACE)),
+        ("EFBIG", ("the file grew past the size allowed", "raise the file size limit")),
+        ("EROFS", ("the file system is read-only", _WHERE_WRITABLE)),
+        ("EACCES", ("permission denied", _WHERE_WRITABLE)),
+        ("EPERM", ("operation not permitted", _WHERE_WRITABLE)),
+    )
+    if hasattr(errno, name)
+}
+
+
+def environment_error(exc: BaseException) -> EnvironmentProblem | None:
+    """``exc`` (an OSError, or one that caused ``exc``) said as a located user error when
+    it is the environment's fault (ENOSPC, EROFS, EACCES, ...); None for anything else."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _ENVIRONMENT_ERRNOS:
+            what, fix = _ENVIRONMENT_ERRNOS[current.errno]
+            name = current.filename
+            file = os.fsdecode(name) if isinstance(name, str | bytes) else None
+            return EnvironmentProblem(what, file=file, hint=fix)
+        current = current.__cause__ or current.__context__
+    return None

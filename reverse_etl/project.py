@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,6 +20,8 @@ from reverse_etl.config.project import (
     PROJECT_FILE,
     DuckDBWarehouse,
     ProjectConfig,
+    RunTarget,
+    apply_target,
     load_project_config,
 )
 from reverse_etl.config.secret_env import project_secret_env
@@ -32,6 +37,7 @@ from reverse_etl.errors import (
     UsageError,
 )
 from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph, model_errors
+from reverse_etl.models.select import SelectGraph, model_tags, resolve
 from reverse_etl.models.sources import SourceCatalog
 from reverse_etl.pipeline.plan import DestinationPlan, ModelInput
 from reverse_etl.pipeline.report import SyncReport
@@ -64,15 +70,19 @@ class Project:
         *,
         vars: Mapping[str, Any] | None = None,
         console: Console | None = None,
+        target: RunTarget | None = None,
     ) -> None:
         self.dir = project_dir
         self.config = config
+        self.target = target or RunTarget("default", config.warehouse.type)
         self.vars = {**config.vars, **(vars or {})}
         self.console: Console = console or NullConsole()
         self.retry_policy = RetryPolicy()
         self.clock: Clock = system_clock  # acknowledgement times, the dedup window (tests)
         self._workbench: DuckDBEngine | None = None
         self._warehouse: Engine | None = None
+        self._scratch: Path | None = None  # the spill folder outside the project, if any
+        self._scratch_cleanup: weakref.finalize[Any, Any] | None = None
 
     @classmethod
     def load(
@@ -81,8 +91,10 @@ class Project:
         *,
         vars: Mapping[str, Any] | None = None,
         console: Console | None = None,
+        target: str | None = None,
     ) -> Project:
-        """Open the project in ``project_dir`` (default: the current directory)."""
+        """Open the project in ``project_dir`` (default: the current directory), with the
+        target ``target`` (else ``RETL_TARGET``, ``default_target:``, the first declared)."""
         path = Path(project_dir).expanduser().resolve()
         if not path.is_dir():
             raise ConfigError(f"project directory not found: {path}", hint="check --project-dir")
@@ -93,8 +105,9 @@ class Project:
                 file=path,
                 hint=f"run 'retl init {path}' or pass --project-dir",
             )
-        config, _ = load_project_config(path)
-        return cls(path, config, vars=vars, console=console)
+        config, loaded = load_project_config(path)
+        config, run_target = apply_target(config, loaded, target)
+        return cls(path, config, vars=vars, console=console, target=run_target)
 
     # --- paths -----------------------------------------------------------------------------
     def resolve_path(self, value: str) -> Path:
@@ -140,26 +153,41 @@ class Project:
     def graph_args(self) -> dict[str, Any]:
         names = frozenset(self.dbt.model_names()) if self.dbt is not None else frozenset()
         secret_env = project_secret_env([self.dir / PROJECT_FILE, self.dir / DESTINATIONS_FILE])
-        return {"external_ref": self.dbt_ref, "external_names": names, "secret_env": secret_env}
+        return {
+            "external_ref": self.dbt_ref,
+            "external_names": names,
+            "secret_env": secret_env,
+            "target": self.target.as_jinja(),
+        }
 
     @cached_property
     def graph(self) -> ModelGraph:
-        return build_graph(
+        graph = build_graph(
             self.dir / MODELS_DIR,
             vars=self.vars,
             source_resolver=self.sources.relation,
             **self.graph_args(),
         )
+        for name in graph.order:
+            for note in graph.models[name].notes:
+                self.console.warning(note.render())
+        return graph
 
     def model_names(self) -> list[str]:
         return list(self.graph.order)
 
-    def compile(self, select: Sequence[str] = ()) -> list[CompiledModel]:
-        """Compiled SQL of the selected models (all when ``select`` is empty), in DAG order."""
-        names = self._select_models(select)
-        return [self.graph.compiled(n) for n in names]
+    def compile(
+        self, select: Sequence[str] = (), *, exclude: Sequence[str] = ()
+    ) -> list[CompiledModel]:
+        """Compiled SQL of the selected models (all when neither ``select`` nor ``exclude``
+        is given), in DAG order. Selectors: see ``reverse_etl.models.select``."""
+        return [self.graph.compiled(n) for n in self.select_models(select, exclude=exclude)]
 
-    def _select_models(self, select: Sequence[str]) -> list[str]:
+    def select_models(
+        self, select: Sequence[str] = (), *, exclude: Sequence[str] = ()
+    ) -> list[str]:
+        """The models ``select`` minus ``exclude`` pick (a destination's name stands for its
+        model), in DAG order; all when neither is given."""
         graph = self.graph
         if not graph.models:
             raise ConfigError(
@@ -167,17 +195,24 @@ class Project:
                 file=self.dir / MODELS_DIR,
                 hint="add a .sql file with one SELECT",
             )
-        if not select:
-            return list(graph.order)
-        unknown = [s for s in select if s not in graph.models]
-        if unknown:
-            name = unknown[0]
-            raise UsageError(
-                f"no model named '{name}'",
-                key="--select",
-                hint=did_you_mean(name, graph.models) or "models: " + ", ".join(graph.order),
-            )
-        return [n for n in graph.order if n in set(select)]
+        picked = resolve(select, exclude, self._select_graph(), "models")
+        return list(graph.order) if picked is None else picked
+
+    def _select_graph(self) -> SelectGraph:
+        graph = self.graph
+
+        def destinations() -> dict[str, str]:
+            # `retl compile` works in a project that has no destinations.yml yet.
+            if not (self.dir / DESTINATIONS_FILE).exists():
+                return {}
+            return {d.name: d.model for d in self.destinations}
+
+        return SelectGraph(
+            refs={n: m.refs for n, m in graph.models.items()},
+            order=graph.order,
+            tags={n: model_tags(m.config) for n, m in graph.models.items()},
+            load_destinations=destinations,
+        )
 
     # --- engine ----------------------------------------------------------------------------
     @property
@@ -186,7 +221,7 @@ class Project:
         it is also where models run."""
         if self._workbench is None:
             wh = self.config.warehouse
-            temp = self.state_dir / "tmp"
+            temp = self._spill_dir()
             if isinstance(wh, DuckDBWarehouse):
                 self._workbench = DuckDBEngine(
                     self.resolve_path(wh.path) if wh.path else None,
@@ -274,9 +309,13 @@ class Project:
     def model_input(self, compiled: CompiledModel) -> ModelInput:
         """The model's rows for the workbench: its SQL when it runs there, else its rows
         staged from the warehouse (streamed, once)."""
+        missing = self.sources.missing_files(compiled.sources)
+        if missing:  # said as such, not as the engine's IO error blamed on the model
+            raise ConfigError.from_problems(missing)
         bench = self.workbench
         engine = self.engine
-        with model_errors(compiled):
+        # On the workbench a failing model is bound again alone: its error's line is exact.
+        with model_errors(compiled, probe=bench.describe if engine is bench else None):
             if engine is bench:
                 return ModelInput(f"(\n{compiled.sql}\n) AS __model", bench.schema(compiled.sql))
             table = bench.stage(engine.stream(compiled.sql))
@@ -294,15 +333,24 @@ class Project:
         """The first ``limit`` rows of a model."""
         if limit < 0:
             raise UsageError("--limit must be 0 or more", key="--limit")
-        (compiled,) = self.compile([model])
-        wrapped = CompiledModel(
-            compiled.model,
-            f"SELECT * FROM (\n{compiled.sql}\n) AS _retl_preview LIMIT {limit}",
-            compiled.upstream,
-            compiled.sources,
-        )
-        reader = self.stream_model(wrapped, batch_rows=max(limit, 1))
-        with model_errors(compiled):
+        if model not in self.graph.models:
+            known = self.graph.order
+            raise UsageError(
+                f"no model named '{model}'",
+                key="MODEL",
+                hint=did_you_mean(model, known)
+                or ("models: " + ", ".join(known) if known else "add a .sql file to models/"),
+            )
+        compiled = self.graph.compiled(model)
+        missing = self.sources.missing_files(compiled.sources)
+        if missing:  # said as such, not as the engine's IO error blamed on the model
+            raise ConfigError.from_problems(missing)
+        sql = f"SELECT * FROM (\n{compiled.sql}\n) AS _retl_preview LIMIT {limit}"
+        engine = self.engine  # a warehouse that cannot open is its own error, not the model's
+        # Errors name the model (maybe an upstream one) and the line of its file.
+        probe = self.workbench.describe if engine is self._workbench else None
+        with model_errors(compiled, probe=probe):
+            reader = engine.stream(sql, batch_rows=max(limit, 1))
             table = pa.Table.from_batches(list(iter_batches(reader)), schema=reader.schema)
         return Preview(
             model,
@@ -332,8 +380,11 @@ class Project:
             raise ConfigError.from_problems(p for e in problems for p in e.problems)
         return dests
 
-    def select_destinations(self, select: Sequence[str] = ()) -> list[DestinationConfig]:
-        """Destinations by name or by their model's name; all when ``select`` is empty."""
+    def select_destinations(
+        self, select: Sequence[str] = (), *, exclude: Sequence[str] = ()
+    ) -> list[DestinationConfig]:
+        """The destinations whose model ``select`` minus ``exclude`` pick, or that they name
+        (see ``reverse_etl.models.select``); all when neither is given."""
         dests = self.destinations
         if not dests:
             raise ConfigError(
@@ -341,19 +392,18 @@ class Project:
                 file=self.dir / DESTINATIONS_FILE,
                 hint="add one under 'destinations:' (see 'retl init')",
             )
-        if not select:
+        picked = resolve(select, exclude, self._select_graph(), "destinations")
+        if picked is None:
             return dests
-        chosen = [d for d in dests if d.name in select or d.model in select]
-        names = {d.name for d in dests} | {d.model for d in dests}
-        unknown = [s for s in select if s not in names]
-        if unknown:
-            raise UsageError(
-                f"no destination or model named '{unknown[0]}'",
-                key="--select",
-                hint=did_you_mean(unknown[0], names)
-                or "destinations: " + ", ".join(d.name for d in dests),
-            )
-        return chosen
+        chosen = set(picked)
+        return [d for d in dests if d.name in chosen]
+
+    def _destination_selectors(self, select: Sequence[str], exclude: Sequence[str]) -> list[str]:
+        """The selection as exact ``destination:NAME`` selectors, for the run path (which
+        knows no --exclude); empty when nothing is selected (every destination)."""
+        if not select and not exclude:
+            return []
+        return [f"destination:{d.name}" for d in self.select_destinations(select, exclude=exclude)]
 
     # --- plan and sync ---------------------------------------------------------------------
     def destinations_for_run(self, select: Sequence[str]) -> list[Destination]:
@@ -363,21 +413,27 @@ class Project:
             dest = destination_for(config)
             for notice in dest.notices():
                 self.console.warning(f"{dest.name}: {notice}")
+            for note in config.notes:  # a value read case-insensitively (web -> WEB)
+                self.console.info(f"note: {dest.name}: {note.render()}")
             out.append(dest)
         return out
 
-    def validate(self, select: Sequence[str] = ()) -> list[DestinationValidation]:
+    def validate(
+        self, select: Sequence[str] = (), *, exclude: Sequence[str] = ()
+    ) -> list[DestinationValidation]:
         """Check each selected destination's model statically (sqlglot): no query of the
         model, no network, no secret. See docs/validate.md."""
-        return validate_project(self, select)
+        return validate_project(self, self._destination_selectors(select, exclude))
 
-    def check(self, select: Sequence[str] = (), *, sandbox: bool = False) -> list[DestinationCheck]:
+    def check(
+        self, select: Sequence[str] = (), *, exclude: Sequence[str] = (), sandbox: bool = False
+    ) -> list[DestinationCheck]:
         """Verify each selected destination's token, advertiser and event source through
         TikTok's read APIs (the emulator's, with ``sandbox``): no model runs, no event is sent,
         nothing is created. The smoke test before a first sync; see docs/tiktok.md."""
         from reverse_etl.sandbox import SandboxServer, SandboxWorld
 
-        destinations = self.destinations_for_run(select)
+        destinations = self.destinations_for_run(self._destination_selectors(select, exclude))
         server = SandboxServer(SandboxWorld.demo()).start() if sandbox else None
         try:
             return [d.check(server, self.retry_policy) for d in destinations]
@@ -390,16 +446,24 @@ class Project:
         return Runner(self).state_file(sandbox=sandbox)
 
     def plan(
-        self, select: Sequence[str] = (), *, sandbox: bool = False, full_refresh: bool = False
+        self,
+        select: Sequence[str] = (),
+        *,
+        exclude: Sequence[str] = (),
+        sandbox: bool = False,
+        full_refresh: bool = False,
     ) -> list[DestinationPlan]:
         """What a sync would send, per destination: models run and diffed against the state,
         but no network call, no state change and no secret needed."""
-        return Runner(self).plan(select, sandbox=sandbox, full_refresh=full_refresh)
+        return Runner(self).plan(
+            self._destination_selectors(select, exclude), sandbox=sandbox, full_refresh=full_refresh
+        )
 
     def sync(
         self,
         select: Sequence[str] = (),
         *,
+        exclude: Sequence[str] = (),
         sandbox: bool = False,
         limit: int | None = None,
         full_refresh: bool = False,
@@ -411,7 +475,11 @@ class Project:
         ``confirm`` (if given) sees what would be sent again and counted twice, before
         anything is sent; False stops the run (a UsageError)."""
         return Runner(self).sync(
-            select, sandbox=sandbox, limit=limit, full_refresh=full_refresh, confirm=confirm
+            self._destination_selectors(select, exclude),
+            sandbox=sandbox,
+            limit=limit,
+            full_refresh=full_refresh,
+            confirm=confirm,
         )
 
     def state_show(self, *, sandbox: bool = False) -> list[ScopeInfo]:
@@ -422,19 +490,39 @@ class Project:
         self,
         select: Sequence[str] = (),
         *,
+        exclude: Sequence[str] = (),
         sandbox: bool = False,
         confirm: Callable[[ResendImpact], bool] | None = None,
     ) -> dict[str, int]:
         """Forget what was sent to the selected destinations (all when none is selected):
         their next sync sends every row again. ``confirm`` (if given) sees how many rows that
         is and how many TikTok would count twice, before anything is forgotten."""
-        return Runner(self).state_reset(select, sandbox=sandbox, confirm=confirm)
+        return Runner(self).state_reset(
+            self._destination_selectors(select, exclude), sandbox=sandbox, confirm=confirm
+        )
+
+    def _spill_dir(self) -> Path:
+        """Where DuckDB spills past its memory limit: the state folder's ``tmp/`` when the
+        state folder exists and may be written (a sync makes it first); else a private folder
+        in the system's temp directory, removed on close. So plan, validate, show and compile
+        create nothing in the project (they promise no state change), even in a read-only
+        checkout."""
+        if self.state_dir.is_dir() and os.access(self.state_dir, os.W_OK):
+            return self.state_dir / "tmp"
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="retl-"))
+            # Removed on close, or when a project never closed is collected (or at exit).
+            self._scratch_cleanup = weakref.finalize(self, shutil.rmtree, self._scratch, True)
+        return self._scratch / "tmp"
 
     def close(self) -> None:
         for engine in (self._warehouse, self._workbench):
             if engine is not None:
                 engine.close()
         self._warehouse = self._workbench = None
+        if self._scratch_cleanup is not None:
+            self._scratch_cleanup()
+            self._scratch = self._scratch_cleanup = None
 
     def __enter__(self) -> Project:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from pathlib import Path
 
@@ -41,10 +42,18 @@ sources:
 
 ORDERS_CSV = """\
 order_id,customer_email,customer_phone,customer_id,ordered_at,total,currency,landing_url
-1001, Alice@Example.com ,+1 212 555 0101,cust-1,2026-11-01 10:15:00,42.50,USD,https://shop.example/p/socks
-1002,bob@example.com,(212) 555-0102,cust-2,2026-11-02 11:20:00,19.99,USD,https://shop.example/p/hat
-1003,carol@example.com,+44 20 7946 0958,cust-3,2026-11-03 09:05:00,120.00,GBP,https://shop.example/p/coat
+1001, Alice@Example.com ,+1 212 555 0101,cust-1,{day1} 10:15:00,42.50,USD,https://shop.example/p/socks
+1002,bob@example.com,(212) 555-0102,cust-2,{day2} 11:20:00,19.99,USD,https://shop.example/p/hat
+1003,carol@example.com,+44 20 7946 0958,cust-3,{day3} 09:05:00,120.00,GBP,https://shop.example/p/coat
 """
+
+
+def orders_csv(today: dt.date) -> str:
+    """The sample orders, placed on the three days before ``today`` (UTC): recent enough
+    for TikTok and Meta to attribute them when the tutorial runs, never in the future."""
+    days = [(today - dt.timedelta(days=n)).isoformat() for n in (3, 2, 1)]
+    return ORDERS_CSV.format(day1=days[0], day2=days[1], day3=days[2])
+
 
 MODEL_SQL = """\
 -- One row per TikTok event. Columns named after TikTok parameters are mapped automatically;
@@ -113,13 +122,15 @@ def destinations_template(name: str = "tiktok_purchases") -> str:
     return "\n".join(lines) + "\n"
 
 
-def init_project(target: Path) -> list[Path]:
-    """Write a new project into ``target``; refuses to overwrite anything."""
+def init_project(target: Path, *, today: dt.date | None = None) -> list[Path]:
+    """Write a new project into ``target``; refuses to overwrite anything. The sample
+    orders are dated on the days before ``today`` (default: today, UTC)."""
+    day = today or dt.datetime.now(dt.timezone.utc).date()
     files = {
         target / "retl_project.yml": PROJECT_YML,
         target / "destinations.yml": destinations_template(),
         target / "models" / "purchase_events.sql": MODEL_SQL,
-        target / "data" / "orders.csv": ORDERS_CSV,
+        target / "data" / "orders.csv": orders_csv(day),
         target / ".gitignore": GITIGNORE,
     }
     if target.exists() and not target.is_dir():

@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,27 +126,57 @@ def cli() -> Callable[..., CliResult]:
     return invoke_in_process
 
 
-def kill_sync_midway(
-    project: Path, server: Any, env: Mapping[str, str], *, after_events: int
-) -> int:
-    """Start ``retl sync`` on ``project`` in a subprocess, SIGKILL it once ``server`` (a
-    SandboxServer) has accepted ``after_events``, let the requests it had already sent
-    finish on the server, and return how many events the server then holds."""
-    import signal
-    import time
+@contextmanager
+def sync_held_midway(
+    project: Path,
+    server: Any,
+    env: Mapping[str, str],
+    *,
+    after_requests: int,
+    in_flight: int,
+    args: Sequence[str] = (),
+) -> Iterator[subprocess.Popen[str]]:
+    """``retl sync`` on ``project`` in a subprocess, held mid-send by ``server`` (a
+    SandboxServer): the sandbox lets ``after_requests`` track requests through and holds every
+    later one; this yields the process once ``in_flight`` of them are held.
 
+    With ``in_flight`` the sync's thread_count, every sending slot is then busy with a held
+    request, so every request before them was answered and its acknowledgement recorded
+    (the delivery runner only starts a request once an earlier one is dealt with): the state
+    is known exactly, however loaded the machine. On exit a process still running is killed,
+    and the held requests are let through and have landed on the server."""
+    server.faults.hold_after(after_requests)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reverse_etl", "sync", "--project-dir", str(project)],
+        [sys.executable, "-m", "reverse_etl", "sync", "--project-dir", str(project), *args],
         env=dict(env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
     )
-    deadline = time.monotonic() + 60
-    while server.stats.events_accepted < after_events and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    # requests already received finish on the server side although their sender is gone
-    while server.stats.in_flight and time.monotonic() < deadline:
-        time.sleep(0.02)
+    try:
+        # Woken by the gate; the timeout only bounds the wait for a sync that died early.
+        while not server.faults.wait_held(in_flight, timeout=1.0):
+            if proc.poll() is not None:
+                raise AssertionError(f"the sync ended before it was held: {proc.communicate()}")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=60)
+        server.faults.release()
+        # Requests already received finish on the server although their sender may be gone.
+        assert server.stats.wait_idle(timeout=60)
+
+
+def kill_sync_midway(
+    project: Path, server: Any, env: Mapping[str, str], *, after_requests: int, in_flight: int
+) -> int:
+    """SIGKILL a ``retl sync`` held mid-send (see ``sync_held_midway``) and return how many
+    events the server holds once the requests it had in flight have landed."""
+    with sync_held_midway(
+        project, server, env, after_requests=after_requests, in_flight=in_flight
+    ) as proc:
+        proc.kill()
     return int(server.stats.events_accepted)

@@ -125,6 +125,7 @@ def test_unknown_pixel_fails_naming_event_source_id(
     assert no_event_reached(server)
 
 
+@pytest.mark.slow
 def test_missing_token_names_the_variable_without_traceback(
     server: SandboxServer, tmp_path: Path, run_cli: RunCli
 ) -> None:

@@ -34,6 +34,7 @@ def assert_user_error(result, *expected: str, lines: int = 1) -> list[str]:
 # --- retl_project.yml -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_not_a_project_directory(tmp_path: Path, run_cli) -> None:
     (tmp_path / "README.md").write_text("not a project\n")
     result = run_cli("compile", "--project-dir", tmp_path)
@@ -42,12 +43,14 @@ def test_not_a_project_directory(tmp_path: Path, run_cli) -> None:
     assert f"retl init {tmp_path}" in line
 
 
+@pytest.mark.slow
 def test_missing_project_dir(tmp_path: Path, run_cli) -> None:
     missing = tmp_path / "nowhere"
     result = run_cli("compile", "--project-dir", missing)
     assert_user_error(result, f"project directory not found: {missing}", "--project-dir")
 
 
+@pytest.mark.slow
 def test_project_with_only_destinations_file_has_no_models(tmp_path, make_project, run_cli):
     root = make_project(tmp_path, {"destinations.yml": "destinations: {}\n"})
     result = run_cli("compile", "--project-dir", root)
@@ -128,6 +131,7 @@ def test_bad_retl_project_yml_is_one_located_message(case, tmp_path, make_projec
     assert_user_error(cli("compile", "--project-dir", root), *expected, lines=lines)
 
 
+@pytest.mark.slow
 def test_bad_retl_project_yml_through_the_real_command(tmp_path, make_project, run_cli):
     text, expected, _ = BAD_PROJECTS["unknown-keys-at-two-depths"]
     root = make_project(tmp_path, {"retl_project.yml": text, **MODEL})
@@ -467,6 +471,7 @@ def test_literal_token_is_wrapped_and_wrong_type_is_plain(tmp_path, make_project
     ]
 
 
+@pytest.mark.slow
 def test_secret_never_appears_in_cli_output(tmp_path, run_cli) -> None:
     """Every command, successful or failing, with and without --debug and --format json."""
     root = tmp_path / "proj"

@@ -14,6 +14,7 @@ from reverse_etl.engine.duckdb import DuckDBEngine, MemoryPolicy
 BIG = {"models/big.sql": "select range as id, 'row-' || range as label from range(50000)"}
 
 
+@pytest.mark.slow
 def test_model_with_sql_error_exits_1_naming_the_model_file(tmp_path, make_project, run_cli):
     root = make_project(
         tmp_path,
@@ -25,7 +26,8 @@ def test_model_with_sql_error_exits_1_naming_the_model_file(tmp_path, make_proje
     assert text.returncode == 1
     assert "Traceback" not in text.stderr
     (line,) = text.stderr.splitlines()
-    assert line.startswith(f"error: {model_file}: model 'broken' failed: Catalog Error:")
+    # the line that names the table (issue #15: errors name the model's line)
+    assert line.startswith(f"error: {model_file}:1: model 'broken' failed: Catalog Error:")
     assert "no_such_table" in line
     assert "retl compile --select broken" in line
 

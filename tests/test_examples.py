@@ -178,6 +178,7 @@ def test_example_validates(example: Example) -> None:
     assert all(c.role == "parameter" for c in result.columns)  # no custom columns
 
 
+@pytest.mark.slow
 def test_example_sync_cli_json(tmp_path: Path) -> None:
     example = CASES[1]  # offline: NAME lookup through the sandbox, oauth
     env = {k: v for k, v in os.environ.items() if k != "TIKTOK_ACCESS_TOKEN"}

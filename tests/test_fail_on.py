@@ -90,6 +90,7 @@ def test_fail_on_exit_codes(
         assert document["failures"] == ["tiktok: 1 row(s) with warnings"]
 
 
+@pytest.mark.slow
 def test_fail_on_in_a_pull_request_check(
     tmp_path: Path, make_project: MakeProject, run_cli: RunCli
 ) -> None:

@@ -172,6 +172,7 @@ def test_var_default_project_value_and_override(tmp_path, make_project) -> None:
     assert compiled.sql == "select 9 as a, 1 as b"
 
 
+@pytest.mark.slow
 def test_vars_override_from_the_command_line(tmp_path, make_project, run_cli) -> None:
     root = make_project(
         tmp_path,

@@ -265,6 +265,7 @@ def _age_state(project: Path, hours: int) -> None:
         )
 
 
+@pytest.mark.slow
 def test_cli_full_refresh_and_reset_refuse_without_a_terminal_unless_yes(
     server: SandboxServer, tmp_path: Path, run_cli: RunCli, cli: Callable[..., CliResult]
 ) -> None:

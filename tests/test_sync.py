@@ -120,6 +120,7 @@ def test_sync_sends_every_row_over_http(
     assert {e["data"]["event_id"] for e in events} == {f"order-{i}" for i in range(2500)}
 
 
+@pytest.mark.slow
 def test_secret_never_printed_and_progress_and_summary_shown(
     server: SandboxServer, tmp_path: Path
 ) -> None:
@@ -150,6 +151,7 @@ def test_secret_never_printed_and_progress_and_summary_shown(
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_missing_token_is_a_clear_error_but_plan_needs_none(
     server: SandboxServer, tmp_path: Path
 ) -> None:
@@ -254,6 +256,7 @@ def test_retries_on_rate_limits_lose_nothing(
     assert server.stats.events_accepted == 3000
 
 
+@pytest.mark.slow
 def test_oauth_cli_then_sync_with_stored_token(tmp_path: Path) -> None:
     creds = tmp_path / "creds" / "credentials.json"
     with SandboxServer(SandboxWorld.demo()) as srv:
@@ -345,6 +348,7 @@ def test_oauth_cli_then_sync_with_stored_token(tmp_path: Path) -> None:
     assert not os.environ.get("TIKTOK_APP_SECRET")
 
 
+@pytest.mark.slow
 def test_plan_text_lists_invalid_rows_and_json_keeps_notices_on_stderr(
     server: SandboxServer, tmp_path: Path
 ) -> None:

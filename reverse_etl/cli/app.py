@@ -21,7 +21,7 @@ from reverse_etl.cli.render import (
     render_sync,
 )
 from reverse_etl.cli.validate_render import render_validation
-from reverse_etl.errors import UsageError
+from reverse_etl.errors import RetlError, UsageError
 from reverse_etl.pipeline.plan import FAIL_ON, plan_failures
 from reverse_etl.project import Project
 from reverse_etl.scaffold import init_project
@@ -76,7 +76,9 @@ def init(
 @app.command("compile")
 def compile_(
     project_dir: opt.ProjectDir = Path("."),
+    target: opt.Target = None,
     select: opt.Select = None,
+    exclude: opt.Exclude = None,
     vars: opt.Vars = None,
     fmt: opt.Format = "text",
     debug: opt.Debug = False,
@@ -85,8 +87,10 @@ def compile_(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
-            compiled = p.compile(opt.selection(select))
+        with Project.load(
+            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
+        ) as p:
+            compiled = p.compile(opt.selection(select), exclude=opt.selection(exclude))
             if out.format == "json":
                 out.json(
                     {
@@ -114,6 +118,7 @@ def show(
     model: Annotated[str, typer.Argument(help="Model name.")],
     limit: Annotated[int, typer.Option("--limit", "-n", help="Rows to show.")] = 10,
     project_dir: opt.ProjectDir = Path("."),
+    target: opt.Target = None,
     vars: opt.Vars = None,
     fmt: opt.Format = "text",
     debug: opt.Debug = False,
@@ -122,7 +127,9 @@ def show(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
+        with Project.load(
+            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
+        ) as p:
             render_preview(out, p.preview(model, limit=limit))
 
     run(out, go)
@@ -131,7 +138,9 @@ def show(
 @app.command()
 def validate(
     project_dir: opt.ProjectDir = Path("."),
+    target: opt.Target = None,
     select: opt.Select = None,
+    exclude: opt.Exclude = None,
     vars: opt.Vars = None,
     fmt: opt.Format = "text",
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
@@ -141,8 +150,12 @@ def validate(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
-            code = render_validation(out, p.validate(opt.selection(select)), strict)
+        with Project.load(
+            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
+        ) as p:
+            code = render_validation(
+                out, p.validate(opt.selection(select), exclude=opt.selection(exclude)), strict
+            )
         if code:
             raise typer.Exit(code)
 
@@ -152,7 +165,9 @@ def validate(
 @app.command()
 def check(
     project_dir: opt.ProjectDir = Path("."),
+    target: opt.Target = None,
     select: opt.Select = None,
+    exclude: opt.Exclude = None,
     vars: opt.Vars = None,
     sandbox: opt.Sandbox = False,
     fmt: opt.Format = "text",
@@ -162,8 +177,12 @@ def check(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
-            code = render_check(out, p.check(opt.selection(select), sandbox=sandbox))
+        with Project.load(
+            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
+        ) as p:
+            code = render_check(
+                out, p.check(opt.selection(select), exclude=opt.selection(exclude), sandbox=sandbox)
+            )
         if code:
             raise typer.Exit(code)
 
@@ -173,7 +192,9 @@ def check(
 @app.command()
 def plan(
     project_dir: opt.ProjectDir = Path("."),
+    target: opt.Target = None,
     select: opt.Select = None,
+    exclude: opt.Exclude = None,
     vars: opt.Vars = None,
     sandbox: opt.Sandbox = False,
     full_refresh: opt.FullRefresh = False,
@@ -196,8 +217,15 @@ def plan(
             raise UsageError(
                 f"--fail-on must be 'invalid' or 'warning', not '{fail_on}'", key="--fail-on"
             )
-        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
-            plans = p.plan(opt.selection(select), sandbox=sandbox, full_refresh=full_refresh)
+        with Project.load(
+            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
+        ) as p:
+            plans = p.plan(
+                opt.selection(select),
+                exclude=opt.selection(exclude),
+                sandbox=sandbox,
+                full_refresh=full_refresh,
+            )
             failures = plan_failures(plans, fail_on) if fail_on else []
             render_plan(out, plans, failures)
         if failures:
@@ -209,7 +237,9 @@ def plan(
 @app.command()
 def sync(
     project_dir: opt.ProjectDir = Path("."),
+    target: opt.Target = None,
     select: opt.Select = None,
+    exclude: opt.Exclude = None,
     vars: opt.Vars = None,
     sandbox: opt.Sandbox = False,
     full_refresh: opt.FullRefresh = False,
@@ -225,13 +255,21 @@ def sync(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console) as p:
+        with Project.load(
+            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
+        ) as p:
             if dry_run:
-                plans = p.plan(opt.selection(select), sandbox=sandbox, full_refresh=full_refresh)
+                plans = p.plan(
+                    opt.selection(select),
+                    exclude=opt.selection(exclude),
+                    sandbox=sandbox,
+                    full_refresh=full_refresh,
+                )
                 render_plan(out, plans)
                 return
             report = p.sync(
                 opt.selection(select),
+                exclude=opt.selection(exclude),
                 sandbox=sandbox,
                 limit=limit,
                 full_refresh=full_refresh,
@@ -288,6 +326,7 @@ app.add_typer(state_app, name="state")
 @state_app.command("show")
 def state_show(
     project_dir: opt.ProjectDir = Path("."),
+    target: opt.Target = None,
     sandbox: opt.Sandbox = False,
     fmt: opt.Format = "text",
     debug: opt.Debug = False,
@@ -296,8 +335,18 @@ def state_show(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(project_dir, console=out.console) as p:
-            render_state(out, p.state_show(sandbox=sandbox), p.state_file(sandbox=sandbox))
+        with Project.load(project_dir, console=out.console, target=target) as p:
+            scopes = p.state_show(sandbox=sandbox)
+            apart = None
+            if not scopes and not sandbox and p.state_file(sandbox=True).exists():
+                try:
+                    rows: int | None = sum(s.rows for s in p.state_show(sandbox=True))
+                except RetlError:
+                    rows = None  # damaged or busy: `state show --sandbox` says which
+                apart = (p.state_file(sandbox=True), rows)
+            render_state(
+                out, scopes, p.state_file(sandbox=sandbox), sandbox=sandbox, sandbox_state=apart
+            )
 
     run(out, go)
 
@@ -305,7 +354,9 @@ def state_show(
 @state_app.command("reset")
 def state_reset(
     project_dir: opt.ProjectDir = Path("."),
+    target: opt.Target = None,
     select: opt.Select = None,
+    exclude: opt.Exclude = None,
     sandbox: opt.Sandbox = False,
     yes: opt.Yes = False,
     fmt: opt.Format = "text",
@@ -315,9 +366,12 @@ def state_reset(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(project_dir, console=out.console) as p:
+        with Project.load(project_dir, console=out.console, target=target) as p:
             forgotten = p.state_reset(
-                opt.selection(select), sandbox=sandbox, confirm=confirmer(out, yes)
+                opt.selection(select),
+                exclude=opt.selection(exclude),
+                sandbox=sandbox,
+                confirm=confirmer(out, yes),
             )
             if out.format == "json":
                 out.json({"ok": True, "rows_forgotten": forgotten})

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from reverse_etl.config.project import TARGET_ENV
 from reverse_etl.errors import UsageError
 
 ProjectDir = Annotated[
@@ -20,7 +21,32 @@ ProjectDir = Annotated[
 ]
 Select = Annotated[
     list[str] | None,
-    typer.Option("--select", "-s", help="Limit to these names (repeatable).", show_default=False),
+    typer.Option(
+        "--select",
+        "-s",
+        help="Models or destinations to run, as in dbt: NAME (a model, or a destination), "
+        "tag:TAG, +NAME (with upstream models), NAME+ (with downstream), destination:NAME, "
+        "A,B (both). Repeatable; space-separated selectors add up.",
+        show_default=False,
+    ),
+]
+Exclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        help="Leave out what these selectors pick (the forms of --select).",
+        show_default=False,
+    ),
+]
+Target = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        "-t",
+        help=f"The target of retl_project.yml's targets: to use (default: ${TARGET_ENV}, "
+        "default_target:, or the first one).",
+        show_default=False,
+    ),
 ]
 Format = Annotated[
     str, typer.Option("--format", help="Output format: text or json.", show_default=True)
@@ -78,7 +104,6 @@ def parse_vars(text: str | None) -> dict[str, Any]:
 
 
 def selection(select: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for item in select or []:
-        out.extend(s for s in item.replace(",", " ").split() if s)
-    return out
+    """Selectors as typed: repeated options and space-separated ones add up; a comma joins
+    the parts of one selector (both must pick), as in dbt."""
+    return [s for item in select or [] for s in item.split()]

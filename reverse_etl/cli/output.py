@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import orjson
 import typer
 from rich.console import Console as RichTerminal
 from rich.markup import escape
 
-from reverse_etl.errors import RetlError
+from reverse_etl.errors import Interrupted, RetlError, environment_error
 from reverse_etl.reporting.console import Console, JsonConsole, PlainConsole, RichConsole
 from reverse_etl.secrets import scrub, scrub_data
 
@@ -62,33 +64,58 @@ def _fail_line(text: str) -> None:
         print(f"error: {text}", file=sys.stderr, flush=True)
 
 
+# Exit codes of a run stopped by a signal: 128 + the signal's number, as a shell reports it.
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+@contextmanager
+def signals_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM (what a CI job's timeout sends first) stops it the way
+    Ctrl-C (SIGINT) does: an ``Interrupted`` is raised in the main thread, so a sync stops
+    sending, records what was acknowledged and writes its run report. A line goes to stderr
+    at once: requests in flight may take a moment to finish."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        # os.write, not print: the signal may land while the main thread writes to stderr.
+        with contextlib.suppress(OSError, ValueError):  # stderr is not a file in tests
+            os.write(sys.stderr.fileno(), f"retl: {name} received, stopping\n".encode())
+        raise Interrupted(name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            if old is not None:  # None: not set from Python, nothing to restore
+                signal.signal(sig, old)
+
+
 @contextmanager
 def boundary(out: Output) -> Iterator[None]:
     """Every command runs inside this: user errors exit 1, anything else 2."""
     try:
-        yield
+        with signals_as_interrupt():
+            yield
     except typer.Exit:
         raise
     except RetlError as exc:
-        lines = exc.render_lines()
-        for line in lines:
-            _fail_line(line)
-        if out.format == "json":
-            out.json(
-                {"ok": False, "error": exc.message, "problems": [_problem(p) for p in exc.problems]}
-            )
-        if out.debug:
-            _traceback()
-        raise typer.Exit(exc.exit_code) from None
+        _user_error(out, exc)
     except BrokenPipeError:
         # The reader went away (`retl plan | head`): stop quietly, as Unix tools do on SIGPIPE.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(141) from None
-    except KeyboardInterrupt:
-        _fail_line("interrupted")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:
+        _interrupted(out, exc)
     except Exception as exc:  # the unexpected: never a silent success, never locals
+        problem = environment_error(exc)  # a full disk, a read-only folder: not a bug
+        if problem is not None:
+            _user_error(out, problem)
         if out.debug:
             _traceback()
         _fail_line(
@@ -99,6 +126,34 @@ def boundary(out: Output) -> Iterator[None]:
             out.json({"ok": False, "error": f"unexpected {type(exc).__name__}"})
         UNEXPECTED.set()
         raise typer.Exit(2) from None
+
+
+def _user_error(out: Output, exc: RetlError) -> NoReturn:
+    for line in exc.render_lines():
+        _fail_line(line)
+    if out.format == "json":
+        out.json(
+            {"ok": False, "error": exc.message, "problems": [_problem(p) for p in exc.problems]}
+        )
+    if out.debug:
+        _traceback()
+    raise typer.Exit(exc.exit_code) from None
+
+
+def _interrupted(out: Output, exc: KeyboardInterrupt) -> NoReturn:
+    """Ctrl-C or SIGTERM: one line saying what was kept; exit 130 or 143."""
+    signal_name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+    report = exc.report_path if isinstance(exc, Interrupted) else None
+    text = "interrupted" if signal_name == "SIGINT" else f"terminated by {signal_name}"
+    if report is not None:
+        text += (
+            ": stopped sending; the events acknowledged before are recorded in the state and "
+            f"the next sync sends the rest (run report: {report})"
+        )
+    _fail_line(text)
+    if out.format == "json":
+        out.json({"ok": False, "error": text, "report_file": str(report) if report else None})
+    raise typer.Exit(EXIT_SIGINT if signal_name == "SIGINT" else EXIT_SIGTERM) from None
 
 
 def _problem(p: Any) -> dict[str, Any]:

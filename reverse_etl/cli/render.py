@@ -94,20 +94,23 @@ def render_plan(out: Output, plans: list[DestinationPlan], failures: Sequence[st
     )
 
     for p in plans:
-        if p.invalid_rows:
-            more = p.rows_invalid - len(p.invalid_rows)
-            out.console.table(
-                f"{p.name}: invalid rows" + (f" (first {len(p.invalid_rows)})" if more else ""),
-                ["key", "reason"],
-                [[str(r.key), r.reason] for r in p.invalid_rows],
-            )
-        for reason, n in p.invalid_reasons[:5]:
-            out.console.warning(f"{p.name}: {n} invalid row(s): {reason}")
-        for line in _warning_lines(p.name, p.warning_reasons, [w.render() for w in p.warnings]):
+        _invalid_rows(out, p)
+        reasons = [f"{p.name}: {n} invalid row(s): {r}" for r, n in p.invalid_reasons]
+        for line in capped(reasons, out.rich, p.invalid_reasons_not_listed, "reason(s)"):
+            out.console.warning(line)
+        lines = _warning_lines(
+            p.name,
+            p.warning_reasons,
+            [w.render() for w in p.warnings],
+            rich=out.rich,
+            not_listed=p.warning_reasons_not_listed,
+        )
+        for line in lines:
             out.console.warning(line)
         _coverage(out, p.name, p.match_keys)
         for sample in p.samples[:2]:
-            out.console.info(f"{p.name} sample event: " + orjson.dumps(sample).decode())
+            text = orjson.dumps(shorten_sample(sample)).decode()
+            out.console.info(f"{p.name} sample event: {text}")
         platform = p.destination.capabilities.platform
         for line in _dedup_lines(
             p.name, p.dedup.held, p.held_reason, p.dedup.double_counted, platform
@@ -117,13 +120,79 @@ def render_plan(out: Output, plans: list[DestinationPlan], failures: Sequence[st
         out.console.warning(f"--fail-on: {failure}")
 
 
+# Reasons listed before "… and K more": a few on a terminal, more in a log (not a terminal),
+# where nobody scrolls a table and a rerun with --format json is not at hand. Reasons are
+# never cut short: the plain table would clip them, so a log gets lines.
+TERMINAL_REASONS = 5
+LOG_REASONS = 50
+
+
+def capped(lines: Sequence[str], terminal: bool, not_listed: int, what: str) -> list[str]:
+    """The first ``lines`` (a few on a terminal, more in a log); lines left out (and
+    ``not_listed`` ones the plan did not keep) are counted in a last line."""
+    shown = list(lines[: TERMINAL_REASONS if terminal else LOG_REASONS])
+    more = len(lines) - len(shown) + not_listed
+    if more > 0:
+        if not not_listed:
+            where = "--format json lists them"
+        elif len(lines) > len(shown):
+            where = "--format json lists the ones the plan kept"
+        else:
+            where = "not kept"
+        shown.append(f"… and {more} more {what} ({where})")
+    return shown
+
+
+def _invalid_rows(out: Output, p: DestinationPlan) -> None:
+    """The first invalid rows by key, with every reason whole: a table on a terminal (long
+    reasons fold), a line per row in a log (a plain table would cut them)."""
+    if not p.invalid_rows:
+        return
+    more = p.invalid_rows_not_listed
+    title = f"{p.name}: invalid rows" + (
+        f" (first {len(p.invalid_rows)} of {p.rows_invalid})" if more else ""
+    )
+    rows = [[str(r.key), r.reason] for r in p.invalid_rows]
+    if out.rich:
+        out.console.table(title, ["key", "reason"], rows)
+    else:
+        out.console.info(title + ":")
+        for key, reason in rows:
+            out.console.info(f"  key {key}: {reason}")
+    if more:
+        out.console.info(f"  … and {more} more invalid row(s) (counted in the reasons)")
+
+
+# Text samples show at most this many characters of a value: a model column of a megabyte
+# would otherwise fill the terminal (--format json keeps every value whole).
+SAMPLE_TEXT_LIMIT = 200
+
+
+def shorten_sample(value: Any) -> Any:
+    """A sample payload with each string longer than SAMPLE_TEXT_LIMIT cut there and marked
+    ``… (N more characters)``."""
+    if isinstance(value, str) and len(value) > SAMPLE_TEXT_LIMIT:
+        rest = len(value) - SAMPLE_TEXT_LIMIT
+        return f"{value[:SAMPLE_TEXT_LIMIT]}… ({rest} more characters)"
+    if isinstance(value, dict):
+        return {k: shorten_sample(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shorten_sample(v) for v in value]
+    return value
+
+
 def _warning_lines(
-    name: str, reasons: Sequence[tuple[str, int]], warnings: Sequence[str]
+    name: str,
+    reasons: Sequence[tuple[str, int]],
+    warnings: Sequence[str],
+    *,
+    rich: bool = False,
+    not_listed: int = 0,
 ) -> list[str]:
     """Row warnings (reason and count) and warnings about the columns: the same in plan and
     sync, so that what a plan shows a sync's log shows too."""
-    lines = [f"{name}: {n} row(s): {reason}" for reason, n in reasons[:5]]
-    return lines + [f"{name}: {w}" for w in warnings]
+    lines = [f"{name}: {n} row(s): {reason}" for reason, n in reasons]
+    return capped(lines, rich, not_listed, "warning reason(s)") + [f"{name}: {w}" for w in warnings]
 
 
 def _coverage(out: Output, name: str, match_keys: Coverage | None) -> None:
@@ -173,9 +242,11 @@ def render_sync(out: Output, report: SyncReport) -> None:
             f"{r.destination}: event source {r.event_source} {r.event_source_id or '?'}{how}"
         )
     for r in report.results:
-        for reason, n in r.invalid_reasons[:5]:
-            out.console.warning(f"{r.destination}: skipped {n} invalid row(s): {reason}")
-        for line in _warning_lines(r.destination, r.warning_reasons, r.warnings):
+        name = r.destination
+        skipped = [f"{name}: skipped {n} invalid row(s): {x}" for x, n in r.invalid_reasons]
+        for line in capped(skipped, out.rich, 0, "reason(s)"):
+            out.console.warning(line)
+        for line in _warning_lines(r.destination, r.warning_reasons, r.warnings, rich=out.rich):
             out.console.warning(line)
         _coverage(out, r.destination, r.match_keys)
         for row in r.rejected_rows[:5]:
@@ -231,7 +302,16 @@ def render_check(out: Output, results: list[DestinationCheck]) -> int:
     return code
 
 
-def render_state(out: Output, scopes: list[ScopeInfo], path: Path) -> None:
+def render_state(
+    out: Output,
+    scopes: list[ScopeInfo],
+    path: Path,
+    *,
+    sandbox: bool = False,
+    sandbox_state: tuple[Path, int | None] | None = None,
+) -> None:
+    """``sandbox_state``: with an empty state, the sandbox's own state file and the rows it
+    holds (None: unreadable), which ``--sandbox`` shows."""
     if out.format == "json":
         out.json(
             {
@@ -252,13 +332,30 @@ def render_state(out: Output, scopes: list[ScopeInfo], path: Path) -> None:
         )
         return
     if not scopes:
-        out.console.info(f"nothing sent yet ({path})")
+        text = f"nothing sent yet ({path})"
+        if sandbox_state is not None:
+            other, rows = sandbox_state
+            held = f"holds {rows} sent row(s)" if rows is not None else "exists"
+            text += (
+                f"; the state of 'retl sync --sandbox' runs is kept apart: {other} {held}, "
+                "shown by 'retl state show --sandbox'"
+            )
+        out.console.info(text)
         return
+    # The event source is the one configured (the state's key); a run prints the ID it sent
+    # to, which a sandbox run takes from the emulator and a NAME destination resolves.
     out.console.table(
-        f"state ({path})",
-        ["destination", "event source", "rows sent", "last sync (UTC)"],
+        f"state ({path})"
+        + (": sandbox runs, sent to the emulator's own sources" if sandbox else ""),
+        ["destination", "event source (configured)", "sent to", "rows sent", "last sync (UTC)"],
         [
-            [s.destination, s.scope, str(s.rows), cell(s.last_sync_at) if s.last_sync_at else "-"]
+            [
+                s.destination,
+                s.scope,
+                s.event_source_id or "-",
+                str(s.rows),
+                cell(s.last_sync_at) if s.last_sync_at else "-",
+            ]
             for s in scopes
         ],
     )

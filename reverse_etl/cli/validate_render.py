@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reverse_etl.cli.output import Output
-from reverse_etl.validation.result import DestinationValidation, display_path, document
+from reverse_etl.validation.result import (
+    DestinationValidation,
+    Diagnostic,
+    display_path,
+    document,
+    owners,
+)
 
 _STATUS = {"ok": "ok", "error": "ERROR", "warning": "warning", "note": "note"}
 _ROLE_FIELD = {"key": "(key, not sent)", "unknown": "-", "unnamed": "-"}
@@ -18,10 +24,13 @@ def render_validation(out: Output, results: Sequence[DestinationValidation], str
     if out.format == "json":
         out.json(document(results, strict=strict))
         return code
+    # A model's problem is shown once, with every destination that reads the model.
+    shared = owners(results)
+    shown: set[Diagnostic] = set()
     for r in results:
-        _render_one(out, r, strict)
-    errors = sum(r.count("error") for r in results)
-    warnings = sum(r.count("warning") for r in results)
+        _render_one(out, r, strict, shared, shown)
+    errors = sum(1 for d in shared if d.severity == "error")
+    warnings = sum(1 for d in shared if d.severity == "warning")
     verdict = "ok" if code == 0 else "FAILED"
     strict_note = " (--strict: warnings fail)" if strict and warnings else ""
     out.console.info(
@@ -31,7 +40,13 @@ def render_validation(out: Output, results: Sequence[DestinationValidation], str
     return code
 
 
-def _render_one(out: Output, r: DestinationValidation, strict: bool) -> None:
+def _render_one(
+    out: Output,
+    r: DestinationValidation,
+    strict: bool,
+    shared: dict[Diagnostic, list[str]],
+    shown: set[Diagnostic],
+) -> None:
     rows = [
         [
             c.column,
@@ -44,7 +59,13 @@ def _render_one(out: Output, r: DestinationValidation, strict: bool) -> None:
     model_file = display_path(r.model_file, r.project_dir)
     title = f"{r.destination} ({r.event_source}) <- model {r.model} ({model_file})"
     out.console.table(title, ["column", "sent as", "inferred type", "status"], rows)
+    above = 0
     for d in r.diagnostics:
+        if d in shown:
+            above += 1
+            continue
+        shown.add(d)
+        names = ", ".join(shared.get(d, [r.destination]))
         p = d.problem
         where = display_path(p.file, r.project_dir) or ""
         if where and p.line:
@@ -55,11 +76,12 @@ def _render_one(out: Output, r: DestinationValidation, strict: bool) -> None:
         if p.hint:
             text += f" ({p.hint})"
         if d.severity == "warning":
-            out.console.warning(f"{r.destination}: {text}")
+            out.console.warning(f"{names}: {text}")
         else:
-            out.console.info(f"{d.severity}: {r.destination}: {text}")
+            out.console.info(f"{d.severity}: {names}: {text}")
     status = "ok" if r.ok(strict) else "FAILED"
+    again = f"; {above} shown above" if above else ""
     out.console.info(
         f"{r.destination}: {status} ({r.count('error')} error(s), {r.count('warning')} "
-        f"warning(s), {r.count('note')} note(s))"
+        f"warning(s), {r.count('note')} note(s){again})"
     )

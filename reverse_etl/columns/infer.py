@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlglot
@@ -25,7 +25,9 @@ from reverse_etl.columns.records import (
     ref_of,
 )
 from reverse_etl.columns.sqltypes import parse_type
+from reverse_etl.columns.syntax import syntax_issue
 from reverse_etl.columns.trace import Context, line_of, mark, output_columns
+from reverse_etl.config.suggest import did_you_mean
 
 
 def parse_sql(sql: str, dialect: str = "duckdb") -> exp.Expr:
@@ -97,18 +99,7 @@ def infer_columns(
     try:
         tree = parse_sql(sql, dialect)
     except SqlglotError as exc:  # ParseError, or TokenError for e.g. an unclosed quote
-        first = exc.errors[0] if isinstance(exc, ParseError) and exc.errors else {}
-        return InferenceResult(
-            (),
-            (
-                InferenceIssue(
-                    "parse_error",
-                    "sqlglot cannot parse the SQL: " + str(first.get("description") or exc),
-                    line=first.get("line"),
-                ),
-            ),
-            complete=False,
-        )
+        return InferenceResult((), (syntax_issue(exc, sql),), complete=False)
     return _infer_tree(tree, schema, dialect, upstream)
 
 
@@ -143,7 +134,8 @@ def _infer_tree(
         issues += _unresolved_columns(root, known)
         columns, complete = output_columns(root, Context(dialect, original, upstream))
     except SqlglotError as exc:
-        return InferenceResult((), (*issues, _optimize_issue(exc, tree)), complete=False)
+        issue = _optimize_issue(exc, tree, known)
+        return InferenceResult((), (*issues, issue), complete=False)
     except Exception as exc:
         # sqlglot's optimizer meets arbitrary user SQL; if it trips over one model, that model
         # is reported as not analysable and every other model is still validated.
@@ -213,7 +205,7 @@ def _unknown_tables(tree: exp.Expr, schema: TableSchemas, dialect: str) -> list[
     return out
 
 
-def _optimize_issue(exc: SqlglotError, tree: exp.Expr) -> InferenceIssue:
+def _optimize_issue(exc: SqlglotError, tree: exp.Expr, schema: TableSchemas) -> InferenceIssue:
     text = str(exc)
     if not text.startswith("Unknown column: "):
         return InferenceIssue("unsupported", f"sqlglot cannot resolve the query: {text}")
@@ -221,13 +213,29 @@ def _optimize_issue(exc: SqlglotError, tree: exp.Expr) -> InferenceIssue:
     col = next((c for c in tree.find_all(exp.Column) if c.name.lower() == name.lower()), None)
     tables = {t.alias_or_name: t for t in tree.find_all(exp.Table)}
     table = tables.get(col.table) if col is not None and col.table else None
+    # A CTE read by name is a Table node too: its columns are its query's.
+    queries = [
+        q.this
+        for q in tree.find_all(exp.Subquery, exp.CTE)
+        if col is not None
+        and q.alias_or_name.lower() in {col.table.lower(), table.name.lower() if table else ""}
+        and isinstance(q.this, exp.Query)
+    ]
+    if table is not None and ref_of(table) in schema:
+        queries = []
     where = f"table {ref_of(table)}" if table is not None else "the table it is read from"
+    known: Sequence[str] = ()
+    if queries:
+        where, known, table = f"'{col.table if col else ''}'", queries[0].named_selects, None
+    elif table is not None:
+        known = [n for n, _ in schema.get(ref_of(table), ())]
     return InferenceIssue(
         "unknown_column",
         f"column '{name}' is not in {where}",
         line=line_of(col),
         table=ref_of(table) if table is not None else None,
-        hint="check the spelling, or add the column to the table's declared columns",
+        hint=did_you_mean(name, known)
+        or "check the spelling, or add the column to the table's declared columns",
         subject=name,
     )
 
@@ -243,19 +251,48 @@ def _unresolved_columns(root: Scope, schema: TableSchemas) -> list[InferenceIssu
             isinstance(s, exp.Table) and not isinstance(s.this, exp.Identifier) for s in sources
         ):
             continue
+        columns = _source_columns(scope, schema)
         for col in scope.unqualified_columns:
             clause = col.find_ancestor(exp.Order, exp.Group, exp.Having)
             outputs = getattr(scope.expression, "named_selects", ())
             if clause is not None and col.name in outputs:
                 continue  # ORDER BY / GROUP BY on an output alias
-            out.append(
-                InferenceIssue(
-                    "unresolved_column",
-                    f"column '{col.name}' is in none of the tables the query reads, or in "
-                    "more than one",
-                    line=line_of(col),
-                    hint="check the spelling, or prefix it with its table's alias",
-                    subject=col.name,
-                )
-            )
+            out.append(_unresolved(col, columns))
     return out
+
+
+def _source_columns(scope: Scope, schema: TableSchemas) -> dict[str, list[str]]:
+    """The column names of each relation a scope reads, by how a message names it."""
+    out: dict[str, list[str]] = {}
+    for alias, source in scope.sources.items():
+        if isinstance(source, exp.Table):
+            ref = ref_of(source)
+            shown = f"table {ref}" + (f" ({alias})" if alias.lower() != ref.name else "")
+            out[shown] = [name for name, _ in schema.get(ref, ())]
+        elif isinstance(source, Scope):
+            out[f"'{alias}'"] = list(getattr(source.expression, "named_selects", ()))
+    return out
+
+
+def _unresolved(col: exp.Column, columns: Mapping[str, Sequence[str]]) -> InferenceIssue:
+    """A column no relation has (with the nearest names, as DuckDB's binder says), or that
+    several have."""
+    having = [a for a, names in columns.items() if col.name.lower() in map(str.lower, names)]
+    if len(having) > 1:
+        return InferenceIssue(
+            "unresolved_column",
+            f"column '{col.name}' is ambiguous: " + " and ".join(sorted(having)) + " have it",
+            line=line_of(col),
+            hint="prefix it with its table's alias (alias.column)",
+            subject=col.name,
+        )
+    where = " or ".join(sorted(columns)) if columns else "the tables the query reads"
+    known = [n for names in columns.values() for n in names]
+    return InferenceIssue(
+        "unresolved_column",
+        f"column '{col.name}' is not in {where}",
+        line=line_of(col),
+        hint=did_you_mean(col.name, known)
+        or "check the spelling, or add the column to the table's declared columns",
+        subject=col.name,
+    )

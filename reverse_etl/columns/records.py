@@ -71,6 +71,7 @@ class InferenceIssue:
     table: TableRef | None = None
     hint: str | None = None
     subject: str | None = None  # the name written on ``line`` (a column or table name)
+    column: int | None = None  # 1-based column of ``subject`` on ``line`` (syntax errors)
 
 
 @dataclass(frozen=True)

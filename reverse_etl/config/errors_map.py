@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.config.suggest import closest, did_you_mean
 from reverse_etl.config.yaml_loader import KeyPath, LoadedYaml, format_key_path
 from reverse_etl.errors import Problem
 
@@ -47,6 +48,18 @@ def field_names(model: type[BaseModel]) -> list[str]:
     return names
 
 
+def suggested_keys(key: str, model: type[BaseModel]) -> list[str]:
+    """The keys of ``model`` a user most likely meant by unknown ``key``: a name the
+    platform's own documents use for it (the settings class's ``KEY_ALIASES``, e.g. TikTok's
+    ``pixel_code`` for ``event_source_id``), else the nearest spellings."""
+    aliases: dict[str, str] = getattr(model, "KEY_ALIASES", {})
+    if key in aliases:
+        return [aliases[key]]
+    if key.lower() in aliases:
+        return [aliases[key.lower()]]
+    return closest(key, field_names(model))
+
+
 def problems_from_validation(
     exc: ValidationError,
     loaded: LoadedYaml,
@@ -64,8 +77,13 @@ def problems_from_validation(
         if kind == "extra_forbidden":
             owner = _model_at(model, loc[:-1])
             options = field_names(owner) if owner is not None else []
-            hint = did_you_mean(str(loc[-1]), options) or (
-                "valid keys: " + ", ".join(sorted(options)) if options else None
+            meant = suggested_keys(str(loc[-1]), owner) if owner is not None else []
+            hint = (
+                "did you mean " + " or ".join(f"'{m}'" for m in meant) + "?"
+                if meant
+                else "valid keys: " + ", ".join(sorted(options))
+                if options
+                else None
             )
             problems.append(
                 Problem(f"unknown key '{loc[-1]}'", loaded.path, line, key_text, hint=hint)
@@ -107,7 +125,11 @@ def problems_from_validation(
                     _either(earlier.message, msg), loaded.path, line, key_text
                 )
                 continue
-            by_key[key_text] = Problem(msg, loaded.path, line, key_text)
+            hint = None
+            if kind == "literal_error" and isinstance(err.get("input"), str):
+                choices = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+                hint = did_you_mean(err["input"], choices)
+            by_key[key_text] = Problem(msg, loaded.path, line, key_text, hint=hint)
             problems.append(by_key[key_text])
     return problems
 

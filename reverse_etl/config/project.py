@@ -1,8 +1,12 @@
-"""retl_project.yml: warehouse, vars, state location and dbt-shaped source declarations."""
+"""retl_project.yml: warehouse, vars, state location, targets and dbt-shaped source
+declarations."""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -12,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -19,10 +24,13 @@ from pydantic import (
 from reverse_etl.config.env import LazySecret
 from reverse_etl.config.errors_map import problems_from_validation
 from reverse_etl.config.resolve import resolve_tree
+from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.config.yaml_loader import LoadedYaml, load_yaml
-from reverse_etl.errors import ConfigError
+from reverse_etl.errors import ConfigError, UsageError
 
 PROJECT_FILE = "retl_project.yml"
+# Picks a target when --target is not given (as dbt's --target, for CI jobs).
+TARGET_ENV = "RETL_TARGET"
 
 
 class _Strict(BaseModel):
@@ -221,6 +229,28 @@ class DbtConfig(_Strict):
     Default: as dbt finds it (``DBT_TARGET_PATH``, ``target-path``, else ``target``)."""
 
 
+def _duckdb_by_default(v: Any) -> Any:
+    # `warehouse: {path: x.duckdb}` means DuckDB, as it did before other kinds existed.
+    if isinstance(v, dict) and "type" not in v:
+        return {**v, "type": "duckdb"}
+    return v
+
+
+class TargetConfig(_Strict):
+    """One target (``targets.<name>``): where models run and the state lives when it is
+    picked, as dbt's targets keep a dev and a prod run apart."""
+
+    warehouse: WarehouseConfig | None = None
+    """Replaces the top-level ``warehouse:`` (whole) for this target."""
+    state: StateConfig | None = None
+    """Replaces the top-level ``state:`` (whole) for this target."""
+
+    @field_validator("warehouse", mode="before")
+    @classmethod
+    def _duckdb(cls, v: Any) -> Any:
+        return _duckdb_by_default(v)
+
+
 class ProjectConfig(_Strict):
     """The whole of retl_project.yml. Every key is optional."""
 
@@ -236,13 +266,37 @@ class ProjectConfig(_Strict):
     """A dbt project to read models from (its ``target/manifest.json``)."""
     sources: list[SourceDecl] = Field(default_factory=list)
     """Declared sources, in dbt's shape."""
+    targets: dict[str, TargetConfig] = Field(default_factory=dict)
+    """Named targets (``dev``, ``prod`` …), each replacing ``warehouse:`` and ``state:``;
+    ``--target NAME`` or ``RETL_TARGET`` picks one."""
+    default_target: str | None = None
+    """The target used when neither ``--target`` nor ``RETL_TARGET`` names one (default: the
+    first under ``targets:``)."""
 
     @field_validator("warehouse", mode="before")
     @classmethod
     def _duckdb_by_default(cls, v: Any) -> Any:
-        # `warehouse: {path: x.duckdb}` means DuckDB, as it did before other kinds existed.
-        if isinstance(v, dict) and "type" not in v:
-            return {**v, "type": "duckdb"}
+        return _duckdb_by_default(v)
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _empty_targets(cls, v: Any) -> Any:
+        # `dev:` with nothing under it: the top-level warehouse and state, named.
+        if isinstance(v, dict):
+            return {name: {} if t is None else t for name, t in v.items()}
+        return v
+
+    @field_validator("default_target")
+    @classmethod
+    def _known_target(cls, v: str | None, info: ValidationInfo) -> str | None:
+        targets = info.data.get("targets")
+        if v is None or targets is None:  # targets itself invalid: said there
+            return v
+        if not targets:
+            raise ValueError("no targets are declared: add 'targets:' or remove this key")
+        if v not in targets:
+            hint = did_you_mean(v, targets) or "targets: " + ", ".join(targets)
+            raise ValueError(f"no target named '{v}' ({hint})")
         return v
 
     @field_validator("sources")
@@ -254,6 +308,61 @@ class ProjectConfig(_Strict):
                 raise ValueError(f"source '{src.name}' is declared twice")
             seen.add(src.name)
         return v
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """The target a run uses: what models see as ``target.name`` and ``target.type``."""
+
+    name: str
+    """The target's name (``default`` when the project declares no targets)."""
+    type: str
+    """Its warehouse's kind: ``duckdb`` or ``postgres``."""
+
+    def as_jinja(self) -> dict[str, str]:
+        return {"name": self.name, "type": self.type}
+
+
+def apply_target(
+    config: ProjectConfig,
+    loaded: LoadedYaml | None,
+    name: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[ProjectConfig, RunTarget]:
+    """The configuration of the target ``name`` (else ``RETL_TARGET``, else
+    ``default_target:``, else the first under ``targets:``): its ``warehouse:`` and
+    ``state:`` replace the top-level ones."""
+    env = os.environ if environ is None else environ
+    option, given = ("--target", name) if name else (TARGET_ENV, env.get(TARGET_ENV) or None)
+    path = loaded.path if loaded is not None else None
+    if not config.targets:
+        if given is not None:
+            raise UsageError(
+                f"{option} {given}: {PROJECT_FILE} declares no targets",
+                key=option,
+                hint=f"declare them under 'targets:' in {PROJECT_FILE} (see "
+                "docs/configuration.md#targets)"
+                + (f", or unset {TARGET_ENV}" if option == TARGET_ENV else ""),
+            )
+        return config, RunTarget("default", config.warehouse.type)
+    chosen = given or config.default_target or next(iter(config.targets))
+    if chosen not in config.targets:
+        raise ConfigError(
+            f"{option} {chosen}: no target named '{chosen}'",
+            file=path,
+            line=loaded.line_of(("targets",)) if loaded is not None else None,
+            key="targets",
+            hint=did_you_mean(chosen, config.targets) or "targets: " + ", ".join(config.targets),
+        )
+    target = config.targets[chosen]
+    updated = config.model_copy(
+        update={
+            "warehouse": target.warehouse or config.warehouse,
+            "state": target.state or config.state,
+        }
+    )
+    return updated, RunTarget(chosen, updated.warehouse.type)
 
 
 def load_project_config(project_dir: Path) -> tuple[ProjectConfig, LoadedYaml | None]:

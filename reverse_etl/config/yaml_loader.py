@@ -155,6 +155,21 @@ class _Builder:
             merged: set[str] = set()
             out: dict[str, Any] = {}
             for index, (key_node, value_node) in enumerate(node.value):
+                if not isinstance(key_node, yaml.ScalarNode):
+                    # `{{ 1 + 'a' }}: x` is a mapping used as a key: YAML reads the braces
+                    # as a flow mapping, and PyYAML cannot build it ("unhashable key").
+                    self.problems.append(
+                        Problem(
+                            "a key must be a plain name, not a list or a {...} mapping (an "
+                            "unquoted {{ ... }} is read as one)",
+                            file=self.path,
+                            line=key_node.start_mark.line + 1,
+                            key=format_key_path(key_path) or None,
+                            hint="write the key as a name; a template belongs in a value, "
+                            "in quotes: key: \"{{ env_var('NAME') }}\"",
+                        )
+                    )
+                    continue
                 key = self._constructor.construct_object(key_node, deep=True)
                 if not isinstance(key, str):
                     key = str(key)

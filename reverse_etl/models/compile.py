@@ -15,7 +15,8 @@ from typing import Any
 
 from reverse_etl.errors import EngineError, ModelError, Problem
 from reverse_etl.models.dag import ModelFile, discover_models, topo_order, upstream
-from reverse_etl.models.render import RenderContext, render_model
+from reverse_etl.models.lines import ModelLines
+from reverse_etl.models.render import DEFAULT_TARGET, RenderContext, render_model
 
 SourceResolver = Callable[[str, str], str]
 
@@ -30,6 +31,8 @@ class Model:
     refs: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]
     config: Mapping[str, Any] = field(default_factory=dict)
+    # Warnings about its config() keys (dbt's that retl ignores or reads under another name).
+    notes: tuple[Problem, ...] = ()
 
     @property
     def primary_key(self) -> tuple[str, ...] | None:
@@ -37,6 +40,15 @@ class Model:
         if pk is None:
             return None
         return (pk,) if isinstance(pk, str) else tuple(str(c) for c in pk)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Where one model's rendered SQL sits in a compiled model's SQL."""
+
+    model: Model
+    start: int  # 1-based line of the compiled SQL holding the model's first line
+    lines: int
 
 
 @dataclass(frozen=True)
@@ -48,10 +60,24 @@ class CompiledModel:
     upstream: tuple[str, ...]
     # (source, table) read by the model or any upstream model: named in its engine errors
     sources: tuple[tuple[str, str], ...] = ()
+    # the models inlined in ``sql``, upstream first (empty: ``sql`` is the model's alone)
+    segments: tuple[Segment, ...] = ()
 
     @property
     def name(self) -> str:
         return self.model.name
+
+    def origin(self, line: int) -> tuple[Model, int] | None:
+        """The model and the line of its rendered SQL that line ``line`` of ``sql`` comes
+        from. The ``)`` closing a model's CTE counts as its last line: a parser meeting an
+        unfinished statement there (a dangling ``AND``) reports that line."""
+        segments = self.segments or (Segment(self.model, 1, self.sql.count("\n") + 1),)
+        for seg in segments:
+            if seg.start <= line < seg.start + seg.lines:
+                return seg.model, line - seg.start + 1
+            if line == seg.start + seg.lines:
+                return seg.model, seg.lines
+        return None
 
 
 @dataclass(frozen=True)
@@ -65,7 +91,8 @@ class ModelGraph:
         ordered = tuple(n for n in self.order if n in ups)
         deps = [self.models[n] for n in ordered]
         sources = tuple(dict.fromkeys(s for m in (*deps, model) for s in m.sources))
-        return CompiledModel(model, assemble_sql(model, deps), ordered, sources)
+        sql, segments = assemble(model, deps)
+        return CompiledModel(model, sql, ordered, sources, segments)
 
 
 def quote_ident(name: str) -> str:
@@ -81,6 +108,7 @@ def build_graph(
     external_ref: Callable[[str, str | None, Any], str | None] | None = None,
     external_names: frozenset[str] = frozenset(),
     secret_env: frozenset[str] = frozenset(),
+    target: Mapping[str, str] | None = None,
 ) -> ModelGraph:
     """Discover and render every model, then order them. All problems are reported together."""
     files = discover_models(models_dir)
@@ -92,6 +120,7 @@ def build_graph(
         external_ref=external_ref,
         external_names=external_names,
         secret_env=secret_env,
+        target=target if target is not None else DEFAULT_TARGET,
     )
     models: dict[str, Model] = {}
     problems: list[Problem] = []
@@ -126,6 +155,7 @@ def _render_file(mf: ModelFile, ctx: RenderContext) -> Model:
         tuple(dict.fromkeys(result.refs)),
         tuple(dict.fromkeys(result.sources)),
         dict(result.config),
+        tuple(result.notes),
     )
 
 
@@ -142,30 +172,125 @@ def starts_with_cte(sql: str) -> bool:
     return re.match(r"with\b", body, re.I) is not None
 
 
-def assemble_sql(model: Model, deps: list[Model]) -> str:
+def assemble(model: Model, deps: list[Model]) -> tuple[str, tuple[Segment, ...]]:
+    """The model's SQL with ``deps`` inlined as CTEs, and where each model's lines are."""
     if not deps:
-        return model.sql
-    ctes = ",\n".join(f"{quote_ident(d.name)} AS (\n{d.sql}\n)" for d in deps)
+        return model.sql, ()
+    parts: list[str] = []
+    segments: list[Segment] = []
+    line = 2  # "WITH "a" AS (" is line 1
+    for d in deps:
+        parts.append(f"{quote_ident(d.name)} AS (\n{d.sql}\n)")
+        n = d.sql.count("\n") + 1
+        segments.append(Segment(d, line, n))
+        line += n + 2  # the closing ")," and the next CTE's header
     if starts_with_cte(model.sql):
         body = f"SELECT * FROM (\n{model.sql}\n) AS {quote_ident(model.name)}"
+        line += 1
     else:
         body = model.sql
-    return f"WITH {ctes}\n{body}"
+    line -= 1  # no next CTE header: the body follows the last ")"
+    segments.append(Segment(model, line, model.sql.count("\n") + 1))
+    return "WITH " + ",\n".join(parts) + "\n" + body, tuple(segments)
 
 
 @contextmanager
-def model_errors(compiled: CompiledModel) -> Iterator[None]:
+def model_errors(
+    compiled: CompiledModel, *, probe: Callable[[str], object] | None = None
+) -> Iterator[None]:
     """Engine errors while a model runs name the model's file and the sources it reads (the
-    engine has already masked the data values its message quoted)."""
+    engine has already masked the data values its message quoted).
+
+    An error that quotes a line of the SQL (DuckDB's ``LINE 15: ...``) is blamed on the model
+    whose SQL holds that line (an upstream model inlined as a CTE, maybe), at the line of its
+    file. ``probe`` (the engine binding a statement without running it) runs the compiled SQL
+    alone again: a syntax or binder error then quotes a line of exactly that SQL.
+    """
     try:
         yield
     except EngineError as exc:
         if exc.file is not None:
             raise
-        names = ", ".join(f"{s}.{t}" for s, t in compiled.sources)
-        reads = f" (source{'s' if len(compiled.sources) > 1 else ''} {names})" if names else ""
-        raise EngineError(
-            f"model '{compiled.name}'{reads} failed: {exc.message}",
-            file=compiled.model.path,
-            hint="run 'retl compile --select " + compiled.name + "' to see the SQL that ran",
-        ) from None
+        message, exact = exc.message, False
+        if probe is not None:
+            try:
+                probe(compiled.sql)
+            except EngineError as again:
+                message, exact = again.message, True
+        raise located_error(compiled, message, exact=exact) from None
+
+
+# DuckDB's excerpt of the statement: "LINE 15: <the line, maybe cut with ...> ^" (the message
+# arrives on one line: the caret line's indentation is one space).
+_EXCERPT = re.compile(r"\s*\bLINE (\d+): (.*?) ?\^")
+# Binder and catalog errors quote no line, only the name they could not resolve.
+_NAMED = re.compile(
+    r'Referenced column "([^"]+)" not found'
+    r"|(?:Table|Function|Macro Function|Table Function) with name (\S+?) does not exist"
+)
+
+
+def located_error(compiled: CompiledModel, message: str, *, exact: bool) -> EngineError:
+    """The engine's ``message`` as an error of the model (and line) it comes from.
+    ``exact``: its line numbers count lines of ``compiled.sql`` itself."""
+    culprit, line = compiled.model, None
+    found = _EXCERPT.search(message)
+    named = _NAMED.search(message)
+    if found is not None:
+        at = _compiled_line(compiled.sql, int(found.group(1)), found.group(2), exact=exact)
+        origin = compiled.origin(at) if at is not None else None
+        if origin is not None:
+            culprit, line = origin[0], ModelLines(origin[0]).locate(origin[1])
+            message = message[: found.start()] + message[found.end() :]
+        else:  # the number counts lines of a statement wrapped around the model's SQL
+            excerpt = found.group(2).strip()
+            message = f"{message[: found.start()]} (at: {excerpt}){message[found.end() :]}"
+    elif named is not None:
+        culprit, line = _spelling(compiled, named.group(1) or named.group(2))
+    elif exact and "at end of input" in message:
+        line = ModelLines(culprit).locate(culprit.sql.count("\n") + 1)
+    if culprit is compiled.model:
+        sources = compiled.sources
+        context = ""
+    else:
+        sources = culprit.sources
+        context = f" while running '{compiled.name}'"
+    names = ", ".join(f"{s}.{t}" for s, t in sources)
+    reads = f" (source{'s' if len(sources) > 1 else ''} {names})" if names else ""
+    return EngineError(
+        f"model '{culprit.name}'{reads} failed{context}: {message.strip()}",
+        file=culprit.path,
+        line=line,
+        hint="run 'retl compile --select " + culprit.name + "' to see the SQL that ran",
+    )
+
+
+def _spelling(compiled: CompiledModel, name: str) -> tuple[Model, int | None]:
+    """The model that writes ``name`` (the model itself when it does, else the one upstream
+    model that does) and the one line of its file that spells it."""
+    models = [seg.model for seg in compiled.segments] or [compiled.model]
+    word = re.compile(r"(?<![\w.])" + re.escape(name) + r"(?!\w)", re.IGNORECASE)
+    spelled = [m for m in models if word.search(m.sql)]
+    if compiled.model in spelled or len(spelled) != 1:
+        return compiled.model, ModelLines(compiled.model).spelled(name)
+    return spelled[0], ModelLines(spelled[0]).spelled(name)
+
+
+def _compiled_line(sql: str, reported: int, excerpt: str, *, exact: bool) -> int | None:
+    """The line of ``sql`` an engine reported as line ``reported`` of its statement, which
+    holds ``sql`` somewhere below its first line (``exact``: ``sql`` is the statement). The
+    excerpt must be that line: the nearest line of ``sql`` at or above ``reported`` that
+    reads the same wins (a wrapper adds few lines above the model)."""
+    lines = sql.split("\n")
+    if exact:
+        return reported if 1 <= reported <= len(lines) + 1 else None
+    text = " ".join(excerpt.split())
+    cut = text.startswith("...") or text.endswith("...")
+    text = text.strip(".").strip() if cut else text
+    if not text:
+        return None
+    for number in range(min(reported, len(lines)), 0, -1):
+        written = " ".join(lines[number - 1].split())
+        if written == text or (cut and text in written):
+            return number
+    return None

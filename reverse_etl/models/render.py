@@ -8,10 +8,11 @@ values of environment variables never reach an error message.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import jinja2
@@ -20,7 +21,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from reverse_etl.config.secret_env import is_secret_name
 from reverse_etl.config.suggest import did_you_mean
-from reverse_etl.errors import ModelError
+from reverse_etl.errors import ModelError, Problem
+
+# What ``target`` is in a model when the project declares no targets (as dbt's target).
+DEFAULT_TARGET = {"name": "default", "type": "duckdb"}
 
 
 @dataclass
@@ -39,6 +43,8 @@ class RenderContext:
     # Environment variables that the project's secret settings read: env_var() refuses them
     # (and any whose name says it holds a secret), since a model's text can be printed.
     secret_env: frozenset[str] = frozenset()
+    # What models see as ``target`` (dbt's): the run's target name and warehouse type.
+    target: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TARGET))
 
 
 @dataclass
@@ -47,6 +53,26 @@ class RenderResult:
     refs: list[str] = field(default_factory=list)
     sources: list[tuple[str, str]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    # Warnings about config() keys retl reads differently or not at all (file and line).
+    notes: list[Problem] = field(default_factory=list)
+
+
+# config() keys: retl's own, and dbt's that retl reads under its own name or not at all.
+RETL_CONFIG_KEYS = ("primary_key", "tags")
+DBT_ALIASES = {"unique_key": "primary_key"}
+DBT_ONLY_CONFIG_KEYS = frozenset(  # every dbt model config a project may carry over
+    """
+    materialized schema database alias enabled meta docs persist_docs pre_hook post_hook
+    full_refresh grants contract constraints sql_header on_schema_change
+    incremental_strategy incremental_predicates merge_update_columns merge_exclude_columns
+    partition_by cluster_by indexes dist sort file_format location_root transient copy_grants
+    query_tag snowflake_warehouse labels bind access group event_time batch_size lookback
+    begin concurrent_batches unlogged tblproperties require_partition_filter
+    partition_expiration_days hours_to_expiration kms_key_name secure automatic_clustering
+    strategy target_schema target_database check_cols updated_at invalidate_hard_deletes
+    hard_deletes quote_columns column_types delimiter
+    """.split()  # noqa: SIM905 (a word list reads better than 60 quoted strings)
+)
 
 
 class _HelperError(Exception):
@@ -111,6 +137,8 @@ class _Helpers:
     ctx: RenderContext
     result: RenderResult
     read_values: list[str] = field(default_factory=list)
+    path: Path | None = None
+    template: jinja2.Template | None = None
 
     def ref(self, *args: str, **kwargs: Any) -> str:
         ctx, package = self.ctx, None
@@ -176,9 +204,74 @@ class _Helpers:
             f"export {var_name}=... or give a default: env_var('{var_name}', '...')",
         )
 
-    def config(self, **kwargs: Any) -> str:
-        self.result.config.update(kwargs)
+    def config(self, *args: Any, **kwargs: Any) -> str:
+        """dbt's ``config()``: retl reads ``primary_key`` (``unique_key`` too, with a note)
+        and ``tags``; any other key is a warning naming the file, never silently ignored."""
+        if args:
+            raise _HelperError(
+                "config() takes settings by name", "write {{ config(primary_key='event_id') }}"
+            )
+        line = self.line()
+        for given, value in kwargs.items():
+            key = given
+            if key in DBT_ALIASES:
+                key = self._alias(key, value, kwargs, line)
+            elif key in DBT_ONLY_CONFIG_KEYS:
+                self._note(
+                    f"config({key}=...) is a dbt setting that retl ignores: each model runs as "
+                    "one SELECT, read by the destinations that name it",
+                    line,
+                    "remove it, or keep it if dbt reads this file too",
+                )
+                continue
+            elif key not in RETL_CONFIG_KEYS:
+                self._note(
+                    f"config({key}=...) is not a retl setting and is ignored",
+                    line,
+                    did_you_mean(key, [*RETL_CONFIG_KEYS, *DBT_ALIASES])
+                    or "retl reads " + " and ".join(RETL_CONFIG_KEYS),
+                )
+                continue
+            if key == "tags" and not _is_tags(value):
+                raise _HelperError(
+                    "config(tags=...) must be a string or a list of strings",
+                    "write {{ config(tags=['nightly']) }}",
+                )
+            self.result.config[key] = value
         return ""
+
+    def _alias(self, key: str, value: Any, given: Mapping[str, Any], line: int | None) -> str:
+        name = DBT_ALIASES[key]
+        other = given.get(name, self.result.config.get(name))
+        if other is not None and other != value:
+            raise _HelperError(
+                f"config() sets both {name}={other!r} and {key}={value!r}",
+                f"keep one: retl reads {key} as {name}",
+            )
+        self._note(
+            f"config({key}=...) is read as {name} (retl's name for the key of a row)",
+            line,
+            f"write {name}= to silence this note",
+        )
+        return name
+
+    def _note(self, message: str, line: int | None, hint: str) -> None:
+        self.result.notes.append(
+            Problem(message, file=self.path, line=line, hint=hint, severity="warning")
+        )
+
+    def line(self) -> int | None:
+        """The template line of the helper being called (Jinja maps compiled code to it)."""
+        template = self.template
+        if template is None:
+            return None
+        corresponding = template.get_corresponding_lineno
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None:
+            if frame.f_globals.get("__jinja_template__") is template:
+                return int(corresponding(frame.f_lineno))
+            frame = frame.f_back
+        return None
 
 
 class _Helper:
@@ -203,7 +296,7 @@ class _Helper:
 def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> RenderResult:
     """Render ``text`` (the model file at ``path``); errors name the file and line."""
     result = RenderResult(sql="")
-    h = _Helpers(name, ctx, result)
+    h = _Helpers(name, ctx, result, path=path)
     helpers: dict[str, Callable[..., Any]] = {
         "ref": h.ref,
         "source": h.source,
@@ -214,7 +307,10 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
     try:
         template = _ENV.from_string(text)
         template.filename = str(path)
-        result.sql = template.render({n: _Helper(n, fn) for n, fn in helpers.items()}, this=name)
+        h.template = template
+        result.sql = template.render(
+            {n: _Helper(n, fn) for n, fn in helpers.items()}, this=name, target=dict(ctx.target)
+        )
     except jinja2.TemplateSyntaxError as exc:
         raise ModelError(
             f"Jinja syntax error: {exc.message}", file=path, line=exc.lineno, key=name
@@ -262,3 +358,9 @@ def _template_line(tb: TracebackType | None, path: Path) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
+
+
+def _is_tags(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list | tuple) and all(isinstance(t, str) for t in value)
+    )

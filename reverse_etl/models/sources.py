@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from reverse_etl.config.project import SourceDecl, TableDecl
-from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.config.project import PROJECT_FILE, SourceDecl, TableDecl
+from reverse_etl.config.suggest import closest, did_you_mean
+from reverse_etl.config.yaml_loader import KeyPath, format_key_path, load_yaml
+from reverse_etl.errors import Problem
 from reverse_etl.models.compile import quote_ident
 
 
@@ -19,11 +22,35 @@ def sql_string(value: str) -> str:
 
 
 def external_location(source: SourceDecl, table: TableDecl) -> str | None:
-    for holder in (table.config, table.meta, source.config, source.meta):
+    found = _location(source, table)
+    return found[0] if found is not None else None
+
+
+def _location(source: SourceDecl, table: TableDecl) -> tuple[str, KeyPath] | None:
+    """The table's ``external_location`` and where it is written: the key path below the
+    source's entry in ``sources:``."""
+    index = next(i for i, t in enumerate(source.tables) if t is table)
+    holders: tuple[tuple[dict[str, Any], KeyPath], ...] = (
+        (table.config, ("tables", index, "config")),
+        (table.meta, ("tables", index, "meta")),
+        (source.config, ("config",)),
+        (source.meta, ("meta",)),
+    )
+    for holder, path in holders:
         loc = holder.get("external_location")
         if loc:
-            return str(loc).format(name=table.name, identifier=table.identifier or table.name)
+            text = str(loc).format(name=table.name, identifier=table.identifier or table.name)
+            return text, (*path, "external_location")
     return None
+
+
+def local_file(location: str, project_dir: Path) -> Path | None:
+    """The file ``location`` names when it is one local file (not a URL, a glob or a reader
+    expression such as ``read_csv('x.csv', delim=';')``)."""
+    if "://" in location or "(" in location or any(ch in location for ch in "*?["):
+        return None
+    path = Path(location).expanduser()
+    return path if path.is_absolute() else project_dir / path
 
 
 def _reader(location: str, table: TableDecl, project_dir: Path) -> str:
@@ -69,6 +96,31 @@ class SourceCatalog:
             f"source('{source_name}', '{table_name}'): source has no table '{table_name}'", hint
         )
 
+    def missing_file(self, source_name: str, table_name: str) -> Problem | None:
+        """A located problem when the table's ``external_location`` names a local file that
+        does not exist, with the nearest file of that folder; else None."""
+        src, table = self.lookup(source_name, table_name)
+        found = _location(src, table)
+        path = local_file(found[0], self.project_dir) if found is not None else None
+        if found is None or path is None or path.exists():
+            return None
+        location, key = found
+        index = next(i for i, s in enumerate(self.sources.values()) if s is src)
+        key_path: KeyPath = ("sources", index, *key)
+        loaded = load_yaml(self.project_dir / PROJECT_FILE, required=False)
+        return Problem(
+            f"source('{source_name}', '{table_name}'): file {location} does not exist",
+            file=self.project_dir / PROJECT_FILE,
+            line=loaded.line_of(key_path) if loaded is not None else None,
+            key=format_key_path(key_path),
+            hint=_nearest_file(path, location),
+        )
+
+    def missing_files(self, tables: Sequence[tuple[str, str]]) -> list[Problem]:
+        """:meth:`missing_file` of each (source, table), each file once."""
+        problems = (self.missing_file(s, t) for s, t in dict.fromkeys(tables))
+        return list(dict.fromkeys(p for p in problems if p is not None))
+
     def relation(self, source_name: str, table_name: str) -> str:
         """SQL for the engine: a file reader for external tables, else a qualified name."""
         src, table = self.lookup(source_name, table_name)
@@ -83,3 +135,20 @@ class SourceCatalog:
         parts = [src.database] if src.database else []
         parts += [src.schema_name, table.identifier or table.name]
         return ".".join(quote_ident(p) for p in parts)
+
+
+def _nearest_file(path: Path, written: str) -> str:
+    """Did you mean the closest file of the same folder (spelled as ``written`` spells its
+    folder)?"""
+    folder = path.parent
+    if not folder.is_dir():
+        return f"the folder {Path(written).parent.as_posix()}/ does not exist either"
+    names = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    prefix = written[: len(written) - len(path.name)] if written.endswith(path.name) else ""
+    hits = closest(path.name, names)
+    if hits:
+        return "did you mean " + " or ".join(f"'{prefix}{h}'" for h in hits) + "?"
+    if not names:
+        return f"{prefix or 'its folder'} holds no file"
+    listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"files there: {listed}"

@@ -27,7 +27,11 @@ from reverse_etl.state.fingerprint import fingerprint, mapping_changes
 from reverse_etl.state.store import ScopeInfo
 from reverse_etl.validation.foreign import foreign_columns
 
+# Invalid rows are many (one per row): the plan keeps the first ones and counts the rest.
+# Reasons are grouped, so they are few, unless they quote values (an event name, a time):
+# that many distinct reasons are kept, the rest counted.
 MAX_INVALID_LISTED = 20
+MAX_REASONS = 1000
 _TABLES = itertools.count()
 MAX_SAMPLES = 3
 DUPLICATE_KEY = "duplicate primary key"
@@ -70,6 +74,8 @@ class DestinationPlan:
     invalid_rows: tuple[InvalidRow, ...]
     invalid_reasons: tuple[tuple[str, int], ...]
     warning_reasons: tuple[tuple[str, int], ...]
+    invalid_reasons_not_listed: int = 0  # distinct reasons past MAX_REASONS
+    warning_reasons_not_listed: int = 0
     mapping: dict[str, Any] = field(default_factory=dict)
     mapping_fingerprint: str = ""
     mapping_change: MappingChange | None = None
@@ -96,6 +102,11 @@ class DestinationPlan:
     @property
     def rows_to_send(self) -> int:
         return self.rows_new + self.rows_changed
+
+    @property
+    def invalid_rows_not_listed(self) -> int:
+        """Invalid rows past the first MAX_INVALID_LISTED (``invalid_rows``)."""
+        return self.rows_invalid - len(self.invalid_rows)
 
     def to_dict(self) -> dict[str, Any]:
         s = self.destination.settings
@@ -132,8 +143,11 @@ class DestinationPlan:
             if self.previous and self.previous.last_sync_at
             else None,
             "invalid_reasons": [{"reason": r, "rows": n} for r, n in self.invalid_reasons],
+            "invalid_reasons_not_listed": self.invalid_reasons_not_listed,
             "invalid_rows": [{"key": r.key, "reason": r.reason} for r in self.invalid_rows],
+            "invalid_rows_not_listed": self.invalid_rows_not_listed,
             "warning_reasons": [{"reason": r, "rows": n} for r, n in self.warning_reasons],
+            "warning_reasons_not_listed": self.warning_reasons_not_listed,
             "warnings": [w.render() for w in self.warnings],
             "skip_invalid_record": s.skip_invalid_record,
             "samples": list(self.samples),
@@ -196,6 +210,8 @@ def build_destination_plan(
     table = encode_rows(engine, encode)
     counts = count_rows(engine, dest, table)
     changed = counts.changed
+    invalid, invalid_more = _reasons(engine, table, "__errors") if counts.invalid else ([], 0)
+    warned, warned_more = _reasons(engine, table, "__warnings") if counts.warned else ([], 0)
     previous = state.previous
     print_ = fingerprint(encode.mapping)
     change = None
@@ -218,8 +234,10 @@ def build_destination_plan(
         rows_changed=changed,
         rows_unchanged=counts.unchanged + model.unchanged_elsewhere,
         invalid_rows=tuple(invalid_rows(engine, table, encode.mask_keys) if counts.invalid else ()),
-        invalid_reasons=tuple(_reasons(engine, table, "__errors") if counts.invalid else []),
-        warning_reasons=tuple(_reasons(engine, table, "__warnings") if counts.warned else []),
+        invalid_reasons=tuple(invalid),
+        warning_reasons=tuple(warned),
+        invalid_reasons_not_listed=invalid_more,
+        warning_reasons_not_listed=warned_more,
         mapping=encode.mapping,
         mapping_fingerprint=print_,
         mapping_change=change,
@@ -317,12 +335,16 @@ def _mark_duplicate_keys(engine: DuckDBEngine, table: str) -> None:
     )
 
 
-def _reasons(engine: DuckDBEngine, rel: str, column: str) -> list[tuple[str, int]]:
+def _reasons(engine: DuckDBEngine, rel: str, column: str) -> tuple[list[tuple[str, int]], int]:
+    """Each reason and its rows, most rows first (at most MAX_REASONS), and how many
+    distinct reasons are past that."""
     rows = engine.rows(
-        f"SELECT r, count(*) AS n FROM (SELECT unnest(string_split({column}, '; ')) AS r "
-        f"FROM {rel} WHERE {column} IS NOT NULL) GROUP BY r ORDER BY n DESC, r LIMIT 10"
+        f"SELECT r, count(*) AS n, count(*) OVER () AS reasons FROM (SELECT "
+        f"unnest(string_split({column}, '; ')) AS r FROM {rel} WHERE {column} IS NOT NULL) "
+        f"GROUP BY r ORDER BY n DESC, r LIMIT {MAX_REASONS}"
     )
-    return [(str(r), int(n)) for r, n in rows]
+    total = int(rows[0][2]) if rows else 0
+    return [(str(r), int(n)) for r, n, _ in rows], total - len(rows)
 
 
 def _mask(key: str | None) -> str | None:
@@ -335,6 +357,8 @@ def check_invalid(plans: Sequence[DestinationPlan]) -> list[Problem]:
     for plan in plans:
         if plan.rows_invalid and not plan.destination.settings.skip_invalid_record:
             reasons = ", ".join(f"{r} ({n})" for r, n in plan.invalid_reasons[:3])
+            more = len(plan.invalid_reasons) - 3 + plan.invalid_reasons_not_listed
+            reasons += f" and {more} more reason(s) ('retl plan' lists them)" if more > 0 else ""
             out.append(
                 Problem(
                     f"{plan.rows_invalid} of {plan.rows_total} rows are invalid: {reasons}",

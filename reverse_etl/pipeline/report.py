@@ -32,6 +32,7 @@ class SyncReport:
     sandbox_summary: Any = None
     error: str | None = None
     report_path: Path | None = None
+    interrupted: str | None = None  # the destination that was sending when the run stopped
 
     @property
     def ok(self) -> bool:
@@ -49,21 +50,29 @@ class SyncReport:
             "sandbox": self.sandbox,
             "error": self.error,
             "destinations": [r.to_dict() for r in self.results],
-            "not_run": [p.name for p in self.plans if p.name not in done],
+            "interrupted": self.interrupted,
+            "not_run": [
+                p.name for p in self.plans if p.name not in done and p.name != self.interrupted
+            ],
             "report_file": str(self.report_path) if self.report_path else None,
         }
 
 
-def write_report(folder: Path, report: SyncReport) -> Path | None:
-    """Write the report as ``<folder>/<run_id>.json``; a failure to write is not fatal."""
+def write_report(folder: Path, report: SyncReport) -> Path:
+    """Write the report as ``<folder>/<run_id>.json``; raises OSError when it cannot.
+
+    Written to a temporary file first and renamed: a full disk leaves no file at all, never
+    a report cut short (or empty) that a CI step would upload as if it were whole."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{report.run_id}.json"
+    report.report_path = path
+    document = orjson.dumps(scrub_data(report.to_dict()), option=orjson.OPT_INDENT_2, default=str)
+    partial = folder / f".{report.run_id}.json.partial"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{report.run_id}.json"
-        report.report_path = path
-        document = orjson.dumps(
-            scrub_data(report.to_dict()), option=orjson.OPT_INDENT_2, default=str
-        )
-        path.write_bytes(scrub(document.decode()).encode())  # CI uploads these files
-        return path
-    except OSError:
-        return None
+        partial.write_bytes(scrub(document.decode()).encode())  # CI uploads these files
+        partial.replace(path)
+    except BaseException:
+        report.report_path = None
+        partial.unlink(missing_ok=True)
+        raise
+    return path

@@ -16,11 +16,13 @@ from reverse_etl.config.project import PROJECT_FILE
 from reverse_etl.destinations.base import Destination
 from reverse_etl.engine.duckdb import DEFAULT_MEMORY
 from reverse_etl.errors import (
+    Interrupted,
     InvalidRowsError,
     RetlError,
     StateDamagedError,
     UsageError,
     ValidationFailed,
+    environment_error,
 )
 from reverse_etl.models.compile import model_errors
 from reverse_etl.pipeline.inputs import model_input
@@ -69,7 +71,8 @@ class Runner:
     ) -> list[DestinationPlan]:
         # The same static validation as `retl validate` comes first: a model that cannot fit
         # its destination stops here, with every problem, before any row is read.
-        problems = [p for v in self.p.validate(select) for p in v.errors]
+        # each once: a model's problem is the same for every destination reading it
+        problems = list(dict.fromkeys(p for v in self.p.validate(select) for p in v.errors))
         if problems:
             raise ValidationFailed.from_problems(
                 problems, summary="validation failed: nothing was sent (see 'retl validate')"
@@ -133,6 +136,8 @@ class Runner:
         if limit is not None and limit < 0:
             raise UsageError("--limit must be 0 or more", key="--limit")
         report = SyncReport(plans=[], sandbox=sandbox, run_id=new_run_id())
+        self._make_state_dir()
+        interrupted: Interrupted | None = None
         with open_state(self.p, sandbox=sandbox, write=True) as store:
             try:
                 report.plans = self._plans(store, select, full_refresh)
@@ -150,9 +155,52 @@ class Runner:
             except RetlError as exc:
                 report.error = exc.message
                 raise
+            except OSError as exc:  # a full disk, a folder that may not be written
+                problem = environment_error(exc)
+                if problem is None:
+                    raise
+                report.error = problem.message
+                raise problem from exc
+            except KeyboardInterrupt as exc:
+                # Ctrl-C or SIGTERM (a CI job's timeout): sending has stopped (requests in
+                # flight were let finish); what was acknowledged is in the journal, folded
+                # into the state when it closes, below. Said once everything is written.
+                signal = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+                interrupted = Interrupted(signal)
+                report.error = (
+                    f"interrupted by {signal}: stopped sending; the events acknowledged before "
+                    "are recorded in the state, and the next sync sends the rest"
+                    if report.interrupted is not None or report.results
+                    else f"interrupted by {signal} before anything was sent"
+                )
             finally:
-                report.report_path = write_report(self.p.state_dir / "runs", report)
+                self._write_report(report)
+        if interrupted is not None:
+            interrupted.report_path = report.report_path
+            raise interrupted
         return report
+
+    def _make_state_dir(self) -> None:
+        """A sync writes its state, journal, lock and report in the state folder: made first,
+        so that a project folder that cannot be written is said as such before anything runs
+        (and DuckDB spills into it; see Project.workbench)."""
+        try:
+            self.p.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = environment_error(exc)
+            if problem is None:
+                raise
+            raise problem from exc
+
+    def _write_report(self, report: SyncReport) -> None:
+        """The run report; not writing it (a full disk) is a warning, not the run's failure."""
+        folder = self.p.state_dir / "runs"
+        try:
+            write_report(folder, report)
+        except OSError as exc:
+            problem = environment_error(exc)
+            why = problem.message if problem is not None else (exc.strerror or str(exc))
+            self.p.console.warning(f"the run report could not be written in {folder}: {why}")
 
     def _send(self, report: SyncReport, store: StateStore, limit: int | None) -> None:
         from reverse_etl.sandbox import SandboxServer, SandboxWorld
@@ -162,17 +210,21 @@ class Runner:
             for plan in report.plans:
                 target = plan.destination.target(server)
                 total = plan.rows_to_send if limit is None else min(limit, plan.rows_to_send)
-                with self.p.console.progress(plan.name, total) as progress:
-                    result = execute(
-                        self.p.workbench,
-                        plan,
-                        target,
-                        observer=progress,
-                        state=store,
-                        run_id=report.run_id,
-                        limit=limit,
-                        policy=self.p.retry_policy,
-                    )
+                try:
+                    with self.p.console.progress(plan.name, total) as progress:
+                        result = execute(
+                            self.p.workbench,
+                            plan,
+                            target,
+                            observer=progress,
+                            state=store,
+                            run_id=report.run_id,
+                            limit=limit,
+                            policy=self.p.retry_policy,
+                        )
+                except KeyboardInterrupt:
+                    report.interrupted = plan.name
+                    raise
                 report.results.append(result)
         finally:
             if server is not None:

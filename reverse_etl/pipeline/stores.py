@@ -16,7 +16,7 @@ from reverse_etl.config.project import PROJECT_FILE
 from reverse_etl.errors import ConfigError, StateDamagedError
 from reverse_etl.state.base import StateStore
 from reverse_etl.state.lock import SyncLock
-from reverse_etl.state.store import LocalStateStore, set_aside
+from reverse_etl.state.store import LocalStateStore, StateInUseError, set_aside
 
 if TYPE_CHECKING:
     from reverse_etl.pipeline.context import RunContext
@@ -99,6 +99,20 @@ def _open_local(
                 "if any) and started a new state; every destination's next sync sends every "
                 "row again"
             )
-    return LocalStateStore(
-        project.workbench, path, read_only=not write, reset_command=reset, clock=project.clock
+    try:
+        return LocalStateStore(
+            project.workbench, path, read_only=not write, reset_command=reset, clock=project.clock
+        )
+    except StateInUseError as exc:
+        holder = SyncLock.holder(path)
+        if write or holder is None or holder.pid != exc.holder_pid:
+            raise  # not a retl sync of ours (another tool): "in use", as DuckDB says
+    # A sync is running and holds the file: read a copy of it, with its journal.
+    store = LocalStateStore(
+        project.workbench, path, read_only=True, snapshot=True, reset_command=reset
     )
+    project.console.warning(
+        f"a retl sync is running on this state ({holder.text}): read as of now, with the "
+        "events it has had acknowledged so far"
+    )
+    return store

@@ -6,12 +6,15 @@ script is empty) seeded random faults, plus a fixed latency added to every track
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+from .gate import Gate
 
 DEFAULT_MESSAGES = {
     40002: "Invalid parameters.",
@@ -26,6 +29,15 @@ DEFAULT_MESSAGES = {
     61000: "Too many requests. Please retry in some time.",
 }
 PARTIAL_MESSAGE = "Partial success: some events were not accepted."
+# The longest delay, latency or Retry-After a fault plan may ask for: the handler sleeps it,
+# and time.sleep refuses huge values (1e308) with an error, not a long sleep.
+MAX_DELAY_SECONDS = 3600.0
+
+
+def check_seconds(value: float, what: str) -> None:
+    """Raise ValueError unless ``value`` is a number of seconds from 0 to MAX_DELAY_SECONDS."""
+    if not 0 <= value <= MAX_DELAY_SECONDS:  # NaN fails both comparisons
+        raise ValueError(f"{what} must be from 0 to {MAX_DELAY_SECONDS:g} seconds, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,10 @@ class HttpFault:
     status: int
     retry_after: float | None = None
 
+    def __post_init__(self) -> None:
+        if self.retry_after is not None:
+            check_seconds(self.retry_after, "retry_after")
+
 
 @dataclass(frozen=True)
 class DropFault:
@@ -75,9 +91,12 @@ class DropFault:
 
 @dataclass(frozen=True)
 class DelayFault:
-    """Sleep, then process the request normally."""
+    """Sleep, then process the request normally (at most MAX_DELAY_SECONDS)."""
 
     seconds: float
+
+    def __post_init__(self) -> None:
+        check_seconds(self.seconds, "a delay")
 
 
 Fault = CodeFault | PartialFault | HttpFault | DropFault | DelayFault
@@ -171,8 +190,7 @@ class FaultPlan:
         )
         if any(p < 0 for p in probabilities) or sum(probabilities) > 1:
             raise ValueError("fault probabilities must be >= 0 and sum to at most 1")
-        if self.latency_seconds < 0:
-            raise ValueError("latency_seconds must be >= 0")
+        check_seconds(self.latency_seconds, "latency_seconds")
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FaultPlan:
@@ -215,23 +233,35 @@ class FaultInjector:
         self._plan = FaultPlan()
         self._queue: deque[Fault] = deque()
         self._rng = random.Random(0)
-        self._open = threading.Event()
-        self._open.set()
+        self._gate = Gate()
         if plan is not None:
             self.set_plan(plan)
 
     def hold(self) -> None:
         """Hold every track request that arrives from now on until :meth:`release`: a test
         can then act while a sync is certainly mid-send, whatever the machine's load."""
-        self._open.clear()
+        self._gate.hold()
+
+    def hold_after(self, requests: int) -> None:
+        """Let ``requests`` more track requests through, then hold every later one."""
+        self._gate.hold_after(requests)
 
     def release(self) -> None:
         """Let held track requests (and later ones) through."""
-        self._open.set()
+        self._gate.release()
 
-    def wait_released(self, limit: float = 120.0) -> None:
-        """Block while held; at most ``limit`` seconds, so a forgotten hold cannot hang."""
-        self._open.wait(limit)
+    @property
+    def held(self) -> int:
+        """Track requests being held right now."""
+        return self._gate.held
+
+    def wait_held(self, count: int = 1, timeout: float = 120.0) -> bool:
+        """Block until ``count`` track requests are held (False once ``timeout`` passed)."""
+        return self._gate.wait_held(count, timeout)
+
+    def wait_released(self) -> None:
+        """Called per track request: block while held (see ``gate.py``)."""
+        self._gate.pass_through()
 
     def set_plan(self, plan: FaultPlan) -> None:
         """Replace the script, probabilities and latency, and reseed the RNG."""
@@ -335,4 +365,6 @@ def _as_int(value: Any) -> int:
 def _as_seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
     return float(value)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import re
 import socket
 import threading
@@ -21,6 +23,7 @@ from reverse_etl.destinations.tiktok.vocab import (
     CODE_SYSTEM_ERROR,
     TRACK_PATH,
 )
+from reverse_etl.errors import UsageError
 
 from . import control, oauth, sources
 from .context import Handler, SandboxContext, api_endpoint
@@ -354,10 +357,35 @@ def serve(
 ) -> None:
     """Run a sandbox in the foreground until KeyboardInterrupt (for ``retl sandbox``).
 
-    ``on_ready`` is called once the port is bound, e.g. to show :attr:`base_url`.
+    ``on_ready`` is called once the port is bound, e.g. to show :attr:`base_url`. A port
+    that is busy, out of range or not allowed, and a ``record_path`` that cannot be written,
+    are UsageErrors (``--port``, ``--record``), raised before anything is served.
     """
-    server = SandboxServer(world, host=host, port=port, record_path=record_path, options=options)
-    server.start()
+    if not 0 <= port <= 65535:
+        raise UsageError(
+            f"a port is a number from 0 to 65535, not {port}",
+            key="--port",
+            hint="--port 0 takes any free port",
+        )
+    created = False
+    if record_path is not None:
+        check_record_path(record_path)
+        created = not record_path.exists()
+    try:
+        server = SandboxServer(
+            world, host=host, port=port, record_path=record_path, options=options
+        )
+    except OSError as exc:  # the JSONL file: checked above, but a race or a full disk
+        raise UsageError(
+            f"cannot write {record_path}: {exc.strerror or exc}", key="--record"
+        ) from None
+    try:
+        server.start()
+    except OSError as exc:
+        server.stop()
+        if created and record_path is not None and record_path.stat().st_size == 0:
+            record_path.unlink()  # nothing was served: leave nothing behind
+        raise _port_error(host, port, exc) from None
     logger.info("sandbox (TikTok and Meta) listening on %s", server.base_url)
     try:
         if on_ready is not None:
@@ -368,3 +396,48 @@ def serve(
         logger.info("TikTok sandbox stopping")
     finally:
         server.stop()
+
+
+def check_record_path(path: Path) -> None:
+    """``retl sandbox --record PATH``: a file (new or to append to) in a folder that exists.
+    Raises a UsageError naming what is wrong; nothing is created."""
+    if path.is_dir():
+        raise UsageError(
+            f"{path} is a folder",
+            key="--record",
+            hint=f"give a file name, e.g. --record {path / 'events.jsonl'}",
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(
+            f"the folder {folder} does not exist",
+            key="--record",
+            hint="create it first, or record to a file in an existing folder",
+        )
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(
+            f"{path} cannot be written (permission denied)",
+            key="--record",
+            hint="record to a file in a folder you can write",
+        )
+
+
+def _port_error(host: str, port: int, exc: OSError) -> UsageError:
+    """A socket error of binding ``host:port``, said as the --port problem it is."""
+    if exc.errno == errno.EADDRINUSE:
+        return UsageError(
+            f"port {port} on {host} is already in use (another retl sandbox?)",
+            key="--port",
+            hint="stop what listens there, or pass --port 0 to take any free port",
+        )
+    if exc.errno == errno.EACCES:
+        return UsageError(
+            f"not allowed to listen on port {port} on {host} (ports below 1024 need privileges)",
+            key="--port",
+            hint="pass a port from 1024 up, or --port 0 to take any free port",
+        )
+    return UsageError(
+        f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+        key="--port",
+        hint="pass --port 0 to take any free port",
+    )

@@ -18,7 +18,7 @@ class SandboxStats:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified when a track request finishes
         self._in_flight = 0
         self.meta = MetaStats()
         self.reset()
@@ -57,6 +57,13 @@ class SandboxStats:
         """A track request's answer was written (or its connection dropped)."""
         with self._lock:
             self._in_flight -= 1
+            self._lock.notify_all()
+
+    def wait_idle(self, timeout: float = 120.0) -> bool:
+        """Block until no track request is being handled (a request whose client is gone
+        still lands); False if ``timeout`` passed first (a guard, not a synchronisation)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._in_flight == 0, timeout)
 
     def rejected(self, code: int) -> None:
         """Count an answer with a non-zero envelope code."""

@@ -32,6 +32,9 @@ from reverse_etl.state.dedup import Clock, system_clock, utc
 
 FSYNC_EVERY = 1.0  # seconds
 SUFFIX = ".arrows"
+# The damage of a file whose last batch does not read: torn by a crash, being written by a
+# running sync, or overwritten.
+TORN = "cut short or overwritten"
 
 _FIELDS = [
     pa.field("row_key", pa.string()),
@@ -158,7 +161,7 @@ def read_journal(path: Path) -> Journal | JournalDamage | None:
             except (OSError, pa.ArrowException, io.UnsupportedOperation):
                 # Torn at the end (that batch was in flight when the process died), or
                 # damaged: either way nothing after this point can be read.
-                journal.damage = JournalDamage("cut short or overwritten", read, None)
+                journal.damage = JournalDamage(TORN, read, None)
                 return
             problem = _invalid(batch, read)
             if problem is not None:

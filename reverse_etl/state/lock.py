@@ -5,21 +5,33 @@ A lock held by a killed process therefore never blocks the next run; a live hold
 
 This lock is taken before the state database is opened, so a second sync stops here, with the
 holder named. DuckDB keeps a lock of its own on the database file while it is open read-write:
-that one refuses every other process (a ``retl plan`` during a sync, another tool), and the
-store reports it as "in use" (see ``store.py``), never as damage.
+that one refuses every other process. A ``retl plan`` or ``state show`` during a sync (the
+holder DuckDB names is the sync this lock's info file names) then reads a copy instead (see
+``pipeline/stores.py``); another tool holding the file is reported as "in use" (see
+``store.py``), never as damage.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from filelock import FileLock, Timeout
 
 from reverse_etl.errors import LockError
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """The sync holding a state's lock, as its info file says."""
+
+    pid: str
+    text: str  # "pid 123 on host since 2026-01-01T00:00:00+00:00"
 
 
 class SyncLock:
@@ -44,6 +56,19 @@ class SyncLock:
             f"pid {os.getpid()} on {socket.gethostname()} since {started}\n", encoding="utf-8"
         )
         return self
+
+    @staticmethod
+    def holder(state_file: Path) -> LockHolder | None:
+        """Who holds ``state_file``'s lock, from the info file a sync writes once it has the
+        lock (None when there is none: no sync, or one killed before it could remove it;
+        a reader compares the PID with the one DuckDB names as the file's holder)."""
+        info = state_file.with_name(state_file.name + ".lock.info")
+        try:
+            text = info.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        found = re.match(r"pid (\d+) ", text)
+        return LockHolder(found.group(1), text) if found else None
 
     def __exit__(
         self,

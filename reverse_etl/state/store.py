@@ -17,6 +17,8 @@ import datetime as dt
 import os
 import re
 import shutil
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,7 @@ from reverse_etl.errors import EngineError, StateDamagedError, StateError
 from reverse_etl.state.dedup import FIRST, Clock, DedupWindow, acknowledged_sql, system_clock
 from reverse_etl.state.diff import FORM_BY_LENGTH, NEWEST_FORM
 from reverse_etl.state.journal import (
+    TORN,
     Journal,
     JournalDamage,
     JournalWriter,
@@ -86,6 +89,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
+class StateInUseError(StateError):
+    """The state database is open read-write in another process (DuckDB's own lock);
+    ``holder_pid`` is that process's PID as DuckDB names it ("" when it does not)."""
+
+    holder_pid = ""
+
+
+# How many times a read during a sync copies the state before it gives up (see
+# LocalStateStore._attach_snapshot): a sync writes the file only a few times per run.
+SNAPSHOT_ATTEMPTS = 10
+
+
 @dataclass(frozen=True)
 class ScopeInfo:
     """What the state knows about one destination scope."""
@@ -110,9 +125,12 @@ class LocalStateStore:
         path: Path,
         *,
         read_only: bool = False,
+        snapshot: bool = False,
         reset_command: str = "retl state reset",
         clock: Clock = system_clock,
     ) -> None:
+        """``snapshot`` (read-only only): read a copy of the file, for when a sync holds it
+        open (see ``_attach_snapshot``)."""
         self.engine = engine
         self.clock = clock  # acknowledgement times (tests move it)
         self.path = path
@@ -126,12 +144,19 @@ class LocalStateStore:
         self._staged: list[str] = []
         self._attached = False
         self._upgraded_copy: Path | None = None  # read-only over an older schema
+        self._snapshot_dir: Path | None = None  # read-only during a sync: the copy's folder
         try:
-            self._attach()
-            if read_only:
-                self._load_pending()
+            if snapshot and read_only:
+                # The journals first: an entry folded meanwhile is then in the copy as
+                # well (read twice, counted once), never in neither.
+                self._load_pending(live=True)
+                self._attach_snapshot()
             else:
-                self._fold_journals()
+                self._attach()
+                if read_only:
+                    self._load_pending()
+                else:
+                    self._fold_journals()
         except BaseException as exc:
             error = self.explain(exc)
             self._abandon()
@@ -181,12 +206,14 @@ class LocalStateStore:
             return None
         kind, detail = fault
         if kind == "locked":
-            return StateError(
+            error = StateInUseError(
                 "the state database is in use by another retl process"
                 + (f" (PID {detail})" if detail else ""),
                 file=self.path,
                 hint="wait for the running sync to finish",
             )
+            error.holder_pid = detail
+            return error
         if not self._is_ours(cause):
             return None
         return StateDamagedError(
@@ -284,6 +311,59 @@ class LocalStateStore:
             for suffix in ("", ".wal"):
                 copy.with_name(copy.name + suffix).unlink(missing_ok=True)
             self._upgraded_copy = None
+        if self._snapshot_dir is not None:
+            shutil.rmtree(self._snapshot_dir, ignore_errors=True)
+            self._snapshot_dir = None
+
+    def _attach_snapshot(self) -> None:
+        """Read-only while a sync holds the file open read-write (DuckDB then refuses every
+        other open): attach a copy of the file and its write-ahead log, in a private folder
+        beside it (where the workbench may read files), deleted on close.
+
+        A sync writes the file only when it folds a destination's journal and when it ends;
+        a copy taken while that happens could mix two states, so the copy counts only when
+        neither file changed (size and modification time) while it was taken; else it is
+        taken again."""
+        folder = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.read-", dir=self.path.parent))
+        self._snapshot_dir = folder
+        copy = folder / self.path.name
+        unreadable: str | None = None
+        for attempt in range(SNAPSHOT_ATTEMPTS):
+            if attempt:
+                time.sleep(min(0.05 * 2**attempt, 1.0))  # the sync is writing: let it finish
+            before = _stamps(self.path)
+            for suffix in ("", ".wal"):
+                source = self.path.with_name(self.path.name + suffix)
+                target = copy.with_name(copy.name + suffix)
+                target.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):  # no .wal: checkpointed
+                    shutil.copyfile(source, target)
+            if _stamps(self.path) != before or not copy.exists():
+                continue
+            cur = self.engine.cursor()
+            try:
+                cur.execute(f"ATTACH {_lit(str(copy))} AS {ALIAS} (TYPE DUCKDB)")
+            except duckdb.Error as exc:
+                unreadable = " ".join(str(exc).split())
+                continue  # a copy that does not open is taken again
+            finally:
+                cur.close()
+            self._attached = True
+            self.read_only = False  # the copy is ours: migrate it if it is older
+            try:
+                self._migrate()
+            finally:
+                self.read_only = True
+            return
+        if unreadable is not None:
+            raise StateError(
+                f"cannot read a copy of the state database: {unreadable}", file=self.path
+            )
+        raise StateError(
+            "a retl sync kept writing the state database while it was read",
+            file=self.path,
+            hint="run the command again in a moment, or once the sync has finished",
+        )
 
     def _version(self) -> int:
         tables = {
@@ -525,18 +605,20 @@ class LocalStateStore:
         finally:
             cur.unregister("__retl_journal")
 
-    def _load_pending(self) -> None:
-        """Read-only: a journal left by a run that died (or is running) counts as state."""
+    def _load_pending(self, *, live: bool = False) -> None:
+        """Read-only: a journal left by a run that died (or is running) counts as state.
+        ``live``: a sync is running and appending to its journal, so a last batch cut short
+        is one being written, not damage: no warning."""
         parts = []
         for i, file in enumerate(journal_files(self.journal_dir)):
             journal = read_journal(file)
             if not isinstance(journal, Journal):
-                if journal is not None:
+                if journal is not None and not live:
                     self.warnings.append(_journal_warning(file, None, journal, None))
                 continue
             table = self.engine.stage(journal.reader)
             self._staged.append(table)
-            if journal.damage is not None:  # known once its readable batches are staged
+            if journal.damage is not None and not (live and journal.damage.reason == TORN):
                 self.warnings.append(_journal_warning(file, journal, journal.damage, None))
             seq = _PENDING_SEQ + (i << 40)  # newer than every folded entry, in file order
             parts.append(
@@ -655,6 +737,19 @@ def set_aside(path: Path) -> Path:
 # first re-sync after a large sync).
 FOLD_ROWS = 2 * 122_880
 _PENDING_SEQ = 1 << 60  # journal entries are newer than every folded one
+
+
+def _stamps(path: Path) -> tuple[tuple[int, int] | None, ...]:
+    """(size, modification time) of the state file and of its .wal (None: missing)."""
+    out: list[tuple[int, int] | None] = []
+    for suffix in ("", ".wal"):
+        try:
+            st = path.with_name(path.name + suffix).stat()
+        except FileNotFoundError:
+            out.append(None)
+        else:
+            out.append((st.st_size, st.st_mtime_ns))
+    return tuple(out)
 
 
 def _lit(value: str) -> str:

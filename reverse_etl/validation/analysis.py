@@ -23,8 +23,8 @@ from reverse_etl.columns import (
     tables_read,
 )
 from reverse_etl.models.compile import Model, ModelGraph
+from reverse_etl.models.lines import ModelLines
 from reverse_etl.schemas import SchemaProvider, TableSchema, resolve_schemas
-from reverse_etl.validation.locate import ModelLines
 
 
 @dataclass(frozen=True)

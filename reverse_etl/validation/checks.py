@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reverse_etl.columns import OutputColumn, TypeClass
+from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.destinations.base import ColumnRules
 from reverse_etl.destinations.catalog import ColumnIssue, ParamSpec
 from reverse_etl.validation.foreign import (
@@ -264,7 +265,7 @@ def _keys(
             "primary-key",
             "error",
             f"primary key column '{missing[0]}' is not in the model",
-            "columns: " + ", ".join(names),
+            did_you_mean(missing[0], names) or "columns: " + ", ".join(names),
             destination_key="primary_key" if configured else None,
         )
     ]

@@ -19,6 +19,7 @@ SEVERITIES = ("error", "warning", "note")
 RULES = (
     "parse-error",
     "unknown-table",
+    "source-file",
     "unknown-column",
     "bad-type",
     "incomplete",
@@ -39,6 +40,7 @@ RULES = (
     "legacy-event",
     "allowed-value",
     "schemas-unavailable",
+    "value-case",
 )
 
 
@@ -179,3 +181,20 @@ def document(results: list[DestinationValidation], *, strict: bool) -> dict[str,
         "counts": {s: sum(r.count(s) for r in results) for s in SEVERITIES},
         "destinations": [r.to_dict(strict=strict) for r in results],
     }
+
+
+def owners(results: list[DestinationValidation]) -> dict[Diagnostic, list[str]]:
+    """Each diagnostic and the destinations that have it, in order: a model's problem is one
+    problem however many destinations read the model."""
+    out: dict[Diagnostic, list[str]] = {}
+    for r in results:
+        for d in r.diagnostics:
+            names = out.setdefault(d, [])
+            if r.destination not in names:
+                names.append(r.destination)
+    return out
+
+
+def unique_errors(results: list[DestinationValidation]) -> list[Problem]:
+    """Every error of ``results``, each once."""
+    return list(dict.fromkeys(p for r in results for p in r.errors))

@@ -9,12 +9,14 @@ runs, nothing is sent, no access token is read.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reverse_etl.columns import InferenceIssue, OutputColumn
-from reverse_etl.config.destinations import DestinationConfig
+from reverse_etl.columns import InferenceIssue, OutputColumn, TableRef
+from reverse_etl.columns.syntax import PREFIX as SYNTAX_ERROR
+from reverse_etl.config.destinations import DestinationConfig, load_destinations_partially
+from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations import registry
 from reverse_etl.engine.duckdb import DuckDBEngine
@@ -29,7 +31,13 @@ from reverse_etl.schemas import (
 )
 from reverse_etl.validation.analysis import AnalysedModel, Analysis, analyse
 from reverse_etl.validation.checks import CheckResult, Finding, check_columns
-from reverse_etl.validation.result import ColumnRow, DestinationValidation, Diagnostic, TableSource
+from reverse_etl.validation.result import (
+    ColumnRow,
+    DestinationValidation,
+    Diagnostic,
+    TableSource,
+    unique_errors,
+)
 
 if TYPE_CHECKING:  # the facade imports this module: no import of it at run time
     from reverse_etl.validation.context import ValidatedProject
@@ -56,6 +64,7 @@ class _Context:
     analysis: Analysis
     declared: DeclaredSchemas
     notes: list[Problem]  # schema sources that could not be read
+    missing: dict[TableRef, Problem]  # declared tables whose file does not exist
 
 
 def validate_project(
@@ -66,7 +75,12 @@ def validate_project(
     ``dbt_target``: a dbt project's ``target/`` folder, the last place schemas come from
     (default: the project's ``dbt:`` setting, when it has one).
     """
-    configs = project.select_destinations(select)
+    try:
+        configs = project.select_destinations(select)
+        config_problems: list[Problem] = []
+    except ConfigError as exc:
+        # destinations.yml has problems: check what can be checked, to say every one at once
+        configs, config_problems = _readable_destinations(project, exc)
     graph = build_graph(
         project.dir / MODELS_DIR,
         vars=project.vars,
@@ -109,8 +123,53 @@ def validate_project(
         analysis = analyse(graph, [c.model for c in configs], providers, dialect)
     finally:
         engine.close()
-    ctx = _Context(project.dir, graph, analysis, declared, notes)
-    return [_validate_one(config, ctx) for config in configs]
+    missing = _missing_files(analysis, declared)
+    ctx = _Context(project.dir, graph, analysis, declared, notes, missing)
+    results = [_validate_one(config, ctx) for config in configs]
+    if config_problems:
+        raise ConfigError.from_problems([*config_problems, *unique_errors(results)])
+    return results
+
+
+def _readable_destinations(
+    project: ValidatedProject, error: ConfigError
+) -> tuple[list[DestinationConfig], list[Problem]]:
+    """The destinations whose settings could be read despite ``error`` (a destinations.yml
+    with problems), and every problem; ``error`` itself when it is about something else."""
+    try:
+        loaded = load_destinations_partially(project.dir, project.vars)
+    except ConfigError:
+        raise error from None
+    if not loaded.problems:
+        raise error
+    known = project.model_names()
+    problems = list(loaded.problems)
+    configs = []
+    for d in loaded.configs:
+        if d.model in known:
+            configs.append(d)
+            continue
+        problems.append(
+            Problem(
+                f"model '{d.model}' not found",
+                file=d.file,
+                line=d.model_line or d.line,
+                key=f"destinations.{d.name}.model",
+                hint=did_you_mean(d.model, known) or "models: " + ", ".join(known),
+            )
+        )
+    return configs, problems
+
+
+def _missing_files(analysis: Analysis, declared: DeclaredSchemas) -> dict[TableRef, Problem]:
+    """Tables read from a local file (``external_location``) that does not exist."""
+    out: dict[TableRef, Problem] = {}
+    for ref in dict.fromkeys(r for m in analysis.models.values() for r in m.tables):
+        decl = declared.declaration(ref)
+        problem = declared.catalog.missing_file(decl[0].name, decl[1].name) if decl else None
+        if problem is not None:
+            out[ref] = problem
+    return out
 
 
 def _warehouse_file(project: ValidatedProject) -> Path | None:
@@ -182,12 +241,26 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
         others=registry.other_catalogs(config.type),
     )
     # What stopped inference anywhere upstream matters here too: its columns flow down.
-    diagnostics = [_from_issue(i, m, ctx) for m in chain for i in m.result.issues]
+    refs = list(dict.fromkeys(r for m in chain for r in m.tables))
+    schemas = ctx.analysis.schemas
+    # A missing file: an error when nothing else tells the table's columns (it replaces the
+    # unknown-table error), else a warning (validation used the declared columns; a run
+    # cannot read the file).
+    missing = {r: ctx.missing[r] for r in refs if r in ctx.missing}
+    diagnostics = [
+        Diagnostic("source-file", replace(p, severity="warning" if r in schemas else "error"))
+        for r, p in missing.items()
+    ]
+    diagnostics += [Diagnostic("value-case", note) for note in config.notes]
+    diagnostics += [
+        _from_issue(i, m, ctx)
+        for m in chain
+        for i in m.result.issues
+        if not (i.code == "unknown_table" and i.table in missing)
+    ]
     if not inferred.complete:
         diagnostics.append(_incomplete(model, has_reason=bool(diagnostics)))
     diagnostics += [_from_finding(f, model, config, ctx) for f in checked.findings]
-    refs = list(dict.fromkeys(r for m in chain for r in m.tables))
-    schemas = ctx.analysis.schemas
     tables = tuple(TableSource(str(r), schemas[r].origin if r in schemas else None) for r in refs)
     if any(t.origin != "warehouse" for t in tables):
         diagnostics += [Diagnostic("schemas-unavailable", p) for p in ctx.notes]
@@ -219,6 +292,12 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
         problem = Problem(message, file=ctx.project_dir / PROJECT_FILE, hint=hint)
         return Diagnostic("bad-type", problem)
     line = model.lines.locate(issue.line, issue.subject)
+    if issue.code == "parse_error":
+        # the token may be punctuation, spelt on many lines: the rendered line it is on
+        line = model.lines.locate(issue.line)
+        column = model.lines.column(line, issue, model.model.sql)
+        if column is not None and message.startswith(SYNTAX_ERROR):
+            message = f"{SYNTAX_ERROR} at column {column}{message[len(SYNTAX_ERROR) :]}"
     return Diagnostic(
         _ISSUE_RULES.get(issue.code, "parse-error"),
         Problem(message, file=model.model.path, line=line, hint=hint, severity=severity),
@@ -268,7 +347,7 @@ def _from_finding(
         problem = Problem(
             f.message,
             file=config.file,
-            line=config.line,
+            line=config.line_of(f.destination_key),
             key=f"destinations.{config.name}.{f.destination_key}",
             hint=f.hint,
             severity=f.severity,

@@ -180,7 +180,7 @@ def test_every_event_is_acked_once_with_full_concurrency_and_never_more() -> Non
     barrier = threading.Barrier(threads)
     # Each wave of `threads` sends meets at the barrier: the runner must reach full
     # concurrency, and the counter shows whether it ever exceeds it.
-    sender = FakeSender(before=lambda ids: barrier.wait(timeout=10))
+    sender = FakeSender(before=lambda ids: barrier.wait(timeout=60))
     rec = Recorder()
     observer = Observer(rec)
 
@@ -201,7 +201,7 @@ def test_every_event_is_acked_once_with_full_concurrency_and_never_more() -> Non
 @pytest.mark.parametrize("threads", [1, 2, 7])
 def test_concurrency_limit_holds_for_any_thread_count(threads: int) -> None:
     gate = threading.Event()
-    sender = FakeSender(before=lambda ids: gate.wait(timeout=10))
+    sender = FakeSender(before=lambda ids: gate.wait(timeout=60))
     rec = Recorder()
 
     class OpenGateWhenFull(Observer):

@@ -45,7 +45,7 @@ def envelope(code: int, message: str = "", data: object = None) -> dict[str, obj
 
 @pytest.fixture
 def client(server: ScriptedServer) -> Iterator[TikTokClient]:
-    with TikTokClient(server.base_url, SecretStr(TOKEN), timeout=5.0) as c:
+    with TikTokClient(server.base_url, SecretStr(TOKEN), timeout=60.0) as c:
         yield c
 
 
@@ -301,7 +301,7 @@ def test_the_token_never_leaks(server: ScriptedServer, caplog: pytest.LogCapture
         Reply(drop=True),
         Reply(body=envelope(40001, "No permission")),
     )
-    with TikTokClient(server.base_url, SecretStr(TOKEN), timeout=5.0) as client:
+    with TikTokClient(server.base_url, SecretStr(TOKEN), timeout=60.0) as client:
         captured += [repr(client), str(vars(client).get("_token"))]
         for _ in range(3):
             track(client)

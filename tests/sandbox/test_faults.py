@@ -148,15 +148,13 @@ def test_parse_fault_forms() -> None:
 
 
 def test_max_in_flight_with_eight_threads(server: SandboxServer) -> None:
-    # Latency keeps each request open long enough for all eight to overlap; the barrier
-    # makes them start together.
-    server.faults.configure(latency_seconds=0.5)
-    barrier = threading.Barrier(8)
+    # The sandbox holds every request until all eight are inside it: they overlap for sure,
+    # however loaded the machine is.
+    server.faults.hold()
     codes: list[int] = []
 
     def send() -> None:
         with httpx.Client(base_url=server.base_url, headers={"Access-Token": "sandbox-token"}) as c:
-            barrier.wait()
             codes.append(
                 post_track(c, [web_event(event_id=threading.current_thread().name)])["code"]
             )
@@ -164,6 +162,9 @@ def test_max_in_flight_with_eight_threads(server: SandboxServer) -> None:
     threads = [threading.Thread(target=send) for _ in range(8)]
     for t in threads:
         t.start()
+    assert server.faults.wait_held(8, timeout=60)
+    assert server.faults.held == 8
+    server.faults.release()
     for t in threads:
         t.join()
     assert codes == [0] * 8

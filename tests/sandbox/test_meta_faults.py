@@ -204,16 +204,11 @@ def test_hold_shows_real_concurrency(server: SandboxServer) -> None:
     threads = [threading.Thread(target=send, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
-    arrived = threading.Event()
-    for _ in range(12_000):  # until all four are held server-side (at most a minute)
-        if server.stats.meta.in_flight == 4:
-            arrived.set()
-            break
-        arrived.wait(0.005)
+    arrived = server.meta.faults.wait_held(4, timeout=60)  # all four held server-side
     server.meta.faults.release()
     for t in threads:
         t.join()
-    assert arrived.is_set()
+    assert arrived
     assert codes == [200] * 4
     assert server.stats.meta.max_in_flight == 4
     assert server.stats.meta.in_flight == 0

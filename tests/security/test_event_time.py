@@ -199,6 +199,7 @@ def _project(make_project: MakeProject, root: Path) -> Path:
     )
 
 
+@pytest.mark.slow
 def test_a_1900_row_is_invalid_in_the_plan_and_nothing_is_sent(
     tmp_path: Path, make_project: MakeProject, run_cli: RunCli, cli: Callable[..., CliResult]
 ) -> None:

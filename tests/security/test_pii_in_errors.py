@@ -252,6 +252,7 @@ def _files_under(root: Path) -> Iterator[Path]:
     return (p for p in root.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_a_bad_csv_value_fails_plan_and_sync_without_leaking_the_row(
     tmp_path: Path, make_project: MakeProject, run_cli: RunCli, cli: Callable[..., CliResult]
 ) -> None:

@@ -116,6 +116,7 @@ def sandbox() -> Iterator[SandboxServer]:
         yield srv
 
 
+@pytest.mark.slow
 def test_a_token_with_a_trailing_newline_is_stripped_with_a_warning(
     sandbox: SandboxServer, dirs: dict[str, Path], make_project: MakeProject, run_cli: RunCli
 ) -> None:
@@ -203,6 +204,7 @@ def echoing() -> Iterator[EchoingServer]:
         server.thread.join(timeout=5)
 
 
+@pytest.mark.slow
 def test_a_server_that_quotes_the_token_back_in_any_form_gets_it_masked(
     echoing: EchoingServer, dirs: dict[str, Path], make_project: MakeProject, run_cli: RunCli
 ) -> None:

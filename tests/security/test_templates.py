@@ -233,6 +233,7 @@ def test_retl_project_yml_takes_only_env_var(tmp_path, make_project, cli, monkey
     assert "state.path" in out
 
 
+@pytest.mark.slow
 def test_the_cli_boundary_holds_in_a_real_process(tmp_path, make_project, run_cli):
     """The same escape through the installed entry point: nothing runs, exit 1."""
     dests = _destinations("{{ lipsum.__globals__['os'].popen('touch pwned').read() }}")

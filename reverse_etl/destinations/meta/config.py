@@ -83,6 +83,14 @@ class MetaConfig(BaseModel):
     ``resend`` always sends it again (after 48 hours Meta counts it twice); ``skip`` only
     reports it."""
 
+    @field_validator("thread_count", mode="before")
+    @classmethod
+    def _threads_not_bool(cls, v: Any) -> Any:
+        # pydantic reads true as 1: a count written as a yes/no is a mistake, not 1 thread.
+        if isinstance(v, bool):
+            raise ValueError(f"must be a number from 1 to 10, not {str(v).lower()}")
+        return v
+
     @field_validator("pixel_id", mode="before")
     @classmethod
     def _pixel_digits(cls, v: Any) -> Any:

@@ -117,6 +117,38 @@ def default_credentials_path() -> Path:
     return base / "retl" / "credentials.json"
 
 
+# Files that mark a folder whose content may be committed: a retl project, a git checkout.
+_PROJECT_MARKERS: Final = ("retl_project.yml", "destinations.yml", ".git")
+_warned: set[Path] = set()
+
+
+def committable_folder(path: Path) -> Path | None:
+    """The retl project or git checkout that ``path`` lies in, if any (searched upwards)."""
+    resolved = path.expanduser().resolve()
+    for folder in resolved.parents:
+        if any((folder / marker).exists() for marker in _PROJECT_MARKERS):
+            return folder
+    return None
+
+
+def warn_if_committable(path: Path) -> None:
+    """Warn (once per file) when the credentials file lies inside a retl project or a git
+    checkout: a token there can end up committed. Not refused: the user chose the path."""
+    folder = committable_folder(path)
+    if folder is None or path in _warned:
+        return
+    _warned.add(path)
+    log.warning(
+        "warning: the credentials file %s (%s) is inside %s, a project folder: the token in "
+        "it could be committed; set %s to a path outside the project, or unset it to use %s",
+        path,
+        CREDENTIALS_ENV if os.environ.get(CREDENTIALS_ENV) else "the default",
+        folder,
+        CREDENTIALS_ENV,
+        "~/.config/retl/credentials.json",
+    )
+
+
 class CredentialsStore:
     """A per-user JSON file of credentials, one entry per TikTok app, written atomically.
 
@@ -125,6 +157,7 @@ class CredentialsStore:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else default_credentials_path()
+        warn_if_committable(self.path)
 
     def __repr__(self) -> str:
         return f"CredentialsStore({str(self.path)!r})"

@@ -6,7 +6,7 @@ carries over unchanged. Field docstrings feed ``docs/tiktok.md`` and ``retl init
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
@@ -23,6 +23,17 @@ class TikTokConfig(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, arbitrary_types_allowed=True, use_attribute_docstrings=True
     )
+
+    # Names TikTok's own documents and other tools use for a setting: an unknown key among
+    # them gets "did you mean" the setting (config/errors_map.py).
+    KEY_ALIASES: ClassVar[dict[str, str]] = {
+        "pixel_code": "event_source_id",
+        "pixel_id": "event_source_id",
+        "event_set_id": "event_source_id",
+        "tiktok_app_id": "event_source_id",
+        "token": "access_token",
+        "advertiser": "advertiser_id",
+    }
 
     type: Literal["tiktok_events"]
     """Destination type. Always ``tiktok_events``."""
@@ -81,6 +92,14 @@ class TikTokConfig(BaseModel):
     conversion: ``resend_within_dedup_window`` sends the changed row again only while its
     first acknowledgement is under 48 hours old, and reports it otherwise; ``resend`` always
     sends it again (after 48 hours TikTok counts it twice); ``skip`` only reports it."""
+
+    @field_validator("thread_count", mode="before")
+    @classmethod
+    def _threads_not_bool(cls, v: Any) -> Any:
+        # pydantic reads true as 1: a count written as a yes/no is a mistake, not 1 thread.
+        if isinstance(v, bool):
+            raise ValueError(f"must be a number from 1 to 10, not {str(v).lower()}")
+        return v
 
     @field_validator("advertiser_id", "event_source_id", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ which is what a client bisecting a batch needs.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections import deque
@@ -23,8 +24,10 @@ from reverse_etl.sandbox.faults import (
     DropFault,
     HttpFault,
     PartialFault,
+    check_seconds,
     parse_fault,
 )
+from reverse_etl.sandbox.gate import Gate
 
 from .errors import GraphError
 from .vocab import CODE_SERVICE_UNAVAILABLE, CODE_USER_RATE_LIMIT, SUB_SCRIPTED, THROTTLE_CODES
@@ -150,8 +153,7 @@ class MetaFaultPlan:
         odds = self.odds()
         if any(p < 0 for p in odds) or sum(odds) > 1:
             raise ValueError("fault probabilities must be >= 0 and sum to at most 1")
-        if self.latency_seconds < 0:
-            raise ValueError("latency_seconds must be >= 0")
+        check_seconds(self.latency_seconds, "latency_seconds")
 
     def odds(self) -> tuple[float, float, float, float]:
         """The random faults' probabilities, in :data:`RANDOM_OUTCOMES` order."""
@@ -212,22 +214,34 @@ class MetaFaultInjector:
 
     def __init__(self, plan: MetaFaultPlan | None = None) -> None:
         self._lock = threading.Lock()
-        self._open = threading.Event()
-        self._open.set()
+        self._gate = Gate()
         self.set_plan(plan or MetaFaultPlan())
 
     def hold(self) -> None:
         """Hold every Meta request from now on until :meth:`release` (a test can then act while
         a sync is certainly mid-send)."""
-        self._open.clear()
+        self._gate.hold()
+
+    def hold_after(self, requests: int) -> None:
+        """Let ``requests`` more Meta requests through, then hold every later one."""
+        self._gate.hold_after(requests)
 
     def release(self) -> None:
         """Let held requests (and later ones) through."""
-        self._open.set()
+        self._gate.release()
 
-    def wait_released(self, limit: float = 120.0) -> None:
-        """Block while held; at most ``limit`` seconds, so a forgotten hold cannot hang."""
-        self._open.wait(limit)
+    @property
+    def held(self) -> int:
+        """Meta requests being held right now."""
+        return self._gate.held
+
+    def wait_held(self, count: int = 1, timeout: float = 120.0) -> bool:
+        """Block until ``count`` Meta requests are held (False once ``timeout`` passed)."""
+        return self._gate.wait_held(count, timeout)
+
+    def wait_released(self) -> None:
+        """Called per request: block while held (see ``sandbox/gate.py``)."""
+        self._gate.pass_through()
 
     def set_plan(self, plan: MetaFaultPlan) -> None:
         """Replace the whole plan and reseed the RNG."""
@@ -350,4 +364,6 @@ def _as_int(value: Any) -> int:
 def _as_seconds(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
     return float(value)

@@ -1,0 +1,86 @@
+"""SQL the parser cannot read, said as a person would: which token, where, what is missing.
+
+sqlglot's own descriptions name its classes ("Required keyword: 'expression' missing for
+<class 'sqlglot.expressions.core.And'>"); these name the token the user wrote and its column.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot.errors import ParseError, SqlglotError, TokenError
+
+from reverse_etl.columns.records import InferenceIssue
+
+_HINT = "if DuckDB runs this SQL as it is, retl's checker lacks this syntax: please report it"
+PREFIX = "syntax error"
+_MISSING_QUOTE = re.compile(r"Missing (\S+) from (\d+):(\d+)")
+_CLASS = re.compile(r"\s*for <class '[\w.]+'>")
+
+
+def syntax_issue(exc: SqlglotError, sql: str) -> InferenceIssue:
+    """The first error of ``exc`` (raised parsing ``sql``) as a ``parse_error`` issue: the
+    message names the token, ``line`` and ``column`` where it starts (in ``sql``). The
+    message starts with ``PREFIX``: a column on the file's line goes after it."""
+    if isinstance(exc, TokenError):
+        return _token_issue(exc, sql)
+    first = exc.errors[0] if isinstance(exc, ParseError) and exc.errors else {}
+    description = str(first.get("description") or exc)
+    token = str(first.get("highlight") or "").strip()
+    line = first.get("line") if isinstance(first.get("line"), int) else None
+    end = first.get("col") if isinstance(first.get("col"), int) else None
+    column = end - len(token) + 1 if end is not None and token and "\n" not in token else end
+    shown = _quoted(token)
+    if not token:
+        message = f"{PREFIX}: {_plain(description)}"
+    elif description.startswith("Invalid expression / Unexpected token"):
+        message = f"{PREFIX}: unexpected {shown}"
+    elif description.startswith("Required keyword:"):
+        message = f"{PREFIX}: {shown} is incomplete: something is missing after it"
+    elif description.startswith("Expecting "):
+        expected = _quoted(description[len("Expecting ") :].strip())
+        message = f"{PREFIX}: expected {expected} near {shown}"
+    else:
+        message = f"{PREFIX} near {shown}: {_plain(description)}"
+    return InferenceIssue(
+        "parse_error",
+        message,
+        line=line,
+        hint=_HINT,
+        subject=token or None,
+        column=column,
+    )
+
+
+def _token_issue(exc: TokenError, sql: str) -> InferenceIssue:
+    cause = str(exc.__cause__ or "")
+    quote = _MISSING_QUOTE.search(cause)
+    if quote is not None:  # "Missing ' from LINE:OFFSET": the offset is the opening one's
+        mark, start = quote.group(1), int(quote.group(3))
+        return InferenceIssue(
+            "parse_error",
+            f"{PREFIX}: the {mark} opened here is never closed",
+            line=sql[:start].count("\n") + 1,
+            hint=f"close it with {mark}",
+            column=start - sql.rfind("\n", 0, start),
+            subject=mark,
+        )
+    at = exc.end if exc.end is not None else len(sql)
+    return InferenceIssue(
+        "parse_error",
+        f"{PREFIX}: the SQL cannot be split into tokens (an unclosed comment or quote?)",
+        line=sql[:at].count("\n") + 1,
+        hint=_HINT,
+    )
+
+
+def _quoted(token: str) -> str:
+    """A token in quotes, unless it is a quoted string or name already; cut when long."""
+    token = token if len(token) <= 40 else token[:39] + "…"
+    return token if token[:1] in ("'", '"') else f"'{token}'"
+
+
+def _plain(description: str) -> str:
+    """sqlglot's description without its class names."""
+    text = _CLASS.sub("", description).strip()
+    return text[:1].lower() + text[1:]

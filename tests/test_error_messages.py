@@ -1,0 +1,376 @@
+"""Errors users hit (issue #15, section 2), said so that the fix is obvious: which file, which
+line or key, what is wrong, the nearest valid name; each problem once, all of them at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reverse_etl.project import Project
+
+ORDERS_CSV = """\
+order_id,email,ordered_at,currency,total
+1001,alice@example.com,2026-01-01 10:00:00,USD,10.5
+1002,bob@example.com,2026-01-02 11:00:00,EUR,20.0
+"""
+DECLARED = """\
+        columns:
+          - {name: order_id, data_type: varchar}
+          - {name: email, data_type: varchar}
+          - {name: ordered_at, data_type: timestamp}
+          - {name: currency, data_type: varchar}
+          - {name: total, data_type: "decimal(12,2)"}
+"""
+EVENTS_SQL = """\
+select
+    'Purchase'              as event,
+    'order-' || order_id    as event_id,
+    ordered_at              as event_time,
+    email,
+    total                   as value,
+    currency
+from {{ source('shop', 'orders') }}
+"""
+
+
+def destination(name: str = "tiktok_web", model: str = "events", **settings: str) -> str:
+    lines = [
+        f"  {name}:",
+        "    type: tiktok_events",
+        f"    model: {model}",
+        "    auth_method: access_token",
+        "    access_token: \"{{ env_var('TIKTOK_ACCESS_TOKEN') }}\"",
+    ]
+    settings = {"event_data_source": "WEB", "event_source_id": '"7000000000000000001"', **settings}
+    lines += [f"    {k}: {v}" for k, v in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def project(
+    root: Path,
+    make_project,
+    *,
+    location: str = "data/orders.csv",
+    declared: bool = True,
+    models: dict[str, str] | None = None,
+    destinations: str | None = None,
+) -> Path:
+    project_yml = (
+        "name: shop\n"
+        "sources:\n"
+        "  - name: shop\n"
+        "    tables:\n"
+        "      - name: orders\n"
+        "        config:\n"
+        f"          external_location: {location}\n" + (DECLARED if declared else "")
+    )
+    files = {
+        "retl_project.yml": project_yml,
+        "data/orders.csv": ORDERS_CSV,
+        "destinations.yml": "destinations:\n" + (destinations or destination()),
+    }
+    files.update({f"models/{n}.sql": sql for n, sql in (models or {"events": EVENTS_SQL}).items()})
+    return make_project(root, files)
+
+
+def errors(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("error:")]
+
+
+# --- a source file that does not exist ----------------------------------------------------
+def test_a_missing_source_file_is_named_at_its_key_with_the_nearest_file(
+    tmp_path, make_project, cli
+) -> None:
+    root = project(tmp_path, make_project, location="data/order.csv", declared=False)
+    result = cli("validate", "--project-dir", root)
+    assert result.returncode == 1
+    (line,) = errors(result.stdout + result.stderr)
+    # retl_project.yml line 7 holds external_location; the columns are not what is wrong
+    assert "retl_project.yml:7 sources[0].tables[0].config.external_location" in line
+    assert "file data/order.csv does not exist (did you mean 'data/orders.csv'?)" in line
+    assert "unknown" not in line and "data_type" not in line
+
+
+@pytest.mark.parametrize("command", [["plan"], ["sync", "--sandbox"], ["show", "events"]])
+def test_a_run_says_the_file_is_missing_not_that_the_model_failed(
+    command, tmp_path, make_project, cli
+) -> None:
+    # Declared columns let validate check the model (a warning there), but a run needs the file.
+    root = project(tmp_path, make_project, location="data/order.csv")
+    result = cli(*command, "--project-dir", root, env={"TIKTOK_ACCESS_TOKEN": "test-token"})
+    assert result.returncode == 1
+    (line,) = errors(result.stderr)
+    assert "IO Error" not in line and "events.sql" not in line
+    assert "retl_project.yml:7 sources[0].tables[0].config.external_location" in line
+    assert "did you mean 'data/orders.csv'?" in line
+    validated = cli("validate", "--project-dir", root)
+    assert validated.returncode == 0
+    assert "data/order.csv does not exist" in validated.stderr
+
+
+# --- retl show: the model and line an engine error comes from ----------------------------
+STAGING_OK = """\
+{{ config(primary_key='order_id') }}
+select
+    order_id,
+    email,
+    ordered_at,
+    currency,
+    total
+from {{ source('shop', 'orders') }}
+"""
+READS_STAGING = """\
+select
+    'Purchase' as event,
+    'order-' || order_id as event_id,
+    ordered_at as event_time,
+    email,
+    currency
+from {{ ref('stg_orders') }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("staging", "line", "says"),
+    [
+        # an unfinished WHERE: DuckDB stops at the ")" that closes the model's CTE
+        (STAGING_OK + "where total > 0 and\n", 9, 'syntax error at or near ")"'),
+        # a value that cannot be cast: a runtime error, on the line of the cast
+        (
+            STAGING_OK.replace("    currency,", "    cast(currency as integer) as currency,"),
+            6,
+            "Could not convert",
+        ),
+        # a misspelt column: a binder error, which quotes no line
+        (STAGING_OK.replace("    email,", "    emial as email,"), 4, '"emial" not found'),
+    ],
+)
+def test_show_blames_the_upstream_model_at_its_line(
+    staging, line, says, tmp_path, make_project, cli
+) -> None:
+    root = project(tmp_path, make_project, models={"stg_orders": staging, "events": READS_STAGING})
+    result = cli("show", "events", "--project-dir", root)
+    assert result.returncode == 1
+    (text,) = errors(result.stderr)
+    assert f"models/stg_orders.sql:{line}: model 'stg_orders'" in text
+    assert "while running 'events'" in text
+    assert says in text
+    assert "LINE " not in text  # the compiled SQL's line numbers mean nothing to the user
+
+
+def test_show_gives_the_models_own_line_for_its_syntax_error(tmp_path, make_project, cli) -> None:
+    root = project(tmp_path, make_project, models={"events": EVENTS_SQL + "where total >\n"})
+    result = cli("show", "events", "--project-dir", root)
+    (text,) = errors(result.stderr)
+    assert "models/events.sql:9: model 'events'" in text
+    assert "syntax error" in text and "LINE " not in text
+
+
+def test_compiled_lines_map_back_to_each_model(tmp_path, make_project) -> None:
+    root = project(
+        tmp_path, make_project, models={"stg_orders": STAGING_OK, "events": READS_STAGING}
+    )
+    with Project.load(root) as p:
+        compiled = p.graph.compiled("events")
+    lines = compiled.sql.split("\n")
+    for number, text in enumerate(lines, 1):
+        origin = compiled.origin(number)
+        if text.strip() in ("", ")", "),") or text.startswith(("WITH ", '"')):
+            continue  # lines retl adds
+        assert origin is not None, (number, text)
+        model, rendered = origin
+        assert model.sql.split("\n")[rendered - 1] == text
+
+
+# --- syntax errors sqlglot finds ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sql", "line", "message"),
+    [
+        (
+            "{{ config(primary_key='event_id') }}\n" + EVENTS_SQL.replace("email,", "email e x,"),
+            6,
+            "syntax error at column 13: unexpected 'x'",
+        ),
+        (EVENTS_SQL + "where (total > 0\n", 9, "syntax error at column 16: expected ')' near '0'"),
+        (
+            EVENTS_SQL + "where total > 0 and\n",
+            9,
+            "syntax error at column 17: 'and' is incomplete: something is missing after it",
+        ),
+        (EVENTS_SQL + "where currency = 'USD\n", 9, "syntax error at column 18: the ' opened here"),
+    ],
+)
+def test_syntax_errors_name_the_token_line_and_column(
+    sql, line, message, tmp_path, make_project, cli
+) -> None:
+    root = project(tmp_path, make_project, models={"events": sql})
+    result = cli("validate", "--project-dir", root)
+    assert result.returncode == 1
+    (text,) = [t for t in result.stdout.splitlines() if t.startswith("error:")]
+    assert f"models/events.sql:{line}: {message}" in text
+    assert "sqlglot" not in text
+
+
+# --- a misspelt column, once ---------------------------------------------------------------
+def test_a_misspelt_source_column_gets_did_you_mean_once(tmp_path, make_project, cli) -> None:
+    root = project(
+        tmp_path,
+        make_project,
+        models={"events": EVENTS_SQL.replace("    email,", "    emial as email,")},
+        destinations=destination("tiktok_a") + destination("tiktok_b"),
+    )
+    result = cli("validate", "--project-dir", root)
+    assert result.returncode == 1
+    (text,) = [t for t in result.stdout.splitlines() if t.startswith("error:")]
+    assert text == (
+        "error: tiktok_a, tiktok_b: models/events.sql:5: column 'emial' is not in table "
+        "shop.orders (did you mean 'email'?)"
+    )
+    # the error, the page_url warning and the type note are tiktok_a's too
+    assert "tiktok_b: FAILED (1 error(s), 1 warning(s), 1 note(s); 3 shown above)" in result.stdout
+    assert "validate FAILED: 2 destination(s), 1 error(s), 1 warning(s)" in result.stdout
+    planned = cli("plan", "--project-dir", root)
+    assert planned.returncode == 1
+    assert errors(planned.stderr) == [
+        "error: "
+        + str(root / "models" / "events.sql")
+        + ":5: column 'emial' is not in table shop.orders (did you mean 'email'?)"
+    ]
+
+
+# --- destinations.yml: every problem at once -------------------------------------------------
+def test_every_config_problem_is_shown_in_one_run(tmp_path, make_project, cli) -> None:
+    dests = (
+        "  tiktok_web:\n"
+        "    type: tiktok_events\n"
+        "    model: events\n"
+        "    auth_method: access_token\n"
+        "    access_token: \"{{ env_var('TIKTOK_ACCESS_TOKEN') }}\"\n"
+        "    event_data_source: web\n"
+        "    pixel_code: '7000000000000000001'\n"
+        "    primary_key: eventid\n"
+        "  tiktok_named:\n"
+        "    type: tiktok_events\n"
+        "    model: events\n"
+        "    target_event_source: NAME\n"
+        "    partner_name: ''\n"
+    )
+    root = project(
+        tmp_path,
+        make_project,
+        models={"events": EVENTS_SQL.replace("    currency\n", "    'usd' as currency\n")},
+        destinations=dests,
+    )
+    result = cli("validate", "--project-dir", root)
+    assert result.returncode == 1
+    lines = errors(result.stderr)
+    expected = [
+        # an unknown key, with the name TikTok's own documents use for the setting
+        "destinations.yml:8 destinations.tiktok_web.pixel_code: unknown key 'pixel_code' "
+        "(did you mean 'event_source_id'?)",
+        # a value pydantic refuses, and the rules between keys of the same destination
+        "destinations.yml:14 destinations.tiktok_named.partner_name:",
+        "destinations.yml:10 destinations.tiktok_named.advertiser_id: is required with "
+        "target_event_source: NAME",
+        "destinations.yml:10 destinations.tiktok_named.event_source_name: is required",
+        # and what the model's columns say, with the destinations read as far as they go
+        "models/events.sql:7: currency 'usd' is not accepted by TikTok (did you mean 'USD'?)",
+        "destinations.yml:9 destinations.tiktok_web.primary_key: primary key column 'eventid' "
+        "is not in the model (did you mean 'event_id'",
+    ]
+    for want in expected:
+        assert sum(want in line for line in lines) == 1, (want, lines)
+    # 'web' is read as WEB: no error about it; the misspelt event_source_id is not "missing"
+    assert not any("event_data_source" in line for line in lines)
+    assert not any("tiktok_web.event_source_id" in line for line in lines)
+
+
+def test_a_value_in_another_case_is_read_with_a_note(tmp_path, make_project, cli) -> None:
+    root = project(tmp_path, make_project, destinations=destination(event_data_source="web"))
+    result = cli("validate", "--project-dir", root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "note: tiktok_web: destinations.yml:7 destinations.tiktok_web.event_data_source: "
+        "'web' read as 'WEB' (write event_data_source: WEB)"
+    ) in result.stdout
+    with Project.load(root) as p:
+        (config,) = p.destinations
+    assert config.settings.event_data_source == "WEB"  # type: ignore[attr-defined]
+    planned = cli("plan", "--project-dir", root)
+    assert "'web' read as 'WEB'" in planned.stdout
+
+
+def test_meta_fixed_vocabularies_suggest_the_value_in_its_case() -> None:
+    from reverse_etl.destinations.meta.catalog import CATALOG
+    from reverse_etl.destinations.meta.rules import MetaRules
+
+    spec = CATALOG.lookup("content_type")
+    assert spec is not None
+    (issue,) = MetaRules("website").value_issues(spec, ["Product"])
+    assert issue.hint == "did you mean 'product'?"
+
+
+# --- reasons of invalid rows -----------------------------------------------------------------
+MANY_REASONS = """\
+select
+    'UnusualEventNameNumber' || lpad(cast(i as varchar), 3, '0') || 'ThatIsLongerThanACell'
+        as event,
+    'id-' || lpad(cast(i as varchar), 2, '0') as event_id,
+    now() - interval 1 hour as event_time,
+    'user' || i || '@example.com' as email
+from range(30) t(i)
+"""
+
+
+@pytest.fixture
+def thirty_invalid_rows(tmp_path, make_project) -> Path:
+    """30 invalid rows, each with its own long reason (OFFLINE takes standard events only)."""
+    return project(
+        tmp_path,
+        make_project,
+        models={"events": MANY_REASONS},
+        destinations=destination(event_data_source="OFFLINE"),
+    )
+
+
+def test_a_log_gets_every_reason_whole_and_the_rows_left_out_are_counted(
+    thirty_invalid_rows, cli
+) -> None:
+    result = cli("plan", "--project-dir", thirty_invalid_rows)
+    reasons = [t for t in result.stderr.splitlines() if "1 invalid row(s): event" in t]
+    assert len(reasons) == 30
+    assert all(
+        t.endswith("is not a standard event (OFFLINE takes standard events only)") for t in reasons
+    )
+    rows = [t for t in result.stdout.splitlines() if t.startswith("  key id-")]
+    assert len(rows) == 20
+    assert "UnusualEventNameNumber000ThatIsLongerThanACell' is not a standard event" in rows[0]
+    assert "tiktok_web: invalid rows (first 20 of 30):" in result.stdout
+    assert "  … and 10 more invalid row(s) (counted in the reasons)" in result.stdout
+
+
+def test_json_has_every_reason_and_counts_the_rows_not_listed(thirty_invalid_rows, cli) -> None:
+    result = cli("plan", "--project-dir", thirty_invalid_rows, "--format", "json")
+    (plan,) = json.loads(result.stdout)["destinations"]
+    assert len(plan["invalid_reasons"]) == 30
+    assert plan["invalid_reasons_not_listed"] == 0
+    assert len(plan["invalid_rows"]) == 20
+    assert plan["invalid_rows_not_listed"] == 10
+
+
+def test_a_list_cut_short_says_how_many_more() -> None:
+    from reverse_etl.cli.render import LOG_REASONS, TERMINAL_REASONS, capped
+
+    lines = [f"reason {i}" for i in range(LOG_REASONS + 2)]
+    on_terminal = capped(lines, True, 0, "reason(s)")
+    more = len(lines) - TERMINAL_REASONS
+    assert on_terminal == [
+        *lines[:TERMINAL_REASONS],
+        f"… and {more} more reason(s) (--format json lists them)",
+    ]
+    in_log = capped(lines, False, 0, "reason(s)")
+    assert in_log == [*lines[:LOG_REASONS], "… and 2 more reason(s) (--format json lists them)"]
+    assert capped(lines[:3], False, 0, "reason(s)") == lines[:3]
+    assert capped(lines[:3], False, 4, "reason(s)")[-1] == "… and 4 more reason(s) (not kept)"

@@ -1,0 +1,102 @@
+"""A sync in a real process, held mid-send by the sandbox (an event, not a timing): SIGTERM
+stops it like Ctrl-C, and the state can be read while it runs."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from reverse_etl.project import Project
+from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
+
+from .conftest import CliResult, cli_env, invoke_cli, sync_held_midway
+from .test_sync import SECRET, events_project
+
+Cli = Callable[..., CliResult]
+ENV = {"TIKTOK_ACCESS_TOKEN": SECRET}
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    world = SandboxWorld.demo()
+    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as srv:
+        yield srv
+
+
+def _state_rows(project: Path) -> int:
+    with Project.load(project) as p:
+        return sum(info.rows for info in p.state_show())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sig", "code", "said"),
+    [
+        (signal.SIGTERM, 143, "terminated by SIGTERM: stopped sending"),
+        (signal.SIGINT, 130, "interrupted: stopped sending"),
+    ],
+)
+def test_sigterm_stops_sending_keeps_what_was_acknowledged_and_writes_the_report(
+    server: SandboxServer, tmp_path: Path, sig: signal.Signals, code: int, said: str
+) -> None:
+    """A CI job's timeout (SIGTERM) does what Ctrl-C (SIGINT) does."""
+    # 10 requests of 1,000, 3 (thread_count) at a time: 5 answered, the next 3 held.
+    project = events_project(tmp_path / "p", server.base_url, rows=10_000)
+    with sync_held_midway(project, server, cli_env(ENV), after_requests=5, in_flight=3) as proc:
+        proc.send_signal(sig)
+        assert proc.stderr is not None
+        for line in proc.stderr:  # the run says at once that it stops
+            if line == f"retl: {sig.name} received, stopping\n":
+                break
+        else:
+            raise AssertionError(f"no word of the {sig.name}")
+        # Only now may the held requests finish: the run has stopped sending, so their
+        # answers are not acknowledged (they were in flight).
+        server.faults.release()
+        _, rest = proc.communicate(timeout=120)
+    assert proc.returncode == code
+    text = " ".join(rest.split())
+    assert said in text
+    assert "the events acknowledged before are recorded in the state" in text
+    (report,) = (project / ".retl" / "runs").glob("*.json")
+    assert f"(run report: {report})" in text
+    doc = orjson.loads(report.read_bytes())
+    assert doc["ok"] is False
+    assert doc["error"].startswith(f"interrupted by {sig.name}: stopped sending")
+    assert doc["interrupted"] == "tiktok" and doc["not_run"] == []
+    assert _state_rows(project) == 5000  # the 5 answered requests, folded into the state
+    assert server.stats.events_accepted == 8000  # the 3 in flight landed too
+    rerun = invoke_cli("sync", "--project-dir", project, "--format", "json", env=ENV)
+    assert rerun.returncode == 0, rerun.stderr
+    assert orjson.loads(rerun.stdout)["destinations"][0]["events"]["sent"] == 5000
+    # resent: exactly the 3 requests that were in flight when the run stopped
+    assert server.stats.events_deduplicated == 3000
+    assert server.stats.events_accepted == 10_000
+
+
+@pytest.mark.slow
+def test_plan_and_state_show_read_the_state_while_a_sync_runs(
+    server: SandboxServer, tmp_path: Path, cli: Cli
+) -> None:
+    project = events_project(tmp_path / "p", server.base_url, rows=10_000)
+    with sync_held_midway(project, server, cli_env(ENV), after_requests=2, in_flight=3) as proc:
+        shown = cli("state", "show", "--project-dir", project, "--format", "json")
+        planned = cli("plan", "--project-dir", project, "--format", "json")
+        proc.kill()
+    for result in (shown, planned):
+        assert result.returncode == 0, result.stderr
+        text = " ".join(result.stderr.split())
+        assert f"a retl sync is running on this state (pid {proc.pid} on " in text
+        assert "in use" not in text
+    (scope,) = orjson.loads(shown.stdout)["destinations"]
+    assert scope["rows_sent"] == 2000  # acknowledged so far (its journal), as of the read
+    (plan,) = orjson.loads(planned.stdout)["destinations"]
+    assert plan["rows"]["to_send"] == 8000
+    # nothing of the copies read is left behind, and the killed sync's state is whole
+    assert [p.name for p in (project / ".retl").iterdir() if ".read-" in p.name] == []
+    assert _state_rows(project) == 2000
