@@ -52,6 +52,11 @@ def _root(
     """retl: sync warehouse rows to ad platforms, only what changed."""
 
 
+def _load(out: Output, project_dir: Path, vars: str | None, target: str | None) -> Project:
+    """The project of a command that takes --project-dir, --vars and --target."""
+    return Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console, target=target)
+
+
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
@@ -87,9 +92,7 @@ def compile_(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(
-            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
-        ) as p:
+        with _load(out, project_dir, vars, target) as p:
             compiled = p.compile(opt.selection(select), exclude=opt.selection(exclude))
             if out.format == "json":
                 out.json(
@@ -127,9 +130,7 @@ def show(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(
-            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
-        ) as p:
+        with _load(out, project_dir, vars, target) as p:
             render_preview(out, p.preview(model, limit=limit))
 
     run(out, go)
@@ -150,9 +151,7 @@ def validate(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(
-            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
-        ) as p:
+        with _load(out, project_dir, vars, target) as p:
             code = render_validation(
                 out, p.validate(opt.selection(select), exclude=opt.selection(exclude)), strict
             )
@@ -173,13 +172,11 @@ def check(
     fmt: opt.Format = "text",
     debug: opt.Debug = False,
 ) -> None:
-    """Check each destination's token, advertiser and event source with TikTok. Sends nothing."""
+    """Check each destination's token and target with its platform's read APIs. Sends nothing."""
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(
-            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
-        ) as p:
+        with _load(out, project_dir, vars, target) as p:
             code = render_check(
                 out, p.check(opt.selection(select), exclude=opt.selection(exclude), sandbox=sandbox)
             )
@@ -217,9 +214,7 @@ def plan(
             raise UsageError(
                 f"--fail-on must be 'invalid' or 'warning', not '{fail_on}'", key="--fail-on"
             )
-        with Project.load(
-            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
-        ) as p:
+        with _load(out, project_dir, vars, target) as p:
             plans = p.plan(
                 opt.selection(select),
                 exclude=opt.selection(exclude),
@@ -255,9 +250,7 @@ def sync(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        with Project.load(
-            project_dir, vars=opt.parse_vars(vars), console=out.console, target=target
-        ) as p:
+        with _load(out, project_dir, vars, target) as p:
             if dry_run:
                 plans = p.plan(
                     opt.selection(select),
