@@ -160,6 +160,10 @@ from {{ source('bench', 'orders') }}
 """
 
 
+# Appended to retl_project.yml (``bench/run.py --no-log-accepted`` sets it).
+PROJECT_EXTRA = ""
+
+
 def write_project(project: Path, parquet: Path, base_url: str, threads: int) -> None:
     """A retl project whose one destination sends the orders to ``base_url``."""
     (project / "models").mkdir(parents=True, exist_ok=True)
@@ -177,7 +181,8 @@ def write_project(project: Path, parquet: Path, base_url: str, threads: int) -> 
                     config:
                       external_location: "{parquet}"
             """
-        ),
+        )
+        + PROJECT_EXTRA,
         encoding="utf-8",
     )
     set_destination(project, base_url, threads)

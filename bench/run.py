@@ -472,10 +472,29 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--profile", action="store_true", help="cProfile one extra full sync")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument(
+        "--no-log-accepted",
+        action="store_true",
+        help="history.log_accepted: false (measures what the delivery log costs)",
+    )
+    parser.add_argument(
         "--retl-src", type=Path, help="measure the retl package found in this directory instead"
     )
+    parser.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="where models run: duckdb (this script) or spark (bench/spark_bench.py)",
+    )
     args = parser.parse_args(argv)
+    if args.engine == "spark":  # the Spark warehouse at scale: its own script (issue 17)
+        import spark_bench
+
+        sizes_arg = args.sizes or str(args.rows)
+        extra = ["--out", str(args.out)] if args.out else []
+        spark_args = ["--sizes", sizes_arg, "--threads", str(args.threads), *extra]
+        return spark_bench.main(spark_args) or {}
     CHILD_ENV.clear()
+    data.PROJECT_EXTRA = "history:\n  log_accepted: false\n" if args.no_log_accepted else ""
     if args.retl_src is not None:
         CHILD_ENV["PYTHONPATH"] = str(args.retl_src.resolve())
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")] if args.sizes else [args.rows]

@@ -1,5 +1,9 @@
 """retl: declarative reverse ETL. The public API is the Project facade and the error tree."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from reverse_etl.__about__ import __version__
 from reverse_etl.errors import (
     AuthError,
@@ -17,7 +21,9 @@ from reverse_etl.errors import (
     UsageError,
     ValidationFailed,
 )
-from reverse_etl.project import Project
+
+if TYPE_CHECKING:
+    from reverse_etl.project import Project
 
 __all__ = [
     "AuthError",
@@ -37,3 +43,14 @@ __all__ = [
     "ValidationFailed",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The facade imports DuckDB, Arrow, pydantic and sqlglot (~1 s, ~130 MB): it is loaded on
+    # first use, so that `retl --version` and every `import reverse_etl.<module>` (the phone
+    # worker, the CLI's light commands) do not pay for it (issue #18).
+    if name == "Project":
+        from reverse_etl.project import Project
+
+        return Project
+    raise AttributeError(f"module 'reverse_etl' has no attribute {name!r}")

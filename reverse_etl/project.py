@@ -32,13 +32,17 @@ from reverse_etl.destinations.base import Destination
 from reverse_etl.destinations.registry import destination_for
 from reverse_etl.engine.base import Engine, iter_batches
 from reverse_etl.engine.duckdb import Attachment, DuckDBEngine, MemoryPolicy
+from reverse_etl.engine.factory import open_warehouse
 from reverse_etl.errors import (
     ConfigError,
     UsageError,
 )
+from reverse_etl.history.records import DeliveryRecord, RunDestinationRecord, RunDetail, RunRecord
 from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph, model_errors
 from reverse_etl.models.select import SelectGraph, model_tags, resolve
 from reverse_etl.models.sources import SourceCatalog
+from reverse_etl.pipeline import runs as history_runs
+from reverse_etl.pipeline.payload import PayloadBody, payload_bodies
 from reverse_etl.pipeline.plan import DestinationPlan, ModelInput
 from reverse_etl.pipeline.report import SyncReport
 from reverse_etl.pipeline.runner import Runner
@@ -290,20 +294,7 @@ class Project:
         if isinstance(wh, DuckDBWarehouse):
             return self.workbench
         if self._warehouse is None:
-            from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
-
-            self._warehouse = PostgresEngine(
-                PostgresConnection(
-                    host=wh.host,
-                    port=wh.port,
-                    dbname=wh.dbname,
-                    user=wh.user,
-                    password=wh.password.reveal() if wh.password is not None else None,
-                    sslmode=wh.sslmode,
-                    search_path=wh.search_path,
-                ),
-                model_dialect=wh.dialect,
-            )
+            self._warehouse = open_warehouse(wh, self.resolve_path, self.state_dir)
         return self._warehouse
 
     def model_input(self, compiled: CompiledModel) -> ModelInput:
@@ -419,11 +410,12 @@ class Project:
         return out
 
     def validate(
-        self, select: Sequence[str] = (), *, exclude: Sequence[str] = ()
+        self, select: Sequence[str] = (), *, exclude: Sequence[str] = (), offline: bool = False
     ) -> list[DestinationValidation]:
         """Check each selected destination's model statically (sqlglot): no query of the
-        model, no network, no secret. See docs/validate.md."""
-        return validate_project(self, self._destination_selectors(select, exclude))
+        model, no secret. A warehouse server's catalog is read for column types (metadata
+        only), unless ``offline``. See docs/validate.md."""
+        return validate_project(self, self._destination_selectors(select, exclude), offline=offline)
 
     def check(
         self, select: Sequence[str] = (), *, exclude: Sequence[str] = (), sandbox: bool = False
@@ -459,6 +451,16 @@ class Project:
             self._destination_selectors(select, exclude), sandbox=sandbox, full_refresh=full_refresh
         )
 
+    def payload(
+        self, model: str, key: str, destination: str | None = None, *, sandbox: bool = False
+    ) -> list[PayloadBody]:
+        """The request body a sync would send for the row of ``model`` whose key is ``key``,
+        for each destination that reads the model (or ``destination``): encoded and hashed
+        by the sync's own encoder, now. No network call, no state, no token (a header, never
+        in the body). ``sandbox``: as ``sync --sandbox`` would send it. A composite key is
+        a JSON list of its columns' values (see ``pipeline/payload.py``)."""
+        return payload_bodies(self, model, key, destination, sandbox=sandbox)
+
     def sync(
         self,
         select: Sequence[str] = (),
@@ -473,14 +475,63 @@ class Project:
         acknowledged batch to the state. Invalid rows stop the run before anything is sent
         unless the destination skips them (skip_invalid_record). With ``full_refresh``,
         ``confirm`` (if given) sees what would be sent again and counted twice, before
-        anything is sent; False stops the run (a UsageError)."""
-        return Runner(self).sync(
-            self._destination_selectors(select, exclude),
-            sandbox=sandbox,
-            limit=limit,
-            full_refresh=full_refresh,
-            confirm=confirm,
-        )
+        anything is sent; False stops the run (a UsageError). Then the webhooks of
+        ``notify:`` hear of a failure, rejections or a coverage drop (a webhook that fails is
+        a warning, never the sync's failure)."""
+        runner = Runner(self)
+        failed = True
+        try:
+            report = runner.sync(
+                self._destination_selectors(select, exclude),
+                sandbox=sandbox,
+                limit=limit,
+                full_refresh=full_refresh,
+                confirm=confirm,
+            )
+            failed = False
+            return report
+        finally:
+            if runner.report is not None and self.config.notify:
+                self._notify(runner.report, failed=failed)
+
+    def _notify(self, report: SyncReport, *, failed: bool) -> None:
+        from reverse_etl.notify import notify_run
+
+        try:
+            notify_run(
+                self.config.name or self.dir.name,
+                self.config.notify,
+                report,
+                failed=failed,
+                # the previous run of the same kind: a sandbox run is no baseline for a real one
+                history=lambda name, limit: self.destination_history(
+                    name, limit, sandbox=report.sandbox
+                ),
+                console=self.console,
+            )
+        except Exception as exc:  # a notification never fails the sync, nor hides its error
+            self.console.warning(f"webhooks not notified: unexpected {type(exc).__name__}")
+
+    # --- the run history and the delivery log (read-only; see reverse_etl/history) -------
+    def runs(self, limit: int = 50) -> list[RunRecord]:
+        """Recent syncs, newest first, real and sandbox ones (``RunRecord.sandbox``)."""
+        return history_runs.runs(self, limit)
+
+    def run_detail(self, run_id: str) -> RunDetail | None:
+        """One run (its id or a unique prefix): per destination, and its rows that were not
+        accepted, with why. None when no run has that id."""
+        return history_runs.run_detail(self, run_id)
+
+    def deliveries(self, key: str, destination: str | None = None) -> list[DeliveryRecord]:
+        """Each delivery of the row with this key (or event_id), newest first."""
+        return history_runs.deliveries(self, key, destination)
+
+    def destination_history(
+        self, destination: str, limit: int = 100, *, sandbox: bool | None = None
+    ) -> list[RunDestinationRecord]:
+        """A destination's last ``limit`` runs, oldest first (for charts); ``sandbox``: only
+        sandbox runs (True) or only real ones (False)."""
+        return history_runs.destination_history(self, destination, limit, sandbox=sandbox)
 
     def state_show(self, *, sandbox: bool = False) -> list[ScopeInfo]:
         """What the state holds, per destination and event source."""

@@ -301,7 +301,7 @@ class PostgresSchemas:
             return out
         for ref in refs:
             try:
-                columns = self.engine.table_columns(ref.db or "public", ref.name)
+                columns = self.engine.table_columns(ref.db, ref.name)
             except (EngineError, ConfigError) as exc:
                 self._failed = True
                 self.notes.append(self.note(exc.message))

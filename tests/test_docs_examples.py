@@ -10,6 +10,7 @@ import shlex
 import shutil
 from pathlib import Path
 
+import orjson
 import pytest
 
 from reverse_etl.config.project import load_project_config
@@ -227,6 +228,7 @@ PLACEHOLDERS = {
     "SEL": "purchase_events",
     "NAME": "tiktok_purchases",
     "N": "1",
+    "KEY": "order-1001",
 }
 
 
@@ -237,11 +239,15 @@ def test_each_command_of_the_readme_table_runs(tmp_path: Path, cli) -> None:
     for cell in _commands_table():
         for usage in re.findall(r"`(retl [^`]+)`", cell):
             command = _command_of(usage)
-            if command in ("sandbox", "auth tiktok", "init"):
+            if command in ("sandbox", "auth tiktok", "init", "ui"):
                 continue  # serves until Ctrl-C; needs TikTok; run above
             words = [
                 PLACEHOLDERS.get(w, w) for w in usage.replace("[", " ").replace("]", " ").split()
             ]
+            if "RUN" in words:  # the newest run (the table's syncs come before)
+                listed = cli("runs", "--format", "json", "--project-dir", root)
+                run_id = orjson.loads(listed.stdout)["runs"][0]["run_id"]
+                words = [run_id if w == "RUN" else w for w in words]
             # nothing reaches TikTok: sends and checks go to the in-process emulator
             if command in ("sync", "check") and "--dry-run" not in words:
                 words += [] if "--sandbox" in words else ["--sandbox"]

@@ -122,11 +122,11 @@ def test_a_full_disk_while_recording_acknowledgements_is_said_and_keeps_what_was
     appended: list[int] = []
     real_append = JournalWriter.append
 
-    def append(self: JournalWriter, keys: Any, hashes: Any) -> None:
+    def append(self: JournalWriter, keys: Any, hashes: Any, log: Any = None) -> None:
         if len(appended) == 2:  # the third acknowledged batch finds the disk full
             raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
         appended.append(len(keys))
-        real_append(self, keys, hashes)
+        real_append(self, keys, hashes, log)
 
     monkeypatch.setattr(JournalWriter, "append", append)
     result = cli("sync", "--project-dir", project)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,18 +13,15 @@ from reverse_etl.cli import options as opt
 from reverse_etl.cli import output
 from reverse_etl.cli.confirm import confirmer
 from reverse_etl.cli.output import Output, run
-from reverse_etl.cli.render import (
-    render_check,
-    render_plan,
-    render_preview,
-    render_state,
-    render_sync,
-)
-from reverse_etl.cli.validate_render import render_validation
+from reverse_etl.cli.runs_cmd import runs_app
+from reverse_etl.cli.ui_cmd import project_feed, ui
 from reverse_etl.errors import RetlError, UsageError
-from reverse_etl.pipeline.plan import FAIL_ON, plan_failures
-from reverse_etl.project import Project
-from reverse_etl.scaffold import init_project
+
+# The facade, the renderers and the scaffold import DuckDB, Arrow, pydantic and sqlglot
+# (~1 s): each command imports what it needs when it runs, so `--version` and `--help` do
+# not (issue #18; tests/test_startup_imports.py checks it).
+if TYPE_CHECKING:
+    from reverse_etl.project import Project
 
 app = typer.Typer(
     name="retl",
@@ -54,6 +51,8 @@ def _root(
 
 def _load(out: Output, project_dir: Path, vars: str | None, target: str | None) -> Project:
     """The project of a command that takes --project-dir, --vars and --target."""
+    from reverse_etl.project import Project
+
     return Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console, target=target)
 
 
@@ -67,6 +66,8 @@ def init(
     out = Output.create(fmt, debug)
 
     def go() -> None:
+        from reverse_etl.scaffold import init_project
+
         written = init_project(directory.expanduser().resolve())
         if out.format == "json":
             out.json({"ok": True, "created": [str(p) for p in written]})
@@ -120,18 +121,48 @@ def compile_(
 def show(
     model: Annotated[str, typer.Argument(help="Model name.")],
     limit: Annotated[int, typer.Option("--limit", "-n", help="Rows to show.")] = 10,
+    payload: Annotated[
+        str | None,
+        typer.Option(
+            "--payload",
+            help="Show the request body a sync would send for the row with this key (hashed, "
+            "now, no network call). A key of several columns: a JSON list of their values.",
+            show_default=False,
+        ),
+    ] = None,
+    destination: Annotated[
+        str | None,
+        typer.Option(
+            "--destination",
+            help="With --payload: only this destination (default: every one reading MODEL).",
+            show_default=False,
+        ),
+    ] = None,
+    sandbox: opt.Sandbox = False,
     project_dir: opt.ProjectDir = Path("."),
     target: opt.Target = None,
     vars: opt.Vars = None,
     fmt: opt.Format = "text",
     debug: opt.Debug = False,
 ) -> None:
-    """Run a model and preview its first rows."""
+    """Run a model and preview its first rows, or show one row's request body (--payload)."""
     out = Output.create(fmt, debug)
 
     def go() -> None:
+        from reverse_etl.cli.payload_render import render_payloads
+        from reverse_etl.cli.render import render_preview
+
+        if payload is None and (destination is not None or sandbox):
+            option = "--destination" if destination is not None else "--sandbox"
+            raise UsageError("only used with --payload KEY", key=option)
         with _load(out, project_dir, vars, target) as p:
-            render_preview(out, p.preview(model, limit=limit))
+            if payload is None:
+                render_preview(out, p.preview(model, limit=limit))
+                return
+            bodies = p.payload(model, payload, destination, sandbox=sandbox)
+            code = render_payloads(out, model, bodies)
+        if code:
+            raise typer.Exit(code)
 
     run(out, go)
 
@@ -145,15 +176,25 @@ def validate(
     vars: opt.Vars = None,
     fmt: opt.Format = "text",
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too.")] = False,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline", help="Ask no warehouse server: column types from declarations only."
+        ),
+    ] = False,
     debug: opt.Debug = False,
 ) -> None:
     """Check that each destination's model columns fit its TikTok parameters."""
     out = Output.create(fmt, debug)
 
     def go() -> None:
+        from reverse_etl.cli.validate_render import render_validation
+
         with _load(out, project_dir, vars, target) as p:
             code = render_validation(
-                out, p.validate(opt.selection(select), exclude=opt.selection(exclude)), strict
+                out,
+                p.validate(opt.selection(select), exclude=opt.selection(exclude), offline=offline),
+                strict,
             )
         if code:
             raise typer.Exit(code)
@@ -176,6 +217,8 @@ def check(
     out = Output.create(fmt, debug)
 
     def go() -> None:
+        from reverse_etl.cli.render import render_check
+
         with _load(out, project_dir, vars, target) as p:
             code = render_check(
                 out, p.check(opt.selection(select), exclude=opt.selection(exclude), sandbox=sandbox)
@@ -210,6 +253,9 @@ def plan(
     out = Output.create(fmt, debug)
 
     def go() -> None:
+        from reverse_etl.cli.render import render_plan
+        from reverse_etl.pipeline.plan import FAIL_ON, plan_failures
+
         if fail_on is not None and fail_on not in FAIL_ON:
             raise UsageError(
                 f"--fail-on must be 'invalid' or 'warning', not '{fail_on}'", key="--fail-on"
@@ -250,6 +296,8 @@ def sync(
     out = Output.create(fmt, debug)
 
     def go() -> None:
+        from reverse_etl.cli.render import render_plan, render_sync
+
         with _load(out, project_dir, vars, target) as p:
             if dry_run:
                 plans = p.plan(
@@ -306,11 +354,17 @@ def sandbox(
                 f"API (POST {url}/v21.0/{DEMO_META_PIXEL_ID}/events; summary at "
                 f"{url}/_sandbox/meta/summary). Ctrl-C stops it."
             )
+            if feed is not None:
+                out.console.info(f"received events also go to {feed} (retl ui shows them)")
 
-        serve(port, record_path=record, on_ready=ready)
+        feed = project_feed(Path.cwd())  # started in a project: feed its `retl ui`
+        serve(port, record_path=record, on_ready=ready, feed_path=feed)
 
     run(out, go)
 
+
+app.add_typer(runs_app, name="runs")
+app.command("ui")(ui)
 
 state_app = typer.Typer(help="Inspect or reset what retl has sent.", no_args_is_help=True)
 app.add_typer(state_app, name="state")
@@ -328,6 +382,9 @@ def state_show(
     out = Output.create(fmt, debug)
 
     def go() -> None:
+        from reverse_etl.cli.render import render_state
+        from reverse_etl.project import Project
+
         with Project.load(project_dir, console=out.console, target=target) as p:
             scopes = p.state_show(sandbox=sandbox)
             apart = None
@@ -359,6 +416,8 @@ def state_reset(
     out = Output.create(fmt, debug)
 
     def go() -> None:
+        from reverse_etl.project import Project
+
         with Project.load(project_dir, console=out.console, target=target) as p:
             forgotten = p.state_reset(
                 opt.selection(select),

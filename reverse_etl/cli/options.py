@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
-from reverse_etl.config.project import TARGET_ENV
+from reverse_etl.config.target_env import TARGET_ENV
 from reverse_etl.errors import UsageError
 
 ProjectDir = Annotated[
@@ -84,6 +83,8 @@ Vars = Annotated[
 def parse_vars(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
+    import yaml  # only when --vars is given: not part of every command's start-up
+
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:

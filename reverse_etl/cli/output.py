@@ -14,8 +14,6 @@ from typing import Any, Literal, NoReturn
 
 import orjson
 import typer
-from rich.console import Console as RichTerminal
-from rich.markup import escape
 
 from reverse_etl.errors import Interrupted, RetlError, environment_error
 from reverse_etl.reporting.console import Console, JsonConsole, PlainConsole, RichConsole
@@ -59,6 +57,9 @@ class Output:
 def _fail_line(text: str) -> None:
     text = scrub(text)  # the unexpected error's text is an exception's, which may quote one
     if sys.stderr.isatty():
+        from rich.console import Console as RichTerminal  # lazy: start-up (issue #18)
+        from rich.markup import escape
+
         RichTerminal(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(text)}")
     else:
         print(f"error: {text}", file=sys.stderr, flush=True)
@@ -169,6 +170,8 @@ def _problem(p: Any) -> dict[str, Any]:
 
 def _traceback() -> None:
     # Rendered to text first: exception messages in the traceback may quote a secret.
+    from rich.console import Console as RichTerminal
+
     terminal = RichTerminal(stderr=True, record=True)
     with terminal.capture() as captured:
         terminal.print_exception(show_locals=False)

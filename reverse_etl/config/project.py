@@ -25,12 +25,11 @@ from reverse_etl.config.env import LazySecret
 from reverse_etl.config.errors_map import problems_from_validation
 from reverse_etl.config.resolve import resolve_tree
 from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.config.target_env import TARGET_ENV
 from reverse_etl.config.yaml_loader import LoadedYaml, load_yaml
 from reverse_etl.errors import ConfigError, UsageError
 
 PROJECT_FILE = "retl_project.yml"
-# Picks a target when --target is not given (as dbt's --target, for CI jobs).
-TARGET_ENV = "RETL_TARGET"
 
 
 class _Strict(BaseModel):
@@ -200,7 +199,51 @@ class PostgresWarehouse(_Strict):
         return None if v is None else _check_size(v)
 
 
-WarehouseConfig = Annotated[DuckDBWarehouse | PostgresWarehouse, Field(discriminator="type")]
+class SparkWarehouse(_Strict):
+    """Models run on Spark (Databricks-compatible): an in-process session (``master``) or a
+    Spark Connect server (``remote``). Needs ``pip install 'retl[spark]'`` and Java 17+."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, arbitrary_types_allowed=True
+    )
+
+    type: Literal["spark"]
+    """Warehouse kind."""
+    master: str | None = None
+    """Start a session in this process, e.g. ``local[*]`` (give this or ``remote``)."""
+    remote: str | None = None
+    """A Spark Connect server, ``sc://host:15002`` (Databricks: ``sc://<workspace>:443``)."""
+    token: LazySecret | None = None
+    """Spark Connect bearer token: write ``{{ env_var('DATABRICKS_TOKEN') }}``."""
+    conf: dict[str, str] = Field(default_factory=dict)
+    """Spark settings for the session (``spark.sql.shuffle.partitions: "8"`` …)."""
+    warehouse_dir: str | None = None
+    """Where an in-process session keeps its tables (``spark.sql.warehouse.dir``), relative
+    to the project or absolute. Default: ``.retl/spark-warehouse``."""
+    dialect: str = "duckdb"
+    """The SQL dialect models are written in; sqlglot transpiles them to Spark SQL."""
+    memory_limit: str | None = None
+    """Memory of the local DuckDB that encodes the rows retl reads (as for ``postgres``)."""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, v: str | None) -> str | None:
+        return None if v is None else _check_size(v)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SparkWarehouse:
+        if (self.master is None) == (self.remote is None):
+            raise ValueError("a spark warehouse needs exactly one of 'master' and 'remote'")
+        if self.remote is not None and not self.remote.startswith("sc://"):
+            raise ValueError("'remote' must be a Spark Connect address: sc://host:port")
+        if self.token is not None and self.remote is None:
+            raise ValueError("'token' is for Spark Connect ('remote'), not 'master'")
+        return self
+
+
+WarehouseConfig = Annotated[
+    DuckDBWarehouse | PostgresWarehouse | SparkWarehouse, Field(discriminator="type")
+]
 
 
 class StateConfig(_Strict):
@@ -208,7 +251,8 @@ class StateConfig(_Strict):
 
     location: Literal["local", "warehouse"] = "local"
     """``local``: a DuckDB file in ``path``. ``warehouse``: tables in the warehouse's
-    ``schema`` (PostgreSQL), for CI runners without a persistent disk."""
+    ``schema`` (a PostgreSQL schema, a Spark database), for CI runners without a persistent
+    disk."""
     path: str = ".retl"
     """State folder (``location: local``; also holds run reports and temporary files)."""
     schema_: str = Field(default="retl_state", alias="schema")
@@ -217,6 +261,77 @@ class StateConfig(_Strict):
     model_config = ConfigDict(
         extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True
     )
+
+
+class HistoryConfig(_Strict):
+    """The run history and the delivery log (tables where the state lives)."""
+
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    """Days of runs and delivery-log rows kept; older ones are pruned at the end of a sync."""
+    log_accepted: bool = True
+    """Log each accepted row (``retl runs find`` then finds it). ``false`` logs only rejected,
+    failed and skipped rows: a full sync of a million rows about 5 CPU-seconds cheaper."""
+
+
+NotifyOn = Literal["failure", "rejections", "coverage_drop"]
+NOTIFY_ON: tuple[NotifyOn, ...] = ("failure", "rejections", "coverage_drop")
+_SHARE = re.compile(r"\s*(\d+(\.\d+)?)\s*%\s*")
+
+
+class WebhookConfig(_Strict):
+    """A webhook called at the end of a sync (``notify:``), with a Slack-compatible message
+    (``text`` and ``blocks``) naming the project, the destination, the counts and the run.
+    A webhook that cannot be reached is a warning, never a failed sync."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, arbitrary_types_allowed=True
+    )
+
+    url: LazySecret
+    """The webhook's URL, always through ``{{ env_var('SLACK_WEBHOOK_URL') }}``: the URL is
+    its credential, so it is never written in this file and never printed."""
+    name: str | None = None
+    """What warnings call it (default: ``notify[N]``)."""
+    on: list[NotifyOn] = Field(default_factory=lambda: list(NOTIFY_ON))
+    """When to call it (default: all three): ``failure`` (the sync failed), ``rejections``
+    (a destination's rejected events exceed ``rejections_above``), ``coverage_drop`` (its
+    match coverage fell by ``coverage_drop_points`` or more since its previous run)."""
+    rejections_above: int | str = 0
+    """Rejected events tolerated per destination: a count (``10``) or a share of the events
+    it sent (``"2%"``). Default 0: any rejection calls the webhook."""
+    coverage_drop_points: float = Field(default=5.0, gt=0, le=100)
+    """Percentage points of match coverage a destination may lose since its previous run."""
+    sandbox: bool = False
+    """Call it for ``retl sync --sandbox`` runs too (default: real runs only)."""
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _from_env(cls, v: Any) -> Any:
+        if not isinstance(v, LazySecret) or not v.from_env:
+            raise ValueError(
+                "a webhook URL is a secret (it carries the webhook's credential): write "
+                "url: \"{{ env_var('SLACK_WEBHOOK_URL') }}\" and set the variable, never the "
+                "URL itself"
+            )
+        return v
+
+    @field_validator("rejections_above")
+    @classmethod
+    def _threshold(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v >= 0:
+            return v
+        match = _SHARE.fullmatch(v) if isinstance(v, str) else None
+        if match is None or float(match.group(1)) > 100:
+            raise ValueError("must be a count of events (10) or a share of those sent ('2%')")
+        return v
+
+    def rejections_limit(self, sent: int) -> float:
+        """The rejected events tolerated for a destination that sent ``sent`` events."""
+        if isinstance(self.rejections_above, int):
+            return self.rejections_above
+        match = _SHARE.fullmatch(self.rejections_above)
+        assert match is not None  # checked when loaded
+        return sent * float(match.group(1)) / 100
 
 
 class DbtConfig(_Strict):
@@ -262,6 +377,10 @@ class ProjectConfig(_Strict):
     """Values for ``var('name')`` in models."""
     state: StateConfig = Field(default_factory=StateConfig)
     """State location."""
+    history: HistoryConfig = Field(default_factory=HistoryConfig)
+    """How long the run history and the delivery log are kept."""
+    notify: list[WebhookConfig] = Field(default_factory=list)
+    """Webhooks called when a sync fails, rejects events or loses match coverage."""
     dbt: DbtConfig | None = None
     """A dbt project to read models from (its ``target/manifest.json``)."""
     sources: list[SourceDecl] = Field(default_factory=list)

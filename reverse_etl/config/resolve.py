@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reverse_etl.config.env import LazySecret, Location, check_template, has_template, resolve
-from reverse_etl.config.secret_env import SECRET_KEYS, secret_env_refs
+from reverse_etl.config.secret_env import is_secret_setting, secret_env_refs
 from reverse_etl.config.yaml_loader import KeyPath, LoadedYaml, format_key_path
 from reverse_etl.errors import ConfigError, Problem
 
@@ -36,8 +36,7 @@ def resolve_tree(
             return [walk(v, (*path, i)) for i, v in enumerate(item)]
         if not isinstance(item, str):
             return item
-        last = path[-1] if path else None
-        secret = isinstance(last, str) and last in SECRET_KEYS
+        secret = is_secret_setting(path)
         where = Location(
             loaded.path,
             loaded.line_of(path),

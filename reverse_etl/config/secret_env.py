@@ -10,7 +10,7 @@ needs such a value can take it through ``var()`` instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +26,35 @@ _SECRET_NAME = re.compile(
 )
 
 
+# Settings that are secrets by where they sit rather than by their name: a webhook's URL
+# carries its credential (Slack's, Teams') in its path. "*" stands for any list index.
+SECRET_PATHS: tuple[tuple[str, ...], ...] = (("notify", "*", "url"),)
+
+
+def is_secret_setting(path: Sequence[str | int]) -> bool:
+    """True when the setting at ``path`` (key names and list indexes) holds a secret."""
+    last = path[-1] if path else None
+    if isinstance(last, str) and last in SECRET_KEYS:
+        return True
+    return any(
+        len(p) == len(path)
+        and all(want == "*" or want == str(got) for want, got in zip(p, path, strict=True))
+        for p in SECRET_PATHS
+    )
+
+
 def is_secret_name(name: str, declared: Iterable[str] = ()) -> bool:
     """True when the variable ``name`` holds a secret (by its name, or ``declared`` so)."""
     return name in set(declared) or _SECRET_NAME.search(name) is not None
 
 
-def secret_env_refs(data: Any, key: str | int | None = None) -> frozenset[str]:
+def secret_env_refs(data: Any, path: tuple[str | int, ...] = ()) -> frozenset[str]:
     """The environment variables that the secret settings of a raw YAML tree read."""
     if isinstance(data, dict):
-        return frozenset().union(*(secret_env_refs(v, k) for k, v in data.items()))
+        return frozenset().union(*(secret_env_refs(v, (*path, k)) for k, v in data.items()))
     if isinstance(data, list):
-        return frozenset().union(*(secret_env_refs(v, key) for v in data))
-    if isinstance(data, str) and isinstance(key, str) and key in SECRET_KEYS:
+        return frozenset().union(*(secret_env_refs(v, (*path, i)) for i, v in enumerate(data)))
+    if isinstance(data, str) and is_secret_setting(path):
         return frozenset(env_names(data))
     return frozenset()
 

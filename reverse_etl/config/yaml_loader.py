@@ -171,7 +171,9 @@ class _Builder:
                     )
                     continue
                 key = self._constructor.construct_object(key_node, deep=True)
-                if not isinstance(key, str):
+                if isinstance(key, bool) and isinstance(key_node, yaml.ScalarNode):
+                    key = key_node.value  # YAML 1.1 reads `on:` as True: keep the name
+                elif not isinstance(key, str):
                     key = str(key)
                 child = (*key_path, key)
                 line = key_node.start_mark.line + 1

@@ -76,6 +76,7 @@ def deliver(
     reject_guard: int = DEFAULT_REJECT_GUARD,
     probe_first: bool = False,
     auth_hint: str | None = None,
+    on_answer: Callable[[Batch, str, Outcome], None] | None = None,
 ) -> DeliveryResult:
     """Send every batch with at most ``thread_count`` requests in flight; report as they land.
 
@@ -96,6 +97,10 @@ def deliver(
 
     ``sleep`` waits out backoff delays in a worker thread; by default the wait is cut short
     when the run stops. ``clock`` and ``rng`` make retry timing deterministic in tests.
+
+    ``on_answer(batch, fate, answer)`` sees the answer each batch ended with: ``accepted``
+    (right after ``on_ack``), ``rejected`` or ``failed`` (out of retries, or stopped by an
+    auth, terminal or config answer): the delivery log's rows.
     """
     if thread_count < 1:
         raise ValueError("thread_count must be at least 1")
@@ -115,6 +120,7 @@ def deliver(
         reject_guard=reject_guard,
         probing=probe_first,
         auth_hint=auth_hint,
+        on_answer=on_answer,
     )
     return run.execute(iter(batches))
 
@@ -136,6 +142,7 @@ class _Run:
     reject_guard: int
     probing: bool = False
     auth_hint: str | None = None
+    on_answer: Callable[[Batch, str, Outcome], None] | None = None
 
     def __post_init__(self) -> None:
         self.stopping = threading.Event()  # read by workers: skip sends once the run stops
@@ -230,7 +237,7 @@ class _Run:
         if result.kind in _ENVELOPE_ACCEPTED:
             self.probing = False
         if result.kind == OK:
-            self._ack(unit.batch)
+            self._ack(unit.batch, result)
         elif result.kind == PARTIAL:
             self._partial(unit, result)
         elif result.kind == TRANSIENT:
@@ -239,11 +246,17 @@ class _Run:
             self._bisect(unit, result)
         else:
             self.failed += n
+            self._answer(unit.batch, "failed", result)
             self._stop(result.kind, stop_error(result, self.auth_hint))
 
-    def _ack(self, batch: Batch) -> None:
+    def _answer(self, batch: Batch, fate: str, answer: Outcome) -> None:
+        if self.on_answer is not None:
+            self.on_answer(batch, fate, answer)
+
+    def _ack(self, batch: Batch, answer: Outcome) -> None:
         self.sent += len(batch)
         self.on_ack(batch)
+        self._answer(batch, "accepted", answer)
         self.observer.on_ack(len(batch))
 
     def _partial(self, unit: _Unit, outcome: Outcome) -> None:
@@ -256,7 +269,7 @@ class _Run:
         failed = {f.index for f in failures}
         accepted = [i for i in range(len(batch)) if i not in failed]
         if accepted:
-            self._ack(batch.take(accepted))
+            self._ack(batch.take(accepted), outcome)
         retry = [f for f in failures if f.kind == TRANSIENT]
         for f in failures:
             if f.kind != TRANSIENT:
@@ -282,6 +295,7 @@ class _Run:
             self.failed += len(unit.batch)
             if self.on_failed is not None:
                 self.on_failed(unit.batch, message)
+            self._answer(unit.batch, "failed", outcome)
             if self.stop_reason is None:
                 text = f"gave up after {unit.attempt} attempt(s) in {elapsed:.1f}s: {message}"
                 error = TransientDestinationError(
@@ -324,6 +338,7 @@ class _Run:
         message = describe(outcome)
         self.rejected += len(batch)
         self.on_rejected(batch, message)
+        self._answer(batch, "rejected", outcome)
         self.observer.on_rejected(len(batch), message)
         if self.stop_on_invalid:
             self._stop("invalid")

@@ -66,6 +66,8 @@ class Capabilities:
     match_coverage: bool = False  # rows carry match-key bits (__match), with a minimum
     preflight_check: bool = False  # ``retl check`` can verify its settings read-only
     docs: str = ""  # the page that documents it, e.g. docs/tiktok.md
+    # The top-level field of an event that carries its event_id (the delivery log reads it).
+    event_id_field: str | None = "event_id"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,17 @@ class ResolvedSource:
     id: str | None = None
     how: str | None = None  # e.g. "configured", "found by name", "created"
     name: str | None = None
+
+
+@dataclass(frozen=True)
+class OfflineEnvelope:
+    """A request envelope known without the network (``retl show --payload``): ``prefix`` is
+    what ``Session.envelope`` would be, except where the platform resolves something when a
+    sync sends (an event source found by name): a placeholder stands there, and ``pending``
+    says in words what the sync fills in."""
+
+    prefix: bytes
+    pending: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,6 +287,11 @@ class Destination(Protocol):
 
     def open(self, target: Target, policy: RetryPolicy) -> AbstractContextManager[Session]:
         """Connect (resolving the event source where the platform has one)."""
+        ...
+
+    def offline_envelope(self, *, sandbox: bool) -> OfflineEnvelope:
+        """The envelope ``open`` would build, from the settings alone (no network, no
+        token); ``sandbox``: as a ``--sandbox`` run, whose emulator has its own IDs."""
         ...
 
     def check(self, sandbox: SandboxServer | None, policy: RetryPolicy) -> DestinationCheck:

@@ -1,10 +1,17 @@
-"""The Engine protocol: run a compiled SELECT and stream its rows as Arrow record batches."""
+"""The Engine contract: what the run path, validation and the state ask of a warehouse.
+
+An engine runs compiled SELECTs (written in the project's model dialect, DuckDB's by
+default) and streams their rows as Arrow record batches. What differs between engines is
+declared as data (``EngineCapabilities``), never found out by testing an engine's class:
+callers outside ``engine/`` branch on capabilities only. ``engine/factory.py`` opens the
+engine a project configures and pairs it with its ``StateStore``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -17,13 +24,37 @@ class ColumnInfo:
     type: str
 
 
+@dataclass(frozen=True)
+class EngineCapabilities:
+    """What an engine can do, as data (SQLMesh's ``SUPPORTS_*``, dlt's capabilities).
+
+    ``dialect``: the SQL it runs (sqlglot's name), which retl's DuckDB-dialect SQL is
+    transpiled to. ``can_hold_state``: ``state: {location: warehouse}`` can keep its tables
+    there. ``diffs_in_place``: with the state there, the diff runs there too, and only the
+    rows to send leave it. ``is_workbench``: models run in the local DuckDB itself (no
+    staging). ``default_schema``: the schema an unqualified table name means in its catalog.
+    """
+
+    dialect: str
+    can_hold_state: bool
+    diffs_in_place: bool
+    is_workbench: bool = False
+    default_schema: str | None = None
+
+
 class Engine(Protocol):
     """What the rest of retl needs from a warehouse. Implementations own their driver."""
 
     dialect: str
+    capabilities: EngineCapabilities
+
+    def transpile(self, sql: str) -> str:
+        """One statement in the model dialect as this engine's own SQL."""
+        ...
 
     def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Run ``sql`` and return a reader of record batches (never the whole result)."""
+        """Run ``sql`` (model dialect) and return a reader of record batches (never the whole
+        result in memory)."""
         ...
 
     def schema(self, sql: str) -> pa.Schema:
@@ -34,7 +65,29 @@ class Engine(Protocol):
         """Output columns of ``sql`` without fetching its rows."""
         ...
 
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The engine's own SQL (already transpiled), small results only (counts, samples)."""
+        ...
+
+    def table_columns(self, schema: str | None, table: str) -> list[ColumnInfo] | None:
+        """Columns of a table or view of the engine's catalog, typed as the engine writes
+        them, by metadata only; None when there is no such table. ``schema`` None: the
+        engine's default."""
+        ...
+
     def close(self) -> None: ...
+
+
+class Workbench(Engine, Protocol):
+    """The local engine that encodes, diffs and holds staged rows (DuckDB)."""
+
+    def stage(self, reader: pa.RecordBatchReader) -> str:
+        """Copy a stream of rows (from another engine) into a temporary table; its name."""
+        ...
+
+    def materialize(self, sql: str) -> str:
+        """Run ``sql`` into a temporary table; its name."""
+        ...
 
 
 def iter_batches(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo
+from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.errors import EngineError
 
@@ -71,6 +71,10 @@ class DuckDBEngine:
     """DuckDB in memory, optionally over a database file attached read-only."""
 
     dialect = "duckdb"
+    # The state lives in a local file attached beside the models (state/store.py).
+    capabilities = EngineCapabilities(
+        "duckdb", can_hold_state=False, diffs_in_place=False, is_workbench=True
+    )
 
     def __init__(
         self,
@@ -234,6 +238,16 @@ class DuckDBEngine:
     def transpile(self, sql: str) -> str:
         """retl writes its own SQL in DuckDB's dialect: nothing to do here."""
         return sql
+
+    def table_columns(self, schema: str | None, table: str) -> list[ColumnInfo] | None:
+        """Columns of a table or view of the default catalog (None: no such table)."""
+        found = self.rows(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = ? "
+            "AND table_name = ? ORDER BY ordinal_position",
+            [schema or "main", table],
+        )
+        return [ColumnInfo(name, type_) for name, type_ in found] or None
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Small result sets only (summaries, samples)."""

@@ -25,7 +25,7 @@ from psycopg.types.string import TextLoader
 from pydantic import SecretStr
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
-from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo
+from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
@@ -100,6 +100,9 @@ class PostgresEngine:
     """Models run on a PostgreSQL server; the connection opens on first use."""
 
     dialect = "postgres"
+    capabilities = EngineCapabilities(
+        "postgres", can_hold_state=True, diffs_in_place=True, default_schema="public"
+    )
 
     def __init__(self, conn: PostgresConnection, *, model_dialect: str = "duckdb") -> None:
         self.conn = conn
@@ -169,7 +172,7 @@ class PostgresEngine:
     def describe(self, sql: str) -> list[ColumnInfo]:
         return [ColumnInfo(f.name, str(f.type)) for f in self.schema(sql)]
 
-    def table_columns(self, schema: str, table: str) -> list[ColumnInfo] | None:
+    def table_columns(self, schema: str | None, table: str) -> list[ColumnInfo] | None:
         """Columns of a table, view or materialized view (exact, case-sensitive names),
         typed as PostgreSQL writes them (``numeric(10,2)``, ``text[]``); None if absent."""
         found = self.rows(
@@ -180,7 +183,7 @@ class PostgresEngine:
             "  ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
             "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r','v','m','p','f') "
             "ORDER BY a.attnum",
-            (schema, table),
+            (schema or "public", table),
         )
         if not found:
             return None

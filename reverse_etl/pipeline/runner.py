@@ -20,11 +20,13 @@ from reverse_etl.errors import (
     InvalidRowsError,
     RetlError,
     StateDamagedError,
+    StateError,
     UsageError,
     ValidationFailed,
     environment_error,
 )
 from reverse_etl.models.compile import model_errors
+from reverse_etl.pipeline.history import command_text, now, record_end, record_start
 from reverse_etl.pipeline.inputs import model_input
 from reverse_etl.pipeline.plan import (
     DestinationPlan,
@@ -52,6 +54,7 @@ class Runner:
     def __init__(self, project: RunContext) -> None:
         self.p = project
         self._memory_noted = False
+        self.report: SyncReport | None = None  # the last sync's, even when it raised
 
     def state_file(self, *, sandbox: bool = False) -> Path:
         """The state database: sandbox runs keep their own."""
@@ -135,12 +138,19 @@ class Runner:
         """See Project.sync."""
         if limit is not None and limit < 0:
             raise UsageError("--limit must be 0 or more", key="--limit")
-        report = SyncReport(plans=[], sandbox=sandbox, run_id=new_run_id())
+        report = self.report = SyncReport(plans=[], sandbox=sandbox, run_id=new_run_id())
         self._make_state_dir()
         interrupted: Interrupted | None = None
+        command = command_text(select, sandbox=sandbox, full_refresh=full_refresh, limit=limit)
+        exit_code = 1
         with open_state(self.p, sandbox=sandbox, write=True) as store:
+            started = now(self.p)
+            history = True  # False once the state proves damaged: nothing is written into it
             try:
                 report.plans = self._plans(store, select, full_refresh)
+                # The run's start row, once the diff has read the state: a run that dies from
+                # here on stays in the history as interrupted.
+                record_start(self.p, store, report, command, started)
                 blocking = check_invalid(report.plans)
                 if blocking:
                     raise InvalidRowsError.from_problems(
@@ -152,8 +162,12 @@ class Runner:
                 if full_refresh and confirm is not None:
                     _confirmed(confirm, _full_refresh_impact(report.plans))
                 self._send(report, store, limit)
+                exit_code = 0 if report.ok else 1
             except RetlError as exc:
                 report.error = exc.message
+                exit_code = exc.exit_code
+                # damage found by the diff (said as such by open_state): write nothing more
+                history = not isinstance(exc, StateError) and store.explain(exc) is None
                 raise
             except OSError as exc:  # a full disk, a folder that may not be written
                 problem = environment_error(exc)
@@ -167,6 +181,7 @@ class Runner:
                 # into the state when it closes, below. Said once everything is written.
                 signal = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
                 interrupted = Interrupted(signal)
+                exit_code = 143 if signal == "SIGTERM" else 130
                 report.error = (
                     f"interrupted by {signal}: stopped sending; the events acknowledged before "
                     "are recorded in the state, and the next sync sends the rest"
@@ -174,6 +189,10 @@ class Runner:
                     else f"interrupted by {signal} before anything was sent"
                 )
             finally:
+                if history:
+                    record_end(
+                        self.p, store, report, started=started, command=command, exit_code=exit_code
+                    )
                 self._write_report(report)
         if interrupted is not None:
             interrupted.report_path = report.report_path
@@ -204,8 +223,12 @@ class Runner:
 
     def _send(self, report: SyncReport, store: StateStore, limit: int | None) -> None:
         from reverse_etl.sandbox import SandboxServer, SandboxWorld
+        from reverse_etl.sandbox.feed import feed_path
 
-        server = SandboxServer(SandboxWorld.demo()).start() if report.sandbox else None
+        server = None
+        if report.sandbox:  # its events go to the project's feed, for `retl ui`
+            feed = feed_path(self.p.state_dir)
+            server = SandboxServer(SandboxWorld.demo(), feed_path=feed).start()
         try:
             for plan in report.plans:
                 target = plan.destination.target(server)
@@ -221,6 +244,7 @@ class Runner:
                             run_id=report.run_id,
                             limit=limit,
                             policy=self.p.retry_policy,
+                            log_accepted=self.p.config.history.log_accepted,
                         )
                 except KeyboardInterrupt:
                     report.interrupted = plan.name

@@ -12,19 +12,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+import pyarrow.compute as pc
 
 from reverse_etl.delivery.batching import Batch, Chunk, batch_events
 from reverse_etl.delivery.observer import DeliveryObserver
+from reverse_etl.delivery.outcome import Outcome
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.delivery.runner import deliver
 from reverse_etl.destinations.base import Coverage, Target
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
+from reverse_etl.history.records import ACCEPTED, SKIPPED_INVALID
+from reverse_etl.pipeline.deliverylog import LogRows
 from reverse_etl.pipeline.plan import DestinationPlan, InvalidRow
 from reverse_etl.secrets import scrub
-from reverse_etl.state.base import StateStore
+from reverse_etl.state.base import LogBatch, StateStore
 
 STREAM_ROWS = 10_000
+MAX_MESSAGE = 1000  # characters of an invalid row's reasons kept in the delivery log
 MAX_REJECTED_LISTED = 20
 
 
@@ -139,9 +144,11 @@ def execute(
     run_id: str = "",
     limit: int | None = None,
     policy: RetryPolicy | None = None,
+    log_accepted: bool = True,
 ) -> DestinationResult:
     """Send one destination's new and changed valid rows; commit each acknowledged batch to
-    ``state`` as it lands. Errors from the platform end up in the result."""
+    ``state`` as it lands, with its delivery-log rows (accepted rows only with
+    ``log_accepted``). Errors from the platform end up in the result."""
     dest = plan.destination
     result = _result(plan, target)
     started = time.monotonic()
@@ -151,9 +158,21 @@ def execute(
         result.event_source_how = session.source.how
         result.event_source_name = session.source.name
 
-        def on_ack(batch: Batch) -> None:
-            if state is not None:
-                state.record_acknowledged(plan.name, plan.scope, batch.keys, batch.hashes)
+        log = LogRows(
+            run_id,
+            mask_keys=plan.encode.mask_keys,
+            event_id_field=dest.capabilities.event_id_field,
+        )
+
+        def on_answer(batch: Batch, fate: str, answer: Outcome) -> None:
+            # The acknowledgement and its delivery-log rows: one append, one commit.
+            if state is None:
+                return
+            if fate == ACCEPTED:
+                entry = log.batch(batch, fate, answer) if log_accepted else None
+                state.record_acknowledged(plan.name, plan.scope, batch.keys, batch.hashes, entry)
+            else:
+                state.record_outcomes(plan.name, plan.scope, log.batch(batch, fate, answer))
 
         def rejected(batch: Batch, message: str) -> None:
             for key in batch.key_list():
@@ -170,7 +189,8 @@ def execute(
                 envelope=session.envelope,
                 thread_count=dest.settings.thread_count,
                 policy=policy,
-                on_ack=on_ack,
+                on_ack=lambda b: None,  # recorded, with its log rows, by on_answer
+                on_answer=on_answer,
                 on_rejected=rejected,
                 on_failed=lambda b, m: None,
                 observer=observer,
@@ -190,6 +210,8 @@ def execute(
     result.bisections = outcome.bisections
     result.duration = time.monotonic() - started
     if state is not None:
+        if plan.rows_invalid and dest.settings.skip_invalid_record:
+            log_skipped(engine, plan, state, log)
         if plan.rows_to_send:  # fold what was acknowledged into one entry per key
             state.compact(plan.name, plan.scope)
         state.record_run(
@@ -209,6 +231,28 @@ def execute(
     elif outcome.stop_reason:
         result.error = outcome.stop_reason
     return result
+
+
+def log_skipped(
+    engine: DuckDBEngine, plan: DestinationPlan, state: StateStore, log: LogRows
+) -> None:
+    """Delivery-log rows for the invalid rows a sync skipped (skip_invalid_record), with why."""
+    reader = engine.stream(
+        f"SELECT __key, __errors FROM {plan.rows_table} "
+        "WHERE __payload IS NULL AND __errors IS NOT NULL AND __key IS NOT NULL",
+        batch_rows=STREAM_ROWS,
+    )
+    for rb in iter_batches(reader):
+        state.record_outcomes(
+            plan.name,
+            plan.scope,
+            LogBatch(
+                run_id=log.run_id,
+                outcome=SKIPPED_INVALID,
+                keys=log.keys(rb.column(0)),
+                messages=pc.utf8_slice_codeunits(rb.column(1), 0, MAX_MESSAGE),
+            ),
+        )
 
 
 def _result(plan: DestinationPlan, target: Target) -> DestinationResult:

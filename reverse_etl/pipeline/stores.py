@@ -59,24 +59,26 @@ def open_state(
 
 @contextmanager
 def _warehouse_state(project: RunContext, write: bool) -> Iterator[StateStore]:
-    # Here, not at the top: psycopg costs every DuckDB-only run ~16 MB of memory.
-    from reverse_etl.engine.postgres import PostgresEngine
-    from reverse_etl.state.warehouse import WarehouseStateStore
+    # Here, not at the top: a warehouse's driver costs every DuckDB-only run memory.
+    from reverse_etl.engine.factory import warehouse_state
 
     engine = project.engine
-    if not isinstance(engine, PostgresEngine):
+    if not engine.capabilities.can_hold_state:
         raise ConfigError(
-            "state.location: warehouse needs a PostgreSQL warehouse",
+            f"state.location: warehouse needs a warehouse that can hold it (PostgreSQL or "
+            f"Spark), not {engine.capabilities.dialect}",
             file=project.dir / PROJECT_FILE,
             key="state.location",
             hint="with DuckDB, keep location: local (the state file sits beside it)",
         )
-    store = WarehouseStateStore(engine, project.config.state.schema_, clock=project.clock)
-    try:
-        with store.lock() if write else contextlib.nullcontext():
-            yield store
-    finally:
-        store.close()
+    # Acknowledgements of a running sync that are not in the warehouse yet (Spark's).
+    journal_dir = project.state_dir / "warehouse-state.acks"
+    with warehouse_state(
+        engine, project.config.state.schema_, journal_dir, write=write, clock=project.clock
+    ) as store:
+        for warning in store.warnings:
+            project.console.warning(warning)
+        yield store
 
 
 def _open_local(

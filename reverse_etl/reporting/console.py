@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
-from rich import box
-from rich.console import Console as RichTerminal
-from rich.markup import escape
-from rich.syntax import Syntax
-from rich.table import Table
+from reverse_etl.reporting.progress import Counters, PlainProgress
 
-from reverse_etl.reporting.progress import Counters, PlainProgress, RichProgress
+# rich (~50 ms of imports) is loaded by the rich console only, when it is made: plain and JSON
+# output and `retl --version` never load it (issue #18).
+if TYPE_CHECKING:
+    from rich.console import Console as RichTerminal
 
 
 class Console(Protocol):
@@ -115,20 +114,33 @@ class RichConsole:
     """Colour, tables and syntax highlighting for a terminal."""
 
     def __init__(self, terminal: RichTerminal | None = None, err: RichTerminal | None = None):
+        from rich.console import Console as RichTerminal
+
         self.term = terminal or RichTerminal()
         self.err = err or RichTerminal(stderr=True)
 
     def info(self, text: str) -> None:
+        from rich.markup import escape
+
         self.term.print(escape(text))
 
     def warning(self, text: str) -> None:
+        from rich.markup import escape
+
         self.err.print(f"[yellow]warning:[/yellow] {escape(text)}")
 
     def sql(self, title: str, sql: str) -> None:
+        from rich.markup import escape
+        from rich.syntax import Syntax
+
         self.term.rule(escape(title))
         self.term.print(Syntax(sql, "sql", word_wrap=True))
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        from rich import box
+        from rich.markup import escape
+        from rich.table import Table
+
         table = Table(title=escape(title) if title else None, box=box.SIMPLE_HEAD)
         for i, col in enumerate(columns):
             widest = max((len(r[i]) for r in rows if i < len(r)), default=0)
@@ -139,4 +151,6 @@ class RichConsole:
         self.term.print(table)
 
     def progress(self, title: str, total: int) -> Counters:
+        from reverse_etl.reporting.progress import RichProgress
+
         return RichProgress(title, total, self.err)

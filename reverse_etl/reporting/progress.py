@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console as RichTerminal
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
+if TYPE_CHECKING:  # rich is imported when a RichProgress is made (issue #18: start-up)
+    from rich.console import Console as RichTerminal
 
 PLAIN_INTERVAL_SECONDS = 5.0
 
@@ -96,6 +90,14 @@ class RichProgress(Counters):
     """A live bar with rate, requests in flight, retries and rejections."""
 
     def __init__(self, title: str, total: int, terminal: RichTerminal) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         super().__init__(title, total)
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),

@@ -19,6 +19,7 @@ from reverse_etl.destinations.tiktok.vocab import (
 
 from .envelope import ApiError, ApiRequest, Response, envelope, invalid
 from .faults import FaultInjector
+from .feed import SandboxFeed
 from .meta.sandbox import MetaSandbox
 from .oauth_codes import AuthCodes
 from .options import SandboxOptions
@@ -42,6 +43,7 @@ class SandboxContext:
     auth_codes: AuthCodes
     track_lock: threading.Lock = field(default_factory=threading.Lock)
     meta: MetaSandbox = field(default_factory=MetaSandbox)
+    feed: SandboxFeed | None = None  # the test-events feed of ``retl ui`` (feed.py)
 
     def authenticate(self, req: ApiRequest) -> frozenset[str]:
         """Advertisers the request's ``Access-Token`` may act for; 40104 without a token

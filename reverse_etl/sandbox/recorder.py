@@ -10,6 +10,7 @@ from typing import IO, Any
 
 import orjson
 
+from .feed import SandboxFeed
 from .options import SandboxOptions
 
 # One joined string per key: a dict of str -> float is never tracked by the garbage
@@ -37,8 +38,14 @@ class EventRecorder:
     a test run never hides a later live event. Events without ``event_id`` are never duplicates.
     """
 
-    def __init__(self, options: SandboxOptions, record_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        options: SandboxOptions,
+        record_path: Path | None = None,
+        feed: SandboxFeed | None = None,
+    ) -> None:
         self._options = options
+        self._feed = feed
         self._lock = threading.Lock()
         self._batches: list[_Batch] = []
         self._seen: dict[bool, dict[str, float]] = {False: {}, True: {}}
@@ -85,6 +92,14 @@ class EventRecorder:
             if self._file is not None:
                 self._file.write(b"".join(_lines(batch, events)))
                 self._file.flush()
+        if self._feed is not None:
+            body = {
+                "event_source": event_source,
+                "event_source_id": event_source_id,
+                "test_event_code": test_event_code,
+                "data": events,
+            }
+            self._feed.tiktok(now, body, duplicates=duplicates)
         return len(events) - len(duplicates), len(duplicates)
 
     def events(self, *, test: bool | None = None) -> list[dict[str, Any]]:

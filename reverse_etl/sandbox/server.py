@@ -29,6 +29,7 @@ from . import control, oauth, sources
 from .context import Handler, SandboxContext, api_endpoint
 from .envelope import ApiRequest, Response, envelope
 from .faults import FaultInjector
+from .feed import SandboxFeed
 from .meta import MetaOptions, MetaSandbox
 from .meta.control import ROUTES as META_CONTROL_ROUTES
 from .meta.control import MetaControl
@@ -239,6 +240,8 @@ class SandboxServer:
     ``world`` defaults to :meth:`SandboxWorld.demo`. Use as a context manager or call
     :meth:`start` / :meth:`stop`; ``port=0`` picks a free port (see :attr:`base_url`).
     :attr:`meta` is the Meta side (pixels, events, faults); ``meta_options`` tune its checks.
+    ``feed_path``: append every received event, with its verdict, to this JSON-lines feed
+    (``feed.py``; what ``retl ui``'s Test events page shows).
     """
 
     def __init__(
@@ -250,17 +253,20 @@ class SandboxServer:
         record_path: Path | None = None,
         options: SandboxOptions | None = None,
         meta_options: MetaOptions | None = None,
+        feed_path: Path | None = None,
     ) -> None:
         self.world = world if world is not None else SandboxWorld.demo()
         self.options = options if options is not None else SandboxOptions()
         self.stats = SandboxStats()
         self.faults = FaultInjector()
-        self.recorder = EventRecorder(self.options, record_path)
+        self.feed = SandboxFeed(feed_path) if feed_path is not None else None
+        self.recorder = EventRecorder(self.options, record_path, self.feed)
         self.meta = MetaSandbox(
             options=meta_options,
             stats=self.stats.meta,
             clock=self.options.clock,
             keep_events=self.options.keep_events,
+            feed=self.feed,
         )
         self._ctx = SandboxContext(
             world=self.world,
@@ -270,6 +276,7 @@ class SandboxServer:
             recorder=self.recorder,
             auth_codes=AuthCodes(self.options.auth_code_ttl_seconds, self.options.clock),
             meta=self.meta,
+            feed=self.feed,
         )
         self._address = (host, port)
         self._httpd: _HTTPServer | None = None
@@ -354,12 +361,14 @@ def serve(
     host: str = "127.0.0.1",
     options: SandboxOptions | None = None,
     on_ready: Callable[[SandboxServer], None] | None = None,
+    feed_path: Path | None = None,
 ) -> None:
     """Run a sandbox in the foreground until KeyboardInterrupt (for ``retl sandbox``).
 
     ``on_ready`` is called once the port is bound, e.g. to show :attr:`base_url`. A port
     that is busy, out of range or not allowed, and a ``record_path`` that cannot be written,
     are UsageErrors (``--port``, ``--record``), raised before anything is served.
+    ``feed_path``: the test-events feed (see :class:`SandboxServer`).
     """
     if not 0 <= port <= 65535:
         raise UsageError(
@@ -373,7 +382,12 @@ def serve(
         created = not record_path.exists()
     try:
         server = SandboxServer(
-            world, host=host, port=port, record_path=record_path, options=options
+            world,
+            host=host,
+            port=port,
+            record_path=record_path,
+            options=options,
+            feed_path=feed_path,
         )
     except OSError as exc:  # the JSONL file: checked above, but a race or a full disk
         raise UsageError(

@@ -36,6 +36,7 @@ def handle_track(ctx: SandboxContext, req: ApiRequest) -> Response | None:
         elif isinstance(fault, CodeFault):
             ctx.stats.fault("code")
             ctx.stats.rejected(fault.code)
+            feed_rejected(ctx, req, fault.code, fault.text())
             return envelope(fault.code, fault.text(), now=ctx.options.clock())
         elif isinstance(fault, PartialFault):
             ctx.stats.fault("partial")
@@ -57,7 +58,11 @@ def handle_track(ctx: SandboxContext, req: ApiRequest) -> Response | None:
 
 def track(ctx: SandboxContext, req: ApiRequest) -> object:
     """Validate a whole request (any bad event rejects all), then record its new events."""
-    body = checked_body(ctx, req)
+    try:
+        body = checked_body(ctx, req)
+    except ApiError as exc:
+        feed_rejected(ctx, req, exc.code, exc.message)
+        raise
     events: list[Any] = body["data"]
     test_event_code = body.get("test_event_code")
     source, source_id = body["event_source"], body["event_source_id"]
@@ -74,9 +79,13 @@ def partial_track(ctx: SandboxContext, req: ApiRequest, fault: PartialFault) -> 
         body = checked_body(ctx, req)
     except ApiError as exc:
         ctx.stats.rejected(exc.code)
+        feed_rejected(ctx, req, exc.code, exc.message)
         return envelope(exc.code, exc.message, None, http_status=exc.http_status, now=now)
     events: list[Any] = body["data"]
     failed = sorted(i for i in fault.indices if i < len(events))
+    if failed and ctx.feed is not None:
+        refused = {**body, "data": [events[i] for i in failed]}
+        ctx.feed.tiktok(now, refused, rejected=(fault.code, fault.text()))
     kept = [event for i, event in enumerate(events) if i not in fault.indices]
     if not failed:  # the script named no event of this request: a plain success
         kept = events
@@ -134,6 +143,19 @@ def checked_body(ctx: SandboxContext, req: ApiRequest) -> dict[str, Any]:
         if error is not None:
             raise invalid(error)
     return body
+
+
+def feed_rejected(ctx: SandboxContext, req: ApiRequest, code: int, message: str) -> None:
+    """Tell the test-events feed (if any) that this request's events were refused."""
+    if ctx.feed is None:
+        return
+    try:
+        body = orjson.loads(req.body) if req.body else {}
+    except orjson.JSONDecodeError:
+        body = {}
+    ctx.feed.tiktok(
+        ctx.options.clock(), body if isinstance(body, dict) else {}, rejected=(code, message)
+    )
 
 
 def gateway_error(status: int, retry_after: float | None) -> Response:

@@ -2,7 +2,12 @@
 
 One file per destination scope and run, in ``<state file>.acks/``: an Arrow IPC stream whose
 schema metadata names the destination and scope, and one record batch (row keys, row hashes,
-time) per acknowledged request. An append is a single ``write`` to an unbuffered file, so it
+time, and the batch's delivery-log rows: outcome, key as reports show it, event id, code,
+message, request id, run id) per answered request. Rows that were not acknowledged (rejected,
+failed, skipped as invalid) are appended too, with no row hash: the fold writes the state from
+the acknowledged rows and the delivery log from all of them, in the same transaction, so the log
+never disagrees with the state. A file written by an older retl (four columns) reads as
+acknowledged rows with no log. An append is a single ``write`` to an unbuffered file, so it
 is in the kernel before the next request goes out and survives a killed process (``SIGKILL``,
 the OOM killer, a CI timeout). The file is flushed to disk at most once a second
 (``FSYNC_EVERY``), not per batch: a machine that loses power may forget up to the last second
@@ -25,9 +30,11 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
+from reverse_etl.state.base import LogBatch
 from reverse_etl.state.dedup import Clock, system_clock, utc
 
 FSYNC_EVERY = 1.0  # seconds
@@ -36,12 +43,23 @@ SUFFIX = ".arrows"
 # running sync, or overwritten.
 TORN = "cut short or overwritten"
 
-_FIELDS = [
+_ACK_FIELDS = [
     pa.field("row_key", pa.string()),
-    pa.field("row_hash", pa.string()),
+    pa.field("row_hash", pa.string()),  # NULL: not acknowledged (a log row only)
     pa.field("synced_at", pa.timestamp("us")),
     pa.field("pos", pa.int64()),  # 1, 2, 3 ... in the file: the order of acknowledgement
 ]
+_LOG_FIELDS = [
+    pa.field("outcome", pa.string()),
+    pa.field("log_key", pa.string()),  # NULL: no delivery-log row
+    pa.field("event_id", pa.string()),
+    pa.field("code", pa.int64()),
+    pa.field("message", pa.string()),
+    pa.field("request_id", pa.string()),
+    pa.field("run_id", pa.string()),
+]
+_FIELDS = _ACK_FIELDS + _LOG_FIELDS
+ACCEPTED = "accepted"
 _SEQ = itertools.count()
 
 
@@ -72,15 +90,24 @@ class JournalWriter:
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(_SEQ)}{SUFFIX}"
         return cls(directory / name, destination, scope, clock)
 
-    def append(self, keys: Sequence[str] | pa.Array, hashes: Sequence[str] | pa.Array) -> None:
+    def append(
+        self,
+        keys: Sequence[str] | pa.Array,
+        hashes: Sequence[str] | pa.Array | None,
+        log: LogBatch | None = None,
+    ) -> None:
+        """One batch: acknowledged rows (``hashes``), or, with no hashes, rows that were not
+        acknowledged (``log`` then says why); ``log`` rows are in step with ``keys``."""
         n = len(keys)
         now = utc(self._clock())
+        outcome = ACCEPTED if hashes is not None else (log.outcome if log else None)
         batch = pa.record_batch(
             [
-                keys if isinstance(keys, pa.Array) else pa.array(keys, pa.string()),
-                hashes if isinstance(hashes, pa.Array) else pa.array(hashes, pa.string()),
+                _strings(keys, n),
+                _strings(hashes, n),
                 pa.repeat(pa.scalar(now, pa.timestamp("us")), n),
                 pa.array(range(self._count + 1, self._count + n + 1), pa.int64()),
+                *_log_columns(log, outcome, n),
             ],
             schema=self._schema,
         )
@@ -98,6 +125,34 @@ class JournalWriter:
             os.fsync(self._file.fileno())
         finally:
             self._file.close()
+
+
+def _strings(values: Any, n: int) -> pa.Array:
+    """A string column of ``n`` rows: an Arrow array as it is, a sequence converted, one
+    text repeated, or NULLs."""
+    if values is None:
+        return pa.nulls(n, pa.string())
+    if isinstance(values, str):
+        return pa.repeat(pa.scalar(values, pa.string()), n)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values if values.type == pa.string() else values.cast(pa.string())
+    return pa.array(values, pa.string())
+
+
+def _log_columns(log: LogBatch | None, outcome: str | None, n: int) -> list[pa.Array]:
+    if log is None:
+        return [_strings(outcome, n), *(pa.nulls(n, f.type) for f in _LOG_FIELDS[1:])]
+    return [
+        _strings(outcome, n),
+        _strings(log.keys, n),
+        _strings(log.event_ids, n),
+        pa.nulls(n, pa.int64()) if log.code is None else pa.repeat(pa.scalar(log.code), n),
+        _strings(log.messages, n),
+        _strings(log.request_id, n),
+        _strings(log.run_id, n),
+    ]
 
 
 @dataclass
@@ -145,7 +200,9 @@ def read_journal(path: Path) -> Journal | JournalDamage | None:
     except (OSError, pa.ArrowException, io.UnsupportedOperation):
         return JournalDamage("its header does not read", 0, None)
     schema = pa.schema(_FIELDS)
-    if not stream.schema.remove_metadata().equals(schema):
+    found = stream.schema.remove_metadata()
+    older = found.equals(pa.schema(_ACK_FIELDS))  # written by a retl before the log
+    if not (older or found.equals(schema)):
         return JournalDamage("its header names other columns", 0, None)
     meta = stream.schema.metadata or {}
     destination = meta.get(b"destination", b"").decode(errors="replace")
@@ -168,7 +225,10 @@ def read_journal(path: Path) -> Journal | JournalDamage | None:
                 journal.damage = JournalDamage(problem, read, batch.num_rows)
                 return
             read += batch.num_rows
-            yield pa.record_batch(batch.columns, schema=schema)
+            columns = batch.columns
+            if older:
+                columns = [*columns, *_log_columns(None, ACCEPTED, batch.num_rows)]
+            yield pa.record_batch(columns, schema=schema)
 
     journal = Journal(
         path, destination, scope, pa.RecordBatchReader.from_batches(schema, batches())

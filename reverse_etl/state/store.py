@@ -19,7 +19,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,9 @@ import pyarrow as pa
 from reverse_etl.delivery.batching import Column
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.errors import EngineError, StateDamagedError, StateError
+from reverse_etl.history.records import RunDestinationRecord, RunRecord
+from reverse_etl.history.tables import HISTORY_TABLES, history_upserts, prune_statements
+from reverse_etl.state.base import LogBatch
 from reverse_etl.state.dedup import FIRST, Clock, DedupWindow, acknowledged_sql, system_clock
 from reverse_etl.state.diff import FORM_BY_LENGTH, NEWEST_FORM
 from reverse_etl.state.journal import (
@@ -40,9 +43,13 @@ from reverse_etl.state.journal import (
     journal_files,
     read_journal,
 )
+from reverse_etl.state.logfiles import LogSegment, log_files, log_rows
+from reverse_etl.state.logfiles import prune as prune_log_files
+from reverse_etl.state.logfiles import relation as log_relation
 
 ALIAS = "retl_state"
-SCHEMA_VERSION = 3
+LOCAL_HISTORY = ("runs", "run_destinations")  # tables; the delivery log is files
+SCHEMA_VERSION = 4
 
 # Each migration takes the schema from version i to i + 1. Never edit a released one: add one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -85,6 +92,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                   FROM {ALIAS}.synced_rows GROUP BY ALL) AS m
             WHERE m.destination = r.destination AND m.scope = r.scope
               AND m.row_key = r.row_key AND r.{FIRST} IS NULL""",
+    ),
+    # The run history and the delivery log (see reverse_etl/history).
+    # (The delivery log is Parquet files beside the state file: see logfiles.py.)
+    tuple(
+        f"CREATE TABLE {ALIAS}.{name} ({columns})"
+        for name, columns in HISTORY_TABLES
+        if name in LOCAL_HISTORY
     ),
 )
 
@@ -139,6 +153,7 @@ class LocalStateStore:
         self.warnings: list[str] = []  # for the caller's Console (the library never prints)
         self._writer: duckdb.DuckDBPyConnection | None = None
         self.journal_dir = path.with_name(path.name + ".acks")
+        self.log_dir = path.with_name(path.name + ".log")  # the delivery log (logfiles.py)
         self._journals: dict[tuple[str, str], JournalWriter] = {}
         self._pending = ""  # read-only: SQL of the journal entries not yet folded
         self._staged: list[str] = []
@@ -516,19 +531,53 @@ class LocalStateStore:
         return self._writer
 
     def record_acknowledged(
-        self, destination: str, scope: str, keys: Column, hashes: Column
+        self,
+        destination: str,
+        scope: str,
+        keys: Column,
+        hashes: Column,
+        log: LogBatch | None = None,
     ) -> None:
         """Record one acknowledged batch: its keys now carry these row hashes.
 
-        One append to the scope's journal file, in the kernel when this returns (so it
-        survives a killed process); folded into the database by ``compact``."""
+        One append to the scope's journal file (with the batch's delivery-log rows), in the
+        kernel when this returns (so it survives a killed process); folded into the database
+        by ``compact``."""
+        self._journal(destination, scope).append(keys, hashes, log)
+
+    def record_outcomes(self, destination: str, scope: str, log: LogBatch) -> None:
+        """Delivery-log rows of rows that were not acknowledged: appended to the same journal,
+        so they are folded with the acknowledgements, in order."""
+        self._journal(destination, scope).append(log.keys, None, log)
+
+    def _journal(self, destination: str, scope: str) -> JournalWriter:
         if self.read_only:
             raise StateError("internal: the state was opened read-only")
         journal = self._journals.get((destination, scope))
         if journal is None:
             journal = JournalWriter.create(self.journal_dir, destination, scope, self.clock)
             self._journals[(destination, scope)] = journal
-        journal.append(keys, hashes)
+        return journal
+
+    def record_history(
+        self, run: RunRecord, destinations: Sequence[RunDestinationRecord] = ()
+    ) -> None:
+        cur = self._cursor()
+        with _transaction(cur):
+            for sql, params in history_upserts(f"{ALIAS}.", run, destinations):
+                cur.execute(sql, params)
+
+    def prune_history(self, before: dt.datetime) -> None:
+        cur = self._cursor()
+        with _transaction(cur):
+            for sql in prune_statements(f"{ALIAS}.", tables=LOCAL_HISTORY):
+                cur.execute(sql, [before])
+        prune_log_files(self.log_dir, before)
+
+    def history_relation(self, table: str) -> str:
+        if table == "delivery_log":  # Parquet files beside the state (see logfiles.py)
+            return log_relation(log_files(self.log_dir))
+        return f"{ALIAS}.{table}"
 
     def _fold_journals(self) -> None:
         """Move every journal into the log, then delete the files (see ``_fold_one``)."""
@@ -564,9 +613,18 @@ class LocalStateStore:
             f"SELECT coalesce(max(seq), 0) FROM {ALIAS}.synced_rows"
         ).fetchone() or (0,)
         cur.execute(f"INSERT OR IGNORE INTO {ALIAS}.dirty_scopes VALUES (?, ?)", scope)
-        with self.engine.memory_while(SENDING_MEMORY):  # appending needs few buffers
-            for chunk in _chunks(journal.reader, FOLD_ROWS):
-                self._append(cur, chunk, scope, cutoff)
+        # The journal's delivery-log rows: a Parquet file in place before the journal's last
+        # commit (and so before it is deleted); folded again, it is written again, whole.
+        segment = LogSegment(self.log_dir, journal.path.stem)
+        try:
+            with self.engine.memory_while(SENDING_MEMORY):  # appending needs few buffers
+                for chunk in _chunks(journal.reader, FOLD_ROWS):
+                    segment.write(log_rows(chunk, journal.destination))
+                    self._append(cur, chunk, scope, cutoff)
+            segment.commit()
+        except BaseException:
+            segment.abandon()
+            raise
         with _transaction(cur):
             (older,) = cur.execute(
                 f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ? "
@@ -599,7 +657,7 @@ class LocalStateStore:
                 cur.execute(
                     f"""INSERT INTO {ALIAS}.synced_rows
                         SELECT ?, ?, row_key, row_hash, synced_at, ? + pos, synced_at
-                        FROM __retl_journal""",
+                        FROM __retl_journal WHERE row_hash IS NOT NULL""",
                     [*scope, cutoff],
                 )
         finally:
@@ -624,7 +682,7 @@ class LocalStateStore:
             parts.append(
                 f"SELECT {_lit(journal.destination)} AS destination, {_lit(journal.scope)} "
                 f"AS scope, row_key, row_hash, synced_at, synced_at AS {FIRST}, {seq} + pos "
-                f"AS seq FROM {table}"
+                f"AS seq FROM {table} WHERE row_hash IS NOT NULL"
             )
         if parts:
             self._pending = " UNION ALL ".join(parts)

@@ -13,13 +13,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
 from reverse_etl.errors import LockError, StateError
+from reverse_etl.history.records import RunDestinationRecord, RunRecord
+from reverse_etl.history.tables import (
+    HISTORY_TABLES,
+    LOG_COLUMNS,
+    history_upserts,
+    prune_statements,
+)
+from reverse_etl.state.base import LogBatch
 from reverse_etl.state.dedup import (
     FIRST,
     Clock,
@@ -34,7 +42,7 @@ from reverse_etl.state.store import ScopeInfo
 if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL warehouse is used
     from reverse_etl.engine.postgres import PostgresEngine
 
-SCHEMA_VERSION = 2  # 2: first_synced_at, when each key was first acknowledged
+SCHEMA_VERSION = 3  # 2: first_synced_at, when each key was first acknowledged; 3: history
 
 
 def _ident(name: str) -> str:
@@ -108,6 +116,12 @@ class WarehouseStateStore:
                 destination TEXT NOT NULL, scope TEXT NOT NULL, event_source_id TEXT,
                 mapping_fingerprint TEXT, mapping TEXT, last_sync_at TIMESTAMP,
                 last_run_id TEXT, PRIMARY KEY (destination, scope))"""
+        )
+        # Version 3: the run history and the delivery log (see reverse_etl/history).
+        for name, columns in HISTORY_TABLES:
+            self.engine.execute(f"CREATE TABLE IF NOT EXISTS {s}.{name} ({columns})")
+        self.engine.execute(
+            f"CREATE INDEX IF NOT EXISTS delivery_log_key ON {s}.delivery_log (row_key)"
         )
         self.engine.execute(
             f"INSERT INTO {s}.meta VALUES ('schema_version', %s) "
@@ -219,11 +233,16 @@ class WarehouseStateStore:
         return self._acks
 
     def record_acknowledged(
-        self, destination: str, scope: str, keys: Column, hashes: Column
+        self,
+        destination: str,
+        scope: str,
+        keys: Column,
+        hashes: Column,
+        log: LogBatch | None = None,
     ) -> None:
-        """Commit one acknowledged batch (one statement, one transaction). Each entry carries
-        its key's first acknowledgement: the earliest of an earlier entry's, else now (one
-        index lookup per key), so the newest entry alone answers for the key."""
+        """Commit one acknowledged batch and its delivery-log rows (one transaction). Each
+        entry carries its key's first acknowledgement: the earliest of an earlier entry's,
+        else now (one index lookup per key), so the newest entry alone answers for the key."""
         keys, hashes = _pylist(keys), _pylist(hashes)
         now = utc(self.clock())
         conn = self._ack_conn()
@@ -238,7 +257,56 @@ class WarehouseStateStore:
                 ORDER BY t.i""",
             {"d": destination, "s": scope, "now": now, "keys": keys, "hashes": hashes},
         )
+        if log is not None:
+            self._insert_log(conn, destination, log, len(keys), now)
         conn.commit()
+
+    def record_outcomes(self, destination: str, scope: str, log: LogBatch) -> None:
+        conn = self._ack_conn()
+        self._insert_log(conn, destination, log, len(log.keys), utc(self.clock()))
+        conn.commit()
+
+    def _insert_log(
+        self, conn: Any, destination: str, log: LogBatch, n: int, now: dt.datetime
+    ) -> None:
+        messages = log.messages
+        per_row = messages is not None and not isinstance(messages, str)
+        conn.execute(
+            f"""INSERT INTO {self.s}.delivery_log ({LOG_COLUMNS})
+                SELECT %(run)s, %(d)s, t.k, t.e, %(outcome)s, %(code)s,
+                       coalesce(t.m, %(message)s), %(request)s, %(now)s
+                FROM unnest(%(keys)s::text[], %(events)s::text[], %(messages)s::text[])
+                     AS t(k, e, m)""",
+            {
+                "run": log.run_id,
+                "d": destination,
+                "outcome": log.outcome,
+                "code": log.code,
+                "message": None if per_row else messages,
+                "request": log.request_id,
+                "now": now,
+                "keys": _pylist(log.keys),
+                "events": _pylist(log.event_ids) if log.event_ids is not None else [None] * n,
+                "messages": _pylist(messages) if per_row else [None] * n,
+            },
+        )
+
+    def record_history(
+        self, run: RunRecord, destinations: Sequence[RunDestinationRecord] = ()
+    ) -> None:
+        conn = self._ack_conn()
+        for sql, params in history_upserts(f"{self.s}.", run, destinations, "%s"):
+            conn.execute(sql, params)
+        conn.commit()
+
+    def prune_history(self, before: dt.datetime) -> None:
+        conn = self._ack_conn()
+        for sql in prune_statements(f"{self.s}.", "%s"):
+            conn.execute(sql, [before])
+        conn.commit()
+
+    def history_relation(self, table: str) -> str:
+        return f"{self.s}.{table}"
 
     def compact(self, destination: str, scope: str) -> None:
         # Fresh statistics first: PostgreSQL's autovacuum analyses a table a minute or more

@@ -68,12 +68,17 @@ class _Context:
 
 
 def validate_project(
-    project: ValidatedProject, select: Sequence[str] = (), *, dbt_target: Path | None = None
+    project: ValidatedProject,
+    select: Sequence[str] = (),
+    *,
+    dbt_target: Path | None = None,
+    offline: bool = False,
 ) -> list[DestinationValidation]:
     """Check each selected destination's model against its platform's catalog, statically.
 
     ``dbt_target``: a dbt project's ``target/`` folder, the last place schemas come from
-    (default: the project's ``dbt:`` setting, when it has one).
+    (default: the project's ``dbt:`` setting, when it has one). ``offline``: no warehouse
+    server is asked (its catalog), schemas come from declarations and files only.
     """
     try:
         configs = project.select_destinations(select)
@@ -99,12 +104,13 @@ def validate_project(
     dbt = _dbt(project, dbt_target, notes)
     if dbt is not None:
         providers.append(dbt)
-    if getattr(wh, "type", "duckdb") == "postgres":
-        # The warehouse's own catalog comes first (metadata queries only); without a
+    kind = str(getattr(wh, "type", "duckdb"))
+    if kind != "duckdb" and not offline:
+        # A warehouse server's own catalog comes first (metadata queries only); without a
         # connection (no credentials in a pull request) declarations take over.
         def unreachable(message: str) -> Problem:
             return Problem(
-                f"the postgres warehouse's catalog was not read ({message}): schemas come "
+                f"the {kind} warehouse's catalog was not read ({message}): schemas come "
                 "from declarations",
                 file=project.dir / PROJECT_FILE,
                 key="warehouse",
@@ -112,12 +118,12 @@ def validate_project(
             )
 
         try:
-            pg_engine = project.engine
+            server = project.engine
         except (EngineError, ConfigError) as exc:
             notes.append(unreachable(exc.message))
         else:
-            providers.insert(0, PostgresSchemas(pg_engine, notes, unreachable))
-    # The dialect models are written in (a PostgreSQL warehouse transpiles from it).
+            providers.insert(0, PostgresSchemas(server, notes, unreachable))
+    # The dialect models are written in (a warehouse server transpiles from it).
     dialect = str(getattr(wh, "dialect", None) or DuckDBEngine.dialect)
     try:
         analysis = analyse(graph, [c.model for c in configs], providers, dialect)

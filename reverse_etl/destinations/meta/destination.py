@@ -16,6 +16,7 @@ from reverse_etl.destinations.base import (
     Capabilities,
     ColumnRules,
     EncodePlan,
+    OfflineEnvelope,
     OnChange,
     Session,
     Target,
@@ -270,6 +271,13 @@ class MetaDestination:
         from reverse_etl.destinations.meta.session import open_session
 
         return open_session(self, target, policy)
+
+    def offline_envelope(self, *, sandbox: bool) -> OfflineEnvelope:
+        """Meta resolves nothing at send time: the envelope is the settings' (the sandbox
+        serves the configured pixel)."""
+        from reverse_etl.destinations.meta.session import envelope_prefix
+
+        return OfflineEnvelope(envelope_prefix(self.settings.test_event_code))
 
 
 def _plan(encoding: MetaEncoding) -> EncodePlan:

@@ -1,10 +1,10 @@
 """Phone numbers to E.164 with libphonenumber, in this process or in helper processes.
 
-This module imports nothing but the standard library and ``phonenumbers``, so it can also run
-as a small worker process (``serve``): the parser is pure Python and holds the GIL, so a large
-set of distinct numbers is split across processes, one per core (``parse_parallel``). The
-worker is loaded from this file by path, not as ``reverse_etl.…``, so it does not import retl
-(DuckDB, Arrow, pydantic) just to parse phones.
+This module imports nothing but the standard library and ``phonenumbers`` (on first use), so
+it can also run as a small worker process (``serve``): the parser is pure Python and holds the
+GIL, so a large set of distinct numbers is split across processes, one per core
+(``parse_parallel``). The worker is loaded from this file by path, not as ``reverse_etl.…``,
+so it does not import retl (DuckDB, Arrow, pydantic) just to parse phones.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import sys
 import threading
 from pathlib import Path
 from typing import IO
-
-import phonenumbers
 
 # Below this many numbers, starting a process costs more than it saves.
 PARALLEL_MIN = 20_000
@@ -45,6 +43,10 @@ def parse_e164(raw: str, default_region: str | None) -> str | None:
     if cleaned.startswith("00"):
         cleaned = "+" + cleaned[2:]
     region = None if cleaned.startswith("+") else default_region
+    # Imported here, not at the top: ~70 ms that every command importing this module would
+    # pay at start-up (issue #18); after the first call it is a dictionary lookup.
+    import phonenumbers
+
     try:
         parsed = phonenumbers.parse(cleaned, region)
     except phonenumbers.NumberParseException:

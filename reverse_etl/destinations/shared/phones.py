@@ -1,5 +1,6 @@
-"""The phone pre-pass every platform shares: each distinct phone number of a run is parsed
-once (with ``phonenumbers``, on every core), into a table the encoder then joins.
+"""The phone pre-pass every platform shares: each distinct phone number of a run is settled
+once, into a table the encoder then joins. Numbers already in E.164 are checked in SQL
+(``phone_sql``: the fast path); the rest are parsed with ``phonenumbers``, on every core.
 
 TikTok sends SHA-256 of E.164 (``+12133734253``); Meta SHA-256 of its digits
 (``12133734253``). Both read the same table of E.164 text.
@@ -63,14 +64,34 @@ def build_phone_table(
 ) -> None:
     """``table`` (raw, e164) for the distinct phones ``distinct_sql`` returns.
 
-    The numbers are parsed PHONE_CHUNK at a time, so only one chunk is ever Python objects;
-    the results wait as Arrow arrays."""
+    Numbers already in E.164 are settled in SQL (``phone_sql``, the fast path); the rest are
+    parsed PHONE_CHUNK at a time, so only one chunk is ever Python objects; the results wait
+    as Arrow arrays."""
+    from reverse_etl.destinations.shared.phone_sql import fast_phone_table
+
+    distinct = engine.materialize(distinct_sql)
+    fast = staged = None
+    try:
+        fast = fast_phone_table(engine, distinct)
+        rest = f"SELECT raw FROM {distinct} ANTI JOIN {fast} USING (raw)"
+        staged = engine.stage(_parsed(engine, rest, region))
+        parsed = f"(SELECT raw, e164 FROM {fast} UNION ALL SELECT raw, e164 FROM {staged})"
+        engine.execute(phone_table_sql(table, f"{parsed} AS __parsed"))
+    finally:
+        for name in (distinct, fast, staged):
+            if name is not None:
+                engine.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _parsed(engine: DuckDBEngine, raw_sql: str, region: str | None) -> pa.RecordBatchReader:
+    """(raw, e164) of the phones ``raw_sql`` returns, parsed by ``phonenumbers`` (on every
+    core when there are many)."""
     from reverse_etl.destinations.shared.e164 import parse_parallel
     from reverse_etl.engine.base import iter_batches
 
     raws: list[pa.Array] = []
     e164s: list[pa.Array] = []
-    for batch in iter_batches(engine.stream(distinct_sql, batch_rows=PHONE_CHUNK)):
+    for batch in iter_batches(engine.stream(raw_sql, batch_rows=PHONE_CHUNK)):
         raw = batch.column(0)
         raws.append(raw)
         e164s.append(pa.array(parse_parallel(raw.to_pylist(), region), pa.string()))
@@ -80,8 +101,4 @@ def build_phone_table(
             "e164": pa.chunked_array(e164s, pa.string()),
         }
     )
-    staged = engine.stage(parsed.to_reader())
-    try:
-        engine.execute(phone_table_sql(table, staged))
-    finally:
-        engine.execute(f"DROP TABLE IF EXISTS {staged}")
+    return parsed.to_reader()

@@ -16,6 +16,7 @@ from reverse_etl.destinations.base import (
     Capabilities,
     ColumnRules,
     EncodePlan,
+    OfflineEnvelope,
     OnChange,
     Session,
     Target,
@@ -33,7 +34,6 @@ from reverse_etl.destinations.tiktok.encode import (
 from reverse_etl.destinations.tiktok.fingerprint import describe_mapping
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, key_only_columns, map_columns
 from reverse_etl.destinations.tiktok.match import MatchCoverage, coverage_sql
-from reverse_etl.destinations.tiktok.sandbox_target import override_for, seed_world
 from reverse_etl.destinations.tiktok.vocab import (
     DEDUP_WINDOW_SECONDS,
     EVENT_SOURCES,
@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from reverse_etl.sandbox import SandboxServer
 
 _TABLES = itertools.count()
+# Where an event source found by name goes in an envelope built without the network.
+PENDING_SOURCE_ID = "<resolved when a sync sends>"
 # The parameters whose values are PII: a key made of them is shown hashed in reports.
 PII_PARAMS = frozenset({"email", "phone", "external_id"})
 
@@ -239,6 +241,9 @@ class TikTokDestination:
 
     def target(self, sandbox: SandboxServer | None) -> Target:
         if sandbox is not None:
+            # The emulator (~0.1 s of imports) only when a run uses it (issue #18: start-up).
+            from reverse_etl.destinations.tiktok.sandbox_target import override_for, seed_world
+
             seed_world(sandbox.world, [self.settings])
             o = override_for(sandbox, self.settings)
             return Target(o.base_url, o.token, sandbox=True, event_source_id=o.event_source_id)
@@ -247,6 +252,7 @@ class TikTokDestination:
     def check(self, sandbox: SandboxServer | None, policy: RetryPolicy) -> DestinationCheck:
         """``retl check``: token, advertiser and event source through TikTok's read APIs."""
         from reverse_etl.destinations.tiktok.check import check_one
+        from reverse_etl.destinations.tiktok.sandbox_target import seed_world
 
         if sandbox is not None:
             seed_world(sandbox.world, [self.settings])
@@ -256,6 +262,31 @@ class TikTokDestination:
         from reverse_etl.destinations.tiktok.session import open_session
 
         return open_session(self, target, policy)
+
+    def offline_envelope(self, *, sandbox: bool) -> OfflineEnvelope:
+        """An ``ID`` source is known; a source found by name (``NAME``/``NEW``) is only known
+        once a sync asks TikTok, so a placeholder stands for its ID."""
+        from reverse_etl.destinations.tiktok.envelope import EnvelopeSpec
+        from reverse_etl.destinations.tiktok.sandbox_target import DEMO_SOURCE_IDS
+
+        s = self.settings
+        pending: tuple[str, ...] = ()
+        if s.target_event_source == "ID":
+            source_id = (
+                DEMO_SOURCE_IDS[s.event_data_source] if sandbox else (s.event_source_id or "")
+            ).strip()
+        else:
+            source_id = PENDING_SOURCE_ID
+            created = ", or created," if s.target_event_source == "NEW" else ""
+            pending = (
+                f"event_source_id: a sync looks up the {s.event_data_source} event source "
+                f"named '{s.event_source_name}' in advertiser {s.advertiser_id}{created} when "
+                f"it sends, and puts its ID where this body says {PENDING_SOURCE_ID}",
+            )
+        spec = EnvelopeSpec(
+            EVENT_SOURCES[s.event_data_source], source_id, s.test_event_code, s.partner_name
+        )
+        return OfflineEnvelope(spec.prefix(), pending)
 
     def stored_token(self) -> SecretStr | None:
         """With ``auth_method: oauth`` and no usable ``access_token``: the token stored by

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from reverse_etl.sandbox.feed import SandboxFeed
+
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 _SEP = "\x1f"  # one joined string per key: cheaper for the garbage collector than tuples
 _MIN_SWEEP = 100_000
@@ -37,8 +39,9 @@ class _Batch:
 class MetaRecorder:
     """Thread-safe record of Meta requests; ``keep_events`` False keeps only dedup history."""
 
-    def __init__(self, *, keep_events: bool = True) -> None:
+    def __init__(self, *, keep_events: bool = True, feed: SandboxFeed | None = None) -> None:
         self._keep = keep_events
+        self._feed = feed
         self._lock = threading.Lock()
         self._batches: list[_Batch] = []
         self._seen: dict[bool, dict[str, float]] = {False: {}, True: {}}
@@ -83,6 +86,8 @@ class MetaRecorder:
                     None,
                 )
             )
+        if self._feed is not None:
+            self._feed.meta(now, pixel_id, test_event_code, events, duplicates=duplicates)
         return len(events) - len(duplicates), len(duplicates)
 
     def reject(
@@ -108,6 +113,8 @@ class MetaRecorder:
                     dict(problems),
                 )
             )
+        if self._feed is not None:
+            self._feed.meta(now, pixel_id, test_event_code, events, problems=problems)
 
     def records(
         self, *, test: bool | None = None, verdicts: frozenset[str] | None = None

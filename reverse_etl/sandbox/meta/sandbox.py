@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from reverse_etl.sandbox.feed import SandboxFeed
+
 from .faults import MetaFaultInjector
 from .options import MetaOptions
 from .recorder import ACCEPTED, DUPLICATE, REJECTED, MetaRecorder
@@ -27,12 +29,13 @@ class MetaSandbox:
         stats: MetaStats | None = None,
         clock: Callable[[], float] = time.time,
         keep_events: bool = True,
+        feed: SandboxFeed | None = None,
     ) -> None:
         self.world = world if world is not None else MetaWorld.demo()
         self.options = options if options is not None else MetaOptions()
         self.stats = stats if stats is not None else MetaStats()
         self.faults = MetaFaultInjector()
-        self.recorder = MetaRecorder(keep_events=keep_events)
+        self.recorder = MetaRecorder(keep_events=keep_events, feed=feed)
         self.clock = clock
 
     def add_pixel(self, pixel_id: str, name: str | None = None) -> None:

@@ -1,0 +1,172 @@
+"""The phone fast path: numbers already written in E.164 are checked in SQL, in one set-based
+query, instead of being parsed one by one by ``phonenumbers`` (~18 us each, under the GIL).
+
+A number takes the fast path when, once spaces, dashes, dots, slashes and parentheses are
+removed, it is ``+``, a country code and 7-14 digits, and the country's national prefix for
+parsing does not match its first digits. ``phonenumbers.parse`` then keeps the digits as
+they are, so the E.164 it formats is the cleaned text itself, and whether the number is valid
+is decided by the same metadata ``is_possible_number`` and ``is_valid_number`` read: the
+possible lengths, the region chosen by leading digits, and each number type's pattern. Those
+are taken from the installed ``phonenumbers`` when a run needs them, never copied by hand, and
+run by DuckDB's RE2 (libphonenumber's patterns are written for RE2: its C++ build uses it).
+
+Only numbers found valid take the fast path; every other number (national spellings, ``00``,
+extensions, letters, numbers the patterns reject) is parsed by ``phonenumbers`` as before.
+``tests/test_phone_fast_path.py`` checks, over numbers of every region, that both agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from reverse_etl.destinations.shared.sql import lit
+
+if TYPE_CHECKING:
+    from reverse_etl.engine.duckdb import DuckDBEngine
+
+# The issue's definition: a country code then 7-14 digits (shorter national numbers exist,
+# in small territories; they take the library's path).
+NATIONAL_DIGITS = (7, 14)
+# Only these characters, so that removing them in SQL is exactly what parse_e164's
+# ``[()\s.\-/]`` removes (Python's \s also takes Unicode spaces: those go to the library).
+_ALLOWED = r"^[0-9+ ().\-/]+$"
+_SEPARATORS = r"[ ().\-/]"
+# The national-number types whose match makes _number_type_helper say "not UNKNOWN".
+_TYPES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+)
+
+
+def _pn() -> Any:
+    import phonenumbers  # on first use: ~70 ms of start-up (issue #18)
+
+    return phonenumbers
+
+
+def candidates_sql(relation: str) -> str:
+    """``raw``, ``e164`` (the cleaned text), ``cc`` and ``nsn`` of the phones of ``relation``
+    (a column ``raw``) that have the fast path's shape; ``cc`` is found as ``phonenumbers``
+    finds it: the shortest prefix of 1-3 digits that is a country calling code."""
+    lo, hi = NATIONAL_DIGITS
+    cleaned = f"regexp_replace(raw, '{_SEPARATORS}', '', 'g')"
+    return (
+        f"SELECT raw, e164, cc, substr(e164, length(cc) + 2) AS nsn FROM ("
+        f"SELECT raw, e164, {_country_code_sql('substr(e164, 2)')} AS cc FROM ("
+        f"SELECT raw, {cleaned} AS e164 FROM {relation} "
+        f"WHERE regexp_full_match(raw, '{_ALLOWED}')) AS __cleaned "
+        f"WHERE regexp_full_match(e164, '\\+[1-9][0-9]{{{lo},{hi + 2}}}')) AS __split "
+        f"WHERE cc IS NOT NULL AND length(e164) - length(cc) - 1 BETWEEN {lo} AND {hi}"
+    )
+
+
+def _country_code_sql(digits: str) -> str:
+    by_length: dict[int, list[str]] = {1: [], 2: [], 3: []}
+    for cc in sorted(_pn().COUNTRY_CODE_TO_REGION_CODE):
+        if 0 < cc < 1000:
+            by_length[len(str(cc))].append(lit(str(cc)))
+    whens = " ".join(
+        f"WHEN substr({digits}, 1, {n}) IN ({', '.join(ccs)}) THEN substr({digits}, 1, {n})"
+        for n, ccs in by_length.items()
+        if ccs
+    )
+    return f"CASE {whens} END"
+
+
+def settled_sql(candidates: str, country_codes: Iterable[str]) -> str:
+    """SQL: (raw, e164) of the rows of ``candidates`` (``candidates_sql``) that the fast path
+    takes: one SELECT per country code, so each is planned with its own few patterns (a single
+    CASE over ~200 codes took DuckDB's planner seconds; the UNION ALL grows linearly)."""
+    parts = [
+        f"SELECT raw, e164 FROM {candidates} WHERE cc = {lit(c)} AND {_valid_for_code(int(c))}"
+        for c in country_codes
+    ]
+    return " UNION ALL ".join(parts) if parts else f"SELECT raw, e164 FROM {candidates} LIMIT 0"
+
+
+@lru_cache(maxsize=512)
+def _valid_for_code(cc: int, nsn: str = "nsn") -> str:
+    """SQL: TRUE when the national number ``nsn`` of country code ``cc`` takes the fast path
+    (see the module docstring)."""
+    pn = _pn()
+    main = pn.PhoneMetadata.metadata_for_region_or_calling_code(
+        cc, pn.region_code_for_country_code(cc)
+    )
+    if main is None:
+        return "FALSE"
+    general = main.general_desc
+    lengths = {*general.possible_length, *(general.possible_length_local_only or ())}
+    checks = [f"length({nsn}) IN ({', '.join(str(n) for n in sorted(lengths))})"]
+    if main.national_prefix_for_parsing:
+        # parse() would try to strip a national prefix here: the library's path decides.
+        checks.append(f"NOT regexp_matches({nsn}, {_anchored(main.national_prefix_for_parsing)})")
+    checks.append(_region_valid(cc, nsn))
+    return "(" + " AND ".join(checks) + ")"
+
+
+def _region_valid(cc: int, nsn: str) -> str:
+    """is_valid_number: the region is the only one of the code, or the first whose leading
+    digits match (or, without leading digits, whose number types match)."""
+    pn = _pn()
+    regions: Sequence[str] = pn.COUNTRY_CODE_TO_REGION_CODE[cc]
+    if len(regions) == 1:
+        meta = pn.PhoneMetadata.metadata_for_region_or_calling_code(cc, regions[0])
+        return "FALSE" if meta is None else _type_known(meta, nsn)
+    whens: list[str] = []
+    for region in regions:
+        meta = pn.PhoneMetadata.metadata_for_region(region.upper(), None)
+        if meta is None:
+            continue
+        if meta.leading_digits is not None:
+            leading = f"regexp_matches({nsn}, {_anchored(meta.leading_digits)})"
+            whens.append(f"WHEN {leading} THEN {_type_known(meta, nsn)}")
+        else:
+            whens.append(f"WHEN {_type_known(meta, nsn)} THEN TRUE")
+    return f"(CASE {' '.join(whens)} ELSE FALSE END)" if whens else "FALSE"
+
+
+def _type_known(meta: Any, nsn: str) -> str:
+    """_number_type_helper(nsn, meta) != UNKNOWN."""
+    types = [_matches(getattr(meta, name), nsn) for name in _TYPES]
+    if not meta.same_mobile_and_fixed_line_pattern:
+        types.append(_matches(meta.mobile, nsn))
+    known = [t for t in types if t != "FALSE"]
+    if not known:
+        return "FALSE"
+    return f"({_matches(meta.general_desc, nsn)} AND ({' OR '.join(known)}))"
+
+
+def _matches(desc: Any, nsn: str) -> str:
+    """_is_number_matching_desc: the length among the desc's (if it lists any) and a full
+    match of its pattern."""
+    if desc is None or not desc.national_number_pattern:
+        return "FALSE"
+    full = f"regexp_full_match({nsn}, {lit(desc.national_number_pattern)})"
+    if not desc.possible_length:
+        return full
+    return f"(length({nsn}) IN ({', '.join(str(n) for n in desc.possible_length)}) AND {full})"
+
+
+def _anchored(pattern: str) -> str:
+    # re.match: a match at the start, whatever follows.
+    return lit(f"^(?:{pattern})")
+
+
+def fast_phone_table(engine: DuckDBEngine, distinct: str) -> str:
+    """A temporary table (raw, e164) of the phones of ``distinct`` (a table with a column
+    ``raw``) that the fast path settles; its name. The others are left to the library."""
+    candidates = engine.materialize(candidates_sql(distinct))
+    try:
+        codes = [str(c) for (c,) in engine.rows(f"SELECT DISTINCT cc FROM {candidates}")]
+        return engine.materialize(settled_sql(candidates, sorted(codes)))
+    finally:
+        engine.execute(f"DROP TABLE IF EXISTS {candidates}")

@@ -1,0 +1,113 @@
+"""Which engine a project's ``warehouse:`` opens, and which ``StateStore`` goes with it.
+
+The only place that knows every engine class: the facade, validation and the run path ask
+here, then talk to the ``Engine`` contract and the engine's capabilities. Drivers (psycopg,
+pyspark) are imported only when their warehouse is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reverse_etl.engine.base import Engine
+
+if TYPE_CHECKING:
+    from reverse_etl.config.project import PostgresWarehouse, SparkWarehouse
+    from reverse_etl.state.base import StateStore
+    from reverse_etl.state.dedup import Clock
+
+SPARK_WAREHOUSE_DIR = "spark-warehouse"  # under the state folder, when not configured
+
+
+def open_warehouse(
+    wh: PostgresWarehouse | SparkWarehouse, resolve_path: Callable[[str], Path], state_dir: Path
+) -> Engine:
+    """The engine of a warehouse server (DuckDB's is the workbench, opened by the facade).
+    Nothing connects until the first query."""
+    if wh.type == "spark":
+        from reverse_etl.engine.spark import SparkConnection, SparkEngine
+
+        folder = resolve_path(wh.warehouse_dir) if wh.warehouse_dir else None
+        if folder is None and wh.master is not None:
+            folder = state_dir / SPARK_WAREHOUSE_DIR
+        return SparkEngine(
+            SparkConnection(
+                master=wh.master,
+                remote=wh.remote,
+                token=wh.token.reveal() if wh.token is not None else None,
+                conf=dict(wh.conf),
+                warehouse_dir=folder.resolve() if folder is not None else None,
+            ),
+            model_dialect=wh.dialect,
+        )
+    from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
+
+    return PostgresEngine(
+        PostgresConnection(
+            host=wh.host,
+            port=wh.port,
+            dbname=wh.dbname,
+            user=wh.user,
+            password=wh.password.reveal() if wh.password is not None else None,
+            sslmode=wh.sslmode,
+            search_path=wh.search_path,
+        ),
+        model_dialect=wh.dialect,
+    )
+
+
+@contextlib.contextmanager
+def warehouse_state(
+    engine: Engine, schema: str, journal_dir: Path, *, write: bool, clock: Clock
+) -> Iterator[StateStore]:
+    """The ``StateStore`` that keeps its tables in ``engine`` (``state: {location:
+    warehouse}``), locked against a second sync for as long as it is open when ``write``.
+    The engine must be able to hold it (``capabilities.can_hold_state``)."""
+    opener = _STATE_STORES.get(engine.capabilities.dialect)
+    if opener is None or not engine.capabilities.can_hold_state:
+        raise ValueError(f"a {engine.capabilities.dialect} engine cannot hold the state")
+    with opener(engine, schema, journal_dir, write, clock) as store:
+        yield store
+
+
+@contextlib.contextmanager
+def _postgres_state(
+    engine: Any, schema: str, journal_dir: Path, write: bool, clock: Clock
+) -> Iterator[StateStore]:
+    from reverse_etl.state.warehouse import WarehouseStateStore
+
+    # An advisory lock, released by the server when a killed process's session ends.
+    store = WarehouseStateStore(engine, schema, clock=clock)
+    try:
+        with store.lock() if write else contextlib.nullcontext():
+            yield store
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def _spark_state(
+    engine: Any, schema: str, journal_dir: Path, write: bool, clock: Clock
+) -> Iterator[StateStore]:
+    from reverse_etl.state.lock import SyncLock
+    from reverse_etl.state.spark import SparkStateStore
+
+    # Spark has no lock that a killed process releases: syncs on this machine are kept
+    # apart by the local lock of the journal folder they share; CI runs on other machines
+    # by the CI's own concurrency setting (docs/warehouses.md).
+    journal_dir.mkdir(parents=True, exist_ok=True)
+    with SyncLock(journal_dir / "state") if write else contextlib.nullcontext():
+        store = SparkStateStore(engine, schema, journal_dir, write=write, clock=clock)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+_STATE_STORES: dict[
+    str, Callable[[Engine, str, Path, bool, Clock], AbstractContextManager[StateStore]]
+] = {"postgres": _postgres_state, "spark": _spark_state}

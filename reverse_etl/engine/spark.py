@@ -1,0 +1,458 @@
+"""Spark engine (Databricks-compatible): models transpiled by sqlglot, rows streamed as Arrow.
+
+Two ways in: ``master`` starts a session in this process (a JVM beside it, through py4j);
+``remote`` reaches a Spark Connect server (what Databricks speaks). pyspark is an optional
+extra (``pip install 'retl[spark]'``): it is imported only when a Spark warehouse is used.
+
+Rows come back as Arrow record batches, one at a time, never collected whole: in-process
+through the Arrow batches of the query's partitions served one partition after the other
+(``toArrowBatchRdd`` + ``toLocalIterator``'s socket), over Spark Connect through the gRPC
+stream of Arrow batches. Sources read from files (``external_location``: DuckDB's
+``read_parquet``/``read_csv``/``read_json_auto``) become temporary views over Spark's own
+readers. The session runs in UTC, as the other engines do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import sqlglot
+from pydantic import SecretStr
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
+
+from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
+from reverse_etl.engine.errors_text import redact_error
+from reverse_etl.errors import EngineError
+from reverse_etl.secrets import scrub
+
+INSTALL_HINT = "pip install 'retl[spark]' (pyspark; it needs Java 17 or newer)"
+JAVA_HINT = "install Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)"
+# Settings of a session retl starts; the project's ``conf:`` wins over them.
+_DEFAULT_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+    # Rows leave Spark one partition at a time, and the driver holds a partition's Arrow
+    # batches whole while serving it: small partitions bound the JVM's memory (at the
+    # defaults, 128MB of Parquet per partition, a 3M-row first sync ran out of a 2g heap).
+    "spark.sql.files.maxPartitionBytes": "32m",
+    "spark.sql.adaptive.advisoryPartitionSizeInBytes": "16m",
+}
+# Spark's INFO/WARN lines would fill the user's terminal: errors only.
+_LOG4J = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %p %c{1}: %m%n
+"""
+_VIEWS = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class SparkConnection:
+    """How to reach Spark; ``repr`` never shows the token."""
+
+    master: str | None = None
+    remote: str | None = None
+    token: SecretStr | None = None
+    conf: Mapping[str, str] = field(default_factory=dict)
+    warehouse_dir: Path | None = None  # spark.sql.warehouse.dir of a session retl starts
+
+    def describe(self) -> str:
+        return f"Spark Connect at {self.remote}" if self.remote else f"Spark ({self.master})"
+
+    def url(self) -> str:
+        """The Spark Connect URL, with the token (never shown: see ``describe``)."""
+        assert self.remote is not None
+        if self.token is None:
+            return self.remote
+        sep = "" if self.remote.rstrip("/").count("/") > 2 else "/"
+        return f"{self.remote.rstrip('/')}{sep};token={self.token.get_secret_value()}"
+
+
+class SparkEngine:
+    """Models run on Spark; the session opens on first use."""
+
+    dialect = "spark"
+    capabilities = EngineCapabilities(
+        "spark", can_hold_state=True, diffs_in_place=True, default_schema="default"
+    )
+
+    def __init__(self, conn: SparkConnection, *, model_dialect: str = "duckdb") -> None:
+        self.conn = conn
+        self.model_dialect = model_dialect
+        self._session: Any = None
+        self._owned = False  # stop the session on close only if this engine started it
+        self._views: dict[tuple[str, str, str], str] = {}
+
+    def __repr__(self) -> str:
+        return f"SparkEngine({self.conn.describe()}, model_dialect={self.model_dialect!r})"
+
+    @property
+    def is_connect(self) -> bool:
+        return self.conn.remote is not None
+
+    # --- the session ---------------------------------------------------------------------
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            self._session = self._open()
+        return self._session
+
+    def _open(self) -> Any:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise EngineError(
+                "a spark warehouse needs pyspark, which is not installed",
+                key="warehouse.type",
+                hint=INSTALL_HINT,
+            ) from None
+        _quiet_pyspark_loggers()
+        try:
+            if self.conn.remote is not None:
+                session = SparkSession.builder.remote(self.conn.url()).getOrCreate()
+                self._owned = True
+                return session
+            # pyspark marks the whole process as Spark Connect once a remote session was made
+            # (an environment variable): the configuration says which kind this one is.
+            os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+            active = SparkSession.getActiveSession()
+            if active is not None:  # a session of this process (a notebook, tests): shared
+                return active
+            builder = SparkSession.builder.master(self.conn.master or "local[*]").appName("retl")
+            for key, value in self._session_conf().items():
+                builder = builder.config(key, value)
+            session = builder.getOrCreate()
+            self._owned = True
+            return session
+        except Exception as exc:
+            raise self._connect_error(exc) from None
+
+    def _session_conf(self) -> dict[str, str]:
+        conf = dict(_DEFAULT_CONF)
+        if self.conn.warehouse_dir is not None:
+            conf["spark.sql.warehouse.dir"] = str(self.conn.warehouse_dir)
+        log4j = Path(tempfile.gettempdir()) / "retl-spark-log4j2.properties"
+        with contextlib.suppress(OSError):
+            if not log4j.exists() or log4j.read_text(encoding="utf-8") != _LOG4J:
+                log4j.write_text(_LOG4J, encoding="utf-8")
+            conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{log4j}"
+        conf.update(self.conn.conf)
+        return conf
+
+    def _connect_error(self, exc: BaseException) -> EngineError:
+        text = self._clean(exc)
+        hint: str | None = None
+        if re.search(r"JAVA_GATEWAY_EXITED|JAVA_HOME|java.*not found", text, re.I):
+            hint = JAVA_HINT
+        elif self.is_connect:
+            hint = "is the Spark Connect server running at that address? check warehouse.remote"
+        return EngineError(
+            f"cannot start {self.conn.describe()}: {text}", key="warehouse", hint=hint
+        )
+
+    def _clean(self, exc: BaseException) -> str:
+        """An error's first useful line, without the token, the JVM stack or data values."""
+        secret = self.conn.token.get_secret_value() if self.conn.token else None
+        text = scrub(str(getattr(exc, "desc", None) or exc), [secret])
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        lines = [ln for ln in lines if not ln.startswith(("at ", "JVM stacktrace", "== "))]
+        first = lines[0] if lines else type(exc).__name__
+        first = re.sub(r"^\[[A-Z_.]+\]\s*", "", first)  # Spark's [ERROR_CLASS] prefix
+        # Positions point into the transpiled SQL, not the model file: left out.
+        first = re.sub(r"\s*SQLSTATE: \w+.*$", "", first)
+        # Spark quotes the values it failed on in single quotes (identifiers in backticks).
+        return redact_error(re.sub(r"'[^']*'", "'***'", first))
+
+    # --- SQL -----------------------------------------------------------------------------
+    def transpile(self, sql: str) -> str:
+        """One ``model_dialect`` statement as Spark SQL; files read by DuckDB's readers are
+        read by Spark's, through temporary views."""
+        if self.model_dialect == "spark":
+            return sql  # taken as written
+        try:
+            trees = [t for t in sqlglot.parse(sql, read=self.model_dialect) if t is not None]
+        except ParseError as exc:
+            raise EngineError(
+                f"cannot parse the model as {self.model_dialect} SQL: {_one_line(str(exc))}"
+            ) from None
+        if len(trees) != 1:
+            raise EngineError(f"a model must be exactly one SELECT statement, found {len(trees)}")
+        tree = trees[0].transform(self._file_views)
+        try:
+            return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
+        except SqlglotError as exc:
+            raise EngineError(
+                f"cannot translate the model from {self.model_dialect} SQL to Spark SQL: "
+                f"{_one_line(str(exc))}",
+                hint="rewrite that part of the model in SQL both dialects accept",
+            ) from None
+
+    def _file_views(self, node: exp.Expr) -> exp.Expr:
+        kind = _reader_kind(node)
+        if kind is None:
+            return node
+        # sqlglot keeps the path in ``this`` (read_csv) or first in ``expressions``.
+        args = [a for a in (node.this, *node.expressions) if isinstance(a, exp.Expr)]
+        path = next((a.name for a in args if isinstance(a, exp.Literal) and a.is_string), None)
+        if path is None:
+            raise EngineError(f"{node.sql('duckdb')}: give the file as a quoted path")
+        types = _csv_types(args) if kind == "csv" else ""
+        view = self._view(kind, path, types)
+        return exp.to_table(view)
+
+    def _view(self, kind: str, path: str, types: str) -> str:
+        key = (kind, path, types)
+        if key not in self._views:
+            reader = self.session.read
+            try:
+                if kind == "parquet":
+                    df = reader.parquet(path)
+                elif kind == "json":
+                    df = reader.json(path)
+                else:
+                    reader = reader.option("header", "true")
+                    df = reader.schema(types).csv(path) if types else reader.csv(path)
+                name = f"__retl_file_{next(_VIEWS)}"
+                df.createOrReplaceTempView(name)
+            except Exception as exc:
+                raise EngineError(f"Spark cannot read {path}: {self._clean(exc)}") from None
+            self._views[key] = name
+        return self._views[key]
+
+    def dataframe(self, sql: str) -> Any:
+        """A DataFrame of ``sql`` (model dialect), analysed, not run."""
+        query = self.transpile(sql)
+        try:
+            return self.session.sql(query)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise self._query_error(exc) from None
+
+    def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
+        """Run ``sql`` (model dialect) and return a lazy reader of Arrow record batches."""
+        df = self.dataframe(sql)
+        schema = self._arrow_schema(df)
+        batches = self._connect_batches(df) if self.is_connect else self._local_batches(df)
+        return pa.RecordBatchReader.from_batches(schema, self._checked(batches, schema))
+
+    def _checked(
+        self, batches: Iterator[pa.RecordBatch], schema: pa.Schema
+    ) -> Iterator[pa.RecordBatch]:
+        """Spark runs the query while batches are read: its errors then are EngineErrors."""
+        try:
+            for batch in batches:
+                if batch.schema.equals(schema):
+                    yield batch
+                    continue
+                yield pa.RecordBatch.from_arrays(
+                    [c.cast(f.type) for c, f in zip(batch.columns, schema, strict=True)],
+                    schema=schema,
+                )
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise self._query_error(exc) from None
+
+    def _local_batches(self, df: Any) -> Iterator[pa.RecordBatch]:
+        # Each partition's Arrow batches (spark.sql.execution.arrow.maxRecordsPerBatch rows
+        # each, 10,000 by default) are served one partition at a time over a local socket:
+        # this process holds one batch. (DataFrame.toArrow and _collect_as_arrow hold all.)
+        from pyspark.rdd import _local_iterator_from_socket
+        from pyspark.serializers import NoOpSerializer
+
+        schema = self._arrow_schema(df)
+        session = self.session
+        served = session.sparkContext._jvm.PythonRDD.toLocalIteratorAndServe(
+            df._jdf.toArrowBatchRdd(), False
+        )
+        for raw in _local_iterator_from_socket(served, NoOpSerializer()):
+            yield pa.ipc.read_record_batch(pa.py_buffer(raw), schema)
+
+    def _connect_batches(self, df: Any) -> Iterator[pa.RecordBatch]:
+        # Spark Connect answers a query with a stream of Arrow batches over gRPC.
+        client = self.session.client
+        for item in client.to_table_as_iterator(df._plan.to_proto(client), df._plan.observations):
+            if isinstance(item, pa.Table):
+                yield from item.to_batches()
+
+    def _arrow_schema(self, df: Any) -> pa.Schema:
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        try:
+            schema: pa.Schema = to_arrow_schema(df.schema, timezone="UTC")
+        except Exception as exc:
+            raise self._query_error(exc) from None
+        return schema
+
+    def schema(self, sql: str) -> pa.Schema:
+        """Arrow schema of ``sql``'s result: Spark analyses the query, no job runs."""
+        return self._arrow_schema(self.dataframe(sql))
+
+    def describe(self, sql: str) -> list[ColumnInfo]:
+        df = self.dataframe(sql)
+        try:
+            return [ColumnInfo(f.name, f.dataType.simpleString()) for f in df.schema.fields]
+        except Exception as exc:
+            raise self._query_error(exc) from None
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Spark SQL as written (``?`` placeholders), small results only."""
+        try:
+            df = self.session.sql(sql, args=list(params)) if params else self.session.sql(sql)
+            return [tuple(r) for r in df.collect()]
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise self._query_error(exc) from None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Spark SQL as written, run for its effect (DDL, INSERT)."""
+        self.rows(sql, params)
+
+    def write_arrow(self, table: pa.Table, target: str, *, mode: str = "append") -> None:
+        """Upload rows from this process into a table (``saveAsTable``) or, with ``target``
+        starting with ``path:``, Parquet files at a path."""
+        try:
+            df = self.session.createDataFrame(table)
+            writer = df.write.mode(mode)
+            if target.startswith("path:"):
+                writer.parquet(target.removeprefix("path:"))
+            else:
+                writer.format("parquet").saveAsTable(target)
+        except Exception as exc:
+            raise self._query_error(exc) from None
+
+    def write_sql(self, sql: str, target: str, *, mode: str = "overwrite") -> None:
+        """Run Spark SQL (as written) into a table or ``path:`` Parquet files."""
+        try:
+            writer = self.session.sql(sql).write.mode(mode)
+            if target.startswith("path:"):
+                writer.parquet(target.removeprefix("path:"))
+            else:
+                writer.format("parquet").saveAsTable(target)
+        except Exception as exc:
+            raise self._query_error(exc) from None
+
+    def view_of_path(self, path: str, name: str, schema: str) -> str:
+        """A temporary view ``name`` over Parquet files at ``path`` (``schema``: DDL of the
+        columns, for a path that has no files yet)."""
+        try:
+            try:
+                # Over Spark Connect a missing path is found only when the view is analysed.
+                self.session.read.schema(schema).parquet(path).createOrReplaceTempView(name)
+            except Exception as exc:
+                if "PATH_NOT_FOUND" not in str(exc) and "does not exist" not in str(exc):
+                    raise
+                self.session.createDataFrame([], schema).createOrReplaceTempView(name)
+        except Exception as exc:
+            raise self._query_error(exc) from None
+        return name
+
+    def conf(self, key: str) -> str | None:
+        try:
+            value = self.session.conf.get(key, None)
+        except Exception:
+            return None
+        return None if value is None else str(value)
+
+    def table_columns(self, schema: str | None, table: str) -> list[ColumnInfo] | None:
+        """Columns of a catalog table or view, typed in the model dialect (sqlglot's reading
+        of Spark's type names); None when the catalog has no such table."""
+        name = f"{_ident(schema or 'default')}.{_ident(table)}"
+        try:
+            if not self.session.catalog.tableExists(f"{schema or 'default'}.{table}"):
+                return None
+            fields = self.session.table(name).schema.fields
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise self._query_error(exc) from None
+        return [ColumnInfo(f.name, _model_type(f.dataType.simpleString())) for f in fields]
+
+    def _query_error(self, exc: BaseException) -> EngineError:
+        if type(exc).__name__ in ("Py4JNetworkError", "SparkConnectGrpcException"):
+            return EngineError(f"lost the connection to Spark: {self._clean(exc)}")
+        return EngineError(f"Spark: {self._clean(exc)}")
+
+    def close(self) -> None:
+        for name in self._views.values():
+            with contextlib.suppress(Exception):
+                self.session.catalog.dropTempView(name)
+        self._views.clear()
+        if self._session is not None and self._owned:
+            with contextlib.suppress(Exception):
+                self._session.stop()
+        self._session = None
+
+
+def _quiet_pyspark_loggers() -> None:
+    """pyspark logs every failed query, with its stack and the values it quotes, to stderr;
+    retl says the error itself (without the values)."""
+    from pyspark.logger import PySparkLogger
+
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).disabled = True
+
+
+def _reader_kind(node: exp.Expr) -> str | None:
+    if isinstance(node, exp.ReadParquet):
+        return "parquet"
+    if isinstance(node, exp.ReadCSV):
+        return "csv"
+    if isinstance(node, exp.Anonymous):
+        name = str(node.this).lower()
+        if name in ("read_parquet", "parquet_scan"):
+            return "parquet"
+        if name in ("read_csv", "read_csv_auto"):
+            return "csv"
+        if name in ("read_json", "read_json_auto", "read_ndjson", "read_ndjson_auto"):
+            return "json"
+    return None
+
+
+def _csv_types(args: Sequence[exp.Expr]) -> str:
+    """``types = {'a': 'int'}`` of a DuckDB read_csv as a Spark schema (DDL); '' if none."""
+    for arg in args:
+        if isinstance(arg, exp.EQ) and arg.this.name.lower() in ("types", "columns"):
+            struct = arg.expression
+            if isinstance(struct, exp.Struct):
+                parts = []
+                for item in struct.expressions:
+                    if isinstance(item, exp.PropertyEQ):
+                        type_ = exp.DataType.build(item.expression.name, dialect="duckdb")
+                        parts.append(f"{_ident(item.this.name)} {type_.sql('spark')}")
+                return ", ".join(parts)
+    return ""
+
+
+def _model_type(spark_type: str) -> str:
+    """A Spark type name in DuckDB's words (what static inference reads), as it is if
+    sqlglot does not know it."""
+    try:
+        return exp.DataType.build(spark_type, dialect="spark").sql("duckdb")
+    except (SqlglotError, ValueError):
+        return spark_type
+
+
+def _ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

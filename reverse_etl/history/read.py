@@ -1,0 +1,187 @@
+"""Reading the run history and the delivery log from a state store.
+
+Queries are written in DuckDB's dialect, with values as escaped literals, and transpiled to
+the store's engine (PostgreSQL, ...). Readers never write: a read-only store is enough.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from reverse_etl.destinations.shared.pii import sha256_hex
+from reverse_etl.history.records import (
+    ACCEPTED,
+    DeliveryRecord,
+    RunDestinationRecord,
+    RunRecord,
+)
+from reverse_etl.history.tables import DESTINATION_COLUMNS, LOG_COLUMNS
+
+if TYPE_CHECKING:
+    from reverse_etl.state.base import StateStore
+
+MAX_NOT_ACCEPTED = 50  # rows listed by `retl runs show`; the rest are counted
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class HistoryReader:
+    """The history tables of one state store."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        engine = self.store.engine
+        return engine.rows(engine.transpile(sql))
+
+    def _t(self, table: str) -> str:
+        return self.store.history_relation(table)
+
+    def _runs(self, where: str, limit: int) -> list[RunRecord]:
+        """Runs; one that never ended (it died, or runs now) has its counts taken from the
+        delivery log, which its acknowledgements were written with."""
+        runs, log = self._t("runs"), self._t("delivery_log")
+        counts = ", ".join(
+            f"CASE WHEN r.ended_at IS NULL THEN coalesce(l.{c}, 0) ELSE r.{c} END AS {c}"
+            for c in ("sent", "rejected", "skipped_invalid", "failed")
+        )
+        tally = ", ".join(
+            f"count(*) FILTER (WHERE outcome = {_lit(o)}) AS {c}"
+            for o, c in (
+                (ACCEPTED, "sent"),
+                ("rejected", "rejected"),
+                ("skipped_invalid", "skipped_invalid"),
+                ("failed", "failed"),
+            )
+        )
+        return [
+            _run(r)
+            for r in self._rows(
+                f"""SELECT r.run_id, r.started_at, r.ended_at, r.command, r.destinations,
+                           {counts}, r.exit_code, r.retl_version, r.sandbox
+                    FROM {runs} AS r LEFT JOIN (
+                        SELECT run_id, {tally} FROM {log}
+                        WHERE run_id IN (SELECT run_id FROM {runs} WHERE ended_at IS NULL)
+                        GROUP BY run_id) AS l ON l.run_id = r.run_id
+                    {where}
+                    ORDER BY r.started_at DESC, r.run_id DESC LIMIT {int(limit)}"""
+            )
+        ]
+
+    def runs(self, limit: int) -> list[RunRecord]:
+        return self._runs("", limit)
+
+    def run_ids(self, prefix: str) -> list[str]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return [
+            r[0]
+            for r in self._rows(
+                f"SELECT run_id FROM {self._t('runs')} "
+                f"WHERE run_id LIKE {_lit(escaped + '%')} ESCAPE '\\' ORDER BY run_id"
+            )
+        ]
+
+    def run(self, run_id: str) -> RunRecord | None:
+        found = self._runs(f"WHERE r.run_id = {_lit(run_id)}", 1)
+        return found[0] if found else None
+
+    def run_destinations(self, run_id: str) -> list[RunDestinationRecord]:
+        return [
+            _destination(r)
+            for r in self._rows(
+                f"SELECT {DESTINATION_COLUMNS} FROM {self._t('run_destinations')} "
+                f"WHERE run_id = {_lit(run_id)} ORDER BY destination"
+            )
+        ]
+
+    def not_accepted(self, run_id: str) -> tuple[list[DeliveryRecord], int]:
+        where = f"WHERE run_id = {_lit(run_id)} AND outcome <> {_lit(ACCEPTED)}"
+        rows = self._rows(
+            f"SELECT {LOG_COLUMNS} FROM {self._t('delivery_log')} {where} "
+            f"ORDER BY destination, outcome, row_key LIMIT {MAX_NOT_ACCEPTED}"
+        )
+        total = self._rows(f"SELECT count(*) FROM {self._t('delivery_log')} {where}")[0][0]
+        return [_delivery(r) for r in rows], int(total)
+
+    def deliveries(self, key: str, destination: str | None = None) -> list[DeliveryRecord]:
+        """Each delivery of a row, newest first: by its key (as typed, or hashed as a PII
+        key is logged) or by its event_id."""
+        masked = "sha256:" + sha256_hex(key)[:12]
+        where = f"(row_key IN ({_lit(key)}, {_lit(masked)}) OR event_id = {_lit(key)})" + (
+            f" AND destination = {_lit(destination)}" if destination else ""
+        )
+        return [
+            _delivery(r)
+            for r in self._rows(
+                f"SELECT {LOG_COLUMNS} FROM {self._t('delivery_log')} WHERE {where} "
+                "ORDER BY logged_at DESC, run_id DESC"
+            )
+        ]
+
+    def destination_history(self, destination: str, limit: int) -> list[RunDestinationRecord]:
+        rows = self._rows(
+            f"SELECT {DESTINATION_COLUMNS} FROM {self._t('run_destinations')} "
+            f"WHERE destination = {_lit(destination)} "
+            f"ORDER BY ended_at DESC NULLS LAST, run_id DESC LIMIT {int(limit)}"
+        )
+        return [_destination(r) for r in reversed(rows)]
+
+
+def _run(r: tuple[Any, ...]) -> RunRecord:
+    return RunRecord(
+        run_id=r[0],
+        started_at=_time(r[1]),
+        ended_at=_time(r[2]) if r[2] is not None else None,
+        command=r[3],
+        destinations=tuple(d for d in (r[4] or "").split(",") if d),
+        sent=int(r[5]),
+        rejected=int(r[6]),
+        skipped_invalid=int(r[7]),
+        failed=int(r[8]),
+        exit_code=None if r[9] is None else int(r[9]),
+        retl_version=r[10],
+        sandbox=bool(r[11]),
+    )
+
+
+def _destination(r: tuple[Any, ...]) -> RunDestinationRecord:
+    return RunDestinationRecord(
+        run_id=r[0],
+        destination=r[1],
+        platform=r[2],
+        model=r[3],
+        ended_at=_time(r[4]) if r[4] is not None else None,
+        rows_total=int(r[5]),
+        sent=int(r[6]),
+        rejected=int(r[7]),
+        skipped_invalid=int(r[8]),
+        failed=int(r[9]),
+        not_attempted=int(r[10]),
+        match_coverage=None if r[11] is None else float(r[11]),
+        error=r[12],
+    )
+
+
+def _delivery(r: tuple[Any, ...]) -> DeliveryRecord:
+    return DeliveryRecord(
+        run_id=r[0],
+        destination=r[1],
+        key=r[2],
+        event_id=r[3],
+        outcome=r[4],
+        code=None if r[5] is None else int(r[5]),
+        message=r[6],
+        request_id=r[7],
+        at=_time(r[8]),
+    )
+
+
+def _time(value: Any) -> dt.datetime:
+    """Stored as naive UTC: returned aware, so that it prints with its zone."""
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.timezone.utc)

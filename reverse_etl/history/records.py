@@ -1,0 +1,147 @@
+"""What the history tables hold, as values (the CLI, the web page and notifications read these)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Final
+
+ACCEPTED: Final = "accepted"
+REJECTED: Final = "rejected"
+SKIPPED_INVALID: Final = "skipped_invalid"
+FAILED: Final = "failed"
+OUTCOMES: Final = (ACCEPTED, REJECTED, SKIPPED_INVALID, FAILED)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of ``retl sync`` (one row of the ``runs`` table)."""
+
+    run_id: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None  # None: the run died (found by the next run)
+    command: str
+    destinations: tuple[str, ...]
+    sent: int
+    rejected: int
+    skipped_invalid: int
+    failed: int
+    exit_code: int | None  # None: the run died before it could say
+    retl_version: str
+    sandbox: bool
+    running: bool = False  # no end yet, and a sync holds the state's lock: this one
+
+    @property
+    def status(self) -> str:
+        if self.exit_code is None:
+            return "running" if self.running else "interrupted"
+        return "ok" if self.exit_code == 0 else "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "command": self.command,
+            "destinations": list(self.destinations),
+            "events": {
+                "sent": self.sent,
+                "rejected": self.rejected,
+                "skipped_invalid": self.skipped_invalid,
+                "failed": self.failed,
+            },
+            "exit_code": self.exit_code,
+            "status": self.status,
+            "retl_version": self.retl_version,
+            "sandbox": self.sandbox,
+        }
+
+
+@dataclass(frozen=True)
+class RunDestinationRecord:
+    """One destination within a run (one row of the ``run_destinations`` table)."""
+
+    run_id: str
+    destination: str
+    platform: str
+    model: str
+    ended_at: dt.datetime | None
+    rows_total: int
+    sent: int
+    rejected: int
+    skipped_invalid: int
+    failed: int
+    not_attempted: int
+    match_coverage: float | None  # share of sent rows with a strong match key, 0..1
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "destination": self.destination,
+            "platform": self.platform,
+            "model": self.model,
+            "ended_at": _iso(self.ended_at),
+            "rows_total": self.rows_total,
+            "events": {
+                "sent": self.sent,
+                "rejected": self.rejected,
+                "skipped_invalid": self.skipped_invalid,
+                "failed": self.failed,
+                "not_attempted": self.not_attempted,
+            },
+            "match_coverage": self.match_coverage,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One row's outcome in one run (one row of the ``delivery_log`` table).
+
+    ``key`` is the row key as reports show it: hashed (``sha256:…``) when the key is PII."""
+
+    run_id: str
+    destination: str
+    key: str
+    event_id: str | None
+    outcome: str  # one of OUTCOMES
+    code: int | None
+    message: str | None
+    request_id: str | None
+    at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "destination": self.destination,
+            "key": self.key,
+            "event_id": self.event_id,
+            "outcome": self.outcome,
+            "code": self.code,
+            "message": self.message,
+            "request_id": self.request_id,
+            "at": _iso(self.at),
+        }
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """``retl runs show``: a run, its destinations, and its rows that were not accepted."""
+
+    run: RunRecord
+    destinations: tuple[RunDestinationRecord, ...]
+    not_accepted: tuple[DeliveryRecord, ...]  # rejected / skipped_invalid / failed, first N
+    not_accepted_total: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.run.to_dict(),
+            "per_destination": [d.to_dict() for d in self.destinations],
+            "not_accepted": [r.to_dict() for r in self.not_accepted],
+            "not_accepted_total": self.not_accepted_total,
+        }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

@@ -1,0 +1,92 @@
+"""What about a finished sync deserves a webhook call: a failure, too many rejected events, a
+drop in match coverage since the destination's previous run. Pure: values in, values out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from reverse_etl.config.project import WebhookConfig
+from reverse_etl.pipeline.report import SyncReport
+from reverse_etl.pipeline.send import DestinationResult
+
+FAILURE: Final = "failure"
+REJECTIONS: Final = "rejections"
+COVERAGE_DROP: Final = "coverage_drop"
+
+# The destination's match coverage (0..1) in its previous run, or None (no previous run, or
+# it reported none).
+PreviousCoverage = Callable[[str], float | None]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One reason to call a webhook, about one destination (None: the run as a whole)."""
+
+    kind: str  # FAILURE / REJECTIONS / COVERAGE_DROP
+    destination: str | None
+    reason: str
+
+
+def alerts_for(
+    report: SyncReport,
+    webhook: WebhookConfig,
+    previous_coverage: PreviousCoverage,
+    *,
+    failed: bool,
+) -> list[Alert]:
+    """The alerts of ``report`` that ``webhook`` subscribes to (its ``on:``). ``failed``: the
+    sync ended on an error (raised), beyond what its results say."""
+    alerts: list[Alert] = []
+    for r in report.results:
+        alerts += _destination_alerts(r, webhook, previous_coverage)
+    if (failed or report.error is not None) and not any(a.kind == FAILURE for a in alerts):
+        done = {r.destination for r in report.results}
+        waiting = [p.name for p in report.plans if p.name not in done]
+        alerts.append(
+            Alert(
+                FAILURE,
+                ", ".join(waiting) or None,
+                report.error or "the sync stopped on an unexpected error",
+            )
+        )
+    wanted = set(webhook.on)
+    return [a for a in alerts if a.kind in wanted]
+
+
+def _destination_alerts(
+    r: DestinationResult, webhook: WebhookConfig, previous_coverage: PreviousCoverage
+) -> list[Alert]:
+    out: list[Alert] = []
+    if r.error is not None or r.failed or r.not_attempted:
+        reason = r.error or (
+            f"{r.failed} event(s) failed and {r.not_attempted} were not attempted: the next "
+            "sync sends them again"
+        )
+        out.append(Alert(FAILURE, r.destination, reason))
+    limit = webhook.rejections_limit(r.sent + r.rejected)
+    if r.rejected > limit:
+        out.append(
+            Alert(
+                REJECTIONS,
+                r.destination,
+                f"{r.platform or 'the platform'} rejected {r.rejected} event(s) (more than "
+                f"rejections_above: {webhook.rejections_above})",
+            )
+        )
+    now = r.match_keys.coverage if r.match_keys is not None else None
+    before = previous_coverage(r.destination) if now is not None else None
+    if now is not None and before is not None:
+        drop = (before - now) * 100
+        if drop >= webhook.coverage_drop_points:
+            out.append(
+                Alert(
+                    COVERAGE_DROP,
+                    r.destination,
+                    f"match coverage fell from {before:.0%} to {now:.0%} since the previous "
+                    f"run ({drop:.1f} points; coverage_drop_points: "
+                    f"{webhook.coverage_drop_points:g})",
+                )
+            )
+    return out

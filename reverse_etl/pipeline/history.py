@@ -1,0 +1,117 @@
+"""A sync's rows in the run history: written when it starts and again when it ends, then the
+history older than ``history.retention_days`` is pruned (see reverse_etl/history)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from reverse_etl.__about__ import __version__
+from reverse_etl.history.records import RunDestinationRecord, RunRecord
+from reverse_etl.state.dedup import utc
+
+if TYPE_CHECKING:
+    from reverse_etl.pipeline.context import RunContext
+    from reverse_etl.pipeline.report import SyncReport
+    from reverse_etl.pipeline.send import DestinationResult
+    from reverse_etl.state.base import StateStore
+
+
+def command_text(
+    select: Sequence[str], *, sandbox: bool, full_refresh: bool, limit: int | None
+) -> str:
+    """How the run was asked for, as a command line (no values that could be secrets)."""
+    parts = ["retl sync"]
+    parts += [f"--select {s}" for s in select]
+    if sandbox:
+        parts.append("--sandbox")
+    if full_refresh:
+        parts.append("--full-refresh")
+    if limit is not None:
+        parts.append(f"--limit {int(limit)}")
+    return " ".join(parts)
+
+
+def run_record(
+    report: SyncReport,
+    *,
+    started: dt.datetime,
+    ended: dt.datetime | None,
+    command: str,
+    exit_code: int | None,
+) -> RunRecord:
+    results = report.results
+    return RunRecord(
+        run_id=report.run_id,
+        started_at=started,
+        ended_at=ended,
+        command=command,
+        destinations=tuple(p.name for p in report.plans),
+        sent=sum(r.sent for r in results),
+        rejected=sum(r.rejected for r in results),
+        skipped_invalid=sum(r.rows_invalid for r in results if r.skip_invalid),
+        failed=sum(r.failed for r in results),
+        exit_code=exit_code,
+        retl_version=__version__,
+        sandbox=report.sandbox,
+    )
+
+
+def destination_record(
+    run_id: str, ended: dt.datetime, r: DestinationResult
+) -> RunDestinationRecord:
+    coverage = r.match_keys.coverage if r.match_keys is not None else None
+    return RunDestinationRecord(
+        run_id=run_id,
+        destination=r.destination,
+        platform=r.platform,
+        model=r.model,
+        ended_at=ended,
+        rows_total=r.rows_total,
+        sent=r.sent,
+        rejected=r.rejected,
+        skipped_invalid=r.rows_invalid if r.skip_invalid else 0,
+        failed=r.failed,
+        not_attempted=r.not_attempted,
+        match_coverage=coverage,
+        error=r.error,
+    )
+
+
+def now(project: RunContext) -> dt.datetime:
+    return utc(project.clock())
+
+
+def record_start(
+    project: RunContext, store: StateStore, report: SyncReport, command: str, started: dt.datetime
+) -> None:
+    """The run's row with no end and no exit code: what stays if the run dies."""
+    store.record_history(
+        run_record(report, started=started, ended=None, command=command, exit_code=None)
+    )
+
+
+def record_end(
+    project: RunContext,
+    store: StateStore,
+    report: SyncReport,
+    *,
+    started: dt.datetime,
+    command: str,
+    exit_code: int,
+) -> None:
+    """The run's final rows, then the prune. Failing here is a warning: the sync's own
+    outcome stands (its report and state are written apart)."""
+    ended = now(project)
+    try:
+        store.record_history(
+            run_record(report, started=started, ended=ended, command=command, exit_code=exit_code),
+            [destination_record(report.run_id, ended, r) for r in report.results],
+        )
+        days = project.config.history.retention_days
+        store.prune_history(ended - dt.timedelta(days=days))
+    except Exception as exc:  # the history must never fail a sync
+        project.console.warning(
+            f"the run history could not be written: {' '.join(str(exc).split())[:300]}"
+        )

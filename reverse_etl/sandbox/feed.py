@@ -1,0 +1,260 @@
+"""The test-events feed: every event the emulator received, with its verdict, as JSON lines.
+
+``retl ui``'s Test events page runs in another process than the emulator (``retl sandbox``,
+or the one ``sync --sandbox`` starts for a run), so the emulator appends to a file in the
+project, ``<state dir>/sandbox/feed.jsonl``, and the page reads its tail. One line per event:
+
+``{"id", "at", "platform", "verdict", "code", "problem", "test_event_code", "source",
+"event", "event_id", "data"}``; ``verdict`` is ``accepted``, ``duplicate`` (a dedup hit) or
+``rejected`` (its request was refused; ``problem`` says why). A request's events past
+``MAX_EVENTS_PER_REQUEST`` are counted in one ``omitted`` line, so a large sandbox sync costs
+the feed little. The file is bounded: past ``max_bytes`` it becomes ``feed.jsonl.1`` (the
+previous one is dropped) and a new one starts.
+
+Raw PII never reaches the file: values of the user-data fields that are not hashed, and any
+e-mail address anywhere, are masked (``j***@example.com``) before writing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+logger = logging.getLogger("reverse_etl.sandbox")
+
+FEED_FILE: Final = "feed.jsonl"
+MAX_EVENTS_PER_REQUEST: Final = 100
+DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+
+# User-data fields of TikTok and Meta that carry a person's data: sent hashed, so a value
+# that is not a hash is raw PII (a model that forgot to let retl hash it, a rejected event).
+PII_KEYS: Final = frozenset(
+    {
+        "email",
+        "phone",
+        "phone_number",
+        "external_id",
+        "first_name",
+        "last_name",
+        "zip_code",
+        "city",
+        "date_of_birth",
+        "em",
+        "ph",
+        "fn",
+        "ln",
+        "db",
+        "ge",
+        "ct",
+        "st",
+        "zp",
+    }
+)
+_HASHED = re.compile(r"(sha256:)?[0-9a-fA-F]{64}")
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+_SECRET_KEYS: Final = frozenset({"access_token", "appsecret_proof"})
+
+
+def feed_path(state_dir: Path) -> Path:
+    """Where a project's emulators write their feed (``.retl/sandbox/feed.jsonl``)."""
+    return state_dir / "sandbox" / FEED_FILE
+
+
+def mask_emails(text: str) -> str:
+    """``text`` with every e-mail address masked as ``j***@example.com``."""
+    return _EMAIL.sub(r"\1***@\2", text)
+
+
+def mask_pii(value: Any, key: str | None = None) -> Any:
+    """A copy of a JSON-like value with raw PII masked: unhashed values of ``PII_KEYS``
+    (their first character kept), e-mail addresses anywhere, and tokens dropped."""
+    if isinstance(value, Mapping):
+        return {
+            str(k): "[REDACTED]" if k in _SECRET_KEYS else mask_pii(v, str(k))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_pii(v, key) for v in value]
+    if isinstance(value, str):
+        if key in PII_KEYS and not _HASHED.fullmatch(value):
+            masked = mask_emails(value)
+            return masked if masked != value else (value[:1] + "***" if value else value)
+        return mask_emails(value)
+    return value
+
+
+class SandboxFeed:
+    """Appends event records to the feed file; thread-safe, and a file that cannot be
+    written only costs a debug line (the feed is a view, never a reason to refuse events)."""
+
+    def __init__(self, path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._prefix = f"{os.getpid()}-{threading.get_ident() % 10_000}"
+
+    def tiktok(
+        self,
+        at: float,
+        body: Mapping[str, Any],
+        *,
+        duplicates: Iterable[int] = (),
+        rejected: tuple[int | None, str] | None = None,
+    ) -> None:
+        """Events of one Events API request: accepted (``duplicates`` by index), or all
+        refused with ``rejected`` = (code, message)."""
+        source = f"{body.get('event_source', '?')} {body.get('event_source_id', '?')}"
+        self._request(
+            at,
+            body,
+            platform="tiktok",
+            source=source,
+            name_key="event",
+            duplicates=set(duplicates),
+            rejected=rejected,
+            problems={},
+        )
+
+    def meta(
+        self,
+        at: float,
+        pixel_id: str,
+        test_event_code: str | None,
+        events: list[Any],
+        *,
+        duplicates: Iterable[int] = (),
+        problems: Mapping[int, str] | None = None,
+    ) -> None:
+        """Events of one Conversions API request; ``problems`` (index -> reason) when it was
+        refused (code 100, as Meta answers)."""
+        body = {"data": events, "test_event_code": test_event_code}
+        rejected = None if problems is None else (100, "the request was refused")
+        self._request(
+            at,
+            body,
+            platform="meta",
+            source=pixel_id,
+            name_key="event_name",
+            duplicates=set(duplicates),
+            rejected=rejected,
+            problems=problems or {},
+        )
+
+    def _request(
+        self,
+        at: float,
+        body: Mapping[str, Any],
+        *,
+        platform: str,
+        source: str,
+        name_key: str,
+        duplicates: set[int],
+        rejected: tuple[int | None, str] | None,
+        problems: Mapping[int, str],
+    ) -> None:
+        events = body.get("data")
+        events = events if isinstance(events, list) else []
+        common = {
+            "at": at,
+            "platform": platform,
+            "source": source,
+            "test_event_code": _text(body.get("test_event_code")),
+        }
+        lines = []
+        for i, item in enumerate(events[:MAX_EVENTS_PER_REQUEST]):
+            event = item if isinstance(item, dict) else {"value": item}
+            verdict = REJECTED if rejected else DUPLICATE if i in duplicates else ACCEPTED
+            record = {
+                **common,
+                "id": self._next_id(),
+                "verdict": verdict,
+                "code": rejected[0] if rejected else None,
+                "problem": problems.get(i, rejected[1]) if rejected else None,
+                "event": _text(event.get(name_key)),
+                "event_id": _text(event.get("event_id")),
+                "data": mask_pii(event),
+            }
+            lines.append(_dump(record))
+        if not events and rejected:  # a request refused before its events could be read
+            empty = {"event": None, "event_id": None, "data": None}
+            code, problem = rejected
+            record = {**common, **empty, "verdict": REJECTED, "code": code, "problem": problem}
+            lines.append(_dump({**record, "id": self._next_id()}))
+        omitted = len(events) - MAX_EVENTS_PER_REQUEST
+        if omitted > 0:
+            lines.append(_dump({**common, "id": self._next_id(), "omitted": omitted}))
+        self._append(b"".join(lines))
+
+    def _next_id(self) -> str:
+        return f"{self._prefix}-{next(self._ids)}"
+
+    def _append(self, data: bytes) -> None:
+        with self._lock:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if self.path.exists() and self.path.stat().st_size + len(data) > self.max_bytes:
+                    os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+                # One write per request in append mode: lines of two emulators writing the
+                # same feed (retl sandbox and a sync --sandbox) never interleave mid-line.
+                with self.path.open("ab") as f:
+                    f.write(data)
+            except OSError:
+                logger.debug("sandbox feed %s not written", self.path, exc_info=True)
+
+
+def read_feed(path: Path, *, limit: int = 200) -> list[dict[str, Any]]:
+    """The newest ``limit`` records of the feed, newest first (the rotated file too when the
+    current one holds fewer); a line cut short or damaged is skipped. PII is masked again on
+    reading: the file is the project's, and anything may have written to it."""
+    records: list[dict[str, Any]] = []
+    for file in (path, path.with_name(path.name + ".1")):
+        for line in reversed(_tail_lines(file, limit - len(records))):
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(mask_pii(record))
+        if len(records) >= limit:
+            break
+    return records[:limit]
+
+
+def _tail_lines(path: Path, count: int, chunk: int = 64 * 1024) -> list[bytes]:
+    """The last ``count`` complete lines of ``path`` (reading backwards, not the whole file)."""
+    if count <= 0:
+        return []
+    try:
+        with path.open("rb") as f:
+            end = f.seek(0, os.SEEK_END)
+            data = b""
+            pos = end
+            while pos > 0 and data.count(b"\n") <= count:
+                step = min(chunk, pos)
+                pos -= step
+                f.seek(pos)
+                data = f.read(step) + data
+    except OSError:
+        return []
+    lines = data.split(b"\n")
+    if pos > 0:
+        lines = lines[1:]  # the first one is cut at the chunk boundary
+    return [line for line in lines if line.strip()][-count:]
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _dump(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record, default=str) + b"\n"

@@ -1,0 +1,108 @@
+"""HTML building: everything from the project is escaped, only ``Html`` values are not.
+
+Project files are untrusted input (a model may be called ``<script>``): every value goes
+through :func:`esc` unless it is an :class:`Html` fragment this package built itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+NAV = (
+    ("runs", "/", "Runs"),
+    ("destinations", "/destinations", "Destinations"),
+    ("plan", "/plan", "Plan"),
+    ("events", "/events", "Test events"),
+)
+
+
+class Html(str):
+    """A fragment of HTML built here: :func:`esc` leaves it as it is."""
+
+    __slots__ = ()
+
+
+def esc(value: Any) -> Html:
+    """``value`` as HTML text (quotes too, so it is safe in an attribute)."""
+    if isinstance(value, Html):
+        return value
+    return Html(html.escape("" if value is None else str(value), quote=True))
+
+
+def join(parts: Iterable[str]) -> Html:
+    return Html("\n".join(parts))
+
+
+def link(href: str, text: Any, **attrs: str) -> Html:
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{esc(v)}"' for k, v in attrs.items())
+    return Html(f'<a href="{esc(href)}"{extra}>{esc(text)}</a>')
+
+
+def path_part(value: str) -> str:
+    """``value`` as one URL path segment."""
+    return quote(value, safe="")
+
+
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    table_id: str = "",
+    empty: str = "Nothing yet.",
+) -> Html:
+    """A table; cells are escaped unless they are ``Html``."""
+    body = ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows]
+    if not body:
+        return Html(f'<p class="empty">{esc(empty)}</p>')
+    ident = f' id="{esc(table_id)}"' if table_id else ""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    return Html(
+        f"<table{ident}><thead><tr>{head}</tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+    )
+
+
+def badge(text: str, kind: str) -> Html:
+    return Html(f'<span class="badge {esc(kind)}">{esc(text)}</span>')
+
+
+def when(value: dt.datetime | float | None) -> str:
+    """A time as people read it (seconds, UTC)."""
+    if value is None:
+        return "-"
+    if isinstance(value, (int, float)):
+        value = dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc)
+    return value.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if value.tzinfo else "")
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def page(title: str, active: str, project: str, body: str, *, script: bool = False) -> Html:
+    """The whole document: nav, title, body. ``script`` adds /static/app.js (no inline JS:
+    the Content-Security-Policy forbids it)."""
+    nav = " ".join(
+        link(href, text, **({"aria_current": "page"} if key == active else {}))
+        for key, href, text in NAV
+    )
+    js = '<script src="/static/app.js" defer></script>' if script else ""
+    return Html(
+        "<!doctype html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)} - retl</title>"
+        f'<link rel="stylesheet" href="/static/app.css">{js}</head>\n<body>'
+        f'<header><span class="brand">retl</span> <span class="project">{esc(project)}</span>'
+        f"<nav>{nav}</nav></header>\n<main><h1>{esc(title)}</h1>\n{body}\n</main></body></html>\n"
+    )
+
+
+def error_box(message: str, hint: str | None = None) -> Html:
+    more = f'<p class="hint">{esc(hint)}</p>' if hint else ""
+    return Html(f'<div class="error"><p>{esc(message)}</p>{more}</div>')

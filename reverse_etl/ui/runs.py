@@ -1,0 +1,163 @@
+"""The Runs page (events per run over time, and the list) and a run's detail page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reverse_etl.history.records import RunRecord
+
+from .charts import Series, line_chart
+from .html import Html, badge, esc, join, link, page, path_part, percent, table, when
+
+if TYPE_CHECKING:
+    from .app import UiApp
+
+RUNS_SHOWN = 50
+
+
+def runs_page(app: UiApp) -> Html:
+    runs = app.call(lambda p: p.runs(limit=RUNS_SHOWN))  # newest first
+    oldest_first = list(reversed(runs))
+    chart = line_chart(
+        chart_id="runs-chart",
+        title="Events per run",
+        x_labels=[short_time(r) for r in oldest_first],
+        series=[
+            Series("sent", [r.sent for r in oldest_first]),
+            Series("rejected", [r.rejected for r in oldest_first]),
+            Series("failed", [r.failed for r in oldest_first]),
+        ],
+        x_title="run, by start time (UTC)",
+        y_title="events",
+        point_titles=[f"run {r.run_id}, {when(r.started_at)}" for r in oldest_first],
+    )
+    rows = [
+        (
+            link(f"/runs/{path_part(r.run_id)}", r.run_id, class_="run-link"),
+            when(r.started_at),
+            "sandbox" if r.sandbox else "live",
+            ", ".join(r.destinations),
+            r.sent,
+            r.rejected,
+            r.skipped_invalid,
+            r.failed,
+            status_badge(r),
+        )
+        for r in runs
+    ]
+    headers = (
+        "run",
+        "started",
+        "kind",
+        "destinations",
+        "sent",
+        "rejected",
+        "skipped invalid",
+        "failed",
+        "status",
+    )
+    body = join(
+        [
+            f"<p>The last {len(runs)} runs of <code>retl sync</code>, live and sandbox.</p>",
+            chart,
+            "<h2>Runs</h2>",
+            table(headers, rows, table_id="runs", empty="No runs yet: run retl sync."),
+        ]
+    )
+    return page("Runs", "runs", app.title, body)
+
+
+def run_page(app: UiApp, run_id: str) -> Html:
+    from .app import NotFound
+
+    detail = app.call(lambda p: p.run_detail(run_id))
+    if detail is None:
+        raise NotFound(f"no run {run_id} in this project's history")
+    r = detail.run
+    summary = table(
+        ("started", "ended", "command", "kind", "status", "exit code", "retl"),
+        [
+            (
+                when(r.started_at),
+                when(r.ended_at),
+                r.command,
+                "sandbox" if r.sandbox else "live",
+                status_badge(r),
+                r.exit_code,
+                r.retl_version,
+            )
+        ],
+        table_id="run-summary",
+    )
+    per_destination = table(
+        (
+            "destination",
+            "platform",
+            "model",
+            "rows",
+            "sent",
+            "rejected",
+            "skipped invalid",
+            "failed",
+            "not attempted",
+            "match coverage",
+            "error",
+        ),
+        [
+            (
+                link(f"/destinations/{path_part(d.destination)}", d.destination),
+                d.platform,
+                d.model,
+                d.rows_total,
+                d.sent,
+                d.rejected,
+                d.skipped_invalid,
+                d.failed,
+                d.not_attempted,
+                percent(d.match_coverage),
+                d.error or "",
+            )
+            for d in detail.destinations
+        ],
+        table_id="run-destinations",
+    )
+    not_accepted = table(
+        ("destination", "key", "event_id", "outcome", "code", "message", "request id", "at"),
+        [
+            (
+                d.destination,
+                d.key,
+                d.event_id,
+                d.outcome,
+                d.code,
+                d.message,
+                d.request_id,
+                when(d.at),
+            )
+            for d in detail.not_accepted
+        ],
+        table_id="not-accepted",
+        empty="Every row of this run was accepted.",
+    )
+    more = detail.not_accepted_total - len(detail.not_accepted)
+    body = join(
+        [
+            summary,
+            "<h2>Per destination</h2>",
+            per_destination,
+            "<h2>Rows not accepted</h2>",
+            not_accepted,
+            f'<p class="more">... and {more} more (retl runs show {esc(r.run_id)})</p>'
+            if more > 0
+            else "",
+        ]
+    )
+    return page(f"Run {r.run_id}", "runs", app.title, body)
+
+
+def status_badge(run: RunRecord) -> Html:
+    return badge(run.status, {"ok": "ok", "failed": "bad"}.get(run.status, "warn"))
+
+
+def short_time(run: RunRecord) -> str:
+    return when(run.started_at)[5:19]  # MM-DD HH:MM:SS

@@ -1,0 +1,171 @@
+"""``retl ui``'s HTTP side: the stdlib threading server on loopback, GET only.
+
+Only loopback addresses are served (the pages show a project's delivery history), and a
+request whose ``Host`` is not a loopback name is refused too: a web page elsewhere cannot
+read these pages through DNS rebinding. Every other method than GET is a 405.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
+
+from reverse_etl.errors import UsageError
+
+from .app import Response, UiApp
+
+logger = logging.getLogger("reverse_etl.ui")
+
+SECURITY_HEADERS = (
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Cache-Control", "no-store"),
+)
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def check_host(host: str) -> str:
+    """``host`` if it is a loopback address (or ``localhost``), else the ``--host`` error."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return host.strip("[]")
+    except ValueError:
+        pass
+    raise UsageError(
+        f"retl ui serves on this machine only, not on {host}",
+        key="--host",
+        hint="use --host 127.0.0.1 (the default); to look from elsewhere, forward the port "
+        "over SSH (ssh -L PORT:127.0.0.1:PORT)",
+    )
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser closing a connection mid-answer is normal: no stderr noise.
+        logger.debug("ui connection error from %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "retl-ui"
+    sys_version = ""
+    app: ClassVar[UiApp]
+
+    def do_GET(self) -> None:
+        if not self._host_allowed():
+            self._send(
+                Response(
+                    403,
+                    b"retl ui answers only to 127.0.0.1 or localhost\n",
+                    "text/plain; charset=utf-8",
+                )
+            )
+            return
+        split = urlsplit(self.path)
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        self._send(self.app.handle(split.path, query))
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up do_<METHOD>: every method but GET is answered 405 (no
+        # endpoint of the page writes anything).
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
+
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        self._send(
+            Response(
+                405,
+                b"retl ui is read-only: GET only\n",
+                "text/plain; charset=utf-8",
+                (("Allow", "GET"),),
+            )
+        )
+
+    def _host_allowed(self) -> bool:
+        host = self.headers.get("Host", "")
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return name in LOOPBACK_NAMES
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in (*SECURITY_HEADERS, *response.headers):
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("ui %s - " + format, self.address_string(), *args)
+
+
+class UiServer:
+    """``retl ui``'s server for one project; ``port=0`` takes a free port (see :attr:`url`).
+    Use as a context manager, or :meth:`start` / :meth:`stop`."""
+
+    def __init__(self, app: UiApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self._address = (check_host(host), port)
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> UiServer:
+        """Bind and serve in a daemon thread (an OSError if the port cannot be bound)."""
+        import socket
+
+        handler = type("UiRequestHandler", (_Handler,), {"app": self.app})
+        server_class: type[_HTTPServer] = _HTTPServer
+        if ":" in self._address[0]:
+            server_class = type("_HTTPServer6", (_HTTPServer,), {"address_family": socket.AF_INET6})
+        self._httpd = server_class(self._address, handler)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="retl-ui", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("retl ui is not running")
+        host = self._address[0]
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self._httpd.server_address[1]}/"
+
+    def __enter__(self) -> UiServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,131 @@
+"""Spark Connect (how Databricks is reached): a Spark Connect server started from the pyspark
+installation (``sbin/start-connect-server.sh``), and a project whose warehouse is
+``remote: sc://...`` syncing to the sandbox with the state and the diff in Spark."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reverse_etl.engine.spark import SparkConnection, SparkEngine
+from reverse_etl.errors import EngineError
+from reverse_etl.sandbox import SandboxServer
+from tests.spark.test_spark_sync import project, sync, write_orders
+
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'retl[spark]'")
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+STARTUP_TIMEOUT = 240  # seconds: a JVM start on a loaded machine; only bounds a failure
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def connect_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    script = home / "sbin" / "start-connect-server.sh"
+    if not script.exists():
+        pytest.fail(f"pyspark ships no {script}: cannot start a Spark Connect server")
+    root = tmp_path_factory.mktemp("connect")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SPARK_HOME": str(home),
+        "SPARK_LOG_DIR": str(root / "logs"),
+        "SPARK_PID_DIR": str(root),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    log = (root / "server.log").open("wb")
+    server = subprocess.Popen(
+        [
+            "bash",
+            str(script),
+            "--wait",  # in the foreground: this process group is the server
+            "--master",
+            "local[2]",
+            "--conf",
+            f"spark.connect.grpc.binding.port={port}",
+            "--conf",
+            "spark.ui.enabled=false",
+            "--conf",
+            "spark.sql.shuffle.partitions=2",
+            "--conf",
+            f"spark.sql.warehouse.dir={root / 'warehouse'}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_listening(port, server)
+        yield f"sc://127.0.0.1:{port}"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+        shutil.rmtree(root / "warehouse", ignore_errors=True)
+
+
+def _wait_listening(port: int, server: subprocess.Popen[bytes]) -> None:
+    """Until the server accepts connections (a readiness wait, not a timing assertion)."""
+    import time
+
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the Spark Connect server exited with {server.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.5)
+    pytest.fail("the Spark Connect server did not start listening")
+
+
+def test_a_sync_over_spark_connect_keeps_its_state_in_spark(
+    connect_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxWorld
+    from tests.spark.test_spark_sync import TOKEN
+
+    monkeypatch.setenv("SPARK_TEST_TOKEN", TOKEN)
+    world = SandboxWorld.demo()
+    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as server:
+        warehouse = f"  type: spark\n  remote: {connect_url}"
+        state = "state:\n  location: warehouse\n  schema: over_connect"
+        root = project(tmp_path, server.base_url, warehouse, state=state)
+        write_orders(root / "data" / "orders.parquet", 1200)
+        assert sync(root) == (1200, 0)
+        assert sync(root) == (0, 1200)  # the diff ran in the server: no row came back
+        (event,) = [e["data"] for e in server.events() if e["data"]["event_id"] == "order-9"]
+        assert event["properties"]["content_ids"] == ["sku-9"]
+
+
+def test_a_failed_query_over_spark_connect_names_no_value(connect_url: str) -> None:
+    engine = SparkEngine(SparkConnection(remote=connect_url))
+    try:
+        with pytest.raises(EngineError) as caught:
+            engine.stream("select cast('secret@example.com' as int) as x").read_all()
+    finally:
+        engine.close()
+    assert "secret@example.com" not in caught.value.message
+    assert "cannot be cast" in caught.value.message

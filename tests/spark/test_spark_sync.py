@@ -1,0 +1,274 @@
+"""Syncs from a Spark warehouse to the sandbox: the same events as from DuckDB, the state and
+the diff in Spark (only the rows to send leave it), and a SIGKILL mid-send loses nothing."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from reverse_etl.delivery.retry import RetryPolicy
+from reverse_etl.engine.spark import SparkConnection, SparkEngine
+from reverse_etl.project import Project
+from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
+from reverse_etl.state.journal import journal_files
+from reverse_etl.state.spark import SparkStateStore
+from reverse_etl.validation import validate_project
+from tests.conftest import kill_sync_midway
+
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'retl[spark]'")
+pytestmark = pytest.mark.spark
+
+TOKEN = "spark-test-token-41d7"
+NOW = int(time.time()) - 3600
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    world = SandboxWorld.demo()
+    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as srv:
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPARK_TEST_TOKEN", TOKEN)
+
+
+def write_orders(path: Path, rows: int, *, changed: tuple[int, ...] = (), extra: int = 0) -> None:
+    """Orders 1..rows (+ ``extra`` new ones) as Parquet; ``changed`` orders cost one more."""
+    bumped = ", ".join(str(i) for i in changed) or "NULL"
+    duckdb.sql(
+        f"""COPY (SELECT i AS order_id, 'User' || i || '@Example.com' AS email,
+                  make_timestamp(({NOW} - i) * 1000000) AS ordered_at,
+                  CAST(i % 100 AS DECIMAL(10, 2)) + 0.5
+                    + CASE WHEN i IN ({bumped}) THEN 1 ELSE 0 END AS total,
+                  CASE WHEN i % 3 = 0 THEN '+1 415 555 ' || lpad(CAST(i % 10000 AS VARCHAR), 4, '0')
+                  END AS phone
+           FROM range(1, {rows + extra + 1}) AS t(i)) TO '{path}' (FORMAT parquet)"""
+    )
+
+
+MODEL = """
+select 'Purchase' as event,
+       'order-' || order_id::varchar as event_id,
+       ordered_at as event_time,
+       lower(email) as email,
+       phone,
+       total as value,
+       'USD' as currency,
+       list_value('sku-' || order_id::varchar) as content_ids
+from {{ source('shop', 'orders') }}
+where email ilike '%@example.com'
+"""
+
+
+def project(
+    root: Path, base_url: str, warehouse: str, *, state: str = "", thread_count: int = 5
+) -> Path:
+    (root / "models").mkdir(parents=True)
+    (root / "retl_project.yml").write_text(
+        f"""
+warehouse:
+{warehouse}
+{state}
+sources:
+  - name: shop
+    meta: {{external_location: "data/orders.parquet"}}
+    tables:
+      - name: orders
+        columns:
+          - {{name: order_id, data_type: bigint}}
+          - {{name: email, data_type: varchar}}
+          - {{name: ordered_at, data_type: timestamp}}
+          - {{name: total, data_type: "decimal(12,2)"}}
+          - {{name: phone, data_type: varchar}}
+""",
+        encoding="utf-8",
+    )
+    (root / "models" / "purchases.sql").write_text(MODEL, encoding="utf-8")
+    (root / "destinations.yml").write_text(
+        f"""
+destinations:
+  tiktok:
+    type: tiktok_events
+    model: purchases
+    auth_method: access_token
+    access_token: "{{{{ env_var('SPARK_TEST_TOKEN') }}}}"
+    event_source_id: {DEMO_PIXEL_CODE}
+    api_base_url: {base_url}
+    thread_count: {thread_count}
+""",
+        encoding="utf-8",
+    )
+    (root / "data").mkdir()
+    return root
+
+
+def spark_project(root: Path, base_url: str, spark_dir: Path, schema: str, **kw: Any) -> Path:
+    warehouse = f"  type: spark\n  master: local[2]\n  warehouse_dir: {spark_dir}"
+    state = f"state:\n  location: warehouse\n  schema: {schema}"
+    return project(root, base_url, warehouse, state=state, **kw)
+
+
+def sync(root: Path) -> tuple[int, int]:
+    with Project.load(root) as p:
+        p.retry_policy = RetryPolicy(base_delay=0.01, max_delay=0.05)
+        report = p.sync()
+    assert report.ok, report.to_dict()
+    (r,) = report.results
+    return r.sent, r.rows_unchanged
+
+
+def events(server: SandboxServer) -> dict[str, dict[str, Any]]:
+    return {e["data"]["event_id"]: e["data"] for e in server.events()}
+
+
+def test_spark_sends_the_events_duckdb_sends(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    on_spark = spark_project(tmp_path / "spark", server.base_url, spark_dir, "same_events")
+    write_orders(on_spark / "data" / "orders.parquet", 1500)
+    assert sync(on_spark) == (1500, 0)
+    from_spark = events(server)
+    world = SandboxWorld.demo()
+    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as other:
+        on_duckdb = project(tmp_path / "duckdb", other.base_url, "  type: duckdb")
+        write_orders(on_duckdb / "data" / "orders.parquet", 1500)
+        assert sync(on_duckdb) == (1500, 0)
+        from_duckdb = events(other)
+    assert len(from_spark) == 1500
+    assert from_spark == from_duckdb
+    sample = from_spark["order-3"]
+    assert sample["event_time"] == NOW - 3
+    assert sample["properties"]["content_ids"] == ["sku-3"]
+    assert sample["user"]["phone"]  # hashed by the same encoder
+
+
+def test_only_the_rows_to_send_leave_spark(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    root = spark_project(tmp_path, server.base_url, spark_dir, "incremental")
+    data = root / "data" / "orders.parquet"
+    write_orders(data, 2000)
+    assert sync(root) == (2000, 0)
+    assert sync(root) == (0, 2000)  # nothing changed: no row left Spark
+    write_orders(data, 2000, changed=(5, 6), extra=1)
+    with Project.load(root) as p:
+        (plan,) = p.plan()
+    assert (plan.rows_new, plan.rows_changed, plan.rows_unchanged) == (1, 2, 1998)
+    assert sync(root) == (3, 1998)
+    # the state lives in Spark, not in a local state file
+    assert not (root / ".retl" / "state.duckdb").exists()
+    with Project.load(root) as p:
+        (info,) = p.state_show()
+        assert info.rows == 2001
+        # the run history and the delivery log are in Spark too, newest run first
+        runs = p.runs()
+        assert [(r.sent, r.status) for r in runs] == [(3, "ok"), (0, "ok"), (2000, "ok")]
+        # order-5 was sent by the first sync, and again once it changed
+        assert [d.outcome for d in p.deliveries("order-5")] == ["accepted", "accepted"]
+        assert p.state_reset(["tiktok"]) == {"tiktok": 2001}
+    assert sync(root) == (2001, 0)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_send_with_the_state_in_spark_loses_nothing(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    # 12 requests of 1,000, 3 at a time: killed once 2 were answered and the next 3 are
+    # held in flight (the sandbox holds them, so the kill lands there whatever the load).
+    root = spark_project(tmp_path, server.base_url, spark_dir, "killed", thread_count=3)
+    write_orders(root / "data" / "orders.parquet", 12_000)
+    env = {**os.environ, "SPARK_TEST_TOKEN": TOKEN}
+    before = kill_sync_midway(root, server, env, after_requests=2, in_flight=3)
+    assert before == 5000  # the 3 requests in flight landed after their sender died
+    sent, _ = sync(root)  # folds the killed run's journal first
+    assert server.stats.events_accepted == 12_000
+    assert server.stats.events_deduplicated == 3 * 1000
+    assert sent == 12_000 - 2000
+    assert sync(root) == (0, 12_000)
+
+
+def test_validate_reads_column_types_from_the_spark_catalog(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    spark.sql("CREATE DATABASE IF NOT EXISTS shop_catalog")
+    spark.sql(
+        "CREATE TABLE IF NOT EXISTS shop_catalog.orders (order_id BIGINT, email STRING, "
+        "ordered_at TIMESTAMP_NTZ, total DECIMAL(10, 2)) USING parquet"
+    )
+    root = spark_project(tmp_path, server.base_url, spark_dir, "validate")
+    yml = (root / "retl_project.yml").read_text(encoding="utf-8")
+    # a catalog table, no declared columns: only Spark's catalog can type it
+    yml = yml[: yml.index("sources:")] + (
+        "sources:\n  - name: shop_catalog\n    tables:\n      - name: orders\n"
+    )
+    (root / "retl_project.yml").write_text(yml, encoding="utf-8")
+    (root / "models" / "purchases.sql").write_text(
+        "select 'Purchase' as event, 'o' || order_id::varchar as event_id, "
+        "email as event_time, email, total as value "
+        "from {{ source('shop_catalog', 'orders') }}",
+        encoding="utf-8",
+    )
+    with Project.load(root) as p:
+        (result,) = p.validate()
+        types = {c.column: c.type.upper() for c in result.columns}
+        assert types["email"] in ("TEXT", "VARCHAR")
+        assert types["value"].replace(" ", "") == "DECIMAL(10,2)"
+        # email as event_time is caught from the catalog's type alone
+        errors = [d for d in result.diagnostics if d.severity == "error"]
+        assert [d.column for d in errors] == ["event_time"], [d.problem for d in errors]
+        # offline: the catalog is not asked, the table is not known
+        (offline,) = validate_project(p, offline=True)
+        assert any(d.rule == "unknown-table" for d in offline.diagnostics), [
+            (d.rule, d.problem.message) for d in offline.diagnostics
+        ]
+
+
+def state_rows(store: SparkStateStore) -> dict[str, tuple[str, Any]]:
+    rel = store.latest_relation("d", "s", with_first=True)
+    sql = store.engine.transpile(f"SELECT row_key, row_hash, first_synced_at FROM {rel} AS t")
+    return {k: (h, first) for k, h, first in store.engine.rows(sql)}
+
+
+def test_a_fold_that_dies_is_finished_by_the_next_run(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    acks = tmp_path / "acks"
+    clock = iter([1000.0, 2000.0, 3000.0])
+    store = SparkStateStore(engine, "fold_dies", acks, write=True, clock=lambda: next(clock))
+    store.record_acknowledged("d", "s", ["k1", "k2"], ["h1", "h2"])
+    store.compact("d", "s")
+    before = state_rows(store)
+    assert {k: h for k, (h, _) in before.items()} == {"k1": "h1", "k2": "h2"}
+    store.record_acknowledged("d", "s", ["k2", "k3"], ["h2b", "h3"])
+
+    def dies(*_: Any, **__: Any) -> None:
+        raise RuntimeError("killed between the new slot and the pointer")
+
+    # The free slot is written whole, then the process dies before pointing at it.
+    monkeypatch.setattr(SparkStateStore, "_point", dies)
+    with pytest.raises(RuntimeError):
+        store.compact("d", "s")
+    monkeypatch.undo()
+    assert journal_files(acks)  # the journal stays for the next run
+    reader = SparkStateStore(engine, "fold_dies", acks, write=False)
+    assert state_rows(reader) == before  # readers keep the slot in use
+    assert any("not in the Spark state yet" in w for w in reader.warnings)
+    reader.close()
+    # The next run that writes folds the journal first; k2 keeps its first acknowledgement.
+    rerun = SparkStateStore(engine, "fold_dies", acks, write=True, clock=lambda: 4000.0)
+    after = state_rows(rerun)
+    rerun.close()
+    assert {k: h for k, (h, _) in after.items()} == {"k1": "h1", "k2": "h2b", "k3": "h3"}
+    assert after["k2"][1] == before["k2"][1]
+    assert journal_files(acks) == []

@@ -1,0 +1,163 @@
+"""The phone fast path (destinations/shared/phone_sql.py) gives exactly what phonenumbers gives
+(``e164.parse_e164``) for every number it takes, and it takes the bulk of E.164 numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import phonenumbers
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reverse_etl.destinations.shared.e164 import parse_e164
+from reverse_etl.destinations.shared.phone_sql import fast_phone_table
+from reverse_etl.destinations.shared.phones import build_phone_table
+from reverse_etl.engine.duckdb import DuckDBEngine
+
+E164 = phonenumbers.PhoneNumberFormat.E164
+INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+TYPES = [
+    v
+    for k, v in vars(phonenumbers.PhoneNumberType).items()
+    if k.isupper() and isinstance(v, int) and k != "UNKNOWN"
+]
+
+
+def _examples() -> Iterator[phonenumbers.PhoneNumber]:
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in TYPES:
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                yield number
+    for cc in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
+        number = phonenumbers.example_number_for_non_geo_entity(cc)
+        if number is not None:
+            yield number
+
+
+EXAMPLES = sorted({phonenumbers.format_number(n, E164) for n in _examples()})
+# The spellings people write: "+44 20 7946 0958", "(+44) 20-7946-0958", "+44.20.7946.0958".
+SPELLED = sorted(
+    {
+        s
+        for n in _examples()
+        for i in [phonenumbers.format_number(n, INTERNATIONAL)]
+        for s in (i, i.replace(" ", "-"), i.replace(" ", "."), "(" + i.replace(" ", ") ", 1))
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[DuckDBEngine]:
+    eng = DuckDBEngine()
+    yield eng
+    eng.close()
+
+
+def fast_path(engine: DuckDBEngine, raws: list[str]) -> dict[str, str]:
+    """What the fast path settles of ``raws``: raw -> e164."""
+    table = engine.stage(pa.table({"raw": pa.array(sorted(set(raws)), pa.string())}).to_reader())
+    fast = fast_phone_table(engine, table)
+    try:
+        return {raw: e164 for raw, e164 in engine.rows(f"SELECT raw, e164 FROM {fast}")}
+    finally:
+        engine.execute(f"DROP TABLE {fast}")
+        engine.execute(f"DROP TABLE {table}")
+
+
+def assert_same_as_library(settled: dict[str, str]) -> None:
+    for region in ("US", None, "GB"):  # the default region never matters after a '+'
+        wrong = {
+            raw: (e164, parse_e164(raw, region))
+            for raw, e164 in settled.items()
+            if parse_e164(raw, region) != e164
+        }
+        assert not wrong, dict(list(wrong.items())[:10])
+
+
+def test_every_example_number_of_every_region_and_type(engine: DuckDBEngine) -> None:
+    raws = EXAMPLES + SPELLED
+    settled = fast_path(engine, raws)
+    assert_same_as_library(settled)
+    # The bulk of valid E.164 numbers with 7-14 national digits take the fast path.
+    eligible = [
+        raw
+        for raw in EXAMPLES
+        if parse_e164(raw, None) == raw
+        and 7 <= len(str(phonenumbers.parse(raw).national_number)) <= 14
+    ]
+    assert len(eligible) > 900
+    taken = [raw for raw in eligible if raw in settled]
+    assert len(taken) >= 0.9 * len(eligible), sorted(set(eligible) - set(taken))[:20]
+    # Spelled with spaces, dashes, dots and parentheses, the same numbers still take it.
+    assert sum(raw in settled for raw in SPELLED) >= 0.9 * len(taken) * 3
+
+
+# --- numbers near the valid ones: where a shortcut would go wrong -------------------------
+@st.composite
+def near_numbers(draw: st.DrawFn) -> str:
+    base = draw(st.sampled_from(EXAMPLES))
+    digits = base[1:]
+    cc_len = len(str(phonenumbers.parse(base).country_code))
+    kind = draw(
+        st.sampled_from(["swap", "insert", "delete", "prefix0", "cc", "random", "spell", "same"])
+    )
+    pos = draw(st.integers(min_value=1, max_value=len(digits) - 1))
+    digit = draw(st.sampled_from("0123456789"))
+    if kind == "swap":
+        digits = digits[:pos] + digit + digits[pos + 1 :]
+    elif kind == "insert":
+        digits = digits[:pos] + digit + digits[pos:]
+    elif kind == "delete":
+        digits = digits[:pos] + digits[pos + 1 :]
+    elif kind == "prefix0":  # a national prefix after the country code: "+44 0 20 ..."
+        digits = digits[:cc_len] + draw(st.sampled_from(["0", "1", "8", "00"])) + digits[cc_len:]
+    elif kind == "cc":  # the national number under another country code
+        other = draw(st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)))
+        digits = str(other) + digits[cc_len:]
+    elif kind == "random":
+        digits = digit.replace("0", "1") + draw(st.text("0123456789", min_size=6, max_size=17))
+    elif kind == "spell":
+        sep = draw(st.sampled_from([" ", "-", ".", "/", "(", ")", "  "]))
+        digits = digits[:pos] + sep + digits[pos:]
+    return "+" + digits
+
+
+@settings(
+    max_examples=15,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(near_numbers(), min_size=60, max_size=120))
+def test_numbers_near_valid_ones(engine: DuckDBEngine, raws: list[str]) -> None:
+    assert_same_as_library(fast_path(engine, raws))
+
+
+def test_what_the_fast_path_leaves_to_the_library(engine: DuckDBEngine) -> None:
+    left = [
+        "(212) 555-0102",  # national: needs the default region
+        "0044 20 7946 0958",  # 00 prefix
+        "+44 (0) 20 7946 0958",  # a national prefix after the country code
+        "+1 212 555 0101 ext. 7",  # extension
+        "+1 212 FLOWERS",  # letters
+        "+1\t212 555 0101",  # a tab (Python's \\s, not the fast path's separators)
+        "+1 011 555 0101",  # invalid: US area codes do not start with 0
+        "+290 2233",  # 4 national digits (Saint Helena): below the fast path's 7
+        "+0 212 555 0101",  # no country code starts with 0
+        "+999 1234 5678",  # no such country code
+    ]
+    assert fast_path(engine, left) == {}
+    taken = ["+1 212 555 0101", "+44 20 7946 0958", "+49-30-123456", "+33 (6) 12 34 56 78"]
+    assert fast_path(engine, taken) == {r: parse_e164(r, None) for r in taken}
+
+
+def test_the_phone_table_is_the_library_s_for_every_spelling(engine: DuckDBEngine) -> None:
+    raws = [*EXAMPLES[::7], "(212) 555-0102", "0044 20 7946 0958", "+44 (0) 20 7946 0958", "x1"]
+    source = engine.stage(pa.table({"raw": pa.array(raws, pa.string())}).to_reader())
+    build_phone_table(engine, f"SELECT DISTINCT raw FROM {source}", "US", "__phones_test")
+    table = dict(engine.rows("SELECT raw, e164 FROM __phones_test"))
+    assert table == {raw: parse_e164(raw, "US") for raw in raws}
+    assert sum(v is not None for v in table.values()) > len(raws) // 2

@@ -1,0 +1,186 @@
+"""retl ui's server without a browser: loopback only, GET only, escaping, 404s, headers."""
+
+from __future__ import annotations
+
+import http.client
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from reverse_etl.errors import UsageError
+from reverse_etl.sandbox.feed import SandboxFeed, feed_path
+from reverse_etl.ui import UiApp, UiServer, check_host
+from reverse_etl.ui.charts import Series, line_chart, nice_ticks
+
+from .fake import HOSTILE, FakeProject, dest_record, run_record
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
+    state = tmp_path_factory.mktemp("ui-unit") / ".retl"
+    project = FakeProject(
+        state,
+        runs_=[run_record(i, sent=10 * i, rejected=i % 2) for i in (3, 2, 1)],
+        history=[dest_record(1, 0.5), dest_record(2, None), dest_record(3, 0.75)],
+    )
+    feed = SandboxFeed(feed_path(state))
+    body = {
+        "event_source": "web",
+        "event_source_id": HOSTILE,
+        "test_event_code": "T1",
+        "data": [{"event": HOSTILE, "event_id": "ev-1", "user": {"email": "jane.doe@example.com"}}],
+    }
+    feed.tiktok(1_800_000_000.0, body)
+    with UiServer(UiApp(project, title=HOSTILE)) as server:
+        yield server
+
+
+def request(
+    server: UiServer, path: str, method: str = "GET", host: str | None = None
+) -> tuple[int, dict[str, str], str]:
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        headers = {"Host": host} if host is not None else {}
+        conn.request(method, path, headers=headers)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com", "::", "10.0.0.1"])
+def test_only_loopback_hosts_are_served(host: str) -> None:
+    with pytest.raises(UsageError) as info:
+        UiServer(UiApp(FakeProject(Path("/nonexistent")), title="t"), host=host)
+    assert info.value.problems[0].key == "--host"
+    assert "127.0.0.1" in (info.value.problems[0].hint or "")
+
+
+@pytest.mark.parametrize(
+    ("host", "bound"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("localhost", "127.0.0.1"),
+        ("::1", "::1"),
+        ("127.0.0.2", "127.0.0.2"),
+    ],
+)
+def test_loopback_hosts_are_accepted(host: str, bound: str) -> None:
+    assert check_host(host) == bound
+
+
+def test_the_server_listens_on_loopback_on_a_random_port(ui: UiServer) -> None:
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", ui.url)
+    assert not ui.url.endswith(":0/")
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+@pytest.mark.parametrize("path", ["/", "/plan?compute=1", "/api/test-events", "/nope"])
+def test_every_method_but_get_is_refused(ui: UiServer, method: str, path: str) -> None:
+    status, headers, _ = request(ui, path, method)
+    assert status == 405
+    assert headers["Allow"] == "GET"
+
+
+def test_a_foreign_host_header_is_refused(ui: UiServer) -> None:
+    # DNS rebinding: a page on evil.example resolving its name to 127.0.0.1.
+    status, _, body = request(ui, "/", host="evil.example:80")
+    assert status == 403
+    assert "Runs" not in body
+    assert request(ui, "/", host="localhost")[0] == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/runs/run-1",
+        "/destinations",
+        "/destinations/" + quote(HOSTILE, safe=""),
+        "/events",
+        "/plan",
+        "/plan?compute=1",
+        "/api/test-events",
+        "/api/runs",
+    ],
+)
+def test_pages_escape_project_text_and_send_security_headers(ui: UiServer, path: str) -> None:
+    status, headers, body = request(ui, path)
+    assert status == 200, body
+    assert "<script>alert" not in body
+    assert "<img src=x" not in body
+    assert "jane.doe@example.com" not in body  # a key, an event's email: masked
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    if headers["Content-Type"].startswith("text/html"):
+        assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in body
+        # the only scripts are the package's own file
+        assert re.findall(r"<script[^>]*>", body) in ([], ['<script src="/static/app.js" defer>'])
+
+
+def test_run_detail_masks_an_email_key(ui: UiServer) -> None:
+    _, _, body = request(ui, "/runs/run-1")
+    assert "j***@example.com" in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope",
+        "/runs/no-such-run",
+        "/destinations/nope",
+        "/static/nope.js",
+        "/static/../app.py",
+        "/runs/run-1/extra",
+    ],
+)
+def test_unknown_paths_are_404(ui: UiServer, path: str) -> None:
+    status, _, body = request(ui, path)
+    assert status == 404
+    assert "Not found" in body
+
+
+def test_static_assets_come_from_the_package(ui: UiServer) -> None:
+    status, headers, body = request(ui, "/static/app.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    assert "/api/test-events" not in body or "fetch(" in body
+    assert request(ui, "/static/app.css")[1]["Content-Type"].startswith("text/css")
+    for path in ("/", "/events", "/destinations/" + quote(HOSTILE, safe="")):
+        page = request(ui, path)[2]
+        assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing from the network
+
+
+def test_the_runs_chart_has_a_point_per_run_and_series(ui: UiServer) -> None:
+    body = request(ui, "/")[2]
+    for series in ("sent", "rejected", "failed"):
+        points = re.findall(rf'<circle class="point c\d" data-series="{series}"', body)
+        assert len(points) == 3
+    # oldest first: run-1 (10 sent) at x=0
+    assert 'data-series="sent" data-x="0" data-y="10"' in body
+    assert "events</text>" in body and "run, by start time (UTC)</text>" in body
+
+
+def test_coverage_chart_leaves_a_gap_where_no_coverage_was_reported(ui: UiServer) -> None:
+    body = request(ui, "/destinations/" + quote(HOSTILE, safe=""))[2]
+    chart = body.split('id="coverage-chart"')[1].split("</svg>")[0]
+    assert re.findall(r'data-x="(\d)" data-y="([\d.]+)"', chart) == [("0", "0.5"), ("2", "0.75")]
+    assert ">100%</text>" in chart
+
+
+def test_nice_ticks_cover_the_top_value() -> None:
+    assert nice_ticks(7) == [0, 2, 4, 6, 8]
+    assert nice_ticks(1.0) == [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+    assert nice_ticks(0) == [0.0, 1.0]
+    assert nice_ticks(1000)[-1] == 1000
+
+
+def test_an_empty_chart_says_so() -> None:
+    html = line_chart(
+        chart_id="c", title="<t>", x_labels=[], series=[Series("s", [])], x_title="x", y_title="y"
+    )
+    assert html.startswith('<p class="empty"') and "&lt;t&gt;" in html
