@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from reverse_etl.destinations.shared.pii import sha256_hex
+from reverse_etl.destinations.shared.pii import masked_key
 from reverse_etl.history.records import (
     ACCEPTED,
     DeliveryRecord,
@@ -110,7 +110,7 @@ class HistoryReader:
     def deliveries(self, key: str, destination: str | None = None) -> list[DeliveryRecord]:
         """Each delivery of a row, newest first: by its key (as typed, or hashed as a PII
         key is logged) or by its event_id."""
-        masked = "sha256:" + sha256_hex(key)[:12]
+        masked = masked_key(key)
         where = f"(row_key IN ({_lit(key)}, {_lit(masked)}) OR event_id = {_lit(key)})" + (
             f" AND destination = {_lit(destination)}" if destination else ""
         )

@@ -11,7 +11,6 @@ index constraints refuse a key deleted and inserted again in one transaction).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -124,13 +123,6 @@ def prune_statements(
         "runs": f"DELETE FROM {prefix}runs WHERE coalesce(ended_at, started_at) < {placeholder}",
     }
     return tuple(statements[t] for t in ("delivery_log", "run_destinations", "runs") if t in tables)
-
-
-def naive_utc(value: dt.datetime) -> dt.datetime:
-    """Times are stored as naive UTC (as the state's acknowledgement times)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
 
 
 # What each column means: the documented interface (docs/observability.md, --dbt-source).

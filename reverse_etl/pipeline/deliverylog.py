@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from reverse_etl.delivery.batching import Batch
 from reverse_etl.delivery.outcome import Outcome, describe
-from reverse_etl.destinations.shared.pii import sha256_hex
+from reverse_etl.destinations.shared.pii import masked_key
 from reverse_etl.history.records import ACCEPTED
 from reverse_etl.secrets import scrub
 from reverse_etl.state.base import LogBatch
@@ -35,11 +35,6 @@ def event_id_pattern(field: str) -> str:
     return r"^[^{]*\{(?:[^{}\[\]]*?,)?\s*\"" + re.escape(field) + r'":\s*"(?P<id>' + _STRING + ')"'
 
 
-def masked(key: str | None) -> str | None:
-    """A PII key as reports show it (the same as ``pipeline.plan``'s invalid rows)."""
-    return None if key is None else "sha256:" + sha256_hex(key)[:12]
-
-
 class LogRows:
     """Turns answered batches into ``LogBatch``es for one destination of one run."""
 
@@ -52,7 +47,7 @@ class LogRows:
         if not self.mask_keys:
             return keys
         values = keys.to_pylist() if isinstance(keys, pa.Array) else list(keys)
-        return pa.array([masked(k) for k in values], pa.string())
+        return pa.array([None if k is None else masked_key(k) for k in values], pa.string())
 
     def event_ids(self, payloads: Any) -> Any:
         if self.pattern is None:

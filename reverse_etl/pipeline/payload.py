@@ -18,7 +18,7 @@ import orjson
 
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.destinations.base import Destination
-from reverse_etl.destinations.shared.pii import sha256_hex
+from reverse_etl.destinations.shared.pii import masked_key
 from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.errors import Problem, UsageError, ValidationFailed
 from reverse_etl.models.compile import CompiledModel, model_errors
@@ -245,7 +245,7 @@ def _typed(row_key: str, columns: int) -> str:
 
 def _shown(key: str, mask: bool) -> str:
     """The key as reports show it: hashed when it is PII (an e-mail is never echoed)."""
-    return f"sha256:{sha256_hex(key)[:12]}" if mask else key
+    return masked_key(key) if mask else key
 
 
 def _quoted(shown: str, mask: bool) -> str:

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from reverse_etl.destinations.base import Coverage, Destination, EncodePlan
 from reverse_etl.destinations.registry import other_catalogs
-from reverse_etl.destinations.shared.pii import sha256_hex
+from reverse_etl.destinations.shared.pii import masked_key
 from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import Problem, ValidationFailed
@@ -307,7 +307,7 @@ def count_rows(engine: DuckDBEngine, dest: Destination, table: str) -> RowCounts
 def invalid_rows(engine: DuckDBEngine, table: str, mask: bool) -> list[InvalidRow]:
     """The first invalid rows, by key (hashed when the key is PII)."""
     return [
-        InvalidRow(_mask(k) if mask else k, r)
+        InvalidRow(masked_key(k) if mask and k is not None else k, r)
         for k, r in engine.rows(
             f"SELECT __key, __errors FROM {table} WHERE __errors IS NOT NULL "
             f"ORDER BY __key NULLS FIRST LIMIT {MAX_INVALID_LISTED}"
@@ -345,10 +345,6 @@ def _reasons(engine: DuckDBEngine, rel: str, column: str) -> tuple[list[tuple[st
     )
     total = int(rows[0][2]) if rows else 0
     return [(str(r), int(n)) for r, n, _ in rows], total - len(rows)
-
-
-def _mask(key: str | None) -> str | None:
-    return None if key is None else "sha256:" + sha256_hex(key)[:12]
 
 
 def check_invalid(plans: Sequence[DestinationPlan]) -> list[Problem]:

@@ -33,6 +33,7 @@ from reverse_etl.destinations.meta.vocab import (
 from reverse_etl.destinations.shared.sql import (
     already_hashed,
     boolean,
+    control_character_checks,
     ident,
     integer,
     is_list,
@@ -240,29 +241,6 @@ def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
 
 
 # C0 control characters and DEL (RE2 syntax, in a SQL string): NUL from a CSV, say.
-CONTROL_CHARACTER = r"'[\x00-\x1f\x7f]'"
-_TEXT_TYPES = ("string", "large_string", "string_view")
-
-
-def _control_character_checks(
-    key_columns: tuple[str, ...], event_id: MappedColumn | None, schema: pa.Schema
-) -> list[str]:
-    """A key column or event_id holding a control character (a NUL byte, a line break)
-    makes the row invalid: such a key is not what the warehouse meant, and Meta
-    deduplicates on event_id."""
-    columns = dict.fromkeys(key_columns)
-    if event_id is not None:
-        columns[event_id.column] = None
-    return [
-        _reason(
-            f"regexp_matches({ident(c)}, {CONTROL_CHARACTER})",
-            lit(f"{c} holds a control character (NUL, a line break, ...)"),
-        )
-        for c in columns
-        if c in schema.names and str(schema.field(c).type) in _TEXT_TYPES
-    ]
-
-
 def row_checks(
     mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str
 ) -> tuple[list[str], list[str]]:
@@ -272,7 +250,10 @@ def row_checks(
     errors = [_reason(f"({key_sql}) IS NULL", lit("primary key is null"))]
     warnings: list[str] = []
     cols = mapping.by_param()
-    errors += _control_character_checks(spec.key_columns, cols.get("event_id"), schema)
+    event_id = cols.get("event_id")
+    errors += control_character_checks(
+        spec.key_columns, event_id.column if event_id is not None else None, schema
+    )
     if "event" in cols:
         event_errors, event_warnings = _event_checks(cols["event"].column)
         errors += event_errors

@@ -103,3 +103,9 @@ def normalise_idfa(value: str) -> str | None:
 def normalise_gaid(value: str) -> str | None:
     """What the SQL encoder sends for a GAID: trimmed and lower-case, raw or SHA-256."""
     return value.strip().lower() or None
+
+
+def masked_key(key: str) -> str:
+    """A row key that is PII (an e-mail as the key) as reports, the delivery log and errors
+    show it: ``sha256:`` and the first 12 hex digits of its SHA-256."""
+    return "sha256:" + sha256_hex(key)[:12]

@@ -78,3 +78,25 @@ def already_hashed(v: str) -> str:
     """A SHA-256 already (sent lower-cased as is). The length test first: DuckDB runs the
     regex only on the rows it leaves."""
     return f"strlen({v}) = 64 AND regexp_full_match({v}, {HEX64})"
+
+
+# C0 control characters and DEL (RE2 syntax, in a SQL string): NUL from a CSV, say.
+CONTROL_CHARACTER = r"'[\x00-\x1f\x7f]'"
+_TEXT_TYPES = ("string", "large_string", "string_view")
+
+
+def control_character_checks(
+    key_columns: tuple[str, ...], event_id_column: str | None, schema: pa.Schema
+) -> list[str]:
+    """SQL fragments yielding a reason when a key column or the event_id column holds a
+    control character (a NUL byte, a line break): such a key is not what the warehouse meant,
+    and the platforms deduplicate on event_id. Text columns only."""
+    columns = dict.fromkeys(key_columns)
+    if event_id_column is not None:
+        columns[event_id_column] = None
+    return [
+        f"CASE WHEN regexp_matches({ident(c)}, {CONTROL_CHARACTER}) "
+        f"THEN {lit(f'{c} holds a control character (NUL, a line break, ...)')} END"
+        for c in columns
+        if c in schema.names and str(schema.field(c).type) in _TEXT_TYPES
+    ]

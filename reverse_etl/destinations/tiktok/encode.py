@@ -20,7 +20,7 @@ from reverse_etl.destinations.shared.rows import flatten_objects as flatten_stru
 from reverse_etl.destinations.shared.sql import already_hashed as _already_hashed
 from reverse_etl.destinations.shared.sql import as_text as _as_text
 from reverse_etl.destinations.shared.sql import boolean as _boolean
-from reverse_etl.destinations.shared.sql import ident, lit
+from reverse_etl.destinations.shared.sql import control_character_checks, ident, lit
 from reverse_etl.destinations.shared.sql import integer as _integer
 from reverse_etl.destinations.shared.sql import is_list as _is_list
 from reverse_etl.destinations.shared.sql import jkey as _jkey
@@ -229,30 +229,6 @@ def _key_checks(key_sql: str) -> list[str]:
 
 
 DUPLICATE_KEY = "duplicate primary key"
-# C0 control characters and DEL (RE2 syntax, in a SQL string): NUL from a CSV, say.
-CONTROL_CHARACTER = r"'[\x00-\x1f\x7f]'"
-
-
-def _control_character_checks(
-    key_columns: tuple[str, ...], event_id: MappedColumn | None, schema: pa.Schema
-) -> list[str]:
-    """A key column or event_id holding a control character (a NUL byte, a line break)
-    makes the row invalid: such a key is not what the warehouse meant, and the platform
-    deduplicates on event_id."""
-    columns = dict.fromkeys(key_columns)
-    if event_id is not None:
-        columns[event_id.column] = None
-    return [
-        _reason(
-            f"regexp_matches({ident(c)}, {CONTROL_CHARACTER})",
-            lit(f"{c} holds a control character (NUL, a line break, ...)"),
-        )
-        for c in columns
-        if c in schema.names and str(schema.field(c).type) in _TEXT_TYPES
-    ]
-
-
-_TEXT_TYPES = ("string", "large_string", "string_view")
 
 
 def _quoted(expr: str) -> str:
@@ -431,7 +407,10 @@ def _checks(
     errors = _key_checks(key_sql)
     warnings: list[str] = []
     cols = mapping.by_param()
-    errors += _control_character_checks(spec.key_columns, cols.get("event_id"), schema)
+    event_id = cols.get("event_id")
+    errors += control_character_checks(
+        spec.key_columns, event_id.column if event_id is not None else None, schema
+    )
     if "event" in cols:
         errors += _event_checks(cols["event"].column, spec.source)
         warnings += _event_warnings(cols["event"].column, spec.source)
