@@ -481,9 +481,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument(
         "--engine",
-        choices=["duckdb", "spark"],
+        choices=["duckdb", "spark", "postgres"],
         default="duckdb",
-        help="where models run: duckdb (this script) or spark (bench/spark_bench.py)",
+        help="where models run: duckdb (this script), spark (bench/spark_bench.py) or "
+        "postgres (bench/pg_bench.py, default sizes 1M and 4M)",
     )
     args = parser.parse_args(argv)
     if args.engine == "spark":  # the Spark warehouse at scale: its own script (issue 17)
@@ -493,6 +494,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         extra = ["--out", str(args.out)] if args.out else []
         spark_args = ["--sizes", sizes_arg, "--threads", str(args.threads), *extra]
         return spark_bench.main(spark_args) or {}
+    if args.engine == "postgres":  # PostgreSQL warehouse state at scale (issue 17)
+        import pg_bench
+
+        pg_args = ["--sizes", args.sizes or "1000000,4000000", "--threads", str(args.threads)]
+        pg_args += ["--out", str(args.out)] if args.out else []
+        pg_args += ["--workdir", str(args.workdir)] if args.workdir else []
+        pg_args += ["--retl-src", str(args.retl_src)] if args.retl_src else []
+        return pg_bench.main(pg_args) or {}
     CHILD_ENV.clear()
     data.PROJECT_EXTRA = "history:\n  log_accepted: false\n" if args.no_log_accepted else ""
     if args.retl_src is not None:

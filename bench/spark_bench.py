@@ -11,7 +11,9 @@ fast sink (bench/sink.py). Three phases, each a child process of its own:
 Each child reports its wall time, the rows that came out of Spark into the retl process
 (counted on the Arrow batches ``SparkEngine.stream`` yields) and the retl process's own peak
 RSS (``VmHWM``: the JVM is another process, reported apart by ``jvm_peak_rss_mb``, the peak
-over its life read from /proc while the sync runs).
+over its life read from /proc while the sync runs), the CPU seconds of both, and the retl
+process's RSS at its highest in each step (``retl_rss_by_step_mb``: stage, plan, send, fold).
+With ``--workdir``, a data file already written there and not yet synced is reused.
 
 ``python bench/spark_bench.py phase PROJECT OUT.json`` runs one phase (what the parent calls).
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -82,21 +85,30 @@ def run_phase(project_dir: Path) -> dict[str, Any]:
             yield batch
 
     spark_engine.SparkEngine._checked = counted  # type: ignore[method-assign]
-    jvm_peak = {"mb": 0.0}
+    steps = _watch_steps()
+    jvm_peak = {"mb": 0.0, "cpu_s": 0.0}
     stop = threading.Event()
 
     def watch_jvm() -> None:
+        # The JVM is killed, not waited for, when the session stops: its CPU time is read
+        # from /proc while it runs (the last reading before the sync returns).
         while not stop.wait(0.5):
             for child in _children(os.getpid()):
                 jvm_peak["mb"] = max(jvm_peak["mb"], _rss_mb(child))
+                jvm_peak["cpu_s"] = max(jvm_peak["cpu_s"], _cpu_s(child))
+            step = steps["now"]
+            steps[step] = max(steps.get(step, 0.0), _rss_mb(os.getpid(), "VmRSS:"))
 
     watcher = threading.Thread(target=watch_jvm, daemon=True)
     watcher.start()
     start = time.perf_counter()
     with Project.load(project_dir) as project:
         report = project.sync()
+        for child in _children(os.getpid()):  # before the session (and its JVM) stops
+            jvm_peak["cpu_s"] = max(jvm_peak["cpu_s"], _cpu_s(child))
     wall = time.perf_counter() - start
     stop.set()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     (result,) = report.results
     return {
         "wall_s": round(wall, 2),
@@ -106,8 +118,40 @@ def run_phase(project_dir: Path) -> dict[str, Any]:
         "arrow_batches": transferred["batches"],
         "retl_peak_rss_mb": hwm_mb(),
         "jvm_peak_rss_mb": round(jvm_peak["mb"], 1),
+        "retl_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "jvm_cpu_s": round(jvm_peak["cpu_s"], 1),
+        "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
+        # The retl process's resident memory at its highest in each step (sampled twice a
+        # second): where a peak is reached.
+        "retl_rss_by_step_mb": {k: round(v) for k, v in steps.items() if k != "now"},
         "ok": report.ok,
     }
+
+
+def _watch_steps() -> dict[str, Any]:
+    """Marks which step of the sync runs (``steps["now"]``) for the memory sampler: staging
+    the rows out of Spark, the plan (encoding), the send, the fold into Spark."""
+    from reverse_etl.engine.duckdb import DuckDBEngine
+    from reverse_etl.pipeline import runner, send
+    from reverse_etl.state.spark import SparkStateStore
+
+    steps: dict[str, Any] = {"now": "other"}
+
+    def marked(step: str, fn: Any) -> Any:
+        def call(*args: Any, **kw: Any) -> Any:
+            before, steps["now"] = steps["now"], step
+            try:
+                return fn(*args, **kw)
+            finally:
+                steps["now"] = before
+
+        return call
+
+    DuckDBEngine.stage = marked("stage", DuckDBEngine.stage)  # type: ignore[method-assign]
+    runner.build_destination_plan = marked("plan", runner.build_destination_plan)
+    send.deliver = marked("send", send.deliver)
+    SparkStateStore._fold_scope = marked("fold", SparkStateStore._fold_scope)  # type: ignore[method-assign]
+    return steps
 
 
 def _children(pid: int) -> list[int]:
@@ -118,10 +162,19 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def _rss_mb(pid: int) -> float:
+def _cpu_s(pid: int) -> float:
+    """A process's user + system CPU seconds so far (/proc/PID/stat fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int, field: str = "VmHWM:") -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -148,8 +201,13 @@ def run_size(
     folder.mkdir(parents=True, exist_ok=True)
     parquet = folder / "orders.parquet"
     t = time.perf_counter()
-    data.write_orders(parquet, rows)
-    print(f"[{rows:,}] data written in {time.perf_counter() - t:.1f}s", flush=True)
+    if parquet.exists() and not (folder / "project").exists():
+        # A --workdir's data, written before (10M rows take minutes): only an unsynced one.
+        print(f"[{rows:,}] data reused from {parquet}", flush=True)
+    else:
+        shutil.rmtree(folder / "project", ignore_errors=True)
+        data.write_orders(parquet, rows)
+        print(f"[{rows:,}] data written in {time.perf_counter() - t:.1f}s", flush=True)
     sink = subprocess.Popen([PY, str(HERE / "sink.py"), "fast"], stdout=subprocess.PIPE, text=True)
     try:
         assert sink.stdout is not None

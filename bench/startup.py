@@ -1,5 +1,6 @@
 """Start-up benchmark (issue #18): `retl --version`, `retl --help` and `retl validate` on the
-demo project, each in a fresh process, several times; median wall time and peak RSS.
+demo project, each in a fresh process, several times; median wall time, CPU time (user + sys of
+the child and its own children) and peak RSS.
 
     python bench/startup.py                       # this checkout, 7 runs each
     python bench/startup.py --retl-src /tmp/old   # the reverse_etl package in another folder
@@ -8,8 +9,10 @@ demo project, each in a fresh process, several times; median wall time and peak 
 By default the children may write and read bytecode, in a cache folder of their own
 (PYTHONPYCACHEPREFIX, outside the tree), as an installed retl does; one untimed run fills it.
 With --no-bytecode every run compiles retl's sources again (what a checkout run with
-PYTHONDONTWRITEBYTECODE=1 pays). Peak RSS is the child's ru_maxrss (the parent is small and
-has loaded nothing heavy, so no peak is carried over from it, see bench/README.md).
+PYTHONDONTWRITEBYTECODE=1 pays). On a shared machine read the CPU seconds: a busy neighbour
+stretches the wall time, far less the CPU time a start-up costs. Peak RSS is the child's
+ru_maxrss (the parent is small and has loaded nothing heavy, so no peak is carried over from
+it, see bench/README.md).
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ COMMANDS: dict[str, list[str]] = {
 GOALS = {"version": 0.3, "validate": 0.8}
 
 
-def run_once(args: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one fresh `python -m reverse_etl ...`."""
+def run_once(args: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one fresh `python -m reverse_etl ...`."""
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "reverse_etl", *args],
@@ -49,7 +52,7 @@ def run_once(args: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"retl {' '.join(args)} failed (exit {status})")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def measure(runs: int, env: dict[str, str], cwd: Path) -> dict[str, Any]:
@@ -57,12 +60,13 @@ def measure(runs: int, env: dict[str, str], cwd: Path) -> dict[str, Any]:
     for name, args in COMMANDS.items():
         run_once(args, env, cwd)  # fills the bytecode cache; not timed
         samples = [run_once(args, env, cwd) for _ in range(runs)]
-        walls = sorted(w for w, _ in samples)
+        walls = sorted(w for w, _, _ in samples)
         out[name] = {
             "median_s": round(statistics.median(walls), 3),
             "min_s": round(walls[0], 3),
             "max_s": round(walls[-1], 3),
-            "peak_rss_mb": round(max(r for _, r in samples), 1),
+            "median_cpu_s": round(statistics.median(c for _, c, _ in samples), 3),
+            "peak_rss_mb": round(max(r for _, _, r in samples), 1),
             "goal_s": GOALS.get(name),
         }
     return out
@@ -95,9 +99,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         goal = f"  (goal < {r['goal_s']} s)" if r["goal_s"] else ""
         print(
             f"{name:9} median {r['median_s']:.3f} s  [{r['min_s']:.3f}-{r['max_s']:.3f}]  "
-            f"{r['peak_rss_mb']:.0f} MB{goal}"
+            f"cpu {r['median_cpu_s']:.3f} s  {r['peak_rss_mb']:.0f} MB{goal}"
         )
-    print(f"load before: {result['loadavg_1m_before']}")
+    result["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
+    print(f"load before: {result['loadavg_1m_before']}, after: {result['loadavg_1m_after']}")
     if args.out is not None:
         args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result

@@ -10,11 +10,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
-from reverse_etl.check import DestinationCheck
 from reverse_etl.config.destinations import DESTINATIONS_FILE, DestinationConfig, load_destinations
 from reverse_etl.config.project import (
     PROJECT_FILE,
@@ -27,29 +24,39 @@ from reverse_etl.config.project import (
 from reverse_etl.config.secret_env import project_secret_env
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import DbtArtifacts, target_dir_for
-from reverse_etl.delivery.retry import RetryPolicy
-from reverse_etl.destinations.base import Destination
-from reverse_etl.destinations.registry import destination_for
-from reverse_etl.engine.base import Engine, iter_batches
-from reverse_etl.engine.duckdb import Attachment, DuckDBEngine, MemoryPolicy
-from reverse_etl.engine.factory import open_warehouse
 from reverse_etl.errors import (
     ConfigError,
     UsageError,
 )
-from reverse_etl.history.records import DeliveryRecord, RunDestinationRecord, RunDetail, RunRecord
 from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph, model_errors
+from reverse_etl.models.dialects import query_for
 from reverse_etl.models.select import SelectGraph, model_tags, resolve
 from reverse_etl.models.sources import SourceCatalog
-from reverse_etl.pipeline import runs as history_runs
-from reverse_etl.pipeline.payload import PayloadBody, payload_bodies
-from reverse_etl.pipeline.plan import DestinationPlan, ModelInput
-from reverse_etl.pipeline.report import SyncReport
-from reverse_etl.pipeline.runner import Runner
 from reverse_etl.reporting.console import Console, NullConsole
 from reverse_etl.state.dedup import Clock, ResendImpact, system_clock
-from reverse_etl.state.store import ScopeInfo
-from reverse_etl.validation import DestinationValidation, validate_project
+
+if TYPE_CHECKING:
+    # Imported where used (issue #18): `retl validate` needs none of the run path (Arrow,
+    # DuckDB, delivery, state), and a plan or sync pays for it once, when it starts.
+    import pyarrow as pa
+
+    from reverse_etl.check import DestinationCheck
+    from reverse_etl.delivery.retry import RetryPolicy
+    from reverse_etl.destinations.base import Destination
+    from reverse_etl.engine.base import Engine
+    from reverse_etl.engine.duckdb import DuckDBEngine
+    from reverse_etl.history.records import (
+        DeliveryRecord,
+        RunDestinationRecord,
+        RunDetail,
+        RunRecord,
+    )
+    from reverse_etl.pipeline.payload import PayloadBody
+    from reverse_etl.pipeline.plan import DestinationPlan, ModelInput
+    from reverse_etl.pipeline.report import SyncReport
+    from reverse_etl.pipeline.runner import Runner
+    from reverse_etl.state.store import ScopeInfo
+    from reverse_etl.validation import DestinationValidation
 
 MODELS_DIR = "models"
 # Folders outside the project that models may read files from, os.pathsep-separated.
@@ -81,12 +88,19 @@ class Project:
         self.target = target or RunTarget("default", config.warehouse.type)
         self.vars = {**config.vars, **(vars or {})}
         self.console: Console = console or NullConsole()
-        self.retry_policy = RetryPolicy()
         self.clock: Clock = system_clock  # acknowledgement times, the dedup window (tests)
         self._workbench: DuckDBEngine | None = None
         self._warehouse: Engine | None = None
         self._scratch: Path | None = None  # the spill folder outside the project, if any
         self._scratch_cleanup: weakref.finalize[Any, Any] | None = None
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """How deliveries are retried (tests set a faster one). Made on first use: the
+        delivery package imports Arrow, which `retl validate` does without (issue #18)."""
+        from reverse_etl.delivery.retry import RetryPolicy
+
+        return RetryPolicy()
 
     @classmethod
     def load(
@@ -162,6 +176,7 @@ class Project:
             "external_names": names,
             "secret_env": secret_env,
             "target": self.target.as_jinja(),
+            "dialect": getattr(self.config.warehouse, "dialect", None) or "duckdb",
         }
 
     @cached_property
@@ -224,6 +239,8 @@ class Project:
         """The local DuckDB that encodes, diffs and holds the state. With a DuckDB warehouse
         it is also where models run."""
         if self._workbench is None:
+            from reverse_etl.engine.duckdb import Attachment, DuckDBEngine, MemoryPolicy
+
             wh = self.config.warehouse
             temp = self._spill_dir()
             if isinstance(wh, DuckDBWarehouse):
@@ -294,22 +311,29 @@ class Project:
         if isinstance(wh, DuckDBWarehouse):
             return self.workbench
         if self._warehouse is None:
+            from reverse_etl.engine.factory import open_warehouse
+
             self._warehouse = open_warehouse(wh, self.resolve_path, self.state_dir)
         return self._warehouse
 
     def model_input(self, compiled: CompiledModel) -> ModelInput:
         """The model's rows for the workbench: its SQL when it runs there, else its rows
         staged from the warehouse (streamed, once)."""
+        from reverse_etl.pipeline.plan import ModelInput
+
         missing = self.sources.missing_files(compiled.sources)
         if missing:  # said as such, not as the engine's IO error blamed on the model
             raise ConfigError.from_problems(missing)
         bench = self.workbench
         engine = self.engine
         # On the workbench a failing model is bound again alone: its error's line is exact.
-        with model_errors(compiled, probe=bench.describe if engine is bench else None):
+        # (A model in another dialect is translated first: its own text would not bind.)
+        own = compiled.dialect in (None, bench.model_dialect)
+        with model_errors(compiled, probe=bench.describe if engine is bench and own else None):
+            sql = query_for(compiled, engine)
             if engine is bench:
-                return ModelInput(f"(\n{compiled.sql}\n) AS __model", bench.schema(compiled.sql))
-            table = bench.stage(engine.stream(compiled.sql))
+                return ModelInput(f"(\n{sql}\n) AS __model", bench.schema(sql))
+            table = bench.stage(engine.stream(sql))
             return ModelInput(table, bench.schema(f"SELECT * FROM {table}"))
 
     def stream_model(
@@ -318,7 +342,7 @@ class Project:
         """Run a compiled model and stream its rows; engine errors name the model file."""
         engine = self.engine  # a warehouse that cannot open is its own error, not the model's
         with model_errors(compiled):
-            return engine.stream(compiled.sql, batch_rows=batch_rows)
+            return engine.stream(query_for(compiled, engine), batch_rows=batch_rows)
 
     def preview(self, model: str, *, limit: int = 10) -> Preview:
         """The first ``limit`` rows of a model."""
@@ -332,15 +356,21 @@ class Project:
                 hint=did_you_mean(model, known)
                 or ("models: " + ", ".join(known) if known else "add a .sql file to models/"),
             )
+        import pyarrow as pa
+
+        from reverse_etl.engine.base import iter_batches
+
         compiled = self.graph.compiled(model)
         missing = self.sources.missing_files(compiled.sources)
         if missing:  # said as such, not as the engine's IO error blamed on the model
             raise ConfigError.from_problems(missing)
-        sql = f"SELECT * FROM (\n{compiled.sql}\n) AS _retl_preview LIMIT {limit}"
         engine = self.engine  # a warehouse that cannot open is its own error, not the model's
         # Errors name the model (maybe an upstream one) and the line of its file.
-        probe = self.workbench.describe if engine is self._workbench else None
+        own = compiled.dialect in (None, self.workbench.model_dialect)
+        probe = self.workbench.describe if engine is self._workbench and own else None
         with model_errors(compiled, probe=probe):
+            model_sql = query_for(compiled, engine)
+            sql = f"SELECT * FROM (\n{model_sql}\n) AS _retl_preview LIMIT {limit}"
             reader = engine.stream(sql, batch_rows=max(limit, 1))
             table = pa.Table.from_batches(list(iter_batches(reader)), schema=reader.schema)
         return Preview(
@@ -399,6 +429,8 @@ class Project:
     # --- plan and sync ---------------------------------------------------------------------
     def destinations_for_run(self, select: Sequence[str]) -> list[Destination]:
         """The selected destinations, with their notices shown."""
+        from reverse_etl.destinations.registry import destination_for
+
         out = []
         for config in self.select_destinations(select):
             dest = destination_for(config)
@@ -415,6 +447,8 @@ class Project:
         """Check each selected destination's model statically (sqlglot): no query of the
         model, no secret. A warehouse server's catalog is read for column types (metadata
         only), unless ``offline``. See docs/validate.md."""
+        from reverse_etl.validation import validate_project
+
         return validate_project(self, self._destination_selectors(select, exclude), offline=offline)
 
     def check(
@@ -435,7 +469,7 @@ class Project:
 
     def state_file(self, *, sandbox: bool = False) -> Path:
         """The local state database (sandbox runs keep their own)."""
-        return Runner(self).state_file(sandbox=sandbox)
+        return _runner(self).state_file(sandbox=sandbox)
 
     def plan(
         self,
@@ -447,7 +481,7 @@ class Project:
     ) -> list[DestinationPlan]:
         """What a sync would send, per destination: models run and diffed against the state,
         but no network call, no state change and no secret needed."""
-        return Runner(self).plan(
+        return _runner(self).plan(
             self._destination_selectors(select, exclude), sandbox=sandbox, full_refresh=full_refresh
         )
 
@@ -459,6 +493,8 @@ class Project:
         by the sync's own encoder, now. No network call, no state, no token (a header, never
         in the body). ``sandbox``: as ``sync --sandbox`` would send it. A composite key is
         a JSON list of its columns' values (see ``pipeline/payload.py``)."""
+        from reverse_etl.pipeline.payload import payload_bodies
+
         return payload_bodies(self, model, key, destination, sandbox=sandbox)
 
     def sync(
@@ -478,7 +514,7 @@ class Project:
         anything is sent; False stops the run (a UsageError). Then the webhooks of
         ``notify:`` hear of a failure, rejections or a coverage drop (a webhook that fails is
         a warning, never the sync's failure)."""
-        runner = Runner(self)
+        runner = _runner(self)
         failed = True
         try:
             report = runner.sync(
@@ -515,15 +551,21 @@ class Project:
     # --- the run history and the delivery log (read-only; see reverse_etl/history) -------
     def runs(self, limit: int = 50) -> list[RunRecord]:
         """Recent syncs, newest first, real and sandbox ones (``RunRecord.sandbox``)."""
+        from reverse_etl.pipeline import runs as history_runs
+
         return history_runs.runs(self, limit)
 
     def run_detail(self, run_id: str) -> RunDetail | None:
         """One run (its id or a unique prefix): per destination, and its rows that were not
         accepted, with why. None when no run has that id."""
+        from reverse_etl.pipeline import runs as history_runs
+
         return history_runs.run_detail(self, run_id)
 
     def deliveries(self, key: str, destination: str | None = None) -> list[DeliveryRecord]:
         """Each delivery of the row with this key (or event_id), newest first."""
+        from reverse_etl.pipeline import runs as history_runs
+
         return history_runs.deliveries(self, key, destination)
 
     def destination_history(
@@ -531,11 +573,13 @@ class Project:
     ) -> list[RunDestinationRecord]:
         """A destination's last ``limit`` runs, oldest first (for charts); ``sandbox``: only
         sandbox runs (True) or only real ones (False)."""
+        from reverse_etl.pipeline import runs as history_runs
+
         return history_runs.destination_history(self, destination, limit, sandbox=sandbox)
 
     def state_show(self, *, sandbox: bool = False) -> list[ScopeInfo]:
         """What the state holds, per destination and event source."""
-        return Runner(self).state_show(sandbox=sandbox)
+        return _runner(self).state_show(sandbox=sandbox)
 
     def state_reset(
         self,
@@ -548,7 +592,7 @@ class Project:
         """Forget what was sent to the selected destinations (all when none is selected):
         their next sync sends every row again. ``confirm`` (if given) sees how many rows that
         is and how many TikTok would count twice, before anything is forgotten."""
-        return Runner(self).state_reset(
+        return _runner(self).state_reset(
             self._destination_selectors(select, exclude), sandbox=sandbox, confirm=confirm
         )
 
@@ -580,6 +624,13 @@ class Project:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _runner(project: Project) -> Runner:
+    # The run path (pipeline/, delivery, state) is imported by the commands that run it.
+    from reverse_etl.pipeline.runner import Runner
+
+    return Runner(project)
 
 
 def _inside(path: Path, folders: Sequence[Path]) -> bool:

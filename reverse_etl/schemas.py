@@ -17,13 +17,15 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reverse_etl.columns import TableRef
 from reverse_etl.config.project import SourceDecl, TableDecl
-from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import ConfigError, EngineError
 from reverse_etl.models.sources import SourceCatalog, external_location
+
+if TYPE_CHECKING:  # the caller opens the engine, and only when a query is needed (#18)
+    from reverse_etl.engine.duckdb import DuckDBEngine
 
 UNTYPED = "UNKNOWN"  # a declared column without data_type: known to exist, type unknown
 

@@ -1,5 +1,6 @@
 """The phone fast path (destinations/shared/phone_sql.py) gives exactly what phonenumbers gives
-(``e164.parse_e164``) for every number it takes, and it takes the bulk of E.164 numbers."""
+(``e164.parse_e164``) for every number it takes, and it takes the bulk of E.164 numbers and of
+national numbers written in the default region."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from reverse_etl.engine.duckdb import DuckDBEngine
 
 E164 = phonenumbers.PhoneNumberFormat.E164
 INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL
+NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
 TYPES = [
     v
     for k, v in vars(phonenumbers.PhoneNumberType).items()
@@ -25,12 +27,16 @@ TYPES = [
 ]
 
 
+def _region_examples(region: str) -> Iterator[phonenumbers.PhoneNumber]:
+    for kind in TYPES:
+        number = phonenumbers.example_number_for_type(region, kind)
+        if number is not None:
+            yield number
+
+
 def _examples() -> Iterator[phonenumbers.PhoneNumber]:
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
-        for kind in TYPES:
-            number = phonenumbers.example_number_for_type(region, kind)
-            if number is not None:
-                yield number
+        yield from _region_examples(region)
     for cc in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
         number = phonenumbers.example_number_for_non_geo_entity(cc)
         if number is not None:
@@ -49,6 +55,28 @@ SPELLED = sorted(
 )
 
 
+REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+# National spellings, as the library writes them for the region and as people do:
+# "020 7946 0958", "020-7946-0958", "(020) 7946 0958", and the bare digits.
+NATIONAL_SPELLED = {
+    region: sorted(
+        {
+            s
+            for n in _region_examples(region)
+            for i in [phonenumbers.format_number(n, NATIONAL)]
+            for s in (
+                i,
+                i.replace(" ", "-"),
+                i.replace(" ", "."),
+                "(" + i.replace(" ", ") ", 1),
+                phonenumbers.national_significant_number(n),
+            )
+        }
+    )
+    for region in REGIONS
+}
+
+
 @pytest.fixture(scope="module")
 def engine() -> Iterator[DuckDBEngine]:
     eng = DuckDBEngine()
@@ -56,10 +84,10 @@ def engine() -> Iterator[DuckDBEngine]:
     eng.close()
 
 
-def fast_path(engine: DuckDBEngine, raws: list[str]) -> dict[str, str]:
-    """What the fast path settles of ``raws``: raw -> e164."""
+def fast_path(engine: DuckDBEngine, raws: list[str], region: str | None = None) -> dict[str, str]:
+    """What the fast path settles of ``raws``, ``region`` the default region: raw -> e164."""
     table = engine.stage(pa.table({"raw": pa.array(sorted(set(raws)), pa.string())}).to_reader())
-    fast = fast_phone_table(engine, table)
+    fast = fast_phone_table(engine, table, region)
     try:
         return {raw: e164 for raw, e164 in engine.rows(f"SELECT raw, e164 FROM {fast}")}
     finally:
@@ -67,8 +95,10 @@ def fast_path(engine: DuckDBEngine, raws: list[str]) -> dict[str, str]:
         engine.execute(f"DROP TABLE {table}")
 
 
-def assert_same_as_library(settled: dict[str, str]) -> None:
-    for region in ("US", None, "GB"):  # the default region never matters after a '+'
+def assert_same_as_library(settled: dict[str, str], region: str | None = None) -> None:
+    # The default region never matters after a '+'; national numbers are read in ``region``.
+    regions = ("US", None, "GB") if region is None else (region,)
+    for region in regions:
         wrong = {
             raw: (e164, parse_e164(raw, region))
             for raw, e164 in settled.items()
@@ -161,3 +191,92 @@ def test_the_phone_table_is_the_library_s_for_every_spelling(engine: DuckDBEngin
     table = dict(engine.rows("SELECT raw, e164 FROM __phones_test"))
     assert table == {raw: parse_e164(raw, "US") for raw in raws}
     assert sum(v is not None for v in table.values()) > len(raws) // 2
+
+
+# --- national numbers of the default region ---------------------------------------------
+def test_national_spellings_of_every_region_with_that_region_as_default(
+    engine: DuckDBEngine,
+) -> None:
+    taken = eligible = 0
+    for region in REGIONS:
+        raws = NATIONAL_SPELLED[region]
+        settled = fast_path(engine, raws, region)
+        assert_same_as_library(settled, region)
+        assert all(not raw.startswith("+") for raw in settled)
+        eligible += sum(parse_e164(raw, region) is not None for raw in raws)
+        taken += len(settled)
+    # Regions whose national prefix is a pattern (AR, BR, JP, CN, the NANP islands...) and
+    # numbers starting with their country code go to the library; most of the rest take SQL.
+    assert taken >= 0.6 * eligible, (taken, eligible)
+
+
+def test_the_issue_s_us_spellings_take_the_fast_path(engine: DuckDBEngine) -> None:
+    us = ["(212) 555-0123", "415-555-0199", "646.201.0000", "212 555 0123", "2125550123"]
+    assert fast_path(engine, us, "US") == {raw: parse_e164(raw, "US") for raw in us}
+    gb = ["020 7946 0958", "07400 123456", "(020) 7946-0958"]
+    assert fast_path(engine, gb, "GB") == {raw: parse_e164(raw, "GB") for raw in gb}
+    declined = [
+        "1 212 555 0123",  # starts with the country code (and the national prefix)
+        "011 44 20 7946 0958",  # the US international prefix
+        "00 44 20 7946 0958",  # 00: parse_e164 reads it as '+'
+        "555-0123",  # 7 digits: no US number
+        "(212) 555-0123 x7",  # an extension
+    ]
+    assert fast_path(engine, declined, "US") == {}
+    # Without a default region, or with one the library refuses, no national number is taken.
+    assert fast_path(engine, us, None) == {}
+    assert fast_path(engine, us, "us") == {}
+
+
+@st.composite
+def near_national(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """A region and national numbers of it, mutated where a shortcut would go wrong: digits
+    changed, added or removed, a national or international prefix or the country code put in
+    front, separators."""
+    region = draw(st.sampled_from([r for r in REGIONS if NATIONAL_SPELLED[r]]))
+    cc = str(phonenumbers.country_code_for_region(region))
+    return region, draw(st.lists(_near(NATIONAL_SPELLED[region], cc), min_size=20, max_size=40))
+
+
+def _near(spelled: list[str], cc: str) -> st.SearchStrategy[str]:
+    @st.composite
+    def one(draw: st.DrawFn) -> str:
+        base = draw(st.sampled_from(spelled))
+        digits = "".join(ch for ch in base if ch.isdigit())
+        kind = draw(
+            st.sampled_from(["swap", "insert", "delete", "prefix", "cc", "idd", "spell", "same"])
+        )
+        if kind == "same" or len(digits) < 3:
+            return base
+        pos = draw(st.integers(min_value=0, max_value=len(digits) - 1))
+        digit = draw(st.sampled_from("0123456789"))
+        if kind == "swap":
+            return digits[:pos] + digit + digits[pos + 1 :]
+        if kind == "insert":
+            return digits[:pos] + digit + digits[pos:]
+        if kind == "delete":
+            return digits[:pos] + digits[pos + 1 :]
+        if kind == "prefix":
+            return draw(st.sampled_from(["0", "1", "8", "9", "00", "180020", "15"])) + digits
+        if kind == "cc":
+            return cc + digits
+        if kind == "idd":
+            return draw(st.sampled_from(["00", "011", "010", "810", "0011"])) + cc + digits
+        sep = draw(st.sampled_from([" ", "-", ".", "/", "(", ")"]))
+        return digits[:pos] + sep + digits[pos:]
+
+    return one()
+
+
+@settings(
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(near_national())
+def test_national_numbers_near_valid_ones(
+    engine: DuckDBEngine, drawn: tuple[str, list[str]]
+) -> None:
+    region, raws = drawn
+    assert_same_as_library(fast_path(engine, raws, region), region)

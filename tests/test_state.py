@@ -557,15 +557,12 @@ def test_a_fold_that_dies_midway_leaves_a_correct_state_and_the_next_fold_cleans
 def test_a_project_that_outgrows_the_automatic_memory_limit_runs_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import reverse_etl.project as project_module
     from reverse_etl.engine.duckdb import MemoryPolicy
     from reverse_etl.reporting.console import NullConsole
 
     # The automatic policy, scaled down: 16MB first, 1GB when a statement needs it.
     small = MemoryPolicy(limit="16MB", fallback="1GB")
-    monkeypatch.setattr(
-        project_module.MemoryPolicy, "from_config", classmethod(lambda cls, value: small)
-    )
+    monkeypatch.setattr(MemoryPolicy, "from_config", classmethod(lambda cls, value: small))
     # One ~47 MB string that DuckDB cannot spill, used by every row.
     model = (
         "with agg as (select string_agg(i::varchar, ',') as s from range(6000000) t(i)) "

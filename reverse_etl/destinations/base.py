@@ -32,7 +32,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
-import pyarrow as pa
 from pydantic import SecretStr
 
 from reverse_etl.destinations.catalog import (
@@ -44,6 +43,8 @@ from reverse_etl.destinations.catalog import (
 )
 
 if TYPE_CHECKING:
+    import pyarrow as pa  # annotations only: validate reads this module without Arrow (#18)
+
     from reverse_etl.check import DestinationCheck
     from reverse_etl.config.destinations import DestinationConfig
     from reverse_etl.delivery.outcome import Outcome

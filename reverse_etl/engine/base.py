@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
+if TYPE_CHECKING:  # annotations only: `retl validate` imports this without Arrow (#18)
+    import pyarrow as pa
 
 DEFAULT_BATCH_ROWS = 10_000
 
@@ -33,6 +34,8 @@ class EngineCapabilities:
     there. ``diffs_in_place``: with the state there, the diff runs there too, and only the
     rows to send leave it. ``is_workbench``: models run in the local DuckDB itself (no
     staging). ``default_schema``: the schema an unqualified table name means in its catalog.
+    ``native_models``: a model declaring this engine's own dialect (``config(dialect=...)``)
+    runs as written, through ``native_view``, instead of being translated.
     """
 
     dialect: str
@@ -40,6 +43,7 @@ class EngineCapabilities:
     diffs_in_place: bool
     is_workbench: bool = False
     default_schema: str | None = None
+    native_models: bool = False
 
 
 class Engine(Protocol):
@@ -47,6 +51,9 @@ class Engine(Protocol):
 
     dialect: str
     capabilities: EngineCapabilities
+    # The dialect of the SQL it is given (the project's model dialect; retl's own SQL is
+    # written in DuckDB's, which reads as it).
+    model_dialect: str
 
     def transpile(self, sql: str) -> str:
         """One statement in the model dialect as this engine's own SQL."""
@@ -76,6 +83,15 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class NativeModels(Engine, Protocol):
+    """An engine with ``capabilities.native_models``."""
+
+    def native_view(self, name: str, sql: str) -> str:
+        """A temporary view of ``sql``, in the engine's own dialect and run as written, for
+        model ``name``; the name to read it by."""
+        ...
 
 
 class Workbench(Engine, Protocol):

@@ -8,6 +8,7 @@ Sessions use ``TimeZone=UTC``, like the DuckDB engine: timestamps without time z
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import itertools
 import os
@@ -292,6 +293,11 @@ class _Stream:
                 except psycopg.Error as exc:
                     raise _query_error(exc) from None
                 if not rows:
+                    # Read to the end: close the cursor on the server (one round trip), so
+                    # the query ends as a query does there, seen by auto_explain and
+                    # pg_stat_statements (a cursor dropped with its session is not).
+                    with contextlib.suppress(psycopg.Error):
+                        self._cur.close()
                     return
                 columns = list(zip(*rows, strict=True))
                 del rows

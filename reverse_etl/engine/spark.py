@@ -88,7 +88,11 @@ class SparkEngine:
 
     dialect = "spark"
     capabilities = EngineCapabilities(
-        "spark", can_hold_state=True, diffs_in_place=True, default_schema="default"
+        "spark",
+        can_hold_state=True,
+        diffs_in_place=True,
+        default_schema="default",
+        native_models=True,
     )
 
     def __init__(self, conn: SparkConnection, *, model_dialect: str = "duckdb") -> None:
@@ -234,6 +238,30 @@ class SparkEngine:
             self._views[key] = name
         return self._views[key]
 
+    def native_view(self, name: str, sql: str) -> str:
+        """Model ``name``, written in Spark SQL (``config(dialect='spark')``), as a temporary
+        view run as written; only a file read with DuckDB's readers (``source()`` of an
+        ``external_location``) is replaced by a view of Spark's own reader."""
+        key = ("model", name, sql)
+        if key in self._views:
+            return self._views[key]
+        query = sql
+        try:
+            tree = sqlglot.parse_one(sql, read="spark")
+        except (ParseError, ValueError):
+            tree = None  # sqlglot cannot read it: Spark may, and says so if not
+        if tree is not None and any(_reader_kind(n) for n in tree.walk()):
+            query = tree.transform(self._file_views).sql(dialect="spark", pretty=True)
+        view = f"__retl_model_{next(_VIEWS)}"
+        try:
+            self.session.sql(query).createOrReplaceTempView(view)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise self._query_error(exc) from None
+        self._views[key] = view
+        return view
+
     def dataframe(self, sql: str) -> Any:
         """A DataFrame of ``sql`` (model dialect), analysed, not run."""
         query = self.transpile(sql)
@@ -243,6 +271,29 @@ class SparkEngine:
             raise
         except Exception as exc:
             raise self._query_error(exc) from None
+
+    @contextlib.contextmanager
+    def cached(self, sql: str) -> Iterator[str]:
+        """A temporary view of ``sql``'s rows (model dialect) that Spark computes once, on
+        the first query that reads it, and keeps (memory, spilling to its local disk) until
+        the block ends: later queries read the kept rows instead of running ``sql`` again.
+        Over Spark Connect the server keeps them."""
+        from pyspark import StorageLevel
+
+        df = self.dataframe(sql)
+        name = f"__retl_cached_{next(_VIEWS)}"
+        try:
+            df = df.persist(StorageLevel.MEMORY_AND_DISK)
+            df.createOrReplaceTempView(name)
+        except Exception as exc:
+            raise self._query_error(exc) from None
+        try:
+            yield name
+        finally:
+            with contextlib.suppress(Exception):
+                self.session.catalog.dropTempView(name)
+            with contextlib.suppress(Exception):
+                df.unpersist()
 
     def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         """Run ``sql`` (model dialect) and return a lazy reader of Arrow record batches."""

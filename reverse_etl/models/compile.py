@@ -15,6 +15,7 @@ from typing import Any
 
 from reverse_etl.errors import EngineError, ModelError, Problem
 from reverse_etl.models.dag import ModelFile, discover_models, topo_order, upstream
+from reverse_etl.models.dialects import check_dialects, model_dialect
 from reverse_etl.models.lines import ModelLines
 from reverse_etl.models.render import DEFAULT_TARGET, RenderContext, render_model
 
@@ -62,6 +63,8 @@ class CompiledModel:
     sources: tuple[tuple[str, str], ...] = ()
     # the models inlined in ``sql``, upstream first (empty: ``sql`` is the model's alone)
     segments: tuple[Segment, ...] = ()
+    # the SQL dialect ``sql`` is written in (``config(dialect=...)``, else the project's)
+    dialect: str | None = None
 
     @property
     def name(self) -> str:
@@ -84,6 +87,8 @@ class CompiledModel:
 class ModelGraph:
     models: Mapping[str, Model]
     order: tuple[str, ...]
+    # the project's model dialect: what a model without config(dialect=...) is written in
+    dialect: str = "duckdb"
 
     def compiled(self, name: str) -> CompiledModel:
         model = self.models[name]
@@ -92,7 +97,8 @@ class ModelGraph:
         deps = [self.models[n] for n in ordered]
         sources = tuple(dict.fromkeys(s for m in (*deps, model) for s in m.sources))
         sql, segments = assemble(model, deps)
-        return CompiledModel(model, sql, ordered, sources, segments)
+        dialect = model_dialect(model, self.dialect)
+        return CompiledModel(model, sql, ordered, sources, segments, dialect)
 
 
 def quote_ident(name: str) -> str:
@@ -109,6 +115,7 @@ def build_graph(
     external_names: frozenset[str] = frozenset(),
     secret_env: frozenset[str] = frozenset(),
     target: Mapping[str, str] | None = None,
+    dialect: str = "duckdb",
 ) -> ModelGraph:
     """Discover and render every model, then order them. All problems are reported together."""
     files = discover_models(models_dir)
@@ -134,7 +141,8 @@ def build_graph(
     order = topo_order(
         {n: m.refs for n, m in models.items()}, {n: m.path for n, m in models.items()}
     )
-    return ModelGraph(models, tuple(order))
+    check_dialects(models, dialect)
+    return ModelGraph(models, tuple(order), dialect)
 
 
 def _render_file(mf: ModelFile, ctx: RenderContext) -> Model:

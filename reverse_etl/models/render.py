@@ -58,7 +58,7 @@ class RenderResult:
 
 
 # config() keys: retl's own, and dbt's that retl reads under its own name or not at all.
-RETL_CONFIG_KEYS = ("primary_key", "tags")
+RETL_CONFIG_KEYS = ("primary_key", "tags", "dialect")
 DBT_ALIASES = {"unique_key": "primary_key"}
 DBT_ONLY_CONFIG_KEYS = frozenset(  # every dbt model config a project may carry over
     """
@@ -122,6 +122,20 @@ _ENV.globals.clear()
 _ENV.globals["range"] = safe_range
 
 _MISSING = object()
+
+
+def _dialect(value: Any) -> str:
+    """A model's ``config(dialect=...)``: one of sqlglot's dialect names, lower case."""
+    from reverse_etl.models.dialects import known_dialects
+
+    known = known_dialects()
+    if isinstance(value, str) and value.lower() in known:
+        return value.lower()
+    raise _HelperError(
+        f"config(dialect={value!r}) is not a SQL dialect retl can read",
+        (did_you_mean(str(value), sorted(known)) if isinstance(value, str) else None)
+        or "write {{ config(dialect='spark') }}; dialects: " + ", ".join(sorted(known)),
+    )
 
 
 def _lookup_error(exc: LookupError) -> _HelperError:
@@ -237,7 +251,7 @@ class _Helpers:
                     "config(tags=...) must be a string or a list of strings",
                     "write {{ config(tags=['nightly']) }}",
                 )
-            self.result.config[key] = value
+            self.result.config[key] = _dialect(value) if key == "dialect" else value
         return ""
 
     def _alias(self, key: str, value: Any, given: Mapping[str, Any], line: int | None) -> str:

@@ -6,21 +6,27 @@ The diff runs where the state lives: in the workbench (local state), or in the w
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import pyarrow as pa
 
 from reverse_etl.destinations.base import Destination
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import ValidationFailed
 from reverse_etl.models.compile import CompiledModel, model_errors
+from reverse_etl.models.dialects import query_for
 from reverse_etl.pipeline.plan import ModelInput
-from reverse_etl.state.base import StateStore
+from reverse_etl.state.base import StateEngine, StateStore
 from reverse_etl.state.dedup import DedupCounts, DedupWindow, impact_counts, impact_sql
 from reverse_etl.state.diff import (
     CHANGE,
     CHANGED,
     HELD,
     LATE,
+    NEW,
+    ROW_HASH,
     ROW_KEY,
     Rows,
     classify_sql,
@@ -46,6 +52,16 @@ class DiffInput:
     window: DedupWindow
 
 
+@runtime_checkable
+class CachingEngine(StateEngine, Protocol):
+    """A warehouse that keeps a query's rows for the queries after it (Spark): its diff
+    classifies every row once, and takes the counts and the rows to send from that."""
+
+    def cached(self, sql: str) -> AbstractContextManager[str]:
+        """A view of ``sql``'s rows (model dialect), computed once, kept for the block."""
+        ...
+
+
 def model_input(
     project: RunContext,
     store: StateStore,
@@ -63,7 +79,20 @@ def model_input(
     sql = diff_sql(rows, diff.latest, diff.hold)
     unchanged, dedup = 0, DedupCounts()
     with model_errors(compiled):
-        if store.diffs_in_place:
+        if (
+            store.diffs_in_place
+            and diff.latest is not None
+            and isinstance(store.engine, CachingEngine)
+        ):
+            table, unchanged, dedup = classified_once(
+                bench,
+                store.engine,
+                rows=diff.rows,
+                latest=diff.latest,
+                hold=diff.hold,
+                window=window,
+            )
+        elif store.diffs_in_place:
             engine = store.engine
             if diff.acked is not None:
                 counted = impact_sql(
@@ -102,7 +131,9 @@ def _diff_input(
 ) -> DiffInput:
     with model_errors(compiled):
         if store.diffs_in_place:
-            base_sql, schema = compiled.sql, store.engine.schema(compiled.sql)
+            # the state lives in the project's engine: the model runs there, beside it
+            base_sql = query_for(compiled, project.engine)
+            schema = store.engine.schema(base_sql)
         else:
             model = project.model_input(compiled)
             base_sql, schema = f"SELECT * FROM {model.relation}", model.schema
@@ -172,3 +203,69 @@ def local_diff(
     finally:
         bench.execute(f"DROP TABLE IF EXISTS {classified}")
     return table, unchanged, dedup
+
+
+SEND = "__send"  # classified_once: the row's key is sent (new, changed, or duplicated)
+
+
+def classified_once(
+    bench: DuckDBEngine,
+    engine: CachingEngine,
+    *,
+    rows: Rows,
+    latest: str,
+    hold: str | None,
+    window: DedupWindow,
+) -> tuple[str, int, DedupCounts]:
+    """``local_diff``'s results, computed in the warehouse that holds the state: one pass
+    hashes every row and joins the acknowledged keys; its narrow result (key, change, and
+    whether the key is sent) is kept there, and the counts and the keys to send are read
+    from it. Only when there are rows to send does the model run again, for their rows
+    alone (hashing only them); those rows, streamed as Arrow batches, are all that leaves
+    the warehouse. An unchanged re-sync reads the model once (before: a count pass and a
+    diff pass, each hashing every row and joining the state)."""
+    classify = classify_sql(rows.sql, latest, hold=hold, late=window.late_sql())
+    # A key appearing more than once is sent, whatever its change (its rows are reported
+    # invalid). The window reuses the join's partitioning by key: no further shuffle.
+    marked = (
+        f"SELECT {ROW_KEY}, {CHANGE}, {LATE}, {ROW_KEY} IS NOT NULL AND ("
+        f"{CHANGE} IN ('{NEW}', '{CHANGED}') OR count(*) OVER (PARTITION BY {ROW_KEY}) > 1"
+        f") AS {SEND} FROM ({classify}) AS __c"
+    )
+    with engine.cached(marked) as classified:
+        (total, keyless, held, resent, late, kept, held_kept) = engine.rows(
+            engine.transpile(
+                f"""SELECT count(*), count(*) FILTER (WHERE {ROW_KEY} IS NULL),
+                       count(*) FILTER (WHERE {CHANGE} = '{HELD}'),
+                       count(*) FILTER (WHERE {CHANGE} = '{CHANGED}'),
+                       count(*) FILTER (WHERE {CHANGE} = '{CHANGED}' AND {LATE}),
+                       count(*) FILTER (WHERE {SEND}),
+                       count(*) FILTER (WHERE {SEND} AND {CHANGE} = '{HELD}')
+                    FROM {classified}"""
+            )
+        )[0]
+        held_out = int(held) - int(held_kept)
+        unchanged = int(total) - int(keyless) - int(kept) - held_out
+        dedup = DedupCounts(held_out, int(resent), int(late))
+        send_keys = (
+            f"(SELECT {ROW_KEY}, any_value({CHANGE}) AS {CHANGE} FROM {classified} "
+            f"WHERE {SEND} GROUP BY {ROW_KEY})"
+        )
+        fetch = _fetch_sql(rows, send_keys)
+        if int(kept) or int(keyless):
+            table = bench.stage(engine.stream(fetch))
+        else:  # nothing to send: no second pass, an empty table of the same columns
+            table = bench.stage(pa.RecordBatchReader.from_batches(engine.schema(fetch), []))
+    return table, unchanged, dedup
+
+
+def _fetch_sql(rows: Rows, send_keys: str) -> str:
+    """``fetch_sql`` in the columns of ``diff_sql`` (what a warehouse diff streams), without
+    ``* EXCLUDE`` (not Spark SQL): the row hash is computed after the join's filter, so
+    only for the rows kept."""
+    return (
+        f"SELECT __m.*, {rows.key} AS {ROW_KEY}, {rows.digest} AS {ROW_HASH}, "
+        f"coalesce(__w.{CHANGE}, '{NEW}') AS {CHANGE} FROM (\n{rows.model_sql}\n) AS __m "
+        f"LEFT JOIN {send_keys} AS __w ON __w.{ROW_KEY} = {rows.key} "
+        f"WHERE {rows.key} IS NULL OR __w.{ROW_KEY} IS NOT NULL"
+    )

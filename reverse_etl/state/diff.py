@@ -177,21 +177,27 @@ def row_parts(
 def diff_sql(rows: str, latest: str | None, hold: str | None = None) -> str:
     """Only the rows to send: new keys, and keys whose row hash changed (unless ``hold``, SQL
     over the state row ``__s``, holds them back); ``latest`` None means a full refresh. Rows
-    whose key appears more than once come along too, so that they are reported invalid."""
-    dups = (
-        f"__k.{ROW_KEY} IN (SELECT {ROW_KEY} FROM ({rows}) AS __d "
-        f"WHERE {ROW_KEY} IS NOT NULL GROUP BY {ROW_KEY} HAVING count(*) > 1)"
-    )
+    whose key appears more than once come along too, so that they are reported invalid.
+
+    The duplicated keys are a join, not ``IN (subquery)`` under the OR: PostgreSQL runs such
+    a subquery as a hashed SubPlan only when its estimate fits work_mem, else it rescans
+    the duplicated keys for every row (quadratic; at 1M rows the estimate is 330,000 keys,
+    over the default 4MB)."""
     if latest is None:
         return f"SELECT __k.*, '{NEW}' AS {CHANGE} FROM ({rows}) AS __k"
+    dups = (
+        f"(SELECT {ROW_KEY} FROM ({rows}) AS __d "
+        f"WHERE {ROW_KEY} IS NOT NULL GROUP BY {ROW_KEY} HAVING count(*) > 1)"
+    )
     changed = f"__s.row_hash <> __k.{ROW_HASH}"
     if hold is not None:
         changed = f"({changed} AND NOT {hold})"
-    keep = f"__s.row_key IS NULL OR {changed} OR {dups}"
+    keep = f"__s.row_key IS NULL OR {changed} OR __dup.{ROW_KEY} IS NOT NULL"
     return (
         f"SELECT __k.*, CASE WHEN __s.row_key IS NULL THEN '{NEW}' ELSE '{CHANGED}' END "
         f"AS {CHANGE} FROM ({rows}) AS __k LEFT JOIN {latest} AS __s "
-        f"ON __s.row_key = __k.{ROW_KEY} WHERE {keep}"
+        f"ON __s.row_key = __k.{ROW_KEY} LEFT JOIN {dups} AS __dup "
+        f"ON __dup.{ROW_KEY} = __k.{ROW_KEY} WHERE {keep}"
     )
 
 

@@ -7,13 +7,13 @@ message, request id, run id) per answered request. Rows that were not acknowledg
 failed, skipped as invalid) are appended too, with no row hash: the fold writes the state from
 the acknowledged rows and the delivery log from all of them, in the same transaction, so the log
 never disagrees with the state. A file written by an older retl (four columns) reads as
-acknowledged rows with no log. An append is a single ``write`` to an unbuffered file, so it
-is in the kernel before the next request goes out and survives a killed process (``SIGKILL``,
-the OOM killer, a CI timeout). The file is flushed to disk at most once a second
-(``FSYNC_EVERY``), not per batch: a machine that loses power may forget up to the last second
-of acknowledgements, and the next run sends those events again with the same ``event_id``
-(TikTok deduplicates them within 48 hours). The state store folds journals into its database
-in one transaction (see ``store.py``).
+acknowledged rows with no log. An append is a single ``write`` to an unbuffered file (the
+batch is serialised first), so it is in the kernel before the next request goes out and
+survives a killed process (``SIGKILL``, the OOM killer, a CI timeout). The file is flushed to
+disk at most once a second (``FSYNC_EVERY``), not per batch: a machine that loses power may
+forget up to the last second of acknowledgements, and the next run sends those events again
+with the same ``event_id`` (TikTok deduplicates them within 48 hours). The state store folds
+journals into its database (see ``store.py``).
 
 A file cut short by a crash is read up to its last complete batch: the torn batch was being
 recorded when the process died, so it counts as in flight and is sent again. A damaged file
@@ -60,6 +60,8 @@ _LOG_FIELDS = [
 ]
 _FIELDS = _ACK_FIELDS + _LOG_FIELDS
 ACCEPTED = "accepted"
+_READ_BUFFER = 1 << 20
+_END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"  # Arrow IPC: continuation, length 0
 _SEQ = itertools.count()
 
 
@@ -77,7 +79,11 @@ class JournalWriter:
         self._clock = clock  # the acknowledgement time recorded (tests move it)
         self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - closed in close()
         self._schema = _schema(destination, scope)
-        self._writer = pa.ipc.new_stream(self._file, self._schema)
+        # The stream's messages are written by hand (the schema, then one message per
+        # batch): pyarrow's stream writer makes a write call per buffer and header (dozens a
+        # batch here); one write of the serialised batch halves an append's CPU
+        # (bench/commit_micro.py) and keeps an append one write.
+        self._write(self._schema.serialize())
         self._synced = time.monotonic()
         self._count = 0
 
@@ -111,17 +117,24 @@ class JournalWriter:
             ],
             schema=self._schema,
         )
-        self._writer.write_batch(batch)
+        self._write(batch.serialize())
         self._count += n
         if time.monotonic() - self._synced >= FSYNC_EVERY:
             os.fsync(self._file.fileno())
             self._synced = time.monotonic()
 
+    def _write(self, data: pa.Buffer | bytes) -> None:
+        """One ``write`` (more only if the kernel takes part of it, as with a full disk)."""
+        view = memoryview(data)
+        fd = self._file.fileno()
+        while view:
+            view = view[os.write(fd, view) :]
+
     def close(self) -> None:
         if self._file.closed:
             return
         try:
-            self._writer.close()
+            self._write(_END_OF_STREAM)
             os.fsync(self._file.fileno())
         finally:
             self._file.close()
@@ -196,7 +209,8 @@ def read_journal(path: Path) -> Journal | JournalDamage | None:
         return None
     # Arrow's own messages are not passed on: on a damaged file they may quote its bytes.
     try:
-        stream = pa.ipc.open_stream(pa.OSFile(str(path), "rb"))
+        # Buffered: unbuffered, each batch's every buffer is a read call of its own.
+        stream = pa.ipc.open_stream(pa.input_stream(str(path), buffer_size=_READ_BUFFER))
     except (OSError, pa.ArrowException, io.UnsupportedOperation):
         return JournalDamage("its header does not read", 0, None)
     schema = pa.schema(_FIELDS)

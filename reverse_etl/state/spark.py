@@ -16,40 +16,23 @@ when the destination is done. A run that dies (SIGKILL, during the send or the f
 its journal; the next run that writes folds it first, and folding the same journal twice
 gives the same state. The diff then runs in Spark: only the rows to send leave it.
 
-Where the tables live: with a persistent catalog (Hive metastore, Databricks) as managed
-tables of database ``schema``; with Spark's in-memory catalog (a ``local[*]`` session, a
-plain Spark Connect server) as Parquet folders under ``<spark.sql.warehouse.dir>/
-<schema>.db``, read through temporary views, so a new session finds them again.
+The tables, and how each is written so that a crash never leaves one half done, are in
+``spark_tables.py``; the run history and the delivery log in ``spark_history.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import itertools
-import os
-import shutil
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as pads
-import pyarrow.parquet as pq
 
 from reverse_etl.delivery.batching import Column
 from reverse_etl.errors import StateError
-from reverse_etl.history.records import RunDestinationRecord, RunRecord
-from reverse_etl.history.tables import (
-    DESTINATION_COLUMNS,
-    HISTORY_TABLES,
-    LOG_COLUMNS,
-    RUN_COLUMNS,
-)
 from reverse_etl.state.base import LogBatch
 from reverse_etl.state.dedup import FIRST, Clock, DedupWindow, acknowledged_sql, system_clock
 from reverse_etl.state.diff import FORM_EXACT, FORM_MD5, FORM_SHA1, form_of
@@ -60,56 +43,33 @@ from reverse_etl.state.journal import (
     journal_files,
     read_journal,
 )
+from reverse_etl.state.spark_history import HISTORY, SparkHistory
+from reverse_etl.state.spark_tables import FOLDS, Scope, utc_now
 from reverse_etl.state.store import ScopeInfo
 
 if TYPE_CHECKING:  # pyspark is imported only when a Spark warehouse is used
     from reverse_etl.engine.spark import SparkEngine
 
 SCHEMA_VERSION = 1
-UPLOAD_ROWS = 500_000  # journal rows sent to Spark per DataFrame
+UPLOAD_ROWS = 500_000  # journal rows sent to Spark per DataFrame (over Spark Connect)
+# Journal rows per Parquet row group when the tables are on this machine's disk: the fold
+# holds one such chunk at a time, so its memory does not grow with the run.
+LOCAL_ROWS = 50_000
 _ROWS = f"row_key STRING, row_hash STRING, synced_at TIMESTAMP_NTZ, {FIRST} TIMESTAMP_NTZ"
 _LOG = (
     "outcome STRING, log_key STRING, event_id STRING, code BIGINT, message STRING, "
     "request_id STRING, run_id STRING"
 )
 _STAGED = f"row_key STRING, row_hash STRING, synced_at TIMESTAMP_NTZ, seq BIGINT, {_LOG}"
-HISTORY = "__history__"  # the ``folds`` pointers of the history tables use this destination
-
-
-def _spark_columns(columns: str) -> str:
-    """A history table's columns (history/tables.py) as Spark DDL."""
-    out = columns.replace(" NOT NULL", "").replace("DOUBLE PRECISION", "DOUBLE")
-    return out.replace(" TEXT", " STRING").replace(" TIMESTAMP", " TIMESTAMP_NTZ")
-
-
-# runs and run_destinations are replaced by appending: the newest row (seq) of a key wins.
-_HISTORY = {
-    name: _spark_columns(cols) + (", seq BIGINT" if name != "delivery_log" else "")
-    for name, cols in HISTORY_TABLES
-}
-_HISTORY_KEYS = {"runs": "run_id", "run_destinations": "run_id, destination"}
-_FOLDS = "destination STRING, scope STRING, gen BIGINT, slot STRING, folded_at TIMESTAMP_NTZ"
 _DESTINATIONS = (
     "destination STRING, scope STRING, event_source_id STRING, mapping_fingerprint STRING, "
     "mapping STRING, last_sync_at TIMESTAMP_NTZ, last_run_id STRING, deleted BOOLEAN, "
     "seq BIGINT"
 )
 _META = "key STRING, value STRING"
-_VIEW_IDS = itertools.count(1)
 
 
-@dataclass(frozen=True)
-class _Scope:
-    destination: str
-    scope: str
-
-    @property
-    def id(self) -> str:
-        digest = hashlib.sha1(f"{self.destination}\0{self.scope}".encode()).hexdigest()
-        return digest[:16]
-
-
-class SparkStateStore:
+class SparkStateStore(SparkHistory):
     """State tables in a Spark database (a ``StateStore``); the diff runs there too."""
 
     diffs_in_place = True  # only the rows to send leave Spark
@@ -124,16 +84,11 @@ class SparkStateStore:
         write: bool,
         clock: Clock = system_clock,
     ) -> None:
-        self.engine = engine
-        self.database = database
+        super().__init__(engine, database, write=write)
         self.journal_dir = journal_dir
-        self.write = write
         self.clock = clock
         self.warnings: list[str] = []
         self._journals: dict[tuple[str, str], JournalWriter] = {}
-        self._views: dict[str, str] = {}  # table -> temporary view of it, this session
-        self._root = self._folder_root()
-        self._local = self._local_folder()
         self._prepare()
         self._current = self._read_folds()
         self._dests = self._read_destinations()
@@ -146,77 +101,12 @@ class SparkStateStore:
                 "next sync adds them first"
             )
 
-    # --- where tables live ---------------------------------------------------------------
-    def _folder_root(self) -> str | None:
-        """The folder of the tables when Spark's catalog forgets them with the session."""
-        if self.engine.conf("spark.sql.catalogImplementation") not in (None, "in-memory"):
-            return None
-        base = self.engine.conf("spark.sql.warehouse.dir") or "spark-warehouse"
-        return f"{base.rstrip('/')}/{self.database}.db"
-
-    def _local_folder(self) -> Path | None:
-        """The tables' folder when it is on this machine's disk (an in-process session):
-        small appends and uploads are then Parquet files written here, without a Spark job,
-        each appearing whole (written under a hidden name, which Spark skips, then renamed)."""
-        if self._root is None or self.engine.is_connect:
-            return None
-        root = self._root
-        if root.startswith("file:"):
-            root = "/" + root.removeprefix("file:").lstrip("/")
-        return None if "://" in root else Path(root)
-
-    def _exists(self, table: str) -> bool:
-        """Whether a table has been written."""
-        if self._root is None:
-            return bool(self.engine.session.catalog.tableExists(f"{self.database}.{table}"))
-        if self._local is None:
-            return True  # over Spark Connect: a missing folder reads as an empty table
-        folder = self._local / table
-        return folder.is_dir() and any(folder.glob("*.parquet"))
-
-    def _write_local(self, table: str, ddl: str, rows: Any, *, replace: bool) -> None:
-        """Rows (a table, or batches) as one new Parquet file of a local table's folder."""
-        assert self._local is not None
-        folder = self._local / table
-        if replace and folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        schema = _arrow_schema(ddl)
-        name = f"part-{time.time_ns()}-{uuid.uuid4().hex}.parquet"
-        hidden = folder / f".{name}.tmp"
-        with pq.ParquetWriter(hidden, schema) as writer:
-            for part in [rows] if isinstance(rows, pa.Table) else rows:
-                writer.write_table(pa.Table.from_batches(part.to_batches()).cast(schema))
-        os.replace(hidden, folder / name)
-        self._written(table)
-
-    def _target(self, table: str) -> str:
-        if self._root is None:
-            return f"`{self.database}`.`{table}`"
-        return f"path:{self._root}/{table}"
-
-    def _rel(self, table: str, schema: str) -> str:
-        """SQL naming ``table`` (a catalog table, or a fresh temporary view of its files)."""
-        if self._root is None:
-            return f"`{self.database}`.`{table}`"
-        if table not in self._views:
-            name = f"__retl_state_{next(_VIEW_IDS)}"
-            self._views[table] = self.engine.view_of_path(f"{self._root}/{table}", name, schema)
-        return self._views[table]
-
-    def _written(self, table: str) -> None:
-        # Spark lists a path's files once per view: a rewritten table needs a new one.
-        name = self._views.pop(table, None)
-        if name is not None:
-            with contextlib.suppress(Exception):
-                self.engine.session.catalog.dropTempView(name)
-
     def _prepare(self) -> None:
         if self._root is None:
             self.engine.execute(f"CREATE DATABASE IF NOT EXISTS `{self.database}`")
             for table, columns in (
                 ("meta", _META),
-                ("folds", _FOLDS),
+                ("folds", FOLDS),
                 ("destinations", _DESTINATIONS),
             ):
                 self.engine.execute(
@@ -234,41 +124,10 @@ class SparkStateStore:
         if version is None and self.write:
             self._append("meta", _META, pa.table({"key": ["schema_version"], "value": ["1"]}))
 
-    def _append(self, table: str, schema: str, rows: pa.Table) -> None:
-        if self._local is not None:
-            self._write_local(table, schema, rows, replace=False)
-            return
-        self.engine.write_arrow(rows, self._target(table), mode="append")
-        self._written(table)
-
-    # --- the pointers ----------------------------------------------------------------------
-    def _small(self, table: str, ddl: str) -> list[dict[str, Any]]:
-        """Every row of a small table (pointers, mappings): read from local disk directly
-        when the tables are there (no Spark job), else through Spark."""
-        if not self._exists(table):
-            return []
-        if self._local is not None:
-            found = pads.dataset(self._local / table, format="parquet")
-            rows: list[dict[str, Any]] = found.to_table().to_pylist()
-            return rows
-        names = [part.strip().split(" ", 1)[0] for part in ddl.split(",")]
-        return [
-            dict(zip(names, r, strict=True))
-            for r in self.engine.rows(f"SELECT {', '.join(names)} FROM {self._rel(table, ddl)}")
-        ]
-
-    def _read_folds(self) -> dict[_Scope, tuple[int, str]]:
-        current: dict[_Scope, tuple[int, str]] = {}
-        for r in self._small("folds", _FOLDS):
-            key = _Scope(r["destination"], r["scope"])
-            if key not in current or int(r["gen"]) > current[key][0]:
-                current[key] = (int(r["gen"]), str(r["slot"] or ""))
-        return current
-
-    def _read_destinations(self) -> dict[_Scope, tuple[Any, ...]]:
-        newest: dict[_Scope, dict[str, Any]] = {}
+    def _read_destinations(self) -> dict[Scope, tuple[Any, ...]]:
+        newest: dict[Scope, dict[str, Any]] = {}
         for r in self._small("destinations", _DESTINATIONS):
-            key = _Scope(r["destination"], r["scope"])
+            key = Scope(r["destination"], r["scope"])
             if key not in newest or r["seq"] > newest[key]["seq"]:
                 newest[key] = r
         return {
@@ -283,7 +142,7 @@ class SparkStateStore:
             if not r["deleted"]
         }
 
-    def _slot(self, scope: _Scope) -> str | None:
+    def _slot(self, scope: Scope) -> str | None:
         """The table holding a scope's acknowledged keys (None: nothing acknowledged)."""
         found = self._current.get(scope)
         if found is None or not found[1]:
@@ -295,7 +154,7 @@ class SparkStateStore:
         """The acknowledged (key, hash[, first time]) of one scope, one row per key, as SQL
         both DuckDB and Spark read (the diff is transpiled)."""
         first = f", {FIRST}" if with_first else ""
-        slot = self._slot(_Scope(destination, scope))
+        slot = self._slot(Scope(destination, scope))
         if slot is None:
             empty = f", CAST(NULL AS TIMESTAMP) AS {FIRST}" if with_first else ""
             return (
@@ -305,7 +164,7 @@ class SparkStateStore:
         return f"(SELECT row_key, row_hash{first} FROM {self._rel(slot, _ROWS)})"
 
     def hash_form(self, destination: str, scope: str) -> int | None:
-        slot = self._slot(_Scope(destination, scope))
+        slot = self._slot(Scope(destination, scope))
         if slot is None:
             return None
         found = self.engine.rows(f"SELECT length(row_hash) FROM {self._rel(slot, _ROWS)} LIMIT 1")
@@ -320,14 +179,14 @@ class SparkStateStore:
             )
         return form
 
-    def _count(self, scope: _Scope) -> int:
+    def _count(self, scope: Scope) -> int:
         slot = self._slot(scope)
         if slot is None:
             return 0
         return int(self.engine.rows(f"SELECT count(*) FROM {self._rel(slot, _ROWS)}")[0][0])
 
     def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
-        key = _Scope(destination, scope)
+        key = Scope(destination, scope)
         found = self._dests.get(key)
         if found is None:
             return None
@@ -359,10 +218,6 @@ class SparkStateStore:
         return total, late
 
     # --- writes ----------------------------------------------------------------------------
-    def _writable(self) -> None:
-        if not self.write:
-            raise StateError("internal: the state was opened read-only")
-
     def record_acknowledged(
         self,
         destination: str,
@@ -388,87 +243,6 @@ class SparkStateStore:
             self._journals[(destination, scope)] = journal
         return journal
 
-    # --- history (reverse_etl/history): append-only tables, the newest row of a key wins ---
-    def _history_table(self, name: str) -> str:
-        found = self._current.get(_Scope(HISTORY, name))
-        return f"history_{name}_{found[1] if found else 'a'}"
-
-    def record_history(
-        self, run: RunRecord, destinations: Sequence[RunDestinationRecord] = ()
-    ) -> None:
-        self._writable()
-        seq = time.time_ns()
-        run_row = {**asdict(run), "destinations": ",".join(run.destinations), "seq": seq}
-        self._append_history("runs", [run_row])
-        if destinations:
-            self._append_history(
-                "run_destinations", [{**asdict(d), "seq": seq} for d in destinations]
-            )
-
-    def _append_history(self, name: str, rows: list[dict[str, Any]]) -> None:
-        schema = _arrow_schema(_HISTORY[name])
-        table = pa.Table.from_pylist(
-            [{f.name: r.get(f.name) for f in schema} for r in rows], schema=schema
-        )
-        self._append(self._history_table(name), _HISTORY[name], table)
-
-    def prune_history(self, before: dt.datetime) -> None:
-        """Each history table rewritten without what is older, into its other slot, then
-        pointed at (as a fold: a crash midway keeps the old slot)."""
-        self._writable()
-        stamp = f"TIMESTAMP_NTZ '{before.isoformat(sep=' ')}'"
-        runs = self._rel(self._history_table("runs"), _HISTORY["runs"])
-        old_runs = (
-            f"SELECT run_id FROM {runs} GROUP BY run_id "
-            f"HAVING max(coalesce(ended_at, started_at)) < {stamp}"
-        )
-        keep = {
-            "delivery_log": f"logged_at >= {stamp}",
-            "run_destinations": f"run_id NOT IN ({old_runs})",
-            "runs": f"run_id NOT IN ({old_runs})",
-        }
-        oldest = {
-            "delivery_log": "min(logged_at)",
-            "run_destinations": "min(ended_at)",
-            "runs": "min(coalesce(ended_at, started_at))",
-        }
-        present = [n for n in keep if self._exists(self._history_table(n))]
-        if not present:
-            return
-        # One query says which tables hold anything older (most syncs prune nothing).
-        firsts = self.engine.rows(
-            "SELECT "
-            + ", ".join(
-                f"(SELECT {oldest[n]} FROM {self._rel(self._history_table(n), _HISTORY[n])})"
-                for n in present
-            )
-        )[0]
-        for name, first in zip(present, firsts, strict=True):
-            if first is None or first >= before:
-                continue  # nothing to prune: no rewrite
-            key = _Scope(HISTORY, name)
-            gen, slot = self._current.get(key, (0, "a"))
-            rel = self._rel(self._history_table(name), _HISTORY[name])
-            new_slot = "b" if slot == "a" else "a"
-            table = f"history_{name}_{new_slot}"
-            self.engine.write_sql(f"SELECT * FROM {rel} WHERE {keep[name]}", self._target(table))
-            self._written(table)
-            self._point(key, gen + 1, new_slot)
-
-    def history_relation(self, table: str) -> str:
-        """A history table as DuckDB-dialect SQL (the newest row of each run)."""
-        rel = self._rel(self._history_table(table), _HISTORY[table])
-        columns = {"runs": RUN_COLUMNS, "run_destinations": DESTINATION_COLUMNS}.get(
-            table, LOG_COLUMNS
-        )
-        if table not in _HISTORY_KEYS:
-            return f"(SELECT {columns} FROM {rel})"
-        return (
-            f"(SELECT {columns} FROM (SELECT *, row_number() OVER (PARTITION BY "
-            f"{_HISTORY_KEYS[table]} ORDER BY seq DESC) AS __n FROM {rel}) AS __h "
-            "WHERE __n = 1)"
-        )
-
     def compact(self, destination: str, scope: str) -> None:
         """Fold the journals into Spark (every scope's: a died run's too)."""
         self._fold_journals()
@@ -478,7 +252,7 @@ class SparkStateStore:
             journal.close()
         self._journals.clear()
         files = journal_files(self.journal_dir)
-        by_scope: dict[_Scope, list[Path]] = {}
+        by_scope: dict[Scope, list[Path]] = {}
         unreadable: list[tuple[Path, JournalDamage]] = []
         for file in files:
             found = read_journal(file)
@@ -487,7 +261,7 @@ class SparkStateStore:
             elif isinstance(found, JournalDamage):
                 unreadable.append((file, found))
             else:
-                by_scope.setdefault(_Scope(found.destination, found.scope), []).append(file)
+                by_scope.setdefault(Scope(found.destination, found.scope), []).append(file)
         for key, group in by_scope.items():
             self._fold_scope(key, group)
         for file, damage in unreadable:
@@ -498,7 +272,7 @@ class SparkStateStore:
                 "the next sync sends those rows again"
             )
 
-    def _fold_scope(self, key: _Scope, files: list[Path]) -> None:
+    def _fold_scope(self, key: Scope, files: list[Path]) -> None:
         """Stage the journals in Spark, write the free slot from the slot in use and them,
         then point ``folds`` at it; the journal files go last. A crash before the pointer
         leaves the old slot in use and the journals in place: the next run does it again."""
@@ -507,12 +281,15 @@ class SparkStateStore:
         uploaded = False
         journals = [(i, read_journal(f), f) for i, f in enumerate(files)]
         rows_read = [0]
+        # Local Parquet is written a chunk at a time; an upload to Spark is one DataFrame
+        # (and a Spark job) per chunk, so it takes larger ones.
+        chunk_rows = LOCAL_ROWS if self._local is not None else UPLOAD_ROWS
 
         def chunks() -> Iterator[pa.Table]:
             for index, journal, file in journals:
                 if not isinstance(journal, Journal):
                     continue
-                for chunk in _chunks(journal.reader, UPLOAD_ROWS):
+                for chunk in _chunks(journal.reader, chunk_rows):
                     seq = pa.compute.add(chunk.column("pos"), pa.scalar(index << 40, pa.int64()))
                     rows_read[0] += chunk.num_rows
                     yield chunk.drop_columns(["pos"]).add_column(3, "seq", seq)
@@ -530,17 +307,7 @@ class SparkStateStore:
         if uploaded:
             self._written(staged)
             rel = self._rel(staged, _STAGED)
-            # The delivery log first: a crash before the pointer folds the journal again,
-            # and may log its rows twice (never the state).
-            log = self._history_table("delivery_log")
-            self.engine.write_sql(
-                f"SELECT run_id, {_lit(key.destination)} AS destination, log_key AS row_key, "
-                "event_id, outcome, code, message, request_id, synced_at AS logged_at "
-                f"FROM {rel} WHERE log_key IS NOT NULL",
-                self._target(log),
-                mode="append",
-            )
-            self._written(log)
+            self._log_staged(key.destination, rel)  # the delivery log first
             self._write_slot(key, f"(SELECT * FROM {rel} WHERE row_hash IS NOT NULL)")
         for file in files:
             if any(file == d for d, _ in damaged):
@@ -554,7 +321,7 @@ class SparkStateStore:
                 f"before the damage (kept it as {kept}); the rest are sent again"
             )
 
-    def _write_slot(self, key: _Scope, staged: str) -> None:
+    def _write_slot(self, key: Scope, staged: str) -> None:
         gen, slot = self._current.get(key, (0, ""))
         new_slot = "b" if slot == "a" else "a"
         table = f"rows_{key.id}_{new_slot}"
@@ -579,23 +346,6 @@ class SparkStateStore:
         self._written(table)
         self._point(key, gen + 1, new_slot)
 
-    def _point(self, key: _Scope, gen: int, slot: str) -> None:
-        now = _now()
-        self._append(
-            "folds",
-            _FOLDS,
-            pa.table(
-                {
-                    "destination": [key.destination],
-                    "scope": [key.scope],
-                    "gen": pa.array([gen], pa.int64()),
-                    "slot": [slot],
-                    "folded_at": pa.array([now], pa.timestamp("us")),
-                }
-            ),
-        )
-        self._current[key] = (gen, slot)
-
     def record_run(
         self,
         destination: str,
@@ -607,16 +357,16 @@ class SparkStateStore:
         run_id: str,
     ) -> None:
         self._writable()
-        now = _now()
+        now = utc_now()
         self._append_destination(
-            _Scope(destination, scope),
+            Scope(destination, scope),
             source_id=event_source_id,
             fingerprint=fingerprint,
             mapping=mapping,
             last=now,
             run_id=run_id,
         )
-        self._dests[_Scope(destination, scope)] = (
+        self._dests[Scope(destination, scope)] = (
             event_source_id,
             fingerprint,
             mapping,
@@ -626,7 +376,7 @@ class SparkStateStore:
 
     def _append_destination(
         self,
-        key: _Scope,
+        key: Scope,
         *,
         source_id: str | None,
         fingerprint: str | None,
@@ -700,33 +450,6 @@ class SparkStateStore:
         self._journals.clear()
         for table in list(self._views):
             self._written(table)
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-_ARROW_TYPES = {
-    "STRING": pa.string(),
-    "TIMESTAMP_NTZ": pa.timestamp("us"),
-    "BIGINT": pa.int64(),
-    "INTEGER": pa.int32(),
-    "DOUBLE": pa.float64(),
-    "BOOLEAN": pa.bool_(),
-}
-
-
-def _arrow_schema(ddl: str) -> pa.Schema:
-    return pa.schema(
-        [
-            pa.field(name, _ARROW_TYPES[type_])
-            for name, type_ in (part.strip().split(" ", 1) for part in ddl.split(","))
-        ]
-    )
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _chunks(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:

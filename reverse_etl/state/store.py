@@ -604,62 +604,79 @@ class LocalStateStore:
 
         Entries go in FOLD_ROWS at a time, each in its own transaction (one transaction for
         millions of rows would hold them all in memory). Meanwhile the scope is marked dirty,
-        so a reader takes the newest entry per key; the last transaction drops the older
-        entries and the mark. A fold that dies midway, or a file folded twice (a crash between
-        the last commit and the unlink), therefore ends in the same state when folded again.
+        so a reader takes the newest entry per key; the last transaction appends the last
+        entries and drops the older entries and the mark. A journal of at most FOLD_ROWS
+        entries (a sync of up to ~245k rows) is thus folded in one transaction, never dirty.
+        A fold that dies midway, or a file folded twice (a crash between the last commit and
+        the unlink), therefore ends in the same state when folded again.
         """
         scope = [journal.destination, journal.scope]
         (cutoff,) = cur.execute(
             f"SELECT coalesce(max(seq), 0) FROM {ALIAS}.synced_rows"
         ).fetchone() or (0,)
-        cur.execute(f"INSERT OR IGNORE INTO {ALIAS}.dirty_scopes VALUES (?, ?)", scope)
         # The journal's delivery-log rows: a Parquet file in place before the journal's last
         # commit (and so before it is deleted); folded again, it is written again, whole.
         segment = LogSegment(self.log_dir, journal.path.stem)
+        batches = _Tracked(journal.reader)
+        last: pa.Table | None = None
         try:
             with self.engine.memory_while(SENDING_MEMORY):  # appending needs few buffers
-                for chunk in _chunks(journal.reader, FOLD_ROWS):
+                for chunk in _chunks(batches, FOLD_ROWS):
                     segment.write(log_rows(chunk, journal.destination))
-                    self._append(cur, chunk, scope, cutoff)
+                    if batches.done:  # the journal's last entries: appended below
+                        last = chunk
+                        break
+                    with _transaction(cur):
+                        cur.execute(
+                            f"INSERT OR IGNORE INTO {ALIAS}.dirty_scopes VALUES (?, ?)", scope
+                        )
+                        self._append(cur, chunk, scope, cutoff)
             segment.commit()
         except BaseException:
             segment.abandon()
             raise
+        # Under the plan's memory limit: dropping what a resend of millions of keys replaces
+        # joins them all.
         with _transaction(cur):
-            (older,) = cur.execute(
-                f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ? "
-                "AND seq <= ?",
-                [*scope, cutoff],
-            ).fetchone() or (0,)
-            if older:  # not the scope's first sync: drop what the journal supersedes
-                _carry_first(cur, scope, f"{{t}}.seq > {int(cutoff)}", f"seq <= {int(cutoff)}")
-                cur.execute(
-                    f"""DELETE FROM {ALIAS}.synced_rows
-                        WHERE destination = ? AND scope = ? AND seq <= ? AND row_key IN (
-                            SELECT row_key FROM {ALIAS}.synced_rows
-                            WHERE destination = ? AND scope = ? AND seq > ?)""",
-                    [*scope, cutoff] * 2,
-                )
+            if last is not None:
+                self._append(cur, last, scope, cutoff)
+            self._supersede(cur, scope, cutoff)
+
+    @staticmethod
+    def _supersede(cur: duckdb.DuckDBPyConnection, scope: list[str], cutoff: int) -> None:
+        """Drop the entries (up to ``cutoff``) the journal's entries replace, and the mark."""
+        (older,) = cur.execute(
+            f"SELECT count(*) FROM {ALIAS}.synced_rows WHERE destination = ? AND scope = ? "
+            "AND seq <= ?",
+            [*scope, cutoff],
+        ).fetchone() or (0,)
+        if older:  # not the scope's first sync: drop what the journal supersedes
+            _carry_first(cur, scope, f"{{t}}.seq > {int(cutoff)}", f"seq <= {int(cutoff)}")
             cur.execute(
-                f"DELETE FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?", scope
+                f"""DELETE FROM {ALIAS}.synced_rows
+                    WHERE destination = ? AND scope = ? AND seq <= ? AND row_key IN (
+                        SELECT row_key FROM {ALIAS}.synced_rows
+                        WHERE destination = ? AND scope = ? AND seq > ?)""",
+                [*scope, cutoff] * 2,
             )
+        cur.execute(f"DELETE FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?", scope)
 
     @staticmethod
     def _append(
         cur: duckdb.DuckDBPyConnection, chunk: pa.Table, scope: list[str], cutoff: int
     ) -> None:
+        """Insert a chunk of journal entries (inside the caller's transaction)."""
         # One contiguous array per column: over the journal's 1,000-row batches DuckDB
         # appends short vectors, and the next checkpoint recompresses all of them (0.3 s a
         # million rows).
         cur.register("__retl_journal", chunk.combine_chunks())
         try:
-            with _transaction(cur):
-                cur.execute(
-                    f"""INSERT INTO {ALIAS}.synced_rows
-                        SELECT ?, ?, row_key, row_hash, synced_at, ? + pos, synced_at
-                        FROM __retl_journal WHERE row_hash IS NOT NULL""",
-                    [*scope, cutoff],
-                )
+            cur.execute(
+                f"""INSERT INTO {ALIAS}.synced_rows
+                    SELECT ?, ?, row_key, row_hash, synced_at, ? + pos, synced_at
+                    FROM __retl_journal WHERE row_hash IS NOT NULL""",
+                [*scope, cutoff],
+            )
         finally:
             cur.unregister("__retl_journal")
 
@@ -926,7 +943,20 @@ def _transaction(cur: duckdb.DuckDBPyConnection) -> Iterator[None]:
     cur.execute("COMMIT")
 
 
-def _chunks(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.Table]:
+class _Tracked:
+    """A reader's batches, noting when they have run out (``done``)."""
+
+    def __init__(self, reader: pa.RecordBatchReader) -> None:
+        self.schema = reader.schema
+        self._reader = reader
+        self.done = False
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        yield from self._reader
+        self.done = True
+
+
+def _chunks(reader: pa.RecordBatchReader | _Tracked, rows: int) -> Iterator[pa.Table]:
     """The reader's batches, regrouped into tables of exactly ``rows`` rows (the last one
     fewer)."""
     held: list[pa.RecordBatch] = []

@@ -23,6 +23,7 @@ from reverse_etl.columns import (
     tables_read,
 )
 from reverse_etl.models.compile import Model, ModelGraph
+from reverse_etl.models.dialects import model_dialect
 from reverse_etl.models.lines import ModelLines
 from reverse_etl.schemas import SchemaProvider, TableSchema, resolve_schemas
 
@@ -63,7 +64,9 @@ def analyse(
         needed |= {name, *graph.compiled(name).upstream}
     order = [n for n in graph.order if n in needed]
     by_ref = {TableRef.of(n): n for n in order}
-    trees = {n: _parse(graph.models[n].sql, dialect) for n in order}
+    # Each model is read in its own dialect (config(dialect=...)); the trees are sqlglot's
+    # and typed in the project's dialect from here on.
+    trees = {n: _parse(graph.models[n].sql, model_dialect(graph.models[n], dialect)) for n in order}
     refs = {n: tables_read(t) if t is not None else () for n, t in trees.items()}
     schemas = resolve_schemas((r for n in order for r in refs[n] if r not in by_ref), providers)
     models: dict[str, AnalysedModel] = {}

@@ -19,7 +19,6 @@ from reverse_etl.config.destinations import DestinationConfig, load_destinations
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations import registry
-from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
 from reverse_etl.schemas import (
@@ -40,9 +39,11 @@ from reverse_etl.validation.result import (
 )
 
 if TYPE_CHECKING:  # the facade imports this module: no import of it at run time
+    from reverse_etl.engine.duckdb import DuckDBEngine
     from reverse_etl.validation.context import ValidatedProject
 
 MODELS_DIR = "models"
+WORKBENCH_DIALECT = "duckdb"  # DuckDBEngine.dialect (tests/test_startup_imports.py checks it)
 PROJECT_FILE = "retl_project.yml"
 _RANK = {"error": 0, "warning": 1, "note": 2}
 _ISSUE_RULES = {
@@ -124,7 +125,7 @@ def validate_project(
         else:
             providers.insert(0, PostgresSchemas(server, notes, unreachable))
     # The dialect models are written in (a warehouse server transpiles from it).
-    dialect = str(getattr(wh, "dialect", None) or DuckDBEngine.dialect)
+    dialect = str(getattr(wh, "dialect", None) or WORKBENCH_DIALECT)
     try:
         analysis = analyse(graph, [c.model for c in configs], providers, dialect)
     finally:
@@ -190,6 +191,9 @@ def _open_engine(project: ValidatedProject, notes: list[Problem]) -> DuckDBEngin
     Not the facade's engine: that one attaches every configured database, PostgreSQL
     included, and validate makes no network call.
     """
+    # Imported here: a project whose sources are all declared validates without DuckDB (#18).
+    from reverse_etl.engine.duckdb import DuckDBEngine
+
     try:
         return DuckDBEngine(_warehouse_file(project))
     except EngineError as exc:

@@ -14,6 +14,7 @@ import pytest
 
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.engine.spark import SparkConnection, SparkEngine
+from reverse_etl.models.dialects import query_for
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
 from reverse_etl.state.journal import journal_files
@@ -246,6 +247,7 @@ def test_a_fold_that_dies_is_finished_by_the_next_run(
     acks = tmp_path / "acks"
     clock = iter([1000.0, 2000.0, 3000.0])
     store = SparkStateStore(engine, "fold_dies", acks, write=True, clock=lambda: next(clock))
+    assert [r["value"] for r in store._small("meta", "key STRING, value STRING")] == ["1"]
     store.record_acknowledged("d", "s", ["k1", "k2"], ["h1", "h2"])
     store.compact("d", "s")
     before = state_rows(store)
@@ -272,3 +274,94 @@ def test_a_fold_that_dies_is_finished_by_the_next_run(
     assert {k: h for k, (h, _) in after.items()} == {"k1": "h1", "k2": "h2b", "k3": "h3"}
     assert after["k2"][1] == before["k2"][1]
     assert journal_files(acks) == []
+
+
+def test_a_resync_classifies_every_row_once_in_spark(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    # Queries Spark runs that hash the model's rows (md5 of each row): an unchanged re-sync
+    # hashes them once, in the one classification it keeps; counts are read from that.
+    root = spark_project(tmp_path, server.base_url, spark_dir, "classified_once")
+    data = root / "data" / "orders.parquet"
+    write_orders(data, 500)
+    assert sync(root) == (500, 0)
+    hashing: list[str] = []
+    plans: list[str] = []
+    rows, stream = SparkEngine.rows, SparkEngine.stream
+    cached = getattr(SparkEngine, "cached", None)
+
+    def run(sql: str) -> None:
+        if "md5(" in sql.lower():
+            hashing.append(sql)
+
+    def counted_rows(self: SparkEngine, sql: str, params: Any = ()) -> Any:
+        run(sql)
+        if "__retl_cached_" in sql:  # read from what Spark kept, not computed again
+            plan = str(self.session.sql(sql)._jdf.queryExecution().executedPlan())
+            plans.append(plan.partition("InMemoryRelation")[0])  # not the kept plan's text
+        return rows(self, sql, params)
+
+    def counted_stream(self: SparkEngine, sql: str, **kw: Any) -> Any:
+        run(sql)
+        return stream(self, sql, **kw)
+
+    def counted_cached(self: SparkEngine, sql: str) -> Any:
+        run(sql)
+        assert cached is not None
+        return cached(self, sql)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SparkEngine, "rows", counted_rows)
+        patch.setattr(SparkEngine, "stream", counted_stream)
+        if cached is not None:
+            patch.setattr(SparkEngine, "cached", counted_cached)
+        assert sync(root) == (0, 500)
+        assert len(hashing) == 1, hashing  # before: a count pass, then a diff pass
+        assert plans and all("InMemoryTableScan" in p for p in plans), plans
+        assert not any("FileScan" in p or "Join" in p for p in plans), plans
+        # 1 new, 2 changed: the model runs again only to fetch those 3 rows
+        write_orders(data, 500, changed=(5, 6), extra=1)
+        hashing.clear()
+        assert sync(root) == (3, 498)
+        assert len(hashing) == 2, hashing
+
+
+# A model in Spark SQL (config(dialect='spark')): backquoted names, concat, array(), a LIKE on
+# lower(): on Spark it runs as written, on DuckDB sqlglot translates it; both send the same.
+SPARK_MODEL = """{{ config(dialect='spark') }}
+select 'Purchase' as event,
+       concat('order-', cast(`order_id` as string)) as event_id,
+       ordered_at as event_time,
+       lower(email) as email,
+       phone,
+       total as value,
+       'USD' as currency,
+       array(concat('sku-', cast(order_id as string))) as content_ids
+from {{ source('shop', 'orders') }}
+where lower(email) like '%@example.com'
+"""
+
+
+def test_a_model_in_spark_sql_runs_as_written_and_sends_what_duckdb_sends(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    on_spark = spark_project(tmp_path / "spark", server.base_url, spark_dir, "native_model")
+    (on_spark / "models" / "purchases.sql").write_text(SPARK_MODEL, encoding="utf-8")
+    write_orders(on_spark / "data" / "orders.parquet", 300)
+    with Project.load(on_spark) as p:
+        (compiled,) = p.compile()
+        sql = query_for(compiled, p.engine)
+        assert sql.startswith("SELECT * FROM __retl_model_")  # a view of the text as written
+    assert sync(on_spark) == (300, 0)
+    from_spark = events(server)
+    world = SandboxWorld.demo()
+    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as other:
+        on_duckdb = project(tmp_path / "duckdb", other.base_url, "  type: duckdb")
+        (on_duckdb / "models" / "purchases.sql").write_text(SPARK_MODEL, encoding="utf-8")
+        write_orders(on_duckdb / "data" / "orders.parquet", 300)
+        assert sync(on_duckdb) == (300, 0)
+        from_duckdb = events(other)
+    assert len(from_spark) == 300
+    assert from_spark == from_duckdb
+    assert from_spark["order-3"]["properties"]["content_ids"] == ["sku-3"]

@@ -11,8 +11,7 @@ SQL.
 from __future__ import annotations
 
 import re
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.catalog import Hashing, Kind
 from reverse_etl.destinations.meta.encode import (
@@ -40,6 +39,9 @@ from reverse_etl.destinations.shared.sql import (
     lit,
     number,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
 
 # Meta refuses an event_time in the future; a few minutes allow for clocks that disagree.
 FUTURE_SKEW_SECONDS = 300
@@ -76,6 +78,8 @@ def _utc_text(seconds: str) -> str:
 
 
 def _time_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]:
+    import pyarrow as pa
+
     et, source, now = ident(EVENT_TIME), ident(ACTION_SOURCE), spec.now_sql
     store = lit("physical_store")
     max_age = (
@@ -163,6 +167,8 @@ def _purchase_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[s
 
 
 def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]:
+    import pyarrow as pa
+
     param = m.param
     if param is None:
         return []
@@ -221,6 +227,8 @@ def _email_ok(v: str) -> str:
 def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     """A value that cannot match anyone: a malformed e-mail (sent, hashed), a value with no
     normal form (left out)."""
+    import pyarrow as pa
+
     param = m.param
     if param is None or param.hashing is Hashing.NONE:
         return []

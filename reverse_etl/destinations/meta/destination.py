@@ -8,7 +8,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
-import pyarrow as pa
 from pydantic import SecretStr
 
 from reverse_etl.config.destinations import DestinationConfig
@@ -40,9 +39,10 @@ from reverse_etl.destinations.meta.vocab import DEDUP_WINDOW_SECONDS, MAX_EVENTS
 from reverse_etl.destinations.shared.phones import build_phone_table, register_phone_udf
 from reverse_etl.destinations.shared.rows import key_columns_for
 from reverse_etl.errors import ConfigError, Problem
-from reverse_etl.state.diff import WAREHOUSE_COLUMNS
 
 if TYPE_CHECKING:
+    import pyarrow as pa  # annotations only (#18)
+
     from reverse_etl.check import DestinationCheck
     from reverse_etl.delivery.retry import RetryPolicy
     from reverse_etl.engine.duckdb import DuckDBEngine
@@ -167,6 +167,9 @@ class MetaDestination:
         # Key columns that are not Meta parameters identify rows but are not sent.
         ignore = [*ignore, *key_only_columns(keys[0] if keys else ())]
         if prekeyed:
+            # the diff module imports Arrow: validate (never prekeyed) goes without it (#18)
+            from reverse_etl.state.diff import WAREHOUSE_COLUMNS
+
             ignore += list(WAREHOUSE_COLUMNS)
         mapping = map_columns(names, s.action_source, ignore=ignore)
         issues = [*mapping.issues, *contents_key_issues(mapping, schema)]

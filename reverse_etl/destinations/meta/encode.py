@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.catalog import Hashing, Kind, ParamSpec
 from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS, OBJECTS, USER_DATA
@@ -35,6 +34,9 @@ from reverse_etl.destinations.shared.sql import (
     number,
     unix_seconds,
 )
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
 
 # Columns of the first layer (``_prepared``), read by the payload and the row checks.
 ACTION_SOURCE = "__meta_action_source"
@@ -174,6 +176,8 @@ _CONTENT_KINDS = {"id": Kind.ID, "item_price": Kind.NUMBER, "quantity": Kind.INT
 def _contents_json(col: str, t: pa.DataType) -> str:
     """Each struct as Meta's content: content_id -> id, price -> item_price, … (catalog's
     CONTENT_FIELDS); keys Meta has no field for are left out."""
+    import pyarrow as pa
+
     if not is_list(t) or not pa.types.is_struct(t.value_type):
         return f"to_json({col})"  # static validation reports the type; Meta decides
     struct: pa.StructType = t.value_type

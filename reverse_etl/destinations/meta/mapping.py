@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.catalog import (
     Catalog,
@@ -14,6 +13,9 @@ from reverse_etl.destinations.catalog import (
 )
 from reverse_etl.destinations.meta.catalog import CATALOG, CONTENT_FIELDS, OPEN_OBJECTS
 from reverse_etl.destinations.shared.mapping import map_names
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
 
 __all__ = [
     "ColumnIssue",
@@ -65,6 +67,8 @@ def _missing_companions(params: set[str], source: str) -> list[ColumnIssue]:
 
 def contents_key_issues(mapping: ColumnMapping, schema: pa.Schema) -> list[ColumnIssue]:
     """Keys of a contents column's structs that are not content keys: they are left out."""
+    import pyarrow as pa
+
     out: list[ColumnIssue] = []
     for m in mapping.columns:
         if m.param is None or m.param.name != "contents":

@@ -23,11 +23,14 @@ may share a description (city and state do). Pure: this module only writes SQL.
 
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.meta.vocab import US_STATES
 from reverse_etl.destinations.shared.phones import PHONE_UDF
 from reverse_etl.destinations.shared.sql import already_hashed, lit
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
 
 _US_STATES = "MAP {" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in US_STATES.items()) + "}"
 _DATE_FORMATS = "['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d']"
@@ -115,6 +118,8 @@ def hashed(
     country: str | None = None,
 ) -> str:
     """SQL: what is sent for one value of the ``user_data`` key ``field`` (NULL: left out)."""
+    import pyarrow as pa
+
     if field == "db" and (pa.types.is_date(t) or pa.types.is_timestamp(t)):
         return f"sha256(strftime({expr}, '%Y%m%d'))"
     v = text(expr)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
 from reverse_etl.destinations.shared.sql import already_hashed, ident
 
 if TYPE_CHECKING:
+    import pyarrow as pa  # imported by _parsed: validate reads this module without Arrow (#18)
+
     from reverse_etl.engine.duckdb import DuckDBEngine
 
 PHONE_UDF = "retl_e164"
@@ -64,19 +64,23 @@ def build_phone_table(
 ) -> None:
     """``table`` (raw, e164) for the distinct phones ``distinct_sql`` returns.
 
-    Numbers already in E.164 are settled in SQL (``phone_sql``, the fast path); the rest are
-    parsed PHONE_CHUNK at a time, so only one chunk is ever Python objects; the results wait
-    as Arrow arrays."""
+    Numbers in E.164, and national numbers of ``region`` that parse the plain way, are
+    settled in SQL (``phone_sql``, the fast path); the rest are parsed PHONE_CHUNK at a time,
+    so only one chunk is ever Python objects; the results wait as Arrow arrays."""
     from reverse_etl.destinations.shared.phone_sql import fast_phone_table
 
     distinct = engine.materialize(distinct_sql)
     fast = staged = None
     try:
-        fast = fast_phone_table(engine, distinct)
+        fast = fast_phone_table(engine, distinct, region)
         rest = f"SELECT raw FROM {distinct} ANTI JOIN {fast} USING (raw)"
-        staged = engine.stage(_parsed(engine, rest, region))
-        parsed = f"(SELECT raw, e164 FROM {fast} UNION ALL SELECT raw, e164 FROM {staged})"
-        engine.execute(phone_table_sql(table, f"{parsed} AS __parsed"))
+        parsed = f"SELECT raw, e164 FROM {fast}"
+        if engine.rows(f"SELECT EXISTS ({rest})")[0][0]:
+            # Not when SQL settled every number (an unchanged re-sync has none): DuckDB's scan
+            # of an Arrow stream imports pyarrow.dataset, ~0.3 s of start-up (issue #18).
+            staged = engine.stage(_parsed(engine, rest, region))
+            parsed += f" UNION ALL SELECT raw, e164 FROM {staged}"
+        engine.execute(phone_table_sql(table, f"({parsed}) AS __parsed"))
     finally:
         for name in (distinct, fast, staged):
             if name is not None:
@@ -86,6 +90,8 @@ def build_phone_table(
 def _parsed(engine: DuckDBEngine, raw_sql: str, region: str | None) -> pa.RecordBatchReader:
     """(raw, e164) of the phones ``raw_sql`` returns, parsed by ``phonenumbers`` (on every
     core when there are many)."""
+    import pyarrow as pa
+
     from reverse_etl.destinations.shared.e164 import parse_parallel
     from reverse_etl.engine.base import iter_batches
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.shared.sql import ident, lit
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where used: validate loads this without Arrow (#18)
 
 
 def key_columns_for(
@@ -33,6 +35,8 @@ def flatten_objects(
     """STRUCT columns named after a payload object (``objects``: TikTok's ``user``, Meta's
     ``user_data`` …) are read field by field, as if written ``"user.email"``: a model may
     build an object as a struct."""
+    import pyarrow as pa
+
     if not any(f.name in objects and pa.types.is_struct(f.type) for f in schema):
         return schema, relation
     fields: list[pa.Field] = []

@@ -6,8 +6,14 @@ Pure: this module only writes DuckDB SQL.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import orjson
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    # Each function imports it: they are handed Arrow types, so it is loaded by then, and
+    # validate, which imports this module with the platforms, starts without Arrow (#18).
+    import pyarrow as pa
 
 HEX64 = "'[0-9a-fA-F]{64}'"
 
@@ -26,11 +32,15 @@ def jkey(name: str) -> str:
 
 
 def is_list(t: pa.DataType) -> bool:
+    import pyarrow as pa
+
     return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
 
 
 def as_text(expr: str, t: pa.DataType) -> str:
     """A column as VARCHAR for an ID: integral floats and decimals lose their '.0'."""
+    import pyarrow as pa
+
     if pa.types.is_floating(t) or (pa.types.is_decimal(t) and t.scale > 0):
         return (
             f"CASE WHEN {expr} = trunc({expr}) THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) "
@@ -42,6 +52,8 @@ def as_text(expr: str, t: pa.DataType) -> str:
 def number(expr: str, t: pa.DataType) -> str:
     """Numbers go out as DOUBLE whatever the column type, so that 42, 42.0 and DECIMAL 42.00
     write the same bytes (and a cast in the model does not look like a changed row)."""
+    import pyarrow as pa
+
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return f"TRY_CAST(trim({expr}) AS DOUBLE)"
     if pa.types.is_decimal(t) or pa.types.is_integer(t):
@@ -50,6 +62,8 @@ def number(expr: str, t: pa.DataType) -> str:
 
 
 def integer(expr: str, t: pa.DataType) -> str:
+    import pyarrow as pa
+
     if pa.types.is_integer(t):
         return expr
     if pa.types.is_string(t) or pa.types.is_large_string(t):
@@ -58,12 +72,16 @@ def integer(expr: str, t: pa.DataType) -> str:
 
 
 def boolean(expr: str, t: pa.DataType) -> str:
+    import pyarrow as pa
+
     return expr if pa.types.is_boolean(t) else f"TRY_CAST({expr} AS BOOLEAN)"
 
 
 def unix_seconds(expr: str, t: pa.DataType) -> str:
     """Unix seconds, or NULL when the value is no time. TRY_CAST: a UBIGINT or DOUBLE beyond
     BIGINT (1e300, inf) makes the row invalid rather than failing the whole statement."""
+    import pyarrow as pa
+
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         return f"CAST(epoch({expr}) AS BIGINT)"
     if pa.types.is_integer(t):

@@ -8,7 +8,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
-import pyarrow as pa
 from pydantic import SecretStr
 
 from reverse_etl.config.destinations import DestinationConfig
@@ -23,7 +22,6 @@ from reverse_etl.destinations.base import (
 )
 from reverse_etl.destinations.shared.phones import build_phone_table, register_phone_udf
 from reverse_etl.destinations.shared.rows import key_columns_for
-from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.destinations.tiktok.config import TikTokConfig
 from reverse_etl.destinations.tiktok.encode import (
     EncodeSpec,
@@ -40,9 +38,10 @@ from reverse_etl.destinations.tiktok.vocab import (
     MAX_EVENTS_PER_REQUEST,
 )
 from reverse_etl.errors import AuthError, ConfigError, Problem
-from reverse_etl.state.diff import WAREHOUSE_COLUMNS
 
 if TYPE_CHECKING:
+    import pyarrow as pa  # annotations only (#18)
+
     from reverse_etl.check import DestinationCheck
     from reverse_etl.delivery.retry import RetryPolicy
     from reverse_etl.engine.duckdb import DuckDBEngine
@@ -158,6 +157,9 @@ class TikTokDestination:
         # Key columns that are not TikTok parameters identify rows but are not sent.
         ignore = [*ignore, *key_only_columns(keys[0] if keys else ())]
         if prekeyed:
+            # the diff module imports Arrow: validate (never prekeyed) goes without it (#18)
+            from reverse_etl.state.diff import WAREHOUSE_COLUMNS
+
             ignore += list(WAREHOUSE_COLUMNS)
         mapping = map_columns(names, source, ignore=ignore)
         problems = [
@@ -296,6 +298,9 @@ class TikTokDestination:
             s.access_token is not None and s.access_token.is_available()
         ):
             return None
+        # auth.py brings an HTTP server (the OAuth callback): not for every command (#18)
+        from reverse_etl.destinations.tiktok.auth import CredentialsStore
+
         credentials = CredentialsStore().load(s.oauth_app_id)
         return credentials.access_token if credentials is not None else None
 

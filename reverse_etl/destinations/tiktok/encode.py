@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.shared.phones import PHONE_UDF, needs_parsing
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
@@ -28,6 +27,9 @@ from reverse_etl.destinations.shared.sql import number as _number
 from reverse_etl.destinations.shared.sql import unix_seconds as _time
 from reverse_etl.destinations.tiktok.catalog import OBJECTS, Hashing, Kind
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, MappedColumn
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
 from reverse_etl.destinations.tiktok.vocab import (
     LEGACY_EVENTS,
     RESERVED_EVENTS,
@@ -145,6 +147,8 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
 
 
 def _contents_json(col: str, t: pa.DataType) -> str:
+    import pyarrow as pa
+
     from reverse_etl.destinations.tiktok.catalog import CONTENT_KEYS
 
     if not _is_list(t) or not pa.types.is_struct(t.value_type):
@@ -273,6 +277,8 @@ def _utc_text(seconds: str) -> str:
 
 
 def _time_checks(column: str, t: pa.DataType, source: str) -> tuple[list[str], list[str]]:
+    import pyarrow as pa
+
     et = _time(ident(column), t)
     errors = [
         _reason(f"({et}) IS NULL", lit("event_time is missing or not a time")),
@@ -366,6 +372,8 @@ def _check_emails_once(
 
 
 def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]:
+    import pyarrow as pa
+
     param = m.param
     if param is None:
         return []

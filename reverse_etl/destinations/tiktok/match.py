@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from reverse_etl.destinations.shared.sql import ident
 from reverse_etl.destinations.shared.text import either, percent
@@ -31,8 +29,13 @@ from reverse_etl.destinations.tiktok.encode import (
 )
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, MappedColumn
 
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
+
 
 def _is_list(t: pa.DataType) -> bool:
+    import pyarrow as pa
+
     return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
 
 

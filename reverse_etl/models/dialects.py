@@ -1,0 +1,113 @@
+"""A model written in another SQL dialect than the project's: ``{{ config(dialect='spark') }}``.
+
+The project's models are written in one dialect (DuckDB's unless ``warehouse: {dialect: ...}``
+says otherwise) and retl's own SQL wraps them in it. A model may declare its own dialect:
+
+- on an engine that runs that dialect natively and says so (``capabilities.native_models``,
+  Spark), the model runs **as written**, as a temporary view that retl's SQL reads by name;
+- elsewhere sqlglot translates it into the project's dialect (a Spark model then also runs on
+  the embedded DuckDB, e.g. for a local check), and an untranslatable construct is an error
+  naming the model.
+
+A model and the models it refs share one dialect, since upstream models are inlined in it as
+CTEs: a mismatch is an error at compile time, naming both files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import TYPE_CHECKING, cast
+
+from reverse_etl.errors import EngineError, ModelError, Problem
+
+if TYPE_CHECKING:
+    from reverse_etl.engine.base import Engine, NativeModels
+    from reverse_etl.models.compile import CompiledModel, Model
+
+
+@cache
+def known_dialects() -> frozenset[str]:
+    """sqlglot's dialect names (``duckdb``, ``spark``, ``databricks``, ``postgres`` ...)."""
+    from sqlglot.dialects.dialect import Dialects
+
+    return frozenset(d.value for d in Dialects if d.value)
+
+
+def model_dialect(model: Model, default: str) -> str:
+    """The dialect ``model`` is written in."""
+    return str(model.config.get("dialect") or default)
+
+
+def check_dialects(models: Mapping[str, Model], default: str) -> None:
+    """Every model's refs are written in its own dialect (they are inlined in it)."""
+    problems: list[Problem] = []
+    for model in models.values():
+        mine = model_dialect(model, default)
+        for ref in model.refs:
+            up = models.get(ref)
+            if up is None or model_dialect(up, default) == mine:
+                continue
+            theirs = model_dialect(up, default)
+            problems.append(
+                Problem(
+                    f"model '{model.name}' is written in {mine} SQL but refs '{ref}', written "
+                    f"in {theirs} SQL: a model's upstream models are inlined in its SQL, so "
+                    "they share its dialect",
+                    file=model.path,
+                    key="config.dialect",
+                    hint=f"add {{{{ config(dialect='{mine}') }}}} to {up.path.name} (and "
+                    "write it in that dialect), or write this model in "
+                    f"{theirs} SQL",
+                )
+            )
+    if problems:
+        raise ModelError.from_problems(problems)
+
+
+def query_for(compiled: CompiledModel, engine: Engine) -> str:
+    """A SELECT in ``engine``'s model dialect that reads ``compiled``'s rows."""
+    written = compiled.dialect
+    target = engine.model_dialect
+    if written is None or written == target:
+        return compiled.sql
+    if engine.capabilities.native_models and written == engine.capabilities.dialect:
+        native = cast("NativeModels", engine)
+        return f"SELECT * FROM {native.native_view(compiled.name, compiled.sql)}"
+    import sqlglot
+    from sqlglot.errors import ErrorLevel, SqlglotError
+
+    try:
+        out = [
+            s
+            for s in sqlglot.transpile(
+                compiled.sql,
+                read=written,
+                write=target,
+                unsupported_level=ErrorLevel.RAISE,
+                pretty=True,
+            )
+            if s.strip()
+        ]
+    except SqlglotError as exc:
+        first = _problem(exc)
+        raise EngineError(
+            f"cannot translate model '{compiled.name}' from {written} SQL to {target} SQL: {first}",
+            hint=f"run it where {written} SQL runs natively, or write it in SQL both "
+            "dialects accept",
+        ) from None
+    if len(out) != 1:
+        raise EngineError(
+            f"model '{compiled.name}' must be exactly one SELECT statement, found {len(out)}"
+        )
+    return out[0]
+
+
+def _problem(exc: Exception) -> str:
+    """sqlglot's complaint in words: its first error's description, tokens shown as text
+    (a position would count lines of the rendered SQL, not of the file)."""
+    errors = getattr(exc, "errors", None) or [{}]
+    text = str(errors[0].get("description") or exc)
+    text = re.sub(r"<Token token_type: [^,]+, text: (.*?), line: .*?>", r"'\1'", text)
+    return " ".join(text.split()) or type(exc).__name__
