@@ -128,3 +128,20 @@ def _without(text: str, values: list[str]) -> str:
     for value in values:
         text = text.replace(value, REDACTED)
     return text
+
+
+_TOKEN = re.compile(r"<Token token_type: [^,]+, text: (.*?), line: .*?>")
+
+
+def sqlglot_problem(exc: Exception, *, position: bool = True) -> str:
+    """sqlglot's complaint in words, on one line: its first error's description with the
+    tokens it dumps shown as their text, and (``position``) where it is in the SQL it read."""
+    errors = getattr(exc, "errors", None)
+    if not errors:
+        return " ".join(str(exc).split()) or type(exc).__name__
+    first = errors[0]
+    description = _TOKEN.sub(lambda m: repr(m.group(1)), str(first.get("description", "")))
+    description = " ".join(description.split()) or type(exc).__name__
+    if not position:
+        return description
+    return f"{description} (line {first.get('line')}, column {first.get('col')})"

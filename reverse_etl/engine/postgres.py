@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
-from reverse_etl.engine.errors_text import redact_error
+from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -130,7 +130,7 @@ class PostgresEngine:
             ]
         except ParseError as exc:
             raise EngineError(
-                f"cannot parse the model as {self.model_dialect} SQL: {_parse_problem(exc)}"
+                f"cannot parse the model as {self.model_dialect} SQL: {sqlglot_problem(exc)}"
             ) from None
         except SqlglotError as exc:
             raise EngineError(
@@ -468,18 +468,6 @@ def _position(query: str | None, offset: int) -> str | None:
     number = before.count("\n") + 1
     text = query.splitlines()[number - 1].strip() if query.splitlines() else ""
     return f"LINE {number}: {text}"
-
-
-def _parse_problem(exc: ParseError) -> str:
-    if not exc.errors:
-        return _one_line(str(exc))
-    first = exc.errors[0]
-    description = re.sub(
-        r"<Token token_type: [^,]+, text: (.*?), line: .*?>",
-        lambda m: repr(m.group(1)),
-        str(first.get("description", "")),
-    )
-    return f"{description} (line {first.get('line')}, column {first.get('col')})"
 
 
 def _one_line(text: str) -> str:

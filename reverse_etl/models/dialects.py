@@ -15,11 +15,11 @@ CTEs: a mismatch is an error at compile time, naming both files.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, cast
 
+from reverse_etl.engine.errors_text import sqlglot_problem
 from reverse_etl.errors import EngineError, ModelError, Problem
 
 if TYPE_CHECKING:
@@ -91,7 +91,8 @@ def query_for(compiled: CompiledModel, engine: Engine) -> str:
             if s.strip()
         ]
     except SqlglotError as exc:
-        first = _problem(exc)
+        # (a position would count lines of the rendered SQL, not of the file)
+        first = sqlglot_problem(exc, position=False)
         raise EngineError(
             f"cannot translate model '{compiled.name}' from {written} SQL to {target} SQL: {first}",
             hint=f"run it where {written} SQL runs natively, or write it in SQL both "
@@ -102,12 +103,3 @@ def query_for(compiled: CompiledModel, engine: Engine) -> str:
             f"model '{compiled.name}' must be exactly one SELECT statement, found {len(out)}"
         )
     return out[0]
-
-
-def _problem(exc: Exception) -> str:
-    """sqlglot's complaint in words: its first error's description, tokens shown as text
-    (a position would count lines of the rendered SQL, not of the file)."""
-    errors = getattr(exc, "errors", None) or [{}]
-    text = str(errors[0].get("description") or exc)
-    text = re.sub(r"<Token token_type: [^,]+, text: (.*?), line: .*?>", r"'\1'", text)
-    return " ".join(text.split()) or type(exc).__name__
