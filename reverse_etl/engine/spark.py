@@ -186,8 +186,6 @@ class SparkEngine:
     def transpile(self, sql: str) -> str:
         """One ``model_dialect`` statement as Spark SQL; files read by DuckDB's readers are
         read by Spark's, through temporary views."""
-        if self.model_dialect == "spark":
-            return sql  # taken as written
         try:
             trees = [t for t in sqlglot.parse(sql, read=self.model_dialect) if t is not None]
         except ParseError as exc:
@@ -196,6 +194,9 @@ class SparkEngine:
             ) from None
         if len(trees) != 1:
             raise EngineError(f"a model must be exactly one SELECT statement, found {len(trees)}")
+        _refuse_code(trees[0])
+        if self.model_dialect == "spark":
+            return sql  # taken as written (checked above)
         tree = trees[0].transform(self._file_views)
         try:
             return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
@@ -248,9 +249,15 @@ class SparkEngine:
         query = sql
         try:
             tree = sqlglot.parse_one(sql, read="spark")
-        except (ParseError, ValueError):
-            tree = None  # sqlglot cannot read it: Spark may, and says so if not
-        if tree is not None and any(_reader_kind(n) for n in tree.walk()):
+        except (ParseError, ValueError) as exc:
+            # Run as written, but only once read: what it calls must be checked first.
+            raise EngineError(
+                f"cannot read model '{name}' as Spark SQL, so it cannot be checked before "
+                f"it runs: {_one_line(str(exc))}",
+                hint="write it in SQL that sqlglot's Spark dialect reads",
+            ) from None
+        _refuse_code(tree)
+        if any(_reader_kind(n) for n in tree.walk()):
             query = tree.transform(self._file_views).sql(dialect="spark", pretty=True)
         view = f"__retl_model_{next(_VIEWS)}"
         try:
@@ -459,6 +466,29 @@ def _quiet_pyspark_loggers() -> None:
 
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).disabled = True
+
+
+# Spark SQL that runs code on the driver or the executors: a Java method by reflection
+# (System.getenv reads the process's environment, the tokens included), or a shell command
+# (TRANSFORM ... USING). A model may come from an untrusted pull request: refused.
+_CODE_FUNCTIONS = frozenset({"reflect", "java_method", "try_reflect"})
+
+
+def _refuse_code(tree: exp.Expr) -> None:
+    for node in tree.walk():
+        if isinstance(node, exp.QueryTransform):
+            raise EngineError(
+                "a model may not run a script (SELECT TRANSFORM ... USING): models are SQL "
+                "and run nothing else",
+                hint="compute the column in SQL",
+            )
+        if isinstance(node, exp.Func):
+            called = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            if called in _CODE_FUNCTIONS:
+                raise EngineError(
+                    f"a model may not call {called}(): it runs Java code in Spark",
+                    hint="compute the column in SQL",
+                )
 
 
 def _reader_kind(node: exp.Expr) -> str | None:

@@ -1,0 +1,56 @@
+"""A model cannot make Spark run code: Java by reflection (``reflect``/``java_method`` can
+call ``System.getenv`` and read the tokens of a local session's process) or a shell command
+(``SELECT TRANSFORM ... USING``). Checked before Spark sees the SQL, in every path a model
+takes to Spark: translated from DuckDB's dialect, a project in Spark's dialect, and a model
+declaring ``config(dialect='spark')``. No session is started: the check comes first."""
+
+from __future__ import annotations
+
+import pytest
+
+from reverse_etl.errors import EngineError
+
+pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'retl[spark]'")
+
+from reverse_etl.engine.spark import SparkConnection, SparkEngine
+
+REFLECT = "select reflect('java.lang.System', 'getenv', 'TIKTOK_ACCESS_TOKEN') as t"
+JAVA_METHOD = "select JAVA_METHOD('java.lang.System', 'getenv', 'HOME') as t"
+TRY_REFLECT = "select 1 as a where try_reflect('java.lang.Runtime', 'getRuntime') is not null"
+TRANSFORM = "select transform(a) using 'sh -c \"env\"' as (b) from (select 1 as a) as t"
+
+
+def engine(dialect: str) -> SparkEngine:
+    return SparkEngine(SparkConnection(master="local[1]"), model_dialect=dialect)
+
+
+@pytest.mark.parametrize("sql", [REFLECT, JAVA_METHOD, TRY_REFLECT])
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+def test_java_by_reflection_is_refused(sql: str, dialect: str) -> None:
+    spark = engine(dialect)
+    with pytest.raises(EngineError, match=r"may not call (reflect|java_method|try_reflect)\(\)"):
+        spark.transpile(sql)
+    with pytest.raises(EngineError, match="may not call"):
+        spark.native_view("m", sql)
+    assert spark._session is None  # refused before any session started
+
+
+def test_a_script_transform_is_refused() -> None:
+    for check in (engine("spark").transpile, lambda sql: engine("duckdb").native_view("m", sql)):
+        with pytest.raises(EngineError, match=r"may not run a script \(SELECT TRANSFORM"):
+            check(TRANSFORM)
+
+
+def test_a_spark_model_sqlglot_cannot_read_is_not_run_unchecked() -> None:
+    spark = engine("duckdb")
+    with pytest.raises(EngineError, match="cannot be checked before it runs") as info:
+        spark.native_view("odd", "select from where")
+    assert "model 'odd'" in info.value.message
+    assert spark._session is None
+
+
+def test_plain_models_still_pass() -> None:
+    spark = engine("duckdb")
+    out = spark.transpile("select upper(name) as n, reflect_count from t")
+    assert "UPPER(name)" in out
+    assert engine("spark").transpile("select `a b` from t") == "select `a b` from t"
