@@ -173,6 +173,7 @@ def run_sync(project_dir: Path, full_refresh: bool) -> dict[str, Any]:
         # Did DuckDB run out of the automatic memory limit and get the fallback (1GB)?
         bench = getattr(project, "_workbench", None)
         memory_raised = getattr(bench, "memory_raised", None)
+        single_threaded = getattr(bench, "single_threaded", None)  # reruns on one thread
     total = time.perf_counter() - start
     results = [r.to_dict() for r in report.results]
     return {
@@ -186,6 +187,7 @@ def run_sync(project_dir: Path, full_refresh: bool) -> dict[str, Any]:
         "results": results,
         "ok": report.ok if hasattr(report, "ok") else None,
         "memory_raised": memory_raised,
+        "single_threaded": single_threaded,
     }
 
 

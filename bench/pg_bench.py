@@ -132,10 +132,10 @@ def load_orders(cluster: Cluster, parquet: Path, work: Path) -> None:
         pg.execute("VACUUM ANALYZE bench.orders")
 
 
-def change_orders(cluster: Cluster, rows: int, work: Path) -> tuple[int, int]:
-    """data.change_orders' edit, in PostgreSQL: 1% of the orders get order_total + 1 and 1%
-    new orders are appended (the same rows data.py would append)."""
-    every, new = 100, round(rows / 100)
+def change_orders(cluster: Cluster, rows: int, work: Path, pct: float = 1.0) -> tuple[int, int]:
+    """data.change_orders' edit, in PostgreSQL: ``pct`` % of the orders get order_total + 1
+    and ``pct`` % new orders are appended (the same rows data.py would append)."""
+    every, new = max(1, round(100 / pct)), round(rows * pct / 100)
     with cluster.connect() as pg:
         changed = pg.execute(
             f"UPDATE bench.orders SET order_total = order_total + 1 "
@@ -227,6 +227,11 @@ def run_phase(project_dir: Path) -> dict[str, Any]:
     start = time.perf_counter()
     with Project.load(project_dir) as project:
         report = project.sync()
+        # The workbench's memory: rerun on one thread, or given the 1GB fallback.
+        bench_memory = {
+            "single_threaded": getattr(project.workbench, "single_threaded", None),
+            "memory_raised": project.workbench.memory_raised,
+        }
     wall = time.perf_counter() - start
     (result,) = report.results
     return {
@@ -239,6 +244,7 @@ def run_phase(project_dir: Path) -> dict[str, Any]:
         "times": {k: round(v, 3) for k, v in times.items()},
         "calls": dict(calls),
         "ok": report.ok,
+        **bench_memory,
         "streamed_sql": streamed,
     }
 
@@ -370,7 +376,9 @@ def add_ratios(phases: dict[str, dict[str, Any]], fl: dict[str, Any], rows: int)
         p["ratio"] = round(p["sync_s"] / floor, 1) if floor else None
 
 
-def run_size(rows: int, work: Path, threads: int, explain: int) -> dict[str, Any]:
+def run_size(
+    rows: int, work: Path, threads: int, explain: int, extra_pct: float | None = None
+) -> dict[str, Any]:
     folder = work / f"n{rows}"
     folder.mkdir(parents=True, exist_ok=True)
     parquet = folder / "orders.parquet"
@@ -396,6 +404,14 @@ def run_size(rows: int, work: Path, threads: int, explain: int) -> dict[str, Any
         out["changed_rows"], out["new_rows"] = change_orders(cluster, rows, folder)
         phases["delta"] = phase("delta", project, folder, cluster)
         print(f"[{rows:,}] delta     {brief(phases['delta'])}", flush=True)
+        if extra_pct:
+            # The rows a larger size's 1% + 1% sends: memory compared at equal rows sent.
+            # Appended after the 1% rows, so its new orders start past them.
+            grown = rows + out["new_rows"]
+            changed, new = change_orders(cluster, grown, folder, extra_pct)
+            phases["delta_extra"] = phase("delta_extra", project, folder, cluster)
+            phases["delta_extra"].update(changed_rows=changed, new_rows=new, pct=extra_pct)
+            print(f"[{rows:,}] delta {extra_pct}% {brief(phases['delta_extra'])}", flush=True)
         add_ratios(phases, out["floor"], rows)
         with cluster.connect() as pg:
             out["state_rows"] = pg.execute(
@@ -434,6 +450,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         help="do not re-run the streamed queries under EXPLAIN ANALYZE (saves a model pass "
         "each; auto_explain still logs them when retl closes their cursor)",
     )
+    parser.add_argument(
+        "--extra-delta-pct",
+        type=float,
+        help="after the 1%% + 1%% phase, one more with this %% changed and new (e.g. 4 at 1M: "
+        "the 80,000 rows a 4M run's delta sends)",
+    )
     args = parser.parse_args(argv)
     SETTINGS["explain_streams"] = not args.no_stream_explain
     if args.retl_src is not None:
@@ -443,7 +465,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     document: dict[str, Any] = {"engine": "postgres", "sizes": sizes}
     try:
         for n in args.sizes.split(","):
-            sizes.append(run_size(int(n.replace("_", "")), work, args.threads, args.explain_ms))
+            sizes.append(
+                run_size(
+                    int(n.replace("_", "")),
+                    work,
+                    args.threads,
+                    args.explain_ms,
+                    args.extra_delta_pct,
+                )
+            )
             print(render(sizes[-1]), flush=True)
             if args.out:
                 args.out.write_text(json.dumps(document, indent=2), encoding="utf-8")

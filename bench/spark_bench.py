@@ -104,6 +104,11 @@ def run_phase(project_dir: Path) -> dict[str, Any]:
     start = time.perf_counter()
     with Project.load(project_dir) as project:
         report = project.sync()
+        # The workbench's memory: rerun on one thread, or given the 1GB fallback.
+        bench_memory = {
+            "single_threaded": getattr(project.workbench, "single_threaded", None),
+            "memory_raised": project.workbench.memory_raised,
+        }
         for child in _children(os.getpid()):  # before the session (and its JVM) stops
             jvm_peak["cpu_s"] = max(jvm_peak["cpu_s"], _cpu_s(child))
     wall = time.perf_counter() - start
@@ -125,6 +130,7 @@ def run_phase(project_dir: Path) -> dict[str, Any]:
         # second): where a peak is reached.
         "retl_rss_by_step_mb": {k: round(v) for k, v in steps.items() if k != "now"},
         "ok": report.ok,
+        **bench_memory,
     }
 
 
@@ -195,7 +201,11 @@ def phase(project: Path, out: Path, log: Path) -> dict[str, Any]:
 
 
 def run_size(
-    rows: int, work: Path, threads: int, phases: tuple[str, ...] = ("first", "unchanged", "delta")
+    rows: int,
+    work: Path,
+    threads: int,
+    phases: tuple[str, ...] = ("first", "unchanged", "delta"),
+    extra_pct: float | None = None,
 ) -> dict[str, Any]:
     folder = work / f"n{rows}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -228,6 +238,16 @@ def run_size(
         out["delta"] = phase(project, folder / "delta.json", log)
         out["delta"]["changed_rows"], out["delta"]["new_rows"] = changed, new
         print(f"[{rows:,}] delta     {out['delta']}", flush=True)
+        if extra_pct:
+            # The same number of rows to send as a larger size's 1% + 1%: the retl process's
+            # memory compared at equal rows sent, apart from the table's size.
+            # Appended after the 1% rows, so its new orders start past them.
+            grown = rows + out["delta"]["new_rows"]
+            changed, new = data.change_orders(parquet, grown, extra_pct, extra_pct)
+            out["delta_extra"] = phase(project, folder / "delta_extra.json", log)
+            out["delta_extra"]["changed_rows"], out["delta_extra"]["new_rows"] = changed, new
+            out["delta_extra"]["pct"] = extra_pct
+            print(f"[{rows:,}] delta {extra_pct}% {out['delta_extra']}", flush=True)
         return out
     finally:
         sink.kill()
@@ -248,11 +268,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser.add_argument(
         "--phases", default="first,unchanged,delta", help="the first ones of these to run"
     )
+    parser.add_argument(
+        "--extra-delta-pct",
+        type=float,
+        help="after the 1%% + 1%% phase, one more with this %% changed and new (e.g. 10 at 1M: "
+        "the 200,000 rows a 10M run's delta sends)",
+    )
     args = parser.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="retl-spark-bench-"))
     try:
         phases = tuple(args.phases.split(","))
-        results = [run_size(int(n), work, args.threads, phases) for n in args.sizes.split(",")]
+        results = [
+            run_size(int(n), work, args.threads, phases, args.extra_delta_pct)
+            for n in args.sizes.split(",")
+        ]
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

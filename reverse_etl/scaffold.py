@@ -6,6 +6,7 @@ import datetime as dt
 import textwrap
 from pathlib import Path
 
+from reverse_etl.config.docstrings import field_doc
 from reverse_etl.destinations.tiktok.config import TikTokConfig
 from reverse_etl.errors import ConfigError
 
@@ -111,8 +112,8 @@ def destinations_template(name: str = "tiktok_purchases") -> str:
         "destinations:",
         f"  {name}:",
     ]
-    for field_name, field in TikTokConfig.model_fields.items():
-        doc = " ".join((field.description or "").split())
+    for field_name in TikTokConfig.model_fields:
+        doc = " ".join((field_doc(TikTokConfig, field_name) or "").split())
         for chunk in textwrap.wrap(doc, width=88):
             lines.append(f"    # {chunk}")
         if field_name in _EXAMPLE_VALUES:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -119,6 +123,65 @@ def test_the_automatic_memory_limit_is_raised_once_for_a_statement_that_needs_it
     engine.close()
 
 
+def _threads(engine: DuckDBEngine) -> int:
+    return int(engine.rows("SELECT current_setting('threads')")[0][0])
+
+
+def _fits_on(threads: int, engine: DuckDBEngine, runs: list[int]) -> Any:
+    """A statement that runs out of memory on more than ``threads`` threads (as a wide encode
+    beside a large join does: each thread's working memory is what cannot spill)."""
+
+    def run() -> Any:
+        now = _threads(engine)
+        runs.append(now)
+        if now > threads:
+            raise duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")
+        return "done"
+
+    return run
+
+
+def test_out_of_memory_a_statement_is_rerun_on_one_thread_before_the_limit_is_raised() -> None:
+    engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
+    engine.execute("SET threads = 4")
+    runs: list[int] = []
+    assert engine._retrying(_fits_on(1, engine, runs)) == "done"
+    assert runs == [4, 1]
+    assert not engine.memory_raised and engine.single_threaded == 1
+    assert _threads(engine) == 4  # given back for the statements that follow
+    assert engine.rows("SELECT current_setting('memory_limit')") == [("61.0 MiB",)]
+    engine.close()
+
+
+def test_out_of_memory_on_one_thread_too_the_automatic_limit_is_raised_on_all_threads() -> None:
+    engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
+    engine.execute("SET threads = 4")
+    calls: list[int] = []
+
+    def needs_more() -> str:
+        calls.append(_threads(engine))
+        if engine.memory_limit != "1GB":
+            raise duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")
+        return "done"
+
+    assert engine._retrying(needs_more) == "done"
+    assert calls == [4, 1, 4] and engine.memory_raised
+    engine.close()
+
+
+def test_a_configured_limit_is_kept_but_one_thread_is_tried_before_the_error() -> None:
+    engine = DuckDBEngine(memory=MemoryPolicy.from_config("64MB"))
+    engine.execute("SET threads = 3")
+    runs: list[int] = []
+    assert engine._retrying(_fits_on(1, engine, runs)) == "done"
+    assert runs == [3, 1] and not engine.memory_raised
+    runs.clear()
+    with pytest.raises(EngineError, match=r"ran out of memory \(64MB\)"):
+        engine._retrying(_fits_on(0, engine, runs))
+    assert runs == [3, 1] and _threads(engine) == 3
+    engine.close()
+
+
 def test_a_configured_memory_limit_is_a_hard_limit_with_a_clear_error() -> None:
     engine = DuckDBEngine(memory=MemoryPolicy.from_config("16MB"))
     with pytest.raises(EngineError, match=r"ran out of memory \(16MB\).*warehouse.memory_limit"):
@@ -137,3 +200,37 @@ def test_memory_is_lowered_while_sending_and_given_back_afterwards() -> None:
     with engine.memory_while("4GB"):  # never raised by it
         assert engine.rows(setting) == before
     engine.close()
+
+
+def test_the_encode_holds_one_hash_table_the_phone_lookup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lists of accepted values (currencies, event names) are functions, not joins: DuckDB
+    turns an IN list of five constants or more into a join, whose hash table shares the
+    encode's pipeline with the phone lookup's, and hash tables that share a pipeline cannot
+    spill together (the encode of 1M distinct phones then needed the 1GB fallback)."""
+    from .test_sync import NOW, events_project
+
+    model = (
+        "select 'Purchase' as event, 'order-' || i as event_id, "
+        f"{NOW} - i as event_time, '+1 212 555 ' || lpad(i::varchar, 4, '0') as phone, "
+        "i * 1.5 as value, 'USD' as currency, 'product' as content_type from range(5) t(i)"
+    )
+    project = events_project(tmp_path / "p", "http://127.0.0.1:9", select=model)
+    statements: list[str] = []
+    execute = DuckDBEngine.execute
+
+    def spy(self: DuckDBEngine, sql: str, params: Any = ()) -> None:
+        statements.append(sql)
+        execute(self, sql, params)
+
+    monkeypatch.setattr(DuckDBEngine, "execute", spy)
+    with Project.load(project) as loaded:
+        (plan,) = loaded.plan()
+        (encode,) = [s for s in statements if re.search(r"TABLE __retl_rows_\d+ AS", s)]
+        select = "SELECT" + re.split(r"\bAS\s+SELECT", encode, maxsplit=1)[1]
+        (explained,) = loaded.workbench.rows("EXPLAIN " + select)
+    assert plan.rows_to_send == 5
+    assert "currency" in encode and "list_contains" in encode
+    assert explained[1].count("HASH_JOIN") == 1, explained[1]
+    assert "MARK" not in explained[1]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from reverse_etl import ConfigError, Project
+from reverse_etl.config.docstrings import field_doc
 from reverse_etl.destinations.tiktok.config import TikTokConfig
 from reverse_etl.scaffold import destinations_template, init_project
 
@@ -54,9 +55,11 @@ def test_init_writes_a_working_project(tmp_path: Path, monkeypatch) -> None:
 
 def test_template_documents_every_tiktok_parameter() -> None:
     text = destinations_template()
-    for name, field in TikTokConfig.model_fields.items():
+    for name in TikTokConfig.model_fields:
         assert f"    {name}:" in text or f"    # {name}:" in text, name
-        first_doc_words = " ".join((field.description or "").split()[:3])
+        doc = field_doc(TikTokConfig, name)
+        assert doc, name
+        first_doc_words = " ".join(doc.split()[:3])
         assert first_doc_words in " ".join(text.split()), name
 
 

@@ -1,6 +1,8 @@
 """The ``retl`` command line: parse options -> one Project method -> render the result."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in the modules that declare commands (this one,
+# options.py, runs_cmd.py, ui_cmd.py): typer reads every command's annotations at each start,
+# and string annotations cost typing.get_type_hints a compile() each (~10 ms of `--help`, #18).
 
 import sys
 from pathlib import Path
@@ -9,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from reverse_etl.__about__ import __version__
+from reverse_etl.cli import collector, output
 from reverse_etl.cli import options as opt
-from reverse_etl.cli import output
 from reverse_etl.cli.confirm import confirmer
 from reverse_etl.cli.output import Output, run
 from reverse_etl.cli.runs_cmd import runs_app
@@ -47,9 +49,10 @@ def _root(
     ] = False,
 ) -> None:
     """retl: sync warehouse rows to ad platforms, only what changed."""
+    collector.resume()  # every subcommand passes here first (the root options are parsed)
 
 
-def _load(out: Output, project_dir: Path, vars: str | None, target: str | None) -> Project:
+def _load(out: Output, project_dir: Path, vars: str | None, target: str | None) -> "Project":
     """The project of a command that takes --project-dir, --vars and --target."""
     from reverse_etl.project import Project
 
@@ -188,7 +191,8 @@ def validate(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        from reverse_etl.cli.validate_render import render_validation
+        with collector.importing():  # sqlglot, pydantic models, Jinja: ~0.3 s of imports
+            from reverse_etl.cli.validate_render import render_validation
 
         with _load(out, project_dir, vars, target) as p:
             code = render_validation(

@@ -1,6 +1,6 @@
 """Options every command accepts after its name, as in dbt (``retl sync --select x``)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these at each start (see app.py).
 
 from pathlib import Path
 from typing import Annotated, Any

@@ -1,6 +1,6 @@
 """``retl runs``: the run history and the delivery log (read-only)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these at each start (see app.py).
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,7 +21,7 @@ runs_app = typer.Typer(
 )
 
 
-def _project(out: Output, project_dir: Path, target: str | None) -> Project:
+def _project(out: Output, project_dir: Path, target: str | None) -> "Project":
     from reverse_etl.project import Project
 
     return Project.load(project_dir, console=out.console, target=target)
@@ -114,7 +114,7 @@ def _when(record_time: object) -> str:
     return record_time.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def render_runs(out: Output, runs: list[RunRecord]) -> None:
+def render_runs(out: Output, runs: "list[RunRecord]") -> None:
     if out.format == "json":
         out.json({"ok": True, "runs": [r.to_dict() for r in runs]})
         return
@@ -153,7 +153,7 @@ def render_runs(out: Output, runs: list[RunRecord]) -> None:
     )
 
 
-def render_detail(out: Output, detail: RunDetail) -> None:
+def render_detail(out: Output, detail: "RunDetail") -> None:
     if out.format == "json":
         out.json({"ok": True, **detail.to_dict()})
         return
@@ -216,7 +216,7 @@ def render_detail(out: Output, detail: RunDetail) -> None:
         )
 
 
-def render_found(out: Output, key: str, found: list[DeliveryRecord]) -> None:
+def render_found(out: Output, key: str, found: "list[DeliveryRecord]") -> None:
     if out.format == "json":
         out.json({"ok": True, "deliveries": [d.to_dict() for d in found]})
         return

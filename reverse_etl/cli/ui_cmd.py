@@ -1,7 +1,7 @@
 """``retl ui``: serve the project's local web page (runs, destinations, plan, test events)
 until Ctrl-C. The page and the server are imported when the command runs (start-up time)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these at each start (see app.py).
 
 import errno
 import threading

@@ -33,13 +33,15 @@ PROJECT_FILE = "retl_project.yml"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # Field docstrings are read by config/docstrings.py when docs are generated, not by
+    # pydantic at import (``use_attribute_docstrings`` parses each class's source, #18).
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class _Lenient(BaseModel):
     """dbt's own descriptive keys are accepted (and ignored) so YAML can be pasted as is."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str | None = None
     """Free text, as in dbt."""
@@ -167,9 +169,7 @@ class DuckDBWarehouse(_Strict):
 class PostgresWarehouse(_Strict):
     """Models run on a PostgreSQL server; results stream back with a server-side cursor."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, use_attribute_docstrings=True, arbitrary_types_allowed=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     type: Literal["postgres"]
     """Warehouse kind."""
@@ -203,9 +203,7 @@ class SparkWarehouse(_Strict):
     """Models run on Spark (Databricks-compatible): an in-process session (``master``) or a
     Spark Connect server (``remote``). Needs ``pip install 'retl[spark]'`` and Java 17+."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, use_attribute_docstrings=True, arbitrary_types_allowed=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     type: Literal["spark"]
     """Warehouse kind."""
@@ -258,9 +256,7 @@ class StateConfig(_Strict):
     schema_: str = Field(default="retl_state", alias="schema")
     """Schema for the state tables when ``location: warehouse``."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class HistoryConfig(_Strict):
@@ -283,9 +279,7 @@ class WebhookConfig(_Strict):
     (``text`` and ``blocks``) naming the project, the destination, the counts and the run.
     A webhook that cannot be reached is a warning, never a failed sync."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, use_attribute_docstrings=True, arbitrary_types_allowed=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     url: LazySecret
     """The webhook's URL, always through ``{{ env_var('SLACK_WEBHOOK_URL') }}``: the URL is

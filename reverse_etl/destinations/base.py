@@ -295,6 +295,12 @@ class Destination(Protocol):
         token); ``sandbox``: as a ``--sandbox`` run, whose emulator has its own IDs."""
         ...
 
+    def known_source(self, target: Target) -> ResolvedSource | None:
+        """The event source ``open`` would resolve for ``target``, when the settings alone
+        say it (None: only the platform can, e.g. a TikTok source found by name). A sync
+        with nothing to send then opens no session (issue #18)."""
+        ...
+
     def check(self, sandbox: SandboxServer | None, policy: RetryPolicy) -> DestinationCheck:
         """``retl check``: verify token and target read-only, sending nothing (items
         ``skipped`` with a reason where the platform offers no such check)."""

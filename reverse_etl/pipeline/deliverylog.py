@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from reverse_etl.arrow_values import strings
 from reverse_etl.delivery.batching import Batch
 from reverse_etl.delivery.outcome import Outcome, describe
 from reverse_etl.destinations.shared.pii import masked_key
@@ -47,7 +47,7 @@ class LogRows:
         if not self.mask_keys:
             return keys
         values = keys.to_pylist() if isinstance(keys, pa.Array) else list(keys)
-        return pa.array([None if k is None else masked_key(k) for k in values], pa.string())
+        return strings([None if k is None else masked_key(k) for k in values])
 
     def event_ids(self, payloads: Any) -> Any:
         if self.pattern is None:
@@ -55,6 +55,8 @@ class LogRows:
         array = payloads if isinstance(payloads, pa.Array) else pa.array(payloads)
         if pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type):
             array = array.cast(pa.string())
+        import pyarrow.compute as pc  # only once rows are sent (~50 ms of start-up, #18)
+
         found = pc.extract_regex(array, self.pattern)  # NULL where it does not match
         return pc.struct_field(found, "id")
 

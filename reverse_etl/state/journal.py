@@ -34,6 +34,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from reverse_etl.arrow_values import int64_range, scalar, strings
 from reverse_etl.state.base import LogBatch
 from reverse_etl.state.dedup import Clock, system_clock, utc
 
@@ -111,8 +112,8 @@ class JournalWriter:
             [
                 _strings(keys, n),
                 _strings(hashes, n),
-                pa.repeat(pa.scalar(now, pa.timestamp("us")), n),
-                pa.array(range(self._count + 1, self._count + n + 1), pa.int64()),
+                pa.repeat(scalar(now), n),
+                int64_range(self._count + 1, self._count + n + 1),
                 *_log_columns(log, outcome, n),
             ],
             schema=self._schema,
@@ -146,12 +147,12 @@ def _strings(values: Any, n: int) -> pa.Array:
     if values is None:
         return pa.nulls(n, pa.string())
     if isinstance(values, str):
-        return pa.repeat(pa.scalar(values, pa.string()), n)
+        return pa.repeat(scalar(values), n)
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if isinstance(values, pa.Array):
         return values if values.type == pa.string() else values.cast(pa.string())
-    return pa.array(values, pa.string())
+    return strings(values)
 
 
 def _log_columns(log: LogBatch | None, outcome: str | None, n: int) -> list[pa.Array]:
@@ -161,7 +162,7 @@ def _log_columns(log: LogBatch | None, outcome: str | None, n: int) -> list[pa.A
         _strings(outcome, n),
         _strings(log.keys, n),
         _strings(log.event_ids, n),
-        pa.nulls(n, pa.int64()) if log.code is None else pa.repeat(pa.scalar(log.code), n),
+        pa.nulls(n, pa.int64()) if log.code is None else pa.repeat(scalar(log.code), n),
         _strings(log.messages, n),
         _strings(log.request_id, n),
         _strings(log.run_id, n),

@@ -5,23 +5,37 @@ state database costs about 3.5 CPU-seconds (DuckDB ingests and compresses every 
 writing them as one zstd Parquet file about 0.4 (docs/performance.md, "The delivery log").
 
 Each file holds the delivery-log rows of one journal (one destination scope of one run), in
-``<state file>.log/``, named after the journal. The fold writes it (to a temporary name,
+``<state file>.log/``, named after the journal and its newest ``logged_at``
+(``<journal>.until-20261203T171500123456.parquet``). The fold writes it (to a temporary name,
 flushed, then renamed) before it commits the journal's acknowledgements and deletes the
-journal: a fold that dies midway writes the same file again, so no row is logged twice or
-lost, and the log holds exactly what the journal held. Readers see the files as the
-``delivery_log`` relation (``read_parquet``); retention deletes whole files.
+journal: a fold that dies midway writes the same file again, under the same name, so no row
+is logged twice or lost, and the log holds exactly what the journal held. Readers see the
+files as the ``delivery_log`` relation (``read_parquet``); retention deletes whole files, by
+their names: a sync every 15 minutes keeps ~2,900 files over the default 30 days, and the
+prune at the end of every sync lists them rather than opening each (issue #18). The time
+in the name is the project's clock at the acknowledgement (tests move it), as is the
+``retl.logged_until`` footer entry, which a file from an older retl (no time in its name)
+is read by.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
+
+from reverse_etl.arrow_values import scalar
+
+if TYPE_CHECKING:
+    # Imported where a fold writes a file or the prune reads an old one: an unchanged
+    # re-sync does without (issue #18).
+    import pyarrow.parquet as pq
 
 SUFFIX = ".parquet"
 LOGGED_UNTIL = b"retl.logged_until"  # file metadata: the newest logged_at, for the prune
@@ -52,6 +66,9 @@ _SQL_TYPES = {
 
 def log_rows(chunk: pa.Table, destination: str) -> pa.Table:
     """The delivery-log rows of a chunk of journal entries (those with a log key)."""
+    # Imported where a fold writes rows: the prune of an unchanged re-sync does without it.
+    import pyarrow.compute as pc
+
     keys = chunk.column("log_key")
     # A filter copies every column: skipped when every entry has a log row (the usual case).
     rows = chunk if keys.null_count == 0 else chunk.filter(pc.is_valid(keys))
@@ -59,7 +76,7 @@ def log_rows(chunk: pa.Table, destination: str) -> pa.Table:
     return pa.table(
         [
             rows.column("run_id"),
-            pa.repeat(pa.scalar(destination, pa.string()), n),
+            pa.repeat(scalar(destination), n),
             rows.column("log_key"),
             rows.column("event_id"),
             rows.column("outcome"),
@@ -76,7 +93,9 @@ class LogSegment:
     """One journal's log file, being written: ``write`` chunks, then ``commit``."""
 
     def __init__(self, directory: Path, name: str) -> None:
-        self.final = directory / (name + SUFFIX)
+        self.directory = directory
+        self.name = name
+        self.legacy = directory / (name + SUFFIX)  # an older retl's name for the same file
         self.partial = directory / ("." + name + SUFFIX + ".partial")
         self._writer: pq.ParquetWriter | None = None
         self._until: dt.datetime | None = None
@@ -86,10 +105,14 @@ class LogSegment:
         if rows.num_rows == 0:
             return
         if self._writer is None:
+            import pyarrow.parquet as pq
+
             self._writer = pq.ParquetWriter(
                 self.partial, LOG_SCHEMA, compression="zstd", use_dictionary=_REPEATED
             )
         self._writer.write_table(rows)
+        import pyarrow.compute as pc  # see log_rows
+
         newest = pc.max(rows.column("logged_at")).as_py()
         if newest is not None and (self._until is None or newest > self._until):
             self._until = newest
@@ -108,6 +131,18 @@ class LogSegment:
         finally:
             os.close(fd)
         self.partial.replace(self.final)
+        if self.legacy != self.final:
+            # A journal folded before by an older retl that died before deleting it: its rows
+            # are in this file now, and must not be read twice.
+            self.legacy.unlink(missing_ok=True)
+
+    @property
+    def final(self) -> Path:
+        """The file's name, with the newest time it holds (deterministic: a journal folded
+        again gets the same name)."""
+        if self._until is None:
+            return self.legacy
+        return self.directory / f"{self.name}{_UNTIL}{_stamp(self._until)}{SUFFIX}"
 
     def abandon(self) -> None:
         if self._writer is not None:
@@ -123,18 +158,47 @@ def log_files(directory: Path) -> list[Path]:
 
 
 def prune(directory: Path, before: dt.datetime) -> int:
-    """Delete the files whose newest row was logged before ``before``; returns how many."""
+    """Delete the files whose newest row was logged before ``before``; returns how many.
+    A listing: only a file without the time in its name (an older retl's) is opened."""
     gone = 0
     for path in log_files(directory):
-        try:
-            meta = pq.read_metadata(path).metadata or {}
-        except (OSError, pa.ArrowException):
-            continue  # unreadable: left for a person to look at, never deleted blindly
-        until = meta.get(LOGGED_UNTIL)
-        if until is not None and dt.datetime.fromisoformat(until.decode()) < before:
+        until = logged_until(path)
+        if until is not None and until < before:
             path.unlink(missing_ok=True)
             gone += 1
     return gone
+
+
+_UNTIL = ".until-"
+_NAMED = re.compile(
+    re.escape(_UNTIL) + r"(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)(\d{6})" + re.escape(SUFFIX) + "$"
+)
+
+
+def _stamp(w: dt.datetime) -> str:
+    """A naive UTC time as the name's digits, which sort as the times do (any year)."""
+    return (
+        f"{w.year:04d}{w.month:02d}{w.day:02d}T{w.hour:02d}{w.minute:02d}{w.second:02d}"
+        f"{w.microsecond:06d}"
+    )
+
+
+def logged_until(path: Path) -> dt.datetime | None:
+    """The newest ``logged_at`` of a log file: from its name, or (a file from an older retl)
+    from its footer; None when the file says nothing readable (never deleted blindly)."""
+    named = _NAMED.search(path.name)
+    if named is not None:
+        with contextlib.suppress(ValueError):  # not a time after all: the footer says
+            year, month, day, hour, minute, second, micro = map(int, named.groups())
+            return dt.datetime(year, month, day, hour, minute, second, micro)
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_metadata(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return None  # unreadable: left for a person to look at
+    until = meta.get(LOGGED_UNTIL)
+    return None if until is None else dt.datetime.fromisoformat(until.decode())
 
 
 def relation(files: Iterable[Path]) -> str:

@@ -38,6 +38,7 @@ from reverse_etl.destinations.shared.sql import (
     is_list,
     lit,
     number,
+    one_of,
 )
 
 if TYPE_CHECKING:
@@ -129,10 +130,9 @@ def _source_checks(cols: dict[str, MappedColumn]) -> list[str]:
     source = ident(ACTION_SOURCE)
     out = []
     if "action_source" in cols:
-        allowed = ", ".join(lit(a) for a in ACTION_SOURCES)
         out.append(
             _reason(
-                f"{source} NOT IN ({allowed})",
+                f"NOT {one_of(source, ACTION_SOURCES)}",
                 f"'action_source ' || {_quoted(source)} || ' is not one of Meta''s action sources'",
             )
         )
@@ -175,11 +175,10 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     col = ident(m.column)
     out: list[str] = []
     if param.allowed is not None and param.name != "action_source" and not is_list(t):
-        allowed = ", ".join(lit(a) for a in sorted(param.allowed))
         value = f"CAST({col} AS VARCHAR)"
         out.append(
             _reason(
-                f"{col} IS NOT NULL AND {value} NOT IN ({allowed})",
+                f"{col} IS NOT NULL AND NOT {one_of(value, sorted(param.allowed))}",
                 f"{lit(param.name + ' ')} || {_quoted(value)} || ' is not accepted by Meta'",
             )
         )

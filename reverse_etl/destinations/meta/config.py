@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reverse_etl.config.env import LazySecret
+from reverse_etl.config.phone_region import check_phone_region
 from reverse_etl.destinations.meta.vocab import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
 
 ActionSource = Literal[
@@ -34,9 +35,9 @@ _API_VERSION = re.compile(r"v\d+\.\d+")
 class MetaConfig(BaseModel):
     """Settings of one ``type: meta_conversions`` destination."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, arbitrary_types_allowed=True, use_attribute_docstrings=True
-    )
+    # Field docstrings: read by config/docstrings.py for the docs and `retl init`, not by
+    # pydantic at import (``use_attribute_docstrings`` parses the class's source, #18).
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     type: Literal["meta_conversions"]
     """Destination type. Always ``meta_conversions``."""
@@ -115,13 +116,7 @@ class MetaConfig(BaseModel):
     @field_validator("default_phone_region")
     @classmethod
     def _region(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        import phonenumbers
-
-        if v.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"'{v}' is not a region phone numbers know (use e.g. US, GB, DE)")
-        return v.upper()
+        return v if v is None else check_phone_region(v)
 
     @field_validator("api_base_url")
     @classmethod

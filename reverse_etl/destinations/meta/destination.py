@@ -17,6 +17,7 @@ from reverse_etl.destinations.base import (
     EncodePlan,
     OfflineEnvelope,
     OnChange,
+    ResolvedSource,
     Session,
     Target,
 )
@@ -274,6 +275,11 @@ class MetaDestination:
         from reverse_etl.destinations.meta.session import open_session
 
         return open_session(self, target, policy)
+
+    def known_source(self, target: Target) -> ResolvedSource | None:
+        """Meta has no event source to resolve: the pixel is the settings' (as ``open``)."""
+        s = self.settings
+        return ResolvedSource(s.action_source, s.pixel_id, "configured")
 
     def offline_envelope(self, *, sandbox: bool) -> OfflineEnvelope:
         """Meta resolves nothing at send time: the envelope is the settings' (the sandbox

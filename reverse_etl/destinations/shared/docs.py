@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from reverse_etl.config.docstrings import field_doc
+
 Tables = Mapping[str, Callable[[], str]]
 
 
@@ -28,7 +30,7 @@ def settings_table(model: type[BaseModel]) -> str:
         default = "required" if field.is_required() else repr(field.default)
         if field.default is None and not field.is_required():
             default = "-"
-        rows.append(f"| `{name}` | {cell(default)} | {cell(field.description or '')} |")
+        rows.append(f"| `{name}` | {cell(default)} | {cell(field_doc(model, name) or '')} |")
     return "\n".join(rows)
 
 

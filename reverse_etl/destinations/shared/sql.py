@@ -6,6 +6,7 @@ Pure: this module only writes DuckDB SQL.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import orjson
@@ -24,6 +25,17 @@ def lit(value: str) -> str:
 
 def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def one_of(expr: str, values: Iterable[str]) -> str:
+    """SQL true when ``expr`` is one of ``values`` (NULL when ``expr`` is NULL, as ``IN``).
+
+    Not ``expr IN ('a', 'b', ...)``: DuckDB rewrites a long list of constants into a join
+    (``in_clause``), one hash table per list beside the encode's phone join in the same
+    pipeline, and hash tables that share a pipeline cannot spill together (duckdb#6733): the
+    encode then ran out of its 200MB at 1M distinct phones and needed the 1GB fallback
+    (docs/performance.md). ``list_contains`` on a constant list is a plain function."""
+    return f"list_contains([{', '.join(lit(v) for v in values)}], {expr})"
 
 
 def jkey(name: str) -> str:

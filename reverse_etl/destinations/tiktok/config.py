@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from reverse_etl.config.env import LazySecret
+from reverse_etl.config.phone_region import check_phone_region
 from reverse_etl.destinations.tiktok.vocab import DEFAULT_API_BASE_URL
 
 DataSource = Literal["WEB", "APP", "OFFLINE", "CRM"]
@@ -20,9 +21,9 @@ Target = Literal["ID", "NAME", "NEW"]
 class TikTokConfig(BaseModel):
     """Settings of one ``type: tiktok_events`` destination."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, arbitrary_types_allowed=True, use_attribute_docstrings=True
-    )
+    # Field docstrings: read by config/docstrings.py for the docs and `retl init`, not by
+    # pydantic at import (``use_attribute_docstrings`` parses the class's source, #18).
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     # Names TikTok's own documents and other tools use for a setting: an unknown key among
     # them gets "did you mean" the setting (config/errors_map.py).
@@ -112,13 +113,7 @@ class TikTokConfig(BaseModel):
     @field_validator("default_phone_region")
     @classmethod
     def _region(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        import phonenumbers
-
-        if v.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"'{v}' is not a region phone numbers know (use e.g. US, GB, DE)")
-        return v.upper()
+        return v if v is None else check_phone_region(v)
 
     @field_validator("api_base_url")
     @classmethod

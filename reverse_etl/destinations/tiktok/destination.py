@@ -17,6 +17,7 @@ from reverse_etl.destinations.base import (
     EncodePlan,
     OfflineEnvelope,
     OnChange,
+    ResolvedSource,
     Session,
     Target,
 )
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
     from reverse_etl.check import DestinationCheck
     from reverse_etl.delivery.retry import RetryPolicy
+    from reverse_etl.destinations.tiktok.sources import EventSourceRequest
     from reverse_etl.engine.duckdb import DuckDBEngine
     from reverse_etl.sandbox import SandboxServer
 
@@ -264,6 +266,31 @@ class TikTokDestination:
         from reverse_etl.destinations.tiktok.session import open_session
 
         return open_session(self, target, policy)
+
+    def source_request(self, target: Target) -> EventSourceRequest:
+        """The event source to resolve for ``target`` (the emulator's ID in a sandbox run)."""
+        from reverse_etl.destinations.tiktok.sources import EventSourceRequest
+
+        s = self.settings
+        return EventSourceRequest(
+            data_source=s.event_data_source,
+            target=s.target_event_source,
+            event_source_id=target.event_source_id or s.event_source_id,
+            event_source_name=s.event_source_name,
+            advertiser_id=s.advertiser_id,
+        )
+
+    def known_source(self, target: Target) -> ResolvedSource | None:
+        """A source configured by ID (or the emulator's) is what ``open`` resolves without a
+        call; one found or created by name needs TikTok (None)."""
+        from reverse_etl.destinations.tiktok.sources import validate_request
+
+        request = self.source_request(target)
+        if request.target != "ID" or validate_request(request):
+            return None  # the session says what is wrong, as before
+        assert request.event_source_id is not None  # checked by validate_request
+        source_id = request.event_source_id.strip()
+        return ResolvedSource(self.event_source, source_id, "configured", request.event_source_name)
 
     def offline_envelope(self, *, sandbox: bool) -> OfflineEnvelope:
         """An ``ID`` source is known; a source found by name (``NAME``/``NEW``) is only known

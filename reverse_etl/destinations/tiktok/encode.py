@@ -19,7 +19,7 @@ from reverse_etl.destinations.shared.rows import flatten_objects as flatten_stru
 from reverse_etl.destinations.shared.sql import already_hashed as _already_hashed
 from reverse_etl.destinations.shared.sql import as_text as _as_text
 from reverse_etl.destinations.shared.sql import boolean as _boolean
-from reverse_etl.destinations.shared.sql import control_character_checks, ident, lit
+from reverse_etl.destinations.shared.sql import control_character_checks, ident, lit, one_of
 from reverse_etl.destinations.shared.sql import integer as _integer
 from reverse_etl.destinations.shared.sql import is_list as _is_list
 from reverse_etl.destinations.shared.sql import jkey as _jkey
@@ -244,10 +244,10 @@ def _event_checks(column: str, source: str) -> list[str]:
     ev = f"CAST({ident(column)} AS VARCHAR)"
     out = [_reason(f"{ev} IS NULL OR trim({ev}) = ''", lit("event is missing"))]
     if source == "OFFLINE":
-        allowed = ", ".join(lit(e) for e in sorted(STANDARD_EVENTS | set(LEGACY_EVENTS)))
+        allowed = one_of(ev, sorted(STANDARD_EVENTS | set(LEGACY_EVENTS)))
         out.append(
             _reason(
-                f"{ev} NOT IN ({allowed})",
+                f"NOT {allowed}",
                 f"'event ' || {_quoted(ev)} || "
                 + lit(" is not a standard event (OFFLINE takes standard events only)"),
             )
@@ -257,12 +257,12 @@ def _event_checks(column: str, source: str) -> list[str]:
         reserved = [(n, t) for n, t in sorted(RESERVED_EVENTS.items()) if n not in standard]
         if reserved:
             # One IN test per row; the message is looked up only for the rows it catches.
-            names = ", ".join(lit(n) for n, _ in reserved)
             messages = " ".join(
                 f"WHEN {lit(n)} THEN {lit(f'event {n!r} is a reserved name: use {t!r}')}"
                 for n, t in reserved
             )
-            out.append(_reason(f"{ev} IN ({names})", f"CASE {ev} {messages} END"))
+            names = one_of(ev, [n for n, _ in reserved])
+            out.append(_reason(names, f"CASE {ev} {messages} END"))
     return out
 
 
@@ -380,11 +380,10 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     col = ident(m.column)
     out: list[str] = []
     if param.allowed is not None and not _is_list(t):
-        allowed = ", ".join(lit(a) for a in sorted(param.allowed))
         text = f"CAST({col} AS VARCHAR)"
         out.append(
             _reason(
-                f"{col} IS NOT NULL AND {text} NOT IN ({allowed})",
+                f"{col} IS NOT NULL AND NOT {one_of(text, sorted(param.allowed))}",
                 f"{lit(param.name + ' ')} || {_quoted(text)} || "
                 + lit(" is not accepted by TikTok"),
             )

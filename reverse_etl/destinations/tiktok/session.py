@@ -11,7 +11,7 @@ from reverse_etl.destinations.base import ResolvedSource, Target
 from reverse_etl.destinations.tiktok.client import AUTH_HINT, TikTokClient, TrackOutcome
 from reverse_etl.destinations.tiktok.envelope import EnvelopeSpec
 from reverse_etl.destinations.tiktok.responses import settings_problem
-from reverse_etl.destinations.tiktok.sources import EventSourceRequest, resolve_event_source
+from reverse_etl.destinations.tiktok.sources import resolve_event_source
 from reverse_etl.errors import DestinationError, Problem, RequestFieldError
 
 if TYPE_CHECKING:
@@ -58,16 +58,7 @@ def open_session(
     with TikTokClient(
         target.base_url, target.token, pool_size=s.thread_count, deadline=policy.request_deadline
     ) as client:
-        resolved = resolve_event_source(
-            client,
-            EventSourceRequest(
-                data_source=s.event_data_source,
-                target=s.target_event_source,
-                event_source_id=target.event_source_id or s.event_source_id,
-                event_source_name=s.event_source_name,
-                advertiser_id=s.advertiser_id,
-            ),
-        )
+        resolved = resolve_event_source(client, destination.source_request(target))
         envelope = EnvelopeSpec(
             resolved.event_source, resolved.event_source_id, s.test_event_code, s.partner_name
         )
