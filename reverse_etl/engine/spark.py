@@ -334,6 +334,9 @@ class SparkEngine:
         from pyspark.rdd import _local_iterator_from_socket
         from pyspark.serializers import NoOpSerializer
 
+        from reverse_etl.engine.native_memory import hold_mmap_threshold
+
+        hold_mmap_threshold()  # each batch a fresh bytes object: see native_memory.py
         schema = self._arrow_schema(df)
         session = self.session
         served = session.sparkContext._jvm.PythonRDD.toLocalIteratorAndServe(
