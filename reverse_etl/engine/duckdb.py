@@ -273,26 +273,17 @@ class DuckDBEngine:
         thread's working memory is what a wide statement beside a large join cannot spill),
         and if that runs out too, under the automatic limit only, at the fallback limit (a
         failed statement changed nothing)."""
-        try:
-            return run()
-        except duckdb.OutOfMemoryException:
-            pass
-        except duckdb.Error as exc:
-            raise EngineError(_clean(exc)) from None
-        try:
-            with self._one_thread():
-                return run()
-        except duckdb.OutOfMemoryException:
-            if not self._raise_memory():
-                raise EngineError(self._out_of_memory()) from None
-        except duckdb.Error as exc:
-            raise EngineError(_clean(exc)) from None
-        try:
-            return run()
-        except duckdb.OutOfMemoryException:
-            raise EngineError(self._out_of_memory()) from None
-        except duckdb.Error as exc:
-            raise EngineError(_clean(exc)) from None
+        for step in (contextlib.nullcontext, self._one_thread, self._raised_limit):
+            with step() as allowed:
+                if allowed is False:
+                    break
+                try:
+                    return run()
+                except duckdb.OutOfMemoryException:
+                    continue
+                except duckdb.Error as exc:
+                    raise EngineError(_clean(exc)) from None
+        raise EngineError(self._out_of_memory()) from None
 
     @contextlib.contextmanager
     def _one_thread(self) -> Iterator[None]:
@@ -303,6 +294,11 @@ class DuckDBEngine:
             yield
         finally:
             self._con.execute(f"SET threads = {int(threads)}")
+
+    @contextlib.contextmanager
+    def _raised_limit(self) -> Iterator[bool]:
+        """The fallback limit from now on; False when there is none to give."""
+        yield self._raise_memory()
 
     def _raise_memory(self) -> bool:
         fallback = self.memory.fallback if self.memory is not None else None
