@@ -245,6 +245,8 @@ def _declared_csv(location: str, table: TableDecl, project_dir: Path) -> TableSc
         return None
     path = Path(location).expanduser()
     path = path if path.is_absolute() else project_dir / path
+    if not _plain_project_file(path, project_dir):
+        return None  # DuckDB decides, under the files the project may read (project.py)
     try:
         if path.stat().st_size > _CSV_READ_MAX_BYTES:
             return None
@@ -261,6 +263,17 @@ def _declared_csv(location: str, table: TableDecl, project_dir: Path) -> TableSc
     if any(row and len(row) != len(names) for row in rows):
         return None
     return TableSchema(tuple((c.name, str(c.data_type)) for c in columns), "file")
+
+
+def _plain_project_file(path: Path, project_dir: Path) -> bool:
+    """Inside the project's folder, links resolved, and not under a hidden name (.git, .env):
+    the files any project may read. Others (RETL_ALLOWED_PATHS) are read by DuckDB, which
+    enforces the rule, not here."""
+    try:
+        inside = path.resolve().relative_to(project_dir.resolve())
+    except (OSError, ValueError):
+        return False
+    return not any(part.startswith(".") for part in inside.parts)
 
 
 def _local_and_present(location: str, catalog: SourceCatalog) -> bool:

@@ -151,3 +151,18 @@ def test_files_left_to_duckdb(tmp_path: Path) -> None:
     assert fetch(tmp_path, "x*.csv", typed)[1]
     (tmp_path / "big.csv").write_text("a,b\n" + "1,2\n" * 300_000, encoding="utf-8")
     assert fetch(tmp_path, "big.csv", typed)[1]
+
+
+def test_only_the_project_s_own_files_are_read_without_duckdb(tmp_path: Path) -> None:
+    """A declaration cannot make validate read a file the project may not read (a hidden
+    folder, a file outside it, a link out of it): those go to DuckDB, which refuses them."""
+    project, outside = tmp_path / "project", tmp_path / "outside"
+    (project / ".secret").mkdir(parents=True)
+    outside.mkdir()
+    typed = [{"name": "a", "data_type": "varchar"}, {"name": "b", "data_type": "integer"}]
+    for folder in (project, project / ".secret", outside):
+        (folder / "x.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (project / "link.csv").symlink_to(outside / "x.csv")
+    assert not fetch(project, "x.csv", typed)[1]  # the project's own file: no DuckDB
+    for location in (".secret/x.csv", str(outside / "x.csv"), "../outside/x.csv", "link.csv"):
+        assert fetch(project, location, typed)[1], location
