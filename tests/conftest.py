@@ -1,4 +1,5 @@
-"""Shared fixtures: write a project tree, run the real ``retl`` command in a subprocess.
+"""Shared fixtures: write a project tree, run the real ``retl`` command in a subprocess, start
+the TikTok sandbox (``server``, accepting ``sandbox_token``).
 
 The helpers are handed out as fixtures (not imported from this module) so that test folders
 with their own ``conftest.py`` never shadow them.
@@ -14,9 +15,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from reverse_etl.sandbox import SandboxServer
 
 # Variables that make rich or click colour output even without a terminal: the CLI tests
 # check what a pipe (CI log) really gets, so none of them may leak in from the caller.
@@ -30,6 +34,10 @@ _COLOUR_FORCING = (
 
 MakeProject = Callable[[Path, Mapping[str, str]], Path]
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+# The sandbox's access token in most tests (tests.test_sync.SECRET): a recognisable value, so
+# that tests can check no output shows it.
+SANDBOX_TOKEN = "tok-SECRET-5f2a9c71e0d44b"
 
 
 def write_project(root: Path, files: Mapping[str, str]) -> Path:
@@ -124,6 +132,25 @@ def invoke_in_process(
 def cli() -> Callable[..., CliResult]:
     """``cli("compile", "--project-dir", path)``: the CLI in this process."""
     return invoke_in_process
+
+
+@pytest.fixture
+def sandbox_token() -> str:
+    """The token ``server`` accepts; a module that uses its own overrides this fixture."""
+    return SANDBOX_TOKEN
+
+
+@pytest.fixture
+def server(sandbox_token: str) -> Iterator[SandboxServer]:
+    """The TikTok sandbox on loopback: the demo world, with ``sandbox_token`` granted the demo
+    advertiser. Folders and modules with another kind of ``server`` define their own."""
+    # imported here: the CLI subprocess tests need no emulator in this process
+    from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
+
+    world = SandboxWorld.demo()
+    world.add_token(sandbox_token, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as srv:
+        yield srv
 
 
 @contextmanager

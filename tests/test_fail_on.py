@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
+from reverse_etl.sandbox import DEMO_PIXEL_CODE, SandboxServer
 
 from .conftest import CliResult, MakeProject, RunCli
 
@@ -53,11 +53,9 @@ def _project(make_project: MakeProject, root: Path, rows: str, base_url: str = "
 
 
 @pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
+def sandbox_token() -> str:
+    """The token the ``server`` fixture (tests/conftest.py) accepts here."""
+    return SECRET
 
 
 @pytest.mark.parametrize(

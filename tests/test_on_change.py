@@ -8,7 +8,7 @@ acknowledgement; a clock moved by the test (no sleeping) carries runs past the w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,7 @@ from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import UsageError
 from reverse_etl.project import Project
-from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
+from reverse_etl.sandbox import SandboxServer
 from reverse_etl.state.store import ALIAS, SCHEMA_VERSION, LocalStateStore
 
 from .conftest import CliResult, RunCli
@@ -41,14 +41,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)

@@ -16,14 +16,13 @@ import importlib.util
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from reverse_etl.engine.duckdb import DuckDBEngine, run_sql
-from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
+from reverse_etl.sandbox import SandboxServer
 from tests.conftest import cli_env
 from tests.test_sync import NOW, SECRET, events_project
 
@@ -48,14 +47,6 @@ MODEL = (
     "cast(i * 1.5 as decimal(10, 2)) as value, 'USD' as currency "
     "from range(40) t(i)"
 )
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
 
 
 def sync_in_a_fresh_interpreter(project: Path) -> tuple[dict[str, object], str]:

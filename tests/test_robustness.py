@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,10 @@ import pytest
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.project import Project
 from reverse_etl.sandbox import (
-    DEMO_ADVERTISER_ID,
     DEMO_META_PIXEL_ID,
     DEMO_PIXEL_CODE,
     DEMO_TOKEN,
     SandboxServer,
-    SandboxWorld,
 )
 from reverse_etl.sandbox.faults import DelayFault, FaultPlan, parse_fault
 from reverse_etl.sandbox.meta.faults import MetaFaultPlan, parse_meta_fault
@@ -40,14 +38,6 @@ from .test_sync import NOW, SECRET, events_project
 
 Cli = Callable[..., CliResult]
 TESTS = Path(__file__).resolve().parent
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)

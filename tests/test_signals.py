@@ -4,28 +4,20 @@ stops it like Ctrl-C, and the state can be read while it runs."""
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
 
 from reverse_etl.project import Project
-from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
+from reverse_etl.sandbox import SandboxServer
 
 from .conftest import CliResult, cli_env, invoke_cli, sync_held_midway
 from .test_sync import SECRET, events_project
 
 Cli = Callable[..., CliResult]
 ENV = {"TIKTOK_ACCESS_TOKEN": SECRET}
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
 
 
 def _state_rows(project: Path) -> int:

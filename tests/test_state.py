@@ -17,7 +17,7 @@ from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import StateError
 from reverse_etl.project import Project
-from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
+from reverse_etl.sandbox import SandboxServer
 from reverse_etl.state.diff import (
     Rows,
     classify_sql,
@@ -125,14 +125,6 @@ def test_local_two_pass_diff_properties(
 
 
 # --- syncs against the emulator ----------------------------------------------------------------
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -25,19 +24,11 @@ from reverse_etl.sandbox import (
     SandboxWorld,
 )
 
-from .conftest import cli_env, invoke_cli, write_project
+from .conftest import SANDBOX_TOKEN, cli_env, invoke_cli, write_project
 
 REPO = Path(__file__).resolve().parents[1]
-SECRET = "tok-SECRET-5f2a9c71e0d44b"
+SECRET = SANDBOX_TOKEN  # the token the sandbox `server` fixture (conftest.py) accepts
 NOW = int(time.time()) - 3600
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
 
 
 def events_project(

@@ -53,7 +53,8 @@ class Runner:
 
     def __init__(self, project: RunContext) -> None:
         self.p = project
-        self._memory_noted = False
+        self._memory_noted = False  # the fallback memory limit, said once
+        self._one_thread_noted = False  # statements rerun on one thread, said once
         self.report: SyncReport | None = None  # the last sync's, even when it raised
 
     def state_file(self, *, sandbox: bool = False) -> Path:
@@ -81,6 +82,8 @@ class Runner:
                 problems, summary="validation failed: nothing was sent (see 'retl validate')"
             )
         plans = []
+        bench = self.p.workbench
+        reruns_before = bench.single_threaded
         for d in self.p.destinations_for_run(select):
             scope = d.state_scope()
             previous = store.scope_info(d.name, scope)
@@ -107,16 +110,32 @@ class Runner:
                     f"repeats only within {_hours(d)} hours of the first send)"
                 )
             plans.append(plan)
-        bench = self.p.workbench
-        if bench.memory_raised and not self._memory_noted:
-            self._memory_noted = True
-            first_limit = bench.memory.limit if bench.memory is not None else DEFAULT_MEMORY
-            self.p.console.warning(
-                f"DuckDB needed more than {first_limit} for this project and was given "
-                f"{bench.memory_limit}: set warehouse.memory_limit in {PROJECT_FILE} to choose "
-                "the limit yourself"
-            )
+        self._note_memory(bench.single_threaded - reruns_before)
         return plans
+
+    def _note_memory(self, reruns: int) -> None:
+        """Say once when DuckDB's memory limit was too small for the plans: it was raised to
+        the fallback, or else ``reruns`` statements that ran out of memory on all threads
+        were rerun on one, within the same limit but slower."""
+        bench = self.p.workbench
+        if bench.memory_raised:
+            if not self._memory_noted:
+                self._memory_noted = True
+                first_limit = bench.memory.limit if bench.memory is not None else DEFAULT_MEMORY
+                self.p.console.warning(
+                    f"DuckDB needed more than {first_limit} for this project and was given "
+                    f"{bench.memory_limit}: set warehouse.memory_limit in {PROJECT_FILE} to "
+                    "choose the limit yourself"
+                )
+        elif reruns > 0 and not self._one_thread_noted:
+            self._one_thread_noted = True
+            limit = bench.memory_limit or DEFAULT_MEMORY
+            ((threads,),) = bench.rows("SELECT current_setting('threads')")
+            self.p.console.warning(
+                f"DuckDB ran out of memory at {limit} on {threads} threads and reran {reruns} "
+                f"statement(s) on one thread (slower): set a higher warehouse.memory_limit in "
+                f"{PROJECT_FILE} to keep every thread"
+            )
 
     def plan(
         self, select: Sequence[str] = (), *, sandbox: bool = False, full_refresh: bool = False

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -17,19 +16,11 @@ import pytest
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.history.records import ACCEPTED, REJECTED, SKIPPED_INVALID
 from reverse_etl.project import Project
-from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
+from reverse_etl.sandbox import SandboxServer
 from reverse_etl.state.journal import _ACK_FIELDS, JournalWriter
 from reverse_etl.state.store import LocalStateStore
 from tests.conftest import cli_env, invoke_cli, invoke_in_process, kill_sync_midway
 from tests.test_sync import NOW, SECRET, events_project
-
-
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)

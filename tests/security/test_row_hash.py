@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.project import Project
-from reverse_etl.sandbox import DEMO_ADVERTISER_ID, SandboxServer, SandboxWorld
+from reverse_etl.sandbox import SandboxServer
 from reverse_etl.state.diff import FORM_EXACT, FORM_MD5, FORM_SHA1, row_parts
 from reverse_etl.state.store import LocalStateStore
 from tests.test_sync import NOW, SECRET, events_project
@@ -261,14 +261,6 @@ def test_the_exact_form_is_marked() -> None:
 
 
 # --- end to end -----------------------------------------------------------------------------
-@pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
-
-
 def orders(order_id: int) -> str:
     return (
         "select 'Purchase' as event, 'o' || i as event_id, "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,9 @@ NOW = int(time.time()) - 3600
 
 
 @pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
+def sandbox_token() -> str:
+    """The token the ``server`` fixture (tests/conftest.py) accepts here."""
+    return TOKEN
 
 
 @pytest.fixture(autouse=True)

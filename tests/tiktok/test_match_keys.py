@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from reverse_etl.destinations.tiktok.mapping import map_columns
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import InvalidRowsError
 from reverse_etl.project import Project
-from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
+from reverse_etl.sandbox import DEMO_PIXEL_CODE, SandboxServer
 from tests.conftest import MakeProject
 
 from .test_encode import encode
@@ -210,11 +209,9 @@ from range(1, 11) t(i)
 
 
 @pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(SECRET, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
+def sandbox_token() -> str:
+    """The token the ``server`` fixture (tests/conftest.py) accepts here."""
+    return SECRET
 
 
 def _project(tmp_path: Path, make_project: MakeProject, base_url: str, extra: str = "") -> Path:

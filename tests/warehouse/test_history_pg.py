@@ -12,10 +12,10 @@ from reverse_etl.engine.postgres import PostgresConnection
 from reverse_etl.project import Project
 from reverse_etl.sandbox import SandboxServer
 from tests.conftest import invoke_in_process
-from tests.warehouse.test_warehouse_sync import TOKEN, execute, project, seed, server, sync
+from tests.warehouse.test_warehouse_sync import TOKEN, execute, project, sandbox_token, seed, sync
 
 pytestmark = pytest.mark.postgres
-__all__ = ["server"]  # the fixture, imported to be used here
+__all__ = ["sandbox_token"]  # the fixture: tests/conftest.py's server accepts TOKEN here
 
 
 @pytest.fixture(autouse=True)

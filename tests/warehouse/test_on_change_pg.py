@@ -19,8 +19,8 @@ from .test_warehouse_sync import (  # noqa: F401 - fixtures
     TOKEN,
     execute,
     project,
+    sandbox_token,
     seed,
-    server,
 )
 
 pytestmark = pytest.mark.postgres
@@ -68,7 +68,7 @@ def firsts(db: PostgresConnection) -> dict[str, dt.datetime]:
 
 def test_the_warehouse_state_keeps_first_acknowledgements_and_holds_late_changes(
     pg_db: PostgresConnection,
-    server: SandboxServer,  # noqa: F811
+    server: SandboxServer,
     tmp_path: Path,
 ) -> None:
     seed(pg_db, 20)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
 from reverse_etl.project import Project
-from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
+from reverse_etl.sandbox import DEMO_PIXEL_CODE, SandboxServer
 from reverse_etl.state.diff import FORM_EXACT, FORM_MD5, Rows, row_parts
 from reverse_etl.state.warehouse import WarehouseStateStore
 from tests.security.test_row_hash import (
@@ -171,11 +171,9 @@ def test_form_1_hashes_as_before_in_postgres(engine: PostgresEngine) -> None:
 
 # --- end to end: an md5 scope keeps md5; a new one takes the exact form ---------------------
 @pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
+def sandbox_token() -> str:
+    """The token the ``server`` fixture (tests/conftest.py) accepts here."""
+    return TOKEN
 
 
 def _project(root: Path, db: PostgresConnection, base_url: str) -> Path:

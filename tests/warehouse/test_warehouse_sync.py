@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -14,7 +13,7 @@ from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.engine.postgres import PostgresConnection
 from reverse_etl.errors import LockError
 from reverse_etl.project import Project
-from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
+from reverse_etl.sandbox import DEMO_PIXEL_CODE, SandboxServer
 from reverse_etl.state.warehouse import WarehouseStateStore
 from tests.conftest import kill_sync_midway
 
@@ -23,11 +22,9 @@ NOW = int(time.time()) - 3600
 
 
 @pytest.fixture
-def server() -> Iterator[SandboxServer]:
-    world = SandboxWorld.demo()
-    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as srv:
-        yield srv
+def sandbox_token() -> str:
+    """The token the ``server`` fixture (tests/conftest.py) accepts here."""
+    return TOKEN
 
 
 def seed(db: PostgresConnection, rows: int) -> None:
