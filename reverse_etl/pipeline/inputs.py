@@ -18,6 +18,13 @@ from reverse_etl.errors import ValidationFailed
 from reverse_etl.models.compile import CompiledModel, model_errors
 from reverse_etl.models.dialects import query_for
 from reverse_etl.pipeline.plan import ModelInput
+from reverse_etl.pipeline.unchanged import (
+    CleanDiff,
+    inputs_print,
+    record_path,
+    scope_key,
+    state_print_sql,
+)
 from reverse_etl.state.base import StateEngine, StateStore
 from reverse_etl.state.dedup import DedupCounts, DedupWindow, impact_counts, impact_sql
 from reverse_etl.state.diff import (
@@ -35,6 +42,7 @@ from reverse_etl.state.diff import (
     row_parts,
     send_keys_sql,
 )
+from reverse_etl.state.store import LocalStateStore
 
 if TYPE_CHECKING:
     from reverse_etl.pipeline.context import RunContext
@@ -110,7 +118,7 @@ def model_input(
                 )
                 _, dedup = impact_counts(bench.rows(counted))
         else:
-            table, unchanged, dedup = local_diff(bench, diff.rows, diff.latest, diff.hold, window)
+            table, unchanged, dedup = _local_diff_unless_known(project, store, dest, diff)
     return ModelInput(
         table,
         bench.schema(f"SELECT * FROM {table}"),
@@ -165,6 +173,56 @@ def _diff_input(
         None if fresh else acked,
         window.hold_sql(dest.on_change),
         window,
+    )
+
+
+def _local_diff_unless_known(
+    project: RunContext, store: StateStore, dest: Destination, diff: DiffInput
+) -> tuple[str, int, DedupCounts]:
+    """``local_diff``, skipped when its inputs and the state are as at a diff that found
+    nothing to send (``unchanged.py``); a clean diff is recorded for the next run."""
+    assert diff.latest is not None
+    bench = project.workbench
+    clean = _clean_diff(project, store, dest, diff)
+    known = clean.known_rows() if clean is not None else None
+    if known is not None:
+        project.console.info(
+            f"{dest.name}: the model's files and the state are as at the last diff, which "
+            "found nothing to send: the model was not run"
+        )
+        nothing = f"(SELECT NULL::VARCHAR AS {ROW_KEY}, NULL::VARCHAR AS {CHANGE})"
+        return bench.materialize(f"{fetch_sql(diff.rows, nothing)} LIMIT 0"), known, DedupCounts()
+    table, unchanged, dedup = local_diff(bench, diff.rows, diff.latest, diff.hold, diff.window)
+    if (
+        clean is not None
+        and isinstance(store, LocalStateStore)
+        and not store.read_only  # a plan records nothing
+        and dedup == DedupCounts()
+        and not bench.rows(f"SELECT count(*) FROM {table}")[0][0]
+    ):
+        clean.remember(unchanged)
+    return table, unchanged, dedup
+
+
+def _clean_diff(
+    project: RunContext, store: StateStore, dest: Destination, diff: DiffInput
+) -> CleanDiff | None:
+    """What the diff of ``dest`` is computed from, as digests; None when that cannot be known:
+    a model that runs elsewhere, a state elsewhere, or SQL that reads more than files."""
+    if (
+        not isinstance(store, LocalStateStore)
+        or not project.engine.capabilities.is_workbench
+        or diff.latest is None
+    ):
+        return None
+    bench = project.workbench
+    version = str(bench.rows("SELECT version()")[0][0])
+    inputs = inputs_print(diff.rows.model_sql, diff.rows.sql, version)
+    if inputs is None:
+        return None
+    state = str(bench.rows(state_print_sql(diff.latest))[0][0])
+    return CleanDiff(
+        record_path(store.path), scope_key(dest.name, dest.state_scope()), inputs, state
     )
 
 

@@ -1,0 +1,201 @@
+"""An unchanged re-sync skips the diff when the model's files and the state are as at a diff
+that found nothing to send (pipeline/unchanged.py, issue #18); any change runs it again."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from reverse_etl.pipeline import inputs, unchanged
+from reverse_etl.project import Project
+from tests.test_sync import copy_demo
+
+SECOND = 1_000_000_000
+
+
+# --- what the SQL reads ---------------------------------------------------------------------
+def test_the_files_a_model_reads_are_listed() -> None:
+    sql = """
+        with a as (select * from read_csv('/d/a.csv', header = true, types = {'x': 'varchar'})),
+             b as (select * from read_parquet(['/d/b.parquet', '/d/c.parquet']))
+        select * from a join b using (x) join parquet_scan('/d/e.parquet') using (x)
+        cross join range(3) t(i)
+    """
+    assert sorted(unchanged.read_files(sql) or []) == [
+        "/d/a.csv",
+        "/d/b.parquet",
+        "/d/c.parquet",
+        "/d/e.parquet",
+    ]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select * from orders",  # a catalog table or view: its rows cannot be known
+        "select * from main.orders",
+        "select * from 'orders.parquet'",  # a file named as a table
+        "select now() as t from range(3)",
+        "select current_date as d from range(3)",
+        "select current_timestamp as d from range(3)",
+        "select get_current_timestamp() as d from range(3)",
+        "select random() as r from range(3)",
+        "select uuid() as u from range(3)",
+        "select gen_random_uuid() as u from range(3)",
+        "select nextval('s') as n from range(3)",
+        "select * from read_csv(getvariable('f'))",  # not a literal path
+        "select * from read_text('/d/a.txt')",
+        "select * from glob('/d/*')",
+        "select * from sqlite_scan('/d/x.db', 't')",
+        "select from where (",  # sqlglot cannot read it
+    ],
+)
+def test_sql_that_reads_more_than_files_is_never_known(sql: str) -> None:
+    assert unchanged.read_files(sql) is None
+
+
+def test_a_file_is_known_by_its_stat_once_settled(tmp_path: Path) -> None:
+    data = tmp_path / "a.csv"
+    data.write_text("x\n1\n")
+    st = os.stat(data)
+    settled = max(st.st_mtime_ns, st.st_ctime_ns) + unchanged.SETTLE_NS
+    (entry,) = unchanged.file_stats([str(data)], settled) or []
+    assert entry == [str(data), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+    # Changed less than SETTLE_NS ago: a second change could keep the same times.
+    assert unchanged.file_stats([str(data)], settled - 1) is None
+    assert unchanged.file_stats([str(tmp_path / "missing.csv")], settled) is None
+    assert unchanged.file_stats(["a.csv"], settled) is None  # relative: whose folder?
+    assert unchanged.file_stats(["s3://bucket/a.csv"], settled) is None
+
+
+def test_a_glob_is_known_by_its_matches(tmp_path: Path) -> None:
+    (tmp_path / "part-1.parquet").write_text("1")
+    (tmp_path / ".part-2.parquet").write_text("2")
+    later = max(os.stat(p).st_ctime_ns for p in tmp_path.iterdir()) + unchanged.SETTLE_NS
+    pattern = str(tmp_path / "*.parquet")
+    if unchanged.sys.version_info < (3, 11):
+        assert unchanged.file_stats([pattern], later) is None
+        return
+    matches = [e[0] for e in unchanged.file_stats([pattern], later) or []]
+    assert matches == sorted(str(p) for p in tmp_path.iterdir())  # hidden ones too
+    assert unchanged.file_stats([str(tmp_path / "*.csv")], later) is None  # no match
+
+
+# --- a sync ------------------------------------------------------------------------------------
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The demo project (three CSV files), with files trusted as soon as written: the tests
+    change a file's size or times themselves, never within one clock tick."""
+    monkeypatch.setattr(unchanged, "SETTLE_NS", 0)
+    return copy_demo(tmp_path)
+
+
+class DiffSpy:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        original = inputs.local_diff
+
+        def counted(*args: Any, **kw: Any) -> Any:
+            self.calls += 1
+            return original(*args, **kw)
+
+        monkeypatch.setattr(inputs, "local_diff", counted)
+
+
+def sync(root: Path) -> tuple[int, int]:
+    with Project.load(root) as project:
+        report = project.sync(sandbox=True)
+    assert report.ok
+    (result,) = report.results
+    return result.sent, result.rows_unchanged
+
+
+def record(root: Path) -> Path:
+    return root / ".retl" / ("sandbox-state.duckdb" + unchanged.RECORD_SUFFIX)
+
+
+def test_an_unchanged_resync_runs_no_diff_after_a_clean_one(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spy = DiffSpy(monkeypatch)
+    assert sync(demo) == (6, 0)  # a first sync: no diff
+    assert not record(demo).exists()
+    with Project.load(demo) as project:  # a plan records nothing
+        (plan,) = project.plan(sandbox=True)
+    assert plan.rows_unchanged == 6 and not record(demo).exists()
+    assert sync(demo) == (0, 6)  # the diff runs, finds nothing: recorded
+    assert spy.calls == 2
+    text = record(demo).read_text()
+    assert "order-" not in text and "data" not in text and "@" not in text  # digests only
+    assert sync(demo) == (0, 6)
+    assert sync(demo) == (0, 6)
+    assert spy.calls == 2  # neither ran it
+    with Project.load(demo) as project:
+        (plan,) = project.plan(sandbox=True)
+    assert (plan.rows_total, plan.rows_unchanged, plan.rows_to_send) == (6, 6, 0)
+    assert spy.calls == 2
+
+
+def test_a_changed_file_runs_the_diff_again(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sync(demo)
+    sync(demo)
+    spy = DiffSpy(monkeypatch)
+    orders = demo / "data" / "orders.csv"
+    st = os.stat(orders)
+    os.utime(orders, ns=(st.st_atime_ns, st.st_mtime_ns + SECOND))  # touched, same rows
+    assert sync(demo) == (0, 6)
+    assert spy.calls == 1
+    assert sync(demo) == (0, 6)  # recorded again
+    assert spy.calls == 1
+    text = orders.read_text()
+    orders.write_text(text.replace("wool-socks", "wool-socks-2"))  # one order changed
+    assert sync(demo) == (1, 5)
+    assert spy.calls == 2
+
+
+def test_a_state_changed_by_anything_else_runs_the_diff_again(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync(demo)
+    sync(demo)
+    spy = DiffSpy(monkeypatch)
+    # One acknowledged hash changed behind retl's back (another tool, a restored backup):
+    # the recorded diff no longer stands for this state.
+    state = demo / ".retl" / "sandbox-state.duckdb"
+    with duckdb.connect(str(state)) as con:
+        key = con.execute("SELECT min(row_key) FROM synced_rows").fetchone()
+        assert key is not None
+        con.execute(
+            "UPDATE synced_rows SET row_hash = '3:' || repeat('0', 32) WHERE row_key = ?", key
+        )
+    assert sync(demo) == (1, 5)
+    assert spy.calls == 1
+
+
+def test_a_model_or_var_change_runs_the_diff_again(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync(demo)
+    sync(demo)
+    spy = DiffSpy(monkeypatch)
+    project_file = demo / "retl_project.yml"
+    project_file.write_text(
+        project_file.read_text().replace("min_order_value: 1", "min_order_value: 2")
+    )
+    assert sync(demo) == (0, 6)
+    assert spy.calls == 1
+
+
+def test_a_damaged_record_costs_one_diff(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sync(demo)
+    sync(demo)
+    record(demo).write_text("{not json")
+    spy = DiffSpy(monkeypatch)
+    assert sync(demo) == (0, 6)
+    assert spy.calls == 1
+    assert sync(demo) == (0, 6)
+    assert spy.calls == 1
