@@ -94,6 +94,15 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return copy_demo(tmp_path)
 
 
+@pytest.fixture
+def recorded(demo: Path) -> Path:
+    """The demo synced twice: every row sent, then a diff that found nothing, recorded."""
+    assert sync(demo) == (6, 0)
+    assert sync(demo) == (0, 6)
+    assert record(demo).exists()
+    return demo
+
+
 class DiffSpy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
@@ -112,6 +121,12 @@ def sync(root: Path) -> tuple[int, int]:
     assert report.ok
     (result,) = report.results
     return result.sent, result.rows_unchanged
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> DiffSpy:
+    """Counts the diffs run from now on (after ``recorded``'s syncs, when asked after it)."""
+    return DiffSpy(monkeypatch)
 
 
 def record(root: Path) -> Path:
@@ -140,10 +155,8 @@ def test_an_unchanged_resync_runs_no_diff_after_a_clean_one(
     assert spy.calls == 2
 
 
-def test_a_changed_file_runs_the_diff_again(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sync(demo)
-    sync(demo)
-    spy = DiffSpy(monkeypatch)
+def test_a_changed_file_runs_the_diff_again(recorded: Path, spy: DiffSpy) -> None:
+    demo = recorded
     orders = demo / "data" / "orders.csv"
     st = os.stat(orders)
     os.utime(orders, ns=(st.st_atime_ns, st.st_mtime_ns + SECOND))  # touched, same rows
@@ -157,12 +170,8 @@ def test_a_changed_file_runs_the_diff_again(demo: Path, monkeypatch: pytest.Monk
     assert spy.calls == 2
 
 
-def test_a_state_changed_by_anything_else_runs_the_diff_again(
-    demo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sync(demo)
-    sync(demo)
-    spy = DiffSpy(monkeypatch)
+def test_a_state_changed_by_anything_else_runs_the_diff_again(recorded: Path, spy: DiffSpy) -> None:
+    demo = recorded
     # One acknowledged hash changed behind retl's back (another tool, a restored backup):
     # the recorded diff no longer stands for this state.
     state = demo / ".retl" / "sandbox-state.duckdb"
@@ -176,12 +185,8 @@ def test_a_state_changed_by_anything_else_runs_the_diff_again(
     assert spy.calls == 1
 
 
-def test_a_model_or_var_change_runs_the_diff_again(
-    demo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sync(demo)
-    sync(demo)
-    spy = DiffSpy(monkeypatch)
+def test_a_model_or_var_change_runs_the_diff_again(recorded: Path, spy: DiffSpy) -> None:
+    demo = recorded
     project_file = demo / "retl_project.yml"
     project_file.write_text(
         project_file.read_text().replace("min_order_value: 1", "min_order_value: 2")
@@ -190,9 +195,8 @@ def test_a_model_or_var_change_runs_the_diff_again(
     assert spy.calls == 1
 
 
-def test_a_damaged_record_costs_one_diff(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sync(demo)
-    sync(demo)
+def test_a_damaged_record_costs_one_diff(recorded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = recorded
     record(demo).write_text("{not json")
     spy = DiffSpy(monkeypatch)
     assert sync(demo) == (0, 6)
