@@ -63,26 +63,38 @@ def test_a_file_is_known_by_its_stat_once_settled(tmp_path: Path) -> None:
     data.write_text("x\n1\n")
     st = os.stat(data)
     settled = max(st.st_mtime_ns, st.st_ctime_ns) + unchanged.SETTLE_NS
-    (entry,) = unchanged.file_stats([str(data)], settled) or []
-    assert entry == [str(data), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+    stat = unchanged.stat_of(str(data), settled)
+    assert stat == [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
     # Changed less than SETTLE_NS ago: a second change could keep the same times.
-    assert unchanged.file_stats([str(data)], settled - 1) is None
-    assert unchanged.file_stats([str(tmp_path / "missing.csv")], settled) is None
-    assert unchanged.file_stats(["a.csv"], settled) is None  # relative: whose folder?
-    assert unchanged.file_stats(["s3://bucket/a.csv"], settled) is None
+    assert unchanged.stat_of(str(data), settled - 1) is None
+    assert unchanged.expand([str(data)]) == [str(data)]
+    assert unchanged.expand([str(tmp_path / "missing.csv")]) is None
+    assert unchanged.expand(["a.csv"]) is None  # relative: whose folder?
+    assert unchanged.expand(["s3://bucket/a.csv"]) is None
+
+
+def test_a_file_s_bytes_decide_when_its_stat_differs(tmp_path: Path) -> None:
+    data = tmp_path / "a.csv"
+    data.write_bytes(b"x\n1\n")
+    first = unchanged.content_digest(str(data))
+    data.unlink()
+    data.write_bytes(b"x\n1\n")  # a fresh checkout: new inode and times, same bytes
+    assert unchanged.content_digest(str(data)) == first
+    data.write_bytes(b"x\n2\n")
+    assert unchanged.content_digest(str(data)) != first
+    assert unchanged.content_digest(str(tmp_path / "missing.csv")) is None
 
 
 def test_a_glob_is_known_by_its_matches(tmp_path: Path) -> None:
     (tmp_path / "part-1.parquet").write_text("1")
     (tmp_path / ".part-2.parquet").write_text("2")
-    later = max(os.stat(p).st_ctime_ns for p in tmp_path.iterdir()) + unchanged.SETTLE_NS
     pattern = str(tmp_path / "*.parquet")
     if unchanged.sys.version_info < (3, 11):
-        assert unchanged.file_stats([pattern], later) is None
+        assert unchanged.expand([pattern]) is None
         return
-    matches = [e[0] for e in unchanged.file_stats([pattern], later) or []]
+    matches = unchanged.expand([pattern])
     assert matches == sorted(str(p) for p in tmp_path.iterdir())  # hidden ones too
-    assert unchanged.file_stats([str(tmp_path / "*.csv")], later) is None  # no match
+    assert unchanged.expand([str(tmp_path / "*.csv")]) is None  # no match
 
 
 # --- a sync ------------------------------------------------------------------------------------
@@ -106,6 +118,7 @@ def recorded(demo: Path) -> Path:
 class DiffSpy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
+        self.monkeypatch = monkeypatch
         original = inputs.local_diff
 
         def counted(*args: Any, **kw: Any) -> Any:
@@ -158,16 +171,40 @@ def test_an_unchanged_resync_runs_no_diff_after_a_clean_one(
 def test_a_changed_file_runs_the_diff_again(recorded: Path, spy: DiffSpy) -> None:
     demo = recorded
     orders = demo / "data" / "orders.csv"
-    st = os.stat(orders)
-    os.utime(orders, ns=(st.st_atime_ns, st.st_mtime_ns + SECOND))  # touched, same rows
-    assert sync(demo) == (0, 6)
-    assert spy.calls == 1
-    assert sync(demo) == (0, 6)  # recorded again
-    assert spy.calls == 1
     text = orders.read_text()
     orders.write_text(text.replace("wool-socks", "wool-socks-2"))  # one order changed
     assert sync(demo) == (1, 5)
+    assert spy.calls == 1
+    orders.write_text(text.replace("wool-socks", "wool-socks-3"))  # same size, other bytes
+    st = os.stat(orders)
+    os.utime(orders, ns=(st.st_atime_ns, st.st_mtime_ns - SECOND))
+    assert sync(demo) == (1, 5)
     assert spy.calls == 2
+
+
+def test_the_same_bytes_under_new_times_need_no_diff(recorded: Path, spy: DiffSpy) -> None:
+    """A fresh checkout (a CI job) writes every file again: other inode and times, the same
+    bytes. Known by their content, then by their new stats."""
+    demo = recorded
+    for name in ("orders.csv", "customers.csv", "order_items.csv"):
+        path = demo / "data" / name
+        data = path.read_bytes()
+        path.unlink()
+        path.write_bytes(data)
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - SECOND))
+    reads: list[str] = []
+    original = unchanged.content_digest
+
+    def counted(path: str) -> str | None:
+        reads.append(path)
+        return original(path)
+
+    spy.monkeypatch.setattr(unchanged, "content_digest", counted)
+    assert sync(demo) == (0, 6)
+    assert spy.calls == 0 and len(reads) == 3  # no diff: the bytes were read instead
+    assert sync(demo) == (0, 6)
+    assert spy.calls == 0 and len(reads) == 3  # and their new stats were recorded
 
 
 def test_a_state_changed_by_anything_else_runs_the_diff_again(recorded: Path, spy: DiffSpy) -> None:

@@ -20,7 +20,7 @@ from reverse_etl.models.dialects import query_for
 from reverse_etl.pipeline.plan import ModelInput
 from reverse_etl.pipeline.unchanged import (
     CleanDiff,
-    inputs_print,
+    clean_diff,
     record_path,
     scope_key,
     state_print_sql,
@@ -184,7 +184,8 @@ def _local_diff_unless_known(
     assert diff.latest is not None
     bench = project.workbench
     clean = _clean_diff(project, store, dest, diff)
-    known = clean.known_rows() if clean is not None else None
+    writes = isinstance(store, LocalStateStore) and not store.read_only  # a plan writes nothing
+    known = clean.known_rows(refresh=writes) if clean is not None else None
     if known is not None:
         project.console.info(
             f"{dest.name}: the model's files and the state are as at the last diff, which "
@@ -192,11 +193,12 @@ def _local_diff_unless_known(
         )
         nothing = f"(SELECT NULL::VARCHAR AS {ROW_KEY}, NULL::VARCHAR AS {CHANGE})"
         return bench.materialize(f"{fetch_sql(diff.rows, nothing)} LIMIT 0"), known, DedupCounts()
+    # The files' bytes are read before the diff reads them: a record says what it saw.
+    recordable = clean is not None and writes and clean.take_digests()
     table, unchanged, dedup = local_diff(bench, diff.rows, diff.latest, diff.hold, diff.window)
     if (
-        clean is not None
-        and isinstance(store, LocalStateStore)
-        and not store.read_only  # a plan records nothing
+        recordable
+        and clean is not None
         and dedup == DedupCounts()
         and not bench.rows(f"SELECT count(*) FROM {table}")[0][0]
     ):
@@ -215,14 +217,14 @@ def _clean_diff(
         or diff.latest is None
     ):
         return None
-    bench = project.workbench
-    version = str(bench.rows("SELECT version()")[0][0])
-    inputs = inputs_print(diff.rows.model_sql, diff.rows.sql, version)
-    if inputs is None:
-        return None
-    state = str(bench.rows(state_print_sql(diff.latest))[0][0])
-    return CleanDiff(
-        record_path(store.path), scope_key(dest.name, dest.state_scope()), inputs, state
+    bench, latest = project.workbench, diff.latest
+    return clean_diff(
+        record_path(store.path),
+        scope_key(dest.name, dest.state_scope()),
+        model_sql=diff.rows.model_sql,
+        rows_sql=diff.rows.sql,
+        engine_version=str(bench.rows("SELECT version()")[0][0]),
+        state=lambda: str(bench.rows(state_print_sql(latest))[0][0]),
     )
 
 

@@ -8,7 +8,10 @@ from is recorded beside the local state file (``<state file>.unchanged.json``):
 
 - ``inputs``: a digest of the SQL that keys and hashes the model's rows (the model as compiled,
   with its vars and env vars, the key and the row hash form), retl's and DuckDB's versions, and
-  the size, times, inode and device of every file the model reads;
+  the list of files the model reads;
+- ``files``: each file's size, times, inode and device, and a BLAKE2b digest of its bytes read
+  before the diff read them. A file is the same when its stat is; when not (a fresh checkout
+  writes every file again), when its bytes are, and its new stat is recorded;
 - ``state``: a digest of the scope's acknowledged (key, row hash) pairs, computed from the state
   itself, so a reset, another run or a journal not yet folded all change it.
 
@@ -23,11 +26,12 @@ nothing is recorded, when that cannot be known from the SQL:
 - it calls a function whose result changes between runs (``now()``, ``current_date``,
   ``random()``, ``uuid()``, ``nextval()``, ...);
 - sqlglot cannot read it;
-- a file it reads changed in the last two seconds (its times could not tell a second change
-  apart: git's "racily clean" rule).
+- a file it reads changed in the last two seconds, at the diff that would be recorded (its
+  times could not tell a second change apart: git's "racily clean" rule); at a later check
+  such a file is compared by its bytes.
 
 The record is a cache: deleting it costs one full diff, and a record that does not match is
-ignored. It holds digests and a row count, never a key, a value or a path.
+ignored. It holds digests, stats and a row count, never a key, a value or a path.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ import hashlib
 import os
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +53,7 @@ from reverse_etl.__about__ import __version__
 
 RECORD_SUFFIX = ".unchanged.json"
 SETTLE_NS = 2_000_000_000  # a file changed more recently than this is not trusted yet
-_FORMAT = 1
+_FORMAT = 2
 
 # DuckDB table functions that read files named by their first argument.
 FILE_READERS = frozenset(
@@ -104,34 +109,92 @@ VOLATILE = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class CleanDiff:
-    """One destination scope's diff inputs, as digests, and where its clean diff is kept."""
+    """One destination scope's diff inputs, as digests, and where its clean diff is kept.
+
+    ``files`` are the files the model reads (globs expanded, in order), ``stats`` each one's
+    size, times, inode and device when the diff was asked for (None: changed too recently
+    to be told apart by them). A file is the same as recorded when its stat is, or else when
+    its content digest is: a fresh checkout (CI) rewrites every file with the same bytes."""
 
     record: Path
     key: str  # destination and scope, digested (a scope may name an ID)
-    inputs: str
+    inputs: str  # the SQL, the versions and the list of files
     state: str
+    files: list[str]
+    stats: list[list[int] | None]
+    _digests: dict[int, str] = field(default_factory=dict)
 
-    def known_rows(self) -> int | None:
-        """The rows of the recorded clean diff, when it was computed from these same inputs
-        and state (None: the diff must run)."""
+    def known_rows(self, *, refresh: bool = False) -> int | None:
+        """The rows of the recorded clean diff, when it was computed from these same inputs,
+        files and state (None: the diff must run). With ``refresh``, files known by their
+        content get their new stats recorded."""
         entry = _read(self.record).get(self.key)
-        if (
+        if not (
             isinstance(entry, dict)
             and entry.get("inputs") == self.inputs
             and entry.get("state") == self.state
             and isinstance(entry.get("rows"), int)
+            and isinstance(entry.get("files"), list)
+            and len(entry["files"]) == len(self.files)
         ):
-            rows: int = entry["rows"]
-            return rows
-        return None
+            return None
+        by_content = False
+        for i, recorded in enumerate(entry["files"]):
+            if not (isinstance(recorded, list) and len(recorded) == 2):
+                return None
+            stat, digest = recorded
+            if self.stats[i] is not None and stat == self.stats[i]:
+                continue
+            if self.digest(i) != digest:
+                return None
+            by_content = True
+        rows: int = entry["rows"]
+        now = time.time_ns()
+        if (
+            refresh
+            and by_content
+            and None not in self.stats
+            and [stat_of(f, now) for f in self.files] == self.stats
+        ):
+            # The same bytes under new times (a checkout): their stats vouch for them next.
+            entry["files"] = [[self.stats[i], f[1]] for i, f in enumerate(entry["files"])]
+            self._write(entries_with(self.record, self.key, entry))
+        return rows
 
-    def remember(self, rows: int) -> None:
-        """Record a clean diff of ``rows`` rows. Not being able to write it costs the next
-        run a full diff, nothing more."""
-        entries = _read(self.record)
-        entries[self.key] = {"inputs": self.inputs, "state": self.state, "rows": rows}
+    def digest(self, i: int) -> str | None:
+        """The content digest of file ``i`` (read once; None when it cannot be read)."""
+        if i not in self._digests:
+            found = content_digest(self.files[i])
+            if found is None:
+                return None
+            self._digests[i] = found
+        return self._digests[i]
+
+    def take_digests(self) -> bool:
+        """Read every file's content digest, before the diff reads the files: what a clean
+        diff is recorded with. False when a file cannot be read."""
+        return all(self.digest(i) is not None for i in range(len(self.files)))
+
+    def remember(self, rows: int, now_ns: int | None = None) -> None:
+        """Record a clean diff of ``rows`` rows, if no file changed since ``take_digests``
+        (its stat then and now). Not being able to write it costs the next run a full diff,
+        nothing more."""
+        now = time.time_ns() if now_ns is None else now_ns
+        if len(self._digests) != len(self.files) or None in self.stats:
+            return  # a file changed too recently for its stat to vouch for its bytes
+        if [stat_of(f, now) for f in self.files] != self.stats:
+            return
+        entry = {
+            "inputs": self.inputs,
+            "state": self.state,
+            "rows": rows,
+            "files": [[self.stats[i], self._digests[i]] for i in range(len(self.files))],
+        }
+        self._write(entries_with(self.record, self.key, entry))
+
+    def _write(self, entries: dict[str, Any]) -> None:
         temp = self.record.with_name(f".{self.record.name}.{os.getpid()}.tmp")
         try:
             temp.write_bytes(orjson.dumps({"format": _FORMAT, "scopes": entries}))
@@ -140,28 +203,43 @@ class CleanDiff:
             temp.unlink(missing_ok=True)
 
 
+def clean_diff(
+    record: Path,
+    key: str,
+    *,
+    model_sql: str,
+    rows_sql: str,
+    engine_version: str,
+    state: Callable[[], str],
+    now_ns: int | None = None,
+) -> CleanDiff | None:
+    """What the diff of ``rows_sql`` (over ``model_sql``, run by DuckDB ``engine_version``)
+    is computed from, ``state`` (read only when needed) the scope's acknowledged rows; None
+    when the SQL alone cannot tell (see the module's docstring)."""
+    paths = read_files(model_sql)
+    if paths is None:
+        return None
+    files = expand(paths)
+    if files is None:
+        return None
+    now = time.time_ns() if now_ns is None else now_ns
+    text = orjson.dumps([_FORMAT, __version__, engine_version, rows_sql, files])
+    inputs = hashlib.sha256(text).hexdigest()
+    return CleanDiff(record, key, inputs, state(), files, [stat_of(f, now) for f in files])
+
+
+def entries_with(record: Path, key: str, entry: dict[str, Any]) -> dict[str, Any]:
+    entries = _read(record)
+    entries[key] = entry
+    return entries
+
+
 def scope_key(destination: str, scope: str) -> str:
     return hashlib.sha256(f"{destination}\x1f{scope}".encode()).hexdigest()[:32]
 
 
 def record_path(state_file: Path) -> Path:
     return state_file.with_name(state_file.name + RECORD_SUFFIX)
-
-
-def inputs_print(
-    model_sql: str, rows_sql: str, engine_version: str, *, now_ns: int | None = None
-) -> str | None:
-    """A digest of what decides the model's keyed and hashed rows (``rows_sql``, over
-    ``model_sql``, run by DuckDB ``engine_version``), or None when the SQL alone cannot tell
-    (see the module's docstring)."""
-    files = read_files(model_sql)
-    if files is None:
-        return None
-    stats = file_stats(files, time.time_ns() if now_ns is None else now_ns)
-    if stats is None:
-        return None
-    text = orjson.dumps([_FORMAT, __version__, engine_version, rows_sql, stats])
-    return hashlib.sha256(text).hexdigest()
 
 
 def read_files(model_sql: str) -> list[str] | None:
@@ -229,11 +307,10 @@ def _literal_paths(func: Any) -> list[str] | None:
     return paths or None
 
 
-def file_stats(paths: list[str], now_ns: int) -> list[list[Any]] | None:
-    """Each file's path, size, modification and change times, inode and device; a glob gives
-    its matches. None when a path is relative or remote, a glob matches nothing, a file is
-    missing, or one changed less than ``SETTLE_NS`` before ``now_ns``."""
-    out: list[list[Any]] = []
+def expand(paths: list[str]) -> list[str] | None:
+    """The files ``paths`` name, a glob by its matches (sorted); None when a path is relative
+    or remote, a glob matches nothing, or a file is missing."""
+    out: list[str] = []
     for path in paths:
         if "://" in path or not os.path.isabs(path):
             return None
@@ -245,15 +322,35 @@ def file_stats(paths: list[str], now_ns: int) -> list[list[Any]] | None:
                 return None
         else:
             matches = [path]
-        for match in matches:
-            try:
-                st = os.stat(match)
-            except OSError:
-                return None
-            if now_ns - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLE_NS:
-                return None
-            out.append([match, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev])
+        if not all(os.path.isfile(m) for m in matches):
+            return None
+        out.extend(matches)
     return out
+
+
+def stat_of(path: str, now_ns: int) -> list[int] | None:
+    """A file's size, modification and change times, inode and device; None when it changed
+    less than ``SETTLE_NS`` before ``now_ns`` (or is gone): a second change within the same
+    clock tick would leave them equal."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if now_ns - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLE_NS:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def content_digest(path: str) -> str | None:
+    """BLAKE2b of a file's bytes, read in 1 MiB pieces; None when it cannot be read."""
+    h = hashlib.blake2b(digest_size=32)
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
 
 
 def state_print_sql(latest: str) -> str:
