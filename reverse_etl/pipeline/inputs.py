@@ -210,7 +210,11 @@ def _clean_diff(
     project: RunContext, store: StateStore, dest: Destination, diff: DiffInput
 ) -> CleanDiff | None:
     """What the diff of ``dest`` is computed from, as digests; None when that cannot be known:
-    a model that runs elsewhere, a state elsewhere, or SQL that reads more than files."""
+    a model that runs elsewhere, a state elsewhere, or SQL that reads more than files.
+
+    The files it stats and reads are those the workbench already bound for this model
+    (``_diff_input``'s schema), under the project's file rule (``restrict_files``): a path
+    the rule refuses has failed there, before any byte of it is read here."""
     if (
         not isinstance(store, LocalStateStore)
         or not project.engine.capabilities.is_workbench
