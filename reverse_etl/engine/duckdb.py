@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     # DuckDB, not Arrow (~0.2 s of start-up with numpy, issue #18).
     import pyarrow as pa
 
+from reverse_etl.engine.arrow_stream import ReadAhead
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.errors import EngineError
@@ -213,11 +214,15 @@ class DuckDBEngine:
         import pyarrow as pa
 
         name = f"__retl_staged_{next(_STAGED)}"
+        # A bounded read-ahead, not DuckDB's own (up to 16 batches): arrow_stream.py.
+        ahead = ReadAhead(reader)
         try:
-            self._con.register("__retl_stage_reader", reader)
+            self._con.register("__retl_stage_reader", ahead.capsule())
             self._con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM __retl_stage_reader")
         except (duckdb.Error, pa.ArrowException, OSError) as exc:
-            raise EngineError(_clean(exc)) from None
+            if isinstance(ahead.error, EngineError):  # the source's own (a Spark query's)
+                raise ahead.error from None
+            raise EngineError(_clean(ahead.error or exc)) from None
         finally:
             self._con.unregister("__retl_stage_reader")
         return name

@@ -76,8 +76,8 @@ def build_phone_table(
         rest = f"SELECT raw FROM {distinct} ANTI JOIN {fast} USING (raw)"
         parsed = f"SELECT raw, e164 FROM {fast}"
         if engine.rows(f"SELECT EXISTS ({rest})")[0][0]:
-            # Not when SQL settled every number (an unchanged re-sync has none): DuckDB's scan
-            # of an Arrow stream imports pyarrow.dataset, ~0.3 s of start-up (issue #18).
+            # Not when SQL settled every number (an unchanged re-sync has none): no phone
+            # library, no helper processes, no Arrow (issue #18).
             staged = engine.stage(_parsed(engine, rest, region))
             parsed += f" UNION ALL SELECT raw, e164 FROM {staged}"
         engine.execute(phone_table_sql(table, f"({parsed}) AS __parsed"))
