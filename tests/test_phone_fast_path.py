@@ -193,6 +193,44 @@ def test_the_phone_table_is_the_library_s_for_every_spelling(engine: DuckDBEngin
     assert sum(v is not None for v in table.values()) > len(raws) // 2
 
 
+def test_the_library_s_phones_are_parsed_one_chunk_at_a_time(
+    engine: DuckDBEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The phones SQL did not settle go to the library PHONE_CHUNK at a time, each chunk's
+    results into the workbench before the next is read: every phone once, none lost at a
+    chunk's edge, and no more than a chunk held (issue #17: all of them were, as Arrow)."""
+    from reverse_etl.destinations.shared import e164, phones
+
+    # Starting with the country code: the fast path declines them, the library parses them.
+    raws = [f"1 212 555 {i:04d}" for i in range(23)]
+    raws += ["+1 212 555 0101", "x1", "0044 20 7946 0958"]
+    seen: list[list[str]] = []
+    steps: list[str] = []
+    stage = engine.stage
+
+    def parse(values: list[str], region: str | None) -> list[str | None]:
+        seen.append(values)
+        steps.append("parse")
+        return [parse_e164(v, region) for v in values]
+
+    def staged(reader: pa.RecordBatchReader, *, into: str | None = None) -> str:
+        steps.append("stage")
+        return stage(reader, into=into)
+
+    source = engine.stage(pa.table({"raw": pa.array(raws, pa.string())}).to_reader())
+    monkeypatch.setattr(phones, "PHONE_CHUNK", 5)
+    monkeypatch.setattr(e164, "parse_parallel", parse)
+    monkeypatch.setattr(engine, "stage", staged)
+    build_phone_table(engine, f"SELECT DISTINCT raw FROM {source}", "US", "__phones_chunks")
+    table = dict(engine.rows("SELECT raw, e164 FROM __phones_chunks"))
+    assert table == {raw: parse_e164(raw, "US") for raw in raws}
+    parsed = [raw for chunk in seen for raw in chunk]
+    assert sorted(parsed) == sorted(set(parsed))  # each once
+    assert len(seen) >= 5 and max(len(chunk) for chunk in seen) <= 5, seen
+    assert steps == ["parse", "stage"] * len(seen)  # a chunk's results out before the next
+    assert "x1" in parsed and "+1 212 555 0101" not in parsed  # the fast path's stays in SQL
+
+
 # --- national numbers of the default region ---------------------------------------------
 def test_national_spellings_of_every_region_with_that_region_as_default(
     engine: DuckDBEngine,

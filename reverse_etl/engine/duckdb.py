@@ -208,17 +208,19 @@ class DuckDBEngine:
         self.execute(f"CREATE TEMP TABLE {name} AS {sql}")
         return name
 
-    def stage(self, reader: pa.RecordBatchReader) -> str:
+    def stage(self, reader: pa.RecordBatchReader, *, into: str | None = None) -> str:
         """Copy a stream of rows (from another warehouse) into a temporary table, spilling to
-        disk beyond the memory limit; returns the table's name."""
+        disk beyond the memory limit; returns the table's name. ``into``: append to that
+        table (one ``stage`` made it) instead of creating one."""
         import pyarrow as pa
 
-        name = f"__retl_staged_{next(_STAGED)}"
+        name = into or f"__retl_staged_{next(_STAGED)}"
+        write = f"INSERT INTO {name}" if into else f"CREATE TEMP TABLE {name} AS"
         # A bounded read-ahead, not DuckDB's own (up to 16 batches): arrow_stream.py.
         ahead = ReadAhead(reader)
         try:
             self._con.register("__retl_stage_reader", ahead.capsule())
-            self._con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM __retl_stage_reader")
+            self._con.execute(f"{write} SELECT * FROM __retl_stage_reader")
         except (duckdb.Error, pa.ArrowException, OSError) as exc:
             if isinstance(ahead.error, EngineError):  # the source's own (a Spark query's)
                 raise ahead.error from None

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 from reverse_etl.destinations.shared.sql import already_hashed, ident
 
 if TYPE_CHECKING:
-    import pyarrow as pa  # imported by _parsed: validate reads this module without Arrow (#18)
-
     from reverse_etl.engine.duckdb import DuckDBEngine
 
 PHONE_UDF = "retl_e164"
@@ -65,46 +63,55 @@ def build_phone_table(
     """``table`` (raw, e164) for the distinct phones ``distinct_sql`` returns.
 
     Numbers in E.164, and national numbers of ``region`` that parse the plain way, are
-    settled in SQL (``phone_sql``, the fast path); the rest are parsed PHONE_CHUNK at a time,
-    so only one chunk is ever Python objects; the results wait as Arrow arrays."""
+    settled in SQL (``phone_sql``, the fast path); the rest are parsed PHONE_CHUNK at a time
+    (``_parse_into``), so only one chunk is ever held outside the workbench."""
     from reverse_etl.destinations.shared.phone_sql import fast_phone_table
 
     distinct = engine.materialize(distinct_sql)
-    fast = staged = None
+    fast = rest = staged = None
     try:
         fast = fast_phone_table(engine, distinct, region)
-        rest = f"SELECT raw FROM {distinct} ANTI JOIN {fast} USING (raw)"
         parsed = f"SELECT raw, e164 FROM {fast}"
-        if engine.rows(f"SELECT EXISTS ({rest})")[0][0]:
+        probe = f"SELECT raw FROM {distinct} ANTI JOIN {fast} USING (raw)"
+        if engine.rows(f"SELECT EXISTS ({probe})")[0][0]:
             # Not when SQL settled every number (an unchanged re-sync has none): no phone
             # library, no helper processes, no Arrow (issue #18).
-            staged = engine.stage(_parsed(engine, rest, region))
+            rest = engine.materialize(probe)
+            staged = _parse_into(engine, rest, region)
             parsed += f" UNION ALL SELECT raw, e164 FROM {staged}"
         engine.execute(phone_table_sql(table, f"({parsed}) AS __parsed"))
     finally:
-        for name in (distinct, fast, staged):
+        for name in (distinct, fast, rest, staged):
             if name is not None:
                 engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _parsed(engine: DuckDBEngine, raw_sql: str, region: str | None) -> pa.RecordBatchReader:
-    """(raw, e164) of the phones ``raw_sql`` returns, parsed by ``phonenumbers`` (on every
-    core when there are many)."""
-    import pyarrow as pa
+def _parse_into(engine: DuckDBEngine, rest: str, region: str | None) -> str:
+    """A table of (raw, e164) for the phones of table ``rest``, parsed by ``phonenumbers`` (on
+    every core when there are many), one PHONE_CHUNK of ``rest``'s rows at a time.
+
+    Each chunk's results go into the workbench before the next chunk is read, so the memory
+    held here is one chunk's, whatever the number of phones (collecting every result first
+    held all of them as Arrow: ~35 MB at 10M rows, issue #17). A chunk is a range of
+    ``rest``'s row ids: reading it while a result of the same connection is still open would
+    close that result."""
+    import pyarrow as pa  # here: validate reads this module without Arrow (#18)
 
     from reverse_etl.destinations.shared.e164 import parse_parallel
-    from reverse_etl.engine.base import iter_batches
 
-    raws: list[pa.Array] = []
-    e164s: list[pa.Array] = []
-    for batch in iter_batches(engine.stream(raw_sql, batch_rows=PHONE_CHUNK)):
-        raw = batch.column(0)
-        raws.append(raw)
-        e164s.append(pa.array(parse_parallel(raw.to_pylist(), region), pa.string()))
-    parsed = pa.table(
-        {
-            "raw": pa.chunked_array(raws, pa.string()),
-            "e164": pa.chunked_array(e164s, pa.string()),
-        }
-    )
-    return parsed.to_reader()
+    staged = None
+    end = engine.rows(f"SELECT coalesce(max(rowid) + 1, 0) FROM {rest}")[0][0]
+    for start in range(0, end, PHONE_CHUNK):
+        raw = (
+            engine.stream(
+                f"SELECT raw FROM {rest} WHERE rowid >= {start} AND rowid < {start + PHONE_CHUNK}"
+            )
+            .read_all()
+            .column(0)
+        )
+        e164 = pa.array(parse_parallel(raw.to_pylist(), region), pa.string())
+        chunk = pa.table({"raw": raw.cast(pa.string()), "e164": e164})
+        staged = engine.stage(chunk.to_reader(), into=staged)
+    if staged is None:  # pragma: no cover - ``rest`` has a row: the caller checked
+        raise AssertionError("no phone to parse")
+    return staged
