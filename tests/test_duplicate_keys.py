@@ -1,0 +1,49 @@
+"""Rows sharing a key are all marked invalid, whatever else they carry; NULL keys never are.
+
+``_mark_duplicate_keys`` finds them by the keys' 64-bit hashes first and confirms by the text
+(reverse_etl/pipeline/plan.py): the result must be exactly a GROUP BY of the text.
+"""
+
+from __future__ import annotations
+
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.pipeline.plan import DUPLICATE_KEY, _mark_duplicate_keys
+
+
+def test_every_copy_of_a_key_is_invalid_and_nothing_else() -> None:
+    engine = DuckDBEngine()
+    engine.execute(
+        """CREATE TEMP TABLE t AS SELECT * FROM (VALUES
+            ('a', NULL, '{"a":1}'), ('a', 'bad email', NULL), ('a', NULL, '{"a":3}'),
+            ('b', NULL, '{"b":1}'),
+            ('c', NULL, '{"c":1}'), ('c', NULL, '{"c":2}'),
+            (NULL, NULL, '{"n":1}'), (NULL, 'no key', NULL),
+            ('A', NULL, '{"A":1}')
+        ) AS v(__key, __errors, __payload)"""
+    )
+    _mark_duplicate_keys(engine, "t")
+    rows = engine.rows("SELECT __key, __errors, __payload FROM t ORDER BY ALL")
+    assert rows == [
+        ("A", None, '{"A":1}'),
+        ("a", f"bad email; {DUPLICATE_KEY}", None),
+        ("a", DUPLICATE_KEY, None),
+        ("a", DUPLICATE_KEY, None),
+        ("b", None, '{"b":1}'),
+        ("c", DUPLICATE_KEY, None),
+        ("c", DUPLICATE_KEY, None),
+        (None, "no key", None),
+        (None, None, '{"n":1}'),
+    ]
+
+
+def test_the_marks_are_a_group_by_of_the_keys_text_at_scale() -> None:
+    # 200,000 keys, every 1,000th twice: the hashes' pre-filter keeps exactly those.
+    engine = DuckDBEngine()
+    engine.execute(
+        "CREATE TEMP TABLE t AS SELECT 'order-' || (CASE WHEN i % 1000 = 999 THEN i - 1 ELSE i "
+        "END) AS __key, NULL::VARCHAR AS __errors, 'x' AS __payload FROM range(200000) r(i)"
+    )
+    _mark_duplicate_keys(engine, "t")
+    marked = engine.rows("SELECT count(*), count(DISTINCT __key) FROM t WHERE __errors IS NOT NULL")
+    assert marked == [(400, 200)]
+    assert engine.rows("SELECT count(*) FROM t WHERE __payload IS NULL") == [(400,)]
