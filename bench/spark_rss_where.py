@@ -1,0 +1,90 @@
+"""Where a Spark first sync's retl process reaches its memory: ``python bench/spark_rss_where.py
+ORDERS.parquet WORKDIR``.
+
+One first sync of ``ORDERS.parquet`` (bench/data.py's orders, as bench/spark_bench.py writes
+them) into a fresh project under ``WORKDIR``, run in this process as ``spark_bench.py``'s phase
+runs it. A thread reads the process's RSS every 0.1 s and, at each new high (2 MB above the
+last), prints the time, the RSS and the retl frames of the main thread: the statement or step
+that was running when the memory grew. ``spark_bench.py``'s per-step maxima are sampled twice
+a second and by the outermost step only; this says which statement inside a step it was.
+
+Run it with ``PYTHONPATH=TREE`` to measure the retl package in TREE.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import spark_bench  # noqa: E402  (bench/ is not a package: run as a script)
+
+SHOWN_FROM_MB = 300  # highs below this are the start-up's
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _retl_frames(thread_id: int) -> list[str]:
+    frame = sys._current_frames().get(thread_id)
+    if frame is None:
+        return []
+    return [
+        f"{Path(f.filename).stem}.{f.name}:{f.lineno}"
+        for f in traceback.extract_stack(frame)
+        if "reverse_etl" in f.filename
+    ][-6:]
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 2:
+        raise SystemExit(__doc__)
+    parquet, work = Path(argv[0]).resolve(), Path(argv[1])
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    sink = subprocess.Popen(
+        [sys.executable, str(HERE / "sink.py"), "fast"], stdout=subprocess.PIPE, text=True
+    )
+    assert sink.stdout is not None
+    port = json.loads(sink.stdout.readline())["port"]
+    spark_bench.write_spark_project(work / "project", parquet, f"http://127.0.0.1:{port}", 5)
+    main_thread = threading.get_ident()
+    highs: list[tuple[float, float, list[str]]] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        top, start = 0.0, time.monotonic()
+        while not stop.wait(0.1):
+            rss = _rss_mb()
+            if rss > top + 2:
+                top = rss
+                highs.append((time.monotonic() - start, rss, _retl_frames(main_thread)))
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        result = spark_bench.run_phase(work / "project")
+    finally:
+        stop.set()
+        sink.kill()
+        sink.wait()
+    print(json.dumps(result))
+    for at, rss, frames in highs:
+        if rss >= SHOWN_FROM_MB:
+            print(f"{at:6.1f} s {rss:5.0f} MB  {' > '.join(frames)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
