@@ -88,6 +88,7 @@ class WarehouseStateStore:
                 hint="upgrade retl",
             )
         if version == SCHEMA_VERSION:
+            self._ensure_log_index()
             return
         self.engine.execute(
             f"""CREATE TABLE IF NOT EXISTS {s}.synced_rows (
@@ -123,10 +124,24 @@ class WarehouseStateStore:
         self.engine.execute(
             f"CREATE INDEX IF NOT EXISTS delivery_log_key ON {s}.delivery_log (row_key)"
         )
+        self._ensure_log_index()
         self.engine.execute(
             f"INSERT INTO {s}.meta VALUES ('schema_version', %s) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [str(SCHEMA_VERSION)],
+        )
+
+    def _ensure_log_index(self) -> None:
+        """The delivery log by time: the retention prune (``DELETE ... WHERE logged_at < ?``,
+        at the end of every sync) and the newest-first reads use it; without it each prune
+        read the whole log. Checked in the catalog at every open, so a state from a retl before
+        it gets it without a new schema version (an older retl can still open the state)."""
+        name = f"{self.s}.delivery_log_logged_at"
+        if self.engine.rows("SELECT to_regclass(%s) IS NOT NULL", [name])[0][0]:
+            return
+        self.engine.execute(
+            f"CREATE INDEX IF NOT EXISTS delivery_log_logged_at ON {self.s}.delivery_log "
+            "(logged_at)"
         )
 
     # --- the lock ----------------------------------------------------------------------
