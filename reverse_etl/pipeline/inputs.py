@@ -26,7 +26,13 @@ from reverse_etl.pipeline.unchanged import (
     state_print_sql,
 )
 from reverse_etl.state.base import StateEngine, StateStore
-from reverse_etl.state.dedup import DedupCounts, DedupWindow, impact_counts, impact_sql
+from reverse_etl.state.dedup import (
+    DedupCounts,
+    DedupWindow,
+    impact_counts,
+    impact_sql,
+    nothing_to_send,
+)
 from reverse_etl.state.diff import (
     CHANGE,
     CHANGED,
@@ -102,12 +108,26 @@ def model_input(
             )
         elif store.diffs_in_place:
             engine = store.engine
+            nothing = False
             if diff.acked is not None:
+                # The count pass also says whether the diff would find anything: when not,
+                # the diff's own pass (a second join, and a GROUP BY of every key for the
+                # duplicated ones) is not run (an unchanged re-sync: x6.9 from 1M to 4M).
                 counted = impact_sql(
-                    rows, diff.acked, hold=diff.hold, window=window, full_refresh=fresh
+                    rows,
+                    diff.acked,
+                    hold=diff.hold,
+                    window=window,
+                    full_refresh=fresh,
+                    whole=not fresh,
                 )
-                unchanged, dedup = impact_counts(engine.rows(engine.transpile(counted)))
-            table = bench.stage(engine.stream(sql))
+                result = engine.rows(engine.transpile(counted))
+                unchanged, dedup = impact_counts(result)
+                nothing = not fresh and nothing_to_send(result)
+            if nothing:  # an empty table of the diff's columns
+                table = bench.stage(pa.RecordBatchReader.from_batches(engine.schema(sql), []))
+            else:
+                table = bench.stage(engine.stream(sql))
         elif diff.latest is None:
             # Every row is sent: the encoder reads the model directly; its one pass into the
             # plan's table is the only time the model runs.

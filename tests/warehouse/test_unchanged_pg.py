@@ -1,0 +1,127 @@
+"""An unchanged re-sync with the state in PostgreSQL runs the model once.
+
+The count pass (every row joined with the state) also says whether the diff would find a row
+to send; when it would not, the diff's own pass (a second join, and a GROUP BY of every key
+for the duplicated ones: x6.9 from 1M to 4M rows, bench/reference/pg-1m-4m-fifth-*) is not
+run. A duplicated or keyless key, a new or a changed row each make it run, as before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
+from reverse_etl.project import Project
+from reverse_etl.sandbox import SandboxServer
+from reverse_etl.state.dedup import DedupWindow, impact_sql, nothing_to_send
+
+from .test_warehouse_sync import (  # noqa: F401 - fixtures
+    TOKEN,
+    _token,
+    execute,
+    project,
+    sandbox_token,
+    seed,
+    sync,
+)
+
+pytestmark = pytest.mark.postgres
+__all__ = ["TOKEN", "sandbox_token"]
+
+
+@pytest.fixture
+def streams(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of every query whose rows PostgreSQL streams to retl."""
+    seen: list[str] = []
+    original = PostgresEngine.stream
+
+    def counted(self: PostgresEngine, sql: str, **kw: Any) -> Any:
+        seen.append(sql)
+        return original(self, sql, **kw)
+
+    monkeypatch.setattr(PostgresEngine, "stream", counted)
+    return seen
+
+
+def test_an_unchanged_re_sync_streams_nothing(
+    pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path, streams: list[str]
+) -> None:
+    seed(pg_db, 400)
+    root = project(tmp_path, pg_db, server.base_url)
+    assert sync(root) == (400, 0)
+    assert len(streams) == 1  # the first sync: every row
+    streams.clear()
+    assert sync(root) == (0, 400)
+    assert streams == []  # before: the diff's cursor ran, and found nothing
+    execute(pg_db, "UPDATE shop.orders SET total = total + 1 WHERE order_id = 9")
+    assert sync(root) == (1, 399)
+    assert len(streams) == 1
+
+
+def test_a_duplicated_key_still_reaches_the_plan(
+    pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path, streams: list[str]
+) -> None:
+    seed(pg_db, 50)
+    root = project(tmp_path, pg_db, server.base_url)
+    assert sync(root) == (50, 0)
+    # order 5 again, with the same values: both rows' hashes equal the acknowledged one
+    execute(pg_db, "INSERT INTO shop.orders SELECT * FROM shop.orders WHERE order_id = 5")
+    streams.clear()
+    with Project.load(root) as p:
+        (plan,) = p.plan()
+    assert len(streams) == 1
+    # Both copies are reported invalid. (They are counted unchanged too, 51 of 51 rows: the
+    # count pass counts every row matching its acknowledged hash, as before this change.)
+    assert (plan.rows_invalid, plan.rows_new, plan.rows_changed) == (2, 0, 0)
+
+
+@pytest.fixture
+def engine(pg_db: PostgresConnection) -> Iterator[PostgresEngine]:
+    engine = PostgresEngine(pg_db)
+    engine.execute(
+        "CREATE TABLE m AS SELECT 'k' || i AS __row_key, 'h' || i AS __row_hash "
+        "FROM generate_series(1, 20) AS i"
+    )
+    engine.execute(
+        "CREATE TABLE s AS SELECT __row_key AS row_key, __row_hash AS row_hash, "
+        "now()::timestamp AS first_synced_at FROM m"
+    )
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("SELECT 1", True),  # every row as acknowledged
+        ("DELETE FROM m WHERE __row_key = 'k3'", True),  # a row gone: nothing to send
+        ("UPDATE m SET __row_hash = 'x' WHERE __row_key = 'k3'", False),  # changed
+        ("INSERT INTO m VALUES ('k99', 'h99')", False),  # new
+        ("INSERT INTO m VALUES (NULL, 'h0')", False),  # keyless
+        ("INSERT INTO m VALUES ('k3', 'h3')", False),  # k3 twice, both unchanged
+        (
+            "DELETE FROM m WHERE __row_key = 'k4'; UPDATE m SET __row_key = 'k3' "
+            "WHERE __row_key = 'k5'",
+            False,
+        ),  # k3 twice, k4 and k5 gone: as many rows as keys
+    ],
+)
+def test_nothing_to_send_is_exact(engine: PostgresEngine, change: str, expected: bool) -> None:
+    for statement in change.split("; "):
+        engine.execute(statement)
+    counted = impact_sql(
+        "SELECT * FROM m",
+        "s",
+        hold=None,
+        window=DedupWindow.at(time.time(), 48 * 3600),
+        full_refresh=False,
+        whole=True,
+    )
+    assert nothing_to_send(engine.rows(engine.transpile(counted))) is expected
