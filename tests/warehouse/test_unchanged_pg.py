@@ -55,12 +55,18 @@ def streams(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
+def synced(db: PostgresConnection, server: SandboxServer, root: Path, rows: int) -> Path:
+    """A project over ``rows`` orders, synced once (every row sent)."""
+    seed(db, rows)
+    project(root, db, server.base_url)
+    assert sync(root) == (rows, 0)
+    return root
+
+
 def test_an_unchanged_re_sync_streams_nothing(
     pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path, streams: list[str]
 ) -> None:
-    seed(pg_db, 400)
-    root = project(tmp_path, pg_db, server.base_url)
-    assert sync(root) == (400, 0)
+    root = synced(pg_db, server, tmp_path, 400)
     assert len(streams) == 1  # the first sync: every row
     streams.clear()
     assert sync(root) == (0, 400)
@@ -73,9 +79,7 @@ def test_an_unchanged_re_sync_streams_nothing(
 def test_a_duplicated_key_still_reaches_the_plan(
     pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path, streams: list[str]
 ) -> None:
-    seed(pg_db, 50)
-    root = project(tmp_path, pg_db, server.base_url)
-    assert sync(root) == (50, 0)
+    root = synced(pg_db, server, tmp_path, 50)
     # order 5 again, with the same values: both rows' hashes equal the acknowledged one
     execute(pg_db, "INSERT INTO shop.orders SELECT * FROM shop.orders WHERE order_id = 5")
     streams.clear()
