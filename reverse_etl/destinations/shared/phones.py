@@ -77,7 +77,8 @@ def build_phone_table(
             # Not when SQL settled every number (an unchanged re-sync has none): no phone
             # library, no helper processes, no Arrow (issue #18).
             rest = engine.materialize(probe)
-            staged = _parse_into(engine, rest, region)
+            staged = engine.materialize(f"SELECT raw, raw AS e164 FROM {rest} LIMIT 0")
+            _parse_into(engine, rest, region, staged)
             parsed += f" UNION ALL SELECT raw, e164 FROM {staged}"
         engine.execute(phone_table_sql(table, f"({parsed}) AS __parsed"))
     finally:
@@ -86,9 +87,10 @@ def build_phone_table(
                 engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _parse_into(engine: DuckDBEngine, rest: str, region: str | None) -> str:
-    """A table of (raw, e164) for the phones of table ``rest``, parsed by ``phonenumbers`` (on
-    every core when there are many), one PHONE_CHUNK of ``rest``'s rows at a time.
+def _parse_into(engine: DuckDBEngine, rest: str, region: str | None, table: str) -> None:
+    """Append (raw, e164) to ``table`` for the phones of table ``rest``, parsed by
+    ``phonenumbers`` (on every core when there are many), one PHONE_CHUNK of ``rest``'s rows
+    at a time.
 
     Each chunk's results go into the workbench before the next chunk is read, so the memory
     held here is one chunk's, whatever the number of phones (collecting every result first
@@ -99,7 +101,6 @@ def _parse_into(engine: DuckDBEngine, rest: str, region: str | None) -> str:
 
     from reverse_etl.destinations.shared.e164 import parse_parallel
 
-    staged = None
     end = engine.rows(f"SELECT coalesce(max(rowid) + 1, 0) FROM {rest}")[0][0]
     for start in range(0, end, PHONE_CHUNK):
         raw = (
@@ -111,7 +112,4 @@ def _parse_into(engine: DuckDBEngine, rest: str, region: str | None) -> str:
         )
         e164 = pa.array(parse_parallel(raw.to_pylist(), region), pa.string())
         chunk = pa.table({"raw": raw.cast(pa.string()), "e164": e164})
-        staged = engine.stage(chunk.to_reader(), into=staged)
-    if staged is None:  # pragma: no cover - ``rest`` has a row: the caller checked
-        raise AssertionError("no phone to parse")
-    return staged
+        engine.stage(chunk.to_reader(), into=table)
