@@ -68,6 +68,7 @@ class WarehouseStateStore:
         self.s = _ident(schema)
         self._acks: Any = None
         self._lock_conn: Any = None
+        self._marked: set[tuple[str, str]] = set()  # scopes with a compaction row
         self.warnings: list[str] = []
         if create:
             self._migrate()
@@ -89,6 +90,7 @@ class WarehouseStateStore:
             )
         if version == SCHEMA_VERSION:
             self._ensure_log_index()
+            self._ensure_compaction()
             return
         self.engine.execute(
             f"""CREATE TABLE IF NOT EXISTS {s}.synced_rows (
@@ -125,6 +127,7 @@ class WarehouseStateStore:
             f"CREATE INDEX IF NOT EXISTS delivery_log_key ON {s}.delivery_log (row_key)"
         )
         self._ensure_log_index()
+        self._ensure_compaction()
         self.engine.execute(
             f"INSERT INTO {s}.meta VALUES ('schema_version', %s) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -142,6 +145,20 @@ class WarehouseStateStore:
         self.engine.execute(
             f"CREATE INDEX IF NOT EXISTS delivery_log_logged_at ON {self.s}.delivery_log "
             "(logged_at)"
+        )
+
+    def _ensure_compaction(self) -> None:
+        """What ``compact`` has left to do per scope: ``superseded_from``, the lowest ``seq``
+        of a batch that superseded an entry of its key (NULL: one entry per key, nothing to
+        do). Each batch marks it in its own transaction (``record_acknowledged``), so a run
+        that dies leaves the mark, and the next compact finishes the work. No row for a
+        scope means unknown (a state from a retl before it): the whole scope is compacted.
+        Created at every open, like the log's index, so an older retl still opens the
+        state."""
+        self.engine.execute(
+            f"""CREATE TABLE IF NOT EXISTS {self.s}.compaction (
+                destination TEXT NOT NULL, scope TEXT NOT NULL, superseded_from BIGINT,
+                PRIMARY KEY (destination, scope))"""
         )
 
     # --- the lock ----------------------------------------------------------------------
@@ -261,20 +278,51 @@ class WarehouseStateStore:
         keys, hashes = _pylist(keys), _pylist(hashes)
         now = utc(self.clock())
         conn = self._ack_conn()
-        conn.execute(
-            f"""INSERT INTO {self.s}.synced_rows
-                    (destination, scope, row_key, row_hash, synced_at, {FIRST})
-                SELECT %(d)s, %(s)s, t.k, t.h, %(now)s, coalesce(
-                    (SELECT min(coalesce(o.{FIRST}, o.synced_at)) FROM {self.s}.synced_rows o
-                     WHERE o.destination = %(d)s AND o.scope = %(s)s AND o.row_key = t.k),
-                    %(now)s)
-                FROM unnest(%(keys)s::text[], %(hashes)s::text[]) WITH ORDINALITY AS t(k, h, i)
-                ORDER BY t.i""",
+        if (destination, scope) not in self._marked:
+            # Before this run's first entry: an empty scope starts with nothing to compact;
+            # one with entries but no mark is unknown (0: the whole scope). Committed with
+            # the batch.
+            conn.execute(
+                f"""INSERT INTO {self.s}.compaction
+                    SELECT %(d)s, %(s)s, CASE WHEN EXISTS (
+                        SELECT 1 FROM {self.s}.synced_rows
+                        WHERE destination = %(d)s AND scope = %(s)s) THEN 0 END
+                    ON CONFLICT (destination, scope) DO NOTHING""",
+                {"d": destination, "s": scope},
+            )
+        # The key's earlier entry, if any, gives its first time; a batch that has one (or a
+        # key twice) supersedes entries, and marks from where compact must look.
+        superseded_from = conn.execute(
+            f"""WITH t AS MATERIALIZED (
+                    SELECT t.k, t.h, t.i,
+                        (SELECT min(coalesce(o.{FIRST}, o.synced_at))
+                         FROM {self.s}.synced_rows o
+                         WHERE o.destination = %(d)s AND o.scope = %(s)s AND o.row_key = t.k)
+                        AS earlier
+                    FROM unnest(%(keys)s::text[], %(hashes)s::text[])
+                         WITH ORDINALITY AS t(k, h, i)),
+                added AS (
+                    INSERT INTO {self.s}.synced_rows
+                        (destination, scope, row_key, row_hash, synced_at, {FIRST})
+                    SELECT %(d)s, %(s)s, t.k, t.h, %(now)s, coalesce(t.earlier, %(now)s)
+                    FROM t ORDER BY t.i
+                    RETURNING seq)
+                SELECT CASE WHEN count(t.earlier) > 0 OR count(t.k) > count(DISTINCT t.k)
+                            THEN (SELECT min(seq) FROM added) END
+                FROM t""",
             {"d": destination, "s": scope, "now": now, "keys": keys, "hashes": hashes},
-        )
+        ).fetchone()[0]
+        if superseded_from is not None:
+            conn.execute(
+                f"""INSERT INTO {self.s}.compaction VALUES (%s, %s, %s)
+                    ON CONFLICT (destination, scope) DO UPDATE SET superseded_from =
+                        least(compaction.superseded_from, excluded.superseded_from)""",
+                [destination, scope, superseded_from],
+            )
         if log is not None:
             self._insert_log(conn, destination, log, len(keys), now)
         conn.commit()
+        self._marked.add((destination, scope))
 
     def record_outcomes(self, destination: str, scope: str, log: LogBatch) -> None:
         conn = self._ack_conn()
@@ -324,6 +372,19 @@ class WarehouseStateStore:
         return f"{self.s}.{table}"
 
     def compact(self, destination: str, scope: str) -> None:
+        """Drop the entries a newer entry of the same key supersedes, looking only at the
+        entries from the scope's ``superseded_from`` on (every superseding entry is there:
+        its batch set the mark). A first sync supersedes nothing and skips this; a delta
+        joins its own entries, not the whole scope (issue #17: the self-join of every key
+        grew x4.9 from 1M to 4M keys)."""
+        found = self.engine.rows(
+            f"SELECT superseded_from FROM {self.s}.compaction "
+            "WHERE destination = %s AND scope = %s",
+            [destination, scope],
+        )
+        if found and found[0][0] is None:
+            return  # one entry per key already
+        since = int(found[0][0]) if found else 0
         # Fresh statistics first: PostgreSQL's autovacuum analyses a table a minute or more
         # after a large load, and until then this DELETE may be planned as a nested loop
         # over every key.
@@ -332,7 +393,12 @@ class WarehouseStateStore:
             f"""DELETE FROM {self.s}.synced_rows r USING {self.s}.synced_rows newer
                 WHERE r.destination = %s AND r.scope = %s
                   AND newer.destination = r.destination AND newer.scope = r.scope
-                  AND newer.row_key = r.row_key AND newer.seq > r.seq""",
+                  AND newer.seq >= %s AND newer.row_key = r.row_key AND newer.seq > r.seq""",
+            [destination, scope, since],
+        )
+        self.engine.execute(
+            f"""INSERT INTO {self.s}.compaction VALUES (%s, %s, NULL)
+                ON CONFLICT (destination, scope) DO UPDATE SET superseded_from = NULL""",
             [destination, scope],
         )
 
@@ -373,6 +439,7 @@ class WarehouseStateStore:
         )[0][0]
         self.engine.execute(f"DELETE FROM {self.s}.synced_rows WHERE {where}", params)
         self.engine.execute(f"DELETE FROM {self.s}.destinations WHERE {where}", params)
+        self.engine.execute(f"DELETE FROM {self.s}.compaction WHERE {where}", params)
         return int(count)
 
     def explain(self, exc: BaseException) -> StateError | None:

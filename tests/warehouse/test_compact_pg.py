@@ -1,0 +1,138 @@
+"""The PostgreSQL state's compaction: each acknowledged batch marks from where it superseded
+an entry of its key, and ``compact`` joins only from there (issue #17). A first sync
+supersedes nothing and runs no DELETE; a run that dies leaves its mark for the next one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
+from reverse_etl.state.warehouse import WarehouseStateStore
+
+from .test_warehouse_sync import execute
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def engine(pg_db: PostgresConnection) -> Iterator[PostgresEngine]:
+    engine = PostgresEngine(pg_db)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def entries(engine: PostgresEngine) -> list[tuple[str, str]]:
+    return [
+        (str(k), str(h))
+        for k, h in engine.rows(
+            "SELECT row_key, row_hash FROM retl_state.synced_rows ORDER BY row_key, seq"
+        )
+    ]
+
+
+def mark(engine: PostgresEngine) -> list[tuple[object, ...]]:
+    return engine.rows("SELECT destination, scope, superseded_from FROM retl_state.compaction")
+
+
+def deletes_run(store: WarehouseStateStore) -> list[str]:
+    """Record the DELETEs ``compact`` sends."""
+    seen: list[str] = []
+    execute_sql = store.engine.execute
+
+    def spy(sql: str, params: object = ()) -> None:
+        if sql.lstrip().startswith("DELETE"):
+            seen.append(sql)
+        execute_sql(sql, params)  # type: ignore[arg-type]
+
+    store.engine.execute = spy  # type: ignore[method-assign]
+    return seen
+
+
+def test_a_first_sync_supersedes_nothing_and_runs_no_delete(engine: PostgresEngine) -> None:
+    store = WarehouseStateStore(engine, "retl_state")
+    store.record_acknowledged("d", "s", ["k1", "k2"], ["h1", "h2"])
+    store.record_acknowledged("d", "s", ["k3"], ["h3"])
+    assert mark(engine) == [("d", "s", None)]
+    deletes = deletes_run(store)
+    store.compact("d", "s")
+    assert deletes == []
+    assert entries(engine) == [("k1", "h1"), ("k2", "h2"), ("k3", "h3")]
+    store.close()
+
+
+def test_a_resend_is_marked_and_compacted_to_the_newest_entry(engine: PostgresEngine) -> None:
+    first = WarehouseStateStore(engine, "retl_state")
+    first.record_acknowledged("d", "s", ["k1", "k2"], ["h1", "h2"])
+    first.compact("d", "s")
+    first.close()
+    second = WarehouseStateStore(engine, "retl_state")  # the next run
+    second.record_acknowledged("d", "s", ["k3"], ["h3"])  # new: supersedes nothing
+    assert mark(engine) == [("d", "s", None)]
+    second.record_acknowledged("d", "s", ["k1"], ["h1b"])  # changed
+    (since,) = engine.rows("SELECT superseded_from FROM retl_state.compaction")[0]
+    assert (
+        since == engine.rows("SELECT seq FROM retl_state.synced_rows WHERE row_hash = 'h1b'")[0][0]
+    )
+    deletes = deletes_run(second)
+    second.compact("d", "s")
+    assert len(deletes) == 1
+    assert entries(engine) == [("k1", "h1b"), ("k2", "h2"), ("k3", "h3")]
+    assert mark(engine) == [("d", "s", None)]
+    second.close()
+
+
+def test_a_key_twice_in_one_batch_is_marked(engine: PostgresEngine) -> None:
+    store = WarehouseStateStore(engine, "retl_state")
+    store.record_acknowledged("d", "s", ["k1", "k1"], ["h1", "h1b"])
+    assert mark(engine)[0][2] is not None
+    store.compact("d", "s")
+    assert entries(engine) == [("k1", "h1b")]
+    store.close()
+
+
+def test_a_run_that_died_before_compacting_leaves_its_mark(engine: PostgresEngine) -> None:
+    died = WarehouseStateStore(engine, "retl_state")
+    died.record_acknowledged("d", "s", ["k1"], ["h1"])
+    died.compact("d", "s")
+    died.record_acknowledged("d", "s", ["k1"], ["h1b"])  # then killed: no compact
+    died.close()
+    nxt = WarehouseStateStore(engine, "retl_state")
+    nxt.record_acknowledged("d", "s", ["k2"], ["h2"])  # supersedes nothing itself
+    nxt.compact("d", "s")
+    assert entries(engine) == [("k1", "h1b"), ("k2", "h2")]
+    assert mark(engine) == [("d", "s", None)]
+    nxt.close()
+
+
+def test_a_state_without_marks_is_compacted_whole(
+    engine: PostgresEngine, pg_db: PostgresConnection
+) -> None:
+    """A scope whose entries were written by a retl before the marks: not known to hold one
+    entry per key, so its first compact takes the whole scope."""
+    WarehouseStateStore(engine, "retl_state").close()
+    execute(
+        pg_db,
+        """INSERT INTO retl_state.synced_rows (destination, scope, row_key, row_hash, synced_at)
+           VALUES ('d', 's', 'k1', 'old', '2024-01-01'), ('d', 's', 'k1', 'h1', '2024-01-02'),
+                  ('d', 'other', 'k1', 'h9', '2024-01-01')""",
+    )
+    store = WarehouseStateStore(engine, "retl_state")
+    store.record_acknowledged("d", "s", ["k2"], ["h2"])
+    assert mark(engine) == [("d", "s", 0)]
+    store.compact("d", "s")
+    assert entries(engine) == [("k1", "h1"), ("k1", "h9"), ("k2", "h2")]
+    assert mark(engine) == [("d", "s", None)]
+    store.close()
+
+
+def test_a_reset_forgets_the_scope_s_mark(engine: PostgresEngine) -> None:
+    store = WarehouseStateStore(engine, "retl_state")
+    store.record_acknowledged("d", "s", ["k1"], ["h1"])
+    store.record_acknowledged("d", "t", ["k1"], ["h1"])
+    assert store.reset("d", "s") == 1
+    assert mark(engine) == [("d", "t", None)]
+    store.close()
