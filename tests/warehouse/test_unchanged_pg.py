@@ -86,9 +86,24 @@ def test_a_duplicated_key_still_reaches_the_plan(
     with Project.load(root) as p:
         (plan,) = p.plan()
     assert len(streams) == 1
-    # Both copies are reported invalid. (They are counted unchanged too, 51 of 51 rows: the
-    # count pass counts every row matching its acknowledged hash, as before this change.)
+    # Both copies are reported invalid, and not counted unchanged as well (they were: the
+    # count pass counts every row matching its acknowledged hash), as the local diff counts.
     assert (plan.rows_invalid, plan.rows_new, plan.rows_changed) == (2, 0, 0)
+    assert (plan.rows_total, plan.rows_unchanged) == (51, 49)
+
+
+def test_a_duplicated_key_beside_a_change_is_not_counted_unchanged(
+    pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path
+) -> None:
+    """The diff runs (order 9 changed): the duplicated key's two rows, whose hashes both
+    match the acknowledged one, are invalid only."""
+    root = synced(pg_db, server, tmp_path, 50)
+    execute(pg_db, "INSERT INTO shop.orders SELECT * FROM shop.orders WHERE order_id = 5")
+    execute(pg_db, "UPDATE shop.orders SET total = total + 1 WHERE order_id = 9")
+    with Project.load(root) as p:
+        (plan,) = p.plan()
+    assert (plan.rows_invalid, plan.rows_changed, plan.rows_new) == (2, 1, 0)
+    assert (plan.rows_total, plan.rows_unchanged) == (51, 48)
 
 
 @pytest.fixture
