@@ -64,12 +64,19 @@ def measure(cluster: Cluster, store_class: Any, schema: str, keys: int) -> dict[
     store = store_class(engine, schema)
     out: dict[str, Any] = {"schema": schema, "keys": keys, "loadavg_before": os.getloadavg()[0]}
     server, cpu, start = cluster.cpu_s(), _cpu(), time.perf_counter()
+    quarter, quarters = start, []
     for first in range(0, keys, BATCH):
         batch = [f"order-{i}" for i in range(first, min(keys, first + BATCH))]
         hashes = [f"3:{i:032x}" for i in range(first, first + len(batch))]
         log = LogBatch("run-1", "accepted", batch, event_ids=batch)
         store.record_acknowledged("bench", "scope", batch, hashes, log)
+        done = first // BATCH + 1
+        if done % max(1, keys // BATCH // 4) == 0 and len(quarters) < 4:
+            now = time.perf_counter()
+            quarters.append(round(1000 * (now - quarter) / max(1, keys // BATCH // 4), 2))
+            quarter = now
     out["batches_s"] = round(time.perf_counter() - start, 2)
+    out["ms_per_batch_by_quarter"] = quarters
     out["batches_cpu_s"] = round(_cpu() - cpu, 2)
     out["batches_server_cpu_s"] = round(cluster.cpu_s() - server, 2)
     out["ms_per_batch"] = round(1000 * out["batches_s"] / max(1, keys // BATCH), 2)
@@ -81,6 +88,15 @@ def measure(cluster: Cluster, store_class: Any, schema: str, keys: int) -> dict[
     out["total_s"] = round(out["batches_s"] + out["fold_s"], 2)
     out["total_server_cpu_s"] = round(out["batches_server_cpu_s"] + out["fold_server_cpu_s"], 2)
     out["loadavg_after"] = os.getloadavg()[0]
+    out["relation_mb"] = {
+        str(name): round(int(size) / 2**20)
+        for name, size in engine.rows(
+            "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+            "AND c.relkind IN ('r', 'i') AND pg_relation_size(c.oid) > 1048576 ORDER BY 1",
+            [schema],
+        )
+    }
     store.close()
     engine.close()
     return out
@@ -92,9 +108,17 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument(
         "--store", type=Path, action="append", default=[], help="another warehouse.py to measure"
     )
+    parser.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting over the bench's own (e.g. shared_buffers=2GB)",
+    )
     args = parser.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="retl-pga-", dir="/tmp"))
-    cluster = Cluster(root, explain_ms=10_000)
+    overrides = dict(s.split("=", 1) for s in args.server_setting)
+    cluster = Cluster(root, explain_ms=10_000, overrides=overrides)
     results = []
     try:
         for i, path in enumerate([*args.store, None]):

@@ -43,7 +43,9 @@ def _free_port() -> int:
 class Cluster:
     """A throw-away PostgreSQL cluster; ``auto_explain`` logs retl's slow statements."""
 
-    def __init__(self, root: Path, explain_ms: int) -> None:
+    def __init__(
+        self, root: Path, explain_ms: int, overrides: dict[str, str] | None = None
+    ) -> None:
         self.bindir = find_pg_bin()
         self.root = root
         self.data = root / "data"
@@ -70,6 +72,7 @@ class Cluster:
             "log_min_duration_statement": str(explain_ms),  # ANALYZE, COPY and the like too
             "shared_buffers": "256MB",
             "max_wal_size": "4GB",  # no checkpoint storm in the middle of a load
+            **(overrides or {}),
         }
         options = f"-p {self.port} -k {root} " + " ".join(
             f"-c {k}={v}" for k, v in settings.items()
