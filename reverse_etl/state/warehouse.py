@@ -71,9 +71,21 @@ class WarehouseStateStore:
         self._marked: set[tuple[str, str]] = set()  # scopes with a compaction row
         self.warnings: list[str] = []
         if create:
-            self._migrate()
+            self._migrate_alone()
 
     # --- schema ------------------------------------------------------------------------
+    def _migrate_alone(self) -> None:
+        """``_migrate`` under an advisory lock of its own: two syncs that open the state at
+        once (two CI jobs) would otherwise race on its ``CREATE ... IF NOT EXISTS`` (which
+        PostgreSQL does not make safe against a concurrent create) before either takes the
+        sync lock. The second waits for the first's few statements."""
+        key = zlib.crc32(f"retl-migrate:{self.schema}".encode())
+        self.engine.rows("SELECT pg_advisory_lock(%s)", [key])
+        try:
+            self._migrate()
+        finally:
+            self.engine.rows("SELECT pg_advisory_unlock(%s)", [key])
+
     def _migrate(self) -> None:
         s = self.s
         self.engine.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")

@@ -136,3 +136,46 @@ def test_a_reset_forgets_the_scope_s_mark(engine: PostgresEngine) -> None:
     assert store.reset("d", "s") == 1
     assert mark(engine) == [("d", "t", None)]
     store.close()
+
+
+def test_opening_the_state_waits_for_another_open_s_migration(
+    engine: PostgresEngine, pg_db: PostgresConnection
+) -> None:
+    """Two syncs opening a state at once: the second's CREATE ... IF NOT EXISTS waits for
+    the first's (they could fail with a duplicate catalog entry). Held here by hand."""
+    import threading
+    import zlib
+
+    import psycopg
+
+    key = zlib.crc32(b"retl-migrate:retl_state")
+    holder = psycopg.connect(
+        host=pg_db.host, port=pg_db.port, dbname=pg_db.dbname, user=pg_db.user, autocommit=True
+    )
+    holder.execute("SELECT pg_advisory_lock(%s)", [key])
+    opened: list[WarehouseStateStore] = []
+    other = PostgresEngine(pg_db)
+    opening = threading.Thread(
+        target=lambda: opened.append(WarehouseStateStore(other, "retl_state"))
+    )
+    opening.start()
+    try:
+        waiting = False
+        for _ in range(600):  # until the open is seen waiting on the lock (not a timing)
+            waiting = bool(
+                holder.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                ).fetchone()[0]  # type: ignore[index]
+            )
+            if waiting:
+                break
+            opening.join(0.05)
+        assert waiting and not opened
+        assert engine.rows("SELECT to_regclass('retl_state.synced_rows')") == [(None,)]
+    finally:
+        holder.execute("SELECT pg_advisory_unlock(%s)", [key])
+        opening.join(60)
+        holder.close()
+    assert len(opened) == 1
+    opened[0].close()
+    other.close()
