@@ -30,7 +30,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from reverse_etl.engine.postgres import PostgresConnection
+from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
 
 INSTALL_HINT = "apt-get install -y postgresql"
 SERVER_USER = "postgres"
@@ -231,3 +231,13 @@ def pg_db(pg_server: PgServer) -> Iterator[PostgresConnection]:
             con.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def pg_engine(pg_db: PostgresConnection) -> Iterator[PostgresEngine]:
+    """A ``PostgresEngine`` over the test's fresh database, closed afterwards."""
+    engine = PostgresEngine(pg_db)
+    try:
+        yield engine
+    finally:
+        engine.close()

@@ -4,8 +4,6 @@ supersedes nothing and runs no DELETE; a run that dies leaves its mark for the n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
@@ -17,12 +15,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def engine(pg_db: PostgresConnection) -> Iterator[PostgresEngine]:
-    engine = PostgresEngine(pg_db)
-    try:
-        yield engine
-    finally:
-        engine.close()
+def engine(pg_engine: PostgresEngine) -> PostgresEngine:
+    return pg_engine
 
 
 def entries(engine: PostgresEngine) -> list[tuple[str, str]]:

@@ -8,7 +8,6 @@ import resource
 import socket
 import sys
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,12 +29,8 @@ UTC = dt.timezone.utc
 
 
 @pytest.fixture
-def engine(pg_db: PostgresConnection) -> Iterator[PostgresEngine]:
-    eng = PostgresEngine(pg_db)
-    try:
-        yield eng
-    finally:
-        eng.close()
+def engine(pg_engine: PostgresEngine) -> PostgresEngine:
+    return pg_engine
 
 
 def sessions(pg_server: PgServer, dbname: str, expect: int | None = None) -> int:
