@@ -169,12 +169,9 @@ def _less_duplicated(
     held) when its hash matches; those rows are reported invalid instead, as the local diff
     does. Only when the staged rows hold such a key (the diff sends every row of one), the
     warehouse counts them apart: the common case costs one aggregate of the staged rows."""
-    twice = (
-        f"SELECT {ROW_KEY} FROM {table} WHERE {ROW_KEY} IS NOT NULL "
-        f"GROUP BY {ROW_KEY} HAVING count(*) > 1"
-    )
     unchanged, dedup = counts
-    if diff.acked is None or not bench.rows(f"SELECT EXISTS ({twice})")[0][0]:
+    twice = duplicated_keys_sql(f"SELECT {ROW_KEY} FROM {table}")
+    if diff.acked is None or not bench.rows(twice)[0][0]:
         return counts
     rows = diff.rows.sql
     # A join, not IN (subquery): see diff_sql.
