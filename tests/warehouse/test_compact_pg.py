@@ -155,7 +155,7 @@ def test_opening_the_state_waits_for_another_open_s_migration(
     opening.start()
     try:
         waiting = False
-        for _ in range(600):  # until the open is seen waiting on the lock (not a timing)
+        for _ in range(2400):  # until the open is seen waiting on the lock (not a timing)
             waiting = bool(
                 holder.execute(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
