@@ -174,6 +174,7 @@ def run_sync(project_dir: Path, full_refresh: bool) -> dict[str, Any]:
         bench = getattr(project, "_workbench", None)
         memory_raised = getattr(bench, "memory_raised", None)
         single_threaded = getattr(bench, "single_threaded", None)  # reruns on one thread
+        out_of_core = getattr(bench, "out_of_core", None)  # reruns partitioned to disk
     total = time.perf_counter() - start
     results = [r.to_dict() for r in report.results]
     return {
@@ -188,6 +189,7 @@ def run_sync(project_dir: Path, full_refresh: bool) -> dict[str, Any]:
         "ok": report.ok if hasattr(report, "ok") else None,
         "memory_raised": memory_raised,
         "single_threaded": single_threaded,
+        "out_of_core": out_of_core,
     }
 
 

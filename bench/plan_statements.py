@@ -2,7 +2,8 @@
 
 ``RETL_ALLOWED_PATHS=DIR python bench/plan_statements.py PROJECT`` plans every destination
 of PROJECT with ``full_refresh`` (the first sync's plan, nothing sent) and prints each
-workbench statement that took over half a second, then each workbench's
+workbench statement that took over half a second, then each workbench's ``out_of_core``
+(statements rerun partitioned to disk from the start after running out of memory),
 ``single_threaded`` (statements rerun on one thread after running out of memory) and
 ``memory_raised`` (the automatic limit raised to its fallback).
 
@@ -54,7 +55,8 @@ def main() -> None:
         for engine in gc.get_objects():
             if isinstance(engine, workbench.DuckDBEngine):
                 print(
-                    f"workbench: single_threaded={engine.single_threaded} "
+                    f"workbench: out_of_core={getattr(engine, 'out_of_core', None)} "
+                    f"single_threaded={engine.single_threaded} "
                     f"memory_raised={engine.memory_raised} limit={engine.memory_limit}"
                 )
 

@@ -126,6 +126,9 @@ def sync_phase(
         "peak_rss_mb": result.get("self_hwm_mb") or result["process"]["peak_rss_mb"],
         "cpu_s": result["process"]["cpu_s"],
         "memory_raised": result.get("memory_raised"),
+        # Statements rerun after running out of memory: partitioned to disk, or on one thread.
+        "out_of_core": result.get("out_of_core"),
+        "single_threaded": result.get("single_threaded"),
         # The machine's 1-minute load before the phase: above the core count, other processes
         # competed for the CPU and wall times are inflated (cpu_s much less so).
         "loadavg_1m_before": round(load_before, 2),
@@ -437,6 +440,12 @@ def render(size: dict[str, Any]) -> str:
             f"{p['sink_cpu_s']:>9.1f}{p.get('loadavg_1m_before', 0):>6.1f}"
         )
     for p in size["phases"]:
+        if p.get("out_of_core") or p.get("single_threaded"):
+            lines.append(
+                f"{p['phase']}: statements that ran out of memory at 200MB were rerun: "
+                f"{p.get('out_of_core') or 0} out of core, {p.get('single_threaded') or 0} on "
+                "one thread"
+            )
         if p.get("memory_raised"):
             lines.append(
                 f"{p['phase']}: a statement ran out of the automatic memory limit (200MB) and was "

@@ -107,6 +107,7 @@ def run_phase(project_dir: Path) -> dict[str, Any]:
         # The workbench's memory: rerun on one thread, or given the 1GB fallback.
         bench_memory = {
             "single_threaded": getattr(project.workbench, "single_threaded", None),
+            "out_of_core": getattr(project.workbench, "out_of_core", None),
             "memory_raised": project.workbench.memory_raised,
         }
         for child in _children(os.getpid()):  # before the session (and its JVM) stops

@@ -141,13 +141,53 @@ def _fits_on(threads: int, engine: DuckDBEngine, runs: list[int]) -> Any:
     return run
 
 
+def _out_of_core(engine: DuckDBEngine) -> bool:
+    return engine.rows("SELECT current_setting('debug_force_external')")[0][0] is True
+
+
+def test_out_of_memory_a_statement_is_rerun_out_of_core_on_every_thread_first() -> None:
+    """A hash join DuckDB judged to fit in memory, under expressions that then find none
+    left, runs when it is partitioned to disk from the start (the 3M-row encode)."""
+    engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
+    engine.execute("SET threads = 4")
+    runs: list[tuple[int, bool]] = []
+
+    def fits_out_of_core() -> str:
+        runs.append((_threads(engine), _out_of_core(engine)))
+        if not runs[-1][1]:
+            raise duckdb.OutOfMemoryException("failed to allocate data of size 512.0 KiB")
+        return "done"
+
+    assert engine._retrying(fits_out_of_core) == "done"
+    assert runs == [(4, False), (4, True)]
+    assert engine.out_of_core == 1 and engine.single_threaded == 0 and not engine.memory_raised
+    assert not _out_of_core(engine)  # the statements that follow plan as DuckDB would
+    engine.close()
+
+
+def test_out_of_core_gives_the_same_rows_as_in_memory() -> None:
+    """The switch changes how a join runs, not what it returns."""
+    engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
+    sql = (
+        "SELECT count(*), count(p.v), sum(hash(l.k, p.v)) FROM range(300000) l(k) "
+        "LEFT JOIN (SELECT i * 2 AS k, 'v' || i AS v FROM range(200000) t(i)) p USING (k)"
+    )
+    plain = engine.rows(sql)
+    with engine._out_of_core():
+        assert _out_of_core(engine)
+        forced = engine.rows(sql)
+    assert forced == plain and plain[0][:2] == (300_000, 150_000)
+    engine.close()
+
+
 def test_out_of_memory_a_statement_is_rerun_on_one_thread_before_the_limit_is_raised() -> None:
     engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
     engine.execute("SET threads = 4")
     runs: list[int] = []
     assert engine._retrying(_fits_on(1, engine, runs)) == "done"
-    assert runs == [4, 1]
-    assert not engine.memory_raised and engine.single_threaded == 1
+    assert runs == [4, 4, 1]  # as it was, out of core, then on one thread
+    assert not engine.memory_raised and engine.single_threaded == 1 and engine.out_of_core == 1
+    assert not _out_of_core(engine)
     assert _threads(engine) == 4  # given back for the statements that follow
     assert engine.rows("SELECT current_setting('memory_limit')") == [("61.0 MiB",)]
     engine.close()
@@ -165,7 +205,7 @@ def test_out_of_memory_on_one_thread_too_the_automatic_limit_is_raised_on_all_th
         return "done"
 
     assert engine._retrying(needs_more) == "done"
-    assert calls == [4, 1, 4] and engine.memory_raised
+    assert calls == [4, 4, 1, 4] and engine.memory_raised
     engine.close()
 
 
@@ -174,11 +214,11 @@ def test_a_configured_limit_is_kept_but_one_thread_is_tried_before_the_error() -
     engine.execute("SET threads = 3")
     runs: list[int] = []
     assert engine._retrying(_fits_on(1, engine, runs)) == "done"
-    assert runs == [3, 1] and not engine.memory_raised
+    assert runs == [3, 3, 1] and not engine.memory_raised
     runs.clear()
     with pytest.raises(EngineError, match=r"ran out of memory \(64MB\)"):
         engine._retrying(_fits_on(0, engine, runs))
-    assert runs == [3, 1] and _threads(engine) == 3
+    assert runs == [3, 3, 1] and _threads(engine) == 3
     engine.close()
 
 

@@ -74,7 +74,7 @@ def test_a_plan_rerun_on_one_thread_says_so_once(
         runs = _encode_needs_one_thread(monkeypatch)
         plans = loaded.plan()
         assert loaded.workbench.single_threaded == 2 and not loaded.workbench.memory_raised
-    assert runs == [4, 1, 4, 1]  # each destination's encode, then its rerun
+    assert runs == [4, 4, 1, 4, 4, 1]  # each destination's encode, out of core, one thread
     assert [p.rows_to_send for p in plans] == [5, 5]
     assert _notes(console) == [NOTE]
 

@@ -49,9 +49,11 @@ class MemoryPolicy:
     """How much memory DuckDB gets.
 
     ``limit`` is the buffer manager's limit (beyond it, tables, joins and aggregates spill to
-    the temp directory). A statement that still runs out (an operator that cannot spill, such
-    as some window functions over a large model) is retried once at ``fallback``, unless the
-    user set the limit: then it is a hard limit and the error says to raise it.
+    the temp directory). A statement that still runs out is rerun out of core, then on one
+    thread (``DuckDBEngine._retrying``); one that runs out even so (an operator that cannot
+    spill, such as some window functions over a large model) is retried once at
+    ``fallback``, unless the user set the limit: then it is a hard limit and the error says
+    to raise it.
     """
 
     limit: str = DEFAULT_MEMORY
@@ -98,6 +100,7 @@ class DuckDBEngine:
         self.memory = memory
         self.memory_limit = memory.limit if memory is not None else None
         self.memory_raised = False  # the automatic limit was raised for a statement
+        self.out_of_core = 0  # statements rerun out of core, out of memory in it
         self.single_threaded = 0  # statements rerun on one thread, out of memory on more
         if path is not None and not path.exists():
             raise EngineError(
@@ -276,11 +279,12 @@ class DuckDBEngine:
         self._retrying(lambda: run_sql(self._con, sql, params))
 
     def _retrying(self, run: Callable[[], Any]) -> Any:
-        """Run a statement. Out of memory, rerun it on one thread within the same limit (each
-        thread's working memory is what a wide statement beside a large join cannot spill),
-        and if that runs out too, under the automatic limit only, at the fallback limit (a
-        failed statement changed nothing)."""
-        for step in (contextlib.nullcontext, self._one_thread, self._raised_limit):
+        """Run a statement. Out of memory, rerun it out of core on every thread; if that runs
+        out too, on one thread within the same limit (each thread's working memory is what a
+        wide statement beside a large join cannot spill); and if that runs out too, under the
+        automatic limit only, at the fallback limit (a failed statement changed nothing)."""
+        steps = (contextlib.nullcontext, self._out_of_core, self._one_thread, self._raised_limit)
+        for step in steps:
             with step() as allowed:
                 if allowed is False:
                     break
@@ -291,6 +295,25 @@ class DuckDBEngine:
                 except duckdb.Error as exc:
                     raise EngineError(_clean(exc)) from None
         raise EngineError(self._out_of_memory()) from None
+
+    @contextlib.contextmanager
+    def _out_of_core(self) -> Iterator[None]:
+        """Operators that can spill partition to disk from the start.
+
+        DuckDB decides per statement whether a hash join's table fits in memory, from the
+        join's own inputs. The encode's LEFT JOIN to the phone table (a few million phones)
+        was judged to fit at 3M rows, and then the wide expressions above it found no
+        memory left for their strings: out of memory after 0.3-8 s, every time at 3M and now
+        and then at 1M (docs/performance.md). Partitioned from the start, the same statement
+        runs on every thread within the limit, about as fast. ``debug_force_external`` is
+        DuckDB's own switch for that (its tests run every external operator with it); it is
+        local to this connection and set only for the rerun."""
+        self._con.execute("SET debug_force_external = true")
+        self.out_of_core += 1
+        try:
+            yield
+        finally:
+            self._con.execute("SET debug_force_external = false")
 
     @contextlib.contextmanager
     def _one_thread(self) -> Iterator[None]:
