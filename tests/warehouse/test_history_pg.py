@@ -80,3 +80,20 @@ def test_the_retention_prune_reads_the_log_by_time(pg_db: PostgresConnection) ->
         assert "delivery_log_logged_at" in plan, plan
     finally:
         engine.close()
+
+
+def test_the_log_is_not_indexed_by_key(pg_db: PostgresConnection) -> None:
+    """Every acknowledged batch paid for an index of the log's row_key that no query used
+    (``retl history --key`` asks for the key or the event_id: a sequential scan whatever
+    the index); a state that has it loses it at its next open."""
+    by_key = "SELECT to_regclass('retl_state.delivery_log_key') IS NOT NULL"
+    engine = PostgresEngine(pg_db)
+    try:
+        WarehouseStateStore(engine, "retl_state").close()
+        assert engine.rows(by_key) == [(False,)]
+        engine.execute("CREATE INDEX delivery_log_key ON retl_state.delivery_log (row_key)")
+        WarehouseStateStore(engine, "retl_state").close()  # a state from before
+        assert engine.rows(by_key) == [(False,)]
+        assert engine.rows("SELECT value FROM retl_state.meta") == [(str(SCHEMA_VERSION),)]
+    finally:
+        engine.close()
