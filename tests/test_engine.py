@@ -184,8 +184,15 @@ def test_out_of_memory_a_statement_is_rerun_on_one_thread_before_the_limit_is_ra
     engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
     engine.execute("SET threads = 4")
     runs: list[int] = []
-    assert engine._retrying(_fits_on(1, engine, runs)) == "done"
+    external: list[bool] = []
+
+    def fits_on_one() -> Any:
+        external.append(_out_of_core(engine))
+        return _fits_on(1, engine, runs)()
+
+    assert engine._retrying(fits_on_one) == "done"
     assert runs == [4, 4, 1]  # as it was, out of core, then on one thread
+    assert external == [False, True, True]  # one thread is out of core too
     assert not engine.memory_raised and engine.single_threaded == 1 and engine.out_of_core == 1
     assert not _out_of_core(engine)
     assert _threads(engine) == 4  # given back for the statements that follow
