@@ -165,6 +165,22 @@ def test_out_of_memory_a_statement_is_rerun_out_of_core_on_every_thread_first() 
     engine.close()
 
 
+def test_a_duckdb_without_the_out_of_core_switch_goes_on_to_one_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The switch is a debug setting of DuckDB's: if a version drops it, the rerun out of
+    core is skipped, not turned into an error."""
+    monkeypatch.setattr(DuckDBEngine, "EXTERNAL", "no_such_setting")
+    engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
+    engine.execute("SET threads = 4")
+    runs: list[int] = []
+    assert engine._retrying(_fits_on(1, engine, runs)) == "done"
+    assert runs == [4, 1]
+    assert engine.out_of_core == 0 and engine.single_threaded == 1
+    assert _threads(engine) == 4
+    engine.close()
+
+
 def test_out_of_core_gives_the_same_rows_as_in_memory() -> None:
     """The switch changes how a join runs, not what it returns."""
     engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
