@@ -152,7 +152,7 @@ class WarehouseStateStore:
         And not by key: a state from before has ``delivery_log_key`` (row_key), which every
         acknowledged batch paid for (a random insert per row: 207 MB at 4M rows, about 15% of
         the server's CPU for the acknowledgements) and no query used. The one read by key,
-        ``retl history --key``, asks for the key *or* the event_id, which PostgreSQL answers
+        ``retl runs find KEY``, asks for the key *or* the event_id, which PostgreSQL answers
         with a sequential scan whatever that index. It is dropped at the next open."""
         by_time, by_key = self.engine.rows(
             "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",

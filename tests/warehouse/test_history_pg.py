@@ -84,7 +84,7 @@ def test_the_retention_prune_reads_the_log_by_time(pg_db: PostgresConnection) ->
 
 def test_the_log_is_not_indexed_by_key(pg_db: PostgresConnection) -> None:
     """Every acknowledged batch paid for an index of the log's row_key that no query used
-    (``retl history --key`` asks for the key or the event_id: a sequential scan whatever
+    (``retl runs find KEY`` asks for the key or the event_id: a sequential scan whatever
     the index); a state that has it loses it at its next open."""
     by_key = "SELECT to_regclass('retl_state.delivery_log_key') IS NOT NULL"
     engine = PostgresEngine(pg_db)
