@@ -32,6 +32,10 @@ across sizes, how each grew (pg_report.py). A streamed query's logged duration i
 reading it; the streamed queries are also re-run under EXPLAIN ANALYZE after each phase for
 the server's own time, unless ``--no-stream-explain`` (each re-run is a pass over the model).
 
+``--repeat N`` runs every size N times, the sizes interleaved, and prints each phase's median
+and range per size and the range of its growth (pg_report.py ``spread``): one run per size
+has a spread as large as the growth being judged (docs/performance.md, seventh round).
+
 ``python bench/pg_bench.py phase PROJECT OUT.json`` runs one phase (what the parent calls).
 """
 
@@ -56,7 +60,7 @@ sys.path.insert(0, str(HERE))
 
 from driver import hwm_mb  # noqa: E402
 from pg_cluster import SERVER_USER, Cluster  # noqa: E402
-from pg_report import brief, growth, parse_log, render  # noqa: E402
+from pg_report import brief, growth, parse_log, render, spread  # noqa: E402
 
 import data  # noqa: E402  (bench/ is not a package: run as a script)
 
@@ -457,29 +461,45 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         help="after the 1%% + 1%% phase, one more with this %% changed and new (e.g. 4 at 1M: "
         "the 80,000 rows a 4M run's delta sends)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every size this many times, the sizes interleaved (A, B, A, B, ...), and "
+        "print each phase's median and range per size and the range of its growth",
+    )
     args = parser.parse_args(argv)
     SETTINGS["explain_streams"] = not args.no_stream_explain
     if args.retl_src is not None:
         CHILD_ENV["PYTHONPATH"] = str(args.retl_src.resolve())
     work = args.workdir or Path(tempfile.mkdtemp(prefix="retl-pg-bench-"))
     sizes: list[dict[str, Any]] = []
-    document: dict[str, Any] = {"engine": "postgres", "sizes": sizes}
+    runs: list[list[dict[str, Any]]] = []
+    document: dict[str, Any] = {"engine": "postgres", "sizes": sizes, "repeats": runs}
     try:
-        for n in args.sizes.split(","):
-            sizes.append(
-                run_size(
-                    int(n.replace("_", "")),
-                    work,
-                    args.threads,
-                    args.explain_ms,
-                    args.extra_delta_pct,
+        for _ in range(max(1, args.repeat)):
+            sizes.clear()
+            for n in args.sizes.split(","):
+                sizes.append(
+                    run_size(
+                        int(n.replace("_", "")),
+                        work,
+                        args.threads,
+                        args.explain_ms,
+                        args.extra_delta_pct,
+                    )
                 )
-            )
-            print(render(sizes[-1]), flush=True)
+                print(render(sizes[-1]), flush=True)
+                if args.out:
+                    args.out.write_text(json.dumps(document, indent=2), encoding="utf-8")
+            if len(sizes) > 1:
+                print(growth(sizes), flush=True)
+            if args.repeat > 1:
+                runs.append(list(sizes))
+        if len(runs) > 1:
+            print(spread(runs), flush=True)
             if args.out:
                 args.out.write_text(json.dumps(document, indent=2), encoding="utf-8")
-        if len(sizes) > 1:
-            print(growth(sizes), flush=True)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

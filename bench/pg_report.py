@@ -134,3 +134,49 @@ def _by_label(statements: list[dict[str, Any]]) -> dict[str, float]:
     for s in statements:
         out[s["label"]] += s["ms"] / 1000
     return out
+
+
+SPREAD_KEYS = ("sync_s", "server_cpu_s", "retl_cpu_s", "retl_peak_rss_mb")
+
+
+def spread(runs: list[list[dict[str, Any]]]) -> str:
+    """``--repeat``: each phase's figures over the runs, per size (median, min-max), and the
+    growth of the medians from the smallest size to the largest, with the range the runs
+    allow (the largest size's fastest run over the smallest's slowest, and the reverse).
+    One run per size has a spread as large as the growth being judged (docs/performance.md,
+    seventh round): a phase grows faster than linearly only if even the lower end of that
+    range is above the rows' growth."""
+    if not runs or not runs[0]:
+        return ""
+    sizes = [s["rows"] for s in runs[0]]
+    lines = [f"== {len(runs)} runs per size: median (min-max) =="]
+    values: dict[tuple[int, str, str], list[float]] = defaultdict(list)
+    for run in runs:
+        for size in run:
+            for name, ph in size["phases"].items():
+                for key in SPREAD_KEYS:
+                    if ph.get(key) is not None:
+                        values[(size["rows"], name, key)].append(float(ph[key]))
+    names = list(runs[0][0]["phases"])
+    for name in names:
+        for key in SPREAD_KEYS:
+            cells = []
+            for n in sizes:
+                v = sorted(values.get((n, name, key), []))
+                if v:
+                    cells.append(f"{n:,}: {_median(v):.2f} ({v[0]:.2f}-{v[-1]:.2f})")
+            line = f"{name:<10}{key:<18}" + "   ".join(cells)
+            a = sorted(values.get((sizes[0], name, key), []))
+            b = sorted(values.get((sizes[-1], name, key), []))
+            if len(sizes) > 1 and a and b and a[0] > 0:
+                line += (
+                    f"   growth x{_median(b) / _median(a):.2f} "
+                    f"(x{b[0] / a[-1]:.2f}-x{b[-1] / a[0]:.2f}; linear x{sizes[-1] / sizes[0]:g})"
+                )
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _median(v: list[float]) -> float:
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
