@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
-from reverse_etl.errors import LockError, StateError
+from reverse_etl.errors import EngineError, LockError, StateError
 from reverse_etl.history.records import RunDestinationRecord, RunRecord
 from reverse_etl.history.tables import (
     HISTORY_TABLES,
@@ -164,7 +164,9 @@ class WarehouseStateStore:
                 "(logged_at)"
             )
         if by_key:
-            self.engine.execute(f"DROP INDEX IF EXISTS {self.s}.delivery_log_key")
+            # Another role may own it (a shared state): kept, it costs time, not correctness.
+            with contextlib.suppress(EngineError):
+                self.engine.execute(f"DROP INDEX IF EXISTS {self.s}.delivery_log_key")
 
     def _ensure_compaction(self) -> None:
         """What ``compact`` has left to do per scope: ``superseded_from``, the lowest ``seq``

@@ -3,12 +3,15 @@ transaction as each acknowledgement, read back by `retl runs`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
+from reverse_etl.errors import EngineError
 from reverse_etl.history.tables import prune_statements
 from reverse_etl.project import Project
 from reverse_etl.sandbox import SandboxServer
@@ -95,5 +98,29 @@ def test_the_log_is_not_indexed_by_key(pg_db: PostgresConnection) -> None:
         WarehouseStateStore(engine, "retl_state").close()  # a state from before
         assert engine.rows(by_key) == [(False,)]
         assert engine.rows("SELECT value FROM retl_state.meta") == [(str(SCHEMA_VERSION),)]
+    finally:
+        engine.close()
+
+
+def test_an_index_of_the_log_this_role_cannot_drop_is_left(
+    pg_db: PostgresConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A state another role created keeps its old index: the open goes on (the index costs
+    time, never correctness)."""
+    engine = PostgresEngine(pg_db)
+    try:
+        WarehouseStateStore(engine, "retl_state").close()
+        engine.execute("CREATE INDEX delivery_log_key ON retl_state.delivery_log (row_key)")
+        execute = engine.execute
+
+        def not_the_owner(sql: str, params: Sequence[Any] = ()) -> None:
+            if sql.startswith("DROP INDEX"):
+                raise EngineError("must be owner of index delivery_log_key")
+            execute(sql, params)
+
+        monkeypatch.setattr(engine, "execute", not_the_owner)
+        WarehouseStateStore(engine, "retl_state").close()
+        by_key = "SELECT to_regclass('retl_state.delivery_log_key') IS NOT NULL"
+        assert engine.rows(by_key) == [(True,)]
     finally:
         engine.close()
