@@ -46,6 +46,7 @@ from reverse_etl.state.diff import (
     classify_sql,
     diff_sql,
     fetch_sql,
+    repeated_keys_sql,
     row_parts,
     send_keys_sql,
 )
@@ -134,7 +135,7 @@ def model_input(
                 table = bench.stage(pa.RecordBatchReader.from_batches(engine.schema(sql), []))
             else:
                 table = bench.stage(engine.stream(sql))
-                if diff.acked is not None and not fresh and (unchanged or dedup.held):
+                if not fresh and (unchanged or dedup.held):
                     unchanged, dedup = _less_duplicated(
                         bench, engine, table, diff, (unchanged, dedup)
                     )
@@ -176,9 +177,8 @@ def _less_duplicated(
     rows = diff.rows.sql
     # A join, not IN (subquery): see diff_sql.
     dups = (
-        f"SELECT __a.* FROM ({rows}) AS __a JOIN ("
-        f"SELECT {ROW_KEY} FROM ({rows}) AS __b WHERE {ROW_KEY} IS NOT NULL "
-        f"GROUP BY {ROW_KEY} HAVING count(*) > 1) AS __d ON __d.{ROW_KEY} = __a.{ROW_KEY}"
+        f"SELECT __a.* FROM ({rows}) AS __a JOIN ({repeated_keys_sql(rows)}) AS __r "
+        f"ON __r.{ROW_KEY} = __a.{ROW_KEY}"
     )
     counted = impact_sql(dups, diff.acked, hold=diff.hold, window=diff.window, full_refresh=False)
     dup_unchanged, dup = impact_counts(engine.rows(engine.transpile(counted)))

@@ -174,6 +174,14 @@ def row_parts(
     return Rows(model_sql, key, _digest(list(schema), form))
 
 
+def repeated_keys_sql(rows: str) -> str:
+    """The keys that appear more than once among ``rows`` (one row each), to join against."""
+    return (
+        f"SELECT {ROW_KEY} FROM ({rows}) AS __d "
+        f"WHERE {ROW_KEY} IS NOT NULL GROUP BY {ROW_KEY} HAVING count(*) > 1"
+    )
+
+
 def diff_sql(rows: str, latest: str | None, hold: str | None = None) -> str:
     """Only the rows to send: new keys, and keys whose row hash changed (unless ``hold``, SQL
     over the state row ``__s``, holds them back); ``latest`` None means a full refresh. Rows
@@ -185,10 +193,7 @@ def diff_sql(rows: str, latest: str | None, hold: str | None = None) -> str:
     over the default 4MB)."""
     if latest is None:
         return f"SELECT __k.*, '{NEW}' AS {CHANGE} FROM ({rows}) AS __k"
-    dups = (
-        f"(SELECT {ROW_KEY} FROM ({rows}) AS __d "
-        f"WHERE {ROW_KEY} IS NOT NULL GROUP BY {ROW_KEY} HAVING count(*) > 1)"
-    )
+    dups = f"({repeated_keys_sql(rows)})"
     changed = f"__s.row_hash <> __k.{ROW_HASH}"
     if hold is not None:
         changed = f"({changed} AND NOT {hold})"
