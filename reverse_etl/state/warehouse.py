@@ -169,18 +169,38 @@ class WarehouseStateStore:
                 self.engine.execute(f"DROP INDEX IF EXISTS {self.s}.delivery_log_key")
 
     def _ensure_compaction(self) -> None:
-        """What ``compact`` has left to do per scope: ``superseded_from``, the lowest ``seq``
-        of a batch that superseded an entry of its key (NULL: one entry per key, nothing to
-        do). Each batch marks it in its own transaction (``record_acknowledged``), so a run
-        that dies leaves the mark, and the next compact finishes the work. No row for a
-        scope means unknown (a state from a retl before it): the whole scope is compacted.
-        Created at every open, like the log's index, so an older retl still opens the
-        state."""
+        """What ``compact`` has left to do per scope.
+
+        - ``superseded_from``: the lowest ``seq`` of a batch that superseded an entry of its
+          key (NULL: one entry per key, nothing to do). Each batch marks it in its own
+          transaction (``record_acknowledged``), so a run that dies leaves the mark, and the
+          next compact finishes the work. No row for a scope means unknown (a state from a
+          retl before it): the whole scope is compacted.
+        - ``superseded`` and ``entries``: how many entries a newer one superseded since the
+          last compaction, and how many the scope holds (NULL: unknown, counted at the next
+          compaction). ``compact`` waits until the superseded are ``COMPACT_SHARE`` of the
+          entries (see there).
+
+        Created at every open, like the log's index, so an older retl still opens the state.
+        An older retl leaves the two counts alone, so after it they are off and the next
+        compaction comes early or late; the diff takes the newest entry per key either way."""
         self.engine.execute(
             f"""CREATE TABLE IF NOT EXISTS {self.s}.compaction (
                 destination TEXT NOT NULL, scope TEXT NOT NULL, superseded_from BIGINT,
+                superseded BIGINT NOT NULL DEFAULT 0, entries BIGINT,
                 PRIMARY KEY (destination, scope))"""
         )
+        (counted,) = self.engine.rows(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+            "AND attname = 'entries' AND NOT attisdropped",
+            [f"{self.s}.compaction"],
+        )[0]
+        if not counted:  # made by the retl before the counts: its rows become unknown
+            self.engine.execute(
+                f"""ALTER TABLE {self.s}.compaction
+                    ADD COLUMN IF NOT EXISTS superseded BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN IF NOT EXISTS entries BIGINT"""
+            )
 
     # --- the lock ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -300,20 +320,22 @@ class WarehouseStateStore:
         now = utc(self.clock())
         conn = self._ack_conn()
         if (destination, scope) not in self._marked:
-            # Before this run's first entry: an empty scope starts with nothing to compact;
-            # one with entries but no mark is unknown (0: the whole scope). Committed with
-            # the batch.
+            # Before this run's first entry: an empty scope starts with nothing to compact and
+            # no entries; one with entries but no mark is unknown (0: the whole scope; its
+            # entries NULL). Committed with the batch.
             conn.execute(
                 f"""INSERT INTO {self.s}.compaction
-                    SELECT %(d)s, %(s)s, CASE WHEN EXISTS (
+                    SELECT %(d)s, %(s)s, CASE WHEN e THEN 0 END, 0, CASE WHEN NOT e THEN 0 END
+                    FROM (SELECT EXISTS (
                         SELECT 1 FROM {self.s}.synced_rows
-                        WHERE destination = %(d)s AND scope = %(s)s) THEN 0 END
+                        WHERE destination = %(d)s AND scope = %(s)s) AS e) AS found
                     ON CONFLICT (destination, scope) DO NOTHING""",
                 {"d": destination, "s": scope},
             )
-        # The key's earlier entry, if any, gives its first time; a batch that has one (or a
-        # key twice) supersedes entries, and marks from where compact must look.
-        superseded_from = conn.execute(
+        # The key's earlier entry, if any, gives its first time. A batch that has one (or a
+        # key twice) supersedes entries: it marks from where compact must look, and counts
+        # how many, in the same statement as its entries.
+        conn.execute(
             f"""WITH t AS MATERIALIZED (
                     SELECT t.k, t.h, t.i,
                         (SELECT min(coalesce(o.{FIRST}, o.synced_at))
@@ -327,19 +349,23 @@ class WarehouseStateStore:
                         (destination, scope, row_key, row_hash, synced_at, {FIRST})
                     SELECT %(d)s, %(s)s, t.k, t.h, %(now)s, coalesce(t.earlier, %(now)s)
                     FROM t ORDER BY t.i
-                    RETURNING seq)
-                SELECT CASE WHEN count(t.earlier) > 0 OR count(t.k) > count(DISTINCT t.k)
-                            THEN (SELECT min(seq) FROM added) END
-                FROM t""",
+                    RETURNING seq),
+                n AS (
+                    SELECT count(t.k) AS entries, count(t.k) - count(DISTINCT t.k)
+                           + count(DISTINCT t.k) FILTER (WHERE t.earlier IS NOT NULL)
+                           AS superseded
+                    FROM t)
+                INSERT INTO {self.s}.compaction AS c
+                    SELECT %(d)s, %(s)s,
+                           CASE WHEN n.superseded > 0 THEN (SELECT min(seq) FROM added) END,
+                           n.superseded, n.entries
+                    FROM n
+                ON CONFLICT (destination, scope) DO UPDATE SET
+                    superseded_from = least(c.superseded_from, excluded.superseded_from),
+                    superseded = c.superseded + excluded.superseded,
+                    entries = c.entries + excluded.entries""",
             {"d": destination, "s": scope, "now": now, "keys": keys, "hashes": hashes},
-        ).fetchone()[0]
-        if superseded_from is not None:
-            conn.execute(
-                f"""INSERT INTO {self.s}.compaction VALUES (%s, %s, %s)
-                    ON CONFLICT (destination, scope) DO UPDATE SET superseded_from =
-                        least(compaction.superseded_from, excluded.superseded_from)""",
-                [destination, scope, superseded_from],
-            )
+        )
         if log is not None:
             self._insert_log(conn, destination, log, len(keys), now)
         conn.commit()
@@ -392,35 +418,67 @@ class WarehouseStateStore:
     def history_relation(self, table: str) -> str:
         return f"{self.s}.{table}"
 
+    # compact() waits until this share of a scope's entries is superseded: the diff takes the
+    # newest entry per key either way, and reads at most this share more.
+    COMPACT_SHARE = 0.1
+
     def compact(self, destination: str, scope: str) -> None:
-        """Drop the entries a newer entry of the same key supersedes, looking only at the
-        entries from the scope's ``superseded_from`` on (every superseding entry is there:
-        its batch set the mark). A first sync supersedes nothing and skips this; a delta
-        joins its own entries, not the whole scope (issue #17: the self-join of every key
-        grew x4.9 from 1M to 4M keys)."""
+        """Drop the entries a newer entry of the same key supersedes, once they are
+        ``COMPACT_SHARE`` of the scope's entries, looking only at the entries from the
+        scope's ``superseded_from`` on (every superseding entry is there: its batch set the
+        mark). A first sync supersedes nothing and skips this.
+
+        Why wait (issue #17): each deleted entry dirties a page of its own, as the changed
+        keys lie anywhere in the table. A 1% delta at 4M keys dirtied 40,000 pages, more than
+        shared buffers hold, and the DELETE grew x7-x9 for x4 the keys. Waiting makes that
+        one pass every ~10 deltas of 1%, and the diff never reads more than 10% extra.
+
+        The superseded entries are found first (a hash join) and deleted by their row
+        address, which PostgreSQL sorts: one pass over the table in its order. Deleting
+        straight out of the join dirtied each page once per batch of its hash (8 batches at
+        8M keys: every page written out and read back 8 times). Within one statement a
+        row's address does not move (VACUUM moves no row, and removes none this statement
+        still sees).
+
+        The DELETE and the scope's new counts are one statement: a compact that dies leaves
+        the mark, and the next one finishes it."""
         found = self.engine.rows(
-            f"SELECT superseded_from FROM {self.s}.compaction "
+            f"SELECT superseded_from, superseded, entries FROM {self.s}.compaction "
             "WHERE destination = %s AND scope = %s",
             [destination, scope],
         )
-        if found and found[0][0] is None:
+        since, superseded, entries = found[0] if found else (0, 0, None)
+        if since is None:
             return  # one entry per key already
-        since = int(found[0][0]) if found else 0
+        # A scope from a retl before the marks (0) or the counts: compacted now, and counted.
+        uncounted = since == 0 or entries is None
+        if not uncounted and superseded < self.COMPACT_SHARE * entries:
+            return
         # Fresh statistics first: PostgreSQL's autovacuum analyses a table a minute or more
         # after a large load, and until then this DELETE may be planned as a nested loop
         # over every key.
         self.engine.execute(f"ANALYZE {self.s}.synced_rows")
+        # The scope's entries before the DELETE.
+        before, known = (
+            (f"(SELECT count(*) FROM {self.s}.synced_rows WHERE destination = %s AND scope = %s)",
+             [destination, scope])
+            if uncounted
+            else ("%s", [int(entries)])
+        )  # fmt: skip
         self.engine.execute(
-            f"""DELETE FROM {self.s}.synced_rows r USING {self.s}.synced_rows newer
-                WHERE r.destination = %s AND r.scope = %s
-                  AND newer.destination = r.destination AND newer.scope = r.scope
-                  AND newer.seq >= %s AND newer.row_key = r.row_key AND newer.seq > r.seq""",
-            [destination, scope, since],
-        )
-        self.engine.execute(
-            f"""INSERT INTO {self.s}.compaction VALUES (%s, %s, NULL)
-                ON CONFLICT (destination, scope) DO UPDATE SET superseded_from = NULL""",
-            [destination, scope],
+            f"""WITH gone AS (
+                    DELETE FROM {self.s}.synced_rows WHERE ctid = ANY(ARRAY(
+                        SELECT r.ctid
+                        FROM {self.s}.synced_rows r JOIN {self.s}.synced_rows newer
+                          ON newer.destination = r.destination AND newer.scope = r.scope
+                         AND newer.row_key = r.row_key AND newer.seq > r.seq
+                        WHERE r.destination = %s AND r.scope = %s AND newer.seq >= %s))
+                    RETURNING 1)
+                INSERT INTO {self.s}.compaction AS c
+                    SELECT %s, %s, NULL, 0, {before} - (SELECT count(*) FROM gone)
+                ON CONFLICT (destination, scope) DO UPDATE SET
+                    superseded_from = NULL, superseded = 0, entries = excluded.entries""",
+            [destination, scope, int(since), destination, scope, *known],
         )
 
     def record_run(

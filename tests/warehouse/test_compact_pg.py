@@ -32,13 +32,17 @@ def mark(engine: PostgresEngine) -> list[tuple[object, ...]]:
     return engine.rows("SELECT destination, scope, superseded_from FROM retl_state.compaction")
 
 
+def counts(engine: PostgresEngine) -> list[tuple[object, ...]]:
+    return engine.rows("SELECT superseded, entries FROM retl_state.compaction")
+
+
 def deletes_run(store: WarehouseStateStore) -> list[str]:
     """Record the DELETEs ``compact`` sends."""
     seen: list[str] = []
     execute_sql = store.engine.execute
 
     def spy(sql: str, params: object = ()) -> None:
-        if sql.lstrip().startswith("DELETE"):
+        if "DELETE FROM" in sql:
             seen.append(sql)
         execute_sql(sql, params)  # type: ignore[arg-type]
 
@@ -117,9 +121,71 @@ def test_a_state_without_marks_is_compacted_whole(
     store = WarehouseStateStore(engine, "retl_state")
     store.record_acknowledged("d", "s", ["k2"], ["h2"])
     assert mark(engine) == [("d", "s", 0)]
+    assert counts(engine) == [(0, None)]  # not known
     store.compact("d", "s")
     assert entries(engine) == [("k1", "h1"), ("k1", "h9"), ("k2", "h2")]
     assert mark(engine) == [("d", "s", None)]
+    assert counts(engine) == [(0, 2)]  # counted by the compaction
+    store.close()
+
+
+def test_a_small_delta_waits_until_a_tenth_of_the_entries_is_superseded(
+    engine: PostgresEngine,
+) -> None:
+    """Each deleted entry dirties a page of its own: compact waits until the superseded
+    entries are COMPACT_SHARE of the scope's, and the diff takes the newest entry meanwhile."""
+    assert WarehouseStateStore.COMPACT_SHARE == 0.1
+    store = WarehouseStateStore(engine, "retl_state")
+    keys = [f"k{i:02}" for i in range(20)]
+    store.record_acknowledged("d", "s", keys, ["h"] * 20)
+    store.compact("d", "s")
+    assert counts(engine) == [(0, 20)]
+    deletes = deletes_run(store)
+    latest = engine.transpile(f"SELECT row_key, row_hash FROM {store.latest_relation('d', 's')} AS l")
+    for n, key in enumerate(keys[:2], start=1):  # 1 of 21, then 2 of 22: under a tenth
+        store.record_acknowledged("d", "s", [key], ["new"])
+        assert counts(engine) == [(n, 20 + n)]
+        store.compact("d", "s")
+        assert deletes == []
+        assert len(entries(engine)) == 20 + n
+        newest = dict(engine.rows(latest))
+        assert len(newest) == 20
+        assert [k for k, h in sorted(newest.items()) if h == "new"] == keys[:n]
+    # A key twice in one batch, and one with an earlier entry: 3 more, 5 of 25
+    store.record_acknowledged("d", "s", ["k05", "k05", "k00"], ["a", "b", "newer"])
+    assert counts(engine) == [(5, 25)]
+    store.compact("d", "s")
+    assert len(deletes) == 1
+    assert counts(engine) == [(0, 20)]
+    assert mark(engine) == [("d", "s", None)]
+    assert len(entries(engine)) == 20
+    assert dict(engine.rows(latest))["k00"] == "newer"
+    assert dict(engine.rows(latest))["k05"] == "b"
+    store.close()
+
+
+def test_a_compaction_table_without_the_counts_gets_them(
+    engine: PostgresEngine, pg_db: PostgresConnection
+) -> None:
+    """The table as the retl before the counts made it: the columns are added at the next
+    open, and its scopes count as unknown (compacted whole once, then counted)."""
+    WarehouseStateStore(engine, "retl_state").close()
+    execute(
+        pg_db,
+        """DROP TABLE retl_state.compaction;
+           CREATE TABLE retl_state.compaction (destination TEXT NOT NULL, scope TEXT NOT NULL,
+               superseded_from BIGINT, PRIMARY KEY (destination, scope));
+           INSERT INTO retl_state.synced_rows (destination, scope, row_key, row_hash)
+           VALUES ('d', 's', 'k1', 'h1'), ('d', 's', 'k2', 'h2'), ('d', 's', 'k1', 'h1b');
+           INSERT INTO retl_state.compaction VALUES ('d', 's', 3)""",
+    )
+    store = WarehouseStateStore(engine, "retl_state")
+    assert counts(engine) == [(0, None)]
+    store.record_acknowledged("d", "s", ["k3"], ["h3"])
+    assert counts(engine) == [(0, None)]
+    store.compact("d", "s")
+    assert entries(engine) == [("k1", "h1b"), ("k2", "h2"), ("k3", "h3")]
+    assert counts(engine) == [(0, 3)]
     store.close()
 
 
