@@ -141,7 +141,9 @@ def test_a_small_delta_waits_until_a_tenth_of_the_entries_is_superseded(
     store.compact("d", "s")
     assert counts(engine) == [(0, 20)]
     deletes = deletes_run(store)
-    latest = engine.transpile(f"SELECT row_key, row_hash FROM {store.latest_relation('d', 's')} AS l")
+    latest = engine.transpile(
+        f"SELECT row_key, row_hash FROM {store.latest_relation('d', 's')} AS l"
+    )
     for n, key in enumerate(keys[:2], start=1):  # 1 of 21, then 2 of 22: under a tenth
         store.record_acknowledged("d", "s", [key], ["new"])
         assert counts(engine) == [(n, 20 + n)]
