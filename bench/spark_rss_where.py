@@ -4,9 +4,13 @@ ORDERS.parquet WORKDIR``.
 One first sync of ``ORDERS.parquet`` (bench/data.py's orders, as bench/spark_bench.py writes
 them) into a fresh project under ``WORKDIR``, run in this process as ``spark_bench.py``'s phase
 runs it. A thread reads the process's RSS every 0.1 s and, at each new high (2 MB above the
-last), prints the time, the RSS and the retl frames of the main thread: the statement or step
-that was running when the memory grew. ``spark_bench.py``'s per-step maxima are sampled twice
-a second and by the outermost step only; this says which statement inside a step it was.
+last), prints the time, the RSS, DuckDB's own memory then (the workbench's buffer manager, read
+from ``duckdb_memory()`` through a second cursor of the workbench) and the retl frames of the
+main thread: the statement or step that was running when the memory grew. The highest DuckDB
+memory of the run is printed at the end: if RSS grows with N while DuckDB's memory is at its
+limit at every N, the growth is outside DuckDB's buffer manager. ``spark_bench.py``'s per-step
+maxima are sampled twice a second and by the outermost step only; this says which statement
+inside a step it was.
 
 Run it with ``PYTHONPATH=TREE`` to measure the retl package in TREE.
 """
@@ -21,6 +25,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -49,6 +54,43 @@ def _retl_frames(thread_id: int) -> list[str]:
     ][-6:]
 
 
+def _watch_workbenches() -> list[Any]:
+    """Every DuckDBEngine made from now on (the sync's workbench among them)."""
+    from reverse_etl.engine.duckdb import DuckDBEngine
+
+    made: list[Any] = []
+    init = DuckDBEngine.__init__
+
+    def recording(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    DuckDBEngine.__init__ = recording  # type: ignore[method-assign]
+    return made
+
+
+def _duckdb_mb(engines: list[Any]) -> float:
+    """DuckDB's own memory, summed over the live workbenches. A cursor per read, closed at
+    once: one held open would keep a closed workbench's database, and its memory, alive."""
+    total = 0.0
+    for engine in engines:
+        con = getattr(engine, "_con", None)
+        if con is None:
+            continue
+        try:
+            cursor = con.cursor()
+            try:
+                found = cursor.execute(
+                    "SELECT sum(memory_usage_bytes) FROM duckdb_memory()"
+                ).fetchone()
+            finally:
+                cursor.close()
+        except Exception:  # closed meanwhile
+            continue
+        total += float(found[0] or 0) / 2**20 if found else 0.0
+    return total
+
+
 def main(argv: list[str]) -> None:
     if len(argv) != 2:
         raise SystemExit(__doc__)
@@ -62,16 +104,20 @@ def main(argv: list[str]) -> None:
     port = json.loads(sink.stdout.readline())["port"]
     spark_bench.write_spark_project(work / "project", parquet, f"http://127.0.0.1:{port}", 5)
     main_thread = threading.get_ident()
-    highs: list[tuple[float, float, list[str]]] = []
+    highs: list[tuple[float, float, float, list[str]]] = []
     stop = threading.Event()
+    engines = _watch_workbenches()
+    duck_top = [0.0]
 
     def watch() -> None:
         top, start = 0.0, time.monotonic()
         while not stop.wait(0.1):
+            duck = _duckdb_mb(engines)
+            duck_top[0] = max(duck_top[0], duck)
             rss = _rss_mb()
             if rss > top + 2:
                 top = rss
-                highs.append((time.monotonic() - start, rss, _retl_frames(main_thread)))
+                highs.append((time.monotonic() - start, rss, duck, _retl_frames(main_thread)))
 
     threading.Thread(target=watch, daemon=True).start()
     try:
@@ -81,9 +127,10 @@ def main(argv: list[str]) -> None:
         sink.kill()
         sink.wait()
     print(json.dumps(result))
-    for at, rss, frames in highs:
+    for at, rss, duck, frames in highs:
         if rss >= SHOWN_FROM_MB:
-            print(f"{at:6.1f} s {rss:5.0f} MB  {' > '.join(frames)}")
+            print(f"{at:6.1f} s {rss:5.0f} MB (DuckDB {duck:4.0f} MB)  {' > '.join(frames)}")
+    print(f"DuckDB's memory at its highest: {duck_top[0]:.0f} MB")
 
 
 if __name__ == "__main__":

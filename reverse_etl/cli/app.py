@@ -394,7 +394,7 @@ def state_show(
             apart = None
             if not scopes and not sandbox and p.state_file(sandbox=True).exists():
                 try:
-                    rows: int | None = sum(s.rows for s in p.state_show(sandbox=True))
+                    rows: int | None = sum(s.rows or 0 for s in p.state_show(sandbox=True))
                 except RetlError:
                     rows = None  # damaged or busy: `state show --sandbox` says which
                 apart = (p.state_file(sandbox=True), rows)

@@ -86,7 +86,7 @@ class Runner:
         reruns_before = bench.single_threaded
         for d in self.p.destinations_for_run(select):
             scope = d.state_scope()
-            previous = store.scope_info(d.name, scope)
+            previous = store.scope_info(d.name, scope, count=False)  # keys not read here
             compiled = self.p.graph.compiled(d.settings.model)
             model = model_input(
                 self.p, store, d, compiled, full_refresh=full_refresh, window=self.window([d])

@@ -71,7 +71,12 @@ class StateStore(Protocol):
         """The row hash form of a scope's acknowledged rows (None: nothing acknowledged)."""
         ...
 
-    def scope_info(self, destination: str, scope: str) -> ScopeInfo | None: ...
+    def scope_info(self, destination: str, scope: str, *, count: bool = True) -> ScopeInfo | None:
+        """What the state knows of a scope; ``count=False`` leaves its keys uncounted
+        (``rows`` None): a sync reads only the rest, and counting costs a scan of the scope
+        (a distinct count over the warehouse's state: 2.5-2.7 s at 4M keys)."""
+        ...
+
     def all_scopes(self) -> list[ScopeInfo]: ...
 
     def latest_relation(self, destination: str, scope: str, *, with_first: bool = False) -> str:

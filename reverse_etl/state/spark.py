@@ -185,14 +185,20 @@ class SparkStateStore(SparkHistory):
             return 0
         return int(self.engine.rows(f"SELECT count(*) FROM {self._rel(slot, _ROWS)}")[0][0])
 
-    def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
+    def scope_info(self, destination: str, scope: str, *, count: bool = True) -> ScopeInfo | None:
         key = Scope(destination, scope)
         found = self._dests.get(key)
         if found is None:
             return None
         source_id, fingerprint, mapping, last, _ = found
         return ScopeInfo(
-            destination, scope, self._count(key), source_id, fingerprint, mapping, last
+            destination,
+            scope,
+            self._count(key) if count else None,
+            source_id,
+            fingerprint,
+            mapping,
+            last,
         )
 
     def all_scopes(self) -> list[ScopeInfo]:

@@ -121,7 +121,7 @@ class ScopeInfo:
 
     destination: str
     scope: str
-    rows: int
+    rows: int | None  # keys acknowledged; None: not counted (``scope_info(count=False)``)
     event_source_id: str | None
     mapping_fingerprint: str | None
     mapping: str | None
@@ -416,7 +416,7 @@ class LocalStateStore:
         )
 
     # --- reads ---------------------------------------------------------------------------
-    def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
+    def scope_info(self, destination: str, scope: str, *, count: bool = True) -> ScopeInfo | None:
         rows = self.engine.rows(
             f"""SELECT event_source_id, mapping_fingerprint, mapping, last_sync_at
                 FROM {ALIAS}.destinations WHERE destination = ? AND scope = ?""",
@@ -425,8 +425,8 @@ class LocalStateStore:
         if not rows:
             return None
         source_id, fingerprint, mapping, last = rows[0]
-        count = self._count_keys(destination, scope)
-        return ScopeInfo(destination, scope, count, source_id, fingerprint, mapping, last)
+        keys = self._count_keys(destination, scope) if count else None
+        return ScopeInfo(destination, scope, keys, source_id, fingerprint, mapping, last)
 
     new_scope_form = NEWEST_FORM  # the row hash form a first sync takes
 

@@ -273,18 +273,25 @@ class WarehouseStateStore:
             )
         return form
 
-    def scope_info(self, destination: str, scope: str) -> ScopeInfo | None:
+    def scope_info(self, destination: str, scope: str, *, count: bool = True) -> ScopeInfo | None:
+        keys = (
+            f"""(SELECT count(DISTINCT row_key) FROM {self.s}.synced_rows r
+                 WHERE r.destination = d.destination AND r.scope = d.scope)"""
+            if count
+            else "NULL"
+        )
         rows = self.engine.rows(
             f"""SELECT d.event_source_id, d.mapping_fingerprint, d.mapping, d.last_sync_at,
-                   (SELECT count(DISTINCT row_key) FROM {self.s}.synced_rows r
-                    WHERE r.destination = d.destination AND r.scope = d.scope)
+                   {keys}
                 FROM {self.s}.destinations d WHERE destination = %s AND scope = %s""",
             [destination, scope],
         )
         if not rows:
             return None
-        source_id, fingerprint, mapping, last, count = rows[0]
-        return ScopeInfo(destination, scope, int(count), source_id, fingerprint, mapping, last)
+        source_id, fingerprint, mapping, last, n = rows[0]
+        return ScopeInfo(
+            destination, scope, None if n is None else int(n), source_id, fingerprint, mapping, last
+        )
 
     def all_scopes(self) -> list[ScopeInfo]:
         pairs = self.engine.rows(

@@ -206,3 +206,38 @@ def test_validate_reads_column_types_from_the_postgres_catalog(
     # email as event_time is caught from the catalog's type alone
     errors = [d for d in result.diagnostics if d.severity == "error"]
     assert [d.column for d in errors] == ["event_time"], [d.problem for d in errors]
+
+
+def test_a_sync_counts_no_keys_of_the_state_and_state_show_does(
+    pg_db: PostgresConnection,
+    server: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sync reads a scope's mapping and times, never its key count: a distinct count
+    over the state's entries took 2.5-2.7 s of every sync at 4M keys."""
+    seed(pg_db, 30)
+    root = project(tmp_path, pg_db, server.base_url)
+    assert sync(root) == (30, 0)
+    seen: list[str] = []
+    init = WarehouseStateStore.__init__
+
+    def spying(self: WarehouseStateStore, engine: object, *args: object, **kw: object) -> None:
+        init(self, engine, *args, **kw)  # type: ignore[arg-type]
+        read = self.engine.rows
+
+        def spy(sql: str, params: object = ()) -> list[tuple[object, ...]]:
+            seen.append(sql)
+            return read(sql, params)  # type: ignore[arg-type]
+
+        self.engine.rows = spy  # type: ignore[method-assign]
+
+    monkeypatch.setattr(WarehouseStateStore, "__init__", spying)
+    execute(pg_db, "UPDATE shop.orders SET total = total + 1 WHERE order_id = 5")
+    assert sync(root) == (1, 29)
+    assert any('FROM "retl_state".destinations' in sql for sql in seen)  # it was watched
+    assert not [sql for sql in seen if "count(DISTINCT row_key)" in sql]
+    with Project.load(root) as p:
+        (info,) = p.state_show()
+    assert info.rows == 30
+    assert [sql for sql in seen if "count(DISTINCT row_key)" in sql]
