@@ -5,7 +5,8 @@ One first sync of ``ORDERS.parquet`` (bench/data.py's orders, as bench/spark_ben
 them) into a fresh project under ``WORKDIR``, run in this process as ``spark_bench.py``'s phase
 runs it. A thread reads the process's RSS every 0.1 s and, at each new high (2 MB above the
 last), prints the time, the RSS, DuckDB's own memory then (the workbench's buffer manager, read
-from ``duckdb_memory()`` through a second cursor of the workbench) and the retl frames of the
+from ``duckdb_memory()`` through a second cursor of the workbench), Arrow's default pool in
+use, glibc's malloc in use and free-but-held (``mallinfo2``), and the retl frames of the
 main thread: the statement or step that was running when the memory grew. The highest DuckDB
 memory of the run is printed at the end: if RSS grows with N while DuckDB's memory is at its
 limit at every N, the growth is outside DuckDB's buffer manager. ``spark_bench.py``'s per-step
@@ -17,6 +18,7 @@ Run it with ``PYTHONPATH=TREE`` to measure the retl package in TREE.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import shutil
 import subprocess
@@ -69,6 +71,30 @@ def _watch_workbenches() -> list[Any]:
     return made
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+            "fordblks", "keepcost",
+        )
+    ]  # fmt: skip
+
+
+def _heap_mb() -> tuple[float, float, float]:
+    """(Arrow's default pool in use, glibc's malloc in use, glibc's free but held), MB."""
+    import pyarrow as pa
+
+    arrow = pa.total_allocated_bytes() / 2**20
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return arrow, 0.0, 0.0
+    return arrow, (info.uordblks + info.hblkhd) / 2**20, info.fordblks / 2**20
+
+
 def _duckdb_mb(engines: list[Any]) -> float:
     """DuckDB's own memory, summed over the live workbenches. A cursor per read, closed at
     once: one held open would keep a closed workbench's database, and its memory, alive."""
@@ -104,7 +130,7 @@ def main(argv: list[str]) -> None:
     port = json.loads(sink.stdout.readline())["port"]
     spark_bench.write_spark_project(work / "project", parquet, f"http://127.0.0.1:{port}", 5)
     main_thread = threading.get_ident()
-    highs: list[tuple[float, float, float, list[str]]] = []
+    highs: list[tuple[float, float, float, tuple[float, float, float], list[str]]] = []
     stop = threading.Event()
     engines = _watch_workbenches()
     duck_top = [0.0]
@@ -117,7 +143,9 @@ def main(argv: list[str]) -> None:
             rss = _rss_mb()
             if rss > top + 2:
                 top = rss
-                highs.append((time.monotonic() - start, rss, duck, _retl_frames(main_thread)))
+                highs.append(
+                    (time.monotonic() - start, rss, duck, _heap_mb(), _retl_frames(main_thread))
+                )
 
     threading.Thread(target=watch, daemon=True).start()
     try:
@@ -127,9 +155,12 @@ def main(argv: list[str]) -> None:
         sink.kill()
         sink.wait()
     print(json.dumps(result))
-    for at, rss, duck, frames in highs:
+    for at, rss, duck, (arrow, malloc, held), frames in highs:
         if rss >= SHOWN_FROM_MB:
-            print(f"{at:6.1f} s {rss:5.0f} MB (DuckDB {duck:4.0f} MB)  {' > '.join(frames)}")
+            print(
+                f"{at:6.1f} s {rss:5.0f} MB (DuckDB {duck:4.0f}, Arrow {arrow:4.0f}, malloc "
+                f"{malloc:4.0f} + {held:4.0f} free)  {' > '.join(frames)}"
+            )
     print(f"DuckDB's memory at its highest: {duck_top[0]:.0f} MB")
 
 
