@@ -22,9 +22,7 @@ import importlib.util
 import json
 import os
 import resource
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from pg_cluster import SERVER_USER, Cluster  # noqa: E402
+from pg_cluster import (  # noqa: E402
+    SERVER_USER,
+    Cluster,
+    add_server_settings,
+    server_settings,
+    throwaway,
+)
 
 BATCH = 1000
 
@@ -64,7 +68,7 @@ def measure(cluster: Cluster, store_class: Any, schema: str, keys: int) -> dict[
     store = store_class(engine, schema)
     out: dict[str, Any] = {"schema": schema, "keys": keys, "loadavg_before": os.getloadavg()[0]}
     server, cpu, start = cluster.cpu_s(), _cpu(), time.perf_counter()
-    quarter, quarters = start, []
+    quarter, quarters = start, list[float]()
     for first in range(0, keys, BATCH):
         batch = [f"order-{i}" for i in range(first, min(keys, first + BATCH))]
         hashes = [f"3:{i:032x}" for i in range(first, first + len(batch))]
@@ -108,26 +112,14 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument(
         "--store", type=Path, action="append", default=[], help="another warehouse.py to measure"
     )
-    parser.add_argument(
-        "--server-setting",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a server setting over the bench's own (e.g. shared_buffers=2GB)",
-    )
+    add_server_settings(parser)
     args = parser.parse_args(argv)
-    root = Path(tempfile.mkdtemp(prefix="retl-pga-", dir="/tmp"))
-    overrides = dict(s.split("=", 1) for s in args.server_setting)
-    cluster = Cluster(root, explain_ms=10_000, overrides=overrides)
     results = []
-    try:
+    with throwaway("retl-pga-", 10_000, server_settings(args)) as cluster:
         for i, path in enumerate([*args.store, None]):
             found = measure(cluster, _store_class(path), f"state_{i}", args.keys)
             results.append({"store": str(path or "this tree"), **found})
             print(json.dumps(results[-1]), flush=True)
-    finally:
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
     return results
 
 

@@ -7,11 +7,14 @@ on), and ``auto_explain`` logging every statement over a threshold with its plan
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import socket
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,36 @@ def find_pg_bin() -> Path:
     if initdb is None:
         raise SystemExit("PostgreSQL server binaries not found: apt-get install -y postgresql")
     return Path(initdb).parent
+
+
+def add_server_settings(parser: Any) -> None:
+    """``--server-setting NAME=VALUE`` (repeatable) on a bench's argparse parser."""
+    parser.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a server setting over the bench's own (e.g. shared_buffers=1GB)",
+    )
+
+
+def server_settings(args: Any) -> dict[str, str]:
+    """The ``--server-setting`` values, as ``Cluster``'s ``overrides``."""
+    return dict(s.split("=", 1) for s in args.server_setting)
+
+
+@contextlib.contextmanager
+def throwaway(
+    prefix: str, explain_ms: int, overrides: dict[str, str] | None = None
+) -> Iterator[Cluster]:
+    """A ``Cluster`` in a new temp dir, stopped and removed on the way out."""
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    cluster = Cluster(root, explain_ms, overrides)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _free_port() -> int:

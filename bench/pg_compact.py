@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from pg_cluster import SERVER_USER, Cluster  # noqa: E402
+import pg_cluster  # noqa: E402
+from pg_cluster import Cluster  # noqa: E402
 
 BATCH = 1000
 
@@ -49,7 +48,9 @@ def measure(cluster: Cluster, keys: int, changed_pct: float) -> dict[str, Any]:
     from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
     from reverse_etl.state.warehouse import WarehouseStateStore
 
-    engine = PostgresEngine(PostgresConnection("127.0.0.1", cluster.port, user=SERVER_USER))
+    engine = PostgresEngine(
+        PostgresConnection("127.0.0.1", cluster.port, user=pg_cluster.SERVER_USER)
+    )
     schema = "bench_state"
     engine.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     store = WarehouseStateStore(engine, schema)
@@ -86,7 +87,7 @@ def measure(cluster: Cluster, keys: int, changed_pct: float) -> dict[str, Any]:
     out["compact"] = _timed(cluster, lambda: store.compact("d", "s"))
     left = engine.rows(f"SELECT count(*) FROM {schema}.synced_rows")[0][0]
     out["compact"]["deleted"] = keys + len(delta) - left
-    store.COMPACT_SHARE = 0.0  # type: ignore[misc]
+    store.COMPACT_SHARE = 0.0
     engine.execute("CHECKPOINT")
     out["forced_pass"] = _timed(cluster, lambda: store.compact("d", "s"))
     out["forced_pass"]["deleted"] = (
@@ -103,26 +104,14 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keys", default="1000000,4000000", help="comma-separated sizes")
     parser.add_argument("--changed", default="1,12", help="comma-separated changed shares, %%")
-    parser.add_argument(
-        "--server-setting",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a server setting over the bench's own (e.g. shared_buffers=1GB)",
-    )
+    pg_cluster.add_server_settings(parser)
     args = parser.parse_args(argv)
-    overrides = dict(s.split("=", 1) for s in args.server_setting)
     results = []
     for keys in (int(k) for k in args.keys.split(",")):
-        root = Path(tempfile.mkdtemp(prefix="retl-pgc-", dir="/tmp"))
-        cluster = Cluster(root, explain_ms=1_000, overrides=overrides)
-        try:
+        with pg_cluster.throwaway("retl-pgc-", 1_000, pg_cluster.server_settings(args)) as cluster:
             for pct in (float(p) for p in args.changed.split(",")):
                 results.append(measure(cluster, keys, pct))
                 print(json.dumps(results[-1]), flush=True)
-        finally:
-            cluster.stop()
-            shutil.rmtree(root, ignore_errors=True)
     return results
 
 
