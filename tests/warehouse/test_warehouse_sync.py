@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from reverse_etl.delivery.retry import RetryPolicy
-from reverse_etl.engine.postgres import PostgresConnection
+from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
 from reverse_etl.errors import LockError
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_PIXEL_CODE, SandboxServer
@@ -220,19 +221,15 @@ def test_a_sync_counts_no_keys_of_the_state_and_state_show_does(
     root = project(tmp_path, pg_db, server.base_url)
     assert sync(root) == (30, 0)
     seen: list[str] = []
-    init = WarehouseStateStore.__init__
+    read = PostgresEngine.rows
 
-    def spying(self: WarehouseStateStore, engine: object, *args: object, **kw: object) -> None:
-        init(self, engine, *args, **kw)  # type: ignore[arg-type]
-        read = self.engine.rows
+    def spy(
+        self: PostgresEngine, sql: str, params: Sequence[object] = ()
+    ) -> list[tuple[object, ...]]:
+        seen.append(sql)
+        return read(self, sql, params)
 
-        def spy(sql: str, params: object = ()) -> list[tuple[object, ...]]:
-            seen.append(sql)
-            return read(sql, params)  # type: ignore[arg-type]
-
-        self.engine.rows = spy  # type: ignore[method-assign]
-
-    monkeypatch.setattr(WarehouseStateStore, "__init__", spying)
+    monkeypatch.setattr(PostgresEngine, "rows", spy)
     execute(pg_db, "UPDATE shop.orders SET total = total + 1 WHERE order_id = 5")
     assert sync(root) == (1, 29)
     assert any('FROM "retl_state".destinations' in sql for sql in seen)  # it was watched
