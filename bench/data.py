@@ -64,8 +64,9 @@ SELECT
   END AS email,
   -- One phone number per order, from the order's own hash (the issue's benchmark: a distinct
   -- number per row, so the phone pre-pass parses about as many numbers as there are rows),
-  -- in the seven spellings of real data: international with separators (the SQL fast path),
-  -- national US, 00-prefixed (the phone library), and 10% NULL.
+  -- in the seven spellings of real data: international with separators, national US and
+  -- 00-prefixed (all three the SQL fast path since 00 is read as +; before, 00 went to the
+  -- phone library), and 10% NULL.
   CASE hq % 10
     WHEN 0 THEN NULL
     WHEN 1 THEN '+1 ' || {US_AREAS}[1 + CAST(hq // 10 % 10 AS INTEGER)] || ' '

@@ -44,13 +44,20 @@ def _examples() -> Iterator[phonenumbers.PhoneNumber]:
 
 
 EXAMPLES = sorted({phonenumbers.format_number(n, E164) for n in _examples()})
-# The spellings people write: "+44 20 7946 0958", "(+44) 20-7946-0958", "+44.20.7946.0958".
+# The spellings people write: "+44 20 7946 0958", "(+44) 20-7946-0958", "+44.20.7946.0958",
+# "0044 20 7946 0958".
 SPELLED = sorted(
     {
         s
         for n in _examples()
         for i in [phonenumbers.format_number(n, INTERNATIONAL)]
-        for s in (i, i.replace(" ", "-"), i.replace(" ", "."), "(" + i.replace(" ", ") ", 1))
+        for s in (
+            i,
+            i.replace(" ", "-"),
+            i.replace(" ", "."),
+            "(" + i.replace(" ", ") ", 1),
+            "00" + i[1:],
+        )
     }
 )
 
@@ -121,8 +128,11 @@ def test_every_example_number_of_every_region_and_type(engine: DuckDBEngine) -> 
     assert len(eligible) > 900
     taken = [raw for raw in eligible if raw in settled]
     assert len(taken) >= 0.9 * len(eligible), sorted(set(eligible) - set(taken))[:20]
-    # Spelled with spaces, dashes, dots and parentheses, the same numbers still take it.
-    assert sum(raw in settled for raw in SPELLED) >= 0.9 * len(taken) * 3
+    # Spelled with spaces, dashes, dots, parentheses or 00, the same numbers still take it.
+    assert sum(raw in settled for raw in SPELLED) >= 0.9 * len(taken) * 4
+    # 00 in front: what the library is given is the same number after a '+'.
+    doubled = [raw for raw in SPELLED if raw.startswith("00")]
+    assert sum(raw in settled for raw in doubled) >= 0.9 * len(taken), len(doubled)
 
 
 # --- numbers near the valid ones: where a shortcut would go wrong -------------------------
@@ -152,7 +162,8 @@ def near_numbers(draw: st.DrawFn) -> str:
     elif kind == "spell":
         sep = draw(st.sampled_from([" ", "-", ".", "/", "(", ")", "  "]))
         digits = digits[:pos] + sep + digits[pos:]
-    return "+" + digits
+    # "00" in front is read as "+" (parse_e164), also spelled "00 " or "(00)".
+    return draw(st.sampled_from(["+", "+", "00", "00 ", "(00)"])) + digits
 
 
 @settings(
@@ -169,8 +180,11 @@ def test_numbers_near_valid_ones(engine: DuckDBEngine, raws: list[str]) -> None:
 def test_what_the_fast_path_leaves_to_the_library(engine: DuckDBEngine) -> None:
     left = [
         "(212) 555-0102",  # national: needs the default region
-        "0044 20 7946 0958",  # 00 prefix
         "+44 (0) 20 7946 0958",  # a national prefix after the country code
+        "0044 (0) 20 7946 0958",  # the same after 00
+        "00 1 212 555 0101 ext. 7",  # an extension after 00
+        "000 44 20 7946 0958",  # 00 then a 0: no country code starts with 0
+        "00+44 20 7946 0958",  # 00 then +
         "+1 212 555 0101 ext. 7",  # extension
         "+1 212 FLOWERS",  # letters
         "+1\t212 555 0101",  # a tab (Python's \\s, not the fast path's separators)
@@ -180,7 +194,14 @@ def test_what_the_fast_path_leaves_to_the_library(engine: DuckDBEngine) -> None:
         "+999 1234 5678",  # no such country code
     ]
     assert fast_path(engine, left) == {}
-    taken = ["+1 212 555 0101", "+44 20 7946 0958", "+49-30-123456", "+33 (6) 12 34 56 78"]
+    taken = [
+        "+1 212 555 0101",
+        "+44 20 7946 0958",
+        "+49-30-123456",
+        "+33 (6) 12 34 56 78",
+        "0044 20 7946 0958",  # 00 is read as + (parse_e164)
+        "(00 49) 30-123456",
+    ]
     assert fast_path(engine, taken) == {r: parse_e164(r, None) for r in taken}
 
 
@@ -256,11 +277,13 @@ def test_the_issue_s_us_spellings_take_the_fast_path(engine: DuckDBEngine) -> No
     declined = [
         "1 212 555 0123",  # starts with the country code (and the national prefix)
         "011 44 20 7946 0958",  # the US international prefix
-        "00 44 20 7946 0958",  # 00: parse_e164 reads it as '+'
         "555-0123",  # 7 digits: no US number
         "(212) 555-0123 x7",  # an extension
     ]
     assert fast_path(engine, declined, "US") == {}
+    # 00 is read as '+' whatever the region (parse_e164): the E.164 path, not the national one.
+    doubled = ["00 44 20 7946 0958", "001 212 555 0123"]
+    assert fast_path(engine, doubled, "US") == {raw: parse_e164(raw, "US") for raw in doubled}
     # Without a default region, or with one the library refuses, no national number is taken.
     assert fast_path(engine, us, None) == {}
     assert fast_path(engine, us, "us") == {}

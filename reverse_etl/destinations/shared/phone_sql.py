@@ -3,13 +3,15 @@ the default region, are checked in SQL, in one set-based query, instead of being
 one by ``phonenumbers`` (~20-60 us each, under the GIL).
 
 A number takes the fast path when, once spaces, dashes, dots, slashes and parentheses are
-removed, it is ``+``, a country code and 7-14 digits, and the country's national prefix for
-parsing does not match its first digits. ``phonenumbers.parse`` then keeps the digits as
-they are, so the E.164 it formats is the cleaned text itself, and whether the number is valid
-is decided by the same metadata ``is_possible_number`` and ``is_valid_number`` read: the
-possible lengths, the region chosen by leading digits, and each number type's pattern. Those
-are taken from the installed ``phonenumbers`` when a run needs them, never copied by hand, and
-run by DuckDB's RE2 (libphonenumber's patterns are written for RE2: its C++ build uses it).
+removed (and a leading ``00`` read as ``+``, as ``e164.parse_e164`` reads it before the
+library sees the number), it is ``+``, a country code and 7-14 digits, and the country's
+national prefix for parsing does not match its first digits. ``phonenumbers.parse`` then
+keeps the digits as they are, so the E.164 it formats is the cleaned text itself, and whether
+the number is valid is decided by the same metadata ``is_possible_number`` and
+``is_valid_number`` read: the possible lengths, the region chosen by leading digits, and each
+number type's pattern. Those are taken from the installed ``phonenumbers`` when a run needs
+them, never copied by hand, and run by DuckDB's RE2 (libphonenumber's patterns are written for
+RE2: its C++ build uses it).
 
 A number written without ``+`` (``(212) 555-0123`` with ``US`` as the default region) takes
 the same path once its country code is known, when ``phonenumbers.parse`` would read it the
@@ -20,7 +22,7 @@ more are declined: a leading international prefix (``011``, ``00``), digits that
 country code, a national prefix that is a pattern rather than a literal, a strip the library
 would undo.
 
-Only numbers found valid take the fast path; every other number (``00``, extensions, letters,
+Only numbers found valid take the fast path; every other number (extensions, letters,
 the national numbers above, numbers the patterns reject) is parsed by ``phonenumbers`` as
 before. ``tests/test_phone_fast_path.py`` checks, over numbers of every region, that both agree.
 """
@@ -68,15 +70,18 @@ def _pn() -> Any:
 
 
 def candidates_sql(relation: str) -> str:
-    """``raw``, ``e164`` (the cleaned text), ``cc`` and ``nsn`` of the phones of ``relation``
-    (a column ``raw``) that have the fast path's shape; ``cc`` is found as ``phonenumbers``
-    finds it: the shortest prefix of 1-3 digits that is a country calling code."""
+    """``raw``, ``e164`` (the cleaned text, ``00`` in front read as ``+``), ``cc`` and ``nsn``
+    of the phones of ``relation`` (a column ``raw``) that have the fast path's shape; ``cc``
+    is found as ``phonenumbers`` finds it: the shortest prefix of 1-3 digits that is a country
+    calling code."""
     lo, hi = NATIONAL_DIGITS
     cleaned = f"regexp_replace(raw, '{_SEPARATORS}', '', 'g')"
+    # parse_e164 reads a leading "00" as "+" ("0044 20 7946 0958"), whatever the region.
+    plus = f"regexp_replace({cleaned}, '^00', '+')"
     return (
         f"SELECT raw, e164, cc, substr(e164, length(cc) + 2) AS nsn FROM ("
         f"SELECT raw, e164, {_country_code_sql('substr(e164, 2)')} AS cc FROM ("
-        f"SELECT raw, {cleaned} AS e164 FROM {relation} "
+        f"SELECT raw, {plus} AS e164 FROM {relation} "
         f"WHERE regexp_full_match(raw, '{_ALLOWED}')) AS __cleaned "
         f"WHERE regexp_full_match(e164, '\\+[1-9][0-9]{{{lo},{hi + 2}}}')) AS __split "
         f"WHERE cc IS NOT NULL AND length(e164) - length(cc) - 1 BETWEEN {lo} AND {hi}"
