@@ -15,7 +15,9 @@ to the fast sink (bench/sink.py). Three phases, each a child process of its own:
 Per phase: wall time and CPU of the retl process (wait4), its own peak RSS (VmHWM), the rows
 that left PostgreSQL into retl (counted on the engine's Arrow stream), events sent, the time
 spent committing acknowledgements (``WarehouseStateStore.record_acknowledged``, per batch)
-and compacting the state (``compact``), the server's CPU (postmaster and its children, from
+and compacting the state (``compact``), the plan's phone pre-pass and encode, the workbench
+statements rerun after running out of its memory (out of core, on one thread, or at the
+raised limit), the server's CPU (postmaster and its children, from
 /proc, exited backends included through the postmaster's cutime) and the load average.
 
 Floors, on the same server in the same run, once the state holds every key: (a) the
@@ -182,8 +184,9 @@ def write_pg_project(project: Path, cluster: Cluster, base_url: str, threads: in
 
 # --- one phase, in a child process ----------------------------------------------------------
 def run_phase(project_dir: Path) -> dict[str, Any]:
+    from reverse_etl.destinations.tiktok.destination import TikTokDestination
     from reverse_etl.engine import postgres as pg_engine
-    from reverse_etl.pipeline import runner
+    from reverse_etl.pipeline import plan, runner
     from reverse_etl.project import Project
     from reverse_etl.state import warehouse
 
@@ -227,6 +230,9 @@ def run_phase(project_dir: Path) -> dict[str, Any]:
             timed(store, name, name)
     timed(runner, "model_input", "diff_and_stage")  # the diff in PostgreSQL, rows to DuckDB
     timed(runner, "build_destination_plan", "plan_total")
+    # Within the plan: the phone pre-pass, and the encode into the plan's table.
+    timed(TikTokDestination, "prepare", "plan_phones")
+    timed(plan, "encode_rows", "plan_encode")
     timed(runner, "execute", "send_total")
     start = time.perf_counter()
     with Project.load(project_dir) as project:

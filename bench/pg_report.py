@@ -55,6 +55,16 @@ def brief(p: dict[str, Any]) -> str:
     )
 
 
+def reruns(phase: dict[str, Any]) -> str:
+    """The workbench statements that ran out of its memory and were rerun in this phase."""
+    counts = [
+        f"{phase.get(key) or 0} {label}"
+        for key, label in (("out_of_core", "out of core"), ("single_threaded", "on one thread"))
+    ]
+    raised = ", the limit raised to its fallback" if phase.get("memory_raised") else ""
+    return f"workbench reruns: {', '.join(counts)}{raised}"
+
+
 def render(size: dict[str, Any]) -> str:
     f = size["floor"]
     lines = [
@@ -83,11 +93,12 @@ def render(size: dict[str, Any]) -> str:
         t, c = p["times"], p["calls"]
         lines.append(
             f"{name}: diff+stage {t.get('diff_and_stage', 0):.1f}s, "
-            f"plan {t.get('plan_total', 0):.1f}s, "
+            f"plan {t.get('plan_total', 0):.1f}s (phones {t.get('plan_phones', 0):.1f}s, "
+            f"encode {t.get('plan_encode', 0):.1f}s), "
             f"send {t.get('send_total', 0):.1f}s, of which acknowledgements "
             f"{t.get('record_acknowledged', 0):.1f}s in {c.get('record_acknowledged', 0)} "
             f"commits ({p.get('ack_ms_per_batch', 0)} ms each), compact "
-            f"{t.get('compact', 0):.1f}s"
+            f"{t.get('compact', 0):.1f}s; {reruns(p)}"
         )
     lines.append("retl's streamed queries (the diff), re-run under EXPLAIN (ANALYZE, TIMING OFF):")
     for name, p in size["phases"].items():
