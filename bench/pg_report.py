@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 _LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \S+ \S+ \[\d+\]")
@@ -150,7 +151,7 @@ def _by_label(statements: list[dict[str, Any]]) -> dict[str, float]:
 SPREAD_KEYS = ("sync_s", "server_cpu_s", "retl_cpu_s", "retl_peak_rss_mb")
 
 
-def spread(runs: list[list[dict[str, Any]]]) -> str:
+def spread(runs: list[list[dict[str, Any]]], keys: Sequence[str] = SPREAD_KEYS) -> str:
     """``--repeat``: each phase's figures over the runs, per size (median, min-max), and the
     growth of the medians from the smallest size to the largest, with the range the runs
     allow (the largest size's fastest run over the smallest's slowest, and the reverse).
@@ -165,18 +166,19 @@ def spread(runs: list[list[dict[str, Any]]]) -> str:
     for run in runs:
         for size in run:
             for name, ph in size["phases"].items():
-                for key in SPREAD_KEYS:
+                for key in keys:
                     if ph.get(key) is not None:
                         values[(size["rows"], name, key)].append(float(ph[key]))
     names = list(runs[0][0]["phases"])
+    width = max(10, *(len(n) + 1 for n in names))
     for name in names:
-        for key in SPREAD_KEYS:
+        for key in keys:
             cells = []
             for n in sizes:
                 v = sorted(values.get((n, name, key), []))
                 if v:
                     cells.append(f"{n:,}: {_median(v):.2f} ({v[0]:.2f}-{v[-1]:.2f})")
-            line = f"{name:<10}{key:<18}" + "   ".join(cells)
+            line = f"{name:<{width}}{key:<18}" + "   ".join(cells)
             a = sorted(values.get((sizes[0], name, key), []))
             b = sorted(values.get((sizes[-1], name, key), []))
             if len(sizes) > 1 and a and b and a[0] > 0:

@@ -13,6 +13,10 @@ wall time and peak memory are its own, run
 and, in the same run, the floor: DuckDB alone building the JSON (``floor.py encode``), POSTing
 pre-built bodies of retl's own payloads to each sink (``floor.py send``), and one plain scan of
 the model (``driver.py probe``). See bench/README.md for how to read the output.
+
+``--repeat N`` runs every size N times, the sizes interleaved, and then prints each phase's
+median and range per size and how much it grows from the smallest size to the largest
+(pg_report.py ``spread``): one run per size swings as much as the differences being judged.
 """
 
 from __future__ import annotations
@@ -481,6 +485,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--profile", action="store_true", help="cProfile one extra full sync")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every size N times, the sizes interleaved, and print each phase's median "
+        "and range per size and how it grows",
+    )
+    parser.add_argument(
         "--no-log-accepted",
         action="store_true",
         help="history.log_accepted: false (measures what the delivery log costs)",
@@ -527,23 +538,45 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "sizes": [],
     }
     try:
-        for rows in sizes:
-            size = bench_size(
-                rows,
-                args.threads,
-                root,
-                sandbox_check=not args.no_sandbox_check,
-                profile=args.profile,
-            )
-            doc["sizes"].append(size)
-            print(render(size), flush=True)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+        runs = [run_sizes(args, sizes, root, doc, out) for _ in range(max(1, args.repeat))]
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(root, ignore_errors=True)
+    if len(runs) > 1:
+        print(repeated(runs), flush=True)
     print(f"results: {out}")
     return doc
+
+
+def run_sizes(
+    args: argparse.Namespace, sizes: list[int], root: Path, doc: dict[str, Any], out: Path
+) -> list[dict[str, Any]]:
+    """One run of every size; each size's result is added to ``doc`` and written to ``out``
+    as soon as it is measured."""
+    run = []
+    for rows in sizes:
+        size = bench_size(
+            rows, args.threads, root, sandbox_check=not args.no_sandbox_check, profile=args.profile
+        )
+        size["run"] = len(doc["sizes"]) // len(sizes)
+        doc["sizes"].append(size)
+        run.append(size)
+        print(render(size), flush=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return run
+
+
+def repeated(runs: list[list[dict[str, Any]]]) -> str:
+    """``--repeat``: each phase's median and range per size, and its growth (pg_report's
+    ``spread``; one run per size swings as much as the differences being judged)."""
+    from pg_report import spread
+
+    by_name = [
+        [{"rows": s["rows"], "phases": {p["phase"]: p for p in s["phases"]}} for s in run]
+        for run in runs
+    ]
+    return spread(by_name, keys=("sync_s", "wall_s", "cpu_s", "peak_rss_mb"))
 
 
 if __name__ == "__main__":

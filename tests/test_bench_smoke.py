@@ -49,3 +49,23 @@ def test_benchmark_runs_every_phase(tmp_path: Path) -> None:
     for key in ("encode_s", "send_fast_s", "send_sandbox_s", "scan_s", "serial_s", "overlap_s"):
         assert floor[key] > 0, key
     assert floor["send_sandbox_failed_requests"] == 0
+
+
+def test_repeat_prints_each_phase_s_median_range_and_growth() -> None:
+    """``--repeat``: the summary over runs (no benchmark is run here)."""
+    bench = _load_bench()
+
+    def size(rows: int, sync_s: float) -> dict[str, object]:
+        phase = {"phase": "full_sync", "sync_s": sync_s, "wall_s": sync_s + 1}
+        return {"rows": rows, "phases": [phase, {**phase, "phase": "resync_delta"}]}
+
+    runs = [[size(1000, 1.0), size(4000, 4.0)], [size(1000, 2.0), size(4000, 6.0)]]
+    text = bench.repeated(runs)  # type: ignore[attr-defined]
+    lines = text.splitlines()
+    assert lines[0] == "== 2 runs per size: median (min-max) =="
+    (sync,) = [ln for ln in lines if ln.startswith("full_sync ") and "sync_s" in ln]
+    # Medians 1.5 and 5.0; growth of the medians x3.33, and x2.00-x6.00 over the runs.
+    assert "1,000: 1.50 (1.00-2.00)" in sync
+    assert "4,000: 5.00 (4.00-6.00)" in sync
+    assert "growth x3.33 (x2.00-x6.00; linear x4)" in sync
+    assert any(ln.startswith("resync_delta ") and "wall_s" in ln for ln in lines)
