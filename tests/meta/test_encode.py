@@ -6,6 +6,7 @@ import hashlib
 
 import orjson
 import phonenumbers
+import pytest
 
 from reverse_etl.destinations.base import ColumnRules
 from reverse_etl.destinations.meta.rules import MetaRules
@@ -154,6 +155,32 @@ def test_content_id_and_meta_content_keys(engine: DuckDBEngine) -> None:
     assert meta_keys["payload"]["custom_data"]["contents"] == [
         {"id": "a", "item_price": 1.5, "title": "Hat"}  # TikTok-only keys left out
     ]
+
+
+_ITEM = "STRUCT(content_id VARCHAR, price DOUBLE, quantity INTEGER)"
+
+
+@pytest.mark.parametrize(
+    ("contents", "ids", "expected"),
+    [
+        (f"[]::{_ITEM}[]", "[]::VARCHAR[]", {}),
+        (f"[null, null]::{_ITEM}[]", "[null]::VARCHAR[]", {}),
+        (f"null::{_ITEM}[]", "null::VARCHAR[]", {}),
+        (
+            f"[null, {{'content_id': 'a', 'price': 1.5, 'quantity': 2}}]::{_ITEM}[]",
+            "[null, 'b']",
+            {"contents": [{"id": "a", "item_price": 1.5, "quantity": 2}], "content_ids": ["b"]},
+        ),
+    ],
+)
+def test_empty_and_null_lists_are_left_out(
+    engine: DuckDBEngine, contents: str, ids: str, expected: dict[str, object]
+) -> None:
+    """An empty list, a list of NULLs and a NULL list send no key; NULL elements are
+    skipped (json_objects, one pass over each list)."""
+    row = one(engine, contents=contents, content_ids=ids)
+    custom = row["payload"].get("custom_data", {})
+    assert {k: v for k, v in custom.items() if k in ("contents", "content_ids")} == expected
 
 
 def test_structs_named_user_data_and_custom_data(engine: DuckDBEngine) -> None:

@@ -166,6 +166,37 @@ def test_lists_contents_and_id_lists(engine: DuckDBEngine) -> None:
     }
 
 
+_ITEM = "STRUCT(content_id INTEGER, price DOUBLE, quantity INTEGER)"
+
+
+@pytest.mark.parametrize(
+    ("contents", "ids", "expected"),
+    [
+        (f"[]::{_ITEM}[]", "[]::INTEGER[]", None),
+        (f"[null, null]::{_ITEM}[]", "[null]::INTEGER[]", None),
+        (f"null::{_ITEM}[]", "null::INTEGER[]", None),
+        (
+            f"[null, {{'content_id': 5, 'price': 1.0, 'quantity': 1}}, null]::{_ITEM}[]",
+            "[null, 3, null]",
+            {"contents": [{"content_id": "5", "price": 1.0, "quantity": 1}], "content_ids": ["3"]},
+        ),
+    ],
+)
+def test_empty_and_null_lists_are_left_out(
+    engine: DuckDBEngine, contents: str, ids: str, expected: dict[str, object] | None
+) -> None:
+    """An empty list, a list of NULLs and a NULL list send no key; NULL elements are
+    skipped (json_objects, one pass over each list)."""
+    (row,) = encode(
+        engine,
+        f"""select 'AddToCart' as event, 'k' as event_id, {NOW} as event_time,
+           'a@x.com' as email, {contents} as contents, {ids} as content_ids""",
+    )
+    payload = row["payload"]
+    assert isinstance(payload, dict)
+    assert payload.get("properties") == expected
+
+
 def test_app_and_crm_payloads(engine: DuckDBEngine) -> None:
     (app,) = encode(
         engine,

@@ -30,6 +30,7 @@ from reverse_etl.destinations.shared.sql import (
     integer,
     is_list,
     jkey,
+    json_objects,
     lit,
     number,
     unix_seconds,
@@ -163,7 +164,7 @@ def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
         if is_list(t):
             items = f"list_filter({col}, x -> x IS NOT NULL)"
             texts = f"list_transform({items}, x -> {as_text('x', t.value_type)})"
-            return f"CASE WHEN len({items}) > 0 THEN to_json({texts}) END"
+            return f"to_json(NULLIF({texts}, []))"  # one pass (see json_objects)
         return f"to_json([{as_text(col, t)}])"
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)
@@ -203,12 +204,7 @@ def _contents_json(col: str, t: pa.DataType) -> str:
         f"{jkey(target)} || to_json({v[0] if len(v) == 1 else 'coalesce(' + ', '.join(v) + ')'})"
         for target, v in candidates.items()
     ]
-    obj = "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'"
-    items = f"list_filter({col}, x -> x IS NOT NULL)"
-    return (
-        f"CASE WHEN len({items}) > 0 THEN "
-        f"'[' || array_to_string(list_transform({items}, x -> {obj}), ',') || ']' END"
-    )
+    return json_objects(col, "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'")
 
 
 # --- rows ---------------------------------------------------------------------------------

@@ -43,6 +43,17 @@ def jkey(name: str) -> str:
     return lit(orjson.dumps(name).decode() + ":")
 
 
+def json_objects(col: str, obj: str) -> str:
+    """SQL: the JSON array of ``obj`` (a JSON object's text, never NULL or empty, over the
+    element ``x``) for each non-NULL element of the list ``col``; NULL when there is none.
+
+    One pass over the list: testing ``len(list_filter(...)) > 0`` first filtered every list
+    twice, and took half of the contents' 0.43 CPU-s per 200k rows (issue #18)."""
+    items = f"list_filter({col}, x -> x IS NOT NULL)"
+    joined = f"array_to_string(list_transform({items}, x -> {obj}), ',')"
+    return f"'[' || NULLIF({joined}, '') || ']'"
+
+
 def is_list(t: pa.DataType) -> bool:
     import pyarrow as pa
 

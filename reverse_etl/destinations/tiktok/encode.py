@@ -19,7 +19,13 @@ from reverse_etl.destinations.shared.rows import flatten_objects as flatten_stru
 from reverse_etl.destinations.shared.sql import already_hashed as _already_hashed
 from reverse_etl.destinations.shared.sql import as_text as _as_text
 from reverse_etl.destinations.shared.sql import boolean as _boolean
-from reverse_etl.destinations.shared.sql import control_character_checks, ident, lit, one_of
+from reverse_etl.destinations.shared.sql import (
+    control_character_checks,
+    ident,
+    json_objects,
+    lit,
+    one_of,
+)
 from reverse_etl.destinations.shared.sql import integer as _integer
 from reverse_etl.destinations.shared.sql import is_list as _is_list
 from reverse_etl.destinations.shared.sql import jkey as _jkey
@@ -139,7 +145,7 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
             items = f"list_filter({col}, x -> x IS NOT NULL)"
             elem = t.value_type
             texts = f"list_transform({items}, x -> {_as_text('x', elem)})"
-            return f"CASE WHEN len({items}) > 0 THEN to_json({texts}) END"
+            return f"to_json(NULLIF({texts}, []))"  # one pass (see json_objects)
         return f"to_json([{_as_text(col, t)}])"
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)
@@ -169,12 +175,7 @@ def _contents_json(col: str, t: pa.DataType) -> str:
         else:
             val = f"to_json({x})"
         parts.append(f"{_jkey(f.name)} || {val}")
-    obj = "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'"
-    items = f"list_filter({col}, x -> x IS NOT NULL)"
-    return (
-        f"CASE WHEN len({items}) > 0 THEN "
-        f"'[' || array_to_string(list_transform({items}, x -> {obj}), ',') || ']' END"
-    )
+    return json_objects(col, "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'")
 
 
 # --- rows ---------------------------------------------------------------------------------
