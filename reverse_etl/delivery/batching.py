@@ -20,8 +20,9 @@ import pyarrow as pa
 from reverse_etl.arrow_values import int32s, scalar
 
 Column = Any  # Sequence[str] / Sequence[bytes], or a pyarrow string or binary array
-Chunk = tuple[Column, Column, Column]
-"""Parallel columns (keys, hashes, payloads), e.g. one Arrow record batch's worth of rows."""
+Chunk = tuple[Column, ...]
+"""Parallel columns (keys, hashes, payloads) or (keys, hashes, payloads, event ids), e.g. one
+Arrow record batch's worth of rows."""
 
 
 @dataclass(frozen=True)
@@ -30,17 +31,21 @@ class Batch:
 
     ``keys[i]`` is the source row's primary key (as a string), ``hashes[i]`` the hash the state
     store records once the event is acknowledged, ``payloads[i]`` one event's JSON object.
+    ``event_ids[i]``, when the stream found them ahead of sending, is the event id its
+    payload carries (for the delivery log); None: found from the payloads when logged.
     """
 
     keys: Column
     hashes: Column
     payloads: Column
+    event_ids: Column | None = None
 
     def __post_init__(self) -> None:
-        if not len(self.keys) == len(self.hashes) == len(self.payloads):
+        ids = len(self.payloads) if self.event_ids is None else len(self.event_ids)
+        if not len(self.keys) == len(self.hashes) == len(self.payloads) == ids:
             raise ValueError(
                 f"Batch columns differ in length: {len(self.keys)} keys, "
-                f"{len(self.hashes)} hashes, {len(self.payloads)} payloads"
+                f"{len(self.hashes)} hashes, {len(self.payloads)} payloads, {ids} event ids"
             )
 
     def __len__(self) -> int:
@@ -64,14 +69,8 @@ class Batch:
         """The events at ``indices``, in that order: the accepted or failed part of a batch."""
         if isinstance(self.keys, pa.Array):
             chosen = pa.array(indices, pa.int64())
-            return Batch(
-                self.keys.take(chosen), self.hashes.take(chosen), self.payloads.take(chosen)
-            )
-        return Batch(
-            tuple(self.keys[i] for i in indices),
-            tuple(self.hashes[i] for i in indices),
-            tuple(self.payloads[i] for i in indices),
-        )
+            return Batch(*(c.take(chosen) for c in self._columns()))
+        return Batch(*(tuple(c[i] for i in indices) for c in self._columns()))
 
     def split(self) -> tuple[Batch, Batch]:
         """Halves (the first gets the smaller half): how a rejected batch is bisected."""
@@ -79,9 +78,14 @@ class Batch:
             raise ValueError("cannot split a batch of fewer than two events")
         mid = len(self) // 2
         return (
-            Batch(self.keys[:mid], self.hashes[:mid], self.payloads[:mid]),
-            Batch(self.keys[mid:], self.hashes[mid:], self.payloads[mid:]),
+            Batch(*(c[:mid] for c in self._columns())),
+            Batch(*(c[mid:] for c in self._columns())),
         )
+
+    def _columns(self) -> tuple[Column, ...]:
+        if self.event_ids is None:
+            return (self.keys, self.hashes, self.payloads)
+        return (self.keys, self.hashes, self.payloads, self.event_ids)
 
 
 MAX_EVENTS_PER_REQUEST = 1000
@@ -97,7 +101,7 @@ def batch_events(
 
     Order is kept and every event lands in exactly one batch. Only one partial batch is held
     at a time, so memory does not grow with the input. Empty chunks are skipped and no empty
-    batch is ever produced.
+    batch is ever produced. Chunks carry event ids (a fourth column) all or none.
     """
     if not 1 <= max_events <= MAX_EVENTS_PER_REQUEST:
         raise ValueError(f"max_events must be between 1 and {MAX_EVENTS_PER_REQUEST}")
@@ -105,7 +109,7 @@ def batch_events(
     held = 0
     for chunk in rows:
         n = len(chunk[0])
-        if not n == len(chunk[1]) == len(chunk[2]):
+        if len(chunk) not in (3, 4) or any(len(c) != n for c in chunk):
             raise ValueError("chunk columns differ in length")
         start = 0
         while start < n:
@@ -113,7 +117,7 @@ def batch_events(
             stop = start + take
             # Slices, not per-element appends: chunks from Arrow can be large (and an Arrow
             # slice is zero-copy).
-            parts.append((chunk[0][start:stop], chunk[1][start:stop], chunk[2][start:stop]))
+            parts.append(tuple(c[start:stop] for c in chunk))
             held += take
             start = stop
             if held == max_events:
@@ -126,8 +130,10 @@ def batch_events(
 def _combine(parts: list[Chunk]) -> Batch:
     if len(parts) == 1 and isinstance(parts[0][0], pa.Array):
         return Batch(*parts[0])
+    if len({len(part) for part in parts}) > 1:
+        raise ValueError("chunks with and without event ids in one stream")
     columns = []
-    for i in range(3):
+    for i in range(len(parts[0])):
         pieces = [part[i] for part in parts]
         if all(isinstance(piece, pa.Array) for piece in pieces):
             columns.append(pa.concat_arrays(pieces))

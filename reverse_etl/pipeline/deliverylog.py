@@ -66,7 +66,9 @@ class LogRows:
             run_id=self.run_id,
             outcome=fate,
             keys=self.keys(batch.keys),
-            event_ids=self.event_ids(batch.payloads),
+            event_ids=self.event_ids(batch.payloads)
+            if batch.event_ids is None
+            else batch.event_ids,
             messages=message,
             code=None if answer is None or fate == ACCEPTED else answer.code,
             request_id=None if answer is None else answer.request_id,

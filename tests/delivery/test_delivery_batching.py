@@ -185,3 +185,51 @@ def test_body_has_top_level_fields_before_data() -> None:
         b'{"event_source":"web","event_source_id":"PIX","partner_name":"Acme",'
         b'"data":[{"event":"Lead"}]}'
     )
+
+
+@settings(deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=60), max_size=20),
+    max_events=st.integers(min_value=2, max_value=40),
+    arrow=st.booleans(),
+)
+def test_event_ids_stay_with_their_events_through_batching_split_and_take(
+    sizes: list[int], max_events: int, arrow: bool
+) -> None:
+    """The stream's fourth column (event ids found ahead of sending) stays in step with the
+    keys through re-chunking, bisection and the accepted part of a batch."""
+    chunks, total = make_chunks(sizes)
+    four = [(k, h, p, [f"e{key[1:]}" for key in k]) for k, h, p in chunks]
+    if arrow:
+        four = [
+            (
+                pa.array(k, pa.string()),
+                pa.array(h, pa.string()),
+                pa.array(p, pa.binary()),
+                pa.array(e, pa.string()),
+            )
+            for k, h, p, e in four
+        ]
+    batches = list(batch_events(four, max_events=max_events))
+
+    def pairs(b: Batch) -> list[tuple[str, str]]:
+        keys = b.keys.to_pylist() if isinstance(b.keys, pa.Array) else list(b.keys)
+        ids = b.event_ids
+        assert ids is not None
+        ids = ids.to_pylist() if isinstance(ids, pa.Array) else list(ids)
+        return list(zip(keys, ids, strict=True))
+
+    assert [p for b in batches for p in pairs(b)] == [(f"k{i}", f"e{i}") for i in range(total)]
+    for b in batches:
+        if len(b) >= 2:
+            first, second = b.split()
+            assert pairs(first) + pairs(second) == pairs(b)
+        odd = list(range(1, len(b), 2))
+        assert pairs(b.take(odd)) == [pairs(b)[i] for i in odd]
+
+
+def test_chunks_with_and_without_event_ids_are_not_mixed() -> None:
+    with pytest.raises(ValueError, match="event ids"):
+        list(batch_events([(["a"], ["h"], [b"{}"], ["e"]), (["b"], ["h"], [b"{}"])]))
+    with pytest.raises(ValueError, match="differ"):
+        Batch(("a",), ("h",), (b"{}",), ())

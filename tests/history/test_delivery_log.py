@@ -86,6 +86,9 @@ def test_the_log_agrees_with_the_emulator_after_rejections_retries_and_skips(
     received = {e["data"]["event_id"] for e in server.events()}
     accepted = {row[2] for row in rows if row[3] == ACCEPTED}
     assert accepted == received and len(received) == 2500 - 5 - 2
+    # each row's event id is its own (the key is the event id here): found ahead of sending,
+    # the ids stay in step with the keys through the partial answer's take
+    assert all(row[1] == row[2] for row in rows if row[3] in (ACCEPTED, REJECTED))
     rejected = [row for row in rows if row[3] == REJECTED]
     assert {row[4] for row in rejected} == {40002}
     assert not {row[2] for row in rejected} & received
