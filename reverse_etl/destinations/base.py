@@ -23,6 +23,7 @@ The encode SQL yields, per row, these columns (the pipeline reads nothing else):
 ``__warnings``  why the row is suspect ("; "-joined), or NULL
 ``__match``     an integer of match-key bits (see :meth:`Destination.coverage_sql`), or NULL
 ``__payload``   the event as JSON text
+``__event_id``  the event id the payload carries, as text (NULL: none), for the delivery log
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class Capabilities:
     match_coverage: bool = False  # rows carry match-key bits (__match), with a minimum
     preflight_check: bool = False  # ``retl check`` can verify its settings read-only
     docs: str = ""  # the page that documents it, e.g. docs/tiktok.md
-    # The top-level field of an event that carries its event_id (the delivery log reads it).
+    # The top-level field of an event that carries its event id (None: events have none); the
+    # delivery log keeps the encoder's ``__event_id``, the text sent in that field.
     event_id_field: str | None = "event_id"
 
 

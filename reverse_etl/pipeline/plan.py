@@ -267,7 +267,9 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> str:
         f"""CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT __key, __hash, __errors, __warnings, __change, __match,
                    CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __payload END
-                       AS __payload
+                       AS __payload,
+                   CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __event_id END
+                       AS __event_id
             FROM (SELECT *, __change_in AS __change FROM ({encode.sql}))"""
     )
     _mark_duplicate_keys(engine, table)

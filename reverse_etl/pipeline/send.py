@@ -7,7 +7,7 @@ holds the whole model in memory. Acknowledgements arrive in this thread (see del
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,28 +126,26 @@ class DestinationResult:
 
 
 def stream_chunks(
-    engine: DuckDBEngine,
-    plan: DestinationPlan,
-    limit: int | None,
-    event_ids: Callable[[Any], Any] | None = None,
+    engine: DuckDBEngine, plan: DestinationPlan, limit: int | None
 ) -> Generator[Chunk, None, None]:
-    """Valid encoded rows as (keys, hashes, payloads) Arrow column chunks, with the payloads'
-    event ids (``event_ids`` of the payloads) as a fourth column when given.
+    """Valid encoded rows as (keys, hashes, payloads, event ids) Arrow column chunks.
 
-    A thread of its own reads them from DuckDB and finds the event ids, a few chunks ahead
-    (``read_ahead``; both release the GIL), while this thread builds requests and records
-    acknowledgements: on the sending thread they were ~0.7 s of a 200k first sync's
-    critical path (issue #18). Once this generator is closed, nothing reads DuckDB's result
-    any more (``wait``): the connection is the caller's again."""
-    sql = f"SELECT __key, __hash, __payload FROM {plan.rows_table} WHERE __payload IS NOT NULL"
+    A thread of its own reads them from DuckDB a few chunks ahead (``read_ahead``; the scan
+    releases the GIL), while this thread builds requests and records acknowledgements: on
+    the sending thread the scan was ~0.3 s of a 200k first sync's critical path (issue #18).
+    Once this generator is closed, nothing reads DuckDB's result any more (``wait``): the
+    connection is the caller's again."""
+    sql = (
+        f"SELECT __key, __hash, __payload, __event_id FROM {plan.rows_table} "
+        "WHERE __payload IS NOT NULL"
+    )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     reader = engine.stream(sql, batch_rows=STREAM_ROWS)
 
     def chunks() -> Iterator[Chunk]:
         for rb in iter_batches(reader):
-            columns = (rb.column(0), rb.column(1), rb.column(2))
-            yield columns if event_ids is None else (*columns, event_ids(columns[2]))
+            yield (rb.column(0), rb.column(1), rb.column(2), rb.column(3))
 
     yield from read_ahead(chunks(), wait=True)
 
@@ -264,10 +262,7 @@ def _deliver(
                 result.rejected_rows.append(InvalidRow(key, message))
 
     # Sending only scans the plan's table: DuckDB gives most of its memory back meanwhile.
-    # Event ids ahead only where the log keeps them: every batch's with log_accepted, else
-    # only the (rare) batches that are not accepted, found when logged.
-    ahead = log.event_ids if log.pattern is not None and log_accepted else None
-    chunks = stream_chunks(engine, plan, limit, ahead)
+    chunks = stream_chunks(engine, plan, limit)
     with engine.memory_while(SENDING_MEMORY), closing(chunks):
         return deliver(
             batch_events(chunks, dest.capabilities.max_events_per_request),

@@ -62,21 +62,26 @@ def encode(
     if prepare:
         plan = dest.prepare(engine, plan)
     rows = engine.rows(
-        "SELECT __key, __hash, __change_in, __errors, __warnings, __match, __payload "
-        f"FROM ({plan.sql}) ORDER BY __key NULLS FIRST"
+        "SELECT __key, __hash, __change_in, __errors, __warnings, __match, __payload, "
+        f"__event_id FROM ({plan.sql}) ORDER BY __key NULLS FIRST"
     )
-    return [
-        {
-            "key": k,
-            "hash": h,
-            "change": c,
-            "errors": e,
-            "warnings": w,
-            "match": m,
-            "payload": orjson.loads(p),
-        }
-        for k, h, c, e, w, m, p in rows
-    ]
+    out = []
+    for k, h, c, e, w, m, p, event_id in rows:
+        payload = orjson.loads(p)
+        # __event_id (the delivery log's) is always the event id the payload carries
+        assert event_id == payload.get("event_id"), (event_id, payload)
+        out.append(
+            {
+                "key": k,
+                "hash": h,
+                "change": c,
+                "errors": e,
+                "warnings": w,
+                "match": m,
+                "payload": payload,
+            }
+        )
+    return out
 
 
 def at(seconds: int) -> str:

@@ -249,3 +249,11 @@ def test_time_types(engine: DuckDBEngine) -> None:
     seconds = one(engine, event_time=str(NOW - 60))["payload"]["event_time"]
     naive = one(engine, event_time=f"CAST({at(NOW - 60)} AT TIME ZONE 'UTC' AS TIMESTAMP)")
     assert seconds == naive["payload"]["event_time"] == NOW - 60
+
+
+def test_the_event_id_column_is_the_payloads_event_id_unescaped(engine: DuckDBEngine) -> None:
+    """``__event_id`` (what the delivery log keeps) is the event id sent, as its text: the
+    helper compares it with the payload's for every row; derived ids too."""
+    assert one(engine, event_id="'say \"hi\" \\ bye'")["payload"]["event_id"] == 'say "hi" \\ bye'
+    derived = one(engine, {"model_key": ("ip",)}, event_id=None)["payload"]["event_id"]
+    assert derived.startswith("retl-") and len(derived) == 37

@@ -62,12 +62,16 @@ def encode(
         spec = replace(spec, phone_table=phone_map)
     sql = build_encode_sql(relation, schema, mapping, spec)
     rows = engine.rows(
-        f"SELECT __key, __payload, __hash, __errors, __warnings FROM ({sql}) ORDER BY __key"
+        f"SELECT __key, __payload, __hash, __errors, __warnings, __event_id FROM ({sql}) "
+        "ORDER BY __key"
     )
-    return [
-        {"key": k, "payload": orjson.loads(p), "hash": h, "errors": e, "warnings": w}
-        for k, p, h, e, w in rows
-    ]
+    out = []
+    for k, p, h, e, w, event_id in rows:
+        payload = orjson.loads(p)
+        # __event_id (the delivery log's) is always the event id the payload carries
+        assert event_id == payload.get("event_id"), (event_id, payload)
+        out.append({"key": k, "payload": payload, "hash": h, "errors": e, "warnings": w})
+    return out
 
 
 NOW = int(time.time()) - 3600
@@ -195,6 +199,24 @@ def test_empty_and_null_lists_are_left_out(
     payload = row["payload"]
     assert isinstance(payload, dict)
     assert payload.get("properties") == expected
+
+
+@pytest.mark.parametrize(
+    ("event_id", "expected"),
+    [
+        ("'say \"hi\" \\ bye'", 'say "hi" \\ bye'),
+        ("'caf\u00e9-1'", "caf\u00e9-1"),
+        ("1234567890123", "1234567890123"),
+        ("12.50::DECIMAL(6,2)", "12.50"),
+    ],
+)
+def test_the_event_id_column_is_the_payloads_event_id(
+    engine: DuckDBEngine, event_id: str, expected: str
+) -> None:
+    """``__event_id`` (what the delivery log keeps) is the event id sent, unescaped: the
+    helper compares it with the payload's for every row of every test."""
+    (row,) = encode(engine, f"select 'Lead' as event, {event_id} as event_id, {NOW} as event_time")
+    assert row["payload"]["event_id"] == expected  # type: ignore[index]
 
 
 def test_app_and_crm_payloads(engine: DuckDBEngine) -> None:

@@ -26,6 +26,8 @@ from reverse_etl.destinations.shared.rows import flatten_objects as flatten_stru
 from reverse_etl.destinations.shared.sql import (
     as_text,
     boolean,
+    derived_event_id,
+    event_id_text,
     ident,
     integer,
     is_list,
@@ -257,10 +259,7 @@ def _payload_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, ke
     if not mapping.has("action_source"):
         top.append(f"{jkey('action_source')} || to_json({ident(ACTION_SOURCE)})")
     if spec.derive_event_id:
-        top.append(
-            f"{jkey('event_id')} || to_json('retl-' || substr(sha256({lit(spec.model + ':')} || "
-            f"{key}), 1, 32))"
-        )
+        top.append(f"{jkey('event_id')} || to_json({derived_event_id(spec.model, key)})")
     top.append(f"{jkey(USER_DATA)} || {ident(USER_DATA_JSON)}")
     for obj, frags in nested.items():
         if frags:
@@ -287,10 +286,13 @@ def build_encode_sql(
         outer = "__hash_in AS __hash, __change_in"
     else:
         passthrough, outer = "", "md5(__payload) AS __hash, 'new' AS __change_in"
+    derived = derived_event_id(spec.model, key) if spec.derive_event_id else None
+    event_id = event_id_text(mapping, schema, derived)
     return (
-        f"SELECT __key, {outer}, __errors, __warnings, __match, __payload FROM (\n"
+        f"SELECT __key, {outer}, __errors, __warnings, __match, __payload, __event_id FROM (\n"
         f"  SELECT {key} AS __key,\n"
         f"         {payload} AS __payload,\n"
+        f"         {event_id} AS __event_id,\n"
         f"         {err} AS __errors,\n"
         f"         {warn} AS __warnings,\n"
         f"         CAST(NULL AS BIGINT) AS __match{passthrough}\n"

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     # validate, which imports this module with the platforms, starts without Arrow (#18).
     import pyarrow as pa
 
+    from reverse_etl.destinations.catalog import ColumnMapping
+
 HEX64 = "'[0-9a-fA-F]{64}'"
 
 
@@ -52,6 +54,23 @@ def json_objects(col: str, obj: str) -> str:
     items = f"list_filter({col}, x -> x IS NOT NULL)"
     joined = f"array_to_string(list_transform({items}, x -> {obj}), ',')"
     return f"'[' || NULLIF({joined}, '') || ']'"
+
+
+def derived_event_id(model: str, key: str) -> str:
+    """SQL: the event id retl derives from the primary key when the model has none."""
+    return f"'retl-' || substr(sha256({lit(model + ':')} || {key}), 1, 32)"
+
+
+def event_id_text(mapping: ColumnMapping, schema: pa.Schema, derived: str | None) -> str:
+    """SQL: the event id a payload carries, as text (NULL: none), for the encode's
+    ``__event_id``: ``derived`` (``derived_event_id``) when given, else the text of the
+    column mapped to ``event_id`` (an ID, written as ``as_text``)."""
+    if derived is not None:
+        return derived
+    m = mapping.by_param().get("event_id")
+    if m is None or len(m.path) != 1:
+        return "CAST(NULL AS VARCHAR)"
+    return as_text(ident(m.column), schema.field(m.column).type)
 
 
 def is_list(t: pa.DataType) -> bool:

@@ -21,6 +21,8 @@ from reverse_etl.destinations.shared.sql import as_text as _as_text
 from reverse_etl.destinations.shared.sql import boolean as _boolean
 from reverse_etl.destinations.shared.sql import (
     control_character_checks,
+    derived_event_id,
+    event_id_text,
     ident,
     json_objects,
     lit,
@@ -203,10 +205,7 @@ def _payload_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, ke
         inner = "concat_ws(',', " + ", ".join(item) + ")"
         nested["properties"].append(f"{_jkey('contents')} || '[{{' || NULLIF({inner}, '') || '}}]'")
     if spec.derive_event_id:
-        top.append(
-            f"{_jkey('event_id')} || to_json('retl-' || substr(sha256({lit(spec.model + ':')} || "
-            f"{key_sql}), 1, 32))"
-        )
+        top.append(f"{_jkey('event_id')} || to_json({derived_event_id(spec.model, key_sql)})")
     if (
         spec.limited_data_use
         and spec.source in ("WEB", "APP")
@@ -530,10 +529,13 @@ def build_encode_sql(
         outer = "__hash_in AS __hash, __errors, __warnings, __match, __change_in"
     else:
         passthrough, outer = "", "md5(__payload) AS __hash, __errors, __warnings, __match"
+    derived = derived_event_id(spec.model, key_sql) if spec.derive_event_id else None
+    event_id = event_id_text(mapping, schema, derived)
     return (
-        f"SELECT __key, __payload, {outer} FROM (\n"
+        f"SELECT __key, __payload, __event_id, {outer} FROM (\n"
         f"  SELECT {key_sql} AS __key,\n"
         f"         {payload} AS __payload,\n"
+        f"         {event_id} AS __event_id,\n"
         f"         {err} AS __errors,\n"
         f"         {warn} AS __warnings,\n"
         f"         {match_sql(mapping, schema, spec)} AS __match{passthrough}\n"
