@@ -31,8 +31,8 @@ class Batch:
 
     ``keys[i]`` is the source row's primary key (as a string), ``hashes[i]`` the hash the state
     store records once the event is acknowledged, ``payloads[i]`` one event's JSON object.
-    ``event_ids[i]``, when the stream found them ahead of sending, is the event id its
-    payload carries (for the delivery log); None: found from the payloads when logged.
+    ``event_ids[i]`` is the event id its payload carries (the encoder's ``__event_id``, for the
+    delivery log); None: not known, and the log keeps none.
     """
 
     keys: Column

@@ -13,8 +13,8 @@ source at most ``depth`` batches ahead. The memory held is then bounded by ``dep
 how long the scan waits.
 
 :func:`read_ahead` is that thread for any iterable: sending reads the plan's rows out of
-DuckDB through it (``pipeline/send.py``), so the scan and the event ids are found while the
-sending thread builds requests and records answers.
+DuckDB through it (``pipeline/send.py``), so the scan runs while the sending thread builds
+requests and records answers.
 """
 
 from __future__ import annotations
