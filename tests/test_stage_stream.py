@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from reverse_etl.engine.arrow_stream import READ_AHEAD, ReadAhead, read_ahead
+from reverse_etl.engine.arrow_stream import READ_AHEAD, ReadAhead
 from reverse_etl.engine.duckdb import DuckDBEngine, MemoryPolicy
 from reverse_etl.errors import EngineError
 
@@ -139,38 +139,3 @@ def test_an_empty_stream_stages_an_empty_table() -> None:
     table = engine.stage(pa.RecordBatchReader.from_batches(SCHEMA, iter([])))
     assert engine.rows(f"SELECT count(*) FROM {table}") == [(0,)]
     assert [c.name for c in engine.describe(f"SELECT * FROM {table}")] == ["k", "payload"]
-
-
-def test_read_ahead_with_wait_finishes_the_read_under_way_before_close_returns() -> None:
-    """The send's stream (``wait``): once closed, nothing reads the DuckDB result any more,
-    so the caller may use the connection again. The read under way when the consumer stops
-    ends before ``close`` returns."""
-    closing_started = threading.Event()
-    read_done = threading.Event()
-
-    def source() -> Iterator[int]:
-        yield 0
-        closing_started.wait(30)  # the second read is under way while the consumer closes
-        threading.Event().wait(0.2)  # long enough for a close that does not wait to return
-        read_done.set()
-        yield 1
-
-    items = read_ahead(source(), wait=True)
-    assert next(items) == 0
-    closing_started.set()
-    items.close()
-    assert read_done.is_set()
-
-
-def test_read_ahead_raises_the_source_error_after_the_items_before_it() -> None:
-    def source() -> Iterator[int]:
-        yield 1
-        yield 2
-        raise OSError("gone")
-
-    seen: list[BaseException] = []
-    items = read_ahead(source(), on_error=seen.append, wait=True)
-    assert next(items) == 1 and next(items) == 2
-    with pytest.raises(OSError, match="gone"):
-        next(items)
-    assert [str(e) for e in seen] == ["gone"]

@@ -11,23 +11,17 @@ That alone would serialise the producer (a socket read from Spark, a phone parse
 with the scan, so :class:`ReadAhead` keeps a read-ahead of its own: one thread reads the
 source at most ``depth`` batches ahead. The memory held is then bounded by ``depth``, not by
 how long the scan waits.
-
-:func:`read_ahead` is that thread for any iterable: sending reads the plan's rows out of
-DuckDB through it (``pipeline/send.py``), so the scan runs while the sending thread builds
-requests and records answers.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
-
-T = TypeVar("T")
 
 READ_AHEAD = 2  # batches read while DuckDB's scan works on the one before
 
@@ -68,63 +62,38 @@ class ReadAhead:
         return ahead.__arrow_c_stream__()
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        def failed(error: BaseException) -> None:
-            self.error = error
+        slots: queue.Queue[pa.RecordBatch | _End | _Failed] = queue.Queue(maxsize=self._depth)
+        stopped = threading.Event()
 
-        return read_ahead(self._reader, self._depth, on_error=failed)
+        def offer(item: pa.RecordBatch | _End | _Failed) -> bool:
+            while not stopped.is_set():
+                try:
+                    slots.put(item, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
 
-
-def read_ahead(
-    source: Iterable[T],
-    depth: int = READ_AHEAD,
-    *,
-    on_error: Callable[[BaseException], None] | None = None,
-    wait: bool = False,
-) -> Iterator[T]:
-    """``source``'s items, produced by a background thread at most ``depth`` items ahead of
-    the consumer. The source's error is raised in the consumer after the items before it
-    (``on_error`` sees it first).
-
-    When the consumer stops (the generator is closed or exhausted), the thread stops at its
-    next item. With ``wait`` the consumer then waits for it, so that nothing reads the source
-    any more once this generator is closed: for a source that never blocks for long, such
-    as a DuckDB result whose connection the caller uses next. Without, it is not waited
-    for, since it may be blocked in the source's own read (a socket)."""
-    slots: queue.Queue[T | _End | _Failed] = queue.Queue(maxsize=depth)
-    stopped = threading.Event()
-
-    def offer(item: T | _End | _Failed) -> bool:
-        while not stopped.is_set():
+        def produce() -> None:
             try:
-                slots.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in source:
-                if not offer(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            offer(_Failed(exc))
-            return
-        offer(_End())
-
-    worker = threading.Thread(target=produce, name="retl-read-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = slots.get()
-            if isinstance(item, _End):
+                for batch in self._reader:
+                    if not offer(batch):
+                        return
+            except BaseException as exc:  # handed to the consumer, raised there
+                offer(_Failed(exc))
                 return
-            if isinstance(item, _Failed):
-                if on_error is not None:
-                    on_error(item.error)
-                raise item.error
-            yield item
-    finally:
-        stopped.set()
-        if wait:
-            worker.join()
+            offer(_End())
+
+        worker = threading.Thread(target=produce, name="retl-read-ahead", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = slots.get()
+                if isinstance(item, _End):
+                    return
+                if isinstance(item, _Failed):
+                    self.error = item.error
+                    raise item.error
+                yield item
+        finally:
+            stopped.set()

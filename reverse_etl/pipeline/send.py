@@ -7,8 +7,7 @@ holds the whole model in memory. Acknowledgements arrive in this thread (see del
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
-from contextlib import closing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,6 @@ from reverse_etl.delivery.result import DeliveryResult
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.delivery.runner import deliver
 from reverse_etl.destinations.base import Coverage, Session, Target
-from reverse_etl.engine.arrow_stream import read_ahead
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.errors import Problem
@@ -127,14 +125,8 @@ class DestinationResult:
 
 def stream_chunks(
     engine: DuckDBEngine, plan: DestinationPlan, limit: int | None
-) -> Generator[Chunk, None, None]:
-    """Valid encoded rows as (keys, hashes, payloads, event ids) Arrow column chunks.
-
-    A thread of its own reads them from DuckDB a few chunks ahead (``read_ahead``; the scan
-    releases the GIL), while this thread builds requests and records acknowledgements: on
-    the sending thread the scan was ~0.3 s of a 200k first sync's critical path (issue #18).
-    Once this generator is closed, nothing reads DuckDB's result any more (``wait``): the
-    connection is the caller's again."""
+) -> Iterator[Chunk]:
+    """Valid encoded rows as (keys, hashes, payloads, event ids) Arrow column chunks."""
     sql = (
         f"SELECT __key, __hash, __payload, __event_id FROM {plan.rows_table} "
         "WHERE __payload IS NOT NULL"
@@ -142,12 +134,8 @@ def stream_chunks(
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     reader = engine.stream(sql, batch_rows=STREAM_ROWS)
-
-    def chunks() -> Iterator[Chunk]:
-        for rb in iter_batches(reader):
-            yield (rb.column(0), rb.column(1), rb.column(2), rb.column(3))
-
-    yield from read_ahead(chunks(), wait=True)
+    for rb in iter_batches(reader):
+        yield (rb.column(0), rb.column(1), rb.column(2), rb.column(3))
 
 
 def execute(
@@ -262,10 +250,11 @@ def _deliver(
                 result.rejected_rows.append(InvalidRow(key, message))
 
     # Sending only scans the plan's table: DuckDB gives most of its memory back meanwhile.
-    chunks = stream_chunks(engine, plan, limit)
-    with engine.memory_while(SENDING_MEMORY), closing(chunks):
+    with engine.memory_while(SENDING_MEMORY):
         return deliver(
-            batch_events(chunks, dest.capabilities.max_events_per_request),
+            batch_events(
+                stream_chunks(engine, plan, limit), dest.capabilities.max_events_per_request
+            ),
             session.send,
             envelope=session.envelope,
             thread_count=dest.settings.thread_count,
