@@ -111,9 +111,14 @@ class HistoryReader:
         """Each delivery of a row, newest first: by its key (as typed, or hashed as a PII
         key is logged) or by its event_id."""
         masked = masked_key(key)
-        where = f"(row_key IN ({_lit(key)}, {_lit(masked)}) OR event_id = {_lit(key)})" + (
-            f" AND destination = {_lit(destination)}" if destination else ""
-        )
+        # A retl before 2ad0f1e logged an event id as it stands inside the JSON payload: a
+        # quote as \", a backslash as \\ (control characters make an id invalid, so no
+        # other escape occurs). Both spellings are found.
+        escaped = key.replace("\\", "\\\\").replace('"', '\\"')
+        where = (
+            f"(row_key IN ({_lit(key)}, {_lit(masked)}) "
+            f"OR event_id IN ({_lit(key)}, {_lit(escaped)}))"
+        ) + (f" AND destination = {_lit(destination)}" if destination else "")
         return [
             _delivery(r)
             for r in self._rows(

@@ -322,3 +322,42 @@ def test_a_journal_folded_twice_logs_its_rows_once(tmp_path: Path) -> None:
         ("k3", "e3", REJECTED, 40002, None),
     ]
     assert latest == [("k1", "h1"), ("k2", "h2")]  # the rejected row is not acknowledged
+
+
+def test_an_event_id_with_a_quote_or_backslash_is_found_in_new_and_older_logs(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    # The log stores the event id as sent. A retl before 2ad0f1e stored it as it appears
+    # inside the JSON payload (a quote as \", a backslash as \\): both are found by the id
+    # as typed. (Control characters make an event id invalid, so no other escape occurs.)
+    project = events_project(
+        tmp_path,
+        server.base_url,
+        select=(
+            "{{ config(primary_key='order_id') }} select 'Purchase' as event, "
+            "'ord-' || i as order_id, 'e\"' || i || '\\x' as event_id, "
+            f"{NOW} as event_time from range(2) t(i)"
+        ),
+    )
+    sync(project)
+    typed = 'e"1\\x'
+    assert typed in {row[2] for row in log_rows(project)}
+
+    def found() -> list[str]:
+        with Project.load(project) as p:
+            return [d.key for d in p.deliveries(typed)]
+
+    assert found() == ["ord-1"]
+    (log,) = (project / ".retl" / "state.duckdb.log").glob("*.parquet")
+    con = duckdb.connect()
+    try:  # the log as the older retl wrote it
+        con.execute(
+            "COPY (SELECT * REPLACE (replace(replace(event_id, '\\', '\\\\'), '\"', '\\\"') "
+            "AS event_id) FROM read_parquet(?)) TO '" + str(log) + ".old' (FORMAT parquet)",
+            [str(log)],
+        )
+    finally:
+        con.close()
+    Path(f"{log}.old").replace(log)
+    assert 'e\\"1\\\\x' in {row[2] for row in log_rows(project)}
+    assert found() == ["ord-1"]
