@@ -61,7 +61,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from driver import hwm_mb  # noqa: E402
-from pg_cluster import SERVER_USER, Cluster  # noqa: E402
+from pg_cluster import SERVER_USER, Cluster, add_server_settings, server_settings  # noqa: E402
 from pg_report import brief, growth, parse_log, render, spread  # noqa: E402
 
 import data  # noqa: E402  (bench/ is not a package: run as a script)
@@ -388,7 +388,13 @@ def add_ratios(phases: dict[str, dict[str, Any]], fl: dict[str, Any], rows: int)
 
 
 def run_size(
-    rows: int, work: Path, threads: int, explain: int, extra_pct: float | None = None
+    rows: int,
+    work: Path,
+    threads: int,
+    explain: int,
+    extra_pct: float | None = None,
+    *,
+    overrides: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     folder = work / f"n{rows}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -396,7 +402,7 @@ def run_size(
     t = time.perf_counter()
     data.write_orders(parquet, rows)
     root = Path(tempfile.mkdtemp(prefix="retl-pgb-", dir="/tmp"))
-    cluster = Cluster(root, explain)
+    cluster = Cluster(root, explain, overrides)
     sink = subprocess.Popen([PY, str(HERE / "sink.py"), "fast"], stdout=subprocess.PIPE, text=True)
     try:
         load_orders(cluster, parquet, folder)
@@ -474,6 +480,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         help="run every size this many times, the sizes interleaved (A, B, A, B, ...), and "
         "print each phase's median and range per size and the range of its growth",
     )
+    add_server_settings(parser)
     args = parser.parse_args(argv)
     SETTINGS["explain_streams"] = not args.no_stream_explain
     if args.retl_src is not None:
@@ -493,6 +500,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
                         args.threads,
                         args.explain_ms,
                         args.extra_delta_pct,
+                        overrides=server_settings(args),
                     )
                 )
                 print(render(sizes[-1]), flush=True)
