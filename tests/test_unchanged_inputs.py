@@ -1,5 +1,6 @@
-"""An unchanged re-sync skips the diff when the model's files and the state are as at a diff
-that found nothing to send (pipeline/unchanged.py, issue #18); any change runs it again."""
+"""An unchanged re-sync skips the diff when the model's files and the state are as when the
+last sync left nothing to send: its diff found nothing, or every row it found was
+acknowledged (pipeline/unchanged.py, issue #18); any change runs it again."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import pytest
 
-from reverse_etl.pipeline import inputs, unchanged
+from reverse_etl.pipeline import inputs, runner, unchanged
 from reverse_etl.project import Project
 from tests.test_sync import copy_demo
 
@@ -150,22 +152,87 @@ def test_an_unchanged_resync_runs_no_diff_after_a_clean_one(
     demo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = DiffSpy(monkeypatch)
-    assert sync(demo) == (6, 0)  # a first sync: no diff
-    assert not record(demo).exists()
     with Project.load(demo) as project:  # a plan records nothing
         (plan,) = project.plan(sandbox=True)
-    assert plan.rows_unchanged == 6 and not record(demo).exists()
-    assert sync(demo) == (0, 6)  # the diff runs, finds nothing: recorded
-    assert spy.calls == 2
+    assert plan.rows_to_send == 6 and not record(demo).exists()
+    assert sync(demo) == (6, 0)  # a first sync (no diff): every row acknowledged, recorded
+    assert spy.calls == 0
     text = record(demo).read_text()
     assert "order-" not in text and "data" not in text and "@" not in text  # digests only
     assert sync(demo) == (0, 6)
     assert sync(demo) == (0, 6)
-    assert spy.calls == 2  # neither ran it
+    assert spy.calls == 0  # neither ran it
     with Project.load(demo) as project:
         (plan,) = project.plan(sandbox=True)
     assert (plan.rows_total, plan.rows_unchanged, plan.rows_to_send) == (6, 6, 0)
-    assert spy.calls == 2
+    assert spy.calls == 0
+    record(demo).unlink()  # without the record: the diff runs, finds nothing, records
+    assert sync(demo) == (0, 6)
+    assert spy.calls == 1 and record(demo).exists()
+    assert sync(demo) == (0, 6)
+    assert spy.calls == 1
+
+
+def test_a_first_sync_records_the_same_as_a_clean_diff(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record a first sync leaves after its send is the one a diff that found nothing
+    leaves: the same inputs, state digest, rows and files."""
+    assert sync(demo) == (6, 0)
+    after_send = orjson.loads(record(demo).read_bytes())
+    record(demo).unlink()
+    DiffSpy(monkeypatch)
+    assert sync(demo) == (0, 6)
+    assert orjson.loads(record(demo).read_bytes()) == after_send
+
+
+def test_a_sync_that_leaves_rows_unsent_records_nothing(demo: Path, spy: DiffSpy) -> None:
+    with Project.load(demo) as project:
+        report = project.sync(sandbox=True, limit=4)
+    assert report.results[0].sent == 4 and not record(demo).exists()
+    assert sync(demo) == (2, 4)  # the diff runs and finds the two left
+    assert spy.calls == 1
+    assert sync(demo) == (0, 6)  # every row acknowledged now: recorded after that send
+    assert spy.calls == 1
+
+
+def test_a_sync_with_invalid_rows_records_nothing(demo: Path, spy: DiffSpy) -> None:
+    orders = demo / "data" / "orders.csv"
+    orders.write_text(orders.read_text().replace(",2026-11-20 09:15:00,", ",,", 1))
+    dests = demo / "destinations.yml"
+    dests.write_text(
+        dests.read_text().replace("skip_invalid_record: false", "skip_invalid_record: true")
+    )
+    with Project.load(demo) as project:
+        report = project.sync(sandbox=True)
+    (result,) = report.results
+    assert (result.sent, result.rows_invalid) == (5, 1) and not record(demo).exists()
+    with Project.load(demo) as project:  # the invalid row is found, and reported, again
+        report = project.sync(sandbox=True)
+    assert (report.results[0].sent, report.results[0].rows_invalid) == (0, 1)
+    assert spy.calls == 1
+
+
+def test_a_file_changed_while_the_sync_ran_is_not_vouched_for(
+    demo: Path, spy: DiffSpy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files are digested before the model reads them and their stats compared when the
+    record is written: a row added in between is found by the next diff, and sent."""
+    orders = demo / "data" / "orders.csv"
+    original = runner.execute
+
+    def then_edit(*args: Any, **kw: Any) -> Any:
+        result = original(*args, **kw)
+        text = orders.read_text()
+        orders.write_text(text.replace("wool-socks", "wool-socks-2"))
+        return result
+
+    monkeypatch.setattr(runner, "execute", then_edit)
+    assert sync(demo) == (6, 0)
+    monkeypatch.setattr(runner, "execute", original)
+    assert not record(demo).exists()
+    assert sync(demo) == (1, 5)
+    assert spy.calls == 1
 
 
 def test_a_changed_file_runs_the_diff_again(recorded: Path, spy: DiffSpy) -> None:
@@ -174,6 +241,8 @@ def test_a_changed_file_runs_the_diff_again(recorded: Path, spy: DiffSpy) -> Non
     text = orders.read_text()
     orders.write_text(text.replace("wool-socks", "wool-socks-2"))  # one order changed
     assert sync(demo) == (1, 5)
+    assert spy.calls == 1
+    assert sync(demo) == (0, 6)  # the changed row acknowledged: recorded after that send
     assert spy.calls == 1
     orders.write_text(text.replace("wool-socks", "wool-socks-3"))  # same size, other bytes
     st = os.stat(orders)

@@ -17,7 +17,7 @@ from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import ValidationFailed
 from reverse_etl.models.compile import CompiledModel, model_errors
 from reverse_etl.models.dialects import query_for
-from reverse_etl.pipeline.plan import ModelInput
+from reverse_etl.pipeline.plan import DestinationPlan, ModelInput
 from reverse_etl.pipeline.unchanged import (
     CleanDiff,
     clean_diff,
@@ -54,6 +54,7 @@ from reverse_etl.state.store import LocalStateStore
 
 if TYPE_CHECKING:
     from reverse_etl.pipeline.context import RunContext
+    from reverse_etl.pipeline.send import DestinationResult
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def model_input(
     fresh = diff.latest is None
     sql = diff_sql(rows, diff.latest, diff.hold)
     unchanged, dedup = 0, DedupCounts()
+    record: CleanDiff | None = None
     with model_errors(compiled):
         if (
             store.diffs_in_place
@@ -141,21 +143,24 @@ def model_input(
                     )
         elif diff.latest is None:
             # Every row is sent: the encoder reads the model directly; its one pass into the
-            # plan's table is the only time the model runs.
+            # plan's table is the only time the model runs. What it reads is digested first:
+            # once every row is acknowledged, the next diff would find nothing (remember_sent).
             table = f"({sql}) AS __diff"
+            record = _recordable(project, store, dest, diff)
             if diff.acked is not None:  # a full refresh: what it sends again, counted
                 counted = impact_sql(
                     rows, diff.acked, hold=diff.hold, window=window, full_refresh=True
                 )
                 _, dedup = impact_counts(bench.rows(counted))
         else:
-            table, unchanged, dedup = _local_diff_unless_known(project, store, dest, diff)
+            table, unchanged, dedup, record = _local_diff_unless_known(project, store, dest, diff)
     return ModelInput(
         table,
         bench.schema(f"SELECT * FROM {table}"),
         prekeyed=True,
         unchanged_elsewhere=unchanged,
         dedup=dedup,
+        record_after_send=record,
     )
 
 
@@ -237,36 +242,91 @@ def _diff_input(
 
 def _local_diff_unless_known(
     project: RunContext, store: StateStore, dest: Destination, diff: DiffInput
-) -> tuple[str, int, DedupCounts]:
+) -> tuple[str, int, DedupCounts, CleanDiff | None]:
     """``local_diff``, skipped when its inputs and the state are as at a diff that found
-    nothing to send (``unchanged.py``); a clean diff is recorded for the next run."""
+    nothing to send (``unchanged.py``); a clean diff is recorded for the next run. A diff
+    that found rows to send is returned too, to be recorded once they are all acknowledged
+    (``remember_sent``)."""
     assert diff.latest is not None
     bench = project.workbench
     clean = _clean_diff(project, store, dest, diff)
-    writes = isinstance(store, LocalStateStore) and not store.read_only  # a plan writes nothing
+    writes = _writes(store)
     known = clean.known_rows(refresh=writes) if clean is not None else None
     if known is not None:
         project.console.info(
-            f"{dest.name}: the model's files and the state are as at the last diff, which "
-            "found nothing to send: the model was not run"
+            f"{dest.name}: the model's files and the state are as when the last sync left "
+            "nothing to send: the model was not run"
         )
         nothing = f"(SELECT NULL::VARCHAR AS {ROW_KEY}, NULL::VARCHAR AS {CHANGE})"
-        return bench.materialize(f"{fetch_sql(diff.rows, nothing)} LIMIT 0"), known, DedupCounts()
+        return (
+            bench.materialize(f"{fetch_sql(diff.rows, nothing)} LIMIT 0"),
+            known,
+            DedupCounts(),
+            None,
+        )
     # The files' bytes are read before the diff reads them: a record says what it saw.
     recordable = clean is not None and writes and clean.take_digests()
     table, unchanged, dedup = local_diff(bench, diff.rows, diff.latest, diff.hold, diff.window)
-    if (
-        recordable
-        and clean is not None
-        and dedup == DedupCounts()
-        and not bench.rows(f"SELECT count(*) FROM {table}")[0][0]
-    ):
+    if not recordable or clean is None:
+        return table, unchanged, dedup, None
+    if dedup == DedupCounts() and not bench.rows(f"SELECT count(*) FROM {table}")[0][0]:
         clean.remember(unchanged)
-    return table, unchanged, dedup
+        return table, unchanged, dedup, None
+    return table, unchanged, dedup, clean
+
+
+def _writes(store: StateStore) -> bool:
+    """Whether this run may write the clean-diff record (a plan writes nothing)."""
+    return isinstance(store, LocalStateStore) and not store.read_only
+
+
+def _recordable(
+    project: RunContext, store: StateStore, dest: Destination, diff: DiffInput
+) -> CleanDiff | None:
+    """A first sync's (or a full refresh's) inputs, their bytes digested before the model
+    reads them, for ``remember_sent``; None when they cannot be known or not written."""
+    if not _writes(store):
+        return None
+    clean = _clean_diff(project, store, dest, diff, state_later=True)
+    return clean if clean is not None and clean.take_digests() else None
+
+
+def remember_sent(
+    bench: DuckDBEngine, store: StateStore, plan: DestinationPlan, result: DestinationResult
+) -> None:
+    """After a send that left nothing to send, record its diff as clean (``unchanged.py``).
+
+    Every row the diff found was acknowledged (none invalid, held back, rejected, failed or
+    left unsent, and the run not cut short), so the state now holds each row of the model
+    with its row hash: a diff of the same files against it would find nothing. The record
+    takes the state's digest as it is now, after the fold, so the next unchanged re-sync
+    skips the diff (before, only the sync after that one did). The files are checked
+    against their stats of before the model ran, as for any record."""
+    clean = plan.record_after_send
+    if (
+        clean is None
+        or not _writes(store)
+        or plan.rows_to_send == 0
+        or plan.rows_invalid
+        or plan.dedup.held
+        or result.error is not None
+        or result.sent != plan.rows_to_send
+        or result.rejected
+        or result.failed
+        or result.not_attempted
+    ):
+        return
+    latest = store.latest_relation(plan.name, plan.scope, with_first=True)
+    clean.remember(plan.rows_total, state=str(bench.rows(state_print_sql(latest))[0][0]))
 
 
 def _clean_diff(
-    project: RunContext, store: StateStore, dest: Destination, diff: DiffInput
+    project: RunContext,
+    store: StateStore,
+    dest: Destination,
+    diff: DiffInput,
+    *,
+    state_later: bool = False,
 ) -> CleanDiff | None:
     """What the diff of ``dest`` is computed from, as digests; None when that cannot be known:
     a model that runs elsewhere, a state elsewhere, or SQL that reads more than files.
@@ -277,7 +337,7 @@ def _clean_diff(
     if (
         not isinstance(store, LocalStateStore)
         or not project.engine.capabilities.is_workbench
-        or diff.latest is None
+        or (diff.latest is None and not state_later)
     ):
         return None
     bench, latest = project.workbench, diff.latest
@@ -287,7 +347,11 @@ def _clean_diff(
         model_sql=diff.rows.model_sql,
         rows_sql=diff.rows.sql,
         engine_version=str(bench.rows("SELECT version()")[0][0]),
-        state=lambda: str(bench.rows(state_print_sql(latest))[0][0]),
+        # ``state_later``: the state's digest is taken when the record is written, after
+        # the send (remember_sent), not now.
+        state=(lambda: "")
+        if state_later or latest is None
+        else (lambda: str(bench.rows(state_print_sql(latest))[0][0])),
     )
 
 

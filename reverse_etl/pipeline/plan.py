@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pyarrow as pa
@@ -26,6 +26,9 @@ from reverse_etl.state.dedup import DedupCounts, held_reason
 from reverse_etl.state.fingerprint import fingerprint, mapping_changes
 from reverse_etl.state.store import ScopeInfo
 from reverse_etl.validation.foreign import foreign_columns
+
+if TYPE_CHECKING:
+    from reverse_etl.pipeline.unchanged import CleanDiff
 
 # Invalid rows are many (one per row): the plan keeps the first ones and counts the rest.
 # Reasons are grouped, so they are few, unless they quote values (an event name, a time):
@@ -83,6 +86,9 @@ class DestinationPlan:
     samples: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     dedup: DedupCounts = field(default_factory=DedupCounts)  # held back, resent, twice
     match_keys: Coverage | None = None  # share of the rows to send per match key
+    # What this sync's diff was computed from, kept to be recorded once everything it found
+    # is acknowledged (``inputs.remember_sent``): the next diff is then skipped.
+    record_after_send: CleanDiff | None = None
 
     @property
     def name(self) -> str:
@@ -165,6 +171,7 @@ class ModelInput:
     prekeyed: bool = False  # rows of a warehouse diff (see state/diff.py)
     unchanged_elsewhere: int = 0  # unchanged rows the warehouse diff kept where they are
     dedup: DedupCounts = field(default_factory=DedupCounts)  # held rows stay out too
+    record_after_send: CleanDiff | None = None  # see DestinationPlan
 
 
 def encode_plan_for(
@@ -245,6 +252,7 @@ def build_destination_plan(
         samples=tuple(sample_payloads(engine, table, samples)),
         dedup=model.dedup,
         match_keys=counts.coverage,
+        record_after_send=model.record_after_send,
     )
 
 

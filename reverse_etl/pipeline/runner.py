@@ -27,7 +27,7 @@ from reverse_etl.errors import (
 )
 from reverse_etl.models.compile import model_errors
 from reverse_etl.pipeline.history import command_text, now, record_end, record_start
-from reverse_etl.pipeline.inputs import model_input
+from reverse_etl.pipeline.inputs import model_input, remember_sent
 from reverse_etl.pipeline.plan import (
     DestinationPlan,
     StateView,
@@ -270,6 +270,7 @@ class Runner:
                     report.interrupted = plan.name
                     raise
                 report.results.append(result)
+                remember_sent(self.p.workbench, store, plan, result)
         finally:
             if server is not None:
                 report.sandbox_summary = server.stats.snapshot()

@@ -177,10 +177,11 @@ class CleanDiff:
         diff is recorded with. False when a file cannot be read."""
         return all(self.digest(i) is not None for i in range(len(self.files)))
 
-    def remember(self, rows: int, now_ns: int | None = None) -> None:
+    def remember(self, rows: int, now_ns: int | None = None, *, state: str | None = None) -> None:
         """Record a clean diff of ``rows`` rows, if no file changed since ``take_digests``
-        (its stat then and now). Not being able to write it costs the next run a full diff,
-        nothing more."""
+        (its stat then and now). ``state``: the state's digest now, when it is not the one
+        the diff read (after a send that acknowledged every row it found). Not being able to
+        write it costs the next run a full diff, nothing more."""
         now = time.time_ns() if now_ns is None else now_ns
         if len(self._digests) != len(self.files) or None in self.stats:
             return  # a file changed too recently for its stat to vouch for its bytes
@@ -188,7 +189,7 @@ class CleanDiff:
             return
         entry = {
             "inputs": self.inputs,
-            "state": self.state,
+            "state": self.state if state is None else state,
             "rows": rows,
             "files": [[self.stats[i], self._digests[i]] for i in range(len(self.files))],
         }
