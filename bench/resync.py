@@ -10,12 +10,18 @@ The project's rows are all acknowledged after the kept benchmark's runs, so ever
 the same unchanged re-sync (nothing is sent; the sink the project names need not run). Each
 ``--tree`` is a folder holding a ``reverse_etl`` package, put first on PYTHONPATH. Read the
 CPU seconds on a shared machine: a busy neighbour stretches the wall time far more.
+
+``--after-first-sync``: before each timed re-sync, the same tree runs a first sync from an
+empty state (``.retl`` removed, ``--full-refresh``), untimed but printed, so what is timed is
+the first unchanged re-sync after a send. The sink the project names must then be running
+(``python bench/sink.py fast`` prints its port; ``bench/data.py``'s ``set_destination``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -24,7 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def run_once(project: Path, tree: Path) -> tuple[float, float, float, float]:
+def run_once(project: Path, tree: Path, *extra: str) -> tuple[float, float, float, float]:
     """Wall s, CPU s, peak RSS MB and load of one fresh `python -m reverse_etl sync`."""
     env = dict(os.environ, PYTHONPATH=str(tree.resolve()))
     # The kept benchmark's model reads a file beside the project (bench/run.py does the same).
@@ -32,7 +38,7 @@ def run_once(project: Path, tree: Path) -> tuple[float, float, float, float]:
     load = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reverse_etl", "sync", "--project-dir", str(project)],
+        [sys.executable, "-m", "reverse_etl", "sync", "--project-dir", str(project), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
@@ -52,12 +58,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("project", type=Path, help="a project synced before (bench/run.py --keep)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per tree (default 5)")
     parser.add_argument("--tree", type=Path, action="append", required=True, help="a retl tree")
+    parser.add_argument(
+        "--after-first-sync",
+        action="store_true",
+        help="time the first re-sync after a first sync (run before each, untimed)",
+    )
     args = parser.parse_args(argv)
     for tree in args.tree:  # untimed: compiles the bytecode, folds anything pending
         run_once(args.project, tree)
     results: dict[Path, list[tuple[float, float, float, float]]] = {t: [] for t in args.tree}
     for _ in range(args.runs):
         for tree in args.tree:
+            if args.after_first_sync:
+                shutil.rmtree(args.project / ".retl", ignore_errors=True)
+                first = run_once(args.project, tree, "--full-refresh", "--yes")[0]
+                print(f"{tree!s:32s} (first sync {first:5.2f} s)", flush=True)
             wall, cpu, rss, load = run_once(args.project, tree)
             results[tree].append((wall, cpu, rss, load))
             print(
