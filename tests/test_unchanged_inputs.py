@@ -309,3 +309,17 @@ def test_a_damaged_record_costs_one_diff(recorded: Path, monkeypatch: pytest.Mon
     assert spy.calls == 1
     assert sync(demo) == (0, 6)
     assert spy.calls == 1
+
+
+def test_a_record_that_cannot_be_taken_does_not_fail_the_sync(
+    demo: Path, spy: DiffSpy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record is a cache: a state digest that fails after the send leaves no record and
+    a successful sync."""
+    digest = inputs.state_print_sql
+    monkeypatch.setattr(inputs, "state_print_sql", lambda latest: "SELECT no_such_column")
+    assert sync(demo) == (6, 0)
+    assert not record(demo).exists()
+    monkeypatch.setattr(inputs, "state_print_sql", digest)
+    assert sync(demo) == (0, 6)  # the next sync diffs, and records
+    assert record(demo).exists()

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from reverse_etl.destinations.base import Destination
 from reverse_etl.engine.duckdb import DuckDBEngine
-from reverse_etl.errors import ValidationFailed
+from reverse_etl.errors import EngineError, ValidationFailed
 from reverse_etl.models.compile import CompiledModel, model_errors
 from reverse_etl.models.dialects import query_for
 from reverse_etl.pipeline.plan import DestinationPlan, ModelInput
@@ -317,7 +317,11 @@ def remember_sent(
     ):
         return
     latest = store.latest_relation(plan.name, plan.scope, with_first=True)
-    clean.remember(plan.rows_total, state=str(bench.rows(state_print_sql(latest))[0][0]))
+    try:
+        state = str(bench.rows(state_print_sql(latest))[0][0])
+    except EngineError:
+        return  # a cache: without it the next run diffs; the sync itself has succeeded
+    clean.remember(plan.rows_total, state=state)
 
 
 def _clean_diff(
