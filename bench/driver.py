@@ -175,6 +175,7 @@ def run_sync(project_dir: Path, full_refresh: bool) -> dict[str, Any]:
         memory_raised = getattr(bench, "memory_raised", None)
         single_threaded = getattr(bench, "single_threaded", None)  # reruns on one thread
         out_of_core = getattr(bench, "out_of_core", None)  # reruns partitioned to disk
+        started = getattr(bench, "started_out_of_core", None)  # out of core from the start
     total = time.perf_counter() - start
     results = [r.to_dict() for r in report.results]
     return {
@@ -190,6 +191,7 @@ def run_sync(project_dir: Path, full_refresh: bool) -> dict[str, Any]:
         "memory_raised": memory_raised,
         "single_threaded": single_threaded,
         "out_of_core": out_of_core,
+        "started_out_of_core": started,
     }
 
 

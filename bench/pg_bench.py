@@ -241,6 +241,7 @@ def run_phase(project_dir: Path) -> dict[str, Any]:
         bench_memory = {
             "single_threaded": getattr(project.workbench, "single_threaded", None),
             "out_of_core": getattr(project.workbench, "out_of_core", None),
+            "started_out_of_core": getattr(project.workbench, "started_out_of_core", None),
             "memory_raised": project.workbench.memory_raised,
         }
     wall = time.perf_counter() - start

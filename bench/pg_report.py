@@ -63,7 +63,9 @@ def reruns(phase: dict[str, Any]) -> str:
         for key, label in (("out_of_core", "out of core"), ("single_threaded", "on one thread"))
     ]
     raised = ", the limit raised to its fallback" if phase.get("memory_raised") else ""
-    return f"workbench reruns: {', '.join(counts)}{raised}"
+    started = phase.get("started_out_of_core")
+    first = f"; {started} started out of core" if started else ""
+    return f"workbench reruns: {', '.join(counts)}{raised}{first}"
 
 
 def render(size: dict[str, Any]) -> str:

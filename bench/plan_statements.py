@@ -56,6 +56,7 @@ def main() -> None:
             if isinstance(engine, workbench.DuckDBEngine):
                 print(
                     f"workbench: out_of_core={getattr(engine, 'out_of_core', None)} "
+                    f"started_out_of_core={getattr(engine, 'started_out_of_core', None)} "
                     f"single_threaded={engine.single_threaded} "
                     f"memory_raised={engine.memory_raised} limit={engine.memory_limit}"
                 )

@@ -133,6 +133,7 @@ def sync_phase(
         # Statements rerun after running out of memory: partitioned to disk, or on one thread.
         "out_of_core": result.get("out_of_core"),
         "single_threaded": result.get("single_threaded"),
+        "started_out_of_core": result.get("started_out_of_core"),
         # The machine's 1-minute load before the phase: above the core count, other processes
         # competed for the CPU and wall times are inflated (cpu_s much less so).
         "loadavg_1m_before": round(load_before, 2),
@@ -449,6 +450,11 @@ def render(size: dict[str, Any]) -> str:
                 f"{p['phase']}: statements that ran out of memory at 200MB were rerun: "
                 f"{p.get('out_of_core') or 0} out of core, {p.get('single_threaded') or 0} on "
                 "one thread"
+            )
+        if p.get("started_out_of_core"):
+            lines.append(
+                f"{p['phase']}: {p['started_out_of_core']} statement(s) started out of core "
+                "(a large join table beside the memory limit)"
             )
         if p.get("memory_raised"):
             lines.append(

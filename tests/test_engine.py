@@ -196,6 +196,90 @@ def test_out_of_core_gives_the_same_rows_as_in_memory() -> None:
     engine.close()
 
 
+def test_a_statement_can_start_out_of_core_and_is_then_rerun_on_one_thread() -> None:
+    """``execute(out_of_core=True)``: partitioned from the start (not counted as a rerun);
+    out of memory even so, the next step is one thread, as after a failed rerun."""
+    engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
+    engine.execute("SET threads = 4")
+    engine.execute(
+        "CREATE TABLE seen AS SELECT current_setting('debug_force_external') AS x",
+        out_of_core=True,
+    )
+    assert engine.rows("SELECT x FROM seen") == [(True,)]
+    assert engine.started_out_of_core == 1 and engine.out_of_core == 0
+    assert not _out_of_core(engine)  # only for that statement
+    runs: list[tuple[int, bool]] = []
+
+    def fits_on_one_thread() -> str:
+        runs.append((_threads(engine), _out_of_core(engine)))
+        if runs[-1][0] > 1:
+            raise duckdb.OutOfMemoryException("failed to allocate data of size 512.0 KiB")
+        return "done"
+
+    assert engine._retrying(fits_on_one_thread, out_of_core=True) == "done"
+    assert runs == [(4, True), (1, True)]  # not a second try out of core on every thread
+    assert engine.single_threaded == 1 and engine.out_of_core == 0
+    assert _threads(engine) == 4 and not _out_of_core(engine)
+    engine.close()
+
+
+def test_a_duckdb_without_the_switch_starts_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(DuckDBEngine, "EXTERNAL", "no_such_setting")
+    engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
+    engine.execute("CREATE TABLE t AS SELECT 1 AS x", out_of_core=True)
+    assert engine.rows("SELECT x FROM t") == [(1,)]
+    assert engine.started_out_of_core == 0 and engine.single_threaded == 0
+    engine.close()
+
+
+def test_join_tables_large_beside_the_limit_are_told_apart() -> None:
+    """At 200MB: a table of 1M rows and two columns (an estimated 48 MB hash table) is past
+    an eighth of the limit, one of 200k rows is not; without a limit nothing is."""
+    engine = DuckDBEngine(memory=MemoryPolicy(limit="200MB", fallback="1GB"))
+    engine.execute(
+        "CREATE TEMP TABLE big AS SELECT i::VARCHAR AS raw, i::VARCHAR AS e "
+        "FROM range(1000000) t(i)"
+    )
+    engine.execute("CREATE TEMP TABLE small AS SELECT * FROM big LIMIT 200000")
+    assert engine.joins_outgrow(["big"])
+    assert not engine.joins_outgrow(["small"])
+    assert not engine.joins_outgrow([])
+    assert engine.joins_outgrow(["small", "big"])
+    unlimited = DuckDBEngine(memory=None)
+    unlimited.execute("CREATE TEMP TABLE big AS SELECT i AS a, i AS b FROM range(1000000) t(i)")
+    assert not unlimited.joins_outgrow(["big"])
+    engine.close()
+    unlimited.close()
+
+
+def test_the_encode_starts_out_of_core_when_its_phone_table_outgrows_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same rows either way; a tiny share makes the five-phone table "large"."""
+    from .test_sync import NOW, events_project
+
+    model = (
+        "select 'Purchase' as event, 'order-' || i as event_id, "
+        f"{NOW} - i as event_time, '+1 212 555 ' || lpad(i::varchar, 4, '0') as phone, "
+        "i * 1.5 as value, 'USD' as currency, 'product' as content_type from range(5) t(i)"
+    )
+    project = events_project(tmp_path / "p", "http://127.0.0.1:9", select=model)
+
+    def planned() -> tuple[list[Any], int]:
+        with Project.load(project) as loaded:
+            (plan,) = loaded.plan()
+            rows = loaded.workbench.rows(
+                f"SELECT __key, __hash, __payload FROM {plan.rows_table} ORDER BY __key"
+            )
+            return rows, loaded.workbench.started_out_of_core
+
+    in_memory, started = planned()
+    assert started == 0 and len(in_memory) == 5
+    monkeypatch.setattr(DuckDBEngine, "JOIN_SHARE", 10**9)
+    out_of_core, started = planned()
+    assert started == 1 and out_of_core == in_memory
+
+
 def test_out_of_memory_a_statement_is_rerun_on_one_thread_before_the_limit_is_raised() -> None:
     engine = DuckDBEngine(memory=MemoryPolicy(limit="64MB", fallback="1GB"))
     engine.execute("SET threads = 4")
@@ -283,9 +367,9 @@ def test_the_encode_holds_one_hash_table_the_phone_lookup(
     statements: list[str] = []
     execute = DuckDBEngine.execute
 
-    def spy(self: DuckDBEngine, sql: str, params: Any = ()) -> None:
+    def spy(self: DuckDBEngine, sql: str, params: Any = (), **kw: Any) -> None:
         statements.append(sql)
-        execute(self, sql, params)
+        execute(self, sql, params, **kw)
 
     monkeypatch.setattr(DuckDBEngine, "execute", spy)
     with Project.load(project) as loaded:

@@ -81,6 +81,12 @@ class DuckDBEngine:
     dialect = "duckdb"
     model_dialect = "duckdb"
     EXTERNAL = "debug_force_external"  # DuckDB's switch for out-of-core operators (_out_of_core)
+    # A hash join's table of short strings, per row and column (DuckDB 1.5: 119 MB for the
+    # 2.63M rows of two columns of the 3M-row encode's phone table, docs/performance.md).
+    JOIN_BYTES_PER_CELL = 24
+    # A statement whose join tables would take more than 1/JOIN_SHARE of the memory limit
+    # starts out of core (``joins_outgrow``).
+    JOIN_SHARE = 8
     # The state lives in a local file attached beside the models (state/store.py).
     capabilities = EngineCapabilities(
         "duckdb", can_hold_state=False, diffs_in_place=False, is_workbench=True
@@ -102,6 +108,7 @@ class DuckDBEngine:
         self.memory_limit = memory.limit if memory is not None else None
         self.memory_raised = False  # the automatic limit was raised for a statement
         self.out_of_core = 0  # statements rerun out of core, out of memory in memory
+        self.started_out_of_core = 0  # statements run out of core from the start
         self.single_threaded = 0  # statements rerun on one thread, out of memory on more
         if path is not None and not path.exists():
             raise EngineError(
@@ -276,16 +283,45 @@ class DuckDBEngine:
         rows: list[tuple[Any, ...]] = self._retrying(lambda: run_sql(self._con, sql, params))
         return rows
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._retrying(lambda: run_sql(self._con, sql, params))
+    def execute(self, sql: str, params: Sequence[Any] = (), *, out_of_core: bool = False) -> None:
+        """Run a statement; ``out_of_core``: partitioned to disk from the start (see
+        ``joins_outgrow``), with the same reruns after it as one that ran out in memory."""
+        self._retrying(lambda: run_sql(self._con, sql, params), out_of_core=out_of_core)
 
-    def _retrying(self, run: Callable[[], Any]) -> Any:
+    def joins_outgrow(self, tables: Sequence[str]) -> bool:
+        """Whether hash tables of ``tables`` (tables a statement joins) would take more than
+        1/JOIN_SHARE of the memory limit: such a statement is better started out of core.
+
+        DuckDB judges from the join's own inputs that its table fits, builds it in memory,
+        and the wide expressions above the join then find too little left: out of memory
+        after a few seconds, and the statement rerun out of core (``_retrying``). The encode
+        of 1M rows with a distinct phone each (892k in the join's table) did so in about one
+        run in two: 16.6-17.0 s against 10.8 s for a first sync, and 12.6-13.1 s started out
+        of core, every time; at 200k and 500k rows (180k, 448k phones) out of core from the
+        start cost nothing measurable and was never needed (docs/performance.md). The
+        estimate is the tables' cells at JOIN_BYTES_PER_CELL each; no limit (DuckDB's own
+        default), no estimate."""
+        if not tables or self.memory_limit is None:
+            return False
+        names = ", ".join(_lit(t) for t in tables)
+        (cells,) = self.rows(
+            "SELECT coalesce(sum(estimated_size * column_count), 0) FROM duckdb_tables() "
+            f"WHERE table_name IN ({names})"
+        )[0]
+        joined = int(cells) * self.JOIN_BYTES_PER_CELL
+        return joined * self.JOIN_SHARE > _bytes(self.memory_limit)
+
+    def _retrying(self, run: Callable[[], Any], *, out_of_core: bool = False) -> Any:
         """Run a statement. Out of memory, rerun it out of core on every thread; if that runs
         out too, out of core on one thread within the same limit (each thread's working
         memory is what a wide statement beside a large join cannot spill); and if that runs
         out too, under the automatic limit only, at the fallback limit (a failed statement
-        changed nothing)."""
-        steps = (contextlib.nullcontext, self._out_of_core, self._one_thread, self._raised_limit)
+        changed nothing). ``out_of_core``: the first run is already out of core."""
+        steps: tuple[Callable[[], contextlib.AbstractContextManager[Any]], ...] = (
+            (self._started_out_of_core, self._one_thread, self._raised_limit)
+            if out_of_core
+            else (contextlib.nullcontext, self._out_of_core, self._one_thread, self._raised_limit)
+        )
         for step in steps:
             with step() as allowed:
                 if allowed is False:
@@ -315,6 +351,15 @@ class DuckDBEngine:
             if forced:
                 self.out_of_core += 1
             yield forced
+
+    @contextlib.contextmanager
+    def _started_out_of_core(self) -> Iterator[bool]:
+        """Out of core from the start (``execute(out_of_core=True)``); in memory, as DuckDB
+        plans it, when DuckDB refuses the switch."""
+        with self._external() as forced:
+            if forced:
+                self.started_out_of_core += 1
+            yield True
 
     @contextlib.contextmanager
     def _external(self) -> Iterator[bool]:

@@ -271,6 +271,8 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> str:
     nothing is encoded twice. Only valid rows keep a payload, and DuckDB spills the table to
     disk beyond its memory limit."""
     table = f"__retl_rows_{next(_TABLES)}"
+    # A large pre-pass table (a phone table of a million numbers) under the wide encode:
+    # out of core from the start, rather than out of memory first (engine.joins_outgrow).
     engine.execute(
         f"""CREATE OR REPLACE TEMP TABLE {table} AS
             SELECT __key, __hash, __errors, __warnings, __change, __match,
@@ -278,7 +280,8 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> str:
                        AS __payload,
                    CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __event_id END
                        AS __event_id
-            FROM (SELECT *, __change_in AS __change FROM ({encode.sql}))"""
+            FROM (SELECT *, __change_in AS __change FROM ({encode.sql}))""",
+        out_of_core=engine.joins_outgrow(encode.tables),
     )
     _mark_duplicate_keys(engine, table)
     return table
