@@ -4,9 +4,11 @@ Per size: generate N synthetic orders (Parquet), then, each in its own child pro
 wall time and peak memory are its own, run
 
 1. ``full_sync``     the first sync (empty state) to the fast sink,
-2. ``resync``        an unchanged re-sync,
-3. ``resync_delta``  a re-sync after 1% of the rows changed and 1% new rows were appended,
-4. ``full_sync_sandbox`` (unless ``--no-sandbox-check``) a ``--full-refresh`` sync to retl's
+2. ``resync``        an unchanged re-sync (the first after the first sync: since 2026-12-05 it
+   skips the diff, the first sync having recorded its inputs, pipeline/unchanged.py),
+3. ``resync_diff``   the same with that record removed first: the diff runs, hashing every row,
+4. ``resync_delta``  a re-sync after 1% of the rows changed and 1% new rows were appended,
+5. ``full_sync_sandbox`` (unless ``--no-sandbox-check``) a ``--full-refresh`` sync to retl's
    real sandbox, which parses and validates every event: a check that the sink is not the
    bottleneck,
 
@@ -236,6 +238,9 @@ def bench_size(
         requests = phases[0]["requests"] or math.ceil(phases[0]["events_sent"] / 1000)
         send_fast = send_floor(fast, bodies, requests, threads, work)
         phases.append(sync_phase("resync", project, work, fast))
+        # The diff's own cost, as every unchanged re-sync paid before the record: without it.
+        (project / ".retl" / "state.duckdb.unchanged.json").unlink(missing_ok=True)
+        phases.append(sync_phase("resync_diff", project, work, fast))
         changed, new = data.change_orders(parquet, rows, CHANGED_PCT, NEW_PCT)
         phases.append(sync_phase("resync_delta", project, work, fast))
         send_sandbox = None
@@ -308,7 +313,7 @@ def add_ratios(phases: list[dict[str, Any]], floor: dict[str, Any], rows: int) -
     per_row_overlap = floor["overlap_s"] / rows if rows else 0.0
     for p in phases:
         sent = p["events_sent"]
-        if p["phase"] == "resync":
+        if p["phase"] in ("resync", "resync_diff"):
             p["floor_s"] = floor["scan_s"]
             p["floor_overlap_s"] = floor["scan_s"]
         elif p["phase"] == "resync_delta":
