@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
-PHASES = {"full_sync", "resync", "resync_delta", "full_sync_sandbox"}
+PHASES = {"full_sync", "resync", "resync_diff", "resync_delta", "full_sync_sandbox"}
 
 
 def _load_bench() -> object:
@@ -41,6 +41,9 @@ def test_benchmark_runs_every_phase(tmp_path: Path) -> None:
         assert sum(p["stages"].values()) > 0
     assert phases["full_sync"]["events_sent"] == phases["full_sync"]["rows_total"] > 0
     assert phases["resync"]["events_sent"] == 0
+    # The same unchanged re-sync with its record removed: the diff runs and finds nothing.
+    assert phases["resync_diff"]["events_sent"] == 0
+    assert phases["resync_diff"]["rows_total"] == phases["full_sync"]["rows_total"]
     assert phases["resync_delta"]["events_sent"] == (
         size["delta"]["changed_rows"] + size["delta"]["new_rows"]
     )
