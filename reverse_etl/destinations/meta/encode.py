@@ -28,6 +28,7 @@ from reverse_etl.destinations.shared.sql import (
     boolean,
     derived_event_id,
     event_id_text,
+    id_list_json,
     ident,
     integer,
     is_list,
@@ -164,9 +165,7 @@ def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
         return f"to_json({boolean(col, t)})"
     if kind is Kind.ID_LIST:
         if is_list(t):
-            items = f"list_filter({col}, x -> x IS NOT NULL)"
-            texts = f"list_transform({items}, x -> {as_text('x', t.value_type)})"
-            return f"to_json(NULLIF({texts}, []))"  # one pass (see json_objects)
+            return id_list_json(col, t)
         return f"to_json([{as_text(col, t)}])"
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)

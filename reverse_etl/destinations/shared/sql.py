@@ -56,6 +56,14 @@ def json_objects(col: str, obj: str) -> str:
     return f"'[' || NULLIF({joined}, '') || ']'"
 
 
+def id_list_json(col: str, t: pa.DataType) -> str:
+    """SQL: the JSON array of the non-NULL elements of the list ``col`` (of type ``t``), each
+    as an ID's text (``as_text``); NULL when there is none. One pass, as ``json_objects``."""
+    items = f"list_filter({col}, x -> x IS NOT NULL)"
+    texts = f"list_transform({items}, x -> {as_text('x', t.value_type)})"
+    return f"to_json(NULLIF({texts}, []))"
+
+
 def derived_event_id(model: str, key: str) -> str:
     """SQL: the event id retl derives from the primary key when the model has none."""
     return f"'retl-' || substr(sha256({lit(model + ':')} || {key}), 1, 32)"

@@ -23,6 +23,7 @@ from reverse_etl.destinations.shared.sql import (
     control_character_checks,
     derived_event_id,
     event_id_text,
+    id_list_json,
     ident,
     json_objects,
     lit,
@@ -144,10 +145,7 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         return f"to_json({scalar(col, t)})"
     if kind is Kind.ID_LIST:
         if _is_list(t):
-            items = f"list_filter({col}, x -> x IS NOT NULL)"
-            elem = t.value_type
-            texts = f"list_transform({items}, x -> {_as_text('x', elem)})"
-            return f"to_json(NULLIF({texts}, []))"  # one pass (see json_objects)
+            return id_list_json(col, t)
         return f"to_json([{_as_text(col, t)}])"
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)
