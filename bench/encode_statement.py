@@ -15,7 +15,14 @@ the encode runs). PROJECT is a kept ``bench/run.py`` project (``--keep``, or
   ``debug_force_external``, what the workbench's first rerun does).
 - ``--count-only``: ``SELECT count(*), sum(strlen(__payload))`` of the encode instead of
   writing its table, then stops.
+- ``--streamed``: the design that sends while the encode runs, measured without sending: a
+  narrow table of the encode's keys, hashes, reasons and match keys (what the plan's counts,
+  reasons and checks read), then the payloads of the valid rows streamed to this process
+  in record batches of 10,000 rows (what the send would read), each timed; then stops.
+- ``--memory-limit LIMIT``: the encode runs under that workbench memory limit (``100MB``).
 - ``--spill-dir DIR``: DuckDB spills there (for example ``/dev/shm/x``: tmpfs, no disk).
+
+Every run ends with the process's peak RSS.
 
 Measured with it on 2026-12-04 (docs/performance.md, "Third look" and the tenth PostgreSQL
 run): over staged rows from 1M to 3M the phone join's time grew x21, the encode x3.9.
@@ -27,6 +34,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import threading
 import time
 from dataclasses import replace
@@ -68,6 +76,8 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--external", action="store_true")
     parser.add_argument("--count-only", action="store_true")
+    parser.add_argument("--streamed", action="store_true")
+    parser.add_argument("--memory-limit")
     parser.add_argument("--spill-dir", type=Path)
     args = parser.parse_args()
     install(args)
@@ -78,6 +88,7 @@ def main() -> None:
             print(f"plan {time.perf_counter() - start:.2f} s")
         except Stop:
             pass
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
 
 
 def install(args: argparse.Namespace) -> None:
@@ -115,11 +126,16 @@ def install(args: argparse.Namespace) -> None:
             return execute(self, sql, *a, **kw)
         if args.external:
             self._con.execute(f"SET {self.EXTERNAL} = true")
+        if args.memory_limit:
+            self._con.execute(f"SET memory_limit = '{args.memory_limit}'")
         if args.explain:
             print(operators(self._con.execute("EXPLAIN ANALYZE " + sql).fetchall()[0][1]))
             raise Stop
         if args.count_only:
             count_only(self._con, sql[match.end() :])
+            raise Stop
+        if args.streamed:
+            streamed(self._con, sql[match.end() :])
             raise Stop
         return timed_encode(self, lambda: execute(self, sql, *a, **kw))
 
@@ -133,6 +149,29 @@ def count_only(con: Any, select: str) -> None:
     ]
     took = time.perf_counter() - start
     print(f"encode without its table: {took:.2f} s, {n} rows, payloads {size / 1e6:.0f} MB")
+
+
+def streamed(con: Any, select: str) -> None:
+    """The encode in two passes: a narrow table, then the payloads streamed (--streamed)."""
+    start = time.perf_counter()
+    con.execute(
+        "CREATE TEMP TABLE __narrow AS SELECT __key, __hash, __errors, __warnings, __change, "
+        f"__match FROM ({select})"
+    )
+    narrow = time.perf_counter() - start
+    start = time.perf_counter()
+    reader = con.execute(
+        f"SELECT __key, __hash, __payload, __event_id FROM ({select}) WHERE __payload IS NOT NULL"
+    ).to_arrow_reader(10_000)
+    rows = size = 0
+    for batch in reader:
+        rows += batch.num_rows
+        size += batch.column(2).nbytes
+    took = time.perf_counter() - start
+    print(
+        f"narrow table {narrow:.2f} s; payloads streamed {took:.2f} s ({rows} rows, "
+        f"{size / 1e6:.0f} MB); two passes {narrow + took:.2f} s"
+    )
 
 
 def timed_encode(engine: Any, run: Any) -> Any:
