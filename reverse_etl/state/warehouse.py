@@ -69,6 +69,7 @@ class WarehouseStateStore:
         self._acks: Any = None
         self._lock_conn: Any = None
         self._marked: set[tuple[str, str]] = set()  # scopes with a compaction row
+        self._unanalyzed = 0  # entries this store added since its last ANALYZE
         self.warnings: list[str] = []
         if create:
             self._migrate_alone()
@@ -397,6 +398,7 @@ class WarehouseStateStore:
             self._insert_log(conn, destination, log, len(keys), now)
         conn.commit()
         self._marked.add((destination, scope))
+        self._unanalyzed += len(keys)
 
     def record_outcomes(self, destination: str, scope: str, log: LogBatch) -> None:
         conn = self._ack_conn()
@@ -475,16 +477,15 @@ class WarehouseStateStore:
             [destination, scope],
         )
         since, superseded, entries = found[0] if found else (0, 0, None)
-        if since is None:
-            return  # one entry per key already
         # A scope from a retl before the marks (0) or the counts: compacted now, and counted.
         uncounted = since == 0 or entries is None
-        if not uncounted and superseded < self.COMPACT_SHARE * entries:
+        if since is None or (not uncounted and superseded < self.COMPACT_SHARE * entries):
+            self._refresh_statistics()  # nothing to compact: one entry per key, or too few
             return
         # Fresh statistics first: PostgreSQL's autovacuum analyses a table a minute or more
         # after a large load, and until then this DELETE may be planned as a nested loop
         # over every key.
-        self.engine.execute(f"ANALYZE {self.s}.synced_rows")
+        self._analyze()
         # The scope's entries before the DELETE.
         before, known = (
             (f"(SELECT count(*) FROM {self.s}.synced_rows WHERE destination = %s AND scope = %s)",
@@ -507,6 +508,30 @@ class WarehouseStateStore:
                     superseded_from = NULL, superseded = 0, entries = excluded.entries""",
             [destination, scope, int(since), destination, scope, *known],
         )
+
+    def _refresh_statistics(self) -> None:
+        """ANALYZE ``synced_rows`` when this store added more entries than the server's
+        autovacuum waits for (``autovacuum_analyze_threshold`` plus
+        ``autovacuum_analyze_scale_factor`` of the rows the statistics know): what autovacuum
+        would do, but now, at the end of a destination. Autovacuum looks a minute or more
+        later, so the next sync's diff (a CI run right after a first sync) was planned on a
+        table estimated at a few rows. The per-batch commits leave it; ANALYZE reads a
+        sample of 300 x the statistics target rows, whatever the table's size."""
+        if self._unanalyzed == 0:
+            return
+        ((known, threshold, share),) = self.engine.rows(
+            "SELECT coalesce((SELECT greatest(reltuples, 0) FROM pg_class "
+            "WHERE oid = to_regclass(%s)), 0), "
+            "current_setting('autovacuum_analyze_threshold')::float8, "
+            "current_setting('autovacuum_analyze_scale_factor')::float8",
+            [f"{self.s}.synced_rows"],
+        )
+        if self._unanalyzed > threshold + share * known:
+            self._analyze()
+
+    def _analyze(self) -> None:
+        self.engine.execute(f"ANALYZE {self.s}.synced_rows")
+        self._unanalyzed = 0
 
     def record_run(
         self,
