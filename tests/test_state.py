@@ -16,15 +16,16 @@ from hypothesis import strategies as st
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import StateError
+from reverse_etl.pipeline.inputs import local_diff
 from reverse_etl.project import Project
 from reverse_etl.sandbox import SandboxServer
+from reverse_etl.state.dedup import DedupWindow
 from reverse_etl.state.diff import (
     Rows,
+    all_rows_sql,
     classify_sql,
-    diff_sql,
     fetch_sql,
     send_keys_sql,
-    unchanged_sql,
 )
 from reverse_etl.state.store import ALIAS, LocalStateStore
 
@@ -42,14 +43,20 @@ rows_strategy = st.dictionaries(
 
 def _diff(engine: DuckDBEngine, current: dict[str, str], synced: dict[str, str]) -> dict[str, str]:
     """Rows to send (key -> new/changed) for ``current`` rows against ``synced`` state."""
-    engine.execute("CREATE OR REPLACE TEMP TABLE cur (__row_key VARCHAR, __row_hash VARCHAR)")
-    engine.execute("CREATE OR REPLACE TEMP TABLE st (row_key VARCHAR, row_hash VARCHAR)")
+    engine.execute("CREATE OR REPLACE TEMP TABLE cur (k VARCHAR, h VARCHAR)")
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE st (row_key VARCHAR, row_hash VARCHAR, "
+        "first_synced_at TIMESTAMP DEFAULT now()::TIMESTAMP)"
+    )
     for k, h in current.items():
         engine.execute("INSERT INTO cur VALUES (?, ?)", [k, h])
     for k, h in synced.items():
-        engine.execute("INSERT INTO st VALUES (?, ?)", [k, h])
-    rows = engine.rows(f"SELECT __row_key, __change FROM ({diff_sql('SELECT * FROM cur', 'st')})")
-    unchanged = engine.rows(unchanged_sql("SELECT * FROM cur", "st"))[0][0]
+        engine.execute("INSERT INTO st (row_key, row_hash) VALUES (?, ?)", [k, h])
+    window = DedupWindow.at(0, 48 * 3600)
+    table, unchanged, _ = local_diff(
+        engine, Rows("SELECT * FROM cur", "k", "h"), "st", None, window
+    )
+    rows = engine.rows(f"SELECT __row_key, __change FROM {table}")
     changes = {k: c for k, c in rows}
     assert len(changes) == len(rows)  # no row twice
     assert unchanged + len(changes) == len(current)  # every row counted once
@@ -75,7 +82,7 @@ def test_diff_properties(current: dict[str, str], synced: dict[str, str]) -> Non
         assert {k: applied[k] for k in current} == current
         assert _diff(engine, current, applied) == {}
         # a full refresh sends everything
-        full = engine.rows(f"SELECT count(*) FROM ({diff_sql('SELECT * FROM cur', None)})")
+        full = engine.rows(f"SELECT count(*) FROM ({all_rows_sql('SELECT * FROM cur')})")
         assert full[0][0] == len(current)
     finally:
         engine.close()

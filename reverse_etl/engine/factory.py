@@ -82,6 +82,7 @@ def _postgres_state(
 
     # An advisory lock, released by the server when a killed process's session ends.
     store = WarehouseStateStore(engine, schema, clock=clock)
+    engine.scratch_schema = schema  # the diff's cached tables (PostgresEngine.cached)
     try:
         with store.lock() if write else contextlib.nullcontext():
             yield store

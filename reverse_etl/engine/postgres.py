@@ -70,6 +70,8 @@ _NUMERIC_ARRAY_OID = postgres.types["numeric"].array_oid
 _MAX_DECIMAL128 = 38
 _MAX_DECIMAL256 = 76
 _SCHEMA_CURSOR = "retl_schema"
+_CACHED = "__retl_cached_"  # + the creating session's process id, "_", a number
+_CACHED_NUMBERS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,19 @@ class PostgresEngine:
 
     dialect = "postgres"
     capabilities = EngineCapabilities(
-        "postgres", can_hold_state=True, diffs_in_place=True, default_schema="public"
+        "postgres",
+        can_hold_state=True,
+        diffs_in_place=True,
+        default_schema="public",
+        subquery_fence=" OFFSET 0",
     )
 
     def __init__(self, conn: PostgresConnection, *, model_dialect: str = "duckdb") -> None:
         self.conn = conn
         self.model_dialect = model_dialect
+        # Where ``cached`` keeps its tables: the state's schema, set by the factory that
+        # pairs this engine with a warehouse state (engine/factory.py).
+        self.scratch_schema: str | None = None
         self._con: psycopg.Connection[Any] | None = None
         self._streams: weakref.WeakSet[_Stream] = weakref.WeakSet()
 
@@ -143,6 +152,49 @@ class PostgresEngine:
                 f"a model must be exactly one SELECT statement, found {len(statements)}"
             )
         return statements[0]
+
+    @contextlib.contextmanager
+    def cached(self, sql: str) -> Iterator[str]:
+        """A table of ``sql``'s rows (model dialect), computed once, for the queries of the
+        block; dropped at its end.
+
+        An UNLOGGED table in ``scratch_schema`` (no WAL, like a temporary table), not a
+        temporary one: ``stream`` reads on a connection of its own, which would not see a
+        temporary table of this one. It is analysed, so that a join with it is planned on
+        its real size (without statistics the keys to send, a few thousand rows, were
+        estimated at 563,000, and the fetch sorted every model row for a merge join). Its
+        name carries this session's process id: a table left by a killed sync (whose
+        session the server has ended) is dropped by the next ``cached`` of any sync."""
+        if self.scratch_schema is None:
+            raise EngineError("no schema to keep a cached table in (the state is not here)")
+        schema = _ident(self.scratch_schema)
+        con = self._main()
+        self._drop_orphans(schema)
+        name = f"{schema}.{_ident(f'{_CACHED}{con.info.backend_pid}_{next(_CACHED_NUMBERS)}')}"
+        create = f"CREATE UNLOGGED TABLE {name} AS "
+        query = self.transpile(sql)
+        try:
+            con.execute(create + query)
+        except psycopg.Error as exc:
+            raise _query_error(exc, query, create) from None
+        try:
+            self.execute(f"ANALYZE {name}")
+            yield name
+        finally:
+            with contextlib.suppress(psycopg.Error, EngineError):
+                self.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def _drop_orphans(self, schema: str) -> None:
+        """Drop the cached tables whose session has ended (a sync killed in its diff)."""
+        orphans = self.rows(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname LIKE %s "
+            "AND substring(c.relname FROM %s)::int NOT IN (SELECT pid FROM pg_stat_activity)",
+            [self.scratch_schema, _CACHED.replace("_", "\\_") + "%", f"^{_CACHED}(\\d+)_"],
+        )
+        for (relname,) in orphans:
+            with contextlib.suppress(psycopg.Error, EngineError):  # another user's: theirs
+                self.execute(f"DROP TABLE IF EXISTS {schema}.{_ident(relname)}")
 
     def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         """Run ``sql`` (model dialect) and return a lazy reader of record batches."""
@@ -331,6 +383,10 @@ class _Stream:
     def __del__(self) -> None:
         # An abandoned reader that was never read: release the server session.
         self.close()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _declare_prefix(cursor_name: str) -> str:

@@ -29,7 +29,7 @@ from reverse_etl.pipeline.plan import (
     build_destination_plan,
     encode_plan_for,
 )
-from reverse_etl.state.diff import NEWEST_FORM, ROW_KEY, diff_sql, row_parts
+from reverse_etl.state.diff import NEWEST_FORM, ROW_KEY, all_rows_sql, row_parts
 
 if TYPE_CHECKING:
     from reverse_etl.engine.duckdb import DuckDBEngine
@@ -172,7 +172,7 @@ def _one(
     text = key_text(key, columns)
     # As a first sync's diff: every row is new. Only the rows of this key go on (two rows
     # with it are both invalid, as in a sync).
-    one = f"(SELECT * FROM ({diff_sql(rows.sql, None)}) AS __all WHERE {ROW_KEY} = {lit(text)})"
+    one = f"(SELECT * FROM ({all_rows_sql(rows.sql)}) AS __all WHERE {ROW_KEY} = {lit(text)})"
     relation = f"{one} AS __one"
     model = ModelInput(relation, bench.schema(f"SELECT * FROM {relation}"), prekeyed=True)
     plan = build_destination_plan(

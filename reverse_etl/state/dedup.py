@@ -89,35 +89,21 @@ def impact_sql(
     full_refresh: bool,
     key: str = "__row_key",
     row_hash: str = "__row_hash",
-    whole: bool = False,
 ) -> str:
     """One scan of the model's keyed rows joined with the state (``latest`` with first
     times): (unchanged, held, resent, double counted), for ``impact_counts``. With
-    ``full_refresh`` every acknowledged key is resent.
-
-    ``whole``: every row of the model, not only those the state knows (a LEFT JOIN, the same
-    four counts), and two more for ``nothing_to_send``: keyless rows, and rows of a key the
-    state does not know. (No distinct count here: PostgreSQL runs no aggregate with DISTINCT
-    in parallel, and this pass is the diff's largest; ``duplicated_keys_sql`` asks that
-    apart, only when it decides.)"""
+    ``full_refresh`` every acknowledged key is resent."""
     late = window.late_sql()
     changed = f"__s.row_hash <> __k.{row_hash}"
     held = f"{changed} AND {hold}" if hold is not None else "FALSE"
     resent = "TRUE" if full_refresh else f"{changed} AND NOT ({held})"
     unchanged = "FALSE" if full_refresh else f"__s.row_hash = __k.{row_hash}"
-    extra, join = "", "JOIN"
-    if whole:
-        join = "LEFT JOIN"
-        extra = (
-            f", count(*) FILTER (WHERE __k.{key} IS NULL), "
-            f"count(*) FILTER (WHERE __s.row_key IS NULL)"
-        )
     return (
         f"SELECT count(*) FILTER (WHERE {unchanged}), "
         f"count(*) FILTER (WHERE {'FALSE' if full_refresh else held}), "
         f"count(*) FILTER (WHERE {resent}), "
-        f"count(*) FILTER (WHERE ({resent}) AND {late}){extra} "
-        f"FROM ({rows}) AS __k {join} {latest} AS __s ON __s.row_key = __k.{key}"
+        f"count(*) FILTER (WHERE ({resent}) AND {late}) "
+        f"FROM ({rows}) AS __k JOIN {latest} AS __s ON __s.row_key = __k.{key}"
     )
 
 
@@ -125,22 +111,6 @@ def impact_counts(rows: Sequence[Sequence[Any]]) -> tuple[int, DedupCounts]:
     """``impact_sql``'s one row: (unchanged, DedupCounts)."""
     unchanged, held, resent, late = (int(v or 0) for v in rows[0][:4])
     return unchanged, DedupCounts(held, resent, late)
-
-
-def nothing_to_send(rows: Sequence[Sequence[Any]]) -> bool:
-    """From ``impact_sql(..., whole=True)``'s row: no row changed (held ones stay back), none
-    is keyless, and every row's key is known to the state. The diff then finds nothing to
-    send unless a key appears twice (``duplicated_keys_sql``: those rows are reported
-    invalid)."""
-    _, _, resent, _, keyless, new = (int(v or 0) for v in rows[0])
-    return resent == 0 and keyless == 0 and new == 0
-
-
-def duplicated_keys_sql(rows: str, key: str = "__row_key") -> str:
-    """One row: whether a key of the model's keyed rows appears more than once. Only the key
-    is computed (not the row hash), and the distinct count sorts the keys (a hash aggregate
-    of every key spilled far more at 4M rows)."""
-    return f"SELECT count({key}) > count(DISTINCT {key}) FROM ({rows}) AS __k"
 
 
 def acknowledged_sql(latest: str, window: DedupWindow) -> str:

@@ -174,48 +174,18 @@ def row_parts(
     return Rows(model_sql, key, _digest(list(schema), form))
 
 
-def repeated_keys_sql(rows: str) -> str:
-    """The keys that appear more than once among ``rows`` (one row each), to join against."""
-    return (
-        f"SELECT {ROW_KEY} FROM ({rows}) AS __d "
-        f"WHERE {ROW_KEY} IS NOT NULL GROUP BY {ROW_KEY} HAVING count(*) > 1"
-    )
-
-
-def diff_sql(rows: str, latest: str | None, hold: str | None = None) -> str:
-    """Only the rows to send: new keys, and keys whose row hash changed (unless ``hold``, SQL
-    over the state row ``__s``, holds them back); ``latest`` None means a full refresh. Rows
-    whose key appears more than once come along too, so that they are reported invalid.
-
-    The duplicated keys are a join, not ``IN (subquery)`` under the OR: PostgreSQL runs such
-    a subquery as a hashed SubPlan only when its estimate fits work_mem, else it rescans
-    the duplicated keys for every row (quadratic; at 1M rows the estimate is 330,000 keys,
-    over the default 4MB)."""
-    if latest is None:
-        return f"SELECT __k.*, '{NEW}' AS {CHANGE} FROM ({rows}) AS __k"
-    dups = f"({repeated_keys_sql(rows)})"
-    changed = f"__s.row_hash <> __k.{ROW_HASH}"
-    if hold is not None:
-        changed = f"({changed} AND NOT {hold})"
-    keep = f"__s.row_key IS NULL OR {changed} OR __dup.{ROW_KEY} IS NOT NULL"
-    return (
-        f"SELECT __k.*, CASE WHEN __s.row_key IS NULL THEN '{NEW}' ELSE '{CHANGED}' END "
-        f"AS {CHANGE} FROM ({rows}) AS __k LEFT JOIN {latest} AS __s "
-        f"ON __s.row_key = __k.{ROW_KEY} LEFT JOIN {dups} AS __dup "
-        f"ON __dup.{ROW_KEY} = __k.{ROW_KEY} WHERE {keep}"
-    )
-
-
-def unchanged_sql(rows_sql: str, latest: str) -> str:
-    """How many rows stay in the warehouse because nothing changed (a count leaves, no row)."""
-    return (
-        f"SELECT count(*) FROM ({rows_sql}) AS __k JOIN {latest} AS __s "
-        f"ON __s.row_key = __k.{ROW_KEY} WHERE __s.row_hash = __k.{ROW_HASH}"
-    )
+def all_rows_sql(rows: str) -> str:
+    """Every row, as new: a first sync, or a full refresh (the diffs are ``classify_sql``'s)."""
+    return f"SELECT __k.*, '{NEW}' AS {CHANGE} FROM ({rows}) AS __k"
 
 
 def classify_sql(
-    rows: str, latest: str, *, hold: str | None = None, late: str | None = None
+    rows: str,
+    latest: str,
+    *,
+    hold: str | None = None,
+    late: str | None = None,
+    fence: str = "",
 ) -> str:
     """Every row's key, row hash and change (new / changed / held / unchanged), in one scan;
     ``hold`` (SQL over the state row ``__s``) makes a changed row held (not sent again), and
@@ -225,9 +195,11 @@ def classify_sql(
     memory spills it to disk, and then has to hold back the model's side too: with all the
     model's columns in it, that runs out of memory (seen at 4M rows under 400MB); with two
     narrow columns it spills safely. ``send_keys_sql`` then picks the keys to send, and
-    ``fetch_sql`` fetches only their rows.
+    ``fetch_sql`` fetches only their rows. ``fence``: the engine's
+    ``capabilities.subquery_fence``, so that it computes the key and the hash before the
+    join rather than carrying every column through it.
     """
-    narrow = f"SELECT {ROW_KEY}, {ROW_HASH} FROM ({rows}) AS __r"
+    narrow = f"SELECT {ROW_KEY}, {ROW_HASH} FROM ({rows}) AS __r{fence}"
     held = f"WHEN {hold} THEN '{HELD}' " if hold is not None else ""
     is_late = f"__s.row_key IS NOT NULL AND {late}" if late is not None else "FALSE"
     return (

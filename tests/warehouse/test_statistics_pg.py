@@ -10,6 +10,9 @@ the store can have analysed it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 
 from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
@@ -73,10 +76,10 @@ def test_each_compact_analyses_at_most_once(
     analyses: list[str] = []
     execute_sql = pg_engine.execute
 
-    def counting(sql: str, *args: object, **kw: object) -> object:
+    def counting(sql: str, params: Sequence[Any] = ()) -> None:
         if sql.lstrip().upper().startswith("ANALYZE"):
             analyses.append(sql)
-        return execute_sql(sql, *args, **kw)
+        execute_sql(sql, params)
 
     monkeypatch.setattr(pg_engine, "execute", counting)
     store = WarehouseStateStore(pg_engine, "retl_state")

@@ -17,15 +17,13 @@ from typing import Any
 
 import pytest
 
+from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
+from reverse_etl.pipeline.inputs import classified_once
 from reverse_etl.project import Project
 from reverse_etl.sandbox import SandboxServer
-from reverse_etl.state.dedup import (
-    DedupWindow,
-    duplicated_keys_sql,
-    impact_sql,
-    nothing_to_send,
-)
+from reverse_etl.state.dedup import DedupWindow
+from reverse_etl.state.diff import CHANGE, ROW_KEY, Rows
 
 from .test_warehouse_sync import (  # noqa: F401 - fixtures
     TOKEN,
@@ -109,12 +107,12 @@ def test_a_duplicated_key_beside_a_change_is_not_counted_unchanged(
 @pytest.fixture
 def engine(pg_db: PostgresConnection) -> Iterator[PostgresEngine]:
     engine = PostgresEngine(pg_db)
+    engine.scratch_schema = "public"
     engine.execute(
-        "CREATE TABLE m AS SELECT 'k' || i AS __row_key, 'h' || i AS __row_hash "
-        "FROM generate_series(1, 20) AS i"
+        "CREATE TABLE m AS SELECT 'k' || i AS k, 'h' || i AS h FROM generate_series(1, 20) AS i"
     )
     engine.execute(
-        "CREATE TABLE s AS SELECT __row_key AS row_key, __row_hash AS row_hash, "
+        "CREATE TABLE s AS SELECT k AS row_key, h AS row_hash, "
         "now()::timestamp AS first_synced_at FROM m"
     )
     try:
@@ -124,32 +122,49 @@ def engine(pg_db: PostgresConnection) -> Iterator[PostgresEngine]:
 
 
 @pytest.mark.parametrize(
-    ("change", "expected"),
+    ("change", "sent", "unchanged"),
     [
-        ("SELECT 1", True),  # every row as acknowledged
-        ("DELETE FROM m WHERE __row_key = 'k3'", True),  # a row gone: nothing to send
-        ("UPDATE m SET __row_hash = 'x' WHERE __row_key = 'k3'", False),  # changed
-        ("INSERT INTO m VALUES ('k99', 'h99')", False),  # new
-        ("INSERT INTO m VALUES (NULL, 'h0')", False),  # keyless
-        ("INSERT INTO m VALUES ('k3', 'h3')", False),  # k3 twice, both unchanged
+        ("SELECT 1", [], 20),  # every row as acknowledged
+        ("DELETE FROM m WHERE k = 'k3'", [], 19),  # a row gone: nothing to send
+        ("UPDATE m SET h = 'x' WHERE k = 'k3'", [("k3", "changed")], 19),
+        ("INSERT INTO m VALUES ('k99', 'h99')", [("k99", "new")], 20),
+        ("INSERT INTO m VALUES (NULL, 'h0')", [(None, "new")], 20),  # keyless: invalid
+        # k3 twice, both as acknowledged: both go on, to be reported invalid
+        ("INSERT INTO m VALUES ('k3', 'h3')", [("k3", None)] * 2, 19),
         (
-            "DELETE FROM m WHERE __row_key = 'k4'; UPDATE m SET __row_key = 'k3' "
-            "WHERE __row_key = 'k5'",
-            False,
+            "DELETE FROM m WHERE k = 'k4'; UPDATE m SET k = 'k3' WHERE k = 'k5'",
+            [("k3", None)] * 2,
+            17,
         ),  # k3 twice, k4 and k5 gone: as many rows as keys
     ],
 )
-def test_nothing_to_send_is_exact(engine: PostgresEngine, change: str, expected: bool) -> None:
+def test_the_classification_fetches_only_what_is_sent(
+    engine: PostgresEngine,
+    streams: list[str],
+    change: str,
+    sent: list[tuple[str | None, str | None]],
+    unchanged: int,
+) -> None:
+    """The counts and the rows to send come from one cached classification; the model runs a
+    second time (a stream) only when a row is to send, and then only for those rows."""
     for statement in change.split("; "):
         engine.execute(statement)
-    counted = impact_sql(
-        "SELECT * FROM m",
-        "s",
-        hold=None,
-        window=DedupWindow.at(time.time(), 48 * 3600),
-        full_refresh=False,
-        whole=True,
-    )
-    twice = engine.rows(engine.transpile(duplicated_keys_sql("SELECT * FROM m")))[0][0]
-    found = nothing_to_send(engine.rows(engine.transpile(counted))) and not twice
-    assert found is expected
+    bench = DuckDBEngine()
+    try:
+        table, counted, _ = classified_once(
+            bench,
+            engine,
+            rows=Rows("SELECT * FROM m", "k", "h"),
+            latest="s",
+            hold=None,
+            window=DedupWindow.at(time.time(), 48 * 3600),
+        )
+        got = bench.rows(f"SELECT {ROW_KEY}, {CHANGE} FROM {table}")
+    finally:
+        bench.close()
+    # a duplicated key's rows are reported invalid whatever their change: not compared
+    assert sorted((k, c if (k, None) not in sent else None) for k, c in got) == sorted(sent)
+    assert counted == unchanged
+    assert len(streams) == (1 if sent else 0)
+    cached = "SELECT count(*) FROM pg_class WHERE relname LIKE '\\_\\_retl\\_cached%'"
+    assert engine.rows(cached) == [(0,)]  # dropped at the end
