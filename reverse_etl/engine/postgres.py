@@ -189,8 +189,9 @@ class PostgresEngine:
         orphans = self.rows(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname LIKE %s "
-            "AND substring(c.relname FROM %s)::int NOT IN (SELECT pid FROM pg_stat_activity)",
-            [self.scratch_schema, _CACHED.replace("_", "\\_") + "%", f"^{_CACHED}(\\d+)_"],
+            "AND substring(c.relname FROM %s)::bigint NOT IN (SELECT pid FROM pg_stat_activity)",
+            # at most 10 digits: any name the pattern takes casts (another's table stays)
+            [self.scratch_schema, _CACHED.replace("_", "\\_") + "%", f"^{_CACHED}(\\d{{1,10}})_"],
         )
         for (relname,) in orphans:
             with contextlib.suppress(psycopg.Error, EngineError):  # another user's: theirs
