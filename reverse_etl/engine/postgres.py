@@ -22,6 +22,7 @@ import psycopg
 import pyarrow as pa
 import sqlglot
 from psycopg import postgres
+from psycopg import sql as pgsql
 from psycopg.types.string import TextLoader
 from pydantic import SecretStr
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
@@ -167,10 +168,9 @@ class PostgresEngine:
         session the server has ended) is dropped by the next ``cached`` of any sync."""
         if self.scratch_schema is None:
             raise EngineError("no schema to keep a cached table in (the state is not here)")
-        schema = _ident(self.scratch_schema)
         con = self._main()
-        self._drop_orphans(schema)
-        name = f"{schema}.{_ident(f'{_CACHED}{con.info.backend_pid}_{next(_CACHED_NUMBERS)}')}"
+        self._drop_orphans()
+        name = self._scratch(f"{_CACHED}{con.info.backend_pid}_{next(_CACHED_NUMBERS)}")
         create = f"CREATE UNLOGGED TABLE {name} AS "
         query = self.transpile(sql)
         try:
@@ -184,7 +184,11 @@ class PostgresEngine:
             with contextlib.suppress(psycopg.Error, EngineError):
                 self.execute(f"DROP TABLE IF EXISTS {name}")
 
-    def _drop_orphans(self, schema: str) -> None:
+    def _scratch(self, table: str) -> str:
+        """``table`` in ``scratch_schema``, quoted."""
+        return pgsql.Identifier(self.scratch_schema or "", table).as_string()
+
+    def _drop_orphans(self) -> None:
         """Drop the cached tables whose session has ended (a sync killed in its diff)."""
         orphans = self.rows(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -195,7 +199,7 @@ class PostgresEngine:
         )
         for (relname,) in orphans:
             with contextlib.suppress(psycopg.Error, EngineError):  # another user's: theirs
-                self.execute(f"DROP TABLE IF EXISTS {schema}.{_ident(relname)}")
+                self.execute(f"DROP TABLE IF EXISTS {self._scratch(relname)}")
 
     def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
         """Run ``sql`` (model dialect) and return a lazy reader of record batches."""
@@ -384,10 +388,6 @@ class _Stream:
     def __del__(self) -> None:
         # An abandoned reader that was never read: release the server session.
         self.close()
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _declare_prefix(cursor_name: str) -> str:
