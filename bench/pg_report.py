@@ -39,7 +39,7 @@ def parse_log(text: str) -> list[dict[str, Any]]:
             head, plan = " ".join(lines), []
         head = " ".join(head.split())
         if e["kind"] == "statement" and re.match(
-            r"(FETCH|CLOSE|DECLARE|SELECT|INSERT|UPDATE|DELETE)", head
+            r"(FETCH|CLOSE|DECLARE|COPY|SELECT|INSERT|UPDATE|DELETE)", head
         ):
             continue  # the same statement's auto_explain entry has the plan
         label = re.sub(r"retl_stream_\d+", "retl_stream_N", head)

@@ -1,0 +1,268 @@
+"""A PostgreSQL query's rows read as CSV through ``COPY (query) TO STDOUT``, parsed into Arrow
+by Arrow's own CSV reader, instead of a Python object per value through a cursor.
+
+A first sync reads every row of the model (issue #17): through the cursor, psycopg made a
+Python object of each value and pyarrow an Arrow array of those, about 5 CPU-seconds per
+million bench rows in this process. Here the server streams the rows while Arrow parses them
+in C++, and Python sees one call per row (libpq hands COPY data over a row at a time).
+
+Only columns whose PostgreSQL text form Arrow parses back to exactly the value the cursor
+gives take this path (``copy_plan``): text-like types (and every type read as its text),
+booleans, integers, floats, dates, timestamps and ``numeric`` as decimal or float. Arrays of
+text, integers or booleans come as JSON (``array_to_json``) and are parsed by Arrow's JSON
+reader. A query with any other column (an array of numbers with decimals, of dates...), or
+with two columns of one name, is read through the cursor as before.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+from psycopg import sql as pgsql
+
+from reverse_etl.engine.errors_text import redact_error
+from reverse_etl.engine.native_memory import hold_mmap_threshold
+from reverse_etl.errors import EngineError
+
+BLOCK_BYTES = 1 << 19  # what Arrow's CSV reader parses at a time; it reads up to 8 ahead
+
+
+def _scalar_ok(type_: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(type_)
+        or pa.types.is_boolean(type_)
+        or pa.types.is_integer(type_)
+        or pa.types.is_floating(type_)
+        or pa.types.is_date32(type_)
+        or pa.types.is_timestamp(type_)
+        or pa.types.is_decimal128(type_)  # Arrow's CSV reader has no decimal256
+    )
+
+
+def _list_ok(type_: pa.DataType) -> bool:
+    """An array whose JSON form reads back exactly: text, integers, booleans (a float
+    array's NaN would be the JSON string "NaN"; a decimal's digits would become a float)."""
+    if not pa.types.is_list(type_):
+        return False
+    value = type_.value_type
+    return bool(
+        pa.types.is_string(value) or pa.types.is_integer(value) or pa.types.is_boolean(value)
+    )
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """How to read a query's rows through COPY: the statement and the columns that come as
+    JSON arrays."""
+
+    statement: pgsql.Composed
+    schema: pa.Schema
+    json_columns: frozenset[int]
+
+
+def copy_plan(query: str, schema: pa.Schema) -> CopyPlan | None:
+    """The COPY of ``query`` (PostgreSQL SQL) whose result has ``schema``, or None when a
+    column cannot be read that way (see the module's docstring)."""
+    names = schema.names
+    if not names or len(set(names)) != len(names):
+        return None
+    json_columns = frozenset(i for i, f in enumerate(schema) if _list_ok(f.type))
+    if any(not _scalar_ok(f.type) for i, f in enumerate(schema) if i not in json_columns):
+        return None
+    inner: pgsql.Composable = pgsql.SQL(query)  # the transpiled model, as the cursor runs it
+    if json_columns:
+        columns = pgsql.SQL(", ").join(
+            pgsql.SQL("array_to_json(__q.{})::text").format(pgsql.Identifier(n))
+            if i in json_columns
+            else pgsql.SQL("__q.{}").format(pgsql.Identifier(n))
+            for i, n in enumerate(names)
+        )
+        inner = pgsql.SQL("SELECT {} FROM ({}) AS __q").format(columns, inner)
+    statement = pgsql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(inner)
+    return CopyPlan(statement, schema, json_columns)
+
+
+class _CopyFile:
+    """COPY's rows as a readable file for Arrow (one libpq message per row)."""
+
+    closed = False
+
+    def __init__(self, copy: Any) -> None:
+        self._copy = copy
+        self._rest: bytes = b""
+        self.error: psycopg.Error | None = None
+        self.empty = True  # no byte read yet
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return False
+
+    def read(self, size: int = -1) -> bytes:
+        parts: list[Any] = [self._rest]
+        have = len(self._rest)
+        read = self._copy.read
+        while size < 0 or have < size:
+            try:
+                chunk = read()
+            except psycopg.Error as exc:
+                self.error = exc
+                raise
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        data = b"".join(parts)
+        if data:
+            self.empty = False
+        if 0 <= size < len(data):
+            self._rest = data[size:]
+            return data[:size]
+        self._rest = b""
+        return data
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def read_batches(cur: psycopg.Cursor[Any], plan: CopyPlan, rows: int) -> Iterator[pa.RecordBatch]:
+    """The rows of ``plan``'s COPY, as record batches of ``plan.schema`` of ``rows`` rows
+    each (the last one: what is left), as the cursor fetches them. A server error while
+    reading raises ``psycopg.Error``; a value Arrow cannot read as its column's type raises
+    ``EngineError`` naming the column, not the value."""
+    # Each block is a Python bytes object of about BLOCK_BYTES: held at glibc's default
+    # threshold, they are unmapped when freed rather than fragmenting the heap (as Spark's
+    # batches did: engine/native_memory.py).
+    hold_mmap_threshold()
+    schema = plan.schema
+    # Positional names: the CSV reader keys its types by name.
+    names = [f"c{i}" for i in range(len(schema))]
+    types = {
+        n: pa.string() if i in plan.json_columns else f.type
+        for i, (n, f) in enumerate(zip(names, schema, strict=True))
+    }
+    with cur.copy(plan.statement) as copy:
+        source = _CopyFile(copy)
+        try:
+            reader = pacsv.open_csv(
+                pa.PythonFile(source, mode="r"),
+                read_options=pacsv.ReadOptions(
+                    column_names=names, block_size=BLOCK_BYTES, use_threads=False
+                ),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=types,
+                    null_values=[""],  # COPY's NULL; an empty text is quoted, ""
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=False,
+                    true_values=["t"],
+                    false_values=["f"],
+                ),
+            )
+            # JSON arrays parsed a whole batch at a time: a call per CSV block cost more.
+            for batch in _rebatched(reader, rows):
+                yield _typed(batch, plan)
+        except pa.ArrowInvalid as exc:
+            if source.error is not None:
+                raise source.error from None
+            if source.empty:  # no row: nothing to parse, no batch (as the cursor)
+                return
+            raise _value_error(exc, schema) from None
+        except (OSError, pa.ArrowException):
+            if source.error is not None:
+                raise source.error from None
+            raise
+
+
+def _rebatched(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """``batches`` as batches of exactly ``rows`` rows (the last one: what is left); Arrow's
+    CSV reader hands over a block of bytes at a time."""
+    pending: list[pa.RecordBatch] = []
+    have = 0
+    for batch in batches:
+        pending.append(batch)
+        have += batch.num_rows
+        if have < rows:
+            continue
+        whole = pa.Table.from_batches(pending).combine_chunks()
+        start = 0
+        while have - start >= rows:
+            yield from whole.slice(start, rows).to_batches()
+            start += rows
+        pending = whole.slice(start).to_batches()
+        have -= start
+    if have:
+        yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
+
+
+def _typed(batch: pa.RecordBatch, plan: CopyPlan) -> pa.RecordBatch:
+    columns = list(batch.columns)
+    for i in plan.json_columns:
+        columns[i] = _lists(columns[i], plan.schema.field(i))
+    return pa.RecordBatch.from_arrays(columns, schema=plan.schema)
+
+
+def _lists(text: pa.Array, field: pa.Field) -> pa.Array:
+    """JSON arrays (text) as an Arrow list column: one NDJSON line per row, parsed at once."""
+    if len(text) == 0:
+        return pa.array([], type=field.type)
+    lines = pc.binary_join_element_wise('{"v":', pc.fill_null(text, "null"), "}\n", "")
+    data = _joined(lines)
+    try:
+        table = pajson.read_json(
+            pa.BufferReader(data),
+            read_options=pajson.ReadOptions(
+                use_threads=False, block_size=max(len(data) + 1, 1 << 16)
+            ),
+            parse_options=pajson.ParseOptions(
+                explicit_schema=pa.schema([pa.field("v", field.type)]),
+                unexpected_field_behavior="error",
+            ),
+        )
+    except pa.ArrowInvalid:
+        raise EngineError(
+            f'column "{field.name}": a value does not fit {field.type}',
+            hint="cast the column to text (or another plain type) in the model",
+        ) from None
+    return table.column("v").combine_chunks()
+
+
+def _joined(lines: pa.Array) -> pa.Buffer:
+    """The characters of a string array, back to back (its value buffer, from its first
+    value to its last)."""
+    array = lines.cast(pa.large_string())
+    offsets = array.buffers()[1]
+    first = int.from_bytes(offsets[8 * array.offset : 8 * array.offset + 8], "little")
+    end = 8 * (array.offset + len(array))
+    last = int.from_bytes(offsets[end : end + 8], "little")
+    return array.buffers()[2].slice(first, last - first)
+
+
+_COLUMN = re.compile(r"In CSV column #(\d+)")
+
+
+def _value_error(exc: pa.ArrowInvalid, schema: pa.Schema) -> EngineError:
+    """Which column a value did not fit, without the value (it may be personal data)."""
+    found = _COLUMN.search(str(exc))
+    if found and int(found.group(1)) < len(schema):
+        field = schema.field(int(found.group(1)))
+        return EngineError(
+            f'column "{field.name}": a value does not fit {field.type}',
+            hint="cast the column to text (or another plain type) in the model",
+        )
+    return EngineError(
+        "a value does not fit its column's type: " + redact_error(str(exc).split(":")[0]).strip(),
+        hint="cast the column to text (or another plain type) in the model",
+    )
