@@ -23,9 +23,6 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.json as pajson
 from psycopg import sql as pgsql
 
 from reverse_etl.engine.errors_text import redact_error
@@ -145,6 +142,8 @@ def read_batches(cur: psycopg.Cursor[Any], plan: CopyPlan, rows: int) -> Iterato
     # Each block is a Python bytes object of about BLOCK_BYTES: held at glibc's default
     # threshold, they are unmapped when freed rather than fragmenting the heap (as Spark's
     # batches did: engine/native_memory.py).
+    import pyarrow.csv as pacsv  # here: a sync that streams nothing does without
+
     hold_mmap_threshold()
     schema = plan.schema
     # Positional names: the CSV reader keys its types by name.
@@ -216,6 +215,9 @@ def _typed(batch: pa.RecordBatch, plan: CopyPlan) -> pa.RecordBatch:
 
 def _lists(text: pa.Array, field: pa.Field) -> pa.Array:
     """JSON arrays (text) as an Arrow list column: one NDJSON line per row, parsed at once."""
+    import pyarrow.compute as pc  # 9 MB of imports: only where a stream has arrays
+    import pyarrow.json as pajson
+
     if len(text) == 0:
         return pa.array([], type=field.type)
     lines = pc.binary_join_element_wise('{"v":', pc.fill_null(text, "null"), "}\n", "")
