@@ -29,8 +29,6 @@ from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.native_memory import hold_mmap_threshold
 from reverse_etl.errors import EngineError
 
-BLOCK_BYTES = 1 << 19  # what Arrow's CSV reader parses at a time; it reads up to 8 ahead
-
 
 def _scalar_ok(type_: pa.DataType) -> bool:
     return bool(
@@ -87,63 +85,20 @@ def copy_plan(query: str, schema: pa.Schema) -> CopyPlan | None:
     return CopyPlan(statement, schema, json_columns)
 
 
-class _CopyFile:
-    """COPY's rows as a readable file for Arrow (one libpq message per row)."""
-
-    closed = False
-
-    def __init__(self, copy: Any) -> None:
-        self._copy = copy
-        self._rest: bytes = b""
-        self.error: psycopg.Error | None = None
-        self.empty = True  # no byte read yet
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def writable(self) -> bool:
-        return False
-
-    def read(self, size: int = -1) -> bytes:
-        parts: list[Any] = [self._rest]
-        have = len(self._rest)
-        read = self._copy.read
-        while size < 0 or have < size:
-            try:
-                chunk = read()
-            except psycopg.Error as exc:
-                self.error = exc
-                raise
-            if not chunk:
-                break
-            parts.append(chunk)
-            have += len(chunk)
-        data = b"".join(parts)
-        if data:
-            self.empty = False
-        if 0 <= size < len(data):
-            self._rest = data[size:]
-            return data[:size]
-        self._rest = b""
-        return data
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def read_batches(cur: psycopg.Cursor[Any], plan: CopyPlan, rows: int) -> Iterator[pa.RecordBatch]:
     """The rows of ``plan``'s COPY, as record batches of ``plan.schema`` of ``rows`` rows
     each (the last one: what is left), as the cursor fetches them. A server error while
     reading raises ``psycopg.Error``; a value Arrow cannot read as its column's type raises
-    ``EngineError`` naming the column, not the value."""
-    # Each block is a Python bytes object of about BLOCK_BYTES: held at glibc's default
-    # threshold, they are unmapped when freed rather than fragmenting the heap (as Spark's
-    # batches did: engine/native_memory.py).
+    ``EngineError`` naming the column, not the value.
+
+    libpq hands COPY data over one row at a time: ``rows`` of them are joined into one block
+    and parsed at once. Each block holds whole rows, however long one is (Arrow's streaming
+    CSV reader fails on a row longer than its block)."""
     import pyarrow.csv as pacsv  # here: a sync that streams nothing does without
 
+    # A block is a Python bytes object of a few MB: held at glibc's default threshold, they
+    # are unmapped when freed rather than fragmenting the heap (as Spark's batches did:
+    # engine/native_memory.py).
     hold_mmap_threshold()
     schema = plan.schema
     # Positional names: the CSV reader keys its types by name.
@@ -152,58 +107,45 @@ def read_batches(cur: psycopg.Cursor[Any], plan: CopyPlan, rows: int) -> Iterato
         n: pa.string() if i in plan.json_columns else f.type
         for i, (n, f) in enumerate(zip(names, schema, strict=True))
     }
+    # A row of one NULL column is an empty line: a row, not a line to skip.
+    parse = pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False)
+    convert = pacsv.ConvertOptions(
+        column_types=types,
+        null_values=[""],  # COPY's NULL; an empty text is quoted, ""
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
+    )
     with cur.copy(plan.statement) as copy:
-        source = _CopyFile(copy)
-        try:
-            reader = pacsv.open_csv(
-                pa.PythonFile(source, mode="r"),
-                read_options=pacsv.ReadOptions(
-                    column_names=names, block_size=BLOCK_BYTES, use_threads=False
-                ),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=types,
-                    null_values=[""],  # COPY's NULL; an empty text is quoted, ""
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=False,
-                    true_values=["t"],
-                    false_values=["f"],
-                ),
-            )
-            # JSON arrays parsed a whole batch at a time: a call per CSV block cost more.
-            for batch in _rebatched(reader, rows):
-                yield _typed(batch, plan)
-        except pa.ArrowInvalid as exc:
-            if source.error is not None:
-                raise source.error from None
-            if source.empty:  # no row: nothing to parse, no batch (as the cursor)
+        read = copy.read
+        while True:
+            parts = []
+            for _ in range(rows):
+                row = read()
+                if not row:
+                    break
+                parts.append(row)
+            if not parts:
                 return
-            raise _value_error(exc, schema) from None
-        except (OSError, pa.ArrowException):
-            if source.error is not None:
-                raise source.error from None
-            raise
-
-
-def _rebatched(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
-    """``batches`` as batches of exactly ``rows`` rows (the last one: what is left); Arrow's
-    CSV reader hands over a block of bytes at a time."""
-    pending: list[pa.RecordBatch] = []
-    have = 0
-    for batch in batches:
-        pending.append(batch)
-        have += batch.num_rows
-        if have < rows:
-            continue
-        whole = pa.Table.from_batches(pending).combine_chunks()
-        start = 0
-        while have - start >= rows:
-            yield from whole.slice(start, rows).to_batches()
-            start += rows
-        pending = whole.slice(start).to_batches()
-        have -= start
-    if have:
-        yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
+            block = b"".join(parts)
+            del parts
+            try:
+                table = pacsv.read_csv(
+                    pa.py_buffer(block),
+                    read_options=pacsv.ReadOptions(
+                        column_names=names, block_size=len(block) + 1, use_threads=False
+                    ),
+                    parse_options=parse,
+                    convert_options=convert,
+                )
+            except pa.ArrowInvalid as exc:
+                raise _value_error(exc, schema) from None
+            del block
+            for batch in table.combine_chunks().to_batches():
+                yield _typed(batch, plan)
+            if table.num_rows < rows:
+                return
 
 
 def _typed(batch: pa.RecordBatch, plan: CopyPlan) -> pa.RecordBatch:

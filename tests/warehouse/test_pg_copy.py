@@ -143,3 +143,18 @@ def test_a_copy_left_half_read_is_closed_with_the_engine(
     closer.start()
     closer.join(timeout=120)  # a deadlock guard, not a time limit: the close takes ms
     assert not closer.is_alive()
+
+
+def test_long_rows_and_rows_of_one_null_are_read(
+    pg_engine: PostgresEngine, copies: list[int]
+) -> None:
+    """A row longer than any block a streaming CSV reader would take (3 MB of text), and
+    rows whose only column is NULL (an empty line of CSV), come through COPY as through the
+    cursor."""
+    long = "select i, repeat('ab,\"' || chr(10), 600000 * i) as t from generate_series(0, 2) g(i)"
+    nulls = "select null::int as x from generate_series(1, 3)"
+    for sql in (long, nulls):
+        copied = read(pg_engine, sql, by_copy=True, rows=2)
+        assert copied.equals(read(pg_engine, sql, by_copy=False, rows=2))
+    assert copies == [1, 1]
+    assert read(pg_engine, nulls, by_copy=True).column("x").to_pylist() == [None] * 3
