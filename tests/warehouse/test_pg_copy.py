@@ -158,3 +158,19 @@ def test_long_rows_and_rows_of_one_null_are_read(
         assert copied.equals(read(pg_engine, sql, by_copy=False, rows=2))
     assert copies == [1, 1]
     assert read(pg_engine, nulls, by_copy=True).column("x").to_pylist() == [None] * 3
+
+
+def test_percent_signs_braces_and_odd_names_reach_the_server_as_written(
+    pg_engine: PostgresEngine, copies: list[int]
+) -> None:
+    """The model's SQL goes into COPY untouched: no placeholder is read into ``%s`` or ``%``,
+    no format field into ``{}``, and a column name that needs quoting is quoted where the
+    array columns are wrapped."""
+    sql = (
+        'select \'a%sb%\' as "p%s", \'{x}\' as "we""ird, name", '
+        "array['%(k)s', '{}'] as \"a{0}\" where 'z' like '%'"
+    )
+    copied = read(pg_engine, sql, by_copy=True)
+    assert copies == [1]
+    assert copied.to_pylist() == [{"p%s": "a%sb%", 'we"ird, name': "{x}", "a{0}": ["%(k)s", "{}"]}]
+    assert copied.equals(read(pg_engine, sql, by_copy=False))
