@@ -1,8 +1,10 @@
 """Native PostgreSQL engine: models transpiled by sqlglot, rows streamed as Arrow batches.
 
-Each ``stream`` runs on its own connection, in a read-only transaction, through a server-side
-(named) cursor fetched ``batch_rows`` at a time, so memory stays flat however large the
-result; the engine's own connection stays free (autocommit) for retl's state tables.
+Each ``stream`` runs on its own connection, in a read-only transaction: a server-side (named)
+cursor is declared for the result's columns, and the rows are read ``batch_rows`` at a time
+through ``COPY ... TO STDOUT`` as CSV where every column allows (``engine/pg_copy.py``), else
+fetched from that cursor; either way memory stays flat however large the result. The
+engine's own connection stays free (autocommit) for retl's state tables.
 Sessions use ``TimeZone=UTC``, like the DuckDB engine: timestamps without time zone mean UTC.
 """
 
