@@ -176,10 +176,7 @@ def _lists(text: pa.Array, field: pa.Field) -> pa.Array:
             ),
         )
     except pa.ArrowInvalid:
-        raise EngineError(
-            f'column "{field.name}": a value does not fit {field.type}',
-            hint="cast the column to text (or another plain type) in the model",
-        ) from None
+        raise does_not_fit(field) from None
     return table.column("v").combine_chunks()
 
 
@@ -195,18 +192,24 @@ def _joined(lines: pa.Array) -> pa.Buffer:
 
 
 _COLUMN = re.compile(r"In CSV column #(\d+)")
+_CAST_HINT = "cast the column to text (or another plain type) in the model"
+
+
+def does_not_fit(field: pa.Field, detail: str = "") -> EngineError:
+    """A value of ``field``'s column that its Arrow type cannot hold (``detail``: what the
+    reader said, already redacted), whichever way the rows were read."""
+    said = f": {detail}" if detail else ""
+    return EngineError(
+        f'column "{field.name}": a value does not fit {field.type}{said}', hint=_CAST_HINT
+    )
 
 
 def _value_error(exc: pa.ArrowInvalid, schema: pa.Schema) -> EngineError:
     """Which column a value did not fit, without the value (it may be personal data)."""
     found = _COLUMN.search(str(exc))
     if found and int(found.group(1)) < len(schema):
-        field = schema.field(int(found.group(1)))
-        return EngineError(
-            f'column "{field.name}": a value does not fit {field.type}',
-            hint="cast the column to text (or another plain type) in the model",
-        )
+        return does_not_fit(schema.field(int(found.group(1))))
     return EngineError(
         "a value does not fit its column's type: " + redact_error(str(exc).split(":")[0]).strip(),
-        hint="cast the column to text (or another plain type) in the model",
+        hint=_CAST_HINT,
     )

@@ -31,7 +31,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
-from reverse_etl.engine.pg_copy import CopyPlan, copy_plan, read_batches
+from reverse_etl.engine.pg_copy import CopyPlan, copy_plan, does_not_fit, read_batches
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -404,11 +404,7 @@ class _Stream:
         try:
             return pa.array(self._convert[index](values), type=field.type)
         except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
-            raise EngineError(
-                f'column "{field.name}": a value does not fit {field.type}: '
-                f"{_one_line(redact_error(str(exc)))}",
-                hint="cast the column to text (or another plain type) in the model",
-            ) from None
+            raise does_not_fit(field, _one_line(redact_error(str(exc)))) from None
 
     def close(self) -> None:
         self._registry.discard(self)
