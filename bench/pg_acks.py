@@ -60,7 +60,9 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def measure(cluster: Cluster, store_class: Any, schema: str, keys: int) -> dict[str, Any]:
+def measure(
+    cluster: Cluster, store_class: Any, schema: str, keys: int, *, sorted_keys: bool = False
+) -> dict[str, Any]:
     from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
     from reverse_etl.state.base import LogBatch
 
@@ -69,8 +71,14 @@ def measure(cluster: Cluster, store_class: Any, schema: str, keys: int) -> dict[
     out: dict[str, Any] = {"schema": schema, "keys": keys, "loadavg_before": os.getloadavg()[0]}
     server, cpu, start = cluster.cpu_s(), _cpu(), time.perf_counter()
     quarter, quarters = start, list[float]()
+    # The keys in the order a sync sends them (the model's, here numeric: order-0, order-1,
+    # ..., which lands all over the state's text index), or sorted as the index sorts them.
+    every = [f"order-{i}" for i in range(keys)]
+    if sorted_keys:
+        every.sort()
+    out["sorted_keys"] = sorted_keys
     for first in range(0, keys, BATCH):
-        batch = [f"order-{i}" for i in range(first, min(keys, first + BATCH))]
+        batch = every[first : first + BATCH]
         hashes = [f"3:{i:032x}" for i in range(first, first + len(batch))]
         log = LogBatch("run-1", "accepted", batch, event_ids=batch)
         store.record_acknowledged("bench", "scope", batch, hashes, log)
@@ -112,12 +120,19 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument(
         "--store", type=Path, action="append", default=[], help="another warehouse.py to measure"
     )
+    parser.add_argument(
+        "--sorted-keys",
+        action="store_true",
+        help="acknowledge the keys in the index's (text) order, not the model's",
+    )
     add_server_settings(parser)
     args = parser.parse_args(argv)
     results = []
     with throwaway("retl-pga-", 10_000, server_settings(args)) as cluster:
         for i, path in enumerate([*args.store, None]):
-            found = measure(cluster, _store_class(path), f"state_{i}", args.keys)
+            found = measure(
+                cluster, _store_class(path), f"state_{i}", args.keys, sorted_keys=args.sorted_keys
+            )
             results.append({"store": str(path or "this tree"), **found})
             print(json.dumps(results[-1]), flush=True)
     return results

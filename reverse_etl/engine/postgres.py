@@ -223,8 +223,14 @@ class PostgresEngine:
                 "client_encoding=UTF8",  # what COPY's bytes are decoded as (pg_copy)
             )
         )
-        stream = _Stream(con, query, self._streams, by_copy=self.by_copy)
+        stream = _Stream(
+            con, query, self._streams, by_copy=self.by_copy, on_refused=self._copy_refused
+        )
         return pa.RecordBatchReader.from_batches(stream.schema, stream.batches(batch_rows))
+
+    def _copy_refused(self) -> None:
+        """The server refused a stream's COPY: later streams go through the cursor at once."""
+        self.by_copy = False
 
     def schema(self, sql: str) -> pa.Schema:
         """Arrow schema of ``sql``'s result; the cursor is declared, no row is fetched."""
@@ -337,18 +343,17 @@ class _Stream:
         registry: weakref.WeakSet[_Stream],
         *,
         by_copy: bool = True,
+        on_refused: Callable[[], None] | None = None,
     ) -> None:
         self._con = con
         self._registry = registry
         self._query = query
         self._copy: CopyPlan | None = None
+        self._on_refused = on_refused  # called when the server refuses the COPY
         registry.add(self)
-        name = f"retl_stream_{next(self._ids)}"
         try:
             con.read_only = True
-            self._cur = con.cursor(name=name)
-            _text_loaders(self._cur)
-            self._cur.execute(query)
+            self._declare()
             self.schema = _arrow_schema(self._cur)
             self._convert = [
                 _converter(col.type_code, field.type)
@@ -359,15 +364,26 @@ class _Stream:
                 self._cur.close()  # declared for its columns only: COPY reads the rows
         except psycopg.Error as exc:
             self.close()
-            raise _query_error(exc, query, _declare_prefix(name)) from None
+            cur = getattr(self, "_cur", None)
+            prefix = _declare_prefix(cur.name) if cur is not None else ""
+            raise _query_error(exc, query, prefix) from None
         except BaseException:
             self.close()
             raise
+
+    def _declare(self) -> None:
+        """Declare the query's cursor (in a new transaction, read-only)."""
+        self._cur = self._con.cursor(name=f"retl_stream_{next(self._ids)}")
+        _text_loaders(self._cur)
+        self._cur.execute(self._query)
 
     def batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
         if self._copy is not None:
             yield from self._copied(self._copy, batch_rows)
             return
+        yield from self._fetched(batch_rows)
+
+    def _fetched(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
         try:
             while True:
                 try:
@@ -391,13 +407,44 @@ class _Stream:
             self.close()
 
     def _copied(self, plan: CopyPlan, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        refused = False
         try:
             with self._con.cursor() as cur:
-                yield from read_batches(cur, plan, batch_rows)
+                batches = read_batches(cur, plan, batch_rows)
+                try:
+                    first = next(batches, None)  # the COPY is sent here
+                except psycopg.Error as exc:
+                    if not _copy_refused(exc):
+                        raise
+                    refused = True
+                else:
+                    if first is not None:
+                        yield first
+                        yield from batches
         except psycopg.Error as exc:
             raise _query_error(exc, self._query) from None
         finally:
+            if not refused:
+                self.close()
+        if refused:
+            yield from self._uncopied(batch_rows)
+
+    def _uncopied(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """The server refused the COPY before its first row (a server or proxy without
+        ``COPY TO STDOUT``, such as Redshift): the rows come through the cursor, from the
+        start, and the engine's later streams go that way at once."""
+        if self._on_refused is not None:
+            self._on_refused()
+        try:
+            self._con.rollback()  # the refusal aborted the transaction
+            self._declare()
+        except psycopg.Error as exc:
             self.close()
+            raise _query_error(exc, self._query) from None
+        except BaseException:
+            self.close()
+            raise
+        yield from self._fetched(batch_rows)
 
     def _column(self, index: int, values: Sequence[Any]) -> pa.Array:
         field = self.schema.field(index)
@@ -420,6 +467,16 @@ class _Stream:
     def __del__(self) -> None:
         # An abandoned reader that was never read: release the server session.
         self.close()
+
+
+# How a server that does not take ``COPY (query) TO STDOUT`` refuses it: "feature not
+# supported" (Redshift), or a syntax error from one that parses no COPY of a query. The same
+# query was declared as a cursor just before, so neither can be the model's own error.
+_COPY_REFUSED = frozenset({"0A000", "42601"})
+
+
+def _copy_refused(exc: psycopg.Error) -> bool:
+    return exc.sqlstate in _COPY_REFUSED
 
 
 def _declare_prefix(cursor_name: str) -> str:

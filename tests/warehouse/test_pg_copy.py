@@ -8,17 +8,20 @@ text against NULL, NaN and infinities, the ends of every integer and date range)
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from psycopg import sql as pgsql
 
-from reverse_etl.engine import postgres
+from reverse_etl.engine import pg_copy, postgres
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.pg_copy import copy_plan
 from reverse_etl.engine.postgres import PostgresEngine
+from reverse_etl.errors import EngineError
 
 pytestmark = pytest.mark.postgres
 
@@ -174,3 +177,67 @@ def test_percent_signs_braces_and_odd_names_reach_the_server_as_written(
     assert copies == [1]
     assert copied.to_pylist() == [{"p%s": "a%sb%", 'we"ird, name': "{x}", "a{0}": ["%(k)s", "{}"]}]
     assert copied.equals(read(pg_engine, sql, by_copy=False))
+
+
+def _refusing(monkeypatch: pytest.MonkeyPatch, tail: str) -> list[str]:
+    """``read_batches`` sends the plan's COPY with ``tail`` for its options: the real server
+    then answers as one without ``COPY TO STDOUT`` would (an error, the transaction
+    aborted). Returns the statements sent."""
+    sent: list[str] = []
+    real = pg_copy.read_batches
+
+    def refused(cur: Any, plan: Any, rows: int) -> Iterator[pa.RecordBatch]:
+        text = plan.statement.as_string(cur)
+        assert text.endswith(" (FORMAT csv)")
+        sent.append(text.removesuffix(" (FORMAT csv)") + tail)
+        statement = pgsql.SQL(sent[-1])
+        return real(cur, dataclasses.replace(plan, statement=statement), rows)
+
+    monkeypatch.setattr(postgres, "read_batches", refused)
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("tail", "sqlstate"),
+    [
+        (" NOT COPY SYNTAX", "42601"),  # a server that parses no COPY of a query
+        (" (FORMAT binary, HEADER)", "0A000"),  # "feature not supported", as Redshift says
+    ],
+)
+def test_a_server_that_refuses_copy_gets_the_cursor(
+    pg_engine: PostgresEngine, monkeypatch: pytest.MonkeyPatch, tail: str, sqlstate: str
+) -> None:
+    """Refused before its first row, the stream reads the same rows through the cursor, and
+    the engine's later streams go that way at once (no second refusal)."""
+    import psycopg
+
+    sql = "select i, 'r' || i as s from generate_series(1, 2500) as g(i)"
+    expected = read(pg_engine, sql, by_copy=False)
+    # What the server answers to that COPY.
+    with pg_engine._connect(autocommit=True) as con, pytest.raises(psycopg.Error) as refusal:
+        con.execute(f"COPY ({sql}) TO STDOUT{tail}")
+    assert refusal.value.sqlstate == sqlstate
+
+    sent = _refusing(monkeypatch, tail)
+    pg_engine.by_copy = True
+    reader = pg_engine.stream(sql, batch_rows=1000)
+    got = pa.Table.from_batches(list(iter_batches(reader)), schema=reader.schema)
+    assert len(sent) == 1 and sent[0].endswith(tail)
+    assert got.equals(expected)
+    assert pg_engine.by_copy is False
+    again = pg_engine.stream(sql, batch_rows=1000)
+    assert pa.Table.from_batches(list(iter_batches(again))).equals(expected)
+    assert len(sent) == 1  # not asked again
+
+
+def test_a_copy_that_fails_otherwise_is_an_error_not_a_fallback(
+    pg_engine: PostgresEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a refusal of COPY itself falls back: the server's other errors are the run's
+    (here an option COPY does take, with a value it rejects)."""
+    sent = _refusing(monkeypatch, " (FORMAT nonesuch)")
+    pg_engine.by_copy = True
+    with pytest.raises(EngineError, match="nonesuch"):
+        list(iter_batches(pg_engine.stream("select 1 as one")))
+    assert len(sent) == 1
+    assert pg_engine.by_copy is True
