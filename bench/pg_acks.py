@@ -21,6 +21,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import random
 import resource
 import sys
 import time
@@ -61,7 +62,7 @@ def _cpu() -> float:
 
 
 def measure(
-    cluster: Cluster, store_class: Any, schema: str, keys: int, *, sorted_keys: bool = False
+    cluster: Cluster, store_class: Any, schema: str, keys: int, *, key_order: str = "model"
 ) -> dict[str, Any]:
     from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
     from reverse_etl.state.base import LogBatch
@@ -71,12 +72,15 @@ def measure(
     out: dict[str, Any] = {"schema": schema, "keys": keys, "loadavg_before": os.getloadavg()[0]}
     server, cpu, start = cluster.cpu_s(), _cpu(), time.perf_counter()
     quarter, quarters = start, list[float]()
-    # The keys in the order a sync sends them (the model's, here numeric: order-0, order-1,
-    # ..., which lands all over the state's text index), or sorted as the index sorts them.
+    # The keys in the model's order (numeric: order-0, order-1, ...; runs of neighbours in
+    # the state's text index), sorted as the index sorts them, or shuffled (what a plan's
+    # table built by a partitioned join hands the send).
     every = [f"order-{i}" for i in range(keys)]
-    if sorted_keys:
+    if key_order == "sorted":
         every.sort()
-    out["sorted_keys"] = sorted_keys
+    elif key_order == "shuffled":
+        random.Random(17).shuffle(every)
+    out["key_order"] = key_order
     for first in range(0, keys, BATCH):
         batch = every[first : first + BATCH]
         hashes = [f"3:{i:032x}" for i in range(first, first + len(batch))]
@@ -121,9 +125,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         "--store", type=Path, action="append", default=[], help="another warehouse.py to measure"
     )
     parser.add_argument(
-        "--sorted-keys",
-        action="store_true",
-        help="acknowledge the keys in the index's (text) order, not the model's",
+        "--key-order",
+        choices=["model", "sorted", "shuffled"],
+        default="model",
+        help="the order the keys are acknowledged in (default: the model's, numeric)",
     )
     add_server_settings(parser)
     args = parser.parse_args(argv)
@@ -131,7 +136,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     with throwaway("retl-pga-", 10_000, server_settings(args)) as cluster:
         for i, path in enumerate([*args.store, None]):
             found = measure(
-                cluster, _store_class(path), f"state_{i}", args.keys, sorted_keys=args.sorted_keys
+                cluster, _store_class(path), f"state_{i}", args.keys, key_order=args.key_order
             )
             results.append({"store": str(path or "this tree"), **found})
             print(json.dumps(results[-1]), flush=True)
