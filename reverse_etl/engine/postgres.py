@@ -308,6 +308,14 @@ class PostgresEngine:
                 # Floats as the shortest text that reads back exactly, whatever the server's
                 # default: the row hash (state/diff.py) and the rows read depend on it.
                 "extra_float_digits=3",
+                # The text of dates, times, intervals and bytes, whatever the server's or the
+                # database's default: the rows read (psycopg and COPY's CSV parse ISO dates
+                # only; 'SQL, DMY' or 'German' failed every read of a timestamptz) and the
+                # row hash, which hashes the values' text. The date field order (DMY, MDY)
+                # stays the server's: it is how the model's own date literals read.
+                "DateStyle=ISO",
+                "IntervalStyle=postgres",
+                "bytea_output=hex",
                 *([f"search_path={c.search_path}"] if c.search_path else []),
                 *settings,
             )

@@ -9,6 +9,7 @@ text against NULL, NaN and infinities, the ends of every integer and date range)
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -241,3 +242,43 @@ def test_a_copy_that_fails_otherwise_is_an_error_not_a_fallback(
         list(iter_batches(pg_engine.stream("select 1 as one")))
     assert len(sent) == 1
     assert pg_engine.by_copy is True
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"datestyle": "SQL, DMY", "intervalstyle": "sql_standard", "bytea_output": "escape"},
+        {"datestyle": "German", "intervalstyle": "iso_8601"},
+        {"datestyle": "Postgres, MDY", "intervalstyle": "postgres_verbose"},
+    ],
+)
+def test_the_databases_own_date_interval_and_bytes_styles_change_nothing(
+    pg_engine: PostgresEngine, settings: dict[str, str]
+) -> None:
+    """A database whose default DateStyle, IntervalStyle or bytea_output is not PostgreSQL's
+    own: the rows read (both paths) and the values' text (what the row hash hashes) are
+    those of a default database. psycopg cannot read a timestamptz in three of these
+    DateStyles, and COPY's CSV would carry them as written."""
+    for name, value in settings.items():
+        pg_engine.execute(f"ALTER DATABASE {pg_engine.conn.dbname} SET {name} = '{value}'")
+    pg_engine.close()  # the settings apply to new sessions
+    sql = (
+        "select date '2024-02-29' as d, timestamp '2024-01-02 03:04:05.5' as ts, "
+        "timestamptz '2024-01-02 03:04:05+02' as tz, cast('1 day 02:00:03' as interval) as iv, "
+        "'\\x01ff'::bytea as by"
+    )
+    expected = [
+        {
+            "d": dt.date(2024, 2, 29),
+            "ts": dt.datetime(2024, 1, 2, 3, 4, 5, 500000),
+            "tz": dt.datetime(2024, 1, 2, 1, 4, 5, tzinfo=dt.timezone.utc),
+            "iv": "1 day 02:00:03",
+            "by": "\\x01ff",
+        }
+    ]
+    assert read(pg_engine, sql, by_copy=False).to_pylist() == expected
+    assert read(pg_engine, sql, by_copy=True).to_pylist() == expected
+    texts = pg_engine.rows(f"select d::text, ts::text, tz::text, iv::text, by::text from ({sql}) s")
+    iso = ("2024-02-29", "2024-01-02 03:04:05.5", "2024-01-02 01:04:05+00", "1 day 02:00:03")
+    assert texts == [(*iso, "\\x01ff")]
+    assert pg_engine.rows("show datestyle")[0][0].startswith("ISO")
