@@ -198,3 +198,30 @@ def test_tiktok_docs_tables_match_the_catalog() -> None:
     )
     for param in ("email", "event_time", "lead_id", "app_id", "contents"):
         assert f"`{param}`" in text
+
+
+_PARSES = ("parse", "parse_one", "transpile", "maybe_parse")
+
+
+def test_every_module_that_has_sqlglot_read_sql_installs_the_interval_fix() -> None:
+    """sqlglot alone reads ``INTERVAL '1 day 02:00:03'`` as one day (reverse_etl/
+    sqlglot_intervals.py): a module that calls its parser imports the fix, in the function
+    that parses when it imports sqlglot there (lazily), else at its top."""
+    missing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        parses = any(
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _PARSES
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in ("sqlglot", "exp")
+            for node in ast.walk(tree)
+        )
+        if parses and "reverse_etl.sqlglot_intervals" not in _imports(path) | {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+        }:
+            missing.append(str(path.relative_to(REPO)))
+    assert missing == []
+    # And the check sees the modules it is about.
+    assert (PACKAGE / "engine" / "postgres.py").read_text().count("sqlglot.transpile(") == 1

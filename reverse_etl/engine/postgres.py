@@ -29,6 +29,7 @@ from psycopg.types.string import TextLoader
 from pydantic import SecretStr
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
+import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
 from reverse_etl.engine.pg_copy import CopyPlan, copy_plan, does_not_fit, read_batches

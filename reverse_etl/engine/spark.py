@@ -30,6 +30,7 @@ from pydantic import SecretStr
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
+import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.errors import EngineError
@@ -197,6 +198,7 @@ class SparkEngine:
         _refuse_code(trees[0])
         if self.model_dialect == "spark":
             return sql  # taken as written (checked above)
+        _refuse_clock_intervals(trees[0])
         tree = trees[0].transform(self._file_views)
         try:
             return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
@@ -492,6 +494,20 @@ def _refuse_code(tree: exp.Expr) -> None:
                     f"a model may not call {called}(): it runs Java code in Spark",
                     hint="compute the column in SQL",
                 )
+
+
+def _refuse_clock_intervals(tree: exp.Expr) -> None:
+    """Spark reads no time of day inside an interval's text (``interval '1 day 02:00:03'``,
+    ``interval '1:30'``): it fails with the text masked. Said here, with the text and a
+    form Spark reads."""
+    for node in tree.find_all(exp.Interval):
+        text = node.this
+        if node.unit is None and isinstance(text, exp.Literal) and ":" in text.name:
+            raise EngineError(
+                f"Spark SQL has no interval written as INTERVAL '{text.name}' (a time of day "
+                "inside the text)",
+                hint="write it in units, e.g. interval '1 day 2 hours 3 seconds'",
+            )
 
 
 def _reader_kind(node: exp.Expr) -> str | None:

@@ -78,6 +78,8 @@ def query_for(compiled: CompiledModel, engine: Engine) -> str:
     import sqlglot
     from sqlglot.errors import ErrorLevel, SqlglotError
 
+    import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
+
     try:
         out = [
             s

@@ -3,6 +3,7 @@ the diff in Spark (only the rows to send leave it), and a SIGKILL mid-send loses
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.engine.spark import SparkConnection, SparkEngine
+from reverse_etl.errors import EngineError
 from reverse_etl.models.dialects import query_for
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
@@ -362,3 +364,18 @@ def test_a_model_in_spark_sql_runs_as_written_and_sends_what_duckdb_sends(
     assert len(from_spark) == 300
     assert from_spark == from_duckdb
     assert from_spark["order-3"]["properties"]["content_ids"] == ["sku-3"]
+
+
+def test_an_interval_of_days_and_a_time_is_refused_with_its_text_not_cut_short(
+    spark: Any,
+) -> None:
+    """sqlglot alone translated ``interval '1 day 02:00:03'`` as one day
+    (reverse_etl/sqlglot_intervals.py). Spark reads no time of day in an interval's text:
+    retl says so, naming the text; the same interval in units means the same in Spark."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    start = "select timestamp '2024-01-01 00:00:00' + "
+    with pytest.raises(EngineError, match=r"INTERVAL '1 day 02:00:03'") as refused:
+        engine.transpile(start + "interval '1 day 02:00:03' as t")
+    assert "1 day 2 hours 3 seconds" in (refused.value.hint or "")
+    sql = engine.transpile(start + "interval '1 day 2 hours 3 seconds' as t")
+    assert engine.rows(sql) == [(dt.datetime(2024, 1, 2, 2, 0, 3),)]

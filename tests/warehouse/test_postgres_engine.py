@@ -491,3 +491,13 @@ def test_a_stream_is_planned_for_all_its_rows(engine: PostgresEngine) -> None:
         list(iter_batches(engine.stream("SELECT current_setting('cursor_tuple_fraction') AS f")))
     )
     assert table.column("f").to_pylist() == ["1"]
+
+
+def test_an_interval_of_days_and_a_time_means_the_same_in_postgres(
+    pg_engine: PostgresEngine,
+) -> None:
+    """sqlglot alone translated ``interval '1 day 02:00:03'`` as one day
+    (reverse_etl/sqlglot_intervals.py): the model's interval reaches PostgreSQL whole."""
+    sql = "select interval '1 day 02:00:03' = interval '26 hours 3 seconds' as same"
+    reader = pg_engine.stream(sql)
+    assert [b.to_pylist() for b in iter_batches(reader)] == [[{"same": True}]]
