@@ -317,6 +317,10 @@ class PostgresEngine:
                 "DateStyle=ISO",
                 "IntervalStyle=postgres",
                 "bytea_output=hex",
+                # A backslash in a quoted text is the backslash itself, as retl's literals
+                # and sqlglot's output assume: with it off (a legacy server), a text ending
+                # in a backslash ended early, and a project's value could end the text.
+                "standard_conforming_strings=on",
                 *([f"search_path={c.search_path}"] if c.search_path else []),
                 *settings,
             )

@@ -501,3 +501,20 @@ def test_an_interval_of_days_and_a_time_means_the_same_in_postgres(
     sql = "select interval '1 day 02:00:03' = interval '26 hours 3 seconds' as same"
     reader = pg_engine.stream(sql)
     assert [b.to_pylist() for b in iter_batches(reader)] == [[{"same": True}]]
+
+
+def test_a_backslash_in_a_text_is_itself_on_a_server_that_escapes_with_it(
+    pg_engine: PostgresEngine,
+) -> None:
+    """``standard_conforming_strings = off`` (a legacy default) reads a backslash in a quoted
+    text as an escape: retl's literals (quotes doubled) and sqlglot's output would end early,
+    and a value from a project file could close the text. Every session sets it on."""
+    pg_engine.execute(
+        f"ALTER DATABASE {pg_engine.conn.dbname} SET standard_conforming_strings = off"
+    )
+    pg_engine.close()  # the setting applies to new sessions
+    value = "x\\' OR true --"
+    quoted = "'" + value.replace("'", "''") + "'"  # how retl quotes a text
+    assert pg_engine.rows(f"select {quoted} as v") == [(value,)]
+    reader = pg_engine.stream(f"select {quoted} as v, 'a\\' as w")  # transpiled by sqlglot
+    assert [b.to_pylist() for b in iter_batches(reader)] == [[{"v": value, "w": "a\\"}]]
