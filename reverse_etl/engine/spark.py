@@ -199,7 +199,8 @@ class SparkEngine:
         if self.model_dialect == "spark":
             return sql  # taken as written (checked above)
         _refuse_clock_intervals(trees[0])
-        tree = trees[0].transform(self._file_views)
+        _refuse_regexp_differences(trees[0])
+        tree = trees[0].transform(_weekday_as_written).transform(self._file_views)
         try:
             return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
         except SqlglotError as exc:
@@ -507,6 +508,65 @@ def _refuse_clock_intervals(tree: exp.Expr) -> None:
                 f"Spark SQL has no interval written as INTERVAL '{text.name}' (a time of day "
                 "inside the text)",
                 hint="write it in units, e.g. interval '1 day 2 hours 3 seconds'",
+            )
+
+
+# The day of the week, as DuckDB and PostgreSQL number it (Sunday 0 ... Saturday 6, or ISO:
+# Monday 1 ... Sunday 7): the part names of extract / date_part, and DuckDB's functions.
+_DOW_PARTS = frozenset({"dow", "dayofweek", "weekday"})
+_ISODOW_PARTS = frozenset({"isodow"})
+
+
+def _weekday_as_written(node: exp.Expr) -> exp.Expr:
+    """A day-of-week number as the model's dialect gives it. sqlglot writes DuckDB's
+    ``dayofweek(d)`` (Sunday 0) as Spark's ``DAYOFWEEK(d)`` (Sunday 1), ``extract(dow ...)``
+    as Spark's (Sunday 1 too), ``weekday(d)`` (Sunday 0) as Spark's ``WEEKDAY`` (Monday 0),
+    and ``isodow`` through the Sunday-0 formula over Spark's Sunday-1 function: every one a
+    day off, silently. Here each is Spark's ``DAYOFWEEK(d) - 1`` or ``WEEKDAY(d) + 1``."""
+    day: exp.Expr | None = None
+    part: str | None = None
+    if isinstance(node, exp.DayOfWeek):
+        day, part = node.this, "dow"
+    elif isinstance(node, exp.DayOfWeekIso):
+        day, part = node.this, "isodow"
+    elif isinstance(node, exp.Extract) and isinstance(node.this, exp.Var | exp.Literal):
+        day, part = node.expression, node.this.name.lower()
+    elif isinstance(node, exp.Anonymous) and str(node.this).lower() in _DOW_PARTS:
+        day, part = (node.expressions[0] if len(node.expressions) == 1 else None), "dow"
+    elif isinstance(node, exp.Anonymous) and str(node.this).lower() == "date_part":
+        args = node.expressions
+        if len(args) == 2 and isinstance(args[0], exp.Literal) and args[0].is_string:
+            day, part = args[1], args[0].name.lower()
+    if day is None or part is None:
+        return node
+    if part in _DOW_PARTS:
+        spark = exp.Anonymous(this="DAYOFWEEK", expressions=[day.copy()])
+        return exp.Paren(this=exp.Sub(this=spark, expression=exp.Literal.number(1)))
+    if part in _ISODOW_PARTS:
+        spark = exp.Anonymous(this="WEEKDAY", expressions=[day.copy()])
+        return exp.Paren(this=exp.Add(this=spark, expression=exp.Literal.number(1)))
+    return node
+
+
+def _refuse_regexp_differences(tree: exp.Expr) -> None:
+    """``regexp_replace`` as DuckDB and PostgreSQL mean it that Spark SQL cannot say:
+    without the ``'g'`` option they replace the first match only, where Spark's replaces
+    every match; other options (``'i'``) sqlglot drops on the way. Refused by name."""
+    for node in tree.find_all(exp.RegexpReplace):
+        modifiers = node.args.get("modifiers")
+        options = modifiers.name if isinstance(modifiers, exp.Literal) else ""
+        if node.args.get("single_replace") and "g" not in options:
+            raise EngineError(
+                "regexp_replace without the 'g' option replaces the first match only, and "
+                "Spark's replaces every match: the model would send other values from Spark",
+                hint="add 'g' to replace every match (regexp_replace(s, pattern, "
+                "replacement, 'g')), or write the model in Spark SQL",
+            )
+        if set(options) - {"g"}:
+            raise EngineError(
+                f"regexp_replace's options '{options}' have no Spark SQL form (Spark takes "
+                "every match, and no options)",
+                hint="write them inside the pattern instead, e.g. (?i) at its start for 'i'",
             )
 
 

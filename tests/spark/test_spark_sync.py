@@ -379,3 +379,36 @@ def test_an_interval_of_days_and_a_time_is_refused_with_its_text_not_cut_short(
     assert "1 day 2 hours 3 seconds" in (refused.value.hint or "")
     sql = engine.transpile(start + "interval '1 day 2 hours 3 seconds' as t")
     assert engine.rows(sql) == [(dt.datetime(2024, 1, 2, 2, 0, 3),)]
+
+
+WEEKDAYS = (
+    "select d, dayofweek(d) as a, extract(dow from d) as b, date_part('dow', d) as c, "
+    "weekday(d) as e, isodow(d) as f, extract(isodow from d) as g, "
+    "date_part('isodow', d) as h, extract(day from d) as i "
+    "from (select cast('2024-03-17' as date) + cast(i as integer) as d "
+    "from (values (0), (1), (2), (3), (4), (5), (6)) as t(i)) as w order by d"
+)
+
+
+def test_a_day_of_the_week_is_numbered_as_in_duckdb(spark: Any) -> None:
+    """sqlglot writes DuckDB's day-of-week numbers (Sunday 0, ISO Monday 1) as Spark's own
+    (Sunday 1, Monday 0): a day off, silently. A whole week, both engines."""
+    duck = duckdb.connect()
+    expected = duck.execute(WEEKDAYS.format(step="i", days="range(7) as t(i)")).fetchall()
+    assert [r[1] for r in expected] == [0, 1, 2, 3, 4, 5, 6]  # Sunday 17 March 2024 first
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    sql = engine.transpile(WEEKDAYS)
+    assert engine.rows(sql) == expected
+
+
+def test_a_regexp_replace_spark_cannot_say_is_refused(spark: Any) -> None:
+    """Without 'g', DuckDB replaces the first match and Spark every match; an 'i' option
+    sqlglot drops. With 'g' alone both replace every match."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    with pytest.raises(EngineError, match="first match only") as first:
+        engine.transpile("select regexp_replace('a1b22', '[0-9]+', '#') as r")
+    assert "'g'" in (first.value.hint or "")
+    with pytest.raises(EngineError, match="options 'gi'"):
+        engine.transpile("select regexp_replace('a1B', '[a-z]', '', 'gi') as r")
+    every = "select regexp_replace('a1b22', '[0-9]+', '#', 'g') as r"
+    assert engine.rows(engine.transpile(every)) == duckdb.sql(every).fetchall() == [("a#b#",)]
