@@ -33,6 +33,7 @@ import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
 from reverse_etl.engine.pg_copy import CopyPlan, copy_plan, does_not_fit, read_batches
+from reverse_etl.engine.portable import refuse_unportable
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -136,14 +137,14 @@ class PostgresEngine:
     def transpile(self, sql: str) -> str:
         """One ``model_dialect`` statement as PostgreSQL SQL."""
         try:
+            trees = [t for t in sqlglot.parse(sql, read=self.model_dialect) if t is not None]
+            for tree in trees:
+                refuse_unportable(tree, self.model_dialect, "PostgreSQL")
             statements = [
                 s
-                for s in sqlglot.transpile(
-                    sql,
-                    read=self.model_dialect,
-                    write="postgres",
-                    unsupported_level=ErrorLevel.RAISE,
-                    pretty=True,
+                for s in (
+                    t.sql(dialect="postgres", unsupported_level=ErrorLevel.RAISE, pretty=True)
+                    for t in trees
                 )
                 if s.strip()
             ]

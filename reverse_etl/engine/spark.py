@@ -33,6 +33,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
+from reverse_etl.engine.portable import refuse_unportable
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -198,6 +199,7 @@ class SparkEngine:
         _refuse_code(trees[0])
         if self.model_dialect == "spark":
             return sql  # taken as written (checked above)
+        refuse_unportable(trees[0], self.model_dialect, "Spark SQL")
         _refuse_clock_intervals(trees[0])
         _refuse_regexp_differences(trees[0])
         tree = trees[0].transform(_weekday_as_written).transform(self._file_views)

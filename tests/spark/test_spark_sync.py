@@ -412,3 +412,11 @@ def test_a_regexp_replace_spark_cannot_say_is_refused(spark: Any) -> None:
         engine.transpile("select regexp_replace('a1B', '[a-z]', '', 'gi') as r")
     every = "select regexp_replace('a1b22', '[0-9]+', '#', 'g') as r"
     assert engine.rows(engine.transpile(every)) == duckdb.sql(every).fetchall() == [("a#b#",)]
+
+
+def test_duckdbs_format_is_refused_for_spark(spark: Any) -> None:
+    """Spark's FORMAT_STRING, which sqlglot writes for DuckDB's format(), takes '%s' and
+    writes NULL as 'null': DuckDB's '{}' template came out as it was written."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    with pytest.raises(EngineError, match=r"format\(\) gives other text in Spark SQL"):
+        engine.transpile("select format('{}-{}', 'a', 'b') as s")
