@@ -22,6 +22,7 @@ from reverse_etl.state.journal import journal_files
 from reverse_etl.state.spark import SparkStateStore
 from reverse_etl.validation import validate_project
 from tests.conftest import kill_sync_midway
+from tests.portable_exprs import differences
 
 pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'retl[spark]'")
 pytestmark = pytest.mark.spark
@@ -420,3 +421,13 @@ def test_duckdbs_format_is_refused_for_spark(spark: Any) -> None:
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     with pytest.raises(EngineError, match=r"format\(\) gives other text in Spark SQL"):
         engine.transpile("select format('{}-{}', 'a', 'b') as s")
+
+
+def test_no_expression_gives_another_value_on_spark_silently(spark: Any) -> None:
+    """DuckDB-dialect expressions give DuckDB's values on Spark, fail loudly, or differ as
+    docs/warehouses.md says (tests/portable_exprs.py)."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    assert (
+        differences("spark", lambda sql: engine.rows(engine.transpile(sql))[0][0], (EngineError,))
+        == []
+    )
