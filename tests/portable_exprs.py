@@ -81,6 +81,16 @@ EXPRESSIONS = [
     "cast(0.1 as varchar)",
     "cast(true as varchar)",
     "hash('x')",
+    "log(100)",
+    "ln(10)",
+    "log(2, 8)",
+    "'abc' similar to 'a.c'",
+    "date_diff('week', date '2024-01-01', date '2024-03-01')",
+    "date_diff('month', date '2024-01-31', date '2024-03-01')",
+    "date_diff('day', timestamp '2024-03-01 23:00:00', timestamp '2024-03-02 01:00:00')",
+    "date_diff('hour', timestamp '2024-03-01 23:59:00', timestamp '2024-03-02 00:01:00')",
+    "date_trunc('quarter', date '2024-05-15')",
+    "cast(3.7 as bigint)",
 ]
 
 # Values retl does not bridge: (engine, expression) -> the engine's value, where DuckDB's
@@ -89,6 +99,9 @@ KNOWN_DIFFERENT: dict[tuple[str, str], Any] = {
     ("spark", "cast(1.9 as integer)"): 1,  # Spark truncates, DuckDB rounds
     ("spark", "cast(2.5 as int)"): 2,
     ("spark", "hash('x')"): -80340190,  # every engine's own hash
+    ("spark", "cast(3.7 as bigint)"): 3,
+    # The same day; Spark's date_trunc of a DATE is a DATE, DuckDB's a TIMESTAMP.
+    ("spark", "date_trunc('quarter', date '2024-05-15')"): dt.date(2024, 4, 1),
 }
 
 

@@ -20,6 +20,8 @@ def refuse_unportable(tree: exp.Expr, read: str, target: str) -> None:
     ``target`` (``PostgreSQL``, ``Spark SQL``)."""
     if read != "duckdb":
         return
+    if target == "PostgreSQL":
+        _refuse_for_postgres(tree)
     for _ in tree.find_all(exp.Format):
         raise EngineError(
             f"format() gives other text in {target}: DuckDB fills '{{}}' placeholders and "
@@ -28,3 +30,22 @@ def refuse_unportable(tree: exp.Expr, read: str, target: str) -> None:
             hint="build the text with || or concat() (NULL arguments skipped), or write the "
             f"model in {target}'s SQL",
         )
+
+
+def _refuse_for_postgres(tree: exp.Expr) -> None:
+    for _ in tree.find_all(exp.SimilarTo):
+        raise EngineError(
+            "SIMILAR TO means another match in PostgreSQL: DuckDB reads its pattern as a "
+            "regular expression ('a.c' matches 'abc'), PostgreSQL as an SQL pattern ('.' "
+            "only matches '.')",
+            hint="write regexp_matches(x, '^(?:pattern)$') for DuckDB's meaning",
+        )
+    for node in tree.find_all(exp.DateDiff):
+        unit = node.args.get("unit")
+        if unit is not None and unit.name.upper() in ("WEEK", "WEEKS"):
+            raise EngineError(
+                "date_diff('week', ...) counts other weeks in PostgreSQL: DuckDB counts the "
+                "Mondays crossed, and sqlglot's PostgreSQL form rounds the days over 7 "
+                "(1 January to 1 March 2024: 8 in DuckDB, 9 there)",
+                hint="count days instead: date_diff('day', a, b) // 7 gives whole weeks in both",
+            )

@@ -202,7 +202,13 @@ class SparkEngine:
         refuse_unportable(trees[0], self.model_dialect, "Spark SQL")
         _refuse_clock_intervals(trees[0])
         _refuse_regexp_differences(trees[0])
-        tree = trees[0].transform(_weekday_as_written).transform(self._file_views)
+        _refuse_date_diff(trees[0])
+        tree = (
+            trees[0]
+            .transform(_weekday_as_written)
+            .transform(_log_as_written)
+            .transform(self._file_views)
+        )
         try:
             return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
         except SqlglotError as exc:
@@ -548,6 +554,27 @@ def _weekday_as_written(node: exp.Expr) -> exp.Expr:
         spark = exp.Anonymous(this="WEEKDAY", expressions=[day.copy()])
         return exp.Paren(this=exp.Add(this=spark, expression=exp.Literal.number(1)))
     return node
+
+
+def _log_as_written(node: exp.Expr) -> exp.Expr:
+    """``log(x)`` is the logarithm to base 10 in DuckDB and PostgreSQL, the natural one in
+    Spark (sqlglot writes it unchanged): written ``LOG(10, x)``."""
+    if isinstance(node, exp.Log) and node.expression is None:
+        return exp.Log(this=exp.Literal.number(10), expression=node.this.copy())
+    return node
+
+
+def _refuse_date_diff(tree: exp.Expr) -> None:
+    """Spark's ``datediff(unit, a, b)`` counts whole units from ``a`` to ``b``; DuckDB's and
+    PostgreSQL's ``date_diff`` count the unit's boundaries crossed (31 January to 1 March:
+    1 month in Spark, 2 in DuckDB; 23:00 to 01:00 the next day: 0 days, 1). Refused."""
+    for _ in tree.find_all(exp.DateDiff):
+        raise EngineError(
+            "date_diff counts otherwise in Spark: DuckDB counts the boundaries crossed "
+            "(31 January to 1 March: 2 months), Spark whole units (1 month)",
+            hint="write the model in Spark SQL (config(dialect='spark')) and say which count "
+            "you mean there",
+        )
 
 
 def _refuse_regexp_differences(tree: exp.Expr) -> None:
