@@ -199,16 +199,14 @@ class SparkEngine:
         _refuse_code(trees[0])
         if self.model_dialect == "spark":
             return sql  # taken as written (checked above)
-        refuse_unportable(trees[0], self.model_dialect, "Spark SQL")
-        _refuse_clock_intervals(trees[0])
-        _refuse_regexp_differences(trees[0])
-        _refuse_date_diff(trees[0])
-        tree = (
-            trees[0]
-            .transform(_weekday_as_written)
-            .transform(_log_as_written)
-            .transform(self._file_views)
-        )
+        tree = trees[0]
+        refuse_unportable(tree, self.model_dialect, "Spark SQL")
+        _refuse_clock_intervals(tree)
+        if self.model_dialect in _CHECKED_DIALECTS:
+            _refuse_regexp_differences(tree)
+            _refuse_date_diff(tree)
+            tree = tree.transform(_weekday_as_written).transform(_log_as_written)
+        tree = tree.transform(self._file_views)
         try:
             return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
         except SqlglotError as exc:
@@ -518,6 +516,10 @@ def _refuse_clock_intervals(tree: exp.Expr) -> None:
                 hint="write it in units, e.g. interval '1 day 2 hours 3 seconds'",
             )
 
+
+# The dialects whose meaning of the functions below was checked against Spark's (a MySQL
+# model's weekday() or log() means something else again): others go as sqlglot writes them.
+_CHECKED_DIALECTS = frozenset({"duckdb", "postgres"})
 
 # The day of the week, as DuckDB and PostgreSQL number it (Sunday 0 ... Saturday 6, or ISO:
 # Monday 1 ... Sunday 7): the part names of extract / date_part, and DuckDB's functions.
