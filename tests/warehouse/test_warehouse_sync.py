@@ -238,3 +238,31 @@ def test_a_sync_counts_no_keys_of_the_state_and_state_show_does(
         (info,) = p.state_show()
     assert info.rows == 30
     assert [sql for sql in seen if "count(DISTINCT row_key)" in sql]
+
+
+def test_a_legacy_database_and_a_destination_name_with_a_backslash_sync_as_any_other(
+    pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path
+) -> None:
+    """A database that reads a backslash in a quoted text as an escape and writes dates
+    day first, and a destination whose name (destinations.yml, which a pull request may
+    change) ends in a backslash. On such a server that name ended retl's quoted text early
+    in the state's SQL: a syntax error at the second sync, and, with a name written for it
+    (``x\\' OR true --``), SQL of the name's choosing (tests/warehouse/
+    test_postgres_engine.py). retl's sessions set both settings to what its SQL assumes."""
+    seed(pg_db, 50)
+    execute(pg_db, f"ALTER DATABASE {pg_db.dbname} SET standard_conforming_strings = off")
+    execute(pg_db, f"ALTER DATABASE {pg_db.dbname} SET datestyle = 'SQL, DMY'")
+    root = project(tmp_path, pg_db, server.base_url)
+    yml = root / "destinations.yml"
+    name = "tiktok\\"
+    quoted = "'" + name + "'"  # YAML's single quotes keep a backslash as written
+    yml.write_text(
+        yml.read_text(encoding="utf-8").replace("  tiktok:", f"  {quoted}:"), encoding="utf-8"
+    )
+    assert sync(root) == (50, 0)
+    assert sync(root) == (0, 50)  # the state read back, under the name
+    with psycopg.connect(
+        host=pg_db.host, port=pg_db.port, dbname=pg_db.dbname, user=pg_db.user
+    ) as con:
+        names = con.execute("SELECT DISTINCT destination FROM retl_state.synced_rows").fetchall()
+    assert names == [(name,)]
