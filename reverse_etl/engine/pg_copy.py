@@ -161,7 +161,7 @@ def _lists(text: pa.Array, field: pa.Field) -> pa.Array:
     import pyarrow.json as pajson
 
     if len(text) == 0:
-        return pa.array([], type=field.type)
+        return pa.nulls(0, field.type)  # not pa.array: no pandas import (arrow_values.py)
     lines = pc.binary_join_element_wise('{"v":', pc.fill_null(text, "null"), "}\n", "")
     data = _joined(lines)
     try:

@@ -27,6 +27,7 @@ from psycopg import postgres
 from psycopg import sql as pgsql
 from psycopg.types.string import TextLoader
 from pydantic import SecretStr
+from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
 import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
@@ -140,6 +141,8 @@ class PostgresEngine:
             trees = [t for t in sqlglot.parse(sql, read=self.model_dialect) if t is not None]
             for tree in trees:
                 refuse_unportable(tree, self.model_dialect, "PostgreSQL")
+                if self.model_dialect == "duckdb":
+                    _refuse_duckdb_meanings(tree)
             statements = [
                 s
                 for s in (
@@ -226,11 +229,11 @@ class PostgresEngine:
             )
         )
         stream = _Stream(
-            con, query, self._streams, by_copy=self.by_copy, on_refused=self._copy_refused
+            con, query, self._streams, by_copy=self.by_copy, on_refused=self._stop_copying
         )
         return pa.RecordBatchReader.from_batches(stream.schema, stream.batches(batch_rows))
 
-    def _copy_refused(self) -> None:
+    def _stop_copying(self) -> None:
         """The server refused a stream's COPY: later streams go through the cursor at once."""
         self.by_copy = False
 
@@ -428,7 +431,7 @@ class _Stream:
                 try:
                     first = next(batches, None)  # the COPY is sent here
                 except psycopg.Error as exc:
-                    if not _copy_refused(exc):
+                    if exc.sqlstate not in _COPY_REFUSED:
                         raise
                     refused = True
                 else:
@@ -489,8 +492,25 @@ class _Stream:
 _COPY_REFUSED = frozenset({"0A000", "42601"})
 
 
-def _copy_refused(exc: psycopg.Error) -> bool:
-    return exc.sqlstate in _COPY_REFUSED
+def _refuse_duckdb_meanings(tree: exp.Expr) -> None:
+    """What a DuckDB-dialect model says that sqlglot writes for PostgreSQL with another
+    result (found by tests/portable_exprs.py): refused by name."""
+    if tree.find(exp.SimilarTo) is not None:
+        raise EngineError(
+            "SIMILAR TO means another match in PostgreSQL: DuckDB reads its pattern as a "
+            "regular expression ('a.c' matches 'abc'), PostgreSQL as an SQL pattern ('.' "
+            "only matches '.')",
+            hint="write regexp_matches(x, '^(?:pattern)$') for DuckDB's meaning",
+        )
+    for node in tree.find_all(exp.DateDiff):
+        unit = node.args.get("unit")
+        if unit is not None and unit.name.upper() in ("WEEK", "WEEKS"):
+            raise EngineError(
+                "date_diff('week', ...) counts other weeks in PostgreSQL: DuckDB counts the "
+                "Mondays crossed, and sqlglot's PostgreSQL form rounds the days over 7 "
+                "(1 January to 1 March 2024: 8 in DuckDB, 9 there)",
+                hint="count days instead: date_diff('day', a, b) // 7 gives whole weeks in both",
+            )
 
 
 def _declare_prefix(cursor_name: str) -> str:

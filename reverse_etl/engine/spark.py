@@ -570,7 +570,7 @@ def _refuse_date_diff(tree: exp.Expr) -> None:
     """Spark's ``datediff(unit, a, b)`` counts whole units from ``a`` to ``b``; DuckDB's and
     PostgreSQL's ``date_diff`` count the unit's boundaries crossed (31 January to 1 March:
     1 month in Spark, 2 in DuckDB; 23:00 to 01:00 the next day: 0 days, 1). Refused."""
-    for _ in tree.find_all(exp.DateDiff):
+    if tree.find(exp.DateDiff) is not None:
         raise EngineError(
             "date_diff counts otherwise in Spark: DuckDB counts the boundaries crossed "
             "(31 January to 1 March: 2 months), Spark whole units (1 month)",
