@@ -46,7 +46,8 @@ from reverse_etl.engine import duckdb as workbench
 from reverse_etl.pipeline import runner
 from reverse_etl.project import Project
 
-ENCODE = re.compile(r"\s*CREATE OR REPLACE TEMP TABLE __retl_rows_\d+ AS")
+# The plan's encode: COPY (SELECT ...) TO its scratch Parquet file (pipeline/plan.py).
+ENCODE = re.compile(r"\s*COPY \((?P<select>.*)\)\s+TO '[^']*retl-scratch-[^']*'", re.DOTALL)
 OPERATOR = re.compile(r"[A-Z_]{4,}( [A-Z_]+)?|[\d.]+s|[\d,]+ rows|Total Time.*")
 
 
@@ -132,10 +133,10 @@ def install(args: argparse.Namespace) -> None:
             print(operators(self._con.execute("EXPLAIN ANALYZE " + sql).fetchall()[0][1]))
             raise Stop
         if args.count_only:
-            count_only(self._con, sql[match.end() :])
+            count_only(self._con, match.group("select"))
             raise Stop
         if args.streamed:
-            streamed(self._con, sql[match.end() :])
+            streamed(self._con, match.group("select"))
             raise Stop
         return timed_encode(self, lambda: execute(self, sql, *a, **kw))
 

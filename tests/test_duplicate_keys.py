@@ -1,13 +1,14 @@
 """Rows sharing a key are all marked invalid, whatever else they carry; NULL keys never are.
 
-``_mark_duplicate_keys`` finds them by the keys' 64-bit hashes first and confirms by the text
-(reverse_etl/pipeline/plan.py): the result must be exactly a GROUP BY of the text.
+The view of the plan's rows (``_rows_view``, reverse_etl/pipeline/plan.py) finds them by the
+keys' 64-bit hashes first and confirms by the text: the result must be exactly a GROUP BY of
+the text.
 """
 
 from __future__ import annotations
 
 from reverse_etl.engine.duckdb import DuckDBEngine
-from reverse_etl.pipeline.plan import DUPLICATE_KEY, _mark_duplicate_keys
+from reverse_etl.pipeline.plan import DUPLICATE_KEY, _rows_view
 
 
 def test_every_copy_of_a_key_is_invalid_and_nothing_else() -> None:
@@ -21,8 +22,8 @@ def test_every_copy_of_a_key_is_invalid_and_nothing_else() -> None:
             ('A', NULL, '{"A":1}')
         ) AS v(__key, __errors, __payload)"""
     )
-    _mark_duplicate_keys(engine, "t")
-    rows = engine.rows("SELECT __key, __errors, __payload FROM t ORDER BY ALL")
+    _rows_view(engine, "v", "t")
+    rows = engine.rows("SELECT __key, __errors, __payload FROM v ORDER BY ALL")
     assert rows == [
         ("A", None, '{"A":1}'),
         ("a", f"bad email; {DUPLICATE_KEY}", None),
@@ -43,7 +44,21 @@ def test_the_marks_are_a_group_by_of_the_keys_text_at_scale() -> None:
         "CREATE TEMP TABLE t AS SELECT 'order-' || (CASE WHEN i % 1000 = 999 THEN i - 1 ELSE i "
         "END) AS __key, NULL::VARCHAR AS __errors, 'x' AS __payload FROM range(200000) r(i)"
     )
-    _mark_duplicate_keys(engine, "t")
-    marked = engine.rows("SELECT count(*), count(DISTINCT __key) FROM t WHERE __errors IS NOT NULL")
+    _rows_view(engine, "v", "t")
+    marked = engine.rows("SELECT count(*), count(DISTINCT __key) FROM v WHERE __errors IS NOT NULL")
     assert marked == [(400, 200)]
-    assert engine.rows("SELECT count(*) FROM t WHERE __payload IS NULL") == [(400,)]
+    assert engine.rows("SELECT count(*) FROM v WHERE __payload IS NULL") == [(400,)]
+    assert engine.rows("SELECT count(*) FROM v") == [(200000,)]
+
+
+def test_without_duplicates_the_view_reads_the_rows_as_they_are() -> None:
+    engine = DuckDBEngine()
+    engine.execute(
+        "CREATE TEMP TABLE t AS SELECT * FROM (VALUES ('a', NULL, '{}'), (NULL, 'no key', NULL),"
+        " (NULL, NULL, '{}')) AS v(__key, __errors, __payload)"
+    )
+    _rows_view(engine, "v", "t")
+    assert engine.rows("SELECT * FROM v ORDER BY ALL") == engine.rows(
+        "SELECT * FROM t ORDER BY ALL"
+    )
+    assert not engine.rows("SELECT 1 FROM duckdb_tables() WHERE table_name = 'v_duplicates'")

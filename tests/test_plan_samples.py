@@ -11,7 +11,7 @@ from __future__ import annotations
 import orjson
 
 from reverse_etl.engine.duckdb import DuckDBEngine
-from reverse_etl.pipeline.plan import _mark_duplicate_keys, sample_payloads
+from reverse_etl.pipeline.plan import _rows_view, sample_payloads
 
 
 def _rows_table(engine: DuckDBEngine) -> None:
@@ -31,7 +31,7 @@ def _rows_table(engine: DuckDBEngine) -> None:
             (NULL, 'primary key is null', 'new', NULL)
         ) AS v(__key, __errors, __change, __payload)"""
     )
-    _mark_duplicate_keys(engine, "t")  # a3 twice: both invalid, their payloads removed
+    _rows_view(engine, "v", "t")  # a3 twice: both invalid, their payloads removed
 
 
 def test_samples_are_the_first_payloads_by_key() -> None:
@@ -41,12 +41,12 @@ def test_samples_are_the_first_payloads_by_key() -> None:
         expected = [
             orjson.loads(p)
             for (p,) in engine.rows(
-                f"SELECT __payload FROM t WHERE __payload IS NOT NULL ORDER BY __key LIMIT {n}"
+                f"SELECT __payload FROM v WHERE __payload IS NOT NULL ORDER BY __key LIMIT {n}"
             )
         ]
-        assert sample_payloads(engine, "t", n) == expected
-    assert sample_payloads(engine, "t", 2) == [{"k": "b1"}, {"k": "b3"}]
-    assert sample_payloads(engine, "t", 10) == [{"k": "b1"}, {"k": "b3"}, {"k": "c1"}]
+        assert sample_payloads(engine, "v", n) == expected
+    assert sample_payloads(engine, "v", 2) == [{"k": "b1"}, {"k": "b3"}]
+    assert sample_payloads(engine, "v", 10) == [{"k": "b1"}, {"k": "b3"}, {"k": "c1"}]
 
 
 def test_no_samples_when_nothing_is_sent() -> None:

@@ -18,7 +18,7 @@ from reverse_etl.sandbox import SandboxServer
 from .test_sync import SECRET, events_project
 
 # The plan's encode of a destination's rows: the wide statement that runs beside the model.
-_ENCODE = "TEMP TABLE __retl_rows_"
+_ENCODE = "__change_in AS __change"
 
 
 def _two_destinations(root: Path, base_url: str) -> Path:

@@ -448,18 +448,28 @@ def test_a_dirty_scope_from_an_older_retl_takes_the_newest_entry_until_compacted
 def test_plan_on_a_fresh_project_spills_to_disk_under_a_small_memory_limit(
     tmp_path: Path,
 ) -> None:
-    """DuckDB spills the plan's table to ``.retl/tmp``: that must work before any sync made
-    ``.retl`` (DuckDB creates only the last directory of its temp path)."""
+    """Before any sync made ``.retl``, the plan's rows and DuckDB's spill files go to a
+    private folder outside the project (a plan promises no change to it), and spilling there
+    works (DuckDB creates only the last directory of its temp path)."""
     project = events_project(tmp_path / "p", "http://127.0.0.1:9", rows=400_000)
     (project / "retl_project.yml").write_text("warehouse:\n  type: duckdb\n  memory_limit: 64MB\n")
     assert not (project / ".retl").exists()
     with Project.load(project) as loaded:
         (plan,) = loaded.plan()
-        spilled = loaded.workbench.rows("SELECT sum(temporary_storage_bytes) FROM duckdb_memory()")[
-            0
-        ][0]
+        bench = loaded.workbench
+        folder = bench.scratch.folder
+        assert not folder.is_relative_to(project)
+        (spill,) = bench.rows("SELECT current_setting('temp_directory')")[0]
+        assert Path(spill) == folder
+        # The plan's 400,000 payloads in a table: more than 64 MB, so DuckDB spills them.
+        bench.execute(f"CREATE TEMP TABLE copied AS SELECT __payload FROM {plan.rows_table}")
+        (count,) = bench.rows("SELECT count(*) FROM copied")[0]
+        spilled = bench.rows("SELECT sum(temporary_storage_bytes) FROM duckdb_memory()")[0][0]
     assert plan.rows_to_send == 400_000 and plan.rows_invalid == 0
-    assert spilled > 0  # the plan's table did not fit in 64 MB: it went to .retl/tmp
+    assert count == 400_000
+    assert spilled > 0
+    assert not (project / ".retl").exists()
+    assert not folder.exists()
 
 
 def test_a_resync_whose_state_outgrows_memory_joins_only_keys_and_hashes(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 from reverse_etl.engine.arrow_stream import ReadAhead
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
+from reverse_etl.engine.scratch import ScratchFiles
 from reverse_etl.errors import EngineError
 
 # DuckDB extensions retl can load without a download: (python package, file, extension name).
@@ -105,6 +106,7 @@ class DuckDBEngine:
         self._file_search_path = file_search_path
         self.temp_directory = temp_directory
         self.memory = memory
+        self.scratch = ScratchFiles(temp_directory)
         self.memory_limit = memory.limit if memory is not None else None
         self.memory_raised = False  # the automatic limit was raised for a statement
         self.out_of_core = 0  # statements rerun out of core, out of memory in memory
@@ -155,7 +157,9 @@ class DuckDBEngine:
         working. Call it once everything retl itself needs outside these places is set up."""
         base = self._file_search_path
         dirs: list[str] = []
-        for folder in directories:
+        # retl's own scratch files (the plan's rows, pipeline/plan.py) are written and read
+        # by SQL too; they hold nothing a model could not compute itself.
+        for folder in (*directories, self.scratch.folder):
             text = str(folder).rstrip("/") + "/"
             dirs.append(text)
             if base is not None and folder.is_relative_to(base) and folder != base:
@@ -447,6 +451,7 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self._con.close()
+        self.scratch.close()
 
 
 _STAGED = itertools.count()

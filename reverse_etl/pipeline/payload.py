@@ -28,6 +28,7 @@ from reverse_etl.pipeline.plan import (
     StateView,
     build_destination_plan,
     encode_plan_for,
+    release_rows,
 )
 from reverse_etl.state.diff import NEWEST_FORM, ROW_KEY, all_rows_sql, row_parts
 
@@ -184,7 +185,8 @@ def _one(
             return None, _not_found(bench, compiled.name, key, columns, rows.sql, mask=mask)
         return _body(bench, plan, dest, _shown(text, mask), sandbox), None
     finally:
-        for table in (plan.rows_table, *plan.encode.tables):
+        release_rows(bench, plan.rows_table)
+        for table in plan.encode.tables:
             bench.execute(f"DROP TABLE IF EXISTS {table}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -18,6 +19,7 @@ import pyarrow as pa
 from reverse_etl.destinations.base import Coverage, Destination, EncodePlan
 from reverse_etl.destinations.registry import other_catalogs
 from reverse_etl.destinations.shared.pii import masked_key
+from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import Problem, ValidationFailed
@@ -36,6 +38,13 @@ if TYPE_CHECKING:
 MAX_INVALID_LISTED = 20
 MAX_REASONS = 1000
 _TABLES = itertools.count()
+# The Parquet file behind each plan's view of rows (encode_rows), to remove it once dropped.
+_FILES: dict[str, Path] = {}
+# Rows per row group of the plan's file. Each thread of the encode buffers a row group
+# before writing it: 200k first syncs peaked at 386 MB with 16,384, 314-325 MB with 1,024 to
+# 4,096; the 1M first sync at 439-442 MB with 4,096, 408-414 MB with 1,024-2,048, against
+# 417-426 MB for a temporary table (docs/performance.md).
+PLAN_ROW_GROUP = 2048
 MAX_SAMPLES = 3
 DUPLICATE_KEY = "duplicate primary key"
 
@@ -267,24 +276,80 @@ def foreign(dest: Destination, compiled: CompiledModel, model: ModelInput) -> li
 
 def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> str:
     """The diff left only new and changed rows (and rows with a duplicate key). One pass
-    encodes them into a temporary table; the counts, samples and the send then read it, so
-    nothing is encoded twice. Only valid rows keep a payload, and DuckDB spills the table to
-    disk beyond its memory limit."""
+    encodes them into a Parquet file of the workbench's scratch folder, read through a view
+    of the returned name; the counts, samples and the send then read it, so nothing is
+    encoded twice. Only valid rows keep a payload.
+
+    A file rather than a temporary table: DuckDB holds a table's pages in its memory up to
+    its limit (170 MB of payloads at 200k rows, kept through the send and the fold), and
+    writing them cost more than compressing them into row groups of ``PLAN_ROW_GROUP`` rows
+    and writing those to disk; each column of a file is read alone, so the counts do not
+    read the payloads (issue #18, docs/performance.md)."""
     table = f"__retl_rows_{next(_TABLES)}"
+    path = engine.scratch.new(".parquet")
     # A large pre-pass table (a phone table of a million numbers) under the wide encode:
     # out of core from the start, rather than out of memory first (engine.joins_outgrow).
     engine.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {table} AS
+        f"""COPY (
             SELECT __key, __hash, __errors, __warnings, __change, __match,
                    CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __payload END
                        AS __payload,
                    CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __event_id END
                        AS __event_id
-            FROM (SELECT *, __change_in AS __change FROM ({encode.sql}))""",
+            FROM (SELECT *, __change_in AS __change FROM ({encode.sql})))
+            TO {lit(str(path))} (FORMAT parquet, COMPRESSION snappy,
+                                 ROW_GROUP_SIZE {PLAN_ROW_GROUP})""",
         out_of_core=engine.joins_outgrow(encode.tables),
     )
-    _mark_duplicate_keys(engine, table)
+    _rows_view(engine, table, f"read_parquet({lit(str(path))})")
+    _FILES[table] = path
     return table
+
+
+def release_rows(engine: DuckDBEngine, table: str) -> None:
+    """Drop what ``encode_rows`` made (its view, file and duplicate keys) before the
+    workbench closes (which removes the file anyway)."""
+    engine.execute(f"DROP VIEW IF EXISTS {table}")
+    engine.execute(f"DROP TABLE IF EXISTS {table}_duplicates")
+    path = _FILES.pop(table, None)
+    if path is not None:
+        engine.scratch.discard(path)
+
+
+def _rows_view(engine: DuckDBEngine, table: str, rows: str) -> None:
+    """The view of the plan's rows: as written, but rows sharing a key are all invalid
+    (which one is "the" event would be a guess), their payloads dropped.
+
+    The keys are grouped by their 64-bit hash first, and only the keys of a hash seen twice
+    (the duplicates, and the rare collision) are grouped by their text: a hash table of
+    every key's text took ~95 MB above the workbench's limit at 10M rows, and grew with the
+    rows; one of hashes takes ~55 MB, and half the time (issue #17). With no duplicate (the
+    usual case), the view reads the file as it is."""
+    duplicates = f"{table}_duplicates"
+    twice = (
+        f"SELECT hash(__key) FROM {rows} WHERE __key IS NOT NULL "
+        "GROUP BY hash(__key) HAVING count(*) > 1"
+    )
+    engine.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {duplicates} AS
+            SELECT __key FROM {rows}
+            WHERE __key IS NOT NULL AND hash(__key) IN ({twice})
+            GROUP BY __key HAVING count(*) > 1"""
+    )
+    if not engine.rows(f"SELECT 1 FROM {duplicates} LIMIT 1"):
+        engine.execute(f"DROP TABLE {duplicates}")
+        engine.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {rows}")
+        return
+    engine.execute(
+        f"""CREATE OR REPLACE TEMP VIEW {table} AS
+            SELECT * EXCLUDE (__duplicate) REPLACE (
+                CASE WHEN __duplicate THEN concat_ws('; ', __errors, '{DUPLICATE_KEY}')
+                     ELSE __errors END AS __errors,
+                CASE WHEN __duplicate THEN NULL ELSE __payload END AS __payload)
+            FROM (SELECT *, coalesce(__key IN (SELECT __key FROM {duplicates}), false)
+                            AS __duplicate
+                  FROM {rows})"""
+    )
 
 
 @dataclass(frozen=True)
@@ -347,27 +412,6 @@ def sample_payloads(engine: DuckDBEngine, table: str, samples: int) -> list[dict
         "ORDER BY __key"
     )
     return [orjson.loads(r[0]) for r in rows]
-
-
-def _mark_duplicate_keys(engine: DuckDBEngine, table: str) -> None:
-    """Rows sharing a key are all invalid: which one is "the" event would be a guess.
-
-    The keys are grouped by their 64-bit hash first, and only the keys of a hash seen twice
-    (the duplicates, and the rare collision) are grouped by their text: a hash table of
-    every key's text took ~95 MB above the workbench's limit at 10M rows, and grew with the
-    rows; one of hashes takes ~55 MB, and half the time (issue #17)."""
-    twice = (
-        f"SELECT hash(__key) FROM {table} WHERE __key IS NOT NULL "
-        "GROUP BY hash(__key) HAVING count(*) > 1"
-    )
-    engine.execute(
-        f"""UPDATE {table}
-            SET __errors = concat_ws('; ', __errors, '{DUPLICATE_KEY}'), __payload = NULL
-            WHERE __key IN (
-                SELECT __key FROM {table}
-                WHERE __key IS NOT NULL AND hash(__key) IN ({twice})
-                GROUP BY __key HAVING count(*) > 1)"""
-    )
 
 
 def _reasons(engine: DuckDBEngine, rel: str, column: str) -> tuple[list[tuple[str, int]], int]:
