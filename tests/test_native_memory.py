@@ -1,4 +1,5 @@
-"""glibc's mmap threshold held while rows leave Spark (engine/native_memory.py)."""
+"""glibc's mmap threshold held while rows leave Spark, and Arrow on the system's allocator
+(engine/native_memory.py)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,44 @@ def test_on_this_machine_glibc_takes_it(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(native_memory._State, "held", False)
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     assert native_memory.hold_mmap_threshold()
+
+
+@pytest.fixture
+def bundled_pool(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Arrow's default pool set to the allocator pyarrow bundles (as a fresh process has it),
+    and set back afterwards."""
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    try:
+        bundled = pa.mimalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no mimalloc")
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    pa.set_memory_pool(bundled)
+    yield pa
+    pa.set_memory_pool(before)
+
+
+def test_a_plan_moves_arrow_to_the_system_allocator(bundled_pool: Any, tmp_path: Any) -> None:
+    from reverse_etl.project import Project
+
+    from .test_sync import copy_demo
+
+    assert bundled_pool.default_memory_pool().backend_name == "mimalloc"
+    with Project.load(copy_demo(tmp_path)) as project:
+        project.plan(sandbox=True)
+    assert bundled_pool.default_memory_pool().backend_name == "system"
+
+
+def test_a_pool_the_user_chose_is_left_alone(
+    bundled_pool: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
+    assert not native_memory.arrow_system_pool()
+    assert bundled_pool.default_memory_pool().backend_name == "mimalloc"
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+    monkeypatch.setattr(sys, "platform", "darwin")  # measured on Linux only
+    assert not native_memory.arrow_system_pool()
+    assert bundled_pool.default_memory_pool().backend_name == "mimalloc"

@@ -1,4 +1,5 @@
-"""Large freed blocks go back to the system: glibc's ``M_MMAP_THRESHOLD`` held at its default.
+"""Freed memory goes back to the system: glibc's ``M_MMAP_THRESHOLD`` held at its default, and
+Arrow's buffers from the system's allocator.
 
 Rows leave a local Spark session as one Python ``bytes`` object per Arrow batch (a few MB each,
 read from pyspark's socket), freed once the workbench has copied the batch. glibc serves a
@@ -42,3 +43,19 @@ def hold_mmap_threshold() -> bool:
     mallopt.restype = ctypes.c_int
     _State.held = mallopt(M_MMAP_THRESHOLD, DEFAULT_THRESHOLD) == 1
     return _State.held
+
+
+def arrow_system_pool() -> bool:
+    """Arrow's buffers from glibc's allocator rather than the mimalloc pyarrow bundles, which
+    keeps freed pages for reuse: the journal's batches read back for the fold, and the fold's
+    columns, stayed in the process after the send. A 200k first sync peaked at 309-331 MB with
+    mimalloc, 302-306 MB with the system's, no slower; a 1M one was the same either way
+    (docs/performance.md). Linux only (what was measured), and not when the user chose a pool
+    with ``ARROW_DEFAULT_MEMORY_POOL``. True when the system's pool is the default."""
+    if not sys.platform.startswith("linux") or "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        return False
+    import pyarrow as pa
+
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
+    return True

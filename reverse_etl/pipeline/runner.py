@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from reverse_etl.config.project import PROJECT_FILE
 from reverse_etl.destinations.base import Destination
 from reverse_etl.engine.duckdb import DEFAULT_MEMORY
+from reverse_etl.engine.native_memory import arrow_system_pool
 from reverse_etl.errors import (
     Interrupted,
     InvalidRowsError,
@@ -142,6 +143,7 @@ class Runner:
     ) -> list[DestinationPlan]:
         """What a sync would send, per destination: models run and diffed against the state,
         but no network call, no state change and no secret needed."""
+        arrow_system_pool()
         with open_state(self.p, sandbox=sandbox, write=False) as store:
             return self._plans(store, select, full_refresh)
 
@@ -158,6 +160,7 @@ class Runner:
         if limit is not None and limit < 0:
             raise UsageError("--limit must be 0 or more", key="--limit")
         report = self.report = SyncReport(plans=[], sandbox=sandbox, run_id=new_run_id())
+        arrow_system_pool()
         self._make_state_dir()
         interrupted: Interrupted | None = None
         command = command_text(select, sandbox=sandbox, full_refresh=full_refresh, limit=limit)
