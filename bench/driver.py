@@ -94,7 +94,10 @@ def _rows_label(_engine: Any, sql: str, *args: Any, **kwargs: Any) -> str:
 
 
 def _execute_label(_engine: Any, sql: str, *args: Any, **kwargs: Any) -> str:
-    return "plan_encode_diff" if "TEMP TABLE" in sql else "engine_execute"
+    # The plan's encode writes its rows to a Parquet file (COPY, pipeline/plan.py); the diff's
+    # passes and the duplicate keys are temporary tables.
+    encode = "TEMP TABLE" in sql or sql.lstrip().startswith("COPY (")
+    return "plan_encode_diff" if encode else "engine_execute"
 
 
 def instrument() -> None:
