@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import importlib
 import itertools
 import re
@@ -30,7 +31,7 @@ from reverse_etl.engine.arrow_stream import ReadAhead
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.scratch import ScratchFiles
-from reverse_etl.errors import EngineError
+from reverse_etl.errors import EngineError, EnvironmentProblem, environment_error
 
 # DuckDB extensions retl can load without a download: (python package, file, extension name).
 # The file must be renamed to the extension's own name before LOAD accepts it.
@@ -248,7 +249,9 @@ class DuckDBEngine:
         import pyarrow as pa
 
         reader = self._retrying(lambda: self._con.execute(sql).to_arrow_reader(batch_rows))
-        return pa.RecordBatchReader.from_batches(reader.schema, _checked(reader))
+        return pa.RecordBatchReader.from_batches(
+            reader.schema, _checked(reader, self.temp_directory)
+        )
 
     def schema(self, sql: str) -> pa.Schema:
         """Arrow schema of ``sql``'s result, without running it to completion."""
@@ -326,16 +329,24 @@ class DuckDBEngine:
             if out_of_core
             else (contextlib.nullcontext, self._out_of_core, self._one_thread, self._raised_limit)
         )
+        last: duckdb.Error | None = None
         for step in steps:
             with step() as allowed:
                 if allowed is False:
                     continue  # this step cannot be given: try the next
                 try:
                     return run()
-                except duckdb.OutOfMemoryException:
+                except duckdb.OutOfMemoryException as exc:
+                    last = exc  # a spill folder that is full too: said below if no step helps
                     continue
                 except duckdb.Error as exc:
+                    full = _disk_full(exc, self.temp_directory)
+                    if full is not None:
+                        raise full from None
                     raise EngineError(_clean(exc)) from None
+        full = _disk_full(last, self.temp_directory) if last is not None else None
+        if full is not None:
+            raise full from None
         raise EngineError(self._out_of_memory()) from None
 
     @contextlib.contextmanager
@@ -420,7 +431,13 @@ class DuckDBEngine:
         if current is None or _bytes(limit) >= _bytes(current):
             yield
             return
-        self._con.execute(f"SET memory_limit = {_lit(limit)}")
+        try:
+            self._con.execute(f"SET memory_limit = {_lit(limit)}")
+        except duckdb.OutOfMemoryException:
+            # What it holds cannot be evicted (its spill folder's disk is full): the phase
+            # runs under the limit it has.
+            yield
+            return
         try:
             yield
         finally:
@@ -455,6 +472,29 @@ class DuckDBEngine:
 
 
 _STAGED = itertools.count()
+# DuckDB's words for a file it could not write because the disk is full (its IO errors carry
+# the system's text, not the errno).
+_DISK_FULL = {"No space left on device": errno.ENOSPC, "Disk quota exceeded": errno.EDQUOT}
+
+
+# DuckDB out of memory because it could not spill: its temp folder's disk is full.
+_SPILL_FULL = "max_temp_directory_size"
+
+
+def _disk_full(exc: BaseException, folder: Path | None) -> EnvironmentProblem | None:
+    """A statement that could not write its spill or scratch files for want of space (the
+    plan's rows, a join spilled to disk) said as the machine's problem, with the fix, rather
+    than as the model's error or an unexpected one."""
+    # By its text: read from a stream, DuckDB's error reaches us as pyarrow's.
+    text, where = str(exc), str(folder) if folder is not None else None
+    if "Out of Memory Error" in text and _SPILL_FULL in text:
+        return environment_error(OSError(errno.ENOSPC, "No space left on device", where))
+    if "IO Error" not in text:
+        return None
+    for words, code in _DISK_FULL.items():
+        if words in text:
+            return environment_error(OSError(code, words, where))
+    return None
 
 
 def _ident(name: str) -> str:
@@ -519,7 +559,7 @@ def _literals(params: Sequence[Any]) -> str | None:
     return ", ".join(out)
 
 
-def _checked(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+def _checked(reader: pa.RecordBatchReader, folder: Path | None = None) -> Iterator[pa.RecordBatch]:
     """DuckDB keeps running the query while batches are read: an error found then (a cast
     failing at row five million) is an EngineError too, not pyarrow's bare OSError."""
     import pyarrow as pa
@@ -530,6 +570,9 @@ def _checked(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
         except StopIteration:
             return
         except (duckdb.Error, pa.ArrowException, OSError) as exc:
+            full = _disk_full(exc, folder)
+            if full is not None:
+                raise full from None
             raise EngineError(_clean(exc)) from None
         yield batch
 
