@@ -80,3 +80,36 @@ def test_a_stream_that_finds_the_disk_full_says_so(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentProblem) as raised:
         next(checked)
     assert raised.value.file == str(tmp_path)
+
+
+def test_a_send_stopped_by_a_full_disk_keeps_what_was_acknowledged(
+    server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reverse_etl.pipeline.send as send
+
+    from .test_sync import SECRET
+
+    checked = duckdb_engine._checked
+
+    def fills_up(reader: Any, folder: Path | None = None) -> Any:
+        for i, batch in enumerate(checked(reader, folder)):
+            if i == 2:  # the third chunk of the plan's rows finds the disk full
+                raise duckdb_engine._disk_full(OSError(FULL.format("x")), folder) or AssertionError
+            yield batch
+
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    monkeypatch.setattr(send, "STREAM_ROWS", 1000)
+    monkeypatch.setattr(duckdb_engine, "_checked", fills_up)
+    project = events_project(tmp_path / "p", server.base_url, rows=5000)
+    with Project.load(project) as loaded, pytest.raises(EnvironmentProblem):
+        loaded.sync()
+    monkeypatch.setattr(duckdb_engine, "_checked", checked)
+    with Project.load(project) as loaded:
+        (scope,) = loaded.state_show()
+        # What was acknowledged before the disk filled is kept: the first chunk at least; the
+        # second may have been in flight (sent again below, deduplicated by its event_id).
+        assert scope.rows in (1000, 2000)
+        report = loaded.sync()
+        (after,) = loaded.state_show()
+    assert report.ok and report.results[0].sent == 5000 - scope.rows
+    assert after.rows == 5000
