@@ -11,6 +11,7 @@ from pathlib import Path
 
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.scratch import PREFIX, ScratchFiles
+from reverse_etl.pipeline.plan import release_rows
 from reverse_etl.project import Project
 
 from .test_sync import copy_demo
@@ -28,13 +29,13 @@ def _dead_pid() -> int:
 
 def test_files_are_named_after_the_process_and_removed_on_close(tmp_path: Path) -> None:
     scratch = ScratchFiles(tmp_path / "tmp")
-    first, second = scratch.new(".parquet"), scratch.new(".parquet")
+    first, second = scratch.new("a", ".parquet"), scratch.new("b", ".parquet")
     assert first != second
     assert first.parent == tmp_path / "tmp" and first.parent.is_dir()
     assert first.name.startswith(f"{PREFIX}{os.getpid()}-")
     first.write_bytes(b"x")
     second.write_bytes(b"x")
-    scratch.discard(first)
+    scratch.discard("a")
     assert not first.exists() and second.exists()
     scratch.close()
     assert not second.exists()
@@ -57,7 +58,7 @@ def test_a_dead_process_s_files_are_removed_by_the_next_workbench(tmp_path: Path
 
 def test_without_a_folder_the_files_go_to_a_private_one_removed_on_close() -> None:
     scratch = ScratchFiles(None)
-    path = scratch.new(".parquet")
+    path = scratch.new("a", ".parquet")
     path.write_bytes(b"x")
     folder = scratch.folder
     scratch.close()
@@ -76,6 +77,13 @@ def test_a_plan_reads_its_rows_from_a_scratch_file_and_a_sync_leaves_none(
             f"SELECT count(*) FROM read_parquet('{path}') WHERE __payload IS NOT NULL"
         ) == [(plan.rows_to_send,)]
         assert plan.rows_to_send == 6
+        release_rows(
+            project.workbench, plan.rows_table
+        )  # what a payload lookup does (Project.payload)
+        assert not path.exists()
+        assert not project.workbench.rows(
+            f"SELECT 1 FROM duckdb_views() WHERE view_name = '{plan.rows_table}'"
+        )
     assert not list(folder.glob(f"{PREFIX}*"))
     with Project.load(root) as project:
         report = project.sync(sandbox=True)

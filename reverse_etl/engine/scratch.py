@@ -25,7 +25,7 @@ class ScratchFiles:
     def __init__(self, folder: Path | None) -> None:
         self._folder = folder
         self._private: Path | None = None
-        self._files: list[Path] = []
+        self._files: dict[str, Path] = {}  # by the name of what they hold
         if folder is not None:
             remove_orphans(folder)
 
@@ -37,20 +37,22 @@ class ScratchFiles:
             self._private = Path(tempfile.mkdtemp(prefix="retl-scratch-"))
         return self._private
 
-    def new(self, suffix: str) -> Path:
-        """A fresh path in the folder (the folder is made, the file is not)."""
+    def new(self, name: str, suffix: str) -> Path:
+        """A fresh path in the folder for what ``name`` holds (the folder is made, the file
+        is not)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{PREFIX}{os.getpid()}-{next(_SEQ)}{suffix}"
-        self._files.append(path)
+        self._files[name] = path
         return path
 
-    def discard(self, path: Path) -> None:
-        path.unlink(missing_ok=True)
-        if path in self._files:
-            self._files.remove(path)
+    def discard(self, name: str) -> None:
+        """Remove the file made for ``name`` (if any)."""
+        path = self._files.pop(name, None)
+        if path is not None:
+            path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        for path in self._files:
+        for path in self._files.values():
             path.unlink(missing_ok=True)
         self._files.clear()
         if self._private is not None:

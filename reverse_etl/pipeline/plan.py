@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
 MAX_INVALID_LISTED = 20
 MAX_REASONS = 1000
 _TABLES = itertools.count()
-# The Parquet file behind each plan's view of rows (encode_rows), to remove it once dropped.
-_FILES: dict[str, Path] = {}
 # Rows per row group of the plan's file. Each thread of the encode buffers a row group
 # before writing it: 200k first syncs peaked at 386 MB with 16,384, 314-325 MB with 1,024 to
 # 4,096; the 1M first sync at 439-442 MB with 4,096, 408-414 MB with 1,024-2,048, against
@@ -286,7 +283,7 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> str:
     and writing those to disk; each column of a file is read alone, so the counts do not
     read the payloads (issue #18, docs/performance.md)."""
     table = f"__retl_rows_{next(_TABLES)}"
-    path = engine.scratch.new(".parquet")
+    path = engine.scratch.new(table, ".parquet")
     # A large pre-pass table (a phone table of a million numbers) under the wide encode:
     # out of core from the start, rather than out of memory first (engine.joins_outgrow).
     engine.execute(
@@ -302,7 +299,6 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> str:
         out_of_core=engine.joins_outgrow(encode.tables),
     )
     _rows_view(engine, table, f"read_parquet({lit(str(path))})")
-    _FILES[table] = path
     return table
 
 
@@ -311,9 +307,7 @@ def release_rows(engine: DuckDBEngine, table: str) -> None:
     workbench closes (which removes the file anyway)."""
     engine.execute(f"DROP VIEW IF EXISTS {table}")
     engine.execute(f"DROP TABLE IF EXISTS {table}_duplicates")
-    path = _FILES.pop(table, None)
-    if path is not None:
-        engine.scratch.discard(path)
+    engine.scratch.discard(table)
 
 
 def _rows_view(engine: DuckDBEngine, table: str, rows: str) -> None:
