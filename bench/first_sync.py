@@ -1,7 +1,7 @@
 """One first sync (``--full-refresh``) of a kept project, in this process: its wall time, the
 workbench's memory steps and the process's peak RSS (issues #17, #18).
 
-    RETL_ALLOWED_PATHS=DIR python bench/first_sync.py PROJECT [--encode-out-of-core]
+    RETL_ALLOWED_PATHS=DIR python bench/first_sync.py PROJECT [--encode-out-of-core] [--steps]
 
 PROJECT is a ``bench/run.py --keep`` project (or ``data.write_orders`` + ``data.write_project``)
 whose sink runs (``python bench/sink.py fast``). Run it with ``PYTHONPATH=TREE`` to measure
@@ -9,24 +9,92 @@ the ``reverse_etl`` in TREE. Prints ``reruns (out of core, on one thread, limit 
 started out of core)``: the workbench's statements that ran out of memory and were rerun,
 and those started out of core (``DuckDBEngine.joins_outgrow``). ``--encode-out-of-core``
 runs the plan's encode out of core whatever the rule says (what the rule was measured with,
-docs/performance.md). The state (``PROJECT/.retl``) is removed first.
+docs/performance.md). ``--steps`` samples the process's VmRSS every 10 ms and prints its
+peak in each step of the sync (the phone pre-pass, the encode, the rest of the plan, the
+send, the fold, the end), the figures docs/performance.md gives per step. The state
+(``PROJECT/.retl``) is removed first.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import resource
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
+
+# The steps --steps reports, each started by a function: (module, its class or None, the
+# function, the step's name).
+STEPS = (
+    ("reverse_etl.destinations.tiktok.destination", "TikTokDestination", "prepare", "phones"),
+    ("reverse_etl.pipeline.plan", None, "encode_rows", "encode"),
+    ("reverse_etl.pipeline.send", None, "_deliver", "send"),
+    ("reverse_etl.state.store", "LocalStateStore", "compact", "fold"),
+)
+
+
+class Steps:
+    """The peak VmRSS per step: a sampler thread, and the steps' functions wrapped to say
+    which step runs (after a step, "after <step>" until the next one starts)."""
+
+    def __init__(self) -> None:
+        self.current = "start"
+        self.peaks: dict[str, int] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @staticmethod
+    def rss_mb() -> int:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+        return 0
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            step = self.current
+            self.peaks[step] = max(self.peaks.get(step, 0), self.rss_mb())
+            self._done.wait(0.01)
+
+    def install(self) -> None:
+        import importlib
+
+        for module_name, owner_name, name, step in STEPS:
+            module = importlib.import_module(module_name)
+            owner = getattr(module, owner_name) if owner_name else module
+            setattr(owner, name, self._wrapped(getattr(owner, name), step))
+        self._thread.start()
+
+    def _wrapped(self, function: Any, step: str) -> Any:
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            self.current = step
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.current = f"after {step}"
+
+        return run
+
+    def report(self) -> str:
+        self._done.set()
+        self._thread.join()
+        return "  ".join(f"{step} {mb}" for step, mb in self.peaks.items())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path)
     parser.add_argument("--encode-out-of-core", action="store_true")
+    parser.add_argument("--steps", action="store_true", help="peak RSS per step of the sync")
     args = parser.parse_args()
+    steps_rss = Steps() if args.steps else None
+    if steps_rss is not None:
+        steps_rss.install()
     from reverse_etl.pipeline import plan as planmod
     from reverse_etl.project import Project
 
@@ -53,6 +121,8 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     sent = sum(r.sent for r in report.results)
     print(f"sync {took:.2f} s  sent {sent:,}  reruns {steps}  rss {rss} MB", flush=True)
+    if steps_rss is not None:
+        print(f"peak RSS by step (MB): {steps_rss.report()}", flush=True)
 
 
 if __name__ == "__main__":
