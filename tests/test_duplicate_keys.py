@@ -11,10 +11,17 @@ from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.pipeline.plan import DUPLICATE_KEY, _rows_view
 
 
-def test_every_copy_of_a_key_is_invalid_and_nothing_else() -> None:
+def _viewed(rows_sql: str) -> DuckDBEngine:
+    """A workbench with table ``t`` of ``rows_sql`` and ``v``, the plan's view of it."""
     engine = DuckDBEngine()
-    engine.execute(
-        """CREATE TEMP TABLE t AS SELECT * FROM (VALUES
+    engine.execute(f"CREATE TEMP TABLE t AS {rows_sql}")
+    _rows_view(engine, "v", "t")
+    return engine
+
+
+def test_every_copy_of_a_key_is_invalid_and_nothing_else() -> None:
+    engine = _viewed(
+        """SELECT * FROM (VALUES
             ('a', NULL, '{"a":1}'), ('a', 'bad email', NULL), ('a', NULL, '{"a":3}'),
             ('b', NULL, '{"b":1}'),
             ('c', NULL, '{"c":1}'), ('c', NULL, '{"c":2}'),
@@ -22,7 +29,6 @@ def test_every_copy_of_a_key_is_invalid_and_nothing_else() -> None:
             ('A', NULL, '{"A":1}')
         ) AS v(__key, __errors, __payload)"""
     )
-    _rows_view(engine, "v", "t")
     rows = engine.rows("SELECT __key, __errors, __payload FROM v ORDER BY ALL")
     assert rows == [
         ("A", None, '{"A":1}'),
@@ -39,12 +45,10 @@ def test_every_copy_of_a_key_is_invalid_and_nothing_else() -> None:
 
 def test_the_marks_are_a_group_by_of_the_keys_text_at_scale() -> None:
     # 200,000 keys, every 1,000th twice: the hashes' pre-filter keeps exactly those.
-    engine = DuckDBEngine()
-    engine.execute(
-        "CREATE TEMP TABLE t AS SELECT 'order-' || (CASE WHEN i % 1000 = 999 THEN i - 1 ELSE i "
-        "END) AS __key, NULL::VARCHAR AS __errors, 'x' AS __payload FROM range(200000) r(i)"
+    engine = _viewed(
+        "SELECT 'order-' || (CASE WHEN i % 1000 = 999 THEN i - 1 ELSE i END) AS __key, "
+        "NULL::VARCHAR AS __errors, 'x' AS __payload FROM range(200000) r(i)"
     )
-    _rows_view(engine, "v", "t")
     marked = engine.rows("SELECT count(*), count(DISTINCT __key) FROM v WHERE __errors IS NOT NULL")
     assert marked == [(400, 200)]
     assert engine.rows("SELECT count(*) FROM v WHERE __payload IS NULL") == [(400,)]
@@ -52,12 +56,10 @@ def test_the_marks_are_a_group_by_of_the_keys_text_at_scale() -> None:
 
 
 def test_without_duplicates_the_view_reads_the_rows_as_they_are() -> None:
-    engine = DuckDBEngine()
-    engine.execute(
-        "CREATE TEMP TABLE t AS SELECT * FROM (VALUES ('a', NULL, '{}'), (NULL, 'no key', NULL),"
-        " (NULL, NULL, '{}')) AS v(__key, __errors, __payload)"
+    engine = _viewed(
+        "SELECT * FROM (VALUES ('a', NULL, '{}'), (NULL, 'no key', NULL), (NULL, NULL, '{}')) "
+        "AS v(__key, __errors, __payload)"
     )
-    _rows_view(engine, "v", "t")
     assert engine.rows("SELECT * FROM v ORDER BY ALL") == engine.rows(
         "SELECT * FROM t ORDER BY ALL"
     )

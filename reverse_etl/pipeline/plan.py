@@ -306,8 +306,13 @@ def release_rows(engine: DuckDBEngine, table: str) -> None:
     """Drop what ``encode_rows`` made (its view, file and duplicate keys) before the
     workbench closes (which removes the file anyway)."""
     engine.execute(f"DROP VIEW IF EXISTS {table}")
-    engine.execute(f"DROP TABLE IF EXISTS {table}_duplicates")
+    engine.execute(f"DROP TABLE IF EXISTS {_duplicates(table)}")
     engine.scratch.discard(table)
+
+
+def _duplicates(table: str) -> str:
+    """The table of the keys ``table``'s rows share (``_rows_view``)."""
+    return f"{table}_duplicates"
 
 
 def _rows_view(engine: DuckDBEngine, table: str, rows: str) -> None:
@@ -319,7 +324,7 @@ def _rows_view(engine: DuckDBEngine, table: str, rows: str) -> None:
     every key's text took ~95 MB above the workbench's limit at 10M rows, and grew with the
     rows; one of hashes takes ~55 MB, and half the time (issue #17). With no duplicate (the
     usual case), the view reads the file as it is."""
-    duplicates = f"{table}_duplicates"
+    duplicates = _duplicates(table)
     twice = (
         f"SELECT hash(__key) FROM {rows} WHERE __key IS NOT NULL "
         "GROUP BY hash(__key) HAVING count(*) > 1"
