@@ -11,7 +11,8 @@ and those started out of core (``DuckDBEngine.joins_outgrow``). ``--encode-out-o
 runs the plan's encode out of core whatever the rule says (what the rule was measured with,
 docs/performance.md). ``--steps`` samples the process's VmRSS every 10 ms and prints its
 peak in each step of the sync (the phone pre-pass, the encode, the rest of the plan, the
-send, the fold, the end), the figures docs/performance.md gives per step. The state
+send, the fold, the end), the figures docs/performance.md gives per step, and the seconds
+spent in each ("start" includes the imports done by ``Project.load``). The state
 (``PROJECT/.retl``) is removed first.
 """
 
@@ -43,6 +44,8 @@ class Steps:
     def __init__(self) -> None:
         self.current = "start"
         self.peaks: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}
+        self._since = time.perf_counter()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -72,18 +75,29 @@ class Steps:
     def _wrapped(self, function: Any, step: str) -> Any:
         @functools.wraps(function)
         def run(*args: Any, **kwargs: Any) -> Any:
-            self.current = step
+            self._enter(step)
             try:
                 return function(*args, **kwargs)
             finally:
-                self.current = f"after {step}"
+                self._enter(f"after {step}")
 
         return run
 
+    def _enter(self, step: str) -> None:
+        """Step ``step`` starts: the time since the last step started goes to that one."""
+        now = time.perf_counter()
+        self.seconds[self.current] = self.seconds.get(self.current, 0.0) + now - self._since
+        self._since = now
+        self.current = step
+
     def report(self) -> str:
+        self._enter("end")
         self._done.set()
         self._thread.join()
         return "  ".join(f"{step} {mb}" for step, mb in self.peaks.items())
+
+    def times(self) -> str:
+        return "  ".join(f"{step} {s:.2f}" for step, s in self.seconds.items())
 
 
 def main() -> None:
@@ -123,6 +137,7 @@ def main() -> None:
     print(f"sync {took:.2f} s  sent {sent:,}  reruns {steps}  rss {rss} MB", flush=True)
     if steps_rss is not None:
         print(f"peak RSS by step (MB): {steps_rss.report()}", flush=True)
+        print(f"seconds by step: {steps_rss.times()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -95,6 +96,9 @@ class DestinationPlan:
     # What this sync's diff was computed from, kept to be recorded once everything it found
     # is acknowledged (``inputs.remember_sent``): the next diff is then skipped.
     record_after_send: CleanDiff | None = None
+    # The file ``rows_table`` reads, when it reads it as written (no duplicate key): the send
+    # reads it directly (``send.stream_chunks``).
+    rows_file: Path | None = None
 
     @property
     def name(self) -> str:
@@ -220,7 +224,7 @@ def build_destination_plan(
     """Run the model, the encoder and the diff once for counts, reasons and samples."""
     encode, warnings = encode_plan_for(dest, compiled, model, foreign(dest, compiled, model))
     encode = dest.prepare(engine, encode)
-    table = encode_rows(engine, encode)
+    table, rows_file = encode_rows(engine, encode)
     counts = count_rows(engine, dest, table)
     changed = counts.changed
     invalid, invalid_more = _reasons(engine, table, "__errors") if counts.invalid else ([], 0)
@@ -239,6 +243,7 @@ def build_destination_plan(
         scope=state.scope,
         full_refresh=full_refresh,
         rows_table=table,
+        rows_file=rows_file,
         warnings=tuple(warnings),
         rows_total=counts.total + model.unchanged_elsewhere + model.dedup.held,
         rows_invalid=counts.invalid,
@@ -271,11 +276,12 @@ def foreign(dest: Destination, compiled: CompiledModel, model: ModelInput) -> li
     return list(foreign_columns(names, dest.rules(), others, keys=keys))
 
 
-def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> str:
+def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> tuple[str, Path | None]:
     """The diff left only new and changed rows (and rows with a duplicate key). One pass
     encodes them into a Parquet file of the workbench's scratch folder, read through a view
     of the returned name; the counts, samples and the send then read it, so nothing is
-    encoded twice. Only valid rows keep a payload.
+    encoded twice. Only valid rows keep a payload. Also returned: the file itself when the
+    view reads it as written (no duplicate key), else None.
 
     A file rather than a temporary table: DuckDB holds a table's pages in its memory up to
     its limit (170 MB of payloads at 200k rows, kept through the send and the fold), and
@@ -298,8 +304,8 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> str:
                                  ROW_GROUP_SIZE {PLAN_ROW_GROUP})""",
         out_of_core=engine.joins_outgrow(encode.tables),
     )
-    _rows_view(engine, table, f"read_parquet({lit(str(path))})")
-    return table
+    plain = _rows_view(engine, table, f"read_parquet({lit(str(path))})")
+    return table, path if plain else None
 
 
 def release_rows(engine: DuckDBEngine, table: str) -> None:
@@ -315,7 +321,7 @@ def _duplicates(table: str) -> str:
     return f"{table}_duplicates"
 
 
-def _rows_view(engine: DuckDBEngine, table: str, rows: str) -> None:
+def _rows_view(engine: DuckDBEngine, table: str, rows: str) -> bool:
     """The view of the plan's rows: as written, but rows sharing a key are all invalid
     (which one is "the" event would be a guess), their payloads dropped.
 
@@ -323,7 +329,7 @@ def _rows_view(engine: DuckDBEngine, table: str, rows: str) -> None:
     (the duplicates, and the rare collision) are grouped by their text: a hash table of
     every key's text took ~95 MB above the workbench's limit at 10M rows, and grew with the
     rows; one of hashes takes ~55 MB, and half the time (issue #17). With no duplicate (the
-    usual case), the view reads the file as it is."""
+    usual case), the view reads the file as it is, and True is returned."""
     duplicates = _duplicates(table)
     twice = (
         f"SELECT hash(__key) FROM {rows} WHERE __key IS NOT NULL "
@@ -338,7 +344,7 @@ def _rows_view(engine: DuckDBEngine, table: str, rows: str) -> None:
     if not engine.rows(f"SELECT 1 FROM {duplicates} LIMIT 1"):
         engine.execute(f"DROP TABLE {duplicates}")
         engine.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {rows}")
-        return
+        return True
     engine.execute(
         f"""CREATE OR REPLACE TEMP VIEW {table} AS
             SELECT * EXCLUDE (__duplicate) REPLACE (
@@ -349,6 +355,7 @@ def _rows_view(engine: DuckDBEngine, table: str, rows: str) -> None:
                             AS __duplicate
                   FROM {rows})"""
     )
+    return False
 
 
 @dataclass(frozen=True)

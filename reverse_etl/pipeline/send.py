@@ -25,7 +25,7 @@ from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.errors import Problem
 from reverse_etl.history.records import ACCEPTED, SKIPPED_INVALID
 from reverse_etl.pipeline.deliverylog import LogRows
-from reverse_etl.pipeline.plan import DestinationPlan, InvalidRow
+from reverse_etl.pipeline.plan import PLAN_ROW_GROUP, DestinationPlan, InvalidRow
 from reverse_etl.secrets import scrub
 from reverse_etl.state.base import LogBatch, StateStore
 
@@ -126,16 +126,32 @@ class DestinationResult:
 def stream_chunks(
     engine: DuckDBEngine, plan: DestinationPlan, limit: int | None
 ) -> Iterator[Chunk]:
-    """Valid encoded rows as (keys, hashes, payloads, event ids) Arrow column chunks."""
-    sql = (
-        f"SELECT __key, __hash, __payload, __event_id FROM {plan.rows_table} "
-        "WHERE __payload IS NOT NULL"
-    )
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    reader = engine.stream(sql, batch_rows=STREAM_ROWS)
-    for rb in iter_batches(reader):
-        yield (rb.column(0), rb.column(1), rb.column(2), rb.column(3))
+    """Valid encoded rows as (keys, hashes, payloads, event ids) Arrow column chunks, in the
+    plan's order: from the plan's file itself when its view reads it as written (Arrow's
+    reader, one row group per chunk: no copy), else through the view."""
+    columns = ("__key", "__hash", "__payload", "__event_id")
+    if plan.rows_file is None:
+        sql = f"SELECT {', '.join(columns)} FROM {plan.rows_table} WHERE __payload IS NOT NULL"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        for rb in iter_batches(engine.stream(sql, batch_rows=STREAM_ROWS)):
+            yield (rb.column(0), rb.column(1), rb.column(2), rb.column(3))
+        return
+    import pyarrow.compute as pc
+
+    left = limit
+    rows = min(STREAM_ROWS, PLAN_ROW_GROUP)
+    for group in iter_batches(engine.read_parquet(plan.rows_file, columns, batch_rows=rows)):
+        if left is not None and left <= 0:
+            return
+        rb = group
+        if rb.column(2).null_count:  # invalid or unchanged rows: no payload, not sent
+            rb = rb.filter(pc.is_valid(rb.column(2)))
+        if left is not None:
+            rb = rb.slice(0, left)
+            left -= rb.num_rows
+        if rb.num_rows:
+            yield (rb.column(0), rb.column(1), rb.column(2), rb.column(3))
 
 
 def execute(
