@@ -69,6 +69,7 @@ class WarehouseStateStore:
         self._acks: Any = None
         self._lock_conn: Any = None
         self._marked: set[tuple[str, str]] = set()  # scopes with a compaction row
+        self._fresh: set[tuple[str, str]] = set()  # of those, the ones empty at the first batch
         self._unanalyzed = 0  # entries this store added since its last ANALYZE
         self.warnings: list[str] = []
         if create:
@@ -343,7 +344,13 @@ class WarehouseStateStore:
     ) -> None:
         """Commit one acknowledged batch and its delivery-log rows (one transaction). Each
         entry carries its key's first acknowledgement: the earliest of an earlier entry's,
-        else now (one index lookup per key), so the newest entry alone answers for the key."""
+        else now (one index lookup per key), so the newest entry alone answers for the key.
+
+        A scope that held no entry at this run's first batch (a first sync, or one after
+        ``retl state reset``) has no earlier entry to look up: a run acknowledges each key once
+        (the plan's keys are unique, ``plan._rows_view``), and the lock keeps other runs out.
+        Its batches skip the lookup, which was about a fifth of a batch's time and a quarter
+        of the server's work (``bench/pg_acks.py``, docs/performance.md)."""
         keys, hashes = _pylist(keys), _pylist(hashes)
         now = utc(self.clock())
         conn = self._ack_conn()
@@ -351,25 +358,33 @@ class WarehouseStateStore:
             # Before this run's first entry: an empty scope starts with nothing to compact and
             # no entries; one with entries but no mark is unknown (0: the whole scope; its
             # entries NULL). Committed with the batch.
+            (held,) = conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {self.s}.synced_rows "
+                "WHERE destination = %(d)s AND scope = %(s)s)",
+                {"d": destination, "s": scope},
+            ).fetchone()
+            if not held:
+                self._fresh.add((destination, scope))
             conn.execute(
                 f"""INSERT INTO {self.s}.compaction
-                    SELECT %(d)s, %(s)s, CASE WHEN e THEN 0 END, 0, CASE WHEN NOT e THEN 0 END
-                    FROM (SELECT EXISTS (
-                        SELECT 1 FROM {self.s}.synced_rows
-                        WHERE destination = %(d)s AND scope = %(s)s) AS e) AS found
+                    SELECT %(d)s, %(s)s, CASE WHEN %(e)s THEN 0 END, 0,
+                           CASE WHEN NOT %(e)s THEN 0 END
                     ON CONFLICT (destination, scope) DO NOTHING""",
-                {"d": destination, "s": scope},
+                {"d": destination, "s": scope, "e": bool(held)},
             )
         # The key's earlier entry, if any, gives its first time. A batch that has one (or a
         # key twice) supersedes entries: it marks from where compact must look, and counts
         # how many, in the same statement as its entries.
+        earlier = (
+            "NULL::timestamp"
+            if (destination, scope) in self._fresh
+            else f"""(SELECT min(coalesce(o.{FIRST}, o.synced_at))
+                      FROM {self.s}.synced_rows o
+                      WHERE o.destination = %(d)s AND o.scope = %(s)s AND o.row_key = t.k)"""
+        )
         conn.execute(
             f"""WITH t AS MATERIALIZED (
-                    SELECT t.k, t.h, t.i,
-                        (SELECT min(coalesce(o.{FIRST}, o.synced_at))
-                         FROM {self.s}.synced_rows o
-                         WHERE o.destination = %(d)s AND o.scope = %(s)s AND o.row_key = t.k)
-                        AS earlier
+                    SELECT t.k, t.h, t.i, {earlier} AS earlier
                     FROM unnest(%(keys)s::text[], %(hashes)s::text[])
                          WITH ORDINALITY AS t(k, h, i)),
                 added AS (
@@ -471,6 +486,9 @@ class WarehouseStateStore:
 
         The DELETE and the scope's new counts are one statement: a compact that dies leaves
         the mark, and the next one finishes it."""
+        # The destination's send is over: later batches (another run through this store)
+        # look their keys up again.
+        self._fresh.discard((destination, scope))
         found = self.engine.rows(
             f"SELECT superseded_from, superseded, entries FROM {self.s}.compaction "
             "WHERE destination = %s AND scope = %s",
@@ -571,6 +589,10 @@ class WarehouseStateStore:
         self.engine.execute(f"DELETE FROM {self.s}.synced_rows WHERE {where}", params)
         self.engine.execute(f"DELETE FROM {self.s}.destinations WHERE {where}", params)
         self.engine.execute(f"DELETE FROM {self.s}.compaction WHERE {where}", params)
+        for marks in (self._marked, self._fresh):  # the next batch marks the scope anew
+            marks.difference_update(
+                {m for m in marks if m[0] == destination and scope in (None, m[1])}
+            )
         return int(count)
 
     def explain(self, exc: BaseException) -> StateError | None:
