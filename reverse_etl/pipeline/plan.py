@@ -21,7 +21,7 @@ from reverse_etl.destinations.registry import other_catalogs
 from reverse_etl.destinations.shared.pii import masked_key
 from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.destinations.shared.text import either, percent
-from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.engine.duckdb import DuckDBEngine, file_literal
 from reverse_etl.errors import Problem, ValidationFailed
 from reverse_etl.models.compile import CompiledModel
 from reverse_etl.state.dedup import DedupCounts, held_reason
@@ -304,7 +304,7 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> tuple[str, Path | N
                                  ROW_GROUP_SIZE {PLAN_ROW_GROUP})""",
         out_of_core=engine.joins_outgrow(encode.tables),
     )
-    plain = _rows_view(engine, table, f"read_parquet({lit(str(path))})")
+    plain = _rows_view(engine, table, f"read_parquet({file_literal(path)})")
     return table, path if plain else None
 
 

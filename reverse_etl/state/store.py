@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
-from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine, run_sql
+from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine, file_literal, run_sql
 from reverse_etl.errors import EngineError, StateDamagedError, StateError
 from reverse_etl.history.records import RunDestinationRecord, RunRecord
 from reverse_etl.history.tables import HISTORY_TABLES, history_upserts, prune_statements
@@ -696,7 +696,7 @@ class LocalStateStore:
                 cur,
                 f"""INSERT INTO {ALIAS}.synced_rows
                     SELECT ?, ?, row_key, row_hash, synced_at, ? + pos, synced_at
-                    FROM read_parquet({_lit(str(spool))}) WHERE row_hash IS NOT NULL""",
+                    FROM read_parquet({file_literal(spool)}) WHERE row_hash IS NOT NULL""",
                 [*scope, cutoff],
             )
         finally:
