@@ -13,7 +13,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from reverse_etl.engine.duckdb import DuckDBEngine, file_literal
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.engine.file_paths import file_literal
 from reverse_etl.project import Project
 
 from .test_sync import SECRET, events_project
@@ -54,3 +55,23 @@ def test_a_project_in_a_folder_named_with_a_glob_folds_only_its_own_spool(
     assert report.ok and report.results[0].sent == 50
     assert scope.rows == 50
     assert decoy.exists()  # the sibling's file is neither read nor removed
+
+
+def test_a_project_in_a_folder_named_with_a_glob_reads_only_its_own_delivery_log(
+    server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    project = events_project(tmp_path / "a*b" / "p", server.base_url, rows=5)
+    with Project.load(project) as loaded:
+        assert loaded.sync().ok
+        assert len(loaded.deliveries("order-1")) == 1
+    # A sibling project with log files of the same names (a copy of ours).
+    (log,) = (project / ".retl").rglob("*.log")
+    files = sorted(log.iterdir())
+    assert files
+    twin = tmp_path / "aXb" / log.relative_to(tmp_path / "a*b")
+    twin.mkdir(parents=True)
+    for file in files:
+        (twin / file.name).write_bytes(file.read_bytes())
+    with Project.load(project) as loaded:
+        assert len(loaded.deliveries("order-1")) == 1

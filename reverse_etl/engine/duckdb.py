@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 from reverse_etl.engine.arrow_stream import ReadAhead
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
+from reverse_etl.engine.file_paths import GLOB_CHARS, escape_glob
 from reverse_etl.engine.scratch import ScratchFiles
 from reverse_etl.errors import EngineError, EnvironmentProblem, environment_error
 
@@ -173,8 +174,8 @@ class DuckDBEngine:
                 paths += [str(file.relative_to(base)), "./" + str(file.relative_to(base))]
         # DuckDB checks a path as written, before expanding it: the escaped form retl reads
         # its own files by (``file_literal``) is that same folder, so it is allowed too.
-        dirs += [_escape_glob(d) for d in dirs if _GLOB_CHARS.search(d)]
-        paths += [_escape_glob(p) for p in paths if _GLOB_CHARS.search(p)]
+        dirs += [escape_glob(d) for d in dirs if GLOB_CHARS.search(d)]
+        paths += [escape_glob(p) for p in paths if GLOB_CHARS.search(p)]
         try:
             self._con.execute(f"SET allowed_directories = [{', '.join(map(_lit, dirs))}]")
             self._con.execute(f"SET allowed_paths = [{', '.join(map(_lit, paths))}]")
@@ -534,21 +535,6 @@ def _ident(name: str) -> str:
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-_GLOB_CHARS = re.compile(r"[*?\[]")
-
-
-def file_literal(path: Path) -> str:
-    """``path`` as a SQL literal for DuckDB's file readers (``read_parquet``), read as that one
-    file: they expand ``*``, ``?`` and ``[...]`` anywhere in a path, so a project in a folder
-    named ``a*b`` would also read the same file of a sibling ``aXb``. Each such character is
-    written as a class of itself (``[*]``), which matches only it."""
-    return _lit(_escape_glob(str(path)))
-
-
-def _escape_glob(text: str) -> str:
-    return _GLOB_CHARS.sub(lambda m: f"[{m.group(0)}]", text)
 
 
 _PREPARED = "__retl_params"

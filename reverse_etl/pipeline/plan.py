@@ -21,7 +21,8 @@ from reverse_etl.destinations.registry import other_catalogs
 from reverse_etl.destinations.shared.pii import masked_key
 from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.destinations.shared.text import either, percent
-from reverse_etl.engine.duckdb import DuckDBEngine, file_literal
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.engine.file_paths import file_literal
 from reverse_etl.errors import Problem, ValidationFailed
 from reverse_etl.models.compile import CompiledModel
 from reverse_etl.state.dedup import DedupCounts, held_reason

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from reverse_etl.arrow_values import scalar
+from reverse_etl.engine.file_paths import file_literal
 
 if TYPE_CHECKING:
     # Imported where a fold writes a file or the prune reads an old one: an unchanged
@@ -208,5 +209,5 @@ def relation(files: Iterable[Path]) -> str:
     if not paths:
         empty = ", ".join(f"NULL::{_SQL_TYPES[f.type]} AS {f.name}" for f in LOG_SCHEMA)
         return f"(SELECT {empty} WHERE false)"
-    listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    listed = ", ".join(file_literal(p) for p in paths)
     return f"(SELECT {columns} FROM read_parquet([{listed}]))"

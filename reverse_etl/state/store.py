@@ -28,7 +28,8 @@ import duckdb
 import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
-from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine, file_literal, run_sql
+from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine, run_sql
+from reverse_etl.engine.file_paths import file_literal
 from reverse_etl.errors import EngineError, StateDamagedError, StateError
 from reverse_etl.history.records import RunDestinationRecord, RunRecord
 from reverse_etl.history.tables import HISTORY_TABLES, history_upserts, prune_statements
