@@ -31,18 +31,27 @@ def test_a_file_literal_reads_that_file_alone(tmp_path: Path, name: str) -> None
     engine.close()
 
 
+def _synced(tmp_path: Path, server: Any, monkeypatch: pytest.MonkeyPatch, rows: int) -> Path:
+    """A project in a folder named ``a*b``, synced once."""
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    project = events_project(tmp_path / "a*b" / "p", server.base_url, rows=rows)
+    with Project.load(project) as loaded:
+        assert loaded.sync().results[0].sent == rows
+    return project
+
+
+def _sibling(tmp_path: Path, path: Path) -> Path:
+    """The same path in the sibling folder ``aXb``, which ``a*b`` matches as a glob."""
+    return tmp_path / "aXb" / path.relative_to(tmp_path / "a*b")
+
+
 def test_a_project_in_a_folder_named_with_a_glob_folds_only_its_own_spool(
     server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
-    project = events_project(tmp_path / "a*b" / "p", server.base_url, rows=50)
-    with Project.load(project) as loaded:
-        assert loaded.sync().results[0].sent == 50
+    project = _synced(tmp_path, server, monkeypatch, rows=50)
     # A sibling project whose fold spool has this process's name, with rows of its own.
     (journal,) = (project / ".retl").rglob("*.acks")
-    decoy = (
-        tmp_path / "aXb" / journal.relative_to(tmp_path / "a*b") / f".fold-{os.getpid()}.parquet"
-    )
+    decoy = _sibling(tmp_path, journal) / f".fold-{os.getpid()}.parquet"
     decoy.parent.mkdir(parents=True)
     duckdb.sql(
         "COPY (SELECT 'not-ours-' || i AS row_key, '3:x' AS row_hash, "
@@ -60,16 +69,14 @@ def test_a_project_in_a_folder_named_with_a_glob_folds_only_its_own_spool(
 def test_a_project_in_a_folder_named_with_a_glob_reads_only_its_own_delivery_log(
     server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
-    project = events_project(tmp_path / "a*b" / "p", server.base_url, rows=5)
+    project = _synced(tmp_path, server, monkeypatch, rows=5)
     with Project.load(project) as loaded:
-        assert loaded.sync().ok
         assert len(loaded.deliveries("order-1")) == 1
     # A sibling project with log files of the same names (a copy of ours).
     (log,) = (project / ".retl").rglob("*.log")
     files = sorted(log.iterdir())
     assert files
-    twin = tmp_path / "aXb" / log.relative_to(tmp_path / "a*b")
+    twin = _sibling(tmp_path, log)
     twin.mkdir(parents=True)
     for file in files:
         (twin / file.name).write_bytes(file.read_bytes())
