@@ -263,7 +263,7 @@ class DuckDBEngine:
     ) -> pa.RecordBatchReader:
         """``columns`` of a Parquet file the workbench wrote (``scratch``), read by Arrow's
         reader one row group at a time, not by a query: a DuckDB stream of the plan's file
-        held 50-100 MB more and took 0.1 s (200k rows) to 0.4 s (1M) longer to read
+        held up to 100 MB more, and the send took 0.1 s (200k rows) to 1.5 s (4M) longer
         (docs/performance.md). Errors as ``stream``'s."""
         import pyarrow as pa
         import pyarrow.parquet as pq
