@@ -33,7 +33,7 @@ class Clock:
         return self.now.timestamp()
 
 
-def _statements(store: WarehouseStateStore) -> list[str]:
+def statements(store: WarehouseStateStore) -> list[str]:
     """Every statement the store's acknowledgement connection runs from now on."""
     seen: list[str] = []
     conn = store._ack_conn()
@@ -59,7 +59,7 @@ def _firsts(engine: PostgresEngine) -> dict[str, dt.datetime]:
 def test_a_fresh_scope_skips_the_lookup_and_then_looks_again(pg_engine: PostgresEngine) -> None:
     clock = Clock()
     store = WarehouseStateStore(pg_engine, "retl_state", clock=clock)
-    seen = _statements(store)
+    seen = statements(store)
     store.record_acknowledged("d", "s", ["k1", "k2"], ["h1", "h2"])
     store.record_acknowledged("d", "s", ["k3"], ["h3"])
     assert seen and not any(LOOKUP in sql for sql in seen)
@@ -84,7 +84,7 @@ def test_a_scope_that_holds_entries_looks_its_keys_up(pg_engine: PostgresEngine)
     first.close()
     clock.now = T0 + dt.timedelta(days=1)
     second = WarehouseStateStore(pg_engine, "retl_state", clock=clock)  # the next run
-    seen = _statements(second)
+    seen = statements(second)
     second.record_acknowledged("d", "s", ["k1", "k2"], ["h1b", "h2"])
     assert any(LOOKUP in sql for sql in seen)
     assert _firsts(pg_engine) == {"k1": T0, "k2": T0 + dt.timedelta(days=1)}
@@ -99,7 +99,7 @@ def test_a_reset_scope_is_fresh_again(pg_engine: PostgresEngine) -> None:
     store.record_acknowledged("d", "s", ["k1"], ["h1b"])  # looked up: carries T0
     assert store.reset("d") == 1
     clock.now = T0 + dt.timedelta(days=3)
-    seen = _statements(store)
+    seen = statements(store)
     store.record_acknowledged("d", "s", ["k1"], ["h1c"])  # forgotten: a first sync again
     assert not any(LOOKUP in sql for sql in seen)
     assert _firsts(pg_engine) == {"k1": T0 + dt.timedelta(days=3)}

@@ -17,6 +17,7 @@ from reverse_etl.project import Project
 from reverse_etl.sandbox import SandboxServer
 from reverse_etl.state.warehouse import SCHEMA_VERSION, WarehouseStateStore
 from tests.conftest import invoke_in_process
+from tests.warehouse.test_first_ack_pg import statements
 from tests.warehouse.test_warehouse_sync import TOKEN, execute, project, sandbox_token, seed, sync
 
 pytestmark = pytest.mark.postgres
@@ -124,3 +125,35 @@ def test_an_index_of_the_log_this_role_cannot_drop_is_left(
         assert engine.rows(by_key) == [(True,)]
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize(
+    "log_keys",
+    [["k1", "k2", "k3"], ["sha:1", "sha:2", "sha:3"]],  # the entries' keys, or masked ones
+)
+@pytest.mark.parametrize("event_ids", [["e1", "e2", "e3"], None])
+def test_an_acknowledged_batch_logs_one_row_per_entry(
+    pg_engine: PostgresEngine, log_keys: list[str], event_ids: list[str] | None
+) -> None:
+    """Written in the acknowledgement's own statement when the log's keys are the entries'
+    (``record_acknowledged``), by a statement of its own otherwise: the same rows."""
+    from reverse_etl.state.base import LogBatch
+
+    store = WarehouseStateStore(pg_engine, "retl_state", clock=lambda: 1764579600.0)
+    seen = statements(store)
+    log = LogBatch("run-1", "accepted", log_keys, event_ids=event_ids, code=0, request_id="r1")
+    store.record_acknowledged("d", "s", ["k1", "k2", "k3"], ["h1", "h2", "h3"], log)
+    (logging,) = [sql for sql in seen if "delivery_log" in sql]
+    assert ("synced_rows" in logging) == (log_keys == ["k1", "k2", "k3"])  # one statement
+    rows = pg_engine.rows(
+        "SELECT run_id, destination, row_key, event_id, outcome, code, message, request_id, "
+        "logged_at = (SELECT max(synced_at) FROM retl_state.synced_rows) "
+        "FROM retl_state.delivery_log ORDER BY row_key"
+    )
+    events = event_ids or [None] * 3
+    assert rows == [
+        ("run-1", "d", key, event, "accepted", 0, None, "r1", True)
+        for key, event in zip(log_keys, events, strict=True)
+    ]
+    assert pg_engine.rows("SELECT count(*) FROM retl_state.synced_rows") == [(3,)]
+    store.close()
