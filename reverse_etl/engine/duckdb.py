@@ -32,7 +32,7 @@ from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabi
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.file_paths import GLOB_CHARS, escape_glob
 from reverse_etl.engine.scratch import ScratchFiles
-from reverse_etl.errors import EngineError, EnvironmentProblem, environment_error
+from reverse_etl.errors import EngineError, EnvironmentProblem, RetlError, environment_error
 
 # DuckDB extensions retl can load without a download: (python package, file, extension name).
 # The file must be renamed to the extension's own name before LOAD accepts it.
@@ -268,20 +268,18 @@ class DuckDBEngine:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        try:
+            file = pq.ParquetFile(path, pre_buffer=False)
+        except (pa.ArrowException, OSError) as exc:
+            raise _failed(exc, self.temp_directory, f"cannot read {path}: ") from None
+        schema = pa.schema([file.schema_arrow.field(c) for c in columns])
+
         def batches() -> Iterator[pa.RecordBatch]:
-            with pq.ParquetFile(path, pre_buffer=False) as file:
+            with file:
                 yield from file.iter_batches(
                     batch_size=batch_rows, columns=list(columns), use_threads=False
                 )
 
-        try:
-            schema = pq.read_schema(path)
-        except (pa.ArrowException, OSError) as exc:
-            full = _disk_full(exc, self.temp_directory)
-            if full is not None:
-                raise full from None
-            raise EngineError(f"cannot read {path}: {_clean(exc)}") from None
-        schema = pa.schema([schema.field(c) for c in columns])
         reader = pa.RecordBatchReader.from_batches(schema, batches())
         return pa.RecordBatchReader.from_batches(schema, _checked(reader, self.temp_directory))
 
@@ -372,10 +370,7 @@ class DuckDBEngine:
                     last = exc  # a spill folder that is full too: said below if no step helps
                     continue
                 except duckdb.Error as exc:
-                    full = _disk_full(exc, self.temp_directory)
-                    if full is not None:
-                        raise full from None
-                    raise EngineError(_clean(exc)) from None
+                    raise _failed(exc, self.temp_directory) from None
         full = _disk_full(last, self.temp_directory) if last is not None else None
         if full is not None:
             raise full from None
@@ -529,6 +524,13 @@ def _disk_full(exc: BaseException, folder: Path | None) -> EnvironmentProblem | 
     return None
 
 
+def _failed(exc: BaseException, folder: Path | None, prefix: str = "") -> RetlError:
+    """The error to raise for a statement or a read that failed: a full disk as the
+    machine's problem (``_disk_full``), anything else as the engine's."""
+    full = _disk_full(exc, folder)
+    return full if full is not None else EngineError(prefix + _clean(exc))
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -602,10 +604,7 @@ def _checked(reader: pa.RecordBatchReader, folder: Path | None = None) -> Iterat
         except StopIteration:
             return
         except (duckdb.Error, pa.ArrowException, OSError) as exc:
-            full = _disk_full(exc, folder)
-            if full is not None:
-                raise full from None
-            raise EngineError(_clean(exc)) from None
+            raise _failed(exc, folder) from None
         yield batch
 
 
