@@ -19,7 +19,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -621,29 +621,39 @@ class LocalStateStore:
         # commit (and so before it is deleted); folded again, it is written again, whole.
         segment = LogSegment(self.log_dir, journal.path.stem)
         batches = _Tracked(journal.reader)
-        last: pa.Table | None = None
+        chunks = _chunks(batches, FOLD_ROWS)
+        spool = self.journal_dir / f".fold-{os.getpid()}.parquet"
+        last = False
         try:
             with self.engine.memory_while(SENDING_MEMORY):  # appending needs few buffers
-                for chunk in _chunks(batches, FOLD_ROWS):
+                for chunk in chunks:
                     segment.write(log_rows(chunk, journal.destination))
+                    # The chunk goes to the spool, and out of memory, before DuckDB inserts
+                    # it: held through the insert, it and its copy added ~45 MB to the peak
+                    # of a 200k first sync (issue #18).
+                    _write_spool(chunk, spool)
+                    del chunk
                     if batches.done:  # the journal's last entries: appended below
-                        last = chunk
+                        last = True
                         break
                     with _transaction(cur):
                         run_sql(
                             cur, f"INSERT OR IGNORE INTO {ALIAS}.dirty_scopes VALUES (?, ?)", scope
                         )
-                        self._append(cur, chunk, scope, cutoff)
+                        self._append(cur, spool, scope, cutoff)
+                chunks.close()  # it holds the last chunk's batches
             segment.commit()
+            # Under the plan's memory limit: dropping what a resend of millions of keys
+            # replaces joins them all.
+            with _transaction(cur):
+                if last:
+                    self._append(cur, spool, scope, cutoff)
+                self._supersede(cur, scope, cutoff)
         except BaseException:
             segment.abandon()
             raise
-        # Under the plan's memory limit: dropping what a resend of millions of keys replaces
-        # joins them all.
-        with _transaction(cur):
-            if last is not None:
-                self._append(cur, last, scope, cutoff)
-            self._supersede(cur, scope, cutoff)
+        finally:
+            spool.unlink(missing_ok=True)
 
     @staticmethod
     def _supersede(cur: duckdb.DuckDBPyConnection, scope: list[str], cutoff: int) -> None:
@@ -666,42 +676,17 @@ class LocalStateStore:
             )
         run_sql(cur, f"DELETE FROM {ALIAS}.dirty_scopes WHERE destination = ? AND scope = ?", scope)
 
-    def _append(
-        self, cur: duckdb.DuckDBPyConnection, chunk: pa.Table, scope: list[str], cutoff: int
-    ) -> None:
-        """Insert a chunk of journal entries (inside the caller's transaction).
-
-        Through an uncompressed Parquet file beside the journal, read back by DuckDB, not an
-        Arrow scan of the chunk: DuckDB's scan of any Arrow object imports pyarrow.dataset,
-        whose compiled module imports pandas where it is installed (0.35-0.6 s of every sync
-        that sends, issue #18); the file costs ~0.03 CPU-s more than the scan per FOLD_ROWS
-        entries (0.09 against 0.066). One contiguous column chunk per column, as before: over
-        the journal's 1,000-row batches DuckDB would append short vectors, and the next
-        checkpoint recompress all of them (0.3 s a million rows)."""
-        import pyarrow.parquet as pq
-
-        spool = self.journal_dir / f".fold-{os.getpid()}.parquet"
-        # Contiguous columns, no statistics: a Parquet writer over the journal's 1,000-row
-        # chunks took 0.17 CPU-s per FOLD_ROWS entries, over contiguous ones 0.09.
-        columns = chunk.select(["row_key", "row_hash", "synced_at", "pos"]).combine_chunks()
-        try:
-            pq.write_table(
-                columns,
-                spool,
-                compression="none",
-                use_dictionary=False,
-                write_statistics=False,
-                row_group_size=max(len(chunk), 1),
-            )
-            run_sql(
-                cur,
-                f"""INSERT INTO {ALIAS}.synced_rows
-                    SELECT ?, ?, row_key, row_hash, synced_at, ? + pos, synced_at
-                    FROM read_parquet({file_literal(spool)}) WHERE row_hash IS NOT NULL""",
-                [*scope, cutoff],
-            )
-        finally:
-            spool.unlink(missing_ok=True)
+    @staticmethod
+    def _append(cur: duckdb.DuckDBPyConnection, spool: Path, scope: list[str], cutoff: int) -> None:
+        """Insert a chunk of journal entries, written to ``spool`` by ``_write_spool``
+        (inside the caller's transaction)."""
+        run_sql(
+            cur,
+            f"""INSERT INTO {ALIAS}.synced_rows
+                SELECT ?, ?, row_key, row_hash, synced_at, ? + pos, synced_at
+                FROM read_parquet({file_literal(spool)}) WHERE row_hash IS NOT NULL""",
+            [*scope, cutoff],
+        )
 
     def _load_pending(self, *, live: bool = False) -> None:
         """Read-only: a journal left by a run that died (or is running) counts as state.
@@ -984,9 +969,34 @@ class _Tracked:
         self.done = True
 
 
-def _chunks(reader: pa.RecordBatchReader | _Tracked, rows: int) -> Iterator[pa.Table]:
+def _write_spool(chunk: pa.Table, spool: Path) -> None:
+    """Write a chunk of journal entries to ``spool``, the file ``_append`` inserts.
+
+    A Parquet file (uncompressed) read back by DuckDB, not an Arrow scan of the chunk:
+    DuckDB's scan of any Arrow object imports pyarrow.dataset, whose compiled module imports
+    pandas where it is installed (0.35-0.6 s of every sync that sends, issue #18); the file
+    costs ~0.03 CPU-s more than the scan per FOLD_ROWS entries (0.09 against 0.066). One
+    contiguous column chunk per column: over the journal's 1,000-row batches DuckDB would
+    append short vectors, and the next checkpoint recompress all of them (0.3 s a million
+    rows). No statistics: a Parquet writer over the journal's 1,000-row chunks took 0.17
+    CPU-s per FOLD_ROWS entries, over contiguous ones 0.09."""
+    import pyarrow.parquet as pq
+
+    columns = chunk.select(["row_key", "row_hash", "synced_at", "pos"]).combine_chunks()
+    pq.write_table(
+        columns,
+        spool,
+        compression="none",
+        use_dictionary=False,
+        write_statistics=False,
+        row_group_size=max(len(columns), 1),
+    )
+
+
+def _chunks(reader: pa.RecordBatchReader | _Tracked, rows: int) -> Generator[pa.Table, None, None]:
     """The reader's batches, regrouped into tables of exactly ``rows`` rows (the last one
-    fewer)."""
+    fewer). While the caller works on a table, only the batches after it are held here, so
+    the caller can let the table's memory go."""
     held: list[pa.RecordBatch] = []
     count = 0
     for batch in reader:
@@ -994,8 +1004,10 @@ def _chunks(reader: pa.RecordBatchReader | _Tracked, rows: int) -> Iterator[pa.T
         count += batch.num_rows
         while count >= rows:
             table = pa.Table.from_batches(held, reader.schema)
-            yield table.slice(0, rows)
             rest = table.slice(rows)
+            out = [table.slice(0, rows)]
             held, count = rest.to_batches(), rest.num_rows
+            del table, rest
+            yield out.pop()  # no name in this frame holds the table while the caller has it
     if count:
         yield pa.Table.from_batches(held, reader.schema)
