@@ -158,16 +158,25 @@ def _full(desc: Any, expr: str) -> str:
 
 
 def _country_code_sql(digits: str) -> str:
-    by_length: dict[int, list[str]] = {1: [], 2: [], 3: []}
-    for cc in sorted(_pn().COUNTRY_CODE_TO_REGION_CODE):
-        if 0 < cc < 1000:
-            by_length[len(str(cc))].append(lit(str(cc)))
-    whens = " ".join(
-        f"WHEN substr({digits}, 1, {n}) IN ({', '.join(ccs)}) THEN substr({digits}, 1, {n})"
-        for n, ccs in by_length.items()
-        if ccs
-    )
-    return f"CASE {whens} END"
+    """SQL: the country calling code ``digits`` start with, as phonenumbers finds it (the
+    shortest prefix of 1-3 digits that is a code), or NULL. One lookup by the first three
+    digits in a list of 1,000 built from the library's codes: a CASE of three ``IN`` lists
+    over ~215 codes took twice as long (0.10 against 0.05 s for 180k phones, issue #18).
+    ``digits`` has at least three digits wherever the result is used."""
+    return f"list_extract({_code_by_prefix()}, CAST(substr({digits}, 1, 3) AS INTEGER) + 1)"
+
+
+@lru_cache(maxsize=1)
+def _code_by_prefix() -> str:
+    """A VARCHAR[] literal: at index p + 1, the code three digits p (``000``-``999``) start
+    with, NULL where none does."""
+    codes = {str(cc) for cc in _pn().COUNTRY_CODE_TO_REGION_CODE if 0 < cc < 1000}
+    found = []
+    for p in range(1000):
+        digits = f"{p:03d}"
+        code = next((digits[:n] for n in (1, 2, 3) if digits[:n] in codes), None)
+        found.append("NULL" if code is None else lit(code))
+    return f"[{', '.join(found)}]::VARCHAR[]"
 
 
 def settled_sql(candidates: str, country_codes: Iterable[str]) -> str:
@@ -223,14 +232,32 @@ def _region_valid(cc: int, nsn: str) -> str:
 
 
 def _type_known(meta: Any, nsn: str) -> str:
-    """_number_type_helper(nsn, meta) != UNKNOWN."""
-    types = [_matches(getattr(meta, name), nsn) for name in _TYPES]
+    """_number_type_helper(nsn, meta) != UNKNOWN: some number type's desc matches. The
+    types whose descs list the same lengths share one regular expression, the alternation of
+    their patterns (RE2 matches it in one pass; one ``regexp_full_match`` per type took 30%
+    longer for the US, issue #18)."""
+    descs = [getattr(meta, name) for name in _TYPES]
     if not meta.same_mobile_and_fixed_line_pattern:
-        types.append(_matches(meta.mobile, nsn))
-    known = [t for t in types if t != "FALSE"]
-    if not known:
+        descs.append(meta.mobile)
+    by_lengths: dict[tuple[int, ...], list[str]] = {}
+    for desc in descs:
+        if desc is not None and desc.national_number_pattern:
+            lengths = tuple(desc.possible_length or ())
+            by_lengths.setdefault(lengths, []).append(desc.national_number_pattern)
+    if not by_lengths:
         return "FALSE"
+    known = [_matches_any(lengths, patterns, nsn) for lengths, patterns in by_lengths.items()]
     return f"({_matches(meta.general_desc, nsn)} AND ({' OR '.join(known)}))"
+
+
+def _matches_any(lengths: tuple[int, ...], patterns: list[str], nsn: str) -> str:
+    """_is_number_matching_desc for any of descs that list ``lengths`` (none: any length):
+    the full match of an alternation is a full match of one of its branches."""
+    pattern = "|".join(f"(?:{p})" for p in patterns) if len(patterns) > 1 else patterns[0]
+    full = f"regexp_full_match({nsn}, {lit(pattern)})"
+    if not lengths:
+        return full
+    return f"(length({nsn}) IN ({', '.join(str(n) for n in lengths)}) AND {full})"
 
 
 def _matches(desc: Any, nsn: str) -> str:
