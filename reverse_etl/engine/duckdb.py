@@ -470,6 +470,20 @@ class DuckDBEngine:
         finally:
             self._con.execute(f"SET memory_limit = {_lit(self.memory_limit or current)}")
 
+    def release_memory(self) -> None:
+        """Give the system back the memory DuckDB's allocator kept from the statements before:
+        freed by DuckDB, but held for reuse, and counted in the process's RSS (a 200k first
+        sync's phone pre-pass left ~40 MB so, its encode ~135 MB: docs/performance.md).
+
+        Setting the memory limit makes DuckDB flush its allocator, even when the value is the
+        one it has; nothing is evicted, since the limit does not change. Only under a limit
+        of retl's own (the workbench always has one): DuckDB's default reads back rounded.
+        Best effort: when the statement fails, the memory stays and the run goes on."""
+        if self.memory_limit is None:
+            return
+        with contextlib.suppress(duckdb.Error):
+            self._con.execute(f"SET memory_limit = {_lit(self.memory_limit)}")
+
     def register_vector_udf(
         self, name: str, fn: Callable[..., pa.Array], params: list[str], returns: str
     ) -> None:

@@ -291,6 +291,10 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> tuple[str, Path | N
     read the payloads (issue #18, docs/performance.md)."""
     table = f"__retl_rows_{next(_TABLES)}"
     path = engine.scratch.new(table, ".parquet")
+    # What the model's run and the phone pre-pass left in DuckDB's allocator goes back before
+    # the encode, and what the encode leaves goes back after it: otherwise each step's peak
+    # sits on the one before (-16 MB at the 200k first sync's encode; docs/performance.md).
+    engine.release_memory()
     # A large pre-pass table (a phone table of a million numbers) under the wide encode:
     # out of core from the start, rather than out of memory first (engine.joins_outgrow).
     engine.execute(
@@ -306,6 +310,7 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> tuple[str, Path | N
         out_of_core=engine.joins_outgrow(encode.tables),
     )
     plain = _rows_view(engine, table, f"read_parquet({file_literal(path)})")
+    engine.release_memory()
     return table, path if plain else None
 
 
