@@ -1,5 +1,5 @@
-"""Freed memory goes back to the system: glibc's ``M_MMAP_THRESHOLD`` held at its default, and
-Arrow's buffers from the system's allocator.
+"""Freed memory goes back to the system: glibc's ``M_MMAP_THRESHOLD`` held at its default,
+Arrow's buffers from the system's allocator, and glibc's free heap pages trimmed between steps.
 
 Rows leave a local Spark session as one Python ``bytes`` object per Arrow batch (a few MB each,
 read from pyspark's socket), freed once the workbench has copied the batch. glibc serves a
@@ -58,4 +58,23 @@ def arrow_system_pool() -> bool:
 
     if pa.default_memory_pool().backend_name != "system":
         pa.set_memory_pool(pa.system_memory_pool())
+    return True
+
+
+def trim_heap() -> bool:
+    """glibc's ``malloc_trim(0)``: the free pages of every arena go back to the system, those in
+    the middle of a heap too. What the send frees (Arrow's reads of the plan's file and the
+    request bodies, from the system's allocator since ``arrow_system_pool``) otherwise stays
+    in the process, and the fold's peak sits on it: a 200k first sync's fold peaked at
+    295-297 MB, 268-276 MB with the heap trimmed first (docs/performance.md). Linux only, and
+    only with a libc that has it (musl has not); True when it ran."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    trim(0)
     return True

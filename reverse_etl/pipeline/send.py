@@ -22,6 +22,7 @@ from reverse_etl.delivery.runner import deliver
 from reverse_etl.destinations.base import Coverage, Session, Target
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
+from reverse_etl.engine.native_memory import trim_heap
 from reverse_etl.errors import Problem
 from reverse_etl.history.records import ACCEPTED, SKIPPED_INVALID
 from reverse_etl.pipeline.deliverylog import LogRows
@@ -214,6 +215,7 @@ def execute(
         if plan.rows_invalid and dest.settings.skip_invalid_record:
             log_skipped(engine, plan, state, log)
         if plan.rows_to_send:  # fold what was acknowledged into one entry per key
+            trim_heap()  # what the send freed, given back before the fold (native_memory)
             state.compact(plan.name, plan.scope)
         state.record_run(
             plan.name,
