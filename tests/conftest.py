@@ -40,6 +40,27 @@ RunCli = Callable[..., subprocess.CompletedProcess[str]]
 SANDBOX_TOKEN = "tok-SECRET-5f2a9c71e0d44b"
 
 
+def trace_calls(
+    monkeypatch: pytest.MonkeyPatch,
+    owner: Any,
+    name: str,
+    steps: list[str],
+    label: str,
+    when: Callable[..., bool] | None = None,
+) -> None:
+    """Replace ``owner.name`` (a function of a module, or a method of a class) by one that
+    appends ``label`` to ``steps`` (when ``when(*args, **kwargs)`` holds) and then calls it:
+    the order of a run's steps, for tests of what runs before what."""
+    original = getattr(owner, name)
+
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        if when is None or when(*args, **kwargs):
+            steps.append(label)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, traced)
+
+
 def write_project(root: Path, files: Mapping[str, str]) -> Path:
     """Write ``files`` (relative path -> text) under ``root`` and return ``root``.
 

@@ -173,23 +173,13 @@ def test_a_sync_trims_the_heap_after_its_send_and_before_its_fold(
     from reverse_etl.project import Project
     from reverse_etl.state.store import LocalStateStore
 
+    from .conftest import trace_calls
     from .test_sync import copy_demo
 
     steps: list[str] = []
-    compact = LocalStateStore.compact
-    deliver = send._deliver
-
-    def traced_deliver(*args: Any, **kwargs: Any) -> Any:
-        steps.append("send")
-        return deliver(*args, **kwargs)
-
-    def traced_compact(self: LocalStateStore, *args: Any) -> Any:
-        steps.append("fold")
-        return compact(self, *args)
-
-    monkeypatch.setattr(send, "_deliver", traced_deliver)
-    monkeypatch.setattr(send, "trim_heap", lambda: steps.append("trim") or True)
-    monkeypatch.setattr(LocalStateStore, "compact", traced_compact)
+    trace_calls(monkeypatch, send, "_deliver", steps, "send")
+    trace_calls(monkeypatch, send, "trim_heap", steps, "trim")
+    trace_calls(monkeypatch, LocalStateStore, "compact", steps, "fold")
     with Project.load(copy_demo(tmp_path)) as project:
         report = project.sync(sandbox=True)
     assert report.ok

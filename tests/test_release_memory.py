@@ -12,6 +12,7 @@ import pytest
 from reverse_etl.engine.duckdb import DuckDBEngine, MemoryPolicy
 from reverse_etl.project import Project
 
+from .conftest import trace_calls
 from .test_sync import events_project
 
 # A wide string expression over 300k rows, as the plan's encode is: DuckDB frees its
@@ -67,24 +68,16 @@ def test_the_plan_gives_memory_back_before_and_after_its_encode(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     steps: list[str] = []
-    execute = DuckDBEngine.execute
-    release = DuckDBEngine.release_memory
 
-    def traced_execute(self: DuckDBEngine, sql: str, *args: Any, **kwargs: Any) -> Any:
-        if sql.lstrip().startswith("COPY (") and "__payload" in sql:
-            steps.append("encode")
-        return execute(self, sql, *args, **kwargs)
+    def encode(self: DuckDBEngine, sql: str, *args: Any, **kwargs: Any) -> bool:
+        return sql.lstrip().startswith("COPY (") and "__payload" in sql
 
-    def traced_release(self: DuckDBEngine) -> None:
-        steps.append("release")
-        release(self)
-
-    monkeypatch.setattr(DuckDBEngine, "execute", traced_execute)
-    monkeypatch.setattr(DuckDBEngine, "release_memory", traced_release)
+    trace_calls(monkeypatch, DuckDBEngine, "execute", steps, "encode", when=encode)
+    trace_calls(monkeypatch, DuckDBEngine, "release_memory", steps, "release")
     project = events_project(tmp_path / "p", "http://127.0.0.1:9")
     with Project.load(project) as loaded:
         (plan,) = loaded.plan()
     assert plan.rows_to_send > 0
-    encode = steps.index("encode")
-    assert steps[encode - 1] == "release"
-    assert "release" in steps[encode + 1 :]
+    encode_at = steps.index("encode")
+    assert steps[encode_at - 1] == "release"
+    assert "release" in steps[encode_at + 1 :]
