@@ -12,7 +12,9 @@ wall time and peak memory are its own, run
    real sandbox, which parses and validates every event: a check that the sink is not the
    bottleneck,
 
-and, in the same run, the floor: DuckDB alone building the JSON (``floor.py encode``), POSTing
+and, after the first sync, ``retl sync --yes`` itself from an empty state (the command line:
+its imports, display and exit included; wall time and peak RSS only); and, in the same run,
+the floor: DuckDB alone building the JSON (``floor.py encode``), POSTing
 pre-built bodies of retl's own payloads to each sink (``floor.py send``), and one plain scan of
 the model (``driver.py probe``). See bench/README.md for how to read the output.
 
@@ -163,6 +165,50 @@ def sync_phase(
     return phase
 
 
+def cli_first_sync(project: Path, work: Path, sink: Sink) -> dict[str, Any]:
+    """``retl sync --yes`` from an empty state, as a user runs it (``python -m reverse_etl``,
+    the ``retl`` script's entry point): the command line's imports, display and exit
+    included, which the driver's phases leave out. Its peak is the child's VmHWM, read every
+    10 ms while it runs (it only grows; wait4's figure carries this process's peak over)."""
+    shutil.rmtree(project / ".retl", ignore_errors=True)
+    before = sink.stats()
+    load_before = os.getloadavg()[0]
+    args = [PY, "-m", "reverse_etl", "sync", "--yes", "--format", "json"]
+    out = work / "cli_first_sync.json"
+    with out.open("wb") as stdout, (work / "children.log").open("ab") as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=project, stdout=stdout, stderr=log, env=child_env())
+        hwm_kb = 0
+        while proc.poll() is None:
+            hwm_kb = max(hwm_kb, _hwm_kb(proc.pid))
+            time.sleep(0.01)
+        wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited with {proc.returncode} (see {log.name})")
+    report = json.loads(out.read_text(encoding="utf-8"))
+    after = sink.stats()
+    return {
+        "wall_s": round(wall, 4),
+        "peak_rss_mb": round(hwm_kb / 1024, 1),
+        "events_sent": sum(d["events"]["sent"] for d in report["destinations"]),
+        "ok": report["ok"],
+        "sink_cpu_s": round(after["cpu_s"] - before["cpu_s"], 3),
+        "loadavg_1m_before": round(load_before, 2),
+    }
+
+
+def _hwm_kb(pid: int) -> int:
+    """A running process's VmHWM (kB); 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def send_floor(sink: Sink, bodies: Path, requests: int, threads: int, work: Path) -> dict[str, Any]:
     out = work / f"floor_send_{sink.kind}.json"
     before = sink.stats()
@@ -237,6 +283,7 @@ def bench_size(
         phases = [sync_phase("full_sync", project, work, fast)]
         requests = phases[0]["requests"] or math.ceil(phases[0]["events_sent"] / 1000)
         send_fast = send_floor(fast, bodies, requests, threads, work)
+        cli = cli_first_sync(project, work, fast)
         phases.append(sync_phase("resync", project, work, fast))
         # The diff's own cost, as every unchanged re-sync paid before the record: without it.
         (project / ".retl" / "state.duckdb.unchanged.json").unlink(missing_ok=True)
@@ -269,6 +316,7 @@ def bench_size(
         "delta": {"changed_rows": changed, "new_rows": new},
         "floor": floor,
         "phases": phases,
+        "cli_first_sync": cli,
     }
     if profile_summary is not None:
         result["profile"] = profile_summary
@@ -448,6 +496,13 @@ def render(size: dict[str, Any]) -> str:
             f"{p['rows_per_s']:>10,.0f}{p['events_sent']:>10,}{p['peak_rss_mb']:>8.0f}"
             f"{p['floor_s']:>9.2f}{p['ratio'] or 0:>7.2f}{p['ratio_overlap'] or 0:>7.2f}"
             f"{p['sink_cpu_s']:>9.1f}{p.get('loadavg_1m_before', 0):>6.1f}"
+        )
+    cli = size.get("cli_first_sync")
+    if cli is not None:
+        lines.append(
+            f"command line, `retl sync --yes` from an empty state: wall {cli['wall_s']:.2f}s, "
+            f"peak RSS {cli['peak_rss_mb']:.0f} MB, {cli['events_sent']:,} sent "
+            f"(load {cli['loadavg_1m_before']:.1f})"
         )
     for p in size["phases"]:
         if p.get("out_of_core") or p.get("single_threaded"):

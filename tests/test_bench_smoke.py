@@ -48,6 +48,9 @@ def test_benchmark_runs_every_phase(tmp_path: Path) -> None:
         size["delta"]["changed_rows"] + size["delta"]["new_rows"]
     )
     assert phases["full_sync_sandbox"]["events_sent"] > 0
+    cli = size["cli_first_sync"]  # retl sync --yes from an empty state, as a user runs it
+    assert cli["ok"] and cli["events_sent"] == phases["full_sync"]["events_sent"]
+    assert cli["wall_s"] > 0 and cli["peak_rss_mb"] > 0
     floor = size["floor"]
     for key in ("encode_s", "send_fast_s", "send_sandbox_s", "scan_s", "serial_s", "overlap_s"):
         assert floor[key] > 0, key
