@@ -106,7 +106,7 @@ def instrument() -> None:
     import reverse_etl.pipeline.send as sync_mod
     import reverse_etl.project as project_mod
     from reverse_etl.destinations.shared import pii as pii_mod
-    from reverse_etl.destinations.tiktok.client import TikTokClient
+    from reverse_etl.destinations.tiktok.destination import TikTokDestination
     from reverse_etl.engine.duckdb import DuckDBEngine
     from reverse_etl.state.store import LocalStateStore
 
@@ -119,7 +119,18 @@ def instrument() -> None:
     _wrap(LocalStateStore, "record_acknowledged", "commit")
     _wrap(LocalStateStore, "record_run", "commit")
     _wrap(LocalStateStore, "compact", "commit")  # folds the acknowledgement journal
-    _wrap(TikTokClient, "track", "send_threads")
+    # The client is wrapped when the send opens it, not here: importing it (httpx) now would
+    # put its modules under the encode's peak, where `retl sync` does not have them (+8 MB).
+    open_session = TikTokDestination.open
+
+    def open_instrumented(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from reverse_etl.destinations.tiktok.client import TikTokClient
+
+        if not getattr(TikTokClient.track, "__wrapped__", None):
+            _wrap(TikTokClient, "track", "send_threads")
+        return open_session(self, *args, **kwargs)
+
+    TikTokDestination.open = open_instrumented  # type: ignore[method-assign]
     # The phone UDF runs in DuckDB's threads: summed thread time, part of the plan/stream stages.
     _wrap(pii_mod, "e164_arrow", "phone_udf_threads")
 
