@@ -51,13 +51,14 @@ TIMES: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
 
 
-def hwm_mb() -> float | None:
-    """This process's own peak resident memory (``VmHWM``, Linux).
+def hwm_mb(pid: int | str = "self") -> float | None:
+    """A process's own peak resident memory (``VmHWM``, Linux): this one's, or ``pid``'s while
+    it runs (None once it is gone).
 
     Not ``ru_maxrss``: Linux carries the parent's peak over into a child at fork, and keeps
     it across exec, so a child of a big parent reports the parent's memory."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return round(int(line.split()[1]) / 1024, 1)
     except OSError:

@@ -42,6 +42,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from driver import hwm_mb  # noqa: E402  (its imports are light: no retl)
+
 import data  # noqa: E402  (bench/ is not a package: run as a script)
 
 PY = sys.executable
@@ -178,9 +180,9 @@ def cli_first_sync(project: Path, work: Path, sink: Sink) -> dict[str, Any]:
     with out.open("wb") as stdout, (work / "children.log").open("ab") as log:
         start = time.perf_counter()
         proc = subprocess.Popen(args, cwd=project, stdout=stdout, stderr=log, env=child_env())
-        hwm_kb = 0
+        hwm = 0.0
         while proc.poll() is None:
-            hwm_kb = max(hwm_kb, _hwm_kb(proc.pid))
+            hwm = max(hwm, hwm_mb(proc.pid) or 0.0)
             time.sleep(0.01)
         wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -189,24 +191,12 @@ def cli_first_sync(project: Path, work: Path, sink: Sink) -> dict[str, Any]:
     after = sink.stats()
     return {
         "wall_s": round(wall, 4),
-        "peak_rss_mb": round(hwm_kb / 1024, 1),
+        "peak_rss_mb": hwm,
         "events_sent": sum(d["events"]["sent"] for d in report["destinations"]),
         "ok": report["ok"],
         "sink_cpu_s": round(after["cpu_s"] - before["cpu_s"], 3),
         "loadavg_1m_before": round(load_before, 2),
     }
-
-
-def _hwm_kb(pid: int) -> int:
-    """A running process's VmHWM (kB); 0 once it is gone."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def send_floor(sink: Sink, bodies: Path, requests: int, threads: int, work: Path) -> dict[str, Any]:

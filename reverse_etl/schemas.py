@@ -226,10 +226,10 @@ def _declared_csv(location: str, table: TableDecl, project_dir: Path) -> TableSc
     declared column names (plain identifiers, each with a ``data_type``, at least two) joined by
     commas in the declared order, with no carriage return anywhere (LF line ends only) and no
     ``'`` (a quote DuckDB's sniffer tries), and whose every other non-empty line is a row of as
-    many fields (strict CSV quoting). Then
-    DuckDB's sniffer finds the comma and the header, every column takes its declared type, and
-    the declared types win anyway: the declaration, in order, as read from the file
-    (``tests/validate/test_csv_header.py`` compares with DuckDB over generated files).
+    many fields (strict CSV quoting). Then DuckDB's sniffer finds the comma and the header,
+    every column takes its declared type, and the declared types win anyway: the declaration,
+    in order, as read from the file (``tests/validate/test_csv_header.py`` compares with
+    DuckDB over generated files).
     Otherwise None: DuckDB says, as before (a file it cannot read falls back to the
     declaration)."""
     columns = table.columns
@@ -255,12 +255,9 @@ def _declared_csv(location: str, table: TableDecl, project_dir: Path) -> TableSc
     except (OSError, UnicodeDecodeError):
         return None
     header, _, _ = text.partition("\n")
-    if header != ",".join(names) or "\r" in text:  # CR: DuckDB's newline sniffing decides
-        return None
-    if "'" in text:
-        # A quote DuckDB's sniffer also tries: with it, a row such as ,,;'' reads as two
-        # fields split by ';', and the sniffer took that dialect over the comma (the header
-        # then a skipped line): DuckDB decides.
+    # CR: DuckDB's newline sniffing decides. ': a quote the sniffer also tries; with it a row
+    # such as ,,;'' reads as two fields split by ';', a dialect it took over the comma.
+    if header != ",".join(names) or "\r" in text or "'" in text:
         return None
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
