@@ -11,8 +11,10 @@ and those started out of core (``DuckDBEngine.joins_outgrow``). ``--encode-out-o
 runs the plan's encode out of core whatever the rule says (what the rule was measured with,
 docs/performance.md). ``--steps`` samples the process's VmRSS every 10 ms and prints its
 peak in each step of the sync (the phone pre-pass, the encode, the rest of the plan, the
-send, the fold, the end), the figures docs/performance.md gives per step, and the seconds
-spent in each ("start" includes the imports done by ``Project.load``). The state
+send, the fold, the end), the figures docs/performance.md gives per step, the seconds
+spent in each ("start" includes the imports done by ``Project.load``), and the CPU seconds
+of all the process's threads in each (DuckDB's too: above the step's seconds when more than
+one core worked). The state
 (``PROJECT/.retl``) is removed first.
 """
 
@@ -45,7 +47,9 @@ class Steps:
         self.current = "start"
         self.peaks: dict[str, int] = {}
         self.seconds: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self._since = time.perf_counter()
+        self._cpu_since = time.process_time()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -86,8 +90,11 @@ class Steps:
     def _enter(self, step: str) -> None:
         """Step ``step`` starts: the time since the last step started goes to that one."""
         now = time.perf_counter()
+        cpu = time.process_time()
         self.seconds[self.current] = self.seconds.get(self.current, 0.0) + now - self._since
+        self.cpu[self.current] = self.cpu.get(self.current, 0.0) + cpu - self._cpu_since
         self._since = now
+        self._cpu_since = cpu
         self.current = step
 
     def report(self) -> str:
@@ -98,6 +105,9 @@ class Steps:
 
     def times(self) -> str:
         return "  ".join(f"{step} {s:.2f}" for step, s in self.seconds.items())
+
+    def cpu_times(self) -> str:
+        return "  ".join(f"{step} {s:.2f}" for step, s in self.cpu.items())
 
 
 def main() -> None:
@@ -138,6 +148,7 @@ def main() -> None:
     if steps_rss is not None:
         print(f"peak RSS by step (MB): {steps_rss.report()}", flush=True)
         print(f"seconds by step: {steps_rss.times()}", flush=True)
+        print(f"CPU seconds by step (the process's threads): {steps_rss.cpu_times()}", flush=True)
 
 
 if __name__ == "__main__":

@@ -305,7 +305,7 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> tuple[str, Path | N
                    CASE WHEN __errors IS NULL AND __change <> 'unchanged' THEN __event_id END
                        AS __event_id
             FROM (SELECT *, __change_in AS __change FROM ({encode.sql})))
-            TO {lit(str(path))} (FORMAT parquet, COMPRESSION snappy,
+            TO {lit(str(path))} (FORMAT parquet, COMPRESSION lz4_raw,
                                  ROW_GROUP_SIZE {PLAN_ROW_GROUP})""",
         out_of_core=engine.joins_outgrow(encode.tables),
     )
