@@ -34,6 +34,7 @@ import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.portable import refuse_unportable
+from reverse_etl.engine.spark_casts import round_fraction_casts
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -207,6 +208,9 @@ class SparkEngine:
             _refuse_date_diff(tree)
             tree = tree.transform(_weekday_as_written).transform(_log_as_written)
         tree = tree.transform(self._file_views)
+        if self.model_dialect in _CHECKED_DIALECTS:
+            # After the file views: their columns' types are read like a table's.
+            tree = round_fraction_casts(tree, self.model_dialect, self._table_types)
         try:
             return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
         except SqlglotError as exc:
@@ -215,6 +219,16 @@ class SparkEngine:
                 f"{_one_line(str(exc))}",
                 hint="rewrite that part of the model in SQL both dialects accept",
             ) from None
+
+    def _table_types(self, parts: tuple[str, str, str]) -> dict[str, str] | None:
+        """A table's (or view's) columns and their types in DuckDB's words, from Spark's
+        catalog; None when Spark cannot say (spark_casts.py then leaves the casts)."""
+        name = ".".join(_ident(p) for p in parts if p)
+        try:
+            fields = self.session.table(name).schema.fields
+        except Exception:  # not known: the casts stay as written
+            return None
+        return {f.name: _model_type(f.dataType.simpleString()) for f in fields}
 
     def _file_views(self, node: exp.Expr) -> exp.Expr:
         kind = _reader_kind(node)

@@ -4,6 +4,7 @@ the diff in Spark (only the rows to send leave it), and a SIGKILL mid-send loses
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import os
 import time
 from pathlib import Path
@@ -400,6 +401,46 @@ def test_a_day_of_the_week_is_numbered_as_in_duckdb(spark: Any) -> None:
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     sql = engine.transpile(WEEKDAYS)
     assert engine.rows(sql) == expected
+
+
+FRACTIONS = """
+with m as (
+    select i, d, f, r, s, b, d * 3 as d3, f / 2 as half from read_parquet('{path}')
+)
+select i, cast(d as int) as a, cast(f as bigint) as c, try_cast(r as int) as e,
+       d::smallint as g, cast(d3 as int) as h, cast(half as int) as k, cast(i as int) as n,
+       cast(s as int) as o, cast(b as int) as p
+from m order by i
+"""
+
+
+def test_a_fraction_cast_to_an_integer_rounds_as_in_duckdb(spark: Any, tmp_path: Path) -> None:
+    """DuckDB rounds a DECIMAL half away from zero and a DOUBLE or FLOAT half to even when
+    it casts one to an integer; Spark truncates both. Columns of a file, through a CTE,
+    ties of both signs: the same rows from both engines (engine/spark_casts.py). Text and
+    boolean casts are left as they are."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ties = [2.5, -2.5, 3.5, 1.9, 0.5, -1.49, 4.5]
+    table = pa.table(
+        {
+            "i": pa.array(range(len(ties)), pa.int32()),
+            "d": pa.array([decimal.Decimal(str(t)) for t in ties], pa.decimal128(10, 2)),
+            "f": pa.array(ties, pa.float64()),
+            "r": pa.array(ties, pa.float32()),
+            "s": pa.array([str(n) for n in range(len(ties))]),
+            "b": pa.array([n % 2 == 0 for n in range(len(ties))]),
+        }
+    )
+    path = tmp_path / "fractions.parquet"
+    pq.write_table(table, path)
+    sql = FRACTIONS.format(path=path)
+    expected = duckdb.sql(sql).fetchall()
+    assert [r[1] for r in expected] == [3, -3, 4, 2, 1, -1, 5]  # half away from zero
+    assert [r[2] for r in expected] == [2, -2, 4, 2, 0, -1, 4]  # half to even
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    assert engine.rows(engine.transpile(sql)) == expected
 
 
 def test_a_regexp_replace_spark_cannot_say_is_refused(spark: Any) -> None:

@@ -1,0 +1,89 @@
+"""Which casts engine/spark_casts.py rounds for Spark, and when it leaves them as written. The
+values themselves are checked on a real Spark in tests/spark/test_spark_sync.py."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlglot
+
+from reverse_etl.engine.spark_casts import round_fraction_casts
+
+TYPES: dict[tuple[str, str, str], Mapping[str, str]] = {
+    ("", "", "orders"): {
+        "d": "DECIMAL(10,2)",
+        "f": "DOUBLE",
+        "i": "INTEGER",
+        "s": "VARCHAR",
+        "b": "BOOLEAN",
+    },
+    ("", "shop", "items"): {"price": "DOUBLE", "qty": "BIGINT"},
+}
+ROUNDED = "CASE WHEN TYPEOF({x}) LIKE 'decimal%' THEN ROUND({x}) ELSE BROUND({x}) END"
+
+
+def spark_sql(sql: str, types: Mapping[tuple[str, str, str], Mapping[str, str]] = TYPES) -> str:
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    return round_fraction_casts(tree, "duckdb", types.get).sql("spark")
+
+
+def test_a_fraction_cast_to_an_integer_is_rounded_first() -> None:
+    out = spark_sql(
+        "select cast(d as int) as a, f::bigint as b, try_cast(d as smallint) as c, "
+        "cast(2.5 as int) as e from orders"
+    )
+    assert f"CAST({ROUNDED.format(x='d')} AS INT) AS a" in out
+    assert f"CAST({ROUNDED.format(x='f')} AS BIGINT) AS b" in out
+    assert f"TRY_CAST({ROUNDED.format(x='d')} AS SMALLINT) AS c" in out
+    assert f"CAST({ROUNDED.format(x='2.5')} AS INT) AS e" in out
+
+
+def test_integers_text_and_booleans_are_cast_as_written() -> None:
+    out = spark_sql(
+        "select cast(i as bigint) as a, cast(s as int) as b, cast(b as int) as c, "
+        "cast(7 as int) as e, cast(-7 as int) as g, cast(d as double) as h from orders"
+    )
+    assert "ROUND" not in out
+    assert "CAST(i AS BIGINT) AS a" in out and "CAST(s AS INT) AS b" in out
+
+
+def test_types_come_through_ctes_aggregates_and_qualified_tables() -> None:
+    out = spark_sql(
+        "with m as (select price * 2 as p, qty from shop.items) "
+        "select cast(p as int) as a, cast(avg(qty) as int) as b, cast(qty as int) as c "
+        "from m group by p, qty"
+    )
+    assert f"CAST({ROUNDED.format(x='p')} AS INT) AS a" in out
+    assert f"CAST({ROUNDED.format(x='AVG(qty)')} AS INT) AS b" in out
+    assert "CAST(qty AS INT) AS c" in out
+
+
+def test_casts_stay_as_written_when_a_tables_types_are_not_known() -> None:
+    """Spark could not describe a table: nothing is guessed (docs/warehouses.md)."""
+    sql = "select cast(x as int) as a, cast(2.5 as int) as b from unknown_table"
+    assert "ROUND" not in spark_sql(sql)
+
+
+def test_tables_named_at_two_depths_are_typed_together() -> None:
+    """A file's view (one name) beside a database's table (two)."""
+    out = spark_sql("select cast(d as int) as a, cast(price as int) as b from orders, shop.items")
+    assert f"CAST({ROUNDED.format(x='d')} AS INT) AS a" in out
+    assert f"CAST({ROUNDED.format(x='price')} AS INT) AS b" in out
+
+
+def test_a_files_view_where_the_reader_stood_is_typed() -> None:
+    """SparkEngine._file_views puts the view's table inside the FROM's table node, where
+    DuckDB's read_parquet(...) stood (as in a CTE of a model reading a file)."""
+    tree = sqlglot.parse_one(
+        "with m as (select d, f from read_parquet('x.parquet')), "
+        "n as (select d, f from read_parquet('y.parquet') as p) "
+        "select cast(m.d as int) as a, cast(n.f as int) as b from m, n",
+        read="duckdb",
+    )
+    tree = tree.transform(
+        lambda n: sqlglot.exp.to_table("orders") if isinstance(n, sqlglot.exp.ReadParquet) else n
+    )
+    out = round_fraction_casts(tree, "duckdb", TYPES.get).sql("spark")
+    assert f"CAST({ROUNDED.format(x='m.d')} AS INT) AS a" in out
+    assert f"CAST({ROUNDED.format(x='n.f')} AS INT) AS b" in out
+    assert "FROM orders AS p" in out  # the query itself keeps its nodes
