@@ -87,3 +87,9 @@ def test_a_files_view_where_the_reader_stood_is_typed() -> None:
     assert f"CAST({ROUNDED.format(x='m.d')} AS INT) AS a" in out
     assert f"CAST({ROUNDED.format(x='n.f')} AS INT) AS b" in out
     assert "FROM orders AS p" in out  # the query itself keeps its nodes
+
+
+def test_a_cast_inside_another_is_rounded_too() -> None:
+    out = spark_sql("select cast(cast(d as int) * 1.5 as bigint) as a from orders")
+    inner = f"CAST({ROUNDED.format(x='d')} AS INT)"
+    assert f"CAST({ROUNDED.format(x=inner + ' * 1.5')} AS BIGINT) AS a" in out

@@ -43,7 +43,8 @@ def round_fraction_casts(tree: exp.Expr, dialect: str, table_types: TableTypes) 
     fractional = _fractional_operands(tree, dialect, table_types, len(casts))
     if fractional is None:
         return tree
-    for cast, rounds in zip(casts, fractional, strict=True):
+    # Inner casts first: an outer cast's operand is copied into the rounding, with them.
+    for cast, rounds in reversed(list(zip(casts, fractional, strict=True))):
         if rounds:
             cast.set("this", rounded(cast.this))
     return tree
