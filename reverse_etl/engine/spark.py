@@ -34,7 +34,7 @@ import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.portable import refuse_unportable
-from reverse_etl.engine.spark_casts import round_fraction_casts
+from reverse_etl.engine.spark_numbers import numbers_as_duckdb
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -206,11 +206,16 @@ class SparkEngine:
         if self.model_dialect in _CHECKED_DIALECTS:
             _refuse_regexp_differences(tree)
             _refuse_date_diff(tree)
-            tree = tree.transform(_weekday_as_written).transform(_log_as_written)
+            tree = (
+                tree.transform(_weekday_as_written)
+                .transform(_log_as_written)
+                .transform(_names_as_written)
+                .transform(_ends_as_written)
+            )
         tree = tree.transform(self._file_views)
         if self.model_dialect in _CHECKED_DIALECTS:
             # After the file views: their columns' types are read like a table's.
-            tree = round_fraction_casts(tree, self.model_dialect, self._table_types)
+            tree = numbers_as_duckdb(tree, self.model_dialect, self._table_types)
         try:
             return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
         except SqlglotError as exc:
@@ -222,7 +227,7 @@ class SparkEngine:
 
     def _table_types(self, parts: tuple[str, str, str]) -> dict[str, str] | None:
         """A table's (or view's) columns and their types in DuckDB's words, from Spark's
-        catalog; None when Spark cannot say (spark_casts.py then leaves the casts)."""
+        catalog; None when Spark cannot say (spark_numbers.py then leaves the query as written)."""
         name = ".".join(_ident(p) for p in parts if p)
         try:
             fields = self.session.table(name).schema.fields
@@ -578,6 +583,41 @@ def _log_as_written(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Log) and node.expression is None:
         return exp.Log(this=exp.Literal.number(10), expression=node.this.copy())
     return node
+
+
+def _names_as_written(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ``dayname(d)`` and ``monthname(d)`` are the whole English names ('Sunday',
+    'March'); Spark's functions of those names give three letters ('Sun', 'Mar'): written
+    ``DATE_FORMAT(d, 'EEEE')`` and ``DATE_FORMAT(d, 'MMMM')``."""
+    if isinstance(node, exp.Dayname | exp.Monthname):
+        pattern = "EEEE" if isinstance(node, exp.Dayname) else "MMMM"
+        return exp.Anonymous(
+            this="DATE_FORMAT", expressions=[node.this.copy(), exp.Literal.string(pattern)]
+        )
+    return node
+
+
+def _ends_as_written(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ``left(s, n)`` with a negative ``n`` is ``s`` less its last ``-n``
+    characters (``right(s, n)``: less its first), where Spark's gives ''. Unless ``n`` is a
+    literal of at least 0, written with ``SUBSTRING`` for a negative ``n``."""
+    if not isinstance(node, exp.Left | exp.Right):
+        return node
+    n = node.expression
+    if isinstance(n, exp.Literal) and n.is_int:
+        return node
+    text = node.this
+    kept = exp.Greatest(
+        this=exp.Add(this=exp.Length(this=text.copy()), expression=exp.Paren(this=n.copy())),
+        expressions=[exp.Literal.number(0)],
+    )
+    if isinstance(node, exp.Left):
+        shorter = exp.Substring(this=text.copy(), start=exp.Literal.number(1), length=kept)
+    else:  # from character 1 - n
+        after = exp.Sub(this=exp.Literal.number(1), expression=exp.Paren(this=n.copy()))
+        shorter = exp.Substring(this=text.copy(), start=exp.Paren(this=after))
+    negative = exp.LT(this=n.copy(), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=negative, true=shorter)], default=node.copy())
 
 
 def _refuse_date_diff(tree: exp.Expr) -> None:

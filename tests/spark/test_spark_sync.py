@@ -417,7 +417,7 @@ from m order by i
 def test_a_fraction_cast_to_an_integer_rounds_as_in_duckdb(spark: Any, tmp_path: Path) -> None:
     """DuckDB rounds a DECIMAL half away from zero and a DOUBLE or FLOAT half to even when
     it casts one to an integer; Spark truncates both. Columns of a file, through a CTE,
-    ties of both signs: the same rows from both engines (engine/spark_casts.py). Text and
+    ties of both signs: the same rows from both engines (engine/spark_numbers.py). Text and
     boolean casts are left as they are."""
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -1,4 +1,4 @@
-"""Which casts engine/spark_casts.py rounds for Spark, and when it leaves them as written. The
+"""Which casts engine/spark_numbers.py rounds for Spark, and when it leaves them as written. The
 values themselves are checked on a real Spark in tests/spark/test_spark_sync.py."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import sqlglot
 
-from reverse_etl.engine.spark_casts import round_fraction_casts
+from reverse_etl.engine.spark_numbers import numbers_as_duckdb
 
 TYPES: dict[tuple[str, str, str], Mapping[str, str]] = {
     ("", "", "orders"): {
@@ -24,7 +24,7 @@ ROUNDED = "CASE WHEN TYPEOF({x}) LIKE 'decimal%' THEN ROUND({x}) ELSE BROUND({x}
 
 def spark_sql(sql: str, types: Mapping[tuple[str, str, str], Mapping[str, str]] = TYPES) -> str:
     tree = sqlglot.parse_one(sql, read="duckdb")
-    return round_fraction_casts(tree, "duckdb", types.get).sql("spark")
+    return numbers_as_duckdb(tree, "duckdb", types.get).sql("spark")
 
 
 def test_a_fraction_cast_to_an_integer_is_rounded_first() -> None:
@@ -83,7 +83,7 @@ def test_a_files_view_where_the_reader_stood_is_typed() -> None:
     tree = tree.transform(
         lambda n: sqlglot.exp.to_table("orders") if isinstance(n, sqlglot.exp.ReadParquet) else n
     )
-    out = round_fraction_casts(tree, "duckdb", TYPES.get).sql("spark")
+    out = numbers_as_duckdb(tree, "duckdb", TYPES.get).sql("spark")
     assert f"CAST({ROUNDED.format(x='m.d')} AS INT) AS a" in out
     assert f"CAST({ROUNDED.format(x='n.f')} AS INT) AS b" in out
     assert "FROM orders AS p" in out  # the query itself keeps its nodes
@@ -93,3 +93,22 @@ def test_a_cast_inside_another_is_rounded_too() -> None:
     out = spark_sql("select cast(cast(d as int) * 1.5 as bigint) as a from orders")
     inner = f"CAST({ROUNDED.format(x='d')} AS INT)"
     assert f"CAST({ROUNDED.format(x=inner + ' * 1.5')} AS BIGINT) AS a" in out
+
+
+def test_a_division_of_two_numbers_is_a_double_division() -> None:
+    """DuckDB divides DECIMALs as DOUBLEs (1.0 / 3 is 0.3333333333333333); Spark as
+    DECIMALs (0.333333). Integer division (//) and a division of an interval stay."""
+    out = spark_sql(
+        "select d / i as a, 1.0 / 3 as b, f / 2 as c, d // 2 as e, "
+        "interval 1 day / 2 as g from orders"
+    )
+    assert "CAST(d AS DOUBLE) / CAST(i AS DOUBLE) AS a" in out
+    assert "CAST(1.0 AS DOUBLE) / CAST(3 AS DOUBLE) AS b" in out
+    assert "CAST(f AS DOUBLE) / CAST(2 AS DOUBLE) AS c" in out
+    assert "CAST(d AS DOUBLE) / CAST(2" not in out  # d // 2
+    assert "CAST(INTERVAL" not in out
+
+
+def test_a_division_inside_a_cast_is_rounded_after_it() -> None:
+    out = spark_sql("select cast(d / 4 as int) as a from orders")
+    assert f"CAST({ROUNDED.format(x='CAST(d AS DOUBLE) / CAST(4 AS DOUBLE)')} AS INT) AS a" in out

@@ -1,0 +1,172 @@
+"""Numbers on Spark as DuckDB computes them: a fraction cast to an integer, and division.
+
+- **A fraction cast to an integer.** DuckDB (and PostgreSQL) round it: a DECIMAL half away
+  from zero (``cast(2.5 as int)`` is 3, -2.5 gives -3), a DOUBLE or FLOAT half to even (2.5
+  gives 2, 3.5 gives 4). Spark truncates both (2.5 gives 2, 1.9 gives 1). Each such cast's
+  operand is rounded first, the way DuckDB would: ``CASE WHEN typeof(x) LIKE 'decimal%' THEN
+  round(x) ELSE bround(x) END`` (Spark's ``round`` is half up, away from zero; ``bround``
+  half even). Spark folds ``typeof`` while it plans the query: one branch is computed.
+- **Division.** DuckDB's ``/`` of two numbers is a DOUBLE: ``1.0 / 3`` is
+  0.3333333333333333, ``total / quantity`` of a DECIMAL total too. Spark divides DECIMALs as
+  DECIMALs (``1.0 / 3`` is 0.333333). Both operands are cast to DOUBLE first. (DuckDB
+  divides two FLOATs as FLOAT; Spark then divides their DOUBLEs.)
+
+A model written in DuckDB's or PostgreSQL's dialect would otherwise send other values from
+Spark, silently. Each rewrite needs the operands' types: a cast of a boolean or a text must
+stay as it is (``round`` of either is an error), and so must a division of an interval.
+sqlglot types the operands from the tables' columns (``table_types``: Spark's catalog). It
+types ``2.5`` as a DOUBLE where both engines read a DECIMAL, which is why the kind of number
+of a cast's operand is left to Spark's ``typeof``. Where the types cannot be found (a table
+Spark cannot describe, a query sqlglot cannot qualify), the query goes as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
+
+# A table's columns and their types (DuckDB's words), by its name as the query writes it
+# (catalog, database, name; empty where the query leaves one out); None: not known.
+TableTypes = Callable[[tuple[str, str, str]], Mapping[str, str] | None]
+
+_FRACTIONAL = exp.DataType.REAL_TYPES  # DOUBLE, FLOAT, DECIMAL (and other dialects' kinds)
+_NUMBERS = exp.DataType.NUMERIC_TYPES
+_CATALOG, _DB = "__retl_catalog", "__retl_db"  # stand for the session's own
+
+
+def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp.Expr:
+    """``tree`` (in ``dialect``, whose numbers behave as DuckDB's) with its fraction casts
+    rounded and its divisions made DOUBLE, for Spark SQL (see the module docstring). Changed
+    in place, and returned."""
+    nodes = _candidates(tree)
+    if not nodes:
+        return tree
+    typed = _typed_copy(tree, dialect, table_types)
+    if typed is None:
+        return tree
+    found = _candidates(typed)
+    if [type(n) for n in found] != [type(n) for n in nodes]:
+        return tree  # the copy lost or gained a node: not known
+    # Inner nodes first: an outer node's operands are copied into its rewrite, with them.
+    order = sorted(range(len(nodes)), key=lambda i: _depth(nodes[i]), reverse=True)
+    for i in order:
+        node, seen = nodes[i], found[i]
+        if isinstance(node, exp.Cast):
+            if _is(seen.this, _FRACTIONAL):
+                node.set("this", rounded(node.this))
+        elif _is(seen.this, _NUMBERS) and _is(seen.expression, _NUMBERS):
+            node.set("this", _double(node.this))
+            node.set("expression", _double(node.expression))
+    return tree
+
+
+def rounded(x: exp.Expr) -> exp.Expr:
+    """``x`` rounded as DuckDB rounds it when cast to an integer (Spark SQL)."""
+    decimal = exp.Like(
+        this=exp.Anonymous(this="TYPEOF", expressions=[x.copy()]),
+        expression=exp.Literal.string("decimal%"),
+    )
+    return exp.Case(
+        ifs=[exp.If(this=decimal, true=exp.Round(this=x.copy()))],
+        default=exp.Anonymous(this="BROUND", expressions=[x.copy()]),
+    )
+
+
+def _double(x: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=x, to=exp.DataType.build("DOUBLE"))
+
+
+def _is(node: exp.Expr, kinds: Collection[object]) -> bool:
+    return node.type is not None and node.type.this in kinds
+
+
+def _depth(node: exp.Expr) -> int:
+    depth = 0
+    parent = node.parent
+    while parent is not None:
+        depth, parent = depth + 1, parent.parent
+    return depth
+
+
+def _candidates(tree: exp.Expr) -> list[exp.Expr]:
+    """The casts to an integer type whose operand may be a fraction (not an integer
+    literal), and the divisions (``/``, not ``//``), in the order ``find_all`` gives (the
+    same in a copy of the tree)."""
+    return [
+        n
+        for n in tree.find_all(exp.Cast, exp.Div)
+        if isinstance(n, exp.Div)
+        or (
+            isinstance(n, exp.Cast)
+            and n.to.this in exp.DataType.INTEGER_TYPES
+            and not _integer_literal(n.this)
+        )
+    ]
+
+
+def _integer_literal(node: exp.Expr) -> bool:
+    if isinstance(node, exp.Neg):
+        node = node.this
+    return isinstance(node, exp.Literal) and node.is_int
+
+
+def _typed_copy(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp.Expr | None:
+    """A copy of ``tree``, qualified and typed by sqlglot from the tables' types; None when
+    that cannot be done."""
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    tables = [
+        t
+        for t in tree.find_all(exp.Table)
+        if isinstance(t.this, exp.Identifier) and not (not t.db and t.name.lower() in ctes)
+    ]
+    named = [(t.catalog, t.db, t.name) for t in tables]
+    depth = max((len([p for p in parts if p]) for parts in named), default=1)
+    # A schema has one depth: a table named with fewer parts (a file's view beside a
+    # database's table) goes under placeholders, which qualify() gives it too.
+    fill = {"catalog": _CATALOG if depth == 3 else None, "db": _DB if depth >= 2 else None}
+    mapping: dict[str, object] = {}
+    for parts in named:
+        columns = table_types(parts)
+        if columns is None:
+            return None
+        catalog, db, name = parts
+        path = [catalog or fill["catalog"], db or fill["db"], name][3 - depth :]
+        level = mapping
+        for part in path[:-1]:
+            level = level.setdefault(str(part), {})  # type: ignore[assignment]
+        level[name] = dict(columns)
+    try:
+        schema = MappingSchema(mapping, dialect=dialect)
+        copy = qualify(
+            _unnested(tree.copy()),
+            schema=schema,
+            dialect=dialect,
+            catalog=fill["catalog"],
+            db=fill["db"],
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+            identify=False,
+        )
+        annotate_types(copy, schema=schema, dialect=dialect)
+    except Exception:  # sqlglot's optimizer raises many kinds: not known
+        return None
+    return copy
+
+
+def _unnested(tree: exp.Expr) -> exp.Expr:
+    """A file's view stands where the reader function stood, inside the FROM's table node
+    (``SparkEngine._file_views``): Spark reads that, sqlglot's scopes do not. The view's
+    table takes the outer node's place, with its alias."""
+    for outer in list(tree.find_all(exp.Table)):
+        inner = outer.this
+        if isinstance(inner, exp.Table):
+            view = inner.copy()
+            alias = outer.args.get("alias")
+            if alias is not None:
+                view.set("alias", alias.copy())
+            outer.replace(view)
+    return tree
