@@ -34,6 +34,7 @@ import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
 from reverse_etl.engine.pg_copy import CopyPlan, copy_plan, does_not_fit, read_batches
+from reverse_etl.engine.pg_meanings import duckdb_meanings
 from reverse_etl.engine.portable import refuse_unportable
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
@@ -143,6 +144,7 @@ class PostgresEngine:
                 refuse_unportable(tree, self.model_dialect, "PostgreSQL")
                 if self.model_dialect == "duckdb":
                     _refuse_duckdb_meanings(tree)
+                    duckdb_meanings(tree)
             statements = [
                 s
                 for s in (

@@ -1,0 +1,44 @@
+"""Which calls engine/pg_meanings.py writes for PostgreSQL with DuckDB's meaning, and which it
+leaves. The values are checked on a real PostgreSQL by tests/warehouse/test_portable_pg.py
+(tests/portable_exprs.py)."""
+
+from __future__ import annotations
+
+import sqlglot
+
+from reverse_etl.engine.pg_meanings import duckdb_meanings
+
+AWAY = "CASE WHEN ABS({x} - TRUNC({x})) = 0.5 THEN TRUNC({x}) + SIGN({x}) ELSE ROUND({x}) END"
+
+
+def pg(sql: str) -> str:
+    return duckdb_meanings(sqlglot.parse_one(sql, read="duckdb")).sql("postgres")
+
+
+def test_round_of_a_number_rounds_half_away_from_zero() -> None:
+    out = pg("select round(x) as a, round(x, 2) as b, round(7) as c from t")
+    assert f"{AWAY.format(x='x')} AS a" in out
+    assert "ROUND(x, 2) AS b" in out  # NUMERIC only in PostgreSQL: half away there too
+    assert "ROUND(7) AS c" in out
+
+
+def test_a_negative_position_counts_from_the_end() -> None:
+    out = pg(
+        "select substr(s, -3) as a, substr(s, -3, 2) as b, substring(s, k, 2) as c, "
+        "substr(s, 2) as d from t"
+    )
+    assert "SUBSTRING(s FROM LENGTH(s) + (-3) + 1) AS a" in out
+    assert "SUBSTRING(s FROM LENGTH(s) + (-3) + 1 FOR 2) AS b" in out
+    assert (
+        "CASE WHEN k < 0 THEN SUBSTRING(s FROM LENGTH(s) + (k) + 1 FOR 2) "
+        "ELSE SUBSTRING(s FROM k FOR 2) END AS c"
+    ) in out
+    assert "SUBSTRING(s FROM 2) AS d" in out
+
+
+def test_nested_calls_are_each_rewritten() -> None:
+    out = pg("select round(round(x) * 2) as a, substr(substr(s, -4), -2) as b from t")
+    inner = AWAY.format(x="x")
+    assert f"{AWAY.format(x=inner + ' * 2')} AS a" in out
+    once = "SUBSTRING(s FROM LENGTH(s) + (-4) + 1)"
+    assert f"SUBSTRING({once} FROM LENGTH({once}) + (-2) + 1) AS b" in out
