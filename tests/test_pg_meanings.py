@@ -42,3 +42,27 @@ def test_nested_calls_are_each_rewritten() -> None:
     assert f"{AWAY.format(x=inner + ' * 2')} AS a" in out
     once = "SUBSTRING(s FROM LENGTH(s) + (-4) + 1)"
     assert f"SUBSTRING({once} FROM LENGTH({once}) + (-2) + 1) AS b" in out
+
+
+def test_a_strftime_format_is_written_for_to_char_with_its_text_quoted() -> None:
+    """sqlglot wrote '%Y-%m-%dT%H' as 'YYYY-MM-DDTHH24', whose TH PostgreSQL reads as the
+    ordinal suffix ('2024-03-15THH24'); names come unpadded and in English."""
+    out = pg(
+        "select strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ') as a, strftime(ts, '%A %-d %B') as b, "
+        "strftime(ts, '100%% %Y') as c, strftime(ts, '%U') as e, strftime(ts, f) as g from t"
+    )
+    assert """TO_CHAR(ts, 'YYYY"-"MM"-"DD"T"HH24":"MI":"SS"."US"Z"') AS a""" in out
+    assert """TO_CHAR(ts, 'FMDay" "FMDD" "FMMonth') AS b""" in out
+    assert """TO_CHAR(ts, '"100% "YYYY') AS c""" in out  # one quoted run
+    assert "TO_CHAR(ts, 'WW') AS e" in out  # %U has no counterpart: as sqlglot writes it
+    assert "TO_CHAR(ts, f) AS g" in out
+
+
+def test_seconds_are_whole_as_in_duckdb() -> None:
+    out = pg(
+        "select extract(second from ts) as a, date_part('second', ts) as b, "
+        "date_part('minute', ts) as c from t"
+    )
+    assert "FLOOR(EXTRACT(SECOND FROM ts)) AS a" in out
+    assert "FLOOR(DATE_PART('second', ts)) AS b" in out
+    assert "DATE_PART('minute', ts) AS c" in out

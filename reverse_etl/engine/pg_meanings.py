@@ -10,6 +10,14 @@
   (``substr('hello', -3)`` is 'llo'); PostgreSQL reads the position as it is (before the
   first character: 'hello'). Written with the position ``length(s) + start + 1``, which
   PostgreSQL then clips as DuckDB does (``substr('hello', -7, 3)`` is 'h' in both).
+- ``strftime(t, format)``: sqlglot writes the format for ``to_char`` with its literal text
+  bare, where PostgreSQL reads patterns: the ``T`` of ``%Y-%m-%dT%H`` followed by ``HH24``
+  is the ordinal suffix ``TH`` ('2024-03-15THH24:11'); and ``%A``/``%B`` become blank-padded
+  names in the server's language. Written here with every literal run in double quotes and
+  DuckDB's English names unpadded (``FMDay``); a format with a code not in ``_PG_FORMAT``
+  (``%U``, ``%w``, ``%z``, ...) or a quote in its text goes as sqlglot writes it.
+- ``extract(second from t)`` and ``date_part('second', t)`` are whole seconds in DuckDB (12)
+  and carry the fraction in PostgreSQL (12.5): written ``floor(...)``.
 
 A model written in PostgreSQL's dialect means PostgreSQL's functions: only DuckDB-dialect
 models are rewritten (``PostgresEngine.transpile``).
@@ -17,6 +25,7 @@ models are rewritten (``PostgresEngine.transpile``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlglot import exp
@@ -27,6 +36,9 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
     Changed in place (the root is never replaced: it is a statement), and returned."""
     _bottom_up(tree, exp.Round, _round)
     _bottom_up(tree, exp.Substring, _substring)
+    _bottom_up(tree, exp.TimeToStr, _strftime)
+    _bottom_up(tree, exp.Extract, _whole_seconds)
+    _bottom_up(tree, exp.Anonymous, _whole_seconds)
     return tree
 
 
@@ -85,3 +97,93 @@ def _integer(node: exp.Expr) -> bool:
     if isinstance(node, exp.Neg):
         node = node.this
     return isinstance(node, exp.Literal) and node.is_int
+
+
+# DuckDB's strftime codes that PostgreSQL's to_char writes the same way.
+_PG_FORMAT = {
+    "%Y": "YYYY",
+    "%y": "YY",
+    "%m": "MM",
+    "%d": "DD",
+    "%H": "HH24",
+    "%I": "HH12",
+    "%M": "MI",
+    "%S": "SS",
+    "%f": "US",
+    "%p": "AM",
+    "%j": "DDD",
+    "%b": "Mon",
+    "%a": "Dy",
+    "%B": "FMMonth",
+    "%A": "FMDay",
+    "%G": "IYYY",
+    "%V": "IW",
+    "%u": "ID",
+    "%-d": "FMDD",
+    "%-m": "FMMM",
+    "%-H": "FMHH24",
+    "%-I": "FMHH12",
+    "%-M": "FMMI",
+    "%-S": "FMSS",
+    "%-j": "FMDDD",
+}
+_CODE = re.compile(r"%-?[A-Za-z%]")
+
+
+def _strftime(node: exp.Expr) -> exp.Expr:
+    fmt = node.args.get("format")
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        return node
+    pg = _pg_format(fmt.this)
+    if pg is None:
+        return node
+    return exp.Anonymous(this="TO_CHAR", expressions=[node.this.copy(), exp.Literal.string(pg)])
+
+
+def _pg_format(duckdb_format: str) -> str | None:
+    """``duckdb_format`` for ``to_char``: codes mapped, each run of literal text (``%%``
+    included) in one pair of double quotes; None when a code has no exact counterpart, or
+    the format holds a quote, a backslash or a lone ``%``."""
+    if '"' in duckdb_format or "\\" in duckdb_format:
+        return None
+    out: list[str] = []
+    text = ""
+    pos = 0
+    for code in _CODE.finditer(duckdb_format):
+        between = duckdb_format[pos : code.start()]
+        pos = code.end()
+        if "%" in between:
+            return None
+        text += between
+        if code.group() == "%%":
+            text += "%"
+            continue
+        if code.group() not in _PG_FORMAT:
+            return None
+        out += [_quoted(text), _PG_FORMAT[code.group()]]
+        text = ""
+    if "%" in duckdb_format[pos:]:
+        return None
+    out.append(_quoted(text + duckdb_format[pos:]))
+    return "".join(out)
+
+
+def _quoted(text: str) -> str:
+    return f'"{text}"' if text else ""
+
+
+def _whole_seconds(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Extract):
+        part = node.this
+        second = isinstance(part, exp.Var | exp.Literal) and part.name.lower() == "second"
+    else:  # date_part('second', t), as sqlglot reads it from DuckDB
+        args = node.expressions
+        second = (
+            str(node.this).lower() == "date_part"
+            and len(args) == 2
+            and isinstance(args[0], exp.Literal)
+            and args[0].name.lower() == "second"
+        )
+    if not second:
+        return node
+    return exp.Floor(this=node.copy())

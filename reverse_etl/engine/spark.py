@@ -211,6 +211,8 @@ class SparkEngine:
                 .transform(_log_as_written)
                 .transform(_names_as_written)
                 .transform(_ends_as_written)
+                .transform(_times_as_written)
+                .transform(_strftime_as_written)
             )
         tree = tree.transform(self._file_views)
         if self.model_dialect in _CHECKED_DIALECTS:
@@ -595,6 +597,96 @@ def _names_as_written(node: exp.Expr) -> exp.Expr:
             this="DATE_FORMAT", expressions=[node.this.copy(), exp.Literal.string(pattern)]
         )
     return node
+
+
+# DuckDB's strftime codes that Spark's date_format writes the same way (English names).
+_SPARK_FORMAT = {
+    "%Y": "yyyy",
+    "%y": "yy",
+    "%m": "MM",
+    "%d": "dd",
+    "%H": "HH",
+    "%I": "hh",
+    "%M": "mm",
+    "%S": "ss",
+    "%f": "SSSSSS",
+    "%p": "a",
+    "%j": "DDD",
+    "%b": "MMM",
+    "%a": "EEE",
+    "%B": "MMMM",
+    "%A": "EEEE",
+    "%-d": "d",
+    "%-m": "M",
+    "%-H": "H",
+    "%-I": "h",
+    "%-M": "m",
+    "%-S": "s",
+    "%-j": "D",
+}
+_STRFTIME_CODE = re.compile(r"%-?[A-Za-z%]")
+
+
+def _strftime_as_written(node: exp.Expr) -> exp.Expr:
+    """``strftime(t, format)`` with a literal format: sqlglot leaves its literal text bare,
+    and Spark reads letters as patterns ('order-%Y' fails, a ``T`` fails). Written with each
+    run of literal text in one pair of quotes; a format with a code Spark has no counterpart
+    for (``%U``, ``%u``, ``%V``, ``%z``, ...) or a lone ``%`` goes as sqlglot writes it."""
+    fmt = node.args.get("format") if isinstance(node, exp.TimeToStr) else None
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        return node
+    out: list[str] = []
+    text = ""
+    pos = 0
+    for code in _STRFTIME_CODE.finditer(fmt.this):
+        between = fmt.this[pos : code.start()]
+        pos = code.end()
+        if "%" in between:
+            return node
+        text += between
+        if code.group() == "%%":
+            text += "%"
+            continue
+        if code.group() not in _SPARK_FORMAT:
+            return node
+        out += [_spark_literal(text), _SPARK_FORMAT[code.group()]]
+        text = ""
+    if "%" in fmt.this[pos:]:
+        return node
+    out.append(_spark_literal(text + fmt.this[pos:]))
+    return exp.Anonymous(
+        this="DATE_FORMAT", expressions=[node.this.copy(), exp.Literal.string("".join(out))]
+    )
+
+
+def _spark_literal(text: str) -> str:
+    """Literal text in a Spark datetime pattern: quoted, a quote doubled."""
+    return "'" + text.replace("'", "''") + "'" if text else ""
+
+
+def _times_as_written(node: exp.Expr) -> exp.Expr:
+    """Seconds as DuckDB counts them. ``epoch(t)`` is a DOUBLE with the fraction in DuckDB
+    (1710497472.5), Spark's ``unix_timestamp`` whole seconds: written ``UNIX_MICROS(CAST(t
+    AS TIMESTAMP)) / 1000000``. ``to_timestamp(x)`` keeps the fraction of ``x`` in DuckDB,
+    sqlglot's ``FROM_UNIXTIME`` drops it: ``TIMESTAMP_SECONDS(x)``. ``extract(second from
+    t)`` and ``date_part('second', t)`` are whole seconds in DuckDB, with the fraction in
+    Spark: ``SECOND(t)``."""
+    if isinstance(node, exp.TimeToUnix):
+        as_timestamp = exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMP"))
+        micros = exp.Anonymous(this="UNIX_MICROS", expressions=[as_timestamp])
+        return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1_000_000)))
+    if isinstance(node, exp.UnixToTime) and node.args.get("scale") is None:
+        return exp.Anonymous(this="TIMESTAMP_SECONDS", expressions=[node.this.copy()])
+    of: exp.Expr | None = None
+    if isinstance(node, exp.Extract) and isinstance(node.this, exp.Var | exp.Literal):
+        of = node.expression if node.this.name.lower() == "second" else None
+    elif isinstance(node, exp.Anonymous) and str(node.this).lower() == "date_part":
+        args = node.expressions
+        if len(args) == 2 and isinstance(args[0], exp.Literal) and args[0].name.lower() == "second":
+            of = args[1]
+    if of is None:
+        return node
+    return exp.Anonymous(this="SECOND", expressions=[of.copy()])
 
 
 def _ends_as_written(node: exp.Expr) -> exp.Expr:

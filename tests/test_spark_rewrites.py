@@ -1,0 +1,51 @@
+"""Which DuckDB calls SparkEngine.transpile writes otherwise for Spark (engine/spark.py), and
+which it leaves. The values are checked on a real Spark by
+tests/spark/test_spark_sync.py (tests/portable_exprs.py)."""
+
+from __future__ import annotations
+
+import sqlglot
+
+from reverse_etl.engine import spark
+
+
+def spark_sql(sql: str) -> str:
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for rewrite in (
+        spark._names_as_written,
+        spark._ends_as_written,
+        spark._times_as_written,
+        spark._strftime_as_written,
+    ):
+        tree = tree.transform(rewrite)
+    return tree.sql("spark")
+
+
+def test_seconds_keep_duckdbs_fraction_or_are_whole() -> None:
+    out = spark_sql(
+        "select epoch(ts) as a, to_timestamp(x) as b, extract(second from ts) as c, "
+        "date_part('second', ts) as d, epoch_ms(x) as e from t"
+    )
+    assert "(UNIX_MICROS(CAST(ts AS TIMESTAMP)) / 1000000) AS a" in out
+    assert "TIMESTAMP_SECONDS(x) AS b" in out
+    assert "SECOND(ts) AS c" in out and "SECOND(ts) AS d" in out
+    assert "TIMESTAMP_MILLIS(x) AS e" in out  # milliseconds: as sqlglot writes it
+
+
+def test_a_strftime_format_has_its_text_quoted() -> None:
+    out = spark_sql(
+        "select strftime(ts, 'order-%Y%m%d-%H%M%S') as a, strftime(ts, '%-I o''clock') as b, "
+        "strftime(ts, '100%% %A') as c, strftime(ts, '%U') as e from t"
+    )
+    # (Spark SQL escapes a quote inside a string with a backslash)
+    assert r"DATE_FORMAT(ts, '\'order-\'yyyyMMdd\'-\'HHmmss') AS a" in out
+    assert r"DATE_FORMAT(ts, 'h\' o\'\'clock\'') AS b" in out
+    assert r"DATE_FORMAT(ts, '\'100% \'EEEE') AS c" in out
+    assert "DATE_FORMAT(ts, '%U') AS e" in out  # no counterpart: as sqlglot writes it
+
+
+def test_names_and_ends() -> None:
+    out = spark_sql("select dayname(d) as a, left(s, -2) as b, right(s, 3) as c from t")
+    assert "DATE_FORMAT(d, 'EEEE') AS a" in out
+    assert "SUBSTRING(s, 1, GREATEST(LENGTH(s) + (-2), 0))" in out
+    assert "RIGHT(s, 3) AS c" in out
