@@ -1,12 +1,12 @@
-"""Which DuckDB calls SparkEngine.transpile writes otherwise for Spark (engine/spark.py), and
-which it leaves. The values are checked on a real Spark by
+"""Which DuckDB calls SparkEngine.transpile writes otherwise for Spark (engine/spark_meanings.py),
+and which it leaves. The values are checked on a real Spark by
 tests/spark/test_spark_sync.py (tests/portable_exprs.py)."""
 
 from __future__ import annotations
 
 import sqlglot
 
-from reverse_etl.engine import spark
+from reverse_etl.engine import spark_meanings as spark
 
 
 def spark_sql(sql: str) -> str:

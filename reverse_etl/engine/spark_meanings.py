@@ -1,0 +1,237 @@
+"""DuckDB's (and PostgreSQL's) meaning of functions whose Spark SQL form, as sqlglot writes
+it, gives other values: written for Spark with that meaning, or refused by name
+(``SparkEngine.transpile``; the values are checked by tests/portable_exprs.py). Numbers
+whose rewrite needs the operands' types are in ``spark_numbers.py``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from reverse_etl.errors import EngineError
+
+
+def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
+    """``tree`` (a DuckDB- or PostgreSQL-dialect statement) with the functions below written
+    for Spark as DuckDB means them; raises EngineError for those Spark SQL cannot say."""
+    _refuse_regexp_differences(tree)
+    _refuse_date_diff(tree)
+    return (
+        tree.transform(_weekday_as_written)
+        .transform(_log_as_written)
+        .transform(_names_as_written)
+        .transform(_ends_as_written)
+        .transform(_times_as_written)
+        .transform(_strftime_as_written)
+    )
+
+
+# The dialects whose meaning of the functions below was checked against Spark's (a MySQL
+# model's weekday() or log() means something else again): others go as sqlglot writes them.
+CHECKED_DIALECTS = frozenset({"duckdb", "postgres"})
+
+# The day of the week, as DuckDB and PostgreSQL number it (Sunday 0 ... Saturday 6, or ISO:
+# Monday 1 ... Sunday 7): the part names of extract / date_part, and DuckDB's functions.
+_DOW_PARTS = frozenset({"dow", "dayofweek", "weekday"})
+_ISODOW_PARTS = frozenset({"isodow"})
+
+
+def _weekday_as_written(node: exp.Expr) -> exp.Expr:
+    """A day-of-week number as the model's dialect gives it. sqlglot writes DuckDB's
+    ``dayofweek(d)`` (Sunday 0) as Spark's ``DAYOFWEEK(d)`` (Sunday 1), ``extract(dow ...)``
+    as Spark's (Sunday 1 too), ``weekday(d)`` (Sunday 0) as Spark's ``WEEKDAY`` (Monday 0),
+    and ``isodow`` through the Sunday-0 formula over Spark's Sunday-1 function: every one a
+    day off, silently. Here each is Spark's ``DAYOFWEEK(d) - 1`` or ``WEEKDAY(d) + 1``."""
+    day: exp.Expr | None = None
+    part: str | None = None
+    if isinstance(node, exp.DayOfWeek):
+        day, part = node.this, "dow"
+    elif isinstance(node, exp.DayOfWeekIso):
+        day, part = node.this, "isodow"
+    elif isinstance(node, exp.Extract) and isinstance(node.this, exp.Var | exp.Literal):
+        day, part = node.expression, node.this.name.lower()
+    elif isinstance(node, exp.Anonymous) and str(node.this).lower() in _DOW_PARTS:
+        day, part = (node.expressions[0] if len(node.expressions) == 1 else None), "dow"
+    elif isinstance(node, exp.Anonymous) and str(node.this).lower() == "date_part":
+        args = node.expressions
+        if len(args) == 2 and isinstance(args[0], exp.Literal) and args[0].is_string:
+            day, part = args[1], args[0].name.lower()
+    if day is None or part is None:
+        return node
+    if part in _DOW_PARTS:
+        spark = exp.Anonymous(this="DAYOFWEEK", expressions=[day.copy()])
+        return exp.Paren(this=exp.Sub(this=spark, expression=exp.Literal.number(1)))
+    if part in _ISODOW_PARTS:
+        spark = exp.Anonymous(this="WEEKDAY", expressions=[day.copy()])
+        return exp.Paren(this=exp.Add(this=spark, expression=exp.Literal.number(1)))
+    return node
+
+
+def _log_as_written(node: exp.Expr) -> exp.Expr:
+    """``log(x)`` is the logarithm to base 10 in DuckDB and PostgreSQL, the natural one in
+    Spark (sqlglot writes it unchanged): written ``LOG(10, x)``."""
+    if isinstance(node, exp.Log) and node.expression is None:
+        return exp.Log(this=exp.Literal.number(10), expression=node.this.copy())
+    return node
+
+
+def _names_as_written(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ``dayname(d)`` and ``monthname(d)`` are the whole English names ('Sunday',
+    'March'); Spark's functions of those names give three letters ('Sun', 'Mar'): written
+    ``DATE_FORMAT(d, 'EEEE')`` and ``DATE_FORMAT(d, 'MMMM')``."""
+    if isinstance(node, exp.Dayname | exp.Monthname):
+        pattern = "EEEE" if isinstance(node, exp.Dayname) else "MMMM"
+        return exp.Anonymous(
+            this="DATE_FORMAT", expressions=[node.this.copy(), exp.Literal.string(pattern)]
+        )
+    return node
+
+
+# DuckDB's strftime codes that Spark's date_format writes the same way (English names).
+_SPARK_FORMAT = {
+    "%Y": "yyyy",
+    "%y": "yy",
+    "%m": "MM",
+    "%d": "dd",
+    "%H": "HH",
+    "%I": "hh",
+    "%M": "mm",
+    "%S": "ss",
+    "%f": "SSSSSS",
+    "%p": "a",
+    "%j": "DDD",
+    "%b": "MMM",
+    "%a": "EEE",
+    "%B": "MMMM",
+    "%A": "EEEE",
+    "%-d": "d",
+    "%-m": "M",
+    "%-H": "H",
+    "%-I": "h",
+    "%-M": "m",
+    "%-S": "s",
+    "%-j": "D",
+}
+_STRFTIME_CODE = re.compile(r"%-?[A-Za-z%]")
+
+
+def _strftime_as_written(node: exp.Expr) -> exp.Expr:
+    """``strftime(t, format)`` with a literal format: sqlglot leaves its literal text bare,
+    and Spark reads letters as patterns ('order-%Y' fails, a ``T`` fails). Written with each
+    run of literal text in one pair of quotes; a format with a code Spark has no counterpart
+    for (``%U``, ``%u``, ``%V``, ``%z``, ...) or a lone ``%`` goes as sqlglot writes it."""
+    fmt = node.args.get("format") if isinstance(node, exp.TimeToStr) else None
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        return node
+    out: list[str] = []
+    text = ""
+    pos = 0
+    for code in _STRFTIME_CODE.finditer(fmt.this):
+        between = fmt.this[pos : code.start()]
+        pos = code.end()
+        if "%" in between:
+            return node
+        text += between
+        if code.group() == "%%":
+            text += "%"
+            continue
+        if code.group() not in _SPARK_FORMAT:
+            return node
+        out += [_spark_literal(text), _SPARK_FORMAT[code.group()]]
+        text = ""
+    if "%" in fmt.this[pos:]:
+        return node
+    out.append(_spark_literal(text + fmt.this[pos:]))
+    return exp.Anonymous(
+        this="DATE_FORMAT", expressions=[node.this.copy(), exp.Literal.string("".join(out))]
+    )
+
+
+def _spark_literal(text: str) -> str:
+    """Literal text in a Spark datetime pattern: quoted, a quote doubled."""
+    return "'" + text.replace("'", "''") + "'" if text else ""
+
+
+def _times_as_written(node: exp.Expr) -> exp.Expr:
+    """Seconds as DuckDB counts them. ``epoch(t)`` is a DOUBLE with the fraction in DuckDB
+    (1710497472.5), Spark's ``unix_timestamp`` whole seconds: written ``UNIX_MICROS(CAST(t
+    AS TIMESTAMP)) / 1000000``. ``to_timestamp(x)`` keeps the fraction of ``x`` in DuckDB,
+    sqlglot's ``FROM_UNIXTIME`` drops it: ``TIMESTAMP_SECONDS(x)``. ``extract(second from
+    t)`` and ``date_part('second', t)`` are whole seconds in DuckDB, with the fraction in
+    Spark: ``SECOND(t)``."""
+    if isinstance(node, exp.TimeToUnix):
+        as_timestamp = exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMP"))
+        micros = exp.Anonymous(this="UNIX_MICROS", expressions=[as_timestamp])
+        return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1_000_000)))
+    if isinstance(node, exp.UnixToTime) and node.args.get("scale") is None:
+        return exp.Anonymous(this="TIMESTAMP_SECONDS", expressions=[node.this.copy()])
+    of: exp.Expr | None = None
+    if isinstance(node, exp.Extract) and isinstance(node.this, exp.Var | exp.Literal):
+        of = node.expression if node.this.name.lower() == "second" else None
+    elif isinstance(node, exp.Anonymous) and str(node.this).lower() == "date_part":
+        args = node.expressions
+        if len(args) == 2 and isinstance(args[0], exp.Literal) and args[0].name.lower() == "second":
+            of = args[1]
+    if of is None:
+        return node
+    return exp.Anonymous(this="SECOND", expressions=[of.copy()])
+
+
+def _ends_as_written(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ``left(s, n)`` with a negative ``n`` is ``s`` less its last ``-n``
+    characters (``right(s, n)``: less its first), where Spark's gives ''. Unless ``n`` is a
+    literal of at least 0, written with ``SUBSTRING`` for a negative ``n``."""
+    if not isinstance(node, exp.Left | exp.Right):
+        return node
+    n = node.expression
+    if isinstance(n, exp.Literal) and n.is_int:
+        return node
+    text = node.this
+    kept = exp.Greatest(
+        this=exp.Add(this=exp.Length(this=text.copy()), expression=exp.Paren(this=n.copy())),
+        expressions=[exp.Literal.number(0)],
+    )
+    if isinstance(node, exp.Left):
+        shorter = exp.Substring(this=text.copy(), start=exp.Literal.number(1), length=kept)
+    else:  # from character 1 - n
+        after = exp.Sub(this=exp.Literal.number(1), expression=exp.Paren(this=n.copy()))
+        shorter = exp.Substring(this=text.copy(), start=exp.Paren(this=after))
+    negative = exp.LT(this=n.copy(), expression=exp.Literal.number(0))
+    return exp.Case(ifs=[exp.If(this=negative, true=shorter)], default=node.copy())
+
+
+def _refuse_date_diff(tree: exp.Expr) -> None:
+    """Spark's ``datediff(unit, a, b)`` counts whole units from ``a`` to ``b``; DuckDB's and
+    PostgreSQL's ``date_diff`` count the unit's boundaries crossed (31 January to 1 March:
+    1 month in Spark, 2 in DuckDB; 23:00 to 01:00 the next day: 0 days, 1). Refused."""
+    if tree.find(exp.DateDiff) is not None:
+        raise EngineError(
+            "date_diff counts otherwise in Spark: DuckDB counts the boundaries crossed "
+            "(31 January to 1 March: 2 months), Spark whole units (1 month)",
+            hint="write the model in Spark SQL (config(dialect='spark')) and say which count "
+            "you mean there",
+        )
+
+
+def _refuse_regexp_differences(tree: exp.Expr) -> None:
+    """``regexp_replace`` as DuckDB and PostgreSQL mean it that Spark SQL cannot say:
+    without the ``'g'`` option they replace the first match only, where Spark's replaces
+    every match; other options (``'i'``) sqlglot drops on the way. Refused by name."""
+    for node in tree.find_all(exp.RegexpReplace):
+        modifiers = node.args.get("modifiers")
+        options = modifiers.name if isinstance(modifiers, exp.Literal) else ""
+        if node.args.get("single_replace") and "g" not in options:
+            raise EngineError(
+                "regexp_replace without the 'g' option replaces the first match only, and "
+                "Spark's replaces every match: the model would send other values from Spark",
+                hint="add 'g' to replace every match (regexp_replace(s, pattern, "
+                "replacement, 'g')), or write the model in Spark SQL",
+            )
+        if set(options) - {"g"}:
+            raise EngineError(
+                f"regexp_replace's options '{options}' have no Spark SQL form (Spark takes "
+                "every match, and no options)",
+                hint="write them inside the pattern instead, e.g. (?i) at its start for 'i'",
+            )
