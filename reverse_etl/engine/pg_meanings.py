@@ -25,10 +25,11 @@ models are rewritten (``PostgresEngine.transpile``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from sqlglot import exp
+
+from reverse_etl.engine.portable import innermost_first, strftime_format
 
 
 def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
@@ -45,21 +46,11 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
 def _bottom_up(
     tree: exp.Expr, kind: type[exp.Expr], rewrite: Callable[[exp.Expr], exp.Expr]
 ) -> None:
-    """Replace each ``kind`` node by ``rewrite(node)``, the innermost first: a rewrite copies
-    its operands, which then already hold their own rewrites."""
-    nodes = sorted(tree.find_all(kind), key=_depth, reverse=True)
-    for node in nodes:
+    """Replace each ``kind`` node by ``rewrite(node)``, the innermost first."""
+    for node in innermost_first(tree.find_all(kind)):
         new = rewrite(node)
         if new is not node:
             node.replace(new)
-
-
-def _depth(node: exp.Expr) -> int:
-    depth = 0
-    parent = node.parent
-    while parent is not None:
-        depth, parent = depth + 1, parent.parent
-    return depth
 
 
 def _round(node: exp.Expr) -> exp.Expr:
@@ -127,7 +118,6 @@ _PG_FORMAT = {
     "%-S": "FMSS",
     "%-j": "FMDDD",
 }
-_CODE = re.compile(r"%-?[A-Za-z%]")
 
 
 def _strftime(node: exp.Expr) -> exp.Expr:
@@ -141,35 +131,16 @@ def _strftime(node: exp.Expr) -> exp.Expr:
 
 
 def _pg_format(duckdb_format: str) -> str | None:
-    """``duckdb_format`` for ``to_char``: codes mapped, each run of literal text (``%%``
-    included) in one pair of double quotes; None when a code has no exact counterpart, or
-    the format holds a quote, a backslash or a lone ``%``."""
+    """``duckdb_format`` for ``to_char``, each run of literal text in one pair of double
+    quotes; None when a code has no exact counterpart, or the format holds a double quote or
+    a backslash (to_char's own escapes) or a lone ``%``."""
     if '"' in duckdb_format or "\\" in duckdb_format:
         return None
-    out: list[str] = []
-    text = ""
-    pos = 0
-    for code in _CODE.finditer(duckdb_format):
-        between = duckdb_format[pos : code.start()]
-        pos = code.end()
-        if "%" in between:
-            return None
-        text += between
-        if code.group() == "%%":
-            text += "%"
-            continue
-        if code.group() not in _PG_FORMAT:
-            return None
-        out += [_quoted(text), _PG_FORMAT[code.group()]]
-        text = ""
-    if "%" in duckdb_format[pos:]:
-        return None
-    out.append(_quoted(text + duckdb_format[pos:]))
-    return "".join(out)
+    return strftime_format(duckdb_format, _PG_FORMAT, _quoted)
 
 
 def _quoted(text: str) -> str:
-    return f'"{text}"' if text else ""
+    return f'"{text}"'
 
 
 def _whole_seconds(node: exp.Expr) -> exp.Expr:

@@ -4,13 +4,22 @@ other results, silently: refused here, by name, before it runs.
 Found by running the same expressions in DuckDB and, transpiled, in PostgreSQL and Spark
 (docs/warehouses.md lists what is bridged and what is not). Those of one engine live with
 it (``engine/postgres.py``: ``SIMILAR TO``, weeks of ``date_diff``; ``engine/spark.py``:
-day-of-week numbers, ``log``, ``date_diff``, ``regexp_replace``, intervals)."""
+intervals; ``engine/spark_meanings.py``: day-of-week numbers, ``log``, ``date_diff``,
+``regexp_replace``), as do the rewrites that give DuckDB's meaning there
+(``pg_meanings.py``, ``spark_meanings.py``, ``spark_numbers.py``), which share the helpers
+at the end of this module."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 
 from sqlglot import exp
 
 from reverse_etl.errors import EngineError
+
+T = TypeVar("T", bound=exp.Expr)
 
 # How each engine's format() writes a NULL argument (DuckDB's gives NULL).
 _NULL_AS = {"PostgreSQL": "''", "Spark SQL": "'null'"}
@@ -27,3 +36,49 @@ def refuse_unportable(tree: exp.Expr, read: str, target: str) -> None:
             hint="build the text with || or concat() (NULL arguments skipped), or write the "
             f"model in {target}'s SQL",
         )
+
+
+def innermost_first(nodes: Iterable[T]) -> list[T]:
+    """``nodes`` (sqlglot nodes of one tree) ordered the innermost first: a rewrite that
+    copies its operands then copies them with their own rewrites done."""
+    return sorted(nodes, key=_depth, reverse=True)
+
+
+def _depth(node: exp.Expr) -> int:
+    depth = 0
+    parent = node.parent
+    while parent is not None:
+        depth, parent = depth + 1, parent.parent
+    return depth
+
+
+_STRFTIME_CODE = re.compile(r"%-?[A-Za-z%]")
+
+
+def strftime_format(
+    duckdb_format: str, codes: Mapping[str, str], literal: Callable[[str], str]
+) -> str | None:
+    """DuckDB's strftime ``duckdb_format`` in another engine's pattern language: each code
+    by ``codes``, each run of literal text (``%%`` as ``%`` included) as ``literal`` quotes
+    it. None when a code is not in ``codes`` or a ``%`` stands alone."""
+    out: list[str] = []
+    text = ""
+    pos = 0
+    for code in _STRFTIME_CODE.finditer(duckdb_format):
+        between = duckdb_format[pos : code.start()]
+        pos = code.end()
+        if "%" in between:
+            return None
+        text += between
+        if code.group() == "%%":
+            text += "%"
+            continue
+        if code.group() not in codes:
+            return None
+        out += [literal(text) if text else "", codes[code.group()]]
+        text = ""
+    rest = text + duckdb_format[pos:]
+    if "%" in duckdb_format[pos:]:
+        return None
+    out.append(literal(rest) if rest else "")
+    return "".join(out)

@@ -6,10 +6,9 @@ whose rewrite needs the operands' types are in ``spark_numbers.py``.
 
 from __future__ import annotations
 
-import re
-
 from sqlglot import exp
 
+from reverse_etl.engine.portable import strftime_format
 from reverse_etl.errors import EngineError
 
 
@@ -114,7 +113,6 @@ _SPARK_FORMAT = {
     "%-S": "s",
     "%-j": "D",
 }
-_STRFTIME_CODE = re.compile(r"%-?[A-Za-z%]")
 
 
 def _strftime_as_written(node: exp.Expr) -> exp.Expr:
@@ -125,33 +123,17 @@ def _strftime_as_written(node: exp.Expr) -> exp.Expr:
     fmt = node.args.get("format") if isinstance(node, exp.TimeToStr) else None
     if not (isinstance(fmt, exp.Literal) and fmt.is_string):
         return node
-    out: list[str] = []
-    text = ""
-    pos = 0
-    for code in _STRFTIME_CODE.finditer(fmt.this):
-        between = fmt.this[pos : code.start()]
-        pos = code.end()
-        if "%" in between:
-            return node
-        text += between
-        if code.group() == "%%":
-            text += "%"
-            continue
-        if code.group() not in _SPARK_FORMAT:
-            return node
-        out += [_spark_literal(text), _SPARK_FORMAT[code.group()]]
-        text = ""
-    if "%" in fmt.this[pos:]:
+    pattern = strftime_format(fmt.this, _SPARK_FORMAT, _spark_literal)
+    if pattern is None:
         return node
-    out.append(_spark_literal(text + fmt.this[pos:]))
     return exp.Anonymous(
-        this="DATE_FORMAT", expressions=[node.this.copy(), exp.Literal.string("".join(out))]
+        this="DATE_FORMAT", expressions=[node.this.copy(), exp.Literal.string(pattern)]
     )
 
 
 def _spark_literal(text: str) -> str:
     """Literal text in a Spark datetime pattern: quoted, a quote doubled."""
-    return "'" + text.replace("'", "''") + "'" if text else ""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _times_as_written(node: exp.Expr) -> exp.Expr:

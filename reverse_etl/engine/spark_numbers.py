@@ -29,6 +29,8 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+from reverse_etl.engine.portable import innermost_first
+
 # A table's columns and their types (DuckDB's words), by its name as the query writes it
 # (catalog, database, name; empty where the query leaves one out); None: not known.
 TableTypes = Callable[[tuple[str, str, str]], Mapping[str, str] | None]
@@ -52,9 +54,9 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
     if [type(n) for n in found] != [type(n) for n in nodes]:
         return tree  # the copy lost or gained a node: not known
     # Inner nodes first: an outer node's operands are copied into its rewrite, with them.
-    order = sorted(range(len(nodes)), key=lambda i: _depth(nodes[i]), reverse=True)
-    for i in order:
-        node, seen = nodes[i], found[i]
+    seen_by_node = {id(n): f for n, f in zip(nodes, found, strict=True)}
+    for node in innermost_first(nodes):
+        seen = seen_by_node[id(node)]
         if isinstance(node, exp.Cast):
             if _is(seen.this, _FRACTIONAL):
                 node.set("this", rounded(node.this))
@@ -82,14 +84,6 @@ def _double(x: exp.Expr) -> exp.Expr:
 
 def _is(node: exp.Expr, kinds: Collection[object]) -> bool:
     return node.type is not None and node.type.this in kinds
-
-
-def _depth(node: exp.Expr) -> int:
-    depth = 0
-    parent = node.parent
-    while parent is not None:
-        depth, parent = depth + 1, parent.parent
-    return depth
 
 
 def _candidates(tree: exp.Expr) -> list[exp.Expr]:
