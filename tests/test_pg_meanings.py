@@ -66,3 +66,19 @@ def test_seconds_are_whole_as_in_duckdb() -> None:
     assert "FLOOR(EXTRACT(SECOND FROM ts)) AS a" in out
     assert "FLOOR(DATE_PART('second', ts)) AS b" in out
     assert "DATE_PART('minute', ts) AS c" in out
+
+
+def test_functions_postgresql_lacks_are_written_in_its_words() -> None:
+    out = pg(
+        "select quarter(d) as a, week(d) as b, dayofweek(d) as c, isodow(d) as e, "
+        "second(t) as g, dayname(d) as h, monthname(d) as i, contains(s, 'x') as j, "
+        "ends_with(s, 'x') = true as k from x"
+    )
+    assert "CAST(EXTRACT(QUARTER FROM d) AS BIGINT) AS a" in out
+    assert "CAST(EXTRACT(WEEK FROM d) AS BIGINT) AS b" in out
+    assert "CAST(EXTRACT(DOW FROM d) AS BIGINT) AS c" in out
+    assert "CAST(EXTRACT(ISODOW FROM d) AS BIGINT) AS e" in out
+    assert "CAST(FLOOR(EXTRACT(SECOND FROM t)) AS BIGINT) AS g" in out
+    assert "TO_CHAR(d, 'FMDay') AS h" in out and "TO_CHAR(d, 'FMMonth') AS i" in out
+    assert "(STRPOS(s, 'x') > 0) AS j" in out
+    assert "(RIGHT(s, LENGTH('x')) = 'x') = TRUE AS k" in out

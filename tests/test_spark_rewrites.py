@@ -13,6 +13,7 @@ def spark_sql(sql: str) -> str:
     tree = sqlglot.parse_one(sql, read="duckdb")
     for rewrite in (
         spark._names_as_written,
+        spark._week_as_written,
         spark._ends_as_written,
         spark._times_as_written,
         spark._strftime_as_written,
@@ -45,7 +46,10 @@ def test_a_strftime_format_has_its_text_quoted() -> None:
 
 
 def test_names_and_ends() -> None:
-    out = spark_sql("select dayname(d) as a, left(s, -2) as b, right(s, 3) as c from t")
+    out = spark_sql(
+        "select dayname(d) as a, left(s, -2) as b, right(s, 3) as c, week(d) as e from t"
+    )
     assert "DATE_FORMAT(d, 'EEEE') AS a" in out
     assert "SUBSTRING(s, 1, GREATEST(LENGTH(s) + (-2), 0))" in out
     assert "RIGHT(s, 3) AS c" in out
+    assert "WEEKOFYEAR(d) AS e" in out

@@ -18,6 +18,12 @@
   (``%U``, ``%w``, ``%z``, ...) or a quote in its text goes as sqlglot writes it.
 - ``extract(second from t)`` and ``date_part('second', t)`` are whole seconds in DuckDB (12)
   and carry the fraction in PostgreSQL (12.5): written ``floor(...)``.
+- DuckDB functions PostgreSQL has no function of (sqlglot wrote them as they are, and they
+  failed there): ``quarter``, ``dayofyear``, ``dayofweek``, ``isodow``, ``week`` (ISO),
+  ``hour``, ``minute`` and
+  ``second`` of a time as BIGINT ``extract``s (the second whole), ``dayname`` and
+  ``monthname`` as ``to_char`` in English, unpadded; ``contains(a, b)`` as ``strpos(a, b) >
+  0``, ``ends_with(a, b)`` as ``right(a, length(b)) = b``.
 
 A model written in PostgreSQL's dialect means PostgreSQL's functions: only DuckDB-dialect
 models are rewritten (``PostgresEngine.transpile``).
@@ -40,6 +46,8 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
     _bottom_up(tree, exp.TimeToStr, _strftime)
     _bottom_up(tree, exp.Extract, _whole_seconds)
     _bottom_up(tree, exp.Anonymous, _whole_seconds)
+    for kind in (*_PARTS, exp.Second, exp.Dayname, exp.Monthname, exp.Contains, exp.EndsWith):
+        _bottom_up(tree, kind, _missing)
     return tree
 
 
@@ -158,3 +166,35 @@ def _whole_seconds(node: exp.Expr) -> exp.Expr:
     if not second:
         return node
     return exp.Floor(this=node.copy())
+
+
+# DuckDB's date part functions and the part PostgreSQL's extract() names.
+_PARTS: dict[type[exp.Expr], str] = {
+    exp.Quarter: "QUARTER",
+    exp.DayOfYear: "DOY",
+    exp.Week: "WEEK",
+    exp.Hour: "HOUR",
+    exp.Minute: "MINUTE",
+    exp.DayOfWeek: "DOW",  # Sunday 0, as DuckDB's dayofweek
+    exp.DayOfWeekIso: "ISODOW",  # Monday 1 ... Sunday 7
+}
+
+
+def _missing(node: exp.Expr) -> exp.Expr:
+    """A DuckDB function PostgreSQL lacks, in PostgreSQL's words (see the module docstring)."""
+    x = node.this
+    if type(node) in _PARTS:
+        part = exp.Extract(this=exp.Var(this=_PARTS[type(node)]), expression=x.copy())
+        return exp.Cast(this=part, to=exp.DataType.build("BIGINT"))
+    if isinstance(node, exp.Second):
+        whole = exp.Floor(this=exp.Extract(this=exp.Var(this="SECOND"), expression=x.copy()))
+        return exp.Cast(this=whole, to=exp.DataType.build("BIGINT"))
+    if isinstance(node, exp.Dayname | exp.Monthname):
+        pattern = "FMDay" if isinstance(node, exp.Dayname) else "FMMonth"
+        return exp.Anonymous(this="TO_CHAR", expressions=[x.copy(), exp.Literal.string(pattern)])
+    y = node.expression
+    if isinstance(node, exp.Contains):
+        found = exp.Anonymous(this="STRPOS", expressions=[x.copy(), y.copy()])
+        return exp.Paren(this=exp.GT(this=found, expression=exp.Literal.number(0)))
+    tail = exp.Right(this=x.copy(), expression=exp.Length(this=y.copy()))
+    return exp.Paren(this=exp.EQ(this=tail, expression=y.copy()))

@@ -21,6 +21,7 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
         tree.transform(_weekday_as_written)
         .transform(_log_as_written)
         .transform(_names_as_written)
+        .transform(_week_as_written)
         .transform(_ends_as_written)
         .transform(_times_as_written)
         .transform(_strftime_as_written)
@@ -73,6 +74,14 @@ def _log_as_written(node: exp.Expr) -> exp.Expr:
     Spark (sqlglot writes it unchanged): written ``LOG(10, x)``."""
     if isinstance(node, exp.Log) and node.expression is None:
         return exp.Log(this=exp.Literal.number(10), expression=node.this.copy())
+    return node
+
+
+def _week_as_written(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ``week(d)`` is the ISO week; Spark has no ``WEEK`` function (sqlglot writes
+    it so, and it failed): ``WEEKOFYEAR(d)``, Spark's ISO week."""
+    if isinstance(node, exp.Week) and node.args.get("mode") is None:
+        return exp.Anonymous(this="WEEKOFYEAR", expressions=[node.this.copy()])
     return node
 
 
