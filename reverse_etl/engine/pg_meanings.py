@@ -39,26 +39,15 @@ from reverse_etl.engine.portable import innermost_first, strftime_format
 
 
 def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
-    """``tree`` with ``round`` and ``substring`` written for PostgreSQL as DuckDB means them.
-    Changed in place (the root is never replaced: it is a statement), and returned."""
-    _bottom_up(tree, exp.Round, _round)
-    _bottom_up(tree, exp.Substring, _substring)
-    _bottom_up(tree, exp.TimeToStr, _strftime)
-    _bottom_up(tree, exp.Extract, _whole_seconds)
-    _bottom_up(tree, exp.Anonymous, _whole_seconds)
-    for kind in (*_PARTS, exp.Second, exp.Dayname, exp.Monthname, exp.Contains, exp.EndsWith):
-        _bottom_up(tree, kind, _missing)
-    return tree
-
-
-def _bottom_up(
-    tree: exp.Expr, kind: type[exp.Expr], rewrite: Callable[[exp.Expr], exp.Expr]
-) -> None:
-    """Replace each ``kind`` node by ``rewrite(node)``, the innermost first."""
-    for node in innermost_first(tree.find_all(kind)):
+    """``tree`` with the calls above written for PostgreSQL as DuckDB means them, the
+    innermost first (a rewrite copies its operands, which then hold their own rewrites).
+    Changed in place (the root is a statement, never replaced), and returned."""
+    for node in innermost_first(tree.find_all(*_REWRITES)):
+        rewrite = next(_REWRITES[k] for k in type(node).__mro__ if k in _REWRITES)
         new = rewrite(node)
         if new is not node:
             node.replace(new)
+    return tree
 
 
 def _round(node: exp.Expr) -> exp.Expr:
@@ -198,3 +187,15 @@ def _missing(node: exp.Expr) -> exp.Expr:
         return exp.Paren(this=exp.GT(this=found, expression=exp.Literal.number(0)))
     tail = exp.Right(this=x.copy(), expression=exp.Length(this=y.copy()))
     return exp.Paren(this=exp.EQ(this=tail, expression=y.copy()))
+
+
+_REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
+    exp.Round: _round,
+    exp.Substring: _substring,
+    exp.TimeToStr: _strftime,
+    exp.Extract: _whole_seconds,
+    exp.Anonymous: _whole_seconds,  # date_part('second', t)
+    **dict.fromkeys(
+        (*_PARTS, exp.Second, exp.Dayname, exp.Monthname, exp.Contains, exp.EndsWith), _missing
+    ),
+}
