@@ -82,3 +82,55 @@ def test_functions_postgresql_lacks_are_written_in_its_words() -> None:
     assert "TO_CHAR(d, 'FMDay') AS h" in out and "TO_CHAR(d, 'FMMonth') AS i" in out
     assert "(STRPOS(s, 'x') > 0) AS j" in out
     assert "(RIGHT(s, LENGTH('x')) = 'x') = TRUE AS k" in out
+
+
+def test_more_functions_postgresql_lacks_are_written_in_its_words() -> None:
+    out = pg(
+        "select weekday(d) as a, isoyear(d) as b, yearweek(d) as c, strlen(s) as e, "
+        "millisecond(t) as f, microsecond(t) as g, make_date(y, 2, 29) as h from t"
+    )
+    assert "CAST(EXTRACT(DOW FROM d) AS BIGINT) AS a" in out
+    assert "CAST(EXTRACT(ISOYEAR FROM d) AS BIGINT) AS b" in out
+    assert "CAST(EXTRACT(ISOYEAR FROM d) * 100 + EXTRACT(WEEK FROM d) AS BIGINT) AS c" in out
+    assert "CAST(OCTET_LENGTH(s) AS BIGINT) AS e" in out
+    assert "CAST(TRUNC(EXTRACT(MILLISECONDS FROM t)) AS BIGINT) AS f" in out
+    assert "CAST(EXTRACT(MICROSECONDS FROM t) AS BIGINT) AS g" in out
+    assert "MAKE_DATE(CAST(y AS INT), CAST(2 AS INT), CAST(29 AS INT)) AS h" in out
+
+
+def test_epochs_of_a_time_truncate_as_duckdb_and_epoch_ms_of_a_number_stays() -> None:
+    out = pg(
+        "select epoch_us(t) as a, epoch_ns(t) as b, epoch_ms(timestamp '2024-01-01') as c, "
+        "epoch_ms(n) as d from t"
+    )
+    assert "CAST(TRUNC(EXTRACT(EPOCH FROM t) * 1000000) AS BIGINT) AS a" in out
+    assert "CAST(TRUNC(EXTRACT(EPOCH FROM t) * 1000000000) AS BIGINT) AS b" in out
+    assert (
+        "CAST(TRUNC(EXTRACT(EPOCH FROM CAST('2024-01-01' AS TIMESTAMP)) * 1000) AS BIGINT) AS c"
+    ) in out
+    # a column: its type is not known here; a number (milliseconds to a timestamp) is
+    # right as sqlglot writes it, and a timestamp column then fails in PostgreSQL, loudly
+    assert "TO_TIMESTAMP(CAST(n AS DOUBLE PRECISION) / POWER(10, 3)) AS d" in out
+
+
+def test_regexp_extract_takes_its_group_from_regexp_match() -> None:
+    out = pg(
+        "select regexp_extract(s, 'a([0-9]+)') as a, regexp_extract(s, 'a([0-9]+)', 1) as b, "
+        "regexp_extract(s, '(?i)x.') as c from t"
+    )
+    whole = (
+        "CASE WHEN s IS NULL THEN NULL ELSE COALESCE((REGEXP_MATCH(s, '(a([0-9]+))'))[1], '') END"
+    )
+    assert f"{whole} AS a" in out
+    assert f"{whole.replace('[1]', '[2]')} AS b" in out
+    assert "COALESCE((REGEXP_MATCH(s, '(?i)(x.)'))[1], '') END AS c" in out
+
+
+def test_regexp_extract_goes_as_written_where_its_meaning_is_not_known() -> None:
+    out = pg(
+        "select regexp_extract(s, p) as a, regexp_extract(s, 'x', k) as b, "
+        "regexp_extract(s, '(?s)x.') as c, regexp_extract(s, '(x)', ['name']) as d from t"
+    )
+    assert "REGEXP_MATCH" not in out
+    assert "REGEXP_EXTRACT(s, p, 0) AS a" in out
+    assert "REGEXP_EXTRACT(s, '(?s)x.', 0) AS c" in out

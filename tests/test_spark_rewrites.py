@@ -17,6 +17,7 @@ def spark_sql(sql: str) -> str:
         spark._ends_as_written,
         spark._times_as_written,
         spark._strftime_as_written,
+        spark._named_as_written,
     ):
         tree = tree.transform(rewrite)
     return tree.sql("spark")
@@ -53,3 +54,30 @@ def test_names_and_ends() -> None:
     assert "SUBSTRING(s, 1, GREATEST(LENGTH(s) + (-2), 0))" in out
     assert "RIGHT(s, 3) AS c" in out
     assert "WEEKOFYEAR(d) AS e" in out
+
+
+def test_epochs_of_a_time_and_epoch_parts() -> None:
+    out = spark_sql(
+        "select epoch_us(ts) as a, epoch_ns(ts) as b, epoch_ms(timestamp '2024-01-01') as c, "
+        "extract(epoch from ts) as d, date_part('epoch', ts) as e from t"
+    )
+    micros = "UNIX_MICROS(CAST(ts AS TIMESTAMP))"
+    assert f"{micros} AS a" in out
+    assert f"{micros} * 1000 AS b" in out
+    # integer division: toward zero, as DuckDB's (-0.5 ms is 0 ms)
+    day = "CAST(CAST('2024-01-01' AS TIMESTAMP_NTZ) AS TIMESTAMP)"
+    assert f"(UNIX_MICROS({day}) DIV 1000) AS c" in out
+    assert f"({micros} / 1000000) AS d" in out and f"({micros} / 1000000) AS e" in out
+
+
+def test_iso_years_weeks_lengths_and_sub_second_parts() -> None:
+    out = spark_sql(
+        "select isoyear(d) as a, yearweek(d) as b, strlen(s) as c, millisecond(ts) as e, "
+        "microsecond(ts) as f from t"
+    )
+    iso = "YEAR(DATE_ADD(CAST(d AS DATE), 3 - WEEKDAY(CAST(d AS DATE))))"
+    assert f"CAST({iso} AS BIGINT) AS a" in out
+    assert f"CAST({iso} * 100 + WEEKOFYEAR(d) AS BIGINT) AS b" in out
+    assert "CAST(OCTET_LENGTH(s) AS BIGINT) AS c" in out
+    assert "CAST(FLOOR(EXTRACT(SECOND FROM ts) * 1000) AS BIGINT) AS e" in out
+    assert "CAST(FLOOR(EXTRACT(SECOND FROM ts) * 1000000) AS BIGINT) AS f" in out

@@ -1,4 +1,4 @@
-"""DuckDB's meaning of two functions, written for PostgreSQL (found by tests/portable_exprs.py).
+"""DuckDB's meaning of functions, written for PostgreSQL (found by tests/portable_exprs.py).
 
 - ``round(x)`` of a DOUBLE rounds half away from zero in DuckDB (2.5 gives 3, -0.5 gives -1)
   and half to even in PostgreSQL (2.5 gives 2). Written ``CASE WHEN abs(x - trunc(x)) = 0.5
@@ -23,7 +23,20 @@
   ``hour``, ``minute`` and
   ``second`` of a time as BIGINT ``extract``s (the second whole), ``dayname`` and
   ``monthname`` as ``to_char`` in English, unpadded; ``contains(a, b)`` as ``strpos(a, b) >
-  0``, ``ends_with(a, b)`` as ``right(a, length(b)) = b``.
+  0``, ``ends_with(a, b)`` as ``right(a, length(b)) = b``; ``weekday`` (Sunday 0),
+  ``isoyear``, ``yearweek`` (ISO year * 100 + ISO week), ``millisecond`` and ``microsecond``
+  (of the minute) as BIGINT ``extract``s; ``strlen`` (bytes) as ``octet_length``;
+  ``epoch_us``/``epoch_ns`` of a time, and ``epoch_ms`` of one whose form says it is a date
+  or timestamp (sqlglot reads ``epoch_ms(x)`` as milliseconds to a timestamp), from
+  ``extract(epoch ...)`` (exact there) truncated as DuckDB truncates; ``make_date`` (sqlglot
+  wrote ``date_from_parts``) as ``make_date``.
+- ``regexp_extract(s, pattern[, group])`` with a literal pattern and group: the group of
+  ``regexp_match(s, '(' || pattern || ')')`` (the whole match is then group 1), '' where
+  DuckDB gives '' (no match, a group that took no part), NULL for a NULL ``s``. A pattern
+  that starts with options other than ``(?i)``, or a group that is not a literal, goes as
+  sqlglot writes it (and fails). Both engines read the pattern as their own regular
+  expressions (RE2 and PostgreSQL's): they agree on the common forms, not on all (a ``.``
+  matches a line break in PostgreSQL only).
 
 A model written in PostgreSQL's dialect means PostgreSQL's functions: only DuckDB-dialect
 models are rewritten (``PostgresEngine.transpile``).
@@ -31,11 +44,12 @@ models are rewritten (``PostgresEngine.transpile``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlglot import exp
 
-from reverse_etl.engine.portable import innermost_first, strftime_format
+from reverse_etl.engine.portable import innermost_first, is_time_value, strftime_format
 
 
 def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
@@ -189,12 +203,119 @@ def _missing(node: exp.Expr) -> exp.Expr:
     return exp.Paren(this=exp.EQ(this=tail, expression=y.copy()))
 
 
+def _bigint(x: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=x, to=exp.DataType.build("BIGINT"))
+
+
+def _extract(part: str, x: exp.Expr) -> exp.Expr:
+    return exp.Extract(this=exp.Var(this=part), expression=x.copy())
+
+
+def _epoch_scaled(x: exp.Expr, scale: int) -> exp.Expr:
+    """DuckDB's epoch in 10^-scale seconds of the date or time ``x``: integer division of
+    its microseconds, so truncated toward zero (-0.5 ms is 0 ms)."""
+    scaled = exp.Mul(this=_extract("EPOCH", x), expression=exp.Literal.number(10**scale))
+    return _bigint(_trunc(scaled))
+
+
+# DuckDB functions sqlglot leaves by name (Anonymous), PostgreSQL has none of, and what
+# they are there; ``x`` is the one argument.
+_NAMED: dict[str, Callable[[exp.Expr], exp.Expr]] = {
+    "weekday": lambda x: _bigint(_extract("DOW", x)),  # Sunday 0, as dayofweek
+    "isoyear": lambda x: _bigint(_extract("ISOYEAR", x)),
+    "yearweek": lambda x: _bigint(
+        exp.Add(
+            this=exp.Mul(this=_extract("ISOYEAR", x), expression=exp.Literal.number(100)),
+            expression=_extract("WEEK", x),
+        )
+    ),
+    # of the minute, seconds included (12.5005 s: 12500 ms, 12500500 us)
+    "millisecond": lambda x: _bigint(_trunc(_extract("MILLISECONDS", x))),
+    "microsecond": lambda x: _bigint(_extract("MICROSECONDS", x)),
+    "strlen": lambda x: _bigint(exp.Anonymous(this="OCTET_LENGTH", expressions=[x.copy()])),
+    "epoch_us": lambda x: _epoch_scaled(x, 6),
+    "epoch_ns": lambda x: _epoch_scaled(x, 9),
+}
+
+
+def _anonymous(node: exp.Expr) -> exp.Expr:
+    name = str(node.this).lower()
+    if name == "date_part":
+        return _whole_seconds(node)
+    if name in _NAMED and len(node.expressions) == 1:
+        return _NAMED[name](node.expressions[0])
+    return node
+
+
+def _epoch_ms(node: exp.Expr) -> exp.Expr:
+    """sqlglot reads DuckDB's ``epoch_ms(x)`` as milliseconds to a timestamp, right for a
+    number; of a date or timestamp DuckDB gives its milliseconds (a BIGINT). Without the
+    operand's type only its form tells (a column goes as sqlglot writes it: for a
+    timestamp column PostgreSQL then fails, loudly)."""
+    if _scale(node) == 3 and is_time_value(node.this):
+        return _epoch_scaled(node.this, 3)
+    return node
+
+
+def _scale(node: exp.Expr) -> int | None:
+    scale = node.args.get("scale")
+    return int(scale.name) if isinstance(scale, exp.Literal) and scale.is_int else None
+
+
+def _make_date(node: exp.Expr) -> exp.Expr:
+    """sqlglot writes DuckDB's ``make_date(y, m, d)`` as ``date_from_parts``, which
+    PostgreSQL lacks; its ``make_date`` takes integers."""
+    parts = [node.args.get(k) for k in ("year", "month", "day")]
+    if any(p is None for p in parts):
+        return node
+    ints = [exp.Cast(this=p.copy(), to=exp.DataType.build("INT")) for p in parts if p]
+    return exp.Anonymous(this="MAKE_DATE", expressions=ints)
+
+
+_LEADING_OPTIONS = re.compile(r"\(\?([a-zA-Z]+)\)")
+
+
+def _regexp_extract(node: exp.Expr) -> exp.Expr:
+    pattern, group = node.expression, node.args.get("group")
+    if node.args.get("parameters") is not None:
+        return node
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return node
+    if group is None:
+        index = 0
+    elif isinstance(group, exp.Literal) and group.is_int:
+        index = int(group.name)
+    else:
+        return node
+    text = pattern.this
+    options = ""
+    leading = _LEADING_OPTIONS.match(text)
+    if leading:
+        if set(leading.group(1)) - {"i"}:
+            return node  # RE2's m, s, U mean other things (or nothing) in PostgreSQL
+        options, text = leading.group(), text[leading.end() :]
+    matched = exp.Anonymous(
+        this="REGEXP_MATCH",
+        expressions=[node.this.copy(), exp.Literal.string(f"{options}({text})")],
+    )
+    # group n is element n + 1 of the array (PostgreSQL's arrays count from 1)
+    found = exp.Bracket(
+        this=exp.Paren(this=matched), expressions=[exp.Literal.number(index + 1)], offset=1
+    )
+    got = exp.Coalesce(this=found, expressions=[exp.Literal.string("")])
+    unknown = exp.Is(this=node.this.copy(), expression=exp.Null())
+    return exp.Case(ifs=[exp.If(this=unknown, true=exp.Null())], default=got)
+
+
 _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.Round: _round,
     exp.Substring: _substring,
     exp.TimeToStr: _strftime,
     exp.Extract: _whole_seconds,
-    exp.Anonymous: _whole_seconds,  # date_part('second', t)
+    exp.Anonymous: _anonymous,  # date_part('second', t), and _NAMED
+    exp.UnixToTime: _epoch_ms,
+    exp.DateFromParts: _make_date,
+    exp.RegexpExtract: _regexp_extract,
     **dict.fromkeys(
         (*_PARTS, exp.Second, exp.Dayname, exp.Monthname, exp.Contains, exp.EndsWith), _missing
     ),

@@ -52,6 +52,21 @@ def _depth(node: exp.Expr) -> int:
     return depth
 
 
+# Dates and timestamps (not times of day: an epoch of those means something else).
+_POINTS_IN_TIME = tuple(
+    t for t in exp.DataType.TEMPORAL_TYPES if t not in (exp.DType.TIME, exp.DType.TIMETZ)
+)
+
+
+def is_time_value(node: exp.Expr) -> bool:
+    """Whether ``node`` is a date or time by its form alone (a cast or typed literal such as
+    ``timestamp '...'``, ``current_timestamp``), without the tables' types: what the
+    rewrites of functions whose meaning depends on their operand's type can trust."""
+    if isinstance(node, exp.Cast | exp.TryCast):
+        return node.to.is_type(*_POINTS_IN_TIME)
+    return isinstance(node, exp.CurrentTimestamp | exp.CurrentDate)
+
+
 _STRFTIME_CODE = re.compile(r"%-?[A-Za-z%]")
 
 

@@ -6,9 +6,11 @@ whose rewrite needs the operands' types are in ``spark_numbers.py``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 
-from reverse_etl.engine.portable import strftime_format
+from reverse_etl.engine.portable import is_time_value, strftime_format
 from reverse_etl.errors import EngineError
 
 
@@ -25,6 +27,7 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
         .transform(_ends_as_written)
         .transform(_times_as_written)
         .transform(_strftime_as_written)
+        .transform(_named_as_written)
     )
 
 
@@ -153,21 +156,96 @@ def _times_as_written(node: exp.Expr) -> exp.Expr:
     t)`` and ``date_part('second', t)`` are whole seconds in DuckDB, with the fraction in
     Spark: ``SECOND(t)``."""
     if isinstance(node, exp.TimeToUnix):
-        as_timestamp = exp.Cast(this=node.this.copy(), to=exp.DataType.build("TIMESTAMP"))
-        micros = exp.Anonymous(this="UNIX_MICROS", expressions=[as_timestamp])
-        return exp.Paren(this=exp.Div(this=micros, expression=exp.Literal.number(1_000_000)))
-    if isinstance(node, exp.UnixToTime) and node.args.get("scale") is None:
-        return exp.Anonymous(this="TIMESTAMP_SECONDS", expressions=[node.this.copy()])
-    of: exp.Expr | None = None
-    if isinstance(node, exp.Extract) and isinstance(node.this, exp.Var | exp.Literal):
-        of = node.expression if node.this.name.lower() == "second" else None
-    elif isinstance(node, exp.Anonymous) and str(node.this).lower() == "date_part":
-        args = node.expressions
-        if len(args) == 2 and isinstance(args[0], exp.Literal) and args[0].name.lower() == "second":
-            of = args[1]
+        return _epoch_seconds(node.this)
+    if isinstance(node, exp.UnixToTime):
+        scale = node.args.get("scale")
+        if scale is None:
+            return exp.Anonymous(this="TIMESTAMP_SECONDS", expressions=[node.this.copy()])
+        if scale.name == "3" and is_time_value(node.this):
+            # sqlglot reads epoch_ms(x) as milliseconds to a timestamp; of a date or
+            # timestamp (by its form: a column's type is not known here) DuckDB gives its
+            # milliseconds, its microseconds divided as integers (toward zero).
+            millis = exp.IntDiv(this=_micros(node.this), expression=exp.Literal.number(1000))
+            return exp.Paren(this=millis)
+        return node
+    of, part = _date_part(node)
     if of is None:
         return node
-    return exp.Anonymous(this="SECOND", expressions=[of.copy()])
+    if part == "epoch":
+        return _epoch_seconds(of)
+    if part == "second":
+        return exp.Anonymous(this="SECOND", expressions=[of.copy()])
+    return node
+
+
+def _date_part(node: exp.Expr) -> tuple[exp.Expr | None, str]:
+    """The operand and part of ``extract(part from t)`` or ``date_part('part', t)``."""
+    if isinstance(node, exp.Extract) and isinstance(node.this, exp.Var | exp.Literal):
+        return node.expression, node.this.name.lower()
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "date_part":
+        args = node.expressions
+        if len(args) == 2 and isinstance(args[0], exp.Literal) and args[0].is_string:
+            return args[1], args[0].name.lower()
+    return None, ""
+
+
+def _micros(t: exp.Expr) -> exp.Expr:
+    as_timestamp = exp.Cast(this=t.copy(), to=exp.DataType.build("TIMESTAMP"))
+    return exp.Anonymous(this="UNIX_MICROS", expressions=[as_timestamp])
+
+
+def _epoch_seconds(t: exp.Expr) -> exp.Expr:
+    """DuckDB's ``epoch(t)``: seconds with their fraction, a DOUBLE."""
+    return exp.Paren(this=exp.Div(this=_micros(t), expression=exp.Literal.number(1_000_000)))
+
+
+def _bigint(x: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=x, to=exp.DataType.build("BIGINT"))
+
+
+def _iso_year(d: exp.Expr) -> exp.Expr:
+    """The ISO year of ``d``: the year of its week's Thursday (Spark's WEEKDAY: Monday 0)."""
+    day = exp.Cast(this=d.copy(), to=exp.DataType.build("DATE"))
+    back = exp.Sub(
+        this=exp.Literal.number(3), expression=exp.Anonymous(this="WEEKDAY", expressions=[day])
+    )
+    thursday = exp.Anonymous(this="DATE_ADD", expressions=[day.copy(), back])
+    return exp.Anonymous(this="YEAR", expressions=[thursday])
+
+
+def _second_fraction(t: exp.Expr, scale: int) -> exp.Expr:
+    """Seconds of the minute, fraction included (Spark's ``extract``), in 10^-scale s."""
+    seconds = exp.Extract(this=exp.Var(this="SECOND"), expression=t.copy())
+    scaled = exp.Mul(this=seconds, expression=exp.Literal.number(10**scale))
+    return _bigint(exp.Floor(this=scaled))
+
+
+# DuckDB functions sqlglot leaves by name and Spark has none of, in Spark's words; ``x`` is
+# the one argument.
+_NAMED: dict[str, Callable[[exp.Expr], exp.Expr]] = {
+    "isoyear": lambda x: _bigint(_iso_year(x)),
+    "yearweek": lambda x: _bigint(
+        exp.Add(
+            this=exp.Mul(this=_iso_year(x), expression=exp.Literal.number(100)),
+            expression=exp.Anonymous(this="WEEKOFYEAR", expressions=[x.copy()]),
+        )
+    ),
+    "strlen": lambda x: _bigint(exp.Anonymous(this="OCTET_LENGTH", expressions=[x.copy()])),
+    "epoch_us": _micros,
+    "epoch_ns": lambda x: exp.Mul(this=_micros(x), expression=exp.Literal.number(1000)),
+    "millisecond": lambda x: _second_fraction(x, 3),
+    "microsecond": lambda x: _second_fraction(x, 6),
+}
+
+
+def _named_as_written(node: exp.Expr) -> exp.Expr:
+    """``isoyear``, ``yearweek`` (ISO year * 100 + ISO week), ``strlen`` (bytes),
+    ``epoch_us``/``epoch_ns`` and ``millisecond``/``microsecond`` (of the minute, seconds
+    included): DuckDB functions Spark lacks (sqlglot wrote them by name; they failed)."""
+    if not isinstance(node, exp.Anonymous) or len(node.expressions) != 1:
+        return node
+    rewrite = _NAMED.get(str(node.this).lower())
+    return node if rewrite is None else rewrite(node.expressions[0])
 
 
 def _ends_as_written(node: exp.Expr) -> exp.Expr:
