@@ -16,6 +16,9 @@ TYPES: dict[tuple[str, str, str], Mapping[str, str]] = {
         "i": "INTEGER",
         "s": "VARCHAR",
         "b": "BOOLEAN",
+        "at": "TIMESTAMP",
+        "day": "DATE",
+        "ms": "BIGINT",
     },
     ("", "shop", "items"): {"price": "DOUBLE", "qty": "BIGINT"},
 }
@@ -112,3 +115,19 @@ def test_a_division_of_two_numbers_is_a_double_division() -> None:
 def test_a_division_inside_a_cast_is_rounded_after_it() -> None:
     out = spark_sql("select cast(d / 4 as int) as a from orders")
     assert f"CAST({ROUNDED.format(x='CAST(d AS DOUBLE) / CAST(4 AS DOUBLE)')} AS INT) AS a" in out
+
+
+def test_epoch_ms_of_a_date_or_timestamp_column_is_its_milliseconds() -> None:
+    out = spark_sql(
+        "select epoch_ms(at) as a, epoch_ms(day) as b, epoch_ms(ms) as c, "
+        "epoch_ms(x.at) as e from orders as x"
+    )
+    assert "(UNIX_MICROS(CAST(at AS TIMESTAMP)) DIV 1000) AS a" in out
+    assert "(UNIX_MICROS(CAST(day AS TIMESTAMP)) DIV 1000) AS b" in out
+    assert "TIMESTAMP_MILLIS(ms) AS c" in out  # milliseconds to a timestamp: as written
+    assert "(UNIX_MICROS(CAST(x.at AS TIMESTAMP)) DIV 1000) AS e" in out
+
+
+def test_epoch_ms_of_an_unknown_column_goes_as_written() -> None:
+    out = spark_sql("select epoch_ms(at) as a from elsewhere")
+    assert "TIMESTAMP_MILLIS(at) AS a" in out

@@ -53,7 +53,7 @@ def _depth(node: exp.Expr) -> int:
 
 
 # Dates and timestamps (not times of day: an epoch of those means something else).
-_POINTS_IN_TIME = tuple(
+POINTS_IN_TIME = tuple(
     t for t in exp.DataType.TEMPORAL_TYPES if t not in (exp.DType.TIME, exp.DType.TIMETZ)
 )
 
@@ -63,7 +63,7 @@ def is_time_value(node: exp.Expr) -> bool:
     ``timestamp '...'``, ``current_timestamp``), without the tables' types: what the
     rewrites of functions whose meaning depends on their operand's type can trust."""
     if isinstance(node, exp.Cast | exp.TryCast):
-        return node.to.is_type(*_POINTS_IN_TIME)
+        return node.to.is_type(*POINTS_IN_TIME)
     return isinstance(node, exp.CurrentTimestamp | exp.CurrentDate)
 
 

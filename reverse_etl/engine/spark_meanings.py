@@ -163,10 +163,9 @@ def _times_as_written(node: exp.Expr) -> exp.Expr:
             return exp.Anonymous(this="TIMESTAMP_SECONDS", expressions=[node.this.copy()])
         if scale.name == "3" and is_time_value(node.this):
             # sqlglot reads epoch_ms(x) as milliseconds to a timestamp; of a date or
-            # timestamp (by its form: a column's type is not known here) DuckDB gives its
-            # milliseconds, its microseconds divided as integers (toward zero).
-            millis = exp.IntDiv(this=_micros(node.this), expression=exp.Literal.number(1000))
-            return exp.Paren(this=millis)
+            # timestamp DuckDB gives its milliseconds. Here by the operand's form; a column
+            # by its type, in spark_numbers.py.
+            return epoch_millis(node.this)
         return node
     of, part = _date_part(node)
     if of is None:
@@ -187,6 +186,12 @@ def _date_part(node: exp.Expr) -> tuple[exp.Expr | None, str]:
         if len(args) == 2 and isinstance(args[0], exp.Literal) and args[0].is_string:
             return args[1], args[0].name.lower()
     return None, ""
+
+
+def epoch_millis(t: exp.Expr) -> exp.Expr:
+    """DuckDB's ``epoch_ms`` of the date or timestamp ``t``: its microseconds divided as
+    integers (toward zero, as DuckDB: -0.5 ms is 0 ms)."""
+    return exp.Paren(this=exp.IntDiv(this=_micros(t), expression=exp.Literal.number(1000)))
 
 
 def _micros(t: exp.Expr) -> exp.Expr:

@@ -1,4 +1,5 @@
-"""Numbers on Spark as DuckDB computes them: a fraction cast to an integer, and division.
+"""Numbers on Spark as DuckDB computes them: a fraction cast to an integer, division, and
+``epoch_ms`` of a column: the rewrites that need the operands' types.
 
 - **A fraction cast to an integer.** DuckDB (and PostgreSQL) round it: a DECIMAL half away
   from zero (``cast(2.5 as int)`` is 3, -2.5 gives -3), a DOUBLE or FLOAT half to even (2.5
@@ -6,6 +7,10 @@
   operand is rounded first, the way DuckDB would: ``CASE WHEN typeof(x) LIKE 'decimal%' THEN
   round(x) ELSE bround(x) END`` (Spark's ``round`` is half up, away from zero; ``bround``
   half even). Spark folds ``typeof`` while it plans the query: one branch is computed.
+- **``epoch_ms(x)``** is DuckDB's milliseconds to a timestamp for a number and the
+  milliseconds of a date or timestamp ``x``; sqlglot writes the first (``timestamp_millis``),
+  which fails in Spark for a timestamp. An ``x`` typed as a date or timestamp is written as
+  its microseconds ``div 1000`` (``spark_meanings.epoch_millis``).
 - **Division.** DuckDB's ``/`` of two numbers is a DOUBLE: ``1.0 / 3`` is
   0.3333333333333333, ``total / quantity`` of a DECIMAL total too. Spark divides DECIMALs as
   DECIMALs (``1.0 / 3`` is 0.333333). Both operands are cast to DOUBLE first. (DuckDB
@@ -29,7 +34,8 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
-from reverse_etl.engine.portable import innermost_first
+from reverse_etl.engine.portable import POINTS_IN_TIME, innermost_first
+from reverse_etl.engine.spark_meanings import epoch_millis
 
 # A table's columns and their types (DuckDB's words), by its name as the query writes it
 # (catalog, database, name; empty where the query leaves one out); None: not known.
@@ -57,7 +63,10 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
     seen_by_node = {id(n): f for n, f in zip(nodes, found, strict=True)}
     for node in innermost_first(nodes):
         seen = seen_by_node[id(node)]
-        if isinstance(node, exp.Cast):
+        if isinstance(node, exp.UnixToTime):
+            if _is(seen.this, POINTS_IN_TIME):
+                node.replace(epoch_millis(node.this))
+        elif isinstance(node, exp.Cast):
             if _is(seen.this, _FRACTIONAL):
                 node.set("this", rounded(node.this))
         elif _is(seen.this, _NUMBERS) and _is(seen.expression, _NUMBERS):
@@ -88,18 +97,25 @@ def _is(node: exp.Expr, kinds: Collection[object]) -> bool:
 
 def _candidates(tree: exp.Expr) -> list[exp.Expr]:
     """The casts to an integer type whose operand may be a fraction (not an integer
-    literal), and the divisions (``/``, not ``//``), in the order ``find_all`` gives (the
-    same in a copy of the tree)."""
+    literal), the divisions (``/``, not ``//``) and the ``epoch_ms`` calls, in the order
+    ``find_all`` gives (the same in a copy of the tree)."""
     return [
         n
-        for n in tree.find_all(exp.Cast, exp.Div)
+        for n in tree.find_all(exp.Cast, exp.Div, exp.UnixToTime)
         if isinstance(n, exp.Div)
+        or (isinstance(n, exp.UnixToTime) and _millis(n))
         or (
             isinstance(n, exp.Cast)
             and n.to.this in exp.DataType.INTEGER_TYPES
             and not _integer_literal(n.this)
         )
     ]
+
+
+def _millis(node: exp.Expr) -> bool:
+    """``epoch_ms(x)`` as sqlglot reads it from DuckDB: milliseconds to a timestamp."""
+    scale = node.args.get("scale")
+    return isinstance(scale, exp.Literal) and scale.name == "3"
 
 
 def _integer_literal(node: exp.Expr) -> bool:

@@ -472,3 +472,38 @@ def test_no_expression_gives_another_value_on_spark_silently(spark: Any) -> None
         differences("spark", lambda sql: engine.rows(engine.transpile(sql))[0][0], (EngineError,))
         == []
     )
+
+
+def test_epoch_ms_of_a_timestamp_column_is_its_milliseconds_as_in_duckdb(
+    spark: Any, tmp_path: Path
+) -> None:
+    """sqlglot reads DuckDB's epoch_ms(x) as milliseconds to a timestamp, which Spark
+    refuses for a timestamp column; a column typed as a date or timestamp (here a file's,
+    through a CTE) gives DuckDB's milliseconds, truncated toward zero before 1970, and a
+    number of milliseconds still gives DuckDB's timestamp (engine/spark_numbers.py)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    at = [
+        dt.datetime(2024, 3, 15, 10, 11, 12, 500500),
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999500),
+        dt.datetime(2000, 1, 1),
+    ]
+    table = pa.table(
+        {
+            "i": pa.array(range(len(at)), pa.int32()),
+            "ts": pa.array(at, pa.timestamp("us")),
+            "day": pa.array([t.date() for t in at], pa.date32()),
+            "ms": pa.array([1710497472500, -1, 0], pa.int64()),
+        }
+    )
+    path = tmp_path / "times.parquet"
+    pq.write_table(table, path)
+    sql = (
+        f"with t as (select * from read_parquet('{path}')) "
+        "select i, epoch_ms(ts) as a, epoch_ms(day) as d, epoch_ms(ms) as m from t order by i"
+    )
+    expected = duckdb.sql(sql).fetchall()
+    assert [r[1] for r in expected] == [1710497472500, 0, 946684800000]
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    assert engine.rows(engine.transpile(sql)) == expected
