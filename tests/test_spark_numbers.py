@@ -131,3 +131,15 @@ def test_epoch_ms_of_a_date_or_timestamp_column_is_its_milliseconds() -> None:
 def test_epoch_ms_of_an_unknown_column_goes_as_written() -> None:
     out = spark_sql("select epoch_ms(at) as a from elsewhere")
     assert "TIMESTAMP_MILLIS(at) AS a" in out
+
+
+def test_a_date_less_a_date_is_a_number_of_days() -> None:
+    out = spark_sql(
+        "select day - day as a, at - at as b, i - 1 as c, day - 7 as e, "
+        "date '2024-03-15' - date '2024-03-01' as g from orders"
+    )
+    assert "CAST(DATEDIFF(day, day) AS BIGINT) AS a" in out
+    assert "at - at AS b" in out and "i - 1 AS c" in out and "day - 7 AS e" in out
+    assert (
+        "CAST(DATEDIFF(CAST('2024-03-15' AS DATE), CAST('2024-03-01' AS DATE)) AS BIGINT) AS g"
+    ) in out

@@ -81,3 +81,46 @@ def test_iso_years_weeks_lengths_and_sub_second_parts() -> None:
     assert "CAST(OCTET_LENGTH(s) AS BIGINT) AS c" in out
     assert "CAST(FLOOR(EXTRACT(SECOND FROM ts) * 1000) AS BIGINT) AS e" in out
     assert "CAST(FLOOR(EXTRACT(SECOND FROM ts) * 1000000) AS BIGINT) AS f" in out
+
+
+def _lists(sql: str, read: str = "duckdb") -> str:
+    tree = sqlglot.parse_one(sql, read=read)
+    spark._lists_as_written(tree)
+    return tree.sql("spark")
+
+
+def test_an_ordered_list_is_sorted_by_its_keys_with_nulls_kept() -> None:
+    """COLLECT_LIST, as sqlglot wrote it, dropped the ORDER BY and the NULL elements."""
+    out = _lists("select k, list(x order by y desc, z) as a from t group by k")
+    collect = "COLLECT_LIST(NAMED_STRUCT('k0', y, 'k1', z, 'v', x))"
+    assert out.startswith(f"SELECT k, CASE WHEN SIZE({collect}) = 0 THEN NULL ELSE TRANSFORM(")
+    assert f"ARRAY_SORT({collect}, (l, r) -> CASE " in out
+    # DESC (NULLs last, as DuckDB reads it), then ASC
+    assert "WHEN (r.k0 IS NULL AND NOT l.k0 IS NULL) OR l.k0 > r.k0 THEN -1" in out
+    assert "WHEN (r.k1 IS NULL AND NOT l.k1 IS NULL) OR l.k1 < r.k1 THEN -1" in out
+    assert "s -> s.v) END AS a" in out
+    assert "COLLECT_LIST(x)" not in out
+
+
+def test_a_postgresql_models_descending_order_puts_nulls_first() -> None:
+    out = _lists("select array_agg(x order by y desc) as a from t", read="postgres")
+    assert "WHEN (l.k0 IS NULL AND NOT r.k0 IS NULL) OR l.k0 > r.k0 THEN -1" in out
+
+
+def test_a_list_keeps_its_filter_and_window_on_the_aggregate() -> None:
+    out = _lists(
+        "select list(x) filter (where x > 1) as a, list(x order by y) over (partition by k) "
+        "as b, list(distinct x) as c from t"
+    )
+    assert "SIZE(COLLECT_LIST(NAMED_STRUCT('v', x)) FILTER(WHERE x > 1)) = 0" in out
+    assert "TRANSFORM(COLLECT_LIST(NAMED_STRUCT('v', x)) FILTER(WHERE x > 1), s -> s.v)" in out
+    assert "ARRAY_SORT(COLLECT_LIST(NAMED_STRUCT('k0', y, 'v', x)) OVER (PARTITION BY k)" in out
+    assert "COLLECT_LIST(DISTINCT x) AS c" in out  # as written
+
+
+def test_urls_are_encoded_and_decoded_as_duckdb() -> None:
+    out = spark_sql("select url_encode(s) as a, url_decode(s) as b from t")
+    assert (
+        "REPLACE(REPLACE(REPLACE(URL_ENCODE(s), '+', '%20'), '*', '%2A'), '%7E', '~') AS a"
+    ) in out
+    assert "URL_DECODE(REPLACE(s, '+', '%2B')) AS b" in out

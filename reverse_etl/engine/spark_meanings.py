@@ -19,6 +19,7 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
     for Spark as DuckDB means them; raises EngineError for those Spark SQL cannot say."""
     _refuse_regexp_differences(tree)
     _refuse_date_diff(tree)
+    _lists_as_written(tree)
     return (
         tree.transform(_weekday_as_written)
         .transform(_log_as_written)
@@ -225,6 +226,21 @@ def _second_fraction(t: exp.Expr, scale: int) -> exp.Expr:
     return _bigint(exp.Floor(this=scaled))
 
 
+def _replaced(x: exp.Expr, old: str, new: str) -> exp.Expr:
+    return exp.Anonymous(
+        this="REPLACE", expressions=[x, exp.Literal.string(old), exp.Literal.string(new)]
+    )
+
+
+def _url_encoded(x: exp.Expr) -> exp.Expr:
+    """DuckDB's url_encode (RFC 3986: ``%20`` for a space, ``*`` encoded, ``~`` not) from
+    Spark's (Java's form encoding: ``+``, ``*`` kept, ``%7E``). A ``+`` of the input is
+    ``%2B`` in both, so every ``+`` of Spark's text is a space; ``%7E`` can only be a ``~``
+    (a ``%`` of the input is ``%25``)."""
+    spark = exp.Anonymous(this="URL_ENCODE", expressions=[x.copy()])
+    return _replaced(_replaced(_replaced(spark, "+", "%20"), "*", "%2A"), "%7E", "~")
+
+
 # DuckDB functions sqlglot leaves by name and Spark has none of, in Spark's words; ``x`` is
 # the one argument.
 _NAMED: dict[str, Callable[[exp.Expr], exp.Expr]] = {
@@ -240,13 +256,20 @@ _NAMED: dict[str, Callable[[exp.Expr], exp.Expr]] = {
     "epoch_ns": lambda x: exp.Mul(this=_micros(x), expression=exp.Literal.number(1000)),
     "millisecond": lambda x: _second_fraction(x, 3),
     "microsecond": lambda x: _second_fraction(x, 6),
+    "url_encode": _url_encoded,
+    # Spark's decodes '+' as a space (form encoding), DuckDB's keeps it
+    "url_decode": lambda x: exp.Anonymous(
+        this="URL_DECODE", expressions=[_replaced(x.copy(), "+", "%2B")]
+    ),
 }
 
 
 def _named_as_written(node: exp.Expr) -> exp.Expr:
     """``isoyear``, ``yearweek`` (ISO year * 100 + ISO week), ``strlen`` (bytes),
     ``epoch_us``/``epoch_ns`` and ``millisecond``/``microsecond`` (of the minute, seconds
-    included): DuckDB functions Spark lacks (sqlglot wrote them by name; they failed)."""
+    included): DuckDB functions Spark lacks (sqlglot wrote them by name; they failed).
+    ``url_encode``/``url_decode``: Spark's have the same names and form encoding's
+    meaning (a space is ``+``), silently: written with DuckDB's."""
     if not isinstance(node, exp.Anonymous) or len(node.expressions) != 1:
         return node
     rewrite = _NAMED.get(str(node.this).lower())
@@ -309,3 +332,87 @@ def _refuse_regexp_differences(tree: exp.Expr) -> None:
                 "every match, and no options)",
                 hint="write them inside the pattern instead, e.g. (?i) at its start for 'i'",
             )
+
+
+def _lists_as_written(tree: exp.Expr) -> None:
+    """``list(x ORDER BY k)`` / ``array_agg(...)`` as DuckDB and PostgreSQL mean it. sqlglot
+    writes Spark's ``COLLECT_LIST(x)``, which drops the ORDER BY (the list comes in whatever
+    order the partitions give: a model's ``contents`` could change order, and so its row
+    hash, from one sync to the next), drops NULL elements, and gives ``[]`` for no rows
+    (DuckDB: NULL). Written: ``COLLECT_LIST`` of ``NAMED_STRUCT('k0', k, ..., 'v', x)``
+    (NULL ``x`` kept), sorted by a comparator of the keys (ASC/DESC, NULLS FIRST/LAST as
+    the model's dialect read them), each element's ``v`` taken back, NULL when empty. A
+    ``FILTER`` or ``OVER`` stays on the aggregate. ``list(DISTINCT x)`` goes as written.
+    Changed in place."""
+    for node in list(tree.find_all(exp.ArrayAgg)):
+        inner = node.this
+        keys: list[exp.Ordered] = []
+        if isinstance(inner, exp.Order):
+            keys = [k for k in inner.expressions if isinstance(k, exp.Ordered)]
+            if len(keys) != len(inner.expressions):
+                continue
+            inner = inner.this
+        if isinstance(inner, exp.Distinct) or inner is None:
+            continue
+        fields: list[exp.Expr] = []
+        for i, key in enumerate(keys):
+            fields += [exp.Literal.string(f"k{i}"), key.this.copy()]
+        fields += [exp.Literal.string("v"), inner.copy()]
+        collect = exp.Anonymous(
+            this="COLLECT_LIST",
+            expressions=[exp.Anonymous(this="NAMED_STRUCT", expressions=fields)],
+        )
+        unit: exp.Expr = node
+        if isinstance(unit.parent, exp.Filter) and unit.arg_key == "this":
+            unit = unit.parent
+        if isinstance(unit.parent, exp.Window) and unit.arg_key == "this":
+            unit = unit.parent
+        collected = _with_aggregate(unit, node, collect)
+        ordered = collected.copy()
+        if keys:
+            ordered = exp.Anonymous(this="ARRAY_SORT", expressions=[ordered, _comparator(keys)])
+        s_ = exp.to_identifier("s")
+        values = exp.Anonymous(
+            this="TRANSFORM",
+            expressions=[ordered, exp.Lambda(this=exp.column("v", table="s"), expressions=[s_])],
+        )
+        empty = exp.EQ(
+            this=exp.Anonymous(this="SIZE", expressions=[collected.copy()]),
+            expression=exp.Literal.number(0),
+        )
+        unit.replace(exp.Case(ifs=[exp.If(this=empty, true=exp.Null())], default=values))
+
+
+def _with_aggregate(unit: exp.Expr, node: exp.Expr, aggregate: exp.Expr) -> exp.Expr:
+    """A copy of ``unit`` (``node``, or the FILTER / OVER around it) with ``aggregate`` in
+    ``node``'s place."""
+    if unit is node:
+        return aggregate
+    copy = unit.copy()
+    target = copy.find(exp.ArrayAgg)
+    assert target is not None
+    target.replace(aggregate)
+    return copy
+
+
+def _comparator(keys: list[exp.Ordered]) -> exp.Expr:
+    """``(l, r) -> -1 / 1 / 0`` ordering two NAMED_STRUCTs by their keys ``k0``, ``k1``...
+    as the ORDER BY says (a NULL key first or last, as the model's dialect reads it)."""
+    ifs: list[exp.If] = []
+    for i, key in enumerate(keys):
+        for a, b, result in (("l", "r", -1), ("r", "l", 1)):
+            x, y = exp.column(f"k{i}", table=a), exp.column(f"k{i}", table=b)
+            less = (
+                exp.GT(this=x, expression=y)
+                if key.args.get("desc")
+                else exp.LT(this=x, expression=y)
+            )
+            first, last = (x, y) if key.args.get("nulls_first") else (y, x)
+            nulls = exp.And(
+                this=exp.Is(this=first.copy(), expression=exp.Null()),
+                expression=exp.Not(this=exp.Is(this=last.copy(), expression=exp.Null())),
+            )
+            before = exp.Or(this=exp.Paren(this=nulls), expression=less)
+            ifs.append(exp.If(this=before, true=exp.Literal.number(result)))
+    body = exp.Case(ifs=ifs, default=exp.Literal.number(0))
+    return exp.Lambda(this=body, expressions=[exp.to_identifier("l"), exp.to_identifier("r")])

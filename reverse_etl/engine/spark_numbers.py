@@ -1,5 +1,5 @@
 """Numbers on Spark as DuckDB computes them: a fraction cast to an integer, division, and
-``epoch_ms`` of a column: the rewrites that need the operands' types.
+``epoch_ms`` of a column, a date minus a date: the rewrites that need the operands' types.
 
 - **A fraction cast to an integer.** DuckDB (and PostgreSQL) round it: a DECIMAL half away
   from zero (``cast(2.5 as int)`` is 3, -2.5 gives -3), a DOUBLE or FLOAT half to even (2.5
@@ -11,6 +11,8 @@
   milliseconds of a date or timestamp ``x``; sqlglot writes the first (``timestamp_millis``),
   which fails in Spark for a timestamp. An ``x`` typed as a date or timestamp is written as
   its microseconds ``div 1000`` (``spark_meanings.epoch_millis``).
+- **A date minus a date** is a number of days (a BIGINT) in DuckDB and PostgreSQL, an
+  INTERVAL in Spark: written ``CAST(DATEDIFF(a, b) AS BIGINT)``.
 - **Division.** DuckDB's ``/`` of two numbers is a DOUBLE: ``1.0 / 3`` is
   0.3333333333333333, ``total / quantity`` of a DECIMAL total too. Spark divides DECIMALs as
   DECIMALs (``1.0 / 3`` is 0.333333). Both operands are cast to DOUBLE first. (DuckDB
@@ -43,6 +45,7 @@ TableTypes = Callable[[tuple[str, str, str]], Mapping[str, str] | None]
 
 _FRACTIONAL = exp.DataType.REAL_TYPES  # DOUBLE, FLOAT, DECIMAL (and other dialects' kinds)
 _NUMBERS = exp.DataType.NUMERIC_TYPES
+_DATES = {exp.DataType.Type.DATE, exp.DataType.Type.DATE32}
 _CATALOG, _DB = "__retl_catalog", "__retl_db"  # stand for the session's own
 
 
@@ -66,6 +69,12 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
         if isinstance(node, exp.UnixToTime):
             if _is(seen.this, POINTS_IN_TIME):
                 node.replace(epoch_millis(node.this))
+        elif isinstance(node, exp.Sub):
+            if _is(seen.this, _DATES) and _is(seen.expression, _DATES):
+                days = exp.Anonymous(
+                    this="DATEDIFF", expressions=[node.this.copy(), node.expression.copy()]
+                )
+                node.replace(exp.Cast(this=days, to=exp.DataType.build("BIGINT")))
         elif isinstance(node, exp.Cast):
             if _is(seen.this, _FRACTIONAL):
                 node.set("this", rounded(node.this))
@@ -97,12 +106,12 @@ def _is(node: exp.Expr, kinds: Collection[object]) -> bool:
 
 def _candidates(tree: exp.Expr) -> list[exp.Expr]:
     """The casts to an integer type whose operand may be a fraction (not an integer
-    literal), the divisions (``/``, not ``//``) and the ``epoch_ms`` calls, in the order
+    literal), the divisions (``/``, not ``//``), subtractions and ``epoch_ms`` calls, in the order
     ``find_all`` gives (the same in a copy of the tree)."""
     return [
         n
-        for n in tree.find_all(exp.Cast, exp.Div, exp.UnixToTime)
-        if isinstance(n, exp.Div)
+        for n in tree.find_all(exp.Cast, exp.Div, exp.UnixToTime, exp.Sub)
+        if isinstance(n, exp.Div | exp.Sub)
         or (isinstance(n, exp.UnixToTime) and _millis(n))
         or (
             isinstance(n, exp.Cast)
