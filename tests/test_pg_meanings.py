@@ -134,3 +134,28 @@ def test_regexp_extract_goes_as_written_where_its_meaning_is_not_known() -> None
     assert "REGEXP_MATCH" not in out
     assert "REGEXP_EXTRACT(s, p, 0) AS a" in out
     assert "REGEXP_EXTRACT(s, '(?s)x.', 0) AS c" in out
+
+
+def test_first_and_arg_max_are_the_first_element_of_an_array_agg() -> None:
+    out = pg(
+        "select arg_max(x, y) as a, arg_min(x, y) filter (where z > 1) as b, "
+        "first(x order by y desc) as c, max_by(x, y) over (partition by k) as e from t"
+    )
+    skip = "NOT x IS NULL AND NOT y IS NULL"
+    assert f"(ARRAY_AGG(x ORDER BY y DESC NULLS LAST) FILTER(WHERE {skip}))[1] AS a" in out
+    assert f"(ARRAY_AGG(x ORDER BY y ASC) FILTER(WHERE (z > 1) AND ({skip})))[1] AS b" in out
+    assert "(ARRAY_AGG(x ORDER BY y DESC NULLS LAST))[1] AS c" in out
+    assert f"FILTER(WHERE {skip}) OVER (PARTITION BY k))[1] AS e" in out
+
+
+def test_full_matches_and_splits() -> None:
+    out = pg(
+        "select regexp_full_match(s, 'a.c') as a, regexp_full_match(s, '(?i)a') as b, "
+        "regexp_full_match(s, p) as c, string_split(s, ',') as e, str_split(s, '') as g "
+        "from t"
+    )
+    assert "(s ~ '^(?:a.c)$') AS a" in out
+    assert "(s ~ '(?i)^(?:a)$') AS b" in out
+    assert "REGEXP_FULL_MATCH(s, p) AS c" in out  # not a literal: as written (fails there)
+    assert "STRING_TO_ARRAY(s, ',') AS e" in out
+    assert "SPLIT(s, '') AS g" in out  # characters in DuckDB, not there: as written

@@ -124,3 +124,29 @@ def test_urls_are_encoded_and_decoded_as_duckdb() -> None:
         "REPLACE(REPLACE(REPLACE(URL_ENCODE(s), '+', '%20'), '*', '%2A'), '%7E', '~') AS a"
     ) in out
     assert "URL_DECODE(REPLACE(s, '+', '%2B')) AS b" in out
+
+
+def test_picks_skip_nulls_and_first_takes_the_sorted_lists_first() -> None:
+    tree = sqlglot.parse_one(
+        "select arg_max(x, y) as a, min_by(x, y) filter (where z) as b, "
+        "first(x order by y desc) as c, first(x) as e from t",
+        read="duckdb",
+    )
+    spark._picks_as_written(tree)
+    out = tree.sql("spark")
+    skip = "NOT x IS NULL AND NOT y IS NULL"
+    assert f"MAX_BY(x, y) FILTER(WHERE {skip}) AS a" in out
+    assert f"MIN_BY(x, y) FILTER(WHERE (z) AND ({skip})) AS b" in out
+    assert "ELEMENT_AT(ARRAY_SORT(COLLECT_LIST(NAMED_STRUCT('k0', y, 'v', x))" in out
+    assert "1).v END AS c" in out
+    assert "FIRST(x) AS e" in out
+
+
+def test_full_matches_and_splits() -> None:
+    out = spark_sql(
+        "select regexp_full_match(s, 'a.c') as a, string_split(s, '') as b, "
+        "regexp_split_to_array(s, '[0-9]') as c from t"
+    )
+    assert "(s RLIKE '^(?:a.c)\\\\z') AS a" in out  # \z: Java's $ allows a final line break
+    assert "CASE WHEN s = '' THEN ARRAY('') ELSE REGEXP_EXTRACT_ALL(s, '(?s).', 0) END AS b" in out
+    assert "SPLIT(s, '[0-9]') AS c" in out

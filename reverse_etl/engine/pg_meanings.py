@@ -287,13 +287,10 @@ def _regexp_extract(node: exp.Expr) -> exp.Expr:
         index = int(group.name)
     else:
         return node
-    text = pattern.this
-    options = ""
-    leading = _LEADING_OPTIONS.match(text)
-    if leading:
-        if set(leading.group(1)) - {"i"}:
-            return node  # RE2's m, s, U mean other things (or nothing) in PostgreSQL
-        options, text = leading.group(), text[leading.end() :]
+    split = _options(pattern.this)
+    if split is None:
+        return node
+    options, text = split
     matched = exp.Anonymous(
         this="REGEXP_MATCH",
         expressions=[node.this.copy(), exp.Literal.string(f"{options}({text})")],
@@ -307,6 +304,90 @@ def _regexp_extract(node: exp.Expr) -> exp.Expr:
     return exp.Case(ifs=[exp.If(this=unknown, true=exp.Null())], default=got)
 
 
+def _picked(node: exp.Expr) -> exp.Expr:
+    """``first(x [ORDER BY k])`` and ``arg_max(x, y)`` / ``arg_min`` / ``max_by`` /
+    ``min_by`` (DuckDB aggregates PostgreSQL lacks) as element 1 of an ``array_agg``:
+    ``first`` takes the first row's ``x`` even when NULL; ``arg_max`` skips the rows whose
+    ``x`` or ``y`` is NULL, as DuckDB's does. A FILTER or OVER around the call stays on the
+    aggregate (the FILTER's condition joined with the skip)."""
+    keys: list[exp.Expr] = []
+    skip: exp.Expr | None = None
+    if isinstance(node, exp.First):
+        x = node.this
+        if isinstance(x, exp.Order):
+            keys = [k.copy() for k in x.expressions]
+            x = x.this
+    else:  # ArgMax, ArgMin
+        x, y = node.this, node.expression
+        if x is None or y is None:
+            return node
+        keys = [exp.Ordered(this=y.copy(), desc=isinstance(node, exp.ArgMax), nulls_first=False)]
+        skip = exp.and_(
+            exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null())),
+            exp.Not(this=exp.Is(this=y.copy(), expression=exp.Null())),
+        )
+    if x is None:
+        return node
+    inner: exp.Expr = x.copy()
+    if keys:
+        inner = exp.Order(this=inner, expressions=keys)
+    aggregate: exp.Expr = exp.ArrayAgg(this=inner)
+    unit: exp.Expr = node
+    if isinstance(unit.parent, exp.Filter) and unit.arg_key == "this":
+        unit = unit.parent
+        where = unit.expression.this.copy()
+        skip = where if skip is None else exp.and_(exp.Paren(this=where), skip)
+    if skip is not None:
+        aggregate = exp.Filter(this=aggregate, expression=exp.Where(this=skip))
+    if isinstance(unit.parent, exp.Window) and unit.arg_key == "this":
+        unit = unit.parent
+        window = unit.copy()
+        window.set("this", aggregate)
+        aggregate = window
+    first = exp.Bracket(
+        this=exp.Paren(this=aggregate), expressions=[exp.Literal.number(1)], offset=1
+    )
+    if unit is node:
+        return first
+    unit.replace(first)
+    return node
+
+
+def _full_match(node: exp.Expr) -> exp.Expr:
+    """``regexp_full_match(s, pattern)`` (PostgreSQL has none), a literal pattern: ``s ~
+    '^(?:pattern)$'`` (leading ``(?i)`` options kept in front)."""
+    pattern = node.expression
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return node
+    split = _options(pattern.this)
+    if split is None:
+        return node
+    options, text = split
+    anchored = exp.Literal.string(f"{options}^(?:{text})$")
+    return exp.Paren(this=exp.RegexpLike(this=node.this.copy(), expression=anchored))
+
+
+def _options(pattern: str) -> tuple[str, str] | None:
+    """``pattern``'s leading ``(?i)`` and the rest; None for other leading options (RE2's
+    m, s and U mean other things, or nothing, in PostgreSQL)."""
+    leading = _LEADING_OPTIONS.match(pattern)
+    if not leading:
+        return "", pattern
+    if set(leading.group(1)) - {"i"}:
+        return None
+    return leading.group(), pattern[leading.end() :]
+
+
+def _split(node: exp.Expr) -> exp.Expr:
+    """``string_split(s, sep)`` / ``str_split`` (sqlglot wrote ``split``, which PostgreSQL
+    lacks) as ``string_to_array(s, sep)``, for a literal ``sep`` that is not empty (an empty
+    one splits into characters in DuckDB, not there)."""
+    sep = node.expression
+    if not (isinstance(sep, exp.Literal) and sep.is_string and sep.this):
+        return node
+    return exp.Anonymous(this="STRING_TO_ARRAY", expressions=[node.this.copy(), sep.copy()])
+
+
 _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.Round: _round,
     exp.Substring: _substring,
@@ -316,6 +397,11 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.UnixToTime: _epoch_ms,
     exp.DateFromParts: _make_date,
     exp.RegexpExtract: _regexp_extract,
+    exp.RegexpFullMatch: _full_match,
+    exp.Split: _split,
+    exp.First: _picked,
+    exp.ArgMax: _picked,
+    exp.ArgMin: _picked,
     **dict.fromkeys(
         (*_PARTS, exp.Second, exp.Dayname, exp.Monthname, exp.Contains, exp.EndsWith), _missing
     ),

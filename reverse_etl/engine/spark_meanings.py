@@ -20,6 +20,7 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
     _refuse_regexp_differences(tree)
     _refuse_date_diff(tree)
     _lists_as_written(tree)
+    _picks_as_written(tree)
     return (
         tree.transform(_weekday_as_written)
         .transform(_log_as_written)
@@ -270,10 +271,55 @@ def _named_as_written(node: exp.Expr) -> exp.Expr:
     included): DuckDB functions Spark lacks (sqlglot wrote them by name; they failed).
     ``url_encode``/``url_decode``: Spark's have the same names and form encoding's
     meaning (a space is ``+``), silently: written with DuckDB's."""
-    if not isinstance(node, exp.Anonymous) or len(node.expressions) != 1:
+    if isinstance(node, exp.RegexpFullMatch):
+        return _full_match(node)
+    if isinstance(node, exp.Split):
+        return _split_characters(node)
+    if not isinstance(node, exp.Anonymous):
         return node
-    rewrite = _NAMED.get(str(node.this).lower())
+    name = str(node.this).lower()
+    if name == "regexp_split_to_array" and len(node.expressions) == 2:
+        # DuckDB's alias of string_split_regex: Spark's split (a Java regular expression)
+        text, pattern = (e.copy() for e in node.expressions)
+        return exp.RegexpSplit(this=text, expression=pattern)
+    if len(node.expressions) != 1:
+        return node
+    rewrite = _NAMED.get(name)
     return node if rewrite is None else rewrite(node.expressions[0])
+
+
+def _full_match(node: exp.Expr) -> exp.Expr:
+    """``regexp_full_match(s, p)`` (Spark has none): ``s RLIKE '^(?:p)\\z'``. ``\\z``,
+    not ``$``: Java's ``$`` also matches before a final line break, RE2's does not."""
+    pattern = node.expression
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        anchored: exp.Expr = exp.Literal.string(f"^(?:{pattern.this})\\z")
+    else:
+        anchored = exp.Concat(
+            expressions=[
+                exp.Literal.string("^(?:"),
+                pattern.copy(),
+                exp.Literal.string(")\\z"),
+            ]
+        )
+    return exp.Paren(this=exp.RegexpLike(this=node.this.copy(), expression=anchored))
+
+
+def _split_characters(node: exp.Expr) -> exp.Expr:
+    """``string_split(s, '')`` splits into characters in DuckDB ('' gives ['']); Spark's
+    ``split`` by an empty pattern adds a trailing ''. Written with ``regexp_extract_all``
+    of each character. Other separators go as sqlglot writes them (a quoted pattern)."""
+    sep = node.expression
+    if not (isinstance(sep, exp.Literal) and sep.is_string and sep.this == ""):
+        return node
+    text = node.this
+    chars = exp.Anonymous(
+        this="REGEXP_EXTRACT_ALL",
+        expressions=[text.copy(), exp.Literal.string("(?s)."), exp.Literal.number(0)],
+    )
+    empty = exp.EQ(this=text.copy(), expression=exp.Literal.string(""))
+    one = exp.Array(expressions=[exp.Literal.string("")])
+    return exp.Case(ifs=[exp.If(this=empty, true=one)], default=chars)
 
 
 def _ends_as_written(node: exp.Expr) -> exp.Expr:
@@ -345,42 +391,80 @@ def _lists_as_written(tree: exp.Expr) -> None:
     ``FILTER`` or ``OVER`` stays on the aggregate. ``list(DISTINCT x)`` goes as written.
     Changed in place."""
     for node in list(tree.find_all(exp.ArrayAgg)):
-        inner = node.this
-        keys: list[exp.Ordered] = []
-        if isinstance(inner, exp.Order):
-            keys = [k for k in inner.expressions if isinstance(k, exp.Ordered)]
-            if len(keys) != len(inner.expressions):
-                continue
-            inner = inner.this
-        if isinstance(inner, exp.Distinct) or inner is None:
-            continue
-        fields: list[exp.Expr] = []
-        for i, key in enumerate(keys):
-            fields += [exp.Literal.string(f"k{i}"), key.this.copy()]
-        fields += [exp.Literal.string("v"), inner.copy()]
-        collect = exp.Anonymous(
-            this="COLLECT_LIST",
-            expressions=[exp.Anonymous(this="NAMED_STRUCT", expressions=fields)],
-        )
-        unit: exp.Expr = node
-        if isinstance(unit.parent, exp.Filter) and unit.arg_key == "this":
-            unit = unit.parent
-        if isinstance(unit.parent, exp.Window) and unit.arg_key == "this":
-            unit = unit.parent
-        collected = _with_aggregate(unit, node, collect)
-        ordered = collected.copy()
-        if keys:
-            ordered = exp.Anonymous(this="ARRAY_SORT", expressions=[ordered, _comparator(keys)])
+        _collected(node, first_only=False)
+
+
+def _collected(node: exp.Expr, *, first_only: bool) -> None:
+    """``node`` (an ArrayAgg) as ``_lists_as_written`` says, or its first element's ``v``."""
+    inner = node.this
+    keys: list[exp.Ordered] = []
+    if isinstance(inner, exp.Order):
+        keys = [k for k in inner.expressions if isinstance(k, exp.Ordered)]
+        if len(keys) != len(inner.expressions):
+            return
+        inner = inner.this
+    if isinstance(inner, exp.Distinct) or inner is None:
+        return
+    fields: list[exp.Expr] = []
+    for i, key in enumerate(keys):
+        fields += [exp.Literal.string(f"k{i}"), key.this.copy()]
+    fields += [exp.Literal.string("v"), inner.copy()]
+    collect = exp.Anonymous(
+        this="COLLECT_LIST",
+        expressions=[exp.Anonymous(this="NAMED_STRUCT", expressions=fields)],
+    )
+    unit: exp.Expr = node
+    if isinstance(unit.parent, exp.Filter) and unit.arg_key == "this":
+        unit = unit.parent
+    if isinstance(unit.parent, exp.Window) and unit.arg_key == "this":
+        unit = unit.parent
+    collected = _with_aggregate(unit, node, collect)
+    ordered = collected.copy()
+    if keys:
+        ordered = exp.Anonymous(this="ARRAY_SORT", expressions=[ordered, _comparator(keys)])
+    if first_only:  # first(x ORDER BY k): the first element's v
+        first = exp.Anonymous(this="ELEMENT_AT", expressions=[ordered, exp.Literal.number(1)])
+        values: exp.Expr = exp.Dot(this=first, expression=exp.to_identifier("v"))
+    else:
         s_ = exp.to_identifier("s")
-        values = exp.Anonymous(
-            this="TRANSFORM",
-            expressions=[ordered, exp.Lambda(this=exp.column("v", table="s"), expressions=[s_])],
+        lam = exp.Lambda(this=exp.column("v", table="s"), expressions=[s_])
+        values = exp.Anonymous(this="TRANSFORM", expressions=[ordered, lam])
+    empty = exp.EQ(
+        this=exp.Anonymous(this="SIZE", expressions=[collected.copy()]),
+        expression=exp.Literal.number(0),
+    )
+    unit.replace(exp.Case(ifs=[exp.If(this=empty, true=exp.Null())], default=values))
+
+
+def _picks_as_written(tree: exp.Expr) -> None:
+    """``arg_max(x, y)`` / ``arg_min`` / ``max_by`` / ``min_by``: DuckDB's skip the rows
+    whose ``x`` or ``y`` is NULL, Spark's ``MAX_BY`` gives a NULL ``x`` when its row wins:
+    a FILTER skips them (joined with the call's own). ``first(x ORDER BY k)``, which Spark
+    SQL cannot parse, is the first ``v`` of the sorted list ``_lists_as_written`` builds
+    (NULL ``x`` included, as DuckDB's). Changed in place."""
+    for node in list(tree.find_all(exp.ArgMax, exp.ArgMin)):
+        x, y = node.this, node.expression
+        if x is None or y is None:
+            continue
+        skip: exp.Expr = exp.and_(
+            exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null())),
+            exp.Not(this=exp.Is(this=y.copy(), expression=exp.Null())),
         )
-        empty = exp.EQ(
-            this=exp.Anonymous(this="SIZE", expressions=[collected.copy()]),
-            expression=exp.Literal.number(0),
-        )
-        unit.replace(exp.Case(ifs=[exp.If(this=empty, true=exp.Null())], default=values))
+        parent = node.parent
+        if isinstance(parent, exp.Filter) and node.arg_key == "this":
+            where = parent.expression.this
+            parent.expression.set("this", exp.and_(exp.Paren(this=where.copy()), skip))
+        else:
+            node.replace(exp.Filter(this=node.copy(), expression=exp.Where(this=skip)))
+    for node in list(tree.find_all(exp.First)):
+        order = node.this
+        if not isinstance(order, exp.Order) or not all(
+            isinstance(k, exp.Ordered) for k in order.expressions
+        ):
+            continue
+        as_list = exp.ArrayAgg(this=order.copy())
+        node.replace(as_list)
+        _collected(as_list, first_only=True)
 
 
 def _with_aggregate(unit: exp.Expr, node: exp.Expr, aggregate: exp.Expr) -> exp.Expr:
