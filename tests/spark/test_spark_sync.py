@@ -507,3 +507,70 @@ def test_epoch_ms_of_a_timestamp_column_is_its_milliseconds_as_in_duckdb(
     assert [r[1] for r in expected] == [1710497472500, 0, 946684800000]
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     assert engine.rows(engine.transpile(sql)) == expected
+
+
+CONTENTS_MODEL = """
+select 'Purchase' as event,
+       'order-' || o.order_id::varchar as event_id,
+       o.ordered_at as event_time,
+       lower(o.email) as email,
+       sum(i.price * i.quantity) as value,
+       'USD' as currency,
+       list({'content_id': i.sku, 'price': i.price, 'quantity': i.quantity}
+            order by i.price desc, i.sku) as contents,
+       first(i.sku order by i.price, i.sku) as description
+from {{ source('shop', 'orders') }} as o
+join {{ source('shop', 'items') }} as i on i.order_id = o.order_id
+group by all
+"""
+
+
+def test_contents_from_line_items_come_in_the_models_order_as_from_duckdb(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    """A contents list aggregated from line items with an ORDER BY: Spark's collect_list,
+    as sqlglot wrote it, kept the file's order (sku-0, sku-1, ...), so the events differed
+    from DuckDB's (ordered by price). Now the same events, and an unchanged re-sync sends
+    nothing (the list, and so the row's hash, is the same each time)."""
+    items = (
+        "SELECT o AS order_id, 'sku-' || k AS sku, CAST(10 + (k * 7 + o) % 5 AS DECIMAL(10, 2))"
+        " AS price, 1 + k AS quantity FROM range(1, 41) AS a(o), range(0, 4) AS b(k)"
+        " ORDER BY o, k"
+    )
+
+    def contents_project(root: Path, base_url: str, warehouse: str, state: str = "") -> Path:
+        root = project(root, base_url, warehouse, state=state)
+        config = (root / "retl_project.yml").read_text(encoding="utf-8")
+        config += """      - name: items
+        meta: {external_location: "data/items.parquet"}
+        columns:
+          - {name: order_id, data_type: bigint}
+          - {name: sku, data_type: varchar}
+          - {name: price, data_type: "decimal(10,2)"}
+          - {name: quantity, data_type: bigint}
+"""
+        (root / "retl_project.yml").write_text(config, encoding="utf-8")
+        (root / "models" / "purchases.sql").write_text(CONTENTS_MODEL, encoding="utf-8")
+        write_orders(root / "data" / "orders.parquet", 40)
+        duckdb.sql(f"COPY ({items}) TO '{root / 'data' / 'items.parquet'}' (FORMAT parquet)")
+        return root
+
+    warehouse = f"  type: spark\n  master: local[2]\n  warehouse_dir: {spark_dir}"
+    state = "state:\n  location: warehouse\n  schema: contents_order"
+    on_spark = contents_project(tmp_path / "spark", server.base_url, warehouse, state)
+    assert sync(on_spark) == (40, 0)
+    from_spark = events(server)
+    world = SandboxWorld.demo()
+    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as other:
+        on_duckdb = contents_project(tmp_path / "duckdb", other.base_url, "  type: duckdb")
+        assert sync(on_duckdb) == (40, 0)
+        from_duckdb = events(other)
+    assert from_spark == from_duckdb
+    contents = from_spark["order-1"]["properties"]["contents"]
+    prices = [c["price"] for c in contents]
+    assert prices == sorted(prices, reverse=True) and len(contents) == 4
+    assert [c["content_id"] for c in contents] != ["sku-0", "sku-1", "sku-2", "sku-3"]
+    cheapest = min(contents, key=lambda c: (c["price"], c["content_id"]))
+    assert from_spark["order-1"]["properties"]["description"] == cheapest["content_id"]
+    assert sync(on_spark) == (0, 40)
