@@ -139,13 +139,15 @@ def test_regexp_extract_goes_as_written_where_its_meaning_is_not_known() -> None
 def test_first_and_arg_max_are_the_first_element_of_an_array_agg() -> None:
     out = pg(
         "select arg_max(x, y) as a, arg_min(x, y) filter (where z > 1) as b, "
-        "first(x order by y desc) as c, max_by(x, y) over (partition by k) as e from t"
+        "first(x order by y desc) as c, max_by(x, y) over (partition by k) as e, "
+        "arg_max(x, y, 3) as g from t"
     )
     skip = "NOT x IS NULL AND NOT y IS NULL"
     assert f"(ARRAY_AGG(x ORDER BY y DESC NULLS LAST) FILTER(WHERE {skip}))[1] AS a" in out
     assert f"(ARRAY_AGG(x ORDER BY y ASC) FILTER(WHERE (z > 1) AND ({skip})))[1] AS b" in out
     assert "(ARRAY_AGG(x ORDER BY y DESC NULLS LAST))[1] AS c" in out
     assert f"FILTER(WHERE {skip}) OVER (PARTITION BY k))[1] AS e" in out
+    assert "ARG_MAX(x, y, 3) AS g" in out  # the top 3, a list: as written
 
 
 def test_full_matches_and_splits() -> None:

@@ -319,8 +319,8 @@ def _picked(node: exp.Expr) -> exp.Expr:
             x = x.this
     else:  # ArgMax, ArgMin
         x, y = node.this, node.expression
-        if x is None or y is None:
-            return node
+        if x is None or y is None or node.args.get("count") is not None:
+            return node  # arg_max(x, y, n), a list of the top n: as written
         keys = [exp.Ordered(this=y.copy(), desc=isinstance(node, exp.ArgMax), nulls_first=False)]
         skip = exp.and_(
             exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null())),

@@ -444,8 +444,8 @@ def _picks_as_written(tree: exp.Expr) -> None:
     (NULL ``x`` included, as DuckDB's). Changed in place."""
     for node in list(tree.find_all(exp.ArgMax, exp.ArgMin)):
         x, y = node.this, node.expression
-        if x is None or y is None:
-            continue
+        if x is None or y is None or node.args.get("count") is not None:
+            continue  # arg_max(x, y, n), a list of the top n: as written
         skip: exp.Expr = exp.and_(
             exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null())),
             exp.Not(this=exp.Is(this=y.copy(), expression=exp.Null())),
