@@ -44,6 +44,9 @@ class OutputColumn:
     fields: tuple[OutputColumn, ...] = ()  # a STRUCT's fields, as columns of their own
     from_star: bool = False  # ``line`` is that of the ``*`` the column was expanded from
     model: str | None = None  # the upstream model whose SQL ``line`` is in (None: this SQL)
+    # Built from list() / array_agg() / string_agg() without ORDER BY (here or upstream):
+    # its items come in another order from run to run (parallel aggregation).
+    unordered: bool = False
 
 
 @dataclass(frozen=True)

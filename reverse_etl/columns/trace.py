@@ -275,8 +275,67 @@ def _fields(
 
 def _in_model(col: OutputColumn, model: str) -> OutputColumn:
     return OutputColumn(
-        col.name, col.type, col.line, col.values, col.named, col.fields, col.from_star, model
+        col.name,
+        col.type,
+        col.line,
+        col.values,
+        col.named,
+        col.fields,
+        col.from_star,
+        model,
+        col.unordered,
     )
+
+
+# Functions whose result does not depend on the order of their list's items.
+_SORTS = (exp.ArraySort,)
+_SORT_NAMES = frozenset({"list_sort", "array_sort", "list_reverse_sort", "array_reverse_sort"})
+
+
+def _sorted(node: exp.Expr, top: exp.Expr) -> bool:
+    """Whether ``node`` is inside a sort of a list, at or below ``top``."""
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, _SORTS) or (
+            isinstance(parent, exp.Anonymous) and str(parent.this).lower() in _SORT_NAMES
+        ):
+            return True
+        if parent is top:
+            return False
+        parent = parent.parent
+    return False
+
+
+def _unordered(node: exp.Expr | None, scope: Scope, ctx: Context, depth: int = 0) -> bool:
+    """Whether ``node``'s value is built by a list or text aggregate without ORDER BY
+    (``list(x)``, ``array_agg(x)``, ``string_agg(x, ',')``), here or where its columns come
+    from (CTEs, subqueries, upstream models): DuckDB and Spark aggregate in parallel, so
+    its items come in another order from run to run, and so does the row's hash. Not when
+    the list is sorted afterwards, or ordered by its window."""
+    if node is None or depth > MAX_DEPTH:
+        return False
+    node = _unalias(node)
+    for agg in node.find_all(exp.ArrayAgg, exp.GroupConcat):
+        if isinstance(agg.this, exp.Order) or _sorted(agg, node):
+            continue
+        window = agg.parent
+        if isinstance(window, exp.Filter):
+            window = window.parent
+        if isinstance(window, exp.Window) and window.args.get("order") is not None:
+            continue
+        return True
+    for col in node.find_all(exp.Column):
+        if _sorted(col, node):
+            continue
+        found = _traced(col, scope, depth)
+        if found:
+            if any(_unordered(p, s, ctx, depth + 1) for p, s in found):
+                return True
+            continue
+        up = _upstream(col, scope, ctx)
+        if up is not None and up[1].unordered:
+            return True
+    return False
 
 
 def output_columns(root: Scope, ctx: Context) -> tuple[list[OutputColumn], bool]:
@@ -312,6 +371,7 @@ def output_columns(root: Scope, ctx: Context) -> tuple[list[OutputColumn], bool]
                 _fields(proj, typ, where, found[0][1], ctx),
                 where.star,
                 where.model,
+                any(_unordered(p, b, ctx) for p, b in found),
             )
         )
     return columns, complete

@@ -91,6 +91,7 @@ def check_columns(
     over an unknown table), so rules about missing columns are skipped. ``others``: the
     catalogs of the other platforms, whose columns are noted and not sent."""
     result = CheckResult()
+    result.findings += _unordered(columns)
     flat = flatten(columns, rules.objects)
     for col in flat:
         if not col.named:
@@ -156,6 +157,39 @@ def check_columns(
             )
         )
     return result
+
+
+# Types whose value cannot carry an aggregate's order (len(list(x)) is a number).
+_ORDERLESS = frozenset(
+    {
+        TypeClass.INTEGER,
+        TypeClass.NUMBER,
+        TypeClass.BOOLEAN,
+        TypeClass.TIMESTAMP,
+        TypeClass.DATE,
+        TypeClass.TIME,
+        TypeClass.NULL,
+    }
+)
+
+
+def _unordered(columns: Sequence[OutputColumn]) -> list[Finding]:
+    """Columns built by list() / array_agg() / string_agg() without ORDER BY: every column
+    is in the row's hash, so a row whose items came in another order is sent again."""
+    return [
+        Finding(
+            "unordered-aggregate",
+            "warning",
+            f"column {col.name}: built by list(), array_agg() or string_agg() without ORDER "
+            "BY, whose items come in another order from run to run (the engine aggregates in "
+            "parallel): each sync would see the row as changed and send it again",
+            "order the aggregate inside its parentheses, where it is written: "
+            "list({...} ORDER BY sku), string_agg(x, ',' ORDER BY x)",
+            col,
+        )
+        for col in columns
+        if col.unordered and col.type.cls not in _ORDERLESS
+    ]
 
 
 def _duplicates(named: Sequence[OutputColumn]) -> list[Finding]:

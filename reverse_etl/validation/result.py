@@ -26,6 +26,7 @@ RULES = (
     "unnamed-column",
     "unknown-parameter",
     "duplicate-column",
+    "unordered-aggregate",
     "not-for-source",
     "missing-recommended",
     "contents-key",

@@ -110,7 +110,8 @@ def _scalar(what: str, kind: Kind, typ: SqlType, *, identifier: bool) -> list[Ty
 
 
 _CONTENTS_HINT = (
-    "build it as a list of structs, e.g. list({'content_id': sku, 'price': price, 'quantity': qty})"
+    "build it as a list of structs, e.g. list({'content_id': sku, 'price': price, 'quantity': qty}"
+    " ORDER BY sku)"
 )
 
 

@@ -192,3 +192,25 @@ def test_type_classes(text: str, cls: TypeClass, display: str) -> None:
 
 def test_an_unreadable_type_is_none() -> None:
     assert parse_type("varchr") is None
+
+
+def test_lists_and_texts_aggregated_without_order_by_are_marked_unordered() -> None:
+    r = infer(
+        "with l as (select customer_id, list(status) as statuses, "
+        "list(status order by status) as ordered, string_agg(status, ',') as text, "
+        "list_sort(list(status)) as sorted_after, "
+        "list(status) over (partition by customer_id order by ordered_at) as running "
+        "from shop.orders group by all) "
+        "select statuses, ordered, text, sorted_after, running, len(statuses) as n, "
+        "statuses[1] as first_status from l"
+    )
+    unordered = {c.name: c.unordered for c in r.columns}
+    assert unordered == {
+        "statuses": True,
+        "ordered": False,
+        "text": True,
+        "sorted_after": False,
+        "running": False,
+        "n": True,  # marked; the rule skips numbers (validation/checks.py)
+        "first_status": True,
+    }
