@@ -234,7 +234,9 @@ _NAMED: dict[str, Callable[[exp.Expr], exp.Expr]] = {
     "microsecond": lambda x: _bigint(_extract("MICROSECONDS", x)),
     "strlen": lambda x: _bigint(exp.Anonymous(this="OCTET_LENGTH", expressions=[x.copy()])),
     "epoch_us": lambda x: _epoch_scaled(x, 6),
-    "epoch_ns": lambda x: _epoch_scaled(x, 9),
+    # microseconds (exact even where extract() is a DOUBLE, before PostgreSQL 14) * 1000:
+    # DuckDB's timestamps hold microseconds
+    "epoch_ns": lambda x: exp.Mul(this=_epoch_scaled(x, 6), expression=exp.Literal.number(1000)),
 }
 
 
