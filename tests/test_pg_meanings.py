@@ -161,3 +161,19 @@ def test_full_matches_and_splits() -> None:
     assert "REGEXP_FULL_MATCH(s, p) AS c" in out  # not a literal: as written (fails there)
     assert "STRING_TO_ARRAY(s, ',') AS e" in out
     assert "SPLIT(s, '') AS g" in out  # characters in DuckDB, not there: as written
+
+
+def test_a_lists_length_counts_an_empty_list_as_0() -> None:
+    """array_length(l, 1) is NULL for an empty array in PostgreSQL; length() takes text."""
+    out = pg(
+        "select array_length(l) as a, len([1, 2]) as b, len(cast(x as int[])) as c, "
+        "len(s) as e, length(l) as g from t"
+    )
+    assert (
+        "CASE WHEN l IS NULL THEN NULL ELSE CAST(COALESCE(ARRAY_LENGTH(l, 1), 0) AS BIGINT) END"
+        " AS a"
+    ) in out
+    assert "COALESCE(ARRAY_LENGTH(ARRAY[1, 2], 1), 0)" in out
+    assert "COALESCE(ARRAY_LENGTH(CAST(x AS INT[]), 1), 0)" in out
+    # a column: text or a list, not known here (a list column then fails there, loudly)
+    assert "LENGTH(s) AS e" in out and "LENGTH(l) AS g" in out

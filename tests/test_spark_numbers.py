@@ -143,3 +143,11 @@ def test_a_date_less_a_date_is_a_number_of_days() -> None:
     assert (
         "CAST(DATEDIFF(CAST('2024-03-15' AS DATE), CAST('2024-03-01' AS DATE)) AS BIGINT) AS g"
     ) in out
+
+
+def test_the_length_of_a_list_is_its_size() -> None:
+    types = {("", "", "t"): {"l": "INTEGER[]", "s": "VARCHAR"}}
+    out = spark_sql("select len(l) as a, length(s) as b, len([1, 2]) as c from t", types)
+    assert "CASE WHEN l IS NULL THEN NULL ELSE CAST(SIZE(l) AS BIGINT) END AS a" in out
+    assert "LENGTH(s) AS b" in out
+    assert "CAST(SIZE(ARRAY(1, 2)) AS BIGINT) END AS c" in out

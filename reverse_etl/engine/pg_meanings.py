@@ -390,6 +390,29 @@ def _split(node: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this="STRING_TO_ARRAY", expressions=[node.this.copy(), sep.copy()])
 
 
+_LISTS = (exp.DataType.Type.ARRAY, exp.DataType.Type.LIST)
+
+
+def _list_length(node: exp.Expr) -> exp.Expr:
+    """The number of items of a list: ``array_length(l)`` was written ``array_length(l, 1)``,
+    which is NULL for an empty array in PostgreSQL (DuckDB: 0); ``len(l)`` / ``length(l)``
+    was written ``length(l)``, which PostgreSQL has for text only. Written ``CASE WHEN l IS
+    NULL THEN NULL ELSE coalesce(array_length(l, 1), 0) END``; ``len`` only where the
+    operand is a list by its form (a list literal, a cast to a list, ``list()``,
+    ``string_split`` as written above), since a
+    column's type is not known here (``length`` of an array column then fails, loudly)."""
+    x = node.this
+    split = isinstance(x, exp.Anonymous) and str(x.this).upper() == "STRING_TO_ARRAY"
+    cast = isinstance(x, exp.Cast | exp.TryCast) and x.to.this in _LISTS
+    listed = isinstance(x, exp.Array | exp.ArrayAgg) or split or cast
+    if isinstance(node, exp.Length) and not listed:
+        return node
+    length = exp.Anonymous(this="ARRAY_LENGTH", expressions=[x.copy(), exp.Literal.number(1)])
+    counted = _bigint(exp.Coalesce(this=length, expressions=[exp.Literal.number(0)]))
+    unknown = exp.Is(this=x.copy(), expression=exp.Null())
+    return exp.Case(ifs=[exp.If(this=unknown, true=exp.Null())], default=counted)
+
+
 _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.Round: _round,
     exp.Substring: _substring,
@@ -404,6 +427,8 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.First: _picked,
     exp.ArgMax: _picked,
     exp.ArgMin: _picked,
+    exp.ArraySize: _list_length,
+    exp.Length: _list_length,
     **dict.fromkeys(
         (*_PARTS, exp.Second, exp.Dayname, exp.Monthname, exp.Contains, exp.EndsWith), _missing
     ),

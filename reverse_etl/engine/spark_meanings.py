@@ -273,6 +273,11 @@ def _named_as_written(node: exp.Expr) -> exp.Expr:
     meaning (a space is ``+``), silently: written with DuckDB's."""
     if isinstance(node, exp.RegexpFullMatch):
         return _full_match(node)
+    if isinstance(node, exp.ArraySize):
+        # size() of a NULL list is -1 unless Spark runs in ANSI mode (DuckDB: NULL)
+        size = exp.Anonymous(this="SIZE", expressions=[node.this.copy()])
+        unknown = exp.Is(this=node.this.copy(), expression=exp.Null())
+        return exp.Case(ifs=[exp.If(this=unknown, true=exp.Null())], default=_bigint(size))
     if isinstance(node, exp.Split):
         return _split_characters(node)
     if not isinstance(node, exp.Anonymous):

@@ -1,5 +1,6 @@
 """Numbers on Spark as DuckDB computes them: a fraction cast to an integer, division, and
-``epoch_ms`` of a column, a date minus a date: the rewrites that need the operands' types.
+``epoch_ms`` of a column, a date minus a date, the length of a list: the rewrites that need
+the operands' types.
 
 - **A fraction cast to an integer.** DuckDB (and PostgreSQL) round it: a DECIMAL half away
   from zero (``cast(2.5 as int)`` is 3, -2.5 gives -3), a DOUBLE or FLOAT half to even (2.5
@@ -13,6 +14,8 @@
   its microseconds ``div 1000`` (``spark_meanings.epoch_millis``).
 - **A date minus a date** is a number of days (a BIGINT) in DuckDB and PostgreSQL, an
   INTERVAL in Spark: written ``CAST(DATEDIFF(a, b) AS BIGINT)``.
+- **The length of a list**, ``len(l)``: sqlglot writes ``length(l)``, which Spark has for
+  text only: ``size(l)`` (NULL for a NULL list).
 - **Division.** DuckDB's ``/`` of two numbers is a DOUBLE: ``1.0 / 3`` is
   0.3333333333333333, ``total / quantity`` of a DECIMAL total too. Spark divides DECIMALs as
   DECIMALs (``1.0 / 3`` is 0.333333). Both operands are cast to DOUBLE first. (DuckDB
@@ -46,6 +49,7 @@ TableTypes = Callable[[tuple[str, str, str]], Mapping[str, str] | None]
 _FRACTIONAL = exp.DataType.REAL_TYPES  # DOUBLE, FLOAT, DECIMAL (and other dialects' kinds)
 _NUMBERS = exp.DataType.NUMERIC_TYPES
 _DATES = {exp.DataType.Type.DATE, exp.DataType.Type.DATE32}
+_LISTS = {exp.DataType.Type.ARRAY, exp.DataType.Type.LIST}
 _CATALOG, _DB = "__retl_catalog", "__retl_db"  # stand for the session's own
 
 
@@ -69,6 +73,15 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
         if isinstance(node, exp.UnixToTime):
             if _is(seen.this, POINTS_IN_TIME):
                 node.replace(epoch_millis(node.this))
+        elif isinstance(node, exp.Length):
+            if _is(seen.this, _LISTS) or isinstance(node.this, exp.Split | exp.RegexpSplit):
+                # len(l) of a list: Spark's length() takes text only; size() of a NULL is -1
+                # unless ANSI mode is on (DuckDB: NULL)
+                size = exp.Anonymous(this="SIZE", expressions=[node.this.copy()])
+                unknown = exp.Is(this=node.this.copy(), expression=exp.Null())
+                node.replace(
+                    exp.Case(ifs=[exp.If(this=unknown, true=exp.Null())], default=_bigint(size))
+                )
         elif isinstance(node, exp.Sub):
             if _is(seen.this, _DATES) and _is(seen.expression, _DATES):
                 days = exp.Anonymous(
@@ -96,6 +109,10 @@ def rounded(x: exp.Expr) -> exp.Expr:
     )
 
 
+def _bigint(x: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=x, to=exp.DataType.build("BIGINT"))
+
+
 def _double(x: exp.Expr) -> exp.Expr:
     return exp.Cast(this=x, to=exp.DataType.build("DOUBLE"))
 
@@ -106,12 +123,13 @@ def _is(node: exp.Expr, kinds: Collection[object]) -> bool:
 
 def _candidates(tree: exp.Expr) -> list[exp.Expr]:
     """The casts to an integer type whose operand may be a fraction (not an integer
-    literal), the divisions (``/``, not ``//``), subtractions and ``epoch_ms`` calls, in the order
+    literal), the divisions (``/``, not ``//``), subtractions, lengths and ``epoch_ms`` calls, in
+    the order
     ``find_all`` gives (the same in a copy of the tree)."""
     return [
         n
-        for n in tree.find_all(exp.Cast, exp.Div, exp.UnixToTime, exp.Sub)
-        if isinstance(n, exp.Div | exp.Sub)
+        for n in tree.find_all(exp.Cast, exp.Div, exp.UnixToTime, exp.Sub, exp.Length)
+        if isinstance(n, exp.Div | exp.Sub | exp.Length)
         or (isinstance(n, exp.UnixToTime) and _millis(n))
         or (
             isinstance(n, exp.Cast)
