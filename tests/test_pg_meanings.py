@@ -177,3 +177,28 @@ def test_a_lists_length_counts_an_empty_list_as_0() -> None:
     assert "COALESCE(ARRAY_LENGTH(CAST(x AS INT[]), 1), 0)" in out
     # a column: text or a list, not known here (a list column then fails there, loudly)
     assert "LENGTH(s) AS e" in out and "LENGTH(l) AS g" in out
+
+
+def test_epoch_ms_and_len_of_columns_by_their_catalog_types() -> None:
+    from reverse_etl.engine.pg_meanings import typed_meanings
+
+    types = {("", "shop", "orders"): {"ts": "TIMESTAMP", "d": "DATE", "l": "INT[]", "n": "BIGINT"}}
+    tree = duckdb_meanings(
+        sqlglot.parse_one(
+            "select epoch_ms(ts) as a, epoch_ms(d) as b, epoch_ms(n) as c, len(l) as e, "
+            "len(s) as g from shop.orders",
+            read="duckdb",
+        )
+    )
+    out = typed_meanings(tree, "duckdb", types.get).sql("postgres")
+    assert "CAST(TRUNC(EXTRACT(EPOCH FROM ts) * 1000) AS BIGINT) AS a" in out
+    assert "CAST(TRUNC(EXTRACT(EPOCH FROM d) * 1000) AS BIGINT) AS b" in out
+    assert "TO_TIMESTAMP(CAST(n AS DOUBLE PRECISION) / POWER(10, 3)) AS c" in out
+    assert "COALESCE(ARRAY_LENGTH(l, 1), 0)" in out
+    assert "LENGTH(s) AS g" in out  # not a column of the table: not known, as written
+    unknown = typed_meanings(
+        sqlglot.parse_one("select epoch_ms(ts) as a from other.t", read="duckdb"),
+        "duckdb",
+        types.get,
+    ).sql("postgres")
+    assert "TO_TIMESTAMP(CAST(ts AS DOUBLE PRECISION)" in unknown

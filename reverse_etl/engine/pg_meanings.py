@@ -49,7 +49,13 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from reverse_etl.engine.portable import innermost_first, is_time_value, strftime_format
+from reverse_etl.engine.portable import (
+    POINTS_IN_TIME,
+    innermost_first,
+    is_time_value,
+    strftime_format,
+)
+from reverse_etl.engine.typed import TableTypes, typed_twins
 
 
 def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
@@ -407,6 +413,11 @@ def _list_length(node: exp.Expr) -> exp.Expr:
     listed = isinstance(x, exp.Array | exp.ArrayAgg) or split or cast
     if isinstance(node, exp.Length) and not listed:
         return node
+    return _counted(x)
+
+
+def _counted(x: exp.Expr) -> exp.Expr:
+    """The number of items of the list ``x`` as DuckDB counts them (0 when empty)."""
     length = exp.Anonymous(this="ARRAY_LENGTH", expressions=[x.copy(), exp.Literal.number(1)])
     counted = _bigint(exp.Coalesce(this=length, expressions=[exp.Literal.number(0)]))
     unknown = exp.Is(this=x.copy(), expression=exp.Null())
@@ -433,3 +444,33 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
         (*_PARTS, exp.Second, exp.Dayname, exp.Monthname, exp.Contains, exp.EndsWith), _missing
     ),
 }
+
+
+def typed_meanings(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp.Expr:
+    """What ``duckdb_meanings`` leaves for want of the operand's type, by the column types
+    of PostgreSQL's catalog (``table_types``): ``epoch_ms`` of a date or timestamp column
+    (its milliseconds, where sqlglot wrote milliseconds to a timestamp, which failed there)
+    and ``len``/``length`` of a list column (its number of items; ``length`` takes text
+    there). Where the types cannot be found, the query goes as it is. Changed in place."""
+    nodes = _typed_candidates(tree)
+    if not nodes:
+        return tree
+    twins = typed_twins(tree, nodes, _typed_candidates, dialect, table_types)
+    if twins is None:
+        return tree
+    for node in innermost_first(nodes):
+        seen = twins[id(node)].this
+        kind = seen.type.this if seen is not None and seen.type is not None else None
+        if isinstance(node, exp.UnixToTime) and kind in POINTS_IN_TIME:
+            node.replace(_epoch_scaled(node.this, 3))
+        elif isinstance(node, exp.Length) and kind in _LISTS:
+            node.replace(_counted(node.this))
+    return tree
+
+
+def _typed_candidates(tree: exp.Expr) -> list[exp.Expr]:
+    return [
+        n
+        for n in tree.find_all(exp.UnixToTime, exp.Length)
+        if isinstance(n, exp.Length) or _scale(n) == 3
+    ]

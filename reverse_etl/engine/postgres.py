@@ -34,7 +34,7 @@ import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
 from reverse_etl.engine.pg_copy import CopyPlan, copy_plan, does_not_fit, read_batches
-from reverse_etl.engine.pg_meanings import duckdb_meanings
+from reverse_etl.engine.pg_meanings import duckdb_meanings, typed_meanings
 from reverse_etl.engine.portable import refuse_unportable
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
@@ -132,6 +132,7 @@ class PostgresEngine:
         self.scratch_schema: str | None = None
         self._con: psycopg.Connection[Any] | None = None
         self._streams: weakref.WeakSet[_Stream] = weakref.WeakSet()
+        self._types: dict[tuple[str, str, str], dict[str, str] | None] = {}
 
     def __repr__(self) -> str:
         return f"PostgresEngine({self.conn.describe()}, model_dialect={self.model_dialect!r})"
@@ -145,6 +146,7 @@ class PostgresEngine:
                 if self.model_dialect == "duckdb":
                     _refuse_duckdb_meanings(tree)
                     duckdb_meanings(tree)
+                    typed_meanings(tree, self.model_dialect, self._table_types)
             statements = [
                 s
                 for s in (
@@ -271,6 +273,39 @@ class PostgresEngine:
         if not found:
             return None
         return [ColumnInfo(name, type_) for name, type_, _ in found if name is not None]
+
+    def _table_types(self, parts: tuple[str, str, str]) -> dict[str, str] | None:
+        """A table's (or view's) columns and their types in DuckDB's words, as PostgreSQL
+        resolves the name the model writes (its search path; unquoted names folded to lower
+        case); None when it cannot say (pg_meanings.typed_meanings then leaves the query as
+        it is). Asked on a connection of its own, so that a stream open on the main one is
+        never disturbed; remembered for the engine's life."""
+        catalog, db, name = parts
+        if catalog:
+            return None  # another database: PostgreSQL cannot read it
+        if parts in self._types:
+            return self._types[parts]
+        found: dict[str, str] | None = None
+        try:
+            with self.connect_new() as con:
+                rows = con.execute(
+                    "SELECT a.attname, format_type(a.atttypid, a.atttypmod) "
+                    "FROM pg_catalog.pg_attribute a "
+                    "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 "
+                    "AND NOT a.attisdropped ORDER BY a.attnum",
+                    (".".join(p for p in (db, name) if p),),
+                ).fetchall()
+            found = {}
+            for column, written in rows:
+                try:
+                    found[column] = exp.DataType.build(written, dialect="postgres").sql("duckdb")
+                except Exception:  # a type sqlglot cannot read (an enum): left untyped
+                    continue
+            found = found or None
+        except Exception:  # not known: the query goes as it is
+            found = None
+        self._types[parts] = found
+        return found
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Raw PostgreSQL SQL in autocommit (retl's own tables); ``%s`` placeholders."""

@@ -32,25 +32,18 @@ Spark cannot describe, a query sqlglot cannot qualify), the query goes as writte
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection
 
 from sqlglot import exp
-from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
-from sqlglot.schema import MappingSchema
 
 from reverse_etl.engine.portable import POINTS_IN_TIME, innermost_first
 from reverse_etl.engine.spark_meanings import epoch_millis
-
-# A table's columns and their types (DuckDB's words), by its name as the query writes it
-# (catalog, database, name; empty where the query leaves one out); None: not known.
-TableTypes = Callable[[tuple[str, str, str]], Mapping[str, str] | None]
+from reverse_etl.engine.typed import TableTypes, typed_twins
 
 _FRACTIONAL = exp.DataType.REAL_TYPES  # DOUBLE, FLOAT, DECIMAL (and other dialects' kinds)
 _NUMBERS = exp.DataType.NUMERIC_TYPES
 _DATES = {exp.DataType.Type.DATE, exp.DataType.Type.DATE32}
 _LISTS = {exp.DataType.Type.ARRAY, exp.DataType.Type.LIST}
-_CATALOG, _DB = "__retl_catalog", "__retl_db"  # stand for the session's own
 
 
 def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp.Expr:
@@ -60,14 +53,10 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
     nodes = _candidates(tree)
     if not nodes:
         return tree
-    typed = _typed_copy(tree, dialect, table_types)
-    if typed is None:
+    seen_by_node = typed_twins(tree, nodes, _candidates, dialect, table_types)
+    if seen_by_node is None:
         return tree
-    found = _candidates(typed)
-    if [type(n) for n in found] != [type(n) for n in nodes]:
-        return tree  # the copy lost or gained a node: not known
     # Inner nodes first: an outer node's operands are copied into its rewrite, with them.
-    seen_by_node = {id(n): f for n, f in zip(nodes, found, strict=True)}
     for node in innermost_first(nodes):
         seen = seen_by_node[id(node)]
         if isinstance(node, exp.UnixToTime):
@@ -149,61 +138,3 @@ def _integer_literal(node: exp.Expr) -> bool:
     if isinstance(node, exp.Neg):
         node = node.this
     return isinstance(node, exp.Literal) and node.is_int
-
-
-def _typed_copy(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp.Expr | None:
-    """A copy of ``tree``, qualified and typed by sqlglot from the tables' types; None when
-    that cannot be done."""
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    tables = [
-        t
-        for t in tree.find_all(exp.Table)
-        if isinstance(t.this, exp.Identifier) and not (not t.db and t.name.lower() in ctes)
-    ]
-    named = [(t.catalog, t.db, t.name) for t in tables]
-    depth = max((len([p for p in parts if p]) for parts in named), default=1)
-    # A schema has one depth: a table named with fewer parts (a file's view beside a
-    # database's table) goes under placeholders, which qualify() gives it too.
-    fill = {"catalog": _CATALOG if depth == 3 else None, "db": _DB if depth >= 2 else None}
-    mapping: dict[str, object] = {}
-    for parts in named:
-        columns = table_types(parts)
-        if columns is None:
-            return None
-        catalog, db, name = parts
-        path = [catalog or fill["catalog"], db or fill["db"], name][3 - depth :]
-        level = mapping
-        for part in path[:-1]:
-            level = level.setdefault(str(part), {})  # type: ignore[assignment]
-        level[name] = dict(columns)
-    try:
-        schema = MappingSchema(mapping, dialect=dialect)
-        copy = qualify(
-            _unnested(tree.copy()),
-            schema=schema,
-            dialect=dialect,
-            catalog=fill["catalog"],
-            db=fill["db"],
-            validate_qualify_columns=False,
-            quote_identifiers=False,
-            identify=False,
-        )
-        annotate_types(copy, schema=schema, dialect=dialect)
-    except Exception:  # sqlglot's optimizer raises many kinds: not known
-        return None
-    return copy
-
-
-def _unnested(tree: exp.Expr) -> exp.Expr:
-    """A file's view stands where the reader function stood, inside the FROM's table node
-    (``SparkEngine._file_views``): Spark reads that, sqlglot's scopes do not. The view's
-    table takes the outer node's place, with its alias."""
-    for outer in list(tree.find_all(exp.Table)):
-        inner = outer.this
-        if isinstance(inner, exp.Table):
-            view = inner.copy()
-            alias = outer.args.get("alias")
-            if alias is not None:
-                view.set("alias", alias.copy())
-            outer.replace(view)
-    return tree

@@ -10,7 +10,7 @@ import pytest
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import EngineError
-from tests.portable_exprs import differences
+from tests.portable_exprs import differences, normal
 
 pytestmark = pytest.mark.postgres
 
@@ -24,3 +24,42 @@ def test_no_expression_gives_another_value_on_postgresql_silently(
         return row["v"]
 
     assert differences("postgres", run, (EngineError,)) == []
+
+
+def test_epoch_ms_and_len_of_columns_follow_their_types_in_the_catalog(
+    pg_engine: PostgresEngine,
+) -> None:
+    """sqlglot reads epoch_ms(x) as milliseconds to a timestamp and len(x) as a text's
+    length: for a timestamp or date column, and a list column, PostgreSQL failed. Typed from
+    its catalog, they give DuckDB's values (a number of milliseconds still gives a
+    timestamp)."""
+    import duckdb
+
+    pg_engine.execute("DROP TABLE IF EXISTS typed_cols")
+    pg_engine.execute(
+        "CREATE TABLE typed_cols (i int, ts timestamp, d date, l int[], n bigint, s text)"
+    )
+    rows = (
+        "(1, '2024-03-15 10:11:12.5005', '2024-03-15', '{1,2,3}', 1710497472500, 'abc'), "
+        "(2, '1969-12-31 23:59:59.9995', '1969-12-31', '{}', 0, ''), "
+        "(3, NULL, NULL, NULL, NULL, NULL)"
+    )
+    pg_engine.execute(f"INSERT INTO typed_cols VALUES {rows}")
+    sql = (
+        "select i, epoch_ms(ts) as a, epoch_ms(d) as b, len(l) as c, length(s) as e, "
+        "epoch_ms(n) as g from {t} order by i"
+    )
+    reader = pg_engine.stream(sql.format(t="typed_cols"))
+    got = [tuple(r.values()) for b in iter_batches(reader) for r in b.to_pylist()]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        "CREATE TABLE typed_cols (i int, ts timestamp, d date, l int[], n bigint, s varchar)"
+    )
+    duck_rows = rows.replace("'{1,2,3}'", "[1,2,3]").replace("'{}'", "[]")
+    con.execute(f"INSERT INTO typed_cols VALUES {duck_rows}")
+    expected = con.execute(sql.format(t="typed_cols")).fetchall()
+    assert [r[1:5] for r in got] == [r[1:5] for r in expected]
+    assert [r[1] for r in got] == [1710497472500, 0, None]
+    assert [r[3] for r in got] == [3, 0, None]
+    assert [normal(r[5]) for r in got] == [normal(r[5]) for r in expected]
