@@ -282,6 +282,10 @@ EXPRESSIONS = [
     "(select arg_min(x, y) filter (where y > 1) from (values ('a', 1), ('b', 2), ('c', 3))"
     " t(x, y))",
     "(select min_by(x, y) from (values ('a', 1), (null, 0)) t(x, y))",
+    "(select list(m order by k) from (select k, arg_max(x, y) over (partition by k) as m"
+    " from (values (1, 'a', 1), (1, null, 2), (2, 'b', 3)) t(k, x, y)) s)",
+    "(select list(f order by k) from (select k, first(x order by y desc) over (partition by"
+    " k) as f from (values (1, 'a', 1), (1, null, 2), (2, 'b', 3)) t(k, x, y)) s)",
     "(select first(x order by y desc) from (values ('a', 1), ('b', 2)) t(x, y))",
     "(select first(x order by y) from (values ('a', 2), (null, 1)) t(x, y))",
     "(select first(x order by y) from (values ('a', 2)) t(x, y) where y > 5)",
@@ -480,6 +484,10 @@ LOUD: dict[str, frozenset[str]] = {
             "typeof(1)",
             "to_days(3)",
             "string_split('abc', '')",
+            "(select list(m order by k) from (select k, arg_max(x, y) over (partition by k) as m"
+            " from (values (1, 'a', 1), (1, null, 2), (2, 'b', 3)) t(k, x, y)) s)",
+            "(select list(f order by k) from (select k, first(x order by y desc) over (partition by"
+            " k) as f from (values (1, 'a', 1), (1, null, 2), (2, 'b', 3)) t(k, x, y)) s)",
         }
     ),
     "spark": frozenset(

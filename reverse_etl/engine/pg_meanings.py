@@ -316,8 +316,9 @@ def _picked(node: exp.Expr) -> exp.Expr:
     """``first(x [ORDER BY k])`` and ``arg_max(x, y)`` / ``arg_min`` / ``max_by`` /
     ``min_by`` (DuckDB aggregates PostgreSQL lacks) as element 1 of an ``array_agg``:
     ``first`` takes the first row's ``x`` even when NULL; ``arg_max`` skips the rows whose
-    ``x`` or ``y`` is NULL, as DuckDB's does. A FILTER or OVER around the call stays on the
-    aggregate (the FILTER's condition joined with the skip)."""
+    ``x`` or ``y`` is NULL, as DuckDB's does. A FILTER around the call stays on the
+    aggregate (its condition joined with the skip); a window's (OVER) goes as written, since
+    PostgreSQL has no ORDER BY inside a window's aggregate."""
     keys: list[exp.Expr] = []
     skip: exp.Expr | None = None
     if isinstance(node, exp.First):
@@ -348,10 +349,8 @@ def _picked(node: exp.Expr) -> exp.Expr:
     if skip is not None:
         aggregate = exp.Filter(this=aggregate, expression=exp.Where(this=skip))
     if isinstance(unit.parent, exp.Window) and unit.arg_key == "this":
-        unit = unit.parent
-        window = unit.copy()
-        window.set("this", aggregate)
-        aggregate = window
+        # PostgreSQL has no ORDER BY inside a window's aggregate: as written (it fails there)
+        return node
     first = exp.Bracket(
         this=exp.Paren(this=aggregate), expressions=[exp.Literal.number(1)], offset=1
     )
