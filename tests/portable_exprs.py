@@ -286,6 +286,8 @@ EXPRESSIONS = [
     " from (values (1, 'a', 1), (1, null, 2), (2, 'b', 3)) t(k, x, y)) s)",
     "(select list(f order by k) from (select k, first(x order by y desc) over (partition by"
     " k) as f from (values (1, 'a', 1), (1, null, 2), (2, 'b', 3)) t(k, x, y)) s)",
+    "(select list(f order by k, f) from (select k, first(x) over (partition by k order by y)"
+    " as f from (values (1, 'a', 1), (1, null, 2), (2, 'b', 3)) t(k, x, y)) s)",
     "(select first(x order by y desc) from (values ('a', 1), ('b', 2)) t(x, y))",
     "(select first(x order by y) from (values ('a', 2), (null, 1)) t(x, y))",
     "(select first(x order by y) from (values ('a', 2)) t(x, y) where y > 5)",

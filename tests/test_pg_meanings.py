@@ -148,6 +148,8 @@ def test_first_and_arg_max_are_the_first_element_of_an_array_agg() -> None:
     assert "(ARRAY_AGG(x ORDER BY y DESC NULLS LAST))[1] AS c" in out
     # no ORDER BY inside a window's aggregate in PostgreSQL: as written (it fails there)
     assert "ARG_MAX(x, y) OVER (PARTITION BY k) AS e" in out
+    window = pg("select first(x) over (partition by k order by t) as a from t")
+    assert "(ARRAY_AGG(x) OVER (PARTITION BY k ORDER BY t))[1] AS a" in window
     assert "ARG_MAX(x, y, 3) AS g" in out  # the top 3, a list: as written
 
 

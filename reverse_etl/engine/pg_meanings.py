@@ -317,8 +317,9 @@ def _picked(node: exp.Expr) -> exp.Expr:
     ``min_by`` (DuckDB aggregates PostgreSQL lacks) as element 1 of an ``array_agg``:
     ``first`` takes the first row's ``x`` even when NULL; ``arg_max`` skips the rows whose
     ``x`` or ``y`` is NULL, as DuckDB's does. A FILTER around the call stays on the
-    aggregate (its condition joined with the skip); a window's (OVER) goes as written, since
-    PostgreSQL has no ORDER BY inside a window's aggregate."""
+    aggregate (its condition joined with the skip); over a window (OVER) only a plain
+    ``first(x)`` is rewritten, since PostgreSQL has no ORDER BY inside a window's
+    aggregate."""
     keys: list[exp.Expr] = []
     skip: exp.Expr | None = None
     if isinstance(node, exp.First):
@@ -349,8 +350,13 @@ def _picked(node: exp.Expr) -> exp.Expr:
     if skip is not None:
         aggregate = exp.Filter(this=aggregate, expression=exp.Where(this=skip))
     if isinstance(unit.parent, exp.Window) and unit.arg_key == "this":
-        # PostgreSQL has no ORDER BY inside a window's aggregate: as written (it fails there)
-        return node
+        if keys:
+            # PostgreSQL has no ORDER BY inside a window's aggregate: as written (it fails)
+            return node
+        unit = unit.parent  # first(x) OVER (...): the window's first row
+        window = unit.copy()
+        window.set("this", aggregate)
+        aggregate = window
     first = exp.Bracket(
         this=exp.Paren(this=aggregate), expressions=[exp.Literal.number(1)], offset=1
     )
