@@ -51,11 +51,15 @@ from sqlglot import exp
 
 from reverse_etl.engine.portable import (
     POINTS_IN_TIME,
+    bigint,
     innermost_first,
+    is_epoch_ms,
     is_time_value,
+    none_null,
+    null_if_null,
     strftime_format,
 )
-from reverse_etl.engine.typed import TableTypes, typed_twins
+from reverse_etl.engine.typed import TableTypes, typed_pairs
 
 
 def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
@@ -209,10 +213,6 @@ def _missing(node: exp.Expr) -> exp.Expr:
     return exp.Paren(this=exp.EQ(this=tail, expression=y.copy()))
 
 
-def _bigint(x: exp.Expr) -> exp.Expr:
-    return exp.Cast(this=x, to=exp.DataType.build("BIGINT"))
-
-
 def _extract(part: str, x: exp.Expr) -> exp.Expr:
     return exp.Extract(this=exp.Var(this=part), expression=x.copy())
 
@@ -221,24 +221,24 @@ def _epoch_scaled(x: exp.Expr, scale: int) -> exp.Expr:
     """DuckDB's epoch in 10^-scale seconds of the date or time ``x``: integer division of
     its microseconds, so truncated toward zero (-0.5 ms is 0 ms)."""
     scaled = exp.Mul(this=_extract("EPOCH", x), expression=exp.Literal.number(10**scale))
-    return _bigint(_trunc(scaled))
+    return bigint(_trunc(scaled))
 
 
 # DuckDB functions sqlglot leaves by name (Anonymous), PostgreSQL has none of, and what
 # they are there; ``x`` is the one argument.
 _NAMED: dict[str, Callable[[exp.Expr], exp.Expr]] = {
-    "weekday": lambda x: _bigint(_extract("DOW", x)),  # Sunday 0, as dayofweek
-    "isoyear": lambda x: _bigint(_extract("ISOYEAR", x)),
-    "yearweek": lambda x: _bigint(
+    "weekday": lambda x: bigint(_extract("DOW", x)),  # Sunday 0, as dayofweek
+    "isoyear": lambda x: bigint(_extract("ISOYEAR", x)),
+    "yearweek": lambda x: bigint(
         exp.Add(
             this=exp.Mul(this=_extract("ISOYEAR", x), expression=exp.Literal.number(100)),
             expression=_extract("WEEK", x),
         )
     ),
     # of the minute, seconds included (12.5005 s: 12500 ms, 12500500 us)
-    "millisecond": lambda x: _bigint(_trunc(_extract("MILLISECONDS", x))),
-    "microsecond": lambda x: _bigint(_extract("MICROSECONDS", x)),
-    "strlen": lambda x: _bigint(exp.Anonymous(this="OCTET_LENGTH", expressions=[x.copy()])),
+    "millisecond": lambda x: bigint(_trunc(_extract("MILLISECONDS", x))),
+    "microsecond": lambda x: bigint(_extract("MICROSECONDS", x)),
+    "strlen": lambda x: bigint(exp.Anonymous(this="OCTET_LENGTH", expressions=[x.copy()])),
     "epoch_us": lambda x: _epoch_scaled(x, 6),
     # microseconds (exact even where extract() is a DOUBLE, before PostgreSQL 14) * 1000:
     # DuckDB's timestamps hold microseconds
@@ -260,14 +260,9 @@ def _epoch_ms(node: exp.Expr) -> exp.Expr:
     number; of a date or timestamp DuckDB gives its milliseconds (a BIGINT). Without the
     operand's type only its form tells (a column goes as sqlglot writes it: for a
     timestamp column PostgreSQL then fails, loudly)."""
-    if _scale(node) == 3 and is_time_value(node.this):
+    if is_epoch_ms(node) and is_time_value(node.this):
         return _epoch_scaled(node.this, 3)
     return node
-
-
-def _scale(node: exp.Expr) -> int | None:
-    scale = node.args.get("scale")
-    return int(scale.name) if isinstance(scale, exp.Literal) and scale.is_int else None
 
 
 def _make_date(node: exp.Expr) -> exp.Expr:
@@ -307,9 +302,7 @@ def _regexp_extract(node: exp.Expr) -> exp.Expr:
     found = exp.Bracket(
         this=exp.Paren(this=matched), expressions=[exp.Literal.number(index + 1)], offset=1
     )
-    got = exp.Coalesce(this=found, expressions=[exp.Literal.string("")])
-    unknown = exp.Is(this=node.this.copy(), expression=exp.Null())
-    return exp.Case(ifs=[exp.If(this=unknown, true=exp.Null())], default=got)
+    return null_if_null(node.this, exp.Coalesce(this=found, expressions=[exp.Literal.string("")]))
 
 
 def _picked(node: exp.Expr) -> exp.Expr:
@@ -332,10 +325,7 @@ def _picked(node: exp.Expr) -> exp.Expr:
         if x is None or y is None or node.args.get("count") is not None:
             return node  # arg_max(x, y, n), a list of the top n: as written
         keys = [exp.Ordered(this=y.copy(), desc=isinstance(node, exp.ArgMax), nulls_first=False)]
-        skip = exp.and_(
-            exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null())),
-            exp.Not(this=exp.Is(this=y.copy(), expression=exp.Null())),
-        )
+        skip = none_null(x, y)
     if x is None:
         return node
     inner: exp.Expr = x.copy()
@@ -424,9 +414,7 @@ def _list_length(node: exp.Expr) -> exp.Expr:
 def _counted(x: exp.Expr) -> exp.Expr:
     """The number of items of the list ``x`` as DuckDB counts them (0 when empty)."""
     length = exp.Anonymous(this="ARRAY_LENGTH", expressions=[x.copy(), exp.Literal.number(1)])
-    counted = _bigint(exp.Coalesce(this=length, expressions=[exp.Literal.number(0)]))
-    unknown = exp.Is(this=x.copy(), expression=exp.Null())
-    return exp.Case(ifs=[exp.If(this=unknown, true=exp.Null())], default=counted)
+    return null_if_null(x, bigint(exp.Coalesce(this=length, expressions=[exp.Literal.number(0)])))
 
 
 _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
@@ -457,14 +445,8 @@ def typed_meanings(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp
     (its milliseconds, where sqlglot wrote milliseconds to a timestamp, which failed there)
     and ``len``/``length`` of a list column (its number of items; ``length`` takes text
     there). Where the types cannot be found, the query goes as it is. Changed in place."""
-    nodes = _typed_candidates(tree)
-    if not nodes:
-        return tree
-    twins = typed_twins(tree, nodes, _typed_candidates, dialect, table_types)
-    if twins is None:
-        return tree
-    for node in innermost_first(nodes):
-        seen = twins[id(node)].this
+    for node, twin in typed_pairs(tree, _typed_candidates, dialect, table_types):
+        seen = twin.this
         kind = seen.type.this if seen is not None and seen.type is not None else None
         if isinstance(node, exp.UnixToTime) and kind in POINTS_IN_TIME:
             node.replace(_epoch_scaled(node.this, 3))
@@ -477,5 +459,5 @@ def _typed_candidates(tree: exp.Expr) -> list[exp.Expr]:
     return [
         n
         for n in tree.find_all(exp.UnixToTime, exp.Length)
-        if isinstance(n, exp.Length) or _scale(n) == 3
+        if isinstance(n, exp.Length) or is_epoch_ms(n)
     ]

@@ -67,6 +67,29 @@ def is_time_value(node: exp.Expr) -> bool:
     return isinstance(node, exp.CurrentTimestamp | exp.CurrentDate)
 
 
+def bigint(x: exp.Expr) -> exp.Expr:
+    """``CAST(x AS BIGINT)``: the integer type DuckDB's counting functions return."""
+    return exp.Cast(this=x, to=exp.DataType.build("BIGINT"))
+
+
+def null_if_null(x: exp.Expr, value: exp.Expr) -> exp.Expr:
+    """``CASE WHEN x IS NULL THEN NULL ELSE value END``."""
+    unknown = exp.Is(this=x.copy(), expression=exp.Null())
+    return exp.Case(ifs=[exp.If(this=unknown, true=exp.Null())], default=value)
+
+
+def none_null(*xs: exp.Expr) -> exp.Expr:
+    """``NOT x IS NULL AND NOT y IS NULL ...``."""
+    return exp.and_(*(exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null())) for x in xs))
+
+
+def is_epoch_ms(node: exp.Expr) -> bool:
+    """``epoch_ms(x)`` as sqlglot reads it from DuckDB: milliseconds to a timestamp (right
+    for a number; DuckDB gives a date's or timestamp's milliseconds)."""
+    scale = node.args.get("scale") if isinstance(node, exp.UnixToTime) else None
+    return isinstance(scale, exp.Literal) and scale.name == "3"
+
+
 _STRFTIME_CODE = re.compile(r"%-?[A-Za-z%]")
 
 

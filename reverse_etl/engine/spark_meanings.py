@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from reverse_etl.engine.portable import is_time_value, strftime_format
+from reverse_etl.engine.portable import (
+    bigint,
+    is_epoch_ms,
+    is_time_value,
+    none_null,
+    null_if_null,
+    strftime_format,
+)
 from reverse_etl.errors import EngineError
 
 
@@ -163,7 +170,7 @@ def _times_as_written(node: exp.Expr) -> exp.Expr:
         scale = node.args.get("scale")
         if scale is None:
             return exp.Anonymous(this="TIMESTAMP_SECONDS", expressions=[node.this.copy()])
-        if scale.name == "3" and is_time_value(node.this):
+        if is_epoch_ms(node) and is_time_value(node.this):
             # sqlglot reads epoch_ms(x) as milliseconds to a timestamp; of a date or
             # timestamp DuckDB gives its milliseconds. Here by the operand's form; a column
             # by its type, in spark_numbers.py.
@@ -190,6 +197,12 @@ def _date_part(node: exp.Expr) -> tuple[exp.Expr | None, str]:
     return None, ""
 
 
+def list_size(x: exp.Expr) -> exp.Expr:
+    """The number of items of the list ``x``, NULL for a NULL list: Spark's ``size()`` of a
+    NULL is -1 unless it runs in ANSI mode."""
+    return null_if_null(x, bigint(exp.Anonymous(this="SIZE", expressions=[x.copy()])))
+
+
 def epoch_millis(t: exp.Expr) -> exp.Expr:
     """DuckDB's ``epoch_ms`` of the date or timestamp ``t``: its microseconds divided as
     integers (toward zero, as DuckDB: -0.5 ms is 0 ms)."""
@@ -206,10 +219,6 @@ def _epoch_seconds(t: exp.Expr) -> exp.Expr:
     return exp.Paren(this=exp.Div(this=_micros(t), expression=exp.Literal.number(1_000_000)))
 
 
-def _bigint(x: exp.Expr) -> exp.Expr:
-    return exp.Cast(this=x, to=exp.DataType.build("BIGINT"))
-
-
 def _iso_year(d: exp.Expr) -> exp.Expr:
     """The ISO year of ``d``: the year of its week's Thursday (Spark's WEEKDAY: Monday 0)."""
     day = exp.Cast(this=d.copy(), to=exp.DataType.build("DATE"))
@@ -224,7 +233,7 @@ def _second_fraction(t: exp.Expr, scale: int) -> exp.Expr:
     """Seconds of the minute, fraction included (Spark's ``extract``), in 10^-scale s."""
     seconds = exp.Extract(this=exp.Var(this="SECOND"), expression=t.copy())
     scaled = exp.Mul(this=seconds, expression=exp.Literal.number(10**scale))
-    return _bigint(exp.Floor(this=scaled))
+    return bigint(exp.Floor(this=scaled))
 
 
 def _replaced(x: exp.Expr, old: str, new: str) -> exp.Expr:
@@ -245,14 +254,14 @@ def _url_encoded(x: exp.Expr) -> exp.Expr:
 # DuckDB functions sqlglot leaves by name and Spark has none of, in Spark's words; ``x`` is
 # the one argument.
 _NAMED: dict[str, Callable[[exp.Expr], exp.Expr]] = {
-    "isoyear": lambda x: _bigint(_iso_year(x)),
-    "yearweek": lambda x: _bigint(
+    "isoyear": lambda x: bigint(_iso_year(x)),
+    "yearweek": lambda x: bigint(
         exp.Add(
             this=exp.Mul(this=_iso_year(x), expression=exp.Literal.number(100)),
             expression=exp.Anonymous(this="WEEKOFYEAR", expressions=[x.copy()]),
         )
     ),
-    "strlen": lambda x: _bigint(exp.Anonymous(this="OCTET_LENGTH", expressions=[x.copy()])),
+    "strlen": lambda x: bigint(exp.Anonymous(this="OCTET_LENGTH", expressions=[x.copy()])),
     "epoch_us": _micros,
     "epoch_ns": lambda x: exp.Mul(this=_micros(x), expression=exp.Literal.number(1000)),
     "millisecond": lambda x: _second_fraction(x, 3),
@@ -274,10 +283,7 @@ def _named_as_written(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.RegexpFullMatch):
         return _full_match(node)
     if isinstance(node, exp.ArraySize):
-        # size() of a NULL list is -1 unless Spark runs in ANSI mode (DuckDB: NULL)
-        size = exp.Anonymous(this="SIZE", expressions=[node.this.copy()])
-        unknown = exp.Is(this=node.this.copy(), expression=exp.Null())
-        return exp.Case(ifs=[exp.If(this=unknown, true=exp.Null())], default=_bigint(size))
+        return list_size(node.this)
     if isinstance(node, exp.Split):
         return _split_characters(node)
     if not isinstance(node, exp.Anonymous):
@@ -451,10 +457,7 @@ def _picks_as_written(tree: exp.Expr) -> None:
         x, y = node.this, node.expression
         if x is None or y is None or node.args.get("count") is not None:
             continue  # arg_max(x, y, n), a list of the top n: as written
-        skip: exp.Expr = exp.and_(
-            exp.Not(this=exp.Is(this=x.copy(), expression=exp.Null())),
-            exp.Not(this=exp.Is(this=y.copy(), expression=exp.Null())),
-        )
+        skip = none_null(x, y)
         parent = node.parent
         if isinstance(parent, exp.Filter) and node.arg_key == "this":
             where = parent.expression.this

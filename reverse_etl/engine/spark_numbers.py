@@ -36,9 +36,9 @@ from collections.abc import Collection
 
 from sqlglot import exp
 
-from reverse_etl.engine.portable import POINTS_IN_TIME, innermost_first
-from reverse_etl.engine.spark_meanings import epoch_millis
-from reverse_etl.engine.typed import TableTypes, typed_twins
+from reverse_etl.engine.portable import POINTS_IN_TIME, bigint, is_epoch_ms
+from reverse_etl.engine.spark_meanings import epoch_millis, list_size
+from reverse_etl.engine.typed import TableTypes, typed_pairs
 
 _FRACTIONAL = exp.DataType.REAL_TYPES  # DOUBLE, FLOAT, DECIMAL (and other dialects' kinds)
 _NUMBERS = exp.DataType.NUMERIC_TYPES
@@ -50,33 +50,20 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
     """``tree`` (in ``dialect``, whose numbers behave as DuckDB's) with its fraction casts
     rounded and its divisions made DOUBLE, for Spark SQL (see the module docstring). Changed
     in place, and returned."""
-    nodes = _candidates(tree)
-    if not nodes:
-        return tree
-    seen_by_node = typed_twins(tree, nodes, _candidates, dialect, table_types)
-    if seen_by_node is None:
-        return tree
-    # Inner nodes first: an outer node's operands are copied into its rewrite, with them.
-    for node in innermost_first(nodes):
-        seen = seen_by_node[id(node)]
+    for node, seen in typed_pairs(tree, _candidates, dialect, table_types):
         if isinstance(node, exp.UnixToTime):
             if _is(seen.this, POINTS_IN_TIME):
                 node.replace(epoch_millis(node.this))
         elif isinstance(node, exp.Length):
             if _is(seen.this, _LISTS) or isinstance(node.this, exp.Split | exp.RegexpSplit):
-                # len(l) of a list: Spark's length() takes text only; size() of a NULL is -1
-                # unless ANSI mode is on (DuckDB: NULL)
-                size = exp.Anonymous(this="SIZE", expressions=[node.this.copy()])
-                unknown = exp.Is(this=node.this.copy(), expression=exp.Null())
-                node.replace(
-                    exp.Case(ifs=[exp.If(this=unknown, true=exp.Null())], default=_bigint(size))
-                )
+                # len(l) of a list: Spark's length() takes text only
+                node.replace(list_size(node.this))
         elif isinstance(node, exp.Sub):
             if _is(seen.this, _DATES) and _is(seen.expression, _DATES):
                 days = exp.Anonymous(
                     this="DATEDIFF", expressions=[node.this.copy(), node.expression.copy()]
                 )
-                node.replace(exp.Cast(this=days, to=exp.DataType.build("BIGINT")))
+                node.replace(bigint(days))
         elif isinstance(node, exp.Cast):
             if _is(seen.this, _FRACTIONAL):
                 node.set("this", rounded(node.this))
@@ -98,10 +85,6 @@ def rounded(x: exp.Expr) -> exp.Expr:
     )
 
 
-def _bigint(x: exp.Expr) -> exp.Expr:
-    return exp.Cast(this=x, to=exp.DataType.build("BIGINT"))
-
-
 def _double(x: exp.Expr) -> exp.Expr:
     return exp.Cast(this=x, to=exp.DataType.build("DOUBLE"))
 
@@ -119,19 +102,13 @@ def _candidates(tree: exp.Expr) -> list[exp.Expr]:
         n
         for n in tree.find_all(exp.Cast, exp.Div, exp.UnixToTime, exp.Sub, exp.Length)
         if isinstance(n, exp.Div | exp.Sub | exp.Length)
-        or (isinstance(n, exp.UnixToTime) and _millis(n))
+        or is_epoch_ms(n)
         or (
             isinstance(n, exp.Cast)
             and n.to.this in exp.DataType.INTEGER_TYPES
             and not _integer_literal(n.this)
         )
     ]
-
-
-def _millis(node: exp.Expr) -> bool:
-    """``epoch_ms(x)`` as sqlglot reads it from DuckDB: milliseconds to a timestamp."""
-    scale = node.args.get("scale")
-    return isinstance(scale, exp.Literal) and scale.name == "3"
 
 
 def _integer_literal(node: exp.Expr) -> bool:

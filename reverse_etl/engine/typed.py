@@ -7,12 +7,14 @@ written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
+
+from reverse_etl.engine.portable import innermost_first
 
 # A table's columns and their types (DuckDB's words), by its name as the query writes it
 # (catalog, database, name; empty where the query leaves one out); None: not known.
@@ -21,22 +23,26 @@ TableTypes = Callable[[tuple[str, str, str]], Mapping[str, str] | None]
 _CATALOG, _DB = "__retl_catalog", "__retl_db"  # stand for the session's own
 
 
-def typed_twins(
+def typed_pairs(
     tree: exp.Expr,
-    nodes: Sequence[exp.Expr],
     find: Callable[[exp.Expr], list[exp.Expr]],
     dialect: str,
     table_types: TableTypes,
-) -> dict[int, exp.Expr] | None:
-    """For each of ``nodes`` (``find(tree)``), its twin in a typed copy of ``tree``, by
-    ``id``; None when the copy cannot be typed or ``find`` gives it other nodes."""
+) -> list[tuple[exp.Expr, exp.Expr]]:
+    """Each node ``find(tree)`` gives, with its twin in a typed copy of ``tree``, the
+    innermost first (a rewrite copies its operands, with their own rewrites done); none when
+    there is no such node, the copy cannot be typed, or ``find`` gives it other nodes."""
+    nodes = find(tree)
+    if not nodes:
+        return []
     typed = typed_copy(tree, dialect, table_types)
     if typed is None:
-        return None
+        return []
     found = find(typed)
     if [type(n) for n in found] != [type(n) for n in nodes]:
-        return None  # the copy lost or gained a node: not known
-    return {id(n): f for n, f in zip(nodes, found, strict=True)}
+        return []  # the copy lost or gained a node: not known
+    twins = {id(n): f for n, f in zip(nodes, found, strict=True)}
+    return [(n, twins[id(n)]) for n in innermost_first(nodes)]
 
 
 def typed_copy(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp.Expr | None:
