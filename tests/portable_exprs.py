@@ -443,6 +443,13 @@ KNOWN_DIFFERENT: dict[tuple[str, str], Any] = {
     ("postgres", "interval 90 minute"): "01:30:00",
     # The last digit of a floating-point aggregate (the order of the additions).
     ("postgres", "(select stddev(x) from (values (1), (2), (4)) t(x))"): 1.5275252316519468,
+    # to_json() of a struct is JSON text in DuckDB; from PostgreSQL it is JSON there, which the
+    # workbench reads back as the struct it holds: the same JSON in a payload.
+    ("postgres", "to_json({'content_id': 'a', 'quantity': 2})"): {"content_id": "a", "quantity": 2},
+    ("postgres", "to_json([{'content_id': 'a', 'quantity': 2}])"): [
+        {"content_id": "a", "quantity": 2}
+    ],
+    ("postgres", "json_extract('{\"a\": 1}', '$.a')"): 1,
     # A "." matches a line break in PostgreSQL's regular expressions, not in RE2's.
     ("postgres", "regexp_extract('a' || chr(10) || 'b', 'a.b')"): "a\nb",
     ("postgres", "regexp_matches('a' || chr(10) || 'b', 'a.b')"): True,
@@ -464,13 +471,6 @@ LOUD: dict[str, frozenset[str]] = {
             "list_slice([1,2,3], 2, 3)",
             "hex(255)",
             "hex('ab')",
-            "[{'content_id': 'a', 'quantity': 2}]",
-            "{'content_id': 'a', 'price': 1.5}",
-            "struct_pack(content_id := 'a', quantity := 2)",
-            "to_json({'content_id': 'a', 'quantity': 2})",
-            "to_json([{'content_id': 'a', 'quantity': 2}])",
-            "(select list({'id': x}) from (values (1)) t(x))",
-            "(select list({'id': x} order by x desc) from (values (1), (2)) t(x))",
             "list_transform([1, 2], x -> x * 2)",
             "list_aggregate([1, 2, 3], 'sum')",
             "try_cast('x' as int)",

@@ -87,7 +87,7 @@ _SCALAR_CLASSES: list[tuple[set[DType], TypeClass]] = [
     (_TIMESTAMPS, TypeClass.TIMESTAMP),
     ({_T.DATE, _T.DATE32}, TypeClass.DATE),
     ({_T.TIME, _T.TIMETZ}, TypeClass.TIME),
-    ({_T.JSON}, TypeClass.JSON),
+    ({_T.JSON, _T.JSONB}, TypeClass.JSON),
     ({_T.BINARY, _T.VARBINARY, _T.BLOB}, TypeClass.BINARY),
     ({_T.NULL}, TypeClass.NULL),
     ({_T.UNKNOWN}, TypeClass.UNKNOWN),

@@ -17,6 +17,11 @@ if TYPE_CHECKING:  # annotations only: `retl validate` imports this without Arro
     import pyarrow as pa
 
 DEFAULT_BATCH_ROWS = 10_000
+# Arrow field metadata of a text column that holds JSON (a warehouse's json or jsonb, an
+# array of those as one JSON array): the workbench reads it back as the lists and structs it
+# holds when it stages the rows (``DuckDBEngine.stage``), so that a PostgreSQL warehouse's
+# ``contents`` reach the encoder as DuckDB's do.
+JSON_TEXT = b"retl.json"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,12 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 from reverse_etl.engine.arrow_stream import ReadAhead
-from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
+from reverse_etl.engine.base import (
+    DEFAULT_BATCH_ROWS,
+    JSON_TEXT,
+    ColumnInfo,
+    EngineCapabilities,
+)
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.file_paths import GLOB_CHARS, escape_glob
 from reverse_etl.engine.scratch import ScratchFiles
@@ -232,7 +237,8 @@ class DuckDBEngine:
     def stage(self, reader: pa.RecordBatchReader, *, into: str | None = None) -> str:
         """Copy a stream of rows (from another warehouse) into a temporary table, spilling to
         disk beyond the memory limit; returns the table's name. ``into``: append to that
-        table (one ``stage`` made it) instead of creating one."""
+        table (one ``stage`` made it) instead of creating one. Columns of JSON text
+        (``JSON_TEXT``) become the lists and structs they hold (``json_columns``)."""
         import pyarrow as pa
 
         name = into or f"__retl_staged_{next(_STAGED)}"
@@ -248,6 +254,12 @@ class DuckDBEngine:
             raise EngineError(_clean(ahead.error or exc)) from None
         finally:
             self._con.unregister("__retl_stage_reader")
+        if into is None:
+            json_text = [f.name for f in reader.schema if f.metadata and JSON_TEXT in f.metadata]
+            if json_text:
+                from reverse_etl.engine.json_columns import nest_json_columns
+
+                nest_json_columns(self, name, json_text)
         return name
 
     def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:

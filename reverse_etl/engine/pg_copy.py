@@ -10,8 +10,10 @@ Only columns whose PostgreSQL text form Arrow parses back to exactly the value t
 gives take this path (``copy_plan``): text-like types (and every type read as its text),
 booleans, integers, floats, dates, timestamps and ``numeric`` as decimal or float. Arrays of
 text, integers or booleans come as JSON (``array_to_json``) and are parsed by Arrow's JSON
-reader. A query with any other column (an array of numbers with decimals, of dates...), or
-with two columns of one name, is read through the cursor as before.
+reader. json and jsonb come as their text, and an array of them as one JSON array
+(``array_to_json``), marked ``JSON_TEXT`` for the workbench (``json_field``). A query with
+any other column (an array of numbers with decimals, of dates...), or with two columns of
+one name, is read through the cursor as before.
 """
 
 from __future__ import annotations
@@ -25,9 +27,21 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql as pgsql
 
+from reverse_etl.engine.base import JSON_TEXT
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.native_memory import hold_mmap_threshold
 from reverse_etl.errors import EngineError
+
+_JSON_ARRAY = b"array"
+
+
+def json_field(name: str, *, array: bool) -> pa.Field:
+    """A json or jsonb column (``array``: an array of those), read as JSON text."""
+    return pa.field(name, pa.string(), metadata={JSON_TEXT: _JSON_ARRAY if array else b"value"})
+
+
+def _json_array(field: pa.Field) -> bool:
+    return bool(field.metadata and field.metadata.get(JSON_TEXT) == _JSON_ARRAY)
 
 
 def _scalar_ok(type_: pa.DataType) -> bool:
@@ -72,11 +86,12 @@ def copy_plan(query: str, schema: pa.Schema) -> CopyPlan | None:
     json_columns = frozenset(i for i, f in enumerate(schema) if _list_ok(f.type))
     if any(not _scalar_ok(f.type) for i, f in enumerate(schema) if i not in json_columns):
         return None
+    as_json = json_columns | {i for i, f in enumerate(schema) if _json_array(f)}
     inner: pgsql.Composable = pgsql.SQL(query)  # the transpiled model, as the cursor runs it
-    if json_columns:
+    if as_json:
         columns = pgsql.SQL(", ").join(
             pgsql.SQL("array_to_json(__q.{})::text").format(pgsql.Identifier(n))
-            if i in json_columns
+            if i in as_json
             else pgsql.SQL("__q.{}").format(pgsql.Identifier(n))
             for i, n in enumerate(names)
         )

@@ -417,7 +417,30 @@ def _counted(x: exp.Expr) -> exp.Expr:
     return null_if_null(x, bigint(exp.Coalesce(this=length, expressions=[exp.Literal.number(0)])))
 
 
+def _json_object(node: exp.Expr) -> exp.Expr:
+    """A struct (``{'content_id': sku, 'quantity': 1}``, ``struct_pack(a := x)``) as
+    ``json_build_object('content_id', sku, 'quantity', 1)``: PostgreSQL has no struct with
+    named fields (sqlglot wrote ``STRUCT(...)``, which failed there). A list of them (``list(...
+    ORDER BY ...)``, ``[...]``) is then a ``json[]``; the engine reads json and json[] as
+    JSON text and the workbench turns it back into lists and structs (``DuckDBEngine.stage``).
+    A struct with an unnamed field goes as written (and fails there)."""
+    pairs: list[exp.Expr] = []
+    for field in node.expressions:
+        if isinstance(field, (exp.PropertyEQ, exp.Alias, exp.Slice)) and field.this is not None:
+            key = field.this.name if not isinstance(field, exp.Alias) else field.alias
+            value = field.expression if not isinstance(field, exp.Alias) else field.this
+        else:
+            return node
+        if not key or value is None:
+            return node
+        pairs += [exp.Literal.string(key), value.copy()]
+    if not pairs:
+        return node
+    return exp.Anonymous(this="JSON_BUILD_OBJECT", expressions=pairs)
+
+
 _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
+    exp.Struct: _json_object,
     exp.Round: _round,
     exp.Substring: _substring,
     exp.TimeToStr: _strftime,

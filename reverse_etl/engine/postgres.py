@@ -33,7 +33,13 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
-from reverse_etl.engine.pg_copy import CopyPlan, copy_plan, does_not_fit, read_batches
+from reverse_etl.engine.pg_copy import (
+    CopyPlan,
+    copy_plan,
+    does_not_fit,
+    json_field,
+    read_batches,
+)
 from reverse_etl.engine.pg_meanings import duckdb_meanings, typed_meanings
 from reverse_etl.engine.portable import refuse_unportable
 from reverse_etl.errors import EngineError
@@ -73,6 +79,9 @@ _AS_TEXT: tuple[int, ...] = (
     postgres.types["json"].oid,
     postgres.types["jsonb"].oid,
 )
+# json and jsonb come as their text, marked (``JSON_TEXT``); an array of them as one JSON array.
+_JSON_OIDS = frozenset(postgres.types[n].oid for n in ("json", "jsonb"))
+_JSON_ARRAY_OIDS = frozenset(postgres.types[n].array_oid for n in ("json", "jsonb"))
 _NUMERIC_OID = postgres.types["numeric"].oid
 _NUMERIC_ARRAY_OID = postgres.types["numeric"].array_oid
 _MAX_DECIMAL128 = 38
@@ -568,6 +577,8 @@ def _arrow_schema(cur: psycopg.ServerCursor[Any]) -> pa.Schema:
     return pa.schema(
         [
             pa.field(col.name, _arrow_type(col.type_code, res.fmod(i)))
+            if col.type_code not in _JSON_OIDS and col.type_code not in _JSON_ARRAY_OIDS
+            else json_field(col.name, array=col.type_code in _JSON_ARRAY_OIDS)
             for i, col in enumerate(cur.description)
         ]
     )
@@ -603,7 +614,10 @@ def _scalar_type(name: str, fmod: int) -> pa.DataType:
 
 
 def _converter(oid: int, type_: pa.DataType) -> Callable[[Sequence[Any]], Sequence[Any]]:
-    """numeric arrives as Decimal: as float64 or text it needs converting; nothing else does."""
+    """numeric arrives as Decimal: as float64 or text it needs converting; an array of json
+    as a list of texts, written as one JSON array; nothing else does."""
+    if oid in _JSON_ARRAY_OIDS:
+        return lambda vs: [None if v is None else _json_array(v) for v in vs]
     if oid == _NUMERIC_OID and not pa.types.is_decimal(type_):
         item = _from_decimal(type_)
         return lambda vs: [item(v) for v in vs]
@@ -611,6 +625,10 @@ def _converter(oid: int, type_: pa.DataType) -> Callable[[Sequence[Any]], Sequen
         item = _from_decimal(type_.value_type)
         return lambda vs: [None if v is None else [item(x) for x in v] for v in vs]
     return _identity
+
+
+def _json_array(items: Sequence[str | None]) -> str:
+    return "[" + ",".join("null" if x is None else x for x in items) + "]"
 
 
 def _from_decimal(type_: pa.DataType) -> Callable[[Any], Any]:

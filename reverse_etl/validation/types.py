@@ -116,7 +116,18 @@ _CONTENTS_HINT = (
 
 
 def _contents(typ: SqlType, keys: Sequence[ContentKey], platform: str) -> list[TypeVerdict]:
-    """``contents``: a list of structs whose keys are the platform's content keys."""
+    """``contents``: a list of structs whose keys are the platform's content keys. JSON (a
+    warehouse's json or jsonb column) is sent as the list it holds: its keys cannot be
+    checked before the rows are read."""
+    if typ.cls is C.JSON:
+        return [
+            TypeVerdict(
+                "warning",
+                f"contents is {typ.text}: sent as the list it holds, whose keys and values "
+                "are not checked before the rows are read",
+                _CONTENTS_HINT + " to have them checked",
+            )
+        ]
     if typ.cls is not C.LIST or typ.element is None:
         return [
             TypeVerdict(

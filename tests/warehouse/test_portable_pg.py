@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from reverse_etl.engine.base import iter_batches
+from reverse_etl.engine.base import JSON_TEXT, iter_batches
+from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import EngineError
 from tests.portable_exprs import differences, normal
@@ -18,12 +20,23 @@ pytestmark = pytest.mark.postgres
 def test_no_expression_gives_another_value_on_postgresql_silently(
     pg_engine: PostgresEngine,
 ) -> None:
+    bench = DuckDBEngine()
+
     def run(sql: str) -> Any:
         reader = pg_engine.stream(sql)
+        field = reader.schema.field("v")
+        if field.metadata and JSON_TEXT in field.metadata:
+            # JSON (a struct there): the JSON of the lists and structs the workbench makes
+            # of it, what a payload holds (a number inside is held as its JSON text)
+            ((value,),) = bench.rows(f"SELECT to_json(v) FROM {bench.stage(reader)}")
+            return None if value is None else json.loads(value)
         (row,) = [r for b in iter_batches(reader) for r in b.to_pylist()]
         return row["v"]
 
-    assert differences("postgres", run, (EngineError,)) == []
+    try:
+        assert differences("postgres", run, (EngineError,)) == []
+    finally:
+        bench.close()
 
 
 def test_epoch_ms_and_len_of_columns_follow_their_types_in_the_catalog(

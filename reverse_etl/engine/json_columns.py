@@ -1,0 +1,85 @@
+"""JSON text from a warehouse, read back as the lists and structs it holds.
+
+PostgreSQL has no struct with named fields: a DuckDB-dialect model's ``list({'content_id':
+sku, 'quantity': qty} ORDER BY sku)`` runs there as an ``array_agg`` of ``json_build_object``
+(``pg_meanings``), and a table may keep its line items as ``jsonb``. Those columns reach the
+workbench as JSON text, marked ``JSON_TEXT`` by the engine. Sent as text, a ``contents`` would
+be one JSON string, not a list. ``nest_json_columns`` turns each such column of a staged
+table into the DuckDB type of its values, found from the values themselves
+(``json_group_structure``): a list of structs, as the same model gives in DuckDB.
+
+Each row's value must read the same whatever the other rows hold, since the row hash of a
+local diff reads the column (as JSON): the structure's keys are sorted, so the order in
+which rows arrive does not matter, and a number is kept as its JSON text (a JSON leaf), so
+that one row's 2.5 does not turn every other row's 2 into 2.0 (nor a large id into a
+DOUBLE). The encoders read a number from its text, as from a text column. Text and booleans
+are read as such; a key whose values are of several kinds (text and numbers) or always null
+is read as text, as a DuckDB list of both is (``['a', 4]`` is ``VARCHAR[]`` there). A column
+whose values are not an object or a list at the top (numbers, or several kinds, or all
+NULL) stays JSON, sent as it is written. A key that appears in one row only is a field of
+every row's struct (NULL in the others): it changes every row's hash once, in a local diff.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+if TYPE_CHECKING:
+    from reverse_etl.engine.duckdb import DuckDBEngine
+
+# json_group_structure's names for a value of several kinds, and for only nulls.
+_ANY = ("JSON", "NULL")
+_AS_IS = ("VARCHAR", "BOOLEAN")  # every other leaf is a number: kept as its JSON text
+
+
+def nest_json_columns(engine: DuckDBEngine, table: str, columns: Sequence[str]) -> None:
+    """Each of ``columns`` (JSON text) of ``table`` as the type of its values, or JSON."""
+    for column in columns:
+        col = _ident(column)
+        found = engine.rows(f"SELECT json_group_structure(CAST({col} AS JSON)) FROM {table}")
+        structure = sorted_structure(json.loads(found[0][0])) if found[0][0] else None
+        if structure is None:
+            _alter(engine, table, col, "JSON", f"CAST({col} AS JSON)")
+            continue
+        text = _lit(json.dumps(structure, separators=(",", ":")))
+        try:
+            typed = f"typeof(json_transform(CAST('null' AS JSON), {text}))"
+            (type_,) = engine.rows(f"SELECT {typed}")[0]
+            _alter(engine, table, col, type_, f"json_transform({col}, {text})")
+        except duckdb.Error:  # fields DuckDB cannot hold apart ('a' and 'A'): kept as JSON
+            _alter(engine, table, col, "JSON", f"CAST({col} AS JSON)")
+
+
+def sorted_structure(structure: Any) -> Any:
+    """``structure`` (as ``json_group_structure`` gives it) with every object's keys
+    sorted, numbers as JSON and each leaf of several kinds, or of nulls only, read as text;
+    None when the top is not an object or a list, but text or a boolean."""
+    if isinstance(structure, str):
+        return structure if structure in _AS_IS else None
+    return _sorted(structure)
+
+
+def _sorted(structure: Any) -> Any:
+    if isinstance(structure, dict):
+        return {k: _sorted(structure[k]) for k in sorted(structure)}
+    if isinstance(structure, list):
+        return [_sorted(structure[0])] if structure else ["VARCHAR"]
+    if structure in _ANY:
+        return "VARCHAR"
+    return structure if structure in _AS_IS else "JSON"
+
+
+def _alter(engine: DuckDBEngine, table: str, col: str, type_: str, using: str) -> None:
+    engine.execute(f"ALTER TABLE {table} ALTER COLUMN {col} SET DATA TYPE {type_} USING {using}")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
