@@ -1,0 +1,106 @@
+"""JSON text staged from a warehouse becomes the lists and structs it holds
+(engine/json_columns.py): the type found by merging the distinct shapes is the one DuckDB's
+own ``json_group_structure`` gives, as ``sorted_structure`` reads it."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pyarrow as pa
+import pytest
+
+from reverse_etl.engine import json_columns
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.engine.json_columns import sorted_structure, values_structure
+from reverse_etl.engine.pg_copy import json_field
+
+
+def _value(rng: random.Random, depth: int = 0) -> object:
+    kinds = ["int", "neg", "float", "text", "bool", "null", "list", "object"]
+    kind = rng.choice(kinds[: len(kinds) - depth])
+    if kind == "int":
+        return rng.randint(0, 10**6)
+    if kind == "neg":
+        return -rng.randint(1, 10**20)
+    if kind == "float":
+        return rng.random() * 100
+    if kind == "text":
+        return rng.choice(["a", "sku-1", ""])
+    if kind == "bool":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    if kind == "list":
+        return [_value(rng, depth + 2) for _ in range(rng.randint(0, 3))]
+    keys = ["content_id", "price", "quantity", "brand", "x"]
+    return {k: _value(rng, depth + 2) for k in rng.sample(keys, rng.randint(0, 4))}
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("many", [1000, 2])
+def test_the_merged_shapes_give_duckdbs_structure(
+    seed: int, many: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(json_columns, "MANY_SHAPES", many)  # 2: DuckDB's own merge
+    rng = random.Random(seed)
+    top = rng.choice(["list", "object", "any"])
+    values: list[object] = []
+    for _ in range(rng.randint(1, 30)):
+        v = _value(rng)
+        if top == "list":
+            v = [_value(rng, 2) for _ in range(rng.randint(0, 3))]
+        elif top == "object":
+            v = {"a": _value(rng, 2), "b": _value(rng, 2)} if rng.random() < 0.8 else {}
+        values.append(v)
+    texts = [json.dumps(v) if rng.random() < 0.9 else None for v in values]
+    engine = DuckDBEngine()
+    try:
+        engine.execute("CREATE TEMP TABLE t (j VARCHAR)")
+        for text in texts:
+            engine.execute("INSERT INTO t VALUES (?)", [text])
+        (found,) = engine.rows("SELECT json_group_structure(CAST(j AS JSON)) FROM t")[0]
+        expected = sorted_structure(None if found is None else json.loads(found))
+        assert sorted_structure(values_structure(engine, "t", '"j"')) == expected
+    finally:
+        engine.close()
+
+
+def test_a_staged_json_column_is_the_lists_and_structs_it_holds() -> None:
+    schema = pa.schema(
+        [pa.field("id", pa.int64()), json_field("items", array=True), json_field("n", array=False)]
+    )
+    rows = pa.table(
+        [
+            pa.array([1, 2, 3]),
+            pa.array(
+                [
+                    '[{"quantity" : 2, "content_id" : "b", "price" : 9.50}, '
+                    '{"content_id" : 12345678901234567890, "price" : 3}]',
+                    None,
+                    "[]",
+                ]
+            ),
+            pa.array(["1", "2.5", None]),
+        ],
+        schema=schema,
+    )
+    engine = DuckDBEngine()
+    try:
+        table = engine.stage(rows.to_reader())
+        types = dict(engine.rows(f"SELECT column_name, column_type FROM (DESCRIBE {table})"))
+        # keys sorted; a key of text and numbers is text; numbers stay their JSON text
+        assert types["items"] == "STRUCT(content_id VARCHAR, price JSON, quantity JSON)[]"
+        assert types["n"] == "JSON"  # no object or list at the top: as it is written
+        got = engine.rows(f"SELECT to_json(items), n FROM {table} ORDER BY id")
+        assert got == [
+            (
+                '[{"content_id":"b","price":9.5,"quantity":2},'
+                '{"content_id":"12345678901234567890","price":3,"quantity":null}]',
+                "1",
+            ),
+            (None, "2.5"),
+            ("[]", None),
+        ]
+    finally:
+        engine.close()
