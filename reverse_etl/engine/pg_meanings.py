@@ -49,6 +49,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from reverse_etl.engine import pg_lists
 from reverse_etl.engine.portable import (
     POINTS_IN_TIME,
     bigint,
@@ -250,6 +251,10 @@ def _anonymous(node: exp.Expr) -> exp.Expr:
     name = str(node.this).lower()
     if name == "date_part":
         return _whole_seconds(node)
+    if name == "list_slice":
+        return pg_lists.list_slice(node)
+    if name.startswith("list_"):
+        return pg_lists.list_aggregate(node)
     if name in _NAMED and len(node.expressions) == 1:
         return _NAMED[name](node.expressions[0])
     return node
@@ -441,6 +446,13 @@ def _json_object(node: exp.Expr) -> exp.Expr:
 
 _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.Struct: _json_object,
+    exp.Transform: pg_lists.list_transform,
+    exp.ArrayFilter: pg_lists.list_filter,
+    exp.AnyValue: pg_lists.any_value,
+    exp.IgnoreNulls: pg_lists.any_value,
+    exp.Glob: pg_lists.glob,
+    exp.ArrayMin: pg_lists.array_extreme,
+    exp.ArrayMax: pg_lists.array_extreme,
     exp.Round: _round,
     exp.Substring: _substring,
     exp.TimeToStr: _strftime,

@@ -120,3 +120,16 @@ def strftime_format(
         return None
     out.append(literal(rest) if rest else "")
     return "".join(out)
+
+
+def glob_as_like(pattern: exp.Expr) -> exp.Expr | None:
+    """DuckDB's GLOB pattern ``pattern`` (a literal of ``*`` and ``?``) as a LIKE pattern
+    with ``\\`` as its escape (``%``, ``_``, the pattern's own ``%`` and ``_`` escaped);
+    None for another pattern (a character class, a backslash, not a literal)."""
+    if not isinstance(pattern, exp.Literal) or not pattern.is_string:
+        return None
+    text = pattern.name
+    if "[" in text or "\\" in text:
+        return None
+    like = "".join({"*": "%", "?": "_", "%": "\\%", "_": "\\_"}.get(ch, ch) for ch in text)
+    return exp.Literal.string(like)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from reverse_etl.engine import spark_lists
 from reverse_etl.engine.portable import (
     bigint,
     is_epoch_ms,
@@ -37,6 +38,7 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
         .transform(_times_as_written)
         .transform(_strftime_as_written)
         .transform(_named_as_written)
+        .transform(spark_lists.lists_as_written)
     )
 
 

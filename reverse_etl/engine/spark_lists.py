@@ -1,0 +1,89 @@
+"""DuckDB's list functions, any_value and GLOB, written for Spark as DuckDB means them (found
+by tests/portable_exprs.py; ``spark_meanings`` applies them to DuckDB-dialect models).
+
+- ``list_transform(l, (x, i) -> ...)`` and ``list_filter`` with an index: DuckDB counts
+  ``i`` from 1, Spark's ``transform``/``filter`` from 0 (sqlglot kept the lambda as it is:
+  ``[10, 20]`` and ``x + i`` gave ``[10, 21]`` instead of ``[11, 22]``, silently). The body
+  reads ``(i + 1)``; a nested lambda that binds the same name again goes as written.
+- ``list_slice(l, a, b)`` (and ``l[a:b]``) with literal bounds from 0: Spark's ``slice(l,
+  start, length)`` (which Spark names so; DuckDB's name failed there), clipped as DuckDB
+  clips. A negative bound goes as written, and fails.
+- ``any_value(x)`` with a FILTER: sqlglot wrote ``ANY_VALUE(x) IGNORE NULLS FILTER (...)``,
+  a syntax error there; written ``ANY_VALUE(x, TRUE)``, Spark's form that skips NULLs.
+- ``s GLOB 'pattern'`` with a literal pattern of ``*`` and ``?``: ``s LIKE`` the same
+  pattern (``portable.glob_as_like``); a character class goes as written, and fails.
+- Not bridged, and loud: ``list_sum``, ``list_avg``, ``list_aggregate`` (Spark's
+  ``aggregate`` needs its start value's type, which the list's element type decides).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from reverse_etl.engine.portable import glob_as_like
+
+
+def lists_as_written(node: exp.Expr) -> exp.Expr:
+    """The rewrites above, for ``tree.transform``."""
+    if isinstance(node, exp.Transform | exp.ArrayFilter):
+        return _from_one(node)
+    if isinstance(node, exp.Glob):
+        like = glob_as_like(node.expression)
+        return node if like is None else exp.Like(this=node.this.copy(), expression=like)
+    if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+        x = node.this.this
+        if x is None:
+            return node
+        return exp.Anonymous(this="ANY_VALUE", expressions=[x.copy(), exp.true()])
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "list_slice":
+        args = node.expressions
+        if len(args) == 3:
+            return _sliced(args[0], args[1], args[2]) or node
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
+        bounds = node.expressions[0]
+        if isinstance(bounds, exp.Slice) and node.this is not None:
+            return _sliced(node.this, bounds.this, bounds.expression) or node
+    return node
+
+
+def _whole(x: exp.Expr | None) -> int | None:
+    if isinstance(x, exp.Literal) and not x.is_string and x.name.isdigit():
+        return int(x.name)
+    return None
+
+
+def _sliced(lst: exp.Expr, begin: exp.Expr | None, end: exp.Expr | None) -> exp.Expr | None:
+    a, b = _whole(begin), _whole(end)
+    if a is None or b is None:
+        return None
+    start = max(a, 1)  # DuckDB reads 0 as the first item
+    length = max(b - start + 1, 0)
+    return exp.Anonymous(
+        this="SLICE",
+        expressions=[lst.copy(), exp.Literal.number(start), exp.Literal.number(length)],
+    )
+
+
+def _from_one(node: exp.Expr) -> exp.Expr:
+    fn = node.expression
+    if not isinstance(fn, exp.Lambda) or len(fn.expressions) != 2:
+        return node
+    index = fn.expressions[1].name
+    body = fn.this
+    if not index or any(
+        index in {p.name for p in inner.expressions} for inner in body.find_all(exp.Lambda)
+    ):
+        return node
+    new_body = body.copy().transform(
+        lambda n: (
+            exp.Paren(this=exp.Add(this=n.copy(), expression=exp.Literal.number(1)))
+            if isinstance(n, exp.Identifier | exp.Column)
+            and n.name == index
+            and not isinstance(n.parent, exp.Column)
+            and (not isinstance(n, exp.Column) or not n.table)
+            else n
+        )
+    )
+    new = node.copy()
+    new.expression.set("this", new_body)
+    return new
