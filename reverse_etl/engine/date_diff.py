@@ -108,10 +108,20 @@ def spark_date_diff(node: exp.Expr) -> exp.Expr:
     return exp.IntDiv(this=span, expression=_number(_MICROS[part]))
 
 
-def pg_week_diff(node: exp.Expr) -> exp.Expr:
-    """A ``DateDiff`` of weeks as DuckDB counts them, in PostgreSQL (the difference of the
-    dates divided by 7: integer division there truncates toward zero, as DuckDB's)."""
-    if part_of(node) != "week" or node.this is None or node.expression is None:
+def pg_date_diff(node: exp.Expr) -> exp.Expr:
+    """A ``DateDiff`` as DuckDB counts it, in PostgreSQL. Weeks: the difference of the dates
+    divided by 7 (integer division there truncates toward zero, as DuckDB's). The other
+    parts: sqlglot's forms, which count as DuckDB does (tests/portable_exprs.py), once the
+    part has its one name (sqlglot knew ``'day'`` but cast ``age()`` for ``'days'``)."""
+    part = part_of(node)
+    if part is None or node.this is None or node.expression is None:
         return node
+    if part != "week":
+        new = node.copy()
+        new.set("unit", exp.Var(this=part.upper()))
+        new.set("date_part_boundary", True)
+        return new
     days = exp.Paren(this=exp.Sub(this=_date(node.this), expression=_date(node.expression)))
-    return bigint(exp.Paren(this=exp.Div(this=days, expression=_number(7))))
+    # typed: the integer division of two integers (sqlglot writes an untyped one as DuckDB's
+    # "/", a float division there, and a CAST to BIGINT would then round)
+    return bigint(exp.Paren(this=exp.Div(this=days, expression=_number(7), typed=True)))

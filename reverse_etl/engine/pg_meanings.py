@@ -50,6 +50,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from reverse_etl.engine import pg_lists
+from reverse_etl.engine.date_diff import pg_date_diff
 from reverse_etl.engine.portable import (
     POINTS_IN_TIME,
     bigint,
@@ -452,6 +453,7 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.IgnoreNulls: pg_lists.any_value,
     exp.Glob: pg_lists.glob,
     exp.ArrayMin: pg_lists.array_extreme,
+    exp.DateDiff: pg_date_diff,
     exp.ArrayMax: pg_lists.array_extreme,
     exp.Round: _round,
     exp.Substring: _substring,

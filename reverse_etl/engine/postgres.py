@@ -548,15 +548,6 @@ def _refuse_duckdb_meanings(tree: exp.Expr) -> None:
             "only matches '.')",
             hint="write regexp_matches(x, '^(?:pattern)$') for DuckDB's meaning",
         )
-    for node in tree.find_all(exp.DateDiff):
-        unit = node.args.get("unit")
-        if unit is not None and unit.name.upper() in ("WEEK", "WEEKS"):
-            raise EngineError(
-                "date_diff('week', ...) counts other weeks in PostgreSQL: DuckDB counts the "
-                "Mondays crossed, and sqlglot's PostgreSQL form rounds the days over 7 "
-                "(1 January to 1 March 2024: 8 in DuckDB, 9 there)",
-                hint="count days instead: date_diff('day', a, b) // 7 gives whole weeks in both",
-            )
 
 
 def _declare_prefix(cursor_name: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlglot import exp
 
 from reverse_etl.engine import spark_lists
+from reverse_etl.engine.date_diff import spark_date_diff
 from reverse_etl.engine.portable import (
     bigint,
     is_epoch_ms,
@@ -361,14 +362,20 @@ def _ends_as_written(node: exp.Expr) -> exp.Expr:
 def _refuse_date_diff(tree: exp.Expr) -> None:
     """Spark's ``datediff(unit, a, b)`` counts whole units from ``a`` to ``b``; DuckDB's and
     PostgreSQL's ``date_diff`` count the unit's boundaries crossed (31 January to 1 March:
-    1 month in Spark, 2 in DuckDB; 23:00 to 01:00 the next day: 0 days, 1). Refused."""
-    if tree.find(exp.DateDiff) is not None:
-        raise EngineError(
-            "date_diff counts otherwise in Spark: DuckDB counts the boundaries crossed "
-            "(31 January to 1 March: 2 months), Spark whole units (1 month)",
-            hint="write the model in Spark SQL (config(dialect='spark')) and say which count "
-            "you mean there",
-        )
+    1 month in Spark, 2 in DuckDB; 23:00 to 01:00 the next day: 0 days, 1). Each part
+    DuckDB counts is written as it counts (``date_diff.spark_date_diff``); another part
+    (``decade``) is refused."""
+    for node in list(tree.find_all(exp.DateDiff)):
+        new = spark_date_diff(node)
+        if new is node:
+            raise EngineError(
+                "date_diff counts otherwise in Spark: DuckDB counts the boundaries crossed "
+                "(31 January to 1 March: 2 months), Spark whole units (1 month)",
+                hint="count in a part retl writes for Spark (year, quarter, month, week, day, "
+                "hour ... microsecond), or write the model in Spark SQL "
+                "(config(dialect='spark')) and say which count you mean there",
+            )
+        node.replace(new)
 
 
 def _refuse_regexp_differences(tree: exp.Expr) -> None:
