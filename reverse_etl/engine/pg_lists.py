@@ -17,6 +17,8 @@
   goes as written, and fails there.
 - ``any_value(x)``: PostgreSQL has it from version 16 only. Written as element 1 of an
   ``array_agg`` of the non-NULL ``x``, as ``first`` is (``pg_meanings._picked``).
+- ``l[-k]`` counts from the end in DuckDB, and is NULL in PostgreSQL (silently): written
+  ``(l)[array_length(l, 1) + 1 - k]``; ``l[i]`` so when ``i`` is negative.
 - ``s GLOB 'pattern'`` with a literal pattern of ``*`` and ``?``: ``s LIKE`` the same pattern
   (``%`` and ``_`` for them, the pattern's own ``%`` and ``_`` escaped). A pattern with a
   character class (``[a-z]``) goes as written, and fails there.
@@ -154,6 +156,57 @@ def any_value(node: exp.Expr) -> exp.Expr:
         return first
     unit.replace(first)
     return node
+
+
+def negative_index(node: exp.Expr) -> exp.Expr:
+    """``l[-k]`` (from the end in DuckDB; NULL in PostgreSQL, silently) as
+    ``(l)[array_length(l, 1) + 1 - k]``: out of range, an index below 1, NULL there too.
+    An index that is no literal, ``l[i]``, the same way when ``i`` is negative."""
+    from_end = from_end_index(node)
+    if from_end is not None:
+        return _from_end(node.this, _number(from_end))
+    if (
+        not isinstance(node, exp.Bracket)
+        or node.args.get("offset") is not None
+        or len(node.expressions) != 1
+        or node.this is None
+    ):
+        return node
+    index = node.expressions[0]
+    if isinstance(index, exp.Literal | exp.Neg | exp.Slice):
+        return node
+    negative = exp.LT(this=index.copy(), expression=_number(0))
+    return exp.Case(
+        ifs=[exp.If(this=negative, true=_from_end(node.this, exp.Neg(this=index.copy())))],
+        default=node.copy(),
+    )
+
+
+def _from_end(lst: exp.Expr, k: exp.Expr) -> exp.Expr:
+    length = exp.Anonymous(this="ARRAY_LENGTH", expressions=[lst.copy(), _one()])
+    index = exp.Sub(this=exp.Add(this=length, expression=_one()), expression=k)
+    return exp.Bracket(this=exp.Paren(this=lst.copy()), expressions=[index], offset=1)
+
+
+def from_end_index(node: exp.Expr) -> int | None:
+    """``k`` of a DuckDB-dialect ``l[-k]`` (sqlglot holds list indexes from 0: ``l[-1]`` as
+    ``-2``), or None for another subscript."""
+    if not isinstance(node, exp.Bracket) or len(node.expressions) != 1 or node.this is None:
+        return None
+    if node.args.get("offset") is not None:
+        return None  # written by a rewrite, not read from the model
+    index = node.expressions[0]
+    if isinstance(index, exp.Neg) and _whole(index.this):
+        return int(index.this.name) - 1 or None
+    return None
+
+
+def _one() -> exp.Expr:
+    return exp.Literal.number(1)
+
+
+def _number(n: int) -> exp.Expr:
+    return exp.Literal.number(n)
 
 
 def glob(node: exp.Expr) -> exp.Expr:

@@ -453,6 +453,7 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.IgnoreNulls: pg_lists.any_value,
     exp.Glob: pg_lists.glob,
     exp.ArrayMin: pg_lists.array_extreme,
+    exp.Bracket: pg_lists.negative_index,
     exp.DateDiff: pg_date_diff,
     exp.ArrayMax: pg_lists.array_extreme,
     exp.Round: _round,

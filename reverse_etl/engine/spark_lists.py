@@ -10,6 +10,11 @@ by tests/portable_exprs.py; ``spark_meanings`` applies them to DuckDB-dialect mo
   clips. A negative bound goes as written, and fails.
 - ``any_value(x)`` with a FILTER: sqlglot wrote ``ANY_VALUE(x) IGNORE NULLS FILTER (...)``,
   a syntax error there; written ``ANY_VALUE(x, TRUE)``, Spark's form that skips NULLs.
+- ``l[k]`` with a literal ``k``: ``try_element_at(l, k)``, NULL beyond the end as in DuckDB
+  (Spark's ``l[k - 1]`` fails there, under ANSI); ``l[-k]`` (from the end in DuckDB;
+  sqlglot wrote ``l[-k-1]``): ``try_element_at(l, -k)``.
+- ``quantile_cont(x, p)``: sqlglot wrote ``PERCENTILE_CONT(x, p)``, which Spark takes only
+  as ``WITHIN GROUP``; its ``percentile(x, p)`` interpolates as DuckDB's does.
 - ``s GLOB 'pattern'`` with a literal pattern of ``*`` and ``?``: ``s LIKE`` the same
   pattern (``portable.glob_as_like``); a character class goes as written, and fails.
 - Not bridged, and loud: ``list_sum``, ``list_avg``, ``list_aggregate`` (Spark's
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from reverse_etl.engine.pg_lists import from_end_index
 from reverse_etl.engine.portable import glob_as_like
 
 
@@ -39,11 +45,68 @@ def lists_as_written(node: exp.Expr) -> exp.Expr:
         args = node.expressions
         if len(args) == 3:
             return _sliced(args[0], args[1], args[2]) or node
+    position = _position(node)
+    if position is not None:
+        inner = node.this.copy().transform(lists_as_written)  # a list of lists: l[-1][-1]
+        return exp.Anonymous(
+            this="TRY_ELEMENT_AT", expressions=[inner, exp.Literal.number(position)]
+        )
+    by_column = _by_column(node)
+    if by_column is not None:
+        return by_column
+    if isinstance(node, exp.PercentileCont) and node.this is not None:
+        # quantile_cont(x, p): sqlglot wrote PERCENTILE_CONT(x, p), which Spark takes only
+        # WITHIN GROUP; its PERCENTILE is the same exact interpolation
+        fraction = node.expression
+        if fraction is not None:
+            return exp.Anonymous(this="PERCENTILE", expressions=[node.this.copy(), fraction.copy()])
     if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
         bounds = node.expressions[0]
         if isinstance(bounds, exp.Slice) and node.this is not None:
             return _sliced(node.this, bounds.this, bounds.expression) or node
     return node
+
+
+def _position(node: exp.Expr) -> int | None:
+    """The DuckDB position (from 1; from the end when negative) of ``l[k]`` with a literal
+    ``k``, or None. sqlglot holds it from 0 and writes Spark's ``l[k - 1]``, which Spark
+    (ANSI) fails on beyond the end, where DuckDB gives NULL; ``l[-1]`` it wrote ``l[-2]``."""
+    from_end = from_end_index(node)
+    if from_end is not None:
+        return -from_end
+    if (
+        isinstance(node, exp.Bracket)
+        and node.args.get("offset") is None
+        and len(node.expressions) == 1
+        and node.this is not None
+    ):
+        index = _whole(node.expressions[0])
+        if index is not None:
+            return index + 1
+    return None
+
+
+def _by_column(node: exp.Expr) -> exp.Expr | None:
+    """``l[i]`` with an index that is no literal: DuckDB counts ``i`` from 1 (from the end
+    when negative), and sqlglot kept ``l[i]``, which Spark counts from 0, silently.
+    ``try_element_at(l, i)`` counts as DuckDB does (a map's key too); position 0, NULL in
+    DuckDB, is NULL there too (Spark fails on it)."""
+    if (
+        not isinstance(node, exp.Bracket)
+        or node.args.get("offset") is not None
+        or len(node.expressions) != 1
+        or node.this is None
+    ):
+        return None
+    index = node.expressions[0]
+    if isinstance(index, exp.Literal | exp.Neg | exp.Slice):
+        return None
+    zero = exp.EQ(this=index.copy(), expression=exp.Literal.number(0))
+    inner = node.this.copy().transform(lists_as_written)
+    return exp.Case(
+        ifs=[exp.If(this=zero, true=exp.Null())],
+        default=exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[inner, index.copy()]),
+    )
 
 
 def _whole(x: exp.Expr | None) -> int | None:

@@ -23,7 +23,7 @@ from reverse_etl.state.journal import journal_files
 from reverse_etl.state.spark import SparkStateStore
 from reverse_etl.validation import validate_project
 from tests.conftest import kill_sync_midway
-from tests.portable_exprs import differences
+from tests.portable_exprs import date_diff_grid_sql, differences
 
 pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'retl[spark]'")
 pytestmark = pytest.mark.spark
@@ -472,6 +472,17 @@ def test_no_expression_gives_another_value_on_spark_silently(spark: Any) -> None
         differences("spark", lambda sql: engine.rows(engine.transpile(sql))[0][0], (EngineError,))
         == []
     )
+
+
+def test_date_diff_counts_as_duckdb_over_a_grid_of_times_and_dates(spark: Any) -> None:
+    """Spark's datediff counts whole units; retl writes DuckDB's count (the boundaries
+    crossed) for every part, over 225 pairs of times and of their dates."""
+    sql = date_diff_grid_sql()
+    expected = duckdb.sql(sql).fetchall()
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    got = [tuple(row) for row in engine.rows(engine.transpile(sql))]
+    assert len(expected) == 225
+    assert got == expected
 
 
 def test_epoch_ms_of_a_timestamp_column_is_its_milliseconds_as_in_duckdb(

@@ -12,7 +12,7 @@ from reverse_etl.engine.base import JSON_TEXT, iter_batches
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import EngineError
-from tests.portable_exprs import differences, normal
+from tests.portable_exprs import date_diff_grid_sql, differences, normal
 
 pytestmark = pytest.mark.postgres
 
@@ -76,3 +76,16 @@ def test_epoch_ms_and_len_of_columns_follow_their_types_in_the_catalog(
     assert [r[1] for r in got] == [1710497472500, 0, None]
     assert [r[3] for r in got] == [3, 0, None]
     assert [normal(r[5]) for r in got] == [normal(r[5]) for r in expected]
+
+
+def test_date_diff_counts_as_duckdb_over_a_grid_of_times_and_dates(
+    pg_engine: PostgresEngine,
+) -> None:
+    import duckdb
+
+    sql = date_diff_grid_sql()
+    reader = pg_engine.stream(sql)
+    got = [tuple(r.values()) for b in iter_batches(reader) for r in b.to_pylist()]
+    expected = duckdb.sql(sql).fetchall()
+    assert len(expected) == 225
+    assert got == expected
