@@ -445,6 +445,18 @@ def _json_object(node: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this="JSON_BUILD_OBJECT", expressions=pairs)
 
 
+def _json_operand(node: exp.Expr) -> exp.Expr:
+    """``s->'k'`` / ``s->>'k'`` (and ``json_extract``): DuckDB reads a text column as JSON,
+    PostgreSQL's ``json_extract_path`` takes json only (a text column failed there). The
+    operand cast to json, which a json column is already (a jsonb one is converted)."""
+    x = node.this
+    if x is None or (isinstance(x, exp.Cast) and x.to.is_type("json")):
+        return node
+    new = node.copy()
+    new.set("this", exp.Cast(this=x.copy(), to=exp.DataType.build("JSON")))
+    return new
+
+
 _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.Struct: _json_object,
     exp.Transform: pg_lists.list_transform,
@@ -454,6 +466,8 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.Glob: pg_lists.glob,
     exp.ArrayMin: pg_lists.array_extreme,
     exp.Bracket: pg_lists.negative_index,
+    exp.JSONExtract: _json_operand,
+    exp.JSONExtractScalar: _json_operand,
     exp.DateDiff: pg_date_diff,
     exp.ArrayMax: pg_lists.array_extreme,
     exp.Round: _round,

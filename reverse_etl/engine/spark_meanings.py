@@ -40,6 +40,7 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
         .transform(_strftime_as_written)
         .transform(_named_as_written)
         .transform(spark_lists.lists_as_written)
+        .transform(_json_as_text)
     )
 
 
@@ -334,6 +335,16 @@ def _split_characters(node: exp.Expr) -> exp.Expr:
     empty = exp.EQ(this=text.copy(), expression=exp.Literal.string(""))
     one = exp.Array(expressions=[exp.Literal.string("")])
     return exp.Case(ifs=[exp.If(this=empty, true=one)], default=chars)
+
+
+def _json_as_text(node: exp.Expr) -> exp.Expr:
+    """``x::json``: Spark has no JSON type, and its JSON functions read text; sqlglot wrote
+    ``to_json(x)``, which fails for a text (``'{"a": 1}'::json->>'a'`` failed). The text
+    itself."""
+    if isinstance(node, exp.Cast) and node.to.is_type("json") and node.this is not None:
+        text: exp.Expr = node.this
+        return text.copy()
+    return node
 
 
 def _ends_as_written(node: exp.Expr) -> exp.Expr:

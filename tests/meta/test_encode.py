@@ -257,3 +257,29 @@ def test_the_event_id_column_is_the_payloads_event_id_unescaped(engine: DuckDBEn
     assert one(engine, event_id="'say \"hi\" \\ bye'")["payload"]["event_id"] == 'say "hi" \\ bye'
     derived = one(engine, {"model_key": ("ip",)}, event_id=None)["payload"]["event_id"]
     assert derived.startswith("retl-") and len(derived) == 37
+
+
+def test_contents_read_back_from_json_text_encode_as_a_list_of_structs(
+    engine: DuckDBEngine,
+) -> None:
+    """A PostgreSQL warehouse's contents arrive as JSON text, which the workbench turns into
+    a list of structs whose numbers are JSON (engine/json_columns.py): Meta gets the same
+    contents as from DuckDB's own list."""
+    import pyarrow as pa
+
+    from reverse_etl.engine.pg_copy import json_field
+
+    text = '[{"content_id" : 1001, "price" : 21.25, "quantity" : 2}, {"content_id" : "b"}]'
+    staged = engine.stage(
+        pa.table([pa.array([text])], schema=pa.schema([json_field("c", array=False)])).to_reader()
+    )
+    from_json = one(engine, contents=f"(SELECT c FROM {staged})")
+    from_duckdb = one(
+        engine,
+        contents="[{'content_id': '1001', 'price': 21.25, 'quantity': 2}, "
+        "{'content_id': 'b', 'price': NULL, 'quantity': NULL}]",
+    )
+    expected = [{"id": "1001", "item_price": 21.25, "quantity": 2}, {"id": "b"}]
+    assert from_json["payload"]["custom_data"]["contents"] == expected
+    assert from_duckdb["payload"]["custom_data"]["contents"] == expected
+    assert (from_json["errors"], from_json["warnings"]) == (None, None)
