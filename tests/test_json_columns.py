@@ -104,3 +104,43 @@ def test_a_staged_json_column_is_the_lists_and_structs_it_holds() -> None:
         ]
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "nested"),
+    [
+        ('a"b', True),
+        ("c'd", True),
+        ("e) VARCHAR, f INT); DROP TABLE x; --", True),
+        ("order", True),
+        ("", False),  # no struct field has an empty name
+    ],
+)
+def test_keys_from_the_data_never_become_sql(key: str, nested: bool) -> None:
+    """The keys are warehouse data (a web tracker's, maybe): whatever they hold, the value
+    comes back whole, as a struct when DuckDB can name each field, else as JSON."""
+    value = {key: 1, "z": "v"}
+    rows = pa.table(
+        [pa.array([json.dumps(value)])], schema=pa.schema([json_field("c", array=False)])
+    )
+    engine = DuckDBEngine()
+    try:
+        table = engine.stage(rows.to_reader())
+        ((type_, text),) = engine.rows(f"SELECT typeof(c), to_json(c) FROM {table}")
+        assert type_.startswith("STRUCT(") is nested
+        assert json.loads(text) == value
+    finally:
+        engine.close()
+
+
+def test_keys_equal_but_for_case_keep_the_column_json() -> None:
+    rows = pa.table(
+        [pa.array(['{"a": 1}', '{"A": 2}'])], schema=pa.schema([json_field("c", array=False)])
+    )
+    engine = DuckDBEngine()
+    try:
+        table = engine.stage(rows.to_reader())
+        got = engine.rows(f"SELECT typeof(c), to_json(c) FROM {table} ORDER BY 2")
+        assert got == [("JSON", '{"A":2}'), ("JSON", '{"a":1}')]
+    finally:
+        engine.close()

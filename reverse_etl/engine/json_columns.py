@@ -26,8 +26,6 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 if TYPE_CHECKING:
     from reverse_etl.engine.duckdb import DuckDBEngine
 
@@ -37,20 +35,37 @@ _AS_IS = ("VARCHAR", "BOOLEAN")  # every other leaf is a number: kept as its JSO
 
 
 def nest_json_columns(engine: DuckDBEngine, table: str, columns: Sequence[str]) -> None:
-    """Each of ``columns`` (JSON text) of ``table`` as the type of its values, or JSON."""
+    """Each of ``columns`` (JSON text) of ``table`` as the type of its values, or JSON.
+
+    The table is written again by one statement whose SQL holds the structures as quoted
+    literals only: no type name made of the data's keys (warehouse data, maybe a web
+    tracker's) is ever part of the SQL. An object with a key DuckDB cannot name as a struct
+    field (empty, or two keys equal but for case) keeps its column JSON."""
+    replaced = []
     for column in columns:
         col = _ident(column)
         structure = sorted_structure(values_structure(engine, table, col))
-        if structure is None:
-            _alter(engine, table, col, "JSON", f"CAST({col} AS JSON)")
-            continue
-        text = _lit(json.dumps(structure, separators=(",", ":")))
-        try:
-            typed = f"typeof(json_transform(CAST('null' AS JSON), {text}))"
-            (type_,) = engine.rows(f"SELECT {typed}")[0]
-            _alter(engine, table, col, type_, f"json_transform({col}, {text})")
-        except duckdb.Error:  # fields DuckDB cannot hold apart ('a' and 'A'): kept as JSON
-            _alter(engine, table, col, "JSON", f"CAST({col} AS JSON)")
+        if structure is None or not _fields_ok(structure):
+            replaced.append(f"CAST({col} AS JSON) AS {col}")
+        else:
+            text = _lit(json.dumps(structure, separators=(",", ":")))
+            replaced.append(f"json_transform({col}, {text}) AS {col}")
+    engine.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS "
+        f"SELECT * REPLACE ({', '.join(replaced)}) FROM {table}"
+    )
+
+
+def _fields_ok(structure: Any) -> bool:
+    """Whether every object's keys can be struct fields: not empty, apart without case."""
+    if isinstance(structure, dict):
+        keys = [k.lower() for k in structure]
+        if "" in keys or len(set(keys)) != len(keys):
+            return False
+        return all(_fields_ok(v) for v in structure.values())
+    if isinstance(structure, list):
+        return all(_fields_ok(v) for v in structure)
+    return True
 
 
 # Distinct shapes merged here; beyond, DuckDB's own json_group_structure merges them.
@@ -116,10 +131,6 @@ def _sorted(structure: Any) -> Any:
     if structure in _ANY:
         return "VARCHAR"
     return structure if structure in _AS_IS else "JSON"
-
-
-def _alter(engine: DuckDBEngine, table: str, col: str, type_: str, using: str) -> None:
-    engine.execute(f"ALTER TABLE {table} ALTER COLUMN {col} SET DATA TYPE {type_} USING {using}")
 
 
 def _ident(name: str) -> str:
