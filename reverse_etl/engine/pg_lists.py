@@ -12,6 +12,8 @@
   NULL list; an average as a DOUBLE. (sqlglot reads ``list_min``/``list_max`` as
   ``ARRAY_MIN``/``ARRAY_MAX``, which PostgreSQL lacks too: ``array_extreme``.) A list of
   lists has no PostgreSQL form (its arrays are one grid: ``unnest`` flattens it).
+- ``list_sort(l [, order [, nulls]])`` and ``list_reverse_sort``: the items ``UNNEST``ed and
+  ordered (ascending, NULLs last by default, as DuckDB's).
 - ``list_slice(l, a, b)`` with literal bounds from 0: ``(l)[a:b]`` (PostgreSQL's slice of an
   array counts from 1 and clips as DuckDB's does); a negative bound (from the end in DuckDB)
   goes as written, and fails there.
@@ -104,6 +106,29 @@ def list_aggregate(node: exp.Expr) -> exp.Expr:
         alias=exp.TableAlias(this=exp.to_identifier(_TABLE), columns=[exp.to_identifier(_ITEM)]),
     )
     return null_if_null(lst, exp.Subquery(this=exp.select(value).from_(source)))
+
+
+def list_sort(node: exp.Expr) -> exp.Expr:
+    """``list_sort(l [, 'ASC' | 'DESC' [, 'NULLS FIRST' | 'NULLS LAST']])`` and
+    ``list_reverse_sort`` (sqlglot's ``ARRAY_SORT``, which PostgreSQL lacks) as
+    ``ARRAY(SELECT x FROM UNNEST(l) ... ORDER BY x ...)``; DuckDB's default order is
+    ascending with NULLs last. NULL for a NULL list."""
+    lst, asc, nulls = node.this, node.args.get("asc"), node.args.get("nulls_first")
+    if lst is None or not all(a is None or isinstance(a, exp.Boolean) for a in (asc, nulls)):
+        return node
+    desc = asc is not None and not asc.this
+    first = nulls is not None and bool(nulls.this)
+    item = exp.column(_ITEM, table=_TABLE)
+    source = exp.Unnest(
+        expressions=[lst.copy()],
+        alias=exp.TableAlias(this=exp.to_identifier(_TABLE), columns=[exp.to_identifier(_ITEM)]),
+    )
+    select = (
+        exp.select(item.copy())
+        .from_(source)
+        .order_by(exp.Ordered(this=item.copy(), desc=desc, nulls_first=first))
+    )
+    return null_if_null(lst, exp.Array(expressions=[select]))
 
 
 def array_extreme(node: exp.Expr) -> exp.Expr:

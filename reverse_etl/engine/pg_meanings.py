@@ -465,6 +465,7 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.IgnoreNulls: pg_lists.any_value,
     exp.Glob: pg_lists.glob,
     exp.ArrayMin: pg_lists.array_extreme,
+    exp.ArraySort: pg_lists.list_sort,
     exp.Bracket: pg_lists.negative_index,
     exp.JSONExtract: _json_operand,
     exp.JSONExtractScalar: _json_operand,
