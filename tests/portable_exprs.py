@@ -403,6 +403,8 @@ EXPRESSIONS = [
     "'{\"a\": {\"b\": [1, 2]}}'::json->'a'",
     "json_extract_string('{\"a\": [1, 2]}', '$.a[1]')",
     "(select s->>'k' from (values ('{\"k\": \"v\"}')) t(s))",
+    "{'a': 1}::json->>'a'",
+    "[1, 2]::json->>0",
     "try_cast('x' as int)",
     "try_cast('12' as int)",
     "cast('2024-03-15' as date) - interval 1 day",

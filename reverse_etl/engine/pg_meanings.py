@@ -450,10 +450,17 @@ def _json_operand(node: exp.Expr) -> exp.Expr:
     PostgreSQL's ``json_extract_path`` takes json only (a text column failed there). The
     operand cast to json, which a json column is already (a jsonb one is converted)."""
     x = node.this
-    if x is None or (isinstance(x, exp.Cast) and x.to.is_type("json")):
+    if x is None:
         return node
+    if isinstance(x, exp.Cast) and x.to.is_type("json"):
+        if not isinstance(x.this, exp.Array):
+            return node
+        x = x.this  # a list literal: PostgreSQL casts no array to json, to_json writes one
     new = node.copy()
-    new.set("this", exp.Cast(this=x.copy(), to=exp.DataType.build("JSON")))
+    if isinstance(x, exp.Array):
+        new.set("this", exp.Anonymous(this="TO_JSON", expressions=[x.copy()]))
+    else:
+        new.set("this", exp.Cast(this=x.copy(), to=exp.DataType.build("JSON")))
     return new
 
 

@@ -340,9 +340,11 @@ def _split_characters(node: exp.Expr) -> exp.Expr:
 def _json_as_text(node: exp.Expr) -> exp.Expr:
     """``x::json``: Spark has no JSON type, and its JSON functions read text; sqlglot wrote
     ``to_json(x)``, which fails for a text (``'{"a": 1}'::json->>'a'`` failed). The text
-    itself."""
+    itself; a struct, list or map by its form (``{'a': 1}::json``) stays ``to_json``."""
     if isinstance(node, exp.Cast) and node.to.is_type("json") and node.this is not None:
         text: exp.Expr = node.this
+        if isinstance(text, exp.Struct | exp.Array | exp.Map | exp.VarMap):
+            return node
         return text.copy()
     return node
 
