@@ -18,7 +18,7 @@
   array counts from 1 and clips as DuckDB's does); a negative bound (from the end in DuckDB)
   goes as written, and fails there.
 - ``any_value(x)``: PostgreSQL has it from version 16 only. Written as element 1 of an
-  ``array_agg`` of the non-NULL ``x``, as ``first`` is (``pg_meanings._picked``).
+  ``array_agg`` of the non-NULL ``x``, by ``pg_meanings._picked`` as ``first`` is.
 - ``l[-k]`` counts from the end in DuckDB, and is NULL in PostgreSQL (silently): written
   ``(l)[array_length(l, 1) + 1 - k]``; ``l[i]`` so when ``i`` is negative.
 - ``s GLOB 'pattern'`` with a literal pattern of ``*`` and ``?``: ``s LIKE`` the same pattern
@@ -30,7 +30,12 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from reverse_etl.engine.portable import glob_as_like, none_null, null_if_null
+from reverse_etl.engine.portable import (
+    glob_as_like,
+    model_index,
+    null_if_null,
+    whole_number,
+)
 
 _ITEM, _POSITION, _TABLE = "__x", "__i", "__t"
 
@@ -142,63 +147,23 @@ def array_extreme(node: exp.Expr) -> exp.Expr:
 
 def list_slice(node: exp.Expr) -> exp.Expr:
     args = node.expressions
-    if len(args) != 3 or not all(_whole(a) for a in args[1:]):
+    if len(args) != 3 or any(whole_number(a) is None for a in args[1:]):
         return node
     bounds = exp.Slice(this=args[1].copy(), expression=args[2].copy())
     return exp.Bracket(this=exp.Paren(this=args[0].copy()), expressions=[bounds])
-
-
-def _whole(x: exp.Expr) -> bool:
-    return isinstance(x, exp.Literal) and not x.is_string and x.name.isdigit()
-
-
-def any_value(node: exp.Expr) -> exp.Expr:
-    """``any_value(x)`` (sqlglot reads DuckDB's as ``IGNORE NULLS``) as element 1 of the
-    ``array_agg`` of the non-NULL ``x``; a FILTER kept, over a window as well."""
-    inner = node.this if isinstance(node, exp.IgnoreNulls) else node
-    if not isinstance(inner, exp.AnyValue) or inner.this is None:
-        return node
-    if isinstance(node, exp.AnyValue) and isinstance(node.parent, exp.IgnoreNulls):
-        return node  # the IgnoreNulls around it is rewritten instead
-    x = inner.this
-    skip = none_null(x)
-    unit: exp.Expr = node
-    if isinstance(unit.parent, exp.Filter) and unit.arg_key == "this":
-        unit = unit.parent
-        skip = exp.and_(exp.Paren(this=unit.expression.this.copy()), skip)
-    aggregate: exp.Expr = exp.Filter(
-        this=exp.ArrayAgg(this=x.copy()), expression=exp.Where(this=skip)
-    )
-    if isinstance(unit.parent, exp.Window) and unit.arg_key == "this":
-        unit = unit.parent
-        window = unit.copy()
-        window.set("this", aggregate)
-        aggregate = window
-    first = exp.Bracket(
-        this=exp.Paren(this=aggregate), expressions=[exp.Literal.number(1)], offset=1
-    )
-    if unit is node:
-        return first
-    unit.replace(first)
-    return node
 
 
 def negative_index(node: exp.Expr) -> exp.Expr:
     """``l[-k]`` (from the end in DuckDB; NULL in PostgreSQL, silently) as
     ``(l)[array_length(l, 1) + 1 - k]``: out of range, an index below 1, NULL there too.
     An index that is no literal, ``l[i]``, the same way when ``i`` is negative."""
+    index = model_index(node)
+    if index is None or isinstance(index, exp.Literal | exp.Slice):
+        return node
     from_end = from_end_index(node)
     if from_end is not None:
         return _from_end(node.this, _number(from_end))
-    if (
-        not isinstance(node, exp.Bracket)
-        or node.args.get("offset") is not None
-        or len(node.expressions) != 1
-        or node.this is None
-    ):
-        return node
-    index = node.expressions[0]
-    if isinstance(index, exp.Literal | exp.Neg | exp.Slice):
+    if isinstance(index, exp.Neg):
         return node
     negative = exp.LT(this=index.copy(), expression=_number(0))
     return exp.Case(
@@ -216,13 +181,10 @@ def _from_end(lst: exp.Expr, k: exp.Expr) -> exp.Expr:
 def from_end_index(node: exp.Expr) -> int | None:
     """``k`` of a DuckDB-dialect ``l[-k]`` (sqlglot holds list indexes from 0: ``l[-1]`` as
     ``-2``), or None for another subscript."""
-    if not isinstance(node, exp.Bracket) or len(node.expressions) != 1 or node.this is None:
-        return None
-    if node.args.get("offset") is not None:
-        return None  # written by a rewrite, not read from the model
-    index = node.expressions[0]
-    if isinstance(index, exp.Neg) and _whole(index.this):
-        return int(index.this.name) - 1 or None
+    index = model_index(node)
+    if isinstance(index, exp.Neg):
+        held = whole_number(index.this)
+        return None if held is None else (held - 1 or None)
     return None
 
 

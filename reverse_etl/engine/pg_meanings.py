@@ -313,15 +313,28 @@ def _regexp_extract(node: exp.Expr) -> exp.Expr:
 
 def _picked(node: exp.Expr) -> exp.Expr:
     """``first(x [ORDER BY k])`` and ``arg_max(x, y)`` / ``arg_min`` / ``max_by`` /
-    ``min_by`` (DuckDB aggregates PostgreSQL lacks) as element 1 of an ``array_agg``:
-    ``first`` takes the first row's ``x`` even when NULL; ``arg_max`` skips the rows whose
-    ``x`` or ``y`` is NULL, as DuckDB's does. A FILTER around the call stays on the
+    ``min_by``, and ``any_value(x)`` (DuckDB aggregates PostgreSQL lacks, the last before
+    16) as element 1 of an ``array_agg``: ``first`` takes the first row's ``x`` even when
+    NULL; ``arg_max`` skips the rows whose ``x`` or ``y`` is NULL, as DuckDB's does, and
+    ``any_value`` those whose ``x`` is. A FILTER around the call stays on the
     aggregate (its condition joined with the skip); over a window (OVER) only a plain
     ``first(x)`` is rewritten, since PostgreSQL has no ORDER BY inside a window's
     aggregate."""
     keys: list[exp.Expr] = []
     skip: exp.Expr | None = None
-    if isinstance(node, exp.First):
+    if isinstance(node, exp.AnyValue) and isinstance(node.parent, exp.IgnoreNulls):
+        return node  # the IGNORE NULLS around it is the unit rewritten
+    picked = node.this if isinstance(node, exp.IgnoreNulls) else node
+    if isinstance(picked, exp.AnyValue):
+        # any_value (PostgreSQL 16+ only; sqlglot reads DuckDB's as IGNORE NULLS): the
+        # first non-NULL x
+        x = picked.this
+        if x is None:
+            return node
+        skip = none_null(x)
+    elif isinstance(node, exp.IgnoreNulls):
+        return node
+    elif isinstance(node, exp.First):
         x = node.this
         if isinstance(x, exp.Order):
             keys = [k.copy() for k in x.expressions]
@@ -468,8 +481,8 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.Struct: _json_object,
     exp.Transform: pg_lists.list_transform,
     exp.ArrayFilter: pg_lists.list_filter,
-    exp.AnyValue: pg_lists.any_value,
-    exp.IgnoreNulls: pg_lists.any_value,
+    exp.AnyValue: _picked,
+    exp.IgnoreNulls: _picked,
     exp.Glob: pg_lists.glob,
     exp.ArrayMin: pg_lists.array_extreme,
     exp.ArraySort: pg_lists.list_sort,

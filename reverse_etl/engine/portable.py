@@ -133,3 +133,25 @@ def glob_as_like(pattern: exp.Expr) -> exp.Expr | None:
         return None
     like = "".join({"*": "%", "?": "_", "%": "\\%", "_": "\\_"}.get(ch, ch) for ch in text)
     return exp.Literal.string(like)
+
+
+def whole_number(x: exp.Expr | None) -> int | None:
+    """The value of a literal whole number from 0 (no sign, no fraction), else None."""
+    if isinstance(x, exp.Literal) and not x.is_string and x.name.isdigit():
+        return int(x.name)
+    return None
+
+
+def model_index(node: exp.Expr) -> exp.Expr | None:
+    """The one index of a model's subscript ``l[i]`` as sqlglot read it from DuckDB (a
+    literal held from 0: ``l[1]`` as 0, ``l[-1]`` as -2), or None: not a subscript, one
+    a rewrite wrote (it sets ``offset``), or one of several indexes."""
+    if (
+        not isinstance(node, exp.Bracket)
+        or node.args.get("offset") is not None
+        or len(node.expressions) != 1
+        or node.this is None
+    ):
+        return None
+    index: exp.Expr = node.expressions[0]
+    return index

@@ -26,7 +26,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from reverse_etl.engine.pg_lists import from_end_index
-from reverse_etl.engine.portable import glob_as_like
+from reverse_etl.engine.portable import glob_as_like, model_index, whole_number
 
 
 def lists_as_written(node: exp.Expr) -> exp.Expr:
@@ -74,16 +74,8 @@ def _position(node: exp.Expr) -> int | None:
     from_end = from_end_index(node)
     if from_end is not None:
         return -from_end
-    if (
-        isinstance(node, exp.Bracket)
-        and node.args.get("offset") is None
-        and len(node.expressions) == 1
-        and node.this is not None
-    ):
-        index = _whole(node.expressions[0])
-        if index is not None:
-            return index + 1
-    return None
+    held = whole_number(model_index(node))
+    return None if held is None else held + 1
 
 
 def _by_column(node: exp.Expr) -> exp.Expr | None:
@@ -91,15 +83,8 @@ def _by_column(node: exp.Expr) -> exp.Expr | None:
     when negative), and sqlglot kept ``l[i]``, which Spark counts from 0, silently.
     ``try_element_at(l, i)`` counts as DuckDB does (a map's key too); position 0, NULL in
     DuckDB, is NULL there too (Spark fails on it)."""
-    if (
-        not isinstance(node, exp.Bracket)
-        or node.args.get("offset") is not None
-        or len(node.expressions) != 1
-        or node.this is None
-    ):
-        return None
-    index = node.expressions[0]
-    if isinstance(index, exp.Literal | exp.Neg | exp.Slice):
+    index = model_index(node)
+    if index is None or isinstance(index, exp.Literal | exp.Neg | exp.Slice):
         return None
     zero = exp.EQ(this=index.copy(), expression=exp.Literal.number(0))
     inner = node.this.copy().transform(lists_as_written)
@@ -109,14 +94,8 @@ def _by_column(node: exp.Expr) -> exp.Expr | None:
     )
 
 
-def _whole(x: exp.Expr | None) -> int | None:
-    if isinstance(x, exp.Literal) and not x.is_string and x.name.isdigit():
-        return int(x.name)
-    return None
-
-
 def _sliced(lst: exp.Expr, begin: exp.Expr | None, end: exp.Expr | None) -> exp.Expr | None:
-    a, b = _whole(begin), _whole(end)
+    a, b = whole_number(begin), whole_number(end)
     if a is None or b is None:
         return None
     start = max(a, 1)  # DuckDB reads 0 as the first item
