@@ -458,6 +458,21 @@ def _json_object(node: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this="JSON_BUILD_OBJECT", expressions=pairs)
 
 
+def _json_built(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ``json_object('k', v, ...)`` and ``json_array(a, ...)`` as PostgreSQL's
+    ``json_build_object`` and ``json_build_array`` (sqlglot wrote the SQL standard's
+    ``JSON_OBJECT('k': v)``, which PostgreSQL 15 cannot read, and ``JSON_ARRAY``, which it
+    does not have)."""
+    if isinstance(node, exp.JSONObject):
+        args: list[exp.Expr] = []
+        for pair in node.expressions:
+            if not isinstance(pair, exp.JSONKeyValue) or pair.expression is None:
+                return node
+            args += [pair.this.copy(), pair.expression.copy()]
+        return exp.Anonymous(this="JSON_BUILD_OBJECT", expressions=args)
+    return exp.Anonymous(this="JSON_BUILD_ARRAY", expressions=[a.copy() for a in node.expressions])
+
+
 def _json_operand(node: exp.Expr) -> exp.Expr:
     """``s->'k'`` / ``s->>'k'`` (and ``json_extract``): DuckDB reads a text column as JSON,
     PostgreSQL's ``json_extract_path`` takes json only (a text column failed there). The
@@ -488,6 +503,8 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.ArraySort: pg_lists.list_sort,
     exp.Bracket: pg_lists.negative_index,
     exp.JSONExtract: _json_operand,
+    exp.JSONObject: _json_built,
+    exp.JSONArray: _json_built,
     exp.JSONExtractScalar: _json_operand,
     exp.DateDiff: pg_date_diff,
     exp.ArrayMax: pg_lists.array_extreme,

@@ -31,9 +31,10 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
 import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
-from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
+from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, JSON_TEXT, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.portable import refuse_unportable
+from reverse_etl.engine.spark_json import json_output_columns
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
 from reverse_etl.errors import EngineError
@@ -325,9 +326,11 @@ class SparkEngine:
                 df.unpersist()
 
     def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:
-        """Run ``sql`` (model dialect) and return a lazy reader of Arrow record batches."""
+        """Run ``sql`` (model dialect) and return a lazy reader of Arrow record batches.
+        The columns that would be JSON in the model's dialect are marked ``JSON_TEXT``
+        (``spark_json.py``)."""
         df = self.dataframe(sql)
-        schema = self._arrow_schema(df)
+        schema = self._json_marked(self._arrow_schema(df), sql)
         batches = self._connect_batches(df) if self.is_connect else self._local_batches(df)
         return pa.RecordBatchReader.from_batches(schema, self._checked(batches, schema))
 
@@ -384,8 +387,27 @@ class SparkEngine:
         return schema
 
     def schema(self, sql: str) -> pa.Schema:
-        """Arrow schema of ``sql``'s result: Spark analyses the query, no job runs."""
-        return self._arrow_schema(self.dataframe(sql))
+        """Arrow schema of ``sql``'s result: Spark analyses the query, no job runs. Its JSON
+        columns marked as ``stream``'s."""
+        return self._json_marked(self._arrow_schema(self.dataframe(sql)), sql)
+
+    def _json_marked(self, schema: pa.Schema, sql: str) -> pa.Schema:
+        """``schema`` with its text columns that are JSON in the model's dialect (a cast to
+        JSON, ``to_json``, ``->``) marked ``JSON_TEXT``: Spark has no JSON type, and sent as
+        text an object would reach the platform as one JSON string (``spark_json.py``)."""
+        if self.model_dialect not in CHECKED_DIALECTS:
+            return schema
+        tree = sqlglot.parse_one(sql, read=self.model_dialect).transform(self._file_views)
+        names = json_output_columns(tree, self.model_dialect, self._table_types)
+        if not names:
+            return schema
+        fields = [
+            f.with_metadata({**(f.metadata or {}), JSON_TEXT: b"value"})
+            if f.name.lower() in names and pa.types.is_string(f.type)
+            else f
+            for f in schema
+        ]
+        return pa.schema(fields, metadata=schema.metadata)
 
     def describe(self, sql: str) -> list[ColumnInfo]:
         df = self.dataframe(sql)

@@ -20,6 +20,7 @@ from reverse_etl.engine.portable import (
     null_if_null,
     strftime_format,
 )
+from reverse_etl.engine.spark_json import json_as_duckdb
 from reverse_etl.errors import EngineError
 
 
@@ -41,6 +42,7 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
         .transform(_named_as_written)
         .transform(spark_lists.lists_as_written)
         .transform(_json_as_text)
+        .transform(json_as_duckdb)
     )
 
 

@@ -8,6 +8,7 @@ written."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
@@ -45,9 +46,16 @@ def typed_pairs(
     return [(n, twins[id(n)]) for n in innermost_first(nodes)]
 
 
-def typed_copy(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp.Expr | None:
+def typed_copy(
+    tree: exp.Expr,
+    dialect: str,
+    table_types: TableTypes,
+    *,
+    metadata: Mapping[type[exp.Expr], dict[str, Any]] | None = None,
+) -> exp.Expr | None:
     """A copy of ``tree``, qualified and typed by sqlglot from the tables' types; None when
-    that cannot be done."""
+    that cannot be done. ``metadata``: typing rules in place of the dialect's (sqlglot's
+    ``EXPRESSION_METADATA``)."""
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     tables = [
         t
@@ -82,7 +90,12 @@ def typed_copy(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp.Exp
             quote_identifiers=False,
             identify=False,
         )
-        annotate_types(copy, schema=schema, dialect=dialect)
+        annotate_types(
+            copy,
+            schema=schema,
+            dialect=dialect,
+            expression_metadata=dict(metadata) if metadata is not None else None,
+        )
     except Exception:  # sqlglot's optimizer raises many kinds: not known
         return None
     return copy

@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from reverse_etl.delivery.retry import RetryPolicy
+from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.spark import SparkConnection, SparkEngine
 from reverse_etl.errors import EngineError
 from reverse_etl.models.dialects import query_for
@@ -23,7 +24,7 @@ from reverse_etl.state.journal import journal_files
 from reverse_etl.state.spark import SparkStateStore
 from reverse_etl.validation import validate_project
 from tests.conftest import kill_sync_midway
-from tests.portable_exprs import date_diff_grid_sql, differences
+from tests.portable_exprs import date_diff_grid_sql, differences, engine_value
 
 pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'retl[spark]'")
 pytestmark = pytest.mark.spark
@@ -468,10 +469,18 @@ def test_no_expression_gives_another_value_on_spark_silently(spark: Any) -> None
     """DuckDB-dialect expressions give DuckDB's values on Spark, fail loudly, or differ as
     docs/warehouses.md says (tests/portable_exprs.py)."""
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
-    assert (
-        differences("spark", lambda sql: engine.rows(engine.transpile(sql))[0][0], (EngineError,))
-        == []
-    )
+    bench = DuckDBEngine()
+    try:
+        found = differences(
+            "spark",
+            lambda sql: engine_value(
+                engine, bench, sql, lambda s: engine.rows(engine.transpile(s))[0][0]
+            ),
+            (EngineError,),
+        )
+    finally:
+        bench.close()
+    assert found == []
 
 
 def test_date_diff_counts_as_duckdb_over_a_grid_of_times_and_dates(spark: Any) -> None:
@@ -585,3 +594,56 @@ def test_contents_from_line_items_come_in_the_models_order_as_from_duckdb(
     cheapest = min(contents, key=lambda c: (c["price"], c["content_id"]))
     assert from_spark["order-1"]["properties"]["description"] == cheapest["content_id"]
     assert sync(on_spark) == (0, 40)
+
+
+JSON_MODEL = """
+select 'Purchase' as event,
+       'order-' || order_id::varchar as event_id,
+       ordered_at as event_time,
+       lower(email) as email,
+       json_object('gift', (order_id % 2 = 0), 'n', order_id) as "properties.details",
+       to_json(list_value('a', 'b' || order_id::varchar)) as "properties.tags",
+       ('{"k": [1, 2], "m": {"x": "y"}}'::json) -> 'm' as "properties.extracted",
+       ('{"k": "v"}'::json) ->> 'k' as "properties.text",
+       coalesce(json_object('total', total), '{}'::json) as "properties.money"
+from {{ source('shop', 'orders') }}
+"""
+
+
+def test_json_columns_are_sent_as_their_values_as_from_duckdb(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    """Spark has no JSON type: a model column of JSON (``json_object``, ``to_json``, ``->``)
+    came back as text and went to the platform as a JSON *string*, where DuckDB sends the
+    object or list. Now the columns DuckDB would type JSON are marked as JSON text and read
+    back as their values, on both kinds of state."""
+
+    def json_project(root: Path, base_url: str, warehouse: str, state: str = "") -> Path:
+        root = project(root, base_url, warehouse, state=state)
+        (root / "models" / "purchases.sql").write_text(JSON_MODEL, encoding="utf-8")
+        write_orders(root / "data" / "orders.parquet", 6)
+        return root
+
+    warehouse = f"  type: spark\n  master: local[2]\n  warehouse_dir: {spark_dir}"
+    sent = {}
+    for state in ("state:\n  location: warehouse\n  schema: json_columns", ""):
+        world = SandboxWorld.demo()
+        world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
+        with SandboxServer(world) as other:
+            root = json_project(tmp_path / f"spark{len(sent)}", other.base_url, warehouse, state)
+            assert sync(root) == (6, 0)
+            sent[state] = events(other)
+            assert sync(root) == (0, 6)
+    world = SandboxWorld.demo()
+    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as other:
+        on_duckdb = json_project(tmp_path / "duckdb", other.base_url, "  type: duckdb")
+        assert sync(on_duckdb) == (6, 0)
+        from_duckdb = events(other)
+    properties = from_duckdb["order-2"]["properties"]
+    assert properties["details"] == {"gift": True, "n": 2}
+    assert properties["tags"] == ["a", "b2"]
+    assert properties["extracted"] == {"x": "y"}
+    assert properties["text"] == "v"
+    for from_spark in sent.values():
+        assert from_spark == from_duckdb

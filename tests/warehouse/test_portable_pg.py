@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from reverse_etl.engine.base import JSON_TEXT, iter_batches
+from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import EngineError
-from tests.portable_exprs import date_diff_grid_sql, differences, normal
+from tests.portable_exprs import date_diff_grid_sql, differences, engine_value, normal
 
 pytestmark = pytest.mark.postgres
 
@@ -23,15 +22,7 @@ def test_no_expression_gives_another_value_on_postgresql_silently(
     bench = DuckDBEngine()
 
     def run(sql: str) -> Any:
-        reader = pg_engine.stream(sql)
-        field = reader.schema.field("v")
-        if field.metadata and JSON_TEXT in field.metadata:
-            # JSON (a struct there): the JSON of the lists and structs the workbench makes
-            # of it, what a payload holds (a number inside is held as its JSON text)
-            ((value,),) = bench.rows(f"SELECT to_json(v) FROM {bench.stage(reader)}")
-            return None if value is None else json.loads(value)
-        (row,) = [r for b in iter_batches(reader) for r in b.to_pylist()]
-        return row["v"]
+        return engine_value(pg_engine, bench, sql)
 
     try:
         assert differences("postgres", run, (EngineError,)) == []
