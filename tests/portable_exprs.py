@@ -416,6 +416,13 @@ EXPRESSIONS = [
     "'{\"a\": 1}'::json->'z'",
     "json_extract('{\"a\": {\"b\": [1, 2]}}', '$.a.b')",
     "to_json({'a': NULL::int, 'b': 1})",
+    # j->'k' inside a function's arguments (sqlglot reads a lambda there: portable.json_arrows)
+    "(select coalesce(j->'a'->'b', '0'::json) from (select '{\"a\": {\"b\": 3}}'::json as j) t)",
+    "(select coalesce(j->'a'->>'b', 'none') from (select '{\"a\": {\"b\": 3}}'::json as j) t)",
+    "(select to_json(j->'c'->0) from (select '{\"c\": [{\"d\": 1}]}'::json as j) t)",
+    "(select to_json({'x': j->'a', 'l': [j->'b']})"
+    ' from (select \'{"a": {"b": 3}, "b": "s"}\'::json as j) t)',
+    "(select json_object('x', j->'a', 'n', 1) from (select '{\"a\": [1, null]}'::json as j) t)",
     "to_json({'t': timestamp '2024-01-02 03:04:05'})",
     "to_json([NULL::int, 1])",
     "json_object('k', 1)",

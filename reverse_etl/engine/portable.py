@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from reverse_etl.errors import EngineError
 
@@ -36,6 +37,64 @@ def refuse_unportable(tree: exp.Expr, read: str, target: str) -> None:
             hint="build the text with || or concat() (NULL arguments skipped), or write the "
             f"model in {target}'s SQL",
         )
+
+
+# DuckDB's functions that take a lambda (``x -> x + 1``); elsewhere ``x -> 'k'`` is JSON.
+_HIGHER_ORDER = (exp.Transform, exp.ArrayFilter, exp.Reduce)
+_HIGHER_ORDER_NAMES = frozenset(
+    {
+        "list_transform",
+        "array_transform",
+        "list_apply",
+        "array_apply",
+        "apply",
+        "list_filter",
+        "array_filter",
+        "filter",
+        "list_reduce",
+        "array_reduce",
+        "reduce",
+    }
+)
+
+
+def json_arrows(tree: exp.Expr) -> exp.Expr:
+    """``j -> 'k'`` as DuckDB reads it inside a function's arguments: JSON of ``j`` at
+    ``k``. sqlglot reads it there as a lambda whose body is the literal
+    (``coalesce(j->'a', ...)``, ``to_json(j->'a')``), which went to Spark as a lambda and
+    to PostgreSQL's ``->`` untouched by its rewrites (both failed). A lambda outside a
+    function taking one, of one parameter, whose body is a text or integer literal, or a
+    chain of ``->`` and ``->>`` from one (``'k'``, ``'k'->'b'``, ``'k'->>0``), is that JSON
+    extraction, as DuckDB computes it. Any other body (``'k' = 'x'``, which DuckDB reads
+    as the key ``('k' = 'x')`` and refuses, ``'k' + 1``) stays as sqlglot read it. Changed
+    in place (the root is never a lambda), and returned."""
+    for node in list(tree.find_all(exp.Lambda)):
+        parent = node.parent
+        if isinstance(parent, _HIGHER_ORDER) or (
+            isinstance(parent, exp.Anonymous) and str(parent.this).lower() in _HIGHER_ORDER_NAMES
+        ):
+            continue
+        params = node.expressions
+        if len(params) != 1 or not isinstance(params[0], exp.Identifier):
+            continue
+        first: exp.Expr | None = node.this
+        while isinstance(first, exp.JSONExtract | exp.JSONExtractScalar):
+            first = first.this
+        if not (isinstance(first, exp.Literal) and (first.is_string or first.is_int)):
+            continue
+        key = first.copy()
+        extract = exp.JSONExtract(
+            this=exp.Column(this=params[0].copy()),
+            expression=Dialect.get_or_raise("duckdb").to_json_path(key),
+            only_json_types=False,
+        )
+        body = node.this
+        if first is body:
+            node.replace(extract)
+        else:
+            first.replace(extract)
+            node.replace(body)
+    return tree
 
 
 def innermost_first(nodes: Iterable[T]) -> list[T]:

@@ -41,7 +41,7 @@ from reverse_etl.engine.pg_copy import (
     read_batches,
 )
 from reverse_etl.engine.pg_meanings import duckdb_meanings, typed_meanings
-from reverse_etl.engine.portable import refuse_unportable
+from reverse_etl.engine.portable import json_arrows, refuse_unportable
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -153,6 +153,7 @@ class PostgresEngine:
             for tree in trees:
                 refuse_unportable(tree, self.model_dialect, "PostgreSQL")
                 if self.model_dialect == "duckdb":
+                    json_arrows(tree)
                     _refuse_duckdb_meanings(tree)
                     duckdb_meanings(tree)
                     typed_meanings(tree, self.model_dialect, self._table_types)

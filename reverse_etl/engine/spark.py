@@ -33,7 +33,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, JSON_TEXT, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
-from reverse_etl.engine.portable import refuse_unportable
+from reverse_etl.engine.portable import json_arrows, refuse_unportable
 from reverse_etl.engine.spark_json import json_output_columns
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
@@ -203,6 +203,8 @@ class SparkEngine:
         if self.model_dialect == "spark":
             return sql  # taken as written (checked above)
         tree = trees[0]
+        if self.model_dialect == "duckdb":
+            json_arrows(tree)
         refuse_unportable(tree, self.model_dialect, "Spark SQL")
         _refuse_clock_intervals(tree)
         if self.model_dialect in CHECKED_DIALECTS:
@@ -397,7 +399,10 @@ class SparkEngine:
         text an object would reach the platform as one JSON string (``spark_json.py``)."""
         if self.model_dialect not in CHECKED_DIALECTS:
             return schema
-        tree = sqlglot.parse_one(sql, read=self.model_dialect).transform(self._file_views)
+        tree = sqlglot.parse_one(sql, read=self.model_dialect)
+        if self.model_dialect == "duckdb":
+            json_arrows(tree)
+        tree = tree.transform(self._file_views)
         names = json_output_columns(tree, self.model_dialect, self._table_types)
         if not names:
             return schema

@@ -63,14 +63,41 @@ def json_as_duckdb(node: exp.Expr) -> exp.Expr:
         )
     literal = exp.Struct | exp.Array | exp.Map | exp.VarMap
     if isinstance(node, exp.Cast) and node.to.is_type("json") and isinstance(node.this, literal):
-        return _to_json(node.this.copy())
+        return _to_json(_with_variants(node.this))
     if (
         isinstance(node, exp.Anonymous)
         and str(node.this).lower() == "to_json"
         and len(node.expressions) == 1
     ):
-        return _to_json(node.expressions[0].copy())
+        (value,) = node.expressions
+        if isinstance(value, exp.JSONExtract):  # to_json of JSON is that JSON
+            return json_extract_as_variant(value)
+        return _to_json(_with_variants(value))
     return node
+
+
+def _inner(operand: exp.Expr) -> exp.Expr:
+    """A copy of ``operand`` with its own JSON rewritten: a transform does not visit what a
+    rewrite returns (``j->'a'->'b'``, ``to_json({'x': j->'a'})``)."""
+    return operand.copy().transform(json_as_duckdb)
+
+
+def _with_variants(value: exp.Expr) -> exp.Expr:
+    """A copy of ``value`` (what ``to_json`` writes) whose JSON (``->``) in its struct and
+    list literals is a VARIANT, which Spark's ``to_json`` writes as the JSON it holds, as
+    DuckDB does (as text it would be a JSON string: ``{"x":"{\\"b\\":3}"}``)."""
+    copy = value.copy()
+    for node in list(copy.find_all(exp.JSONExtract)):
+        ancestors, parent = [], node.parent
+        while parent is not None and parent is not copy.parent:
+            ancestors.append(parent)
+            parent = parent.parent
+        literal = exp.Struct | exp.Array | exp.PropertyEQ | exp.Alias | exp.Slice
+        if all(isinstance(a, literal) for a in ancestors):
+            if node is copy:
+                return _variant(node)
+            node.replace(_variant(node))
+    return copy.transform(json_as_duckdb)
 
 
 def _to_json(value: exp.Expr) -> exp.Expr:
@@ -94,7 +121,11 @@ def _object_as_struct(node: exp.JSONObject) -> exp.Expr:
                 f"{node.sql('duckdb')}: Spark can write json_object only with quoted keys",
                 hint="give each key as a quoted literal, e.g. json_object('sku', sku)",
             )
-        fields += [key.copy(), pair.expression.copy()]
+        value = pair.expression
+        fields += [
+            key.copy(),
+            _variant(value) if isinstance(value, exp.JSONExtract) else _inner(value),
+        ]
     return _to_json(exp.Anonymous(this="NAMED_STRUCT", expressions=fields))
 
 
@@ -102,6 +133,12 @@ def json_extract_as_variant(node: exp.Expr) -> exp.Expr:
     """``x -> path`` as the JSON text of the value (see the module docstring); a transform."""
     if not isinstance(node, exp.JSONExtract) or node.this is None:
         return node
+    return exp.Anonymous(this="TO_JSON", expressions=[_variant(node)])
+
+
+def _variant(node: exp.JSONExtract) -> exp.Expr:
+    """The VARIANT of ``x -> path``: ``VARIANT_GET`` of ``x``'s (a chain of ``->`` read as
+    one variant, JSON text parsed)."""
     if node.args.get("expressions"):
         raise _refused(node, "more than one path")
     path = node.expression
@@ -109,14 +146,14 @@ def json_extract_as_variant(node: exp.Expr) -> exp.Expr:
         raise _refused(node, f"the path {path.sql()}")
     if not isinstance(path, exp.JSONPath):
         raise _refused(node, "a path that is not a quoted literal")
-    value = exp.Anonymous(
-        this="VARIANT_GET",
-        expressions=[
-            exp.Anonymous(this="PARSE_JSON", expressions=[node.this.copy()]),
-            exp.Literal.string(variant_path(path, node)),
-        ],
+    x = node.this
+    if isinstance(x, exp.JSONExtract):
+        source = _variant(x)
+    else:
+        source = exp.Anonymous(this="PARSE_JSON", expressions=[_inner(x)])
+    return exp.Anonymous(
+        this="VARIANT_GET", expressions=[source, exp.Literal.string(variant_path(path, node))]
     )
-    return exp.Anonymous(this="TO_JSON", expressions=[value])
 
 
 def variant_path(path: exp.JSONPath, node: exp.Expr) -> str:
