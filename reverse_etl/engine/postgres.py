@@ -33,6 +33,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
+from reverse_etl.engine.json_times import json_times_as_text
 from reverse_etl.engine.pg_copy import (
     CopyPlan,
     copy_plan,
@@ -154,6 +155,7 @@ class PostgresEngine:
                 refuse_unportable(tree, self.model_dialect, "PostgreSQL")
                 if self.model_dialect == "duckdb":
                     json_arrows(tree)
+                    json_times_as_text(tree, self.model_dialect, self._table_types)
                     _refuse_duckdb_meanings(tree)
                     duckdb_meanings(tree)
                     typed_meanings(tree, self.model_dialect, self._table_types)

@@ -33,6 +33,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 import reverse_etl.sqlglot_intervals  # noqa: F401  (keeps INTERVAL texts whole)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, JSON_TEXT, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
+from reverse_etl.engine.json_times import json_times_as_text
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
 from reverse_etl.engine.spark_json import json_output_columns
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
@@ -207,11 +208,13 @@ class SparkEngine:
             json_arrows(tree)
         refuse_unportable(tree, self.model_dialect, "Spark SQL")
         _refuse_clock_intervals(tree)
+        # The file views first: their columns' types are then read like a table's, and the
+        # readers' arguments (a struct of column types) are read before any rewrite.
+        tree = tree.transform(self._file_views)
+        if self.model_dialect == "duckdb":
+            json_times_as_text(tree, self.model_dialect, self._table_types)
         if self.model_dialect in CHECKED_DIALECTS:
             tree = duckdb_meanings(tree)
-        tree = tree.transform(self._file_views)
-        if self.model_dialect in CHECKED_DIALECTS:
-            # After the file views: their columns' types are read like a table's.
             tree = numbers_as_duckdb(tree, self.model_dialect, self._table_types)
         try:
             return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)

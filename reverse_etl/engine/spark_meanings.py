@@ -28,6 +28,7 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
     """``tree`` (a DuckDB- or PostgreSQL-dialect statement) with the functions below written
     for Spark as DuckDB means them; raises EngineError for those Spark SQL cannot say."""
     _refuse_regexp_differences(tree)
+    _refuse_times_of_day(tree)
     _refuse_date_diff(tree)
     _lists_as_written(tree)
     _picks_as_written(tree)
@@ -391,6 +392,23 @@ def _refuse_date_diff(tree: exp.Expr) -> None:
                 "(config(dialect='spark')) and say which count you mean there",
             )
         node.replace(new)
+
+
+_TIMES_OF_DAY = (exp.DataType.Type.TIME, exp.DataType.Type.TIMETZ)
+
+
+def _refuse_times_of_day(tree: exp.Expr) -> None:
+    """Spark has no time-of-day type: sqlglot wrote DuckDB's ``TIME`` as a TIMESTAMP, so
+    ``time '10:11:12'`` or ``x::time`` became today's date at that time, silently (a
+    ``make_time`` or ``current_time`` fails there). Refused by name."""
+    for node in tree.find_all(exp.Cast, exp.TryCast, exp.TimeFromParts, exp.CurrentTime):
+        if isinstance(node, exp.Cast | exp.TryCast) and node.to.this not in _TIMES_OF_DAY:
+            continue
+        raise EngineError(
+            f"{node.sql('duckdb')}: Spark has no TIME type (sqlglot would write a timestamp "
+            "of today's date)",
+            hint="keep the time of day as text, e.g. strftime(t, '%H:%M:%S'), or as a timestamp",
+        )
 
 
 def _refuse_regexp_differences(tree: exp.Expr) -> None:

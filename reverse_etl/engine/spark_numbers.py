@@ -16,6 +16,9 @@ the operands' types.
   INTERVAL in Spark: written ``CAST(DATEDIFF(a, b) AS BIGINT)``.
 - **The length of a list**, ``len(l)``: sqlglot writes ``length(l)``, which Spark has for
   text only: ``size(l)`` (NULL for a NULL list).
+- **The text of a timestamp with time zone**, ``CAST(t AS VARCHAR)``: DuckDB writes its
+  offset (``2024-03-15 10:11:12.5+00``), Spark does not: Spark's text, then
+  ``date_format(t, 'x')`` (``+00`` in the UTC session retl opens).
 - **Division.** DuckDB's ``/`` of two numbers is a DOUBLE: ``1.0 / 3`` is
   0.3333333333333333, ``total / quantity`` of a DECIMAL total too. Spark divides DECIMALs as
   DECIMALs (``1.0 / 3`` is 0.333333). Both operands are cast to DOUBLE first. (DuckDB
@@ -44,6 +47,8 @@ _FRACTIONAL = exp.DataType.REAL_TYPES  # DOUBLE, FLOAT, DECIMAL (and other diale
 _NUMBERS = exp.DataType.NUMERIC_TYPES
 _DATES = {exp.DataType.Type.DATE, exp.DataType.Type.DATE32}
 _LISTS = {exp.DataType.Type.ARRAY, exp.DataType.Type.LIST}
+_TEXTS = exp.DataType.TEXT_TYPES
+_ZONED = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
 
 
 def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp.Expr:
@@ -64,6 +69,9 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
                     this="DATEDIFF", expressions=[node.this.copy(), node.expression.copy()]
                 )
                 node.replace(bigint(days))
+        elif isinstance(node, exp.Cast) and node.to.this in _TEXTS:
+            if _is(seen.this, _ZONED):
+                node.replace(_zoned_text(node))
         elif isinstance(node, exp.Cast):
             if _is(seen.this, _FRACTIONAL):
                 node.set("this", rounded(node.this))
@@ -83,6 +91,15 @@ def rounded(x: exp.Expr) -> exp.Expr:
         ifs=[exp.If(this=decimal, true=exp.Round(this=x.copy()))],
         default=exp.Anonymous(this="BROUND", expressions=[x.copy()]),
     )
+
+
+def _zoned_text(cast: exp.Cast) -> exp.Expr:
+    """The text of a timestamp with time zone as DuckDB writes it: Spark's text of the
+    time, then its offset (``2024-03-15 10:11:12.5+00``; Spark writes no offset)."""
+    offset = exp.Anonymous(
+        this="DATE_FORMAT", expressions=[cast.this.copy(), exp.Literal.string("x")]
+    )
+    return exp.func("CONCAT", cast.copy(), offset)
 
 
 def _double(x: exp.Expr) -> exp.Expr:
@@ -108,6 +125,7 @@ def _candidates(tree: exp.Expr) -> list[exp.Expr]:
             and n.to.this in exp.DataType.INTEGER_TYPES
             and not _integer_literal(n.this)
         )
+        or (isinstance(n, exp.Cast) and n.to.this in _TEXTS)
     ]
 
 
