@@ -267,8 +267,31 @@ class DuckDBEngine:
 
         reader = self._retrying(lambda: self._con.execute(sql).to_arrow_reader(batch_rows))
         return pa.RecordBatchReader.from_batches(
-            reader.schema, _checked(reader, self.temp_directory)
+            reader.schema,
+            _checked(reader, self.temp_directory, lost=lambda: self._lost_error(sql)),
         )
+
+    def _lost_error(self, sql: str) -> BaseException | None:
+        """The error a stream of ``sql`` met, when DuckDB said "Interrupted!" instead.
+
+        When a statement fails on one of DuckDB's threads while this process reads its
+        batches, the reader is now and then told ``INTERRUPT Error: Interrupted!`` (the
+        other threads' tasks cancelled) before the error itself (a cast failing at row
+        300,000: 1 run in 60 on two threads, loaded). retl never interrupts DuckDB, so the
+        statement (a read) runs again on one thread, its batches drained, for the error to
+        say; None if it then runs to its end."""
+        (threads,) = self._con.execute("SELECT current_setting('threads')").fetchone() or (1,)
+        self._con.execute("SET threads = 1")
+        try:
+            reader = self._con.execute(sql).to_arrow_reader(DEFAULT_BATCH_ROWS)
+            while True:
+                reader.read_next_batch()
+        except StopIteration:
+            return None
+        except Exception as exc:  # duckdb.Error, or Arrow's OSError carrying its text
+            return None if _interrupted(exc) else exc
+        finally:
+            self._con.execute(f"SET threads = {int(threads)}")
 
     def read_parquet(
         self, path: Path, columns: Sequence[str], *, batch_rows: int
@@ -619,9 +642,16 @@ def _literals(params: Sequence[Any]) -> str | None:
     return ", ".join(out)
 
 
-def _checked(reader: pa.RecordBatchReader, folder: Path | None = None) -> Iterator[pa.RecordBatch]:
+def _checked(
+    reader: pa.RecordBatchReader,
+    folder: Path | None = None,
+    *,
+    lost: Callable[[], BaseException | None] | None = None,
+) -> Iterator[pa.RecordBatch]:
     """DuckDB keeps running the query while batches are read: an error found then (a cast
-    failing at row five million) is an EngineError too, not pyarrow's bare OSError."""
+    failing at row five million) is an EngineError too, not pyarrow's bare OSError. An
+    "Interrupted!" retl did not ask for is replaced by the error ``lost()`` finds
+    (``DuckDBEngine._lost_error``)."""
     import pyarrow as pa
 
     while True:
@@ -630,8 +660,14 @@ def _checked(reader: pa.RecordBatchReader, folder: Path | None = None) -> Iterat
         except StopIteration:
             return
         except (duckdb.Error, pa.ArrowException, OSError) as exc:
-            raise _failed(exc, folder) from None
+            found = lost() if lost is not None and _interrupted(exc) else None
+            raise _failed(found or exc, folder) from None
         yield batch
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """DuckDB's "Interrupted!", as its own exception or as the text of Arrow's error."""
+    return isinstance(exc, duckdb.InterruptException) or str(exc).startswith("INTERRUPT Error")
 
 
 _UNITS = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
