@@ -203,10 +203,11 @@ def test_tiktok_docs_tables_match_the_catalog() -> None:
 _PARSES = ("parse", "parse_one", "transpile", "maybe_parse")
 
 
-def test_every_module_that_has_sqlglot_read_sql_installs_the_interval_fix() -> None:
-    """sqlglot alone reads ``INTERVAL '1 day 02:00:03'`` as one day (reverse_etl/
-    sqlglot_intervals.py): a module that calls its parser imports the fix, in the function
-    that parses when it imports sqlglot there (lazily), else at its top."""
+def test_every_module_that_has_sqlglot_read_sql_installs_the_sqlglot_fixes() -> None:
+    """sqlglot alone reads ``INTERVAL '1 day 02:00:03'`` as one day, and refuses
+    ``json_object('k', a = b)`` (reverse_etl/sqlglot_fixes.py): a module that calls its
+    parser imports the fixes, in the function that parses when it imports sqlglot there
+    (lazily), else at its top."""
     parsing, missing = [], []
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -223,7 +224,7 @@ def test_every_module_that_has_sqlglot_read_sql_installs_the_interval_fix() -> N
         name = str(path.relative_to(PACKAGE))
         parsing.append(name)
         imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        if "reverse_etl.sqlglot_intervals" not in imported:
+        if "reverse_etl.sqlglot_fixes" not in imported:
             missing.append(name)
     assert missing == []
     # The check sees the modules it is about.

@@ -373,7 +373,7 @@ def test_an_interval_of_days_and_a_time_is_refused_with_its_text_not_cut_short(
     spark: Any,
 ) -> None:
     """sqlglot alone translated ``interval '1 day 02:00:03'`` as one day
-    (reverse_etl/sqlglot_intervals.py). Spark reads no time of day in an interval's text:
+    (reverse_etl/sqlglot_fixes.py). Spark reads no time of day in an interval's text:
     retl says so, naming the text; the same interval in units means the same in Spark."""
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     start = "select timestamp '2024-01-01 00:00:00' + "
@@ -601,7 +601,7 @@ select 'Purchase' as event,
        'order-' || order_id::varchar as event_id,
        ordered_at as event_time,
        lower(email) as email,
-       json_object('gift', (order_id % 2 = 0), 'n', order_id) as "properties.details",
+       json_object('gift', order_id % 2 = 0, 'n', order_id) as "properties.details",
        to_json(list_value('a', 'b' || order_id::varchar)) as "properties.tags",
        ('{"k": [1, 2], "m": {"x": "y"}}'::json) -> 'm' as "properties.extracted",
        ('{"k": "v"}'::json) ->> 'k' as "properties.text",

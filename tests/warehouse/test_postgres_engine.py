@@ -500,7 +500,7 @@ def test_an_interval_of_days_and_a_time_means_the_same_in_postgres(
     pg_engine: PostgresEngine,
 ) -> None:
     """sqlglot alone translated ``interval '1 day 02:00:03'`` as one day
-    (reverse_etl/sqlglot_intervals.py): the model's interval reaches PostgreSQL whole."""
+    (reverse_etl/sqlglot_fixes.py): the model's interval reaches PostgreSQL whole."""
     sql = "select interval '1 day 02:00:03' = interval '26 hours 3 seconds' as same"
     reader = pg_engine.stream(sql)
     assert [b.to_pylist() for b in iter_batches(reader)] == [[{"same": True}]]

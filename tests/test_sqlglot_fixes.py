@@ -1,13 +1,13 @@
-"""INTERVAL literals keep every part of their text through sqlglot (reverse_etl/
-sqlglot_intervals.py): a model filtered on ``interval '1 day 12:00:00'`` means the same on
-DuckDB, PostgreSQL and Spark."""
+"""sqlglot's reading fixed (reverse_etl/sqlglot_fixes.py): INTERVAL literals keep every part
+of their text (a model filtered on ``interval '1 day 12:00:00'`` means the same on DuckDB,
+PostgreSQL and Spark), and a json_object value is any expression."""
 
 from __future__ import annotations
 
 import pytest
 import sqlglot
 
-from reverse_etl import sqlglot_intervals
+from reverse_etl import sqlglot_fixes
 from reverse_etl.models.dialects import query_for
 
 
@@ -39,13 +39,13 @@ def test_what_sqlglot_read_right_reads_as_before(written: str, postgres: str) ->
 
 def test_the_pattern_answers_only_for_the_whole_text() -> None:
     whole = sqlglot.exp.INTERVAL_STRING_RE
-    assert isinstance(whole, sqlglot_intervals.WholeText)
+    assert isinstance(whole, sqlglot_fixes.WholeText)
     assert whole.findall("1 day") == [("1", "day")]
     assert whole.findall(" 1 day 2 hours ") == [("1", "day"), ("2", "hours")]
     assert whole.findall("1 day 02:00:03") == []
     assert whole.findall("x 1 day") == []
     assert whole.findall("") == []
-    sqlglot_intervals.install()  # idempotent: not wrapped twice
+    sqlglot_fixes.install()  # idempotent: not wrapped twice
     assert sqlglot.exp.INTERVAL_STRING_RE is whole
 
 
@@ -66,3 +66,24 @@ def test_a_model_for_another_dialect_keeps_its_interval(tmp_path: object) -> Non
 
     out = query_for(Compiled(), Engine())  # type: ignore[arg-type]
     assert "INTERVAL '1 day 12:00:00'" in out
+
+
+JSON_OBJECT = (
+    "select json_object('gift', total > 100, 'even', n % 2 = 0, 'both', n > 1 and total < 50,"
+    " 'in', n between 2 and 3, 'n', n) as details from (values (1, 120.0), (2, 10.0)) t(n, total)"
+)
+
+
+def test_a_json_object_value_is_any_expression_as_duckdb_reads_it() -> None:
+    """sqlglot read a value as a bitwise operand at most: ``json_object('gift', total >
+    100)`` failed to parse, so `retl validate` and `retl sync` refused a model DuckDB runs."""
+    import duckdb
+
+    from reverse_etl.columns.infer import infer_columns
+
+    tree = sqlglot.parse_one(JSON_OBJECT, read="duckdb")
+    assert isinstance(tree.find(sqlglot.exp.JSONObject), sqlglot.exp.JSONObject)
+    assert duckdb.sql(tree.sql("duckdb")).fetchall() == duckdb.sql(JSON_OBJECT).fetchall()
+    inferred = infer_columns(JSON_OBJECT, schema={})
+    assert [i.code for i in inferred.issues] == []
+    assert [c.name for c in inferred.columns] == ["details"]
