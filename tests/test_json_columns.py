@@ -14,6 +14,7 @@ from reverse_etl.engine import json_columns
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.json_columns import sorted_structure, values_structure
 from reverse_etl.engine.pg_copy import json_field
+from reverse_etl.errors import EngineError
 
 
 def _value(rng: random.Random, depth: int = 0) -> object:
@@ -142,5 +143,23 @@ def test_keys_equal_but_for_case_keep_the_column_json() -> None:
         table = engine.stage(rows.to_reader())
         got = engine.rows(f"SELECT typeof(c), to_json(c) FROM {table} ORDER BY 2")
         assert got == [("JSON", '{"A":2}'), ("JSON", '{"a":1}')]
+    finally:
+        engine.close()
+
+
+def test_json_text_that_is_not_json_names_its_column_not_its_value() -> None:
+    """A column marked JSON text whose text does not read as JSON (a Spark model's
+    ``s::json`` of such a text, which DuckDB refuses too): the error names the column and
+    masks the value (it may be PII)."""
+    rows = pa.table(
+        [pa.array(['{"a": 1}', "ann@example.com, not json"])],
+        schema=pa.schema([json_field("details", array=False)]),
+    )
+    engine = DuckDBEngine()
+    try:
+        with pytest.raises(EngineError) as info:
+            engine.stage(rows.to_reader())
+        assert "column 'details' holds JSON text that does not read as JSON" in info.value.message
+        assert "ann@example.com" not in str(info.value) + str(info.value.hint)
     finally:
         engine.close()

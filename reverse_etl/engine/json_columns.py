@@ -26,6 +26,8 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from reverse_etl.errors import EngineError
+
 if TYPE_CHECKING:
     from reverse_etl.engine.duckdb import DuckDBEngine
 
@@ -44,7 +46,14 @@ def nest_json_columns(engine: DuckDBEngine, table: str, columns: Sequence[str]) 
     replaced = []
     for column in columns:
         col = _ident(column)
-        structure = sorted_structure(values_structure(engine, table, col))
+        try:
+            structure = sorted_structure(values_structure(engine, table, col))
+        except EngineError as exc:  # a text that is not JSON (its value already masked)
+            raise EngineError(
+                f"column {column!r} holds JSON text that does not read as JSON: {exc.message}",
+                hint="make the model's column valid JSON, or cast it to text (::varchar) to "
+                "send it as text",
+            ) from None
         if structure is None or not _fields_ok(structure):
             replaced.append(f"CAST({col} AS JSON) AS {col}")
         else:
