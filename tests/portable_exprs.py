@@ -416,6 +416,15 @@ EXPRESSIONS = [
     "'{\"a\": 1}'::json->'z'",
     "json_extract('{\"a\": {\"b\": [1, 2]}}', '$.a.b')",
     "to_json({'a': NULL::int, 'b': 1})",
+    # GROUP BY ALL: the columns without an aggregate (a constant too)
+    "(select max(c) from (select k, 'x' as e, count(*) as c from (values (1), (1), (2)) t(k)"
+    " group by all) s)",
+    "(select list(k || ':' || c order by k) from (select k % 2 as k, sum(k) as c"
+    " from (values (1), (2), (3)) t(k) group by all) s)",
+    "(select count(*) from (select sum(k) as s from (values (1), (2)) t(k) group by all) x)",
+    "(select count(*) from (select sum(k) as s from (values (1)) t(k) where k > 5 group by all) x)",
+    "(select list(n order by n) from (select (select max(k) from (values (4)) u(k)) + k as n"
+    " from (values (1), (2), (2)) t(k) group by all) x)",
     # j->'k' inside a function's arguments (sqlglot reads a lambda there: portable.json_arrows)
     "(select coalesce(j->'a'->'b', '0'::json) from (select '{\"a\": {\"b\": 3}}'::json as j) t)",
     "(select coalesce(j->'a'->>'b', 'none') from (select '{\"a\": {\"b\": 3}}'::json as j) t)",

@@ -458,6 +458,34 @@ def _json_object(node: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this="JSON_BUILD_OBJECT", expressions=pairs)
 
 
+def _group_all(node: exp.Expr) -> exp.Expr | None:
+    """DuckDB's ``GROUP BY ALL``: by every output column without an aggregate of its own
+    query (a constant too; an aggregate inside a subquery is not its query's). PostgreSQL 15
+    has no such clause (sqlglot wrote it as it is, a syntax error there): the columns by
+    their positions, or no GROUP BY when every column is an aggregate (one group, as in
+    DuckDB)."""
+    select = node.parent
+    if not (isinstance(node, exp.Group) and node.args.get("all")) or not isinstance(
+        select, exp.Select
+    ):
+        return node
+    keys = [
+        exp.Literal.number(i)
+        for i, column in enumerate(select.expressions, 1)
+        if not _aggregates(column)
+    ]
+    return exp.Group(expressions=keys) if keys else None
+
+
+def _aggregates(column: exp.Expr) -> bool:
+    """Whether ``column`` holds an aggregate of its own query (not of a subquery's)."""
+    inner = (exp.Subquery, exp.Select)
+    return any(
+        isinstance(n, exp.AggFunc)
+        for n in column.walk(prune=lambda n: isinstance(n, inner) and n is not column)
+    )
+
+
 def _json_built(node: exp.Expr) -> exp.Expr:
     """DuckDB's ``json_object('k', v, ...)`` and ``json_array(a, ...)`` as PostgreSQL's
     ``json_build_object`` and ``json_build_array`` (sqlglot wrote the SQL standard's
@@ -492,7 +520,7 @@ def _json_operand(node: exp.Expr) -> exp.Expr:
     return new
 
 
-_REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
+_REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr | None]] = {
     exp.Struct: _json_object,
     exp.Transform: pg_lists.list_transform,
     exp.ArrayFilter: pg_lists.list_filter,
@@ -504,6 +532,7 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
     exp.Bracket: pg_lists.negative_index,
     exp.JSONExtract: _json_operand,
     exp.JSONObject: _json_built,
+    exp.Group: _group_all,
     exp.JSONArray: _json_built,
     exp.JSONExtractScalar: _json_operand,
     exp.DateDiff: pg_date_diff,
