@@ -422,6 +422,8 @@ EXPRESSIONS = [
     "(select list(k || ':' || c order by k) from (select k % 2 as k, sum(k) as c"
     " from (values (1), (2), (3)) t(k) group by all) s)",
     "(select count(*) from (select sum(k) as s from (values (1), (2)) t(k) group by all) x)",
+    "(select max(b) from (select * exclude (a) from (values (1, 2)) t(a, b)) s)",
+    "(select max(b) from (select * replace (b + 1 as b) from (values (1, 2)) t(a, b)) s)",
     "(select count(*) from (select sum(k) as s from (values (1)) t(k) where k > 5 group by all) x)",
     "(select list(n order by n) from (select (select max(k) from (values (4)) u(k)) + k as n"
     " from (values (1), (2), (2)) t(k) group by all) x)",
@@ -595,6 +597,9 @@ KNOWN_DIFFERENT: dict[tuple[str, str], Any] = {
 LOUD: dict[str, frozenset[str]] = {
     "postgres": frozenset(
         {
+            # no * EXCLUDE / * REPLACE in PostgreSQL: refused (postgres._refuse_duckdb_meanings)
+            "(select max(b) from (select * exclude (a) from (values (1, 2)) t(a, b)) s)",
+            "(select max(b) from (select * replace (b + 1 as b) from (values (1, 2)) t(a, b)) s)",
             "format('{}-{}', 'a', 'b')",
             "printf('%05d', 42)",
             "hash('x')",
@@ -632,6 +637,8 @@ LOUD: dict[str, frozenset[str]] = {
     "spark": frozenset(
         {
             "json_array(1, 'a')",  # Spark's lists hold one type: refused (spark_json.py)
+            # no * REPLACE in Spark SQL: refused (spark_meanings._refuse_star_replace)
+            "(select max(b) from (select * replace (b + 1 as b) from (values (1, 2)) t(a, b)) s)",
             # Spark has no TIME type: refused (spark_meanings._refuse_times_of_day)
             "to_json({'t': timestamptz '2024-01-02 03:04:05.5+00', 'tm': time '03:04:05.5'})",
             "cast(time '10:11:12.5' as varchar)",

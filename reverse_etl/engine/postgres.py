@@ -551,6 +551,15 @@ def _refuse_duckdb_meanings(tree: exp.Expr) -> None:
             "only matches '.')",
             hint="write regexp_matches(x, '^(?:pattern)$') for DuckDB's meaning",
         )
+    for star in tree.find_all(exp.Star):
+        for modifier in ("except_", "replace", "rename"):
+            if star.args.get(modifier):
+                word = {"except_": "EXCLUDE"}.get(modifier, modifier.upper())
+                raise EngineError(
+                    f"SELECT * {word} (...) has no PostgreSQL form (sqlglot would write it as "
+                    "it is, a syntax error there)",
+                    hint="list the columns the model selects",
+                )
 
 
 def _declare_prefix(cursor_name: str) -> str:

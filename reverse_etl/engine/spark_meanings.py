@@ -29,6 +29,7 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
     for Spark as DuckDB means them; raises EngineError for those Spark SQL cannot say."""
     _refuse_regexp_differences(tree)
     _refuse_times_of_day(tree)
+    _refuse_star_replace(tree)
     _refuse_date_diff(tree)
     _lists_as_written(tree)
     _picks_as_written(tree)
@@ -395,6 +396,20 @@ def _refuse_date_diff(tree: exp.Expr) -> None:
 
 
 _TIMES_OF_DAY = (exp.DataType.Type.TIME, exp.DataType.Type.TIMETZ)
+
+
+def _refuse_star_replace(tree: exp.Expr) -> None:
+    """``SELECT * REPLACE (...)`` (and ``RENAME``): Spark SQL has no such form (sqlglot
+    wrote it as it is, a syntax error there). ``* EXCLUDE`` is Spark's ``* EXCEPT``."""
+    for star in tree.find_all(exp.Star):
+        for modifier in ("replace", "rename"):
+            if star.args.get(modifier):
+                raise EngineError(
+                    f"SELECT * {modifier.upper()} (...) has no Spark SQL form (sqlglot would "
+                    "write it as it is, a syntax error there)",
+                    hint="list the columns the model selects (SELECT * EXCLUDE (...) is "
+                    "Spark's * EXCEPT)",
+                )
 
 
 def _refuse_times_of_day(tree: exp.Expr) -> None:
