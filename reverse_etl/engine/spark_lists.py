@@ -29,10 +29,28 @@ from reverse_etl.engine.pg_lists import from_end_index
 from reverse_etl.engine.portable import glob_as_like, model_index, whole_number
 
 
+def _without_nulls(x: exp.Expr) -> exp.Expr:
+    """``filter(x, v -> v IS NOT NULL)`` in Spark SQL."""
+    v = exp.to_identifier("__v")
+    kept = exp.Lambda(
+        this=exp.Not(this=exp.Is(this=exp.column(v), expression=exp.Null())), expressions=[v]
+    )
+    return exp.ArrayFilter(this=x, expression=kept)
+
+
 def lists_as_written(node: exp.Expr) -> exp.Expr:
     """The rewrites above, for ``tree.transform``."""
     if isinstance(node, exp.Transform | exp.ArrayFilter):
         return _from_one(node)
+    if isinstance(node, exp.ArrayOverlaps) and node.this is not None and node.expression:
+        # list_has_any(a, b) / a && b: sqlglot wrote &&, which Spark cannot read. DuckDB
+        # leaves NULL items out (list_has_any([1, NULL], [NULL]) is false); Spark's
+        # arrays_overlap would say NULL. A NULL list gives NULL in both.
+        lists = [node.this, node.expression]
+        return exp.Anonymous(
+            this="ARRAYS_OVERLAP",
+            expressions=[_without_nulls(x.copy().transform(lists_as_written)) for x in lists],
+        )
     if isinstance(node, exp.Glob):
         like = glob_as_like(node.expression)
         return node if like is None else exp.Like(this=node.this.copy(), expression=like)
