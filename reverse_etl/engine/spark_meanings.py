@@ -91,10 +91,18 @@ def _weekday_as_written(node: exp.Expr) -> exp.Expr:
 
 def _log_as_written(node: exp.Expr) -> exp.Expr:
     """``log(x)`` is the logarithm to base 10 in DuckDB and PostgreSQL, the natural one in
-    Spark (sqlglot writes it unchanged): written ``LOG(10, x)``."""
-    if isinstance(node, exp.Log) and node.expression is None:
-        return exp.Log(this=exp.Literal.number(10), expression=node.this.copy())
-    return node
+    Spark (sqlglot writes it unchanged): written ``LOG10(x)``, as is ``log10(x)`` (sqlglot
+    wrote ``LOG(10, x)``, which Spark computes as a quotient: 2.9999999999999996 for
+    ``log10(1000)``, where DuckDB gives 3)."""
+    if not isinstance(node, exp.Log):
+        return node
+    if node.expression is None:
+        x = node.this
+    elif isinstance(node.this, exp.Literal) and node.this.name == "10":
+        x = node.expression
+    else:
+        return node
+    return exp.Anonymous(this="LOG10", expressions=[x.copy()])
 
 
 def _week_as_written(node: exp.Expr) -> exp.Expr:
