@@ -14,7 +14,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, build_scope
 from sqlglot.schema import MappingSchema
 
-import reverse_etl.sqlglot_fixes  # noqa: F401  (keeps INTERVAL texts whole)
+import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
 from reverse_etl.columns.records import (
     DEFAULT_CATALOG,
     DEFAULT_DB,

@@ -279,9 +279,12 @@ class DuckDBEngine:
         other threads' tasks cancelled) before the error itself (a cast failing at row
         300,000: 1 run in 60 on two threads, loaded). retl never interrupts DuckDB, so the
         statement (a read) runs again on one thread, its batches drained, for the error to
-        say; None if it then runs to its end."""
-        (threads,) = self._con.execute("SELECT current_setting('threads')").fetchone() or (1,)
-        self._con.execute("SET threads = 1")
+        say; None if it then runs to its end (the interruption is then said)."""
+        try:
+            (threads,) = self._con.execute("SELECT current_setting('threads')").fetchone() or (1,)
+            self._con.execute("SET threads = 1")
+        except duckdb.Error:
+            return None
         try:
             reader = self._con.execute(sql).to_arrow_reader(DEFAULT_BATCH_ROWS)
             while True:
@@ -291,7 +294,8 @@ class DuckDBEngine:
         except Exception as exc:  # duckdb.Error, or Arrow's OSError carrying its text
             return None if _interrupted(exc) else exc
         finally:
-            self._con.execute(f"SET threads = {int(threads)}")
+            with contextlib.suppress(duckdb.Error):
+                self._con.execute(f"SET threads = {int(threads)}")
 
     def read_parquet(
         self, path: Path, columns: Sequence[str], *, batch_rows: int

@@ -30,7 +30,7 @@ from pydantic import SecretStr
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
-import reverse_etl.sqlglot_fixes  # noqa: F401  (keeps INTERVAL texts whole)
+import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
 from reverse_etl.engine.json_times import json_times_as_text

@@ -78,7 +78,7 @@ def query_for(compiled: CompiledModel, engine: Engine) -> str:
     import sqlglot
     from sqlglot.errors import ErrorLevel, SqlglotError
 
-    import reverse_etl.sqlglot_fixes  # noqa: F401  (keeps INTERVAL texts whole)
+    import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
 
     try:
         out = [

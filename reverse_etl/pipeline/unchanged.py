@@ -250,7 +250,7 @@ def read_files(model_sql: str) -> list[str] | None:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
-    import reverse_etl.sqlglot_fixes  # noqa: F401  (keeps INTERVAL texts whole)
+    import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
 
     try:
         tree = sqlglot.parse_one(model_sql, read="duckdb")
