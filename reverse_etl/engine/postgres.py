@@ -43,6 +43,7 @@ from reverse_etl.engine.pg_copy import (
 )
 from reverse_etl.engine.pg_meanings import duckdb_meanings, typed_meanings
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
+from reverse_etl.engine.stars import stars_expanded
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -156,6 +157,7 @@ class PostgresEngine:
                 if self.model_dialect == "duckdb":
                     json_arrows(tree)
                     json_times_as_text(tree, self.model_dialect, self._table_types)
+                    stars_expanded(tree, self.model_dialect, self._table_types)
                     _refuse_duckdb_meanings(tree)
                     duckdb_meanings(tree)
                     typed_meanings(tree, self.model_dialect, self._table_types)

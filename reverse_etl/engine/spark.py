@@ -38,6 +38,7 @@ from reverse_etl.engine.portable import json_arrows, refuse_unportable
 from reverse_etl.engine.spark_json import json_output_columns
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
+from reverse_etl.engine.stars import stars_expanded
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -213,6 +214,7 @@ class SparkEngine:
         tree = tree.transform(self._file_views)
         if self.model_dialect == "duckdb":
             json_times_as_text(tree, self.model_dialect, self._table_types)
+            stars_expanded(tree, self.model_dialect, self._table_types)
         if self.model_dialect in CHECKED_DIALECTS:
             tree = duckdb_meanings(tree)
             tree = numbers_as_duckdb(tree, self.model_dialect, self._table_types)
