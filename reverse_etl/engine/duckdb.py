@@ -281,21 +281,14 @@ class DuckDBEngine:
         statement (a read) runs again on one thread, its batches drained, for the error to
         say; None if it then runs to its end (the interruption is then said)."""
         try:
-            (threads,) = self._con.execute("SELECT current_setting('threads')").fetchone() or (1,)
-            self._con.execute("SET threads = 1")
-        except duckdb.Error:
-            return None
-        try:
-            reader = self._con.execute(sql).to_arrow_reader(DEFAULT_BATCH_ROWS)
-            while True:
-                reader.read_next_batch()
+            with self._single_thread():
+                reader = self._con.execute(sql).to_arrow_reader(DEFAULT_BATCH_ROWS)
+                while True:
+                    reader.read_next_batch()
         except StopIteration:
             return None
         except Exception as exc:  # duckdb.Error, or Arrow's OSError carrying its text
             return None if _interrupted(exc) else exc
-        finally:
-            with contextlib.suppress(duckdb.Error):
-                self._con.execute(f"SET threads = {int(threads)}")
 
     def read_parquet(
         self, path: Path, columns: Sequence[str], *, batch_rows: int
@@ -459,12 +452,18 @@ class DuckDBEngine:
     def _one_thread(self) -> Iterator[None]:
         """One thread, still out of core: the least working memory there is (the 3M encode
         ran out after 27.6 s on one thread in memory, and ran in 51.9 s out of core)."""
-        (threads,) = self._con.execute("SELECT current_setting('threads')").fetchone() or (1,)
-        self._con.execute("SET threads = 1")
-        self.single_threaded += 1
-        try:
+        with self._single_thread():
+            self.single_threaded += 1
             with self._external():
                 yield
+
+    @contextlib.contextmanager
+    def _single_thread(self) -> Iterator[None]:
+        """DuckDB on one thread for the block; its thread count as before after it."""
+        (threads,) = self._con.execute("SELECT current_setting('threads')").fetchone() or (1,)
+        self._con.execute("SET threads = 1")
+        try:
+            yield
         finally:
             self._con.execute(f"SET threads = {int(threads)}")
 

@@ -43,7 +43,7 @@ from reverse_etl.engine.pg_copy import (
 )
 from reverse_etl.engine.pg_meanings import duckdb_meanings, typed_meanings
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
-from reverse_etl.engine.stars import stars_expanded
+from reverse_etl.engine.stars import star_modifier, stars_expanded
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -553,15 +553,13 @@ def _refuse_duckdb_meanings(tree: exp.Expr) -> None:
             "only matches '.')",
             hint="write regexp_matches(x, '^(?:pattern)$') for DuckDB's meaning",
         )
-    for star in tree.find_all(exp.Star):
-        for modifier in ("except_", "replace", "rename"):
-            if star.args.get(modifier):
-                word = {"except_": "EXCLUDE"}.get(modifier, modifier.upper())
-                raise EngineError(
-                    f"SELECT * {word} (...) has no PostgreSQL form (sqlglot would write it as "
-                    "it is, a syntax error there)",
-                    hint="list the columns the model selects",
-                )
+    word = star_modifier(tree)  # one stars_expanded could not write out
+    if word is not None:
+        raise EngineError(
+            f"SELECT * {word} (...) has no PostgreSQL form (sqlglot would write it as it is, "
+            "a syntax error there)",
+            hint="list the columns the model selects",
+        )
 
 
 def _declare_prefix(cursor_name: str) -> str:

@@ -204,14 +204,9 @@ class SparkEngine:
         _refuse_code(trees[0])
         if self.model_dialect == "spark":
             return sql  # taken as written (checked above)
-        tree = trees[0]
-        if self.model_dialect == "duckdb":
-            json_arrows(tree)
-        refuse_unportable(tree, self.model_dialect, "Spark SQL")
-        _refuse_clock_intervals(tree)
-        # The file views first: their columns' types are then read like a table's, and the
-        # readers' arguments (a struct of column types) are read before any rewrite.
-        tree = tree.transform(self._file_views)
+        refuse_unportable(trees[0], self.model_dialect, "Spark SQL")
+        _refuse_clock_intervals(trees[0])
+        tree = self._read(trees[0])
         if self.model_dialect == "duckdb":
             json_times_as_text(tree, self.model_dialect, self._table_types)
             stars_expanded(tree, self.model_dialect, self._table_types)
@@ -226,6 +221,15 @@ class SparkEngine:
                 f"{_one_line(str(exc))}",
                 hint="rewrite that part of the model in SQL both dialects accept",
             ) from None
+
+    def _read(self, tree: exp.Expr) -> exp.Expr:
+        """A model's parsed tree as the rewrites read it: ``j->'k'`` in a function's
+        arguments as JSON (``portable.json_arrows``), and the file views first, so that their
+        columns' types are read like a table's and the readers' arguments (a struct of column
+        types) are read before any rewrite."""
+        if self.model_dialect == "duckdb":
+            json_arrows(tree)
+        return tree.transform(self._file_views)
 
     def _table_types(self, parts: tuple[str, str, str]) -> dict[str, str] | None:
         """A table's (or view's) columns and their types in DuckDB's words, from Spark's
@@ -404,10 +408,7 @@ class SparkEngine:
         text an object would reach the platform as one JSON string (``spark_json.py``)."""
         if self.model_dialect not in CHECKED_DIALECTS:
             return schema
-        tree = sqlglot.parse_one(sql, read=self.model_dialect)
-        if self.model_dialect == "duckdb":
-            json_arrows(tree)
-        tree = tree.transform(self._file_views)
+        tree = self._read(sqlglot.parse_one(sql, read=self.model_dialect))
         names = json_output_columns(tree, self.model_dialect, self._table_types)
         if not names:
             return schema

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -199,6 +200,7 @@ def json_output_columns(tree: exp.Expr, dialect: str, table_types: TableTypes) -
     )
 
 
+@functools.cache
 def _json_typing(dialect: str) -> Mapping[type[exp.Expr], dict[str, Any]]:
     """The dialect's typing rules, with the JSON functions typed JSON."""
     rules: dict[type[exp.Expr], dict[str, Any]] = dict(

@@ -21,6 +21,7 @@ from reverse_etl.engine.portable import (
     strftime_format,
 )
 from reverse_etl.engine.spark_json import json_as_duckdb
+from reverse_etl.engine.stars import star_modifier
 from reverse_etl.errors import EngineError
 
 
@@ -409,15 +410,13 @@ _TIMES_OF_DAY = (exp.DataType.Type.TIME, exp.DataType.Type.TIMETZ)
 def _refuse_star_replace(tree: exp.Expr) -> None:
     """``SELECT * REPLACE (...)`` (and ``RENAME``): Spark SQL has no such form (sqlglot
     wrote it as it is, a syntax error there). ``* EXCLUDE`` is Spark's ``* EXCEPT``."""
-    for star in tree.find_all(exp.Star):
-        for modifier in ("replace", "rename"):
-            if star.args.get(modifier):
-                raise EngineError(
-                    f"SELECT * {modifier.upper()} (...) has no Spark SQL form (sqlglot would "
-                    "write it as it is, a syntax error there)",
-                    hint="list the columns the model selects (SELECT * EXCLUDE (...) is "
-                    "Spark's * EXCEPT)",
-                )
+    word = star_modifier(tree, ("replace", "rename"))  # one stars_expanded could not write out
+    if word is not None:
+        raise EngineError(
+            f"SELECT * {word} (...) has no Spark SQL form (sqlglot would write it as it is, "
+            "a syntax error there)",
+            hint="list the columns the model selects (SELECT * EXCLUDE (...) is Spark's * EXCEPT)",
+        )
 
 
 def _refuse_times_of_day(tree: exp.Expr) -> None:

@@ -46,6 +46,19 @@ def stars_expanded(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp
     return tree
 
 
+_WORDS = {"except_": "EXCLUDE", "replace": "REPLACE", "rename": "RENAME"}
+
+
+def star_modifier(tree: exp.Expr, kinds: tuple[str, ...] = tuple(_WORDS)) -> str | None:
+    """The word (``EXCLUDE``, ``REPLACE``, ``RENAME``) of the first star in ``tree`` that has
+    one of ``kinds``, or None: what an engine refuses by name when it is left."""
+    for star in tree.find_all(exp.Star):
+        for kind in kinds:
+            if star.args.get(kind):
+                return _WORDS[kind]
+    return None
+
+
 def _star(item: exp.Expr) -> exp.Star | None:
     """The star of a select item (``*`` or ``t.*``), or None."""
     if isinstance(item, exp.Star):
@@ -59,7 +72,7 @@ def _modified(select: exp.Select) -> bool:
     """Whether a star of ``select``'s own list has EXCLUDE, REPLACE or RENAME."""
     for item in select.expressions:
         star = _star(item)
-        if star is not None and any(star.args.get(k) for k in ("except_", "replace", "rename")):
+        if star is not None and star_modifier(star) is not None:
             return True
     return False
 

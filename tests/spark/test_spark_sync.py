@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,24 @@ def events(server: SandboxServer) -> dict[str, dict[str, Any]]:
     return {e["data"]["event_id"]: e["data"] for e in server.events()}
 
 
+def sandbox_events(
+    make: Callable[[str], Path],
+    synced: tuple[int, int],
+    resynced: tuple[int, int] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """The events the project ``make(base_url)`` sends to a sandbox of its own: its sync
+    sends and leaves unchanged ``synced``; a second sync ``resynced``, when given."""
+    world = SandboxWorld.demo()
+    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
+    with SandboxServer(world) as other:
+        root = make(other.base_url)
+        assert sync(root) == synced
+        sent = events(other)
+        if resynced is not None:
+            assert sync(root) == resynced
+    return sent
+
+
 def test_spark_sends_the_events_duckdb_sends(
     spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
 ) -> None:
@@ -140,13 +159,13 @@ def test_spark_sends_the_events_duckdb_sends(
     write_orders(on_spark / "data" / "orders.parquet", 1500)
     assert sync(on_spark) == (1500, 0)
     from_spark = events(server)
-    world = SandboxWorld.demo()
-    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as other:
-        on_duckdb = project(tmp_path / "duckdb", other.base_url, "  type: duckdb")
-        write_orders(on_duckdb / "data" / "orders.parquet", 1500)
-        assert sync(on_duckdb) == (1500, 0)
-        from_duckdb = events(other)
+
+    def on_duckdb(base_url: str) -> Path:
+        root = project(tmp_path / "duckdb", base_url, "  type: duckdb")
+        write_orders(root / "data" / "orders.parquet", 1500)
+        return root
+
+    from_duckdb = sandbox_events(on_duckdb, (1500, 0))
     assert len(from_spark) == 1500
     assert from_spark == from_duckdb
     sample = from_spark["order-3"]
@@ -356,14 +375,14 @@ def test_a_model_in_spark_sql_runs_as_written_and_sends_what_duckdb_sends(
         assert sql.startswith("SELECT * FROM __retl_model_")  # a view of the text as written
     assert sync(on_spark) == (300, 0)
     from_spark = events(server)
-    world = SandboxWorld.demo()
-    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as other:
-        on_duckdb = project(tmp_path / "duckdb", other.base_url, "  type: duckdb")
-        (on_duckdb / "models" / "purchases.sql").write_text(SPARK_MODEL, encoding="utf-8")
-        write_orders(on_duckdb / "data" / "orders.parquet", 300)
-        assert sync(on_duckdb) == (300, 0)
-        from_duckdb = events(other)
+
+    def on_duckdb(base_url: str) -> Path:
+        root = project(tmp_path / "duckdb", base_url, "  type: duckdb")
+        (root / "models" / "purchases.sql").write_text(SPARK_MODEL, encoding="utf-8")
+        write_orders(root / "data" / "orders.parquet", 300)
+        return root
+
+    from_duckdb = sandbox_events(on_duckdb, (300, 0))
     assert len(from_spark) == 300
     assert from_spark == from_duckdb
     assert from_spark["order-3"]["properties"]["content_ids"] == ["sku-3"]
@@ -580,12 +599,9 @@ def test_contents_from_line_items_come_in_the_models_order_as_from_duckdb(
     on_spark = contents_project(tmp_path / "spark", server.base_url, warehouse, state)
     assert sync(on_spark) == (40, 0)
     from_spark = events(server)
-    world = SandboxWorld.demo()
-    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as other:
-        on_duckdb = contents_project(tmp_path / "duckdb", other.base_url, "  type: duckdb")
-        assert sync(on_duckdb) == (40, 0)
-        from_duckdb = events(other)
+    from_duckdb = sandbox_events(
+        lambda url: contents_project(tmp_path / "duckdb", url, "  type: duckdb"), (40, 0)
+    )
     assert from_spark == from_duckdb
     contents = from_spark["order-1"]["properties"]["contents"]
     prices = [c["price"] for c in contents]
@@ -627,19 +643,13 @@ def test_json_columns_are_sent_as_their_values_as_from_duckdb(
     warehouse = f"  type: spark\n  master: local[2]\n  warehouse_dir: {spark_dir}"
     sent = {}
     for state in ("state:\n  location: warehouse\n  schema: json_columns", ""):
-        world = SandboxWorld.demo()
-        world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
-        with SandboxServer(world) as other:
-            root = json_project(tmp_path / f"spark{len(sent)}", other.base_url, warehouse, state)
-            assert sync(root) == (6, 0)
-            sent[state] = events(other)
-            assert sync(root) == (0, 6)
-    world = SandboxWorld.demo()
-    world.add_token(TOKEN, [DEMO_ADVERTISER_ID])
-    with SandboxServer(world) as other:
-        on_duckdb = json_project(tmp_path / "duckdb", other.base_url, "  type: duckdb")
-        assert sync(on_duckdb) == (6, 0)
-        from_duckdb = events(other)
+        folder = tmp_path / f"spark{len(sent)}"
+        sent[state] = sandbox_events(
+            lambda url, f=folder, s=state: json_project(f, url, warehouse, s), (6, 0), (0, 6)
+        )
+    from_duckdb = sandbox_events(
+        lambda url: json_project(tmp_path / "duckdb", url, "  type: duckdb"), (6, 0)
+    )
     properties = from_duckdb["order-2"]["properties"]
     assert properties["details"] == {"gift": True, "n": 2}
     assert properties["tags"] == ["a", "b2"]
