@@ -8,7 +8,11 @@ import sqlglot
 
 from reverse_etl.engine.stars import stars_expanded
 
-TABLES = {"t": {"a": "INT", "b": "INT"}, "u": {"c": "INT"}}
+TABLES = {
+    "t": {"a": "INT", "b": "INT"},
+    "u": {"c": "INT"},
+    "odd": {"a": "INT", "b) from t; drop table t; --": "INT"},
+}
 
 
 def written(sql: str) -> str:
@@ -39,6 +43,7 @@ def test_the_star_is_its_columns_and_the_rest_stays_as_written(model: str, postg
         "select * exclude (a) from (select 1 as a, 2 as b)",  # a source without a name
         "select * exclude (a) from nowhere",  # columns not known
         "select * exclude (a), u.* exclude (c) from t join u on true",  # two stars
+        "select * exclude (a) from odd",  # a column name that is not plain: never SQL
     ],
 )
 def test_what_cannot_be_written_out_stays_as_it_is(model: str) -> None:

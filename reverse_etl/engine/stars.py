@@ -6,11 +6,14 @@ The columns come from sqlglot's qualification of a typed copy of the query (the 
 columns from the engine's catalog, ``typed.typed_copy``): the star's segment of the copy's
 select list takes the star's place, the other items stay as written (their names too). Only
 a select list with one such star, whose expanded columns name sources of that query by
-their own names, is written out; anything else stays as it is, and the engine refuses it by
+their own names and are plain lower-case names (never a catalog name made SQL), is written
+out; anything else stays as it is, and the engine refuses it by
 name (``postgres._refuse_duckdb_meanings``, ``spark_meanings._refuse_star_replace``).
 """
 
 from __future__ import annotations
+
+import re
 
 from sqlglot import exp
 
@@ -39,13 +42,20 @@ def stars_expanded(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp
             continue
         columns = twin.expressions[at : at + width]
         used = {c.table for item in columns for c in item.find_all(exp.Column) if c.table}
-        if not used <= _source_names(select):
+        if not used <= _source_names(select) or not all(
+            _PLAIN.fullmatch(i.name) for item in columns for i in item.find_all(exp.Identifier)
+        ):
             continue
         items = select.expressions
         select.set("expressions", [*items[:at], *(c.copy() for c in columns), *items[at + 1 :]])
     return tree
 
 
+# A name the copy may write unquoted: the catalog's names are the warehouse's data, and
+# sqlglot's qualification lower-cases them and writes a column reference as it is (a name
+# "x) from t; --" would have become SQL, "Mixed Case" another column). Any other name leaves
+# the star as it is, refused by name.
+_PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 _WORDS = {"except_": "EXCLUDE", "replace": "REPLACE", "rename": "RENAME"}
 
 
