@@ -116,6 +116,16 @@ BAD_PROJECTS = {
         ["retl_project.yml:1 sources: source 'shop' is declared twice"],
         1,
     ),
+    # It names a schema or a Spark database in retl's own statements: a backtick there made
+    # `CREATE DATABASE IF NOT EXISTS `x` LOCATION '...' --`` (engine/sql_guard.py's note).
+    "state-schema-not-a-plain-name": (
+        "state:\n  location: warehouse\n  schema: \"x` LOCATION '/tmp/elsewhere' --\"\n",
+        [
+            "retl_project.yml:3 state.schema: must be a plain name: letters, digits and "
+            "underscores, not starting with a digit, at most 63 characters (e.g. retl_state)"
+        ],
+        1,
+    ),
     "table-without-name": (
         "sources:\n  - name: shop\n    tables:\n      - identifier: t_orders\n",
         ["retl_project.yml:4 sources[0].tables[0].name: missing required key 'name'"],

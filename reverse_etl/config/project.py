@@ -107,6 +107,7 @@ class SourceDecl(_Lenient):
         return self.schema_ or self.name
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.I)
 
 
@@ -254,9 +255,22 @@ class StateConfig(_Strict):
     path: str = ".retl"
     """State folder (``location: local``; also holds run reports and temporary files)."""
     schema_: str = Field(default="retl_state", alias="schema")
-    """Schema for the state tables when ``location: warehouse``."""
+    """Schema for the state tables when ``location: warehouse``: a plain name (letters,
+    digits and underscores, not starting with a digit; at most 63 characters)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("schema_")
+    @classmethod
+    def _plain(cls, v: str) -> str:
+        # It names a PostgreSQL schema or a Spark database in retl's own statements: a name
+        # that needs quoting (a backtick, a quote, a space) could become other SQL there.
+        if not _PLAIN_NAME.fullmatch(v):
+            raise ValueError(
+                "must be a plain name: letters, digits and underscores, not starting with a "
+                "digit, at most 63 characters (e.g. retl_state)"
+            )
+        return v
 
 
 class HistoryConfig(_Strict):

@@ -39,8 +39,9 @@ class EngineCapabilities:
     there. ``diffs_in_place``: with the state there, the diff runs there too, and only the
     rows to send leave it. ``is_workbench``: models run in the local DuckDB itself (no
     staging). ``default_schema``: the schema an unqualified table name means in its catalog.
-    ``native_models``: a model declaring this engine's own dialect (``config(dialect=...)``)
-    runs as written, through ``native_view``, instead of being translated.
+    ``native_models``: a model in this engine's own dialect (``config(dialect=...)``, or the
+    project's ``warehouse.dialect``) runs as written, through ``native_view``, instead of
+    being translated.
     ``subquery_fence``: appended to a subquery whose few columns are computed from many (the
     diff's key and row hash) so that the engine computes them before a join reads them.
     PostgreSQL flattens such a subquery and computes its expressions above the join, so
@@ -62,8 +63,10 @@ class Engine(Protocol):
 
     dialect: str
     capabilities: EngineCapabilities
-    # The dialect of the SQL it is given (the project's model dialect; retl's own SQL is
-    # written in DuckDB's, which reads as it).
+    # The dialect of the SQL it is given: DuckDB's, in which retl's own SQL is written, in
+    # every engine the factory opens. A model in the engine's own dialect is read through
+    # ``NativeModels.native_view``; one in another dialect is translated first
+    # (models/dialects.query_for).
     model_dialect: str
 
     def transpile(self, sql: str) -> str:

@@ -27,7 +27,12 @@ def open_warehouse(
     wh: PostgresWarehouse | SparkWarehouse, resolve_path: Callable[[str], Path], state_dir: Path
 ) -> Engine:
     """The engine of a warehouse server (DuckDB's is the workbench, opened by the facade).
-    Nothing connects until the first query."""
+    Nothing connects until the first query.
+
+    The engine reads DuckDB's dialect, whatever ``warehouse.dialect`` says: retl's own SQL
+    (the diff, the row hash, the history) is written in it. ``warehouse.dialect`` is the
+    dialect of the models (the project's default), each run as written through the engine's
+    ``native_view`` when it is the engine's own (models/dialects.query_for)."""
     if wh.type == "spark":
         from reverse_etl.engine.spark import SparkConnection, SparkEngine
 
@@ -42,7 +47,6 @@ def open_warehouse(
                 conf=dict(wh.conf),
                 warehouse_dir=folder.resolve() if folder is not None else None,
             ),
-            model_dialect=wh.dialect,
         )
     from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
 
@@ -56,7 +60,6 @@ def open_warehouse(
             sslmode=wh.sslmode,
             search_path=wh.search_path,
         ),
-        model_dialect=wh.dialect,
     )
 
 

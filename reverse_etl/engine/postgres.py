@@ -43,6 +43,12 @@ from reverse_etl.engine.pg_copy import (
 )
 from reverse_etl.engine.pg_meanings import duckdb_meanings, typed_meanings
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
+from reverse_etl.engine.sql_guard import (
+    checked_output,
+    model_query,
+    refuse_odd_type_names,
+    without_final_semicolons,
+)
 from reverse_etl.engine.stars import star_modifier, stars_expanded
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
@@ -91,6 +97,7 @@ _MAX_DECIMAL256 = 76
 _SCHEMA_CURSOR = "retl_schema"
 _CACHED = "__retl_cached_"  # + the creating session's process id, "_", a number
 _CACHED_NUMBERS = itertools.count(1)
+_NATIVE_NUMBERS = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,7 @@ class PostgresEngine:
         can_hold_state=True,
         diffs_in_place=True,
         default_schema="public",
+        native_models=True,
         subquery_fence=" OFFSET 0",
     )
 
@@ -144,16 +152,50 @@ class PostgresEngine:
         self._con: psycopg.Connection[Any] | None = None
         self._streams: weakref.WeakSet[_Stream] = weakref.WeakSet()
         self._types: dict[tuple[str, str, str], dict[str, str] | None] = {}
+        # Models in PostgreSQL's SQL, run as written: the name retl's SQL reads each by, and
+        # its text, put in place of the name when that SQL is transpiled (native_view).
+        self._native: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"PostgresEngine({self.conn.describe()}, model_dialect={self.model_dialect!r})"
 
+    def native_view(self, name: str, sql: str) -> str:
+        """Model ``name``, written in PostgreSQL's SQL (``config(dialect='postgres')``, or a
+        project's ``warehouse: {dialect: postgres}``), to be run as written: the name retl's
+        own SQL reads it by, which ``transpile`` replaces by the text, as a subquery. Only a
+        text sqlglot reads as one query is taken (``sql_guard.model_query``)."""
+        sql = without_final_semicolons(sql, "postgres")
+        model_query(sql, "postgres", name, "PostgreSQL")
+        for view, text in self._native.items():
+            if text == sql:
+                return view
+        view = f"__retl_model_{next(_NATIVE_NUMBERS)}"
+        self._native[view] = sql
+        return view
+
+    def _native_marked(self, tree: exp.Expr) -> list[tuple[str, str]]:
+        """The native models ``tree`` reads (``native_view``), each given its own name as
+        its alias when it has none, so that the text can take the name's place."""
+        found = []
+        for table in tree.find_all(exp.Table):
+            text = self._native.get(table.name)
+            if text is None or table.args.get("db") or table.args.get("catalog"):
+                continue
+            if not table.alias:
+                table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
+            found.append((table.name, text))
+        return found
+
     def transpile(self, sql: str) -> str:
-        """One ``model_dialect`` statement as PostgreSQL SQL."""
+        """One ``model_dialect`` statement as PostgreSQL SQL, with the native models it reads
+        (``native_view``) in place as written."""
         try:
             trees = [t for t in sqlglot.parse(sql, read=self.model_dialect) if t is not None]
+            natives = [n for tree in trees for n in self._native_marked(tree)]
             for tree in trees:
                 refuse_unportable(tree, self.model_dialect, "PostgreSQL")
+                if self.model_dialect != "postgres":
+                    refuse_odd_type_names(tree)
                 if self.model_dialect == "duckdb":
                     json_arrows(tree)
                     json_times_as_text(tree, self.model_dialect, self._table_types)
@@ -183,7 +225,14 @@ class PostgresEngine:
             raise EngineError(
                 f"a model must be exactly one SELECT statement, found {len(statements)}"
             )
-        return statements[0]
+        text = statements[0]
+        for view, model in natives:
+            # The name as a table followed by its alias (``__retl_model_1 AS m``): the only
+            # place it is written so (a column qualified by it has a dot after it). A
+            # function as the replacement: the model's text is never read as a template.
+            subquery = f"(\n{model}\n)"
+            text = re.sub(rf'(?<![\w."]){view}(?= AS )', lambda _m: subquery, text)  # noqa: B023
+        return checked_output(text, "postgres", "PostgreSQL")
 
     @contextlib.contextmanager
     def cached(self, sql: str) -> Iterator[str]:
@@ -205,7 +254,10 @@ class PostgresEngine:
         create = f"CREATE UNLOGGED TABLE {name} AS "
         query = self.transpile(sql)
         try:
-            con.execute(create + query)
+            # binary: through the extended protocol, which runs one statement only (the
+            # simple one, psycopg's default without parameters, runs every statement of a
+            # text); a model's SQL never reaches the server any other way (sql_guard.py).
+            con.execute(create + query, binary=True)
         except psycopg.Error as exc:
             raise _query_error(exc, query, create) from None
         try:

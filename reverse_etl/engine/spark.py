@@ -38,6 +38,7 @@ from reverse_etl.engine.portable import json_arrows, refuse_unportable
 from reverse_etl.engine.spark_json import json_output_columns
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
+from reverse_etl.engine.sql_guard import checked_output, model_query, refuse_odd_type_names
 from reverse_etl.engine.stars import stars_expanded
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
@@ -199,12 +200,14 @@ class SparkEngine:
             raise EngineError(
                 f"cannot parse the model as {self.model_dialect} SQL: {_one_line(str(exc))}"
             ) from None
-        if len(trees) != 1:
-            raise EngineError(f"a model must be exactly one SELECT statement, found {len(trees)}")
+        if len(trees) != 1 or not isinstance(trees[0], exp.Query):
+            found = f"{len(trees)}" if len(trees) != 1 else f"a {trees[0].key.upper()}"
+            raise EngineError(f"a model must be exactly one SELECT statement, found {found}")
         _refuse_code(trees[0])
         if self.model_dialect == "spark":
             return sql  # taken as written (checked above)
         refuse_unportable(trees[0], self.model_dialect, "Spark SQL")
+        refuse_odd_type_names(trees[0])
         _refuse_clock_intervals(trees[0])
         tree = self._read(trees[0])
         if self.model_dialect == "duckdb":
@@ -214,13 +217,14 @@ class SparkEngine:
             tree = duckdb_meanings(tree)
             tree = numbers_as_duckdb(tree, self.model_dialect, self._table_types)
         try:
-            return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
+            written = tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
         except SqlglotError as exc:
             raise EngineError(
                 f"cannot translate the model from {self.model_dialect} SQL to Spark SQL: "
                 f"{_one_line(str(exc))}",
                 hint="rewrite that part of the model in SQL both dialects accept",
             ) from None
+        return checked_output(written, "spark", "Spark SQL", _refuse_code)
 
     def _read(self, tree: exp.Expr) -> exp.Expr:
         """A model's parsed tree as the rewrites read it: ``j->'k'`` in a function's
@@ -281,18 +285,12 @@ class SparkEngine:
         if key in self._views:
             return self._views[key]
         query = sql
-        try:
-            tree = sqlglot.parse_one(sql, read="spark")
-        except (ParseError, ValueError) as exc:
-            # Run as written, but only once read: what it calls must be checked first.
-            raise EngineError(
-                f"cannot read model '{name}' as Spark SQL, so it cannot be checked before "
-                f"it runs: {_one_line(str(exc))}",
-                hint="write it in SQL that sqlglot's Spark dialect reads",
-            ) from None
+        # Run as written, but only once read as one query: what it calls is checked first.
+        tree = model_query(sql, "spark", name, "Spark SQL")
         _refuse_code(tree)
         if any(_reader_kind(n) for n in tree.walk()):
             query = tree.transform(self._file_views).sql(dialect="spark", pretty=True)
+            query = checked_output(query, "spark", "Spark SQL", _refuse_code)
         view = f"__retl_model_{next(_VIEWS)}"
         try:
             self.session.sql(query).createOrReplaceTempView(view)

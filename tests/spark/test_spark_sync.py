@@ -388,6 +388,40 @@ def test_a_model_in_spark_sql_runs_as_written_and_sends_what_duckdb_sends(
     assert from_spark["order-3"]["properties"]["content_ids"] == ["sku-3"]
 
 
+def test_a_project_in_spark_sql_runs_its_models_as_written_and_its_own_sql_as_duckdb_s(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    """``warehouse: {dialect: spark}``: each model is Spark SQL, taken as written, as one
+    declaring ``config(dialect='spark')``; retl's own SQL around it (the diff, the row hash,
+    the history) is still DuckDB's, translated. It was read as Spark SQL too, where
+    ``"name"`` is a string and a quote is escaped by a backslash."""
+    root = tmp_path / "spark"
+    warehouse = f"  type: spark\n  master: local[2]\n  warehouse_dir: {spark_dir}\n  dialect: spark"
+    state = "state:\n  location: warehouse\n  schema: project_dialect"
+    on_spark = project(root, server.base_url, warehouse, state=state)
+    model = SPARK_MODEL.replace("{{ config(dialect='spark') }}\n", "")
+    (on_spark / "models" / "purchases.sql").write_text(model, encoding="utf-8")
+    write_orders(on_spark / "data" / "orders.parquet", 300)
+    with Project.load(on_spark) as p:
+        (compiled,) = p.compile()
+        assert compiled.dialect == "spark"
+        assert query_for(compiled, p.engine).startswith("SELECT * FROM __retl_model_")
+    assert sync(on_spark) == (300, 0)
+    assert sync(on_spark) == (0, 300)
+    from_spark = events(server)
+
+    def on_duckdb(base_url: str) -> Path:
+        root = project(tmp_path / "duckdb", base_url, "  type: duckdb")
+        (root / "models" / "purchases.sql").write_text(SPARK_MODEL, encoding="utf-8")
+        write_orders(root / "data" / "orders.parquet", 300)
+        return root
+
+    assert from_spark == sandbox_events(on_duckdb, (300, 0))
+    with Project.load(on_spark) as p:
+        (run,) = p.runs(limit=1)
+    assert run.sent == 0
+
+
 def test_an_interval_of_days_and_a_time_is_refused_with_its_text_not_cut_short(
     spark: Any,
 ) -> None:
