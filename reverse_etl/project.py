@@ -253,7 +253,7 @@ class Project:
                         Attachment(
                             a.name,
                             a.type,
-                            a.dsn
+                            a.dsn.reveal().get_secret_value()
                             if a.type == "postgres" and a.dsn
                             else str(self.resolve_path(a.path or "")),
                         )

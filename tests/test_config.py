@@ -141,6 +141,25 @@ def test_bad_retl_project_yml_is_one_located_message(case, tmp_path, make_projec
     assert_user_error(cli("compile", "--project-dir", root), *expected, lines=lines)
 
 
+def test_a_token_inside_the_spark_connect_address_is_refused_and_never_printed(
+    tmp_path, make_project, cli
+):
+    token = "dapiSPARKTOKEN1234567890"
+    text = f'warehouse:\n  type: spark\n  remote: "sc://127.0.0.1:badport/;token={token}"\n'
+    root = make_project(tmp_path, {"retl_project.yml": text, **MODEL})
+    result = cli("compile", "--project-dir", root)
+    assert_user_error(result, "retl_project.yml:", "'remote' holds a token", "env_var(")
+    assert token not in result.stderr + result.stdout
+
+
+def test_a_spark_connect_address_is_shown_without_its_parameters() -> None:
+    pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'retl[spark]'")
+    from reverse_etl.engine.spark import SparkConnection
+
+    conn = SparkConnection(remote="sc://db.example.com:443/;user_id=ci;use_ssl=true")
+    assert conn.describe() == "Spark Connect at sc://db.example.com:443"
+
+
 @pytest.mark.slow
 def test_bad_retl_project_yml_through_the_real_command(tmp_path, make_project, run_cli):
     text, expected, _ = BAD_PROJECTS["unknown-keys-at-two-depths"]

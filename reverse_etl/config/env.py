@@ -57,6 +57,16 @@ def check_template(value: str, where: Location) -> None:
     except TemplateSyntaxError as exc:
         raise _error(where, f"template not allowed: {exc}", f"write {ALLOWED}") from None
     if where.secret:
+        for part in parts:
+            if not isinstance(part, str) and part.function == "var":
+                # Every model can read a project var (and --vars sits in shell histories and
+                # CI logs): a secret taken from one could be printed by a model's SQL.
+                raise _error(
+                    where,
+                    f"'{where.key}' is a secret setting and reads var('{part.name}'), which "
+                    "every model can read",
+                    "read the secret from the environment: {{ env_var('TIKTOK_ACCESS_TOKEN') }}",
+                )
         return
     for part in parts:
         if isinstance(part, str) or part.function != "env_var":

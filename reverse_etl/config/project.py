@@ -120,14 +120,18 @@ def _check_size(v: str) -> str:
 class AttachConfig(_Strict):
     """Another database attached to the embedded DuckDB, so models can join it."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
     name: str
     """The database's name in SQL (``select * from crm.public.leads``)."""
     type: Literal["duckdb", "sqlite", "postgres"]
     """Kind of database. ``sqlite`` and ``postgres`` need ``pip install 'retl[attach]'``."""
     path: str | None = None
     """File of a ``duckdb`` or ``sqlite`` database (relative to the project or absolute)."""
-    dsn: str | None = None
-    """libpq connection string of a ``postgres`` database; use env_var() for the password."""
+    dsn: LazySecret | None = None
+    """libpq connection string of a ``postgres`` database; use env_var() for the password.
+    A secret setting (never printed); its password reaches DuckDB as a secret of the
+    attachment, never in the text models can read (``duckdb_databases()``)."""
 
     @model_validator(mode="after")
     def _target(self) -> AttachConfig:
@@ -235,6 +239,13 @@ class SparkWarehouse(_Strict):
             raise ValueError("a spark warehouse needs exactly one of 'master' and 'remote'")
         if self.remote is not None and not self.remote.startswith("sc://"):
             raise ValueError("'remote' must be a Spark Connect address: sc://host:port")
+        if self.remote is not None and re.search(r";\s*token\s*=", self.remote, re.I):
+            # The address is printed in messages (SparkConnection.describe); a token is not.
+            raise ValueError(
+                "'remote' holds a token (;token=...): give it as "
+                "token: \"{{ env_var('DATABRICKS_TOKEN') }}\" instead, so that it is read "
+                "from the environment and never printed"
+            )
         if self.token is not None and self.remote is None:
             raise ValueError("'token' is for Spark Connect ('remote'), not 'master'")
         return self

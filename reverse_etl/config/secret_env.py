@@ -17,7 +17,16 @@ from typing import Any
 from reverse_etl.config.templates import env_names
 
 SECRET_KEYS = frozenset(
-    {"access_token", "password", "secret", "client_secret", "token", "private_key", "app_secret"}
+    {
+        "access_token",
+        "password",
+        "secret",
+        "client_secret",
+        "token",
+        "private_key",
+        "app_secret",
+        "dsn",  # a libpq connection string holds its password
+    }
 )
 
 _SECRET_NAME = re.compile(

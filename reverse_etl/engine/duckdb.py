@@ -36,8 +36,10 @@ from reverse_etl.engine.base import (
 )
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.file_paths import GLOB_CHARS, escape_glob
+from reverse_etl.engine.pg_dsn import split_password
 from reverse_etl.engine.scratch import ScratchFiles
 from reverse_etl.errors import EngineError, EnvironmentProblem, RetlError, environment_error
+from reverse_etl.secrets import register
 
 # DuckDB extensions retl can load without a download: (python package, file, extension name).
 # The file must be renamed to the extension's own name before LOAD accepts it.
@@ -190,10 +192,23 @@ class DuckDBEngine:
 
     def _attach(self, item: Attachment) -> None:
         options = "READ_ONLY" if item.kind == "duckdb" else f"TYPE {item.kind}, READ_ONLY"
+        target = item.target
         try:
             if item.kind in _EXTENSIONS:
                 self._load_extension(item.kind)
-            self._con.execute(f"ATTACH {_lit(item.target)} AS {_ident(item.name)} ({options})")
+            if item.kind == "postgres":
+                # Any SQL sees an attachment's text (duckdb_databases()): the password goes
+                # into a secret of the attachment instead, shown redacted (engine/pg_dsn.py).
+                target, password = split_password(target)
+                if password is not None:
+                    register(password)
+                    secret = _ident(f"__retl_attach_{next(_SECRETS)}")
+                    self._con.execute(
+                        f"CREATE TEMPORARY SECRET {secret} "
+                        f"(TYPE postgres, PASSWORD {_lit(password)})"
+                    )
+                    options += f", SECRET {secret}"
+            self._con.execute(f"ATTACH {_lit(target)} AS {_ident(item.name)} ({options})")
         except duckdb.Error as exc:
             detail = _clean(exc)
             if item.kind == "postgres":  # the DSN may hold a password: never echo it
@@ -551,6 +566,7 @@ class DuckDBEngine:
 
 
 _STAGED = itertools.count()
+_SECRETS = itertools.count(1)  # an attachment's password (_attach)
 # DuckDB's words for a file it could not write because the disk is full (its IO errors carry
 # the system's text, not the errno).
 _DISK_FULL = {"No space left on device": errno.ENOSPC, "Disk quota exceeded": errno.EDQUOT}

@@ -56,9 +56,12 @@ _DEFAULT_CONF = {
     "spark.sql.files.maxPartitionBytes": "32m",
     "spark.sql.adaptive.advisoryPartitionSizeInBytes": "16m",
 }
-# Spark's INFO/WARN lines would fill the user's terminal: errors only.
+# Spark's log lines never reach the user's terminal: its INFO/WARN would fill it, and its
+# ERROR lines quote the values a task failed on (an executor's CAST_INVALID_INPUT gives the
+# row's text, then 80 lines of Java stack), past retl's masking. retl says a query's error
+# itself, without the values (SparkEngine._clean).
 _LOG4J = """\
-rootLogger.level = error
+rootLogger.level = off
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console
@@ -80,7 +83,11 @@ class SparkConnection:
     warehouse_dir: Path | None = None  # spark.sql.warehouse.dir of a session retl starts
 
     def describe(self) -> str:
-        return f"Spark Connect at {self.remote}" if self.remote else f"Spark ({self.master})"
+        """Where Spark is, for messages: a Spark Connect address without its parameters
+        (``;user_id=...``, and a token the configuration would refuse there)."""
+        if self.remote:
+            return f"Spark Connect at {self.remote.split(';', 1)[0].rstrip('/')}"
+        return f"Spark ({self.master})"
 
     def url(self) -> str:
         """The Spark Connect URL, with the token (never shown: see ``describe``)."""
@@ -180,7 +187,9 @@ class SparkEngine:
     def _clean(self, exc: BaseException) -> str:
         """An error's first useful line, without the token, the JVM stack or data values."""
         secret = self.conn.token.get_secret_value() if self.conn.token else None
-        text = scrub(str(getattr(exc, "desc", None) or exc), [secret])
+        # The address's parameters too (the URL pyspark may quote back has them).
+        params = (self.conn.remote or "").split(";", 1)[1:]
+        text = scrub(str(getattr(exc, "desc", None) or exc), [secret, *params])
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         lines = [ln for ln in lines if not ln.startswith(("at ", "JVM stacktrace", "== "))]
         first = lines[0] if lines else type(exc).__name__

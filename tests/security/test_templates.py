@@ -188,6 +188,23 @@ def test_a_bad_template_under_a_secret_key_is_refused_before_any_use(tmp_path, m
     assert "destinations.shop.access_token" in result.stdout + result.stderr
 
 
+def test_a_secret_setting_cannot_read_a_var_which_every_model_can_read(tmp_path, make_project, cli):
+    # The model would print it ('{{ var("tt_token") }}' as a column), and --vars values sit
+    # in shell histories and CI logs.
+    dests = DESTINATIONS.replace("{{ env_var('TIKTOK_ACCESS_TOKEN') }}", "{{ var('tt_token') }}")
+    root = _project(make_project, tmp_path, destinations=dests)
+    for command in ("validate", "plan", "sync"):
+        result = cli(
+            command, "--project-dir", root, "--vars", "{tt_token: TTokSECRETVAR123}", env=ENV
+        )
+        _assert_clean(result, root)
+        out = result.stdout + result.stderr
+        assert "destinations.shop.access_token" in out
+        assert "reads var('tt_token'), which every model can read" in out
+        assert "env_var(" in out
+        assert "TTokSECRETVAR123" not in out
+
+
 def test_every_template_problem_of_a_file_at_once(tmp_path, make_project, cli):
     dests = _destinations("{{ lipsum }}") + '    test_event_code: "{{ cycler }}"\n'
     root = _project(make_project, tmp_path, destinations=dests)

@@ -422,6 +422,27 @@ def test_a_project_in_spark_sql_runs_its_models_as_written_and_its_own_sql_as_du
     assert run.sent == 0
 
 
+@pytest.mark.slow
+def test_a_failing_task_s_values_reach_neither_the_message_nor_the_terminal(
+    spark: Any, spark_dir: Path, tmp_path: Path, run_cli: Any
+) -> None:
+    """Spark's executors log the value a task failed on at ERROR, with the Java stack, on
+    the process's stderr; retl's log4j configuration keeps Spark's log off the terminal. A
+    process of its own: the log's configuration is read when its Java starts."""
+    warehouse = f"  type: spark\n  master: local[1]\n  warehouse_dir: {spark_dir}"
+    root = project(tmp_path / "p", "http://127.0.0.1:9", warehouse)
+    write_orders(root / "data" / "orders.parquet", 20)
+    (root / "models" / "purchases.sql").write_text(
+        MODEL.replace("lower(email) as email", "cast(email || ' Hidden Lane' as int) as email"),
+        encoding="utf-8",
+    )
+    result = run_cli("show", "purchases", "--project-dir", root)
+    assert result.returncode == 1
+    assert "Hidden Lane" not in result.stdout + result.stderr
+    assert "Exception" not in result.stderr  # no Java stack on the terminal
+    assert "purchases.sql" in result.stderr  # retl's own message, naming the model
+
+
 def test_an_interval_of_days_and_a_time_is_refused_with_its_text_not_cut_short(
     spark: Any,
 ) -> None:

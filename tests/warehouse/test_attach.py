@@ -11,6 +11,8 @@ import psycopg
 from reverse_etl.engine.postgres import PostgresConnection
 from reverse_etl.project import Project
 
+from .conftest import PgServer
+
 
 def test_models_join_sqlite_postgres_and_a_csv(pg_db: PostgresConnection, tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "crm.sqlite")
@@ -68,3 +70,45 @@ def test_a_bad_postgres_dsn_never_echoes_the_password(tmp_path: Path) -> None:
             raise AssertionError("attaching an unreachable server must fail")
     assert "cannot attach postgres database 'pg'" in text
     assert "hunter2-secret" not in text
+
+
+def test_an_attachment_s_password_is_not_in_what_models_can_read(
+    pg_server: PgServer, pg_db: PostgresConnection, tmp_path: Path, monkeypatch
+) -> None:
+    """DuckDB shows an attachment's text to any SQL (``duckdb_databases()``): the password
+    goes into a DuckDB secret of the attachment (redacted there), not into that text. The
+    documented form, the password from the environment inside the DSN, is a secret setting."""
+    password = "Pg-Sup3rSecretPw!"
+    pg_server.create_password_role("attacher", password)
+    with psycopg.connect(
+        host=pg_db.host, port=pg_db.port, dbname=pg_db.dbname, user=pg_db.user, autocommit=True
+    ) as pg:
+        pg.execute("CREATE TABLE emails (lead_id text, email text)")
+        pg.execute("INSERT INTO emails VALUES ('L1', 'a@example.com')")
+        pg.execute("GRANT SELECT ON emails TO attacher")
+    monkeypatch.setenv("PGPASSWORD_ATTACH", password)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "retl_project.yml").write_text(
+        f"""
+warehouse:
+  type: duckdb
+  attach:
+    - name: pg
+      type: postgres
+      dsn: "host=127.0.0.1 port={pg_db.port} dbname={pg_db.dbname} user=attacher
+        password={{{{ env_var('PGPASSWORD_ATTACH') }}}}"
+""",
+        encoding="utf-8",
+    )
+    (tmp_path / "models" / "leads.sql").write_text(
+        "select e.email, d.path, s.secret_string from pg.public.emails e, duckdb_databases() d,"
+        " duckdb_secrets() s where d.database_name = 'pg'",
+        encoding="utf-8",
+    )
+    with Project.load(tmp_path) as project:
+        preview = project.preview("leads")
+    (row,) = preview.rows
+    assert row[0] == "a@example.com"  # the password worked: the role needs it over TCP
+    assert "user=attacher" in row[1]
+    assert password not in repr(preview.rows)
+    assert "password=redacted" in row[2]
