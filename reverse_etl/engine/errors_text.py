@@ -80,19 +80,75 @@ _PHONE = re.compile(r"\+\d[\d ().-]{5,}\d|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b")
 _DIGITS = re.compile(r"(?<![\w.])(?<!Line: )(?<!line )(?<!byte )(?<!Line )\d{9,}(?![\w.])")
 
 
-def redact_error(text: str) -> str:
+# DuckDB's errors about a value (a cast, a parse, a range, a type found in a file): any
+# quoted text in them may be a row's value, whatever the sentence's wording.
+_DATA_ERROR = re.compile(
+    r"^(?:Conversion|Invalid Input|Out of Range|Mismatch Type|Constraint) Error: ", re.MULTILINE
+)
+# A quoted text is a value unless the word before it says it names something the model
+# wrote: a column, a type, a format, a file, a function...
+_NAMING_WORDS = frozenset(
+    {
+        "column",
+        "columns",
+        "type",
+        "types",
+        "to",
+        "as",
+        "specifier",
+        "file",
+        "function",
+        "table",
+        "relation",
+        "schema",
+        "database",
+        "for",
+        "field",
+        "setting",
+        "index",
+        "constraint",
+        "sequence",
+        "option",
+        "parameter",
+        "specifying",  # "specifying 'format' or 'records' manually"
+        "or",
+    }
+)
+# A quote that opens (no letter before it: not the apostrophe of "can't") and the same quote
+# that closes (no letter after it: "O'Brien" stays inside), over line breaks.
+_QUOTED = re.compile(r"""(?<![\w])(["'])(.*?)\1(?![\w])""", re.DOTALL)
+_WORD_BEFORE = re.compile(r"(\w+)\W*$")
+# "Could not cast value 447911123456.000000 to DECIMAL(10,0)": a value without quotes.
+_BARE_VALUE = re.compile(r"(?<!/)(\bvalue )([-+]?\d[\d.eE+-]*)")
+_SHORTER_DIGITS = re.compile(
+    r"(?<![\w.])(?<!Line: )(?<!line )(?<!byte )(?<!Line )(?<!record/value )\d{5,}(?:\.\d+)?(?![\w])"
+)
+
+
+def redact_error(text: str, *, data: bool | None = None) -> str:
     """``text`` (a database error message) with the data values it quotes masked.
 
     Drops a CSV record quoted as "Original Line: ..." (keeping the line number, with the
     file named next to it), masks the value in "Could not convert string 'x' to ..." and the
     like, JSON inputs, PostgreSQL's DETAIL keys and failing rows, and anything that looks like
-    an email address, a phone number or a long number."""
+    an email address, a phone number or a long number.
+
+    An error about a value (``data``; by default, DuckDB's Conversion, Invalid Input, Out of
+    Range, Mismatch Type and Constraint errors) has every quoted text masked too, unless the
+    word before it names a column, a type, a format, a file...: the wording of such messages
+    varies (a value over two lines, one holding a quote, "Could not decode string ... as
+    base64", a value in a SQLite file of another type), and an unknown one must not echo the
+    row."""
+    if data is None:
+        data = _DATA_ERROR.search(text) is not None
     text = _csv_facts(text)
     text = _JSON_INPUT.sub(lambda m: m.group(1) + REDACTED, text)
     text = _PARSE_ECHO.sub(lambda m: f'{m.group(1)}"{REDACTED}"{m.group(3)}', text)
     masked: list[str] = []
     for pattern, group in _VALUE_FRAGMENTS:
         text = pattern.sub(_masking(group, masked), text)
+    if data:
+        text = _values_masked(text, masked)
     # The excerpt of the SQL under the message may hold the same value as a literal.
     values = sorted({v for v in masked if len(v) >= _MIN_ECHOED}, key=len, reverse=True)
     if values:
@@ -100,6 +156,25 @@ def redact_error(text: str) -> str:
     text = _EMAIL.sub(REDACTED, text)
     text = _PHONE.sub(REDACTED, text)
     return _DIGITS.sub(REDACTED, text)
+
+
+def _values_masked(text: str, masked: list[str]) -> str:
+    """Every quoted text of the message (above its SQL excerpt) that is not introduced by a
+    naming word, bare values after "value", and numbers of five digits or more, masked."""
+    head, sep, excerpt = text.partition("\nLINE ")
+
+    def quoted(m: re.Match[str]) -> str:
+        value = m.group(2)
+        before = _WORD_BEFORE.search(head[: m.start()])
+        if value == REDACTED or (before and before.group(1).lower() in _NAMING_WORDS):
+            return m.group(0)
+        masked.append(value)
+        return f"{m.group(1)}{REDACTED}{m.group(1)}"
+
+    head = _QUOTED.sub(quoted, head)
+    head = _BARE_VALUE.sub(_masking(2, masked), head)
+    head = _SHORTER_DIGITS.sub(REDACTED, head)
+    return head + sep + excerpt
 
 
 def _csv_facts(text: str) -> str:

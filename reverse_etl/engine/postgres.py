@@ -745,9 +745,13 @@ def _query_error(exc: psycopg.Error, query: str | None = None, prefix: str = "")
         message += f" ({position})"
     if diag.message_detail:
         message += f"; {_one_line(diag.message_detail)}"
-    # The server quotes the values it failed on (DETAIL: Key (email)=(...)): mask them.
-    hint = redact_error(diag.message_hint) if diag.message_hint else None
-    return EngineError(f"PostgreSQL: {redact_error(message)}", hint=hint)
+    # The server quotes the values it failed on (DETAIL: Key (email)=(...)): mask them. A
+    # data exception or an integrity one (SQLSTATE classes 22, 23) is about a value: every
+    # quoted text of it is masked but the names (errors_text.redact_error); not an invalid
+    # parameter (22023: an option of the SQL, such as COPY's FORMAT, not a row's value).
+    data = exc.sqlstate[:2] in ("22", "23") and exc.sqlstate != "22023"
+    hint = redact_error(diag.message_hint, data=data) if diag.message_hint else None
+    return EngineError(f"PostgreSQL: {redact_error(message, data=data)}", hint=hint)
 
 
 def _position(query: str | None, offset: int) -> str | None:

@@ -82,6 +82,15 @@ def files(tmp_path: Path) -> Path:
     con.execute(
         f"COPY (SELECT '{EMAIL}' AS email, '{NAME}' AS name) TO '{tmp_path / 'people.parquet'}'"
     )
+    # Values whose messages have other shapes (found by an audit): over two lines, a phone
+    # kept as a DOUBLE, a value holding quotes or an apostrophe.
+    con.execute(
+        f"""COPY (SELECT '{NAME}' || chr(10) || 'Hidden Lane 12' AS two_lines,
+                         {PHONE_DIGITS}::DOUBLE AS phone_double,
+                         '"{NAME}, 12 Elm St" 77341' AS quoted,
+                         '{NAME} O''Brien' AS apostrophe)
+            TO '{tmp_path / "shapes.parquet"}'"""
+    )
     con.close()
     return tmp_path
 
@@ -140,6 +149,32 @@ CASES = [
         ['in file "{d}/records.json"', "record/value 2"],
     ),
     (
+        "cast-of-a-value-over-two-lines",
+        "SELECT CAST(two_lines AS INTEGER) FROM read_parquet('{d}/shapes.parquet')",
+        ["Could not convert string", "INT32", "source column two_lines"],
+    ),
+    (
+        "decimal-of-a-phone-kept-as-double",
+        "SELECT CAST(phone_double AS DECIMAL(10,0)) FROM read_parquet('{d}/shapes.parquet')",
+        ["Could not cast value", "DECIMAL(10,0)", "source column phone_double"],
+    ),
+    (
+        "base64-of-a-name",
+        "SELECT from_base64(quoted) FROM read_parquet('{d}/shapes.parquet')",
+        ["Could not decode string", "base64"],
+    ),
+    (
+        "timestamp-of-a-value-with-quotes",
+        "SELECT CAST(quoted AS TIMESTAMP) FROM read_parquet('{d}/shapes.parquet')",
+        ["timestamp field format", "source column quoted"],
+    ),
+    (
+        "uuid-interval-and-list-casts",
+        "SELECT CAST(apostrophe AS UUID), CAST(apostrophe AS INTERVAL), "
+        "CAST(apostrophe AS INT[]) FROM read_parquet('{d}/shapes.parquet')",
+        ["Could not convert string", "source column apostrophe"],
+    ),
+    (
         "parquet-read",
         "SELECT CAST(name AS INTEGER) FROM read_parquet('{d}/people.parquet')",
         ["Could not convert string", "source column name"],
@@ -185,6 +220,10 @@ def test_postgres_errors_mask_quoted_values(pg_db: PostgresConnection) -> None: 
             ("INSERT INTO people VALUES (NULL, %s, %s)", ["b@c.de", NAME]),  # Failing row
             ("SELECT CAST(email AS integer) FROM people", []),  # invalid input syntax: "..."
             ("SELECT CAST(%s AS date)", [NAME]),
+            # shapes found by an audit: a token of JSON, a to_date field, a value over lines
+            ("SELECT CAST(%s AS json)", [NAME.replace(" ", "")]),
+            ("SELECT to_date(%s, 'YYYY-MM-DD')", [NAME]),
+            ("SELECT CAST(%s AS integer)", [f"{NAME}\n22 Secret St"]),
         ]:
             with pytest.raises(EngineError) as caught:
                 engine.rows(sql, params)
@@ -195,7 +234,8 @@ def test_postgres_errors_mask_quoted_values(pg_db: PostgresConnection) -> None: 
     assert "Failing row contains (<redacted>)" in messages[1]
     assert 'invalid input syntax for type integer: "<redacted>"' in messages[2]
     for message in messages:
-        assert_no_pii(message)
+        assert_no_pii(message.replace(NAME.replace(" ", ""), NAME))
+        assert "Secret St" not in message
 
 
 def _project(make_project: MakeProject, root: Path, data: Path) -> Path:
