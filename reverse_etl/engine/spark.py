@@ -70,6 +70,7 @@ appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %p %c{1}: %m%n
 """
 _VIEWS = itertools.count(1)
+_ERROR_CLASS = re.compile(r"\[[A-Z][A-Z_]*(?:\.[A-Z_]+)?\]")
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,14 @@ class SparkEngine:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         lines = [ln for ln in lines if not ln.startswith(("at ", "JVM stacktrace", "== "))]
         first = lines[0] if lines else type(exc).__name__
+        if first.startswith("An error occurred while calling"):
+            # py4j's own line says nothing: the deepest cause with Spark's error class does
+            # (a malformed CSV record, a cast in a task), its Java class name left out.
+            classed = [ln for ln in lines if _ERROR_CLASS.search(ln)]
+            if classed:
+                first = re.sub(r"^(?:Caused by: )?(?::\s*)?[\w.$]+: ", "", classed[-1])
+        # A malformed record is quoted whole: [2,Jane Roe,null].
+        first = re.sub(r"(record parsing: )\[.*\]", r"\1[***]", first)
         first = re.sub(r"^\[[A-Z_.]+\]\s*", "", first)  # Spark's [ERROR_CLASS] prefix
         # Positions point into the transpiled SQL, not the model file: left out.
         first = re.sub(r"\s*SQLSTATE: \w+.*$", "", first)
@@ -277,7 +286,16 @@ class SparkEngine:
                 elif kind == "json":
                     df = reader.json(path)
                 else:
-                    reader = reader.option("header", "true")
+                    # As DuckDB reads a CSV: a quoted value may hold line breaks (Spark split
+                    # the record in two), a quote is escaped by doubling it (Spark's default
+                    # is a backslash), and a value that is not of its column's type is an
+                    # error (Spark's default made it NULL, silently).
+                    reader = (
+                        reader.option("header", "true")
+                        .option("multiLine", "true")
+                        .option("escape", '"')
+                        .option("mode", "FAILFAST")
+                    )
                     df = reader.schema(types).csv(path) if types else reader.csv(path)
                 name = f"__retl_file_{next(_VIEWS)}"
                 df.createOrReplaceTempView(name)

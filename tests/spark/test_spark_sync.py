@@ -443,6 +443,27 @@ def test_a_failing_task_s_values_reach_neither_the_message_nor_the_terminal(
     assert "purchases.sql" in result.stderr  # retl's own message, naming the model
 
 
+def test_a_csv_file_is_read_as_duckdb_reads_it(spark: Any, tmp_path: Path) -> None:
+    """A quoted value over two lines and a doubled quote (RFC 4180, DuckDB's reading);
+    Spark's defaults split the record and kept the quotes. A value not of its column's type
+    is an error in both, not a NULL."""
+    import duckdb
+
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    good = tmp_path / "notes.csv"
+    good.write_text('id,note,n\n1,ok,5\n2,"line one\nline two",7\n3,"say ""hi""",9\n')
+    types = "types = {'id': 'BIGINT', 'note': 'VARCHAR', 'n': 'BIGINT'}"
+    sql = f"select id, note, n from read_csv('{good}', header = true, {types}) order by id"
+    from_spark = engine.stream(sql).read_all().to_pylist()
+    assert from_spark == duckdb.sql(sql).to_arrow_table().to_pylist()
+    assert [r["note"] for r in from_spark] == ["ok", "line one\nline two", 'say "hi"']
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,note,n\n1,ok,5\n2,Jane Roe,notanumber\n")
+    with pytest.raises(EngineError, match="Malformed records") as failed:
+        engine.stream(sql.replace(str(good), str(bad))).read_all()
+    assert "Jane Roe" not in failed.value.message  # Spark quotes the record: masked
+
+
 def test_an_interval_of_days_and_a_time_is_refused_with_its_text_not_cut_short(
     spark: Any,
 ) -> None:
