@@ -532,6 +532,12 @@ class SparkEngine:
         return EngineError(f"Spark: {self._clean(exc)}")
 
     def close(self) -> None:
+        if self._session is not None and self.is_connect:
+            # Clean-up is best effort: over Spark Connect each call below retried an
+            # unreachable server for up to 10 minutes (pyspark's default policy), so a sync
+            # stopped by SIGTERM (a cancelled CI job) did not end. Once only, now.
+            with contextlib.suppress(Exception):
+                self._session.client.set_retry_policies([])
         for name in self._views.values():
             with contextlib.suppress(Exception):
                 self.session.catalog.dropTempView(name)

@@ -129,3 +129,28 @@ def test_a_failed_query_over_spark_connect_names_no_value(connect_url: str) -> N
         engine.close()
     assert "secret@example.com" not in caught.value.message
     assert "cannot be cast" in caught.value.message
+
+
+def test_closing_over_an_unreachable_connect_server_does_not_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A sync stopped by SIGTERM while the server was unreachable did not end: closing
+    dropped the views and released the session through pyspark's retry policy (up to 10
+    minutes each). Clean-up now tries once. (No server here: the port is closed.)"""
+    from pyspark.sql import SparkSession
+    from pyspark.sql.connect.client import retries
+
+    class Retried(BaseException):  # not swallowed by close()'s best-effort suppression
+        pass
+
+    def no_wait(self: object) -> None:
+        raise Retried
+
+    monkeypatch.setattr(retries.Retrying, "_wait", no_wait)
+    url = f"sc://127.0.0.1:{_free_port()}"
+    engine = SparkEngine(SparkConnection(remote=url))
+    engine._session = SparkSession.builder.remote(url).getOrCreate()  # no call made yet
+    engine._owned = True
+    engine._views[("parquet", "x", "")] = "__retl_file_1"
+    engine.close()  # raised Retried before
+    assert engine._session is None
