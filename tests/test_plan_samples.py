@@ -56,3 +56,26 @@ def test_no_samples_when_nothing_is_sent() -> None:
         "'unchanged' AS __change, NULL::VARCHAR AS __payload FROM range(100) r(i)"
     )
     assert sample_payloads(engine, "t", 5) == []
+
+
+def test_what_is_sent_in_clear_is_masked_in_a_sample() -> None:
+    """A sample is printed (a pull request's `retl plan`, the JSON report, the local page):
+    an IP, a user agent and an e-mail address in a free text or a URL are masked there, as
+    on the sandbox's page; hashed values stay as sent."""
+    digest = "a" * 64
+    payload = {
+        "user": {"email": digest, "ip": "203.0.113.77", "user_agent": "Mozilla/5.0 SecretUA"},
+        "page": {"url": "https://shop.example.com/?email=alice%40example.com"},
+        "properties": {"description": "contact bob@example.net"},
+    }
+    engine = DuckDBEngine()
+    engine.execute(
+        "CREATE TEMP TABLE s AS SELECT 'k1' AS __key, NULL::VARCHAR AS __errors, "
+        f"'new' AS __change, '{orjson.dumps(payload).decode()}' AS __payload"
+    )
+    (sample,) = sample_payloads(engine, "s", 1)
+    text = orjson.dumps(sample).decode()
+    for raw in ("203.0.113.77", "SecretUA", "alice", "bob@"):
+        assert raw not in text, text
+    assert sample["user"]["email"] == digest
+    assert sample["user"]["ip"] == "2***"

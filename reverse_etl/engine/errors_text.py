@@ -120,6 +120,9 @@ _QUOTED = re.compile(r"""(?<![\w])(["'])(.*?)\1(?![\w])""", re.DOTALL)
 _WORD_BEFORE = re.compile(r"(\w+)\W*$")
 # "Could not cast value 447911123456.000000 to DECIMAL(10,0)": a value without quotes.
 _BARE_VALUE = re.compile(r"(?<!/)(\bvalue )([-+]?\d[\d.eE+-]*)")
+# Longer error messages about a value are not scanned for quotes (_values_masked).
+_LONGEST_CHECKED = 2000
+_LOCATING = re.compile(r" when casting from source column \S+| in file \"[^\"\n]{0,500}\"")
 _SHORTER_DIGITS = re.compile(
     r"(?<![\w.])(?<!Line: )(?<!line )(?<!byte )(?<!Line )(?<!record/value )\d{5,}(?:\.\d+)?(?![\w])"
 )
@@ -162,10 +165,19 @@ def _values_masked(text: str, masked: list[str]) -> str:
     """Every quoted text of the message (above its SQL excerpt) that is not introduced by a
     naming word, bare values after "value", and numbers of five digits or more, masked."""
     head, sep, excerpt = text.partition("\nLINE ")
+    if len(head) > _LONGEST_CHECKED:
+        # A message this long is its value: said without it (the scan below is quadratic
+        # in the quotes of a long text), with the facts that locate it.
+        kind = _DATA_ERROR.search(head)
+        facts = _LOCATING.findall(head)
+        masked.append(head)
+        head = (kind.group(0) if kind else "") + f"{REDACTED} (a long value)" + "".join(facts)
+        return head + sep + excerpt
 
     def quoted(m: re.Match[str]) -> str:
         value = m.group(2)
-        before = _WORD_BEFORE.search(head[: m.start()])
+        # the word just before (a bounded look back: linear in a message of many quotes)
+        before = _WORD_BEFORE.search(head[max(0, m.start() - 40) : m.start()])
         if value == REDACTED or (before and before.group(1).lower() in _NAMING_WORDS):
             return m.group(0)
         masked.append(value)

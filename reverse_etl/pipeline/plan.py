@@ -412,7 +412,11 @@ def sample_payloads(engine: DuckDBEngine, table: str, samples: int) -> list[dict
     has no errors and is not unchanged (``encode_rows``; a duplicated key's rows get an error
     with their payload removed), and those rows' keys are unique. Ordering the rows by key
     over the payload column itself read every payload back into the workbench: +34 MB of the
-    200k first sync's peak RSS, its highest point (issue #18)."""
+    200k first sync's peak RSS, its highest point (issue #18).
+
+    A sample is printed (``retl plan`` in a pull request's checks, the JSON report, the local
+    page): what is sent in clear is masked (an IP, a user agent, an e-mail address in a free
+    text or a URL), as on the sandbox's page (``sandbox/feed.mask_pii``)."""
     if not samples:
         return []
     first = (
@@ -423,7 +427,9 @@ def sample_payloads(engine: DuckDBEngine, table: str, samples: int) -> list[dict
         f"SELECT __payload FROM {table} WHERE __key IN ({first}) AND __payload IS NOT NULL "
         "ORDER BY __key"
     )
-    return [orjson.loads(r[0]) for r in rows]
+    from reverse_etl.sandbox.feed import mask_pii
+
+    return [mask_pii(orjson.loads(r[0])) for r in rows]
 
 
 def _reasons(engine: DuckDBEngine, rel: str, column: str) -> tuple[list[tuple[str, int]], int]:

@@ -57,10 +57,21 @@ PII_KEYS: Final = frozenset(
         "ct",
         "st",
         "zp",
+        # sent in clear (TikTok and Meta hash neither), personal data still
+        "ip",
+        "user_agent",
+        "client_ip_address",
+        "client_user_agent",
     }
 )
 _HASHED = re.compile(r"(sha256:)?[0-9a-fA-F]{64}")
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# An address anywhere, its "@" maybe percent-encoded (a URL's query: ?email=alice%40x.com).
+# Linear in the text (a sample's value may be a megabyte): a match starts only where a run
+# of local-part characters starts, and no quantifier gives back what it took.
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._+-])([A-Za-z0-9._+-])[A-Za-z0-9._+-]*+(?:@|%40)"
+    r"([A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++)"
+)
 _SECRET_KEYS: Final = frozenset({"access_token", "appsecret_proof"})
 
 

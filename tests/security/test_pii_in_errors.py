@@ -320,3 +320,20 @@ def test_a_bad_csv_value_fails_plan_and_sync_without_leaking_the_row(
     for path in files:
         text = path.read_bytes().decode("utf-8", errors="replace")
         assert_no_pii(text)
+
+
+def test_a_long_value_is_said_without_it_and_without_a_quadratic_scan() -> None:
+    """A message about a value is scanned for quotes; a long one (a row's megabyte of text
+    with many quotes) is said as '<redacted> (a long value)', with the facts that locate it:
+    the scan of its quotes would take minutes (it did, in a test's sample)."""
+    from reverse_etl.engine.errors_text import redact_error
+
+    value = f" '{NAME}" * 100_000
+    raw = (
+        f'Conversion Error: Could not decode string "{value}" as base64 when casting from '
+        "source column note\nLINE 1: SELECT from_base64(note) FROM t"
+    )
+    message = redact_error(raw)
+    assert message.startswith("Conversion Error: <redacted> (a long value)")
+    assert "when casting from source column note" in message
+    assert_no_pii(message)
