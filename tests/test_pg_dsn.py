@@ -4,8 +4,10 @@ libpq's forms, the rest kept as libpq reads it."""
 from __future__ import annotations
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from reverse_etl.engine.pg_dsn import split_password
+from reverse_etl.errors import EngineError
 
 
 @pytest.mark.parametrize(
@@ -18,7 +20,6 @@ from reverse_etl.engine.pg_dsn import split_password
         ),
         ("host=h password = 'a b\\'c\\\\' user=u", "host=h user=u", "a b'c\\"),
         ("host=h user=u", "host=h user=u", None),
-        ("PASSWORD=x host=h", "host=h", "x"),
         (
             "postgresql://u:p%40ss@h:5/db?sslmode=require",
             "postgresql://u@h:5/db?sslmode=require",
@@ -33,4 +34,12 @@ from reverse_etl.engine.pg_dsn import split_password
     ],
 )
 def test_the_password_is_taken_out(dsn: str, rest: str, password: str | None) -> None:
-    assert split_password(dsn) == (rest, password)
+    left, taken = split_password(dsn)
+    assert taken == password
+    assert conninfo_to_dict(left) == conninfo_to_dict(rest)  # the same settings, as libpq reads
+
+
+def test_a_string_libpq_cannot_read_is_refused_without_quoting_it() -> None:
+    with pytest.raises(EngineError) as refused:
+        split_password("host=h password='hunter2-secret")
+    assert "hunter2" not in refused.value.message + (refused.value.hint or "")

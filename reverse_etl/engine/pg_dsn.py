@@ -6,58 +6,33 @@ DuckDB shows an attached database's connection string to any SQL (``duckdb_datab
 secret of the attachment (``ATTACH '<dsn without it>' (TYPE postgres, SECRET s)``), which
 DuckDB shows redacted and will not unredact while the database runs.
 
-Both libpq forms are read: ``key=value`` pairs (a value in single quotes may hold spaces,
-``\\'`` and ``\\\\``) and URIs (``postgresql://user:password@host/db?password=...``).
+The string is read by libpq itself, through psycopg (``conninfo_to_dict``): both of its forms
+(``key=value`` pairs with quoted values, and ``postgresql://user:password@host/db?...`` URIs),
+exactly as the server connection will read them.
 """
 
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
-
-# One key=value pair of libpq's keyword form: the value quoted, or up to the next space.
-_PAIR = re.compile(r"""(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']\S*|(?=\s|$))""")
+from reverse_etl.errors import EngineError
 
 
 def split_password(dsn: str) -> tuple[str, str | None]:
-    """``dsn`` without its password, and the password (None: it has none)."""
-    if dsn.startswith(("postgresql://", "postgres://")):
-        return _split_uri(dsn)
-    password: str | None = None
-    kept: list[str] = []
-    for match in _PAIR.finditer(dsn):
-        key, value = match.group(1), match.group(2)
-        if key.lower() == "password":
-            password = _unquote(value)
-        else:
-            kept.append(match.group(0))
+    """``dsn`` without its password (as ``key=value`` pairs when it had one), and the
+    password (None: it has none). A string libpq cannot read is an error that does not
+    quote it (it may hold the password)."""
+    import psycopg  # here: only a run attaching PostgreSQL pays for the driver's import
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.Error:
+        raise EngineError(
+            "the dsn of an attached postgres database is not a libpq connection string",
+            key="warehouse.attach",
+            hint="write it as 'host=... dbname=... user=... password=...' or as "
+            "postgresql://user@host/dbname",
+        ) from None
+    password = params.pop("password", None)
     if password is None:
         return dsn, None
-    return " ".join(kept), password
-
-
-def _unquote(value: str) -> str:
-    if value.startswith("'") and value.endswith("'") and len(value) >= 2:
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
-    return value
-
-
-def _split_uri(dsn: str) -> tuple[str, str | None]:
-    parts = urlsplit(dsn)
-    password = unquote(parts.password) if parts.password is not None else None
-    netloc = parts.netloc
-    if parts.password is not None:
-        user, _, host = netloc.rpartition("@")
-        netloc = f"{user.split(':', 1)[0]}@{host}"
-    query = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key.lower() == "password":
-            password = value
-        else:
-            query.append((key, value))
-    if password is None:
-        return dsn, None
-    rebuilt = urlunsplit(
-        (parts.scheme, netloc, parts.path, urlencode(query, quote_via=quote), parts.fragment)
-    )
-    return rebuilt, password
+    return make_conninfo(**params), str(password)

@@ -363,6 +363,19 @@ where lower(email) like '%@example.com'
 """
 
 
+def spark_model_on_duckdb(tmp_path: Path) -> Callable[[str], Path]:
+    """The project of SPARK_MODEL over 300 orders on the embedded DuckDB (translated there),
+    for ``sandbox_events``."""
+
+    def make(base_url: str) -> Path:
+        root = project(tmp_path / "duckdb", base_url, "  type: duckdb")
+        (root / "models" / "purchases.sql").write_text(SPARK_MODEL, encoding="utf-8")
+        write_orders(root / "data" / "orders.parquet", 300)
+        return root
+
+    return make
+
+
 def test_a_model_in_spark_sql_runs_as_written_and_sends_what_duckdb_sends(
     spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
 ) -> None:
@@ -376,13 +389,7 @@ def test_a_model_in_spark_sql_runs_as_written_and_sends_what_duckdb_sends(
     assert sync(on_spark) == (300, 0)
     from_spark = events(server)
 
-    def on_duckdb(base_url: str) -> Path:
-        root = project(tmp_path / "duckdb", base_url, "  type: duckdb")
-        (root / "models" / "purchases.sql").write_text(SPARK_MODEL, encoding="utf-8")
-        write_orders(root / "data" / "orders.parquet", 300)
-        return root
-
-    from_duckdb = sandbox_events(on_duckdb, (300, 0))
+    from_duckdb = sandbox_events(spark_model_on_duckdb(tmp_path), (300, 0))
     assert len(from_spark) == 300
     assert from_spark == from_duckdb
     assert from_spark["order-3"]["properties"]["content_ids"] == ["sku-3"]
@@ -410,13 +417,7 @@ def test_a_project_in_spark_sql_runs_its_models_as_written_and_its_own_sql_as_du
     assert sync(on_spark) == (0, 300)
     from_spark = events(server)
 
-    def on_duckdb(base_url: str) -> Path:
-        root = project(tmp_path / "duckdb", base_url, "  type: duckdb")
-        (root / "models" / "purchases.sql").write_text(SPARK_MODEL, encoding="utf-8")
-        write_orders(root / "data" / "orders.parquet", 300)
-        return root
-
-    assert from_spark == sandbox_events(on_duckdb, (300, 0))
+    assert from_spark == sandbox_events(spark_model_on_duckdb(tmp_path), (300, 0))
     with Project.load(on_spark) as p:
         (run,) = p.runs(limit=1)
     assert run.sent == 0

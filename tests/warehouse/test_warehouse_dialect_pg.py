@@ -15,7 +15,8 @@ from reverse_etl.models.dialects import query_for
 from reverse_etl.project import Project
 from reverse_etl.sandbox import SandboxServer
 
-from .test_warehouse_sync import TOKEN, execute, project, seed
+# _token and sandbox_token are that module's fixtures (the token its projects read)
+from .test_warehouse_sync import _token, execute, project, sandbox_token, seed, sync  # noqa: F401
 
 pytestmark = pytest.mark.postgres
 
@@ -34,29 +35,8 @@ where email ~~* '%@example.com'
 """
 
 
-@pytest.fixture
-def sandbox_token() -> str:
-    return TOKEN
-
-
-@pytest.fixture(autouse=True)
-def _token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PG_TEST_TOKEN", TOKEN)
-
-
 def events(server: SandboxServer) -> dict[str, dict[str, object]]:
     return {str(e["data"]["event_id"]): e["data"] for e in server.events()}
-
-
-def sync(root: Path) -> tuple[int, int]:
-    from reverse_etl.delivery.retry import RetryPolicy
-
-    with Project.load(root) as p:
-        p.retry_policy = RetryPolicy(base_delay=0.01, max_delay=0.05)
-        report = p.sync()
-    assert report.ok, report.to_dict()
-    (r,) = report.results
-    return r.sent, r.rows_unchanged
 
 
 def test_a_postgresql_dialect_project_sends_what_the_duckdb_dialect_one_sends(
