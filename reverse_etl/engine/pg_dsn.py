@@ -35,4 +35,4 @@ def split_password(dsn: str) -> tuple[str, str | None]:
     password = params.pop("password", None)
     if password is None:
         return dsn, None
-    return make_conninfo(**params), str(password)
+    return make_conninfo("", **params), str(password)
