@@ -64,7 +64,7 @@ def _imports(path: Path) -> set[str]:
                 "notify/",
             ),
         ),
-        ("psycopg", ("engine/postgres.py", "engine/pg_copy.py")),
+        ("psycopg", ("engine/postgres.py", "engine/pg_copy.py", "engine/pg_dsn.py")),
         ("pyspark", ("engine/spark.py",)),
         ("rich", ("reporting/", "cli/")),
         ("typer", ("cli/",)),
