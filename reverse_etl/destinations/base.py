@@ -109,8 +109,10 @@ class EncodePlan:
     """How one destination turns its model's rows into events.
 
     ``sql`` yields the columns listed in this module's docstring. ``mask_keys``: a key column
-    is PII, so reports show keys hashed. ``mapping`` is the description whose fingerprint
-    tells when the bytes sent for the same row change (see state/fingerprint.py).
+    is PII, so reports show keys hashed (the platform says so of the columns it hashes; the
+    plan adds keys named after personal data or holding it, ``mask_event_ids`` likewise).
+    ``mapping`` is the description whose fingerprint tells when the bytes sent for the same
+    row change (see state/fingerprint.py).
     ``detail`` is the platform's own (its mapping and spec), opaque to the pipeline.
     """
 
@@ -120,6 +122,7 @@ class EncodePlan:
     mapping: dict[str, Any]
     detail: Any = None
     tables: tuple[str, ...] = ()  # temporary tables a pre-pass made, dropped after the run
+    mask_event_ids: bool = False  # an event id sent holds an e-mail address or phone number
 
 
 class Coverage(Protocol):

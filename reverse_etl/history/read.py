@@ -108,8 +108,8 @@ class HistoryReader:
         return [_delivery(r) for r in rows], int(total)
 
     def deliveries(self, key: str, destination: str | None = None) -> list[DeliveryRecord]:
-        """Each delivery of a row, newest first: by its key (as typed, or hashed as a PII
-        key is logged) or by its event_id."""
+        """Each delivery of a row, newest first: by its key or by its event_id (as typed, or
+        hashed as a PII key or event id is logged)."""
         masked = masked_key(key)
         # A retl before 2ad0f1e logged an event id as it stands inside the JSON payload: a
         # quote as \", a backslash as \\ (control characters make an id invalid, so no
@@ -117,7 +117,7 @@ class HistoryReader:
         escaped = key.replace("\\", "\\\\").replace('"', '\\"')
         where = (
             f"(row_key IN ({_lit(key)}, {_lit(masked)}) "
-            f"OR event_id IN ({_lit(key)}, {_lit(escaped)}))"
+            f"OR event_id IN ({_lit(key)}, {_lit(escaped)}, {_lit(masked)}))"
         ) + (f" AND destination = {_lit(destination)}" if destination else "")
         return [
             _delivery(r)

@@ -2,7 +2,8 @@
 
 Built from the batch's own columns (its keys, and the event ids the encoder carried beside the
 payloads), so logging a million accepted rows costs no Python object per row. Keys are shown
-as reports show them: hashed when a key column is PII (an e-mail as the key).
+as reports show them: hashed when a key column is PII (an e-mail as the key), and event ids
+too when they hold personal data (see ``pipeline/plan.py``).
 """
 
 from __future__ import annotations
@@ -23,19 +24,29 @@ from reverse_etl.state.base import LogBatch
 class LogRows:
     """Turns answered batches into ``LogBatch``es for one destination of one run."""
 
-    def __init__(self, run_id: str, *, mask_keys: bool, event_id_field: str | None) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        mask_keys: bool,
+        event_id_field: str | None,
+        mask_event_ids: bool = False,
+    ) -> None:
         self.run_id = run_id
         self.mask_keys = mask_keys
+        self.mask_event_ids = mask_event_ids
         # The encoders carry each payload's event id as a column (``__event_id``), so no
         # payload is read again here (a regular expression per batch, ~0.3 CPU-s per 200k
         # rows, issue #18); a platform without event ids logs none.
         self.logs_event_ids = event_id_field is not None
 
     def keys(self, keys: Any) -> Any:
-        if not self.mask_keys:
-            return keys
-        values = keys.to_pylist() if isinstance(keys, pa.Array) else list(keys)
-        return strings([None if k is None else masked_key(k) for k in values])
+        return _masked(keys) if self.mask_keys else keys
+
+    def event_ids(self, batch: Batch) -> Any:
+        if not self.logs_event_ids or batch.event_ids is None:
+            return None
+        return _masked(batch.event_ids) if self.mask_event_ids else batch.event_ids
 
     def batch(self, batch: Batch, fate: str, answer: Outcome | None) -> LogBatch:
         message = None if fate == ACCEPTED or answer is None else scrub(describe(answer))
@@ -43,8 +54,13 @@ class LogRows:
             run_id=self.run_id,
             outcome=fate,
             keys=self.keys(batch.keys),
-            event_ids=batch.event_ids if self.logs_event_ids else None,
+            event_ids=self.event_ids(batch),
             messages=message,
             code=None if answer is None or fate == ACCEPTED else answer.code,
             request_id=None if answer is None else answer.request_id,
         )
+
+
+def _masked(values: Any) -> Any:
+    texts = values.to_pylist() if isinstance(values, pa.Array) else list(values)
+    return strings([None if v is None else masked_key(v) for v in texts])

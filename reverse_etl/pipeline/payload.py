@@ -18,7 +18,7 @@ import orjson
 
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.destinations.base import Destination
-from reverse_etl.destinations.shared.pii import masked_key
+from reverse_etl.destinations.shared.pii import looks_pii, masked_key
 from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.errors import Problem, UsageError, ValidationFailed
 from reverse_etl.models.compile import CompiledModel, model_errors
@@ -180,7 +180,9 @@ def _one(
         bench, dest, compiled, model, StateView(dest.state_scope(), None), samples=0
     )
     try:
-        mask = plan.encode.mask_keys
+        # A key typed with an e-mail address or a phone number in it is never echoed, even
+        # when no row has it (the plan's value test saw no rows).
+        mask = plan.encode.mask_keys or looks_pii(text)
         if plan.rows_total == 0:
             return None, _not_found(bench, compiled.name, key, columns, rows.sql, mask=mask)
         return _body(bench, plan, dest, _shown(text, mask), sandbox), None
@@ -222,13 +224,17 @@ def _not_found(
             f"the key is columns {', '.join(columns)}: write their values as a JSON list in "
             "that order"
         )
-    if mask:
-        examples = ""  # PII keys (e-mails): none are shown
-    else:
-        found = bench.rows(
+    found = (
+        []
+        if mask
+        else bench.rows(
             f"SELECT DISTINCT {ROW_KEY} FROM ({rows_sql}) AS __k WHERE {ROW_KEY} IS NOT NULL "
             f"ORDER BY 1 LIMIT {EXAMPLE_KEYS}"
         )
+    )
+    if mask or any(looks_pii(str(k)) for (k,) in found):
+        examples = ""  # PII keys (e-mails, phone numbers): none are shown
+    else:
         examples = ", ".join(_typed(str(k), len(columns)) for (k,) in found)
         examples = f"; keys look like: {examples}" if examples else "; the model has no rows"
     return Problem(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from reverse_etl.destinations.base import Coverage, Destination, EncodePlan
 from reverse_etl.destinations.registry import other_catalogs
-from reverse_etl.destinations.shared.pii import masked_key
+from reverse_etl.destinations.shared.pii import masked_key, pii_name, pii_value_sql
 from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.engine.duckdb import DuckDBEngine
@@ -201,6 +201,8 @@ def encode_plan_for(
             summary=f"destination '{dest.name}': model '{compiled.name}' does not fit "
             f"{dest.config.type}",
         )
+    if not encode.mask_keys and any(pii_name(k) for k in encode.key_columns):
+        encode = replace(encode, mask_keys=True)  # a key column named after personal data
     return encode, [p for p in problems if p.severity != "error"]
 
 
@@ -227,6 +229,14 @@ def build_destination_plan(
     encode = dest.prepare(engine, encode)
     table, rows_file = encode_rows(engine, encode)
     counts = count_rows(engine, dest, table)
+    if (counts.pii_keys and not encode.mask_keys) or counts.pii_event_ids:
+        # A key or event id whose values hold an e-mail address or a phone number
+        # (``'lead-' || email``): shown and logged hashed, whatever its column is called.
+        encode = replace(
+            encode,
+            mask_keys=encode.mask_keys or counts.pii_keys,
+            mask_event_ids=counts.pii_event_ids,
+        )
     changed = counts.changed
     invalid, invalid_more = _reasons(engine, table, "__errors") if counts.invalid else ([], 0)
     warned, warned_more = _reasons(engine, table, "__warnings") if counts.warned else ([], 0)
@@ -261,7 +271,14 @@ def build_destination_plan(
         mapping_fingerprint=print_,
         mapping_change=change,
         previous=previous,
-        samples=tuple(sample_payloads(engine, table, samples)),
+        samples=tuple(
+            sample_payloads(
+                engine,
+                table,
+                samples,
+                masked_id=dest.capabilities.event_id_field if encode.mask_event_ids else None,
+            )
+        ),
         dedup=model.dedup,
         match_keys=counts.coverage,
         record_after_send=model.record_after_send,
@@ -373,6 +390,8 @@ class RowCounts:
     changed: int
     unchanged: int
     coverage: Coverage | None
+    pii_keys: bool = False  # a key's text holds an e-mail address or a phone number
+    pii_event_ids: bool = False  # so does an event id sent
 
 
 def count_rows(engine: DuckDBEngine, dest: Destination, table: str) -> RowCounts:
@@ -384,13 +403,24 @@ def count_rows(engine: DuckDBEngine, dest: Destination, table: str) -> RowCounts
                count(*) FILTER (WHERE __warnings IS NOT NULL),
                count(*) FILTER (WHERE __errors IS NULL AND __change = 'new'),
                count(*) FILTER (WHERE __errors IS NULL AND __change = 'changed'),
-               count(*) FILTER (WHERE __errors IS NULL AND __change = 'unchanged')
+               count(*) FILTER (WHERE __errors IS NULL AND __change = 'unchanged'),
+               coalesce(bool_or({pii_value_sql("__key")}), false),
+               coalesce(bool_or({pii_value_sql("__event_id")}), false)
                {"".join(", " + e for e in extra)}
             FROM {table}"""
     )[0]
+    pii_keys, pii_event_ids = bool(match_counts.pop(0)), bool(match_counts.pop(0))
     coverage = dest.coverage(int(new) + int(changed), match_counts) if extra else None
     return RowCounts(
-        int(total), int(invalid), int(warned), int(new), int(changed), int(unchanged), coverage
+        int(total),
+        int(invalid),
+        int(warned),
+        int(new),
+        int(changed),
+        int(unchanged),
+        coverage,
+        pii_keys,
+        pii_event_ids,
     )
 
 
@@ -405,7 +435,9 @@ def invalid_rows(engine: DuckDBEngine, table: str, mask: bool) -> list[InvalidRo
     ]
 
 
-def sample_payloads(engine: DuckDBEngine, table: str, samples: int) -> list[dict[str, Any]]:
+def sample_payloads(
+    engine: DuckDBEngine, table: str, samples: int, *, masked_id: str | None = None
+) -> list[dict[str, Any]]:
     """The payloads of the first ``samples`` rows to send, by key.
 
     The keys are found first from the narrow columns: a row keeps its payload exactly when it
@@ -416,7 +448,8 @@ def sample_payloads(engine: DuckDBEngine, table: str, samples: int) -> list[dict
 
     A sample is printed (``retl plan`` in a pull request's checks, the JSON report, the local
     page): what is sent in clear is masked (an IP, a user agent, an e-mail address in a free
-    text or a URL), as on the sandbox's page (``sandbox/feed.mask_pii``)."""
+    text or a URL), as on the sandbox's page (``sandbox/feed.mask_pii``), and the event id
+    (its field ``masked_id``) when event ids hold personal data."""
     if not samples:
         return []
     first = (
@@ -429,7 +462,11 @@ def sample_payloads(engine: DuckDBEngine, table: str, samples: int) -> list[dict
     )
     from reverse_etl.sandbox.feed import mask_pii
 
-    return [mask_pii(orjson.loads(r[0])) for r in rows]
+    shown = [mask_pii(orjson.loads(r[0])) for r in rows]
+    for sample in shown:
+        if masked_id is not None and isinstance(sample.get(masked_id), str):
+            sample[masked_id] = masked_key(sample[masked_id])
+    return shown
 
 
 def _reasons(engine: DuckDBEngine, rel: str, column: str) -> tuple[list[tuple[str, int]], int]:

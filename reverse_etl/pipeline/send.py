@@ -175,7 +175,10 @@ def execute(
     started = time.monotonic()
     policy = policy or RetryPolicy()
     log = LogRows(
-        run_id, mask_keys=plan.encode.mask_keys, event_id_field=dest.capabilities.event_id_field
+        run_id,
+        mask_keys=plan.encode.mask_keys,
+        event_id_field=dest.capabilities.event_id_field,
+        mask_event_ids=plan.encode.mask_event_ids,
     )
     source = dest.known_source(target) if plan.rows_to_send == 0 else None
     explained: Problem | None = None

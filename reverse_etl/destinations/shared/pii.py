@@ -109,3 +109,36 @@ def masked_key(key: str) -> str:
     """A row key that is PII (an e-mail as the key) as reports, the delivery log and errors
     show it: ``sha256:`` and the first 12 hex digits of its SHA-256."""
     return "sha256:" + sha256_hex(key)[:12]
+
+
+# A key (or event id) is PII when the platform hashes its column (an e-mail mapped to
+# ``email``), when its column is named after personal data, or when any of its values holds
+# an e-mail address or an international phone number: ``'lead-' || email`` is found by its
+# values, whatever its column is called. The value test runs in the plan's one counting scan
+# (``pii_value_sql``) and on a typed key (``looks_pii``); both read the same patterns.
+_PII_NAME = re.compile(r"e_?mail|phone|mobile|msisdn|(?:^|_)(?:tel|ip|ssn)(?:_|$)", re.I)
+# RE2 (DuckDB) and Python read these alike: ASCII classes only, no look-around.
+_EMAIL_VALUE = r"[A-Za-z0-9._+-](@|%40)[A-Za-z0-9-]+\.[A-Za-z0-9-]"
+_PHONE_VALUE = r"\+[ (]*[0-9]([ ().-]*[0-9]){6}"
+_PII_VALUE = re.compile(f"{_EMAIL_VALUE}|{_PHONE_VALUE}")
+
+
+def pii_name(column: str) -> bool:
+    """Whether a key column's name says personal data (``email``, ``phone_number``,
+    ``customer_msisdn``, ``ip``)."""
+    return _PII_NAME.search(column) is not None
+
+
+def looks_pii(value: str) -> bool:
+    """Whether a key's text holds an e-mail address or a ``+`` phone number."""
+    return _PII_VALUE.search(value) is not None
+
+
+def pii_value_sql(expr: str) -> str:
+    """DuckDB SQL: whether the text ``expr`` holds what ``looks_pii`` finds (NULL: false).
+    The cheap ``contains`` tests go first; the pattern runs only on the rows they let by."""
+    pattern = _PII_VALUE.pattern.replace("'", "''")
+    return (
+        f"coalesce((contains({expr}, '@') OR contains({expr}, '%40') OR contains({expr}, '+'))"
+        f" AND regexp_matches({expr}, '{pattern}'), false)"
+    )
