@@ -126,6 +126,16 @@ BAD_PROJECTS = {
         ],
         1,
     ),
+    "spark-connect-timeout-without-remote": (
+        'warehouse:\n  type: spark\n  master: "local[1]"\n  connect_timeout: 30\n',
+        ["'connect_timeout' is for Spark Connect ('remote'), not 'master'"],
+        1,
+    ),
+    "spark-connect-timeout-not-positive": (
+        "warehouse:\n  type: spark\n  remote: sc://h:15002\n  connect_timeout: 0\n",
+        ["retl_project.yml:4 warehouse.connect_timeout:", "greater than 0"],
+        1,
+    ),
     "table-without-name": (
         "sources:\n  - name: shop\n    tables:\n      - identifier: t_orders\n",
         ["retl_project.yml:4 sources[0].tables[0].name: missing required key 'name'"],

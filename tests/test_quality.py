@@ -65,7 +65,7 @@ def _imports(path: Path) -> set[str]:
             ),
         ),
         ("psycopg", ("engine/postgres.py", "engine/pg_copy.py", "engine/pg_dsn.py")),
-        ("pyspark", ("engine/spark.py",)),
+        ("pyspark", ("engine/spark.py", "engine/spark_retry.py")),
         ("rich", ("reporting/", "cli/")),
         ("typer", ("cli/",)),
     ],

@@ -218,6 +218,10 @@ class SparkWarehouse(_Strict):
     """A Spark Connect server, ``sc://host:15002`` (Databricks: ``sc://<workspace>:443``)."""
     token: LazySecret | None = None
     """Spark Connect bearer token: write ``{{ env_var('DATABRICKS_TOKEN') }}``."""
+    connect_timeout: float | None = Field(default=None, gt=0)
+    """Seconds a Spark Connect call keeps retrying a server that does not answer (a wrong
+    address, a stopped server, a cluster that is starting) before the sync fails. Default:
+    pyspark's, at least 10 minutes (long enough for a Databricks cluster to start)."""
     conf: dict[str, str] = Field(default_factory=dict)
     """Spark settings for the session (``spark.sql.shuffle.partitions: "8"`` …)."""
     warehouse_dir: str | None = None
@@ -248,6 +252,8 @@ class SparkWarehouse(_Strict):
             )
         if self.token is not None and self.remote is None:
             raise ValueError("'token' is for Spark Connect ('remote'), not 'master'")
+        if self.connect_timeout is not None and self.remote is None:
+            raise ValueError("'connect_timeout' is for Spark Connect ('remote'), not 'master'")
         return self
 
 

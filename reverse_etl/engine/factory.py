@@ -44,6 +44,7 @@ def open_warehouse(
                 master=wh.master,
                 remote=wh.remote,
                 token=wh.token.reveal() if wh.token is not None else None,
+                connect_timeout=wh.connect_timeout,
                 conf=dict(wh.conf),
                 warehouse_dir=folder.resolve() if folder is not None else None,
             ),

@@ -19,6 +19,7 @@ import itertools
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,7 @@ class SparkConnection:
     token: SecretStr | None = None
     conf: Mapping[str, str] = field(default_factory=dict)
     warehouse_dir: Path | None = None  # spark.sql.warehouse.dir of a session retl starts
+    connect_timeout: float | None = None  # seconds a Connect call retries (engine/spark_retry)
 
     def describe(self) -> str:
         """Where Spark is, for messages: a Spark Connect address without its parameters
@@ -146,6 +148,10 @@ class SparkEngine:
             if self.conn.remote is not None:
                 session = SparkSession.builder.remote(self.conn.url()).getOrCreate()
                 self._owned = True
+                if self.conn.connect_timeout is not None:  # before any call: none made yet
+                    from reverse_etl.engine.spark_retry import bound_retries
+
+                    bound_retries(session, self.conn.connect_timeout)
                 return session
             # pyspark marks the whole process as Spark Connect once a remote session was made
             # (an environment variable): the configuration says which kind this one is.
@@ -183,6 +189,20 @@ class SparkEngine:
             hint = "is the Spark Connect server running at that address? check warehouse.remote"
         return EngineError(
             f"cannot start {self.conn.describe()}: {text}", key="warehouse", hint=hint
+        )
+
+    def _unreachable_error(self, exc: BaseException) -> EngineError:
+        """A Spark Connect server that did not answer, after the retries: gRPC's status and
+        details (``failed to connect to all addresses ... Connection refused``), not the
+        first line of its exception's text (``<_MultiThreadedRendezvous of RPC that
+        terminated with:``)."""
+        code = getattr(exc.code(), "name", str(exc.code()))  # type: ignore[attr-defined]
+        details = self._clean(RuntimeError(str(exc.details())))  # type: ignore[attr-defined]
+        return EngineError(
+            f"cannot reach {self.conn.describe()}: {code}: {details}",
+            key="warehouse.remote",
+            hint="is the Spark Connect server running at that address? A cluster that is "
+            "starting may need a longer warehouse.connect_timeout",
         )
 
     def _clean(self, exc: BaseException) -> str:
@@ -300,6 +320,8 @@ class SparkEngine:
                 name = f"__retl_file_{next(_VIEWS)}"
                 df.createOrReplaceTempView(name)
             except Exception as exc:
+                if (rpc := _unreachable(exc)) is not None:
+                    raise self._unreachable_error(rpc) from None
                 raise EngineError(f"Spark cannot read {path}: {self._clean(exc)}") from None
             self._views[key] = name
         return self._views[key]
@@ -527,6 +549,8 @@ class SparkEngine:
         return [ColumnInfo(f.name, _model_type(f.dataType.simpleString())) for f in fields]
 
     def _query_error(self, exc: BaseException) -> EngineError:
+        if (rpc := _unreachable(exc)) is not None:
+            return self._unreachable_error(rpc)
         if type(exc).__name__ in ("Py4JNetworkError", "SparkConnectGrpcException"):
             return EngineError(f"lost the connection to Spark: {self._clean(exc)}")
         return EngineError(f"Spark: {self._clean(exc)}")
@@ -550,11 +574,31 @@ class SparkEngine:
 
 def _quiet_pyspark_loggers() -> None:
     """pyspark logs every failed query, with its stack and the values it quotes, to stderr;
-    retl says the error itself (without the values)."""
+    retl says the error itself (without the values). Spark Connect's retries end with a
+    warning of their own (``[RETRIES_EXCEEDED]``) before the error retl says."""
     from pyspark.logger import PySparkLogger
 
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).disabled = True
+    warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
+
+
+def _unreachable(exc: BaseException) -> BaseException | None:
+    """The gRPC error saying the server did not answer (Spark Connect, after its retries),
+    when ``exc`` is one or was raised from one (pyspark wraps it, as its ``__context__``)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        is_grpc = any(
+            c.__name__ == "RpcError" and c.__module__.startswith("grpc") for c in type(seen).__mro__
+        )
+        code = getattr(seen, "code", None)
+        if is_grpc and callable(code) and callable(getattr(seen, "details", None)):
+            status = getattr(code(), "name", None)
+            return seen if status in ("UNAVAILABLE", "DEADLINE_EXCEEDED") else None
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 # Spark SQL that runs code on the driver or the executors: a Java method by reflection

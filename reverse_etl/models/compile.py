@@ -217,8 +217,8 @@ def model_errors(
     try:
         yield
     except EngineError as exc:
-        if exc.file is not None:
-            raise
+        if exc.file is not None or (exc.key or "").startswith("warehouse"):
+            raise  # located already, or the warehouse's own (a server that does not answer)
         message, exact = exc.message, False
         if probe is not None:
             try:

@@ -154,3 +154,47 @@ def test_closing_over_an_unreachable_connect_server_does_not_retry(
     engine._views[("parquet", "x", "")] = "__retl_file_1"
     engine.close()  # raised Retried before
     assert engine._session is None
+
+
+def test_connect_timeout_bounds_the_retries_of_each_call() -> None:
+    """pyspark's backoff, cut at the deadline: no wait starts past it, the last one ends on
+    it; each call (a new state) has its own deadline, counted from its first failure."""
+    from reverse_etl.engine.spark_retry import DeadlinePolicy
+
+    now = [100.0]
+    policy = DeadlinePolicy(5.0, clock=lambda: now[0])
+    for _ in range(2):
+        state = policy.to_state()
+        waited = []
+        while (wait := state.next_attempt()) is not None:
+            waited.append(wait)
+            now[0] += wait / 1000
+        assert sum(waited) <= 5000 and sum(waited) >= 4999  # the last wait ends on the deadline
+        assert waited[:3] == [50, 200, 800]  # pyspark's own backoff until then
+        assert len(waited) < 15  # pyspark's default: 15 retries, 10+ minutes
+
+
+def test_a_project_s_connect_timeout_reaches_the_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``warehouse.connect_timeout``: an unreachable server is an error after about that
+    long (pyspark's own policy retried 10+ minutes), said once, without pyspark's warning."""
+    from reverse_etl.engine.spark_retry import DeadlinePolicy
+    from reverse_etl.project import Project
+    from tests.conftest import invoke_in_process
+
+    monkeypatch.setenv("SPARK_TEST_TOKEN", "t" * 40)
+    url = f"sc://127.0.0.1:{_free_port()}"  # nothing listens there
+    warehouse = f"  type: spark\n  remote: {url}\n  connect_timeout: 1"
+    root = project(tmp_path, "http://127.0.0.1:9", warehouse)
+    write_orders(root / "data" / "orders.parquet", 10)
+    with Project.load(root) as p:
+        engine = p.engine
+        assert isinstance(engine, SparkEngine)
+        (policy,) = engine.session.client.get_retry_policies()
+        assert isinstance(policy, DeadlinePolicy) and policy.seconds == 1
+    planned = invoke_in_process("plan", "--project-dir", root)
+    assert planned.returncode == 1
+    assert f"warehouse.remote: cannot reach Spark Connect at {url}: UNAVAILABLE" in planned.stderr
+    assert "Connection refused" in planned.stderr and "retl compile" not in planned.stderr
+    assert "Traceback" not in planned.stderr and "RETRIES_EXCEEDED" not in planned.stderr
