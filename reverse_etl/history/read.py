@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from reverse_etl.destinations.shared.pii import masked_key
+from reverse_etl.destinations.shared.pii_text import masked_key
 from reverse_etl.history.records import (
     ACCEPTED,
     DeliveryRecord,

@@ -15,7 +15,7 @@ import pyarrow as pa
 from reverse_etl.arrow_values import strings
 from reverse_etl.delivery.batching import Batch
 from reverse_etl.delivery.outcome import Outcome, describe
-from reverse_etl.destinations.shared.pii import masked_key
+from reverse_etl.destinations.shared.pii_text import masked_key
 from reverse_etl.history.records import ACCEPTED
 from reverse_etl.secrets import scrub
 from reverse_etl.state.base import LogBatch

@@ -18,7 +18,7 @@ import orjson
 
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.destinations.base import Destination
-from reverse_etl.destinations.shared.pii import looks_pii, masked_key
+from reverse_etl.destinations.shared.pii_text import looks_pii, masked_key
 from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.errors import Problem, UsageError, ValidationFailed
 from reverse_etl.models.compile import CompiledModel, model_errors

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from reverse_etl.destinations.base import Coverage, Destination, EncodePlan
 from reverse_etl.destinations.registry import other_catalogs
-from reverse_etl.destinations.shared.pii import masked_key, pii_name, pii_value_sql
+from reverse_etl.destinations.shared.pii_text import masked_key, pii_name, pii_value_sql
 from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.engine.duckdb import DuckDBEngine
@@ -226,17 +226,17 @@ def build_destination_plan(
 ) -> DestinationPlan:
     """Run the model, the encoder and the diff once for counts, reasons and samples."""
     encode, warnings = encode_plan_for(dest, compiled, model, foreign(dest, compiled, model))
-    encode = dest.prepare(engine, encode)
+    prepared = dest.prepare(engine, encode)  # a platform's pre-pass may build its plan again:
+    encode = replace(prepared, mask_keys=prepared.mask_keys or encode.mask_keys)  # keep ours
     table, rows_file = encode_rows(engine, encode)
     counts = count_rows(engine, dest, table)
-    if (counts.pii_keys and not encode.mask_keys) or counts.pii_event_ids:
-        # A key or event id whose values hold an e-mail address or a phone number
-        # (``'lead-' || email``): shown and logged hashed, whatever its column is called.
-        encode = replace(
-            encode,
-            mask_keys=encode.mask_keys or counts.pii_keys,
-            mask_event_ids=counts.pii_event_ids,
-        )
+    # A key or event id whose values hold an e-mail address or a phone number (``'lead-' ||
+    # email``) is shown and logged hashed, whatever its column is called; so is an event id
+    # holding a key that is (``customer_phone AS event_id``).
+    mask_keys = encode.mask_keys or counts.pii_keys
+    mask_ids = counts.pii_event_ids or (mask_keys and counts.ids_hold_keys)
+    if (mask_keys, mask_ids) != (encode.mask_keys, encode.mask_event_ids):
+        encode = replace(encode, mask_keys=mask_keys, mask_event_ids=mask_ids)
     changed = counts.changed
     invalid, invalid_more = _reasons(engine, table, "__errors") if counts.invalid else ([], 0)
     warned, warned_more = _reasons(engine, table, "__warnings") if counts.warned else ([], 0)
@@ -392,6 +392,7 @@ class RowCounts:
     coverage: Coverage | None
     pii_keys: bool = False  # a key's text holds an e-mail address or a phone number
     pii_event_ids: bool = False  # so does an event id sent
+    ids_hold_keys: bool = False  # an event id sent holds its row's key
 
 
 def count_rows(engine: DuckDBEngine, dest: Destination, table: str) -> RowCounts:
@@ -405,11 +406,12 @@ def count_rows(engine: DuckDBEngine, dest: Destination, table: str) -> RowCounts
                count(*) FILTER (WHERE __errors IS NULL AND __change = 'changed'),
                count(*) FILTER (WHERE __errors IS NULL AND __change = 'unchanged'),
                coalesce(bool_or({pii_value_sql("__key")}), false),
-               coalesce(bool_or({pii_value_sql("__event_id")}), false)
+               coalesce(bool_or({pii_value_sql("__event_id")}), false),
+               coalesce(bool_or(__key <> '' AND contains(__event_id, __key)), false)
                {"".join(", " + e for e in extra)}
             FROM {table}"""
     )[0]
-    pii_keys, pii_event_ids = bool(match_counts.pop(0)), bool(match_counts.pop(0))
+    pii_keys, pii_event_ids, ids_hold_keys = (bool(match_counts.pop(0)) for _ in range(3))
     coverage = dest.coverage(int(new) + int(changed), match_counts) if extra else None
     return RowCounts(
         int(total),
@@ -421,6 +423,7 @@ def count_rows(engine: DuckDBEngine, dest: Destination, table: str) -> RowCounts
         coverage,
         pii_keys,
         pii_event_ids,
+        ids_hold_keys,
     )
 
 

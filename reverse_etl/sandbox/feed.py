@@ -12,7 +12,8 @@ the feed little. The file is bounded: past ``max_bytes`` it becomes ``feed.jsonl
 previous one is dropped) and a new one starts.
 
 Raw PII never reaches the file: values of the user-data fields that are not hashed, and any
-e-mail address anywhere, are masked (``j***@example.com``) before writing.
+e-mail address, ``+`` phone number or IPv4 address anywhere, are masked (``j***@example.com``)
+before writing; an event id holding one is shown hashed (``pii_text.masked_key``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
+
+from reverse_etl.destinations.shared.pii_text import looks_pii, mask_emails, mask_text, masked_key
 
 logger = logging.getLogger("reverse_etl.sandbox")
 
@@ -65,13 +68,6 @@ PII_KEYS: Final = frozenset(
     }
 )
 _HASHED = re.compile(r"(sha256:)?[0-9a-fA-F]{64}")
-# An address anywhere, its "@" maybe percent-encoded (a URL's query: ?email=alice%40x.com).
-# Linear in the text (a sample's value may be a megabyte): a match starts only where a run
-# of local-part characters starts, and no quantifier gives back what it took.
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._+-])([A-Za-z0-9._+-])[A-Za-z0-9._+-]*+(?:@|%40)"
-    r"([A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)++)"
-)
 _SECRET_KEYS: Final = frozenset({"access_token", "appsecret_proof"})
 
 
@@ -80,14 +76,11 @@ def feed_path(state_dir: Path) -> Path:
     return state_dir / "sandbox" / FEED_FILE
 
 
-def mask_emails(text: str) -> str:
-    """``text`` with every e-mail address masked as ``j***@example.com``."""
-    return _EMAIL.sub(r"\1***@\2", text)
-
-
 def mask_pii(value: Any, key: str | None = None) -> Any:
     """A copy of a JSON-like value with raw PII masked: unhashed values of ``PII_KEYS``
-    (their first character kept), e-mail addresses anywhere, and tokens dropped."""
+    (their first character kept), e-mail addresses, ``+`` phone numbers and IPv4 addresses
+    anywhere (``pii_text.mask_text``), an event id holding one of those as a key is shown
+    (``masked_key``), and tokens dropped."""
     if isinstance(value, Mapping):
         return {
             str(k): "[REDACTED]" if k in _SECRET_KEYS else mask_pii(v, str(k))
@@ -99,7 +92,9 @@ def mask_pii(value: Any, key: str | None = None) -> Any:
         if key in PII_KEYS and not _HASHED.fullmatch(value):
             masked = mask_emails(value)
             return masked if masked != value else (value[:1] + "***" if value else value)
-        return mask_emails(value)
+        if key == "event_id" and looks_pii(value):
+            return masked_key(value)
+        return mask_text(value)
     return value
 
 
@@ -192,7 +187,7 @@ class SandboxFeed:
                 "code": rejected[0] if rejected else None,
                 "problem": problems.get(i, rejected[1]) if rejected else None,
                 "event": _text(event.get(name_key)),
-                "event_id": _text(event.get("event_id")),
+                "event_id": mask_pii(_text(event.get("event_id")), "event_id"),
                 "data": mask_pii(event),
             }
             lines.append(_dump(record))

@@ -14,8 +14,9 @@ from urllib.parse import unquote
 
 import orjson
 
+from reverse_etl.destinations.shared.pii_text import mask_emails
 from reverse_etl.errors import RetlError
-from reverse_etl.sandbox.feed import feed_path, mask_emails, read_feed
+from reverse_etl.sandbox.feed import feed_path, read_feed
 from reverse_etl.secrets import scrub
 
 from . import destination, events, plan, runs
