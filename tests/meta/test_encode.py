@@ -283,3 +283,16 @@ def test_contents_read_back_from_json_text_encode_as_a_list_of_structs(
     assert from_json["payload"]["custom_data"]["contents"] == expected
     assert from_duckdb["payload"]["custom_data"]["contents"] == expected
     assert (from_json["errors"], from_json["warnings"]) == (None, None)
+
+
+def test_nan_and_infinity_never_reach_a_payload(engine: DuckDBEngine) -> None:
+    """See tests/tiktok/test_encode.py: the same for Meta's custom_data."""
+    row = one(
+        engine,
+        value="'nan'",
+        **{"custom_data.score": "CAST('inf' AS DOUBLE)"},
+        contents="[{'content_id': 'a', 'item_price': 'Infinity'}]",
+    )
+    assert "value is not a number" in row["errors"]
+    assert row["payload"]["custom_data"].get("score") is None
+    assert row["payload"]["custom_data"]["contents"] == [{"id": "a"}]

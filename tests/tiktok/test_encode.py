@@ -381,3 +381,25 @@ def test_the_phone_table_gives_the_same_rows_as_hashing_per_row(
     assert mapped == per_row
     distinct = engine.rows("SELECT count(*), count(DISTINCT raw) FROM __phones_t")[0]
     assert distinct[0] == distinct[1]  # one row per number: the join never duplicates a row
+
+
+def test_nan_and_infinity_never_reach_a_payload(engine: DuckDBEngine) -> None:
+    """DuckDB reads 'nan' and 'inf' as DOUBLE and writes them as NaN and Infinity, which are
+    no JSON: one such value made the whole request unreadable (the batch split down to the
+    row, after sending had started). A parameter's is an invalid row; a custom property's and
+    a content's other field are left out."""
+    rows = encode(
+        engine,
+        "SELECT 'Purchase' AS event, 'e-' || i AS event_id, "
+        f"{NOW} AS event_time, CASE WHEN i = 0 THEN 'nan' ELSE 'Infinity' END AS value, "
+        "'USD' AS currency, CAST('-inf' AS DOUBLE) AS \"properties.score\", "
+        "[CAST('nan' AS DOUBLE), 1.5] AS \"properties.scores\", "
+        "[{'content_id': 'a', 'price': 'nan', 'weight': CAST('inf' AS FLOAT)}] AS contents "
+        "FROM range(2) t(i)",
+    )
+    assert len(rows) == 2
+    for row in rows:  # encode() read every payload with orjson: each is JSON
+        assert row["errors"] == "value is not a number"
+        props = row["payload"]["properties"]
+        assert "score" not in props and props["scores"] == [None, 1.5]
+        assert props["contents"] == [{"content_id": "a"}]

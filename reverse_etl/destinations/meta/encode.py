@@ -36,6 +36,7 @@ from reverse_etl.destinations.shared.sql import (
     json_objects,
     lit,
     number,
+    own_json,
     unix_seconds,
 )
 
@@ -137,7 +138,7 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     col = ident(m.column)
     param = m.param
     if param is None:  # a custom property: sent as the column's own JSON
-        return f"to_json({col})"
+        return own_json(col, t)
     if param.hashing is not Hashing.NONE:
         if not is_list(t):
             return f"to_json({ident(sent_name(m.column))})"

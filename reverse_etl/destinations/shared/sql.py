@@ -105,10 +105,25 @@ def number(expr: str, t: pa.DataType) -> str:
     import pyarrow as pa
 
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return f"TRY_CAST(trim({expr}) AS DOUBLE)"
+        # 'nan' and 'inf' read as DOUBLE: JSON has no such number (a body with NaN is no JSON)
+        v = f"TRY_CAST(trim({expr}) AS DOUBLE)"
+        return f"CASE WHEN isfinite({v}) THEN {v} END"
     if pa.types.is_decimal(t) or pa.types.is_integer(t):
         return f"CAST({expr} AS DOUBLE)"
     return f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) THEN CAST({expr} AS DOUBLE) END"
+
+
+def own_json(expr: str, t: pa.DataType) -> str:
+    """SQL: the JSON of a value sent as the model has it (a custom property). DuckDB writes a
+    float's NaN and infinities as ``NaN`` and ``Infinity``, which no JSON reader takes (the
+    whole request would be refused): such a number is left out, in a list too."""
+    import pyarrow as pa
+
+    if pa.types.is_floating(t):
+        return f"to_json(CASE WHEN isfinite({expr}) THEN {expr} END)"
+    if is_list(t) and pa.types.is_floating(t.value_type):
+        return f"to_json(list_transform({expr}, x -> CASE WHEN isfinite(x) THEN x END))"
+    return f"to_json({expr})"
 
 
 def integer(expr: str, t: pa.DataType) -> str:

@@ -28,6 +28,7 @@ from reverse_etl.destinations.shared.sql import (
     json_objects,
     lit,
     one_of,
+    own_json,
 )
 from reverse_etl.destinations.shared.sql import integer as _integer
 from reverse_etl.destinations.shared.sql import is_list as _is_list
@@ -126,7 +127,7 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     col = ident(m.column)
     param = m.param
     if param is None:  # custom property: sent as the column's own JSON
-        return f"to_json({col})"
+        return own_json(col, t)
     kind = param.kind
     if param.hashing is not Hashing.NONE:
         pre = spec.hashed_phone(m.column)
@@ -173,7 +174,7 @@ def _contents_json(col: str, t: pa.DataType) -> str:
         elif kind is Kind.INTEGER:
             val = f"to_json({_integer(x, f.type)})"
         else:
-            val = f"to_json({x})"
+            val = own_json(x, f.type)
         parts.append(f"{_jkey(f.name)} || {val}")
     return json_objects(col, "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'")
 
