@@ -296,3 +296,13 @@ def test_nan_and_infinity_never_reach_a_payload(engine: DuckDBEngine) -> None:
     assert "value is not a number" in row["errors"]
     assert row["payload"]["custom_data"].get("score") is None
     assert row["payload"]["custom_data"]["contents"] == [{"id": "a"}]
+
+
+def test_an_empty_event_id_beside_a_primary_key_is_a_warning(engine: DuckDBEngine) -> None:
+    rows = encode(
+        engine,
+        select(event_id="[NULL, '', 'e-2'][i + 1]", order_id="'o-' || i") + " FROM range(3) t(i)",
+        model_key=("order_id",),
+    )
+    empty = "event_id is empty: the platform cannot deduplicate this event"
+    assert [empty in (r["warnings"] or "") for r in rows] == [True, True, False]

@@ -403,3 +403,19 @@ def test_nan_and_infinity_never_reach_a_payload(engine: DuckDBEngine) -> None:
         props = row["payload"]["properties"]
         assert "score" not in props and props["scores"] == [None, 1.5]
         assert props["contents"] == [{"content_id": "a"}]
+
+
+def test_an_empty_event_id_beside_a_primary_key_is_a_warning(engine: DuckDBEngine) -> None:
+    """The event goes without an event id: TikTok cannot deduplicate it. (The event id as
+    the key: a NULL key is an error already.)"""
+    rows = encode(
+        engine,
+        "SELECT 'Purchase' AS event, 'o-' || i AS order_id, "
+        f"{NOW} AS event_time, [NULL, ' ', 'e-2'][i + 1] AS event_id FROM range(3) t(i)",
+        model_pk=("order_id",),
+    )
+    empty = "event_id is empty: the platform cannot deduplicate this event"
+    assert [r["warnings"] for r in rows] == [empty, empty, None]
+    assert "event_id" not in rows[0]["payload"] and rows[2]["payload"]["event_id"] == "e-2"
+    (alone,) = encode(engine, f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time")
+    assert alone["warnings"] is None

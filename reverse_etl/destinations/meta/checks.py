@@ -31,6 +31,7 @@ from reverse_etl.destinations.meta.vocab import (
 )
 from reverse_etl.destinations.shared.sql import (
     already_hashed,
+    blank_event_id_warning,
     boolean,
     control_character_checks,
     ident,
@@ -261,6 +262,8 @@ def row_checks(
     errors += control_character_checks(
         spec.key_columns, event_id.column if event_id is not None else None, schema
     )
+    if event_id is not None and len(event_id.path) == 1:
+        warnings += blank_event_id_warning(spec.key_columns, event_id.column)
     if "event" in cols:
         event_errors, event_warnings = _event_checks(cols["event"].column)
         errors += event_errors

@@ -163,6 +163,17 @@ def already_hashed(v: str) -> str:
     return f"strlen({v}) = 64 AND regexp_full_match({v}, {HEX64})"
 
 
+def blank_event_id_warning(key_columns: tuple[str, ...], event_id_column: str | None) -> list[str]:
+    """A SQL fragment yielding a warning when the event_id column, not the key, is NULL or
+    blank: the event goes without an event id, so the platform cannot deduplicate it (a
+    resend after a lost answer counts twice). A key column's NULL is an error already."""
+    if event_id_column is None or key_columns == (event_id_column,):
+        return []
+    c = ident(event_id_column)
+    reason = lit("event_id is empty: the platform cannot deduplicate this event")
+    return [f"CASE WHEN {c} IS NULL OR trim(CAST({c} AS VARCHAR)) = '' THEN {reason} END"]
+
+
 # C0 control characters and DEL (RE2 syntax, in a SQL string): NUL from a CSV, say.
 CONTROL_CHARACTER = r"'[\x00-\x1f\x7f]'"
 _TEXT_TYPES = ("string", "large_string", "string_view")

@@ -18,8 +18,8 @@ from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import already_hashed as _already_hashed
 from reverse_etl.destinations.shared.sql import as_text as _as_text
-from reverse_etl.destinations.shared.sql import boolean as _boolean
 from reverse_etl.destinations.shared.sql import (
+    blank_event_id_warning,
     control_character_checks,
     derived_event_id,
     event_id_text,
@@ -30,6 +30,7 @@ from reverse_etl.destinations.shared.sql import (
     one_of,
     own_json,
 )
+from reverse_etl.destinations.shared.sql import boolean as _boolean
 from reverse_etl.destinations.shared.sql import integer as _integer
 from reverse_etl.destinations.shared.sql import is_list as _is_list
 from reverse_etl.destinations.shared.sql import jkey as _jkey
@@ -417,6 +418,8 @@ def _checks(
     errors += control_character_checks(
         spec.key_columns, event_id.column if event_id is not None else None, schema
     )
+    if event_id is not None and len(event_id.path) == 1:
+        warnings += blank_event_id_warning(spec.key_columns, event_id.column)
     if "event" in cols:
         errors += _event_checks(cols["event"].column, spec.source)
         warnings += _event_warnings(cols["event"].column, spec.source)
