@@ -77,6 +77,7 @@ def deliver(
     probe_first: bool = False,
     auth_hint: str | None = None,
     on_answer: Callable[[Batch, str, Outcome], None] | None = None,
+    request_settings: str = "this destination's settings",
 ) -> DeliveryResult:
     """Send every batch with at most ``thread_count`` requests in flight; report as they land.
 
@@ -97,6 +98,9 @@ def deliver(
 
     ``sleep`` waits out backoff delays in a worker thread; by default the wait is cut short
     when the run stops. ``clock`` and ``rng`` make retry timing deterministic in tests.
+
+    ``request_settings`` names what to check when the first ``reject_guard`` events were all
+    rejected (the platform's ``Capabilities.request_settings``).
 
     ``on_answer(batch, fate, answer)`` sees the answer each batch ended with: ``accepted``
     (right after ``on_ack``), ``rejected`` or ``failed`` (out of retries, or stopped by an
@@ -121,6 +125,7 @@ def deliver(
         probing=probe_first,
         auth_hint=auth_hint,
         on_answer=on_answer,
+        request_settings=request_settings,
     )
     return run.execute(iter(batches))
 
@@ -143,6 +148,7 @@ class _Run:
     probing: bool = False
     auth_hint: str | None = None
     on_answer: Callable[[Batch, str, Outcome], None] | None = None
+    request_settings: str = "this destination's settings"
 
     def __post_init__(self) -> None:
         self.stopping = threading.Event()  # read by workers: skip sends once the run stops
@@ -347,7 +353,7 @@ class _Run:
                 f"the first {self.rejected} events sent were all rejected and none accepted; "
                 f"the request itself is probably wrong: {message}"
             )
-            hint = "Check event_source and event_source_id for this destination."
+            hint = f"Check {self.request_settings} for this destination."
             self._stop("invalid", TerminalDestinationError(text, code=outcome.code, hint=hint))
 
     def _stop(self, reason: str, error: DestinationError | None = None) -> None:

@@ -71,6 +71,9 @@ class Capabilities:
     # The top-level field of an event that carries its event id (None: events have none); the
     # delivery log keeps the encoder's ``__event_id``, the text sent in that field.
     event_id_field: str | None = "event_id"
+    # The settings every request is addressed by: what to check when all events of a send
+    # are rejected (the request itself is wrong, not its events).
+    request_settings: str = "this destination's settings"
 
 
 @dataclass(frozen=True)

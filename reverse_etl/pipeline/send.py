@@ -290,6 +290,7 @@ def _deliver(
             stop_on_invalid=not dest.settings.skip_invalid_record,
             probe_first=True,  # a wrong event source or token costs one request
             auth_hint=session.auth_hint,
+            request_settings=dest.capabilities.request_settings,
         )
 
 

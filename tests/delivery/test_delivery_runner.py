@@ -518,3 +518,31 @@ def test_a_failing_commit_stops_the_run() -> None:
 def test_thread_count_must_be_positive() -> None:
     with pytest.raises(ValueError):
         run([], FakeSender(), Recorder(), threads=0)
+
+
+def test_a_request_rejected_whole_points_at_the_platform_s_own_settings() -> None:
+    """The stop after the first events were all rejected named TikTok's event_source for
+    every platform (Meta's are pixel_id & co.): the platform says what to check."""
+    from reverse_etl.destinations.meta.destination import MetaDestination
+    from reverse_etl.destinations.tiktok.destination import TikTokDestination
+
+    always = SendOutcome("invalid", 100, "Invalid parameter")
+    for dest, named in ((MetaDestination, "pixel_id"), (TikTokDestination, "event_source_id")):
+        sender = FakeSender(lambda ids, call: always)
+        result = deliver(
+            batches(100, 10),
+            sender,
+            envelope=ENVELOPE,
+            thread_count=1,
+            policy=NO_WAIT,
+            on_ack=lambda b: None,
+            on_rejected=lambda b, m: None,
+            sleep=lambda s: None,
+            rng=random.Random(0),
+            reject_guard=8,
+            request_settings=dest.capabilities.request_settings,
+        )
+        error = result.terminal_error
+        assert isinstance(error, TerminalDestinationError)
+        assert error.hint is not None and named in error.hint
+        assert (MetaDestination is dest) == ("event_source" not in error.hint)

@@ -92,6 +92,7 @@ class MetaDestination:
         dedup_window_seconds=DEDUP_WINDOW_SECONDS,
         preflight_check=True,
         docs="docs/meta.md",
+        request_settings="pixel_id, action_source and test_event_code",
     )
 
     def __init__(self, config: DestinationConfig) -> None:

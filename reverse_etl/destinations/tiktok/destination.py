@@ -86,6 +86,7 @@ class TikTokDestination:
         match_coverage=True,
         preflight_check=True,
         docs="docs/tiktok.md",
+        request_settings="event_source and event_source_id",
     )
 
     def __init__(self, config: DestinationConfig) -> None:
