@@ -306,3 +306,24 @@ def test_an_empty_event_id_beside_a_primary_key_is_a_warning(engine: DuckDBEngin
     )
     empty = "event_id is empty: the platform cannot deduplicate this event"
     assert [empty in (r["warnings"] or "") for r in rows] == [True, True, False]
+
+
+def test_what_the_api_refuses_in_never_hashed_fields_and_contents_is_an_invalid_row(
+    engine: DuckDBEngine,
+) -> None:
+    """A hashed fbc, fbp, IP or user agent, and a contents item without an id: Meta refuses
+    the event (as the sandbox does, reference §6), which the send found only by splitting
+    batches once sending had begun."""
+    hashed = "'" + "ab" * 32 + "'"
+    for column in ("fbc", "fbp", "ip", "user_agent"):
+        row = one(engine, **{column: hashed})
+        assert f"{column} looks like a SHA-256 hash" in (row["errors"] or ""), column
+    for contents, bad in (
+        ("[{'price': 2.5, 'quantity': 2}]", True),
+        ("[{'content_id': NULL, 'quantity': 2}, {'content_id': 'a', 'quantity': 1}]", True),
+        ("[{'content_id': ' ', 'quantity': 2}]", True),
+        ("[{'content_id': 'a', 'quantity': 2}]", False),
+    ):
+        row = one(engine, contents=contents)
+        assert ("contents item has no id" in (row["errors"] or "")) is bad, contents
+    assert one(engine)["errors"] is None

@@ -19,6 +19,7 @@ from reverse_etl.destinations.meta.encode import (
     EVENT_TIME,
     USER_DATA_JSON,
     EncodeSpec,
+    content_fields,
     sent_name,
 )
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
@@ -200,7 +201,29 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         )
     if param.hashing is Hashing.PHONE_DIGITS:
         out.append(_phone_check(m, t, spec))
+    if param.name in NEVER_HASHED and not is_list(t):
+        out.append(
+            _reason(
+                f"{already_hashed(text(col))}",
+                lit(f"{param.name} looks like a SHA-256 hash: Meta takes it unhashed, as is"),
+            )
+        )
+    if param.kind is Kind.CONTENTS and is_list(t) and pa.types.is_struct(t.value_type):
+        ids = content_fields(t).get("id", [])
+        item_id = "NULL" if not ids else ids[0] if len(ids) == 1 else f"coalesce({', '.join(ids)})"
+        out.append(
+            _reason(
+                f"len(list_filter({col}, x -> x IS NOT NULL AND "
+                f"coalesce(trim({item_id}), '') = '')) > 0",
+                lit("a contents item has no id (content_id): Meta rejects it"),
+            )
+        )
     return out
+
+
+# Sent as the model has them (the reference's "never hashed"): a hash there matches no one,
+# and Meta refuses the event.
+NEVER_HASHED = frozenset({"ip", "user_agent", "fbc", "fbp"})
 
 
 def _phone_check(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:

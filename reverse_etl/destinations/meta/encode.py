@@ -176,15 +176,16 @@ def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
 _CONTENT_KINDS = {"id": Kind.ID, "item_price": Kind.NUMBER, "quantity": Kind.INTEGER}
 
 
-def _contents_json(col: str, t: pa.DataType) -> str:
-    """Each struct as Meta's content: content_id -> id, price -> item_price, … (catalog's
-    CONTENT_FIELDS); keys Meta has no field for are left out."""
+def content_fields(t: pa.DataType) -> dict[str, list[str]]:
+    """Each field of Meta's content (``id``, ``item_price`` …) -> the SQL values of a list
+    item ``x`` that may fill it, first wins (catalog's CONTENT_FIELDS); empty when ``t`` is
+    not a list of structs."""
     import pyarrow as pa
 
-    if not is_list(t) or not pa.types.is_struct(t.value_type):
-        return f"to_json({col})"  # static validation reports the type; Meta decides
-    struct: pa.StructType = t.value_type
     candidates: dict[str, list[str]] = {}
+    if not is_list(t) or not pa.types.is_struct(t.value_type):
+        return candidates
+    struct: pa.StructType = t.value_type
     for f in struct:
         target = CONTENT_FIELDS.get(f.name)
         if target is None:
@@ -200,6 +201,17 @@ def _contents_json(col: str, t: pa.DataType) -> str:
         else:
             value = f"CAST({x} AS VARCHAR)"
         candidates.setdefault(target, []).append(value)
+    return candidates
+
+
+def _contents_json(col: str, t: pa.DataType) -> str:
+    """Each struct as Meta's content: content_id -> id, price -> item_price, …; keys Meta has
+    no field for are left out."""
+    import pyarrow as pa
+
+    if not is_list(t) or not pa.types.is_struct(t.value_type):
+        return f"to_json({col})"  # static validation reports the type; Meta decides
+    candidates = content_fields(t)
     if not candidates:
         return "NULL"
     parts = [
