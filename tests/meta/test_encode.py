@@ -327,3 +327,11 @@ def test_what_the_api_refuses_in_never_hashed_fields_and_contents_is_an_invalid_
         row = one(engine, contents=contents)
         assert ("contents item has no id" in (row["errors"] or "")) is bad, contents
     assert one(engine)["errors"] is None
+
+
+def test_app_ids_anon_id_and_madid_go_out_unhashed(engine: DuckDBEngine) -> None:
+    madid = "'38400000-8cf0-11bd-b23e-10b96e40000d'"
+    row = one(engine, anon_id="'install-9'", madid=madid)
+    assert row["errors"] is None
+    user = row["payload"]["user_data"]
+    assert user["anon_id"] == "install-9" and user["madid"] == madid.strip("'")

@@ -156,6 +156,19 @@ PARAMS: tuple[ParamSpec, ...] = (
         Kind.ID,
         "App-scoped ID from Facebook Login. Never hashed.",
     ),
+    _p(
+        "anon_id",
+        "user_data.anon_id",
+        Kind.ID,
+        "App events: the install ID of an app user without a login. Never hashed.",
+    ),
+    _p(
+        "madid",
+        "user_data.madid",
+        Kind.ID,
+        "App events: the mobile advertiser ID (Android advertising ID or Apple IDFA). "
+        "Never hashed.",
+    ),
     # custom_data
     _p(
         "value",

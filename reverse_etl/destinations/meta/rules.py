@@ -25,7 +25,7 @@ from reverse_etl.destinations.meta.vocab import STANDARD_EVENTS
 from reverse_etl.destinations.shared.rows import key_columns_for
 
 # Any one of these lets Meta match an event to a person well; ip only with user_agent.
-IDENTIFIERS = ("email", "phone", "external_id", "fbc", "fbp", "lead_id")
+IDENTIFIERS = ("email", "phone", "external_id", "fbc", "fbp", "lead_id", "madid", "anon_id")
 GENDERS = frozenset({"f", "m", "female", "male"})
 
 
@@ -67,7 +67,8 @@ class MetaRules:
             ColumnIssue(
                 "",
                 "no column identifies the person well (email, phone, external_id, fbc, fbp, "
-                "lead_id, or ip with user_agent): Meta may match few of these events",
+                "lead_id, madid, anon_id, or ip with user_agent): Meta may match few of these "
+                "events",
                 "add at least one; e-mail, phone and external_id are hashed before sending",
                 severity="warning",
                 rule="no-identifier",
