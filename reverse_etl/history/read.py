@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from reverse_etl.destinations.shared.pii_text import masked_key
+from reverse_etl.destinations.shared.pii_text import mask_text, masked_key
 from reverse_etl.history.records import (
     ACCEPTED,
     DeliveryRecord,
@@ -167,7 +167,7 @@ def _destination(r: tuple[Any, ...]) -> RunDestinationRecord:
         failed=int(r[9]),
         not_attempted=int(r[10]),
         match_coverage=None if r[11] is None else float(r[11]),
-        error=r[12],
+        error=None if r[12] is None else mask_text(r[12]),
     )
 
 
@@ -179,7 +179,7 @@ def _delivery(r: tuple[Any, ...]) -> DeliveryRecord:
         event_id=r[3],
         outcome=r[4],
         code=None if r[5] is None else int(r[5]),
-        message=r[6],
+        message=None if r[6] is None else mask_text(r[6]),
         request_id=r[7],
         at=_time(r[8]),
     )

@@ -15,7 +15,7 @@ import pyarrow as pa
 from reverse_etl.arrow_values import strings
 from reverse_etl.delivery.batching import Batch
 from reverse_etl.delivery.outcome import Outcome, describe
-from reverse_etl.destinations.shared.pii_text import masked_key
+from reverse_etl.destinations.shared.pii_text import mask_text, masked_key
 from reverse_etl.history.records import ACCEPTED
 from reverse_etl.secrets import scrub
 from reverse_etl.state.base import LogBatch
@@ -49,7 +49,9 @@ class LogRows:
         return _masked(batch.event_ids) if self.mask_event_ids else batch.event_ids
 
     def batch(self, batch: Batch, fate: str, answer: Outcome | None) -> LogBatch:
-        message = None if fate == ACCEPTED or answer is None else scrub(describe(answer))
+        # A platform's message may quote a value (``invalid value 203.0.113.7``): kept with
+        # e-mail addresses, phone numbers and IP addresses masked.
+        message = None if fate == ACCEPTED or answer is None else mask_text(scrub(describe(answer)))
         return LogBatch(
             run_id=self.run_id,
             outcome=fate,

@@ -69,12 +69,16 @@ def badge(text: str, kind: str) -> Html:
     return Html(f'<span class="badge {esc(kind)}">{esc(text)}</span>')
 
 
-def when(value: dt.datetime | float | None) -> str:
-    """A time as people read it (seconds, UTC)."""
-    if value is None:
+def when(value: object) -> str:
+    """A time as people read it (seconds, UTC); ``-`` for what is not a time (a feed line
+    written by hand, a number out of range)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            value = dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        except (OverflowError, ValueError, OSError):
+            return "-"
+    if not isinstance(value, dt.datetime):
         return "-"
-    if isinstance(value, (int, float)):
-        value = dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
     if value.tzinfo is not None:
         value = value.astimezone(dt.timezone.utc)
     return value.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if value.tzinfo else "")

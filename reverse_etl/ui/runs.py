@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from reverse_etl.destinations.shared.pii_text import mask_text
 from reverse_etl.history.records import RunRecord
 
 from .charts import Series, line_chart
@@ -68,9 +69,16 @@ def runs_page(app: UiApp) -> Html:
 
 
 def run_page(app: UiApp, run_id: str) -> Html:
+    from reverse_etl.errors import UsageError
+
     from .app import NotFound
 
-    detail = app.call(lambda p: p.run_detail(run_id))
+    if not run_id.isprintable():  # a NUL cut DuckDB's query short: an error quoting it
+        raise NotFound("no run with that id in this project's history")
+    try:
+        detail = app.call(lambda p: p.run_detail(run_id))
+    except UsageError as exc:  # a prefix of several runs: which one is the user's to say
+        raise NotFound(exc.message) from None
     if detail is None:
         raise NotFound(f"no run {run_id} in this project's history")
     r = detail.run
@@ -115,7 +123,7 @@ def run_page(app: UiApp, run_id: str) -> Html:
                 d.failed,
                 d.not_attempted,
                 percent(d.match_coverage),
-                d.error or "",
+                mask_text(d.error or ""),
             )
             for d in detail.destinations
         ],
@@ -130,7 +138,7 @@ def run_page(app: UiApp, run_id: str) -> Html:
                 d.event_id,
                 d.outcome,
                 d.code,
-                d.message,
+                mask_text(d.message or ""),
                 d.request_id,
                 when(d.at),
             )

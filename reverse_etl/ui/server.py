@@ -2,7 +2,10 @@
 
 Only loopback addresses are served (the pages show a project's delivery history), and a
 request whose ``Host`` is not a loopback name is refused too: a web page elsewhere cannot
-read these pages through DNS rebinding. Every other method than GET is a 405.
+read these pages through DNS rebinding. A request another site's page makes the browser
+send (an ``<img>`` of ``/plan?compute=1``, which runs the models) is refused by its
+``Sec-Fetch-Site`` or ``Origin``: the host is right there, the origin is not. Every other
+method than GET is a 405.
 """
 
 from __future__ import annotations
@@ -73,6 +76,15 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             )
             return
+        if not self._origin_allowed():
+            self._send(
+                Response(
+                    403,
+                    b"retl ui answers only its own pages, not another site's\n",
+                    "text/plain; charset=utf-8",
+                )
+            )
+            return
         split = urlsplit(self.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         self._send(self.app.handle(split.path, query))
@@ -98,7 +110,20 @@ class _Handler(BaseHTTPRequestHandler):
     def _host_allowed(self) -> bool:
         host = self.headers.get("Host", "")
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        return name in LOOPBACK_NAMES
+        return _loopback_name(name)
+
+    def _origin_allowed(self) -> bool:
+        """Not a request made by another site's page: browsers say where a request comes
+        from (``Sec-Fetch-Site``; ``none`` is an address typed or a bookmark), and older
+        ones send ``Origin`` with a script's requests."""
+        site = self.headers.get("Sec-Fetch-Site")
+        if site is not None and site.strip().lower() not in ("same-origin", "none"):
+            return False
+        origin = self.headers.get("Origin")
+        if origin is None:
+            return True
+        name = urlsplit(origin.strip()).hostname
+        return name is not None and _loopback_name(name)
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
@@ -115,6 +140,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("ui %s - " + format, self.address_string(), *args)
+
+
+def _loopback_name(name: str) -> bool:
+    """``localhost`` or a loopback address (``127.0.0.2`` and ``[::1]`` too), any case."""
+    name = name.strip().lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class UiServer:

@@ -260,3 +260,29 @@ def test_the_test_events_feed_and_samples_mask_what_is_sent_in_clear(
     text = orjson.dumps(feed).decode()
     assert "+1 213" not in text and "203.0.113" not in text
     assert {r["event_id"] for r in feed} == {masked_key(f"call-+1 213 373 42{i}") for i in (10, 11)}
+
+
+def test_a_platform_message_quoting_personal_data_is_logged_masked() -> None:
+    """The delivery log kept a platform's message as it came (``invalid value 203.0.113.7``):
+    shown by ``retl runs show``, the JSON report and the local page."""
+    import pyarrow as pa
+
+    from reverse_etl.delivery.batching import Batch
+    from reverse_etl.destinations.meta.responses import MetaOutcome
+    from reverse_etl.pipeline.deliverylog import LogRows
+
+    answer = MetaOutcome(
+        "invalid",
+        100,
+        "invalid value 203.0.113.7 for +1 415 555 0134 (ann@example.com)",
+        "trace",
+        None,
+        400,
+    )
+    batch = Batch(pa.array(["k1"]), pa.array(["h"]), pa.array([b"{}"]), pa.array(["e1"]))
+    logged = LogRows("run", mask_keys=False, event_id_field="event_id").batch(
+        batch, "rejected", answer
+    )
+    message = str(logged.messages)
+    assert "203.0.113.7" not in message and "415 555" not in message, message
+    assert "ann@example.com" not in message and "203.***.***.***" in message

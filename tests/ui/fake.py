@@ -81,7 +81,7 @@ class FakeProject:
             "e1",
             REJECTED,
             40002,
-            "<img src=x onerror=alert(1)>",
+            "<img src=x onerror=alert(1)> for 203.0.113.7 and +1 415 555 0134",
             "req-1",
             run.started_at,
         )

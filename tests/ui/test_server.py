@@ -6,6 +6,7 @@ import http.client
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -39,13 +40,17 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
 
 
 def request(
-    server: UiServer, path: str, method: str = "GET", host: str | None = None
+    server: UiServer,
+    path: str,
+    method: str = "GET",
+    host: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], str]:
     port = int(server.url.rsplit(":", 1)[1].strip("/"))
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        headers = {"Host": host} if host is not None else {}
-        conn.request(method, path, headers=headers)
+        sent = {"Host": host} if host is not None else {}
+        conn.request(method, path, headers={**sent, **(headers or {})})
         response = conn.getresponse()
         return response.status, dict(response.getheaders()), response.read().decode()
     finally:
@@ -126,6 +131,67 @@ def test_run_detail_masks_an_email_key(ui: UiServer) -> None:
     _, _, body = request(ui, "/runs/run-1")
     assert "j***@example.com" in body
     assert "&lt;img src=x onerror=alert(1)&gt;" in body
+    # a platform's message quoting an IP address and a phone number
+    assert "203.0.113.7" not in body and "415 555" not in body
+    assert "203.***.***.***" in body
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Sec-Fetch-Site": "cross-site"}, 403),  # another site's <img src=/plan?compute=1>
+        ({"Sec-Fetch-Site": "same-site"}, 403),
+        ({"Origin": "https://evil.example"}, 403),
+        ({"Origin": "null"}, 403),
+        ({"Sec-Fetch-Site": "same-origin"}, 200),  # the page's own requests
+        ({"Sec-Fetch-Site": "none"}, 200),  # an address typed, a bookmark
+        ({"Origin": "http://127.0.0.1:8123", "Sec-Fetch-Site": "same-origin"}, 200),
+        ({}, 200),  # curl, a test
+    ],
+)
+def test_another_site_s_page_cannot_make_the_browser_run_the_models(
+    ui: UiServer, headers: dict[str, str], status: int
+) -> None:
+    got, _, body = request(ui, "/plan?compute=1", headers=headers)
+    assert got == status, body
+    if status == 403:
+        assert "another site" in body
+
+
+@pytest.mark.parametrize("host", ["LOCALHOST", "127.0.0.2:8123", "[::1]:8123", "Localhost:1"])
+def test_every_loopback_host_header_is_served(ui: UiServer, host: str) -> None:
+    """``--host 127.0.0.2`` was accepted, then every request to it refused."""
+    assert request(ui, "/", host=host)[0] == 200
+
+
+def test_a_run_id_with_a_nul_or_of_several_runs_is_not_found_without_quoting_sql(
+    tmp_path: Path, make_project: Any
+) -> None:
+    """A NUL cut DuckDB's query short: a 500 quoting the SQL. A real project's history."""
+    from reverse_etl.project import Project
+
+    root = make_project(tmp_path, {"models/m.sql": "select 1 as x"})
+    with Project.load(root) as p:
+        app = UiApp(p, title="t")
+        for run_id in ("\x00", "x\x00y", "2"):  # "2": no run, or a prefix of several
+            response = app.handle(f"/runs/{run_id}", {})
+            assert response.status == 404, response.body[:300]
+            assert b"SELECT" not in response.body
+
+
+def test_a_feed_line_with_no_time_does_not_break_the_test_events_page(tmp_path: Path) -> None:
+    state = tmp_path / ".retl"
+    path = feed_path(state)
+    path.parent.mkdir(parents=True)
+    lines = [
+        '{"id": "1", "at": "yesterday"}',
+        '{"id": "2", "at": 1e20}',
+        '{"id": "3", "at": -1e15}',
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    app = UiApp(FakeProject(state), title="t")
+    response = app.handle("/events", {})
+    assert response.status == 200, response.body[:300]
 
 
 @pytest.mark.parametrize(
