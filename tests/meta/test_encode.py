@@ -335,3 +335,10 @@ def test_app_ids_anon_id_and_madid_go_out_unhashed(engine: DuckDBEngine) -> None
     assert row["errors"] is None
     user = row["payload"]["user_data"]
     assert user["anon_id"] == "install-9" and user["madid"] == madid.strip("'")
+
+
+def test_a_custom_property_is_one_level_deep(engine: DuckDBEngine) -> None:
+    """custom_data.a.value went out as custom_data.value, beside Meta's own value."""
+    plan, problems = plan_for(engine, select(**{"custom_data.a.value": "'x'"}))
+    assert plan is None
+    assert any("custom_data.a.value" in p.render() for p in problems if p.severity == "error")

@@ -419,3 +419,30 @@ def test_an_empty_event_id_beside_a_primary_key_is_a_warning(engine: DuckDBEngin
     assert "event_id" not in rows[0]["payload"] and rows[2]["payload"]["event_id"] == "e-2"
     (alone,) = encode(engine, f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time")
     assert alone["warnings"] is None
+
+
+def test_what_the_api_refuses_is_caught_before_sending(engine: DuckDBEngine) -> None:
+    """Values that passed the row checks and were refused by the API (found only by
+    splitting batches once sending had begun), and a float ID that failed the whole encode."""
+    # a custom property one level deep only: properties.meta.value went out as
+    # properties.value, beside TikTok's own value
+    mapping = map_columns(["event", "event_time", "value", "properties.meta.value"], "WEB")
+    (issue,) = [i for i in mapping.issues if i.severity == "error"]
+    assert issue.column == "properties.meta.value" and "not a TikTok parameter" in issue.message
+    # a scalar content_ids that is NULL was sent as [null]; a NaN order_id failed the encode
+    rows = encode(
+        engine,
+        "SELECT 'Purchase' AS event, 'e-' || i AS event_id, "
+        f"{NOW} AS event_time, [NULL, 'sku-1'][i + 1] AS content_ids, "
+        "[CAST('nan' AS DOUBLE), 1e30, 7.0][i + 1] AS order_id FROM range(3) t(i)",
+    )
+    props = [r["payload"].get("properties", {}) for r in rows]
+    assert [p.get("content_ids") for p in props] == [None, ["sku-1"], None]
+    assert [p.get("order_id") for p in props] == [None, str(int(1e30)), "7"]
+    # an empty app_id (APP) is as missing as a NULL one
+    (app,) = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, '' AS app_id",
+        "APP",
+    )
+    assert "app_id is required for APP events" in (app["errors"] or "")

@@ -167,7 +167,8 @@ def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
     if kind is Kind.ID_LIST:
         if is_list(t):
             return id_list_json(col, t)
-        return f"to_json([{as_text(col, t)}])"
+        one = as_text(col, t)  # one ID as a list of one; none left out (``[null]``)
+        return f"CASE WHEN ({one}) IS NOT NULL THEN to_json([{one}]) END"
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)
     return f"to_json(CAST({col} AS VARCHAR))"

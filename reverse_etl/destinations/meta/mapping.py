@@ -45,8 +45,10 @@ def map_columns(
 
 
 def _is_custom(name: str) -> bool:
+    """``custom_data.my_field``: one level only (``custom_data.a.value`` was sent as
+    ``custom_data.value``, beside or as Meta's own field)."""
     head, _, rest = name.partition(".")
-    return head in OPEN_OBJECTS and bool(rest)
+    return head in OPEN_OBJECTS and bool(rest) and "." not in rest
 
 
 def _missing_companions(params: set[str], source: str) -> list[ColumnIssue]:

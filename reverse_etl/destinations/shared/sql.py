@@ -91,7 +91,15 @@ def as_text(expr: str, t: pa.DataType) -> str:
     """A column as VARCHAR for an ID: integral floats and decimals lose their '.0'."""
     import pyarrow as pa
 
-    if pa.types.is_floating(t) or (pa.types.is_decimal(t) and t.scale > 0):
+    if pa.types.is_floating(t):
+        # NaN and the infinities are no ID (NaN = trunc(NaN) held, and the cast to HUGEINT
+        # failed the whole encode); past HUGEINT a float's own text
+        return (
+            f"CASE WHEN NOT isfinite({expr}) THEN NULL WHEN {expr} = trunc({expr}) THEN "
+            f"coalesce(CAST(TRY_CAST({expr} AS HUGEINT) AS VARCHAR), CAST({expr} AS VARCHAR)) "
+            f"ELSE CAST({expr} AS VARCHAR) END"
+        )
+    if pa.types.is_decimal(t) and t.scale > 0:
         return (
             f"CASE WHEN {expr} = trunc({expr}) THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) "
             f"ELSE CAST({expr} AS VARCHAR) END"

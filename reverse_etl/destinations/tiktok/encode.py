@@ -148,7 +148,8 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     if kind is Kind.ID_LIST:
         if _is_list(t):
             return id_list_json(col, t)
-        return f"to_json([{_as_text(col, t)}])"
+        one = _as_text(col, t)  # one ID as a list of one; none left out (``[null]`` is refused)
+        return f"CASE WHEN ({one}) IS NOT NULL THEN to_json([{one}]) END"
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)
     raise AssertionError(f"unhandled kind {kind}")
@@ -402,7 +403,10 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         )
     if spec.source in param.required_for and param.name not in ("event", "event_time"):
         out.append(
-            _reason(f"{col} IS NULL", lit(f"{param.name} is required for {spec.source} events"))
+            _reason(
+                f"{col} IS NULL OR trim(CAST({col} AS VARCHAR)) = ''",  # '' is missing too
+                lit(f"{param.name} is required for {spec.source} events"),
+            )
         )
     return out
 

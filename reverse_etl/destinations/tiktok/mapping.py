@@ -54,9 +54,11 @@ def map_columns(
 
 
 def _custom_path(name: str) -> tuple[str, ...] | None:
-    """A custom property (``properties.my_field``): sent under its object, as named."""
+    """A custom property (``properties.my_field``): sent under its object, as named. One
+    level only: ``properties.meta.value`` was sent as ``properties.value``, beside (or as)
+    TikTok's own field; such a column is not a parameter (say so, with the form to use)."""
     head, _, rest = name.partition(".")
-    return tuple(name.split(".")) if head in OPEN_OBJECTS and rest else None
+    return (head, rest) if head in OPEN_OBJECTS and rest and "." not in rest else None
 
 
 def _contents_conflicts(mapped: Sequence[MappedColumn]) -> list[ColumnIssue]:
