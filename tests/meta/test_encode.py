@@ -342,3 +342,10 @@ def test_a_custom_property_is_one_level_deep(engine: DuckDBEngine) -> None:
     plan, problems = plan_for(engine, select(**{"custom_data.a.value": "'x'"}))
     assert plan is None
     assert any("custom_data.a.value" in p.render() for p in problems if p.severity == "error")
+
+
+def test_a_contents_number_that_does_not_parse_is_a_warning(engine: DuckDBEngine) -> None:
+    row = one(engine, contents="[{'content_id': 'a', 'price': 'abc', 'quantity': 2.5}]")
+    assert "a contents item's price is not a number (left out)" in row["warnings"]
+    assert "a contents item's quantity is not an integer (left out)" in row["warnings"]
+    assert row["payload"]["custom_data"]["contents"] == [{"id": "a"}]

@@ -446,3 +446,15 @@ def test_what_the_api_refuses_is_caught_before_sending(engine: DuckDBEngine) -> 
         "APP",
     )
     assert "app_id is required for APP events" in (app["errors"] or "")
+
+
+def test_a_contents_number_that_does_not_parse_is_a_warning(engine: DuckDBEngine) -> None:
+    (row,) = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, "
+        "[{'content_id': 'a', 'price': 'abc', 'quantity': 2.5}] AS contents",
+    )
+    assert row["errors"] is None
+    assert "a contents item's price is not a number (left out)" in row["warnings"]
+    assert "a contents item's quantity is not an integer (left out)" in row["warnings"]
+    assert row["payload"]["properties"]["contents"] == [{"content_id": "a"}]

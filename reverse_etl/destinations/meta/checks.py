@@ -221,6 +221,31 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     return out
 
 
+def _contents_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
+    """A contents item's price or quantity that does not parse (``'abc'``, ``2.5``) is left
+    out of the item: said, as a warning, rather than silently."""
+    import pyarrow as pa
+
+    from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS
+
+    if m.param is None or m.param.kind is not Kind.CONTENTS:
+        return []
+    if not is_list(t) or not pa.types.is_struct(t.value_type):
+        return []
+    parsers = {"item_price": (number, "a number"), "quantity": (integer, "an integer")}
+    out = []
+    for f in t.value_type:
+        target = CONTENT_FIELDS.get(f.name)
+        if target not in parsers:
+            continue
+        fn, what = parsers[target]
+        x = f"x.{ident(f.name)}"
+        unparsed = f"{x} IS NOT NULL AND ({fn(x, f.type)}) IS NULL"
+        bad = f"len(list_filter({ident(m.column)}, x -> {unparsed})) > 0"
+        out.append(_reason(bad, lit(f"a contents item's {f.name} is not {what} (left out)")))
+    return out
+
+
 # Sent as the model has them (the reference's "never hashed"): a hash there matches no one,
 # and Meta refuses the event.
 NEVER_HASHED = frozenset({"ip", "user_agent", "fbc", "fbp"})
@@ -300,6 +325,7 @@ def row_checks(
         t = schema.field(m.column).type
         errors += _value_checks(m, t, spec)
         warnings += _identity_warnings(m, t)
+        warnings += _contents_warnings(m, t)
     errors.append(
         _reason(
             f"{ident(USER_DATA_JSON)} IS NULL",

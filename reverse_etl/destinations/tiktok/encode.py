@@ -181,6 +181,32 @@ def _contents_json(col: str, t: pa.DataType) -> str:
     return json_objects(col, "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'")
 
 
+def _contents_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
+    """A contents item's number that does not parse (``price 'abc'``, ``quantity 2.5``) is
+    left out of the item: said, as a warning, rather than silently."""
+    import pyarrow as pa
+
+    from reverse_etl.destinations.tiktok.catalog import CONTENT_KEYS
+
+    if m.param is None or m.param.kind is not Kind.CONTENTS:
+        return []
+    if not _is_list(t) or not pa.types.is_struct(t.value_type):
+        return []
+    kinds = {k.name: k.kind for k in CONTENT_KEYS}
+    out = []
+    for f in t.value_type:
+        kind = kinds.get(f.name)
+        parser = _KIND_PARSERS.get(kind) if kind in (Kind.NUMBER, Kind.INTEGER) else None
+        if parser is None:
+            continue
+        fn, what = parser
+        x = f"x.{ident(f.name)}"
+        unparsed = f"{x} IS NOT NULL AND ({fn(x, f.type)}) IS NULL"
+        bad = f"len(list_filter({ident(m.column)}, x -> {unparsed})) > 0"
+        out.append(_reason(bad, lit(f"a contents item's {f.name} is not {what} (left out)")))
+    return out
+
+
 # --- rows ---------------------------------------------------------------------------------
 def _key_sql(spec: EncodeSpec, schema: pa.Schema) -> str:
     cols = [_as_text(ident(c), schema.field(c).type) for c in spec.key_columns]
@@ -437,6 +463,7 @@ def _checks(
     for m in mapping.columns:
         t = schema.field(m.column).type
         errors += _value_checks(m, t, spec)
+        warnings += _contents_warnings(m, t)
         if m.param is not None and m.param.hashing is Hashing.EMAIL:
             warnings.append(
                 _reason(
