@@ -211,6 +211,9 @@ _ENVIRONMENT_ERRNOS = {
         ("EROFS", ("the file system is read-only", _WHERE_WRITABLE)),
         ("EACCES", ("permission denied", _WHERE_WRITABLE)),
         ("EPERM", ("operation not permitted", _WHERE_WRITABLE)),
+        # a file where retl keeps a folder (``.retl`` as a file): say what is in the way
+        ("EEXIST", ("a file is where retl keeps a folder", "move that file away")),
+        ("ENOTDIR", ("a file is where retl expects a folder", "move that file away")),
     )
     if hasattr(errno, name)
 }

@@ -94,10 +94,10 @@ BAD_PROJECTS = {
     "wrong-types": (
         "name: [1]\nwarehouse: 5\nvars: 3\nstate:\n  path: {a: 1}\n",
         [
-            "retl_project.yml:1 name: Input should be a valid string",
-            "retl_project.yml:2 warehouse: Input should be a valid dictionary",
-            "retl_project.yml:3 vars: Input should be a valid dictionary",
-            "retl_project.yml:5 state.path: Input should be a valid string",
+            "retl_project.yml:1 name: must be a text, not a list",
+            "retl_project.yml:2 warehouse: must be a mapping (indented 'key: value' lines)",
+            "retl_project.yml:3 vars: must be a mapping (indented 'key: value' lines)",
+            "retl_project.yml:5 state.path: must be a text, not a mapping",
         ],
         4,
     ),
@@ -133,7 +133,17 @@ BAD_PROJECTS = {
     ),
     "spark-connect-timeout-not-positive": (
         "warehouse:\n  type: spark\n  remote: sc://h:15002\n  connect_timeout: 0\n",
-        ["retl_project.yml:4 warehouse.connect_timeout:", "greater than 0"],
+        ["retl_project.yml:4 warehouse.connect_timeout: must be more than 0"],
+        1,
+    ),
+    "table-declared-twice": (
+        "sources:\n  - name: shop\n    tables:\n      - name: orders\n      - name: orders\n",
+        ["retl_project.yml:3 sources[0].tables: table 'orders' is declared twice in this source"],
+        1,
+    ),
+    "empty-vars": (
+        "name: x\nvars:\n",
+        ["retl_project.yml:2 vars: is empty: it must be a mapping", "remove the key"],
         1,
     ),
     "table-without-name": (
@@ -394,8 +404,8 @@ def test_every_problem_in_destinations_is_reported_at_once(tmp_path, make_projec
     )
     problems = destination_error(root).problems
     assert [(p.line, p.key, p.message) for p in problems] == [
-        (6, "destinations.one.thread_count", "Input should be greater than or equal to 1"),
-        (11, "destinations.two.thread_count", "Input should be less than or equal to 10"),
+        (6, "destinations.one.thread_count", "must be at least 1"),
+        (11, "destinations.two.thread_count", "must be at most 10"),
     ]
 
 
@@ -475,7 +485,7 @@ def test_unset_secret_fails_only_when_used(tmp_path, make_project, monkeypatch) 
 @pytest.mark.parametrize(
     ("key", "expected"),
     [
-        ("thread_count", "Input should be a valid integer"),
+        ("thread_count", "must be a whole number"),
         ("event_data_source", "Input should be 'WEB', 'APP', 'OFFLINE' or 'CRM'"),
     ],
 )
@@ -506,7 +516,11 @@ def test_literal_token_is_wrapped_and_wrong_type_is_plain(tmp_path, make_project
     problems = destination_error(root).problems
     assert [(p.line, p.key, p.message) for p in problems] == [
         (6, "destinations.shop.access_token", "must be a string"),
-        (7, "destinations.shop.primary_key", "Input should be a valid string or a valid list"),
+        (
+            7,
+            "destinations.shop.primary_key",
+            "must be a text, not a number; or must be a list (lines starting with '- ')",
+        ),
     ]
 
 
@@ -623,8 +637,8 @@ def test_thread_count_bounds(count, tmp_path, make_project) -> None:
     root = tiktok(make_project, tmp_path, event_source_id="PIXEL", thread_count=count)
     (problem,) = destination_error(root).problems
     assert (problem.line, problem.key) == (6, "destinations.shop.thread_count")
-    bound = "greater than or equal to 1" if count == 0 else "less than or equal to 10"
-    assert problem.message == f"Input should be {bound}"
+    bound = "at least 1" if count == 0 else "at most 10"
+    assert problem.message == f"must be {bound}"
 
 
 def test_target_event_source_method_alias_is_accepted(tmp_path, make_project) -> None:

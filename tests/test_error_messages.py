@@ -374,3 +374,16 @@ def test_a_list_cut_short_says_how_many_more() -> None:
     assert in_log == [*lines[:LOG_REASONS], "… and 2 more reason(s) (--format json lists them)"]
     assert capped(lines[:3], False, 0, "reason(s)") == lines[:3]
     assert capped(lines[:3], False, 4, "reason(s)")[-1] == "… and 4 more reason(s) (not kept)"
+
+
+def test_a_file_where_the_state_folder_goes_is_said_so(tmp_path, cli) -> None:
+    """``.retl`` as a file: an internal FileExistsError before."""
+    root = tmp_path / "p"
+    assert cli("init", str(root)).returncode == 0
+    (root / ".retl").write_text("junk\n", encoding="utf-8")
+    result = cli("sync", "--sandbox", "--project-dir", root)
+    assert result.returncode == 1, result.stderr
+    assert f"{root / '.retl'}: a file is where retl keeps a folder (move that file away)" in (
+        result.stderr
+    )
+    assert "bug in retl" not in result.stderr and "Traceback" not in result.stderr

@@ -434,3 +434,28 @@ def test_missing_warehouse_file(tmp_path, make_project, cli) -> None:
     assert "Traceback" not in result.stderr
     assert f"DuckDB database file not found: {root / 'missing.duckdb'}" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("{{ config(primary_key=5) }}", "config(primary_key=...) must be a column name or a list"),
+        ("{{ config(primary_key=[]) }}", "config(primary_key=...) must be a column name or a list"),
+        ("{{ ref(5) }}", "ref() takes the model's name as a text (write {{ ref('orders') }})"),
+        ("{{ source('shop') }}", "source() takes the source's name and the table's, as texts"),
+        ("{{ var() }}", "var() takes the variable's name as a text, and maybe a default"),
+        ("{% include 'x.sql' %}", "include, import and extends are not supported in a model"),
+        ("{{ config(primary_key='a', primary_key='b') }}", "keyword argument repeated"),
+    ],
+)
+def test_a_helper_called_wrongly_says_how_to_call_it(
+    line: str, expected: str, tmp_path: Path, make_project
+) -> None:
+    """These were Python's own words ("'int' object is not iterable", "no loader for this
+    environment specified", "(<template>, line 15)"), or an internal error."""
+    root = make_project(tmp_path, {"models/m.sql": f"select 1 as a\n{line}\n"})
+    problem = only_problem(model_error(root))
+    text = problem.render()
+    # (a repeated keyword is Python's error about the code Jinja generated: no line)
+    assert problem.line in (2, None if "repeated" in expected else 2) and expected in text, text
+    assert "<template>" not in text and "object" not in text

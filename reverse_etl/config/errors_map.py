@@ -117,21 +117,75 @@ def problems_from_validation(
             msg = err["msg"]
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, ") :]
-            if kind == "is_instance_of":  # LazySecret: the class name means nothing to users
-                msg = "must be a string"
+            if kind == "is_instance_of":  # a class's name means nothing to users
+                cls_name = str(err.get("ctx", {}).get("class", ""))
+                msg = "must be a string" if cls_name == "LazySecret" else "must be a mapping"
+            msg, plain_hint = _plain(kind, msg, err)
             earlier = by_key.get(key_text)
             if earlier is not None:  # one error per member of a union: say it once
                 problems[problems.index(earlier)] = by_key[key_text] = Problem(
                     _either(earlier.message, msg), loaded.path, line, key_text
                 )
                 continue
-            hint = None
+            hint = plain_hint
             if kind == "literal_error" and isinstance(err.get("input"), str):
                 choices = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
                 hint = did_you_mean(err["input"], choices)
             by_key[key_text] = Problem(msg, loaded.path, line, key_text, hint=hint)
             problems.append(by_key[key_text])
     return problems
+
+
+# pydantic's wording ("Input should be a valid dictionary") in retl's, with the fix.
+_PLAIN: dict[str, str] = {
+    "string_type": "must be a text",
+    "dict_type": "must be a mapping (indented 'key: value' lines)",
+    "model_type": "must be a mapping (indented 'key: value' lines)",
+    "model_attributes_type": "must be a mapping (indented 'key: value' lines)",
+    "list_type": "must be a list (lines starting with '- ')",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+}
+_BOUNDS = {
+    "less_than_equal": ("le", "at most"),
+    "greater_than_equal": ("ge", "at least"),
+    "less_than": ("lt", "less than"),
+    "greater_than": ("gt", "more than"),
+}
+
+
+def _plain(kind: str, msg: str, err: Any) -> tuple[str, str | None]:
+    """``msg`` in retl's words, and a hint: an empty key (YAML's null) says how to fix it."""
+    if kind in _BOUNDS:
+        name, words = _BOUNDS[kind]
+        bound = err.get("ctx", {}).get(name)
+        return (f"must be {words} {bound}" if bound is not None else msg), None
+    plain = _PLAIN.get(kind)
+    if plain is None:
+        return msg, None
+    given = err.get("input")
+    if given is None:
+        return f"is empty: it {plain}", "remove the key, or give it a value"
+    if kind == "string_type":
+        what = _YAML_WORDS.get(type(given), "something else")
+        hint = "put the value in quotes" if isinstance(given, int | float) else None
+        return f"{plain}, not {what}", hint
+    return plain, None
+
+
+# What a YAML value is, in the words of a YAML file (``True`` is ``yes``/``true`` there)
+_YAML_WORDS: dict[type, str] = {
+    list: "a list",
+    dict: "a mapping",
+    bool: "true/false",
+    int: "a number",
+    float: "a number",
+}
 
 
 _ABSENT = object()

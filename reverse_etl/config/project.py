@@ -106,6 +106,17 @@ class SourceDecl(_Lenient):
     def schema_name(self) -> str:
         return self.schema_ or self.name
 
+    @field_validator("tables")
+    @classmethod
+    def _unique_tables(cls, v: list[TableDecl]) -> list[TableDecl]:
+        """A table declared twice: which declaration source() reads would be a guess."""
+        seen: set[str] = set()
+        for table in v:
+            if table.name.lower() in seen:
+                raise ValueError(f"table '{table.name}' is declared twice in this source")
+            seen.add(table.name.lower())
+        return v
+
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.I)

@@ -8,6 +8,7 @@ values of environment variables never reach an error message.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -161,6 +162,10 @@ class _Helpers:
         if len(args) != 1 or kwargs.keys() - {"version", "v"}:
             raise _HelperError("ref() takes one model name", "write {{ ref('model_name') }}")
         target = args[0]
+        if not isinstance(target, str) or (package is not None and not isinstance(package, str)):
+            raise _HelperError(
+                "ref() takes the model's name as a text", "write {{ ref('orders') }}"
+            )
         version = kwargs.get("version", kwargs.get("v"))
         external = package is not None or version is not None or target not in ctx.model_names
         if external and ctx.external_ref is not None:
@@ -179,7 +184,13 @@ class _Helpers:
         self.result.refs.append(target)
         return ctx.relation_for_ref(target)
 
-    def source(self, source_name: str, table_name: str) -> str:
+    def source(self, *args: Any, **kwargs: Any) -> str:
+        if kwargs or len(args) != 2 or not all(isinstance(a, str) for a in args):
+            raise _HelperError(
+                "source() takes the source's name and the table's, as texts",
+                "write {{ source('shop', 'orders') }}",
+            )
+        source_name, table_name = args
         try:
             relation = self.ctx.relation_for_source(source_name, table_name)
         except LookupError as exc:
@@ -187,7 +198,13 @@ class _Helpers:
         self.result.sources.append((source_name, table_name))
         return relation
 
-    def var(self, var_name: str, default: Any = _MISSING) -> Any:
+    def var(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or not 1 <= len(args) <= 2 or not isinstance(args[0], str):
+            raise _HelperError(
+                "var() takes the variable's name as a text, and maybe a default",
+                "write {{ var('start_date') }} or {{ var('start_date', '2024-01-01') }}",
+            )
+        var_name, default = args[0], args[1] if len(args) == 2 else _MISSING
         if var_name in self.ctx.vars:
             return self.ctx.vars[var_name]
         if default is not _MISSING:
@@ -250,6 +267,12 @@ class _Helpers:
                 raise _HelperError(
                     "config(tags=...) must be a string or a list of strings",
                     "write {{ config(tags=['nightly']) }}",
+                )
+            if key == "primary_key" and (not _is_tags(value) or not value):
+                raise _HelperError(
+                    "config(primary_key=...) must be a column name or a list of column names",
+                    "write {{ config(primary_key='event_id') }} or "
+                    "{{ config(primary_key=['shop_id', 'order_id']) }}",
                 )
             self.result.config[key] = _dialect(value) if key == "dialect" else value
         return ""
@@ -356,11 +379,18 @@ def _describe(exc: Exception) -> tuple[str, str | None]:
             "templates may call ref(), source(), var(), env_var(), config() and range(), "
             "and use Jinja's filters; they cannot reach Python internals",
         )
+    if "no loader for this environment" in str(exc):
+        return (
+            "include, import and extends are not supported in a model",
+            "share SQL through a model of its own and ref() it",
+        )
     if isinstance(exc, jinja2.TemplateError):
         return f"template error: {exc}", None
     if isinstance(exc, RecursionError | MemoryError):
         return f"template error: {type(exc).__name__}", "the template recurses or grows too far"
-    return f"error while rendering: {exc}", None
+    # Jinja's own line (``<template>, line 15``) counts lines of the Python it generated
+    text = re.sub(r"\s*\(<template>, line \d+\)", "", str(exc))
+    return f"error while rendering: {text}", None
 
 
 def _template_line(tb: TracebackType | None, path: Path) -> int | None:
