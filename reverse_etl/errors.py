@@ -201,7 +201,21 @@ _WHERE_WRITABLE = (
     "run retl where it may write, or set state.path in retl_project.yml to a writable folder"
 )
 _FREE_SPACE = "free some space, then run again"
+
+
 # errno name -> (what happened, the fix); see environment_error.
+def unreadable_text(
+    exc: OSError | UnicodeDecodeError, text: str
+) -> tuple[str, int | None, str | None]:
+    """Why a project file could not be read as text, the line, and the fix: a file that is
+    not UTF-8 says where (the first such byte's line) rather than the codec's own words."""
+    if isinstance(exc, UnicodeDecodeError):
+        data = exc.object
+        line = bytes(data[: exc.start]).count(b"\n") + 1 if isinstance(data, bytes) else None
+        return f"{text}: not UTF-8 text", line, "save the file as UTF-8"
+    return f"{text}: {exc.strerror or exc}", None, None
+
+
 _ENVIRONMENT_ERRNOS = {
     getattr(errno, name): meaning
     for name, meaning in (

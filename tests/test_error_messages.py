@@ -387,3 +387,19 @@ def test_a_file_where_the_state_folder_goes_is_said_so(tmp_path, cli) -> None:
         result.stderr
     )
     assert "bug in retl" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_file_that_is_not_utf8_names_its_line_and_the_fix(tmp_path, cli) -> None:
+    """The codec's own words before: 'utf-8' codec can't decode byte 0xff in position 15."""
+    root = tmp_path / "p"
+    assert cli("init", str(root)).returncode == 0
+    (root / "models" / "bad.sql").write_bytes(b"select 1 as a,\n\xff\xfe as b\n")
+    result = cli("compile", "--project-dir", root)
+    assert result.returncode == 1
+    assert f"{root / 'models' / 'bad.sql'}:2: cannot read model: not UTF-8 text" in result.stderr
+    assert "save the file as UTF-8" in result.stderr and "codec" not in result.stderr
+    (root / "destinations.yml").write_bytes(b"destinations:\n  x: \xe9\n")
+    result = cli("validate", "--project-dir", root)
+    assert f"{root / 'destinations.yml'}:2: cannot read destinations.yml: not UTF-8" in (
+        result.stderr
+    )

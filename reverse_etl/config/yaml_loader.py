@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from reverse_etl.errors import ConfigError, Problem
+from reverse_etl.errors import ConfigError, Problem, unreadable_text
 
 KeyPath = tuple[str | int, ...]
 
@@ -61,7 +61,8 @@ def load_yaml(path: Path, *, required: bool = True) -> LoadedYaml | None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path.name}: {exc}", file=path) from None
+        message, line, hint = unreadable_text(exc, f"cannot read {path.name}")
+        raise ConfigError(message, file=path, line=line, hint=hint) from None
     return parse_yaml(text, path)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reverse_etl.errors import EngineError, ModelError, Problem
+from reverse_etl.errors import EngineError, ModelError, Problem, unreadable_text
 from reverse_etl.models.dag import ModelFile, discover_models, topo_order, upstream
 from reverse_etl.models.dialects import check_dialects, model_dialect
 from reverse_etl.models.lines import ModelLines
@@ -149,7 +149,8 @@ def _render_file(mf: ModelFile, ctx: RenderContext) -> Model:
     try:
         text = mf.path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"cannot read model: {exc}", file=mf.path) from None
+        message, line, hint = unreadable_text(exc, "cannot read model")
+        raise ModelError(message, file=mf.path, line=line, hint=hint) from None
     result = render_model(mf.name, mf.path, text, ctx)
     sql = strip_sql(result.sql)
     if not _LEADING_COMMENTS.sub("", sql, count=1):  # nothing but comments is empty too
