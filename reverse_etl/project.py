@@ -114,6 +114,11 @@ class Project:
         """Open the project in ``project_dir`` (default: the current directory), with the
         target ``target`` (else ``RETL_TARGET``, ``default_target:``, the first declared)."""
         path = Path(project_dir).expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise ConfigError(
+                f"{path} is a file, not a project folder",
+                hint="give --project-dir the folder that holds retl_project.yml",
+            )
         if not path.is_dir():
             raise ConfigError(f"project directory not found: {path}", hint="check --project-dir")
         markers = [PROJECT_FILE, DESTINATIONS_FILE, MODELS_DIR]

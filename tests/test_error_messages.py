@@ -403,3 +403,12 @@ def test_a_file_that_is_not_utf8_names_its_line_and_the_fix(tmp_path, cli) -> No
     assert f"{root / 'destinations.yml'}:2: cannot read destinations.yml: not UTF-8" in (
         result.stderr
     )
+
+
+def test_a_project_dir_that_is_a_file_is_said_so(tmp_path, cli) -> None:
+    path = tmp_path / "retl_project.yml"
+    path.write_text("name: x\n", encoding="utf-8")
+    result = cli("compile", "--project-dir", path)
+    assert result.returncode == 1
+    assert f"{path} is a file, not a project folder" in result.stderr
+    assert "holds retl_project.yml" in result.stderr
