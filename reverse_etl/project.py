@@ -26,6 +26,7 @@ from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import DbtArtifacts, target_dir_for
 from reverse_etl.errors import (
     ConfigError,
+    ModelError,
     UsageError,
 )
 from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph, model_errors
@@ -373,6 +374,8 @@ class Project:
         # Errors name the model (maybe an upstream one) and the line of its file.
         own = compiled.dialect in (None, self.workbench.model_dialect)
         probe = self.workbench.describe if engine is self._workbench and own else None
+        if own:
+            _refuse_a_statement(compiled)
         with model_errors(compiled, probe=probe):
             model_sql = query_for(compiled, engine)
             sql = f"SELECT * FROM (\n{model_sql}\n) AS _retl_preview LIMIT {limit}"
@@ -650,3 +653,25 @@ def _links(folder: Path) -> Iterator[Path]:
             path = Path(root, name)
             if path.is_symlink():
                 yield path
+
+
+def _refuse_a_statement(compiled: CompiledModel) -> None:
+    """``retl show`` of a model that is a DELETE or an UPDATE (DuckDB runs one inside
+    ``SELECT * FROM (...)`` when it says RETURNING): refused by name, as validate and sync
+    refuse it, before it runs. Text sqlglot cannot read is left to DuckDB to judge."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
+
+    try:
+        trees = [t for t in sqlglot.parse(compiled.sql, read="duckdb") if t is not None]
+    except SqlglotError:
+        return
+    if trees and (len(trees) != 1 or not isinstance(trees[0], exp.Query)):
+        raise ModelError(
+            "the model is not a SELECT",
+            file=compiled.model.path,
+            hint="a model is one query: the rows to send",
+        )

@@ -412,3 +412,16 @@ def test_a_project_dir_that_is_a_file_is_said_so(tmp_path, cli) -> None:
     assert result.returncode == 1
     assert f"{path} is a file, not a project folder" in result.stderr
     assert "holds retl_project.yml" in result.stderr
+
+
+@pytest.mark.parametrize("sql", ["delete from orders", "update orders set total = 0 returning *"])
+def test_show_refuses_a_model_that_is_not_a_select(sql, tmp_path, cli) -> None:
+    """As validate and sync do; DuckDB ran it inside SELECT * FROM (...) and said a table was
+    missing (or, given RETURNING and a writable table, would have changed it)."""
+    root = tmp_path / "p"
+    assert cli("init", str(root)).returncode == 0
+    (root / "models" / "del.sql").write_text(sql + "\n", encoding="utf-8")
+    result = cli("show", "del", "--project-dir", root)
+    assert result.returncode == 1
+    assert f"{root / 'models' / 'del.sql'}: the model is not a SELECT" in result.stderr
+    assert "Catalog Error" not in result.stderr
