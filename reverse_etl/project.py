@@ -669,7 +669,9 @@ def _refuse_a_statement(compiled: CompiledModel) -> None:
         trees = [t for t in sqlglot.parse(compiled.sql, read="duckdb") if t is not None]
     except SqlglotError:
         return
-    if trees and (len(trees) != 1 or not isinstance(trees[0], exp.Query)):
+    # DuckDB's own forms that return rows (PIVOT, VALUES, SUMMARIZE...) are read-only too
+    reads = (exp.Query, exp.Pivot, exp.Values, exp.Summarize, exp.Describe)
+    if trees and (len(trees) != 1 or not isinstance(trees[0], reads)):
         raise ModelError(
             "the model is not a SELECT",
             file=compiled.model.path,

@@ -425,3 +425,12 @@ def test_show_refuses_a_model_that_is_not_a_select(sql, tmp_path, cli) -> None:
     assert result.returncode == 1
     assert f"{root / 'models' / 'del.sql'}: the model is not a SELECT" in result.stderr
     assert "Catalog Error" not in result.stderr
+
+
+def test_show_runs_duckdb_s_own_forms_that_return_rows(tmp_path, cli) -> None:
+    root = tmp_path / "p"
+    assert cli("init", str(root)).returncode == 0
+    (root / "models" / "v.sql").write_text("values (1, 'a'), (2, 'b')\n", encoding="utf-8")
+    result = cli("show", "v", "--project-dir", root)
+    assert result.returncode == 0, result.stderr
+    assert "2 row(s)" in result.stdout
