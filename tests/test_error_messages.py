@@ -434,3 +434,18 @@ def test_show_runs_duckdb_s_own_forms_that_return_rows(tmp_path, cli) -> None:
     result = cli("show", "v", "--project-dir", root)
     assert result.returncode == 0, result.stderr
     assert "2 row(s)" in result.stdout
+
+
+def test_a_yaml_boolean_as_type_and_a_jinja_syntax_error_say_the_fix(tmp_path, cli) -> None:
+    """``type: yes`` was "unknown destination type 'True'"; a Jinja syntax error had no fix."""
+    root = tmp_path / "p"
+    assert cli("init", str(root)).returncode == 0
+    dests = root / "destinations.yml"
+    dests.write_text(dests.read_text().replace("type: tiktok_events", "type: yes"))
+    result = cli("validate", "--project-dir", root)
+    assert "type is a boolean to YAML" in result.stderr and "'True'" not in result.stderr
+    dests.write_text(dests.read_text().replace("type: yes", "type: tiktok_events"))
+    (root / "models" / "j.sql").write_text("select {{ 1 + }} as a\n", encoding="utf-8")
+    result = cli("compile", "--project-dir", root, "--select", "j")
+    assert f"{root / 'models' / 'j.sql'}:1" in result.stderr
+    assert "check the {{ }} and {% %} on that line" in result.stderr

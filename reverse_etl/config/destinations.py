@@ -156,8 +156,11 @@ def _parse_one(
     model_cls = config_model_for(str(dtype))
     if model_cls is None:
         hint = did_you_mean(str(dtype), known_types())
+        # YAML reads yes/no/on/off as booleans: say so, not Python's True
         raise ConfigError(
-            f"unknown destination type '{dtype}'",
+            "type is a boolean to YAML (yes, no, on, off, true, false), not a destination type"
+            if isinstance(dtype, bool)
+            else f"unknown destination type '{dtype}'",
             file=loaded.path,
             line=loaded.line_of((*base, "type")),
             key=f"destinations.{name}.type",

@@ -350,7 +350,12 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
         )
     except jinja2.TemplateSyntaxError as exc:
         raise ModelError(
-            f"Jinja syntax error: {exc.message}", file=path, line=exc.lineno, key=name
+            f"Jinja syntax error: {exc.message}",
+            file=path,
+            line=exc.lineno,
+            key=name,
+            hint="check the {{ }} and {% %} on that line: each opens and closes around one "
+            "whole expression",
         ) from None
     except Exception as exc:  # anything a template does wrong is the model's error
         message, hint = _describe(exc)
