@@ -279,7 +279,8 @@ class Destination(Protocol):
 
     def prepare(self, engine: DuckDBEngine, plan: EncodePlan) -> EncodePlan:
         """Run the plan's pre-passes in the workbench (a phone table, say) and return the
-        plan that reads them."""
+        plan that reads them: ``plan`` with its SQL and detail replaced and the tables added,
+        every other field kept (the pipeline may have widened ``mask_keys``)."""
         ...
 
     def coverage_sql(self) -> list[str]:

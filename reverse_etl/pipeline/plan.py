@@ -226,8 +226,7 @@ def build_destination_plan(
 ) -> DestinationPlan:
     """Run the model, the encoder and the diff once for counts, reasons and samples."""
     encode, warnings = encode_plan_for(dest, compiled, model, foreign(dest, compiled, model))
-    prepared = dest.prepare(engine, encode)  # a platform's pre-pass may build its plan again:
-    encode = replace(prepared, mask_keys=prepared.mask_keys or encode.mask_keys)  # keep ours
+    encode = dest.prepare(engine, encode)
     table, rows_file = encode_rows(engine, encode)
     counts = count_rows(engine, dest, table)
     # A key or event id whose values hold an e-mail address or a phone number (``'lead-' ||

@@ -235,7 +235,8 @@ class TikTokDestination:
             return plan
         table = f"__retl_phones_{next(_TABLES)}"
         build_phone_table(engine, distinct, encoding.spec.default_phone_region, table)
-        return replace(_plan(encoding.with_phone_map(table)), tables=(*plan.tables, table))
+        reading = encoding.with_phone_map(table)
+        return replace(plan, sql=reading.sql, detail=reading, tables=(*plan.tables, table))
 
     def coverage_sql(self) -> list[str]:
         return coverage_sql(self.settings.event_data_source)
