@@ -464,10 +464,14 @@ def sample_payloads(
     )
     from reverse_etl.sandbox.feed import mask_pii
 
-    shown = [mask_pii(orjson.loads(r[0])) for r in rows]
-    for sample in shown:
+    shown = []
+    for (payload,) in rows:
+        sample = orjson.loads(payload)
+        # the raw id hashed as the delivery log hashes it, before mask_pii (which would hash
+        # an id that holds a phone number itself: twice, then)
         if masked_id is not None and isinstance(sample.get(masked_id), str):
             sample[masked_id] = masked_key(sample[masked_id])
+        shown.append(mask_pii(sample))
     return shown
 
 

@@ -253,6 +253,9 @@ def test_the_test_events_feed_and_samples_mask_what_is_sent_in_clear(
     assert planned.returncode == 0, planned.stderr
     assert "+1 213" not in planned.stdout and "203.0.113" not in planned.stdout
     assert "callback +1*** from 203.***.***.***" in planned.stdout
+    samples = [e for d in orjson.loads(planned.stdout)["destinations"] for e in d["samples"]]
+    ids = {masked_key(f"call-+1 213 373 42{i}") for i in (10, 11)}
+    assert {e["event_id"] for e in samples} == ids  # as the log shows them (hashed once)
     synced = invoke_in_process("sync", "--project-dir", project, "-y", "--sandbox")
     assert synced.returncode == 0, synced.stderr
     feed = read_feed(project / ".retl" / "sandbox" / "feed.jsonl", limit=10)
