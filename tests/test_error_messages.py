@@ -449,3 +449,26 @@ def test_a_yaml_boolean_as_type_and_a_jinja_syntax_error_say_the_fix(tmp_path, c
     result = cli("compile", "--project-dir", root, "--select", "j")
     assert f"{root / 'models' / 'j.sql'}:1" in result.stderr
     assert "check the {{ }} and {% %} on that line" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("sql", "said", "fix"),
+    [
+        ("values ('Purchase', 'e1')", "is a bare VALUES, not a SELECT", "AS t(event, event_id"),
+        ("pivot (select 1 as a, 'x' as b) on b using sum(a)", "is a PIVOT, not a SELECT", "FILTER"),
+        ("delete from orders", "is not a SELECT", "a model is one query"),
+    ],
+)
+def test_validate_says_why_a_model_that_is_no_select_cannot_be_checked(
+    sql, said, fix, tmp_path, cli
+) -> None:
+    """A bare VALUES or PIVOT runs (retl show), but its columns have no names known before it
+    runs: validate said only "not a SELECT", as for a DELETE, with no fix."""
+    root = tmp_path / "p"
+    assert cli("init", str(root)).returncode == 0
+    model = root / "models" / "purchase_events.sql"
+    model.write_text("{{ config(primary_key='event_id') }}\n" + sql + "\n", encoding="utf-8")
+    result = cli("validate", "--project-dir", root)
+    assert result.returncode == 1
+    assert f"models/purchase_events.sql: the model {said}" in result.stdout + result.stderr
+    assert fix in result.stdout + result.stderr

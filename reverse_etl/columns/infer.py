@@ -104,13 +104,31 @@ def infer_columns(
     return _infer_tree(tree, schema, dialect, upstream)
 
 
+def _not_a_query(tree: exp.Expr) -> InferenceIssue:
+    """A model that is no query: DuckDB's bare VALUES and PIVOT forms return rows, but no
+    column names known before they run; anything else is a statement, not rows."""
+    if isinstance(tree, exp.Values):
+        hint = (
+            "a bare VALUES has no column names: write "
+            "SELECT * FROM (VALUES (...)) AS t(event, event_id, ...)"
+        )
+        return InferenceIssue("not_a_query", "the model is a bare VALUES, not a SELECT", hint=hint)
+    if isinstance(tree, exp.Pivot):
+        hint = (
+            "a PIVOT's columns come from the data: write SELECT with one "
+            "sum(...) FILTER (WHERE ...) AS name per column instead"
+        )
+        return InferenceIssue("not_a_query", "the model is a PIVOT, not a SELECT", hint=hint)
+    return InferenceIssue(
+        "not_a_query", "the model is not a SELECT", hint="a model is one query: the rows to send"
+    )
+
+
 def _infer_tree(
     tree: exp.Expr, schema: TableSchemas, dialect: str, upstream: Mapping[TableRef, UpstreamModel]
 ) -> InferenceResult:
     if not isinstance(tree, exp.Query):
-        return InferenceResult(
-            (), (InferenceIssue("not_a_query", "the model is not a SELECT"),), complete=False
-        )
+        return InferenceResult((), (_not_a_query(tree),), complete=False)
     known = {
         **schema,
         **{ref: [(c.name, c.type.parseable) for c in m.columns] for ref, m in upstream.items()},
