@@ -472,3 +472,25 @@ def test_validate_says_why_a_model_that_is_no_select_cannot_be_checked(
     assert result.returncode == 1
     assert f"models/purchase_events.sql: the model {said}" in result.stdout + result.stderr
     assert fix in result.stdout + result.stderr
+
+
+def test_a_declared_type_sqlglot_cannot_read_is_named_at_its_line(tmp_path, cli) -> None:
+    """The message named retl_project.yml but no line or key: a project with many sources
+    left the user to search for the column."""
+    root = tmp_path / "p"
+    assert cli("init", str(root)).returncode == 0
+    config = root / "retl_project.yml"
+    text = config.read_text(encoding="utf-8")
+    assert '{name: total, data_type: "decimal(12,2)"}' in text
+    config.write_text(text.replace('"decimal(12,2)"', '"decimall(12"'), encoding="utf-8")
+    line = next(n for n, row in enumerate(config.read_text().splitlines(), 1) if "decimall" in row)
+    for command in ("validate", "plan"):
+        result = (
+            cli(command, "--project-dir", root, "--sandbox")
+            if command == "plan"
+            else cli(command, "--project-dir", root)
+        )
+        assert result.returncode == 1
+        said = result.stdout + result.stderr
+        assert f"retl_project.yml:{line} sources[0].tables[0].columns[5].data_type:" in said
+        assert "'decimall(12' is not a type sqlglot knows" in said

@@ -71,6 +71,7 @@ def _schema_for(
                         f"column {name} of {ref}: '{type_text}' is not a type sqlglot knows",
                         table=ref,
                         hint="fix its data_type (e.g. varchar, bigint, decimal(12,2), timestamp)",
+                        subject=name,
                     )
                 )
             cols[name] = type_text if readable else "UNKNOWN"

@@ -116,6 +116,23 @@ class SourceCatalog:
             hint=_nearest_file(path, location),
         )
 
+    def column_type_at(
+        self, src: SourceDecl, table: TableDecl, column: str
+    ) -> tuple[int | None, str] | None:
+        """The line and key of ``column``'s ``data_type`` in retl_project.yml, to locate a
+        message about that type (None when the column is not declared there)."""
+        index = next((i for i, s in enumerate(self.sources.values()) if s is src), None)
+        position = next((j for j, t in enumerate(src.tables) if t is table), None)
+        names = [c.name for c in table.columns]
+        if index is None or position is None or column not in names:
+            return None
+        column_at = names.index(column)
+        key_path: KeyPath = ("sources", index, "tables", position, "columns", column_at)
+        key_path += ("data_type",)
+        loaded = load_yaml(self.project_dir / PROJECT_FILE, required=False)
+        line = loaded.line_of(key_path) if loaded is not None else None
+        return line, format_key_path(key_path)
+
     def missing_files(self, tables: Sequence[tuple[str, str]]) -> list[Problem]:
         """:meth:`missing_file` of each (source, table), each file once."""
         problems = (self.missing_file(s, t) for s, t in dict.fromkeys(tables))

@@ -300,6 +300,14 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
         hint = ctx.declared.hint_for(issue.table)
     if issue.code == "bad_type":
         problem = Problem(message, file=ctx.project_dir / PROJECT_FILE, hint=hint)
+        decl = ctx.declared.declaration(issue.table) if issue.table is not None else None
+        where = (
+            ctx.declared.catalog.column_type_at(*decl, issue.subject)
+            if decl is not None and issue.subject is not None
+            else None
+        )
+        if where is not None:
+            problem = replace(problem, line=where[0], key=where[1])
         return Diagnostic("bad-type", problem)
     line = model.lines.locate(issue.line, issue.subject)
     if issue.code == "parse_error":
