@@ -52,7 +52,10 @@ class Outcome(Protocol):
     (retry the same bytes; ``throttled`` when the destination only asked us to slow down, which
     does not use up the retry attempts), ``invalid`` (an event was rejected: bisect),
     ``config`` (the request itself was refused: ``field`` names the top-level field; stop),
-    ``terminal`` or ``auth`` (stop).
+    ``terminal`` or ``auth`` (stop). ``received`` is how many events the answer says the
+    platform received, when it says (Meta's ``events_received``), else None: an ``ok`` that
+    received fewer than the request held acknowledges none of them by name, so the runner
+    bisects to find those it took (as for a ``partial`` answer that names none).
     """
 
     @property
@@ -71,6 +74,8 @@ class Outcome(Protocol):
     def field(self) -> str | None: ...
     @property
     def throttled(self) -> bool: ...
+    @property
+    def received(self) -> int | None: ...
 
 
 Send = Callable[[bytes], Outcome]
@@ -89,6 +94,7 @@ class SendOutcome:
     failures: Sequence[EventFailure] = ()
     field: str | None = None
     throttled: bool = False
+    received: int | None = None
 
 
 def describe(outcome: Outcome) -> str:

@@ -239,6 +239,8 @@ class _Run:
             return
         self.requests += 1
         n = len(unit.batch)
+        if result.kind == OK and result.received is not None and result.received < n:
+            result = _fewer_received(result, n)
         self.observer.on_request_end(n, result)
         if result.kind in _ENVELOPE_ACCEPTED:
             self.probing = False
@@ -396,4 +398,18 @@ def _failure_outcome(failure: EventFailure, answer: Outcome) -> Outcome:
     """One failed event as an outcome of its own, carrying the request's id for support."""
     return SendOutcome(
         failure.kind, failure.code, failure.message, answer.request_id, answer.retry_after
+    )
+
+
+def _fewer_received(outcome: Outcome, events: int) -> Outcome:
+    """An ``ok`` whose platform says it received fewer events than the request held: which
+    ones it took is unknown, so none is acknowledged by it; a ``partial`` answer naming none,
+    which the runner bisects (a single event it did not receive is rejected for this run, so
+    the next sync sends it again)."""
+    return SendOutcome(
+        PARTIAL,
+        outcome.code,
+        f"the platform said it received {outcome.received} of the {events} events sent",
+        outcome.request_id,
+        received=outcome.received,
     )

@@ -5,7 +5,8 @@ error with an ``error`` object (``message``, ``type``, ``code``, ``error_subcode
 ``is_transient``, ``error_user_title``, ``error_user_msg``, ``fbtrace_id``). :func:`classify`
 turns one into an outcome of ``reverse_etl.delivery.outcome``'s kinds:
 
-- ok: HTTP 2xx with ``events_received``;
+- ok: HTTP 2xx with ``events_received`` (``received``: the runner compares it with the
+  request's events, and bisects when Meta received fewer);
 - transient: HTTP 5xx, 408, 425, 429; codes 1 and 2; rate limits 4, 17, 32, 613 (``throttled``:
   they do not use up a batch's attempts); any error with ``is_transient: true``;
 - auth: code 190 (102 too), or HTTP 401 without an error object;
@@ -63,6 +64,7 @@ class MetaOutcome:
     failures: tuple[EventFailure, ...] = ()
     field: str | None = None
     throttled: bool = False
+    received: int | None = None  # events_received of a success
 
     @property
     def ok(self) -> bool:
@@ -135,7 +137,7 @@ def _without_error(
     if 200 <= http_status < 300:
         received = _int((body or {}).get("events_received"))
         if received is not None:
-            return outcome("ok", f"{received} events received")
+            return outcome("ok", f"{received} events received", received=received)
         # A proxy or load balancer answered in Meta's place; worth another try.
         return outcome("transient", f"HTTP {http_status} without a Graph API answer")
     if http_status == 401:

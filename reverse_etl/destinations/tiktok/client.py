@@ -83,6 +83,7 @@ class TrackOutcome:
     failures: tuple[EventFailure, ...] = ()
     field: str | None = None
     throttled: bool = False
+    received: int | None = None  # TikTok's answers do not count the events
 
     @property
     def ok(self) -> bool:
