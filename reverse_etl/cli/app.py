@@ -187,7 +187,7 @@ def validate(
     ] = False,
     debug: opt.Debug = False,
 ) -> None:
-    """Check that each destination's model columns fit its TikTok parameters."""
+    """Check that each destination's model columns fit its platform's parameters."""
     out = Output.create(fmt, debug)
 
     def go() -> None:

@@ -78,8 +78,8 @@ class TikTokConfig(BaseModel):
     api_base_url: str = DEFAULT_API_BASE_URL
     """Business API base URL (a proxy, or the sandbox in tests)."""
     primary_key: str | list[str] | None = None
-    """Columns identifying a row for incremental syncs (default: ``event_id``, else the
-    model's ``config(primary_key=...)``)."""
+    """Columns identifying a row for incremental syncs (default: the model's
+    ``config(primary_key=...)``, else its ``event_id`` column)."""
     default_phone_region: str | None = None
     """Region (ISO 3166 alpha-2, e.g. ``US``) for phone numbers written without a country
     code. Without it such numbers make the row invalid."""
