@@ -29,6 +29,7 @@ from reverse_etl.errors import (
 from reverse_etl.models.compile import model_errors
 from reverse_etl.pipeline.history import command_text, now, record_end, record_start
 from reverse_etl.pipeline.inputs import model_input, remember_sent
+from reverse_etl.pipeline.keychange import key_change
 from reverse_etl.pipeline.plan import (
     DestinationPlan,
     StateView,
@@ -72,7 +73,7 @@ class Runner:
         return DedupWindow.at(self.p.clock(), seconds)
 
     def _plans(
-        self, store: StateStore, select: Sequence[str], full_refresh: bool
+        self, store: StateStore, select: Sequence[str], full_refresh: bool, *, sandbox: bool
     ) -> list[DestinationPlan]:
         # The same static validation as `retl validate` comes first: a model that cannot fit
         # its destination stops here, with every problem, before any row is read.
@@ -89,6 +90,9 @@ class Runner:
             scope = d.state_scope()
             previous = store.scope_info(d.name, scope, count=False)  # keys not read here
             compiled = self.p.graph.compiled(d.settings.model)
+            moved = key_change(d, compiled, previous, sandbox=sandbox)
+            if moved is not None:
+                raise moved
             model = model_input(
                 self.p, store, d, compiled, full_refresh=full_refresh, window=self.window([d])
             )
@@ -145,7 +149,7 @@ class Runner:
         but no network call, no state change and no secret needed."""
         arrow_system_pool()
         with open_state(self.p, sandbox=sandbox, write=False) as store:
-            return self._plans(store, select, full_refresh)
+            return self._plans(store, select, full_refresh, sandbox=sandbox)
 
     def sync(
         self,
@@ -169,7 +173,7 @@ class Runner:
             started = now(self.p)
             history = True  # False once the state proves damaged: nothing is written into it
             try:
-                report.plans = self._plans(store, select, full_refresh)
+                report.plans = self._plans(store, select, full_refresh, sandbox=sandbox)
                 # The run's start row, once the diff has read the state: a run that dies from
                 # here on stays in the history as interrupted.
                 record_start(self.p, store, report, command, started)

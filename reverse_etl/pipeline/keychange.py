@@ -1,0 +1,57 @@
+"""A destination whose row key changed since its last sync: the state cannot be compared.
+
+The state holds each acknowledged row under its key's value (``CAST(col AS VARCHAR)``, with
+no record of the column it came from). Once the key is another column, a new key's value
+can equal an old one's: that row was classified as changed (held back with ``on_change:
+skip``, or outside the dedup window) though never sent, and rows sent before came out as
+new. The last sync's mapping records its key columns; a run whose key differs stops before
+anything is read or sent, and says how to go on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import orjson
+
+from reverse_etl.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reverse_etl.destinations.base import Destination
+    from reverse_etl.models.compile import CompiledModel
+    from reverse_etl.state.store import ScopeInfo
+
+
+def key_change(
+    dest: Destination, compiled: CompiledModel, previous: ScopeInfo | None, *, sandbox: bool
+) -> ConfigError | None:
+    """The error to stop on when ``dest``'s key columns are not those of its last sync."""
+    if previous is None or not previous.mapping:
+        return None
+    try:
+        recorded = orjson.loads(previous.mapping).get("key")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    if not isinstance(recorded, list) or not recorded:
+        return None  # a state from before the key was recorded: nothing to compare
+    # The key without the model's columns: the destination's primary_key, else the model's
+    # config(primary_key=...), else event_id (a model without it fails later, as before).
+    now = dest.key_columns(["event_id"], compiled.model.primary_key)
+    if now is None or [str(c) for c in recorded] == list(now):
+        return None
+    old, new = ", ".join(map(str, recorded)), ", ".join(now)
+    configured = "primary_key" in dest.config.key_lines
+    hours = dest.capabilities.dedup_window_seconds // 3600
+    reset = "retl state reset" + (" --sandbox" if sandbox else "") + f" --select {dest.name}"
+    return ConfigError(
+        f"{dest.name}: the row key changed since the last sync ({old} -> {new}): what was "
+        f"sent under {old} cannot be matched to rows keyed by {new} (a row never sent could "
+        "pass for one sent before); nothing was sent",
+        file=dest.config.file if configured else compiled.model.path,
+        line=dest.config.line_of("primary_key") if configured else None,
+        key=f"destinations.{dest.name}.primary_key" if configured else None,
+        hint=f"put the key back to {old}, or run '{reset}' to "
+        f"forget what was sent under it (the next sync then sends every row again, keyed by "
+        f"{new}; {dest.capabilities.platform} deduplicates repeats by event_id only within "
+        f"{hours} hours)",
+    )
