@@ -40,9 +40,7 @@ def _sent(result_text: str) -> str:
     return next((row for row in result_text.splitlines() if "events sent" in row), "")
 
 
-def test_a_changed_primary_key_stops_plan_and_sync_until_the_state_is_reset(
-    tmp_path, cli
-) -> None:
+def test_a_changed_primary_key_stops_plan_and_sync_until_the_state_is_reset(tmp_path, cli) -> None:
     root = tmp_path / "p"
     _project(root, "order_id", "order_id")
     first = cli("sync", "--sandbox", "--yes", "--project-dir", root)
