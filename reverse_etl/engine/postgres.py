@@ -747,9 +747,10 @@ def _query_error(exc: psycopg.Error, query: str | None = None, prefix: str = "")
         message += f"; {_one_line(diag.message_detail)}"
     # The server quotes the values it failed on (DETAIL: Key (email)=(...)): mask them. A
     # data exception or an integrity one (SQLSTATE classes 22, 23) is about a value: every
-    # quoted text of it is masked but the names (errors_text.redact_error); not an invalid
-    # parameter (22023: an option of the SQL, such as COPY's FORMAT, not a row's value).
-    data = exc.sqlstate[:2] in ("22", "23") and exc.sqlstate != "22023"
+    # quoted text of it is masked but the names (errors_text.redact_error). That includes an
+    # invalid parameter (22023): a model passes a row's value as one (`at time zone tz`,
+    # `convert_to(x, enc)`: 'time zone "Jane Doe/Home" not recognized').
+    data = exc.sqlstate[:2] in ("22", "23")
     hint = redact_error(diag.message_hint, data=data) if diag.message_hint else None
     return EngineError(f"PostgreSQL: {redact_error(message, data=data)}", hint=hint)
 

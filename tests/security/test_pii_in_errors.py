@@ -224,6 +224,10 @@ def test_postgres_errors_mask_quoted_values(pg_db: PostgresConnection) -> None: 
             ("SELECT CAST(%s AS json)", [NAME.replace(" ", "")]),
             ("SELECT to_date(%s, 'YYYY-MM-DD')", [NAME]),
             ("SELECT CAST(%s AS integer)", [f"{NAME}\n22 Secret St"]),
+            # a row's value passed as a parameter of the SQL (22023): "time zone "Jane Doe"
+            # not recognized" (a second audit)
+            ("SELECT now() AT TIME ZONE %s", [NAME]),
+            ("SELECT convert_to('x', %s)", [NAME]),
         ]:
             with pytest.raises(EngineError) as caught:
                 engine.rows(sql, params)
