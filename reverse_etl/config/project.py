@@ -214,6 +214,20 @@ class PostgresWarehouse(_Strict):
     def _size(cls, v: str | None) -> str | None:
         return None if v is None else _check_size(v)
 
+    @field_validator("host", "dbname", "user")
+    @classmethod
+    def _one_value(cls, v: str | None) -> str | None:
+        # These are printed in messages (PostgresConnection.describe); a connection string
+        # or URI in one ("dbname=app password=..."; "postgresql://user:pw@host/db") would
+        # print its password, and libpq does not read it there anyway.
+        if v is not None and re.search(r"://|=", v):
+            raise ValueError(
+                "holds a connection string or URI, not one value: give host, port, dbname and "
+                "user each on its own key, and the password as "
+                "password: \"{{ env_var('PGPASSWORD') }}\""
+            )
+        return v
+
 
 class SparkWarehouse(_Strict):
     """Models run on Spark (Databricks-compatible): an in-process session (``master``) or a
@@ -260,6 +274,12 @@ class SparkWarehouse(_Strict):
                 "'remote' holds a token (;token=...): give it as "
                 "token: \"{{ env_var('DATABRICKS_TOKEN') }}\" instead, so that it is read "
                 "from the environment and never printed"
+            )
+        if self.remote is not None and re.match(r"sc://[^/;]*@", self.remote):
+            # printed in messages too, and Spark Connect reads no password there
+            raise ValueError(
+                "'remote' holds a user name or password (sc://user:password@host): give "
+                "sc://host:port, and a token as token: \"{{ env_var('DATABRICKS_TOKEN') }}\""
             )
         if self.token is not None and self.remote is None:
             raise ValueError("'token' is for Spark Connect ('remote'), not 'master'")

@@ -239,6 +239,33 @@ def test_a_postgres_connection_error_never_quotes_the_password() -> None:
     assert "password authentication failed" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("warehouse", "key"),
+    [
+        ('{type: postgres, dbname: "dbname=app password=S3cretPW!xyz"}', "warehouse.dbname"),
+        ('{type: postgres, database: "postgresql://u:S3cretPW!xyz@h/app"}', "warehouse.database"),
+        (
+            '{type: postgres, host: "postgresql://u:S3cretPW!xyz@h/app", dbname: a}',
+            "warehouse.host",
+        ),
+        ('{type: postgres, dbname: a, user: "u password=S3cretPW!xyz"}', "warehouse.user"),
+        ('{type: spark, remote: "sc://jane:S3cretPW!xyz@127.0.0.1:1"}', "warehouse"),
+    ],
+)
+def test_a_password_in_a_warehouse_value_that_is_printed_is_refused_unquoted(
+    warehouse: str, key: str, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """These values are printed in messages (cannot connect to PostgreSQL at ..., database
+    "..."; cannot reach Spark Connect at ...): a connection string written in one printed its
+    password, and neither libpq nor Spark Connect reads a password there (an audit)."""
+    (tmp_path / "retl_project.yml").write_text(f"name: x\nwarehouse: {warehouse}\n")
+    (tmp_path / "destinations.yml").write_text("destinations: {}\n")
+    result = cli("plan", "--project-dir", tmp_path)
+    assert result.returncode == 1
+    assert f"retl_project.yml:2 {key}:" in result.stderr
+    assert "S3cretPW" not in result.stdout + result.stderr
+
+
 def test_a_stored_oauth_token_is_stripped_or_refused_without_being_quoted(
     tmp_path: Path,
 ) -> None:
