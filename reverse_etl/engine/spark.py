@@ -72,6 +72,14 @@ appender.console.layout.pattern = %p %c{1}: %m%n
 """
 _VIEWS = itertools.count(1)
 _ERROR_CLASS = re.compile(r"\[[A-Z][A-Z_]*(?:\.[A-Z_]+)?\]")
+# Spark's message parameters that name something the model wrote (a type, a function, a
+# column, a setting, a format): kept. Every other parameter of an error raised while running
+# (a cast's value, a time zone, a URL, a charset, raise_error's text) may be a row's value.
+_NAMING_PARAMETER = re.compile(
+    r"(?i)(?:type|types|config|name|names|proposal|parameter|charsets|format|sqlstate)$"
+)
+# Spark's literal suffixes (12125550199L, 3S, 7Y, 1.5BD): the digit masks need a word end.
+_SUFFIXED_NUMBER = re.compile(r"(?<![\w.])\d{5,}(?:\.\d+)?(?:L|S|Y|BD)\b")
 
 
 @dataclass(frozen=True)
@@ -220,8 +228,14 @@ class SparkEngine:
             classed = [ln for ln in lines if _ERROR_CLASS.search(ln)]
             if classed:
                 first = re.sub(r"^(?:Caused by: )?(?::\s*)?[\w.$]+: ", "", classed[-1])
-        # A malformed record is quoted whole: [2,Jane Roe,null].
+        # A malformed record is quoted whole: [2,Jane Roe,null], or after a colon.
         first = re.sub(r"(record parsing: )\[.*\]", r"\1[***]", first)
+        first = re.sub(r"(Malformed CSV record)\s*:.*", r"\1: [***]", first)
+        for value in _data_parameters(exc):
+            first = first.replace(value, "***")
+        first = _SUFFIXED_NUMBER.sub("***", first)
+        # raise_error()'s text is the model's own, built from the row as often as not
+        first = re.sub(r"^\[USER_RAISED_EXCEPTION\].*", "raise_error(): ***", first)
         first = re.sub(r"^\[[A-Z_.]+\]\s*", "", first)  # Spark's [ERROR_CLASS] prefix
         # Positions point into the transpiled SQL, not the model file: left out.
         first = re.sub(r"\s*SQLSTATE: \w+.*$", "", first)
@@ -684,3 +698,24 @@ def _ident(name: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _data_parameters(exc: BaseException) -> list[str]:
+    """The values an error raised while running quotes from the data: its Spark message
+    parameters but those that name something (``_NAMING_PARAMETER``), longest first. None for
+    an analysis or parse error (its parameters are the model's own names and expressions)."""
+    if type(exc).__name__ in ("AnalysisException", "ParseException"):
+        return []
+    getter = getattr(exc, "getMessageParameters", None)
+    try:
+        params = getter() if callable(getter) else None
+    except Exception:  # a JVM gone or an old pyspark: the masks below stay
+        return []
+    if not isinstance(params, dict):
+        return []
+    values = set()
+    for name, value in params.items():
+        text = str(value or "").strip()
+        if len(text) >= 2 and not _NAMING_PARAMETER.search(str(name)):
+            values |= {text, text.strip("'\"")}
+    return sorted((v for v in values if len(v) >= 2), key=len, reverse=True)

@@ -465,6 +465,43 @@ def test_a_csv_file_is_read_as_duckdb_reads_it(spark: Any, tmp_path: Path) -> No
     assert "Jane Roe" not in failed.value.message  # Spark quotes the record: masked
 
 
+@pytest.mark.parametrize(
+    ("expression", "left"),
+    [
+        ("cast(cast('12125550199' as bigint) as int)", "cannot be cast"),  # 12125550199L
+        ("from_utc_timestamp(current_timestamp(), 'Jane Doe/Home 10.1.2.3')", "timezone"),
+        ("parse_url('Jane Doe', 'HOST')", "url is invalid"),
+        ("to_number('Jane Doe', '999')", "does not match the format"),
+        ("raise_error('Jane Doe')", "raise_error(): ***"),
+    ],
+)
+def test_a_value_a_running_query_failed_on_is_not_quoted(
+    spark: Any, expression: str, left: str
+) -> None:
+    """Spark quotes the value bare, not in quotes (an audit): 'The timezone: Jane Doe/Home
+    10.1.2.3 is invalid', 'The value 12125550199L of the type ...'. Each of its message
+    parameters that names nothing is masked; the sentence around stays."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    with pytest.raises(EngineError) as failed:
+        engine.stream(f"select {expression} as x").read_all()
+    message = failed.value.message
+    assert "Jane" not in message and "12125550199" not in message and "10.1.2.3" not in message
+    assert left in message
+
+
+def test_a_csv_record_of_other_columns_than_declared_is_not_quoted(
+    spark: Any, tmp_path: Path
+) -> None:
+    """A source declared one column short: Spark's 'Malformed CSV record: 1,Jane Doe,...'."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    bad = tmp_path / "wide.csv"
+    bad.write_text("id,note\n1,Jane Doe,jane@x.com,+12125550199\n")
+    types = "types = {'id': 'BIGINT', 'note': 'VARCHAR'}"
+    with pytest.raises(EngineError) as failed:
+        engine.stream(f"select * from read_csv('{bad}', header = true, {types})").read_all()
+    assert "Jane" not in failed.value.message
+
+
 def test_an_interval_of_days_and_a_time_is_refused_with_its_text_not_cut_short(
     spark: Any,
 ) -> None:
