@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import re
 import shutil
@@ -390,9 +391,38 @@ class LocalStateStore:
             )
         }
         if "meta" not in tables:
+            if tables:  # a DuckDB file of something else, or a state that lost its table
+                raise self._not_a_state(f"it has tables ({', '.join(sorted(tables))}) but no meta")
             return 0
         row = self.engine.rows(f"SELECT value FROM {ALIAS}.meta WHERE key = 'schema_version'")
-        return int(row[0][0]) if row else 0
+        try:
+            return int(row[0][0]) if row else 0
+        except (TypeError, ValueError):
+            raise self._not_a_state(f"its schema_version is {row[0][0]!r}") from None
+
+    def _not_a_state(self, why: str) -> StateDamagedError:
+        return StateDamagedError(
+            f"the state file is damaged or not retl's: {why}",
+            file=self.path,
+            hint=f"move it away or restore it; '{self.reset_command}' starts over",
+        )
+
+    def _check_tables(self) -> None:
+        """Every table and column of this retl's schema is there (a file that says it is at
+        this version but lacks one failed later, as a binder error or "this is a bug")."""
+        found = {
+            (table, column)
+            for table, column in self.engine.rows(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_catalog = ?",
+                [ALIAS],
+            )
+        }
+        missing = sorted(_expected_columns() - found)
+        if missing:
+            listed = ", ".join(f"{t}.{c}" for t, c in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise self._not_a_state(f"it lacks {listed}{more}")
 
     def _migrate(self) -> None:
         version = self._version()
@@ -403,14 +433,19 @@ class LocalStateStore:
                 hint="upgrade retl",
             )
         if version == SCHEMA_VERSION:
+            self._check_tables()
             return
         if self.read_only and self.path.exists():
             # A plan changes no state, and a sync may hold the file: read an upgraded copy.
             self._attach_upgraded_copy()
             return
-        for statements in MIGRATIONS[version:]:
-            for sql in statements:
-                self.engine.execute(sql)
+        try:
+            for statements in MIGRATIONS[version:]:
+                for sql in statements:
+                    self.engine.execute(sql)
+        except EngineError as exc:  # a table of its schema already there, of another shape
+            why = f"its upgrade from schema {version} failed: {exc.message}"
+            raise self._not_a_state(why) from None
         self.engine.execute(
             f"INSERT OR REPLACE INTO {ALIAS}.meta VALUES ('schema_version', ?)",
             [str(SCHEMA_VERSION)],
@@ -926,6 +961,26 @@ def _duckdb_cause(exc: BaseException) -> duckdb.Error | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+@functools.cache
+def _expected_columns() -> frozenset[tuple[str, str]]:
+    """The (table, column) pairs of the state's schema: the migrations run on an empty
+    database of the same name, in a connection of their own."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(f"ATTACH ':memory:' AS {ALIAS}")
+        for statements in MIGRATIONS:
+            for sql in statements:
+                con.execute(sql)
+        rows = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_catalog = ?",
+            [ALIAS],
+        ).fetchall()
+    finally:
+        con.close()
+    return frozenset((str(t), str(c)) for t, c in rows)
 
 
 def _fault(exc: duckdb.Error) -> tuple[str, str] | None:

@@ -119,6 +119,37 @@ def test_a_state_file_with_a_damaged_block_is_named_damaged_not_in_use(
     assert _plan_rows_new(project) == ROWS  # started over
 
 
+# --- (1b) a readable DuckDB file that is not this retl's state ---------------------------
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ("UPDATE retl_state.meta SET value = 'abc' WHERE key = 'schema_version'", "'abc'"),
+        ("DROP TABLE retl_state.meta", "but no meta"),
+        ("ALTER TABLE retl_state.synced_rows DROP COLUMN row_hash", "synced_rows.row_hash"),
+    ],
+)
+def test_a_state_file_of_another_shape_is_named_damaged_and_reset_sets_it_aside(
+    project: Path, cli: Cli, change: str, why: str
+) -> None:
+    """Each was "unexpected ValueError ... (this is a bug in retl)", a binder error or
+    "Sequence with name ack_seq already exists", and 'retl state reset' failed the same way
+    (an audit): the only way out was to find and delete the file by hand."""
+    state = _state(project)
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{state}' AS retl_state")
+        con.execute(change)
+    for command in ("plan", "sync"):
+        result = cli(command, "--sandbox", "--project-dir", project)
+        assert result.returncode == 1, result.stderr
+        text = " ".join(result.stderr.split())
+        assert f"{state}: the state file is damaged or not retl's" in text and why in text
+        assert DAMAGED_HINT in text and "bug" not in text
+    reset = cli("state", "reset", "--sandbox", "--project-dir", project)
+    assert reset.returncode == 0, reset.stderr
+    assert len(list(state.parent.glob("sandbox-state.duckdb.damaged-*Z"))) == 1
+    assert _plan_rows_new(project) == ROWS  # started over
+
+
 # --- (2) cut short ---------------------------------------------------------------------------
 def test_a_truncated_state_file_is_named_damaged(project: Path, cli: Cli) -> None:
     state = _state(project)
