@@ -95,6 +95,28 @@ def test_demo_project_syncs_to_the_sandbox(tmp_path: Path) -> None:
     assert report.sandbox_summary["events_accepted"] == 6
 
 
+def test_a_stop_at_a_rejected_event_says_why_and_counts_every_row_left_unsent(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With skip_invalid_record false, a rejected event stops the run. The result said only
+    "invalid", and counted as not attempted only the batches queued when it stopped (0 here,
+    for 2000 rows never sent): the run report said every row was accounted for (an audit)."""
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    root = events_project(tmp_path, server.base_url, rows=3000)
+    config = root / "destinations.yml"
+    config.write_text(config.read_text().replace("thread_count: 3", "thread_count: 1"))
+    server.faults.script(("partial", [0, 3]))  # the first request: 2 of its events rejected
+    with Project.load(root) as project:
+        report = project.sync()
+    (result,) = report.results
+    assert not report.ok
+    assert (result.sent, result.rejected, result.not_attempted) == (998, 2, 2000)
+    assert result.error is not None
+    assert "TikTok rejected 2 event(s) and skip_invalid_record is false" in result.error
+    assert "2000 event(s) not sent (the next sync sends them)" in result.error
+    assert "skip_invalid_record: true" in result.error
+
+
 def test_sync_sends_every_row_over_http(
     server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -211,6 +211,12 @@ def execute(
     result.rejected = outcome.events_rejected
     result.failed = outcome.events_failed
     result.not_attempted = outcome.events_not_attempted
+    if outcome.stop_reason is not None:
+        # A stop leaves the rows never read from the plan unsent too (the runner counts only
+        # the batches it had queued): all of them are not attempted, as the report says.
+        planned = plan.rows_to_send if limit is None else min(plan.rows_to_send, limit)
+        accounted = result.sent + result.rejected + result.failed + result.not_attempted
+        result.not_attempted += max(0, planned - accounted)
     result.requests = outcome.requests
     result.retries = outcome.retries
     result.bisections = outcome.bisections
@@ -235,9 +241,23 @@ def execute(
     elif outcome.terminal_error is not None:
         err = outcome.terminal_error
         result.error = scrub(err.message + (f" ({err.hint})" if err.hint else ""))
+    elif outcome.stop_reason == "invalid":
+        result.error = _stopped_on_invalid(dest.capabilities.platform, result)
     elif outcome.stop_reason:
         result.error = outcome.stop_reason
     return result
+
+
+def _stopped_on_invalid(platform: str, result: DestinationResult) -> str:
+    """Why a run that stopped at a rejected event stopped, and the way on (it said only
+    "invalid")."""
+    left = result.not_attempted + result.failed
+    unsent = f"; {left} event(s) not sent (the next sync sends them)" if left else ""
+    return (
+        f"{platform} rejected {result.rejected} event(s) and skip_invalid_record is false, so "
+        f"the run stopped there{unsent}: fix those rows (the reasons are listed), or set "
+        "skip_invalid_record: true to send the other rows and list the rejected ones"
+    )
 
 
 def _deliver(
