@@ -32,7 +32,10 @@ def _readers(
             continue
         with open_state(project, sandbox=sandbox, write=False) as store:
             busy = local and SyncLock.holder(path) is not None
+            said = len(store.warnings)
             yield HistoryReader(store), busy
+            for warning in store.warnings[said:]:  # found while reading (a damaged log file)
+                project.console.warning(warning)
 
 
 def runs(project: RunContext, limit: int) -> list[RunRecord]:

@@ -612,8 +612,29 @@ class LocalStateStore:
 
     def history_relation(self, table: str) -> str:
         if table == "delivery_log":  # Parquet files beside the state (see logfiles.py)
-            return log_relation(log_files(self.log_dir))
+            return log_relation(self._readable_log_files())
         return f"{ALIAS}.{table}"
+
+    def _readable_log_files(self) -> list[Path]:
+        """The delivery log's files whose footer reads; a damaged one is left out with a
+        warning (once), rather than failing every read of the history with DuckDB's "No
+        magic bytes found"."""
+        import pyarrow.parquet as pq
+
+        readable = []
+        for path in log_files(self.log_dir):
+            try:
+                pq.read_metadata(path)
+            except (OSError, pa.ArrowException) as exc:
+                warning = (
+                    f"{path}: a delivery log file is damaged ({' '.join(str(exc).split())}): "
+                    "the deliveries it recorded are left out of the history; move it away"
+                )
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
+                continue
+            readable.append(path)
+        return readable
 
     def _fold_journals(self) -> None:
         """Move every journal into the log, then delete the files (see ``_fold_one``)."""

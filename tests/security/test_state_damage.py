@@ -150,6 +150,21 @@ def test_a_state_file_of_another_shape_is_named_damaged_and_reset_sets_it_aside(
     assert _plan_rows_new(project) == ROWS  # started over
 
 
+def test_a_damaged_delivery_log_file_is_left_out_of_the_history_with_a_warning(
+    project: Path, cli: Cli
+) -> None:
+    """`retl runs` failed with DuckDB's "No magic bytes found at end of file" and a SQL
+    excerpt (an audit): one damaged file hid the whole history."""
+    logs = sorted((project / ".retl" / "sandbox-state.duckdb.log").glob("*.parquet"))
+    assert logs
+    logs[0].write_bytes(_noise(50))
+    result = cli("runs", "--project-dir", project)
+    assert result.returncode == 0, result.stderr
+    assert f"{logs[0]}: a delivery log file is damaged" in " ".join(result.stderr.split())
+    assert "move it away" in result.stderr and "magic bytes found at end" not in result.stderr
+    assert "1 most recent run(s)" in result.stdout
+
+
 # --- (2) cut short ---------------------------------------------------------------------------
 def test_a_truncated_state_file_is_named_damaged(project: Path, cli: Cli) -> None:
     state = _state(project)
