@@ -600,8 +600,13 @@ class Project:
         """Forget what was sent to the selected destinations (all when none is selected):
         their next sync sends every row again. ``confirm`` (if given) sees how many rows that
         is and how many TikTok would count twice, before anything is forgotten."""
-        return _runner(self).state_reset(
-            self._destination_selectors(select, exclude), sandbox=sandbox, confirm=confirm
+        runner = _runner(self)
+        # A destination gone from destinations.yml (removed or renamed) is reset by its name.
+        gone = runner.state_only_names(select, sandbox=sandbox) if select else []
+        rest = [s for s in select if s.removeprefix("destination:") not in gone]
+        selectors = self._destination_selectors(rest, exclude) if rest or not gone else []
+        return runner.state_reset(
+            selectors + [f"destination:{name}" for name in gone], sandbox=sandbox, confirm=confirm
         )
 
     def _spill_dir(self) -> Path:

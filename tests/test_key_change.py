@@ -75,3 +75,42 @@ def test_a_model_s_own_key_that_changed_is_named_in_the_model_file(tmp_path, cli
     assert f"{root / 'models' / 'ev.sql'}: tt: the row key changed" in result.stderr
     _project(root, "order_id", None)  # put back: as before
     assert cli("plan", "--sandbox", "--project-dir", root).returncode == 0
+
+
+def test_a_renamed_destination_stops_until_its_old_state_is_kept_or_forgotten(
+    tmp_path, cli
+) -> None:
+    """Its state is kept under the old name: renamed, every row went out again, unasked
+    (a full refresh asks first), and 'state reset --select OLD' refused the old name."""
+    root = tmp_path / "p"
+    _project(root, "order_id", "order_id")
+    assert cli("sync", "--sandbox", "--yes", "--project-dir", root).returncode == 0
+    config = root / "destinations.yml"
+    config.write_text(config.read_text().replace("  tt:", "  tt_new:"), encoding="utf-8")
+    for args in (("plan",), ("sync", "--yes")):
+        result = cli(*args, "--sandbox", "--project-dir", root)
+        assert result.returncode == 1, args
+        said = " ".join(result.stderr.split())
+        assert f"{config}:2 destinations.tt_new: tt_new: nothing was sent" in said
+        assert "the state holds 10 event(s) sent to the same event source by destination 'tt'" in (
+            said
+        )
+        assert "retl state reset --sandbox --select tt" in said
+        assert _sent(result.stdout + result.stderr) == ""
+    reset = cli("state", "reset", "--sandbox", "--select", "tt", "--yes", "--project-dir", root)
+    assert reset.returncode == 0, reset.stderr
+    assert "tt: forgot 10 sent row(s)" in reset.stdout + reset.stderr
+    again = cli("sync", "--sandbox", "--yes", "--project-dir", root)
+    assert again.returncode == 0, again.stderr
+    assert "10/10 events sent" in again.stdout + again.stderr
+
+
+def test_a_second_destination_to_the_same_event_source_is_no_rename(tmp_path, cli) -> None:
+    root = tmp_path / "p"
+    _project(root, "order_id", "order_id")
+    assert cli("sync", "--sandbox", "--yes", "--project-dir", root).returncode == 0
+    config = root / "destinations.yml"
+    text = config.read_text()
+    config.write_text(text + text.replace("destinations:\n", "").replace("  tt:", "  tt2:"))
+    result = cli("sync", "--sandbox", "--yes", "--project-dir", root)
+    assert result.returncode == 0, result.stderr

@@ -1,4 +1,5 @@
-"""A destination whose row key changed since its last sync: the state cannot be compared.
+"""A destination whose state cannot be compared with its rows: its key changed since its
+last sync, or it is new beside the state of a destination that is gone (a rename).
 
 The state holds each acknowledged row under its key's value (``CAST(col AS VARCHAR)``, with
 no record of the column it came from). Once the key is another column, a new key's value
@@ -10,6 +11,7 @@ anything is read or sent, and says how to go on.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 import orjson
@@ -54,4 +56,37 @@ def key_change(
         f"forget what was sent under it (the next sync then sends every row again, keyed by "
         f"{new}; {dest.capabilities.platform} deduplicates repeats by event_id only within "
         f"{hours} hours)",
+    )
+
+
+def renamed_from(
+    dest: Destination,
+    scope: str,
+    scopes: Sequence[ScopeInfo],
+    configured: Collection[str],
+    *,
+    sandbox: bool,
+) -> ConfigError | None:
+    """The error to stop on when ``dest`` has sent nothing yet but the state holds events
+    sent to the same event source by a destination destinations.yml no longer has: most
+    likely ``dest`` under its old name, whose every row would go out again unasked (a full
+    refresh asks first)."""
+    gone = [s for s in scopes if s.scope == scope and s.destination not in configured]
+    if not gone:
+        return None
+    old = gone[0]
+    sent = f"{old.rows} event(s)" if old.rows is not None else "the events"
+    reset = "retl state reset" + (" --sandbox" if sandbox else "") + f" --select {old.destination}"
+    return ConfigError(
+        f"{dest.name}: nothing was sent from this destination yet, but the state holds {sent} "
+        f"sent to the same event source by destination '{old.destination}', which "
+        "destinations.yml no longer has; if it was renamed, every row would go out again "
+        "(nothing was sent)",
+        file=dest.config.file,
+        line=dest.config.line,
+        key=f"destinations.{dest.name}",
+        hint=f"give it its old name '{old.destination}' back to keep what was sent, or run "
+        f"'{reset}' to forget it (the next sync of {dest.name} then sends every row; "
+        f"{dest.capabilities.platform} deduplicates repeats by event_id only within "
+        f"{dest.capabilities.dedup_window_seconds // 3600} hours)",
     )

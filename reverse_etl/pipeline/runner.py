@@ -17,6 +17,7 @@ from reverse_etl.destinations.base import Destination
 from reverse_etl.engine.duckdb import DEFAULT_MEMORY
 from reverse_etl.engine.native_memory import arrow_system_pool
 from reverse_etl.errors import (
+    ConfigError,
     Interrupted,
     InvalidRowsError,
     RetlError,
@@ -29,7 +30,7 @@ from reverse_etl.errors import (
 from reverse_etl.models.compile import model_errors
 from reverse_etl.pipeline.history import command_text, now, record_end, record_start
 from reverse_etl.pipeline.inputs import model_input, remember_sent
-from reverse_etl.pipeline.keychange import key_change
+from reverse_etl.pipeline.keychange import key_change, renamed_from
 from reverse_etl.pipeline.plan import (
     DestinationPlan,
     StateView,
@@ -86,11 +87,18 @@ class Runner:
         plans = []
         bench = self.p.workbench
         reruns_before = bench.single_threaded
+        configured: set[str] | None = None
+        scopes: list[ScopeInfo] = []
         for d in self.p.destinations_for_run(select):
             scope = d.state_scope()
             previous = store.scope_info(d.name, scope, count=False)  # keys not read here
             compiled = self.p.graph.compiled(d.settings.model)
             moved = key_change(d, compiled, previous, sandbox=sandbox)
+            if moved is None and previous is None and not full_refresh:
+                if configured is None:  # once, and only when a destination is new
+                    configured = {c.name for c in self.p.select_destinations(())}
+                    scopes = store.all_scopes()
+                moved = renamed_from(d, scope, scopes, configured, sandbox=sandbox)
             if moved is not None:
                 raise moved
             model = model_input(
@@ -297,7 +305,7 @@ class Runner:
     ) -> dict[str, int]:
         """Forget what was sent to the selected destinations (all when none is selected):
         their next sync sends every row again. ``confirm`` sees how many rows that is first."""
-        names = [d.name for d in self.p.select_destinations(select)] if select else None
+        names = self._reset_names(select, sandbox) if select else None
         known = {d.name: d for d in self._all_destinations()}
         try:
             with open_state(
@@ -328,6 +336,29 @@ class Runner:
                 hint=f"move it away or restore it; '{command}' without --select sets the "
                 "whole file aside and starts over",
             ) from None
+
+    def state_only_names(self, select: Sequence[str], *, sandbox: bool) -> list[str]:
+        """The destinations ``select`` names (``NAME`` or ``destination:NAME``) that are in
+        the state but no longer in destinations.yml: removed, or renamed. Only read when a
+        name is not a configured destination's."""
+        try:
+            configured = {c.name for c in self.p.select_destinations(())}
+        except ConfigError:  # no destinations declared any more
+            configured = set()
+        plain = [s.removeprefix("destination:") for s in select]
+        if all(name in configured for name in plain):
+            return []
+        with open_state(self.p, sandbox=sandbox, write=False) as store:
+            stored = {s.destination for s in store.all_scopes()}
+        return [name for name in plain if name in stored - configured]
+
+    def _reset_names(self, select: Sequence[str], sandbox: bool) -> list[str]:
+        """The destinations ``select`` picks, and those it names that are only in the state
+        (``state_only_names``): a destination gone from destinations.yml is forgotten by its
+        name."""
+        gone = self.state_only_names(select, sandbox=sandbox)
+        rest = [s for s in select if s.removeprefix("destination:") not in gone]
+        return ([d.name for d in self.p.select_destinations(rest)] if rest else []) + gone
 
     def _all_destinations(self) -> list[Destination]:
         """Every configured destination (none when destinations.yml cannot be read: a reset
