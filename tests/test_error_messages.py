@@ -494,3 +494,29 @@ def test_a_declared_type_sqlglot_cannot_read_is_named_at_its_line(tmp_path, cli)
         said = result.stdout + result.stderr
         assert f"retl_project.yml:{line} sources[0].tables[0].columns[5].data_type:" in said
         assert "'decimall(12' is not a type sqlglot knows" in said
+
+
+def test_plan_on_a_warehouse_it_cannot_reach_says_so_not_that_tables_are_unknown(
+    tmp_path, cli
+) -> None:
+    """Validation, which plan and sync run first, takes an unreachable warehouse's catalog as
+    unread (a note) and its tables as unknown: the only error shown blamed the model's table
+    and told a PostgreSQL user to set warehouse.path (an audit)."""
+    root = tmp_path / "p"
+    (root / "models").mkdir(parents=True)
+    (root / "retl_project.yml").write_text(
+        "name: x\nwarehouse:\n  type: postgres\n  host: 127.0.0.1\n  port: 1\n  dbname: app\n"
+    )
+    (root / "destinations.yml").write_text(
+        "destinations:\n  tt:\n    type: tiktok_events\n    model: ev\n    access_token: x\n"
+        "    event_source_id: CSANDBOXDEMOPIXEL001\n"
+    )
+    (root / "models" / "ev.sql").write_text(
+        "select 'Purchase' as event, 'e-' || id as event_id, now() as event_time, email,\n"
+        "  'https://x.example' as page_url from public.users\n"
+    )
+    for command in ("plan", "sync"):
+        result = cli(command, "--sandbox", "--project-dir", root)
+        assert result.returncode == 1
+        assert "warehouse: cannot connect to PostgreSQL at 127.0.0.1:1" in result.stderr
+        assert "are unknown" not in result.stderr

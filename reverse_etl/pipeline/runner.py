@@ -76,6 +76,9 @@ class Runner:
     def _plans(
         self, store: StateStore, select: Sequence[str], full_refresh: bool, *, sandbox: bool
     ) -> list[DestinationPlan]:
+        # The warehouse first: a server that cannot be reached is said as such (validation
+        # would take its unread catalog for unknown tables, and blame the models).
+        self.p.engine.rows("SELECT 1")
         # The same static validation as `retl validate` comes first: a model that cannot fit
         # its destination stops here, with every problem, before any row is read.
         # each once: a model's problem is the same for every destination reading it
