@@ -398,9 +398,11 @@ def state_show(
                 except RetlError:
                     rows = None  # damaged or busy: `state show --sandbox` says which
                 apart = (p.state_file(sandbox=True), rows)
-            render_state(
-                out, scopes, p.state_file(sandbox=sandbox), sandbox=sandbox, sandbox_state=apart
-            )
+            state = p.config.state
+            where: Path | str = p.state_file(sandbox=sandbox)
+            if state.location == "warehouse" and not sandbox:  # not the local file
+                where = f"the warehouse's {state.schema_} tables"
+            render_state(out, scopes, where, sandbox=sandbox, sandbox_state=apart)
 
     run(out, go)
 

@@ -305,7 +305,7 @@ def render_check(out: Output, results: list[DestinationCheck]) -> int:
 def render_state(
     out: Output,
     scopes: list[ScopeInfo],
-    path: Path,
+    path: Path | str,
     *,
     sandbox: bool = False,
     sandbox_state: tuple[Path, int | None] | None = None,

@@ -16,7 +16,7 @@ from reverse_etl.errors import LockError
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_PIXEL_CODE, SandboxServer
 from reverse_etl.state.warehouse import WarehouseStateStore
-from tests.conftest import kill_sync_midway
+from tests.conftest import invoke_in_process, kill_sync_midway
 
 TOKEN = "pg-test-token-7c1e"
 NOW = int(time.time()) - 3600
@@ -238,6 +238,11 @@ def test_a_sync_counts_no_keys_of_the_state_and_state_show_does(
         (info,) = p.state_show()
     assert info.rows == 30
     assert [sql for sql in seen if "count(DISTINCT row_key)" in sql]
+    # and says where the state is: not the local file it does not use (an audit)
+    shown = invoke_in_process("state", "show", "--project-dir", root)
+    assert shown.returncode == 0, shown.stderr
+    assert "state (the warehouse's retl_state tables)" in shown.stdout
+    assert "state.duckdb" not in shown.stdout
 
 
 def test_a_legacy_database_and_a_destination_name_with_a_backslash_sync_as_any_other(
