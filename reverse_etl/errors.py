@@ -186,10 +186,14 @@ class Interrupted(KeyboardInterrupt):
     (the CLI turns SIGTERM into one). A sync raises it again once it has stopped sending,
     recorded what was acknowledged and written its run report (``report_path``)."""
 
-    def __init__(self, signal_name: str = "SIGINT", report_path: Path | None = None) -> None:
+    def __init__(
+        self, signal_name: str = "SIGINT", report_path: Path | None = None, *, rest: str = ""
+    ) -> None:
         super().__init__(signal_name)
         self.signal_name = signal_name
         self.report_path = report_path
+        # What the next sync does about the rows not sent (said after "stopped sending; ...")
+        self.rest = rest or "the next sync sends the rest"
 
 
 class EnvironmentProblem(RetlError):

@@ -92,3 +92,31 @@ def test_plan_and_state_show_read_the_state_while_a_sync_runs(
     # nothing of the copies read is left behind, and the killed sync's state is whole
     assert [p.name for p in (project / ".retl").iterdir() if ".read-" in p.name] == []
     assert _state_rows(project) == 2000
+
+
+@pytest.mark.slow
+def test_an_interrupted_full_refresh_does_not_promise_that_a_plain_sync_sends_the_rest(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """The rows a full refresh had not resent yet are still acknowledged from before: the
+    message said "the next sync sends the rest", and a plain sync then sent nothing (an
+    audit)."""
+    project = events_project(tmp_path / "p", server.base_url, rows=10_000)
+    assert invoke_cli("sync", "--project-dir", project, env=cli_env(ENV)).returncode == 0
+    args = ("--full-refresh", "--yes")
+    with sync_held_midway(
+        project, server, cli_env(ENV), after_requests=5, in_flight=3, args=args
+    ) as proc:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line == "retl: SIGTERM received, stopping\n":
+                break
+        server.faults.release()
+        _, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    text = " ".join(rest.split())
+    assert "the next sync sends the rest" not in text
+    assert "run it with --full-refresh again for those" in text
+    plain = invoke_cli("sync", "--project-dir", project, env=cli_env(ENV))
+    assert plain.returncode == 0 and "nothing to send" in plain.stdout + plain.stderr

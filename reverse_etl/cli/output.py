@@ -146,10 +146,10 @@ def _interrupted(out: Output, exc: KeyboardInterrupt) -> NoReturn:
     signal_name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
     report = exc.report_path if isinstance(exc, Interrupted) else None
     text = "interrupted" if signal_name == "SIGINT" else f"terminated by {signal_name}"
-    if report is not None:
+    if report is not None and isinstance(exc, Interrupted):
         text += (
             ": stopped sending; the events acknowledged before are recorded in the state and "
-            f"the next sync sends the rest (run report: {report})"
+            f"{exc.rest} (run report: {report})"
         )
     _fail_line(text)
     if out.format == "json":

@@ -217,11 +217,11 @@ class Runner:
                 # flight were let finish); what was acknowledged is in the journal, folded
                 # into the state when it closes, below. Said once everything is written.
                 signal = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
-                interrupted = Interrupted(signal)
+                interrupted = Interrupted(signal, rest=_after_interruption(full_refresh))
                 exit_code = 143 if signal == "SIGTERM" else 130
                 report.error = (
                     f"interrupted by {signal}: stopped sending; the events acknowledged before "
-                    "are recorded in the state, and the next sync sends the rest"
+                    f"are recorded in the state, and {interrupted.rest}"
                     if report.interrupted is not None or report.results
                     else f"interrupted by {signal} before anything was sent"
                 )
@@ -370,6 +370,18 @@ class Runner:
             return self.p.destinations_for_run(())
         except RetlError:
             return []
+
+
+def _after_interruption(full_refresh: bool) -> str:
+    """What the next sync does about the rows an interrupted one did not send. A full
+    refresh's rows not sent again yet are still acknowledged from before: a plain sync leaves
+    them, only another full refresh sends them."""
+    if full_refresh:
+        return (
+            "a plain sync does not send again the rows the full refresh had not yet resent "
+            "(run it with --full-refresh again for those)"
+        )
+    return "the next sync sends the rest"
 
 
 def _hours(dest: Destination) -> int:
