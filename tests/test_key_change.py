@@ -114,3 +114,31 @@ def test_a_second_destination_to_the_same_event_source_is_no_rename(tmp_path, cl
     config.write_text(text + text.replace("destinations:\n", "").replace("  tt:", "  tt2:"))
     result = cli("sync", "--sandbox", "--yes", "--project-dir", root)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_renamed_model_whose_event_ids_are_derived_from_its_name_is_warned_of(
+    tmp_path, cli
+) -> None:
+    """Without an event_id column, event ids are derived from '<model>:<key>': renamed, a row
+    sent again went out under another event id, unsaid (the platform counted it twice)."""
+    root = tmp_path / "p"
+    (root / "models").mkdir(parents=True)
+    (root / "retl_project.yml").write_text("name: keys\n")
+    model = (
+        "select 'Purchase' as event, i::varchar as order_id, "
+        "TIMESTAMP '2026-12-05 12:00:00' as event_time, i + {{ var('bump', 0) }} as value, "
+        "'USD' as currency, 'https://x.example' as page_url from range(10) t(i)\n"
+    )
+    (root / "models" / "ev.sql").write_text(model)
+    config = DESTINATION % "    primary_key: order_id\n"
+    (root / "destinations.yml").write_text(config.replace("    on_change: skip\n", ""))
+    assert cli("sync", "--sandbox", "--yes", "--project-dir", root).returncode == 0
+    (root / "models" / "ev.sql").rename(root / "models" / "purchases.sql")
+    text = (root / "destinations.yml").read_text().replace("model: ev", "model: purchases")
+    (root / "destinations.yml").write_text(text)
+    args = ("--sandbox", "--project-dir", root, "--vars", "{bump: 1}")
+    said = "its model is now 'purchases' (it was 'ev')"
+    assert said in cli("plan", *args).stderr
+    first = cli("sync", "--yes", *args)
+    assert first.returncode == 0 and said in first.stderr
+    assert said not in cli("plan", *args).stderr  # the last sync's model is the new one

@@ -20,6 +20,7 @@ from reverse_etl.errors import ConfigError
 
 if TYPE_CHECKING:
     from reverse_etl.destinations.base import Destination
+    from reverse_etl.history.read import HistoryReader
     from reverse_etl.models.compile import CompiledModel
     from reverse_etl.state.store import ScopeInfo
 
@@ -89,4 +90,21 @@ def renamed_from(
         f"'{reset}' to forget it (the next sync of {dest.name} then sends every row; "
         f"{dest.capabilities.platform} deduplicates repeats by event_id only within "
         f"{dest.capabilities.dedup_window_seconds // 3600} hours)",
+    )
+
+
+def model_renamed(dest: Destination, model: str, history: HistoryReader) -> str | None:
+    """A warning when ``dest``'s event ids are derived from its model's name (it has no
+    ``event_id`` column) and the model of its last sync had another name: a row sent again
+    gets another event id, which the platform cannot deduplicate against the first."""
+    last = history.destination_history(dest.name, 1)
+    if not last or last[-1].model == model:
+        return None
+    old = last[-1].model
+    return (
+        f"{dest.name}: its event_ids are derived from the model's name and the row key, and "
+        f"its model is now '{model}' (it was '{old}'): a row sent again gets another event_id "
+        f"than before, which {dest.capabilities.platform} cannot deduplicate against the first; "
+        f"keep the old ones with an event_id column: 'retl-' and the first 32 hex characters of "
+        f"sha256('{old}:' || the row key) (docs/state.md, Keys)"
     )

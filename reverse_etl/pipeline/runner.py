@@ -27,10 +27,11 @@ from reverse_etl.errors import (
     ValidationFailed,
     environment_error,
 )
+from reverse_etl.history.read import HistoryReader
 from reverse_etl.models.compile import model_errors
 from reverse_etl.pipeline.history import command_text, now, record_end, record_start
 from reverse_etl.pipeline.inputs import model_input, remember_sent
-from reverse_etl.pipeline.keychange import key_change, renamed_from
+from reverse_etl.pipeline.keychange import key_change, model_renamed, renamed_from
 from reverse_etl.pipeline.plan import (
     DestinationPlan,
     StateView,
@@ -125,6 +126,10 @@ class Runner:
                     f"again with the same event_id ({d.capabilities.platform} deduplicates "
                     f"repeats only within {_hours(d)} hours of the first send)"
                 )
+            if previous is not None and plan.mapping.get("derived_event_id"):
+                renamed = model_renamed(d, compiled.name, HistoryReader(store))
+                if renamed is not None:
+                    self.p.console.warning(renamed)
             plans.append(plan)
         self._note_memory(bench.single_threaded - reruns_before)
         return plans
