@@ -218,6 +218,16 @@ class LocalStateStore:
         cause = _duckdb_cause(exc)
         if cause is None:
             return None
+        if isinstance(cause, duckdb.BinderException | duckdb.CatalogException) and self._attached:
+            # A query of retl's own that does not bind: a table or column of the state is
+            # missing (checked only now: ~30 ms that every open would pay).
+            try:
+                self._check_tables()
+            except StateDamagedError as damaged:
+                return damaged
+            except (duckdb.Error, EngineError):
+                return None
+            return None
         fault = _fault(cause)
         if fault is None:
             return None
@@ -266,6 +276,7 @@ class LocalStateStore:
         """Read the whole state: a StateDamagedError if any of it is damaged (a whole reset
         checks first, so that it does not stop midway)."""
         try:
+            self._check_tables()
             self._read_everything()
         except (duckdb.Error, EngineError) as exc:
             error = self.explain(exc)
@@ -409,7 +420,8 @@ class LocalStateStore:
 
     def _check_tables(self) -> None:
         """Every table and column of this retl's schema is there (a file that says it is at
-        this version but lacks one failed later, as a binder error or "this is a bug")."""
+        this version but lacks one failed as a binder error or "this is a bug"). Run when a
+        query of retl's does not bind (``explain``) and before a whole reset."""
         found = {
             (table, column)
             for table, column in self.engine.rows(
@@ -433,7 +445,6 @@ class LocalStateStore:
                 hint="upgrade retl",
             )
         if version == SCHEMA_VERSION:
-            self._check_tables()
             return
         if self.read_only and self.path.exists():
             # A plan changes no state, and a sync may hold the file: read an upgraded copy.
@@ -994,11 +1005,12 @@ def _expected_columns() -> frozenset[tuple[str, str]]:
         for statements in MIGRATIONS:
             for sql in statements:
                 con.execute(sql)
-        rows = con.execute(
+        rows = run_sql(  # not con.execute with parameters: that imports pandas (#18)
+            con,
             "SELECT table_name, column_name FROM information_schema.columns "
             "WHERE table_catalog = ?",
             [ALIAS],
-        ).fetchall()
+        )
     finally:
         con.close()
     return frozenset((str(t), str(c)) for t, c in rows)
