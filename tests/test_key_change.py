@@ -142,3 +142,24 @@ def test_a_renamed_model_whose_event_ids_are_derived_from_its_name_is_warned_of(
     first = cli("sync", "--yes", *args)
     assert first.returncode == 0 and said in first.stderr
     assert said not in cli("plan", *args).stderr  # the last sync's model is the new one
+
+
+def test_a_model_s_name_selects_by_model_even_when_a_gone_destination_had_it(tmp_path, cli) -> None:
+    """'--select NAME' is a model selector first: a destination gone from destinations.yml
+    that had the model's name is reset only as destination:NAME (a review found the model's
+    name resetting the gone destination instead of the model's)."""
+    root = tmp_path / "p"
+    _project(root, "order_id", "order_id")
+    config = root / "destinations.yml"
+    config.write_text(config.read_text().replace("  tt:", "  ev:"), encoding="utf-8")
+    assert cli("sync", "--sandbox", "--yes", "--project-dir", root).returncode == 0
+    config.write_text(config.read_text().replace("  ev:", "  tt:"), encoding="utf-8")
+    refresh = ("sync", "--sandbox", "--yes", "--full-refresh", "--project-dir", root)
+    assert cli(*refresh).returncode == 0  # tt is new: its first sync as a full refresh
+    reset = ("state", "reset", "--sandbox", "--yes", "--project-dir", root, "--select")
+    by_model = cli(*reset, "ev")
+    assert by_model.returncode == 0, by_model.stderr
+    assert "tt: forgot 10 sent row(s)" in by_model.stdout + by_model.stderr
+    gone = cli(*reset, "destination:ev")
+    assert gone.returncode == 0, gone.stderr
+    assert "ev: forgot 10 sent row(s)" in gone.stdout + gone.stderr

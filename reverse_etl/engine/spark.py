@@ -231,8 +231,8 @@ class SparkEngine:
         # A malformed record is quoted whole: [2,Jane Roe,null], or after a colon.
         first = re.sub(r"(record parsing: )\[.*\]", r"\1[***]", first)
         first = re.sub(r"(Malformed CSV record)\s*:.*", r"\1: [***]", first)
-        for value in _data_parameters(exc):
-            first = first.replace(value, "***")
+        for value in _data_parameters(exc):  # whole words only: "in" is not in "input"
+            first = re.sub(rf"(?<![\w]){re.escape(value)}(?![\w])", "***", first)
         first = _SUFFIXED_NUMBER.sub("***", first)
         # raise_error()'s text is the model's own, built from the row as often as not
         first = re.sub(r"^\[USER_RAISED_EXCEPTION\].*", "raise_error(): ***", first)

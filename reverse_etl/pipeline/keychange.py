@@ -89,7 +89,9 @@ def renamed_from(
         hint=f"give it its old name '{old.destination}' back to keep what was sent, or run "
         f"'{reset}' to forget it (the next sync of {dest.name} then sends every row; "
         f"{dest.capabilities.platform} deduplicates repeats by event_id only within "
-        f"{dest.capabilities.dedup_window_seconds // 3600} hours)",
+        f"{dest.capabilities.dedup_window_seconds // 3600} hours); if {dest.name} is new, not "
+        f"a rename, run its first sync with '--full-refresh --select {dest.name}'; the other "
+        f"destinations sync meanwhile with '--exclude {dest.name}'",
     )
 
 

@@ -353,12 +353,22 @@ class Runner:
             configured = {c.name for c in self.p.select_destinations(())}
         except ConfigError:  # no destinations declared any more
             configured = set()
-        plain = [s.removeprefix("destination:") for s in select]
-        if all(name in configured for name in plain):
+        # A plain NAME that is a model's selects by model, as it always did; only
+        # destination:NAME, or a NAME that is no model's, may name a destination gone.
+        try:
+            models = set(self.p.graph.models)
+        except RetlError:  # models that cannot be read: names are taken as destinations
+            models = set()
+        named = [
+            s.removeprefix("destination:")
+            for s in select
+            if s.startswith("destination:") or (s not in models and ":" not in s and "+" not in s)
+        ]
+        if all(name in configured for name in named):
             return []
         with open_state(self.p, sandbox=sandbox, write=False) as store:
             stored = {s.destination for s in store.all_scopes()}
-        return [name for name in plain if name in stored - configured]
+        return [name for name in named if name in stored - configured]
 
     def _reset_names(self, select: Sequence[str], sandbox: bool) -> list[str]:
         """The destinations ``select`` picks, and those it names that are only in the state

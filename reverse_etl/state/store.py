@@ -454,7 +454,12 @@ class LocalStateStore:
             for statements in MIGRATIONS[version:]:
                 for sql in statements:
                     self.engine.execute(sql)
-        except EngineError as exc:  # a table of its schema already there, of another shape
+        except EngineError as exc:
+            # A table of its schema already there, of another shape: not retl's. Anything
+            # else (out of memory, a full disk) is not the file's fault and is said as it is.
+            cause = _duckdb_cause(exc)
+            if not isinstance(cause, duckdb.BinderException | duckdb.CatalogException):
+                raise
             why = f"its upgrade from schema {version} failed: {exc.message}"
             raise self._not_a_state(why) from None
         self.engine.execute(
