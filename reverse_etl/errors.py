@@ -186,6 +186,10 @@ class Interrupted(KeyboardInterrupt):
     (the CLI turns SIGTERM into one). A sync raises it again once it has stopped sending,
     recorded what was acknowledged and written its run report (``report_path``)."""
 
+    # The signal the CLI's handler raised one for last: DuckDB turns an exception raised in
+    # the middle of its query into RuntimeError("Query interrupted"), which says none.
+    last_signal: str | None = None
+
     def __init__(
         self, signal_name: str = "SIGINT", report_path: Path | None = None, *, rest: str = ""
     ) -> None:
@@ -194,6 +198,14 @@ class Interrupted(KeyboardInterrupt):
         self.report_path = report_path
         # What the next sync does about the rows not sent (said after "stopped sending; ...")
         self.rest = rest or "the next sync sends the rest"
+
+    @classmethod
+    def from_query(cls, exc: BaseException) -> Interrupted | None:
+        """The interruption a DuckDB query reported as RuntimeError("Query interrupted")
+        (the signal's handler raised inside the query), else None."""
+        if isinstance(exc, RuntimeError) and str(exc).startswith("Query interrupted"):
+            return cls(cls.last_signal or "SIGINT")
+        return None
 
 
 class EnvironmentProblem(RetlError):

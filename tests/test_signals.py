@@ -13,7 +13,7 @@ import pytest
 from reverse_etl.project import Project
 from reverse_etl.sandbox import SandboxServer
 
-from .conftest import CliResult, cli_env, invoke_cli, sync_held_midway
+from .conftest import CliResult, cli_env, invoke_cli, invoke_in_process, sync_held_midway
 from .test_sync import SECRET, events_project
 
 Cli = Callable[..., CliResult]
@@ -120,3 +120,50 @@ def test_an_interrupted_full_refresh_does_not_promise_that_a_plain_sync_sends_th
     assert "run it with --full-refresh again for those" in text
     plain = invoke_cli("sync", "--project-dir", project, env=cli_env(ENV))
     assert plain.returncode == 0 and "nothing to send" in plain.stdout + plain.stderr
+
+
+def _failing_encode(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    """The plan's encode (a COPY) fails with ``error``, as DuckDB raises it."""
+    import reverse_etl.engine.duckdb as engine
+
+    real = engine.run_sql
+
+    def run_sql(con: object, sql: str, params: object = ()) -> object:
+        if sql.lstrip().startswith("COPY ("):
+            raise error
+        return real(con, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "run_sql", run_sql)
+
+
+@pytest.mark.parametrize(("signal_name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_that_lands_inside_a_duckdb_query_is_an_interruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signal_name: str, code: int
+) -> None:
+    """The handler raises Interrupted inside the query; DuckDB reports RuntimeError("Query
+    interrupted"), which exited 2 as "a bug in retl" and left a run report saying ok (an
+    audit). The signal itself is not sent here: its landing inside a query is a matter of
+    timing, which a test may not depend on; what DuckDB raises then is reproduced."""
+    from reverse_etl.errors import Interrupted
+
+    project = events_project(tmp_path / "p", "http://127.0.0.1:9", rows=50)
+    monkeypatch.setattr(Interrupted, "last_signal", signal_name)
+    _failing_encode(monkeypatch, RuntimeError("Query interrupted"))
+    result = invoke_in_process("sync", "--sandbox", "--yes", "--project-dir", project)
+    assert result.returncode == code, result.stderr
+    assert "bug" not in result.stderr
+    (report,) = (project / ".retl" / "runs").glob("*.json")
+    doc = orjson.loads(report.read_bytes())
+    assert doc["ok"] is False and doc["error"].startswith(f"interrupted by {signal_name}")
+
+
+def test_an_unexpected_error_is_no_success_in_the_run_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = events_project(tmp_path / "p", "http://127.0.0.1:9", rows=50)
+    _failing_encode(monkeypatch, ValueError("boom"))
+    result = invoke_in_process("sync", "--sandbox", "--yes", "--project-dir", project)
+    assert result.returncode == 2
+    (report,) = (project / ".retl" / "runs").glob("*.json")
+    doc = orjson.loads(report.read_bytes())
+    assert doc["ok"] is False and doc["error"] == "unexpected ValueError"

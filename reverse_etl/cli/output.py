@@ -85,6 +85,7 @@ def signals_as_interrupt() -> Iterator[None]:
         # os.write, not print: the signal may land while the main thread writes to stderr.
         with contextlib.suppress(OSError, ValueError):  # stderr is not a file in tests
             os.write(sys.stderr.fileno(), f"retl: {name} received, stopping\n".encode())
+        Interrupted.last_signal = name
         raise Interrupted(name)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -114,6 +115,9 @@ def boundary(out: Output) -> Iterator[None]:
     except KeyboardInterrupt as exc:
         _interrupted(out, exc)
     except Exception as exc:  # the unexpected: never a silent success, never locals
+        interrupted = Interrupted.from_query(exc)  # a DuckDB query the signal landed in
+        if interrupted is not None:
+            _interrupted(out, interrupted)
         problem = environment_error(exc)  # a full disk, a read-only folder: not a bug
         if problem is not None:
             _user_error(out, problem)

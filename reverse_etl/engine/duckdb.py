@@ -38,7 +38,13 @@ from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.file_paths import GLOB_CHARS, escape_glob
 from reverse_etl.engine.pg_dsn import split_password
 from reverse_etl.engine.scratch import ScratchFiles
-from reverse_etl.errors import EngineError, EnvironmentProblem, RetlError, environment_error
+from reverse_etl.errors import (
+    EngineError,
+    EnvironmentProblem,
+    Interrupted,
+    RetlError,
+    environment_error,
+)
 from reverse_etl.secrets import register
 
 # DuckDB extensions retl can load without a download: (python package, file, extension name).
@@ -418,6 +424,11 @@ class DuckDBEngine:
                     continue
                 except duckdb.Error as exc:
                     raise _failed(exc, self.temp_directory) from None
+                except RuntimeError as exc:  # a signal that landed inside the query
+                    interrupted = Interrupted.from_query(exc)
+                    if interrupted is None:
+                        raise
+                    raise interrupted from None
         full = _disk_full(last, self.temp_directory) if last is not None else None
         if full is not None:
             raise full from None

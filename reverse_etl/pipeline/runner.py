@@ -193,17 +193,7 @@ class Runner:
                 # The run's start row, once the diff has read the state: a run that dies from
                 # here on stays in the history as interrupted.
                 record_start(self.p, store, report, command, started)
-                blocking = check_invalid(report.plans)
-                if blocking:
-                    raise InvalidRowsError.from_problems(
-                        blocking, summary="invalid rows: nothing was sent"
-                    )
-                too_few_keys = check_coverage(report.plans)
-                if too_few_keys:
-                    raise InvalidRowsError.from_problems(too_few_keys)
-                if full_refresh and confirm is not None:
-                    _confirmed(confirm, _full_refresh_impact(report.plans))
-                self._send(report, store, limit)
+                self._checked_then_sent(report, store, limit, full_refresh, confirm)
                 exit_code = 0 if report.ok else 1
             except RetlError as exc:
                 report.error = exc.message
@@ -214,9 +204,15 @@ class Runner:
             except OSError as exc:  # a full disk, a folder that may not be written
                 problem = environment_error(exc)
                 if problem is None:
+                    report.error, exit_code = f"unexpected {type(exc).__name__}", 2
                     raise
                 report.error = problem.message
                 raise problem from exc
+            except Exception as exc:
+                # Never a report that says ok for a run that failed (results == plans == []).
+                report.error = f"unexpected {type(exc).__name__}"
+                exit_code = 2
+                raise
             except KeyboardInterrupt as exc:
                 # Ctrl-C or SIGTERM (a CI job's timeout): sending has stopped (requests in
                 # flight were let finish); what was acknowledged is in the journal, folded
@@ -240,6 +236,26 @@ class Runner:
             interrupted.report_path = report.report_path
             raise interrupted
         return report
+
+    def _checked_then_sent(
+        self,
+        report: SyncReport,
+        store: StateStore,
+        limit: int | None,
+        full_refresh: bool,
+        confirm: Callable[[ResendImpact], bool] | None,
+    ) -> None:
+        """Stop on invalid rows or too few match keys (nothing sent), ask before a full
+        refresh resends, then send."""
+        blocking = check_invalid(report.plans)
+        if blocking:
+            raise InvalidRowsError.from_problems(blocking, summary="invalid rows: nothing was sent")
+        too_few_keys = check_coverage(report.plans)
+        if too_few_keys:
+            raise InvalidRowsError.from_problems(too_few_keys)
+        if full_refresh and confirm is not None:
+            _confirmed(confirm, _full_refresh_impact(report.plans))
+        self._send(report, store, limit)
 
     def _make_state_dir(self) -> None:
         """A sync writes its state, journal, lock and report in the state folder: made first,
