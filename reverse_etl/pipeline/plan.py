@@ -18,7 +18,12 @@ import pyarrow as pa
 
 from reverse_etl.destinations.base import Coverage, Destination, EncodePlan
 from reverse_etl.destinations.registry import other_catalogs
-from reverse_etl.destinations.shared.pii_text import masked_key, pii_name, pii_value_sql
+from reverse_etl.destinations.shared.pii_text import (
+    mask_text,
+    masked_key,
+    pii_name,
+    pii_value_sql,
+)
 from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.engine.duckdb import DuckDBEngine
@@ -429,7 +434,7 @@ def count_rows(engine: DuckDBEngine, dest: Destination, table: str) -> RowCounts
 def invalid_rows(engine: DuckDBEngine, table: str, mask: bool) -> list[InvalidRow]:
     """The first invalid rows, by key (hashed when the key is PII)."""
     return [
-        InvalidRow(masked_key(k) if mask and k is not None else k, r)
+        InvalidRow(masked_key(k) if mask and k is not None else k, mask_text(str(r)))
         for k, r in engine.rows(
             f"SELECT __key, __errors FROM {table} WHERE __errors IS NOT NULL "
             f"ORDER BY __key NULLS FIRST LIMIT {MAX_INVALID_LISTED}"
@@ -484,7 +489,13 @@ def _reasons(engine: DuckDBEngine, rel: str, column: str) -> tuple[list[tuple[st
         f"GROUP BY r ORDER BY n DESC, r LIMIT {MAX_REASONS}"
     )
     total = int(rows[0][2]) if rows else 0
-    return [(str(r), int(n)) for r, n, _ in rows], total - len(rows)
+    # A reason may quote the row's value ("currency 'zed@example.com' is not accepted"): its
+    # personal data is masked, as the history does, and reasons that then read alike merge.
+    merged: dict[str, int] = {}
+    for r, n, _ in rows:
+        text = mask_text(str(r))
+        merged[text] = merged.get(text, 0) + int(n)
+    return sorted(merged.items(), key=lambda item: (-item[1], item[0])), total - len(rows)
 
 
 def check_invalid(plans: Sequence[DestinationPlan]) -> list[Problem]:

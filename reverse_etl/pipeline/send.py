@@ -20,7 +20,7 @@ from reverse_etl.delivery.result import DeliveryResult
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.delivery.runner import deliver
 from reverse_etl.destinations.base import Coverage, Session, Target
-from reverse_etl.destinations.shared.pii_text import masked_key
+from reverse_etl.destinations.shared.pii_text import mask_text, masked_key
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.engine.native_memory import trim_heap
@@ -290,7 +290,8 @@ def _deliver(
         for key in batch.key_list():
             if len(result.rejected_rows) < MAX_REJECTED_LISTED:
                 shown = masked_key(key) if log.mask_keys and key is not None else key
-                result.rejected_rows.append(InvalidRow(shown, message))
+                # the platform's message may quote the event's value: masked as the log does
+                result.rejected_rows.append(InvalidRow(shown, mask_text(message)))
 
     # Sending only scans the plan's table: DuckDB gives most of its memory back meanwhile.
     with engine.memory_while(SENDING_MEMORY):

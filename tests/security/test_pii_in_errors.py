@@ -341,3 +341,31 @@ def test_a_long_value_is_said_without_it_and_without_a_quadratic_scan() -> None:
     assert message.startswith("Conversion Error: <redacted> (a long value)")
     assert "when casting from source column note" in message
     assert_no_pii(message)
+
+
+def test_a_reason_that_quotes_a_row_s_value_masks_its_personal_data(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """ "currency 'zed@example.com' is not accepted by TikTok" was printed, put in the plan's
+    and the sync's JSON and in the run report (an audit); `retl runs show` masked it."""
+    root = tmp_path / "p"
+    assert cli("init", str(root)).returncode == 0
+    model = root / "models" / "purchase_events.sql"
+    text = model.read_text()
+    assert "currency                    as currency," in text
+    model.write_text(
+        text.replace(
+            "currency                    as currency,",
+            f"case when order_id = '1001' then '{EMAIL}' else currency end as currency,",
+        )
+    )
+    config = root / "destinations.yml"
+    config.write_text(
+        config.read_text().replace("skip_invalid_record: false", "skip_invalid_record: true")
+    )
+    plan = cli("plan", "--sandbox", "--format", "json", "--project-dir", root)
+    sync = cli("sync", "--sandbox", "--yes", "--project-dir", root)
+    (report,) = (root / ".retl" / "runs").glob("*.json")
+    for said in (plan.stdout, plan.stderr, sync.stdout, sync.stderr, report.read_text()):
+        assert EMAIL not in said
+    assert "is not accepted by TikTok" in plan.stdout
