@@ -48,6 +48,12 @@ def runs_list(
     def go() -> None:
         if limit < 1:
             raise UsageError("--limit must be 1 or more", key="--limit")
+        if dbt_source and out.format == "json":
+            raise UsageError(
+                "--dbt-source prints a dbt sources.yml (YAML), not JSON",
+                key="--format",
+                hint="drop --format json, or --dbt-source",
+            )
         with _project(out, project_dir, target) as p:
             if dbt_source:
                 from reverse_etl.history.dbt import dbt_source_yaml

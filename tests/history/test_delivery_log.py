@@ -3,6 +3,8 @@ with what the emulator received, also after a SIGKILL; bounded by retention."""
 
 from __future__ import annotations
 
+import json
+
 import datetime as dt
 import time
 from collections import Counter
@@ -217,6 +219,11 @@ def test_dbt_source_names_every_column_of_the_tables(server: SandboxServer, tmp_
     sync(project)
     printed = invoke_in_process("runs", "--dbt-source", "--project-dir", project)
     assert printed.returncode == 0, printed.stderr
+    # YAML is all it prints: asked for JSON, it says so (it printed YAML, exit 0: an audit)
+    as_json = invoke_in_process(
+        "runs", "--dbt-source", "--format", "json", "--project-dir", project
+    )
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["ok"] is False
     (source,) = yaml.safe_load(printed.stdout)["sources"]
     assert "state.duckdb" in printed.stdout
     con = duckdb.connect(str(project / ".retl" / "state.duckdb"), read_only=True)
