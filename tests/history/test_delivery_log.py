@@ -3,9 +3,8 @@ with what the emulator received, also after a SIGKILL; bounded by retention."""
 
 from __future__ import annotations
 
-import json
-
 import datetime as dt
+import json
 import time
 from collections import Counter
 from pathlib import Path
