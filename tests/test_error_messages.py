@@ -520,3 +520,22 @@ def test_plan_on_a_warehouse_it_cannot_reach_says_so_not_that_tables_are_unknown
         assert result.returncode == 1
         assert "warehouse: cannot connect to PostgreSQL at 127.0.0.1:1" in result.stderr
         assert "are unknown" not in result.stderr
+
+
+@pytest.mark.parametrize("word", ["selec", "SELCT", "wiht"])
+def test_a_misspelt_first_keyword_is_named_with_the_keyword_meant(word, tmp_path, cli) -> None:
+    """'selec' was read as a name: the error came a line later ("unexpected 'Purchase'")
+    with the hint that retl's checker lacked the syntax (an audit)."""
+    root = tmp_path / "p"
+    assert cli("init", str(root)).returncode == 0
+    model = root / "models" / "purchase_events.sql"
+    lines = model.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, row in enumerate(lines) if row.strip() == "select")
+    lines[at] = word
+    model.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli("validate", "--project-dir", root)
+    assert result.returncode == 1
+    said = result.stdout + result.stderr
+    meant = "with" if word == "wiht" else "select"
+    assert f"purchase_events.sql:{at + 1}: syntax error at column 1: the model starts with " in said
+    assert f"'{word}': did you mean '{meant}'?" in said and "please report" not in said

@@ -24,6 +24,9 @@ def syntax_issue(exc: SqlglotError, sql: str) -> InferenceIssue:
     message starts with ``PREFIX``: a column on the file's line goes after it."""
     if isinstance(exc, TokenError):
         return _token_issue(exc, sql)
+    misspelt = _misspelt_start(sql)
+    if misspelt is not None:
+        return misspelt
     first = exc.errors[0] if isinstance(exc, ParseError) and exc.errors else {}
     description = str(first.get("description") or exc)
     token = str(first.get("highlight") or "").strip()
@@ -49,6 +52,34 @@ def syntax_issue(exc: SqlglotError, sql: str) -> InferenceIssue:
         hint=_HINT,
         subject=token or None,
         column=column,
+    )
+
+
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
+_STARTS = ("select", "with", "from", "values", "pivot", "unpivot", "summarize", "describe")
+
+
+def _misspelt_start(sql: str) -> InferenceIssue | None:
+    """A model whose first word is a misspelt keyword ("selec"): sqlglot reads the word as a
+    name and stumbles on the next token, a line later, with the "checker lacks this syntax"
+    hint; said as the word it is."""
+    import difflib
+
+    start = _LEADING.match(sql)
+    at = start.end() if start is not None else 0
+    word = re.match(r"[A-Za-z_]+", sql[at:])
+    if word is None or word.group(0).lower() in _STARTS:
+        return None
+    close = difflib.get_close_matches(word.group(0).lower(), _STARTS, n=1, cutoff=0.75)
+    if not close:
+        return None
+    return InferenceIssue(
+        "parse_error",
+        f"{PREFIX}: the model starts with '{word.group(0)}': did you mean '{close[0]}'?",
+        line=sql[:at].count("\n") + 1,
+        hint="a model is one query, which starts with SELECT, WITH or FROM",
+        subject=word.group(0),
+        column=at - sql.rfind("\n", 0, at),
     )
 
 
