@@ -41,7 +41,13 @@ SECRET_PATHS: tuple[tuple[str, ...], ...] = (("notify", "*", "url"),)
 
 
 def is_secret_setting(path: Sequence[str | int]) -> bool:
-    """True when the setting at ``path`` (key names and list indexes) holds a secret."""
+    """True when the setting at ``path`` (key names and list indexes) holds a secret.
+
+    Nothing under ``vars:`` does, whatever its key is called: models read vars (``var()``),
+    so a var named ``password`` holding ``env_var('AWS_SECRET_ACCESS_KEY')`` handed that
+    secret to any model of a pull request; such a var may not read a secret variable."""
+    if path and path[0] == "vars":
+        return False
     last = path[-1] if path else None
     if isinstance(last, str) and last in SECRET_KEYS:
         return True

@@ -91,9 +91,16 @@ MAX_BUILT = 1_000_000
 
 
 class _ModelSandbox(ImmutableSandboxedEnvironment):
-    """No attribute starting with '_', no mutation of values, bounded range(), * and **."""
+    """No attribute starting with '_', no mutation of values, bounded range(), * and **, and
+    nothing of a secret's object (its ``reveal()``, ``get_secret_value()``) whichever way one
+    reached the template."""
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if _is_secret(obj):
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**":
@@ -123,6 +130,22 @@ _ENV.globals.clear()
 _ENV.globals["range"] = safe_range
 
 _MISSING = object()
+
+
+def _holds_secret(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_secret(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_secret(v) for v in value)
+    return _is_secret(value)
+
+
+def _is_secret(obj: Any) -> bool:
+    from pydantic import SecretStr
+
+    from reverse_etl.config.env import LazySecret
+
+    return isinstance(obj, SecretStr | LazySecret)
 
 
 def _dialect(value: Any) -> str:
@@ -206,7 +229,13 @@ class _Helpers:
             )
         var_name, default = args[0], args[1] if len(args) == 2 else _MISSING
         if var_name in self.ctx.vars:
-            return self.ctx.vars[var_name]
+            value = self.ctx.vars[var_name]
+            if _holds_secret(value):
+                raise _HelperError(
+                    f"var('{var_name}') holds a secret: a model may not read one",
+                    "pass the value the model needs, not a secret, under 'vars:'",
+                )
+            return value
         if default is not _MISSING:
             return default
         hint = did_you_mean(var_name, self.ctx.vars)

@@ -111,6 +111,45 @@ def test_a_model_cannot_read_a_secret(tmp_path, make_project, cli, expression):
     assert "holds a secret" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    ("var", "expression"),
+    [
+        ("password", "{{ var('password').reveal().get_secret_value() }}"),
+        ("x: {token", "{{ var('x').token.reveal().get_secret_value() }}"),
+    ],
+)
+def test_a_var_named_like_a_secret_setting_cannot_carry_a_secret_to_a_model(
+    tmp_path, make_project, cli, var, expression
+):
+    """A key under vars: named password or token was taken for a secret setting: it could
+    read any secret variable, and a model took it out with var(...).reveal() (an audit)."""
+    value = "\"{{ env_var('PGPASSWORD') }}\""
+    line = f"  {var}: {value}}}" if var.startswith("x:") else f"  {var}: {value}"
+    root = _project(
+        make_project,
+        tmp_path,
+        model=f"select '{expression}' as a",
+        project=f"name: p\nvars:\n{line}\n",
+    )
+    result = cli("compile", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    assert "is not a secret setting" in result.stdout + result.stderr
+
+
+def test_a_secret_object_is_opaque_to_a_model_however_it_gets_there() -> None:
+    """Defence in depth: no attribute or method of a secret, nor var() of one."""
+    import jinja2
+    from pydantic import SecretStr
+
+    from reverse_etl.models import render
+
+    secret = SecretStr(SECRET)
+    template = render._ENV.from_string("{{ s.get_secret_value() }}")
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        template.render(s=secret)
+    assert render._holds_secret({"a": [1, {"b": secret}]})
+
+
 def test_an_env_value_never_reaches_an_error_message(tmp_path, make_project, cli):
     # RETL_PLAIN holds no secret, so a model may read it; an error must not quote it
     root = _project(make_project, tmp_path, model="select {{ {}[env_var('RETL_PLAIN')] }} as a")
