@@ -27,6 +27,7 @@ from reverse_etl.dbt import DbtArtifacts, target_dir_for
 from reverse_etl.errors import (
     ConfigError,
     ModelError,
+    Problem,
     UsageError,
 )
 from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph, model_errors
@@ -131,6 +132,7 @@ class Project:
             )
         config, loaded = load_project_config(path)
         config, run_target = apply_target(config, loaded, target)
+        _refuse_outside_paths(path, config, loaded)
         return cls(path, config, vars=vars, console=console, target=run_target)
 
     # --- paths -----------------------------------------------------------------------------
@@ -280,11 +282,7 @@ class Project:
         files, but no hidden ones (.git holds CI credentials, .env secrets), the state
         folder, and what RETL_ALLOWED_PATHS lists (set by whoever runs retl, not by the
         project). A model is SQL from a pull request too: it must not read ~/.config."""
-        allowed = [
-            Path(item.strip()).expanduser().resolve()
-            for item in os.environ.get(ALLOWED_PATHS_ENV, "").split(os.pathsep)
-            if item.strip()
-        ]
+        allowed = allowed_paths()
         folders: list[Path] = [self.state_dir, *allowed]
         files: list[Path] = []
         for entry in sorted(self.dir.iterdir()):
@@ -644,6 +642,81 @@ def _runner(project: Project) -> Runner:
     from reverse_etl.pipeline.runner import Runner
 
     return Runner(project)
+
+
+def allowed_paths() -> list[Path]:
+    """The folders outside the project that RETL_ALLOWED_PATHS lists (set by whoever runs
+    retl, not by the project)."""
+    return [
+        Path(item.strip()).expanduser().resolve()
+        for item in os.environ.get(ALLOWED_PATHS_ENV, "").split(os.pathsep)
+        if item.strip()
+    ]
+
+
+def _refuse_outside_paths(project_dir: Path, config: ProjectConfig, loaded: Any) -> None:
+    """The state folder and the database files retl_project.yml names must not lead models
+    out of the project: the state folder is one models may read and retl writes
+    (``state.path: ~/.config/retl`` handed them the OAuth credentials file), and an attached
+    file is a database models read. A project is a pull request's too.
+
+    The state folder must be inside the project; a database file inside the project or the
+    git work tree that holds it (a dbt project beside it: ``../analytics/dev.duckdb``); neither
+    under a hidden folder (``.git`` holds CI credentials); either may be in a folder of
+    RETL_ALLOWED_PATHS instead (set by whoever runs retl, not by the project)."""
+    root = project_dir.resolve()
+    allowed = allowed_paths()
+    tree = _work_tree(root)
+    named: list[tuple[tuple[str | int, ...], str, list[Path]]] = [
+        (("state", "path"), config.state.path, [root])
+    ]
+    wh = config.warehouse
+    if isinstance(wh, DuckDBWarehouse):
+        files = [root] if tree is None else [root, tree]
+        if wh.path:
+            named.append((("warehouse", "path"), wh.path, files))
+        named += [
+            (("warehouse", "attach", i, "path"), a.path, files)
+            for i, a in enumerate(wh.attach)
+            if a.path
+        ]
+    problems = []
+    for key, value, roots in named:
+        where = Path(value).expanduser()
+        where = (where if where.is_absolute() else project_dir / where).resolve()
+        if _inside(where, allowed) or any(_unhidden_under(where, r) for r in roots):
+            continue
+        dotted = ".".join(str(k) if isinstance(k, str) else f"[{k}]" for k in key)
+        kind = "the project folder" if len(roots) == 1 else "the project's git work tree"
+        problems.append(
+            Problem(
+                f"{value} is outside {kind}, or under a hidden folder",
+                file=project_dir / PROJECT_FILE,
+                line=loaded.line_of(key) if loaded is not None else None,
+                key=dotted.replace(".[", "["),
+                hint=f"keep it inside {kind}, or list the folder that holds it in "
+                f"{ALLOWED_PATHS_ENV} (set by whoever runs retl, not by the project)",
+            )
+        )
+    if problems:
+        raise ConfigError.from_problems(problems)
+
+
+def _work_tree(folder: Path) -> Path | None:
+    """The git work tree holding ``folder`` (the nearest folder upwards with a .git), if any."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _unhidden_under(path: Path, root: Path) -> bool:
+    """``path`` is ``root`` or below it, through no hidden folder but a state folder's own
+    name (``.retl``, ``.retl-prod``)."""
+    if not path.is_relative_to(root):
+        return False
+    parts = path.relative_to(root).parts
+    return not any(p.startswith(".") and not p.startswith(".retl") for p in parts)
 
 
 def _inside(path: Path, folders: Sequence[Path]) -> bool:

@@ -159,7 +159,8 @@ class DuckDBWarehouse(_Strict):
     type: Literal["duckdb"] = "duckdb"
     """Warehouse kind."""
     path: str | None = None
-    """DuckDB database file, relative to the project directory or absolute (attached
+    """DuckDB database file, relative to the project directory or absolute, inside the
+    project or its git work tree, else in a folder of ``RETL_ALLOWED_PATHS`` (attached
     read-only, under its file name's stem, as dbt-duckdb names it). Default: in memory."""
     memory_limit: str | None = None
     """Memory DuckDB may use (e.g. ``500MB``, ``4GB``); beyond it, large results and joins
@@ -301,7 +302,8 @@ class StateConfig(_Strict):
     ``schema`` (a PostgreSQL schema, a Spark database), for CI runners without a persistent
     disk."""
     path: str = ".retl"
-    """State folder (``location: local``; also holds run reports and temporary files)."""
+    """State folder (``location: local``; also holds run reports and temporary files),
+    inside the project, else in a folder of ``RETL_ALLOWED_PATHS``."""
     schema_: str = Field(default="retl_state", alias="schema")
     """Schema for the state tables when ``location: warehouse``: a plain name (letters,
     digits and underscores, not starting with a digit; at most 63 characters)."""

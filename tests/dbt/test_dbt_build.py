@@ -192,8 +192,13 @@ def test_relations_resolve_when_the_file_is_attached_under_its_stem(built: Built
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_a_retl_model_selects_from_a_dbt_model(built: Built, tmp_path: Path) -> None:
+def test_a_retl_model_selects_from_a_dbt_model(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from reverse_etl.project import Project
+
+    # the dbt project is in no git work tree shared with this one: its folder is allowed
+    monkeypatch.setenv("RETL_ALLOWED_PATHS", str(built.project))
 
     retl = tmp_path / "retl"
     (retl / "models").mkdir(parents=True)
@@ -227,9 +232,13 @@ def test_a_retl_model_selects_from_a_dbt_model(built: Built, tmp_path: Path) -> 
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_refs_to_ephemeral_and_package_qualified_dbt_models(built: Built, tmp_path: Path) -> None:
+def test_refs_to_ephemeral_and_package_qualified_dbt_models(
+    built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from reverse_etl.errors import ModelError
     from reverse_etl.project import Project
+
+    monkeypatch.setenv("RETL_ALLOWED_PATHS", str(built.project))
 
     retl = tmp_path / "retl"
     (retl / "models").mkdir(parents=True)

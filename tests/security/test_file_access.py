@@ -4,6 +4,7 @@ folder in RETL_ALLOWED_PATHS."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,65 @@ def test_a_source_outside_the_project_needs_retl_allowed_paths(
     allowed = cli("show", "events", "--project-dir", root, env={"RETL_ALLOWED_PATHS": str(outside)})
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert SENTINEL in allowed.stdout
+
+
+@pytest.mark.parametrize(
+    ("project_yml", "key"),
+    [
+        ("state:\n  path: {outside}\n", "state.path"),
+        ("state:\n  path: ../.git\n", "state.path"),  # a work tree's .git: CI credentials
+        ("warehouse:\n  type: duckdb\n  path: {outside}/w.duckdb\n", "warehouse.path"),
+        (
+            "warehouse:\n  type: duckdb\n  attach:\n    - {{name: a, type: sqlite, "
+            "path: {outside}/a.sqlite}}\n",
+            "warehouse.attach[0].path",
+        ),
+    ],
+)
+def test_the_state_folder_and_attached_files_stay_in_the_project(
+    tmp_path, make_project, cli, project_yml, key
+):
+    """A pull request's retl_project.yml chose them: state.path ~/.config/retl made the OAuth
+    credentials file readable by models (the state folder is one DuckDB may read) and put
+    the state and reports outside; an attached SQLite file anywhere was read (an audit)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    root = _project(
+        make_project,
+        repo / "p",
+        "select 1 as a",
+        "name: p\n" + project_yml.format(outside=outside),
+    )
+    result = cli("validate", "--project-dir", root, env={"RETL_ALLOWED_PATHS": ""})
+    assert result.returncode == 1
+    said = " ".join(result.stderr.split())
+    assert re.search(rf"retl_project\.yml:\d+ {re.escape(key)}: ", said), said
+    assert "RETL_ALLOWED_PATHS" in said
+    if ".git" not in project_yml:  # allowed by whoever runs retl: no longer refused
+        allowed = cli("validate", "--project-dir", root, env={"RETL_ALLOWED_PATHS": str(outside)})
+        assert "is outside" not in allowed.stderr
+
+
+def test_a_database_beside_the_project_in_its_git_work_tree_may_be_attached(
+    tmp_path, make_project, cli
+):
+    """docs/dbt.md's layout: the dbt project's file beside retl's, in one repository."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "analytics").mkdir()
+    import duckdb
+
+    duckdb.connect(str(repo / "analytics" / "dev.duckdb")).close()
+    root = make_project(
+        repo / "retl",
+        {
+            "models/events.sql": "select 1 as a",
+            "destinations.yml": DESTINATIONS,
+            "retl_project.yml": "name: p\nwarehouse:\n  type: duckdb\n"
+            "  path: ../analytics/dev.duckdb\n",
+        },
+    )
+    result = cli("compile", "--project-dir", root, env={"RETL_ALLOWED_PATHS": ""})
+    assert result.returncode == 0, result.stderr

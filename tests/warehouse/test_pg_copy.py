@@ -239,7 +239,7 @@ def test_a_copy_that_fails_otherwise_is_an_error_not_a_fallback(
     sent = _refusing(monkeypatch, " (FORMAT nonesuch)")
     pg_engine.by_copy = True
     # (the option's value is masked: an invalid parameter, 22023, may be a row's value)
-    with pytest.raises(EngineError, match="COPY format .* not recognized"):
+    with pytest.raises(EngineError, match=r"COPY format .* not recognized"):
         list(iter_batches(pg_engine.stream("select 1 as one")))
     assert len(sent) == 1
     assert pg_engine.by_copy is True
