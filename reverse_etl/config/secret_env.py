@@ -30,7 +30,11 @@ SECRET_KEYS = frozenset(
 )
 
 _SECRET_NAME = re.compile(
-    r"TOKEN|SECRET|PASS|CREDENTIAL|PRIVATE|AUTH|COOKIE|SESSION|SIGNATURE|(^|_)(API_?)?KEY(_|$)",
+    r"TOKEN|SECRET|PASS|CREDENTIAL|PRIVATE|AUTH|COOKIE|SESSION|SIGNATURE|(^|_)(API_?)?KEY(_|$)"
+    # a connection string or URL with its credential in it (DATABASE_URL=postgres://u:pw@…,
+    # SENTRY_DSN, SLACK_WEBHOOK_URL), and a password spelt short (DB_PWD)
+    r"|DSN|PWD|WEBHOOK|(^|_)(DATABASE|DB|REDIS|MONGO(DB)?|AMQP|BROKER)_UR[LI](_|$)"
+    r"|CONN(ECTION)?_?STR(ING)?",
     re.IGNORECASE,
 )
 

@@ -150,6 +150,19 @@ def test_a_secret_object_is_opaque_to_a_model_however_it_gets_there() -> None:
     assert render._holds_secret({"a": [1, {"b": secret}]})
 
 
+@pytest.mark.parametrize(
+    "name", ["DATABASE_URL", "SENTRY_DSN", "SLACK_WEBHOOK_URL", "DB_PWD", "MONGODB_URI"]
+)
+def test_a_variable_holding_a_connection_string_or_webhook_is_a_secret(
+    tmp_path, make_project, cli, name
+):
+    """DATABASE_URL=postgres://u:pw@h/d and the like were read by any model (an audit)."""
+    root = _project(make_project, tmp_path, model=f"select '{{{{ env_var('{name}') }}}}' as a")
+    result = cli("compile", "--project-dir", root, env={**ENV, name: SECRET})
+    _assert_clean(result, root)
+    assert "holds a secret" in result.stdout + result.stderr
+
+
 def test_an_env_value_never_reaches_an_error_message(tmp_path, make_project, cli):
     # RETL_PLAIN holds no secret, so a model may read it; an error must not quote it
     root = _project(make_project, tmp_path, model="select {{ {}[env_var('RETL_PLAIN')] }} as a")
