@@ -36,6 +36,7 @@ from reverse_etl.engine.base import (
 )
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.file_paths import GLOB_CHARS, escape_glob
+from reverse_etl.engine.hosts import check_host, dsn_host
 from reverse_etl.engine.pg_dsn import split_password
 from reverse_etl.engine.scratch import ScratchFiles
 from reverse_etl.errors import (
@@ -206,6 +207,7 @@ class DuckDBEngine:
                 # Any SQL sees an attachment's text (duckdb_databases()): the password goes
                 # into a secret of the attachment instead, shown redacted (engine/pg_dsn.py).
                 target, password = split_password(target)
+                check_host(dsn_host(target), key=f"warehouse.attach.{item.name}")
                 if password is not None:
                     register(password)
                     secret = _ident(f"__retl_attach_{next(_SECRETS)}")

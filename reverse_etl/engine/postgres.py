@@ -33,6 +33,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
+from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.json_times import json_times_as_text
 from reverse_etl.engine.pg_copy import (
     CopyPlan,
@@ -432,6 +433,7 @@ class PostgresEngine:
                 *settings,
             )
         )
+        check_host(c.host, key="warehouse.host")
         params: dict[str, Any] = {
             "host": c.host,
             "port": c.port,

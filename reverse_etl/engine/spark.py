@@ -34,6 +34,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, JSON_TEXT, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
+from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.json_times import json_times_as_text
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
 from reverse_etl.engine.spark_json import json_output_columns
@@ -154,6 +155,8 @@ class SparkEngine:
         _quiet_pyspark_loggers()
         try:
             if self.conn.remote is not None:
+                address = self.conn.remote.split("://", 1)[-1].split(";", 1)[0].split("/", 1)[0]
+                check_host(address.rsplit(":", 1)[0] or None, key="warehouse.remote")
                 session = SparkSession.builder.remote(self.conn.url()).getOrCreate()
                 self._owned = True
                 if self.conn.connect_timeout is not None:  # before any call: none made yet

@@ -283,3 +283,35 @@ def test_a_stored_oauth_token_is_stripped_or_refused_without_being_quoted(
     for needle in (bad, HALF_A, HALF_B):
         for form in forms(needle):
             assert form not in text
+
+
+@pytest.mark.parametrize(
+    ("warehouse", "key"),
+    [
+        ("{type: postgres, host: 127.0.0.1, port: 1, dbname: app}", "warehouse.host"),
+        (
+            "{type: duckdb, attach: [{name: crm, type: postgres, "
+            "dsn: 'host=127.0.0.1 port=1 dbname=crm'}]}",
+            "warehouse.attach.crm",
+        ),
+    ],
+)
+def test_retl_allowed_hosts_keeps_credentials_from_a_host_the_project_chose(
+    warehouse: str, key: str, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """retl_project.yml (a pull request's) names the server: libpq sent it PGPASSWORD, or
+    any password the project's settings read, wherever it was (an audit). Whoever runs retl
+    may list the hosts it may reach; the project cannot."""
+    (tmp_path / "retl_project.yml").write_text(f"name: x\nwarehouse: {warehouse}\n")
+    (tmp_path / "destinations.yml").write_text(
+        "destinations:\n  tt:\n    type: tiktok_events\n    model: ev\n    access_token: x\n"
+        "    event_source_id: CSANDBOXDEMOPIXEL001\n"
+    )
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "ev.sql").write_text("select 'Purchase' as event, 'e1' as event_id")
+    env = {"RETL_ALLOWED_HOSTS": "db.internal, warehouse.example.com", "PGPASSWORD": "pg-SECRET"}
+    result = cli("plan", "--sandbox", "--project-dir", tmp_path, env=env)
+    assert result.returncode == 1
+    said = " ".join(result.stderr.split())
+    assert f"{key}: retl may not connect to 127.0.0.1: RETL_ALLOWED_HOSTS lists only " in said
+    assert "pg-SECRET" not in said

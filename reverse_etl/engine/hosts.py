@@ -1,0 +1,51 @@
+"""Which servers retl may connect to with the project's credentials: ``RETL_ALLOWED_HOSTS``.
+
+A warehouse's host, an attached PostgreSQL database's connection string and a Spark Connect
+address are written in retl_project.yml, which a pull request may change; a CI job that gives
+such a run warehouse credentials (``password: "{{ env_var('PGPASSWORD') }}"``, or libpq's own
+``PGPASSWORD`` and ``~/.pgpass``, read whatever the host) lets it choose where they go. Whoever
+runs retl (the job's environment, not the project) may list the hosts it may reach; unset,
+any host is reached, as before.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from reverse_etl.errors import EngineError
+
+ALLOWED_HOSTS_ENV = "RETL_ALLOWED_HOSTS"
+
+
+def allowed_hosts() -> frozenset[str]:
+    """The hosts ``RETL_ALLOWED_HOSTS`` lists (commas or spaces), lower case; empty: any."""
+    raw = os.environ.get(ALLOWED_HOSTS_ENV, "")
+    return frozenset(h.strip().lower() for h in re.split(r"[,\s]+", raw) if h.strip())
+
+
+def check_host(host: str | None, *, key: str) -> None:
+    """Refuse to connect to ``host`` (libpq's several hosts, comma-separated, each checked;
+    None: libpq's default, ``PGHOST`` or the local socket) when it is not listed."""
+    allowed = allowed_hosts()
+    if not allowed:
+        return
+    given = host or os.environ.get("PGHOST") or "localhost"
+    for name in (h.strip().lower() for h in given.split(",")):
+        if name not in allowed:
+            raise EngineError(
+                f"retl may not connect to {name}: {ALLOWED_HOSTS_ENV} lists only "
+                + ", ".join(sorted(allowed)),
+                key=key,
+                hint=f"connect to a listed host, or add it to {ALLOWED_HOSTS_ENV} in the "
+                "environment of whoever runs retl (not in the project)",
+            )
+
+
+def dsn_host(dsn: str) -> str | None:
+    """The host (or hostaddr) a libpq connection string names, as libpq reads it."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(dsn)
+    value = params.get("host") or params.get("hostaddr")
+    return None if value is None else str(value)
