@@ -36,8 +36,8 @@ from reverse_etl.engine.base import (
 )
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.file_paths import GLOB_CHARS, escape_glob
-from reverse_etl.engine.hosts import check_host, dsn_host
-from reverse_etl.engine.pg_dsn import split_password
+from reverse_etl.engine.hosts import check_host
+from reverse_etl.engine.pg_dsn import dsn_host, split_password
 from reverse_etl.engine.scratch import ScratchFiles
 from reverse_etl.errors import (
     EngineError,

@@ -41,11 +41,3 @@ def check_host(host: str | None, *, key: str) -> None:
                 "environment of whoever runs retl (not in the project)",
             )
 
-
-def dsn_host(dsn: str) -> str | None:
-    """The host (or hostaddr) a libpq connection string names, as libpq reads it."""
-    from psycopg.conninfo import conninfo_to_dict
-
-    params = conninfo_to_dict(dsn)
-    value = params.get("host") or params.get("hostaddr")
-    return None if value is None else str(value)

@@ -36,3 +36,12 @@ def split_password(dsn: str) -> tuple[str, str | None]:
     if password is None:
         return dsn, None
     return make_conninfo("", **params), str(password)
+
+
+def dsn_host(dsn: str) -> str | None:
+    """The host (or hostaddr) a libpq connection string names, as libpq reads it."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(dsn)
+    value = params.get("host") or params.get("hostaddr")
+    return None if value is None else str(value)
