@@ -40,4 +40,3 @@ def check_host(host: str | None, *, key: str) -> None:
                 hint=f"connect to a listed host, or add it to {ALLOWED_HOSTS_ENV} in the "
                 "environment of whoever runs retl (not in the project)",
             )
-
