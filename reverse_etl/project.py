@@ -684,13 +684,20 @@ def _refuse_outside_paths(project_dir: Path, config: ProjectConfig, loaded: Any)
     for key, value, roots in named:
         where = Path(value).expanduser()
         where = (where if where.is_absolute() else project_dir / where).resolve()
-        if _inside(where, allowed) or any(_unhidden_under(where, r) for r in roots):
+        below = any(_unhidden_under(where, r) for r in roots)
+        if key[0] == "state" and where == root:
+            # the project folder itself: its hidden files (.git/config, .env) are under it
+            below = False
+        if _inside(where, allowed) or below:
             continue
         dotted = ".".join(str(k) if isinstance(k, str) else f"[{k}]" for k in key)
         kind = "the project folder" if len(roots) == 1 else "the project's git work tree"
         problems.append(
             Problem(
-                f"{value} is outside {kind}, or under a hidden folder",
+                f"{value} is not a folder inside the project (it is the project folder itself, "
+                "outside it, or under a hidden folder)"
+                if key[0] == "state"
+                else f"{value} is outside {kind}, or under a hidden folder",
                 file=project_dir / PROJECT_FILE,
                 line=loaded.line_of(key) if loaded is not None else None,
                 key=dotted.replace(".[", "["),

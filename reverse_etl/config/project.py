@@ -230,6 +230,24 @@ class PostgresWarehouse(_Strict):
         return v
 
 
+# The Spark settings a project may give its session: the SQL engine's own (spark.sql.*, but
+# catalogs, extensions, the warehouse and metastore, sources and listeners, which load classes
+# or write files), memory, cores and parallelism. Java options (an agent, OnOutOfMemoryError),
+# jars, packages, files, plugins, class names and folders load or run code a pull request
+# could bring, or write outside the project: spark-submit takes them from an in-process
+# session's configuration.
+_SPARK_ALLOWED_KEYS = re.compile(
+    r"(?i)^spark\.("
+    r"sql\.(?!catalog|extensions|warehouse|hive|sources|queryexecutionlisteners|streaming"
+    r"|execution\.(?:pyspark|python)|udf)[\w.]+"
+    r"|(?:driver|executor)\.(?:memory|cores|memoryoverhead|maxresultsize)"
+    r"|default\.parallelism|memory\.[\w.]+|network\.timeout|task\.maxfailures"
+    r"|ui\.(?:enabled|showconsoleprogress)|rdd\.compress|broadcast\.(?:blocksize|compress)"
+    r")$"
+)
+_SPARK_CLASS_KEYS = re.compile(r"(?i)(class|classes|plugin|plugins|listeners|factory|manager)$")
+
+
 class SparkWarehouse(_Strict):
     """Models run on Spark (Databricks-compatible): an in-process session (``master``) or a
     Spark Connect server (``remote``). Needs ``pip install 'retl[spark]'`` and Java 17+."""
@@ -262,6 +280,23 @@ class SparkWarehouse(_Strict):
     @classmethod
     def _size(cls, v: str | None) -> str | None:
         return None if v is None else _check_size(v)
+
+    @field_validator("conf")
+    @classmethod
+    def _no_code(cls, v: dict[str, str]) -> dict[str, str]:
+        # An in-process session hands these to spark-submit and the JVM: Java options (an
+        # agent, OnOutOfMemoryError), jars, packages, plugins, extensions and catalogs load
+        # and run code a pull request could bring; a warehouse folder is written to.
+        for key in v:
+            if not _SPARK_ALLOWED_KEYS.match(key) or _SPARK_CLASS_KEYS.search(key):
+                raise ValueError(
+                    f"'{key}' is not a Spark setting retl_project.yml may give: only spark.sql.* "
+                    "(not catalogs, extensions, the warehouse, sources or listeners), memory, "
+                    "cores and parallelism; Java options, jars, packages, plugins, classes "
+                    "and folders load or run code (set them on the cluster, or in "
+                    "spark-defaults.conf of whoever runs retl)"
+                )
+        return v
 
     @model_validator(mode="after")
     def _one_way(self) -> SparkWarehouse:

@@ -33,8 +33,11 @@ _SECRET_NAME = re.compile(
     r"TOKEN|SECRET|PASS|CREDENTIAL|PRIVATE|AUTH|COOKIE|SESSION|SIGNATURE|(^|_)(API_?)?KEY(_|$)"
     # a connection string or URL with its credential in it (DATABASE_URL=postgres://u:pw@…,
     # SENTRY_DSN, SLACK_WEBHOOK_URL), and a password spelt short (DB_PWD)
-    r"|DSN|PWD|WEBHOOK|(^|_)(DATABASE|DB|REDIS|MONGO(DB)?|AMQP|BROKER)_UR[LI](_|$)"
-    r"|CONN(ECTION)?_?STR(ING)?",
+    r"|DSN|PWD|WEBHOOK|(^|_)UR[LI](_|$)|CONN(ECTION)?_?STR(ING)?"
+    # personal access tokens, JWTs, credential files and certificates as CI systems name them
+    # (GH_PAT, CI_JOB_JWT_V2, GCP_SA_JSON, KUBECONFIG, NPM_RC, DOCKER_CONFIG_JSON, DB_PW)
+    r"|(^|_)(PAT|JWT|PW|RC|CREDS|NETRC|BEARER|HMAC)(_|$)|JWT|KUBE_?CONFIG|CONFIG_JSON"
+    r"|SA_JSON|SERVICE_?ACCOUNT|KEYSTORE|CERT|SIGNING",
     re.IGNORECASE,
 )
 

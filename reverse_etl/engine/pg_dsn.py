@@ -39,9 +39,19 @@ def split_password(dsn: str) -> tuple[str, str | None]:
 
 
 def dsn_host(dsn: str) -> str | None:
-    """The host (or hostaddr) a libpq connection string names, as libpq reads it."""
+    """Every host a libpq connection string may connect to, comma-separated: its ``host``
+    and its ``hostaddr`` entries (libpq connects to ``hostaddr`` when both are given; ``host``
+    then only names the server for TLS), and a ``service`` file's, which this cannot read,
+    as ``service:NAME`` (listed in no RETL_ALLOWED_HOSTS); None: libpq's default."""
     from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(dsn)
-    value = params.get("host") or params.get("hostaddr")
-    return None if value is None else str(value)
+    names = [
+        part.strip()
+        for key in ("host", "hostaddr")
+        for part in str(params.get(key) or "").split(",")
+        if part.strip()
+    ]
+    if params.get("service"):
+        names.append(f"service:{params['service']}")
+    return ",".join(names) or None

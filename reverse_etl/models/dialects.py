@@ -15,6 +15,7 @@ CTEs: a mismatch is an error at compile time, naming both files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, cast
@@ -66,8 +67,32 @@ def check_dialects(models: Mapping[str, Model], default: str) -> None:
         raise ModelError.from_problems(problems)
 
 
+# DuckDB's connectors to other databases, callable from any SQL once their extension is
+# loaded (an attached PostgreSQL database loads it): a model calling one reaches a server of
+# its choosing, which libpq hands PGPASSWORD or ~/.pgpass whatever RETL_ALLOWED_HOSTS says.
+# Attached databases are read through their names (``crm.public.leads``), not these.
+_CONNECTOR_CALL = re.compile(
+    r"\b(?:postgres|mysql|sqlite)_(?:scan\w*|query|execute|attach)\s*\(", re.IGNORECASE
+)
+
+
+def refuse_connectors(compiled: CompiledModel) -> None:
+    """A model may not call a database connector function (``_CONNECTOR_CALL``)."""
+    found = _CONNECTOR_CALL.search(compiled.sql)
+    if found is not None:
+        name = found.group(0).rstrip("( \t\n")
+        raise ModelError(
+            f"model '{compiled.name}' calls {name}(): a model reads other databases only "
+            "through warehouse.attach",
+            file=compiled.model.path,
+            hint="attach the database under warehouse.attach in retl_project.yml and read its "
+            "tables by name (name.schema.table)",
+        )
+
+
 def query_for(compiled: CompiledModel, engine: Engine) -> str:
     """A SELECT in ``engine``'s model dialect that reads ``compiled``'s rows."""
+    refuse_connectors(compiled)
     written = compiled.dialect
     target = engine.model_dialect
     if written is None or written == target:

@@ -129,6 +129,8 @@ def test_a_source_outside_the_project_needs_retl_allowed_paths(
     [
         ("state:\n  path: {outside}\n", "state.path"),
         ("state:\n  path: ../.git\n", "state.path"),  # a work tree's .git: CI credentials
+        ("state:\n  path: .\n", "state.path"),  # the project itself: its .git and .env
+        ("state:\n  path: models/..\n", "state.path"),
         ("warehouse:\n  type: duckdb\n  path: {outside}/w.duckdb\n", "warehouse.path"),
         (
             "warehouse:\n  type: duckdb\n  attach:\n    - {{name: a, type: sqlite, "
@@ -158,7 +160,7 @@ def test_the_state_folder_and_attached_files_stay_in_the_project(
     said = " ".join(result.stderr.split())
     assert re.search(rf"retl_project\.yml:\d+ {re.escape(key)}: ", said), said
     assert "RETL_ALLOWED_PATHS" in said
-    if ".git" not in project_yml:  # allowed by whoever runs retl: no longer refused
+    if "{outside}" in project_yml:  # allowed by whoever runs retl: no longer refused
         allowed = cli("validate", "--project-dir", root, env={"RETL_ALLOWED_PATHS": str(outside)})
         assert "is outside" not in allowed.stderr
 

@@ -315,3 +315,77 @@ def test_retl_allowed_hosts_keeps_credentials_from_a_host_the_project_chose(
     said = " ".join(result.stderr.split())
     assert f"{key}: retl may not connect to 127.0.0.1: RETL_ALLOWED_HOSTS lists only " in said
     assert "pg-SECRET" not in said
+
+
+def test_retl_allowed_hosts_checks_the_address_libpq_connects_to_not_only_the_name(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """libpq connects to hostaddr when host names the server only for TLS: 'host=db.internal
+    hostaddr=127.0.0.1' passed the check and sent PGPASSWORD to 127.0.0.1 (an audit)."""
+    dsn = "host=db.internal hostaddr=127.0.0.1 port=1 dbname=crm"
+    (tmp_path / "retl_project.yml").write_text(
+        f"name: x\nwarehouse: {{type: duckdb, attach: [{{name: crm, type: postgres, "
+        f"dsn: '{dsn}'}}]}}\n"
+    )
+    (tmp_path / "destinations.yml").write_text("destinations: {}\n")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "ev.sql").write_text("select 1 as a")
+    result = cli("show", "ev", "--project-dir", tmp_path, env={"RETL_ALLOWED_HOSTS": "db.internal"})
+    assert result.returncode == 1
+    assert "retl may not connect to 127.0.0.1" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "postgres_scan('host=127.0.0.1 dbname=x', 'public', 't')",
+        "POSTGRES_QUERY('crm', 'select 1')",
+        "sqlite_scan('/tmp/x.sqlite', 't')",
+    ],
+)
+def test_a_model_may_not_call_a_database_connector(
+    call: str, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """Once an attachment loaded DuckDB's postgres extension, a model's postgres_scan() went
+    to a host of its choosing, past RETL_ALLOWED_HOSTS, and libpq sent it PGPASSWORD."""
+    (tmp_path / "retl_project.yml").write_text("name: x\n")
+    (tmp_path / "destinations.yml").write_text("destinations: {}\n")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "ev.sql").write_text(f"select * from {call}")
+    result = cli("show", "ev", "--project-dir", tmp_path)
+    assert result.returncode == 1
+    said = " ".join(result.stderr.split())
+    assert "model 'ev' calls " in said and "only through warehouse.attach" in said
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "spark.driver.extraJavaOptions",
+        "spark.jars.packages",
+        "spark.sql.extensions",
+        "spark.sql.catalog.evil",
+        "spark.plugins",
+        "spark.sql.warehouse.dir",
+        "spark.shuffle.manager",
+    ],
+)
+def test_a_spark_setting_that_loads_code_is_refused(
+    key: str, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """An in-process session handed warehouse.conf to spark-submit and the JVM: a Java agent
+    or package from a pull request would run (an audit)."""
+    (tmp_path / "retl_project.yml").write_text(
+        f"name: x\nwarehouse:\n  type: spark\n  master: local[1]\n  conf:\n    {key}: x\n"
+    )
+    (tmp_path / "destinations.yml").write_text("destinations: {}\n")
+    result = cli("validate", "--project-dir", tmp_path)
+    assert result.returncode == 1
+    assert f"'{key}' is not a Spark setting retl_project.yml may give" in " ".join(
+        result.stderr.split()
+    )
+    fine = "spark.sql.shuffle.partitions"
+    (tmp_path / "retl_project.yml").write_text(
+        f"name: x\nwarehouse:\n  type: spark\n  master: local[1]\n  conf:\n    {fine}: '8'\n"
+    )
+    assert "not a Spark setting" not in cli("validate", "--project-dir", tmp_path).stderr

@@ -151,7 +151,21 @@ def test_a_secret_object_is_opaque_to_a_model_however_it_gets_there() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["DATABASE_URL", "SENTRY_DSN", "SLACK_WEBHOOK_URL", "DB_PWD", "MONGODB_URI"]
+    "name",
+    [
+        "DATABASE_URL",
+        "SENTRY_DSN",
+        "SLACK_WEBHOOK_URL",
+        "DB_PWD",
+        "MONGODB_URI",
+        "POSTGRES_URL",
+        "GH_PAT",
+        "CI_JOB_JWT_V2",
+        "GCP_SA_JSON",
+        "KUBECONFIG",
+        "DOCKER_CONFIG_JSON",
+        "MYSQL_PW",
+    ],
 )
 def test_a_variable_holding_a_connection_string_or_webhook_is_a_secret(
     tmp_path, make_project, cli, name
