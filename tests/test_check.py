@@ -246,9 +246,8 @@ def test_names_are_matched_and_new_creates_nothing(
     server: SandboxServer, world: SandboxWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RETL_CREDENTIALS_FILE", str(tmp_path / "creds.json"))
-    CredentialsStore().save(
-        "app", Credentials(SecretStr(SECRET), (DEMO_ADVERTISER_ID,), (), "app", "")
-    )
+    token = Credentials(SecretStr(SECRET), (DEMO_ADVERTISER_ID,), (), "app", "", server.base_url)
+    CredentialsStore().save("app", token)  # issued by the sandbox's API, which it goes to
     by_name = {"auth_method": "oauth", "access_token": "", "event_source_id": ""}
     found = check(
         project(
@@ -316,3 +315,30 @@ def test_transient_answers_are_retried_then_given_up() -> None:
     with pytest.raises(TransientDestinationError):
         _retrying(RetryPolicy(max_attempts=3, base_delay=0.0), down)
     assert len(calls) == 3
+
+
+def test_a_stored_token_goes_only_to_the_api_that_issued_it(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stored token is the user's: a project's api_base_url (a cloned repository's, a
+    pull request's) named any host, and `retl check` sent the token there (an audit)."""
+    monkeypatch.setenv("RETL_CREDENTIALS_FILE", str(tmp_path / "creds.json"))
+    CredentialsStore().save(
+        "app", Credentials(SecretStr(SECRET), (DEMO_ADVERTISER_ID,), (), "app", "")
+    )  # issued by TikTok's own API
+    result = check(
+        project(
+            tmp_path / "p",
+            server.base_url,
+            auth_method="oauth",
+            access_token="",
+            event_source_id="",
+            target_event_source="NAME",
+            event_source_name='"Demo Shop Pixel"',
+        )
+    )
+    assert not result.ok
+    assert "was issued by https://business-api.tiktok.com" in " ".join(
+        i.message for i in result.items
+    )
+    assert server.stats.requests_by_endpoint() == {}  # nothing reached the project's host

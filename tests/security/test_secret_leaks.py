@@ -389,3 +389,20 @@ def test_a_spark_setting_that_loads_code_is_refused(
         f"name: x\nwarehouse:\n  type: spark\n  master: local[1]\n  conf:\n    {fine}: '8'\n"
     )
     assert "not a Spark setting" not in cli("validate", "--project-dir", tmp_path).stderr
+
+
+@pytest.mark.parametrize("kind", ["tiktok_events", "meta_conversions"])
+def test_an_api_base_url_over_plain_http_is_refused_but_to_this_machine(
+    kind: str, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """The access token goes in a header: plain http carried it in clear to any host."""
+    target = "event_source_id: X" if kind == "tiktok_events" else "pixel_id: '1'"
+    for url, refused in (("http://api.example.com", True), ("http://127.0.0.1:9", False)):
+        (tmp_path / "destinations.yml").write_text(
+            f"destinations:\n  d:\n    type: {kind}\n    model: ev\n    access_token: x\n"
+            f"    {target}\n    api_base_url: {url}\n"
+        )
+        (tmp_path / "retl_project.yml").write_text("name: x\n")
+        result = cli("validate", "--project-dir", tmp_path)
+        said = " ".join(result.stderr.split())
+        assert ("http:// only for this machine" in said) is refused, said

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reverse_etl.config.env import LazySecret
 from reverse_etl.config.phone_region import check_phone_region
 from reverse_etl.destinations.meta.vocab import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
+from reverse_etl.destinations.shared.api_url import check_api_base_url
 
 ActionSource = Literal[
     "website",
@@ -121,9 +122,7 @@ class MetaConfig(BaseModel):
     @field_validator("api_base_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must start with https:// (or http:// for a local sandbox)")
-        return v.rstrip("/")
+        return check_api_base_url(v)
 
     def rule_violations(self) -> list[tuple[str, str, str | None]]:
         """Cross-field rules, as (key, message, fix)."""

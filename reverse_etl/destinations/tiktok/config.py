@@ -12,6 +12,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from reverse_etl.config.env import LazySecret
 from reverse_etl.config.phone_region import check_phone_region
+from reverse_etl.destinations.shared.api_url import check_api_base_url
 from reverse_etl.destinations.tiktok.vocab import DEFAULT_API_BASE_URL
 
 DataSource = Literal["WEB", "APP", "OFFLINE", "CRM"]
@@ -118,9 +119,7 @@ class TikTokConfig(BaseModel):
     @field_validator("api_base_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must start with https:// (or http:// for a local sandbox)")
-        return v.rstrip("/")
+        return check_api_base_url(v)
 
     def rule_violations(self) -> list[tuple[str, str, str | None]]:
         """Cross-field rules, as (key, message, fix)."""

@@ -331,7 +331,22 @@ class TikTokDestination:
         from reverse_etl.destinations.tiktok.auth import CredentialsStore
 
         credentials = CredentialsStore().load(s.oauth_app_id)
-        return credentials.access_token if credentials is not None else None
+        if credentials is None:
+            return None
+        # The token is the user's, not the project's: it goes only to the API that issued
+        # it. A project's api_base_url (a pull request's, or a cloned repository's) could
+        # otherwise name any host, plain http included, and `retl check` would send it there.
+        issued = credentials.api_base_url.rstrip("/")
+        if issued != s.api_base_url.rstrip("/"):
+            raise AuthError(
+                f"the stored OAuth token (app {credentials.app_id}) was issued by {issued}, not "
+                f"by this destination's api_base_url {s.api_base_url}: retl sends a stored "
+                "token only to the API that issued it",
+                key=f"destinations.{self.name}.api_base_url",
+                hint="remove api_base_url (or set it to that API), or run 'retl auth tiktok "
+                "--api-base-url ...' for this one",
+            )
+        return credentials.access_token
 
     def access_token(self, stored: SecretStr | None = None) -> SecretStr:
         """The token to send: ``access_token`` when it resolves, else (oauth) the stored one.
