@@ -163,6 +163,24 @@ def test_a_failed_sync_is_posted_and_still_fails(
 
 
 @pytest.mark.usefixtures("env")
+def test_a_platform_error_quoting_personal_data_is_masked_in_the_alert_and_report(
+    tmp_path: Path, tiktok: SandboxServer, hook: Recorder
+) -> None:
+    """The platform's message went raw into the destination's error: the webhook's text,
+    the run report and the console showed the e-mail and phone it quoted (an audit)."""
+    root = project(tmp_path, tiktok.base_url, NOTIFY)
+    tiktok.faults.script(("code", 40001, "no permission for alice@example.com +12125550101"))
+    with Project.load(root) as p:
+        report = p.sync()
+    assert not report.ok
+    ((_, body),) = hook.posts
+    said = _text(body) + (report.results[0].error or "")
+    said += (root / ".retl" / "runs").glob("*.json").__next__().read_text()
+    assert "alice@example.com" not in said and "+12125550101" not in said
+    assert "no permission for" in said
+
+
+@pytest.mark.usefixtures("env")
 def test_rejections_over_the_threshold_are_posted_with_counts(
     tmp_path: Path, tiktok: SandboxServer, hook: Recorder
 ) -> None:

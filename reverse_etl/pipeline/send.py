@@ -237,10 +237,11 @@ def execute(
         )
     if explained is not None:
         # Not a row's fault: the destinations.yml key to fix (the platform's explain).
-        result.error = scrub(explained.render())
+        # (a platform's message may quote an event's value: masked as the history does)
+        result.error = mask_text(scrub(explained.render()))
     elif outcome.terminal_error is not None:
         err = outcome.terminal_error
-        result.error = scrub(err.message + (f" ({err.hint})" if err.hint else ""))
+        result.error = mask_text(scrub(err.message + (f" ({err.hint})" if err.hint else "")))
     elif outcome.stop_reason == "invalid":
         result.error = _stopped_on_invalid(dest.capabilities.platform, result)
     elif outcome.stop_reason:
