@@ -405,9 +405,10 @@ def test_oauth_falls_back_to_the_stored_token_when_the_variable_is_unset(
     )
     with Project.load(project) as p, pytest.raises(Exception, match="TIKTOK_ACCESS_TOKEN"):
         p.sync()
-    CredentialsStore(creds).save(
-        "app", Credentials(SecretStr(SECRET), (DEMO_ADVERTISER_ID,), (), "app", "2026-11-29")
-    )
+    issued = Credentials(
+        SecretStr(SECRET), (DEMO_ADVERTISER_ID,), (), "app", "2026-11-29", server.base_url
+    )  # by the API the destination sends to: a stored token goes nowhere else
+    CredentialsStore(creds).save("app", issued)
     with Project.load(project) as p:
         assert p.sync().ok
     assert server.stats.events_accepted == 5
