@@ -293,6 +293,12 @@ class _CallbackServer(HTTPServer):
         super().__init__(("127.0.0.1", port), _CallbackHandler)
         self.expected_state = expected_state
         self.outcome: _Outcome | None = None
+        self.refused = 0  # callbacks with another state: refused, the flow goes on
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A browser that hung up before the answer was written (a broken pipe): the outcome
+        # was recorded first; socketserver's default prints a traceback to stderr.
+        log.debug("OAuth callback server: a connection failed", exc_info=True)
 
 
 class _CallbackHandler(BaseHTTPRequestHandler):
@@ -309,13 +315,11 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         state = (query.get("state") or [""])[0]
         code = (query.get("auth_code") or query.get("code") or [""])[0]
         if not secrets.compare_digest(state.encode(), self.server.expected_state.encode()):
-            self._answer(400, "Authorisation failed", "The state did not match. Start again.")
-            self.server.outcome = _Outcome(
-                error=RetlError(
-                    "OAuth callback state mismatch, possible CSRF; start again",
-                    hint="run `retl auth tiktok` again and use only the URL it prints",
-                )
-            )
+            # Not the redirect this flow asked for (a stale URL, or another page poking the
+            # port): refused, and the flow goes on waiting for its own (any page could end
+            # it with an image pointing here).
+            self.server.refused += 1
+            self._answer(400, "Authorisation failed", "The state did not match this login.")
             return
         if not code:
             self._answer(400, "Authorisation failed", "TikTok sent no authorisation code.")
@@ -326,12 +330,12 @@ class _CallbackHandler(BaseHTTPRequestHandler):
                 )
             )
             return
+        self.server.outcome = _Outcome(code=code)  # first: the answer may not get through
         self._answer(
             200,
             "retl is authorised",
             "You can close this tab and return to the terminal.",
         )
-        self.server.outcome = _Outcome(code=code)
 
     def _answer(self, status: int, title: str, body: str) -> None:
         page = _PAGE.format(title=html.escape(title), body=html.escape(body)).encode()
@@ -392,8 +396,14 @@ def _wait_for_code(server: _CallbackServer, timeout: float) -> str:
     while server.outcome is None:
         remaining = deadline - monotonic()
         if remaining <= 0:
+            refused = (
+                f" ({server.refused} callback(s) with another state were refused: a stale URL, "
+                "or another page; possible CSRF)"
+                if server.refused
+                else ""
+            )
             raise RetlError(
-                f"no OAuth callback arrived within {timeout:g} seconds",
+                f"no OAuth callback arrived within {timeout:g} seconds{refused}",
                 hint="open the printed URL in a browser, approve access, and run "
                 "`retl auth tiktok` again (raise --timeout if you need longer)",
             )
