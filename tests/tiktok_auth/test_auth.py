@@ -313,3 +313,23 @@ def test_store_corrupt_file_is_a_config_error_without_the_token(tmp_path: Path) 
     assert FAKE_TOKEN not in str(info.value) and info.value.__cause__ is None
     with pytest.raises(ConfigError):
         CredentialsStore(path).save(APP_ID, make_credentials())  # never clobbers other apps
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("scope", ["abc"]), ("advertiser_ids", "7001"), ("advertiser_ids", [{"a": 1}])],
+)
+def test_a_token_answer_whose_ids_are_no_list_of_ids_is_an_error(
+    field: str, value: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scope that was no number exited 2 as a bug; "7001" was stored as 7, 0, 0, 1; an
+    object as its repr (an audit)."""
+    from reverse_etl.destinations.tiktok import auth
+    from reverse_etl.destinations.tiktok.client import TikTokClient
+    from reverse_etl.errors import TerminalDestinationError
+
+    answer = {"access_token": "tok-abc", "advertiser_ids": ["7001"], "scope": [1]}
+    answer[field] = value
+    monkeypatch.setattr(TikTokClient, "call", lambda self, *a, **k: answer)
+    with pytest.raises(TerminalDestinationError, match=f"a {field} that is not a list of IDs"):
+        auth._exchange(APP_ID, SecretStr(APP_SECRET), "code", "http://127.0.0.1:9")

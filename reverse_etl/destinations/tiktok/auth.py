@@ -445,16 +445,35 @@ def _exchange(app_id: str, secret: SecretStr, code: str, api_base_url: str) -> O
             f"{problem or 'has whitespace around it'}",
             hint="run `retl auth tiktok` again; if it persists, contact TikTok support",
         )
-    advertiser_ids = tuple(str(a) for a in data.get("advertiser_ids") or ())
+    advertiser_ids = tuple(str(a) for a in _id_list(data, "advertiser_ids"))
+    scope = tuple(int(s) for s in _id_list(data, "scope", digits=True))
     credentials = Credentials(
         access_token=SecretStr(token),
         advertiser_ids=advertiser_ids,
-        scope=tuple(int(s) for s in data.get("scope") or ()),
+        scope=scope,
         app_id=app_id,
         created_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         api_base_url=api_base_url,
     )
     return OAuthResult(credentials, advertiser_ids)
+
+
+def _id_list(data: dict[str, Any], field: str, *, digits: bool = False) -> list[str | int]:
+    """``data[field]``: a list of IDs (texts or integers; ``digits``: of digits only), or an
+    error naming the field. A text was stored as its characters ("7001" as 7, 0, 0, 1), an
+    object as its repr, and a scope that was no number exited as a bug."""
+    value = data.get(field) or []
+    ok = isinstance(value, list) and all(
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, str) and (v.isdigit() if digits else bool(v.strip())))
+        for v in value
+    )
+    if not ok:
+        raise TerminalDestinationError(
+            f"TikTok's token exchange answered with a {field} that is not a list of IDs",
+            hint="run `retl auth tiktok` again; if it persists, contact TikTok support",
+        )
+    return list(value)
 
 
 def authorize(
