@@ -332,4 +332,5 @@ def test_a_token_answer_whose_ids_are_no_list_of_ids_is_an_error(
     answer[field] = value
     monkeypatch.setattr(TikTokClient, "call", lambda self, *a, **k: answer)
     with pytest.raises(TerminalDestinationError, match=f"a {field} that is not a list of IDs"):
-        auth._exchange(APP_ID, SecretStr(APP_SECRET), "code", "http://127.0.0.1:9")
+        # (a code of its own: _exchange registers it as a secret, masked in every output after)
+        auth._exchange(APP_ID, SecretStr(APP_SECRET), "code-5e1d9c7a", "http://127.0.0.1:9")

@@ -271,8 +271,7 @@ def test_test_events_page_shows_a_new_event_without_a_reload(
         headers={"Access-Token": SECRET},
     )
     assert response.json()["code"] == 0
-    # The newest row, once the page shows it whole: the poll that brings it may land between
-    # two reads of the DOM (a first row read while it was being replaced lacked a cell).
+    # The newest row, once the page shows it with its test_event_code.
     newest = (By.CSS_SELECTOR, "table#test-events tbody tr")
     WebDriverWait(browser, 30).until(
         lambda d: all(s in d.find_element(*newest).text for s in ("live-probe-1", "TEST-LIVE"))
