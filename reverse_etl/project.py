@@ -601,11 +601,9 @@ class Project:
         runner = _runner(self)
         # A destination gone from destinations.yml (removed or renamed) is reset by its name.
         gone = runner.state_only_names(select, sandbox=sandbox) if select else []
-        rest = [s for s in select if s not in gone and s.removeprefix("destination:") not in gone]
+        rest = [s for s in select if s.removeprefix("destination:") not in gone]
         selectors = self._destination_selectors(rest, exclude) if rest or not gone else []
-        return runner.state_reset(
-            selectors + [f"destination:{name}" for name in gone], sandbox=sandbox, confirm=confirm
-        )
+        return runner.state_reset(selectors, sandbox=sandbox, confirm=confirm, gone=gone)
 
     def _spill_dir(self) -> Path:
         """Where DuckDB spills past its memory limit: the state folder's ``tmp/`` when the

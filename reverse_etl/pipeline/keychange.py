@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from reverse_etl.errors import ConfigError
+from reverse_etl.pipeline.stores import reset_command
 
 if TYPE_CHECKING:
     from reverse_etl.destinations.base import Destination
@@ -45,7 +46,7 @@ def key_change(
     old, new = ", ".join(map(str, recorded)), ", ".join(now)
     configured = "primary_key" in dest.config.key_lines
     hours = dest.capabilities.dedup_window_seconds // 3600
-    reset = "retl state reset" + (" --sandbox" if sandbox else "") + f" --select {dest.name}"
+    reset = f"{reset_command(sandbox)} --select {dest.name}"
     return ConfigError(
         f"{dest.name}: the row key changed since the last sync ({old} -> {new}): what was "
         f"sent under {old} cannot be matched to rows keyed by {new} (a row never sent could "
@@ -77,7 +78,7 @@ def renamed_from(
         return None
     old = gone[0]
     sent = f"{old.rows} event(s)" if old.rows is not None else "the events"
-    reset = "retl state reset" + (" --sandbox" if sandbox else "") + f" --select {old.destination}"
+    reset = f"{reset_command(sandbox)} --select {old.destination}"
     return ConfigError(
         f"{dest.name}: nothing was sent from this destination yet, but the state holds {sent} "
         f"sent to the same event source by destination '{old.destination}', which "

@@ -41,7 +41,7 @@ from reverse_etl.pipeline.plan import (
 )
 from reverse_etl.pipeline.report import SyncReport, new_run_id, write_report
 from reverse_etl.pipeline.send import execute
-from reverse_etl.pipeline.stores import open_state, state_file
+from reverse_etl.pipeline.stores import open_state, reset_command, state_file
 from reverse_etl.state.base import StateStore
 from reverse_etl.state.dedup import DedupWindow, ResendImpact
 from reverse_etl.state.store import ScopeInfo
@@ -326,10 +326,14 @@ class Runner:
         *,
         sandbox: bool = False,
         confirm: Callable[[ResendImpact], bool] | None = None,
+        gone: Sequence[str] = (),
     ) -> dict[str, int]:
-        """Forget what was sent to the selected destinations (all when none is selected):
-        their next sync sends every row again. ``confirm`` sees how many rows that is first."""
-        names = self._reset_names(select, sandbox) if select else None
+        """Forget what was sent to the selected destinations (all when none is selected nor
+        ``gone``): their next sync sends every row again. ``gone``: destinations only the
+        state knows (``state_only_names``), forgotten by name. ``confirm`` sees how many rows
+        that is first."""
+        picked = [d.name for d in self.p.select_destinations(select)] if select else []
+        names = [*picked, *gone] if select or gone else None
         known = {d.name: d for d in self._all_destinations()}
         try:
             with open_state(
@@ -353,7 +357,7 @@ class Runner:
                 return {name: store.reset(name) for name in names}
         except StateDamagedError as exc:
             # A file that cannot be read cannot forget one destination: only set aside whole.
-            command = "retl state reset" + (" --sandbox" if sandbox else "")
+            command = reset_command(sandbox)
             raise StateDamagedError(
                 exc.message,
                 file=exc.file,
@@ -385,14 +389,6 @@ class Runner:
         with open_state(self.p, sandbox=sandbox, write=False) as store:
             stored = {s.destination for s in store.all_scopes()}
         return [name for name in named if name in stored - configured]
-
-    def _reset_names(self, select: Sequence[str], sandbox: bool) -> list[str]:
-        """The destinations ``select`` picks, and those it names that are only in the state
-        (``state_only_names``): a destination gone from destinations.yml is forgotten by its
-        name."""
-        gone = self.state_only_names(select, sandbox=sandbox)
-        rest = [s for s in select if s.removeprefix("destination:") not in gone]
-        return ([d.name for d in self.p.select_destinations(rest)] if rest else []) + gone
 
     def _all_destinations(self) -> list[Destination]:
         """Every configured destination (none when destinations.yml cannot be read: a reset

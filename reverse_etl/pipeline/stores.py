@@ -28,6 +28,11 @@ def state_file(project: RunContext, *, sandbox: bool = False) -> Path:
     return project.state_dir / ("sandbox-state.duckdb" if sandbox else "state.duckdb")
 
 
+def reset_command(sandbox: bool) -> str:
+    """The command that forgets the state a run of this kind uses (named in messages)."""
+    return "retl state reset" + (" --sandbox" if sandbox else "")
+
+
 @contextmanager
 def open_state(
     project: RunContext, *, sandbox: bool, write: bool, set_aside_damaged: bool = False
@@ -84,7 +89,7 @@ def _warehouse_state(project: RunContext, write: bool) -> Iterator[StateStore]:
 def _open_local(
     project: RunContext, path: Path, sandbox: bool, write: bool, set_aside_damaged: bool
 ) -> LocalStateStore:
-    reset = "retl state reset" + (" --sandbox" if sandbox else "")
+    reset = reset_command(sandbox)
     if set_aside_damaged:
         # Read it all first, read-only: a damaged file is moved aside as it is (a read-write
         # open would fold journals into it), and a reset never stops midway.
