@@ -23,6 +23,7 @@ from reverse_etl.config.project import (
 )
 from reverse_etl.config.secret_env import project_secret_env
 from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.config.yaml_loader import format_key_path
 from reverse_etl.dbt import DbtArtifacts, target_dir_for
 from reverse_etl.errors import (
     ConfigError,
@@ -688,7 +689,6 @@ def _refuse_outside_paths(project_dir: Path, config: ProjectConfig, loaded: Any)
             below = False
         if _inside(where, allowed) or below:
             continue
-        dotted = ".".join(str(k) if isinstance(k, str) else f"[{k}]" for k in key)
         kind = "the project folder" if len(roots) == 1 else "the project's git work tree"
         problems.append(
             Problem(
@@ -698,7 +698,7 @@ def _refuse_outside_paths(project_dir: Path, config: ProjectConfig, loaded: Any)
                 else f"{value} is outside {kind}, or under a hidden folder",
                 file=project_dir / PROJECT_FILE,
                 line=loaded.line_of(key) if loaded is not None else None,
-                key=dotted.replace(".[", "["),
+                key=format_key_path(key),
                 hint=f"keep it inside {kind}, or list the folder that holds it in "
                 f"{ALLOWED_PATHS_ENV} (set by whoever runs retl, not by the project)",
             )

@@ -243,11 +243,7 @@ class LocalStateStore:
             return error
         if not self._is_ours(cause):
             return None
-        return StateDamagedError(
-            f"the state file is damaged: {detail}",
-            file=self.path,
-            hint=f"move it away or restore it; '{self.reset_command}' starts over",
-        )
+        return self._damaged(f"the state file is damaged: {detail}")
 
     def _is_ours(self, cause: duckdb.Error) -> bool:
         """Whether a damage error is about this file: DuckDB names the file in some messages
@@ -412,8 +408,11 @@ class LocalStateStore:
             raise self._not_a_state(f"its schema_version is {row[0][0]!r}") from None
 
     def _not_a_state(self, why: str) -> StateDamagedError:
+        return self._damaged(f"the state file is damaged or not retl's: {why}")
+
+    def _damaged(self, message: str) -> StateDamagedError:
         return StateDamagedError(
-            f"the state file is damaged or not retl's: {why}",
+            message,
             file=self.path,
             hint=f"move it away or restore it; '{self.reset_command}' starts over",
         )
