@@ -100,6 +100,8 @@ def test_a_renamed_destination_stops_until_its_old_state_is_kept_or_forgotten(
     reset = cli("state", "reset", "--sandbox", "--select", "tt", "--yes", "--project-dir", root)
     assert reset.returncode == 0, reset.stderr
     assert "tt: forgot 10 sent row(s)" in reset.stdout + reset.stderr
+    # 'tt' is gone from destinations.yml: its platform is not known, nor said to be TikTok's
+    assert "10 event(s) the ad platform acknowledged before" in " ".join(reset.stderr.split())
     again = cli("sync", "--sandbox", "--yes", "--project-dir", root)
     assert again.returncode == 0, again.stderr
     assert "10/10 events sent" in again.stdout + again.stderr

@@ -351,7 +351,9 @@ class Runner:
                             {n: c[0] for n, c in counts.items()},
                             {n: c[1] for n, c in counts.items()},
                             window.hours,
-                            _platforms([known[n] for n in names if n in known]),
+                            _platforms([known[n] for n in names if n in known])
+                            if all(n in known for n in names)
+                            else "the ad platform",  # a destination only the state knows
                         ),
                     )
                 return {name: store.reset(name) for name in names}
@@ -429,7 +431,7 @@ def _full_refresh_impact(plans: Sequence[DestinationPlan]) -> ResendImpact:
 
 def _platforms(destinations: Sequence[Destination]) -> str:
     """``TikTok``, or ``Meta and TikTok`` when a run reaches both."""
-    names = sorted({d.capabilities.platform for d in destinations}) or ["TikTok"]
+    names = sorted({d.capabilities.platform for d in destinations}) or ["the ad platform"]
     return " and ".join(names)
 
 
