@@ -171,6 +171,26 @@ def test_errors_in_json_mode_keep_stdout_one_document(initialised, run_cli) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "key", "error"),
+    [
+        (("plan", "--format", "json", "--bogus"), "--bogus", "No such option: --bogus"),
+        (("plan", "--format=json", "--select"), "--select", "requires an argument"),
+        (("runs", "--format", "json", "--limit", "x"), "--limit", "Invalid value for '--limit'"),
+    ],
+)
+def test_a_usage_error_in_json_mode_is_a_json_document_too(args, key, error, run_cli) -> None:
+    """click stops at a usage error before any option is read: stdout had nothing for a
+    script reading it, only click's text on stderr."""
+    result = run_cli(*args)
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and error in document["error"]
+    assert document["problems"][0]["key"] == key
+    assert error.split(":")[0] in result.stderr  # the text stays where it was
+
+
+@pytest.mark.slow
 def test_init_refuses_to_overwrite(tmp_path, run_cli) -> None:
     root = tmp_path / "shop"
     (root / "models").mkdir(parents=True)

@@ -6,7 +6,7 @@
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -510,10 +510,54 @@ def auth_tiktok(
 
 def main() -> None:
     """The console script. Usage errors (a missing argument, an unknown option) exit 1 like
-    every other user error; click's default is 2, which retl keeps for its own bugs."""
+    every other user error; click's default is 2, which retl keeps for its own bugs. With
+    ``--format json`` on the command line, such an error is also a JSON document on stdout,
+    as every other error is: a script reading it gets one either way."""
+    if _json_requested(sys.argv[1:]):
+        _main_json()
     try:
         app()
     except SystemExit as exc:
         if exc.code == 2 and not output.UNEXPECTED.is_set():
             sys.exit(1)
         raise
+
+
+def _json_requested(args: list[str]) -> bool:
+    """Whether the command line asks for ``--format json`` (before click has parsed it:
+    a usage error stops click before any option is read)."""
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return any(a == "--format=json" or (a == "--format" and b == "json") for a, b in pairs)
+
+
+def _main_json() -> NoReturn:
+    """``app()`` as in standalone mode, but a usage error also prints its JSON document."""
+    # click's classes through typer's public BadParameter (typer vendors click since 0.2x)
+    bases: dict[str, type[Exception]] = {c.__name__: c for c in typer.BadParameter.__mro__}
+    try:
+        code = app(standalone_mode=False)
+    except bases["ClickException"] as exc:
+        error: Any = exc  # a click.ClickException
+        error.show()  # the text typer shows, on stderr
+        message = str(error.format_message())
+        ctx = getattr(error, "ctx", None)
+        key = getattr(error, "option_name", None)  # NoSuchOption, BadOptionUsage
+        param = getattr(error, "param", None)  # BadParameter, MissingParameter
+        if key is None and param is not None:
+            key = next(iter(param.opts), None)
+        problem = {
+            "message": message,
+            "file": None,
+            "line": None,
+            "key": key,
+            "hint": f"see '{ctx.command_path} --help'" if ctx is not None else None,
+            "severity": "error",
+        }
+        Output.create("json", debug=False).json(
+            {"ok": False, "error": message, "problems": [problem]}
+        )
+        sys.exit(1)
+    except typer.Abort:
+        typer.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
