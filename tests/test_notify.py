@@ -367,3 +367,42 @@ def test_the_webhook_variable_is_a_secret_models_cannot_read(tmp_path: Path) -> 
     with Project.load(root) as p, pytest.raises(RetlError) as info:
         p.compile(["leak"])
     assert HOOK_ENV in info.value.message
+
+
+@pytest.mark.parametrize("trickle", [False, True])
+def test_a_webhook_that_never_answers_is_said_with_the_limit_that_stopped_it(
+    trickle: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Silent: each read's limit (TIMEOUT) ends it. Trickling one byte at a time: no read
+    waits long, so the whole request's DEADLINE does (the message said DEADLINE for both)."""
+    from pydantic import SecretStr
+
+    from reverse_etl.notify import post
+
+    monkeypatch.setattr(post, "TIMEOUT", 0.3 if not trickle else 30.0)
+    monkeypatch.setattr(post, "DEADLINE", 30.0 if not trickle else 0.5)
+    stop = threading.Event()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            while not stop.is_set():
+                if trickle:
+                    conn.sendall(b"H")  # a status line that never ends
+                stop.wait(0.05)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        url = SecretStr(f"http://127.0.0.1:{listener.getsockname()[1]}/hooks/Trickle1")
+        said = post.post_message(url, {"text": "x"})
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+    assert said == (
+        "no whole answer within 0.5 seconds" if trickle else "no answer within 0.3 seconds"
+    )

@@ -30,11 +30,12 @@ def post_message(url: SecretStr, message: dict[str, Any]) -> str | None:
         headers={"User-Agent": f"retl/{__version__}", "Content-Type": "application/json"},
     ) as client:
         deadlines.install(client)
+        deadline = time.monotonic() + DEADLINE
         try:
-            with deadlines.applied(time.monotonic() + DEADLINE):
+            with deadlines.applied(deadline):
                 response = client.post(raw, content=orjson.dumps(message))
-        except httpx.TimeoutException:
-            return f"no answer within {DEADLINE:g} seconds"
+        except httpx.TimeoutException as exc:
+            return _timed_out(exc, whole=deadlines.passed(deadline))
         except httpx.ConnectError:
             return "could not connect (connection refused, or the host is unknown)"
         except httpx.InvalidURL:
@@ -46,3 +47,12 @@ def post_message(url: SecretStr, message: dict[str, Any]) -> str | None:
     if 200 <= response.status_code < 300:
         return None
     return f"answered HTTP {response.status_code}"
+
+
+def _timed_out(exc: httpx.TimeoutException, *, whole: bool) -> str:
+    """Which limit stopped the request: the whole request's, or one step's."""
+    if whole:
+        return f"no whole answer within {DEADLINE:g} seconds"
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"could not connect within {TIMEOUT:g} seconds"
+    return f"no answer within {TIMEOUT:g} seconds"
