@@ -220,6 +220,28 @@ def test_yaml_merge_keys_override_without_duplicate_error(tmp_path, make_project
     assert config.vars["again"] == {"country": "US", "min_value": 5}
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "key", "message"),
+    [
+        ("vars:\n  n: !!int abc\n", 2, "vars.n", "cannot read 'abc' as the YAML tag !!int says"),
+        ("vars:\n  t: !!timestamp bad\n", 2, "vars.t", "as the YAML tag !!timestamp says"),
+        ("vars:\n  f: !!float x\n", 2, "vars.f", "cannot read 'x' as the YAML tag !!float"),
+        ("vars:\n  x: &x 5\n  y:\n    <<: *x\n", 4, "vars.y", "'<<' merges a mapping"),
+    ],
+)
+def test_a_yaml_tag_or_merge_that_does_not_fit_is_a_located_problem(
+    text: str, line: int, key: str, message: str, tmp_path, make_project
+) -> None:
+    """PyYAML raised ValueError, AttributeError or a ConstructorError naming
+    '<unicode string>' there: an unexpected error, exit 2, no file."""
+    root = make_project(tmp_path, {"retl_project.yml": text, **MODEL})
+    with pytest.raises(ConfigError) as info:
+        Project.load(root)
+    (problem,) = info.value.problems
+    assert (problem.file, problem.line, problem.key) == (root / "retl_project.yml", line, key)
+    assert message in problem.message
+
+
 def test_empty_project_file_gives_defaults(tmp_path, make_project) -> None:
     root = make_project(tmp_path, {"retl_project.yml": "# nothing yet\n", **MODEL})
     config = Project.load(root).config

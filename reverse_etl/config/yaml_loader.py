@@ -150,8 +150,8 @@ class _Builder:
             # An aliased node is built again, already flattened: remember its count.
             merged_count = self._merged_counts.get(id(node))
             if merged_count is None:
-                explicit = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
-                self._constructor.flatten_mapping(node)
+                explicit = sum(1 for k, _ in node.value if k.tag != MERGE_TAG)
+                self._flatten(node, key_path)
                 merged_count = self._merged_counts[id(node)] = len(node.value) - explicit
             merged: set[str] = set()
             out: dict[str, Any] = {}
@@ -171,7 +171,7 @@ class _Builder:
                         )
                     )
                     continue
-                key = self._constructor.construct_object(key_node, deep=True)
+                key = self._construct(key_node, key_path)
                 if isinstance(key, bool) and isinstance(key_node, yaml.ScalarNode):
                     key = key_node.value  # YAML 1.1 reads `on:` as True: keep the name
                 elif not isinstance(key, str):
@@ -198,4 +198,52 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*key_path, i)) for i, item in enumerate(node.value)]
-        return self._constructor.construct_object(node, deep=True)
+        return self._construct(node, key_path)
+
+    def _construct(self, node: yaml.Node, key_path: KeyPath) -> Any:
+        """A scalar's value; a tag it does not fit (``!!int abc``, ``!!timestamp x``) is a
+        problem at its line, not a crash (PyYAML raises ValueError and the like there)."""
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.problems.append(
+                Problem(
+                    f"cannot read {_shown(node)} as the YAML tag {tag} says",
+                    file=self.path,
+                    line=node.start_mark.line + 1,
+                    key=format_key_path(key_path) or None,
+                    hint=f"remove the {tag} tag, or write a value of that type",
+                )
+            )
+            return None
+
+    def _flatten(self, node: yaml.MappingNode, key_path: KeyPath) -> None:
+        """Put the pairs merged in by ``<<: *anchor`` into ``node``; a merge of something
+        that is not a mapping is a problem at its line (its pairs are left out)."""
+        try:
+            self._constructor.flatten_mapping(node)
+        except yaml.MarkedYAMLError:
+            merge_keys = [k for k, _ in node.value if k.tag == MERGE_TAG]
+            mark = merge_keys[0].start_mark if merge_keys else node.start_mark
+            self.problems.append(
+                Problem(
+                    "'<<' merges a mapping or a list of mappings, not a single value",
+                    file=self.path,
+                    line=mark.line + 1,
+                    key=format_key_path(key_path) or None,
+                    hint="point '<<' at an anchored mapping (&name) or write the keys out",
+                )
+            )
+            node.value = [(k, v) for k, v in node.value if k.tag != MERGE_TAG]
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _shown(node: yaml.Node) -> str:
+    """A scalar's text for a message, cut short (never a whole block)."""
+    if not isinstance(node, yaml.ScalarNode):
+        return "this value"
+    text = str(node.value)
+    return repr(text if len(text) <= 40 else text[:40] + "...")
