@@ -289,7 +289,7 @@ class Project:
         for entry in sorted(self.dir.iterdir()):
             if entry.name.startswith("."):
                 continue
-            if entry.is_symlink() and not _inside(entry.resolve(), [self.dir, *allowed]):
+            if entry.is_symlink() and _leads_out(entry, [self.dir, *allowed]):
                 continue  # a link out of the project is no way around the rule
             (folders if entry.is_dir() else files).append(entry)
         # DuckDB checks paths as written, so a link inside a folder would lead anywhere.
@@ -297,7 +297,7 @@ class Project:
             link
             for folder in folders[1 + len(allowed) :]
             for link in _links(folder)
-            if not _inside(link.resolve(), [self.dir, *allowed])
+            if _leads_out(link, [self.dir, *allowed])
         ]
         if escapes:
             raise ConfigError(
@@ -682,7 +682,11 @@ def _refuse_outside_paths(project_dir: Path, config: ProjectConfig, loaded: Any)
     problems = []
     for key, value, roots in named:
         where = Path(value).expanduser()
-        where = (where if where.is_absolute() else project_dir / where).resolve()
+        where = where if where.is_absolute() else project_dir / where
+        try:
+            where = where.resolve()
+        except (RuntimeError, OSError):  # a loop of symbolic links: leads nowhere, so not in
+            where = Path("/")
         below = any(_unhidden_under(where, r) for r in roots)
         if key[0] == "state" and where == root:
             # the project folder itself: its hidden files (.git/config, .env) are under it
@@ -726,6 +730,16 @@ def _unhidden_under(path: Path, root: Path) -> bool:
 
 def _inside(path: Path, folders: Sequence[Path]) -> bool:
     return any(path.is_relative_to(folder) for folder in folders)
+
+
+def _leads_out(link: Path, folders: Sequence[Path]) -> bool:
+    """Whether a symbolic link leads outside ``folders``. A loop of links leads nowhere
+    (reading it fails, as a missing file does): not out."""
+    try:
+        target = link.resolve()
+    except (RuntimeError, OSError):  # "Symlink loop" (Python 3.11: RuntimeError)
+        return False
+    return not _inside(target, folders)
 
 
 def _links(folder: Path) -> Iterator[Path]:

@@ -274,7 +274,7 @@ def _plain_project_file(path: Path, project_dir: Path) -> bool:
     enforces the rule, not here."""
     try:
         inside = path.resolve().relative_to(project_dir.resolve())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: a loop of links (3.11)
         return False
     return not any(part.startswith(".") for part in inside.parts)
 

@@ -186,3 +186,17 @@ def test_a_database_beside_the_project_in_its_git_work_tree_may_be_attached(
     )
     result = cli("compile", "--project-dir", root, env={"RETL_ALLOWED_PATHS": ""})
     assert result.returncode == 0, result.stderr
+
+
+def test_a_loop_of_links_is_a_file_that_cannot_be_read_not_a_crash(tmp_path, make_project, cli):
+    """Path.resolve() raises RuntimeError on a loop (Python 3.11): plan and show crashed
+    with exit 2 where validate said the model cannot be read."""
+    root = _project(make_project, tmp_path / "p", "select * from read_csv('data/ok.csv')")
+    (root / "data" / "loop.csv").symlink_to("loop.csv")  # a loop in a folder models read
+    assert cli("show", "events", "--project-dir", root).returncode == 0
+    (root / "models" / "loop.sql").symlink_to("loop.sql")  # and a model that is one
+    for args in (("plan", "--sandbox"), ("show", "events"), ("validate",)):
+        result = cli(*args, "--project-dir", root)
+        said = result.stdout + result.stderr
+        assert result.returncode == 1, said
+        assert "models/loop.sql: cannot read model" in said and "unexpected" not in said
