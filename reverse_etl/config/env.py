@@ -77,7 +77,11 @@ def check_template(value: str, where: Location) -> None:
                 f"env_var('{part.name}') holds a secret and '{where.key}' is not a secret "
                 "setting, so its value could be printed",
                 "read secrets only in secret settings (access_token, password, …); "
-                "rename the variable if it holds no secret",
+                + (
+                    f"a secret setting of the project reads {part.name} too"
+                    if part.name in where.secret_env
+                    else "rename the variable if it holds no secret"
+                ),
             )
 
 

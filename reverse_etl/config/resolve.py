@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reverse_etl.config.env import LazySecret, Location, check_template, has_template, resolve
-from reverse_etl.config.secret_env import is_secret_setting, secret_env_refs
+from reverse_etl.config.secret_env import is_secret_setting, project_secret_env, secret_env_refs
 from reverse_etl.config.yaml_loader import KeyPath, LoadedYaml, format_key_path
 from reverse_etl.errors import ConfigError, Problem
 
@@ -26,7 +26,7 @@ def resolve_tree(
     be printed by accident either. ``variables`` are the project vars that ``var()`` reads;
     None where var() is not allowed (retl_project.yml, which defines them).
     """
-    secret_env = secret_env_refs(loaded.data)
+    secret_env = secret_env_refs(loaded.data) | _other_file_secret_env(loaded)
     problems: list[Problem] = []
 
     def walk(item: Any, path: KeyPath) -> Any:
@@ -58,3 +58,15 @@ def resolve_tree(
     if problems:
         raise ConfigError.from_problems(problems)
     return out
+
+
+# Each project file's secret settings may read a variable the other file reads too.
+_OTHER_FILE = {"retl_project.yml": "destinations.yml", "destinations.yml": "retl_project.yml"}
+
+
+def _other_file_secret_env(loaded: LoadedYaml) -> frozenset[str]:
+    """The variables the secret settings of the project's other file read: a variable with
+    a plain name (``ACCT_X``) that destinations.yml's access_token reads is a secret in
+    retl_project.yml's vars as well, where every model could read it through var()."""
+    other = _OTHER_FILE.get(loaded.path.name)
+    return project_secret_env([loaded.path.parent / other]) if other else frozenset()

@@ -111,6 +111,28 @@ def test_a_model_cannot_read_a_secret(tmp_path, make_project, cli, expression):
     assert "holds a secret" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("command", [("compile",), ("show", "events"), ("validate",)])
+def test_a_var_cannot_read_a_plain_named_variable_a_secret_setting_reads(
+    tmp_path, make_project, cli, command
+):
+    """ACCT_X says nothing of a secret, but destinations.yml's access_token reads it: a model
+    could not read it with env_var(), yet retl_project.yml's vars could (only that file's
+    own secret settings counted there), and a model printed it with var() (a fuzz run)."""
+    destinations = DESTINATIONS.replace("TIKTOK_ACCESS_TOKEN", "ACCT_X")
+    root = _project(
+        make_project,
+        tmp_path,
+        model="select '{{ var(\"note\") }}' as a",
+        destinations=destinations,
+        project="name: p\nvars:\n  note: \"{{ env_var('ACCT_X') }}\"\n",
+    )
+    result = cli(*command, "--project-dir", root, env={**ENV, "ACCT_X": SECRET})
+    _assert_clean(result, root)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "retl_project.yml:3 vars.note: env_var('ACCT_X') holds a secret" in said
+    assert "a secret setting of the project reads ACCT_X too" in said
+
+
 @pytest.mark.parametrize(
     ("var", "expression"),
     [
