@@ -18,11 +18,12 @@ from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from reverse_etl.config.secret_env import is_secret_name
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.errors import ModelError, Problem
+from reverse_etl.models import template_limits as limits
 
 # What ``target`` is in a model when the project declares no targets (as dbt's target).
 DEFAULT_TARGET = {"name": "default", "type": "duckdb"}
@@ -85,17 +86,13 @@ class _HelperError(Exception):
         self.hint = hint
 
 
-# The largest string, list or number a template may build with * or **: a model is SQL text,
-# and a pull request must not be able to exhaust the machine that checks it.
-MAX_BUILT = 1_000_000
-
-
 class _ModelSandbox(ImmutableSandboxedEnvironment):
-    """No attribute starting with '_', no mutation of values, bounded range(), * and **, and
-    nothing of a secret's object (its ``reveal()``, ``get_secret_value()``) whichever way one
-    reached the template."""
+    """No attribute starting with '_', no mutation of values, nothing of a secret's object
+    (its ``reveal()``, ``get_secret_value()``) whichever way one reached the template, and
+    bounded sizes and work (``template_limits``: ``*``, ``**``, ``%``, calls, loops, ranges
+    and filters)."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if _is_secret(obj):
@@ -106,16 +103,47 @@ class _ModelSandbox(ImmutableSandboxedEnvironment):
         if operator == "**":
             if isinstance(left, int) and isinstance(right, int):
                 bits = max(abs(left), 2).bit_length() * right
-                if right > 0 and bits > MAX_BUILT * 8:
+                if right > 0 and bits > limits.MAX_BUILT * 8:
                     raise _HelperError(f"{left} ** {right} is too large for a template")
-            return left**right
+            return limits.built(left**right)
+        if operator == "%":
+            if isinstance(left, str):
+                limits.check_format(left, percent=True, args=right)
+            return limits.built(left % right)
         for seq, count in ((left, right), (right, left)):
             sized = isinstance(seq, str | list | tuple) and isinstance(count, int)
-            if sized and len(seq) * count > MAX_BUILT:
+            if sized and len(seq) * count > limits.MAX_BUILT:
                 raise _HelperError(
-                    f"repeating a value {count} times builds more than {MAX_BUILT:,} items"
+                    f"repeating a value {count} times builds more than {limits.MAX_BUILT:,} items"
                 )
-        return left * right
+        return limits.built(left * right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        limits.spend(1)
+        limits.check_call(__obj, args)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """``str.format`` and ``format_map``: Jinja's sandboxed formatter, whose fields are
+        checked once their specs are known (``{:>{w}}`` takes its width from an argument)."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None or type(value.__self__) is not str:
+            return wrapped
+        formatter = limits.CheckedFormatter(self)
+        text: str = value.__self__
+        is_map = value.__name__ == "format_map"
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            if is_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                return str(limits.built(formatter.vformat(text, (), args[0])))
+            return str(limits.built(formatter.vformat(text, args, kwargs)))
+
+        return checked
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> Any:
+        return limits.count_loops(super()._parse(source, name, filename))
 
 
 _ENV = _ModelSandbox(
@@ -125,9 +153,11 @@ _ENV = _ModelSandbox(
     extensions=["jinja2.ext.do"],
 )
 # Only the documented names: Jinja's default globals (lipsum, cycler, joiner, namespace, dict)
-# are gone; filters and tests stay, run by the sandbox.
+# are gone; filters and tests stay, run by the sandbox, each checked and charged.
 _ENV.globals.clear()
-_ENV.globals["range"] = safe_range
+_ENV.globals["range"] = limits.counted_range
+_ENV.globals[limits.COUNTED_ITER] = limits.counted_iter
+_ENV.filters = {name: limits.charged_filter(name, fn) for name, fn in _ENV.filters.items()}
 
 _MISSING = object()
 
@@ -370,6 +400,7 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
         "env_var": h.env_var,
         "config": h.config,
     }
+    budget = limits.start_budget()
     try:
         template = _ENV.from_string(text)
         template.filename = str(path)
@@ -395,12 +426,14 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
         raise ModelError(
             message, file=path, line=_template_line(exc.__traceback__, path), hint=hint
         ) from None
+    finally:
+        limits.end_budget(budget)
     return result
 
 
 def _describe(exc: Exception) -> tuple[str, str | None]:
     """The message and fix for an error raised while rendering."""
-    if isinstance(exc, _HelperError):
+    if isinstance(exc, _HelperError | limits.LimitError):
         return exc.message, exc.hint
     if isinstance(exc, jinja2.UndefinedError):
         return (

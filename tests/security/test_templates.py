@@ -224,6 +224,70 @@ def test_a_model_cannot_build_huge_values(tmp_path, make_project, cli, expressio
     assert "events.sql:1" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(
+    ("template", "said"),
+    [
+        # nested loops: each range is small, their product is not (it ran for hours)
+        (
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "steps",
+        ),
+        ("{% for i in range(100000) %}{{ range(100000)|join }}{% endfor %}", "steps"),
+        # a macro that calls itself twice: 2**60 calls
+        (
+            "{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}"
+            "{{ f(60) }}",
+            "steps",
+        ),
+        # widths that take gigabytes at once
+        ("{{ 'x'|center(2000000000) }}", "the center filter"),
+        ("{{ 'x'.ljust(2000000000) }}", "str.ljust()"),
+        ("{{ '%0999999999d' % 1 }}", "a format width"),
+        ("{{ '%*d' % (999999999, 1) }}", "a format width"),
+        ("{{ '%*d'|format(999999999, 1) }}", "a format width"),
+        ("{{ '{:>999999999}'.format(1) }}", "a format width"),
+        ("{{ '{:>{w}}'.format(1, w=999999999) }}", "a format width"),
+        ("{{ '{x:>999999999}'.format_map({'x': 1}) }}", "a format width"),
+        ("{{ ('x' * 1000).replace('x', 'y' * 2000) }}", "str.replace()"),
+        ("{{ ('x' * 1000)|replace('x', 'y' * 2000) }}", "the replace filter"),
+        ("{{ 'x'|indent(2000000) }}", "the indent filter"),
+        ("{{ ('x\\n' * 1000)|indent(2000) }}", "the indent filter"),
+        ("{{ ('x' * 2000).join(['a'] * 1000) }}", "str.join()"),
+        ("{{ (['a'] * 1000)|join('x' * 2000) }}", "the join filter"),
+    ],
+)
+def test_a_model_template_cannot_run_away(tmp_path, make_project, cli, template, said):
+    """Found by fuzzing: only each range() and each * was bounded."""
+    root = _project(make_project, tmp_path, model=f"select 1 as a -- {template}")
+    result = cli("compile", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    text = " ".join((result.stdout + result.stderr).split())
+    assert "events.sql:1:" in text and said in text
+
+
+def test_loops_formats_and_macros_of_a_real_model_still_render(tmp_path, make_project, cli):
+    model = """select 1 as a
+-- {% for c in 'abc' %}{{ loop.index }}/{{ loop.length }}{{ '!' if loop.last }}{% endfor %}
+-- {% for i in range(3) %}{% for j in range(2) %}{{ i * j }}{% endfor %}{% else %}none{% endfor %}
+-- {% macro col(n) %}{{ '%s_%02d' % ('c', n) }}{% endmacro %}{{ col(7) }}
+-- {{ '{:>4}|{x}'.format(7, x='q') }} {{ '{a}'.format_map({'a': 1}) }} {{ '%s-%s'|format(1, 2) }}
+-- {{ 'a b'|replace(' ', '_') }} {{ ['a', 'b']|join(', ') }} {{ 'ab'|center(6) }}|
+-- {% for x in [[1, [2]], [3, []]] recursive %}{{ x[0] if x is sequence else x }}{% endfor %}
+"""
+    root = _project(make_project, tmp_path, model=model)
+    result = cli("compile", "--project-dir", root, env=ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for line in (
+        "-- 1/32/33/3!",
+        "-- 000102",
+        "-- c_07",
+        "--    7|q 1 1-2",
+        "-- a_b a, b   ab  |",
+        "-- 13",
+    ):
+        assert line in result.stdout
+
+
 # --- destinations.yml ------------------------------------------------------------------------
 
 
