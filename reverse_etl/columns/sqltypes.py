@@ -131,6 +131,9 @@ def parse_type(text: str, dialect: str = "duckdb") -> SqlType | None:
     """A declared type (``varchar``, ``decimal(10,2)``, ``struct(a int)[]``); None if sqlglot
     cannot read it."""
     try:
-        return sql_type(exp.DataType.build(text, dialect=dialect), dialect)
+        built = exp.DataType.build(text, dialect=dialect)
     except (SqlglotError, ValueError):
         return None
+    if not isinstance(built, exp.DataType):  # 'varchar); drop table x; --' builds a Block
+        return None
+    return sql_type(built, dialect)

@@ -144,8 +144,11 @@ def test_a_star_over_an_unknown_table_makes_the_list_incomplete() -> None:
     assert r.issues[0].table == TableRef.of("events", "raw")
 
 
-def test_a_bad_declared_type_is_an_issue() -> None:
-    r = infer_columns("select a from t", schema={TableRef.of("t"): [("a", "varchr")]})
+@pytest.mark.parametrize("declared", ["varchr", "varchar); drop table x; --", "int; select 1"])
+def test_a_bad_declared_type_is_an_issue(declared: str) -> None:
+    """Two statements build a Block, not a type: sqlglot's analysis then failed on it, blamed
+    on the model with a raw AttributeError (a fuzz run)."""
+    r = infer_columns("select a from t", schema={TableRef.of("t"): [("a", declared)]})
     assert [i.code for i in r.issues] == ["bad_type"]
     assert r.columns[0].type.cls is TypeClass.UNKNOWN
 
