@@ -247,6 +247,7 @@ def test_a_model_cannot_build_huge_values(tmp_path, make_project, cli, expressio
         ("{{ '%*d'|format(999999999, 1) }}", "a format width"),
         ("{{ '{:>999999999}'.format(1) }}", "a format width"),
         ("{{ '{:>{w}}'.format(1, w=999999999) }}", "a format width"),
+        ("{{ ('{:>999999999}'|attr('format'))(1) }}", "a format width"),
         ("{{ '{x:>999999999}'.format_map({'x': 1}) }}", "a format width"),
         ("{{ ('x' * 1000).replace('x', 'y' * 2000) }}", "str.replace()"),
         ("{{ ('x' * 1000)|replace('x', 'y' * 2000) }}", "the replace filter"),
