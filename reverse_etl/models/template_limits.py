@@ -1,34 +1,41 @@
 """How much a model's template may build and do: a model is SQL text, and a pull request must
 not be able to exhaust the machine that checks it (a CI runner, a laptop).
 
-Two limits, both checked while the template renders:
+Three limits, checked while the template renders:
 
-- **Size**: no single value built bigger than ``MAX_BUILT`` items: ``*`` and ``**``, ``%``
-  and format widths, the filters and string methods that grow text (``center``, ``indent``,
-  ``replace``, ``join``...) are checked before they build it (a width of 10**9 would take
-  gigabytes at once).
-- **Work**: ``MAX_STEPS`` steps per render, counted as loop iterations, calls (macros and
-  ``loop()`` of recursive loops included), the length of every ``range()`` and the size of
-  every value a filter or an operator builds. Each ``range()`` is small, but nested loops
-  multiply: ``range(100000)`` inside ``range(100000)`` ran for hours.
+- **Size**: no value bigger than ``MAX_BUILT`` items. The operations that can build a big
+  value from small ones are checked *before* they build it: ``*``, ``+``, ``~`` and ``**``;
+  ``%`` and ``str.format`` widths (``'{:>999999999}'`` would take a gigabyte at once); the
+  string methods and filters that grow text or lists (``center``, ``ljust``, ``replace``,
+  ``join``, ``translate``, ``indent``, ``wordwrap``, ``batch``, ``slice``, ``sum``...).
+  Every other call's and filter's result is charged to the work budget once built, which
+  no value over ``MAX_BUILT`` fits in either.
+- **Work**: ``MAX_STEPS`` steps per render: each loop iteration (recursive loops' too), each
+  call (macros included) and filter, the size of what each reads and builds, and the length
+  of each ``range()``. Each ``range()`` is small, but nested loops multiply: ``range(100000)``
+  inside ``range(100000)`` ran for hours.
+- **Output**: at most ``MAX_OUTPUT`` characters of SQL.
+
+The loops' iterables and ``~`` are rewritten, when a template is parsed, into calls of
+functions of this module that a template cannot rebind (``count_limits``).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar, Token
 from typing import Any
 
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedFormatter, safe_range
+from jinja2.visitor import NodeTransformer
 
 MAX_BUILT = 1_000_000
 MAX_STEPS = 1_000_000
-
-# The global name the loops' iterables are wrapped in (see ``count_loops``).
-COUNTED_ITER = "__retl_counted"
+MAX_OUTPUT = 20_000_000
 
 _HINT = "a model's template builds SQL text: loop over what the SQL needs, not millions of items"
 
@@ -52,13 +59,13 @@ class _Budget:
 _BUDGET: ContextVar[_Budget | None] = ContextVar("retl_template_budget", default=None)
 
 
-def start_budget() -> object:
+def start_budget() -> Token[_Budget | None]:
     """A fresh budget for one render; pass the token to ``end_budget`` after it."""
     return _BUDGET.set(_Budget(MAX_STEPS))
 
 
-def end_budget(token: object) -> None:
-    _BUDGET.reset(token)  # type: ignore[arg-type]
+def end_budget(token: Token[_Budget | None]) -> None:
+    _BUDGET.reset(token)
 
 
 def spend(steps: int) -> None:
@@ -68,23 +75,42 @@ def spend(steps: int) -> None:
     budget.left -= steps
     if budget.left < 0:
         raise LimitError(
-            f"the template does more than {MAX_STEPS:,} steps (loop iterations, calls and "
-            "items built); nested loops multiply"
+            f"the template does more than {MAX_STEPS:,} steps (loop iterations, calls, and "
+            "the items they read and build); nested loops multiply"
         )
+
+
+_SIZED = (str, bytes, list, tuple, dict, set, frozenset)
+
+
+def size_of(value: Any) -> int:
+    return len(value) if isinstance(value, _SIZED) else 1
 
 
 def built(value: Any) -> Any:
     """Charge the size of a value just built; return it."""
-    if isinstance(value, str | list | tuple | dict):
-        spend(len(value) + 1)
-    else:
-        spend(1)
+    spend(size_of(value))
     return value
 
 
 def too_big(size: int, what: str) -> None:
     if size > MAX_BUILT:
-        raise LimitError(f"{what} builds more than {MAX_BUILT:,} items")
+        raise LimitError(f"{what} would build more than {MAX_BUILT:,} items")
+
+
+def checked_output(chunks: Iterable[str]) -> str:
+    """A template's rendered chunks joined, at most MAX_OUTPUT characters."""
+    parts: list[str] = []
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > MAX_OUTPUT:
+            raise LimitError(f"the model's SQL would be more than {MAX_OUTPUT:,} characters")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+# --- what templates are rewritten to call ---------------------------------------------------
 
 
 def counted_iter(iterable: Iterable[Any]) -> Iterator[Any]:
@@ -94,6 +120,15 @@ def counted_iter(iterable: Iterable[Any]) -> Iterator[Any]:
         yield item
 
 
+def concat(parts: list[Any]) -> str:
+    """``a ~ b``: checked before it is built."""
+    texts = [str(p) for p in parts]
+    total = sum(len(t) for t in texts)
+    too_big(total, "~")
+    spend(total)
+    return "".join(texts)
+
+
 def counted_range(*args: int) -> range:
     """``range()``: bounded (Jinja's ``safe_range``), and its length charged."""
     numbers: range = safe_range(*args)
@@ -101,103 +136,205 @@ def counted_range(*args: int) -> range:
     return numbers
 
 
-def count_loops(tree: nodes.Template) -> nodes.Template:
-    """Wrap every ``{% for %}``'s iterable in ``COUNTED_ITER(...)``."""
-    for loop in tree.find_all(nodes.For):
-        lineno = loop.iter.lineno
-        loop.iter = nodes.Call(
-            nodes.Name(COUNTED_ITER, "load", lineno=lineno),
-            [loop.iter],
-            [],
-            None,
-            None,
-            lineno=lineno,
-        )
-    return tree
+_HERE = __name__
 
 
-# printf-style specs (%-10.3f, %(name)05d) and format fields ({0:>20}, {:.{p}})
-_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-+ #0]*(\d*)(?:\.(\d*))?")
-_FORMAT_FIELD = re.compile(r"\{[^{}]*:([^{}]*)\}")
+class _Rewriter(NodeTransformer):
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        iterable: nodes.Expr = node.iter  # type: ignore[assignment]  # typed Node in Jinja
+        node.iter = _call("counted_iter", [iterable], iterable.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        items: list[nodes.Expr] = list(node.nodes)
+        return _call("concat", [nodes.List(items, lineno=node.lineno)], node.lineno)
+
+
+def _call(function: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
+    # An ImportedName is bound by the compiled module's own import: no template can rebind it
+    # the way it could a global ({% set name = ... %}).
+    target = nodes.ImportedName(f"{_HERE}.{function}", lineno=lineno)
+    return nodes.Call(target, args, [], None, None, lineno=lineno)
+
+
+def count_limits(tree: nodes.Template) -> nodes.Template:
+    """Route every ``{% for %}``'s iterable through ``counted_iter`` and every ``~`` through
+    ``concat``."""
+    rewritten: nodes.Template = _Rewriter().visit(tree)
+    return rewritten
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+# printf-style conversions: %% (none), or %(name)-10.3f / %*d / %.*s
+_PERCENT = re.compile(r"%%|%(\([^)]*\))?[-+ #0]*(\*|\d+)?(?:\.(\*|\d+))?")
 _DIGITS = re.compile(r"\d+")
 
 
-def check_format(template: str, *, percent: bool, args: Any = ()) -> None:
-    """A format string's widths and precisions: each at most MAX_BUILT. With ``percent``,
-    a ``*`` width or precision is taken from ``args``: those numbers are checked too."""
-    widths: list[str] = []
-    if percent:
-        for match in _PERCENT_SPEC.finditer(template):
-            widths += [g for g in match.groups() if g]
-        if "*" in template:
-            values = args if isinstance(args, tuple) else (args,)
-            widths += [str(abs(v)) for v in values if isinstance(v, int)]
-    else:
-        for match in _FORMAT_FIELD.finditer(template):
-            widths += _DIGITS.findall(match.group(1))
-    for width in widths:
-        too_big(int(width), "a format width")
+def check_percent(template: str | bytes, args: Any) -> None:
+    """``template % args``: each width and precision at most MAX_BUILT, ``*`` ones (taken
+    from ``args``, in order) included."""
+    text = template.decode("latin-1") if isinstance(template, bytes) else template
+    values = list(args) if isinstance(args, tuple) else [args]
+    position = 0
+    for match in _PERCENT.finditer(text):
+        if match.group(0) == "%%":
+            continue
+        mapped = match.group(1) is not None
+        for part in (match.group(2), match.group(3)):
+            if part == "*":
+                star = values[position] if position < len(values) else 0
+                position += 1
+                if isinstance(star, int):
+                    too_big(abs(star), "a format width")
+            elif part:
+                too_big(int(part), "a format width")
+        if not mapped:
+            position += 1
 
 
 class CheckedFormatter(SandboxedFormatter):
     """Jinja's sandboxed ``str.format``, each field's final spec checked before it is
-    formatted (nested fields resolved)."""
+    formatted (nested fields such as ``{:>{w}}`` resolved), and each field's text charged."""
 
     def format_field(self, value: Any, format_spec: str) -> Any:
         for width in _DIGITS.findall(format_spec):
             too_big(int(width), "a format width")
-        return super().format_field(value, format_spec)
+        return built(super().format_field(value, format_spec))
 
 
-def check_call(obj: Any, args: tuple[Any, ...]) -> None:
-    """A string method that grows text, called from a template: checked before it runs."""
+# --- calls and filters ------------------------------------------------------------------------
+
+
+def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(name)
+
+
+def check_call(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """A method of a string or bytes that grows it, called from a template: checked before
+    it runs."""
     text = getattr(obj, "__self__", None)
-    if not isinstance(text, str):
+    if not isinstance(text, str | bytes):
         return
     name = getattr(obj, "__name__", "")
-    if name in ("center", "ljust", "rjust", "zfill") and args and isinstance(args[0], int):
-        too_big(args[0], f"str.{name}()")
-    elif name == "expandtabs" and args and isinstance(args[0], int):
-        too_big(text.count("\t") * args[0], "str.expandtabs()")
-    elif name == "replace" and len(args) >= 2 and isinstance(args[0], str):
-        too_big(_replaced_size(text, args[0], args[1]), "str.replace()")
-    elif name == "join" and args and hasattr(args[0], "__len__"):
-        too_big(len(args[0]) * len(text), "str.join()")
+    if name in ("center", "ljust", "rjust", "zfill"):
+        width = _arg(args, kwargs, 0, "width")
+        if isinstance(width, int):
+            too_big(width, f"str.{name}()")
+    elif name == "expandtabs":
+        tabsize = _arg(args, kwargs, 0, "tabsize")
+        if isinstance(tabsize, int):
+            tabs = text.count(b"\t") if isinstance(text, bytes) else text.count("\t")
+            too_big(tabs * tabsize, name)
+    elif name == "replace":
+        old, new = _arg(args, kwargs, 0, "old"), _arg(args, kwargs, 1, "new")
+        if isinstance(old, str | bytes) and isinstance(new, str | bytes):
+            too_big(_replaced_size(text, old, new), "str.replace()")
+    elif name == "join":
+        items = _arg(args, kwargs, 0, "iterable")
+        if not isinstance(items, _SIZED):
+            raise LimitError(
+                "str.join() of a generator is not supported in a model template",
+                "use the join filter: {{ values|join(', ') }}",
+            )
+        too_big(_joined_size(items, len(text)), "str.join()")
+    elif name == "translate":
+        table = _arg(args, kwargs, 0, "table")
+        if isinstance(table, Mapping):
+            longest = max((size_of(v) for v in table.values()), default=1)
+            too_big(len(text) * longest, "str.translate()")
 
 
-def _replaced_size(text: str, old: str, new: Any) -> int:
-    grows = len(str(new)) - len(old)
-    hits = text.count(old) if old else len(text) + 1
-    return len(text) + max(grows, 0) * hits
+def _replaced_size(text: Any, old: Any, new: Any) -> int:
+    try:
+        hits = text.count(old) if old else len(text) + 1
+    except TypeError:  # str and bytes mixed: the call fails on its own
+        return 0
+    return int(len(text) + max(len(new) - len(old), 0) * hits)
 
 
-def _filter_check(name: str, args: tuple[Any, ...]) -> None:
-    """The filters that grow text, checked on their arguments (after Jinja's context)."""
-    if not args:
-        return
-    value, rest = args[0], args[1:]
-    if name == "center" and rest and isinstance(rest[0], int):
-        too_big(rest[0], "the center filter")
-    elif name == "indent" and rest and isinstance(rest[0], int | str):
-        width = rest[0] if isinstance(rest[0], int) else len(rest[0])
-        too_big((str(value).count("\n") + 1) * width, "the indent filter")
-    elif name == "replace" and len(rest) >= 2 and isinstance(rest[0], str):
-        too_big(_replaced_size(str(value), rest[0], rest[1]), "the replace filter")
-    elif name == "join" and rest and hasattr(value, "__len__"):
-        too_big(len(value) * len(str(rest[0])), "the join filter")
-    elif name == "format" and isinstance(value, str):
-        check_format(value, percent=True, args=tuple(rest))
+def _joined_size(items: Iterable[Any], separator: int) -> int:
+    listed = list(items)
+    return sum(size_of(x) if isinstance(x, str | bytes) else 8 for x in listed) + separator * max(
+        len(listed) - 1, 0
+    )
+
+
+def _filter_check(name: str, arguments: dict[str, Any]) -> None:
+    """The filters that can build a big value from small ones, checked on their arguments
+    (``arguments``: the call bound to the filter's signature)."""
+
+    def get(key: str) -> Any:
+        return arguments.get(key)
+
+    if name == "center" and isinstance(get("width"), int):
+        too_big(get("width"), "the center filter")
+    elif name == "indent" and isinstance(get("width"), int | str):
+        width = get("width")
+        lines = str(get("s")).count("\n") + 1
+        too_big(lines * (width if isinstance(width, int) else len(width)), "the indent filter")
+    elif name == "replace" and isinstance(get("old"), str) and get("new") is not None:
+        too_big(_replaced_size(str(get("s")), get("old"), str(get("new"))), "the replace filter")
+    elif name == "join":
+        too_big(_joined_size(get("value") or (), len(str(get("d") or ""))), "the join filter")
+    elif name == "format" and isinstance(get("value"), str):
+        check_percent(get("value"), tuple(get("args") or ()) or dict(get("kwargs") or {}))
+    elif name == "wordwrap":
+        width = get("width") if isinstance(get("width"), int) else 79
+        text = str(get("s"))
+        wrap = size_of(get("wrapstring") or "\n")
+        too_big(len(text) + (len(text) // max(width, 1) + 1) * wrap, "the wordwrap filter")
+    elif name == "batch" and isinstance(get("linecount"), int):
+        too_big(get("linecount"), "the batch filter")
+    elif name == "slice" and isinstance(get("slices"), int):
+        too_big(get("slices"), "the slice filter")
+    elif name == "sum":
+        items = get("iterable")
+        if any(isinstance(x, _SIZED) for x in items) or isinstance(get("start"), _SIZED):
+            total = sum(size_of(x) for x in items) + size_of(get("start"))
+            too_big(total, "the sum filter")
+            spend(len(items) * total)  # each + copies what was summed before
+
+
+# Filters whose input is read lazily (a generator): materialised first, so that the checks
+# above can size it and the filter still gets every item.
+_MATERIALISED = {"join": "value", "sum": "iterable"}
 
 
 def charged_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` checked before it runs and its result charged (Jinja's ``pass_context`` and
-    similar markers are kept: ``functools.wraps`` copies them)."""
-    passed = getattr(fn, "jinja_pass_arg", None)
+    """``fn`` checked before it runs, charged for what it reads and builds (Jinja's
+    ``pass_context`` and similar markers are kept: ``functools.wraps`` copies them)."""
+    signature = inspect.signature(fn)
+    passed = getattr(fn, "jinja_pass_arg", None) is not None
+    # Jinja passes its context, environment or eval context first to a filter marked so;
+    # the signature of some (those with an async variant) does not show that parameter.
+    listed = next(iter(signature.parameters), "") in ("context", "environment", "env", "eval_ctx")
+    skip = 1 if passed and not listed else 0
+    subject = 1 if passed else 0  # the filtered value's position in the call
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        _filter_check(name, args[1:] if passed is not None else args)
-        spend(1)
-        return built(fn(*args, **kwargs))
+        spend(1 + (size_of(args[subject]) if len(args) > subject else 0))
+        try:
+            bound = signature.bind(*args[skip:], **kwargs)
+        except TypeError:
+            return built(fn(*args, **kwargs))  # Jinja's own error for a wrong call
+        arguments = bound.arguments
+        lazy = _MATERIALISED.get(name)
+        if lazy is not None and lazy in arguments and not isinstance(arguments[lazy], _SIZED):
+            arguments[lazy] = list(counted_iter(arguments[lazy]))
+        _filter_check(name, arguments)
+        return built(fn(*args[:skip], *bound.args, **bound.kwargs))
 
     return run
+
+
+def input_size(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
+    """What a call reads: its object's size (a string's method) and its arguments'."""
+    owner = getattr(obj, "__self__", None)
+    own = size_of(owner) if isinstance(owner, _SIZED) else 0
+    return own + sum(size_of(a) for a in args) + sum(size_of(v) for v in kwargs.values())
