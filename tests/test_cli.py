@@ -191,6 +191,18 @@ def test_a_usage_error_in_json_mode_is_a_json_document_too(args, key, error, run
 
 
 @pytest.mark.slow
+def test_a_usage_error_s_json_quotes_no_argument_and_follows_the_last_format(run_cli) -> None:
+    """A mistyped --vars '{token: X}' (unquoted) leaves X as an extra argument, which click
+    quotes back: not into a document CI keeps. --format text after --format json: text."""
+    result = run_cli("plan", "--format", "json", "--vars", "{token:", "SECRET-arg-51c")
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["error"] == "Got unexpected extra argument(s)"
+    assert "SECRET-arg-51c" not in result.stdout
+    text = run_cli("plan", "--format", "json", "--format", "text", "--bogus")
+    assert text.returncode == 1 and text.stdout == ""
+
+
+@pytest.mark.slow
 def test_init_refuses_to_overwrite(tmp_path, run_cli) -> None:
     root = tmp_path / "shop"
     (root / "models").mkdir(parents=True)

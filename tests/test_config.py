@@ -226,7 +226,9 @@ def test_yaml_merge_keys_override_without_duplicate_error(tmp_path, make_project
         ("vars:\n  n: !!int abc\n", 2, "vars.n", "cannot read 'abc' as the YAML tag !!int says"),
         ("vars:\n  t: !!timestamp bad\n", 2, "vars.t", "as the YAML tag !!timestamp says"),
         ("vars:\n  f: !!float x\n", 2, "vars.f", "cannot read 'x' as the YAML tag !!float"),
-        ("vars:\n  x: &x 5\n  y:\n    <<: *x\n", 4, "vars.y", "'<<' merges a mapping"),
+        ("vars:\n  x: &x 5\n  y:\n    <<: *x\n", 4, "vars.y", "but found scalar"),
+        ("vars:\n  y:\n    a: 1\n    b: 2\n    <<: 5\n", 5, "vars.y", "'<<' merges"),
+        ("vars:\n  y:\n    a: 1\n    <<: [5]\n", 4, "vars.y", "expected a mapping"),
     ],
 )
 def test_a_yaml_tag_or_merge_that_does_not_fit_is_a_located_problem(

@@ -379,8 +379,11 @@ def test_a_webhook_that_never_answers_is_said_with_the_limit_that_stopped_it(
 
     from reverse_etl.notify import post
 
-    monkeypatch.setattr(post, "TIMEOUT", 0.3 if not trickle else 30.0)
-    monkeypatch.setattr(post, "DEADLINE", 30.0 if not trickle else 0.5)
+    # Silent: the 1-second read limit ends it, long before the 30-second whole. Trickling:
+    # no read waits long enough for the 1-second limit, so the 3-second whole does (a
+    # deadline below the read limit would say "whole" whatever the server did).
+    monkeypatch.setattr(post, "TIMEOUT", 1.0)
+    monkeypatch.setattr(post, "DEADLINE", 3.0 if trickle else 30.0)
     stop = threading.Event()
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -403,6 +406,4 @@ def test_a_webhook_that_never_answers_is_said_with_the_limit_that_stopped_it(
         stop.set()
         thread.join(5)
         listener.close()
-    assert said == (
-        "no whole answer within 0.5 seconds" if trickle else "no answer within 0.3 seconds"
-    )
+    assert said == ("no whole answer within 3 seconds" if trickle else "no answer within 1 seconds")

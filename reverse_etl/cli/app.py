@@ -4,6 +4,7 @@
 # options.py, runs_cmd.py, ui_cmd.py): typer reads every command's annotations at each start,
 # and string annotations cost typing.get_type_hints a compile() each (~10 ms of `--help`, #18).
 
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -523,11 +524,19 @@ def main() -> None:
         raise
 
 
+_EXTRA_ARGS = re.compile(r"(unexpected extra argument(?:s|\(s\))?) \(.*\)", re.S)
+
+
 def _json_requested(args: list[str]) -> bool:
     """Whether the command line asks for ``--format json`` (before click has parsed it:
     a usage error stops click before any option is read)."""
-    pairs = zip(args, [*args[1:], ""], strict=True)
-    return any(a == "--format=json" or (a == "--format" and b == "json") for a, b in pairs)
+    chosen = None
+    for a, b in zip(args, [*args[1:], ""], strict=True):
+        if a.startswith("--format="):
+            chosen = a.removeprefix("--format=")
+        elif a == "--format":
+            chosen = b  # the last one given wins, as click takes it
+    return chosen == "json"
 
 
 def _main_json() -> NoReturn:
@@ -539,7 +548,9 @@ def _main_json() -> NoReturn:
     except bases["ClickException"] as exc:
         error: Any = exc  # a click.ClickException
         error.show()  # the text typer shows, on stderr
-        message = str(error.format_message())
+        # Extra arguments are quoted back by click: a mistyped --vars '{token: X}' would put
+        # X in a document CI keeps; the text on stderr is click's, as before.
+        message = _EXTRA_ARGS.sub(r"\1", str(error.format_message()))
         ctx = getattr(error, "ctx", None)
         key = getattr(error, "option_name", None)  # NoSuchOption, BadOptionUsage
         param = getattr(error, "param", None)  # BadParameter, MissingParameter

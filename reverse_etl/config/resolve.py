@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from reverse_etl.config.env import LazySecret, Location, check_template, has_template, resolve
@@ -69,4 +71,17 @@ def _other_file_secret_env(loaded: LoadedYaml) -> frozenset[str]:
     a plain name (``ACCT_X``) that destinations.yml's access_token reads is a secret in
     retl_project.yml's vars as well, where every model could read it through var()."""
     other = _OTHER_FILE.get(loaded.path.name)
-    return project_secret_env([loaded.path.parent / other]) if other else frozenset()
+    if other is None:
+        return frozenset()
+    path = loaded.path.parent / other
+    try:
+        stat = path.stat()
+    except OSError:
+        return frozenset()  # missing: its own loading says so
+    return _secret_env_of(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _secret_env_of(path: Path, mtime_ns: int, size: int) -> frozenset[str]:
+    """Read once per version of the file: resolve_tree runs once per destination."""
+    return project_secret_env([path])

@@ -221,14 +221,16 @@ class _Builder:
     def _flatten(self, node: yaml.MappingNode, key_path: KeyPath) -> None:
         """Put the pairs merged in by ``<<: *anchor`` into ``node``; a merge of something
         that is not a mapping is a problem at its line (its pairs are left out)."""
+        merges = [k.start_mark for k, _ in node.value if k.tag == MERGE_TAG]
         try:
             self._constructor.flatten_mapping(node)
-        except yaml.MarkedYAMLError:
-            merge_keys = [k for k, _ in node.value if k.tag == MERGE_TAG]
-            mark = merge_keys[0].start_mark if merge_keys else node.start_mark
+        except yaml.MarkedYAMLError as exc:
+            # PyYAML has taken the '<<' pair out by now: the line its key was on
+            mark = merges[0] if len(merges) == 1 else exc.problem_mark or node.start_mark
             self.problems.append(
                 Problem(
-                    "'<<' merges a mapping or a list of mappings, not a single value",
+                    "'<<' merges an anchored mapping (*name) or a list of them; "
+                    + (exc.problem or "this is neither"),
                     file=self.path,
                     line=mark.line + 1,
                     key=format_key_path(key_path) or None,

@@ -351,7 +351,7 @@ class Runner:
                             {n: c[0] for n, c in counts.items()},
                             {n: c[1] for n, c in counts.items()},
                             window.hours,
-                            _platforms([known[n] for n in names if n in known])
+                            _platforms([known[n] for n in names])
                             if all(n in known for n in names)
                             else "the ad platform",  # a destination only the state knows
                         ),
