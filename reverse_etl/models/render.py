@@ -7,6 +7,7 @@ values of environment variables never reach an error message.
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from reverse_etl.config.secret_env import is_secret_name
@@ -92,7 +94,7 @@ class _ModelSandbox(ImmutableSandboxedEnvironment):
     bounded sizes and work (``template_limits``: ``*``, ``**``, ``%``, calls, loops, ranges
     and filters)."""
 
-    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    intercepted_binops = frozenset({"*", "**", "%", "+", "//"})
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if _is_secret(obj):
@@ -100,26 +102,37 @@ class _ModelSandbox(ImmutableSandboxedEnvironment):
         return bool(super().is_safe_attribute(obj, attr, value))
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        numbers = _is_int(left) and _is_int(right)
         if operator == "**":
-            if isinstance(left, int) and isinstance(right, int):
+            if numbers:
                 bits = max(abs(left), 2).bit_length() * right
                 if right > 0 and bits > limits.MAX_BUILT * 8:
                     raise limits.LimitError(f"{left} ** {right} is too large for a template")
+                limits.spend((max(bits, 0) // 64 + 1) ** 2)  # what multiplying that costs
             return limits.built(left**right)
-        if operator == "%":
-            if isinstance(left, str | bytes):
-                limits.check_percent(left, right)
+        if operator == "%" and isinstance(left, str | bytes):
+            limits.check_percent(left, right)
+            limits.spend(limits.size_of(right))
             return limits.built(left % right)
+        if numbers:  # *, //, % of two numbers: their sizes multiply
+            bits = left.bit_length() + right.bit_length()
+            limits.too_big(bits // 8 if operator == "*" else 0, f"a number {operator} a number")
+            limits.spend(limits.size_of(left) * limits.size_of(right))
+            return limits.built(_BINOPS[operator](left, right))
+        if operator in ("%", "//"):
+            return limits.built(_BINOPS[operator](left, right))
         if operator == "+":
             if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
-                limits.too_big(len(left) + len(right), "+")
+                limits.too_big(limits.size_of(left) + limits.size_of(right), "+")
             return limits.built(left + right)
         for seq, count in ((left, right), (right, left)):
             if isinstance(seq, _SEQUENCES) and isinstance(count, int):
-                limits.too_big(len(seq) * count, f"repeating a value {count} times")
+                limits.too_big(limits.size_of(seq) * count, f"repeating a value {count} times")
         return limits.built(left * right)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(__obj, LoopContext) and args:  # loop(x) of a recursive loop
+            args = (limits.counted_iter(args[0]), *args[1:])
         limits.check_call(__obj, args, kwargs)
         limits.spend(1 + limits.input_size(__obj, args, kwargs))
         return limits.built(super().call(__context, __obj, *args, **kwargs))
@@ -151,6 +164,17 @@ class _ModelSandbox(ImmutableSandboxedEnvironment):
 
 
 _SEQUENCES = (str, bytes, list, tuple)
+_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
+    "*": operator.mul,
+    "+": operator.add,
+    "//": operator.floordiv,
+    "%": operator.mod,
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
 
 _ENV = _ModelSandbox(
     undefined=jinja2.StrictUndefined,
@@ -163,6 +187,9 @@ _ENV = _ModelSandbox(
 _ENV.globals.clear()
 _ENV.globals["range"] = limits.counted_range
 _ENV.filters = {name: limits.charged_filter(name, fn) for name, fn in _ENV.filters.items()}
+_ENV.tests = {name: limits.charged_filter(name, t) for name, t in _ENV.tests.items()}  # type: ignore[arg-type]
+_ENV.concat = limits.joined  # type: ignore[method-assign]  # captured blocks, macros, caller()
+_ENV.finalize = limits.finalized
 
 _MISSING = object()
 

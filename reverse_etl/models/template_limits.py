@@ -3,21 +3,29 @@ not be able to exhaust the machine that checks it (a CI runner, a laptop).
 
 Three limits, checked while the template renders:
 
-- **Size**: no value bigger than ``MAX_BUILT`` items. The operations that can build a big
-  value from small ones are checked *before* they build it: ``*``, ``+``, ``~`` and ``**``;
-  ``%`` and ``str.format`` widths (``'{:>999999999}'`` would take a gigabyte at once); the
-  string methods and filters that grow text or lists (``center``, ``ljust``, ``replace``,
-  ``join``, ``translate``, ``indent``, ``wordwrap``, ``batch``, ``slice``, ``sum``...).
-  Every other call's and filter's result is charged to the work budget once built, which
-  no value over ``MAX_BUILT`` fits in either.
+- **Size**: no value bigger than ``MAX_BUILT`` items. A value's size counts everything in it
+  (``size_of``): a string's characters, a number's 64-bit words, and a container's items all
+  the way down (``[[0] * 1000] * 1000`` holds a million items). The operations that can build
+  a big value from small ones are checked *before* they build it: ``*``, ``+``, ``~``, ``**``
+  and ``//`` on numbers; ``%`` and ``str.format`` widths (``'{:>999999999}'`` would take a
+  gigabyte at once); the string methods and filters that grow text or lists (``center``,
+  ``ljust``, ``replace``, ``join``, ``translate``, ``to_bytes``, ``indent``, ``wordwrap``,
+  ``batch``, ``slice``, ``sum``, ``tojson``'s indent, ``urlize``'s target); what ``{{ }}``
+  prints; what a ``{% set %}`` block, a macro or ``caller()`` captures.
 - **Work**: ``MAX_STEPS`` steps per render: each loop iteration (recursive loops' too), each
-  call (macros included) and filter, the size of what each reads and builds, and the length
-  of each ``range()``. Each ``range()`` is small, but nested loops multiply: ``range(100000)``
-  inside ``range(100000)`` ran for hours.
+  call (macros included), filter, test and comparison, plus the size of what each reads and
+  builds, ``range()`` lengths included. Each ``range()`` is small, but nested loops multiply:
+  ``range(100000)`` inside ``range(100000)`` ran for hours.
 - **Output**: at most ``MAX_OUTPUT`` characters of SQL.
 
-The loops' iterables and ``~`` are rewritten, when a template is parsed, into calls of
-functions of this module that a template cannot rebind (``count_limits``).
+The loops' iterables, ``~`` and comparisons are rewritten, when a template is parsed, into
+calls of functions of this module that a template cannot rebind (``count_limits``). Codecs
+other than UTF-8/16/32, ASCII and Latin-1 are refused (``punycode`` is quadratic), and so are
+attribute paths of more than 16 parts.
+
+What this cannot bound is a single C-level operation on values within the limits; the limits
+keep those to about a million items each. Rendering in a process of its own, under CPU and
+memory rlimits, would bound everything; see the project's notes.
 """
 
 from __future__ import annotations
@@ -81,10 +89,42 @@ def spend(steps: int) -> None:
 
 
 _SIZED = (str, bytes, list, tuple, dict, set, frozenset)
+_CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
 def size_of(value: Any) -> int:
-    return len(value) if isinstance(value, _SIZED) else 1
+    """What reading or printing ``value`` costs: a string's length, a number's 64-bit words,
+    and a container's items all the way down (``[[0] * 1000] * 1000`` holds a million items
+    though it took two thousand to build: every list in it is the same one)."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value.bit_length() // 64 + 1
+    if isinstance(value, _CONTAINERS):
+        return _weight(value, {})
+    try:
+        return max(len(value), 1)  # range, dict views, a Jinja LoopContext...
+    except Exception:  # no length: one step
+        return 1
+
+
+def _weight(value: Any, seen: dict[int, int]) -> int:
+    known = seen.get(id(value))
+    if known is not None:
+        return known
+    if isinstance(value, dict):
+        items: Iterable[Any] = (*value.keys(), *value.values())
+    elif isinstance(value, _CONTAINERS):
+        items = value
+    else:
+        return size_of(value)
+    total = 0
+    for item in items:
+        total += _weight(item, seen) if isinstance(item, _CONTAINERS) else size_of(item)
+        if total > MAX_STEPS:  # no need to walk further: already over any budget
+            break
+    seen[id(value)] = max(total, 1)
+    return max(total, 1)
 
 
 def built(value: Any) -> Any:
@@ -96,6 +136,26 @@ def built(value: Any) -> Any:
 def too_big(size: int, what: str) -> None:
     if size > MAX_BUILT:
         raise LimitError(f"{what} would build more than {MAX_BUILT:,} items")
+
+
+def joined(chunks: Iterable[str]) -> str:
+    """Jinja's ``concat`` for captured output (``{% set %}`` blocks, macros, ``caller()``,
+    ``{% filter %}``): at most MAX_BUILT characters, charged."""
+    parts: list[str] = []
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        too_big(total, "a captured block")
+        parts.append(chunk)
+    spend(total)
+    return "".join(parts)
+
+
+def finalized(value: Any) -> Any:
+    """What ``{{ ... }}`` prints, sized before Jinja turns it into text."""
+    if not isinstance(value, str):
+        too_big(size_of(value), "printing a value")
+    return value
 
 
 def checked_output(chunks: Iterable[str]) -> str:
@@ -122,11 +182,30 @@ def counted_iter(iterable: Iterable[Any]) -> Iterator[Any]:
 
 def concat(parts: list[Any]) -> str:
     """``a ~ b``: checked before it is built."""
+    too_big(sum(size_of(p) for p in parts), "~")
     texts = [str(p) for p in parts]
     total = sum(len(t) for t in texts)
     too_big(total, "~")
     spend(total)
     return "".join(texts)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "gteq": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lteq": lambda a, b: a <= b,
+    "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
+}
+
+
+def compared(left: Any, op: str, right: Any) -> Any:
+    """``a == b``, ``a in b``...: charged for what they read (both sides, all the way down)."""
+    spend(size_of(left) + size_of(right))
+    return _COMPARE[op](left, right)
 
 
 def counted_range(*args: int) -> range:
@@ -145,6 +224,14 @@ class _Rewriter(NodeTransformer):
         iterable: nodes.Expr = node.iter  # type: ignore[assignment]  # typed Node in Jinja
         node.iter = _call("counted_iter", [iterable], iterable.lineno)
         return node
+
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        self.generic_visit(node)
+        if len(node.ops) != 1:  # a < b < c: left as Jinja compiles it
+            return node
+        (operand,) = node.ops
+        op = nodes.Const(operand.op, lineno=node.lineno)
+        return _call("compared", [node.expr, op, operand.expr], node.lineno)
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
@@ -179,6 +266,7 @@ def check_percent(template: str | bytes, args: Any) -> None:
     text = template.decode("latin-1") if isinstance(template, bytes) else template
     values = list(args) if isinstance(args, tuple) else [args]
     position = 0
+    total = 0
     for match in _PERCENT.finditer(text):
         if match.group(0) == "%%":
             continue
@@ -188,9 +276,10 @@ def check_percent(template: str | bytes, args: Any) -> None:
                 star = values[position] if position < len(values) else 0
                 position += 1
                 if isinstance(star, int):
-                    too_big(abs(star), "a format width")
+                    total += abs(star)
             elif part:
-                too_big(int(part), "a format width")
+                total += int(part)
+            too_big(total, "the format's widths")
         if not mapped:
             position += 1
 
@@ -218,9 +307,20 @@ def check_call(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> No
     """A method of a string or bytes that grows it, called from a template: checked before
     it runs."""
     text = getattr(obj, "__self__", None)
+    name = getattr(obj, "__name__", "")
+    if isinstance(text, int) and name == "to_bytes":
+        length = _arg(args, kwargs, 0, "length")
+        if isinstance(length, int):
+            too_big(length, "int.to_bytes()")
     if not isinstance(text, str | bytes):
         return
-    name = getattr(obj, "__name__", "")
+    if name in ("encode", "decode"):
+        codec = _arg(args, kwargs, 0, "encoding")
+        if codec is not None and str(codec).lower().replace("_", "-") not in _CODECS:
+            raise LimitError(
+                f"the {codec!r} encoding is not supported in a model template",
+                "use utf-8, ascii or latin-1",
+            )
     if name in ("center", "ljust", "rjust", "zfill"):
         width = _arg(args, kwargs, 0, "width")
         if isinstance(width, int):
@@ -249,6 +349,11 @@ def check_call(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> No
             too_big(len(text) * longest, "str.translate()")
 
 
+_CODECS = frozenset(
+    {"utf-8", "utf8", "ascii", "latin-1", "latin1", "iso-8859-1", "utf-16", "utf-32"}
+)
+
+
 def _replaced_size(text: Any, old: Any, new: Any) -> int:
     try:
         hits = text.count(old) if old else len(text) + 1
@@ -267,6 +372,9 @@ def _joined_size(items: Iterable[Any], separator: int) -> int:
 def _filter_check(name: str, arguments: dict[str, Any]) -> None:
     """The filters that can build a big value from small ones, checked on their arguments
     (``arguments``: the call bound to the filter's signature)."""
+    attribute = arguments.get("attribute") or (arguments.get("kwargs") or {}).get("attribute")
+    if isinstance(attribute, str) and attribute.count(".") > 16:
+        raise LimitError("an attribute path of more than 16 parts in a model template")
 
     def get(key: str) -> Any:
         return arguments.get(key)
@@ -292,6 +400,13 @@ def _filter_check(name: str, arguments: dict[str, Any]) -> None:
         too_big(get("linecount"), "the batch filter")
     elif name == "slice" and isinstance(get("slices"), int):
         too_big(get("slices"), "the slice filter")
+    elif name == "tojson" and isinstance(get("indent"), int) and get("indent") > 64:
+        raise LimitError("tojson's indent is at most 64 in a model template")
+    elif name == "urlize":
+        words = len(str(get("s") or get("value") or "").split())
+        extra = size_of(get("target")) + size_of(get("rel")) if get("target") or get("rel") else 0
+        too_big(words * extra, "the urlize filter")
+        spend(words * size_of(get("extra_schemes") or ()))
     elif name == "sum":
         items = get("iterable")
         if any(isinstance(x, _SIZED) for x in items) or isinstance(get("start"), _SIZED):
@@ -314,11 +429,11 @@ def charged_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     # the signature of some (those with an async variant) does not show that parameter.
     listed = next(iter(signature.parameters), "") in ("context", "environment", "env", "eval_ctx")
     skip = 1 if passed and not listed else 0
-    subject = 1 if passed else 0  # the filtered value's position in the call
+    subject = 1 if passed else 0  # the filtered value's position in the call (its context first)
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        spend(1 + (size_of(args[subject]) if len(args) > subject else 0))
+        spend(1 + sum(size_of(a) for a in args[subject:]) + sum(map(size_of, kwargs.values())))
         try:
             bound = signature.bind(*args[skip:], **kwargs)
         except TypeError:
@@ -336,5 +451,6 @@ def charged_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 def input_size(obj: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int:
     """What a call reads: its object's size (a string's method) and its arguments'."""
     owner = getattr(obj, "__self__", None)
-    own = size_of(owner) if isinstance(owner, _SIZED) else 0
+    # a value's own method reads the value (a loop's loop.cycle() does not read the loop)
+    own = size_of(owner) if isinstance(owner, (*_SIZED, int)) else 0
     return own + sum(size_of(a) for a in args) + sum(size_of(v) for v in kwargs.values())

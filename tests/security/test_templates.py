@@ -242,9 +242,9 @@ def test_a_model_cannot_build_huge_values(tmp_path, make_project, cli, expressio
         # widths that take gigabytes at once
         ("{{ 'x'|center(2000000000) }}", "the center filter"),
         ("{{ 'x'.ljust(2000000000) }}", "str.ljust()"),
-        ("{{ '%0999999999d' % 1 }}", "a format width"),
-        ("{{ '%*d' % (999999999, 1) }}", "a format width"),
-        ("{{ '%*d'|format(999999999, 1) }}", "a format width"),
+        ("{{ '%0999999999d' % 1 }}", "the format's widths"),
+        ("{{ '%*d' % (999999999, 1) }}", "the format's widths"),
+        ("{{ '%*d'|format(999999999, 1) }}", "the format's widths"),
         ("{{ '{:>999999999}'.format(1) }}", "a format width"),
         ("{{ '{:>{w}}'.format(1, w=999999999) }}", "a format width"),
         ("{{ ('{:>999999999}'|attr('format'))(1) }}", "a format width"),
@@ -258,9 +258,9 @@ def test_a_model_cannot_build_huge_values(tmp_path, make_project, cli, expressio
         # found in review: what the first version of these limits let through
         ("{% set b = 'x' * 800000 %}{% for i in range(60000) %}{{ b }}{% endfor %}", "SQL would"),
         ("{% set s = 'x' %}" + "{% set s = s ~ s %}" * 28, "steps"),
-        ("{{ ''.join(['x' * 900000] * 300) }}", "str.join()"),
+        ("{{ ''.join(['x' * 900000] * 300) }}", "repeating a value 300 times"),
         ("{{ 'x'.encode() * 300000000 }}", "repeating a value"),
-        ("{{ '%300000000d'.encode() % 1 }}", "a format width"),
+        ("{{ '%300000000d'.encode() % 1 }}", "the format's widths"),
         ("{{ ('{:>300000000}'|safe).format(1) }}", "a format width"),
         ("{{ ('x' * 1000).translate({120: 'y' * 300000}) }}", "str.translate()"),
         ("{{ ('\\t' * 1000).expandtabs(tabsize=300000) }}", "expandtabs"),
@@ -268,13 +268,33 @@ def test_a_model_cannot_build_huge_values(tmp_path, make_project, cli, expressio
         ("{{ ('x' * 100000)|wordwrap(1, true, 'x' * 300000) }}", "the wordwrap filter"),
         ("{{ [1]|batch(30000000, 0)|list }}", "the batch filter"),
         ("{{ [1]|slice(3000000)|list }}", "the slice filter"),
-        ("{{ ([[0] * 900000] * 100)|sum(start=[]) }}", "the sum filter"),
+        ("{{ ([[0] * 1000] * 1000)|sum(start=[]) }}", "steps"),
+        ("{{ ([[0] * 100] * 100)|sum(start=[]) }}", "steps"),  # each + copies the sum so far
         (
-            "{% set leaf = [0] * 1000 %}{% set top = [[leaf] * 300] * 300 %}"
+            "{% set leaf = [0] * 1000 %}{% set top = [[leaf] * 30] * 30 %}"
             "{% for x in top recursive %}{% if x is sequence %}{{ loop(x) }}{% endif %}"
             "{% endfor %}",
             "steps",
         ),
+        # found in a second review: aliased containers, numbers, captured blocks, codecs...
+        ("{% set a = [[[0] * 1000] * 1000] * 100 %}{{ a == a }}", "steps"),
+        (
+            "{% set a = [[0] * 1000] * 1000 %}{% for i in range(3) %}{{ a == a }}{% endfor %}",
+            "steps",
+        ),
+        ("{% set x = ('%999999d' * 300) % ((1,) * 300) %}", "the format's widths"),
+        ("{% set x = 10 ** 200000 %}{% set y = x * x * x * x * x * x %}", "steps"),
+        ("{% set x = 10 ** 2000000 %}{{ (x // (10 ** 1000000 + 1)) > 0 }}", "steps"),
+        ("{{ (1).to_bytes(300000000, 'big')|length }}", "int.to_bytes()"),
+        ("{{ range(300)|list|tojson(indent=1000000) }}", "tojson's indent"),
+        (
+            "{% set b = 'x' * 900000 %}{% set s %}{% for i in range(330) %}{{ b }}{% endfor %}"
+            "{% endset %}",
+            "a captured block",
+        ),
+        ("{{ 'abc'.encode('punycode') }}", "'punycode' encoding"),
+        ("{{ (['a'] * 3000)|map(attribute='0.' * 150000)|list }}", "an attribute path"),
+        ("{% set r = range(100000) %}{% for i in range(100) %}{{ 'a' in r }}{% endfor %}", "steps"),
         (
             "{% set b = '\\n' * 500000 %}{% for i in range(1000) %}{{ b.splitlines()|length }}"
             "{% endfor %}",
