@@ -458,3 +458,20 @@ def test_a_contents_number_that_does_not_parse_is_a_warning(engine: DuckDBEngine
     assert "a contents item's price is not a number (left out)" in row["warnings"]
     assert "a contents item's quantity is not an integer (left out)" in row["warnings"]
     assert row["payload"]["properties"]["contents"] == [{"content_id": "a"}]
+
+
+def test_a_whole_number_beyond_64_bits_is_an_invalid_row_not_a_failed_statement(
+    engine: DuckDBEngine,
+) -> None:
+    """CAST(1e19 AS BIGINT) failed the whole encode (a fuzz run): every row, valid ones too,
+    stayed unsent, and the message blamed the model."""
+    rows = encode(
+        engine,
+        "SELECT 'Purchase' AS event, 'e-' || i AS event_id, "
+        f"{NOW} AS event_time, [1e19, 3.0][i + 1] AS num_items, "
+        "[CAST(99999999999999999999 AS DECIMAL(38, 0)), 2][i + 1] AS order_id "
+        "FROM range(2) t(i)",
+    )
+    assert "num_items is not an integer" in (rows[0]["errors"] or "")
+    assert rows[1]["errors"] is None
+    assert rows[1]["payload"]["properties"]["num_items"] == 3

@@ -141,7 +141,9 @@ def integer(expr: str, t: pa.DataType) -> str:
         return expr
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return f"TRY_CAST(trim({expr}) AS BIGINT)"
-    return f"CASE WHEN {expr} = trunc({expr}) THEN CAST({expr} AS BIGINT) END"
+    # TRY_CAST: a whole number beyond BIGINT (1e19, a DECIMAL(38,0)) is no integer to send,
+    # so the row says so, rather than failing the whole statement.
+    return f"CASE WHEN {expr} = trunc({expr}) THEN TRY_CAST({expr} AS BIGINT) END"
 
 
 def boolean(expr: str, t: pa.DataType) -> str:
