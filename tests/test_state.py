@@ -228,6 +228,28 @@ def test_sigkill_mid_sync_loses_nothing(server: SandboxServer, tmp_path: Path) -
     assert plan.rows_to_send == 0
 
 
+@pytest.mark.parametrize("what", ["folder", "dangling link"])
+def test_a_lock_path_that_is_no_file_is_a_user_error(what: str, tmp_path: Path) -> None:
+    """filelock raised IsADirectoryError or ELOOP there: exit 2, 'a bug in retl' (a fuzz
+    run)."""
+    from reverse_etl.errors import LockError
+    from reverse_etl.state.lock import SyncLock
+
+    state = tmp_path / "state.duckdb"
+    lock = SyncLock(state)
+    if what == "folder":
+        lock.path.mkdir(parents=True)
+    else:
+        lock.path.symlink_to(tmp_path / "nowhere" / "x")
+    with pytest.raises(LockError) as info, lock:
+        pass
+    (problem,) = info.value.problems
+    assert problem.file == lock.path
+    word = "a folder" if what == "folder" else "a symbolic link"
+    assert f"cannot take the state's lock: {word} is where its lock file goes" in problem.message
+    assert "move that path away" in (problem.hint or "")
+
+
 @pytest.mark.slow
 def test_a_second_concurrent_sync_is_refused(server: SandboxServer, tmp_path: Path) -> None:
     project = events_project(tmp_path, server.base_url, select=model(100))

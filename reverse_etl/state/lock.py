@@ -51,6 +51,20 @@ class SyncLock:
                 file=self.path,
                 hint="wait for it to finish; a killed sync releases the lock by itself",
             ) from None
+        except OSError as exc:  # a folder, a link to nowhere or a loop where the lock file goes
+            what = (
+                "a symbolic link is where its lock file goes"
+                if self.path.is_symlink()
+                else "a folder is where its lock file goes"
+                if self.path.is_dir()
+                else str(exc.strerror or exc)
+            )
+            raise LockError(
+                f"cannot take the state's lock: {what}",
+                file=self.path,
+                hint="retl keeps a plain lock file there: move that path away (no sync is "
+                "holding it)",
+            ) from None
         started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.info.write_text(
             f"pid {os.getpid()} on {socket.gethostname()} since {started}\n", encoding="utf-8"
