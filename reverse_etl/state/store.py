@@ -182,6 +182,10 @@ class LocalStateStore:
             raise error from None
 
     def _attach(self) -> None:
+        if self.path.exists() and not self.path.is_file():
+            # A pipe would block the open (retl plan, state show, runs hung on one); a folder
+            # or a device is no database either.
+            raise self._not_a_state("it is not a regular file (a folder, a pipe or a device)")
         if self.read_only and not self.path.exists():
             # Nothing synced yet: an empty in-memory state with the same schema.
             self.engine.execute(f"ATTACH ':memory:' AS {ALIAS}")

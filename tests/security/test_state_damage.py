@@ -334,3 +334,20 @@ def test_a_damaged_warehouse_file_is_not_blamed_on_the_state(tmp_path: Path) -> 
     assert store.explain(caught.value) is None
     store.close()
     engine.close()
+
+
+def test_a_pipe_as_the_state_file_is_named_not_waited_on(project: Path, cli: Cli) -> None:
+    """Opening a FIFO read-only blocks until a writer comes: plan, state show and runs hung
+    (a fuzz run). A pipe that some process writes to would unblock it: none does here, so
+    without the check the open would never return (the test would time out, not pass)."""
+    import os
+
+    state = _state(project)
+    state.unlink()
+    os.mkfifo(state)
+    for command in (("plan", "--sandbox"), ("state", "show", "--sandbox"), ("sync", "--sandbox")):
+        result = cli(*command, "--project-dir", project)
+        _assert_damaged(result, state)
+        assert "not a regular file" in result.stderr
+    assert cli("state", "reset", "--sandbox", "--project-dir", project).returncode == 0
+    assert _plan_rows_new(project) == ROWS
