@@ -243,14 +243,17 @@ def test_test_events_page_shows_a_new_event_without_a_reload(
     browser: webdriver.Chrome, site: Site
 ) -> None:
     load(browser, site, "/events")
-    rows = browser.find_elements(By.CSS_SELECTOR, "table#test-events tbody tr")
-    verdicts = {r.find_elements(By.TAG_NAME, "td")[5].text for r in rows}
+    # The page re-renders its table as the live feed comes in: each read below is one
+    # script, so no element found in one render is read in the next (a stale element).
+    cells = browser.execute_script(
+        "return [...document.querySelectorAll('table#test-events tbody tr')]"
+        ".map(r => [...r.cells].map(c => c.innerText))"
+    )
+    verdicts = {row[5] for row in cells if len(row) > 5}
     assert {"accepted", "rejected"} <= verdicts
+    status = "return document.getElementById('feed-status')?.innerText || ''"
     WebDriverWait(browser, 30).until(
-        lambda d: (
-            d.find_element(By.ID, "feed-status").text.startswith("live: ")
-            and "events" in d.find_element(By.ID, "feed-status").text
-        )
+        lambda d: (text := d.execute_script(status)).startswith("live: ") and "events" in text
     )
     browser.execute_script("window.retlMarker = 'same page'")
     event = {
@@ -272,9 +275,9 @@ def test_test_events_page_shows_a_new_event_without_a_reload(
     )
     assert response.json()["code"] == 0
     # The newest row, once the page shows it with its test_event_code.
-    newest = (By.CSS_SELECTOR, "table#test-events tbody tr")
+    newest = "return document.querySelector('table#test-events tbody tr')?.innerText || ''"
     WebDriverWait(browser, 30).until(
-        lambda d: all(s in d.find_element(*newest).text for s in ("live-probe-1", "TEST-LIVE"))
+        lambda d: all(s in d.execute_script(newest) for s in ("live-probe-1", "TEST-LIVE"))
     )
     assert browser.execute_script("return window.retlMarker") == "same page"  # no reload
     checked(browser)
