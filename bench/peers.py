@@ -180,37 +180,28 @@ def dlt_child(parquet: Path, url: str, pipelines_dir: Path, batch: int, threads:
 
 # --- the parent: stdlib only, so its own RSS stays small (wait4 and time count a child from the
 # parent's peak at fork) ------------------------------------------------------------------------
-class Sink:
-    """``bench/sink.py fast`` in its own process, or an existing one at ``url``."""
+class _ExistingSink:
+    """A sink already running at ``url`` (``--url``): its counters, nothing to stop."""
 
-    def __init__(self, url: str | None, log: Path) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        if url:
-            self.base_url = url.rstrip("/")
-            return
-        self._log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "sink.py"), "fast"],
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"sink did not start (see {log})")
-        self.base_url = f"http://127.0.0.1:{json.loads(line)['port']}"
+    def __init__(self, url: str) -> None:
+        self.base_url = url.rstrip("/")
 
     def stats(self) -> dict[str, Any]:
         with urllib.request.urlopen(self.base_url + "/_bench/stats", timeout=10) as r:
             return dict(json.loads(r.read()))
 
     def close(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            assert self.proc.stdout is not None
-            self.proc.stdout.close()
-            self._log.close()
+        pass
+
+
+def start_sink(url: str | None, log: Path) -> Any:
+    """``--url``'s sink, or ``bench/sink.py fast`` started as ``bench/run.py`` starts it."""
+    if url:
+        return _ExistingSink(url)
+    sys.path.insert(0, str(HERE))
+    from run import Sink  # bench/ is not a package; imported here: the dlt child lacks retl
+
+    return Sink("fast", log)
 
 
 def timed(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> dict[str, Any]:
@@ -251,7 +242,7 @@ def last_json(text: str) -> dict[str, Any]:
 class Tools:
     """Writes each tool's project once; ``run(tool)`` runs it once from an empty state."""
 
-    def __init__(self, args: argparse.Namespace, sink: Sink) -> None:
+    def __init__(self, args: argparse.Namespace, sink: Any) -> None:
         self.args, self.sink = args, sink
         self.work: Path = args.workdir
         self.peer_bin = Path(args.peer_python).parent
@@ -422,7 +413,7 @@ def main_bench(args: argparse.Namespace) -> None:
     expect_args = [args.peer_python, me, "expect", str(args.parquet.resolve()), str(expect_file)]
     subprocess.run(expect_args, check=True)
     expect = json.loads(expect_file.read_text())
-    sink = Sink(args.url, args.workdir / "sink.log")
+    sink = start_sink(args.url, args.workdir / "sink.log")
     runs: list[dict[str, Any]] = []
     try:
         tools = Tools(args, sink)
