@@ -556,17 +556,9 @@ def _main_json() -> NoReturn:
         param = getattr(error, "param", None)  # BadParameter, MissingParameter
         if key is None and param is not None:
             key = next(iter(param.opts), None)
-        problem = {
-            "message": message,
-            "file": None,
-            "line": None,
-            "key": key,
-            "hint": f"see '{ctx.command_path} --help'" if ctx is not None else None,
-            "severity": "error",
-        }
-        Output.create("json", debug=False).json(
-            {"ok": False, "error": message, "problems": [problem]}
-        )
+        hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
+        document = output.error_document(UsageError(message, key=key, hint=hint))
+        Output.create("json", debug=False).json(document)
         sys.exit(1)
     except typer.Abort:
         typer.echo("Aborted!", err=True)

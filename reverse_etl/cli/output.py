@@ -133,13 +133,16 @@ def boundary(out: Output) -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+def error_document(exc: RetlError) -> dict[str, Any]:
+    """The ``--format json`` document of an error."""
+    return {"ok": False, "error": exc.message, "problems": [_problem(p) for p in exc.problems]}
+
+
 def _user_error(out: Output, exc: RetlError) -> NoReturn:
     for line in exc.render_lines():
         _fail_line(line)
     if out.format == "json":
-        out.json(
-            {"ok": False, "error": exc.message, "problems": [_problem(p) for p in exc.problems]}
-        )
+        out.json(error_document(exc))
     if out.debug:
         _traceback()
     raise typer.Exit(exc.exit_code) from None
