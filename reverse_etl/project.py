@@ -683,10 +683,8 @@ def _refuse_outside_paths(project_dir: Path, config: ProjectConfig, loaded: Any)
     for key, value, roots in named:
         where = Path(value).expanduser()
         where = where if where.is_absolute() else project_dir / where
-        try:
-            where = where.resolve()
-        except (RuntimeError, OSError):  # a loop of symbolic links: leads nowhere, so not in
-            where = Path("/")
+        # a loop of symbolic links leads nowhere: refused as outside
+        where = _resolved(where) or Path("/")
         below = any(_unhidden_under(where, r) for r in roots)
         if key[0] == "state" and where == root:
             # the project folder itself: its hidden files (.git/config, .env) are under it
@@ -735,11 +733,17 @@ def _inside(path: Path, folders: Sequence[Path]) -> bool:
 def _leads_out(link: Path, folders: Sequence[Path]) -> bool:
     """Whether a symbolic link leads outside ``folders``. A loop of links leads nowhere
     (reading it fails, as a missing file does): not out."""
+    target = _resolved(link)
+    return target is not None and not _inside(target, folders)
+
+
+def _resolved(path: Path) -> Path | None:
+    """``path`` with its links resolved; None for a loop of links ("Symlink loop": a
+    RuntimeError in Python 3.11, an OSError in later ones)."""
     try:
-        target = link.resolve()
-    except (RuntimeError, OSError):  # "Symlink loop" (Python 3.11: RuntimeError)
-        return False
-    return not _inside(target, folders)
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return None
 
 
 def _links(folder: Path) -> Iterator[Path]:
