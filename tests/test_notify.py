@@ -342,6 +342,19 @@ def test_a_failed_webhook_leaves_the_exit_code_of_the_cli(
             "rejections_above",
             "2%",
         ),
+        # A URL built around a variable would send any secret (the ad platform's token) to
+        # a host the project chose; the whole URL must be the variable.
+        (
+            "notify:\n  - url: \"https://x.example/?t={{ env_var('TIKTOK_ACCESS_TOKEN') }}\"\n",
+            "url",
+            "exactly one variable",
+        ),
+        (
+            "notify:\n  - url: \"{{ env_var('H', 'https://x.example/XYZsecret') }}\"\n",
+            "url",
+            "no default",
+        ),
+        ("notify:\n  - url: \"{{ env_var('H') }}/{{ env_var('A') }}\"\n", "url", "no text"),
     ],
 )
 def test_bad_notify_config_is_a_located_error(

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from reverse_etl.config.secret_env import SECRET_KEYS, is_secret_name
 from reverse_etl.config.templates import (
     ALLOWED,
+    Call,
     MissingEnvVar,
     MissingVar,
     TemplateSyntaxError,
@@ -122,6 +123,19 @@ class LazySecret:
     @property
     def from_env(self) -> bool:
         return has_template(self._raw)
+
+    @property
+    def whole_env_var(self) -> str | None:
+        """The variable this secret is, when it is exactly one ``{{ env_var('NAME') }}``
+        without a default and with nothing written around it; else None."""
+        try:
+            parts = parse_value(self._raw.strip())
+        except TemplateSyntaxError:
+            return None
+        if len(parts) != 1 or not isinstance(parts[0], Call):
+            return None
+        call = parts[0]
+        return call.name if call.function == "env_var" and call.default is None else None
 
     def is_available(self) -> bool:
         """True when reveal() would succeed (the variable is set, or a literal)."""

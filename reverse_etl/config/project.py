@@ -406,6 +406,14 @@ class WebhookConfig(_Strict):
                 "url: \"{{ env_var('SLACK_WEBHOOK_URL') }}\" and set the variable, never the "
                 "URL itself"
             )
+        if v.whole_env_var is None:
+            # The whole URL comes from the environment: a URL built around a variable
+            # ('https://host/{{ env_var(...) }}') would send any secret to any host.
+            raise ValueError(
+                'must be exactly one variable, the whole URL: url: "{{ env_var('
+                "'SLACK_WEBHOOK_URL') }}\" (no text around it, no default), so that the "
+                "project cannot choose where a secret goes"
+            )
         return v
 
     @field_validator("rejections_above")

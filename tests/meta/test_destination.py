@@ -64,6 +64,7 @@ def test_capabilities_and_scope() -> None:
 
 
 def test_target_reads_the_token_now_or_uses_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RETL_ALLOWED_HOSTS", "proxy.example")  # a proxy its runner allows
     dest = env_destination(monkeypatch, api_base_url="https://proxy.example/")
     target = dest.target(None)
     assert target.base_url == "https://proxy.example"

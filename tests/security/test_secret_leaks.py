@@ -392,6 +392,47 @@ def test_a_spark_setting_that_loads_code_is_refused(
 
 
 @pytest.mark.parametrize("kind", ["tiktok_events", "meta_conversions"])
+def test_the_token_goes_only_to_the_platform_this_machine_or_a_listed_host(
+    kind: str, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """A pull request that names another host in api_base_url would have the next sync send
+    the access token there: only the platform's API, this machine and the hosts the runner
+    lists in RETL_ALLOWED_HOSTS take it, and a URL whose host two parsers could read
+    differently (a user part, a backslash) is refused outright."""
+    target = "event_source_id: X" if kind == "tiktok_events" else "pixel_id: '1'"
+    platform = (
+        "https://business-api.tiktok.com"
+        if kind == "tiktok_events"
+        else ("https://graph.facebook.com")
+    )
+    cases = [
+        (platform, {}, None),
+        (f"{platform}/", {}, None),
+        ("http://localhost:8080/x", {}, None),
+        ("https://proxy.corp.example/tt", {}, "add proxy.corp.example to RETL_ALLOWED_HOSTS"),
+        ("https://proxy.corp.example/tt", {"RETL_ALLOWED_HOSTS": "proxy.corp.example"}, None),
+        ("https://PROXY.corp.example", {"RETL_ALLOWED_HOSTS": "db, proxy.corp.example"}, None),
+        (f"{platform}.evil.example", {}, "none of them"),
+        ("https://business-api.tiktok.com@evil.example", {}, "plain URL"),
+        ("https://evil.example\\@graph.facebook.com", {}, "plain URL"),
+        (f"{platform}/?x=1", {}, "plain URL"),
+    ]
+    for url, env, says in cases:
+        (tmp_path / "destinations.yml").write_text(
+            f"destinations:\n  d:\n    type: {kind}\n    model: ev\n    access_token: x\n"
+            f"    {target}\n    api_base_url: '{url}'\n"
+        )
+        (tmp_path / "retl_project.yml").write_text("name: x\n")
+        result = cli("validate", "--project-dir", tmp_path, env=env)
+        said = " ".join(result.stderr.split())
+        assert "Traceback" not in said
+        if says is None:
+            assert "api_base_url" not in said, (url, said)
+        else:
+            assert "api_base_url" in said and says in said, (url, said)
+
+
+@pytest.mark.parametrize("kind", ["tiktok_events", "meta_conversions"])
 def test_an_api_base_url_over_plain_http_is_refused_but_to_this_machine(
     kind: str, tmp_path: Path, cli: Callable[..., CliResult]
 ) -> None:

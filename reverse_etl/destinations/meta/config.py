@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reverse_etl.config.env import LazySecret
 from reverse_etl.config.phone_region import check_phone_region
-from reverse_etl.destinations.meta.vocab import DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
+from reverse_etl.destinations.meta.vocab import API_HOSTS, DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
 from reverse_etl.destinations.shared.api_url import check_api_base_url
 
 ActionSource = Literal[
@@ -68,7 +68,8 @@ class MetaConfig(BaseModel):
     api_version: str = DEFAULT_API_VERSION
     """Graph API version, ``vNN.N``."""
     api_base_url: str = DEFAULT_API_BASE_URL
-    """Graph API base URL (a proxy, or the sandbox in tests)."""
+    """Graph API base URL. The token goes only to Meta's API, this machine (a sandbox) or a
+    proxy whose host ``RETL_ALLOWED_HOSTS`` lists in the environment."""
     primary_key: str | list[str] | None = None
     """Columns identifying a row for incremental syncs (default: the model's
     ``config(primary_key=...)``, else its ``event_id`` column)."""
@@ -122,7 +123,7 @@ class MetaConfig(BaseModel):
     @field_validator("api_base_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        return check_api_base_url(v)
+        return check_api_base_url(v, API_HOSTS, "Meta")
 
     def rule_violations(self) -> list[tuple[str, str, str | None]]:
         """Cross-field rules, as (key, message, fix)."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Final
 
 DEFAULT_API_BASE_URL: Final = "https://graph.facebook.com"
+# The hosts a token may go to without RETL_ALLOWED_HOSTS: the Graph API.
+API_HOSTS: Final = ("graph.facebook.com",)
 # A current Graph API version; Meta supports each for about two years after its release.
 DEFAULT_API_VERSION: Final = "v21.0"
 PARTNER_AGENT: Final = "retl"

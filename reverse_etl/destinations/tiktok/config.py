@@ -13,7 +13,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from reverse_etl.config.env import LazySecret
 from reverse_etl.config.phone_region import check_phone_region
 from reverse_etl.destinations.shared.api_url import check_api_base_url
-from reverse_etl.destinations.tiktok.vocab import DEFAULT_API_BASE_URL
+from reverse_etl.destinations.tiktok.vocab import API_HOSTS, DEFAULT_API_BASE_URL
 
 DataSource = Literal["WEB", "APP", "OFFLINE", "CRM"]
 Target = Literal["ID", "NAME", "NEW"]
@@ -77,7 +77,8 @@ class TikTokConfig(BaseModel):
     """Share (0 to 1) of the rows to send that must carry a strong match key (see Match
     keys); below it the run stops before anything is sent. Unset: reported, never enforced."""
     api_base_url: str = DEFAULT_API_BASE_URL
-    """Business API base URL (a proxy, or the sandbox in tests)."""
+    """Business API base URL. The token goes only to TikTok's API, this machine (a sandbox) or
+    a proxy whose host ``RETL_ALLOWED_HOSTS`` lists in the environment."""
     primary_key: str | list[str] | None = None
     """Columns identifying a row for incremental syncs (default: the model's
     ``config(primary_key=...)``, else its ``event_id`` column)."""
@@ -119,7 +120,7 @@ class TikTokConfig(BaseModel):
     @field_validator("api_base_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        return check_api_base_url(v)
+        return check_api_base_url(v, API_HOSTS, "TikTok")
 
     def rule_violations(self) -> list[tuple[str, str, str | None]]:
         """Cross-field rules, as (key, message, fix)."""
