@@ -45,6 +45,7 @@ from reverse_etl.pipeline.stores import open_state, reset_command, state_file
 from reverse_etl.state.base import StateStore
 from reverse_etl.state.dedup import DedupWindow, ResendImpact
 from reverse_etl.state.store import ScopeInfo
+from reverse_etl.validation.live import live_type_problems, untyped_parameters
 
 if TYPE_CHECKING:
     from reverse_etl.pipeline.context import RunContext
@@ -83,11 +84,13 @@ class Runner:
         # The same static validation as `retl validate` comes first: a model that cannot fit
         # its destination stops here, with every problem, before any row is read.
         # each once: a model's problem is the same for every destination reading it
-        problems = list(dict.fromkeys(p for v in self.p.validate(select) for p in v.errors))
+        validations = self.p.validate(select)
+        problems = list(dict.fromkeys(p for v in validations for p in v.errors))
         if problems:
             raise ValidationFailed.from_problems(
                 problems, summary="validation failed: nothing was sent (see 'retl validate')"
             )
+        untyped = untyped_parameters(validations)
         plans = []
         bench = self.p.workbench
         reruns_before = bench.single_threaded
@@ -108,6 +111,16 @@ class Runner:
             model = model_input(
                 self.p, store, d, compiled, full_refresh=full_refresh, window=self.window([d])
             )
+            if d.name in untyped:  # what validation could not type, checked as it runs
+                with model_errors(compiled):
+                    columns = bench.describe(f"SELECT * FROM {model.relation}")
+                live = live_type_problems(columns, untyped[d.name], d.rules())
+                if live:
+                    raise ValidationFailed.from_problems(
+                        live,
+                        summary=f"destination '{d.name}': model '{compiled.name}' does not "
+                        f"fit {d.config.type}",
+                    )
             # On a first sync the model runs inside the plan's encode: its errors too name it.
             with model_errors(compiled):
                 plan = build_destination_plan(
