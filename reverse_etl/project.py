@@ -337,6 +337,7 @@ class Project:
         with model_errors(compiled, probe=bench.describe if engine is bench and own else None):
             sql = query_for(compiled, engine)
             if engine is bench:
+                sql = bench.uuids_as_text(sql)
                 return ModelInput(f"(\n{sql}\n) AS __model", bench.schema(sql))
             table = bench.stage(engine.stream(sql))
             return ModelInput(table, bench.schema(f"SELECT * FROM {table}"))

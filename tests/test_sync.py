@@ -424,3 +424,56 @@ def test_duplicate_keys_make_every_copy_invalid(server: SandboxServer, tmp_path:
     assert (plan.rows_invalid, plan.rows_to_send) == (2, 3)
     assert plan.invalid_reasons == (("duplicate primary key", 2),)
     assert [r.key for r in plan.invalid_rows] == ["same", "same"]
+
+
+def test_uuid_columns_are_sent_as_their_text(tmp_path: Path) -> None:
+    """DuckDB hands a UUID to Arrow as text, so the encoder took it for text, but DuckDB's
+    string functions take no UUID: an event_id, an order_id or an external_id of type UUID
+    (a Parquet file's UUID column, gen_random_uuid()) failed the whole encode with a binder
+    error. They are sent as the UUID's text, a list of them too, and a re-sync finds them
+    unchanged."""
+    import hashlib
+
+    uid = "8a3b0f7e-9c1d-4e2a-b7f3-0123456789ab"
+    root = write_project(
+        tmp_path,
+        {
+            "retl_project.yml": "name: u\n",
+            "destinations.yml": """
+                destinations:
+                  d:
+                    type: tiktok_events
+                    model: ev
+                    access_token: x
+                    event_source_id: X
+                """,
+            "models/ev.sql": f"""
+                select cast('{uid}' as uuid) as event_id, cast('{uid}' as uuid) as order_id,
+                  'Purchase' as event, timestamp '2026-12-01 10:00:00' as event_time,
+                  cast('{uid.upper()}' as uuid) as external_id,
+                  'https://x.example' as page_url
+                """,
+        },
+    )
+    with Project.load(root) as project:
+        (plan,) = project.plan(sandbox=True)
+        (sample,) = plan.samples
+        event = sample
+        assert event["event_id"] == uid and event["properties"]["order_id"] == uid
+        assert event["user"]["external_id"] == hashlib.sha256(uid.encode()).hexdigest()
+        first = project.sync(sandbox=True)
+        assert [(r.sent, r.rejected) for r in first.results] == [(1, 0)]
+        (again,) = project.plan(sandbox=True)
+        assert (again.rows_changed, again.rows_unchanged) == (0, 1)
+    (root / "models/ev.sql").write_text(
+        (root / "models/ev.sql")
+        .read_text()
+        .replace(
+            f"cast('{uid.upper()}' as uuid) as external_id",
+            f"[cast('{uid}' as uuid)] as external_id",
+        )
+    )
+    with Project.load(root) as project:
+        (plan,) = project.plan(sandbox=True)
+        (sample,) = plan.samples
+        assert sample["user"]["external_id"] == [hashlib.sha256(uid.encode()).hexdigest()]

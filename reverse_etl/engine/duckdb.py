@@ -356,6 +356,18 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(_clean(exc)) from None
 
+    def uuids_as_text(self, sql: str) -> str:
+        """``sql`` with its UUID columns (and lists of them) as VARCHAR. Arrow carries a UUID
+        as text, so the encoders treat it as text, but DuckDB's string functions take no
+        UUID (``trim(external_id)`` failed the whole encode). The text is the UUID's own, so
+        row hashes and keys are as before."""
+        casts = {"UUID": "VARCHAR", "UUID[]": "VARCHAR[]"}
+        columns = [(c.name, casts[c.type]) for c in self.describe(sql) if c.type in casts]
+        if not columns:
+            return sql
+        replaced = ", ".join(f"CAST({_ident(n)} AS {t}) AS {_ident(n)}" for n, t in columns)
+        return f"SELECT * REPLACE ({replaced}) FROM (\n{sql}\n) AS __uuids"
+
     def transpile(self, sql: str) -> str:
         """retl writes its own SQL in DuckDB's dialect: nothing to do here."""
         return sql
