@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from reverse_etl.config.destinations import DESTINATIONS_FILE, DestinationConfig, load_destinations
 from reverse_etl.config.project import (
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from reverse_etl.check import DestinationCheck
     from reverse_etl.delivery.retry import RetryPolicy
     from reverse_etl.destinations.base import Destination
-    from reverse_etl.engine.base import Engine
+    from reverse_etl.engine.base import Engine, LocalFiles
     from reverse_etl.engine.duckdb import DuckDBEngine
     from reverse_etl.history.records import (
         DeliveryRecord,
@@ -318,7 +318,10 @@ class Project:
         if self._warehouse is None:
             from reverse_etl.engine.factory import open_warehouse
 
-            self._warehouse = open_warehouse(wh, self.resolve_path, self.state_dir)
+            warehouse = open_warehouse(wh, self.resolve_path, self.state_dir)
+            if warehouse.capabilities.reads_local_files:  # the workbench's rule, held there
+                cast("LocalFiles", warehouse).restrict_files(*self._readable_files())
+            self._warehouse = warehouse
         return self._warehouse
 
     def model_input(self, compiled: CompiledModel) -> ModelInput:

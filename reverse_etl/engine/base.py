@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # annotations only: `retl validate` imports this without Arrow (#18)
+    from pathlib import Path
+
     import pyarrow as pa
 
 DEFAULT_BATCH_ROWS = 10_000
@@ -47,6 +49,8 @@ class EngineCapabilities:
     PostgreSQL flattens such a subquery and computes its expressions above the join, so
     every column of the model went through the join's hash batches (``OFFSET 0`` keeps the
     subquery: 7.0 -> 2.2 s for the 1M-row classification, issue #17).
+    ``reads_local_files``: models read files with the engine's own readers (Spark's), so the
+    project's rule on which files they may read is handed to it (``LocalFiles``).
     """
 
     dialect: str
@@ -56,6 +60,7 @@ class EngineCapabilities:
     default_schema: str | None = None
     native_models: bool = False
     subquery_fence: str = ""
+    reads_local_files: bool = False
 
 
 class Engine(Protocol):
@@ -105,6 +110,14 @@ class NativeModels(Engine, Protocol):
     def native_view(self, name: str, sql: str) -> str:
         """A temporary view of ``sql``, in the engine's own dialect and run as written, for
         model ``name``; the name to read it by."""
+        ...
+
+
+class LocalFiles(Engine, Protocol):
+    """An engine with ``capabilities.reads_local_files``."""
+
+    def restrict_files(self, directories: Sequence[Path], files: Sequence[Path] = ()) -> None:
+        """From now on, models read local files only in ``directories`` and ``files``."""
         ...
 
 

@@ -47,6 +47,7 @@ def open_warehouse(
                 connect_timeout=wh.connect_timeout,
                 conf=dict(wh.conf),
                 warehouse_dir=folder.resolve() if folder is not None else None,
+                files_base=resolve_path(".").resolve(),
             ),
         )
     from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine

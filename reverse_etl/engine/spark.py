@@ -34,6 +34,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
 from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, JSON_TEXT, ColumnInfo, EngineCapabilities
 from reverse_etl.engine.errors_text import redact_error
+from reverse_etl.engine.file_rule import FileRule
 from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.json_times import json_times_as_text
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
@@ -72,6 +73,7 @@ appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %p %c{1}: %m%n
 """
 _VIEWS = itertools.count(1)
+_RUN_SQL_ON_FILES = "spark.sql.runSQLOnFiles"
 _ERROR_CLASS = re.compile(r"\[[A-Z][A-Z_]*(?:\.[A-Z_]+)?\]")
 # Spark's message parameters that name something the model wrote (a type, a function, a
 # column, a setting, a format): kept. Every other parameter of an error raised while running
@@ -92,6 +94,7 @@ class SparkConnection:
     token: SecretStr | None = None
     conf: Mapping[str, str] = field(default_factory=dict)
     warehouse_dir: Path | None = None  # spark.sql.warehouse.dir of a session retl starts
+    files_base: Path | None = None  # where a model's relative file paths start: the project
     connect_timeout: float | None = None  # seconds a Connect call retries (engine/spark_retry)
 
     def describe(self) -> str:
@@ -120,6 +123,7 @@ class SparkEngine:
         diffs_in_place=True,
         default_schema="default",
         native_models=True,
+        reads_local_files=True,
     )
 
     def __init__(self, conn: SparkConnection, *, model_dialect: str = "duckdb") -> None:
@@ -128,6 +132,7 @@ class SparkEngine:
         self._session: Any = None
         self._owned = False  # stop the session on close only if this engine started it
         self._views: dict[tuple[str, str, str], str] = {}
+        self._file_rule: FileRule | None = None  # set by restrict_files
 
     def __repr__(self) -> str:
         return f"SparkEngine({self.conn.describe()}, model_dialect={self.model_dialect!r})"
@@ -140,8 +145,21 @@ class SparkEngine:
     @property
     def session(self) -> Any:
         if self._session is None:
-            self._session = self._open()
+            session = self._open()
+            # A session this engine did not build (Spark Connect, a notebook's) as well:
+            # a server that refuses the setting still has _refuse_code's check.
+            with contextlib.suppress(Exception):
+                session.conf.set(_RUN_SQL_ON_FILES, "false")
+            self._session = session
         return self._session
+
+    def restrict_files(self, directories: Sequence[Path], files: Sequence[Path] = ()) -> None:
+        """From now on, models read local files only in ``directories`` and ``files`` (the
+        project's, the state folder's and RETL_ALLOWED_PATHS'), relative paths taken from
+        ``conn.files_base``; URLs of the cluster's storage are read as they are
+        (engine/file_rule.py)."""
+        base = self.conn.files_base or Path.cwd()
+        self._file_rule = FileRule.of(base, directories, files)
 
     def _open(self) -> Any:
         try:
@@ -189,6 +207,7 @@ class SparkEngine:
                 log4j.write_text(_LOG4J, encoding="utf-8")
             conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{log4j}"
         conf.update(self.conn.conf)
+        conf[_RUN_SQL_ON_FILES] = "false"  # whatever the project says: see _FILE_SOURCES
         return conf
 
     def _connect_error(self, exc: BaseException) -> EngineError:
@@ -316,12 +335,14 @@ class SparkEngine:
     def _view(self, kind: str, path: str, types: str) -> str:
         key = (kind, path, types)
         if key not in self._views:
+            # the files the rule allows, or an error naming the path (engine/file_rule.py)
+            paths = self._file_rule.paths(path) if self._file_rule is not None else [path]
             reader = self.session.read
             try:
                 if kind == "parquet":
-                    df = reader.parquet(path)
+                    df = reader.parquet(*paths)
                 elif kind == "json":
-                    df = reader.json(path)
+                    df = reader.json(paths)
                 else:
                     # As DuckDB reads a CSV: a quoted value may hold line breaks (Spark split
                     # the record in two), a quote is escaped by doubling it (Spark's default
@@ -333,7 +354,7 @@ class SparkEngine:
                         .option("escape", '"')
                         .option("mode", "FAILFAST")
                     )
-                    df = reader.schema(types).csv(path) if types else reader.csv(path)
+                    df = reader.schema(types).csv(paths) if types else reader.csv(paths)
                 name = f"__retl_file_{next(_VIEWS)}"
                 df.createOrReplaceTempView(name)
             except Exception as exc:
@@ -622,10 +643,24 @@ def _unreachable(exc: BaseException) -> BaseException | None:
 # (System.getenv reads the process's environment, the tokens included), or a shell command
 # (TRANSFORM ... USING). A model may come from an untrusted pull request: refused.
 _CODE_FUNCTIONS = frozenset({"reflect", "java_method", "try_reflect"})
+# Spark SQL reads a file named as a table of a data source (csv.`/path`, text.`.git/config`):
+# past the rule on which files a model may read (engine/file_rule.py). The session also runs
+# with spark.sql.runSQLOnFiles off; this says it first, with the fix.
+_FILE_SOURCES = frozenset(
+    {"csv", "json", "parquet", "orc", "text", "avro", "binaryfile", "xml", "delta", "jdbc"}
+    | {"iceberg", "hudi", "libsvm", "image", "noop", "console", "rate"}
+)
 
 
 def _refuse_code(tree: exp.Expr) -> None:
     for node in tree.walk():
+        if isinstance(node, exp.Table) and node.db and node.db.lower() in _FILE_SOURCES:
+            raise EngineError(
+                f"a model may not read a file as {node.db}.`...` (Spark would read any file "
+                "its process can): read it with read_parquet('...'), read_csv('...') or "
+                "read_json('...'), or declare it as a source with external_location, whose "
+                "files retl checks",
+            )
         if isinstance(node, exp.QueryTransform):
             raise EngineError(
                 "a model may not run a script (SELECT TRANSFORM ... USING): models are SQL "

@@ -17,7 +17,7 @@ import pytest
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.spark import SparkConnection, SparkEngine
-from reverse_etl.errors import EngineError
+from reverse_etl.errors import EngineError, RetlError
 from reverse_etl.models.dialects import query_for
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_ADVERTISER_ID, DEMO_PIXEL_CODE, SandboxServer, SandboxWorld
@@ -771,3 +771,51 @@ def test_json_columns_are_sent_as_their_values_as_from_duckdb(
     assert properties["text"] == "v"
     for from_spark in sent.values():
         assert from_spark == from_duckdb
+
+
+def test_a_model_reads_files_only_where_the_workbench_would_let_it(
+    spark: Any, spark_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spark reads whatever file its process can: a model on a Spark warehouse read
+    ``.git/config`` (where actions/checkout keeps the job's token) and files anywhere on the
+    machine, with read_csv(...) or Spark's own csv.`path`, and `retl show` printed them. It
+    is held to the workbench's rule: the project's folders (not hidden ones), the state
+    folder, RETL_ALLOWED_PATHS; a pattern is expanded and each file checked. (A link out of
+    the project is refused when the project loads, for every engine.)"""
+    monkeypatch.delenv("RETL_ALLOWED_PATHS", raising=False)
+    root = spark_project(tmp_path / "p", "http://127.0.0.1:9", spark_dir, "files")
+    (root / ".git").mkdir()
+    (root / ".git" / "config").write_text("id,extraheader\n1,AUTHORIZATION: basic SECRET-41\n")
+    (root / "data" / "a.csv").write_text("id,v\n1,x\n")
+    (root / "data" / "b.csv").write_text("id,v\n2,y\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "o.csv").write_text("id,v\n3,SECRET-41\n")
+    models = root / "models"
+
+    def show(sql: str) -> list[dict[str, Any]]:
+        (models / "m.sql").write_text(sql, encoding="utf-8")
+        with Project.load(root) as p:
+            shown = p.preview("m")
+        return [dict(zip(shown.columns, row, strict=True)) for row in shown.rows]
+
+    assert show("select id, v from read_csv('data/a.csv')") == [{"id": "1", "v": "x"}]
+    both = show("select id, v from read_csv('data/*.csv') order by id")
+    assert [r["id"] for r in both] == ["1", "2"]
+    refused = [
+        "select * from read_csv('.git/config')",
+        f"select * from read_csv('{root}/.git/config')",
+        "select * from read_csv('data/../.git/conf*')",
+        f"select * from read_csv('{outside}/o.csv')",
+        f"select * from read_csv('file://{outside}/o.csv')",
+        "select * from read_csv('data/{a.csv,../.git/config}')",
+        "{{ config(dialect='spark') }}\nselect * from csv.`.git/config`",
+        f"{{{{ config(dialect='spark') }}}}\nselect * from text.`{outside}/o.csv`",
+    ]
+    for sql in refused:
+        with pytest.raises(RetlError) as info:
+            show(sql)
+        said = " ".join(p.render() for p in info.value.problems)
+        assert "SECRET-41" not in said and "may not read" in said, (sql, said)
+    monkeypatch.setenv("RETL_ALLOWED_PATHS", str(outside))
+    assert show(f"select id, v from read_csv('{outside}/o.csv')") == [{"id": "3", "v": "SECRET-41"}]

@@ -1,0 +1,96 @@
+"""Which local files a model may read on an engine that reads them with its own readers
+(Spark): the rule DuckDB holds for the workbench (``DuckDBEngine.restrict_files``), checked
+by retl before the engine is asked.
+
+A model may read files in the project's folders (not its hidden ones: ``.git/config`` holds
+the CI job's token, ``.env`` secrets), the state folder and the folders ``RETL_ALLOWED_PATHS``
+lists; a URL of the cluster's storage (``s3a://``, ``abfss://``, ``dbfs:/``, ``hdfs://``) is
+the warehouse's own data, read with its credentials, as a table is. A relative path is taken
+from the project folder, as the workbench takes it. A pattern (``data/*.parquet``) is
+expanded here and each file it matches is checked: the engine is handed the files, never a
+pattern it might expand differently (Hadoop's ``{a,b}`` holds any path).
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reverse_etl.errors import EngineError
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters at least: not C:
+_PATTERN = re.compile(r"[*?\[\]{}]")
+_ALLOWED_PATHS_ENV = "RETL_ALLOWED_PATHS"
+
+
+def _unhidden_under(path: Path, root: Path) -> bool:
+    """``path`` is ``root`` or below it through no hidden folder or file but a state
+    folder's own name (``.retl``, ``.retl-prod``)."""
+    if not path.is_relative_to(root):
+        return False
+    return not any(
+        p.startswith(".") and not p.startswith(".retl") for p in path.relative_to(root).parts
+    )
+
+
+@dataclass(frozen=True)
+class FileRule:
+    """The folders and files models may read, absolute, with links resolved."""
+
+    base: Path
+    folders: tuple[Path, ...]
+    files: tuple[Path, ...]
+
+    @classmethod
+    def of(cls, base: Path, folders: Sequence[Path], files: Sequence[Path]) -> FileRule:
+        return cls(
+            base.resolve(),
+            tuple(f.resolve() for f in folders),
+            tuple(f.resolve() for f in files),
+        )
+
+    def paths(self, written: str) -> list[str]:
+        """What the engine should read for the path a model wrote: a URL as it is, else the
+        local files (or folder) it names, absolute and each allowed; an EngineError naming
+        the path otherwise."""
+        scheme = _SCHEME.match(written)
+        if scheme is not None and scheme.group(1).lower() != "file":
+            return [written]
+        local = written[len("file:") :] if scheme is not None else written
+        if local.startswith("//"):  # file:///data/x.csv
+            local = "/" + local.lstrip("/")
+        path = Path(local).expanduser()
+        path = path if path.is_absolute() else self.base / path
+        if "{" in local or "}" in local:
+            raise self._refused(written, "a {a,b} pattern is not read here")
+        if _PATTERN.search(local):
+            matches = sorted(glob.glob(str(path)))  # hidden names only when written so
+            if not matches:
+                raise EngineError(
+                    f"no file matches {written}",
+                    hint="check the path: it is taken from the project folder",
+                )
+            for match in matches:
+                self._check(Path(match), written)
+            return [str(Path(m).resolve()) for m in matches]
+        self._check(path, written)
+        return [str(path.resolve())]
+
+    def _check(self, path: Path, written: str) -> None:
+        resolved = path.resolve()  # links too: a link out of the project is no way around
+        if resolved in self.files or any(_unhidden_under(resolved, f) for f in self.folders):
+            return
+        raise self._refused(written, None)
+
+    @staticmethod
+    def _refused(written: str, why: str | None) -> EngineError:
+        # The fix is in the message: a model's error keeps the message, not the hint.
+        return EngineError(
+            f"retl may not read {written}: "
+            + (why + "; " if why else "")
+            + "models read files in the project's folders only (not hidden ones such as "
+            f".git); list other folders in {_ALLOWED_PATHS_ENV} (set by whoever runs retl)",
+        )
