@@ -77,9 +77,19 @@ class CopyPlan:
     json_columns: frozenset[int]
 
 
-def copy_plan(query: str, schema: pa.Schema) -> CopyPlan | None:
+def copy_plan(
+    query: str,
+    schema: pa.Schema,
+    *,
+    as_text: frozenset[int] = frozenset(),
+) -> CopyPlan | None:
     """The COPY of ``query`` (PostgreSQL SQL) whose result has ``schema``, or None when a
-    column cannot be read that way (see the module's docstring)."""
+    column cannot be read that way (see the module's docstring).
+
+    ``as_text``: columns written as ``::text`` (char(n), without its padding), or, for an
+    array, ``::text[]`` (of char(n), uuid, interval...: its JSON is then a list of texts,
+    where array_to_json wrote numbers for an oid[]). A date or
+    timestamp Arrow cannot hold ('infinity', BC, year 10000 and after) comes as NULL."""
     names = schema.names
     if not names or len(set(names)) != len(names):
         return None
@@ -88,16 +98,35 @@ def copy_plan(query: str, schema: pa.Schema) -> CopyPlan | None:
         return None
     as_json = json_columns | {i for i, f in enumerate(schema) if _json_array(f)}
     inner: pgsql.Composable = pgsql.SQL(query)  # the transpiled model, as the cursor runs it
-    if as_json:
+    forms = [_column(i, n, schema.field(i), as_json, as_text) for i, n in enumerate(names)]
+    if any(form is not None for form in forms):
         columns = pgsql.SQL(", ").join(
-            pgsql.SQL("array_to_json(__q.{})::text").format(pgsql.Identifier(n))
-            if i in as_json
-            else pgsql.SQL("__q.{}").format(pgsql.Identifier(n))
-            for i, n in enumerate(names)
+            form if form is not None else pgsql.SQL("__q.{}").format(pgsql.Identifier(n))
+            for form, n in zip(forms, names, strict=True)
         )
         inner = pgsql.SQL("SELECT {} FROM ({}) AS __q").format(columns, inner)
     statement = pgsql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(inner)
     return CopyPlan(statement, schema, json_columns)
+
+
+# The dates and times Arrow's CSV reader takes: years 1 to 9999 (PostgreSQL writes a BC
+# date with " BC", year 10000 with five digits, and 'infinity').
+_TIME_RANGE = "CASE WHEN {c} >= '0001-01-01' AND {c} < '10000-01-01' THEN {c} END"
+
+
+def _column(
+    i: int, name: str, field: pa.Field, as_json: frozenset[int], as_text: frozenset[int]
+) -> pgsql.Composable | None:
+    """How COPY writes column ``i`` (None: as it is)."""
+    column = pgsql.SQL("__q.{}").format(pgsql.Identifier(name))
+    if i in as_json:
+        cast = pgsql.SQL("::text[]") if i in as_text else pgsql.SQL("")
+        return pgsql.SQL("array_to_json({}{})::text").format(column, cast)
+    if i in as_text:
+        return pgsql.SQL("{}::text").format(column)
+    if pa.types.is_date32(field.type) or pa.types.is_timestamp(field.type):
+        return pgsql.SQL(_TIME_RANGE).format(c=column)
+    return None
 
 
 def read_batches(cur: psycopg.Cursor[Any], plan: CopyPlan, rows: int) -> Iterator[pa.RecordBatch]:
@@ -191,6 +220,8 @@ def _lists(text: pa.Array, field: pa.Field) -> pa.Array:
             ),
         )
     except pa.ArrowInvalid:
+        if pc.any(pc.starts_with(text, "[[")).as_py():
+            raise nested_array(field) from None
         raise does_not_fit(field) from None
     return table.column("v").combine_chunks()
 
@@ -216,6 +247,16 @@ def does_not_fit(field: pa.Field, detail: str = "") -> EngineError:
     said = f": {detail}" if detail else ""
     return EngineError(
         f'column "{field.name}": a value does not fit {field.type}{said}', hint=_CAST_HINT
+    )
+
+
+def nested_array(field: pa.Field) -> EngineError:
+    """A PostgreSQL array of two or more dimensions (``ARRAY[[1,2],[3,4]]``) in ``field``'s
+    column, which retl reads as a list of one dimension only."""
+    return EngineError(
+        f'column "{field.name}": an array of two or more dimensions (ARRAY[[1, 2], [3, 4]]); '
+        "retl reads arrays of one dimension (a list)",
+        hint="flatten it in the model (ARRAY(SELECT unnest(x))), or cast it to text (x::text)",
     )
 
 

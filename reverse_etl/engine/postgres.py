@@ -25,6 +25,8 @@ import pyarrow as pa
 import sqlglot
 from psycopg import postgres
 from psycopg import sql as pgsql
+from psycopg.adapt import Loader
+from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
 from psycopg.types.string import TextLoader
 from pydantic import SecretStr
 from sqlglot import exp
@@ -40,6 +42,7 @@ from reverse_etl.engine.pg_copy import (
     copy_plan,
     does_not_fit,
     json_field,
+    nested_array,
     read_batches,
 )
 from reverse_etl.engine.pg_meanings import duckdb_meanings, typed_meanings
@@ -77,17 +80,23 @@ _BY_OID: dict[int, str] = {postgres.types[n].oid: n for n in _NATIVE}
 _BY_ARRAY_OID: dict[int, str] = {postgres.types[n].array_oid: n for n in _NATIVE}
 # Everything psycopg would turn into another Python object (uuid, interval, inet, json …)
 # is read as PostgreSQL's own text instead; types psycopg does not know arrive as text anyway.
+# An array of such a type is a list of those texts (psycopg's array loader reads each item
+# with the item type's loader): a uuid[] was one text with braces, "{a0ee...,b0ee...}".
 _AS_TEXT: tuple[int, ...] = (
-    *(
-        oid
-        for info in postgres.types
-        if info.name not in _NATIVE
-        for oid in (info.oid, info.array_oid)
-        if oid
-    ),
+    *(info.oid for info in postgres.types if info.name not in _NATIVE),
     postgres.types["json"].oid,
     postgres.types["jsonb"].oid,
 )
+_TEXT_ARRAY_OIDS = frozenset(
+    info.array_oid
+    for info in postgres.types
+    if info.name not in _NATIVE and info.array_oid and info.name not in ("json", "jsonb")
+)
+# Items whose ``::text`` is not their output text (inet's shows its netmask, '1.2.3.4/32'):
+# COPY writes their arrays through array_to_json, which writes the output text.
+_OWN_TEXT_CASTS = frozenset(postgres.types[n].array_oid for n in ("inet", "cidr"))
+# char(n): PostgreSQL's padding is not part of the value ('e1' = 'e1   '): it is stripped.
+_BPCHAR_OIDS = frozenset((postgres.types["bpchar"].oid, postgres.types["bpchar"].array_oid))
 # json and jsonb come as their text, marked (``JSON_TEXT``); an array of them as one JSON array.
 _JSON_OIDS = frozenset(postgres.types[n].oid for n in ("json", "jsonb"))
 _JSON_ARRAY_OIDS = frozenset(postgres.types[n].array_oid for n in ("json", "jsonb"))
@@ -481,7 +490,9 @@ class _Stream:
                 _converter(col.type_code, field.type)
                 for col, field in zip(self._cur.description or (), self.schema, strict=True)
             ]
-            self._copy = copy_plan(query, self.schema) if by_copy else None
+            self._copy = (
+                copy_plan(query, self.schema, as_text=_as_text(self._cur)) if by_copy else None
+            )
             if self._copy is not None:
                 self._cur.close()  # declared for its columns only: COPY reads the rows
         except psycopg.Error as exc:
@@ -573,6 +584,10 @@ class _Stream:
         try:
             return pa.array(self._convert[index](values), type=field.type)
         except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
+            if pa.types.is_list(field.type) and any(
+                isinstance(x, list) for v in values if isinstance(v, list) for x in v
+            ):
+                raise nested_array(field) from None
             raise does_not_fit(field, _one_line(redact_error(str(exc)))) from None
 
     def close(self) -> None:
@@ -622,9 +637,46 @@ def _declare_prefix(cursor_name: str) -> str:
 
 
 def _text_loaders(cur: psycopg.ServerCursor[Any]) -> None:
-    """Load the non-native types as PostgreSQL's text (this cursor only)."""
+    """Load the non-native types as PostgreSQL's text, and a date or timestamp Python
+    cannot hold as NULL (this cursor only)."""
     for oid in _AS_TEXT:
         cur.adapters.register_loader(oid, TextLoader)
+    for name, loader in _TIME_LOADERS.items():
+        cur.adapters.register_loader(postgres.types[name].oid, loader)
+
+
+def _or_null(base: type[Loader]) -> type[Loader]:
+    """``base``, loading a value it cannot hold ('infinity', a BC date, year 10000 and
+    after) as NULL, as COPY does (pg_copy.copy_plan): that row is invalid, not the run."""
+
+    class OrNull(base):  # type: ignore[valid-type,misc]
+        def load(self, data: Any) -> Any:
+            try:
+                return super().load(data)
+            except psycopg.DataError:
+                return None
+
+    OrNull.__name__ = f"{base.__name__}OrNull"
+    return OrNull
+
+
+_TIME_LOADERS: dict[str, type[Loader]] = {
+    "date": _or_null(DateLoader),
+    "timestamp": _or_null(TimestampLoader),
+    "timestamptz": _or_null(TimestamptzLoader),
+}
+
+
+def _as_text(cur: psycopg.ServerCursor[Any]) -> frozenset[int]:
+    """The columns COPY writes as ``::text`` (pg_copy.copy_plan): char(n), and the arrays
+    whose items are read as text (of char(n), uuid, interval...), but inet's
+    and cidr's (their ``::text`` is not their output text; their JSON is)."""
+    found = set()
+    for i, col in enumerate(cur.description or ()):
+        oid = col.type_code
+        if oid in _BPCHAR_OIDS or (oid in _TEXT_ARRAY_OIDS and oid not in _OWN_TEXT_CASTS):
+            found.add(i)
+    return frozenset(found)
 
 
 def _arrow_schema(cur: psycopg.ServerCursor[Any]) -> pa.Schema:
@@ -642,6 +694,8 @@ def _arrow_schema(cur: psycopg.ServerCursor[Any]) -> pa.Schema:
 
 
 def _arrow_type(oid: int, fmod: int) -> pa.DataType:
+    if oid in _TEXT_ARRAY_OIDS:
+        return pa.list_(pa.string())
     if oid in _BY_ARRAY_OID:
         return pa.list_(_scalar_type(_BY_ARRAY_OID[oid], fmod))
     if oid in _BY_OID:
@@ -672,9 +726,11 @@ def _scalar_type(name: str, fmod: int) -> pa.DataType:
 
 def _converter(oid: int, type_: pa.DataType) -> Callable[[Sequence[Any]], Sequence[Any]]:
     """numeric arrives as Decimal: as float64 or text it needs converting; an array of json
-    as a list of texts, written as one JSON array; nothing else does."""
+    as a list of texts, written as one JSON array; char(n) padded; nothing else does."""
     if oid in _JSON_ARRAY_OIDS:
         return lambda vs: [None if v is None else _json_array(v) for v in vs]
+    if oid in _BPCHAR_OIDS:
+        return _unpadded_values
     if oid == _NUMERIC_OID and not pa.types.is_decimal(type_):
         item = _from_decimal(type_)
         return lambda vs: [item(v) for v in vs]
@@ -691,7 +747,20 @@ def _json_array(items: Sequence[str | None]) -> str:
 def _from_decimal(type_: pa.DataType) -> Callable[[Any], Any]:
     if pa.types.is_floating(type_):
         return lambda v: None if v is None else float(v)
-    return lambda v: None if v is None else str(v)
+    # As PostgreSQL writes it (and COPY reads it): all digits, never an exponent ('1E-7').
+    return lambda v: None if v is None else format(v, "f")
+
+
+def _unpadded_values(values: Sequence[Any]) -> list[Any]:
+    """char(n) texts, or lists of them, without PostgreSQL's padding."""
+    return [
+        None
+        if v is None
+        else [None if x is None else x.rstrip(" ") for x in v]
+        if isinstance(v, list)
+        else v.rstrip(" ")
+        for v in values
+    ]
 
 
 def _identity(values: Sequence[Any]) -> Sequence[Any]:

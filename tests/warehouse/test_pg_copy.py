@@ -283,3 +283,38 @@ def test_the_databases_own_date_interval_and_bytes_styles_change_nothing(
     iso = ("2024-02-29", "2024-01-02 03:04:05.5", "2024-01-02 01:04:05+00", "1 day 02:00:03")
     assert texts == [(*iso, "\\x01ff")]
     assert pg_engine.rows("show datestyle")[0][0].startswith("ISO")
+
+
+TEXT_LIKE = """select 'e1'::char(10) as event_id, ' USD'::char(5) as currency,
+    ARRAY['a'::char(3), NULL, 'bc']::char(3)[] as skus,
+    ARRAY['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+          'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11']::uuid[] as content_ids,
+    ARRAY['10.0.0.1'::inet, '10.0.0.0/8'] as nets, ARRAY['1 day'::interval] as waits,
+    ARRAY['08:00:2b:01:02:03'::macaddr, NULL] as macs, '{}'::uuid[] as none"""
+
+
+@pytest.mark.parametrize("by_copy", [True, False], ids=["copy", "cursor"])
+def test_char_padding_is_dropped_and_arrays_of_text_types_are_lists(
+    pg_engine: PostgresEngine, copies: list[int], by_copy: bool
+) -> None:
+    """char(n)'s blank padding is not part of a value in PostgreSQL ('USD  ' made a currency
+    invalid); a uuid[] (inet[], interval[]...) was one text with braces, not a list."""
+    pg_engine.model_dialect = "postgres"
+    table = read(pg_engine, TEXT_LIKE, by_copy=by_copy)
+    assert copies == ([1] if by_copy else [])
+    assert table.schema.field("content_ids").type == pa.list_(pa.string())
+    assert table.to_pylist() == [
+        {
+            "event_id": "e1",
+            "currency": " USD",  # leading blanks are the value's
+            "skus": ["a", None, "bc"],
+            "content_ids": [
+                "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                "b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            ],
+            "nets": ["10.0.0.1", "10.0.0.0/8"],
+            "waits": ["1 day"],
+            "macs": ["08:00:2b:01:02:03", None],
+            "none": [],
+        }
+    ]
