@@ -367,7 +367,7 @@ class Project:
             )
         import pyarrow as pa
 
-        from reverse_etl.engine.base import iter_batches
+        from reverse_etl.engine.base import NUMERIC_TEXT, iter_batches
 
         compiled = self.graph.compiled(model)
         missing = self.sources.missing_files(compiled.sources)
@@ -384,6 +384,10 @@ class Project:
             sql = f"SELECT * FROM (\n{model_sql}\n) AS _retl_preview LIMIT {limit}"
             reader = engine.stream(sql, batch_rows=max(limit, 1))
             table = pa.Table.from_batches(list(iter_batches(reader)), schema=reader.schema)
+        if any(f.metadata and NUMERIC_TEXT in f.metadata for f in table.schema):
+            # exact numbers as text (a PostgreSQL numeric): typed as a sync stages them
+            staged = self.workbench.stage(table.to_reader())
+            table = self.workbench.stream(f"SELECT * FROM {staged}").read_all()
         return Preview(
             model,
             table.column_names,

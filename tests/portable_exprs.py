@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from reverse_etl.engine.base import JSON_TEXT, iter_batches
+from reverse_etl.engine.base import JSON_TEXT, NUMERIC_TEXT, iter_batches
 
 EXPRESSIONS = [
     "date_trunc('month', timestamp '2024-03-15 10:11:12')",
@@ -813,6 +813,9 @@ def engine_value(
     if field.metadata and JSON_TEXT in field.metadata:
         ((value,),) = bench.rows(f"SELECT to_json(v) FROM {bench.stage(reader)}")
         return None if value is None else json.loads(value)
+    if field.metadata and NUMERIC_TEXT in field.metadata:  # exact text: typed when staged
+        ((value,),) = bench.rows(f"SELECT v FROM {bench.stage(reader)}")
+        return value
     (row,) = [r for b in iter_batches(reader) for r in b.to_pylist()]
     return row["v"]
 

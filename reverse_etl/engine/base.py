@@ -24,6 +24,10 @@ DEFAULT_BATCH_ROWS = 10_000
 # holds when it stages the rows (``DuckDBEngine.stage``), so that a PostgreSQL warehouse's
 # ``contents`` reach the encoder as DuckDB's do.
 JSON_TEXT = b"retl.json"
+# Arrow field metadata of a text column that holds a warehouse's exact numbers (PostgreSQL's
+# numeric without precision, whose values may not fit a DOUBLE): the workbench gives it the
+# narrowest type that holds every value exactly when it stages the rows (``numeric_columns``).
+NUMERIC_TEXT = b"retl.numeric"
 
 
 @dataclass(frozen=True)

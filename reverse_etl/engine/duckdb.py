@@ -31,6 +31,7 @@ from reverse_etl.engine.arrow_stream import ReadAhead
 from reverse_etl.engine.base import (
     DEFAULT_BATCH_ROWS,
     JSON_TEXT,
+    NUMERIC_TEXT,
     ColumnInfo,
     EngineCapabilities,
 )
@@ -261,7 +262,9 @@ class DuckDBEngine:
         """Copy a stream of rows (from another warehouse) into a temporary table, spilling to
         disk beyond the memory limit; returns the table's name. ``into``: append to that
         table (one ``stage`` made it) instead of creating one. Columns of JSON text
-        (``JSON_TEXT``) become the lists and structs they hold (``json_columns``)."""
+        (``JSON_TEXT``) become the lists and structs they hold (``json_columns``); columns
+        of exact numbers as text (``NUMERIC_TEXT``) the type that holds them
+        (``numeric_columns``)."""
         import pyarrow as pa
 
         name = into or f"__retl_staged_{next(_STAGED)}"
@@ -283,6 +286,11 @@ class DuckDBEngine:
                 from reverse_etl.engine.json_columns import nest_json_columns
 
                 nest_json_columns(self, name, json_text)
+            numbers = [f.name for f in reader.schema if f.metadata and NUMERIC_TEXT in f.metadata]
+            if numbers:
+                from reverse_etl.engine.numeric_columns import exact_numbers
+
+                exact_numbers(self, name, numbers)
         return name
 
     def stream(self, sql: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> pa.RecordBatchReader:

@@ -33,7 +33,12 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
 import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
-from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, ColumnInfo, EngineCapabilities
+from reverse_etl.engine.base import (
+    DEFAULT_BATCH_ROWS,
+    NUMERIC_TEXT,
+    ColumnInfo,
+    EngineCapabilities,
+)
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
 from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.json_times import json_times_as_text
@@ -485,7 +490,7 @@ class _Stream:
         try:
             con.read_only = True
             self._declare()
-            self.schema = _arrow_schema(self._cur)
+            self.schema = _arrow_schema(self._cur, exact_numbers=True)
             self._convert = [
                 _converter(col.type_code, field.type)
                 for col, field in zip(self._cur.description or (), self.schema, strict=True)
@@ -679,18 +684,23 @@ def _as_text(cur: psycopg.ServerCursor[Any]) -> frozenset[int]:
     return frozenset(found)
 
 
-def _arrow_schema(cur: psycopg.ServerCursor[Any]) -> pa.Schema:
+def _arrow_schema(cur: psycopg.ServerCursor[Any], *, exact_numbers: bool = False) -> pa.Schema:
+    """The result's columns as Arrow fields. ``exact_numbers`` (the rows a stream reads): a
+    numeric without precision as its exact text, marked ``NUMERIC_TEXT`` for the workbench
+    (engine/numeric_columns.py); otherwise (``schema``, which the row hash's SQL is written
+    from) a DOUBLE, as it has always been described, so stored row hashes stay valid."""
     res = cur.pgresult
     if res is None or cur.description is None:
         raise EngineError("the model is not a query that returns rows")
-    return pa.schema(
-        [
-            pa.field(col.name, _arrow_type(col.type_code, res.fmod(i)))
-            if col.type_code not in _JSON_OIDS and col.type_code not in _JSON_ARRAY_OIDS
-            else json_field(col.name, array=col.type_code in _JSON_ARRAY_OIDS)
-            for i, col in enumerate(cur.description)
-        ]
-    )
+    fields = []
+    for i, col in enumerate(cur.description):
+        if col.type_code in _JSON_OIDS or col.type_code in _JSON_ARRAY_OIDS:
+            fields.append(json_field(col.name, array=col.type_code in _JSON_ARRAY_OIDS))
+        elif exact_numbers and col.type_code == _NUMERIC_OID and res.fmod(i) < 4:
+            fields.append(pa.field(col.name, pa.string(), metadata={NUMERIC_TEXT: b"1"}))
+        else:
+            fields.append(pa.field(col.name, _arrow_type(col.type_code, res.fmod(i))))
+    return pa.schema(fields)
 
 
 def _arrow_type(oid: int, fmod: int) -> pa.DataType:
