@@ -271,3 +271,25 @@ def test_a_legacy_database_and_a_destination_name_with_a_backslash_sync_as_any_o
     ) as con:
         names = con.execute("SELECT DISTINCT destination FROM retl_state.synced_rows").fetchall()
     assert names == [(name,)]
+
+
+def test_an_id_in_a_numeric_without_precision_is_sent_with_every_digit(
+    pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path
+) -> None:
+    """A numeric without (p,s) was read as a DOUBLE: event ids beyond 2**53 lost their last
+    digits ("9007199254740993" became "9007199254740992"), and two rows could share one."""
+    seed(pg_db, 3)
+    root = project(tmp_path, pg_db, server.base_url)
+    (root / "models" / "purchases.sql").write_text(
+        "{{ config(dialect='postgres') }}\n"
+        "select 'Purchase' as event, (order_id + 9007199254740992)::numeric as event_id,\n"
+        "  ordered_at as event_time, lower(email) as email, total as value, 'USD' as currency\n"
+        "from shop.orders",
+        encoding="utf-8",
+    )
+    assert sync(root) == (3, 0)
+    sent = sorted(
+        (e["data"]["event_id"], e["data"]["properties"]["value"]) for e in server.events()
+    )
+    assert sent == [("9007199254740993", 1.5), ("9007199254740994", 2.5), ("9007199254740995", 3.5)]
+    assert sync(root) == (0, 3)  # the state's keys are the same digits
