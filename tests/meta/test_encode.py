@@ -298,6 +298,23 @@ def test_nan_and_infinity_never_reach_a_payload(engine: DuckDBEngine) -> None:
     assert row["payload"]["custom_data"]["contents"] == [{"id": "a"}]
 
 
+def test_nan_and_infinity_at_any_depth_of_custom_data_are_null(engine: DuckDBEngine) -> None:
+    """See tests/tiktok/test_encode.py: a NaN in a struct, map, nested list of
+    custom_data failed the plan with a JSONDecodeError."""
+    nan = "CAST('NaN' AS DOUBLE)"
+    row = one(
+        engine,
+        **{
+            "custom_data.s": f"{{'a': {nan}, 'b': 'NaN'}}",
+            "custom_data.m": "MAP {'k': -CAST('inf' AS DOUBLE)}",
+            "custom_data.l": f"[[{nan}, 1.5]]",
+        },
+    )
+    custom = row["payload"]["custom_data"]
+    assert custom["s"] == {"a": None, "b": "NaN"} and custom["m"] == {"k": None}
+    assert custom["l"] == [[None, 1.5]]
+
+
 def test_an_empty_event_id_beside_a_primary_key_is_a_warning(engine: DuckDBEngine) -> None:
     rows = encode(
         engine,

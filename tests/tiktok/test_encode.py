@@ -405,6 +405,36 @@ def test_nan_and_infinity_never_reach_a_payload(engine: DuckDBEngine) -> None:
         assert props["contents"] == [{"content_id": "a"}]
 
 
+def test_nan_and_infinity_at_any_depth_of_a_custom_property_are_null(
+    engine: DuckDBEngine,
+) -> None:
+    """Only a top-level float and a flat list of floats were guarded: a NaN or infinity in a
+    STRUCT, a MAP, a nested list or a UNION reached the payload as
+    ``NaN``/``Infinity`` and the plan failed with a JSONDecodeError (a fuzz run). The text
+    'NaN' stays text."""
+    nan, inf = "CAST('NaN' AS DOUBLE)", "CAST('inf' AS DOUBLE)"
+    (row,) = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, "
+        f"{{'a': {nan}, 'b': 'NaN', 'c': [1.5, CAST('-inf' AS FLOAT)]}} AS \"properties.s\", "
+        f'[[{inf}], NULL, [2.5]] AS "properties.l", '
+        f"MAP {{'k': -{inf}, 'j': 2.5}} AS \"properties.m\", "
+        f"[{{'x': {nan}}}, NULL] AS \"properties.ls\", "
+        f'CAST(NULL AS STRUCT(x DOUBLE)) AS "properties.n", '
+        f"[CAST(union_value(f := {nan}) AS UNION(f DOUBLE, s VARCHAR)), "
+        "union_value(s := 'NaN')] AS \"properties.u\", "
+        f"[{{'content_id': 'a', 'weight': [{nan}]}}] AS contents",
+    )
+    props = row["payload"]["properties"]
+    assert props["s"] == {"a": None, "b": "NaN", "c": [1.5, None]}
+    assert props["l"] == [[None], None, [2.5]]
+    assert props["m"] == {"k": None, "j": 2.5}
+    assert props["ls"] == [{"x": None}, None]
+    assert "n" not in props
+    assert props["u"] == [{"f": None}, {"s": "NaN"}]
+    assert props["contents"] == [{"content_id": "a", "weight": [None]}]
+
+
 def test_an_empty_event_id_beside_a_primary_key_is_a_warning(engine: DuckDBEngine) -> None:
     """The event goes without an event id: TikTok cannot deduplicate it. (The event id as
     the key: a NULL key is an error already.)"""

@@ -124,14 +124,59 @@ def number(expr: str, t: pa.DataType) -> str:
 def own_json(expr: str, t: pa.DataType) -> str:
     """SQL: the JSON of a value sent as the model has it (a custom property). DuckDB writes a
     float's NaN and infinities as ``NaN`` and ``Infinity``, which no JSON reader takes (the
-    whole request would be refused): such a number is left out, in a list too."""
+    whole request would be refused): such a number is left out (``null`` inside a list, a
+    struct, a map or a union), at any depth."""
+    finite = _finite(expr, t, 0)
+    return f"to_json({expr if finite is None else finite})"
+
+
+def _has_float(t: pa.DataType) -> bool:
     import pyarrow as pa
 
     if pa.types.is_floating(t):
-        return f"to_json(CASE WHEN isfinite({expr}) THEN {expr} END)"
-    if is_list(t) and pa.types.is_floating(t.value_type):
-        return f"to_json(list_transform({expr}, x -> CASE WHEN isfinite(x) THEN x END))"
-    return f"to_json({expr})"
+        return True
+    if pa.types.is_map(t):
+        return _has_float(t.item_type)  # a key is written as text: "nan" is a JSON string
+    if is_list(t):
+        return _has_float(t.value_type)
+    if pa.types.is_struct(t) or pa.types.is_union(t):
+        return any(_has_float(t.field(i).type) for i in range(t.num_fields))
+    return False
+
+
+def _finite(expr: str, t: pa.DataType, depth: int) -> str | None:
+    """SQL: ``expr`` (of type ``t``) rebuilt with each NaN or infinite float in it NULL; None
+    when ``t`` holds no float (the value is sent as it is: no work per row). Type-driven, so
+    no text is parsed: a string ``'NaN'`` stays a string."""
+    import pyarrow as pa
+
+    if not _has_float(t):
+        return None
+    if pa.types.is_floating(t):
+        return f"CASE WHEN isfinite({expr}) THEN {expr} END"
+    x = f"__x{depth}"  # one lambda variable per level: an inner one may read no outer one
+    if is_list(t):
+        return f"list_transform({expr}, {x} -> {_finite(x, t.value_type, depth + 1)})"
+    if pa.types.is_map(t):
+        value = _finite(f"{x}.value", t.item_type, depth + 1)
+        entry = f"{{'key': {x}.key, 'value': {value}}}"
+        return f"map_from_entries(list_transform(map_entries({expr}), {x} -> {entry}))"
+    if pa.types.is_struct(t):
+        fields = []
+        for i in range(t.num_fields):
+            f = t.field(i)
+            value = f"struct_extract({expr}, {lit(f.name)})"
+            fields.append(f"{ident(f.name)} := {_finite(value, f.type, depth + 1) or value}")
+        # struct_pack of a NULL struct's fields would be an object of nulls, not null
+        return f"CASE WHEN {expr} IS NOT NULL THEN struct_pack({', '.join(fields)}) END"
+    # A UNION is written as {"member": value}: built as that JSON, with the member rebuilt.
+    branches = []
+    for i in range(t.num_fields):
+        f = t.field(i)
+        member = f"union_extract({expr}, {lit(f.name)})"
+        inner = f"coalesce(to_json({_finite(member, f.type, depth + 1) or member}), 'null')"
+        branches.append(f"WHEN {lit(f.name)} THEN {jkey(f.name)} || {inner}")
+    return f"CAST('{{' || CASE union_tag({expr}) {' '.join(branches)} END || '}}' AS JSON)"
 
 
 def integer(expr: str, t: pa.DataType) -> str:
