@@ -157,6 +157,33 @@ def test_content_id_and_meta_content_keys(engine: DuckDBEngine) -> None:
     ]
 
 
+def test_a_fixed_size_array_is_sent_as_the_list_it_holds(engine: DuckDBEngine) -> None:
+    """An e-mail VARCHAR[2] went out as ONE hash of the text "[a@b.com, c@d.com]"."""
+    columns = {
+        "email": ("['A@x.com', ' b@y.org']", "VARCHAR[2]"),
+        "phone": ("['+1 213 373 4253', NULL]", "VARCHAR[2]"),
+        "external_id": ("[' u1', 'u2']", "VARCHAR[2]"),
+        "content_ids": ("[1, 2]", "INTEGER[2]"),
+        "contents": (
+            "[{'content_id': 's1', 'price': 2.5}]",
+            "STRUCT(content_id VARCHAR, price DOUBLE)[1]",
+        ),
+        "custom_data.s": ("[1.5, CAST('inf' AS DOUBLE)]", "DOUBLE[2]"),
+    }
+    listed = one(engine, {"default_phone_region": "US"}, **{k: v for k, (v, _) in columns.items()})
+    arrayed = one(
+        engine,
+        {"default_phone_region": "US"},
+        **{k: f"CAST({v} AS {t})" for k, (v, t) in columns.items()},
+    )
+    assert arrayed == listed
+    user = arrayed["payload"]["user_data"]
+    assert user["em"] == [sha("a@x.com"), sha("b@y.org")]
+    assert user["external_id"] == [sha("u1"), sha("u2")] and user["ph"] == [sha("12133734253")]
+    assert arrayed["payload"]["custom_data"]["content_ids"] == ["1", "2"]
+    assert arrayed["payload"]["custom_data"]["s"] == [1.5, None]
+
+
 _ITEM = "STRUCT(content_id VARCHAR, price DOUBLE, quantity INTEGER)"
 
 

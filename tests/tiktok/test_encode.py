@@ -170,6 +170,34 @@ def test_lists_contents_and_id_lists(engine: DuckDBEngine) -> None:
     }
 
 
+def test_a_fixed_size_array_is_sent_as_the_list_it_holds(engine: DuckDBEngine) -> None:
+    """VARCHAR[2], INTEGER[2] (Arrow's fixed_size_list) passed validate, then an e-mail
+    failed the encode (trim(VARCHAR[2])) and content_ids went out as ["[s1, s2]"]."""
+    columns = {
+        "email": "['A@x.com', ' b@y.org']",
+        "phone": "['+1 213 373 4253', NULL]",
+        "external_id": "[' u1', 'u2']",
+        "content_ids": "[1, 2]",
+        "contents": "[{'content_id': 's1', 'price': 2.5}]",
+        '"properties.s"': "[1.5, CAST('inf' AS DOUBLE)]",
+    }
+    fixed = {"email": "VARCHAR[2]", "phone": "VARCHAR[2]", "external_id": "VARCHAR[2]"}
+    fixed |= {"content_ids": "INTEGER[2]", '"properties.s"': "DOUBLE[2]"}
+    fixed |= {"contents": "STRUCT(content_id VARCHAR, price DOUBLE)[1]"}
+    head = f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, "
+    as_lists = head + ", ".join(f"{v} AS {k}" for k, v in columns.items())
+    as_arrays = head + ", ".join(f"CAST({v} AS {fixed[k]}) AS {k}" for k, v in columns.items())
+    (listed,) = encode(engine, as_lists, region="US")
+    (arrayed,) = encode(engine, as_arrays, region="US")
+    assert arrayed == listed
+    assert arrayed["payload"]["user"]["email"] == [
+        hashlib.sha256(b"a@x.com").hexdigest(),
+        hashlib.sha256(b"b@y.org").hexdigest(),
+    ]
+    assert arrayed["payload"]["properties"]["content_ids"] == ["1", "2"]
+    assert arrayed["payload"]["properties"]["s"] == [1.5, None]
+
+
 _ITEM = "STRUCT(content_id INTEGER, price DOUBLE, quantity INTEGER)"
 
 

@@ -13,6 +13,7 @@ from reverse_etl.destinations.catalog import (
 )
 from reverse_etl.destinations.meta.catalog import CATALOG, CONTENT_FIELDS, OPEN_OBJECTS
 from reverse_etl.destinations.shared.mapping import map_names
+from reverse_etl.destinations.shared.sql import is_list
 
 if TYPE_CHECKING:
     import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
@@ -76,7 +77,7 @@ def contents_key_issues(mapping: ColumnMapping, schema: pa.Schema) -> list[Colum
         if m.param is None or m.param.name != "contents":
             continue
         t = schema.field(m.column).type
-        if not (pa.types.is_list(t) or pa.types.is_large_list(t)):
+        if not is_list(t):
             continue
         if not pa.types.is_struct(t.value_type):
             continue

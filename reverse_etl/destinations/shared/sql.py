@@ -82,9 +82,11 @@ def event_id_text(mapping: ColumnMapping, schema: pa.Schema, derived: str | None
 
 
 def is_list(t: pa.DataType) -> bool:
+    """A LIST column, or a fixed-size ARRAY (``VARCHAR[2]``): DuckDB's list functions take
+    both, and both are sent as a JSON array."""
     import pyarrow as pa
 
-    return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
+    return bool(pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t))
 
 
 def as_text(expr: str, t: pa.DataType) -> str:

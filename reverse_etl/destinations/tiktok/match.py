@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reverse_etl.destinations.shared.sql import ident
+from reverse_etl.destinations.shared.sql import ident, is_list
 from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.destinations.tiktok.catalog import (
     NORMALISATION_FAILURES,
@@ -33,12 +33,6 @@ if TYPE_CHECKING:
     import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
 
 
-def _is_list(t: pa.DataType) -> bool:
-    import pyarrow as pa
-
-    return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
-
-
 def _filled(value: str) -> str:
     """SQL: not NULL, not only spaces (a regex: trim() would copy every long user agent)."""
     return rf"NOT regexp_full_match(CAST({value} AS VARCHAR), '\s*')"
@@ -50,14 +44,14 @@ def _carries(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     param = m.param
     assert param is not None
     if param.hashing is Hashing.EMAIL:  # an address (or a hash), not just any text
-        if _is_list(t):
+        if is_list(t):
             return f"len(list_filter({col}, x -> {email_ok('trim(x)')})) > 0"
         pre = spec.email_check(m.column)
         return ident(pre) if pre is not None else email_ok(f"trim({col})")
     pre = spec.hashed_phone(m.column)
     if pre is not None:  # the number parsed (an unparseable one makes the row invalid)
         return f"{ident(pre)} IS NOT NULL"
-    if _is_list(t):
+    if is_list(t):
         return f"len(list_filter({col}, x -> {_filled('x')})) > 0"
     if param.hashing in (Hashing.IDFA, Hashing.GAID):
         # The all-zero ID is what a device sends when tracking is not allowed: no match.
