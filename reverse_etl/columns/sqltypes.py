@@ -81,14 +81,16 @@ _TIMESTAMPS = {
 }
 _SCALAR_CLASSES: list[tuple[set[DType], TypeClass]] = [
     ({*exp.DataType.TEXT_TYPES, _T.UUID, _T.ENUM}, TypeClass.STRING),
-    (set(exp.DataType.INTEGER_TYPES), TypeClass.INTEGER),
+    # sqlglot counts BIT (a bit string: DuckDB's BIT, PostgreSQL's bit varying) as an
+    # integer; it is no number to send (DOUBLE of BIT '1010' is 5e-323): bits, as bytes are.
+    (set(exp.DataType.INTEGER_TYPES) - {_T.BIT}, TypeClass.INTEGER),
     (set(exp.DataType.REAL_TYPES), TypeClass.NUMBER),
     ({_T.BOOLEAN}, TypeClass.BOOLEAN),
     (_TIMESTAMPS, TypeClass.TIMESTAMP),
     ({_T.DATE, _T.DATE32}, TypeClass.DATE),
     ({_T.TIME, _T.TIMETZ}, TypeClass.TIME),
     ({_T.JSON, _T.JSONB}, TypeClass.JSON),
-    ({_T.BINARY, _T.VARBINARY, _T.BLOB}, TypeClass.BINARY),
+    ({_T.BINARY, _T.VARBINARY, _T.BLOB, _T.BIT}, TypeClass.BINARY),
     ({_T.NULL}, TypeClass.NULL),
     ({_T.UNKNOWN}, TypeClass.UNKNOWN),
 ]

@@ -185,6 +185,10 @@ def test_a_parsed_tree_is_not_modified() -> None:
         ("struct(a int)[]", TypeClass.LIST, "STRUCT(a INTEGER)[]"),
         ("json", TypeClass.JSON, "JSON"),
         ("interval", TypeClass.OTHER, "INTERVAL"),
+        # sqlglot counts BIT among its integer types: DuckDB's bit strings are no numbers
+        ("bit", TypeClass.BINARY, "BIT"),
+        ("bitstring", TypeClass.BINARY, "BIT"),
+        ("bit(3)", TypeClass.BINARY, "BIT(3)"),
     ],
 )
 def test_type_classes(text: str, cls: TypeClass, display: str) -> None:
@@ -217,3 +221,28 @@ def test_lists_and_texts_aggregated_without_order_by_are_marked_unordered() -> N
         "n": True,  # marked; the rule skips numbers (validation/checks.py)
         "first_status": True,
     }
+
+
+@pytest.mark.parametrize(
+    ("param", "hint"),
+    [
+        ("value", "CAST(... AS DECIMAL(18, 2))"),
+        ("num_items", "CAST(... AS BIGINT)"),
+        ("event_time", "CAST(... AS TIMESTAMP)"),
+        ("event_id", "CAST(... AS VARCHAR)"),
+    ],
+)
+def test_a_bit_string_is_no_number_time_or_id(param: str, hint: str) -> None:
+    """BIT was an integer: BIT '1010' as value was sent as 5e-323, as num_items it failed the
+    encode (trunc(BIT)), as event_time every row was invalid. Refused with the cast to
+    write."""
+    from reverse_etl.destinations.tiktok.catalog import CATALOG
+    from reverse_etl.destinations.tiktok.rules import TikTokRules
+    from reverse_etl.validation.types import check_type
+
+    spec = CATALOG.lookup(param)
+    bit = parse_type("bit")
+    assert spec is not None and bit is not None
+    (verdict,) = check_type(spec, bit, TikTokRules("WEB"))
+    assert verdict.severity == "error" and "not BIT" in verdict.message
+    assert verdict.hint == f"convert it in the model: {hint}"
