@@ -276,6 +276,10 @@ def test_time_types(engine: DuckDBEngine) -> None:
     seconds = one(engine, event_time=str(NOW - 60))["payload"]["event_time"]
     naive = one(engine, event_time=f"CAST({at(NOW - 60)} AT TIME ZONE 'UTC' AS TIMESTAMP)")
     assert seconds == naive["payload"]["event_time"] == NOW - 60
+    # fractions of a second are dropped, never rounded up (epoch()'s DOUBLE, cast, was)
+    for fraction in ("TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP_NS"):
+        late = f"CAST({at(NOW - 60)} AS {fraction}) + INTERVAL 999 MILLISECOND"
+        assert one(engine, event_time=late)["payload"]["event_time"] == NOW - 60, fraction
 
 
 def test_the_event_id_column_is_the_payloads_event_id_unescaped(engine: DuckDBEngine) -> None:

@@ -126,6 +126,13 @@ def test_empty_objects_are_left_out_and_limited_data_use_added(engine: DuckDBEng
         ("date '2026-01-01'", 1767225600),
         ("1767225600", 1767225600),
         ("1767225600::double", 1767225600),
+        # fractions of a second are dropped, never rounded up (epoch()'s DOUBLE, cast, was)
+        ("timestamp '2026-01-01 00:00:00.6'", 1767225600),
+        ("timestamp_ms '2026-01-01 00:00:00.999'", 1767225600),
+        ("timestamp_ns '2026-01-01 00:00:00.9999999'", 1767225600),
+        ("timestamptz '2026-01-01 00:00:00.7+01'", 1767222000),
+        ("1767225600.6::double", 1767225600),
+        ("1767225600.6::decimal(12, 1)", 1767225600),
     ],
 )
 def test_event_time_is_utc_seconds_whatever_the_machine_zone(

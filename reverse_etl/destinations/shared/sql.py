@@ -205,13 +205,22 @@ def unix_seconds(expr: str, t: pa.DataType) -> str:
     import pyarrow as pa
 
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        return f"CAST(epoch({expr}) AS BIGINT)"
+        return _whole_seconds(expr)
     if pa.types.is_integer(t):
         cast = "CAST" if pa.types.is_signed_integer(t) else "TRY_CAST"
         return f"{cast}({expr} AS BIGINT)"
     if pa.types.is_floating(t) or pa.types.is_decimal(t):
         return f"TRY_CAST(floor({expr}) AS BIGINT)"
-    return f"CAST(epoch(TRY_CAST({expr} AS TIMESTAMPTZ)) AS BIGINT)"
+    return _whole_seconds(f"TRY_CAST({expr} AS TIMESTAMPTZ)")
+
+
+def _whole_seconds(time: str) -> str:
+    """SQL: the Unix seconds of a DATE or TIMESTAMP (any precision, with a time zone or not),
+    fractions dropped (floor), as for DOUBLE seconds: the cast of epoch()'s DOUBLE rounded
+    09:00:00.6 up to 09:00:01. Integer microseconds, floored exactly (DuckDB's // and %
+    truncate toward zero); NULL for 'infinity'."""
+    us = f"epoch_us({time})"
+    return f"({us} // 1000000 - CASE WHEN {us} % 1000000 < 0 THEN 1 ELSE 0 END)"
 
 
 def already_hashed(v: str) -> str:
