@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from reverse_etl.destinations.shared.pii import hash_email, hash_external_id, hash_phone, to_e164
+from reverse_etl.destinations.shared.pii import (
+    hash_email,
+    hash_external_id,
+    hash_phone,
+    normalise_gaid,
+    normalise_idfa,
+    to_e164,
+)
+from reverse_etl.destinations.shared.sql import WHITESPACE, WHITESPACE_CLASS, lit, strip
+from reverse_etl.engine.duckdb import DuckDBEngine
 
 EMAIL_VECTOR = "848a771458438fc2ec420560d769fb9b9b86851ee338ec56517baabd79d3bb4f"
 PHONE_VECTOR = "9f7ec22d72092cd3c0b58726ed9c2d91b92e51a3f29837508fb2948bb22dd2fd"
@@ -104,3 +113,65 @@ def test_parsing_in_parallel_gives_the_same_list_and_survives_a_broken_worker(
     assert e164.parse_parallel(values, "US", workers=3) == expected
     monkeypatch.setattr(e164, "_worker_command", lambda: ["/nonexistent/python"])
     assert e164.parse_parallel(values, "US", workers=3) == expected
+
+
+def test_whitespace_is_pythons_and_sql_strips_exactly_it(engine: DuckDBEngine) -> None:
+    """One definition of whitespace for every hashed value: str.strip()'s (tabs and line
+    breaks too, which DuckDB's trim() left in), in SQL (``strip``, the RE2 class) and in
+    the Python mirror."""
+    import sys
+
+    assert set(WHITESPACE) == {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()}
+    (matched,) = engine.rows(
+        "SELECT list(i ORDER BY i) FROM range(1114112) t(i) WHERE regexp_full_match("
+        # no surrogate: chr() refuses them
+        "CASE WHEN i BETWEEN 55296 AND 57343 THEN '' ELSE chr(CAST(i AS INTEGER)) END, "
+        f"{lit(WHITESPACE_CLASS)})"
+    )[0]
+    assert matched == sorted(map(ord, WHITESPACE))
+    for c in WHITESPACE:
+        value = f"{c}{c} A\u00e9{c}b \u20ac{c}{c}"
+        (got,) = engine.rows(f"SELECT {strip('x')} FROM (SELECT {lit(value)} AS x)")[0]
+        assert got == value.strip() == f"A\u00e9{c}b \u20ac", repr(c)
+    for value in ("", "a", " ", "\t", "ab", "\u20ac"):
+        (got,) = engine.rows(f"SELECT {strip('x')} FROM (SELECT {lit(value)} AS x)")[0]
+        assert got == value.strip(), repr(value)
+
+
+def test_tabs_and_line_breaks_around_a_hashed_value_are_trimmed(engine: DuckDBEngine) -> None:
+    """A tab or a line break (from a CSV, say) was hashed with the value (DuckDB's trim()
+    removes spaces only) and an e-mail warned "not an e-mail address"; the Python mirror
+    (str.strip()) disagreed with the SQL."""
+    from .test_encode import NOW, encode
+
+    ws = "chr(9) || chr(160) || chr(10)"
+    idfa = "1d5a0c2e-0000-4000-8000-000000000101"
+    (row,) = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, "
+        f"{ws} || ' ALICE_abc@gmail.com' || chr(13) AS email, "
+        f"chr(12) || '(+1)2133734253' || {ws} AS phone, "
+        f"' user_123' || chr(9) AS external_id",
+    )
+    assert row["payload"]["user"] == {
+        "email": EMAIL_VECTOR,
+        "phone": PHONE_VECTOR,
+        "external_id": EXTERNAL_VECTOR,
+    }
+    assert row["warnings"] is None and row["errors"] is None
+    assert hash_email("\t\u00a0\n ALICE_abc@gmail.com\r") == EMAIL_VECTOR
+    assert hash_external_id(" user_123\t") == EXTERNAL_VECTOR
+    # list items, and the advertising IDs (APP)
+    (app,) = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, 'a1' AS app_id, "
+        f"[{ws} || ' ALICE_abc@gmail.com', chr(9)] AS email, "
+        f"[' user_123' || chr(10)] AS external_id, "
+        f"chr(9) || {lit(idfa)} || chr(10) AS idfa, chr(10) || 'AB-CD' || chr(9) AS gaid",
+        "APP",
+    )
+    user = app["payload"]["user"]
+    assert user["email"] == [EMAIL_VECTOR] and user["external_id"] == [EXTERNAL_VECTOR]
+    assert user["idfa"] == normalise_idfa(f"\t{idfa}\n") == idfa.upper()
+    assert user["gaid"] == normalise_gaid("\nAB-CD\t") == "ab-cd"
+    assert app["warnings"] is None

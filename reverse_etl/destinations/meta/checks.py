@@ -21,6 +21,7 @@ from reverse_etl.destinations.meta.encode import (
     EncodeSpec,
     content_fields,
     sent_name,
+    text_name,
 )
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
 from reverse_etl.destinations.meta.normalise import LEFT_OUT, hashed, text
@@ -41,6 +42,7 @@ from reverse_etl.destinations.shared.sql import (
     lit,
     number,
     one_of,
+    strip,
 )
 
 if TYPE_CHECKING:
@@ -255,9 +257,9 @@ def _phone_check(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     col = ident(m.column)
     if is_list(t):
         one = hashed("x", t.value_type, m.path[-1], region=spec.default_phone_region)
-        bad = f"len(list_filter({col}, x -> trim(x) <> '' AND ({one}) IS NULL)) > 0"
+        bad = f"len(list_filter({col}, x -> {strip('x')} <> '' AND ({one}) IS NULL)) > 0"
     else:
-        bad = f"{text(col)} <> '' AND {ident(sent_name(m.column))} IS NULL"
+        bad = f"{ident(text_name(m.column))} <> '' AND {ident(sent_name(m.column))} IS NULL"
     hint = (
         ""
         if spec.default_phone_region
@@ -283,16 +285,18 @@ def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     col = ident(m.column)
     if param.hashing is Hashing.EMAIL:
         if is_list(t):
-            bad = f"len(list_filter({col}, x -> trim(x) <> '' AND NOT {_email_ok('trim(x)')})) > 0"
+            x = strip("x")
+            bad = f"len(list_filter({col}, x -> {x} <> '' AND NOT {_email_ok(x)})) > 0"
         else:
-            bad = f"{text(col)} <> '' AND NOT {_email_ok(text(col))}"
+            v = ident(text_name(m.column))
+            bad = f"{v} <> '' AND NOT {_email_ok(v)}"
         return [
             _reason(bad, lit(f"{param.name} is not an e-mail address (sent, but matches no one)"))
         ]
     why = LEFT_OUT.get(m.path[-1])
     if why is None or is_list(t) or pa.types.is_date(t) or pa.types.is_timestamp(t):
         return []
-    bad = f"{text(col)} <> '' AND {ident(sent_name(m.column))} IS NULL"
+    bad = f"{ident(text_name(m.column))} <> '' AND {ident(sent_name(m.column))} IS NULL"
     return [_reason(bad, lit(f"{param.name} {why} (left out)"))]
 
 

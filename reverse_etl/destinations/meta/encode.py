@@ -77,6 +77,13 @@ def sent_name(column: str) -> str:
     return f"__meta_sent:{column}"
 
 
+def text_name(column: str) -> str:
+    """The first layer's column holding the trimmed text of a hashed scalar ``column``
+    (``normalise.text``), computed once per row: its normal form, its hash and the row checks
+    read it several times each."""
+    return f"__meta_text:{column}"
+
+
 def _hashed_columns(mapping: ColumnMapping, schema: pa.Schema) -> list[MappedColumn]:
     return [
         m
@@ -87,10 +94,14 @@ def _hashed_columns(mapping: ColumnMapping, schema: pa.Schema) -> list[MappedCol
     ]
 
 
-def _country_sql(mapping: ColumnMapping) -> str | None:
+def _country_sql(mapping: ColumnMapping, schema: pa.Schema) -> str | None:
     """SQL for the row's normalised country (a raw one), which tells a US ZIP."""
     m = mapping.by_param().get("country")
-    return None if m is None else country_form(text(ident(m.column)))
+    if m is None:
+        return None
+    if is_list(schema.field(m.column).type):
+        return country_form(text(f"__r.{ident(m.column)}"))
+    return country_form(f"__r.{ident(text_name(m.column))}")
 
 
 def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec) -> str:
@@ -98,19 +109,21 @@ def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: En
     phone table when there is one), the row's action_source and its event_time."""
     cols = mapping.by_param()
     region = spec.default_phone_region
-    country = _country_sql(mapping)
+    country = _country_sql(mapping, schema)
     joins: list[str] = []
     extra: list[str] = []
-    for i, m in enumerate(_hashed_columns(mapping, schema)):
+    hashed_columns = _hashed_columns(mapping, schema)
+    for i, m in enumerate(hashed_columns):
         assert m.param is not None
         col = f"__r.{ident(m.column)}"
+        trimmed = f"__r.{ident(text_name(m.column))}"
         t = schema.field(m.column).type
-        sent = hashed(col, t, m.path[-1], region=region, country=country)
+        sent = hashed(col, t, m.path[-1], region=region, country=country, trimmed=trimmed)
         if m.param.hashing is Hashing.PHONE_DIGITS and spec.phone_table is not None:
             # A NULL phone is settled here: the per-row branch would call the Python parser
             # for every vector holding one. A phone missing from the table (a model that
             # returned other rows the second time) is still parsed row by row.
-            joins.append(f"LEFT JOIN {spec.phone_table} AS __ph{i} ON __ph{i}.raw = {text(col)}")
+            joins.append(f"LEFT JOIN {spec.phone_table} AS __ph{i} ON __ph{i}.raw = {trimmed}")
             sent = (
                 f"CASE WHEN __ph{i}.raw IS NOT NULL THEN sha256(replace(__ph{i}.e164, '+', '')) "
                 f"WHEN {col} IS NULL THEN NULL ELSE {sent} END"
@@ -126,8 +139,11 @@ def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: En
         m = cols["event_time"]
         seconds = unix_seconds(f"__r.{ident(m.column)}", schema.field(m.column).type)
         extra.append(f"{seconds} AS {ident(EVENT_TIME)}")
+    texts = "".join(
+        f", {text(ident(m.column))} AS {ident(text_name(m.column))}" for m in hashed_columns
+    )
     return (
-        f"(SELECT __r.*, {', '.join(extra)} FROM (SELECT * FROM {relation}) AS __r "
+        f"(SELECT __r.*, {', '.join(extra)} FROM (SELECT *{texts} FROM {relation}) AS __r "
         f"{' '.join(joins)}) AS __prepared"
     )
 

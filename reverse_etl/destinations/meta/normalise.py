@@ -27,13 +27,16 @@ from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.meta.vocab import US_STATES
 from reverse_etl.destinations.shared.phones import PHONE_UDF
-from reverse_etl.destinations.shared.sql import already_hashed, lit
+from reverse_etl.destinations.shared.sql import WHITESPACE_CLASS, already_hashed, lit, strip
 
 if TYPE_CHECKING:
     import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
 
 _US_STATES = "MAP {" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in US_STATES.items()) + "}"
 _DATE_FORMATS = "['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d']"
+_PUNCTUATION = r"[\p{P}\p{S}]"
+_PUNCTUATION_OR_SPACE = r"[\p{P}\p{S}" + WHITESPACE_CLASS[1:]
+_NAME_DROPPED = lit(f"^{_PUNCTUATION_OR_SPACE}+|{_PUNCTUATION_OR_SPACE}+$|{_PUNCTUATION}")
 # A US ZIP once spaces and dashes are gone: five digits, or ZIP+4.
 _US_ZIP = r"'\d{5}(\d{4})?'"
 
@@ -51,8 +54,9 @@ LEFT_OUT: dict[str, str] = {
 
 
 def text(expr: str) -> str:
-    """The trimmed text of a column (NULL stays NULL)."""
-    return f"trim(CAST({expr} AS VARCHAR))"
+    """The text of a column trimmed of whitespace (``shared/sql.py`` ``WHITESPACE``: tabs and
+    line breaks too); NULL stays NULL."""
+    return strip(f"CAST({expr} AS VARCHAR)")
 
 
 def country_form(v: str) -> str:
@@ -74,7 +78,9 @@ def normal_form(
         "em": lambda: lower,
         "external_id": lambda: v,
         "ph": lambda: f"replace({PHONE_UDF}({v}, {lit(region or '')}), '+', '')",
-        "fn": lambda: rf"trim(regexp_replace({lower}, '[\p{{P}}\p{{S}}]', '', 'g'))",
+        # Punctuation and symbols removed, then the whitespace they leave at either end, in
+        # one pass: the runs of both at the ends, and the punctuation between.
+        "fn": lambda: f"regexp_replace({lower}, {_NAME_DROPPED}, '', 'g')",
         "ct": lambda: letters,
         "st": lambda: f"coalesce({_US_STATES}[{letters}], {letters})",
         "zp": lambda: zip_form(v, country),
@@ -116,13 +122,15 @@ def hashed(
     *,
     region: str | None = None,
     country: str | None = None,
+    trimmed: str | None = None,
 ) -> str:
-    """SQL: what is sent for one value of the ``user_data`` key ``field`` (NULL: left out)."""
+    """SQL: what is sent for one value of the ``user_data`` key ``field`` (NULL: left out).
+    ``trimmed``: SQL for its text already trimmed (``text(expr)`` when not given)."""
     import pyarrow as pa
 
     if field == "db" and (pa.types.is_date(t) or pa.types.is_timestamp(t)):
         return f"sha256(strftime({expr}, '%Y%m%d'))"
-    v = text(expr)
+    v = trimmed or text(expr)
     form = normal_form(v, field, region=region, country=country)
     return (
         f"CASE WHEN {v} = '' THEN NULL WHEN {already_hashed(v)} THEN lower({v}) "

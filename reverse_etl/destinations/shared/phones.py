@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from reverse_etl.destinations.shared.sql import already_hashed, ident
+from reverse_etl.destinations.shared.sql import already_hashed, ident, strip
 
 if TYPE_CHECKING:
     from reverse_etl.engine.duckdb import DuckDBEngine
@@ -32,7 +32,7 @@ def distinct_phones_sql(relation: str, columns: Sequence[str]) -> str | None:
     if not columns:
         return None
     return " UNION ".join(
-        f"SELECT DISTINCT trim({ident(c)}) AS raw FROM {relation} WHERE {ident(c)} IS NOT NULL"
+        f"SELECT DISTINCT {strip(ident(c))} AS raw FROM {relation} WHERE {ident(c)} IS NOT NULL"
         for c in columns
     )
 

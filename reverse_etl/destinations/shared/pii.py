@@ -6,8 +6,9 @@ each with ``phonenumbers``) is paid once per distinct number; a small per-region
 catches repeats within and across vectors when it is called row by row.
 
 Email and external_id hashing, and the IDFA/GAID case rules, stay in SQL
-(``sha256(lower(trim(x)))``, ``upper(trim(x))``); :func:`hash_email` and friends mirror them
-for tests and docs.
+(``sha256(lower(strip(x)))``, ``upper(strip(x))``, ``strip``: ``sql.py``'s, of the same
+``WHITESPACE`` as here: ``str.strip()``'s); :func:`hash_email` and friends mirror them for tests
+and docs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from reverse_etl.destinations.shared.e164 import parse_e164
+from reverse_etl.destinations.shared.sql import WHITESPACE
 
 HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -75,7 +77,7 @@ def sha256_hex(value: str) -> str:
 
 def hash_email(value: str) -> str:
     """What the SQL encoder sends for an e-mail address."""
-    return value.lower() if is_hashed(value) else sha256_hex(value.strip().lower())
+    return value.lower() if is_hashed(value) else sha256_hex(value.strip(WHITESPACE).lower())
 
 
 def hash_phone(value: str, default_region: str | None = None) -> str | None:
@@ -88,13 +90,13 @@ def hash_phone(value: str, default_region: str | None = None) -> str | None:
 
 def hash_external_id(value: str) -> str:
     """external_id is trimmed but not lower-cased (as TikTok's own GTM template does)."""
-    return value.lower() if is_hashed(value) else sha256_hex(value.strip())
+    return value.lower() if is_hashed(value) else sha256_hex(value.strip(WHITESPACE))
 
 
 def normalise_idfa(value: str) -> str | None:
     """What the SQL encoder sends for an IDFA: a raw one upper-case, a SHA-256 lower-case
     (TikTok takes both; retl never hashes it). None: blank, left out."""
-    v = value.strip()
+    v = value.strip(WHITESPACE)
     if not v:
         return None
     return v.lower() if is_hashed(v) else v.upper()
@@ -102,4 +104,4 @@ def normalise_idfa(value: str) -> str | None:
 
 def normalise_gaid(value: str) -> str | None:
     """What the SQL encoder sends for a GAID: trimmed and lower-case, raw or SHA-256."""
-    return value.strip().lower() or None
+    return value.strip(WHITESPACE).lower() or None

@@ -20,6 +20,22 @@ if TYPE_CHECKING:
 
 HEX64 = "'[0-9a-fA-F]{64}'"
 
+# What a value is trimmed of before it is normalised and hashed, on every platform, in SQL
+# (``strip``) and in Python (``pii.py``): the characters of Python's ``str.isspace()`` (its
+# ``str.strip()``): tab, line feed, vertical tab, form feed, carriage return, the four
+# information separators, space, NEL, and Unicode's space, line and paragraph separators (NO-BREAK
+# SPACE, EM SPACE, IDEOGRAPHIC SPACE ...). DuckDB's trim() removes the spaces only, so a tab or
+# a line break from a CSV was hashed with the value.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+# The same characters as an RE2 class (\p{Z}: the space, line and paragraph separators).
+WHITESPACE_CLASS = r"[\t\n\x{0b}\f\r\x{1c}-\x{1f}\x{85}\p{Z}]"
+# As a SQL constant: chr() of each, so that the SQL text stays printable (folded once).
+_WHITESPACE_SQL = " || ".join(f"chr({ord(c)})" for c in WHITESPACE)
+
 
 def lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
@@ -27,6 +43,16 @@ def lit(value: str) -> str:
 
 def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def strip(expr: str) -> str:
+    """SQL: the text ``expr`` without leading or trailing ``WHITESPACE`` (NULL stays NULL).
+
+    ``trim(x, chars)`` with those 29 characters took ~6 times as long as ``trim(x)`` (150 ms
+    against 27 per 200k e-mails on one thread): a value that starts and ends with printable
+    ASCII, nearly every one, is taken as it is, for ~4 ms more than ``trim(x)``."""
+    ends = f"ord({expr}) BETWEEN 33 AND 126 AND ord(({expr})[-1]) BETWEEN 33 AND 126"
+    return f"CASE WHEN {ends} THEN {expr} ELSE trim({expr}, {_WHITESPACE_SQL}) END"
 
 
 def one_of(expr: str, values: Iterable[str]) -> str:

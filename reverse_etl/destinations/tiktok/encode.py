@@ -29,6 +29,7 @@ from reverse_etl.destinations.shared.sql import (
     lit,
     one_of,
     own_json,
+    strip,
 )
 from reverse_etl.destinations.shared.sql import boolean as _boolean
 from reverse_etl.destinations.shared.sql import integer as _integer
@@ -81,6 +82,14 @@ class EncodeSpec:
     # column -> name of a column holding whether its e-mail is well formed (email_ok), so
     # that the row warning and the match key share one regex per row
     checked_emails: tuple[tuple[str, str], ...] = ()
+    # column -> name of a column holding its text trimmed of whitespace (``strip``), computed
+    # once per row: hashing, the row checks and the match keys read it several times each
+    texts: tuple[tuple[str, str], ...] = ()
+
+    def text(self, column: str) -> str:
+        """SQL: the trimmed text of a hashed scalar ``column``."""
+        name = dict(self.texts).get(column)
+        return ident(name) if name is not None else strip(ident(column))
 
     def hashed_phone(self, column: str) -> str | None:
         return dict(self.hashed_phones).get(column)
@@ -91,8 +100,9 @@ class EncodeSpec:
 
 # --- values -------------------------------------------------------------------------------
 def _hash(value: str, hashing: Hashing, region: str | None) -> str:
-    """SQL for one PII string (NULL-safe): already 64 hex chars -> lower-cased as is."""
-    v = f"trim({value})"
+    """SQL for one PII string, ``value``: its text trimmed of whitespace (``strip``; NULL-safe).
+    Already 64 hex chars -> lower-cased as is."""
+    v = value
     if hashing is Hashing.EMAIL:
         hashed = f"sha256(lower({v}))"
     elif hashing is Hashing.PHONE:
@@ -137,11 +147,12 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         if _is_list(t):
             hashed = (
                 f"list_filter(list_transform({col}, x -> "
-                f"{_hash('x', param.hashing, spec.default_phone_region)}),"
+                f"{_hash(strip('x'), param.hashing, spec.default_phone_region)}),"
                 " x -> x IS NOT NULL)"
             )
             return f"to_json(NULLIF({hashed}, []))"
-        return f"to_json({_hash(col, param.hashing, spec.default_phone_region)})"
+        text = spec.text(m.column)
+        return f"to_json({_hash(text, param.hashing, spec.default_phone_region)})"
     scalar = _SCALARS.get(kind)
     if scalar is not None:
         return f"to_json({scalar(col, t)})"
@@ -342,21 +353,32 @@ _KIND_PARSERS = {
 }
 
 
-def phone_unparseable(col: str, t: pa.DataType, region: str | None, pre: str | None) -> str:
-    """SQL: the row holds a phone number that does not parse (``pre``: its hashed column)."""
-    if pre is not None:
-        return f"trim({col}) <> '' AND {ident(pre)} IS NULL"
+def phone_unparseable(
+    col: str, t: pa.DataType, region: str | None, pre: str | None, text: str | None = None
+) -> str:
+    """SQL: the row holds a phone number that does not parse (``pre``: its hashed column;
+    ``text``: SQL for its trimmed text, ``strip(col)`` when not given)."""
     if _is_list(t):
-        hashed = _hash("x", Hashing.PHONE, region)
-        return f"len(list_filter({col}, x -> trim(x) <> '' AND ({hashed}) IS NULL)) > 0"
-    return f"trim({col}) <> '' AND ({_hash(col, Hashing.PHONE, region)}) IS NULL"
+        x = strip("x")
+        hashed = _hash(x, Hashing.PHONE, region)
+        return f"len(list_filter({col}, x -> {x} <> '' AND ({hashed}) IS NULL)) > 0"
+    v = text or strip(col)
+    if pre is not None:
+        return f"{v} <> '' AND {ident(pre)} IS NULL"
+    return f"{v} <> '' AND ({_hash(v, Hashing.PHONE, region)}) IS NULL"
 
 
 def _phone_check(
-    col: str, t: pa.DataType, name: str, region: str | None, pre: str | None = None
+    col: str,
+    t: pa.DataType,
+    name: str,
+    region: str | None,
+    pre: str | None = None,
+    *,
+    text: str | None = None,
 ) -> str:
     hint = "" if region else " (without a +country code it needs default_phone_region)"
-    bad = phone_unparseable(col, t, region, pre)
+    bad = phone_unparseable(col, t, region, pre, text)
     return _reason(bad, lit(f"{name} is not a valid phone number{hint}"))
 
 
@@ -370,13 +392,37 @@ def email_ok(value: str) -> str:
     return f"({_already_hashed(value)} OR regexp_full_match({value}, {EMAIL_PATTERN}))"
 
 
-def email_malformed(col: str, t: pa.DataType, pre: str | None = None) -> str:
+def email_malformed(
+    col: str, t: pa.DataType, pre: str | None = None, text: str | None = None
+) -> str:
     """SQL: the row holds an e-mail value that is neither an address nor a SHA-256
     (``pre``: the column holding ``email_ok`` of it)."""
     if _is_list(t):
-        return f"len(list_filter({col}, x -> trim(x) <> '' AND NOT {email_ok('trim(x)')})) > 0"
-    ok = ident(pre) if pre is not None else email_ok(f"trim({col})")
-    return f"trim({col}) <> '' AND NOT {ok}"
+        x = strip("x")
+        return f"len(list_filter({col}, x -> {x} <> '' AND NOT {email_ok(x)})) > 0"
+    v = text or strip(col)
+    ok = ident(pre) if pre is not None else email_ok(v)
+    return f"{v} <> '' AND NOT {ok}"
+
+
+def _strip_once(
+    relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
+) -> tuple[str, EncodeSpec]:
+    """Each hashed scalar's text trimmed of whitespace, once per row, in a projection under
+    the encoder: hashing, the row checks and the match keys read it several times each, and
+    ``strip`` evaluated at each use cost a quarter more encode time."""
+    hashed = [
+        m.column
+        for m in mapping.columns
+        if m.param is not None
+        and m.param.hashing is not Hashing.NONE
+        and not _is_list(schema.field(m.column).type)
+    ]
+    if not hashed:
+        return relation, spec
+    names = tuple((c, f"__text_{i}") for i, c in enumerate(hashed))
+    extra = ", ".join(f"{strip(f'CAST({ident(c)} AS VARCHAR)')} AS {ident(n)}" for c, n in names)
+    return f"(SELECT *, {extra} FROM {relation}) AS __texts", replace(spec, texts=names)
 
 
 def _check_emails_once(
@@ -394,7 +440,7 @@ def _check_emails_once(
     if not emails:
         return relation, spec
     names = tuple((c, f"__email_ok_{i}") for i, c in enumerate(emails))
-    extra = ", ".join(f"{email_ok(f'trim({ident(c)})')} AS {ident(n)}" for c, n in names)
+    extra = ", ".join(f"{email_ok(spec.text(c))} AS {ident(n)}" for c, n in names)
     return f"(SELECT *, {extra} FROM {relation}) AS __emails", replace(spec, checked_emails=names)
 
 
@@ -416,9 +462,9 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
             )
         )
     if param.hashing is Hashing.PHONE:
-        out.append(
-            _phone_check(col, t, param.name, spec.default_phone_region, spec.hashed_phone(m.column))
-        )
+        pre = spec.hashed_phone(m.column)
+        region = spec.default_phone_region
+        out.append(_phone_check(col, t, param.name, region, pre, text=spec.text(m.column)))
     parser = _KIND_PARSERS.get(param.kind)
     if parser is not None and not pa.types.is_struct(t) and not _is_list(t):
         fn, what = parser
@@ -467,7 +513,9 @@ def _checks(
         if m.param is not None and m.param.hashing is Hashing.EMAIL:
             warnings.append(
                 _reason(
-                    email_malformed(ident(m.column), t, spec.email_check(m.column)),
+                    email_malformed(
+                        ident(m.column), t, spec.email_check(m.column), spec.text(m.column)
+                    ),
                     lit(f"{m.param.name} is not an e-mail address (sent, but matches no one)"),
                 )
             )
@@ -548,6 +596,7 @@ def build_encode_sql(
     """The SELECT that encodes every row of ``relation`` (whose columns are ``schema``)."""
     from reverse_etl.destinations.tiktok.match import match_sql  # it builds on this module
 
+    relation, spec = _strip_once(relation, schema, mapping, spec)
     relation, spec = _hash_phones_once(relation, schema, mapping, spec)
     relation, spec = _check_emails_once(relation, schema, mapping, spec)
     key_sql = ident("__row_key") if spec.prekeyed else _key_sql(spec, schema)
@@ -625,14 +674,15 @@ def _hash_phones_once(
         return relation, spec
     names = tuple((c, f"__hashed_phone_{i}") for i, c in enumerate(phones))
     region = spec.default_phone_region
+    texts = {c: ident(n) for c, n in spec.texts}
     if spec.phone_table is None:
         extra = ", ".join(
-            f"{_hash(ident(c), Hashing.PHONE, region)} AS {ident(n)}" for c, n in names
+            f"{_hash(spec.text(c), Hashing.PHONE, region)} AS {ident(n)}" for c, n in names
         )
         wrapped = f"(SELECT *, {extra} FROM {relation}) AS __phones"
         return wrapped, replace(spec, hashed_phones=names)
     joins = " ".join(
-        f"LEFT JOIN {spec.phone_table} AS __ph{i} ON __ph{i}.raw = trim(__p.{ident(c)})"
+        f"LEFT JOIN {spec.phone_table} AS __ph{i} ON __ph{i}.raw = __p.{texts[c]}"
         for i, (c, _) in enumerate(names)
     )
     extra = ", ".join(
@@ -640,7 +690,7 @@ def _hash_phones_once(
         # every vector that holds one.
         f"CASE WHEN __ph{i}.raw IS NOT NULL THEN sha256(__ph{i}.e164) "
         f"WHEN __p.{ident(c)} IS NULL THEN NULL "
-        f"ELSE {_hash(f'__p.{ident(c)}', Hashing.PHONE, region)} END AS {ident(n)}"
+        f"ELSE {_hash(f'__p.{texts[c]}', Hashing.PHONE, region)} END AS {ident(n)}"
         for i, (c, n) in enumerate(names)
     )
     wrapped = f"(SELECT __p.*, {extra} FROM (SELECT * FROM {relation}) AS __p {joins}) AS __phones"

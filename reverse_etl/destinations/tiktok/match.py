@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reverse_etl.destinations.shared.sql import ident, is_list
+from reverse_etl.destinations.shared.sql import WHITESPACE_CLASS, ident, is_list, lit, strip
 from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.destinations.tiktok.catalog import (
     NORMALISATION_FAILURES,
@@ -34,8 +34,9 @@ if TYPE_CHECKING:
 
 
 def _filled(value: str) -> str:
-    """SQL: not NULL, not only spaces (a regex: trim() would copy every long user agent)."""
-    return rf"NOT regexp_full_match(CAST({value} AS VARCHAR), '\s*')"
+    """SQL: not NULL, not only whitespace (a regex: trim() would copy every long user
+    agent)."""
+    return f"NOT regexp_full_match(CAST({value} AS VARCHAR), {lit(WHITESPACE_CLASS + '*')})"
 
 
 def _carries(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
@@ -45,9 +46,9 @@ def _carries(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     assert param is not None
     if param.hashing is Hashing.EMAIL:  # an address (or a hash), not just any text
         if is_list(t):
-            return f"len(list_filter({col}, x -> {email_ok('trim(x)')})) > 0"
+            return f"len(list_filter({col}, x -> {email_ok(strip('x'))})) > 0"
         pre = spec.email_check(m.column)
-        return ident(pre) if pre is not None else email_ok(f"trim({col})")
+        return ident(pre) if pre is not None else email_ok(spec.text(m.column))
     pre = spec.hashed_phone(m.column)
     if pre is not None:  # the number parsed (an unparseable one makes the row invalid)
         return f"{ident(pre)} IS NOT NULL"
@@ -55,7 +56,8 @@ def _carries(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         return f"len(list_filter({col}, x -> {_filled('x')})) > 0"
     if param.hashing in (Hashing.IDFA, Hashing.GAID):
         # The all-zero ID is what a device sends when tracking is not allowed: no match.
-        return f"{_filled(col)} AND replace(replace(trim({col}), '0', ''), '-', '') <> ''"
+        text = spec.text(m.column)
+        return f"{_filled(col)} AND replace(replace({text}, '0', ''), '-', '') <> ''"
     return _filled(col)
 
 
@@ -63,8 +65,9 @@ def _failed(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     assert m.param is not None
     if m.param.hashing is Hashing.PHONE:
         pre = spec.hashed_phone(m.column)
-        return phone_unparseable(ident(m.column), t, spec.default_phone_region, pre)
-    return email_malformed(ident(m.column), t, spec.email_check(m.column))
+        region, text = spec.default_phone_region, spec.text(m.column)
+        return phone_unparseable(ident(m.column), t, region, pre, text)
+    return email_malformed(ident(m.column), t, spec.email_check(m.column), spec.text(m.column))
 
 
 def match_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec) -> str:
