@@ -134,6 +134,10 @@ def test_identifiers_that_are_never_hashed(engine: DuckDBEngine) -> None:
         ("gender", "'x'", "gender is not f, m, female or male (left out)"),
         ("country", "'usa'", "country is not a two-letter ISO 3166-1 country code (left out)"),
         ("date_of_birth", "'03/02/1990'", "date_of_birth is not a date"),
+        # strftime writes the word: "infinity" was hashed, with no warning
+        ("date_of_birth", "DATE 'infinity'", "date_of_birth is not a date"),
+        ("date_of_birth", "TIMESTAMP '-infinity'", "date_of_birth is not a date"),
+        ("date_of_birth", "TIMESTAMPTZ 'infinity'", "date_of_birth is not a date"),
         ("first_name", "'...'", "first_name has no letters once normalised (left out)"),
     ],
 )

@@ -294,9 +294,12 @@ def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
             _reason(bad, lit(f"{param.name} is not an e-mail address (sent, but matches no one)"))
         ]
     why = LEFT_OUT.get(m.path[-1])
-    if why is None or is_list(t) or pa.types.is_date(t) or pa.types.is_timestamp(t):
+    if why is None or is_list(t):
         return []
-    bad = f"{ident(text_name(m.column))} <> '' AND {ident(sent_name(m.column))} IS NULL"
+    if pa.types.is_date(t) or pa.types.is_timestamp(t):  # NULL: only for 'infinity'
+        bad = f"{col} IS NOT NULL AND {ident(sent_name(m.column))} IS NULL"
+    else:
+        bad = f"{ident(text_name(m.column))} <> '' AND {ident(sent_name(m.column))} IS NULL"
     return [_reason(bad, lit(f"{param.name} {why} (left out)"))]
 
 

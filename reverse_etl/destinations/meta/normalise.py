@@ -129,7 +129,8 @@ def hashed(
     import pyarrow as pa
 
     if field == "db" and (pa.types.is_date(t) or pa.types.is_timestamp(t)):
-        return f"sha256(strftime({expr}, '%Y%m%d'))"
+        # 'infinity' is no date (strftime writes the word): left out, with its warning
+        return f"CASE WHEN isfinite({expr}) THEN sha256(strftime({expr}, '%Y%m%d')) END"
     v = trimmed or text(expr)
     form = normal_form(v, field, region=region, country=country)
     return (
