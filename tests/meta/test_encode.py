@@ -356,6 +356,22 @@ def test_an_empty_event_id_beside_a_primary_key_is_a_warning(engine: DuckDBEngin
     assert [empty in (r["warnings"] or "") for r in rows] == [True, True, False]
 
 
+def test_a_blank_or_nan_event_id_as_the_key_is_an_invalid_row(engine: DuckDBEngine) -> None:
+    """See tests/tiktok/test_encode.py: sent with an empty event id, or none, and no word."""
+    for event_id in ("''", "'  '", "CAST('nan' AS DOUBLE)", "CAST('inf' AS DOUBLE)"):
+        row = one(engine, event_id=event_id)
+        assert "primary key is blank, NaN or infinite" in (row["errors"] or ""), event_id
+    assert one(engine)["errors"] is None
+    rows = encode(
+        engine,
+        select(event_id="[CAST('nan' AS DOUBLE), 1.0][i + 1]", order_id="'o-' || i")
+        + " FROM range(2) t(i)",
+        model_key=("order_id",),
+    )
+    empty = "event_id is empty: the platform cannot deduplicate this event"
+    assert [empty in (r["warnings"] or "") for r in rows] == [True, False]
+
+
 def test_what_the_api_refuses_in_never_hashed_fields_and_contents_is_an_invalid_row(
     engine: DuckDBEngine,
 ) -> None:

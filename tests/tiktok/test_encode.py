@@ -486,6 +486,41 @@ def test_an_empty_event_id_beside_a_primary_key_is_a_warning(engine: DuckDBEngin
     assert alone["warnings"] is None
 
 
+def test_a_blank_or_nan_event_id_as_the_key_is_an_invalid_row(engine: DuckDBEngine) -> None:
+    """A blank or non-finite event_id as the primary key went out with an empty event id (or
+    none) and no word: TikTok could not deduplicate it. Invalid, as a NULL key is; beside
+    another key, a NaN event_id (sent as none) warns as a blank one does."""
+    rows = encode(
+        engine,
+        "SELECT 'Purchase' AS event, "
+        f"{NOW} AS event_time, ['', ' ' || chr(9), 'e-2', NULL][i + 1] AS event_id "
+        "FROM range(4) t(i)",
+    )
+    reasons = {r["key"]: r["errors"] for r in rows}
+    assert reasons["e-2"] is None and reasons[None] == "primary key is null"
+    assert reasons[""] == "primary key is blank, NaN or infinite"
+    assert reasons[" \t"] is not None and "primary key is blank" in reasons[" \t"]
+    floats = encode(
+        engine,
+        "SELECT 'Purchase' AS event, "
+        f"{NOW} AS event_time, [CAST('nan' AS DOUBLE), -CAST('inf' AS DOUBLE), 7.0][i + 1] "
+        "AS event_id FROM range(3) t(i)",
+    )
+    # (a NaN's text here is NULL too; the diff's key, CAST AS VARCHAR, is 'nan')
+    blank = ["primary key is blank, NaN or infinite" in (r["errors"] or "") for r in floats]
+    assert sorted(blank) == [False, True, True]
+    assert [r["payload"].get("event_id") for r in floats if r["errors"] is None] == ["7"]
+    beside = encode(
+        engine,
+        "SELECT 'Purchase' AS event, 'o-' || i AS order_id, "
+        f"{NOW} AS event_time, [CAST('nan' AS DOUBLE), 1.0][i + 1] AS event_id "
+        "FROM range(2) t(i)",
+        model_pk=("order_id",),
+    )
+    empty = "event_id is empty: the platform cannot deduplicate this event"
+    assert [r["warnings"] for r in beside] == [empty, None]
+
+
 def test_what_the_api_refuses_is_caught_before_sending(engine: DuckDBEngine) -> None:
     """Values that passed the row checks and were refused by the API (found only by
     splitting batches once sending had begun), and a float ID that failed the whole encode."""

@@ -36,6 +36,7 @@ from reverse_etl.destinations.shared.sql import (
     blank_event_id_warning,
     boolean,
     control_character_checks,
+    empty_key_checks,
     ident,
     integer,
     is_list,
@@ -311,6 +312,7 @@ def row_checks(
     # Duplicate keys are found afterwards, on the keys alone (a window function here would
     # hold every column of every row in memory).
     errors = [_reason(f"({key_sql}) IS NULL", lit("primary key is null"))]
+    errors += empty_key_checks(spec.key_columns, schema)
     warnings: list[str] = []
     cols = mapping.by_param()
     event_id = cols.get("event_id")
@@ -318,7 +320,7 @@ def row_checks(
         spec.key_columns, event_id.column if event_id is not None else None, schema
     )
     if event_id is not None and len(event_id.path) == 1:
-        warnings += blank_event_id_warning(spec.key_columns, event_id.column)
+        warnings += blank_event_id_warning(spec.key_columns, event_id.column, schema)
     if "event" in cols:
         event_errors, event_warnings = _event_checks(cols["event"].column)
         errors += event_errors

@@ -255,15 +255,41 @@ def already_hashed(v: str) -> str:
     return f"strlen({v}) = 64 AND regexp_full_match({v}, {HEX64})"
 
 
-def blank_event_id_warning(key_columns: tuple[str, ...], event_id_column: str | None) -> list[str]:
-    """A SQL fragment yielding a warning when the event_id column, not the key, is NULL or
-    blank: the event goes without an event id, so the platform cannot deduplicate it (a
-    resend after a lost answer counts twice). A key column's NULL is an error already."""
+def blank_event_id_warning(
+    key_columns: tuple[str, ...], event_id_column: str | None, schema: pa.Schema
+) -> list[str]:
+    """A SQL fragment yielding a warning when the event_id column, not the key, is NULL,
+    blank, or a NaN or infinite float (sent as no event id): the event goes without one, so
+    the platform cannot deduplicate it (a resend after a lost answer counts twice). A key
+    column's NULL, blank or NaN is an error already (``empty_key_checks``)."""
     if event_id_column is None or key_columns == (event_id_column,):
         return []
     c = ident(event_id_column)
+    text = as_text(c, schema.field(event_id_column).type)
     reason = lit("event_id is empty: the platform cannot deduplicate this event")
-    return [f"CASE WHEN {c} IS NULL OR trim(CAST({c} AS VARCHAR)) = '' THEN {reason} END"]
+    return [f"CASE WHEN ({text}) IS NULL OR {strip(f'({text})')} = '' THEN {reason} END"]
+
+
+EMPTY_KEY = "primary key is blank, NaN or infinite"
+
+
+def empty_key_checks(key_columns: tuple[str, ...], schema: pa.Schema) -> list[str]:
+    """SQL fragments yielding a reason when a key column holds blank text (only whitespace)
+    or a NaN or infinite float: invalid, as a NULL key is. Such a key is no row's identity
+    (every blank row would share it), and as the event id the platform would deduplicate
+    on nothing. The key's text alone cannot tell: the diff's key of NaN is 'nan'."""
+    import pyarrow as pa
+
+    out = []
+    for c in key_columns:
+        if c not in schema.names:
+            continue
+        t = schema.field(c).type
+        if str(t) in _TEXT_TYPES:
+            out.append(f"CASE WHEN {strip(ident(c))} = '' THEN {lit(EMPTY_KEY)} END")
+        elif pa.types.is_floating(t):
+            out.append(f"CASE WHEN NOT isfinite({ident(c)}) THEN {lit(EMPTY_KEY)} END")
+    return out
 
 
 # C0 control characters and DEL (RE2 syntax, in a SQL string): NUL from a CSV, say.

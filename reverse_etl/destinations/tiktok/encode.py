@@ -22,6 +22,7 @@ from reverse_etl.destinations.shared.sql import (
     blank_event_id_warning,
     control_character_checks,
     derived_event_id,
+    empty_key_checks,
     event_id_text,
     id_list_json,
     ident,
@@ -487,7 +488,7 @@ def _checks(
     mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str
 ) -> tuple[list[str], list[str]]:
     """(error fragments, warning fragments): SQL yielding a reason when a check fails."""
-    errors = _key_checks(key_sql)
+    errors = _key_checks(key_sql) + empty_key_checks(spec.key_columns, schema)
     warnings: list[str] = []
     cols = mapping.by_param()
     event_id = cols.get("event_id")
@@ -495,7 +496,7 @@ def _checks(
         spec.key_columns, event_id.column if event_id is not None else None, schema
     )
     if event_id is not None and len(event_id.path) == 1:
-        warnings += blank_event_id_warning(spec.key_columns, event_id.column)
+        warnings += blank_event_id_warning(spec.key_columns, event_id.column, schema)
     if "event" in cols:
         errors += _event_checks(cols["event"].column, spec.source)
         warnings += _event_warnings(cols["event"].column, spec.source)
