@@ -81,9 +81,36 @@ class FileRule:
 
     def _check(self, path: Path, written: str) -> None:
         resolved = path.resolve()  # links too: a link out of the project is no way around
-        if resolved in self.files or any(_unhidden_under(resolved, f) for f in self.folders):
-            return
-        raise self._refused(written, None)
+        if _PATTERN.search(str(resolved)) or "\\" in str(resolved):
+            # Spark expands these in the path it is handed, again: a folder named
+            # "{.git,zz}" passed here, and Spark read .git
+            raise self._refused(written, "a file or folder name with * ? [ ] { } or \\ in it")
+        if not self._allowed(resolved):
+            raise self._refused(written, None)
+        if resolved.is_dir():
+            self._check_listing(resolved, written)
+
+    def _allowed(self, resolved: Path) -> bool:
+        return resolved in self.files or any(_unhidden_under(resolved, f) for f in self.folders)
+
+    def _check_listing(self, folder: Path, written: str) -> None:
+        """What Spark reads of a folder: every file and folder in it, at any depth, but
+        names starting with '.' or '_' (without '='), as Spark lists them, links followed.
+        A link in it to a hidden file (``data/cfg -> ../.git/config``) stays in the
+        project, so loading the project let it be; read through the folder, it is refused."""
+        seen = {folder}
+        todo = [folder]
+        while todo:
+            for entry in sorted(todo.pop().iterdir()):
+                name = entry.name
+                if name.startswith(".") or (name.startswith("_") and "=" not in name):
+                    continue  # Spark does not read these
+                target = entry.resolve()
+                if _PATTERN.search(str(target)) or not self._allowed(target):
+                    raise self._refused(written, f"it holds {entry.relative_to(folder)}")
+                if target.is_dir() and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
 
     @staticmethod
     def _refused(written: str, why: str | None) -> EngineError:

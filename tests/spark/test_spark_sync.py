@@ -791,6 +791,11 @@ def test_a_model_reads_files_only_where_the_workbench_would_let_it(
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "o.csv").write_text("id,v\n3,SECRET-41\n")
+    (root / "{.git,zz}").mkdir()
+    (root / "{.git,zz}" / "config").write_text("id,v\n9,decoy\n")
+    (root / "linked").mkdir()
+    (root / "linked" / "a.csv").write_text("id,v\n1,x\n")
+    (root / "linked" / "cfg").symlink_to(root / ".git" / "config")
     models = root / "models"
 
     def show(sql: str) -> list[dict[str, Any]]:
@@ -810,6 +815,11 @@ def test_a_model_reads_files_only_where_the_workbench_would_let_it(
         f"select * from read_csv('file://{outside}/o.csv')",
         "select * from read_csv('data/{a.csv,../.git/config}')",
         "{{ config(dialect='spark') }}\nselect * from csv.`.git/config`",
+        # Spark expands glob characters in the path it is handed: a folder named
+        # "{.git,zz}" matched here and read .git/config there
+        "select * from read_csv('?.git,zz?/config')",
+        # a folder's files are what Spark reads: a link in it to a hidden file
+        "select * from read_csv('linked')",
         f"{{{{ config(dialect='spark') }}}}\nselect * from text.`{outside}/o.csv`",
     ]
     for sql in refused:

@@ -575,3 +575,26 @@ def test_a_whole_number_beyond_64_bits_is_an_invalid_row_not_a_failed_statement(
     assert "num_items is not an integer" in (rows[0]["errors"] or "")
     assert rows[1]["errors"] is None
     assert rows[1]["payload"]["properties"]["num_items"] == 3
+
+
+@pytest.mark.parametrize(
+    "column", ["__retl_text_0", "__RETL_EMAIL_OK_0", "__retl_hashed_phone_0", "__text_0"]
+)
+def test_a_model_column_named_like_an_encoder_helper_is_not_read_for_it(
+    engine: DuckDBEngine, column: str
+) -> None:
+    """The encoder adds helper columns under its SELECT (an e-mail's trimmed text, whether
+    it is well formed, a phone's hash); a model column of the same name was read instead:
+    another column's value was hashed and sent as the e-mail, silently."""
+    rows = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, "
+        f"'a@b.co' AS email, '+12125550101' AS phone, 'zzz' AS \"{column}\"",
+        region="US",
+        model_pk=(column,),
+    )
+    (row,) = rows
+    user = row["payload"]["user"]  # type: ignore[index]
+    assert user["email"] == hashlib.sha256(b"a@b.co").hexdigest()
+    assert user["phone"] == hashlib.sha256(b"+12125550101").hexdigest()
+    assert not row["errors"] and not row["warnings"]

@@ -10,6 +10,7 @@ the vectorized phone UDF. Pure: this module only writes SQL.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -406,6 +407,20 @@ def email_malformed(
     return f"{v} <> '' AND NOT {ok}"
 
 
+def _helper_names(
+    kind: str, columns: Sequence[str], schema: pa.Schema
+) -> tuple[tuple[str, str], ...]:
+    """(column, name of its helper column) for a projection under the encoder, named so that
+    no model column can be taken for one (``SELECT *, x AS __retl_text_0`` beside a model
+    column of that name read the model's value: another column was hashed as the e-mail).
+    DuckDB's names ignore case."""
+    taken = [n.lower() for n in schema.names]
+    prefix = f"__retl_{kind}_"
+    while any(n.startswith(prefix) for n in taken):
+        prefix = "_" + prefix
+    return tuple((c, f"{prefix}{i}") for i, c in enumerate(columns))
+
+
 def _strip_once(
     relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
 ) -> tuple[str, EncodeSpec]:
@@ -421,7 +436,7 @@ def _strip_once(
     ]
     if not hashed:
         return relation, spec
-    names = tuple((c, f"__text_{i}") for i, c in enumerate(hashed))
+    names = _helper_names("text", hashed, schema)
     extra = ", ".join(f"{strip(f'CAST({ident(c)} AS VARCHAR)')} AS {ident(n)}" for c, n in names)
     return f"(SELECT *, {extra} FROM {relation}) AS __texts", replace(spec, texts=names)
 
@@ -440,7 +455,7 @@ def _check_emails_once(
     ]
     if not emails:
         return relation, spec
-    names = tuple((c, f"__email_ok_{i}") for i, c in enumerate(emails))
+    names = _helper_names("email_ok", emails, schema)
     extra = ", ".join(f"{email_ok(spec.text(c))} AS {ident(n)}" for c, n in names)
     return f"(SELECT *, {extra} FROM {relation}) AS __emails", replace(spec, checked_emails=names)
 
@@ -673,7 +688,7 @@ def _hash_phones_once(
     phones = _phone_columns(schema, mapping)
     if not phones:
         return relation, spec
-    names = tuple((c, f"__hashed_phone_{i}") for i, c in enumerate(phones))
+    names = _helper_names("hashed_phone", phones, schema)
     region = spec.default_phone_region
     texts = {c: ident(n) for c, n in spec.texts}
     if spec.phone_table is None:
