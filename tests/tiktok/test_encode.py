@@ -519,6 +519,15 @@ def test_a_blank_or_nan_event_id_as_the_key_is_an_invalid_row(engine: DuckDBEngi
     )
     empty = "event_id is empty: the platform cannot deduplicate this event"
     assert [r["warnings"] for r in beside] == [empty, None]
+    # In a key of several columns one blank part is no error: the other parts tell the rows
+    # apart (such rows were sent before, and still are).
+    parts = encode(
+        engine,
+        "SELECT 'Purchase' AS event, o AS order_id, l AS line, 'e-' || i AS event_id, "
+        f"{NOW} AS event_time FROM (VALUES (1, '1', ''), (2, '2', ' '), (3, '', '1')) t(i, o, l)",
+        model_pk=("order_id", "line"),
+    )
+    assert [r["errors"] for r in parts] == [None, None, None]
 
 
 def test_what_the_api_refuses_is_caught_before_sending(engine: DuckDBEngine) -> None:

@@ -277,9 +277,14 @@ def empty_key_checks(key_columns: tuple[str, ...], schema: pa.Schema) -> list[st
     """SQL fragments yielding a reason when a key column holds blank text (only whitespace)
     or a NaN or infinite float: invalid, as a NULL key is. Such a key is no row's identity
     (every blank row would share it), and as the event id the platform would deduplicate
-    on nothing. The key's text alone cannot tell: the diff's key of NaN is 'nan'."""
+    on nothing. The key's text alone cannot tell: the diff's key of NaN is 'nan'.
+
+    A key of one column only: in a key of several columns one blank part is no error (the
+    other parts tell the rows apart; such rows were sent before this check)."""
     import pyarrow as pa
 
+    if len(key_columns) != 1:
+        return []
     out = []
     for c in key_columns:
         if c not in schema.names:
