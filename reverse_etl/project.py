@@ -327,6 +327,9 @@ class Project:
     def model_input(self, compiled: CompiledModel) -> ModelInput:
         """The model's rows for the workbench: its SQL when it runs there, else its rows
         staged from the warehouse (streamed, once)."""
+        import pyarrow as pa
+
+        from reverse_etl.engine.base import NUMERIC_TEXT
         from reverse_etl.pipeline.plan import ModelInput
 
         missing = self.sources.missing_files(compiled.sources)
@@ -342,8 +345,17 @@ class Project:
             if engine is bench:
                 sql = bench.uuids_as_text(sql)
                 return ModelInput(f"(\n{sql}\n) AS __model", bench.schema(sql))
-            table = bench.stage(engine.stream(sql))
-            return ModelInput(table, bench.schema(f"SELECT * FROM {table}"))
+            reader = engine.stream(sql)
+            table = bench.stage(reader)
+            schema = bench.schema(f"SELECT * FROM {table}")
+            # exact numbers (engine/numeric_columns.py) keep their mark: the diff's key of
+            # one does not change with the type the workbench gave it (state/diff.py)
+            marked = {f.name for f in reader.schema if f.metadata and NUMERIC_TEXT in f.metadata}
+            if marked:
+                schema = pa.schema(
+                    f.with_metadata({NUMERIC_TEXT: b"1"}) if f.name in marked else f for f in schema
+                )
+            return ModelInput(table, schema)
 
     def stream_model(
         self, compiled: CompiledModel, *, batch_rows: int = 10_000

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from reverse_etl.engine.base import NUMERIC_TEXT
+
 NEW = "new"
 CHANGED = "changed"
 UNCHANGED = "unchanged"
@@ -167,11 +169,32 @@ def row_parts(
     """The model's rows (columns ``schema``) with a key and a row hash of hash form ``form``,
     computed where the rows live. Written in DuckDB's dialect and transpiled by sqlglot for
     the warehouse (forms 1 and 3: md5 is what PostgreSQL has built in)."""
+    marked = {f.name: f.type for f in schema if f.metadata and NUMERIC_TEXT in f.metadata}
     if len(key_columns) == 1:
-        key = f"CAST({_q(key_columns[0])} AS VARCHAR)"
+        (c,) = key_columns
+        key = _numeric_key(c, marked[c]) if c in marked else f"CAST({_q(c)} AS VARCHAR)"
     else:
-        key = "concat_ws(chr(31), " + ", ".join(_text(c) for c in key_columns) + ")"
+        parts = (
+            f"coalesce({_numeric_key(c, marked[c])}, chr(30) || 'N')" if c in marked else _text(c)
+            for c in key_columns
+        )
+        key = "concat_ws(chr(31), " + ", ".join(parts) + ")"
     return Rows(model_sql, key, _digest(list(schema), form))
+
+
+def _numeric_key(column: str, t: pa.DataType) -> str:
+    """The key text of a warehouse's exact number (``NUMERIC_TEXT``, engine/numeric_columns),
+    the same whichever type the workbench gave the column in this run: a DOUBLE's text where
+    a DOUBLE holds the value (the key such a column always had: '1.0'), else its exact
+    digits. Staged as a DECIMAL once one value needed it, the other rows keep their keys."""
+    q = _q(column)
+    if not pa.types.is_decimal(t):
+        return f"CAST({q} AS VARCHAR)"
+    decimal = f"DECIMAL({t.precision}, {t.scale})"
+    return (
+        f"CASE WHEN TRY_CAST(CAST({q} AS DOUBLE) AS {decimal}) = {q} "
+        f"THEN CAST(CAST({q} AS DOUBLE) AS VARCHAR) ELSE CAST({q} AS VARCHAR) END"
+    )
 
 
 def all_rows_sql(rows: str) -> str:

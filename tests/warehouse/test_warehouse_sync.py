@@ -293,3 +293,34 @@ def test_an_id_in_a_numeric_without_precision_is_sent_with_every_digit(
     )
     assert sent == [("9007199254740993", 1.5), ("9007199254740994", 2.5), ("9007199254740995", 3.5)]
     assert sync(root) == (0, 3)  # the state's keys are the same digits
+
+
+def test_a_numeric_key_keeps_its_state_key_whatever_type_the_workbench_gives_it(
+    pg_db: PostgresConnection, server: SandboxServer, tmp_path: Path
+) -> None:
+    """With the state kept locally, the diff's key of a numeric without precision is
+    computed in the workbench, from the type it staged the column as: a DOUBLE ('1.0') while
+    every value fits one, a DECIMAL ('1') once one does not. Every row then looked new and
+    was sent again (counted twice after the platform's 48 hours)."""
+    execute(pg_db, "CREATE SCHEMA IF NOT EXISTS keyed")
+    execute(
+        pg_db,
+        "CREATE TABLE keyed.ev AS SELECT i::numeric AS id, now() - interval '1 hour' AS t "
+        "FROM generate_series(1, 3) AS i",
+    )
+    root = project(tmp_path, pg_db, server.base_url)
+    config = root / "retl_project.yml"
+    config.write_text(config.read_text().replace("state:\n  location: warehouse\n", ""))
+    (root / "models" / "purchases.sql").write_text(
+        "{{ config(dialect='postgres', primary_key='id') }}\n"
+        "select 'Purchase' as event, id, 'e' || id::text as event_id, t as event_time,\n"
+        "  'a@b.com' as email from keyed.ev",
+        encoding="utf-8",
+    )
+    assert sync(root) == (3, 0)
+    assert sync(root) == (0, 3)
+    execute(pg_db, "INSERT INTO keyed.ev VALUES (9007199254740993, now() - interval '1 hour')")
+    assert sync(root) == (1, 3)
+    assert sync(root) == (0, 4)
+    sent = [e["data"]["event_id"] for e in server.events()]
+    assert sorted(sent) == ["e1", "e2", "e3", "e9007199254740993"]
