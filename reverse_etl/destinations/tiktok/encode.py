@@ -421,19 +421,28 @@ def _helper_names(
     return tuple((c, f"{prefix}{i}") for i, c in enumerate(columns))
 
 
+def _hashed_scalars(
+    mapping: ColumnMapping, schema: pa.Schema, hashing: Hashing | None = None
+) -> list[str]:
+    """The mapped columns of one value (not a list) that are hashed (as ``hashing`` only,
+    when given)."""
+    return [
+        m.column
+        for m in mapping.columns
+        if m.param is not None
+        and m.param.hashing is not Hashing.NONE
+        and (hashing is None or m.param.hashing is hashing)
+        and not _is_list(schema.field(m.column).type)
+    ]
+
+
 def _strip_once(
     relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
 ) -> tuple[str, EncodeSpec]:
     """Each hashed scalar's text trimmed of whitespace, once per row, in a projection under
     the encoder: hashing, the row checks and the match keys read it several times each, and
     ``strip`` evaluated at each use cost a quarter more encode time."""
-    hashed = [
-        m.column
-        for m in mapping.columns
-        if m.param is not None
-        and m.param.hashing is not Hashing.NONE
-        and not _is_list(schema.field(m.column).type)
-    ]
+    hashed = _hashed_scalars(mapping, schema)
     if not hashed:
         return relation, spec
     names = _helper_names("text", hashed, schema)
@@ -446,13 +455,7 @@ def _check_emails_once(
 ) -> tuple[str, EncodeSpec]:
     """Whether each (scalar) e-mail is well formed, in a projection under the encoder: the
     row warning and the match key both need it, and the regex is the costly part."""
-    emails = [
-        m.column
-        for m in mapping.columns
-        if m.param is not None
-        and m.param.hashing is Hashing.EMAIL
-        and not _is_list(schema.field(m.column).type)
-    ]
+    emails = _hashed_scalars(mapping, schema, Hashing.EMAIL)
     if not emails:
         return relation, spec
     names = _helper_names("email_ok", emails, schema)
