@@ -25,6 +25,7 @@ from reverse_etl.config.secret_env import project_secret_env
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.config.yaml_loader import format_key_path
 from reverse_etl.dbt import DbtArtifacts, target_dir_for
+from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV, unhidden_under
 from reverse_etl.errors import (
     ConfigError,
     ModelError,
@@ -62,8 +63,6 @@ if TYPE_CHECKING:
     from reverse_etl.validation import DestinationValidation
 
 MODELS_DIR = "models"
-# Folders outside the project that models may read files from, os.pathsep-separated.
-ALLOWED_PATHS_ENV = "RETL_ALLOWED_PATHS"
 
 
 @dataclass(frozen=True)
@@ -705,7 +704,7 @@ def _refuse_outside_paths(project_dir: Path, config: ProjectConfig, loaded: Any)
         where = where if where.is_absolute() else project_dir / where
         # a loop of symbolic links leads nowhere: refused as outside
         where = _resolved(where) or Path("/")
-        below = any(_unhidden_under(where, r) for r in roots)
+        below = any(unhidden_under(where, r) for r in roots)
         if key[0] == "state" and where == root:
             # the project folder itself: its hidden files (.git/config, .env) are under it
             below = False
@@ -735,15 +734,6 @@ def _work_tree(folder: Path) -> Path | None:
         if (candidate / ".git").exists():
             return candidate
     return None
-
-
-def _unhidden_under(path: Path, root: Path) -> bool:
-    """``path`` is ``root`` or below it, through no hidden folder but a state folder's own
-    name (``.retl``, ``.retl-prod``)."""
-    if not path.is_relative_to(root):
-        return False
-    parts = path.relative_to(root).parts
-    return not any(p.startswith(".") and not p.startswith(".retl") for p in parts)
 
 
 def _inside(path: Path, folders: Sequence[Path]) -> bool:

@@ -23,10 +23,10 @@ from reverse_etl.errors import EngineError
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # two letters at least: not C:
 _PATTERN = re.compile(r"[*?\[\]{}]")
-_ALLOWED_PATHS_ENV = "RETL_ALLOWED_PATHS"
+ALLOWED_PATHS_ENV = "RETL_ALLOWED_PATHS"  # folders outside the project models may read
 
 
-def _unhidden_under(path: Path, root: Path) -> bool:
+def unhidden_under(path: Path, root: Path) -> bool:
     """``path`` is ``root`` or below it through no hidden folder or file but a state
     folder's own name (``.retl``, ``.retl-prod``)."""
     if not path.is_relative_to(root):
@@ -91,7 +91,7 @@ class FileRule:
             self._check_listing(resolved, written)
 
     def _allowed(self, resolved: Path) -> bool:
-        return resolved in self.files or any(_unhidden_under(resolved, f) for f in self.folders)
+        return resolved in self.files or any(unhidden_under(resolved, f) for f in self.folders)
 
     def _check_listing(self, folder: Path, written: str) -> None:
         """What Spark reads of a folder: every file and folder in it, at any depth, but
@@ -119,5 +119,5 @@ class FileRule:
             f"retl may not read {written}: "
             + (why + "; " if why else "")
             + "models read files in the project's folders only (not hidden ones such as "
-            f".git); list other folders in {_ALLOWED_PATHS_ENV} (set by whoever runs retl)",
+            f".git); list other folders in {ALLOWED_PATHS_ENV} (set by whoever runs retl)",
         )
