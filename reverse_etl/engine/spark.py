@@ -147,9 +147,17 @@ class SparkEngine:
         if self._session is None:
             session = self._open()
             # A session this engine did not build (Spark Connect, a notebook's) as well:
-            # a server that refuses the setting still has _refuse_code's check.
-            with contextlib.suppress(Exception):
+            # a server that refuses the setting still has _refuse_code's check. A server
+            # that did not answer is said now: ignored, its retries were waited out here
+            # and again by the first real call, twice the wait before the error.
+            try:
                 session.conf.set(_RUN_SQL_ON_FILES, "false")
+            except Exception as exc:
+                if (rpc := _unreachable(exc)) is not None:
+                    with contextlib.suppress(Exception):
+                        session.client.set_retry_policies([])  # the stop below: once
+                        session.stop()
+                    raise self._unreachable_error(rpc) from None
             self._session = session
         return self._session
 

@@ -191,10 +191,17 @@ def test_a_project_s_connect_timeout_reaches_the_session(
     with Project.load(root) as p:
         engine = p.engine
         assert isinstance(engine, SparkEngine)
-        (policy,) = engine.session.client.get_retry_policies()
+        session = engine._open()  # no call made yet: engine.session's first call is refused
+        (policy,) = session.client.get_retry_policies()
         assert isinstance(policy, DeadlinePolicy) and policy.seconds == 1
+    # Each call waits out its own deadline: the error comes after the first call's, not
+    # after the session's setting was retried (and ignored) and the first query retried again.
+    waits: list[object] = []
+    to_state = DeadlinePolicy.to_state
+    monkeypatch.setattr(DeadlinePolicy, "to_state", lambda self: waits.append(1) or to_state(self))
     planned = invoke_in_process("plan", "--project-dir", root)
     assert planned.returncode == 1
+    assert len(waits) == 1
     assert f"warehouse.remote: cannot reach Spark Connect at {url}: UNAVAILABLE" in planned.stderr
     assert "Connection refused" in planned.stderr and "retl compile" not in planned.stderr
     assert "Traceback" not in planned.stderr and "RETRIES_EXCEEDED" not in planned.stderr
