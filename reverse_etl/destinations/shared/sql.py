@@ -121,10 +121,13 @@ def as_text(expr: str, t: pa.DataType) -> str:
 
     if pa.types.is_floating(t):
         # NaN and the infinities are no ID (NaN = trunc(NaN) held, and the cast to HUGEINT
-        # failed the whole encode); past HUGEINT a float's own text
+        # failed the whole encode); past HUGEINT a float's own text. A FLOAT's digits are
+        # those of its own text (``as_double``): 1e11::FLOAT is 100000000000, not the
+        # 99999997952 it holds.
+        d = as_double(expr, t)
         return (
             f"CASE WHEN NOT isfinite({expr}) THEN NULL WHEN {expr} = trunc({expr}) THEN "
-            f"coalesce(CAST(TRY_CAST({expr} AS HUGEINT) AS VARCHAR), CAST({expr} AS VARCHAR)) "
+            f"coalesce(CAST(TRY_CAST({d} AS HUGEINT) AS VARCHAR), CAST({expr} AS VARCHAR)) "
             f"ELSE CAST({expr} AS VARCHAR) END"
         )
     if pa.types.is_decimal(t) and t.scale > 0:
@@ -146,7 +149,23 @@ def number(expr: str, t: pa.DataType) -> str:
         return f"CASE WHEN isfinite({v}) THEN {v} END"
     if pa.types.is_decimal(t) or pa.types.is_integer(t):
         return f"CAST({expr} AS DOUBLE)"
+    if pa.types.is_floating(t):
+        return f"CASE WHEN isfinite({expr}) THEN {as_double(expr, t)} END"
     return f"CASE WHEN isfinite(CAST({expr} AS DOUBLE)) THEN CAST({expr} AS DOUBLE) END"
+
+
+def as_double(expr: str, t: pa.DataType) -> str:
+    """SQL: a float ``expr`` (of type ``t``) as the DOUBLE that is sent for it. A FLOAT (REAL,
+    a Parquet float32) is the DOUBLE of its own shortest text, what the model wrote
+    (``0.1::FLOAT`` is 0.1, written ``0.1``): cast as it is, it widens exactly to the
+    0.10000000149011612 it holds, and JSON would carry those digits. The shortest text of that
+    DOUBLE is the FLOAT's (it has at most 9 digits, and a DOUBLE tells apart numbers 17 digits
+    long). NaN and the infinities stay what they are (their text reads back)."""
+    import pyarrow as pa
+
+    if pa.types.is_floating(t) and not pa.types.is_float64(t):
+        return f"CAST(CAST({expr} AS VARCHAR) AS DOUBLE)"
+    return expr
 
 
 def own_json(expr: str, t: pa.DataType) -> str:
@@ -180,8 +199,8 @@ def _finite(expr: str, t: pa.DataType, depth: int) -> str | None:
 
     if not _has_float(t):
         return None
-    if pa.types.is_floating(t):
-        return f"CASE WHEN isfinite({expr}) THEN {expr} END"
+    if pa.types.is_floating(t):  # a FLOAT as its own digits (``as_double``)
+        return f"CASE WHEN isfinite({expr}) THEN {as_double(expr, t)} END"
     x = f"__x{depth}"  # one lambda variable per level: an inner one may read no outer one
     if is_list(t):
         return f"list_transform({expr}, {x} -> {_finite(x, t.value_type, depth + 1)})"
@@ -216,7 +235,8 @@ def integer(expr: str, t: pa.DataType) -> str:
         return f"TRY_CAST(trim({expr}) AS BIGINT)"
     # TRY_CAST: a whole number beyond BIGINT (1e19, a DECIMAL(38,0)) is no integer to send,
     # so the row says so, rather than failing the whole statement.
-    return f"CASE WHEN {expr} = trunc({expr}) THEN TRY_CAST({expr} AS BIGINT) END"
+    x = as_double(expr, t) if pa.types.is_floating(t) else expr  # a FLOAT's own digits
+    return f"CASE WHEN {x} = trunc({x}) THEN TRY_CAST({x} AS BIGINT) END"
 
 
 def boolean(expr: str, t: pa.DataType) -> str:

@@ -1,0 +1,166 @@
+"""Numbers and ID lists are sent as the model wrote them, to TikTok and to Meta alike: a real
+``retl sync`` of one model to both emulators, read back from what they received.
+
+- A FLOAT (REAL, a Parquet float32, a PostgreSQL ``real``) goes out as the shortest decimal
+  that reads back as the same float32: ``0.1::FLOAT`` was sent as 0.10000000149011612 (the
+  float32 widened to a double), as a value, a contents item's price, a custom property (in a
+  struct or a list too) and as an ID's text."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from reverse_etl.pipeline.report import SyncReport
+from reverse_etl.project import Project
+from reverse_etl.sandbox import (
+    DEMO_META_PIXEL_ID,
+    DEMO_META_TOKEN,
+    DEMO_PIXEL_CODE,
+    DEMO_TOKEN,
+    SandboxServer,
+)
+
+NOW = int(time.time()) - 3600
+# Every row carries what both platforms need besides the columns under test.
+BASE = (
+    f"'Purchase' AS event, {NOW} AS event_time, 'a@example.com' AS email, "
+    "'https://shop.example/done' AS page_url, 'Mozilla/5.0' AS user_agent"
+)
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    with SandboxServer() as srv:
+        yield srv
+
+
+def _project(root: Path, base_url: str, model: str) -> Path:
+    (root / "models").mkdir(parents=True)
+    if not (root / "retl_project.yml").exists():
+        (root / "retl_project.yml").write_text("name: numbers\n", encoding="utf-8")
+    (root / "models" / "ev.sql").write_text(model, encoding="utf-8")
+    (root / "destinations.yml").write_text(
+        textwrap.dedent(
+            f"""\
+            destinations:
+              tiktok:
+                type: tiktok_events
+                model: ev
+                access_token: {DEMO_TOKEN}
+                event_source_id: {DEMO_PIXEL_CODE}
+                api_base_url: {base_url}
+                skip_invalid_record: true
+              meta:
+                type: meta_conversions
+                model: ev
+                pixel_id: "{DEMO_META_PIXEL_ID}"
+                access_token: {DEMO_META_TOKEN}
+                action_source: website
+                api_base_url: {base_url}
+                skip_invalid_record: true
+            """
+        ),
+        encoding="utf-8",
+    )
+    return root
+
+
+def _sync(
+    server: SandboxServer, root: Path, model: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], SyncReport]:
+    """Sync ``model`` to both emulators: the events each received, by event_id, and the run's
+    report."""
+    with Project.load(_project(root, server.base_url, model)) as project:
+        report = project.sync()
+    assert report.error is None, report.error
+    tiktok = {e["data"]["event_id"]: e["data"] for e in server.events()}
+    meta = {e["data"]["event_id"]: e["data"] for e in server.meta.events()}
+    return tiktok, meta, report
+
+
+def _reasons(report: SyncReport, kind: str) -> dict[str, dict[str, int]]:
+    """Each destination's invalid (``kind`` "invalid") or warning reasons, with their rows."""
+    return {p.name: dict(getattr(p, f"{kind}_reasons")) for p in report.plans}
+
+
+# --- FLOAT ----------------------------------------------------------------------------------
+
+
+def test_a_float32_is_sent_as_the_model_wrote_it(server: SandboxServer, tmp_path: Path) -> None:
+    model = (
+        f"SELECT {BASE}, 'e-1' AS event_id, 'USD' AS currency, 0.1::FLOAT AS value, "
+        "1e11::FLOAT AS order_id, [0.1::FLOAT, 1e11::FLOAT] AS content_ids, "
+        "[{'content_id': 0.7::FLOAT, 'price': 19.99::FLOAT, 'quantity': 2}] AS contents, "
+        '0.1::FLOAT AS "properties.ratio", 0.1::FLOAT AS "custom_data.ratio", '
+        "{'a': 0.3::FLOAT, 'b': [0.2::FLOAT, -1.5e-3::FLOAT]} AS \"custom_data.nested\", "
+        "MAP {'k': 2.5e-8::FLOAT} AS \"properties.nested\""
+    )
+    tiktok, meta, report = _sync(server, tmp_path, model)
+    t, m = tiktok["e-1"]["properties"], meta["e-1"]["custom_data"]
+    for props in (t, m):
+        assert props["value"] == 0.1
+        assert props["order_id"] == "100000000000"  # not the 99999997952 a float32 holds
+        assert props["content_ids"] == ["0.1", "100000000000"]
+        assert props["ratio"] == 0.1
+    assert t["contents"] == [{"content_id": "0.7", "price": 19.99, "quantity": 2}]
+    assert m["contents"] == [{"id": "0.7", "item_price": 19.99, "quantity": 2}]
+    assert t["nested"] == {"k": 2.5e-8}
+    assert m["nested"] == {"a": 0.3, "b": [0.2, -1.5e-3]}
+    assert _reasons(report, "invalid") == {"tiktok": {}, "meta": {}}
+
+
+def test_a_float32_id_is_its_own_text(server: SandboxServer, tmp_path: Path) -> None:
+    """The event id of a FLOAT column: the float's text, its digits when it is whole."""
+    model = f"SELECT {BASE}, 1e11::FLOAT AS event_id, 'USD' AS currency, 1 AS value"
+    tiktok, meta, _ = _sync(server, tmp_path, model)
+    assert set(tiktok) == set(meta) == {"100000000000"}
+
+
+def test_a_parquet_float32_is_sent_as_written(server: SandboxServer, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    prices = pa.array([0.1, 16.7], type=pa.float32())
+    pq.write_table(pa.table({"i": [1, 2], "price": prices}), root / "data" / "prices.parquet")
+    (root / "retl_project.yml").write_text(
+        textwrap.dedent(
+            """\
+            name: numbers
+            sources:
+              - name: files
+                tables:
+                  - name: prices
+                    config: {external_location: data/prices.parquet}
+                    columns: [{name: i, data_type: bigint}, {name: price, data_type: float}]
+            """
+        ),
+        encoding="utf-8",
+    )
+    model = (
+        f"SELECT {BASE}, 'e-' || i AS event_id, 'USD' AS currency, price AS value "
+        "FROM {{ source('files', 'prices') }}"
+    )
+    tiktok, meta, _ = _sync(server, root, model)
+    for events in (tiktok, meta):
+        values = {
+            k: (e.get("properties") or e.get("custom_data"))["value"] for k, e in events.items()
+        }
+        assert values == {"e-1": 0.1, "e-2": 16.7}
+
+
+def test_a_float32_row_found_unchanged_the_second_time(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """The diff hashes the model's columns, not the payload: a second run sends nothing."""
+    model = f"SELECT {BASE}, 'e-1' AS event_id, 'USD' AS currency, 0.1::FLOAT AS value"
+    _sync(server, tmp_path, model)
+    with Project.load(tmp_path) as project:
+        plans = project.plan()
+    assert [(p.rows_changed, p.rows_unchanged) for p in plans] == [(0, 1), (0, 1)]
