@@ -4,7 +4,9 @@
 - A FLOAT (REAL, a Parquet float32, a PostgreSQL ``real``) goes out as the shortest decimal
   that reads back as the same float32: ``0.1::FLOAT`` was sent as 0.10000000149011612 (the
   float32 widened to a double), as a value, a contents item's price, a custom property (in a
-  struct or a list too) and as an ID's text."""
+  struct or a list too) and as an ID's text.
+- An integer parameter beyond BIGINT is no integer to send, whatever its type: a UBIGINT
+  above 2**63 - 1 was sent as it is, where a DECIMAL(38,0) of it made the row invalid."""
 
 from __future__ import annotations
 
@@ -164,3 +166,58 @@ def test_a_float32_row_found_unchanged_the_second_time(
     with Project.load(tmp_path) as project:
         plans = project.plan()
     assert [(p.rows_changed, p.rows_unchanged) for p in plans] == [(0, 1), (0, 1)]
+
+
+# --- integers beyond BIGINT -----------------------------------------------------------------
+
+BIG = {
+    "ubigint": "18446744073709551615::UBIGINT",
+    "ubigint-min": "9223372036854775808::UBIGINT",
+    "hugeint": "9223372036854775808::HUGEINT",
+    "uhugeint": "340282366920938463463374607431768211455::UHUGEINT",
+    "decimal": "9223372036854775808::DECIMAL(38,0)",
+}
+
+
+@pytest.mark.parametrize("value", BIG.values(), ids=BIG.keys())
+def test_num_items_beyond_bigint_is_an_invalid_row(
+    value: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    model = (
+        f"SELECT {BASE}, 'e-' || i AS event_id, 'USD' AS currency, 1 AS value, "
+        f"CASE WHEN i = 0 THEN 2 ELSE {value} END AS num_items FROM range(2) t(i)"
+    )
+    tiktok, meta, report = _sync(server, tmp_path, model)
+    assert _reasons(report, "invalid") == {
+        "tiktok": {"num_items is not an integer": 1},
+        "meta": {"num_items is not an integer": 1},
+    }
+    assert tiktok["e-0"]["properties"]["num_items"] == 2
+    assert meta["e-0"]["custom_data"]["num_items"] == 2
+    assert "e-1" not in tiktok and "e-1" not in meta
+
+
+def test_the_largest_bigint_is_still_an_integer(server: SandboxServer, tmp_path: Path) -> None:
+    model = (
+        f"SELECT {BASE}, 'e-1' AS event_id, 'USD' AS currency, 1 AS value, "
+        "9223372036854775807::UBIGINT AS num_items"
+    )
+    tiktok, meta, _ = _sync(server, tmp_path, model)
+    assert tiktok["e-1"]["properties"]["num_items"] == 2**63 - 1
+    assert meta["e-1"]["custom_data"]["num_items"] == 2**63 - 1
+
+
+@pytest.mark.parametrize("value", BIG.values(), ids=BIG.keys())
+def test_a_contents_quantity_beyond_bigint_is_left_out_with_a_warning(
+    value: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    model = (
+        f"SELECT {BASE}, 'e-1' AS event_id, 'USD' AS currency, 1 AS value, "
+        f"[{{'content_id': 'sku-1', 'price': 2, 'quantity': {value}}}] AS contents"
+    )
+    tiktok, meta, report = _sync(server, tmp_path, model)
+    assert tiktok["e-1"]["properties"]["contents"] == [{"content_id": "sku-1", "price": 2.0}]
+    assert meta["e-1"]["custom_data"]["contents"] == [{"id": "sku-1", "item_price": 2.0}]
+    warning = "a contents item's quantity is not an integer (left out)"
+    warnings = _reasons(report, "warning")
+    assert warnings["tiktok"].get(warning) == warnings["meta"].get(warning) == 1

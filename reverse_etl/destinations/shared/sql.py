@@ -229,12 +229,15 @@ def _finite(expr: str, t: pa.DataType, depth: int) -> str | None:
 def integer(expr: str, t: pa.DataType) -> str:
     import pyarrow as pa
 
+    # TRY_CAST: a whole number beyond BIGINT (1e19, a DECIMAL(38,0), a HUGEINT or UHUGEINT,
+    # which reach Arrow as DECIMAL(38,0)) is no integer to send, so the row says so, rather
+    # than failing the whole statement. A UBIGINT too: past 2**63 - 1 it was sent as it is.
+    if pa.types.is_unsigned_integer(t) and t.bit_width == 64:
+        return f"TRY_CAST({expr} AS BIGINT)"
     if pa.types.is_integer(t):
         return expr
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return f"TRY_CAST(trim({expr}) AS BIGINT)"
-    # TRY_CAST: a whole number beyond BIGINT (1e19, a DECIMAL(38,0)) is no integer to send,
-    # so the row says so, rather than failing the whole statement.
     x = as_double(expr, t) if pa.types.is_floating(t) else expr  # a FLOAT's own digits
     return f"CASE WHEN {x} = trunc({x}) THEN TRY_CAST({x} AS BIGINT) END"
 
