@@ -6,7 +6,9 @@
   float32 widened to a double), as a value, a contents item's price, a custom property (in a
   struct or a list too) and as an ID's text.
 - An integer parameter beyond BIGINT is no integer to send, whatever its type: a UBIGINT
-  above 2**63 - 1 was sent as it is, where a DECIMAL(38,0) of it made the row invalid."""
+  above 2**63 - 1 was sent as it is, where a DECIMAL(38,0) of it made the row invalid.
+- Meta's currency of a NaN or infinity (a DOUBLE, or text 'NaN') was sent as "NAN": the row
+  is invalid, as it is for TikTok (whose currency list has no NAN)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from reverse_etl.destinations.catalog import ColumnIssue
+from reverse_etl.destinations.meta.catalog import CATALOG as META_CATALOG
+from reverse_etl.destinations.meta.rules import MetaRules
 from reverse_etl.pipeline.report import SyncReport
 from reverse_etl.project import Project
 from reverse_etl.sandbox import (
@@ -221,3 +226,40 @@ def test_a_contents_quantity_beyond_bigint_is_left_out_with_a_warning(
     warning = "a contents item's quantity is not an integer (left out)"
     warnings = _reasons(report, "warning")
     assert warnings["tiktok"].get(warning) == warnings["meta"].get(warning) == 1
+
+
+# --- Meta's currency ------------------------------------------------------------------------
+
+# Not literals: static validation reads a literal's value (and says so before any sync).
+CURRENCIES = {
+    "double-nan": "CAST(repeat('nan', 1) AS DOUBLE)",
+    "double-inf": "CAST(repeat('inf', 1) AS DOUBLE)",
+    "text-nan": "repeat('NaN', 1)",
+    "text-inf": "repeat(' inf ', 1)",
+}
+
+
+@pytest.mark.parametrize("value", CURRENCIES.values(), ids=CURRENCIES.keys())
+def test_a_nan_currency_is_an_invalid_row_on_both_platforms(
+    value: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    model = f"SELECT {BASE}, 'e-1' AS event_id, 1 AS value, {value} AS currency"
+    tiktok, meta, report = _sync(server, tmp_path, model)
+    assert tiktok == meta == {}  # TikTok's was invalid already; Meta's was sent as "NAN"
+    invalid = _reasons(report, "invalid")
+    text = "inf" if "inf" in value else ("NaN" if "NaN" in value else "nan")
+    assert invalid["meta"] == {
+        f"currency '{text}' is a NaN or infinite number, not an ISO 4217 code": 1
+    }
+    (tiktok_reason,) = invalid["tiktok"]
+    assert "currency" in tiktok_reason and "is not accepted by TikTok" in tiktok_reason
+
+
+def test_validate_reads_a_nan_currency_as_no_code() -> None:
+    currency = META_CATALOG.lookup("currency")
+    assert currency is not None
+    issues: list[ColumnIssue] = MetaRules("website").value_issues(currency, ["nan", "INF", "EUR"])
+    assert [(i.message, i.severity) for i in issues] == [
+        ("currency 'INF' is a NaN or infinite number, not an ISO 4217 code", "error"),
+        ("currency 'nan' is a NaN or infinite number, not an ISO 4217 code", "error"),
+    ]

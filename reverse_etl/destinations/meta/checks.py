@@ -25,6 +25,7 @@ from reverse_etl.destinations.meta.encode import (
 )
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
 from reverse_etl.destinations.meta.normalise import LEFT_OUT, hashed, text
+from reverse_etl.destinations.meta.rules import NOT_A_CURRENCY
 from reverse_etl.destinations.meta.vocab import (
     ACTION_SOURCES,
     MAX_AGE_DAYS,
@@ -188,10 +189,21 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
             )
         )
     if param.name == "currency":
+        code = text(col)
         out.append(
             _reason(
-                f"NOT {_blank(col)} AND NOT regexp_full_match({text(col)}, '[A-Za-z]{{3}}')",
-                f"'currency ' || {_quoted(text(col))} || ' is not a three-letter ISO 4217 code'",
+                f"NOT {_blank(col)} AND NOT regexp_full_match({code}, '[A-Za-z]{{3}}')",
+                f"'currency ' || {_quoted(code)} || ' is not a three-letter ISO 4217 code'",
+            )
+        )
+        # Three letters, but no currency: the text of a float's NaN or infinity (a DOUBLE
+        # column, or text 'NaN' from a CSV) was sent as "NAN" or "INF" (TikTok's list of
+        # currencies makes such a row invalid too).
+        out.append(
+            _reason(
+                one_of(f"lower({code})", NOT_A_CURRENCY),
+                f"'currency ' || {_quoted(code)} || "
+                + lit(" is a NaN or infinite number, not an ISO 4217 code"),
             )
         )
     parser = _PARSERS.get(param.kind)

@@ -27,6 +27,9 @@ from reverse_etl.destinations.shared.rows import key_columns_for
 # Any one of these lets Meta match an event to a person well; ip only with user_agent.
 IDENTIFIERS = ("email", "phone", "external_id", "fbc", "fbp", "lead_id", "madid", "anon_id")
 GENDERS = frozenset({"f", "m", "female", "male"})
+# The texts of a float's NaN and infinity (lower-case): three letters, so the three-letter
+# rule takes them, but no ISO 4217 code (a DOUBLE NaN was sent as currency "NAN").
+NOT_A_CURRENCY = ("inf", "nan")
 
 
 @dataclass
@@ -88,11 +91,14 @@ class MetaRules:
                 _issue(
                     "allowed-value",
                     "error",
-                    f"currency '{v}' is not a three-letter ISO 4217 code",
+                    f"currency '{v}' is not a three-letter ISO 4217 code"
+                    if v.strip().lower() not in NOT_A_CURRENCY
+                    else f"currency '{v}' is a NaN or infinite number, not an ISO 4217 code",
                     "e.g. 'USD' or 'EUR'",
                 )
                 for v in values
                 if not re.fullmatch(r"[A-Za-z]{3}", v.strip())
+                or v.strip().lower() in NOT_A_CURRENCY
             ]
         if param.name == "gender":
             return [
