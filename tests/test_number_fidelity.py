@@ -8,7 +8,9 @@
 - An integer parameter beyond BIGINT is no integer to send, whatever its type: a UBIGINT
   above 2**63 - 1 was sent as it is, where a DECIMAL(38,0) of it made the row invalid.
 - Meta's currency of a NaN or infinity (a DOUBLE, or text 'NaN') was sent as "NAN": the row
-  is invalid, as it is for TikTok (whose currency list has no NAN)."""
+  is invalid, as it is for TikTok (whose currency list has no NAN).
+- Blank items of a content_ids list are left out, as NULL ones are (``['a', '', '  ']`` was
+  sent with its two blank items)."""
 
 from __future__ import annotations
 
@@ -263,3 +265,34 @@ def test_validate_reads_a_nan_currency_as_no_code() -> None:
         ("currency 'INF' is a NaN or infinite number, not an ISO 4217 code", "error"),
         ("currency 'nan' is a NaN or infinite number, not an ISO 4217 code", "error"),
     ]
+
+
+# --- content_ids ----------------------------------------------------------------------------
+
+
+def test_blank_content_ids_are_left_out(server: SandboxServer, tmp_path: Path) -> None:
+    model = (
+        f"SELECT {BASE}, 'e-' || i AS event_id, 'USD' AS currency, 1 AS value, "
+        "CASE WHEN i = 0 THEN ['a', '', '  ', NULL, chr(9) || chr(12288), ' b '] "
+        "ELSE ['', ' ', NULL] END AS content_ids FROM range(2) t(i)"
+    )
+    tiktok, meta, report = _sync(server, tmp_path, model)
+    assert tiktok["e-0"]["properties"]["content_ids"] == ["a", " b "]
+    assert meta["e-0"]["custom_data"]["content_ids"] == ["a", " b "]
+    assert "content_ids" not in tiktok["e-1"]["properties"]  # none left: left out, as []
+    assert "content_ids" not in meta["e-1"]["custom_data"]
+    assert _reasons(report, "invalid") == {"tiktok": {}, "meta": {}}
+
+
+def test_a_blank_content_id_is_no_list_of_one(server: SandboxServer, tmp_path: Path) -> None:
+    """Meta's content_id column is content_ids, a list of one: a blank one is left out."""
+    model = (
+        f"SELECT {BASE}, 'e-' || i AS event_id, 'USD' AS currency, 1 AS value, "
+        "CASE WHEN i = 0 THEN 'sku-1' ELSE repeat(' ', 2) END AS content_ids "
+        "FROM range(2) t(i)"
+    )
+    tiktok, meta, _ = _sync(server, tmp_path, model)
+    assert tiktok["e-0"]["properties"]["content_ids"] == ["sku-1"]
+    assert meta["e-0"]["custom_data"]["content_ids"] == ["sku-1"]
+    assert "content_ids" not in tiktok["e-1"]["properties"]
+    assert "content_ids" not in meta["e-1"]["custom_data"]

@@ -36,6 +36,7 @@ from reverse_etl.destinations.shared.sql import (
     json_objects,
     lit,
     number,
+    one_id_list_json,
     own_json,
     unix_seconds,
 )
@@ -181,10 +182,8 @@ def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
     if kind is Kind.BOOLEAN:
         return f"to_json({boolean(col, t)})"
     if kind is Kind.ID_LIST:
-        if is_list(t):
-            return id_list_json(col, t)
-        one = as_text(col, t)  # one ID as a list of one; none left out (``[null]``)
-        return f"CASE WHEN ({one}) IS NOT NULL THEN to_json([{one}]) END"
+        # one ID as a list of one; none left out (``[null]``, ``[""]``)
+        return id_list_json(col, t) if is_list(t) else one_id_list_json(col, t)
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)
     return f"to_json(CAST({col} AS VARCHAR))"

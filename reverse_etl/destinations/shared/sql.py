@@ -83,11 +83,35 @@ def json_objects(col: str, obj: str) -> str:
 
 
 def id_list_json(col: str, t: pa.DataType) -> str:
-    """SQL: the JSON array of the non-NULL elements of the list ``col`` (of type ``t``), each
-    as an ID's text (``as_text``); NULL when there is none. One pass, as ``json_objects``."""
-    items = f"list_filter({col}, x -> x IS NOT NULL)"
-    texts = f"list_transform({items}, x -> {as_text('x', t.value_type)})"
+    """SQL: the JSON array of the elements of the list ``col`` (of type ``t``) that are an ID,
+    each as its text (``as_text``): NULL and blank (only ``WHITESPACE``) elements are left
+    out, and so is a NaN or infinite float; NULL when none is left (no ``[]``). One pass, as
+    ``json_objects``."""
+    v = t.value_type
+    # Filtered on the text (NULL for NULL, NaN and the infinities): only text can be blank,
+    # so no test per element of other lists.
+    keep = _not_blank("x") if _is_text(v) else "x IS NOT NULL"
+    texts = f"list_filter(list_transform({col}, x -> {as_text('x', v)}), x -> {keep})"
     return f"to_json(NULLIF({texts}, []))"
+
+
+def one_id_list_json(col: str, t: pa.DataType) -> str:
+    """SQL: one ID (a column that is no list) as the JSON array of it; NULL, and so left out,
+    when it is NULL or blank (only ``WHITESPACE``), as such an element of a list
+    (``id_list_json``): ``[null]`` and ``[""]`` name no product."""
+    one = as_text(col, t)
+    keep = _not_blank(f"({one})") if _is_text(t) else f"({one}) IS NOT NULL"
+    return f"CASE WHEN {keep} THEN to_json([{one}]) END"
+
+
+_BLANK = lit(WHITESPACE_CLASS + "*")
+
+
+def _not_blank(text: str) -> str:
+    """SQL: the VARCHAR ``text`` holds more than ``WHITESPACE`` (NULL for NULL). A regex, not
+    ``strip(x) <> ''``: in a list's lambda that CASE took three times as long (0.09 s against
+    0.03 per 200k lists of 3 IDs, one thread); the regex, 0.045."""
+    return f"NOT regexp_full_match({text}, {_BLANK})"
 
 
 def derived_event_id(model: str, key: str) -> str:
@@ -323,6 +347,10 @@ def empty_key_checks(key_columns: tuple[str, ...], schema: pa.Schema) -> list[st
 # C0 control characters and DEL (RE2 syntax, in a SQL string): NUL from a CSV, say.
 CONTROL_CHARACTER = r"'[\x00-\x1f\x7f]'"
 _TEXT_TYPES = ("string", "large_string", "string_view")
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return str(t) in _TEXT_TYPES
 
 
 def control_character_checks(

@@ -29,6 +29,7 @@ from reverse_etl.destinations.shared.sql import (
     ident,
     json_objects,
     lit,
+    one_id_list_json,
     one_of,
     own_json,
     strip,
@@ -159,10 +160,8 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     if scalar is not None:
         return f"to_json({scalar(col, t)})"
     if kind is Kind.ID_LIST:
-        if _is_list(t):
-            return id_list_json(col, t)
-        one = _as_text(col, t)  # one ID as a list of one; none left out (``[null]`` is refused)
-        return f"CASE WHEN ({one}) IS NOT NULL THEN to_json([{one}]) END"
+        # one ID as a list of one; none left out (``[null]`` is refused, ``[""]`` names none)
+        return id_list_json(col, t) if _is_list(t) else one_id_list_json(col, t)
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)
     raise AssertionError(f"unhandled kind {kind}")
