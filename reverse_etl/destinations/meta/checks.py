@@ -14,9 +14,11 @@ import re
 from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.catalog import Hashing, Kind
+from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS
 from reverse_etl.destinations.meta.encode import (
     ACTION_SOURCE,
     EVENT_TIME,
+    JSON_CONTENTS,
     USER_DATA_JSON,
     EncodeSpec,
     content_fields,
@@ -31,6 +33,14 @@ from reverse_etl.destinations.meta.vocab import (
     MAX_AGE_DAYS,
     MAX_AGE_DAYS_PHYSICAL_STORE,
     STANDARD_EVENTS,
+)
+from reverse_etl.destinations.shared.contents_json import (
+    any_object,
+    is_json_text,
+    not_objects,
+    sent_text,
+    unparsed_value,
+    when_json,
 )
 from reverse_etl.destinations.shared.sql import (
     already_hashed,
@@ -223,6 +233,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
                 lit(f"{param.name} looks like a SHA-256 hash: Meta takes it unhashed, as is"),
             )
         )
+    if param.kind is Kind.CONTENTS and is_json_text(t):
+        out += _json_contents_checks(m)
     if param.kind is Kind.CONTENTS and is_list(t) and pa.types.is_struct(t.value_type):
         ids = content_fields(t).get("id", [])
         item_id = "NULL" if not ids else ids[0] if len(ids) == 1 else f"coalesce({', '.join(ids)})"
@@ -236,15 +248,40 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     return out
 
 
+def _json_contents_checks(m: MappedColumn) -> list[str]:
+    """A JSON contents that is not a list of objects (a number, an object, a list of
+    numbers), or whose object has no id, makes its row invalid: Meta would refuse it."""
+    col = ident(m.column)
+    ids = tuple(k for k, target in CONTENT_FIELDS.items() if target == "id")
+    no_id = any_object(col, f"coalesce(trim({sent_text(col, ids)}), '') = ''")
+    return [
+        when_json(col, _reason(not_objects(col), lit(f"{m.column} is not a list of objects"))),
+        when_json(
+            col, _reason(no_id, lit("a contents item has no id (content_id): Meta rejects it"))
+        ),
+    ]
+
+
 def _contents_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     """A contents item's price or quantity that does not parse (``'abc'``, ``2.5``) is left
     out of the item: said, as a warning, rather than silently."""
     import pyarrow as pa
 
-    from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS
-
     if m.param is None or m.param.kind is not Kind.CONTENTS:
         return []
+    if is_json_text(t):
+        col = ident(m.column)
+        return [
+            when_json(
+                col,
+                _reason(
+                    unparsed_value(col, key, kind),
+                    lit(f"a contents item's {key} is not {_PARSERS[kind][1]} (left out)"),
+                ),
+            )
+            for key, (_, kind) in JSON_CONTENTS.keys.items()
+            if kind in (Kind.NUMBER, Kind.INTEGER)
+        ]
     if not is_list(t) or not pa.types.is_struct(t.value_type):
         return []
     parsers = {"item_price": (number, "a number"), "quantity": (integer, "an integer")}

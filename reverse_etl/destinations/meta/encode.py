@@ -21,6 +21,12 @@ from reverse_etl.destinations.catalog import Hashing, Kind, ParamSpec
 from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS, OBJECTS, USER_DATA
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
 from reverse_etl.destinations.meta.normalise import country_form, hashed, text
+from reverse_etl.destinations.shared.contents_json import (
+    ContentsSpec,
+    contents_json,
+    is_json_text,
+    when_json,
+)
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import (
@@ -220,11 +226,25 @@ def content_fields(t: pa.DataType) -> dict[str, list[str]]:
     return candidates
 
 
+# A JSON contents' objects as a list of structs is written: renamed and typed as
+# ``content_fields`` does, other keys left out.
+JSON_CONTENTS = ContentsSpec(
+    keys={
+        key: (target, _CONTENT_KINDS.get(target, Kind.STRING))
+        for key, target in CONTENT_FIELDS.items()
+        if target is not None
+    },
+    keep_unknown=False,
+)
+
+
 def _contents_json(col: str, t: pa.DataType) -> str:
     """Each struct as Meta's content: content_id -> id, price -> item_price, …; keys Meta has
     no field for are left out."""
     import pyarrow as pa
 
+    if is_json_text(t):  # JSON, checked row by row (contents_json.py)
+        return when_json(col, contents_json(col, JSON_CONTENTS), f"to_json({col})")
     if not is_list(t) or not pa.types.is_struct(t.value_type):
         return f"to_json({col})"  # static validation reports the type; Meta decides
     candidates = content_fields(t)

@@ -14,6 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from reverse_etl.destinations.shared.contents_json import (
+    ContentsSpec,
+    contents_json,
+    is_json_text,
+    not_objects,
+    unparsed_value,
+    when_json,
+)
 from reverse_etl.destinations.shared.phones import PHONE_UDF, needs_parsing
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
@@ -40,7 +48,7 @@ from reverse_etl.destinations.shared.sql import is_list as _is_list
 from reverse_etl.destinations.shared.sql import jkey as _jkey
 from reverse_etl.destinations.shared.sql import number as _number
 from reverse_etl.destinations.shared.sql import unix_seconds as _time
-from reverse_etl.destinations.tiktok.catalog import OBJECTS, Hashing, Kind
+from reverse_etl.destinations.tiktok.catalog import CONTENT_KEYS, OBJECTS, Hashing, Kind
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, MappedColumn
 
 if TYPE_CHECKING:
@@ -170,8 +178,8 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
 def _contents_json(col: str, t: pa.DataType) -> str:
     import pyarrow as pa
 
-    from reverse_etl.destinations.tiktok.catalog import CONTENT_KEYS
-
+    if is_json_text(t):  # JSON, checked row by row (contents_json.py)
+        return when_json(col, contents_json(col, _JSON_CONTENTS), f"to_json({col})")
     if not _is_list(t) or not pa.types.is_struct(t.value_type):
         return f"to_json({col})"  # static validation reports the type; TikTok decides
     struct: pa.StructType = t.value_type
@@ -193,15 +201,46 @@ def _contents_json(col: str, t: pa.DataType) -> str:
     return json_objects(col, "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'")
 
 
+# A JSON contents' objects as a list of structs is written: the content keys typed as above
+# (the other kinds as their own JSON), and other keys sent as their own JSON too.
+_JSON_CONTENTS = ContentsSpec(
+    keys={
+        k.name: (k.name, k.kind if k.kind in (Kind.ID, Kind.NUMBER, Kind.INTEGER) else None)
+        for k in CONTENT_KEYS
+    },
+    keep_unknown=True,
+)
+
+
+def _contents_checks(m: MappedColumn, t: pa.DataType) -> list[str]:
+    """A JSON contents that is not a list of objects (a number, an object, a list of
+    numbers) makes its row invalid: TikTok would refuse the event."""
+    if m.param is None or m.param.kind is not Kind.CONTENTS or not is_json_text(t):
+        return []
+    col = ident(m.column)
+    return [when_json(col, _reason(not_objects(col), lit(f"{m.column} is not a list of objects")))]
+
+
 def _contents_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     """A contents item's number that does not parse (``price 'abc'``, ``quantity 2.5``) is
     left out of the item: said, as a warning, rather than silently."""
     import pyarrow as pa
 
-    from reverse_etl.destinations.tiktok.catalog import CONTENT_KEYS
-
     if m.param is None or m.param.kind is not Kind.CONTENTS:
         return []
+    if is_json_text(t):
+        col = ident(m.column)
+        return [
+            when_json(
+                col,
+                _reason(
+                    unparsed_value(col, k.name, k.kind),
+                    lit(f"a contents item's {k.name} is not {_KIND_PARSERS[k.kind][1]} (left out)"),
+                ),
+            )
+            for k in CONTENT_KEYS
+            if k.kind in (Kind.NUMBER, Kind.INTEGER)
+        ]
     if not _is_list(t) or not pa.types.is_struct(t.value_type):
         return []
     kinds = {k.name: k.kind for k in CONTENT_KEYS}
@@ -526,7 +565,7 @@ def _checks(
         warnings += time_warnings
     for m in mapping.columns:
         t = schema.field(m.column).type
-        errors += _value_checks(m, t, spec)
+        errors += _value_checks(m, t, spec) + _contents_checks(m, t)
         warnings += _contents_warnings(m, t)
         if m.param is not None and m.param.hashing is Hashing.EMAIL:
             warnings.append(

@@ -1,0 +1,155 @@
+"""SQL for a ``contents`` column of JSON (a DuckDB ``CAST(... AS JSON)``, a warehouse's json or
+jsonb whose values the workbench could not read as a list of structs): checked and encoded
+row by row in SQL, as the list of structs would be.
+
+Arrow carries JSON as text, so the encoders cannot tell it from VARCHAR by the schema: every
+expression here holds for a column whose DuckDB type is JSON only (``typeof``, which DuckDB
+folds when it plans the query). A VARCHAR column keeps what the encoder did before (static
+validation refuses it).
+
+A value that is neither NULL (SQL or JSON) nor an array of objects makes its row invalid
+(``not_objects``). An array's null elements are left out, as a list's NULL structs are. Each
+object is written as the platform's content: its known keys typed (an ID as text, a price a
+number, a quantity an integer; a value that does not parse is left out, ``unparsed_value`` says so)
+and renamed, its other keys sent as their own JSON or left out (``ContentsSpec``); a key
+whose value is null is left out, and of two keys sent under one name the first non-null one
+wins (``content_id`` and ``id`` for Meta), as ``coalesce`` picks among a struct's fields.
+The keys stay in the object's order. Pure: this module only writes SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reverse_etl.destinations.catalog import Kind
+from reverse_etl.destinations.shared.sql import as_text, integer, lit, number
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class ContentsSpec:
+    """How a platform writes a content: ``keys`` maps a key of the model's objects to the
+    name it is sent as and its kind (ID, NUMBER, INTEGER, STRING as text; None: the value's
+    own JSON); another key is sent as its own JSON when ``keep_unknown``, else left out."""
+
+    keys: Mapping[str, tuple[str, Kind | None]]
+    keep_unknown: bool
+
+
+def is_json_text(t: pa.DataType) -> bool:
+    """The Arrow type a JSON column has (text): the column may be JSON, checked in SQL."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
+
+
+def when_json(col: str, sql: str, otherwise: str = "NULL") -> str:
+    """SQL: ``sql`` when ``col`` is of DuckDB type JSON, else ``otherwise`` (decided once,
+    when DuckDB plans the query: ``sql`` never runs on the text of a VARCHAR)."""
+    return f"CASE WHEN typeof({col}) = 'JSON' THEN {sql} ELSE {otherwise} END"
+
+
+def not_objects(col: str) -> str:
+    """SQL: the JSON ``col`` holds a value that is not an array of objects (and nulls)."""
+    kinds = f"json_type({col}, '$[*]')"
+    return (
+        f"coalesce(json_type({col}), 'NULL') <> 'NULL' AND (json_type({col}) <> 'ARRAY' OR "
+        f"len(list_filter({kinds}, _t -> _t <> 'OBJECT' AND _t <> 'NULL')) > 0)"
+    )
+
+
+def _objects(col: str) -> str:
+    """SQL: the objects of the JSON array ``col`` (JSON[]; empty for any other value)."""
+    return f"list_filter(json_extract({col}, '$[*]'), _x -> json_type(_x) = 'OBJECT')"
+
+
+def typed(value: str, kind: Kind | None) -> str:
+    """SQL: the JSON text sent for one JSON ``value`` of a content key of ``kind`` (None: its
+    own JSON), or NULL to leave it out (null, or a number that does not parse)."""
+    import pyarrow as pa
+
+    t = f"json_type({value})"
+    s = f"({value} ->> '$')"  # a string's text, a number's or an object's JSON; NULL for null
+    if kind is Kind.ID:
+        # A DOUBLE's text as a float column's ID (12.0 and 1e3 are "12" and "1000"); an
+        # integer's digits (past BIGINT too) as written.
+        double = as_text(f"TRY_CAST({s} AS DOUBLE)", pa.float64())
+        return (
+            f"to_json(CASE WHEN {t} = 'DOUBLE' AND NOT regexp_full_match({s}, '-?[0-9]+') "
+            f"THEN {double} ELSE {s} END)"
+        )
+    if kind is Kind.NUMBER:
+        return f"to_json({number(s, pa.string())})"
+    if kind is Kind.INTEGER:
+        # As a struct's field of that type would be: 2.5 is no integer, "2" is one.
+        double = integer(f"TRY_CAST({s} AS DOUBLE)", pa.float64())
+        return (
+            f"to_json(CASE {t} WHEN 'BIGINT' THEN TRY_CAST({s} AS BIGINT) "
+            f"WHEN 'UBIGINT' THEN TRY_CAST({s} AS BIGINT) WHEN 'DOUBLE' THEN {double} "
+            f"WHEN 'VARCHAR' THEN {integer(s, pa.string())} END)"
+        )
+    if kind is Kind.STRING:
+        return f"to_json({s})"
+    return f"CASE WHEN {t} <> 'NULL' THEN CAST({value} AS VARCHAR) END"
+
+
+def _pair(spec: ContentsSpec, value: str) -> str:
+    """SQL (over a key ``_k`` and its JSON ``value``): {n: the name it is sent as, j: the
+    JSON sent}, j NULL when it is left out."""
+    names = " ".join(f"WHEN {lit(k)} THEN {lit(name)}" for k, (name, _) in spec.keys.items())
+    values = " ".join(
+        f"WHEN {lit(k)} THEN {typed(value, kind)}" for k, (_, kind) in spec.keys.items()
+    )
+    other_name, other = ("_k", typed(value, None)) if spec.keep_unknown else ("NULL", "NULL")
+    return f"{{'n': CASE _k {names} ELSE {other_name} END, 'j': CASE _k {values} ELSE {other} END}}"
+
+
+def contents_json(col: str, spec: ContentsSpec) -> str:
+    """SQL: the JSON array sent for the JSON ``col``, or NULL when it has no object (NULL,
+    null, [], or a value ``not_objects`` makes invalid)."""
+    # Each object as its keys and values (in the object's order), once.
+    kv = "{'k': json_keys(_x), 'v': json_extract(_x, '$.*')}"
+    items = f"list_transform({_objects(col)}, _x -> {kv})"
+    pair = _pair(spec, "_i.v[_n]")
+    pairs = (
+        f"list_transform({items}, _i -> list_filter("
+        f"list_transform(_i.k, (_k, _n) -> {pair}), _p -> _p.j IS NOT NULL))"
+    )
+    # Of two pairs of one name (content_id and id; a key written twice), the first is sent.
+    first = (
+        "list_filter(_ps, (_p, _n) -> list_position(list_transform(_ps, _q -> _q.n), _p.n) = _n)"
+    )
+    members = f"list_transform({first}, _p -> to_json(_p.n) || ':' || _p.j)"
+    obj = f"'{{' || array_to_string({members}, ',') || '}}'"
+    joined = f"array_to_string(list_transform({pairs}, _ps -> {obj}), ',')"
+    return f"'[' || NULLIF({joined}, '') || ']'"
+
+
+def unparsed_value(col: str, key: str, kind: Kind) -> str:
+    """SQL: an object of the JSON ``col`` holds ``key`` with a value (not null) that is not a
+    ``kind`` (left out of the content: ``typed`` gives NULL)."""
+    value = f"json_extract(_x, {lit('$.' + _quoted(key))})"
+    bad = f"coalesce(json_type({value}), 'NULL') <> 'NULL' AND ({typed(value, kind)}) IS NULL"
+    return f"len(list_filter({_objects(col)}, _x -> {bad})) > 0"
+
+
+def sent_text(col: str, keys: tuple[str, ...]) -> str:
+    """SQL over an object ``_x`` of the JSON ``col``: the ID sent from the first of ``keys``
+    that holds one (text; NULL when none does)."""
+    found = [f"(json_extract(_x, {lit('$.' + _quoted(k))}) ->> '$')" for k in keys]
+    return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
+
+
+def any_object(col: str, cond: str) -> str:
+    """SQL: ``cond`` (over ``_x``) holds for an object of the JSON ``col``."""
+    return f"len(list_filter({_objects(col)}, _x -> {cond})) > 0"
+
+
+def _quoted(key: str) -> str:
+    """A key as a JSON path member (``"content_id"``): the catalog's keys are plain names."""
+    assert key.isidentifier(), key
+    return f'"{key}"'
