@@ -253,7 +253,7 @@ def _json_contents_checks(m: MappedColumn) -> list[str]:
     numbers), or whose object has no id, makes its row invalid: Meta would refuse it."""
     col = ident(m.column)
     ids = tuple(k for k, target in CONTENT_FIELDS.items() if target == "id")
-    no_id = any_object(col, f"coalesce(trim({sent_text(col, ids)}), '') = ''")
+    no_id = any_object(col, f"coalesce(trim({sent_text(ids)}), '') = ''")
     return [
         when_json(col, _reason(not_objects(col), lit(f"{m.column} is not a list of objects"))),
         when_json(

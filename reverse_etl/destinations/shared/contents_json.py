@@ -10,11 +10,12 @@ validation refuses it).
 A value that is neither NULL (SQL or JSON) nor an array of objects makes its row invalid
 (``not_objects``). An array's null elements are left out, as a list's NULL structs are. Each
 object is written as the platform's content: its known keys typed (an ID as text, a price a
-number, a quantity an integer; a value that does not parse is left out, ``unparsed_value`` says so)
-and renamed, its other keys sent as their own JSON or left out (``ContentsSpec``); a key
-whose value is null is left out, and of two keys sent under one name the first non-null one
-wins (``content_id`` and ``id`` for Meta), as ``coalesce`` picks among a struct's fields.
-The keys stay in the object's order. Pure: this module only writes SQL.
+number, a quantity an integer; a value that does not parse is left out, and
+``unparsed_value`` says so) and renamed, its other keys sent as their own JSON or left out
+(``ContentsSpec``); a key whose value is null is left out, and of two keys sent under one
+name the first non-null one wins (``content_id`` and ``id`` for Meta), as ``coalesce`` picks
+among a struct's fields. The keys stay in the object's order. Each object is parsed once
+(its keys, their types and texts as lists). Pure: this module only writes SQL.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.catalog import Kind
-from reverse_etl.destinations.shared.sql import as_text, integer, lit, number
+from reverse_etl.destinations.shared.sql import as_text, integer, jkey, lit, number
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -63,17 +64,18 @@ def not_objects(col: str) -> str:
 
 
 def _objects(col: str) -> str:
-    """SQL: the objects of the JSON array ``col`` (JSON[]; empty for any other value)."""
-    return f"list_filter(json_extract({col}, '$[*]'), _x -> json_type(_x) = 'OBJECT')"
+    """SQL: the elements of the JSON array ``col`` but its nulls (JSON[]; empty for any other
+    value). For a valid row they are objects; another element's keys are none."""
+    return f"list_filter(json_extract({col}, '$[*]'), _x -> _x <> 'null')"
 
 
-def typed(value: str, kind: Kind | None) -> str:
-    """SQL: the JSON text sent for one JSON ``value`` of a content key of ``kind`` (None: its
-    own JSON), or NULL to leave it out (null, or a number that does not parse)."""
+def typed(t: str, s: str, kind: Kind | None, raw: str | None = None) -> str:
+    """SQL: the JSON text sent for one value of a content key of ``kind`` (None: its own
+    JSON, ``raw``), or NULL to leave it out (null, or a number that does not parse). ``t``:
+    the value's ``json_type``; ``s``: its text (``json_extract_string``: a string's text, a
+    number's or an object's JSON; NULL for null)."""
     import pyarrow as pa
 
-    t = f"json_type({value})"
-    s = f"({value} ->> '$')"  # a string's text, a number's or an object's JSON; NULL for null
     if kind is Kind.ID:
         # A DOUBLE's text as a float column's ID (12.0 and 1e3 are "12" and "1000"); an
         # integer's digits (past BIGINT too) as written.
@@ -94,59 +96,77 @@ def typed(value: str, kind: Kind | None) -> str:
         )
     if kind is Kind.STRING:
         return f"to_json({s})"
-    return f"CASE WHEN {t} <> 'NULL' THEN CAST({value} AS VARCHAR) END"
+    assert raw is not None
+    return f"CASE WHEN {t} <> 'NULL' THEN CAST({raw} AS VARCHAR) END"
 
 
-def _pair(spec: ContentsSpec, value: str) -> str:
-    """SQL (over a key ``_k`` and its JSON ``value``): {n: the name it is sent as, j: the
-    JSON sent}, j NULL when it is left out."""
+def _own_json(spec: ContentsSpec) -> bool:
+    """Whether some value is sent as its own JSON (its raw text is read)."""
+    return spec.keep_unknown or any(kind is None for _, kind in spec.keys.values())
+
+
+def _member(spec: ContentsSpec) -> str:
+    """SQL (over the key ``_k``, the n-th ``_n`` of the object ``_i``): {n: the name it is
+    sent as, j: ``"name":`` and the JSON sent}, j NULL when it is left out."""
+    t, s = "_i.t[_n]", "_i.s[_n]"
+    raw = "_i.v[_n]" if _own_json(spec) else None
     names = " ".join(f"WHEN {lit(k)} THEN {lit(name)}" for k, (name, _) in spec.keys.items())
     values = " ".join(
-        f"WHEN {lit(k)} THEN {typed(value, kind)}" for k, (_, kind) in spec.keys.items()
+        f"WHEN {lit(k)} THEN {jkey(name)} || {typed(t, s, kind, raw)}"
+        for k, (name, kind) in spec.keys.items()
     )
-    other_name, other = ("_k", typed(value, None)) if spec.keep_unknown else ("NULL", "NULL")
+    if spec.keep_unknown:
+        other_name, other = "_k", f"to_json(_k) || ':' || {typed(t, s, None, raw)}"
+    else:
+        other_name, other = "NULL", "NULL"
     return f"{{'n': CASE _k {names} ELSE {other_name} END, 'j': CASE _k {values} ELSE {other} END}}"
 
 
 def contents_json(col: str, spec: ContentsSpec) -> str:
     """SQL: the JSON array sent for the JSON ``col``, or NULL when it has no object (NULL,
     null, [], or a value ``not_objects`` makes invalid)."""
-    # Each object as its keys and values (in the object's order), once.
-    kv = "{'k': json_keys(_x), 'v': json_extract(_x, '$.*')}"
+    # Each object read once: its keys, their values' types, texts and (when some value is
+    # sent as its own JSON) JSON, in the object's order.
+    raw = ", 'v': json_extract(_x, '$.*')" if _own_json(spec) else ""
+    kv = (
+        "{'k': json_keys(_x), 't': json_type(_x, '$.*'), "
+        f"'s': json_extract_string(_x, '$.*'){raw}}}"
+    )
     items = f"list_transform({_objects(col)}, _x -> {kv})"
-    pair = _pair(spec, "_i.v[_n]")
-    pairs = (
+    members = (
         f"list_transform({items}, _i -> list_filter("
-        f"list_transform(_i.k, (_k, _n) -> {pair}), _p -> _p.j IS NOT NULL))"
+        f"list_transform(_i.k, (_k, _n) -> {_member(spec)}), _p -> _p.j IS NOT NULL))"
     )
-    # Of two pairs of one name (content_id and id; a key written twice), the first is sent.
-    first = (
-        "list_filter(_ps, (_p, _n) -> list_position(list_transform(_ps, _q -> _q.n), _p.n) = _n)"
-    )
-    members = f"list_transform({first}, _p -> to_json(_p.n) || ':' || _p.j)"
-    obj = f"'{{' || array_to_string({members}, ',') || '}}'"
-    joined = f"array_to_string(list_transform({pairs}, _ps -> {obj}), ',')"
+    # Of two members of one name (content_id and id; a key written twice), the first is sent:
+    # looked for only in an object that has two.
+    names = "list_transform(_ps, _q -> _q.n)"
+    first = f"list_filter(_ps, (_p, _n) -> list_position({names}, _p.n) = _n)"
+    kept = f"CASE WHEN len(list_distinct({names})) < len(_ps) THEN {first} ELSE _ps END"
+    obj = f"'{{' || array_to_string(list_transform({kept}, _p -> _p.j), ',') || '}}'"
+    joined = f"array_to_string(list_transform({members}, _ps -> {obj}), ',')"
     return f"'[' || NULLIF({joined}, '') || ']'"
 
 
 def unparsed_value(col: str, key: str, kind: Kind) -> str:
     """SQL: an object of the JSON ``col`` holds ``key`` with a value (not null) that is not a
     ``kind`` (left out of the content: ``typed`` gives NULL)."""
-    value = f"json_extract(_x, {lit('$.' + _quoted(key))})"
-    bad = f"coalesce(json_type({value}), 'NULL') <> 'NULL' AND ({typed(value, kind)}) IS NULL"
-    return f"len(list_filter({_objects(col)}, _x -> {bad})) > 0"
+    path = lit("$[*]." + _quoted(key))
+    values = f"list_zip(json_type({col}, {path}), json_extract_string({col}, {path}))"
+    bad = f"_z[1] <> 'NULL' AND ({typed('_z[1]', '_z[2]', kind)}) IS NULL"
+    return f"len(list_filter({values}, _z -> {bad})) > 0"
 
 
-def sent_text(col: str, keys: tuple[str, ...]) -> str:
-    """SQL over an object ``_x`` of the JSON ``col``: the ID sent from the first of ``keys``
-    that holds one (text; NULL when none does)."""
-    found = [f"(json_extract(_x, {lit('$.' + _quoted(k))}) ->> '$')" for k in keys]
+def sent_text(keys: tuple[str, ...]) -> str:
+    """SQL over an object ``_x`` (``any_object``): the text of the first of ``keys`` that
+    holds a value (NULL when none does)."""
+    found = [f"json_extract_string(_x, {lit('$.' + _quoted(k))})" for k in keys]
     return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
 
 
 def any_object(col: str, cond: str) -> str:
     """SQL: ``cond`` (over ``_x``) holds for an object of the JSON ``col``."""
-    return f"len(list_filter({_objects(col)}, _x -> {cond})) > 0"
+    objects = f"list_filter(json_extract({col}, '$[*]'), _x -> json_type(_x) = 'OBJECT')"
+    return f"len(list_filter({objects}, _x -> {cond})) > 0"
 
 
 def _quoted(key: str) -> str:
