@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 import time
 from collections.abc import Iterator
@@ -228,6 +229,40 @@ def test_a_contents_quantity_beyond_bigint_is_left_out_with_a_warning(
     warning = "a contents item's quantity is not an integer (left out)"
     warnings = _reasons(report, "warning")
     assert warnings["tiktok"].get(warning) == warnings["meta"].get(warning) == 1
+
+
+def _json_items(items: list[dict[str, Any]]) -> str:
+    return "CAST('" + json.dumps(items).replace("'", "''") + "' AS JSON)"
+
+
+@pytest.mark.parametrize("text", ["2.5", "0x10", "2.50"])
+def test_a_json_contents_quantity_of_text_that_is_no_whole_number_is_left_out(
+    text: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    """TRY_CAST(text AS BIGINT) rounded '2.5' to 3 and read '0x10' as 16: sent as quantity.
+    (A struct's VARCHAR quantity is refused by validate: a JSON contents' text reaches it.)"""
+    items = _json_items([{"content_id": "sku-1", "price": 2, "quantity": text}])
+    model = f"SELECT {BASE}, 'e-1' AS event_id, 'USD' AS currency, 1 AS value, {items} AS contents"
+    tiktok, meta, report = _sync(server, tmp_path, model)
+    assert tiktok["e-1"]["properties"]["contents"] == [{"content_id": "sku-1", "price": 2.0}]
+    assert meta["e-1"]["custom_data"]["contents"] == [{"id": "sku-1", "item_price": 2.0}]
+    warning = "a contents item's quantity is not an integer (left out)"
+    warnings = _reasons(report, "warning")
+    assert warnings["tiktok"].get(warning) == warnings["meta"].get(warning) == 1
+
+
+def test_a_json_contents_quantity_of_whole_text_is_sent_exactly(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    texts = [" 7 ", "3.0", "1e3", "9007199254740993"]
+    items = _json_items(
+        [{"content_id": f"sku-{i}", "price": 2, "quantity": q} for i, q in enumerate(texts)]
+    )
+    model = f"SELECT {BASE}, 'e-1' AS event_id, 'USD' AS currency, 1 AS value, {items} AS contents"
+    tiktok, meta, _ = _sync(server, tmp_path, model)
+    quantities = [7, 3, 1000, 9007199254740993]
+    assert [c["quantity"] for c in tiktok["e-1"]["properties"]["contents"]] == quantities
+    assert [c["quantity"] for c in meta["e-1"]["custom_data"]["contents"]] == quantities
 
 
 # --- Meta's currency ------------------------------------------------------------------------

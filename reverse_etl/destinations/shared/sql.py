@@ -261,7 +261,14 @@ def integer(expr: str, t: pa.DataType) -> str:
     if pa.types.is_integer(t):
         return expr
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return f"TRY_CAST(trim({expr}) AS BIGINT)"
+        # Digits are read exactly; other text as a number that must be whole ('3.0', '1e3').
+        # TRY_CAST(text AS BIGINT) rounded '2.5' to 3 and read '0x10' as 16.
+        v = f"trim({expr})"
+        d = f"TRY_CAST({v} AS DOUBLE)"
+        return (
+            f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS BIGINT) "
+            f"WHEN {d} = trunc({d}) THEN TRY_CAST({d} AS BIGINT) END"
+        )
     x = as_double(expr, t) if pa.types.is_floating(t) else expr  # a FLOAT's own digits
     return f"CASE WHEN {x} = trunc({x}) THEN TRY_CAST({x} AS BIGINT) END"
 
