@@ -98,6 +98,15 @@ ITEMS = [
     [{"content_id": "a", "quantity": None}],
     [{"content_id": None, "price": None}],  # an item of nothing: {}
     [],
+    # Meta sends the first of id and content_id that holds a value, and judges that one
+    [{"id": "  ", "content_id": "a"}],  # "  " sent: no id, invalid
+    [{"id": "", "content_id": "a"}],
+    [{"id": "x", "content_id": "  "}],  # "x" sent: valid
+    [{"content_id": None, "id": " "}],
+    # past BIGINT (a HUGEINT twin): no integer, left out with a warning (not -2**63)
+    [{"content_id": "a", "quantity": -9223372036854775809}],
+    [{"content_id": "a", "quantity": 9223372036854775808}],
+    [{"content_id": "a", "quantity": -9223372036854775808}],  # BIGINT's least: sent
 ]
 
 
@@ -162,6 +171,17 @@ def test_a_meta_json_item_without_an_id_is_invalid(engine: DuckDBEngine) -> None
         row = meta_row(engine, _json(items))
         assert row["errors"] == "a contents item has no id (content_id): Meta rejects it"
     assert meta_row(engine, _json([{"id": "a"}, {"content_id": 0}]))["errors"] is None
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_json_id_past_a_double_is_sent_as_written(engine: DuckDBEngine, platform: str) -> None:
+    """1e400 read as a DOUBLE is infinite, no ID: Meta's check passed it and ``[{}]`` went out.
+    An ID is text: it is sent as the model wrote it."""
+    row = ROW[platform](engine, 'CAST(\'[{"content_id": 1e400, "price": 2}]\' AS JSON)')
+    assert row["errors"] is None
+    key = "id" if platform == "meta" else "content_id"
+    price = "item_price" if platform == "meta" else "price"
+    assert contents_of(platform, row) == [{key: "1e400", price: 2}]
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -253,3 +273,59 @@ def test_a_sync_sends_json_contents_as_lists_and_skips_the_rest(
     ]
     assert meta["o4"]["custom_data"]["contents"] == [{"id": "12"}]
     assert "contents" not in meta["o6"]["custom_data"]
+
+
+# --- what the check judges is what is sent: a sync ---------------------------------------
+
+EDGE_VALUES = {
+    # Meta: the id sent is the first of id and content_id that holds one ("  "): invalid
+    "e1": '[{"id": "  ", "content_id": "a"}]',
+    "e2": '[{"id": "x", "content_id": "  "}]',  # "x" sent: valid (it was marked invalid)
+    "e3": '[{"content_id": 1e400}]',  # the id as written (Meta got [{}])
+    "e4": '[{"content_id": "a", "quantity": -9223372036854775809}]',  # no integer: left out
+}
+
+
+def _edge_project(root: Path, base_url: str) -> Path:
+    root = _project(root, base_url)
+    rows = " union all ".join(
+        f"select '{key}' as event_id, CAST('{value}' AS JSON) as contents"
+        for key, value in EDGE_VALUES.items()
+    )
+    model = root / "models" / "events.sql"
+    text = model.read_text(encoding="utf-8")
+    model.write_text(text[: text.index(" from (")] + f" from ({rows}) as t", encoding="utf-8")
+    return root
+
+
+def test_a_sync_sends_the_id_it_checked_and_no_clamped_quantity(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reverse_etl.sandbox import DEMO_TOKEN
+
+    monkeypatch.setenv(TOKEN_VAR, DEMO_TOKEN)
+    with SandboxServer() as server:
+        root = _edge_project(tmp_path / "p", server.base_url)
+        with Project.load(root) as project:
+            project.retry_policy = RetryPolicy(base_delay=0.01, max_delay=0.05)
+            report = project.sync()
+        doc = report.to_dict()
+        tiktok = {e["data"]["event_id"]: e["data"] for e in server.events()}
+        meta = {e["data"]["event_id"]: e["data"] for e in server.meta.events()}
+    assert report.ok, doc
+    results = {d["destination"]: d for d in doc["destinations"]}
+    quantity = {"reason": "a contents item's quantity is not an integer (left out)", "rows": 1}
+    for result in results.values():
+        assert result["events"]["rejected"] == 0
+        assert quantity in result["warning_reasons"]
+    assert results["meta"]["invalid_reasons"] == [
+        {"reason": "a contents item has no id (content_id): Meta rejects it", "rows": 1}
+    ]
+    assert results["tiktok"]["invalid_reasons"] == []
+    assert set(meta) == {"e2", "e3", "e4"}
+    assert meta["e2"]["custom_data"]["contents"] == [{"id": "x"}]
+    assert meta["e3"]["custom_data"]["contents"] == [{"id": "1e400"}]
+    assert meta["e4"]["custom_data"]["contents"] == [{"id": "a"}]
+    assert set(tiktok) == set(EDGE_VALUES)
+    assert tiktok["e3"]["properties"]["contents"] == [{"content_id": "1e400"}]
+    assert tiktok["e4"]["properties"]["contents"] == [{"content_id": "a"}]

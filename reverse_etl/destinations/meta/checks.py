@@ -35,10 +35,9 @@ from reverse_etl.destinations.meta.vocab import (
     STANDARD_EVENTS,
 )
 from reverse_etl.destinations.shared.contents_json import (
-    any_object,
     is_json_text,
     not_objects,
-    sent_text,
+    sent_values,
     unparsed_value,
     when_json,
 )
@@ -250,10 +249,12 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
 
 def _json_contents_checks(m: MappedColumn) -> list[str]:
     """A JSON contents that is not a list of objects (a number, an object, a list of
-    numbers), or whose object has no id, makes its row invalid: Meta would refuse it."""
+    numbers), or whose object has no id, makes its row invalid: Meta would refuse it. The id
+    judged is the one sent (``sent_values``: the first of content_id and id in the object's
+    order that holds one, as a struct's first field), so that a blank one is never sent."""
     col = ident(m.column)
-    ids = tuple(k for k, target in CONTENT_FIELDS.items() if target == "id")
-    no_id = any_object(col, f"coalesce(trim({sent_text(ids)}), '') = ''")
+    blank = "coalesce(trim(json_extract_string(_v, '$')), '') = ''"
+    no_id = f"len(list_filter({sent_values(col, JSON_CONTENTS, 'id')}, _v -> {blank})) > 0"
     return [
         when_json(col, _reason(not_objects(col), lit(f"{m.column} is not a list of objects"))),
         when_json(

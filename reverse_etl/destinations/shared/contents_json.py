@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.catalog import Kind
-from reverse_etl.destinations.shared.sql import as_text, integer, jkey, lit, number
+from reverse_etl.destinations.shared.json_ids import id_text
+from reverse_etl.destinations.shared.sql import integer, jkey, lit, number
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -77,21 +78,17 @@ def typed(t: str, s: str, kind: Kind | None, raw: str | None = None) -> str:
     import pyarrow as pa
 
     if kind is Kind.ID:
-        # A DOUBLE's text as a float column's ID (12.0 and 1e3 are "12" and "1000"); an
-        # integer's digits (past BIGINT too) as written.
-        double = as_text(f"TRY_CAST({s} AS DOUBLE)", pa.float64())
-        return (
-            f"to_json(CASE WHEN {t} = 'DOUBLE' AND NOT regexp_full_match({s}, '-?[0-9]+') "
-            f"THEN {double} ELSE {s} END)"
-        )
+        return f"to_json({id_text(t, s)})"
     if kind is Kind.NUMBER:
         return f"to_json({number(s, pa.string())})"
     if kind is Kind.INTEGER:
-        # As a struct's field of that type would be: 2.5 is no integer, "2" is one.
-        double = integer(f"TRY_CAST({s} AS DOUBLE)", pa.float64())
+        # As a struct's field of that type would be: 2.5 is no integer, "2" is one. A DOUBLE
+        # is read from its text as a string is (digits exactly: -9223372036854775809, past
+        # BIGINT, is no integer, where its DOUBLE rounded to -2**63 was one; 1e3 is 1000).
         return (
             f"to_json(CASE {t} WHEN 'BIGINT' THEN TRY_CAST({s} AS BIGINT) "
-            f"WHEN 'UBIGINT' THEN TRY_CAST({s} AS BIGINT) WHEN 'DOUBLE' THEN {double} "
+            f"WHEN 'UBIGINT' THEN TRY_CAST({s} AS BIGINT) "
+            f"WHEN 'DOUBLE' THEN {integer(s, pa.string())} "
             f"WHEN 'VARCHAR' THEN {integer(s, pa.string())} END)"
         )
     if kind is Kind.STRING:
@@ -106,25 +103,24 @@ def _own_json(spec: ContentsSpec) -> bool:
 
 
 def _member(spec: ContentsSpec) -> str:
-    """SQL (over the key ``_k``, the n-th ``_n`` of the object ``_i``): {n: the name it is
-    sent as, j: ``"name":`` and the JSON sent}, j NULL when it is left out."""
+    """SQL (over the key ``_k``, the n-th ``_n`` of the object ``_i``): {k: ``"name":``, the
+    name it is sent as with its colon, v: the JSON sent}, v NULL when it is left out."""
     t, s = "_i.t[_n]", "_i.s[_n]"
     raw = "_i.v[_n]" if _own_json(spec) else None
-    names = " ".join(f"WHEN {lit(k)} THEN {lit(name)}" for k, (name, _) in spec.keys.items())
+    names = " ".join(f"WHEN {lit(k)} THEN {jkey(name)}" for k, (name, _) in spec.keys.items())
     values = " ".join(
-        f"WHEN {lit(k)} THEN {jkey(name)} || {typed(t, s, kind, raw)}"
-        for k, (name, kind) in spec.keys.items()
+        f"WHEN {lit(k)} THEN {typed(t, s, kind, raw)}" for k, (_, kind) in spec.keys.items()
     )
     if spec.keep_unknown:
-        other_name, other = "_k", f"to_json(_k) || ':' || {typed(t, s, None, raw)}"
+        other_name, other = "to_json(_k) || ':'", typed(t, s, None, raw)
     else:
         other_name, other = "NULL", "NULL"
-    return f"{{'n': CASE _k {names} ELSE {other_name} END, 'j': CASE _k {values} ELSE {other} END}}"
+    return f"{{'k': CASE _k {names} ELSE {other_name} END, 'v': CASE _k {values} ELSE {other} END}}"
 
 
-def contents_json(col: str, spec: ContentsSpec) -> str:
-    """SQL: the JSON array sent for the JSON ``col``, or NULL when it has no object (NULL,
-    null, [], or a value ``not_objects`` makes invalid)."""
+def _members(col: str, spec: ContentsSpec, objects: str) -> str:
+    """SQL: for each of the ``objects`` of ``col`` (a JSON[]), the list of its members that
+    are sent ({k, v}: ``_member``), in the object's order; two may share a name."""
     # Each object read once: its keys, their values' types, texts and (when some value is
     # sent as its own JSON) JSON, in the object's order.
     raw = ", 'v': json_extract(_x, '$.*')" if _own_json(spec) else ""
@@ -132,19 +128,37 @@ def contents_json(col: str, spec: ContentsSpec) -> str:
         "{'k': json_keys(_x), 't': json_type(_x, '$.*'), "
         f"'s': json_extract_string(_x, '$.*'){raw}}}"
     )
-    items = f"list_transform({_objects(col)}, _x -> {kv})"
-    members = (
+    items = f"list_transform({objects}, _x -> {kv})"
+    return (
         f"list_transform({items}, _i -> list_filter("
-        f"list_transform(_i.k, (_k, _n) -> {_member(spec)}), _p -> _p.j IS NOT NULL))"
+        f"list_transform(_i.k, (_k, _n) -> {_member(spec)}), _p -> _p.v IS NOT NULL))"
     )
+
+
+def contents_json(col: str, spec: ContentsSpec) -> str:
+    """SQL: the JSON array sent for the JSON ``col``, or NULL when it has no object (NULL,
+    null, [], or a value ``not_objects`` makes invalid)."""
     # Of two members of one name (content_id and id; a key written twice), the first is sent:
     # looked for only in an object that has two.
-    names = "list_transform(_ps, _q -> _q.n)"
-    first = f"list_filter(_ps, (_p, _n) -> list_position({names}, _p.n) = _n)"
+    names = "list_transform(_ps, _q -> _q.k)"
+    first = f"list_filter(_ps, (_p, _n) -> list_position({names}, _p.k) = _n)"
     kept = f"CASE WHEN len(list_distinct({names})) < len(_ps) THEN {first} ELSE _ps END"
-    obj = f"'{{' || array_to_string(list_transform({kept}, _p -> _p.j), ',') || '}}'"
+    obj = f"'{{' || array_to_string(list_transform({kept}, _p -> _p.k || _p.v), ',') || '}}'"
+    members = _members(col, spec, _objects(col))
     joined = f"array_to_string(list_transform({members}, _ps -> {obj}), ',')"
     return f"'[' || NULLIF({joined}, '') || ']'"
+
+
+def sent_values(col: str, spec: ContentsSpec, name: str) -> str:
+    """SQL: for each object of the JSON ``col``, the JSON ``contents_json`` sends under
+    ``name`` (NULL: none), read as it reads it: the first of the object's keys sent under
+    ``name`` whose value is not left out. A check of the value sent reads this (Meta's id):
+    it judges exactly what is sent."""
+    only = ContentsSpec(
+        keys={k: v for k, v in spec.keys.items() if v[0] == name}, keep_unknown=False
+    )
+    objects = f"list_filter(json_extract({col}, '$[*]'), _x -> json_type(_x) = 'OBJECT')"
+    return f"list_transform({_members(col, only, objects)}, _ps -> _ps[1].v)"
 
 
 def unparsed_value(col: str, key: str, kind: Kind) -> str:
@@ -154,19 +168,6 @@ def unparsed_value(col: str, key: str, kind: Kind) -> str:
     values = f"list_zip(json_type({col}, {path}), json_extract_string({col}, {path}))"
     bad = f"_z[1] <> 'NULL' AND ({typed('_z[1]', '_z[2]', kind)}) IS NULL"
     return f"len(list_filter({values}, _z -> {bad})) > 0"
-
-
-def sent_text(keys: tuple[str, ...]) -> str:
-    """SQL over an object ``_x`` (``any_object``): the text of the first of ``keys`` that
-    holds a value (NULL when none does)."""
-    found = [f"json_extract_string(_x, {lit('$.' + _quoted(k))})" for k in keys]
-    return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
-
-
-def any_object(col: str, cond: str) -> str:
-    """SQL: ``cond`` (over ``_x``) holds for an object of the JSON ``col``."""
-    objects = f"list_filter(json_extract({col}, '$[*]'), _x -> json_type(_x) = 'OBJECT')"
-    return f"len(list_filter({objects}, _x -> {cond})) > 0"
 
 
 def _quoted(key: str) -> str:
