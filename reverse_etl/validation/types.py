@@ -75,6 +75,8 @@ def check_type(param: ParamSpec, typ: SqlType, rules: ColumnRules) -> list[TypeV
     if param.kind is Kind.CONTENTS:
         return _contents(typ, rules.content_keys, rules.platform)
     if param.kind is Kind.ID_LIST:
+        if typ.cls is C.JSON:
+            return _json_ids(param.name, typ)
         element = typ.element if typ.cls is C.LIST and typ.element is not None else typ
         return _scalar(f"{param.name} items", Kind.ID, element, identifier=False)
     if param.multi and typ.cls is C.LIST and typ.element is not None:
@@ -105,6 +107,20 @@ def _scalar(what: str, kind: Kind, typ: SqlType, *, identifier: bool) -> list[Ty
             "error",
             f"{what} must be {expected}, not {typ.text}",
             f"convert it in the model: {_CASTS.get(Kind.STRING if identifier else kind, '')}",
+        )
+    ]
+
+
+def _json_ids(what: str, typ: SqlType) -> list[TypeVerdict]:
+    """A list of IDs of JSON (a json or jsonb array): sent as the IDs it holds, which are
+    checked only when the rows are read (``destinations/shared/json_ids.py``)."""
+    return [
+        TypeVerdict(
+            "warning",
+            f"{what} is {typ.text}: sent as the IDs it holds (an array's items, or one value); "
+            f"a row whose value holds an object or an array is invalid ('{what} is not a list "
+            "of IDs'), and the items are not checked before the rows are read",
+            f"build it as a list to have it checked, e.g. list(sku ORDER BY sku) AS {what}",
         )
     ]
 

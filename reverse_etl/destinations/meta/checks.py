@@ -41,6 +41,7 @@ from reverse_etl.destinations.shared.contents_json import (
     unparsed_value,
     when_json,
 )
+from reverse_etl.destinations.shared.json_ids import not_ids
 from reverse_etl.destinations.shared.sql import (
     already_hashed,
     blank_event_id_warning,
@@ -234,6 +235,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         )
     if param.kind is Kind.CONTENTS and is_json_text(t):
         out += _json_contents_checks(m)
+    if param.kind is Kind.ID_LIST and is_json_text(t):  # JSON: an object is no ID
+        out.append(when_json(col, _reason(not_ids(col), lit(f"{param.name} is not a list of IDs"))))
     if param.kind is Kind.CONTENTS and is_list(t) and pa.types.is_struct(t.value_type):
         ids = content_fields(t).get("id", [])
         item_id = "NULL" if not ids else ids[0] if len(ids) == 1 else f"coalesce({', '.join(ids)})"

@@ -27,6 +27,7 @@ from reverse_etl.destinations.shared.contents_json import (
     is_json_text,
     when_json,
 )
+from reverse_etl.destinations.shared.json_ids import json_id_list
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import (
@@ -189,6 +190,8 @@ def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
         return f"to_json({boolean(col, t)})"
     if kind is Kind.ID_LIST:
         # one ID as a list of one; none left out (``[null]``, ``[""]``)
+        if is_json_text(t):  # JSON: the IDs it holds, checked row by row (json_ids.py)
+            return when_json(col, json_id_list(col), one_id_list_json(col, t))
         return id_list_json(col, t) if is_list(t) else one_id_list_json(col, t)
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)

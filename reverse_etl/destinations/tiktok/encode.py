@@ -22,6 +22,7 @@ from reverse_etl.destinations.shared.contents_json import (
     unparsed_value,
     when_json,
 )
+from reverse_etl.destinations.shared.json_ids import json_id_list, not_ids
 from reverse_etl.destinations.shared.phones import PHONE_UDF, needs_parsing
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
@@ -169,6 +170,8 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         return f"to_json({scalar(col, t)})"
     if kind is Kind.ID_LIST:
         # one ID as a list of one; none left out (``[null]`` is refused, ``[""]`` names none)
+        if is_json_text(t):  # JSON: the IDs it holds, checked row by row (json_ids.py)
+            return when_json(col, json_id_list(col), one_id_list_json(col, t))
         return id_list_json(col, t) if _is_list(t) else one_id_list_json(col, t)
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)
@@ -530,6 +533,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
                 f"{col} IS NOT NULL AND ({fn(col, t)}) IS NULL", lit(f"{param.name} is not {what}")
             )
         )
+    if param.kind is Kind.ID_LIST and is_json_text(t):  # JSON: an object is no ID
+        out.append(when_json(col, _reason(not_ids(col), lit(f"{param.name} is not a list of IDs"))))
     if spec.source in param.required_for and param.name not in ("event", "event_time"):
         out.append(
             _reason(
