@@ -118,9 +118,10 @@ def _member(spec: ContentsSpec) -> str:
     return f"{{'k': CASE _k {names} ELSE {other_name} END, 'v': CASE _k {values} ELSE {other} END}}"
 
 
-def _members(col: str, spec: ContentsSpec, objects: str) -> str:
-    """SQL: for each of the ``objects`` of ``col`` (a JSON[]), the list of its members that
-    are sent ({k, v}: ``_member``), in the object's order; two may share a name."""
+def _members(spec: ContentsSpec, objects: str) -> str:
+    """SQL: for each of the ``objects`` (a JSON[] of a contents column), the list of its
+    members that are sent ({k, v}: ``_member``), in the object's order; two may share a
+    name."""
     # Each object read once: its keys, their values' types, texts and (when some value is
     # sent as its own JSON) JSON, in the object's order.
     raw = ", 'v': json_extract(_x, '$.*')" if _own_json(spec) else ""
@@ -144,7 +145,7 @@ def contents_json(col: str, spec: ContentsSpec) -> str:
     first = f"list_filter(_ps, (_p, _n) -> list_position({names}, _p.k) = _n)"
     kept = f"CASE WHEN len(list_distinct({names})) < len(_ps) THEN {first} ELSE _ps END"
     obj = f"'{{' || array_to_string(list_transform({kept}, _p -> _p.k || _p.v), ',') || '}}'"
-    members = _members(col, spec, _objects(col))
+    members = _members(spec, _objects(col))
     joined = f"array_to_string(list_transform({members}, _ps -> {obj}), ',')"
     return f"'[' || NULLIF({joined}, '') || ']'"
 
@@ -158,7 +159,7 @@ def sent_values(col: str, spec: ContentsSpec, name: str) -> str:
         keys={k: v for k, v in spec.keys.items() if v[0] == name}, keep_unknown=False
     )
     objects = f"list_filter(json_extract({col}, '$[*]'), _x -> json_type(_x) = 'OBJECT')"
-    return f"list_transform({_members(col, only, objects)}, _ps -> _ps[1].v)"
+    return f"list_transform({_members(only, objects)}, _ps -> _ps[1].v)"
 
 
 def unparsed_value(col: str, key: str, kind: Kind) -> str:
