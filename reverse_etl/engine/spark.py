@@ -38,6 +38,7 @@ from reverse_etl.engine.file_rule import FileRule
 from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.json_times import json_times_as_text
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
+from reverse_etl.engine.spark_chars import unpadded
 from reverse_etl.engine.spark_json import json_output_columns
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
@@ -397,10 +398,11 @@ class SparkEngine:
         return view
 
     def dataframe(self, sql: str) -> Any:
-        """A DataFrame of ``sql`` (model dialect), analysed, not run."""
+        """A DataFrame of ``sql`` (model dialect), analysed, not run; its CHAR(n) columns
+        without Spark's padding (``spark_chars.py``)."""
         query = self.transpile(sql)
         try:
-            return self.session.sql(query)
+            return unpadded(self.session.sql(query))
         except EngineError:
             raise
         except Exception as exc:

@@ -577,6 +577,37 @@ def test_a_fraction_cast_to_an_integer_rounds_as_in_duckdb(spark: Any, tmp_path:
     assert engine.rows(engine.transpile(sql)) == expected
 
 
+def test_char_columns_come_without_the_padding_spark_gives_them(spark: Any) -> None:
+    """Spark pads a CHAR(n) value to n characters: 'ab' in a CHAR(5) column came back as
+    'ab   ' and was sent so (an event named 'usd  ', an event_id no pixel event matches).
+    Read as PostgreSQL's char(n) is: without the trailing spaces, in lists, structs and map
+    values too; VARCHAR(n) and text keep theirs."""
+    spark.sql(
+        "CREATE TABLE char_padded (k INT, c CHAR(5), a ARRAY<CHAR(5)>, "
+        "st STRUCT<x: CHAR(4), n: INT>, m MAP<STRING, CHAR(3)>, v VARCHAR(5)) USING parquet"
+    )
+    spark.sql(
+        "INSERT INTO char_padded VALUES (1, 'ab', array('ab', NULL), "
+        "named_struct('x', 'q', 'n', 1), map('k', 'z'), 'ab '), (2, NULL, NULL, NULL, NULL, NULL)"
+    )
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    sql = "select k, c, c as event_id, a, st, m, v, c || '|' as joined from char_padded order by k"
+    rows = engine.stream(sql).read_all().to_pylist()
+    assert rows == [
+        {
+            "k": 1,
+            "c": "ab",
+            "event_id": "ab",
+            "a": ["ab", None],
+            "st": {"x": "q", "n": 1},
+            "m": [("k", "z")],
+            "v": "ab ",
+            "joined": "ab   |",  # computed from the padded value: Spark's text, kept
+        },
+        dict.fromkeys(["c", "event_id", "a", "st", "m", "v", "joined"]) | {"k": 2},
+    ]
+
+
 def test_a_regexp_replace_spark_cannot_say_is_refused(spark: Any) -> None:
     """Without 'g', DuckDB replaces the first match and Spark every match; an 'i' option
     sqlglot drops. With 'g' alone both replace every match."""
