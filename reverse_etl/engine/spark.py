@@ -42,6 +42,7 @@ from reverse_etl.engine.spark_chars import unpadded
 from reverse_etl.engine.spark_json import json_output_columns
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
+from reverse_etl.engine.spark_variant import variant_json_columns, variants_as_json
 from reverse_etl.engine.sql_guard import checked_output, model_query, refuse_odd_type_names
 from reverse_etl.engine.stars import stars_expanded
 from reverse_etl.errors import EngineError
@@ -399,10 +400,13 @@ class SparkEngine:
 
     def dataframe(self, sql: str) -> Any:
         """A DataFrame of ``sql`` (model dialect), analysed, not run; its CHAR(n) columns
-        without Spark's padding (``spark_chars.py``)."""
+        without Spark's padding (``spark_chars.py``), its VARIANTs as their JSON text
+        (``spark_variant.py``)."""
         query = self.transpile(sql)
         try:
-            return unpadded(self.session.sql(query))
+            from pyspark.sql import functions
+
+            return variants_as_json(unpadded(self.session.sql(query)), functions)
         except EngineError:
             raise
         except Exception as exc:
@@ -436,7 +440,7 @@ class SparkEngine:
         The columns that would be JSON in the model's dialect are marked ``JSON_TEXT``
         (``spark_json.py``)."""
         df = self.dataframe(sql)
-        schema = self._json_marked(self._arrow_schema(df), sql)
+        schema = self._json_marked(self._arrow_schema(df), sql, df)
         batches = self._connect_batches(df) if self.is_connect else self._local_batches(df)
         return pa.RecordBatchReader.from_batches(schema, self._checked(batches, schema))
 
@@ -495,16 +499,21 @@ class SparkEngine:
     def schema(self, sql: str) -> pa.Schema:
         """Arrow schema of ``sql``'s result: Spark analyses the query, no job runs. Its JSON
         columns marked as ``stream``'s."""
-        return self._json_marked(self._arrow_schema(self.dataframe(sql)), sql)
+        df = self.dataframe(sql)
+        return self._json_marked(self._arrow_schema(df), sql, df)
 
-    def _json_marked(self, schema: pa.Schema, sql: str) -> pa.Schema:
+    def _json_marked(self, schema: pa.Schema, sql: str, df: Any) -> pa.Schema:
         """``schema`` with its text columns that are JSON in the model's dialect (a cast to
         JSON, ``to_json``, ``->``) marked ``JSON_TEXT``: Spark has no JSON type, and sent as
-        text an object would reach the platform as one JSON string (``spark_json.py``)."""
-        if self.model_dialect not in CHECKED_DIALECTS:
-            return schema
-        tree = self._read(sqlglot.parse_one(sql, read=self.model_dialect))
-        names = json_output_columns(tree, self.model_dialect, self._table_types)
+        text an object would reach the platform as one JSON string (``spark_json.py``). So
+        are the columns of VARIANTs, read as their JSON in any dialect (``spark_variant.py``)."""
+        try:
+            names = variant_json_columns(df)
+        except Exception as exc:
+            raise self._query_error(exc) from None
+        if self.model_dialect in CHECKED_DIALECTS:
+            tree = self._read(sqlglot.parse_one(sql, read=self.model_dialect))
+            names |= json_output_columns(tree, self.model_dialect, self._table_types)
         if not names:
             return schema
         fields = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import os
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import duckdb
 import pytest
 
 from reverse_etl.delivery.retry import RetryPolicy
+from reverse_etl.engine.base import JSON_TEXT
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.spark import SparkConnection, SparkEngine
 from reverse_etl.errors import EngineError, RetlError
@@ -606,6 +608,33 @@ def test_char_columns_come_without_the_padding_spark_gives_them(spark: Any) -> N
         },
         dict.fromkeys(["c", "event_id", "a", "st", "m", "v", "joined"]) | {"k": 2},
     ]
+
+
+def test_variant_columns_are_read_as_the_json_they_hold(spark: Any) -> None:
+    """Arrow has no variant: a VARIANT column (a Databricks table's semi-structured column,
+    ``parse_json(s)``) came as a struct of Spark's two binary encodings and was sent so,
+    ``{"value": "\\x02...", "metadata": "\\x01..."}``, where DuckDB sends the object a
+    JSON column holds. It is read as its JSON text, marked JSON for the workbench, in any
+    dialect; in a list or a struct too."""
+    spark.sql("CREATE TABLE variant_cols (k INT, v VARIANT, a ARRAY<VARIANT>) USING parquet")
+    spark.sql(
+        'INSERT INTO variant_cols SELECT 1, parse_json(\'{"a": 1, "n": 9007199254740993}\'), '
+        "array(parse_json('\"sku-1\"'), parse_json('12.5')) UNION ALL SELECT 2, NULL, NULL"
+    )
+    for dialect in ("duckdb", "spark"):
+        engine = SparkEngine(SparkConnection(master="local[2]"), model_dialect=dialect)
+        reader = engine.stream("select k, v, a from variant_cols order by k")
+        assert [f.name for f in reader.schema if f.metadata and JSON_TEXT in f.metadata] == [
+            "v",
+            "a",
+        ], dialect
+        rows = reader.read_all().to_pylist()
+        assert [
+            (r["k"], json.loads(r["v"] or "null"), json.loads(r["a"] or "null")) for r in rows
+        ] == [
+            (1, {"a": 1, "n": 9007199254740993}, ["sku-1", 12.5]),
+            (2, None, None),
+        ], dialect
 
 
 def test_a_regexp_replace_spark_cannot_say_is_refused(spark: Any) -> None:
