@@ -530,6 +530,23 @@ def test_a_blank_or_nan_event_id_as_the_key_is_an_invalid_row(engine: DuckDBEngi
     assert [r["errors"] for r in parts] == [None, None, None]
 
 
+def test_a_json_primary_key_is_read_as_its_text(engine: DuckDBEngine) -> None:
+    """A JSON key column failed the whole encode ("Malformed JSON at byte 0": the blank-key
+    check compared the JSON value with ''); a JSON string of spaces is its text, quotes
+    included: a key."""
+    rows = encode(
+        engine,
+        "SELECT 'Purchase' AS event, 'e-' || i AS event_id, "
+        f"{NOW} AS event_time, CAST(['{{\"a\": 1}}', '7', '\"  \"', NULL][i + 1] AS JSON) AS pk "
+        "FROM range(4) t(i)",
+        model_pk=("pk",),
+    )
+    reasons = {r["payload"].get("event_id"): r["errors"] for r in rows}
+    assert reasons["e-0"] is None and reasons["e-1"] is None
+    assert reasons["e-3"] == "primary key is null"
+    assert reasons["e-2"] is None
+
+
 def test_what_the_api_refuses_is_caught_before_sending(engine: DuckDBEngine) -> None:
     """Values that passed the row checks and were refused by the API (found only by
     splitting batches once sending had begun), and a float ID that failed the whole encode."""

@@ -345,7 +345,10 @@ def empty_key_checks(key_columns: tuple[str, ...], schema: pa.Schema) -> list[st
             continue
         t = schema.field(c).type
         if str(t) in _TEXT_TYPES:
-            out.append(f"CASE WHEN {strip(ident(c))} = '' THEN {lit(EMPTY_KEY)} END")
+            # As text: a JSON column (Arrow's string too) compared with '' read '' as JSON,
+            # and failed the whole statement.
+            text = f"CAST({ident(c)} AS VARCHAR)"
+            out.append(f"CASE WHEN {strip(text)} = '' THEN {lit(EMPTY_KEY)} END")
         elif pa.types.is_floating(t):
             out.append(f"CASE WHEN NOT isfinite({ident(c)}) THEN {lit(EMPTY_KEY)} END")
     return out
