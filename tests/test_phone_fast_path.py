@@ -229,10 +229,12 @@ def test_the_library_s_phones_are_parsed_one_chunk_at_a_time(
     steps: list[str] = []
     stage = engine.stage
 
-    def parse(values: list[str], region: str | None) -> list[str | None]:
+    def parse(
+        values: list[str], region: str | None, *, digits_international: bool = False
+    ) -> list[str | None]:
         seen.append(values)
         steps.append("parse")
-        return [parse_e164(v, region) for v in values]
+        return [parse_e164(v, region, digits_international) for v in values]
 
     def staged(reader: pa.RecordBatchReader, *, into: str | None = None) -> str:
         steps.append("stage")

@@ -114,7 +114,8 @@ def test_basics(engine: DuckDBEngine) -> None:
         "value is not a number",
     ]
     assert errors(engine, phone="'12'") == [
-        "phone is not a valid phone number (without a +country code it needs default_phone_region)"
+        "phone is not a valid phone number "
+        "(write it with its country code, or set default_phone_region)"
     ]
 
 

@@ -65,7 +65,7 @@ def test_the_vectorized_udf_matches_the_scalar_parser_and_its_cache_stays_bounde
         vector = raw[i : i + 4]
         got += pii.e164_arrow(pa.array(vector), pa.array(["US"] * len(vector))).to_pylist()
         # cleared when full: at most the limit plus one vector, never unbounded
-        assert len(pii._CACHES["US"]) <= pii.CACHE_LIMIT + 1 + len(vector)
+        assert len(pii._CACHES["US", False]) <= pii.CACHE_LIMIT + 1 + len(vector)
     assert got == expected
     # A region per row (not what the encoder emits, but the UDF allows it).
     regions = ["US", "GB"] * (len(raw) // 2) + ["US"] * (len(raw) % 2)
@@ -90,7 +90,7 @@ def test_a_worker_process_parses_phones_exactly_as_this_process() -> None:
 
     values = PHONE_SAMPLES * 5
     answers: list[list[str | None] | None] = [None]
-    e164._in_worker(values, "US", answers, 0)  # a real helper process
+    e164._in_worker(values, "US", False, answers, 0)  # a real helper process
     assert answers[0] == e164.parse_many(values, "US")
     assert answers[0][0] == "+12125550101"
 

@@ -317,7 +317,7 @@ def _phone_check(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     hint = (
         ""
         if spec.default_phone_region
-        else " (without a +country code it needs default_phone_region)"
+        else " (write it with its country code, or set default_phone_region)"
     )
     name = m.param.name if m.param is not None else m.column
     return _reason(bad, lit(f"{name} is not a valid phone number{hint}"))

@@ -75,7 +75,9 @@ class MetaConfig(BaseModel):
     ``config(primary_key=...)``, else its ``event_id`` column)."""
     default_phone_region: str | None = None
     """Region (ISO 3166 alpha-2, e.g. ``US``) for phone numbers written without a country
-    code. Without it such numbers make the row invalid."""
+    code. Digits alone that are no number of that region (or when it is not set) are read as
+    Meta documents a phone: country code first (``12133734253``); a number that is neither
+    makes the row invalid."""
     on_change: Literal["resend", "skip", "resend_within_dedup_window"] = (
         "resend_within_dedup_window"
     )

@@ -234,7 +234,10 @@ class MetaDestination:
         if distinct is None:
             return plan
         table = f"__retl_meta_phones_{next(_TABLES)}"
-        build_phone_table(engine, distinct, encoding.spec.default_phone_region, table)
+        # Meta documents a phone as digits with its country code (12133734253): read so
+        # when they are no national number of the default region.
+        region = encoding.spec.default_phone_region
+        build_phone_table(engine, distinct, region, table, digits_international=True)
         reading = encoding.with_phone_table(table)
         return replace(plan, sql=reading.sql, detail=reading, tables=(*plan.tables, table))
 

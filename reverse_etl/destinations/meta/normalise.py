@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.meta.vocab import US_STATES
-from reverse_etl.destinations.shared.phones import PHONE_UDF
+from reverse_etl.destinations.shared.phones import PHONE_DIGITS_UDF
 from reverse_etl.destinations.shared.sql import (
     WHITESPACE_CLASS,
     already_hashed,
@@ -146,7 +146,7 @@ def normal_form(
     forms = {
         "em": lambda: lowered,
         "external_id": lambda: v,
-        "ph": lambda: f"replace({PHONE_UDF}({v}, {lit(region or '')}), '+', '')",
+        "ph": lambda: f"replace({PHONE_DIGITS_UDF}({v}, {lit(region or '')}), '+', '')",
         # Punctuation and symbols removed, then the whitespace they leave at either end, in
         # one pass: the runs of both at the ends, and the punctuation between.
         "fn": lambda: f"regexp_replace({lowered}, {_NAME_DROPPED}, '', 'g')",

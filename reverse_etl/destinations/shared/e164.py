@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 # Below this many numbers, starting a process costs more than it saves.
 PARALLEL_MIN = 20_000
@@ -24,6 +24,8 @@ MAX_WORKERS = 4
 WORKER_TIMEOUT = 600.0  # seconds; past it the chunk is parsed here instead
 
 _SEPARATORS = re.compile(r"[()\s.\-/]")
+# Meta's documented form of a phone: digits only, country code first (``12133734253``).
+_DIGITS = re.compile(r"[0-9]{8,15}")
 _LOADER = (
     "import importlib.util, sys\n"
     "spec = importlib.util.spec_from_file_location('retl_e164_worker', sys.argv[1])\n"
@@ -33,8 +35,14 @@ _LOADER = (
 )
 
 
-def parse_e164(raw: str, default_region: str | None) -> str | None:
-    """``raw`` as E.164 (``+12133734253``), or None when it is not a valid phone number."""
+def parse_e164(
+    raw: str, default_region: str | None, digits_international: bool = False
+) -> str | None:
+    """``raw`` as E.164 (``+12133734253``), or None when it is not a valid phone number.
+
+    ``digits_international``: digits alone (``12133734253``, Meta's documented form) that
+    are no valid national number of ``default_region`` (or when there is none) are read
+    with a ``+`` in front, as a country code and its number."""
     text = raw.strip()
     if not text:
         return None
@@ -47,28 +55,42 @@ def parse_e164(raw: str, default_region: str | None) -> str | None:
     # pay at start-up (issue #18); after the first call it is a dictionary lookup.
     import phonenumbers
 
+    found = _parsed(phonenumbers, cleaned, region)
+    if found is None and digits_international and _DIGITS.fullmatch(cleaned):
+        found = _parsed(phonenumbers, "+" + cleaned, None)
+    return found
+
+
+def _parsed(phonenumbers: Any, cleaned: str, region: str | None) -> str | None:
     try:
         parsed = phonenumbers.parse(cleaned, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(parsed) or not phonenumbers.is_valid_number(parsed):
         return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
-def parse_many(values: list[str], region: str | None) -> list[str | None]:
-    return [parse_e164(v, region) for v in values]
+def parse_many(
+    values: list[str], region: str | None, digits_international: bool = False
+) -> list[str | None]:
+    return [parse_e164(v, region, digits_international) for v in values]
 
 
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """Worker: read one request ``{"region": …, "values": […]}``, answer the list of results."""
     request = json.loads(stdin.read())
-    stdout.write(json.dumps(parse_many(request["values"], request["region"])).encode())
+    digits = bool(request.get("digits_international"))
+    stdout.write(json.dumps(parse_many(request["values"], request["region"], digits)).encode())
     stdout.flush()
 
 
 def parse_parallel(
-    values: list[str], region: str | None, workers: int | None = None
+    values: list[str],
+    region: str | None,
+    workers: int | None = None,
+    *,
+    digits_international: bool = False,
 ) -> list[str | None]:
     """``parse_e164`` of every value, split across processes when there are many.
 
@@ -78,12 +100,16 @@ def parse_parallel(
     """
     count = min(workers or os.cpu_count() or 1, MAX_WORKERS)
     if count < 2 or len(values) < PARALLEL_MIN:
-        return parse_many(values, region)
+        return parse_many(values, region, digits_international)
     size = -(-len(values) // count)
     shares = [values[i : i + size] for i in range(0, len(values), size)]
     answers: list[list[str | None] | None] = [None] * len(shares)
     threads = [
-        threading.Thread(target=_in_worker, args=(share, region, answers, i), daemon=True)
+        threading.Thread(
+            target=_in_worker,
+            args=(share, region, digits_international, answers, i),
+            daemon=True,
+        )
         for i, share in enumerate(shares)
     ]
     for thread in threads:
@@ -92,7 +118,7 @@ def parse_parallel(
         thread.join()
     out: list[str | None] = []
     for share, answer in zip(shares, answers, strict=True):
-        out += answer if answer is not None else parse_many(share, region)
+        out += answer if answer is not None else parse_many(share, region, digits_international)
     return out
 
 
@@ -106,10 +132,12 @@ def _worker_command() -> list[str]:
 def _in_worker(
     values: list[str],
     region: str | None,
+    digits_international: bool,
     answers: list[list[str | None] | None],
     index: int,
 ) -> None:
-    request = json.dumps({"region": region, "values": values}).encode()
+    request = {"region": region, "values": values, "digits_international": digits_international}
+    body = json.dumps(request).encode()
     try:
         proc = subprocess.Popen(
             _worker_command(),
@@ -120,7 +148,7 @@ def _in_worker(
     except OSError:
         return
     try:
-        out, _ = proc.communicate(request, timeout=WORKER_TIMEOUT)
+        out, _ = proc.communicate(body, timeout=WORKER_TIMEOUT)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()

@@ -17,14 +17,20 @@ if TYPE_CHECKING:
     from reverse_etl.engine.duckdb import DuckDBEngine
 
 PHONE_UDF = "retl_e164"
+# The same, digits alone read as international when they are no national number (Meta).
+PHONE_DIGITS_UDF = "retl_e164_digits"
 PHONE_CHUNK = 100_000  # distinct phones parsed per round
 
 
 def register_phone_udf(engine: DuckDBEngine) -> None:
-    """``retl_e164(raw, region)``: the per-row parser, for rows missing from the table."""
-    from reverse_etl.destinations.shared.pii import e164_arrow
+    """``retl_e164(raw, region)``: the per-row parser, for rows missing from the table (and
+    ``retl_e164_digits``, its ``digits_international`` form)."""
+    from reverse_etl.destinations.shared.pii import e164_arrow, e164_digits_arrow
 
     engine.register_vector_udf(PHONE_UDF, e164_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR")
+    engine.register_vector_udf(
+        PHONE_DIGITS_UDF, e164_digits_arrow, ["VARCHAR", "VARCHAR"], "VARCHAR"
+    )
 
 
 def distinct_phones_sql(relation: str, columns: Sequence[str]) -> str | None:
@@ -58,13 +64,22 @@ def phone_table_sql(table: str, parsed: str) -> str:
 
 
 def build_phone_table(
-    engine: DuckDBEngine, distinct_sql: str, region: str | None, table: str
+    engine: DuckDBEngine,
+    distinct_sql: str,
+    region: str | None,
+    table: str,
+    *,
+    digits_international: bool = False,
 ) -> None:
     """``table`` (raw, e164) for the distinct phones ``distinct_sql`` returns.
 
     Numbers in E.164, and national numbers of ``region`` that parse the plain way, are
     settled in SQL (``phone_sql``, the fast path); the rest are parsed PHONE_CHUNK at a time
-    (``_parse_into``), so only one chunk is ever held outside the workbench."""
+    (``_parse_into``), so only one chunk is ever held outside the workbench.
+
+    ``digits_international`` (``e164.parse_e164``): the fast path settles only valid numbers
+    written with ``+`` or ``00``, or national ones of ``region``, which that reading keeps;
+    digits it does not settle are left to the library, which reads them as international."""
     from reverse_etl.destinations.shared.phone_sql import fast_phone_table
 
     distinct = engine.materialize(distinct_sql)
@@ -78,7 +93,7 @@ def build_phone_table(
             # library, no helper processes, no Arrow (issue #18).
             rest = engine.materialize(probe)
             staged = engine.materialize(f"SELECT raw, raw AS e164 FROM {rest} LIMIT 0")
-            _parse_into(engine, rest, region, staged)
+            _parse_into(engine, rest, region, staged, digits_international)
             parsed += f" UNION ALL SELECT raw, e164 FROM {staged}"
         engine.execute(phone_table_sql(table, f"({parsed}) AS __parsed"))
     finally:
@@ -87,7 +102,9 @@ def build_phone_table(
                 engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _parse_into(engine: DuckDBEngine, rest: str, region: str | None, table: str) -> None:
+def _parse_into(
+    engine: DuckDBEngine, rest: str, region: str | None, table: str, digits: bool = False
+) -> None:
     """Append (raw, e164) to ``table`` for the phones of table ``rest``, parsed by
     ``phonenumbers`` (on every core when there are many), one PHONE_CHUNK of ``rest``'s rows
     at a time.
@@ -110,6 +127,7 @@ def _parse_into(engine: DuckDBEngine, rest: str, region: str | None, table: str)
             .read_all()
             .column(0)
         )
-        e164 = pa.array(parse_parallel(raw.to_pylist(), region), pa.string())
+        parsed = parse_parallel(raw.to_pylist(), region, digits_international=digits)
+        e164 = pa.array(parsed, pa.string())
         chunk = pa.table({"raw": raw.cast(pa.string()), "e164": e164})
         engine.stage(chunk.to_reader(), into=table)

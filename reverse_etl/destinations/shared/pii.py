@@ -34,7 +34,7 @@ def is_hashed(value: str) -> bool:
 # (checked once per vector, so it holds at most the limit plus one vector).
 CACHE_LIMIT = 20_000
 _MISS = object()
-_CACHES: dict[str | None, dict[str | None, str | None]] = {}
+_CACHES: dict[tuple[str | None, bool], dict[str | None, str | None]] = {}
 
 
 @lru_cache(maxsize=4096)
@@ -45,21 +45,34 @@ def to_e164(raw: str, default_region: str | None = None) -> str | None:
 
 def e164_arrow(values: pa.Array, regions: pa.Array) -> pa.Array:
     """Vectorized UDF body: VARCHAR, VARCHAR -> VARCHAR (NULL when unparseable)."""
+    return _e164_arrow(values, regions, False)
+
+
+def e164_digits_arrow(values: pa.Array, regions: pa.Array) -> pa.Array:
+    """``e164_arrow``, digits alone read as international when they are no national number
+    (``parse_e164``'s ``digits_international``: Meta's documented form)."""
+    return _e164_arrow(values, regions, True)
+
+
+def _e164_arrow(values: pa.Array, regions: pa.Array, digits: bool) -> pa.Array:
     raw = values.to_pylist()
     distinct = regions.unique()
     if len(distinct) == 1:  # the encoder passes one literal region: the usual case
-        return pa.array(e164_many(raw, distinct[0].as_py() or None), type=pa.string())
+        return pa.array(e164_many(raw, distinct[0].as_py() or None, digits), type=pa.string())
     region_list = regions.to_pylist()
-    out = [e164_many([v], r or None)[0] for v, r in zip(raw, region_list, strict=True)]
+    out = [e164_many([v], r or None, digits)[0] for v, r in zip(raw, region_list, strict=True)]
     return pa.array(out, type=pa.string())
 
 
-def e164_many(raw: list[str | None], region: str | None) -> list[str | None]:
+def e164_many(
+    raw: list[str | None], region: str | None, digits_international: bool = False
+) -> list[str | None]:
     """``to_e164`` of each value (None stays None): a dictionary lookup per value, a parse per
     value not seen before."""
-    cache = _CACHES.get(region)
+    key = (region, digits_international)
+    cache = _CACHES.get(key)
     if cache is None or len(cache) > CACHE_LIMIT:
-        cache = _CACHES[region] = {None: None}
+        cache = _CACHES[key] = {None: None}
     get = cache.get
     out: list[Any] = [get(v, _MISS) for v in raw]
     if any(r is _MISS for r in out):
@@ -67,7 +80,7 @@ def e164_many(raw: list[str | None], region: str | None) -> list[str | None]:
             if r is _MISS:
                 value = raw[i]
                 assert value is not None  # None is always cached
-                out[i] = cache[value] = parse_e164(value, region)
+                out[i] = cache[value] = parse_e164(value, region, digits_international)
     return out
 
 
