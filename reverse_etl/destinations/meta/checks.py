@@ -19,8 +19,10 @@ from reverse_etl.destinations.meta.encode import (
     ACTION_SOURCE,
     EVENT_TIME,
     JSON_CONTENTS,
+    NEVER_HASHED,
     USER_DATA_JSON,
     EncodeSpec,
+    blank,
     content_fields,
     sent_name,
     text_name,
@@ -66,6 +68,29 @@ FUTURE_SKEW_SECONDS = 300
 _YEAR_ONE = -62_135_596_800
 EMAIL_PATTERN = r"'[^@\s]+@[^@\s]+\.[^@\s]+'"
 
+
+def _ip_pattern() -> str:
+    """RE2 for what Python's ``ipaddress.ip_address`` takes (Meta's check of
+    client_ip_address): a dotted quad of 0-255 without leading zeros; eight hextets, or fewer
+    around one ``::`` standing for at least one, the last two possibly a dotted quad
+    (``::ffff:192.0.2.1``); an IPv6 zone id (``fe80::1%eth0``: anything but ``%``)."""
+    octet = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+    v4 = rf"{octet}(\.{octet}){{3}}"
+    h = "[0-9A-Fa-f]{1,4}"
+    forms = [f"({h}:){{7}}{h}", f"({h}:){{6}}{v4}"]
+    for left in range(8):  # hextets before the "::", at most 7 between both sides
+        room = 7 - left
+        lhs = f"({h}:){{{left - 1}}}{h}" if left else ""
+        rhs = [f"{h}(:{h}){{0,{room - 1}}}"] if room >= 1 else []
+        rhs += [f"({h}:){{0,{room - 2}}}{v4}"] if room >= 2 else []
+        tail = f"({'|'.join(rhs)})?" if rhs else ""
+        forms.append(f"{lhs}::{tail}")
+    v6 = f"({'|'.join(forms)})(%[^%]+)?"
+    return lit(f"({v4}|{v6})")
+
+
+IP_PATTERN = _ip_pattern()
+
 _PARSERS = {
     Kind.NUMBER: (number, "a number"),
     Kind.INTEGER: (integer, "an integer"),
@@ -83,8 +108,8 @@ def _quoted(expr: str) -> str:
 
 
 def _blank(expr: str) -> str:
-    """SQL: NULL or only spaces. A regex, not trim(): trim copies every (long) URL."""
-    return rf"coalesce(regexp_full_match(CAST({expr} AS VARCHAR), '\s*'), true)"
+    """SQL: NULL or only whitespace (the encoder's ``blank``: what it leaves out)."""
+    return blank(expr)
 
 
 def _utc_text(seconds: str) -> str:
@@ -127,7 +152,8 @@ def _time_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]
 
 def _event_checks(column: str) -> tuple[list[str], list[str]]:
     ev = f"CAST({ident(column)} AS VARCHAR)"
-    errors = [_reason(f"{ev} IS NULL OR trim({ev}) = ''", lit("event is missing"))]
+    # Blank is whitespace as Meta's ``str.strip`` has it: tabs and line breaks too.
+    errors = [_reason(_blank(ev), lit("event is missing"))]
     # A name that spells a standard event once case, spaces and punctuation are ignored
     # (purchase, add_to_cart) is sent as a custom event, which Meta does not optimise for.
     squashed = {re.sub("[^a-z0-9]", "", n.lower()): n for n in sorted(STANDARD_EVENTS)}
@@ -226,6 +252,15 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         )
     if param.hashing is Hashing.PHONE_DIGITS:
         out.append(_phone_check(m, t, spec))
+    if param.name == "ip" and not is_list(t):
+        # Judged as sent (untrimmed); a blank one is left out. Never quoted: it is personal.
+        out.append(
+            _reason(
+                f"NOT {_blank(col)} AND "
+                f"NOT regexp_full_match(CAST({col} AS VARCHAR), {IP_PATTERN})",
+                lit("ip is not an IPv4 or IPv6 address (Meta rejects its client_ip_address)"),
+            )
+        )
     if param.name in NEVER_HASHED and not is_list(t):
         out.append(
             _reason(
@@ -300,11 +335,6 @@ def _contents_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
         bad = f"len(list_filter({ident(m.column)}, x -> {unparsed})) > 0"
         out.append(_reason(bad, lit(f"a contents item's {f.name} is not {what} (left out)")))
     return out
-
-
-# Sent as the model has them (the reference's "never hashed"): a hash there matches no one,
-# and Meta refuses the event.
-NEVER_HASHED = frozenset({"ip", "user_agent", "fbc", "fbp"})
 
 
 def _phone_check(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:

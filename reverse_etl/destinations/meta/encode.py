@@ -31,6 +31,7 @@ from reverse_etl.destinations.shared.json_ids import json_id_list
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import (
+    WHITESPACE_CLASS,
     as_text,
     boolean,
     derived_event_id,
@@ -55,6 +56,17 @@ if TYPE_CHECKING:
 ACTION_SOURCE = "__meta_action_source"
 EVENT_TIME = "__meta_event_time"
 USER_DATA_JSON = "__meta_user_data"
+# Sent as the model has them (the reference's "never hashed"): a blank one (NULL, empty or only
+# whitespace, as ``str.strip`` takes it) is left out of user_data, as a blank e-mail is (Meta
+# refuses an empty string there, and "  " identifies no one).
+NEVER_HASHED = frozenset({"ip", "user_agent", "fbc", "fbp"})
+_BLANK = lit(WHITESPACE_CLASS + "*")
+
+
+def blank(expr: str) -> str:
+    """SQL: ``expr`` is NULL or its text only whitespace (``shared/sql.py`` WHITESPACE). A
+    regex, not a trim: trim copies every (long) URL."""
+    return f"coalesce(regexp_full_match(CAST({expr} AS VARCHAR), {_BLANK}), true)"
 
 
 @dataclass(frozen=True)
@@ -175,6 +187,8 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         return f"to_json({ident(ACTION_SOURCE)})"
     if param.name == "currency":  # ISO 4217 codes are upper-case
         return f"to_json(NULLIF(upper({text(col)}), ''))"
+    if param.name in NEVER_HASHED and not is_list(t):
+        return f"CASE WHEN NOT {blank(col)} THEN to_json(CAST({col} AS VARCHAR)) END"
     return _plain_json(col, t, param)
 
 

@@ -7,6 +7,7 @@ The mapping and key logic are the very functions a sync uses (``mapping.py``,
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -79,8 +80,8 @@ class MetaRules:
         ]
 
     def value_issues(self, param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:
-        """Event names (standard or custom), then fixed vocabularies, currency codes and
-        genders."""
+        """Event names (standard or custom), then fixed vocabularies, currency codes, IP
+        addresses and genders."""
         values = sorted(values)
         if param.name == "event":
             return check_events(values)
@@ -100,6 +101,15 @@ class MetaRules:
                 if not re.fullmatch(r"[A-Za-z]{3}", v.strip())
                 or v.strip().lower() in NOT_A_CURRENCY
             ]
+        if param.name == "ip" and any(not _is_ip(v) for v in values if v.strip()):
+            # The SQL check (checks.py IP_PATTERN) takes what this takes; never quoted.
+            return [
+                _issue(
+                    "allowed-value",
+                    "error",
+                    "ip is not an IPv4 or IPv6 address (Meta rejects its client_ip_address)",
+                )
+            ]
         if param.name == "gender":
             return [
                 _issue(
@@ -111,6 +121,14 @@ class MetaRules:
                 if v.strip().lower() not in GENDERS
             ]
         return []
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _squash(name: str) -> str:
