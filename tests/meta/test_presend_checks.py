@@ -7,9 +7,10 @@ anything is sent (found by fuzzing the encoder against the emulator):
 - a blank ``fbc``, ``fbp``, ``ip`` or ``user_agent`` (``''``, or only whitespace) was sent as
   it was, and ``''`` refused ("must be a non-empty string"): it is left out of user_data, as
   a NULL one and a blank e-mail are;
-- an ``ip`` that is no address (``'sku-1'``, ``' 192.0.2.1 '``) was refused ("not a valid
-  IPv4 or IPv6 address"): the row is invalid, with a reason that does not quote it. What is an
-  address is what Python's ``ipaddress.ip_address`` (the emulator's check) takes."""
+- an ``ip`` that is no address (``'sku-1'``) was refused ("not a valid IPv4 or IPv6
+  address"): the row is invalid, with a reason that does not quote it. What is an address is
+  what Python's ``ipaddress.ip_address`` (the emulator's check) takes; ``' 192.0.2.1 '`` is
+  sent trimmed."""
 
 from __future__ import annotations
 
@@ -67,8 +68,9 @@ def test_values_meta_rejects_are_invalid_or_left_out_before_sending(
     _, meta, report = _sync(server, tmp_path, model)
     (result,) = (r for r in report.results if r.destination == "meta")
     assert (result.rejected, result.rejected_rows) == (0, [])
-    assert _reasons(report, "invalid")["meta"] == {"event is missing": 1, IP_REASON: 2}
-    assert set(meta) == {"e-blank", "e-tab", "e-good", "e-zone"}
+    assert _reasons(report, "invalid")["meta"] == {"event is missing": 1, IP_REASON: 1}
+    assert set(meta) == {"e-padded", "e-blank", "e-tab", "e-good", "e-zone"}
+    assert meta["e-padded"]["user_data"]["client_ip_address"] == "192.0.2.1"
     for blank in ("e-blank", "e-tab"):
         user = meta[blank]["user_data"]
         assert not {"fbc", "fbp", "client_ip_address"} & set(user), user
@@ -111,7 +113,7 @@ def test_blank_identifiers_alone_are_no_customer_information(engine: DuckDBEngin
 
 
 @pytest.mark.parametrize(
-    "ip", ["sku-1", " 192.0.2.1", "192.0.2.1 ", "01.2.3.4", "256.1.1.1", "1.2.3", "::1%", ":::"]
+    "ip", ["sku-1", "192.0.2.1 x", "01.2.3.4", "256.1.1.1", "1.2.3", "::1%", ":::"]
 )
 def test_an_ip_that_is_no_address_makes_the_row_invalid(engine: DuckDBEngine, ip: str) -> None:
     assert _errors(engine, ip=f"'{ip}'") == [IP_REASON]
@@ -124,6 +126,15 @@ def test_an_address_is_sent(engine: DuckDBEngine, ip: str) -> None:
     row = one(engine, ip=f"'{ip}'")
     assert row["errors"] is None
     assert row["payload"]["user_data"]["client_ip_address"] == ip
+
+
+@pytest.mark.parametrize("ip", [" 192.0.2.1", "192.0.2.1 ", "\t::1\n"])
+def test_an_address_with_whitespace_around_it_is_sent_trimmed(
+    engine: DuckDBEngine, ip: str
+) -> None:
+    row = one(engine, ip=f"'{ip}'")
+    assert row["errors"] is None
+    assert row["payload"]["user_data"]["client_ip_address"] == ip.strip()
 
 
 # --- the SQL pattern against Python's ipaddress -------------------------------------------

@@ -253,11 +253,11 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     if param.hashing is Hashing.PHONE_DIGITS:
         out.append(_phone_check(m, t, spec))
     if param.name == "ip" and not is_list(t):
-        # Judged as sent (untrimmed); a blank one is left out. Never quoted: it is personal.
+        # Judged as sent (trimmed); a blank one is left out. Never quoted: it is personal.
         out.append(
             _reason(
                 f"NOT {_blank(col)} AND "
-                f"NOT regexp_full_match(CAST({col} AS VARCHAR), {IP_PATTERN})",
+                f"NOT regexp_full_match({strip(f'CAST({col} AS VARCHAR)')}, {IP_PATTERN})",
                 lit("ip is not an IPv4 or IPv6 address (Meta rejects its client_ip_address)"),
             )
         )

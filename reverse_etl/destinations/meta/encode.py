@@ -46,6 +46,7 @@ from reverse_etl.destinations.shared.sql import (
     number,
     one_id_list_json,
     own_json,
+    strip,
     unix_seconds,
 )
 
@@ -188,7 +189,10 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     if param.name == "currency":  # ISO 4217 codes are upper-case
         return f"to_json(NULLIF(upper({text(col)}), ''))"
     if param.name in NEVER_HASHED and not is_list(t):
-        return f"CASE WHEN NOT {blank(col)} THEN to_json(CAST({col} AS VARCHAR)) END"
+        value = f"CAST({col} AS VARCHAR)"
+        if param.name == "ip":  # ' 192.0.2.1 ' (a CSV's): the address, not a refused row
+            value = strip(value)
+        return f"CASE WHEN NOT {blank(col)} THEN to_json({value}) END"
     return _plain_json(col, t, param)
 
 
