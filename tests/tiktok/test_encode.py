@@ -574,6 +574,19 @@ def test_what_the_api_refuses_is_caught_before_sending(engine: DuckDBEngine) -> 
     assert "app_id is required for APP events" in (app["errors"] or "")
 
 
+@pytest.mark.parametrize("blank", ["'\t\n '", "'\r'", "'\u00a0'"])
+def test_an_event_or_required_id_of_whitespace_is_missing(engine: DuckDBEngine, blank: str) -> None:
+    """trim() took spaces only: an event named '\t\n ' was sent, and so was such an app_id."""
+    (row,) = encode(engine, f"SELECT {blank} AS event, 'e' AS event_id, {NOW} AS event_time")
+    assert "event is missing" in (row["errors"] or "")
+    (app,) = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, {blank} AS app_id",
+        "APP",
+    )
+    assert "app_id is required for APP events" in (app["errors"] or "")
+
+
 def test_a_contents_number_that_does_not_parse_is_a_warning(engine: DuckDBEngine) -> None:
     (row,) = encode(
         engine,

@@ -22,7 +22,6 @@ from reverse_etl.destinations.meta.encode import (
     NEVER_HASHED,
     USER_DATA_JSON,
     EncodeSpec,
-    blank,
     content_fields,
     sent_name,
     text_name,
@@ -46,6 +45,7 @@ from reverse_etl.destinations.shared.contents_json import (
 from reverse_etl.destinations.shared.json_ids import not_ids
 from reverse_etl.destinations.shared.sql import (
     already_hashed,
+    blank,
     blank_event_id_warning,
     boolean,
     control_character_checks,

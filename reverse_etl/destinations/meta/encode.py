@@ -31,8 +31,8 @@ from reverse_etl.destinations.shared.json_ids import json_id_list
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import (
-    WHITESPACE_CLASS,
     as_text,
+    blank,
     boolean,
     derived_event_id,
     event_id_text,
@@ -61,13 +61,6 @@ USER_DATA_JSON = "__meta_user_data"
 # whitespace, as ``str.strip`` takes it) is left out of user_data, as a blank e-mail is (Meta
 # refuses an empty string there, and "  " identifies no one).
 NEVER_HASHED = frozenset({"ip", "user_agent", "fbc", "fbp"})
-_BLANK = lit(WHITESPACE_CLASS + "*")
-
-
-def blank(expr: str) -> str:
-    """SQL: ``expr`` is NULL or its text only whitespace (``shared/sql.py`` WHITESPACE). A
-    regex, not a trim: trim copies every (long) URL."""
-    return f"coalesce(regexp_full_match(CAST({expr} AS VARCHAR), {_BLANK}), true)"
 
 
 @dataclass(frozen=True)

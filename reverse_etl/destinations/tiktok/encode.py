@@ -29,6 +29,7 @@ from reverse_etl.destinations.shared.rows import flatten_objects as flatten_stru
 from reverse_etl.destinations.shared.sql import already_hashed as _already_hashed
 from reverse_etl.destinations.shared.sql import as_text as _as_text
 from reverse_etl.destinations.shared.sql import (
+    blank,
     blank_event_id_warning,
     control_character_checks,
     derived_event_id,
@@ -323,7 +324,8 @@ def _quoted(expr: str) -> str:
 
 def _event_checks(column: str, source: str) -> list[str]:
     ev = f"CAST({ident(column)} AS VARCHAR)"
-    out = [_reason(f"{ev} IS NULL OR trim({ev}) = ''", lit("event is missing"))]
+    # blank is str.strip's whitespace: trim() left '\t\n ', sent as the event's name
+    out = [_reason(blank(ident(column)), lit("event is missing"))]
     if source == "OFFLINE":
         allowed = one_of(ev, sorted(STANDARD_EVENTS | set(LEGACY_EVENTS)))
         out.append(
@@ -538,7 +540,7 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     if spec.source in param.required_for and param.name not in ("event", "event_time"):
         out.append(
             _reason(
-                f"{col} IS NULL OR trim(CAST({col} AS VARCHAR)) = ''",  # '' is missing too
+                blank(col),  # '' is missing too, and '\t' (trim() took spaces only)
                 lit(f"{param.name} is required for {spec.source} events"),
             )
         )
@@ -585,8 +587,8 @@ def _checks(
 
 
 def _blank(col: str) -> str:
-    """SQL: NULL or only spaces. A regex, not trim(): trim copies every (long) URL."""
-    return rf"coalesce(regexp_full_match(CAST({ident(col)} AS VARCHAR), '\s*'), true)"
+    """SQL: NULL or only whitespace (``shared/sql.py`` blank)."""
+    return blank(ident(col))
 
 
 def _companion_warnings(cols: dict[str, MappedColumn], source: str) -> list[str]:
