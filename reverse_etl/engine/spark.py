@@ -39,6 +39,7 @@ from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.json_times import json_times_as_text
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
 from reverse_etl.engine.spark_chars import unpadded
+from reverse_etl.engine.spark_intervals import intervals_as_text
 from reverse_etl.engine.spark_json import json_output_columns
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
@@ -400,13 +401,14 @@ class SparkEngine:
 
     def dataframe(self, sql: str) -> Any:
         """A DataFrame of ``sql`` (model dialect), analysed, not run; its CHAR(n) columns
-        without Spark's padding (``spark_chars.py``), its VARIANTs as their JSON text
-        (``spark_variant.py``)."""
+        without Spark's padding (``spark_chars.py``), its intervals as DuckDB's text of them
+        (``spark_intervals.py``), its VARIANTs as their JSON text (``spark_variant.py``)."""
         query = self.transpile(sql)
         try:
             from pyspark.sql import functions
 
-            return variants_as_json(unpadded(self.session.sql(query)), functions)
+            df = intervals_as_text(unpadded(self.session.sql(query)))
+            return variants_as_json(df, functions)
         except EngineError:
             raise
         except Exception as exc:
