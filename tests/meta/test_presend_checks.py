@@ -113,7 +113,8 @@ def test_blank_identifiers_alone_are_no_customer_information(engine: DuckDBEngin
 
 
 @pytest.mark.parametrize(
-    "ip", ["sku-1", "192.0.2.1 x", "01.2.3.4", "256.1.1.1", "1.2.3", "::1%", ":::"]
+    "ip",
+    ["sku-1", "192.0.2.1 x", "01.2.3.4", "256.1.1.1", "1.2.3", "::1%", ":::", "fe80::1%eth0/64"],
 )
 def test_an_ip_that_is_no_address_makes_the_row_invalid(engine: DuckDBEngine, ip: str) -> None:
     assert _errors(engine, ip=f"'{ip}'") == [IP_REASON]
@@ -182,3 +183,5 @@ def test_validate_refuses_an_ip_literal_that_is_no_address() -> None:
     assert (issue.severity, issue.message) == ("error", IP_REASON)
     assert "sku" not in str(issue.hint or "")
     assert rules.value_issues(ip, ["", "  ", "192.0.2.1", "fe80::1%eth0"]) == []
+    # sent trimmed, so taken trimmed (a padded literal failed the whole sync at validate)
+    assert rules.value_issues(ip, [" 192.0.2.1 ", "\t::1\n"]) == []

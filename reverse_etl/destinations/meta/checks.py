@@ -73,7 +73,8 @@ def _ip_pattern() -> str:
     """RE2 for what Python's ``ipaddress.ip_address`` takes (Meta's check of
     client_ip_address): a dotted quad of 0-255 without leading zeros; eight hextets, or fewer
     around one ``::`` standing for at least one, the last two possibly a dotted quad
-    (``::ffff:192.0.2.1``); an IPv6 zone id (``fe80::1%eth0``: anything but ``%``)."""
+    (``::ffff:192.0.2.1``); an IPv6 zone id (``fe80::1%eth0``: anything but ``%`` and ``/``,
+    which ``ipaddress`` refuses there)."""
     octet = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
     v4 = rf"{octet}(\.{octet}){{3}}"
     h = "[0-9A-Fa-f]{1,4}"
@@ -85,7 +86,7 @@ def _ip_pattern() -> str:
         rhs += [f"({h}:){{0,{room - 2}}}{v4}"] if room >= 2 else []
         tail = f"({'|'.join(rhs)})?" if rhs else ""
         forms.append(f"{lhs}::{tail}")
-    v6 = f"({'|'.join(forms)})(%[^%]+)?"
+    v6 = f"({'|'.join(forms)})(%[^%/]+)?"
     return lit(f"({v4}|{v6})")
 
 

@@ -101,8 +101,9 @@ class MetaRules:
                 if not re.fullmatch(r"[A-Za-z]{3}", v.strip())
                 or v.strip().lower() in NOT_A_CURRENCY
             ]
-        if param.name == "ip" and any(not _is_ip(v) for v in values if v.strip()):
-            # The SQL check (checks.py IP_PATTERN) takes what this takes; never quoted.
+        if param.name == "ip" and any(not _is_ip(v.strip()) for v in values if v.strip()):
+            # The SQL check (checks.py IP_PATTERN) takes what this takes, trimmed as it is
+            # sent; never quoted.
             return [
                 _issue(
                     "allowed-value",
