@@ -39,7 +39,7 @@ from reverse_etl.destinations.shared.contents_json import (
     is_json_text,
     not_objects,
     sent_values,
-    unparsed_value,
+    unparsed_warnings,
     when_json,
 )
 from reverse_etl.destinations.shared.json_ids import not_ids
@@ -310,18 +310,8 @@ def _contents_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     if m.param is None or m.param.kind is not Kind.CONTENTS:
         return []
     if is_json_text(t):
-        col = ident(m.column)
-        return [
-            when_json(
-                col,
-                _reason(
-                    unparsed_value(col, key, kind),
-                    lit(f"a contents item's {key} is not {_PARSERS[kind][1]} (left out)"),
-                ),
-            )
-            for key, (_, kind) in JSON_CONTENTS.keys.items()
-            if kind in (Kind.NUMBER, Kind.INTEGER)
-        ]
+        keys = ((key, kind) for key, (_, kind) in JSON_CONTENTS.keys.items())
+        return unparsed_warnings(ident(m.column), keys)
     if not is_list(t) or not pa.types.is_struct(t.value_type):
         return []
     parsers = {"item_price": (number, "a number"), "quantity": (integer, "an integer")}

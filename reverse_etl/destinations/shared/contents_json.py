@@ -20,7 +20,7 @@ among a struct's fields. The keys stay in the object's order. Each object is par
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -169,6 +169,22 @@ def unparsed_value(col: str, key: str, kind: Kind) -> str:
     values = f"list_zip(json_type({col}, {path}), json_extract_string({col}, {path}))"
     bad = f"_z[1] <> 'NULL' AND ({typed('_z[1]', '_z[2]', kind)}) IS NULL"
     return f"len(list_filter({values}, _z -> {bad})) > 0"
+
+
+_WHAT = {Kind.NUMBER: "a number", Kind.INTEGER: "an integer"}
+
+
+def unparsed_warnings(col: str, keys: Iterable[tuple[str, Kind | None]]) -> list[str]:
+    """SQL fragments, one per number or integer key of ``keys`` (name, kind), yielding the
+    warning that a JSON ``col``'s item holds a value of that key that does not parse (left
+    out of the item), when ``col`` is of type JSON: the same words as a struct's."""
+    out = []
+    for key, kind in keys:
+        if kind in _WHAT:
+            warning = lit(f"a contents item's {key} is not {_WHAT[kind]} (left out)")
+            cond = unparsed_value(col, key, kind)
+            out.append(when_json(col, f"CASE WHEN {cond} THEN {warning} END"))
+    return out
 
 
 def _quoted(key: str) -> str:

@@ -19,7 +19,7 @@ from reverse_etl.destinations.shared.contents_json import (
     contents_json,
     is_json_text,
     not_objects,
-    unparsed_value,
+    unparsed_warnings,
     when_json,
 )
 from reverse_etl.destinations.shared.json_ids import json_id_list, not_ids
@@ -233,18 +233,7 @@ def _contents_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     if m.param is None or m.param.kind is not Kind.CONTENTS:
         return []
     if is_json_text(t):
-        col = ident(m.column)
-        return [
-            when_json(
-                col,
-                _reason(
-                    unparsed_value(col, k.name, k.kind),
-                    lit(f"a contents item's {k.name} is not {_KIND_PARSERS[k.kind][1]} (left out)"),
-                ),
-            )
-            for k in CONTENT_KEYS
-            if k.kind in (Kind.NUMBER, Kind.INTEGER)
-        ]
+        return unparsed_warnings(ident(m.column), ((k.name, k.kind) for k in CONTENT_KEYS))
     if not _is_list(t) or not pa.types.is_struct(t.value_type):
         return []
     kinds = {k.name: k.kind for k in CONTENT_KEYS}
