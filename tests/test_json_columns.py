@@ -108,6 +108,41 @@ def test_a_staged_json_column_is_the_lists_and_structs_it_holds() -> None:
 
 
 @pytest.mark.parametrize(
+    ("values", "sent"),
+    [
+        (['{"b":[1,2.50,"x"]}'], ['{"b":[1,2.5,"x"]}']),
+        (['{"a":1}', '{"a":"x"}'], ['{"a":1}', '{"a":"x"}']),
+        (['{"a":1}', '{"a":{"c":2}}', '{"a":[1]}'], ['{"a":1}', '{"a":{"c":2}}', '{"a":[1]}']),
+        (['{"a":[true,1]}'], ['{"a":[true,1]}']),
+        (['{"b":[[1,"x"],[2.5]]}'], ['{"b":[[1,"x"],[2.5]]}']),
+        (['{"o":[{"a":1},{"a":"x","b":{}}]}'], ['{"o":[{"a":1,"b":null},{"a":"x","b":{}}]}']),
+        (
+            ['{"n":9007199254740993,"m":1e400,"k":[9007199254740993,1e400,"x"]}'],
+            ['{"k":[9007199254740993,1e400,"x"],"m":1e400,"n":9007199254740993}'],
+        ),
+        # a contents item's key (a field of a top-level list's objects): text, as before
+        (
+            ['[{"content_id":7,"price":"2.5"}]', '[{"content_id":"a","price":3}]'],
+            ['[{"content_id":"7","price":"2.5"}]', '[{"content_id":"a","price":"3"}]'],
+        ),
+    ],
+)
+def test_a_value_of_several_kinds_stays_the_json_it_is(values: list[str], sent: list[str]) -> None:
+    """Numbers stay numbers (their digits kept) and texts texts where a key or a list holds
+    both, rather than all becoming text."""
+    rows = pa.table(
+        [pa.array(range(len(values))), pa.array(values)],
+        schema=pa.schema([pa.field("id", pa.int64()), json_field("c", array=False)]),
+    )
+    engine = DuckDBEngine()
+    try:
+        table = engine.stage(rows.to_reader())
+        assert [t for (t,) in engine.rows(f"SELECT to_json(c) FROM {table} ORDER BY id")] == sent
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize(
     ("key", "nested"),
     [
         ('a"b', True),

@@ -13,8 +13,11 @@ local diff reads the column (as JSON): the structure's keys are sorted, so the o
 which rows arrive does not matter, and a number is kept as its JSON text (a JSON leaf), so
 that one row's 2.5 does not turn every other row's 2 into 2.0 (nor a large id into a
 DOUBLE). The encoders read a number from its text, as from a text column. Text and booleans
-are read as such; a key whose values are of several kinds (text and numbers) or always null
-is read as text, as a DuckDB list of both is (``['a', 4]`` is ``VARCHAR[]`` there). A column
+are read as such; a key or a list item whose values are of several kinds (text and numbers,
+an object and a number) is kept JSON, so that each value is sent as the JSON it is
+(``[1, 2.5, "x"]``, not ``["1", "2.5", "x"]``), but a field of a top-level list's objects
+(a ``contents`` item's key: ``sorted_structure``) is read as text; one always null is read
+as text. A column
 whose values are not an object or a list at the top (numbers, or several kinds, or all
 NULL) stays JSON, sent as it is written. A key that appears in one row only is a field of
 every row's struct (NULL in the others): it changes every row's hash once, in a local diff.
@@ -31,8 +34,6 @@ from reverse_etl.errors import EngineError
 if TYPE_CHECKING:
     from reverse_etl.engine.duckdb import DuckDBEngine
 
-# json_group_structure's names for a value of several kinds, and for only nulls.
-_ANY = ("JSON", "NULL")
 _AS_IS = ("VARCHAR", "BOOLEAN")  # every other leaf is a number: kept as its JSON text
 
 
@@ -125,20 +126,30 @@ def _merged(a: Any, b: Any) -> Any:
 
 def sorted_structure(structure: Any) -> Any:
     """``structure`` (as ``json_group_structure`` gives it; None: no value) with every object's keys
-    sorted, numbers as JSON and each leaf of several kinds, or of nulls only, read as text;
-    None when the top is not an object or a list, but text or a boolean."""
+    sorted, numbers as JSON, a leaf of several kinds JSON (sent as the JSON it is) and one of
+    nulls only text; None when the top is not an object or a list, but text or a boolean.
+
+    Only a field of the objects of a top-level list (a ``contents`` item's key) of several
+    kinds is read as text, as before: the encoders read a content's ID or price from a
+    struct's text field, and would read a JSON string's quotes."""
     if structure is None or isinstance(structure, str):
         return structure if structure in _AS_IS else None
+    if isinstance(structure, list) and structure and isinstance(structure[0], dict):
+        item = structure[0]
+        return [{k: _sorted(item[k], mixed="VARCHAR") for k in sorted(item)}]
     return _sorted(structure)
 
 
-def _sorted(structure: Any) -> Any:
+def _sorted(structure: Any, mixed: str = "JSON") -> Any:
+    """``mixed``: the type of a leaf of several kinds (``json_group_structure``'s JSON)."""
     if isinstance(structure, dict):
         return {k: _sorted(structure[k]) for k in sorted(structure)}
     if isinstance(structure, list):
         return [_sorted(structure[0])] if structure else ["VARCHAR"]
-    if structure in _ANY:
+    if structure == "NULL":  # only nulls: nothing to lose
         return "VARCHAR"
+    if structure == "JSON":
+        return mixed
     return structure if structure in _AS_IS else "JSON"
 
 
