@@ -42,6 +42,7 @@ from reverse_etl.engine.spark_chars import unpadded
 from reverse_etl.engine.spark_intervals import intervals_as_text
 from reverse_etl.engine.spark_json import json_output_columns
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
+from reverse_etl.engine.spark_nested import ident
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
 from reverse_etl.engine.spark_variant import variant_json_columns, variants_as_json
 from reverse_etl.engine.sql_guard import checked_output, model_query, refuse_odd_type_names
@@ -323,7 +324,7 @@ class SparkEngine:
     def _table_types(self, parts: tuple[str, str, str]) -> dict[str, str] | None:
         """A table's (or view's) columns and their types in DuckDB's words, from Spark's
         catalog; None when Spark cannot say (spark_numbers.py then leaves the query as written)."""
-        name = ".".join(_ident(p) for p in parts if p)
+        name = ".".join(ident(p) for p in parts if p)
         try:
             fields = self.session.table(name).schema.fields
         except Exception:  # not known: the casts stay as written
@@ -596,7 +597,7 @@ class SparkEngine:
     def table_columns(self, schema: str | None, table: str) -> list[ColumnInfo] | None:
         """Columns of a catalog table or view, typed in the model dialect (sqlglot's reading
         of Spark's type names); None when the catalog has no such table."""
-        name = f"{_ident(schema or 'default')}.{_ident(table)}"
+        name = f"{ident(schema or 'default')}.{ident(table)}"
         try:
             if not self.session.catalog.tableExists(f"{schema or 'default'}.{table}"):
                 return None
@@ -737,7 +738,7 @@ def _csv_types(args: Sequence[exp.Expr]) -> str:
                 for item in struct.expressions:
                     if isinstance(item, exp.PropertyEQ):
                         type_ = exp.DataType.build(item.expression.name, dialect="duckdb")
-                        parts.append(f"{_ident(item.this.name)} {type_.sql('spark')}")
+                        parts.append(f"{ident(item.this.name)} {type_.sql('spark')}")
                 return ", ".join(parts)
     return ""
 
@@ -749,10 +750,6 @@ def _model_type(spark_type: str) -> str:
         return exp.DataType.build(spark_type, dialect="spark").sql("duckdb")
     except (SqlglotError, ValueError):
         return spark_type
-
-
-def _ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
 
 
 def _one_line(text: str) -> str:

@@ -18,6 +18,8 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from reverse_etl.engine.spark_nested import ident, in_array, in_map, in_struct
+
 # The field metadata where Spark keeps a column's declared CHAR/VARCHAR type.
 CHAR_TYPE_KEY = "__CHAR_VARCHAR_TYPE_STRING"
 _HAS_CHAR = re.compile(r"(?i)(?<![a-z_])char\s*\(")
@@ -29,7 +31,7 @@ def unpadded(df: Any) -> Any:
     exprs: list[str] = []
     changed = False
     for f in df.schema.fields:
-        name = _ident(f.name)
+        name = ident(f.name)
         declared = (f.metadata or {}).get(CHAR_TYPE_KEY)
         trimmed = _trimmed(name, declared) if declared and _HAS_CHAR.search(declared) else None
         changed |= trimmed is not None
@@ -53,39 +55,22 @@ def _expr(sql: str, dtype: exp.DataType, depth: int) -> str | None:
         return f"rtrim({sql})"
     var = f"__retl_c{depth}"
     if kind == exp.DataType.Type.ARRAY and dtype.expressions:
-        inner = _expr(var, _as_type(dtype.expressions[0]), depth + 1)
-        return None if inner is None else f"transform({sql}, {var} -> {inner})"
+        return in_array(sql, var, _expr(var, _as_type(dtype.expressions[0]), depth + 1))
     if kind == exp.DataType.Type.MAP and len(dtype.expressions) == 2:
         key = _expr(f"{var}.key", _as_type(dtype.expressions[0]), depth + 1)
         value = _expr(f"{var}.value", _as_type(dtype.expressions[1]), depth + 1)
-        if key is None and value is None:
-            return None
-        entry = f"struct({key or f'{var}.key'} AS key, {value or f'{var}.value'} AS value)"
-        return f"map_from_entries(transform(map_entries({sql}), {var} -> {entry}))"
+        return in_map(sql, var, key, value)
     if kind == exp.DataType.Type.STRUCT:
-        parts, changed = [], False
+        fields: list[tuple[str, str | None]] = []
         for field in dtype.expressions:
             name = field.name
             ftype = field.args.get("kind")
             if not name or not isinstance(ftype, exp.DataType):
                 return None  # a struct sqlglot cannot read field by field: as it is
-            ref = f"{sql}.{_ident(name)}"
-            inner = _expr(ref, ftype, depth + 1)
-            changed |= inner is not None
-            parts.append(f"{_literal(name)}, {inner or ref}")
-        if not changed:
-            return None
-        return f"CASE WHEN {sql} IS NULL THEN NULL ELSE named_struct({', '.join(parts)}) END"
+            fields.append((name, _expr(f"{sql}.{ident(name)}", ftype, depth + 1)))
+        return in_struct(sql, fields)
     return None
 
 
 def _as_type(node: exp.Expr) -> exp.DataType:
     return node if isinstance(node, exp.DataType) else exp.DataType.build("string")
-
-
-def _ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

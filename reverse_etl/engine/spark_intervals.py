@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reverse_etl.engine.spark_nested import ident, in_array, in_map, in_struct
+
 _MICROS = {"HOUR": 3_600_000_000, "MINUTE": 60_000_000}
 _DAY_MICROS = 86_400_000_000
 
@@ -30,7 +32,7 @@ def intervals_as_text(df: Any) -> Any:
     exprs: list[str] = []
     changed = False
     for f in df.schema.fields:
-        name = _ident(f.name)
+        name = ident(f.name)
         text = _expr(name, f.dataType, 0)
         changed |= text is not None
         exprs.append(f"{text} AS {name}" if text is not None else name)
@@ -47,25 +49,16 @@ def _expr(sql: str, dtype: Any, depth: int) -> str | None:
         return _nullable(sql, _day_time(sql, starts_at_day=dtype.startField == 0))
     var = f"__retl_i{depth}"
     if kind == "ArrayType":
-        inner = _expr(var, dtype.elementType, depth + 1)
-        return None if inner is None else f"transform({sql}, {var} -> {inner})"
+        return in_array(sql, var, _expr(var, dtype.elementType, depth + 1))
     if kind == "MapType":
         key = _expr(f"{var}.key", dtype.keyType, depth + 1)
         value = _expr(f"{var}.value", dtype.valueType, depth + 1)
-        if key is None and value is None:
-            return None
-        entry = f"struct({key or f'{var}.key'} AS key, {value or f'{var}.value'} AS value)"
-        return f"map_from_entries(transform(map_entries({sql}), {var} -> {entry}))"
+        return in_map(sql, var, key, value)
     if kind == "StructType":
-        parts, changed = [], False
-        for field in dtype.fields:
-            ref = f"{sql}.{_ident(field.name)}"
-            inner = _expr(ref, field.dataType, depth + 1)
-            changed |= inner is not None
-            parts.append(f"{_literal(field.name)}, {inner or ref}")
-        if not changed:
-            return None
-        return f"CASE WHEN {sql} IS NULL THEN NULL ELSE named_struct({', '.join(parts)}) END"
+        fields = [
+            (f.name, _expr(f"{sql}.{ident(f.name)}", f.dataType, depth + 1)) for f in dtype.fields
+        ]
+        return in_struct(sql, fields)
     return None
 
 
@@ -119,11 +112,3 @@ def _joined(parts: list[str]) -> str:
 
 def _nullable(sql: str, text: str) -> str:
     return f"CASE WHEN {sql} IS NULL THEN NULL ELSE {text} END"
-
-
-def _ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

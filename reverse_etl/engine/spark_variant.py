@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reverse_etl.engine.spark_nested import ident
+
 # Spark field metadata on a column read as JSON text here.
 VARIANT_JSON_KEY = "__retl_variant_json"
 
@@ -25,9 +27,9 @@ def variants_as_json(df: Any, F: Any) -> Any:
         return df
     keep_nulls = {"ignoreNullFields": "false"}  # as DuckDB's JSON of a struct keeps them
     cols = [
-        F.to_json(F.col(_ident(f.name)), keep_nulls).alias(f.name, metadata={VARIANT_JSON_KEY: 1})
+        F.to_json(F.col(ident(f.name)), keep_nulls).alias(f.name, metadata={VARIANT_JSON_KEY: 1})
         if _holds_variant(f.dataType)
-        else F.col(_ident(f.name))
+        else F.col(ident(f.name))
         for f in fields
     ]
     return df.select(*cols)
@@ -45,7 +47,3 @@ def _holds_variant(dtype: Any) -> bool:
         if (inner := getattr(dtype, child, None)) is not None and _holds_variant(inner):
             return True
     return any(_holds_variant(f.dataType) for f in getattr(dtype, "fields", None) or ())
-
-
-def _ident(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
