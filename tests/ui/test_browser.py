@@ -120,7 +120,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    # Chromium's profile and its singleton socket's folder under the test's own temp dir:
+    # with the default TMPDIR each run left an org.chromium.Chromium.* folder in /tmp.
+    scratch = tmp_path_factory.mktemp("chromium")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM or ""
     for arg in (
@@ -131,12 +134,14 @@ def browser() -> Iterator[webdriver.Chrome]:
         "--window-size=1280,1000",
         "--no-first-run",
         "--disable-extensions",
+        f"--user-data-dir={scratch / 'profile'}",
     ):
         options.add_argument(arg)
     # The system driver, named explicitly: Selenium Manager (which downloads) is never run.
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SE_OFFLINE", "true")
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER or ""), options=options)
+        service = Service(CHROMEDRIVER or "", env={**os.environ, "TMPDIR": str(scratch)})
+        driver = webdriver.Chrome(service=service, options=options)
     try:
         yield driver
     finally:
