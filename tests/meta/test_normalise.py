@@ -33,6 +33,12 @@ VECTORS = [
     ("state", "'California'", "st", "ca"),
     ("state", "'New York'", "st", "ny"),
     ("state", "'Île-de-France'", "st", "îledefrance"),
+    ("state", "'Puerto Rico'", "st", "pr"),
+    ("state", "'Guam'", "st", "gu"),
+    ("state", "'U.S. Virgin Islands'", "st", "vi"),
+    ("state", "'American Samoa'", "st", "as"),
+    ("state", "'Northern Mariana Islands'", "st", "mp"),
+    ("state", "'Virgin Islands'", "st", "virginislands"),
     ("zip_code", "'94025-1234'", "zp", "94025"),
     ("zip_code", "'94025 1234'", "zp", "94025"),
     ("zip_code", "'SW1A 1AA'", "zp", "sw1a1aa"),
@@ -43,6 +49,10 @@ VECTORS = [
     ("date_of_birth", "TIMESTAMP '1990-02-03 23:59:00'", "db", "19900203"),
     ("date_of_birth", "'1990-02-03'", "db", "19900203"),
     ("date_of_birth", "'19900203'", "db", "19900203"),
+    ("date_of_birth", "'1990-02-03 00:00:00'", "db", "19900203"),
+    ("date_of_birth", "'1990-02-03T23:30:00.000Z'", "db", "19900203"),
+    ("date_of_birth", "'1990/2/3 7:05'", "db", "19900203"),
+    ("date_of_birth", "'1990-02-03T00:00:00+05:30'", "db", "19900203"),
     ("external_id", "' user_123 '", "external_id", "user_123"),
 ]
 
@@ -134,6 +144,10 @@ def test_identifiers_that_are_never_hashed(engine: DuckDBEngine) -> None:
         ("gender", "'x'", "gender is not f, m, female or male (left out)"),
         ("country", "'usa'", "country is not a two-letter ISO 3166-1 country code (left out)"),
         ("date_of_birth", "'03/02/1990'", "date_of_birth is not a date"),
+        # a date with a time is read; a time of another shape or an invalid date is not
+        ("date_of_birth", "'1990-02-03 noon'", "date_of_birth is not a date"),
+        ("date_of_birth", "'1990-02-30 00:00:00'", "date_of_birth is not a date"),
+        ("date_of_birth", "'19900203 00:00:00'", "date_of_birth is not a date"),
         # strftime writes the word: "infinity" was hashed, with no warning
         ("date_of_birth", "DATE 'infinity'", "date_of_birth is not a date"),
         ("date_of_birth", "TIMESTAMP '-infinity'", "date_of_birth is not a date"),

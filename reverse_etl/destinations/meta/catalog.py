@@ -101,7 +101,8 @@ PARAMS: tuple[ParamSpec, ...] = (
         "date_of_birth",
         "user_data.db",
         Kind.DATE,
-        "Date of birth: a DATE, or text YYYY-MM-DD or YYYYMMDD.",
+        "Date of birth: a DATE or TIMESTAMP, or text YYYY-MM-DD (a time after it is ignored) "
+        "or YYYYMMDD.",
         hashing=Hashing.DATE_OF_BIRTH,
     ),
     _p("city", "user_data.ct", Kind.STRING, "City.", hashing=Hashing.CITY),

@@ -45,8 +45,13 @@ if TYPE_CHECKING:
 
 _US_STATES = "MAP {" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in US_STATES.items()) + "}"
 _DATE_FORMATS = "['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d']"
-# What those formats may read: strptime's %Y also takes '90' (year 90) and '1990023'.
-_DATE_TEXT = lit(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}|\d{8}")
+# What those formats may read: strptime's %Y also takes '90' (year 90) and '1990023'. The
+# date may be followed by a time, as a timestamp's text is ('1990-02-03 00:00:00',
+# '1990-02-03T00:00:00.000Z', with a zone offset or not): its date as written is taken.
+_DATE_PART = r"\d{4}[-/]\d{1,2}[-/]\d{1,2}"
+_TIME_PART = r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d{1,9})?)? ?(Z|[+-]\d{2}(:?\d{2})?)?"
+_DATE_TEXT = lit(rf"{_DATE_PART}({_TIME_PART})?|\d{{8}}")
+_DATE_ONLY = lit(rf"^({_DATE_PART}|\d{{8}})")
 _PUNCTUATION = r"[\p{P}\p{S}]"
 _PUNCTUATION_OR_SPACE = r"[\p{P}\p{S}" + WHITESPACE_CLASS[1:]
 _NAME_DROPPED = lit(f"^{_PUNCTUATION_OR_SPACE}+|{_PUNCTUATION_OR_SPACE}+$|{_PUNCTUATION}")
@@ -159,8 +164,8 @@ def normal_form(
             f"WHEN lower({v}) IN ('m', 'male') THEN 'm' END"
         ),
         "db": lambda: (
-            f"CASE WHEN regexp_full_match({v}, {_DATE_TEXT}) THEN "
-            f"strftime(try_strptime({v}, {_DATE_FORMATS}), '%Y%m%d') END"
+            f"CASE WHEN regexp_full_match({v}, {_DATE_TEXT}) THEN strftime(try_strptime("
+            f"regexp_extract({v}, {_DATE_ONLY}), {_DATE_FORMATS}), '%Y%m%d') END"
         ),
     }
     form = forms.get("fn" if field == "ln" else field)

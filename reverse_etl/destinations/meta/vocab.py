@@ -60,7 +60,8 @@ STANDARD_EVENTS: Final = frozenset(
 CONTENT_TYPES: Final = frozenset({"product", "product_group"})
 DELIVERY_CATEGORIES: Final = frozenset({"in_store", "curbside", "home_delivery"})
 
-# US state names (lower-case, letters only) -> the two-letter code Meta's st expects.
+# US state names (lower-case, letters only) -> the two-letter code Meta's st expects (the
+# USPS/ANSI codes: the fifty states, the District of Columbia and the inhabited territories).
 US_STATES: Final = {
     "alabama": "al",
     "alaska": "ak",
@@ -113,6 +114,13 @@ US_STATES: Final = {
     "westvirginia": "wv",
     "wisconsin": "wi",
     "wyoming": "wy",
+    # Territories: "Virgin Islands" alone may be the British ones, so only the US's by name.
+    "americansamoa": "as",
+    "guam": "gu",
+    "northernmarianaislands": "mp",
+    "puertorico": "pr",
+    "usvirginislands": "vi",
+    "unitedstatesvirginislands": "vi",
 }
 
 # Graph API error codes (developers.facebook.com/docs/graph-api/guides/error-handling).
