@@ -13,7 +13,10 @@ list, a struct or a map), a year-month or day-time interval is read as that text
 A day-time interval is one count of microseconds in Spark: its days are told apart when its
 type starts at DAY (``INTERVAL DAY TO SECOND``, a timestamp minus a timestamp), and not when
 it starts at an hour, a minute or a second (``interval '26' hour`` is ``'26:00:00'``, as in
-DuckDB). Spark's legacy CALENDAR intervals (``make_interval``) are left as they are.
+DuckDB). Spark's legacy CALENDAR intervals (``make_interval``, ``interval '1' day + interval
+'1' hour`` under ``spark.sql.legacy.interval.enabled``) reach neither Arrow nor a table: a
+model column that holds one is refused by name, with the ANSI functions to use instead
+(Spark's own error named no column).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from reverse_etl.engine.spark_nested import ident, in_array, in_map, in_struct
+from reverse_etl.errors import EngineError
 
 _MICROS = {"HOUR": 3_600_000_000, "MINUTE": 60_000_000}
 _DAY_MICROS = 86_400_000_000
@@ -32,6 +36,13 @@ def intervals_as_text(df: Any) -> Any:
     exprs: list[str] = []
     changed = False
     for f in df.schema.fields:
+        if _holds_calendar(f.dataType):
+            raise EngineError(
+                f"model column {f.name!r} is a Spark calendar interval (make_interval, or "
+                "interval arithmetic in Spark's legacy mode), which Spark cannot hand over",
+                hint="write it with make_dt_interval or make_ym_interval (or DuckDB's "
+                "INTERVAL literals), or cast it to STRING",
+            )
         name = ident(f.name)
         text = _expr(name, f.dataType, 0)
         changed |= text is not None
@@ -60,6 +71,20 @@ def _expr(sql: str, dtype: Any, depth: int) -> str | None:
         ]
         return in_struct(sql, fields)
     return None
+
+
+def _holds_calendar(dtype: Any) -> bool:
+    """Whether ``dtype`` is, or holds in a list, a map or a struct, a calendar interval."""
+    kind = type(dtype).__name__
+    if kind == "CalendarIntervalType":
+        return True
+    if kind == "ArrayType":
+        return _holds_calendar(dtype.elementType)
+    if kind == "MapType":
+        return _holds_calendar(dtype.keyType) or _holds_calendar(dtype.valueType)
+    if kind == "StructType":
+        return any(_holds_calendar(f.dataType) for f in dtype.fields)
+    return False
 
 
 def _year_month(sql: str) -> str:

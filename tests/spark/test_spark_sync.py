@@ -741,6 +741,20 @@ def test_interval_columns_of_every_kind_read_as_duckdb_s_text(spark: Any) -> Non
     ]
 
 
+def test_a_calendar_interval_column_is_refused_by_name(spark: Any) -> None:
+    """Spark's legacy calendar interval (make_interval) reaches neither Arrow nor a table:
+    Spark's own error ("CalendarIntervalType() is not supported in conversion to Arrow")
+    named no column, at the top level or inside a struct."""
+    engine = SparkEngine(SparkConnection(master="local[2]"), model_dialect="spark")
+    for sql, column in [
+        ("SELECT 1 AS n, make_interval(1, 2, 0, 3, 4, 5, 6.5) AS waited", "'waited'"),
+        ("SELECT named_struct('i', make_interval(0, 1), 'n', 1) AS st", "'st'"),
+    ]:
+        with pytest.raises(EngineError, match=f"model column {column} is a Spark calendar") as e:
+            engine.stream(sql).read_all()
+        assert "make_dt_interval" in (e.value.hint or "")
+
+
 def test_a_regexp_replace_spark_cannot_say_is_refused(spark: Any) -> None:
     """Without 'g', DuckDB replaces the first match and Spark every match; an 'i' option
     sqlglot drops. With 'g' alone both replace every match."""
