@@ -203,6 +203,43 @@ def test_callback_accepts_code_and_ignores_other_paths(start_flow: Any, base_url
     assert ADVERTISER in run.finish().advertiser_ids
 
 
+def test_a_stalled_connection_keeps_neither_the_redirect_out_nor_the_flow_past_its_timeout(
+    start_flow: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection that sends half a request line and then nothing (or a byte now and
+    then) held the one-shot server: the real redirect waited behind it, and the flow ran
+    past --timeout. Each connection is served apart now. The stall here would last the
+    whole test (a socket timeout of an hour), so the redirect lands only if it is served
+    beside it."""
+    import socket
+
+    from reverse_etl.destinations.tiktok import auth
+
+    monkeypatch.setattr(auth._CallbackHandler, "timeout", 3600.0)
+    run = start_flow()
+    url = run.url()
+    callback = parse_qs(urlsplit(url).query)["redirect_uri"][0]
+    port = int(urlsplit(callback).port or 0)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
+        stalled.sendall(b"GET /callb")
+        portal = httpx.get(url, follow_redirects=False, timeout=10)
+        sent = parse_qs(urlsplit(portal.headers["location"]).query)
+        page = httpx.get(
+            callback,
+            params={"auth_code": sent["auth_code"][0], "state": sent["state"][0]},
+            timeout=30,
+        )
+        assert page.status_code == 200
+        assert ADVERTISER in run.finish().advertiser_ids
+    # and a flow whose only connection stalls still ends at its --timeout, as an error
+    run = start_flow(timeout=1.0)
+    port = int(urlsplit(parse_qs(urlsplit(run.url()).query)["redirect_uri"][0]).port or 0)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
+        stalled.sendall(b"GET /callb")
+        with pytest.raises(RetlError, match="within 1 seconds"):
+            run.finish()
+
+
 def test_timeout_names_the_timeout_and_the_fix(start_flow: Any) -> None:
     run = start_flow(timeout=0.5)
     run.url()

@@ -17,12 +17,14 @@ import logging
 import os
 import secrets
 import stat
+import threading
 import webbrowser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from time import monotonic
 from typing import Any, Final
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -44,8 +46,12 @@ ACCESS_TOKEN_PATH: Final = f"/open_api/{API_VERSION}/oauth2/access_token/"
 CALLBACK_PATH: Final = "/callback"
 CREDENTIALS_ENV: Final = "RETL_CREDENTIALS_FILE"
 FILE_FORMAT_VERSION: Final = 1
-# A stalled browser connection must not hold the one-shot server past the overall timeout.
+# A stalled browser connection gives up after this long without a byte; each connection has
+# its own thread, so one that trickles cannot keep the redirect out or the flow past its
+# overall timeout.
 _SOCKET_TIMEOUT: Final = 10.0
+# How often the waiting loop looks for an outcome a connection's thread recorded.
+_POLL: Final = 0.2
 
 _EXCHANGE_HINTS: Final = {
     CODE_BAD_APP_SECRET: "check the app ID and secret of your TikTok developer app",
@@ -286,14 +292,31 @@ class _Outcome:
     error: RetlError | None = None
 
 
-class _CallbackServer(HTTPServer):
-    """Holds the expected state and the outcome the handler records."""
+class _CallbackServer(ThreadingMixIn, HTTPServer):
+    """Holds the expected state and the outcome the handler records. Each connection is
+    served by a thread of its own (daemon, not waited for on close): a connection that
+    sends its request a byte at a time held the one-shot server, so the real redirect
+    waited behind it and the flow outlived its --timeout."""
+
+    daemon_threads = True
+    block_on_close = False
 
     def __init__(self, port: int, expected_state: str) -> None:
         super().__init__(("127.0.0.1", port), _CallbackHandler)
         self.expected_state = expected_state
         self.outcome: _Outcome | None = None
         self.refused = 0  # callbacks with another state: refused, the flow goes on
+        self._lock = threading.Lock()
+
+    def record(self, outcome: _Outcome) -> None:
+        """The first outcome stands: a later callback (another thread's) changes nothing."""
+        with self._lock:
+            if self.outcome is None:
+                self.outcome = outcome
+
+    def count_refused(self) -> None:
+        with self._lock:
+            self.refused += 1
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A browser that hung up before the answer was written (a broken pipe): the outcome
@@ -318,19 +341,21 @@ class _CallbackHandler(BaseHTTPRequestHandler):
             # Not the redirect this flow asked for (a stale URL, or another page poking the
             # port): refused, and the flow goes on waiting for its own (any page could end
             # it with an image pointing here).
-            self.server.refused += 1
+            self.server.count_refused()
             self._answer(400, "Authorisation failed", "The state did not match this login.")
             return
         if not code:
             self._answer(400, "Authorisation failed", "TikTok sent no authorisation code.")
-            self.server.outcome = _Outcome(
-                error=RetlError(
-                    "the OAuth callback carried no auth_code (was access declined?)",
-                    hint="run `retl auth tiktok` again and approve access",
+            self.server.record(
+                _Outcome(
+                    error=RetlError(
+                        "the OAuth callback carried no auth_code (was access declined?)",
+                        hint="run `retl auth tiktok` again and approve access",
+                    )
                 )
             )
             return
-        self.server.outcome = _Outcome(code=code)  # first: the answer may not get through
+        self.server.record(_Outcome(code=code))  # first: the answer may not get through
         self._answer(
             200,
             "retl is authorised",
@@ -407,7 +432,7 @@ def _wait_for_code(server: _CallbackServer, timeout: float) -> str:
                 hint="open the printed URL in a browser, approve access, and run "
                 "`retl auth tiktok` again (raise --timeout if you need longer)",
             )
-        server.timeout = remaining
+        server.timeout = min(remaining, _POLL)
         server.handle_request()
     if server.outcome.error is not None:
         raise server.outcome.error
