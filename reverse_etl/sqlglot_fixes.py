@@ -10,6 +10,7 @@
   written, as sqlglot already keeps a text of several pairs (``'7 days 12 hours'``), and the
   warehouse reads it (or refuses it, loudly).
 - **A json_object value is any expression** (below).
+- **``* REPLACE`` and ``* RENAME`` as DuckDB expands them** (below).
 
 Every module of retl that has sqlglot read SQL imports this one first
 (``tests/test_quality.py`` checks it); importing it installs the changes, once per process.
@@ -82,5 +83,115 @@ def install_json_values() -> None:
         setattr(parser, "_parse_json_key_value", _parse_json_key_value)  # noqa: B010
 
 
+# --- * REPLACE and * RENAME ----------------------------------------------------------
+# sqlglot (30.30) expands a star's REPLACE and RENAME otherwise than DuckDB in three shapes,
+# which `retl validate` then reported wrongly:
+# - a name REPLACE'd in a ``*`` over two tables that both have it: sqlglot puts the new
+#   expression in once per table; DuckDB keeps one column, at the first place ("column name
+#   appears more than once", a false error);
+# - a USING (or NATURAL) join's column REPLACE'd or RENAME'd in a ``*``: sqlglot keeps the
+#   joined column as it is; DuckDB replaces or renames it;
+# - a column RENAME'd: the new name took the table's spelling back (``rename (a as z)`` was
+#   still ``a``) when read by retl, and ``rename (a as A)`` lost its case.
+# Here each star's expansion is mended after sqlglot's, from the star as written.
+
+_ALIAS_META = "retl_alias"  # columns/trace.py: an alias as written
+
+
+def _star_of(node: exp.Expr) -> exp.Star | None:
+    if isinstance(node, exp.Star):
+        return node
+    if isinstance(node, exp.Column) and isinstance(node.this, exp.Star):
+        return node.this
+    return None
+
+
+def _renamed(node: exp.Expr, ident: exp.Identifier) -> exp.Expr:
+    """``node`` (an expanded column, or a USING join's ``coalesce(...) AS name``) named
+    ``ident``, its spelling as written kept for retl (``_ALIAS_META``)."""
+    inner = node.this if isinstance(node, exp.Alias) else node
+    new = ident.copy()
+    new.meta[_ALIAS_META] = ident.meta.get(_ALIAS_META, ident.name)
+    return exp.Alias(this=inner, alias=new)
+
+
+def _source_name(node: exp.Expr) -> str | None:
+    """The column a star's expansion item reads (its alias for a USING join's coalesce)."""
+    if isinstance(node, exp.Alias) and isinstance(node.this, exp.Coalesce):
+        return node.alias
+    inner = node.this if isinstance(node, exp.Alias) else node
+    return inner.name if isinstance(inner, exp.Column) else None
+
+
+def _mended(star: exp.Star, items: list[exp.Expr]) -> list[exp.Expr]:
+    """One star's expansion as DuckDB makes it (see above)."""
+    replaced = {r.alias: r for r in star.args.get("replace") or [] if isinstance(r, exp.Alias)}
+    renamed = {
+        # a USING join's column, named in RENAME, is qualified as its coalesce(...) already
+        (r.this.this if isinstance(r.this, exp.Coalesce) else r.this).name: r.args["alias"]
+        for r in star.args.get("rename") or []
+        if isinstance(r, exp.Alias) and isinstance(r.args.get("alias"), exp.Identifier)
+    }
+    out: list[exp.Expr] = []
+    kept: set[str] = set()
+    for item in items:
+        inner = item.this if isinstance(item, exp.Alias) else item
+        replacement = next((r for r in replaced.values() if item is r or inner is r), None)
+        if replacement is None and isinstance(inner, exp.Coalesce):
+            replacement = replaced.get(item.alias_or_name)  # a USING join's column
+        if replacement is not None:
+            if replacement.alias in kept:
+                continue  # the same name from another table: DuckDB keeps one
+            kept.add(replacement.alias)
+            out.append(replacement)
+            continue
+        source = _source_name(item)
+        ident = renamed.get(source) if source is not None else None
+        out.append(_renamed(item, ident) if ident is not None else item)
+    return out
+
+
+def _mends(star: exp.Star | None) -> bool:
+    return star is not None and bool(star.args.get("replace") or star.args.get("rename"))
+
+
+def _expand_stars_as_duckdb(original: Any) -> Any:
+    def expand_stars(scope: Any, resolver: Any, *args: Any, **kwargs: Any) -> None:
+        select = scope.expression
+        items = list(select.selects) if isinstance(select, exp.Select) else []
+        duckdb = type(resolver.dialect).__name__ == "DuckDB"
+        if not duckdb or not any(_mends(_star_of(i)) for i in items):
+            original(scope, resolver, *args, **kwargs)
+            return
+        # Each star alone, so that its expansion is known as its own.
+        out: list[exp.Expr] = []
+        for item in items:
+            star = _star_of(item)
+            if star is None:
+                out.append(item)
+                continue
+            select.set("expressions", [item])
+            scope.clear_cache()
+            original(scope, resolver, *args, **kwargs)
+            expanded = list(select.selects)
+            out += _mended(star, expanded) if _mends(star) and expanded != [item] else expanded
+        select.set("expressions", out)
+        scope.clear_cache()
+
+    return expand_stars
+
+
+def install_star_expansion() -> None:
+    """Stars expanded as DuckDB expands them (idempotent)."""
+    from sqlglot.optimizer import qualify_columns
+
+    current = getattr(qualify_columns, "_expand_stars", None)
+    if callable(current) and not getattr(current, "retl", False):
+        patched = _expand_stars_as_duckdb(current)
+        patched.retl = True
+        setattr(qualify_columns, "_expand_stars", patched)  # noqa: B010
+
+
 install()
 install_json_values()
+install_star_expansion()

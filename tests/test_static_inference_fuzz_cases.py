@@ -1,0 +1,76 @@
+"""Static inference (reverse_etl/columns) against what DuckDB itself says of the same model:
+cases a fuzzer found where `retl validate` read a model otherwise than DuckDB runs it.
+
+Each case is checked against DuckDB's own ``DESCRIBE`` of the query over empty tables of the
+declared types: the output names, in order, and each column's type class (what the checks of
+a destination parameter read)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from reverse_etl.columns import TableRef, TypeClass, infer_columns, parse_type
+
+TABLES = {
+    "t": [
+        ("a", "integer"),
+        ("b", "varchar"),
+        ("Mixed", "varchar"),
+        ("ts", "timestamp"),
+        ("d", "date"),
+        ("amt", "decimal(12,2)"),
+        ("tags", "varchar[]"),
+    ],
+    "u": [("a", "integer"), ("c", "varchar"), ("ts", "timestamp"), ("email", "varchar")],
+    "v": [("id", "varchar"), ("a", "integer"), ("b", "varchar")],
+}
+SCHEMA = {TableRef.of(name, "s"): cols for name, cols in TABLES.items()}
+
+
+@pytest.fixture(scope="module")
+def con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("create schema s")
+    for name, cols in TABLES.items():
+        con.execute(f"create table s.{name} (" + ", ".join(f'"{n}" {t}' for n, t in cols) + ")")
+    return con
+
+
+def described(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[str, TypeClass | None]]:
+    rows = con.execute(f"describe {sql}").fetchall()
+    out = []
+    for name, type_text, *_ in rows:
+        parsed = parse_type(str(type_text))
+        out.append((str(name), parsed.cls if parsed is not None else None))
+    return out
+
+
+def inferred(sql: str) -> list[tuple[str, TypeClass]]:
+    result = infer_columns(sql, schema=SCHEMA)
+    assert not result.issues and result.complete, result.issues
+    return [(c.name, c.type.cls) for c in result.columns]
+
+
+STARS = [
+    # REPLACE of a name two joined tables have: DuckDB keeps one column (a false
+    # "column name appears more than once" before)
+    "select * replace (1 as a) from s.v as t join s.u as u on t.a = u.a",
+    "select * replace (upper(t.b) as a) from s.v as t, s.v as w",
+    "select * from (select * replace (1 as a) from s.v as t join s.u as u on t.a = u.a) as q",
+    # REPLACE and RENAME of a USING join's column
+    "select * replace ('x' as a) from s.v join s.u using (a)",
+    "select * rename (a as z) from s.v join s.u using (a)",
+    # RENAME: the new name, as written
+    "select * rename (a as z) from s.v",
+    "select * rename (a as z), a from s.v",
+    "select * rename (a as A) from s.v",
+    "select * exclude (b) rename (a as b) from s.v",
+    "select t.* rename (a as z), u.* rename (a as y) from s.v as t join s.u as u using (a)",
+    'select * rename ("Mixed" as event) from s.t',
+]
+
+
+@pytest.mark.parametrize("sql", STARS)
+def test_stars_are_expanded_as_duckdb_does(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    assert inferred(sql) == described(con, sql)
