@@ -11,6 +11,7 @@
   warehouse reads it (or refuses it, loudly).
 - **A json_object value is any expression** (below).
 - **``* REPLACE`` and ``* RENAME`` as DuckDB expands them** (below).
+- **Date and interval arithmetic typed as DuckDB types it** (below).
 
 Every module of retl that has sqlglot read SQL imports this one first
 (``tests/test_quality.py`` checks it); importing it installs the changes, once per process.
@@ -192,6 +193,99 @@ def install_star_expansion() -> None:
         setattr(qualify_columns, "_expand_stars", patched)  # noqa: B010
 
 
+# --- date and interval arithmetic ----------------------------------------------------
+# sqlglot (30.30) types ``n * interval '1 day'`` as n's type (BIGINT), ``ts - ts`` as a
+# TIMESTAMP, ``d - d`` as a DATE and ``epoch_ms(ts)`` (read as a time from Unix
+# milliseconds) as a TIMESTAMP. DuckDB: an INTERVAL, an INTERVAL, a BIGINT (days) and a
+# BIGINT. `retl validate` took the interval for a number (a missed error: `value` cannot be
+# an INTERVAL) and the day count for a date (a false error: `num_items` of ``d - d``).
+
+_T = exp.DType
+_NUMBERS = {*exp.DataType.INTEGER_TYPES, *exp.DataType.REAL_TYPES}
+_DATES = {_T.DATE, _T.DATE32}
+_TIMES = {
+    _T.TIMESTAMP,
+    _T.TIMESTAMPTZ,
+    _T.TIMESTAMP_S,
+    _T.TIMESTAMP_MS,
+    _T.TIMESTAMP_NS,
+    _T.TIMESTAMPNTZ,
+    _T.DATETIME,
+}
+
+
+def _kind(node: exp.Expr) -> Any:
+    return node.type.this if isinstance(node.type, exp.DataType) else None
+
+
+def _scaled_interval(original: Any) -> Any:
+    """``n * interval``, ``interval * n``, ``interval / n``: an INTERVAL."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        left, right = _kind(node.left), _kind(node.right)
+        if (left is _T.INTERVAL and right in _NUMBERS) or (
+            right is _T.INTERVAL and left in _NUMBERS and isinstance(node, exp.Mul)
+        ):
+            self._set_type(node, _T.INTERVAL)
+        return node
+
+    return annotate
+
+
+def _time_difference(original: Any) -> Any:
+    """``date - date``: a BIGINT (days); a time or timestamp minus one: an INTERVAL."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        left, right = _kind(node.left), _kind(node.right)
+        if left in _DATES and right in _DATES:
+            self._set_type(node, _T.BIGINT)
+        elif left in _DATES | _TIMES and right in _DATES | _TIMES:
+            self._set_type(node, _T.INTERVAL)
+        return node
+
+    return annotate
+
+
+def _epoch_of_time(original: Any) -> Any:
+    """``epoch_ms(timestamp)``: the milliseconds, a BIGINT (``epoch_ms(n)`` is a time)."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        if _kind(node.this) in _DATES | _TIMES:
+            self._set_type(node, _T.BIGINT)
+        return node
+
+    return annotate
+
+
+def install_time_arithmetic() -> None:
+    """DuckDB's types of date and interval arithmetic (idempotent)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
+    for node, wrap in (
+        (exp.Mul, _scaled_interval),
+        (exp.Div, _scaled_interval),
+        (exp.Sub, _time_difference),
+        (exp.UnixToTime, _epoch_of_time),
+    ):
+        spec = metadata.get(node) or {}
+        annotator = spec.get("annotator")
+        if annotator is None:
+            returns = spec.get("returns")
+
+            def annotator(self: Any, e: Any, returns: Any = returns) -> Any:
+                return self._set_type(e, returns)
+
+        if not getattr(annotator, "retl", False):
+            patched = wrap(annotator)
+            patched.retl = True
+            metadata[node] = {**spec, "annotator": patched}
+
+
 install()
 install_json_values()
 install_star_expansion()
+install_time_arithmetic()

@@ -74,3 +74,21 @@ STARS = [
 @pytest.mark.parametrize("sql", STARS)
 def test_stars_are_expanded_as_duckdb_does(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     assert inferred(sql) == described(con, sql)
+
+
+TYPES = [
+    # an interval scaled by a number is an INTERVAL (it was the number's type: `value` of
+    # it passed validate, and failed at sync)
+    "select a * interval '1 day' as value, interval 1 hour / 2 as half,\n"
+    "  ts + a * interval '1 day' as event_time from s.t",
+    # a timestamp minus a timestamp is an INTERVAL, a date minus a date a number of days
+    # (it was a DATE: `num_items` of it was a false error)
+    "select ts - ts as waited, d - d as num_items, d - ts as since, d - 1 as day from s.t",
+    # epoch_ms of a timestamp is its milliseconds (epoch_ms of a number is a timestamp)
+    "select epoch_ms(ts) as value, epoch_ms(a) as event_time from s.t",
+]
+
+
+@pytest.mark.parametrize("sql", TYPES)
+def test_time_arithmetic_is_typed_as_duckdb_does(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    assert inferred(sql) == described(con, sql)
