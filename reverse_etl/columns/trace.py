@@ -338,13 +338,40 @@ def _unordered(node: exp.Expr | None, scope: Scope, ctx: Context, depth: int = 0
     return False
 
 
+def _is_run_time(node: exp.Expr) -> bool:
+    """DuckDB's ``COLUMNS(...)``, or a ``* LIKE`` / ``* SIMILAR TO`` pattern (sqlglot reads
+    it as one boolean column): columns only known when the query runs."""
+    return isinstance(node, exp.Columns) or (
+        isinstance(node, (exp.Like, exp.SimilarTo)) and isinstance(node.this, exp.Star)
+    )
+
+
+def _run_time_columns(tree: exp.Expr) -> bool:
+    """Whether an output expression of a SELECT of ``tree`` (a subquery's, a CTE's too) holds
+    columns only known when it runs (``min(COLUMNS(*))``)."""
+    return any(
+        _is_run_time(node)
+        for select in tree.find_all(exp.Select)
+        for proj in select.expressions
+        for node in proj.walk()
+    )
+
+
+def _from_run_time(proj: exp.Expr, scope: Scope, depth: int = 0) -> bool:
+    """Whether an output column is (read from) such an expression: no column of its own."""
+    if any(_is_run_time(node) for node in proj.walk()):
+        return True
+    found = _traced(_unalias(proj), scope, depth)
+    return any(_from_run_time(p, s, depth + 1) for p, s in found)
+
+
 def output_columns(root: Scope, ctx: Context) -> tuple[list[OutputColumn], bool]:
     """The query's output columns, and False when a ``*`` could not be expanded."""
     first = _branches(root)[0].expression
     if not isinstance(first, exp.Select):
         return [], False
     columns: list[OutputColumn] = []
-    complete = True
+    complete = not _run_time_columns(root.expression)
     for i, proj in enumerate(first.selects):
         if isinstance(_unalias(proj), (exp.Star, exp.Columns)) or (
             isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)
@@ -352,6 +379,8 @@ def output_columns(root: Scope, ctx: Context) -> tuple[list[OutputColumn], bool]
             # A star qualify() could not expand (no schema, unnest()), or DuckDB's COLUMNS():
             # the columns exist only when the query runs.
             complete = False
+            continue
+        if not complete and _from_run_time(proj, _branches(root)[0]):
             continue
         found = [
             (b.expression.selects[i], b)
