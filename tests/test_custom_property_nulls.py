@@ -9,7 +9,8 @@ model to both emulators, read back from what they received.
   wrote empty is sent as it is, ``[]`` and ``{}``).
 - A value with no NULL in it is sent as before, byte for byte (``own_json``'s SQL against
   DuckDB's own ``to_json``).
-- A JSON column is sent as it is written: retl does not rewrite the model's JSON text."""
+- A JSON column's nulls are left out the same way (test_json_property_nulls.py); one with no
+  null is sent as before."""
 
 from __future__ import annotations
 
@@ -76,12 +77,11 @@ def test_nulls_inside_a_custom_property_are_left_out(
     assert _reasons(report, "invalid") == {"tiktok": {}, "meta": {}}
 
 
-def test_a_json_column_is_sent_as_written(
+def test_a_json_column_with_no_null_is_sent_as_written(
     server: SandboxServer,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    """JSON text is the model's own: its nulls are its own to leave out (TikTok and Meta
-    refuse such an event, as they did)."""
+    """JSON with no null is sent as its value (its nulls: test_json_property_nulls.py)."""
     model = _model({"j": "'{\"a\": 1}'::JSON"})
     tiktok, meta, _ = _sync(server, tmp_path, model)
     assert tiktok["e-1"]["properties"]["j"] == meta["e-1"]["custom_data"]["j"] == {"a": 1}
@@ -97,7 +97,7 @@ WHOLE = {
     "timestamp": "TIMESTAMP '2024-01-02 03:04:05.123456'",
     "blob": "'\\x00\\xFFab'::BLOB",
     "text": "'a\"é/\\n'",
-    "json": '\'{"a":[1,2],"b":null}\'::JSON',
+    "json": '\'{"a":[1,2],"b":"null"}\'::JSON',
     "list": "[1, 2, 3]",
     "empty_list": "[]::INT[]",
     "decimals": "[1.25::DECIMAL(5,2)]",

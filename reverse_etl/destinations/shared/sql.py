@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from reverse_etl.destinations.shared.json_nulls import without_nulls
+
 if TYPE_CHECKING:
     # Each function imports it: they are handed Arrow types, so it is loaded by then, and
     # validate, which imports this module with the platforms, starts without Arrow (#18).
@@ -206,9 +208,33 @@ def own_json(expr: str, t: pa.DataType) -> str:
     NULL member; a float's NaN and infinities too (DuckDB writes them ``NaN`` and
     ``Infinity``, which no JSON reader takes). A list, map, struct or union left empty by that
     is left out in turn, as a list of IDs left empty is (one the model wrote empty, ``[]`` or
-    ``{}``, is sent as it is). A JSON column is sent as it is written, nulls and all."""
+    ``{}``, is sent as it is). A value of DuckDB type JSON (a JSON column; a warehouse's json,
+    jsonb or VARIANT; a JSON leaf of the lists and structs they are read as) follows the same
+    rule: a top-level ``null`` is left out, and so are ``null`` items and members at any
+    depth, and an array or object emptied by that (``json_nulls.py``); the rest is sent as
+    ``to_json`` writes it, and a value with no ``null`` is ``to_json``'s text itself."""
     kept = _kept(expr, t, 0)
-    return f"to_json({expr if kept is None else kept})"
+    sent = f"to_json({expr if kept is None else kept})"
+    if not _holds_text(t):
+        return sent
+    # Arrow's string is VARCHAR or JSON: typeof tells, folded by DuckDB when it plans (a value
+    # with no JSON in it keeps its SQL). The nulls left are a JSON leaf's only.
+    return f"CASE WHEN contains(typeof({expr}), 'JSON') THEN {without_nulls(sent)} ELSE {sent} END"
+
+
+def _holds_text(t: pa.DataType) -> bool:
+    """Whether ``t`` is text, or a list, map, struct or union that holds text (maybe JSON)."""
+    import pyarrow as pa
+
+    if _is_text(t):
+        return True
+    if is_list(t):
+        return _holds_text(t.value_type)
+    if pa.types.is_map(t):
+        return _holds_text(t.item_type)
+    if pa.types.is_struct(t) or pa.types.is_union(t):
+        return any(_holds_text(t.field(i).type) for i in range(t.num_fields))
+    return False
 
 
 def _kept(expr: str, t: pa.DataType, depth: int) -> str | None:
