@@ -98,11 +98,13 @@ ITEMS = [
     [{"content_id": "a", "quantity": None}],
     [{"content_id": None, "price": None}],  # an item of nothing: {}
     [],
-    # Meta sends the first of id and content_id that holds a value, and judges that one
-    [{"id": "  ", "content_id": "a"}],  # "  " sent: no id, invalid
+    # Meta sends the first of id and content_id that holds a value (not NULL, not blank),
+    # and judges that one
+    [{"id": "  ", "content_id": "a"}],  # "a" sent: valid
     [{"id": "", "content_id": "a"}],
     [{"id": "x", "content_id": "  "}],  # "x" sent: valid
-    [{"content_id": None, "id": " "}],
+    [{"content_id": None, "id": " "}],  # none sent: no id, invalid
+    [{"content_id": "\t", "brand": "\n ", "color": " "}],  # blank text left out, as NULL
     # past BIGINT (a HUGEINT twin): no integer, left out with a warning (not -2**63)
     [{"content_id": "a", "quantity": -9223372036854775809}],
     [{"content_id": "a", "quantity": 9223372036854775808}],
@@ -278,8 +280,9 @@ def test_a_sync_sends_json_contents_as_lists_and_skips_the_rest(
 # --- what the check judges is what is sent: a sync ---------------------------------------
 
 EDGE_VALUES = {
-    # Meta: the id sent is the first of id and content_id that holds one ("  "): invalid
-    "e1": '[{"id": "  ", "content_id": "a"}]',
+    # Meta: the id sent is the first of id and content_id that holds one (not blank)
+    "e1": '[{"id": "  ", "content_id": "\\t"}]',  # none: invalid
+    "e5": '[{"id": "  ", "content_id": "a"}]',  # "a" sent: valid (the "  " was judged)
     "e2": '[{"id": "x", "content_id": "  "}]',  # "x" sent: valid (it was marked invalid)
     "e3": '[{"content_id": 1e400}]',  # the id as written (Meta got [{}])
     "e4": '[{"content_id": "a", "quantity": -9223372036854775809}]',  # no integer: left out
@@ -322,7 +325,8 @@ def test_a_sync_sends_the_id_it_checked_and_no_clamped_quantity(
         {"reason": "a contents item has no id (content_id): Meta rejects it", "rows": 1}
     ]
     assert results["tiktok"]["invalid_reasons"] == []
-    assert set(meta) == {"e2", "e3", "e4"}
+    assert set(meta) == {"e2", "e3", "e4", "e5"}
+    assert meta["e5"]["custom_data"]["contents"] == [{"id": "a"}]
     assert meta["e2"]["custom_data"]["contents"] == [{"id": "x"}]
     assert meta["e3"]["custom_data"]["contents"] == [{"id": "1e400"}]
     assert meta["e4"]["custom_data"]["contents"] == [{"id": "a"}]

@@ -221,7 +221,7 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         value = f"CAST({col} AS VARCHAR)"
         out.append(
             _reason(
-                f"{col} IS NOT NULL AND NOT {one_of(value, sorted(param.allowed))}",
+                f"NOT {_blank(col)} AND NOT {one_of(value, sorted(param.allowed))}",
                 f"{lit(param.name + ' ')} || {_quoted(value)} || ' is not accepted by Meta'",
             )
         )
@@ -278,12 +278,14 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         item_id = "NULL" if not ids else ids[0] if len(ids) == 1 else f"coalesce({', '.join(ids)})"
         out.append(
             _reason(
-                f"len(list_filter({col}, x -> x IS NOT NULL AND "
-                f"coalesce(trim({item_id}), '') = '')) > 0",
+                f"len(list_filter({col}, x -> x IS NOT NULL AND {_blank(item_id)})) > 0",
                 lit("a contents item has no id (content_id): Meta rejects it"),
             )
         )
     return out
+
+
+_NO_ID = blank("json_extract_string(_v, '$')")
 
 
 def _json_contents_checks(m: MappedColumn) -> list[str]:
@@ -292,8 +294,8 @@ def _json_contents_checks(m: MappedColumn) -> list[str]:
     judged is the one sent (``sent_values``: the first of content_id and id in the object's
     order that holds one, as a struct's first field), so that a blank one is never sent."""
     col = ident(m.column)
-    blank = "coalesce(trim(json_extract_string(_v, '$')), '') = ''"
-    no_id = f"len(list_filter({sent_values(col, JSON_CONTENTS, 'id')}, _v -> {blank})) > 0"
+    # blank as str.strip has it: trim() took spaces only, and an id of '\t' was sent
+    no_id = f"len(list_filter({sent_values(col, JSON_CONTENTS, 'id')}, _v -> {_NO_ID})) > 0"
     return [
         when_json(col, _reason(not_objects(col), lit(f"{m.column} is not a list of objects"))),
         when_json(

@@ -21,6 +21,7 @@ from reverse_etl.destinations.catalog import Hashing, Kind, ParamSpec
 from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS, OBJECTS, USER_DATA
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
 from reverse_etl.destinations.meta.normalise import country_form, hashed, text
+from reverse_etl.destinations.shared.blanks import unless_blank
 from reverse_etl.destinations.shared.contents_json import (
     ContentsSpec,
     contents_json,
@@ -191,8 +192,8 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
 
 def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
     kind = param.kind
-    if kind is Kind.ID:
-        return f"to_json({as_text(col, t)})"
+    if kind is Kind.ID:  # a blank ID or text is left out, as a NULL one
+        return unless_blank(f"to_json({as_text(col, t)})", col, t)
     if kind is Kind.NUMBER:
         return f"to_json({number(col, t)})"
     if kind is Kind.INTEGER:
@@ -206,7 +207,7 @@ def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
         return id_list_json(col, t) if is_list(t) else one_id_list_json(col, t)
     if kind is Kind.CONTENTS:
         return _contents_json(col, t)
-    return f"to_json(CAST({col} AS VARCHAR))"
+    return unless_blank(f"to_json(CAST({col} AS VARCHAR))", col, t)
 
 
 _CONTENT_KINDS = {"id": Kind.ID, "item_price": Kind.NUMBER, "quantity": Kind.INTEGER}
@@ -228,14 +229,14 @@ def content_fields(t: pa.DataType) -> dict[str, list[str]]:
             continue
         x = f"x.{ident(f.name)}"
         kind = _CONTENT_KINDS.get(target, Kind.STRING)
-        if kind is Kind.ID:
-            value = as_text(x, f.type)
+        if kind is Kind.ID:  # a blank ID or text: none (the next candidate, else left out)
+            value = unless_blank(as_text(x, f.type), x, f.type)
         elif kind is Kind.NUMBER:
             value = number(x, f.type)
         elif kind is Kind.INTEGER:
             value = integer(x, f.type)
         else:
-            value = f"CAST({x} AS VARCHAR)"
+            value = unless_blank(f"CAST({x} AS VARCHAR)", x, f.type)
         candidates.setdefault(target, []).append(value)
     return candidates
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.catalog import Kind
 from reverse_etl.destinations.shared.json_ids import id_text
-from reverse_etl.destinations.shared.sql import integer, jkey, lit, number
+from reverse_etl.destinations.shared.sql import blank, integer, jkey, lit, number
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -72,13 +72,14 @@ def _objects(col: str) -> str:
 
 def typed(t: str, s: str, kind: Kind | None, raw: str | None = None) -> str:
     """SQL: the JSON text sent for one value of a content key of ``kind`` (None: its own
-    JSON, ``raw``), or NULL to leave it out (null, or a number that does not parse). ``t``:
+    JSON, ``raw``), or NULL to leave it out (null, blank text as a struct's is:
+    ``shared/blanks.py``, or a number that does not parse). ``t``:
     the value's ``json_type``; ``s``: its text (``json_extract_string``: a string's text, a
     number's or an object's JSON; NULL for null)."""
     import pyarrow as pa
 
     if kind is Kind.ID:
-        return f"to_json({id_text(t, s)})"
+        return f"CASE WHEN NOT {blank(s)} THEN to_json({id_text(t, s)}) END"
     if kind is Kind.NUMBER:
         return f"to_json({number(s, pa.string())})"
     if kind is Kind.INTEGER:
@@ -92,9 +93,10 @@ def typed(t: str, s: str, kind: Kind | None, raw: str | None = None) -> str:
             f"WHEN 'VARCHAR' THEN {integer(s, pa.string())} END)"
         )
     if kind is Kind.STRING:
-        return f"to_json({s})"
+        return f"CASE WHEN NOT {blank(s)} THEN to_json({s}) END"
     assert raw is not None
-    return f"CASE WHEN {t} <> 'NULL' THEN CAST({raw} AS VARCHAR) END"
+    # ``s`` is NULL for null, and no other JSON but a string's text can be blank
+    return f"CASE WHEN NOT {blank(s)} THEN CAST({raw} AS VARCHAR) END"
 
 
 def _own_json(spec: ContentsSpec) -> bool:

@@ -131,13 +131,16 @@ def derived_event_id(model: str, key: str) -> str:
 def event_id_text(mapping: ColumnMapping, schema: pa.Schema, derived: str | None) -> str:
     """SQL: the event id a payload carries, as text (NULL: none), for the encode's
     ``__event_id``: ``derived`` (``derived_event_id``) when given, else the text of the
-    column mapped to ``event_id`` (an ID, written as ``as_text``)."""
+    column mapped to ``event_id`` (an ID, written as ``as_text``; NULL when blank, as the
+    payload leaves a blank one out: ``shared/blanks.py``)."""
     if derived is not None:
         return derived
     m = mapping.by_param().get("event_id")
     if m is None or len(m.path) != 1:
         return "CAST(NULL AS VARCHAR)"
-    return as_text(ident(m.column), schema.field(m.column).type)
+    t = schema.field(m.column).type
+    text = as_text(ident(m.column), t)
+    return f"CASE WHEN NOT {blank(ident(m.column))} THEN {text} END" if _is_text(t) else text
 
 
 def is_list(t: pa.DataType) -> bool:
@@ -426,6 +429,11 @@ _TEXT_TYPES = ("string", "large_string", "string_view")
 
 
 def _is_text(t: pa.DataType) -> bool:
+    """Text, or an ENUM (an Arrow dictionary of text, whose labels may be blank too)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(t):
+        t = t.value_type
     return str(t) in _TEXT_TYPES
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from reverse_etl.destinations.shared.blanks import unless_blank
 from reverse_etl.destinations.shared.contents_json import (
     ContentsSpec,
     contents_json,
@@ -168,7 +169,9 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         return f"to_json({_hash(text, param.hashing, spec.default_phone_region)})"
     scalar = _SCALARS.get(kind)
     if scalar is not None:
-        return f"to_json({scalar(col, t)})"
+        sent = f"to_json({scalar(col, t)})"
+        # a blank ID or text is left out, as a NULL one (a number's text is checked instead)
+        return unless_blank(sent, col, t) if kind in (Kind.ID, Kind.STRING) else sent
     if kind is Kind.ID_LIST:
         # one ID as a list of one; none left out (``[null]`` is refused, ``[""]`` names none)
         if is_json_text(t):  # JSON: the IDs it holds, checked row by row (json_ids.py)
@@ -194,13 +197,13 @@ def _contents_json(col: str, t: pa.DataType) -> str:
         x = f"x.{ident(f.name)}"
         kind = kinds.get(f.name)
         if kind is Kind.ID:
-            val = f"to_json({_as_text(x, f.type)})"
+            val = unless_blank(f"to_json({_as_text(x, f.type)})", x, f.type)
         elif kind is Kind.NUMBER:
             val = f"to_json({_number(x, f.type)})"
         elif kind is Kind.INTEGER:
             val = f"to_json({_integer(x, f.type)})"
-        else:
-            val = own_json(x, f.type)
+        else:  # a blank text key is left out of the item, as a NULL one
+            val = unless_blank(own_json(x, f.type), x, f.type)
         parts.append(f"{_jkey(f.name)} || {val}")
     return json_objects(col, "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'")
 
@@ -507,7 +510,7 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         text = f"CAST({col} AS VARCHAR)"
         out.append(
             _reason(
-                f"{col} IS NOT NULL AND NOT {one_of(text, sorted(param.allowed))}",
+                f"NOT {blank(col)} AND NOT {one_of(text, sorted(param.allowed))}",
                 f"{lit(param.name + ' ')} || {_quoted(text)} || "
                 + lit(" is not accepted by TikTok"),
             )

@@ -1,0 +1,33 @@
+"""Blank values (empty text, or text of whitespace only: ``''``, ``'  '``, ``'\\t\\n'``) are
+left out of a payload as NULL ones are, on every platform: an empty string identifies no one,
+names no product and says nothing, and both APIs refuse ``""`` in places (Meta's user_data).
+
+A parameter that is required is then missing, as a NULL one is (the platforms' row checks
+test ``blank``); one that is optional is left out. Only text (a VARCHAR, and an ENUM, whose
+labels are text) can be blank: other types are sent as they are, with no test per row.
+Pure: this module only writes DuckDB SQL.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reverse_etl.destinations.shared.sql import _is_text, blank
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+def can_be_blank(t: pa.DataType) -> bool:
+    """A column of type ``t`` may hold a blank value: text, or an ENUM (an Arrow dictionary
+    of text)."""
+    return _is_text(t)
+
+
+def unless_blank(sent: str, expr: str, t: pa.DataType) -> str:
+    """SQL: ``sent`` (what is written for ``expr``, of type ``t``: its JSON, its text), or
+    NULL, so left out, when ``expr`` is blank (``sql.blank``: whitespace as ``str.strip``
+    takes it, tabs and line breaks too, which DuckDB's ``trim`` leaves)."""
+    if not can_be_blank(t):
+        return sent
+    return f"CASE WHEN NOT {blank(expr)} THEN {sent} END"
