@@ -112,15 +112,30 @@ _BLANK = lit(WHITESPACE_CLASS + "*")
 def blank(expr: str) -> str:
     """SQL: ``expr`` is NULL or its text only ``WHITESPACE`` (as ``str.strip`` takes it: tabs
     and line breaks too, which ``trim`` leaves). A regex, not a trim: trim copies every (long)
-    URL."""
-    return f"coalesce(regexp_full_match(CAST({expr} AS VARCHAR), {_BLANK}), true)"
+    URL. A text whose first character is printable ASCII other than a space (nearly every
+    one) is not blank without the regex: a quarter of its time on 200k URLs, one thread
+    (5.1 against 21.0 ms)."""
+    v = f"CAST({expr} AS VARCHAR)"
+    # CASE, not AND: DuckDB evaluates both sides of an AND for every row, a CASE's branch
+    # only for the rows that take it.
+    test = f"CASE WHEN {_printable_first(v)} THEN false ELSE regexp_full_match({v}, {_BLANK}) END"
+    return f"coalesce({test}, true)"
+
+
+def _printable_first(text: str) -> str:
+    """SQL: the VARCHAR ``text`` starts with printable ASCII other than a space (so is not
+    blank); NULL for NULL, FALSE for ''."""
+    return f"(ascii({text}) BETWEEN 33 AND 126)"
 
 
 def _not_blank(text: str) -> str:
     """SQL: the VARCHAR ``text`` holds more than ``WHITESPACE`` (NULL for NULL). A regex, not
     ``strip(x) <> ''``: in a list's lambda that CASE took three times as long (0.09 s against
     0.03 per 200k lists of 3 IDs, one thread); the regex, 0.045."""
-    return f"NOT regexp_full_match({text}, {_BLANK})"
+    return (
+        f"CASE WHEN {_printable_first(text)} THEN true "
+        f"ELSE NOT regexp_full_match({text}, {_BLANK}) END"
+    )
 
 
 def derived_event_id(model: str, key: str) -> str:
