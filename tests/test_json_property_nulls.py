@@ -207,3 +207,34 @@ def test_a_json_value_is_sent_without_its_nulls(value: Any, spaced: bool) -> Non
     assert (LEFT if own is None else _read(own)) == expected
     if expected == _read(native):
         assert own == native
+
+
+def test_a_json_key_of_a_contents_item_is_sent_without_its_nulls() -> None:
+    """TikTok's contents of structs: a key that is JSON (a warehouse's jsonb in a composite)
+    is sent without its nulls; the JSON test is of the list column's type, once (a text key
+    of a contents with no JSON in it keeps the plain SQL: tiktok/encode.py)."""
+    from reverse_etl.destinations.tiktok.encode import _contents_json
+
+    con = duckdb.connect()
+    items = (
+        "[{'content_id': 'sku-1', 'brand': 'Acme', "
+        "'extra': '{\"a\": null, \"b\": [1, null]}'::JSON},"
+        " {'content_id': 'sku-2', 'brand': 'null', 'extra': 'null'::JSON}]"
+    )
+    for sql, sent in [
+        (
+            items,
+            [
+                {"content_id": "sku-1", "brand": "Acme", "extra": {"b": [1]}},
+                {"content_id": "sku-2", "brand": "null"},
+            ],
+        ),
+        (
+            "[{'content_id': 'sku-1', 'brand': '[null]'}]",  # text, not JSON: sent as it is
+            [{"content_id": "sku-1", "brand": "[null]"}],
+        ),
+    ]:
+        con.execute(f"CREATE OR REPLACE TABLE t AS SELECT {sql} AS c")
+        t = con.sql("SELECT * FROM t").arrow().schema.field("c").type
+        row = con.sql(f"SELECT {_contents_json('c', t)} FROM t").fetchone()
+        assert row is not None and json.loads(row[0]) == sent

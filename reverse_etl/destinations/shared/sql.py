@@ -219,7 +219,7 @@ def as_double(expr: str, t: pa.DataType) -> str:
     return expr
 
 
-def own_json(expr: str, t: pa.DataType) -> str:
+def own_json(expr: str, t: pa.DataType, *, json: bool | None = None) -> str:
     """SQL: the JSON of a value sent as the model has it (a custom property), with no JSON
     ``null`` in it at any depth: both platforms refuse the whole event for one. A list's NULL
     items are left out, and so are a struct's NULL fields, a map's NULL values and a union's
@@ -230,28 +230,43 @@ def own_json(expr: str, t: pa.DataType) -> str:
     jsonb or VARIANT; a JSON leaf of the lists and structs they are read as) follows the same
     rule: a top-level ``null`` is left out, and so are ``null`` items and members at any
     depth, and an array or object emptied by that (``json_nulls.py``); the rest is sent as
-    ``to_json`` writes it, and a value with no ``null`` is ``to_json``'s text itself."""
+    ``to_json`` writes it, and a value with no ``null`` is ``to_json``'s text itself.
+
+    ``json``: whether ``expr``'s type holds JSON, when the caller knows (True or False);
+    None: tested in SQL by ``when_holds_json``, which DuckDB folds when it plans for a column
+    but not for a lambda's variable (an item of a list, tested item by item: 2x the time of
+    a contents' text key, and 10 MB more at the peak of a 200k first sync), so a caller
+    over a list's items tests the list column once instead (``when_holds_json``)."""
     kept = _kept(expr, t, 0)
     sent = f"to_json({expr if kept is None else kept})"
-    if not _holds_text(t):
+    if not holds_text(t) or json is False:
         return sent
+    if json:
+        return without_nulls(sent)
     # Arrow's string is VARCHAR or JSON: typeof tells, folded by DuckDB when it plans (a value
     # with no JSON in it keeps its SQL). The nulls left are a JSON leaf's only.
-    return f"CASE WHEN contains(typeof({expr}), 'JSON') THEN {without_nulls(sent)} ELSE {sent} END"
+    return when_holds_json(expr, without_nulls(sent), sent)
 
 
-def _holds_text(t: pa.DataType) -> bool:
+def when_holds_json(col: str, sql: str, otherwise: str) -> str:
+    """SQL: ``sql`` when the type of the column ``col`` holds DuckDB's JSON (it is JSON, or a
+    list, struct or map with JSON in it), else ``otherwise``; decided once, when DuckDB plans
+    the query, for a column (not for a lambda's variable)."""
+    return f"CASE WHEN contains(typeof({col}), 'JSON') THEN {sql} ELSE {otherwise} END"
+
+
+def holds_text(t: pa.DataType) -> bool:
     """Whether ``t`` is text, or a list, map, struct or union that holds text (maybe JSON)."""
     import pyarrow as pa
 
     if _is_text(t):
         return True
     if is_list(t):
-        return _holds_text(t.value_type)
+        return holds_text(t.value_type)
     if pa.types.is_map(t):
-        return _holds_text(t.item_type)
+        return holds_text(t.item_type)
     if pa.types.is_struct(t) or pa.types.is_union(t):
-        return any(_holds_text(t.field(i).type) for i in range(t.num_fields))
+        return any(holds_text(t.field(i).type) for i in range(t.num_fields))
     return False
 
 

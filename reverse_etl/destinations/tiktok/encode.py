@@ -36,6 +36,7 @@ from reverse_etl.destinations.shared.sql import (
     derived_event_id,
     empty_key_checks,
     event_id_text,
+    holds_text,
     id_list_json,
     ident,
     json_objects,
@@ -44,6 +45,7 @@ from reverse_etl.destinations.shared.sql import (
     one_of,
     own_json,
     strip,
+    when_holds_json,
 )
 from reverse_etl.destinations.shared.sql import boolean as _boolean
 from reverse_etl.destinations.shared.sql import integer as _integer
@@ -190,6 +192,16 @@ def _contents_json(col: str, t: pa.DataType) -> str:
     if not _is_list(t) or not pa.types.is_struct(t.value_type):
         return f"to_json({col})"  # static validation reports the type; TikTok decides
     struct: pa.StructType = t.value_type
+    light = _content_items(col, struct, json=False)
+    if not any(holds_text(struct.field(i).type) for i in range(struct.num_fields)):
+        return light
+    # A text key may be JSON (a warehouse's): tested once, on the column's type (own_json)
+    return when_holds_json(col, _content_items(col, struct, json=True), light)
+
+
+def _content_items(col: str, struct: pa.StructType, *, json: bool) -> str:
+    """SQL: the JSON array of a list-of-structs ``contents``' items (``json``: its other text
+    keys are JSON, sent without their nulls)."""
     kinds = {k.name: k.kind for k in CONTENT_KEYS}
     parts = []
     for i in range(struct.num_fields):
@@ -203,7 +215,7 @@ def _contents_json(col: str, t: pa.DataType) -> str:
         elif kind is Kind.INTEGER:
             val = f"to_json({_integer(x, f.type)})"
         else:  # a blank text key is left out of the item, as a NULL one
-            val = unless_blank(own_json(x, f.type), x, f.type)
+            val = unless_blank(own_json(x, f.type, json=json), x, f.type)
         parts.append(f"{_jkey(f.name)} || {val}")
     return json_objects(col, "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'")
 
