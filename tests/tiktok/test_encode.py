@@ -486,6 +486,22 @@ def test_an_empty_event_id_beside_a_primary_key_is_a_warning(engine: DuckDBEngin
     assert alone["warnings"] is None
 
 
+def test_an_enum_key_is_checked_as_a_text_one(engine: DuckDBEngine) -> None:
+    """An ENUM event_id (the key) of a blank label, or of one with a control character,
+    went out as is: the blank and control-character checks read plain text columns only."""
+    engine.execute("CREATE TYPE key_label AS ENUM ('', ' ', 'e-2', 'tab\tx')")
+    rows = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, {NOW} AS event_time, "
+        "CAST(['', ' ', 'e-2', 'tab' || chr(9) || 'x'][i + 1] AS key_label) AS event_id "
+        "FROM range(4) t(i)",
+    )
+    reasons = {r["key"]: r["errors"] or "" for r in rows}
+    assert "primary key is blank" in reasons[""] and "primary key is blank" in reasons[" "]
+    assert reasons["e-2"] == ""
+    assert "event_id holds a control character" in reasons["tab\tx"]
+
+
 def test_a_blank_or_nan_event_id_as_the_key_is_an_invalid_row(engine: DuckDBEngine) -> None:
     """A blank or non-finite event_id as the primary key went out with an empty event id (or
     none) and no word: TikTok could not deduplicate it. Invalid, as a NULL key is; beside

@@ -443,7 +443,7 @@ def empty_key_checks(key_columns: tuple[str, ...], schema: pa.Schema) -> list[st
         if c not in schema.names:
             continue
         t = schema.field(c).type
-        if str(t) in _TEXT_TYPES:
+        if _is_text(t):  # an ENUM's labels too
             # As text: a JSON column (Arrow's string too) compared with '' read '' as JSON,
             # and failed the whole statement.
             text = f"CAST({ident(c)} AS VARCHAR)"
@@ -472,13 +472,13 @@ def control_character_checks(
 ) -> list[str]:
     """SQL fragments yielding a reason when a key column or the event_id column holds a
     control character (a NUL byte, a line break): such a key is not what the warehouse meant,
-    and the platforms deduplicate on event_id. Text columns only."""
+    and the platforms deduplicate on event_id. Text and ENUM columns only."""
     columns = dict.fromkeys(key_columns)
     if event_id_column is not None:
         columns[event_id_column] = None
     return [
-        f"CASE WHEN regexp_matches({ident(c)}, {CONTROL_CHARACTER}) "
+        f"CASE WHEN regexp_matches(CAST({ident(c)} AS VARCHAR), {CONTROL_CHARACTER}) "
         f"THEN {lit(f'{c} holds a control character (NUL, a line break, ...)')} END"
         for c in columns
-        if c in schema.names and str(schema.field(c).type) in _TEXT_TYPES
+        if c in schema.names and _is_text(schema.field(c).type)
     ]
