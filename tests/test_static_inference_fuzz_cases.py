@@ -102,6 +102,13 @@ RUN_TIME = [
     "select min(columns('a|b')) from s.t",
     "select * from (select columns(*), 1 as one from s.v) as q",
     "with c as (select columns('^(a|b)$'), 'x' as event from s.v) select * from c",
+    # a qualified star's pattern, GLOB, and the ILIKE forms sqlglot reads as a pattern (a
+    # complete list with a made-up boolean column "t.* LIKE 'b%'" before)
+    "select a as event, t.* like 'b%' from s.v as t",
+    "select t.* similar to 'b.*', a as event from s.v as t",
+    "select * glob 'b*' from s.v",
+    "select a, * not ilike 'B%' from s.v",
+    "select a, * exclude (a) ilike 'B%' from s.v",
 ]
 
 

@@ -338,11 +338,20 @@ def _unordered(node: exp.Expr | None, scope: Scope, ctx: Context, depth: int = 0
     return False
 
 
+_PATTERNS = (exp.Like, exp.ILike, exp.SimilarTo, exp.Glob)
+
+
 def _is_run_time(node: exp.Expr) -> bool:
-    """DuckDB's ``COLUMNS(...)``, or a ``* LIKE`` / ``* SIMILAR TO`` pattern (sqlglot reads
-    it as one boolean column): columns only known when the query runs."""
-    return isinstance(node, exp.Columns) or (
-        isinstance(node, (exp.Like, exp.SimilarTo)) and isinstance(node.this, exp.Star)
+    """DuckDB's ``COLUMNS(...)``, or a star's pattern (``* LIKE``, ``t.* SIMILAR TO``,
+    ``* GLOB``, ``* NOT ILIKE``, ``* EXCLUDE (a) ILIKE``: sqlglot reads each as one boolean
+    column): columns only known when the query runs."""
+    if isinstance(node, exp.Columns):
+        return True
+    if not isinstance(node, _PATTERNS):
+        return False
+    star = node.this
+    return isinstance(star, exp.Star) or (
+        isinstance(star, exp.Column) and isinstance(star.this, exp.Star)
     )
 
 
