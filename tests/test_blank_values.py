@@ -274,3 +274,25 @@ def test_a_blank_event_id_beside_a_key_is_sent_as_none(
                 for e in events}  # fmt: skip
         assert set(sent) == {f"o-{i}" for i in range(len(blanks))}
         assert not [e for e in sent.values() if "event_id" in e]
+
+
+def test_a_blank_att_status_beside_an_idfa_warns_as_a_null_one(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """A blank att_status is left out as a NULL one is: the row goes without one, and says
+    so (the warning read ``IS NULL``: a blank one was left out without a word)."""
+    base = {
+        "event": "'Purchase'",
+        "event_time": str(NOW),
+        "email": "'a@example.com'",
+        "app_id": "'1234567890'",
+        "idfa": "'6D92078A-8246-4BA4-AE5B-76104861E7DC'",
+    }
+    model = _model("att_status", BLANKS, base)
+    tiktok, _, report = _sync(server, tmp_path, model, tiktok_source="APP", meta=None)
+    assert set(tiktok) == set(BLANKS)
+    assert [e for e in tiktok.values() if "att_status" in e["user"]] == []
+    (plan,) = report.plans
+    assert dict(plan.warning_reasons) == {
+        "idfa without att_status (TikTok cannot tell whether tracking was allowed)": len(BLANKS)
+    }

@@ -607,9 +607,11 @@ def _companion_warnings(cols: dict[str, MappedColumn], source: str) -> list[str]
             )
         )
     if source == "APP" and "idfa" in cols and "att_status" in cols:
+        # a blank att_status is left out as a NULL one is (shared/blanks.py): none either
+        idfa, att_status = _blank(cols["idfa"].column), _blank(cols["att_status"].column)
         out.append(
             _reason(
-                f"NOT {_blank(cols['idfa'].column)} AND {ident(cols['att_status'].column)} IS NULL",
+                f"NOT {idfa} AND {att_status}",
                 lit("idfa without att_status (TikTok cannot tell whether tracking was allowed)"),
             )
         )
