@@ -296,3 +296,32 @@ def test_a_blank_att_status_beside_an_idfa_warns_as_a_null_one(
     assert dict(plan.warning_reasons) == {
         "idfa without att_status (TikTok cannot tell whether tracking was allowed)": len(BLANKS)
     }
+
+
+def test_a_blank_literal_of_a_fixed_vocabulary_passes_validate(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """validate reads a model's literals: a blank one of currency, content_type,
+    delivery_category or action_source was "not accepted" (an error), and the whole sync
+    stopped there, though the sync sends it as a NULL one: left out."""
+    model = (
+        "SELECT CASE WHEN i = 0 THEN 'Purchase' ELSE 'AddToCart' END AS event, "
+        f"{NOW} AS event_time, 'a@example.com' AS email, "
+        "'https://shop.example/done' AS page_url, 'Mozilla/5.0' AS user_agent, 1 AS value, "
+        "'e-' || i AS event_id, "
+        "CASE WHEN i = 0 THEN 'USD' WHEN i = 1 THEN '' ELSE '  ' END AS currency, "
+        "CASE WHEN i = 0 THEN 'product' ELSE '\t' END AS content_type, "
+        "CASE WHEN i = 0 THEN 'curbside' ELSE ' ' END AS delivery_category, "
+        "CASE WHEN i = 0 THEN 'website' ELSE '' END AS action_source "
+        "FROM range(3) AS t(i)"
+    )
+    tiktok, meta, report = _sync(server, tmp_path, model)
+    for events, props in ((tiktok, "properties"), (meta, "custom_data")):
+        assert set(events) == {"e-0", "e-1", "e-2"}
+        assert events["e-0"][props]["currency"] == "USD"
+        assert events["e-0"][props]["content_type"] == "product"
+        for key in ("e-1", "e-2"):
+            sent = events[key].get(props, {})
+            assert not {"currency", "content_type", "delivery_category"} & set(sent), sent
+    assert {e["action_source"] for e in meta.values()} == {"website"}
+    assert {p.name: dict(p.invalid_reasons) for p in report.plans} == {"tiktok": {}, "meta": {}}

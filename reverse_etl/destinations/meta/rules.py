@@ -81,10 +81,12 @@ class MetaRules:
 
     def value_issues(self, param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:
         """Event names (standard or custom), then fixed vocabularies, currency codes, IP
-        addresses and genders."""
+        addresses and genders. A blank value (empty, or only whitespace) of any other
+        parameter is sent as a NULL one is, left out (``shared/blanks.py``): nothing to say."""
         values = sorted(values)
         if param.name == "event":
             return check_events(values)
+        values = [v for v in values if v.strip()]
         if param.allowed is not None:
             return _allowed(param, values)
         if param.name == "currency":

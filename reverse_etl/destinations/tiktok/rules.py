@@ -78,10 +78,12 @@ class TikTokRules:
         ]
 
     def value_issues(self, param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:
-        """Event names for the source, then values outside a fixed vocabulary."""
+        """Event names for the source, then values outside a fixed vocabulary. A blank value
+        (empty, or only whitespace) is sent as a NULL one is, left out (``shared/blanks.py``):
+        no vocabulary refuses it (a blank event is an error of its own)."""
         values = sorted(values)
         out = check_events(values, self.source) if param.name == "event" else []
-        return out + check_allowed(param, values)
+        return out + check_allowed(param, [v for v in values if v.strip()])
 
 
 def check_events(values: Iterable[str], source: str) -> list[ColumnIssue]:
