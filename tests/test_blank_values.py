@@ -325,3 +325,19 @@ def test_a_blank_literal_of_a_fixed_vocabulary_passes_validate(
             assert not {"currency", "content_type", "delivery_category"} & set(sent), sent
     assert {e["action_source"] for e in meta.values()} == {"website"}
     assert {p.name: dict(p.invalid_reasons) for p in report.plans} == {"tiktok": {}, "meta": {}}
+
+
+def test_a_blank_enum_key_is_no_key(server: SandboxServer, tmp_path: Path) -> None:
+    """An ENUM event_id that is the key and blank is no key, as a VARCHAR one is (the key
+    check read text types only): it was sent without an event id (left out as blank), with
+    neither an error nor a warning."""
+    model = (
+        "SELECT 'Purchase' AS event, " + str(NOW) + " AS event_time, 'a@example.com' AS email, "
+        "'https://shop.example/done' AS page_url, 'Mozilla/5.0' AS user_agent, 'USD' AS currency,"
+        " 1 AS value, ['e-1', '  ', ''][i + 1]::ENUM('e-1', '  ', '') AS event_id "
+        "FROM range(3) t(i)"
+    )
+    tiktok, meta, report = _sync(server, tmp_path, model)
+    assert set(tiktok) == set(meta) == {"e-1"}
+    reasons = {p.name: dict(p.invalid_reasons) for p in report.plans}
+    assert reasons == {n: {"primary key is blank, NaN or infinite": 2} for n in ("tiktok", "meta")}

@@ -443,7 +443,7 @@ def empty_key_checks(key_columns: tuple[str, ...], schema: pa.Schema) -> list[st
         if c not in schema.names:
             continue
         t = schema.field(c).type
-        if _is_text(t):  # an ENUM's labels too
+        if _is_text(t):  # an ENUM too: a blank one is left out of the payload as event_id
             # As text: a JSON column (Arrow's string too) compared with '' read '' as JSON,
             # and failed the whole statement.
             text = f"CAST({ident(c)} AS VARCHAR)"
