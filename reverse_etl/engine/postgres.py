@@ -341,19 +341,12 @@ class PostgresEngine:
     def table_columns(self, schema: str | None, table: str) -> list[ColumnInfo] | None:
         """Columns of a table, view or materialized view (exact, case-sensitive names),
         typed as PostgreSQL writes them (``numeric(10,2)``, ``text[]``); None if absent."""
-        found = self.rows(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), c.oid "
-            "FROM pg_catalog.pg_class c "
-            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            "LEFT JOIN pg_catalog.pg_attribute a "
-            "  ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
-            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r','v','m','p','f') "
-            "ORDER BY a.attnum",
-            (schema or "public", table),
-        )
+        found = self.rows(_TABLE_COLUMNS, (schema or "public", table))
         if not found:
             return None
-        return [ColumnInfo(name, type_) for name, type_, _ in found if name is not None]
+        return [
+            ColumnInfo(name, _read_as(type_, oid)) for name, type_, oid in found if name is not None
+        ]
 
     def _table_types(self, parts: tuple[str, str, str]) -> dict[str, str] | None:
         """A table's (or view's) columns and their types in DuckDB's words, as PostgreSQL
@@ -634,6 +627,52 @@ def _refuse_duckdb_meanings(tree: exp.Expr) -> None:
             "a syntax error there)",
             hint="list the columns the model selects",
         )
+
+
+# A table's columns with each domain's base type (a result's column of a domain has its base
+# type, as RowDescription gives it): the type, as format_type writes it, and its oid.
+_TABLE_COLUMNS = """
+WITH RECURSIVE col AS (
+  SELECT a.attnum, a.attname, a.atttypid AS typid, a.atttypmod AS typmod
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_catalog.pg_attribute a
+    ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r','v','m','p','f')
+  UNION ALL
+  SELECT col.attnum, col.attname, t.typbasetype, t.typtypmod
+  FROM col JOIN pg_catalog.pg_type t ON t.oid = col.typid AND t.typtype = 'd'
+)
+SELECT col.attname, format_type(col.typid, col.typmod), col.typid FROM col
+WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.oid = col.typid AND t.typtype = 'd')
+ORDER BY col.attnum
+"""
+
+
+def _read_as(written: str, oid: int | None) -> str:
+    """A catalog column's type for validate: its own where DuckDB has the type (the types
+    read natively, ``numeric(10,2)``, ``text[]``, ``jsonb``; ``uuid``, ``interval``, ``time``,
+    ``bytea``...: validate judges them as it would DuckDB's), else text, as a stream reads it
+    (``_arrow_type``), or a list of texts for an array of a type psycopg knows (``inet[]``).
+    validate judged a ``citext``, ``money``, ``name``, enum or domain column (types sqlglot
+    cannot read) an error of every model that read its table, and an ``inet`` not text,
+    where the rows bring text."""
+    if oid is None:
+        return written
+    if oid in _BY_ARRAY_OID or oid in _BY_OID:
+        return "text[]" if oid == _NAME_ARRAY_OID else "text" if oid == _NAME_OID else written
+    if oid in _DUCKDB_TYPED:
+        return written
+    return "text[]" if oid in _TEXT_ARRAY_OIDS else "text"
+
+
+_NAME_OID = postgres.types["name"].oid
+_NAME_ARRAY_OID = postgres.types["name"].array_oid
+_DUCKDB_TYPED = frozenset(
+    oid
+    for n in ("uuid", "interval", "time", "timetz", "bytea", "bit", "varbit")
+    for oid in (postgres.types[n].oid, postgres.types[n].array_oid)
+)
 
 
 def _declare_prefix(cursor_name: str) -> str:
