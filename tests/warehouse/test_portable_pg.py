@@ -80,3 +80,21 @@ def test_date_diff_counts_as_duckdb_over_a_grid_of_times_and_dates(
     expected = duckdb.sql(sql).fetchall()
     assert len(expected) == 225
     assert got == expected
+
+
+def test_a_star_written_out_keeps_the_catalogs_mixed_case_names(
+    pg_engine: PostgresEngine,
+) -> None:
+    """``* EXCLUDE``/``* RENAME`` written out for PostgreSQL (engine/stars.py): a catalog
+    column "Mixed" was written ``t.mixed`` (no such column: the model failed)."""
+    pg_engine.execute(
+        'DROP TABLE IF EXISTS mixed_cols; CREATE TABLE mixed_cols (a int, "Mixed" int)'
+    )
+    pg_engine.execute("INSERT INTO mixed_cols VALUES (1, 2)")
+    for sql, want in [
+        ("select * exclude (a) from mixed_cols", {"Mixed": 2}),
+        ("select * rename (a as z) from mixed_cols", {"z": 1, "Mixed": 2}),
+        ("select * replace (a + 1 as a) from mixed_cols as m", {"a": 2, "Mixed": 2}),
+    ]:
+        rows = [r for b in iter_batches(pg_engine.stream(sql)) for r in b.to_pylist()]
+        assert rows == [want], sql
