@@ -205,3 +205,21 @@ def test_epoch_ms_and_len_of_columns_by_their_catalog_types() -> None:
         types.get,
     ).sql("postgres")
     assert "TO_TIMESTAMP(CAST(ts AS DOUBLE PRECISION)" in unknown
+
+
+def test_an_interval_divided_by_a_number_stays_a_division_of_the_interval() -> None:
+    """sqlglot wrote DuckDB's ``/`` of an interval as ``CAST(<interval> AS DOUBLE
+    PRECISION) / 2``, which PostgreSQL refuses; a division of numbers keeps the cast."""
+    from reverse_etl.engine.pg_meanings import typed_meanings
+
+    types = {("", "shop", "orders"): {"ts": "TIMESTAMP", "d": "DATE", "n": "BIGINT"}}
+    model = (
+        "select (ts - ts) / 2 as a, interval '3 day' / 2 as b, n / 2 as c, (d - d) / 2 as e "
+        "from shop.orders"
+    )
+    tree = sqlglot.parse_one(model, read="duckdb")
+    out = typed_meanings(tree, "duckdb", types.get).sql("postgres")
+    assert "(ts - ts) / 2 AS a" in out
+    assert "INTERVAL '3 DAY' / 2 AS b" in out
+    assert "CAST(n AS DOUBLE PRECISION) / 2 AS c" in out
+    assert "CAST((d - d) AS DOUBLE PRECISION) / 2 AS e" in out

@@ -563,7 +563,10 @@ def typed_meanings(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp
     of PostgreSQL's catalog (``table_types``): ``epoch_ms`` of a date or timestamp column
     (its milliseconds, where sqlglot wrote milliseconds to a timestamp, which failed there)
     and ``len``/``length`` of a list column (its number of items; ``length`` takes text
-    there). Where the types cannot be found, the query goes as it is. Changed in place."""
+    there). An interval divided by a number (``(ts - ts) / 2``) stays a division: sqlglot
+    writes DuckDB's ``/`` as one of DOUBLE PRECISIONs (its ``1 / 2`` is 0.5), and PostgreSQL
+    cannot cast an interval to one. Where the types cannot be found, the query goes as it
+    is. Changed in place."""
     for node, twin in typed_pairs(tree, _typed_candidates, dialect, table_types):
         seen = twin.this
         kind = seen.type.this if seen is not None and seen.type is not None else None
@@ -571,12 +574,14 @@ def typed_meanings(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp
             node.replace(_epoch_scaled(node.this, 3))
         elif isinstance(node, exp.Length) and kind in _LISTS:
             node.replace(_counted(node.this))
+        elif isinstance(node, exp.Div) and kind == exp.DataType.Type.INTERVAL:
+            node.set("typed", True)  # PostgreSQL's own interval / number
     return tree
 
 
 def _typed_candidates(tree: exp.Expr) -> list[exp.Expr]:
     return [
         n
-        for n in tree.find_all(exp.UnixToTime, exp.Length)
-        if isinstance(n, exp.Length) or is_epoch_ms(n)
+        for n in tree.find_all(exp.UnixToTime, exp.Length, exp.Div)
+        if isinstance(n, exp.Length | exp.Div) or is_epoch_ms(n)
     ]

@@ -15,6 +15,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
+import reverse_etl.sqlglot_fixes  # noqa: F401  (typed as DuckDB types: ts - ts, n * interval)
 from reverse_etl.engine.portable import innermost_first
 
 # A table's columns and their types (DuckDB's words), by its name as the query writes it

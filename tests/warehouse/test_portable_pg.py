@@ -98,3 +98,12 @@ def test_a_star_written_out_keeps_the_catalogs_mixed_case_names(
     ]:
         rows = [r for b in iter_batches(pg_engine.stream(sql)) for r in b.to_pylist()]
         assert rows == [want], sql
+
+
+def test_an_interval_divided_by_a_number_runs_on_postgresql(pg_engine: PostgresEngine) -> None:
+    """It was written ``CAST(<interval> AS DOUBLE PRECISION) / 2``: PostgreSQL refused it."""
+    pg_engine.execute("DROP TABLE IF EXISTS spans; CREATE TABLE spans (a timestamp, b timestamp)")
+    pg_engine.execute("INSERT INTO spans VALUES ('2024-01-01', '2024-01-04')")
+    sql = "select (b - a) / 2 as half, interval '3 day' / 2 as also from spans"
+    rows = [r for b in iter_batches(pg_engine.stream(sql)) for r in b.to_pylist()]
+    assert [(str(r["half"]), str(r["also"])) for r in rows] == [("1 day 12:00:00",) * 2]
