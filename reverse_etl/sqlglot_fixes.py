@@ -195,10 +195,11 @@ def install_star_expansion() -> None:
 
 # --- date and interval arithmetic ----------------------------------------------------
 # sqlglot (30.30) types ``n * interval '1 day'`` as n's type (BIGINT), ``ts - ts`` as a
-# TIMESTAMP, ``d - d`` as a DATE and ``epoch_ms(ts)`` (read as a time from Unix
-# milliseconds) as a TIMESTAMP. DuckDB: an INTERVAL, an INTERVAL, a BIGINT (days) and a
-# BIGINT. `retl validate` took the interval for a number (a missed error: `value` cannot be
-# an INTERVAL) and the day count for a date (a false error: `num_items` of ``d - d``).
+# TIMESTAMP, ``d - d`` as a DATE, ``epoch_ms(ts)`` (read as a time from Unix
+# milliseconds) as a TIMESTAMP and ``d + tm`` as a DATE. DuckDB: an INTERVAL, an INTERVAL,
+# a BIGINT (days), a BIGINT and a TIMESTAMP. `retl validate` took the interval for a number
+# (a missed error: `value` cannot be an INTERVAL) and the day count for a date (a false
+# error: `num_items` of ``d - d``).
 
 _T = exp.DType
 _NUMBERS = {*exp.DataType.INTEGER_TYPES, *exp.DataType.REAL_TYPES}
@@ -248,6 +249,18 @@ def _time_difference(original: Any) -> Any:
     return annotate
 
 
+def _date_and_time(original: Any) -> Any:
+    """``date + time`` (either way round): a TIMESTAMP (sqlglot typed it as the left one)."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        if {_kind(node.left), _kind(node.right)} in ({_T.DATE, _T.TIME}, {_T.DATE32, _T.TIME}):
+            self._set_type(node, _T.TIMESTAMP)
+        return node
+
+    return annotate
+
+
 def _epoch_of_time(original: Any) -> Any:
     """``epoch_ms(timestamp)``: the milliseconds, a BIGINT (``epoch_ms(n)`` is a time)."""
 
@@ -269,6 +282,7 @@ def install_time_arithmetic() -> None:
         (exp.Mul, _scaled_interval),
         (exp.Div, _scaled_interval),
         (exp.Sub, _time_difference),
+        (exp.Add, _date_and_time),
         (exp.UnixToTime, _epoch_of_time),
     ):
         spec = metadata.get(node) or {}

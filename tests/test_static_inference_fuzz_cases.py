@@ -21,6 +21,7 @@ TABLES = {
         ("d", "date"),
         ("amt", "decimal(12,2)"),
         ("tags", "varchar[]"),
+        ("tm", "time"),
     ],
     "u": [("a", "integer"), ("c", "varchar"), ("ts", "timestamp"), ("email", "varchar")],
     "v": [("id", "varchar"), ("a", "integer"), ("b", "varchar")],
@@ -86,6 +87,8 @@ TYPES = [
     "select ts - ts as waited, d - d as num_items, d - ts as since, d - 1 as day from s.t",
     # epoch_ms of a timestamp is its milliseconds (epoch_ms of a number is a timestamp)
     "select epoch_ms(ts) as value, epoch_ms(a) as event_time from s.t",
+    # a date plus a time of day is a TIMESTAMP (it was a DATE)
+    "select d + tm as event_time, tm + d as since from s.t",
 ]
 
 
