@@ -126,3 +126,12 @@ def test_columns_known_only_at_run_time_leave_the_list_incomplete(
     described_ = described(con, sql)
     assert all(c.named for c in result.columns)
     assert all(col in described_ for col in listed)  # each one listed is DuckDB's
+
+
+def test_columns_in_a_where_subquery_leave_the_list_complete(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Only the output's own SELECT (and what it reads from) counts: COLUMNS(*) in a WHERE's
+    subquery made the whole list incomplete (8e61202)."""
+    sql = "select a as event from s.v where exists (select columns(*) from s.u)"
+    assert inferred(sql) == described(con, sql)

@@ -355,15 +355,24 @@ def _is_run_time(node: exp.Expr) -> bool:
     )
 
 
-def _run_time_columns(tree: exp.Expr) -> bool:
-    """Whether an output expression of a SELECT of ``tree`` (a subquery's, a CTE's too) holds
-    columns only known when it runs (``min(COLUMNS(*))``)."""
-    return any(
-        _is_run_time(node)
-        for select in tree.find_all(exp.Select)
-        for proj in select.expressions
-        for node in proj.walk()
-    )
+def _run_time_columns(scope: Scope, depth: int = 0) -> bool:
+    """Whether an output expression of ``scope`` or of a query it reads from (a subquery in
+    its FROM, a CTE) holds columns only known when it runs (``min(COLUMNS(*))``); a
+    subquery of a WHERE is no part of the output."""
+    if depth > MAX_DEPTH:
+        return False
+    for branch in _branches(scope):
+        select = branch.expression
+        if isinstance(select, exp.Select) and any(
+            _is_run_time(node) for proj in select.expressions for node in proj.walk()
+        ):
+            return True
+        if any(
+            isinstance(source, Scope) and _run_time_columns(source, depth + 1)
+            for source in branch.sources.values()
+        ):
+            return True
+    return False
 
 
 def _from_run_time(proj: exp.Expr, scope: Scope, depth: int = 0) -> bool:
@@ -380,7 +389,7 @@ def output_columns(root: Scope, ctx: Context) -> tuple[list[OutputColumn], bool]
     if not isinstance(first, exp.Select):
         return [], False
     columns: list[OutputColumn] = []
-    complete = not _run_time_columns(root.expression)
+    complete = not _run_time_columns(root)
     for i, proj in enumerate(first.selects):
         if isinstance(_unalias(proj), (exp.Star, exp.Columns)) or (
             isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)
