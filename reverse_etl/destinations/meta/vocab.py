@@ -72,6 +72,7 @@ US_STATES: Final = {
     "connecticut": "ct",
     "delaware": "de",
     "districtofcolumbia": "dc",
+    "washingtondc": "dc",  # "Washington, D.C.", "Washington DC"
     "florida": "fl",
     "georgia": "ga",
     "hawaii": "hi",
@@ -121,6 +122,7 @@ US_STATES: Final = {
     "puertorico": "pr",
     "usvirginislands": "vi",
     "unitedstatesvirginislands": "vi",
+    "virginislandsus": "vi",  # "Virgin Islands, U.S." (ISO 3166's order)
 }
 
 # Graph API error codes (developers.facebook.com/docs/graph-api/guides/error-handling).
