@@ -603,6 +603,35 @@ def test_an_event_or_required_id_of_whitespace_is_missing(engine: DuckDBEngine, 
     assert "app_id is required for APP events" in (app["errors"] or "")
 
 
+@pytest.mark.parametrize("nan", ["'NaN'::DOUBLE", "'-inf'::DOUBLE", "'NaN'::FLOAT"])
+@pytest.mark.parametrize(
+    ("source", "column", "obj"), [("APP", "app_id", "app"), ("CRM", "lead_id", "lead")]
+)
+def test_a_nan_required_id_is_missing(
+    engine: DuckDBEngine, nan: str, source: str, column: str, obj: str
+) -> None:
+    """A NaN or infinite float is no ID (left out of the payload): a required one is missing,
+    as a NULL one is (the check read its text, 'nan', and the row went without the ID)."""
+    (row,) = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, {nan} AS {column}",
+        source,
+    )
+    assert obj not in row["payload"]
+    assert f"{column} is required for {source} events" in (row["errors"] or "")
+
+
+@pytest.mark.parametrize("event", ["NULL", "''", "'  '", "'\t\n'", "'\u00a0'"])
+def test_a_blank_offline_event_is_missing_only(engine: DuckDBEngine, event: str) -> None:
+    """One reason, as for NULL: a blank name was also 'not a standard event'."""
+    (row,) = encode(
+        engine,
+        f"SELECT CAST({event} AS VARCHAR) AS event, 'e' AS event_id, {NOW} AS event_time",
+        "OFFLINE",
+    )
+    assert row["errors"] == "event is missing"
+
+
 def test_a_contents_number_that_does_not_parse_is_a_warning(engine: DuckDBEngine) -> None:
     (row,) = encode(
         engine,

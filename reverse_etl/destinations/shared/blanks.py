@@ -31,3 +31,14 @@ def unless_blank(sent: str, expr: str, t: pa.DataType) -> str:
     if not can_be_blank(t):
         return sent
     return f"CASE WHEN NOT {blank(expr)} THEN {sent} END"
+
+
+def no_value(expr: str, t: pa.DataType) -> str:
+    """SQL: the ID ``expr`` (of type ``t``) is sent as none (``sql.as_text`` is NULL, or
+    blank): NULL, blank text, or a NaN or infinite float. Its text alone cannot tell: the
+    text of NaN is 'nan', yet no ID is sent for it, so a required one is missing."""
+    import pyarrow as pa
+
+    if pa.types.is_floating(t):
+        return f"coalesce(NOT isfinite({expr}), true)"
+    return blank(expr)

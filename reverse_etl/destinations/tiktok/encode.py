@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from reverse_etl.destinations.shared.blanks import unless_blank
+from reverse_etl.destinations.shared.blanks import no_value, unless_blank
 from reverse_etl.destinations.shared.contents_json import (
     ContentsSpec,
     contents_json,
@@ -329,12 +329,14 @@ def _quoted(expr: str) -> str:
 def _event_checks(column: str, source: str) -> list[str]:
     ev = f"CAST({ident(column)} AS VARCHAR)"
     # blank is str.strip's whitespace: trim() left '\t\n ', sent as the event's name
-    out = [_reason(blank(ident(column)), lit("event is missing"))]
+    missing = blank(ident(column))
+    out = [_reason(missing, lit("event is missing"))]
     if source == "OFFLINE":
+        # a blank name is missing only, as a NULL one (NOT list_contains of NULL is NULL)
         allowed = one_of(ev, sorted(STANDARD_EVENTS | set(LEGACY_EVENTS)))
         out.append(
             _reason(
-                f"NOT {allowed}",
+                f"NOT {missing} AND NOT {allowed}",
                 f"'event ' || {_quoted(ev)} || "
                 + lit(" is not a standard event (OFFLINE takes standard events only)"),
             )
@@ -544,7 +546,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     if spec.source in param.required_for and param.name not in ("event", "event_time"):
         out.append(
             _reason(
-                blank(col),  # '' is missing too, and '\t' (trim() took spaces only)
+                # '' is missing too, and '\t' (trim() took spaces only), and a NaN ID
+                no_value(col, t) if param.kind is Kind.ID else blank(col),
                 lit(f"{param.name} is required for {spec.source} events"),
             )
         )
