@@ -138,3 +138,27 @@ def test_misspelt_standard_event_warns(engine: DuckDBEngine) -> None:
         None,
         None,
     ]
+
+
+@pytest.mark.parametrize("blank", ["''", "'  '", "'\t\n'", "'\u00a0'"])
+@pytest.mark.parametrize(
+    ("column", "reasons"),
+    [
+        ("value", ["Purchase needs value (Meta rejects it)"]),
+        ("predicted_ltv", []),
+        ("num_items", []),
+        ("opt_out", []),
+        ("event_time", ["event_time is missing or not a time"]),
+    ],
+)
+def test_a_blank_text_number_boolean_or_time_is_a_null_one(
+    engine: DuckDBEngine, blank: str, column: str, reasons: list[str]
+) -> None:
+    """Written as text, a blank one is none: left out when optional, missing when required,
+    as a NULL one (it was 'not a number', 'not an integer', 'not a boolean': invalid)."""
+    null = one(engine, **{column: "CAST(NULL AS VARCHAR)"})
+    row = one(engine, **{column: blank})
+    assert errors(engine, **{column: "CAST(NULL AS VARCHAR)"}) == reasons
+    assert errors(engine, **{column: blank}) == reasons
+    assert row["payload"] == null["payload"]
+    assert row["warnings"] == null["warnings"]

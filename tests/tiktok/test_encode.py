@@ -632,6 +632,40 @@ def test_a_blank_offline_event_is_missing_only(engine: DuckDBEngine, event: str)
     assert row["errors"] == "event is missing"
 
 
+@pytest.mark.parametrize("blank", ["''", "'  '", "'\t\n'", "'\u00a0'"])
+@pytest.mark.parametrize(
+    ("source", "column", "reasons"),
+    [
+        ("WEB", "value", None),
+        ("WEB", "predicted_ltv", None),
+        ("WEB", "num_items", None),
+        ("WEB", "limited_data_use", None),
+        ("APP", "is_retargeting", None),
+        ("APP", "attributed", None),
+        ("WEB", "event_time", "event_time is missing or not a time"),
+    ],
+)
+def test_a_blank_text_number_boolean_or_time_is_a_null_one(
+    engine: DuckDBEngine, blank: str, source: str, column: str, reasons: str | None
+) -> None:
+    """Written as text, a blank one is none: left out when optional, missing when required,
+    as a NULL one (it was 'not a number', 'not an integer', 'not a boolean': invalid)."""
+
+    def row(value: str) -> dict[str, object]:
+        cols = {"event": "'Purchase'", "event_id": "'e'", "event_time": str(NOW)}
+        cols |= {"app_id": "'1234567890'"} if source == "APP" else {}
+        cols[column] = value
+        (out,) = encode(
+            engine, "SELECT " + ", ".join(f"{v} AS {k}" for k, v in cols.items()), source
+        )
+        return out
+
+    null, blanked = row("CAST(NULL AS VARCHAR)"), row(blank)
+    assert null["errors"] == blanked["errors"] == reasons
+    assert blanked["payload"] == null["payload"]
+    assert blanked["warnings"] == null["warnings"]
+
+
 def test_a_contents_number_that_does_not_parse_is_a_warning(engine: DuckDBEngine) -> None:
     (row,) = encode(
         engine,

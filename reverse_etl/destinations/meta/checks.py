@@ -35,6 +35,7 @@ from reverse_etl.destinations.meta.vocab import (
     MAX_AGE_DAYS_PHYSICAL_STORE,
     STANDARD_EVENTS,
 )
+from reverse_etl.destinations.shared.blanks import has_value
 from reverse_etl.destinations.shared.contents_json import (
     is_json_text,
     not_objects,
@@ -248,7 +249,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         fn, what = parser
         out.append(
             _reason(
-                f"{col} IS NOT NULL AND ({fn(col, t)}) IS NULL", lit(f"{param.name} is not {what}")
+                f"{has_value(col, t)} AND ({fn(col, t)}) IS NULL",  # blank text: none, as NULL
+                lit(f"{param.name} is not {what}"),
             )
         )
     if param.hashing is Hashing.PHONE_DIGITS:

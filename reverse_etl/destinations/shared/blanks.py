@@ -42,3 +42,11 @@ def no_value(expr: str, t: pa.DataType) -> str:
     if pa.types.is_floating(t):
         return f"coalesce(NOT isfinite({expr}), true)"
     return blank(expr)
+
+
+def has_value(expr: str, t: pa.DataType) -> str:
+    """SQL: ``expr`` (of type ``t``) holds a value, so one that does not parse (a number, an
+    integer, a boolean, a time written as text) is said to be no such value: not NULL, and,
+    for text, not blank. A blank one is none, as NULL is: left out when optional, missing
+    when required (it was 'not a number', an invalid row)."""
+    return f"NOT {blank(expr)}" if can_be_blank(t) else f"{expr} IS NOT NULL"

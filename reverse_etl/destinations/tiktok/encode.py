@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from reverse_etl.destinations.shared.blanks import no_value, unless_blank
+from reverse_etl.destinations.shared.blanks import has_value, no_value, unless_blank
 from reverse_etl.destinations.shared.contents_json import (
     ContentsSpec,
     contents_json,
@@ -538,7 +538,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         fn, what = parser
         out.append(
             _reason(
-                f"{col} IS NOT NULL AND ({fn(col, t)}) IS NULL", lit(f"{param.name} is not {what}")
+                f"{has_value(col, t)} AND ({fn(col, t)}) IS NULL",  # blank text: none, as NULL
+                lit(f"{param.name} is not {what}"),
             )
         )
     if param.kind is Kind.ID_LIST and is_json_text(t):  # JSON: an object is no ID
