@@ -298,3 +298,18 @@ def test_min_match_coverage_stops_the_run_before_anything_is_sent(
     assert server.stats.requests_by_endpoint() == {} and server.stats.events_accepted == 0
     report = sorted((tmp_path / ".retl" / "runs").glob("*.json"))[-1].read_text()
     assert "below min_match_coverage 0.75" in report  # the run report says why, for CI
+
+
+def test_a_filled_value_is_told_as_blank_tells_it(engine: DuckDBEngine) -> None:
+    """A match key's value is filled when it is not blank (shared/sql.py ``blank``): the same
+    results as the whitespace regex alone, which ran on every row's ip, user agent, ttclid …
+    (``blank`` skips it for text that starts with printable ASCII, nearly every one)."""
+    from reverse_etl.destinations.shared.sql import blank
+    from reverse_etl.destinations.tiktok.match import _filled
+
+    assert _filled("v") == f"NOT {blank('v')}"  # the prefiltered test, not the regex alone
+    values = [None, "", " ", "\t\n", "\u00a0", "\u3000 ", "a", " a", "\u00a0x", "é", "\x7f"]
+    ((filled,),) = engine.rows(
+        f"SELECT list_transform(?::VARCHAR[], v -> coalesce({_filled('v')}, false))", [values]
+    )
+    assert filled == [v is not None and v.strip() != "" for v in values]

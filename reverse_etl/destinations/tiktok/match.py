@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reverse_etl.destinations.shared.sql import WHITESPACE_CLASS, ident, is_list, lit, strip
+from reverse_etl.destinations.shared.sql import blank, ident, is_list, strip
 from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.destinations.tiktok.catalog import (
     NORMALISATION_FAILURES,
@@ -34,9 +34,10 @@ if TYPE_CHECKING:
 
 
 def _filled(value: str) -> str:
-    """SQL: not NULL, not only whitespace (a regex: trim() would copy every long user
-    agent)."""
-    return f"NOT regexp_full_match(CAST({value} AS VARCHAR), {lit(WHITESPACE_CLASS + '*')})"
+    """SQL: not NULL, not only whitespace (``shared/sql.py`` blank: a regex, as trim() would
+    copy every long user agent, run only on a text whose first character is no printable
+    ASCII, so on nearly no ip, user agent or ttclid)."""
+    return f"NOT {blank(value)}"
 
 
 def _carries(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
