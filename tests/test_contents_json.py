@@ -333,3 +333,23 @@ def test_a_sync_sends_the_id_it_checked_and_no_clamped_quantity(
     assert set(tiktok) == set(EDGE_VALUES)
     assert tiktok["e3"]["properties"]["contents"] == [{"content_id": "1e400"}]
     assert tiktok["e4"]["properties"]["contents"] == [{"content_id": "a"}]
+
+
+@pytest.mark.parametrize("blank", ["", "  ", "\t", "\n\u00a0"])
+def test_a_struct_items_json_string_of_whitespace_is_left_out(
+    engine: DuckDBEngine, blank: str
+) -> None:
+    """TikTok: a contents struct's key of type JSON holding a string of only whitespace is
+    left out, as the same value of a JSON contents is (it was sent as "  ": its JSON's text,
+    quotes and all, was what the blank test read); a VARCHAR key beside it too."""
+    key = "'" + json.dumps(blank).replace("'", "''") + "'"
+    as_struct = tiktok_row(
+        engine,
+        f"[{{'content_id': 'a', 'brand': CAST({key} AS JSON), 'size': {_struct(blank)}, "
+        "'color': CAST('\"red\"' AS JSON)}]",
+    )
+    as_json = tiktok_row(
+        engine, _json([{"content_id": "a", "brand": blank, "size": blank, "color": "red"}])
+    )
+    assert contents_of("tiktok", as_struct) == [{"content_id": "a", "color": "red"}]
+    assert as_struct == as_json

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from reverse_etl.destinations.shared.blanks import has_value, no_value, unless_blank
+from reverse_etl.destinations.shared.blanks import can_be_blank, has_value, no_value, unless_blank
 from reverse_etl.destinations.shared.contents_json import (
     ContentsSpec,
     contents_json,
@@ -214,6 +214,12 @@ def _content_items(col: str, struct: pa.StructType, *, json: bool) -> str:
             val = f"to_json({_number(x, f.type)})"
         elif kind is Kind.INTEGER:
             val = f"to_json({_integer(x, f.type)})"
+        elif json and can_be_blank(f.type):
+            # A JSON string of only whitespace (or "") is blank too, as in a JSON contents
+            # (contents_json.typed): the string's text is tested, not the JSON's quotes.
+            # to_json: a VARCHAR key beside a JSON one is this branch's too.
+            text = f"json_extract_string(to_json({x}), '$')"
+            val = f"CASE WHEN NOT {blank(text)} THEN {own_json(x, f.type, json=True)} END"
         else:  # a blank text key is left out of the item, as a NULL one
             val = unless_blank(own_json(x, f.type, json=json), x, f.type)
         parts.append(f"{_jkey(f.name)} || {val}")
