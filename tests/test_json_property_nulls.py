@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reverse_etl.destinations.shared.sql import ident, lit, own_json
@@ -238,3 +238,139 @@ def test_a_json_key_of_a_contents_item_is_sent_without_its_nulls() -> None:
         t = con.sql("SELECT * FROM t").arrow().schema.field("c").type
         row = con.sql(f"SELECT {_contents_json('c', t)} FROM t").fetchone()
         assert row is not None and json.loads(row[0]) == sent
+
+
+# --- the sentinels' way (json_nulls.py), piece by piece -----------------------------------
+
+S = "\x01"  # the sentinel
+
+
+def _sql(con: duckdb.DuckDBPyConnection, expr: str, text: str) -> str | None:
+    """``expr`` (SQL of ``__x``) of the VARCHAR ``text``."""
+    row = con.execute(f"SELECT {expr} FROM (SELECT $t::VARCHAR AS __x)", {"t": text}).fetchone()
+    assert row is not None
+    return row[0]
+
+
+MARKED = {
+    "null": S,
+    '[null,"null",null]': f'[{S},"null",{S}]',
+    '{"null":null,"a":"x null","b\\"":null}': f'{{"null":{S},"a":"x null","b\\"":{S}}}',
+    '["a\\\\",null,"\\",null,\\"",1,null]': f'["a\\\\",{S},"\\",null,\\"",1,{S}]',
+    '[Infinity,"n",-Infinity,null,NaN,true,false]': f'[Infinity,"n",-Infinity,{S},NaN,true,false]',
+    '{"a":[],"b":{},"c":"é💡null","d":[null]}': f'{{"a":[],"b":{{}},"c":"é💡null","d":[{S}]}}',
+}
+
+
+@pytest.mark.parametrize(("text", "marked"), MARKED.items(), ids=range(len(MARKED)))
+def test_each_null_outside_strings_is_marked(text: str, marked: str) -> None:
+    from reverse_etl.destinations.shared.json_nulls import _marked
+
+    assert _sql(duckdb.connect(), _marked("__x"), text) == marked
+
+
+COLLAPSED = {  # text: after 1 pass, after 2 passes
+    f'[{S},[{S}],{{"a":{S},"b":[{S},{S}]}}]': (
+        f'[{S},{S},{{"a":{S},"b":{S}}}]',
+        f"[{S},{S},{S}]",
+    ),
+    f'{{"k\\":[":{S},"x":[{S},1],"e":[],"f":{{}}}}': (
+        f'{{"k\\":[":{S},"x":[{S},1],"e":[],"f":{{}}}}',
+        f'{{"k\\":[":{S},"x":[{S},1],"e":[],"f":{{}}}}',
+    ),
+    f'[{{"a":{S},"b":"}}"}},["]",{S}],{{"c":{{"d":{S}}}}}]': (
+        f'[{{"a":{S},"b":"}}"}},["]",{S}],{{"c":{S}}}]',
+        f'[{{"a":{S},"b":"}}"}},["]",{S}],{S}]',
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "passes"), COLLAPSED.items(), ids=range(len(COLLAPSED)))
+def test_an_array_or_object_of_only_sentinels_is_one(text: str, passes: tuple[str, str]) -> None:
+    """One level of nesting a pass; an array or object written empty, or holding anything
+    but sentinels (a string with a bracket in it too), stays."""
+    from reverse_etl.destinations.shared.json_nulls import _collapsed
+
+    con = duckdb.connect()
+    assert (_sql(con, _collapsed("__x", 1), text), _sql(con, _collapsed("__x", 2), text)) == passes
+
+
+LEFT_OUT = {
+    S: None,
+    f"[{S},1,{S},{S},2,{S}]": "[1,2]",
+    f'{{"a":{S},"b":1,"c":{S},"d":{{"e":{S},"f":[{S},"x"]}},"g":{S}}}': '{"b":1,"d":{"f":["x"]}}',
+    f'{{"a\\",":{S},"b\\\\":"{{,\\"c\\":"}}': '{"b\\\\":"{,\\"c\\":"}',
+    '[[],{},"null"]': '[[],{},"null"]',
+}
+
+
+@pytest.mark.parametrize(("text", "kept"), LEFT_OUT.items(), ids=range(len(LEFT_OUT)))
+def test_sentinels_go_with_their_keys_and_commas(text: str, kept: str | None) -> None:
+    from reverse_etl.destinations.shared.json_nulls import _left_out
+
+    assert _sql(duckdb.connect(), _left_out("__x"), text) == kept
+
+
+def test_only_nesting_past_the_passes_is_folded() -> None:
+    """An array or object emptied deeper than ``_PASSES`` levels is left to the fold, over
+    what the passes left; the same text either way."""
+    from reverse_etl.destinations.shared.json_nulls import (
+        _EMPTIED,
+        _PASSES,
+        _cleaned,
+        _collapsed,
+        _folded,
+        _marked,
+    )
+
+    con = duckdb.connect()
+    for depth in (_PASSES, _PASSES + 1, 3 * _PASSES):
+        emptied = "[" * depth + "null" + "]" * depth
+        for text in (emptied, f'{{"a":{emptied},"b":[1,null]}}', f"[{emptied},2]"):
+            left = _sql(
+                con, f"regexp_matches({_collapsed(_marked('__x'), _PASSES)}, '{_EMPTIED}')", text
+            )
+            assert left is (depth > _PASSES)
+            assert _sql(con, _cleaned("__x"), text) == _sql(con, _folded("__x"), text)
+    assert _sql(con, _cleaned("__x"), "[" * 30 + "null" + "]" * 30) is None
+
+
+def test_large_values_are_sent_without_their_nulls() -> None:
+    """A 20,000-item array and an object of 20,000 members (strings holding ``null``, nulls,
+    arrays emptied): the exact text, to_json's with its nulls left out."""
+    con = duckdb.connect()
+    items = [
+        ["null", '"null"', "[null]", "1e400", '"a\\",null"', '{"k":null}', "[[]]"][i % 7]
+        for i in range(20_000)
+    ]
+    kept = [item for item in items if item not in ("null", "[null]", '{"k":null}')]
+    members = [f'"k{i}":{item}' for i, item in enumerate(items)]
+    kept_members = [f'"k{i}":{item}' for i, item in enumerate(items) if item in kept]
+    for text, sent in (
+        ("[" + ",".join(items) + "]", "[" + ",".join(kept) + "]"),
+        ("{" + ",".join(members) + "}", "{" + ",".join(kept_members) + "}"),
+        ("[" * 7 + ",".join(items) + "]" * 7, "[" * 7 + ",".join(kept) + "]" * 7),
+    ):
+        assert _sent(con, f"{lit(text)}::JSON")[0] == sent
+
+
+_NESTED = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3),
+        st.dictionaries(_TEXT, inner, min_size=1, max_size=3).map(lambda d: _Object(d.items())),
+    ),
+    max_leaves=40,
+)
+
+
+@settings(deadline=None)  # a 40-leaf value takes its fold ~0.3 s on a loaded box
+@given(st.one_of(_VALUES, _NESTED))
+def test_the_sentinels_write_what_the_fold_writes(value: Any) -> None:
+    """Byte for byte, on to_json's text (deep nesting of nulls too, past the passes)."""
+    from reverse_etl.destinations.shared.json_nulls import _cleaned, _folded
+
+    con = duckdb.connect()
+    text = _sql(con, "to_json(__x::JSON)", _dumps(value, False))
+    assert text is not None
+    assert _sql(con, _cleaned("__x"), text) == _sql(con, _folded("__x"), text)

@@ -17,12 +17,26 @@ Three ways, the cheapest that holds, per row:
   object whole: JSON merge patch onto ``{}`` (RFC 7386, in C), which leaves out exactly
   those members; taken when its text holds no ``null`` (one in an array is kept) and no ``{}``
   (maybe an object emptied, which must go too), else
-- the tokens of the text (``regexp_extract_all``: a string with the colon of a key, an empty
-  ``[]`` or ``{}``, a bracket, a scalar; commas and colons are written again) folded
-  (``list_reduce``) over a stack of the open arrays' and objects' texts: a value is added to
-  the innermost one with its key; ``null`` drops its key; a closing bracket adds its array or
-  object to the one around it, or drops it with its key when nothing was added to it. A
-  string ``"null"`` is one token, a string. About 20-45 µs a row (docs/performance.md).
+- sentinels, each step one linear ``regexp_replace`` (RE2) over the text, about 15-20 µs a
+  row and ~4 ms for 100 kB (docs/performance.md). ``to_json``'s text is compact, and writes
+  a control character in a string escaped (``\\u0001``): a raw chr(1) is only ever one
+  this module wrote, outside the strings. (1) Each ``null`` outside the strings becomes chr(1)
+  (the strings are matched whole, so a ``null`` in one is no match). (2) An array or object
+  holding only sentinels (items, or members: a key, its colon, a sentinel) becomes one, one
+  level of nesting a pass, ``_PASSES`` times. (3) The sentinels left go with their keys and
+  commas; a sentinel alone is nothing left (NULL). The pieces of (2) and (3) are found in
+  the right places only: chr(1) is outside strings, so is the bracket, comma or colon next
+  to it; the key before ``":`` and chr(1) is matched from its opening quote, as the quote
+  after a ``{`` or ``,`` cannot be read as an escaped one. An array or object emptied
+  deeper than that (nesting of only nulls) is left to
+- the fold, over the text the passes left (its sentinels written ``null`` again): its tokens
+  (``regexp_extract_all``: a string with the colon of a key, an empty ``[]`` or ``{}``, a
+  bracket, a scalar; commas and colons are written again) folded (``list_reduce``) over a
+  stack of the open arrays' and objects' texts: a value is added to the innermost one with
+  its key; ``null`` drops its key; a closing bracket adds its array or object to the one
+  around it, or drops it with its key when nothing was added to it. A string ``"null"`` is
+  one token, a string. Its string concatenation is quadratic in the text's length (2 s for
+  one 16,000-item array): kept for what the passes cannot finish only.
 
 Pure: this module only writes SQL.
 """
@@ -34,6 +48,18 @@ from __future__ import annotations
 _TOKEN = r""""(?:[^"\\]|\\.)*":?|\[\]|\{\}|[\[\]{}]|[^,:\[\]{}"]+"""
 _OPENS = "('[', '{')"
 
+# The sentinels' way (module docstring). (1) A run of strings, matched whole (written back
+# followed by chr(1), removed right after its closing quote: a ``null`` never follows a
+# quote), with what is between them when that holds no ``n`` (outside strings, only
+# ``null`` and ``Infinity`` do), or ``null``. (2) An array or object of only sentinels.
+# (3) A sentinel (with its key) and its comma.
+_STRING = r'"(?:[^"\\]|\\.)*"'
+_MARK = f'({_STRING}(?:[^"n]*{_STRING})*)|null'
+_SENTINEL = f"(?:{_STRING}:)?\\x01"
+_EMPTIED = f"[\\[{{]{_SENTINEL}(?:,{_SENTINEL})*[\\]}}]"
+_LEFT = f",{_SENTINEL}|{_SENTINEL},"
+_PASSES = 8
+
 
 def without_nulls(sent: str) -> str:
     """SQL: the JSON ``sent`` (as ``to_json`` writes it) without its nulls (module docstring),
@@ -42,10 +68,45 @@ def without_nulls(sent: str) -> str:
     whole = "NOT contains(__m, 'null') AND NOT contains(__m, '{}')"
     merged = f"list_filter([{merged}], __m -> {whole})[1]"  # NULL when not taken
     merged = f"CASE WHEN json_type({sent}) = 'OBJECT' THEN {merged} END"
-    folded = f"CAST({_folded(sent)} AS JSON)"
+    cleaned = f"CAST({_cleaned(sent)} AS JSON)"
     return (
-        f"CASE WHEN NOT contains({sent}, 'null') THEN {sent} ELSE coalesce({merged}, {folded}) END"
+        f"CASE WHEN NOT contains({sent}, 'null') THEN {sent} ELSE coalesce({merged}, {cleaned}) END"
     )
+
+
+def _cleaned(text: str) -> str:
+    """SQL: the JSON ``text`` without its nulls by the sentinels (module docstring), as
+    VARCHAR; by the fold over what the passes left when an array or object emptied is nested
+    deeper than ``_PASSES``."""
+    # What the passes left, a lambda's variable: it is read twice or three times.
+    done = f"CASE WHEN regexp_matches(__c, '{_EMPTIED}') THEN {_folded(_as_nulls('__c'))} "
+    done += f"ELSE {_left_out('__c')} END"
+    return f"list_transform([{_collapsed(_marked(text), _PASSES)}], __c -> {done})[1]"
+
+
+def _marked(text: str) -> str:
+    """SQL: ``text`` with each ``null`` token (outside strings) written as the sentinel chr(1)."""
+    marked = f"regexp_replace({text}, '{_MARK}', '\\1' || chr(1), 'g')"
+    return f"replace({marked}, '\"' || chr(1), '\"')"
+
+
+def _collapsed(marked: str, passes: int) -> str:
+    """SQL: ``marked`` with each array or object that holds only sentinels (items, or members
+    with their keys) written as a sentinel, ``passes`` times (one level of nesting each)."""
+    for _ in range(passes):
+        marked = f"regexp_replace({marked}, '{_EMPTIED}', chr(1), 'g')"
+    return marked
+
+
+def _left_out(collapsed: str) -> str:
+    """SQL: ``collapsed`` (no array or object of only sentinels left in it) without its
+    sentinels, their keys and commas; NULL when it is one sentinel (nothing left)."""
+    return f"NULLIF(regexp_replace({collapsed}, '{_LEFT}', '', 'g'), chr(1))"
+
+
+def _as_nulls(marked: str) -> str:
+    """SQL: ``marked`` with its sentinels written ``null`` again (JSON for the fold)."""
+    return f"replace({marked}, chr(1), 'null')"
 
 
 def _separated(frame: str) -> str:
