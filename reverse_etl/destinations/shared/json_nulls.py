@@ -17,8 +17,8 @@ Three ways, the cheapest that holds, per row:
   object whole: JSON merge patch onto ``{}`` (RFC 7386, in C), which leaves out exactly
   those members; taken when its text holds no ``null`` (one in an array is kept) and no ``{}``
   (maybe an object emptied, which must go too), else
-- sentinels, each step one linear ``regexp_replace`` (RE2) over the text, about 15-20 µs a
-  row and ~4 ms for 100 kB (docs/performance.md). ``to_json``'s text is compact, and writes
+- sentinels, each step one linear ``regexp_replace`` (RE2) over the text, about 3-5 µs a
+  row and ~5 ms for 85 kB (docs/performance.md). ``to_json``'s text is compact, and writes
   a control character in a string escaped (``\\u0001``): a raw chr(1) is only ever one
   this module wrote, outside the strings. (1) Each ``null`` outside the strings becomes chr(1)
   (the strings are matched whole, so a ``null`` in one is no match). (2) An array or object
