@@ -64,7 +64,10 @@ def _imports(path: Path) -> set[str]:
                 "notify/",
             ),
         ),
-        ("psycopg", ("engine/postgres.py", "engine/pg_copy.py", "engine/pg_dsn.py")),
+        (
+            "psycopg",
+            ("engine/postgres.py", "engine/pg_copy.py", "engine/pg_dsn.py", "engine/pg_reads.py"),
+        ),
         ("pyspark", ("engine/spark.py", "engine/spark_retry.py")),
         ("rich", ("reporting/", "cli/")),
         ("typer", ("cli/",)),

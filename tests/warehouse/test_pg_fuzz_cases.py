@@ -41,7 +41,7 @@ COLUMNS: dict[str, tuple[str, str, str, Any]] = {
     "domain_text": ("fuzz.label", "'gift'", "description", "gift"),
     "domain_int": ("fuzz.posint", "3", "num_items", 3),
     "domain_amount": ("fuzz.amount", "12.50", "value", 12.5),
-    "money_c": ("money", "12.34", "properties.money", "$12.34"),
+    "money_c": ("money", "12.34", "properties.money", 12.34),  # its number (pg_reads.py)
     "name_c": ("name", "'shop-7'", "shop_id", "shop-7"),
     "pair": ("fuzz.pair", "ROW(1, 'x')", "properties.pair", "(1,x)"),
     "net": ("cidr", "'10.1.0.0/16'", "properties.net", "10.1.0.0/16"),
