@@ -51,7 +51,7 @@ from reverse_etl.engine.pg_copy import (
     read_batches,
 )
 from reverse_etl.engine.pg_meanings import duckdb_meanings, typed_meanings
-from reverse_etl.engine.pg_reads import ReadPlan, far_merged, read_plan
+from reverse_etl.engine.pg_reads import read_plan
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
 from reverse_etl.engine.sql_guard import (
     checked_output,
@@ -479,29 +479,24 @@ class _Stream:
         self._registry = registry
         self._query = query  # the model's, as errors point into it
         self._run = query  # what runs: ``pg_reads.read_plan``'s wrapping of it, if any
-        self._reads: ReadPlan | None = None
         self._copy: CopyPlan | None = None
         self._on_refused = on_refused  # called when the server refuses the COPY
         registry.add(self)
         try:
             con.read_only = True
             self._declare()
-            self._reads = read_plan(con, query, self._cur.description or ())
-            if self._reads is not None:  # declared again, as the values are to be read
+            wrapped = read_plan(con, query, self._cur.description or ())
+            if wrapped is not None:  # declared again, as the values are to be read
                 self._cur.close()
-                self._run = self._reads.query
+                self._run = wrapped
                 self._declare()
-            read = _arrow_schema(self._cur, exact_numbers=True)
-            self._read_schema = read
-            self.schema = (
-                read if self._reads is None else pa.schema(list(read)[: self._reads.columns])
-            )
+            self.schema = _arrow_schema(self._cur, exact_numbers=True)
             self._convert = [
                 _converter(col.type_code, field.type)
-                for col, field in zip(self._cur.description or (), read, strict=True)
+                for col, field in zip(self._cur.description or (), self.schema, strict=True)
             ]
             self._copy = (
-                copy_plan(self._run, read, as_text=_as_text(self._cur)) if by_copy else None
+                copy_plan(self._run, self.schema, as_text=_as_text(self._cur)) if by_copy else None
             )
             if self._copy is not None:
                 self._cur.close()  # declared for its columns only: COPY reads the rows
@@ -542,11 +537,9 @@ class _Stream:
                     return
                 columns = list(zip(*rows, strict=True))
                 del rows
-                yield self._merged(
-                    pa.RecordBatch.from_arrays(
-                        [self._column(i, values) for i, values in enumerate(columns)],
-                        schema=self._read_schema,
-                    )
+                yield pa.RecordBatch.from_arrays(
+                    [self._column(i, values) for i, values in enumerate(columns)],
+                    schema=self.schema,
                 )
         finally:
             self.close()
@@ -564,9 +557,8 @@ class _Stream:
                     refused = True
                 else:
                     if first is not None:
-                        yield self._merged(first)
-                        for batch in batches:
-                            yield self._merged(batch)
+                        yield first
+                        yield from batches
         except psycopg.Error as exc:
             raise _query_error(exc, self._query) from None
         finally:
@@ -592,12 +584,8 @@ class _Stream:
             raise
         yield from self._fetched(batch_rows)
 
-    def _merged(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        """``batch`` without the hidden columns of ``pg_reads`` (their values in place)."""
-        return batch if self._reads is None else far_merged(batch, self._reads, self.schema)
-
     def _column(self, index: int, values: Sequence[Any]) -> pa.Array:
-        field = self._read_schema.field(index)
+        field = self.schema.field(index)
         try:
             return pa.array(self._convert[index](values), type=field.type)
         except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
