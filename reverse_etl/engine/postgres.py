@@ -666,13 +666,21 @@ def _read_as(written: str, oid: int | None) -> str:
     where the rows bring text."""
     if oid is None:
         return written
+    if oid in _MONEY_READ:  # read as its number (pg_reads.py)
+        return _MONEY_READ[oid]
     if oid in _BY_ARRAY_OID or oid in _BY_OID:
         return "text[]" if oid == _NAME_ARRAY_OID else "text" if oid == _NAME_OID else written
     if oid in _DUCKDB_TYPED:
         return written
-    return "text[]" if oid in _TEXT_ARRAY_OIDS else "text"
+    if oid in _TEXT_ARRAY_OIDS or written.endswith("[]"):
+        return "text[]"  # an enum's or citext's array too: a list of texts (pg_reads.py)
+    return "text"
 
 
+_MONEY_READ = {
+    postgres.types["money"].oid: "numeric",
+    postgres.types["money"].array_oid: "numeric[]",
+}
 _NAME_OID = postgres.types["name"].oid
 _NAME_ARRAY_OID = postgres.types["name"].array_oid
 _DUCKDB_TYPED = frozenset(

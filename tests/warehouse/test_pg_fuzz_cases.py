@@ -36,12 +36,15 @@ NOW = int(time.time()) - 3600
 
 # column -> (PostgreSQL type, its value in row 1, the parameter it is sent as, what is sent)
 COLUMNS: dict[str, tuple[str, str, str, Any]] = {
-    "ci": ("citext", "'Sku-1'", "content_ids", ["Sku-1"]),
+    "ci": ("citext", "'Sku-1'", "content_id", "Sku-1"),
     "mood": ("fuzz.mood", "'happy'", "properties.mood", "happy"),
     "domain_text": ("fuzz.label", "'gift'", "description", "gift"),
     "domain_int": ("fuzz.posint", "3", "num_items", 3),
     "domain_amount": ("fuzz.amount", "12.50", "value", 12.5),
-    "money_c": ("money", "12.34", "properties.money", 12.34),  # its number (pg_reads.py)
+    # its number (pg_reads.py), so a number to validate too (it said "must be a number")
+    "money_c": ("money", "12.34", "predicted_ltv", 12.34),
+    # a list of texts (pg_reads.py), so content_ids to validate too (it said "text")
+    "moods": ("fuzz.mood[]", "ARRAY['sad', 'happy']::fuzz.mood[]", "content_ids", ["sad", "happy"]),
     "name_c": ("name", "'shop-7'", "shop_id", "shop-7"),
     "pair": ("fuzz.pair", "ROW(1, 'x')", "properties.pair", "(1,x)"),
     "net": ("cidr", "'10.1.0.0/16'", "properties.net", "10.1.0.0/16"),
