@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reverse_etl.destinations.shared.sql import _is_text, blank
+from reverse_etl.destinations.shared.sql import blank, is_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def can_be_blank(t: pa.DataType) -> bool:
     """A column of type ``t`` may hold a blank value: text, or an ENUM (an Arrow dictionary
     of text)."""
-    return _is_text(t)
+    return is_text(t)
 
 
 def unless_blank(sent: str, expr: str, t: pa.DataType) -> str:

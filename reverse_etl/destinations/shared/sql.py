@@ -92,7 +92,7 @@ def id_list_json(col: str, t: pa.DataType) -> str:
     v = t.value_type
     # Filtered on the text (NULL for NULL, NaN and the infinities): only text can be blank,
     # so no test per element of other lists.
-    keep = _not_blank("x") if _is_text(v) else "x IS NOT NULL"
+    keep = _not_blank("x") if is_text(v) else "x IS NOT NULL"
     texts = f"list_filter(list_transform({col}, x -> {as_text('x', v)}), x -> {keep})"
     return f"to_json(NULLIF({texts}, []))"
 
@@ -102,7 +102,7 @@ def one_id_list_json(col: str, t: pa.DataType) -> str:
     when it is NULL or blank (only ``WHITESPACE``), as such an element of a list
     (``id_list_json``): ``[null]`` and ``[""]`` name no product."""
     one = as_text(col, t)
-    keep = _not_blank(f"({one})") if _is_text(t) else f"({one}) IS NOT NULL"
+    keep = _not_blank(f"({one})") if is_text(t) else f"({one}) IS NOT NULL"
     return f"CASE WHEN {keep} THEN to_json([{one}]) END"
 
 
@@ -155,7 +155,7 @@ def event_id_text(mapping: ColumnMapping, schema: pa.Schema, derived: str | None
         return "CAST(NULL AS VARCHAR)"
     t = schema.field(m.column).type
     text = as_text(ident(m.column), t)
-    return f"CASE WHEN NOT {blank(ident(m.column))} THEN {text} END" if _is_text(t) else text
+    return f"CASE WHEN NOT {blank(ident(m.column))} THEN {text} END" if is_text(t) else text
 
 
 def is_list(t: pa.DataType) -> bool:
@@ -259,7 +259,7 @@ def holds_text(t: pa.DataType) -> bool:
     """Whether ``t`` is text, or a list, map, struct or union that holds text (maybe JSON)."""
     import pyarrow as pa
 
-    if _is_text(t):
+    if is_text(t):
         return True
     if is_list(t):
         return holds_text(t.value_type)
@@ -443,7 +443,7 @@ def empty_key_checks(key_columns: tuple[str, ...], schema: pa.Schema) -> list[st
         if c not in schema.names:
             continue
         t = schema.field(c).type
-        if _is_text(t):  # an ENUM too: a blank one is left out of the payload as event_id
+        if is_text(t):  # an ENUM too: a blank one is left out of the payload as event_id
             # As text: a JSON column (Arrow's string too) compared with '' read '' as JSON,
             # and failed the whole statement.
             text = f"CAST({ident(c)} AS VARCHAR)"
@@ -458,7 +458,7 @@ CONTROL_CHARACTER = r"'[\x00-\x1f\x7f]'"
 _TEXT_TYPES = ("string", "large_string", "string_view")
 
 
-def _is_text(t: pa.DataType) -> bool:
+def is_text(t: pa.DataType) -> bool:
     """Text, or an ENUM (an Arrow dictionary of text, whose labels may be blank too)."""
     import pyarrow as pa
 
@@ -480,5 +480,5 @@ def control_character_checks(
         f"CASE WHEN regexp_matches(CAST({ident(c)} AS VARCHAR), {CONTROL_CHARACTER}) "
         f"THEN {lit(f'{c} holds a control character (NUL, a line break, ...)')} END"
         for c in columns
-        if c in schema.names and _is_text(schema.field(c).type)
+        if c in schema.names and is_text(schema.field(c).type)
     ]
