@@ -195,8 +195,9 @@ def number(expr: str, t: pa.DataType) -> str:
     import pyarrow as pa
 
     if pa.types.is_string(t) or pa.types.is_large_string(t):
-        # 'nan' and 'inf' read as DOUBLE: JSON has no such number (a body with NaN is no JSON)
-        v = f"TRY_CAST(trim({expr}) AS DOUBLE)"
+        # 'nan' and 'inf' read as DOUBLE: JSON has no such number (a body with NaN is no JSON).
+        # ``strip``: every whitespace ``blank`` takes (trim() left '5' || chr(133) no number)
+        v = f"TRY_CAST({strip(expr)} AS DOUBLE)"
         return f"CASE WHEN isfinite({v}) THEN {v} END"
     if pa.types.is_decimal(t) or pa.types.is_integer(t):
         return f"CAST({expr} AS DOUBLE)"
@@ -362,7 +363,7 @@ def integer(expr: str, t: pa.DataType) -> str:
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         # Digits are read exactly; other text as a number that must be whole ('3.0', '1e3').
         # TRY_CAST(text AS BIGINT) rounded '2.5' to 3 and read '0x10' as 16.
-        v = f"trim({expr})"
+        v = strip(expr)  # every whitespace ``blank`` takes, as ``number``
         d = f"TRY_CAST({v} AS DOUBLE)"
         return (
             f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS BIGINT) "
@@ -375,7 +376,11 @@ def integer(expr: str, t: pa.DataType) -> str:
 def boolean(expr: str, t: pa.DataType) -> str:
     import pyarrow as pa
 
-    return expr if pa.types.is_boolean(t) else f"TRY_CAST({expr} AS BOOLEAN)"
+    if pa.types.is_boolean(t):
+        return expr
+    # Text trimmed as ``number``'s (' true ' was no boolean); other types cast as they are
+    text = pa.types.is_string(t) or pa.types.is_large_string(t)
+    return f"TRY_CAST({strip(expr) if text else expr} AS BOOLEAN)"
 
 
 def unix_seconds(expr: str, t: pa.DataType) -> str:

@@ -1,0 +1,125 @@
+"""How text values are delivered, on both platforms (the encoders' SQL in a real DuckDB):
+
+- a number, an integer or a boolean written as text is trimmed of every whitespace ``blank``
+  takes (``shared/sql.py`` ``strip``), not of DuckDB's trim()'s only: ``'5' || chr(133)``,
+  ``chr(28) || '5'`` or ``'5' || chr(8232)`` was "not a number", ``' true '`` "not a boolean";
+- a blank event_id beside a key (``'\\t\\n'``) is blank, as ``'  '`` is (sent without one,
+  with a warning), not a control character that makes the row invalid;
+- a text of DuckDB type JSON (a contents item's ``content_id``, ``content_name`` ...; a
+  top-level ``event_id``, ``order_id``, ``currency`` ...) is sent as the value it holds: a
+  JSON string as its text (``"q"`` was sent as ``"\\"q\\""``), a number as the parameter's
+  kind says, ``null`` and a blank string as NULL is (left out)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from reverse_etl.destinations.shared.phones import register_phone_udf
+from reverse_etl.engine.duckdb import DuckDBEngine
+from tests.meta.helpers import encode as meta_encode
+from tests.meta.helpers import select as meta_select
+from tests.tiktok.test_encode import encode as tiktok_encode
+
+NOW = int(time.time()) - 3600
+TIKTOK_BASE = {
+    "event": "'AddToCart'",
+    "event_id": "'k'",
+    "event_time": str(NOW),
+    "email": "'a@x.com'",
+    "page_url": "'https://shop.example/'",
+}
+
+
+@pytest.fixture
+def engine() -> Iterator[DuckDBEngine]:
+    eng = DuckDBEngine()
+    register_phone_udf(eng)
+    yield eng
+    eng.close()
+
+
+def tiktok(engine: DuckDBEngine, model_pk: tuple[str, ...] | None = None, **cols: str) -> Any:
+    values = {**TIKTOK_BASE, **cols}
+    select = "select " + ", ".join(f'{v} as "{k}"' for k, v in values.items())
+    (row,) = tiktok_encode(engine, select, model_pk=model_pk)
+    return row
+
+
+def meta(engine: DuckDBEngine, model_key: tuple[str, ...] | None = None, **cols: str) -> Any:
+    (row,) = meta_encode(engine, meta_select(**cols), model_key=model_key)
+    return row
+
+
+def _props(row: Any) -> dict[str, Any]:
+    return dict(row["payload"].get("properties", {}))
+
+
+def _custom(row: Any) -> dict[str, Any]:
+    return dict(row["payload"].get("custom_data", {}))
+
+
+# --- numbers and booleans written as text -------------------------------------------------
+PADDED = {
+    "space": "' {} '",
+    "tab-newline": "chr(9) || '{}' || chr(10)",
+    "crlf": "'{}' || chr(13) || chr(10)",
+    "separator": "chr(28) || '{}'",
+    "nel": "'{}' || chr(133)",
+    "line-separator": "'{}' || chr(8232)",
+    "nbsp": "chr(160) || '{}' || chr(12288)",
+}
+
+
+@pytest.mark.parametrize("pad", sorted(PADDED))
+def test_numbers_as_text_are_trimmed_of_every_whitespace(engine: DuckDBEngine, pad: str) -> None:
+    five, two = PADDED[pad].format("5"), PADDED[pad].format("2")
+    row = tiktok(engine, value=five, currency="'USD'", num_items=two, predicted_ltv=five)
+    assert row["errors"] is None
+    assert {k: _props(row)[k] for k in ("value", "num_items", "predicted_ltv")} == {
+        "value": 5.0,
+        "num_items": 2,
+        "predicted_ltv": 5.0,
+    }
+    row = meta(engine, value=five, num_items=two, predicted_ltv=five)
+    assert row["errors"] is None
+    assert {k: _custom(row)[k] for k in ("value", "num_items", "predicted_ltv")} == {
+        "value": 5.0,
+        "num_items": 2,
+        "predicted_ltv": 5.0,
+    }
+
+
+@pytest.mark.parametrize("pad", sorted(PADDED))
+def test_contents_numbers_as_text_are_trimmed_of_every_whitespace(
+    engine: DuckDBEngine, pad: str
+) -> None:
+    five, two = PADDED[pad].format("5"), PADDED[pad].format("2")
+    contents = f"[{{'content_id': 'a', 'price': {five}, 'quantity': {two}}}]"
+    row = tiktok(engine, contents=contents)
+    assert (row["errors"], row["warnings"]) == (None, None)
+    assert _props(row)["contents"] == [{"content_id": "a", "price": 5.0, "quantity": 2}]
+    row = meta(engine, contents=contents)
+    assert (row["errors"], row["warnings"]) == (None, None)
+    assert _custom(row)["contents"] == [{"id": "a", "item_price": 5.0, "quantity": 2}]
+
+
+@pytest.mark.parametrize("pad", sorted(PADDED))
+def test_booleans_as_text_are_trimmed_of_every_whitespace(engine: DuckDBEngine, pad: str) -> None:
+    true = PADDED[pad].format("true")
+    row = tiktok(engine, limited_data_use=true)
+    assert (row["errors"], row["payload"].get("limited_data_use")) == (None, True)
+    row = meta(engine, opt_out=true)
+    assert (row["errors"], row["payload"].get("opt_out")) == (None, True)
+
+
+@pytest.mark.parametrize("text", ["'5 5'", "'abc'", "chr(0) || '5'"])
+def test_a_number_with_more_than_whitespace_is_still_not_a_number(
+    engine: DuckDBEngine, text: str
+) -> None:
+    row = tiktok(engine, value=text, currency="'USD'")
+    assert row["errors"] == "value is not a number"
+    assert "value is not a number" in meta(engine, value=text)["errors"]
