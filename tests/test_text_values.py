@@ -123,3 +123,37 @@ def test_a_number_with_more_than_whitespace_is_still_not_a_number(
     row = tiktok(engine, value=text, currency="'USD'")
     assert row["errors"] == "value is not a number"
     assert "value is not a number" in meta(engine, value=text)["errors"]
+
+
+# --- a blank event_id, whatever whitespace it holds ----------------------------------------
+EMPTY_EVENT_ID = "event_id is empty: the platform cannot deduplicate this event"
+BLANK_IDS = {"spaces": "'  '", "tab-newline": "chr(9) || chr(10)", "crlf": "chr(13) || chr(10)"}
+
+
+@pytest.mark.parametrize("blank", sorted(BLANK_IDS))
+def test_a_blank_event_id_beside_a_key_warns_and_is_left_out(
+    engine: DuckDBEngine, blank: str
+) -> None:
+    value = BLANK_IDS[blank]
+    row = tiktok(engine, model_pk=("order_id",), order_id="'o-1'", event_id=value)
+    assert (row["errors"], row["warnings"]) == (None, EMPTY_EVENT_ID)
+    assert "event_id" not in row["payload"]
+    row = meta(engine, model_key=("order_id",), order_id="'o-1'", event_id=value)
+    assert (row["errors"], row["warnings"]) == (None, EMPTY_EVENT_ID)
+    assert "event_id" not in row["payload"]
+
+
+@pytest.mark.parametrize("blank", sorted(BLANK_IDS))
+def test_a_blank_key_is_blank_not_a_control_character(engine: DuckDBEngine, blank: str) -> None:
+    value = BLANK_IDS[blank]
+    assert tiktok(engine, event_id=value)["errors"] == "primary key is blank, NaN or infinite"
+    assert meta(engine, event_id=value)["errors"] == "primary key is blank, NaN or infinite"
+
+
+def test_an_event_id_with_a_line_break_in_it_is_still_invalid(engine: DuckDBEngine) -> None:
+    value = "'a' || chr(10) || 'b'"
+    reason = "event_id holds a control character (NUL, a line break, ...)"
+    row = tiktok(engine, model_pk=("order_id",), order_id="'o-1'", event_id=value)
+    assert row["errors"] == reason
+    row = meta(engine, model_key=("order_id",), order_id="'o-1'", event_id=value)
+    assert row["errors"] == reason

@@ -477,13 +477,20 @@ def control_character_checks(
 ) -> list[str]:
     """SQL fragments yielding a reason when a key column or the event_id column holds a
     control character (a NUL byte, a line break): such a key is not what the warehouse meant,
-    and the platforms deduplicate on event_id. Text and ENUM columns only."""
+    and the platforms deduplicate on event_id. Text and ENUM columns only.
+
+    A blank value (``'\\t\\n'``, only whitespace: ``blank``) holds no key at all: it is
+    judged as blank, as ``'  '`` is (a blank event_id is left out with a warning,
+    ``blank_event_id_warning``; a blank key is invalid, ``empty_key_checks``), not as a
+    control character (its tab or line break made the row invalid where ``'  '`` warned)."""
     columns = dict.fromkeys(key_columns)
     if event_id_column is not None:
         columns[event_id_column] = None
     return [
+        # Nested, not AND: the blank test runs for the rows with a control character only
         f"CASE WHEN regexp_matches(CAST({ident(c)} AS VARCHAR), {CONTROL_CHARACTER}) "
-        f"THEN {lit(f'{c} holds a control character (NUL, a line break, ...)')} END"
+        f"THEN CASE WHEN NOT {blank(ident(c))} "
+        f"THEN {lit(f'{c} holds a control character (NUL, a line break, ...)')} END END"
         for c in columns
         if c in schema.names and is_text(schema.field(c).type)
     ]
