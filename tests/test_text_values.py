@@ -157,3 +157,52 @@ def test_an_event_id_with_a_line_break_in_it_is_still_invalid(engine: DuckDBEngi
     assert row["errors"] == reason
     row = meta(engine, model_key=("order_id",), order_id="'o-1'", event_id=value)
     assert row["errors"] == reason
+
+
+# --- text of DuckDB type JSON ---------------------------------------------------------------
+def _json(text: str) -> str:
+    return "CAST('" + text.replace("'", "''") + "' AS JSON)"
+
+
+# A contents item's content_id (and Meta's title, brand) of JSON -> what is sent (None: left out)
+JSON_IDS = [('"q"', "q"), ("7", "7"), ("12.0", "12"), ("null", None), ('"  "', None)]
+
+
+@pytest.mark.parametrize(("value", "sent"), JSON_IDS, ids=[v for v, _ in JSON_IDS])
+def test_a_contents_items_json_text_keys_are_sent_as_the_values_they_hold(
+    engine: DuckDBEngine, value: str, sent: str | None
+) -> None:
+    j = _json(value)
+    contents = (
+        f"[{{'content_id': {j}, 'content_name': {j}, 'brand': {j}, "
+        f"'price': {_json(chr(34) + '5' + chr(34))}, 'quantity': {_json('2')}}}]"
+    )
+    row = tiktok(engine, contents=contents)
+    item = _props(row)["contents"][0]
+    assert (row["errors"], item.get("content_id"), item["price"], item["quantity"]) == (
+        None,
+        sent,
+        5.0,
+        2,
+    )
+    if value.startswith('"'):  # TikTok's other text keys: the JSON's own value, as before
+        assert (item.get("content_name"), item.get("brand")) == (sent, sent)
+    row = meta(engine, contents=contents)
+    item = _custom(row)["contents"][0]
+    assert (item.get("id"), item.get("title"), item.get("brand")) == (
+        sent,
+        sent if value != "12.0" else "12.0",
+        sent if value != "12.0" else "12.0",
+    )
+    assert (item["item_price"], item["quantity"]) == (5.0, 2)
+    no_id = "a contents item has no id (content_id): Meta rejects it"
+    assert row["errors"] == (no_id if sent is None else None)
+
+
+def test_a_contents_varchar_key_beside_a_json_one_is_sent_as_it_is(engine: DuckDBEngine) -> None:
+    b = _json('"b"')
+    contents = f"[{{'content_id': '\"a\"', 'content_name': ' x ', 'brand': {b}}}]"
+    item = _props(tiktok(engine, contents=contents))["contents"][0]
+    assert (item["content_id"], item["content_name"], item["brand"]) == ('"a"', " x ", "b")
+    item = _custom(meta(engine, contents=contents))["contents"][0]
+    assert (item["id"], item["title"], item["brand"]) == ('"a"', " x ", "b")
