@@ -335,6 +335,30 @@ def test_only_nesting_past_the_passes_is_folded() -> None:
     assert _sql(con, _cleaned("__x"), "[" * 30 + "null" + "]" * 30) is None
 
 
+def test_nesting_deeper_than_the_passes_is_not_folded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A nesting of only nulls deeper than ``_PASSES`` (up to ``_PASSES + _DEEPER``) takes
+    more linear passes, not the fold, whose concatenation is quadratic (a 128 kB array with
+    one ``null`` 9 deep took 32 s a row): the fold is made to fail here unless past them."""
+    from reverse_etl.destinations.shared import json_nulls
+
+    monkeypatch.setattr(json_nulls, "_folded", lambda text: "error('folded')")
+    con = duckdb.connect()
+    items = ",".join(['"a,null]"', "1", "[]"] * 200)
+    for depth in (9, 30, 64):  # past _PASSES, up to _PASSES + _DEEPER
+        emptied = '{"k":' * (depth // 2) + "[" * (depth - depth // 2)
+        emptied += "null" + "]" * (depth - depth // 2) + "}" * (depth // 2)
+        for text, kept in (
+            (f"[{items},{emptied},2]", f"[{items},2]"),
+            (f'{{"a":{emptied},"b":[1,null,{emptied}]}}', '{"b":[1]}'),
+            (emptied, None),
+        ):
+            assert _sql(con, json_nulls._cleaned("__x"), text) == kept
+    assert json_nulls._PASSES + json_nulls._DEEPER == 64
+    deepest = "[" * 65 + "null" + "]" * 65
+    with pytest.raises(duckdb.Error, match="folded"):
+        _sql(con, json_nulls._cleaned("__x"), deepest)
+
+
 def test_large_values_are_sent_without_their_nulls() -> None:
     """A 20,000-item array and an object of 20,000 members (strings holding ``null``, nulls,
     arrays emptied): the exact text, to_json's with its nulls left out."""

@@ -27,8 +27,9 @@ Three ways, the cheapest that holds, per row:
   commas; a sentinel alone is nothing left (NULL). The pieces of (2) and (3) are found in
   the right places only: chr(1) is outside strings, so is the bracket, comma or colon next
   to it; the key before ``":`` and chr(1) is matched from its opening quote, as the quote
-  after a ``{`` or ``,`` cannot be read as an escaped one. An array or object emptied
-  deeper than that (nesting of only nulls) is left to
+  after a ``{`` or ``,`` cannot be read as an escaped one. A nesting of only nulls deeper
+  than that takes ``_DEEPER`` passes more (linear each: a 128 kB array with one ``null``
+  9 deep, 83 ms, where the fold took 32 s); one deeper still is left to
 - the fold, over the text the passes left (its sentinels written ``null`` again): its tokens
   (``regexp_extract_all``: a string with the colon of a key, an empty ``[]`` or ``{}``, a
   bracket, a scalar; commas and colons are written again) folded (``list_reduce``) over a
@@ -36,7 +37,7 @@ Three ways, the cheapest that holds, per row:
   its key; ``null`` drops its key; a closing bracket adds its array or object to the one
   around it, or drops it with its key when nothing was added to it. A string ``"null"`` is
   one token, a string. Its string concatenation is quadratic in the text's length (2 s for
-  one 16,000-item array): kept for what the passes cannot finish only.
+  one 16,000-item array): kept for what the passes cannot finish only (nesting past 64).
 
 Pure: this module only writes SQL.
 """
@@ -59,6 +60,7 @@ _SENTINEL = f"(?:{_STRING}:)?\\x01"
 _EMPTIED = f"[\\[{{]{_SENTINEL}(?:,{_SENTINEL})*[\\]}}]"
 _LEFT = f",{_SENTINEL}|{_SENTINEL},"
 _PASSES = 8
+_DEEPER = 56  # passes more, for a text with nesting of only nulls deeper than _PASSES
 
 
 def without_nulls(sent: str) -> str:
@@ -78,10 +80,22 @@ def _cleaned(text: str) -> str:
     """SQL: the JSON ``text`` without its nulls by the sentinels (module docstring), as
     VARCHAR; by the fold over what the passes left when an array or object emptied is nested
     deeper than ``_PASSES``."""
-    # What the passes left, a lambda's variable: it is read twice or three times.
-    done = f"CASE WHEN regexp_matches(__c, '{_EMPTIED}') THEN {_folded(_as_nulls('__c'))} "
+    # What the passes left, a lambda's variable: it is read twice or three times. Nesting
+    # deeper than the passes (rare) takes ``_DEEPER`` more, each linear too; the fold only
+    # past those, as it is quadratic (a 128 kB array with one null 9 deep: 32 s).
+    deeper = f"list_transform([{_collapsed('__c', _DEEPER)}], __d -> {_finished('__d')})[1]"
+    done = f"CASE WHEN regexp_matches(__c, '{_EMPTIED}') THEN {deeper} "
     done += f"ELSE {_left_out('__c')} END"
     return f"list_transform([{_collapsed(_marked(text), _PASSES)}], __c -> {done})[1]"
+
+
+def _finished(collapsed: str) -> str:
+    """SQL: ``collapsed`` without its sentinels, their keys and commas (``_left_out``); by the
+    fold when an array or object of only sentinels is still in it."""
+    return (
+        f"CASE WHEN regexp_matches({collapsed}, '{_EMPTIED}') "
+        f"THEN {_folded(_as_nulls(collapsed))} ELSE {_left_out(collapsed)} END"
+    )
 
 
 def _marked(text: str) -> str:
