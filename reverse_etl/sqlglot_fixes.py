@@ -199,10 +199,13 @@ def install_star_expansion() -> None:
 # milliseconds) as a TIMESTAMP and ``d + tm`` as a DATE. DuckDB: an INTERVAL, an INTERVAL,
 # a BIGINT (days), a BIGINT and a TIMESTAMP. `retl validate` took the interval for a number
 # (a missed error: `value` cannot be an INTERVAL) and the day count for a date (a false
-# error: `num_items` of ``d - d``).
+# error: `num_items` of ``d - d``). Also ``int_column + d`` (sqlglot: an INT; DuckDB: a
+# DATE) and ``avg`` of an interval, date, timestamp or time (sqlglot: a DOUBLE; DuckDB: an
+# INTERVAL, a TIMESTAMP, a TIMESTAMP and a TIME).
 
 _T = exp.DType
 _NUMBERS = {*exp.DataType.INTEGER_TYPES, *exp.DataType.REAL_TYPES}
+_INTEGERS = set(exp.DataType.INTEGER_TYPES)
 _DATES = {_T.DATE, _T.DATE32}
 _TIMES = {
     _T.TIMESTAMP,
@@ -250,11 +253,31 @@ def _time_difference(original: Any) -> Any:
 
 
 def _date_and_time(original: Any) -> Any:
-    """``date + time`` (either way round): a TIMESTAMP (sqlglot typed it as the left one)."""
+    """``date + time`` (either way round): a TIMESTAMP (sqlglot typed it as the left one);
+    an integer plus a date (either way round): a DATE (sqlglot: an integer column's INT)."""
 
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
-        if {_kind(node.left), _kind(node.right)} in ({_T.DATE, _T.TIME}, {_T.DATE32, _T.TIME}):
+        left, right = _kind(node.left), _kind(node.right)
+        if {left, right} in ({_T.DATE, _T.TIME}, {_T.DATE32, _T.TIME}):
+            self._set_type(node, _T.TIMESTAMP)
+        elif (left in _DATES and right in _INTEGERS) or (right in _DATES and left in _INTEGERS):
+            self._set_type(node, _T.DATE)
+        return node
+
+    return annotate
+
+
+def _time_average(original: Any) -> Any:
+    """``avg`` of an interval: an INTERVAL; of a date or timestamp: a TIMESTAMP (of a
+    TIMESTAMPTZ, one); of a time: a TIME (sqlglot: a DOUBLE, whatever it averages)."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        kind = _kind(node.this)
+        if kind in (_T.INTERVAL, _T.TIME, _T.TIMESTAMPTZ):
+            self._set_type(node, kind)
+        elif kind in _DATES | _TIMES:
             self._set_type(node, _T.TIMESTAMP)
         return node
 
@@ -283,6 +306,7 @@ def install_time_arithmetic() -> None:
         (exp.Div, _scaled_interval),
         (exp.Sub, _time_difference),
         (exp.Add, _date_and_time),
+        (exp.Avg, _time_average),
         (exp.UnixToTime, _epoch_of_time),
     ):
         spec = metadata.get(node) or {}

@@ -89,6 +89,13 @@ TYPES = [
     "select epoch_ms(ts) as value, epoch_ms(a) as event_time from s.t",
     # a date plus a time of day is a TIMESTAMP (it was a DATE)
     "select d + tm as event_time, tm + d as since from s.t",
+    # an integer column plus a date is a DATE, either way round (it was an INTEGER)
+    "select a + d as event_time, d + a as since, a::smallint + d as day from s.t",
+    # the average of an interval is an INTERVAL, of a date or timestamp a TIMESTAMP
+    # (TIMESTAMPTZ's its own), of a time a TIME (each was a number: `value` of one passed
+    # validate, and failed at sync; `event_time` of avg(ts) was a false error)
+    "select avg(ts - ts) as value, avg(a * interval '1 day') as waited, avg(d) as day,\n"
+    "  avg(ts) as event_time, avg(ts::timestamptz) as tz, avg(tm) as tm, avg(a) as n from s.t",
 ]
 
 
