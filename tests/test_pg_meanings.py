@@ -223,3 +223,16 @@ def test_an_interval_divided_by_a_number_stays_a_division_of_the_interval() -> N
     assert "INTERVAL '3 DAY' / 2 AS b" in out
     assert "CAST(n AS DOUBLE PRECISION) / 2 AS c" in out
     assert "CAST((d - d) AS DOUBLE PRECISION) / 2 AS e" in out
+
+
+def test_an_average_interval_divided_by_a_number_stays_a_division_of_the_interval() -> None:
+    """``avg`` of an interval is an interval (sqlglot typed it a DOUBLE, so its division was
+    written ``CAST(AVG(ts - ts) AS DOUBLE PRECISION) / 2``, which PostgreSQL refuses)."""
+    from reverse_etl.engine.pg_meanings import typed_meanings
+
+    types = {("", "shop", "orders"): {"ts": "TIMESTAMP", "n": "BIGINT"}}
+    model = "select avg(ts - ts) / 2 as a, avg(n) / 2 as c from shop.orders"
+    tree = sqlglot.parse_one(model, read="duckdb")
+    out = typed_meanings(tree, "duckdb", types.get).sql("postgres")
+    assert "AVG(ts - ts) / 2 AS a" in out
+    assert "CAST(AVG(n) AS DOUBLE PRECISION) / 2 AS c" in out
