@@ -3,6 +3,8 @@
 - a number, an integer or a boolean written as text is trimmed of every whitespace ``blank``
   takes (``shared/sql.py`` ``strip``), not of DuckDB's trim()'s only: ``'5' || chr(133)``,
   ``chr(28) || '5'`` or ``'5' || chr(8232)`` was "not a number", ``' true '`` "not a boolean";
+- so is a time written as text (``' 2024-06-01 '``, ``'2024-06-01' || chr(9)`` were "not a
+  time": the row invalid);
 - a blank event_id beside a key (``'\\t\\n'``) is blank, as ``'  '`` is (sent without one,
   with a warning), not a control character that makes the row invalid;
 - a text of DuckDB type JSON (a contents item's ``content_id``, ``content_name`` ...; a
@@ -20,6 +22,7 @@ import pytest
 
 from reverse_etl.destinations.shared.phones import register_phone_udf
 from reverse_etl.engine.duckdb import DuckDBEngine
+from tests.meta.helpers import NOW as META_NOW
 from tests.meta.helpers import encode as meta_encode
 from tests.meta.helpers import select as meta_select
 from tests.tiktok.test_encode import encode as tiktok_encode
@@ -114,6 +117,14 @@ def test_booleans_as_text_are_trimmed_of_every_whitespace(engine: DuckDBEngine, 
     assert (row["errors"], row["payload"].get("limited_data_use")) == (None, True)
     row = meta(engine, opt_out=true)
     assert (row["errors"], row["payload"].get("opt_out")) == (None, True)
+
+
+@pytest.mark.parametrize("pad", sorted(PADDED))
+def test_times_as_text_are_trimmed_of_every_whitespace(engine: DuckDBEngine, pad: str) -> None:
+    for encode, now in ((tiktok, NOW), (meta, META_NOW - 3600)):
+        padded = PADDED[pad].format(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)))
+        row = encode(engine, event_time=padded)
+        assert (row["errors"], row["payload"]["event_time"]) == (None, now)
 
 
 @pytest.mark.parametrize("text", ["'5 5'", "'abc'", "chr(0) || '5'"])

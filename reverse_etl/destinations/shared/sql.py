@@ -395,7 +395,8 @@ def unix_seconds(expr: str, t: pa.DataType) -> str:
         return f"{cast}({expr} AS BIGINT)"
     if pa.types.is_floating(t) or pa.types.is_decimal(t):
         return f"TRY_CAST(floor({expr}) AS BIGINT)"
-    return _whole_seconds(f"TRY_CAST({expr} AS TIMESTAMPTZ)")
+    # Text trimmed as ``number``'s: ' 2024-01-01 ' and '2024-01-01\t' were "not a time"
+    return _whole_seconds(f"TRY_CAST({strip(expr)} AS TIMESTAMPTZ)")
 
 
 def _whole_seconds(time: str) -> str:
