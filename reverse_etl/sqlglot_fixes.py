@@ -12,6 +12,7 @@
 - **A json_object value is any expression** (below).
 - **``* REPLACE`` and ``* RENAME`` as DuckDB expands them** (below).
 - **Date and interval arithmetic typed as DuckDB types it** (below).
+- **A set operation's columns typed as DuckDB types them** (below).
 
 Every module of retl that has sqlglot read SQL imports this one first
 (``tests/test_quality.py`` checks it); importing it installs the changes, once per process.
@@ -323,7 +324,133 @@ def install_time_arithmetic() -> None:
             metadata[node] = {**spec, "annotator": patched}
 
 
+# --- set operations' column types ---------------------------------------------------
+# sqlglot (30.30) types a UNION's (INTERSECT's, EXCEPT's) column as its left branch's
+# type unless that one "coerces" into the right one's: ``SELECT 1 AS v UNION ALL SELECT
+# 'a'`` was an INTEGER (DuckDB: VARCHAR), ``true UNION n`` a BOOLEAN (DuckDB: BIGINT),
+# ``d UNION ts`` a DATE. `retl validate` then judged a text as a number (a missed error)
+# or a number as a boolean (a false one). Here a set operation over DuckDB takes DuckDB's
+# common type of its branches (its "max logical type"), by position or, for BY NAME, by
+# name, as sqlglot already matches them.
+
+SET_COLUMNS = "retl_set_columns"  # on a set operation: its columns, [(name, DataType)]
+
+# DuckDB's order of scalar types in a common type: the later one wins.
+_LADDER = [
+    [_T.BOOLEAN],
+    [_T.TINYINT],
+    [_T.SMALLINT],
+    [_T.INT],
+    [_T.BIGINT],
+    [_T.INT128],
+    [_T.DECIMAL],
+    [_T.FLOAT],
+    [_T.DOUBLE],
+    [_T.TIME],
+    [_T.DATE],
+    [_T.TIMESTAMP, _T.TIMESTAMPNTZ, _T.TIMESTAMP_S, _T.TIMESTAMP_MS, _T.TIMESTAMP_NS, _T.DATETIME],
+    [_T.TIMESTAMPTZ],
+    [_T.INTERVAL],
+    [*exp.DataType.TEXT_TYPES],
+    [_T.BLOB, _T.VARBINARY, _T.BINARY],
+]
+_RANK = {kind: rank for rank, kinds in enumerate(_LADDER) for kind in kinds}
+_DIGITS = {_T.BOOLEAN: 1, _T.TINYINT: 3, _T.SMALLINT: 5, _T.INT: 10, _T.BIGINT: 19}
+_LISTS = {_T.ARRAY, _T.LIST}
+
+
+def _data_type(kind: Any) -> exp.DataType:
+    return kind if isinstance(kind, exp.DataType) else exp.DataType.build(kind)
+
+
+def _decimal(left: exp.DataType, right: exp.DataType) -> exp.DataType | None:
+    """DuckDB's DECIMAL wide enough for both (a DECIMAL and an integer, or two DECIMALs)."""
+    parts = []
+    for side in (left, right):
+        if side.this is _T.DECIMAL:
+            params = [int(p.name) for p in side.expressions if p.name.isdigit()]
+            width, scale = (params + [18, 3][len(params) :])[:2]
+        elif side.this in _DIGITS:
+            width, scale = _DIGITS[side.this], 0
+        elif side.this is _T.INT128:
+            width, scale = 38, 0
+        else:
+            return None
+        parts.append((width - scale, scale))
+    scale = max(s for _, s in parts)
+    width = min(38, max(w for w, _ in parts) + scale)
+    return exp.DataType.build(f"DECIMAL({width}, {scale})")
+
+
+def common_type(left: Any, right: Any, fallback: Any) -> Any:
+    """DuckDB's common type of two branches' types; ``fallback(left, right)`` (sqlglot's)
+    for the types this does not rank (maps, unions, unsigned integers …)."""
+    a, b = _data_type(left), _data_type(right)
+    if _T.UNKNOWN in (a.this, b.this):
+        return _T.UNKNOWN
+    if a.this is _T.NULL or b.this is _T.NULL:
+        return b if a.this is _T.NULL else a
+    if a.this is _T.JSON or b.this is _T.JSON:
+        return _T.JSON
+    if a.this in _LISTS and b.this in _LISTS:
+        ea = a.expressions[0] if a.expressions else exp.DataType.build("UNKNOWN")
+        eb = b.expressions[0] if b.expressions else exp.DataType.build("UNKNOWN")
+        element = _data_type(common_type(ea, eb, fallback))
+        return exp.DataType(this=a.this, expressions=[element], nested=True)
+    if a.this in _LISTS or b.this in _LISTS:
+        return a if a.this in _LISTS else b
+    if a.this is _T.STRUCT and b.this is _T.STRUCT:
+        if len(a.expressions) != len(b.expressions):
+            return a
+        fields = []
+        for fa, fb in zip(a.expressions, b.expressions, strict=True):
+            ka, kb = fa.args.get("kind"), fb.args.get("kind")
+            if not isinstance(ka, exp.DataType) or not isinstance(kb, exp.DataType):
+                return a
+            kind = _data_type(common_type(ka, kb, fallback))
+            fields.append(exp.ColumnDef(this=fa.this.copy(), kind=kind))
+        return exp.DataType(this=_T.STRUCT, expressions=fields, nested=True)
+    if a.this is _T.STRUCT or b.this is _T.STRUCT:
+        return a if a.this is _T.STRUCT else b
+    ra, rb = _RANK.get(a.this), _RANK.get(b.this)
+    if ra is None or rb is None:
+        return fallback(left, right)
+    if _T.DECIMAL in (a.this, b.this) and max(ra, rb) == _RANK[_T.DECIMAL]:
+        return _decimal(a, b) or (a if ra >= rb else b)
+    return a if ra >= rb else b
+
+
+def _typed_as_duckdb(original: Any) -> Any:
+    def annotate(self: Any, expression: Any) -> Any:
+        if type(self.dialect).__name__ != "DuckDB":
+            return original(self, expression)
+        sqlglot_coerce = self._maybe_coerce
+        self._maybe_coerce = lambda a, b: common_type(a, b, sqlglot_coerce)
+        try:
+            original(self, expression)
+        finally:
+            del self._maybe_coerce
+        # the columns (name, type), for retl's own reading of the query's output
+        columns = self._setop_column_types.get(id(expression), [])
+        expression.meta[SET_COLUMNS] = [(n, _data_type(k)) for n, k in columns]
+        return expression
+
+    return annotate
+
+
+def install_set_operation_types() -> None:
+    """A set operation's columns typed as DuckDB types them (idempotent)."""
+    from sqlglot.optimizer.annotate_types import TypeAnnotator
+
+    current = getattr(TypeAnnotator, "_annotate_set_operation", None)
+    if callable(current) and not getattr(current, "retl", False):
+        patched = _typed_as_duckdb(current)
+        patched.retl = True
+        setattr(TypeAnnotator, "_annotate_set_operation", patched)  # noqa: B010
+
+
 install()
 install_json_values()
 install_star_expansion()
 install_time_arithmetic()
+install_set_operation_types()

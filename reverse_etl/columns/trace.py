@@ -12,6 +12,7 @@ from sqlglot.optimizer.scope import Scope
 
 from reverse_etl.columns.records import OutputColumn, TableRef, UpstreamModel, ref_of
 from reverse_etl.columns.sqltypes import NULL, UNKNOWN, SqlType, TypeClass, sql_type
+from reverse_etl.sqlglot_fixes import SET_COLUMNS
 
 MAX_DEPTH = 64  # column tracing through nested scopes; guards recursive CTEs
 
@@ -80,10 +81,28 @@ def _branches(scope: Scope) -> list[Scope]:
     return [scope]
 
 
+def _by_name(scope: Scope) -> bool:
+    """Whether ``scope`` is (or holds) a ``UNION [ALL] BY NAME``: columns matched by name."""
+    node = scope.expression
+    return isinstance(node, exp.SetOperation) and (
+        bool(node.args.get("by_name")) or any(_by_name(s) for s in scope.set_operation_scopes)
+    )
+
+
 def _projections(scope: Scope, name: str) -> list[tuple[exp.Expr, Scope]]:
     """The expressions producing output column ``name`` of ``scope``, one per UNION branch
-    (UNION matches columns by position, named after the left branch)."""
+    (UNION matches columns by position, named after the left branch; BY NAME by name, in
+    the branches that have it)."""
     branches = _branches(scope)
+    if _by_name(scope):
+        lowered = name.lower()
+        out: list[tuple[exp.Expr, Scope]] = []
+        for b in branches:
+            selects = b.expression.selects if isinstance(b.expression, exp.Select) else []
+            found = next((p for p in selects if p.alias_or_name.lower() == lowered), None)
+            if found is not None:
+                out.append((found, b))
+        return out
     first = branches[0].expression
     if not isinstance(first, exp.Select):
         return []
@@ -390,6 +409,13 @@ def output_columns(root: Scope, ctx: Context) -> tuple[list[OutputColumn], bool]
         return [], False
     columns: list[OutputColumn] = []
     complete = not _run_time_columns(root)
+    set_types = _set_types(root)
+    if _by_name(root) and set_types:
+        for name, typ in set_types:
+            found = _projections(root, name)
+            if found:
+                columns.append(_column(found, typ, ctx))
+        return columns, complete
     for i, proj in enumerate(first.selects):
         if isinstance(_unalias(proj), (exp.Star, exp.Columns)) or (
             isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)
@@ -405,20 +431,36 @@ def output_columns(root: Scope, ctx: Context) -> tuple[list[OutputColumn], bool]
             for b in _branches(root)
             if isinstance(b.expression, exp.Select) and i < len(b.expression.selects)
         ]
-        name, named = _name(proj, found[0][1], ctx)
-        typ = _type_of(found, ctx)
-        where = _where(proj, found[0][1], ctx)
-        columns.append(
-            OutputColumn(
-                name,
-                typ,
-                where.line,
-                _union([_values(p, s, ctx) for p, s in found]),
-                named,
-                _fields(proj, typ, where, found[0][1], ctx),
-                where.star,
-                where.model,
-                any(_unordered(p, b, ctx) for p, b in found),
-            )
-        )
+        common = set_types[i][1] if i < len(set_types) else None
+        columns.append(_column(found, common, ctx))
     return columns, complete
+
+
+def _set_types(root: Scope) -> list[tuple[str, SqlType]]:
+    """A set operation's columns as the type annotation combined its branches (DuckDB's
+    common types, sqlglot_fixes); empty for a SELECT or where it did not record them."""
+    recorded = root.expression.meta.get(SET_COLUMNS) if root.set_operation_scopes else None
+    if not isinstance(recorded, list):
+        return []
+    return [(str(name), sql_type(kind)) for name, kind in recorded]
+
+
+def _column(found: list[tuple[exp.Expr, Scope]], typ: SqlType | None, ctx: Context) -> OutputColumn:
+    """One output column from its projection in each branch (the first names it); ``typ``:
+    the branches' common type, when known."""
+    proj, scope = found[0]
+    name, named = _name(proj, scope, ctx)
+    if typ is None or typ.cls is TypeClass.UNKNOWN:
+        typ = _type_of(found, ctx)
+    where = _where(proj, scope, ctx)
+    return OutputColumn(
+        name,
+        typ,
+        where.line,
+        _union([_values(p, s, ctx) for p, s in found]),
+        named,
+        _fields(proj, typ, where, scope, ctx),
+        where.star,
+        where.model,
+        any(_unordered(p, b, ctx) for p, b in found),
+    )
