@@ -13,6 +13,7 @@
 - **``* REPLACE`` and ``* RENAME`` as DuckDB expands them** (below).
 - **Date and interval arithmetic typed as DuckDB types it** (below).
 - **A set operation's columns typed as DuckDB types them** (below).
+- **``list || list`` typed as a list** (below).
 
 Every module of retl that has sqlglot read SQL imports this one first
 (``tests/test_quality.py`` checks it); importing it installs the changes, once per process.
@@ -449,8 +450,47 @@ def install_set_operation_types() -> None:
         setattr(TypeAnnotator, "_annotate_set_operation", patched)  # noqa: B010
 
 
+# --- list || list ----------------------------------------------------------------------
+# sqlglot (30.30) types DuckDB's ``||`` as a VARCHAR whatever its operands: ``tags ||
+# ['x']`` (DuckDB: list_concat, a VARCHAR[]) was a text, so `retl validate` refused it
+# where a list is asked for (a false error) and let it pass where a text is (a missed one).
+
+
+def _concatenated_list(original: Any) -> Any:
+    """``list || list``: a list of the items' common type."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        if _kind(node.left) in _LISTS and _kind(node.right) in _LISTS:
+            common = common_type(node.left.type, node.right.type, lambda a, _: a)
+            self._set_type(node, _data_type(common))
+        return node
+
+    return annotate
+
+
+def install_list_concat() -> None:
+    """DuckDB's type of ``list || list`` (idempotent)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
+    spec = metadata.get(exp.DPipe) or {}
+    annotator = spec.get("annotator")
+    if annotator is None:
+        returns = spec.get("returns")
+
+        def annotator(self: Any, e: Any, returns: Any = returns) -> Any:
+            return self._set_type(e, returns)
+
+    if not getattr(annotator, "retl", False):
+        patched = _concatenated_list(annotator)
+        patched.retl = True
+        metadata[exp.DPipe] = {**spec, "annotator": patched}
+
+
 install()
 install_json_values()
 install_star_expansion()
 install_time_arithmetic()
 install_set_operation_types()
+install_list_concat()

@@ -166,3 +166,16 @@ SET_OPERATIONS = [
 @pytest.mark.parametrize("sql", SET_OPERATIONS)
 def test_set_operations_are_typed_as_duckdb_does(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     assert inferred(sql) == described(con, sql)
+
+
+LISTS = [
+    # list || list is DuckDB's list_concat: a list (a VARCHAR before)
+    "select tags || tags as contents, tags || ['x'] as l from s.t",
+    "select [a] || [a, 2] as l, [a] || [amt] as m, [d] || [ts] as n from s.t",
+    "select list_concat(tags, ['x']) as l, b || 'x' as event, b || a as m from s.t",
+]
+
+
+@pytest.mark.parametrize("sql", LISTS)
+def test_lists_concatenated_are_lists(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    assert inferred(sql) == described(con, sql)
