@@ -179,3 +179,19 @@ LISTS = [
 @pytest.mark.parametrize("sql", LISTS)
 def test_lists_concatenated_are_lists(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     assert inferred(sql) == described(con, sql)
+
+
+STRUCT_STARS = [
+    # a struct column's star is its fields (one column named '*' before, of no type)
+    "select st.* from (select {'a': a, 'b': 'x'} as st from s.t) as q",
+    "with w as (select {'b': ts, 'a': tags} as st, a as z from s.t) select z, st.* from w",
+    "select * from (select st.* from (select {'a': a, 'b': amt} as st from s.t) as q) as r",
+    "select st.* exclude (a), b from (select {'a': d, 'b': 2.5} as st, 'x' as b from s.t) as q",
+    # a table's star is still the table's
+    "select t.*, u.c from s.t as t join s.u as u on t.a = u.a",
+]
+
+
+@pytest.mark.parametrize("sql", STRUCT_STARS)
+def test_a_struct_star_is_its_fields(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    assert inferred(sql) == described(con, sql)

@@ -26,6 +26,7 @@ from reverse_etl.columns.records import (
     ref_of,
 )
 from reverse_etl.columns.sqltypes import parse_type
+from reverse_etl.columns.struct_stars import expand_struct_stars
 from reverse_etl.columns.syntax import syntax_issue
 from reverse_etl.columns.trace import Context, line_of, mark, output_columns
 from reverse_etl.config.suggest import did_you_mean
@@ -136,6 +137,7 @@ def _infer_tree(
     }
     mapping, original, issues = _schema_for(known, dialect, checked=set(schema))
     issues += _unknown_tables(tree, known, dialect)
+    expand_struct_stars(tree, mapping, dialect, db=DEFAULT_DB, catalog=DEFAULT_CATALOG)
     mark(tree, dialect)
     try:
         tree = qualify(
