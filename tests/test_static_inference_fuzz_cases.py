@@ -195,3 +195,19 @@ STRUCT_STARS = [
 @pytest.mark.parametrize("sql", STRUCT_STARS)
 def test_a_struct_star_is_its_fields(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     assert inferred(sql) == described(con, sql)
+
+
+PIVOTS = [
+    # a column a PIVOT passes on keeps its spelling ('mixed' before: a false "missing
+    # column 'Mixed'")
+    "select * from (select a, \"Mixed\", b from s.t) pivot (count(*) for b in ('x', 'y'))",
+    'select * from (select "Mixed" as "MiXeD", b, a from s.t) pivot (max(a) for b in (\'q\'))',
+    "with c as (select 'e' as \"Event\", b, a from s.v)\n"
+    "select * from c pivot (sum(a) for b in ('p'))",
+    "select * from s.u pivot (count(*) for c in ('x'))",
+]
+
+
+@pytest.mark.parametrize("sql", PIVOTS)
+def test_a_pivot_keeps_the_names_it_passes_on(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    assert inferred(sql) == described(con, sql)

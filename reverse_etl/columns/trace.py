@@ -123,11 +123,29 @@ def _unalias(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _source(node: exp.Column, scope: Scope) -> exp.Table | Scope | None:
+    """The relation a qualified column reads; through a PIVOT, for a column it passes on
+    unchanged, the relation pivoted (the pivot's own columns have none)."""
+    src = scope.sources.get(node.table)
+    relations: list[exp.Expr] = [src] if isinstance(src, exp.Table) else []
+    if src is None and isinstance(scope.expression, exp.Select):
+        from_ = scope.expression.args.get("from_")
+        relations = [from_.this] if isinstance(from_, exp.From) else []
+        relations += [j.this for j in scope.expression.args.get("joins") or []]
+    for relation in relations:
+        for pivot in relation.args.get("pivots") or []:
+            if pivot.alias != node.table:
+                continue
+            made = {c.name.lower() for c in pivot.args.get("columns") or []}
+            return None if node.name.lower() in made else scope.sources.get(relation.alias_or_name)
+    return src
+
+
 def _traced(node: exp.Expr, scope: Scope, depth: int) -> list[tuple[exp.Expr, Scope]]:
     """A column read from a CTE or subquery: the projections that produce it."""
     if not isinstance(node, exp.Column) or not node.table or depth >= MAX_DEPTH:
         return []
-    src = scope.sources.get(node.table)
+    src = _source(node, scope)
     return _projections(src, node.name) if isinstance(src, Scope) else []
 
 
@@ -135,7 +153,7 @@ def _table(node: exp.Expr, scope: Scope) -> exp.Table | None:
     """A column read from a physical table (or an upstream model read by name): the table."""
     if not isinstance(node, exp.Column) or not node.table:
         return None
-    src = scope.sources.get(node.table)
+    src = _source(node, scope)
     return src if isinstance(src, exp.Table) else None
 
 
