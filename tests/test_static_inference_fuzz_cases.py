@@ -211,3 +211,23 @@ PIVOTS = [
 @pytest.mark.parametrize("sql", PIVOTS)
 def test_a_pivot_keeps_the_names_it_passes_on(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     assert inferred(sql) == described(con, sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # a column of a subquery's COLUMNS(...) read by name: no error (it was "column 'a'
+        # is not in '_0'", though DuckDB runs it), the list incomplete as COLUMNS leaves it
+        "select a from (select columns('a|b') from s.t)",
+        "select b as event, one from (select columns('^b$'), 1 as one from s.t) as q",
+        "with c as (select columns(*) from s.u) select c, ts from c",
+    ],
+)
+def test_a_subquerys_columns_read_by_name_are_no_error(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    result = infer_columns(sql, schema=SCHEMA)
+    assert not result.issues
+    assert not result.complete
+    names = [name for name, _ in described(con, sql)]
+    assert [c.name for c in result.columns] == names

@@ -28,7 +28,7 @@ from reverse_etl.columns.records import (
 from reverse_etl.columns.sqltypes import parse_type
 from reverse_etl.columns.struct_stars import expand_struct_stars
 from reverse_etl.columns.syntax import syntax_issue
-from reverse_etl.columns.trace import Context, line_of, mark, output_columns
+from reverse_etl.columns.trace import Context, line_of, mark, output_columns, run_time_columns
 from reverse_etl.config.suggest import did_you_mean
 
 
@@ -273,6 +273,8 @@ def _unresolved_columns(root: Scope, schema: TableSchemas) -> list[InferenceIssu
             isinstance(s, exp.Table) and not isinstance(s.this, exp.Identifier) for s in sources
         ):
             continue
+        if any(isinstance(s, Scope) and run_time_columns(s) for s in sources):
+            continue  # a subquery's COLUMNS(...): its columns are known when it runs
         columns = _source_columns(scope, schema)
         for col in scope.unqualified_columns:
             clause = col.find_ancestor(exp.Order, exp.Group, exp.Having)

@@ -412,6 +412,12 @@ def _run_time_columns(scope: Scope, depth: int = 0) -> bool:
     return False
 
 
+def run_time_columns(scope: Scope) -> bool:
+    """Whether ``scope``'s output holds columns only known when it runs (``COLUMNS(...)``,
+    ``* LIKE ...``), there or in a query it reads from."""
+    return _run_time_columns(scope)
+
+
 def _from_run_time(proj: exp.Expr, scope: Scope, depth: int = 0) -> bool:
     """Whether an output column is (read from) such an expression: no column of its own."""
     if any(_is_run_time(node) for node in proj.walk()):
