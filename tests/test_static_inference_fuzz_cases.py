@@ -231,3 +231,20 @@ def test_a_subquerys_columns_read_by_name_are_no_error(
     assert not result.complete
     names = [name for name, _ in described(con, sql)]
     assert [c.name for c in result.columns] == names
+
+
+NATURAL = [
+    # a NATURAL (or USING) join's merged column is named as its left relation spells it
+    # ('a' before, where DuckDB says 'A')
+    'select * from (select a as "A", b from s.v) as x natural join s.u',
+    'select a, c from (select a as "A", b from s.v) as x natural join s.u',
+    'select "A", c from (select a as "A", b from s.v) as x join s.u using (a)',
+    "select a, id from s.v natural join (select a, 'x' as e from s.u) as y where a > 1",
+]
+
+
+@pytest.mark.parametrize("sql", NATURAL)
+def test_a_natural_joins_column_is_named_as_duckdb_does(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    assert inferred(sql) == described(con, sql)

@@ -175,6 +175,10 @@ def _name(proj: exp.Expr, scope: Scope, ctx: Context, depth: int = 0) -> tuple[s
     inner = proj.this if isinstance(proj, exp.Alias) else proj
     if _UNNAMED in inner.meta:
         return str(inner.meta[_UNNAMED]), False
+    if isinstance(inner, exp.Coalesce) and isinstance(inner.this, exp.Column):
+        # A USING or NATURAL join's column (qualify() writes it as a coalesce of the joined
+        # tables' columns): named as the left one spells it.
+        inner = inner.this
     # An unaliased column keeps the name its source spells (DuckDB: the table's own case).
     found = _traced(inner, scope, depth)
     if found:
