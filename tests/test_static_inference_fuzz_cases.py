@@ -240,6 +240,10 @@ NATURAL = [
     'select a, c from (select a as "A", b from s.v) as x natural join s.u',
     'select "A", c from (select a as "A", b from s.v) as x join s.u using (a)',
     "select a, id from s.v natural join (select a, 'x' as e from s.u) as y where a > 1",
+    # the right relation's spelling in a RIGHT join, the name as written in a FULL one
+    'select a from s.u natural right join (select a as "A", b from s.v) as x',
+    'select A, c from (select a as "a", b from s.v) as x natural full join s.u',
+    'select * from (select a as "A", b from s.v) as x full join s.u using (a)',
 ]
 
 

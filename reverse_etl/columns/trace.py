@@ -20,6 +20,7 @@ MAX_DEPTH = 64  # column tracing through nested scopes; guards recursive CTEs
 _ALIAS = "retl_alias"  # an alias as written (qualify lower-cases identifiers for DuckDB)
 _UNNAMED = "retl_unnamed"  # an expression without AS: the engine invents its name
 _STAR = "retl_star_line"  # on a SELECT: the line of its first ``*``
+_WRITTEN = "retl_written"  # on a SELECT: its unaliased columns' names as written, by lower case
 
 
 def line_of(node: exp.Expr | None) -> int | None:
@@ -48,6 +49,8 @@ def mark(tree: exp.Expr, dialect: str) -> None:
                     ident.meta[_ALIAS] = ident.name
             elif not isinstance(proj, (exp.Column, exp.Star, exp.Dot)):
                 proj.meta[_UNNAMED] = proj.sql(dialect)
+            elif isinstance(proj, exp.Column) and not proj.is_star:
+                select.meta.setdefault(_WRITTEN, {})[proj.name.lower()] = proj.name
     for node in tree.find_all(exp.Alias):  # * REPLACE (expr AS name) and nested aliases
         ident = node.args.get("alias")
         if isinstance(ident, exp.Identifier) and _ALIAS not in ident.meta:
@@ -177,8 +180,15 @@ def _name(proj: exp.Expr, scope: Scope, ctx: Context, depth: int = 0) -> tuple[s
         return str(inner.meta[_UNNAMED]), False
     if isinstance(inner, exp.Coalesce) and isinstance(inner.this, exp.Column):
         # A USING or NATURAL join's column (qualify() writes it as a coalesce of the joined
-        # tables' columns): named as the left one spells it.
-        inner = inner.this
+        # tables' columns): named as the left one spells it, the right one in a RIGHT join;
+        # written by name where a FULL join merged it, as it is written.
+        sides = [str(j.side).upper() for j in scope.expression.args.get("joins") or []]
+        written = scope.expression.meta.get(_WRITTEN) or {}
+        key = inner.this.name.lower()
+        if "FULL" in sides and key in written:
+            return str(written[key]), True
+        right = sides[-1:] == ["RIGHT"] and inner.expressions
+        inner = inner.expressions[-1] if right else inner.this
     # An unaliased column keeps the name its source spells (DuckDB: the table's own case).
     found = _traced(inner, scope, depth)
     if found:
