@@ -73,6 +73,11 @@ def test_the_plan_gives_memory_back_before_and_after_its_encode(
         return sql.lstrip().startswith("COPY (") and "__payload" in sql
 
     trace_calls(monkeypatch, DuckDBEngine, "execute", steps, "encode", when=encode)
+
+    def duplicates(self: DuckDBEngine, sql: str, *args: Any, **kwargs: Any) -> bool:
+        return "_duplicates AS" in sql
+
+    trace_calls(monkeypatch, DuckDBEngine, "execute", steps, "duplicates", when=duplicates)
     trace_calls(monkeypatch, DuckDBEngine, "release_memory", steps, "release")
     project = events_project(tmp_path / "p", "http://127.0.0.1:9")
     with Project.load(project) as loaded:
@@ -80,4 +85,6 @@ def test_the_plan_gives_memory_back_before_and_after_its_encode(
     assert plan.rows_to_send > 0
     encode_at = steps.index("encode")
     assert steps[encode_at - 1] == "release"
-    assert "release" in steps[encode_at + 1 :]
+    # and between the encode and the duplicate keys' pass, and after it
+    assert steps[encode_at + 1 : encode_at + 3] == ["release", "duplicates"], steps
+    assert "release" in steps[encode_at + 3 :]

@@ -330,6 +330,9 @@ def encode_rows(engine: DuckDBEngine, encode: EncodePlan) -> tuple[str, Path | N
                                  ROW_GROUP_SIZE {PLAN_ROW_GROUP})""",
         out_of_core=engine.joins_outgrow(encode.tables),
     )
+    # And before the duplicate keys' pass: its hash table on top of the pages the encode
+    # left set the peak of a 4M-row Spark first sync (550 against 525 MB; docs/performance.md)
+    engine.release_memory()
     plain = _rows_view(engine, table, f"read_parquet({file_literal(path)})")
     engine.release_memory()
     return table, path if plain else None
