@@ -24,6 +24,7 @@ from reverse_etl.destinations.meta.encode import (
     EncodeSpec,
     content_values,
     first,
+    read,
     sent_name,
     text_name,
 )
@@ -45,6 +46,7 @@ from reverse_etl.destinations.shared.contents_json import (
     when_json,
 )
 from reverse_etl.destinations.shared.json_ids import not_ids
+from reverse_etl.destinations.shared.json_scalars import not_scalar
 from reverse_etl.destinations.shared.sql import (
     already_hashed,
     blank,
@@ -153,8 +155,9 @@ def _time_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]
     return out
 
 
-def _event_checks(column: str) -> tuple[list[str], list[str]]:
-    ev = f"CAST({ident(column)} AS VARCHAR)"
+def _event_checks(col: str) -> tuple[list[str], list[str]]:
+    """``col``: SQL for the event's name (``encode.read``)."""
+    ev = f"CAST({col} AS VARCHAR)"
     # Blank is whitespace as Meta's ``str.strip`` has it: tabs and line breaks too.
     errors = [_reason(_blank(ev), lit("event is missing"))]
     # A name that spells a standard event once case, spaces and punctuation are ignored
@@ -170,7 +173,12 @@ def _event_checks(column: str) -> tuple[list[str], list[str]]:
     return errors, [f"CASE {squash} {branches} END"]
 
 
-def _source_checks(cols: dict[str, MappedColumn]) -> list[str]:
+def _read(m: MappedColumn, schema: pa.Schema) -> str:
+    """SQL: what ``m``'s column gives its parameter (``encode.read``)."""
+    return read(m, schema.field(m.column).type)
+
+
+def _source_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[str]:
     """action_source values, and what a website event needs beside the rest."""
     source = ident(ACTION_SOURCE)
     out = []
@@ -182,7 +190,7 @@ def _source_checks(cols: dict[str, MappedColumn]) -> list[str]:
             )
         )
     for param, field in (("page_url", "event_source_url"), ("user_agent", "client_user_agent")):
-        missing = _blank(ident(cols[param].column)) if param in cols else "TRUE"
+        missing = _blank(_read(cols[param], schema)) if param in cols else "TRUE"
         out.append(
             _reason(
                 f"{source} = 'website' AND {missing}",
@@ -195,7 +203,7 @@ def _source_checks(cols: dict[str, MappedColumn]) -> list[str]:
 def _purchase_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[str]:
     if "event" not in cols:
         return []
-    purchase = f"CAST({ident(cols['event'].column)} AS VARCHAR) = 'Purchase'"
+    purchase = f"CAST({_read(cols['event'], schema)} AS VARCHAR) = 'Purchase'"
     out = []
     for param in ("value", "currency"):
         if param not in cols:
@@ -204,7 +212,7 @@ def _purchase_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[s
             m = cols[param]
             missing = f"({number(ident(m.column), schema.field(m.column).type)}) IS NULL"
         else:
-            missing = _blank(ident(cols[param].column))
+            missing = _blank(_read(cols[param], schema))
         out.append(
             _reason(f"{purchase} AND {missing}", lit(f"Purchase needs {param} (Meta rejects it)"))
         )
@@ -217,7 +225,7 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     param = m.param
     if param is None:
         return []
-    col = ident(m.column)
+    col = read(m, t)
     out: list[str] = []
     if param.allowed is not None and param.name != "action_source" and not is_list(t):
         value = f"CAST({col} AS VARCHAR)"
@@ -389,6 +397,16 @@ def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
 
 
 # C0 control characters and DEL (RE2 syntax, in a SQL string): NUL from a CSV, say.
+def json_checks(mapping: ColumnMapping, schema: pa.Schema) -> list[tuple[str, str]]:
+    """A scalar text parameter's JSON array or object is no text value (``not_scalar``)."""
+    out = []
+    for m in mapping.columns:
+        t = schema.field(m.column).type
+        if m.param is not None and read(m, t) != ident(m.column):
+            out += not_scalar(ident(m.column), t, m.param.name)
+    return out
+
+
 def row_checks(
     mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str
 ) -> tuple[list[str], list[str]]:
@@ -406,13 +424,13 @@ def row_checks(
     if event_id is not None and len(event_id.path) == 1:
         warnings += blank_event_id_warning(spec.key_columns, event_id.column, schema)
     if "event" in cols:
-        event_errors, event_warnings = _event_checks(cols["event"].column)
+        event_errors, event_warnings = _event_checks(_read(cols["event"], schema))
         errors += event_errors
         warnings += event_warnings
     if "event_time" in cols:
         m = cols["event_time"]
         errors += _time_checks(m, schema.field(m.column).type, spec)
-    errors += _source_checks(cols)
+    errors += _source_checks(cols, schema)
     errors += _purchase_checks(cols, schema)
     for m in mapping.columns:
         t = schema.field(m.column).type

@@ -26,6 +26,7 @@ from reverse_etl.destinations.tiktok.encode import (
     email_malformed,
     email_ok,
     phone_unparseable,
+    read,
 )
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, MappedColumn
 
@@ -42,7 +43,7 @@ def _filled(value: str) -> str:
 
 def _carries(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     """SQL: the row carries a usable value of ``m``'s parameter."""
-    col = ident(m.column)
+    col = read(m, t)  # a JSON one: the text it holds
     param = m.param
     assert param is not None
     if param.hashing is Hashing.EMAIL:  # an address (or a hash), not just any text
