@@ -252,3 +252,21 @@ def test_a_natural_joins_column_is_named_as_duckdb_does(
     con: duckdb.DuckDBPyConnection, sql: str
 ) -> None:
     assert inferred(sql) == described(con, sql)
+
+
+PIVOT_JOINS = [
+    # a PIVOT's aggregate reads the relation pivoted, not the table joined to the pivot's
+    # result (a false "column 'a' is ambiguous: 'q' and table s.u have it" before)
+    "select p.d, x from (select a, b, d from s.t) as q pivot (sum(a) for b in ('x')) as p\n"
+    "join s.u on p.d = u.ts",
+    "select p.* from s.t pivot (max(a) for b in ('a', 'y')) as p join s.u on p.d = u.ts",
+]
+
+
+@pytest.mark.parametrize("sql", PIVOT_JOINS)
+def test_a_pivots_aggregate_reads_the_relation_pivoted(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    described(con, sql)  # DuckDB runs it
+    result = infer_columns(sql, schema=SCHEMA)
+    assert not result.issues

@@ -281,7 +281,10 @@ def _unresolved_columns(root: Scope, schema: TableSchemas) -> list[InferenceIssu
             outputs = getattr(scope.expression, "named_selects", ())
             if clause is not None and col.name in outputs:
                 continue  # ORDER BY / GROUP BY on an output alias
-            out.append(_unresolved(col, columns))
+            pivoted = _pivoted(col, scope, columns)
+            if pivoted is not columns and _having(col, pivoted):
+                continue  # a PIVOT's column, of the relation pivoted
+            out.append(_unresolved(col, pivoted))
     return out
 
 
@@ -298,10 +301,30 @@ def _source_columns(scope: Scope, schema: TableSchemas) -> dict[str, list[str]]:
     return out
 
 
+def _pivoted(col: exp.Column, scope: Scope, columns: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The relations a column can read: a PIVOT's column (``sum(a) FOR b IN ...``) reads only
+    the relation pivoted, not the tables joined to the pivot's result."""
+    pivot = col.find_ancestor(exp.Pivot)
+    relation = pivot.parent if pivot is not None else None
+    if relation is None:
+        return columns
+    alias = relation.alias_or_name
+    source = scope.sources.get(alias)
+    if isinstance(source, exp.Table):
+        ref = ref_of(source)
+        return {k: v for k, v in columns.items() if k.startswith(f"table {ref}")}
+    return {k: v for k, v in columns.items() if k == f"'{alias}'"}
+
+
+def _having(col: exp.Column, columns: Mapping[str, Sequence[str]]) -> list[str]:
+    """The relations (as a message names them) that have a column of ``col``'s name."""
+    return [a for a, names in columns.items() if col.name.lower() in map(str.lower, names)]
+
+
 def _unresolved(col: exp.Column, columns: Mapping[str, Sequence[str]]) -> InferenceIssue:
     """A column no relation has (with the nearest names, as DuckDB's binder says), or that
     several have."""
-    having = [a for a, names in columns.items() if col.name.lower() in map(str.lower, names)]
+    having = _having(col, columns)
     if len(having) > 1:
         return InferenceIssue(
             "unresolved_column",
