@@ -189,6 +189,13 @@ STRUCT_STARS = [
     "select st.* exclude (a), b from (select {'a': d, 'b': 2.5} as st, 'x' as b from s.t) as q",
     # a table's star is still the table's
     "select t.*, u.c from s.t as t join s.u as u on t.a = u.a",
+    # REPLACE and RENAME on a struct's star (one column named '*' before, or a false
+    # "column 'a' is not in 'q'")
+    "select st.* replace (2 as A) from (select {'a': 1, 'b': 2} as st) as q",
+    "select a, st.* rename (A as z) from (select {'a': b, 'b': d} as st, a from s.t) as q",
+    "select st.* exclude (a) rename (b as a)\n"
+    "from (select {'a': 1, 'b': 'x', 'c': d} as st from s.t) as q",
+    "select st.* replace (upper(st.b) as b) from (select {'a': 1, 'b': 'x'} as st) as q",
 ]
 
 

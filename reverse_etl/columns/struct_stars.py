@@ -10,6 +10,9 @@ qualified: a first pass on a copy of the query learns the struct's type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
@@ -97,26 +100,53 @@ def expand_struct_stars(
         if i not in fields or not fields[i]:
             continue
         modifiers = star.this.args
-        if modifiers.get("replace") or modifiers.get("rename") or modifiers.get("ilike"):
+        if modifiers.get("ilike"):
             continue  # left as it was: unknown columns, not wrong ones
         excluded = {c.name.lower() for c in modifiers.get("except_") or []}
+        replaced = _named(modifiers.get("replace"), lambda r: r.alias)
+        renamed = _named(modifiers.get("rename"), lambda r: r.this.name)
         items: list[exp.Expr] = []
         for name in fields[i]:
-            if name.lower() in excluded:
+            key = name.lower()
+            if key in excluded:
                 continue
+            value: exp.Expr = exp.Dot(
+                this=_reference(star), expression=exp.to_identifier(name, quoted=True)
+            )
             ident = exp.to_identifier(name, quoted=True)
             ident.meta[_ALIAS] = name
             line = _line(star)
-            if line is not None:
+            if key in replaced:  # REPLACE (expr AS name): expr, named as written
+                value, ident = replaced[key].this.copy(), _written(replaced[key].args["alias"])
+            elif key in renamed:  # RENAME (name AS new)
+                ident = _written(renamed[key].args["alias"])
+            if line is not None and "line" not in ident.meta:
                 ident.meta["line"] = line
-            dot = exp.Dot(this=_reference(star), expression=exp.to_identifier(name, quoted=True))
-            items.append(exp.Alias(this=dot, alias=ident))
+            items.append(exp.Alias(this=value, alias=ident))
         select = star.parent
         if isinstance(select, exp.Select):
             at = select.expressions.index(star)
             select.set(
                 "expressions", [*select.expressions[:at], *items, *select.expressions[at + 1 :]]
             )
+
+
+def _named(entries: Any, key: Callable[[exp.Alias], str]) -> dict[str, exp.Alias]:
+    """A star's REPLACE or RENAME list, by the field each one names (lower case)."""
+    out: dict[str, exp.Alias] = {}
+    for entry in entries or []:
+        if isinstance(entry, exp.Alias) and isinstance(entry.args.get("alias"), exp.Identifier):
+            out[key(entry).lower()] = entry
+    return out
+
+
+def _written(alias: exp.Identifier) -> exp.Identifier:
+    """A new column's name, its spelling as written kept (trace.py reads it)."""
+    ident = exp.to_identifier(alias.name, quoted=True)
+    ident.meta[_ALIAS] = alias.meta.get(_ALIAS, alias.name)
+    if isinstance(alias.meta.get("line"), int):
+        ident.meta["line"] = alias.meta["line"]
+    return ident
 
 
 def _line(node: exp.Expr) -> int | None:
