@@ -14,6 +14,7 @@
 - **Date and interval arithmetic typed as DuckDB types it** (below).
 - **A set operation's columns typed as DuckDB types them** (below).
 - **``list || list`` typed as a list** (below).
+- **A struct's field names keep their spelling; a field is read in any case** (below).
 
 Every module of retl that has sqlglot read SQL imports this one first
 (``tests/test_quality.py`` checks it); importing it installs the changes, once per process.
@@ -488,9 +489,91 @@ def install_list_concat() -> None:
         metadata[exp.DPipe] = {**spec, "annotator": patched}
 
 
+# --- struct field names --------------------------------------------------------------
+# sqlglot (30.30) lower-cases every identifier of a DuckDB query, struct fields too:
+# ``{'Cc': 1}``, ``struct_pack("Cc" := 1)`` and ``::struct("Cc" int)`` had a field ``cc``
+# where DuckDB keeps ``Cc`` (a parameter's field checked under a name it does not have).
+# Their spelling is kept here (sqlglot's normalisation skips a node marked case sensitive);
+# as DuckDB reads ``st.CC`` as the field ``Cc``, a field is then found in any case.
+
+_CASE_SENSITIVE = "case_sensitive"  # sqlglot's normalize_identifiers leaves it as written
+
+
+def keep_field_spelling(tree: exp.Expr) -> None:
+    """Mark the field names of ``tree``'s struct literals and struct types (in place)."""
+    for struct in tree.find_all(exp.Struct):
+        for item in struct.expressions:
+            name = item.this if isinstance(item, exp.PropertyEQ) else item.args.get("alias")
+            if isinstance(item, (exp.PropertyEQ, exp.Alias)) and isinstance(name, exp.Identifier):
+                name.meta[_CASE_SENSITIVE] = True
+    for dt in tree.find_all(exp.DataType):
+        if dt.this is exp.DType.STRUCT:
+            for col in dt.expressions:
+                if isinstance(col, exp.ColumnDef) and isinstance(col.this, exp.Identifier):
+                    col.this.meta[_CASE_SENSITIVE] = True
+
+
+def _field_in_any_case(original: Any) -> Any:
+    """``struct.field``: the struct's field of that name in any case (DuckDB's reading)."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        typ = node.this.type
+        if _kind(node) not in (None, _T.UNKNOWN) or _kind(node.this) is not _T.STRUCT:
+            return node
+        wanted = node.expression.name.lower()
+        for field in typ.expressions:
+            if isinstance(field, exp.ColumnDef) and field.name.lower() == wanted:
+                self._set_type(node, field.args.get("kind"))
+                break
+        return node
+
+    return annotate
+
+
+def _declared_as_written(original: Any) -> Any:
+    """A declared type (``struct("Bb" int)``) read with its field names as written."""
+
+    def to_data_type(self: Any, schema_type: str, dialect: Any = None) -> Any:
+        from sqlglot.dialects.dialect import Dialect
+
+        reader = Dialect.get_or_raise(dialect) if dialect else self.dialect
+        cache = self._type_mapping_cache
+        if type(reader).__name__ != "DuckDB" or schema_type in cache:
+            return original(self, schema_type, dialect)
+        try:
+            cache[schema_type] = exp.DataType.from_str(
+                schema_type, dialect=reader, udt=reader.SUPPORTS_USER_DEFINED_TYPES
+            )
+        except AttributeError:
+            return original(self, schema_type, dialect)  # sqlglot's own error
+        return cache[schema_type]
+
+    return to_data_type
+
+
+def install_struct_fields() -> None:
+    """A struct's field found in any case (idempotent; keep_field_spelling marks them)."""
+    from sqlglot.optimizer.annotate_types import TypeAnnotator
+    from sqlglot.schema import MappingSchema
+
+    reader = getattr(MappingSchema, "_to_data_type", None)
+    if callable(reader) and not getattr(reader, "retl", False):
+        patched_reader = _declared_as_written(reader)
+        patched_reader.retl = True
+        setattr(MappingSchema, "_to_data_type", patched_reader)  # noqa: B010
+
+    current = getattr(TypeAnnotator, "_annotate_dot", None)
+    if callable(current) and not getattr(current, "retl", False):
+        patched = _field_in_any_case(current)
+        patched.retl = True
+        setattr(TypeAnnotator, "_annotate_dot", patched)  # noqa: B010
+
+
 install()
 install_json_values()
 install_star_expansion()
 install_time_arithmetic()
 install_set_operation_types()
 install_list_concat()
+install_struct_fields()

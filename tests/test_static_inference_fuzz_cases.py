@@ -277,3 +277,32 @@ def test_a_pivots_aggregate_reads_the_relation_pivoted(
     described(con, sql)  # DuckDB runs it
     result = infer_columns(sql, schema=SCHEMA)
     assert not result.issues
+
+
+STRUCT_FIELDS = [
+    # a struct's field names keep their spelling ('Cc' became 'cc' before), and a field is
+    # read in any case, named as the query writes it (typed unknown before, as 'cc')
+    "select {'Cc': 1, 'dD': b} as st from s.t",
+    'select struct_pack("Bb" := 1) as st, {\'x\': a}::struct("X" int) as y from s.t',
+    "select st.Cc, st.cc as x, q.st.CC from (select {'Cc': 1, 'e': d} as st from s.t) as q",
+    "with w as (select {'Ev': {'Io': 1}, 'Cc': 'x'} as st) select w.st.cC, st.eV.iO, st from w",
+    'select st.* from (select struct_pack("Aa" := 1, "bB" := ts) as st from s.t) as q',
+]
+
+
+@pytest.mark.parametrize("sql", STRUCT_FIELDS)
+def test_a_structs_fields_keep_their_spelling(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    rows = con.execute(f"describe {sql}").fetchall()
+    result = infer_columns(sql, schema=SCHEMA)
+    assert not result.issues and result.complete, result.issues
+    assert [(c.name, c.type.text) for c in result.columns] == [(n, t) for n, t, *_ in rows]
+
+
+def test_a_declared_structs_fields_keep_their_spelling(con: duckdb.DuckDBPyConnection) -> None:
+    schema = {TableRef.of("x", "s"): [("st", 'struct("Bb" int, cC varchar)')]}
+    con.execute('create table s.x (st struct("Bb" int, cC varchar))')
+    sql = "select st, st.bb, st.CC as z, st.* from s.x"
+    result = infer_columns(sql, schema=schema)
+    rows = con.execute(f"describe {sql}").fetchall()
+    assert not result.issues
+    assert [(c.name, c.type.text) for c in result.columns] == [(n, t) for n, t, *_ in rows]

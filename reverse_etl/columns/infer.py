@@ -30,6 +30,7 @@ from reverse_etl.columns.struct_stars import expand_struct_stars
 from reverse_etl.columns.syntax import syntax_issue
 from reverse_etl.columns.trace import Context, line_of, mark, output_columns, run_time_columns
 from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.sqlglot_fixes import keep_field_spelling
 
 
 def parse_sql(sql: str, dialect: str = "duckdb") -> exp.Expr:
@@ -137,6 +138,8 @@ def _infer_tree(
     }
     mapping, original, issues = _schema_for(known, dialect, checked=set(schema))
     issues += _unknown_tables(tree, known, dialect)
+    if dialect == "duckdb":
+        keep_field_spelling(tree)
     expand_struct_stars(tree, mapping, dialect, db=DEFAULT_DB, catalog=DEFAULT_CATALOG)
     mark(tree, dialect)
     try:

@@ -21,6 +21,7 @@ _ALIAS = "retl_alias"  # an alias as written (qualify lower-cases identifiers fo
 _UNNAMED = "retl_unnamed"  # an expression without AS: the engine invents its name
 _STAR = "retl_star_line"  # on a SELECT: the line of its first ``*``
 _WRITTEN = "retl_written"  # on a SELECT: its unaliased columns' names as written, by lower case
+_FIELD = "retl_field"  # on the last name of ``x.y`` unaliased: as written (a struct's field)
 
 
 def line_of(node: exp.Expr | None) -> int | None:
@@ -51,6 +52,10 @@ def mark(tree: exp.Expr, dialect: str) -> None:
                 proj.meta[_UNNAMED] = proj.sql(dialect)
             elif isinstance(proj, exp.Column) and not proj.is_star:
                 select.meta.setdefault(_WRITTEN, {})[proj.name.lower()] = proj.name
+            if isinstance(proj, (exp.Column, exp.Dot)) and isinstance(proj.this, exp.Identifier):
+                proj.this.meta[_FIELD] = proj.this.name
+            if isinstance(proj, exp.Dot) and isinstance(proj.expression, exp.Identifier):
+                proj.expression.meta[_FIELD] = proj.expression.name
     for node in tree.find_all(exp.Alias):  # * REPLACE (expr AS name) and nested aliases
         ident = node.args.get("alias")
         if isinstance(ident, exp.Identifier) and _ALIAS not in ident.meta:
@@ -189,6 +194,8 @@ def _name(proj: exp.Expr, scope: Scope, ctx: Context, depth: int = 0) -> tuple[s
             return str(written[key]), True
         right = sides[-1:] == ["RIGHT"] and inner.expressions
         inner = inner.expressions[-1] if right else inner.this
+    if isinstance(inner, exp.Dot) and _FIELD in inner.expression.meta:
+        return str(inner.expression.meta[_FIELD]), True  # a struct's field: as written
     # An unaliased column keeps the name its source spells (DuckDB: the table's own case).
     found = _traced(inner, scope, depth)
     if found:
