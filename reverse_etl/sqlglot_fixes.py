@@ -204,7 +204,8 @@ def install_star_expansion() -> None:
 # (a missed error: `value` cannot be an INTERVAL) and the day count for a date (a false
 # error: `num_items` of ``d - d``). Also ``int_column + d`` (sqlglot: an INT; DuckDB: a
 # DATE) and ``avg`` of an interval, date, timestamp or time (sqlglot: a DOUBLE; DuckDB: an
-# INTERVAL, a TIMESTAMP, a TIMESTAMP and a TIME).
+# INTERVAL, a TIMESTAMP, a TIMESTAMP and a TIME). And ``'2020-01-01' - d`` (sqlglot: a DATE;
+# DuckDB casts the text to a DATE: a BIGINT), ``'2020-01-01' - ts`` (an INTERVAL).
 
 _T = exp.DType
 _NUMBERS = {*exp.DataType.INTEGER_TYPES, *exp.DataType.REAL_TYPES}
@@ -241,11 +242,14 @@ def _scaled_interval(original: Any) -> Any:
 
 
 def _time_difference(original: Any) -> Any:
-    """``date - date``: a BIGINT (days); a time or timestamp minus one: an INTERVAL."""
+    """``date - date``: a BIGINT (days); a time or timestamp minus one: an INTERVAL; a text
+    literal minus either, the same (sqlglot: a DATE, a TIMESTAMP)."""
 
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
         left, right = _kind(node.left), _kind(node.right)
+        if isinstance(node.left, exp.Literal) and node.left.is_string:
+            left = right  # '2020-01-01' - d: DuckDB casts the text to the other side's type
         if left in _DATES and right in _DATES:
             self._set_type(node, _T.BIGINT)
         elif left in _DATES | _TIMES and right in _DATES | _TIMES:

@@ -96,6 +96,10 @@ TYPES = [
     # validate, and failed at sync; `event_time` of avg(ts) was a false error)
     "select avg(ts - ts) as value, avg(a * interval '1 day') as waited, avg(d) as day,\n"
     "  avg(ts) as event_time, avg(ts::timestamptz) as tz, avg(tm) as tm, avg(a) as n from s.t",
+    # a text literal minus a date is a number of days, minus a timestamp an INTERVAL: DuckDB
+    # casts the text to the other side's type (a DATE and a TIMESTAMP before)
+    "select '2020-01-01' - d as num_items, '2020-01-01 10:00' - ts as waited,\n"
+    "  '2020-01-01' - ts::timestamptz as tz, '2020-01-01' - ts::date as days from s.t",
 ]
 
 
