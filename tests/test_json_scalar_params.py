@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,54 +169,3 @@ def test_the_key_stays_the_columns_text(engine: DuckDBEngine) -> None:
     assert (row["key"], row["payload"]["event_id"]) == ('"e-1"', "e-1")
     row = meta(engine, event_id=_json('"e-1"'))
     assert (row["key"], row["payload"]["event_id"]) == ('"e-1"', "e-1")
-
-
-# --- retl validate ---------------------------------------------------------------------------
-def _validated(tmp_path: Path, platform: str, columns: str) -> Any:
-    from reverse_etl.project import Project
-    from tests.conftest import write_project
-
-    settings = {
-        "tiktok": "type: tiktok_events\n    auth_method: access_token\n    "
-        "access_token: t\n    event_data_source: WEB\n    target_event_source: ID\n    "
-        "event_source_id: CPIXEL",
-        "meta": "type: meta_conversions\n    access_token: t\n    "
-        "pixel_id: '1234567890123456'\n    action_source: website",
-    }[platform]
-    root = write_project(
-        tmp_path / platform,
-        {
-            "retl_project.yml": "name: p\nwarehouse:\n  type: duckdb\n",
-            "models/ev.sql": "SELECT 'k' AS event_id, 'Purchase' AS event, "
-            "CAST('2026-01-01' AS TIMESTAMP) AS event_time, 'a@x.com' AS email, "
-            "'https://shop.example/' AS page_url, 'Mozilla/5.0' AS user_agent, 5.0 AS value, "
-            + columns,
-            "destinations.yml": f"destinations:\n  d:\n    model: ev\n    {settings}\n",
-        },
-    )
-    with Project.load(root) as project:
-        (result,) = project.validate()
-    return result
-
-
-@pytest.mark.parametrize("platform", ["tiktok", "meta"])
-def test_validate_takes_a_json_text_parameter_as_the_text_it_holds(
-    tmp_path: Path, platform: str
-) -> None:
-    """A JSON column given to a text parameter was an error ("must be text, not JSON", its fix
-    a CAST that keeps the quotes); its literal's quotes made an allowed value unknown."""
-    result = _validated(
-        tmp_path,
-        platform,
-        """CAST('"o-1"' AS JSON) AS order_id, CAST('"USD"' AS JSON) AS currency""",
-    )
-    assert result.errors == [], result.errors
-    warned = " ".join(w.message for w in result.warnings)
-    assert "order_id is JSON: sent as the text it holds" in warned
-    assert "currency is JSON: sent as the text it holds" in warned
-    result = _validated(tmp_path / "bad", platform, """CAST('"US"' AS JSON) AS currency""")
-    assert [e.message for e in result.errors] == [
-        "currency 'US' is not accepted by TikTok"
-        if platform == "tiktok"
-        else "currency 'US' is not a three-letter ISO 4217 code"
-    ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import orjson
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
@@ -245,8 +244,6 @@ def _values(
         return frozenset()
     if isinstance(node, exp.Literal):
         return frozenset({str(node.this)})
-    if isinstance(node, (exp.Cast, exp.TryCast)) and node.to.is_type(exp.DType.JSON):
-        return _json_held(_values(node.this, scope, ctx, depth + 1))
     if isinstance(node, (exp.Cast, exp.TryCast, exp.Nullif)):
         return _values(node.this, scope, ctx, depth + 1)
     if isinstance(node, (exp.Upper, exp.Lower, exp.Trim)):
@@ -272,25 +269,6 @@ def _values(
     else:
         return None
     return _union([_values(p, scope, ctx, depth + 1) for p in parts])
-
-
-def _json_held(values: frozenset[str] | None) -> frozenset[str] | None:
-    """The texts JSON ``values`` hold, as the encoders send a JSON column given to a text
-    parameter (``destinations/shared/json_scalars.py``): a string's text, ``null`` none;
-    None (not known) when one is another JSON value, or no JSON."""
-    if values is None:
-        return None
-    out: set[str] = set()
-    for v in values:
-        try:
-            held = orjson.loads(v)
-        except orjson.JSONDecodeError:
-            return None
-        if isinstance(held, str):
-            out.add(held)
-        elif held is not None:
-            return None
-    return frozenset(out)
 
 
 def _union(sets: Sequence[frozenset[str] | None]) -> frozenset[str] | None:

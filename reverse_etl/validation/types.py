@@ -98,8 +98,6 @@ def identity_objects(catalog: Catalog) -> frozenset[str]:
 def _scalar(what: str, kind: Kind, typ: SqlType, *, identifier: bool) -> list[TypeVerdict]:
     if typ.cls in _NOT_CHECKED or typ.cls in ACCEPTED.get(kind, frozenset()):
         return []
-    if typ.cls is C.JSON and kind in (Kind.STRING, Kind.ID):
-        return _json_text(what, typ)
     note = TOLERATED.get((kind, typ.cls))
     if note is not None and not identifier:
         return [TypeVerdict("warning", f"{what} is {typ.text}, not {_EXPECTED[kind]}: {note}")]
@@ -109,22 +107,6 @@ def _scalar(what: str, kind: Kind, typ: SqlType, *, identifier: bool) -> list[Ty
             "error",
             f"{what} must be {expected}, not {typ.text}",
             f"convert it in the model: {_CASTS.get(Kind.STRING if identifier else kind, '')}",
-        )
-    ]
-
-
-def _json_text(what: str, typ: SqlType) -> list[TypeVerdict]:
-    """A text or ID of JSON (a json or jsonb value, ``->`` in PostgreSQL): sent as the text
-    it holds (``destinations/shared/json_scalars.py``), checked only when the rows are read."""
-    return [
-        TypeVerdict(
-            "warning",
-            f"{what} is {typ.text}: sent as the text it holds (a string's text, a number's "
-            f"digits; null is left out); a row whose value is a JSON array or object is "
-            f"invalid ('{what} is a JSON array or object, not a text value'), and the values "
-            "are not checked before the rows are read",
-            "read it as text in the model to have it checked: ->> in PostgreSQL, "
-            "json_extract_string(..., '$') in DuckDB",
         )
     ]
 
