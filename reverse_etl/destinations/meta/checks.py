@@ -24,7 +24,6 @@ from reverse_etl.destinations.meta.encode import (
     EncodeSpec,
     content_values,
     first,
-    read,
     sent_name,
     text_name,
 )
@@ -46,7 +45,6 @@ from reverse_etl.destinations.shared.contents_json import (
     when_json,
 )
 from reverse_etl.destinations.shared.json_ids import not_ids
-from reverse_etl.destinations.shared.json_scalars import not_scalar
 from reverse_etl.destinations.shared.sql import (
     already_hashed,
     blank,
@@ -155,9 +153,8 @@ def _time_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]
     return out
 
 
-def _event_checks(col: str) -> tuple[list[str], list[str]]:
-    """``col``: SQL for the event's name (``encode.read``)."""
-    ev = f"CAST({col} AS VARCHAR)"
+def _event_checks(column: str) -> tuple[list[str], list[str]]:
+    ev = f"CAST({ident(column)} AS VARCHAR)"
     # Blank is whitespace as Meta's ``str.strip`` has it: tabs and line breaks too.
     errors = [_reason(_blank(ev), lit("event is missing"))]
     # A name that spells a standard event once case, spaces and punctuation are ignored
@@ -173,12 +170,7 @@ def _event_checks(col: str) -> tuple[list[str], list[str]]:
     return errors, [f"CASE {squash} {branches} END"]
 
 
-def _read(m: MappedColumn, schema: pa.Schema) -> str:
-    """SQL: what ``m``'s column gives its parameter (``encode.read``)."""
-    return read(m, schema.field(m.column).type)
-
-
-def _source_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[str]:
+def _source_checks(cols: dict[str, MappedColumn]) -> list[str]:
     """action_source values, and what a website event needs beside the rest."""
     source = ident(ACTION_SOURCE)
     out = []
@@ -190,7 +182,7 @@ def _source_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[str
             )
         )
     for param, field in (("page_url", "event_source_url"), ("user_agent", "client_user_agent")):
-        missing = _blank(_read(cols[param], schema)) if param in cols else "TRUE"
+        missing = _blank(ident(cols[param].column)) if param in cols else "TRUE"
         out.append(
             _reason(
                 f"{source} = 'website' AND {missing}",
@@ -203,7 +195,7 @@ def _source_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[str
 def _purchase_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[str]:
     if "event" not in cols:
         return []
-    purchase = f"CAST({_read(cols['event'], schema)} AS VARCHAR) = 'Purchase'"
+    purchase = f"CAST({ident(cols['event'].column)} AS VARCHAR) = 'Purchase'"
     out = []
     for param in ("value", "currency"):
         if param not in cols:
@@ -212,7 +204,7 @@ def _purchase_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[s
             m = cols[param]
             missing = f"({number(ident(m.column), schema.field(m.column).type)}) IS NULL"
         else:
-            missing = _blank(_read(cols[param], schema))
+            missing = _blank(ident(cols[param].column))
         out.append(
             _reason(f"{purchase} AND {missing}", lit(f"Purchase needs {param} (Meta rejects it)"))
         )
@@ -225,7 +217,7 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     param = m.param
     if param is None:
         return []
-    col = read(m, t)
+    col = ident(m.column)
     out: list[str] = []
     if param.allowed is not None and param.name != "action_source" and not is_list(t):
         value = f"CAST({col} AS VARCHAR)"
@@ -397,16 +389,6 @@ def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
 
 
 # C0 control characters and DEL (RE2 syntax, in a SQL string): NUL from a CSV, say.
-def json_checks(mapping: ColumnMapping, schema: pa.Schema) -> list[tuple[str, str]]:
-    """A scalar text parameter's JSON array or object is no text value (``not_scalar``)."""
-    out = []
-    for m in mapping.columns:
-        t = schema.field(m.column).type
-        if m.param is not None and read(m, t) != ident(m.column):
-            out += not_scalar(ident(m.column), t, m.param.name)
-    return out
-
-
 def row_checks(
     mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str
 ) -> tuple[list[str], list[str]]:
@@ -424,13 +406,13 @@ def row_checks(
     if event_id is not None and len(event_id.path) == 1:
         warnings += blank_event_id_warning(spec.key_columns, event_id.column, schema)
     if "event" in cols:
-        event_errors, event_warnings = _event_checks(_read(cols["event"], schema))
+        event_errors, event_warnings = _event_checks(cols["event"].column)
         errors += event_errors
         warnings += event_warnings
     if "event_time" in cols:
         m = cols["event_time"]
         errors += _time_checks(m, schema.field(m.column).type, spec)
-    errors += _source_checks(cols, schema)
+    errors += _source_checks(cols)
     errors += _purchase_checks(cols, schema)
     for m in mapping.columns:
         t = schema.field(m.column).type

@@ -30,7 +30,6 @@ from reverse_etl.destinations.shared.contents_json import (
     when_json,
 )
 from reverse_etl.destinations.shared.json_ids import json_id_list
-from reverse_etl.destinations.shared.json_scalars import text_value, with_json_errors
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import (
@@ -103,16 +102,6 @@ def text_name(column: str) -> str:
     return f"__meta_text:{column}"
 
 
-def read(m: MappedColumn, t: pa.DataType, prefix: str = "") -> str:
-    """SQL: the value ``m``'s column (``prefix``: its relation's, ``__r.``) gives its
-    parameter: a scalar text parameter (an ID or a text) of a JSON column reads the text the
-    JSON holds (``shared/json_scalars.py``); any other, the column."""
-    col = prefix + ident(m.column)
-    if m.param is None or m.param.kind not in (Kind.ID, Kind.STRING) or is_list(t):
-        return col
-    return text_value(col, t)
-
-
 def _hashed_columns(mapping: ColumnMapping, schema: pa.Schema) -> list[MappedColumn]:
     return [
         m
@@ -144,9 +133,9 @@ def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: En
     hashed_columns = _hashed_columns(mapping, schema)
     for i, m in enumerate(hashed_columns):
         assert m.param is not None
-        t = schema.field(m.column).type
-        col = text_value(f"__r.{ident(m.column)}", t)  # a JSON one: the text it holds
+        col = f"__r.{ident(m.column)}"
         trimmed = f"__r.{ident(text_name(m.column))}"
+        t = schema.field(m.column).type
         sent = hashed(col, t, m.path[-1], region=region, country=country, trimmed=trimmed)
         if m.param.hashing is Hashing.PHONE_DIGITS and spec.phone_table is not None:
             # A NULL phone is settled here: the per-row branch would call the Python parser
@@ -160,9 +149,8 @@ def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: En
         extra.append(f"{sent} AS {ident(sent_name(m.column))}")
     source = lit(spec.action_source)
     if "action_source" in cols:
-        m = cols["action_source"]
         source = (
-            f"coalesce(NULLIF({text(read(m, schema.field(m.column).type, '__r.'))}, ''), {source})"
+            f"coalesce(NULLIF({text('__r.' + ident(cols['action_source'].column))}, ''), {source})"
         )
     extra.append(f"{source} AS {ident(ACTION_SOURCE)}")
     if "event_time" in cols:
@@ -170,9 +158,7 @@ def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: En
         seconds = unix_seconds(f"__r.{ident(m.column)}", schema.field(m.column).type)
         extra.append(f"{seconds} AS {ident(EVENT_TIME)}")
     texts = "".join(
-        f", {text(text_value(ident(m.column), schema.field(m.column).type))} "
-        f"AS {ident(text_name(m.column))}"
-        for m in hashed_columns
+        f", {text(ident(m.column))} AS {ident(text_name(m.column))}" for m in hashed_columns
     )
     return (
         f"(SELECT __r.*, {', '.join(extra)} FROM (SELECT *{texts} FROM {relation}) AS __r "
@@ -183,7 +169,7 @@ def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: En
 # --- values -------------------------------------------------------------------------------
 def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     """SQL producing the JSON text of one column's value, or NULL to leave it out."""
-    col = read(m, t)
+    col = ident(m.column)
     param = m.param
     if param is None:  # a custom property: sent as the column's own JSON
         return own_json(col, t)
@@ -374,13 +360,13 @@ def build_encode_sql(
     relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
 ) -> str:
     """The SELECT that encodes every row of ``relation`` (whose columns are ``schema``)."""
-    from reverse_etl.destinations.meta.checks import json_checks, row_checks  # it reads this
+    from reverse_etl.destinations.meta.checks import row_checks  # it reads this module
 
     rows = _with_user_data(_prepared(relation, schema, mapping, spec), schema, mapping, spec)
     key = _key_sql(spec, schema)
     payload = _payload_sql(mapping, schema, spec, key)
     errors, warnings = row_checks(mapping, schema, spec, key)
-    err = with_json_errors(errors, json_checks(mapping, schema))
+    err = "NULLIF(concat_ws('; ', " + ", ".join(errors) + "), '')"
     warn = "NULLIF(concat_ws('; ', " + ", ".join(warnings) + "), '')" if warnings else "NULL"
     if spec.prekeyed:
         passthrough = f", {ident('__row_hash')} AS __hash_in, {ident('__change')} AS __change_in"

@@ -153,12 +153,9 @@ def event_id_text(mapping: ColumnMapping, schema: pa.Schema, derived: str | None
     m = mapping.by_param().get("event_id")
     if m is None or len(m.path) != 1:
         return "CAST(NULL AS VARCHAR)"
-    from reverse_etl.destinations.shared.json_scalars import text_value  # it imports this
-
     t = schema.field(m.column).type
-    col = text_value(ident(m.column), t)  # a JSON one: the text it holds
-    text = as_text(col, t)
-    return f"CASE WHEN NOT {blank(col)} THEN {text} END" if is_text(t) else text
+    text = as_text(ident(m.column), t)
+    return f"CASE WHEN NOT {blank(ident(m.column))} THEN {text} END" if is_text(t) else text
 
 
 def is_list(t: pa.DataType) -> bool:
@@ -424,13 +421,10 @@ def blank_event_id_warning(
     blank, or a NaN or infinite float (sent as no event id): the event goes without one, so
     the platform cannot deduplicate it (a resend after a lost answer counts twice). A key
     column's NULL, blank or NaN is an error already (``empty_key_checks``)."""
-    from reverse_etl.destinations.shared.json_scalars import text_value  # it imports this
-
     if event_id_column is None or key_columns == (event_id_column,):
         return []
-    t = schema.field(event_id_column).type
-    c = text_value(ident(event_id_column), t)  # a JSON one: the text it holds
-    text = as_text(c, t)
+    c = ident(event_id_column)
+    text = as_text(c, schema.field(event_id_column).type)
     reason = lit("event_id is empty: the platform cannot deduplicate this event")
     return [f"CASE WHEN ({text}) IS NULL OR {strip(f'({text})')} = '' THEN {reason} END"]
 
@@ -490,20 +484,14 @@ def control_character_checks(
     judged as blank, as ``'  '`` is (a blank event_id is left out with a warning,
     ``blank_event_id_warning``; a blank key is invalid, ``empty_key_checks``), not as a
     control character (its tab or line break made the row invalid where ``'  '`` warned)."""
-    from reverse_etl.destinations.shared.json_scalars import text_value  # it imports this
-
     columns = dict.fromkeys(key_columns)
     if event_id_column is not None:
         columns[event_id_column] = None
-    out = []
-    for c in columns:
-        if c not in schema.names or not is_text(schema.field(c).type):
-            continue
-        v = text_value(ident(c), schema.field(c).type)  # a JSON one: the text it holds
-        out.append(
-            # Nested, not AND: the blank test runs for the rows with a control character only
-            f"CASE WHEN regexp_matches(CAST({v} AS VARCHAR), {CONTROL_CHARACTER}) "
-            f"THEN CASE WHEN NOT {blank(v)} "
-            f"THEN {lit(f'{c} holds a control character (NUL, a line break, ...)')} END END"
-        )
-    return out
+    return [
+        # Nested, not AND: the blank test runs for the rows with a control character only
+        f"CASE WHEN regexp_matches(CAST({ident(c)} AS VARCHAR), {CONTROL_CHARACTER}) "
+        f"THEN CASE WHEN NOT {blank(ident(c))} "
+        f"THEN {lit(f'{c} holds a control character (NUL, a line break, ...)')} END END"
+        for c in columns
+        if c in schema.names and is_text(schema.field(c).type)
+    ]

@@ -25,11 +25,6 @@ from reverse_etl.destinations.shared.contents_json import (
     when_json,
 )
 from reverse_etl.destinations.shared.json_ids import json_id_list, not_ids
-from reverse_etl.destinations.shared.json_scalars import (
-    not_scalar,
-    text_value,
-    with_json_errors,
-)
 from reverse_etl.destinations.shared.phones import PHONE_UDF, needs_parsing
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
@@ -144,16 +139,6 @@ def _string(expr: str, t: pa.DataType) -> str:
     return f"CAST({expr} AS VARCHAR)"
 
 
-def read(m: MappedColumn, t: pa.DataType) -> str:
-    """SQL: the value ``m``'s column gives its parameter: a scalar text parameter (an ID or a
-    text) of a JSON column reads the text the JSON holds (``shared/json_scalars.py``); any
-    other, the column."""
-    col = ident(m.column)
-    if m.param is None or m.param.kind not in (Kind.ID, Kind.STRING) or _is_list(t):
-        return col
-    return text_value(col, t)
-
-
 # How each scalar kind is written (a SQL expression over the column, then to_json).
 _SCALARS = {
     Kind.ID: _as_text,
@@ -167,7 +152,7 @@ _SCALARS = {
 
 def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     """SQL producing the JSON text of one column's value, or NULL to leave it out."""
-    col = read(m, t)
+    col = ident(m.column)
     param = m.param
     if param is None:  # custom property: sent as the column's own JSON
         return own_json(col, t)
@@ -350,11 +335,10 @@ def _quoted(expr: str) -> str:
     return f"'''' || {expr} || ''''"
 
 
-def _event_checks(col: str, source: str) -> list[str]:
-    """``col``: SQL for the event's name (``read``)."""
-    ev = f"CAST({col} AS VARCHAR)"
+def _event_checks(column: str, source: str) -> list[str]:
+    ev = f"CAST({ident(column)} AS VARCHAR)"
     # blank is str.strip's whitespace: trim() left '\t\n ', sent as the event's name
-    missing = blank(col)
+    missing = blank(ident(column))
     out = [_reason(missing, lit("event is missing"))]
     if source == "OFFLINE":
         # a blank name is missing only, as a NULL one (NOT list_contains of NULL is NULL)
@@ -520,10 +504,7 @@ def _strip_once(
     if not hashed:
         return relation, spec
     names = _helper_names("text", hashed, schema)
-    extra = ", ".join(
-        f"{strip(f'CAST({text_value(ident(c), schema.field(c).type)} AS VARCHAR)')} AS {ident(n)}"
-        for c, n in names
-    )
+    extra = ", ".join(f"{strip(f'CAST({ident(c)} AS VARCHAR)')} AS {ident(n)}" for c, n in names)
     return f"(SELECT *, {extra} FROM {relation}) AS __texts", replace(spec, texts=names)
 
 
@@ -546,7 +527,7 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     param = m.param
     if param is None:
         return []
-    col = read(m, t)
+    col = ident(m.column)
     out: list[str] = []
     if param.allowed is not None and not _is_list(t):
         text = f"CAST({col} AS VARCHAR)"
@@ -583,16 +564,6 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     return out
 
 
-def _json_checks(mapping: ColumnMapping, schema: pa.Schema) -> list[tuple[str, str]]:
-    """A scalar text parameter's JSON array or object is no text value (``not_scalar``)."""
-    out = []
-    for m in mapping.columns:
-        t = schema.field(m.column).type
-        if m.param is not None and read(m, t) != ident(m.column):
-            out += not_scalar(ident(m.column), t, m.param.name)
-    return out
-
-
 def _checks(
     mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, key_sql: str
 ) -> tuple[list[str], list[str]]:
@@ -607,9 +578,8 @@ def _checks(
     if event_id is not None and len(event_id.path) == 1:
         warnings += blank_event_id_warning(spec.key_columns, event_id.column, schema)
     if "event" in cols:
-        event = read(cols["event"], schema.field(cols["event"].column).type)
-        errors += _event_checks(event, spec.source)
-        warnings += _event_warnings(event, spec.source)
+        errors += _event_checks(cols["event"].column, spec.source)
+        warnings += _event_warnings(cols["event"].column, spec.source)
     if "event_time" in cols:
         m = cols["event_time"]
         time_errors, time_warnings = _time_checks(
@@ -630,28 +600,28 @@ def _checks(
                     lit(f"{m.param.name} is not an e-mail address (sent, but matches no one)"),
                 )
             )
-    return errors, warnings + _companion_warnings(cols, spec.source, schema)
+    return errors, warnings + _companion_warnings(cols, spec.source)
 
 
-def _companion_warnings(cols: dict[str, MappedColumn], source: str, schema: pa.Schema) -> list[str]:
+def _blank(col: str) -> str:
+    """SQL: NULL or only whitespace (``shared/sql.py`` blank)."""
+    return blank(ident(col))
+
+
+def _companion_warnings(cols: dict[str, MappedColumn], source: str) -> list[str]:
     """Rows without a value the source expects beside the others (when the model has the
     column: without it, the mapping warns once for the model)."""
-
-    def _blank(m: MappedColumn) -> str:
-        """SQL: NULL or only whitespace (``shared/sql.py`` blank), as ``read``."""
-        return blank(read(m, schema.field(m.column).type))
-
     out = []
     if source == "WEB" and "page_url" in cols:
         out.append(
             _reason(
-                _blank(cols["page_url"]),
+                _blank(cols["page_url"].column),
                 lit("page_url is missing (TikTok expects page.url on WEB events)"),
             )
         )
     if source == "APP" and "idfa" in cols and "att_status" in cols:
         # a blank att_status is left out as a NULL one is (shared/blanks.py): none either
-        idfa, att_status = _blank(cols["idfa"]), _blank(cols["att_status"])
+        idfa, att_status = _blank(cols["idfa"].column), _blank(cols["att_status"].column)
         out.append(
             _reason(
                 f"NOT {idfa} AND {att_status}",
@@ -666,9 +636,8 @@ def _squash(name: str) -> str:
     return re.sub("[^a-z0-9]", "", name.lower())
 
 
-def _event_warnings(col: str, source: str) -> list[str]:
-    """``col``: SQL for the event's name (``read``)."""
-    ev = f"CAST({col} AS VARCHAR)"
+def _event_warnings(column: str, source: str) -> list[str]:
+    ev = f"CAST({ident(column)} AS VARCHAR)"
     if source == "OFFLINE":
         return [
             _reason(
@@ -716,7 +685,7 @@ def build_encode_sql(
     key_sql = ident("__row_key") if spec.prekeyed else _key_sql(spec, schema)
     payload = _payload_sql(mapping, schema, spec, key_sql)
     errors, warns = _checks(mapping, schema, spec, key_sql)
-    err = with_json_errors(errors, _json_checks(mapping, schema))
+    err = "NULLIF(concat_ws('; ', " + ", ".join(errors) + "), '')"
     warn = "NULLIF(concat_ws('; ', " + ", ".join(warns) + "), '')" if warns else "NULL"
     if spec.prekeyed:
         passthrough = (

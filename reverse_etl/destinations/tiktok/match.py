@@ -26,7 +26,6 @@ from reverse_etl.destinations.tiktok.encode import (
     email_malformed,
     email_ok,
     phone_unparseable,
-    read,
 )
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, MappedColumn
 
@@ -43,7 +42,7 @@ def _filled(value: str) -> str:
 
 def _carries(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     """SQL: the row carries a usable value of ``m``'s parameter."""
-    col = read(m, t)  # a JSON one: the text it holds
+    col = ident(m.column)
     param = m.param
     assert param is not None
     if param.hashing is Hashing.EMAIL:  # an address (or a hash), not just any text
