@@ -22,8 +22,7 @@ from reverse_etl.destinations.meta.encode import (
     NEVER_HASHED,
     USER_DATA_JSON,
     EncodeSpec,
-    content_values,
-    first,
+    content_fields,
     sent_name,
     text_name,
 )
@@ -277,20 +276,15 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     if param.kind is Kind.ID_LIST and is_json_text(t):  # JSON: an object is no ID
         out.append(when_json(col, _reason(not_ids(col), lit(f"{param.name} is not a list of IDs"))))
     if param.kind is Kind.CONTENTS and is_list(t) and pa.types.is_struct(t.value_type):
-        # The id sent (a JSON one's value: ``content_values``), so that none is never sent
-        out.append(content_values(col, t, _no_item_id))
+        ids = content_fields(t).get("id", [])
+        item_id = "NULL" if not ids else ids[0] if len(ids) == 1 else f"coalesce({', '.join(ids)})"
+        out.append(
+            _reason(
+                f"len(list_filter({col}, x -> x IS NOT NULL AND {_blank(item_id)})) > 0",
+                lit("a contents item has no id (content_id): Meta rejects it"),
+            )
+        )
     return out
-
-
-def _no_item_id(col: str, fields: dict[str, list[str]]) -> str:
-    """SQL: the reason when an item of the list-of-structs ``col`` has no id (``fields``:
-    ``content_fields``)."""
-    ids = fields.get("id", [])
-    item_id = first(ids) if ids else "NULL"
-    return _reason(
-        f"len(list_filter({col}, x -> x IS NOT NULL AND {_blank(item_id)})) > 0",
-        lit("a contents item has no id (content_id): Meta rejects it"),
-    )
 
 
 _NO_ID = blank("json_extract_string(_v, '$')")

@@ -13,7 +13,7 @@ only writes SQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,7 +26,6 @@ from reverse_etl.destinations.shared.contents_json import (
     ContentsSpec,
     contents_json,
     is_json_text,
-    text_leaf,
     when_json,
 )
 from reverse_etl.destinations.shared.json_ids import json_id_list
@@ -42,7 +41,6 @@ from reverse_etl.destinations.shared.sql import (
     ident,
     integer,
     is_list,
-    is_text,
     jkey,
     json_objects,
     lit,
@@ -51,7 +49,6 @@ from reverse_etl.destinations.shared.sql import (
     own_json,
     strip,
     unix_seconds,
-    when_holds_json,
 )
 
 if TYPE_CHECKING:
@@ -216,11 +213,10 @@ def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
 _CONTENT_KINDS = {"id": Kind.ID, "item_price": Kind.NUMBER, "quantity": Kind.INTEGER}
 
 
-def content_fields(t: pa.DataType, *, json: bool = False) -> dict[str, list[str]]:
+def content_fields(t: pa.DataType) -> dict[str, list[str]]:
     """Each field of Meta's content (``id``, ``item_price`` …) -> the SQL values of a list
     item ``x`` that may fill it, first wins (catalog's CONTENT_FIELDS); empty when ``t`` is
-    not a list of structs. ``json``: its text fields may be DuckDB's JSON, read as the value
-    they hold (``text_leaf``; chosen by ``when_holds_json``, see ``content_values``)."""
+    not a list of structs."""
     import pyarrow as pa
 
     candidates: dict[str, list[str]] = {}
@@ -233,9 +229,7 @@ def content_fields(t: pa.DataType, *, json: bool = False) -> dict[str, list[str]
             continue
         x = f"x.{ident(f.name)}"
         kind = _CONTENT_KINDS.get(target, Kind.STRING)
-        if json and is_text(f.type):
-            value = text_leaf(x, kind)
-        elif kind is Kind.ID:  # a blank ID or text: none (the next candidate, else left out)
+        if kind is Kind.ID:  # a blank ID or text: none (the next candidate, else left out)
             value = unless_blank(as_text(x, f.type), x, f.type)
         elif kind is Kind.NUMBER:
             value = number(x, f.type)
@@ -268,32 +262,14 @@ def _contents_json(col: str, t: pa.DataType) -> str:
         return when_json(col, contents_json(col, JSON_CONTENTS), f"to_json({col})")
     if not is_list(t) or not pa.types.is_struct(t.value_type):
         return f"to_json({col})"  # static validation reports the type; Meta decides
-    return content_values(col, t, _content_items)
-
-
-def content_values(
-    col: str, t: pa.DataType, build: Callable[[str, dict[str, list[str]]], str]
-) -> str:
-    """SQL: ``build`` of the list-of-structs ``col``'s ``content_fields``; of those read as
-    JSON when a text field may be DuckDB's JSON (a warehouse's json), decided once on the
-    column's type when DuckDB plans (``when_holds_json``)."""
-    struct: pa.StructType = t.value_type
-    light = build(col, content_fields(t))
-    if not any(is_text(struct.field(i).type) for i in range(struct.num_fields)):
-        return light
-    return when_holds_json(col, build(col, content_fields(t, json=True)), light)
-
-
-def _content_items(col: str, candidates: dict[str, list[str]]) -> str:
+    candidates = content_fields(t)
     if not candidates:
         return "NULL"
-    parts = [f"{jkey(target)} || to_json({first(v)})" for target, v in candidates.items()]
+    parts = [
+        f"{jkey(target)} || to_json({v[0] if len(v) == 1 else 'coalesce(' + ', '.join(v) + ')'})"
+        for target, v in candidates.items()
+    ]
     return json_objects(col, "'{' || concat_ws(',', " + ", ".join(parts) + ") || '}'")
-
-
-def first(values: list[str]) -> str:
-    """SQL: the first non-NULL of ``values`` (the candidates of one field)."""
-    return values[0] if len(values) == 1 else f"coalesce({', '.join(values)})"
 
 
 # --- rows ---------------------------------------------------------------------------------

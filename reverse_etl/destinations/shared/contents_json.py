@@ -99,24 +99,6 @@ def typed(t: str, s: str, kind: Kind | None, raw: str | None = None) -> str:
     return f"CASE WHEN NOT {blank(s)} THEN CAST({raw} AS VARCHAR) END"
 
 
-def text_leaf(x: str, kind: Kind) -> str:
-    """SQL: the value sent for a text field ``x`` of a list-of-structs contents item, of
-    ``kind`` (ID, NUMBER, INTEGER; another kind as text), when the field may be DuckDB's JSON
-    (``when_holds_json`` chose it: a VARCHAR field beside a JSON one is read here too). The
-    value the JSON holds, as a JSON contents' (``typed``): a string's text (a ``content_id``
-    of ``"q"`` was sent as ``"\\"q\\""``), a number as the kind says (an ID its text as
-    ``id_text`` writes it), NULL for null and for a blank string (left out)."""
-    import pyarrow as pa
-
-    t, s = f"json_type(to_json({x}))", f"json_extract_string(to_json({x}), '$')"
-    if kind is Kind.NUMBER:
-        return number(s, pa.string())
-    if kind is Kind.INTEGER:
-        return integer(s, pa.string())
-    value = id_text(t, s) if kind is Kind.ID else s
-    return f"CASE WHEN NOT {blank(s)} THEN {value} END"
-
-
 def _own_json(spec: ContentsSpec) -> bool:
     """Whether some value is sent as its own JSON (its raw text is read)."""
     return spec.keep_unknown or any(kind is None for _, kind in spec.keys.values())

@@ -20,7 +20,6 @@ from reverse_etl.destinations.shared.contents_json import (
     contents_json,
     is_json_text,
     not_objects,
-    text_leaf,
     unparsed_warnings,
     when_json,
 )
@@ -209,9 +208,7 @@ def _content_items(col: str, struct: pa.StructType, *, json: bool) -> str:
         f = struct.field(i)
         x = f"x.{ident(f.name)}"
         kind = kinds.get(f.name)
-        if json and can_be_blank(f.type) and kind in (Kind.ID, Kind.NUMBER, Kind.INTEGER):
-            val = f"to_json({text_leaf(x, kind)})"  # the value a JSON one holds
-        elif kind is Kind.ID:
+        if kind is Kind.ID:
             val = unless_blank(f"to_json({_as_text(x, f.type)})", x, f.type)
         elif kind is Kind.NUMBER:
             val = f"to_json({_number(x, f.type)})"
