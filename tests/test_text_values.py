@@ -7,10 +7,9 @@
   time": the row invalid);
 - a blank event_id beside a key (``'\\t\\n'``) is blank, as ``'  '`` is (sent without one,
   with a warning), not a control character that makes the row invalid;
-- a text of DuckDB type JSON (a contents item's ``content_id``, ``content_name`` ...; a
-  top-level ``event_id``, ``order_id``, ``currency`` ...) is sent as the value it holds: a
-  JSON string as its text (``"q"`` was sent as ``"\\"q\\""``), a number as the parameter's
-  kind says, ``null`` and a blank string as NULL is (left out)."""
+
+A column of DuckDB type JSON given to a text parameter is refused before anything is read
+(``validation/types.py``), its fix the text it holds, not a CAST that keeps the quotes."""
 
 from __future__ import annotations
 
@@ -168,3 +167,28 @@ def test_an_event_id_with_a_line_break_in_it_is_still_invalid(engine: DuckDBEngi
     assert row["errors"] == reason
     row = meta(engine, model_key=("order_id",), order_id="'o-1'", event_id=value)
     assert row["errors"] == reason
+
+
+# --- a JSON column given to a text parameter -----------------------------------------------
+def test_a_json_text_parameters_fix_reads_the_text_it_holds() -> None:
+    """The fix said CAST(... AS VARCHAR), which keeps a JSON string's quotes ('"q"')."""
+    from reverse_etl.columns import parse_type
+    from reverse_etl.destinations.meta.catalog import CATALOG as META
+    from reverse_etl.destinations.meta.rules import MetaRules
+    from reverse_etl.destinations.tiktok.catalog import CATALOG as TIKTOK
+    from reverse_etl.destinations.tiktok.rules import TikTokRules
+    from reverse_etl.validation.types import check_type
+
+    json = parse_type("json")
+    assert json is not None
+    for catalog, rules in ((TIKTOK, TikTokRules("WEB")), (META, MetaRules("website"))):
+        for name in ("order_id", "currency", "email"):
+            spec = catalog.lookup(name)
+            assert spec is not None
+            (verdict,) = check_type(spec, json, rules)
+            assert verdict.severity == "error"
+            assert verdict.hint is not None
+            assert "json_extract_string(..., '$')" in verdict.hint
+            assert "->>" in verdict.hint
+        (verdict,) = check_type(catalog.lookup("value"), json, rules)  # a number: as before
+        assert verdict.hint is not None and "DECIMAL" in verdict.hint

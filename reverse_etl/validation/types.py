@@ -102,13 +102,16 @@ def _scalar(what: str, kind: Kind, typ: SqlType, *, identifier: bool) -> list[Ty
     if note is not None and not identifier:
         return [TypeVerdict("warning", f"{what} is {typ.text}, not {_EXPECTED[kind]}: {note}")]
     expected = "text" if identifier else _EXPECTED.get(kind, kind.value)
-    return [
-        TypeVerdict(
-            "error",
-            f"{what} must be {expected}, not {typ.text}",
-            f"convert it in the model: {_CASTS.get(Kind.STRING if identifier else kind, '')}",
-        )
-    ]
+    hint = f"convert it in the model: {_CASTS.get(Kind.STRING if identifier else kind, '')}"
+    if typ.cls is C.JSON and (identifier or kind in (Kind.STRING, Kind.ID)):
+        hint = _JSON_TEXT  # a CAST to VARCHAR keeps a JSON string's quotes: '"q"'
+    return [TypeVerdict("error", f"{what} must be {expected}, not {typ.text}", hint)]
+
+
+_JSON_TEXT = (
+    "read the text it holds in the model: json_extract_string(..., '$') in DuckDB, ->> in "
+    "PostgreSQL; CAST(... AS VARCHAR) would keep a JSON string's quotes"
+)
 
 
 def _json_ids(what: str, typ: SqlType) -> list[TypeVerdict]:
