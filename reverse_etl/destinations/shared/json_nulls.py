@@ -83,7 +83,7 @@ def _cleaned(text: str) -> str:
     # What the passes left, a lambda's variable: it is read twice or three times. Nesting
     # deeper than the passes (rare) takes ``_DEEPER`` more, each linear too; the fold only
     # past those, as it is quadratic (a 128 kB array with one null 9 deep: 32 s).
-    deeper = f"list_transform([{_collapsed('__c', _DEEPER)}], __d -> {_finished('__d')})[1]"
+    deeper = f"list_transform([{_reduced('__c', _DEEPER)}], __d -> {_finished('__d')})[1]"
     done = f"CASE WHEN regexp_matches(__c, '{_EMPTIED}') THEN {deeper} "
     done += f"ELSE {_left_out('__c')} END"
     return f"list_transform([{_collapsed(_marked(text), _PASSES)}], __c -> {done})[1]"
@@ -110,6 +110,14 @@ def _collapsed(marked: str, passes: int) -> str:
     for _ in range(passes):
         marked = f"regexp_replace({marked}, '{_EMPTIED}', chr(1), 'g')"
     return marked
+
+
+def _reduced(marked: str, passes: int) -> str:
+    """SQL: ``_collapsed`` written as one ``list_reduce`` over ``passes`` steps: the same
+    passes, but its text does not grow with them (56 nested calls lengthened every encode
+    with a contents list by ~6 KB, parsed and bound on every sync, for a rare row)."""
+    step = f"regexp_replace(__acc, '{_EMPTIED}', chr(1), 'g')"
+    return f"list_reduce(list_resize([{marked}], {passes + 1}, ''), (__acc, __e) -> {step})"
 
 
 def _left_out(collapsed: str) -> str:
