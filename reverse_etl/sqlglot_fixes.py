@@ -23,6 +23,7 @@ Every module of retl that has sqlglot read SQL imports this one first
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
@@ -56,6 +57,33 @@ def install() -> None:
     current = getattr(exp, _NAME, None)
     if isinstance(current, re.Pattern):
         setattr(exp, _NAME, WholeText(current))
+
+
+def _patch(owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
+    """Replace ``owner.name`` by ``wrap`` of it, once (a second call leaves it: the patched
+    one is marked ``retl``)."""
+    current = getattr(owner, name, None)
+    if callable(current) and not getattr(current, "retl", False):
+        patched = wrap(current)
+        patched.retl = True
+        setattr(owner, name, patched)
+
+
+def _patch_annotator(metadata: Any, node: Any, wrap: Callable[[Any], Any]) -> None:
+    """Wrap the type annotator of ``node`` in a dialect's ``metadata``, once (one that only
+    says what it ``returns`` is given as an annotator first)."""
+    spec = metadata.get(node) or {}
+    annotator = spec.get("annotator")
+    if annotator is None:
+        returns = spec.get("returns")
+
+        def annotator(self: Any, e: Any, returns: Any = returns) -> Any:
+            return self._set_type(e, returns)
+
+    if not getattr(annotator, "retl", False):
+        patched = wrap(annotator)
+        patched.retl = True
+        metadata[node] = {**spec, "annotator": patched}
 
 
 # --- json_object's values --------------------------------------------------------------
@@ -189,11 +217,7 @@ def install_star_expansion() -> None:
     """Stars expanded as DuckDB expands them (idempotent)."""
     from sqlglot.optimizer import qualify_columns
 
-    current = getattr(qualify_columns, "_expand_stars", None)
-    if callable(current) and not getattr(current, "retl", False):
-        patched = _expand_stars_as_duckdb(current)
-        patched.retl = True
-        setattr(qualify_columns, "_expand_stars", patched)  # noqa: B010
+    _patch(qualify_columns, "_expand_stars", _expand_stars_as_duckdb)
 
 
 # --- date and interval arithmetic ----------------------------------------------------
@@ -316,18 +340,7 @@ def install_time_arithmetic() -> None:
         (exp.Avg, _time_average),
         (exp.UnixToTime, _epoch_of_time),
     ):
-        spec = metadata.get(node) or {}
-        annotator = spec.get("annotator")
-        if annotator is None:
-            returns = spec.get("returns")
-
-            def annotator(self: Any, e: Any, returns: Any = returns) -> Any:
-                return self._set_type(e, returns)
-
-        if not getattr(annotator, "retl", False):
-            patched = wrap(annotator)
-            patched.retl = True
-            metadata[node] = {**spec, "annotator": patched}
+        _patch_annotator(metadata, node, wrap)
 
 
 # --- set operations' column types ---------------------------------------------------
@@ -448,11 +461,7 @@ def install_set_operation_types() -> None:
     """A set operation's columns typed as DuckDB types them (idempotent)."""
     from sqlglot.optimizer.annotate_types import TypeAnnotator
 
-    current = getattr(TypeAnnotator, "_annotate_set_operation", None)
-    if callable(current) and not getattr(current, "retl", False):
-        patched = _typed_as_duckdb(current)
-        patched.retl = True
-        setattr(TypeAnnotator, "_annotate_set_operation", patched)  # noqa: B010
+    _patch(TypeAnnotator, "_annotate_set_operation", _typed_as_duckdb)
 
 
 # --- list || list ----------------------------------------------------------------------
@@ -478,19 +487,9 @@ def install_list_concat() -> None:
     """DuckDB's type of ``list || list`` (idempotent)."""
     from sqlglot.dialects.dialect import Dialect
 
-    metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
-    spec = metadata.get(exp.DPipe) or {}
-    annotator = spec.get("annotator")
-    if annotator is None:
-        returns = spec.get("returns")
-
-        def annotator(self: Any, e: Any, returns: Any = returns) -> Any:
-            return self._set_type(e, returns)
-
-    if not getattr(annotator, "retl", False):
-        patched = _concatenated_list(annotator)
-        patched.retl = True
-        metadata[exp.DPipe] = {**spec, "annotator": patched}
+    _patch_annotator(
+        Dialect.get_or_raise("duckdb").EXPRESSION_METADATA, exp.DPipe, _concatenated_list
+    )
 
 
 # --- struct field names --------------------------------------------------------------
@@ -561,17 +560,8 @@ def install_struct_fields() -> None:
     from sqlglot.optimizer.annotate_types import TypeAnnotator
     from sqlglot.schema import MappingSchema
 
-    reader = getattr(MappingSchema, "_to_data_type", None)
-    if callable(reader) and not getattr(reader, "retl", False):
-        patched_reader = _declared_as_written(reader)
-        patched_reader.retl = True
-        setattr(MappingSchema, "_to_data_type", patched_reader)  # noqa: B010
-
-    current = getattr(TypeAnnotator, "_annotate_dot", None)
-    if callable(current) and not getattr(current, "retl", False):
-        patched = _field_in_any_case(current)
-        patched.retl = True
-        setattr(TypeAnnotator, "_annotate_dot", patched)  # noqa: B010
+    _patch(MappingSchema, "_to_data_type", _declared_as_written)
+    _patch(TypeAnnotator, "_annotate_dot", _field_in_any_case)
 
 
 install()
