@@ -229,7 +229,9 @@ def install_star_expansion() -> None:
 # error: `num_items` of ``d - d``). Also ``int_column + d`` (sqlglot: an INT; DuckDB: a
 # DATE) and ``avg`` of an interval, date, timestamp or time (sqlglot: a DOUBLE; DuckDB: an
 # INTERVAL, a TIMESTAMP, a TIMESTAMP and a TIME). And ``'2020-01-01' - d`` (sqlglot: a DATE;
-# DuckDB casts the text to a DATE: a BIGINT), ``'2020-01-01' - ts`` (an INTERVAL).
+# DuckDB casts the text to a DATE: a BIGINT), ``'2020-01-01' - ts`` (an INTERVAL). And
+# ``now()``, ``get_current_timestamp()``, ``transaction_timestamp()`` (sqlglot: unknown, as
+# any function it does not know; DuckDB: a TIMESTAMPTZ).
 
 _T = exp.DType
 _NUMBERS = {*exp.DataType.INTEGER_TYPES, *exp.DataType.REAL_TYPES}
@@ -315,6 +317,21 @@ def _time_average(original: Any) -> Any:
     return annotate
 
 
+_NOW = {"now", "get_current_timestamp", "transaction_timestamp"}
+
+
+def _current_time(original: Any) -> Any:
+    """``now()`` and its synonyms: a TIMESTAMPTZ (sqlglot: unknown)."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        if node.name.lower() in _NOW and not node.expressions:
+            self._set_type(node, _T.TIMESTAMPTZ)
+        return node
+
+    return annotate
+
+
 def _epoch_of_time(original: Any) -> Any:
     """``epoch_ms(timestamp)``: the milliseconds, a BIGINT (``epoch_ms(n)`` is a time)."""
 
@@ -339,6 +356,7 @@ def install_time_arithmetic() -> None:
         (exp.Add, _date_and_time),
         (exp.Avg, _time_average),
         (exp.UnixToTime, _epoch_of_time),
+        (exp.Anonymous, _current_time),
     ):
         _patch_annotator(metadata, node, wrap)
 

@@ -108,6 +108,21 @@ def test_time_arithmetic_is_typed_as_duckdb_does(con: duckdb.DuckDBPyConnection,
     assert inferred(sql) == described(con, sql)
 
 
+def test_now_is_a_timestamp_with_time_zone(con: duckdb.DuckDBPyConnection) -> None:
+    # now() and its synonyms are a TIMESTAMPTZ (unknown before: `event_time` of now() was
+    # "type not inferred"), and so are the values computed from one
+    sql = (
+        "select now() as event_time, get_current_timestamp() as a, NOW() as b,\n"
+        "  transaction_timestamp() as c, now() - ts as waited, epoch_ms(now()) as value,\n"
+        "  now()::date as day from s.t"
+    )
+    result = infer_columns(sql, schema=SCHEMA)
+    rows = con.execute(f"describe {sql}").fetchall()
+    assert not result.issues and result.complete, result.issues
+    types = [(n, parse_type(str(t))) for n, t, *_ in rows]
+    assert [(c.name, c.type) for c in result.columns] == types
+
+
 RUN_TIME = [
     # columns listed only when the query runs: not a column of their own (a complete list of
     # wrong names before: "a" for `* LIKE '%a%'`, unnamed "MIN(COLUMNS(...))")
