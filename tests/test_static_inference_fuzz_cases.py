@@ -325,3 +325,27 @@ def test_a_declared_structs_fields_keep_their_spelling(con: duckdb.DuckDBPyConne
     rows = con.execute(f"describe {sql}").fetchall()
     assert not result.issues
     assert [(c.name, c.type.text) for c in result.columns] == [(n, t) for n, t, *_ in rows]
+
+
+def test_a_chain_of_ctes_is_looked_at_once_per_cte(monkeypatch: pytest.MonkeyPatch) -> None:
+    # each CTE's scope lists every CTE before it as a source: looking for COLUMNS(...)
+    # through them path by path took exponential time (50 CTEs: minutes); each is looked at
+    # once per scope that reads them now. Counted, not timed.
+    from reverse_etl.columns import trace
+
+    calls = 0
+    original = trace._run_time_columns
+
+    def counted(*args: object) -> bool:
+        nonlocal calls
+        calls += 1
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trace, "_run_time_columns", counted)
+    n = 14
+    ctes = ["k0 as (select a, b from s.t)"]
+    ctes += [f"k{i} as (select a + {i} as a, b from k{i - 1})" for i in range(1, n)]
+    sql = "with " + ", ".join(ctes) + f" select * from k{n - 1}"
+    result = infer_columns(sql, schema=SCHEMA)
+    assert [c.name for c in result.columns] == ["a", "b"] and not result.issues
+    assert calls <= n**3  # about n**3 / 1.5 here; path by path it was 49136

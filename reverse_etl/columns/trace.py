@@ -413,12 +413,15 @@ def _is_run_time(node: exp.Expr) -> bool:
     )
 
 
-def _run_time_columns(scope: Scope, depth: int = 0) -> bool:
+def _run_time_columns(scope: Scope, seen: set[int]) -> bool:
     """Whether an output expression of ``scope`` or of a query it reads from (a subquery in
     its FROM, a CTE) holds columns only known when it runs (``min(COLUMNS(*))``); a
-    subquery of a WHERE is no part of the output."""
-    if depth > MAX_DEPTH:
+    subquery of a WHERE is no part of the output. ``seen``: the scopes already looked at
+    (a scope's sources hold every CTE before it: each is looked at once, not once per
+    path, which took exponential time on a chain of CTEs)."""
+    if id(scope) in seen:
         return False
+    seen.add(id(scope))
     for branch in _branches(scope):
         select = branch.expression
         if isinstance(select, exp.Select) and any(
@@ -426,7 +429,7 @@ def _run_time_columns(scope: Scope, depth: int = 0) -> bool:
         ):
             return True
         if any(
-            isinstance(source, Scope) and _run_time_columns(source, depth + 1)
+            isinstance(source, Scope) and _run_time_columns(source, seen)
             for source in branch.sources.values()
         ):
             return True
@@ -436,7 +439,7 @@ def _run_time_columns(scope: Scope, depth: int = 0) -> bool:
 def run_time_columns(scope: Scope) -> bool:
     """Whether ``scope``'s output holds columns only known when it runs (``COLUMNS(...)``,
     ``* LIKE ...``), there or in a query it reads from."""
-    return _run_time_columns(scope)
+    return _run_time_columns(scope, set())
 
 
 def _from_run_time(proj: exp.Expr, scope: Scope, depth: int = 0) -> bool:
@@ -453,7 +456,7 @@ def output_columns(root: Scope, ctx: Context) -> tuple[list[OutputColumn], bool]
     if not isinstance(first, exp.Select):
         return [], False
     columns: list[OutputColumn] = []
-    complete = not _run_time_columns(root)
+    complete = not run_time_columns(root)
     set_types = _set_types(root)
     if _by_name(root) and set_types:
         for name, typ in set_types:
