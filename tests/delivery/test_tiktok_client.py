@@ -164,6 +164,19 @@ def test_a_refused_connection_is_transient() -> None:
     assert outcome.kind == "transient" and "ConnectError" in outcome.message
 
 
+def test_a_call_that_cannot_connect_names_its_request_once() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before the request: nothing listens
+    path = "/open_api/v1.3/pixel/list/"
+    client = TikTokClient(f"http://127.0.0.1:{port}", SecretStr(TOKEN))
+    with client, pytest.raises(TransientDestinationError) as caught:
+        client.call("GET", path, params={"advertiser_id": "1"})
+    message = str(caught.value)
+    assert message.startswith(f"GET {path} connection failed (ConnectError")
+    assert message.count(path) == 1
+
+
 def test_connections_are_kept_alive(server: ScriptedServer, client: TikTokClient) -> None:
     for _ in range(3):
         assert client.track(BODY).ok

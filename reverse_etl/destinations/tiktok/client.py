@@ -333,7 +333,9 @@ def _scrubbed(outcome: TrackOutcome, scrub_text: Callable[[str], str]) -> TrackO
 
 
 def _error_for(what: str, outcome: TrackOutcome) -> DestinationError:
-    text = f"{what}: {outcome.message}"
+    # A network failure's message names the request already ("GET /path connection failed").
+    said = outcome.message.startswith(f"{what} ")
+    text = outcome.message if said else f"{what}: {outcome.message}"
     if outcome.code is not None:
         text += f" (code {outcome.code})"
     if outcome.request_id:
