@@ -76,15 +76,8 @@ def parse_yaml(text: str, path: Path) -> LoadedYaml:
             "YAML nested too deeply", file=path, hint="a retl config needs a few levels"
         ) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = exc.problem or str(exc)
-        raise ConfigError(
-            f"YAML syntax error: {what}",
-            file=path,
-            line=line,
-            hint="check indentation and quoting on that line",
-        ) from None
+        line, what, hint = _syntax_problem(exc, text)
+        raise ConfigError(f"YAML syntax error: {what}", file=path, line=line, hint=hint) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", file=path) from None
     if node is None:
@@ -94,6 +87,50 @@ def parse_yaml(text: str, path: Path) -> LoadedYaml:
     if builder.problems:
         raise ConfigError.from_problems(builder.problems)
     return LoadedYaml(path, data, builder.lines)
+
+
+# PyYAML notices an unclosed bracket or quote, or a key without its ':', only lines later;
+# its context mark is the line to fix: (context, what was left open, how to fix it).
+_OPENED_ON: tuple[tuple[str, str, str], ...] = (
+    ("while parsing a flow sequence", "a '[' is not closed", "close the '[' on that line"),
+    ("while parsing a flow mapping", "a '{' is not closed", "close the '{' on that line"),
+    ("while scanning a quoted scalar", "a quote is not closed", "close the quote on that line"),
+    ("while scanning a simple key", "a key has no ':'", "write 'key: value' on that line"),
+)
+_SYNTAX_HINT = "check indentation and quoting on that line"
+_MISALIGNED = "expected <block end>, but found '<block mapping start>'"
+
+
+def _line_above(text: str, line: int) -> int | None:
+    """The nearest line (0-based) before ``line`` holding more than a comment."""
+    lines = text.splitlines()
+    for number in range(min(line, len(lines)) - 1, -1, -1):
+        stripped = lines[number].strip()
+        if stripped and not stripped.startswith("#"):
+            return number
+    return None
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, str, str]:
+    """The line to fix, PyYAML's complaint and the hint."""
+    what = exc.problem or str(exc)
+    problem, context = exc.problem_mark, exc.context_mark
+    if problem is not None and "'\\t'" in what:
+        return problem.line + 1, what, "indent with spaces: YAML does not allow tabs there"
+    if problem is not None and what == _MISALIGNED:
+        above = _line_above(text, problem.line)
+        if above is not None:
+            what = f"indentation: this line and line {above + 1} above it do not line up"
+            return problem.line + 1, what, "indent sibling keys by the same number of spaces"
+    for words, opened, hint in _OPENED_ON:
+        if context is not None and exc.context == words:
+            if problem is not None and problem.line != context.line:
+                what = f"{opened} ({what} on line {problem.line + 1})"
+            else:
+                what = f"{opened} ({what})"
+            return context.line + 1, what, hint
+    mark = problem or context
+    return (mark.line + 1 if mark is not None else None), what, _SYNTAX_HINT
 
 
 def _check_expansion(root: yaml.Node, path: Path) -> None:
