@@ -36,6 +36,9 @@ _ORIGINAL_LINE = re.compile(
 )
 _CSV_LINE = re.compile(r"CSV Error on Line: \d+(?! of file)")
 _CSV_FILE = re.compile(r"^  file = (.+)$", re.MULTILINE)
+# The reader's settings DuckDB lists under a CSV error ("  file = ...", "  delimiter = , (Auto-
+# Detected)", "  sample_size = 20480" ...): once the file is named with the line, noise.
+_READER_SETTINGS = re.compile(r"\n*^  file = .+$(?:\n  \w+ = .*$)*\n*", re.MULTILINE)
 
 # DuckDB's json functions end with the input they could not parse (it may span lines).
 _JSON_INPUT = re.compile(
@@ -111,6 +114,7 @@ _NAMING_WORDS = frozenset(
         "option",
         "parameter",
         "specifying",  # "specifying 'format' or 'records' manually"
+        "encoding",  # "Set the correct encoding ... (e.g., encoding='UTF-16')"
         "or",
     }
 )
@@ -197,6 +201,7 @@ def _csv_facts(text: str) -> str:
     files = _CSV_FILE.findall(text)
     if len(files) == 1:
         text = _CSV_LINE.sub(lambda m: f"{m.group(0)} of file {files[0].strip()}", text, count=1)
+        text = _READER_SETTINGS.sub("", text)
     return text
 
 

@@ -1,0 +1,50 @@
+"""A CSV reading error says the file, the line and DuckDB's advice, without the reader's
+settings dump (whose masked values read as '<redacted>' noise) and without the row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from reverse_etl.engine.errors_text import REDACTED, redact_error
+
+
+def csv_error(path: Path) -> str:
+    con = duckdb.connect()
+    try:
+        with pytest.raises(duckdb.Error) as caught:
+            con.execute(
+                f"SELECT * FROM read_csv('{path}', header = true, "
+                "types = {'email': 'VARCHAR', 'n': 'VARCHAR'})"
+            ).fetchall()
+    finally:
+        con.close()
+    return redact_error(str(caught.value))
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line_and_no_settings(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes(b"email,n\nann@example.com,1\nb\xf6b@example.com,2\n")
+    message = csv_error(path)
+    assert f"CSV Error on Line: 3 of file {path}" in message
+    assert "not utf-8 encoded" in message
+    assert "encoding='UTF-16'" in message  # DuckDB's advice, not a value of the file
+    assert "sample_size" not in message and "delimiter =" not in message
+    assert REDACTED not in message
+    assert "example.com" not in message
+
+
+def test_a_typed_column_error_keeps_its_facts(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("email,n\nann@example.com,1\nbob@example.com,2\n", encoding="utf-8")
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error) as caught:
+        con.execute(
+            f"SELECT * FROM read_csv('{path}', header = true, types = {{'n': 'DATE'}})"
+        ).fetchall()
+    con.close()
+    message = redact_error(str(caught.value))
+    assert f"of file {path}" in message and 'column "n"' in message
+    assert "example.com" not in message and "sample_size" not in message
