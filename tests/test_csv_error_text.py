@@ -48,3 +48,13 @@ def test_a_typed_column_error_keeps_its_facts(tmp_path: Path) -> None:
     message = redact_error(str(caught.value))
     assert f"of file {path}" in message and 'column "n"' in message
     assert "example.com" not in message and "sample_size" not in message
+
+
+def test_a_misspelt_column_keeps_the_candidates_duckdb_suggests() -> None:
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error) as caught:
+        con.execute("SELECT customer_mail FROM (SELECT 1 AS customer_email, 2 AS customer_id)")
+    con.close()
+    message = redact_error(str(caught.value))
+    assert 'Candidate bindings: "customer_email", "customer_id"' in message
+    assert REDACTED not in message

@@ -66,7 +66,8 @@ _VALUE_FRAGMENTS: tuple[tuple[re.Pattern[str], int], ...] = (
     # PostgreSQL DETAIL: Failing row contains (1, x@y.com, ...).
     (re.compile(r"Failing row contains \((.*)\)"), 1),
     # Both: '...format: "x"', 'invalid input syntax for type integer: "x"', 'to numerical: "x"'
-    (re.compile(r": \"([^\"\n]*)\""), 1),
+    # (not DuckDB's "Candidate bindings: "col", ...": column names, the fix of a misspelt one)
+    (re.compile(r"(?<!Candidate bindings): \"([^\"\n]*)\""), 1),
 )
 
 # DuckDB's "LINE 1: select ..." under a message; PostgreSQL's "(LINE 1: ...)" after it.
