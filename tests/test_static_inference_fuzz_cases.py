@@ -349,3 +349,24 @@ def test_a_chain_of_ctes_is_looked_at_once_per_cte(monkeypatch: pytest.MonkeyPat
     result = infer_columns(sql, schema=SCHEMA)
     assert [c.name for c in result.columns] == ["a", "b"] and not result.issues
     assert calls <= n**3  # about n**3 / 1.5 here; path by path it was 49136
+
+
+# --- a syntax error's fix --------------------------------------------------------------
+def test_a_typo_is_the_users_to_correct_and_syntax_duckdb_reads_is_the_checkers() -> None:
+    """'please report it' was the fix of every syntax error, a plain typo too (a missing
+    comma): DuckDB's own parser now says which it is."""
+    import sqlglot
+    from sqlglot.errors import ParseError
+
+    from reverse_etl.columns.syntax import syntax_issue
+
+    typo = "SELECT 1 AS a 2 AS b"
+    with pytest.raises(ParseError) as raised:
+        sqlglot.parse(typo, read="duckdb")
+    assert (
+        syntax_issue(raised.value, typo).hint
+        == "DuckDB cannot read it either: correct the SQL there"
+    )
+    # SQL DuckDB reads (here a stand-in) keeps the report hint, as does another dialect
+    assert "please report it" in (syntax_issue(raised.value, "SELECT 1").hint or "")
+    assert "please report it" in (syntax_issue(raised.value, typo, "postgres").hint or "")

@@ -103,7 +103,7 @@ def infer_columns(
     try:
         tree = parse_sql(sql, dialect)
     except SqlglotError as exc:  # ParseError, or TokenError for e.g. an unclosed quote
-        return InferenceResult((), (syntax_issue(exc, sql),), complete=False)
+        return InferenceResult((), (syntax_issue(exc, sql, dialect),), complete=False)
     return _infer_tree(tree, schema, dialect, upstream)
 
 

@@ -7,21 +7,43 @@ sqlglot's own descriptions name its classes ("Required keyword: 'expression' mis
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from reverse_etl.columns.records import InferenceIssue
 
 _HINT = "if DuckDB runs this SQL as it is, retl's checker lacks this syntax: please report it"
+_TYPO = "DuckDB cannot read it either: correct the SQL there"
 PREFIX = "syntax error"
 _MISSING_QUOTE = re.compile(r"Missing (\S+) from (\d+):(\d+)")
 _CLASS = re.compile(r"\s*for <class '[\w.]+'>")
 
 
-def syntax_issue(exc: SqlglotError, sql: str) -> InferenceIssue:
+def syntax_issue(exc: SqlglotError, sql: str, dialect: str = "duckdb") -> InferenceIssue:
     """The first error of ``exc`` (raised parsing ``sql``) as a ``parse_error`` issue: the
     message names the token, ``line`` and ``column`` where it starts (in ``sql``). The
-    message starts with ``PREFIX``: a column on the file's line goes after it."""
+    message starts with ``PREFIX``: a column on the file's line goes after it. Its fix says
+    whether DuckDB's own parser reads ``sql`` (a model in DuckDB's dialect): a typo is the
+    user's to correct, SQL DuckDB reads is syntax retl's checker lacks."""
+    issue = _issue(exc, sql)
+    if issue.hint == _HINT and dialect == "duckdb" and not _duckdb_reads(sql):
+        return replace(issue, hint=_TYPO)
+    return issue
+
+
+def _duckdb_reads(sql: str) -> bool:
+    """Whether DuckDB's parser reads ``sql`` (no statement runs; nothing is looked up)."""
+    import duckdb
+
+    try:
+        duckdb.extract_statements(sql)
+    except duckdb.Error:
+        return False
+    return True
+
+
+def _issue(exc: SqlglotError, sql: str) -> InferenceIssue:
     if isinstance(exc, TokenError):
         return _token_issue(exc, sql)
     misspelt = _misspelt_start(sql)
