@@ -34,13 +34,9 @@ def syntax_issue(exc: SqlglotError, sql: str, dialect: str = "duckdb") -> Infere
 
 def _duckdb_reads(sql: str) -> bool:
     """Whether DuckDB's parser reads ``sql`` (no statement runs; nothing is looked up)."""
-    import duckdb
+    from reverse_etl.engine.duckdb import parses  # the driver stays in engine/
 
-    try:
-        duckdb.extract_statements(sql)
-    except duckdb.Error:
-        return False
-    return True
+    return parses(sql)
 
 
 def _issue(exc: SqlglotError, sql: str) -> InferenceIssue:

@@ -666,6 +666,16 @@ def run_sql(
             con.execute(f"DEALLOCATE {_PREPARED}")
 
 
+def parses(sql: str) -> bool:
+    """Whether DuckDB's parser reads ``sql``: parsed only, nothing runs or is looked up
+    (``columns/syntax.py``: a typo against syntax retl's checker lacks)."""
+    try:
+        duckdb.extract_statements(sql)
+    except duckdb.Error:
+        return False
+    return True
+
+
 def _literals(params: Sequence[Any]) -> str | None:
     """``params`` as SQL literals; None when one is of another type (bound by the driver as
     before), a string with a NUL character (which SQL text cannot hold), or a list that is
