@@ -65,6 +65,9 @@ class Warnings:
     def warning(self, text: str) -> None:
         self.lines.append("warning: " + text)
 
+    def error(self, text: str) -> None:
+        self.lines.append("error: " + text)
+
     def sql(self, title: str, sql: str) -> None:
         pass
 

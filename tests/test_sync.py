@@ -160,6 +160,9 @@ def test_secret_never_printed_and_progress_and_summary_shown(
     assert bad.returncode == 1
     assert "access token" in (bad.stdout + bad.stderr).lower()
     assert "re-authorise" in bad.stdout + bad.stderr
+    # said as an error naming the key to fix, as `retl check` does (it was a "warning:")
+    assert "error: tiktok: " in bad.stderr and "warning: tiktok: Access" not in bad.stderr
+    assert "destinations.tiktok.access_token: TikTok rejected the access token" in bad.stderr
     assert SECRET not in bad.stdout + bad.stderr
     assert "Traceback" not in bad.stderr
 

@@ -258,8 +258,8 @@ def render_sync(out: Output, report: SyncReport) -> None:
             r.destination, r.rows_changed_not_resent, held, r.rows_double_counted, r.platform
         ):
             out.console.warning(line)
-        if r.error:
-            out.console.warning(f"{r.destination}: {r.error}")
+        if r.error:  # the destination failed: an error, as its status and exit code say
+            out.console.error(f"{r.destination}: {r.error}")
 
 
 def _dedup_lines(

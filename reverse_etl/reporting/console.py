@@ -25,6 +25,10 @@ class Console(Protocol):
 
     def warning(self, text: str) -> None: ...
 
+    def error(self, text: str) -> None:
+        """What failed (a destination's run); the command's exit code says it too."""
+        ...
+
     def sql(self, title: str, sql: str) -> None: ...
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None: ...
@@ -45,6 +49,9 @@ class NullConsole:
 
     def warning(self, text: str) -> None:
         self.lines.append("warning: " + text)
+
+    def error(self, text: str) -> None:
+        self.lines.append("error: " + text)
 
     def sql(self, title: str, sql: str) -> None:
         self.lines.append(f"-- {title}\n{sql}")
@@ -68,6 +75,10 @@ class JsonConsole(NullConsole):
         super().warning(text)
         print(f"warning: {text}", file=self.err, flush=True)
 
+    def error(self, text: str) -> None:
+        super().error(text)
+        print(f"error: {text}", file=self.err, flush=True)
+
 
 class PlainConsole:
     """Line-oriented text without colour codes: CI logs and pipes."""
@@ -81,6 +92,9 @@ class PlainConsole:
 
     def warning(self, text: str) -> None:
         print(f"warning: {text}", file=self.err, flush=True)
+
+    def error(self, text: str) -> None:
+        print(f"error: {text}", file=self.err, flush=True)
 
     def sql(self, title: str, sql: str) -> None:
         print(f"-- {title}\n{sql}\n", file=self.out)
@@ -128,6 +142,11 @@ class RichConsole:
         from rich.markup import escape
 
         self.err.print(f"[yellow]warning:[/yellow] {escape(text)}")
+
+    def error(self, text: str) -> None:
+        from rich.markup import escape
+
+        self.err.print(f"[red]error:[/red] {escape(text)}")
 
     def sql(self, title: str, sql: str) -> None:
         from rich.markup import escape

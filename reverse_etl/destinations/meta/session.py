@@ -13,7 +13,7 @@ from reverse_etl.destinations.base import ResolvedSource, Target
 from reverse_etl.destinations.meta.client import MetaClient
 from reverse_etl.destinations.meta.responses import MetaOutcome, settings_problem
 from reverse_etl.destinations.meta.vocab import AUTH_HINT, PARTNER_AGENT
-from reverse_etl.errors import DestinationError, Problem, RequestFieldError
+from reverse_etl.errors import AuthError, DestinationError, Problem, RequestFieldError
 
 if TYPE_CHECKING:
     from reverse_etl.delivery.retry import RetryPolicy
@@ -47,9 +47,17 @@ class MetaSession:
 
     def explain(self, error: DestinationError) -> Problem | None:
         """A refused pixel or test code, as the destinations.yml key to fix."""
+        config = self.destination.config
+        if isinstance(error, AuthError):  # the token, as `retl check` names it
+            return Problem(
+                f"Meta rejected the access token: {error.message}",
+                file=config.file,
+                line=config.line,
+                key=f"destinations.{self.destination.name}.access_token",
+                hint=error.hint,
+            )
         if not isinstance(error, RequestFieldError):
             return None
-        config = self.destination.config
         return settings_problem(
             error.field,
             error.message,

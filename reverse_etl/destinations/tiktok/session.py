@@ -12,7 +12,7 @@ from reverse_etl.destinations.tiktok.client import AUTH_HINT, TikTokClient, Trac
 from reverse_etl.destinations.tiktok.envelope import EnvelopeSpec
 from reverse_etl.destinations.tiktok.responses import settings_problem
 from reverse_etl.destinations.tiktok.sources import resolve_event_source
-from reverse_etl.errors import DestinationError, Problem, RequestFieldError
+from reverse_etl.errors import AuthError, DestinationError, Problem, RequestFieldError
 
 if TYPE_CHECKING:
     from reverse_etl.delivery.retry import RetryPolicy
@@ -35,9 +35,17 @@ class TikTokSession:
 
     def explain(self, error: DestinationError) -> Problem | None:
         """A refused top-level field, as the destinations.yml key to fix (responses.py)."""
+        config = self.destination.config
+        if isinstance(error, AuthError):  # the token, as `retl check` names it
+            return Problem(
+                f"TikTok rejected the access token: {error.message}",
+                file=config.file,
+                line=config.line,
+                key=f"destinations.{self.destination.name}.access_token",
+                hint=error.hint,
+            )
         if not isinstance(error, RequestFieldError):
             return None
-        config = self.destination.config
         return settings_problem(
             error.field,
             error.message,
