@@ -58,3 +58,20 @@ def test_a_misspelt_column_keeps_the_candidates_duckdb_suggests() -> None:
     message = redact_error(str(caught.value))
     assert 'Candidate bindings: "customer_email", "customer_id"' in message
     assert REDACTED not in message
+
+
+def test_text_after_the_settings_keeps_its_own_line(tmp_path: Path) -> None:
+    # DuckDB goes on after the settings ("The Column types set by the user do not match ..."):
+    # dropping the settings must not glue that sentence onto the advice above them.
+    path = tmp_path / "orders.csv"
+    path.write_text("id,n\n1,2\n2,ann@example.com\n", encoding="utf-8")
+    con = duckdb.connect()
+    with pytest.raises(duckdb.Error) as caught:
+        con.execute(f"SELECT * FROM read_csv('{path}', columns = {{'id': 'INT', 'n': 'INT'}})")
+    con.close()
+    raw = str(caught.value)
+    assert "The Column types set by the user" in raw  # the shape this test is about
+    message = redact_error(raw)
+    assert "sample_size" not in message and "example.com" not in message
+    assert "\nThe Column types set by the user" in message
+    assert ")The Column" not in message

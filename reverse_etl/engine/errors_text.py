@@ -202,7 +202,8 @@ def _csv_facts(text: str) -> str:
     files = _CSV_FILE.findall(text)
     if len(files) == 1:
         text = _CSV_LINE.sub(lambda m: f"{m.group(0)} of file {files[0].strip()}", text, count=1)
-        text = _READER_SETTINGS.sub("", text)
+        # what DuckDB says after the settings keeps a line of its own
+        text = _READER_SETTINGS.sub(lambda m: "\n" if m.end() < len(m.string) else "", text)
     return text
 
 
