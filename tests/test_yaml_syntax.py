@@ -62,3 +62,19 @@ def test_a_tab_says_to_indent_with_spaces() -> None:
     line, message, hint = problem_of("a:\n\tb: 1\n")
     assert line == 2 and "'\\t'" in message
     assert hint == "indent with spaces: YAML does not allow tabs there"
+
+
+def test_a_missing_comma_inside_closed_brackets_is_not_an_unclosed_bracket() -> None:
+    # The '[' / '{' is closed on its own line: PyYAML found two items without a ',' between.
+    for text, bracket in (
+        ('events: ["Purchase" "AddToCart"]\n', "["),
+        ("params: {value: 1 currency: USD}\n", "{"),
+    ):
+        line, message, hint = problem_of(text)
+        assert line == 1
+        assert "not closed" not in message and "close the" not in (hint or "")
+        assert f"a ',' is missing between the items of the '{bracket}'" in message
+    # an unclosed one at the end of a file without a newline is still one
+    for text in ("a: [1, 2", "a: {x: [1, 2}\n"):
+        line, message, hint = problem_of(text)
+        assert (line, hint) == (1, "close the '[' on that line") and "not closed" in message

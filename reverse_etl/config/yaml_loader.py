@@ -98,6 +98,21 @@ _OPENED_ON: tuple[tuple[str, str, str], ...] = (
     ("while scanning a simple key", "a key has no ':'", "write 'key: value' on that line"),
 )
 _SYNTAX_HINT = "check indentation and quoting on that line"
+_FLOW_BRACKETS = {"while parsing a flow sequence": "[", "while parsing a flow mapping": "{"}
+
+
+def _closed_after_a_missing_comma(what: str, problem: yaml.Mark | None, opened: int) -> bool:
+    """Whether PyYAML's "expected ',' or ']'" is two items without a ',' between them on the
+    bracket's own line (not a bracket left open: that is noticed on a later line, at the end
+    of the file or at the other kind of closing bracket)."""
+    return (
+        problem is not None
+        and problem.line == opened
+        and what.startswith("expected ',' or ")
+        and not what.endswith(("'<stream end>'", "'}'", "']'"))  # closed by the other bracket
+    )
+
+
 _MISALIGNED = "expected <block end>, but found '<block mapping start>'"
 
 
@@ -124,6 +139,10 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, s
             return problem.line + 1, what, "indent sibling keys by the same number of spaces"
     for words, opened, hint in _OPENED_ON:
         if context is not None and exc.context == words:
+            bracket = _FLOW_BRACKETS.get(words)
+            if bracket and _closed_after_a_missing_comma(what, problem, context.line):
+                what = f"a ',' is missing between the items of the '{bracket}' ({what})"
+                return context.line + 1, what, f"separate the items of the '{bracket}' with ','"
             if problem is not None and problem.line != context.line:
                 what = f"{opened} ({what} on line {problem.line + 1})"
             else:
