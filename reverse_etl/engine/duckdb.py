@@ -671,7 +671,7 @@ def parses(sql: str) -> bool:
     (``columns/syntax.py``: a typo against syntax retl's checker lacks)."""
     try:
         duckdb.extract_statements(sql)
-    except duckdb.Error:
+    except (duckdb.Error, TypeError):  # TypeError: a lone surrogate it cannot take as text
         return False
     return True
 
