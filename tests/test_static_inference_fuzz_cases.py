@@ -370,3 +370,12 @@ def test_a_typo_is_the_users_to_correct_and_syntax_duckdb_reads_is_the_checkers(
     # SQL DuckDB reads (here a stand-in) keeps the report hint, as does another dialect
     assert "please report it" in (syntax_issue(raised.value, "SELECT 1").hint or "")
     assert "please report it" in (syntax_issue(raised.value, typo, "postgres").hint or "")
+
+
+def test_duckdbs_parse_check_takes_text_it_cannot_read_as_unread() -> None:
+    """A lone surrogate made duckdb.extract_statements raise TypeError (a traceback)."""
+    from reverse_etl.engine.duckdb import parses
+
+    assert parses("SELECT 1 AS a")
+    assert not parses("SELECT 1 AS a 2 AS b")
+    assert not parses("SELECT '\udcff' AS a")
