@@ -13,6 +13,7 @@ from reverse_etl.destinations.base import ResolvedSource, Target
 from reverse_etl.destinations.meta.client import MetaClient
 from reverse_etl.destinations.meta.responses import MetaOutcome, settings_problem
 from reverse_etl.destinations.meta.vocab import AUTH_HINT, PARTNER_AGENT
+from reverse_etl.destinations.shared.rejected_token import rejected_token
 from reverse_etl.errors import AuthError, DestinationError, Problem, RequestFieldError
 
 if TYPE_CHECKING:
@@ -46,15 +47,12 @@ class MetaSession:
         return self.client.send(body)
 
     def explain(self, error: DestinationError) -> Problem | None:
-        """A refused pixel or test code, as the destinations.yml key to fix."""
+        """A rejected token, a refused pixel or test code, as the destinations.yml key to fix."""
         config = self.destination.config
         if isinstance(error, AuthError):  # the token, as `retl check` names it
-            return Problem(
-                f"Meta rejected the access token: {error.message}",
-                file=config.file,
-                line=config.line,
-                key=f"destinations.{self.destination.name}.access_token",
-                hint=error.hint,
+            name = self.destination.name
+            return rejected_token(
+                "Meta", error, destination=name, file=config.file, line=config.line
             )
         if not isinstance(error, RequestFieldError):
             return None

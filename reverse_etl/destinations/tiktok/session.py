@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.base import ResolvedSource, Target
+from reverse_etl.destinations.shared.rejected_token import rejected_token
 from reverse_etl.destinations.tiktok.client import AUTH_HINT, TikTokClient, TrackOutcome
 from reverse_etl.destinations.tiktok.envelope import EnvelopeSpec
 from reverse_etl.destinations.tiktok.responses import settings_problem
@@ -34,15 +35,13 @@ class TikTokSession:
         return self.client.track(body)
 
     def explain(self, error: DestinationError) -> Problem | None:
-        """A refused top-level field, as the destinations.yml key to fix (responses.py)."""
+        """A rejected token or a refused top-level field, as the destinations.yml key to fix
+        (shared/rejected_token.py, responses.py)."""
         config = self.destination.config
         if isinstance(error, AuthError):  # the token, as `retl check` names it
-            return Problem(
-                f"TikTok rejected the access token: {error.message}",
-                file=config.file,
-                line=config.line,
-                key=f"destinations.{self.destination.name}.access_token",
-                hint=error.hint,
+            name = self.destination.name
+            return rejected_token(
+                "TikTok", error, destination=name, file=config.file, line=config.line
             )
         if not isinstance(error, RequestFieldError):
             return None
