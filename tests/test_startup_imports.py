@@ -235,3 +235,25 @@ def test_a_reader_gone_away_is_exit_1_without_a_word(args: list[str], tmp_path: 
     finally:
         os.close(write)
     assert (proc.returncode, proc.stderr) == (1, b"")
+
+
+def test_the_plan_s_sample_masking_loads_no_emulator() -> None:
+    """The plan's samples mask with ``sandbox.feed.mask_pii``; the sandbox package's
+    ``__init__`` imported the whole emulator and ``http.server`` with it (43 ms of every
+    sync's serial path). Its names are read lazily now; an import check, never a timing."""
+    code = (
+        "import sys, json\n"
+        "from reverse_etl.sandbox.feed import mask_pii\n"
+        "from reverse_etl.sandbox import DEMO_PIXEL_CODE\n"
+        "print(json.dumps([m for m in ('reverse_etl.sandbox.server', 'http.server',"
+        " 'reverse_etl.sandbox.faults') if m in sys.modules]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert json.loads(out.stdout) == []
