@@ -379,3 +379,19 @@ def test_duckdbs_parse_check_takes_text_it_cannot_read_as_unread() -> None:
     assert parses("SELECT 1 AS a")
     assert not parses("SELECT 1 AS a 2 AS b")
     assert not parses("SELECT '\udcff' AS a")
+
+
+def test_a_struct_star_rewrite_that_trips_is_a_note_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The struct-star and field-spelling rewrites ran outside the net that turns an
+    optimizer's unexpected error into an 'unsupported' issue."""
+    from reverse_etl.columns import infer
+
+    def trips(*args: object, **kwargs: object) -> None:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(infer, "expand_struct_stars", trips)
+    result = infer.infer_columns("SELECT 1 AS a", schema={})
+    assert not result.complete
+    assert [i.code for i in result.issues] == ["unsupported"]

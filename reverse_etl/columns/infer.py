@@ -138,11 +138,11 @@ def _infer_tree(
     }
     mapping, original, issues = _schema_for(known, dialect, checked=set(schema))
     issues += _unknown_tables(tree, known, dialect)
-    if dialect == "duckdb":
-        keep_field_spelling(tree)
-    expand_struct_stars(tree, mapping, dialect, db=DEFAULT_DB, catalog=DEFAULT_CATALOG)
-    mark(tree, dialect)
-    try:
+    try:  # every rewrite of the tree under the one net below: no traceback for a model
+        if dialect == "duckdb":
+            keep_field_spelling(tree)
+        expand_struct_stars(tree, mapping, dialect, db=DEFAULT_DB, catalog=DEFAULT_CATALOG)
+        mark(tree, dialect)
         tree = qualify(
             tree,
             dialect=dialect,
