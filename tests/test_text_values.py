@@ -192,3 +192,28 @@ def test_a_json_text_parameters_fix_reads_the_text_it_holds() -> None:
             assert "->>" in verdict.hint
         (verdict,) = check_type(catalog.lookup("value"), json, rules)  # a number: as before
         assert verdict.hint is not None and "DECIMAL" in verdict.hint
+
+
+def test_a_numeric_zip_is_told_to_keep_its_leading_zeros() -> None:
+    """A ZIP kept as a number has lost its leading zeros (02134 is 2134): validate's fix was
+    ``CAST(... AS VARCHAR)``, which sends "2134" and matches nobody."""
+    from reverse_etl.columns import parse_type
+    from reverse_etl.destinations.meta.catalog import CATALOG as META
+    from reverse_etl.destinations.meta.rules import MetaRules
+    from reverse_etl.validation.types import check_type
+
+    spec = META.lookup("zip_code")
+    assert spec is not None
+    for name in ("integer", "bigint", "decimal(5, 0)"):
+        typ = parse_type(name)
+        assert typ is not None
+        (verdict,) = check_type(spec, typ, MetaRules("website"))
+        assert verdict.severity == "error"
+        assert verdict.hint is not None and "lpad(CAST(... AS VARCHAR), 5, '0')" in verdict.hint
+    text = parse_type("varchar")
+    assert text is not None and check_type(spec, text, MetaRules("website")) == []
+    city = META.lookup("city")
+    integer = parse_type("integer")
+    assert city is not None and integer is not None
+    (verdict,) = check_type(city, integer, MetaRules("website"))
+    assert verdict.hint is not None and "lpad" not in verdict.hint

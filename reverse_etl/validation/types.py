@@ -85,7 +85,12 @@ def check_type(param: ParamSpec, typ: SqlType, rules: ColumnRules) -> list[TypeV
     # a person: the encoder hashes or sends it as text, and hashing needs text (DuckDB's sha256
     # and trim take no numbers).
     identifier = param.path[0] in identity_objects(rules.catalog)
-    return _scalar(param.name, param.kind, typ, identifier=identifier)
+    verdicts = _scalar(param.name, param.kind, typ, identifier=identifier)
+    if param.hashing is Hashing.ZIP and typ.cls in (C.INTEGER, C.NUMBER):
+        # A ZIP kept as a number has lost its leading zeros (02134 is 2134): a plain CAST
+        # sends 2134, which matches nobody.
+        return [TypeVerdict(v.severity, v.message, _ZIP_TEXT) for v in verdicts]
+    return verdicts
 
 
 def identity_objects(catalog: Catalog) -> frozenset[str]:
@@ -107,6 +112,12 @@ def _scalar(what: str, kind: Kind, typ: SqlType, *, identifier: bool) -> list[Ty
         hint = _JSON_TEXT  # a CAST to VARCHAR keeps a JSON string's quotes: '"q"'
     return [TypeVerdict("error", f"{what} must be {expected}, not {typ.text}", hint)]
 
+
+_ZIP_TEXT = (
+    "a postal code kept as a number has lost its leading zeros (02134 is 2134): keep it as "
+    "text in the warehouse, or pad it in the model, e.g. lpad(CAST(... AS VARCHAR), 5, '0') "
+    "for US ZIPs"
+)
 
 _JSON_TEXT = (
     "read the text it holds in the model: json_extract_string(..., '$') in DuckDB, ->> in "
