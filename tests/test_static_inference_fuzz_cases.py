@@ -351,6 +351,35 @@ def test_a_chain_of_ctes_is_looked_at_once_per_cte(monkeypatch: pytest.MonkeyPat
     assert calls <= n**3  # about n**3 / 1.5 here; path by path it was 49136
 
 
+def test_a_chain_of_fifty_ctes_is_looked_at_once_per_cte(monkeypatch: pytest.MonkeyPatch) -> None:
+    # each CTE's scope lists every CTE before it as a source, read or not: looking at each
+    # one's sources, once per scope of the query, was more than cubic still (50 CTEs: about
+    # a second). Only the relations a scope reads are looked at, each once. Counted.
+    from reverse_etl.columns import infer, trace
+
+    calls = {"run_time": 0, "sources": 0}
+    run_time, sources = trace._run_time_columns, infer._source_columns
+
+    def counted_run_time(*args: object) -> bool:
+        calls["run_time"] += 1
+        return run_time(*args)  # type: ignore[arg-type]
+
+    def counted_sources(*args: object) -> object:
+        calls["sources"] += 1
+        return sources(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trace, "_run_time_columns", counted_run_time)
+    monkeypatch.setattr(infer, "_source_columns", counted_sources)
+    n = 50
+    ctes = ["k0 as (select a, b from s.t)"]
+    ctes += [f"k{i} as (select a + {i} as a, b from k{i - 1})" for i in range(1, n)]
+    sql = "with " + ", ".join(ctes) + f" select * from k{n - 1}"
+    result = infer_columns(sql, schema=SCHEMA)
+    assert [c.name for c in result.columns] == ["a", "b"] and not result.issues
+    assert calls["run_time"] <= 3 * n  # linear (it was about n**3 / 1.5)
+    assert calls["sources"] <= 3 * n  # (once per scope: each one's n sources' columns)
+
+
 # --- a syntax error's fix --------------------------------------------------------------
 def test_a_typo_is_the_users_to_correct_and_syntax_duckdb_reads_is_the_checkers() -> None:
     """'please report it' was the fix of every syntax error, a plain typo too (a missing

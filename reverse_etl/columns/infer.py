@@ -268,7 +268,10 @@ def _optimize_issue(exc: SqlglotError, tree: exp.Expr, schema: TableSchemas) -> 
 def _unresolved_columns(root: Scope, schema: TableSchemas) -> list[InferenceIssue]:
     """Columns qualify() could not place although every table's schema is known."""
     out: list[InferenceIssue] = []
+    memo: dict[int, bool] = {}  # run_time_columns' answers, each scope looked at once
     for scope in root.traverse():
+        if not scope.unqualified_columns:
+            continue  # (a scope's sources hold every CTE before it: quadratic over a chain)
         sources = scope.sources.values()
         if any(isinstance(s, exp.Table) and ref_of(s) not in schema for s in sources):
             continue  # the unknown table is reported instead
@@ -276,7 +279,8 @@ def _unresolved_columns(root: Scope, schema: TableSchemas) -> list[InferenceIssu
             isinstance(s, exp.Table) and not isinstance(s.this, exp.Identifier) for s in sources
         ):
             continue
-        if any(isinstance(s, Scope) and run_time_columns(s) for s in sources):
+        read = [s for _, s in scope.selected_sources.values()]
+        if any(isinstance(s, Scope) and run_time_columns(s, memo) for s in read):
             continue  # a subquery's COLUMNS(...): its columns are known when it runs
         columns = _source_columns(scope, schema)
         for col in scope.unqualified_columns:

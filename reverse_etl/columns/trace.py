@@ -413,33 +413,40 @@ def _is_run_time(node: exp.Expr) -> bool:
     )
 
 
-def _run_time_columns(scope: Scope, seen: set[int]) -> bool:
-    """Whether an output expression of ``scope`` or of a query it reads from (a subquery in
+def _run_time_columns(scope: Scope, memo: dict[int, bool]) -> bool:
+    """Whether an output expression of ``scope`` or of a relation it reads (a subquery in
     its FROM, a CTE) holds columns only known when it runs (``min(COLUMNS(*))``); a
-    subquery of a WHERE is no part of the output. ``seen``: the scopes already looked at
-    (a scope's sources hold every CTE before it: each is looked at once, not once per
-    path, which took exponential time on a chain of CTEs)."""
-    if id(scope) in seen:
-        return False
-    seen.add(id(scope))
+    subquery of a WHERE is no part of the output. ``memo``: each scope's answer, by id,
+    False while it is being looked at (a recursive CTE reads itself). A scope's sources
+    hold every CTE before it, read or not: only those it reads are looked at, each once
+    (path by path, and then source by source, a chain of CTEs took more than cubic time)."""
+    key = id(scope)
+    if key in memo:
+        return memo[key]
+    memo[key] = False
+    found = False
     for branch in _branches(scope):
         select = branch.expression
         if isinstance(select, exp.Select) and any(
             _is_run_time(node) for proj in select.expressions for node in proj.walk()
         ):
-            return True
+            found = True
+            break
         if any(
-            isinstance(source, Scope) and _run_time_columns(source, seen)
-            for source in branch.sources.values()
+            isinstance(source, Scope) and _run_time_columns(source, memo)
+            for _, source in branch.selected_sources.values()
         ):
-            return True
-    return False
+            found = True
+            break
+    memo[key] = found
+    return found
 
 
-def run_time_columns(scope: Scope) -> bool:
+def run_time_columns(scope: Scope, memo: dict[int, bool] | None = None) -> bool:
     """Whether ``scope``'s output holds columns only known when it runs (``COLUMNS(...)``,
-    ``* LIKE ...``), there or in a query it reads from."""
-    return _run_time_columns(scope, set())
+    ``* LIKE ...``), there or in a relation it reads. ``memo``: answers kept from one call
+    to the next, over the scopes of one query."""
+    return _run_time_columns(scope, {} if memo is None else memo)
 
 
 def _from_run_time(proj: exp.Expr, scope: Scope, depth: int = 0) -> bool:
