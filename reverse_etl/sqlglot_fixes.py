@@ -11,7 +11,8 @@
   warehouse reads it (or refuses it, loudly).
 - **A json_object value is any expression** (below).
 - **``* REPLACE`` and ``* RENAME`` as DuckDB expands them** (below).
-- **Date and interval arithmetic typed as DuckDB types it** (below).
+- **Date and interval arithmetic, and functions sqlglot does not type, typed as DuckDB
+  types them** (below).
 - **A set operation's columns typed as DuckDB types them** (below).
 - **``list || list`` typed as a list** (below).
 - **A struct's field names keep their spelling; a field is read in any case** (below).
@@ -231,7 +232,11 @@ def install_star_expansion() -> None:
 # INTERVAL, a TIMESTAMP, a TIMESTAMP and a TIME). And ``'2020-01-01' - d`` (sqlglot: a DATE;
 # DuckDB casts the text to a DATE: a BIGINT), ``'2020-01-01' - ts`` (an INTERVAL). And
 # ``now()``, ``get_current_timestamp()``, ``transaction_timestamp()`` (sqlglot: unknown, as
-# any function it does not know; DuckDB: a TIMESTAMPTZ).
+# any function it does not know; DuckDB: a TIMESTAMPTZ). And ``median``, ``mean``,
+# ``list_avg``, ``list_append``, ``age`` and ``date_part`` (sqlglot: unknown, "type not
+# inferred" in `retl validate`), ``extract(epoch FROM ts)`` (sqlglot: a BIGINT; DuckDB: a
+# DOUBLE, seconds with their fraction), ``current_timestamp`` and ``current_time``
+# (sqlglot: without time zone; DuckDB: WITH TIME ZONE, as now()).
 
 _T = exp.DType
 _NUMBERS = {*exp.DataType.INTEGER_TYPES, *exp.DataType.REAL_TYPES}
@@ -318,15 +323,121 @@ def _time_average(original: Any) -> Any:
 
 
 _NOW = {"now", "get_current_timestamp", "transaction_timestamp"}
+_DOUBLE_PARTS = {"epoch", "julian"}  # date_part's (extract's) parts that are a DOUBLE
 
 
-def _current_time(original: Any) -> Any:
-    """``now()`` and its synonyms: a TIMESTAMPTZ (sqlglot: unknown)."""
+def _average(kind: Any) -> Any:
+    """DuckDB's type of ``avg`` (``mean``, ``list_avg``) of a ``kind``; None if not known."""
+    if kind in _NUMBERS:
+        return _T.DOUBLE
+    if kind in (_T.INTERVAL, _T.TIME, _T.TIMESTAMPTZ):
+        return kind
+    return _T.TIMESTAMP if kind in _DATES | _TIMES else None
+
+
+def _element(node: exp.Expr) -> Any:
+    """The element type of a list-typed ``node``, else None."""
+    typ = node.type
+    if _kind(node) in _LISTS and isinstance(typ, exp.DataType) and typ.expressions:
+        return typ.expressions[0].this
+    return None
+
+
+def _part(node: exp.Expr | None) -> Any:
+    """date_part's type for its part, written as a text literal (None otherwise)."""
+    if not isinstance(node, exp.Literal) or not node.is_string:
+        return None
+    return _T.DOUBLE if node.name.lower() in _DOUBLE_PARTS else _T.BIGINT
+
+
+def _function_type(name: str, args: list[exp.Expr]) -> Any:
+    """DuckDB's type of a function sqlglot does not know (None: still unknown)."""
+    if name in _NOW and not args:
+        return _T.TIMESTAMPTZ
+    if name == "mean" and len(args) == 1:
+        return _average(_kind(args[0]))
+    if name == "list_avg" and len(args) == 1:
+        return _average(_element(args[0]))
+    if name == "age" and len(args) in (1, 2):
+        return _T.INTERVAL
+    if name in ("date_part", "datepart") and len(args) == 2:
+        return _part(args[0])
+    return None
+
+
+def _duckdb_function(original: Any) -> Any:
+    """``now()`` and its synonyms: a TIMESTAMPTZ; ``mean``, ``list_avg``, ``age``,
+    ``date_part`` as DuckDB types them (sqlglot: unknown, as any function it does not
+    know)."""
 
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
-        if node.name.lower() in _NOW and not node.expressions:
-            self._set_type(node, _T.TIMESTAMPTZ)
+        kind = _function_type(node.name.lower(), node.expressions)
+        if kind is not None:
+            self._set_type(node, kind)
+        return node
+
+    return annotate
+
+
+def _median(original: Any) -> Any:
+    """``median``: a DOUBLE of integers, a TIMESTAMP of dates, else its argument's type
+    (sqlglot: unknown)."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        kind = _kind(node.this)
+        if kind in _INTEGERS:
+            self._set_type(node, _T.DOUBLE)
+        elif kind in _DATES:
+            self._set_type(node, _T.TIMESTAMP)
+        elif kind not in (None, _T.UNKNOWN, _T.NULL):
+            self._set_type(node, node.this.type)
+        return node
+
+    return annotate
+
+
+def _extracted(original: Any) -> Any:
+    """``extract(epoch FROM ts)`` (and julian): a DOUBLE (sqlglot: a BIGINT, as the others)."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        if node.this.name.lower() in _DOUBLE_PARTS:
+            self._set_type(node, _T.DOUBLE)
+        return node
+
+    return annotate
+
+
+def _with_time_zone(kind: Any) -> Any:
+    """``current_timestamp`` (``current_time``): DuckDB's is WITH TIME ZONE, as now()'s."""
+
+    def wrap(original: Any) -> Any:
+        def annotate(self: Any, node: Any) -> Any:
+            original(self, node)
+            return self._set_type(node, kind)
+
+        return annotate
+
+    return wrap
+
+
+def _appended(original: Any) -> Any:
+    """``list_append(list, value)``: a list of the items' and the value's common type."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        listed, value = node.this, node.expression
+        if _kind(listed) is _T.NULL and value is not None and _kind(value) not in (None, _T.NULL):
+            element = value.type
+        elif _element(listed) is not None and value is not None and _kind(value) is not None:
+            element = common_type(listed.type.expressions[0], value.type, lambda a, _: a)
+        else:
+            return node
+        if _data_type(element).this is not _T.UNKNOWN:
+            typ = exp.DataType(this=_T.LIST, expressions=[_data_type(element)], nested=True)
+            self._set_type(node, typ)
         return node
 
     return annotate
@@ -356,7 +467,11 @@ def install_time_arithmetic() -> None:
         (exp.Add, _date_and_time),
         (exp.Avg, _time_average),
         (exp.UnixToTime, _epoch_of_time),
-        (exp.Anonymous, _current_time),
+        (exp.Anonymous, _duckdb_function),
+        (exp.Median, _median),
+        (exp.Extract, _extracted),
+        (exp.CurrentTimestamp, _with_time_zone(_T.TIMESTAMPTZ)),
+        (exp.CurrentTime, _with_time_zone(_T.TIMETZ)),
     ):
         _patch_annotator(metadata, node, wrap)
 
@@ -505,9 +620,9 @@ def install_list_concat() -> None:
     """DuckDB's type of ``list || list`` (idempotent)."""
     from sqlglot.dialects.dialect import Dialect
 
-    _patch_annotator(
-        Dialect.get_or_raise("duckdb").EXPRESSION_METADATA, exp.DPipe, _concatenated_list
-    )
+    metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
+    _patch_annotator(metadata, exp.DPipe, _concatenated_list)
+    _patch_annotator(metadata, exp.ArrayAppend, _appended)
 
 
 # --- struct field names --------------------------------------------------------------

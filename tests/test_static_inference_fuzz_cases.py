@@ -380,6 +380,42 @@ def test_a_chain_of_fifty_ctes_is_looked_at_once_per_cte(monkeypatch: pytest.Mon
     assert calls["sources"] <= 3 * n  # (once per scope: each one's n sources' columns)
 
 
+def exact(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """The names and the types (not only their class) are DuckDB's."""
+    result = infer_columns(sql, schema=SCHEMA)
+    assert not result.issues and result.complete, result.issues
+    rows = con.execute(f"describe {sql}").fetchall()
+    assert [(c.name, c.type) for c in result.columns] == [
+        (n, parse_type(str(t))) for n, t, *_ in rows
+    ]
+
+
+FUNCTIONS = [
+    # median, mean, list_avg, list_append, age, date_part: typed unknown before ("type not
+    # inferred" for `value` of one)
+    "select median(a) as n, median(amt) as m, median(ts) as t, median(d) as day,\n"
+    "  median(a::double) as x from s.t",
+    "select mean(a) as n, mean(ts) as t, mean(d) as day, mean(ts - ts) as w from s.t",
+    "select list_avg([a, 2]) as n, list_avg([ts]) as t from s.t",
+    "select list_append(tags, 'x') as l, list_append([a], 1) as m, list_append([a], 2.5::double)\n"
+    "  as n, list_append([d], ts) as o from s.t",
+    "select age(ts, ts) as w, age(ts) as v, age(d, d) as u from s.t",
+    "select date_part('year', d) as y, date_part('epoch', ts) as e, datepart('dow', ts) as w,\n"
+    "  date_part('julian', d) as j from s.t",
+    # epoch (and julian) are a DOUBLE, the other parts a BIGINT (epoch was a BIGINT: a
+    # number of seconds with its fraction, judged a whole number)
+    "select extract(epoch from ts) as e, extract(year from d) as y, extract(julian from ts) as j,\n"
+    "  extract(epoch from tm) as f from s.t",
+    # current_timestamp is now(), WITH TIME ZONE; current_time too (a TIMESTAMP and a TIME)
+    "select current_timestamp as t, current_time as tm, current_date as d from s.t",
+]
+
+
+@pytest.mark.parametrize("sql", FUNCTIONS)
+def test_functions_are_typed_as_duckdb_does(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    exact(con, sql)
+
+
 # --- a syntax error's fix --------------------------------------------------------------
 def test_a_typo_is_the_users_to_correct_and_syntax_duckdb_reads_is_the_checkers() -> None:
     """'please report it' was the fix of every syntax error, a plain typo too (a missing
