@@ -416,6 +416,23 @@ def test_functions_are_typed_as_duckdb_does(con: duckdb.DuckDBPyConnection, sql:
     exact(con, sql)
 
 
+AUTO_NAMES = [
+    # an expression without AS is named as DuckDB names it: count(*) is count_star() and
+    # function names are in lower case ('COUNT(*)', 'SUM(a)', 'MEDIAN(a)' before)
+    "select count(*), count(), count(a), count(distinct a), sum(a), min(a), max(b), avg(a),\n"
+    "  median(a), Upper(max(b)), any_value(b) from s.t",
+    "select b, count(*), count(*) + 1 as n from s.t group by b",
+    "select count(*) over (), count() over (partition by b) from s.t",
+]
+
+
+@pytest.mark.parametrize("sql", AUTO_NAMES)
+def test_unnamed_columns_are_named_as_duckdb_does(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    assert [c.name for c in infer_columns(sql, schema=SCHEMA).columns] == [
+        n for n, _ in described(con, sql)
+    ]
+
+
 # --- a syntax error's fix --------------------------------------------------------------
 def test_a_typo_is_the_users_to_correct_and_syntax_duckdb_reads_is_the_checkers() -> None:
     """'please report it' was the fix of every syntax error, a plain typo too (a missing

@@ -49,7 +49,7 @@ def mark(tree: exp.Expr, dialect: str) -> None:
                 if isinstance(ident, exp.Identifier):
                     ident.meta[_ALIAS] = ident.name
             elif not isinstance(proj, (exp.Column, exp.Star, exp.Dot)):
-                proj.meta[_UNNAMED] = proj.sql(dialect)
+                proj.meta[_UNNAMED] = auto_name(proj, dialect)
             elif isinstance(proj, exp.Column) and not proj.is_star:
                 select.meta.setdefault(_WRITTEN, {})[proj.name.lower()] = proj.name
             if isinstance(proj, (exp.Column, exp.Dot)) and isinstance(proj.this, exp.Identifier):
@@ -60,6 +60,24 @@ def mark(tree: exp.Expr, dialect: str) -> None:
         ident = node.args.get("alias")
         if isinstance(ident, exp.Identifier) and _ALIAS not in ident.meta:
             ident.meta[_ALIAS] = ident.name
+
+
+def _count_star(node: exp.Expr) -> exp.Expr:
+    """``count(*)`` and ``count()``: DuckDB's ``count_star()`` (``count()`` in a window)."""
+    if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
+        name = "count" if isinstance(node.parent, exp.Window) else "count_star"
+        return exp.Anonymous(this=name, expressions=[])
+    return node
+
+
+def auto_name(node: exp.Expr, dialect: str) -> str:
+    """The name the engine gives an expression written without AS; for DuckDB, its function
+    names in lower case and ``count(*)`` as ``count_star()`` (``SUM(a)`` is ``sum(a)``)."""
+    if dialect != "duckdb":
+        return node.sql(dialect)
+    if any(isinstance(n, exp.Count) for n in node.walk()):
+        node = node.copy().transform(_count_star, copy=False)
+    return node.sql(dialect, normalize_functions="lower")
 
 
 @dataclass
