@@ -433,6 +433,22 @@ def test_unnamed_columns_are_named_as_duckdb_does(con: duckdb.DuckDBPyConnection
     ]
 
 
+NULL_SETS = [
+    # a column NULL in every branch of the query's set operation is an INTEGER (NULL before)
+    "select null as v union all select null",
+    "select null union all select null union all select null",
+    "select null as v, 1 as w from s.t union select null, null from s.t",
+    "select null as v union all by name select null as v, 'x' as w",
+]
+
+
+@pytest.mark.parametrize("sql", NULL_SETS)
+def test_a_set_operations_null_column_is_an_integer(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    exact(con, sql)
+
+
 # --- a syntax error's fix --------------------------------------------------------------
 def test_a_typo_is_the_users_to_correct_and_syntax_duckdb_reads_is_the_checkers() -> None:
     """'please report it' was the fix of every syntax error, a plain typo too (a missing

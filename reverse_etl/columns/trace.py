@@ -8,11 +8,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
+from sqlglot.expressions.datatypes import DType
 from sqlglot.optimizer.scope import Scope
 
 from reverse_etl.columns.records import OutputColumn, TableRef, UpstreamModel, ref_of
 from reverse_etl.columns.sqltypes import NULL, UNKNOWN, SqlType, TypeClass, sql_type
 from reverse_etl.sqlglot_fixes import SET_COLUMNS
+
+_INTEGER = sql_type(exp.DataType.build("INT"))  # a query's all-NULL set operation column
 
 MAX_DEPTH = 64  # column tracing through nested scopes; guards recursive CTEs
 
@@ -515,7 +518,11 @@ def _set_types(root: Scope) -> list[tuple[str, SqlType]]:
     recorded = root.expression.meta.get(SET_COLUMNS) if root.set_operation_scopes else None
     if not isinstance(recorded, list):
         return []
-    return [(str(name), sql_type(kind)) for name, kind in recorded]
+    # A column NULL in every branch: DuckDB's result is an INTEGER (a NULL still, within).
+    return [
+        (str(name), _INTEGER if kind.this is DType.NULL else sql_type(kind))
+        for name, kind in recorded
+    ]
 
 
 def _column(found: list[tuple[exp.Expr, Scope]], typ: SqlType | None, ctx: Context) -> OutputColumn:
