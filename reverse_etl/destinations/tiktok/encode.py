@@ -214,6 +214,13 @@ def _content_items(col: str, struct: pa.StructType, *, json: bool) -> str:
             val = f"to_json({_number(x, f.type)})"
         elif kind is Kind.INTEGER:
             val = f"to_json({_integer(x, f.type)})"
+        elif kind is Kind.STRING and not can_be_blank(f.type):
+            # TikTok's text keys are strings: a number, a boolean, a date (or a nested
+            # value) goes out as its JSON's text (7 -> "7"), as a JSON contents' does
+            val = f"to_json(json_extract_string({own_json(x, f.type, json=json)}, '$'))"
+        elif kind is Kind.STRING and json:  # a JSON string's text, a JSON number's too
+            text = f"json_extract_string(to_json({x}), '$')"
+            val = f"CASE WHEN NOT {blank(text)} THEN to_json({text}) END"
         elif json and can_be_blank(f.type):
             # A JSON string of only whitespace (or "") is blank too, as in a JSON contents
             # (contents_json.typed): the string's text is tested, not the JSON's quotes.
@@ -227,13 +234,9 @@ def _content_items(col: str, struct: pa.StructType, *, json: bool) -> str:
 
 
 # A JSON contents' objects as a list of structs is written: the content keys typed as above
-# (the other kinds as their own JSON), and other keys sent as their own JSON too.
+# (a text key as text: ``{"brand": 7}`` is sent "7"), and other keys as their own JSON.
 _JSON_CONTENTS = ContentsSpec(
-    keys={
-        k.name: (k.name, k.kind if k.kind in (Kind.ID, Kind.NUMBER, Kind.INTEGER) else None)
-        for k in CONTENT_KEYS
-    },
-    keep_unknown=True,
+    keys={k.name: (k.name, k.kind) for k in CONTENT_KEYS}, keep_unknown=True
 )
 
 
