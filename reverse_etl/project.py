@@ -25,7 +25,7 @@ from reverse_etl.config.secret_env import project_secret_env
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.config.yaml_loader import format_key_path
 from reverse_etl.dbt import DbtArtifacts, target_dir_for
-from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV, unhidden_under
+from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV, FileRule, unhidden_under
 from reverse_etl.errors import (
     ConfigError,
     ModelError,
@@ -277,6 +277,14 @@ class Project:
             self._workbench.restrict_files(*self._readable_files())
         return self._workbench
 
+    def _check_source_files(self, compiled: CompiledModel) -> None:
+        """A source file that is missing, or that models may not read, said as such at its
+        key in retl_project.yml, not as the engine's error blamed on the model."""
+        rule = FileRule.of(self.dir, *self._readable_files())
+        missing = self.sources.missing_files(compiled.sources, allows=rule.allows)
+        if missing:
+            raise ConfigError.from_problems(missing)
+
     def _readable_files(self) -> tuple[list[Path], list[Path]]:
         """Where the SQL of models and sources may read files: the project's own folders and
         files, but no hidden ones (.git holds CI credentials, .env secrets), the state
@@ -331,9 +339,7 @@ class Project:
         from reverse_etl.engine.base import NUMERIC_TEXT
         from reverse_etl.pipeline.plan import ModelInput
 
-        missing = self.sources.missing_files(compiled.sources)
-        if missing:  # said as such, not as the engine's IO error blamed on the model
-            raise ConfigError.from_problems(missing)
+        self._check_source_files(compiled)
         bench = self.workbench
         engine = self.engine
         # On the workbench a failing model is bound again alone: its error's line is exact.
@@ -381,9 +387,7 @@ class Project:
         from reverse_etl.engine.base import NUMERIC_TEXT, iter_batches
 
         compiled = self.graph.compiled(model)
-        missing = self.sources.missing_files(compiled.sources)
-        if missing:  # said as such, not as the engine's IO error blamed on the model
-            raise ConfigError.from_problems(missing)
+        self._check_source_files(compiled)
         engine = self.engine  # a warehouse that cannot open is its own error, not the model's
         # Errors name the model (maybe an upstream one) and the line of its file.
         own = compiled.dialect in (None, self.workbench.model_dialect)

@@ -111,6 +111,46 @@ def test_a_run_says_the_file_is_missing_not_that_the_model_failed(
     assert "data/order.csv does not exist" in validated.stderr
 
 
+def test_a_missing_source_file_is_named_by_its_normalised_path(tmp_path, make_project, cli) -> None:
+    root = project(tmp_path, make_project, location="data/../data/order.csv")
+    result = cli("sync", "--sandbox", "--project-dir", root)
+    assert result.returncode == 1
+    (line,) = errors(result.stderr)
+    assert "file data/order.csv does not exist" in line and "../" not in line
+
+
+# --- a source file models may not read ----------------------------------------------------
+@pytest.mark.parametrize("command", [["sync", "--sandbox"], ["show", "events"]])
+def test_a_source_file_outside_the_project_is_blamed_on_its_key_with_the_fix(
+    command, tmp_path, make_project, cli
+) -> None:
+    (tmp_path / "outside.csv").write_text(ORDERS_CSV, encoding="utf-8")
+    root = project(tmp_path / "proj", make_project, location="data/../../outside.csv")
+    result = cli(*command, "--project-dir", root, env={"RETL_ALLOWED_PATHS": None})
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    (line,) = errors(result.stderr)
+    assert "retl_project.yml:7 sources[0].tables[0].config.external_location" in line
+    assert f"retl may not read ../outside.csv ({tmp_path / 'outside.csv'})" in line
+    assert f"list {tmp_path} in the environment variable RETL_ALLOWED_PATHS" in line
+    assert "events.sql" not in line and "retl compile" not in line
+    allowed = cli(*command, "--project-dir", root, env={"RETL_ALLOWED_PATHS": str(tmp_path)})
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_a_source_file_in_a_hidden_folder_is_refused_at_its_key(
+    tmp_path, make_project, cli
+) -> None:
+    root = project(tmp_path, make_project, location=".cache/orders.csv")
+    (root / ".cache").mkdir()
+    (root / ".cache" / "orders.csv").write_text(ORDERS_CSV, encoding="utf-8")
+    result = cli("sync", "--sandbox", "--project-dir", root, env={"RETL_ALLOWED_PATHS": None})
+    assert result.returncode == 1
+    (line,) = errors(result.stderr)
+    assert "retl_project.yml:7 sources[0].tables[0].config.external_location" in line
+    assert "retl may not read .cache/orders.csv" in line and "hidden folder" in line
+
+
 # --- retl show: the model and line an engine error comes from ----------------------------
 STAGING_OK = """\
 {{ config(primary_key='order_id') }}

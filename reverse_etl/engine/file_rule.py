@@ -90,6 +90,10 @@ class FileRule:
         if resolved.is_dir():
             self._check_listing(resolved, written)
 
+    def allows(self, path: Path) -> bool:
+        """Whether models may read the local file ``path`` (its links resolved)."""
+        return self._allowed(path.resolve())
+
     def _allowed(self, resolved: Path) -> bool:
         return resolved in self.files or any(unhidden_under(resolved, f) for f in self.folders)
 

@@ -6,13 +6,15 @@ from a file with DuckDB's readers; any other table is a schema-qualified name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from reverse_etl.config.project import PROJECT_FILE, SourceDecl, TableDecl
 from reverse_etl.config.suggest import closest, did_you_mean
 from reverse_etl.config.yaml_loader import KeyPath, format_key_path, load_yaml
+from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV
 from reverse_etl.errors import Problem
 from reverse_etl.models.compile import quote_ident
 
@@ -96,24 +98,34 @@ class SourceCatalog:
             f"source('{source_name}', '{table_name}'): source has no table '{table_name}'", hint
         )
 
-    def missing_file(self, source_name: str, table_name: str) -> Problem | None:
+    def missing_file(
+        self, source_name: str, table_name: str, allows: Callable[[Path], bool] | None = None
+    ) -> Problem | None:
         """A located problem when the table's ``external_location`` names a local file that
-        does not exist, with the nearest file of that folder; else None."""
+        does not exist, with the nearest file of that folder, or (``allows`` given: the rule
+        of the files models may read) one that models may not read; else None."""
         src, table = self.lookup(source_name, table_name)
         found = _location(src, table)
         path = local_file(found[0], self.project_dir) if found is not None else None
-        if found is None or path is None or path.exists():
+        if found is None or path is None:
             return None
         location, key = found
+        written = os.path.normpath(location)  # data/../data/x.csv said as data/x.csv
+        if not path.exists():
+            message, hint = f"file {written} does not exist", _nearest_file(path, written)
+        elif allows is not None and not allows(path):
+            message, hint = _refused(path, written)
+        else:
+            return None
         index = next(i for i, s in enumerate(self.sources.values()) if s is src)
         key_path: KeyPath = ("sources", index, *key)
         loaded = load_yaml(self.project_dir / PROJECT_FILE, required=False)
         return Problem(
-            f"source('{source_name}', '{table_name}'): file {location} does not exist",
+            f"source('{source_name}', '{table_name}'): {message}",
             file=self.project_dir / PROJECT_FILE,
             line=loaded.line_of(key_path) if loaded is not None else None,
             key=format_key_path(key_path),
-            hint=_nearest_file(path, location),
+            hint=hint,
         )
 
     def column_type_at(
@@ -133,9 +145,11 @@ class SourceCatalog:
         line = loaded.line_of(key_path) if loaded is not None else None
         return line, format_key_path(key_path)
 
-    def missing_files(self, tables: Sequence[tuple[str, str]]) -> list[Problem]:
+    def missing_files(
+        self, tables: Sequence[tuple[str, str]], allows: Callable[[Path], bool] | None = None
+    ) -> list[Problem]:
         """:meth:`missing_file` of each (source, table), each file once."""
-        problems = (self.missing_file(s, t) for s, t in dict.fromkeys(tables))
+        problems = (self.missing_file(s, t, allows) for s, t in dict.fromkeys(tables))
         return list(dict.fromkeys(p for p in problems if p is not None))
 
     def relation(self, source_name: str, table_name: str) -> str:
@@ -169,3 +183,16 @@ def _nearest_file(path: Path, written: str) -> str:
         return f"{prefix or 'its folder'} holds no file"
     listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return f"files there: {listed}"
+
+
+def _refused(path: Path, written: str) -> tuple[str, str]:
+    """What to say of a file models may not read (outside the project, or under a hidden
+    folder), and how to allow it."""
+    where = os.path.normpath(path.absolute())
+    shown = written if written == where else f"{written} ({where})"
+    return (
+        f"retl may not read {shown}: models read files in the project's folders only, "
+        "not outside it nor under a hidden folder such as .git",
+        f"move it into the project, or have whoever runs retl list {os.path.dirname(where)} "
+        f"in the environment variable {ALLOWED_PATHS_ENV}",
+    )
