@@ -151,6 +151,22 @@ def test_a_source_file_in_a_hidden_folder_is_refused_at_its_key(
     assert "retl may not read .cache/orders.csv" in line and "hidden folder" in line
 
 
+# --- a source file that is not UTF-8 ------------------------------------------------------
+def test_a_csv_file_not_in_utf8_hints_at_its_encoding_not_at_compile(
+    tmp_path, make_project, cli
+) -> None:
+    root = project(tmp_path, make_project)
+    latin = ORDERS_CSV.replace("bob@", "b\u00f6b@").encode("latin-1")
+    (root / "data" / "orders.csv").write_bytes(latin)
+    result = cli("sync", "--sandbox", "--project-dir", root)
+    assert result.returncode == 1
+    (line,) = errors(result.stderr)
+    assert "not utf-8 encoded" in line
+    assert f"save {root / 'data' / 'orders.csv'} as UTF-8" in line
+    assert "encoding = 'latin-1'" in line
+    assert "retl compile" not in line and "Possible Solution" not in line
+
+
 # --- retl show: the model and line an engine error comes from ----------------------------
 STAGING_OK = """\
 {{ config(primary_key='order_id') }}

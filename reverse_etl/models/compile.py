@@ -266,12 +266,36 @@ def located_error(compiled: CompiledModel, message: str, *, exact: bool) -> Engi
         context = f" while running '{compiled.name}'"
     names = ", ".join(f"{s}.{t}" for s, t in sources)
     reads = f" (source{'s' if len(sources) > 1 else ''} {names})" if names else ""
+    hint = _hint(message, culprit.name)
+    encoding = _NOT_UTF8.search(message)
+    if encoding is not None:  # DuckDB's "Possible Solution"s: the hint says what to do
+        message = message[: encoding.end()] + "."
     return EngineError(
         f"model '{culprit.name}'{reads} failed{context}: {message.strip()}",
         file=culprit.path,
         line=line,
-        hint="run 'retl compile --select " + culprit.name + "' to see the SQL that ran",
+        hint=hint,
     )
+
+
+# DuckDB's CSV reader on a file in another encoding: "CSV Error on Line: 2 of file /x.csv
+# Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded."
+_NOT_UTF8 = re.compile(r"of file (.+?) Invalid unicode .*not utf-8 encoded", re.IGNORECASE)
+
+
+def _hint(message: str, model: str) -> str | None:
+    """What to do about an engine error: the SQL that ran helps with most, not with a file
+    in another encoding or one models may not read (whose message says the fix)."""
+    found = _NOT_UTF8.search(message)
+    if found is not None:
+        return (
+            f"save {found.group(1)} as UTF-8, or read it with its encoding: "
+            f"read_csv('...', encoding = 'latin-1') (or 'utf-16'), in the model or as the "
+            "source's external_location in retl_project.yml"
+        )
+    if message.startswith("retl may not read"):
+        return None
+    return "run 'retl compile --select " + model + "' to see the SQL that ran"
 
 
 def _spelling(compiled: CompiledModel, name: str) -> tuple[Model, int | None]:
