@@ -94,6 +94,8 @@ def render_plan(out: Output, plans: list[DestinationPlan], failures: Sequence[st
     )
 
     for p in plans:
+        if p.rows_total == 0:
+            out.console.info(_no_rows(p.name, p.compiled.name))
         _invalid_rows(out, p)
         reasons = [f"{p.name}: {n} invalid row(s): {r}" for r, n in p.invalid_reasons]
         for line in capped(reasons, out.rich, p.invalid_reasons_not_listed, "reason(s)"):
@@ -243,6 +245,8 @@ def render_sync(out: Output, report: SyncReport) -> None:
         )
     for r in report.results:
         name = r.destination
+        if r.rows_total == 0 and r.error is None:
+            out.console.info(_no_rows(name, r.model))
         skipped = [f"{name}: skipped {n} invalid row(s): {x}" for x, n in r.invalid_reasons]
         for line in capped(skipped, out.rich, 0, "reason(s)"):
             out.console.warning(line)
@@ -260,6 +264,14 @@ def render_sync(out: Output, report: SyncReport) -> None:
             out.console.warning(line)
         if r.error:  # the destination failed: an error, as its status and exit code say
             out.console.error(f"{r.destination}: {r.error}")
+
+
+def _no_rows(name: str, model: str) -> str:
+    """A note, not an error: a model may rightly have nothing today, or a WHERE clause broke."""
+    return (
+        f"{name}: note: model '{model}' returned no rows (nothing to send; if rows were "
+        f"expected, check its WHERE clause and sources: retl show {model})"
+    )
 
 
 def _dedup_lines(
