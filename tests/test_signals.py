@@ -155,6 +155,14 @@ def test_a_signal_that_lands_inside_a_duckdb_query_is_an_interruption(
     (report,) = (project / ".retl" / "runs").glob("*.json")
     doc = orjson.loads(report.read_bytes())
     assert doc["ok"] is False and doc["error"].startswith(f"interrupted by {signal_name}")
+    # the run history says so too: interrupted, not failed
+    runs = invoke_in_process("runs", "--project-dir", project, "--format", "json")
+    assert runs.returncode == 0, runs.stderr
+    (run,) = orjson.loads(runs.stdout)["runs"]
+    assert (run["status"], run["exit_code"]) == ("interrupted", code)
+    listed = invoke_in_process("runs", "--project-dir", project)
+    (line,) = [x for x in listed.stdout.splitlines() if x.startswith(run["run_id"])]
+    assert line.split()[3] == "interrupted"
 
 
 def test_an_unexpected_error_is_no_success_in_the_run_report(

@@ -11,6 +11,8 @@ REJECTED: Final = "rejected"
 SKIPPED_INVALID: Final = "skipped_invalid"
 FAILED: Final = "failed"
 OUTCOMES: Final = (ACCEPTED, REJECTED, SKIPPED_INVALID, FAILED)
+# A sync stopped by Ctrl-C (SIGINT) or SIGTERM exits 130 or 143 (cli/output.py).
+STOPPED_BY_SIGNAL: Final = (130, 143)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class RunRecord:
     def status(self) -> str:
         if self.exit_code is None:
             return "running" if self.running else "interrupted"
+        if self.exit_code in STOPPED_BY_SIGNAL:
+            return "interrupted"
         return "ok" if self.exit_code == 0 else "failed"
 
     def to_dict(self) -> dict[str, Any]:
