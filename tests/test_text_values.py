@@ -13,6 +13,7 @@ A column of DuckDB type JSON given to a text parameter is refused before anythin
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -209,7 +210,11 @@ def test_a_numeric_zip_is_told_to_keep_its_leading_zeros() -> None:
         assert typ is not None
         (verdict,) = check_type(spec, typ, MetaRules("website"))
         assert verdict.severity == "error"
-        assert verdict.hint is not None and "lpad(CAST(... AS VARCHAR), 5, '0')" in verdict.hint
+        assert (
+            verdict.hint is not None
+            and "lpad(CAST(" in verdict.hint
+            and ", 5, '0')" in verdict.hint
+        )
     text = parse_type("varchar")
     assert text is not None and check_type(spec, text, MetaRules("website")) == []
     city = META.lookup("city")
@@ -217,3 +222,32 @@ def test_a_numeric_zip_is_told_to_keep_its_leading_zeros() -> None:
     assert city is not None and integer is not None
     (verdict,) = check_type(city, integer, MetaRules("website"))
     assert verdict.hint is not None and "lpad" not in verdict.hint
+
+
+def test_a_zip_kept_as_a_fractional_number_is_padded_from_its_whole_digits() -> None:
+    """validate's ZIP fix, run on a ZIP kept as a DOUBLE or a DECIMAL with a scale, gives the
+    ZIP: ``lpad(CAST(... AS VARCHAR), 5, '0')`` padded and cut '2134.0' to '2134.', which
+    matches nobody (Meta hashes it as it is)."""
+    import duckdb
+
+    from reverse_etl.columns import parse_type
+    from reverse_etl.destinations.meta.catalog import CATALOG as META
+    from reverse_etl.destinations.meta.rules import MetaRules
+    from reverse_etl.validation.types import check_type
+
+    spec = META.lookup("zip_code")
+    assert spec is not None
+    for name, value in (
+        ("double", "2134.0::DOUBLE"),
+        ("real", "2134.0::REAL"),
+        ("decimal(9, 2)", "2134::DECIMAL(9, 2)"),
+        ("integer", "2134::INTEGER"),
+        ("decimal(5, 0)", "2134::DECIMAL(5, 0)"),
+    ):
+        typ = parse_type(name)
+        assert typ is not None
+        (verdict,) = check_type(spec, typ, MetaRules("website"))
+        assert verdict.hint is not None
+        (fix,) = re.findall(r"lpad\(.*?, 5, '0'\)", verdict.hint)
+        (zip_code,) = duckdb.sql("SELECT " + fix.replace("...", value)).fetchone() or ()
+        assert zip_code == "02134", name

@@ -88,8 +88,11 @@ def check_type(param: ParamSpec, typ: SqlType, rules: ColumnRules) -> list[TypeV
     verdicts = _scalar(param.name, param.kind, typ, identifier=identifier)
     if param.hashing is Hashing.ZIP and typ.cls in (C.INTEGER, C.NUMBER):
         # A ZIP kept as a number has lost its leading zeros (02134 is 2134): a plain CAST
-        # sends 2134, which matches nobody.
-        return [TypeVerdict(v.severity, v.message, _ZIP_TEXT) for v in verdicts]
+        # sends 2134, which matches nobody. A DOUBLE's or a DECIMAL's text has a fraction
+        # ('2134.0'): padded from its whole digits, not cut to '2134.'.
+        whole = "CAST(... AS BIGINT)" if typ.cls is C.NUMBER else "..."
+        hint = _ZIP_TEXT.format(whole=whole)
+        return [TypeVerdict(v.severity, v.message, hint) for v in verdicts]
     return verdicts
 
 
@@ -115,7 +118,7 @@ def _scalar(what: str, kind: Kind, typ: SqlType, *, identifier: bool) -> list[Ty
 
 _ZIP_TEXT = (
     "a postal code kept as a number has lost its leading zeros (02134 is 2134): keep it as "
-    "text in the warehouse, or pad it in the model, e.g. lpad(CAST(... AS VARCHAR), 5, '0') "
+    "text in the warehouse, or pad it in the model, e.g. lpad(CAST({whole} AS VARCHAR), 5, '0') "
     "for US ZIPs"
 )
 
