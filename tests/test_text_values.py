@@ -251,3 +251,44 @@ def test_a_zip_kept_as_a_fractional_number_is_padded_from_its_whole_digits() -> 
         (fix,) = re.findall(r"lpad\(.*?, 5, '0'\)", verdict.hint)
         (zip_code,) = duckdb.sql("SELECT " + fix.replace("...", value)).fetchone() or ()
         assert zip_code == "02134", name
+
+
+# --- a time zone's name in one text time does not move the times after it ---------------
+@pytest.mark.parametrize("platform", ["tiktok", "meta"])
+def test_a_zone_name_does_not_move_the_text_times_after_it(
+    engine: DuckDBEngine, platform: str
+) -> None:
+    """DuckDB 1.5.5's cast of a text naming a time zone ('... Europe/Paris') left that zone
+    in the cast's state: the texts after it in the same vector (2,048 rows) that name none
+    were read in it, hours off, and sent without an error (2,037 of 5,000 rows here)."""
+    now = NOW if platform == "tiktok" else META_NOW - 3600
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now))
+    zones = ["Europe/Paris", "America/New_York", "CET", "UTC"]
+    texts = (
+        f"CASE WHEN i % 997 = 10 THEN '{when} ' || {zones!r}[1 + (i // 997) % 4] "
+        f"WHEN i % 5 = 1 THEN '{when}+02:00' ELSE '{when}' END"
+    )
+    if platform == "tiktok":
+        select = (
+            "select 'AddToCart' as event, 'k' || i as event_id, "
+            f"{texts} as event_time, 'a@x.com' as email, 'https://shop.example/' as page_url "
+            "from range(5000) r(i)"
+        )
+        rows = tiktok_encode(engine, select)
+    else:
+        rows = meta_encode(
+            engine, meta_select(event_id="'k' || i", event_time=texts) + " FROM range(5000) r(i)"
+        )
+    truth = {
+        text: engine.rows(f"select epoch(TRY_CAST('{text}' AS TIMESTAMPTZ))::BIGINT")[0][0]
+        for text in [f"{when} {z}" for z in zones] + [f"{when}+02:00", when]
+    }
+    assert truth[when] == now and truth[f"{when}+02:00"] == now - 7200
+
+    def expected(i: int) -> int:
+        if i % 997 == 10:
+            return int(truth[f"{when} {zones[(i // 997) % 4]}"])
+        return int(truth[f"{when}+02:00" if i % 5 == 1 else when])
+
+    sent = {int(r["payload"]["event_id"][1:]): r["payload"]["event_time"] for r in rows}
+    assert sent == {i: expected(i) for i in range(5000)}
