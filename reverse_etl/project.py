@@ -274,18 +274,18 @@ class Project:
                     temp_directory=temp,
                     file_search_path=self.dir,
                 )
-            self._workbench.restrict_files(*self._readable_files())
+            self._workbench.restrict_files(*self.readable_files())
         return self._workbench
 
     def _check_source_files(self, compiled: CompiledModel) -> None:
         """A source file that is missing, or that models may not read, said as such at its
         key in retl_project.yml, not as the engine's error blamed on the model."""
-        rule = FileRule.of(self.dir, *self._readable_files())
+        rule = FileRule.of(self.dir, *self.readable_files())
         missing = self.sources.missing_files(compiled.sources, allows=rule.allows)
         if missing:
             raise ConfigError.from_problems(missing)
 
-    def _readable_files(self) -> tuple[list[Path], list[Path]]:
+    def readable_files(self) -> tuple[list[Path], list[Path]]:
         """Where the SQL of models and sources may read files: the project's own folders and
         files, but no hidden ones (.git holds CI credentials, .env secrets), the state
         folder, and what RETL_ALLOWED_PATHS lists (set by whoever runs retl, not by the
@@ -327,7 +327,7 @@ class Project:
 
             warehouse = open_warehouse(wh, self.resolve_path, self.state_dir)
             if warehouse.capabilities.reads_local_files:  # the workbench's rule, held there
-                cast("LocalFiles", warehouse).restrict_files(*self._readable_files())
+                cast("LocalFiles", warehouse).restrict_files(*self.readable_files())
             self._warehouse = warehouse
         return self._warehouse
 

@@ -151,6 +151,71 @@ def test_a_source_file_in_a_hidden_folder_is_refused_at_its_key(
     assert "retl may not read .cache/orders.csv" in line and "hidden folder" in line
 
 
+@pytest.mark.parametrize("offline", [[], ["--offline"]])
+def test_validate_refuses_a_source_file_outside_the_project_as_sync_does(
+    offline, tmp_path, make_project, cli
+) -> None:
+    # validate runs on pull requests without credentials: it says what sync would refuse
+    (tmp_path / "outside.csv").write_text(ORDERS_CSV, encoding="utf-8")
+    root = project(tmp_path / "proj", make_project, location="data/../../outside.csv")
+    env = {"RETL_ALLOWED_PATHS": None, "TIKTOK_ACCESS_TOKEN": "test-token"}
+    synced = cli("sync", "--sandbox", "--project-dir", root, env=env)
+    result = cli("validate", *offline, "--project-dir", root, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    (line,) = errors(result.stdout + result.stderr)
+    assert "retl_project.yml:7 sources[0].tables[0].config.external_location" in line
+    # the message and the fix sync gives (it is the declared columns' table, not a warning)
+    (refused,) = errors(synced.stderr)
+    assert refused.split("external_location: ", 1)[1] in line
+    assert f"list {tmp_path} in the environment variable RETL_ALLOWED_PATHS" in line
+    document = json.loads(
+        cli("validate", *offline, "--format", "json", "--project-dir", root, env=env).stdout
+    )
+    assert document["ok"] is False
+    (diagnostic,) = [
+        d for d in document["destinations"][0]["diagnostics"] if d["severity"] == "error"
+    ]
+    assert diagnostic["rule"] == "source-file"
+    assert (diagnostic["file"], diagnostic["line"]) == ("retl_project.yml", 7)
+    assert diagnostic["key"] == "sources[0].tables[0].config.external_location"
+    assert diagnostic["message"].startswith("source('shop', 'orders'): retl may not read ")
+    assert "RETL_ALLOWED_PATHS" in diagnostic["hint"]
+    allowed = cli(
+        "validate", *offline, "--project-dir", root, env={"RETL_ALLOWED_PATHS": str(tmp_path)}
+    )
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+def test_validate_refuses_a_source_file_in_a_hidden_folder(tmp_path, make_project, cli) -> None:
+    root = project(tmp_path, make_project, location=".cache/orders.csv", declared=False)
+    (root / ".cache").mkdir()
+    (root / ".cache" / "orders.csv").write_text(ORDERS_CSV, encoding="utf-8")
+    result = cli("validate", "--project-dir", root, env={"RETL_ALLOWED_PATHS": None})
+    assert result.returncode == 1
+    (line,) = errors(result.stdout + result.stderr)
+    assert "retl_project.yml:7 sources[0].tables[0].config.external_location" in line
+    assert "retl may not read .cache/orders.csv" in line and "hidden folder" in line
+
+
+def test_validate_does_not_read_the_header_of_a_file_models_may_not_read(
+    tmp_path, make_project, cli
+) -> None:
+    # Its column names would be said in validate's output (SELECT * lists them).
+    (tmp_path / "outside.csv").write_text("private_a,private_b\n1,2\n", encoding="utf-8")
+    root = project(
+        tmp_path / "proj",
+        make_project,
+        location="../outside.csv",
+        declared=False,
+        models={"events": "select * from {{ source('shop', 'orders') }}\n"},
+    )
+    result = cli("validate", "--project-dir", root, env={"RETL_ALLOWED_PATHS": None})
+    assert result.returncode == 1
+    assert "private_" not in result.stdout + result.stderr
+    assert "retl may not read ../outside.csv" in result.stdout + result.stderr
+
+
 # --- a source file that is not UTF-8 ------------------------------------------------------
 def test_a_csv_file_not_in_utf8_hints_at_its_encoding_not_at_compile(
     tmp_path, make_project, cli

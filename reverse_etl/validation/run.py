@@ -8,8 +8,9 @@ runs, nothing is sent, no access token is read.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from reverse_etl.config.destinations import DestinationConfig, load_destinations
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations import registry
+from reverse_etl.engine.file_rule import FileRule
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
 from reverse_etl.schemas import (
@@ -66,6 +68,8 @@ class _Context:
     declared: DeclaredSchemas
     notes: list[Problem]  # schema sources that could not be read
     missing: dict[TableRef, Problem]  # declared tables whose file does not exist
+    refused: frozenset[TableRef]  # ... or is one models may not read (always an error)
+    allows: Callable[[Path], bool]  # whether models may read a local file
 
 
 def validate_project(
@@ -96,6 +100,14 @@ def validate_project(
     wh = project.config.warehouse
     notes: list[Problem] = []
     declared = DeclaredSchemas(project.sources)
+
+    @cache  # asked only when a local file is checked (it lists the project's folders)
+    def rule() -> FileRule:
+        return FileRule.of(project.dir, *project.readable_files())
+
+    def allows(path: Path) -> bool:
+        return rule().allows(path)
+
     engine = EngineSchemas(
         lambda: _open_engine(project, notes),
         declared,
@@ -130,8 +142,8 @@ def validate_project(
         analysis = analyse(graph, [c.model for c in configs], providers, dialect)
     finally:
         engine.close()
-    missing = _missing_files(analysis, declared)
-    ctx = _Context(project.dir, graph, analysis, declared, notes, missing)
+    missing, refused = _missing_files(analysis, declared, allows)
+    ctx = _Context(project.dir, graph, analysis, declared, notes, missing, refused, allows)
     results = [_validate_one(config, ctx) for config in configs]
     if config_problems:
         raise ConfigError.from_problems([*config_problems, *unique_errors(results)])
@@ -168,15 +180,25 @@ def _readable_destinations(
     return configs, problems
 
 
-def _missing_files(analysis: Analysis, declared: DeclaredSchemas) -> dict[TableRef, Problem]:
-    """Tables read from a local file (``external_location``) that does not exist."""
+def _missing_files(
+    analysis: Analysis, declared: DeclaredSchemas, allows: Callable[[Path], bool]
+) -> tuple[dict[TableRef, Problem], frozenset[TableRef]]:
+    """Tables read from a local file (``external_location``) that does not exist or that
+    models may not read (what ``retl sync`` refuses, said the same way), and which of them
+    are refused."""
     out: dict[TableRef, Problem] = {}
+    refused: set[TableRef] = set()
+    catalog = declared.catalog
     for ref in dict.fromkeys(r for m in analysis.models.values() for r in m.tables):
         decl = declared.declaration(ref)
-        problem = declared.catalog.missing_file(decl[0].name, decl[1].name) if decl else None
+        if decl is None:
+            continue
+        problem = catalog.missing_file(decl[0].name, decl[1].name, allows)
         if problem is not None:
             out[ref] = problem
-    return out
+            if catalog.missing_file(decl[0].name, decl[1].name) is None:  # the file exists
+                refused.add(ref)
+    return out, frozenset(refused)
 
 
 def _warehouse_file(project: ValidatedProject) -> Path | None:
@@ -195,7 +217,7 @@ def _open_engine(project: ValidatedProject, notes: list[Problem]) -> DuckDBEngin
     from reverse_etl.engine.duckdb import DuckDBEngine
 
     try:
-        return DuckDBEngine(_warehouse_file(project))
+        engine = DuckDBEngine(_warehouse_file(project))
     except EngineError as exc:
         notes.append(
             Problem(
@@ -206,6 +228,14 @@ def _open_engine(project: ValidatedProject, notes: list[Problem]) -> DuckDBEngin
             )
         )
         return None
+    # A source's DESCRIBE reads only what a model may read: validate runs on pull requests,
+    # and a file's header (a column name) would be said in its output.
+    try:
+        engine.restrict_files(*project.readable_files())
+    except BaseException:
+        engine.close()
+        raise
+    return engine
 
 
 def _dbt(project: ValidatedProject, target: Path | None, notes: list[Problem]) -> DbtSchemas | None:
@@ -255,10 +285,13 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
     schemas = ctx.analysis.schemas
     # A missing file: an error when nothing else tells the table's columns (it replaces the
     # unknown-table error), else a warning (validation used the declared columns; a run
-    # cannot read the file).
+    # cannot read the file). A file models may not read: an error (a run refuses it).
     missing = {r: ctx.missing[r] for r in refs if r in ctx.missing}
     diagnostics = [
-        Diagnostic("source-file", replace(p, severity="warning" if r in schemas else "error"))
+        Diagnostic(
+            "source-file",
+            replace(p, severity="warning" if r in schemas and r not in ctx.refused else "error"),
+        )
         for r, p in missing.items()
     ]
     diagnostics += [Diagnostic("value-case", note) for note in config.notes]
