@@ -216,6 +216,25 @@ def test_validate_does_not_read_the_header_of_a_file_models_may_not_read(
     assert "retl may not read ../outside.csv" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("read", ["read_csv('../outside.csv')", "'../outside.csv'"])
+def test_validate_names_a_file_a_model_may_not_read_directly_and_the_fix(
+    read, tmp_path, make_project, cli
+) -> None:
+    # Not "its columns are unknown: declare the file as a source": sync refuses that too.
+    (tmp_path / "outside.csv").write_text(ORDERS_CSV, encoding="utf-8")
+    sql = EVENTS_SQL.replace("{{ source('shop', 'orders') }}", read)
+    root = project(tmp_path / "proj", make_project, models={"events": sql})
+    result = cli("validate", "--project-dir", root, env={"RETL_ALLOWED_PATHS": None})
+    assert result.returncode == 1
+    (line,) = errors(result.stdout + result.stderr)
+    assert "events.sql:8: retl may not read ../outside.csv" in line
+    assert f"list {tmp_path} in the environment variable RETL_ALLOWED_PATHS" in line
+    assert "columns are unknown" not in line and "source()" not in line
+    allowed = cli("validate", "--project-dir", root, env={"RETL_ALLOWED_PATHS": str(tmp_path)})
+    (line,) = errors(allowed.stdout + allowed.stderr)
+    assert "directly: its columns are unknown (declare the file as a source" in line
+
+
 # --- a source file that is not UTF-8 ------------------------------------------------------
 def test_a_csv_file_not_in_utf8_hints_at_its_encoding_not_at_compile(
     tmp_path, make_project, cli

@@ -178,17 +178,25 @@ _READERS = re.compile(r"(read_\w+|\w+_scan|st_read)", re.IGNORECASE)
 _FILE_NAME = re.compile(r".*(/|\.(csv|tsv|parquet|json|jsonl|ndjson)(\.gz)?$)", re.IGNORECASE)
 
 
-def _file_read(table: exp.Table, dialect: str) -> str | None:
-    """What a file-reading relation reads (``read_csv(...)``, ``'data/x.csv'``), else None.
+def _file_read(table: exp.Table, dialect: str) -> tuple[str, tuple[str, ...]] | None:
+    """What a file-reading relation reads (``read_csv(...)``, ``'data/x.csv'``) and the paths
+    it names as written (its first argument's texts), else None.
 
     Generators such as ``range(5) AS t(i)`` define their columns in the query itself: they
     are not unknown tables (their types may be, which the checks say).
     """
     fn = table.this
     if isinstance(fn, exp.Identifier):
-        return f"the file {fn.name}" if fn.quoted and _FILE_NAME.fullmatch(fn.name) else None
+        if fn.quoted and _FILE_NAME.fullmatch(fn.name):
+            return f"the file {fn.name}", (fn.name,)
+        return None
     text = fn.sql(dialect, normalize_functions="lower") if fn is not None else table.sql()
-    return text[:80] if _READERS.fullmatch(text.split("(", 1)[0]) else None
+    if not _READERS.fullmatch(text.split("(", 1)[0]):
+        return None
+    first = fn.this if isinstance(fn.this, exp.Expr) else next(iter(fn.expressions), None)
+    items = first.expressions if isinstance(first, exp.Array) else [first]
+    paths = tuple(i.this for i in items if isinstance(i, exp.Literal) and i.is_string)
+    return text[:80], paths
 
 
 def _unknown_tables(tree: exp.Expr, schema: TableSchemas, dialect: str) -> list[InferenceIssue]:
@@ -197,8 +205,9 @@ def _unknown_tables(tree: exp.Expr, schema: TableSchemas, dialect: str) -> list[
     seen: set[str] = set()
     out: list[InferenceIssue] = []
     for table in tree.find_all(exp.Table, bfs=False):
-        read = _file_read(table, dialect)
-        if read is not None:
+        found = _file_read(table, dialect)
+        if found is not None:
+            read, paths = found
             if read not in seen:
                 seen.add(read)
                 out.append(
@@ -208,6 +217,7 @@ def _unknown_tables(tree: exp.Expr, schema: TableSchemas, dialect: str) -> list[
                         line=line_of(table),
                         hint="declare the file as a source (external_location and columns "
                         "with data_type) and read it with source()",
+                        paths=paths,
                     )
                 )
             continue

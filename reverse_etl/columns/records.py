@@ -75,6 +75,7 @@ class InferenceIssue:
     hint: str | None = None
     subject: str | None = None  # the name written on ``line`` (a column or table name)
     column: int | None = None  # 1-based column of ``subject`` on ``line`` (syntax errors)
+    paths: tuple[str, ...] = ()  # the files a table_function reads, as written
 
 
 @dataclass(frozen=True)

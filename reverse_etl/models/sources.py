@@ -114,7 +114,7 @@ class SourceCatalog:
         if not path.exists():
             message, hint = f"file {written} does not exist", _nearest_file(path, written)
         elif allows is not None and not allows(path):
-            message, hint = _refused(path, written)
+            message, hint = refused_file(path, written)
         else:
             return None
         index = next(i for i, s in enumerate(self.sources.values()) if s is src)
@@ -185,7 +185,7 @@ def _nearest_file(path: Path, written: str) -> str:
     return f"files there: {listed}"
 
 
-def _refused(path: Path, written: str) -> tuple[str, str]:
+def refused_file(path: Path, written: str) -> tuple[str, str]:
     """What to say of a file models may not read (outside the project, or under a hidden
     folder), and how to allow it."""
     where = os.path.normpath(path.absolute())

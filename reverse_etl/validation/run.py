@@ -23,6 +23,7 @@ from reverse_etl.destinations import registry
 from reverse_etl.engine.file_rule import FileRule
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
+from reverse_etl.models.sources import refused_file
 from reverse_etl.schemas import (
     DbtSchemas,
     DeclaredSchemas,
@@ -331,6 +332,10 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
         severity, hint = "note", None
     elif issue.code == "unknown_table" and issue.table is not None:
         hint = ctx.declared.hint_for(issue.table)
+    elif issue.code == "table_function":
+        refused = _refused_read(issue.paths, ctx)
+        if refused is not None:  # declaring it as a source would not do: sync refuses it
+            message, hint = refused
     if issue.code == "bad_type":
         problem = Problem(message, file=ctx.project_dir / PROJECT_FILE, hint=hint)
         decl = ctx.declared.declaration(issue.table) if issue.table is not None else None
@@ -353,6 +358,21 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
         _ISSUE_RULES.get(issue.code, "parse-error"),
         Problem(message, file=model.model.path, line=line, hint=hint, severity=severity),
     )
+
+
+def _refused_read(paths: Sequence[str], ctx: _Context) -> tuple[str, str] | None:
+    """What to say of the first local file a model reads directly (``read_csv('../x.csv')``)
+    that models may not read, and the fix; None when it may read them all (or they are not
+    there: a run says so). A relative path is taken from the project folder, as the
+    workbench takes it."""
+    for written in paths:
+        if "://" in written:
+            continue  # a URL: the warehouse's storage or the network, not a local file
+        path = Path(written).expanduser()
+        path = path if path.is_absolute() else ctx.project_dir / path
+        if path.exists() and not ctx.allows(path):
+            return refused_file(path, written)
+    return None
 
 
 def _incomplete(model: AnalysedModel, *, has_reason: bool) -> Diagnostic:
