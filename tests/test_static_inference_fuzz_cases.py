@@ -259,6 +259,44 @@ def test_a_subquerys_columns_read_by_name_are_no_error(
     assert [c.name for c in result.columns] == names
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # an outer relation's COLUMNS(...) read by a subquery or a LATERAL (correlated):
+        # no error (5cd2016 looked at the relations the subquery reads only: "column 'b' is
+        # not in 'a' or table s.u"; a derived table's was an error before that, too)
+        "with a as (select columns('a|b') from s.t) "
+        "select * from a where exists (select 1 from s.u where u.c = b)",
+        "with a as (select columns('a|b') from s.t) "
+        "select b, (select max(c) from s.u where u.c = b) as m from a",
+        "with a as (select columns('a|b') from s.t) select bb from a, lateral (select b as bb) l",
+        "select * from (select columns('a|b') from s.t) q "
+        "where exists (select 1 from s.u where u.c = b)",
+    ],
+)
+def test_an_outer_querys_run_time_columns_read_by_a_subquery_are_no_error(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    described(con, sql)  # DuckDB runs it
+    result = infer_columns(sql, schema=SCHEMA)
+    assert not result.issues
+    assert not result.complete
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # a column no relation has, beside a COLUMNS(...) the scope does not read: an error
+        "with a as (select columns('a|b') from s.t), c as (select zzz from s.u) select * from c, a",
+        "with a as (select columns('a|b') from s.t) "
+        "select * from s.u where exists (select 1 from s.t where zzz = 1)",
+    ],
+)
+def test_a_run_time_column_list_not_read_hides_no_error(sql: str) -> None:
+    result = infer_columns(sql, schema=SCHEMA)
+    assert any(i.code == "unresolved_column" and "'zzz'" in i.message for i in result.issues)
+
+
 NATURAL = [
     # a NATURAL (or USING) join's merged column is named as its left relation spells it
     # ('a' before, where DuckDB says 'A')

@@ -289,8 +289,7 @@ def _unresolved_columns(root: Scope, schema: TableSchemas) -> list[InferenceIssu
             isinstance(s, exp.Table) and not isinstance(s.this, exp.Identifier) for s in sources
         ):
             continue
-        read = [s for _, s in scope.selected_sources.values()]
-        if any(isinstance(s, Scope) and run_time_columns(s, memo) for s in read):
+        if any(run_time_columns(s, memo) for s in _readable(scope)):
             continue  # a subquery's COLUMNS(...): its columns are known when it runs
         columns = _source_columns(scope, schema)
         for col in scope.unqualified_columns:
@@ -302,6 +301,18 @@ def _unresolved_columns(root: Scope, schema: TableSchemas) -> list[InferenceIssu
             if pivoted is not columns and _having(col, pivoted):
                 continue  # a PIVOT's column, of the relation pivoted
             out.append(_unresolved(col, pivoted))
+    return out
+
+
+def _readable(scope: Scope) -> list[Scope]:
+    """The queries an unqualified column of ``scope`` may be read from: those it reads and,
+    where it can be correlated (a subquery of a WHERE or a SELECT, a LATERAL), those its outer
+    scopes read (``exists (select 1 from u where u.c = b)``, ``b`` of the outer query's CTE)."""
+    out: list[Scope] = []
+    current: Scope | None = scope
+    while current is not None:
+        out += [s for _, s in current.selected_sources.values() if isinstance(s, Scope)]
+        current = current.parent if current.can_be_correlated else None
     return out
 
 
