@@ -531,3 +531,24 @@ def test_a_struct_star_rewrite_that_trips_is_a_note_not_a_traceback(
     result = infer.infer_columns("SELECT 1 AS a", schema={})
     assert not result.complete
     assert [i.code for i in result.issues] == ["unsupported"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # a column list names a CTE's or a subquery's columns, over the query's own names
+        # and aliases: 'a', 'b' before, and a recursive CTE's '1' (unnamed), though DuckDB
+        # names them x, y, n
+        "with c(x, y) as (select a, b from s.t) select x, y from c",
+        "with c(X, y) as (select a, b from s.t) select * from c",
+        "with c(x) as (select a as k, b as m from s.t) select * from c",
+        "select * from (select a, b from s.t) as q(x, y)",
+        "with c(x, y) as (select a, count(*) from s.t group by a) select c.* from c",
+        "with recursive r(n, s) as (select 1, 'a' union all "
+        "select n + 1, s || 'a' from r where n < 3) select * from r",
+        "with c(x) as (select a from s.t union all select a from s.u union all select 1) "
+        "select * from c",
+    ],
+)
+def test_a_column_list_names_the_columns(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    assert inferred(sql) == described(con, sql)

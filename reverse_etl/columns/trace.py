@@ -25,6 +25,7 @@ _UNNAMED = "retl_unnamed"  # an expression without AS: the engine invents its na
 _STAR = "retl_star_line"  # on a SELECT: the line of its first ``*``
 _WRITTEN = "retl_written"  # on a SELECT: its unaliased columns' names as written, by lower case
 _FIELD = "retl_field"  # on the last name of ``x.y`` unaliased: as written (a struct's field)
+_LISTED = "retl_listed"  # on a CTE's or subquery's query: its column list as written, c(x, y)
 
 
 def line_of(node: exp.Expr | None) -> int | None:
@@ -63,6 +64,12 @@ def mark(tree: exp.Expr, dialect: str) -> None:
         ident = node.args.get("alias")
         if isinstance(ident, exp.Identifier) and _ALIAS not in ident.meta:
             ident.meta[_ALIAS] = ident.name
+    for alias in tree.find_all(exp.TableAlias):  # c(x, y) AS (...), (...) AS q(x, y)
+        relation = alias.parent
+        names = [c.name for c in alias.columns if isinstance(c, exp.Identifier)]
+        query = relation.this if isinstance(relation, (exp.CTE, exp.Subquery)) else None
+        if names and isinstance(query, exp.Query):
+            query.meta[_LISTED] = names
 
 
 def _count_star(node: exp.Expr) -> exp.Expr:
@@ -195,8 +202,27 @@ def _upstream(
     return (model, col) if model is not None and col is not None else None
 
 
+def _listed(proj: exp.Expr) -> str | None:
+    """The name a column list gives ``proj`` (``c(x, y) AS (SELECT a, b ...)``: x for a), by
+    its place; None if its query has no list, or none that long."""
+    select = proj.parent
+    if not isinstance(select, exp.Select) or proj.arg_key != "expressions":
+        return None
+    query: exp.Expr = select
+    while _LISTED not in query.meta and isinstance(query.parent, exp.SetOperation):
+        query = query.parent  # a branch of a set operation: the list names its columns
+    names = query.meta.get(_LISTED)
+    index = proj.index
+    if not isinstance(names, list) or index is None or index >= len(names):
+        return None
+    return str(names[index])
+
+
 def _name(proj: exp.Expr, scope: Scope, ctx: Context, depth: int = 0) -> tuple[str, bool]:
     """The name the engine gives an output column, and whether the model chose it."""
+    listed = _listed(proj)  # a column list's name stands over an alias
+    if listed is not None:
+        return listed, True
     if isinstance(proj, exp.Alias):
         ident = proj.args.get("alias")
         if isinstance(ident, exp.Identifier) and _ALIAS in ident.meta:
