@@ -142,3 +142,24 @@ def test_a_sync_sends_text_keys_as_strings(tmp_path: Path, monkeypatch: pytest.M
     assert report.ok, report.to_dict()
     assert received["j"]["properties"]["contents"] == [{**SENT, "color": 4}]
     assert received["s"]["properties"]["contents"] == [SENT]
+
+
+def test_a_decimal_is_sent_as_its_own_digits(engine: DuckDBEngine) -> None:
+    """A DECIMAL given to a text key (a warehouse's NUMERIC category code) is its text, as a
+    top-level text property's is: not a DOUBLE's text ('12345678901.0', '1e+17' rounded)."""
+    values = {
+        "content_name": ("12345678901::DECIMAL(12,0)", "12345678901"),
+        "content_type": ("99999999999999999.99::DECIMAL(19,2)", "99999999999999999.99"),
+        "content_category": ("1001.00::DECIMAL(12,2)", "1001.00"),
+        "brand": ("12345678.1234567891::DECIMAL(38,10)", "12345678.1234567891"),
+        "status": ("123456789012345678901::DECIMAL(38,0)", "123456789012345678901"),
+    }
+    fields = ", ".join(f"'{k}': {v}" for k, (v, _) in values.items())
+    sent = {"content_id": "a", **{k: text for k, (_, text) in values.items()}}
+    assert _contents(engine, f"[{{'content_id': 'a', {fields}}}]") == [sent]
+    # beside a key of JSON (a warehouse struct's json field), too
+    with_json = f"[{{'content_id': 'a', {fields}, 'description': CAST('\"d\"' AS JSON)}}]"
+    assert _contents(engine, with_json) == [{**sent, "description": "d"}]
+    assert _contents(engine, "[{'content_id': 'a', 'brand': NULL::DECIMAL(10,2)}]") == [
+        {"content_id": "a"}
+    ]

@@ -202,6 +202,8 @@ def _contents_json(col: str, t: pa.DataType) -> str:
 def _content_items(col: str, struct: pa.StructType, *, json: bool) -> str:
     """SQL: the JSON array of a list-of-structs ``contents``' items (``json``: its other text
     keys are JSON, sent without their nulls)."""
+    import pyarrow as pa
+
     kinds = {k.name: k.kind for k in CONTENT_KEYS}
     parts = []
     for i in range(struct.num_fields):
@@ -214,6 +216,10 @@ def _content_items(col: str, struct: pa.StructType, *, json: bool) -> str:
             val = f"to_json({_number(x, f.type)})"
         elif kind is Kind.INTEGER:
             val = f"to_json({_integer(x, f.type)})"
+        elif kind is Kind.STRING and pa.types.is_decimal(f.type):
+            # its own digits, as a top-level text's (to_json writes a DECIMAL as a DOUBLE:
+            # 12345678901 was sent "12345678901.0", 99999999999999999.99 "1e+17"'s text)
+            val = f"to_json(CAST({x} AS VARCHAR))"
         elif kind is Kind.STRING and not can_be_blank(f.type):
             # TikTok's text keys are strings: a number, a boolean, a date (or a nested
             # value) goes out as its JSON's text (7 -> "7"), as a JSON contents' does
