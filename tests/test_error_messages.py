@@ -720,3 +720,24 @@ def test_a_column_validation_could_not_type_is_checked_as_the_model_runs(
         assert result.returncode == 1, said
         assert f"models/ev.sql:2: column email: {says}" in said, said
         assert "CAST(... AS VARCHAR)" in said and "Binder" not in said, said
+
+
+def test_a_linked_source_file_out_of_the_project_names_the_folder_it_leads_to(
+    tmp_path, make_project, cli
+) -> None:
+    """A link at the project's top (orders.csv -> ../outside/orders.csv): the folder to allow
+    is the one the link leads to; allowing the project's own folder changes nothing."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "orders.csv").write_text(ORDERS_CSV, encoding="utf-8")
+    root = project(tmp_path / "proj", make_project, location="orders.csv")
+    (root / "orders.csv").symlink_to(outside / "orders.csv")
+    result = cli("sync", "--sandbox", "--project-dir", root, env={"RETL_ALLOWED_PATHS": None})
+    assert result.returncode == 1
+    (line,) = errors(result.stderr)
+    assert "retl may not read orders.csv" in line
+    assert f"list {outside} in the environment variable RETL_ALLOWED_PATHS" in line
+    allowed = cli(
+        "sync", "--sandbox", "--project-dir", root, env={"RETL_ALLOWED_PATHS": str(outside)}
+    )
+    assert allowed.returncode == 0, allowed.stderr

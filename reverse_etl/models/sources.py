@@ -190,9 +190,14 @@ def refused_file(path: Path, written: str) -> tuple[str, str]:
     folder), and how to allow it."""
     where = os.path.normpath(path.absolute())
     shown = written if written == where else f"{written} ({where})"
+    # The rule reads links through: the folder to allow is the one the file really is in
+    # (a link's target's, not the link's own, which changes nothing when allowed).
+    target = path.resolve()
+    if path.is_symlink():
+        shown = f"{written} (a link to {target})"
     return (
         f"retl may not read {shown}: models read files in the project's folders only, "
         "not outside it nor under a hidden folder such as .git",
-        f"move it into the project, or have whoever runs retl list {os.path.dirname(where)} "
+        f"move it into the project, or have whoever runs retl list {target.parent} "
         f"in the environment variable {ALLOWED_PATHS_ENV}",
     )
