@@ -94,6 +94,7 @@ class Project:
         self._workbench: DuckDBEngine | None = None
         self._warehouse: Engine | None = None
         self._file_rule: FileRule | None = None  # the files models may read (_allows)
+        self._readable: tuple[list[Path], list[Path]] | None = None  # readable_files()
         self._scratch: Path | None = None  # the spill folder outside the project, if any
         self._scratch_cleanup: weakref.finalize[Any, Any] | None = None
 
@@ -297,7 +298,16 @@ class Project:
         """Where the SQL of models and sources may read files: the project's own folders and
         files, but no hidden ones (.git holds CI credentials, .env secrets), the state
         folder, and what RETL_ALLOWED_PATHS lists (set by whoever runs retl, not by the
-        project). A model is SQL from a pull request too: it must not read ~/.config."""
+        project). A model is SQL from a pull request too: it must not read ~/.config.
+
+        Listed once per project (until ``close``): it walks every folder of the project for
+        links, and the workbench, a warehouse, validation and the source-file check ask."""
+        if self._readable is None:
+            self._readable = self._list_readable_files()
+        folders, files = self._readable
+        return list(folders), list(files)  # copies: the callers' to keep
+
+    def _list_readable_files(self) -> tuple[list[Path], list[Path]]:
         allowed = allowed_paths()
         folders: list[Path] = [self.state_dir, *allowed]
         files: list[Path] = []
@@ -656,7 +666,7 @@ class Project:
             if engine is not None:
                 engine.close()
         self._warehouse = self._workbench = None
-        self._file_rule = None
+        self._file_rule = self._readable = None
         if self._scratch_cleanup is not None:
             self._scratch_cleanup()
             self._scratch = self._scratch_cleanup = None
