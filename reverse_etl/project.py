@@ -24,7 +24,7 @@ from reverse_etl.config.project import (
 from reverse_etl.config.secret_env import project_secret_env
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.config.yaml_loader import format_key_path
-from reverse_etl.dbt import DbtArtifacts, target_dir_for
+from reverse_etl.dbt import MANIFEST_FILE, DbtArtifacts, target_dir_for
 from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV, FileRule, unhidden_under
 from reverse_etl.errors import (
     ConfigError,
@@ -180,10 +180,18 @@ class Project:
 
     def graph_args(self) -> dict[str, Any]:
         names = frozenset(self.dbt.model_names()) if self.dbt is not None else frozenset()
+        missing = None
+        if self.dbt is not None:
+            manifest = os.path.relpath(self.dbt.target_dir / MANIFEST_FILE, self.dir)
+            missing = (
+                f"neither a .sql file under models/ nor a model, seed or snapshot in {manifest}: "
+                "if dbt has it, run `dbt compile` (or `dbt build`) to refresh the manifest"
+            )
         secret_env = project_secret_env([self.dir / PROJECT_FILE, self.dir / DESTINATIONS_FILE])
         return {
             "external_ref": self.dbt_ref,
             "external_names": names,
+            "external_missing_hint": missing,
             "secret_env": secret_env,
             "target": self.target.as_jinja(),
             "dialect": getattr(self.config.warehouse, "dialect", None) or "duckdb",

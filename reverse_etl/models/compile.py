@@ -113,6 +113,7 @@ def build_graph(
     ref_resolver: Callable[[str], str] = quote_ident,
     external_ref: Callable[[str, str | None, Any], str | None] | None = None,
     external_names: frozenset[str] = frozenset(),
+    external_missing_hint: str | None = None,
     secret_env: frozenset[str] = frozenset(),
     target: Mapping[str, str] | None = None,
     dialect: str = "duckdb",
@@ -126,6 +127,7 @@ def build_graph(
         relation_for_source=source_resolver,
         external_ref=external_ref,
         external_names=external_names,
+        external_missing_hint=external_missing_hint,
         secret_env=secret_env,
         target=target if target is not None else DEFAULT_TARGET,
     )

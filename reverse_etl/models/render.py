@@ -44,6 +44,8 @@ class RenderContext:
     # project does); these add no edge to retl's DAG.
     external_ref: Callable[[str, str | None, Any], str | None] | None = None
     external_names: frozenset[str] = frozenset()
+    # The hint of a ref() found in neither (with a dbt project: where its manifest is).
+    external_missing_hint: str | None = None
     # Environment variables that the project's secret settings read: env_var() refuses them
     # (and any whose name says it holds a secret), since a model's text can be printed.
     secret_env: frozenset[str] = frozenset()
@@ -262,7 +264,11 @@ class _Helpers:
                 return relation
         if target not in ctx.model_names:
             known = [*ctx.model_names, *ctx.external_names]
-            hint = did_you_mean(target, known) or "models are the .sql files' stems"
+            hint = (
+                did_you_mean(target, known)
+                or ctx.external_missing_hint
+                or "models are the .sql files' stems"
+            )
             raise _HelperError(f"ref('{target}'): no model named '{target}'", hint)
         if target == self.name:
             raise _HelperError(f"model '{self.name}' refers to itself", "remove the ref()")
