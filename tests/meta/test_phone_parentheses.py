@@ -20,3 +20,10 @@ def test_digits_alone_and_a_plus_in_parentheses_keep_their_reading() -> None:
     assert parse_e164("12133734253", None, digits_international=True) == "+12133734253"
     assert parse_e164("1.213.373.4253", None, digits_international=True) == "+12133734253"
     assert parse_e164("(+1)2133734253", None, digits_international=True) == "+12133734253"
+
+
+@pytest.mark.parametrize("raw", ["1 (646) 555-0119", "1(646)555-0119", "+1 (646) 555-0119"])
+def test_a_country_code_before_the_parentheses_keeps_its_reading(raw: str) -> None:
+    """Only a number that opens with parentheses is national: digits before them are a
+    country code, as they were (a common way to write a US number)."""
+    assert parse_e164(raw, None, digits_international=True) == "+16465550119"

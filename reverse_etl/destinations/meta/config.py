@@ -76,8 +76,9 @@ class MetaConfig(BaseModel):
     default_phone_region: str | None = None
     """Region (ISO 3166 alpha-2, e.g. ``US``) for phone numbers written without a country
     code. Digits alone that are no number of that region (or when it is not set) are read as
-    Meta documents a phone: country code first (``12133734253``); a number that is neither
-    makes the row invalid."""
+    Meta documents a phone: country code first (``12133734253``), but not a number that opens
+    with parentheses (``(646) 555-0119`` is national); a number that is neither makes the row
+    invalid."""
     on_change: Literal["resend", "skip", "resend_within_dedup_window"] = (
         "resend_within_dedup_window"
     )

@@ -42,9 +42,10 @@ def parse_e164(
 
     ``digits_international``: digits alone (``12133734253``, Meta's documented form) that
     are no valid national number of ``default_region`` (or when there is none) are read
-    with a ``+`` in front, as a country code and its number. Not a number with parentheses:
-    ``(646) 555-0119`` is a national number (its area code in them), which read so became
-    +64 6555 0119, a New Zealand number."""
+    with a ``+`` in front, as a country code and its number. Not a number that opens with
+    parentheses: ``(646) 555-0119`` is a national number (its area code in them), which read
+    so became +64 6555 0119, a New Zealand number; ``1 (646) 555-0119`` keeps its reading
+    (a country code, then the area code)."""
     text = raw.strip()
     if not text:
         return None
@@ -58,7 +59,12 @@ def parse_e164(
     import phonenumbers
 
     found = _parsed(phonenumbers, cleaned, region)
-    if found is None and digits_international and "(" not in text and _DIGITS.fullmatch(cleaned):
+    if (
+        found is None
+        and digits_international
+        and not text.startswith("(")
+        and _DIGITS.fullmatch(cleaned)
+    ):
         found = _parsed(phonenumbers, "+" + cleaned, None)
     return found
 
