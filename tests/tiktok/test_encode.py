@@ -340,6 +340,13 @@ def test_invalid_rows_say_why(engine: DuckDBEngine, source: str, select: str, re
     assert row["errors"] is not None and reason in str(row["errors"])
 
 
+def test_milliseconds_are_said_once(engine: DuckDBEngine) -> None:
+    """Milliseconds are in the future too: the row said both, the first of them noise."""
+    select = f"select 'Lead' as event, 'k' as event_id, {NOW}000 as event_time"
+    (row,) = encode(engine, select)
+    assert row["errors"] == "event_time looks like milliseconds: send Unix seconds"
+
+
 def test_old_events_warn_but_stay_valid(engine: DuckDBEngine) -> None:
     (row,) = encode(engine, "select 'Lead' as event, 'k' as event_id, 1000000000 as event_time")
     assert row["errors"] is None

@@ -45,6 +45,7 @@ from reverse_etl.destinations.shared.contents_json import (
 )
 from reverse_etl.destinations.shared.json_ids import not_ids
 from reverse_etl.destinations.shared.sql import (
+    MILLISECONDS_FROM,
     already_hashed,
     blank,
     blank_event_id_warning,
@@ -136,7 +137,12 @@ def _time_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]
     )
     out = [
         _reason(f"{et} IS NULL", lit("event_time is missing or not a time")),
-        _reason(f"{et} > {now} + {FUTURE_SKEW_SECONDS}", lit("event_time is in the future")),
+        # Milliseconds are in the future too: said once, as milliseconds (below).
+        _reason(
+            f"{et} > {now} + {FUTURE_SKEW_SECONDS}"
+            + (f" AND {et} <= {MILLISECONDS_FROM}" if pa.types.is_integer(t) else ""),
+            lit("event_time is in the future"),
+        ),
         # The time is not PII: it is quoted so that an old backfill is easy to recognise.
         _reason(
             f"{et} < {now} - {max_age}",
@@ -146,7 +152,8 @@ def _time_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]
     if pa.types.is_integer(t):
         out.append(
             _reason(
-                f"{et} > 100000000000", lit("event_time looks like milliseconds: send Unix seconds")
+                f"{et} > {MILLISECONDS_FROM}",
+                lit("event_time looks like milliseconds: send Unix seconds"),
             )
         )
     return out

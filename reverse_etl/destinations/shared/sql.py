@@ -383,6 +383,10 @@ def boolean(expr: str, t: pa.DataType) -> str:
     return f"TRY_CAST({strip(expr) if text else expr} AS BOOLEAN)"
 
 
+# Integer Unix seconds past this (the year 5138) are taken for milliseconds: an invalid row.
+MILLISECONDS_FROM = 100_000_000_000
+
+
 def unix_seconds(expr: str, t: pa.DataType) -> str:
     """Unix seconds, or NULL when the value is no time. TRY_CAST: a UBIGINT or DOUBLE beyond
     BIGINT (1e300, inf) makes the row invalid rather than failing the whole statement."""

@@ -27,9 +27,8 @@ from reverse_etl.destinations.shared.json_ids import json_id_list, not_ids
 from reverse_etl.destinations.shared.phones import PHONE_UDF, needs_parsing
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
-from reverse_etl.destinations.shared.sql import already_hashed as _already_hashed
-from reverse_etl.destinations.shared.sql import as_text as _as_text
 from reverse_etl.destinations.shared.sql import (
+    MILLISECONDS_FROM,
     blank,
     blank_event_id_warning,
     control_character_checks,
@@ -47,6 +46,8 @@ from reverse_etl.destinations.shared.sql import (
     strip,
     when_holds_json,
 )
+from reverse_etl.destinations.shared.sql import already_hashed as _already_hashed
+from reverse_etl.destinations.shared.sql import as_text as _as_text
 from reverse_etl.destinations.shared.sql import boolean as _boolean
 from reverse_etl.destinations.shared.sql import integer as _integer
 from reverse_etl.destinations.shared.sql import is_list as _is_list
@@ -392,14 +393,17 @@ def _time_checks(column: str, t: pa.DataType, source: str) -> tuple[list[str], l
             f"'event_time ' || {_utc_text(et)} || "
             + lit(f" is before {EARLIEST_EVENT_DATE}: TikTok rejects it"),
         ),
+        # Milliseconds are in the future too: said once, as milliseconds (below).
         _reason(
-            f"({et}) > epoch(now()) + {FUTURE_SKEW_SECONDS}", lit("event_time is in the future")
+            f"({et}) > epoch(now()) + {FUTURE_SKEW_SECONDS}"
+            + (f" AND ({et}) <= {MILLISECONDS_FROM}" if pa.types.is_integer(t) else ""),
+            lit("event_time is in the future"),
         ),
     ]
     if pa.types.is_integer(t):
         errors.append(
             _reason(
-                f"({et}) > 100000000000",
+                f"({et}) > {MILLISECONDS_FROM}",
                 lit("event_time looks like milliseconds: send Unix seconds"),
             )
         )
