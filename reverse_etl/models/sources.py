@@ -14,7 +14,7 @@ from typing import Any
 from reverse_etl.config.project import PROJECT_FILE, SourceDecl, TableDecl
 from reverse_etl.config.suggest import closest, did_you_mean
 from reverse_etl.config.yaml_loader import KeyPath, format_key_path, load_yaml
-from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV
+from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV, unhidden_under
 from reverse_etl.errors import Problem
 from reverse_etl.models.compile import quote_ident
 
@@ -102,8 +102,8 @@ class SourceCatalog:
         self, source_name: str, table_name: str, allows: Callable[[Path], bool] | None = None
     ) -> Problem | None:
         """A located problem when the table's ``external_location`` names a local file that
-        does not exist, with the nearest file of that folder, or (``allows`` given: the rule
-        of the files models may read) one that models may not read; else None."""
+        (``allows`` given: the rule of the files models may read) models may not read, there
+        or not, or that does not exist, with the nearest file of that folder; else None."""
         src, table = self.lookup(source_name, table_name)
         found = _location(src, table)
         path = local_file(found[0], self.project_dir) if found is not None else None
@@ -111,10 +111,10 @@ class SourceCatalog:
             return None
         location, key = found
         written = os.path.normpath(location)  # data/../data/x.csv said as data/x.csv
-        if not path.exists():
-            message, hint = f"file {written} does not exist", _nearest_file(path, written)
-        elif allows is not None and not allows(path):
+        if allows is not None and said_refused(path, allows, self.project_dir):
             message, hint = refused_file(path, written)
+        elif not path.exists():
+            message, hint = f"file {written} does not exist", _nearest_file(path, written)
         else:
             return None
         index = next(i for i, s in enumerate(self.sources.values()) if s is src)
@@ -183,6 +183,16 @@ def _nearest_file(path: Path, written: str) -> str:
         return f"{prefix or 'its folder'} holds no file"
     listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return f"files there: {listed}"
+
+
+def said_refused(path: Path, allows: Callable[[Path], bool], project_dir: Path) -> bool:
+    """Whether ``path`` is said to be a file models may not read: it is one, and it is
+    there or would not be in the project's own folders. A folder outside (or hidden) is
+    neither listed (a missing file's nearest-file hint: "did you mean '~/.ssh/id_rsa'?") nor
+    probed: whether a file there exists is not said (validate runs on pull requests)."""
+    if allows(path):
+        return False
+    return path.exists() or not unhidden_under(path.resolve(), project_dir.resolve())
 
 
 def refused_file(path: Path, written: str) -> tuple[str, str]:

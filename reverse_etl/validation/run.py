@@ -23,7 +23,7 @@ from reverse_etl.destinations import registry
 from reverse_etl.engine.file_rule import FileRule
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
-from reverse_etl.models.sources import refused_file
+from reverse_etl.models.sources import refused_file, said_refused
 from reverse_etl.schemas import (
     DbtSchemas,
     DeclaredSchemas,
@@ -197,7 +197,7 @@ def _missing_files(
         problem = catalog.missing_file(decl[0].name, decl[1].name, allows)
         if problem is not None:
             out[ref] = problem
-            if catalog.missing_file(decl[0].name, decl[1].name) is None:  # the file exists
+            if catalog.missing_file(decl[0].name, decl[1].name) != problem:  # not 'missing'
                 refused.add(ref)
     return out, frozenset(refused)
 
@@ -362,15 +362,16 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
 
 def _refused_read(paths: Sequence[str], ctx: _Context) -> tuple[str, str] | None:
     """What to say of the first local file a model reads directly (``read_csv('../x.csv')``)
-    that models may not read, and the fix; None when it may read them all (or they are not
-    there: a run says so). A relative path is taken from the project folder, as the
-    workbench takes it."""
+    that models may not read (``said_refused``: there or not, outside the project), and the
+    fix; None when it may read them all (or a file of the project's folders is not there: a
+    run says so). A relative path is taken from the project folder, as the workbench takes
+    it."""
     for written in paths:
         if "://" in written:
             continue  # a URL: the warehouse's storage or the network, not a local file
         path = Path(written).expanduser()
         path = path if path.is_absolute() else ctx.project_dir / path
-        if path.exists() and not ctx.allows(path):
+        if said_refused(path, ctx.allows, ctx.project_dir):
             return refused_file(path, written)
     return None
 

@@ -200,3 +200,39 @@ def test_a_loop_of_links_is_a_file_that_cannot_be_read_not_a_crash(tmp_path, mak
         said = result.stdout + result.stderr
         assert result.returncode == 1, said
         assert "models/loop.sql: cannot read model" in said and "unexpected" not in said
+
+
+def test_a_folder_outside_the_project_is_not_listed_nor_probed(
+    tmp_path, make_project, cli, outside
+):
+    """A missing source file's 'did you mean' listed the folder it named, anywhere: a pull
+    request's external_location ~/.ssh/x printed "did you mean '~/.ssh/id_rsa'?" (or
+    "files there: ..."); and a file outside was said refused when it existed, 'does not
+    exist' or 'columns unknown' when it did not: validate told which files the machine has."""
+    (outside / "sibling.csv").write_text("a\n1\n")
+    project_yml = f"""
+    sources:
+      - name: ext
+        tables:
+          - name: near
+            config:
+              external_location: {outside}/credentials.cs
+          - name: gone
+            config:
+              external_location: {outside}/no_such_folder/x.csv
+    """
+    sql = (
+        "select * from {{ source('ext', 'near') }}, {{ source('ext', 'gone') }}, "
+        f"read_csv('{outside}/nothing_here.csv')"
+    )
+    root = _project(make_project, tmp_path / "p", sql, project_yml)
+    for command in (["validate"], ["validate", "--offline"], ["plan", "--sandbox"]):
+        result = cli(*command, "--project-dir", root)
+        said = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode == 1, said
+        assert "credentials.csv" not in said and "sibling.csv" not in said, said
+        assert "does not exist" not in said and "files there" not in said, said
+        assert f"may not read {outside}/credentials.cs" in said, said
+        assert f"may not read {outside}/no_such_folder/x.csv" in said, said
+        if command[0] == "validate":  # a model's own reader: refused, as a file that exists
+            assert f"may not read {outside}/nothing_here.csv" in said, said
