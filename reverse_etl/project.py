@@ -322,8 +322,10 @@ class Project:
         for entry in sorted(self.dir.iterdir()):
             if entry.name.startswith("."):
                 continue
-            if entry.is_symlink() and _leads_out(entry, [self.dir, *allowed]):
-                continue  # a link out of the project is no way around the rule
+            if entry.is_symlink() and not _leads_to_readable(entry, [self.dir, *allowed]):
+                # a link out of the project is no way around the rule, nor one to a hidden
+                # file of it (cfg -> .git/config): DuckDB reads an allowed link through
+                continue
             (folders if entry.is_dir() else files).append(entry)
         # DuckDB checks paths as written, so a link inside a folder would lead anywhere.
         escapes = [
@@ -776,6 +778,13 @@ def _leads_out(link: Path, folders: Sequence[Path]) -> bool:
     (reading it fails, as a missing file does): not out."""
     target = _resolved(link)
     return target is not None and not _inside(target, folders)
+
+
+def _leads_to_readable(link: Path, folders: Sequence[Path]) -> bool:
+    """Whether a symbolic link leads below ``folders`` through no hidden folder or file
+    (``unhidden_under``). A loop of links leads nowhere (reading it fails): readable."""
+    target = _resolved(link)
+    return target is None or any(unhidden_under(target, f.resolve()) for f in folders)
 
 
 def _resolved(path: Path) -> Path | None:

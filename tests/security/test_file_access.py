@@ -236,3 +236,27 @@ def test_a_folder_outside_the_project_is_not_listed_nor_probed(
         assert f"may not read {outside}/no_such_folder/x.csv" in said, said
         if command[0] == "validate":  # a model's own reader: refused, as a file that exists
             assert f"may not read {outside}/nothing_here.csv" in said, said
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "reader"),
+    [
+        ("env", ".env", "read_text('env')"),
+        ("gitdir", ".git", "read_text('gitdir/config')"),
+        ("cfg", ".git/config", "read_text('{root}/cfg')"),
+    ],
+)
+def test_a_link_at_the_projects_top_to_a_hidden_file_is_refused(
+    tmp_path, make_project, cli, link, target, reader
+):
+    """A pull request may hold a link (git keeps them): 'cfg -> .git/config' at the project's
+    top stays in the project, so it was listed as a file models may read, and DuckDB, which
+    reads an allowed path's link through, allowed .git/config itself (the CI token)."""
+    root = tmp_path / "p"
+    _project(make_project, root, "select content from " + reader.format(root=root))
+    (root / link).symlink_to(target)
+    result = cli("show", "events", "--project-dir", root)
+    said = result.stdout + result.stderr
+    assert SENTINEL not in said
+    assert result.returncode == 1, said
+    assert "may not read" in said and "Traceback" not in said, said
