@@ -180,13 +180,16 @@ class DuckDBEngine:
             text = str(folder).rstrip("/") + "/"
             dirs.append(text)
             if base is not None and folder.is_relative_to(base) and folder != base:
-                relative = str(folder.relative_to(base)) + "/"
-                dirs += [relative, "./" + relative]
+                relative = folder.relative_to(base)
+                if not _shadowed(relative, base):
+                    dirs += [f"{relative}/", f"./{relative}/"]
         paths: list[str] = []
         for file in files:
             paths.append(str(file))
             if base is not None and file.is_relative_to(base):
-                paths += [str(file.relative_to(base)), "./" + str(file.relative_to(base))]
+                relative = file.relative_to(base)
+                if not _shadowed(relative, base):
+                    paths += [str(relative), f"./{relative}"]
         # DuckDB checks a path as written, before expanding it: the escaped form retl reads
         # its own files by (``file_literal``) is that same folder, so it is allowed too.
         dirs += [escape_glob(d) for d in dirs if GLOB_CHARS.search(d)]
@@ -745,15 +748,46 @@ def _bytes(size: str) -> float:
     return float(number) * scale
 
 
+# The project's top-level names that the folder retl runs in has too (``_shadowed``).
+_SHADOWED: set[str] = set()
+
+
+def _shadowed(relative: Path, base: Path) -> bool:
+    """Whether a model's relative path to ``relative`` (a project entry) would be read from
+    the folder retl runs in rather than from the project ``base``: DuckDB looks for a
+    relative path there first, and only then in its file search path (the project). Such a
+    path is not allowed as written, or a model could read that folder's ``relative`` (a CI
+    job's ``creds/``), or a file of the same name in place of the project's. The absolute
+    path stays allowed, and a relative one still is whenever the folder has no such name."""
+    cwd = Path.cwd()
+    if cwd.resolve() == base.resolve() or not (cwd / relative).exists():
+        return False
+    _SHADOWED.add(relative.parts[0])
+    return True
+
+
+def _refused(path: str) -> str:
+    """Why DuckDB refused to read ``path`` (a model's), and the fix."""
+    first = Path(path).parts[0] if path and not Path(path).is_absolute() else None
+    if first is not None and first in _SHADOWED:
+        return (
+            f"retl may not read {path} as written: a relative path is read from the folder "
+            f"retl runs in ({Path.cwd()}), which has a {first} of its own, before the "
+            "project's; run retl from the project folder, or read the file through a source's "
+            "external_location"
+        )
+    where = f" {path}" if path else ""
+    return (
+        f"retl may not read{where}: models read files in the project's folders only (not "
+        "hidden ones such as .git); list other folders in RETL_ALLOWED_PATHS"
+    )
+
+
 def _clean(exc: BaseException) -> str:
     if isinstance(exc, duckdb.OutOfMemoryException):
         return "DuckDB ran out of memory: set warehouse.memory_limit higher in retl_project.yml"
     if isinstance(exc, duckdb.PermissionException):
         found = re.search(r'Cannot access file "([^"]*)"', str(exc))
-        where = f" {found.group(1)}" if found else ""
-        return (
-            f"retl may not read{where}: models read files in the project's folders only (not "
-            "hidden ones such as .git); list other folders in RETL_ALLOWED_PATHS"
-        )
+        return _refused(found.group(1) if found else "")
     # Redacted before the lines are joined: the patterns know DuckDB's line structure.
     return " ".join(redact_error(str(exc)).split()) or type(exc).__name__

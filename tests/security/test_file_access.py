@@ -20,6 +20,13 @@ destinations:
 """
 
 
+@pytest.fixture(autouse=True)
+def _beside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These run from a folder beside the project, not from the repository's root, whose own
+    data/ a model's relative read would meet first (refused: see the last test)."""
+    monkeypatch.chdir(tmp_path)
+
+
 def _project(make_project, root: Path, model: str, project_yml: str | None = None) -> Path:
     files = {"models/events.sql": model, "destinations.yml": DESTINATIONS, "data/ok.csv": "a\n1\n"}
     if project_yml is not None:
@@ -260,3 +267,33 @@ def test_a_link_at_the_projects_top_to_a_hidden_file_is_refused(
     assert SENTINEL not in said
     assert result.returncode == 1, said
     assert "may not read" in said and "Traceback" not in said, said
+
+
+@pytest.mark.parametrize(
+    "model", ["select * from read_text('creds/key.txt')", "select * from read_csv('data/ok.csv')"]
+)
+def test_a_relative_read_never_reads_the_folder_retl_runs_in(
+    tmp_path: Path, make_project, model: str
+) -> None:
+    """DuckDB looks for a relative path in the folder retl runs in before the project: run
+    with --project-dir from a CI job's folder, a model read that folder's creds/key.txt (its
+    own creds/ empty) or data/ok.csv in place of the project's (allowed as written)."""
+    from tests.conftest import invoke_cli
+
+    job = tmp_path / "job"
+    (job / "creds").mkdir(parents=True)
+    (job / "creds" / "key.txt").write_text(f"TOKEN={SENTINEL}\n")
+    (job / "data").mkdir()
+    (job / "data" / "ok.csv").write_text("a\nFROM-THE-JOB-FOLDER\n")
+    root = _project(make_project, job / "proj", model)
+    (root / "creds").mkdir()
+    (root / "creds" / "key.txt").write_text("mine\n")
+    result = invoke_cli("show", "events", "--project-dir", "proj", cwd=job)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert SENTINEL not in out and "FROM-THE-JOB-FOLDER" not in out, out
+    assert "run retl from the project folder" in out and "Traceback" not in out, out
+    # From the project folder itself, the same model reads the project's file.
+    mine = invoke_cli("show", "events", cwd=root)
+    assert mine.returncode == 0, mine.stderr
+    assert SENTINEL not in mine.stdout and ("mine" in mine.stdout or "1" in mine.stdout)
