@@ -85,12 +85,47 @@ class WarehouseStateStore:
         self.engine.rows("SELECT pg_advisory_lock(%s)", [key])
         try:
             self._migrate()
+        except EngineError as exc:
+            raise self._not_permitted(exc) or exc from None
         finally:
             self.engine.rows("SELECT pg_advisory_unlock(%s)", [key])
 
+    def _not_permitted(self, exc: EngineError) -> StateError | None:
+        """A located error with the fix when the role may not create the state's schema or
+        its tables (asked of the catalog, whatever language the server's messages are in);
+        None when it may (``exc`` is about something else)."""
+        row = self.engine.rows(
+            "SELECT current_user, current_database(), n.oid IS NOT NULL, "
+            "has_database_privilege(current_database(), 'CREATE'), "
+            "n.oid IS NOT NULL AND has_schema_privilege(n.oid, 'CREATE') "
+            "FROM (SELECT 1) one LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = %s",
+            [self.schema],
+        )
+        user, database, exists, may_create_schema, may_create_tables = row[0]
+        if may_create_tables or (not exists and may_create_schema):
+            return None
+        role, schema = _ident(str(user)), self.s
+        if exists:
+            what = f"may not create tables in schema {self.schema}"
+            fix = f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {role}"
+        else:
+            what = f"may not create schema {self.schema} in database {database}"
+            fix = f"CREATE SCHEMA {schema} AUTHORIZATION {role}"
+        return StateError(
+            f"user {user} {what} ({exc.message})",
+            key="state.schema",
+            hint=f"as the database's owner or an administrator: {fix}; or set state.schema to "
+            "a schema this user owns",
+        )
+
     def _migrate(self) -> None:
         s = self.s
-        self.engine.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
+        # Only when it is missing: PostgreSQL checks the database's CREATE privilege before
+        # IF NOT EXISTS, so a role owning a schema made for it would be refused.
+        if not self.engine.rows(
+            "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", [self.schema]
+        ):
+            self.engine.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
         self.engine.execute(
             f"CREATE TABLE IF NOT EXISTS {s}.meta (key TEXT PRIMARY KEY, value TEXT)"
         )
