@@ -149,14 +149,13 @@ class LazySecret:
         try:
             value = resolve(self._raw, self._where) if has_template(self._raw) else self._raw
         except ConfigError as exc:
-            # A default is no place for a secret: point at the environment (or the sandbox).
+            # A default is no place for a secret: point at the environment (or the sandbox,
+            # which stands in for a destination; a warehouse's secret it needs as well).
+            hint = "set it in the environment (your CI's secret store)"
+            if self._where.key.startswith("destinations."):
+                hint += ", or try 'retl sync --sandbox', which needs no token"
             raise ConfigError(
-                exc.message,
-                file=exc.file,
-                line=exc.line,
-                key=exc.key,
-                hint="set it in the environment (your CI's secret store), or try "
-                "'retl sync --sandbox', which needs no token",
+                exc.message, file=exc.file, line=exc.line, key=exc.key, hint=hint
             ) from None
         value = _checked_secret(value, self._raw, self._where)
         if not value:
