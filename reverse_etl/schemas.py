@@ -369,6 +369,7 @@ class PostgresSchemas:
         self.notes = notes
         self.note = note
         self._failed = False
+        self.absent: list[TableRef] = []  # asked, and not in the catalog the server showed
 
     def fetch(self, refs: Sequence[TableRef]) -> dict[TableRef, TableSchema]:
         out: dict[TableRef, TableSchema] = {}
@@ -383,4 +384,6 @@ class PostgresSchemas:
                 return out
             if columns:
                 out[ref] = TableSchema(tuple((c.name, c.type) for c in columns), "warehouse")
+            elif columns is None:
+                self.absent.append(ref)
         return out

@@ -128,6 +128,17 @@ class SourceCatalog:
             hint=hint,
         )
 
+    def table_at(self, src: SourceDecl, table: TableDecl) -> tuple[int | None, str] | None:
+        """The line and key of ``table``'s declaration (its ``name``) in retl_project.yml."""
+        index = next((i for i, s in enumerate(self.sources.values()) if s is src), None)
+        position = next((j for j, t in enumerate(src.tables) if t is table), None)
+        if index is None or position is None:
+            return None
+        key_path: KeyPath = ("sources", index, "tables", position, "name")
+        loaded = load_yaml(self.project_dir / PROJECT_FILE, required=False)
+        line = loaded.line_of(key_path) if loaded is not None else None
+        return line, format_key_path(key_path)
+
     def column_type_at(
         self, src: SourceDecl, table: TableDecl, column: str
     ) -> tuple[int | None, str] | None:

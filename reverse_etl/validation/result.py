@@ -20,6 +20,7 @@ RULES = (
     "parse-error",
     "unknown-table",
     "source-file",
+    "source-table",
     "unknown-column",
     "bad-type",
     "incomplete",

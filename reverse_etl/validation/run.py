@@ -70,6 +70,7 @@ class _Context:
     notes: list[Problem]  # schema sources that could not be read
     missing: dict[TableRef, Problem]  # declared tables whose file does not exist
     refused: frozenset[TableRef]  # ... or is one models may not read (always an error)
+    absent: dict[TableRef, Problem]  # declared tables the warehouse server does not have
     allows: Callable[[Path], bool]  # whether models may read a local file
 
 
@@ -119,6 +120,7 @@ def validate_project(
     if dbt is not None:
         providers.append(dbt)
     kind = str(getattr(wh, "type", "duckdb"))
+    server_schemas: PostgresSchemas | None = None
     if kind != "duckdb" and not offline:
         # A warehouse server's own catalog comes first (metadata queries only); without a
         # connection (no credentials in a pull request) declarations take over.
@@ -136,7 +138,8 @@ def validate_project(
         except (EngineError, ConfigError) as exc:
             notes.append(unreachable(exc.message))
         else:
-            providers.insert(0, PostgresSchemas(server, notes, unreachable))
+            server_schemas = PostgresSchemas(server, notes, unreachable)
+            providers.insert(0, server_schemas)
     # The dialect models are written in (a warehouse server transpiles from it).
     dialect = str(getattr(wh, "dialect", None) or WORKBENCH_DIALECT)
     try:
@@ -144,7 +147,8 @@ def validate_project(
     finally:
         engine.close()
     missing, refused = _missing_files(analysis, declared, allows)
-    ctx = _Context(project.dir, graph, analysis, declared, notes, missing, refused, allows)
+    absent = _absent_tables(server_schemas, declared, kind, project.dir)
+    ctx = _Context(project.dir, graph, analysis, declared, notes, missing, refused, absent, allows)
     results = [_validate_one(config, ctx) for config in configs]
     if config_problems:
         raise ConfigError.from_problems([*config_problems, *unique_errors(results)])
@@ -179,6 +183,32 @@ def _readable_destinations(
             )
         )
     return configs, problems
+
+
+def _absent_tables(
+    server: PostgresSchemas | None, declared: DeclaredSchemas, kind: str, project_dir: Path
+) -> dict[TableRef, Problem]:
+    """Declared source tables that the warehouse server, asked, does not have (or does not
+    show to retl's user): validation used their declared columns, and a sync fails there."""
+    out: dict[TableRef, Problem] = {}
+    for ref in server.absent if server is not None else ():
+        decl = declared.declaration(ref)
+        if decl is None or decl[0].name is None:
+            continue
+        src, table = decl
+        at = declared.catalog.table_at(src, table)
+        out[ref] = Problem(
+            f"source('{src.name}', '{table.name}'): the {kind} warehouse has no table "
+            f"{ref.db + '.' if ref.db else ''}{ref.name} that retl's user may read (validation "
+            "used the declared columns; plan and sync will fail on it)",
+            file=project_dir / PROJECT_FILE,
+            line=at[0] if at is not None else None,
+            key=at[1] if at is not None else None,
+            hint="check the source's schema and name (or identifier) against the warehouse, "
+            "and that the user has USAGE on its schema and SELECT on it",
+            severity="warning",
+        )
+    return out
 
 
 def _missing_files(
@@ -295,6 +325,7 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
         )
         for r, p in missing.items()
     ]
+    diagnostics += [Diagnostic("source-table", ctx.absent[r]) for r in refs if r in ctx.absent]
     diagnostics += [Diagnostic("value-case", note) for note in config.notes]
     diagnostics += [
         _from_issue(i, m, ctx)
