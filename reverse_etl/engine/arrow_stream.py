@@ -95,5 +95,11 @@ class ReadAhead:
                     self.error = item.error
                     raise item.error
                 yield item
+        except (Exception, KeyboardInterrupt) as exc:
+            # Ctrl-C's handler raises in the main thread, here (DuckDB's scan asks for the
+            # batch there): kept too, so that the caller stops as interrupted, not failed.
+            if self.error is None:
+                self.error = exc
+            raise
         finally:
             stopped.set()

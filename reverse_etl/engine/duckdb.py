@@ -278,7 +278,8 @@ class DuckDBEngine:
             self._con.register("__retl_stage_reader", ahead.capsule())
             self._con.execute(f"{write} SELECT * FROM __retl_stage_reader")
         except (duckdb.Error, pa.ArrowException, OSError) as exc:
-            if isinstance(ahead.error, EngineError):  # the source's own (a Spark query's)
+            # the source's own (a Spark query's), or Ctrl-C while the rows were read
+            if isinstance(ahead.error, (EngineError, KeyboardInterrupt)):
                 raise ahead.error from None
             raise EngineError(_clean(ahead.error or exc)) from None
         finally:
