@@ -37,6 +37,11 @@
   sqlglot writes it (and fails). Both engines read the pattern as their own regular
   expressions (RE2 and PostgreSQL's): they agree on the common forms, not on all (a ``.``
   matches a line break in PostgreSQL only).
+- ``strptime(s, format)`` is a TIMESTAMP in DuckDB; sqlglot wrote ``to_timestamp``, a
+  TIMESTAMPTZ there ('2024-01-02 00:00:00+00' in a payload where DuckDB's is '2024-01-02
+  00:00:00'). Read in the session's zone (UTC), so ``AT TIME ZONE 'UTC'`` gives the same
+  TIMESTAMP. A format with ``%z`` or ``%Z`` (a TIMESTAMPTZ in DuckDB too), or one that is not
+  a literal, goes as sqlglot writes it.
 
 A model written in PostgreSQL's dialect means PostgreSQL's functions: only DuckDB-dialect
 models are rewritten (``PostgresEngine.transpile``).
@@ -520,6 +525,18 @@ def _json_operand(node: exp.Expr) -> exp.Expr:
     return new
 
 
+_ZONE_CODE = re.compile(r"%[zZ]")
+
+
+def _strptime(node: exp.Expr) -> exp.Expr:
+    fmt = node.args.get("format")
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        return node
+    if _ZONE_CODE.search(fmt.this.replace("%%", "")):
+        return node
+    return exp.Paren(this=exp.AtTimeZone(this=node.copy(), zone=exp.Literal.string("UTC")))
+
+
 _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr | None]] = {
     exp.Struct: _json_object,
     exp.Transform: pg_lists.list_transform,
@@ -540,6 +557,7 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr | None]] = {
     exp.Round: _round,
     exp.Substring: _substring,
     exp.TimeToStr: _strftime,
+    exp.StrToTime: _strptime,
     exp.Extract: _whole_seconds,
     exp.Anonymous: _anonymous,  # date_part('second', t), and _NAMED
     exp.UnixToTime: _epoch_ms,
@@ -565,9 +583,15 @@ def typed_meanings(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp
     and ``len``/``length`` of a list column (its number of items; ``length`` takes text
     there). An interval divided by a number (``(ts - ts) / 2``) stays a division: sqlglot
     writes DuckDB's ``/`` as one of DOUBLE PRECISIONs (its ``1 / 2`` is 0.5), and PostgreSQL
-    cannot cast an interval to one. Where the types cannot be found, the query goes as it
-    is. Changed in place."""
+    cannot cast an interval to one. DuckDB's ``//`` (sqlglot wrote PostgreSQL's ``div``, a
+    NUMERIC: 2500.0 in a payload where DuckDB's ``5001 // 2`` is 2500) of integers is an
+    integer: ``CAST(div(a, b) AS BIGINT)``; of a DOUBLE or DECIMAL it is DuckDB's division
+    of DOUBLEs (``5.5 // 2`` is 2.75; ``div`` gave 2, or failed for a DOUBLE): ``/``. Where
+    the types cannot be found, the query goes as it is. Changed in place."""
     for node, twin in typed_pairs(tree, _typed_candidates, dialect, table_types):
+        if isinstance(node, exp.IntDiv):
+            _int_div(node, twin)
+            continue
         seen = twin.this
         kind = seen.type.this if seen is not None and seen.type is not None else None
         if isinstance(node, exp.UnixToTime) and kind in POINTS_IN_TIME:
@@ -579,9 +603,24 @@ def typed_meanings(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp
     return tree
 
 
+_T = exp.DataType.Type
+# Integer types whose every value a BIGINT holds (PostgreSQL has no unsigned or HUGEINT).
+_BIGINT_WIDE = {_T.TINYINT, _T.SMALLINT, _T.INT, _T.BIGINT, _T.UTINYINT, _T.USMALLINT, _T.UINT}
+_FRACTIONAL = {_T.DOUBLE, _T.FLOAT, _T.DECIMAL}
+
+
+def _int_div(node: exp.Expr, twin: exp.Expr) -> None:
+    """DuckDB's ``a // b`` (``node``) by the type sqlglot gives it (``twin``)."""
+    kind = twin.type.this if twin.type is not None else None
+    if kind in _BIGINT_WIDE:
+        node.replace(bigint(node.copy()))
+    elif kind in _FRACTIONAL:
+        node.replace(exp.Div(this=node.this.copy(), expression=node.expression.copy()))
+
+
 def _typed_candidates(tree: exp.Expr) -> list[exp.Expr]:
     return [
         n
-        for n in tree.find_all(exp.UnixToTime, exp.Length, exp.Div)
-        if isinstance(n, exp.Length | exp.Div) or is_epoch_ms(n)
+        for n in tree.find_all(exp.UnixToTime, exp.Length, exp.Div, exp.IntDiv)
+        if isinstance(n, exp.Length | exp.Div | exp.IntDiv) or is_epoch_ms(n)
     ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -11,7 +12,13 @@ from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.postgres import PostgresEngine
 from reverse_etl.errors import EngineError
-from tests.portable_exprs import date_diff_grid_sql, differences, engine_value, normal
+from tests.portable_exprs import (
+    date_diff_grid_sql,
+    differences,
+    duckdb_value,
+    engine_value,
+    normal,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -107,3 +114,34 @@ def test_an_interval_divided_by_a_number_runs_on_postgresql(pg_engine: PostgresE
     sql = "select (b - a) / 2 as half, interval '3 day' / 2 as also from spans"
     rows = [r for b in iter_batches(pg_engine.stream(sql)) for r in b.to_pylist()]
     assert [(str(r["half"]), str(r["also"])) for r in rows] == [("1 day 12:00:00",) * 2]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "strptime('2024-01-02', '%Y-%m-%d')",
+        "strptime('02/01/2024 10:11:12', '%d/%m/%Y %H:%M:%S')",
+        "cast(strptime('2024-01-02', '%Y-%m-%d') as date)",
+        "5001 // 2",
+        "-7 // 2",
+        "cast(5001 as bigint) // cast(2 as smallint)",
+        "5.5 // 2",
+        "cast(-7.5 as double) // 2",
+    ],
+)
+def test_strptime_and_integer_division_keep_duckdb_types(
+    pg_engine: PostgresEngine, expression: str
+) -> None:
+    """Where ``normal`` (tests/portable_exprs.py) sees the same value, a payload may not:
+    strptime gave a TIMESTAMPTZ ('2024-01-02 00:00:00+00') where DuckDB gives a TIMESTAMP,
+    and ``5001 // 2`` a NUMERIC (2500.0) where DuckDB gives an integer (and ``5.5 // 2``
+    gave 2 where DuckDB's is 2.75). The values and their Python types must match."""
+    bench = DuckDBEngine()
+    try:
+        got = engine_value(pg_engine, bench, f"select {expression} as v")
+    finally:
+        bench.close()
+    expected = duckdb_value(expression)
+    assert (got, type(got)) == (expected, type(expected))
+    if isinstance(expected, dt.datetime):
+        assert got.tzinfo == expected.tzinfo
