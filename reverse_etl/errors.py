@@ -191,11 +191,19 @@ class Interrupted(KeyboardInterrupt):
     last_signal: str | None = None
 
     def __init__(
-        self, signal_name: str = "SIGINT", report_path: Path | None = None, *, rest: str = ""
+        self,
+        signal_name: str = "SIGINT",
+        report_path: Path | None = None,
+        *,
+        rest: str = "",
+        sent: bool = True,
     ) -> None:
         super().__init__(signal_name)
         self.signal_name = signal_name
         self.report_path = report_path
+        # Whether sending had begun: a sync stopped while the rows were still being read
+        # from the warehouse (or encoded) had sent nothing, and says so.
+        self.sent = sent
         # What the next sync does about the rows not sent (said after "stopped sending; ...")
         self.rest = rest or "the next sync sends the rest"
 

@@ -153,6 +153,10 @@ def test_a_signal_that_lands_inside_a_duckdb_query_is_an_interruption(
     assert result.returncode == code, result.stderr
     assert "bug" not in result.stderr
     (report,) = (project / ".retl" / "runs").glob("*.json")
+    # Nothing was being sent yet (the rows were still read): no "stopped sending" (an audit)
+    said = " ".join(result.stderr.split())
+    assert "before anything was sent" in said and "stopped sending" not in said
+    assert f"(run report: {report})" in said
     doc = orjson.loads(report.read_bytes())
     assert doc["ok"] is False and doc["error"].startswith(f"interrupted by {signal_name}")
     # the run history says so too: interrupted, not failed

@@ -153,7 +153,9 @@ def _interrupted(out: Output, exc: KeyboardInterrupt) -> NoReturn:
     signal_name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
     report = exc.report_path if isinstance(exc, Interrupted) else None
     text = "interrupted" if signal_name == "SIGINT" else f"terminated by {signal_name}"
-    if report is not None and isinstance(exc, Interrupted):
+    if report is not None and isinstance(exc, Interrupted) and not exc.sent:
+        text += f" before anything was sent (run report: {report})"
+    elif report is not None and isinstance(exc, Interrupted):
         text += (
             ": stopped sending; the events acknowledged before are recorded in the state and "
             f"{exc.rest} (run report: {report})"

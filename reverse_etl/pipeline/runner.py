@@ -231,12 +231,13 @@ class Runner:
                 # flight were let finish); what was acknowledged is in the journal, folded
                 # into the state when it closes, below. Said once everything is written.
                 signal = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
-                interrupted = Interrupted(signal, rest=_after_interruption(full_refresh))
+                sent = report.interrupted is not None or bool(report.results)
+                interrupted = Interrupted(signal, rest=_after_interruption(full_refresh), sent=sent)
                 exit_code = 143 if signal == "SIGTERM" else 130
                 report.error = (
                     f"interrupted by {signal}: stopped sending; the events acknowledged before "
                     f"are recorded in the state, and {interrupted.rest}"
-                    if report.interrupted is not None or report.results
+                    if sent
                     else f"interrupted by {signal} before anything was sent"
                 )
             finally:
