@@ -247,6 +247,7 @@ def located_error(compiled: CompiledModel, message: str, *, exact: bool) -> Engi
     culprit, line = compiled.model, None
     found = _EXCERPT.search(message)
     named = _NAMED.search(message)
+    missing = _NO_RELATION.search(message)
     if found is not None:
         at = _compiled_line(compiled.sql, int(found.group(1)), found.group(2), exact=exact)
         origin = compiled.origin(at) if at is not None else None
@@ -258,6 +259,10 @@ def located_error(compiled: CompiledModel, message: str, *, exact: bool) -> Engi
             message = f"{message[: found.start()]} (at: {excerpt}){message[found.end() :]}"
     elif named is not None:
         culprit, line = _spelling(compiled, named.group(1) or named.group(2))
+    elif missing is not None:
+        culprit, line = _reading(compiled, missing.group(1))
+        if line is not None:  # the LINE of the transpiled statement means nothing to the user
+            message = _PG_LINE.sub("", message)
     elif exact and "at end of input" in message:
         line = ModelLines(culprit).locate(culprit.sql.count("\n") + 1)
     if culprit is compiled.model:
@@ -285,9 +290,48 @@ def located_error(compiled: CompiledModel, message: str, *, exact: bool) -> Engi
 _NOT_UTF8 = re.compile(r"of file (.+?) Invalid unicode .*not utf-8 encoded", re.IGNORECASE)
 
 
+# PostgreSQL's missing table or view: 'relation "shop.orders" does not exist' (the name as the
+# query wrote it, without its quotes). Its LINE counts lines of the transpiled statement.
+_NO_RELATION = re.compile(r'\brelation "([^"]+)" does not exist')
+_PG_LINE = re.compile(r" \(LINE \d+: [^\n]*?\)(?=;|$)")
+# The warehouse went away while the rows were read (psycopg's words, or the server's own when
+# an admin or a restart ended the session).
+_CONNECTION_LOST = re.compile(
+    r"lost the connection|terminating connection|server closed the connection"
+    r"|connection to server .* failed|consuming input failed",
+    re.IGNORECASE,
+)
+
+
+def _reading(compiled: CompiledModel, relation: str) -> tuple[Model, int | None]:
+    """The one model (the model itself, or an upstream model inlined in it) whose SQL reads
+    ``relation`` ("schema.table", quoted or not in the SQL), at the line of its file that
+    does; else the model, without a line."""
+    parts = relation.split(".")
+    name = r"\.".join(r'"?' + re.escape(part) + r'"?' for part in parts)
+    word = re.compile(r"(?<![\w.\"])" + name + r"(?![\w\"])", re.IGNORECASE)
+    models = [seg.model for seg in compiled.segments] or [compiled.model]
+    reading = [m for m in models if word.search(m.sql)]
+    if len(reading) != 1:
+        return compiled.model, None
+    model = reading[0]
+    lines = [i + 1 for i, text in enumerate(model.sql.split("\n")) if word.search(text)]
+    return model, ModelLines(model).locate(lines[0]) if len(lines) == 1 else None
+
+
 def _hint(message: str, model: str) -> str | None:
     """What to do about an engine error: the SQL that ran helps with most, not with a file
-    in another encoding or one models may not read (whose message says the fix)."""
+    in another encoding or one models may not read (whose message says the fix), nor with a
+    table the warehouse does not have or a connection it lost (the SQL is not at fault)."""
+    missing = _NO_RELATION.search(message)
+    if missing is not None:
+        return (
+            f"check that {missing.group(1)} exists in the warehouse and that the role retl "
+            "connects as may read it: GRANT USAGE on its schema and SELECT on it; or fix the "
+            "source's schema or name in retl_project.yml"
+        )
+    if _CONNECTION_LOST.search(message):
+        return "check that the warehouse is up and reachable from here, then run again"
     found = _NOT_UTF8.search(message)
     if found is not None:
         return (
