@@ -97,6 +97,8 @@ class Project:
         self._readable: tuple[list[Path], list[Path]] | None = None  # readable_files()
         self._scratch: Path | None = None  # the spill folder outside the project, if any
         self._scratch_cleanup: weakref.finalize[Any, Any] | None = None
+        # Where retl_project.yml writes each warehouse setting: its connection errors say so.
+        self.warehouse_written_at: Mapping[str, tuple[Path, int | None, str]] = {}
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
@@ -135,7 +137,9 @@ class Project:
         config, loaded = load_project_config(path)
         config, run_target = apply_target(config, loaded, target)
         _refuse_outside_paths(path, config, loaded)
-        return cls(path, config, vars=vars, console=console, target=run_target)
+        project = cls(path, config, vars=vars, console=console, target=run_target)
+        project.warehouse_written_at = _warehouse_lines(config, loaded, run_target)
+        return project
 
     # --- paths -----------------------------------------------------------------------------
     def resolve_path(self, value: str) -> Path:
@@ -353,7 +357,9 @@ class Project:
         if self._warehouse is None:
             from reverse_etl.engine.factory import open_warehouse
 
-            warehouse = open_warehouse(wh, self.resolve_path, self.state_dir)
+            warehouse = open_warehouse(
+                wh, self.resolve_path, self.state_dir, written_at=self.warehouse_written_at
+            )
             if warehouse.capabilities.reads_local_files:  # the workbench's rule, held there
                 cast("LocalFiles", warehouse).restrict_files(*self.readable_files())
             self._warehouse = warehouse
@@ -703,6 +709,24 @@ def allowed_paths() -> list[Path]:
         for item in os.environ.get(ALLOWED_PATHS_ENV, "").split(os.pathsep)
         if item.strip()
     ]
+
+
+def _warehouse_lines(
+    config: ProjectConfig, loaded: Any, target: RunTarget
+) -> dict[str, tuple[Path, int | None, str]]:
+    """Each ``warehouse:`` setting written in retl_project.yml (the run's target's, when it
+    has its own): the file, the line and the key path that say it."""
+    if loaded is None:
+        return {}
+    base: tuple[str, ...] = ("warehouse",)
+    chosen = config.targets.get(target.name) if config.targets else None
+    if chosen is not None and chosen.warehouse is not None:
+        base = ("targets", target.name, "warehouse")
+    found: dict[str, tuple[Path, int | None, str]] = {}
+    for key_path, line in loaded.lines.items():
+        if len(key_path) == len(base) + 1 and tuple(key_path[:-1]) == base:
+            found[str(key_path[-1])] = (loaded.path, line, format_key_path(key_path))
+    return found
 
 
 def _refuse_outside_paths(project_dir: Path, config: ProjectConfig, loaded: Any) -> None:

@@ -659,7 +659,11 @@ def test_plan_on_a_warehouse_it_cannot_reach_says_so_not_that_tables_are_unknown
     for command in ("plan", "sync"):
         result = cli(command, "--sandbox", "--project-dir", root)
         assert result.returncode == 1
-        assert "warehouse: cannot connect to PostgreSQL at 127.0.0.1:1" in result.stderr
+        # named as a configuration error is: the file, the line and the setting to check
+        said = " ".join(result.stderr.split())
+        assert (
+            "retl_project.yml:5 warehouse.port: cannot connect to PostgreSQL at 127.0.0.1:1" in said
+        )
         assert "are unknown" not in result.stderr
 
 

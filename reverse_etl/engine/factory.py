@@ -8,7 +8,7 @@ pyspark) are imported only when their warehouse is used.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,11 @@ SPARK_WAREHOUSE_DIR = "spark-warehouse"  # under the state folder, when not conf
 
 
 def open_warehouse(
-    wh: PostgresWarehouse | SparkWarehouse, resolve_path: Callable[[str], Path], state_dir: Path
+    wh: PostgresWarehouse | SparkWarehouse,
+    resolve_path: Callable[[str], Path],
+    state_dir: Path,
+    *,
+    written_at: Mapping[str, tuple[Path, int | None, str]] | None = None,
 ) -> Engine:
     """The engine of a warehouse server (DuckDB's is the workbench, opened by the facade).
     Nothing connects until the first query.
@@ -32,7 +36,8 @@ def open_warehouse(
     The engine reads DuckDB's dialect, whatever ``warehouse.dialect`` says: retl's own SQL
     (the diff, the row hash, the history) is written in it. ``warehouse.dialect`` is the
     dialect of the models (the project's default), each run as written through the engine's
-    ``native_view`` when it is the engine's own (models/dialects.query_for)."""
+    ``native_view`` when it is the engine's own (models/dialects.query_for). ``written_at``:
+    where each setting is written (file, line, key), named by a PostgreSQL connection error."""
     if wh.type == "spark":
         from reverse_etl.engine.spark import SparkConnection, SparkEngine
 
@@ -61,6 +66,7 @@ def open_warehouse(
             password=wh.password.reveal() if wh.password is not None else None,
             sslmode=wh.sslmode,
             search_path=wh.search_path,
+            written_at=dict(written_at or {}),
         ),
     )
 

@@ -16,8 +16,9 @@ import itertools
 import os
 import re
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -129,6 +130,11 @@ class PostgresConnection:
     search_path: str | None = None
     connect_timeout: int = 10
     application_name: str = "retl"
+    # Where each setting was written ("host" -> (file, line, "warehouse.host")): a connection
+    # error names the one to check there, as a configuration error does.
+    written_at: Mapping[str, tuple[Path, int | None, str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def effective_user(self) -> str:
         """The role libpq will use: ``user``, else ``$PGUSER``, else the OS user."""
@@ -831,19 +837,21 @@ def _identity(values: Sequence[Any]) -> Sequence[Any]:
     return values
 
 
+# (cause, the fix, the setting to check)
 _CONNECT_HINTS = (
-    (r"connection refused", "is the server running and listening on that host and port?"),
-    (r"resolve host|translate host name", "check warehouse.host"),
-    (r"timeout expired", "no answer in time; check warehouse.host/port and firewalls"),
-    (r"password authentication failed", "check warehouse.user and warehouse.password"),
-    (r"no password supplied", "set warehouse.password, e.g. {{ env_var('PGPASSWORD') }}"),
-    (r'^role ".*" does not exist', "check warehouse.user"),
-    (r'^database ".*" does not exist', "check warehouse.dbname"),
+    (r"connection refused", "is the server running and listening on that host and port?", "port"),
+    (r"resolve host|translate host name", "check warehouse.host", "host"),
+    (r"timeout expired", "no answer in time; check warehouse.host/port and firewalls", "host"),
+    (r"password authentication failed", "check warehouse.user and warehouse.password", "user"),
+    (r"no password supplied", "set warehouse.password, e.g. {{ env_var('PGPASSWORD') }}", "user"),
+    (r'^role ".*" does not exist', "check warehouse.user", "user"),
+    (r'^database ".*" does not exist', "check warehouse.dbname", "dbname"),
     (
         r"no pg_hba\.conf entry",
         "the server does not accept this client/user/database; ask its admin",
+        "host",
     ),
-    (r"ssl|certificate", "check warehouse.sslmode"),
+    (r"ssl|certificate", "check warehouse.sslmode", "sslmode"),
 )
 
 
@@ -855,8 +863,14 @@ def _connect_error(c: PostgresConnection, exc: psycopg.Error) -> EngineError:
     causes = [line.rsplit(" failed: ", 1)[-1] for line in lines if " failed: " in line]
     cause = causes[-1] if causes else (lines[-1] if lines else type(exc).__name__)
     cause = re.sub(r"^(FATAL|ERROR):\s+", "", cause)
-    hint = next((h for pat, h in _CONNECT_HINTS if re.search(pat, cause, re.IGNORECASE)), None)
-    return EngineError(f"cannot connect to {c.describe()}: {cause}", key="warehouse", hint=hint)
+    found = next((h for h in _CONNECT_HINTS if re.search(h[0], cause, re.IGNORECASE)), None)
+    hint, setting = (found[1], found[2]) if found is not None else (None, "host")
+    # the setting as written, else the host (a port left to its default: the host's line)
+    where = c.written_at.get(setting) or c.written_at.get("host")
+    file, line, key = where if where is not None else (None, None, "warehouse")
+    return EngineError(
+        f"cannot connect to {c.describe()}: {cause}", file=file, line=line, key=key, hint=hint
+    )
 
 
 def _query_error(exc: psycopg.Error, query: str | None = None, prefix: str = "") -> EngineError:

@@ -4,6 +4,7 @@ connection lost on the way says to check the warehouse, not to compile the model
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,36 @@ def test_a_connection_lost_while_the_rows_are_read_says_to_check_the_warehouse(
     err = info.value
     assert "retl compile" not in (err.hint or "")
     assert err.hint is not None and "warehouse is up" in err.hint
+
+
+def _refused_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nothing listens there once closed
+
+
+@pytest.mark.parametrize("in_target", [False, True])
+def test_a_connection_error_names_the_setting_in_retl_project_yml(
+    tmp_path: Path, in_target: bool
+) -> None:
+    """As a configuration error does: the file, the line and the key to check."""
+    port = _refused_port()
+    settings = f"type: postgres\nhost: 127.0.0.1\nport: {port}\ndbname: shop\nuser: retl\n"
+    if in_target:
+        indent = "      "
+        head = "targets:\n  prod:\n    warehouse:\n"
+        key = "targets.prod.warehouse.port"
+    else:
+        indent, head, key = "  ", "warehouse:\n", "warehouse.port"
+    body = head + "".join(indent + line + "\n" for line in settings.splitlines())
+    (tmp_path / "models").mkdir()
+    (tmp_path / "retl_project.yml").write_text(body, encoding="utf-8")
+    (tmp_path / "models" / "m.sql").write_text("select 1 as event_id\n", encoding="utf-8")
+    with Project.load(tmp_path) as p, pytest.raises(EngineError) as info:
+        p.preview("m")
+    err = info.value
+    line = body.splitlines().index(f"{indent}port: {port}") + 1
+    assert (Path(str(err.file)).name, err.line, err.key) == ("retl_project.yml", line, key)
+    (text,) = err.render_lines()
+    assert f"retl_project.yml:{line} {key}: cannot connect to PostgreSQL" in text
+    assert "Connection refused" in text
