@@ -121,6 +121,8 @@ class DuckDBEngine:
     ) -> None:
         self.path = path
         self._file_search_path = file_search_path
+        # The project's top-level names the folder retl runs in has too (restrict_files).
+        self._shadowed: frozenset[str] = frozenset()
         self.temp_directory = temp_directory
         self.memory = memory
         self.scratch = ScratchFiles(temp_directory)
@@ -173,6 +175,7 @@ class DuckDBEngine:
         Databases attached before (the warehouse file, attached SQLite or PostgreSQL) keep
         working. Call it once everything retl itself needs outside these places is set up."""
         base = self._file_search_path
+        shadowed: set[str] = set()
         dirs: list[str] = []
         # retl's own scratch files (the plan's rows, pipeline/plan.py) are written and read
         # by SQL too; they hold nothing a model could not compute itself.
@@ -181,14 +184,18 @@ class DuckDBEngine:
             dirs.append(text)
             if base is not None and folder.is_relative_to(base) and folder != base:
                 relative = folder.relative_to(base)
-                if not _shadowed(relative, base):
+                if _shadowed(relative, base):
+                    shadowed.add(relative.parts[0])
+                else:
                     dirs += [f"{relative}/", f"./{relative}/"]
         paths: list[str] = []
         for file in files:
             paths.append(str(file))
             if base is not None and file.is_relative_to(base):
                 relative = file.relative_to(base)
-                if not _shadowed(relative, base):
+                if _shadowed(relative, base):
+                    shadowed.add(relative.parts[0])
+                else:
                     paths += [str(relative), f"./{relative}"]
         # DuckDB checks a path as written, before expanding it: the escaped form retl reads
         # its own files by (``file_literal``) is that same folder, so it is allowed too.
@@ -200,6 +207,7 @@ class DuckDBEngine:
             self._con.execute("SET enable_external_access = false")
         except duckdb.Error as exc:
             raise EngineError(f"cannot restrict DuckDB's file access: {_clean(exc)}") from None
+        self._shadowed = frozenset(shadowed)
 
     def _attach(self, item: Attachment) -> None:
         options = "READ_ONLY" if item.kind == "duckdb" else f"TYPE {item.kind}, READ_ONLY"
@@ -281,7 +289,7 @@ class DuckDBEngine:
             # the source's own (a Spark query's), or Ctrl-C while the rows were read
             if isinstance(ahead.error, (EngineError, KeyboardInterrupt)):
                 raise ahead.error from None
-            raise EngineError(_clean(ahead.error or exc)) from None
+            raise EngineError(_clean(ahead.error or exc, self._shadowed)) from None
         finally:
             self._con.unregister("__retl_stage_reader")
         if into is None:
@@ -303,7 +311,12 @@ class DuckDBEngine:
         reader = self._retrying(lambda: self._con.execute(sql).to_arrow_reader(batch_rows))
         return pa.RecordBatchReader.from_batches(
             reader.schema,
-            _checked(reader, self.temp_directory, lost=lambda: self._lost_error(sql)),
+            _checked(
+                reader,
+                self.temp_directory,
+                lost=lambda: self._lost_error(sql),
+                shadowed=self._shadowed,
+            ),
         )
 
     def _lost_error(self, sql: str) -> BaseException | None:
@@ -338,7 +351,9 @@ class DuckDBEngine:
         try:
             file = pq.ParquetFile(path, pre_buffer=False)
         except (pa.ArrowException, OSError) as exc:
-            raise _failed(exc, self.temp_directory, f"cannot read {path}: ") from None
+            raise _failed(
+                exc, self.temp_directory, f"cannot read {path}: ", self._shadowed
+            ) from None
         schema = pa.schema([file.schema_arrow.field(c) for c in columns])
 
         def batches() -> Iterator[pa.RecordBatch]:
@@ -348,7 +363,9 @@ class DuckDBEngine:
                 )
 
         reader = pa.RecordBatchReader.from_batches(schema, batches())
-        return pa.RecordBatchReader.from_batches(schema, _checked(reader, self.temp_directory))
+        return pa.RecordBatchReader.from_batches(
+            schema, _checked(reader, self.temp_directory, shadowed=self._shadowed)
+        )
 
     def schema(self, sql: str) -> pa.Schema:
         """Arrow schema of ``sql``'s result, without running it to completion."""
@@ -366,7 +383,7 @@ class DuckDBEngine:
             rel = self._con.sql(sql)
             return [ColumnInfo(n, str(t)) for n, t in zip(rel.columns, rel.types, strict=True)]
         except duckdb.Error as exc:
-            raise EngineError(_clean(exc)) from None
+            raise EngineError(_clean(exc, self._shadowed)) from None
 
     def uuids_as_text(self, sql: str) -> str:
         """``sql`` with its UUID columns (and lists of them) as VARCHAR. Arrow carries a UUID
@@ -449,7 +466,7 @@ class DuckDBEngine:
                     last = exc  # a spill folder that is full too: said below if no step helps
                     continue
                 except duckdb.Error as exc:
-                    raise _failed(exc, self.temp_directory) from None
+                    raise _failed(exc, self.temp_directory, shadowed=self._shadowed) from None
                 except RuntimeError as exc:  # a signal that landed inside the query
                     interrupted = Interrupted.from_query(exc)
                     if interrupted is None:
@@ -629,11 +646,16 @@ def _disk_full(exc: BaseException, folder: Path | None) -> EnvironmentProblem | 
     return None
 
 
-def _failed(exc: BaseException, folder: Path | None, prefix: str = "") -> RetlError:
+def _failed(
+    exc: BaseException,
+    folder: Path | None,
+    prefix: str = "",
+    shadowed: frozenset[str] = frozenset(),
+) -> RetlError:
     """The error to raise for a statement or a read that failed: a full disk as the
     machine's problem (``_disk_full``), anything else as the engine's."""
     full = _disk_full(exc, folder)
-    return full if full is not None else EngineError(prefix + _clean(exc))
+    return full if full is not None else EngineError(prefix + _clean(exc, shadowed))
 
 
 def _ident(name: str) -> str:
@@ -713,6 +735,7 @@ def _checked(
     folder: Path | None = None,
     *,
     lost: Callable[[], BaseException | None] | None = None,
+    shadowed: frozenset[str] = frozenset(),
 ) -> Iterator[pa.RecordBatch]:
     """DuckDB keeps running the query while batches are read: an error found then (a cast
     failing at row five million) is an EngineError too, not pyarrow's bare OSError. An
@@ -727,7 +750,7 @@ def _checked(
             return
         except (duckdb.Error, pa.ArrowException, OSError) as exc:
             found = lost() if lost is not None and _interrupted(exc) else None
-            raise _failed(found or exc, folder) from None
+            raise _failed(found or exc, folder, shadowed=shadowed) from None
         yield batch
 
 
@@ -749,10 +772,6 @@ def _bytes(size: str) -> float:
     return float(number) * scale
 
 
-# The project's top-level names that the folder retl runs in has too (``_shadowed``).
-_SHADOWED: set[str] = set()
-
-
 def _shadowed(relative: Path, base: Path) -> bool:
     """Whether a model's relative path to ``relative`` (a project entry) would be read from
     the folder retl runs in rather than from the project ``base``: DuckDB looks for a
@@ -761,16 +780,14 @@ def _shadowed(relative: Path, base: Path) -> bool:
     job's ``creds/``), or a file of the same name in place of the project's. The absolute
     path stays allowed, and a relative one still is whenever the folder has no such name."""
     cwd = Path.cwd()
-    if cwd.resolve() == base.resolve() or not (cwd / relative).exists():
-        return False
-    _SHADOWED.add(relative.parts[0])
-    return True
+    return cwd.resolve() != base.resolve() and (cwd / relative).exists()
 
 
-def _refused(path: str) -> str:
-    """Why DuckDB refused to read ``path`` (a model's), and the fix."""
+def _refused(path: str, shadowed: frozenset[str]) -> str:
+    """Why DuckDB refused to read ``path`` (a model's), and the fix; ``shadowed``: the
+    engine's top-level names not allowed as written (``_shadowed``)."""
     first = Path(path).parts[0] if path and not Path(path).is_absolute() else None
-    if first is not None and first in _SHADOWED:
+    if first is not None and first in shadowed:
         return (
             f"retl may not read {path} as written: a relative path is read from the folder "
             f"retl runs in ({Path.cwd()}), which has a {first} of its own, before the "
@@ -784,11 +801,11 @@ def _refused(path: str) -> str:
     )
 
 
-def _clean(exc: BaseException) -> str:
+def _clean(exc: BaseException, shadowed: frozenset[str] = frozenset()) -> str:
     if isinstance(exc, duckdb.OutOfMemoryException):
         return "DuckDB ran out of memory: set warehouse.memory_limit higher in retl_project.yml"
     if isinstance(exc, duckdb.PermissionException):
         found = re.search(r'Cannot access file "([^"]*)"', str(exc))
-        return _refused(found.group(1) if found else "")
+        return _refused(found.group(1) if found else "", shadowed)
     # Redacted before the lines are joined: the patterns know DuckDB's line structure.
     return " ".join(redact_error(str(exc)).split()) or type(exc).__name__

@@ -269,6 +269,7 @@ def test_a_link_at_the_projects_top_to_a_hidden_file_is_refused(
     assert "may not read" in said and "Traceback" not in said, said
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "model", ["select * from read_text('creds/key.txt')", "select * from read_csv('data/ok.csv')"]
 )
@@ -297,3 +298,31 @@ def test_a_relative_read_never_reads_the_folder_retl_runs_in(
     mine = invoke_cli("show", "events", cwd=root)
     assert mine.returncode == 0, mine.stderr
     assert SENTINEL not in mine.stdout and ("mine" in mine.stdout or "1" in mine.stdout)
+
+
+def test_the_reason_a_relative_read_is_refused_is_each_engines_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One engine run beside a folder with a data/ of its own says so; another, run from its
+    project, says what it always said (a first version kept the names in a module-wide set,
+    so a later engine's refusal of 'data/../.git/config' blamed the running folder)."""
+    from reverse_etl.engine.duckdb import DuckDBEngine
+    from reverse_etl.errors import EngineError
+
+    job = tmp_path / "job"
+    for root in (job, job / "proj"):
+        (root / "data").mkdir(parents=True)
+        (root / "data" / "x.csv").write_text("a\n1\n")
+    (job / "proj" / ".git").mkdir()
+    (job / "proj" / ".git" / "config").write_text(f"{SENTINEL}\n")
+    said = []
+    for cwd in (job, job / "proj"):
+        monkeypatch.chdir(cwd)
+        engine = DuckDBEngine(file_search_path=job / "proj")
+        engine.restrict_files([job / "proj" / "data"])
+        with pytest.raises(EngineError) as refused:
+            engine.rows("select * from read_text('data/../.git/config')")
+        engine.close()
+        said.append(str(refused.value))
+    assert "read from the folder retl runs in" in said[0] and SENTINEL not in said[0]
+    assert "read from the folder retl runs in" not in said[1] and "RETL_ALLOWED_PATHS" in said[1]
