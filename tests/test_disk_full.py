@@ -91,8 +91,8 @@ def test_a_send_stopped_by_a_full_disk_keeps_what_was_acknowledged(
 
     checked = duckdb_engine._checked
 
-    def fills_up(reader: Any, folder: Path | None = None) -> Any:
-        for i, batch in enumerate(checked(reader, folder)):
+    def fills_up(reader: Any, folder: Path | None = None, **kwargs: Any) -> Any:
+        for i, batch in enumerate(checked(reader, folder, **kwargs)):
             if i == 2:  # the third chunk of the plan's rows finds the disk full
                 raise duckdb_engine._disk_full(OSError(FULL.format("x")), folder) or AssertionError
             yield batch

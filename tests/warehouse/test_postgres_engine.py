@@ -95,7 +95,7 @@ def test_duckdb_model_is_transpiled_and_runs_on_postgres(engine: PostgresEngine)
             "is_example": True,
             "later": dt.datetime(2024, 2, 13, 8, 30),
             "days_left": 20,
-            "half_floor": "4",  # a numeric without precision: its exact text, typed when staged
+            "half_floor": 4,  # an integer's // an integer, as in DuckDB (a numeric's text before)
             "orders_by_email": 2,
         },
         {
@@ -107,7 +107,7 @@ def test_duckdb_model_is_transpiled_and_runs_on_postgres(engine: PostgresEngine)
             "is_example": False,
             "later": dt.datetime(2024, 3, 2, 23, 59, 59),
             "days_left": 2,
-            "half_floor": "2",
+            "half_floor": 2,
             "orders_by_email": 1,
         },
     ]
