@@ -313,10 +313,9 @@ def _time_average(original: Any) -> Any:
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
         kind = _kind(node.this)
-        if kind in (_T.INTERVAL, _T.TIME, _T.TIMESTAMPTZ):
-            self._set_type(node, kind)
-        elif kind in _DATES | _TIMES:
-            self._set_type(node, _T.TIMESTAMP)
+        averaged = _average(kind) if kind not in _NUMBERS else None  # numbers: sqlglot's
+        if averaged is not None:
+            self._set_type(node, averaged)
         return node
 
     return annotate
