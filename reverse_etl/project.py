@@ -93,7 +93,7 @@ class Project:
         self.clock: Clock = system_clock  # acknowledgement times, the dedup window (tests)
         self._workbench: DuckDBEngine | None = None
         self._warehouse: Engine | None = None
-        self._file_rule: FileRule | None = None  # the files models may read (_allows)
+        self._file_rule: FileRule | None = None  # the files models may read (allows)
         self._readable: tuple[list[Path], list[Path]] | None = None  # readable_files()
         self._scratch: Path | None = None  # the spill folder outside the project, if any
         self._scratch_cleanup: weakref.finalize[Any, Any] | None = None
@@ -294,11 +294,11 @@ class Project:
     def _check_source_files(self, compiled: CompiledModel) -> None:
         """A source file that is missing, or that models may not read, said as such at its
         key in retl_project.yml, not as the engine's error blamed on the model."""
-        missing = self.sources.missing_files(compiled.sources, allows=self._allows)
+        missing = self.sources.missing_files(compiled.sources, allows=self.allows)
         if missing:
             raise ConfigError.from_problems(missing)
 
-    def _allows(self, path: Path) -> bool:
+    def allows(self, path: Path) -> bool:
         """Whether models may read the local file ``path``. The rule is made once per
         project, as the workbench's is: listing the files walks every folder of the project
         for links (0.17 s for a dbt target/ of 20k files), which each model paid again."""

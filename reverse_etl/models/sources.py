@@ -104,6 +104,13 @@ class SourceCatalog:
         """A located problem when the table's ``external_location`` names a local file that
         (``allows`` given: the rule of the files models may read) models may not read, there
         or not, or that does not exist, with the nearest file of that folder; else None."""
+        found = self.file_problem(source_name, table_name, allows)
+        return found[0] if found is not None else None
+
+    def file_problem(
+        self, source_name: str, table_name: str, allows: Callable[[Path], bool] | None = None
+    ) -> tuple[Problem, bool] | None:
+        """:meth:`missing_file`'s problem, and whether it is a refusal (not "missing")."""
         src, table = self.lookup(source_name, table_name)
         found = _location(src, table)
         path = local_file(found[0], self.project_dir) if found is not None else None
@@ -111,7 +118,8 @@ class SourceCatalog:
             return None
         location, key = found
         written = os.path.normpath(location)  # data/../data/x.csv said as data/x.csv
-        if allows is not None and said_refused(path, allows, self.project_dir):
+        refused = allows is not None and said_refused(path, allows, self.project_dir)
+        if refused:
             message, hint = refused_file(path, written)
         elif not path.exists():
             message, hint = f"file {written} does not exist", _nearest_file(path, written)
@@ -119,14 +127,19 @@ class SourceCatalog:
             return None
         index = next(i for i, s in enumerate(self.sources.values()) if s is src)
         key_path: KeyPath = ("sources", index, *key)
-        loaded = load_yaml(self.project_dir / PROJECT_FILE, required=False)
-        return Problem(
+        problem = Problem(
             f"source('{source_name}', '{table_name}'): {message}",
             file=self.project_dir / PROJECT_FILE,
-            line=loaded.line_of(key_path) if loaded is not None else None,
+            line=self._line_of(key_path),
             key=format_key_path(key_path),
             hint=hint,
         )
+        return problem, refused
+
+    def _line_of(self, key_path: KeyPath) -> int | None:
+        """The line of retl_project.yml that writes ``key_path`` (None: not found)."""
+        loaded = load_yaml(self.project_dir / PROJECT_FILE, required=False)
+        return loaded.line_of(key_path) if loaded is not None else None
 
     def table_at(self, src: SourceDecl, table: TableDecl) -> tuple[int | None, str] | None:
         """The line and key of ``table``'s declaration (its ``name``) in retl_project.yml."""
@@ -135,9 +148,7 @@ class SourceCatalog:
         if index is None or position is None:
             return None
         key_path: KeyPath = ("sources", index, "tables", position, "name")
-        loaded = load_yaml(self.project_dir / PROJECT_FILE, required=False)
-        line = loaded.line_of(key_path) if loaded is not None else None
-        return line, format_key_path(key_path)
+        return self._line_of(key_path), format_key_path(key_path)
 
     def column_type_at(
         self, src: SourceDecl, table: TableDecl, column: str
@@ -152,9 +163,7 @@ class SourceCatalog:
         column_at = names.index(column)
         key_path: KeyPath = ("sources", index, "tables", position, "columns", column_at)
         key_path += ("data_type",)
-        loaded = load_yaml(self.project_dir / PROJECT_FILE, required=False)
-        line = loaded.line_of(key_path) if loaded is not None else None
-        return line, format_key_path(key_path)
+        return self._line_of(key_path), format_key_path(key_path)
 
     def missing_files(
         self, tables: Sequence[tuple[str, str]], allows: Callable[[Path], bool] | None = None

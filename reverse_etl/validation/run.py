@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,6 @@ from reverse_etl.config.destinations import DestinationConfig, load_destinations
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations import registry
-from reverse_etl.engine.file_rule import FileRule
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
 from reverse_etl.models.sources import refused_file, said_refused
@@ -103,13 +101,6 @@ def validate_project(
     notes: list[Problem] = []
     declared = DeclaredSchemas(project.sources)
 
-    @cache  # asked only when a local file is checked (it lists the project's folders)
-    def rule() -> FileRule:
-        return FileRule.of(project.dir, *project.readable_files())
-
-    def allows(path: Path) -> bool:
-        return rule().allows(path)
-
     engine = EngineSchemas(
         lambda: _open_engine(project, notes),
         declared,
@@ -146,9 +137,11 @@ def validate_project(
         analysis = analyse(graph, [c.model for c in configs], providers, dialect)
     finally:
         engine.close()
-    missing, refused = _missing_files(analysis, declared, allows)
+    missing, refused = _missing_files(analysis, declared, project.allows)
     absent = _absent_tables(server_schemas, declared, kind, project.dir)
-    ctx = _Context(project.dir, graph, analysis, declared, notes, missing, refused, absent, allows)
+    ctx = _Context(
+        project.dir, graph, analysis, declared, notes, missing, refused, absent, project.allows
+    )
     results = [_validate_one(config, ctx) for config in configs]
     if config_problems:
         raise ConfigError.from_problems([*config_problems, *unique_errors(results)])
@@ -224,10 +217,10 @@ def _missing_files(
         decl = declared.declaration(ref)
         if decl is None:
             continue
-        problem = catalog.missing_file(decl[0].name, decl[1].name, allows)
-        if problem is not None:
-            out[ref] = problem
-            if catalog.missing_file(decl[0].name, decl[1].name) != problem:  # not 'missing'
+        found = catalog.file_problem(decl[0].name, decl[1].name, allows)
+        if found is not None:
+            out[ref] = found[0]
+            if found[1]:
                 refused.add(ref)
     return out, frozenset(refused)
 
