@@ -181,6 +181,11 @@ class UsageError(RetlError):
     """The command line asked for something impossible (unknown --select name, bad option)."""
 
 
+# Exit codes of a run stopped by a signal: 128 + the signal's number, as a shell reports it.
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (SIGINT) or SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt
     (the CLI turns SIGTERM into one). A sync raises it again once it has stopped sending,

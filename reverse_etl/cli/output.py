@@ -15,7 +15,13 @@ from typing import Any, Literal, NoReturn
 import orjson
 import typer
 
-from reverse_etl.errors import Interrupted, RetlError, environment_error
+from reverse_etl.errors import (
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    Interrupted,
+    RetlError,
+    environment_error,
+)
 from reverse_etl.reporting.console import Console, JsonConsole, PlainConsole, RichConsole
 from reverse_etl.secrets import scrub, scrub_data
 
@@ -63,11 +69,6 @@ def _fail_line(text: str) -> None:
         RichTerminal(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(text)}")
     else:
         print(f"error: {text}", file=sys.stderr, flush=True)
-
-
-# Exit codes of a run stopped by a signal: 128 + the signal's number, as a shell reports it.
-EXIT_SIGINT = 130
-EXIT_SIGTERM = 143
 
 
 @contextmanager
@@ -153,12 +154,12 @@ def _interrupted(out: Output, exc: KeyboardInterrupt) -> NoReturn:
     signal_name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
     report = exc.report_path if isinstance(exc, Interrupted) else None
     text = "interrupted" if signal_name == "SIGINT" else f"terminated by {signal_name}"
-    if report is not None and isinstance(exc, Interrupted) and not exc.sent:
-        text += f" before anything was sent (run report: {report})"
-    elif report is not None and isinstance(exc, Interrupted):
+    if report is not None and isinstance(exc, Interrupted):
         text += (
             ": stopped sending; the events acknowledged before are recorded in the state and "
             f"{exc.rest} (run report: {report})"
+            if exc.sent
+            else f" before anything was sent (run report: {report})"
         )
     _fail_line(text)
     if out.format == "json":

@@ -6,14 +6,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Final
 
+from reverse_etl.errors import EXIT_SIGINT
+
 ACCEPTED: Final = "accepted"
 REJECTED: Final = "rejected"
 SKIPPED_INVALID: Final = "skipped_invalid"
 FAILED: Final = "failed"
 OUTCOMES: Final = (ACCEPTED, REJECTED, SKIPPED_INVALID, FAILED)
-# A sync stopped by Ctrl-C (SIGINT) exits 130 (cli/output.py); one stopped by SIGTERM (143,
-# a CI job's timeout, say) is a failed run (docs/observability.md).
-EXIT_CTRL_C: Final = 130
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ class RunRecord:
     def status(self) -> str:
         if self.exit_code is None:
             return "running" if self.running else "interrupted"
-        if self.exit_code == EXIT_CTRL_C:
+        if self.exit_code == EXIT_SIGINT:  # Ctrl-C; SIGTERM (a CI job's timeout) is a failure
             return "interrupted"
         return "ok" if self.exit_code == 0 else "failed"
 

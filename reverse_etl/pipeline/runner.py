@@ -17,6 +17,8 @@ from reverse_etl.destinations.base import Destination
 from reverse_etl.engine.duckdb import DEFAULT_MEMORY
 from reverse_etl.engine.native_memory import arrow_system_pool
 from reverse_etl.errors import (
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
     ConfigError,
     Interrupted,
     InvalidRowsError,
@@ -233,7 +235,7 @@ class Runner:
                 signal = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
                 sent = report.interrupted is not None or bool(report.results)
                 interrupted = Interrupted(signal, rest=_after_interruption(full_refresh), sent=sent)
-                exit_code = 143 if signal == "SIGTERM" else 130
+                exit_code = EXIT_SIGTERM if signal == "SIGTERM" else EXIT_SIGINT
                 report.error = (
                     f"interrupted by {signal}: stopped sending; the events acknowledged before "
                     f"are recorded in the state, and {interrupted.rest}"
