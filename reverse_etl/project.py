@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     # Imported where used (issue #18): `retl validate` needs none of the run path (Arrow,
     # DuckDB, delivery, state), and a plan or sync pays for it once, when it starts.
     import pyarrow as pa
+    from sqlglot import exp
 
     from reverse_etl.check import DestinationCheck
     from reverse_etl.delivery.retry import RetryPolicy
@@ -379,7 +380,7 @@ class Project:
         # On the workbench a failing model is bound again alone: its error's line is exact.
         # (A model in another dialect is translated first: its own text would not bind.)
         own = compiled.dialect in (None, bench.model_dialect)
-        with model_errors(compiled, probe=bench.describe if engine is bench and own else None):
+        with model_errors(compiled, probe=_probe(bench) if engine is bench and own else None):
             sql = query_for(compiled, engine)
             if engine is bench:
                 sql = bench.uuids_as_text(sql)
@@ -425,11 +426,10 @@ class Project:
         engine = self.engine  # a warehouse that cannot open is its own error, not the model's
         # Errors name the model (maybe an upstream one) and the line of its file.
         own = compiled.dialect in (None, self.workbench.model_dialect)
-        probe = self.workbench.describe if engine is self._workbench and own else None
-        if own:
-            _refuse_a_statement(compiled)
+        probe = _probe(self.workbench) if engine is self._workbench and own else None
+        tree = _refuse_a_statement(compiled) if own else None
         with model_errors(compiled, probe=probe):
-            model_sql = query_for(compiled, engine)
+            model_sql = query_for(compiled, engine, tree)
             sql = f"SELECT * FROM (\n{model_sql}\n) AS _retl_preview LIMIT {limit}"
             reader = engine.stream(sql, batch_rows=max(limit, 1))
             table = pa.Table.from_batches(list(iter_batches(reader)), schema=reader.schema)
@@ -830,10 +830,17 @@ def _links(folder: Path) -> Iterator[Path]:
                 yield path
 
 
-def _refuse_a_statement(compiled: CompiledModel) -> None:
+def _probe(bench: DuckDBEngine) -> Callable[[str], object]:
+    """The workbench binding a model's text alone (``model_errors``), its file paths made the
+    project's as they were when it ran: else its error would be that of another read."""
+    return lambda sql: bench.describe(bench.project_paths(sql))
+
+
+def _refuse_a_statement(compiled: CompiledModel) -> exp.Expr | None:
     """``retl show`` of a model that is a DELETE or an UPDATE (DuckDB runs one inside
     ``SELECT * FROM (...)`` when it says RETURNING): refused by name, as validate and sync
-    refuse it, before it runs. Text sqlglot cannot read is left to DuckDB to judge."""
+    refuse it, before it runs. Text sqlglot cannot read is left to DuckDB to judge. The
+    model's parsed tree, read once (``query_for`` reads its file paths from it)."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
@@ -843,7 +850,7 @@ def _refuse_a_statement(compiled: CompiledModel) -> None:
     try:
         trees = [t for t in sqlglot.parse(compiled.sql, read="duckdb") if t is not None]
     except SqlglotError:
-        return
+        return None
     # DuckDB's own forms that return rows (PIVOT, VALUES, SUMMARIZE...) are read-only too
     reads = (exp.Query, exp.Pivot, exp.Values, exp.Summarize, exp.Describe)
     if trees and (len(trees) != 1 or not isinstance(trees[0], reads)):
@@ -852,3 +859,4 @@ def _refuse_a_statement(compiled: CompiledModel) -> None:
             file=compiled.model.path,
             hint="a model is one query: the rows to send",
         )
+    return trees[0] if trees else None

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # annotations only: `retl validate` imports this without Arro
     from pathlib import Path
 
     import pyarrow as pa
+    from sqlglot import exp
 
 DEFAULT_BATCH_ROWS = 10_000
 # Arrow field metadata of a text column that holds JSON (a warehouse's json or jsonb, an
@@ -55,6 +56,8 @@ class EngineCapabilities:
     subquery: 7.0 -> 2.2 s for the 1M-row classification, issue #17).
     ``reads_local_files``: models read files with the engine's own readers (Spark's), so the
     project's rule on which files they may read is handed to it (``LocalFiles``).
+    ``project_paths``: a model's relative file paths would be read from the folder retl runs
+    in, so they are made the project's before it runs (``ProjectPaths``).
     """
 
     dialect: str
@@ -65,6 +68,7 @@ class EngineCapabilities:
     native_models: bool = False
     subquery_fence: str = ""
     reads_local_files: bool = False
+    project_paths: bool = False
 
 
 class Engine(Protocol):
@@ -122,6 +126,15 @@ class LocalFiles(Engine, Protocol):
 
     def restrict_files(self, directories: Sequence[Path], files: Sequence[Path] = ()) -> None:
         """From now on, models read local files only in ``directories`` and ``files``."""
+        ...
+
+
+class ProjectPaths(Engine, Protocol):
+    """An engine with ``capabilities.project_paths``."""
+
+    def project_paths(self, sql: str, tree: exp.Expr | None = None) -> str:
+        """A model's ``sql`` (``tree``: its parsed form, when the caller has it) with its
+        relative file paths made the project's."""
         ...
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     # Imported by the methods that move rows: validate's DESCRIBE of a source file needs
     # DuckDB, not Arrow (~0.2 s of start-up with numpy, issue #18).
     import pyarrow as pa
+    from sqlglot import exp
 
 from reverse_etl.engine.arrow_stream import ReadAhead
 from reverse_etl.engine.base import (
@@ -36,7 +37,7 @@ from reverse_etl.engine.base import (
     EngineCapabilities,
 )
 from reverse_etl.engine.errors_text import redact_error
-from reverse_etl.engine.file_paths import GLOB_CHARS, escape_glob
+from reverse_etl.engine.file_paths import GLOB_CHARS, escape_glob, project_paths
 from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.pg_dsn import dsn_host, split_password
 from reverse_etl.engine.scratch import ScratchFiles
@@ -107,7 +108,7 @@ class DuckDBEngine:
     JOIN_SHARE = 8
     # The state lives in a local file attached beside the models (state/store.py).
     capabilities = EngineCapabilities(
-        "duckdb", can_hold_state=False, diffs_in_place=False, is_workbench=True
+        "duckdb", can_hold_state=False, diffs_in_place=False, is_workbench=True, project_paths=True
     )
 
     def __init__(
@@ -208,6 +209,18 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(f"cannot restrict DuckDB's file access: {_clean(exc)}") from None
         self._shadowed = frozenset(shadowed)
+
+    def project_paths(self, sql: str, tree: exp.Expr | None = None) -> str:
+        """A model's ``sql`` with each relative path it gives a file reader as a literal made
+        the project's (``file_paths.project_paths``), when retl runs outside the project:
+        DuckDB would look in the folder retl runs in first. Run from the project folder, the
+        text runs as written (a reader's ``filename`` column stays the path as written). A
+        path built at run time stays relative, and is refused where that folder has the same
+        top-level name (``_shadowed``)."""
+        base = self._file_search_path
+        if base is None or Path.cwd().resolve() == base.resolve():
+            return sql
+        return project_paths(sql, base, tree)
 
     def _attach(self, item: Attachment) -> None:
         options = "READ_ONLY" if item.kind == "duckdb" else f"TYPE {item.kind}, READ_ONLY"

@@ -24,7 +24,9 @@ from reverse_etl.engine.errors_text import sqlglot_problem
 from reverse_etl.errors import EngineError, ModelError, Problem
 
 if TYPE_CHECKING:
-    from reverse_etl.engine.base import Engine, NativeModels
+    from sqlglot import exp
+
+    from reverse_etl.engine.base import Engine, NativeModels, ProjectPaths
     from reverse_etl.models.compile import CompiledModel, Model
 
 
@@ -90,16 +92,27 @@ def refuse_connectors(compiled: CompiledModel) -> None:
         )
 
 
-def query_for(compiled: CompiledModel, engine: Engine) -> str:
-    """A SELECT in ``engine``'s model dialect that reads ``compiled``'s rows."""
+def query_for(compiled: CompiledModel, engine: Engine, tree: exp.Expr | None = None) -> str:
+    """A SELECT in ``engine``'s model dialect that reads ``compiled``'s rows, its relative
+    file paths the project's on an engine that would read them elsewhere (``ProjectPaths``).
+    ``tree``: ``compiled.sql`` parsed in its dialect, when the caller has it."""
     refuse_connectors(compiled)
     written = compiled.dialect
     target = engine.model_dialect
     if written is None or written == target:
-        return compiled.sql
-    if engine.capabilities.native_models and written == engine.capabilities.dialect:
+        sql = compiled.sql
+    elif engine.capabilities.native_models and written == engine.capabilities.dialect:
         native = cast("NativeModels", engine)
         return f"SELECT * FROM {native.native_view(compiled.name, compiled.sql)}"
+    else:
+        sql, tree = _translated(compiled, written, target), None
+    if engine.capabilities.project_paths:
+        return cast("ProjectPaths", engine).project_paths(sql, tree)
+    return sql
+
+
+def _translated(compiled: CompiledModel, written: str, target: str) -> str:
+    """``compiled``'s SQL, written in ``written``, translated into ``target``."""
     import sqlglot
     from sqlglot.errors import ErrorLevel, SqlglotError
 
@@ -129,4 +142,4 @@ def query_for(compiled: CompiledModel, engine: Engine) -> str:
         raise EngineError(
             f"model '{compiled.name}' must be exactly one SELECT statement, found {len(out)}"
         )
-    return out[0]
+    return str(out[0])
