@@ -16,6 +16,8 @@
 - **A set operation's columns typed as DuckDB types them** (below).
 - **``list || list`` typed as a list** (below).
 - **A struct's field names keep their spelling; a field is read in any case** (below).
+- **A NULL read from a subquery or CTE is an INTEGER; JSON's ``->>`` and ``->`` typed**
+  (below).
 
 Every module of retl that has sqlglot read SQL imports this one first
 (``tests/test_quality.py`` checks it); importing it installs the changes, once per process.
@@ -696,6 +698,57 @@ def install_struct_fields() -> None:
     _patch(TypeAnnotator, "_annotate_dot", _field_in_any_case)
 
 
+# --- NULL through a subquery, JSON's arrows ------------------------------------------
+# sqlglot (30.30) types ``x`` of ``SELECT x FROM (SELECT NULL AS x)`` (or of a CTE) as
+# unknown: the NULL it reads is then replaced by DuckDB's "default NULL type", unknown, so
+# `retl validate` said "type not inferred". DuckDB binds a subquery's or CTE's NULL column
+# as an INTEGER. And ``j ->> 'k'`` (``json_extract_string``) and ``j -> 'k'``
+# (``json_extract``) were unknown too: DuckDB's are a VARCHAR and a JSON (for one path; a
+# list of paths gives a list, left to sqlglot).
+
+
+def _null_as_integer(original: Any) -> Any:
+    """The columns a query reads from a subquery or CTE: NULL ones as DuckDB's INTEGER."""
+
+    def selects(self: Any, source: Any) -> Any:
+        found = original(self, source)
+        if type(self.dialect).__name__ != "DuckDB":
+            return found
+        return {
+            name: _T.INT if _data_type(kind).this is _T.NULL else kind
+            for name, kind in found.items()
+        }
+
+    return selects
+
+
+def _json_extracted(kind: Any) -> Any:
+    """``->>`` (a VARCHAR) or ``->`` (a JSON) of one path."""
+
+    def wrap(original: Any) -> Any:
+        def annotate(self: Any, node: Any) -> Any:
+            original(self, node)
+            path = node.expression
+            if isinstance(path, (exp.JSONPath, exp.Literal)):
+                self._set_type(node, kind)
+            return node
+
+        return annotate
+
+    return wrap
+
+
+def install_null_and_json() -> None:
+    """DuckDB's types of a subquery's NULL and of JSON's arrows (idempotent)."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.optimizer.annotate_types import TypeAnnotator
+
+    _patch(TypeAnnotator, "_get_source_scope_selects", _null_as_integer)
+    metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
+    _patch_annotator(metadata, exp.JSONExtractScalar, _json_extracted(_T.VARCHAR))
+    _patch_annotator(metadata, exp.JSONExtract, _json_extracted(_T.JSON))
+
+
 install()
 install_json_values()
 install_star_expansion()
@@ -703,3 +756,4 @@ install_time_arithmetic()
 install_set_operation_types()
 install_list_concat()
 install_struct_fields()
+install_null_and_json()

@@ -25,6 +25,7 @@ TABLES = {
     ],
     "u": [("a", "integer"), ("c", "varchar"), ("ts", "timestamp"), ("email", "varchar")],
     "v": [("id", "varchar"), ("a", "integer"), ("b", "varchar")],
+    "w": [("j", "json"), ("k", "varchar")],
 }
 SCHEMA = {TableRef.of(name, "s"): cols for name, cols in TABLES.items()}
 
@@ -552,3 +553,34 @@ def test_a_struct_star_rewrite_that_trips_is_a_note_not_a_traceback(
 )
 def test_a_column_list_names_the_columns(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     assert inferred(sql) == described(con, sql)
+
+
+NULL_READS = [
+    # a NULL read from a subquery or CTE is an INTEGER, as DuckDB binds it (unknown before:
+    # "type not inferred")
+    "select x from (select null as x)",
+    "with c as (select null as x) select * from c",
+    "select q.x, q.y from (select null as x, 1 as y) as q",
+    "select x from (select x from (select null as x))",
+    "select x + 1 as n from (select null as x)",
+]
+
+
+@pytest.mark.parametrize("sql", NULL_READS)
+def test_a_null_read_from_a_subquery_is_an_integer(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    exact(con, sql)
+
+
+JSON_ARROWS = [
+    # ->> is a VARCHAR and -> a JSON, on a JSON or a text column (unknown before)
+    "select j->>'k' as v, j->'k' as w, j->>'$.k.z' as x, j->0 as y, j->>0 as z from s.w",
+    "select k->>'k' as v, k->'k' as w from s.w",
+    "with c as (select j->>'k' as v, j->'k' as w from s.w) select * from c",
+]
+
+
+@pytest.mark.parametrize("sql", JSON_ARROWS)
+def test_json_arrows_are_typed_as_duckdb_does(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    exact(con, sql)
