@@ -584,3 +584,37 @@ JSON_ARROWS = [
 @pytest.mark.parametrize("sql", JSON_ARROWS)
 def test_json_arrows_are_typed_as_duckdb_does(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     exact(con, sql)
+
+
+WINDOW_ORDERS = [
+    # a window's ORDER BY reads the tables' column before an output alias of that name:
+    # ambiguous where two joined tables have it (missed before, DuckDB refuses the query)
+    "select 1 as a, row_number() over (order by a) as r from s.t join s.u on t.ts = u.ts",
+    "select t.a as a, sum(t.a) over (partition by c order by a desc) as r\n"
+    "from s.t join s.u on t.ts = u.ts",
+    "select t.a, row_number() over (order by a) as r from s.t join s.u on t.ts = u.ts",
+]
+
+
+@pytest.mark.parametrize("sql", WINDOW_ORDERS)
+def test_an_ambiguous_column_in_a_windows_order_is_an_error(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    with pytest.raises(duckdb.BinderException, match="Ambiguous"):
+        con.execute(f"describe {sql}")
+    issues = infer_columns(sql, schema=SCHEMA).issues
+    assert [(i.code, i.subject) for i in issues] == [("unresolved_column", "a")]
+    assert "ambiguous" in issues[0].message and issues[0].line is not None
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select t.a as a, row_number() over (order by a) as r from s.t",
+        "select 1 as x, row_number() over (order by x) as r from s.t join s.u on t.a = u.a",
+    ],
+)
+def test_a_windows_order_on_an_alias_alone_is_no_error(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    assert inferred(sql) == described(con, sql)

@@ -28,7 +28,14 @@ from reverse_etl.columns.records import (
 from reverse_etl.columns.sqltypes import parse_type
 from reverse_etl.columns.struct_stars import expand_struct_stars
 from reverse_etl.columns.syntax import syntax_issue
-from reverse_etl.columns.trace import Context, line_of, mark, output_columns, run_time_columns
+from reverse_etl.columns.trace import (
+    WINDOW_ALIASES,
+    Context,
+    line_of,
+    mark,
+    output_columns,
+    run_time_columns,
+)
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.sqlglot_fixes import keep_field_spelling
 
@@ -157,6 +164,7 @@ def _infer_tree(
         if root is None:  # pragma: no cover - a Query always has a scope
             raise SqlglotError("no scope")
         issues += _unresolved_columns(root, known)
+        issues += _ambiguous_window_aliases(root, known)
         columns, complete = output_columns(root, Context(dialect, original, upstream))
     except SqlglotError as exc:
         issue = _optimize_issue(exc, tree, known)
@@ -295,12 +303,37 @@ def _unresolved_columns(root: Scope, schema: TableSchemas) -> list[InferenceIssu
         for col in scope.unqualified_columns:
             clause = col.find_ancestor(exp.Order, exp.Group, exp.Having)
             outputs = getattr(scope.expression, "named_selects", ())
-            if clause is not None and col.name in outputs:
+            if clause is not None and _sees_outputs(clause) and col.name in outputs:
                 continue  # ORDER BY / GROUP BY on an output alias
             pivoted = _pivoted(col, scope, columns)
             if pivoted is not columns and _having(col, pivoted):
                 continue  # a PIVOT's column, of the relation pivoted
             out.append(_unresolved(col, pivoted))
+    return out
+
+
+def _sees_outputs(clause: exp.Expr) -> bool:
+    """Whether an ORDER BY, GROUP BY or HAVING may name the query's output aliases: not a
+    window's ORDER BY (``row_number() over (order by id)``: DuckDB reads ``id`` of the
+    tables, and finds it ambiguous where two joined tables have it)."""
+    return not isinstance(clause.parent, exp.Window)
+
+
+def _ambiguous_window_aliases(root: Scope, schema: TableSchemas) -> list[InferenceIssue]:
+    """A window's ORDER BY naming an output alias that several joined tables also have
+    (``1 AS id, row_number() OVER (ORDER BY id)``): DuckDB reads the tables' column first,
+    and finds it ambiguous; qualify() had put the alias's expression in its place."""
+    out: list[InferenceIssue] = []
+    for scope in root.traverse():
+        written = scope.expression.meta.get(WINDOW_ALIASES)
+        if not written:
+            continue
+        columns = _source_columns(scope, schema)
+        seen: set[str] = set()
+        for col in written:
+            if col.name.lower() not in seen and len(_having(col, columns)) > 1:
+                seen.add(col.name.lower())
+                out.append(_unresolved(col, columns))
     return out
 
 

@@ -26,6 +26,9 @@ _STAR = "retl_star_line"  # on a SELECT: the line of its first ``*``
 _WRITTEN = "retl_written"  # on a SELECT: its unaliased columns' names as written, by lower case
 _FIELD = "retl_field"  # on the last name of ``x.y`` unaliased: as written (a struct's field)
 _LISTED = "retl_listed"  # on a CTE's or subquery's query: its column list as written, c(x, y)
+# On a SELECT: the names its windows' ORDER BY reads unqualified that are also its aliases
+# (qualify() puts the alias's expression in their place; DuckDB reads the tables' first).
+WINDOW_ALIASES = "retl_window_aliases"
 
 
 def line_of(node: exp.Expr | None) -> int | None:
@@ -60,6 +63,7 @@ def mark(tree: exp.Expr, dialect: str) -> None:
                 proj.this.meta[_FIELD] = proj.this.name
             if isinstance(proj, exp.Dot) and isinstance(proj.expression, exp.Identifier):
                 proj.expression.meta[_FIELD] = proj.expression.name
+        _mark_window_aliases(select)
     for node in tree.find_all(exp.Alias):  # * REPLACE (expr AS name) and nested aliases
         ident = node.args.get("alias")
         if isinstance(ident, exp.Identifier) and _ALIAS not in ident.meta:
@@ -70,6 +74,22 @@ def mark(tree: exp.Expr, dialect: str) -> None:
         query = relation.this if isinstance(relation, (exp.CTE, exp.Subquery)) else None
         if names and isinstance(query, exp.Query):
             query.meta[_LISTED] = names
+
+
+def _mark_window_aliases(select: exp.Select) -> None:
+    """Record the aliases of ``select`` its windows' ORDER BY names unqualified."""
+    aliases = {p.alias.lower() for p in select.expressions if isinstance(p, exp.Alias)}
+    if not aliases:
+        return
+    named: list[exp.Column] = []
+    for proj in select.expressions:
+        for window in proj.find_all(exp.Window):
+            order = window.args.get("order")
+            for col in order.find_all(exp.Column) if order is not None else ():
+                if not col.table and col.name.lower() in aliases:
+                    named.append(col.copy())  # its name and line, as written
+    if named:
+        select.meta[WINDOW_ALIASES] = named
 
 
 def _count_star(node: exp.Expr) -> exp.Expr:
