@@ -462,6 +462,15 @@ AUTO_NAMES = [
     "  median(a), Upper(max(b)), any_value(b) from s.t",
     "select b, count(*), count(*) + 1 as n from s.t group by b",
     "select count(*) over (), count() over (partition by b) from s.t",
+    # operators in parentheses, a parenthesised column by its name, COALESCE in capitals,
+    # a cast's type as DuckDB spells it (before: 'a + 1', '(a)', 'coalesce(a, 1)', 'CAST(b
+    # AS TEXT)', 'CAST("Mixed" AS TEXT)')
+    'select a + 1, (a), (("Mixed")), (a + 1) * 2, a = 1 and b is null, a in (1, 2),\n'
+    "  a between 1 and 2, not a, b || 'x', (upper(b)) from s.t",
+    "select COALESCE(a, 1), coalesce(b, 'x') || b, ifnull(a, 2), coalesce((a), coalesce(a, 3))\n"
+    "  from s.t",
+    'select CAST(a AS TEXT), b::varchar, a::int, a::double, d::date, cast("Mixed" as text),\n'
+    "  tags::text[], a::real, ts::timestamptz, (a + 1)::text from s.t",
 ]
 
 

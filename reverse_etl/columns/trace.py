@@ -11,6 +11,7 @@ from sqlglot import exp
 from sqlglot.expressions.datatypes import DType
 from sqlglot.optimizer.scope import Scope
 
+from reverse_etl.columns.names import auto_name, unparenthesised
 from reverse_etl.columns.records import OutputColumn, TableRef, UpstreamModel, ref_of
 from reverse_etl.columns.sqltypes import NULL, UNKNOWN, SqlType, TypeClass, sql_type
 from reverse_etl.sqlglot_fixes import SET_COLUMNS
@@ -55,7 +56,7 @@ def mark(tree: exp.Expr, dialect: str) -> None:
                 ident = proj.args.get("alias")
                 if isinstance(ident, exp.Identifier):
                     ident.meta[_ALIAS] = ident.name
-            elif not isinstance(proj, (exp.Column, exp.Star, exp.Dot)):
+            elif not isinstance(unparenthesised(proj), (exp.Column, exp.Star, exp.Dot)):
                 proj.meta[_UNNAMED] = auto_name(proj, dialect)
             elif isinstance(proj, exp.Column) and not proj.is_star:
                 select.meta.setdefault(_WRITTEN, {})[proj.name.lower()] = proj.name
@@ -90,24 +91,6 @@ def _mark_window_aliases(select: exp.Select) -> None:
                     named.append(col.copy())  # its name and line, as written
     if named:
         select.meta[WINDOW_ALIASES] = named
-
-
-def _count_star(node: exp.Expr) -> exp.Expr:
-    """``count(*)`` and ``count()``: DuckDB's ``count_star()`` (``count()`` in a window)."""
-    if isinstance(node, exp.Count) and (node.this is None or isinstance(node.this, exp.Star)):
-        name = "count" if isinstance(node.parent, exp.Window) else "count_star"
-        return exp.Anonymous(this=name, expressions=[])
-    return node
-
-
-def auto_name(node: exp.Expr, dialect: str) -> str:
-    """The name the engine gives an expression written without AS; for DuckDB, its function
-    names in lower case and ``count(*)`` as ``count_star()`` (``SUM(a)`` is ``sum(a)``)."""
-    if dialect != "duckdb":
-        return node.sql(dialect)
-    if any(isinstance(n, exp.Count) for n in node.walk()):
-        node = node.copy().transform(_count_star, copy=False)
-    return node.sql(dialect, normalize_functions="lower")
 
 
 @dataclass
@@ -261,6 +244,7 @@ def _name(proj: exp.Expr, scope: Scope, ctx: Context, depth: int = 0) -> tuple[s
             return str(written[key]), True
         right = sides[-1:] == ["RIGHT"] and inner.expressions
         inner = inner.expressions[-1] if right else inner.this
+    inner = unparenthesised(inner)  # (a): the column a
     if isinstance(inner, exp.Dot) and _FIELD in inner.expression.meta:
         return str(inner.expression.meta[_FIELD]), True  # a struct's field: as written
     # An unaliased column keeps the name its source spells (DuckDB: the table's own case).
