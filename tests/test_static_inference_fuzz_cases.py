@@ -627,3 +627,34 @@ def test_a_windows_order_on_an_alias_alone_is_no_error(
     con: duckdb.DuckDBPyConnection, sql: str
 ) -> None:
     assert inferred(sql) == described(con, sql)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "names"),
+    [
+        # PostgreSQL names a cast after its column (FigureColname), through any number of
+        # casts; Spark names one cast of a column after it (ResolveAliases). Before: each
+        # was an unnamed column ("output column CAST(a AS DATE) has no name").
+        ("postgres", "select a::date, cast(b as text), (a)::text::int from s.t", ["a", "b", "a"]),
+        ("postgres", "select x::date from (select a as x from s.t) as q", ["x"]),
+        ("spark", "select a::date, cast(b as string) from s.t", ["a", "b"]),
+    ],
+)
+def test_a_cast_of_a_column_is_named_after_it_in_postgres_and_spark(
+    dialect: str, sql: str, names: list[str]
+) -> None:
+    result = infer_columns(sql, schema=SCHEMA, dialect=dialect)
+    assert not result.issues
+    assert [(c.name, c.named) for c in result.columns] == [(n, True) for n in names]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        ("postgres", "select a + 1 from s.t"),
+        ("spark", "select cast(cast(a as date) as string) from s.t"),
+        ("duckdb", "select a::date from s.t"),
+    ],
+)
+def test_other_unaliased_expressions_stay_unnamed(dialect: str, sql: str) -> None:
+    assert [c.named for c in infer_columns(sql, schema=SCHEMA, dialect=dialect).columns] == [False]

@@ -110,6 +110,21 @@ def _duckdb_name(node: exp.Expr) -> str:
     return _text(node)
 
 
+def cast_column(node: exp.Expr, dialect: str) -> exp.Column | None:
+    """The column a cast names, where the engine names a cast after its column: PostgreSQL
+    (``a::date``, ``a::date::text``, ``cast(a as date)`` are ``a``) and Spark (one cast of a
+    column: ``a``); None elsewhere (DuckDB: ``CAST(a AS "DATE")``)."""
+    if dialect == "postgres":
+        while isinstance(unparenthesised(node), exp.Cast):
+            node = unparenthesised(node).this
+    elif dialect in ("spark", "spark2", "databricks") and isinstance(node, exp.Cast):
+        node = node.this
+    else:
+        return None
+    node = unparenthesised(node)
+    return node if isinstance(node, exp.Column) and not node.is_star else None
+
+
 def auto_name(node: exp.Expr, dialect: str) -> str:
     """The name the engine gives ``node``, an expression written without AS."""
     if dialect != "duckdb":

@@ -11,7 +11,7 @@ from sqlglot import exp
 from sqlglot.expressions.datatypes import DType
 from sqlglot.optimizer.scope import Scope
 
-from reverse_etl.columns.names import auto_name, unparenthesised
+from reverse_etl.columns.names import auto_name, cast_column, unparenthesised
 from reverse_etl.columns.records import OutputColumn, TableRef, UpstreamModel, ref_of
 from reverse_etl.columns.sqltypes import NULL, UNKNOWN, SqlType, TypeClass, sql_type
 from reverse_etl.sqlglot_fixes import SET_COLUMNS
@@ -57,7 +57,8 @@ def mark(tree: exp.Expr, dialect: str) -> None:
                 if isinstance(ident, exp.Identifier):
                     ident.meta[_ALIAS] = ident.name
             elif not isinstance(unparenthesised(proj), (exp.Column, exp.Star, exp.Dot)):
-                proj.meta[_UNNAMED] = auto_name(proj, dialect)
+                if cast_column(proj, dialect) is None:  # PostgreSQL's a::date is a
+                    proj.meta[_UNNAMED] = auto_name(proj, dialect)
             elif isinstance(proj, exp.Column) and not proj.is_star:
                 select.meta.setdefault(_WRITTEN, {})[proj.name.lower()] = proj.name
             if isinstance(proj, (exp.Column, exp.Dot)) and isinstance(proj.this, exp.Identifier):
@@ -245,6 +246,7 @@ def _name(proj: exp.Expr, scope: Scope, ctx: Context, depth: int = 0) -> tuple[s
         right = sides[-1:] == ["RIGHT"] and inner.expressions
         inner = inner.expressions[-1] if right else inner.this
     inner = unparenthesised(inner)  # (a): the column a
+    inner = cast_column(inner, ctx.dialect) or inner  # PostgreSQL's, Spark's a::date: a
     if isinstance(inner, exp.Dot) and _FIELD in inner.expression.meta:
         return str(inner.expression.meta[_FIELD]), True  # a struct's field: as written
     # An unaliased column keeps the name its source spells (DuckDB: the table's own case).
