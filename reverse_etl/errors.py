@@ -118,6 +118,10 @@ class LockError(StateError):
     """Another sync holds the lock on this state."""
 
 
+class LockHeldError(LockError):
+    """The lock is held by another sync now: this run was refused (and is recorded as such)."""
+
+
 class StateDamagedError(StateError):
     """The state file cannot be read: damaged, cut short, or not a DuckDB database."""
 

@@ -169,6 +169,9 @@ def render_detail(out: Output, detail: "RunDetail") -> None:
         f"run {r.run_id}: {r.status} (exit {'-' if r.exit_code is None else r.exit_code}), "
         f"{_when(r.started_at)} to {ended} UTC, {r.command}, retl {r.retl_version}"
     )
+    if r.refused is not None:  # it never ran: nothing per destination
+        out.console.info(f"refused: {r.refused}")
+        return
     out.console.table(
         "per destination",
         [

@@ -32,9 +32,12 @@ class RunRecord:
     retl_version: str
     sandbox: bool
     running: bool = False  # no end yet, and a sync holds the state's lock: this one
+    refused: str | None = None  # why it never ran: another sync held the lock (history/refused.py)
 
     @property
     def status(self) -> str:
+        if self.refused is not None:
+            return "refused"
         if self.exit_code is None:
             return "running" if self.running else "interrupted"
         if self.exit_code == EXIT_SIGINT:  # Ctrl-C; SIGTERM (a CI job's timeout) is a failure
@@ -56,6 +59,7 @@ class RunRecord:
             },
             "exit_code": self.exit_code,
             "status": self.status,
+            "refused": self.refused,
             "retl_version": self.retl_version,
             "sandbox": self.sandbox,
         }

@@ -1,14 +1,18 @@
 """A sync's rows in the run history: written when it starts and again when it ends, then the
-history older than ``history.retention_days`` is pruned (see reverse_etl/history)."""
+history older than ``history.retention_days`` is pruned (see reverse_etl/history). A sync
+the lock refused is recorded apart, in a file of its own (see ``history/refused.py``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reverse_etl.__about__ import __version__
 from reverse_etl.history.records import RunDestinationRecord, RunRecord
+from reverse_etl.history.refused import write_refused
 from reverse_etl.state.dedup import utc
 
 if TYPE_CHECKING:
@@ -114,4 +118,33 @@ def record_end(
     except Exception as exc:  # the history must never fail a sync
         project.console.warning(
             f"the run history could not be written: {' '.join(str(exc).split())[:300]}"
+        )
+
+
+def runs_folder(project: RunContext) -> Path:
+    """Where run reports, and the records of refused runs, are written."""
+    return project.state_dir / "runs"
+
+
+def record_refused(
+    project: RunContext,
+    report: SyncReport,
+    *,
+    started: dt.datetime,
+    command: str,
+    exit_code: int,
+    reason: str,
+) -> None:
+    """A run another sync's lock refused: recorded beside the run reports, since the state
+    (and its history) is the holder's; the lock is neither waited on nor touched. Failing
+    here is a warning: the refusal is what the run says."""
+    record = run_record(
+        report, started=started, ended=now(project), command=command, exit_code=exit_code
+    )
+    try:
+        write_refused(runs_folder(project), dataclasses.replace(record, refused=reason))
+    except OSError as exc:
+        project.console.warning(
+            f"the refused run could not be recorded in {runs_folder(project)}: "
+            f"{exc.strerror or exc}"
         )

@@ -8,7 +8,9 @@ Destination contract only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,7 @@ from reverse_etl.errors import (
     ConfigError,
     Interrupted,
     InvalidRowsError,
+    LockHeldError,
     RetlError,
     StateDamagedError,
     StateError,
@@ -31,7 +34,14 @@ from reverse_etl.errors import (
 )
 from reverse_etl.history.read import HistoryReader
 from reverse_etl.models.compile import model_errors
-from reverse_etl.pipeline.history import command_text, now, record_end, record_start
+from reverse_etl.pipeline.history import (
+    command_text,
+    now,
+    record_end,
+    record_refused,
+    record_start,
+    runs_folder,
+)
 from reverse_etl.pipeline.inputs import model_input, remember_sent
 from reverse_etl.pipeline.keychange import key_change, model_renamed, renamed_from
 from reverse_etl.pipeline.plan import (
@@ -200,7 +210,7 @@ class Runner:
         interrupted: Interrupted | None = None
         command = command_text(select, sandbox=sandbox, full_refresh=full_refresh, limit=limit)
         exit_code = 1
-        with open_state(self.p, sandbox=sandbox, write=True) as store:
+        with self._locked_state(report, command, sandbox=sandbox) as store:
             started = now(self.p)
             history = True  # False once the state proves damaged: nothing is written into it
             try:
@@ -253,6 +263,29 @@ class Runner:
             raise interrupted
         return report
 
+    @contextmanager
+    def _locked_state(
+        self, report: SyncReport, command: str, *, sandbox: bool
+    ) -> Iterator[StateStore]:
+        """The state, locked for the sync. A run refused because another sync holds the lock
+        is recorded as refused, apart from the state (``record_refused``), then raised."""
+        asked = now(self.p)
+        with contextlib.ExitStack() as stack:
+            try:
+                store = stack.enter_context(open_state(self.p, sandbox=sandbox, write=True))
+            except LockHeldError as exc:
+                report.error = exc.message
+                record_refused(
+                    self.p,
+                    report,
+                    started=asked,
+                    command=command,
+                    exit_code=exc.exit_code,
+                    reason=exc.message,
+                )
+                raise
+            yield store
+
     def _checked_then_sent(
         self,
         report: SyncReport,
@@ -287,7 +320,7 @@ class Runner:
 
     def _write_report(self, report: SyncReport) -> None:
         """The run report; not writing it (a full disk) is a warning, not the run's failure."""
-        folder = self.p.state_dir / "runs"
+        folder = runs_folder(self.p)
         try:
             write_report(folder, report)
         except OSError as exc:

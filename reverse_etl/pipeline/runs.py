@@ -1,15 +1,19 @@
 """Reading the run history across the project's state stores: the state of real syncs and
-the sandbox's own, newest first. Read-only: nothing is created or locked."""
+the sandbox's own, newest first, with the runs the lock refused (recorded apart: see
+``history/refused.py``). Read-only: nothing is created or locked."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from reverse_etl.errors import UsageError
 from reverse_etl.history.read import HistoryReader
 from reverse_etl.history.records import DeliveryRecord, RunDestinationRecord, RunDetail, RunRecord
+from reverse_etl.history.refused import read_refused
+from reverse_etl.pipeline.history import now, runs_folder
 from reverse_etl.pipeline.stores import open_state, state_file
 from reverse_etl.state.lock import SyncLock
 
@@ -48,8 +52,15 @@ def runs(project: RunContext, limit: int) -> list[RunRecord]:
                 for i, r in enumerate(records)
             ]
         found += records
+    found += _refused(project)
     found.sort(key=lambda r: (r.started_at, r.run_id), reverse=True)
     return found[:limit]
+
+
+def _refused(project: RunContext) -> list[RunRecord]:
+    """The runs the lock refused, within the history's retention."""
+    days = project.config.history.retention_days
+    return read_refused(runs_folder(project), now(project) - dt.timedelta(days=days))
 
 
 def run_detail(project: RunContext, run_id: str) -> RunDetail | None:
@@ -63,6 +74,13 @@ def run_detail(project: RunContext, run_id: str) -> RunDetail | None:
         matches += ids
         if len(ids) == 1:
             details.append(_detail(reader, ids[0], busy))
+    refused = [r for r in _refused(project) if r.run_id.startswith(run_id)]
+    if any(r.run_id == run_id for r in refused):
+        refused = [r for r in refused if r.run_id == run_id]
+        matches, details = [], []
+    matches += [r.run_id for r in refused]
+    if len(refused) == 1:
+        details.append(RunDetail(refused[0], (), ()))
     if len(matches) > 1:
         shown = ", ".join(matches[:5]) + (" ..." if len(matches) > 5 else "")
         raise UsageError(

@@ -23,7 +23,7 @@ from types import TracebackType
 
 from filelock import FileLock, Timeout
 
-from reverse_etl.errors import LockError
+from reverse_etl.errors import LockError, LockHeldError
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class SyncLock:
             self._lock.acquire()
         except Timeout:
             holder = self.info.read_text(encoding="utf-8").strip() if self.info.exists() else ""
-            raise LockError(
+            raise LockHeldError(
                 "another retl sync is running on this state" + (f" ({holder})" if holder else ""),
                 file=self.path,
                 hint="wait for it to finish; a killed sync releases the lock by itself",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from reverse_etl.delivery.batching import Column
-from reverse_etl.errors import EngineError, LockError, StateError
+from reverse_etl.errors import EngineError, LockHeldError, StateError
 from reverse_etl.history.records import RunDestinationRecord, RunRecord
 from reverse_etl.history.tables import (
     HISTORY_TABLES,
@@ -249,7 +249,7 @@ class WarehouseStateStore:
             conn.autocommit = True
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
             if not row or not row[0]:
-                raise LockError(
+                raise LockHeldError(
                     f"another retl sync is running on the state in schema {self.schema}",
                     hint="wait for it to finish; a killed sync's lock is released with its "
                     "connection",

@@ -1,0 +1,80 @@
+"""Runs the lock refused (another sync held the state): the state and its history tables
+belong to that sync, so a refused run is recorded in a small JSON file of its own beside the
+run reports (``runs/<run_id>.refused.json`` in the state folder). Readers list the folder and
+read these files alone (refusals are rare); ones older than ``history.retention_days`` are
+left out, as the history tables prune theirs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from reverse_etl.history.records import RunRecord
+from reverse_etl.secrets import scrub_data
+
+SUFFIX = ".refused.json"
+
+
+def write_refused(folder: Path, run: RunRecord) -> Path:
+    """Write ``run`` (its ``refused`` says why) whole or not at all; raises OSError."""
+    ended = run.ended_at
+    run = dataclasses.replace(
+        run, started_at=_aware(run.started_at), ended_at=None if ended is None else _aware(ended)
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run.run_id}{SUFFIX}"
+    partial = folder / f".{run.run_id}{SUFFIX}.partial"
+    document = orjson.dumps(scrub_data(run.to_dict()), option=orjson.OPT_INDENT_2)
+    try:
+        partial.write_bytes(document)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_refused(folder: Path, since: dt.datetime) -> list[RunRecord]:
+    """The refused runs recorded in ``folder`` that started at or after ``since`` (naive:
+    UTC); a file that cannot be read is left out."""
+    since = _aware(since)
+    found: list[RunRecord] = []
+    for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else ():
+        try:
+            record = _record(orjson.loads(path.read_bytes()))
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+        if record.started_at >= since:
+            found.append(record)
+    return found
+
+
+def _record(doc: dict[str, Any]) -> RunRecord:
+    events = doc["events"]
+    return RunRecord(
+        run_id=str(doc["run_id"]),
+        started_at=_time(doc["started_at"]),
+        ended_at=_time(doc["ended_at"]) if doc.get("ended_at") else None,
+        command=str(doc["command"]),
+        destinations=tuple(str(d) for d in doc["destinations"]),
+        sent=int(events["sent"]),
+        rejected=int(events["rejected"]),
+        skipped_invalid=int(events["skipped_invalid"]),
+        failed=int(events["failed"]),
+        exit_code=None if doc["exit_code"] is None else int(doc["exit_code"]),
+        retl_version=str(doc["retl_version"]),
+        sandbox=bool(doc["sandbox"]),
+        refused=str(doc["refused"]),
+    )
+
+
+def _time(value: str) -> dt.datetime:
+    return _aware(dt.datetime.fromisoformat(value))
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
