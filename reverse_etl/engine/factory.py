@@ -73,26 +73,34 @@ def open_warehouse(
 
 @contextlib.contextmanager
 def warehouse_state(
-    engine: Engine, schema: str, journal_dir: Path, *, write: bool, clock: Clock
+    engine: Engine,
+    schema: str,
+    journal_dir: Path,
+    *,
+    write: bool,
+    clock: Clock,
+    create: bool = True,
 ) -> Iterator[StateStore]:
     """The ``StateStore`` that keeps its tables in ``engine`` (``state: {location:
     warehouse}``), locked against a second sync for as long as it is open when ``write``.
-    The engine must be able to hold it (``capabilities.can_hold_state``)."""
+    The engine must be able to hold it (``capabilities.can_hold_state``). ``create=False``
+    (a reader, never with ``write``): PostgreSQL's creates no schema nor table (a state not
+    created yet reads as having no history); Spark's is opened as before."""
     opener = _STATE_STORES.get(engine.capabilities.dialect)
     if opener is None or not engine.capabilities.can_hold_state:
         raise ValueError(f"a {engine.capabilities.dialect} engine cannot hold the state")
-    with opener(engine, schema, journal_dir, write, clock) as store:
+    with opener(engine, schema, journal_dir, write, clock, create=create or write) as store:
         yield store
 
 
 @contextlib.contextmanager
 def _postgres_state(
-    engine: Any, schema: str, journal_dir: Path, write: bool, clock: Clock
+    engine: Any, schema: str, journal_dir: Path, write: bool, clock: Clock, *, create: bool
 ) -> Iterator[StateStore]:
     from reverse_etl.state.warehouse import WarehouseStateStore
 
     # An advisory lock, released by the server when a killed process's session ends.
-    store = WarehouseStateStore(engine, schema, clock=clock)
+    store = WarehouseStateStore(engine, schema, clock=clock, create=create)
     engine.scratch_schema = schema  # the diff's cached tables (PostgresEngine.cached)
     try:
         with store.lock() if write else contextlib.nullcontext():
@@ -103,7 +111,7 @@ def _postgres_state(
 
 @contextlib.contextmanager
 def _spark_state(
-    engine: Any, schema: str, journal_dir: Path, write: bool, clock: Clock
+    engine: Any, schema: str, journal_dir: Path, write: bool, clock: Clock, *, create: bool
 ) -> Iterator[StateStore]:
     from reverse_etl.state.lock import SyncLock
     from reverse_etl.state.spark import SparkStateStore
@@ -120,6 +128,7 @@ def _spark_state(
             store.close()
 
 
-_STATE_STORES: dict[
-    str, Callable[[Engine, str, Path, bool, Clock], AbstractContextManager[StateStore]]
-] = {"postgres": _postgres_state, "spark": _spark_state}
+_STATE_STORES: dict[str, Callable[..., AbstractContextManager[StateStore]]] = {
+    "postgres": _postgres_state,
+    "spark": _spark_state,
+}

@@ -39,12 +39,15 @@ class HistoryReader:
         return engine.rows(engine.transpile(sql))
 
     def _t(self, table: str) -> str:
-        return self.store.history_relation(table)
+        """The table, named by an alias of its own name: a store may give a subquery (an
+        empty one for a state not created yet), which PostgreSQL before 16 takes only with
+        an alias."""
+        return f"{self.store.history_relation(table)} AS {table}"
 
     def _runs(self, where: str, limit: int) -> list[RunRecord]:
         """Runs; one that never ended (it died, or runs now) has its counts taken from the
         delivery log, which its acknowledgements were written with."""
-        runs, log = self._t("runs"), self._t("delivery_log")
+        runs, log = self.store.history_relation("runs"), self._t("delivery_log")
         counts = ", ".join(
             f"CASE WHEN r.ended_at IS NULL THEN coalesce(l.{c}, 0) ELSE r.{c} END AS {c}"
             for c in ("sent", "rejected", "skipped_invalid", "failed")
@@ -65,7 +68,7 @@ class HistoryReader:
                            {counts}, r.exit_code, r.retl_version, r.sandbox
                     FROM {runs} AS r LEFT JOIN (
                         SELECT run_id, {tally} FROM {log}
-                        WHERE run_id IN (SELECT run_id FROM {runs} WHERE ended_at IS NULL)
+                        WHERE run_id IN (SELECT run_id FROM {runs} AS u WHERE ended_at IS NULL)
                         GROUP BY run_id) AS l ON l.run_id = r.run_id
                     {where}
                     ORDER BY r.started_at DESC, r.run_id DESC LIMIT {int(limit)}"""

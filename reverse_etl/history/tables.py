@@ -40,6 +40,16 @@ HISTORY_TABLES: tuple[tuple[str, str], ...] = (
     ),
 )
 
+
+def empty_relation(table: str) -> str:
+    """A history table with no rows, as a subquery of its columns (a reader of a state
+    that does not exist yet reads this rather than create the table)."""
+    columns = dict(HISTORY_TABLES)[table].split(", ")
+    typed = (c.removesuffix(" NOT NULL").split(" ", 1) for c in columns)
+    values = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in typed)
+    return f"(SELECT {values} LIMIT 0)"
+
+
 RUN_COLUMNS = (
     "run_id, started_at, ended_at, command, destinations, sent, rejected, skipped_invalid, "
     "failed, exit_code, retl_version, sandbox"

@@ -34,7 +34,7 @@ def _readers(
         local = sandbox or project.config.state.location == "local"
         if sandbox and not path.exists():
             continue
-        with open_state(project, sandbox=sandbox, write=False) as store:
+        with open_state(project, sandbox=sandbox, write=False, create=False) as store:
             busy = local and SyncLock.holder(path) is not None
             said = len(store.warnings)
             yield HistoryReader(store), busy

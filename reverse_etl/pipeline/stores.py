@@ -35,13 +35,19 @@ def reset_command(sandbox: bool) -> str:
 
 @contextmanager
 def open_state(
-    project: RunContext, *, sandbox: bool, write: bool, set_aside_damaged: bool = False
+    project: RunContext,
+    *,
+    sandbox: bool,
+    write: bool,
+    set_aside_damaged: bool = False,
+    create: bool = True,
 ) -> Iterator[StateStore]:
     """The state store, locked for writing when ``write``. Sandbox runs always keep a local
     state of their own. With ``set_aside_damaged`` (a whole reset), a local state file that
-    cannot be read is moved aside, and a new one started."""
+    cannot be read is moved aside, and a new one started. ``create=False`` (the history's
+    readers): a warehouse state is read as it is, nothing created (see ``warehouse_state``)."""
     if project.config.state.location == "warehouse" and not sandbox:
-        with _warehouse_state(project, write) as store:
+        with _warehouse_state(project, write, create) as store:
             yield store
         return
     path = state_file(project, sandbox=sandbox)
@@ -63,7 +69,7 @@ def open_state(
 
 
 @contextmanager
-def _warehouse_state(project: RunContext, write: bool) -> Iterator[StateStore]:
+def _warehouse_state(project: RunContext, write: bool, create: bool) -> Iterator[StateStore]:
     # Here, not at the top: a warehouse's driver costs every DuckDB-only run memory.
     from reverse_etl.engine.factory import warehouse_state
 
@@ -79,7 +85,12 @@ def _warehouse_state(project: RunContext, write: bool) -> Iterator[StateStore]:
     # Acknowledgements of a running sync that are not in the warehouse yet (Spark's).
     journal_dir = project.state_dir / "warehouse-state.acks"
     with warehouse_state(
-        engine, project.config.state.schema_, journal_dir, write=write, clock=project.clock
+        engine,
+        project.config.state.schema_,
+        journal_dir,
+        write=write,
+        clock=project.clock,
+        create=create,
     ) as store:
         for warning in store.warnings:
             project.console.warning(warning)

@@ -24,6 +24,7 @@ from reverse_etl.history.records import RunDestinationRecord, RunRecord
 from reverse_etl.history.tables import (
     HISTORY_TABLES,
     LOG_COLUMNS,
+    empty_relation,
     history_upserts,
     prune_statements,
 )
@@ -72,8 +73,14 @@ class WarehouseStateStore:
         self._fresh: set[tuple[str, str]] = set()  # of those, the ones empty at the first batch
         self._unanalyzed = 0  # entries this store added since its last ANALYZE
         self.warnings: list[str] = []
+        # create=False (a reader: retl runs, retl ui): nothing is created; a state not
+        # created yet reads as one with no history.
+        self._absent = False
         if create:
             self._migrate_alone()
+        else:
+            found = self.engine.rows("SELECT to_regclass(%s) IS NOT NULL", [f"{self.s}.runs"])
+            self._absent = not found[0][0]
 
     # --- schema ------------------------------------------------------------------------
     def _migrate_alone(self) -> None:
@@ -520,7 +527,7 @@ class WarehouseStateStore:
         conn.commit()
 
     def history_relation(self, table: str) -> str:
-        return f"{self.s}.{table}"
+        return empty_relation(table) if self._absent else f"{self.s}.{table}"
 
     # compact() waits until this share of a scope's entries is superseded: the diff takes the
     # newest entry per key either way, and reads at most this share more.
