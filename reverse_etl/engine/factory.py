@@ -37,7 +37,7 @@ def open_warehouse(
     (the diff, the row hash, the history) is written in it. ``warehouse.dialect`` is the
     dialect of the models (the project's default), each run as written through the engine's
     ``native_view`` when it is the engine's own (models/dialects.query_for). ``written_at``:
-    where each setting is written (file, line, key), named by a PostgreSQL connection error."""
+    where each setting is written (file, line, key), named by a connection error."""
     if wh.type == "spark":
         from reverse_etl.engine.spark import SparkConnection, SparkEngine
 
@@ -53,6 +53,7 @@ def open_warehouse(
                 conf=dict(wh.conf),
                 warehouse_dir=folder.resolve() if folder is not None else None,
                 files_base=resolve_path(".").resolve(),
+                written_at=dict(written_at or {}),
             ),
         )
     from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine

@@ -100,6 +100,17 @@ class SparkConnection:
     warehouse_dir: Path | None = None  # spark.sql.warehouse.dir of a session retl starts
     files_base: Path | None = None  # where a model's relative file paths start: the project
     connect_timeout: float | None = None  # seconds a Connect call retries (engine/spark_retry)
+    # Where each setting was written ("remote" -> (file, line, "warehouse.remote")): a
+    # connection error names the one to check there, as PostgreSQL's does.
+    written_at: Mapping[str, tuple[Path, int | None, str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def where(self, setting: str, key: str | None = None) -> tuple[Path | None, int | None, str]:
+        """The file, line and key of ``setting`` as written (else of ``type``, the line that
+        made this a Spark warehouse; else ``key``, by default ``warehouse.<setting>``)."""
+        found = self.written_at.get(setting) or self.written_at.get("type")
+        return found if found is not None else (None, None, key or f"warehouse.{setting}")
 
     def describe(self) -> str:
         """Where Spark is, for messages: a Spark Connect address without its parameters
@@ -177,9 +188,12 @@ class SparkEngine:
         try:
             from pyspark.sql import SparkSession
         except ImportError:
+            file, line, key = self.conn.where("type")
             raise EngineError(
                 "a spark warehouse needs pyspark, which is not installed",
-                key="warehouse.type",
+                file=file,
+                line=line,
+                key=key,
                 hint=INSTALL_HINT,
             ) from None
         _quiet_pyspark_loggers()
@@ -229,8 +243,14 @@ class SparkEngine:
             hint = JAVA_HINT
         elif self.is_connect:
             hint = "is the Spark Connect server running at that address? check warehouse.remote"
+        setting = "remote" if self.is_connect else "master"
+        file, line, key = self.conn.where(setting, key="warehouse")
         return EngineError(
-            f"cannot start {self.conn.describe()}: {text}", key="warehouse", hint=hint
+            f"cannot start {self.conn.describe()}: {text}",
+            file=file,
+            line=line,
+            key=key,
+            hint=hint,
         )
 
     def _unreachable_error(self, exc: BaseException) -> EngineError:
@@ -240,9 +260,12 @@ class SparkEngine:
         terminated with:``)."""
         code = getattr(exc.code(), "name", str(exc.code()))  # type: ignore[attr-defined]
         details = self._clean(RuntimeError(str(exc.details())))  # type: ignore[attr-defined]
+        file, line, key = self.conn.where("remote")
         return EngineError(
             f"cannot reach {self.conn.describe()}: {code}: {details}",
-            key="warehouse.remote",
+            file=file,
+            line=line,
+            key=key,
             hint="is the Spark Connect server running at that address? A cluster that is "
             "starting may need a longer warehouse.connect_timeout",
         )
