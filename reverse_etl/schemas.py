@@ -361,8 +361,8 @@ class DbtSchemas:
 
 class PostgresSchemas:
     """Column types from a PostgreSQL warehouse's catalog (metadata queries only). When the
-    server cannot be reached (a pull request without credentials, say) it says so once and
-    leaves the tables to the declarations."""
+    server cannot be reached (a pull request without credentials, say) it says so once
+    (``note``: the error -> a Problem) and leaves the tables to the declarations."""
 
     def __init__(self, engine: Any, notes: list[Any], note: Any) -> None:
         self.engine = engine
@@ -380,7 +380,7 @@ class PostgresSchemas:
                 columns = self.engine.table_columns(ref.db, ref.name)
             except (EngineError, ConfigError) as exc:
                 self._failed = True
-                self.notes.append(self.note(exc.message))
+                self.notes.append(self.note(exc))
                 return out
             if columns:
                 out[ref] = TableSchema(tuple((c.name, c.type) for c in columns), "warehouse")

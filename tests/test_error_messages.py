@@ -667,6 +667,32 @@ def test_plan_on_a_warehouse_it_cannot_reach_says_so_not_that_tables_are_unknown
         assert "are unknown" not in result.stderr
 
 
+def test_validate_names_an_unreachable_warehouse_s_setting_as_sync_does(tmp_path, cli) -> None:
+    """validate's note that the catalog was not read named retl_project.yml without a line
+    or the setting to check (warehouse), where sync names 'retl_project.yml:5 warehouse.port'
+    and says what to do."""
+    root = tmp_path / "p"
+    (root / "models").mkdir(parents=True)
+    (root / "retl_project.yml").write_text(
+        "name: x\nwarehouse:\n  type: postgres\n  host: 127.0.0.1\n  port: 1\n  dbname: app\n"
+    )
+    (root / "destinations.yml").write_text(
+        "destinations:\n  tt:\n    type: tiktok_events\n    model: ev\n    access_token: x\n"
+        "    event_source_id: CSANDBOXDEMOPIXEL001\n"
+    )
+    (root / "models" / "ev.sql").write_text(
+        "select 'Purchase' as event, 'e-' || id as event_id, now() as event_time, email,\n"
+        "  'https://x.example' as page_url from public.users\n"
+    )
+    result = cli("validate", "--project-dir", root)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert (
+        "retl_project.yml:5 warehouse.port: the postgres warehouse's catalog was not read "
+        "(cannot connect to PostgreSQL at 127.0.0.1:1" in said
+    )
+    assert "(is the server running and listening on that host and port?)" in said
+
+
 @pytest.mark.parametrize("word", ["selec", "SELCT", "wiht"])
 def test_a_misspelt_first_keyword_is_named_with_the_keyword_meant(word, tmp_path, cli) -> None:
     """'selec' was read as a name: the error came a line later ("unexpected 'Purchase'")

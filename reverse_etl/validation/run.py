@@ -114,20 +114,24 @@ def validate_project(
     server_schemas: PostgresSchemas | None = None
     if kind != "duckdb" and not offline:
         # A warehouse server's own catalog comes first (metadata queries only); without a
-        # connection (no credentials in a pull request) declarations take over.
-        def unreachable(message: str) -> Problem:
+        # connection (no credentials in a pull request) declarations take over. Located as
+        # sync says it: the setting's file, line and key (retl_project.yml:5 warehouse.port),
+        # and its fix.
+        def unreachable(exc: EngineError | ConfigError) -> Problem:
             return Problem(
-                f"the {kind} warehouse's catalog was not read ({message}): schemas come "
+                f"the {kind} warehouse's catalog was not read ({exc.message}): schemas come "
                 "from declarations",
-                file=project.dir / PROJECT_FILE,
-                key="warehouse",
+                file=exc.file if exc.file is not None else project.dir / PROJECT_FILE,
+                line=exc.line if exc.file is not None else None,
+                key=exc.key or "warehouse",
+                hint=exc.hint,
                 severity="note",
             )
 
         try:
             server = project.engine
         except (EngineError, ConfigError) as exc:
-            notes.append(unreachable(exc.message))
+            notes.append(unreachable(exc))
         else:
             server_schemas = PostgresSchemas(server, notes, unreachable)
             providers.insert(0, server_schemas)

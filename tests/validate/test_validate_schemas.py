@@ -248,5 +248,7 @@ def test_an_unreachable_postgres_warehouse_falls_back_to_declarations(
         (result,) = validate_project(project, ())
     assert result.ok()
     (diag,) = result.diagnostics
-    assert (diag.rule, diag.problem.key) == ("schemas-unavailable", "warehouse")
+    # located as sync's connection error: the setting to check, on its line
+    where = (diag.rule, diag.problem.line, diag.problem.key)
+    assert where == ("schemas-unavailable", 1, "warehouse.port")
     assert "127.0.0.1:1" in diag.problem.message
