@@ -265,6 +265,8 @@ def located_error(compiled: CompiledModel, message: str, *, exact: bool) -> Engi
             message = _PG_LINE.sub("", message)
     elif exact and "at end of input" in message:
         line = ModelLines(culprit).locate(culprit.sql.count("\n") + 1)
+    elif _CONNECTION_LOST.search(message):  # no line of the statement is known: its first
+        line = ModelLines(culprit).locate(1)
     if culprit is compiled.model:
         sources = compiled.sources
         context = ""

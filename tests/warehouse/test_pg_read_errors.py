@@ -81,6 +81,11 @@ def test_a_connection_lost_while_the_rows_are_read_says_to_check_the_warehouse(
     err = info.value
     assert "retl compile" not in (err.hint or "")
     assert err.hint is not None and "warehouse is up" in err.hint
+    # the model's file at its first line (no line of the statement is known), as an editor
+    # and CI annotations want a line
+    assert (Path(str(err.file)).name, err.line) == ("purchase_events.sql", 1)
+    (text,) = err.render_lines()
+    assert "purchase_events.sql:1: model 'purchase_events'" in text
 
 
 def _refused_port() -> int:
