@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -23,6 +24,7 @@ from reverse_etl.config.project import (
 )
 from reverse_etl.config.secret_env import project_secret_env
 from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.config.templates import var_names
 from reverse_etl.config.yaml_loader import format_key_path
 from reverse_etl.dbt import MANIFEST_FILE, DbtArtifacts, target_dir_for
 from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV, FileRule, unhidden_under
@@ -36,6 +38,7 @@ from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph, m
 from reverse_etl.models.dialects import query_for
 from reverse_etl.models.select import SelectGraph, model_tags, resolve
 from reverse_etl.models.sources import SourceCatalog
+from reverse_etl.models.unused_vars import unused_vars
 from reverse_etl.reporting.console import Console, NullConsole
 from reverse_etl.state.dedup import Clock, ResendImpact, system_clock
 
@@ -90,6 +93,7 @@ class Project:
         self.config = config
         self.target = target or RunTarget("default", config.warehouse.type)
         self.vars = {**config.vars, **(vars or {})}
+        self.cli_vars = dict(vars or {})  # --vars: warned about when nothing reads a key
         self.console: Console = console or NullConsole()
         self.clock: Clock = system_clock  # acknowledgement times, the dedup window (tests)
         self._workbench: DuckDBEngine | None = None
@@ -213,7 +217,17 @@ class Project:
         for name in graph.order:
             for note in graph.models[name].notes:
                 self.console.warning(note.render())
+        if self.cli_vars:
+            for line in unused_vars(self.cli_vars, self._vars_read(graph)):
+                self.console.warning(line)
         return graph
+
+    def _vars_read(self, graph: ModelGraph) -> set[str]:
+        """The project vars the models' var() calls (as rendered) and destinations.yml read."""
+        read = {v for m in graph.models.values() for v in m.vars}
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            read.update(var_names((self.dir / DESTINATIONS_FILE).read_text(encoding="utf-8")))
+        return read
 
     def model_names(self) -> list[str]:
         return list(self.graph.order)

@@ -91,6 +91,12 @@ def env_names(value: str) -> tuple[str, ...]:
     return tuple(p.name for p in parts if isinstance(p, Call) and p.function == "env_var")
 
 
+def var_names(text: str) -> tuple[str, ...]:
+    """The project vars that ``{{ var('name') }}`` calls anywhere in ``text`` read."""
+    calls = (m for m in _CALL.finditer(text) if m["fn"] == "var")
+    return tuple(dict.fromkeys(m["arg"][1:-1] for m in calls))
+
+
 def render_parts(
     parts: tuple[Part, ...], environ: Mapping[str, str], variables: Mapping[str, Any] | None
 ) -> str:

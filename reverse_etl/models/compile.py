@@ -34,6 +34,7 @@ class Model:
     config: Mapping[str, Any] = field(default_factory=dict)
     # Warnings about its config() keys (dbt's that retl ignores or reads under another name).
     notes: tuple[Problem, ...] = ()
+    vars: tuple[str, ...] = ()  # the project vars its var() calls read, as rendered
 
     @property
     def primary_key(self) -> tuple[str, ...] | None:
@@ -167,6 +168,7 @@ def _render_file(mf: ModelFile, ctx: RenderContext) -> Model:
         tuple(dict.fromkeys(result.sources)),
         dict(result.config),
         tuple(result.notes),
+        tuple(dict.fromkeys(result.vars)),
     )
 
 

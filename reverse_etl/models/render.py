@@ -58,6 +58,7 @@ class RenderResult:
     sql: str
     refs: list[str] = field(default_factory=list)
     sources: list[tuple[str, str]] = field(default_factory=list)
+    vars: list[str] = field(default_factory=list)  # the names var() was called with
     config: dict[str, Any] = field(default_factory=dict)
     # Warnings about config() keys retl reads differently or not at all (file and line).
     notes: list[Problem] = field(default_factory=list)
@@ -296,6 +297,7 @@ class _Helpers:
                 "write {{ var('start_date') }} or {{ var('start_date', '2024-01-01') }}",
             )
         var_name, default = args[0], args[1] if len(args) == 2 else _MISSING
+        self.result.vars.append(var_name)
         if var_name in self.ctx.vars:
             value = self.ctx.vars[var_name]
             if _holds_secret(value):
