@@ -246,6 +246,9 @@ _SPARK_ALLOWED_KEYS = re.compile(
     r")$"
 )
 _SPARK_CLASS_KEYS = re.compile(r"(?i)(class|classes|plugin|plugins|listeners|factory|manager)$")
+# Spark's own rule for a master (SparkSubmit): "yarn", or one starting with spark, k8s or local.
+# Checked here so that a wrong one is this file's error, not a JVM's stack trace 3 s later.
+_SPARK_MASTER = re.compile(r"yarn|(spark|k8s|local)\S*")
 
 
 class SparkWarehouse(_Strict):
@@ -280,6 +283,16 @@ class SparkWarehouse(_Strict):
     @classmethod
     def _size(cls, v: str | None) -> str | None:
         return None if v is None else _check_size(v)
+
+    @field_validator("master")
+    @classmethod
+    def _master(cls, v: str | None) -> str | None:
+        if v is not None and not _SPARK_MASTER.fullmatch(v):
+            raise ValueError(
+                f"'{v}' is not a Spark master: write local[*] (a session in this process, "
+                "local[N] for N threads), spark://host:7077, yarn or k8s://https://host:port"
+            )
+        return v
 
     @field_validator("conf")
     @classmethod

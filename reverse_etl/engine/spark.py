@@ -128,6 +128,16 @@ class SparkConnection:
         return f"{self.remote.rstrip('/')}{sep};token={self.token.get_secret_value()}"
 
 
+def _start_cause(text: str) -> str | None:
+    """The message of the first Java exception in a failed session start's text (``Asked to
+    run locally with 0 threads``), without its class name or stack."""
+    for line in text.splitlines():
+        found = re.match(r"\s*(?:Caused by: )?(?::\s*)?[\w.$]+(?:Exception|Error): (.+)", line)
+        if found and not found[1].startswith("An error occurred while calling"):
+            return found[1].strip()
+    return None
+
+
 class SparkEngine:
     """Models run on Spark; the session opens on first use."""
 
@@ -238,6 +248,11 @@ class SparkEngine:
 
     def _connect_error(self, exc: BaseException) -> EngineError:
         text = self._clean(exc)
+        if text.startswith("An error occurred while calling"):
+            # A session that would not start (local[0], a bad setting): no error class, the
+            # JVM's exception says why. No row was read yet, so its text is no row's value.
+            cause = _start_cause(self._scrubbed(exc))
+            text = redact_error(cause) if cause else text
         hint: str | None = None
         if re.search(r"JAVA_GATEWAY_EXITED|JAVA_HOME|java.*not found", text, re.I):
             hint = JAVA_HINT
@@ -270,12 +285,16 @@ class SparkEngine:
             "starting may need a longer warehouse.connect_timeout",
         )
 
-    def _clean(self, exc: BaseException) -> str:
-        """An error's first useful line, without the token, the JVM stack or data values."""
+    def _scrubbed(self, exc: BaseException) -> str:
+        """An error's whole text without the token."""
         secret = self.conn.token.get_secret_value() if self.conn.token else None
         # The address's parameters too (the URL pyspark may quote back has them).
         params = (self.conn.remote or "").split(";", 1)[1:]
-        text = scrub(str(getattr(exc, "desc", None) or exc), [secret, *params])
+        return scrub(str(getattr(exc, "desc", None) or exc), [secret, *params])
+
+    def _clean(self, exc: BaseException) -> str:
+        """An error's first useful line, without the token, the JVM stack or data values."""
+        text = self._scrubbed(exc)
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         lines = [ln for ln in lines if not ln.startswith(("at ", "JVM stacktrace", "== "))]
         first = lines[0] if lines else type(exc).__name__
