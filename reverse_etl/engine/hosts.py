@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from reverse_etl.errors import EngineError
 
@@ -24,9 +25,12 @@ def allowed_hosts() -> frozenset[str]:
     return frozenset(h.strip().lower() for h in re.split(r"[,\s]+", raw) if h.strip())
 
 
-def check_host(host: str | None, *, key: str) -> None:
+def check_host(
+    host: str | None, *, key: str, where: tuple[Path, int | None, str] | None = None
+) -> None:
     """Refuse to connect to ``host`` (libpq's several hosts, comma-separated, each checked;
-    None: libpq's default, ``PGHOST`` or the local socket) when it is not listed."""
+    None: libpq's default, ``PGHOST`` or the local socket) when it is not listed. ``where``:
+    the file, line and key the host is written at (else ``key`` alone)."""
     allowed = allowed_hosts()
     if not allowed:
         return
@@ -36,7 +40,9 @@ def check_host(host: str | None, *, key: str) -> None:
             raise EngineError(
                 f"retl may not connect to {name}: {ALLOWED_HOSTS_ENV} lists only "
                 + ", ".join(sorted(allowed)),
-                key=key,
+                file=where[0] if where else None,
+                line=where[1] if where else None,
+                key=where[2] if where else key,
                 hint=f"connect to a listed host, or add it to {ALLOWED_HOSTS_ENV} in the "
                 "environment of whoever runs retl (not in the project)",
             )

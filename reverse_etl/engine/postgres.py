@@ -447,7 +447,7 @@ class PostgresEngine:
                 *settings,
             )
         )
-        check_host(c.host, key="warehouse.host")
+        check_host(c.host, key="warehouse.host", where=c.written_at.get("host"))
         params: dict[str, Any] = {
             "host": c.host,
             "port": c.port,

@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import os
 import re
+import shutil
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -52,6 +53,10 @@ from reverse_etl.secrets import scrub
 
 INSTALL_HINT = "pip install 'retl[spark]' (pyspark; it needs Java 17 or newer)"
 JAVA_HINT = "install Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless)"
+JVM_EXITED_HINT = (
+    "Java started and stopped: its reason is printed above; check warehouse.master and "
+    "warehouse.conf, and that Java is 17 or newer"
+)
 # Settings of a session retl starts; the project's ``conf:`` wins over them.
 _DEFAULT_CONF = {
     "spark.ui.enabled": "false",
@@ -126,6 +131,14 @@ class SparkConnection:
             return self.remote
         sep = "" if self.remote.rstrip("/").count("/") > 2 else "/"
         return f"{self.remote.rstrip('/')}{sep};token={self.token.get_secret_value()}"
+
+
+def _no_java() -> bool:
+    """No ``java`` where pyspark looks for it (``JAVA_HOME``'s, else the PATH's)."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        return not (Path(home) / "bin" / "java").is_file()
+    return shutil.which("java") is None
 
 
 def _start_cause(text: str) -> str | None:
@@ -210,7 +223,8 @@ class SparkEngine:
         try:
             if self.conn.remote is not None:
                 address = self.conn.remote.split("://", 1)[-1].split(";", 1)[0].split("/", 1)[0]
-                check_host(address.rsplit(":", 1)[0] or None, key="warehouse.remote")
+                host = address.rsplit(":", 1)[0] or None
+                check_host(host, key="warehouse.remote", where=self.conn.where("remote"))
                 session = SparkSession.builder.remote(self.conn.url()).getOrCreate()
                 self._owned = True
                 if self.conn.connect_timeout is not None:  # before any call: none made yet
@@ -230,6 +244,8 @@ class SparkEngine:
             session = builder.getOrCreate()
             self._owned = True
             return session
+        except EngineError:
+            raise  # RETL_ALLOWED_HOSTS's refusal: its own words, not "cannot start"
         except Exception as exc:
             raise self._connect_error(exc) from None
 
@@ -254,8 +270,10 @@ class SparkEngine:
             cause = _start_cause(self._scrubbed(exc))
             text = redact_error(cause) if cause else text
         hint: str | None = None
-        if re.search(r"JAVA_GATEWAY_EXITED|JAVA_HOME|java.*not found", text, re.I):
-            hint = JAVA_HINT
+        if re.search(r"JAVA_GATEWAY_EXITED|JAVA_HOME|java.*not found", self._scrubbed(exc), re.I):
+            # The gateway's exit is a missing Java, or a JVM that stopped as it started (its
+            # own words are on the standard error above retl's)
+            hint = JAVA_HINT if _no_java() else JVM_EXITED_HINT
         elif self.is_connect:
             hint = "is the Spark Connect server running at that address? check warehouse.remote"
         setting = "remote" if self.is_connect else "master"

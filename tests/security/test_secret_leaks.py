@@ -9,6 +9,7 @@ for by its halves as well, since a message could quote the part before the bad c
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import threading
 import time
@@ -288,11 +289,21 @@ def test_a_stored_oauth_token_is_stripped_or_refused_without_being_quoted(
 @pytest.mark.parametrize(
     ("warehouse", "key"),
     [
-        ("{type: postgres, host: 127.0.0.1, port: 1, dbname: app}", "warehouse.host"),
+        (
+            "{type: postgres, host: 127.0.0.1, port: 1, dbname: app}",
+            "retl_project.yml:2 warehouse.host",
+        ),
         (
             "{type: duckdb, attach: [{name: crm, type: postgres, "
             "dsn: 'host=127.0.0.1 port=1 dbname=crm'}]}",
             "warehouse.attach.crm",
+        ),
+        pytest.param(
+            "{type: spark, remote: 'sc://127.0.0.1:1'}",
+            "retl_project.yml:2 warehouse.remote",
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("pyspark") is None, reason="pyspark is not installed"
+            ),
         ),
     ],
 )
@@ -314,6 +325,7 @@ def test_retl_allowed_hosts_keeps_credentials_from_a_host_the_project_chose(
     assert result.returncode == 1
     said = " ".join(result.stderr.split())
     assert f"{key}: retl may not connect to 127.0.0.1: RETL_ALLOWED_HOSTS lists only " in said
+    assert "cannot start" not in said  # Spark's refusal is not a session that failed
     assert "pg-SECRET" not in said
 
 

@@ -9,7 +9,10 @@ the gateway the later Spark tests of this process reuse).
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,37 @@ def test_a_session_that_does_not_start_says_the_jvm_s_reason() -> None:
     )
     assert _start_cause(text) == "Asked to run locally with 0 threads"
     assert _start_cause("An error occurred while calling x.\n\tat y(Z.java:1)\n") is None
+
+
+def _show_with_java_home(root: Path, java_home: Path) -> str:
+    env = {**os.environ, "JAVA_HOME": str(java_home)}
+    done = subprocess.run(
+        [sys.executable, "-m", "reverse_etl", "show", "m", "--project-dir", str(root)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stderr
+
+
+def test_no_java_says_to_install_it_and_a_jvm_that_stops_says_where_to_look(
+    tmp_path: Path,
+) -> None:
+    """Each in its own process: the JVM pyspark launches is the process's gateway."""
+    body = "name: x\nwarehouse:\n  type: spark\n  master: 'local[*]'\n"
+    root = _project(tmp_path / "p", body)
+    missing = _show_with_java_home(root, tmp_path / "no-java")
+    assert "retl_project.yml:4 warehouse.master: cannot start Spark (local[*])" in missing
+    assert "install Java 17 or newer" in missing
+    broken = tmp_path / "jvm"
+    (broken / "bin").mkdir(parents=True)
+    java = broken / "bin" / "java"
+    java.write_text("#!/bin/sh\necho 'Error: Could not create the Java VM' >&2\nexit 1\n")
+    java.chmod(0o755)
+    stopped = _show_with_java_home(root, broken)
+    assert "Java started and stopped: its reason is printed above" in stopped
+    assert "install Java" not in stopped
