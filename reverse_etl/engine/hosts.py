@@ -26,7 +26,7 @@ def allowed_hosts() -> frozenset[str]:
 
 
 def check_host(
-    host: str | None, *, key: str, where: tuple[Path, int | None, str] | None = None
+    host: str | None, *, key: str, where: tuple[Path | None, int | None, str] | None = None
 ) -> None:
     """Refuse to connect to ``host`` (libpq's several hosts, comma-separated, each checked;
     None: libpq's default, ``PGHOST`` or the local socket) when it is not listed. ``where``:
