@@ -11,7 +11,7 @@ import sys
 from reverse_etl.destinations.catalog import Hashing
 from reverse_etl.destinations.meta.catalog import ALL, CATALOG, CONTENT_FIELDS, CONTENT_KEYS
 from reverse_etl.destinations.meta.config import MetaConfig
-from reverse_etl.destinations.shared.docs import cell, settings_table
+from reverse_etl.destinations.shared.docs import cell, column_names, settings_table
 from reverse_etl.destinations.shared.docs import main as run_main
 from reverse_etl.destinations.shared.docs import render as render_tables
 
@@ -26,7 +26,7 @@ def columns_table() -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for p in CATALOG.params:
-        names = ", ".join(f"`{n}`" for n in (p.name, *p.aliases))
+        names = column_names(p)
         notes = p.doc
         if p.required_for == ALL:
             notes += " Required."

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from reverse_etl.config.docstrings import field_doc
+from reverse_etl.destinations.catalog import ParamSpec
 
 Tables = Mapping[str, Callable[[], str]]
 
@@ -21,6 +22,16 @@ Tables = Mapping[str, Callable[[], str]]
 def cell(text: str) -> str:
     """Text for one Markdown table cell."""
     return " ".join(text.split()).replace("``", "`").replace("|", "\\|")
+
+
+def column_names(p: ParamSpec) -> str:
+    """The column names that feed ``p``, for a table's column cell: its name, its aliases and
+    its payload path when that is a flat name too (Meta's ``event_name``: a column so named
+    maps to ``event``, as the catalog indexes every payload path)."""
+    names = [p.name, *p.aliases]
+    if "." not in p.dotted and p.dotted not in names:
+        names.append(p.dotted)
+    return ", ".join(f"`{n}`" for n in names)
 
 
 def settings_table(model: type[BaseModel]) -> str:

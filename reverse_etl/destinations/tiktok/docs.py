@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from reverse_etl.destinations.shared.docs import cell, settings_table
+from reverse_etl.destinations.shared.docs import cell, column_names, settings_table
 from reverse_etl.destinations.shared.docs import main as run_main
 from reverse_etl.destinations.shared.docs import render as render_tables
 from reverse_etl.destinations.tiktok.catalog import CATALOG, CONTENT_KEYS, Hashing
@@ -27,7 +27,7 @@ def columns_table() -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for p in CATALOG.params:
-        names = ", ".join(f"`{n}`" for n in (p.name, *p.aliases))
+        names = column_names(p)
         sources = ", ".join(s for s in _SOURCE_ORDER if s in p.sources)
         notes = p.doc
         if p.required_for:
