@@ -205,6 +205,8 @@ def _coverage(out: Output, name: str, match_keys: Coverage | None) -> None:
         out.console.warning(line + ": below min_match_coverage, a sync stops before sending")
     else:
         out.console.info(line)
+    for warning in match_keys.warnings:
+        out.console.warning(f"{name}: {warning}")
 
 
 def render_sync(out: Output, report: SyncReport) -> None:

@@ -65,7 +65,7 @@ class Capabilities:
     max_events_per_request: int  # the batch cap of one request
     dedup_window_seconds: int  # the platform drops a repeated event_id within this window
     resolves_event_source: bool = False  # a request goes to a source found by name first
-    match_coverage: bool = False  # rows carry match-key bits (__match), with a minimum
+    match_coverage: bool = False  # rows carry match-key bits (__match)
     preflight_check: bool = False  # ``retl check`` can verify its settings read-only
     docs: str = ""  # the page that documents it, e.g. docs/tiktok.md
     # The top-level field of an event that carries its event id (None: events have none); the
@@ -130,7 +130,9 @@ class EncodePlan:
 
 class Coverage(Protocol):
     """The share of the rows to send that carry a strong match key (None: nothing to send),
-    for reports and the min_match_coverage stop."""
+    for reports and the min_match_coverage stop (``shared/coverage.py`` builds it from the
+    bits a platform declares). ``warnings``: sentences about the rows to send that plan and
+    sync print as warnings (how many phones were read in a way the user may not mean)."""
 
     @property
     def rows(self) -> int: ...
@@ -144,6 +146,8 @@ class Coverage(Protocol):
     def below_minimum(self) -> bool: ...
     @property
     def strong_key_names(self) -> tuple[str, ...]: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
     def to_dict(self) -> dict[str, Any]: ...
     def summary(self) -> str: ...
 

@@ -15,6 +15,7 @@ from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.delivery.runner import deliver
 from reverse_etl.destinations.base import Target
 from reverse_etl.destinations.meta.destination import MetaDestination
+from reverse_etl.destinations.meta.match import MATCH_KEYS
 from reverse_etl.errors import RequestFieldError
 from tests.delivery.scripted_http import Reply, ScriptedServer
 
@@ -60,7 +61,11 @@ def test_capabilities_and_scope() -> None:
         "physical_store",
         f"meta:{PIXEL}",
     )
-    assert dest.coverage_sql() == [] and dest.coverage(10, []) is None
+    # Meta reports match coverage as TikTok does: a count per key, the strong rows, the flag
+    sums = dest.coverage_sql()
+    assert len(sums) == len(MATCH_KEYS) + 2 and caps.match_coverage
+    cov = dest.coverage(10, [0] * len(sums))
+    assert (cov.rows, cov.coverage, cov.warnings) == (10, 0.0, ())
 
 
 def test_target_reads_the_token_now_or_uses_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:

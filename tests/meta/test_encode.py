@@ -9,6 +9,7 @@ import phonenumbers
 import pytest
 
 from reverse_etl.destinations.base import ColumnRules
+from reverse_etl.destinations.meta.match import MATCH_KEYS
 from reverse_etl.destinations.meta.rules import MetaRules
 from reverse_etl.engine.duckdb import DuckDBEngine
 
@@ -28,7 +29,10 @@ def test_a_full_row_becomes_exactly_this_event(engine: DuckDBEngine) -> None:
         num_items="2",
         **{"custom_data.coupon": "'SPRING'"},
     )
-    assert (row["errors"], row["warnings"], row["match"]) == (None, None, None)
+    assert (row["errors"], row["warnings"]) == (None, None)
+    # the match keys it carries (match.py): no flag, the phone has its +country code
+    carried = {"email", "phone", "first_name", "ip", "user_agent", "fbp"}
+    assert row["match"] == sum(1 << i for i, p in enumerate(MATCH_KEYS) if p.name in carried)
     assert row["payload"] == {
         "event_name": "Purchase",
         "event_id": "e-1",

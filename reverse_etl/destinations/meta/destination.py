@@ -36,7 +36,9 @@ from reverse_etl.destinations.meta.mapping import (
     key_only_columns,
     map_columns,
 )
+from reverse_etl.destinations.meta.match import match_bits
 from reverse_etl.destinations.meta.vocab import DEDUP_WINDOW_SECONDS, MAX_EVENTS_PER_REQUEST
+from reverse_etl.destinations.shared.coverage import MatchBits, MatchCoverage
 from reverse_etl.destinations.shared.phones import build_phone_table, register_phone_udf
 from reverse_etl.destinations.shared.rows import key_columns_for
 from reverse_etl.errors import ConfigError, Problem
@@ -90,6 +92,7 @@ class MetaDestination:
         platform="Meta",
         max_events_per_request=MAX_EVENTS_PER_REQUEST,
         dedup_window_seconds=DEDUP_WINDOW_SECONDS,
+        match_coverage=True,
         preflight_check=True,
         docs="docs/meta.md",
         request_settings="pixel_id, action_source and test_event_code",
@@ -241,11 +244,14 @@ class MetaDestination:
         reading = encoding.with_phone_table(table)
         return replace(plan, sql=reading.sql, detail=reading, tables=(*plan.tables, table))
 
-    def coverage_sql(self) -> list[str]:
-        return []  # Meta reports no match coverage (Capabilities.match_coverage is False)
+    def _match_bits(self) -> MatchBits:
+        return match_bits(self.name, self.config.file.name)
 
-    def coverage(self, rows: int, counts: Sequence[int]) -> None:
-        return None
+    def coverage_sql(self) -> list[str]:
+        return self._match_bits().sql()
+
+    def coverage(self, rows: int, counts: Sequence[int]) -> MatchCoverage:
+        return self._match_bits().coverage(rows, counts)
 
     def target(self, sandbox: SandboxServer | None) -> Target:
         """The configured Graph API and token, or the running emulator, which is told about

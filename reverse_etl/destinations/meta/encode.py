@@ -2,7 +2,7 @@
 
 The SELECT yields the columns the Destination contract lists (``base.py``): ``__key``,
 ``__hash``, ``__change_in`` (the diff's, for prekeyed rows; ``new`` otherwise), ``__errors``,
-``__warnings``, ``__match`` (NULL: Meta reports no match coverage) and ``__payload``, the
+``__warnings``, ``__match`` (the match keys' bits, ``match.py``) and ``__payload``, the
 server event as JSON text with NULLs and empty objects left out and customer information
 normalised and hashed (``normalise.py``). It is built in
 three layers: the rows with each hashed value computed once (the payload and the row checks
@@ -337,6 +337,7 @@ def build_encode_sql(
 ) -> str:
     """The SELECT that encodes every row of ``relation`` (whose columns are ``schema``)."""
     from reverse_etl.destinations.meta.checks import row_checks  # it reads this module
+    from reverse_etl.destinations.meta.match import match_sql  # it reads this module too
 
     rows = _with_user_data(_prepared(relation, schema, mapping, spec), schema, mapping, spec)
     key = _key_sql(spec, schema)
@@ -351,6 +352,7 @@ def build_encode_sql(
         passthrough, outer = "", "md5(__payload) AS __hash, 'new' AS __change_in"
     derived = derived_event_id(spec.model, key) if spec.derive_event_id else None
     event_id = event_id_text(mapping, schema, derived)
+    match = match_sql(mapping, schema, spec)
     return (
         f"SELECT __key, {outer}, __errors, __warnings, __match, __payload, __event_id FROM (\n"
         f"  SELECT {key} AS __key,\n"
@@ -358,7 +360,7 @@ def build_encode_sql(
         f"         {event_id} AS __event_id,\n"
         f"         {err} AS __errors,\n"
         f"         {warn} AS __warnings,\n"
-        f"         CAST(NULL AS BIGINT) AS __match{passthrough}\n"
+        f"         CAST({match} AS BIGINT) AS __match{passthrough}\n"
         f"  FROM {rows}\n"
         ") AS __encoded"
     )

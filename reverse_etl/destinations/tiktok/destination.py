@@ -21,6 +21,7 @@ from reverse_etl.destinations.base import (
     Session,
     Target,
 )
+from reverse_etl.destinations.shared.coverage import MatchCoverage
 from reverse_etl.destinations.shared.phones import build_phone_table, register_phone_udf
 from reverse_etl.destinations.shared.rows import key_columns_for
 from reverse_etl.destinations.tiktok.config import TikTokConfig
@@ -32,7 +33,7 @@ from reverse_etl.destinations.tiktok.encode import (
 )
 from reverse_etl.destinations.tiktok.fingerprint import describe_mapping
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, key_only_columns, map_columns
-from reverse_etl.destinations.tiktok.match import MatchCoverage, coverage_sql
+from reverse_etl.destinations.tiktok.match import match_bits
 from reverse_etl.destinations.tiktok.vocab import (
     DEDUP_WINDOW_SECONDS,
     EVENT_SOURCES,
@@ -239,11 +240,11 @@ class TikTokDestination:
         return replace(plan, sql=reading.sql, detail=reading, tables=(*plan.tables, table))
 
     def coverage_sql(self) -> list[str]:
-        return coverage_sql(self.settings.event_data_source)
+        return match_bits(self.settings.event_data_source).sql()
 
     def coverage(self, rows: int, counts: Sequence[int]) -> MatchCoverage:
         s = self.settings
-        return MatchCoverage.from_counts(s.event_data_source, rows, counts, s.min_match_coverage)
+        return match_bits(s.event_data_source).coverage(rows, counts, s.min_match_coverage)
 
     def target(self, sandbox: SandboxServer | None) -> Target:
         if sandbox is not None:

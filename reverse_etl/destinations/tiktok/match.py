@@ -2,18 +2,17 @@
 
 The encoder writes one integer per row, ``__match``: a bit per match key of the catalog's
 ``MATCH_KEYS`` (``MatchKey.bit``) and a bit per normalisation failure (``failure_bit``). The
-plan sums the bits in the counting query it runs anyway, so match coverage costs no extra
-scan of the model. Pure: this module only writes SQL.
+plan sums the bits in the counting query it runs anyway (``shared/coverage.py``, from
+``match_bits``), so match coverage costs no extra scan of the model. Pure: this module only
+writes SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from reverse_etl.destinations.shared.coverage import MatchBits
 from reverse_etl.destinations.shared.sql import blank, ident, is_list, strip
-from reverse_etl.destinations.shared.text import either, percent
 from reverse_etl.destinations.tiktok.catalog import (
     NORMALISATION_FAILURES,
     Hashing,
@@ -92,105 +91,16 @@ def match_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec) -> st
 
 
 # --- the plan's figures -----------------------------------------------------------------------
-_TO_SEND = "__errors IS NULL AND __change IS DISTINCT FROM 'unchanged'"
-_ENCODED = "__change IS DISTINCT FROM 'unchanged'"
-
-
 def strong_keys(source: str) -> tuple[MatchKey, ...]:
     return tuple(k for k in match_keys_for(source) if source in k.strong_for)
 
 
-def coverage_sql(source: str) -> list[str]:
-    """Aggregates over the plan's table (``__errors``, ``__change``, ``__match``), for the
-    counting query: per key, the rows to send carrying it; the rows to send with a strong
-    key; per normalisation failure, the rows (valid or not) with such a value."""
-    keys = match_keys_for(source)
-    strong = sum(k.bit for k in strong_keys(source))
-    out = [f"count(*) FILTER (WHERE {_TO_SEND} AND (__match & {k.bit}) <> 0)" for k in keys]
-    out.append(f"count(*) FILTER (WHERE {_TO_SEND} AND (__match & {strong}) <> 0)")
-    out += [
-        f"count(*) FILTER (WHERE {_ENCODED} AND (__match & {failure_bit(n)}) <> 0)"
-        for n in NORMALISATION_FAILURES
-    ]
-    return out
-
-
-def _share(n: int, of: int) -> float | None:
-    return None if of == 0 else round(n / of, 4)
-
-
-@dataclass(frozen=True)
-class MatchCoverage:
-    """How many of the rows to send carry each match key, before anything is sent."""
-
-    source: str
-    rows: int  # rows to send: the denominator of every share
-    keys: tuple[tuple[str, int], ...]  # (key, rows to send carrying it)
-    strong: int  # rows to send carrying at least one strong key
-    failures: tuple[tuple[str, int], ...]  # (parameter, rows whose value failed normalisation)
-    minimum: float | None = None  # the destination's min_match_coverage
-
-    @classmethod
-    def from_counts(
-        cls, source: str, rows: int, counts: Sequence[int], minimum: float | None
-    ) -> MatchCoverage:
-        """From the values of ``coverage_sql(source)``, in its order."""
-        keys = match_keys_for(source)
-        n = len(keys)
-        return cls(
-            source,
-            rows,
-            tuple((k.name, int(c)) for k, c in zip(keys, counts[:n], strict=True)),
-            int(counts[n]),
-            tuple(
-                (f, int(c)) for f, c in zip(NORMALISATION_FAILURES, counts[n + 1 :], strict=True)
-            ),
-            minimum,
-        )
-
-    @property
-    def coverage(self) -> float | None:
-        """Share of the rows to send with a strong key (None: nothing to send)."""
-        return _share(self.strong, self.rows)
-
-    @property
-    def below_minimum(self) -> bool:
-        cov = self.coverage
-        return self.minimum is not None and cov is not None and cov < self.minimum
-
-    @property
-    def strong_key_names(self) -> tuple[str, ...]:
-        return tuple(k.name for k in strong_keys(self.source))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rows_to_send": self.rows,
-            "coverage": self.coverage,
-            "strong_keys": list(self.strong_key_names),
-            "min_match_coverage": self.minimum,
-            "below_minimum": self.below_minimum,
-            "keys": {name: {"rows": n, "share": _share(n, self.rows)} for name, n in self.keys},
-            "normalisation_failures": dict(self.failures),
-        }
-
-    def summary(self) -> str:
-        """One line for people: the coverage, then each key's share, then the failures."""
-        if not self.rows:
-            return "match keys: no rows to send"
-        text = (
-            f"match coverage {percent(self.coverage)} ({self.strong} of {self.rows} rows to "
-            f"send carry {either(self.strong_key_names)})"
-        )
-        if self.minimum is not None:
-            text += f", min_match_coverage {percent(self.minimum)}"
-        text += "; " + ", ".join(
-            f"{_LABELS.get(k, k)} {percent(_share(n, self.rows))}" for k, n in self.keys
-        )
-        failed = [f"{n} {_FAILURES[f]}" for f, n in self.failures if n]
-        if failed:
-            text += "; " + ", ".join(failed)
-        return text
-
-
-_LABELS = {"ip_user_agent": "ip+user_agent"}
-_FAILURES = {"email": "malformed e-mail(s)", "phone": "unparseable phone(s)"}
+def match_bits(source: str) -> MatchBits:
+    """What ``__match``'s bits mean for an event source (``shared/coverage.py`` counts them)."""
+    return MatchBits(
+        keys=tuple((k.name, k.bit) for k in match_keys_for(source)),
+        strong=tuple(k.name for k in strong_keys(source)),
+        failures=tuple((n, failure_bit(n)) for n in NORMALISATION_FAILURES),
+        labels=(("ip_user_agent", "ip+user_agent"),),
+        failure_labels=(("email", "malformed e-mail(s)"), ("phone", "unparseable phone(s)")),
+    )
