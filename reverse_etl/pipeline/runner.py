@@ -272,7 +272,9 @@ class Runner:
         asked = now(self.p)
         with contextlib.ExitStack() as stack:
             try:
-                store = stack.enter_context(open_state(self.p, sandbox=sandbox, write=True))
+                store = stack.enter_context(
+                    open_state(self.p, sandbox=sandbox, write=True, run=(report.run_id, command))
+                )
             except LockHeldError as exc:
                 report.error = exc.message
                 record_refused(

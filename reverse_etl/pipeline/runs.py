@@ -9,13 +9,14 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from reverse_etl.__about__ import __version__
 from reverse_etl.errors import UsageError
 from reverse_etl.history.read import HistoryReader
 from reverse_etl.history.records import DeliveryRecord, RunDestinationRecord, RunDetail, RunRecord
 from reverse_etl.history.refused import read_refused
 from reverse_etl.pipeline.history import now, runs_folder
 from reverse_etl.pipeline.stores import open_state, state_file
-from reverse_etl.state.lock import SyncLock
+from reverse_etl.state.lock import LockHolder, SyncLock
 
 if TYPE_CHECKING:
     from reverse_etl.pipeline.context import RunContext
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 
 def _readers(
     project: RunContext, sandbox_only: bool | None = None
-) -> Iterator[tuple[HistoryReader, bool]]:
-    """Each store's reader and whether a sync holds it now (the real state, then the
+) -> Iterator[tuple[HistoryReader, LockHolder | None, bool]]:
+    """Each store's reader, the sync that holds it now, if any, and whether it is the
+    sandbox's (the real state, then the
     sandbox's; a sandbox state that was never written is skipped). ``sandbox_only``: True
     reads the sandbox's alone, False the real one alone."""
     for sandbox in (False, True):
@@ -35,26 +37,56 @@ def _readers(
         if sandbox and not path.exists():
             continue
         with open_state(project, sandbox=sandbox, write=False, create=False) as store:
-            busy = local and SyncLock.holder(path) is not None
+            holder = SyncLock.holder(path) if local else None
             said = len(store.warnings)
-            yield HistoryReader(store), busy
+            yield HistoryReader(store), holder, sandbox
             for warning in store.warnings[said:]:  # found while reading (a damaged log file)
                 project.console.warning(warning)
 
 
 def runs(project: RunContext, limit: int) -> list[RunRecord]:
     found: list[RunRecord] = []
-    for reader, busy in _readers(project):
-        records = reader.runs(limit)
-        if busy:  # the newest unfinished run is the one holding the lock
-            records = [
-                dataclasses.replace(r, running=True) if i == 0 and r.exit_code is None else r
-                for i, r in enumerate(records)
-            ]
-        found += records
+    for reader, holder, sandbox in _readers(project):
+        found += _running(reader.runs(limit), holder, sandbox=sandbox)
     found += _refused(project)
     found.sort(key=lambda r: (r.started_at, r.run_id), reverse=True)
     return found[:limit]
+
+
+def _running(
+    records: list[RunRecord], holder: LockHolder | None, *, sandbox: bool
+) -> list[RunRecord]:
+    """``records`` (newest first) with the run holding the lock marked running. A sync that
+    named its run (``SyncLock``) and is still planning has no row yet: listed from what the
+    lock says. (A holder of an older retl: its newest unfinished run.)"""
+    if holder is None:
+        return records
+    if holder.run_id is None:
+        return [
+            dataclasses.replace(r, running=True) if i == 0 and r.exit_code is None else r
+            for i, r in enumerate(records)
+        ]
+    if any(r.run_id == holder.run_id for r in records):
+        return [
+            dataclasses.replace(r, running=True) if r.run_id == holder.run_id else r
+            for r in records
+        ]
+    planning = RunRecord(
+        run_id=holder.run_id,
+        started_at=holder.since or dt.datetime.now(dt.timezone.utc),
+        ended_at=None,
+        command=holder.command or "retl sync",
+        destinations=(),
+        sent=0,
+        rejected=0,
+        skipped_invalid=0,
+        failed=0,
+        exit_code=None,
+        retl_version=__version__,
+        sandbox=sandbox,
+        running=True,
+    )
+    return [planning, *records]
 
 
 def _refused(project: RunContext) -> list[RunRecord]:
@@ -64,23 +96,29 @@ def _refused(project: RunContext) -> list[RunRecord]:
 
 
 def run_detail(project: RunContext, run_id: str) -> RunDetail | None:
-    """One run by its id or a unique prefix of it (a UsageError names the ones it matches)."""
+    """One run by its id or a unique prefix of it (a UsageError names the ones it matches);
+    a run whose whole id is given is that one, whatever other ids it begins."""
     matches: list[str] = []
     details: list[RunDetail] = []
-    for reader, busy in _readers(project):
+    exact: list[RunDetail] = []
+    for reader, holder, sandbox in _readers(project):
         ids = reader.run_ids(run_id)
         if run_id in ids:
-            ids = [run_id]
+            exact.append(_detail(reader, run_id, holder))
+        elif len(ids) == 1:
+            details.append(_detail(reader, ids[0], holder))
         matches += ids
-        if len(ids) == 1:
-            details.append(_detail(reader, ids[0], busy))
-    refused = [r for r in _refused(project) if r.run_id.startswith(run_id)]
-    if any(r.run_id == run_id for r in refused):
-        refused = [r for r in refused if r.run_id == run_id]
-        matches, details = [], []
-    matches += [r.run_id for r in refused]
-    if len(refused) == 1:
-        details.append(RunDetail(refused[0], (), ()))
+        planning = _planning(holder, ids, run_id)
+        if planning is not None:  # no row yet (see _running)
+            (planning_run,) = _running([], holder, sandbox=sandbox)
+            (exact if planning == run_id else details).append(RunDetail(planning_run, (), ()))
+            matches.append(planning)
+    for refused in _refused(project):
+        if refused.run_id.startswith(run_id):
+            (exact if refused.run_id == run_id else details).append(RunDetail(refused, (), ()))
+            matches.append(refused.run_id)
+    if exact:
+        return exact[0]
     if len(matches) > 1:
         shown = ", ".join(matches[:5]) + (" ..." if len(matches) > 5 else "")
         raise UsageError(
@@ -91,11 +129,20 @@ def run_detail(project: RunContext, run_id: str) -> RunDetail | None:
     return details[0] if details else None
 
 
-def _detail(reader: HistoryReader, run_id: str, busy: bool) -> RunDetail:
+def _planning(holder: LockHolder | None, ids: list[str], run_id: str) -> str | None:
+    """The id of the run holding the lock that has no row yet, when it begins ``run_id``."""
+    if holder is None or not holder.run_id or holder.run_id in ids:
+        return None
+    return holder.run_id if holder.run_id.startswith(run_id) else None
+
+
+def _detail(reader: HistoryReader, run_id: str, holder: LockHolder | None) -> RunDetail:
     run = reader.run(run_id)
     assert run is not None  # listed by run_ids just before, and nothing prunes meanwhile
-    if busy and run.exit_code is None and reader.runs(1)[0].run_id == run.run_id:
-        run = dataclasses.replace(run, running=True)
+    if run.exit_code is None and holder is not None:
+        newest = reader.runs(1)[0].run_id == run.run_id
+        if holder.run_id == run.run_id or (holder.run_id is None and newest):
+            run = dataclasses.replace(run, running=True)
     rejected, total = reader.not_accepted(run.run_id)
     return RunDetail(run, tuple(reader.run_destinations(run.run_id)), tuple(rejected), total)
 
@@ -104,7 +151,7 @@ def deliveries(
     project: RunContext, key: str, destination: str | None = None
 ) -> list[DeliveryRecord]:
     found: list[DeliveryRecord] = []
-    for reader, _ in _readers(project):
+    for reader, _, _ in _readers(project):
         found += reader.deliveries(key, destination)
     found.sort(key=lambda d: (d.at, d.run_id), reverse=True)
     return found
@@ -114,7 +161,7 @@ def destination_history(
     project: RunContext, destination: str, limit: int, *, sandbox: bool | None = None
 ) -> list[RunDestinationRecord]:
     found: list[RunDestinationRecord] = []
-    for reader, _ in _readers(project, sandbox):
+    for reader, _, _ in _readers(project, sandbox):
         found += reader.destination_history(destination, limit)
     found.sort(key=lambda d: (d.ended_at is None, d.ended_at, d.run_id))
     return found[-limit:]

@@ -41,17 +41,20 @@ def open_state(
     write: bool,
     set_aside_damaged: bool = False,
     create: bool = True,
+    run: tuple[str, str] | None = None,
 ) -> Iterator[StateStore]:
     """The state store, locked for writing when ``write``. Sandbox runs always keep a local
     state of their own. With ``set_aside_damaged`` (a whole reset), a local state file that
     cannot be read is moved aside, and a new one started. ``create=False`` (the history's
-    readers): a warehouse state is read as it is, nothing created (see ``warehouse_state``)."""
+    readers): a warehouse state is read as it is, nothing created (see ``warehouse_state``).
+    ``run``: the sync's run id and command, which the lock's info file names (the history's
+    readers list the run while it plans, before its row is written)."""
     if project.config.state.location == "warehouse" and not sandbox:
         with _warehouse_state(project, write, create) as store:
             yield store
         return
     path = state_file(project, sandbox=sandbox)
-    with SyncLock(path) if write else contextlib.nullcontext():
+    with SyncLock(path, run) if write else contextlib.nullcontext():
         local = _open_local(project, path, sandbox, write, set_aside_damaged)
         for warning in local.warnings:
             project.console.warning(warning)

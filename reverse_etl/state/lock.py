@@ -13,7 +13,9 @@ holder DuckDB names is the sync this lock's info file names) then reads a copy i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
 import re
 import socket
@@ -32,13 +34,20 @@ class LockHolder:
 
     pid: str
     text: str  # "pid 123 on host since 2026-01-01T00:00:00+00:00"
+    # The run, for the history's readers while it plans (its row is written after): its id,
+    # command and start, when the sync said them.
+    run_id: str | None = None
+    command: str | None = None
+    since: dt.datetime | None = None
 
 
 class SyncLock:
-    def __init__(self, state_file: Path) -> None:
+    def __init__(self, state_file: Path, run: tuple[str, str] | None = None) -> None:
+        """``run``: the run's id and command, written beside the holder's pid."""
         self.path = state_file.with_name(state_file.name + ".lock")
         self.info = state_file.with_name(state_file.name + ".lock.info")
         self._lock = FileLock(str(self.path), timeout=0)
+        self._run = run
 
     def __enter__(self) -> SyncLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -46,6 +55,7 @@ class SyncLock:
             self._lock.acquire()
         except Timeout:
             holder = self.info.read_text(encoding="utf-8").strip() if self.info.exists() else ""
+            holder = holder.split("\n", 1)[0]  # the pid, host and start; not the run
             raise LockHeldError(
                 "another retl sync is running on this state" + (f" ({holder})" if holder else ""),
                 file=self.path,
@@ -65,9 +75,16 @@ class SyncLock:
                 hint="retl keeps a plain lock file there: move that path away (no sync is "
                 "holding it)",
             ) from None
-        started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.timezone.utc)
+        run = ""
+        if self._run is not None:
+            run_id, command = self._run
+            said = {"run_id": run_id, "command": command, "started_at": now.isoformat()}
+            run = json.dumps(said) + "\n"
+        started = now.isoformat(timespec="seconds")
         self.info.write_text(
-            f"pid {os.getpid()} on {socket.gethostname()} since {started}\n", encoding="utf-8"
+            f"pid {os.getpid()} on {socket.gethostname()} since {started}\n{run}",
+            encoding="utf-8",
         )
         return self
 
@@ -78,11 +95,30 @@ class SyncLock:
         a reader compares the PID with the one DuckDB names as the file's holder)."""
         info = state_file.with_name(state_file.name + ".lock.info")
         try:
-            text = info.read_text(encoding="utf-8").strip()
+            first, _, rest = info.read_text(encoding="utf-8").strip().partition("\n")
         except OSError:
             return None
-        found = re.match(r"pid (\d+) ", text)
-        return LockHolder(found.group(1), text) if found else None
+        found = re.match(r"pid (\d+) on (\S+) since (\S+)", first)
+        if not found:
+            return None
+        pid, host, _ = found.groups()
+        if host == socket.gethostname() and not _alive(int(pid)):
+            return None  # a sync killed before it could remove the file: nobody holds it
+        run: dict[str, object] = {}
+        with contextlib.suppress(ValueError):
+            loaded = json.loads(rest) if rest else {}
+            run = loaded if isinstance(loaded, dict) else {}
+        started: dt.datetime | None = None
+        with contextlib.suppress(ValueError):
+            started = dt.datetime.fromisoformat(str(run.get("started_at", "")))
+        run_id, command = run.get("run_id"), run.get("command")
+        return LockHolder(
+            pid,
+            first,
+            run_id if isinstance(run_id, str) else None,
+            command if isinstance(command, str) else None,
+            started,
+        )
 
     def __exit__(
         self,
@@ -92,3 +128,14 @@ class SyncLock:
     ) -> None:
         self.info.unlink(missing_ok=True)
         self._lock.release()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine exists (one of another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, as another user's
+        return True
+    return True

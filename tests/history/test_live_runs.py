@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from reverse_etl.sandbox import SandboxServer
+from reverse_etl.state.lock import SyncLock
 from tests.conftest import cli_env, invoke_cli, invoke_in_process, sync_held_midway
 from tests.history.test_delivery_log import model
 from tests.test_sync import SECRET, events_project
@@ -60,3 +61,39 @@ def test_a_sync_refused_by_the_lock_is_listed_as_refused(
         assert first.wait(timeout=120) == 0
     # once the holder has ended, both stay listed: it as ok, the refused run as refused
     assert [r["status"] for r in _runs(project)] == ["refused", "ok"]
+
+
+@pytest.mark.slow
+def test_a_sync_killed_mid_send_is_listed_as_interrupted_not_running(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """SIGKILL leaves the lock's info file behind (the kernel frees the lock itself): the run
+    it names is dead, not running (it was listed as running until the next sync)."""
+    project = events_project(tmp_path, server.base_url, select=model(100))
+    with sync_held_midway(project, server, cli_env(ENV), after_requests=0, in_flight=1) as first:
+        (held,) = _runs(project)
+        assert held["status"] == "running"
+        first.kill()
+        first.wait(timeout=60)
+    assert (project / ".retl" / "state.duckdb.lock.info").exists()  # left behind
+    (killed,) = _runs(project)
+    assert killed["run_id"] == held["run_id"] and killed["status"] == "interrupted"
+
+
+def test_a_sync_still_planning_is_listed_as_running(server: SandboxServer, tmp_path: Path) -> None:
+    """A sync writes its history row once the diff has read the state; before that (a long
+    model), the lock's info file names it, and `retl runs` lists it from there."""
+    project = events_project(tmp_path, server.base_url)
+    done = invoke_in_process("sync", "--project-dir", project, env=ENV)
+    assert done.returncode == 0, done.stderr
+    (ok,) = _runs(project)
+    with SyncLock(project / ".retl" / "state.duckdb", ("20991231T000000Z-abc123", "retl sync")):
+        planning, earlier = _runs(project)
+        assert planning["run_id"] == "20991231T000000Z-abc123"
+        assert (planning["status"], planning["command"]) == ("running", "retl sync")
+        assert earlier["run_id"] == ok["run_id"] and earlier["status"] == "ok"
+        shown = invoke_in_process("runs", "show", "20991231", "--project-dir", project)
+        assert shown.returncode == 0, shown.stderr
+        assert "20991231T000000Z-abc123" in shown.stdout and "running" in shown.stdout
+    (after,) = _runs(project)
+    assert after["run_id"] == ok["run_id"]
