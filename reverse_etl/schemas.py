@@ -162,6 +162,18 @@ class EngineSchemas:
                     out[ref] = sniffed
         return out
 
+    def describe(self, query: str) -> list[tuple[str, str]] | None:
+        """The columns (name, type) of ``DESCRIBE <query>``, a model's direct read of files
+        (``validation/file_reads.py``); None when there is no engine or it cannot say."""
+        engine = self._connect()
+        if engine is None:
+            return None
+        try:
+            rows = engine.rows(f"DESCRIBE {query}")
+        except EngineError:
+            return None
+        return [(str(row[0]), str(row[1])) for row in rows]
+
     def _from_information_schema(self, refs: Sequence[TableRef]) -> dict[TableRef, TableSchema]:
         engine = self._connect()
         if engine is None or not refs:

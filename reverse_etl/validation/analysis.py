@@ -9,7 +9,7 @@ is a line of one model's own SQL.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
@@ -26,6 +26,7 @@ from reverse_etl.models.compile import Model, ModelGraph
 from reverse_etl.models.dialects import model_dialect
 from reverse_etl.models.lines import ModelLines
 from reverse_etl.schemas import SchemaProvider, TableSchema, resolve_schemas
+from reverse_etl.validation.file_reads import FileReader
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Analysis:
 
     models: dict[str, AnalysedModel]
     schemas: dict[TableRef, TableSchema]
+    # Why a direct read of files was not described, by the paths it reads (as written).
+    unread: dict[tuple[str, ...], tuple[str, str | None]] = field(default_factory=dict)
 
     def chain(self, graph: ModelGraph, name: str) -> list[AnalysedModel]:
         """The model and its upstream models, upstream first."""
@@ -57,8 +60,10 @@ def analyse(
     names: Iterable[str],
     providers: Sequence[SchemaProvider],
     dialect: str,
+    files: FileReader | None = None,
 ) -> Analysis:
-    """Infer ``names`` and everything upstream of them."""
+    """Infer ``names`` and everything upstream of them. ``files``: describes the project
+    files a DuckDB model reads directly (``read_csv('data/x.csv')``)."""
     needed: set[str] = set()
     for name in names:
         needed |= {name, *graph.compiled(name).upstream}
@@ -67,8 +72,18 @@ def analyse(
     # Each model is read in its own dialect (config(dialect=...)); the trees are sqlglot's
     # and typed in the project's dialect from here on.
     trees = {n: _parse(graph.models[n].sql, model_dialect(graph.models[n], dialect)) for n in order}
+    found = None
+    if files is not None and dialect == "duckdb":
+        duckdb_trees = (
+            t
+            for n, t in trees.items()
+            if t is not None and model_dialect(graph.models[n], dialect) == "duckdb"
+        )
+        found = files.rewrite(duckdb_trees)
+    described = found.schemas if found is not None else {}
     refs = {n: tables_read(t) if t is not None else () for n, t in trees.items()}
-    schemas = resolve_schemas((r for n in order for r in refs[n] if r not in by_ref), providers)
+    asked = (r for n in order for r in refs[n] if r not in by_ref and r not in described)
+    schemas = {**resolve_schemas(asked, providers), **described}
     models: dict[str, AnalysedModel] = {}
     for n in order:
         model = graph.models[n]
@@ -88,7 +103,7 @@ def analyse(
             copy=False,  # each tree is inferred once
         )
         models[n] = AnalysedModel(model, ModelLines(model), tables, reads, result)
-    return Analysis(models, schemas)
+    return Analysis(models, schemas, found.unread if found is not None else {})
 
 
 def _parse(sql: str, dialect: str) -> exp.Expr | None:

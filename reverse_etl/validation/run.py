@@ -31,6 +31,7 @@ from reverse_etl.schemas import (
 )
 from reverse_etl.validation.analysis import AnalysedModel, Analysis, analyse
 from reverse_etl.validation.checks import CheckResult, Finding, check_columns
+from reverse_etl.validation.file_reads import FileReader
 from reverse_etl.validation.result import (
     ColumnRow,
     DestinationValidation,
@@ -137,8 +138,9 @@ def validate_project(
             providers.insert(0, server_schemas)
     # The dialect models are written in (a warehouse server transpiles from it).
     dialect = str(getattr(wh, "dialect", None) or WORKBENCH_DIALECT)
+    files = FileReader(project.dir, project.allows, engine.describe)
     try:
-        analysis = analyse(graph, [c.model for c in configs], providers, dialect)
+        analysis = analyse(graph, [c.model for c in configs], providers, dialect, files)
     finally:
         engine.close()
     missing, refused = _missing_files(analysis, declared, project.allows)
@@ -362,8 +364,12 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
         hint = ctx.declared.hint_for(issue.table)
     elif issue.code == "table_function":
         refused = _refused_read(issue.paths, ctx)
+        unread = ctx.analysis.unread.get(issue.paths)
         if refused is not None:  # declaring it as a source would not do: sync refuses it
             message, hint = refused
+        elif unread is not None:  # a URL, a missing file: why it was not described
+            message = f"{message}: {unread[0]}"
+            hint = unread[1] or hint
     if issue.code == "bad_type":
         problem = Problem(message, file=ctx.project_dir / PROJECT_FILE, hint=hint)
         decl = ctx.declared.declaration(issue.table) if issue.table is not None else None
