@@ -25,7 +25,7 @@ from reverse_etl.config.project import (
 from reverse_etl.config.secret_env import project_secret_env
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.config.templates import var_names
-from reverse_etl.config.yaml_loader import format_key_path
+from reverse_etl.config.yaml_loader import format_key_path, load_yaml
 from reverse_etl.dbt import MANIFEST_FILE, DbtArtifacts, target_dir_for
 from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV, FileRule, unhidden_under
 from reverse_etl.errors import (
@@ -225,8 +225,12 @@ class Project:
     def _vars_read(self, graph: ModelGraph) -> set[str]:
         """The project vars the models' var() calls (as rendered) and destinations.yml read."""
         read = {v for m in graph.models.values() for v in m.vars}
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            read.update(var_names((self.dir / DESTINATIONS_FILE).read_text(encoding="utf-8")))
+        with contextlib.suppress(ConfigError):
+            loaded = load_yaml(self.dir / DESTINATIONS_FILE, required=False)
+            # the values as YAML reads them: "{{ var(\"x\") }}" and '{{ var(''x'') }}' read x
+            read.update(
+                v for text in _strings(loaded.data if loaded else None) for v in var_names(text)
+            )
         return read
 
     def model_names(self) -> list[str]:
@@ -842,6 +846,19 @@ def _links(folder: Path) -> Iterator[Path]:
             path = Path(root, name)
             if path.is_symlink():
                 yield path
+
+
+def _strings(data: Any) -> Iterator[str]:
+    """Every string value (and key) of parsed YAML ``data``."""
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _strings(key)
+            yield from _strings(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _strings(item)
 
 
 def _probe(bench: DuckDBEngine) -> Callable[[str], object]:

@@ -42,3 +42,21 @@ def test_vars_that_are_read_and_the_project_s_spare_vars_are_not_warned_about(
 ) -> None:
     root = _project(tmp_path / "p", project_vars="vars:\n  spare: 1\n")
     assert _warnings(root, "{start_date: 2024-06-01, pixel: CSANDBOXDEMOPIXEL001}") == []
+
+
+def test_a_var_read_in_destinations_yml_with_yaml_s_escapes_is_not_warned_about(
+    tmp_path: Path,
+) -> None:
+    """destinations.yml's values as YAML reads them: a double-quoted value escapes its
+    quotes with a backslash, a single-quoted one doubles them; both read the var."""
+    root = _project(tmp_path / "p")
+    yml = root / "destinations.yml"
+    yml.write_text(
+        yml.read_text(encoding="utf-8").replace(
+            "\"{{ var('pixel') }}\"",
+            "\"{{ var(\\\"pixel\\\") }}\"\n    event_data_source: '{{ var(''source'') }}'",
+        ),
+        encoding="utf-8",
+    )
+    given = "{start_date: 2024-06-01, pixel: CSANDBOXDEMOPIXEL001, source: WEB}"
+    assert _warnings(root, given) == []
