@@ -700,26 +700,49 @@ def install_struct_fields() -> None:
 
 # --- NULL through a subquery, JSON's arrows ------------------------------------------
 # sqlglot (30.30) types ``x`` of ``SELECT x FROM (SELECT NULL AS x)`` (or of a CTE) as
-# unknown: the NULL it reads is then replaced by DuckDB's "default NULL type", unknown, so
-# `retl validate` said "type not inferred". DuckDB binds a subquery's or CTE's NULL column
-# as an INTEGER. And ``j ->> 'k'`` (``json_extract_string``) and ``j -> 'k'``
+# unknown: the NULL it reads is replaced, once all is typed, by DuckDB's "default NULL
+# type", unknown, so `retl validate` said "type not inferred". DuckDB binds a subquery's or
+# CTE's NULL column as an INTEGER where the query outputs it, but as a NULL inside
+# expressions: ``coalesce(x, b)`` and ``CASE ... THEN x ELSE b END`` are ``b``'s type (a
+# VARCHAR), not an INTEGER. So the NULL read from a source stays a NULL while the query is
+# typed, and what is still a NULL read of a column at the end (the column itself, output as
+# it is) is an INTEGER. And ``j ->> 'k'`` (``json_extract_string``) and ``j -> 'k'``
 # (``json_extract``) were unknown too: DuckDB's are a VARCHAR and a JSON (for one path; a
 # list of paths gives a list, left to sqlglot).
 
+_NULL_READS = "_retl_null_reads"
 
-def _null_as_integer(original: Any) -> Any:
-    """The columns a query reads from a subquery or CTE: NULL ones as DuckDB's INTEGER."""
 
-    def selects(self: Any, source: Any) -> Any:
-        found = original(self, source)
+def _noting_null_reads(original: Any) -> Any:
+    """``_set_type`` that notes each column typed as a NULL (one read from a subquery or
+    CTE whose column is a NULL)."""
+
+    def set_type(self: Any, expression: Any, target_type: Any) -> Any:
+        out = original(self, expression, target_type)
+        if isinstance(expression, exp.Column) and _data_type(expression.type).this is _T.NULL:
+            self.__dict__.setdefault(_NULL_READS, {})[id(expression)] = expression
+        return out
+
+    return set_type
+
+
+def _null_reads_as_integer(original: Any) -> Any:
+    """``annotate`` that types a NULL read of a column still a NULL at the end (then unknown:
+    sqlglot's default) as DuckDB's INTEGER, with the alias or parentheses around it."""
+
+    def annotate(self: Any, expression: Any, *args: Any, **kwargs: Any) -> Any:
+        out = original(self, expression, *args, **kwargs)
+        reads = self.__dict__.pop(_NULL_READS, {})
         if type(self.dialect).__name__ != "DuckDB":
-            return found
-        return {
-            name: _T.INT if _data_type(kind).this is _T.NULL else kind
-            for name, kind in found.items()
-        }
+            return out
+        for column in reads.values():
+            node = column
+            while node is not None and _data_type(node.type).this is _T.UNKNOWN:
+                self._set_type(node, _T.INT)
+                node = node.parent if isinstance(node.parent, (exp.Alias, exp.Paren)) else None
+        return out
 
-    return selects
+    return annotate
 
 
 def _json_extracted(kind: Any) -> Any:
@@ -743,7 +766,8 @@ def install_null_and_json() -> None:
     from sqlglot.dialects.dialect import Dialect
     from sqlglot.optimizer.annotate_types import TypeAnnotator
 
-    _patch(TypeAnnotator, "_get_source_scope_selects", _null_as_integer)
+    _patch(TypeAnnotator, "_set_type", _noting_null_reads)
+    _patch(TypeAnnotator, "annotate", _null_reads_as_integer)
     metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
     _patch_annotator(metadata, exp.JSONExtractScalar, _json_extracted(_T.VARCHAR))
     _patch_annotator(metadata, exp.JSONExtract, _json_extracted(_T.JSON))

@@ -572,6 +572,12 @@ NULL_READS = [
     "select q.x, q.y from (select null as x, 1 as y) as q",
     "select x from (select x from (select null as x))",
     "select x + 1 as n from (select null as x)",
+    # inside an expression it is still a NULL: coalesce and CASE take the other value's
+    # type, a VARCHAR (an INTEGER, a false "email must be text" error, before)
+    "with c as (select null as x, b from s.t) select coalesce(x, b) as y from c",
+    "with c as (select null as x, a, b from s.t) "
+    "select case when a > 1 then x else b end as y, greatest(x, b) as z from c",
+    "select coalesce(q.x, 'a') as y, (x) as z from (select null as x) as q",
 ]
 
 
