@@ -58,6 +58,7 @@ def test_a_model_for_another_dialect_keeps_its_interval(tmp_path: object) -> Non
         class capabilities:
             native_models = False
             dialect = "postgres"
+            project_paths = False  # a server reads no file of the project
 
     class Compiled:
         name = "m"
