@@ -2,12 +2,13 @@
 belong to that sync, so a refused run is recorded in a small JSON file of its own beside the
 run reports (``runs/<run_id>.refused.json`` in the state folder). Readers list the folder and
 read these files alone (refusals are rare); ones older than ``history.retention_days`` are
-left out, as the history tables prune theirs."""
+left out, and removed when the next refusal is recorded, as the history tables prune theirs."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,19 +39,28 @@ def write_refused(folder: Path, run: RunRecord) -> Path:
     return path
 
 
+def prune_refused(folder: Path, before: dt.datetime) -> None:
+    """Remove the records of refused runs that started before ``before`` (naive: UTC), as
+    the history tables prune theirs; one that cannot be read or removed is left."""
+    for record, path in _records(folder):
+        if record.started_at < _aware(before):
+            path.unlink(missing_ok=True)
+
+
 def read_refused(folder: Path, since: dt.datetime) -> list[RunRecord]:
     """The refused runs recorded in ``folder`` that started at or after ``since`` (naive:
     UTC); a file that cannot be read is left out."""
     since = _aware(since)
-    found: list[RunRecord] = []
+    return [record for record, _ in _records(folder) if record.started_at >= since]
+
+
+def _records(folder: Path) -> Iterator[tuple[RunRecord, Path]]:
+    """The refused runs recorded in ``folder``, with their files; unreadable ones left out."""
     for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else ():
         try:
-            record = _record(orjson.loads(path.read_bytes()))
+            yield _record(orjson.loads(path.read_bytes())), path
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             continue
-        if record.started_at >= since:
-            found.append(record)
-    return found
 
 
 def _record(doc: dict[str, Any]) -> RunRecord:

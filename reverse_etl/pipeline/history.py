@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from reverse_etl.__about__ import __version__
 from reverse_etl.history.records import RunDestinationRecord, RunRecord
-from reverse_etl.history.refused import write_refused
+from reverse_etl.history.refused import prune_refused, write_refused
 from reverse_etl.state.dedup import utc
 
 if TYPE_CHECKING:
@@ -141,8 +141,10 @@ def record_refused(
     record = run_record(
         report, started=started, ended=now(project), command=command, exit_code=exit_code
     )
+    days = project.config.history.retention_days
     try:
         write_refused(runs_folder(project), dataclasses.replace(record, refused=reason))
+        prune_refused(runs_folder(project), record.started_at - dt.timedelta(days=days))
     except OSError as exc:
         project.console.warning(
             f"the refused run could not be recorded in {runs_folder(project)}: "
