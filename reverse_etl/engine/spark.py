@@ -133,6 +133,13 @@ class SparkConnection:
         return f"{self.remote.rstrip('/')}{sep};token={self.token.get_secret_value()}"
 
 
+def _connect_host(address: str) -> str:
+    """The host of a Spark Connect ``host:port`` as RETL_ALLOWED_HOSTS lists it: an IPv6
+    address without its brackets, and no host (``sc://:15002``) the one it connects to."""
+    host = address.rsplit(":", 1)[0] if re.search(r":\d*$", address) else address
+    return host.strip("[]") or "localhost"
+
+
 def _no_java() -> bool:
     """No ``java`` where pyspark looks for it (``JAVA_HOME``'s, else the PATH's)."""
     home = os.environ.get("JAVA_HOME")
@@ -223,7 +230,8 @@ class SparkEngine:
         try:
             if self.conn.remote is not None:
                 address = self.conn.remote.split("://", 1)[-1].split(";", 1)[0].split("/", 1)[0]
-                host = address.rsplit(":", 1)[0] or None
+                # an IPv6 address in brackets ([::1]:15002); no host: Spark Connect's default
+                host = _connect_host(address)
                 check_host(host, key="warehouse.remote", where=self.conn.where("remote"))
                 session = SparkSession.builder.remote(self.conn.url()).getOrCreate()
                 self._owned = True

@@ -126,3 +126,21 @@ def test_no_java_says_to_install_it_and_a_jvm_that_stops_says_where_to_look(
     stopped = _show_with_java_home(root, broken)
     assert "Java started and stopped: its reason is printed above" in stopped
     assert "install Java" not in stopped
+
+
+@pytest.mark.parametrize(
+    ("remote", "allowed"), [("sc://[::1]:{port}", "::1"), ("sc://:{port}", "localhost")]
+)
+def test_retl_allowed_hosts_reads_a_spark_connect_host_as_it_is_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, remote: str, allowed: str
+) -> None:
+    """An IPv6 address is listed without its brackets, and no host is localhost (it was
+    checked as '[::1]', and as PGHOST's host): the listed host is let through, to the
+    refusal of its closed port."""
+    monkeypatch.setenv("RETL_ALLOWED_HOSTS", allowed)
+    address = remote.format(port=_refused_port())
+    body = f"name: x\nwarehouse:\n  type: spark\n  remote: '{address}'\n  connect_timeout: 1\n"
+    with Project.load(_project(tmp_path / "p", body)) as p, pytest.raises(EngineError) as info:
+        p.preview("m")
+    assert "may not connect" not in info.value.message
+    assert "Spark Connect at sc://" in info.value.message  # cannot start, or reach
