@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
@@ -69,6 +70,9 @@ def _schema_for(
     nested: dict[str, Any] = {}
     original: dict[tuple[TableRef, str], str] = {}
     issues: list[InferenceIssue] = []
+    lowercase = (
+        Dialect.get_or_raise(dialect).NORMALIZATION_STRATEGY is NormalizationStrategy.LOWERCASE
+    )
     for ref, columns in schemas.items():
         cols: dict[str, str] = {}
         for name, type_text in columns:
@@ -83,11 +87,23 @@ def _schema_for(
                         subject=name,
                     )
                 )
-            cols[name] = type_text if readable else "UNKNOWN"
+            cols[_exact(name, dialect if lowercase else None)] = (
+                type_text if readable else "UNKNOWN"
+            )
             original.setdefault((ref, name.lower()), name)
         catalog = nested.setdefault(ref.catalog or DEFAULT_CATALOG, {})
         catalog.setdefault(ref.db or DEFAULT_DB, {})[ref.name] = cols
     return MappingSchema(dict(nested), dialect=dialect), original, issues
+
+
+def _exact(name: str, lowercase: str | None) -> str:
+    """A column's name as sqlglot's schema reads it: as spelled. Where the dialect folds only
+    unquoted names (``lowercase``: PostgreSQL's ``"Bb"`` is Bb, ``Bb`` is bb), a name with
+    capitals is quoted; elsewhere names are case-insensitive, and simple names skip sqlglot's
+    parser."""
+    if lowercase is None or name == name.lower():
+        return name
+    return exp.to_identifier(name, quoted=True).sql(lowercase)
 
 
 def infer_columns(

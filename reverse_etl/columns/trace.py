@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.expressions.datatypes import DType
 from sqlglot.optimizer.scope import Scope
 
@@ -45,7 +46,13 @@ def line_of(node: exp.Expr | None) -> int | None:
 
 def mark(tree: exp.Expr, dialect: str) -> None:
     """Record what qualify() is about to rewrite: aliases as written, unnamed expressions,
-    the line of a ``*`` (its expansion replaces it)."""
+    the line of a ``*`` (its expansion replaces it). Names as the engine spells them: where
+    it folds unquoted names (PostgreSQL's ``a AS Foo`` is foo), folded."""
+    fold = Dialect.get_or_raise(dialect).NORMALIZATION_STRATEGY is NormalizationStrategy.LOWERCASE
+
+    def spelled(ident: exp.Expr) -> str:
+        return ident.name.lower() if fold and not ident.args.get("quoted") else ident.name
+
     for select in tree.find_all(exp.Select):
         for proj in select.expressions:
             if _STAR not in select.meta and (
@@ -55,12 +62,12 @@ def mark(tree: exp.Expr, dialect: str) -> None:
             if isinstance(proj, exp.Alias):
                 ident = proj.args.get("alias")
                 if isinstance(ident, exp.Identifier):
-                    ident.meta[_ALIAS] = ident.name
+                    ident.meta[_ALIAS] = spelled(ident)
             elif not isinstance(unparenthesised(proj), (exp.Column, exp.Star, exp.Dot)):
                 if cast_column(proj, dialect) is None:  # PostgreSQL's a::date is a
                     proj.meta[_UNNAMED] = auto_name(proj, dialect)
             elif isinstance(proj, exp.Column) and not proj.is_star:
-                select.meta.setdefault(_WRITTEN, {})[proj.name.lower()] = proj.name
+                select.meta.setdefault(_WRITTEN, {})[proj.name.lower()] = spelled(proj.this)
             if isinstance(proj, (exp.Column, exp.Dot)) and isinstance(proj.this, exp.Identifier):
                 proj.this.meta[_FIELD] = proj.this.name
             if isinstance(proj, exp.Dot) and isinstance(proj.expression, exp.Identifier):
@@ -69,10 +76,10 @@ def mark(tree: exp.Expr, dialect: str) -> None:
     for node in tree.find_all(exp.Alias):  # * REPLACE (expr AS name) and nested aliases
         ident = node.args.get("alias")
         if isinstance(ident, exp.Identifier) and _ALIAS not in ident.meta:
-            ident.meta[_ALIAS] = ident.name
+            ident.meta[_ALIAS] = spelled(ident)
     for alias in tree.find_all(exp.TableAlias):  # c(x, y) AS (...), (...) AS q(x, y)
         relation = alias.parent
-        names = [c.name for c in alias.columns if isinstance(c, exp.Identifier)]
+        names = [spelled(c) for c in alias.columns if isinstance(c, exp.Identifier)]
         query = relation.this if isinstance(relation, (exp.CTE, exp.Subquery)) else None
         if names and isinstance(query, exp.Query):
             query.meta[_LISTED] = names
