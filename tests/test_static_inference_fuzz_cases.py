@@ -664,3 +664,32 @@ def test_a_cast_of_a_column_is_named_after_it_in_postgres_and_spark(
 )
 def test_other_unaliased_expressions_stay_unnamed(dialect: str, sql: str) -> None:
     assert [c.named for c in infer_columns(sql, schema=SCHEMA, dialect=dialect).columns] == [False]
+
+
+PIVOT_STATEMENTS = [
+    # DuckDB's statement form of PIVOT read as a relation: every column it names was a false
+    # unresolved-column error ("column 'b' is not in the tables the query reads"), or sqlglot
+    # could not analyse it; the SELECT ... PIVOT (...) form already worked
+    "select * from (pivot s.v on b in ('x') using sum(a) group by id)",
+    "select id, x from (pivot s.v on b in ('x', 'y') using sum(a) group by id) as p",
+    "select * from (pivot s.v on b in ('x') using sum(a) as s, max(a) as m group by id)",
+    "select * from (pivot s.v on b in ('x') using sum(a))",
+    "with p as (pivot s.v on b in ('x') using sum(a) group by id) select * from p",
+    "select * from (pivot (select * from s.v) on b in ('x') using sum(a) group by id) as p\n"
+    "  join s.v as w using (id)",
+]
+
+
+@pytest.mark.parametrize("sql", PIVOT_STATEMENTS)
+def test_a_pivot_statement_in_a_subquery_is_read_as_duckdb_does(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    assert inferred(sql) == described(con, sql)
+
+
+def test_a_pivot_statement_without_in_list_has_run_time_columns() -> None:
+    # its columns come from the data: not known, but nothing false said of the names it reads
+    good = infer_columns("select * from (pivot s.v on b using sum(a) group by id)", schema=SCHEMA)
+    assert not good.issues and not good.complete
+    bad = infer_columns("select * from (pivot s.v on bx using sum(zz))", schema=SCHEMA)
+    assert [i.subject for i in bad.issues] == ["bx", "zz"]

@@ -16,6 +16,7 @@ from sqlglot.optimizer.scope import Scope, build_scope
 from sqlglot.schema import MappingSchema
 
 import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
+from reverse_etl.columns.pivots import pivot_statements_as_selects
 from reverse_etl.columns.records import (
     DEFAULT_CATALOG,
     DEFAULT_DB,
@@ -164,6 +165,7 @@ def _infer_tree(
     try:  # every rewrite of the tree under the one net below: no traceback for a model
         if dialect == "duckdb":
             keep_field_spelling(tree)
+            pivot_statements_as_selects(tree)
         expand_struct_stars(tree, mapping, dialect, db=DEFAULT_DB, catalog=DEFAULT_CATALOG)
         mark(tree, dialect)
         tree = qualify(
