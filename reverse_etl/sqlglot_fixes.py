@@ -31,6 +31,8 @@ from typing import Any
 
 from sqlglot import exp
 
+from reverse_etl.type_errors import list_clash
+
 _NAME = "INTERVAL_STRING_RE"  # the pattern sqlglot's parser reads (exp.INTERVAL_STRING_RE)
 
 
@@ -424,8 +426,10 @@ def _with_time_zone(kind: Any) -> Any:
     return wrap
 
 
-def _appended(original: Any) -> Any:
-    """``list_append(list, value)``: a list of the items' and the value's common type."""
+def _appended(original: Any, *, prepended: bool = False) -> Any:
+    """``list_append(list, value)`` (``list_prepend(value, list)``: sqlglot puts the list
+    first too): a list of the items' and the value's common type; items and a value of
+    clashing types a type error."""
 
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
@@ -433,6 +437,9 @@ def _appended(original: Any) -> Any:
         if _kind(listed) is _T.NULL and value is not None and _kind(value) not in (None, _T.NULL):
             element = value.type
         elif _element(listed) is not None and value is not None and _kind(value) is not None:
+            single = exp.DataType(this=_T.LIST, expressions=[_data_type(value.type)], nested=True)
+            sides = (single, listed.type) if prepended else (listed.type, single)
+            list_clash(node, *sides)
             element = common_type(listed.type.expressions[0], value.type, lambda a, _: a)
         else:
             return node
@@ -442,6 +449,10 @@ def _appended(original: Any) -> Any:
         return node
 
     return annotate
+
+
+def _prepended(original: Any) -> Any:
+    return _appended(original, prepended=True)
 
 
 def _epoch_of_time(original: Any) -> Any:
@@ -605,11 +616,12 @@ def install_set_operation_types() -> None:
 
 
 def _concatenated_list(original: Any) -> Any:
-    """``list || list``: a list of the items' common type."""
+    """``list || list``: a list of the items' common type (of clashing types: a type error)."""
 
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
         if _kind(node.left) in _LISTS and _kind(node.right) in _LISTS:
+            list_clash(node, node.left.type, node.right.type)
             common = common_type(node.left.type, node.right.type, lambda a, _: a)
             self._set_type(node, _data_type(common))
         return node
@@ -617,13 +629,38 @@ def _concatenated_list(original: Any) -> Any:
     return annotate
 
 
+def _concatenated_lists(original: Any) -> Any:
+    """``list_concat(a, b, ...)``: a list of the items' common type, as DuckDB types it
+    (sqlglot: the first list's), and the first pair of clashing types a type error."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        lists = [node.this, *node.expressions]
+        if not all(_kind(x) in _LISTS or _kind(x) is _T.NULL for x in lists):
+            return node
+        typed = [x.type for x in lists if _kind(x) in _LISTS]
+        if not typed:
+            return node
+        common = typed[0]
+        for other in typed[1:]:
+            list_clash(node, _data_type(common), other)
+            common = common_type(common, other, lambda a, _: a)
+        if _data_type(common).this is not _T.UNKNOWN:
+            self._set_type(node, _data_type(common))
+        return node
+
+    return annotate
+
+
 def install_list_concat() -> None:
-    """DuckDB's type of ``list || list`` (idempotent)."""
+    """DuckDB's type of ``list || list``, ``list_concat`` and ``list_append`` (idempotent)."""
     from sqlglot.dialects.dialect import Dialect
 
     metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
     _patch_annotator(metadata, exp.DPipe, _concatenated_list)
     _patch_annotator(metadata, exp.ArrayAppend, _appended)
+    _patch_annotator(metadata, exp.ArrayPrepend, _prepended)
+    _patch_annotator(metadata, exp.ArrayConcat, _concatenated_lists)
 
 
 # --- struct field names --------------------------------------------------------------

@@ -693,3 +693,65 @@ def test_a_pivot_statement_without_in_list_has_run_time_columns() -> None:
     assert not good.issues and not good.complete
     bad = infer_columns("select * from (pivot s.v on bx using sum(zz))", schema=SCHEMA)
     assert [i.subject for i in bad.issues] == ["bx", "zz"]
+
+
+LIST_TYPES = ["integer", "bigint", "double", "decimal(12,2)", "varchar", "boolean", "date"]
+LIST_TYPES += ["timestamp", "timestamptz", "time", "interval", "json", "uuid", "blob"]
+LISTS = {f"l{i}": f"{t}[]" for i, t in enumerate(LIST_TYPES)}
+LIST_SCHEMA = {TableRef.of("l", "s"): list(LISTS.items())}
+LIST_CASES = [
+    # lists of items DuckDB finds no common type of: "Cannot concatenate lists of types
+    # INTEGER[] and VARCHAR[]" (each passed validate before, and failed at sync)
+    "select list_append([1], 'x') as l from s.t",
+    "select [1] || ['a'] as l from s.t",
+    "select list_concat([1], ['a']) as l from s.t",
+    "select array_concat([a], tags) as l from s.t",
+    "select list_prepend(a, tags) as l from s.t",
+    "select list_append(tags, a) as l from s.t",
+    "select list_concat(tags, tags, [a]) as l from s.t",
+    # DuckDB mixes numbers, and NULL goes with anything
+    "select list_append([1], 1.5) as l, [1] || [2.5::double] as m from s.t",
+    "select list_concat([a], [amt], null) as l, list_append(tags, null) as m from s.t",
+    "select list_prepend('x', tags) as l, [d] || [ts] as m from s.t",
+]
+
+
+def refused(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    try:
+        con.execute(f"describe {sql}")
+    except duckdb.BinderException as exc:
+        assert "Cannot concatenate lists of types" in str(exc)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("sql", LIST_CASES)
+def test_lists_of_clashing_items_are_type_errors_as_in_duckdb(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    result = infer_columns(sql, schema=SCHEMA)
+    errors = [i for i in result.issues if i.code == "type_error"]
+    assert [i.code for i in result.issues] == [i.code for i in errors]
+    assert bool(errors) == refused(con, sql)
+    if errors:
+        assert errors[0].message == "cannot concatenate lists of types INTEGER[] and VARCHAR[]" or (
+            errors[0].message == "cannot concatenate lists of types VARCHAR[] and INTEGER[]"
+        )
+        assert errors[0].line == 1
+    else:
+        assert inferred(sql) == described(con, sql)
+
+
+def test_which_lists_concatenate_is_duckdbs_answer() -> None:
+    con = duckdb.connect()
+    con.execute("create schema s")
+    con.execute("create table s.l (" + ", ".join(f"{n} {t}" for n, t in LISTS.items()) + ")")
+    differ = []
+    for left in LISTS:
+        for right in LISTS:
+            sql = f"select list_concat({left}, {right}) as l from s.l"
+            result = infer_columns(sql, schema=LIST_SCHEMA)
+            said = any(i.code == "type_error" for i in result.issues)
+            if said != refused(con, sql):
+                differ.append((LISTS[left], LISTS[right], said))
+    assert differ == []

@@ -16,6 +16,7 @@ from sqlglot.optimizer.scope import Scope, build_scope
 from sqlglot.schema import MappingSchema
 
 import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
+from reverse_etl import type_errors
 from reverse_etl.columns.pivots import pivot_statements_as_selects
 from reverse_etl.columns.records import (
     DEFAULT_CATALOG,
@@ -27,7 +28,7 @@ from reverse_etl.columns.records import (
     UpstreamModel,
     ref_of,
 )
-from reverse_etl.columns.sqltypes import parse_type
+from reverse_etl.columns.sqltypes import parse_type, sql_type
 from reverse_etl.columns.struct_stars import expand_struct_stars
 from reverse_etl.columns.syntax import syntax_issue
 from reverse_etl.columns.trace import (
@@ -177,7 +178,9 @@ def _infer_tree(
             validate_qualify_columns=False,
             quote_identifiers=False,
         )
-        tree = annotate_types(tree, schema=mapping, dialect=dialect)
+        with type_errors.collected() as refused:
+            tree = annotate_types(tree, schema=mapping, dialect=dialect)
+        issues += _type_errors(refused)
         root = build_scope(tree)
         if root is None:  # pragma: no cover - a Query always has a scope
             raise SqlglotError("no scope")
@@ -263,6 +266,19 @@ def _unknown_tables(tree: exp.Expr, schema: TableSchemas, dialect: str) -> list[
                     subject=table.name,
                 )
             )
+    return out
+
+
+def _type_errors(refused: Sequence[type_errors.Refused]) -> list[InferenceIssue]:
+    """What the type annotation found DuckDB would refuse, once per expression."""
+    seen: set[int] = set()
+    out: list[InferenceIssue] = []
+    for node, template, types in refused:
+        if id(node) not in seen:
+            seen.add(id(node))
+            message = template.format(*(sql_type(t).text for t in types))
+            hint = "cast the items to one type (e.g. CAST(x AS VARCHAR))"
+            out.append(InferenceIssue("type_error", message, line=line_of(node), hint=hint))
     return out
 
 

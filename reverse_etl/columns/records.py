@@ -68,7 +68,7 @@ class InferenceIssue:
     """Something that stopped part of the inference."""
 
     code: str  # parse_error | not_a_query | unknown_table | table_function | unknown_column |
-    #            unresolved_column | bad_type | unsupported
+    #            unresolved_column | bad_type | type_error | unsupported
     message: str
     line: int | None = None
     table: TableRef | None = None

@@ -57,6 +57,7 @@ _ISSUE_RULES = {
     "unknown_column": "unknown-column",
     "unresolved_column": "unknown-column",
     "bad_type": "bad-type",
+    "type_error": "parse-error",
 }
 
 
