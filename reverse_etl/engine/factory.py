@@ -102,7 +102,9 @@ def _postgres_state(
 
     # An advisory lock, released by the server when a killed process's session ends.
     store = WarehouseStateStore(engine, schema, clock=clock, create=create)
-    engine.scratch_schema = schema  # the diff's cached tables (PostgresEngine.cached)
+    # The diff's cached tables (PostgresEngine.cached): in the state's schema for a sync; a
+    # reader's (retl plan) are TEMP tables, so that it writes nothing.
+    engine.scratch_schema = schema if create else None
     try:
         with store.lock() if write else contextlib.nullcontext():
             yield store

@@ -27,6 +27,7 @@ import sqlglot
 from psycopg import postgres
 from psycopg import sql as pgsql
 from psycopg.adapt import Loader
+from psycopg.pq import TransactionStatus
 from psycopg.types.datetime import DateLoader, TimestampLoader, TimestamptzLoader
 from psycopg.types.string import TextLoader
 from pydantic import SecretStr
@@ -114,6 +115,13 @@ _MAX_DECIMAL256 = 76
 _SCHEMA_CURSOR = "retl_schema"
 _CACHED = "__retl_cached_"  # + the creating session's process id, "_", a number
 _CACHED_NUMBERS = itertools.count(1)
+# A stream's session: a slow consumer must not lose it to the server's idle-in-transaction
+# limit; the cursor is planned for every row (see ``stream``); COPY's bytes are UTF-8.
+_STREAM_SETTINGS = (
+    "idle_in_transaction_session_timeout=0",
+    "cursor_tuple_fraction=1",
+    "client_encoding=UTF8",  # what COPY's bytes are decoded as (pg_copy)
+)
 _NATIVE_NUMBERS = itertools.count(1)
 
 
@@ -170,8 +178,13 @@ class PostgresEngine:
         self.by_copy = by_copy
         # Where ``cached`` keeps its tables: the state's schema, set by the factory that
         # pairs this engine with a warehouse state (engine/factory.py).
+        # None (a reader of the state: ``retl plan``, ``retl ui``'s Plan page): a TEMP table
+        # on a session of its own, which nothing else sees and the server drops.
         self.scratch_schema: str | None = None
         self._con: psycopg.Connection[Any] | None = None
+        # The session a TEMP ``cached`` table lives on: while it is open, every query and
+        # stream of the engine runs on it (see ``cached``).
+        self._pinned: psycopg.Connection[Any] | None = None
         self._streams: weakref.WeakSet[_Stream] = weakref.WeakSet()
         self._types: dict[tuple[str, str, str], dict[str, str] | None] = {}
         # Models in PostgreSQL's SQL, run as written: the name retl's SQL reads each by, and
@@ -267,9 +280,14 @@ class PostgresEngine:
         its real size (without statistics the keys to send, a few thousand rows, were
         estimated at 563,000, and the fetch sorted every model row for a merge join). Its
         name carries this session's process id: a table left by a killed sync (whose
-        session the server has ended) is dropped by the next ``cached`` of any sync."""
+        session the server has ended) is dropped by the next ``cached`` of any sync.
+
+        Without ``scratch_schema`` (a reader: plan writes nothing in the warehouse), a TEMP
+        table instead, on a session opened for the block (``_temp_cached``)."""
         if self.scratch_schema is None:
-            raise EngineError("no schema to keep a cached table in (the state is not here)")
+            with self._temp_cached(sql) as name:
+                yield name
+            return
         con = self._main()
         self._drop_orphans()
         name = self._scratch(f"{_CACHED}{con.info.backend_pid}_{next(_CACHED_NUMBERS)}")
@@ -288,6 +306,34 @@ class PostgresEngine:
         finally:
             with contextlib.suppress(psycopg.Error, EngineError):
                 self.execute(f"DROP TABLE IF EXISTS {name}")
+
+    @contextlib.contextmanager
+    def _temp_cached(self, sql: str) -> Iterator[str]:
+        """``cached`` as a TEMP table, which only its session sees: the block's queries
+        (``rows``, ``schema``) and its streams run on that session (``_pinned``), opened with
+        the streams' settings and closed at the end of the block, which drops the table
+        (and with a killed process, the server does). Nothing is written outside the
+        session's own temporary schema: no schema, no table, no CREATE privilege needed
+        beyond TEMPORARY (PostgreSQL grants it to every role by default)."""
+        if self._pinned is not None:
+            raise EngineError("a cached table is already open")  # one diff at a time
+        query = self.transpile(sql)  # before connecting: a bad model opens no session
+        name = pgsql.Identifier("pg_temp", f"{_CACHED}{next(_CACHED_NUMBERS)}").as_string()
+        create = f"CREATE TEMP TABLE {name} AS "
+        con = self._connect(autocommit=True, settings=_STREAM_SETTINGS)
+        self._pinned = con
+        try:
+            try:
+                con.execute(create + query, binary=True)  # one statement only, as above
+            except psycopg.Error as exc:
+                raise _query_error(exc, query, create) from None
+            self.execute(f"ANALYZE {name}")  # autovacuum never analyses a TEMP table
+            yield name
+        finally:
+            self._pinned = None
+            for stream in [s for s in self._streams if s.on(con)]:
+                stream.close()
+            con.close()  # the TEMP table goes with the session
 
     def _scratch(self, table: str) -> str:
         """``table`` in ``scratch_schema``, quoted."""
@@ -313,15 +359,19 @@ class PostgresEngine:
         # Every row is read: the cursor is planned for all of them, not for the first 10%
         # (PostgreSQL's default for cursors), which picked a nested loop for the state diff
         # (an unchanged re-sync of 16,000 rows: 11 s; planned for all rows, 0.05 s).
-        con = self._connect(
-            settings=(
-                "idle_in_transaction_session_timeout=0",
-                "cursor_tuple_fraction=1",
-                "client_encoding=UTF8",  # what COPY's bytes are decoded as (pg_copy)
-            )
-        )
+        pinned = self._pinned
+        if pinned is not None:  # a TEMP cached table is open: the stream must see it
+            pinned.autocommit = False  # a named cursor lives in a transaction
+            con = pinned
+        else:
+            con = self._connect(settings=_STREAM_SETTINGS)
         stream = _Stream(
-            con, query, self._streams, by_copy=self.by_copy, on_refused=self._stop_copying
+            con,
+            query,
+            self._streams,
+            by_copy=self.by_copy,
+            on_refused=self._stop_copying,
+            owned=pinned is None,
         )
         return pa.RecordBatchReader.from_batches(stream.schema, stream.batches(batch_rows))
 
@@ -415,6 +465,8 @@ class PostgresEngine:
             self._con = None
 
     def _main(self) -> psycopg.Connection[Any]:
+        if self._pinned is not None:
+            return self._pinned
         if self._con is None or self._con.closed:
             self._con = self._connect(autocommit=True)
         return self._con
@@ -468,7 +520,9 @@ class PostgresEngine:
 
 
 class _Stream:
-    """One streamed query: its own connection, read-only transaction and named cursor."""
+    """One streamed query: its own connection, read-only transaction and named cursor.
+    Not ``owned``: the session of a TEMP cached table (``PostgresEngine._temp_cached``),
+    given back in autocommit at the end of the stream's transaction."""
 
     _ids = itertools.count(1)
 
@@ -480,8 +534,10 @@ class _Stream:
         *,
         by_copy: bool = True,
         on_refused: Callable[[], None] | None = None,
+        owned: bool = True,
     ) -> None:
         self._con = con
+        self._owned = owned
         self._registry = registry
         self._query = query  # the model's, as errors point into it
         self._run = query  # what runs: ``pg_reads.read_plan``'s wrapping of it, if any
@@ -601,8 +657,15 @@ class _Stream:
                 raise nested_array(field) from None
             raise does_not_fit(field, _one_line(redact_error(str(exc)))) from None
 
+    def on(self, con: psycopg.Connection[Any]) -> bool:
+        """Whether the stream reads on ``con``."""
+        return self._con is con
+
     def close(self) -> None:
         self._registry.discard(self)
+        if not self._owned:
+            self._give_back()
+            return
         # Ending the session ends the transaction and its cursor on the server; the cursor
         # object then only needs marking closed (no round trip once the session is gone).
         self._con.close()
@@ -611,6 +674,22 @@ class _Stream:
         # lock, which a COPY left suspended in its generator holds.
         if cur is not None and not cur.closed:
             cur.close()
+
+    def _give_back(self) -> None:
+        """End the stream's transaction on a session it does not own (its cursor with it),
+        and give the session back in autocommit. A COPY left midway (an abandoned reader)
+        cannot be ended here: its owner closes the session."""
+        con = self._con
+        if con.closed or con.info.transaction_status == TransactionStatus.ACTIVE:
+            return
+        with contextlib.suppress(psycopg.Error):
+            con.rollback()
+            con.read_only = None
+            con.autocommit = True
+        cur = getattr(self, "_cur", None)
+        if cur is not None and not cur.closed:
+            with contextlib.suppress(psycopg.Error):
+                cur.close()
 
     def __del__(self) -> None:
         # An abandoned reader that was never read: release the server session.

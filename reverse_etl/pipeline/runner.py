@@ -189,7 +189,7 @@ class Runner:
         """What a sync would send, per destination: models run and diffed against the state,
         but no network call, no state change and no secret needed."""
         arrow_system_pool()
-        with open_state(self.p, sandbox=sandbox, write=False) as store:
+        with open_state(self.p, sandbox=sandbox, write=False, create=False) as store:
             return self._plans(store, select, full_refresh, sandbox=sandbox)
 
     def sync(
@@ -368,7 +368,7 @@ class Runner:
 
     def state_show(self, *, sandbox: bool = False) -> list[ScopeInfo]:
         """What the state holds, per destination and event source."""
-        with open_state(self.p, sandbox=sandbox, write=False) as store:
+        with open_state(self.p, sandbox=sandbox, write=False, create=False) as store:
             return store.all_scopes()
 
     def state_reset(
@@ -439,7 +439,7 @@ class Runner:
         ]
         if all(name in configured for name in named):
             return []
-        with open_state(self.p, sandbox=sandbox, write=False) as store:
+        with open_state(self.p, sandbox=sandbox, write=False, create=False) as store:
             stored = {s.destination for s in store.all_scopes()}
         return [name for name in named if name in stored - configured]
 

@@ -45,8 +45,9 @@ def open_state(
 ) -> Iterator[StateStore]:
     """The state store, locked for writing when ``write``. Sandbox runs always keep a local
     state of their own. With ``set_aside_damaged`` (a whole reset), a local state file that
-    cannot be read is moved aside, and a new one started. ``create=False`` (the history's
-    readers): a warehouse state is read as it is, nothing created (see ``warehouse_state``).
+    cannot be read is moved aside, and a new one started. ``create=False`` (the readers:
+    the history's, plan, state show): a warehouse state is read as it is, nothing created
+    (see ``warehouse_state``).
     ``run``: the sync's run id and command, which the lock's info file names (the history's
     readers list the run while it plans, before its row is written)."""
     if project.config.state.location == "warehouse" and not sandbox:

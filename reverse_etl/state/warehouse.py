@@ -73,14 +73,45 @@ class WarehouseStateStore:
         self._fresh: set[tuple[str, str]] = set()  # of those, the ones empty at the first batch
         self._unanalyzed = 0  # entries this store added since its last ANALYZE
         self.warnings: list[str] = []
-        # create=False (a reader: retl runs, retl ui): nothing is created; a state not
-        # created yet reads as one with no history.
-        self._absent = False
+        # create=False (a reader: retl runs, plan, state show, retl ui): nothing is created;
+        # a state not created yet reads as one with no history and nothing acknowledged,
+        # and one of an older schema version as it is (see ``_read_as_is``).
+        self._absent = False  # no history tables
+        self._empty = False  # no synced_rows: nothing acknowledged
+        self._compacted = True  # a compaction table
+        self._first = FIRST  # the column of a key's first acknowledgement, as read
         if create:
             self._migrate_alone()
         else:
-            found = self.engine.rows("SELECT to_regclass(%s) IS NOT NULL", [f"{self.s}.runs"])
-            self._absent = not found[0][0]
+            self._read_as_is()
+
+    def _read_as_is(self) -> None:
+        """What a reader finds of the state, from the catalog (one query, nothing written):
+        the tables an older retl had not made yet are read as empty, and a state without
+        ``first_synced_at`` (schema version 1) takes each entry's own time, as migrating it
+        would. A state of a newer retl is refused, as when it is opened to write."""
+        t = f"{self.s}."
+        found = self.engine.rows(
+            "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL, "
+            "to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL, "
+            "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+            "AND attname = %s AND NOT attisdropped)",
+            [t + "runs", t + "synced_rows", t + "compaction", t + "meta", t + "synced_rows", FIRST],
+        )
+        runs, synced, compaction, meta, first = found[0]
+        self._absent, self._empty, self._compacted = not runs, not synced, bool(compaction)
+        self._first = FIRST if first else "synced_at"
+        if meta:
+            row = self.engine.rows(f"SELECT value FROM {t}meta WHERE key = 'schema_version'")
+            self._check_version(int(row[0][0]) if row else 0)
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"the state in schema {self.schema} was written by a newer retl "
+                f"(schema {version}, this retl knows {SCHEMA_VERSION})",
+                hint="upgrade retl",
+            )
 
     # --- schema ------------------------------------------------------------------------
     def _migrate_alone(self) -> None:
@@ -138,12 +169,7 @@ class WarehouseStateStore:
         )
         row = self.engine.rows(f"SELECT value FROM {s}.meta WHERE key = 'schema_version'")
         version = int(row[0][0]) if row else 0
-        if version > SCHEMA_VERSION:
-            raise StateError(
-                f"the state in schema {self.schema} was written by a newer retl "
-                f"(schema {version}, this retl knows {SCHEMA_VERSION})",
-                hint="upgrade retl",
-            )
+        self._check_version(version)
         if version == SCHEMA_VERSION:
             self._ensure_log_index()
             self._ensure_compaction()
@@ -272,7 +298,7 @@ class WarehouseStateStore:
         """The newest acknowledged hash per key of one scope, as DuckDB-dialect SQL; with
         ``with_first``, also when the key was first acknowledged (every entry carries its
         key's first time: ``record_acknowledged`` copies it)."""
-        first = f", coalesce({FIRST}, synced_at) AS {FIRST}" if with_first else ""
+        first = f", coalesce({self._first}, synced_at) AS {FIRST}" if with_first else ""
         where = f"WHERE destination = {_lit(destination)} AND scope = {_lit(scope)}"
         if self._one_entry_per_key(destination, scope):
             # No sort of every entry for the newest per key: the diff is then one hash join,
@@ -290,6 +316,8 @@ class WarehouseStateStore:
         without counting them, and so without marking what they supersede: the count then
         differs, and the newest entry per key is taken as before. No row (a state from
         before the marks, or a scope never synced): not known."""
+        if not self._compacted:
+            return False
         found = self.engine.rows(
             f"""SELECT c.superseded_from IS NULL AND c.entries = (
                         SELECT count(*) FROM {self.s}.synced_rows
@@ -303,6 +331,8 @@ class WarehouseStateStore:
         """(keys acknowledged, of which first acknowledged outside ``window``) over every
         scope of a destination: what forgetting it would send again, and count twice."""
         total = late = 0
+        if self._empty:
+            return total, late
         scopes = self.engine.rows(
             f"SELECT DISTINCT scope FROM {self.s}.synced_rows WHERE destination = %s",
             [destination],
@@ -321,6 +351,8 @@ class WarehouseStateStore:
         """The row hash form of the scope's acknowledged rows, read off a stored hash: form 1
         (md5, what retl before the exact form wrote here) or form 3 (the exact form); None
         when nothing was acknowledged in the scope yet (every row is new)."""
+        if self._empty:
+            return None
         found = self.engine.rows(
             f"SELECT length(row_hash) FROM {self.s}.synced_rows "
             "WHERE destination = %s AND scope = %s LIMIT 1",
@@ -338,6 +370,8 @@ class WarehouseStateStore:
         return form
 
     def scope_info(self, destination: str, scope: str, *, count: bool = True) -> ScopeInfo | None:
+        if self._empty:
+            return None
         keys = (
             f"""(SELECT count(DISTINCT row_key) FROM {self.s}.synced_rows r
                  WHERE r.destination = d.destination AND r.scope = d.scope)"""
@@ -358,6 +392,8 @@ class WarehouseStateStore:
         )
 
     def all_scopes(self) -> list[ScopeInfo]:
+        if self._empty:
+            return []
         pairs = self.engine.rows(
             f"""SELECT destination, scope FROM {self.s}.destinations
                 UNION SELECT DISTINCT destination, scope FROM {self.s}.synced_rows
