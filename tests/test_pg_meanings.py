@@ -63,9 +63,9 @@ def test_seconds_are_whole_as_in_duckdb() -> None:
         "select extract(second from ts) as a, date_part('second', ts) as b, "
         "date_part('minute', ts) as c from t"
     )
-    assert "FLOOR(EXTRACT(SECOND FROM ts)) AS a" in out
-    assert "FLOOR(DATE_PART('second', ts)) AS b" in out
-    assert "DATE_PART('minute', ts) AS c" in out
+    assert "CAST(FLOOR(EXTRACT(SECOND FROM ts)) AS BIGINT) AS a" in out
+    assert "CAST(FLOOR(DATE_PART('second', ts)) AS BIGINT) AS b" in out
+    assert "CAST(TRUNC(DATE_PART('minute', ts)) AS BIGINT) AS c" in out
 
 
 def test_functions_postgresql_lacks_are_written_in_its_words() -> None:
@@ -110,7 +110,9 @@ def test_epochs_of_a_time_truncate_as_duckdb_and_epoch_ms_of_a_number_stays() ->
     ) in out
     # a column: its type is not known here; a number (milliseconds to a timestamp) is
     # right as sqlglot writes it, and a timestamp column then fails in PostgreSQL, loudly
-    assert "TO_TIMESTAMP(CAST(n AS DOUBLE PRECISION) / POWER(10, 3)) AS d" in out
+    assert (
+        "(TO_TIMESTAMP(CAST(n AS DOUBLE PRECISION) / POWER(10, 3)) AT TIME ZONE 'UTC') AS d" in out
+    )
 
 
 def test_regexp_extract_takes_its_group_from_regexp_match() -> None:
@@ -196,7 +198,9 @@ def test_epoch_ms_and_len_of_columns_by_their_catalog_types() -> None:
     out = typed_meanings(tree, "duckdb", types.get).sql("postgres")
     assert "CAST(TRUNC(EXTRACT(EPOCH FROM ts) * 1000) AS BIGINT) AS a" in out
     assert "CAST(TRUNC(EXTRACT(EPOCH FROM d) * 1000) AS BIGINT) AS b" in out
-    assert "TO_TIMESTAMP(CAST(n AS DOUBLE PRECISION) / POWER(10, 3)) AS c" in out
+    assert (
+        "(TO_TIMESTAMP(CAST(n AS DOUBLE PRECISION) / POWER(10, 3)) AT TIME ZONE 'UTC') AS c" in out
+    )
     assert "COALESCE(ARRAY_LENGTH(l, 1), 0)" in out
     assert "LENGTH(s) AS g" in out  # not a column of the table: not known, as written
     unknown = typed_meanings(

@@ -17,7 +17,12 @@
   DuckDB's English names unpadded (``FMDay``); a format with a code not in ``_PG_FORMAT``
   (``%U``, ``%w``, ``%z``, ...) or a quote in its text goes as sqlglot writes it.
 - ``extract(second from t)`` and ``date_part('second', t)`` are whole seconds in DuckDB (12)
-  and carry the fraction in PostgreSQL (12.5): written ``floor(...)``.
+  and carry the fraction in PostgreSQL (12.5): written ``floor(...)``. Every part but
+  ``epoch`` is a BIGINT in DuckDB and a NUMERIC in PostgreSQL (read as a DOUBLE: 2024.0):
+  written ``CAST(trunc(...) AS BIGINT)`` (``year``, ``month``, ``day`` too).
+- ``date_trunc`` of a DATE is a TIMESTAMP in DuckDB, a TIMESTAMPTZ in PostgreSQL: the DATE
+  (by its form, or its catalog type) is cast to a TIMESTAMP. ``epoch_ms(n)`` of a number is
+  a TIMESTAMP in DuckDB, ``to_timestamp`` a TIMESTAMPTZ: written ``AT TIME ZONE 'UTC'``.
 - DuckDB functions PostgreSQL has no function of (sqlglot wrote them as they are, and they
   failed there): ``quarter``, ``dayofyear``, ``dayofweek``, ``isodow``, ``week`` (ISO),
   ``hour``, ``minute`` and
@@ -172,20 +177,21 @@ def _quoted(text: str) -> str:
 
 
 def _whole_seconds(node: exp.Expr) -> exp.Expr:
+    """``extract``/``date_part`` of a literal part: a BIGINT, as DuckDB's (PostgreSQL's is a
+    NUMERIC, read as a DOUBLE: 2024.0 where DuckDB's ``year`` is 2024), the second whole;
+    ``epoch`` (a DOUBLE in DuckDB) and a part that is not a literal go as they are."""
     if isinstance(node, exp.Extract):
         part = node.this
-        second = isinstance(part, exp.Var | exp.Literal) and part.name.lower() == "second"
+        name = part.name.lower() if isinstance(part, exp.Var | exp.Literal) else None
     else:  # date_part('second', t), as sqlglot reads it from DuckDB
         args = node.expressions
-        second = (
-            str(node.this).lower() == "date_part"
-            and len(args) == 2
-            and isinstance(args[0], exp.Literal)
-            and args[0].name.lower() == "second"
-        )
-    if not second:
+        literal = len(args) == 2 and isinstance(args[0], exp.Literal) and args[0].is_string
+        name = args[0].name.lower() if literal else None
+    if name is None or name == "epoch":
         return node
-    return exp.Floor(this=node.copy())
+    if name == "second":
+        return bigint(exp.Floor(this=node.copy()))
+    return bigint(_trunc(node.copy()))
 
 
 # DuckDB's date part functions and the part PostgreSQL's extract() names.
@@ -197,6 +203,11 @@ _PARTS: dict[type[exp.Expr], str] = {
     exp.Minute: "MINUTE",
     exp.DayOfWeek: "DOW",  # Sunday 0, as DuckDB's dayofweek
     exp.DayOfWeekIso: "ISODOW",  # Monday 1 ... Sunday 7
+    # sqlglot writes these as PostgreSQL's extract(), a NUMERIC there (2024.0)
+    exp.Year: "YEAR",
+    exp.Month: "MONTH",
+    exp.Day: "DAY",
+    exp.DayOfMonth: "DAY",
 }
 
 
@@ -273,7 +284,32 @@ def _epoch_ms(node: exp.Expr) -> exp.Expr:
     timestamp column PostgreSQL then fails, loudly)."""
     if is_epoch_ms(node) and is_time_value(node.this):
         return _epoch_scaled(node.this, 3)
+    if is_epoch_ms(node):  # a TIMESTAMP in DuckDB; to_timestamp is a TIMESTAMPTZ
+        return _utc_wall_time(node.copy())
     return node
+
+
+_WALL_TIME = "retl_wall_time"  # meta of the wrap _utc_wall_time writes
+
+
+def _utc_wall_time(node: exp.Expr) -> exp.Expr:
+    """``(node AT TIME ZONE 'UTC')``: a TIMESTAMPTZ as DuckDB's TIMESTAMP of its UTC time."""
+    wrap = exp.Paren(this=exp.AtTimeZone(this=node, zone=exp.Literal.string("UTC")))
+    wrap.meta[_WALL_TIME] = True
+    return wrap
+
+
+def _date_trunc(node: exp.Expr) -> exp.Expr:
+    """``date_trunc`` of a DATE is a TIMESTAMP in DuckDB; PostgreSQL reads the DATE as a
+    TIMESTAMPTZ (2024-04-01 00:00:00+00 in a payload): the DATE as a TIMESTAMP."""
+    x = node.this
+    if isinstance(x, exp.Cast | exp.TryCast) and x.to.is_type(exp.DataType.Type.DATE):
+        _as_timestamp(node)
+    return node
+
+
+def _as_timestamp(trunc: exp.Expr) -> None:
+    trunc.set("this", exp.Cast(this=trunc.this.copy(), to=exp.DataType.build("TIMESTAMP")))
 
 
 def _make_date(node: exp.Expr) -> exp.Expr:
@@ -561,6 +597,8 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr | None]] = {
     exp.Extract: _whole_seconds,
     exp.Anonymous: _anonymous,  # date_part('second', t), and _NAMED
     exp.UnixToTime: _epoch_ms,
+    exp.DateTrunc: _date_trunc,
+    exp.TimestampTrunc: _date_trunc,
     exp.DateFromParts: _make_date,
     exp.RegexpExtract: _regexp_extract,
     exp.RegexpFullMatch: _full_match,
@@ -595,7 +633,12 @@ def typed_meanings(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp
         seen = twin.this
         kind = seen.type.this if seen is not None and seen.type is not None else None
         if isinstance(node, exp.UnixToTime) and kind in POINTS_IN_TIME:
-            node.replace(_epoch_scaled(node.this, 3))
+            wrap = node.parent.parent if node.parent is not None else None
+            at = wrap if wrap is not None and wrap.meta.get(_WALL_TIME) else node
+            at.replace(_epoch_scaled(node.this, 3))
+        elif isinstance(node, exp.DateTrunc | exp.TimestampTrunc):
+            if kind == exp.DataType.Type.DATE:
+                _as_timestamp(node)
         elif isinstance(node, exp.Length) and kind in _LISTS:
             node.replace(_counted(node.this))
         elif isinstance(node, exp.Div) and kind == exp.DataType.Type.INTERVAL:
@@ -621,6 +664,8 @@ def _int_div(node: exp.Expr, twin: exp.Expr) -> None:
 def _typed_candidates(tree: exp.Expr) -> list[exp.Expr]:
     return [
         n
-        for n in tree.find_all(exp.UnixToTime, exp.Length, exp.Div, exp.IntDiv)
-        if isinstance(n, exp.Length | exp.Div | exp.IntDiv) or is_epoch_ms(n)
+        for n in tree.find_all(
+            exp.UnixToTime, exp.Length, exp.Div, exp.IntDiv, exp.DateTrunc, exp.TimestampTrunc
+        )
+        if not isinstance(n, exp.UnixToTime) or is_epoch_ms(n)
     ]

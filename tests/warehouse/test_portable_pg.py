@@ -145,3 +145,29 @@ def test_strptime_and_integer_division_keep_duckdb_types(
     assert (got, type(got)) == (expected, type(expected))
     if isinstance(expected, dt.datetime):
         assert got.tzinfo == expected.tzinfo
+
+
+def test_date_parts_and_truncated_dates_of_columns_keep_duckdbs_types(
+    pg_engine: PostgresEngine,
+) -> None:
+    """PostgreSQL's extract() is a NUMERIC (read as a DOUBLE: 2024.0 where DuckDB's year()
+    is 2024), its date_trunc of a DATE a TIMESTAMPTZ (DuckDB's is a TIMESTAMP), its
+    to_timestamp of epoch_ms(n) a TIMESTAMPTZ: the values and their Python types must match
+    DuckDB's, for columns typed from the catalog too."""
+    import duckdb
+
+    pg_engine.execute("DROP TABLE IF EXISTS dated; CREATE TABLE dated (d date, n bigint)")
+    pg_engine.execute("INSERT INTO dated VALUES ('2024-05-15', 1710497472500)")
+    sql = (
+        "select year(d) as a, month(d) as b, day(d) as c, extract(dow from d) as e, "
+        "date_part('doy', d) as f, date_trunc('quarter', d) as g, "
+        "date_trunc('month', date '2024-05-15') as h, epoch_ms(n) as i, "
+        "epoch_ms(1710497472500) as j from dated"
+    )
+    got = [r for b in iter_batches(pg_engine.stream(sql)) for r in b.to_pylist()]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TABLE dated (d date, n bigint)")
+    con.execute("INSERT INTO dated VALUES ('2024-05-15', 1710497472500)")
+    expected = con.execute(sql).fetchall()
+    assert [normal(v) for v in got[0].values()] == [normal(v) for v in expected[0]]
