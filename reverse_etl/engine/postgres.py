@@ -233,7 +233,9 @@ class PostgresEngine:
                     refuse_odd_type_names(tree)
                 if self.model_dialect == "duckdb":
                     json_arrows(tree)
-                    json_times_as_text(tree, self.model_dialect, self._table_types)
+                    json_times_as_text(
+                        tree, self.model_dialect, self._table_types, zoned_lists=True
+                    )
                     stars_expanded(tree, self.model_dialect, self._table_types)
                     _refuse_duckdb_meanings(tree)
                     duckdb_meanings(tree)

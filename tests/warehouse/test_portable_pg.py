@@ -171,3 +171,42 @@ def test_date_parts_and_truncated_dates_of_columns_keep_duckdbs_types(
     con.execute("INSERT INTO dated VALUES ('2024-05-15', 1710497472500)")
     expected = con.execute(sql).fetchall()
     assert [normal(v) for v in got[0].values()] == [normal(v) for v in expected[0]]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "to_json([timestamptz '2024-06-01 10:00:00.5+02', timestamp '2024-06-01 10:00:00'])",
+        "to_json([timestamptz '2024-06-01 10:00:00.5+02', null])",
+        "to_json([null, timestamp '2024-06-01 10:00:00'])",
+        "to_json({'l': [timestamptz '2024-06-01 10:00:00+00', timestamp '2024-06-01 10:00:00']})",
+    ],
+)
+def test_a_list_of_times_with_a_zone_in_json_is_duckdbs_text(
+    pg_engine: PostgresEngine, expression: str
+) -> None:
+    """PostgreSQL's JSON of a TIMESTAMPTZ is ISO's ('2024-06-01T08:00:00.5+00:00'), DuckDB's
+    its text ('2024-06-01 08:00:00.5+00'); in a list with one, DuckDB makes a TIMESTAMP one
+    too ('+00'). A list beside a NULL was left as it was."""
+    bench = DuckDBEngine()
+    try:
+        got = engine_value(pg_engine, bench, f"select {expression} as v")
+    finally:
+        bench.close()
+    assert got == duckdb_value(expression)
+
+
+def test_current_timestamp_in_a_json_list_is_duckdbs_text(pg_engine: PostgresEngine) -> None:
+    import re
+
+    bench = DuckDBEngine()
+    try:
+        now, then = engine_value(
+            pg_engine,
+            bench,
+            "select to_json([current_timestamp, timestamp '2024-06-01 10:00:00']) as v",
+        )
+    finally:
+        bench.close()
+    assert then == "2024-06-01 10:00:00+00"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?\+00", now), now
