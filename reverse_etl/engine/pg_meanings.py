@@ -47,6 +47,8 @@
   00:00:00'). Read in the session's zone (UTC), so ``AT TIME ZONE 'UTC'`` gives the same
   TIMESTAMP. A format with ``%z`` or ``%Z`` (a TIMESTAMPTZ in DuckDB too), or one that is not
   a literal, goes as sqlglot writes it.
+- ``try_strptime(s, format)``, which PostgreSQL lacks, for a literal format of ``%Y %m %d``
+  (and ``%H %M %S``): see ``_try_strptime``.
 
 A model written in PostgreSQL's dialect means PostgreSQL's functions: only DuckDB-dialect
 models are rewritten (``PostgresEngine.transpile``).
@@ -274,7 +276,86 @@ def _anonymous(node: exp.Expr) -> exp.Expr:
         return pg_lists.list_aggregate(node)
     if name in _NAMED and len(node.expressions) == 1:
         return _NAMED[name](node.expressions[0])
+    if name == "try_strptime" and len(node.expressions) == 2:
+        return _try_strptime(node)
     return node
+
+
+# try_strptime's codes written as a group of a regular expression, and the field each is
+_TRY_CODES = {
+    "%Y": (r"(\d{1,4})", "y"),
+    "%m": (r"(\d{1,2})", "m"),
+    "%d": (r"(\d{1,2})", "d"),
+    "%H": (r"(\d{1,2})", "H"),
+    "%M": (r"(\d{1,2})", "M"),
+    "%S": (r"(\d{1,2})", "S"),
+}
+
+
+def _try_strptime(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ``try_strptime(s, format)``: NULL for a text the format does not read or a
+    day that does not exist (PostgreSQL has no such function: it failed there). For a
+    literal format of ``%Y %m %d`` (each once) and ``%H %M %S`` with literal text between,
+    written with no call that can fail: the fields matched by a regular expression (1 to 4
+    digits of a year, 1 or 2 of the rest, blanks around the text allowed, as DuckDB),
+    checked (a month's days, leap years, 23:59:59 at most; a year from 1, where DuckDB
+    gives year 0 as 1 BC) and then ``make_timestamp``; another format goes as it is."""
+    s, fmt = node.expressions
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        return node
+    pattern, fields = [], []
+    for token in re.findall(r"%.|[^%]", fmt.this, flags=re.S):
+        if token in _TRY_CODES and _TRY_CODES[token][1] not in fields:
+            pattern.append(_TRY_CODES[token][0])
+            fields.append(_TRY_CODES[token][1])
+        elif token == "%%" or not token.startswith("%"):
+            pattern.append(re.escape(token[-1]))
+        else:
+            return node
+    if not {"y", "m", "d"} <= set(fields):
+        return node
+    match = exp.Anonymous(
+        this="REGEXP_MATCH",
+        expressions=[s.copy(), exp.Literal.string(r"^\s*" + "".join(pattern) + r"\s*$")],
+    )
+
+    def field(name: str) -> exp.Expr:
+        if name not in fields:
+            return exp.Literal.number(0)
+        subject = exp.Paren(this=match.copy())
+        item = exp.Bracket(this=subject, expressions=[exp.Literal.number(fields.index(name))])
+        return exp.Cast(this=item, to=exp.DataType.build("INT"))
+
+    y, m, d = field("y"), field("m"), field("d")
+    hms = [field("H"), field("M"), field("S")]
+    leap = exp.condition(
+        f"({y.sql('postgres')} % 4 = 0 AND {y.sql('postgres')} % 100 <> 0)"
+        f" OR {y.sql('postgres')} % 400 = 0",
+        dialect="postgres",
+    )
+    days = exp.condition(
+        f"CASE WHEN {m.sql('postgres')} IN (4, 6, 9, 11) THEN 30 WHEN {m.sql('postgres')} = 2"
+        f" THEN CASE WHEN {leap.sql('postgres')} THEN 29 ELSE 28 END ELSE 31 END",
+        dialect="postgres",
+    )
+    fits = [
+        exp.condition(f"{y.sql('postgres')} >= 1", dialect="postgres"),
+        exp.Between(this=m.copy(), low=exp.Literal.number(1), high=exp.Literal.number(12)),
+        *(
+            exp.Between(this=x.copy(), low=exp.Literal.number(0), high=exp.Literal.number(top))
+            for x, top in zip(hms, (23, 59, 59), strict=True)
+        ),
+    ]
+    time = exp.Anonymous(this="MAKE_TIMESTAMP", expressions=[y, m, d, *hms])
+    day_fits = exp.Between(this=d.copy(), low=exp.Literal.number(1), high=days)
+    # WHENs in order: PostgreSQL folds an arm's result only when its test may hold
+    return exp.Case(
+        ifs=[
+            exp.If(this=exp.Is(this=match.copy(), expression=exp.Null()), true=exp.Null()),
+            exp.If(this=exp.Not(this=exp.Paren(this=exp.and_(*fits))), true=exp.Null()),
+            exp.If(this=day_fits, true=time),
+        ]
+    )
 
 
 def _epoch_ms(node: exp.Expr) -> exp.Expr:

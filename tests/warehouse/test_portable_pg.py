@@ -210,3 +210,44 @@ def test_current_timestamp_in_a_json_list_is_duckdbs_text(pg_engine: PostgresEng
         bench.close()
     assert then == "2024-06-01 10:00:00+00"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?\+00", now), now
+
+
+TRY_TEXTS = [
+    "2024-1-5",
+    "2024-02-29",
+    "2023-02-29",
+    "1900-02-29",
+    "2000-02-29",
+    "2024-04-31",
+    "2024-13-01",
+    "2024-01-00",
+    " 2024-01-05 ",
+    "12024-01-05",
+    "x",
+    None,
+    "2024-01-05 23:59:59",
+    "2024-01-05 24:00:00",
+    "05/01/2024 7:5:3",
+]
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S"])
+def test_try_strptime_is_null_for_a_text_it_cannot_read_as_in_duckdb(
+    pg_engine: PostgresEngine, fmt: str
+) -> None:
+    """PostgreSQL has no try_strptime: the model failed. A bad text (no match, Feb 29 of a
+    year that has none, 24:00) is NULL, a good one DuckDB's TIMESTAMP, row by row."""
+    import duckdb
+
+    pg_engine.execute("DROP TABLE IF EXISTS texts; CREATE TABLE texts (i int, s text)")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE texts (i int, s varchar)")
+    for i, text in enumerate(TRY_TEXTS):
+        value = "NULL" if text is None else f"'{text}'"
+        pg_engine.execute(f"INSERT INTO texts VALUES ({i}, {value})")
+        con.execute(f"INSERT INTO texts VALUES ({i}, {value})")
+    sql = f"select i, try_strptime(s, '{fmt}') as v from texts order by i"
+    got = [(r["i"], r["v"]) for b in iter_batches(pg_engine.stream(sql)) for r in b.to_pylist()]
+    expected = con.execute(sql).fetchall()
+    assert [normal(v) for v in got] == [normal(v) for v in expected]
+    assert any(v is not None for _, v in expected) and any(v is None for _, v in expected)
