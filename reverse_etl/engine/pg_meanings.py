@@ -47,6 +47,8 @@
   00:00:00'). Read in the session's zone (UTC), so ``AT TIME ZONE 'UTC'`` gives the same
   TIMESTAMP. A format with ``%z`` or ``%Z`` (a TIMESTAMPTZ in DuckDB too), or one that is not
   a literal, goes as sqlglot writes it.
+- ``string_split('', sep)`` is [''] in DuckDB (``string_to_array`` gives an empty array), and
+  ``list_contains(l, x)`` of a NULL list NULL (sqlglot's form gave false).
 - ``try_strptime(s, format)``, which PostgreSQL lacks, for a literal format of ``%Y %m %d``
   (and ``%H %M %S``): see ``_try_strptime``.
 
@@ -529,7 +531,24 @@ def _split(node: exp.Expr) -> exp.Expr:
     sep = node.expression
     if not (isinstance(sep, exp.Literal) and sep.is_string and sep.this):
         return node
-    return exp.Anonymous(this="STRING_TO_ARRAY", expressions=[node.this.copy(), sep.copy()])
+    split = exp.Anonymous(this="STRING_TO_ARRAY", expressions=[node.this.copy(), sep.copy()])
+    # '' is [''] in DuckDB, an empty array there
+    empty = exp.EQ(this=node.this.copy(), expression=exp.Literal.string(""))
+    one = exp.Array(
+        expressions=[exp.Cast(this=exp.Literal.string(""), to=exp.DataType.build("TEXT"))]
+    )
+    written = exp.Case(ifs=[exp.If(this=empty, true=one)], default=split)
+    written.meta[_SPLIT] = True
+    return written
+
+
+_SPLIT = "retl_string_split"  # meta of the CASE _split writes: a list (_list_length)
+
+
+def _list_contains(node: exp.Expr) -> exp.Expr:
+    """``list_contains(l, x)`` of a NULL list is NULL in DuckDB; sqlglot's form
+    (``COALESCE(x = ANY(l), FALSE)``) gave false."""
+    return null_if_null(node.this, node.copy())
 
 
 _LISTS = (exp.DataType.Type.ARRAY, exp.DataType.Type.LIST)
@@ -544,7 +563,9 @@ def _list_length(node: exp.Expr) -> exp.Expr:
     ``string_split`` as written above), since a
     column's type is not known here (``length`` of an array column then fails, loudly)."""
     x = node.this
-    split = isinstance(x, exp.Anonymous) and str(x.this).upper() == "STRING_TO_ARRAY"
+    split = bool(x.meta.get(_SPLIT)) or (
+        isinstance(x, exp.Anonymous) and str(x.this).upper() == "STRING_TO_ARRAY"
+    )
     cast = isinstance(x, exp.Cast | exp.TryCast) and x.to.this in _LISTS
     listed = isinstance(x, exp.Array | exp.ArrayAgg) or split or cast
     if isinstance(node, exp.Length) and not listed:
@@ -684,6 +705,7 @@ _REWRITES: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr | None]] = {
     exp.RegexpExtract: _regexp_extract,
     exp.RegexpFullMatch: _full_match,
     exp.Split: _split,
+    exp.ArrayContains: _list_contains,
     exp.First: _picked,
     exp.ArgMax: _picked,
     exp.ArgMin: _picked,

@@ -251,3 +251,25 @@ def test_try_strptime_is_null_for_a_text_it_cannot_read_as_in_duckdb(
     expected = con.execute(sql).fetchall()
     assert [normal(v) for v in got] == [normal(v) for v in expected]
     assert any(v is not None for _, v in expected) and any(v is None for _, v in expected)
+
+
+def test_an_empty_text_splits_and_a_null_list_contains_as_in_duckdb(
+    pg_engine: PostgresEngine,
+) -> None:
+    """string_to_array('', ',') is an empty array (DuckDB's string_split: ['']; its len 1),
+    and sqlglot's list_contains of a NULL list gave false (DuckDB: NULL)."""
+    import duckdb
+
+    pg_engine.execute("DROP TABLE IF EXISTS parts; CREATE TABLE parts (i int, s text, l int[])")
+    pg_engine.execute(
+        "INSERT INTO parts VALUES (1, '', NULL), (2, 'a,b', '{1,2}'), (3, NULL, '{}')"
+    )
+    con = duckdb.connect()
+    con.execute("CREATE TABLE parts (i int, s varchar, l int[])")
+    con.execute("INSERT INTO parts VALUES (1, '', NULL), (2, 'a,b', [1, 2]), (3, NULL, [])")
+    sql = (
+        "select i, string_split(s, ',') as a, len(string_split(s, ',')) as b, "
+        "list_contains(l, 1) as c, list_has(l, 3) as d from parts order by i"
+    )
+    got = [tuple(r.values()) for b in iter_batches(pg_engine.stream(sql)) for r in b.to_pylist()]
+    assert normal(got) == normal(con.execute(sql).fetchall())
