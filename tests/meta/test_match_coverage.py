@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_META_PIXEL_ID, DEMO_META_TOKEN
 from tests.conftest import CliResult, write_project
+from tests.meta.helpers import one, sha
 
 NOW = int(time.time()) - 3600
 # Five rows to send: e-mail and an E.164 phone on 1; digits alone on 2 and 3 (read with
@@ -91,3 +93,36 @@ def test_the_report_counts_the_phones_read_with_their_country_code(tmp_path: Pat
         (plan,) = project.plan()
     assert plan.match_keys is not None
     assert plan.to_dict()["match_keys"]["warnings"] == [WARNING.removeprefix("meta_web: ")]
+
+
+def _email_bit() -> int:
+    from reverse_etl.destinations.meta.match import MATCH_KEYS
+
+    return 1 << next(i for i, p in enumerate(MATCH_KEYS) if p.name == "email")
+
+
+@pytest.mark.parametrize(
+    ("email", "carries"),
+    [
+        ("' A@Example.com '", True),
+        ("'" + "ab" * 32 + "'", True),  # already a SHA-256
+        ("'not-an-address'", False),  # sent, with its warning, but matches no one (as TikTok)
+        ("'a@b'", False),
+        ("'  '", False),
+        ("NULL::VARCHAR", False),
+        ("['not-an-address', 'a@example.com']", True),
+        ("['not-an-address', '']", False),
+    ],
+)
+def test_a_malformed_email_is_no_email_match_key(
+    engine: DuckDBEngine, email: str, carries: bool
+) -> None:
+    row = one(engine, email=email)
+    assert row["errors"] is None
+    assert bool(row["match"] & _email_bit()) is carries
+
+
+def test_a_malformed_email_is_still_sent_and_warned_about(engine: DuckDBEngine) -> None:
+    row = one(engine, email="'not-an-address'")
+    assert row["payload"]["user_data"]["em"] == sha("not-an-address")
+    assert row["warnings"] == "email is not an e-mail address (sent, but matches no one)"

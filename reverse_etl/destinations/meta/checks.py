@@ -23,6 +23,8 @@ from reverse_etl.destinations.meta.encode import (
     USER_DATA_JSON,
     EncodeSpec,
     content_fields,
+    email_ok,
+    email_ok_name,
     sent_name,
     text_name,
 )
@@ -68,7 +70,6 @@ if TYPE_CHECKING:
 FUTURE_SKEW_SECONDS = 300
 # make_timestamp() takes microseconds as BIGINT: seconds before year 1 would overflow it.
 _YEAR_ONE = -62_135_596_800
-EMAIL_PATTERN = r"'[^@\s]+@[^@\s]+\.[^@\s]+'"
 
 
 def _ip_pattern() -> str:
@@ -355,11 +356,6 @@ def _phone_check(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     return _reason(bad, lit(f"{name} is not a valid phone number{hint}"))
 
 
-def _email_ok(v: str) -> str:
-    """SQL: the trimmed text ``v`` is an address (something@something.tld) or a SHA-256."""
-    return f"({already_hashed(v)} OR regexp_full_match({v}, {EMAIL_PATTERN}))"
-
-
 def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     """A value that cannot match anyone: a malformed e-mail (sent, hashed), a value with no
     normal form (left out)."""
@@ -372,10 +368,10 @@ def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     if param.hashing is Hashing.EMAIL:
         if is_list(t):
             x = strip("x")
-            bad = f"len(list_filter({col}, x -> {x} <> '' AND NOT {_email_ok(x)})) > 0"
+            bad = f"len(list_filter({col}, x -> {x} <> '' AND NOT {email_ok(x)})) > 0"
         else:
             v = ident(text_name(m.column))
-            bad = f"{v} <> '' AND NOT {_email_ok(v)}"
+            bad = f"{v} <> '' AND NOT {ident(email_ok_name(m.column))}"
         return [
             _reason(bad, lit(f"{param.name} is not an e-mail address (sent, but matches no one)"))
         ]

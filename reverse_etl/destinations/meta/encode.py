@@ -32,6 +32,7 @@ from reverse_etl.destinations.shared.json_ids import json_id_list
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import (
+    already_hashed,
     as_text,
     blank,
     boolean,
@@ -99,6 +100,22 @@ def text_name(column: str) -> str:
     return f"__meta_text:{column}"
 
 
+def email_ok_name(column: str) -> str:
+    """The first layer's column holding whether the scalar e-mail ``column`` is well formed
+    (``email_ok``), computed once per row: the row warning and the match key both read it."""
+    return f"__meta_email_ok:{column}"
+
+
+# Something@something.tld: what a mail server could deliver to, loosely. A value that fails
+# it is still sent (hashed), but it cannot match anyone: a warning, and no e-mail match key.
+EMAIL_PATTERN = r"'[^@\s]+@[^@\s]+\.[^@\s]+'"
+
+
+def email_ok(v: str) -> str:
+    """SQL: the trimmed text ``v`` is an address (something@something.tld) or a SHA-256."""
+    return f"({already_hashed(v)} OR regexp_full_match({v}, {EMAIL_PATTERN}))"
+
+
 def _hashed_columns(mapping: ColumnMapping, schema: pa.Schema) -> list[MappedColumn]:
     return [
         m
@@ -144,6 +161,8 @@ def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: En
                 f"WHEN {col} IS NULL THEN NULL ELSE {sent} END"
             )
         extra.append(f"{sent} AS {ident(sent_name(m.column))}")
+        if m.param.hashing is Hashing.EMAIL:
+            extra.append(f"{email_ok(trimmed)} AS {ident(email_ok_name(m.column))}")
     source = lit(spec.action_source)
     if "action_source" in cols:
         source = (

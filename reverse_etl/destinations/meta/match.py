@@ -13,11 +13,17 @@ from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.catalog import Hashing, ParamSpec
 from reverse_etl.destinations.meta.catalog import CATALOG, USER_DATA
-from reverse_etl.destinations.meta.encode import EncodeSpec, sent_name, text_name
+from reverse_etl.destinations.meta.encode import (
+    EncodeSpec,
+    email_ok,
+    email_ok_name,
+    sent_name,
+    text_name,
+)
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
 from reverse_etl.destinations.shared.blanks import no_value
 from reverse_etl.destinations.shared.coverage import Flag, MatchBits
-from reverse_etl.destinations.shared.sql import already_hashed, blank, ident, is_list
+from reverse_etl.destinations.shared.sql import already_hashed, blank, ident, is_list, strip
 
 if TYPE_CHECKING:
     import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
@@ -40,6 +46,10 @@ def _carries(m: MappedColumn, t: pa.DataType) -> str:
     """SQL: the row sends a value of ``m``'s parameter (over the encoder's rows)."""
     col = ident(m.column)
     assert m.param is not None
+    if m.param.hashing is Hashing.EMAIL:  # an address (or a hash): a malformed one matches no one
+        if is_list(t):
+            return f"len(list_filter({col}, x -> {email_ok(strip('x'))})) > 0"
+        return ident(email_ok_name(m.column))
     if is_list(t):
         return f"len(list_filter({col}, x -> NOT {blank('x')})) > 0"
     if m.param.hashing is not Hashing.NONE:  # what is sent, computed once per row
