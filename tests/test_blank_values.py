@@ -341,3 +341,34 @@ def test_a_blank_enum_key_is_no_key(server: SandboxServer, tmp_path: Path) -> No
     assert set(tiktok) == set(meta) == {"e-1"}
     reasons = {p.name: dict(p.invalid_reasons) for p in report.plans}
     assert reasons == {n: {"primary key is blank, NaN or infinite": 2} for n in ("tiktok", "meta")}
+
+
+@pytest.mark.parametrize("kind", ["varchar", "enum", "json"])
+def test_a_blank_custom_property_is_left_out_as_a_null_one(
+    kind: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    """A custom property (TikTok's ``properties.<name>``, Meta's ``custom_data.<name>``) of
+    blank text is left out as a NULL one is, as a standard text parameter's (it was sent as
+    ``""``, ``"  "``, ``"\\t\\n"``); so is a JSON column's string of whitespace. Text with
+    something in it is sent as the model has it, spaces and all. No warning, as for a
+    standard parameter."""
+    rows = {**BLANKS, "b-kept": " x "}
+    values = ", ".join(f"({_sql(k)}, {_sql(v)})" for k, v in rows.items())
+    labels = ", ".join(_sql(v) for v in rows.values() if v is not None)
+    x = {"varchar": "v.x", "enum": f"v.x::ENUM({labels})", "json": "to_json(v.x)"}[kind]
+    base = ", ".join(f'{v} AS "{k}"' for k, v in BASE.items())
+    model = (
+        f'SELECT {base}, v.event_id, {x} AS "properties.note", {x} AS "custom_data.note" '
+        f"FROM (VALUES {values}) AS v(event_id, x)"
+    )
+    tiktok, meta, report = _sync(server, tmp_path, model)
+    for events, props in ((tiktok, "properties"), (meta, "custom_data")):
+        assert set(events) == set(rows)
+        assert events["b-kept"][props]["note"] == " x "
+        null = _without_event_id(events["b-null"])
+        assert "note" not in null[props]
+        for key in BLANKS:
+            assert _without_event_id(events[key]) == null, (props, key, events[key])
+    for kind in ("invalid", "warning"):
+        reasons = {p.name: dict(getattr(p, f"{kind}_reasons")) for p in report.plans}
+        assert reasons == {"tiktok": {}, "meta": {}}, reasons

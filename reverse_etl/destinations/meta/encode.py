@@ -21,7 +21,7 @@ from reverse_etl.destinations.catalog import Hashing, Kind, ParamSpec
 from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS, OBJECTS, USER_DATA
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
 from reverse_etl.destinations.meta.normalise import country_form, hashed, text
-from reverse_etl.destinations.shared.blanks import unless_blank
+from reverse_etl.destinations.shared.blanks import custom_property_json, unless_blank
 from reverse_etl.destinations.shared.contents_json import (
     ContentsSpec,
     contents_json,
@@ -47,7 +47,6 @@ from reverse_etl.destinations.shared.sql import (
     lit,
     number,
     one_id_list_json,
-    own_json,
     strip,
     unix_seconds,
 )
@@ -188,7 +187,7 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     col = ident(m.column)
     param = m.param
     if param is None:  # a custom property: sent as the column's own JSON
-        return own_json(col, t)
+        return custom_property_json(col, t)  # a blank one left out, as a NULL one
     if param.hashing is not Hashing.NONE:
         if not is_list(t):
             return f"to_json({ident(sent_name(m.column))})"

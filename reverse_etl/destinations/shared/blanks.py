@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reverse_etl.destinations.shared.sql import blank, is_text
+from reverse_etl.destinations.shared.sql import blank, is_text, own_json, when_holds_json
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -31,6 +31,24 @@ def unless_blank(sent: str, expr: str, t: pa.DataType) -> str:
     if not can_be_blank(t):
         return sent
     return f"CASE WHEN NOT {blank(expr)} THEN {sent} END"
+
+
+def custom_property_json(expr: str, t: pa.DataType) -> str:
+    """SQL: the JSON of a custom property (``sql.own_json``), or NULL, so left out, when it is
+    blank text, as a standard text parameter's is (it was sent as ``""``). A JSON value (a
+    JSON column, a warehouse's json) is blank when it is a JSON string of whitespace only
+    (``"  "``); whether the column holds JSON is decided when DuckDB plans, as ``own_json``'s
+    own test is, so text pays for one ``blank`` test and JSON for one ``json_extract_string``."""
+    if not can_be_blank(t):
+        return own_json(expr, t)
+    as_json = own_json(expr, t, json=True)
+    as_text = own_json(expr, t, json=False)
+    json_blank = blank(f"json_extract_string({expr}, '$')")
+    return when_holds_json(
+        expr,
+        f"CASE WHEN NOT {json_blank} THEN {as_json} END",
+        f"CASE WHEN NOT {blank(expr)} THEN {as_text} END",
+    )
 
 
 def no_value(expr: str, t: pa.DataType) -> str:

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from reverse_etl.destinations.shared.blanks import can_be_blank, has_value, no_value, unless_blank
+from reverse_etl.destinations.shared.blanks import (
+    can_be_blank,
+    custom_property_json,
+    has_value,
+    no_value,
+    unless_blank,
+)
 from reverse_etl.destinations.shared.contents_json import (
     ContentsSpec,
     contents_json,
@@ -155,7 +161,7 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     col = ident(m.column)
     param = m.param
     if param is None:  # custom property: sent as the column's own JSON
-        return own_json(col, t)
+        return custom_property_json(col, t)  # a blank one left out, as a NULL one
     kind = param.kind
     if param.hashing is not Hashing.NONE:
         pre = spec.hashed_phone(m.column)
