@@ -128,10 +128,18 @@ def test_a_float32_is_sent_as_the_model_wrote_it(server: SandboxServer, tmp_path
 
 
 def test_a_float32_id_is_its_own_text(server: SandboxServer, tmp_path: Path) -> None:
-    """The event id of a FLOAT column: the float's text, its digits when it is whole."""
-    model = f"SELECT {BASE}, 1e11::FLOAT AS event_id, 'USD' AS currency, 1 AS value"
-    tiktok, meta, _ = _sync(server, tmp_path, model)
-    assert set(tiktok) == set(meta) == {"100000000000"}
+    """The event id of a FLOAT column: the float's text, its digits when it is whole. From
+    2^24 on a FLOAT's whole numbers are rounded (1e11 holds 99999997952): such an ID makes
+    its row invalid (test_float_ids.py)."""
+    model = (
+        f"SELECT {BASE}, [0.1, 1e7, 16777215, 1e11][i + 1]::FLOAT AS event_id, 'USD' AS currency,"
+        " 1 AS value FROM range(4) t(i)"
+    )
+    tiktok, meta, report = _sync(server, tmp_path, model)
+    assert set(tiktok) == set(meta) == {"0.1", "10000000", "16777215"}
+    from tests.test_float_ids import FLOAT_REASON
+
+    assert _reasons(report, "invalid") == {"tiktok": {FLOAT_REASON: 1}, "meta": {FLOAT_REASON: 1}}
 
 
 def test_a_parquet_float32_is_sent_as_written(server: SandboxServer, tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ from reverse_etl.destinations.shared.sql import (
     control_character_checks,
     empty_key_checks,
     ident,
+    inexact_id_checks,
     integer,
     is_list,
     lit,
@@ -397,9 +398,9 @@ def row_checks(
     warnings: list[str] = []
     cols = mapping.by_param()
     event_id = cols.get("event_id")
-    errors += control_character_checks(
-        spec.key_columns, event_id.column if event_id is not None else None, schema
-    )
+    event_id_column = event_id.column if event_id is not None else None
+    errors += control_character_checks(spec.key_columns, event_id_column, schema)
+    errors += inexact_id_checks(spec.key_columns, event_id_column, schema)
     if event_id is not None and len(event_id.path) == 1:
         warnings += blank_event_id_warning(spec.key_columns, event_id.column, schema)
     if "event" in cols:

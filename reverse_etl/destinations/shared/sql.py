@@ -487,6 +487,44 @@ def is_text(t: pa.DataType) -> bool:
     return str(t) in _TEXT_TYPES
 
 
+# A float holds every whole number below 2 to the power of its significand's bits, and from
+# there on only some: a FLOAT (REAL) holds 16777216 and 16777218 but not 16777217, which it
+# rounds to 16777216; a DOUBLE does the same from 2^53. (bits, significand bits, its name)
+_FLOAT_SIGNIFICANDS = {16: (11, "HALF FLOAT"), 32: (24, "FLOAT"), 64: (53, "DOUBLE")}
+
+
+def inexact_id_checks(
+    key_columns: tuple[str, ...], event_id_column: str | None, schema: pa.Schema
+) -> list[str]:
+    """SQL fragments yielding a reason when a key column or the event_id column is a float
+    whose value is past the whole numbers it holds exactly (2^24 for a FLOAT, 2^53 for a
+    DOUBLE): its digits may have been rounded before the model returned it (16777217 as a
+    FLOAT is 16777216), so the key or event_id made of it need not be the warehouse's ID, and
+    two rows may share it. Invalid, as a NaN key is (``empty_key_checks``): the fix is a
+    type that keeps every digit, in the model or the warehouse. A NaN or an infinity is
+    judged there, not here."""
+    import pyarrow as pa
+
+    columns = dict.fromkeys(key_columns)
+    if event_id_column is not None:
+        columns[event_id_column] = None
+    out = []
+    for c in columns:
+        if c not in schema.names or not pa.types.is_floating(schema.field(c).type):
+            continue
+        bits, name = _FLOAT_SIGNIFICANDS.get(schema.field(c).type.bit_width, (53, "DOUBLE"))
+        limit = 2**bits
+        reason = (
+            f"{c} is a {name} of 2^{bits} ({limit}) or more, whose digits may be rounded "
+            f"({limit + 1} becomes {limit}), so it may not be the warehouse's ID and may be "
+            f"another row's: keep it BIGINT, DECIMAL or text in the model and the warehouse (a "
+            f"CAST of the {name} cannot restore its digits)"
+        )
+        col = ident(c)
+        out.append(f"CASE WHEN isfinite({col}) AND abs({col}) >= {limit} THEN {lit(reason)} END")
+    return out
+
+
 def control_character_checks(
     key_columns: tuple[str, ...], event_id_column: str | None, schema: pa.Schema
 ) -> list[str]:

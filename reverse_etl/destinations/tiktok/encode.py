@@ -44,6 +44,7 @@ from reverse_etl.destinations.shared.sql import (
     holds_text,
     id_list_json,
     ident,
+    inexact_id_checks,
     json_objects,
     lit,
     one_id_list_json,
@@ -588,9 +589,9 @@ def _checks(
     warnings: list[str] = []
     cols = mapping.by_param()
     event_id = cols.get("event_id")
-    errors += control_character_checks(
-        spec.key_columns, event_id.column if event_id is not None else None, schema
-    )
+    event_id_column = event_id.column if event_id is not None else None
+    errors += control_character_checks(spec.key_columns, event_id_column, schema)
+    errors += inexact_id_checks(spec.key_columns, event_id_column, schema)
     if event_id is not None and len(event_id.path) == 1:
         warnings += blank_event_id_warning(spec.key_columns, event_id.column, schema)
     if "event" in cols:
