@@ -32,11 +32,11 @@ from reverse_etl.destinations.shared.json_ids import json_id_list
 from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared_distinct_phones
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import (
-    already_hashed,
     as_text,
     blank,
     boolean,
     derived_event_id,
+    email_ok,
     event_id_text,
     id_list_json,
     ident,
@@ -103,16 +103,6 @@ def email_ok_name(column: str) -> str:
     """The first layer's column holding whether the scalar e-mail ``column`` is well formed
     (``email_ok``), computed once per row: the row warning and the match key both read it."""
     return f"__meta_email_ok:{column}"
-
-
-# Something@something.tld: what a mail server could deliver to, loosely. A value that fails
-# it is still sent (hashed), but it cannot match anyone: a warning, and no e-mail match key.
-EMAIL_PATTERN = r"'[^@\s]+@[^@\s]+\.[^@\s]+'"
-
-
-def email_ok(v: str) -> str:
-    """SQL: the trimmed text ``v`` is an address (something@something.tld) or a SHA-256."""
-    return f"({already_hashed(v)} OR regexp_full_match({v}, {EMAIL_PATTERN}))"
 
 
 def _hashed_columns(mapping: ColumnMapping, schema: pa.Schema) -> list[MappedColumn]:

@@ -15,7 +15,6 @@ from reverse_etl.destinations.catalog import Hashing, ParamSpec
 from reverse_etl.destinations.meta.catalog import CATALOG, USER_DATA
 from reverse_etl.destinations.meta.encode import (
     EncodeSpec,
-    email_ok,
     email_ok_name,
     sent_name,
     text_name,
@@ -23,7 +22,14 @@ from reverse_etl.destinations.meta.encode import (
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
 from reverse_etl.destinations.shared.blanks import no_value
 from reverse_etl.destinations.shared.coverage import Flag, MatchBits
-from reverse_etl.destinations.shared.sql import already_hashed, blank, ident, is_list, strip
+from reverse_etl.destinations.shared.sql import (
+    already_hashed,
+    blank,
+    email_ok,
+    ident,
+    is_list,
+    strip,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)

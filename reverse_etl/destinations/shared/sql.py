@@ -428,6 +428,17 @@ def already_hashed(v: str) -> str:
     return f"strlen({v}) = 64 AND regexp_full_match({v}, {HEX64})"
 
 
+# Something@something.tld: what a mail server could deliver to, loosely. A value that fails
+# it matches no one on either platform (sent, hashed, with a row warning).
+EMAIL_PATTERN = r"'[^@\s]+@[^@\s]+\.[^@\s]+'"
+
+
+def email_ok(v: str) -> str:
+    """SQL: the (trimmed) text ``v`` is an e-mail address (something@something.tld) or
+    already a SHA-256."""
+    return f"({already_hashed(v)} OR regexp_full_match({v}, {EMAIL_PATTERN}))"
+
+
 def blank_event_id_warning(
     key_columns: tuple[str, ...], event_id_column: str | None, schema: pa.Schema
 ) -> list[str]:

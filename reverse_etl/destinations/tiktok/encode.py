@@ -39,6 +39,7 @@ from reverse_etl.destinations.shared.sql import (
     blank_event_id_warning,
     control_character_checks,
     derived_event_id,
+    email_ok,
     empty_key_checks,
     event_id_text,
     holds_text,
@@ -457,16 +458,6 @@ def _phone_check(
     hint = "" if region else " (without a +country code it needs default_phone_region)"
     bad = phone_unparseable(col, t, region, pre, text)
     return _reason(bad, lit(f"{name} is not a valid phone number{hint}"))
-
-
-# Something@something.tld: what a mail server could deliver to, loosely. A value that fails
-# it is still sent (hashed), but it cannot match anyone: a warning, and no e-mail match key.
-EMAIL_PATTERN = r"'[^@\s]+@[^@\s]+\.[^@\s]+'"
-
-
-def email_ok(value: str) -> str:
-    """SQL: the (trimmed) ``value`` is an e-mail address or already a SHA-256."""
-    return f"({_already_hashed(value)} OR regexp_full_match({value}, {EMAIL_PATTERN}))"
 
 
 def email_malformed(

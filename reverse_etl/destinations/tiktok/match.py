@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.shared.coverage import MatchBits
-from reverse_etl.destinations.shared.sql import blank, ident, is_list, strip
+from reverse_etl.destinations.shared.sql import blank, email_ok, ident, is_list, strip
 from reverse_etl.destinations.tiktok.catalog import (
     NORMALISATION_FAILURES,
     Hashing,
@@ -23,7 +23,6 @@ from reverse_etl.destinations.tiktok.catalog import (
 from reverse_etl.destinations.tiktok.encode import (
     EncodeSpec,
     email_malformed,
-    email_ok,
     phone_unparseable,
 )
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, MappedColumn
