@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlglot
@@ -65,10 +65,17 @@ def tables_read(tree: exp.Expr) -> tuple[TableRef, ...]:
 
 
 def _schema_for(
-    schemas: TableSchemas, dialect: str, *, checked: set[TableRef]
+    schemas: TableSchemas,
+    dialect: str,
+    *,
+    checked: set[TableRef],
+    folded: Collection[TableRef] = (),
 ) -> tuple[MappingSchema, dict[tuple[TableRef, str], str], list[InferenceIssue]]:
     """sqlglot's schema, the columns' own spelling, and declared types it cannot read (only
-    ``checked`` tables' types are checked: inferred ones are sqlglot's own)."""
+    ``checked`` tables' types are checked: inferred ones are sqlglot's own). ``folded``:
+    tables whose names were written by hand (declared, dbt's): where the dialect folds
+    unquoted names, read as unquoted names, since nothing says they were quoted (a declared
+    CustomerId is the server's customerid, as dbt reads it); the others' are exact."""
     nested: dict[str, Any] = {}
     original: dict[tuple[TableRef, str], str] = {}
     issues: list[InferenceIssue] = []
@@ -89,9 +96,8 @@ def _schema_for(
                         subject=name,
                     )
                 )
-            cols[_exact(name, dialect if lowercase else None)] = (
-                type_text if readable else "UNKNOWN"
-            )
+            exact = lowercase and ref not in folded
+            cols[_exact(name, dialect if exact else None)] = type_text if readable else "UNKNOWN"
             original.setdefault((ref, name.lower()), name)
         catalog = nested.setdefault(ref.catalog or DEFAULT_CATALOG, {})
         catalog.setdefault(ref.db or DEFAULT_DB, {})[ref.name] = cols
@@ -115,21 +121,23 @@ def infer_columns(
     dialect: str = "duckdb",
     upstream: Mapping[TableRef, UpstreamModel] | None = None,
     copy: bool = True,
+    folded: Collection[TableRef] = (),
 ) -> InferenceResult:
     """The output columns of one SELECT, given the schemas of the tables it reads.
 
     ``upstream``: models the query reads by name, with their inferred columns (each model is
     inferred once, then read as a table by the models downstream). ``sql`` may be a tree from
     :func:`parse_sql`: it is copied, unless ``copy`` is False (the caller gives it away).
+    ``folded``: tables of ``schema`` whose column names were written by hand (``_schema_for``).
     """
     upstream = upstream or {}
     if not isinstance(sql, str):
-        return _infer_tree(sql.copy() if copy else sql, schema, dialect, upstream)
+        return _infer_tree(sql.copy() if copy else sql, schema, dialect, upstream, folded)
     try:
         tree = parse_sql(sql, dialect)
     except SqlglotError as exc:  # ParseError, or TokenError for e.g. an unclosed quote
         return InferenceResult((), (syntax_issue(exc, sql, dialect),), complete=False)
-    return _infer_tree(tree, schema, dialect, upstream)
+    return _infer_tree(tree, schema, dialect, upstream, folded)
 
 
 def _not_a_query(tree: exp.Expr) -> InferenceIssue:
@@ -153,7 +161,11 @@ def _not_a_query(tree: exp.Expr) -> InferenceIssue:
 
 
 def _infer_tree(
-    tree: exp.Expr, schema: TableSchemas, dialect: str, upstream: Mapping[TableRef, UpstreamModel]
+    tree: exp.Expr,
+    schema: TableSchemas,
+    dialect: str,
+    upstream: Mapping[TableRef, UpstreamModel],
+    folded: Collection[TableRef] = (),
 ) -> InferenceResult:
     if not isinstance(tree, exp.Query):
         return InferenceResult((), (_not_a_query(tree),), complete=False)
@@ -161,7 +173,7 @@ def _infer_tree(
         **schema,
         **{ref: [(c.name, c.type.parseable) for c in m.columns] for ref, m in upstream.items()},
     }
-    mapping, original, issues = _schema_for(known, dialect, checked=set(schema))
+    mapping, original, issues = _schema_for(known, dialect, checked=set(schema), folded=folded)
     issues += _unknown_tables(tree, known, dialect)
     try:  # every rewrite of the tree under the one net below: no traceback for a model
         if dialect == "duckdb":

@@ -101,9 +101,15 @@ def analyse(
             upstream=upstream,
             dialect=dialect,
             copy=False,  # each tree is inferred once
+            # names written by hand, not read from the warehouse or a file: nothing says
+            # whether they were quoted
+            folded={r for r in tables if r in schemas and schemas[r].origin in _WRITTEN},
         )
         models[n] = AnalysedModel(model, ModelLines(model), tables, reads, result)
     return Analysis(models, schemas, found.unread if found is not None else {})
+
+
+_WRITTEN = frozenset({"declared", "dbt"})
 
 
 def _parse(sql: str, dialect: str) -> exp.Expr | None:

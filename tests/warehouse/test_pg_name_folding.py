@@ -89,3 +89,23 @@ def test_spark_and_duckdb_stay_case_insensitive() -> None:
     ):
         result = infer_columns(sql, schema=SCHEMA, dialect=dialect)
         assert not result.issues, (dialect, result.issues)
+
+
+DECLARED = {TableRef.of("orders", "public"): [("CustomerId", "varchar"), ("Total", "double")]}
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("select CustomerId as external_id, total from public.orders", ["external_id", "total"]),
+        ("select customerid from public.orders", ["customerid"]),
+        ("select o.CustomerId from public.orders o", ["customerid"]),
+    ],
+)
+def test_names_written_by_hand_are_read_as_unquoted_names(query: str, names: list[str]) -> None:
+    """A declared (or dbt) column name says nothing of quoting: CustomerId declared is the
+    server's customerid, as dbt reads an unquoted column (only the catalog's names are exact;
+    reading a declared CustomerId as "CustomerId" was a false unknown-column error)."""
+    result = infer_columns(query, schema=DECLARED, dialect="postgres", folded=set(DECLARED))
+    assert [i.message for i in result.issues] == []
+    assert [c.name.lower() for c in result.columns] == names  # (spelled as declared)
