@@ -193,3 +193,26 @@ def test_the_init_project_syncs_a_direct_read_as_its_source(
         sent.append(_feed(root))
     assert len(sent[0]) == 3
     assert sent[1] == sent[0]
+
+
+@pytest.mark.parametrize("pattern", ["data/*.csv", "data/**/*.csv", "data/*"])
+def test_a_pattern_matching_a_hidden_file_is_not_described(
+    pattern: str, tmp_path: Path, make_project: MakeProject
+) -> None:
+    # DuckDB's patterns match hidden files: the header of data/.secret.csv (or of a file
+    # under data/.hidden/) was said in validate's output (a column name)
+    root = _project(tmp_path / "p", make_project, f"read_csv('{pattern}')")
+    (root / "data" / ".secret.csv").write_text("SECRET_TOKEN_abc,x\n1,2\n", encoding="utf-8")
+    (root / "data" / ".hidden").mkdir()
+    (root / "data" / ".hidden" / "h.csv").write_text("HIDDEN_abc,x\n1,2\n", encoding="utf-8")
+    model = root / "models" / "events.sql"
+    model.write_text("select *\n" + model.read_text().split("\n", 1)[1])
+    result = _validate(root)
+    said = " ".join(f"{d.problem.message} {d.problem.hint}" for d in result.diagnostics) + " ".join(
+        c.column for c in result.columns
+    )
+    assert "SECRET" not in said and "HIDDEN" not in said
+    errors = [d for d in result.diagnostics if d.rule == "unknown-table"]
+    assert len(errors) == 1
+    assert "matches a file models may not read" in errors[0].problem.message
+    assert ".secret" not in errors[0].problem.message
