@@ -48,6 +48,17 @@ READERS = frozenset(
         "read_ndjson_objects",
         "read_text",
         "read_blob",
+        "read_json_objects_auto",
+        "read_duckdb",
+        "read_xlsx",  # the excel extension's
+        "sniff_csv",
+        "parquet_metadata",
+        "parquet_schema",
+        "parquet_file_metadata",
+        "parquet_full_metadata",
+        "parquet_kv_metadata",
+        "parquet_bloom_probe",
+        "glob",  # the files a pattern matches (their names)
     }
 )
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # s3://, http://, file:, (not C:)

@@ -41,6 +41,18 @@ destinations:
         ("select *\nfrom 'data/x.csv' as t", "select *\nfrom '/p/data/x.csv' as t"),
         ("select * from read_csv('it''s.csv')", "read_csv('/p/it''s.csv')"),
         ("select * from read_csv('../up.csv')", "read_csv('/p/../up.csv')"),
+        # the readers of a file's metadata, or of its name, take a path first too
+        ("select * from sniff_csv('data/x.csv')", "sniff_csv('/p/data/x.csv')"),
+        ("select * from parquet_metadata('x.parquet')", "parquet_metadata('/p/x.parquet')"),
+        ("select * from parquet_schema('x.parquet')", "parquet_schema('/p/x.parquet')"),
+        ("select * from parquet_file_metadata('x.pq')", "parquet_file_metadata('/p/x.pq')"),
+        ("select * from parquet_full_metadata('x.pq')", "parquet_full_metadata('/p/x.pq')"),
+        ("select * from parquet_kv_metadata('x.pq')", "parquet_kv_metadata('/p/x.pq')"),
+        ("select * from parquet_bloom_probe('x.pq', 'a', 1)", "parquet_bloom_probe('/p/x.pq', 'a'"),
+        ("select * from read_json_objects_auto('j.json')", "read_json_objects_auto('/p/j.json')"),
+        ("select * from read_duckdb('w.duckdb')", "read_duckdb('/p/w.duckdb')"),
+        ("select * from read_xlsx('data/x.xlsx')", "read_xlsx('/p/data/x.xlsx')"),
+        ("select * from glob('data/*.csv')", "glob('/p/data/*.csv')"),
     ],
 )
 def test_relative_literals_given_to_readers_become_the_projects(sql: str, expected: str) -> None:
