@@ -104,13 +104,17 @@ class SyncLock:
         pid, host, _ = found.groups()
         if host == socket.gethostname() and not _alive(int(pid)):
             return None  # a sync killed before it could remove the file: nobody holds it
+        # The file is read as data: a garbled one (nested past Python's depth, a start
+        # without its offset) names no run, and never fails the history's readers
         run: dict[str, object] = {}
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             loaded = json.loads(rest) if rest else {}
             run = loaded if isinstance(loaded, dict) else {}
         started: dt.datetime | None = None
         with contextlib.suppress(ValueError):
             started = dt.datetime.fromisoformat(str(run.get("started_at", "")))
+        if started is not None and started.utcoffset() is None:
+            started = None  # retl writes UTC's offset; the runs' starts are compared with it
         run_id, command = run.get("run_id"), run.get("command")
         return LockHolder(
             pid,
@@ -134,7 +138,7 @@ def _alive(pid: int) -> bool:
     """Whether process ``pid`` of this machine exists (one of another user's counts)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # (no process has a number past C's int)
         return False
     except OSError:  # PermissionError: it exists, as another user's
         return True
