@@ -589,10 +589,11 @@ def test_a_null_read_from_a_subquery_is_an_integer(
 
 
 JSON_ARROWS = [
-    # ->> is a VARCHAR and -> a JSON, on a JSON or a text column (unknown before)
-    "select j->>'k' as v, j->'k' as w, j->>'$.k.z' as x, j->0 as y, j->>0 as z from s.w",
-    "select k->>'k' as v, k->'k' as w from s.w",
-    "with c as (select j->>'k' as v, j->'k' as w from s.w) select * from c",
+    # ->> is a VARCHAR, on a JSON or a text column (unknown before). -> (a JSON) is left
+    # untyped: see sqlglot_fixes.install_null_and_json
+    "select j->>'k' as v, j->>'$.k.z' as x, j->>0 as z from s.w",
+    "select k->>'k' as v from s.w",
+    "with c as (select j->>'k' as v from s.w) select * from c",
 ]
 
 
