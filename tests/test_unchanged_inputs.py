@@ -35,6 +35,15 @@ def test_the_files_a_model_reads_are_listed() -> None:
     ]
 
 
+def test_every_reader_whose_paths_are_made_the_project_s_is_a_file_read() -> None:
+    """One list of DuckDB's file readers (engine/file_paths.READERS): the metadata readers
+    were not in this one, so such a model's diff always ran. (read_text and read_blob give
+    a file's times too: never known, see VOLATILE.)"""
+    sql = "select * from parquet_metadata('/d/b.parquet') cross join sniff_csv('/d/a.csv')"
+    assert sorted(unchanged.read_files(sql) or []) == ["/d/a.csv", "/d/b.parquet"]
+    assert unchanged.read_files("select * from read_text('/d/a.txt')") is None
+
+
 @pytest.mark.parametrize(
     "sql",
     [

@@ -50,26 +50,15 @@ from typing import Any
 import orjson
 
 from reverse_etl.__about__ import __version__
+from reverse_etl.engine.file_paths import READERS
 
 RECORD_SUFFIX = ".unchanged.json"
 SETTLE_NS = 2_000_000_000  # a file changed more recently than this is not trusted yet
 _FORMAT = 2
 
-# DuckDB table functions that read files named by their first argument.
-FILE_READERS = frozenset(
-    {
-        "read_csv",
-        "read_csv_auto",
-        "read_parquet",
-        "parquet_scan",
-        "read_json",
-        "read_json_auto",
-        "read_ndjson",
-        "read_ndjson_auto",
-        "read_json_objects",
-        "read_ndjson_objects",
-    }
-)
+# DuckDB's table functions that read files named by their first argument (a file's rows,
+# text, metadata or name), as the project's paths are made (engine/file_paths.py).
+FILE_READERS = READERS
 # Table functions that read nothing and give the same rows for the same arguments.
 PURE_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
 # Functions whose result may change from one run to the next (sqlglot class keys and SQL
