@@ -186,6 +186,7 @@ class UsageError(RetlError):
 
 
 # Exit codes of a run stopped by a signal: 128 + the signal's number, as a shell reports it.
+EXIT_SIGPIPE = 141  # the reader of the output went away (`retl sync | head`)
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 

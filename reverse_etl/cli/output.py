@@ -17,6 +17,7 @@ import typer
 
 from reverse_etl.errors import (
     EXIT_SIGINT,
+    EXIT_SIGPIPE,
     EXIT_SIGTERM,
     Interrupted,
     RetlError,
@@ -112,7 +113,7 @@ def boundary(out: Output) -> Iterator[None]:
         # The reader went away (`retl plan | head`): stop quietly, as Unix tools do on SIGPIPE.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        raise typer.Exit(141) from None
+        raise typer.Exit(EXIT_SIGPIPE) from None
     except KeyboardInterrupt as exc:
         _interrupted(out, exc)
     except Exception as exc:  # the unexpected: never a silent success, never locals

@@ -20,6 +20,7 @@ from reverse_etl.engine.duckdb import DEFAULT_MEMORY
 from reverse_etl.engine.native_memory import arrow_system_pool
 from reverse_etl.errors import (
     EXIT_SIGINT,
+    EXIT_SIGPIPE,
     EXIT_SIGTERM,
     ConfigError,
     Interrupted,
@@ -63,6 +64,15 @@ if TYPE_CHECKING:
     from reverse_etl.pipeline.context import RunContext
 
 DEFAULT_WINDOW_SECONDS = 48 * 3600  # when no destination is selected (a whole reset)
+
+
+def _os_error_said(exc: OSError) -> tuple[str, int]:
+    """A sync's run report error and exit code for an OSError that is not the environment's
+    fault. A broken pipe is the output's reader going away (`retl sync | head`): the CLI exits
+    141 then, as Unix tools do on SIGPIPE, and that is no bug in retl (not exit 2)."""
+    if isinstance(exc, BrokenPipeError):
+        return "stopped: the reader of retl's output went away (broken pipe)", EXIT_SIGPIPE
+    return f"unexpected {type(exc).__name__}", 2
 
 
 class Runner:
@@ -229,7 +239,7 @@ class Runner:
             except OSError as exc:  # a full disk, a folder that may not be written
                 problem = environment_error(exc)
                 if problem is None:
-                    report.error, exit_code = f"unexpected {type(exc).__name__}", 2
+                    report.error, exit_code = _os_error_said(exc)
                     raise
                 report.error = problem.message
                 raise problem from exc
