@@ -40,6 +40,7 @@ from reverse_etl.columns.trace import (
     run_time_columns,
 )
 from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.engine.file_paths import READERS
 from reverse_etl.sqlglot_fixes import keep_field_spelling
 
 
@@ -214,8 +215,10 @@ def _infer_tree(
     return InferenceResult(tuple(columns), tuple(issues), complete)
 
 
-# Table functions that read files (or other databases): their columns are the data's.
-_READERS = re.compile(r"(read_\w+|\w+_scan|st_read)", re.IGNORECASE)
+# Table functions that read files (engine/file_paths.READERS: DuckDB's readers, of a file's
+# rows, metadata or name) or other databases (postgres_scan, st_read …): their columns are
+# the data's.
+_OTHER_READERS = re.compile(r"(read_\w+|\w+_scan|st_read)", re.IGNORECASE)
 _FILE_NAME = re.compile(r".*(/|\.(csv|tsv|parquet|json|jsonl|ndjson)(\.gz)?$)", re.IGNORECASE)
 
 
@@ -232,7 +235,8 @@ def _file_read(table: exp.Table, dialect: str) -> tuple[str, tuple[str, ...]] | 
             return f"the file {fn.name}", (fn.name,)
         return None
     text = fn.sql(dialect, normalize_functions="lower") if fn is not None else table.sql()
-    if not _READERS.fullmatch(text.split("(", 1)[0]):
+    name = text.split("(", 1)[0]
+    if name.lower() not in READERS and not _OTHER_READERS.fullmatch(name):
         return None
     first = fn.this if isinstance(fn.this, exp.Expr) else next(iter(fn.expressions), None)
     items = first.expressions if isinstance(first, exp.Array) else [first]

@@ -167,6 +167,23 @@ def test_a_refused_file_keeps_the_refusal(tmp_path: Path, make_project: MakeProj
     assert errors[0].problem.line == 2
 
 
+@pytest.mark.parametrize(
+    "reader", ["glob", "sniff_csv", "parquet_metadata", "parquet_schema", "read_csv"]
+)
+def test_a_refused_read_of_any_duckdb_reader_keeps_the_refusal(
+    reader: str, tmp_path: Path, make_project: MakeProject
+) -> None:
+    """Each of engine/file_paths.READERS is a direct read (glob, sniff_csv, parquet_metadata
+    … were not: the refusal was lost, and only their columns were said unknown)."""
+    (tmp_path / "outside.csv").write_text(CSV, encoding="utf-8")
+    root = _project(tmp_path / "p", make_project, f"{reader}('../outside.csv')")
+    result = _validate(root)
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    assert [d.rule for d in errors] == ["unknown-table"]
+    assert errors[0].problem.message.startswith("retl may not read ../outside.csv")
+    assert errors[0].problem.line == 2
+
+
 def _feed(root: Path) -> list[Any]:
     lines = (root / ".retl" / "sandbox" / "feed.jsonl").read_text().splitlines()
     return [json.loads(line)["data"] for line in lines]
