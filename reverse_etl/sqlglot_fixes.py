@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from reverse_etl.type_errors import list_clash
+from reverse_etl.type_errors import list_clash, report
 
 _NAME = "INTERVAL_STRING_RE"  # the pattern sqlglot's parser reads (exp.INTERVAL_STRING_RE)
 
@@ -375,6 +375,8 @@ def _duckdb_function(original: Any) -> Any:
 
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
+        if node.name.lower() in _LIST_FUNCTIONS:
+            return _list_function(self, node)
         kind = _function_type(node.name.lower(), node.expressions)
         if kind is not None:
             self._set_type(node, kind)
@@ -433,22 +435,28 @@ def _appended(original: Any, *, prepended: bool = False) -> Any:
 
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
-        listed, value = node.this, node.expression
-        if _kind(listed) is _T.NULL and value is not None and _kind(value) not in (None, _T.NULL):
-            element = value.type
-        elif _element(listed) is not None and value is not None and _kind(value) is not None:
-            single = exp.DataType(this=_T.LIST, expressions=[_data_type(value.type)], nested=True)
-            sides = (single, listed.type) if prepended else (listed.type, single)
-            list_clash(node, *sides)
-            element = common_type(listed.type.expressions[0], value.type, lambda a, _: a)
-        else:
-            return node
-        if _data_type(element).this is not _T.UNKNOWN:
-            typ = exp.DataType(this=_T.LIST, expressions=[_data_type(element)], nested=True)
-            self._set_type(node, typ)
-        return node
+        return _append(self, node, node.this, node.expression, prepended=prepended)
 
     return annotate
+
+
+def _append(self: Any, node: Any, listed: Any, value: Any, *, prepended: bool = False) -> Any:
+    """Type ``node``, ``value`` appended to (or prepended to) the list ``listed``."""
+    if listed is None:
+        return node
+    if _kind(listed) is _T.NULL and value is not None and _kind(value) not in (None, _T.NULL):
+        element = value.type
+    elif _element(listed) is not None and value is not None and _kind(value) is not None:
+        single = exp.DataType(this=_T.LIST, expressions=[_data_type(value.type)], nested=True)
+        sides = (single, listed.type) if prepended else (listed.type, single)
+        list_clash(node, *sides)
+        element = common_type(listed.type.expressions[0], value.type, lambda a, _: a)
+    else:
+        return node
+    if _data_type(element).this is not _T.UNKNOWN:
+        typ = exp.DataType(this=_T.LIST, expressions=[_data_type(element)], nested=True)
+        self._set_type(node, typ)
+    return node
 
 
 def _prepended(original: Any) -> Any:
@@ -521,6 +529,8 @@ _LADDER = [
 _RANK = {kind: rank for rank, kinds in enumerate(_LADDER) for kind in kinds}
 _DIGITS = {_T.BOOLEAN: 1, _T.TINYINT: 3, _T.SMALLINT: 5, _T.INT: 10, _T.BIGINT: 19}
 _LISTS = {_T.ARRAY, _T.LIST}
+# Types a list is concatenated with without an error, or not known here: NULL, unknown.
+_SCALAR = {None, _T.NULL, _T.UNKNOWN}
 
 
 def _data_type(kind: Any) -> exp.DataType:
@@ -620,10 +630,14 @@ def _concatenated_list(original: Any) -> Any:
 
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
-        if _kind(node.left) in _LISTS and _kind(node.right) in _LISTS:
+        left, right = _kind(node.left), _kind(node.right)
+        if left in _LISTS and right in _LISTS:
             list_clash(node, node.left.type, node.right.type)
             common = common_type(node.left.type, node.right.type, lambda a, _: a)
             self._set_type(node, _data_type(common))
+        elif (left in _LISTS) != (right in _LISTS) and _SCALAR.isdisjoint((left, right)):
+            # a list and a text (a number …): DuckDB concatenates neither way
+            report(node, "cannot concatenate types {} and {}", (node.left.type, node.right.type))
         return node
 
     return annotate
@@ -635,21 +649,50 @@ def _concatenated_lists(original: Any) -> Any:
 
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
-        lists = [node.this, *node.expressions]
-        if not all(_kind(x) in _LISTS or _kind(x) is _T.NULL for x in lists):
-            return node
-        typed = [x.type for x in lists if _kind(x) in _LISTS]
-        if not typed:
-            return node
-        common = typed[0]
-        for other in typed[1:]:
-            list_clash(node, _data_type(common), other)
-            common = common_type(common, other, lambda a, _: a)
-        if _data_type(common).this is not _T.UNKNOWN:
-            self._set_type(node, _data_type(common))
-        return node
+        return _concat(self, node, [node.this, *node.expressions])
 
     return annotate
+
+
+def _concat(self: Any, node: Any, lists: list[Any]) -> Any:
+    """Type ``node``, the lists ``lists`` concatenated; a list and a value of a known type
+    that is no list a type error."""
+    if any(x is None for x in lists):
+        return node
+    kinds = [_kind(x) for x in lists]
+    other = next((x for x, k in zip(lists, kinds, strict=True) if k not in _LISTS), None)
+    if other is not None:
+        listed = next((x for x, k in zip(lists, kinds, strict=True) if k in _LISTS), None)
+        if listed is not None and _kind(other) not in _SCALAR:
+            report(node, "cannot concatenate types {} and {}", (listed.type, other.type))
+        if not all(k in _LISTS or k is _T.NULL for k in kinds):
+            return node
+    typed = [x.type for x in lists if _kind(x) in _LISTS]
+    if not typed:
+        return node
+    common = typed[0]
+    for more in typed[1:]:
+        list_clash(node, _data_type(common), more)
+        common = common_type(common, more, lambda a, _: a)
+    if _data_type(common).this is not _T.UNKNOWN:
+        self._set_type(node, _data_type(common))
+    return node
+
+
+# DuckDB's list functions sqlglot reads as an unknown function (exp.Anonymous), each typed
+# as the one sqlglot knows: list_cat as list_concat, array_push_back (array_push_front) as
+# list_append (list_prepend), the list first in each.
+_LIST_FUNCTIONS = {"list_cat", "array_push_back", "array_push_front"}
+
+
+def _list_function(self: Any, node: Any) -> Any:
+    """Type ``node``, a call of one of ``_LIST_FUNCTIONS``, as DuckDB does."""
+    name, args = node.name.lower(), list(node.expressions)
+    if name == "list_cat" and len(args) >= 2:
+        return _concat(self, node, args)
+    if name in ("array_push_back", "array_push_front") and len(args) == 2:
+        return _append(self, node, args[0], args[1], prepended=name == "array_push_front")
+    return node
 
 
 def install_list_concat() -> None:

@@ -756,3 +756,38 @@ def test_which_lists_concatenate_is_duckdbs_answer() -> None:
             if said != refused(con, sql):
                 differ.append((LISTS[left], LISTS[right], said))
     assert differ == []
+
+
+LIST_FUNCTIONS = [
+    # list_cat, array_push_back and array_push_front: typed as list_concat, list_append and
+    # list_prepend (of no type before), their clashing items a type error (missed before)
+    "select list_cat(tags, ['x']) as l, array_push_back(tags, 'y') as m,\n"
+    "  array_push_front(tags, 'z') as n, list_cat([a], [amt], null) as o from s.t",
+    "select array_push_back([a], 2.5) as l, array_push_front(null, d) as m from s.t",
+    "select list_cat(tags, [a]) as l from s.t",
+    "select array_push_back(tags, a) as l from s.t",
+    "select array_push_front([a], b) as l from s.t",
+    # a list and what is no list: DuckDB concatenates neither (a VARCHAR before, no error)
+    "select tags || 'x' as l from s.t",
+    "select b || tags as l from s.t",
+    "select [a] || 2 as l from s.t",
+    "select list_cat(tags, 'x') as l from s.t",
+    "select list_concat(tags, b) as l from s.t",
+]
+
+
+@pytest.mark.parametrize("sql", LIST_FUNCTIONS)
+def test_list_functions_are_typed_and_checked_as_in_duckdb(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    result = infer_columns(sql, schema=SCHEMA)
+    errors = [i for i in result.issues if i.code == "type_error"]
+    assert [i.code for i in result.issues] == [i.code for i in errors]
+    try:
+        expected = described(con, sql)
+    except duckdb.BinderException:
+        assert len(errors) == 1 and "cannot concatenate" in errors[0].message
+        assert errors[0].line == 1
+    else:
+        assert not errors
+        assert inferred(sql) == expected
