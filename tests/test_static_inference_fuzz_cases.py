@@ -791,3 +791,40 @@ def test_list_functions_are_typed_and_checked_as_in_duckdb(
     else:
         assert not errors
         assert inferred(sql) == expected
+
+
+PARTITIONS_AND_AGGREGATE_ORDERS = [
+    # a window's PARTITION BY and an aggregate's ORDER BY read the tables' column before an
+    # output alias of that name too: ambiguous where two joined tables have it (missed before)
+    "select t.ts as ts, row_number() over (partition by ts order by t.a) as n\n"
+    "from s.t join s.u on t.a = u.a",
+    "select t.a as a, first(u.c order by a) as f from s.t join s.u on t.a = u.a group by t.a",
+    "select t.ts as ts, count(*) over (partition by t.b, ts) as n from s.t join s.u on t.a = u.a",
+]
+
+
+@pytest.mark.parametrize("sql", PARTITIONS_AND_AGGREGATE_ORDERS)
+def test_an_ambiguous_column_in_a_partition_or_an_aggregates_order_is_an_error(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    with pytest.raises(duckdb.BinderException, match="Ambiguous"):
+        con.execute(f"describe {sql}")
+    issues = infer_columns(sql, schema=SCHEMA).issues
+    assert [i.code for i in issues] == ["unresolved_column"]
+    assert "ambiguous" in issues[0].message and issues[0].line is not None
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select t.ts as ts, row_number() over (partition by ts) as r from s.t",
+        "select t.a as a, first(t.b order by a) as f from s.t group by t.a",
+        "select t.a as a, (select first(c order by a) from s.u) as f from s.t",
+    ],
+)
+def test_a_partition_or_an_aggregates_order_on_an_alias_alone_is_no_error(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    described(con, sql)  # DuckDB runs it
+    result = infer_columns(sql, schema=SCHEMA)
+    assert not result.issues and result.complete, result.issues

@@ -28,8 +28,9 @@ _STAR = "retl_star_line"  # on a SELECT: the line of its first ``*``
 _WRITTEN = "retl_written"  # on a SELECT: its unaliased columns' names as written, by lower case
 _FIELD = "retl_field"  # on the last name of ``x.y`` unaliased: as written (a struct's field)
 _LISTED = "retl_listed"  # on a CTE's or subquery's query: its column list as written, c(x, y)
-# On a SELECT: the names its windows' ORDER BY reads unqualified that are also its aliases
-# (qualify() puts the alias's expression in their place; DuckDB reads the tables' first).
+# On a SELECT: the names its windows' ORDER BY and PARTITION BY, and its aggregates' ORDER
+# BY, read unqualified that are also its aliases (qualify() puts the alias's expression in
+# their place; DuckDB reads the tables' first).
 WINDOW_ALIASES = "retl_window_aliases"
 
 
@@ -86,15 +87,20 @@ def mark(tree: exp.Expr, dialect: str) -> None:
 
 
 def _mark_window_aliases(select: exp.Select) -> None:
-    """Record the aliases of ``select`` its windows' ORDER BY names unqualified."""
+    """Record the aliases of ``select`` its windows' ORDER BY and PARTITION BY, and its
+    aggregates' ORDER BY (``first(x ORDER BY a)``), name unqualified."""
     aliases = {p.alias.lower() for p in select.expressions if isinstance(p, exp.Alias)}
     if not aliases:
         return
     named: list[exp.Column] = []
     for proj in select.expressions:
+        read: list[exp.Expr] = [*proj.find_all(exp.Order)]
         for window in proj.find_all(exp.Window):
-            order = window.args.get("order")
-            for col in order.find_all(exp.Column) if order is not None else ():
+            read += window.args.get("partition_by") or []
+        for node in read:
+            if node.find_ancestor(exp.Select) is not select:
+                continue  # a subquery's
+            for col in node.find_all(exp.Column):
                 if not col.table and col.name.lower() in aliases:
                     named.append(col.copy())  # its name and line, as written
     if named:
