@@ -120,6 +120,63 @@ def install_json_values() -> None:
         setattr(parser, "_parse_json_key_value", _parse_json_key_value)  # noqa: B010
 
 
+# --- PIVOT statement's aliased values -----------------------------------------------------
+# sqlglot (30.30) reads the IN list of DuckDB's PIVOT statement as a plain IN, so an aliased
+# value (``PIVOT t ON b IN ('x' AS ex) USING sum(a)``, a column named ex) failed to parse: a
+# model DuckDB runs was refused. Its parser here reads each value as the SELECT form's
+# (``PIVOT (sum(a) FOR b IN ('x' AS ex))``) does: a value, or a value AS a name.
+
+
+def _pivot_value(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Alias):
+        return exp.PivotAlias(this=node.this, alias=node.args.get("alias"))
+    return node
+
+
+def _parse_simplified_pivot(self: Any, is_unpivot: bool | None = None) -> exp.Pivot:
+    from sqlglot.tokenizer_core import TokenType
+
+    def _parse_on() -> exp.Expr | None:
+        this = self._parse_bitwise()
+        if self._match(TokenType.IN):
+            found: exp.Expr = self._parse_in(this, alias=True)
+            found.set("expressions", [_pivot_value(e) for e in found.expressions])
+            return found
+        if self._match(TokenType.ALIAS, advance=False):
+            aliased: exp.Expr | None = self._parse_alias(this)  # UNPIVOT ON (c1, c2) AS n
+            return aliased
+        bare: exp.Expr | None = this
+        return bare
+
+    this = self._parse_table()
+    expressions = self._match(TokenType.ON) and self._parse_csv(_parse_on)
+    into = self._parse_unpivot_columns()
+    using = self._match(TokenType.USING) and self._parse_csv(
+        lambda: self._parse_alias(self._parse_column())
+    )
+    group = self._parse_group()
+    pivot: exp.Pivot = self.expression(
+        exp.Pivot(
+            this=this,
+            expressions=expressions,
+            using=using,
+            group=group,
+            unpivot=is_unpivot,
+            into=into,
+        )
+    )
+    return pivot
+
+
+def install_pivot_values() -> None:
+    """DuckDB's PIVOT statement reads an aliased IN value (idempotent)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    parser = Dialect.get_or_raise("duckdb").parser_class
+    if hasattr(parser, "_parse_simplified_pivot") and hasattr(parser, "_parse_unpivot_columns"):
+        setattr(parser, "_parse_simplified_pivot", _parse_simplified_pivot)  # noqa: B010
+
+
 # --- * REPLACE and * RENAME ----------------------------------------------------------
 # sqlglot (30.30) expands a star's REPLACE and RENAME otherwise than DuckDB in three shapes,
 # which `retl validate` then reported wrongly:
@@ -857,6 +914,7 @@ def install_null_and_json() -> None:
 
 install()
 install_json_values()
+install_pivot_values()
 install_star_expansion()
 install_time_arithmetic()
 install_set_operation_types()

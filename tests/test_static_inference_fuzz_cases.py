@@ -828,3 +828,14 @@ def test_a_partition_or_an_aggregates_order_on_an_alias_alone_is_no_error(
     described(con, sql)  # DuckDB runs it
     result = infer_columns(sql, schema=SCHEMA)
     assert not result.issues and result.complete, result.issues
+
+
+def test_a_pivot_statements_aliased_value_is_read(con: duckdb.DuckDBPyConnection) -> None:
+    """An aliased IN value of DuckDB's PIVOT statement names its column (a syntax error
+    before: "expected ')' near 'AS'"), as a subquery and as the model itself."""
+    sql = "select * from (pivot s.t on b in ('x' as ex, 'y') using sum(a)) as q"
+    assert inferred(sql) == described(con, sql)
+    statement = "pivot s.t on b in ('x' as ex) using sum(a)"
+    described(con, statement)  # DuckDB runs it
+    codes = [i.code for i in infer_columns(statement, schema=SCHEMA).issues]
+    assert codes == ["not_a_query"]  # as any PIVOT statement: no syntax error
