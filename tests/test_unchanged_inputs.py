@@ -332,3 +332,24 @@ def test_a_record_that_cannot_be_taken_does_not_fail_the_sync(
     monkeypatch.setattr(inputs, "state_print_sql", digest)
     assert sync(demo) == (0, 6)  # the next sync diffs, and records
     assert record(demo).exists()
+
+
+def test_a_relative_direct_read_is_known_from_the_project_folder(
+    demo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from the project folder (the README's way), a model's read_csv('data/x.csv')
+    stays relative: it is the project's file (engine/file_paths.project_paths), and is
+    known as such. The unchanged re-sync ran its diff every time there."""
+    staging = demo / "models" / "staging" / "stg_orders.sql"
+    staging.write_text(
+        staging.read_text().replace(
+            "{{ source('shop', 'customers') }}",
+            "read_csv('data/customers.csv', all_varchar = true)",
+        )
+    )
+    monkeypatch.chdir(demo)
+    assert sync(demo) == (6, 0)
+    assert sync(demo) == (0, 6)
+    spy = DiffSpy(monkeypatch)
+    assert sync(demo) == (0, 6)
+    assert spy.calls == 0

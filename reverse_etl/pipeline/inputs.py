@@ -300,6 +300,7 @@ def _clean_diff(
         model_sql=diff.rows.model_sql,
         rows_sql=diff.rows.sql,
         engine_version=str(bench.rows("SELECT version()")[0][0]),
+        base=project.dir,  # a model's relative literals are the project's (query_for)
         # ``state_later``: the state's digest is taken when the record is written, after
         # the send (remember_sent), not now.
         state=(lambda: "")

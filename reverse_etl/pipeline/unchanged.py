@@ -202,14 +202,17 @@ def clean_diff(
     engine_version: str,
     state: Callable[[], str],
     now_ns: int | None = None,
+    base: Path | None = None,
 ) -> CleanDiff | None:
     """What the diff of ``rows_sql`` (over ``model_sql``, run by DuckDB ``engine_version``)
     is computed from, ``state`` (read only when needed) the scope's acknowledged rows; None
-    when the SQL alone cannot tell (see the module's docstring)."""
+    when the SQL alone cannot tell (see the module's docstring). ``base``: the folder a
+    relative path is read from (the project's, where the workbench reads a model's relative
+    literals: engine/file_paths.project_paths); None: a relative path cannot be known."""
     paths = read_files(model_sql)
     if paths is None:
         return None
-    files = expand(paths)
+    files = expand(paths, base)
     if files is None:
         return None
     now = time.time_ns() if now_ns is None else now_ns
@@ -299,14 +302,22 @@ def _literal_paths(func: Any) -> list[str] | None:
     return paths or None
 
 
-def expand(paths: list[str]) -> list[str] | None:
-    """The files ``paths`` name, a glob by its matches (sorted); None when a path is relative
-    or remote, a glob matches nothing, or a file is missing."""
+def expand(paths: list[str], base: Path | None = None) -> list[str] | None:
+    """The files ``paths`` name, a glob by its matches (sorted); a relative path is ``base``'s
+    (None: not known). None when a path is remote or not known, a glob matches nothing, or a
+    file is missing."""
     out: list[str] = []
-    for path in paths:
-        if "://" in path or not os.path.isabs(path):
+    for written in paths:
+        if "://" in written or written.startswith("~"):
             return None
-        if glob.has_magic(path):
+        pattern = glob.has_magic(written)
+        path = written
+        if not os.path.isabs(written):
+            if base is None:
+                return None
+            root = str(base.resolve())  # its own [ * ? are no pattern (file_paths.escape_glob)
+            path = os.path.join(glob.escape(root) if pattern else root, written)
+        if pattern:
             if sys.version_info < (3, 11):  # without include_hidden, a glob may miss files
                 return None
             matches = sorted(glob.glob(path, recursive=True, include_hidden=True))
