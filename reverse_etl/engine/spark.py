@@ -42,6 +42,7 @@ from reverse_etl.engine.portable import json_arrows, refuse_unportable
 from reverse_etl.engine.spark_chars import unpadded
 from reverse_etl.engine.spark_intervals import intervals_as_text
 from reverse_etl.engine.spark_json import json_output_columns
+from reverse_etl.engine.spark_kinds import kinds_as_duckdb
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
 from reverse_etl.engine.spark_nested import ident
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
@@ -370,6 +371,7 @@ class SparkEngine:
         if self.model_dialect in CHECKED_DIALECTS:
             tree = duckdb_meanings(tree)
             tree = numbers_as_duckdb(tree, self.model_dialect, self._table_types)
+            tree = kinds_as_duckdb(tree, self.model_dialect, self._table_types)
         try:
             written = tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE, pretty=True)
         except SqlglotError as exc:

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from reverse_etl.delivery.retry import RetryPolicy
-from reverse_etl.engine.base import JSON_TEXT
+from reverse_etl.engine.base import JSON_TEXT, iter_batches
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.spark import SparkConnection, SparkEngine
 from reverse_etl.errors import EngineError, RetlError
@@ -27,7 +27,7 @@ from reverse_etl.state.journal import journal_files
 from reverse_etl.state.spark import SparkStateStore
 from reverse_etl.validation import validate_project
 from tests.conftest import kill_sync_midway
-from tests.portable_exprs import date_diff_grid_sql, differences, engine_value
+from tests.portable_exprs import date_diff_grid_sql, differences, engine_value, normal
 
 pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'retl[spark]'")
 pytestmark = pytest.mark.spark
@@ -782,13 +782,8 @@ def test_no_expression_gives_another_value_on_spark_silently(spark: Any) -> None
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     bench = DuckDBEngine()
     try:
-        found = differences(
-            "spark",
-            lambda sql: engine_value(
-                engine, bench, sql, lambda s: engine.rows(engine.transpile(s))[0][0]
-            ),
-            (EngineError,),
-        )
+        # read as a sync reads it (the stream): a Row has no zone, nor an interval's text
+        found = differences("spark", lambda sql: engine_value(engine, bench, sql), (EngineError,))
     finally:
         bench.close()
     assert found == []
@@ -838,6 +833,47 @@ def test_epoch_ms_of_a_timestamp_column_is_its_milliseconds_as_in_duckdb(
     assert [r[1] for r in expected] == [1710497472500, 0, 946684800000]
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     assert engine.rows(engine.transpile(sql)) == expected
+
+
+def test_times_signs_and_floors_are_duckdbs_kind_of_value(spark: Any, tmp_path: Path) -> None:
+    """Spark's date_trunc, to_timestamp (strptime), timestamp_millis (epoch_ms of a number),
+    make_timestamp and from_utc_timestamp (AT TIME ZONE) give a time with a zone (read as
+    one in UTC) where DuckDB's is a TIMESTAMP without one; its sign() a DOUBLE where
+    DuckDB's is a TINYINT; floor/ceil of an integer or a DOUBLE a BIGINT where DuckDB's is
+    a DOUBLE; sqlglot's TRUNC(d, 'DAY') for date_trunc of a DATE NULL (a DATE for others).
+    Read as a sync reads them (the stream), the values and their Python types are DuckDB's,
+    for a file's columns (through a CTE) too; a zoned time's date_trunc stays zoned."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "ts": pa.array([dt.datetime(2024, 3, 15, 10, 11, 12)], pa.timestamp("us")),
+            "ms": pa.array([1710497472500], pa.int64()),
+            "x": pa.array([-2.5], pa.float64()),
+        }
+    )
+    path = tmp_path / "kinds.parquet"
+    pq.write_table(table, path)
+    sql = (
+        f"with t as (select * from read_parquet('{path}')) select"
+        " date_trunc('month', ts) as a, date_trunc('hour', timestamp '2024-03-15 10:11:12') as b,"
+        " strptime('15/03/2024', '%d/%m/%Y') as c, epoch_ms(ms) as d,"
+        " epoch_ms(1710497472500) as e, make_timestamp(2024, 3, 15, 10, 11, 12.5) as f,"
+        " timestamptz '2024-03-15 10:11:12+00' at time zone 'America/New_York' as g,"
+        " sign(x) as h, sign(-3) as i,"
+        " date_trunc('day', timestamptz '2024-03-15 10:11:12+00') as j,"
+        " date_trunc('day', date '2024-02-29') as k, date_trunc('month', cast(ts as date)) as l,"
+        " ceil(7) as m, floor(x) as n, ceil(ms) as o from t"
+    )
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    expected = con.execute(sql).fetchall()[0]
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    (got,) = [r for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
+    assert [normal(v) for v in got.values()] == [normal(v) for v in expected]
+    assert isinstance(expected[0], dt.datetime) and expected[0].tzinfo is None
+    assert expected[9].tzinfo is not None  # j: a zoned time's date_trunc
 
 
 CONTENTS_MODEL = """
