@@ -553,6 +553,10 @@ EXPRESSIONS = [
     "ceil(2.5::float)",
     "sign(2.5)",
     "timestamptz '2024-03-15 10:11:12+00' at time zone 'UTC'",
+    # // of a fraction divides (a DOUBLE) in DuckDB; Spark's DIV truncated
+    "2.5 // 2",
+    "255.255::decimal(10,3) // 2",
+    "7 // 2.0",
     "floor(-2.5)",
     "ceil(2.1)",
     "abs(-3)",

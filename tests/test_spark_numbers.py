@@ -100,15 +100,17 @@ def test_a_cast_inside_another_is_rounded_too() -> None:
 
 def test_a_division_of_two_numbers_is_a_double_division() -> None:
     """DuckDB divides DECIMALs as DOUBLEs (1.0 / 3 is 0.3333333333333333); Spark as
-    DECIMALs (0.333333). Integer division (//) and a division of an interval stay."""
+    DECIMALs (0.333333). // of a fraction divides so too in DuckDB (2.5 // 2 is 1.25;
+    Spark's DIV truncated); of two integers, and a division of an interval, stay."""
     out = spark_sql(
-        "select d / i as a, 1.0 / 3 as b, f / 2 as c, d // 2 as e, "
+        "select d / i as a, 1.0 / 3 as b, f / 2 as c, d // 2 as e, i // 2 as h, "
         "interval 1 day / 2 as g from orders"
     )
     assert "CAST(d AS DOUBLE) / CAST(i AS DOUBLE) AS a" in out
     assert "CAST(1.0 AS DOUBLE) / CAST(3 AS DOUBLE) AS b" in out
     assert "CAST(f AS DOUBLE) / CAST(2 AS DOUBLE) AS c" in out
-    assert "CAST(d AS DOUBLE) / CAST(2" not in out  # d // 2
+    assert "CAST(d AS DOUBLE) / CAST(2 AS DOUBLE) AS e" in out
+    assert "i DIV 2 AS h" in out
     assert "CAST(INTERVAL" not in out
 
 

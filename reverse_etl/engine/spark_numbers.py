@@ -23,6 +23,11 @@ the operands' types.
   0.3333333333333333, ``total / quantity`` of a DECIMAL total too. Spark divides DECIMALs as
   DECIMALs (``1.0 / 3`` is 0.333333). Both operands are cast to DOUBLE first. (DuckDB
   divides two FLOATs as FLOAT; Spark then divides their DOUBLEs.)
+- **``//`` of a fraction.** DuckDB's ``//`` divides whole numbers as integers and any other
+  two numbers as ``/`` does (``2.5 // 2`` is 1.25, a DOUBLE); Spark's ``DIV`` truncates
+  (1): where either operand is typed a DECIMAL, DOUBLE or FLOAT, both are cast to DOUBLE and
+  divided. (A fraction literal is typed a DOUBLE by sqlglot, a DECIMAL by DuckDB: both
+  divide so.)
 
 A model written in DuckDB's or PostgreSQL's dialect would otherwise send other values from
 Spark, silently. Each rewrite needs the operands' types: a cast of a boolean or a text must
@@ -75,6 +80,11 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
         elif isinstance(node, exp.Cast):
             if _is(seen.this, _FRACTIONAL):
                 node.set("this", rounded(node.this))
+        elif isinstance(node, exp.IntDiv):
+            if _is(seen.this, _NUMBERS) and _is(seen.expression, _NUMBERS) and _fraction(seen):
+                # DuckDB's // of a fraction divides (a DOUBLE); Spark's DIV truncates
+                divided = exp.Div(this=_double(node.this), expression=_double(node.expression))
+                node.replace(divided)
         elif _is(seen.this, _NUMBERS) and _is(seen.expression, _NUMBERS):
             node.set("this", _double(node.this))
             node.set("expression", _double(node.expression))
@@ -106,19 +116,23 @@ def _double(x: exp.Expr) -> exp.Expr:
     return exp.Cast(this=x, to=exp.DataType.build("DOUBLE"))
 
 
+def _fraction(seen: exp.Expr) -> bool:
+    return _is(seen.this, _FRACTIONAL) or _is(seen.expression, _FRACTIONAL)
+
+
 def _is(node: exp.Expr, kinds: Collection[object]) -> bool:
     return node.type is not None and node.type.this in kinds
 
 
 def _candidates(tree: exp.Expr) -> list[exp.Expr]:
     """The casts to an integer type whose operand may be a fraction (not an integer
-    literal), the divisions (``/``, not ``//``), subtractions, lengths and ``epoch_ms`` calls, in
+    literal), the divisions (``/`` and ``//``), subtractions, lengths and ``epoch_ms`` calls, in
     the order
     ``find_all`` gives (the same in a copy of the tree)."""
     return [
         n
-        for n in tree.find_all(exp.Cast, exp.Div, exp.UnixToTime, exp.Sub, exp.Length)
-        if isinstance(n, exp.Div | exp.Sub | exp.Length)
+        for n in tree.find_all(exp.Cast, exp.Div, exp.IntDiv, exp.UnixToTime, exp.Sub, exp.Length)
+        if isinstance(n, exp.Div | exp.IntDiv | exp.Sub | exp.Length)
         or is_epoch_ms(n)
         or (
             isinstance(n, exp.Cast)

@@ -876,6 +876,34 @@ def test_times_signs_and_floors_are_duckdbs_kind_of_value(spark: Any, tmp_path: 
     assert expected[9].tzinfo is not None  # j: a zoned time's date_trunc
 
 
+def test_integer_division_of_a_fraction_divides_as_in_duckdb(spark: Any, tmp_path: Path) -> None:
+    """DuckDB's // divides whole numbers as integers and others as / does (2.5 // 2 is
+    1.25); Spark's DIV, as sqlglot wrote it, truncated (1), silently: a file's DOUBLE and
+    DECIMAL columns (through a CTE) give DuckDB's values and types, an INTEGER's stays
+    whole."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "x": pa.array([2.5], pa.float64()),
+            "d": pa.array([decimal.Decimal("-7.50")], pa.decimal128(10, 2)),
+            "i": pa.array([-7], pa.int32()),
+        }
+    )
+    path = tmp_path / "halves.parquet"
+    pq.write_table(table, path)
+    sql = (
+        f"with t as (select * from read_parquet('{path}'))"
+        " select x // 2 as a, d // 2 as b, i // 2 as c, 2.5 // 2 as e from t"
+    )
+    expected = duckdb.sql(sql).fetchall()[0]
+    assert expected == (1.25, -3.75, -3, 1.25)
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    (got,) = [r for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
+    assert [normal(v) for v in got.values()] == [normal(v) for v in expected]
+
+
 CONTENTS_MODEL = """
 select 'Purchase' as event,
        'order-' || o.order_id::varchar as event_id,
