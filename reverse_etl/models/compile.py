@@ -269,6 +269,18 @@ def located_error(compiled: CompiledModel, message: str, *, exact: bool) -> Engi
         line = ModelLines(culprit).locate(culprit.sql.count("\n") + 1)
     elif _CONNECTION_LOST.search(message):  # no line of the statement is known: its first
         line = ModelLines(culprit).locate(1)
+    converting = _CSV_CONVERSION.search(message)
+    if converting is not None:
+        # DuckDB's advice after it (a null string, "a different type") is the file's reader's,
+        # not the user's: the hint says what to do. The model is the one reading sources.
+        message = (
+            f"{converting.group('file')} line {converting.group('line')}: column "
+            f"{converting.group('column')} holds a value that is not a {converting.group('type')}"
+            f" (its data_type, or the type DuckDB took it for)"
+        )
+        readers = [seg.model for seg in compiled.segments if seg.model.sources]
+        if line is None and len(readers) == 1:
+            culprit = readers[0]
     if culprit is compiled.model:
         sources = compiled.sources
         context = ""
@@ -289,6 +301,14 @@ def located_error(compiled: CompiledModel, message: str, *, exact: bool) -> Engi
     )
 
 
+# DuckDB's CSV reader on a value its column's type does not take: "CSV Error on Line: 2 of
+# file /x/orders.csv Error when converting column "ordered_at". Could not convert string
+# "<redacted>" to 'TIMESTAMP' ..." (the value already masked).
+_CSV_CONVERSION = re.compile(
+    r"CSV Error on Line: (?P<line>\d+) of file (?P<file>.+?) Error when converting column "
+    r"\"(?P<column>[^\"]+)\"\. Could not convert string .*? to '(?P<type>[^']+)'",
+    re.DOTALL,
+)
 # DuckDB's CSV reader on a file in another encoding: "CSV Error on Line: 2 of file /x.csv
 # Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 encoded."
 _NOT_UTF8 = re.compile(r"of file (.+?) Invalid unicode .*not utf-8 encoded", re.IGNORECASE)
@@ -345,6 +365,12 @@ def _hint(message: str, model: str) -> str | None:
         )
     if message.startswith("retl may not read"):
         return None
+    if " holds a value that is not a " in message:  # located_error's CSV conversion
+        return (
+            "fix the value in the file; or declare the column as varchar (the source's "
+            "data_type in retl_project.yml, or the reader's types) and convert it in the model "
+            "with TRY_CAST or try_strptime, where a value that is not one becomes NULL"
+        )
     return "run 'retl compile --select " + model + "' to see the SQL that ran"
 
 
