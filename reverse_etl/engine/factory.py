@@ -85,8 +85,8 @@ def warehouse_state(
     """The ``StateStore`` that keeps its tables in ``engine`` (``state: {location:
     warehouse}``), locked against a second sync for as long as it is open when ``write``.
     The engine must be able to hold it (``capabilities.can_hold_state``). ``create=False``
-    (a reader, never with ``write``): PostgreSQL's creates no schema nor table (a state not
-    created yet reads as having no history); Spark's is opened as before."""
+    (a reader, never with ``write``) creates no schema, database nor table, and writes no
+    scratch table: a state not created yet reads as nothing sent and no history."""
     opener = _STATE_STORES.get(engine.capabilities.dialect)
     if opener is None or not engine.capabilities.can_hold_state:
         raise ValueError(f"a {engine.capabilities.dialect} engine cannot hold the state")
@@ -122,9 +122,12 @@ def _spark_state(
     # Spark has no lock that a killed process releases: syncs on this machine are kept
     # apart by the local lock of the journal folder they share; CI runs on other machines
     # by the CI's own concurrency setting (docs/warehouses.md).
-    journal_dir.mkdir(parents=True, exist_ok=True)
+    if write:
+        journal_dir.mkdir(parents=True, exist_ok=True)
     with SyncLock(journal_dir / "state") if write else contextlib.nullcontext():
-        store = SparkStateStore(engine, schema, journal_dir, write=write, clock=clock)
+        store = SparkStateStore(
+            engine, schema, journal_dir, write=write, clock=clock, create=create
+        )
         try:
             yield store
         finally:

@@ -652,7 +652,18 @@ class SparkEngine:
             except Exception as exc:
                 if "PATH_NOT_FOUND" not in str(exc) and "does not exist" not in str(exc):
                     raise
-                self.session.createDataFrame([], schema).createOrReplaceTempView(name)
+                return self.empty_view(name, schema)
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise self._query_error(exc) from None
+        return name
+
+    def empty_view(self, name: str, schema: str) -> str:
+        """A temporary view ``name`` of no rows (``schema``: DDL of its columns): a table
+        not written yet, read without creating it."""
+        try:
+            self.session.createDataFrame([], schema).createOrReplaceTempView(name)
         except Exception as exc:
             raise self._query_error(exc) from None
         return name

@@ -83,8 +83,13 @@ class SparkStateStore(SparkHistory):
         *,
         write: bool,
         clock: Clock = system_clock,
+        create: bool = True,
     ) -> None:
         super().__init__(engine, database, write=write)
+        # create=False (a reader: plan, state show, retl runs, retl ui): nothing is written,
+        # in the catalog or in the warehouse's folder; a state not created yet reads as
+        # nothing sent (its tables as temporary views of no rows).
+        self.create = create or write
         self.journal_dir = journal_dir
         self.clock = clock
         self.warnings: list[str] = []
@@ -102,7 +107,7 @@ class SparkStateStore(SparkHistory):
             )
 
     def _prepare(self) -> None:
-        if self._root is None:
+        if self._root is None and self.create:
             self.engine.execute(f"CREATE DATABASE IF NOT EXISTS `{self.database}`")
             for table, columns in (
                 ("meta", _META),

@@ -112,12 +112,18 @@ class SparkTables:
         return f"path:{self._root}/{table}"
 
     def _rel(self, table: str, schema: str) -> str:
-        """SQL naming ``table`` (a catalog table, or a fresh temporary view of its files)."""
-        if self._root is None:
-            return f"`{self.database}`.`{table}`"
+        """SQL naming ``table`` (a catalog table, or a fresh temporary view of its files).
+        A catalog table not created yet (a reader's: nothing is created) is read as a
+        temporary view of no rows."""
         if table not in self._views:
             name = f"__retl_state_{next(_VIEW_IDS)}"
-            self._views[table] = self.engine.view_of_path(f"{self._root}/{table}", name, schema)
+            if self._root is None:
+                if self._exists(table):
+                    return f"`{self.database}`.`{table}`"
+                self._views[table] = self.engine.empty_view(name, schema)
+            else:
+                path = f"{self._root}/{table}"
+                self._views[table] = self.engine.view_of_path(path, name, schema)
         return self._views[table]
 
     def _written(self, table: str) -> None:
