@@ -119,7 +119,9 @@ class SparkTables:
             name = f"__retl_state_{next(_VIEW_IDS)}"
             if self._root is None:
                 if self._exists(table):
-                    return f"`{self.database}`.`{table}`"
+                    # unquoted: the diff's SQL is DuckDB's, transpiled, and DuckDB reads no
+                    # backticks (the database is a plain name, the tables retl's own)
+                    return f"{self.database}.{table}"
                 self._views[table] = self.engine.empty_view(name, schema)
             else:
                 path = f"{self._root}/{table}"

@@ -19,8 +19,9 @@ import pytest
 
 from reverse_etl.engine.spark import SparkConnection, SparkEngine
 from reverse_etl.project import Project
+from reverse_etl.sandbox import SandboxServer
 from reverse_etl.ui import UiApp
-from tests.spark.test_spark_sync import TOKEN, spark_project, write_orders
+from tests.spark.test_spark_sync import TOKEN, spark_project, sync, write_orders
 
 pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'retl[spark]'")
 pytestmark = pytest.mark.spark
@@ -52,6 +53,12 @@ def spark(spark_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     assert session.conf.get("spark.sql.catalogImplementation") == "hive"
     yield session
     engine.close()
+
+
+@pytest.fixture
+def sandbox_token() -> str:
+    """The token the ``server`` fixture (tests/conftest.py) accepts here."""
+    return TOKEN
 
 
 @pytest.fixture(autouse=True)
@@ -101,3 +108,22 @@ def test_before_the_first_sync_the_readers_create_nothing_and_every_row_is_new(
     assert _catalog(spark) == catalog  # no database, no table
     assert _files(spark_dir) == files  # nothing in the warehouse's folder
     assert not (root / ".retl" / "warehouse-state.acks").exists()
+
+
+def test_a_state_of_catalog_tables_is_read_by_the_next_sync_and_the_history(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    """The state's catalog tables were named with backticks in the diff's SQL, which is
+    DuckDB's (transpiled to Spark's), and DuckDB reads none: every sync after the first, its
+    plan and `retl runs` failed "cannot parse ... as duckdb SQL"."""
+    root = spark_project(tmp_path, server.base_url, spark_dir, "catalog_state")
+    write_orders(root / "data" / "orders.parquet", 10)
+    assert sync(root) == (10, 0)
+    write_orders(root / "data" / "orders.parquet", 10, changed=(3,), extra=1)
+    with Project.load(root) as p:
+        (plan,) = p.plan()
+        assert (plan.rows_new, plan.rows_changed, plan.rows_unchanged) == (1, 1, 9)
+        assert len(p.runs()) == 1
+    assert sync(root) == (2, 9)
+    with Project.load(root) as p:
+        assert [r.status for r in p.runs()] == ["ok", "ok"]
