@@ -75,3 +75,15 @@ def test_text_after_the_settings_keeps_its_own_line(tmp_path: Path) -> None:
     assert "sample_size" not in message and "example.com" not in message
     assert "\nThe Column types set by the user" in message
     assert ")The Column" not in message
+
+
+@pytest.mark.parametrize("kind", ["DATE", "TIMESTAMP", "INTEGER"])
+def test_a_value_holding_a_quote_and_to_is_masked_whole(kind: str) -> None:
+    """A value that holds '" to ' (or '", expected') was masked only up to its first quote:
+    'invalid date field format: "<redacted>" to secret bob", ...' said the rest (a review)."""
+    value = 'jane" to secret bob", expected x'
+    with pytest.raises(duckdb.Error) as caught:
+        duckdb.sql(f"SELECT CAST(v AS {kind}) FROM (SELECT ? AS v)", params=[value]).fetchall()
+    message = redact_error(str(caught.value))
+    assert "secret" not in message and "jane" not in message and "bob" not in message
+    assert REDACTED in message

@@ -53,8 +53,12 @@ _PARSE_ECHO = re.compile(
 
 # (pattern, group holding the value): fragments where a database quotes one value.
 _VALUE_FRAGMENTS: tuple[tuple[re.Pattern[str], int], ...] = (
-    # DuckDB casts: Could not convert string 'x' to INT32 / "x" to 'TIMESTAMP'
-    (re.compile(r"Could not convert string ([\"'])(.*?)\1 to "), 2),
+    # DuckDB casts: Could not convert string 'x' to INT32 / "x" to 'TIMESTAMP' (to the last
+    # quote before " to " of the line: a value may hold a quote followed by " to ")
+    (re.compile(r"Could not convert string ([\"'])(.*)\1 to "), 2),
+    # DuckDB's dates: invalid date field format: "x", expected format is (YYYY-MM-DD) (to the
+    # last quote before ", expected": a value may hold '" to ')
+    (re.compile(r"format: \"(.*)\", expected format"), 1),
     # DuckDB: Type INT64 with value 12125550199 can't be cast
     (re.compile(r"with value (.+?) can't be cast"), 1),
     # pyarrow: Could not convert 'x' with type str: tried to convert to int64
