@@ -310,15 +310,15 @@ def test_a_bad_csv_value_fails_plan_and_sync_without_leaking_the_row(
         assert result.returncode == 1, result.stdout + result.stderr
         assert_no_pii(result.stdout + result.stderr)
         error = result.stderr
-        assert "model 'signups' (source crm.signups) failed" in error, error
-        assert f"CSV Error on Line: 1002 of file {csv}" in error, error
-        assert 'Could not convert string "<redacted>"' in error, error
+        # blamed on the model reading the source, said as the file's line and column
+        assert "model 'stg_signups' (source crm.signups) failed" in error, error
+        assert f"{csv} line 1002: column signed_up_at holds a value that is not a" in error, error
 
     (report_file,) = (project / ".retl" / "runs").glob("*.json")
     report = json.loads(report_file.read_text(encoding="utf-8"))
     assert report["ok"] is False
-    assert report["error"].startswith("model 'signups' (source crm.signups) failed")
-    assert f"Line: 1002 of file {csv}" in report["error"]
+    assert report["error"].startswith("model 'stg_signups' (source crm.signups) failed")
+    assert f"{csv} line 1002: column signed_up_at" in report["error"]
     files = list(_files_under(project))
     assert report_file in files
     for path in files:
