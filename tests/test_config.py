@@ -126,6 +126,16 @@ BAD_PROJECTS = {
         ],
         1,
     ),
+    # Named unquoted in the state's SQL (DuckDB's, transpiled): `from.folds` read another
+    # table, `select.folds` did not parse (a review)
+    "state-schema-a-keyword": (
+        "state:\n  location: warehouse\n  schema: from\n",
+        [
+            "retl_project.yml:3 state.schema: 'from' is an SQL keyword, which retl's "
+            "statements cannot name unquoted: choose another name (e.g. retl_state)"
+        ],
+        1,
+    ),
     "spark-connect-timeout-without-remote": (
         'warehouse:\n  type: spark\n  master: "local[1]"\n  connect_timeout: 30\n',
         ["'connect_timeout' is for Spark Connect ('remote'), not 'master'"],
@@ -698,3 +708,10 @@ def test_integer_ids_in_yaml_become_strings(tmp_path, make_project) -> None:
         "events",
         2,
     )
+
+
+@pytest.mark.parametrize("name", ["default", "retl_state", "state", "my_state_2"])
+def test_a_state_schema_that_is_no_keyword_is_taken(name: str) -> None:
+    from reverse_etl.config.project import StateConfig
+
+    assert StateConfig.model_validate({"location": "warehouse", "schema": name}).schema_ == name

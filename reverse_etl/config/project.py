@@ -368,7 +368,31 @@ class StateConfig(_Strict):
                 "must be a plain name: letters, digits and underscores, not starting with a "
                 "digit, at most 63 characters (e.g. retl_state)"
             )
+        if v != "retl_state" and not _unquoted_name(v):
+            raise ValueError(
+                f"'{v}' is an SQL keyword, which retl's statements cannot name unquoted: "
+                "choose another name (e.g. retl_state)"
+            )
         return v
+
+
+def _unquoted_name(name: str) -> bool:
+    """Whether ``name`` reads as a schema's name, unquoted, in the SQL retl writes for the
+    state (DuckDB's, transpiled to Spark's or PostgreSQL's): not a keyword such as ``from``
+    (``from.folds`` reads another table) or ``select``."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    for dialect in ("duckdb", "spark"):
+        try:
+            tree = sqlglot.parse_one(f"SELECT a FROM {name}.t AS x", read=dialect)
+        except SqlglotError:
+            return False
+        table = tree.find(exp.Table)
+        if table is None or table.db != name or table.name != "t":
+            return False
+    return True
 
 
 class HistoryConfig(_Strict):
