@@ -384,6 +384,8 @@ def _unquoted_name(name: str) -> bool:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
+    import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
+
     for dialect in ("duckdb", "spark"):
         try:
             tree = sqlglot.parse_one(f"SELECT a FROM {name}.t AS x", read=dialect)
