@@ -36,8 +36,9 @@ TOLERATED: dict[tuple[Kind, TypeClass], str] = {
     # of a text naming a zone (a model's own CAST(... AS TIMESTAMPTZ) moves the rows after
     # such a text): better left as text than cast in the model.
     (Kind.TIME, C.STRING): (
-        "read as a time: ISO 8601 text, in the zone it names (an offset, Z or a zone's name), "
-        "else UTC; a text that is not a time makes its row invalid"
+        "read as a time: ISO 8601 text, in the zone it names (an offset, Z or a zone's name "
+        "such as Europe/London; an abbreviation as ICU reads it: BST is Bangladesh's, IST "
+        "India's), else UTC; a text that is not a time makes its row invalid"
     ),
     **{
         (Kind.STRING, cls): "it is sent as text"
