@@ -238,7 +238,7 @@ def test_validate_reads_column_types_from_the_spark_catalog(
     (root / "retl_project.yml").write_text(yml, encoding="utf-8")
     (root / "models" / "purchases.sql").write_text(
         "select 'Purchase' as event, 'o' || order_id::varchar as event_id, "
-        "email as event_time, email, total as value "
+        "ordered_at as event_time, email, total as value, email as num_items "
         "from {{ source('shop_catalog', 'orders') }}",
         encoding="utf-8",
     )
@@ -247,9 +247,9 @@ def test_validate_reads_column_types_from_the_spark_catalog(
         types = {c.column: c.type.upper() for c in result.columns}
         assert types["email"] in ("TEXT", "VARCHAR")
         assert types["value"].replace(" ", "") == "DECIMAL(10,2)"
-        # email as event_time is caught from the catalog's type alone
+        # email as num_items is caught from the catalog's type alone
         errors = [d for d in result.diagnostics if d.severity == "error"]
-        assert [d.column for d in errors] == ["event_time"], [d.problem for d in errors]
+        assert [d.column for d in errors] == ["num_items"], [d.problem for d in errors]
         # offline: the catalog is not asked, the table is not known
         (offline,) = validate_project(p, offline=True)
         assert any(d.rule == "unknown-table" for d in offline.diagnostics), [
