@@ -29,7 +29,14 @@ def spark(spark_dir: Path) -> Iterator[Any]:
     engine = SparkEngine(
         SparkConnection(
             master="local[2]",
-            conf={"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"},
+            conf={
+                "spark.sql.shuffle.partitions": "2",
+                "spark.default.parallelism": "2",
+                # The JVM keeps the first session's settings as its defaults (spark-submit's
+                # --conf): a module that starts it with a Hive catalog (test_read_only_spark)
+                # must not make later modules' sessions Hive's.
+                "spark.sql.catalogImplementation": "in-memory",
+            },
             warehouse_dir=spark_dir,
         )
     )
