@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from reverse_etl.config.destinations import DESTINATIONS_FILE, DestinationConfig, load_destinations
+from reverse_etl.config.model_sources import project_sources
 from reverse_etl.config.project import (
     PROJECT_FILE,
     DuckDBWarehouse,
@@ -158,7 +159,11 @@ class Project:
     # --- models ----------------------------------------------------------------------------
     @cached_property
     def sources(self) -> SourceCatalog:
-        return SourceCatalog(self.config.sources, self.dir)
+        secret_env = project_secret_env([self.dir / PROJECT_FILE, self.dir / DESTINATIONS_FILE])
+        found = project_sources(
+            self.dir, self.config, self.dir / MODELS_DIR, secret_env=secret_env, variables=self.vars
+        )
+        return SourceCatalog(found.sources, self.dir, found.origins)
 
     @cached_property
     def dbt(self) -> DbtArtifacts | None:

@@ -102,7 +102,8 @@ class DeclaredSchemas:
         decl = self.declaration(ref)
         if decl is None:
             return (
-                f"declare it under 'sources:' in retl_project.yml (schema '{ref.db or 'main'}', "
+                f"declare it under 'sources:' in retl_project.yml or a models/*.yml file (schema "
+                f"'{ref.db or 'main'}', "
                 f"table '{ref.name}', columns with data_type) and read it with source(), or set "
                 "warehouse.path so retl can read the warehouse's catalog"
             )
@@ -110,7 +111,8 @@ class DeclaredSchemas:
         where = f"source('{src.name}', '{table.name}')"
         location = external_location(src, table)
         found = f" (its file {location} could not be read)" if location else ""
-        return f"{where} declares no columns{found}: list them with data_type in retl_project.yml"
+        written = self.catalog.written_in(src.name)
+        return f"{where} declares no columns{found}: list them with data_type in {written}"
 
 
 # --- the engine's catalog -----------------------------------------------------------------

@@ -287,7 +287,8 @@ sources:
         (
             "source('crm', 'orders')",
             "source('crm', 'orders'): unknown source",
-            "declare it under 'sources:' in retl_project.yml",
+            "declare it under 'sources:' in retl_project.yml or in a properties file under "
+            "models/ (models/sources.yml, where dbt keeps them)",
         ),
         (
             "source('shop', 'order')",

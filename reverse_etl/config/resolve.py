@@ -19,6 +19,7 @@ def resolve_tree(
     key_path: KeyPath,
     *,
     variables: Mapping[str, Any] | None = None,
+    extra_secret_env: frozenset[str] = frozenset(),
 ) -> Any:
     """A copy of ``value`` with templates substituted; values under secret keys become
     LazySecret. Every template in the tree is checked first, secret ones included, and every
@@ -27,8 +28,10 @@ def resolve_tree(
     Every string under a secret key is wrapped, templated or not, so a literal token can never
     be printed by accident either. ``variables`` are the project vars that ``var()`` reads;
     None where var() is not allowed (retl_project.yml, which defines them).
+    ``extra_secret_env``: variables other files' secret settings read (a properties file
+    under models/ has no secret setting of its own).
     """
-    secret_env = secret_env_refs(loaded.data) | _other_file_secret_env(loaded)
+    secret_env = secret_env_refs(loaded.data) | _other_file_secret_env(loaded) | extra_secret_env
     problems: list[Problem] = []
 
     def walk(item: Any, path: KeyPath) -> Any:

@@ -1,4 +1,5 @@
-"""source('src', 'table') -> SQL relation, from the sources declared in retl_project.yml.
+"""source('src', 'table') -> SQL relation, from the sources declared in retl_project.yml and in
+dbt's properties files under models/ (config/model_sources.py).
 
 A table with ``external_location`` (dbt-duckdb's convention, in ``meta`` or ``config``) is read
 from a file with DuckDB's readers; any other table is a schema-qualified name.
@@ -7,13 +8,14 @@ from a file with DuckDB's readers; any other table is a schema-qualified name.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from reverse_etl.config.model_sources import SourceOrigin, origin_line
 from reverse_etl.config.project import PROJECT_FILE, SourceDecl, TableDecl
 from reverse_etl.config.suggest import closest, did_you_mean
-from reverse_etl.config.yaml_loader import KeyPath, format_key_path, load_yaml
+from reverse_etl.config.yaml_loader import KeyPath, format_key_path
 from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV, unhidden_under
 from reverse_etl.errors import Problem
 from reverse_etl.models.compile import quote_ident
@@ -74,25 +76,43 @@ def _reader(location: str, table: TableDecl, project_dir: Path) -> str:
     return f"read_csv({text}, header = true)"
 
 
+class SourceAt(NamedTuple):
+    """Where a source's key is written."""
+
+    file: Path
+    line: int | None
+    key: str
+
+
 class SourceCatalog:
     """Declared sources, resolvable by name."""
 
-    def __init__(self, sources: Sequence[SourceDecl], project_dir: Path) -> None:
+    def __init__(
+        self,
+        sources: Sequence[SourceDecl],
+        project_dir: Path,
+        origins: Mapping[str, SourceOrigin] | None = None,
+    ) -> None:
         self.sources = {s.name: s for s in sources}
         self.project_dir = project_dir
+        # Where each source is written (default: retl_project.yml, in the order given).
+        self.origins = dict(origins or {})
+        for index, src in enumerate(sources):
+            self.origins.setdefault(src.name, SourceOrigin(project_dir / PROJECT_FILE, index))
 
     def lookup(self, source_name: str, table_name: str) -> tuple[SourceDecl, TableDecl]:
         src = self.sources.get(source_name)
         if src is None:
             hint = did_you_mean(source_name, self.sources) or (
-                "declare it under 'sources:' in retl_project.yml"
+                "declare it under 'sources:' in retl_project.yml or in a properties file under "
+                "models/ (models/sources.yml, where dbt keeps them)"
             )
             raise LookupError(f"source('{source_name}', '{table_name}'): unknown source", hint)
         for table in src.tables:
             if table.name == table_name:
                 return src, table
         hint = did_you_mean(table_name, [t.name for t in src.tables]) or (
-            f"add it under the '{source_name}' source's tables in retl_project.yml"
+            f"add it under the '{source_name}' source's tables in {self.written_in(source_name)}"
         )
         raise LookupError(
             f"source('{source_name}', '{table_name}'): source has no table '{table_name}'", hint
@@ -125,45 +145,48 @@ class SourceCatalog:
             message, hint = f"file {written} does not exist", _nearest_file(path, written)
         else:
             return None
-        index = next(i for i, s in enumerate(self.sources.values()) if s is src)
-        key_path: KeyPath = ("sources", index, *key)
+        origin = self.origins[src.name]
+        key_path: KeyPath = ("sources", origin.index, *key)
         problem = Problem(
             f"source('{source_name}', '{table_name}'): {message}",
-            file=self.project_dir / PROJECT_FILE,
-            line=self._line_of(key_path),
+            file=origin.file,
+            line=origin_line(origin, key),
             key=format_key_path(key_path),
             hint=hint,
         )
         return problem, refused
 
-    def _line_of(self, key_path: KeyPath) -> int | None:
-        """The line of retl_project.yml that writes ``key_path`` (None: not found)."""
-        loaded = load_yaml(self.project_dir / PROJECT_FILE, required=False)
-        return loaded.line_of(key_path) if loaded is not None else None
+    def written_in(self, source_name: str) -> str:
+        """The file that declares the source, as the project spells it (retl_project.yml,
+        models/staging/_sources.yml)."""
+        path = self.origins[source_name].file
+        try:
+            return path.relative_to(self.project_dir).as_posix()
+        except ValueError:
+            return str(path)
 
-    def table_at(self, src: SourceDecl, table: TableDecl) -> tuple[int | None, str] | None:
-        """The line and key of ``table``'s declaration (its ``name``) in retl_project.yml."""
-        index = next((i for i, s in enumerate(self.sources.values()) if s is src), None)
-        position = next((j for j, t in enumerate(src.tables) if t is table), None)
-        if index is None or position is None:
+    def _at(self, src: SourceDecl, key: KeyPath) -> SourceAt | None:
+        origin = self.origins.get(src.name)
+        if origin is None or self.sources.get(src.name) is not src:
             return None
-        key_path: KeyPath = ("sources", index, "tables", position, "name")
-        return self._line_of(key_path), format_key_path(key_path)
+        key_path: KeyPath = ("sources", origin.index, *key)
+        return SourceAt(origin.file, origin_line(origin, key), format_key_path(key_path))
 
-    def column_type_at(
-        self, src: SourceDecl, table: TableDecl, column: str
-    ) -> tuple[int | None, str] | None:
-        """The line and key of ``column``'s ``data_type`` in retl_project.yml, to locate a
-        message about that type (None when the column is not declared there)."""
-        index = next((i for i, s in enumerate(self.sources.values()) if s is src), None)
+    def table_at(self, src: SourceDecl, table: TableDecl) -> SourceAt | None:
+        """The file, line and key of ``table``'s declaration (its ``name``)."""
+        position = next((j for j, t in enumerate(src.tables) if t is table), None)
+        if position is None:
+            return None
+        return self._at(src, ("tables", position, "name"))
+
+    def column_type_at(self, src: SourceDecl, table: TableDecl, column: str) -> SourceAt | None:
+        """The file, line and key of ``column``'s ``data_type``, to locate a message about
+        that type (None when the column is not declared there)."""
         position = next((j for j, t in enumerate(src.tables) if t is table), None)
         names = [c.name for c in table.columns]
-        if index is None or position is None or column not in names:
+        if position is None or column not in names:
             return None
-        column_at = names.index(column)
-        key_path: KeyPath = ("sources", index, "tables", position, "columns", column_at)
-        key_path += ("data_type",)
-        return self._line_of(key_path), format_key_path(key_path)
+        return self._at(src, ("tables", position, "columns", names.index(column), "data_type"))
 
     def missing_files(
         self, tables: Sequence[tuple[str, str]], allows: Callable[[Path], bool] | None = None

@@ -201,9 +201,9 @@ def _absent_tables(
             f"source('{src.name}', '{table.name}'): the {kind} warehouse has no table "
             f"{ref.db + '.' if ref.db else ''}{ref.name} that retl's user may read (validation "
             "used the declared columns; plan and sync will fail on it)",
-            file=project_dir / PROJECT_FILE,
-            line=at[0] if at is not None else None,
-            key=at[1] if at is not None else None,
+            file=at.file if at is not None else project_dir / PROJECT_FILE,
+            line=at.line if at is not None else None,
+            key=at.key if at is not None else None,
             hint="check the source's schema and name (or identifier) against the warehouse, "
             "and that the user has USAGE on its schema and SELECT on it",
             severity="warning",
@@ -380,7 +380,7 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
             else None
         )
         if where is not None:
-            problem = replace(problem, line=where[0], key=where[1])
+            problem = replace(problem, file=where.file, line=where.line, key=where.key)
         return Diagnostic("bad-type", problem)
     line = model.lines.locate(issue.line, issue.subject)
     if issue.code == "parse_error":
