@@ -352,12 +352,24 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
     )
 
 
+def _echoes_upstream(issue: InferenceIssue, upstream: str, ctx: _Context) -> bool:
+    """Whether an issue about an upstream model only repeats that model's own problems.
+
+    A column missing from an upstream model whose columns are all known is this model's
+    mistake (``o.uaa`` for ``o.ua``), an error here, not an echo.
+    """
+    if issue.code != "unknown_column":
+        return True
+    analysed = ctx.analysis.models.get(upstream)
+    return analysed is None or not analysed.result.complete or bool(analysed.result.issues)
+
+
 def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> Diagnostic:
     hint = issue.hint
     message = issue.message
     severity = "error"
     upstream = model.reads.get(issue.table) if issue.table is not None else None
-    if upstream is not None:
+    if upstream is not None and _echoes_upstream(issue, upstream, ctx):
         # The upstream model's own problems are listed too: this one is only their echo.
         message = f"the columns of model '{upstream}' are unknown (see its problems)"
         severity, hint = "note", None
