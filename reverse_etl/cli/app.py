@@ -439,8 +439,26 @@ def state_reset(
                 out.console.info(f"{name}: forgot {n} sent row(s)")
             if not forgotten:
                 out.console.info("the state is empty: nothing to forget")
+            if not sandbox and not any(forgotten.values()):
+                _point_to_sandbox_state(out, p)
 
     run(out, go)
+
+
+def _point_to_sandbox_state(out: Output, p: "Project") -> None:
+    """A reset of the live state that forgot nothing, in a project whose sandbox runs sent
+    rows: the user most likely meant those (`retl state show` points to them the same way)."""
+    if not p.state_file(sandbox=True).exists():
+        return
+    try:
+        rows = sum(s.rows or 0 for s in p.state_show(sandbox=True))
+    except RetlError:
+        return  # damaged or busy: `state show --sandbox` says which
+    if rows:
+        out.console.info(
+            f"the state of 'retl sync --sandbox' runs is kept apart and holds {rows} sent "
+            "row(s): 'retl state reset --sandbox' forgets them"
+        )
 
 
 auth_app = typer.Typer(help="Authorise retl with an ad platform (OAuth).", no_args_is_help=True)
