@@ -181,3 +181,21 @@ def test_malformed_email_is_sent_with_a_warning(engine: DuckDBEngine) -> None:
     data, warnings = user_data(engine, email="'not-an-address'")
     assert data["em"] == sha("not-an-address")
     assert warnings == "email is not an e-mail address (sent, but matches no one)"
+
+
+def test_a_state_name_is_a_us_code_only_in_a_us_row(engine: DuckDBEngine) -> None:
+    """Meta's st outside the US is the region's name, lower-case, letters only: Uruguay's
+    department Florida was sent as Florida's code ``fl``. A US row, a territory's, and a row
+    naming no country (or a hashed one) still read a US state's name as its code."""
+    uy, _ = user_data(engine, state="'Florida'", country="'UY'")
+    us, _ = user_data(engine, state="'Florida'", country="'US'")
+    pr, _ = user_data(engine, state="'Puerto Rico'", country="'pr'")
+    unknown, _ = user_data(engine, state="'Florida'", country=f"'{HEX}'")
+    alone, _ = user_data(engine, state="'Florida'")
+    assert uy["st"] == sha("florida")
+    assert (us["st"], pr["st"], unknown["st"], alone["st"]) == (
+        sha("fl"),
+        sha("pr"),
+        sha("fl"),
+        sha("fl"),
+    )

@@ -110,7 +110,8 @@ PARAMS: tuple[ParamSpec, ...] = (
         "state",
         "user_data.st",
         Kind.STRING,
-        "State or region: a US state's two-letter code or name, else the region's name.",
+        "State or region: a US state's two-letter code or name (a name is read as a US "
+        "state's unless the row's country is another), else the region's name.",
         hashing=Hashing.STATE,
     ),
     _p("zip_code", "user_data.zp", Kind.STRING, "Postal code.", hashing=Hashing.ZIP),

@@ -12,7 +12,8 @@ Information Parameters" page and its SDK's ``normalize.py``:
 - ``fn``, ``ln``: lower-case, punctuation and symbols removed, trimmed (``Jean-Luc`` ->
   ``jeanluc``; inner spaces kept);
 - ``ct``: lower-case, letters only (no spaces, punctuation or digits);
-- ``st``: lower-case, letters only; a US state's name becomes its two-letter code;
+- ``st``: lower-case, letters only; a US state's name becomes its two-letter code (unless the
+  row's country is another than the US's or its territories');
 - ``zp``: lower-case, whitespace (a no-break space too) and dashes removed; a US ZIP keeps
   its first five digits;
 - ``country``: lower-case letters, exactly two, an ISO 3166-1 alpha-2 code (``uk`` is not);
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     import pyarrow as pa  # imported where rows are handled: validate starts without it (#18)
 
 _US_STATES = "MAP {" + ", ".join(f"{lit(k)}: {lit(v)}" for k, v in US_STATES.items()) + "}"
+# The country codes of the US and of the territories US_STATES names (ISO 3166-1 gives them
+# their own): a row of one of these reads a state's name as its USPS/ANSI code.
+_US_COUNTRIES = ("as", "gu", "mp", "pr", "um", "us", "vi")
 _DATE_FORMATS = "['%Y-%m-%d', '%Y%m%d', '%Y/%m/%d']"
 # What those formats may read: strptime's %Y also takes '90' (year 90) and '1990023'. The
 # date may be followed by a time, as a timestamp's text is ('1990-02-03 00:00:00',
@@ -156,7 +160,7 @@ def normal_form(
         # one pass: the runs of both at the ends, and the punctuation between.
         "fn": lambda: f"regexp_replace({lowered}, {_NAME_DROPPED}, '', 'g')",
         "ct": lambda: letters,
-        "st": lambda: f"coalesce({_US_STATES}[{letters}], {letters})",
+        "st": lambda: state_form(letters, country),
         "zp": lambda: zip_form(v, country),
         "country": lambda: country_form(v),
         "ge": lambda: (
@@ -172,6 +176,19 @@ def normal_form(
     if form is None:
         raise AssertionError(f"no Meta normal form for user_data.{field}")
     return form()
+
+
+def state_form(letters: str, country: str | None) -> str:
+    """A state's letters; a US state's or territory's name becomes its two-letter code, unless
+    the row names another country (``Florida``, a department of Uruguay, stays ``florida``:
+    Meta's form of a region outside the US is its name, lower-case, letters only).
+
+    ``letters``: SQL for the state lower-cased, letters only; ``country``: SQL for the row's
+    normalised country (NULL when missing, hashed or not a code), or None without one."""
+    code = f"{_US_STATES}[{letters}]"
+    if country is not None:
+        code = f"CASE WHEN coalesce({one_of(country, _US_COUNTRIES)}, TRUE) THEN {code} END"
+    return f"coalesce({code}, {letters})"
 
 
 def zip_form(v: str, country: str | None) -> str:
