@@ -49,6 +49,9 @@ def test_each_platform_notes_the_other_platforms_columns_and_sends_them_nowhere(
     ]
     assert {c.column for c in tiktok.columns if c.role == "other"} == META_ONLY
     assert {c.column for c in meta.columns if c.role == "other"} == {"ttclid"}
+    # --format json names each platform's payload path under "field"
+    fields = {row["column"]: row["field"] for row in meta.to_dict()["columns"]}
+    assert fields["email"] == "user_data.em"
 
 
 def test_the_same_rows_become_each_platforms_payload() -> None:

@@ -88,12 +88,14 @@ class ColumnRow:
 
     @property
     def tiktok_field(self) -> str | None:
-        """``field`` by its first name (the JSON key keeps it: version 1 of the shape)."""
+        """``field`` by its first name (the JSON keeps the key beside ``field``: version 1 of
+        the shape, whatever the platform)."""
         return self.field
 
     def to_dict(self, root: Path | None = None) -> dict[str, Any]:
         return {
             "column": self.column,
+            "field": self.field,
             "tiktok_field": self.field,
             "role": self.role,
             "type": self.type,
