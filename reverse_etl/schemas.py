@@ -378,12 +378,30 @@ class PostgresSchemas:
     server cannot be reached (a pull request without credentials, say) it says so once
     (``note``: the error -> a Problem) and leaves the tables to the declarations."""
 
-    def __init__(self, engine: Any, notes: list[Any], note: Any) -> None:
+    def __init__(
+        self, engine: Any, notes: list[Any], note: Any, declared: DeclaredSchemas | None = None
+    ) -> None:
         self.engine = engine
         self.notes = notes
         self.note = note
+        self.declared = declared
         self._failed = False
         self.absent: list[TableRef] = []  # asked, and not in the catalog the server showed
+
+    def _columns(self, ref: TableRef) -> Any:
+        """The server's columns of ``ref`` (lower-cased, as every ``TableRef``), else of the
+        declared source table's own spelling: ``source()`` quotes its schema and name as
+        declared, so a source table ``Orders`` is the server's ``"Orders"``, which the
+        lower-cased name missed (every model reading it failed validate, and so sync)."""
+        columns = self.engine.table_columns(ref.db, ref.name)
+        decl = self.declared.declaration(ref) if self.declared is not None else None
+        if columns is not None or decl is None:
+            return columns
+        src, table = decl
+        spelled = (src.schema_name, table.identifier or table.name)
+        if spelled == (ref.db, ref.name):
+            return columns
+        return self.engine.table_columns(*spelled)
 
     def fetch(self, refs: Sequence[TableRef]) -> dict[TableRef, TableSchema]:
         out: dict[TableRef, TableSchema] = {}
@@ -391,7 +409,7 @@ class PostgresSchemas:
             return out
         for ref in refs:
             try:
-                columns = self.engine.table_columns(ref.db, ref.name)
+                columns = self._columns(ref)
             except (EngineError, ConfigError) as exc:
                 self._failed = True
                 self.notes.append(self.note(exc))

@@ -135,7 +135,7 @@ def validate_project(
         except (EngineError, ConfigError) as exc:
             notes.append(unreachable(exc))
         else:
-            server_schemas = PostgresSchemas(server, notes, unreachable)
+            server_schemas = PostgresSchemas(server, notes, unreachable, declared)
             providers.insert(0, server_schemas)
     # The dialect models are written in (a warehouse server transpiles from it).
     dialect = str(getattr(wh, "dialect", None) or WORKBENCH_DIALECT)
