@@ -191,6 +191,18 @@ def _contents(typ: SqlType, keys: Sequence[ContentKey], platform: str) -> list[T
         if kind is None:
             hint = did_you_mean(key, kinds) or "keys: " + ", ".join(kinds)
             out.append(TypeVerdict("error", f"contents key '{key}' is not a {platform} key", hint))
+        elif key_type.cls is C.JSON:
+            # A struct's field of JSON: what a PostgreSQL jsonb list of objects gives for a key
+            # whose values are of several JSON types (2 and 10.25). Sent as the value it holds,
+            # as a JSON contents' keys are; before, an error that stopped the sync.
+            out.append(
+                TypeVerdict(
+                    "warning",
+                    f"contents key '{key}' is {key_type.text}: sent as the value it holds, "
+                    "checked as the rows are read (a value not of the key's kind is left out)",
+                    f"convert it in the model: {_CASTS.get(kind, '')}",
+                )
+            )
         else:
             out += _scalar(f"contents key '{key}'", kind, key_type, identifier=False)
     return out
