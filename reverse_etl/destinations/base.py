@@ -28,7 +28,7 @@ The encode SQL yields, per row, these columns (the pipeline reads nothing else):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -217,6 +217,13 @@ class ColumnRules(Protocol):
 
     def required(self) -> list[ParamSpec]:
         """Parameters every row must have for this source."""
+        ...
+
+    def missing_required(self, mapped: Mapping[str, Collection[str] | None]) -> list[ColumnIssue]:
+        """What the model lacks of the required parameters, given the parameters its columns
+        give (``mapped``: parameter name -> the column's values when all are statically
+        known, else None): a platform whose rows say their own source (Meta's
+        ``action_source`` column) requires what those sources need."""
         ...
 
     def identifier_issues(self, params: set[str]) -> list[ColumnIssue]:

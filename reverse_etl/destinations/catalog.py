@@ -10,7 +10,7 @@ is named here.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -109,6 +109,23 @@ class Catalog:
 
     def for_source(self, source: str) -> Iterable[ParamSpec]:
         return (p for p in self.params if source in p.sources)
+
+
+def missing_required(
+    required: Iterable[ParamSpec], mapped: Mapping[str, object], source: str
+) -> list[ColumnIssue]:
+    """An error per parameter of ``required`` that no column of ``mapped`` (parameter name
+    -> anything) gives: every row needs it, for ``source``'s events."""
+    return [
+        ColumnIssue(
+            "",
+            f"no '{p.name}' column: {source} events need one",
+            f"add `... AS {p.name}` to the model's SELECT",
+            rule="missing-required",
+        )
+        for p in required
+        if p.name not in mapped
+    ]
 
 
 @dataclass(frozen=True)

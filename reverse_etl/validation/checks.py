@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from reverse_etl.columns import OutputColumn, TypeClass
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.destinations.base import ColumnRules
-from reverse_etl.destinations.catalog import ColumnIssue, ParamSpec
+from reverse_etl.destinations.catalog import ColumnIssue, MappedColumn, ParamSpec
 from reverse_etl.validation.foreign import (
     OtherCatalogs,
     foreign_columns,
@@ -136,7 +136,7 @@ def check_columns(
         if m.param is not None:
             result.findings += _param_findings(col, m.param, rules)
     if complete:
-        result.findings += _required(mapping.by_param(), rules)
+        result.findings += _required(mapping.by_param(), named, rules)
         result.findings += _keys(keys, names, configured_key)
         result.findings += [
             Finding(i.rule or "no-identifier", i.severity, i.text, i.hint)
@@ -264,16 +264,16 @@ def _param_findings(col: OutputColumn, spec: ParamSpec, rules: ColumnRules) -> l
     return out
 
 
-def _required(by_param: Mapping[str, object], rules: ColumnRules) -> list[Finding]:
+def _required(
+    by_param: Mapping[str, MappedColumn], named: Sequence[OutputColumn], rules: ColumnRules
+) -> list[Finding]:
+    """The required parameters no column gives (what is required may depend on the values
+    of a column, when the platform's rows say their own source)."""
+    values = {c.name: c.values for c in named}
+    mapped = {param: values.get(m.column) for param, m in by_param.items()}
     return [
-        Finding(
-            "missing-required",
-            "error",
-            f"no '{p.name}' column: {rules.source} events need one",
-            f"add `... AS {p.name}` to the model's SELECT",
-        )
-        for p in rules.required()
-        if p.name not in by_param
+        Finding(i.rule or "missing-required", i.severity, i.text, i.hint)
+        for i in rules.missing_required(mapped)
     ]
 
 

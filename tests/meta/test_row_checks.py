@@ -163,3 +163,19 @@ def test_a_blank_text_number_boolean_or_time_is_a_null_one(
     assert errors(engine, **{column: blank}) == reasons
     assert row["payload"] == null["payload"]
     assert row["warnings"] == null["warnings"]
+
+
+def test_rows_that_say_their_own_source_need_only_what_it_needs(engine: DuckDBEngine) -> None:
+    # A website destination whose model has no page_url nor user_agent column, and says each
+    # row's action_source: the store's rows are sent, the website's invalid with the reason.
+    sql = (
+        "SELECT * FROM (VALUES ('s-1', 'physical_store'), ('w-1', 'website')) AS t(event_id, "
+        f"action_source), ({select(page_url=None, user_agent=None, event_id=None)})"
+    )
+    rows = {r["key"]: r for r in encode(engine, sql)}
+    assert rows["s-1"]["errors"] is None
+    assert rows["s-1"]["payload"]["action_source"] == "physical_store"
+    assert rows["w-1"]["errors"] == (
+        "page_url is missing: Meta needs event_source_url on website events; "
+        "user_agent is missing: Meta needs client_user_agent on website events"
+    )

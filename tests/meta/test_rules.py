@@ -63,3 +63,29 @@ def test_mapping_and_keys_are_the_syncs() -> None:
     # Only user_agent without ip: Meta recommends both on website events.
     only_ua = RULES.map_columns(["user_agent"])
     assert [i.rule for i in only_ua.issues] == ["missing-recommended"]
+
+
+def _missing(mapped: dict[str, frozenset[str] | None]) -> list[tuple[str, str]]:
+    return [(i.severity, i.message) for i in RULES.missing_required(mapped)]
+
+
+def test_an_action_source_column_decides_what_website_rows_need() -> None:
+    base: dict[str, frozenset[str] | None] = {"event": None, "event_time": None}
+    # no action_source column: every row is a website event
+    assert _missing(base) == [
+        ("error", "no 'page_url' column: website events need one"),
+        ("error", "no 'user_agent' column: website events need one"),
+    ]
+    # every row says physical_store: nothing of website's is needed
+    assert _missing({**base, "action_source": frozenset({"physical_store"})}) == []
+    # some rows say website (values known): those need it
+    assert _missing({**base, "action_source": frozenset({"Website", "app"}), "page_url": None}) == [
+        ("error", "no 'user_agent' column: website events need one")
+    ]
+    # values unknown: a warning; rows of website are invalid, each with its reason
+    assert [s for s, _ in _missing({**base, "action_source": None})] == ["warning", "warning"]
+    # what every source needs stays an error
+    assert _missing({"action_source": frozenset({"app"})}) == [
+        ("error", "no 'event' column: website events need one"),
+        ("error", "no 'event_time' column: website events need one"),
+    ]

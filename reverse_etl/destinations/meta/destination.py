@@ -179,7 +179,12 @@ class MetaDestination:
         mapping = map_columns(names, s.action_source, ignore=ignore)
         issues = [*mapping.issues, *contents_key_issues(mapping, schema)]
         problems = [self._problem(i.text, "model", i.hint, i.severity) for i in issues]
+        # Rows that say their own action_source need what their source needs: a website row
+        # without page_url is invalid, with its reason (checks.py); validate says it first.
+        per_row = mapping.has("action_source")
         for required in CATALOG.required(s.action_source):
+            if per_row and required.required_for != ALL:
+                continue
             if not mapping.has(required.name):
                 problems.append(
                     self._problem(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reverse_etl.config.suggest import did_you_mean
@@ -19,8 +19,15 @@ from reverse_etl.destinations.catalog import (
     ColumnMapping,
     ContentKey,
     ParamSpec,
+    missing_required,
 )
-from reverse_etl.destinations.meta.catalog import CATALOG, CONTENT_KEYS, OBJECTS, OPEN_OBJECTS
+from reverse_etl.destinations.meta.catalog import (
+    ALL,
+    CATALOG,
+    CONTENT_KEYS,
+    OBJECTS,
+    OPEN_OBJECTS,
+)
 from reverse_etl.destinations.meta.mapping import key_only_columns, map_columns
 from reverse_etl.destinations.meta.vocab import STANDARD_EVENTS
 from reverse_etl.destinations.shared.rows import key_columns_for
@@ -63,6 +70,48 @@ class MetaRules:
         """event and event_time; website events also page_url and user_agent (a row whose
         own action_source is not website may leave them NULL)."""
         return self.catalog.required(self.source)
+
+    def missing_required(self, mapped: Mapping[str, Collection[str] | None]) -> list[ColumnIssue]:
+        """As :meth:`required` says, unless an ``action_source`` column gives each row its
+        own source. Then what every source needs is required; what some sources need
+        (website's page_url and user_agent) is required when the column's values are known
+        and include one of them, else a warning: rows of such a source without it are
+        invalid, each with its reason (meta/checks.py), while the others are sent."""
+        if "action_source" not in mapped:
+            return missing_required(self.required(), mapped, self.source)
+        everywhere = [p for p in self.catalog.params if p.required_for >= ALL]
+        issues = missing_required(everywhere, mapped, self.source)
+        values = mapped["action_source"]
+        named = {v.strip().lower() for v in values} if values is not None else None
+        for p in self.catalog.params:
+            if not p.required_for or p.required_for >= ALL or p.name in mapped:
+                continue
+            needing = sorted(p.required_for)
+            if named is not None:
+                hit = sorted(named & p.required_for)
+                if hit:
+                    issues.append(
+                        ColumnIssue(
+                            "",
+                            f"no '{p.name}' column: {' and '.join(hit)} events need one",
+                            f"add `... AS {p.name}` to the model's SELECT",
+                            rule="missing-required",
+                        )
+                    )
+                continue
+            issues.append(
+                ColumnIssue(
+                    "",
+                    f"no '{p.name}' column: rows whose action_source is "
+                    f"{' or '.join(needing)} need one (those rows will be invalid; the "
+                    "others are sent)",
+                    f"add `... AS {p.name}` to the model's SELECT, or make sure no row's "
+                    f"action_source is {' or '.join(needing)}",
+                    severity="warning",
+                    rule="missing-required",
+                )
+            )
+        return issues
 
     def identifier_issues(self, params: set[str]) -> list[ColumnIssue]:
         if params & set(IDENTIFIERS) or {"ip", "user_agent"} <= params:

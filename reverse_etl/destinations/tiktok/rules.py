@@ -9,7 +9,7 @@ and fixed vocabularies known statically.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reverse_etl.config.suggest import closest, did_you_mean
@@ -19,6 +19,7 @@ from reverse_etl.destinations.catalog import (
     ColumnMapping,
     ContentKey,
     ParamSpec,
+    missing_required,
 )
 from reverse_etl.destinations.shared.rows import key_columns_for
 from reverse_etl.destinations.tiktok.catalog import CATALOG, CONTENT_KEYS, OBJECTS, OPEN_OBJECTS
@@ -60,6 +61,9 @@ class TikTokRules:
 
     def required(self) -> list[ParamSpec]:
         return self.catalog.required(self.source)
+
+    def missing_required(self, mapped: Mapping[str, Collection[str] | None]) -> list[ColumnIssue]:
+        return missing_required(self.required(), mapped, self.source)
 
     def identifier_issues(self, params: set[str]) -> list[ColumnIssue]:
         if params & set(IDENTIFIERS) or {"ip", "user_agent"} <= params:
