@@ -47,6 +47,9 @@ _FIELD_RE: Final = re.compile(
     re.IGNORECASE,
 )
 
+# The path of one event of the request: ``data.3`` (``Batch.0`` in Events 1.0 answers).
+_EVENT_PATH_RE: Final = re.compile(r"(?<![\w.])(?:data|batch)\.\d+(?![\w])", re.IGNORECASE)
+
 _ID_NAMES: Final = {
     "web": "pixel code of a pixel",
     "app": "TikTok App ID of an app",
@@ -66,6 +69,10 @@ def blamed_field(message: str) -> str | None:
     ``Invalid value for event_source_id: not a valid string.`` names ``event_source_id``;
     ``data.3.event_id: Not a valid string`` names an event's field, so None.
     """
+    if _EVENT_PATH_RE.search(message):
+        # An event's field (``data.0.limited_data_use: Only allowed for event_source web or
+        # app``): a top-level name in the prose after it is not the field refused.
+        return None
     match = _FIELD_RE.search(message)
     return None if match is None else _FIELD_NAMES[match.group(1).lower()]
 
