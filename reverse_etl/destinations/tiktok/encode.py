@@ -583,6 +583,15 @@ def _checks(
     event_id_column = event_id.column if event_id is not None else None
     errors += control_character_checks(spec.key_columns, event_id_column, schema)
     errors += inexact_id_checks(spec.key_columns, event_id_column, schema)
+    # Any other ID (lead_id, order_id, app_id ...) of a float type rounds the same way: a
+    # 19-digit lead ID as a DOUBLE was sent as another lead's. Decided on the column's type.
+    done = {*spec.key_columns, event_id_column}
+    other_ids = tuple(
+        m.column
+        for m in mapping.columns
+        if m.param is not None and m.param.kind is Kind.ID and m.column not in done
+    )
+    errors += inexact_id_checks(other_ids, None, schema)
     if event_id is not None and len(event_id.path) == 1:
         warnings += blank_event_id_warning(spec.key_columns, event_id.column, schema)
     if "event" in cols:
