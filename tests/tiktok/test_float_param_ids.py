@@ -37,3 +37,28 @@ def test_a_double_lead_id_past_2_53_is_an_invalid_row(
     assert tiktok["exact"]["properties"] == {"order_id": "42"}
     (plan,) = report.plans
     assert dict(plan.invalid_reasons) == {_reason("lead_id"): 1, _reason("order_id"): 1}
+
+
+def test_double_product_ids_past_2_53_in_lists_make_the_row_invalid(
+    server: SandboxServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    model = (
+        f"SELECT 'Purchase' AS event, {NOW} AS event_time, 'a@example.com' AS email, "
+        "'https://shop.example/done' AS page_url, v.event_id, "
+        "[CAST(v.n AS DOUBLE), 5::DOUBLE] AS content_ids, "
+        "[{'content_id': CAST(v.c AS DOUBLE), 'quantity': 1}] AS contents "
+        "FROM (VALUES ('exact', 123456, 77), ('ids', 7000000000000000001, 77), "
+        "('item', 123456, 7000000000000000001)) AS v(event_id, n, c)"
+    )
+    tiktok, _, report = _sync(server, tmp_path, model, tiktok_source="WEB", meta=None)
+    assert set(tiktok) == {"exact"}
+    assert tiktok["exact"]["properties"] == {
+        "content_ids": ["123456", "5"],
+        "contents": [{"content_id": "77", "quantity": 1}],
+    }
+    (plan,) = report.plans
+    assert dict(plan.invalid_reasons) == {
+        _reason("an item of content_ids"): 1,
+        _reason("a contents item's content_id"): 1,
+    }

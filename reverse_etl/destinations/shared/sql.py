@@ -504,6 +504,28 @@ def is_text(t: pa.DataType) -> bool:
 _FLOAT_SIGNIFICANDS = {16: (11, "HALF FLOAT"), 32: (24, "FLOAT"), 64: (53, "DOUBLE")}
 
 
+def float_id_limit(t: pa.DataType) -> tuple[int, str] | None:
+    """(significand bits, SQL type name) of a float type, whose whole numbers are exact below
+    2^bits; None for any other type."""
+    import pyarrow as pa
+
+    if not pa.types.is_floating(t):
+        return None
+    return _FLOAT_SIGNIFICANDS.get(t.bit_width, (53, "DOUBLE"))
+
+
+def inexact_id_reason(what: str, bits: int, name: str) -> str:
+    """Why an ID ``what`` of a float type (``name``, exact below 2^``bits``) makes its row
+    invalid."""
+    limit = 2**bits
+    return (
+        f"{what} is a {name} of 2^{bits} ({limit}) or more, whose digits may be rounded "
+        f"({limit + 1} becomes {limit}), so it may not be the warehouse's ID and may be "
+        f"another row's: keep it BIGINT, DECIMAL or text in the model and the warehouse (a "
+        f"CAST of the {name} cannot restore its digits)"
+    )
+
+
 def inexact_id_checks(
     key_columns: tuple[str, ...], event_id_column: str | None, schema: pa.Schema
 ) -> list[str]:
@@ -514,25 +536,18 @@ def inexact_id_checks(
     two rows may share it. Invalid, as a NaN key is (``empty_key_checks``): the fix is a
     type that keeps every digit, in the model or the warehouse. A NaN or an infinity is
     judged there, not here."""
-    import pyarrow as pa
-
     columns = dict.fromkeys(key_columns)
     if event_id_column is not None:
         columns[event_id_column] = None
     out = []
     for c in columns:
-        if c not in schema.names or not pa.types.is_floating(schema.field(c).type):
+        found = float_id_limit(schema.field(c).type) if c in schema.names else None
+        if found is None:
             continue
-        bits, name = _FLOAT_SIGNIFICANDS.get(schema.field(c).type.bit_width, (53, "DOUBLE"))
-        limit = 2**bits
-        reason = (
-            f"{c} is a {name} of 2^{bits} ({limit}) or more, whose digits may be rounded "
-            f"({limit + 1} becomes {limit}), so it may not be the warehouse's ID and may be "
-            f"another row's: keep it BIGINT, DECIMAL or text in the model and the warehouse (a "
-            f"CAST of the {name} cannot restore its digits)"
-        )
+        bits, name = found
         col = ident(c)
-        out.append(f"CASE WHEN isfinite({col}) AND abs({col}) >= {limit} THEN {lit(reason)} END")
+        reason = lit(inexact_id_reason(c, bits, name))
+        out.append(f"CASE WHEN isfinite({col}) AND abs({col}) >= {2**bits} THEN {reason} END")
     return out
 
 

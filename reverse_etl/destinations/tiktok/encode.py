@@ -42,10 +42,12 @@ from reverse_etl.destinations.shared.sql import (
     email_ok,
     empty_key_checks,
     event_id_text,
+    float_id_limit,
     holds_text,
     id_list_json,
     ident,
     inexact_id_checks,
+    inexact_id_reason,
     json_objects,
     lit,
     one_id_list_json,
@@ -255,10 +257,34 @@ _JSON_CONTENTS = ContentsSpec(
 )
 
 
+def _inexact_items(col: str, item: pa.DataType, x: str, what: str) -> list[str]:
+    """A reason when an item ``x`` (SQL over the lambda's ``x``) of the list ``col`` is an ID
+    of a float type past the whole numbers it holds exactly (``inexact_id_checks``): none
+    unless ``item`` is a float type."""
+    found = float_id_limit(item)
+    if found is None:
+        return []
+    bits, name = found
+    bad = f"len(list_filter({col}, x -> isfinite({x}) AND abs({x}) >= {2**bits})) > 0"
+    return [_reason(bad, lit(inexact_id_reason(what, bits, name)))]
+
+
 def _contents_checks(m: MappedColumn, t: pa.DataType) -> list[str]:
     """A JSON contents that is not a list of objects (a number, an object, a list of
-    numbers) makes its row invalid: TikTok would refuse the event."""
-    if m.param is None or m.param.kind is not Kind.CONTENTS or not is_json_text(t):
+    numbers) makes its row invalid: TikTok would refuse the event. So does an item's
+    content_id of a float type past its exact whole numbers (it was sent rounded)."""
+    import pyarrow as pa
+
+    if m.param is None or m.param.kind is not Kind.CONTENTS:
+        return []
+    if _is_list(t) and pa.types.is_struct(t.value_type):
+        struct: pa.StructType = t.value_type
+        index = struct.get_field_index("content_id")
+        if index < 0:
+            return []
+        item = struct.field(index).type
+        return _inexact_items(ident(m.column), item, "x.content_id", "a contents item's content_id")
+    if not is_json_text(t):
         return []
     col = ident(m.column)
     return [when_json(col, _reason(not_objects(col), lit(f"{m.column} is not a list of objects")))]
@@ -559,6 +585,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
                 lit(f"{param.name} is not {what}"),
             )
         )
+    if param.kind is Kind.ID_LIST and _is_list(t):
+        out += _inexact_items(col, t.value_type, "x", f"an item of {param.name}")
     if param.kind is Kind.ID_LIST and is_json_text(t):  # JSON: an object is no ID
         out.append(when_json(col, _reason(not_ids(col), lit(f"{param.name} is not a list of IDs"))))
     if spec.source in param.required_for and param.name not in ("event", "event_time"):
