@@ -210,10 +210,10 @@ class EngineSchemas:
         engine = self._connect()
         if engine is None:
             return None
-        relation = self.declared.catalog.relation(src.name, table.name)
         try:
+            relation = self.declared.catalog.relation(src.name, table.name)
             rows = engine.rows(f"DESCRIBE SELECT * FROM {relation}")
-        except EngineError:
+        except (EngineError, LookupError):  # a refused reader: said when the model renders
             return None
         declared = {c.name.lower(): c for c in table.columns}
         cols = []

@@ -59,7 +59,7 @@ def local_file(location: str, project_dir: Path) -> Path | None:
 
 def _reader(location: str, table: TableDecl, project_dir: Path) -> str:
     if "(" in location:  # already an expression, e.g. read_csv('x.csv', delim=';')
-        return location
+        return reader_call(location)
     path = Path(location)
     if not path.is_absolute():
         path = project_dir / path
@@ -74,6 +74,44 @@ def _reader(location: str, table: TableDecl, project_dir: Path) -> str:
         types = ", ".join(f"{sql_string(k)}: {sql_string(v)}" for k, v in typed.items())
         return f"read_csv({text}, header = true, types = {{{types}}})"
     return f"read_csv({text}, header = true)"
+
+
+def reader_call(location: str) -> str:
+    """``location`` when it is one call of a table function (``read_csv('x.csv', delim=';')``)
+    and nothing else: it goes into the model's SQL as written, where the check of the model
+    (which reads the source as a table's name) never sees it. ``x.csv'); COPY (...) TO
+    'models/m.sql'; SELECT * FROM read_csv('x.csv'`` ran three statements, writing into the
+    project; a comment would swallow the model's own text. A LookupError otherwise."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.errors import SqlglotError
+
+    import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
+
+    try:
+        comments = any(t.comments for t in Dialect.get_or_raise("duckdb").tokenize(location))
+        trees = [t for t in sqlglot.parse(f"SELECT * FROM {location}", read="duckdb") if t]
+    except SqlglotError:
+        comments, trees = False, []
+    tree = trees[0] if len(trees) == 1 else None
+    table = tree.args.get("from_") if isinstance(tree, exp.Select) else None
+    table = table.this if isinstance(table, exp.From) else None
+    if (
+        comments
+        or tree is None
+        or {k for k, v in tree.args.items() if v} != {"expressions", "from_"}
+        or not (len(tree.expressions) == 1 and isinstance(tree.expressions[0], exp.Star))
+        or not isinstance(table, exp.Table)
+        or not isinstance(table.this, exp.Func)
+        or {k for k, v in table.args.items() if v} != {"this"}
+    ):
+        raise LookupError(
+            "external_location must be a file's path or one call of a reader, such as "
+            "read_csv('data/x.csv', delim = ';'), with nothing before or after it",
+            "write the path, or a single reader call (no ';', comment, alias or join)",
+        )
+    return location
 
 
 class SourceAt(NamedTuple):
