@@ -43,9 +43,31 @@ def _location(source: SourceDecl, table: TableDecl) -> tuple[str, KeyPath] | Non
     for holder, path in holders:
         loc = holder.get("external_location")
         if loc:
-            text = str(loc).format(name=table.name, identifier=table.identifier or table.name)
-            return text, (*path, "external_location")
+            names = {"name": table.name, "identifier": table.identifier or table.name}
+            return _filled(str(loc), names), (*path, "external_location")
     return None
+
+
+def _filled(location: str, names: dict[str, str]) -> str:
+    """``location`` with each ``{name}`` and ``{identifier}`` filled in (``{{`` is a brace),
+    as dbt-duckdb's ``str.format`` fills them; a ValueError for any other field. Only the
+    plain fields: ``str.format`` also pads to any width (``{name:>1000000000}`` built 7 GB in
+    a pull request's retl_project.yml) and reads attributes (``{name.__class__}``)."""
+    from string import Formatter
+
+    parts: list[str] = []
+    for literal, field, spec, conversion in Formatter().parse(location):
+        parts.append(literal)
+        if field is None:
+            continue
+        if field not in names or spec or conversion:
+            raise ValueError(
+                f"external_location may name {{name}} or {{identifier}} in braces, not "
+                f"{{{field[:40]}{'!' + conversion if conversion else ''}"
+                f"{':' + spec[:20] if spec else ''}}} (write {{{{ for a brace)"
+            )
+        parts.append(names[field])
+    return "".join(parts)
 
 
 def local_file(location: str, project_dir: Path) -> Path | None:

@@ -76,3 +76,28 @@ def test_a_reader_call_with_options_still_reads(tmp_path, make_project, cli, mon
     validated = cli("validate", "--project-dir", root)  # the model is no event: its errors
     assert "a       -        BIGINT" in validated.stdout, validated.stdout + validated.stderr
     assert "one call of a reader" not in validated.stdout + validated.stderr
+
+
+@pytest.mark.parametrize(
+    "location", ["data/{name:>10000000}.csv", "data/{name.__class__}.csv", "data/{name!r}.csv"]
+)
+def test_a_location_fills_in_plain_names_only(tmp_path, make_project, cli, monkeypatch, location):
+    """``{name}`` is filled in as dbt-duckdb fills it; a width (``{name:>1000000000}`` built
+    7 GB from a pull request's retl_project.yml) or an attribute is refused, not built."""
+    monkeypatch.chdir(tmp_path)
+    root = _project(make_project, tmp_path / "p", location)
+    result = cli("show", "events", "--project-dir", root)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "Traceback" not in out
+    assert "may name {name} or {identifier} in braces" in out
+    assert len(out) < 10_000
+
+
+def test_a_location_names_its_table(tmp_path, make_project, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = _project(make_project, tmp_path / "p", "data/{name}.csv")
+    (root / "data" / "rows.csv").write_text("b\n2\n")
+    result = cli("show", "events", "--project-dir", root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "b" in result.stdout
