@@ -204,3 +204,30 @@ def test_a_secret_variable_is_refused_in_a_properties_file(
     (problem,) = info.value.problems
     assert (problem.file, problem.line) == (path, 5)
     assert "ACCT_X" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("location", "says"),
+    [
+        ("data/{schema}.csv", "may name {name} or {identifier} in braces, not {schema}"),
+        ("read_csv('data/orders.csv'); select 1", "one call of a reader"),
+    ],
+)
+def test_a_bad_location_is_said_where_it_is_written(
+    tmp_path: Path, make_project: MakeProject, location: str, says: str
+) -> None:
+    root = _project(tmp_path, make_project, in_models=True)
+    path = root / "models" / "staging" / "_sources.yml"
+    path.write_text(
+        path.read_text()
+        .replace("data/orders.csv", location.replace("'", "''"))
+        .replace("external_location: ", "external_location: '")
+        .replace(".csv\n", ".csv'\n")
+        .replace("select 1\n", "select 1'\n"),
+        encoding="utf-8",
+    )
+    with pytest.raises(Exception) as info:
+        Project.load(root).compile(["events"])
+    text = str(info.value)
+    assert says in text
+    assert "models/staging/_sources.yml:9 sources[0].tables[0].config.external_location" in text

@@ -26,7 +26,10 @@ def sql_string(value: str) -> str:
 
 
 def external_location(source: SourceDecl, table: TableDecl) -> str | None:
-    found = _location(source, table)
+    try:
+        found = _location(source, table)
+    except LocationError:  # said where source() reads it (SourceCatalog.relation)
+        return None
     return found[0] if found is not None else None
 
 
@@ -44,8 +47,23 @@ def _location(source: SourceDecl, table: TableDecl) -> tuple[str, KeyPath] | Non
         loc = holder.get("external_location")
         if loc:
             names = {"name": table.name, "identifier": table.identifier or table.name}
-            return _filled(str(loc), names), (*path, "external_location")
+            key = (*path, "external_location")
+            try:
+                return _filled(str(loc), names), key
+            except ValueError as exc:
+                raise LocationError(
+                    str(exc), "write {name} or {identifier} ({{ for a brace)", key
+                ) from None
     return None
+
+
+class LocationError(LookupError):
+    """A table's ``external_location`` that cannot be read: ``args`` are the message and
+    its hint, ``key`` where it is written below the source's entry."""
+
+    def __init__(self, message: str, hint: str, key: KeyPath) -> None:
+        super().__init__(message, hint)
+        self.key = key
 
 
 def _filled(location: str, names: dict[str, str]) -> str:
@@ -64,7 +82,7 @@ def _filled(location: str, names: dict[str, str]) -> str:
             raise ValueError(
                 f"external_location may name {{name}} or {{identifier}} in braces, not "
                 f"{{{field[:40]}{'!' + conversion if conversion else ''}"
-                f"{':' + spec[:20] if spec else ''}}} (write {{{{ for a brace)"
+                f"{':' + spec[:20] if spec else ''}}}"
             )
         parts.append(names[field])
     return "".join(parts)
@@ -192,7 +210,10 @@ class SourceCatalog:
     ) -> tuple[Problem, bool] | None:
         """:meth:`missing_file`'s problem, and whether it is a refusal (not "missing")."""
         src, table = self.lookup(source_name, table_name)
-        found = _location(src, table)
+        try:
+            found = _location(src, table)
+        except LocationError:  # said where source() reads it (relation)
+            return None
         path = local_file(found[0], self.project_dir) if found is not None else None
         if found is None or path is None:
             return None
@@ -258,10 +279,21 @@ class SourceCatalog:
     def relation(self, source_name: str, table_name: str) -> str:
         """SQL for the engine: a file reader for external tables, else a qualified name."""
         src, table = self.lookup(source_name, table_name)
-        location = external_location(src, table)
-        if location is not None:
-            return _reader(location, table, self.project_dir)
-        return self.qualified_name(source_name, table_name)
+        try:
+            found = _location(src, table)
+            if found is None:
+                return self.qualified_name(source_name, table_name)
+            try:
+                return _reader(found[0], table, self.project_dir)
+            except LookupError as exc:
+                raise LocationError(str(exc.args[0]), str(exc.args[1]), found[1]) from None
+        except LocationError as exc:
+            # said where the location is written: the fix is there, not in the model
+            at = self._at(src, exc.key)
+            where = f"{self.written_in(src.name)}:{at.line} {at.key}" if at else "its location"
+            raise LookupError(
+                f"source('{source_name}', '{table_name}'): {where}: {exc.args[0]}", exc.args[1]
+            ) from None
 
     def qualified_name(self, source_name: str, table_name: str) -> str:
         """The table's name as schema-qualified SQL (what static validation resolves)."""
