@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def test_init_prints_what_it_created_and_next_step(tmp_path, run_cli) -> None:
         ]
     )
     assert result.stdout.splitlines()[-1] == (
-        f"next: retl show purchase_events --project-dir {root}"
+        f"next: cd {shlex.quote(str(root))} && retl show purchase_events"
     )
     assert_no_ansi(result.stdout, result.stderr)
 

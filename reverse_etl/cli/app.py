@@ -78,7 +78,13 @@ def init(
             return
         for path in written:
             out.console.info(f"created {path}")
-        out.console.info(f"next: retl show purchase_events --project-dir {directory}")
+        # As the README's tutorial goes on: from inside the project (relative paths in models
+        # then read as written, docs/configuration.md).
+        import shlex
+
+        here = directory.expanduser().resolve() == Path.cwd().resolve()
+        enter = "" if here else f"cd {shlex.quote(str(directory))} && "
+        out.console.info(f"next: {enter}retl show purchase_events")
 
     run(out, go)
 
