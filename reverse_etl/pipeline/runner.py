@@ -35,6 +35,7 @@ from reverse_etl.errors import (
 )
 from reverse_etl.history.read import HistoryReader
 from reverse_etl.models.compile import model_errors
+from reverse_etl.models.dialects import query_for
 from reverse_etl.pipeline.history import (
     command_text,
     now,
@@ -58,7 +59,11 @@ from reverse_etl.pipeline.stores import open_state, reset_command, state_file
 from reverse_etl.state.base import StateStore
 from reverse_etl.state.dedup import DedupWindow, ResendImpact
 from reverse_etl.state.store import ScopeInfo
-from reverse_etl.validation.live import live_type_problems, untyped_parameters
+from reverse_etl.validation.live import (
+    live_type_problems,
+    row_free_types,
+    untyped_parameters,
+)
 
 if TYPE_CHECKING:
     from reverse_etl.pipeline.context import RunContext
@@ -135,7 +140,12 @@ class Runner:
             )
             if d.name in untyped:  # what validation could not type, checked as it runs
                 with model_errors(compiled):
-                    columns = bench.describe(f"SELECT * FROM {model.relation}")
+                    engine = self.p.engine
+                    # A JSON column's type where the model runs: the staged rows' tells little
+                    warehouse = (
+                        None if engine is bench else engine.schema(query_for(compiled, engine))
+                    )
+                    columns = row_free_types(bench, model.relation, warehouse, untyped[d.name])
                 live = live_type_problems(columns, untyped[d.name], d.rules())
                 if live:
                     raise ValidationFailed.from_problems(
