@@ -40,6 +40,7 @@ from reverse_etl.destinations.shared.blanks import has_value
 from reverse_etl.destinations.shared.contents_json import (
     is_json_text,
     not_objects,
+    not_struct_items,
     sent_values,
     unparsed_warnings,
     when_json,
@@ -282,6 +283,9 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         )
     if param.kind is Kind.CONTENTS and is_json_text(t):
         out += _json_contents_checks(m)
+    scalars = not_struct_items(col, t) if param.kind is Kind.CONTENTS else None
+    if scalars is not None:  # a list of text or numbers (a jsonb ['a'] read as VARCHAR[])
+        out.append(_reason(scalars, lit(f"{m.column} is not a list of objects")))
     if param.kind is Kind.ID_LIST and is_json_text(t):  # JSON: an object is no ID
         out.append(when_json(col, _reason(not_ids(col), lit(f"{param.name} is not a list of IDs"))))
     if param.kind is Kind.CONTENTS and is_list(t) and pa.types.is_struct(t.value_type):

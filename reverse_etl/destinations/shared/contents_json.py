@@ -64,6 +64,19 @@ def not_objects(col: str) -> str:
     )
 
 
+def not_struct_items(col: str, t: pa.DataType) -> str | None:
+    """SQL: the list ``col`` (of Arrow type ``t``) holds an item, when its items are not
+    structs (``VARCHAR[]``: what a warehouse's JSON list of strings reads as): such a
+    contents is no list of objects, whatever the row. None for any other type (no SQL)."""
+    import pyarrow as pa
+
+    if not (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)):
+        return None
+    if pa.types.is_struct(t.value_type):
+        return None
+    return f"len(list_filter({col}, _x -> _x IS NOT NULL)) > 0"
+
+
 def _objects(col: str) -> str:
     """SQL: the elements of the JSON array ``col`` but its nulls (JSON[]; empty for any other
     value). For a valid row they are objects; another element's keys are none."""

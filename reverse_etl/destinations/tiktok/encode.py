@@ -26,6 +26,7 @@ from reverse_etl.destinations.shared.contents_json import (
     contents_json,
     is_json_text,
     not_objects,
+    not_struct_items,
     unparsed_warnings,
     when_json,
 )
@@ -284,9 +285,12 @@ def _contents_checks(m: MappedColumn, t: pa.DataType) -> list[str]:
             return []
         item = struct.field(index).type
         return _inexact_items(ident(m.column), item, "x.content_id", "a contents item's content_id")
+    col = ident(m.column)
+    scalars = not_struct_items(col, t)
+    if scalars is not None:  # a list of text or numbers (a jsonb ['a'] read as VARCHAR[])
+        return [_reason(scalars, lit(f"{m.column} is not a list of objects"))]
     if not is_json_text(t):
         return []
-    col = ident(m.column)
     return [when_json(col, _reason(not_objects(col), lit(f"{m.column} is not a list of objects")))]
 
 
