@@ -526,6 +526,18 @@ def inexact_id_reason(what: str, bits: int, name: str) -> str:
     )
 
 
+def inexact_item_checks(col: str, item: pa.DataType, x: str, what: str) -> list[str]:
+    """A reason when an item ``x`` (SQL over the lambda's ``x``) of the list ``col`` (SQL) is
+    an ID of a float type past the whole numbers it holds exactly (``inexact_id_checks``):
+    none unless ``item`` is a float type (decided here, from the schema: no SQL otherwise)."""
+    found = float_id_limit(item)
+    if found is None:
+        return []
+    bits, name = found
+    bad = f"len(list_filter({col}, x -> isfinite({x}) AND abs({x}) >= {2**bits})) > 0"
+    return [f"CASE WHEN {bad} THEN {lit(inexact_id_reason(what, bits, name))} END"]
+
+
 def inexact_id_checks(
     key_columns: tuple[str, ...], event_id_column: str | None, schema: pa.Schema
 ) -> list[str]:

@@ -43,12 +43,11 @@ from reverse_etl.destinations.shared.sql import (
     email_ok,
     empty_key_checks,
     event_id_text,
-    float_id_limit,
     holds_text,
     id_list_json,
     ident,
     inexact_id_checks,
-    inexact_id_reason,
+    inexact_item_checks,
     json_objects,
     lit,
     one_id_list_json,
@@ -262,12 +261,7 @@ def _inexact_items(col: str, item: pa.DataType, x: str, what: str) -> list[str]:
     """A reason when an item ``x`` (SQL over the lambda's ``x``) of the list ``col`` is an ID
     of a float type past the whole numbers it holds exactly (``inexact_id_checks``): none
     unless ``item`` is a float type."""
-    found = float_id_limit(item)
-    if found is None:
-        return []
-    bits, name = found
-    bad = f"len(list_filter({col}, x -> isfinite({x}) AND abs({x}) >= {2**bits})) > 0"
-    return [_reason(bad, lit(inexact_id_reason(what, bits, name)))]
+    return inexact_item_checks(col, item, x, what)
 
 
 def _contents_checks(m: MappedColumn, t: pa.DataType) -> list[str]:
