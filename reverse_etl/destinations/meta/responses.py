@@ -14,7 +14,8 @@ turns one into an outcome of ``reverse_etl.delivery.outcome``'s kinds:
   token cannot reach it (subcode 33, "Object with ID ... does not exist"), or a message
   naming ``test_event_code``; ``field`` names it;
 - invalid: any other code 100: an event was refused, so the runner bisects the batch; the
-  reason is ``error_user_msg``, else ``message``;
+  reason is ``error_user_msg``, else ``message``; HTTP 413 (the request is too large): its
+  halves may pass;
 - terminal: everything else (permissions, policy blocks, an unknown answer).
 
 Pure: no I/O.
@@ -93,6 +94,9 @@ def classify(
     def outcome(kind: OutcomeKind, text: str, **kw: Any) -> MetaOutcome:
         return MetaOutcome(kind, code, text, trace, retry_after, http_status, subcode=subcode, **kw)
 
+    if http_status == 413:  # the request is too big: its halves may pass (a bisect)
+        text = _str((error or {}).get("message")) or "HTTP 413: the request is too large"
+        return outcome("invalid", text)
     if error is None:
         return _without_error(http_status, body, outcome)
     message = _str(error.get("message")) or f"Graph API error {code}"

@@ -256,7 +256,8 @@ def classify(
     ``request`` is the body sent, read only to place the failed events of a 20001 that names
     them by ``event_id``. The codes (TikTok's SDK ``tiktok_code.py``): 0 ok; 20001 partial;
     40102/40104/40105 auth; 40002 invalid, or config when it names a top-level field; 40063
-    config (``partner_name``); transient per ``responses.is_transient_code``; others terminal.
+    config (``partner_name``); HTTP 413 (too large) invalid, so bisected; transient per
+    ``responses.is_transient_code``; others terminal.
     """
     code = envelope.get("code") if envelope is not None else None
     if not isinstance(code, int) or isinstance(code, bool):
@@ -272,6 +273,8 @@ def classify(
     if http_status >= 500 or http_status in _RETRYABLE_HTTP:
         text = message or f"HTTP {http_status} from the API gateway"
         return replace(outcome("transient", text), throttled=http_status == 429)
+    if http_status == 413:  # the request is too big: its halves may pass (a bisect)
+        return outcome("invalid", message or "HTTP 413: the request is too large for the API")
     if code is None:
         if 200 <= http_status < 300:
             # A proxy or load balancer answered in TikTok's place; worth another try.
