@@ -92,6 +92,25 @@ def refuse_connectors(compiled: CompiledModel) -> None:
         )
 
 
+def refuse_sql_text(compiled: CompiledModel, sql: str | None = None) -> None:
+    """A model may not call a function that runs SQL given as text (``models/sql_text.py``):
+    refused at the line of the model (maybe an upstream one) that calls it. ``sql``: the
+    DuckDB SQL ``compiled``'s text was translated into, checked too."""
+    from reverse_etl.models.lines import ModelLines
+    from reverse_etl.models.sql_text import sql_text_call, sql_text_refusal
+
+    model, line = compiled.model, None
+    found = sql_text_call(compiled.sql)
+    if found is not None:
+        origin = compiled.origin(found[1])
+        if origin is not None:
+            model, line = origin[0], ModelLines(origin[0]).locate(origin[1], found[0])
+    elif sql is not None:
+        found = sql_text_call(sql)
+    if found is not None:
+        raise ModelError(sql_text_refusal(found[0]), file=model.path, line=line)
+
+
 def query_for(compiled: CompiledModel, engine: Engine, tree: exp.Expr | None = None) -> str:
     """A SELECT in ``engine``'s model dialect that reads ``compiled``'s rows, its relative
     file paths the project's on an engine that would read them elsewhere (``ProjectPaths``).
@@ -106,6 +125,7 @@ def query_for(compiled: CompiledModel, engine: Engine, tree: exp.Expr | None = N
         return f"SELECT * FROM {native.native_view(compiled.name, compiled.sql)}"
     else:
         sql, tree = _translated(compiled, written, target), None
+    refuse_sql_text(compiled, None if sql is compiled.sql else sql)
     if engine.capabilities.project_paths:
         return cast("ProjectPaths", engine).project_paths(sql, tree)
     return sql

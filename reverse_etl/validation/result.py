@@ -21,6 +21,7 @@ RULES = (
     "unknown-table",
     "source-file",
     "source-table",
+    "sql-text",
     "unknown-column",
     "bad-type",
     "incomplete",

@@ -22,6 +22,7 @@ from reverse_etl.destinations import registry
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
 from reverse_etl.models.sources import refused_file, said_refused
+from reverse_etl.models.sql_text import sql_text_call, sql_text_refusal
 from reverse_etl.schemas import (
     DbtSchemas,
     DeclaredSchemas,
@@ -327,6 +328,7 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
     ]
     diagnostics += [Diagnostic("source-table", ctx.absent[r]) for r in refs if r in ctx.absent]
     diagnostics += [Diagnostic("value-case", note) for note in config.notes]
+    diagnostics += [d for m in chain if (d := _sql_text(m)) is not None]
     diagnostics += [
         _from_issue(i, m, ctx)
         for m in chain
@@ -349,6 +351,18 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
         diagnostics=tuple(diagnostics),
         tables=tables,
         project_dir=ctx.project_dir,
+    )
+
+
+def _sql_text(model: AnalysedModel) -> Diagnostic | None:
+    """A model's call of a function that runs SQL given as text (``models/sql_text.py``),
+    refused as ``plan``, ``sync`` and ``show`` refuse it."""
+    found = sql_text_call(model.model.sql)
+    if found is None:
+        return None
+    line = model.lines.locate(found[1], found[0])
+    return Diagnostic(
+        "sql-text", Problem(sql_text_refusal(found[0]), file=model.model.path, line=line)
     )
 
 
