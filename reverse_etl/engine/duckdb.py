@@ -796,6 +796,9 @@ def _shadowed(relative: Path, base: Path) -> bool:
     return cwd.resolve() != base.resolve() and (cwd / relative).exists()
 
 
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # s3://, https:// (not C:)
+
+
 def _refused(path: str, shadowed: frozenset[str]) -> str:
     """Why DuckDB refused to read ``path`` (a model's), and the fix; ``shadowed``: the
     engine's top-level names not allowed as written (``_shadowed``)."""
@@ -806,6 +809,12 @@ def _refused(path: str, shadowed: frozenset[str]) -> str:
             f"retl runs in ({Path.cwd()}), which has a {first} of its own, before the "
             "project's; run retl from the project folder, or read the file through a source's "
             "external_location"
+        )
+    if _URL.match(path) and not path.lower().startswith("file:"):
+        return (
+            f"retl may not read {path}: the local DuckDB reads no remote files (no URL), only "
+            "the project's; copy the file into the project's folders, or read it from the "
+            "warehouse"
         )
     where = f" {path}" if path else ""
     return (

@@ -8,6 +8,7 @@ from a file with DuckDB's readers; any other table is a schema-qualified name.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -88,23 +89,59 @@ def _filled(location: str, names: dict[str, str]) -> str:
     return "".join(parts)
 
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")  # s3://, https://, file: (not C:)
+
+
+def local_location(location: str) -> str | None:
+    """The local path ``location`` names: itself, or a ``file:`` URL's path (``file:///x``,
+    ``file://localhost/x``, ``file:x``), which follows the rule of a path; None for any other
+    URL (``s3://``, ``https://``: the warehouse's storage or the network, read as written).
+    A LookupError for a ``file://`` URL of another host."""
+    scheme = _SCHEME.match(location)
+    if scheme is None:
+        return location
+    if scheme.group(1).lower() != "file":
+        return None
+    local = location[scheme.end() :]
+    if local.startswith("//"):
+        host, slash, rest = local[2:].partition("/")
+        if host.lower() not in ("", "localhost") or not slash:
+            raise LookupError(
+                f"external_location {location} names a file of another machine",
+                "write the file's path in the project (data/x.csv), or file:///<absolute path>",
+            )
+        local = "/" + rest
+    return local
+
+
 def local_file(location: str, project_dir: Path) -> Path | None:
     """The file ``location`` names when it is one local file (not a URL, a glob or a reader
-    expression such as ``read_csv('x.csv', delim=';')``)."""
-    if "://" in location or "(" in location or any(ch in location for ch in "*?["):
+    expression such as ``read_csv('x.csv', delim=';')``); a ``file:`` URL is its path."""
+    if "(" in location:
         return None
-    path = Path(location).expanduser()
+    try:
+        local = local_location(location)
+    except LookupError:
+        return None  # said where source() reads it
+    if local is None or any(ch in local for ch in "*?["):
+        return None
+    path = Path(local).expanduser()
     return path if path.is_absolute() else project_dir / path
 
 
 def _reader(location: str, table: TableDecl, project_dir: Path) -> str:
     if "(" in location:  # already an expression, e.g. read_csv('x.csv', delim=';')
         return reader_call(location)
-    path = Path(location)
-    if not path.is_absolute():
-        path = project_dir / path
-    lower = path.name.lower()
-    text = sql_string(str(path))
+    local = local_location(location)
+    if local is None:  # a URL, as written (the engine reads it, or refuses it by name)
+        lower = location.split("?", 1)[0].lower()
+        text = sql_string(location)
+    else:  # a path, or a file: URL's: the project's when relative, as a path is
+        path = Path(local)
+        if not path.is_absolute():
+            path = project_dir / path
+        lower = path.name.lower()
+        text = sql_string(str(path))
     typed = {c.name: c.data_type for c in table.columns if c.data_type}
     if lower.endswith((".parquet", ".pq")):
         return f"read_parquet({text})"
@@ -218,7 +255,8 @@ class SourceCatalog:
         if found is None or path is None:
             return None
         location, key = found
-        written = os.path.normpath(location)  # data/../data/x.csv said as data/x.csv
+        # data/../data/x.csv said as data/x.csv; a file: URL as written
+        written = location if _SCHEME.match(location) else os.path.normpath(location)
         refused = allows is not None and said_refused(path, allows, self.project_dir)
         if refused:
             message, hint = refused_file(path, written)
