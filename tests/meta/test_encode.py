@@ -92,7 +92,12 @@ def test_limited_data_use(engine: DuckDBEngine) -> None:
 
 
 def test_action_source_from_the_setting_or_the_row(engine: DuckDBEngine) -> None:
-    assert one(engine, {"action_source": "app"})["payload"]["action_source"] == "app"
+    app = {
+        "advertiser_tracking_enabled": "true",
+        "application_tracking_enabled": "true",
+        "extinfo": "['i2', '', '', '', '17.4', '', '', '', '', '', '', '', '', '', '', '']",
+    }
+    assert one(engine, {"action_source": "app"}, **app)["payload"]["action_source"] == "app"
     rows = encode(
         engine,
         f"SELECT b.*, 'ev-' || i AS event_id, s AS action_source FROM ({select(event_id=None)}) "
@@ -273,7 +278,13 @@ def test_rules_satisfy_the_contract() -> None:
     rules = destination(action_source="website").rules()
     assert isinstance(rules, ColumnRules) and isinstance(rules, MetaRules)
     assert [p.name for p in rules.required()] == ["event", "event_time", "page_url", "user_agent"]
-    assert [p.name for p in MetaRules("app").required()] == ["event", "event_time"]
+    assert [p.name for p in MetaRules("app").required()] == [
+        "event",
+        "event_time",
+        "advertiser_tracking_enabled",
+        "application_tracking_enabled",
+        "extinfo",
+    ]
 
 
 def test_time_types(engine: DuckDBEngine) -> None:

@@ -80,12 +80,15 @@ def test_an_action_source_column_decides_what_website_rows_need() -> None:
     assert _missing({**base, "action_source": frozenset({"physical_store"})}) == []
     # some rows say website (values known): those need it
     assert _missing({**base, "action_source": frozenset({"Website", "app"}), "page_url": None}) == [
-        ("error", "no 'user_agent' column: website events need one")
+        ("error", "no 'user_agent' column: website events need one"),
+        ("error", "no 'advertiser_tracking_enabled' column: app events need one"),
+        ("error", "no 'application_tracking_enabled' column: app events need one"),
+        ("error", "no 'extinfo' column: app events need one"),
     ]
     # values unknown: a warning; rows of website are invalid, each with its reason
-    assert [s for s, _ in _missing({**base, "action_source": None})] == ["warning", "warning"]
+    assert [s for s, _ in _missing({**base, "action_source": None})] == ["warning"] * 5
     # what every source needs stays an error
-    assert _missing({"action_source": frozenset({"app"})}) == [
+    assert _missing({"action_source": frozenset({"app"})})[:2] == [
         ("error", "no 'event' column: website events need one"),
         ("error", "no 'event_time' column: website events need one"),
     ]

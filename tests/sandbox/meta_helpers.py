@@ -25,6 +25,17 @@ EM = sha("alice@example.com")
 PH = sha("15551234567")
 
 
+# Valid app_data for an app event (Meta's App Data Parameters): extinfo's 16 values, in order.
+APP_DATA: dict[str, Any] = {
+    "advertiser_tracking_enabled": 1,
+    "application_tracking_enabled": True,
+    "extinfo": [
+        "i2", "com.example.app", "1.0", "1.0 long", "17.4.1", "iPhone15,2", "en_US", "PDT",
+        "", "1179", "2556", "3", "6", "128", "64", "America/Los_Angeles",
+    ],
+}  # fmt: skip
+
+
 def meta_event(**overrides: Any) -> dict[str, Any]:
     """A valid website Purchase touching every checked field."""
     event: dict[str, Any] = {

@@ -11,7 +11,7 @@ import pytest
 from reverse_etl.sandbox import MetaOptions, SandboxOptions, SandboxServer
 
 from .helpers import T0, FakeClock
-from .meta_helpers import AUTH, EM, graph_error, meta_event, post_events, sha
+from .meta_helpers import APP_DATA, AUTH, EM, graph_error, meta_event, post_events, sha
 
 DAY = 86400
 Mutation = Callable[[dict[str, Any]], None]
@@ -195,7 +195,7 @@ ACCEPTED = [
     ("lead without custom_data", _both(_set("event_name", "Lead"), _set("custom_data", ...))),
     ("app without url or user agent", _both(
         _set("action_source", "app"), _set("event_source_url", ...),
-        _set("user_data.client_user_agent", ...),
+        _set("user_data.client_user_agent", ...), _set("app_data", APP_DATA),
     )),
     ("no LDU", _both(
         _set("data_processing_options", []), _set("data_processing_options_country", ...),

@@ -5,7 +5,8 @@ Shared concepts keep the column names the TikTok catalog uses (``event``, ``emai
 ``phone``, ``ip``, ``user_agent``, ``page_url``, ``value`` …), so one model can feed both
 platforms; only the payload paths differ. A parameter's ``sources`` are Meta's action
 sources: every parameter applies to all of them, and ``required_for`` says which need it
-(``event_source_url`` and ``client_user_agent`` for ``website``).
+(``event_source_url`` and ``client_user_agent`` for ``website``; app_data's
+``advertiser_tracking_enabled``, ``application_tracking_enabled`` and ``extinfo`` for ``app``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,29 @@ from reverse_etl.destinations.meta.vocab import (
 
 ALL = frozenset(ACTION_SOURCES)
 WEBSITE = frozenset({"website"})
+APP = frozenset({"app"})
+# extinfo: Meta's array of 16 device values, by position; the version (0) and the OS
+# version (4) are required, the version is a2 (Android) or i2 (iOS).
+EXTINFO_LENGTH = 16
+EXTINFO_VERSIONS = ("a2", "i2")
+EXTINFO_POSITIONS = (
+    "version (a2 or i2)",
+    "app package name",
+    "short version",
+    "long version",
+    "OS version",
+    "device model name",
+    "locale",
+    "timezone abbreviation",
+    "carrier",
+    "screen width",
+    "screen height",
+    "screen density",
+    "CPU cores",
+    "external storage size (GB)",
+    "free space (GB)",
+    "device timezone",
+)
 
 
 def _p(name: str, path: str, kind: Kind, doc: str, **kw: object) -> ParamSpec:
@@ -171,6 +195,45 @@ PARAMS: tuple[ParamSpec, ...] = (
         "App events: the mobile advertiser ID (Android advertising ID or Apple IDFA). "
         "Never hashed.",
     ),
+    # app_data: app events (action_source app); never hashed
+    _p(
+        "advertiser_tracking_enabled",
+        "app_data.advertiser_tracking_enabled",
+        Kind.BOOLEAN,
+        "App events: the iOS 14.5+ ATT permission (false: disabled, true: enabled).",
+        required_for=APP,
+    ),
+    _p(
+        "application_tracking_enabled",
+        "app_data.application_tracking_enabled",
+        Kind.BOOLEAN,
+        "App events: the person's app-level ad tracking choice (false: opted out).",
+        required_for=APP,
+    ),
+    _p(
+        "extinfo",
+        "app_data.extinfo",
+        Kind.ID_LIST,
+        "App events: a list of exactly 16 device values, sent as text in this order: "
+        + ", ".join(f"{i} {what}" for i, what in enumerate(EXTINFO_POSITIONS))
+        + ". 0 and 4 are required; a NULL item is sent as an empty string.",
+        required_for=APP,
+    ),
+    _p(
+        "campaign_ids",
+        "app_data.campaign_ids",
+        Kind.STRING,
+        "App events: the encrypted campaign_ids of the deep link the person clicked.",
+    ),
+    _p("install_referrer", "app_data.install_referrer", Kind.STRING, "App events (Android)."),
+    _p("installer_package", "app_data.installer_package", Kind.STRING, "App events (Android)."),
+    _p("vendor_id", "app_data.vendor_id", Kind.STRING, "App events: vendor ID."),
+    _p(
+        "windows_attribution_id",
+        "app_data.windows_attribution_id",
+        Kind.STRING,
+        "App events: Windows 10 attribution token.",
+    ),
     # custom_data
     _p(
         "value",
@@ -263,15 +326,21 @@ CONTENT_FIELDS: dict[str, str | None] = {
 
 # Top-level objects whose unknown keys are sent as given ("custom_data.my_field").
 OPEN_OBJECTS = frozenset({"custom_data"})
-OBJECTS = ("user_data", "custom_data")
+OBJECTS = ("user_data", "custom_data", "app_data")
+APP_DATA = "app_data"
 USER_DATA = "user_data"
 
 CATALOG = Catalog(PARAMS)
 
 __all__ = [
+    "APP",
+    "APP_DATA",
     "CATALOG",
     "CONTENT_FIELDS",
     "CONTENT_KEYS",
+    "EXTINFO_LENGTH",
+    "EXTINFO_POSITIONS",
+    "EXTINFO_VERSIONS",
     "OBJECTS",
     "OPEN_OBJECTS",
     "PARAMS",

@@ -14,7 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.catalog import Hashing, Kind
-from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS
+from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS, EXTINFO_LENGTH, EXTINFO_VERSIONS
 from reverse_etl.destinations.meta.encode import (
     ACTION_SOURCE,
     EVENT_TIME,
@@ -199,7 +199,47 @@ def _source_checks(cols: dict[str, MappedColumn]) -> list[str]:
                 lit(f"{param} is missing: Meta needs {field} on website events"),
             )
         )
+    for param in ("advertiser_tracking_enabled", "application_tracking_enabled", "extinfo"):
+        missing = f"{ident(cols[param].column)} IS NULL" if param in cols else "TRUE"
+        out.append(
+            _reason(
+                f"{source} = 'app' AND {missing}",
+                lit(f"{param} is missing: Meta needs app_data.{param} on app events"),
+            )
+        )
     return out
+
+
+def _extinfo_checks(m: MappedColumn, t: pa.DataType) -> list[str]:
+    """extinfo, when given: a list of 16 values, a2 or i2 first, the OS version (4) given."""
+    col = ident(m.column)
+    if not is_list(t):
+        return [
+            _reason(
+                f"{col} IS NOT NULL",
+                lit(f"extinfo is not a list (Meta needs an array of {EXTINFO_LENGTH} values)"),
+            )
+        ]
+    version = f"coalesce(CAST({col}[1] AS VARCHAR), '')"
+    return [
+        _reason(
+            f"len({col}) <> {EXTINFO_LENGTH}",
+            f"'extinfo has ' || len({col}) || "
+            + lit(
+                f" values: Meta needs exactly {EXTINFO_LENGTH}, in order "
+                "(empty text for one unknown)"
+            ),
+        ),
+        _reason(
+            f"len({col}) = {EXTINFO_LENGTH} AND NOT {one_of(version, EXTINFO_VERSIONS)}",
+            f"'extinfo''s version (its first value) ' || {_quoted(version)} || "
+            + lit(" is not a2 (Android) or i2 (iOS)"),
+        ),
+        _reason(
+            f"len({col}) = {EXTINFO_LENGTH} AND {_blank(f'CAST({col}[5] AS VARCHAR)')}",
+            lit("extinfo has no OS version (its fifth value): Meta requires it"),
+        ),
+    ]
 
 
 def _purchase_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[str]:
@@ -449,6 +489,8 @@ def row_checks(
     errors += _purchase_checks(cols, schema)
     for m in mapping.columns:
         t = schema.field(m.column).type
+        if m.param is not None and m.param.name == "extinfo":
+            errors += _extinfo_checks(m, t)
         errors += _value_checks(m, t, spec)
         warnings += _identity_warnings(m, t)
         warnings += _contents_warnings(m, t)

@@ -189,7 +189,11 @@ class MetaDestination:
                 problems.append(
                     self._problem(
                         f"model '{s.model}' has no '{required.name}' column"
-                        + ("" if required.required_for == ALL else " (website events need it)"),
+                        + (
+                            ""
+                            if required.required_for == ALL
+                            else f" ({s.action_source} events need it)"
+                        ),
                         "model",
                         f"add `... AS {required.name}` to the model's SELECT",
                     )

@@ -190,6 +190,9 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         return f"to_json({ident(ACTION_SOURCE)})"
     if param.name == "currency":  # ISO 4217 codes are upper-case
         return f"to_json(NULLIF(upper({text(col)}), ''))"
+    if param.name == "extinfo" and is_list(t):
+        # Positional: every item kept, as text (a NULL one as ""), never hashed.
+        return f"to_json(list_transform({col}, x -> coalesce(CAST(x AS VARCHAR), '')))"
     if param.name in NEVER_HASHED and not is_list(t):
         value = f"CAST({col} AS VARCHAR)"
         if param.name == "ip":  # ' 192.0.2.1 ' (a CSV's): the address, not a refused row

@@ -23,6 +23,7 @@ from .vocab import (
     NEVER_HASHED_USER_KEYS,
     PLAIN_USER_KEYS,
     SUB_ACTION_SOURCE,
+    SUB_APP_DATA,
     SUB_CONTENTS,
     SUB_CURRENCY,
     SUB_CUSTOM_DATA,
@@ -126,6 +127,7 @@ class MetaEventValidator:
             )
         self._user_data(ev.get("user_data"), source)
         self._custom_data(ev.get("custom_data"), name)
+        _app_data(ev.get("app_data"), source)
         _data_processing(ev)
 
     def _event_time(self, t: Any, source: str) -> None:
@@ -204,6 +206,60 @@ class MetaEventValidator:
                 SUB_PURCHASE_VALUE,
                 "Purchase events need custom_data.value and custom_data.currency",
             )
+
+
+_APP_FLAGS = ("advertiser_tracking_enabled", "application_tracking_enabled")
+_APP_STRINGS = (
+    "campaign_ids", "install_referrer", "installer_package", "vendor_id",
+    "windows_attribution_id", "app_user_id", "receipt_data",
+)  # fmt: skip
+APP_DATA_FIELDS = frozenset(
+    {*_APP_FLAGS, *_APP_STRINGS, "extinfo", "url_schemes", "consider_views",
+     "include_dwell_data", "include_video_data"}
+)  # fmt: skip
+EXTINFO_LENGTH = 16
+EXTINFO_VERSIONS = frozenset({"a2", "i2"})
+
+
+def _app_data(app: Any, source: str) -> None:
+    """App events need app_data: both tracking flags (a boolean, or 0/1 as Meta's page says)
+    and extinfo, 16 strings in order, its version a2 or i2 and its OS version (4) given.
+    application_tracking_enabled is required too: one of Meta's pages says so, another says
+    optional (the strict reading, as retl's encoder)."""
+    if app is None:
+        if source == "app":
+            raise _Invalid(SUB_APP_DATA, "app_data is required when action_source is app")
+        return
+    if type(app) is not dict:
+        raise _Invalid(SUB_APP_DATA, "app_data must be a JSON object")
+    unknown = sorted(set(app) - APP_DATA_FIELDS)
+    if unknown:
+        raise _Invalid(SUB_APP_DATA, f"app_data.{unknown[0]} is not an app data parameter")
+    for key in _APP_FLAGS:
+        value = app.get(key)
+        if value is None:
+            if source == "app":
+                raise _Invalid(SUB_APP_DATA, f"app_data.{key} is required for app events")
+        elif not (type(value) is bool or (type(value) is int and value in (0, 1))):
+            raise _Invalid(SUB_APP_DATA, f"app_data.{key} must be a boolean (or 0 or 1)")
+    for key in _APP_STRINGS:
+        _optional_string(app, key, SUB_APP_DATA, "app_data.")
+    info = app.get("extinfo")
+    if info is None:
+        if source == "app":
+            raise _Invalid(SUB_APP_DATA, "app_data.extinfo is required for app events")
+        return
+    if type(info) is not list or any(type(v) is not str for v in info):
+        raise _Invalid(SUB_APP_DATA, "app_data.extinfo must be an array of strings")
+    if len(info) != EXTINFO_LENGTH:
+        raise _Invalid(
+            SUB_APP_DATA,
+            f"app_data.extinfo must have {EXTINFO_LENGTH} values in order, not {len(info)}",
+        )
+    if info[0] not in EXTINFO_VERSIONS:
+        raise _Invalid(SUB_APP_DATA, "app_data.extinfo[0] (version) must be a2 or i2")
+    if not info[4].strip():
+        raise _Invalid(SUB_APP_DATA, "app_data.extinfo[4] (OS version) is required")
 
 
 def _no_nulls(value: Any, path: str) -> None:

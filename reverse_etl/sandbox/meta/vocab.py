@@ -114,6 +114,8 @@ SUB_CONTENTS: Final = 2804021
 SUB_DATA_PROCESSING: Final = 2804022
 SUB_NO_USER_DATA: Final = 2804050
 SUB_SCRIPTED: Final = 2804099
+# app_data problems: Meta documents no subcode of their own; "Invalid Server Event".
+SUB_APP_DATA: Final = SUB_INVALID_EVENT
 
 # error_user_title of each subcode, as Events Manager would head it.
 TITLES: Final = {
