@@ -40,7 +40,7 @@ from reverse_etl.columns.trace import (
     run_time_columns,
 )
 from reverse_etl.config.suggest import did_you_mean
-from reverse_etl.engine.file_paths import READERS
+from reverse_etl.engine.file_paths import READERS, constant_text
 from reverse_etl.sqlglot_fixes import keep_field_spelling
 
 
@@ -222,9 +222,10 @@ _OTHER_READERS = re.compile(r"(read_\w+|\w+_scan|st_read)", re.IGNORECASE)
 _FILE_NAME = re.compile(r".*(/|\.(csv|tsv|parquet|json|jsonl|ndjson)(\.gz)?$)", re.IGNORECASE)
 
 
-def _file_read(table: exp.Table, dialect: str) -> tuple[str, tuple[str, ...]] | None:
-    """What a file-reading relation reads (``read_csv(...)``, ``'data/x.csv'``) and the paths
-    it names as written (its first argument's texts), else None.
+def _file_read(table: exp.Table, dialect: str) -> tuple[str, tuple[str, ...], bool] | None:
+    """What a file-reading relation reads (``read_csv(...)``, ``'data/x.csv'``), the paths
+    it names as written (its first argument's texts) and whether one is built when the model
+    runs (not a string), else None.
 
     Generators such as ``range(5) AS t(i)`` define their columns in the query itself: they
     are not unknown tables (their types may be, which the checks say).
@@ -232,7 +233,7 @@ def _file_read(table: exp.Table, dialect: str) -> tuple[str, tuple[str, ...]] | 
     fn = table.this
     if isinstance(fn, exp.Identifier):
         if fn.quoted and _FILE_NAME.fullmatch(fn.name):
-            return f"the file {fn.name}", (fn.name,)
+            return f"the file {fn.name}", (fn.name,), False
         return None
     text = fn.sql(dialect, normalize_functions="lower") if fn is not None else table.sql()
     name = text.split("(", 1)[0]
@@ -240,8 +241,9 @@ def _file_read(table: exp.Table, dialect: str) -> tuple[str, tuple[str, ...]] | 
         return None
     first = fn.this if isinstance(fn.this, exp.Expr) else next(iter(fn.expressions), None)
     items = first.expressions if isinstance(first, exp.Array) else [first]
-    paths = tuple(i.this for i in items if isinstance(i, exp.Literal) and i.is_string)
-    return text[:80], paths
+    # strings joined ('data/' || 'x.csv') are known before the model runs: checked as paths
+    paths = tuple(t for i in items if i is not None and (t := constant_text(i)) is not None)
+    return text[:80], paths, first is not None and len(paths) != len(items)
 
 
 def _unknown_tables(tree: exp.Expr, schema: TableSchemas, dialect: str) -> list[InferenceIssue]:
@@ -252,7 +254,7 @@ def _unknown_tables(tree: exp.Expr, schema: TableSchemas, dialect: str) -> list[
     for table in tree.find_all(exp.Table, bfs=False):
         found = _file_read(table, dialect)
         if found is not None:
-            read, paths = found
+            read, paths, built = found
             if read not in seen:
                 seen.add(read)
                 out.append(
@@ -263,6 +265,7 @@ def _unknown_tables(tree: exp.Expr, schema: TableSchemas, dialect: str) -> list[
                         hint="declare the file as a source (external_location and columns "
                         "with data_type) and read it with source()",
                         paths=paths,
+                        built=built,
                     )
                 )
             continue

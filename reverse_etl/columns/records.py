@@ -76,6 +76,7 @@ class InferenceIssue:
     subject: str | None = None  # the name written on ``line`` (a column or table name)
     column: int | None = None  # 1-based column of ``subject`` on ``line`` (syntax errors)
     paths: tuple[str, ...] = ()  # the files a table_function reads, as written
+    built: bool = False  # a table_function's path is built when the model runs
 
 
 @dataclass(frozen=True)

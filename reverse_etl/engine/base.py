@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # annotations only: `retl validate` imports this without Arro
     import pyarrow as pa
     from sqlglot import exp
 
+    from reverse_etl.engine.file_rule import FileRule
+
 DEFAULT_BATCH_ROWS = 10_000
 # Arrow field metadata of a text column that holds JSON (a warehouse's json or jsonb, an
 # array of those as one JSON array): the workbench reads it back as the lists and structs it
@@ -131,6 +133,10 @@ class LocalFiles(Engine, Protocol):
 
 class ProjectPaths(Engine, Protocol):
     """An engine with ``capabilities.project_paths``."""
+
+    # The files models may read (its base: the project folder), once restricted: a model
+    # is checked against it before it runs (models/dialects.query_for).
+    file_rule: FileRule | None
 
     def project_paths(self, sql: str, tree: exp.Expr | None = None) -> str:
         """A model's ``sql`` (``tree``: its parsed form, when the caller has it) with its

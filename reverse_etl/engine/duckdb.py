@@ -38,6 +38,7 @@ from reverse_etl.engine.base import (
 )
 from reverse_etl.engine.errors_text import redact_error
 from reverse_etl.engine.file_paths import GLOB_CHARS, escape_glob, project_paths
+from reverse_etl.engine.file_rule import FileRule
 from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.pg_dsn import dsn_host, split_password
 from reverse_etl.engine.scratch import ScratchFiles
@@ -124,6 +125,9 @@ class DuckDBEngine:
         self._file_search_path = file_search_path
         # The project's top-level names the folder retl runs in has too (restrict_files).
         self._shadowed: frozenset[str] = frozenset()
+        # The files models may read (restrict_files), checked before a model runs
+        # (models/dialects.query_for): DuckDB's own rule allows whole folders, hidden files too.
+        self.file_rule: FileRule | None = None
         self.temp_directory = temp_directory
         self.memory = memory
         self.scratch = ScratchFiles(temp_directory)
@@ -209,6 +213,8 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(f"cannot restrict DuckDB's file access: {_clean(exc)}") from None
         self._shadowed = frozenset(shadowed)
+        if base is not None:
+            self.file_rule = FileRule.of(base, directories, files)
 
     def project_paths(self, sql: str, tree: exp.Expr | None = None) -> str:
         """A model's ``sql`` with each relative path it gives a file reader as a literal made

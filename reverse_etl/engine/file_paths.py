@@ -64,6 +64,27 @@ READERS = frozenset(
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # s3://, http://, file:, (not C:)
 
 
+def constant_text(node: exp.Expr) -> str | None:
+    """The text of a path written as a string or strings joined (``'data/' || 'x.csv'``,
+    ``concat('data/', 'x.csv')``), which is known before the model runs; None otherwise."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Literal):
+        return str(node.this) if node.is_string else None
+    if isinstance(node, exp.Paren):
+        return constant_text(node.this)
+    if isinstance(node, exp.DPipe):
+        parts = [node.this, node.expression]
+    elif isinstance(node, exp.Concat) or (
+        isinstance(node, exp.Anonymous) and str(node.name).lower() == "concat"
+    ):
+        parts = list(node.expressions)
+    else:
+        return None
+    texts = [constant_text(p) for p in parts]
+    return "".join(t for t in texts if t is not None) if None not in texts and texts else None
+
+
 def project_paths(sql: str, base: Path, tree: exp.Expr | None = None) -> str:
     """``sql`` (DuckDB's, ``tree`` its parsed form when the caller has it) with each relative
     path written as a string literal to a file reader (``read_csv('data/x.csv')``, a list of

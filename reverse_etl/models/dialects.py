@@ -16,8 +16,9 @@ CTEs: a mismatch is an error at compile time, naming both files.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from reverse_etl.engine.errors_text import sqlglot_problem
@@ -127,8 +128,56 @@ def query_for(compiled: CompiledModel, engine: Engine, tree: exp.Expr | None = N
         sql, tree = _translated(compiled, written, target), None
     refuse_sql_text(compiled, None if sql is compiled.sql else sql)
     if engine.capabilities.project_paths:
-        return cast("ProjectPaths", engine).project_paths(sql, tree)
+        local = cast("ProjectPaths", engine)
+        rule = local.file_rule
+        if rule is not None:
+            tree = refuse_reads(compiled, sql, rule.base, rule.allows, tree)
+        return local.project_paths(sql, tree)
     return sql
+
+
+def refuse_reads(
+    compiled: CompiledModel,
+    sql: str,
+    project_dir: Path,
+    allows: Callable[[Path], bool],
+    tree: exp.Expr | None = None,
+) -> exp.Expr | None:
+    """A model may read only the files models may read (``models/read_rule.py``), as
+    ``validate`` says: refused at the line of the model (maybe an upstream one) that reads
+    one. ``sql``: ``compiled``'s DuckDB SQL (its text, or its translation), ``tree`` its
+    parsed form when the caller has it. The parsed form, for the caller to use again."""
+    from reverse_etl.models.lines import ModelLines
+    from reverse_etl.models.read_rule import refused_read
+
+    if tree is None:
+        tree = _parsed(sql)
+    found = refused_read(sql, project_dir, allows, tree)
+    if found is None:
+        return tree
+    line, subject, message, hint = found
+    model, at = compiled.model, None
+    if sql is compiled.sql and line is not None:
+        origin = compiled.origin(line)
+        if origin is not None:
+            lines = ModelLines(origin[0])
+            at = lines.locate(origin[1], subject) or lines.locate(origin[1])
+            model = origin[0]
+    # the fix in the message too: a model's error keeps its message, not always its hint
+    raise ModelError(f"{message} ({hint})", file=model.path, line=at)
+
+
+def _parsed(sql: str) -> exp.Expr | None:
+    """``sql`` parsed as DuckDB's, or None when sqlglot cannot read it."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
+
+    try:
+        return sqlglot.parse_one(sql, read="duckdb")
+    except (SqlglotError, ValueError, RecursionError):
+        return None
 
 
 def _translated(compiled: CompiledModel, written: str, target: str) -> str:

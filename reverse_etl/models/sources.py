@@ -251,16 +251,22 @@ class SourceCatalog:
             found = _location(src, table)
         except LocationError:  # said where source() reads it (relation)
             return None
-        path = local_file(found[0], self.project_dir) if found is not None else None
-        if found is None or path is None:
+        if found is None:
             return None
         location, key = found
-        # data/../data/x.csv said as data/x.csv; a file: URL as written
-        written = location if _SCHEME.match(location) else os.path.normpath(location)
-        refused = allows is not None and said_refused(path, allows, self.project_dir)
-        if refused:
+        path = local_file(location, self.project_dir)
+        call = _call_refusal(location, self.project_dir, allows)
+        if call is not None:  # a reader call: the rule of a model's read (read_rule)
+            refused = True
+            message, hint = call
+        elif path is None:
+            return None
+        elif refused := allows is not None and said_refused(path, allows, self.project_dir):
+            # data/../data/x.csv said as data/x.csv; a file: URL as written
+            written = location if _SCHEME.match(location) else os.path.normpath(location)
             message, hint = refused_file(path, written)
         elif not path.exists():
+            written = location if _SCHEME.match(location) else os.path.normpath(location)
             message, hint = f"file {written} does not exist", _nearest_file(path, written)
         else:
             return None
@@ -339,6 +345,27 @@ class SourceCatalog:
         parts = [src.database] if src.database else []
         parts += [src.schema_name, table.identifier or table.name]
         return ".".join(quote_ident(p) for p in parts)
+
+
+def _call_refusal(
+    location: str, project_dir: Path, allows: Callable[[Path], bool] | None
+) -> tuple[str, str] | None:
+    """What to say of an ``external_location`` that is a reader call
+    (``read_csv('data/.env')``) or a pattern (``data/*``, which matches hidden files too)
+    reading what models may not read, and the fix."""
+    from reverse_etl.models.read_rule import path_refusal, refused_read
+
+    if allows is None:
+        return None
+    if "(" not in location:
+        pattern = any(ch in location for ch in "*?[")
+        return path_refusal(location, project_dir, allows) if pattern else None
+    try:
+        call = reader_call(location)
+    except LookupError:
+        return None  # said where source() reads it (relation)
+    found = refused_read(f"SELECT * FROM {call}", project_dir, allows)
+    return (found[2], found[3]) if found is not None else None
 
 
 def _nearest_file(path: Path, written: str) -> str:

@@ -14,8 +14,6 @@ A URL, a missing file, a pattern no file matches or a read DuckDB cannot describ
 
 from __future__ import annotations
 
-import fnmatch
-import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +23,7 @@ from sqlglot import exp
 
 from reverse_etl.columns import TableRef
 from reverse_etl.engine.file_paths import GLOB_CHARS, READERS, project_paths
+from reverse_etl.models.read_rule import matches
 from reverse_etl.models.sources import _nearest_file, said_refused
 from reverse_etl.schemas import TableSchema
 
@@ -33,10 +32,6 @@ Describe = Callable[[str], "list[tuple[str, str]] | None"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # s3://, https://, file: (not C:)
 _FILE_NAME = re.compile(r".*(/|\.(csv|tsv|parquet|json|jsonl|ndjson)(\.gz)?$)", re.IGNORECASE)
-_REFUSED_MATCH = (
-    "a file models may not read (a hidden one, or one outside the project), "
-    "which validate does not read"
-)
 # What a reader's options may be built of: literals, lists, structs and name = value.
 _LITERAL_NODES = (
     exp.Literal,
@@ -121,11 +116,11 @@ class FileReader:
                 # DuckDB's patterns match hidden files and folders too (data/*.csv reads
                 # data/.secret.csv): each file it would read must be one models may read,
                 # or its header would be said (validate runs on pull requests)
-                found = _matches(self.project_dir, local)
+                found = matches(self.project_dir, local)
                 if not found:
                     return f"no file matches {written}", None
-                if any(said_refused(Path(f), self.allows, self.project_dir) for f in found):
-                    return f"{written} matches {_REFUSED_MATCH}", None
+                if any(said_refused(f, self.allows, self.project_dir) for f in found):
+                    return "", None  # run._refused_read says so (models/read_rule.py)
             elif not path.is_file():
                 return f"{written} does not exist", _nearest_file(path, written)
         return None
@@ -138,42 +133,6 @@ class FileReader:
                 TableSchema(tuple(rows), "file") if rows is not None else None
             )
         return self._described[written]
-
-
-def _matches(project_dir: Path, pattern: Path) -> list[Path]:
-    """What ``pattern`` (a path with glob characters, relative to ``project_dir`` unless
-    absolute) matches, hidden files and folders included, as DuckDB's glob matches them
-    (``**``: any number of folders, links to folders not followed)."""
-    parts = pattern.parts
-    first = next(i for i, part in enumerate(parts) if GLOB_CHARS.search(part))
-    out: list[Path] = []
-
-    def walk(folder: Path, rest: tuple[str, ...]) -> None:
-        if not rest:
-            out.append(folder)
-            return
-        head, tail = rest[0], rest[1:]
-        if not GLOB_CHARS.search(head):
-            if os.path.lexists(folder / head):
-                walk(folder / head, tail)
-            return
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:
-            return
-        if head == "**":
-            walk(folder, tail)
-            for name in names:
-                child = folder / name
-                if child.is_dir() and not child.is_symlink():
-                    walk(child, rest)
-            return
-        for name in names:
-            if fnmatch.fnmatchcase(name, head):
-                walk(folder / name, tail)
-
-    walk(project_dir.joinpath(*parts[:first]), parts[first:])
-    return out
 
 
 def _direct_read(table: exp.Table) -> tuple[exp.Func | None, tuple[str, ...], str] | None:

@@ -21,7 +21,7 @@ from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations import registry
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
-from reverse_etl.models.sources import refused_file, said_refused
+from reverse_etl.models.read_rule import built_refusal, path_refusal
 from reverse_etl.models.sql_text import sql_text_call, sql_text_refusal
 from reverse_etl.schemas import (
     DbtSchemas,
@@ -390,7 +390,8 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
     elif issue.code == "unknown_table" and issue.table is not None:
         hint = ctx.declared.hint_for(issue.table)
     elif issue.code == "table_function":
-        refused = _refused_read(issue.paths, ctx)
+        read = issue.message.removeprefix("reads ").rpartition(" directly:")[0]
+        refused = built_refusal(read) if issue.built else _refused_read(issue.paths, ctx)
         unread = ctx.analysis.unread.get(issue.paths)
         if refused is not None:  # declaring it as a source would not do: sync refuses it
             message, hint = refused
@@ -422,18 +423,13 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
 
 
 def _refused_read(paths: Sequence[str], ctx: _Context) -> tuple[str, str] | None:
-    """What to say of the first local file a model reads directly (``read_csv('../x.csv')``)
-    that models may not read (``said_refused``: there or not, outside the project), and the
-    fix; None when it may read them all (or a file of the project's folders is not there: a
-    run says so). A relative path is taken from the project folder, as the workbench takes
-    it."""
+    """What to say of the first path a model reads directly (``read_csv('../x.csv')``) that
+    names a file models may not read or is a pattern matching one (``read_rule``, the rule
+    of every command that runs a model), and the fix; None when it may read them all."""
     for written in paths:
-        if "://" in written:
-            continue  # a URL: the warehouse's storage or the network, not a local file
-        path = Path(written).expanduser()
-        path = path if path.is_absolute() else ctx.project_dir / path
-        if said_refused(path, ctx.allows, ctx.project_dir):
-            return refused_file(path, written)
+        refused = path_refusal(written, ctx.project_dir, ctx.allows)
+        if refused is not None:
+            return refused
     return None
 
 
