@@ -10,6 +10,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from reverse_etl.destinations.shared.pii_text import mask_text, masked_key
+from reverse_etl.errors import EXIT_SIGINT, EXIT_SIGTERM
 from reverse_etl.history.records import (
     ACCEPTED,
     DeliveryRecord,
@@ -46,10 +47,15 @@ class HistoryReader:
 
     def _runs(self, where: str, limit: int) -> list[RunRecord]:
         """Runs; one that never ended (it died, or runs now) has its counts taken from the
-        delivery log, which its acknowledgements were written with."""
+        delivery log, which its acknowledgements were written with. One a signal stopped
+        (Ctrl-C, SIGTERM) has no result for the destination it was sending to: that one's
+        log rows are added to its counts (the destinations that finished have theirs)."""
         runs, log = self.store.history_relation("runs"), self._t("delivery_log")
+        dests = self._t("run_destinations")
+        stopped = f"exit_code IN ({EXIT_SIGINT}, {EXIT_SIGTERM})"
         counts = ", ".join(
-            f"CASE WHEN r.ended_at IS NULL THEN coalesce(l.{c}, 0) ELSE r.{c} END AS {c}"
+            f"CASE WHEN r.ended_at IS NULL THEN coalesce(l.{c}, 0) "
+            f"WHEN r.{stopped} THEN r.{c} + coalesce(l.{c}, 0) ELSE r.{c} END AS {c}"
             for c in ("sent", "rejected", "skipped_invalid", "failed")
         )
         tally = ", ".join(
@@ -68,7 +74,12 @@ class HistoryReader:
                            {counts}, r.exit_code, r.retl_version, r.sandbox
                     FROM {runs} AS r LEFT JOIN (
                         SELECT run_id, {tally} FROM {log}
-                        WHERE run_id IN (SELECT run_id FROM {runs} AS u WHERE ended_at IS NULL)
+                        WHERE run_id IN (
+                            SELECT run_id FROM {runs} AS u WHERE ended_at IS NULL OR {stopped})
+                        AND NOT EXISTS (
+                            SELECT 1 FROM {dests} WHERE run_destinations.run_id =
+                            delivery_log.run_id AND run_destinations.destination =
+                            delivery_log.destination)
                         GROUP BY run_id) AS l ON l.run_id = r.run_id
                     {where}
                     ORDER BY r.started_at DESC, r.run_id DESC LIMIT {int(limit)}"""

@@ -1,0 +1,42 @@
+"""A run stopped by Ctrl-C while sending counts in the run history what it had acknowledged:
+the destination it was sending to has no result, so its counts come from the delivery log
+(they were 0 while the log and the state held the acknowledged events)."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import orjson
+import pytest
+
+from reverse_etl.sandbox import SandboxServer
+from tests.conftest import cli_env, invoke_in_process, sync_held_midway
+from tests.test_sync import SECRET, events_project
+
+ENV = {"TIKTOK_ACCESS_TOKEN": SECRET}
+
+
+@pytest.mark.slow
+def test_a_run_stopped_by_ctrl_c_counts_what_it_had_acknowledged(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    # 10 requests of 1,000, 3 at a time: 5 answered, the next 3 held when Ctrl-C comes
+    project = events_project(tmp_path / "p", server.base_url, rows=10_000)
+    with sync_held_midway(project, server, cli_env(ENV), after_requests=5, in_flight=3) as proc:
+        proc.send_signal(signal.SIGINT)
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line == "retl: SIGINT received, stopping\n":
+                break
+        server.faults.release()
+        proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    listed = invoke_in_process("runs", "--project-dir", project, "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    (run,) = orjson.loads(listed.stdout)["runs"]
+    assert (run["status"], run["exit_code"]) == ("interrupted", 130)
+    assert run["events"]["sent"] == 5000  # the 5 answered requests
+    text = invoke_in_process("runs", "--project-dir", project)
+    (line,) = [x for x in text.stdout.splitlines() if x.startswith(run["run_id"])]
+    assert line.split()[5] == "5000"
