@@ -247,6 +247,7 @@ def render_found(out: Output, key: str, found: "list[DeliveryRecord]") -> None:
             "code",
             "request_id",
             "message",
+            "sandbox",
         ],
         [
             [
@@ -259,6 +260,7 @@ def render_found(out: Output, key: str, found: "list[DeliveryRecord]") -> None:
                 "" if d.code is None else str(d.code),
                 d.request_id or "",
                 d.message or "",
+                "yes" if d.sandbox else "no",
             ]
             for d in found
         ],

@@ -118,6 +118,7 @@ class DeliveryRecord:
     message: str | None
     request_id: str | None
     at: dt.datetime
+    sandbox: bool = False  # logged by `retl sync --sandbox`: the emulator, not the platform
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,6 +131,7 @@ class DeliveryRecord:
             "message": self.message,
             "request_id": self.request_id,
             "at": _iso(self.at),
+            "sandbox": self.sandbox,
         }
 
 

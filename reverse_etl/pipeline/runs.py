@@ -151,8 +151,10 @@ def deliveries(
     project: RunContext, key: str, destination: str | None = None
 ) -> list[DeliveryRecord]:
     found: list[DeliveryRecord] = []
-    for reader, _, _ in _readers(project):
-        found += reader.deliveries(key, destination)
+    for reader, _, sandbox in _readers(project):
+        found += [
+            dataclasses.replace(d, sandbox=sandbox) for d in reader.deliveries(key, destination)
+        ]
     found.sort(key=lambda d: (d.at, d.run_id), reverse=True)
     return found
 
