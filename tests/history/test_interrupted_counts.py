@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from reverse_etl.sandbox import SandboxServer
-from tests.conftest import cli_env, invoke_in_process, sync_held_midway
+from tests.conftest import cli_env, invoke_in_process, kill_sync_midway, sync_held_midway
 from tests.test_sync import SECRET, events_project
 
 ENV = {"TIKTOK_ACCESS_TOKEN": SECRET}
@@ -40,3 +40,19 @@ def test_a_run_stopped_by_ctrl_c_counts_what_it_had_acknowledged(
     text = invoke_in_process("runs", "--project-dir", project)
     (line,) = [x for x in text.stdout.splitlines() if x.startswith(run["run_id"])]
     assert line.split()[5] == "5000"
+
+
+@pytest.mark.slow
+def test_runs_show_of_a_killed_run_says_it_has_no_end(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """It said "2026-12-07 00:50:53 to interrupted UTC"."""
+    project = events_project(tmp_path / "p", server.base_url, rows=10_000)
+    kill_sync_midway(project, server, cli_env(ENV), after_requests=2, in_flight=3)
+    listed = invoke_in_process("runs", "--project-dir", project, "--format", "json")
+    (run,) = orjson.loads(listed.stdout)["runs"]
+    assert run["status"] == "interrupted" and run["ended_at"] is None
+    shown = invoke_in_process("runs", "show", run["run_id"], "--project-dir", project)
+    assert shown.returncode == 0, shown.stderr
+    first = shown.stdout.splitlines()[0]
+    assert "UTC no end recorded," in first and "to interrupted" not in first
