@@ -185,7 +185,7 @@ class SandboxFeed:
                 "id": self._next_id(),
                 "verdict": verdict,
                 "code": rejected[0] if rejected else None,
-                "problem": problems.get(i, rejected[1]) if rejected else None,
+                "problem": _problem(problems.get(i, rejected[1])) if rejected else None,
                 "event": _text(event.get(name_key)),
                 "event_id": mask_pii(_text(event.get("event_id")), "event_id"),
                 "data": mask_pii(event),
@@ -194,7 +194,13 @@ class SandboxFeed:
         if not events and rejected:  # a request refused before its events could be read
             empty = {"event": None, "event_id": None, "data": None}
             code, problem = rejected
-            record = {**common, **empty, "verdict": REJECTED, "code": code, "problem": problem}
+            record = {
+                **common,
+                **empty,
+                "verdict": REJECTED,
+                "code": code,
+                "problem": _problem(problem),
+            }
             lines.append(_dump({**record, "id": self._next_id()}))
         omitted = len(events) - MAX_EVENTS_PER_REQUEST
         if omitted > 0:
@@ -264,3 +270,9 @@ def _text(value: Any) -> str | None:
 
 def _dump(record: dict[str, Any]) -> bytes:
     return orjson.dumps(record, default=str) + b"\n"
+
+
+def _problem(text: str | None) -> str | None:
+    """A refusal's reason as written to the feed: an emulator's message may quote the value it
+    refused (an e-mail, a phone), which is masked as the events' values are."""
+    return None if text is None else mask_text(text)

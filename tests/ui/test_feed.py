@@ -130,3 +130,15 @@ def test_mask_pii_keeps_hashes_and_masks_the_rest() -> None:
         "access_token": "[REDACTED]",
         "note": "write to j***@example.com today",
     }
+
+
+def test_a_refusal_quoting_a_value_is_masked_in_the_feed(server: SandboxServer, feed: Path) -> None:
+    # An emulator's message may quote what it refused (a fault scripted so, as a platform's
+    # may): the reason is masked as the events' values are.
+    with httpx.Client(base_url=server.base_url, headers={"Access-Token": DEMO_TOKEN}) as c:
+        server.faults.script(CodeFault(40002, f"invalid email {RAW} phone +1 212 555 0005"))
+        assert c.post(TRACK, json=track_body([web_event(event_id="q-1")])).json()["code"]
+    text = feed.read_text()
+    assert RAW not in text and "212 555 0005" not in text
+    (got,) = lines(feed)
+    assert got["problem"].startswith("invalid email j***@example.com phone +1")
