@@ -173,6 +173,8 @@ def render_detail(out: Output, detail: "RunDetail") -> None:
     if r.refused is not None:  # it never ran: nothing per destination
         out.console.info(f"refused: {r.refused}")
         return
+    for line in detail.error:  # what stopped it, as the command said
+        out.console.info(f"error: {line}")
     out.console.table(
         "per destination",
         [

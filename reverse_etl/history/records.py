@@ -143,10 +143,12 @@ class RunDetail:
     destinations: tuple[RunDestinationRecord, ...]
     not_accepted: tuple[DeliveryRecord, ...]  # rejected / skipped_invalid / failed, first N
     not_accepted_total: int = 0
+    error: tuple[str, ...] = ()  # what stopped it, as the command said (its report file's)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.run.to_dict(),
+            "error": list(self.error),
             "per_destination": [d.to_dict() for d in self.destinations],
             "not_accepted": [r.to_dict() for r in self.not_accepted],
             "not_accepted_total": self.not_accepted_total,

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from reverse_etl.destinations.shared.pii_text import mask_text
+from reverse_etl.errors import Problem
 from reverse_etl.pipeline.plan import DestinationPlan
 from reverse_etl.pipeline.send import DestinationResult
 from reverse_etl.secrets import scrub, scrub_data
@@ -31,6 +33,7 @@ class SyncReport:
     results: list[DestinationResult] = field(default_factory=list)
     sandbox_summary: Any = None
     error: str | None = None
+    problems: tuple[Problem, ...] = ()  # the error's, located (file, line, key, fix)
     report_path: Path | None = None
     interrupted: str | None = None  # the destination that was sending when the run stopped
 
@@ -49,6 +52,7 @@ class SyncReport:
             "run_id": self.run_id,
             "sandbox": self.sandbox,
             "error": self.error,
+            "problems": [_problem(p) for p in self.problems],
             "destinations": [r.to_dict() for r in self.results],
             "interrupted": self.interrupted,
             "not_run": [
@@ -56,6 +60,36 @@ class SyncReport:
             ],
             "report_file": str(self.report_path) if self.report_path else None,
         }
+
+
+def _problem(problem: Problem) -> dict[str, Any]:
+    """A problem of the run's error, as ``--format json`` gives one: masked, as every text
+    of the report (scrub_data then takes secrets out)."""
+    return {
+        "message": mask_text(problem.message),
+        "file": None if problem.file is None else str(problem.file),
+        "line": problem.line,
+        "key": problem.key,
+        "hint": None if problem.hint is None else mask_text(problem.hint),
+    }
+
+
+def error_lines(document: dict[str, Any]) -> list[str]:
+    """What a written report says of its run's error: one line per located problem (the
+    message alone when it has none), as the command said it."""
+    lines = []
+    for item in document.get("problems") or ():
+        if isinstance(item, dict) and isinstance(item.get("message"), str):
+            problem = Problem(
+                item["message"],
+                file=item.get("file"),
+                line=item.get("line"),
+                key=item.get("key"),
+                hint=item.get("hint"),
+            )
+            lines.append(problem.render())
+    error = document.get("error")
+    return lines or ([error] if isinstance(error, str) and error else [])
 
 
 def write_report(folder: Path, report: SyncReport) -> Path:

@@ -242,6 +242,7 @@ class Runner:
                 exit_code = 0 if report.ok else 1
             except RetlError as exc:
                 report.error = exc.message
+                report.problems = tuple(exc.problems)
                 exit_code = exc.exit_code
                 # damage found by the diff (said as such by open_state): write nothing more
                 history = not isinstance(exc, StateError) and store.explain(exc) is None

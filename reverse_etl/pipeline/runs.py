@@ -7,7 +7,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import orjson
 
 from reverse_etl.__about__ import __version__
 from reverse_etl.errors import UsageError
@@ -15,6 +18,7 @@ from reverse_etl.history.read import HistoryReader
 from reverse_etl.history.records import DeliveryRecord, RunDestinationRecord, RunDetail, RunRecord
 from reverse_etl.history.refused import read_refused
 from reverse_etl.pipeline.history import now, runs_folder
+from reverse_etl.pipeline.report import error_lines
 from reverse_etl.pipeline.stores import open_state, state_file
 from reverse_etl.state.lock import LockHolder, SyncLock
 
@@ -104,9 +108,9 @@ def run_detail(project: RunContext, run_id: str) -> RunDetail | None:
     for reader, holder, sandbox in _readers(project):
         ids = reader.run_ids(run_id)
         if run_id in ids:
-            exact.append(_detail(reader, run_id, holder))
+            exact.append(_detail(reader, run_id, holder, runs_folder(project)))
         elif len(ids) == 1:
-            details.append(_detail(reader, ids[0], holder))
+            details.append(_detail(reader, ids[0], holder, runs_folder(project)))
         matches += ids
         planning = _planning(holder, ids, run_id)
         if planning is not None:  # no row yet (see _running)
@@ -136,7 +140,9 @@ def _planning(holder: LockHolder | None, ids: list[str], run_id: str) -> str | N
     return holder.run_id if holder.run_id.startswith(run_id) else None
 
 
-def _detail(reader: HistoryReader, run_id: str, holder: LockHolder | None) -> RunDetail:
+def _detail(
+    reader: HistoryReader, run_id: str, holder: LockHolder | None, reports: Path
+) -> RunDetail:
     run = reader.run(run_id)
     assert run is not None  # listed by run_ids just before, and nothing prunes meanwhile
     if run.exit_code is None and holder is not None:
@@ -144,7 +150,18 @@ def _detail(reader: HistoryReader, run_id: str, holder: LockHolder | None) -> Ru
         if holder.run_id == run.run_id or (holder.run_id is None and newest):
             run = dataclasses.replace(run, running=True)
     rejected, total = reader.not_accepted(run.run_id)
-    return RunDetail(run, tuple(reader.run_destinations(run.run_id)), tuple(rejected), total)
+    destinations = tuple(reader.run_destinations(run.run_id))
+    return RunDetail(run, destinations, tuple(rejected), total, _said(reports / f"{run_id}.json"))
+
+
+def _said(report: Path) -> tuple[str, ...]:
+    """What the run's report file says stopped it (nothing when it has no such file: a run
+    killed before writing it, or a report of a warehouse state's run kept elsewhere)."""
+    try:
+        document = orjson.loads(report.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return ()
+    return tuple(error_lines(document)) if isinstance(document, dict) else ()
 
 
 def deliveries(

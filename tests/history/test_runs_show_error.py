@@ -1,0 +1,40 @@
+"""`retl runs show` of a run that failed says what stopped it, located as the command said it
+(its report file keeps the problems), not only an empty table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from reverse_etl.sandbox import SandboxServer
+from tests.conftest import invoke_in_process
+from tests.test_sync import NOW, SECRET, events_project
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+
+
+def test_runs_show_of_a_failed_run_says_why(server: SandboxServer, tmp_path: Path) -> None:
+    select = f"select 'Purchase' as event, 'o1' as event_id, {NOW} as event_time"
+    project = events_project(tmp_path, server.base_url, select=select)
+    destinations = Path(project) / "destinations.yml"
+    text = destinations.read_text()
+    destinations.write_text(text.rstrip("\n") + "\n    thread_count: four\n", encoding="utf-8")
+    failed = invoke_in_process("sync", "--project-dir", project)
+    assert failed.returncode == 1
+    (said,) = [line for line in failed.stderr.splitlines() if "thread_count" in line]
+    runs = invoke_in_process("runs", "--project-dir", project, "--format", "json")
+    (run,) = orjson.loads(runs.stdout)["runs"]
+    shown = invoke_in_process("runs", "show", run["run_id"], "--project-dir", project)
+    assert shown.returncode == 0, shown.stderr
+    line = next(x for x in shown.stdout.splitlines() if x.startswith("error: "))
+    assert line == said  # the same words as the command said
+    assert "destinations.yml:" in line and "thread_count" in line
+    as_json = invoke_in_process(
+        "runs", "show", run["run_id"], "--project-dir", project, "--format", "json"
+    )
+    assert orjson.loads(as_json.stdout)["error"] == [line.removeprefix("error: ")]
