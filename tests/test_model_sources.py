@@ -231,3 +231,29 @@ def test_a_bad_location_is_said_where_it_is_written(
     text = str(info.value)
     assert says in text
     assert "models/staging/_sources.yml:9 sources[0].tables[0].config.external_location" in text
+
+
+@pytest.mark.parametrize("in_models", [True, False])
+def test_dbt_jinja_in_a_sources_description_or_test_is_left_as_written(
+    tmp_path: Path, make_project: MakeProject, in_models: bool
+) -> None:
+    # dbt renders these with its own Jinja ({{ doc('orders') }}); retl ignores them: a
+    # dbt project's sources, pasted or read from models/*.yml, were refused as "template
+    # not allowed"
+    root = _project(tmp_path, make_project, in_models=in_models)
+    path = root / ("models/staging/_sources.yml" if in_models else "retl_project.yml")
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("description: the shop's tables", "description: '{{ doc(\"shop\") }}'")
+    text = text.replace(
+        "data_tests: [unique, not_null]",
+        "description: \"{{ doc('order_id') }}\"\n"
+        "            data_tests:\n"
+        "              - unique:\n"
+        "                  config: {where: \"ordered_at > '{{ var('start') }}'\"}",
+    )
+    path.write_text(text, encoding="utf-8")
+    with Project.load(root) as project:
+        (compiled,) = project.compile(["events"])
+        (src,) = project.sources.sources.values()
+    assert "orders.csv" in compiled.sql
+    assert src.description == '{{ doc("shop") }}'

@@ -39,7 +39,7 @@ def resolve_tree(
             return {k: walk(v, (*path, k)) for k, v in item.items()}
         if isinstance(item, list):
             return [walk(v, (*path, i)) for i, v in enumerate(item)]
-        if not isinstance(item, str):
+        if not isinstance(item, str) or _dbt_prose(path):
             return item
         secret = is_secret_setting(path)
         where = Location(
@@ -63,6 +63,18 @@ def resolve_tree(
     if problems:
         raise ConfigError.from_problems(problems)
     return out
+
+
+# A source's keys that retl ignores and dbt renders with its own Jinja: a description's
+# ``{{ doc('orders') }}``, a data test's ``where``. Kept as written, not resolved: a dbt
+# project's sources pasted as they are (or read from models/*.yml) are not refused for them.
+_DBT_PROSE = frozenset({"description", "tests", "data_tests"})
+
+
+def _dbt_prose(path: KeyPath) -> bool:
+    return path[:1] == ("sources",) and any(
+        isinstance(k, str) and k in _DBT_PROSE for k in path[1:]
+    )
 
 
 # Each project file's secret settings may read a variable the other file reads too.
