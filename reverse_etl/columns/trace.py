@@ -553,8 +553,23 @@ def output_columns(root: Scope, ctx: Context) -> tuple[list[OutputColumn], bool]
             if isinstance(b.expression, exp.Select) and i < len(b.expression.selects)
         ]
         common = set_types[i][1] if i < len(set_types) else None
-        columns.append(_column(found, common, ctx))
+        column = _column(found, common, ctx)
+        if _spreads(proj, column.type):
+            complete = False  # DuckDB lists the struct's fields, not this column
+            continue
+        columns.append(column)
     return columns, complete
+
+
+def _spreads(proj: exp.Expr, typ: SqlType) -> bool:
+    """Whether a projection may be DuckDB's ``unnest()`` of a struct, aliased or not (its
+    output columns are the struct's fields: ``unnest({'ua': ua, 'ip': ip})`` gives ua and
+    ip, not one column), or a ``recursive``/``max_depth`` one. sqlglot types an unnested
+    struct as unknown; a list's element (a struct too) is typed."""
+    node = _unalias(proj)
+    if not isinstance(node, (exp.Explode, exp.Unnest)):
+        return False
+    return bool(node.args.get("expressions")) or typ.cls is TypeClass.UNKNOWN
 
 
 def _set_types(root: Scope) -> list[tuple[str, SqlType]]:
