@@ -18,6 +18,7 @@
 - **A struct's field names keep their spelling; a field is read in any case** (below).
 - **A NULL read from a subquery or CTE is an INTEGER; JSON's ``->>`` and ``->`` typed**
   (below).
+- **A VALUES list's unnamed columns named as the engine names them** (below).
 
 Every module of retl that has sqlglot read SQL imports this one first
 (``tests/test_quality.py`` checks it); importing it installs the changes, once per process.
@@ -912,6 +913,33 @@ def install_null_and_json() -> None:
     # JSON, validate refused it for a text parameter (tests/warehouse/test_pg_json_text_params)
 
 
+# --- a VALUES list's unnamed columns -------------------------------------------------------
+# sqlglot names them _col_0, _col_1 ...; DuckDB names them col0, col1 ... and PostgreSQL
+# column1, column2 ...: a model reading o.col0 of an upstream ``select * from (values ...)``
+# was told that upstream has no such column.
+_VALUES_NAMES = {"duckdb": ("col", 0), "postgres": ("column", 1)}
+
+
+def _values_names(prefix: str, first: int) -> Callable[[Any], Any]:
+    def wrap(_original: Any) -> Any:
+        def generate_values_aliases(self: Any, expression: exp.Values) -> list[exp.Identifier]:
+            row = expression.expressions[0].expressions
+            return [exp.to_identifier(f"{prefix}{first + i}") for i in range(len(row))]
+
+        return generate_values_aliases
+
+    return wrap
+
+
+def install_values_names() -> None:
+    """The engines' names of a VALUES list's unnamed columns (idempotent)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    for name, (prefix, first) in _VALUES_NAMES.items():
+        dialect = type(Dialect.get_or_raise(name))
+        _patch(dialect, "generate_values_aliases", _values_names(prefix, first))
+
+
 install()
 install_json_values()
 install_pivot_values()
@@ -921,3 +949,4 @@ install_set_operation_types()
 install_list_concat()
 install_struct_fields()
 install_null_and_json()
+install_values_names()

@@ -88,3 +88,14 @@ def test_a_json_object_value_is_any_expression_as_duckdb_reads_it() -> None:
     inferred = infer_columns(JSON_OBJECT, schema={})
     assert [i.code for i in inferred.issues] == []
     assert [c.name for c in inferred.columns] == ["details"]
+
+
+def test_a_values_lists_unnamed_columns_are_named_as_the_engine_names_them() -> None:
+    from reverse_etl.columns.infer import infer_columns
+
+    sql = "select * from (values ('a', 1)) as v"
+    named = {
+        dialect: [c.name for c in infer_columns(sql, schema={}, dialect=dialect).columns]
+        for dialect in ("duckdb", "postgres")
+    }
+    assert named == {"duckdb": ["col0", "col1"], "postgres": ["column1", "column2"]}

@@ -105,3 +105,20 @@ def test_an_upstream_unnest_of_a_struct_is_no_misspelt_column(
         """,
     )
     assert not [m for s, m in found if s == "error"], found
+
+
+def test_an_upstream_values_list_has_the_engines_column_names(
+    tmp_path: Path, make_project: MakeProject
+) -> None:
+    # DuckDB names a VALUES list's unnamed columns col0, col1 ... (sqlglot: _col_0)
+    found = _validate(
+        tmp_path,
+        make_project,
+        """
+        select 'Purchase' as event, o.col0 as event_id, o.col1 as event_time,
+               o.col2 as user_agent
+        from {{ ref('stg_orders') }} as o
+        """,
+        stg="select * from (values ('o-1', timestamp '2026-12-01 10:00:00', 'Mozilla/5.0'))",
+    )
+    assert not [m for s, m in found if s == "error"], found
