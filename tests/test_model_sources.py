@@ -257,3 +257,33 @@ def test_dbt_jinja_in_a_sources_description_or_test_is_left_as_written(
         (src,) = project.sources.sources.values()
     assert "orders.csv" in compiled.sql
     assert src.description == '{{ doc("shop") }}'
+
+
+def test_a_link_out_of_the_project_is_refused_whether_its_target_exists_or_not(
+    tmp_path: Path, make_project: MakeProject
+) -> None:
+    # Said only of an existing target, a pull request's models/probe.yml -> ~/.ssh/id_rsa
+    # learnt whether that file is there on the machine validating it.
+    said = []
+    for target in ("exists.txt", "missing.txt"):
+        root = _project(tmp_path / target.split(".")[0], make_project, in_models=True)
+        (tmp_path / "exists.txt").write_text("x\n")
+        (root / "models" / "probe.yml").symlink_to(tmp_path / target)
+        with pytest.raises(ConfigError) as info:
+            Project.load(root).compile(["events"])
+        (problem,) = info.value.problems
+        said.append((problem.file.relative_to(root), problem.message, problem.hint))
+    assert said[0] == said[1]
+    assert "outside the project" in said[0][1]
+
+
+def test_a_link_to_nothing_or_a_loop_of_links_in_models_is_left_alone(
+    tmp_path: Path, make_project: MakeProject
+) -> None:
+    root = _project(tmp_path, make_project, in_models=True)
+    models = root / "models"
+    (models / "gone.yml").symlink_to(models / "removed.yml")
+    (models / "a.yml").symlink_to(models / "b.yml")
+    (models / "b.yml").symlink_to(models / "a.yml")
+    with Project.load(root) as project:
+        assert list(project.sources.sources) == ["shop"]

@@ -60,10 +60,14 @@ def properties_files(models_dir: Path) -> list[Path]:
     if not models_dir.is_dir():
         return []
     found = (p for suffix in SUFFIXES for p in models_dir.rglob("*" + suffix))
+    # A link is listed whether its target exists or not (_read refuses one leading out of
+    # the project either way): said only of an existing one, a pull request's link to
+    # ~/.ssh/id_rsa would learn whether that file is there.
     return sorted(
         p
         for p in found
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(models_dir).parts)
+        if (p.is_symlink() or p.is_file())
+        and not any(part.startswith(".") for part in p.relative_to(models_dir).parts)
     )
 
 
@@ -106,12 +110,18 @@ def _read(
     path: Path, project_dir: Path, secret_env: frozenset[str], variables: Mapping[str, Any]
 ) -> tuple[LoadedYaml, Sequence[SourceDecl]] | None:
     """The file's sources (None: it declares none)."""
-    if not unhidden_under(path.resolve(), project_dir.resolve()):
+    try:
+        target = path.resolve()
+    except (RuntimeError, OSError):  # a loop of links: nothing to read
+        return None
+    if not unhidden_under(target, project_dir.resolve()):
         raise ConfigError(
             "is a link to a file outside the project (or under a hidden folder): not read",
             file=path,
             hint="keep the project's properties files inside the project",
         )
+    if not path.is_file():  # a link to nothing (or to a folder) in the project
+        return None
     loaded = load_yaml(path)
     assert loaded is not None  # required
     data = loaded.data
