@@ -287,3 +287,25 @@ def test_a_link_to_nothing_or_a_loop_of_links_in_models_is_left_alone(
     (models / "b.yml").symlink_to(models / "a.yml")
     with Project.load(root) as project:
         assert list(project.sources.sources) == ["shop"]
+
+
+def test_a_brace_in_a_location_is_not_said_to_be_written_as_two(
+    tmp_path: Path, make_project: MakeProject
+) -> None:
+    # The hint said "{{ for a brace": the YAML reads {{ as a template, refused
+    def said(location: str) -> str:
+        root = _project(tmp_path / str(len(list(tmp_path.iterdir()))), make_project, in_models=True)
+        path = root / "models" / "staging" / "_sources.yml"
+        written = path.read_text().replace("data/orders.csv", location)
+        path.write_text(written, encoding="utf-8")
+        with pytest.raises(Exception) as info:
+            Project.load(root).compile(["events"])
+        return str(info.value) + " " + str(getattr(info.value, "hint", "") or "")
+
+    braces = said("\"read_csv('data/{name}.csv', columns = {'a': 'INT'})\"")
+    assert "no other brace" in braces
+    assert "{{" not in braces
+    # what the old hint advised is no way out
+    assert "template not allowed" in said(
+        "\"read_csv('data/{name}.csv', columns = {{'a': 'INT'}})\""
+    )

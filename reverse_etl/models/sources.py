@@ -53,7 +53,12 @@ def _location(source: SourceDecl, table: TableDecl) -> tuple[str, KeyPath] | Non
                 return _filled(str(loc), names), key
             except ValueError as exc:
                 raise LocationError(
-                    str(exc), "write {name} or {identifier} ({{ for a brace)", key
+                    str(exc),
+                    # not "{{ for a brace": the project's YAML reads {{ as a template
+                    "write {name} or {identifier}, and no other brace (a reader's option in "
+                    "braces, columns = {...}: give the file's path and declare the columns' "
+                    "data_type instead)",
+                    key,
                 ) from None
     return None
 
