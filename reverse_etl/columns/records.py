@@ -47,6 +47,9 @@ class OutputColumn:
     # Built from list() / array_agg() / string_agg() without ORDER BY (here or upstream):
     # its items come in another order from run to run (parallel aggregation).
     unordered: bool = False
+    # False: never NULL (a literal, a CASE whose every branch and ELSE is one ...); True when
+    # it may be, or when that is not known.
+    nullable: bool = True
 
 
 @dataclass(frozen=True)

@@ -337,6 +337,37 @@ def _values(
     return _union([_values(p, scope, ctx, depth + 1) for p in parts])
 
 
+def _never_null(node: exp.Expr | None, scope: Scope, ctx: Context, depth: int = 0) -> bool:
+    """Whether ``node`` is never NULL, as far as :func:`_values` follows it (False: it may
+    be, or that is not known): a CASE without ELSE is NULL where no branch holds."""
+    if node is None or depth > MAX_DEPTH:
+        return False
+    node = _unalias(node)
+    if isinstance(node, exp.Literal):
+        return True
+    if isinstance(node, (exp.Cast, exp.Upper, exp.Lower, exp.Trim)) and not isinstance(
+        node, exp.TryCast
+    ):
+        return _never_null(node.this, scope, ctx, depth + 1)
+    parts: list[exp.Expr | None]
+    if isinstance(node, exp.Case):
+        parts = [i.args.get("true") for i in node.args.get("ifs") or []]
+        parts.append(node.args.get("default"))
+    elif isinstance(node, exp.If):
+        parts = [node.args.get("true"), node.args.get("false")]
+    elif isinstance(node, exp.Coalesce):
+        return any(_never_null(p, scope, ctx, depth + 1) for p in [node.this, *node.expressions])
+    elif isinstance(node, exp.Column):
+        found = _traced(node, scope, depth)
+        if found:
+            return all(_never_null(p, s, ctx, depth + 1) for p, s in found)
+        up = _upstream(node, scope, ctx)
+        return up is not None and not up[1].nullable
+    else:
+        return False
+    return all(_never_null(p, scope, ctx, depth + 1) for p in parts)
+
+
 def _union(sets: Sequence[frozenset[str] | None]) -> frozenset[str] | None:
     out: set[str] = set()
     for s in sets:
@@ -603,4 +634,5 @@ def _column(found: list[tuple[exp.Expr, Scope]], typ: SqlType | None, ctx: Conte
         where.star,
         where.model,
         any(_unordered(p, b, ctx) for p, b in found),
+        not all(_never_null(p, s, ctx) for p, s in found),
     )

@@ -222,8 +222,9 @@ class ColumnRules(Protocol):
     def missing_required(self, mapped: Mapping[str, Collection[str] | None]) -> list[ColumnIssue]:
         """What the model lacks of the required parameters, given the parameters its columns
         give (``mapped``: parameter name -> the column's values when all are statically
-        known, else None): a platform whose rows say their own source (Meta's
-        ``action_source`` column) requires what those sources need."""
+        known, else None; '' among them: a row may have none, NULL or blank): a platform
+        whose rows say their own source (Meta's ``action_source`` column) requires what
+        those sources need."""
         ...
 
     def identifier_issues(self, params: set[str]) -> list[ColumnIssue]:

@@ -268,8 +268,12 @@ def _required(
     by_param: Mapping[str, MappedColumn], named: Sequence[OutputColumn], rules: ColumnRules
 ) -> list[Finding]:
     """The required parameters no column gives (what is required may depend on the values
-    of a column, when the platform's rows say their own source)."""
-    values = {c.name: c.values for c in named}
+    of a column, when the platform's rows say their own source). A column that may be NULL
+    has '' among its values: a row without a value of its own."""
+    values = {
+        c.name: (c.values | {""} if c.nullable else c.values) if c.values is not None else None
+        for c in named
+    }
     mapped = {param: values.get(m.column) for param, m in by_param.items()}
     return [
         Finding(i.rule or "missing-required", i.severity, i.text, i.hint)

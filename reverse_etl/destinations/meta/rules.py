@@ -98,6 +98,21 @@ class MetaRules:
                             rule="missing-required",
                         )
                     )
+                elif "" in named and self.source in p.required_for:
+                    # a NULL or blank action_source is the destination's (meta/encode.py)
+                    issues.append(
+                        ColumnIssue(
+                            "",
+                            f"no '{p.name}' column: rows whose action_source is NULL or "
+                            f"blank are {self.source} events (the destination's "
+                            "action_source), which need one (those rows will be invalid; "
+                            "the others are sent)",
+                            f"add `... AS {p.name}` to the model's SELECT, or give every "
+                            "row its action_source (an ELSE to its CASE)",
+                            severity="warning",
+                            rule="missing-required",
+                        )
+                    )
                 continue
             issues.append(
                 ColumnIssue(
