@@ -309,3 +309,13 @@ def test_a_brace_in_a_location_is_not_said_to_be_written_as_two(
     assert "template not allowed" in said(
         "\"read_csv('data/{name}.csv', columns = {{'a': 'INT'}})\""
     )
+
+
+def test_a_properties_file_that_names_no_sources_is_not_parsed(
+    tmp_path: Path, make_project: MakeProject
+) -> None:
+    # dbt's file, not retl's concern: not even its YAML (a big schema.yml took seconds)
+    root = _project(tmp_path, make_project, in_models=True)
+    (root / "models" / "schema.yml").write_text("models:\n  - name: [unclosed\n")
+    with Project.load(root) as project:
+        assert list(project.sources.sources) == ["shop"]

@@ -70,7 +70,9 @@ def parse_yaml(text: str, path: Path) -> LoadedYaml:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None:
-            _check_expansion(node, path)
+            # Never fewer than the text's own values: a big file without aliases (a dbt
+            # project's models/schema.yml) is no bomb; aliases still expand no further.
+            _check_expansion(node, path, max(MAX_EXPANDED_NODES, len(text)))
     except RecursionError:
         raise ConfigError(
             "YAML nested too deeply", file=path, hint="a retl config needs a few levels"
@@ -152,8 +154,8 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str) -> tuple[int | None, s
     return (mark.line + 1 if mark is not None else None), what, _SYNTAX_HINT
 
 
-def _check_expansion(root: yaml.Node, path: Path) -> None:
-    """Refuse a document whose aliases expand past MAX_EXPANDED_NODES values, or refer to
+def _check_expansion(root: yaml.Node, path: Path, limit: int = MAX_EXPANDED_NODES) -> None:
+    """Refuse a document whose aliases expand past ``limit`` values, or refer to
     themselves, before anything is built (sizes are memoized per node: linear time)."""
     sizes: dict[int, int] = {}
     open_nodes: set[int] = set()
@@ -176,10 +178,9 @@ def _check_expansion(root: yaml.Node, path: Path) -> None:
         elif isinstance(node, yaml.SequenceNode):
             total += sum(size(item) for item in node.value)
         open_nodes.discard(key)
-        if total > MAX_EXPANDED_NODES:
+        if total > limit:
             raise ConfigError(
-                f"{path.name} expands to more than {MAX_EXPANDED_NODES:,} values through "
-                "YAML aliases (*name)",
+                f"{path.name} expands to more than {limit:,} values through YAML aliases (*name)",
                 file=path,
                 line=node.start_mark.line + 1,
                 hint="write the values out, or use fewer nested aliases",
