@@ -352,7 +352,7 @@ def _hint(message: str, model: str) -> str | None:
         return (
             f"check that {missing.group(1)} exists in the warehouse and that the role retl "
             "connects as may read it: GRANT USAGE on its schema and SELECT on it; or fix the "
-            "source's schema or name in retl_project.yml"
+            "source's schema or name where it is declared (retl_project.yml or a models/*.yml)"
         )
     if _CONNECTION_LOST.search(message):
         return "check that the warehouse is up and reachable from here, then run again"
@@ -361,14 +361,16 @@ def _hint(message: str, model: str) -> str | None:
         return (
             f"save {found.group(1)} as UTF-8, or read it with its encoding: "
             f"read_csv('...', encoding = 'latin-1') (or 'utf-16'), in the model or as the "
-            "source's external_location in retl_project.yml"
+            "source's external_location (in retl_project.yml or the models/*.yml that declares "
+            "it)"
         )
     if message.startswith("retl may not read"):
         return None
     if " holds a value that is not a " in message:  # located_error's CSV conversion
         return (
             "fix the value in the file; or declare the column as varchar (the source's "
-            "data_type in retl_project.yml, or the reader's types) and convert it in the model "
+            "data_type in retl_project.yml or the models/*.yml that declares it, or the "
+            "reader's types) and convert it in the model "
             "with TRY_CAST or try_strptime, where a value that is not one becomes NULL"
         )
     return "run 'retl compile --select " + model + "' to see the SQL that ran"
