@@ -46,3 +46,27 @@ def test_a_json_key_of_contents_items_is_a_warning_and_sent_as_its_value(tmp_pat
         [{"content_id": "a", "price": 3.0, "quantity": 2}],
         [{"content_id": "a", "quantity": 2}],
     ]
+
+
+def test_a_json_text_key_of_contents_items_is_not_told_to_be_cast_to_text(
+    tmp_path: Path,
+) -> None:
+    # CAST('"Shoe"'::json AS VARCHAR) is '"Shoe"', quotes kept: the hint said to write it
+    (tmp_path / "models").mkdir()
+    (tmp_path / "retl_project.yml").write_text("name: j\nwarehouse: {type: duckdb}\n")
+    (tmp_path / "models" / "m.sql").write_text(
+        MODEL.replace("'quantity': '2'::json", "'content_name': '\"Shoe\"'::json")
+    )
+    (tmp_path / "destinations.yml").write_text(
+        "destinations:\n  tt:\n    type: tiktok_events\n    model: m\n    access_token: x\n"
+        "    event_data_source: WEB\n    target_event_source: ID\n    event_source_id: CPIX\n"
+    )
+    with Project.load(tmp_path) as p:
+        (result,) = p.validate()
+    (hint,) = [
+        d.problem.hint or ""
+        for d in result.diagnostics
+        if "contents key 'content_name' is JSON" in d.problem.message
+    ]
+    assert "convert it in the model: CAST(... AS VARCHAR)" not in hint
+    assert "json_extract_string" in hint

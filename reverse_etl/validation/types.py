@@ -200,7 +200,10 @@ def _contents(typ: SqlType, keys: Sequence[ContentKey], platform: str) -> list[T
                     "warning",
                     f"contents key '{key}' is {key_type.text}: sent as the value it holds, "
                     "checked as the rows are read (a value not of the key's kind is left out)",
-                    f"convert it in the model: {_CASTS.get(kind, '')}",
+                    # a CAST to VARCHAR keeps a JSON string's quotes ('"Shoe"')
+                    _JSON_TEXT
+                    if kind in (Kind.STRING, Kind.ID)
+                    else f"convert it in the model: {_CASTS.get(kind, '')}",
                 )
             )
         else:
