@@ -89,6 +89,6 @@ def test_an_action_source_column_decides_what_website_rows_need() -> None:
     assert [s for s, _ in _missing({**base, "action_source": None})] == ["warning"] * 5
     # what every source needs stays an error
     assert _missing({"action_source": frozenset({"app"})})[:2] == [
-        ("error", "no 'event' column: website events need one"),
-        ("error", "no 'event_time' column: website events need one"),
+        ("error", "no 'event' column: all events need one"),
+        ("error", "no 'event_time' column: all events need one"),
     ]

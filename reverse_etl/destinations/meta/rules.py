@@ -80,7 +80,8 @@ class MetaRules:
         if "action_source" not in mapped:
             return missing_required(self.required(), mapped, self.source)
         everywhere = [p for p in self.catalog.params if p.required_for >= ALL]
-        issues = missing_required(everywhere, mapped, self.source)
+        # not "website events need one" where the rows say app: every event needs them
+        issues = missing_required(everywhere, mapped, "all")
         values = mapped["action_source"]
         named = {v.strip().lower() for v in values} if values is not None else None
         for p in self.catalog.params:
