@@ -439,6 +439,7 @@ def _in_model(col: OutputColumn, model: str) -> OutputColumn:
         col.from_star,
         model,
         col.unordered,
+        col.nullable,
     )
 
 
