@@ -69,7 +69,7 @@ def test_rows_without_their_own_source_are_the_destinations(
 
 @pytest.mark.parametrize(
     "source",
-    ["'physical_store'", "case when n > 1 then 'physical_store' else 'app' end"],
+    ["'physical_store'", "case when n > 1 then 'physical_store' else 'other' end"],
 )
 def test_rows_that_all_say_another_source_need_nothing_of_websites(
     tmp_path: Path, make_project: MakeProject, source: str
