@@ -49,3 +49,36 @@ def test_a_list_of_text_as_contents_is_no_list_of_objects_for_meta() -> None:
     for key in ("empty", "nulls", "none"):
         assert rows[key]["errors"] is None, rows[key]
     assert NOW  # the helpers' clock: the rows' event_time is an hour before it
+
+
+JSON_ROWS = (
+    "VALUES ('objects', [json_object('content_id', 'sku-1', 'quantity', 1)]), "
+    "('texts', [to_json('sku-1')]), ('empty', CAST([] AS JSON[]))"
+)
+
+
+def test_a_json_list_of_objects_as_contents_is_sent_on_both_platforms() -> None:
+    """A JSON[] (list(json_object(...)) in a model) reads as a list of text in Arrow too: its
+    items are objects, sent as such (it was made invalid as 'not a list of objects')."""
+    now = int(time.time()) - 3600
+    engine = DuckDBEngine()
+    try:
+        sql = (
+            f"SELECT t.event_id, 'Purchase' AS event, {now} AS event_time, "
+            f"'a@example.com' AS email, t.c AS contents FROM ({JSON_ROWS}) AS t(event_id, c)"
+        )
+        tiktok = {r["key"]: r for r in tiktok_encode(engine, sql)}
+        meta_sql = (
+            f"SELECT * EXCLUDE (c), c AS contents FROM ({JSON_ROWS}) AS t(event_id, c), "
+            f"({select(event_id=None)})"
+        )
+        meta = {r["key"]: r for r in meta_encode(engine, meta_sql)}
+    finally:
+        engine.close()
+    for rows in (tiktok, meta):
+        assert rows["objects"]["errors"] is None, rows["objects"]
+        assert rows["empty"]["errors"] is None, rows["empty"]
+        assert rows["texts"]["errors"] == "contents is not a list of objects"
+    item = {"content_id": "sku-1", "quantity": 1}
+    assert tiktok["objects"]["payload"]["properties"]["contents"] == [item]
+    assert meta["objects"]["payload"]["custom_data"]["contents"] == [item]

@@ -67,14 +67,21 @@ def not_objects(col: str) -> str:
 def not_struct_items(col: str, t: pa.DataType) -> str | None:
     """SQL: the list ``col`` (of Arrow type ``t``) holds an item, when its items are not
     structs (``VARCHAR[]``: what a warehouse's JSON list of strings reads as): such a
-    contents is no list of objects, whatever the row. None for any other type (no SQL)."""
+    contents is no list of objects, whatever the row; a ``JSON[]``'s items are each an
+    object (or null) or not. None for any other type (no SQL)."""
     import pyarrow as pa
 
     if not (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)):
         return None
     if pa.types.is_struct(t.value_type):
         return None
-    return f"len(list_filter({col}, _x -> _x IS NOT NULL)) > 0"
+    # A JSON[] (list(json_object(...)) in a model) reads as a list of text in Arrow too: its
+    # items are objects or not by their JSON type (decided when DuckDB plans, as when_json).
+    json_items = f"len(list_filter({col}, _x -> json_type(_x) NOT IN ('OBJECT', 'NULL'))) > 0"
+    return (
+        f"CASE WHEN typeof({col}) = 'JSON[]' THEN {json_items} "
+        f"ELSE len(list_filter({col}, _x -> _x IS NOT NULL)) > 0 END"
+    )
 
 
 def _objects(col: str) -> str:
