@@ -19,6 +19,7 @@ Read from the tokens, not a regular expression: ``'the query (beta)'`` is a stri
 from __future__ import annotations
 
 import re
+from typing import Any
 
 SQL_TEXT_FUNCTIONS = frozenset(
     {"query", "query_table", "json_execute_serialized_sql", "json_serialize_plan"}
@@ -56,8 +57,39 @@ def sql_text_call(sql: str) -> tuple[str, int] | None:
         before = tokens[i - 1].token_type if i else None
         if before in (TokenType.ALIAS, TokenType.WITH):  # AS query(a): an alias's columns
             continue
+        if _cte_columns(tokens, i + 1):  # WITH a AS (...), query(b) AS (...): a CTE
+            continue
         return name, token.line
     return None
+
+
+def _cte_columns(tokens: list[Any], start: int) -> bool:
+    """Whether the parenthesis at ``start`` opens a CTE's column list: names and commas, then
+    ``AS``, maybe ``[NOT] MATERIALIZED``, then the CTE's query in parentheses (no call reads
+    so; a call's alias ``AS materialized (x)`` names columns, not a query)."""
+    from sqlglot.tokenizer_core import TokenType
+
+    i = start + 1
+    while i < len(tokens) and tokens[i].token_type in (
+        TokenType.VAR,
+        TokenType.IDENTIFIER,
+        TokenType.COMMA,
+    ):
+        i += 1
+    if i + 1 >= len(tokens) or i == start + 1 or tokens[i].token_type != TokenType.R_PAREN:
+        return False
+    if tokens[i + 1].token_type != TokenType.ALIAS:
+        return False
+    i += 2
+    while i < len(tokens) and tokens[i].text.lower() in ("not", "materialized"):
+        i += 1
+    # the CTE's query, not an alias's column list (query_table("t") AS materialized (x))
+    body = (TokenType.SELECT, TokenType.WITH, TokenType.FROM, TokenType.VALUES, TokenType.L_PAREN)
+    return (
+        i + 1 < len(tokens)
+        and tokens[i].token_type == TokenType.L_PAREN
+        and tokens[i + 1].token_type in body
+    )
 
 
 def sql_text_refusal(name: str) -> str:

@@ -80,6 +80,12 @@ def test_a_model_may_not_run_sql_given_as_text(
         ("select query_count(1) as n, queryx(2)", None),  # other names
         ("select 1 as a,\n  2 as b from\n query_table ('t')", ("query_table", 3)),
         ("select json_serialize_plan('select 1') as p", ("json_serialize_plan", 1)),
+        # a CTE named query, after another or with its column list: no call
+        ("with a as (select 1),\n query(b) as (select 2) select * from query", None),
+        ("with a as (select 1), query(b, c) as not materialized (from a) select 1", None),
+        ("with recursive query(n) as ((select 1)) select * from query", None),
+        # an alias's column list after a call is no CTE: the call is one
+        ('select * from query_table("t") as materialized (x)', ("query_table", 1)),
     ],
 )
 def test_a_call_is_told_from_a_string_or_an_alias(sql: str, found: tuple[str, int] | None) -> None:
