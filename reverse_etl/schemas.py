@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from reverse_etl.columns import TableRef
 from reverse_etl.config.project import SourceDecl, TableDecl
 from reverse_etl.errors import ConfigError, EngineError
-from reverse_etl.models.sources import SourceCatalog, external_location
+from reverse_etl.models.sources import SourceCatalog, external_location, local_location
 
 if TYPE_CHECKING:  # the caller opens the engine, and only when a query is needed (#18)
     from reverse_etl.engine.duckdb import DuckDBEngine
@@ -294,12 +294,19 @@ def _plain_project_file(path: Path, project_dir: Path) -> bool:
 
 
 def _local_and_present(location: str, catalog: SourceCatalog) -> bool:
-    """Only local files are described: a URL would be a network call."""
-    if "://" in location:
+    """Only local files are described: a URL would be a network call (a ``file:`` URL is
+    its path, as the reader reads it)."""
+    if "(" in location:
+        return True  # a reader expression: DuckDB decides, failure is harmless
+    try:
+        local = local_location(location)
+    except LookupError:  # a file:// URL of another machine: said by source()
         return False
-    if "(" in location or any(ch in location for ch in "*?["):
-        return True  # a reader expression or a glob: DuckDB decides, failure is harmless
-    path = Path(location).expanduser()
+    if local is None:
+        return False
+    if any(ch in local for ch in "*?["):
+        return True  # a glob: DuckDB decides, failure is harmless
+    path = Path(local).expanduser()
     return (path if path.is_absolute() else catalog.project_dir / path).is_file()
 
 

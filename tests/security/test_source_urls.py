@@ -84,3 +84,84 @@ def test_a_url_goes_to_the_reader_as_written() -> None:
     assert _reader("s3a://b/x.parquet", table, Path("/proj")) == "read_parquet('s3a://b/x.parquet')"
     assert _reader("file:///d/x.csv", table, Path("/proj")).startswith("read_csv('/d/x.csv'")
     assert _reader("file:x.csv", table, Path("/proj")).startswith("read_csv('/proj/x.csv'")
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["data/*.csv", "data/.hid?en.csv", "file:data/*.csv", "file://{root}/data/*.csv"],
+)
+def test_a_pattern_matching_a_hidden_file_is_refused_at_the_key(
+    tmp_path, make_project, cli, location
+):
+    """DuckDB's patterns match hidden files too: a pattern as external_location (a path or a
+    file: URL) read data/.hidden.csv, past the rule a model's own read_csv() follows."""
+    said = _show(tmp_path, make_project, cli, location)
+    assert said.startswith("FAILED"), said
+    shown = location.format(root=tmp_path / "p")
+    assert (
+        f"external_location: source('ext', 't'): retl may not read {shown}: "
+        "it matches a file models may not read"
+    ) in said, said
+
+
+def test_a_pattern_matching_only_visible_files_reads_them(tmp_path, make_project, cli):
+    said = _show(tmp_path, make_project, cli, "data/o?.csv")
+    assert "FROM-THE-PROJECT" in said, said
+
+
+@pytest.mark.parametrize("location", ["file:data/ok.csv", "file://{root}/data/ok.csv"])
+def test_a_file_url_without_columns_is_described_as_its_path(tmp_path, make_project, cli, location):
+    """validate describes a file: URL's file as it does a path's (it said 'the columns of
+    table ext.t are unknown ... its file could not be read', and validate and plan failed)."""
+    root = tmp_path / "p"
+    project_yml = (
+        "name: p\nsources:\n  - name: ext\n    tables:\n      - name: t\n        config:\n"
+        f"          external_location: '{location.format(root=root)}'\n"
+    )
+    model = (
+        "select 'Purchase' as event, now() as event_time, 'a@b.c' as email, "
+        "'https://x.y/' as page_url, a as event_id from {{ source('ext', 't') }}"
+    )
+    make_project(
+        root,
+        {
+            "models/events.sql": model,
+            "destinations.yml": DESTINATIONS,
+            "retl_project.yml": project_yml,
+            "data/ok.csv": "a\nFROM-THE-PROJECT\n",
+        },
+    )
+    result = cli("validate", "--project-dir", root)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0, said
+    assert "could not be read" not in said and "Traceback" not in said, said
+
+
+@pytest.mark.parametrize(
+    ("location", "refused"),
+    [
+        ("read_csv('data/.hidden.csv')", "data/.hidden.csv"),
+        ("read_csv(['data/ok.csv', 'data/.hidden.csv'], union_by_name = true)", "data/.hidden.csv"),
+        ("read_csv('file:data/.hidden.csv')", "file:data/.hidden.csv"),
+        ("read_csv('{tmp}/outside.csv')", "{tmp}/outside.csv"),
+        ("read_csv('data/*.csv', union_by_name = true)", "data/*.csv"),
+        (
+            "read_csv('data/ok.csv', names = (select list(a) from read_csv('data/.hidden.csv')))",
+            "data/.hidden.csv",
+        ),
+    ],
+)
+def test_a_reader_calls_paths_follow_the_rule_of_a_path(
+    tmp_path, make_project, cli, location, refused
+):
+    """A reader call as external_location read any file DuckDB allows, hidden ones in data/
+    too: its paths (a list, a pattern, a nested reader's) follow the rule of a path."""
+    said = _show(tmp_path, make_project, cli, location.replace("'", "''"))
+    assert said.startswith("FAILED"), said
+    shown = refused.format(tmp=tmp_path)
+    assert f"external_location: source('ext', 't'): retl may not read {shown}" in said, said
+
+
+def test_a_reader_call_of_project_files_reads_them(tmp_path, make_project, cli):
+    said = _show(tmp_path, make_project, cli, "read_csv([''data/ok.csv''], delim = '','')")
+    assert "FROM-THE-PROJECT" in said, said
