@@ -64,6 +64,7 @@ def test_a_model_for_another_dialect_keeps_its_interval(tmp_path: object) -> Non
         name = "m"
         dialect = "duckdb"
         sql = "select now() - interval '1 day 12:00:00' as since"
+        model = None  # the model's file: read only to locate a refusal (none here)
 
     out = query_for(Compiled(), Engine())  # type: ignore[arg-type]
     assert "INTERVAL '1 day 12:00:00'" in out
