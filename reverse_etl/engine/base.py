@@ -143,6 +143,11 @@ class ProjectPaths(Engine, Protocol):
         relative file paths made the project's."""
         ...
 
+    def parses(self, sql: str) -> bool:
+        """Whether the engine's own parser reads ``sql`` (nothing runs): SQL it cannot read
+        runs nothing, so its syntax error is the thing to say."""
+        ...
+
 
 class Workbench(Engine, Protocol):
     """The local engine that encodes, diffs and holds staged rows (DuckDB)."""

@@ -216,6 +216,13 @@ class DuckDBEngine:
         if base is not None:
             self.file_rule = FileRule.of(base, directories, files)
 
+    def parses(self, sql: str) -> bool:
+        try:
+            self._con.extract_statements(sql)
+        except duckdb.Error:
+            return False
+        return True
+
     def project_paths(self, sql: str, tree: exp.Expr | None = None) -> str:
         """A model's ``sql`` with each relative path it gives a file reader as a literal made
         the project's (``file_paths.project_paths``), when retl runs outside the project:

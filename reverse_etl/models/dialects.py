@@ -131,7 +131,7 @@ def query_for(compiled: CompiledModel, engine: Engine, tree: exp.Expr | None = N
         local = cast("ProjectPaths", engine)
         rule = local.file_rule
         if rule is not None:
-            tree = refuse_reads(compiled, sql, rule.base, rule.allows, tree)
+            tree = refuse_reads(compiled, sql, rule.base, rule.allows, tree, parses=local.parses)
         return local.project_paths(sql, tree)
     return sql
 
@@ -142,6 +142,8 @@ def refuse_reads(
     project_dir: Path,
     allows: Callable[[Path], bool],
     tree: exp.Expr | None = None,
+    *,
+    parses: Callable[[str], bool] | None = None,
 ) -> exp.Expr | None:
     """A model may read only the files models may read (``models/read_rule.py``), as
     ``validate`` says: refused at the line of the model (maybe an upstream one) that reads
@@ -152,7 +154,7 @@ def refuse_reads(
 
     if tree is None:
         tree = _parsed(sql)
-    found = refused_read(sql, project_dir, allows, tree)
+    found = refused_read(sql, project_dir, allows, tree, parses)
     if found is None:
         return tree
     line, subject, message, hint = found

@@ -145,12 +145,18 @@ def reads(tree: exp.Expr) -> Iterator[tuple[exp.Expr, str, tuple[str, ...] | Non
 
 
 def refused_read(
-    sql: str, project_dir: Path, allows: Allows, tree: exp.Expr | None = None
+    sql: str,
+    project_dir: Path,
+    allows: Allows,
+    tree: exp.Expr | None = None,
+    parses: Callable[[str], bool] | None = None,
 ) -> tuple[int | None, str, str, str] | None:
     """The first read in ``sql`` (DuckDB's; ``tree`` its parsed form when the caller has it)
     models may not do: the line of ``sql`` it is on, what it reads as written (the subject
     to locate), what to say and the fix; None when every read is one models may do. SQL
-    sqlglot cannot read is refused when it calls a reader (its paths cannot be checked)."""
+    sqlglot cannot read is refused when it calls a reader (its paths cannot be checked),
+    unless ``parses`` (the engine's own parser) cannot read it either: it then runs nothing,
+    and the engine's syntax error, at the model's line, is what to say."""
     if tree is None:
         import sqlglot
         from sqlglot.errors import SqlglotError
@@ -161,7 +167,7 @@ def refused_read(
             tree = sqlglot.parse_one(sql, read="duckdb")
         except (SqlglotError, ValueError, RecursionError):
             found = _READ_CALL.search(sql)
-            if found is None:
+            if found is None or (parses is not None and not parses(sql)):
                 return None
             line = sql.count("\n", 0, found.start()) + 1
             return (line, found.group(0), *built_refusal(found.group(0).rstrip("( \t\n") + "()"))

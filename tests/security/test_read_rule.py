@@ -134,3 +134,19 @@ def test_reads_of_the_projects_files_still_run(
     result = cli("show", "events", "--project-dir", root)
     assert result.returncode == 0, _said(result)
     assert "events: " in _said(result)
+
+
+@pytest.mark.parametrize("command", [("plan", "--sandbox"), ("show", "events")])
+def test_sql_no_parser_reads_says_its_syntax_error_and_reads_nothing(
+    tmp_path: Path, make_project, cli, command: tuple[str, ...]
+) -> None:
+    # sqlglot cannot read it, nor can DuckDB: it runs nothing, so its syntax error is said
+    # (not a refusal of its read, which sent the user looking at the wrong thing).
+    sql = f"select {COLUMNS}, content as event_id\nfrom read_text('data/.hidden') where ("
+    root = _project(make_project, tmp_path / "p", {"models/events.sql": sql})
+    result = cli(*command, "--project-dir", root)
+    out = _said(result)
+    assert result.returncode == 1, out
+    assert SENTINEL not in out, out
+    assert "syntax error" in out.lower(), out
+    assert "Traceback" not in out
