@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from reverse_etl.errors import EngineError, ModelError, Problem, unreadable_text
+from reverse_etl.models import dbt_names
 from reverse_etl.models.dag import ModelFile, discover_models, topo_order, upstream
 from reverse_etl.models.dialects import check_dialects, model_dialect
 from reverse_etl.models.lines import ModelLines
@@ -131,6 +132,7 @@ def build_graph(
         external_missing_hint=external_missing_hint,
         secret_env=secret_env,
         target=target if target is not None else DEFAULT_TARGET,
+        dbt_nodes=dbt_names.dbt_nodes(models_dir.parent),
     )
     models: dict[str, Model] = {}
     problems: list[Problem] = []

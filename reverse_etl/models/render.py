@@ -25,6 +25,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from reverse_etl.config.secret_env import is_secret_name
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.errors import ModelError, Problem
+from reverse_etl.models import dbt_names
 from reverse_etl.models import template_limits as limits
 
 # What ``target`` is in a model when the project declares no targets (as dbt's target).
@@ -51,6 +52,9 @@ class RenderContext:
     secret_env: frozenset[str] = frozenset()
     # What models see as ``target`` (dbt's): the run's target name and warehouse type.
     target: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TARGET))
+    # Seeds and snapshots in the project's dbt folders (seeds/, snapshots/): name -> what it
+    # is, so that ref() of one says what retl does instead (dbt_names.dbt_nodes).
+    dbt_nodes: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -265,6 +269,11 @@ class _Helpers:
                 return relation
         if target not in ctx.model_names:
             known = [*ctx.model_names, *ctx.external_names]
+            if target in ctx.dbt_nodes:
+                raise _HelperError(
+                    f"ref('{target}'): no model named '{target}'",
+                    dbt_names.ref_fix(target, ctx.dbt_nodes[target]),
+                )
             hint = (
                 did_you_mean(target, known)
                 or ctx.external_missing_hint
@@ -448,7 +457,7 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
         result.sql = limits.checked_output(
             template.generate(
                 {n: _Helper(n, fn) for n, fn in helpers.items()},
-                this=name,
+                this=dbt_names.This(name),
                 target=dict(ctx.target),
             )
         )
@@ -458,7 +467,8 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
             file=path,
             line=exc.lineno,
             key=name,
-            hint="check the {{ }} and {% %} on that line: each opens and closes around one "
+            hint=dbt_names.unknown_tag(exc.message or "")
+            or "check the {{ }} and {% %} on that line: each opens and closes around one "
             "whole expression",
         ) from None
     except Exception as exc:  # anything a template does wrong is the model's error
@@ -477,13 +487,13 @@ def render_model(name: str, path: Path, text: str, ctx: RenderContext) -> Render
 
 def _describe(exc: Exception) -> tuple[str, str | None]:
     """The message and fix for an error raised while rendering."""
-    if isinstance(exc, _HelperError | limits.LimitError):
+    if isinstance(exc, _HelperError | limits.LimitError | dbt_names.ThisAttributeError):
         return exc.message, exc.hint
     if isinstance(exc, jinja2.UndefinedError):
-        return (
-            f"undefined name: {exc.message}",
-            "use ref(), source(), var(), env_var() or config(); check the spelling",
-        )
+        known = dbt_names.undefined_name(exc.message or "")
+        if known is not None:
+            return known
+        return f"undefined name: {exc.message}", dbt_names.undefined_fix()
     if isinstance(exc, SecurityError):
         return (
             f"not allowed in a model template: {exc}",
