@@ -249,7 +249,7 @@ def test_unique_key_is_read_as_primary_key_with_a_note(tmp_path, make_project, c
     assert result.stderr == (
         f"warning: {root / 'models' / 'm.sql'}:2: config(unique_key=...) is read as "
         "primary_key (retl's name for the key of a row) (write primary_key= to silence this "
-        "note)\n"
+        "warning)\n"
     )
 
 

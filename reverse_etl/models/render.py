@@ -396,7 +396,7 @@ class _Helpers:
         self._note(
             f"config({key}=...) is read as {name} (retl's name for the key of a row)",
             line,
-            f"write {name}= to silence this note",
+            f"write {name}= to silence this warning",
         )
         return name
 
