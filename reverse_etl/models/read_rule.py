@@ -31,7 +31,14 @@ Allows = Callable[[Path], bool]
 # Table functions of DuckDB (and its extensions) that read the files their first argument
 # names: READERS, and any read_*, *_scan or st_read.
 _OTHER_READERS = re.compile(r"read_\w+|\w+_scan|st_read", re.IGNORECASE)
-_READ_CALL = re.compile(r"\b(?:read_\w+|\w+_scan|st_read|glob|sniff_csv|parquet_\w+)\s*\(", re.I)
+_READ_CALL = re.compile(
+    r"\b(?:read_\w+|\w+_scan|st_read|glob|sniff_csv|parquet_\w+|histogram_values"
+    r"|(?<=from)\s+histogram|(?<=join)\s+histogram)\s*\(",
+    re.I,
+)
+# DuckDB's table macros whose body reads ``query_table(source)``: the table or file their
+# first argument names (``FROM histogram('data/.hidden.csv', a)`` returned its values).
+_TABLE_MACROS = frozenset({"histogram", "histogram_values"})
 _RULE = (
     "models read files in the project's folders only, not outside it nor under a hidden "
     "folder such as .git"
@@ -132,12 +139,17 @@ def reads(tree: exp.Expr) -> Iterator[tuple[exp.Expr, str, tuple[str, ...] | Non
             if not node.db and name.quoted and ("/" in name.name or "." in name.name):
                 yield node, name.name, (name.name,)  # FROM 'data/x.csv'
             continue
-        if not isinstance(node, exp.Func) or not is_reader(_name(node)):
+        if not isinstance(node, exp.Func):
+            continue
+        macro = isinstance(node.parent, exp.Table) and _name(node).lower() in _TABLE_MACROS
+        if not macro and not is_reader(_name(node)):
             continue
         first = node.this if isinstance(node.this, exp.Expr) else None
         first = first if first is not None else next(iter(node.expressions), None)
         if first is None:
             continue
+        if macro and isinstance(first, exp.Column):  # a name: main.orders, "data/x.csv"
+            first = exp.Literal.string(".".join(p.name for p in first.parts))
         items = list(first.expressions) if isinstance(first, exp.Array) else [first]
         paths = [t for i in items if (t := constant_text(i)) is not None]
         read = node.sql("duckdb", normalize_functions="lower")
