@@ -121,6 +121,8 @@ def _relative_literals(sql: str, tree: exp.Expr) -> Iterator[tuple[int, int, str
 
     for node in tree.walk():
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier) and not node.db:
+            if "/" not in node.this.name and "." not in node.this.name:
+                continue  # FROM 'orders': a table's (or a CTE's) name, as DuckDB reads it
             found: list[exp.Expr] = [node.this]  # FROM 'x.csv' (a table named "x" is not)
         elif isinstance(node, exp.Func) and _reader_name(node) in READERS:
             # sqlglot keeps the path in ``this`` (read_csv) or first in ``expressions``

@@ -177,3 +177,28 @@ def test_from_the_project_folder_the_text_runs_as_written(
         assert engine.project_paths(sql) == sql.replace("'data/", f"'{tmp_path}/data/")
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select * from 'orders'",  # DuckDB reads a quoted name with no '.' or '/' as a table's
+        "with orders as (select 1 as a) select * from 'orders'",
+    ],
+)
+def test_a_quoted_table_name_is_no_path(sql: str) -> None:
+    """A review (S15): ``FROM 'orders'`` (a CTE's, or a warehouse table's) became
+    ``FROM '/p/orders'``, and the model failed: 'Table with name /p/orders does not exist'."""
+    assert project_paths(sql, Path("/p")) == sql
+
+
+def test_a_model_reading_a_cte_by_its_quoted_name_runs(
+    tmp_path: Path, make_project, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    sql = "with orders as (select 41 + 1 as a) select * from 'orders'"
+    root = make_project(tmp_path / "p", {"models/m.sql": sql})
+    result = cli("show", "m", "--project-dir", root)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0, said
+    assert "42" in said, said
