@@ -162,13 +162,18 @@ def refused_read(
     allows: Allows,
     tree: exp.Expr | None = None,
     parses: Callable[[str], bool] | None = None,
+    *,
+    macros_only: bool = False,
 ) -> tuple[int | None, str, str, str] | None:
     """The first read in ``sql`` (DuckDB's; ``tree`` its parsed form when the caller has it)
     models may not do: the line of ``sql`` it is on, what it reads as written (the subject
     to locate), what to say and the fix; None when every read is one models may do. SQL
     sqlglot cannot read is refused when it calls a reader (its paths cannot be checked),
     unless ``parses`` (the engine's own parser) cannot read it either: it then runs nothing,
-    and the engine's syntax error, at the model's line, is what to say."""
+    and the engine's syntax error, at the model's line, is what to say.
+
+    ``macros_only``: the reads of table macros (histogram()) only, which validate checks
+    apart from its readers' (and SQL sqlglot cannot read is left to its parse error)."""
     if tree is None:
         import sqlglot
         from sqlglot.errors import SqlglotError
@@ -178,16 +183,22 @@ def refused_read(
         try:
             tree = sqlglot.parse_one(sql, read="duckdb")
         except (SqlglotError, ValueError, RecursionError):
-            found = _READ_CALL.search(sql)
+            found = None if macros_only else _READ_CALL.search(sql)
             if found is None or (parses is not None and not parses(sql)):
                 return None
             line = sql.count("\n", 0, found.start()) + 1
             return (line, found.group(0), *built_refusal(found.group(0).rstrip("( \t\n") + "()"))
         if tree is None:
             return None
+    from sqlglot import exp
+
     from reverse_etl.columns.trace import line_of
 
     for node, read, paths in reads(tree):
+        if macros_only and not (
+            isinstance(node, exp.Func) and _name(node).lower() in _TABLE_MACROS
+        ):
+            continue
         if paths is None:
             return (line_of(node), read.split("(", 1)[0], *built_refusal(read))
         for written in paths:

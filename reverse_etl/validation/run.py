@@ -21,7 +21,7 @@ from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations import registry
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
-from reverse_etl.models.read_rule import built_refusal, path_refusal
+from reverse_etl.models.read_rule import built_refusal, path_refusal, refused_read
 from reverse_etl.models.sql_text import sql_text_call, sql_text_refusal
 from reverse_etl.schemas import (
     DbtSchemas,
@@ -329,6 +329,7 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
     diagnostics += [Diagnostic("source-table", ctx.absent[r]) for r in refs if r in ctx.absent]
     diagnostics += [Diagnostic("value-case", note) for note in config.notes]
     diagnostics += [d for m in chain if (d := _sql_text(m)) is not None]
+    diagnostics += [d for m in chain if (d := _macro_read(m, ctx)) is not None]
     diagnostics += [
         _from_issue(i, m, ctx)
         for m in chain
@@ -364,6 +365,19 @@ def _sql_text(model: AnalysedModel) -> Diagnostic | None:
     return Diagnostic(
         "sql-text", Problem(sql_text_refusal(found[0]), file=model.model.path, line=line)
     )
+
+
+def _macro_read(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:
+    """A model's table macro (``histogram('data/.hidden.csv', a)``) that reads a file models
+    may not read (``read_rule``), refused as ``plan``, ``sync`` and ``show`` refuse it."""
+    if "histogram" not in model.model.sql.lower():
+        return None
+    found = refused_read(model.model.sql, ctx.project_dir, ctx.allows, macros_only=True)
+    if found is None:
+        return None
+    line, subject, message, hint = found
+    at = model.lines.locate(line, subject) or model.lines.locate(line)
+    return Diagnostic("unknown-table", Problem(message, file=model.model.path, line=at, hint=hint))
 
 
 def _echoes_upstream(issue: InferenceIssue, upstream: str, ctx: _Context) -> bool:

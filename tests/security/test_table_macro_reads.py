@@ -54,3 +54,42 @@ def test_histogram_of_a_table_or_as_an_aggregate_runs(
     said = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == 0, said
     assert "7" in said, said
+
+
+DESTINATIONS = """
+destinations:
+  shop:
+    type: tiktok_events
+    model: events
+    event_source_id: CPIXEL
+"""
+
+
+@pytest.mark.parametrize(
+    ("read", "ok"),
+    [
+        ("histogram('data/.hidden.csv', a)", False),
+        ('histogram_values("data/.hidden.csv", a)', False),
+        ("histogram('data/ok.csv', a)", True),
+    ],
+)
+def test_validate_says_what_plan_refuses(
+    tmp_path: Path, make_project, cli, read: str, ok: bool
+) -> None:
+    sql = (
+        "select 'Purchase' as event, bin::varchar as event_id, now() as event_time,\n"
+        f"  'a@b.c' as email, 'https://x.y/' as page_url\nfrom {read}"
+    )
+    root = make_project(
+        tmp_path / "p",
+        {"models/events.sql": sql, "destinations.yml": DESTINATIONS, "data/ok.csv": "a\n7\n"},
+    )
+    (root / "data" / ".hidden.csv").write_text(f"a\n{SENTINEL}\n")
+    result = cli("validate", "--project-dir", root)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert SENTINEL not in said, said
+    if ok:
+        assert "retl may not read" not in said, said
+    else:
+        assert result.returncode == 1, said
+        assert "models/events.sql:3: retl may not read data/.hidden.csv" in said, said
