@@ -17,6 +17,7 @@ from reverse_etl.config.env import LazySecret
 from reverse_etl.config.phone_region import check_phone_region
 from reverse_etl.destinations.meta.vocab import API_HOSTS, DEFAULT_API_BASE_URL, DEFAULT_API_VERSION
 from reverse_etl.destinations.shared.api_url import check_api_base_url
+from reverse_etl.destinations.shared.blanks import unset_if_blank
 
 ActionSource = Literal[
     "website",
@@ -56,7 +57,8 @@ class MetaConfig(BaseModel):
     model column ``action_source`` overrides it per row."""
     test_event_code: str | None = Field(default=None, min_length=1)
     """Test event code from Events Manager's Test Events tab; remove it for real traffic
-    (test events are not used for ads)."""
+    (test events are not used for ads). Blank (``{{ env_var('TEST_CODE', '') }}`` with the
+    variable unset) is no code."""
     limited_data_use: bool = False
     """Send every event with Limited Data Use (``data_processing_options: ["LDU"]``, country
     and state 0: Meta geolocates the person)."""
@@ -96,6 +98,13 @@ class MetaConfig(BaseModel):
         if isinstance(v, bool):
             raise ValueError(f"must be a number from 1 to 10, not {str(v).lower()}")
         return v
+
+    @field_validator("test_event_code", mode="before")
+    @classmethod
+    def _blank_test_code(cls, v: Any) -> Any:
+        # {{ env_var('TEST_CODE', '') }} where the variable is unset: no test code (TikTok's
+        # "" was sent, and the run was reported as a test run; Meta's was a config error)
+        return unset_if_blank(v)
 
     @field_validator("pixel_id", mode="before")
     @classmethod

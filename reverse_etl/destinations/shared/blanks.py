@@ -68,3 +68,9 @@ def has_value(expr: str, t: pa.DataType) -> str:
     for text, not blank. A blank one is none, as NULL is: left out when optional, missing
     when required (it was 'not a number', an invalid row)."""
     return f"NOT {blank(expr)}" if can_be_blank(t) else f"{expr} IS NOT NULL"
+
+
+def unset_if_blank(value: object) -> object:
+    """A setting's text that is blank (``""``, spaces) read as not set: what
+    ``{{ env_var('TEST_CODE', '') }}`` gives where the variable is unset (a production run)."""
+    return None if isinstance(value, str) and not value.strip() else value

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from reverse_etl.config.env import LazySecret
 from reverse_etl.config.phone_region import check_phone_region
 from reverse_etl.destinations.shared.api_url import check_api_base_url
+from reverse_etl.destinations.shared.blanks import unset_if_blank
 from reverse_etl.destinations.tiktok.vocab import API_HOSTS, DEFAULT_API_BASE_URL
 
 DataSource = Literal["WEB", "APP", "OFFLINE", "CRM"]
@@ -62,7 +63,8 @@ class TikTokConfig(BaseModel):
     """For ``ID``: pixel code (WEB), TikTok App ID (APP), offline event set ID (OFFLINE) or
     CRM event set ID (CRM)."""
     test_event_code: str | None = None
-    """Test event code from Events Manager's Test Events tab; remove it for real traffic."""
+    """Test event code from Events Manager's Test Events tab; remove it for real traffic.
+    Blank (``{{ env_var('TEST_CODE', '') }}`` with the variable unset) is no code."""
     partner_name: str | None = Field(default=None, min_length=1, max_length=100)
     """Partner name sent with every request, only if set. Leave it unset unless TikTok
     registered a partner name for you: an unknown one is refused (code 40063)."""
@@ -103,6 +105,13 @@ class TikTokConfig(BaseModel):
         if isinstance(v, bool):
             raise ValueError(f"must be a number from 1 to 10, not {str(v).lower()}")
         return v
+
+    @field_validator("test_event_code", mode="before")
+    @classmethod
+    def _blank_test_code(cls, v: Any) -> Any:
+        # {{ env_var('TEST_CODE', '') }} where the variable is unset: no test code (TikTok's
+        # "" was sent, and the run was reported as a test run; Meta's was a config error)
+        return unset_if_blank(v)
 
     @field_validator("advertiser_id", "event_source_id", mode="before")
     @classmethod
