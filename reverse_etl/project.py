@@ -684,7 +684,13 @@ class Project:
         gone = runner.state_only_names(select, sandbox=sandbox) if select else []
         rest = [s for s in select if s.removeprefix("destination:") not in gone]
         selectors = self._destination_selectors(rest, exclude) if rest or not gone else []
-        return runner.state_reset(selectors, sandbox=sandbox, confirm=confirm, gone=gone)
+        forgotten = runner.state_reset(selectors, sandbox=sandbox, confirm=confirm, gone=gone)
+        from reverse_etl.pipeline.history import record_reset, reset_command_text
+        from reverse_etl.pipeline.report import new_run_id
+
+        command = reset_command_text(select, exclude, sandbox=sandbox)
+        record_reset(self, forgotten, run_id=new_run_id(), command=command, sandbox=sandbox)
+        return forgotten
 
     def _spill_dir(self) -> Path:
         """Where DuckDB spills past its memory limit: the state folder's ``tmp/`` when the

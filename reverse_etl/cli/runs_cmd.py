@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from reverse_etl.history.records import DeliveryRecord, RunDetail, RunRecord
     from reverse_etl.project import Project
 
+# A destination the run was stopped in, before its result was recorded (RunDestinationRecord).
+INTERRUPTED = "interrupted: no result recorded; counts from the delivery log"
+
 runs_app = typer.Typer(
     help="The run history: recent syncs, one run's detail, and each delivery of a row.",
     invoke_without_command=True,
@@ -147,11 +150,12 @@ def render_runs(out: Output, runs: "list[RunRecord]") -> None:
                 _when(r.started_at),
                 r.status,
                 "-" if r.exit_code is None else str(r.exit_code),
-                str(r.sent),
-                str(r.rejected),
-                str(r.skipped_invalid),
-                str(r.failed),
-                ", ".join(r.destinations) or "-",
+                *(
+                    ["-"] * 4  # a reset sends nothing
+                    if r.forgotten is not None
+                    else [str(r.sent), str(r.rejected), str(r.skipped_invalid), str(r.failed)]
+                ),
+                r.forgotten_text or ", ".join(r.destinations) or "-",
                 "yes" if r.sandbox else "no",
             ]
             for r in runs
@@ -173,6 +177,9 @@ def render_detail(out: Output, detail: "RunDetail") -> None:
     if r.refused is not None:  # it never ran: nothing per destination
         out.console.info(f"refused: {r.refused}")
         return
+    if r.forgotten is not None:  # a state reset: what it forgot
+        out.console.info(f"state reset: {r.forgotten_text}: their next sync sends every row")
+        return
     for line in detail.error:  # what stopped it, as the command said
         out.console.info(f"error: {line}")
     out.console.table(
@@ -193,16 +200,16 @@ def render_detail(out: Output, detail: "RunDetail") -> None:
         [
             [
                 d.destination,
-                d.platform,
-                d.model,
-                str(d.rows_total),
+                d.platform or "-",
+                d.model or "-",
+                "-" if d.interrupted else str(d.rows_total),
                 str(d.sent),
                 str(d.rejected),
                 str(d.skipped_invalid),
                 str(d.failed),
-                str(d.not_attempted),
+                "-" if d.interrupted else str(d.not_attempted),
                 "-" if d.match_coverage is None else f"{d.match_coverage:.1%}",
-                d.error or "",
+                INTERRUPTED if d.interrupted else d.error or "",
             ]
             for d in detail.destinations
         ],

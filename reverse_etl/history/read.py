@@ -103,13 +103,53 @@ class HistoryReader:
         found = self._runs(f"WHERE r.run_id = {_lit(run_id)}", 1)
         return found[0] if found else None
 
-    def run_destinations(self, run_id: str) -> list[RunDestinationRecord]:
-        return [
+    def run_destinations(self, run_id: str, *, stopped: bool = False) -> list[RunDestinationRecord]:
+        """A run's destinations. ``stopped`` (the run was stopped or died): a destination
+        with delivery-log rows but no result (the one it was sending to; every one, for a
+        run that died) is listed too, with the log's counts, marked ``interrupted``."""
+        found = [
             _destination(r)
             for r in self._rows(
                 f"SELECT {DESTINATION_COLUMNS} FROM {self._t('run_destinations')} "
                 f"WHERE run_id = {_lit(run_id)} ORDER BY destination"
             )
+        ]
+        if stopped:
+            found += self._interrupted_destinations(run_id)
+            found.sort(key=lambda d: d.destination)
+        return found
+
+    def _interrupted_destinations(self, run_id: str) -> list[RunDestinationRecord]:
+        log, dests = self._t("delivery_log"), self._t("run_destinations")
+        tally = ", ".join(
+            f"count(*) FILTER (WHERE outcome = {_lit(o)})"
+            for o in (ACCEPTED, "rejected", "skipped_invalid", "failed")
+        )
+        rows = self._rows(
+            f"""SELECT destination, {tally} FROM {log}
+                WHERE run_id = {_lit(run_id)} AND NOT EXISTS (
+                    SELECT 1 FROM {dests} WHERE run_destinations.run_id = delivery_log.run_id
+                    AND run_destinations.destination = delivery_log.destination)
+                GROUP BY destination ORDER BY destination"""
+        )
+        return [
+            RunDestinationRecord(
+                run_id=run_id,
+                destination=r[0],
+                platform="",
+                model="",
+                ended_at=None,
+                rows_total=0,
+                sent=int(r[1]),
+                rejected=int(r[2]),
+                skipped_invalid=int(r[3]),
+                failed=int(r[4]),
+                not_attempted=0,
+                match_coverage=None,
+                error=None,
+                interrupted=True,
+            )
+            for r in rows
         ]
 
     def not_accepted(self, run_id: str) -> tuple[list[DeliveryRecord], int]:

@@ -33,9 +33,13 @@ class RunRecord:
     sandbox: bool
     running: bool = False  # no end yet, and a sync holds the state's lock: this one
     refused: str | None = None  # why it never ran: another sync held the lock (history/refused.py)
+    # A `retl state reset`, not a sync: the rows it forgot, per destination (history/refused.py)
+    forgotten: tuple[tuple[str, int], ...] | None = None
 
     @property
     def status(self) -> str:
+        if self.forgotten is not None:
+            return "reset"
         if self.refused is not None:
             return "refused"
         if self.exit_code is None:
@@ -43,6 +47,13 @@ class RunRecord:
         if self.exit_code == EXIT_SIGINT:  # Ctrl-C; SIGTERM (a CI job's timeout) is a failure
             return "interrupted"
         return "ok" if self.exit_code == 0 else "failed"
+
+    @property
+    def forgotten_text(self) -> str:
+        """What a state reset forgot, per destination ("" for a sync)."""
+        if self.forgotten is None:
+            return ""
+        return ", ".join(f"{name} ({n} row(s) forgotten)" for name, n in self.forgotten)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +71,7 @@ class RunRecord:
             "exit_code": self.exit_code,
             "status": self.status,
             "refused": self.refused,
+            "rows_forgotten": None if self.forgotten is None else dict(self.forgotten),
             "retl_version": self.retl_version,
             "sandbox": self.sandbox,
         }
@@ -82,24 +94,30 @@ class RunDestinationRecord:
     not_attempted: int
     match_coverage: float | None  # share of sent rows with a strong match key, 0..1
     error: str | None
+    # The run stopped (Ctrl-C, SIGTERM, SIGKILL) before this destination's result was
+    # recorded: its counts are the delivery log's; its rows, model and what it did not send
+    # are unknown (rows_total and not_attempted are 0, and read as null in the JSON).
+    interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        unknown = self.interrupted
         return {
             "run_id": self.run_id,
             "destination": self.destination,
             "platform": self.platform,
             "model": self.model,
             "ended_at": _iso(self.ended_at),
-            "rows_total": self.rows_total,
+            "rows_total": None if unknown else self.rows_total,
             "events": {
                 "sent": self.sent,
                 "rejected": self.rejected,
                 "skipped_invalid": self.skipped_invalid,
                 "failed": self.failed,
-                "not_attempted": self.not_attempted,
+                "not_attempted": None if unknown else self.not_attempted,
             },
             "match_coverage": self.match_coverage,
             "error": self.error,
+            "interrupted": self.interrupted,
         }
 
 

@@ -2,7 +2,12 @@
 belong to that sync, so a refused run is recorded in a small JSON file of its own beside the
 run reports (``runs/<run_id>.refused.json`` in the state folder). Readers list the folder and
 read these files alone (refusals are rare); ones older than ``history.retention_days`` are
-left out, and removed when the next refusal is recorded, as the history tables prune theirs."""
+left out, and removed when the next refusal is recorded, as the history tables prune theirs.
+
+A ``retl state reset`` is recorded the same way (``runs/<id>.reset.json``: when, the command,
+the rows forgotten per destination), so that the full re-send that follows it has its
+explanation in the history: a reset of one destination leaves the other destinations' state,
+and its history tables, as they are (and a whole reset may set a damaged file aside)."""
 
 from __future__ import annotations
 
@@ -18,17 +23,19 @@ from reverse_etl.history.records import RunRecord
 from reverse_etl.secrets import scrub_data
 
 SUFFIX = ".refused.json"
+RESET_SUFFIX = ".reset.json"
 
 
-def write_refused(folder: Path, run: RunRecord) -> Path:
-    """Write ``run`` (its ``refused`` says why) whole or not at all; raises OSError."""
+def write_refused(folder: Path, run: RunRecord, suffix: str = SUFFIX) -> Path:
+    """Write ``run`` (its ``refused`` says why; or, with ``RESET_SUFFIX``, its ``forgotten``
+    what a reset forgot) whole or not at all; raises OSError."""
     ended = run.ended_at
     run = dataclasses.replace(
         run, started_at=_aware(run.started_at), ended_at=None if ended is None else _aware(ended)
     )
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{run.run_id}{SUFFIX}"
-    partial = folder / f".{run.run_id}{SUFFIX}.partial"
+    path = folder / f"{run.run_id}{suffix}"
+    partial = folder / f".{run.run_id}{suffix}.partial"
     document = orjson.dumps(scrub_data(run.to_dict()), option=orjson.OPT_INDENT_2)
     try:
         partial.write_bytes(document)
@@ -39,24 +46,24 @@ def write_refused(folder: Path, run: RunRecord) -> Path:
     return path
 
 
-def prune_refused(folder: Path, before: dt.datetime) -> None:
+def prune_refused(folder: Path, before: dt.datetime, suffix: str = SUFFIX) -> None:
     """Remove the records of refused runs that started before ``before`` (naive: UTC), as
     the history tables prune theirs; one that cannot be read or removed is left."""
-    for record, path in _records(folder):
+    for record, path in _records(folder, suffix):
         if record.started_at < _aware(before):
             path.unlink(missing_ok=True)
 
 
-def read_refused(folder: Path, since: dt.datetime) -> list[RunRecord]:
-    """The refused runs recorded in ``folder`` that started at or after ``since`` (naive:
-    UTC); a file that cannot be read is left out."""
+def read_refused(folder: Path, since: dt.datetime, suffix: str = SUFFIX) -> list[RunRecord]:
+    """The refused runs (or resets) recorded in ``folder`` that started at or after ``since``
+    (naive: UTC); a file that cannot be read is left out."""
     since = _aware(since)
-    return [record for record, _ in _records(folder) if record.started_at >= since]
+    return [record for record, _ in _records(folder, suffix) if record.started_at >= since]
 
 
-def _records(folder: Path) -> Iterator[tuple[RunRecord, Path]]:
-    """The refused runs recorded in ``folder``, with their files; unreadable ones left out."""
-    for path in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else ():
+def _records(folder: Path, suffix: str) -> Iterator[tuple[RunRecord, Path]]:
+    """The records in ``folder``, with their files; unreadable ones left out."""
+    for path in sorted(folder.glob(f"*{suffix}")) if folder.is_dir() else ():
         try:
             yield _record(orjson.loads(path.read_bytes())), path
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
@@ -78,8 +85,15 @@ def _record(doc: dict[str, Any]) -> RunRecord:
         exit_code=None if doc["exit_code"] is None else int(doc["exit_code"]),
         retl_version=str(doc["retl_version"]),
         sandbox=bool(doc["sandbox"]),
-        refused=str(doc["refused"]),
+        refused=None if doc.get("refused") is None else str(doc["refused"]),
+        forgotten=_forgotten(doc.get("rows_forgotten")),
     )
+
+
+def _forgotten(value: Any) -> tuple[tuple[str, int], ...] | None:
+    if value is None:
+        return None
+    return tuple((str(name), int(n)) for name, n in dict(value).items())
 
 
 def _time(value: str) -> dt.datetime:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from reverse_etl.__about__ import __version__
 from reverse_etl.history.records import RunDestinationRecord, RunRecord
-from reverse_etl.history.refused import prune_refused, write_refused
+from reverse_etl.history.refused import RESET_SUFFIX, prune_refused, write_refused
 from reverse_etl.state.dedup import utc
 
 if TYPE_CHECKING:
@@ -148,5 +148,55 @@ def record_refused(
     except OSError as exc:
         project.console.warning(
             f"the refused run could not be recorded in {runs_folder(project)}: "
+            f"{exc.strerror or exc}"
+        )
+
+
+def reset_command_text(select: Sequence[str], exclude: Sequence[str], *, sandbox: bool) -> str:
+    """How a reset was asked for, as a command line."""
+    parts = ["retl state reset"]
+    parts += [f"--select {s}" for s in select]
+    parts += [f"--exclude {s}" for s in exclude]
+    if sandbox:
+        parts.append("--sandbox")
+    return " ".join(parts)
+
+
+def record_reset(
+    project: RunContext,
+    forgotten: dict[str, int],
+    *,
+    run_id: str,
+    command: str,
+    sandbox: bool,
+) -> None:
+    """A ``retl state reset`` that forgot something, in the history (beside the run reports,
+    as a refused run is: see ``history/refused.py``), so that the full re-send it causes has
+    its explanation there. Failing here is a warning: the reset is done."""
+    if not forgotten:
+        return
+    at = now(project)
+    record = RunRecord(
+        run_id=run_id,
+        started_at=at,
+        ended_at=at,
+        command=command,
+        destinations=tuple(forgotten),
+        sent=0,
+        rejected=0,
+        skipped_invalid=0,
+        failed=0,
+        exit_code=0,
+        retl_version=__version__,
+        sandbox=sandbox,
+        forgotten=tuple(forgotten.items()),
+    )
+    days = project.config.history.retention_days
+    try:
+        write_refused(runs_folder(project), record, RESET_SUFFIX)
+        prune_refused(runs_folder(project), at - dt.timedelta(days=days), RESET_SUFFIX)
+    except OSError as exc:
+        project.console.warning(
+            f"the reset could not be recorded in the run history ({runs_folder(project)}): "
             f"{exc.strerror or exc}"
         )

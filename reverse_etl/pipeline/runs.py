@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import orjson
 
 from reverse_etl.__about__ import __version__
-from reverse_etl.errors import UsageError
+from reverse_etl.errors import EXIT_SIGINT, EXIT_SIGTERM, UsageError
 from reverse_etl.history.read import HistoryReader
 from reverse_etl.history.records import DeliveryRecord, RunDestinationRecord, RunDetail, RunRecord
-from reverse_etl.history.refused import read_refused
+from reverse_etl.history.refused import RESET_SUFFIX, read_refused
 from reverse_etl.pipeline.history import now, runs_folder
 from reverse_etl.pipeline.report import error_lines
 from reverse_etl.pipeline.stores import open_state, state_file
@@ -94,9 +94,11 @@ def _running(
 
 
 def _refused(project: RunContext) -> list[RunRecord]:
-    """The runs the lock refused, within the history's retention."""
+    """The runs the lock refused, and the state resets, within the history's retention."""
     days = project.config.history.retention_days
-    return read_refused(runs_folder(project), now(project) - dt.timedelta(days=days))
+    since = now(project) - dt.timedelta(days=days)
+    folder = runs_folder(project)
+    return read_refused(folder, since) + read_refused(folder, since, RESET_SUFFIX)
 
 
 def run_detail(project: RunContext, run_id: str) -> RunDetail | None:
@@ -150,7 +152,9 @@ def _detail(
         if holder.run_id == run.run_id or (holder.run_id is None and newest):
             run = dataclasses.replace(run, running=True)
     rejected, total = reader.not_accepted(run.run_id)
-    destinations = tuple(reader.run_destinations(run.run_id))
+    # Stopped or died (not one running now): a destination with no result is read from the log.
+    stopped = run.exit_code in (None, EXIT_SIGINT, EXIT_SIGTERM) and not run.running
+    destinations = tuple(reader.run_destinations(run.run_id, stopped=stopped))
     return RunDetail(run, destinations, tuple(rejected), total, _said(reports / f"{run_id}.json"))
 
 

@@ -159,6 +159,9 @@ class LocalStateStore:
         self._journals: dict[tuple[str, str], JournalWriter] = {}
         self._pending = ""  # read-only: SQL of the journal entries not yet folded
         self._staged: list[str] = []
+        # read-only: each journal staged (its file's stem, its table, its destination), whose
+        # delivery-log rows the history reads until a fold writes them as a log file
+        self._pending_logs: list[tuple[str, str, str]] = []
         self._attached = False
         self._upgraded_copy: Path | None = None  # read-only over an older schema
         self._snapshot_dir: Path | None = None  # read-only during a sync: the copy's folder
@@ -631,7 +634,8 @@ class LocalStateStore:
 
     def history_relation(self, table: str) -> str:
         if table == "delivery_log":  # Parquet files beside the state (see logfiles.py)
-            return log_relation(self._readable_log_files())
+            files = self._readable_log_files()
+            return _with_pending_log(log_relation(files), self._pending_logs, files)
         return f"{ALIAS}.{table}"
 
     def _readable_log_files(self) -> list[Path]:
@@ -776,6 +780,7 @@ class LocalStateStore:
                 continue
             table = self.engine.stage(journal.reader)
             self._staged.append(table)
+            self._pending_logs.append((file.stem, table, journal.destination))
             if journal.damage is not None and not (live and journal.damage.reason == TORN):
                 self.warnings.append(_journal_warning(file, journal, journal.damage, None))
             seq = _PENDING_SEQ + (i << 40)  # newer than every folded entry, in file order
@@ -1107,3 +1112,23 @@ def _chunks(reader: pa.RecordBatchReader | _Tracked, rows: int) -> Generator[pa.
             yield out.pop()  # no name in this frame holds the table while the caller has it
     if count:
         yield pa.Table.from_batches(held, reader.schema)
+
+
+def _with_pending_log(
+    folded: str, pending: Sequence[tuple[str, str, str]], files: Sequence[Path]
+) -> str:
+    """The delivery log with the log rows of the journals a read-only open staged (a run that
+    died, or runs now, has not folded them): a read of the history counts what they hold
+    without folding (writing) anything. A journal folded since it was staged has its log
+    file now (named after the journal): read from that file alone, never twice."""
+    names = [f.name for f in files]
+    parts = [
+        f"SELECT run_id, {_lit(destination)} AS destination, log_key AS row_key, event_id, "
+        f"outcome, code, message, request_id, synced_at AS logged_at "
+        f"FROM {table} WHERE log_key IS NOT NULL"
+        for stem, table, destination in pending
+        if not any(n.startswith(stem + ".") for n in names)
+    ]
+    if not parts:
+        return folded
+    return f"(SELECT * FROM {folded} AS f UNION ALL " + " UNION ALL ".join(parts) + ")"

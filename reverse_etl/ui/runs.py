@@ -14,11 +14,14 @@ if TYPE_CHECKING:
     from .app import UiApp
 
 RUNS_SHOWN = 50
+# A destination the run was stopped in, before its result was recorded (as `retl runs show`).
+INTERRUPTED = "interrupted: no result recorded; counts from the delivery log"
 
 
 def runs_page(app: UiApp) -> Html:
     runs = app.call(lambda p: p.runs(limit=RUNS_SHOWN))  # newest first
-    oldest_first = list(reversed(runs))
+    # A state reset is listed, not charted: it sent nothing.
+    oldest_first = [r for r in reversed(runs) if r.forgotten is None]
     chart = line_chart(
         chart_id="runs-chart",
         title="Events per run",
@@ -37,11 +40,12 @@ def runs_page(app: UiApp) -> Html:
             link(f"/runs/{path_part(r.run_id)}", r.run_id, class_="run-link"),
             when(r.started_at),
             "sandbox" if r.sandbox else "live",
-            ", ".join(r.destinations),
-            r.sent,
-            r.rejected,
-            r.skipped_invalid,
-            r.failed,
+            r.forgotten_text or ", ".join(r.destinations),
+            *(
+                ("-",) * 4
+                if r.forgotten is not None
+                else (r.sent, r.rejected, r.skipped_invalid, r.failed)
+            ),
             status_badge(r),
         )
         for r in runs
@@ -59,7 +63,9 @@ def runs_page(app: UiApp) -> Html:
     )
     body = join(
         [
-            f"<p>The last {len(runs)} runs of <code>retl sync</code>, live and sandbox.</p>",
+            f"<p>The last {len(runs)} runs of <code>retl sync</code>, live and sandbox, "
+            "with each <code>retl state reset</code> (after which a sync sends every row "
+            "again).</p>",
             chart,
             "<h2>Runs</h2>",
             table(headers, rows, table_id="runs", empty="No runs yet: run retl sync."),
@@ -82,6 +88,22 @@ def run_page(app: UiApp, run_id: str) -> Html:
     if detail is None:
         raise NotFound(f"no run {run_id} in this project's history")
     r = detail.run
+    if r.forgotten is not None:  # a state reset: what it forgot, nothing per destination
+        reset = table(
+            ("destination", "rows forgotten"), list(r.forgotten), table_id="reset-forgotten"
+        )
+        return page(
+            f"Reset {r.run_id}",
+            "runs",
+            app.title,
+            join(
+                [
+                    f"<p>{esc(r.command)}, {esc(when(r.started_at))}: the next sync of these "
+                    "destinations sends every row again.</p>",
+                    reset,
+                ]
+            ),
+        )
     summary = table(
         ("started", "ended", "command", "kind", "status", "exit code", "retl"),
         [
@@ -114,16 +136,16 @@ def run_page(app: UiApp, run_id: str) -> Html:
         [
             (
                 link(f"/destinations/{path_part(d.destination)}", d.destination),
-                d.platform,
-                d.model,
-                d.rows_total,
+                d.platform or "-",
+                d.model or "-",
+                "-" if d.interrupted else d.rows_total,
                 d.sent,
                 d.rejected,
                 d.skipped_invalid,
                 d.failed,
-                d.not_attempted,
+                "-" if d.interrupted else d.not_attempted,
                 percent(d.match_coverage),
-                mask_text(d.error or ""),
+                INTERRUPTED if d.interrupted else mask_text(d.error or ""),
             )
             for d in detail.destinations
         ],
