@@ -10,7 +10,6 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from reverse_etl.destinations.shared.pii_text import mask_text, masked_key
-from reverse_etl.errors import EXIT_SIGINT, EXIT_SIGTERM
 from reverse_etl.history.records import (
     ACCEPTED,
     DeliveryRecord,
@@ -48,11 +47,13 @@ class HistoryReader:
     def _runs(self, where: str, limit: int) -> list[RunRecord]:
         """Runs; one that never ended (it died, or runs now) has its counts taken from the
         delivery log, which its acknowledgements were written with. One a signal stopped
-        (Ctrl-C, SIGTERM) has no result for the destination it was sending to: that one's
-        log rows are added to its counts (the destinations that finished have theirs)."""
+        (Ctrl-C, SIGTERM), or that failed while it sent (a full disk, an unexpected error),
+        has no result for the destination it was sending to: that one's log rows are added
+        to its counts (the destinations that finished have theirs). A run that exited 0 has
+        a result for every destination: its log is not read."""
         runs, log = self.store.history_relation("runs"), self._t("delivery_log")
         dests = self._t("run_destinations")
-        stopped = f"exit_code IN ({EXIT_SIGINT}, {EXIT_SIGTERM})"
+        stopped = "exit_code <> 0"
         counts = ", ".join(
             f"CASE WHEN r.ended_at IS NULL THEN coalesce(l.{c}, 0) "
             f"WHEN r.{stopped} THEN r.{c} + coalesce(l.{c}, 0) ELSE r.{c} END AS {c}"
@@ -104,7 +105,7 @@ class HistoryReader:
         return found[0] if found else None
 
     def run_destinations(self, run_id: str, *, stopped: bool = False) -> list[RunDestinationRecord]:
-        """A run's destinations. ``stopped`` (the run was stopped or died): a destination
+        """A run's destinations. ``stopped`` (the run was stopped, failed or died): a destination
         with delivery-log rows but no result (the one it was sending to; every one, for a
         run that died) is listed too, with the log's counts, marked ``interrupted``."""
         found = [

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from reverse_etl.__about__ import __version__
-from reverse_etl.errors import EXIT_SIGINT, EXIT_SIGTERM, UsageError
+from reverse_etl.errors import UsageError
 from reverse_etl.history.read import HistoryReader
 from reverse_etl.history.records import DeliveryRecord, RunDestinationRecord, RunDetail, RunRecord
 from reverse_etl.history.refused import RESET_SUFFIX, read_refused
@@ -152,8 +152,9 @@ def _detail(
         if holder.run_id == run.run_id or (holder.run_id is None and newest):
             run = dataclasses.replace(run, running=True)
     rejected, total = reader.not_accepted(run.run_id)
-    # Stopped or died (not one running now): a destination with no result is read from the log.
-    stopped = run.exit_code in (None, EXIT_SIGINT, EXIT_SIGTERM) and not run.running
+    # Stopped, failed or died (not one running now): a destination with no result (the one it
+    # was sending to) is read from the log. A run that exited 0 has a result for each.
+    stopped = run.exit_code != 0 and not run.running
     destinations = tuple(reader.run_destinations(run.run_id, stopped=stopped))
     return RunDetail(run, destinations, tuple(rejected), total, _said(reports / f"{run_id}.json"))
 
