@@ -9,7 +9,7 @@ import typer
 
 from reverse_etl.cli import options as opt
 from reverse_etl.cli.output import Output, run
-from reverse_etl.errors import UsageError
+from reverse_etl.errors import MAX_LISTED_PROBLEMS, UsageError
 
 if TYPE_CHECKING:
     from reverse_etl.history.records import DeliveryRecord, RunDetail, RunRecord
@@ -180,8 +180,11 @@ def render_detail(out: Output, detail: "RunDetail") -> None:
     if r.forgotten is not None:  # a state reset: what it forgot
         out.console.info(f"state reset: {r.forgotten_text}: their next sync sends every row")
         return
-    for line in detail.error:  # what stopped it, as the command said
+    # What stopped it, as the command said: its first MAX_LISTED_PROBLEMS lines, then a count.
+    for line in detail.error[:MAX_LISTED_PROBLEMS]:
         out.console.info(f"error: {line}")
+    if len(detail.error) > MAX_LISTED_PROBLEMS:
+        out.console.info(f"error: … and {len(detail.error) - MAX_LISTED_PROBLEMS} more")
     out.console.table(
         "per destination",
         [

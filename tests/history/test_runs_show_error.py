@@ -38,3 +38,30 @@ def test_runs_show_of_a_failed_run_says_why(server: SandboxServer, tmp_path: Pat
         "runs", "show", run["run_id"], "--project-dir", project, "--format", "json"
     )
     assert orjson.loads(as_json.stdout)["error"] == [line.removeprefix("error: ")]
+
+
+def test_runs_show_lists_a_long_error_as_the_command_did() -> None:
+    """An error of more problems than the command lists: runs show lists as many, then how
+    many more (it printed every one)."""
+    import datetime as dt
+    import io
+
+    from reverse_etl.cli.output import Output
+    from reverse_etl.cli.runs_cmd import render_detail
+    from reverse_etl.errors import MAX_LISTED_PROBLEMS, ConfigError, Problem
+    from reverse_etl.history.records import RunDetail, RunRecord
+    from reverse_etl.pipeline.report import SyncReport, error_lines
+    from reverse_etl.reporting.console import PlainConsole
+
+    problems = [Problem(f"bad key {i}", key=f"k{i}") for i in range(MAX_LISTED_PROBLEMS + 5)]
+    exc = ConfigError.from_problems(problems)
+    report = SyncReport(plans=[], sandbox=False, run_id="r1", problems=tuple(exc.problems))
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    run = RunRecord("r1", at, at, "retl sync", (), 0, 0, 0, 0, 1, "0", False)
+    out = io.StringIO()
+    detail = RunDetail(run, (), (), 0, tuple(error_lines(report.to_dict())))
+    render_detail(Output("text", False, PlainConsole(out, io.StringIO()), False), detail)
+    shown = [
+        x.removeprefix("error: ") for x in out.getvalue().splitlines() if x.startswith("error")
+    ]
+    assert shown == exc.render_lines()  # 20 problems, then "… and 5 more"
