@@ -170,9 +170,18 @@ def run_page(app: UiApp, run_id: str) -> Html:
         empty="Every row of this run was accepted.",
     )
     more = detail.not_accepted_total - len(detail.not_accepted)
+    # What stopped a failed run, in the command's words (as `retl runs show` says it).
+    stopped = (
+        '<h2>What stopped it</h2><ul id="run-error">'
+        + "".join(f"<li>{esc(mask_text(line))}</li>" for line in detail.error)
+        + "</ul>"
+        if detail.error
+        else ""
+    )
     body = join(
         [
             summary,
+            stopped,
             "<h2>Per destination</h2>",
             per_destination,
             "<h2>Rows not accepted</h2>",

@@ -65,3 +65,23 @@ def test_runs_show_lists_a_long_error_as_the_command_did() -> None:
         x.removeprefix("error: ") for x in out.getvalue().splitlines() if x.startswith("error")
     ]
     assert shown == exc.render_lines()  # 20 problems, then "… and 5 more"
+
+
+def test_the_run_page_says_what_stopped_a_failed_run(server: SandboxServer, tmp_path: Path) -> None:
+    from reverse_etl.project import Project
+    from reverse_etl.ui import UiApp
+
+    select = f"select 'Purchase' as event, 'o1' as event_id, {NOW} as event_time"
+    project = events_project(tmp_path, server.base_url, select=select)
+    destinations = Path(project) / "destinations.yml"
+    text = destinations.read_text()
+    destinations.write_text(text.rstrip("\n") + "\n    thread_count: four\n", encoding="utf-8")
+    assert invoke_in_process("sync", "--project-dir", project).returncode == 1
+    runs = invoke_in_process("runs", "--project-dir", project, "--format", "json")
+    (run,) = orjson.loads(runs.stdout)["runs"]
+    with Project.load(Path(project)) as p:
+        response = UiApp(p, title="t").handle(f"/runs/{run['run_id']}", {})
+    page = response.body.decode()
+    assert response.status == 200
+    assert 'id="run-error"' in page
+    assert "destinations.tiktok.thread_count: duplicate key" in page
