@@ -170,7 +170,8 @@ def record_reset(
     command: str,
     sandbox: bool,
 ) -> None:
-    """A ``retl state reset`` that forgot something, in the history (beside the run reports,
+    """A ``retl state reset`` of one or more destinations (those that held nothing too, with 0
+    rows: the user asked for it), in the history (beside the run reports,
     as a refused run is: see ``history/refused.py``), so that the full re-send it causes has
     its explanation there. Failing here is a warning: the reset is done."""
     if not forgotten:
