@@ -179,7 +179,7 @@ def _twice(
     key = ("sources", index, "name")
     earlier = load_yaml(first.file, required=False)
     line = earlier.line_of(("sources", first.index, "name")) if earlier is not None else None
-    where = _shown(first.file, project_dir) + (f":{line}" if line is not None else "")
+    where = shown_path(first.file, project_dir) + (f":{line}" if line is not None else "")
     return Problem(
         f"source '{name}' is declared twice (also in {where})",
         file=loaded.path,
@@ -189,7 +189,8 @@ def _twice(
     )
 
 
-def _shown(path: Path, project_dir: Path) -> str:
+def shown_path(path: Path, project_dir: Path) -> str:
+    """``path`` as the project spells it (``models/staging/_sources.yml``), else whole."""
     try:
         return path.relative_to(project_dir).as_posix()
     except ValueError:

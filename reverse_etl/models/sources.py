@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from reverse_etl.config.model_sources import SourceOrigin, origin_line
+from reverse_etl.config.model_sources import SourceOrigin, origin_line, shown_path
 from reverse_etl.config.project import PROJECT_FILE, SourceDecl, TableDecl
 from reverse_etl.config.suggest import closest, did_you_mean
 from reverse_etl.config.yaml_loader import KeyPath, format_key_path
@@ -289,11 +289,7 @@ class SourceCatalog:
     def written_in(self, source_name: str) -> str:
         """The file that declares the source, as the project spells it (retl_project.yml,
         models/staging/_sources.yml)."""
-        path = self.origins[source_name].file
-        try:
-            return path.relative_to(self.project_dir).as_posix()
-        except ValueError:
-            return str(path)
+        return shown_path(self.origins[source_name].file, self.project_dir)
 
     def _at(self, src: SourceDecl, key: KeyPath) -> SourceAt | None:
         origin = self.origins.get(src.name)
