@@ -17,11 +17,9 @@ from tests.test_sync import SECRET, events_project
 ENV = {"TIKTOK_ACCESS_TOKEN": SECRET}
 
 
-@pytest.mark.slow
-def test_a_run_stopped_by_ctrl_c_counts_what_it_had_acknowledged(
-    server: SandboxServer, tmp_path: Path
-) -> None:
-    # 10 requests of 1,000, 3 at a time: 5 answered, the next 3 held when Ctrl-C comes
+def stopped_by_ctrl_c(server: SandboxServer, tmp_path: Path) -> Path:
+    """A project whose sync of 10 requests of 1,000 (3 at a time) was stopped by Ctrl-C with 5
+    answered and the next 3 held: exit 130."""
     project = events_project(tmp_path / "p", server.base_url, rows=10_000)
     with sync_held_midway(project, server, cli_env(ENV), after_requests=5, in_flight=3) as proc:
         proc.send_signal(signal.SIGINT)
@@ -32,6 +30,14 @@ def test_a_run_stopped_by_ctrl_c_counts_what_it_had_acknowledged(
         server.faults.release()
         proc.communicate(timeout=120)
     assert proc.returncode == 130
+    return project
+
+
+@pytest.mark.slow
+def test_a_run_stopped_by_ctrl_c_counts_what_it_had_acknowledged(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    project = stopped_by_ctrl_c(server, tmp_path)
     listed = invoke_in_process("runs", "--project-dir", project, "--format", "json")
     assert listed.returncode == 0, listed.stderr
     (run,) = orjson.loads(listed.stdout)["runs"]

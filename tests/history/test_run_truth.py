@@ -6,14 +6,14 @@ and on the Runs page."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import orjson
 import pytest
 
 from reverse_etl.sandbox import SandboxServer
-from tests.conftest import cli_env, invoke_in_process, kill_sync_midway, sync_held_midway
+from tests.conftest import cli_env, invoke_in_process, kill_sync_midway
+from tests.history.test_interrupted_counts import stopped_by_ctrl_c
 from tests.test_sync import SECRET, events_project
 
 ENV = {"TIKTOK_ACCESS_TOKEN": SECRET}
@@ -40,17 +40,7 @@ def _show(project: Path, run_id: str) -> dict[str, object]:
 def test_runs_show_lists_the_destination_a_ctrl_c_stopped_mid_send(
     server: SandboxServer, tmp_path: Path
 ) -> None:
-    # 10 requests of 1,000, 3 at a time: 5 answered, the next 3 held when Ctrl-C comes
-    project = events_project(tmp_path / "p", server.base_url, rows=10_000)
-    with sync_held_midway(project, server, cli_env(ENV), after_requests=5, in_flight=3) as proc:
-        proc.send_signal(signal.SIGINT)
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            if line == "retl: SIGINT received, stopping\n":
-                break
-        server.faults.release()
-        proc.communicate(timeout=120)
-    assert proc.returncode == 130
+    project = stopped_by_ctrl_c(server, tmp_path)  # 5 of 10 requests answered
     listed = invoke_in_process("runs", "--project-dir", project, "--format", "json")
     (run,) = orjson.loads(listed.stdout)["runs"]
     detail = _show(project, run["run_id"])
