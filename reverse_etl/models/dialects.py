@@ -94,22 +94,34 @@ def refuse_connectors(compiled: CompiledModel) -> None:
 
 
 def refuse_sql_text(compiled: CompiledModel, sql: str | None = None) -> None:
-    """A model may not call a function that runs SQL given as text (``models/sql_text.py``):
-    refused at the line of the model (maybe an upstream one) that calls it. ``sql``: the
-    DuckDB SQL ``compiled``'s text was translated into, checked too."""
-    from reverse_etl.models.lines import ModelLines
-    from reverse_etl.models.sql_text import sql_text_call, sql_text_refusal
+    """A model may not call a function that runs SQL given as text, nor one that changes the
+    session or writes its files (``models/sql_text.py``): refused at the line of the model
+    (maybe an upstream one) that calls it. ``sql``: the DuckDB SQL ``compiled``'s text was
+    translated into, checked too."""
+    from reverse_etl.models.sql_text import (
+        session_call,
+        session_refusal,
+        sql_text_call,
+        sql_text_refusal,
+    )
 
-    model, line = compiled.model, None
-    found = sql_text_call(compiled.sql)
-    if found is not None:
-        origin = compiled.origin(found[1])
-        if origin is not None:
-            model, line = origin[0], ModelLines(origin[0]).locate(origin[1], found[0])
-    elif sql is not None:
-        found = sql_text_call(sql)
-    if found is not None:
-        raise ModelError(sql_text_refusal(found[0]), file=model.path, line=line)
+    for find, say in ((sql_text_call, sql_text_refusal), (session_call, session_refusal)):
+        model, line = compiled.model, None
+        found = find(compiled.sql)
+        if found is not None:
+            origin = compiled.origin(found[1])
+            if origin is not None:
+                model, line = origin[0], _located(origin[0], origin[1], found[0])
+        elif sql is not None:
+            found = find(sql)
+        if found is not None:
+            raise ModelError(say(found[0]), file=model.path, line=line)
+
+
+def _located(model: Model, line: int, name: str) -> int | None:
+    from reverse_etl.models.lines import ModelLines
+
+    return ModelLines(model).locate(line, name)
 
 
 def query_for(compiled: CompiledModel, engine: Engine, tree: exp.Expr | None = None) -> str:

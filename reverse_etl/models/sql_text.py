@@ -1,4 +1,5 @@
-"""DuckDB's functions that run SQL given as text: a model may not call them.
+"""DuckDB's functions a model may not call: those that run SQL given as text, and those that
+change the session or write its files (``SESSION_FUNCTIONS``).
 
 A model may come from an untrusted pull request. Every check of what it reads (the files of
 the project's folders, never hidden ones: docs/configuration.md) reads the model's own SQL;
@@ -12,6 +13,14 @@ it runs (``validate``, ``plan``, ``sync``, ``show``). These are DuckDB 1.5's, fo
 - ``json_execute_serialized_sql(json_serialize_sql(sql))``;
 - ``json_serialize_plan(sql)``, which binds the SQL it is given (reading a file's header).
 
+DuckDB's table functions also change the connection every later statement of the run uses,
+or write files, from inside a SELECT (``SESSION_FUNCTIONS``): ``enable_profiling()`` printed
+a profile of each of retl's statements into ``plan``'s output, or wrote it to a file of the
+project; ``enable_logging(storage='file', ...)`` with ``write_log(...)`` aborted the whole
+process; ``checkpoint()`` writes the attached databases (the state). DuckDB's file rule
+allows the project's folders, so none of these is stopped by it. A model reads rows: it may
+call none of them either.
+
 Read from the tokens, not a regular expression: ``'the query (beta)'`` is a string, and
 ``"QUERY" /* c */ (...)`` and ``system.main.query(...)`` are calls.
 """
@@ -24,10 +33,37 @@ from typing import Any
 SQL_TEXT_FUNCTIONS = frozenset(
     {"query", "query_table", "json_execute_serialized_sql", "json_serialize_plan"}
 )
+# DuckDB 1.5's functions (``duckdb_functions()``) a SELECT can call that change the session
+# every later statement of the run uses, write a file, or read the log of the run's
+# statements: what each does, for the message. (``duckdb_secrets()`` shows secrets redacted,
+# and DuckDB will not unredact them: tests/warehouse/test_attach.py.)
+SESSION_FUNCTIONS: dict[str, str] = {
+    "enable_profiling": "it turns on profiling, written to retl's output or to a file",
+    "disable_profiling": "it changes the session's profiling",
+    "enable_logging": "it turns on DuckDB's log, which may be a file",
+    "disable_logging": "it changes the session's log",
+    "truncate_duckdb_logs": "it empties the session's log",
+    "write_log": "it writes to DuckDB's log, which may be a file",
+    "duckdb_logs": "it reads the log of the run's statements",
+    "duckdb_logs_parsed": "it reads the log of the run's statements",
+    "checkpoint": "it writes the attached databases' files (the state)",
+    "force_checkpoint": "it writes the attached databases' files (the state)",
+}
 _MAYBE = re.compile(r"query|serial", re.IGNORECASE)  # no token needed without one
-_FALLBACK = re.compile(
-    r"\b(" + "|".join(sorted(SQL_TEXT_FUNCTIONS)) + r")\b\W*\(", re.IGNORECASE
-)  # text the tokenizer cannot read: any mention of a name before a parenthesis
+_SESSION_MAYBE = re.compile(r"profil|logg|_log|checkpoint", re.IGNORECASE)
+
+
+def _fallback(names: frozenset[str], views: frozenset[str] = frozenset()) -> re.Pattern[str]:
+    """Text the tokenizer cannot read: any mention of a name before a parenthesis (of a
+    view's name, any mention)."""
+    called = r"\b(" + "|".join(sorted(names)) + r")\b\W*\("
+    bare = "".join(rf"|\b({re.escape(v)})\b" for v in sorted(views))
+    return re.compile(called + bare, re.IGNORECASE)
+
+
+_FALLBACK = _fallback(SQL_TEXT_FUNCTIONS)
+_SESSION_VIEWS = frozenset({"duckdb_logs"})  # a view too: FROM duckdb_logs, no parentheses
+_SESSION_FALLBACK = _fallback(frozenset(SESSION_FUNCTIONS), _SESSION_VIEWS)
 
 
 def sql_text_call(sql: str) -> tuple[str, int] | None:
@@ -35,6 +71,23 @@ def sql_text_call(sql: str) -> tuple[str, int] | None:
     name, lower case, and the line (1-based) of ``sql`` it is on; None when there is none."""
     if not _MAYBE.search(sql):
         return None
+    return _first_call(sql, SQL_TEXT_FUNCTIONS, _FALLBACK)
+
+
+def session_call(sql: str) -> tuple[str, int] | None:
+    """The first call in ``sql`` (DuckDB's) of one of ``SESSION_FUNCTIONS``: its name, lower
+    case, and the line (1-based) of ``sql`` it is on; None when there is none."""
+    if not _SESSION_MAYBE.search(sql):
+        return None
+    return _first_call(sql, frozenset(SESSION_FUNCTIONS), _SESSION_FALLBACK, _SESSION_VIEWS)
+
+
+def _first_call(
+    sql: str,
+    names: frozenset[str],
+    fallback: re.Pattern[str],
+    views: frozenset[str] = frozenset(),
+) -> tuple[str, int] | None:
     from sqlglot.dialects.dialect import Dialect
     from sqlglot.errors import SqlglotError
     from sqlglot.tokenizer_core import TokenType
@@ -44,20 +97,22 @@ def sql_text_call(sql: str) -> tuple[str, int] | None:
     try:
         tokens = Dialect.get_or_raise("duckdb").tokenize(sql)
     except SqlglotError:
-        found = _FALLBACK.search(sql)
+        found = fallback.search(sql)
         if found is None:
             return None
-        return found.group(1).lower(), sql.count("\n", 0, found.start()) + 1
-    for i, token in enumerate(tokens[:-1]):
+        said = next(g for g in found.groups() if g is not None)
+        return said.lower(), sql.count("\n", 0, found.start()) + 1
+    for i, token in enumerate(tokens):
         name = token.text.lower()
-        if name not in SQL_TEXT_FUNCTIONS or tokens[i + 1].token_type != TokenType.L_PAREN:
-            continue
-        if token.token_type == TokenType.STRING:
+        if name not in names or token.token_type == TokenType.STRING:
             continue  # a string is never called
+        called = i + 1 < len(tokens) and tokens[i + 1].token_type == TokenType.L_PAREN
+        if not called and name not in views:
+            continue
         before = tokens[i - 1].token_type if i else None
         if before in (TokenType.ALIAS, TokenType.WITH):  # AS query(a): an alias's columns
             continue
-        if _cte_columns(tokens, i + 1):  # WITH a AS (...), query(b) AS (...): a CTE
+        if called and _cte_columns(tokens, i + 1):  # WITH a AS (...), query(b) AS (...): a CTE
             continue
         return name, token.line
     return None
@@ -100,4 +155,13 @@ def sql_text_refusal(name: str) -> str:
         "model's files sees (it reads hidden files such as data/.env); write that query in "
         "the model itself (a subquery, a CTE or a ref() of another model) and read a table "
         "or a file by its name (FROM t, read_csv('data/x.csv'))"
+    )
+
+
+def session_refusal(name: str) -> str:
+    """What to say of a model's call of ``name`` (one of ``SESSION_FUNCTIONS``), the fix
+    included (a model's error keeps the message)."""
+    return (
+        f"a model may not call {name}(): {SESSION_FUNCTIONS[name]}; a model only reads rows, "
+        "and changes nothing of the session retl runs it in (remove the call)"
     )

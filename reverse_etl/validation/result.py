@@ -22,6 +22,7 @@ RULES = (
     "source-file",
     "source-table",
     "sql-text",
+    "session-call",
     "unknown-column",
     "bad-type",
     "incomplete",

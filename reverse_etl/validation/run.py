@@ -22,7 +22,12 @@ from reverse_etl.destinations import registry
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
 from reverse_etl.models.read_rule import built_refusal, path_refusal, refused_read
-from reverse_etl.models.sql_text import sql_text_call, sql_text_refusal
+from reverse_etl.models.sql_text import (
+    session_call,
+    session_refusal,
+    sql_text_call,
+    sql_text_refusal,
+)
 from reverse_etl.schemas import (
     DbtSchemas,
     DeclaredSchemas,
@@ -329,6 +334,7 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
     diagnostics += [Diagnostic("source-table", ctx.absent[r]) for r in refs if r in ctx.absent]
     diagnostics += [Diagnostic("value-case", note) for note in config.notes]
     diagnostics += [d for m in chain if (d := _sql_text(m)) is not None]
+    diagnostics += [d for m in chain if (d := _session_call(m)) is not None]
     diagnostics += [d for m in chain if (d := _macro_read(m, ctx)) is not None]
     diagnostics += [
         _from_issue(i, m, ctx)
@@ -364,6 +370,19 @@ def _sql_text(model: AnalysedModel) -> Diagnostic | None:
     line = model.lines.locate(found[1], found[0])
     return Diagnostic(
         "sql-text", Problem(sql_text_refusal(found[0]), file=model.model.path, line=line)
+    )
+
+
+def _session_call(model: AnalysedModel) -> Diagnostic | None:
+    """A model's call of a function that changes the session, writes its files or reads its
+    log (``models/sql_text.SESSION_FUNCTIONS``), refused as ``plan``, ``sync``
+    and ``show`` refuse it."""
+    found = session_call(model.model.sql)
+    if found is None:
+        return None
+    line = model.lines.locate(found[1], found[0])
+    return Diagnostic(
+        "session-call", Problem(session_refusal(found[0]), file=model.model.path, line=line)
     )
 
 
