@@ -746,6 +746,33 @@ def _unreachable(exc: BaseException) -> BaseException | None:
 # (System.getenv reads the process's environment, the tokens included), or a shell command
 # (TRANSFORM ... USING). A model may come from an untrusted pull request: refused.
 _CODE_FUNCTIONS = frozenset({"reflect", "java_method", "try_reflect"})
+# Functions of Spark and Databricks SQL a model may not call, and why: they read files or
+# streams past the rule on which files a model may read (read_files('/etc/passwd', format =>
+# 'text') reads any file the cluster's process can), hand out the workspace's secrets
+# (secret('scope', 'key') returns its value, which a model would send as event data), or
+# call the network with the workspace's connections. One list, checked with the code above.
+_REFUSED_FUNCTIONS = {
+    **dict.fromkeys(
+        (
+            "read_files",
+            "read_statestore",
+            "read_state_metadata",
+            "read_kafka",
+            "read_kinesis",
+            "read_pubsub",
+            "read_pulsar",
+            "cloud_files_state",
+        ),
+        "it reads files or streams that retl does not check (read a file with "
+        "read_parquet('...'), read_csv('...') or read_json('...'), whose paths retl checks, "
+        "or declare it as a source with external_location)",
+    ),
+    **dict.fromkeys(
+        ("secret", "try_secret", "list_secrets"),
+        "it returns the workspace's secrets, which the model's rows would carry",
+    ),
+    "http_request": "it calls the network with the workspace's connections",
+}
 # Spark SQL reads a file named as a table of a data source (csv.`/path`, text.`.git/config`):
 # past the rule on which files a model may read (engine/file_rule.py). The session also runs
 # with spark.sql.runSQLOnFiles off; this says it first, with the fix.
@@ -777,6 +804,9 @@ def _refuse_code(tree: exp.Expr) -> None:
                     f"a model may not call {called}(): it runs Java code in Spark",
                     hint="compute the column in SQL",
                 )
+            if called in _REFUSED_FUNCTIONS:
+                # the fix in the message: a model's error keeps the message, not the hint
+                raise EngineError(f"a model may not call {called}(): {_REFUSED_FUNCTIONS[called]}")
 
 
 def _refuse_clock_intervals(tree: exp.Expr) -> None:

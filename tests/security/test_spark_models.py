@@ -54,3 +54,26 @@ def test_plain_models_still_pass() -> None:
     out = spark.transpile("select upper(name) as n, reflect_count from t")
     assert "UPPER(name)" in out
     assert engine("spark").transpile("select `a b` from t") == "select `a b` from t"
+
+
+@pytest.mark.parametrize(
+    ("sql", "called"),
+    [
+        ("select value as v from read_files('/etc/passwd', format => 'text')", "read_files"),
+        ("select * from READ_FILES('.git/config')", "read_files"),
+        ("select secret('ci', 'token') as t", "secret"),
+        ("select * from list_secrets()", "list_secrets"),
+        ("select http_request(conn => 'c', method => 'GET', path => '/') as r", "http_request"),
+        ("select * from read_statestore('/tmp/checkpoint')", "read_statestore"),
+    ],
+)
+def test_a_file_read_or_secret_spark_does_itself_is_refused(sql: str, called: str) -> None:
+    """Databricks' read_files() reads any file the cluster can, past the rule on a model's
+    files (engine/file_rule.py); secret() returns a secret's value into the rows sent."""
+    for spark in (engine("spark"), engine("duckdb")):
+        with pytest.raises(EngineError, match=rf"may not call {called}\(\)"):
+            spark.native_view("m", sql)
+    with pytest.raises(EngineError, match=rf"may not call {called}\(\)"):
+        engine("spark").transpile(sql)
+    # columns of such names are no call
+    assert "secret_count" in engine("duckdb").transpile("select secret_count, read_files from t")
