@@ -384,9 +384,14 @@ def test_error_half_way_through_the_stream(
 
 
 def test_stream_runs_read_only(engine: PostgresEngine) -> None:
-    engine.execute("CREATE SEQUENCE s")
+    # (nextval() itself is refused before it is sent: engine/postgres.py, _REFUSED_CALLS)
+    engine.execute("CREATE TABLE written (n int)")
+    engine.execute(
+        "CREATE FUNCTION bump() RETURNS int LANGUAGE sql AS "
+        "'INSERT INTO written VALUES (1) RETURNING n'"
+    )
     with pytest.raises(EngineError, match="read-only transaction"):
-        engine.stream("select nextval('s') as n").read_all()
+        engine.stream("select bump() as n").read_all()
 
 
 def test_search_path_and_utc_session(pg_server: PgServer, pg_db: PostgresConnection) -> None:

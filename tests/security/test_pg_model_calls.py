@@ -1,0 +1,48 @@
+"""A model run on a PostgreSQL warehouse may not call the server's functions that read its
+files (pg_read_file), run SQL given as text (query_to_xml), connect elsewhere (dblink), or
+change the session or the database (set_config, nextval): refused in the text retl sends,
+whichever dialect the model is written in. No server is needed: the check comes first."""
+
+from __future__ import annotations
+
+import pytest
+
+from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
+from reverse_etl.errors import EngineError
+
+
+def engine(dialect: str) -> PostgresEngine:
+    return PostgresEngine(
+        PostgresConnection("localhost"), model_dialect=dialect
+    )  # connects to none
+
+
+@pytest.mark.parametrize(
+    ("sql", "called"),
+    [
+        ("select pg_read_file('/etc/passwd') as a", "pg_read_file"),
+        ("select * from pg_ls_dir('.') as a", "pg_ls_dir"),
+        ("select lo_import('/etc/passwd') as a", "lo_import"),
+        ("select query_to_xml('select 1', true, false, '') as a", "query_to_xml"),
+        ("select * from dblink('host=h', 'select 1') as t(a int)", "dblink"),
+        ("select dblink_exec('host=h', 'drop table t') as a", "dblink_exec"),
+        ("select pg_catalog.set_config('search_path', 'x', false) as a", "set_config"),
+        ("select setval('s', 1) as a", "setval"),
+    ],
+)
+@pytest.mark.parametrize("dialect", ["postgres", "duckdb"])
+def test_a_server_side_call_is_refused(sql: str, called: str, dialect: str) -> None:
+    with pytest.raises(EngineError, match=rf"may not call {called}\(\)"):
+        engine(dialect).transpile(sql)
+
+
+def test_a_native_model_is_checked_as_sent() -> None:
+    pg = engine("duckdb")
+    view = pg.native_view("m", "select pg_read_file('/etc/passwd') as a")
+    with pytest.raises(EngineError, match=r"may not call pg_read_file\(\)"):
+        pg.transpile(f"select a from {view}")
+
+
+def test_ordinary_functions_and_columns_of_such_names_pass() -> None:
+    out = engine("postgres").transpile("select upper(a) as b, nextval_n, set_config from t")
+    assert "UPPER(a)" in out
