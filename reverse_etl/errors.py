@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 MAX_LISTED_PROBLEMS = 20
@@ -34,6 +34,17 @@ class Problem:
         if self.key:
             parts.append(self.key)
         return " ".join(parts)
+
+    def shown_from(self, root: Path | None) -> Problem:
+        """This problem with its file as the project spells it (``models/orders.sql``)
+        when the file is inside ``root``, '/'-separated; else unchanged."""
+        if root is None or self.file is None:
+            return self
+        try:
+            shown = Path(self.file).relative_to(root).as_posix()
+        except ValueError:
+            return self
+        return replace(self, file=shown)
 
     def render(self) -> str:
         where = self.location()
@@ -78,9 +89,10 @@ class RetlError(Exception):
             problems=items,
         )
 
-    def render_lines(self) -> list[str]:
-        """Human text: one line per problem, long lists capped with '… and N more'."""
-        lines = [p.render() for p in self.problems[:MAX_LISTED_PROBLEMS]]
+    def render_lines(self, root: Path | None = None) -> list[str]:
+        """Human text: one line per problem, long lists capped with '… and N more'; files
+        inside ``root`` (the project) as the project spells them."""
+        lines = [p.shown_from(root).render() for p in self.problems[:MAX_LISTED_PROBLEMS]]
         extra = len(self.problems) - MAX_LISTED_PROBLEMS
         if extra > 0:
             lines.append(f"… and {extra} more")

@@ -221,7 +221,7 @@ class Project:
         )
         for name in graph.order:
             for note in graph.models[name].notes:
-                self.console.warning(note.render())
+                self.console.warning_at(note.shown_from(self.dir))
         if self.cli_vars:
             for line in unused_vars(self.cli_vars, self._vars_read(graph)):
                 self.console.warning(line)

@@ -100,4 +100,5 @@ def test_init_json_output(tmp_path: Path, cli) -> None:
     assert document == {
         "ok": True,
         "created": [str(tmp_path / "p" / name) for name in EXPECTED_FILES],
+        "warnings": [],
     }

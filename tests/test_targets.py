@@ -148,7 +148,7 @@ def test_an_unknown_target_is_a_located_error_with_did_you_mean(project, cli) ->
     result = cli("plan", "--project-dir", project, env={TARGET_ENV: "staging"})
     assert result.returncode == 1
     assert result.stderr == (
-        f"error: {project / 'retl_project.yml'}:5 targets: RETL_TARGET staging: no target "
+        "error: retl_project.yml:5 targets: RETL_TARGET staging: no target "
         "named 'staging' (targets: dev, prod)\n"
     )
 

@@ -55,9 +55,7 @@ def _root(
 
 def _load(out: Output, project_dir: Path, vars: str | None, target: str | None) -> "Project":
     """The project of a command that takes --project-dir, --vars and --target."""
-    from reverse_etl.project import Project
-
-    return Project.load(project_dir, vars=opt.parse_vars(vars), console=out.console, target=target)
+    return out.load(project_dir, vars=opt.parse_vars(vars), target=target)
 
 
 @app.command()
@@ -394,9 +392,8 @@ def state_show(
 
     def go() -> None:
         from reverse_etl.cli.render import render_state
-        from reverse_etl.project import Project
 
-        with Project.load(project_dir, console=out.console, target=target) as p:
+        with out.load(project_dir, target=target) as p:
             scopes = p.state_show(sandbox=sandbox)
             apart = None
             if not scopes and not sandbox and p.state_file(sandbox=True).exists():
@@ -429,9 +426,7 @@ def state_reset(
     out = Output.create(fmt, debug)
 
     def go() -> None:
-        from reverse_etl.project import Project
-
-        with Project.load(project_dir, console=out.console, target=target) as p:
+        with out.load(project_dir, target=target) as p:
             forgotten = p.state_reset(
                 opt.selection(select),
                 exclude=opt.selection(exclude),

@@ -10,7 +10,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import orjson
 import typer
@@ -20,11 +21,15 @@ from reverse_etl.errors import (
     EXIT_SIGPIPE,
     EXIT_SIGTERM,
     Interrupted,
+    Problem,
     RetlError,
     environment_error,
 )
 from reverse_etl.reporting.console import Console, JsonConsole, PlainConsole, RichConsole
 from reverse_etl.secrets import scrub, scrub_data
+
+if TYPE_CHECKING:
+    from reverse_etl.project import Project
 
 Format = Literal["text", "json"]
 
@@ -41,6 +46,9 @@ class Output:
     debug: bool
     console: Console
     rich: bool
+    # The project's folder once a command opens it: files inside it are shown as the project
+    # spells them (models/orders.sql:3), as validate's diagnostics are.
+    root: Path | None = None
 
     @classmethod
     def create(cls, fmt: str, debug: bool) -> Output:
@@ -53,7 +61,21 @@ class Output:
             return cls("text", debug, RichConsole(), True)
         return cls("text", debug, PlainConsole(), False)
 
+    def load(self, project_dir: Path, **kwargs: Any) -> Project:
+        """Open the project (``Project.load``) with this output's console; from here on its
+        files are shown relative to it."""
+        from reverse_etl.project import Project
+
+        self.root = Path(project_dir).expanduser().resolve()
+        return Project.load(project_dir, console=self.console, **kwargs)
+
     def json(self, document: Any) -> None:
+        """Print the one JSON document. The warnings shown while the command ran are in it
+        (``warnings``, shaped as an error's ``problems``): stderr holds none of them."""
+        if isinstance(self.console, JsonConsole) and isinstance(document, dict):
+            shown = [problem_dict(p.shown_from(self.root)) for p in self.console.warnings]
+            document = {**document, "warnings": shown}
+            self.console.document_written = True
         # Scrubbed before and after encoding: a secret inside an error's text, and any form
         # of one that only the JSON encoding produces.
         text = orjson.dumps(scrub_data(document), option=orjson.OPT_INDENT_2, default=str)
@@ -135,16 +157,17 @@ def boundary(out: Output) -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def error_document(exc: RetlError) -> dict[str, Any]:
-    """The ``--format json`` document of an error."""
-    return {"ok": False, "error": exc.message, "problems": [_problem(p) for p in exc.problems]}
+def error_document(exc: RetlError, root: Path | None = None) -> dict[str, Any]:
+    """The ``--format json`` document of an error (files inside ``root`` relative to it)."""
+    problems = [problem_dict(p.shown_from(root)) for p in exc.problems]
+    return {"ok": False, "error": exc.message, "problems": problems}
 
 
 def _user_error(out: Output, exc: RetlError) -> NoReturn:
-    for line in exc.render_lines():
+    for line in exc.render_lines(out.root):
         _fail_line(line)
     if out.format == "json":
-        out.json(error_document(exc))
+        out.json(error_document(exc, out.root))
     if out.debug:
         _traceback()
     raise typer.Exit(exc.exit_code) from None
@@ -168,7 +191,8 @@ def _interrupted(out: Output, exc: KeyboardInterrupt) -> NoReturn:
     raise typer.Exit(EXIT_SIGINT if signal_name == "SIGINT" else EXIT_SIGTERM) from None
 
 
-def _problem(p: Any) -> dict[str, Any]:
+def problem_dict(p: Problem) -> dict[str, Any]:
+    """A problem in a JSON document: an error's ``problems[]``, a warning's ``warnings[]``."""
     return {
         "message": p.message,
         "file": str(p.file) if p.file is not None else None,

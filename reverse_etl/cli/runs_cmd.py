@@ -25,9 +25,7 @@ runs_app = typer.Typer(
 
 
 def _project(out: Output, project_dir: Path, target: str | None) -> "Project":
-    from reverse_etl.project import Project
-
-    return Project.load(project_dir, console=out.console, target=target)
+    return out.load(project_dir, target=target)
 
 
 @runs_app.callback()

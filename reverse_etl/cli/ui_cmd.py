@@ -33,7 +33,6 @@ def ui(
     out = Output.create("text", debug)
 
     def go() -> None:
-        from reverse_etl.project import Project
         from reverse_etl.ui import UiApp, UiServer, check_host
 
         check_host(host)  # before the project loads: the option is the first thing wrong
@@ -43,7 +42,7 @@ def ui(
                 key="--port",
                 hint="--port 0 takes any free port",
             )
-        with Project.load(project_dir, console=out.console, target=target) as p:
+        with out.load(project_dir, target=target) as p:
             server = UiServer(UiApp(p, title=p.config.name or p.dir.name), host=host, port=port)
             try:
                 server.start()

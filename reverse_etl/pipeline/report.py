@@ -74,9 +74,10 @@ def _problem(problem: Problem) -> dict[str, Any]:
     }
 
 
-def error_lines(document: dict[str, Any]) -> list[str]:
+def error_lines(document: dict[str, Any], root: Path | None = None) -> list[str]:
     """What a written report says of its run's error: one line per located problem (the
-    message alone when it has none), as the command said it."""
+    message alone when it has none), as the command said it (files inside ``root``, the
+    project, relative to it)."""
     lines = []
     for item in document.get("problems") or ():
         if isinstance(item, dict) and isinstance(item.get("message"), str):
@@ -87,7 +88,7 @@ def error_lines(document: dict[str, Any]) -> list[str]:
                 key=item.get("key"),
                 hint=item.get("hint"),
             )
-            lines.append(problem.render())
+            lines.append(problem.shown_from(root).render())
     error = document.get("error")
     return lines or ([error] if isinstance(error, str) and error else [])
 

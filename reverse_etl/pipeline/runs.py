@@ -110,9 +110,9 @@ def run_detail(project: RunContext, run_id: str) -> RunDetail | None:
     for reader, holder, sandbox in _readers(project):
         ids = reader.run_ids(run_id)
         if run_id in ids:
-            exact.append(_detail(reader, run_id, holder, runs_folder(project)))
+            exact.append(_detail(reader, run_id, holder, runs_folder(project), project.dir))
         elif len(ids) == 1:
-            details.append(_detail(reader, ids[0], holder, runs_folder(project)))
+            details.append(_detail(reader, ids[0], holder, runs_folder(project), project.dir))
         matches += ids
         planning = _planning(holder, ids, run_id)
         if planning is not None:  # no row yet (see _running)
@@ -143,7 +143,7 @@ def _planning(holder: LockHolder | None, ids: list[str], run_id: str) -> str | N
 
 
 def _detail(
-    reader: HistoryReader, run_id: str, holder: LockHolder | None, reports: Path
+    reader: HistoryReader, run_id: str, holder: LockHolder | None, reports: Path, root: Path
 ) -> RunDetail:
     run = reader.run(run_id)
     assert run is not None  # listed by run_ids just before, and nothing prunes meanwhile
@@ -156,17 +156,20 @@ def _detail(
     # was sending to) is read from the log. A run that exited 0 has a result for each.
     stopped = run.exit_code != 0 and not run.running
     destinations = tuple(reader.run_destinations(run.run_id, stopped=stopped))
-    return RunDetail(run, destinations, tuple(rejected), total, _said(reports / f"{run_id}.json"))
+    return RunDetail(
+        run, destinations, tuple(rejected), total, _said(reports / f"{run_id}.json", root)
+    )
 
 
-def _said(report: Path) -> tuple[str, ...]:
+def _said(report: Path, root: Path) -> tuple[str, ...]:
     """What the run's report file says stopped it (nothing when it has no such file: a run
-    killed before writing it, or a report of a warehouse state's run kept elsewhere)."""
+    killed before writing it, or a report of a warehouse state's run kept elsewhere), files
+    inside the project ``root`` named as the command named them."""
     try:
         document = orjson.loads(report.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return ()
-    return tuple(error_lines(document)) if isinstance(document, dict) else ()
+    return tuple(error_lines(document, root)) if isinstance(document, dict) else ()
 
 
 def deliveries(

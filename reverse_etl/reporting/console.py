@@ -1,7 +1,8 @@
 """Consoles: how the library talks to people. The library never prints; it calls a Console.
 
 ``RichConsole`` on a terminal, ``PlainConsole`` for CI logs (no ANSI codes), ``NullConsole``
-for tests and ``--format json`` (where stdout must hold exactly one JSON document).
+for tests and ``JsonConsole`` for ``--format json`` (where stdout must hold exactly one JSON
+document, and the warnings go into it).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Protocol
 
+from reverse_etl.errors import Problem
 from reverse_etl.reporting.progress import Counters, PlainProgress
 
 # rich (~50 ms of imports) is loaded by the rich console only, when it is made: plain and JSON
@@ -24,6 +26,10 @@ class Console(Protocol):
     def info(self, text: str) -> None: ...
 
     def warning(self, text: str) -> None: ...
+
+    def warning_at(self, problem: Problem) -> None:
+        """A warning located in a file (``problem.file`` as the project spells it)."""
+        ...
 
     def error(self, text: str) -> None:
         """What failed (a destination's run); the command's exit code says it too."""
@@ -50,6 +56,9 @@ class NullConsole:
     def warning(self, text: str) -> None:
         self.lines.append("warning: " + text)
 
+    def warning_at(self, problem: Problem) -> None:
+        self.warning(problem.render())
+
     def error(self, text: str) -> None:
         self.lines.append("error: " + text)
 
@@ -64,16 +73,25 @@ class NullConsole:
 
 
 class JsonConsole(NullConsole):
-    """For ``--format json``: stdout is reserved for the one JSON document, so nothing but
-    warnings is shown, as plain lines on stderr."""
+    """For ``--format json``: stdout is reserved for the one JSON document. Warnings are kept
+    for it (its ``warnings`` list, which a CI job reading stdout sees); only one given after
+    the document was written, which it can no longer hold, is a line on stderr."""
 
     def __init__(self, err: IO[str] | None = None) -> None:
         super().__init__()
         self.err = err or sys.stderr
+        self.warnings: list[Problem] = []
+        self.document_written = False
 
     def warning(self, text: str) -> None:
-        super().warning(text)
-        print(f"warning: {text}", file=self.err, flush=True)
+        self.warning_at(Problem(text, severity="warning"))
+
+    def warning_at(self, problem: Problem) -> None:
+        super().warning(problem.render())
+        if self.document_written:
+            print(f"warning: {problem.render()}", file=self.err, flush=True)
+        else:
+            self.warnings.append(problem)
 
     def error(self, text: str) -> None:
         super().error(text)
@@ -92,6 +110,9 @@ class PlainConsole:
 
     def warning(self, text: str) -> None:
         print(f"warning: {text}", file=self.err, flush=True)
+
+    def warning_at(self, problem: Problem) -> None:
+        self.warning(problem.render())
 
     def error(self, text: str) -> None:
         print(f"error: {text}", file=self.err, flush=True)
@@ -142,6 +163,9 @@ class RichConsole:
         from rich.markup import escape
 
         self.err.print(f"[yellow]warning:[/yellow] {escape(text)}")
+
+    def warning_at(self, problem: Problem) -> None:
+        self.warning(problem.render())
 
     def error(self, text: str) -> None:
         from rich.markup import escape
