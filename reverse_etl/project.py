@@ -31,6 +31,7 @@ from reverse_etl.dbt import MANIFEST_FILE, DbtArtifacts, target_dir_for
 from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV, FileRule, unhidden_under
 from reverse_etl.errors import (
     ConfigError,
+    EngineError,
     ModelError,
     Problem,
     UsageError,
@@ -290,6 +291,9 @@ class Project:
             wh = self.config.warehouse
             temp = self._spill_dir()
             if isinstance(wh, DuckDBWarehouse):
+                for a in wh.attach:
+                    if a.type == "postgres" and a.dsn:
+                        self._warn_unguarded_dsn(a.name, a.dsn.reveal().get_secret_value())
                 self._workbench = DuckDBEngine(
                     self.resolve_path(wh.path) if wh.path else None,
                     memory=MemoryPolicy.from_config(wh.memory_limit),
@@ -314,6 +318,25 @@ class Project:
                 )
             self._workbench.restrict_files(*self.readable_files())
         return self._workbench
+
+    def _warn_unguarded(self, host: str | None, **kwargs: Any) -> None:
+        """A CI job without RETL_ALLOWED_HOSTS that gives a password to a remote host
+        (engine/hosts.unguarded_host): said before anything connects."""
+        from reverse_etl.engine.hosts import unguarded_host
+
+        problem = unguarded_host(host, **kwargs)
+        if problem is not None:
+            self.console.warning_at(problem.shown_from(self.dir))
+
+    def _warn_unguarded_dsn(self, name: str, dsn: str) -> None:
+        from reverse_etl.engine.pg_dsn import dsn_host, split_password
+
+        try:
+            target, password = split_password(dsn)
+            host = dsn_host(target)
+        except EngineError:
+            return  # the attachment's own error says it, when it is opened
+        self._warn_unguarded(host, key=f"warehouse.attach.{name}", password=password is not None)
 
     def _check_source_files(self, compiled: CompiledModel) -> None:
         """A source file that is missing, or that models may not read, said as such at its
@@ -381,6 +404,13 @@ class Project:
         if self._warehouse is None:
             from reverse_etl.engine.factory import open_warehouse
 
+            if wh.type == "postgres":
+                self._warn_unguarded(
+                    wh.host,
+                    key="warehouse.host",
+                    password=wh.password is not None,
+                    where=self.warehouse_written_at.get("host"),
+                )
             warehouse = open_warehouse(
                 wh, self.resolve_path, self.state_dir, written_at=self.warehouse_written_at
             )

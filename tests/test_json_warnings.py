@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from reverse_etl.engine.hosts import unguarded_host
 from reverse_etl.errors import Problem
 
 PROJECT = {"retl_project.yml": "name: t\nwarehouse:\n  type: duckdb\n"}
@@ -59,3 +62,84 @@ def test_problem_outside_the_project_keeps_its_whole_path(tmp_path):
     problem = Problem("x", file=outside, line=2)
     assert problem.shown_from(tmp_path / "project") is problem
     assert problem.shown_from(tmp_path).render() == "elsewhere.csv:2: x"
+
+
+@pytest.fixture
+def ci_job(monkeypatch, tmp_path):
+    """A CI job's environment: CI set, no allow-list, no pgpass file."""
+    monkeypatch.setenv("CI", "true")
+    for name in ("RETL_ALLOWED_HOSTS", "PGPASSWORD", "PGHOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+
+
+def test_ci_without_allowed_hosts_warns_of_a_remote_host_given_a_password(ci_job):
+    problem = unguarded_host("db.example.com", key="warehouse.host", password=True)
+    assert problem is not None and problem.severity == "warning"
+    assert "db.example.com" in problem.message and "RETL_ALLOWED_HOSTS" in problem.message
+    assert problem.hint is not None and "RETL_ALLOWED_HOSTS=db.example.com" in problem.hint
+    assert problem.key == "warehouse.host"
+
+
+@pytest.mark.parametrize(
+    ("host", "env", "password"),
+    [
+        ("localhost", {}, True),
+        ("127.0.0.1", {}, True),
+        ("::1", {}, True),
+        ("/var/run/postgresql", {}, True),
+        (None, {}, True),  # libpq's default: the local socket
+        ("db.example.com", {}, False),  # no password anywhere
+        ("db.example.com", {"RETL_ALLOWED_HOSTS": "db.example.com"}, True),
+        ("db.example.com", {"CI": None}, True),  # not a CI job
+        ("db.example.com", {"CI": "false"}, True),
+    ],
+)
+def test_no_warning_when_nothing_is_at_stake(ci_job, monkeypatch, host, env, password):
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, value)
+    assert unguarded_host(host, key="warehouse.host", password=password) is None
+
+
+def test_libpq_passwords_count_and_only_remote_hosts_are_named(ci_job, monkeypatch, tmp_path):
+    monkeypatch.setenv("PGPASSWORD", "s3cret-pw")
+    problem = unguarded_host("localhost,db.example.com", key="warehouse.host", password=False)
+    assert problem is not None
+    assert "s3cret-pw" not in problem.render()
+    assert "localhost" not in problem.render()
+    monkeypatch.delenv("PGPASSWORD")
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text("*:*:*:*:pw\n")
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    assert unguarded_host("10.0.0.5", key="k", password=False) is not None
+
+
+def test_project_warns_once_before_it_connects(ci_job, monkeypatch, tmp_path, make_project):
+    monkeypatch.setenv("PGPASSWORD", "s3cret-pw")
+    project = """
+        name: t
+        warehouse:
+          type: postgres
+          host: db.example.com
+          dbname: x
+          user: retl
+          password: "{{ env_var('PGPASSWORD') }}"
+        """
+    root = make_project(tmp_path, {"retl_project.yml": project, "models/m.sql": "select 1 as a"})
+    from reverse_etl.project import Project
+    from reverse_etl.reporting.console import NullConsole
+
+    console = NullConsole()
+    with Project.load(root, console=console) as p:
+        _ = p.engine  # opened, not connected
+        _ = p.engine
+    warnings = [line for line in console.lines if line.startswith("warning:")]
+    assert warnings == [
+        "warning: retl_project.yml:4 warehouse.host: a password goes to db.example.com, and "
+        "RETL_ALLOWED_HOSTS is not set in this CI job: a pull request that changes the host "
+        "would receive it (set RETL_ALLOWED_HOSTS=db.example.com in the job's environment, not "
+        "in the project; see docs/ci.md)"
+    ]

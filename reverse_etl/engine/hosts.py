@@ -5,18 +5,22 @@ address are written in retl_project.yml, which a pull request may change; a CI j
 such a run warehouse credentials (``password: "{{ env_var('PGPASSWORD') }}"``, or libpq's own
 ``PGPASSWORD`` and ``~/.pgpass``, read whatever the host) lets it choose where they go. Whoever
 runs retl (the job's environment, not the project) may list the hosts it may reach; unset,
-any host is reached, as before.
+any host is reached, as before, and a CI job (``CI`` set, as GitHub Actions and GitLab set it)
+that hands a password to a host other than this machine is warned (:func:`unguarded_host`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
 
-from reverse_etl.errors import EngineError
+from reverse_etl.errors import EngineError, Problem
 
 ALLOWED_HOSTS_ENV = "RETL_ALLOWED_HOSTS"
+CI_ENV = "CI"  # set by GitHub Actions, GitLab CI, CircleCI, Travis, Buildkite...
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
 def allowed_hosts() -> frozenset[str]:
@@ -46,3 +50,63 @@ def check_host(
                 hint=f"connect to a listed host, or add it to {ALLOWED_HOSTS_ENV} in the "
                 "environment of whoever runs retl (not in the project)",
             )
+
+
+def unguarded_host(
+    host: str | None,
+    *,
+    key: str,
+    password: bool,
+    where: tuple[Path | None, int | None, str] | None = None,
+) -> Problem | None:
+    """:func:`check_host`'s warning, when it lets every host through: in a CI job, with
+    ``RETL_ALLOWED_HOSTS`` unset, a host other than this machine that libpq would hand a
+    password (``password``: one is set in the project; else ``PGPASSWORD`` or a pgpass file)
+    may be one a pull request chose. The warning names the hosts and the fix, never the
+    password. ``where`` as for :func:`check_host`."""
+    if allowed_hosts() or not _in_ci() or not (password or _libpq_password()):
+        return None
+    given = host or os.environ.get("PGHOST") or "localhost"
+    remote = [n for n in (h.strip().lower() for h in given.split(",")) if not is_loopback(n)]
+    if not remote:
+        return None
+    names = ",".join(remote)
+    return Problem(
+        f"a password goes to {names}, and {ALLOWED_HOSTS_ENV} is not set in this CI job: a pull "
+        "request that changes the host would receive it",
+        file=where[0] if where else None,
+        line=where[1] if where else None,
+        key=where[2] if where else key,
+        hint=f"set {ALLOWED_HOSTS_ENV}={names} in the job's environment, not in the project; "
+        "see docs/ci.md",
+        severity="warning",
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: a loopback name or address, or a socket folder."""
+    name = host.strip().strip("[]").lower()
+    if not name or name.startswith(("/", "@")):  # libpq's Unix-domain socket folders
+        return True
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _in_ci() -> bool:
+    return os.environ.get(CI_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _libpq_password() -> bool:
+    """Whether libpq would find a password without the project: PGPASSWORD or a pgpass file."""
+    if os.environ.get("PGPASSWORD"):
+        return True
+    named = os.environ.get("PGPASSFILE")
+    try:
+        path = Path(named) if named else Path.home() / ".pgpass"
+        return path.is_file()
+    except (OSError, RuntimeError):  # no home folder: no pgpass file either
+        return False
