@@ -2,6 +2,7 @@
 workbench's memory steps and the process's peak RSS (issues #17, #18).
 
     RETL_ALLOWED_PATHS=DIR python bench/first_sync.py PROJECT [--encode-out-of-core] [--steps]
+        [--no-bytecode]
 
 PROJECT is a ``bench/run.py --keep`` project (or ``data.write_orders`` + ``data.write_project``)
 whose sink runs (``python bench/sink.py fast``). Run it with ``PYTHONPATH=TREE`` to measure
@@ -16,12 +17,20 @@ spent in each ("start" includes the imports done by ``Project.load``), and the C
 of all the process's threads in each (DuckDB's too: above the step's seconds when more than
 one core worked). The state
 (``PROJECT/.retl``) is removed first.
+
+The ``reverse_etl`` measured is compiled to bytecode first, untimed, as ``bench/run.py`` and
+an install do: with ``PYTHONDONTWRITEBYTECODE=1`` (this build environment sets it) a fresh
+clone otherwise compiles its ~130 modules again in every run, and the "start" step counted
+that (0.19 CPU-s more at 200k on a loaded 2-core machine, 2026-12-07). ``--no-bytecode``
+skips that step (what a checkout run with ``PYTHONDONTWRITEBYTECODE=1`` pays).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import functools
+import importlib.util
 import resource
 import shutil
 import threading
@@ -110,12 +119,30 @@ class Steps:
         return "  ".join(f"{step} {s:.2f}" for step, s in self.cpu.items())
 
 
+def compile_package(name: str = "reverse_etl") -> Path:
+    """Compile the package ``name`` that this process would import (its ``__pycache__``,
+    written even under ``PYTHONDONTWRITEBYTECODE``), without importing it; its folder."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"{name} is not importable: run with PYTHONPATH=TREE")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    compileall.compile_dir(folder, quiet=1)
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path)
     parser.add_argument("--encode-out-of-core", action="store_true")
     parser.add_argument("--steps", action="store_true", help="peak RSS per step of the sync")
+    parser.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="do not compile the package first (a fresh clone then compiles it in the run)",
+    )
     args = parser.parse_args()
+    if not args.no_bytecode:
+        compile_package()  # untimed, as an install has it
     steps_rss = Steps() if args.steps else None
     if steps_rss is not None:
         steps_rss.install()
