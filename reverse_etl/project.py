@@ -159,8 +159,15 @@ class Project:
 
     # --- models ----------------------------------------------------------------------------
     @cached_property
+    def secret_env(self) -> frozenset[str]:
+        """The variables that the secret settings of retl_project.yml and destinations.yml
+        read, as loaded (both files parsed once per project: the sources and each model
+        graph's arguments ask)."""
+        return project_secret_env([self.dir / PROJECT_FILE, self.dir / DESTINATIONS_FILE])
+
+    @cached_property
     def sources(self) -> SourceCatalog:
-        secret_env = project_secret_env([self.dir / PROJECT_FILE, self.dir / DESTINATIONS_FILE])
+        secret_env = self.secret_env
         found = project_sources(
             self.dir, self.config, self.dir / MODELS_DIR, secret_env=secret_env, variables=self.vars
         )
@@ -202,7 +209,7 @@ class Project:
                 f"neither a .sql file under models/ nor a model, seed or snapshot in {manifest}: "
                 "if dbt has it, run `dbt compile` (or `dbt build`) to refresh the manifest"
             )
-        secret_env = project_secret_env([self.dir / PROJECT_FILE, self.dir / DESTINATIONS_FILE])
+        secret_env = self.secret_env
         return {
             "external_ref": self.dbt_ref,
             "external_names": names,
