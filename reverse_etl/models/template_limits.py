@@ -422,18 +422,25 @@ _MATERIALISED = {"join": "value", "sum": "iterable"}
 
 def charged_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` checked before it runs, charged for what it reads and builds (Jinja's
-    ``pass_context`` and similar markers are kept: ``functools.wraps`` copies them)."""
-    signature = inspect.signature(fn)
+    ``pass_context`` and similar markers are kept: ``functools.wraps`` copies them). The
+    signature is read at the filter's first use: the ~90 filters and tests are wrapped at
+    import, and a model uses a few (#18)."""
     passed = getattr(fn, "jinja_pass_arg", None) is not None
-    # Jinja passes its context, environment or eval context first to a filter marked so;
-    # the signature of some (those with an async variant) does not show that parameter.
-    listed = next(iter(signature.parameters), "") in ("context", "environment", "env", "eval_ctx")
-    skip = 1 if passed and not listed else 0
     subject = 1 if passed else 0  # the filtered value's position in the call (its context first)
+
+    @functools.cache
+    def read() -> tuple[inspect.Signature, int]:
+        signature = inspect.signature(fn)
+        # Jinja passes its context, environment or eval context first to a filter marked
+        # so; the signature of some (those with an async variant) does not show it.
+        first = next(iter(signature.parameters), "")
+        listed = first in ("context", "environment", "env", "eval_ctx")
+        return signature, 1 if passed and not listed else 0
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         spend(1 + sum(size_of(a) for a in args[subject:]) + sum(map(size_of, kwargs.values())))
+        signature, skip = read()
         try:
             bound = signature.bind(*args[skip:], **kwargs)
         except TypeError:
