@@ -17,6 +17,7 @@ from reverse_etl.engine.base import Engine
 
 if TYPE_CHECKING:
     from reverse_etl.config.project import PostgresWarehouse, SparkWarehouse
+    from reverse_etl.engine.refused_calls import CallCheck
     from reverse_etl.state.base import StateStore
     from reverse_etl.state.dedup import Clock
 
@@ -70,6 +71,24 @@ def open_warehouse(
             written_at=dict(written_at or {}),
         ),
     )
+
+
+def call_check(kind: str) -> CallCheck | None:
+    """The check the engine of a ``warehouse: {type: kind}`` makes of the functions a model
+    calls before it runs (``engine/refused_calls.py``), to be made without the engine: sqlglot
+    only, no connection, no driver (``retl validate --offline`` in a pull request's job).
+    None for the workbench (DuckDB's refusals are the models' own: models/sql_text.py)."""
+    from reverse_etl.engine.refused_calls import CallCheck
+
+    if kind == "spark":
+        from reverse_etl.engine.spark_calls import refused_call as spark_refusal
+
+        return CallCheck("spark", spark_refusal)
+    if kind == "postgres":
+        from reverse_etl.engine.pg_calls import refused_call as pg_refusal
+
+        return CallCheck("postgres", pg_refusal)
+    return None
 
 
 @contextlib.contextmanager

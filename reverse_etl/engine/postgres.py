@@ -44,6 +44,7 @@ from reverse_etl.engine.base import (
 from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
 from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.json_times import json_times_as_text
+from reverse_etl.engine.pg_calls import refuse_calls as _refuse_calls
 from reverse_etl.engine.pg_copy import (
     CopyPlan,
     copy_plan,
@@ -104,53 +105,6 @@ _TEXT_ARRAY_OIDS = frozenset(
 # COPY writes their arrays through array_to_json, which writes the output text.
 _OWN_TEXT_CASTS = frozenset(postgres.types[n].array_oid for n in ("inet", "cidr"))
 # char(n): PostgreSQL's padding is not part of the value ('e1' = 'e1   '): it is stripped.
-# PostgreSQL's functions a model may not call, and why (one list; ``_refuse_calls``). A
-# model runs with the role's privileges, on the connection the state is then written by:
-# these read the server's files, run SQL given as text (which no check of the model sees),
-# connect elsewhere, or change the session or the database.
-_REFUSED_CALLS = {
-    **dict.fromkeys(
-        (
-            "pg_read_file",
-            "pg_read_binary_file",
-            "pg_ls_dir",
-            "pg_stat_file",
-            "pg_ls_logdir",
-            "pg_ls_waldir",
-            "pg_ls_tmpdir",
-            "pg_ls_archive_statusdir",
-            "pg_ls_logicalsnapdir",
-            "pg_ls_logicalmapdir",
-            "pg_ls_replslotdir",
-            "pg_current_logfile",
-            "lo_import",
-            "lo_export",
-            "pg_file_write",
-            "pg_file_rename",
-            "pg_file_unlink",
-            "pg_file_sync",
-        ),
-        "it reads or writes the database server's files",
-    ),
-    **dict.fromkeys(
-        (
-            "query_to_xml",
-            "query_to_xmlschema",
-            "query_to_xml_and_xmlschema",
-            "cursor_to_xml",
-            "cursor_to_xmlschema",
-        ),
-        "it runs SQL given as text, which no check of the model sees",
-    ),
-    **dict.fromkeys(
-        ("set_config", "pg_reload_conf", "pg_terminate_backend", "pg_cancel_backend"),
-        "it changes the settings of the session retl writes the state with, or of the server",
-    ),
-    **dict.fromkeys(
-        ("setval", "nextval", "pg_notify", "lo_create", "lo_unlink", "lo_from_bytea", "lo_put"),
-        "it changes the database",
-    ),
-}
 _BPCHAR_OIDS = frozenset((postgres.types["bpchar"].oid, postgres.types["bpchar"].array_oid))
 # json and jsonb come as their text, marked (``JSON_TEXT``); an array of them as one JSON array.
 _JSON_OIDS = frozenset(postgres.types[n].oid for n in ("json", "jsonb"))
@@ -1044,16 +998,3 @@ def _position(query: str | None, offset: int) -> str | None:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def _refuse_calls(tree: exp.Expr) -> None:
-    """A model (its text as sent) may not call one of ``_REFUSED_CALLS``, nor a function of
-    the dblink extension (``dblink*``: a connection to any server, not read-only)."""
-    for node in tree.find_all(exp.Func):
-        called = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-        why = _REFUSED_CALLS.get(called)
-        if why is None and called.startswith("dblink"):
-            why = "it connects to another server, outside the read-only transaction"
-        if why is not None:
-            # the fix in the message: a model's error keeps the message, not the hint
-            raise EngineError(f"a model may not call {called}(): {why} (remove the call)")

@@ -39,6 +39,7 @@ from reverse_etl.engine.file_rule import FileRule
 from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.json_times import json_times_as_text
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
+from reverse_etl.engine.spark_calls import refuse_code as _refuse_code
 from reverse_etl.engine.spark_chars import unpadded
 from reverse_etl.engine.spark_intervals import intervals_as_text
 from reverse_etl.engine.spark_json import json_output_columns
@@ -740,73 +741,6 @@ def _unreachable(exc: BaseException) -> BaseException | None:
             return seen if status in ("UNAVAILABLE", "DEADLINE_EXCEEDED") else None
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-# Spark SQL that runs code on the driver or the executors: a Java method by reflection
-# (System.getenv reads the process's environment, the tokens included), or a shell command
-# (TRANSFORM ... USING). A model may come from an untrusted pull request: refused.
-_CODE_FUNCTIONS = frozenset({"reflect", "java_method", "try_reflect"})
-# Functions of Spark and Databricks SQL a model may not call, and why: they read files or
-# streams past the rule on which files a model may read (read_files('/etc/passwd', format =>
-# 'text') reads any file the cluster's process can), hand out the workspace's secrets
-# (secret('scope', 'key') returns its value, which a model would send as event data), or
-# call the network with the workspace's connections. One list, checked with the code above.
-_REFUSED_FUNCTIONS = {
-    **dict.fromkeys(
-        (
-            "read_files",
-            "read_statestore",
-            "read_state_metadata",
-            "read_kafka",
-            "read_kinesis",
-            "read_pubsub",
-            "read_pulsar",
-            "cloud_files_state",
-        ),
-        "it reads files or streams that retl does not check (read a file with "
-        "read_parquet('...'), read_csv('...') or read_json('...'), whose paths retl checks, "
-        "or declare it as a source with external_location)",
-    ),
-    **dict.fromkeys(
-        ("secret", "try_secret", "list_secrets"),
-        "it returns the workspace's secrets, which the model's rows would carry",
-    ),
-    "http_request": "it calls the network with the workspace's connections",
-}
-# Spark SQL reads a file named as a table of a data source (csv.`/path`, text.`.git/config`):
-# past the rule on which files a model may read (engine/file_rule.py). The session also runs
-# with spark.sql.runSQLOnFiles off; this says it first, with the fix.
-_FILE_SOURCES = frozenset(
-    {"csv", "json", "parquet", "orc", "text", "avro", "binaryfile", "xml", "delta", "jdbc"}
-    | {"iceberg", "hudi", "libsvm", "image", "noop", "console", "rate"}
-)
-
-
-def _refuse_code(tree: exp.Expr) -> None:
-    for node in tree.walk():
-        if isinstance(node, exp.Table) and node.db and node.db.lower() in _FILE_SOURCES:
-            raise EngineError(
-                f"a model may not read a file as {node.db}.`...` (Spark would read any file "
-                "its process can): read it with read_parquet('...'), read_csv('...') or "
-                "read_json('...'), or declare it as a source with external_location, whose "
-                "files retl checks",
-            )
-        if isinstance(node, exp.QueryTransform):
-            raise EngineError(
-                "a model may not run a script (SELECT TRANSFORM ... USING): models are SQL "
-                "and run nothing else",
-                hint="compute the column in SQL",
-            )
-        if isinstance(node, exp.Func):
-            called = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
-            if called in _CODE_FUNCTIONS:
-                raise EngineError(
-                    f"a model may not call {called}(): it runs Java code in Spark",
-                    hint="compute the column in SQL",
-                )
-            if called in _REFUSED_FUNCTIONS:
-                # the fix in the message: a model's error keeps the message, not the hint
-                raise EngineError(f"a model may not call {called}(): {_REFUSED_FUNCTIONS[called]}")
 
 
 def _refuse_clock_intervals(tree: exp.Expr) -> None:

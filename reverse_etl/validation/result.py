@@ -23,6 +23,7 @@ RULES = (
     "source-table",
     "sql-text",
     "session-call",
+    "warehouse-call",
     "unknown-column",
     "bad-type",
     "incomplete",

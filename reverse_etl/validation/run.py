@@ -19,8 +19,10 @@ from reverse_etl.config.destinations import DestinationConfig, load_destinations
 from reverse_etl.config.suggest import did_you_mean
 from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations import registry
+from reverse_etl.engine.factory import call_check
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
+from reverse_etl.models.dialects import model_dialect
 from reverse_etl.models.read_rule import built_refusal, path_refusal, refused_read
 from reverse_etl.models.sql_text import (
     session_call,
@@ -48,6 +50,7 @@ from reverse_etl.validation.result import (
 
 if TYPE_CHECKING:  # the facade imports this module: no import of it at run time
     from reverse_etl.engine.duckdb import DuckDBEngine
+    from reverse_etl.engine.refused_calls import CallCheck
     from reverse_etl.validation.context import ValidatedProject
 
 MODELS_DIR = "models"
@@ -78,6 +81,8 @@ class _Context:
     refused: frozenset[TableRef]  # ... or is one models may not read (always an error)
     absent: dict[TableRef, Problem]  # declared tables the warehouse server does not have
     allows: Callable[[Path], bool]  # whether models may read a local file
+    calls: CallCheck | None  # the warehouse server's refusal of a model's calls
+    dialect: str  # the project's model dialect
 
 
 def validate_project(
@@ -153,7 +158,17 @@ def validate_project(
     missing, refused = _missing_files(analysis, declared, project.allows)
     absent = _absent_tables(server_schemas, declared, kind, project.dir)
     ctx = _Context(
-        project.dir, graph, analysis, declared, notes, missing, refused, absent, project.allows
+        project.dir,
+        graph,
+        analysis,
+        declared,
+        notes,
+        missing,
+        refused,
+        absent,
+        project.allows,
+        call_check(kind),
+        dialect,
     )
     results = [_validate_one(config, ctx) for config in configs]
     if config_problems:
@@ -335,6 +350,7 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
     diagnostics += [Diagnostic("value-case", note) for note in config.notes]
     diagnostics += [d for m in chain if (d := _sql_text(m)) is not None]
     diagnostics += [d for m in chain if (d := _session_call(m)) is not None]
+    diagnostics += [d for m in chain if (d := _warehouse_call(m, ctx)) is not None]
     diagnostics += [d for m in chain if (d := _macro_read(m, ctx)) is not None]
     diagnostics += [
         _from_issue(i, m, ctx)
@@ -383,6 +399,25 @@ def _session_call(model: AnalysedModel) -> Diagnostic | None:
     line = model.lines.locate(found[1], found[0])
     return Diagnostic(
         "session-call", Problem(session_refusal(found[0]), file=model.model.path, line=line)
+    )
+
+
+def _warehouse_call(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:
+    """A model's call of a function its warehouse server's engine refuses to run (Spark's
+    ``read_files()``, PostgreSQL's ``pg_read_file()``: ``engine/factory.call_check``),
+    refused as ``plan``, ``sync`` and ``show`` refuse it; offline, sqlglot only."""
+    if ctx.calls is None:
+        return None
+    written = model_dialect(model.model, ctx.dialect)
+    found = ctx.calls.refusal(model.model.sql, written)
+    if found is None:
+        return None
+    line = model.lines.locate(found.line, found.name) if found.line is not None else None
+    if line is None:  # (in its translation): where the model's text spells the name, once
+        line = model.lines.locate(1, found.name)
+    return Diagnostic(
+        "warehouse-call",
+        Problem(found.message, file=model.model.path, line=line, hint=found.hint),
     )
 
 

@@ -26,7 +26,9 @@ ELSEWHERE = {"schemas-unavailable", "other-destination", "source-table"}
 
 def run_case(name: str) -> dict[str, object]:
     with Project.load(CASES / name) as project:
-        return document(validate_project(project, ()), strict=False)
+        # a warehouse server's project: as a pull request's job checks it, with no server
+        offline = project.config.warehouse.type != "duckdb"
+        return document(validate_project(project, (), offline=offline), strict=False)
 
 
 @pytest.mark.parametrize("name", NAMES)

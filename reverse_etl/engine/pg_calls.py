@@ -1,0 +1,83 @@
+"""PostgreSQL's functions a model may not call: they read the server's files, run SQL given
+as text, connect elsewhere, or change the session or the database. Checked by
+``PostgresEngine`` on the text it sends, and by ``retl validate`` offline
+(``engine/refused_calls.py``): sqlglot only, no connection.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
+from reverse_etl.engine.refused_calls import RefusedCall, called_name, line_of
+
+# PostgreSQL's functions a model may not call, and why (one list; ``refused_call``). A
+# model runs with the role's privileges, on the connection the state is then written by:
+# these read the server's files, run SQL given as text (which no check of the model sees),
+# connect elsewhere, or change the session or the database.
+_REFUSED_CALLS = {
+    **dict.fromkeys(
+        (
+            "pg_read_file",
+            "pg_read_binary_file",
+            "pg_ls_dir",
+            "pg_stat_file",
+            "pg_ls_logdir",
+            "pg_ls_waldir",
+            "pg_ls_tmpdir",
+            "pg_ls_archive_statusdir",
+            "pg_ls_logicalsnapdir",
+            "pg_ls_logicalmapdir",
+            "pg_ls_replslotdir",
+            "pg_current_logfile",
+            "lo_import",
+            "lo_export",
+            "pg_file_write",
+            "pg_file_rename",
+            "pg_file_unlink",
+            "pg_file_sync",
+        ),
+        "it reads or writes the database server's files",
+    ),
+    **dict.fromkeys(
+        (
+            "query_to_xml",
+            "query_to_xmlschema",
+            "query_to_xml_and_xmlschema",
+            "cursor_to_xml",
+            "cursor_to_xmlschema",
+        ),
+        "it runs SQL given as text, which no check of the model sees",
+    ),
+    **dict.fromkeys(
+        ("set_config", "pg_reload_conf", "pg_terminate_backend", "pg_cancel_backend"),
+        "it changes the settings of the session retl writes the state with, or of the server",
+    ),
+    **dict.fromkeys(
+        ("setval", "nextval", "pg_notify", "lo_create", "lo_unlink", "lo_from_bytea", "lo_put"),
+        "it changes the database",
+    ),
+}
+
+
+def refused_call(tree: exp.Expr) -> RefusedCall | None:
+    """The first call in ``tree`` of one of ``_REFUSED_CALLS``, or of a function of the
+    dblink extension (``dblink*``: a connection to any server, not read-only)."""
+    for node in tree.find_all(exp.Func):
+        called = called_name(node)
+        why = _REFUSED_CALLS.get(called)
+        if why is None and called.startswith("dblink"):
+            why = "it connects to another server, outside the read-only transaction"
+        if why is not None:
+            # the fix in the message: a model's error keeps the message, not the hint
+            return RefusedCall(
+                f"a model may not call {called}(): {why} (remove the call)", called, line_of(node)
+            )
+    return None
+
+
+def refuse_calls(tree: exp.Expr) -> None:
+    """Raise ``refused_call``'s refusal of ``tree`` (a model's text as sent), if any."""
+    found = refused_call(tree)
+    if found is not None:
+        raise found.error()

@@ -1,0 +1,97 @@
+"""Spark SQL a model may not run: Java code (``reflect()``), a script (``TRANSFORM ...
+USING``), a file read as a data source's table (``csv.`/path` ``), and the Spark and
+Databricks functions that read unchecked files or streams, return secrets or call the
+network. Checked by ``SparkEngine`` on every model (its own tree, and the text it sends), and
+by ``retl validate`` offline (``engine/refused_calls.py``): sqlglot only, no session.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
+from reverse_etl.engine.refused_calls import RefusedCall, called_name, line_of
+
+# Spark SQL that runs code on the driver or the executors: a Java method by reflection
+# (System.getenv reads the process's environment, the tokens included), or a shell command
+# (TRANSFORM ... USING). A model may come from an untrusted pull request: refused.
+_CODE_FUNCTIONS = frozenset({"reflect", "java_method", "try_reflect"})
+# Functions of Spark and Databricks SQL a model may not call, and why: they read files or
+# streams past the rule on which files a model may read (read_files('/etc/passwd', format =>
+# 'text') reads any file the cluster's process can), hand out the workspace's secrets
+# (secret('scope', 'key') returns its value, which a model would send as event data), or
+# call the network with the workspace's connections. One list, checked with the code above.
+_REFUSED_FUNCTIONS = {
+    **dict.fromkeys(
+        (
+            "read_files",
+            "read_statestore",
+            "read_state_metadata",
+            "read_kafka",
+            "read_kinesis",
+            "read_pubsub",
+            "read_pulsar",
+            "cloud_files_state",
+        ),
+        "it reads files or streams that retl does not check (read a file with "
+        "read_parquet('...'), read_csv('...') or read_json('...'), whose paths retl checks, "
+        "or declare it as a source with external_location)",
+    ),
+    **dict.fromkeys(
+        ("secret", "try_secret", "list_secrets"),
+        "it returns the workspace's secrets, which the model's rows would carry",
+    ),
+    "http_request": "it calls the network with the workspace's connections",
+}
+# Spark SQL reads a file named as a table of a data source (csv.`/path`, text.`.git/config`):
+# past the rule on which files a model may read (engine/file_rule.py). The session also runs
+# with spark.sql.runSQLOnFiles off; this says it first, with the fix.
+_FILE_SOURCES = frozenset(
+    {"csv", "json", "parquet", "orc", "text", "avro", "binaryfile", "xml", "delta", "jdbc"}
+    | {"iceberg", "hudi", "libsvm", "image", "noop", "console", "rate"}
+)
+
+
+def refused_call(tree: exp.Expr) -> RefusedCall | None:
+    """The first thing of ``tree`` (Spark SQL, or a model's own dialect) Spark may not run."""
+    for node in tree.walk():
+        if isinstance(node, exp.Table) and node.db and node.db.lower() in _FILE_SOURCES:
+            return RefusedCall(
+                f"a model may not read a file as {node.db}.`...` (Spark would read any file "
+                "its process can): read it with read_parquet('...'), read_csv('...') or "
+                "read_json('...'), or declare it as a source with external_location, whose "
+                "files retl checks",
+                node.db.lower(),
+                line_of(node.args["db"]),
+            )
+        if isinstance(node, exp.QueryTransform):
+            return RefusedCall(
+                "a model may not run a script (SELECT TRANSFORM ... USING): models are SQL "
+                "and run nothing else",
+                "transform",
+                hint="compute the column in SQL",
+            )
+        if isinstance(node, exp.Func):
+            called = called_name(node)
+            if called in _CODE_FUNCTIONS:
+                return RefusedCall(
+                    f"a model may not call {called}(): it runs Java code in Spark",
+                    called,
+                    line_of(node),
+                    hint="compute the column in SQL",
+                )
+            if called in _REFUSED_FUNCTIONS:
+                # the fix in the message: a model's error keeps the message, not the hint
+                return RefusedCall(
+                    f"a model may not call {called}(): {_REFUSED_FUNCTIONS[called]}",
+                    called,
+                    line_of(node),
+                )
+    return None
+
+
+def refuse_code(tree: exp.Expr) -> None:
+    """Raise ``refused_call``'s refusal of ``tree``, if any."""
+    found = refused_call(tree)
+    if found is not None:
+        raise found.error()
