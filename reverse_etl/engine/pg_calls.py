@@ -46,6 +46,9 @@ _REFUSED_CALLS = {
             "query_to_xml_and_xmlschema",
             "cursor_to_xml",
             "cursor_to_xmlschema",
+            # text search's: ts_stat('select ...') and ts_rewrite(q, 'select ...') run it
+            "ts_stat",
+            "ts_rewrite",
         ),
         "it runs SQL given as text, which no check of the model sees",
     ),
@@ -62,7 +65,11 @@ _REFUSED_CALLS = {
 
 def refused_call(tree: exp.Expr) -> RefusedCall | None:
     """The first call in ``tree`` of one of ``_REFUSED_CALLS``, or of a function of the
-    dblink extension (``dblink*``: a connection to any server, not read-only)."""
+    dblink extension (``dblink*``: a connection to any server, not read-only); or a name
+    spelt with Unicode escapes (``_escaped_name``)."""
+    escaped = _escaped_name(tree)
+    if escaped is not None:
+        return escaped
     for node in tree.find_all(exp.Func):
         called = called_name(node)
         why = _REFUSED_CALLS.get(called)
@@ -81,3 +88,26 @@ def refuse_calls(tree: exp.Expr) -> None:
     found = refused_call(tree)
     if found is not None:
         raise found.error()
+
+
+def _escaped_name(tree: exp.Expr) -> RefusedCall | None:
+    """PostgreSQL reads ``U&"pg_read_fil\\0065"`` as the name pg_read_file, which no check
+    of the names a model calls sees: sqlglot reads it as ``U & "pg_read_fil\\0065"``, a
+    column u and'ed with a quoted name, and a model in PostgreSQL's dialect is sent as written.
+    Refused wherever it is written so (a bitwise and of a column ``u`` with a quoted name is
+    refused too: write it with spaces and the column quoted)."""
+    for node in tree.find_all(exp.BitwiseAnd):
+        left, right = node.this, node.expression
+        if (
+            isinstance(left, exp.Column)
+            and left.name.lower() == "u"
+            and not left.this.quoted
+            and right.sql(dialect="postgres").startswith('"')
+        ):
+            return RefusedCall(
+                'a model may not spell a name with Unicode escapes (U&"..."): no check of '
+                "the functions a model calls reads it (write the name itself)",
+                "u&",
+                line_of(left.this),
+            )
+    return None

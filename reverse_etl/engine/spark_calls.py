@@ -39,9 +39,9 @@ _REFUSED_FUNCTIONS = {
     ),
     **dict.fromkeys(
         ("secret", "try_secret", "list_secrets"),
-        "it returns the workspace's secrets, which the model's rows would carry",
+        "it returns the workspace's secrets, which the model's rows would carry (remove the call)",
     ),
-    "http_request": "it calls the network with the workspace's connections",
+    "http_request": "it calls the network with the workspace's connections (remove the call)",
 }
 # Spark SQL reads a file named as a table of a data source (csv.`/path`, text.`.git/config`):
 # past the rule on which files a model may read (engine/file_rule.py). The session also runs
@@ -52,10 +52,17 @@ _FILE_SOURCES = frozenset(
 )
 
 
+def _file_source(db: str) -> bool:
+    """Whether ``db``.`...` names a data source Spark reads a file with: its short name, or
+    a provider's class name (`` `com.databricks.spark.csv`.`/path` ``, `` `org.apache.spark.sql.
+    execution.datasources.v2.text.TextDataSourceV2`.`/path` ``): a schema's name has no dot."""
+    return db.lower() in _FILE_SOURCES or "." in db
+
+
 def refused_call(tree: exp.Expr) -> RefusedCall | None:
     """The first thing of ``tree`` (Spark SQL, or a model's own dialect) Spark may not run."""
     for node in tree.walk():
-        if isinstance(node, exp.Table) and node.db and node.db.lower() in _FILE_SOURCES:
+        if isinstance(node, exp.Table) and node.db and _file_source(node.db):
             return RefusedCall(
                 f"a model may not read a file as {node.db}.`...` (Spark would read any file "
                 "its process can): read it with read_parquet('...'), read_csv('...') or "

@@ -46,3 +46,42 @@ def test_a_native_model_is_checked_as_sent() -> None:
 def test_ordinary_functions_and_columns_of_such_names_pass() -> None:
     out = engine("postgres").transpile("select upper(a) as b, nextval_n, set_config from t")
     assert "UPPER(a)" in out
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # text search runs SQL given as text, where pg_read_file() is a string
+        "select * from ts_stat('select to_tsvector(pg_read_file(''/etc/passwd''))')",
+        "select ts_rewrite('a'::tsquery, 'select ''a''::tsquery, ''b''::tsquery') as a",
+    ],
+)
+def test_text_search_running_sql_given_as_text_is_refused(sql: str) -> None:
+    for dialect in ("postgres", "duckdb"):
+        with pytest.raises(EngineError, match=r"may not call ts_(stat|rewrite)\(\): it runs SQL"):
+            engine(dialect).transpile(sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select U&\"pg_read_fil\\0065\"('/etc/passwd') as a",
+        "select u&\"set_confi\\0067\"('search_path', 'x', false) as a",
+        "select length(U&\"pg_read_fil\\0065\"('/etc/passwd')) as a",
+    ],
+)
+def test_a_name_spelt_with_unicode_escapes_is_refused(sql: str) -> None:
+    """PostgreSQL reads U&"pg_read_fil\\0065" as pg_read_file: a native model is sent as
+    written, and sqlglot reads it as a bitwise and, no call."""
+    pg = engine("postgres")
+    with pytest.raises(EngineError, match=r"may not spell a name with Unicode escapes"):
+        pg.transpile(sql)
+    pg = engine("duckdb")
+    view = pg.native_view("m", sql)
+    with pytest.raises(EngineError, match=r"may not spell a name with Unicode escapes"):
+        pg.transpile(f"select * from {view}")
+
+
+def test_bitwise_and_and_quoted_names_still_pass() -> None:
+    out = engine("postgres").transpile('select u & 3 as a, "u" & "v" as b, "U&x" as c from t')
+    assert "u & 3" in out

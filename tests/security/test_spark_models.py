@@ -77,3 +77,26 @@ def test_a_file_read_or_secret_spark_does_itself_is_refused(sql: str, called: st
         engine("spark").transpile(sql)
     # columns of such names are no call
     assert "secret_count" in engine("duckdb").transpile("select secret_count, read_files from t")
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "`com.databricks.spark.csv`.`/etc/passwd`",
+        "`org.apache.spark.sql.execution.datasources.v2.text.TextDataSourceV2`.`/etc/passwd`",
+    ],
+)
+def test_a_file_read_through_a_providers_class_name_is_refused(table: str) -> None:
+    """Spark reads `provider`.`path` with any provider's class name too, not only csv.`...`."""
+    spark = engine("spark")
+    with pytest.raises(EngineError, match=r"may not read a file as"):
+        spark.native_view("m", f"select * from {table}")
+    # a schema's name has no dot: an ordinary table passes
+    assert "`shop`.`orders`" in engine("spark").transpile("select * from `shop`.`orders`")
+
+
+def test_a_secret_or_network_call_says_its_fix() -> None:
+    """A model's error keeps the message only (not the hint): the fix is in it."""
+    for sql in ("select secret('ci', 'token') as t", "select http_request(conn => 'c') as r"):
+        with pytest.raises(EngineError, match=r"\(remove the call\)$"):
+            engine("spark").transpile(sql)
