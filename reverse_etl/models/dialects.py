@@ -118,6 +118,28 @@ def refuse_sql_text(compiled: CompiledModel, sql: str | None = None) -> None:
             raise ModelError(say(found[0]), file=model.path, line=line)
 
 
+def refuse_engine_calls(compiled: CompiledModel, engine: Engine) -> None:
+    """A model may not call what ``engine`` refuses to run (``engine/factory.call_check``:
+    PostgreSQL's ``pg_read_file()``, Spark's ``read_files()`` ...): refused here, as
+    ``validate`` says it, at the line of the model (maybe an upstream one) that calls it. The
+    engine refuses it again as it transpiles (without a line)."""
+    from reverse_etl.engine.factory import call_check
+
+    check = call_check(engine.capabilities.dialect)
+    if check is None:
+        return
+    found = check.refusal(compiled.sql, compiled.dialect or engine.model_dialect)
+    if found is None:
+        return
+    model, line = compiled.model, None
+    origin = compiled.origin(found.line) if found.line is not None else None
+    if origin is not None:
+        model, line = origin[0], _located(origin[0], origin[1], found.name)
+    # the fix in the message: a model's error keeps the message, not the hint
+    hint = f" ({found.hint})" if found.hint else ""
+    raise ModelError(found.message + hint, file=model.path, line=line)
+
+
 def _located(model: Model, line: int, name: str) -> int | None:
     from reverse_etl.models.lines import ModelLines
 
@@ -129,6 +151,7 @@ def query_for(compiled: CompiledModel, engine: Engine, tree: exp.Expr | None = N
     file paths the project's on an engine that would read them elsewhere (``ProjectPaths``).
     ``tree``: ``compiled.sql`` parsed in its dialect, when the caller has it."""
     refuse_connectors(compiled)
+    refuse_engine_calls(compiled, engine)
     written = compiled.dialect
     target = engine.model_dialect
     if written is None or written == target:
