@@ -210,6 +210,10 @@ class DuckDBEngine:
             self._con.execute(f"SET allowed_directories = [{', '.join(map(_lit, dirs))}]")
             self._con.execute(f"SET allowed_paths = [{', '.join(map(_lit, paths))}]")
             self._con.execute("SET enable_external_access = false")
+            # Not lock_configuration: retl sets memory_limit (release_memory, memory_while,
+            # the fallback limit), threads and debug_force_external (a rerun out of memory)
+            # after this, which it would refuse; and a model's enable_profiling() or
+            # checkpoint() still runs under it (models/sql_text.py refuses those).
         except duckdb.Error as exc:
             raise EngineError(f"cannot restrict DuckDB's file access: {_clean(exc)}") from None
         self._shadowed = frozenset(shadowed)
