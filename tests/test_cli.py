@@ -324,8 +324,30 @@ def test_unexpected_exception_in_json_mode(initialised, cli, monkeypatch) -> Non
         env={"TIKTOK_ACCESS_TOKEN": "x"},
     )
     assert result.returncode == 2
-    assert json.loads(result.stdout) == {
-        "ok": False,
-        "error": "unexpected RuntimeError",
-        "warnings": [],
-    }
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["error"] == "unexpected RuntimeError"
+    assert document["warnings"] == []
+    (problem,) = document["problems"]  # the keys of every error document (README)
+    assert problem["message"] == "unexpected RuntimeError"
+    assert "bug in retl" in problem["hint"]
+    assert "internal failure" not in result.stdout
+
+
+def _ctrl_c(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+def test_interrupted_json_document_has_the_error_documents_keys(
+    initialised, cli, monkeypatch
+) -> None:
+    """A CI step that reads ``problems`` of the document of a stopped run (a job's timeout)
+    finds them, as in every other error document."""
+    monkeypatch.setattr(Project, "compile", _ctrl_c)
+    result = cli("compile", "--project-dir", initialised, "--format", "json")
+    assert result.returncode == 130
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    assert document["error"] == "interrupted"
+    assert [p["message"] for p in document["problems"]] == ["interrupted"]
+    assert document["report_file"] is None

@@ -152,7 +152,12 @@ def boundary(out: Output) -> Iterator[None]:
             "for the traceback and report it)"
         )
         if out.format == "json":
-            out.json({"ok": False, "error": f"unexpected {type(exc).__name__}"})
+            out.json(
+                _problem_document(
+                    f"unexpected {type(exc).__name__}",
+                    hint="this is a bug in retl; rerun with --debug for the traceback",
+                )
+            )
         UNEXPECTED.set()
         raise typer.Exit(2) from None
 
@@ -161,6 +166,12 @@ def error_document(exc: RetlError, root: Path | None = None) -> dict[str, Any]:
     """The ``--format json`` document of an error (files inside ``root`` relative to it)."""
     problems = [problem_dict(p.shown_from(root)) for p in exc.problems]
     return {"ok": False, "error": exc.message, "problems": problems}
+
+
+def _problem_document(message: str, hint: str | None = None) -> dict[str, Any]:
+    """The error document of a run stopped by no ``RetlError`` (a signal, a bug): the same
+    keys, so a CI step that reads ``problems`` finds one here too."""
+    return error_document(RetlError(message, hint=hint))
 
 
 def _user_error(out: Output, exc: RetlError) -> NoReturn:
@@ -187,7 +198,9 @@ def _interrupted(out: Output, exc: KeyboardInterrupt) -> NoReturn:
         )
     _fail_line(text)
     if out.format == "json":
-        out.json({"ok": False, "error": text, "report_file": str(report) if report else None})
+        document = _problem_document(text)
+        document["report_file"] = str(report) if report else None
+        out.json(document)
     raise typer.Exit(EXIT_SIGINT if signal_name == "SIGINT" else EXIT_SIGTERM) from None
 
 
