@@ -516,6 +516,22 @@ def test_unset_secret_fails_only_when_used(tmp_path, make_project, monkeypatch) 
     assert (problem.line, problem.key) == (6, "destinations.shop.access_token")
 
 
+def test_empty_secret_names_its_variable(tmp_path, make_project, monkeypatch) -> None:
+    """``${{ secrets.NAME }}`` of a secret the CI does not define is an empty string: the
+    error names the variable (not another platform's example) and says it is set but empty."""
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", "")
+    root = dest_project(make_project, tmp_path, TOKEN_DESTINATION)
+    (dest,) = Project.load(root).destinations
+    with pytest.raises(ConfigError) as info:
+        dest.settings.access_token.reveal()
+    (problem,) = info.value.problems
+    assert problem.message == (
+        "is empty: environment variable TIKTOK_ACCESS_TOKEN is set but empty"
+    )
+    assert (problem.line, problem.key) == (6, "destinations.shop.access_token")
+    assert problem.hint is not None and "secret store" in problem.hint
+
+
 @pytest.mark.parametrize(
     ("key", "expected"),
     [

@@ -159,14 +159,29 @@ class LazySecret:
             ) from None
         value = _checked_secret(value, self._raw, self._where)
         if not value:
-            raise ConfigError(
-                "is empty",
-                file=self._where.file,
-                line=self._where.line,
-                key=self._where.key,
-                hint="set it, for example with {{ env_var('TIKTOK_ACCESS_TOKEN') }}",
-            )
+            raise self._empty()
         return SecretStr(value)
+
+    def _empty(self) -> ConfigError:
+        """The error of a secret that resolved to nothing. From the environment, it names the
+        variable: a CI secret that is not defined (or misspelled) is set, as an empty string."""
+        names = env_names(self._raw) if has_template(self._raw) else ()
+        if names:
+            listed = ", ".join(names)
+            message = (
+                f"is empty: environment variable {listed} is set but empty"
+                if len(names) == 1
+                else f"is empty: environment variables {listed} are set but empty"
+            )
+            hint = (
+                "give it the value in the environment (your CI's secret store: a secret that "
+                "is not defined there, or misspelled, is passed as an empty string)"
+            )
+        else:
+            message = "is empty"
+            hint = "set it, for example with {{ env_var('TIKTOK_ACCESS_TOKEN') }}"
+        where = self._where
+        return ConfigError(message, file=where.file, line=where.line, key=where.key, hint=hint)
 
     def __repr__(self) -> str:
         return "LazySecret('**********')"
