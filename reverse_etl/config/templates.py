@@ -20,6 +20,10 @@ _CALL = re.compile(
     r"\{\{\s*(?P<fn>env_var|var)\s*\(\s*(?P<arg>" + _STRING + r")\s*"
     r"(?:,\s*(?P<default>" + _STRING + r")\s*)?\)\s*\}\}"
 )
+# dbt's env_var('NAME', 4): a default that is not a quoted string (a number, true, none)
+_UNQUOTED_DEFAULT = re.compile(
+    r"\{\{\s*env_var\s*\(\s*(?:" + _STRING + r")\s*,\s*(?P<default>[A-Za-z0-9_.+-]+)\s*\)"
+)
 _OPENERS = ("{{", "{%", "{#")
 ALLOWED = "{{ env_var('NAME') }}, {{ env_var('NAME', 'default') }} or {{ var('name') }}"
 
@@ -78,6 +82,12 @@ def parse_value(value: str) -> tuple[Part, ...]:
     parts.append(value[pos:])
     for text in parts:
         if isinstance(text, str) and has_template(text):
+            unquoted = _UNQUOTED_DEFAULT.search(text)
+            if unquoted is not None:
+                raise TemplateSyntaxError(
+                    f"env_var()'s default is text: quote it ('{unquoted['default']}'), the "
+                    "setting reads numbers and booleans from text"
+                )
             raise TemplateSyntaxError("a value may hold only env_var() and var() calls")
     return tuple(p for p in parts if p != "")
 

@@ -375,6 +375,22 @@ def test_destinations_yml_takes_only_env_var_and_var(
     assert "env_var('NAME')" in out  # the fix: what is allowed
 
 
+@pytest.mark.parametrize(("default", "quoted"), [("4", "'4'"), ("true", "'true'")])
+def test_an_unquoted_env_var_default_is_said_to_need_quotes(
+    tmp_path, make_project, cli, default, quoted
+):
+    # dbt takes env_var('NAME', 4); it was refused as "a value may hold only env_var() and
+    # var() calls", which it does.
+    value = "{{ env_var('RETL_THREADS', " + default + ") }}"
+    root = _project(make_project, tmp_path, destinations=_destinations(value, "thread_count"))
+    result = cli("validate", "--project-dir", root, env=ENV)
+    _assert_clean(result, root)
+    out = result.stdout + result.stderr
+    assert "destinations.shop.thread_count" in out
+    assert f"env_var()'s default is text: quote it ({quoted})" in out
+    assert "may hold only" not in out
+
+
 def test_a_secret_variable_cannot_go_into_a_plain_setting(tmp_path, make_project, cli):
     dests = _destinations("{{ env_var('TIKTOK_ACCESS_TOKEN') }}")
     root = _project(make_project, tmp_path, destinations=dests)
