@@ -106,6 +106,8 @@ class Project:
         self._scratch_cleanup: weakref.finalize[Any, Any] | None = None
         # Where retl_project.yml writes each warehouse setting: its connection errors say so.
         self.warehouse_written_at: Mapping[str, tuple[Path, int | None, str]] = {}
+        # The last sync's report, also when it raised: what it sent before it stopped.
+        self.last_sync: SyncReport | None = None
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
@@ -651,6 +653,7 @@ class Project:
             failed = False
             return report
         finally:
+            self.last_sync = runner.report
             if runner.report is not None and self.config.notify:
                 self._notify(runner.report, failed=failed)
 

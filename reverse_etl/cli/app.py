@@ -317,14 +317,25 @@ def sync(
                 )
                 render_plan(out, plans)
                 return
-            report = p.sync(
-                opt.selection(select),
-                exclude=opt.selection(exclude),
-                sandbox=sandbox,
-                limit=limit,
-                full_refresh=full_refresh,
-                confirm=confirmer(out, yes),
-            )
+            try:
+                report = p.sync(
+                    opt.selection(select),
+                    exclude=opt.selection(exclude),
+                    sandbox=sandbox,
+                    limit=limit,
+                    full_refresh=full_refresh,
+                    confirm=confirmer(out, yes),
+                )
+            except RetlError as exc:
+                stopped = p.last_sync
+                if stopped is None or not stopped.results:
+                    raise  # stopped before any destination was sent to: the error alone
+                # A destination was sent to before the error (another one's missing token,
+                # say): its counts are said too, and are the --format json document.
+                if out.format == "json":
+                    output.stop_with(out, exc, stopped.to_dict())
+                render_sync(out, stopped)
+                raise
             render_sync(out, report)
             if not report.ok:
                 raise typer.Exit(1)

@@ -174,11 +174,18 @@ def _problem_document(message: str, hint: str | None = None) -> dict[str, Any]:
     return error_document(RetlError(message, hint=hint))
 
 
-def _user_error(out: Output, exc: RetlError) -> NoReturn:
+def stop_with(out: Output, exc: RetlError, document: dict[str, Any]) -> NoReturn:
+    """``exc`` said as every error is, with ``document`` (which holds its ``ok``, ``error``
+    and ``problems``) as the ``--format json`` document: a sync's report of what it did
+    before the error stopped it."""
+    _user_error(out, exc, document)
+
+
+def _user_error(out: Output, exc: RetlError, document: dict[str, Any] | None = None) -> NoReturn:
     for line in exc.render_lines(out.root):
         _fail_line(line)
     if out.format == "json":
-        out.json(error_document(exc, out.root))
+        out.json(error_document(exc, out.root) if document is None else document)
     if out.debug:
         _traceback()
     raise typer.Exit(exc.exit_code) from None
