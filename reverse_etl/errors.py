@@ -37,14 +37,18 @@ class Problem:
 
     def shown_from(self, root: Path | None) -> Problem:
         """This problem with its file as the project spells it (``models/orders.sql``)
-        when the file is inside ``root``, '/'-separated; else unchanged."""
+        when the file is inside ``root``, '/'-separated; else unchanged. Lexically: a path
+        that leaves ``root`` through '..' (``<root>/../dbt/target/manifest.json``, a setting
+        relative to the project) is outside it, and ``root`` itself is no file of it."""
         if root is None or self.file is None:
             return self
         try:
-            shown = Path(self.file).relative_to(root).as_posix()
+            relative = Path(self.file).relative_to(root)
         except ValueError:
             return self
-        return replace(self, file=shown)
+        if ".." in relative.parts or not relative.parts:
+            return self
+        return replace(self, file=relative.as_posix())
 
     def render(self) -> str:
         where = self.location()

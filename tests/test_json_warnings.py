@@ -143,3 +143,28 @@ def test_project_warns_once_before_it_connects(ci_job, monkeypatch, tmp_path, ma
         "would receive it (set RETL_ALLOWED_HOSTS=db.example.com in the job's environment, not "
         "in the project; see docs/ci.md)"
     ]
+
+
+def test_a_path_leaving_the_project_through_dotdot_keeps_its_whole_path(tmp_path):
+    # dbt: {project_dir: ../dbt} names <project>/../dbt/target/manifest.json: shown as
+    # '../dbt/...' it read as a path from wherever retl runs, and it is outside the project.
+    root = tmp_path / "project"
+    manifest = root / ".." / "dbt" / "target" / "manifest.json"
+    problem = Problem("manifest.json is not a JSON object", file=manifest)
+    assert problem.shown_from(root) is problem
+    assert Problem("x", file=root).shown_from(root).file == root
+    inside = Problem("x", file=root / "models" / "m.sql", line=1)
+    assert inside.shown_from(root).render() == "models/m.sql:1: x"
+
+
+def test_dbt_manifest_outside_the_project_is_named_whole(tmp_path, make_project, cli):
+    files = {**PROJECT, "models/m.sql": "select 1 as a"}
+    root = make_project(tmp_path / "retl", files)
+    with (root / "retl_project.yml").open("a") as f:
+        f.write("dbt:\n  project_dir: ../dbt\n")
+    (tmp_path / "dbt" / "target").mkdir(parents=True)
+    (tmp_path / "dbt" / "target" / "manifest.json").write_text("[1]")
+    result = cli("compile", "--project-dir", root, "--format", "json")
+    assert result.returncode == 1
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem["file"] == str(root / ".." / "dbt" / "target" / "manifest.json")
