@@ -168,3 +168,31 @@ def test_dbt_manifest_outside_the_project_is_named_whole(tmp_path, make_project,
     assert result.returncode == 1
     [problem] = json.loads(result.stdout)["problems"]
     assert problem["file"] == str(root / ".." / "dbt" / "target" / "manifest.json")
+
+
+def test_a_url_password_with_a_bare_at_is_not_named_as_the_host(
+    ci_job, monkeypatch, tmp_path, make_project, cli
+):
+    # postgresql://r:s3cret@pw-tail@host/db: libpq reads the host 'pw-tail@host', which the
+    # warning named (and RETL_ALLOWED_HOSTS's refusal): the password's end, in the CI log.
+    monkeypatch.setenv("ATT_PW", "s3cret@pw-tail")
+    project = """
+        name: t
+        warehouse:
+          type: duckdb
+          attach:
+            - name: crm
+              type: postgres
+              dsn: "postgresql://r:{{ env_var('ATT_PW') }}@db.example.invalid:5432/w"
+        """
+    root = make_project(tmp_path, {"retl_project.yml": project, "models/m.sql": "select 1 as a"})
+    for allowed in (None, "db.example.invalid"):
+        env = {"RETL_ALLOWED_HOSTS": allowed} if allowed else {}
+        if allowed:
+            monkeypatch.setenv("RETL_ALLOWED_HOSTS", allowed)
+        result = cli("show", "m", "--project-dir", root, "--format", "json", env=env)
+        assert result.returncode == 1
+        assert "pw-tail" not in result.stdout + result.stderr
+        document = json.loads(result.stdout)
+        assert "%40" in document["error"]
+        assert document["warnings"] == []

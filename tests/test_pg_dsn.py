@@ -43,3 +43,25 @@ def test_a_string_libpq_cannot_read_is_refused_without_quoting_it() -> None:
     with pytest.raises(EngineError) as refused:
         split_password("host=h password='hunter2-secret")
     assert "hunter2" not in refused.value.message + (refused.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "postgresql://u:tr0ub4dor@horse-battery@db.example.com/db",
+        "postgresql://u:a@b@h1,h2/db",
+        "host=h,pw-tail@db.example.com user=u",
+    ],
+)
+def test_an_unencoded_at_in_a_url_password_is_refused_not_made_a_host(dsn: str) -> None:
+    # libpq ends the password at its first '@': the rest became the host, which the
+    # RETL_ALLOWED_HOSTS error and the CI warning name.
+    with pytest.raises(EngineError) as refused:
+        split_password(dsn)
+    said = refused.value.message + (refused.value.hint or "")
+    assert "horse" not in said and "tail" not in said and "%40" in said
+
+
+@pytest.mark.parametrize("host", ["@abstract-socket", "/run/post@gres", "db.example.com"])
+def test_socket_names_and_plain_hosts_are_not_refused_for_an_at(host: str) -> None:
+    assert split_password(f"host={host} user=u password=pw")[1] == "pw"

@@ -32,10 +32,28 @@ def split_password(dsn: str) -> tuple[str, str | None]:
             hint="write it as 'host=... dbname=... user=... password=...' or as "
             "postgresql://user@host/dbname",
         ) from None
+    if any(_spills_userinfo(h) for h in str(params.get("host") or "").split(",")):
+        # postgresql://user:pa@ss@host/db: libpq ends the password at the first '@', and the
+        # rest of it becomes the host, which errors and warnings name (engine/hosts.py).
+        raise EngineError(
+            "the dsn of an attached postgres database has an '@' in its host: a password or "
+            "user name with '@' in a postgresql:// URL must write it as %40",
+            key="warehouse.attach",
+            hint="write '@' as %40 in the user and password of the URL, or use the form "
+            "'host=... dbname=... user=... password=...'",
+        )
     password = params.pop("password", None)
     if password is None:
         return dsn, None
     return make_conninfo("", **params), str(password)
+
+
+def _spills_userinfo(host: str) -> bool:
+    """Whether a host of a parsed connection string holds part of the URL's user and
+    password: an '@' that no host name has (an abstract socket's name starts with one, a
+    socket folder is a path)."""
+    name = host.strip()
+    return "@" in name[1:] and not name.startswith("/")
 
 
 def dsn_host(dsn: str) -> str | None:
