@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reverse_etl.engine.postgres import PostgresConnection
+from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
 from reverse_etl.errors import EngineError
 from reverse_etl.project import Project
 
@@ -67,13 +67,19 @@ def test_a_missing_source_table_names_the_model_that_reads_it(
 
 
 def test_a_connection_lost_while_the_rows_are_read_says_to_check_the_warehouse(
-    tmp_path: Path, pg_db: PostgresConnection
+    tmp_path: Path, pg_db: PostgresConnection, pg_engine: PostgresEngine
 ) -> None:
     root = _project(tmp_path, pg_db)
-    # The server ends the session that reads the rows (as a restart or an admin would).
+    # The server ends the session that reads the rows (as a restart or an admin would),
+    # through a function of the warehouse: a model may not call pg_terminate_backend()
+    # itself (engine/pg_calls.py).
+    pg_engine.execute(
+        "CREATE FUNCTION session_gone() RETURNS boolean LANGUAGE sql AS "
+        "'SELECT pg_terminate_backend(pg_backend_pid())'"
+    )
     (root / "models" / "purchase_events.sql").write_text(
         "select 'Purchase' as event, 'x' as event_id, now() as event_time, 'e' as email\n"
-        "from (select pg_terminate_backend(pg_backend_pid()) as gone) as t\n",
+        "from (select session_gone() as gone) as t\n",
         encoding="utf-8",
     )
     with Project.load(root) as p, pytest.raises(EngineError) as info:
