@@ -49,6 +49,7 @@ from reverse_etl.destinations.shared.json_ids import not_ids
 from reverse_etl.destinations.shared.sql import (
     MILLISECONDS_FROM,
     already_hashed,
+    always_parses,
     blank,
     blank_event_id_warning,
     boolean,
@@ -296,7 +297,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
             )
         )
     parser = _PARSERS.get(param.kind)
-    if parser is not None and not pa.types.is_struct(t) and not is_list(t):
+    scalar = not pa.types.is_struct(t) and not is_list(t)
+    if parser is not None and scalar and not always_parses(parser[0], t):
         fn, what = parser
         out.append(
             _reason(
@@ -376,7 +378,7 @@ def _contents_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     out = []
     for f in t.value_type:
         target = CONTENT_FIELDS.get(f.name)
-        if target not in parsers:
+        if target not in parsers or always_parses(parsers[target][0], f.type):
             continue
         fn, what = parsers[target]
         x = f"x.{ident(f.name)}"

@@ -36,6 +36,7 @@ from reverse_etl.destinations.shared.phones import distinct_phones_sql as shared
 from reverse_etl.destinations.shared.rows import flatten_objects as flatten_struct_objects
 from reverse_etl.destinations.shared.sql import (
     MILLISECONDS_FROM,
+    always_parses,
     blank,
     blank_event_id_warning,
     control_character_checks,
@@ -304,7 +305,7 @@ def _contents_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     for f in t.value_type:
         kind = kinds.get(f.name)
         parser = _KIND_PARSERS.get(kind) if kind in (Kind.NUMBER, Kind.INTEGER) else None
-        if parser is None:
+        if parser is None or always_parses(parser[0], f.type):
             continue
         fn, what = parser
         x = f"x.{ident(f.name)}"
@@ -575,7 +576,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
         region = spec.default_phone_region
         out.append(_phone_check(col, t, param.name, region, pre, text=spec.text(m.column)))
     parser = _KIND_PARSERS.get(param.kind)
-    if parser is not None and not pa.types.is_struct(t) and not _is_list(t):
+    scalar = not pa.types.is_struct(t) and not _is_list(t)
+    if parser is not None and scalar and not always_parses(parser[0], t):
         fn, what = parser
         out.append(
             _reason(
