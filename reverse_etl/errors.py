@@ -40,15 +40,10 @@ class Problem:
         when the file is inside ``root``, '/'-separated; else unchanged. Lexically: a path
         that leaves ``root`` through '..' (``<root>/../dbt/target/manifest.json``, a setting
         relative to the project) is outside it, and ``root`` itself is no file of it."""
-        if root is None or self.file is None:
+        if self.file is None:
             return self
-        try:
-            relative = Path(self.file).relative_to(root)
-        except ValueError:
-            return self
-        if ".." in relative.parts or not relative.parts:
-            return self
-        return replace(self, file=relative.as_posix())
+        shown = shown_file(self.file, root)
+        return self if shown is None else replace(self, file=shown)
 
     def render(self) -> str:
         where = self.location()
@@ -56,6 +51,20 @@ class Problem:
         if self.hint:
             text += f" ({self.hint})"
         return text
+
+
+def shown_file(path: Path | str, root: Path | None) -> str | None:
+    """``path`` as the project ``root`` spells it (``models/orders.sql``, '/'-separated), or
+    None when it is not inside it (see ``Problem.shown_from``)."""
+    if root is None:
+        return None
+    try:
+        relative = Path(path).relative_to(root)
+    except ValueError:
+        return None
+    if ".." in relative.parts or not relative.parts:
+        return None
+    return relative.as_posix()
 
 
 @dataclass(eq=False)

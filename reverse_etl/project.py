@@ -563,7 +563,7 @@ class Project:
             for notice in dest.notices():
                 self.console.warning(f"{dest.name}: {notice}")
             for note in config.notes:  # a value read case-insensitively (web -> WEB)
-                self.console.info(f"note: {dest.name}: {note.render()}")
+                self.console.info(f"note: {dest.name}: {note.shown_from(self.dir).render()}")
             out.append(dest)
         return out
 

@@ -4,6 +4,7 @@ platforms; it was printed as a ``warning:`` while the run failed (exit 1)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from reverse_etl.sandbox import DEMO_META_PIXEL_ID, DEMO_PIXEL_CODE, SandboxServer
@@ -44,9 +45,13 @@ def test_a_rejected_token_is_an_error_at_its_key(tmp_path: Path) -> None:
             },
         )
         result = invoke_in_process("sync", "--project-dir", root, "--yes")
+        document = invoke_in_process("sync", "--project-dir", root, "--format", "json")
     assert result.returncode == 1, result.stdout + result.stderr
+    errors = {d["destination"]: d["error"] for d in json.loads(document.stdout)["destinations"]}
     for name, platform in (("tt", "TikTok"), ("mt", "Meta")):
-        assert f"error: {name}: {root / 'destinations.yml'}:" in result.stderr, result.stderr
+        # named as the project spells it, in the text and the JSON document alike
+        assert f"error: {name}: destinations.yml:" in result.stderr, result.stderr
+        assert f"error: {name}: {errors[name].split(' [request_id')[0]}" in result.stderr
         assert (
             f"destinations.{name}.access_token: {platform} rejected the access token"
             in result.stderr
@@ -54,3 +59,4 @@ def test_a_rejected_token_is_an_error_at_its_key(tmp_path: Path) -> None:
         assert f"warning: {name}: {platform}" not in result.stderr
         assert f"warning: {name}: Access" not in result.stderr
     assert "not-the-token" not in result.stdout + result.stderr
+    assert str(tmp_path) not in result.stderr + json.dumps(errors)

@@ -58,7 +58,7 @@ def render_plan(out: Output, plans: list[DestinationPlan], failures: Sequence[st
             {
                 "ok": not failures,
                 "failures": list(failures),
-                "destinations": [p.to_dict() for p in plans],
+                "destinations": [p.to_dict(out.root) for p in plans],
             }
         )
         return
@@ -103,7 +103,7 @@ def render_plan(out: Output, plans: list[DestinationPlan], failures: Sequence[st
         lines = _warning_lines(
             p.name,
             p.warning_reasons,
-            [w.render() for w in p.warnings],
+            [w.shown_from(out.root).render() for w in p.warnings],
             rich=out.rich,
             not_listed=p.warning_reasons_not_listed,
         )

@@ -130,7 +130,9 @@ class DestinationPlan:
         """Invalid rows past the first MAX_INVALID_LISTED (``invalid_rows``)."""
         return self.rows_invalid - len(self.invalid_rows)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, root: Path | None = None) -> dict[str, Any]:
+        """The plan's ``--format json`` entry; files inside ``root`` (the project) are named
+        relative to it, as the text output names them."""
         s = self.destination.settings
         return {
             "destination": self.name,
@@ -170,7 +172,7 @@ class DestinationPlan:
             "invalid_rows_not_listed": self.invalid_rows_not_listed,
             "warning_reasons": [{"reason": r, "rows": n} for r, n in self.warning_reasons],
             "warning_reasons_not_listed": self.warning_reasons_not_listed,
-            "warnings": [w.render() for w in self.warnings],
+            "warnings": [w.shown_from(root).render() for w in self.warnings],
             "skip_invalid_record": s.skip_invalid_record,
             "samples": list(self.samples),
             "match_keys": self.match_keys.to_dict() if self.match_keys else None,

@@ -376,6 +376,7 @@ class Runner:
                             limit=limit,
                             policy=self.p.retry_policy,
                             log_accepted=self.p.config.history.log_accepted,
+                            root=self.p.dir,
                         )
                 except KeyboardInterrupt:
                     report.interrupted = plan.name

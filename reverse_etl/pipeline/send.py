@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -167,12 +168,15 @@ def execute(
     limit: int | None = None,
     policy: RetryPolicy | None = None,
     log_accepted: bool = True,
+    root: Path | None = None,
 ) -> DestinationResult:
     """Send one destination's new and changed valid rows; commit each acknowledged batch to
     ``state`` as it lands, with its delivery-log rows (accepted rows only with
-    ``log_accepted``). Errors from the platform end up in the result."""
+    ``log_accepted``). Errors from the platform end up in the result. The result's warnings
+    and error are text, kept in the run report and history as the command says them: files
+    inside ``root`` (the project) relative to it."""
     dest = plan.destination
-    result = _result(plan, target)
+    result = _result(plan, target, root)
     started = time.monotonic()
     policy = policy or RetryPolicy()
     log = LogRows(
@@ -238,7 +242,7 @@ def execute(
     if explained is not None:
         # Not a row's fault: the destinations.yml key to fix (the platform's explain).
         # (a platform's message may quote an event's value: masked as the history does)
-        result.error = mask_text(scrub(explained.render()))
+        result.error = mask_text(scrub(explained.shown_from(root).render()))
     elif outcome.terminal_error is not None:
         err = outcome.terminal_error
         result.error = mask_text(scrub(err.message + (f" ({err.hint})" if err.hint else "")))
@@ -344,7 +348,7 @@ def log_skipped(
         )
 
 
-def _result(plan: DestinationPlan, target: Target) -> DestinationResult:
+def _result(plan: DestinationPlan, target: Target, root: Path | None) -> DestinationResult:
     """A result holding what the plan knows; sending fills in the rest."""
     dest = plan.destination
     s = dest.settings
@@ -363,7 +367,7 @@ def _result(plan: DestinationPlan, target: Target) -> DestinationResult:
         invalid_reasons=list(plan.invalid_reasons),
         rows_warned=plan.rows_warned,
         warning_reasons=list(plan.warning_reasons),
-        warnings=[w.render() for w in plan.warnings],
+        warnings=[w.shown_from(root).render() for w in plan.warnings],
         match_keys=plan.match_keys,
         sandbox=target.sandbox,
         test_event_code=s.test_event_code is not None,

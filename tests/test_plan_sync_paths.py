@@ -1,0 +1,70 @@
+"""plan and sync name the project's files relative to it (``destinations.yml:2``) in their
+warnings and a destination's error, in text and JSON alike, as every other command does;
+they were absolute (``/home/me/shop/destinations.yml:2``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reverse_etl.sandbox import DEMO_PIXEL_CODE
+from tests.conftest import invoke_in_process, write_project
+
+NO_PAGE_URL = "no page_url column: TikTok expects page.url on WEB events"
+
+
+def web_project(root: Path) -> Path:
+    """A TikTok WEB destination whose model has no page_url column: a warning at the
+    destination's model key."""
+    return write_project(
+        root,
+        {
+            "retl_project.yml": "name: p\nwarehouse:\n  type: duckdb\n",
+            "models/ev.sql": (
+                "select 'Purchase' as event, 'o1' as event_id, now() as event_time, "
+                "'a@example.com' as email"
+            ),
+            "destinations.yml": f"""
+            destinations:
+              t:
+                type: tiktok_events
+                model: ev
+                event_data_source: web
+                auth_method: access_token
+                access_token: "{{{{ env_var('TIKTOK_ACCESS_TOKEN') }}}}"
+                event_source_id: {DEMO_PIXEL_CODE}
+            """,
+        },
+    )
+
+
+def test_plan_warnings_name_files_relative_in_text_and_json(tmp_path: Path) -> None:
+    root = web_project(tmp_path / "p")
+    text = invoke_in_process("plan", "--project-dir", root)
+    assert text.returncode == 0, text.stderr
+    [line] = [x for x in text.stderr.splitlines() if NO_PAGE_URL in x]
+    assert line.startswith("warning: t: destinations.yml:"), line
+    assert str(tmp_path) not in text.stdout + text.stderr
+    assert "note: t: destinations.yml:" in text.stdout  # event_data_source: web, read as WEB
+
+    result = invoke_in_process("plan", "--project-dir", root, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    [plan] = json.loads(result.stdout)["destinations"]
+    [warning] = plan["warnings"]
+    assert line == f"warning: t: {warning}"  # the same words in both
+    assert str(tmp_path) not in result.stdout
+
+
+def test_sync_warnings_name_files_relative(tmp_path: Path) -> None:
+    root = web_project(tmp_path / "p")
+    result = invoke_in_process("sync", "--sandbox", "--project-dir", root, "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    [destination] = document["destinations"]
+    [warning] = destination["warnings"]
+    assert warning.startswith("destinations.yml:") and NO_PAGE_URL in warning
+    assert str(tmp_path) not in json.dumps(destination)
+
+    text = invoke_in_process("sync", "--sandbox", "--project-dir", root, "--full-refresh", "--yes")
+    assert text.returncode == 0, text.stderr
+    assert f"warning: t: {warning}" in text.stderr
