@@ -18,7 +18,7 @@ from reverse_etl.cli.confirm import confirmer
 from reverse_etl.cli.output import Output, run
 from reverse_etl.cli.runs_cmd import runs_app
 from reverse_etl.cli.ui_cmd import project_feed, ui
-from reverse_etl.errors import RetlError, UsageError
+from reverse_etl.errors import RetlError, UsageError, shown_file
 
 # The facade, the renderers and the scaffold import DuckDB, Arrow, pydantic and sqlglot
 # (~1 s): each command imports what it needs when it runs, so `--version` and `--help` do
@@ -110,7 +110,8 @@ def compile_(
                         "models": [
                             {
                                 "name": c.name,
-                                "path": str(c.model.path),
+                                # as validate's model_file: relative to the project
+                                "path": shown_file(c.model.path, out.root) or str(c.model.path),
                                 "sql": c.sql,
                                 "upstream": list(c.upstream),
                             }
@@ -120,7 +121,8 @@ def compile_(
                 )
                 return
             for c in compiled:
-                out.console.sql(f"{c.name} ({c.model.path.relative_to(p.dir)})", c.sql)
+                shown = shown_file(c.model.path, out.root) or c.model.path
+                out.console.sql(f"{c.name} ({shown})", c.sql)
 
     run(out, go)
 
