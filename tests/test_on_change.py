@@ -276,12 +276,25 @@ def test_cli_full_refresh_and_reset_refuse_without_a_terminal_unless_yes(
         "sync", "--full-refresh", "--yes", "--format", "json", "--project-dir", project, env=env
     )
     assert done.returncode == 0, done.stderr
-    (dest,) = orjson.loads(done.stdout)["destinations"]
+    document = orjson.loads(done.stdout)
+    (dest,) = document["destinations"]
     assert dest["events"]["sent"] == 10 and dest["rows"]["double_counted"] == 10
+    # what --yes confirmed is in the document a CI job reads, as the text output says it
+    confirmed = [w["message"] for w in document["warnings"] if "confirmed by --yes" in w["message"]]
+    assert confirmed == [
+        "--full-refresh sends again 10 event(s) TikTok acknowledged before; TikTok will count "
+        "10 of them twice (first acknowledged more than 48 hours ago, outside the deduplication "
+        "window) (confirmed by --yes)"
+    ]
 
     reset = cli("state", "reset", "--project-dir", project)
     assert reset.returncode == 1
     assert "state reset makes the next sync send again 10 event(s)" in " ".join(
         reset.stderr.split()
     )
-    assert "forgot 10" in cli("state", "reset", "--yes", "--project-dir", project).stdout
+    reset = cli("state", "reset", "--yes", "--format", "json", "--project-dir", project)
+    assert reset.returncode == 0, reset.stderr
+    reset_document = orjson.loads(reset.stdout)
+    assert reset_document["rows_forgotten"] == {"tiktok": 10}
+    [warning] = reset_document["warnings"]
+    assert warning["message"].startswith("state reset makes the next sync send again 10")

@@ -46,9 +46,8 @@ def confirmer(out: Output, yes: bool) -> Callable[[ResendImpact], bool]:
     """The ``confirm`` callback for Project.sync and Project.state_reset."""
 
     def confirm(impact: ResendImpact) -> bool:
-        if yes:
-            if out.format == "text":
-                out.console.warning(describe(impact) + " (confirmed by --yes)")
+        if yes:  # said on stderr, or in the --format json document's warnings
+            out.console.warning(describe(impact) + " (confirmed by --yes)")
             return True
         if not can_prompt():
             raise UsageError(
