@@ -196,3 +196,31 @@ def test_a_url_password_with_a_bare_at_is_not_named_as_the_host(
         document = json.loads(result.stdout)
         assert "%40" in document["error"]
         assert document["warnings"] == []
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "said"),
+    [
+        (OSError(28, "No space left on device"), 1, "error: the disk is full"),  # ENOSPC
+        (KeyboardInterrupt(), 130, "error: interrupted"),
+        (RuntimeError("boom"), 2, "error: unexpected RuntimeError: boom"),
+    ],
+)
+def test_an_error_after_the_document_leaves_stdout_one_document(
+    tmp_path, make_project, cli, monkeypatch, raised, code, said
+):
+    # The document is printed inside `with project`: closing the project may still fail
+    # (a full disk when the state is saved, a Ctrl-C). Its error printed a second document.
+    from reverse_etl.project import Project
+
+    root = make_project(tmp_path, {**PROJECT, "models/m.sql": "select 1 as a"})
+
+    def fail(self):
+        raise raised
+
+    monkeypatch.setattr(Project, "close", fail)
+    result = cli("compile", "--project-dir", root, "--format", "json")
+    assert result.returncode == code
+    document = json.loads(result.stdout)  # one document: the command's
+    assert document["ok"] is True and [m["name"] for m in document["models"]] == ["m"]
+    assert said in result.stderr  # the error is still said

@@ -49,6 +49,9 @@ class Output:
     # The project's folder once a command opens it: files inside it are shown as the project
     # spells them (models/orders.sql:3), as validate's diagnostics are.
     root: Path | None = None
+    # Set once the command's document is printed: an error after it (closing the project on
+    # a full disk, a Ctrl-C) goes to stderr alone, so stdout stays one document.
+    written: bool = False
 
     @classmethod
     def create(cls, fmt: str, debug: bool) -> Output:
@@ -79,8 +82,15 @@ class Output:
         # Scrubbed before and after encoding: a secret inside an error's text, and any form
         # of one that only the JSON encoding produces.
         text = orjson.dumps(scrub_data(document), option=orjson.OPT_INDENT_2, default=str)
+        self.written = True
         sys.stdout.write(scrub(text.decode()) + "\n")
         sys.stdout.flush()
+
+    def error_json(self, document: dict[str, Any]) -> None:
+        """An error's document, unless the command's own was printed before the error (its
+        lines on stderr say it then): stdout holds one document, never two."""
+        if self.format == "json" and not self.written:
+            self.json(document)
 
 
 def _fail_line(text: str) -> None:
@@ -151,13 +161,12 @@ def boundary(out: Output) -> Iterator[None]:
             f"unexpected {type(exc).__name__}: {exc} (this is a bug in retl; rerun with --debug "
             "for the traceback and report it)"
         )
-        if out.format == "json":
-            out.json(
-                _problem_document(
-                    f"unexpected {type(exc).__name__}",
-                    hint="this is a bug in retl; rerun with --debug for the traceback",
-                )
+        out.error_json(
+            _problem_document(
+                f"unexpected {type(exc).__name__}",
+                hint="this is a bug in retl; rerun with --debug for the traceback",
             )
+        )
         UNEXPECTED.set()
         raise typer.Exit(2) from None
 
@@ -184,8 +193,7 @@ def stop_with(out: Output, exc: RetlError, document: dict[str, Any]) -> NoReturn
 def _user_error(out: Output, exc: RetlError, document: dict[str, Any] | None = None) -> NoReturn:
     for line in exc.render_lines(out.root):
         _fail_line(line)
-    if out.format == "json":
-        out.json(error_document(exc, out.root) if document is None else document)
+    out.error_json(error_document(exc, out.root) if document is None else document)
     if out.debug:
         _traceback()
     raise typer.Exit(exc.exit_code) from None
@@ -204,10 +212,9 @@ def _interrupted(out: Output, exc: KeyboardInterrupt) -> NoReturn:
             else f" before anything was sent (run report: {report})"
         )
     _fail_line(text)
-    if out.format == "json":
-        document = _problem_document(text)
-        document["report_file"] = str(report) if report else None
-        out.json(document)
+    document = _problem_document(text)
+    document["report_file"] = str(report) if report else None
+    out.error_json(document)
     raise typer.Exit(EXIT_SIGINT if signal_name == "SIGINT" else EXIT_SIGTERM) from None
 
 
