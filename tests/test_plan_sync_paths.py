@@ -68,3 +68,22 @@ def test_sync_warnings_name_files_relative(tmp_path: Path) -> None:
     text = invoke_in_process("sync", "--sandbox", "--project-dir", root, "--full-refresh", "--yes")
     assert text.returncode == 0, text.stderr
     assert f"warning: t: {warning}" in text.stderr
+
+
+def test_a_sync_stopped_before_sending_names_its_run_and_report(tmp_path: Path) -> None:
+    # Invalid rows stop the run before anything is sent: it is in `retl runs` and its report
+    # written, but the error document gave neither its id nor the report's file.
+    root = web_project(tmp_path / "p")
+    model = root / "models" / "ev.sql"
+    model.write_text(model.read_text().replace("'o1' as event_id", "null as event_id"))
+    result = invoke_in_process("sync", "--sandbox", "--project-dir", root, "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and document["error"] == "invalid rows: nothing was sent"
+    [problem] = document["problems"]
+    assert problem["file"] == "destinations.yml"
+    report = Path(document["report_file"])
+    assert report == root / ".retl" / "runs" / f"{document['run_id']}.json"
+    assert json.loads(report.read_text())["run_id"] == document["run_id"]
+    runs = invoke_in_process("runs", "--project-dir", root, "--format", "json")
+    assert document["run_id"] in [r["run_id"] for r in json.loads(runs.stdout)["runs"]]

@@ -331,7 +331,14 @@ def sync(
             except RetlError as exc:
                 stopped = p.last_sync
                 if stopped is None or not stopped.results:
-                    raise  # stopped before any destination was sent to: the error alone
+                    # stopped before any destination was sent to: the error, with the run's
+                    # id and report once that is written (the run is in `retl runs` then)
+                    if out.format == "json" and stopped is not None and stopped.report_path:
+                        document = output.error_document(exc, out.root)
+                        document["run_id"] = stopped.run_id
+                        document["report_file"] = str(stopped.report_path)
+                        output.stop_with(out, exc, document)
+                    raise
                 # A destination was sent to before the error (another one's missing token,
                 # say): its counts are said too, and are the --format json document.
                 if out.format == "json":
