@@ -43,7 +43,7 @@ def test_plan_warnings_name_files_relative_in_text_and_json(tmp_path: Path) -> N
     text = invoke_in_process("plan", "--project-dir", root)
     assert text.returncode == 0, text.stderr
     [line] = [x for x in text.stderr.splitlines() if NO_PAGE_URL in x]
-    assert line.startswith("warning: t: destinations.yml:"), line
+    assert line.startswith("warning: t: destinations.yml:4 destinations.t.model:"), line
     assert str(tmp_path) not in text.stdout + text.stderr
     assert "note: t: destinations.yml:" in text.stdout  # event_data_source: web, read as WEB
 
@@ -87,3 +87,17 @@ def test_a_sync_stopped_before_sending_names_its_run_and_report(tmp_path: Path) 
     assert json.loads(report.read_text())["run_id"] == document["run_id"]
     runs = invoke_in_process("runs", "--project-dir", root, "--format", "json")
     assert document["run_id"] in [r["run_id"] for r in json.loads(runs.stdout)["runs"]]
+
+
+def test_a_settings_error_is_at_the_key_s_line(tmp_path: Path) -> None:
+    # It named the destination's line (destinations.yml:2), not the key's.
+    root = web_project(tmp_path / "p")
+    model = root / "models" / "ev.sql"
+    model.write_text(model.read_text().replace("'a@example.com' as email", "1 as value"))
+    with (root / "destinations.yml").open("a") as f:
+        f.write("    min_match_coverage: 0.5\n")
+    result = invoke_in_process("sync", "--sandbox", "--project-dir", root, "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [problem] = json.loads(result.stdout)["problems"]
+    assert (problem["file"], problem["line"]) == ("destinations.yml", 9)
+    assert problem["key"] == "destinations.t.min_match_coverage"

@@ -49,8 +49,10 @@ def test_a_rejected_token_is_an_error_at_its_key(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     errors = {d["destination"]: d["error"] for d in json.loads(document.stdout)["destinations"]}
     for name, platform in (("tt", "TikTok"), ("mt", "Meta")):
-        # named as the project spells it, in the text and the JSON document alike
-        assert f"error: {name}: destinations.yml:" in result.stderr, result.stderr
+        # named as the project spells it, in the text and the JSON document alike, at the
+        # access_token key's line (not the destination's: 2 and 9)
+        line = {"tt": 6, "mt": 13}[name]
+        assert f"error: {name}: destinations.yml:{line} " in result.stderr, result.stderr
         assert f"error: {name}: {errors[name].split(' [request_id')[0]}" in result.stderr
         assert (
             f"destinations.{name}.access_token: {platform} rejected the access token"

@@ -537,7 +537,7 @@ def check_coverage(plans: Sequence[DestinationPlan]) -> list[Problem]:
                 f"of {m.rows} rows to send carry {either(m.strong_key_names)}) is below "
                 f"min_match_coverage {m.minimum} ({percent(m.minimum or 0)}): nothing was sent",
                 file=plan.destination.config.file,
-                line=plan.destination.config.line,
+                line=plan.destination.config.line_of("min_match_coverage"),
                 key=f"destinations.{plan.name}.min_match_coverage",
                 hint="add match keys to the model (see 'retl plan'), or lower min_match_coverage",
             )

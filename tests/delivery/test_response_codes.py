@@ -241,7 +241,8 @@ def test_sync_names_the_destinations_key_for_a_wrong_pixel(
     (result,) = report.results
     assert not report.ok and result.rejected == 0 and result.rejected_rows == []
     assert result.error is not None
-    assert "destinations.yml:2 destinations.leads.event_source_id" in result.error
+    # the key's line (10), not the destination's (2), named as the project spells it
+    assert result.error.startswith("destinations.yml:10 destinations.leads.event_source_id:")
     assert "pixel code" in result.error and "event_source_id" in result.error
     assert sandbox.stats.track_requests == 1 and sandbox.stats.events_accepted == 0
 

@@ -147,7 +147,7 @@ class MetaDestination:
         return Problem(
             message,
             file=self.config.file,
-            line=self.config.line,
+            line=self.config.line_of(key) if key else self.config.line,
             key=f"destinations.{self.name}" + (f".{key}" if key else ""),
             hint=hint,
             severity=severity,
@@ -279,7 +279,7 @@ class MetaDestination:
             raise ConfigError(
                 "access_token is required",
                 file=self.config.file,
-                line=self.config.line,
+                line=self.config.line_of("access_token"),
                 key=f"destinations.{self.name}.access_token",
                 hint="access_token: \"{{ env_var('META_ACCESS_TOKEN') }}\"",
             )

@@ -163,14 +163,20 @@ _SETTINGS: Final = {
 
 
 def settings_problem(
-    field: str, message: str, *, destination: str, file: Path | str | None, line: int | None
+    field: str,
+    message: str,
+    *,
+    destination: str,
+    file: Path | str | None,
+    line_of: Callable[[str], int | None],
 ) -> Problem:
-    """The destinations.yml key behind a refused request ``field``, and what to check."""
+    """The destinations.yml key behind a refused request ``field``, and what to check;
+    ``line_of``: the line a settings key is written on (the destination's when it is not)."""
     key, hint = _SETTINGS.get(field, (field, "check this setting"))
     return Problem(
         f"Meta refused the destination's settings, not a row: {message}",
         file=file,
-        line=line,
+        line=line_of(key),
         key=f"destinations.{destination}.{key}",
         hint=hint,
     )

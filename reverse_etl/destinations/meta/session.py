@@ -52,7 +52,11 @@ class MetaSession:
         if isinstance(error, AuthError):  # the token, as `retl check` names it
             name = self.destination.name
             return rejected_token(
-                "Meta", error, destination=name, file=config.file, line=config.line
+                "Meta",
+                error,
+                destination=name,
+                file=config.file,
+                line=config.line_of("access_token"),
             )
         if not isinstance(error, RequestFieldError):
             return None
@@ -61,7 +65,7 @@ class MetaSession:
             error.message,
             destination=self.destination.name,
             file=config.file,
-            line=config.line,
+            line_of=config.line_of,
         )
 
 

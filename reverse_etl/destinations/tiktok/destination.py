@@ -138,7 +138,7 @@ class TikTokDestination:
         return Problem(
             message,
             file=self.config.file,
-            line=self.config.line,
+            line=self.config.line_of(key) if key else self.config.line,
             key=f"destinations.{self.name}" + (f".{key}" if key else ""),
             hint=hint,
         )
@@ -170,7 +170,7 @@ class TikTokDestination:
             Problem(
                 i.text,
                 file=self.config.file,
-                line=self.config.line,
+                line=self.config.line_of("model"),
                 key=f"destinations.{self.name}.model",
                 hint=i.hint,
                 severity=i.severity,

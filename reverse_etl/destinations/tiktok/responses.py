@@ -16,7 +16,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -114,11 +114,12 @@ def settings_problem(
     *,
     destination: str,
     file: Path | str | None,
-    line: int | None,
+    line_of: Callable[[str], int | None],
     event_source: str,
     how: str | None,
 ) -> Problem:
-    """The destinations.yml key behind a refused request ``field``, and what to check."""
+    """The destinations.yml key behind a refused request ``field``, and what to check;
+    ``line_of``: the line a settings key is written on (the destination's when it is not)."""
     key, hint = _SETTINGS.get(field, (field, "check this setting"))
     if field == "event_source_id":
         if how in ("found", "created"):
@@ -131,7 +132,7 @@ def settings_problem(
     return Problem(
         f"TikTok refused the destination's settings, not a row: {message}",
         file=file,
-        line=line,
+        line=line_of(key),
         key=f"destinations.{destination}.{key}",
         hint=hint,
     )

@@ -41,7 +41,11 @@ class TikTokSession:
         if isinstance(error, AuthError):  # the token, as `retl check` names it
             name = self.destination.name
             return rejected_token(
-                "TikTok", error, destination=name, file=config.file, line=config.line
+                "TikTok",
+                error,
+                destination=name,
+                file=config.file,
+                line=config.line_of("access_token"),
             )
         if not isinstance(error, RequestFieldError):
             return None
@@ -50,7 +54,7 @@ class TikTokSession:
             error.message,
             destination=self.destination.name,
             file=config.file,
-            line=config.line,
+            line_of=config.line_of,
             event_source=self.event_source,
             how=self.source.how,
         )
