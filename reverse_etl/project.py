@@ -671,6 +671,7 @@ class Project:
                     name, limit, sandbox=report.sandbox
                 ),
                 console=self.console,
+                root=self.dir,
             )
         except Exception as exc:  # a notification never fails the sync, nor hides its error
             self.console.warning(f"webhooks not notified: unexpected {type(exc).__name__}")

@@ -423,3 +423,22 @@ def test_a_webhook_that_never_answers_is_said_with_the_limit_that_stopped_it(
         thread.join(5)
         listener.close()
     assert said == ("no whole answer within 3 seconds" if trickle else "no answer within 1 seconds")
+
+
+def test_a_webhook_whose_variable_is_not_set_is_named_at_its_project_file(
+    tmp_path: Path, tiktok: SandboxServer, hook: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The warning named /home/me/shop/retl_project.yml:4, where every other message of the
+    # command says retl_project.yml:4.
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", TOKEN)
+    monkeypatch.delenv(HOOK_ENV, raising=False)
+    root = project(tmp_path, tiktok.base_url, NOTIFY)
+    (root / "models/events.sql").write_text(
+        (root / "models/events.sql").read_text().replace("'Purchase' as event", "NULL as event")
+    )
+    console = Warnings()
+    with Project.load(root, console=console) as p, pytest.raises(InvalidRowsError):  # type: ignore[arg-type]
+        p.sync()
+    [warned] = [line for line in console.lines if "webhook" in line]
+    assert warned.startswith("warning: webhook notify[0] was not called: retl_project.yml:"), warned
+    assert hook.posts == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from reverse_etl.config.project import WebhookConfig
 from reverse_etl.errors import RetlError
@@ -26,10 +27,12 @@ def notify_run(
     failed: bool,
     history: History | None,
     console: Console,
+    root: Path | None = None,
 ) -> int:
     """Call each webhook that ``report`` concerns; returns how many took their message.
     Never raises for a webhook: a failure is a console warning naming the webhook (by
-    ``name`` or ``notify[N]``), never its URL."""
+    ``name`` or ``notify[N]``), never its URL; files inside ``root`` (the project) relative
+    to it."""
     previous = _previous_coverage(history, report.run_id, console)
     delivered = 0
     for index, webhook in enumerate(webhooks):
@@ -42,7 +45,9 @@ def notify_run(
         try:
             url = webhook.url.reveal()
         except RetlError as exc:  # its variable is not set here
-            console.warning(f"webhook {label} was not called: {exc.problems[0].render()}")
+            console.warning(
+                f"webhook {label} was not called: {exc.problems[0].shown_from(root).render()}"
+            )
             continue
         why = post_message(url, slack_message(project, report, alerts))
         if why is None:
