@@ -58,7 +58,9 @@ def test_the_json_document_of_a_sync_stopped_after_sending_is_its_report(
     document = json.loads(result.stdout)  # one document
     assert document["ok"] is False
     assert document["error"] == f"environment variable {UNSET} is not set"
-    assert [p["key"] for p in document["problems"]] == ["destinations.mt.access_token"]
+    [problem] = document["problems"]
+    assert problem["key"] == "destinations.mt.access_token"
+    assert (problem["file"], problem["line"]) == ("destinations.yml", 13)  # as in text
     (tt,) = document["destinations"]
     assert (tt["destination"], tt["events"]["sent"]) == ("tt", 1)
     assert document["not_run"] == ["mt"]

@@ -342,7 +342,7 @@ def sync(
                 # A destination was sent to before the error (another one's missing token,
                 # say): its counts are said too, and are the --format json document.
                 if out.format == "json":
-                    output.stop_with(out, exc, stopped.to_dict())
+                    output.stop_with(out, exc, stopped.to_dict(out.root))
                 render_sync(out, stopped)
                 raise
             render_sync(out, report)

@@ -211,7 +211,7 @@ def _coverage(out: Output, name: str, match_keys: Coverage | None) -> None:
 
 def render_sync(out: Output, report: SyncReport) -> None:
     if out.format == "json":
-        out.json(report.to_dict())
+        out.json(report.to_dict(out.root))
         return
     rows = [
         [

@@ -45,14 +45,17 @@ class SyncReport:
             and all(r.ok for r in self.results)
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, root: Path | None = None) -> dict[str, Any]:
+        """The run report; ``root``: the project, whose files its error's problems name
+        relative to it (``--format json``; the file on disk keeps them whole, and ``retl
+        runs show`` shortens them)."""
         done = {r.destination for r in self.results}
         return {
             "ok": self.ok,
             "run_id": self.run_id,
             "sandbox": self.sandbox,
             "error": self.error,
-            "problems": [_problem(p) for p in self.problems],
+            "problems": [_problem(p.shown_from(root)) for p in self.problems],
             "destinations": [r.to_dict() for r in self.results],
             "interrupted": self.interrupted,
             "not_run": [
