@@ -81,9 +81,10 @@ def call_check(kind: str) -> CallCheck | None:
     from reverse_etl.engine.refused_calls import CallCheck
 
     if kind == "spark":
+        from reverse_etl.engine.spark_calls import as_engine_reads
         from reverse_etl.engine.spark_calls import refused_call as spark_refusal
 
-        return CallCheck("spark", spark_refusal)
+        return CallCheck("spark", spark_refusal, prepare=as_engine_reads)
     if kind == "postgres":
         from reverse_etl.engine.pg_calls import refused_call as pg_refusal
 

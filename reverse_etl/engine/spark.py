@@ -39,6 +39,7 @@ from reverse_etl.engine.file_rule import FileRule
 from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.json_times import json_times_as_text
 from reverse_etl.engine.portable import json_arrows, refuse_unportable
+from reverse_etl.engine.spark_calls import reader_kind as _reader_kind
 from reverse_etl.engine.spark_calls import refuse_code as _refuse_code
 from reverse_etl.engine.spark_chars import unpadded
 from reverse_etl.engine.spark_intervals import intervals_as_text
@@ -755,22 +756,6 @@ def _refuse_clock_intervals(tree: exp.Expr) -> None:
                 "inside the text)",
                 hint="write it in units, e.g. interval '1 day 2 hours 3 seconds'",
             )
-
-
-def _reader_kind(node: exp.Expr) -> str | None:
-    if isinstance(node, exp.ReadParquet):
-        return "parquet"
-    if isinstance(node, exp.ReadCSV):
-        return "csv"
-    if isinstance(node, exp.Anonymous):
-        name = str(node.this).lower()
-        if name in ("read_parquet", "parquet_scan"):
-            return "parquet"
-        if name in ("read_csv", "read_csv_auto"):
-            return "csv"
-        if name in ("read_json", "read_json_auto", "read_ndjson", "read_ndjson_auto"):
-            return "json"
-    return None
 
 
 def _csv_types(args: Sequence[exp.Expr]) -> str:

@@ -59,6 +59,34 @@ def _file_source(db: str) -> bool:
     return db.lower() in _FILE_SOURCES or "." in db
 
 
+def reader_kind(node: exp.Expr) -> str | None:
+    """The kind of file DuckDB's reader ``node`` reads (``read_parquet('...')``,
+    ``read_csv('...')``, ``read_json('...')``: what a source's ``external_location`` compiles
+    to), or None. ``SparkEngine`` reads these through views of Spark's own readers, after the
+    file rule checked their paths."""
+    if isinstance(node, exp.ReadParquet):
+        return "parquet"
+    if isinstance(node, exp.ReadCSV):
+        return "csv"
+    if isinstance(node, exp.Anonymous):
+        name = str(node.this).lower()
+        if name in ("read_parquet", "parquet_scan"):
+            return "parquet"
+        if name in ("read_csv", "read_csv_auto"):
+            return "csv"
+        if name in ("read_json", "read_json_auto", "read_ndjson", "read_ndjson_auto"):
+            return "json"
+    return None
+
+
+def as_engine_reads(tree: exp.Expr) -> exp.Expr:
+    """``tree`` (a model not written in Spark SQL) with DuckDB's file readers as the tables
+    ``SparkEngine`` replaces them with before its check of the translation: translated as
+    they are, ``read_parquet('data/x.parquet')`` is ``parquet.`data/x.parquet``` in Spark SQL,
+    which ``refused_call`` refuses as a file read past the file rule."""
+    return tree.transform(lambda n: exp.to_table("__retl_file") if reader_kind(n) else n)
+
+
 def refused_call(tree: exp.Expr) -> RefusedCall | None:
     """The first thing of ``tree`` (Spark SQL, or a model's own dialect) Spark may not run."""
     for node in tree.walk():
