@@ -84,9 +84,10 @@ def parse_value(value: str) -> tuple[Part, ...]:
         if isinstance(text, str) and has_template(text):
             unquoted = _UNQUOTED_DEFAULT.search(text)
             if unquoted is not None:
+                # The default is not quoted back: under a secret key it may be the secret.
                 raise TemplateSyntaxError(
-                    f"env_var()'s default is text: quote it ('{unquoted['default']}'), the "
-                    "setting reads numbers and booleans from text"
+                    "env_var()'s default is text: quote it (env_var('NAME', '4'), not "
+                    "env_var('NAME', 4)), the setting reads numbers and booleans from text"
                 )
             raise TemplateSyntaxError("a value may hold only env_var() and var() calls")
     return tuple(p for p in parts if p != "")
