@@ -116,3 +116,18 @@ def test_a_spark_models_own_file_read_is_still_refused_at_its_line(
         with pytest.raises(ModelError) as caught:
             refuse_engine_calls(compiled, SPARK)  # type: ignore[arg-type]
     assert "may not read a file as text" in caught.value.problems[0].message
+
+
+def test_a_duckdb_project_imports_no_call_check() -> None:
+    """The workbench has no such check (call_check is None): validate, plan and sync of a
+    DuckDB project load none of its modules (start-up, #18)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from reverse_etl.engine.factory import call_check; "
+        "assert call_check('duckdb') is None; "
+        "print(sorted(m for m in sys.modules if m.endswith(('refused_calls', '_calls'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
