@@ -532,6 +532,26 @@ def test_empty_secret_names_its_variable(tmp_path, make_project, monkeypatch) ->
     assert problem.hint is not None and "secret store" in problem.hint
 
 
+def test_empty_secret_from_an_unset_variable_s_default_says_it_is_not_set(
+    tmp_path, make_project, monkeypatch
+) -> None:
+    """A variable that is not set gave its empty default: not "set but empty" (a CI user
+    would look for an empty secret in the store, not a missing one)."""
+    monkeypatch.delenv("TT_UNSET_TOKEN", raising=False)
+    config = TOKEN_DESTINATION.replace(
+        "env_var('TIKTOK_ACCESS_TOKEN')", "env_var('TT_UNSET_TOKEN', '')"
+    )
+    root = dest_project(make_project, tmp_path, config)
+    (dest,) = Project.load(root).destinations
+    with pytest.raises(ConfigError) as info:
+        dest.settings.access_token.reveal()
+    (problem,) = info.value.problems
+    assert problem.message == (
+        "is empty: environment variable TT_UNSET_TOKEN is not set, and its default is empty"
+    )
+    assert problem.hint is not None and "secret store" in problem.hint
+
+
 @pytest.mark.parametrize(
     ("key", "expected"),
     [

@@ -165,7 +165,8 @@ class LazySecret:
     def _empty(self) -> ConfigError:
         """The error of a secret that resolved to nothing. From the environment, it names the
         variable: a CI secret that is not defined (or misspelled) is set, as an empty string."""
-        names = env_names(self._raw) if has_template(self._raw) else ()
+        read = tuple(dict.fromkeys(env_names(self._raw))) if has_template(self._raw) else ()
+        names = [n for n in read if n in os.environ]  # an unset one took its default
         if names:
             listed = ", ".join(names)
             message = (
@@ -177,6 +178,15 @@ class LazySecret:
                 "give it the value in the environment (your CI's secret store: a secret that "
                 "is not defined there, or misspelled, is passed as an empty string)"
             )
+        elif read:
+            listed = ", ".join(read)
+            message = (
+                f"is empty: environment variable {listed} is not set, and its default is empty"
+                if len(read) == 1
+                else f"is empty: environment variables {listed} are not set, and their "
+                "defaults are empty"
+            )
+            hint = "set it in the environment (your CI's secret store)"
         else:
             message = "is empty"
             hint = "set it, for example with {{ env_var('TIKTOK_ACCESS_TOKEN') }}"
