@@ -155,21 +155,54 @@ def _detail(
     # Stopped, failed or died (not one running now): a destination with no result (the one it
     # was sending to) is read from the log. A run that exited 0 has a result for each.
     stopped = run.exit_code != 0 and not run.running
-    destinations = tuple(reader.run_destinations(run.run_id, stopped=stopped))
-    return RunDetail(
-        run, destinations, tuple(rejected), total, _said(reports / f"{run_id}.json", root)
+    destinations = reader.run_destinations(run.run_id, stopped=stopped)
+    said, interrupted = _said(reports / f"{run_id}.json", root)
+    if stopped and interrupted and all(d.destination != interrupted for d in destinations):
+        # the signal stopped it before any answer of that destination was recorded (while
+        # its session opened, or a second signal while it waited for the answers): listed
+        # with nothing sent, not left out (the table was empty)
+        destinations = sorted(
+            [*destinations, _nothing_recorded(run.run_id, interrupted)],
+            key=lambda d: d.destination,
+        )
+    return RunDetail(run, tuple(destinations), tuple(rejected), total, said)
+
+
+def _nothing_recorded(run_id: str, destination: str) -> RunDestinationRecord:
+    """The destination a run was sending to when a signal stopped it, with no result and no
+    delivery-log row: every count 0, what it did not send unknown."""
+    return RunDestinationRecord(
+        run_id=run_id,
+        destination=destination,
+        platform="",
+        model="",
+        ended_at=None,
+        rows_total=0,
+        sent=0,
+        rejected=0,
+        skipped_invalid=0,
+        failed=0,
+        not_attempted=0,
+        match_coverage=None,
+        error=None,
+        interrupted=True,
     )
 
 
-def _said(report: Path, root: Path) -> tuple[str, ...]:
-    """What the run's report file says stopped it (nothing when it has no such file: a run
-    killed before writing it, or a report of a warehouse state's run kept elsewhere), files
-    inside the project ``root`` named as the command named them."""
+def _said(report: Path, root: Path) -> tuple[tuple[str, ...], str | None]:
+    """What the run's report file says stopped it, and the destination it was sending to
+    when a signal stopped it (nothing when it has no such file: a run killed before writing
+    it, or a report of a warehouse state's run kept elsewhere), files inside the project
+    ``root`` named as the command named them."""
     try:
         document = orjson.loads(report.read_bytes())
     except (OSError, orjson.JSONDecodeError):
-        return ()
-    return tuple(error_lines(document, root)) if isinstance(document, dict) else ()
+        return (), None
+    if not isinstance(document, dict):
+        return (), None
+    interrupted = document.get("interrupted")
+    name = interrupted if isinstance(interrupted, str) else None
+    return tuple(error_lines(document, root)), name
 
 
 def deliveries(

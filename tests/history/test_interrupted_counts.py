@@ -62,3 +62,35 @@ def test_runs_show_of_a_killed_run_says_it_has_no_end(
     assert shown.returncode == 0, shown.stderr
     first = shown.stdout.splitlines()[0]
     assert "UTC no end recorded," in first and "to interrupted" not in first
+
+
+def test_runs_show_lists_the_destination_a_signal_stopped_before_any_answer(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal that stops the sync before any answer of the destination it sends to is
+    recorded (while its session opens; a second Ctrl-C while it waits for the answers): no
+    result and no log row, so `runs show` printed an empty table though the report names the
+    destination as interrupted. It is listed with nothing sent."""
+    import reverse_etl.pipeline.runner as runner
+    from reverse_etl.errors import Interrupted
+    from reverse_etl.project import Project
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise Interrupted("SIGTERM")
+
+    monkeypatch.setattr(runner, "execute", stopped)
+    project = events_project(tmp_path / "p", server.base_url, rows=10)
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    with Project.load(project) as p:
+        with pytest.raises(Interrupted):
+            p.sync()
+        report = orjson.loads(next((project / ".retl" / "runs").glob("*.json")).read_bytes())
+        assert (report["interrupted"], report["destinations"]) == ("tiktok", [])
+        detail = p.run_detail(report["run_id"])
+    assert detail is not None
+    (dest,) = detail.destinations
+    assert (dest.destination, dest.interrupted, dest.sent) == ("tiktok", True, 0)
+    shown = invoke_in_process("runs", "show", report["run_id"], "--project-dir", project)
+    assert shown.returncode == 0, shown.stderr
+    (row,) = [x for x in shown.stdout.splitlines() if x.startswith("tiktok ")]
+    assert "interrupted: no result recorded" in row
