@@ -9,7 +9,7 @@ in :class:`LazySecret`, whose repr never shows it. Values are never rendered by 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,14 @@ def resolve(value: str, where: Location) -> str:
         raise _error(where, str(exc), None) from None
 
 
+def _variables(names: Sequence[str], one: str, several: str) -> str:
+    """``is empty: environment variable(s) NAME[, ...] <one|several>``."""
+    listed = ", ".join(names)
+    if len(names) == 1:
+        return f"is empty: environment variable {listed} {one}"
+    return f"is empty: environment variables {listed} {several}"
+
+
 class LazySecret:
     """A secret from the config, resolved on first use and never printed."""
 
@@ -168,23 +176,16 @@ class LazySecret:
         read = tuple(dict.fromkeys(env_names(self._raw))) if has_template(self._raw) else ()
         names = [n for n in read if n in os.environ]  # an unset one took its default
         if names:
-            listed = ", ".join(names)
-            message = (
-                f"is empty: environment variable {listed} is set but empty"
-                if len(names) == 1
-                else f"is empty: environment variables {listed} are set but empty"
-            )
+            message = _variables(names, "is set but empty", "are set but empty")
             hint = (
                 "give it the value in the environment (your CI's secret store: a secret that "
                 "is not defined there, or misspelled, is passed as an empty string)"
             )
         elif read:
-            listed = ", ".join(read)
-            message = (
-                f"is empty: environment variable {listed} is not set, and its default is empty"
-                if len(read) == 1
-                else f"is empty: environment variables {listed} are not set, and their "
-                "defaults are empty"
+            message = _variables(
+                read,
+                "is not set, and its default is empty",
+                "are not set, and their defaults are empty",
             )
             hint = "set it in the environment (your CI's secret store)"
         else:
