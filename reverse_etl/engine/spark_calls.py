@@ -59,6 +59,17 @@ def _file_source(db: str) -> bool:
     return db.lower() in _FILE_SOURCES or "." in db
 
 
+def _file_read(node: exp.Table) -> bool:
+    """Whether the table ``node`` is a file read as a data source's table. Spark reads one
+    only from a two-part name (`` format.`path` ``): with a catalog part, ``cat.delta.t`` is
+    the table ``t`` of the schema ``delta``. Delta's catalog still takes a schema named after
+    it with an absolute path for the table (`` spark_catalog.delta.`/tmp/t` ``): a name with
+    a catalog part is a file read when its table part is a path."""
+    if not node.db or not _file_source(node.db):
+        return False
+    return not node.catalog or any(c in node.name for c in "/\\:")
+
+
 def reader_kind(node: exp.Expr) -> str | None:
     """The kind of file DuckDB's reader ``node`` reads (``read_parquet('...')``,
     ``read_csv('...')``, ``read_json('...')``: what a source's ``external_location`` compiles
@@ -90,7 +101,7 @@ def as_engine_reads(tree: exp.Expr) -> exp.Expr:
 def refused_call(tree: exp.Expr) -> RefusedCall | None:
     """The first thing of ``tree`` (Spark SQL, or a model's own dialect) Spark may not run."""
     for node in tree.walk():
-        if isinstance(node, exp.Table) and node.db and _file_source(node.db):
+        if isinstance(node, exp.Table) and _file_read(node):
             return RefusedCall(
                 f"a model may not read a file as {node.db}.`...` (Spark would read any file "
                 "its process can): read it with read_parquet('...'), read_csv('...') or "

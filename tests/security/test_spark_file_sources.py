@@ -131,3 +131,31 @@ def test_a_duckdb_project_imports_no_call_check() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "table", ["cat.delta.t", "cat.json.events", "spark_catalog.parquet.orders", "`a.b`.csv.t"]
+)
+def test_a_schema_named_after_a_data_source_in_a_catalog_is_a_table(table: str) -> None:
+    """Spark reads a file only from a two-part name (format.`path`): with a catalog part the
+    data source's name is a schema's, and the table is read as any other."""
+    check = call_check("spark")
+    assert check is not None
+    assert check.refusal(f"select * from {table}", "spark") is None
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "delta.`/p`",
+        "parquet.`data/x.parquet`",
+        "`com.databricks.spark.csv`.`/p`",
+        "spark_catalog.delta.`/tmp/t`",  # Delta's catalog reads a path under a schema named delta
+        "cat.parquet.`s3a://bucket/x`",
+    ],
+)
+def test_a_file_read_as_a_data_sources_table_is_still_refused(table: str) -> None:
+    check = call_check("spark")
+    assert check is not None
+    found = check.refusal(f"select * from {table}", "spark")
+    assert found is not None and "may not read a file as" in found.message
