@@ -8,6 +8,7 @@ import json
 import pytest
 
 from reverse_etl.engine.hosts import unguarded_host
+from reverse_etl.engine.pg_dsn import dsn_host
 from reverse_etl.errors import Problem
 
 PROJECT = {"retl_project.yml": "name: t\nwarehouse:\n  type: duckdb\n"}
@@ -115,6 +116,37 @@ def test_libpq_passwords_count_and_only_remote_hosts_are_named(ci_job, monkeypat
     pgpass.write_text("*:*:*:*:pw\n")
     monkeypatch.setenv("PGPASSFILE", str(pgpass))
     assert unguarded_host("10.0.0.5", key="k", password=False) is not None
+
+
+@pytest.mark.parametrize("where", ["PGSERVICEFILE", "HOME", "PGSYSCONFDIR"])
+def test_a_services_password_in_its_service_file_counts(ci_job, monkeypatch, tmp_path, where):
+    """A dsn's ``service=prod`` whose password only its service file holds: libpq sends it to
+    the service's host, so the job is warned as for PGPASSWORD."""
+    monkeypatch.delenv("PGSERVICEFILE", raising=False)
+    monkeypatch.delenv("PGSYSCONFDIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    (tmp_path / "home").mkdir()
+    service = "# services\n[other]\nhost=x\n\n[prod]\nhost=db.example.com\npassword=s3cret-pw\n"
+    name = {"HOME": "home/.pg_service.conf", "PGSYSCONFDIR": "conf/pg_service.conf"}
+    path = tmp_path / name.get(where, "conf/services")
+    path.write_text(service)
+    if where != "HOME":
+        monkeypatch.setenv(where, str(path if where == "PGSERVICEFILE" else folder))
+    host = dsn_host("service=prod dbname=x")
+    problem = unguarded_host(host, key="warehouse.attach.pg", password=False)
+    assert problem is not None and "s3cret-pw" not in problem.render()
+    # a service without a password (or another service's) hands none
+    assert unguarded_host("service:other", key="k", password=False) is None
+    assert unguarded_host("service:missing", key="k", password=False) is None
+
+
+@pytest.mark.parametrize("host", ["foo.localhost", "localhost.localdomain", "db.localhost"])
+def test_only_localhost_itself_is_this_machine(ci_job, host):
+    """libpq asks the resolver for foo.localhost, which may ask DNS: a remote host."""
+    problem = unguarded_host(host, key="warehouse.host", password=True)
+    assert problem is not None and host in problem.message
 
 
 def test_project_warns_once_before_it_connects(ci_job, monkeypatch, tmp_path, make_project):

@@ -11,6 +11,7 @@ that hands a password to a host other than this machine is warned (:func:`unguar
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -20,7 +21,9 @@ from reverse_etl.errors import EngineError, Problem
 
 ALLOWED_HOSTS_ENV = "RETL_ALLOWED_HOSTS"
 CI_ENV = "CI"  # set by GitHub Actions, GitLab CI, CircleCI, Travis, Buildkite...
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+# libpq asks the resolver for every other name (foo.localhost, localhost.localdomain too),
+# which may ask DNS: only "localhost" itself is taken as this machine.
+_LOOPBACK_NAMES = frozenset({"localhost"})
 
 
 def allowed_hosts() -> frozenset[str]:
@@ -61,12 +64,14 @@ def unguarded_host(
 ) -> Problem | None:
     """:func:`check_host`'s warning, when it lets every host through: in a CI job, with
     ``RETL_ALLOWED_HOSTS`` unset, a host other than this machine that libpq would hand a
-    password (``password``: one is set in the project; else ``PGPASSWORD`` or a pgpass file)
-    may be one a pull request chose. The warning names the hosts and the fix, never the
-    password. ``where`` as for :func:`check_host`."""
-    if allowed_hosts() or not _in_ci() or not (password or _libpq_password()):
+    password (``password``: one is set in the project; else ``PGPASSWORD``, a pgpass file, or
+    the service file's entry of a ``service:NAME`` host) may be one a pull request chose. The
+    warning names the hosts and the fix, never the password. ``where`` as for :func:`check_host`."""
+    if allowed_hosts() or not _in_ci():
         return None
     given = host or os.environ.get("PGHOST") or "localhost"
+    if not (password or _libpq_password() or _service_password(given)):
+        return None
     remote = [n for n in (h.strip().lower() for h in given.split(",")) if not is_loopback(n)]
     if not remote:
         return None
@@ -88,7 +93,7 @@ def is_loopback(host: str) -> bool:
     name = host.strip().strip("[]").lower()
     if not name or name.startswith(("/", "@")):  # libpq's Unix-domain socket folders
         return True
-    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
+    if name in _LOOPBACK_NAMES:
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
@@ -110,3 +115,45 @@ def _libpq_password() -> bool:
         return path.is_file()
     except (OSError, RuntimeError):  # no home folder: no pgpass file either
         return False
+
+
+def _service_password(hosts: str) -> bool:
+    """Whether a ``service:NAME`` of ``hosts`` (``pg_dsn.dsn_host``'s) has a password, or a
+    password file, in the service file libpq reads it from: ``PGSERVICEFILE`` or
+    ``~/.pg_service.conf``, then ``PGSYSCONFDIR``'s ``pg_service.conf``."""
+    services = {
+        h.strip()[len("service:") :].strip().lower()
+        for h in hosts.split(",")
+        if h.strip().lower().startswith("service:")
+    }
+    if not services:
+        return False
+    named = os.environ.get("PGSERVICEFILE")
+    files: list[Path] = []
+    with contextlib.suppress(RuntimeError):  # no home folder: no user service file either
+        files.append(Path(named) if named else Path.home() / ".pg_service.conf")
+    sysconf = os.environ.get("PGSYSCONFDIR")
+    if sysconf:
+        files.append(Path(sysconf) / "pg_service.conf")
+    return any(_has_password(path, services) for path in files)
+
+
+def _has_password(path: Path, services: set[str]) -> bool:
+    """Whether a section of the service file ``path`` named in ``services`` sets
+    ``password`` or ``passfile`` (libpq's format: ``[name]``, then ``key=value`` lines)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:  # none, or unreadable: libpq reads none either
+        return False
+    section: str | None = None
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip().lower()
+        elif section in services and "=" in line:
+            key = line.split("=", 1)[0].strip().lower()
+            if key in ("password", "passfile"):
+                return True
+    return False
