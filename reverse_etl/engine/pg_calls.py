@@ -14,7 +14,7 @@ from reverse_etl.engine.refused_calls import RefusedCall, called_name, line_of
 # PostgreSQL's functions a model may not call, and why (one list; ``refused_call``). A
 # model runs with the role's privileges, on the connection the state is then written by:
 # these read the server's files, run SQL given as text (which no check of the model sees),
-# connect elsewhere, or change the session or the database.
+# connect elsewhere, change the session or the database, or stall the session.
 _REFUSED_CALLS = {
     **dict.fromkeys(
         (
@@ -57,15 +57,24 @@ _REFUSED_CALLS = {
         "it changes the settings of the session retl writes the state with, or of the server",
     ),
     **dict.fromkeys(
+        ("pg_sleep", "pg_sleep_for", "pg_sleep_until"),
+        "it stalls the warehouse's session, which holds the run",
+    ),
+    **dict.fromkeys(
         ("setval", "nextval", "pg_notify", "lo_create", "lo_unlink", "lo_from_bytea", "lo_put"),
         "it changes the database",
     ),
 }
 
+# pg_advisory_lock, pg_advisory_xact_lock(_shared), pg_try_advisory_*, pg_advisory_unlock(_all):
+# a model holding retl's own advisory lock key would block the state's lock of later syncs.
+_ADVISORY_LOCKS = ("pg_advisory_", "pg_try_advisory_")
+
 
 def refused_call(tree: exp.Expr) -> RefusedCall | None:
     """The first call in ``tree`` of one of ``_REFUSED_CALLS``, or of a function of the
-    dblink extension (``dblink*``: a connection to any server, not read-only); or a name
+    dblink extension (``dblink*``: a connection to any server, not read-only), or of an
+    advisory lock's (``pg_advisory_*``, ``pg_try_advisory_*``); or a name
     spelt with Unicode escapes (``_escaped_name``)."""
     escaped = _escaped_name(tree)
     if escaped is not None:
@@ -75,6 +84,11 @@ def refused_call(tree: exp.Expr) -> RefusedCall | None:
         why = _REFUSED_CALLS.get(called)
         if why is None and called.startswith("dblink"):
             why = "it connects to another server, outside the read-only transaction"
+        if why is None and called.startswith(_ADVISORY_LOCKS):
+            why = (
+                "it takes or releases an advisory lock, which could block the lock retl's "
+                "state takes for later syncs"
+            )
         if why is not None:
             # the fix in the message: a model's error keeps the message, not the hint
             return RefusedCall(

@@ -17,7 +17,8 @@ DuckDB's table functions also change the connection every later statement of the
 or write files, from inside a SELECT (``SESSION_FUNCTIONS``): ``enable_profiling()`` printed
 a profile of each of retl's statements into ``plan``'s output, or wrote it to a file of the
 project; ``enable_logging(storage='file', ...)`` with ``write_log(...)`` aborted the whole
-process; ``checkpoint()`` writes the attached databases (the state). DuckDB's file rule
+process; ``checkpoint()`` writes the attached databases (the state); ``sleep_ms()`` and
+``pg_sleep()`` stall the session. DuckDB's file rule
 allows the project's folders, so none of these is stopped by it. A model reads rows: it may
 call none of them either.
 
@@ -48,9 +49,11 @@ SESSION_FUNCTIONS: dict[str, str] = {
     "duckdb_logs_parsed": "it reads the log of the run's statements",
     "checkpoint": "it writes the attached databases' files (the state)",
     "force_checkpoint": "it writes the attached databases' files (the state)",
+    "sleep_ms": "it stalls the session the run's statements use",
+    "pg_sleep": "it stalls the session the run's statements use",
 }
 _MAYBE = re.compile(r"query|serial", re.IGNORECASE)  # no token needed without one
-_SESSION_MAYBE = re.compile(r"profil|logg|_log|checkpoint", re.IGNORECASE)
+_SESSION_MAYBE = re.compile(r"profil|logg|_log|checkpoint|sleep", re.IGNORECASE)
 
 
 def _fallback(names: frozenset[str], views: frozenset[str] = frozenset()) -> re.Pattern[str]:

@@ -28,6 +28,18 @@ def engine(dialect: str) -> PostgresEngine:
         ("select dblink_exec('host=h', 'drop table t') as a", "dblink_exec"),
         ("select pg_catalog.set_config('search_path', 'x', false) as a", "set_config"),
         ("select setval('s', 1) as a", "setval"),
+        # an advisory lock of retl's state's key would block later syncs' lock of the state
+        ("select pg_advisory_lock(1) as a", "pg_advisory_lock"),
+        ("select pg_advisory_xact_lock(1, 2) as a", "pg_advisory_xact_lock"),
+        ("select pg_advisory_lock_shared(1) as a", "pg_advisory_lock_shared"),
+        ("select pg_try_advisory_lock(1) as a", "pg_try_advisory_lock"),
+        ("select pg_try_advisory_xact_lock_shared(1) as a", "pg_try_advisory_xact_lock_shared"),
+        ("select pg_advisory_unlock(1) as a", "pg_advisory_unlock"),
+        ("select pg_advisory_unlock_all() as a", "pg_advisory_unlock_all"),
+        # a sleep stalls the warehouse's session
+        ("select pg_sleep(100) as a", "pg_sleep"),
+        ("select pg_catalog.pg_sleep_for('5 minutes') as a", "pg_sleep_for"),
+        ("select pg_sleep_until('tomorrow') as a", "pg_sleep_until"),
     ],
 )
 @pytest.mark.parametrize("dialect", ["postgres", "duckdb"])

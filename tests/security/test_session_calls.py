@@ -80,6 +80,9 @@ def test_each_listed_function_is_found_when_called(name: str) -> None:
         ("select checkpoint, log_count from t", None),  # columns of those names
         ("select * from t as write_log(a)", None),  # an alias's columns
         ("select enable_profiling_count(1) as n", None),  # another name
+        ("select sleep_ms, pg_sleep from t", None),  # columns
+        ("select 1 as a\nwhere sleep_ms(100000) is null", ("sleep_ms", 2)),  # stalls the run
+        ("select pg_catalog.pg_sleep(100) as a", ("pg_sleep", 1)),
         ("select *\nfrom system.main.duckdb_logs", ("duckdb_logs", 2)),  # the view
         ("select *\nfrom system.main.enable_logging()", ("enable_logging", 2)),
         # SQL sqlglot cannot tokenize: any mention before a parenthesis, or of the view
