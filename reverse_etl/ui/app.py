@@ -20,7 +20,7 @@ from reverse_etl.sandbox.feed import feed_path, read_feed
 from reverse_etl.secrets import scrub
 
 from . import destination, events, plan, runs
-from .html import Html, error_box, page
+from .html import Html, error_box, page, problems_box
 from .source import UiProject
 
 logger = logging.getLogger("reverse_etl.ui")
@@ -67,8 +67,9 @@ class UiApp:
             body = page("Not found", "", self.title, error_box(str(exc)))
             return _html(body, status=404)
         except RetlError as exc:  # a project that cannot be read: said on the page
-            hint = exc.problems[0].hint if exc.problems else None
-            body = page("Cannot read the project", "", self.title, error_box(exc.message, hint))
+            body = page(
+                "Cannot read the project", "", self.title, problems_box(exc, self.project.dir)
+            )
             return _html(body, status=500)
         except Exception as exc:  # a bug: one page fails, the server goes on
             logger.debug("retl ui failed on %s", path, exc_info=True)

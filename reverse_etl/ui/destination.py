@@ -10,7 +10,7 @@ from reverse_etl.history.records import RunDestinationRecord
 from reverse_etl.validation.result import DestinationValidation
 
 from .charts import Series, line_chart
-from .html import Html, badge, error_box, join, link, page, path_part, table, when
+from .html import Html, badge, join, link, page, path_part, problems_box, table, when
 
 if TYPE_CHECKING:
     from .app import UiApp
@@ -46,8 +46,7 @@ def destination_page(app: UiApp, name: str) -> Html:
         found = app.call(lambda p: p.validate([f"destination:{name}"]))
         mapping = mapping_section(found[0]) if found else Html("")
     except RetlError as exc:  # the model does not compile: the rest of the page still helps
-        hint = exc.problems[0].hint if exc.problems else None
-        mapping = error_box(exc.message, hint)
+        mapping = problems_box(exc, app.project.dir)
     facts = table(("type", "model"), [(config.type, config.model)], table_id="destination-facts")
     body = join(
         [

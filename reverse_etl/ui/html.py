@@ -9,8 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Iterable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from reverse_etl.errors import RetlError
 
 NAV = (
     ("runs", "/", "Runs"),
@@ -110,3 +114,10 @@ def page(title: str, active: str, project: str, body: str, *, script: bool = Fal
 def error_box(message: str, hint: str | None = None) -> Html:
     more = f'<p class="hint">{esc(hint)}</p>' if hint else ""
     return Html(f'<div class="error"><p>{esc(message)}</p>{more}</div>')
+
+
+def problems_box(exc: RetlError, root: Path | None) -> Html:
+    """An error as the CLI says it: a line per problem, with its file (relative to the
+    project ``root``), line, key and hint (a summary's first hint alone named no problem)."""
+    lines = "".join(f"<p>{esc(line)}</p>" for line in exc.render_lines(root))
+    return Html(f'<div class="error">{lines}</div>')

@@ -11,7 +11,7 @@ from reverse_etl.errors import RetlError
 from reverse_etl.pipeline.plan import DestinationPlan
 from reverse_etl.sandbox.feed import mask_pii
 
-from .html import Html, error_box, esc, join, link, page, percent, table
+from .html import Html, esc, join, link, page, percent, problems_box, table
 
 if TYPE_CHECKING:
     from .app import UiApp
@@ -46,8 +46,7 @@ def plan_page(app: UiApp, query: dict[str, str]) -> Html:
         plans = app.call(lambda p: p.plan(sandbox=sandbox))
         result = join(plan_section(p) for p in plans)
     except RetlError as exc:
-        hint = exc.problems[0].hint if exc.problems else None
-        result = error_box(exc.message, hint)
+        result = problems_box(exc, app.project.dir)
     kind = "sandbox" if sandbox else "live"
     body = join([choose, f'<h2 id="plan-result">Next {kind} sync</h2>', result])
     return page("Plan", "plan", app.title, body)

@@ -18,6 +18,11 @@ class UiProject(Protocol):
     plans are reads of the project and its state."""
 
     @property
+    def dir(self) -> Path:
+        """The project's folder: errors name its files relative to it, as the CLI does."""
+        ...
+
+    @property
     def state_dir(self) -> Path: ...
 
     @property

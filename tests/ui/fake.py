@@ -60,6 +60,10 @@ class FakeProject:
     history: list[RunDestinationRecord] = field(default_factory=list)
 
     @property
+    def dir(self) -> Path:
+        return self.state_dir.parent
+
+    @property
     def destinations(self) -> list[DestinationConfig]:
         return [
             DestinationConfig(
