@@ -18,6 +18,9 @@ _TYPO = "DuckDB cannot read it either: correct the SQL there"
 PREFIX = "syntax error"
 _MISSING_QUOTE = re.compile(r"Missing (\S+) from (\d+):(\d+)")
 _CLASS = re.compile(r"\s*for <class '[\w.]+'>")
+# sqlglot's repr of a token: "<Token token_type: TokenType.SENTINEL, text: SENTINEL, line: 1,
+# col: 1, start: 0, end: 0, comments: []>" (SENTINEL: the end of the query)
+_TOKEN = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+.*?>")
 
 
 def syntax_issue(exc: SqlglotError, sql: str, dialect: str = "duckdb") -> InferenceIssue:
@@ -130,6 +133,12 @@ def _quoted(token: str) -> str:
 
 
 def _plain(description: str) -> str:
-    """sqlglot's description without its class names."""
+    """sqlglot's description without its class names, a token it quotes as its text."""
     text = _CLASS.sub("", description).strip()
+    text = _TOKEN.sub(_token_text, text)
     return text[:1].lower() + text[1:]
+
+
+def _token_text(found: re.Match[str]) -> str:
+    kind, text = found.group(1), found.group(2)
+    return "the end of the query" if kind == "SENTINEL" else _quoted(text)
