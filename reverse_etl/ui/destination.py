@@ -3,6 +3,7 @@ mapping with each column's validation status, and match-key coverage over time."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reverse_etl.errors import RetlError
@@ -44,7 +45,7 @@ def destination_page(app: UiApp, name: str) -> Html:
     history = app.call(lambda p: p.destination_history(name, limit=HISTORY_SHOWN))
     try:
         found = app.call(lambda p: p.validate([f"destination:{name}"]))
-        mapping = mapping_section(found[0]) if found else Html("")
+        mapping = mapping_section(found[0], app.project.dir) if found else Html("")
     except RetlError as exc:  # the model does not compile: the rest of the page still helps
         mapping = problems_box(exc, app.project.dir)
     facts = table(("type", "model"), [(config.type, config.model)], table_id="destination-facts")
@@ -97,7 +98,9 @@ def counts_chart(history: list[RunDestinationRecord]) -> Html:
     )
 
 
-def mapping_section(v: DestinationValidation) -> Html:
+def mapping_section(v: DestinationValidation, root: Path | None = None) -> Html:
+    """The mapping table and the diagnostics, each at its file (relative to the project
+    ``root``), line and key, as ``retl validate`` says them."""
     rows = [
         (
             c.column,
@@ -113,6 +116,7 @@ def mapping_section(v: DestinationValidation) -> Html:
             badge(d.severity, STATUS_KIND.get(d.severity, "note")),
             d.column or "",
             d.rule,
+            d.problem.shown_from(root).location(),
             d.problem.message,
             d.problem.hint or "",
         )
@@ -125,7 +129,7 @@ def mapping_section(v: DestinationValidation) -> Html:
             table(("column", "platform field", "role", "type", "status"), rows, table_id="mapping"),
             "<h3>Diagnostics</h3>",
             table(
-                ("severity", "column", "rule", "message", "hint"),
+                ("severity", "column", "rule", "where", "message", "hint"),
                 diagnostics,
                 table_id="diagnostics",
                 empty="No problems found.",

@@ -44,3 +44,23 @@ def test_a_page_of_a_project_that_cannot_be_read_names_the_file_and_line(
     error = page.split('<div class="error">', 1)[1].split("</div>", 1)[0]
     assert "models/purchase_events.sql:2: ref(&#x27;gone&#x27;): no model named" in error
     assert str(root) not in page
+
+
+def test_the_destination_page_says_where_each_diagnostic_is(tmp_path: Path) -> None:
+    root, _ = _project(tmp_path)
+    text = (
+        (root / "destinations.yml")
+        .read_text()
+        .replace("event_data_source: WEB", "event_data_source: web")
+    )
+    (root / "destinations.yml").write_text(text)
+    line = text.splitlines().index("    event_data_source: web") + 1
+    (root / "models" / "purchase_events.sql").write_text("select nope from\n")
+    with Project.load(root) as p:
+        page = UiApp(p, title="t").handle("/destinations/tiktok_purchases", {}).body.decode()
+    diagnostics = page.split('id="diagnostics"', 1)[1].split("</table>", 1)[0]
+    assert "<th>where</th>" in diagnostics
+    assert "<td>models/purchase_events.sql:1</td>" in diagnostics
+    where = f"destinations.yml:{line} destinations.tiktok_purchases.event_data_source"
+    assert f"<td>{where}</td>" in diagnostics
+    assert str(root) not in page
