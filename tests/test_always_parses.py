@@ -108,7 +108,10 @@ def test_tiktok_writes_no_check_an_integer_or_decimal_cannot_fail(engine: DuckDB
         {"content_id": "a", "price": 1.5, "quantity": 2}
     ]
     # The same checks stay for text, which can fail them.
-    texts = CONTENTS.replace("CAST(1.5 AS DECIMAL(10, 2))", "'abc'").replace("2 AS", "'x' AS")
+    # (num_items by its whole text: NOW, a time, may end in a 2 before " AS event_time")
+    texts = CONTENTS.replace("CAST(1.5 AS DECIMAL(10, 2))", "'abc'").replace(
+        "2 AS num_items", "'x' AS num_items"
+    )
     (bad,) = tiktok_encode(engine, texts)
     assert "a contents item's price is not a number (left out)" in bad["warnings"]
     assert "num_items is not an integer" in bad["errors"]
