@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
-from reverse_etl.engine.refused_calls import RefusedCall, called_name, line_of
+from reverse_etl.engine.refused_calls import RefusedCall, called_name, line_of, refuser
 
 # PostgreSQL's functions a model may not call, and why (one list; ``refused_call``). A
 # model runs with the role's privileges, on the connection the state is then written by:
@@ -97,13 +97,6 @@ def refused_call(tree: exp.Expr) -> RefusedCall | None:
     return None
 
 
-def refuse_calls(tree: exp.Expr) -> None:
-    """Raise ``refused_call``'s refusal of ``tree`` (a model's text as sent), if any."""
-    found = refused_call(tree)
-    if found is not None:
-        raise found.error()
-
-
 def _escaped_name(tree: exp.Expr) -> RefusedCall | None:
     """PostgreSQL reads ``U&"pg_read_fil\\0065"`` as the name pg_read_file, which no check
     of the names a model calls sees: sqlglot reads it as ``U & "pg_read_fil\\0065"``, a
@@ -125,3 +118,6 @@ def _escaped_name(tree: exp.Expr) -> RefusedCall | None:
                 line_of(left.this),
             )
     return None
+
+
+refuse_calls = refuser(refused_call)  # raises the refusal of the text the engine sends

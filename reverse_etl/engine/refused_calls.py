@@ -40,6 +40,17 @@ class RefusedCall:
 TreeCheck = Callable[[exp.Expr], RefusedCall | None]
 
 
+def refuser(check: TreeCheck) -> Callable[[exp.Expr], None]:
+    """``check`` as the engine runs it on the text it sends: raising its refusal, if any."""
+
+    def refuse(tree: exp.Expr) -> None:
+        found = check(tree)
+        if found is not None:
+            raise found.error()
+
+    return refuse
+
+
 def called_name(node: exp.Func) -> str:
     """The name ``node`` calls, lower case, however it is written (quoted, qualified by a
     schema: ``pg_catalog."pg_read_file"(...)``)."""

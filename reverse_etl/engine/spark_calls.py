@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 import reverse_etl.sqlglot_fixes  # noqa: F401  (sqlglot reads DuckDB SQL as DuckDB does)
-from reverse_etl.engine.refused_calls import RefusedCall, called_name, line_of
+from reverse_etl.engine.refused_calls import RefusedCall, called_name, line_of, refuser
 
 # Spark SQL that runs code on the driver or the executors: a Java method by reflection
 # (System.getenv reads the process's environment, the tokens included), or a shell command
@@ -136,8 +136,4 @@ def refused_call(tree: exp.Expr) -> RefusedCall | None:
     return None
 
 
-def refuse_code(tree: exp.Expr) -> None:
-    """Raise ``refused_call``'s refusal of ``tree``, if any."""
-    found = refused_call(tree)
-    if found is not None:
-        raise found.error()
+refuse_code = refuser(refused_call)  # raises the refusal of the text the engine sends
