@@ -47,8 +47,8 @@ def test_sigterm_stops_sending_keeps_what_was_acknowledged_and_writes_the_report
                 break
         else:
             raise AssertionError(f"no word of the {sig.name}")
-        # Only now may the held requests finish: the run has stopped sending, so their
-        # answers are not acknowledged (they were in flight).
+        # Only now may the held requests finish: the run has stopped sending, and their
+        # answers, which come after the signal, are recorded like any other.
         server.faults.release()
         _, rest = proc.communicate(timeout=120)
     assert proc.returncode == code
@@ -61,13 +61,21 @@ def test_sigterm_stops_sending_keeps_what_was_acknowledged_and_writes_the_report
     assert doc["ok"] is False
     assert doc["error"].startswith(f"interrupted by {sig.name}: stopped sending")
     assert doc["interrupted"] == "tiktok" and doc["not_run"] == []
-    assert _state_rows(project) == 5000  # the 5 answered requests, folded into the state
-    assert server.stats.events_accepted == 8000  # the 3 in flight landed too
+    (stopped,) = doc["destinations"]  # what it did, the requests answered after the signal too
+    events = stopped["events"]
+    # each of the 3 requests in flight is recorded by its answer, which came after the signal
+    assert (events["sent"], events["failed"]) == (8000, 0)
+    assert (events["rejected"], events["not_attempted"]) == (0, 2000)
+    # the requests answered before the signal and after it, in the state
+    assert _state_rows(project) == events["sent"]
+    assert server.stats.events_accepted == 8000
     rerun = invoke_cli("sync", "--project-dir", project, "--format", "json", env=ENV)
     assert rerun.returncode == 0, rerun.stderr
-    assert orjson.loads(rerun.stdout)["destinations"][0]["events"]["sent"] == 5000
-    # resent: exactly the 3 requests that were in flight when the run stopped
-    assert server.stats.events_deduplicated == 3000
+    assert (
+        orjson.loads(rerun.stdout)["destinations"][0]["events"]["sent"] == 10_000 - events["sent"]
+    )
+    # nothing acknowledged is sent twice (TikTok deduplicates only within 48 hours)
+    assert server.stats.events_deduplicated == events["failed"]
     assert server.stats.events_accepted == 10_000
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn
 import orjson
 import typer
 
+from reverse_etl import interrupts
 from reverse_etl.errors import (
     EXIT_SIGINT,
     EXIT_SIGPIPE,
@@ -109,18 +110,29 @@ def signals_as_interrupt() -> Iterator[None]:
     """While a command runs, SIGTERM (what a CI job's timeout sends first) stops it the way
     Ctrl-C (SIGINT) does: an ``Interrupted`` is raised in the main thread, so a sync stops
     sending, records what was acknowledged and writes its run report. A line goes to stderr
-    at once: requests in flight may take a moment to finish."""
+    at once: requests in flight may take a moment to finish. While requests are in flight
+    the signal is held instead (``reverse_etl.interrupts``): the sending loop stops at its
+    next safe point and records their answers, then the sync raises it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
+        Interrupted.last_signal = name
+        held = interrupts.hold(name)  # a sending loop takes it at its next safe point
+        if held > 1:
+            said = (
+                f"retl: {name} received again, still waiting for the answers to the requests "
+                "in flight (SIGKILL stops at once; the next sync sends their events again)\n"
+            )
+        else:
+            said = f"retl: {name} received, stopping\n"
         # os.write, not print: the signal may land while the main thread writes to stderr.
         with contextlib.suppress(OSError, ValueError):  # stderr is not a file in tests
-            os.write(sys.stderr.fileno(), f"retl: {name} received, stopping\n".encode())
-        Interrupted.last_signal = name
-        raise Interrupted(name)
+            os.write(sys.stderr.fileno(), said.encode())
+        if not held:
+            raise Interrupted(name)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -17,8 +17,10 @@ class DeliveryResult:
     input is not pulled, so callers that know the total derive "not sent" from it.
     ``stop_reason`` is None, ``"auth"``, ``"config"`` (the destination refused the request
     itself, e.g. its event source), ``"terminal"``, ``"invalid"``, ``"retries exhausted"`` or
-    ``"crash"``. ``requests`` counts sends (retries and bisection halves included);
-    ``elapsed`` is in seconds.
+    ``"crash"`` or ``"interrupted"`` (a ``KeyboardInterrupt``: Ctrl-C or SIGTERM, held in
+    ``interrupted`` for the caller to raise again once it has recorded the result).
+    ``requests`` counts sends (retries and bisection halves included); ``elapsed`` is in
+    seconds.
     """
 
     events_sent: int
@@ -32,6 +34,7 @@ class DeliveryResult:
     terminal_error: DestinationError | None
     stop_reason: str | None
     elapsed: float
+    interrupted: KeyboardInterrupt | None = None
 
     @property
     def complete(self) -> bool:

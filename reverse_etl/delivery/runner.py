@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
+from reverse_etl import interrupts
 from reverse_etl.delivery.batching import Batch, build_body
 from reverse_etl.delivery.observer import DeliveryObserver, NullObserver
 from reverse_etl.delivery.outcome import (
@@ -34,7 +35,12 @@ from reverse_etl.delivery.outcome import (
 )
 from reverse_etl.delivery.result import DeliveryResult
 from reverse_etl.delivery.retry import RetryPolicy
-from reverse_etl.errors import DestinationError, TerminalDestinationError, TransientDestinationError
+from reverse_etl.errors import (
+    DestinationError,
+    Interrupted,
+    TerminalDestinationError,
+    TransientDestinationError,
+)
 
 # With an envelope problem the destination did not name (see Outcome's "config" kind) every
 # event is "invalid" and bisection would cost ~2 requests per event. When this many rejections
@@ -43,6 +49,9 @@ DEFAULT_REJECT_GUARD = 32
 # Answers that show the destination took the request itself (its event source, token, test
 # code): after one of these, ``probe_first`` no longer holds the other slots back.
 _ENVELOPE_ACCEPTED = frozenset({OK, PARTIAL, INVALID})
+# How often the loop looks for a held Ctrl-C/SIGTERM while no answer comes (seconds). An
+# answer wakes it at once; this only bounds how long a backoff wait delays the stop.
+_NOTICE_SIGNAL = 0.2
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,13 @@ def deliver(
     ``request_settings`` names what to check when the first ``reject_guard`` events were all
     rejected (the platform's ``Capabilities.request_settings``).
 
+    A Ctrl-C or SIGTERM the CLI receives while this runs is held (``reverse_etl.interrupts``)
+    and taken between answers: it stops the run like an error does (nothing new is sent, a
+    queued retry or half is dropped), the requests in flight finish and their answers are
+    dealt with as any other (acknowledged, rejected, failed: no retry), then the interruption
+    is returned in ``DeliveryResult.interrupted`` for the caller to raise once it has
+    recorded the result. It never lands inside a callback or a lock of this loop.
+
     ``on_answer(batch, fate, answer)`` sees the answer each batch ended with: ``accepted``
     (right after ``on_ack``), ``rejected`` or ``failed`` (out of retries, or stopped by an
     auth, terminal or config answer): the delivery log's rows.
@@ -155,6 +171,7 @@ class _Run:
         self.stop_reason: str | None = None
         self.error: DestinationError | None = None
         self.crash: BaseException | None = None
+        self.interrupted: Interrupted | None = None  # a held Ctrl-C/SIGTERM, taken
         self.queue: deque[_Unit] = deque()  # bisected halves and retries, ahead of new input
         self.in_flight: dict[Future[Outcome | None], _Unit] = {}
         self.seq = 0
@@ -166,18 +183,25 @@ class _Run:
     def execute(self, source: Iterator[Batch]) -> DeliveryResult:
         started = self.clock()
         pool = ThreadPoolExecutor(max_workers=self.thread_count, thread_name_prefix="retl-send")
-        try:
-            while True:
-                self._fill(pool, source)
-                if not self.in_flight:
-                    break
-                done, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: self.in_flight[f].seq):
-                    self._finish(self.in_flight.pop(future), future)
-                self.observer.on_in_flight(len(self.in_flight))
-        finally:
-            self.stopping.set()  # wakes any backoff wait; workers then skip their send
-            pool.shutdown(wait=True, cancel_futures=True)
+        with interrupts.held():  # Ctrl-C/SIGTERM taken here, between answers
+            try:
+                while True:
+                    self._take_signal()  # before any new request
+                    self._fill(pool, source)
+                    if not self.in_flight:
+                        break
+                    # (the timeout only lets a held signal be taken while every request in
+                    # flight waits out a backoff)
+                    done, _ = wait(self.in_flight, _NOTICE_SIGNAL, FIRST_COMPLETED)
+                    self._take_signal()  # before the answers: no retry is queued after it
+                    for future in sorted(done, key=lambda f: self.in_flight[f].seq):
+                        self._finish(self.in_flight.pop(future), future)
+                    if done:
+                        self.observer.on_in_flight(len(self.in_flight))
+            finally:
+                self.stopping.set()  # wakes any backoff wait; workers then skip their send
+                pool.shutdown(wait=True, cancel_futures=True)
+            self._take_signal()  # one that came with the last answers, or while joining
         for unit in self.queue:
             self._drop(unit)
         if self.crash is not None:
@@ -194,7 +218,16 @@ class _Run:
             terminal_error=self.error,
             stop_reason=self.stop_reason,
             elapsed=self.clock() - started,
+            interrupted=self.interrupted,
         )
+
+    def _take_signal(self) -> None:
+        """A Ctrl-C or SIGTERM held since the last look stops the run: nothing new is sent
+        (queued retries and halves are dropped), the answers in flight are still dealt with."""
+        name = interrupts.pending()
+        if name is not None and self.interrupted is None:
+            self.interrupted = Interrupted(name)
+            self._stop("interrupted")
 
     def _fill(self, pool: ThreadPoolExecutor, source: Iterator[Batch]) -> None:
         """Top up to ``thread_count`` requests; pull new input only when nothing is queued."""

@@ -382,6 +382,11 @@ class Runner:
                     report.interrupted = plan.name
                     raise
                 report.results.append(result)
+                if result.interrupted is not None:
+                    # stopped while sending, the answers that came meanwhile recorded: the
+                    # result is the run's (report, history), then the stop goes on
+                    report.interrupted = plan.name
+                    raise result.interrupted
                 remember_sent(self.p.workbench, store, plan, result)
         finally:
             if server is not None:

@@ -25,7 +25,7 @@ from reverse_etl.destinations.shared.pii_text import mask_text, masked_key
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.engine.native_memory import trim_heap
-from reverse_etl.errors import Problem
+from reverse_etl.errors import Interrupted, Problem
 from reverse_etl.history.records import ACCEPTED, SKIPPED_INVALID
 from reverse_etl.pipeline.deliverylog import LogRows
 from reverse_etl.pipeline.plan import PLAN_ROW_GROUP, DestinationPlan, InvalidRow
@@ -75,6 +75,8 @@ class DestinationResult:
     sandbox: bool = False
     test_event_code: bool = False
     skip_invalid: bool = False
+    # Ctrl-C or SIGTERM stopped the send: the caller records this result, then raises it.
+    interrupted: KeyboardInterrupt | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -225,6 +227,12 @@ def execute(
     result.retries = outcome.retries
     result.bisections = outcome.bisections
     result.duration = time.monotonic() - started
+    if outcome.interrupted is not None:
+        # The answers that arrived meanwhile are in the journal, folded when the state
+        # closes: the stop does no more here (no fold, no skipped rows' log, no run record).
+        result.interrupted = outcome.interrupted
+        result.error = _stopped_by_signal(outcome.interrupted, result)
+        return result
     if state is not None:
         if plan.rows_invalid and dest.settings.skip_invalid_record:
             log_skipped(engine, plan, state, log)
@@ -251,6 +259,14 @@ def execute(
     elif outcome.stop_reason:
         result.error = outcome.stop_reason
     return result
+
+
+def _stopped_by_signal(exc: KeyboardInterrupt, result: DestinationResult) -> str:
+    """What a destination whose send Ctrl-C or SIGTERM stopped says (its run history row)."""
+    signal = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+    left = result.not_attempted + result.failed
+    unsent = f": {left} event(s) not sent (the next sync sends them)" if left else ""
+    return f"interrupted by {signal}{unsent}"
 
 
 def _stopped_on_invalid(platform: str, result: DestinationResult) -> str:

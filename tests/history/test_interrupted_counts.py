@@ -1,6 +1,7 @@
-"""A run stopped by Ctrl-C while sending counts in the run history what it had acknowledged:
-the destination it was sending to has no result, so its counts come from the delivery log
-(they were 0 while the log and the state held the acknowledged events)."""
+"""A run stopped by Ctrl-C or SIGTERM while sending counts in the run history what it had
+acknowledged, the answers that came after the signal included: the destination it was
+sending to has its result recorded (its counts were 0 once while the log and the state held
+the acknowledged events; a run that died has no result, and is counted from the log)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ ENV = {"TIKTOK_ACCESS_TOKEN": SECRET}
 
 def stopped_by_ctrl_c(server: SandboxServer, tmp_path: Path) -> Path:
     """A project whose sync of 10 requests of 1,000 (3 at a time) was stopped by Ctrl-C with 5
-    answered and the next 3 held: exit 130."""
+    answered and the next 3 held (answered once the signal was seen): exit 130."""
     project = events_project(tmp_path / "p", server.base_url, rows=10_000)
     with sync_held_midway(project, server, cli_env(ENV), after_requests=5, in_flight=3) as proc:
         proc.send_signal(signal.SIGINT)
@@ -42,10 +43,11 @@ def test_a_run_stopped_by_ctrl_c_counts_what_it_had_acknowledged(
     assert listed.returncode == 0, listed.stderr
     (run,) = orjson.loads(listed.stdout)["runs"]
     assert (run["status"], run["exit_code"]) == ("interrupted", 130)
-    assert run["events"]["sent"] == 5000  # the 5 answered requests
+    # the 5 requests answered before the signal, and the 3 in flight, answered after it
+    assert run["events"]["sent"] == 8000
     text = invoke_in_process("runs", "--project-dir", project)
     (line,) = [x for x in text.stdout.splitlines() if x.startswith(run["run_id"])]
-    assert line.split()[5] == "5000"
+    assert line.split()[5] == "8000"
 
 
 @pytest.mark.slow
@@ -62,6 +64,47 @@ def test_runs_show_of_a_killed_run_says_it_has_no_end(
     assert shown.returncode == 0, shown.stderr
     first = shown.stdout.splitlines()[0]
     assert "UTC no end recorded," in first and "to interrupted" not in first
+
+
+@pytest.mark.slow
+def test_runs_show_of_a_run_stopped_during_its_first_request_lists_the_destination(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """SIGTERM while the first request (sent alone: probe_first) was in flight: its answer,
+    which came after the signal, was thrown away, so the delivery log held nothing and
+    `runs show` printed an empty per-destination table though the report said
+    `interrupted: tiktok`. The answer is recorded now, with the destination's result."""
+    project = events_project(tmp_path / "p", server.base_url, rows=10_000)
+    with sync_held_midway(project, server, cli_env(ENV), after_requests=0, in_flight=1) as proc:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if line == "retl: SIGTERM received, stopping\n":
+                break
+        server.faults.release()
+        proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    listed = invoke_in_process("runs", "--project-dir", project, "--format", "json")
+    (run,) = orjson.loads(listed.stdout)["runs"]
+    shown = invoke_in_process("runs", "show", run["run_id"], "--project-dir", project)
+    assert shown.returncode == 0, shown.stderr
+    (row,) = [x for x in shown.stdout.splitlines() if x.startswith("tiktok ")]
+    cells = row.split()
+    # destination platform model rows sent rejected skipped failed not-sent ...
+    assert cells[3:9] == ["10000", "1000", "0", "0", "0", "9000"], row
+    assert "interrupted by SIGTERM: 9000 event(s) not sent" in " ".join(cells)
+    detail = invoke_in_process(
+        "runs", "show", run["run_id"], "--project-dir", project, "--format", "json"
+    )
+    (dest,) = orjson.loads(detail.stdout)["per_destination"]
+    assert (dest["rows_total"], dest["interrupted"]) == (10_000, False)  # a result, recorded
+    assert dest["events"] == {
+        "sent": 1000,
+        "rejected": 0,
+        "skipped_invalid": 0,
+        "failed": 0,
+        "not_attempted": 9000,
+    }
 
 
 def test_runs_show_lists_the_destination_a_signal_stopped_before_any_answer(

@@ -1,0 +1,74 @@
+"""Ctrl-C and SIGTERM held while a sending loop has requests in flight.
+
+The CLI turns SIGINT and SIGTERM into an ``Interrupted`` raised in the main thread
+(``cli.output.signals_as_interrupt``). Raised anywhere in a sending loop, it could land in
+the middle of ``concurrent.futures.wait`` (a future's lock left held), of a journal append or
+of a callback, and the answers to the requests in flight were then thrown away: the next sync
+sent those events again, double counted past the platforms' 48-hour deduplication.
+
+So a loop that sends declares itself with :func:`held`. While it runs, the handler asks
+:func:`hold` first: it records the signal's name and returns, and the loop takes it at its
+own safe points (:func:`pending`), stops sending, records the answers it waits for, and
+hands the interruption back to its caller. Outside such a loop the handler raises, as before.
+
+Only plain attribute reads and writes happen in the handler: no lock is taken there (an
+``Event.set()`` could deadlock on a lock the interrupted main thread holds).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class _Hold:
+    def __init__(self) -> None:
+        self.depth = 0  # loops that hold signals now (the main thread's: one at most)
+        self.signal: str | None = None  # the first signal held and not yet taken
+        self.count = 0  # signals held during the current loop
+
+
+_HOLD = _Hold()
+
+
+@contextmanager
+def held() -> Iterator[None]:
+    """While the body runs, a SIGINT or SIGTERM the CLI receives is held for the body to
+    take (:func:`pending`) instead of raised. A signal held and never taken is left for the
+    caller: :func:`pending` still says it after the body, until the next :func:`held`.
+    Only the main thread's loop holds them (Python runs handlers there): a loop in another
+    thread changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if _HOLD.depth == 0:
+        _HOLD.signal = None
+        _HOLD.count = 0
+    _HOLD.depth += 1
+    try:
+        yield
+    finally:
+        _HOLD.depth -= 1
+
+
+def hold(name: str) -> int:
+    """Called by the signal handler: 0 when no loop holds signals (raise, then), else the
+    number of signals held in this loop, this one included (the first one is what it takes).
+    Safe in a signal handler: attribute writes only."""
+    if _HOLD.depth == 0:
+        return 0
+    if _HOLD.signal is None:
+        _HOLD.signal = name
+    _HOLD.count += 1
+    return _HOLD.count
+
+
+def pending() -> str | None:
+    """The name of the first signal held by the current (or last) loop, if any."""
+    return _HOLD.signal
+
+
+def received() -> int:
+    """How many signals the current (or last) loop held."""
+    return _HOLD.count
