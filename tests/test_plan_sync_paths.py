@@ -101,3 +101,31 @@ def test_a_settings_error_is_at_the_key_s_line(tmp_path: Path) -> None:
     [problem] = json.loads(result.stdout)["problems"]
     assert (problem["file"], problem["line"]) == ("destinations.yml", 9)
     assert problem["key"] == "destinations.t.min_match_coverage"
+
+
+def test_a_value_read_in_another_case_is_a_note_of_its_destination_in_json(
+    tmp_path: Path,
+) -> None:
+    # `event_data_source: web` read as WEB was said in text output only: the JSON documents
+    # of plan and sync (and the run report) did not say it.
+    root = web_project(tmp_path / "p")
+    text = invoke_in_process("plan", "--project-dir", root)
+    [line] = [x for x in text.stdout.splitlines() if "'web' read as 'WEB'" in x]
+
+    result = invoke_in_process("plan", "--project-dir", root, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    [plan] = json.loads(result.stdout)["destinations"]
+    assert plan["notes"] == [
+        "destinations.yml:5 destinations.t.event_data_source: 'web' read as 'WEB' "
+        "(write event_data_source: WEB)"
+    ]
+    assert line == f"note: t: {plan['notes'][0]}"  # the same words in both
+    assert plan["model_run"] is True
+
+    result = invoke_in_process("sync", "--sandbox", "--project-dir", root, "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    [destination] = document["destinations"]
+    assert destination["notes"] == plan["notes"]
+    on_disk = json.loads(Path(document["report_file"]).read_text())
+    assert on_disk["destinations"][0]["notes"] == plan["notes"]

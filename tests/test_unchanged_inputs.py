@@ -14,6 +14,7 @@ import pytest
 
 from reverse_etl.pipeline import inputs, runner, unchanged
 from reverse_etl.project import Project
+from tests.conftest import invoke_in_process
 from tests.test_sync import copy_demo
 
 SECOND = 1_000_000_000
@@ -353,3 +354,26 @@ def test_a_relative_direct_read_is_known_from_the_project_folder(
     spy = DiffSpy(monkeypatch)
     assert sync(demo) == (0, 6)
     assert spy.calls == 0
+
+
+def test_json_says_the_model_was_not_run(recorded: Path, spy: DiffSpy) -> None:
+    """Text output said "the model was not run"; the JSON documents of plan and sync did
+    not: the destination's entry says it (``model_run``, ``notes``)."""
+    said = "the model's files and the state are as when the last sync left nothing to send: "
+    said += "the model was not run"
+    text = invoke_in_process("plan", "--sandbox", "--project-dir", recorded)
+    assert f"tiktok_purchases: {said}" in text.stdout.splitlines()
+    for command in ("plan", "sync"):
+        result = invoke_in_process(
+            command, "--sandbox", "--project-dir", recorded, "--format", "json"
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        [destination] = orjson.loads(result.stdout)["destinations"]
+        assert destination["model_run"] is False, command
+        assert destination["notes"] == [said], command
+    assert spy.calls == 0
+    record(recorded).unlink()  # the diff runs: no note
+    result = invoke_in_process("plan", "--sandbox", "--project-dir", recorded, "--format", "json")
+    [destination] = orjson.loads(result.stdout)["destinations"]
+    assert (destination["model_run"], destination["notes"]) == (True, [])
+    assert spy.calls == 1

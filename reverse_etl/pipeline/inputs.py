@@ -18,7 +18,7 @@ from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import EngineError, ValidationFailed
 from reverse_etl.models.compile import CompiledModel, model_errors
 from reverse_etl.models.dialects import query_for
-from reverse_etl.pipeline.plan import DestinationPlan, ModelInput
+from reverse_etl.pipeline.plan import MODEL_NOT_RUN, DestinationPlan, ModelInput
 from reverse_etl.pipeline.unchanged import (
     CleanDiff,
     clean_diff,
@@ -96,6 +96,7 @@ def model_input(
     sql = all_rows_sql(rows)  # what the branches without a diff send
     unchanged, dedup = 0, DedupCounts()
     record: CleanDiff | None = None
+    ran = True
     with model_errors(compiled):
         if store.diffs_in_place and diff.latest is not None:
             engine = store.engine
@@ -130,7 +131,9 @@ def model_input(
                 )
                 _, dedup = impact_counts(bench.rows(counted))
         else:
-            table, unchanged, dedup, record = _local_diff_unless_known(project, store, dest, diff)
+            table, unchanged, dedup, record, ran = _local_diff_unless_known(
+                project, store, dest, diff
+            )
     return ModelInput(
         table,
         bench.schema(f"SELECT * FROM {table}"),
@@ -138,6 +141,7 @@ def model_input(
         unchanged_elsewhere=unchanged,
         dedup=dedup,
         record_after_send=record,
+        model_run=ran,
     )
 
 
@@ -191,37 +195,35 @@ def _diff_input(
 
 def _local_diff_unless_known(
     project: RunContext, store: StateStore, dest: Destination, diff: DiffInput
-) -> tuple[str, int, DedupCounts, CleanDiff | None]:
+) -> tuple[str, int, DedupCounts, CleanDiff | None, bool]:
     """``local_diff``, skipped when its inputs and the state are as at a diff that found
     nothing to send (``unchanged.py``); a clean diff is recorded for the next run. A diff
     that found rows to send is returned too, to be recorded once they are all acknowledged
-    (``remember_sent``)."""
+    (``remember_sent``). Last: whether the model ran (False: the diff was skipped)."""
     assert diff.latest is not None
     bench = project.workbench
     clean = _clean_diff(project, store, dest, diff)
     writes = _writes(store)
     known = clean.known_rows(refresh=writes) if clean is not None else None
     if known is not None:
-        project.console.info(
-            f"{dest.name}: the model's files and the state are as when the last sync left "
-            "nothing to send: the model was not run"
-        )
+        project.console.info(f"{dest.name}: {MODEL_NOT_RUN}")
         nothing = f"(SELECT NULL::VARCHAR AS {ROW_KEY}, NULL::VARCHAR AS {CHANGE})"
         return (
             bench.materialize(f"{fetch_sql(diff.rows, nothing)} LIMIT 0"),
             known,
             DedupCounts(),
             None,
+            False,
         )
     # The files' bytes are read before the diff reads them: a record says what it saw.
     recordable = clean is not None and writes and clean.take_digests()
     table, unchanged, dedup = local_diff(bench, diff.rows, diff.latest, diff.hold, diff.window)
     if not recordable or clean is None:
-        return table, unchanged, dedup, None
+        return table, unchanged, dedup, None, True
     if dedup == DedupCounts() and not bench.rows(f"SELECT count(*) FROM {table}")[0][0]:
         clean.remember(unchanged)
-        return table, unchanged, dedup, None
-    return table, unchanged, dedup, clean
+        return table, unchanged, dedup, None, True
+    return table, unchanged, dedup, clean, True
 
 
 def _writes(store: StateStore) -> bool:

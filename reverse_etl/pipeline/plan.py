@@ -51,6 +51,11 @@ _TABLES = itertools.count()
 PLAN_ROW_GROUP = 2048
 MAX_SAMPLES = 3
 DUPLICATE_KEY = "duplicate primary key"
+# What a run says of a destination whose diff it skipped (``inputs.py``, ``unchanged.py``).
+MODEL_NOT_RUN = (
+    "the model's files and the state are as when the last sync left nothing to send: "
+    "the model was not run"
+)
 
 
 @dataclass(frozen=True)
@@ -105,10 +110,21 @@ class DestinationPlan:
     # The file ``rows_table`` reads, when it reads it as written (no duplicate key): the send
     # reads it directly (``send.stream_chunks``).
     rows_file: Path | None = None
+    # False when the diff was skipped, its inputs and the state being as at a diff that
+    # found nothing to send (``unchanged.py``): the counts are the recorded ones.
+    model_run: bool = True
 
     @property
     def name(self) -> str:
         return self.destination.name
+
+    @property
+    def notes(self) -> tuple[Problem, ...]:
+        """What the run says of this destination that is neither a warning nor an error: a
+        value destinations.yml spells in another case (``web`` read as ``WEB``), a model not
+        run. Text output says them as they happen; ``--format json`` lists them here."""
+        skipped = () if self.model_run else (Problem(MODEL_NOT_RUN, severity="note"),)
+        return (*self.destination.config.notes, *skipped)
 
     @property
     def held_reason(self) -> str:
@@ -173,6 +189,8 @@ class DestinationPlan:
             "warning_reasons": [{"reason": r, "rows": n} for r, n in self.warning_reasons],
             "warning_reasons_not_listed": self.warning_reasons_not_listed,
             "warnings": [w.shown_from(root).render() for w in self.warnings],
+            "notes": [n.shown_from(root).render() for n in self.notes],
+            "model_run": self.model_run,
             "skip_invalid_record": s.skip_invalid_record,
             "samples": list(self.samples),
             "match_keys": self.match_keys.to_dict() if self.match_keys else None,
@@ -190,6 +208,7 @@ class ModelInput:
     unchanged_elsewhere: int = 0  # unchanged rows the warehouse diff kept where they are
     dedup: DedupCounts = field(default_factory=DedupCounts)  # held rows stay out too
     record_after_send: CleanDiff | None = None  # see DestinationPlan
+    model_run: bool = True  # see DestinationPlan
 
 
 def encode_plan_for(
@@ -288,6 +307,7 @@ def build_destination_plan(
         dedup=model.dedup,
         match_keys=counts.coverage,
         record_after_send=model.record_after_send,
+        model_run=model.model_run,
     )
 
 

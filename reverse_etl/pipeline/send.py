@@ -70,6 +70,8 @@ class DestinationResult:
     rows_warned: int = 0
     warning_reasons: list[tuple[str, int]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # about the model's columns
+    notes: list[str] = field(default_factory=list)  # DestinationPlan.notes, as said
+    model_run: bool = True  # False: its diff was skipped (DestinationPlan.model_run)
     match_keys: Coverage | None = None
     error: str | None = None
     sandbox: bool = False
@@ -121,6 +123,8 @@ class DestinationResult:
             "rows_with_warnings": self.rows_warned,
             "warning_reasons": [{"reason": r, "rows": n} for r, n in self.warning_reasons],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
+            "model_run": self.model_run,
             "match_keys": self.match_keys.to_dict() if self.match_keys else None,
             "rejected_rows": [{"key": r.key, "reason": r.reason} for r in self.rejected_rows],
             "error": self.error,
@@ -384,6 +388,8 @@ def _result(plan: DestinationPlan, target: Target, root: Path | None) -> Destina
         rows_warned=plan.rows_warned,
         warning_reasons=list(plan.warning_reasons),
         warnings=[w.shown_from(root).render() for w in plan.warnings],
+        notes=[n.shown_from(root).render() for n in plan.notes],
+        model_run=plan.model_run,
         match_keys=plan.match_keys,
         sandbox=target.sandbox,
         test_event_code=s.test_event_code is not None,
