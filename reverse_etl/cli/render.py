@@ -14,6 +14,7 @@ from reverse_etl.check import DestinationCheck, check_document
 from reverse_etl.cli.output import Output
 from reverse_etl.destinations.base import Coverage
 from reverse_etl.pipeline.plan import DestinationPlan
+from reverse_etl.pipeline.plan_warnings import BELOW_MINIMUM, dedup_lines
 from reverse_etl.pipeline.report import SyncReport
 from reverse_etl.project import Preview
 from reverse_etl.state.store import ScopeInfo
@@ -114,7 +115,7 @@ def render_plan(out: Output, plans: list[DestinationPlan], failures: Sequence[st
             text = orjson.dumps(shorten_sample(sample)).decode()
             out.console.info(f"{p.name} sample event: {text}")
         platform = p.destination.capabilities.platform
-        for line in _dedup_lines(
+        for line in dedup_lines(
             p.name, p.dedup.held, p.held_reason, p.dedup.double_counted, platform
         ):
             out.console.warning(line)
@@ -202,7 +203,7 @@ def _coverage(out: Output, name: str, match_keys: Coverage | None) -> None:
         return
     line = f"{name}: {match_keys.summary()}"
     if match_keys.below_minimum:
-        out.console.warning(line + ": below min_match_coverage, a sync stops before sending")
+        out.console.warning(f"{line}: {BELOW_MINIMUM}")
     else:
         out.console.info(line)
     for warning in match_keys.warnings:
@@ -260,7 +261,7 @@ def render_sync(out: Output, report: SyncReport) -> None:
                 f"{r.destination}: rejected by {r.platform}: key {row.key}: {row.reason}"
             )
         held = r.changed_not_resent_reason or ""
-        for line in _dedup_lines(
+        for line in dedup_lines(
             r.destination, r.rows_changed_not_resent, held, r.rows_double_counted, r.platform
         ):
             out.console.warning(line)
@@ -274,22 +275,6 @@ def _no_rows(name: str, model: str) -> str:
         f"{name}: note: model '{model}' returned no rows (nothing to send; if rows were "
         f"expected, check its WHERE clause and sources: retl show {model})"
     )
-
-
-def _dedup_lines(
-    name: str, held: int, reason: str, double_counted: int, platform: str = "TikTok"
-) -> list[str]:
-    """Changed rows held back by on_change, and events the platform counts twice (see
-    docs/state.md)."""
-    lines = []
-    if held:
-        lines.append(f"{name}: {held} row(s) {reason}")
-    if double_counted:
-        lines.append(
-            f"{name}: {double_counted} event(s) sent again more than 48 hours after their "
-            f"first acknowledgement: {platform} counts them twice"
-        )
-    return lines
 
 
 def render_check(out: Output, results: list[DestinationCheck]) -> int:

@@ -53,6 +53,7 @@ from reverse_etl.pipeline.plan import (
     check_coverage,
     check_invalid,
 )
+from reverse_etl.pipeline.plan_warnings import mapping_change_text
 from reverse_etl.pipeline.report import SyncReport, new_run_id, write_report
 from reverse_etl.pipeline.send import execute
 from reverse_etl.pipeline.stores import open_state, reset_command, state_file
@@ -163,14 +164,9 @@ class Runner:
                     StateView(scope, previous),
                     full_refresh=full_refresh,
                 )
-            if plan.mapping_change is not None:
-                self.p.console.warning(
-                    f"{d.name}: the mapping changed since the last sync ("
-                    + "; ".join(plan.mapping_change.changes)
-                    + f"): {plan.mapping_change.rows_resent} row(s) sent before will be sent "
-                    f"again with the same event_id ({d.capabilities.platform} deduplicates "
-                    f"repeats only within {_hours(d)} hours of the first send)"
-                )
+            changed = mapping_change_text(plan)
+            if changed is not None:
+                self.p.console.warning(f"{d.name}: {changed}")
             if previous is not None and plan.mapping.get("derived_event_id"):
                 renamed = model_renamed(d, compiled.name, HistoryReader(store))
                 if renamed is not None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from reverse_etl.errors import RetlError
+    from reverse_etl.errors import Problem, RetlError
 
 NAV = (
     ("runs", "/", "Runs"),
@@ -121,3 +121,13 @@ def problems_box(exc: RetlError, root: Path | None) -> Html:
     project ``root``), line, key and hint (a summary's first hint alone named no problem)."""
     lines = "".join(f"<p>{esc(line)}</p>" for line in exc.render_lines(root))
     return Html(f'<div class="error">{lines}</div>')
+
+
+def warnings_box(problems: Sequence[Problem], root: Path | None) -> Html:
+    """Warnings as the CLI says them, the way :func:`problems_box` says an error: a line per
+    warning, at its file (relative to the project ``root``), line and key, with its hint.
+    Nothing when there is none."""
+    if not problems:
+        return Html("")
+    lines = "".join(f"<p>{esc(p.shown_from(root).render())}</p>" for p in problems)
+    return Html(f'<div class="warning">{lines}</div>')

@@ -3,15 +3,17 @@ network call, no state change), with counts and sample payloads."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from reverse_etl.errors import RetlError
 from reverse_etl.pipeline.plan import DestinationPlan
+from reverse_etl.pipeline.plan_warnings import plan_warnings
 from reverse_etl.sandbox.feed import mask_pii
 
-from .html import Html, esc, join, link, page, percent, problems_box, table
+from .html import Html, esc, join, link, page, percent, problems_box, table, warnings_box
 
 if TYPE_CHECKING:
     from .app import UiApp
@@ -44,7 +46,7 @@ def plan_page(app: UiApp, query: dict[str, str]) -> Html:
         return page("Plan", "plan", app.title, choose)
     try:
         plans = app.call(lambda p: p.plan(sandbox=sandbox))
-        result = join(plan_section(p) for p in plans)
+        result = join(plan_section(p, app.project.dir) for p in plans)
     except RetlError as exc:
         result = problems_box(exc, app.project.dir)
     kind = "sandbox" if sandbox else "live"
@@ -52,7 +54,10 @@ def plan_page(app: UiApp, query: dict[str, str]) -> Html:
     return page("Plan", "plan", app.title, body)
 
 
-def plan_section(plan: DestinationPlan) -> Html:
+def plan_section(plan: DestinationPlan, root: Path | None = None) -> Html:
+    """One destination's plan: its counts, the warnings ``retl plan`` says of it (each at
+    its file, line and key, relative to the project ``root``), invalid rows by reason and
+    sample payloads."""
     doc = plan.to_dict()
     rows: dict[str, Any] = doc["rows"]
     counts = table(
@@ -72,6 +77,7 @@ def plan_section(plan: DestinationPlan) -> Html:
             f'<section class="plan" data-destination="{esc(plan.name)}">',
             f"<h3>{esc(plan.name)} <small>model {esc(doc['model'])}</small></h3>",
             counts,
+            warnings_box(plan_warnings(plan), root),
             f"<p>Match-key coverage of the rows to send: {esc(percent(coverage))}</p>",
             reasons,
             f"<h4>Sample payloads ({len(samples)}, hashed as sent)</h4>",
