@@ -12,8 +12,14 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 MAX_LISTED_PROBLEMS = 20
+
+# A run refused because another sync holds the state's lock: sysexits.h's EX_TEMPFAIL ("try
+# again later"), so that a scheduler can tell "skipped, the last run is still going" from a
+# failure (exit 1).
+EXIT_LOCKED = 75
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,9 @@ class RetlError(Exception):
     hint: str | None = None
     problems: Sequence[Problem] = field(default_factory=tuple)
     exit_code: int = 1
+    # A word a machine tells this error apart by: the JSON error document's ``reason``
+    # (None for most errors, which the message and the exit code say enough about).
+    reason: ClassVar[str | None] = None
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -143,8 +152,13 @@ class LockError(StateError):
     """Another sync holds the lock on this state."""
 
 
+@dataclass(eq=False)
 class LockHeldError(LockError):
-    """The lock is held by another sync now: this run was refused (and is recorded as such)."""
+    """The lock is held by another sync now: this run was refused (and is recorded as such).
+    Exit 75 (EX_TEMPFAIL), reason ``locked``: nothing is wrong, the next run goes ahead."""
+
+    exit_code: int = EXIT_LOCKED
+    reason: ClassVar[str | None] = "locked"
 
 
 class StateDamagedError(StateError):

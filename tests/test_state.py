@@ -257,17 +257,32 @@ def test_a_second_concurrent_sync_is_refused(server: SandboxServer, tmp_path: Pa
     # mid-send (lock held) when the second starts, however loaded the machine is: it cannot
     # end before the test releases the request (or kills it).
     env = cli_env({"TIKTOK_ACCESS_TOKEN": SECRET})
+    token = {"TIKTOK_ACCESS_TOKEN": SECRET}
     with sync_held_midway(project, server, env, after_requests=0, in_flight=1) as first:
-        second = invoke_cli("sync", "--project-dir", project, env={"TIKTOK_ACCESS_TOKEN": SECRET})
+        second = invoke_cli("sync", "--project-dir", project, env=token)
+        as_json = invoke_cli("sync", "--project-dir", project, "--format", "json", env=token)
+        # a reset takes the same lock (refused before it asks: --yes or not)
+        reset = invoke_cli("state", "reset", "--project-dir", project, "--yes", "--format", "json")
         assert first.poll() is None  # still holding the lock
-        assert second.returncode == 1
+        # 75 (EX_TEMPFAIL): "skipped, another run is still going", not 1 ("your data")
+        assert second.returncode == 75
         assert "another retl sync is running" in second.stderr
         assert f"pid {first.pid}" in second.stderr
         assert "Traceback" not in second.stderr
+        for result in (as_json, reset):
+            assert result.returncode == 75, result.stderr
+            doc = orjson.loads(result.stdout)
+            assert (doc["ok"], doc["reason"]) == (False, "locked")
+            assert doc["error"].startswith("another retl sync is running on this state (pid ")
         first.kill()
     # the killed holder does not block the next run
     again = invoke_cli("sync", "--project-dir", project, env={"TIKTOK_ACCESS_TOKEN": SECRET})
     assert again.returncode == 0, again.stderr
+    # any other error keeps exit 1, with no reason
+    project.joinpath("destinations.yml").write_text("destinations: [", encoding="utf-8")
+    broken = invoke_cli("sync", "--project-dir", project, "--format", "json", env=token)
+    assert broken.returncode == 1
+    assert orjson.loads(broken.stdout)["reason"] is None
 
 
 @pytest.mark.slow

@@ -145,7 +145,8 @@ def signals_as_interrupt() -> Iterator[None]:
 
 @contextmanager
 def boundary(out: Output) -> Iterator[None]:
-    """Every command runs inside this: user errors exit 1, anything else 2."""
+    """Every command runs inside this: user errors exit 1 (a sync refused by another's lock
+    75: see ``LockHeldError``), anything else 2."""
     try:
         with signals_as_interrupt():
             yield
@@ -184,9 +185,10 @@ def boundary(out: Output) -> Iterator[None]:
 
 
 def error_document(exc: RetlError, root: Path | None = None) -> dict[str, Any]:
-    """The ``--format json`` document of an error (files inside ``root`` relative to it)."""
+    """The ``--format json`` document of an error (files inside ``root`` relative to it);
+    ``reason`` is the error's word for a machine (``locked``: exit 75), else null."""
     problems = [problem_dict(p.shown_from(root)) for p in exc.problems]
-    return {"ok": False, "error": exc.message, "problems": problems}
+    return {"ok": False, "error": exc.message, "problems": problems, "reason": exc.reason}
 
 
 def _problem_document(message: str, hint: str | None = None) -> dict[str, Any]:

@@ -43,18 +43,18 @@ def test_a_sync_refused_by_the_lock_is_listed_as_refused(
     with sync_held_midway(project, server, cli_env(ENV), after_requests=0, in_flight=1) as first:
         before = _state_files(project)
         second = invoke_cli("sync", "--project-dir", project, env=ENV)
-        assert second.returncode == 1 and "another retl sync is running" in second.stderr
+        assert second.returncode == 75 and "another retl sync is running" in second.stderr
         assert "Traceback" not in second.stderr
         assert first.poll() is None  # the holder was neither waited on nor stopped
         assert _state_files(project) == before  # nor its state touched
         refused, running = _runs(project)
         assert (refused["status"], running["status"]) == ("refused", "running")
-        assert refused["exit_code"] == 1 and refused["command"] == "retl sync"
+        assert refused["exit_code"] == 75 and refused["command"] == "retl sync"
         assert "another retl sync is running" in str(refused["refused"])
         assert f"pid {first.pid}" in str(refused["refused"])
         shown = invoke_in_process("runs", "show", str(refused["run_id"]), "--project-dir", project)
         assert shown.returncode == 0, shown.stderr
-        assert "refused (exit 1)" in shown.stdout and "another retl sync" in shown.stdout
+        assert "refused (exit 75)" in shown.stdout and "another retl sync" in shown.stdout
         text = invoke_in_process("runs", "--project-dir", project)
         assert "refused" in text.stdout and "running" in text.stdout
         server.faults.release()

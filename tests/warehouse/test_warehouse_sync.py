@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -156,12 +157,19 @@ def test_the_advisory_lock_refuses_a_second_sync(
     with Project.load(root) as holder:
         engine = holder.engine
         store = WarehouseStateStore(engine, "retl_state")  # type: ignore[arg-type]
-        with (
-            store.lock(),
-            Project.load(root) as p,
-            pytest.raises(LockError, match="another retl sync"),
-        ):
-            p.sync()
+        with store.lock():
+            with Project.load(root) as p, pytest.raises(LockError, match="another retl sync") as e:
+                p.sync()
+            assert (e.value.exit_code, e.value.reason) == (75, "locked")  # EX_TEMPFAIL
+            # the CLI, in text and JSON, and a reset, which takes the same lock
+            text = invoke_in_process("sync", "--project-dir", root)
+            assert text.returncode == 75, text.stderr
+            assert "another retl sync is running on the state in schema retl_state" in text.stderr
+            for args in (("sync",), ("state", "reset", "--yes")):
+                result = invoke_in_process(*args, "--project-dir", root, "--format", "json")
+                assert result.returncode == 75, result.stdout
+                doc = json.loads(result.stdout)
+                assert (doc["ok"], doc["reason"]) == (False, "locked")
         store.close()
     assert sync(root) == (10, 0)  # released with the holder's session
 
