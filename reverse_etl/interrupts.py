@@ -35,8 +35,10 @@ _HOLD = _Hold()
 @contextmanager
 def held() -> Iterator[None]:
     """While the body runs, a SIGINT or SIGTERM the CLI receives is held for the body to
-    take (:func:`pending`) instead of raised. A signal held and never taken is left for the
-    caller: :func:`pending` still says it after the body, until the next :func:`held`.
+    take (:func:`pending`) instead of raised. A signal held after the body's last look (it
+    can land as the body ends) is not raised either: :func:`pending` still says it after the
+    body, until the next :func:`held`, and the caller must look once more after the ``with``
+    or lose it.
     Only the main thread's loop holds them (Python runs handlers there): a loop in another
     thread changes nothing."""
     if threading.current_thread() is not threading.main_thread():

@@ -201,7 +201,10 @@ class _Run:
             finally:
                 self.stopping.set()  # wakes any backoff wait; workers then skip their send
                 pool.shutdown(wait=True, cancel_futures=True)
-            self._take_signal()  # one that came with the last answers, or while joining
+        # One held after the loop's last look (with the last answers, while joining, or as
+        # the hold ended): held means not raised, so taken here or lost (the sync went on).
+        # From here on the handler raises.
+        self._take_signal()
         for unit in self.queue:
             self._drop(unit)
         if self.crash is not None:

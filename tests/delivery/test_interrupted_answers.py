@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -256,3 +257,63 @@ def test_a_sending_loop_in_another_thread_holds_no_signal() -> None:
     finally:
         leave.set()
         thread.join()
+
+
+def test_a_signal_while_an_answer_is_recorded_sends_nothing_more() -> None:
+    """The signal lands while the main thread records an answer (the journal append, in
+    ``on_ack``): held, and taken before the loop tops up its requests, so the next batch is
+    never sent (no test failed with that look removed)."""
+    calls: list[list[str]] = []
+    acked: list[str] = []
+
+    def send(body: bytes) -> Outcome:
+        calls.append(ids_of(body))
+        return OK
+
+    def on_ack(batch: Batch) -> None:
+        acked.extend(str(k) for k in batch.key_list())
+        os.kill(os.getpid(), signal.SIGTERM)
+        pause = threading.Event()
+        while interrupts.received() < 1:  # the handler runs here, in the main thread
+            pause.wait(0.001)
+
+    result = deliver(
+        batches(30, 10),
+        send,
+        envelope=ENVELOPE,
+        thread_count=1,
+        policy=NO_WAIT,
+        on_ack=on_ack,
+        on_rejected=lambda b, m: None,
+    )
+    assert calls == [[f"k{i}" for i in range(10)]] and acked == calls[0]
+    assert isinstance(result.interrupted, Interrupted)
+    assert (result.events_sent, result.events_not_attempted) == (10, 0)
+
+
+def test_a_signal_held_after_the_loops_last_look_is_still_returned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The signal lands after the loop's last look but before it stops holding signals (the
+    requests all answered, the pool joined): held, so not raised, and it must not be lost
+    either. It was: deliver returned a complete result, the sync went on (the next
+    destination's loop forgot it) and exited 0 after a Ctrl-C."""
+    real_held = interrupts.held
+
+    @contextmanager
+    def signalled_at_the_end() -> Iterator[None]:
+        with real_held():
+            yield
+            os.kill(os.getpid(), signal.SIGTERM)
+            pause = threading.Event()
+            while interrupts.received() < 1:  # the handler runs here, in the main thread
+                pause.wait(0.001)
+
+    monkeypatch.setattr(interrupts, "held", signalled_at_the_end)
+    tracked = Tracked()
+    send = interrupting(tracked, lambda ids: OK)
+    send.calls.append([])  # type: ignore[attr-defined]  # no signal from the sender
+    result, acked, _ = run(send, tracked, events=20, size=10)
+    assert len(acked) == 20  # every batch answered before the signal
+    assert isinstance(result.interrupted, Interrupted)
+    assert result.interrupted.signal_name == "SIGTERM"
