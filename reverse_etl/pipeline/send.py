@@ -234,8 +234,14 @@ def execute(
     if outcome.interrupted is not None:
         # The answers that arrived meanwhile are in the journal, folded when the state
         # closes: the stop does no more here (no fold, no skipped rows' log, no run record).
+        # An error that stopped the send before the signal is what it says (the key to fix).
         result.interrupted = outcome.interrupted
-        result.error = _stopped_by_signal(outcome.interrupted, result)
+        stopped = outcome.stop_reason not in (None, "interrupted")
+        result.error = (
+            _error_of(outcome, explained, dest.capabilities.platform, result, root)
+            if stopped
+            else _stopped_by_signal(outcome.interrupted, result)
+        )
         return result
     if state is not None:
         if plan.rows_invalid and dest.settings.skip_invalid_record:
@@ -251,18 +257,28 @@ def execute(
             mapping=orjson.dumps(plan.mapping).decode(),
             run_id=run_id,
         )
+    result.error = _error_of(outcome, explained, dest.capabilities.platform, result, root)
+    return result
+
+
+def _error_of(
+    outcome: DeliveryResult,
+    explained: Problem | None,
+    platform: str,
+    result: DestinationResult,
+    root: Path | None,
+) -> str | None:
+    """What stopped a destination's send, said for its result (None: nothing did)."""
     if explained is not None:
         # Not a row's fault: the destinations.yml key to fix (the platform's explain).
         # (a platform's message may quote an event's value: masked as the history does)
-        result.error = mask_text(scrub(explained.shown_from(root).render()))
-    elif outcome.terminal_error is not None:
+        return mask_text(scrub(explained.shown_from(root).render()))
+    if outcome.terminal_error is not None:
         err = outcome.terminal_error
-        result.error = mask_text(scrub(err.message + (f" ({err.hint})" if err.hint else "")))
-    elif outcome.stop_reason == "invalid":
-        result.error = _stopped_on_invalid(dest.capabilities.platform, result)
-    elif outcome.stop_reason:
-        result.error = outcome.stop_reason
-    return result
+        return mask_text(scrub(err.message + (f" ({err.hint})" if err.hint else "")))
+    if outcome.stop_reason == "invalid":
+        return _stopped_on_invalid(platform, result)
+    return outcome.stop_reason or None
 
 
 def _stopped_by_signal(exc: KeyboardInterrupt, result: DestinationResult) -> str:

@@ -137,3 +137,32 @@ def test_runs_show_lists_the_destination_a_signal_stopped_before_any_answer(
     assert shown.returncode == 0, shown.stderr
     (row,) = [x for x in shown.stdout.splitlines() if x.startswith("tiktok ")]
     assert "interrupted: no result recorded" in row
+
+
+def test_an_error_that_stopped_the_send_before_the_signal_is_what_the_result_says(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The platform refused the token (the send stopped: auth), then a SIGTERM came while
+    the last answers were awaited: the destination's error is the platform's, with its fix,
+    not "interrupted by SIGTERM" (which hid the key to fix)."""
+    import reverse_etl.pipeline.send as send
+    from reverse_etl.delivery import DeliveryResult
+    from reverse_etl.errors import Interrupted, TerminalDestinationError
+    from reverse_etl.project import Project
+
+    refused = TerminalDestinationError("the access token was refused", hint="renew it")
+
+    def stopped(*args: object, **kwargs: object) -> DeliveryResult:
+        return DeliveryResult(
+            0, 0, 10, 0, 1, 1, 0, 0, refused, "auth", 0.1, interrupted=Interrupted("SIGTERM")
+        )
+
+    monkeypatch.setattr(send, "_deliver", stopped)
+    project = events_project(tmp_path / "p", server.base_url, rows=10)
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    with Project.load(project) as p, pytest.raises(Interrupted):
+        p.sync()
+    report = orjson.loads(next((project / ".retl" / "runs").glob("*.json")).read_bytes())
+    (dest,) = report["destinations"]
+    assert dest["error"] == "the access token was refused (renew it)"
+    assert report["interrupted"] == "tiktok"
