@@ -221,3 +221,20 @@ def test_unknown_model_and_destination(tmp_path: Path, cli: Any) -> None:
     assert result.returncode == 1 and "no destination named 'nope'" in result.stderr
     result = cli("show", "purchase_events", "--destination", "x", "--project-dir", root)
     assert result.returncode == 1 and "only used with --payload KEY" in result.stderr
+
+
+def test_a_model_feeding_tiktok_and_meta_shows_each_body(tmp_path: Path) -> None:
+    """Columns of the other platform (Meta's zip_code, TikTok's ttclid) are left out, as a
+    plan and a sync leave them out; they made show --payload fail ('not a TikTok
+    parameter') for the example of one model feeding both."""
+    root = tmp_path / "two"
+    shutil.copytree(REPO / "examples" / "one_model_two_platforms", root)
+    with Project.load(root) as p:
+        bodies = {b.destination: b for b in p.payload("conversions", "web-ev-0001")}
+    assert sorted(bodies) == ["meta_pixel", "tiktok_pixel"]
+    tiktok, meta = bodies["tiktok_pixel"].body, bodies["meta_pixel"].body
+    assert tiktok is not None and meta is not None
+    (event,) = tiktok["data"]
+    assert "ttclid" in event["user"] and "zip_code" not in event["user"]
+    (server_event,) = meta["data"]
+    assert "zp" in server_event["user_data"] and "ttclid" not in server_event["user_data"]

@@ -28,6 +28,7 @@ from reverse_etl.pipeline.plan import (
     StateView,
     build_destination_plan,
     encode_plan_for,
+    foreign,
     release_rows,
 )
 from reverse_etl.state.diff import NEWEST_FORM, ROW_KEY, all_rows_sql, row_parts
@@ -165,7 +166,9 @@ def _one(
     """The body for ``dest``, or why the key matches no row."""
     bench = project.workbench
     whole = project.model_input(compiled)
-    encode_plan_for(dest, compiled, whole)  # a model that does not fit: every problem, first
+    # A model that does not fit: every problem, first. Columns another platform reads are not
+    # sent here, as in a plan (a model feeding TikTok and Meta has columns of each).
+    encode_plan_for(dest, compiled, whole, foreign(dest, compiled, whole))
     columns = dest.key_columns(whole.schema.names, compiled.model.primary_key) or ()
     rows = row_parts(
         f"SELECT * FROM {whole.relation}", whole.schema, list(columns), form=NEWEST_FORM
