@@ -104,6 +104,19 @@ def test_zip_follows_the_row_country(engine: DuckDBEngine) -> None:
     assert hashed["zp"] == sha("94025")
 
 
+@pytest.mark.parametrize("country", ["PR", "pr", "VI", "GU", "AS", "MP"])
+def test_a_us_territory_zip_plus_4_keeps_its_first_five_digits(
+    engine: DuckDBEngine, country: str
+) -> None:
+    """Puerto Rico's (and the other inhabited territories') ZIP codes are USPS ZIPs: Meta's
+    "first 5 digits for U.S. zip codes" holds for them. With its ISO code as the country, a
+    Puerto Rico ZIP+4 was hashed with its nine digits (``009071234``), matching no one, where
+    the same row with no country, or 'Puerto Rico' as its state, was read as US."""
+    data, _ = user_data(engine, zip_code="'00907-1234'", country=f"'{country}'")
+    assert data["zp"] == sha("00907")
+    assert data["country"] == sha(country.lower())
+
+
 @pytest.mark.parametrize(
     ("column", "key"),
     [

@@ -14,8 +14,8 @@ Information Parameters" page and its SDK's ``normalize.py``:
 - ``ct``: lower-case, letters only (no spaces, punctuation or digits);
 - ``st``: lower-case, letters only; a US state's name becomes its two-letter code (unless the
   row's country is another than the US's or its territories');
-- ``zp``: lower-case, whitespace (a no-break space too) and dashes removed; a US ZIP keeps
-  its first five digits;
+- ``zp``: lower-case, whitespace (a no-break space too) and dashes removed; a US ZIP (of the
+  US or of a territory with USPS ZIPs: Puerto Rico ...) keeps its first five digits;
 - ``country``: lower-case letters, exactly two, an ISO 3166-1 alpha-2 code (``uk`` is not);
 - ``ge``: ``f`` or ``m`` (from f, m, female, male in any case);
 - ``db``: ``YYYYMMDD`` (from a DATE, a TIMESTAMP, or text YYYY-MM-DD, YYYYMMDD, YYYY/MM/DD,
@@ -194,16 +194,18 @@ def state_form(letters: str, country: str | None) -> str:
 def zip_form(v: str, country: str | None) -> str:
     """Lower-case, no whitespace or dashes; the first five digits of a US ZIP.
 
-    A ZIP is taken as US when the row's country is ``us``, or when the row names no other
-    country (no country column, a NULL or a hashed one) and the ZIP is five digits or ZIP+4.
-    A German or French five-digit code is unchanged either way."""
+    A ZIP is taken as US when the row's country is ``us`` or one of the US territories that
+    have ZIP codes of the USPS (``pr``, ``vi``, ``gu``, ``as``, ``mp``, ``um``: Puerto Rico's
+    ``00907-1234`` is a US ZIP+4, as its state ``Puerto Rico`` is ``pr``), or when the row
+    names no other country (no country column, a NULL or a hashed one) and the ZIP is five
+    digits or ZIP+4. A German or French five-digit code is unchanged either way."""
     z = f"regexp_replace(lower({v}), {_ZIP_DROPPED}, '', 'g')"
     if country is None:
         us = f"regexp_full_match({z}, {_US_ZIP})"
     else:
         # ``country`` is NULL when the row's is missing, hashed or not two letters.
         us = (
-            f"(coalesce({country} = 'us', FALSE) OR ({country} IS NULL AND "
+            f"(coalesce({one_of(country, _US_COUNTRIES)}, FALSE) OR ({country} IS NULL AND "
             f"regexp_full_match({z}, {_US_ZIP})))"
         )
     return f"CASE WHEN {us} THEN left({z}, 5) ELSE {z} END"
