@@ -340,6 +340,26 @@ def test_invalid_rows_say_why(engine: DuckDBEngine, source: str, select: str, re
     assert row["errors"] is not None and reason in str(row["errors"])
 
 
+def test_a_code_in_the_wrong_case_says_how_to_write_it(engine: DuckDBEngine) -> None:
+    """'usd' (or 'cad', which is in TikTok's list as CAD) read only "not accepted by TikTok",
+    as a currency TikTok does not know would: the reason names the fix, the column's
+    case; a code in no case of the list keeps the plain reason."""
+    select = (
+        "select 'Purchase' as event, 'k' || i as event_id, {now} as event_time, "
+        "['usd', 'XXX'][i] as currency, ['product', 'Product'][i] as content_type "
+        "from range(1, 3) t(i)"
+    )
+    upper, unknown = encode(engine, select.format(now=NOW))
+    assert upper["errors"] == (
+        "currency 'usd' is not accepted by TikTok "
+        "(TikTok takes it upper-case: write upper(currency) in the model)"
+    )
+    assert unknown["errors"] == (
+        "currency 'XXX' is not accepted by TikTok; content_type 'Product' is not accepted by "
+        "TikTok (TikTok takes it lower-case: write lower(content_type) in the model)"
+    )
+
+
 def test_milliseconds_are_said_once(engine: DuckDBEngine) -> None:
     """Milliseconds are in the future too: the row said both, the first of them noise."""
     select = f"select 'Lead' as event, 'k' as event_id, {NOW}000 as event_time"

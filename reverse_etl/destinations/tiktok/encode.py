@@ -564,11 +564,22 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     out: list[str] = []
     if param.allowed is not None and not _is_list(t):
         text = f"CAST({col} AS VARCHAR)"
+        allowed = sorted(param.allowed)
+        # A value TikTok takes in another case ('usd', 'Product') says how to write it: the
+        # codes are matched exactly, and 'usd' read as a currency TikTok does not know.
+        case_hint = (
+            f"CASE WHEN {one_of(f'upper({text})', allowed)} THEN "
+            f"{lit(f' (TikTok takes it upper-case: write upper({m.column}) in the model)')} "
+            f"WHEN {one_of(f'lower({text})', allowed)} THEN "
+            f"{lit(f' (TikTok takes it lower-case: write lower({m.column}) in the model)')} "
+            "ELSE '' END"
+        )
         out.append(
             _reason(
-                f"NOT {blank(col)} AND NOT {one_of(text, sorted(param.allowed))}",
+                f"NOT {blank(col)} AND NOT {one_of(text, allowed)}",
                 f"{lit(param.name + ' ')} || {_quoted(text)} || "
-                + lit(" is not accepted by TikTok"),
+                + lit(" is not accepted by TikTok")
+                + f" || {case_hint}",
             )
         )
     if param.hashing is Hashing.PHONE:
