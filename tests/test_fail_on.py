@@ -122,3 +122,20 @@ def test_sync_shows_and_reports_the_warnings_plan_shows(
     assert sorted(r["reason"] for r in result["warning_reasons"]) == [custom, old]
     assert result["match_keys"]["coverage"] == 1.0
     assert server.stats.events_accepted == 2
+
+
+def test_an_invalid_rows_warnings_are_not_counted(
+    tmp_path: Path, make_project: MakeProject
+) -> None:
+    """Warnings are about rows that are sent. Row 3 is invalid (no event_time) and names
+    'purchase': its warning was counted, so the plan, sync's summary and the run report
+    said 2 rows with warnings (and 'purchase' twice) where 1 row sent had one."""
+    from reverse_etl.project import Project
+
+    rows = f"{ROWS['warnings']}, (3, 'purchase', null)"
+    with Project.load(_project(make_project, tmp_path, rows)) as p:
+        (plan,) = p.plan()
+    custom = "event 'purchase' is sent as a custom event: did you mean 'Purchase'?"
+    assert plan.rows_invalid == 1
+    assert plan.rows_warned == 1
+    assert dict(plan.warning_reasons)[custom] == 1

@@ -264,7 +264,10 @@ def build_destination_plan(
         encode = replace(encode, mask_keys=mask_keys, mask_event_ids=mask_ids)
     changed = counts.changed
     invalid, invalid_more = _reasons(engine, table, "__errors") if counts.invalid else ([], 0)
-    warned, warned_more = _reasons(engine, table, "__warnings") if counts.warned else ([], 0)
+    # Warnings are about rows that are sent: an invalid row's say nothing of what is sent
+    # (its errors are listed), and counted it made "4 rows with warnings" of 2 sent.
+    sent = f"(SELECT __warnings FROM {table} WHERE __errors IS NULL)"
+    warned, warned_more = _reasons(engine, sent, "__warnings") if counts.warned else ([], 0)
     previous = state.previous
     print_ = fingerprint(encode.mapping)
     change = None
@@ -430,7 +433,7 @@ def count_rows(engine: DuckDBEngine, dest: Destination, table: str) -> RowCounts
     (total, invalid, warned, new, changed, unchanged, *match_counts) = engine.rows(
         f"""SELECT count(*),
                count(*) FILTER (WHERE __errors IS NOT NULL),
-               count(*) FILTER (WHERE __warnings IS NOT NULL),
+               count(*) FILTER (WHERE __warnings IS NOT NULL AND __errors IS NULL),
                count(*) FILTER (WHERE __errors IS NULL AND __change = 'new'),
                count(*) FILTER (WHERE __errors IS NULL AND __change = 'changed'),
                count(*) FILTER (WHERE __errors IS NULL AND __change = 'unchanged'),
