@@ -279,6 +279,32 @@ def test_coverage_is_compared_with_the_run_before_this_one(tmp_path: Path) -> No
     assert alerts([record("a", None), record("now", 0.9)]) == []
 
 
+def test_the_alert_writes_coverage_as_the_sync_summary_does(tmp_path: Path) -> None:
+    """Rounded down, as everywhere (shared/text.percent): the alert said 67% for 2 of 3 rows
+    where the summary said 66.6%, and 76% for 75.5%."""
+    from reverse_etl.config.project import WebhookConfig
+    from reverse_etl.config.resolve import resolve_tree
+    from reverse_etl.config.yaml_loader import LoadedYaml
+    from reverse_etl.notify.message import slack_message
+    from reverse_etl.notify.triggers import alerts_for
+    from reverse_etl.pipeline.report import SyncReport
+    from reverse_etl.pipeline.send import DestinationResult
+
+    class Cov:
+        coverage = 2 / 3
+
+    raw = {"url": "{{ env_var('X') }}", "coverage_drop_points": 1}
+    loaded = LoadedYaml(tmp_path / "retl_project.yml", {"notify": [raw]})
+    hook = WebhookConfig.model_validate(resolve_tree(loaded, raw, ("notify", 0)))
+    report = SyncReport(plans=[], sandbox=False, run_id="now")
+    report.results.append(DestinationResult("d", "m", "web", sent=3, match_keys=Cov()))  # type: ignore[arg-type]
+    alerts = alerts_for(report, hook, lambda d: 0.755, failed=False)
+    (alert,) = alerts
+    assert "fell from 75.5% to 66.6%" in alert.reason, alert.reason
+    fields = json.dumps(slack_message("shop", report, alerts)["blocks"])
+    assert "*Match coverage*\\n66.6%" in fields, fields
+
+
 @pytest.mark.parametrize("answer", ["refused", "500"])
 def test_a_webhook_that_fails_is_a_warning_never_a_failed_sync(
     answer: str,

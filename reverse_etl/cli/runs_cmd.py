@@ -9,6 +9,7 @@ import typer
 
 from reverse_etl.cli import options as opt
 from reverse_etl.cli.output import Output, run
+from reverse_etl.destinations.shared.text import percent
 from reverse_etl.errors import MAX_LISTED_PROBLEMS, UsageError
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ def render_detail(out: Output, detail: "RunDetail") -> None:
                 str(d.skipped_invalid),
                 str(d.failed),
                 "-" if d.interrupted else str(d.not_attempted),
-                "-" if d.match_coverage is None else f"{d.match_coverage:.1%}",
+                percent(d.match_coverage),
                 INTERRUPTED if d.interrupted else d.error or "",
             ]
             for d in detail.destinations

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from reverse_etl.destinations.shared.text import percent
 from reverse_etl.notify.triggers import COVERAGE_DROP, FAILURE, REJECTIONS, Alert
 from reverse_etl.pipeline.report import SyncReport
 from reverse_etl.pipeline.send import DestinationResult
@@ -53,7 +54,7 @@ def _count_fields(r: DestinationResult) -> list[dict[str, str]]:
     ]
     coverage = r.match_keys.coverage if r.match_keys is not None else None
     if coverage is not None:
-        counts.append(("Match coverage", f"{coverage:.0%}"))
+        counts.append(("Match coverage", percent(coverage)))
     return [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in counts]
 
 

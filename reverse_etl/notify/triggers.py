@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from reverse_etl.config.project import WebhookConfig
+from reverse_etl.destinations.shared.text import percent
 from reverse_etl.pipeline.report import SyncReport
 from reverse_etl.pipeline.send import DestinationResult
 
@@ -84,8 +85,8 @@ def _destination_alerts(
                 Alert(
                     COVERAGE_DROP,
                     r.destination,
-                    f"match coverage fell from {before:.0%} to {now:.0%} since the previous "
-                    f"run ({drop:.1f} points; coverage_drop_points: "
+                    f"match coverage fell from {percent(before)} to {percent(now)} since the "
+                    f"previous run ({drop:.1f} points; coverage_drop_points: "
                     f"{webhook.coverage_drop_points:g})",
                 )
             )

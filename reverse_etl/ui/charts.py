@@ -50,7 +50,8 @@ def line_chart(
     point_titles: Sequence[str] | None = None,
 ) -> str:
     """An SVG line chart; each point is a ``circle.point`` with ``data-series`` and
-    ``data-x``/``data-y`` (what the tests count). An empty chart says so instead."""
+    ``data-x``/``data-y`` (what the tests count), its title written by ``y_format`` as the
+    axis's ticks are. An empty chart says so instead."""
     n = len(x_labels)
     if n == 0:
         return f'<p class="empty" id="{esc(chart_id)}">No data yet for {esc(title)}.</p>'
@@ -73,7 +74,7 @@ def line_chart(
     parts += _y_axis(ticks, y_at, y_format, y_title, plot_h)
     parts += _x_axis(x_labels, x_at, x_title, plot_w)
     for k, s in enumerate(series):
-        parts += _series(k, s, x_at, y_at, point_titles or x_labels)
+        parts += _series(k, s, x_at, y_at, point_titles or x_labels, y_format=y_format)
     parts += _legend(series)
     parts.append("</svg>")
     return "\n".join(parts)
@@ -131,6 +132,8 @@ def _series(
     x_at: Callable[[int], float],
     y_at: Callable[[float], float],
     titles: Sequence[str],
+    *,
+    y_format: Callable[[float], str],
 ) -> list[str]:
     points = [(i, v) for i, v in enumerate(s.values) if v is not None]
     name = esc(s.name)
@@ -143,7 +146,7 @@ def _series(
         out.append(
             f'<circle class="point c{k}" data-series="{name}" data-x="{i}" data-y="{v:g}" '
             f'cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="4">'
-            f"<title>{name}: {v:g} ({esc(where)})</title></circle>"
+            f"<title>{name}: {esc(y_format(v))} ({esc(where)})</title></circle>"
         )
     return out
 

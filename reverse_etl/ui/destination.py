@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reverse_etl.destinations.shared.text import percent
 from reverse_etl.errors import RetlError
 from reverse_etl.history.records import RunDestinationRecord
 from reverse_etl.validation.result import DestinationValidation
@@ -73,7 +74,7 @@ def coverage_chart(history: list[RunDestinationRecord]) -> Html:
             series=[Series("coverage", [h.match_coverage for h in history])],
             x_title="run, by end time (UTC)",
             y_title="rows sent with a strong match key",
-            y_format=lambda v: f"{100 * v:.0f}%",
+            y_format=percent,
             y_max=1.0,
             point_titles=[f"run {h.run_id}" for h in history],
         )

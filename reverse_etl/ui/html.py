@@ -88,10 +88,6 @@ def when(value: object) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if value.tzinfo else "")
 
 
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}%"
-
-
 def page(title: str, active: str, project: str, body: str, *, script: bool = False) -> Html:
     """The whole document: nav, title, body. ``script`` adds /static/app.js (no inline JS:
     the Content-Security-Policy forbids it)."""

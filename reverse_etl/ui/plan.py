@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from reverse_etl.destinations.shared.text import percent
 from reverse_etl.errors import RetlError
 from reverse_etl.pipeline.plan import DestinationPlan
 from reverse_etl.pipeline.plan_warnings import plan_warnings
 from reverse_etl.sandbox.feed import mask_pii
 
-from .html import Html, esc, join, link, page, percent, problems_box, table, warnings_box
+from .html import Html, esc, join, link, page, problems_box, table, warnings_box
 
 if TYPE_CHECKING:
     from .app import UiApp

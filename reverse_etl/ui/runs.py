@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.shared.pii_text import mask_text
+from reverse_etl.destinations.shared.text import percent
 from reverse_etl.history.records import RunRecord
 
 from .charts import Series, line_chart
-from .html import Html, badge, esc, join, link, page, path_part, percent, table, when
+from .html import Html, badge, esc, join, link, page, path_part, table, when
 
 if TYPE_CHECKING:
     from .app import UiApp
