@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
+
+from reverse_etl.errors import Problem
 
 CheckStatus = Literal["ok", "failed", "skipped"]
 
@@ -43,25 +46,31 @@ class DestinationCheck:
     event_source: str
     items: tuple[CheckItem, ...]
     sandbox: bool = False
+    # What text output says of the destination's settings that is neither a warning nor a
+    # failure (``event_data_source: web`` read as ``WEB``): ``Project.check`` adds them.
+    notes: tuple[Problem, ...] = ()
 
     @property
     def ok(self) -> bool:
         """All checks passed (a skipped one follows a failure, so it is not a pass)."""
         return all(i.status == "ok" for i in self.items)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, root: Path | None = None) -> dict[str, Any]:
+        """``root``: the project's folder, files inside it named relative to it."""
         return {
             "destination": self.destination,
             "event_source": self.event_source,
             "ok": self.ok,
             "checks": [i.to_dict() for i in self.items],
+            "notes": [n.shown_from(root).render() for n in self.notes],
         }
 
 
-def check_document(results: Sequence[DestinationCheck]) -> dict[str, Any]:
-    """The ``--format json`` document of ``retl check``."""
+def check_document(results: Sequence[DestinationCheck], root: Path | None = None) -> dict[str, Any]:
+    """The ``--format json`` document of ``retl check``: per destination its checks and the
+    notes text output gives it, as ``retl plan``'s entries carry them."""
     return {
         "ok": all(r.ok for r in results),
         "sandbox": any(r.sandbox for r in results),
-        "destinations": [r.to_dict() for r in results],
+        "destinations": [r.to_dict(root) for r in results],
     }

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -588,7 +588,11 @@ class Project:
         destinations = self.destinations_for_run(self._destination_selectors(select, exclude))
         server = SandboxServer(SandboxWorld.demo()).start() if sandbox else None
         try:
-            return [d.check(server, self.retry_policy) for d in destinations]
+            # the notes destinations_for_run said, for --format json (as plan's entries)
+            return [
+                replace(d.check(server, self.retry_policy), notes=tuple(d.config.notes))
+                for d in destinations
+            ]
         finally:
             if server is not None:
                 server.stop()

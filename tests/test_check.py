@@ -173,6 +173,26 @@ def test_json_is_one_document_with_a_line_per_check(
     assert bad["key"] == "destinations.tiktok.event_source_id" and bad["hint"]
 
 
+def test_json_carries_the_notes_text_output_gives_a_destination(
+    server: SandboxServer, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """'web' read as 'WEB' was printed in text and in neither the document nor stderr."""
+    root = project(tmp_path, server.base_url, event_data_source="web")
+    env = {"TIKTOK_ACCESS_TOKEN": SECRET}
+    said = "destinations.yml:10 destinations.tiktok.event_data_source: 'web' read as 'WEB'"
+    text = cli("check", "--project-dir", root, env=env)
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert f"note: tiktok: {said} (write event_data_source: WEB)" in text.stdout.splitlines()
+    result = cli("check", "--project-dir", root, "--format", "json", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (dest,) = json.loads(result.stdout)["destinations"]
+    assert dest["notes"] == [f"{said} (write event_data_source: WEB)"]
+    assert str(root) not in result.stdout  # relative to the project, as plan's notes
+    plain = project(tmp_path / "plain", server.base_url)
+    shown = cli("check", "--project-dir", plain, "--format", "json", env=env)
+    assert json.loads(shown.stdout)["destinations"][0]["notes"] == []
+
+
 # --- the library ---------------------------------------------------------------------------
 
 

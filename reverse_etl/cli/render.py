@@ -279,7 +279,7 @@ def _no_rows(name: str, model: str) -> str:
 
 def render_check(out: Output, results: list[DestinationCheck]) -> int:
     """One line per check (what was checked; on failure, the key to fix); the exit code."""
-    document = check_document(results)
+    document = check_document(results, out.root)
     code = 0 if document["ok"] else 1
     if out.format == "json":
         out.json(document)
