@@ -123,7 +123,17 @@ def warnings_box(problems: Sequence[Problem], root: Path | None) -> Html:
     """Warnings as the CLI says them, the way :func:`problems_box` says an error: a line per
     warning, at its file (relative to the project ``root``), line and key, with its hint.
     Nothing when there is none."""
+    return _lines_box(problems, root, "warning")
+
+
+def notes_box(problems: Sequence[Problem], root: Path | None) -> Html:
+    """Notes (what the CLI says as ``note: ...``, neither a warning nor an error: a value
+    read in another case, a model not run) the way :func:`warnings_box` says warnings."""
+    return _lines_box(problems, root, "notes")
+
+
+def _lines_box(problems: Sequence[Problem], root: Path | None, css_class: str) -> Html:
     if not problems:
         return Html("")
     lines = "".join(f"<p>{esc(p.shown_from(root).render())}</p>" for p in problems)
-    return Html(f'<div class="warning">{lines}</div>')
+    return Html(f'<div class="{css_class}">{lines}</div>')

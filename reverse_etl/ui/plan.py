@@ -14,7 +14,7 @@ from reverse_etl.pipeline.plan import DestinationPlan
 from reverse_etl.pipeline.plan_warnings import plan_warnings
 from reverse_etl.sandbox.feed import mask_pii
 
-from .html import Html, esc, join, link, page, problems_box, table, warnings_box
+from .html import Html, esc, join, link, notes_box, page, problems_box, table, warnings_box
 
 if TYPE_CHECKING:
     from .app import UiApp
@@ -56,9 +56,9 @@ def plan_page(app: UiApp, query: dict[str, str]) -> Html:
 
 
 def plan_section(plan: DestinationPlan, root: Path | None = None) -> Html:
-    """One destination's plan: its counts, the warnings ``retl plan`` says of it (each at
-    its file, line and key, relative to the project ``root``), invalid rows by reason and
-    sample payloads."""
+    """One destination's plan: its counts, the warnings and the notes ``retl plan`` says of
+    it (each at its file, line and key, relative to the project ``root``), invalid rows by
+    reason and sample payloads."""
     doc = plan.to_dict()
     rows: dict[str, Any] = doc["rows"]
     counts = table(
@@ -79,6 +79,7 @@ def plan_section(plan: DestinationPlan, root: Path | None = None) -> Html:
             f"<h3>{esc(plan.name)} <small>model {esc(doc['model'])}</small></h3>",
             counts,
             warnings_box(plan_warnings(plan), root),
+            notes_box(plan.notes, root),
             f"<p>Match-key coverage of the rows to send: {esc(percent(coverage))}</p>",
             reasons,
             f"<h4>Sample payloads ({len(samples)}, hashed as sent)</h4>",
