@@ -28,7 +28,7 @@ from reverse_etl.destinations.meta.encode import (
     text_name,
 )
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
-from reverse_etl.destinations.meta.normalise import LEFT_OUT, hashed, text
+from reverse_etl.destinations.meta.normalise import LEFT_OUT, LEFT_OUT_FIX, hashed, text
 from reverse_etl.destinations.meta.rules import NOT_A_CURRENCY
 from reverse_etl.destinations.meta.vocab import (
     ACTION_SOURCES,
@@ -430,7 +430,9 @@ def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
         bad = f"{col} IS NOT NULL AND {ident(sent_name(m.column))} IS NULL"
     else:
         bad = f"{ident(text_name(m.column))} <> '' AND {ident(sent_name(m.column))} IS NULL"
-    return [_reason(bad, lit(f"{param.name} {why} (left out)"))]
+    fix = LEFT_OUT_FIX.get(m.path[-1])
+    left_out = f"left out: {fix}" if fix else "left out"
+    return [_reason(bad, lit(f"{param.name} {why} ({left_out})"))]
 
 
 def _inexact_other_ids(mapping: ColumnMapping, schema: pa.Schema, done: set[str]) -> list[str]:

@@ -119,6 +119,15 @@ LEFT_OUT: dict[str, str] = {
     "st": "has no letters once normalised",
     "zp": "is empty once normalised",
 }
+# How to write a value LEFT_OUT refuses, where the fix is one (a name, 'United States', or
+# 'uk' as a country). Never the value's own code: the reason does not quote the value (PII),
+# and retl holds no table of country names.
+LEFT_OUT_FIX: dict[str, str] = {
+    "country": (
+        "write its ISO 3166-1 alpha-2 code, as 'us', or 'gb' for the United Kingdom, not 'uk'; "
+        "map names to codes in the model"
+    ),
+}
 
 
 def text(expr: str) -> str:
