@@ -360,6 +360,34 @@ def test_a_code_in_the_wrong_case_says_how_to_write_it(engine: DuckDBEngine) -> 
     )
 
 
+def test_a_code_with_spaces_around_it_says_to_trim_it(engine: DuckDBEngine) -> None:
+    """' USD ' read only "currency ' USD ' is not accepted by TikTok", as if USD were not in
+    its list: the reason says to trim it (and to change its case when that is needed too). A
+    tab is not what trim() removes: no hint that would not fix it."""
+    select = (
+        "select 'Purchase' as event, 'k' || i as event_id, {now} as event_time, "
+        "[' USD ', ' usd', 'USD', E'USD\\t'][i] as currency, "
+        "['product', ' Product ', ' product', 'product'][i] as content_type "
+        "from range(1, 5) t(i)"
+    )
+    spaced, both, content, tab = encode(engine, select.format(now=NOW))
+    assert spaced["errors"] == (
+        "currency ' USD ' is not accepted by TikTok "
+        "(TikTok takes it without the spaces around it: write trim(currency) in the model)"
+    )
+    assert both["errors"] == (
+        "currency ' usd' is not accepted by TikTok (TikTok takes it upper-case, without the "
+        "spaces around it: write trim(upper(currency)) in the model); content_type ' Product ' "
+        "is not accepted by TikTok (TikTok takes it lower-case, without the spaces around it: "
+        "write trim(lower(content_type)) in the model)"
+    )
+    assert content["errors"] == (
+        "content_type ' product' is not accepted by TikTok "
+        "(TikTok takes it without the spaces around it: write trim(content_type) in the model)"
+    )
+    assert tab["errors"] == "currency 'USD\t' is not accepted by TikTok"
+
+
 def test_milliseconds_are_said_once(engine: DuckDBEngine) -> None:
     """Milliseconds are in the future too: the row said both, the first of them noise."""
     select = f"select 'Lead' as event, 'k' as event_id, {NOW}000 as event_time"

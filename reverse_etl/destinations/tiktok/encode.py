@@ -565,15 +565,29 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     if param.allowed is not None and not _is_list(t):
         text = f"CAST({col} AS VARCHAR)"
         allowed = sorted(param.allowed)
-        # A value TikTok takes in another case ('usd', 'Product') says how to write it: the
-        # codes are matched exactly, and 'usd' read as a currency TikTok does not know.
-        case_hint = (
-            f"CASE WHEN {one_of(f'upper({text})', allowed)} THEN "
-            f"{lit(f' (TikTok takes it upper-case: write upper({m.column}) in the model)')} "
-            f"WHEN {one_of(f'lower({text})', allowed)} THEN "
-            f"{lit(f' (TikTok takes it lower-case: write lower({m.column}) in the model)')} "
-            "ELSE '' END"
+        # A value TikTok takes in another case ('usd', 'Product') or without the spaces around
+        # it (' USD ') says how to write it: the codes are matched exactly, and 'usd' read as a
+        # currency TikTok does not know. trim() as the model's SQL has it (spaces only): the
+        # hint is given only when what it says to write is accepted.
+        c = m.column
+        fixes = [
+            (f"upper({text})", f"upper-case: write upper({c})"),
+            (f"lower({text})", f"lower-case: write lower({c})"),
+            (f"trim({text})", f"without the spaces around it: write trim({c})"),
+            (
+                f"upper(trim({text}))",
+                f"upper-case, without the spaces around it: write trim(upper({c}))",
+            ),
+            (
+                f"lower(trim({text}))",
+                f"lower-case, without the spaces around it: write trim(lower({c}))",
+            ),
+        ]
+        whens = " ".join(
+            f"WHEN {one_of(fixed, allowed)} THEN {lit(f' (TikTok takes it {how} in the model)')}"
+            for fixed, how in fixes
         )
+        case_hint = f"CASE {whens} ELSE '' END"
         out.append(
             _reason(
                 f"NOT {blank(col)} AND NOT {one_of(text, allowed)}",
