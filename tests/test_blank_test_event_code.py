@@ -25,6 +25,7 @@ def test_a_blank_test_event_code_is_none(blank: str) -> None:
     )
     assert tiktok.test_event_code is None
     assert meta.test_event_code is None
+    assert tiktok.notices() == [] and meta.notices() == []  # no "remove it" for no code
 
 
 def test_a_test_event_code_is_kept() -> None:
@@ -37,3 +38,7 @@ def test_a_test_event_code_is_kept() -> None:
         }
     )
     assert tiktok.test_event_code == "TEST42"
+    assert tiktok.notices() == [
+        "test_event_code is set: these events go to the Test Events tab of Events Manager, to "
+        "check the setup; remove it before sending real traffic."
+    ]

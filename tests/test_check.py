@@ -362,3 +362,22 @@ def test_a_stored_token_goes_only_to_the_api_that_issued_it(
         i.message for i in result.items
     )
     assert server.stats.requests_by_endpoint() == {}  # nothing reached the project's host
+
+
+def test_a_test_event_code_is_noticed_as_meta_s_is(
+    server: SandboxServer, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    """Meta said "remove it for real traffic" before check, plan and sync; TikTok said nothing,
+    so a test code left in destinations.yml went unnoticed into real traffic."""
+    notice = "tiktok: test_event_code is set: these events go to the Test Events tab"
+    env = {"TIKTOK_ACCESS_TOKEN": SECRET}
+    root = project(tmp_path, server.base_url, test_event_code="TEST42")
+    for command in ("check", "plan", "sync"):
+        text = cli(command, "--project-dir", root, env=env)
+        assert text.returncode == 0, text.stdout + text.stderr
+        assert notice in text.stdout + text.stderr, command
+        doc = cli(command, "--project-dir", root, "--format", "json", env=env)
+        assert doc.returncode == 0, doc.stdout + doc.stderr
+        assert "remove it before sending real traffic" in doc.stdout + doc.stderr, command
+    plain = cli("plan", "--project-dir", project(tmp_path / "plain", server.base_url), env=env)
+    assert "test_event_code" not in plain.stdout + plain.stderr

@@ -200,12 +200,20 @@ class TikTokConfig(BaseModel):
 
     def notices(self) -> list[str]:
         """One-line notices shown before a run (not errors)."""
+        out = []
+        if self.test_event_code is not None:
+            # TikTok says to remove the code before real traffic; whether it leaves test events
+            # out of reporting and optimisation it does not say (reference §7): not claimed.
+            out.append(
+                "test_event_code is set: these events go to the Test Events tab of Events "
+                "Manager, to check the setup; remove it before sending real traffic."
+            )
         if self.event_data_source in ("APP", "CRM"):
-            return [
+            out.append(
                 f"{self.event_data_source} event sources are less proven than WEB and OFFLINE "
                 "(TikTok allow-lists APP; CRM names are free-form): check the Test Events tab."
-            ]
-        return []
+            )
+        return out
 
 
 _ID_NAMES = {
