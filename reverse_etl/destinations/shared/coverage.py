@@ -77,7 +77,9 @@ class MatchBits:
 
 
 def _share(n: int, of: int) -> float | None:
-    return None if of == 0 else round(n / of, 4)
+    """``n / of`` to four places, rounded down as ``percent`` writes it: 99,999 of 100,000
+    is 0.9999, not 1.0 (which said 100% of rows to send carried a strong key)."""
+    return None if of == 0 else (n * 10_000 // of) / 10_000
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,11 @@ class MatchCoverage:
 
     @property
     def below_minimum(self) -> bool:
-        cov = self.coverage
-        return self.minimum is not None and cov is not None and cov < self.minimum
+        # The exact share, not the four places ``coverage`` keeps: 94,999 of 100,000 rows
+        # (rounded to 0.95) passed a min_match_coverage of 0.95.
+        if self.minimum is None or not self.rows:
+            return False
+        return self.strong / self.rows < self.minimum
 
     @property
     def strong_key_names(self) -> tuple[str, ...]:
