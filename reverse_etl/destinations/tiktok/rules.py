@@ -162,7 +162,7 @@ def check_allowed(param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:
     out = []
     for value in sorted(values):
         if value not in param.allowed:
-            hint = did_you_mean(value, param.allowed)
+            hint = _trimmed_hint(value, param.allowed) or did_you_mean(value, param.allowed)
             if hint is None and len(param.allowed) <= 8:
                 hint = "accepted: " + ", ".join(sorted(param.allowed))
             out.append(
@@ -174,6 +174,25 @@ def check_allowed(param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:
                 )
             )
     return out
+
+
+def _trimmed_hint(value: str, allowed: Iterable[str]) -> str | None:
+    """The hint for a value that only spaces around it keep out of the vocabulary
+    (``' USD '``): "did you mean 'USD'?" alone read as if it named the same value."""
+    trimmed = value.strip(" ")
+    if trimmed == value:
+        return None
+    same = [a for a in allowed if a == trimmed] or [
+        a for a in allowed if a.lower() == trimmed.lower()
+    ]
+    if len(same) != 1:
+        return None
+    how = "trim(upper(...))" if same[0] != trimmed and same[0] == trimmed.upper() else "trim(...)"
+    how = "trim(lower(...))" if same[0] != trimmed and same[0] == trimmed.lower() else how
+    return (
+        f"did you mean '{same[0]}'? The spaces around the value keep it out: write "
+        f"{how} of the column in the model"
+    )
 
 
 def _issue(rule: str, severity: str, message: str, hint: str | None = None) -> ColumnIssue:
