@@ -9,7 +9,7 @@ and fixed vocabularies known statically.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reverse_etl.config.suggest import closest, did_you_mean
@@ -176,23 +176,28 @@ def check_allowed(param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:
     return out
 
 
-def _trimmed_hint(value: str, allowed: Iterable[str]) -> str | None:
+# What a model writes to take the spaces around a value off (and its case, where the
+# vocabulary has one), in the order encode's reasons try them (``_value_checks``).
+_TRIM_FIXES: tuple[tuple[Callable[[str], str], str], ...] = (
+    (lambda v: v.strip(" "), "trim(...)"),
+    (lambda v: v.strip(" ").upper(), "trim(upper(...))"),
+    (lambda v: v.strip(" ").lower(), "trim(lower(...))"),
+)
+
+
+def _trimmed_hint(value: str, allowed: Collection[str]) -> str | None:
     """The hint for a value that only spaces around it keep out of the vocabulary
-    (``' USD '``): "did you mean 'USD'?" alone read as if it named the same value."""
-    trimmed = value.strip(" ")
-    if trimmed == value:
+    (``' USD '``): "did you mean 'USD'?" alone read as if it named the same value. Given
+    only when what it says to write is accepted (``trim()`` takes spaces only)."""
+    if value.strip(" ") == value:
         return None
-    same = [a for a in allowed if a == trimmed] or [
-        a for a in allowed if a.lower() == trimmed.lower()
-    ]
-    if len(same) != 1:
-        return None
-    how = "trim(upper(...))" if same[0] != trimmed and same[0] == trimmed.upper() else "trim(...)"
-    how = "trim(lower(...))" if same[0] != trimmed and same[0] == trimmed.lower() else how
-    return (
-        f"did you mean '{same[0]}'? The spaces around the value keep it out: write "
-        f"{how} of the column in the model"
-    )
+    for fix, how in _TRIM_FIXES:
+        if (fixed := fix(value)) in allowed:
+            return (
+                f"did you mean '{fixed}'? The spaces around the value keep it out: write "
+                f"{how} of the column in the model"
+            )
+    return None
 
 
 def _issue(rule: str, severity: str, message: str, hint: str | None = None) -> ColumnIssue:
