@@ -460,6 +460,24 @@ class PostgresEngine:
         """A separate connection (not autocommit), e.g. for the state store's commits."""
         return self._connect()
 
+    @contextlib.contextmanager
+    def said(self, doing: str, hint: str | None = None) -> Iterator[None]:
+        """psycopg's errors on a connection of ``connect_new`` as an ``EngineError`` naming
+        what retl was ``doing`` (``hint``: what it means for the run, where the server gives
+        no hint of its own). A server restarted or a connection dropped mid-sync was
+        psycopg's own exception, which the CLI reported as a bug in retl (exit 2)."""
+        try:
+            yield
+        except psycopg.Error as exc:
+            if _connection_lost(exc):
+                cause = _one_line(redact_error(str(exc))) or type(exc).__name__
+                raise EngineError(
+                    f"lost the connection to {self.conn.describe()} while {doing}: {cause}",
+                    hint=hint,
+                ) from None
+            error = _query_error(exc)
+            raise EngineError(f"{error.message} (while {doing})", hint=error.hint or hint) from None
+
     def close(self) -> None:
         for stream in list(self._streams):
             stream.close()
@@ -953,6 +971,15 @@ def _connect_error(c: PostgresConnection, exc: psycopg.Error) -> EngineError:
     return EngineError(
         f"cannot connect to {c.describe()}: {cause}", file=file, line=line, key=key, hint=hint
     )
+
+
+def _connection_lost(exc: psycopg.Error) -> bool:
+    """The session is gone: closed on this side, or ended by the server (a restart, an
+    administrator's ``pg_terminate_backend``: SQLSTATE classes 08 and 57P)."""
+    state = exc.sqlstate
+    if state is None:
+        return isinstance(exc, psycopg.OperationalError)
+    return state.startswith(("08", "57P"))
 
 
 def _query_error(exc: psycopg.Error, query: str | None = None, prefix: str = "") -> EngineError:

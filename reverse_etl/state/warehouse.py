@@ -412,6 +412,22 @@ class WarehouseStateStore:
             self._acks.autocommit = False
         return self._acks
 
+    @contextlib.contextmanager
+    def _writing(self, doing: str, hint: str | None = None) -> Iterator[Any]:
+        """The acknowledgement connection for one write (one transaction). A failure is an
+        ``EngineError`` naming the state (not psycopg's: a server restarted mid-sync was a
+        bug's exit 2), and the connection is dropped: a later write (the run's history, at
+        the end of a failed run) opens a new one, where it got "the connection is closed"."""
+        try:
+            with self.engine.said(f"{doing} in the state (schema {self.schema})", hint):
+                yield self._ack_conn()
+        except EngineError:
+            if self._acks is not None:
+                with contextlib.suppress(Exception):
+                    self._acks.close()
+                self._acks = None
+            raise
+
     def record_acknowledged(
         self,
         destination: str,
@@ -429,9 +445,21 @@ class WarehouseStateStore:
         (the plan's keys are unique, ``plan._rows_view``), and the lock keeps other runs out.
         Its batches skip the lookup, which was about a fifth of a batch's time and a quarter
         of the server's work (``bench/pg_acks.py``, docs/performance.md)."""
+        with self._writing("recording an acknowledged batch", _NOT_RECORDED) as conn:
+            self._record_acknowledged(conn, destination, scope, keys, hashes, log=log)
+
+    def _record_acknowledged(
+        self,
+        conn: Any,
+        destination: str,
+        scope: str,
+        keys: Column,
+        hashes: Column,
+        *,
+        log: LogBatch | None,
+    ) -> None:
         keys, hashes = _pylist(keys), _pylist(hashes)
         now = utc(self.clock())
-        conn = self._ack_conn()
         if (destination, scope) not in self._marked:
             # Before this run's first entry: an empty scope starts with nothing to compact and
             # no entries; one with entries but no mark is unknown (0: the whole scope; its
@@ -519,9 +547,9 @@ class WarehouseStateStore:
         self._unanalyzed += len(keys)
 
     def record_outcomes(self, destination: str, scope: str, log: LogBatch) -> None:
-        conn = self._ack_conn()
-        self._insert_log(conn, destination, log, len(log.keys), utc(self.clock()))
-        conn.commit()
+        with self._writing("recording a batch's answer in the delivery log") as conn:
+            self._insert_log(conn, destination, log, len(log.keys), utc(self.clock()))
+            conn.commit()
 
     def _insert_log(
         self, conn: Any, destination: str, log: LogBatch, n: int, now: dt.datetime
@@ -551,16 +579,16 @@ class WarehouseStateStore:
     def record_history(
         self, run: RunRecord, destinations: Sequence[RunDestinationRecord] = ()
     ) -> None:
-        conn = self._ack_conn()
-        for sql, params in history_upserts(f"{self.s}.", run, destinations, "%s"):
-            conn.execute(sql, params)
-        conn.commit()
+        with self._writing("recording the run in the run history") as conn:
+            for sql, params in history_upserts(f"{self.s}.", run, destinations, "%s"):
+                conn.execute(sql, params)
+            conn.commit()
 
     def prune_history(self, before: dt.datetime) -> None:
-        conn = self._ack_conn()
-        for sql in prune_statements(f"{self.s}.", "%s"):
-            conn.execute(sql, [before])
-        conn.commit()
+        with self._writing("pruning the run history") as conn:
+            for sql in prune_statements(f"{self.s}.", "%s"):
+                conn.execute(sql, [before])
+            conn.commit()
 
     def history_relation(self, table: str) -> str:
         return empty_relation(table) if self._absent else f"{self.s}.{table}"
@@ -706,6 +734,15 @@ class WarehouseStateStore:
         if self._acks is not None:
             self._acks.close()
             self._acks = None
+
+
+# What a batch whose acknowledgement could not be recorded means for the run.
+_NOT_RECORDED = (
+    "the batches recorded before are kept; this batch was delivered but is not recorded, so "
+    "the next sync sends its events again with the same event_id (the platform drops repeats "
+    "within 48 hours). Check that the server is up and retl's role may write the state's "
+    "schema, then run the sync again"
+)
 
 
 def _lit(value: str) -> str:

@@ -1,0 +1,50 @@
+"""A PostgreSQL state whose connection is lost mid-sync (the server restarted, an
+administrator ended the session): the acknowledgement that could not be recorded is an
+``EngineError`` naming the state and what the run's events become (exit 1), not psycopg's
+own exception (which the CLI reported as a bug in retl, exit 2); and the dead connection is
+dropped, so the run's history, written after the failure, gets a new one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from reverse_etl.engine.postgres import PostgresEngine
+from reverse_etl.errors import EngineError
+from reverse_etl.state.warehouse import WarehouseStateStore
+
+pytestmark = pytest.mark.postgres
+
+
+def _end_session(engine: PostgresEngine, store: WarehouseStateStore) -> None:
+    """What a server restart does to the store's acknowledgement session."""
+    pid = store._ack_conn().info.backend_pid
+    assert engine.rows("SELECT pg_terminate_backend(%s)", [pid]) == [(True,)]
+
+
+def test_a_lost_session_is_said_and_the_next_write_reconnects(pg_engine: PostgresEngine) -> None:
+    store = WarehouseStateStore(pg_engine, "retl_state")
+    store.record_acknowledged("d", "s", ["k1"], ["h1"])
+    _end_session(pg_engine, store)
+    with pytest.raises(EngineError) as caught:
+        store.record_acknowledged("d", "s", ["k2"], ["h2"])
+    message = caught.value.message
+    assert message.startswith("lost the connection to PostgreSQL at ")
+    assert "while recording an acknowledged batch in the state (schema retl_state)" in message
+    assert "terminating connection" in message
+    assert "next sync sends its events again" in (caught.value.hint or "")
+    # The batch recorded before stays; the next write opens a new session.
+    store.record_acknowledged("d", "s", ["k3"], ["h3"])
+    keys = pg_engine.rows("SELECT row_key FROM retl_state.synced_rows ORDER BY row_key")
+    assert keys == [("k1",), ("k3",)]
+    store.close()
+
+
+def test_a_closed_session_is_said_too(pg_engine: PostgresEngine) -> None:
+    store = WarehouseStateStore(pg_engine, "retl_state")
+    store._ack_conn().close()  # closed on this side: psycopg's OperationalError, no SQLSTATE
+    with pytest.raises(EngineError, match="while pruning the run history"):
+        store.prune_history(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    store.prune_history(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))  # reconnected
+    store.close()
