@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import socket
 import zlib
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -282,11 +284,19 @@ class WarehouseStateStore:
             conn.autocommit = True
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
             if not row or not row[0]:
+                holder = _lock_holder(conn, key)
                 raise LockHeldError(
-                    f"another retl sync is running on the state in schema {self.schema}",
+                    f"another retl sync is running on the state in schema {self.schema}"
+                    + (f" ({holder})" if holder else ""),
                     hint="wait for it to finish; a killed sync's lock is released with its "
                     "connection",
                 )
+            # Who holds it, for a sync it refuses (as the local state's lock file says):
+            # the session's name, which pg_stat_activity shows to the same role.
+            conn.execute(
+                "SELECT set_config('application_name', %s, false)",
+                [f"{_HOLDER}pid {os.getpid()} on {socket.gethostname()}"[:63]],
+            )
             self._lock_conn = conn
             yield
         finally:
@@ -734,6 +744,29 @@ class WarehouseStateStore:
         if self._acks is not None:
             self._acks.close()
             self._acks = None
+
+
+_HOLDER = "retl sync: "  # the lock session's application_name starts so
+
+
+def _lock_holder(conn: Any, key: int) -> str | None:
+    """ "pid 4242 on host since 2026-12-07T09:37:27+00:00" of the session holding the state's
+    advisory lock (a single bigint key: ``objid`` its low 32 bits, ``classid`` its high ones,
+    0 for a CRC-32), from its application_name; None when not seen: another role's
+    session (pg_stat_activity hides it), or a retl from before the name."""
+    with contextlib.suppress(Exception):
+        row = conn.execute(
+            "SELECT a.application_name, a.backend_start FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.classid = 0 AND l.objid = %s AND l.objsubid = 1",
+            [key],
+        ).fetchone()
+        if row and isinstance(row[0], str) and row[0].startswith(_HOLDER):
+            since = row[1].astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+            return f"{row[0].removeprefix(_HOLDER)} since {since}"
+    return None
 
 
 # What a batch whose acknowledgement could not be recorded means for the run.
