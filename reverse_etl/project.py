@@ -643,7 +643,9 @@ class Project:
         ``confirm`` (if given) sees what would be sent again and counted twice, before
         anything is sent; False stops the run (a UsageError). Then the webhooks of
         ``notify:`` hear of a failure, rejections or a coverage drop (a webhook that fails is
-        a warning, never the sync's failure)."""
+        a warning, never the sync's failure); a run refused because the state was locked or
+        in use (exit 75) is no failure: only a webhook with ``refused`` in its ``on:``
+        hears of it."""
         runner = _runner(self)
         failed = True
         try:

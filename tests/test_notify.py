@@ -366,6 +366,13 @@ def test_a_failed_webhook_leaves_the_exit_code_of_the_cli(
     [
         ("notify:\n  - url: https://hooks.slack.com/services/T/B/XYZsecret\n", "url", "env_var"),
         ("notify:\n  - url: \"{{ env_var('H') }}\"\n    on: [failures]\n", "on", "failure"),
+        # Hightouch's and Airflow's word for a run the last one's lock refused: retl's is
+        # `refused`, as `retl runs` lists it
+        (
+            "notify:\n  - url: \"{{ env_var('H') }}\"\n    on: [failure, skipped]\n",
+            "on",
+            "write refused",
+        ),
         (
             "notify:\n  - url: \"{{ env_var('H') }}\"\n    rejections_above: lots\n",
             "rejections_above",
@@ -468,3 +475,32 @@ def test_a_webhook_whose_variable_is_not_set_is_named_at_its_project_file(
     [warned] = [line for line in console.lines if "webhook" in line]
     assert warned.startswith("warning: webhook notify[0] was not called: retl_project.yml:"), warned
     assert hook.posts == []
+
+
+# --- a run refused because the last one still holds the state (exit 75) ---------------------
+@pytest.mark.parametrize("on", ["", "    on: [failure, refused]\n"])
+@pytest.mark.usefixtures("env")
+def test_a_run_the_lock_refused_is_no_failure_alert(
+    on: str, tmp_path: Path, tiktok: SandboxServer, hook: Recorder
+) -> None:
+    """A 15-minute schedule whose sync takes 40 minutes posted a failure every 15 minutes:
+    a refused run is no failure; a webhook that asks for ``refused`` hears of it as such."""
+    from reverse_etl.errors import EXIT_LOCKED, LockHeldError
+    from reverse_etl.state.lock import SyncLock
+
+    root = project(tmp_path, tiktok.base_url, NOTIFY + on)
+    with Project.load(root) as p:
+        state = p.state_file()
+    with SyncLock(state), Project.load(root) as p, pytest.raises(LockHeldError) as info:
+        p.sync()  # the real lock, held by "the last sync" (this test)
+    assert info.value.exit_code == EXIT_LOCKED
+    with Project.load(root) as p:
+        (run,) = p.runs()
+    assert run.status == "refused"
+    if not on:
+        assert hook.posts == []  # the default on: is failure, rejections, coverage_drop
+        return
+    ((_, body),) = hook.posts
+    assert "sync refused" in body["text"] and "failed" not in body["text"]
+    assert "another retl sync is running on this state" in body["text"]
+    assert run.run_id in body["text"]

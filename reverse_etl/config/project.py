@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -407,8 +408,25 @@ class HistoryConfig(_Strict):
     failed and skipped rows: a full sync of a million rows about 5 CPU-seconds cheaper."""
 
 
-NotifyOn = Literal["failure", "rejections", "coverage_drop"]
+NotifyOn = Literal["failure", "rejections", "coverage_drop", "refused"]
+# The default: what needs a person. ``refused`` (a run the lock refused) is asked for by name.
 NOTIFY_ON: tuple[NotifyOn, ...] = ("failure", "rejections", "coverage_drop")
+# Other tools' words for a run refused because the last one still runs (Hightouch, dbt Cloud
+# and Airflow say "skipped"): retl's is "refused", as `retl runs` lists such a run.
+_REFUSED_ALIASES = ("skipped", "skip", "locked")
+
+
+def _refused_by_its_name(v: Any) -> Any:
+    if isinstance(v, str) and v in _REFUSED_ALIASES:
+        raise ValueError(
+            f"'{v}' is not one of failure, rejections, coverage_drop, refused: a run that did "
+            "nothing because the last sync still held the state is 'refused' in retl (as "
+            "`retl runs` lists it); write refused"
+        )
+    return v
+
+
+NotifyOnItem = Annotated[NotifyOn, BeforeValidator(_refused_by_its_name)]
 _SHARE = re.compile(r"\s*(\d+(\.\d+)?)\s*%\s*")
 
 
@@ -424,10 +442,12 @@ class WebhookConfig(_Strict):
     its credential, so it is never written in this file and never printed."""
     name: str | None = None
     """What warnings call it (default: ``notify[N]``)."""
-    on: list[NotifyOn] = Field(default_factory=lambda: list(NOTIFY_ON))
-    """When to call it (default: all three): ``failure`` (the sync failed), ``rejections``
-    (a destination's rejected events exceed ``rejections_above``), ``coverage_drop`` (its
-    match coverage fell by ``coverage_drop_points`` or more since its previous run)."""
+    on: list[NotifyOnItem] = Field(default_factory=lambda: list(NOTIFY_ON))
+    """When to call it (default: the first three): ``failure`` (the sync failed),
+    ``rejections`` (a destination's rejected events exceed ``rejections_above``),
+    ``coverage_drop`` (its match coverage fell by ``coverage_drop_points`` or more since its
+    previous run), ``refused`` (the run did nothing, exit 75: the last sync still held the
+    state; never a ``failure``)."""
     rejections_above: int | str = 0
     """Rejected events tolerated per destination: a count (``10``) or a share of the events
     it sent (``"2%"``). Default 0: any rejection calls the webhook."""

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from reverse_etl.destinations.shared.text import percent
-from reverse_etl.notify.triggers import COVERAGE_DROP, FAILURE, REJECTIONS, Alert
+from reverse_etl.notify.triggers import COVERAGE_DROP, FAILURE, REFUSED, REJECTIONS, Alert
 from reverse_etl.pipeline.report import SyncReport
 from reverse_etl.pipeline.send import DestinationResult
 from reverse_etl.secrets import scrub_data
@@ -18,6 +18,7 @@ _TITLES = {
     FAILURE: "failed",
     REJECTIONS: "events rejected",
     COVERAGE_DROP: "match coverage dropped",
+    REFUSED: "refused",
 }
 
 

@@ -1,5 +1,6 @@
 """What about a finished sync deserves a webhook call: a failure, too many rejected events, a
-drop in match coverage since the destination's previous run. Pure: values in, values out."""
+drop in match coverage since the destination's previous run, and (for a webhook that asks) a
+run refused because the last sync still held the state. Pure: values in, values out."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from reverse_etl.pipeline.send import DestinationResult
 FAILURE: Final = "failure"
 REJECTIONS: Final = "rejections"
 COVERAGE_DROP: Final = "coverage_drop"
+# A run that never ran (exit 75: the state was locked or in use), never a failure: a
+# 15-minute schedule whose sync takes 40 minutes would alert every 15 minutes.
+REFUSED: Final = "refused"
 
 # The destination's match coverage (0..1) in its previous run, or None (no previous run, or
 # it reported none).
@@ -25,7 +29,7 @@ PreviousCoverage = Callable[[str], float | None]
 class Alert:
     """One reason to call a webhook, about one destination (None: the run as a whole)."""
 
-    kind: str  # FAILURE / REJECTIONS / COVERAGE_DROP
+    kind: str  # FAILURE / REJECTIONS / COVERAGE_DROP / REFUSED
     destination: str | None
     reason: str
 
@@ -38,7 +42,12 @@ def alerts_for(
     failed: bool,
 ) -> list[Alert]:
     """The alerts of ``report`` that ``webhook`` subscribes to (its ``on:``). ``failed``: the
-    sync ended on an error (raised), beyond what its results say."""
+    sync ended on an error (raised), beyond what its results say. A refused run is no
+    failure: only a webhook with ``refused`` in its ``on:`` hears of it."""
+    wanted = set(webhook.on)
+    if report.refused is not None:
+        why = f"{report.refused}: nothing was done; the next run goes ahead"
+        return [Alert(REFUSED, None, why)] if REFUSED in wanted else []
     alerts: list[Alert] = []
     for r in report.results:
         alerts += _destination_alerts(r, webhook, previous_coverage)
@@ -52,7 +61,6 @@ def alerts_for(
                 report.error or "the sync stopped on an unexpected error",
             )
         )
-    wanted = set(webhook.on)
     return [a for a in alerts if a.kind in wanted]
 
 

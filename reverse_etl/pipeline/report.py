@@ -36,6 +36,9 @@ class SyncReport:
     problems: tuple[Problem, ...] = ()  # the error's, located (file, line, key, fix)
     report_path: Path | None = None
     interrupted: str | None = None  # the destination that was sending when the run stopped
+    # Why it never ran: another sync held the state's lock, or another process the state
+    # file (exit 75). Not a failure: the next run goes ahead (history lists it as refused).
+    refused: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -285,7 +285,8 @@ class Runner:
         self, report: SyncReport, command: str, *, sandbox: bool
     ) -> Iterator[StateStore]:
         """The state, locked for the sync. A run refused because another sync holds the lock
-        is recorded as refused, apart from the state (``record_refused``), then raised."""
+        is recorded as refused, apart from the state (``record_refused``), marked so in
+        ``report.refused`` (no failure for the webhooks), then raised."""
         asked = now(self.p)
         with contextlib.ExitStack() as stack:
             try:
@@ -293,7 +294,7 @@ class Runner:
                     open_state(self.p, sandbox=sandbox, write=True, run=(report.run_id, command))
                 )
             except LockHeldError as exc:
-                report.error = exc.message
+                report.error = report.refused = exc.message
                 record_refused(
                     self.p,
                     report,
