@@ -478,6 +478,14 @@ def test_a_webhook_whose_variable_is_not_set_is_named_at_its_project_file(
 
 
 # --- a run refused because the last one still holds the state (exit 75) ---------------------
+_HOLD = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])  # read-write: DuckDB locks the file
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
 @pytest.mark.parametrize("on", ["", "    on: [failure, refused]\n"])
 @pytest.mark.usefixtures("env")
 def test_a_run_the_lock_refused_is_no_failure_alert(
@@ -504,3 +512,45 @@ def test_a_run_the_lock_refused_is_no_failure_alert(
     assert "sync refused" in body["text"] and "failed" not in body["text"]
     assert "another retl sync is running on this state" in body["text"]
     assert run.run_id in body["text"]
+
+
+@pytest.mark.slow
+def test_a_state_file_another_process_holds_is_a_refused_run_exit_75(
+    tmp_path: Path, tiktok: SandboxServer, hook: Recorder
+) -> None:
+    """StateInUseError (DuckDB's own lock, held here by a real second process) exited 1
+    and posted a failure: the same "try again later" as the lock's, exit 75, reason in_use."""
+    import subprocess
+    import sys
+
+    import orjson
+
+    from .conftest import invoke_cli
+
+    root = project(tmp_path, tiktok.base_url, NOTIFY)
+    env = {"TIKTOK_ACCESS_TOKEN": TOKEN, HOOK_ENV: hook.url}
+    assert invoke_cli("sync", "--project-dir", root, env=env).returncode == 0
+    with Project.load(root) as p:
+        state = p.state_file()
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(state)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        synced = invoke_cli("sync", "--project-dir", root, "--format", "json", env=env)
+        reset = invoke_cli("state", "reset", "--project-dir", root, "--yes", "--format", "json")
+        plan = invoke_cli("plan", "--project-dir", root, "--format", "json", env=env)
+        assert holder.stdin is not None
+        holder.stdin.close()
+    for result in (synced, reset, plan):
+        assert result.returncode == 75, (result.returncode, result.stderr)
+        doc = orjson.loads(result.stdout)
+        assert (doc["ok"], doc["reason"]) == (False, "in_use"), doc
+        assert f"in use by another process (PID {holder.pid})" in doc["error"]
+        assert "Traceback" not in result.stderr
+    assert hook.posts == []  # no failure alert
+    runs = invoke_cli("runs", "--project-dir", root, "--format", "json")
+    statuses = [r["status"] for r in orjson.loads(runs.stdout)["runs"]]
+    assert statuses[:2] == ["refused", "ok"], statuses

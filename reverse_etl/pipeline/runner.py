@@ -19,13 +19,13 @@ from reverse_etl.destinations.base import Destination
 from reverse_etl.engine.duckdb import DEFAULT_MEMORY
 from reverse_etl.engine.native_memory import arrow_system_pool
 from reverse_etl.errors import (
+    EXIT_LOCKED,
     EXIT_SIGINT,
     EXIT_SIGPIPE,
     EXIT_SIGTERM,
     ConfigError,
     Interrupted,
     InvalidRowsError,
-    LockHeldError,
     RetlError,
     StateDamagedError,
     StateError,
@@ -285,15 +285,18 @@ class Runner:
         self, report: SyncReport, command: str, *, sandbox: bool
     ) -> Iterator[StateStore]:
         """The state, locked for the sync. A run refused because another sync holds the lock
-        is recorded as refused, apart from the state (``record_refused``), marked so in
-        ``report.refused`` (no failure for the webhooks), then raised."""
+        (``LockHeldError``), or another process the state file (``StateInUseError``), both
+        exit 75, is recorded as refused, apart from the state (``record_refused``), marked so
+        in ``report.refused`` (no failure for the webhooks), then raised."""
         asked = now(self.p)
         with contextlib.ExitStack() as stack:
             try:
                 store = stack.enter_context(
                     open_state(self.p, sandbox=sandbox, write=True, run=(report.run_id, command))
                 )
-            except LockHeldError as exc:
+            except RetlError as exc:
+                if exc.exit_code != EXIT_LOCKED:
+                    raise
                 report.error = report.refused = exc.message
                 record_refused(
                     self.p,

@@ -23,7 +23,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 import pyarrow as pa
@@ -31,7 +31,7 @@ import pyarrow as pa
 from reverse_etl.delivery.batching import Column
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine, run_sql
 from reverse_etl.engine.file_paths import file_literal
-from reverse_etl.errors import EngineError, StateDamagedError, StateError
+from reverse_etl.errors import EXIT_LOCKED, EngineError, StateDamagedError, StateError
 from reverse_etl.history.records import RunDestinationRecord, RunRecord
 from reverse_etl.history.tables import HISTORY_TABLES, history_upserts, prune_statements
 from reverse_etl.state.base import LogBatch
@@ -105,11 +105,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 
 
+@dataclass(eq=False)
 class StateInUseError(StateError):
-    """The state database is open read-write in another process (DuckDB's own lock);
-    ``holder_pid`` is that process's PID as DuckDB names it ("" when it does not)."""
+    """Another process has the state database open (DuckDB's own lock: read-write there, or
+    at all when this one opens it read-write): a DuckDB client, or a retl command reading
+    it. ``holder_pid`` is that process's PID as DuckDB names it ("" when it does not).
+    As a sync refused by the lock (``LockHeldError``), exit 75 (EX_TEMPFAIL): nothing is
+    wrong with the project, the next run goes ahead once the file is let go; its reason,
+    ``in_use``, tells a machine which of the two refused it."""
 
-    holder_pid = ""
+    exit_code: int = EXIT_LOCKED
+    reason: ClassVar[str | None] = "in_use"
+    holder_pid = ""  # set on the instance by LocalStateStore.explain
 
 
 # How many times a read during a sync copies the state before it gives up (see
@@ -241,10 +248,11 @@ class LocalStateStore:
         kind, detail = fault
         if kind == "locked":
             error = StateInUseError(
-                "the state database is in use by another retl process"
+                "the state database is in use by another process"
                 + (f" (PID {detail})" if detail else ""),
                 file=self.path,
-                hint="wait for the running sync to finish",
+                hint="another program has it open, a DuckDB client or a retl command reading "
+                "it: close it or let it finish; the next run goes ahead (exit 75)",
             )
             error.holder_pid = detail
             return error
