@@ -18,7 +18,9 @@ class DeliveryResult:
     ``stop_reason`` is None, ``"auth"``, ``"config"`` (the destination refused the request
     itself, e.g. its event source), ``"terminal"``, ``"invalid"``, ``"retries exhausted"`` or
     ``"crash"`` or ``"interrupted"`` (a ``KeyboardInterrupt``: Ctrl-C or SIGTERM, held in
-    ``interrupted`` for the caller to raise again once it has recorded the result).
+    ``interrupted`` for the caller to raise again once it has recorded the result) or
+    ``"not recorded"`` (``on_answer`` raised: the state could not record an answer; the
+    exception is held in ``not_recorded``, for the caller to raise likewise).
     ``requests`` counts sends (retries and bisection halves included); ``elapsed`` is in
     seconds.
     """
@@ -35,6 +37,7 @@ class DeliveryResult:
     stop_reason: str | None
     elapsed: float
     interrupted: KeyboardInterrupt | None = None
+    not_recorded: Exception | None = None
 
     @property
     def complete(self) -> bool:

@@ -120,7 +120,12 @@ def deliver(
 
     ``on_answer(batch, fate, answer)`` sees the answer each batch ended with: ``accepted``
     (right after ``on_ack``), ``rejected`` or ``failed`` (out of retries, or stopped by an
-    auth, terminal or config answer): the delivery log's rows.
+    auth, terminal or config answer): the delivery log's rows. When it raises (the state
+    could not record the answer: a server gone, a full disk), the run stops as on an error:
+    nothing new is sent, the answers in flight are still passed to it (a store that
+    reconnects records them), and the first exception is returned in
+    ``DeliveryResult.not_recorded``, for the caller to raise once it has recorded the result
+    (the batch itself was delivered: counted as the platform answered it).
     """
     if thread_count < 1:
         raise ValueError("thread_count must be at least 1")
@@ -172,6 +177,7 @@ class _Run:
         self.error: DestinationError | None = None
         self.crash: BaseException | None = None
         self.interrupted: Interrupted | None = None  # a held Ctrl-C/SIGTERM, taken
+        self.not_recorded: Exception | None = None  # the first exception of on_answer
         self.queue: deque[_Unit] = deque()  # bisected halves and retries, ahead of new input
         self.in_flight: dict[Future[Outcome | None], _Unit] = {}
         self.seq = 0
@@ -222,6 +228,7 @@ class _Run:
             stop_reason=self.stop_reason,
             elapsed=self.clock() - started,
             interrupted=self.interrupted,
+            not_recorded=self.not_recorded,
         )
 
     def _take_signal(self) -> None:
@@ -290,12 +297,18 @@ class _Run:
             self._bisect(unit, result)
         else:
             self.failed += n
-            self._answer(unit.batch, "failed", result)
-            self._stop(result.kind, stop_error(result, self.auth_hint))
+            self._stop(result.kind, stop_error(result, self.auth_hint))  # before: its error
+            self._answer(unit.batch, "failed", result)  # is the run's, recorded or not
 
     def _answer(self, batch: Batch, fate: str, answer: Outcome) -> None:
-        if self.on_answer is not None:
+        if self.on_answer is None:
+            return
+        try:
             self.on_answer(batch, fate, answer)
+        except Exception as exc:  # not recorded: sending on would only add to the resend
+            if self.not_recorded is None:
+                self.not_recorded = exc
+            self._stop("not recorded")
 
     def _ack(self, batch: Batch, answer: Outcome) -> None:
         self.sent += len(batch)
@@ -339,7 +352,6 @@ class _Run:
             self.failed += len(unit.batch)
             if self.on_failed is not None:
                 self.on_failed(unit.batch, message)
-            self._answer(unit.batch, "failed", outcome)
             if self.stop_reason is None:
                 text = f"gave up after {unit.attempt} attempt(s) in {elapsed:.1f}s: {message}"
                 error = TransientDestinationError(
@@ -349,6 +361,7 @@ class _Run:
                     hint="Unacknowledged rows stay pending; the next sync sends them again.",
                 )
                 self._stop("retries exhausted", error)
+            self._answer(unit.batch, "failed", outcome)
             return
         self.retries += 1
         self.observer.on_retry(unit.attempt, delay, outcome)

@@ -387,6 +387,10 @@ class Runner:
                     # result is the run's (report, history), then the stop goes on
                     report.interrupted = plan.name
                     raise result.interrupted
+                if result.not_recorded is not None:
+                    # the state could not record an answer: the send stopped; the result is
+                    # the run's (what was sent), then the error is the run's
+                    raise result.not_recorded
                 remember_sent(self.p.workbench, store, plan, result)
         finally:
             if server is not None:

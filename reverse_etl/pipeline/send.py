@@ -25,7 +25,7 @@ from reverse_etl.destinations.shared.pii_text import mask_text, masked_key
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
 from reverse_etl.engine.native_memory import trim_heap
-from reverse_etl.errors import Interrupted, Problem
+from reverse_etl.errors import Interrupted, Problem, RetlError, environment_error
 from reverse_etl.history.records import ACCEPTED, SKIPPED_INVALID
 from reverse_etl.pipeline.deliverylog import LogRows
 from reverse_etl.pipeline.plan import PLAN_ROW_GROUP, DestinationPlan, InvalidRow
@@ -79,6 +79,9 @@ class DestinationResult:
     skip_invalid: bool = False
     # Ctrl-C or SIGTERM stopped the send: the caller records this result, then raises it.
     interrupted: KeyboardInterrupt | None = field(default=None, repr=False, compare=False)
+    # The state could not record an answer (a server gone, a full disk): the send stopped;
+    # the caller records this result, then raises it.
+    not_recorded: Exception | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -243,6 +246,15 @@ def execute(
             else _stopped_by_signal(outcome.interrupted, result)
         )
         return result
+    if outcome.not_recorded is not None:
+        # Nothing more is written to a state that just failed (no fold, no run record): the
+        # batches recorded before stay, the journal's are folded when the state closes.
+        result.not_recorded = outcome.not_recorded
+        result.error = _not_recorded_text(outcome.not_recorded)
+        if outcome.stop_reason != "not recorded":  # the platform's answer stopped it first
+            first = _error_of(outcome, explained, dest.capabilities.platform, result, root)
+            result.error = f"{first}; then {result.error}" if first else result.error
+        return result
     if state is not None:
         if plan.rows_invalid and dest.settings.skip_invalid_record:
             log_skipped(engine, plan, state, log)
@@ -279,6 +291,28 @@ def _error_of(
     if outcome.stop_reason == "invalid":
         return _stopped_on_invalid(platform, result)
     return outcome.stop_reason or None
+
+
+def _not_recorded_text(exc: Exception) -> str:
+    """What a destination whose send stopped because an answer could not be recorded says."""
+    if isinstance(exc, RetlError):  # a warehouse state's: its hint says what it means
+        text = exc.message + (f" ({exc.hint})" if exc.hint else "")
+    else:
+        problem = environment_error(exc)  # a full disk, a folder that may not be written
+        why = (
+            problem.message
+            if problem is not None
+            else f"unexpected {type(exc).__name__} while recording an answer in the state"
+        )
+        text = f"{why}: {_NOT_RECORDED}"
+    return mask_text(scrub(text))
+
+
+_NOT_RECORDED = (
+    "a batch the platform acknowledged could not be recorded in the state, so the next sync "
+    "sends its events again (with the same event_id: the platform drops repeats within 48 "
+    "hours); the batches recorded before are kept"
+)
 
 
 def _stopped_by_signal(exc: KeyboardInterrupt, result: DestinationResult) -> str:

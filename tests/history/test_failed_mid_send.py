@@ -1,7 +1,9 @@
-"""A sync that fails while it sends (a full disk, an unexpected error: not a signal) has no
-result for the destination it was sending to, yet that destination's acknowledged events are
-in the state and the delivery log: `retl runs` counts them and `retl runs show` lists the
-destination (from the log, as for a run a signal stopped), rather than a run that sent 0."""
+"""A sync whose state cannot record an answer while it sends (a full disk) stops sending and
+records the destination's result before it fails: `retl runs`, `retl runs show` and the run
+report count what the platform accepted, with the error and what it means (the batch not
+recorded is sent again by the next sync). The error used to propagate out of the sending
+loop: the report had no result for the destination (listed as not run), and `retl runs show`
+counted only what the delivery log held."""
 
 from __future__ import annotations
 
@@ -35,19 +37,32 @@ def test_a_run_that_failed_mid_send_counts_what_it_sent(
         acknowledged(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(LocalStateStore, "record_acknowledged", full_disk_on_the_third)
-    failed = invoke_in_process("sync", "--project-dir", project)
-    assert failed.returncode not in (0, 130, 143), failed.stderr
+    failed = invoke_in_process("sync", "--project-dir", project, "--format", "json")
+    assert failed.returncode == 1, failed.stderr
     monkeypatch.setattr(LocalStateStore, "record_acknowledged", acknowledged)
+    document = orjson.loads(failed.stdout)
+    assert document["ok"] is False and "the disk is full" in document["error"]
     listed = invoke_in_process("runs", "--project-dir", project, "--format", "json")
     (run,) = orjson.loads(listed.stdout)["runs"]
     assert run["status"] == "failed"
-    assert run["events"]["sent"] == 2000  # the two batches in the journal, then the log
+    assert run["events"]["sent"] == 3000  # three batches delivered, the third not recorded
     shown = invoke_in_process(
         "runs", "show", run["run_id"], "--project-dir", project, "--format", "json"
     )
     (dest,) = orjson.loads(shown.stdout)["per_destination"]
     assert (dest["destination"], dest["interrupted"], dest["events"]["sent"]) == (
         "tiktok",
-        True,
-        2000,
+        False,
+        3000,
     )
+    assert "the disk is full" in dest["error"] and "sends its events again" in dest["error"]
+    report = orjson.loads(next((project / ".retl" / "runs").glob("*.json")).read_bytes())
+    assert [d["destination"] for d in report["destinations"]] == ["tiktok"]
+    assert report["not_run"] == []
+    # The next sync sends the batch not recorded and the rest: 1000 + 2000, the first of them
+    # dropped by the platform as repeats (same event_id).
+    again = invoke_in_process("sync", "--project-dir", project, "--format", "json")
+    assert again.returncode == 0, again.stderr
+    (result,) = orjson.loads(again.stdout)["destinations"]
+    assert result["events"]["sent"] == 3000
+    assert server.stats.snapshot()["events_deduplicated"] == 1000
