@@ -4,7 +4,10 @@ checked against the exact share."""
 
 from __future__ import annotations
 
+import math
+
 from reverse_etl.destinations.shared.coverage import MatchBits, MatchCoverage
+from reverse_etl.destinations.shared.text import percent
 
 BITS = MatchBits(keys=(("email", 1), ("ip", 2)), strong=("email",))
 
@@ -41,3 +44,11 @@ def test_exact_shares_and_edges_are_unchanged() -> None:
     none = _coverage(0, 0, minimum=0.5)
     assert none.coverage is None and not none.below_minimum
     assert none.summary() == "match keys: no rows to send"
+
+
+def test_a_share_that_is_no_number_is_written_not_raised() -> None:
+    """``percent(nan)`` raised ValueError (``math.floor`` of NaN): a ratio of nothing, or an
+    infinity, reads ``n/a``; None stays ``-``."""
+    assert [percent(x) for x in (math.nan, math.inf, -math.inf)] == ["n/a"] * 3
+    assert percent(None) == "-"
+    assert (percent(0.6), percent(0.12345), percent(0.0)) == ("60%", "12.3%", "0%")
