@@ -63,6 +63,11 @@ class ParamSpec:
     aliases: tuple[str, ...] = ()
     allowed: frozenset[str] | None = None
     multi: bool = False  # accepts one value or a list (PII)
+    # A person's identifier: wherever retl prints a payload (plan samples, ``show --payload``,
+    # the sandbox's feed) a value that is not a SHA-256 is masked (``2***``). Every hashed
+    # parameter (a value that failed to hash is raw PII), and what is sent in clear but
+    # identifies a person, a browser, a device or a click (an IP, a user agent, a click ID).
+    masked: bool = False
 
     @property
     def dotted(self) -> str:
@@ -89,6 +94,9 @@ class Catalog:
 
     params: tuple[ParamSpec, ...]
     by_column: dict[str, ParamSpec] = field(default_factory=dict)
+    # The keys a printed payload masks (``ParamSpec.masked``): each masked parameter's field
+    # name in the payload, and its column name (a custom property called ``first_name``).
+    masked_keys: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         index: dict[str, ParamSpec] = {}
@@ -96,6 +104,8 @@ class Catalog:
             for name in (p.name, *p.aliases, p.dotted):
                 index[name] = p
         object.__setattr__(self, "by_column", index)
+        masked = frozenset(k for p in self.params if p.masked for k in (p.name, p.path[-1]))
+        object.__setattr__(self, "masked_keys", masked)
 
     def lookup(self, column: str) -> ParamSpec | None:
         return self.by_column.get(column)

@@ -8,6 +8,7 @@ use, so a project that sends only to one platform never imports the others' clie
 from __future__ import annotations
 
 import importlib
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -69,3 +70,11 @@ def other_catalogs(type_name: str) -> list[tuple[str, Catalog]]:
         for other in known_types()
         if other != type_name
     ]
+
+
+@cache
+def masked_keys() -> frozenset[str]:
+    """The payload keys every registered catalog masks where a payload is printed
+    (``Catalog.masked_keys``): what masks them (``sandbox.feed.mask_pii``) names no
+    platform's field."""
+    return frozenset(k for name in known_types() for k in catalog_for(name).masked_keys)

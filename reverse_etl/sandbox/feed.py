@@ -11,8 +11,10 @@ project, ``<state dir>/sandbox/feed.jsonl``, and the page reads its tail. One li
 the feed little. The file is bounded: past ``max_bytes`` it becomes ``feed.jsonl.1`` (the
 previous one is dropped) and a new one starts.
 
-Raw PII never reaches the file: values of the user-data fields that are not hashed, and any
-e-mail address, ``+`` phone number or IPv4 address anywhere, are masked (``j***@example.com``)
+Raw PII never reaches the file: a value that is not a SHA-256 of a field the platforms'
+catalogs mark ``masked`` (the hashed user data; what is sent in clear but identifies a
+person, a browser or a click: IP, user agent, click and browser IDs), and any e-mail
+address, ``+`` phone number or IPv4 address anywhere, are masked (``j***@example.com``)
 before writing; an event id holding one is shown hashed (``pii_text.masked_key``).
 """
 
@@ -29,6 +31,7 @@ from typing import Any, Final
 
 import orjson
 
+from reverse_etl.destinations.registry import masked_keys
 from reverse_etl.destinations.shared.pii_text import looks_pii, mask_emails, mask_text, masked_key
 
 logger = logging.getLogger("reverse_etl.sandbox")
@@ -38,35 +41,6 @@ MAX_EVENTS_PER_REQUEST: Final = 100
 DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 
-# User-data fields of TikTok and Meta that carry a person's data: sent hashed, so a value
-# that is not a hash is raw PII (a model that forgot to let retl hash it, a rejected event).
-PII_KEYS: Final = frozenset(
-    {
-        "email",
-        "phone",
-        "phone_number",
-        "external_id",
-        "first_name",
-        "last_name",
-        "zip_code",
-        "city",
-        "date_of_birth",
-        "em",
-        "ph",
-        "fn",
-        "ln",
-        "db",
-        "ge",
-        "ct",
-        "st",
-        "zp",
-        # sent in clear (TikTok and Meta hash neither), personal data still
-        "ip",
-        "user_agent",
-        "client_ip_address",
-        "client_user_agent",
-    }
-)
 _HASHED = re.compile(r"(sha256:)?[0-9a-fA-F]{64}")
 _SECRET_KEYS: Final = frozenset({"access_token", "appsecret_proof"})
 
@@ -77,10 +51,12 @@ def feed_path(state_dir: Path) -> Path:
 
 
 def mask_pii(value: Any, key: str | None = None) -> Any:
-    """A copy of a JSON-like value with raw PII masked: unhashed values of ``PII_KEYS``
-    (their first character kept), e-mail addresses, ``+`` phone numbers and IPv4 addresses
-    anywhere (``pii_text.mask_text``), an event id holding one of those as a key is shown
-    (``masked_key``), and tokens dropped."""
+    """A copy of a JSON-like value with raw PII masked: values of the keys the catalogs
+    mark ``masked`` (``registry.masked_keys``) that are not a SHA-256 (their first character
+    kept), e-mail addresses, ``+`` phone numbers and IPv4 addresses anywhere
+    (``pii_text.mask_text``), an event id holding one of those as a key is shown
+    (``masked_key``), and tokens dropped. The one masking rule of every printed payload:
+    plan samples, ``retl show --payload``, the sandbox's feed and the local page."""
     if isinstance(value, Mapping):
         return {
             str(k): "[REDACTED]" if k in _SECRET_KEYS else mask_pii(v, str(k))
@@ -89,7 +65,7 @@ def mask_pii(value: Any, key: str | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [mask_pii(v, key) for v in value]
     if isinstance(value, str):
-        if key in PII_KEYS and not _HASHED.fullmatch(value):
+        if key is not None and key in masked_keys() and not _HASHED.fullmatch(value):
             masked = mask_emails(value)
             return masked if masked != value else (value[:1] + "***" if value else value)
         if key == "event_id" and looks_pii(value):

@@ -102,6 +102,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         Kind.STRING,
         "E-mail address(es).",
         hashing=Hashing.EMAIL,
+        masked=True,
         multi=True,
     ),
     _p(
@@ -110,16 +111,18 @@ PARAMS: tuple[ParamSpec, ...] = (
         Kind.STRING,
         "Phone number(s), with or without +country code.",
         hashing=Hashing.PHONE_DIGITS,
+        masked=True,
         multi=True,
     ),
-    _p("first_name", "user_data.fn", Kind.STRING, "First name.", hashing=Hashing.NAME),
-    _p("last_name", "user_data.ln", Kind.STRING, "Last name.", hashing=Hashing.NAME),
+    _p("first_name", "user_data.fn", Kind.STRING, "First name.", hashing=Hashing.NAME, masked=True),
+    _p("last_name", "user_data.ln", Kind.STRING, "Last name.", hashing=Hashing.NAME, masked=True),
     _p(
         "gender",
         "user_data.ge",
         Kind.STRING,
         "f, m, female or male (any case).",
         hashing=Hashing.GENDER,
+        masked=True,
     ),
     _p(
         "date_of_birth",
@@ -128,8 +131,9 @@ PARAMS: tuple[ParamSpec, ...] = (
         "Date of birth: a DATE or TIMESTAMP, or text YYYY-MM-DD (a time after it is ignored) "
         "or YYYYMMDD.",
         hashing=Hashing.DATE_OF_BIRTH,
+        masked=True,
     ),
-    _p("city", "user_data.ct", Kind.STRING, "City.", hashing=Hashing.CITY),
+    _p("city", "user_data.ct", Kind.STRING, "City.", hashing=Hashing.CITY, masked=True),
     _p(
         "state",
         "user_data.st",
@@ -137,14 +141,16 @@ PARAMS: tuple[ParamSpec, ...] = (
         "State or region: a US state's two-letter code or name (a name is read as a US "
         "state's unless the row's country is another), else the region's name.",
         hashing=Hashing.STATE,
+        masked=True,
     ),
-    _p("zip_code", "user_data.zp", Kind.STRING, "Postal code.", hashing=Hashing.ZIP),
+    _p("zip_code", "user_data.zp", Kind.STRING, "Postal code.", hashing=Hashing.ZIP, masked=True),
     _p(
         "country",
         "user_data.country",
         Kind.STRING,
         "ISO 3166-1 alpha-2 country code.",
         hashing=Hashing.COUNTRY,
+        masked=True,
     ),
     _p(
         "external_id",
@@ -152,41 +158,65 @@ PARAMS: tuple[ParamSpec, ...] = (
         Kind.STRING,
         "Your own user ID(s), hashed as the TikTok destination hashes them.",
         hashing=Hashing.SHA256,
+        masked=True,
         multi=True,
     ),
-    _p("ip", "user_data.client_ip_address", Kind.STRING, "IPv4 or IPv6 address. Never hashed."),
+    _p(
+        "ip",
+        "user_data.client_ip_address",
+        Kind.STRING,
+        "IPv4 or IPv6 address. Never hashed.",
+        masked=True,
+    ),
     _p(
         "user_agent",
         "user_data.client_user_agent",
         Kind.STRING,
         "Browser user agent. Never hashed.",
         required_for=WEBSITE,
+        masked=True,
     ),
     _p(
         "fbc",
         "user_data.fbc",
         Kind.STRING,
         "Click ID: the _fbc cookie, fb.1.<time>.<fbclid>. Never hashed.",
+        masked=True,
     ),
-    _p("fbp", "user_data.fbp", Kind.STRING, "Browser ID: the _fbp cookie. Never hashed."),
-    _p("lead_id", "user_data.lead_id", Kind.ID, "Meta lead ID (Lead Ads). Never hashed."),
+    _p(
+        "fbp",
+        "user_data.fbp",
+        Kind.STRING,
+        "Browser ID: the _fbp cookie. Never hashed.",
+        masked=True,
+    ),
+    _p(
+        "lead_id",
+        "user_data.lead_id",
+        Kind.ID,
+        "Meta lead ID (Lead Ads). Never hashed.",
+        masked=True,
+    ),
     _p(
         "subscription_id",
         "user_data.subscription_id",
         Kind.ID,
         "Subscription ID of the transaction. Never hashed.",
+        masked=True,
     ),
     _p(
         "fb_login_id",
         "user_data.fb_login_id",
         Kind.ID,
         "App-scoped ID from Facebook Login. Never hashed.",
+        masked=True,
     ),
     _p(
         "anon_id",
         "user_data.anon_id",
         Kind.ID,
         "App events: the install ID of an app user without a login. Never hashed.",
+        masked=True,
     ),
     _p(
         "madid",
@@ -194,6 +224,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         Kind.ID,
         "App events: the mobile advertiser ID (Android advertising ID or Apple IDFA). "
         "Never hashed.",
+        masked=True,
     ),
     # app_data: app events (action_source app); never hashed
     _p(
@@ -227,12 +258,13 @@ PARAMS: tuple[ParamSpec, ...] = (
     ),
     _p("install_referrer", "app_data.install_referrer", Kind.STRING, "App events (Android)."),
     _p("installer_package", "app_data.installer_package", Kind.STRING, "App events (Android)."),
-    _p("vendor_id", "app_data.vendor_id", Kind.STRING, "App events: vendor ID."),
+    _p("vendor_id", "app_data.vendor_id", Kind.STRING, "App events: vendor ID.", masked=True),
     _p(
         "windows_attribution_id",
         "app_data.windows_attribution_id",
         Kind.STRING,
         "App events: Windows 10 attribution token.",
+        masked=True,
     ),
     # custom_data
     _p(

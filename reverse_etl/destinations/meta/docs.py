@@ -11,7 +11,7 @@ import sys
 from reverse_etl.destinations.catalog import Hashing
 from reverse_etl.destinations.meta.catalog import ALL, CATALOG, CONTENT_FIELDS, CONTENT_KEYS
 from reverse_etl.destinations.meta.config import MetaConfig
-from reverse_etl.destinations.shared.docs import cell, column_names, settings_table
+from reverse_etl.destinations.shared.docs import cell, column_names, masked_list, settings_table
 from reverse_etl.destinations.shared.docs import main as run_main
 from reverse_etl.destinations.shared.docs import render as render_tables
 
@@ -54,6 +54,7 @@ GENERATED = {
     "parameters": parameters_table,
     "columns": columns_table,
     "contents": contents_table,
+    "masked": lambda: masked_list(CATALOG),
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from reverse_etl.config.docstrings import field_doc
-from reverse_etl.destinations.catalog import ParamSpec
+from reverse_etl.destinations.catalog import Catalog, ParamSpec
 
 Tables = Mapping[str, Callable[[], str]]
 
@@ -32,6 +32,18 @@ def column_names(p: ParamSpec) -> str:
     if "." not in p.dotted and p.dotted not in names:
         names.append(p.dotted)
     return ", ".join(f"`{n}`" for n in names)
+
+
+def masked_list(catalog: Catalog) -> str:
+    """The columns whose values ``ParamSpec.masked`` masks where retl prints a payload."""
+    names = [f"`{p.name}`" for p in catalog.params if p.masked]
+    return (
+        "Masked where retl prints a payload (`retl plan`'s samples, text and JSON, `retl show "
+        "--payload`, `retl ui`'s Plan and Test events pages) unless the value is a SHA-256: "
+        + ", ".join(names)
+        + ". Shown as their first character and `***` (`198.51.100.23` -> `1***`); the hashed "
+        "ones are shown as sent."
+    )
 
 
 def settings_table(model: type[BaseModel]) -> str:

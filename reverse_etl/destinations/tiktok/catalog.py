@@ -84,6 +84,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         "E-mail address(es).",
         hashing=Hashing.EMAIL,
         multi=True,
+        masked=True,
     ),
     _p(
         "phone",
@@ -93,6 +94,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         "Phone number(s); normalised to E.164.",
         hashing=Hashing.PHONE,
         multi=True,
+        masked=True,
     ),
     _p(
         "external_id",
@@ -102,17 +104,26 @@ PARAMS: tuple[ParamSpec, ...] = (
         "Your own user ID(s), hashed exactly as the Pixel hashes them.",
         hashing=Hashing.SHA256,
         multi=True,
+        masked=True,
     ),
-    _p("ip", "user.ip", Kind.STRING, WEB_APP, "IPv4 or IPv6 address. Never hashed."),
+    _p(
+        "ip",
+        "user.ip",
+        Kind.STRING,
+        WEB_APP,
+        "IPv4 or IPv6 address. Never hashed.",
+        masked=True,
+    ),
     _p(
         "user_agent",
         "user.user_agent",
         Kind.STRING,
         WEB_APP,
         "Browser user agent. Never hashed.",
+        masked=True,
     ),
-    _p("ttclid", "user.ttclid", Kind.STRING, WEB, "TikTok click ID. Never hashed."),
-    _p("ttp", "user.ttp", Kind.STRING, WEB, "_ttp cookie value. Never hashed."),
+    _p("ttclid", "user.ttclid", Kind.STRING, WEB, "TikTok click ID. Never hashed.", masked=True),
+    _p("ttp", "user.ttp", Kind.STRING, WEB, "_ttp cookie value. Never hashed.", masked=True),
     _p("locale", "user.locale", Kind.STRING, WEB_APP, "BCP 47 locale, e.g. en-US."),
     _p(
         "idfa",
@@ -122,8 +133,9 @@ PARAMS: tuple[ParamSpec, ...] = (
         "iOS advertising ID, raw (sent upper-case) or SHA-256 (sent lower-case). Send "
         "att_status with it.",
         hashing=Hashing.IDFA,
+        masked=True,
     ),
-    _p("idfv", "user.idfv", Kind.STRING, APP, "iOS vendor ID."),
+    _p("idfv", "user.idfv", Kind.STRING, APP, "iOS vendor ID.", masked=True),
     _p(
         "gaid",
         "user.gaid",
@@ -131,6 +143,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         APP,
         "Google advertising ID, raw or SHA-256 (sent lower-case).",
         hashing=Hashing.GAID,
+        masked=True,
     ),
     _p(
         "att_status",
@@ -231,7 +244,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     _p("app_name", "app.app_name", Kind.STRING, APP, "App name."),
     _p("app_version", "app.app_version", Kind.STRING, APP, "App version."),
     # ad (app attribution)
-    _p("callback", "ad.callback", Kind.STRING, APP, "Attribution callback."),
+    _p("callback", "ad.callback", Kind.STRING, APP, "Attribution callback.", masked=True),
     _p("campaign_id", "ad.campaign_id", Kind.ID, APP, "Campaign ID."),
     _p("ad_id", "ad.ad_id", Kind.ID, APP, "Ad group ID."),
     _p("creative_id", "ad.creative_id", Kind.ID, APP, "Ad (creative) ID."),
@@ -246,7 +259,15 @@ PARAMS: tuple[ParamSpec, ...] = (
         "Attribution provider (MMP).",
     ),
     # lead (CRM)
-    _p("lead_id", "lead.lead_id", Kind.ID, CRM, "TikTok lead ID.", required_for=CRM),
+    _p(
+        "lead_id",
+        "lead.lead_id",
+        Kind.ID,
+        CRM,
+        "TikTok lead ID.",
+        required_for=CRM,
+        masked=True,
+    ),
     _p(
         "lead_event_source",
         "lead.lead_event_source",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from reverse_etl.destinations.shared.docs import cell, column_names, settings_table
+from reverse_etl.destinations.shared.docs import cell, column_names, masked_list, settings_table
 from reverse_etl.destinations.shared.docs import main as run_main
 from reverse_etl.destinations.shared.docs import render as render_tables
 from reverse_etl.destinations.tiktok.catalog import CATALOG, CONTENT_KEYS, Hashing
@@ -56,6 +56,7 @@ GENERATED = {
     "parameters": parameters_table,
     "columns": columns_table,
     "contents": contents_table,
+    "masked": lambda: masked_list(CATALOG),
 }
 
 
