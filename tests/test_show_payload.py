@@ -16,6 +16,7 @@ import reverse_etl.sandbox as sandbox_module
 from reverse_etl.errors import UsageError
 from reverse_etl.project import Project
 from reverse_etl.sandbox import SandboxServer
+from reverse_etl.sandbox.feed import mask_pii
 
 from .conftest import write_project
 
@@ -72,7 +73,11 @@ def test_the_body_is_what_a_sandbox_sync_sends_for_that_row(
     (sent,) = [e for e in server.events() if e["data"]["event_id"] == "order-5003"]
     body = shown.body
     assert body is not None
-    assert body["data"] == [sent["data"]]
+    # as sent, but what goes in clear and identifies a person is masked, as in plan samples
+    assert body["data"] == [mask_pii(sent["data"])]
+    sent_user, shown_user = sent["data"]["user"], body["data"][0]["user"]
+    assert shown_user["ip"] == sent_user["ip"][0] + "***" != sent_user["ip"]
+    assert shown_user["user_agent"] == sent_user["user_agent"][0] + "***"
     assert body["event_source"] == sent["event_source"]
     assert body["event_source_id"] == sent["event_source_id"]
     assert body.get("test_event_code") == sent["test_event_code"]

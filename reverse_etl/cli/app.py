@@ -136,7 +136,8 @@ def show(
         typer.Option(
             "--payload",
             help="Show the request body a sync would send for the row with this key (hashed, "
-            "now, no network call). A key of several columns: a JSON list of their values.",
+            "identifiers sent in clear masked, now, no network call). A key of several "
+            "columns: a JSON list of their values.",
             show_default=False,
         ),
     ] = None,

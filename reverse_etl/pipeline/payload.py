@@ -5,7 +5,9 @@ encode SQL, phone pre-pass and row checks as a sync), keyed the way the diff key
 (``state/diff.py``'s row key, which is the ``__key`` reports and the delivery log show), and
 is wrapped in the envelope the destination's session would open with
 (``Destination.offline_envelope``). No network call, no state read, no token: the token is a
-request header, never part of the body.
+request header, never part of the body. The event is printed as the plan's samples are
+(``plan.shown_payload``): what the catalogs mark ``masked`` (an IP, a user agent, a click ID)
+masked, the hashed fields as sent.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from reverse_etl.pipeline.plan import (
     encode_plan_for,
     foreign,
     release_rows,
+    shown_payload,
 )
 from reverse_etl.state.diff import NEWEST_FORM, ROW_KEY, all_rows_sql, row_parts
 
@@ -206,7 +209,11 @@ def _body(
     if payload is None:
         return PayloadBody(dest.name, platform, shown, None, str(errors), warnings)
     envelope = dest.offline_envelope(sandbox=sandbox)
-    body = orjson.loads(envelope.prefix + str(payload).encode() + b"]}")
+    # Masked as the plan's samples are: printed output never holds an IP, a user agent or a
+    # click ID in clear (the hashed fields are shown as sent).
+    masked_id = dest.capabilities.event_id_field if plan.encode.mask_event_ids else None
+    event = orjson.dumps(shown_payload(str(payload), masked_id))
+    body = orjson.loads(envelope.prefix + event + b"]}")
     return PayloadBody(dest.name, platform, shown, body, None, warnings, envelope.pending)
 
 

@@ -495,16 +495,22 @@ def sample_payloads(
         f"SELECT __payload FROM {table} WHERE __key IN ({first}) AND __payload IS NOT NULL "
         "ORDER BY __key"
     )
+    return [shown_payload(payload, masked_id) for (payload,) in rows]
+
+
+def shown_payload(payload: str | bytes, masked_id: str | None) -> dict[str, Any]:
+    """One encoded event as retl prints it (plan samples, ``retl show --payload``): what the
+    catalogs mark ``masked`` and is not hashed, and personal data in free texts, masked
+    (``sandbox/feed.mask_pii``); the event id (its field ``masked_id``) hashed when event ids
+    hold personal data."""
     from reverse_etl.sandbox.feed import mask_pii
 
-    shown = []
-    for (payload,) in rows:
-        sample = orjson.loads(payload)
-        # the raw id hashed as the delivery log hashes it, before mask_pii (which would hash
-        # an id that holds a phone number itself: twice, then)
-        if masked_id is not None and isinstance(sample.get(masked_id), str):
-            sample[masked_id] = masked_key(sample[masked_id])
-        shown.append(mask_pii(sample))
+    sample = orjson.loads(payload)
+    # the raw id hashed as the delivery log hashes it, before mask_pii (which would hash an
+    # id that holds a phone number itself: twice, then)
+    if masked_id is not None and isinstance(sample.get(masked_id), str):
+        sample[masked_id] = masked_key(sample[masked_id])
+    shown: dict[str, Any] = mask_pii(sample)
     return shown
 
 

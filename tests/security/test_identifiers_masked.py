@@ -98,6 +98,30 @@ def _assert_masked(text: str, events: list[dict[str, object]]) -> None:
     assert len(str(users["user_data"]["em"])) == 64
 
 
+def _json_objects(text: str) -> list[dict[str, object]]:
+    """The pretty JSON documents printed one after another in ``show --payload``'s text."""
+    decoder, found, at = orjson, [], 0
+    while (start := text.find("\n{", at)) != -1:
+        end = text.find("\n}", start) + 2
+        found.append(decoder.loads(text[start + 1 : end]))
+        at = end
+    return found
+
+
+def test_show_payload_masks_identifiers_in_text_and_json(project: Path) -> None:
+    shown = invoke_in_process("show", "visits", "--payload", "order-1", "--project-dir", project)
+    assert shown.returncode == 0, shown.stderr
+    bodies = _json_objects(shown.stdout)
+    assert len(bodies) == 2
+    _assert_masked(shown.stdout + shown.stderr, [e for b in bodies for e in b["data"]])  # type: ignore[attr-defined]
+    as_json = invoke_in_process(
+        "show", "visits", "--payload", "order-1", "--project-dir", project, "--format", "json"
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    payloads = orjson.loads(as_json.stdout)["payloads"]
+    _assert_masked(as_json.stdout, [e for p in payloads for e in p["body"]["data"]])
+
+
 def test_plan_masks_identifiers_in_text_and_json(project: Path) -> None:
     planned = invoke_in_process("plan", "--project-dir", project, "--format", "json")
     assert planned.returncode == 0, planned.stderr
