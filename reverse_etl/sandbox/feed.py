@@ -32,7 +32,13 @@ from typing import Any, Final
 import orjson
 
 from reverse_etl.destinations.registry import masked_keys
-from reverse_etl.destinations.shared.pii_text import looks_pii, mask_emails, mask_text, masked_key
+from reverse_etl.destinations.shared.pii_text import (
+    looks_pii,
+    mask_emails,
+    mask_text,
+    masked_key,
+    pii_name,
+)
 
 logger = logging.getLogger("reverse_etl.sandbox")
 
@@ -52,7 +58,8 @@ def feed_path(state_dir: Path) -> Path:
 
 def mask_pii(value: Any, key: str | None = None) -> Any:
     """A copy of a JSON-like value with raw PII masked: values of the keys the catalogs
-    mark ``masked`` (``registry.masked_keys``) that are not a SHA-256 (their first character
+    mark ``masked`` (``registry.masked_keys``), or whose name says personal data
+    (``phone_number``), that are not a SHA-256 (their first character
     kept), e-mail addresses, ``+`` phone numbers and IPv4 addresses anywhere
     (``pii_text.mask_text``), an event id holding one of those as a key is shown
     (``masked_key``), and tokens dropped. The one masking rule of every printed payload:
@@ -65,13 +72,19 @@ def mask_pii(value: Any, key: str | None = None) -> Any:
     if isinstance(value, list | tuple):
         return [mask_pii(v, key) for v in value]
     if isinstance(value, str):
-        if key is not None and key in masked_keys() and not _HASHED.fullmatch(value):
+        if key is not None and _masked_key(key) and not _HASHED.fullmatch(value):
             masked = mask_emails(value)
             return masked if masked != value else (value[:1] + "***" if value else value)
         if key == "event_id" and looks_pii(value):
             return masked_key(value)
         return mask_text(value)
     return value
+
+
+def _masked_key(key: str) -> bool:
+    """A field a catalog marks ``masked``, or a custom property whose name says personal
+    data (``phone_number``, ``customer_msisdn``, ``client_ip``: ``pii_text.pii_name``)."""
+    return key in masked_keys() or pii_name(key)
 
 
 class SandboxFeed:

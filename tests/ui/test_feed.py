@@ -142,3 +142,12 @@ def test_a_refusal_quoting_a_value_is_masked_in_the_feed(server: SandboxServer, 
     assert RAW not in text and "212 555 0005" not in text
     (got,) = lines(feed)
     assert got["problem"].startswith("invalid email j***@example.com phone +1")
+
+
+def test_a_custom_property_whose_name_says_personal_data_is_masked() -> None:
+    """A custom property no catalog names, but whose name says personal data: a phone
+    without ``+`` (which the free-text rule does not find) is masked all the same
+    (``phone_number`` was listed by name before the catalogs declared what they mask)."""
+    value = {"properties": {"phone_number": "5551234567", "customerMsisdn": "447700900123"}}
+    assert mask_pii(value) == {"properties": {"phone_number": "5***", "customerMsisdn": "4***"}}
+    assert mask_pii({"properties": {"plan": "gold"}}) == {"properties": {"plan": "gold"}}
