@@ -868,14 +868,58 @@ def engine_value(engine: Any, bench: Any, sql: str) -> Any:
     return row["v"]
 
 
+def engine_values(engine: Any, bench: Any, expressions: list[str]) -> list[Any]:
+    """The values of ``expressions``, computed in one SELECT (a column each) and read as
+    ``engine_value`` reads one: a Spark query costs a fraction of a second however many
+    columns it has, and each expression alone cost the suite minutes."""
+    import pyarrow as pa
+
+    sql = "select " + ", ".join(f"{e} as v{i}" for i, e in enumerate(expressions))
+    reader = engine.stream(sql)
+    table = pa.Table.from_batches(list(iter_batches(reader)), schema=reader.schema)
+    assert table.num_rows == 1
+    values = [table.column(i)[0].as_py() for i in range(len(expressions))]
+    special = [
+        i
+        for i, f in enumerate(table.schema)
+        if f.metadata and (JSON_TEXT in f.metadata or NUMERIC_TEXT in f.metadata)
+    ]
+    if special:  # staged as a sync stages them (json_columns, numeric_columns)
+        staged = bench.stage(pa.RecordBatchReader.from_batches(table.schema, table.to_batches()))
+        columns = ", ".join(
+            f"to_json(v{i})" if JSON_TEXT in (table.schema.field(i).metadata or {}) else f"v{i}"
+            for i in special
+        )
+        (row,) = bench.rows(f"SELECT {columns} FROM {staged}")
+        for i, value in zip(special, row, strict=True):
+            is_json = JSON_TEXT in (table.schema.field(i).metadata or {})
+            values[i] = json.loads(value) if is_json and value is not None else value
+    return values
+
+
 def differences(
-    engine_name: str, run: Callable[[str], Any], loud: tuple[type[BaseException], ...]
+    engine_name: str,
+    run: Callable[[str], Any],
+    loud: tuple[type[BaseException], ...],
+    run_many: Callable[[list[str]], list[Any]] | None = None,
 ) -> list[str]:
     """Expressions whose value in the engine (``run``: the DuckDB-dialect SELECT, transpiled
     and run there) is another than DuckDB's, without an error, and not as KNOWN_DIFFERENT
-    says; and expressions that fail there and are not in LOUD, or are and do not."""
+    says; and expressions that fail there and are not in LOUD, or are and do not.
+    ``run_many`` (``engine_values``): the expressions expected to run, in chunks of one
+    SELECT each; a chunk that fails is run an expression at a time, as the loud ones are."""
     found = []
     expected_loud = LOUD.get(engine_name, frozenset())
+    together: dict[str, Any] = {}
+    failed_together: list[tuple[list[str], str]] = []
+    if run_many is not None:
+        quiet = [e for e in dict.fromkeys(EXPRESSIONS) if e not in expected_loud]
+        for start in range(0, len(quiet), _CHUNK):
+            chunk = quiet[start : start + _CHUNK]
+            try:
+                together.update(zip(chunk, run_many(chunk), strict=True))
+            except loud as exc:  # each alone, below, says which fails
+                failed_together.append((chunk, str(exc).splitlines()[0][:200]))
 
     def same(a: Any, b: Any) -> bool:
         return bool(normal(a) == normal(b))
@@ -883,7 +927,10 @@ def differences(
     for expression in EXPRESSIONS:
         expected = duckdb_value(expression)
         try:
-            got = run(f"select {expression} as v")
+            if expression in together:
+                got = together[expression]
+            else:
+                got = run(f"select {expression} as v")
         except loud as exc:
             # refused by retl, or an error of the engine: loud, not silent
             if expression not in expected_loud:
@@ -897,7 +944,14 @@ def differences(
             found.append(f"{expression}: DuckDB {expected!r}, {engine_name} {got!r}")
         elif (engine_name, expression) in KNOWN_DIFFERENT and same(got, expected):
             found.append(f"{expression}: now equal in {engine_name}; drop it from the list")
+    for chunk, error in failed_together:
+        if not any(f.startswith(f"{e}: ") for e in chunk for f in found):
+            # each runs alone: together, one's rewrite depends on what else the query holds
+            found.append(f"{chunk[0]} ... {chunk[-1]}: fail in one SELECT, not alone ({error})")
     return found
+
+
+_CHUNK = 100  # expressions per SELECT (run_many)
 
 
 # date_diff over a grid of pairs (engine/date_diff.py): every part retl writes, dates and

@@ -455,6 +455,12 @@ def _refuse_regexp_differences(tree: exp.Expr) -> None:
             )
 
 
+# The lambdas' parameters: names no model's table or column takes (``s``, ``l`` and ``r``
+# were a model's alias as often as not, and sqlglot's qualify() then failed on the whole
+# query, which dropped every rewrite that needs the operands' types: spark_numbers).
+_ITEM, _LEFT, _RIGHT = "__retl_item", "__retl_left", "__retl_right"
+
+
 def _lists_as_written(tree: exp.Expr) -> None:
     """``list(x ORDER BY k)`` / ``array_agg(...)`` as DuckDB and PostgreSQL mean it. sqlglot
     writes Spark's ``COLLECT_LIST(x)``, which drops the ORDER BY (the list comes in whatever
@@ -501,8 +507,8 @@ def _collected(node: exp.Expr, *, first_only: bool) -> None:
         first = exp.Anonymous(this="ELEMENT_AT", expressions=[ordered, exp.Literal.number(1)])
         values: exp.Expr = exp.Dot(this=first, expression=exp.to_identifier("v"))
     else:
-        s_ = exp.to_identifier("s")
-        lam = exp.Lambda(this=exp.column("v", table="s"), expressions=[s_])
+        s_ = exp.to_identifier(_ITEM)
+        lam = exp.Lambda(this=exp.column("v", table=_ITEM), expressions=[s_])
         values = exp.Anonymous(this="TRANSFORM", expressions=[ordered, lam])
     empty = exp.EQ(
         this=exp.Anonymous(this="SIZE", expressions=[collected.copy()]),
@@ -556,7 +562,7 @@ def _comparator(keys: list[exp.Ordered]) -> exp.Expr:
     as the ORDER BY says (a NULL key first or last, as the model's dialect reads it)."""
     ifs: list[exp.If] = []
     for i, key in enumerate(keys):
-        for a, b, result in (("l", "r", -1), ("r", "l", 1)):
+        for a, b, result in ((_LEFT, _RIGHT, -1), (_RIGHT, _LEFT, 1)):
             x, y = exp.column(f"k{i}", table=a), exp.column(f"k{i}", table=b)
             less = (
                 exp.GT(this=x, expression=y)
@@ -571,4 +577,4 @@ def _comparator(keys: list[exp.Ordered]) -> exp.Expr:
             before = exp.Or(this=exp.Paren(this=nulls), expression=less)
             ifs.append(exp.If(this=before, true=exp.Literal.number(result)))
     body = exp.Case(ifs=ifs, default=exp.Literal.number(0))
-    return exp.Lambda(this=body, expressions=[exp.to_identifier("l"), exp.to_identifier("r")])
+    return exp.Lambda(this=body, expressions=[exp.to_identifier(_LEFT), exp.to_identifier(_RIGHT)])

@@ -27,7 +27,13 @@ from reverse_etl.state.journal import journal_files
 from reverse_etl.state.spark import SparkStateStore
 from reverse_etl.validation import validate_project
 from tests.conftest import kill_sync_midway
-from tests.portable_exprs import date_diff_grid_sql, differences, engine_value, normal
+from tests.portable_exprs import (
+    date_diff_grid_sql,
+    differences,
+    engine_value,
+    engine_values,
+    normal,
+)
 
 pytest.importorskip("pyspark", reason="pyspark is not installed: pip install 'retl[spark]'")
 pytestmark = pytest.mark.spark
@@ -783,10 +789,31 @@ def test_no_expression_gives_another_value_on_spark_silently(spark: Any) -> None
     bench = DuckDBEngine()
     try:
         # read as a sync reads it (the stream): a Row has no zone, nor an interval's text
-        found = differences("spark", lambda sql: engine_value(engine, bench, sql), (EngineError,))
+        found = differences(
+            "spark",
+            lambda sql: engine_value(engine, bench, sql),
+            (EngineError,),
+            run_many=lambda expressions: engine_values(engine, bench, expressions),
+        )
     finally:
         bench.close()
     assert found == []
+
+
+def test_an_ordered_list_beside_a_cast_keeps_the_cast_rounded_as_in_duckdb(spark: Any) -> None:
+    """``list(r ORDER BY k)`` is written with lambdas whose parameters were ``s``, ``l`` and
+    ``r``: beside a derived table ``s`` or a column ``r``, sqlglot could not type the query,
+    and every rewrite that needs types was dropped, silently: ``cast(2.5 as int)`` beside it
+    truncated to 2 where DuckDB rounds to 3, and ``len()`` of a list became a text's length."""
+    sql = (
+        "select (select list(r order by k) from (select k, k * 10 as r "
+        "from (values (2, 1), (1, 2)) t(k, x)) s) as l, cast(2.5 as int) as c, "
+        "len(string_split('a,b,c', ',')) as n"
+    )
+    expected = duckdb.sql(sql).fetchall()
+    assert expected == [([10, 20], 3, 3)]
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    assert [tuple(r) for r in engine.rows(engine.transpile(sql))] == expected
 
 
 def test_date_diff_counts_as_duckdb_over_a_grid_of_times_and_dates(spark: Any) -> None:

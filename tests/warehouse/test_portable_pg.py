@@ -17,6 +17,7 @@ from tests.portable_exprs import (
     differences,
     duckdb_value,
     engine_value,
+    engine_values,
     normal,
 )
 
@@ -33,6 +34,28 @@ def test_no_expression_gives_another_value_on_postgresql_silently(
 
     try:
         assert differences("postgres", run, (EngineError,)) == []
+    finally:
+        bench.close()
+
+
+def test_side_by_side_in_one_select_the_values_are_the_same(pg_engine: PostgresEngine) -> None:
+    """The expressions in SELECTs of a hundred columns each: a rewrite that needs the
+    operands' types must not depend on what else the query holds (on Spark, one column's
+    rewrite made sqlglot's typing fail for the whole query, and a sibling's cast then
+    truncated where DuckDB rounds)."""
+    bench = DuckDBEngine()
+
+    def run(sql: str) -> object:
+        return engine_value(pg_engine, bench, sql)
+
+    try:
+        many = differences(
+            "postgres",
+            run,
+            (EngineError,),
+            run_many=lambda expressions: engine_values(pg_engine, bench, expressions),
+        )
+        assert many == []
     finally:
         bench.close()
 
