@@ -117,6 +117,66 @@ def test_a_us_territory_zip_plus_4_keeps_its_first_five_digits(
     assert data["country"] == sha(country.lower())
 
 
+@pytest.mark.parametrize("country", ["US", "pr", "GU", "VI", "AS", "MP"])
+@pytest.mark.parametrize("value", ["'AB-12 345'", "'2134'", "'94025-12'", "'940251234X'"])
+def test_a_us_rows_zip_of_another_shape_is_left_out_with_a_warning(
+    engine: DuckDBEngine, country: str, value: str
+) -> None:
+    """Meta's "first 5 digits" is for a US ZIP: a US row's value of another shape was cut
+    to its first five characters (``AB-12 345`` -> ``ab123``, ``2134`` -> ``2134``) and
+    hashed, matching no one, with no warning. It is left out, as a gender ``x`` is, with a
+    warning that names the column and the fix; the same value in a row that names no
+    country is kept as another country's code."""
+    data, warnings = user_data(engine, zip_code=value, country=f"'{country}'")
+    assert "zp" not in data
+    assert data["country"] == sha(country.lower())
+    assert warnings.startswith("zip_code is not a US ZIP code (five digits, or ZIP+4)")
+    assert "lpad(" in warnings and value.strip("'") not in warnings
+    elsewhere, warnings = user_data(engine, zip_code=value)
+    normal = value.strip("'").lower().replace("-", "").replace(" ", "")
+    assert elsewhere["zp"] == sha(normal) and warnings is None
+
+
+@pytest.mark.parametrize("value", ["'12345-6789'", "' 12345 6789 '", "'123456789'", "'12345'"])
+def test_a_us_rows_zip_shapes_keep_five_digits(engine: DuckDBEngine, value: str) -> None:
+    data, warnings = user_data(engine, zip_code=value, country="'us'")
+    assert data["zp"] == sha("12345") and warnings is None
+
+
+@pytest.mark.parametrize(
+    ("value", "country", "normal"),
+    [
+        ("2134::INTEGER", "US", "02134"),  # 02134, read as a number
+        ("501::BIGINT", "us", "00501"),
+        ("21341234::BIGINT", "PR", "02134"),  # ZIP+4 021341234
+        ("907::DECIMAL(5, 0)", "pr", "00907"),
+        ("94025::INTEGER", "US", "94025"),
+        ("940251234::BIGINT", "US", "94025"),
+        ("2134::INTEGER", "AU", "2134"),  # another country's four-digit code: as it is
+    ],
+)
+def test_a_us_rows_zip_kept_as_a_number_gets_its_leading_zeros_back(
+    engine: DuckDBEngine, value: str, country: str, normal: str
+) -> None:
+    """A ZIP kept as a number has lost its leading zeros (02134 is 2134): a US row's was
+    sent as ``2134``, matching no one, with no warning (validate says to keep ZIPs as text,
+    but a sync did not). A US ZIP has five digits: a US row's is padded back."""
+    data, warnings = user_data(engine, zip_code=value, country=f"'{country}'")
+    assert data["zp"] == sha(normal) and warnings is None
+
+
+def test_a_zip_kept_as_a_number_in_a_row_of_no_country_warns(engine: DuckDBEngine) -> None:
+    """With no country to tell, a four-digit number may be a US ZIP short of its zero or
+    another country's code: sent as it is, with a warning (it was silent)."""
+    data, warnings = user_data(engine, zip_code="2134::INTEGER")
+    assert data["zp"] == sha("2134")
+    assert warnings.startswith("zip_code is a number that is no five-digit ZIP or ZIP+4")
+    data, warnings = user_data(engine, zip_code="2134::INTEGER", country="NULL::VARCHAR")
+    assert data["zp"] == sha("2134") and warnings is not None
+    data, warnings = user_data(engine, zip_code="94025::INTEGER")
+    assert data["zp"] == sha("94025") and warnings is None
+
+
 @pytest.mark.parametrize(
     ("column", "key"),
     [

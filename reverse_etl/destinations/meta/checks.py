@@ -23,12 +23,22 @@ from reverse_etl.destinations.meta.encode import (
     USER_DATA_JSON,
     EncodeSpec,
     content_fields,
+    country_sql,
     email_ok_name,
     sent_name,
     text_name,
 )
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
-from reverse_etl.destinations.meta.normalise import LEFT_OUT, LEFT_OUT_FIX, hashed, text
+from reverse_etl.destinations.meta.normalise import (
+    LEFT_OUT,
+    LEFT_OUT_FIX,
+    ZIP_NOT_US,
+    ZIP_NUMBER,
+    hashed,
+    text,
+    whole_number,
+    zip_digits,
+)
 from reverse_etl.destinations.meta.rules import NOT_A_CURRENCY
 from reverse_etl.destinations.meta.vocab import (
     ACTION_SOURCES,
@@ -404,9 +414,9 @@ def _phone_check(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
     return _reason(bad, lit(f"{name} is not a valid phone number{hint}"))
 
 
-def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
+def _identity_warnings(m: MappedColumn, t: pa.DataType, country: str | None) -> list[str]:
     """A value that cannot match anyone: a malformed e-mail (sent, hashed), a value with no
-    normal form (left out)."""
+    normal form (left out). ``country``: SQL for the row's normalised country (a ZIP's)."""
     import pyarrow as pa
 
     param = m.param
@@ -432,7 +442,26 @@ def _identity_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
         bad = f"{ident(text_name(m.column))} <> '' AND {ident(sent_name(m.column))} IS NULL"
     fix = LEFT_OUT_FIX.get(m.path[-1])
     left_out = f"left out: {fix}" if fix else "left out"
-    return [_reason(bad, lit(f"{param.name} {why} ({left_out})"))]
+    reason = lit(f"{param.name} {why} ({left_out})")
+    if m.path[-1] != "zp":
+        return [_reason(bad, reason)]
+    v = ident(text_name(m.column))
+    return _zip_warnings(param.name, v, t, country=country, bad=bad, empty=reason)
+
+
+def _zip_warnings(
+    name: str, v: str, t: pa.DataType, *, country: str | None, bad: str, empty: str
+) -> list[str]:
+    """A ZIP left out: empty once normalised, or a US row's that is no ZIP (``zip_form``);
+    an integer's that may be a US ZIP short of its leading zeros where the row names no
+    country (sent as is: it may be another country's four-digit code)."""
+    z = zip_digits(v)
+    out = [_reason(bad, f"CASE WHEN {z} = '' THEN {empty} ELSE {lit(f'{name} {ZIP_NOT_US}')} END")]
+    if whole_number(t):
+        unknown = "TRUE" if country is None else f"{country} IS NULL"
+        short = rf"regexp_full_match({z}, '\d{{1,4}}|\d{{6,8}}')"
+        out.append(_reason(f"{v} <> '' AND {unknown} AND {short}", lit(f"{name} {ZIP_NUMBER}")))
+    return out
 
 
 def _inexact_other_ids(mapping: ColumnMapping, schema: pa.Schema, done: set[str]) -> list[str]:
@@ -491,12 +520,13 @@ def row_checks(
         errors += _time_checks(m, schema.field(m.column).type, spec)
     errors += _source_checks(cols)
     errors += _purchase_checks(cols, schema)
+    country = country_sql(mapping, schema, alias="")
     for m in mapping.columns:
         t = schema.field(m.column).type
         if m.param is not None and m.param.name == "extinfo":
             errors += _extinfo_checks(m, t)
         errors += _value_checks(m, t, spec)
-        warnings += _identity_warnings(m, t)
+        warnings += _identity_warnings(m, t, country)
         warnings += _contents_warnings(m, t)
     errors.append(
         _reason(

@@ -115,14 +115,15 @@ def _hashed_columns(mapping: ColumnMapping, schema: pa.Schema) -> list[MappedCol
     ]
 
 
-def _country_sql(mapping: ColumnMapping, schema: pa.Schema) -> str | None:
-    """SQL for the row's normalised country (a raw one), which tells a US ZIP."""
+def country_sql(mapping: ColumnMapping, schema: pa.Schema, alias: str = "__r.") -> str | None:
+    """SQL for the row's normalised country (a raw one), which tells a US ZIP; ``alias``: the
+    prefix of the first layer's columns where it is read ('' past that layer)."""
     m = mapping.by_param().get("country")
     if m is None:
         return None
     if is_list(schema.field(m.column).type):
-        return country_form(text(f"__r.{ident(m.column)}"))
-    return country_form(f"__r.{ident(text_name(m.column))}")
+        return country_form(text(f"{alias}{ident(m.column)}"))
+    return country_form(f"{alias}{ident(text_name(m.column))}")
 
 
 def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec) -> str:
@@ -130,7 +131,7 @@ def _prepared(relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: En
     phone table when there is one), the row's action_source and its event_time."""
     cols = mapping.by_param()
     region = spec.default_phone_region
-    country = _country_sql(mapping, schema)
+    country = country_sql(mapping, schema)
     joins: list[str] = []
     extra: list[str] = []
     hashed_columns = _hashed_columns(mapping, schema)

@@ -15,7 +15,9 @@ Information Parameters" page and its SDK's ``normalize.py``:
 - ``st``: lower-case, letters only; a US state's name becomes its two-letter code (unless the
   row's country is another than the US's or its territories');
 - ``zp``: lower-case, whitespace (a no-break space too) and dashes removed; a US ZIP (of the
-  US or of a territory with USPS ZIPs: Puerto Rico ...) keeps its first five digits;
+  US or of a territory with USPS ZIPs: Puerto Rico ...) keeps its first five digits; a US
+  row's ZIP of another shape is left out (a warning says why), and a US row's ZIP kept as a
+  number gets back the leading zeros it lost (``2134`` -> ``02134``);
 - ``country``: lower-case letters, exactly two, an ISO 3166-1 alpha-2 code (``uk`` is not);
 - ``ge``: ``f`` or ``m`` (from f, m, female, male in any case);
 - ``db``: ``YYYYMMDD`` (from a DATE, a TIMESTAMP, or text YYYY-MM-DD, YYYYMMDD, YYYY/MM/DD,
@@ -61,6 +63,8 @@ _PUNCTUATION_OR_SPACE = r"[\p{P}\p{S}" + WHITESPACE_CLASS[1:]
 _NAME_DROPPED = lit(f"^{_PUNCTUATION_OR_SPACE}+|{_PUNCTUATION_OR_SPACE}+$|{_PUNCTUATION}")
 # A US ZIP once spaces and dashes are gone: five digits, or ZIP+4.
 _US_ZIP = r"'\d{5}(\d{4})?'"
+# An integer's ZIP that may have lost leading zeros (a ZIP or a ZIP+4 past five digits).
+_SHORT_ZIP = r"'\d{1,8}'"
 # Removed from a ZIP: whitespace (RE2's \s is ASCII only: a no-break space stayed) and dashes.
 _ZIP_DROPPED = lit(WHITESPACE_CLASS[:-1] + r"\-]")
 # ISO 3166-1 alpha-2 (pycountry 26.2.16, the list the SDK checks) by first letter, and XK
@@ -119,6 +123,17 @@ LEFT_OUT: dict[str, str] = {
     "st": "has no letters once normalised",
     "zp": "is empty once normalised",
 }
+# Why a US row's ZIP is left out when it is no ZIP (``zip_form``), and how to write it.
+ZIP_NOT_US = (
+    "is not a US ZIP code (five digits, or ZIP+4) though the row's country is the US or a US "
+    "territory (left out: write its five digits, lpad(..., 5, '0') if its leading zeros were "
+    "lost, or the row's own country)"
+)
+# A ZIP kept as a number in a row that names no country: a US one may have lost its zeros.
+ZIP_NUMBER = (
+    "is a number that is no five-digit ZIP or ZIP+4: a US ZIP's leading zeros are lost "
+    "(sent as is: keep ZIPs as text, or map a country column, and a US row's ZIP is padded)"
+)
 # How to write a value LEFT_OUT refuses, where the fix is one (a name, 'United States', or
 # 'uk' as a country). Never the value's own code: the reason does not quote the value (PII),
 # and retl holds no table of country names.
@@ -154,11 +169,16 @@ def country_form(v: str) -> str:
 
 
 def normal_form(
-    v: str, field: str, *, region: str | None = None, country: str | None = None
+    v: str,
+    field: str,
+    *,
+    region: str | None = None,
+    country: str | None = None,
+    number: bool = False,
 ) -> str:
     """SQL: the normal form of the trimmed text ``v`` for the ``user_data`` key ``field``,
     before SHA-256 (NULL or '' when there is none). ``country``: SQL for the row's normalised
-    country, which tells a US ZIP."""
+    country, which tells a US ZIP; ``number``: ``v`` is an integer's text (``zip_form``)."""
     lowered = lower(v)
     letters = rf"regexp_replace({lowered}, '[^\p{{L}}\p{{M}}]', '', 'g')"
     forms = {
@@ -170,7 +190,7 @@ def normal_form(
         "fn": lambda: f"regexp_replace({lowered}, {_NAME_DROPPED}, '', 'g')",
         "ct": lambda: letters,
         "st": lambda: state_form(letters, country),
-        "zp": lambda: zip_form(v, country),
+        "zp": lambda: zip_form(v, country, number=number),
         "country": lambda: country_form(v),
         "ge": lambda: (
             f"CASE WHEN lower({v}) IN ('f', 'female') THEN 'f' "
@@ -200,24 +220,46 @@ def state_form(letters: str, country: str | None) -> str:
     return f"coalesce({code}, {letters})"
 
 
-def zip_form(v: str, country: str | None) -> str:
+def zip_digits(v: str) -> str:
+    """SQL: the ZIP ``v`` (trimmed text) lower-cased, without whitespace or dashes."""
+    return f"regexp_replace(lower({v}), {_ZIP_DROPPED}, '', 'g')"
+
+
+def zip_form(v: str, country: str | None, *, number: bool = False) -> str:
     """Lower-case, no whitespace or dashes; the first five digits of a US ZIP.
 
     A ZIP is taken as US when the row's country is ``us`` or one of the US territories that
     have ZIP codes of the USPS (``pr``, ``vi``, ``gu``, ``as``, ``mp``, ``um``: Puerto Rico's
     ``00907-1234`` is a US ZIP+4, as its state ``Puerto Rico`` is ``pr``), or when the row
     names no other country (no country column, a NULL or a hashed one) and the ZIP is five
-    digits or ZIP+4. A German or French five-digit code is unchanged either way."""
-    z = f"regexp_replace(lower({v}), {_ZIP_DROPPED}, '', 'g')"
+    digits or ZIP+4. A German or French five-digit code is unchanged either way.
+
+    A US row's ZIP of another shape (``AB-12 345``, ``2134``) has no US form: NULL, left out
+    with a warning (its first five characters matched no one). ``number``: the column is an
+    integer, whose ZIPs lost their leading zeros (``02134`` is ``2134``): a US row's gets them
+    back (to five digits, or nine for a ZIP+4)."""
+    z = zip_digits(v)
     if country is None:
-        us = f"regexp_full_match({z}, {_US_ZIP})"
-    else:
-        # ``country`` is NULL when the row's is missing, hashed or not two letters.
-        us = (
-            f"(coalesce({one_of(country, _US_COUNTRIES)}, FALSE) OR ({country} IS NULL AND "
-            f"regexp_full_match({z}, {_US_ZIP})))"
-        )
-    return f"CASE WHEN {us} THEN left({z}, 5) ELSE {z} END"
+        return f"CASE WHEN regexp_full_match({z}, {_US_ZIP}) THEN left({z}, 5) ELSE {z} END"
+    us_zip = z
+    if number:
+        width = f"CASE WHEN length({z}) <= 5 THEN 5 ELSE 9 END"
+        digits = f"regexp_full_match({z}, {_SHORT_ZIP})"
+        us_zip = f"CASE WHEN {digits} THEN lpad({z}, {width}, '0') ELSE {z} END"
+    # ``country`` is NULL when the row's is missing, hashed or not two letters.
+    return (
+        f"CASE WHEN coalesce({one_of(country, _US_COUNTRIES)}, FALSE) THEN "
+        f"CASE WHEN regexp_full_match({us_zip}, {_US_ZIP}) THEN left({us_zip}, 5) END "
+        f"WHEN {country} IS NULL AND regexp_full_match({z}, {_US_ZIP}) THEN left({z}, 5) "
+        f"ELSE {z} END"
+    )
+
+
+def whole_number(t: pa.DataType) -> bool:
+    """An integer type, or a DECIMAL without a fraction: its text has no leading zeros."""
+    import pyarrow as pa
+
+    return bool(pa.types.is_integer(t) or (pa.types.is_decimal(t) and t.scale == 0))
 
 
 def hashed(
@@ -237,7 +279,7 @@ def hashed(
         # 'infinity' is no date (strftime writes the word): left out, with its warning
         return f"CASE WHEN isfinite({expr}) THEN sha256(strftime({expr}, '%Y%m%d')) END"
     v = trimmed or text(expr)
-    form = normal_form(v, field, region=region, country=country)
+    form = normal_form(v, field, region=region, country=country, number=whole_number(t))
     return (
         f"CASE WHEN {v} = '' THEN NULL WHEN {already_hashed(v)} THEN lower({v}) "
         f"ELSE sha256(NULLIF({form}, '')) END"
