@@ -89,6 +89,7 @@ NEEDED = {
 
 CONTENTS = (
     f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, 2 AS num_items, "
+    "'a@x.io' AS email, "
     "CAST(12.5 AS DECIMAL(10, 2)) AS value, "
     "[{'content_id': 'a', 'price': CAST(1.5 AS DECIMAL(10, 2)), 'quantity': 2}] AS contents"
 )

@@ -50,7 +50,8 @@ def encode(engine: DuckDBEngine, select: str) -> dict[str, tuple[str | None, str
 
 def _rows(values: dict[str, str], cast: str) -> str:
     return " union all ".join(
-        f"select 'Lead' as event, '{key}' as event_id, {cast.format(v=value)} as event_time"
+        f"select 'Lead' as event, 'a@x.io' as email, '{key}' as event_id, "
+        f"{cast.format(v=value)} as event_time"
         for key, value in values.items()
     )
 
@@ -136,7 +137,7 @@ def test_times_before_2000_are_invalid_with_their_time(
 
 def test_times_outside_bigint_are_invalid_rows_not_a_crash(engine: DuckDBEngine) -> None:
     select = (
-        "select 'Lead' as event, 'min' as event_id, "
+        "select 'Lead' as event, 'a@x.io' as email, 'min' as event_id, "
         "CAST('-9223372036854775808' AS BIGINT) as event_time"
     )
     assert encode(engine, select)["min"] == (
@@ -148,7 +149,10 @@ def test_times_outside_bigint_are_invalid_rows_not_a_crash(engine: DuckDBEngine)
         "CAST('-inf' AS DOUBLE)",
         "18446744073709551615::UBIGINT",
     ):
-        row = encode(engine, f"select 'Lead' as event, 'x' as event_id, {cast} as event_time")
+        row = encode(
+            engine,
+            f"select 'Lead' as event, 'a@x.io' as email, 'x' as event_id, {cast} as event_time",
+        )
         assert row == {"x": ("event_time is missing or not a time", None)}, cast
 
 
@@ -190,7 +194,7 @@ def _project(make_project: MakeProject, root: Path) -> Path:
             """,
             # 3,000 rows, one with a 1900 placeholder date in the middle of a batch.
             "models/purchases.sql": """
-                select 'Purchase' as event, 'e-' || i as event_id,
+                select 'Purchase' as event, 'e-' || i as event_id, 'a@x.io' as email,
                        case when i = 1500 then timestamp '1900-01-01'
                             else now()::timestamp - interval 1 hour end as event_time
                 from range(3000) as t(i)

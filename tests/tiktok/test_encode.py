@@ -530,14 +530,17 @@ def test_an_empty_event_id_beside_a_primary_key_is_a_warning(engine: DuckDBEngin
     the key: a NULL key is an error already.)"""
     rows = encode(
         engine,
-        "SELECT 'Purchase' AS event, 'o-' || i AS order_id, "
+        "SELECT 'Purchase' AS event, 'o-' || i AS order_id, 'a@x.io' AS email, "
         f"{NOW} AS event_time, [NULL, ' ', 'e-2'][i + 1] AS event_id FROM range(3) t(i)",
         model_pk=("order_id",),
     )
     empty = "event_id is empty: the platform cannot deduplicate this event"
     assert [r["warnings"] for r in rows] == [empty, empty, None]
     assert "event_id" not in rows[0]["payload"] and rows[2]["payload"]["event_id"] == "e-2"
-    (alone,) = encode(engine, f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time")
+    (alone,) = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, 'a@x.io' AS email",
+    )
     assert alone["warnings"] is None
 
 
@@ -583,7 +586,7 @@ def test_a_blank_or_nan_event_id_as_the_key_is_an_invalid_row(engine: DuckDBEngi
     assert [r["payload"].get("event_id") for r in floats if r["errors"] is None] == ["7"]
     beside = encode(
         engine,
-        "SELECT 'Purchase' AS event, 'o-' || i AS order_id, "
+        "SELECT 'Purchase' AS event, 'o-' || i AS order_id, 'a@x.io' AS email, "
         f"{NOW} AS event_time, [CAST('nan' AS DOUBLE), 1.0][i + 1] AS event_id "
         "FROM range(2) t(i)",
         model_pk=("order_id",),

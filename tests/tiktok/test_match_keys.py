@@ -143,16 +143,61 @@ def test_contents_items_carry_status_and_a_content_column_beside_contents_is_ref
         ),
         (
             "OFFLINE",
-            "'Purchase' as event, 'alice.example.com' as email",
+            "'Purchase' as event, 'alice.example.com' as email, '+12133734253' as phone",
             "email is not an e-mail address (sent, but matches no one)",
         ),
         ("OFFLINE", "'Purchase' as event, ' Alice@Example.COM ' as email", None),
     ],
 )
 def test_row_warnings(engine: DuckDBEngine, source: str, select: str, warning: str | None) -> None:
-    (row,) = encode(engine, f"select 'k' as event_id, {NOW} as event_time, {select}", source)
+    who = "" if "as email" in select else ", 'a@x.io' as email"  # one identifies the person
+    (row,) = encode(engine, f"select 'k' as event_id, {NOW} as event_time, {select}{who}", source)
     assert row["errors"] is None
     assert row["warnings"] == warning
+
+
+UNMATCHED = (
+    "nothing identifies the person (no usable {}): TikTok cannot match the event to anyone (sent)"
+)
+WEB_KEYS = "email, phone, external_id, ttclid, ttp, ip with user_agent"
+
+
+APP_KEYS, CRM_KEYS = f"{WEB_KEYS}, idfa, gaid", f"{WEB_KEYS}, lead_id"
+
+
+@pytest.mark.parametrize(
+    ("source", "select", "keys"),
+    [
+        ("WEB", "'https://x.example/' as page_url", WEB_KEYS),  # no identifier column
+        ("WEB", "'https://x.example/' as page_url, ' ' as email, null as phone", WEB_KEYS),
+        ("WEB", "'https://x.example/' as page_url, '1.2.3.4' as ip", WEB_KEYS),  # no user agent
+        ("WEB", "'https://x.example/' as page_url, 'not-an-address' as email", WEB_KEYS),
+        ("OFFLINE", "'x' as order_id", WEB_KEYS),
+        ("APP", "'343200656' as app_id, '00000000-0000-0000-0000-000000000000' as gaid", APP_KEYS),
+        ("CRM", "'l-1' as order_id", CRM_KEYS),
+        ("CRM", "'l-1' as lead_id", None),
+        ("WEB", "'https://x.example/' as page_url, 'E.C.P.x' as ttclid", None),
+        ("WEB", "'https://x.example/' as page_url, '1.2.3.4' as ip, 'Mozilla' as user_agent", None),
+        ("APP", "'343200656' as app_id, 'AUTHORIZED' as att_status, 'ABC-1' as idfa", None),
+        ("OFFLINE", "'+12133734253' as phone", None),
+    ],
+)
+def test_a_row_that_identifies_no_one_warns(
+    engine: DuckDBEngine, source: str, select: str, keys: str | None
+) -> None:
+    """A row with no identifier at all was sent (a WEB one with no user object) without a
+    word: TikTok cannot match it. Its reference leaves open whether TikTok rejects it (§2.6:
+    UNCONFIRMED for offline; §11 is silent), so it is sent with a warning, which the summary
+    counts. The keys are the source's match keys: an all-zero GAID, an ip without its user
+    agent or a malformed e-mail identify no one; a CRM event's lead_id does."""
+    (row,) = encode(
+        engine,
+        f"select 'k' as event_id, {NOW} as event_time, 'Purchase' as event, {select}",
+        source,
+    )
+    assert row["errors"] is None
+    unmatched = [r for r in (row["warnings"] or "").split("; ") if r.startswith("nothing")]
+    assert unmatched == ([] if keys is None else [UNMATCHED.format(keys)])
 
 
 def _bits(names: set[str]) -> int:
@@ -274,8 +319,10 @@ def test_plan_and_sync_report_match_coverage(
     assert report.ok and server.stats.events_accepted == 10
     (result,) = report.to_dict()["destinations"]
     assert result["match_keys"] == EXPECTED_COVERAGE
+    # row 5 (a malformed e-mail alone) identifies no one: counted in the summary
     assert result["warning_reasons"] == [
-        {"reason": "email is not an e-mail address (sent, but matches no one)", "rows": 1}
+        {"reason": "email is not an e-mail address (sent, but matches no one)", "rows": 1},
+        {"reason": UNMATCHED.format(WEB_KEYS), "rows": 1},
     ]
 
 

@@ -747,7 +747,10 @@ def build_encode_sql(
     relation: str, schema: pa.Schema, mapping: ColumnMapping, spec: EncodeSpec
 ) -> str:
     """The SELECT that encodes every row of ``relation`` (whose columns are ``schema``)."""
-    from reverse_etl.destinations.tiktok.match import match_sql  # it builds on this module
+    from reverse_etl.destinations.tiktok.match import (  # they build on this module
+        match_sql,
+        unmatched_warning,
+    )
 
     relation, spec = _strip_once(relation, schema, mapping, spec)
     relation, spec = _hash_phones_once(relation, schema, mapping, spec)
@@ -757,13 +760,16 @@ def build_encode_sql(
     errors, warns = _checks(mapping, schema, spec, key_sql)
     err = "NULLIF(concat_ws('; ', " + ", ".join(errors) + "), '')"
     warn = "NULLIF(concat_ws('; ', " + ", ".join(warns) + "), '')" if warns else "NULL"
+    # A row that carries no match key warns, after its other reasons: read from __match.
+    unmatched = unmatched_warning(spec.source, "__match")
+    warnings = f"NULLIF(concat_ws('; ', __warnings, {unmatched}), '') AS __warnings"
     if spec.prekeyed:
         passthrough = (
             f",\n         {ident('__row_hash')} AS __hash_in, {ident('__change')} AS __change_in"
         )
-        outer = "__hash_in AS __hash, __errors, __warnings, __match, __change_in"
+        outer = f"__hash_in AS __hash, __errors, {warnings}, __match, __change_in"
     else:
-        passthrough, outer = "", "md5(__payload) AS __hash, __errors, __warnings, __match"
+        passthrough, outer = "", f"md5(__payload) AS __hash, __errors, {warnings}, __match"
     derived = derived_event_id(spec.model, key_sql) if spec.derive_event_id else None
     event_id = event_id_text(mapping, schema, derived)
     return (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.shared.coverage import MatchBits
-from reverse_etl.destinations.shared.sql import blank, email_ok, ident, is_list, strip
+from reverse_etl.destinations.shared.sql import blank, email_ok, ident, is_list, lit, strip
 from reverse_etl.destinations.tiktok.catalog import (
     NORMALISATION_FAILURES,
     Hashing,
@@ -87,6 +87,21 @@ def match_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec) -> st
             failed = _failed(m, schema.field(m.column).type, spec)
             terms.append(f"CASE WHEN {failed} THEN {failure_bit(name)} ELSE 0 END")
     return " + ".join(terms) if terms else "0"
+
+
+def unmatched_warning(source: str, match: str) -> str:
+    """SQL: a row warning when the row carries none of the source's match keys (``match``:
+    SQL for its ``__match``), NULL otherwise. TikTok's reference leaves open whether it
+    rejects such an event (an offline one: UNCONFIRMED, docs/tiktok.md says so): it is sent,
+    but TikTok cannot match it to anyone, as a Meta event without user_data."""
+    keys = match_keys_for(source)
+    mask = sum(k.bit for k in keys)
+    names = ", ".join("ip with user_agent" if k.name == "ip_user_agent" else k.name for k in keys)
+    reason = lit(
+        f"nothing identifies the person (no usable {names}): TikTok cannot match the event "
+        "to anyone (sent)"
+    )
+    return f"CASE WHEN (({match}) & {mask}) = 0 THEN {reason} END"
 
 
 # --- the plan's figures -----------------------------------------------------------------------
