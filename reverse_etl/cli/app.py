@@ -309,6 +309,7 @@ def sync(
 
     def go() -> None:
         from reverse_etl.cli.render import render_plan, render_sync
+        from reverse_etl.pipeline.report import masked_error_document
 
         with _load(out, project_dir, vars, target) as p:
             if dry_run:
@@ -335,7 +336,7 @@ def sync(
                     # stopped before any destination was sent to: the error, with the run's
                     # id and report once that is written (the run is in `retl runs` then)
                     if out.format == "json" and stopped is not None and stopped.report_path:
-                        document = output.error_document(exc, out.root)
+                        document = masked_error_document(output.error_document(exc, out.root))
                         document["run_id"] = stopped.run_id
                         document["report_file"] = str(stopped.report_path)
                         output.stop_with(out, exc, document)

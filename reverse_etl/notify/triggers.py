@@ -10,7 +10,7 @@ from typing import Final
 
 from reverse_etl.config.project import WebhookConfig
 from reverse_etl.destinations.shared.text import percent
-from reverse_etl.pipeline.report import SyncReport
+from reverse_etl.pipeline.report import SyncReport, masked
 from reverse_etl.pipeline.send import DestinationResult
 
 FAILURE: Final = "failure"
@@ -58,7 +58,7 @@ def alerts_for(
             Alert(
                 FAILURE,
                 ", ".join(waiting) or None,
-                report.error or "the sync stopped on an unexpected error",
+                masked(report.error) or "the sync stopped on an unexpected error",
             )
         )
     return [a for a in alerts if a.kind in wanted]

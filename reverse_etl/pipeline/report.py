@@ -57,7 +57,7 @@ class SyncReport:
             "ok": self.ok,
             "run_id": self.run_id,
             "sandbox": self.sandbox,
-            "error": self.error,
+            "error": masked(self.error),
             "problems": [_problem(p.shown_from(root)) for p in self.problems],
             "destinations": [r.to_dict() for r in self.results],
             "interrupted": self.interrupted,
@@ -68,15 +68,42 @@ class SyncReport:
         }
 
 
+def masked(text: str | None) -> str | None:
+    """A text of the run's error as its report and ``retl sync --format json`` give it:
+    e-mail addresses, ``+`` phone numbers and IPv4 addresses masked (``mask_text``), as in
+    every other text of the report, the history and ``retl runs show``. One rule for the
+    ``error`` and its ``problems``: an address there may be configuration (a warehouse's
+    host) as well as a person's, and a report cannot tell which (scrub_data then takes
+    secrets out)."""
+    return None if text is None else mask_text(text)
+
+
 def _problem(problem: Problem) -> dict[str, Any]:
-    """A problem of the run's error, as ``--format json`` gives one: masked, as every text
-    of the report (scrub_data then takes secrets out)."""
+    """A problem of the run's error, as ``--format json`` gives one: masked (``masked``)."""
     return {
-        "message": mask_text(problem.message),
+        "message": masked(problem.message),
         "file": None if problem.file is None else str(problem.file),
         "line": problem.line,
         "key": problem.key,
-        "hint": None if problem.hint is None else mask_text(problem.hint),
+        "hint": masked(problem.hint),
+    }
+
+
+def masked_error_document(document: dict[str, Any]) -> dict[str, Any]:
+    """An error's ``--format json`` document (``ok``, ``error``, ``problems``) with its texts
+    masked as the run report's are: what ``retl sync`` prints when it stopped before sending,
+    beside the report file it names."""
+    problems = [
+        {**p, "message": masked(p.get("message")), "hint": masked(p.get("hint"))}
+        if isinstance(p, dict)
+        else p
+        for p in document.get("problems") or ()
+    ]
+    error = document.get("error")
+    return {
+        **document,
+        "error": masked(error) if isinstance(error, str) else error,
+        "problems": problems,
     }
 
 
