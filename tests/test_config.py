@@ -751,3 +751,32 @@ def test_a_state_schema_that_is_no_keyword_is_taken(name: str) -> None:
     from reverse_etl.config.project import StateConfig
 
     assert StateConfig.model_validate({"location": "warehouse", "schema": name}).schema_ == name
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [
+        ("env_var('TT_HINT_TOKEN')", None),  # not set
+        ("env_var('TT_HINT_TOKEN')", ""),  # set but empty (a secret the CI does not define)
+        ("env_var('TT_HINT_TOKEN', '')", None),  # not set, its default empty
+    ],
+)
+def test_a_missing_secret_s_fix_reads_as_one_parenthesis(
+    tmp_path, make_project, monkeypatch, written: str, value: str | None
+) -> None:
+    """The fix is said in parentheses after the message: it held parentheses of its own,
+    ``(set it in the environment (your CI's secret store))``."""
+    if value is None:
+        monkeypatch.delenv("TT_HINT_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("TT_HINT_TOKEN", value)
+    config = TOKEN_DESTINATION.replace("env_var('TIKTOK_ACCESS_TOKEN')", written)
+    root = dest_project(make_project, tmp_path, config)
+    (dest,) = Project.load(root).destinations
+    with pytest.raises(ConfigError) as info:
+        dest.settings.access_token.reveal()
+    (problem,) = info.value.problems
+    assert problem.hint is not None and "secret store" in problem.hint
+    assert "(" not in problem.hint and ")" not in problem.hint, problem.hint
+    (line,) = info.value.render_lines()
+    assert line.endswith(f" ({problem.hint})") and "))" not in line, line

@@ -33,6 +33,9 @@ from reverse_etl.secrets import checked_secret
 
 __all__ = ["SECRET_KEYS", "LazySecret", "Location", "check_template", "has_template", "resolve"]
 
+# A hint is said in parentheses after its message: none inside it.
+_SET_IT = "set it in the environment; in CI, define it in your CI's secret store"
+
 
 @dataclass(frozen=True)
 class Location:
@@ -159,7 +162,7 @@ class LazySecret:
         except ConfigError as exc:
             # A default is no place for a secret: point at the environment (or the sandbox,
             # which stands in for a destination; a warehouse's secret it needs as well).
-            hint = "set it in the environment (your CI's secret store)"
+            hint = _SET_IT
             if self._where.key.startswith("destinations."):
                 hint += ", or try 'retl sync --sandbox', which needs no token"
             raise ConfigError(
@@ -178,8 +181,8 @@ class LazySecret:
         if names:
             message = _variables(names, "is set but empty", "are set but empty")
             hint = (
-                "give it the value in the environment (your CI's secret store: a secret that "
-                "is not defined there, or misspelled, is passed as an empty string)"
+                "give it its value in the environment; in CI, a secret that the secret store "
+                "does not define, or spells differently, is passed as an empty string"
             )
         elif read:
             message = _variables(
@@ -187,7 +190,7 @@ class LazySecret:
                 "is not set, and its default is empty",
                 "are not set, and their defaults are empty",
             )
-            hint = "set it in the environment (your CI's secret store)"
+            hint = _SET_IT
         else:
             message = "is empty"
             hint = "set it, for example with {{ env_var('TIKTOK_ACCESS_TOKEN') }}"
