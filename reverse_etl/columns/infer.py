@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlglot
@@ -361,8 +362,21 @@ def _unresolved_columns(root: Scope, schema: TableSchemas) -> list[InferenceIssu
             pivoted = _pivoted(col, scope, columns)
             if pivoted is not columns and _having(col, pivoted):
                 continue  # a PIVOT's column, of the relation pivoted
-            out.append(_unresolved(col, pivoted))
+            out.append(replace(_unresolved(col, pivoted), output=_output_of(col, root)))
     return out
+
+
+def _output_of(col: exp.Column, root: Scope) -> str | None:
+    """The name of the output column of the outermost SELECT whose expression holds
+    ``col``, or None (read in a CTE, a subquery, a WHERE, a JOIN's condition)."""
+    node: exp.Expr = col
+    while node.parent is not None and node.parent is not root.expression:
+        if isinstance(node.parent, exp.Query):
+            return None  # a subquery's
+        node = node.parent
+    if node.parent is None or node.arg_key != "expressions":
+        return None
+    return node.alias_or_name or None
 
 
 def _sees_outputs(clause: exp.Expr) -> bool:

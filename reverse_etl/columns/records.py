@@ -80,6 +80,9 @@ class InferenceIssue:
     column: int | None = None  # 1-based column of ``subject`` on ``line`` (syntax errors)
     paths: tuple[str, ...] = ()  # the files a table_function reads, as written
     built: bool = False  # a table_function's path is built when the model runs
+    # The query's output column whose expression reads the unknown column (of the outermost
+    # SELECT only), for the column listing to say it too.
+    output: str | None = None
 
 
 @dataclass(frozen=True)

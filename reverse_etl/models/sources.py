@@ -314,6 +314,15 @@ class SourceCatalog:
             return None
         return self._at(src, ("tables", position, "columns", names.index(column), "data_type"))
 
+    def column_at(self, src: SourceDecl, table: TableDecl, column: str) -> SourceAt | None:
+        """The file, line and key of ``column``'s declaration (its ``name``), None when it is
+        not declared there."""
+        position = next((j for j, t in enumerate(src.tables) if t is table), None)
+        names = [c.name for c in table.columns]
+        if position is None or column not in names:
+            return None
+        return self._at(src, ("tables", position, "columns", names.index(column), "name"))
+
     def missing_files(
         self, tables: Sequence[tuple[str, str]], allows: Callable[[Path], bool] | None = None
     ) -> list[Problem]:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from reverse_etl.columns import InferenceIssue, OutputColumn, TableRef
 from reverse_etl.columns.syntax import PREFIX as SYNTAX_ERROR
 from reverse_etl.config.destinations import DestinationConfig, load_destinations_partially
-from reverse_etl.config.suggest import did_you_mean
+from reverse_etl.config.model_sources import shown_path
+from reverse_etl.config.suggest import closest, did_you_mean
 from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations import registry
 from reverse_etl.engine.factory import call_check
@@ -466,6 +467,9 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
         elif unread is not None:  # a URL, a missing file: why it was not described
             message = f"{message}: {unread[0]}"
             hint = unread[1] or hint
+    server_lacks = _declared_not_on_server(issue, model, ctx) if severity == "error" else None
+    if server_lacks is not None:
+        message, hint = server_lacks
     if issue.code == "bad_type":
         problem = Problem(message, file=ctx.project_dir / PROJECT_FILE, hint=hint)
         decl = ctx.declared.declaration(issue.table) if issue.table is not None else None
@@ -487,7 +491,60 @@ def _from_issue(issue: InferenceIssue, model: AnalysedModel, ctx: _Context) -> D
     return Diagnostic(
         _ISSUE_RULES.get(issue.code, "parse-error"),
         Problem(message, file=model.model.path, line=line, hint=hint, severity=severity),
+        # the column listing's row of the output column that reads it says the error too
+        column=issue.output if severity == "error" else None,
     )
+
+
+_LISTED_SERVER_COLUMNS = 12
+
+
+def _declared_not_on_server(
+    issue: InferenceIssue, model: AnalysedModel, ctx: _Context
+) -> tuple[str, str] | None:
+    """What to say of a column the model reads that retl_project.yml declares for a source
+    table whose columns came from the warehouse server, which lacks it (renamed or dropped
+    there), and its fix; None for any other unknown column. "Add the column to the table's
+    declared columns" was the fix said: it is declared, the server is what lacks it."""
+    if issue.code not in ("unknown_column", "unresolved_column") or issue.subject is None:
+        return None
+    name = issue.subject
+    for ref in [issue.table] if issue.table is not None else model.tables:
+        schema = ctx.analysis.schemas.get(ref)
+        decl = ctx.declared.declaration(ref)
+        if schema is None or schema.origin != "warehouse" or decl is None:
+            continue
+        src, table = decl
+        written = next((c.name for c in table.columns if c.name.lower() == name.lower()), None)
+        server = [n for n, _ in schema.columns]
+        if written is None or name.lower() in (n.lower() for n in server):
+            continue
+        shown = ", ".join(server[:_LISTED_SERVER_COLUMNS])
+        if len(server) > _LISTED_SERVER_COLUMNS:
+            shown += f", … ({len(server) - _LISTED_SERVER_COLUMNS} more)"
+        at = ctx.declared.catalog.column_at(src, table, written)
+        where = (
+            f"{shown_path(at.file, ctx.project_dir)}:{at.line} {at.key}"
+            if at is not None and at.line is not None
+            else ctx.declared.catalog.written_in(src.name)
+        )
+        message = (
+            f"column '{name}' is declared for table {ref} ({where}), but the warehouse's "
+            f"table has no such column: it has {shown}"
+        )
+        near = closest(name, server) or [n for n in server if name.lower() in n.lower()][:1]
+        if near:
+            hint = (
+                f"was it renamed to '{near[0]}' on the server? rename it back there, or "
+                f"change the declaration and the model to '{near[0]}'"
+            )
+        else:
+            hint = (
+                "was it renamed or dropped on the server? restore it there, or change the "
+                "declaration and the model to a column the table has"
+            )
+        return message, hint
+    return None
 
 
 def _refused_read(paths: Sequence[str], ctx: _Context) -> tuple[str, str] | None:
