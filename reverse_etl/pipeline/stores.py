@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reverse_etl.config.project import PROJECT_FILE
-from reverse_etl.errors import ConfigError, StateDamagedError
+from reverse_etl.errors import ConfigError, StateDamagedError, StateError
 from reverse_etl.state.base import StateStore
 from reverse_etl.state.lock import SyncLock
 from reverse_etl.state.store import LocalStateStore, StateInUseError, set_aside
@@ -126,15 +126,30 @@ def _open_local(
             project.workbench, path, read_only=not write, reset_command=reset, clock=project.clock
         )
     except StateInUseError as exc:
-        holder = SyncLock.holder(path)
-        if write or holder is None or holder.pid != exc.holder_pid:
-            raise  # not a retl sync of ours (another tool): "in use", as DuckDB says
-    # A sync is running and holds the file: read a copy of it, with its journal.
-    store = LocalStateStore(
-        project.workbench, path, read_only=True, snapshot=True, reset_command=reset
-    )
-    project.console.warning(
-        f"a retl sync is running on this state ({holder.text}): read as of now, with the "
-        "events it has had acknowledged so far"
-    )
+        if write:
+            raise  # a sync, a reset: "in use", exit 75, the next run goes ahead
+        in_use = exc
+    holder = SyncLock.holder(path)
+    sync = holder is not None and holder.pid == in_use.holder_pid
+    # Another process holds the file read-write: read a copy of it (with the journal of the
+    # sync, when that is the holder), taken while neither file changed (_attach_snapshot).
+    try:
+        store = LocalStateStore(
+            project.workbench, path, read_only=True, snapshot=True, live=sync, reset_command=reset
+        )
+    except StateError:
+        if sync:
+            raise
+        raise in_use from None  # another program that kept writing it: in use, exit 75
+    if holder is not None and sync:
+        project.console.warning(
+            f"a retl sync is running on this state ({holder.text}): read as of now, with the "
+            "events it has had acknowledged so far"
+        )
+    else:
+        pid = f" (PID {in_use.holder_pid})" if in_use.holder_pid else ""
+        project.console.warning(
+            f"another program has the state database open{pid}, a DuckDB client say: read a "
+            "copy of it as of now"
+        )
     return store

@@ -149,11 +149,13 @@ class LocalStateStore:
         *,
         read_only: bool = False,
         snapshot: bool = False,
+        live: bool = True,
         reset_command: str = "retl state reset",
         clock: Clock = system_clock,
     ) -> None:
-        """``snapshot`` (read-only only): read a copy of the file, for when a sync holds it
-        open (see ``_attach_snapshot``)."""
+        """``snapshot`` (read-only only): read a copy of the file, for when another process
+        holds it open read-write (see ``_attach_snapshot``); ``live``: that process is a retl
+        sync, appending to its journal (a last batch cut short is no damage then)."""
         self.engine = engine
         self.clock = clock  # acknowledgement times (tests move it)
         self.path = path
@@ -176,7 +178,7 @@ class LocalStateStore:
             if snapshot and read_only:
                 # The journals first: an entry folded meanwhile is then in the copy as
                 # well (read twice, counted once), never in neither.
-                self._load_pending(live=True)
+                self._load_pending(live=live)
                 self._attach_snapshot()
             else:
                 self._attach()
@@ -355,14 +357,17 @@ class LocalStateStore:
             self._snapshot_dir = None
 
     def _attach_snapshot(self) -> None:
-        """Read-only while a sync holds the file open read-write (DuckDB then refuses every
-        other open): attach a copy of the file and its write-ahead log, in a private folder
-        beside it (where the workbench may read files), deleted on close.
+        """Read-only while another process holds the file open read-write (DuckDB then
+        refuses every other open): a retl sync, or a program of the user's (a DuckDB client).
+        Attach a copy of the file and its write-ahead log, in a private folder beside it
+        (where the workbench may read files), deleted on close.
 
-        A sync writes the file only when it folds a destination's journal and when it ends;
-        a copy taken while that happens could mix two states, so the copy counts only when
-        neither file changed (size and modification time) while it was taken; else it is
-        taken again."""
+        A copy taken while the holder writes could mix two states, so the copy counts only
+        when neither file changed (size and modification time) while it was taken; else it
+        is taken again. What the copy holds is then what the holder had committed (DuckDB
+        replays the log's committed transactions; an open transaction is in neither). A
+        sync writes the file only when it folds a destination's journal and when it ends;
+        a holder that keeps writing gets a StateError after SNAPSHOT_ATTEMPTS copies."""
         folder = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.read-", dir=self.path.parent))
         self._snapshot_dir = folder
         copy = folder / self.path.name

@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -301,8 +302,9 @@ sys.stdin.read()
 """
 
 
-def test_a_state_file_held_by_another_process_is_still_in_use(project: Path, cli: Cli) -> None:
-    state = _state(project)
+@contextmanager
+def _held(state: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another program (a DuckDB client) holding the state file read-write until the end."""
     with subprocess.Popen(
         [sys.executable, "-c", _HOLD, str(state)],
         stdin=subprocess.PIPE,
@@ -310,19 +312,54 @@ def test_a_state_file_held_by_another_process_is_still_in_use(project: Path, cli
         text=True,
     ) as holder:
         assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
-        for command in ("plan", "sync"):
-            result = cli(command, "--sandbox", "--project-dir", project)
-            assert result.returncode == 75  # EX_TEMPFAIL, as a sync the lock refuses
+        yield holder
+        assert holder.stdin is not None
+        holder.stdin.close()  # the holder lets go
+
+
+def test_a_state_file_held_by_another_process_is_still_in_use(project: Path, cli: Cli) -> None:
+    """A sync and a reset are refused (exit 75, reason in_use); the commands that only read
+    the state read a copy of it, as while a retl sync holds it (they were refused too)."""
+    state = _state(project)
+    with _held(state) as holder:
+        for command in (("sync",), ("state", "reset", "--yes")):
+            result = cli(*command, "--sandbox", "--project-dir", project, "--format", "json")
+            assert result.returncode == 75, result.stderr  # EX_TEMPFAIL, as the lock's
             text = " ".join(result.stderr.split())
             assert "is in use by another process" in text  # as before
             assert "damaged" not in text
+            assert json.loads(result.stdout)["reason"] == "in_use"
         with pytest.raises(StateError, match="in use") as caught:
             LocalStateStore(DuckDBEngine(), state, read_only=True)
         assert not isinstance(caught.value, StateDamagedError)
         assert f"(PID {holder.pid})" in caught.value.message  # DuckDB names the holder
-        assert holder.stdin is not None
-        holder.stdin.close()  # the holder lets go
+        # (retl runs reads the sandbox's state beside the real one)
+        for command in (("plan", "--sandbox"), ("runs",), ("state", "show", "--sandbox")):
+            result = cli(*command, "--project-dir", project)
+            assert result.returncode == 0, (command, result.stderr)
+            text = " ".join(result.stderr.split())
+            assert f"another program has the state database open (PID {holder.pid})" in text
+        assert _plan_rows_new(project) == 0  # the copy holds the acknowledged keys
+        assert not list(state.parent.glob(f".{state.name}.read-*"))  # the copies are gone
     assert _plan_rows_new(project) == 0
+
+
+def test_a_state_file_another_process_keeps_writing_is_in_use(
+    project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No copy taken while the file stood still (the holder kept writing it): exit 75, in
+    use, as DuckDB said, not a copy that may mix two states."""
+    from reverse_etl.state import store
+
+    stamps = iter(range(1_000_000))
+    monkeypatch.setattr(store, "_stamps", lambda path: (next(stamps),))
+    monkeypatch.setattr(store.time, "sleep", lambda s: None)
+    state = _state(project)
+    with _held(state) as holder:
+        result = cli("plan", "--sandbox", "--project-dir", project, "--format", "json")
+        assert result.returncode == 75, result.stderr
+        assert json.loads(result.stdout)["reason"] == "in_use"
+        assert f"is in use by another process (PID {holder.pid})" in result.stderr
 
 
 def test_a_damaged_warehouse_file_is_not_blamed_on_the_state(tmp_path: Path) -> None:
