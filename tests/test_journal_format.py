@@ -84,3 +84,32 @@ def test_log_rows_keep_only_entries_with_a_log_key() -> None:
     some = log_rows(chunk.set_column(3, "log_key", pa.array(["k1", None, "k3"])), "dest")
     assert some.column("row_key").to_pylist() == ["k1", "k3"]
     assert some.column("event_id").to_pylist() == ["e1", "e3"]
+
+
+def test_an_append_cut_short_is_taken_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk cuts an append short: the answers in flight are still appended after it
+    (delivery/runner's not_recorded), and must read. The part written was left in the file,
+    and every batch after it was lost (the journal read as damaged)."""
+    writer = JournalWriter.create(tmp_path, "dest", "scope")
+    writer.append(["k1", "k2"], ["h1", "h2"])
+    real_write = os.write
+    calls: list[int] = []
+
+    def full_disk(fd: int, data: Any) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:  # the kernel takes half, then the disk is full
+            return real_write(fd, bytes(data)[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_disk)
+    with pytest.raises(OSError):
+        writer.append(["k3", "k4"], ["h3", "h4"])
+    monkeypatch.undo()
+    writer.append(["k5", "k6"], ["h5", "h6"])  # an answer in flight, space freed
+    writer.close()
+    journal = read_journal(writer.path)
+    assert isinstance(journal, Journal)
+    table = journal.reader.read_all()
+    assert table.column("row_key").to_pylist() == ["k1", "k2", "k5", "k6"]
+    assert table.column("pos").to_pylist() == [1, 2, 3, 4]
+    assert journal.damage is None

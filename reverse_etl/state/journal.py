@@ -87,6 +87,7 @@ class JournalWriter:
         self._write(self._schema.serialize())
         self._synced = time.monotonic()
         self._count = 0
+        self._size = self._file.tell()  # where the next batch starts
 
     @classmethod
     def create(
@@ -118,11 +119,29 @@ class JournalWriter:
             ],
             schema=self._schema,
         )
-        self._write(batch.serialize())
+        data = batch.serialize()
+        try:
+            self._write(data)
+        except OSError:
+            # Cut short (a full disk): the part written is taken back, so that a later
+            # append (the answers still in flight, recorded after this failure) follows the
+            # last whole batch; left there, it made every batch after it unreadable.
+            self._cut_back()
+            raise
         self._count += n
+        self._size += data.size
         if time.monotonic() - self._synced >= FSYNC_EVERY:
             os.fsync(self._file.fileno())
             self._synced = time.monotonic()
+
+    def _cut_back(self) -> None:
+        """Truncate the file to its last whole batch; if that fails too, no append follows
+        (the file is read up to that batch, the rest counts as in flight)."""
+        try:
+            os.ftruncate(self._file.fileno(), self._size)
+            os.lseek(self._file.fileno(), self._size, os.SEEK_SET)
+        except OSError:
+            self._file.close()
 
     def _write(self, data: pa.Buffer | bytes) -> None:
         """One ``write`` (more only if the kernel takes part of it, as with a full disk)."""
