@@ -239,11 +239,8 @@ def execute(
         # closes: the stop does no more here (no fold, no skipped rows' log, no run record).
         # An error that stopped the send before the signal is what it says (the key to fix).
         result.interrupted = outcome.interrupted
-        stopped = outcome.stop_reason not in (None, "interrupted")
-        result.error = (
-            _error_of(outcome, explained, dest.capabilities.platform, result, root)
-            if stopped
-            else _stopped_by_signal(outcome.interrupted, result)
+        result.error = _interrupted_text(
+            outcome, explained, dest.capabilities.platform, result, root
         )
         return result
     if outcome.not_recorded is not None:
@@ -291,6 +288,25 @@ def _error_of(
     if outcome.stop_reason == "invalid":
         return _stopped_on_invalid(platform, result)
     return outcome.stop_reason or None
+
+
+def _interrupted_text(
+    outcome: DeliveryResult,
+    explained: Problem | None,
+    platform: str,
+    result: DestinationResult,
+    root: Path | None,
+) -> str:
+    """What a destination whose send a signal stopped says: the error that stopped it
+    first, else the signal; and an answer not recorded, before or after the signal ("not
+    recorded" was all the history said when it came first)."""
+    assert outcome.interrupted is not None
+    stopped = outcome.stop_reason not in (None, "interrupted", "not recorded")
+    error = _error_of(outcome, explained, platform, result, root) if stopped else None
+    text = error or _stopped_by_signal(outcome.interrupted, result)
+    if outcome.not_recorded is not None:
+        text = f"{text}; {_not_recorded_text(outcome.not_recorded)}"
+    return text
 
 
 def _not_recorded_text(exc: Exception) -> str:

@@ -66,3 +66,41 @@ def test_a_run_that_failed_mid_send_counts_what_it_sent(
     (result,) = orjson.loads(again.stdout)["destinations"]
     assert result["events"]["sent"] == 3000
     assert server.stats.snapshot()["events_deduplicated"] == 1000
+
+
+def test_a_signal_after_an_answer_not_recorded_keeps_its_error(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C or SIGTERM taken after an answer the state could not record: the run ends as
+    interrupted, and the destination's error still says why its send stopped (the history
+    said only 'not recorded')."""
+    from reverse_etl import interrupts
+
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    project = events_project(tmp_path / "p", server.base_url, rows=5_000)
+    destinations = project / "destinations.yml"
+    text = destinations.read_text(encoding="utf-8")
+    destinations.write_text(text.replace("thread_count: 3", "thread_count: 1"), encoding="utf-8")
+    acknowledged = LocalStateStore.record_acknowledged
+    calls = []
+
+    def full_disk_then_a_signal(self: LocalStateStore, *args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            interrupts.hold("SIGTERM")  # what the CLI's handler does while the loop sends
+            raise OSError(errno.ENOSPC, "No space left on device")
+        acknowledged(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LocalStateStore, "record_acknowledged", full_disk_then_a_signal)
+    stopped = invoke_in_process("sync", "--project-dir", project, "--format", "json")
+    monkeypatch.setattr(LocalStateStore, "record_acknowledged", acknowledged)
+    assert stopped.returncode == 143, stopped.stderr  # SIGTERM
+    listed = invoke_in_process("runs", "--project-dir", project, "--format", "json")
+    (run,) = orjson.loads(listed.stdout)["runs"]
+    shown = invoke_in_process(
+        "runs", "show", run["run_id"], "--project-dir", project, "--format", "json"
+    )
+    (dest,) = orjson.loads(shown.stdout)["per_destination"]
+    assert dest["events"]["sent"] == 2000
+    assert "the disk is full" in dest["error"] and "sends its events again" in dest["error"]
+    assert dest["error"].startswith("interrupted by SIGTERM"), dest["error"]
