@@ -78,6 +78,9 @@ def mask_pii(value: Any, key: str | None = None) -> Any:
         if key == "event_id" and looks_pii(value):
             return masked_key(value)
         return mask_text(value)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and key is not None and _masked_key(key):
+        return str(value)[:1] + "***"  # a phone or lead_id kept as a number: as its text
     return value
 
 

@@ -151,3 +151,16 @@ def test_a_custom_property_whose_name_says_personal_data_is_masked() -> None:
     value = {"properties": {"phone_number": "5551234567", "customerMsisdn": "447700900123"}}
     assert mask_pii(value) == {"properties": {"phone_number": "5***", "customerMsisdn": "4***"}}
     assert mask_pii({"properties": {"plan": "gold"}}) == {"properties": {"plan": "gold"}}
+
+
+def test_a_number_under_a_personal_data_name_is_masked_too() -> None:
+    """A phone kept as a number (a BIGINT column sent as a custom property) was printed in
+    clear: only texts were masked."""
+    value = {"properties": {"phone_number": 15551234567, "customer_msisdn": 447700900123}}
+    assert mask_pii(value) == {"properties": {"phone_number": "1***", "customer_msisdn": "4***"}}
+    # a catalog's masked field sent as a number (Meta's lead_id is one) likewise
+    assert mask_pii({"user_data": {"lead_id": 1234567890123456}}) == {
+        "user_data": {"lead_id": "1***"}
+    }
+    kept = {"properties": {"quantity": 3, "value": 9.5, "phone_verified": True}}
+    assert mask_pii(kept) == kept
