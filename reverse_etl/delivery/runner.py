@@ -395,8 +395,6 @@ class _Run:
         message = describe(outcome)
         self.rejected += len(batch)
         self.on_rejected(batch, message)
-        self._answer(batch, "rejected", outcome)
-        self.observer.on_rejected(len(batch), message)
         if self.stop_on_invalid:
             self._stop("invalid")
         elif self.sent == 0 and self.rejected >= self.reject_guard:
@@ -406,6 +404,9 @@ class _Run:
             )
             hint = f"Check {self.request_settings} for this destination."
             self._stop("invalid", TerminalDestinationError(text, code=outcome.code, hint=hint))
+        # after the stop: a rejection that stops the run says so, recorded or not
+        self._answer(batch, "rejected", outcome)
+        self.observer.on_rejected(len(batch), message)
 
     def _stop(self, reason: str, error: DestinationError | None = None) -> None:
         if self.stop_reason is None:

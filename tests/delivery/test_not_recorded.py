@@ -118,3 +118,25 @@ def test_ok_answers_recorded_as_usual() -> None:
     result = _deliver(batches(30, 10), sender, state, threads=2)
     assert result.not_recorded is None and result.stop_reason is None
     assert sorted(state.recorded) == sorted(f"k{i}" for i in range(30))
+
+
+def test_a_rejection_that_stops_the_run_keeps_its_reason() -> None:
+    """skip_invalid_record false: the rejected event stops the run; its delivery-log row
+    failing too must not turn the stop into 'not recorded' (the rows to fix were lost)."""
+    invalid = SendOutcome("invalid", 40002, "bad event")
+    sender, state = FakeSender(lambda ids, call: invalid), FailingState(fail_at=1)
+    result = deliver(
+        iter(batches(1, 1)),
+        sender,
+        envelope=ENVELOPE,
+        thread_count=1,
+        policy=NO_WAIT,
+        on_ack=lambda b: None,
+        on_rejected=lambda b, m: None,
+        on_answer=state,
+        sleep=lambda s: None,
+        stop_on_invalid=True,
+    )
+    assert result.stop_reason == "invalid"
+    assert result.events_rejected == 1
+    assert result.not_recorded is state.error
