@@ -70,6 +70,7 @@ class WarehouseStateStore:
         self.schema = schema
         self.s = _ident(schema)
         self._acks: Any = None
+        self._lost = False  # a write's connection was dropped (see _writing)
         self._lock_conn: Any = None
         self._marked: set[tuple[str, str]] = set()  # scopes with a compaction row
         self._fresh: set[tuple[str, str]] = set()  # of those, the ones empty at the first batch
@@ -423,11 +424,18 @@ class WarehouseStateStore:
         return self._acks
 
     @contextlib.contextmanager
-    def _writing(self, doing: str, hint: str | None = None) -> Iterator[Any]:
+    def _writing(
+        self, doing: str, hint: str | None = None, *, locked: bool = False
+    ) -> Iterator[Any]:
         """The acknowledgement connection for one write (one transaction). A failure is an
         ``EngineError`` naming the state (not psycopg's: a server restarted mid-sync was a
         bug's exit 2), and the connection is dropped: a later write (the run's history, at
-        the end of a failed run) opens a new one, where it got "the connection is closed"."""
+        the end of a failed run) opens a new one, where it got "the connection is closed".
+        ``locked``: a write only the lock's holder may make (acknowledgements): after a
+        dropped connection it is made only while the lock's own session is still there (a
+        restarted server ends both, which releases the lock: another sync may hold it)."""
+        if locked and self._lost and self._acks is None:
+            self._check_lock(doing, hint)
         try:
             with self.engine.said(f"{doing} in the state (schema {self.schema})", hint):
                 yield self._ack_conn()
@@ -436,7 +444,22 @@ class WarehouseStateStore:
                 with contextlib.suppress(Exception):
                     self._acks.close()
                 self._acks = None
+            self._lost = True
             raise
+
+    def _check_lock(self, doing: str, hint: str | None) -> None:
+        """Raise unless the lock's session (held for a sync) still answers."""
+        if self._lock_conn is None:
+            return  # no sync holds it (a store read or written outside a sync)
+        lock_lost = (
+            "the state's lock went with that session, and another sync may hold it now: "
+            "nothing more is recorded by this one"
+        )
+        with self.engine.said(
+            f"{doing}: checking that this sync still holds the state's lock (schema {self.schema})",
+            f"{lock_lost}; {hint}" if hint else lock_lost,
+        ):
+            self._lock_conn.execute("SELECT 1")
 
     def record_acknowledged(
         self,
@@ -455,7 +478,7 @@ class WarehouseStateStore:
         (the plan's keys are unique, ``plan._rows_view``), and the lock keeps other runs out.
         Its batches skip the lookup, which was about a fifth of a batch's time and a quarter
         of the server's work (``bench/pg_acks.py``, docs/performance.md)."""
-        with self._writing("recording an acknowledged batch", _NOT_RECORDED) as conn:
+        with self._writing("recording an acknowledged batch", _NOT_RECORDED, locked=True) as conn:
             self._record_acknowledged(conn, destination, scope, keys, hashes, log=log)
 
     def _record_acknowledged(

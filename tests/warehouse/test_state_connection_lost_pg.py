@@ -48,3 +48,43 @@ def test_a_closed_session_is_said_too(pg_engine: PostgresEngine) -> None:
         store.prune_history(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
     store.prune_history(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))  # reconnected
     store.close()
+
+
+def test_after_the_lock_s_session_ended_nothing_more_is_recorded(
+    pg_engine: PostgresEngine,
+) -> None:
+    """A restarted server ends the lock's session too, which releases the advisory lock:
+    another sync may take it. The acknowledgements still in flight are not written through
+    a new session then (they were: beside the other sync's)."""
+    store = WarehouseStateStore(pg_engine, "retl_state")
+    with store.lock():
+        store.record_acknowledged("d", "s", ["k1"], ["h1"])
+        lock_pid = store._lock_conn.info.backend_pid
+        _end_session(pg_engine, store)
+        assert pg_engine.rows("SELECT pg_terminate_backend(%s)", [lock_pid]) == [(True,)]
+        with pytest.raises(EngineError, match="lost the connection"):
+            store.record_acknowledged("d", "s", ["k2"], ["h2"])
+        with pytest.raises(EngineError) as caught:
+            store.record_acknowledged("d", "s", ["k3"], ["h3"])
+        assert "still holds the state's lock" in caught.value.message
+        assert "another sync may hold it now" in (caught.value.hint or "")
+        # The run's history is not the lock holder's alone: it is still written.
+        store.prune_history(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    keys = pg_engine.rows("SELECT row_key FROM retl_state.synced_rows ORDER BY row_key")
+    assert keys == [("k1",)]
+    store.close()
+
+
+def test_with_the_lock_s_session_alive_the_next_write_reconnects(
+    pg_engine: PostgresEngine,
+) -> None:
+    store = WarehouseStateStore(pg_engine, "retl_state")
+    with store.lock():
+        store.record_acknowledged("d", "s", ["k1"], ["h1"])
+        _end_session(pg_engine, store)
+        with pytest.raises(EngineError, match="lost the connection"):
+            store.record_acknowledged("d", "s", ["k2"], ["h2"])
+        store.record_acknowledged("d", "s", ["k3"], ["h3"])
+    keys = pg_engine.rows("SELECT row_key FROM retl_state.synced_rows ORDER BY row_key")
+    assert keys == [("k1",), ("k3",)]
+    store.close()
