@@ -165,6 +165,18 @@ def test_a_us_rows_zip_kept_as_a_number_gets_its_leading_zeros_back(
     assert data["zp"] == sha(normal) and warnings is None
 
 
+@pytest.mark.parametrize("value", ["123456::INTEGER", "12::INTEGER", "0::INTEGER"])
+def test_a_us_rows_number_that_no_zeros_make_a_zip_is_left_out(
+    engine: DuckDBEngine, value: str
+) -> None:
+    """Six digits are no ZIP short of its zeros (000123456 would be the ZIP 00012, and the
+    lowest is 00501), nor are one or two: left out with the warning, not padded and cut to
+    a ZIP that matches no one."""
+    data, warnings = user_data(engine, zip_code=value, country="'US'")
+    assert "zp" not in data
+    assert warnings.startswith("zip_code is not a US ZIP code (five digits, or ZIP+4)")
+
+
 def test_a_zip_kept_as_a_number_in_a_row_of_no_country_warns(engine: DuckDBEngine) -> None:
     """With no country to tell, a four-digit number may be a US ZIP short of its zero or
     another country's code: sent as it is, with a warning (it was silent)."""

@@ -64,7 +64,9 @@ _NAME_DROPPED = lit(f"^{_PUNCTUATION_OR_SPACE}+|{_PUNCTUATION_OR_SPACE}+$|{_PUNC
 # A US ZIP once spaces and dashes are gone: five digits, or ZIP+4.
 _US_ZIP = r"'\d{5}(\d{4})?'"
 # An integer's ZIP that may have lost leading zeros (a ZIP or a ZIP+4 past five digits).
-_SHORT_ZIP = r"'\d{1,8}'"
+# A ZIP (or ZIP+4) that lost one or two leading zeros as a number: the lowest ZIP is 00501,
+# so 3-4 digits are a ZIP and 7-8 a ZIP+4; 1-2 or 6 digits are neither (000xx is no ZIP).
+_SHORT_ZIP = r"'(\d{3,4}|\d{7,8})'"
 # Removed from a ZIP: whitespace (RE2's \s is ASCII only: a no-break space stayed) and dashes.
 _ZIP_DROPPED = lit(WHITESPACE_CLASS[:-1] + r"\-]")
 # ISO 3166-1 alpha-2 (pycountry 26.2.16, the list the SDK checks) by first letter, and XK
@@ -237,7 +239,8 @@ def zip_form(v: str, country: str | None, *, number: bool = False) -> str:
     A US row's ZIP of another shape (``AB-12 345``, ``2134``) has no US form: NULL, left out
     with a warning (its first five characters matched no one). ``number``: the column is an
     integer, whose ZIPs lost their leading zeros (``02134`` is ``2134``): a US row's gets them
-    back (to five digits, or nine for a ZIP+4)."""
+    back (to five digits from three or four, or nine from seven or eight for a ZIP+4; a
+    number of another length is no US ZIP: left out with the warning)."""
     z = zip_digits(v)
     if country is None:
         return f"CASE WHEN regexp_full_match({z}, {_US_ZIP}) THEN left({z}, 5) ELSE {z} END"
