@@ -33,17 +33,25 @@ class FailingState:
         self.recorded.extend(batch.keys)
 
 
-def _deliver(source: list[Batch], send: FakeSender, state: FailingState, threads: int):  # type: ignore[no-untyped-def]
+def _deliver(  # type: ignore[no-untyped-def]
+    source: list[Batch],
+    send: FakeSender,
+    state: FailingState,
+    threads: int,
+    policy: RetryPolicy = NO_WAIT,
+    stop_on_invalid: bool = False,
+):
     return deliver(
         iter(source),
         send,
         envelope=ENVELOPE,
         thread_count=threads,
-        policy=NO_WAIT,
+        policy=policy,
         on_ack=lambda b: None,
         on_rejected=lambda b, m: None,
         on_answer=state,
         sleep=lambda s: None,
+        stop_on_invalid=stop_on_invalid,
     )
 
 
@@ -97,17 +105,8 @@ def test_the_platform_s_error_is_kept_when_its_answer_cannot_be_recorded() -> No
 def test_retries_out_keep_their_error_too() -> None:
     transient = SendOutcome("transient", 50000, "try again")
     sender, state = FakeSender(lambda ids, call: transient), FailingState(fail_at=1)
-    result = deliver(
-        iter(batches(10, 10)),
-        sender,
-        envelope=ENVELOPE,
-        thread_count=1,
-        policy=RetryPolicy(base_delay=0.0, max_delay=0.0, max_attempts=2),
-        on_ack=lambda b: None,
-        on_rejected=lambda b, m: None,
-        on_answer=state,
-        sleep=lambda s: None,
-    )
+    twice = RetryPolicy(base_delay=0.0, max_delay=0.0, max_attempts=2)
+    result = _deliver(batches(10, 10), sender, state, threads=1, policy=twice)
     assert result.stop_reason == "retries exhausted"
     assert result.terminal_error is not None and "gave up after 2" in result.terminal_error.message
     assert result.not_recorded is state.error
@@ -125,18 +124,7 @@ def test_a_rejection_that_stops_the_run_keeps_its_reason() -> None:
     failing too must not turn the stop into 'not recorded' (the rows to fix were lost)."""
     invalid = SendOutcome("invalid", 40002, "bad event")
     sender, state = FakeSender(lambda ids, call: invalid), FailingState(fail_at=1)
-    result = deliver(
-        iter(batches(1, 1)),
-        sender,
-        envelope=ENVELOPE,
-        thread_count=1,
-        policy=NO_WAIT,
-        on_ack=lambda b: None,
-        on_rejected=lambda b, m: None,
-        on_answer=state,
-        sleep=lambda s: None,
-        stop_on_invalid=True,
-    )
+    result = _deliver(batches(1, 1), sender, state, threads=1, stop_on_invalid=True)
     assert result.stop_reason == "invalid"
     assert result.events_rejected == 1
     assert result.not_recorded is state.error

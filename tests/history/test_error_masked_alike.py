@@ -16,6 +16,7 @@ from reverse_etl.errors import EngineError
 from reverse_etl.sandbox import SandboxServer
 from reverse_etl.state.store import LocalStateStore
 from tests.conftest import invoke_in_process
+from tests.history.test_failed_mid_send import one_request_at_a_time
 from tests.test_sync import SECRET, events_project
 
 LOST = (
@@ -28,11 +29,7 @@ MASKED = "127.***.***.***"
 def test_an_error_quoting_an_address_is_masked_alike_everywhere(
     server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
-    project = events_project(tmp_path / "p", server.base_url, rows=3_000)
-    destinations = project / "destinations.yml"
-    text = destinations.read_text(encoding="utf-8")
-    destinations.write_text(text.replace("thread_count: 3", "thread_count: 1"), encoding="utf-8")
+    project = one_request_at_a_time(server, tmp_path, monkeypatch, rows=3_000)
     acknowledged = LocalStateStore.record_acknowledged
     calls = []
 

@@ -19,14 +19,23 @@ from tests.conftest import invoke_in_process
 from tests.test_sync import SECRET, events_project
 
 
+def one_request_at_a_time(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int = 5_000
+) -> Path:
+    """A project of ``rows`` events sent a request at a time (thread_count 1): the answers
+    come in order, so the Nth acknowledgement is the Nth batch."""
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    project = events_project(tmp_path / "p", server.base_url, rows=rows)
+    destinations = project / "destinations.yml"
+    text = destinations.read_text(encoding="utf-8")
+    destinations.write_text(text.replace("thread_count: 3", "thread_count: 1"), encoding="utf-8")
+    return project
+
+
 def test_a_run_that_failed_mid_send_counts_what_it_sent(
     server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
-    project = events_project(tmp_path / "p", server.base_url, rows=5_000)
-    destinations = project / "destinations.yml"  # one request at a time: 2 answered, then
-    text = destinations.read_text(encoding="utf-8")
-    destinations.write_text(text.replace("thread_count: 3", "thread_count: 1"), encoding="utf-8")
+    project = one_request_at_a_time(server, tmp_path, monkeypatch)
     acknowledged = LocalStateStore.record_acknowledged
     calls = []
 
@@ -76,11 +85,7 @@ def test_a_signal_after_an_answer_not_recorded_keeps_its_error(
     said only 'not recorded')."""
     from reverse_etl import interrupts
 
-    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
-    project = events_project(tmp_path / "p", server.base_url, rows=5_000)
-    destinations = project / "destinations.yml"
-    text = destinations.read_text(encoding="utf-8")
-    destinations.write_text(text.replace("thread_count: 3", "thread_count: 1"), encoding="utf-8")
+    project = one_request_at_a_time(server, tmp_path, monkeypatch)
     acknowledged = LocalStateStore.record_acknowledged
     calls = []
 
