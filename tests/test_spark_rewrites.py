@@ -8,6 +8,9 @@ import sqlglot
 
 from reverse_etl.engine import spark_meanings as spark
 
+# The ordered list's lambda parameters (engine/spark_meanings.py)
+L, R, ITEM = "__retl_left", "__retl_right", "__retl_item"
+
 
 def spark_sql(sql: str) -> str:
     tree = sqlglot.parse_one(sql, read="duckdb")
@@ -94,17 +97,17 @@ def test_an_ordered_list_is_sorted_by_its_keys_with_nulls_kept() -> None:
     out = _lists("select k, list(x order by y desc, z) as a from t group by k")
     collect = "COLLECT_LIST(NAMED_STRUCT('k0', y, 'k1', z, 'v', x))"
     assert out.startswith(f"SELECT k, CASE WHEN SIZE({collect}) = 0 THEN NULL ELSE TRANSFORM(")
-    assert f"ARRAY_SORT({collect}, (l, r) -> CASE " in out
+    assert f"ARRAY_SORT({collect}, ({L}, {R}) -> CASE " in out
     # DESC (NULLs last, as DuckDB reads it), then ASC
-    assert "WHEN (r.k0 IS NULL AND NOT l.k0 IS NULL) OR l.k0 > r.k0 THEN -1" in out
-    assert "WHEN (r.k1 IS NULL AND NOT l.k1 IS NULL) OR l.k1 < r.k1 THEN -1" in out
-    assert "s -> s.v) END AS a" in out
+    assert f"WHEN ({R}.k0 IS NULL AND NOT {L}.k0 IS NULL) OR {L}.k0 > {R}.k0 THEN -1" in out
+    assert f"WHEN ({R}.k1 IS NULL AND NOT {L}.k1 IS NULL) OR {L}.k1 < {R}.k1 THEN -1" in out
+    assert f"{ITEM} -> {ITEM}.v) END AS a" in out
     assert "COLLECT_LIST(x)" not in out
 
 
 def test_a_postgresql_models_descending_order_puts_nulls_first() -> None:
     out = _lists("select array_agg(x order by y desc) as a from t", read="postgres")
-    assert "WHEN (l.k0 IS NULL AND NOT r.k0 IS NULL) OR l.k0 > r.k0 THEN -1" in out
+    assert f"WHEN ({L}.k0 IS NULL AND NOT {R}.k0 IS NULL) OR {L}.k0 > {R}.k0 THEN -1" in out
 
 
 def test_a_list_keeps_its_filter_and_window_on_the_aggregate() -> None:
@@ -113,7 +116,8 @@ def test_a_list_keeps_its_filter_and_window_on_the_aggregate() -> None:
         "as b, list(distinct x) as c from t"
     )
     assert "SIZE(COLLECT_LIST(NAMED_STRUCT('v', x)) FILTER(WHERE x > 1)) = 0" in out
-    assert "TRANSFORM(COLLECT_LIST(NAMED_STRUCT('v', x)) FILTER(WHERE x > 1), s -> s.v)" in out
+    filtered = "COLLECT_LIST(NAMED_STRUCT('v', x)) FILTER(WHERE x > 1)"
+    assert f"TRANSFORM({filtered}, {ITEM} -> {ITEM}.v)" in out
     assert "ARRAY_SORT(COLLECT_LIST(NAMED_STRUCT('k0', y, 'v', x)) OVER (PARTITION BY k)" in out
     assert "COLLECT_LIST(DISTINCT x) AS c" in out  # as written
 
