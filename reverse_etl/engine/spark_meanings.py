@@ -558,8 +558,9 @@ def _with_aggregate(unit: exp.Expr, node: exp.Expr, aggregate: exp.Expr) -> exp.
 
 
 def _comparator(keys: list[exp.Ordered]) -> exp.Expr:
-    """``(l, r) -> -1 / 1 / 0`` ordering two NAMED_STRUCTs by their keys ``k0``, ``k1``...
-    as the ORDER BY says (a NULL key first or last, as the model's dialect reads it)."""
+    """``(left, right) -> -1 / 1 / 0`` (named ``_LEFT``, ``_RIGHT``) ordering two
+    NAMED_STRUCTs by their keys ``k0``, ``k1``... as the ORDER BY says (a NULL key first or
+    last, as the model's dialect reads it)."""
     ifs: list[exp.If] = []
     for i, key in enumerate(keys):
         for a, b, result in ((_LEFT, _RIGHT, -1), (_RIGHT, _LEFT, 1)):
