@@ -240,3 +240,20 @@ def test_an_average_interval_divided_by_a_number_stays_a_division_of_the_interva
     out = typed_meanings(tree, "duckdb", types.get).sql("postgres")
     assert "AVG(ts - ts) / 2 AS a" in out
     assert "CAST(AVG(n) AS DOUBLE PRECISION) / 2 AS c" in out
+
+
+def test_an_alias_a_later_clause_names_keeps_the_typed_rewrites() -> None:
+    """qualify() writes the aliased expression where GROUP BY or a later select item names
+    it: the typed copy had more nodes than the query, and every typed rewrite was given up
+    (``len`` of a list went as PostgreSQL's ``length``, an error there)."""
+    from reverse_etl.engine.pg_meanings import typed_meanings
+
+    types = {("", "shop", "orders"): {"l": "INT[]", "n": "BIGINT"}}
+    for model in (
+        "select len(l) as k, count(*) as c from shop.orders group by k",
+        "select len(l) as k, count(*) as c from shop.orders group by 1",
+        "select len(l) as k, k + 1 as j from shop.orders",
+    ):
+        tree = sqlglot.parse_one(model, read="duckdb")
+        out = typed_meanings(tree, "duckdb", types.get).sql("postgres")
+        assert "COALESCE(ARRAY_LENGTH(l, 1), 0) AS BIGINT) END AS k" in out, model

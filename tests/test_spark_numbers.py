@@ -153,3 +153,19 @@ def test_the_length_of_a_list_is_its_size() -> None:
     assert "CASE WHEN l IS NULL THEN NULL ELSE CAST(SIZE(l) AS BIGINT) END AS a" in out
     assert "LENGTH(s) AS b" in out
     assert "CAST(SIZE(ARRAY(1, 2)) AS BIGINT) END AS c" in out
+
+
+def test_an_alias_a_later_clause_names_keeps_the_rewrites() -> None:
+    """qualify() writes the aliased expression where GROUP BY, WHERE, HAVING or a later
+    select item names its alias (DuckDB allows each): the typed copy then had more casts and
+    divisions than the query, and every rewrite of the query was given up, silently."""
+    for sql, x in (
+        ("select cast(d as int) as v, count(*) as n from orders group by v", "d"),
+        ("select cast(d as int) as v, count(*) as n from orders group by 1", "d"),
+        ("select cast(d as int) as v, v + 1 as w from orders", "d"),
+        ("select cast(d as int) as v from orders where v > 1", "d"),
+        ("select s, cast(sum(d) as int) as v from orders group by s having v > 0", "SUM(d)"),
+    ):
+        assert f"CAST({ROUNDED.format(x=x)} AS INT) AS v" in spark_sql(sql), sql
+    out = spark_sql("select d / 2 as h, h * 2 as h2 from orders where h > 1")
+    assert "CAST(d AS DOUBLE) / CAST(2 AS DOUBLE) AS h" in out, out

@@ -7,7 +7,9 @@ written."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlglot import exp
@@ -23,6 +25,7 @@ from reverse_etl.engine.portable import innermost_first
 TableTypes = Callable[[tuple[str, str, str]], Mapping[str, str] | None]
 
 _CATALOG, _DB = "__retl_catalog", "__retl_db"  # stand for the session's own
+_TWIN = "retl_twin"  # a node's mark in the copy to type (sqlglot's meta: copied with it)
 
 
 def typed_pairs(
@@ -33,18 +36,29 @@ def typed_pairs(
 ) -> list[tuple[exp.Expr, exp.Expr]]:
     """Each node ``find(tree)`` gives, with its twin in a typed copy of ``tree``, the
     innermost first (a rewrite copies its operands, with their own rewrites done); none when
-    there is no such node, the copy cannot be typed, or ``find`` gives it other nodes."""
+    there is no such node or the copy cannot be typed. Each node is marked in the copy before
+    it is qualified, and its twin is the node that keeps the mark: qualify() writes an alias
+    a later clause names in its place (``GROUP BY v``, ``GROUP BY 1``, ``WHERE h > 1``, a
+    lateral alias in the select list), which gave the copy more such nodes than the query
+    had, and the nodes paired by their order were given up, every one (a cast of a fraction
+    to an integer went as written: truncated on Spark). A node the copy lost has no twin.
+    The nodes left without one are said (``untyped_notes``)."""
     nodes = find(tree)
     if not nodes:
         return []
-    typed = typed_copy(tree, dialect, table_types)
-    if typed is None:
-        return []
-    found = find(typed)
-    if [type(n) for n in found] != [type(n) for n in nodes]:
-        return []  # the copy lost or gained a node: not known
-    twins = {id(n): f for n, f in zip(nodes, found, strict=True)}
-    return [(n, twins[id(n)]) for n in innermost_first(nodes)]
+    marked = tree.copy()
+    for i, node in enumerate(find(marked)):
+        node.meta[_TWIN] = i
+    typed = typed_copy(marked, dialect, table_types)
+    twins: dict[int, exp.Expr] = {}
+    for found in find(typed) if typed is not None else []:
+        mark = found.meta.get(_TWIN)
+        if isinstance(mark, int) and mark not in twins:  # (an alias written out: the same)
+            twins[mark] = found
+    pairs = [(n, twins[i]) for i, n in enumerate(nodes) if i in twins]
+    _say_untyped([n for i, n in enumerate(nodes) if i not in twins], dialect)
+    by_id = {id(n): twin for n, twin in pairs}
+    return [(n, by_id[id(n)]) for n in innermost_first([n for n, _ in pairs])]
 
 
 def typed_copy(
@@ -115,3 +129,36 @@ def _unnested(tree: exp.Expr) -> exp.Expr:
                 view.set("alias", alias.copy())
             outer.replace(view)
     return tree
+
+
+_UNTYPED: ContextVar[list[str] | None] = ContextVar("retl_untyped", default=None)
+
+
+@contextmanager
+def untyped_notes() -> Iterator[list[str]]:
+    """While the block runs, the expressions (in the query's dialect, shortened) that a
+    rewrite needing their operands' types left as written because ``typed_pairs`` could not
+    type them: what may give another value than DuckDB's."""
+    notes: list[str] = []
+    token = _UNTYPED.set(notes)
+    try:
+        yield notes
+    finally:
+        _UNTYPED.reset(token)
+
+
+def _say_untyped(nodes: list[exp.Expr], dialect: str) -> None:
+    notes = _UNTYPED.get()
+    if notes is None:
+        return
+    for node in nodes:
+        try:
+            text = " ".join(node.sql(dialect=dialect).split())
+        except Exception:  # a rewrite's own function sqlglot cannot write back
+            text = node.key.upper()
+        text = text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+        if text not in notes:
+            notes.append(text)
+
+
+_SHOWN = 60  # characters of an expression said
