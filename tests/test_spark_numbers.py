@@ -169,3 +169,22 @@ def test_an_alias_a_later_clause_names_keeps_the_rewrites() -> None:
         assert f"CAST({ROUNDED.format(x=x)} AS INT) AS v" in spark_sql(sql), sql
     out = spark_sql("select d / 2 as h, h * 2 as h2 from orders where h > 1")
     assert "CAST(d AS DOUBLE) / CAST(2 AS DOUBLE) AS h" in out, out
+
+
+def test_what_could_not_be_typed_is_said() -> None:
+    """A table Spark cannot describe, an operand sqlglot cannot type (``first(d)``): the
+    cast and the division go as written, and are said (the engine's ``untyped``, which
+    ``retl plan`` and ``retl sync`` warn of); what was typed is not."""
+    from reverse_etl.engine.typed import untyped_notes
+
+    with untyped_notes() as notes:
+        out = spark_sql(
+            "select cast(first(d) as int) as a, first(d) / 2 as b, cast(d as int) as c, "
+            "cast(s as int) as e from orders"
+        )
+    assert f"CAST({ROUNDED.format(x='d')} AS INT) AS c" in out
+    assert notes == ["CAST(FIRST(d) AS INT)", "FIRST(d) / 2"]
+    with untyped_notes() as notes:
+        spark_sql("select cast(x as int) as a, y - 1 as b from unknown_table")
+    assert notes == ["CAST(x AS INT)", "y - 1"]
+    spark_sql("select cast(x as int) as a from unknown_table")  # none open: nothing kept

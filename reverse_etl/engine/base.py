@@ -60,6 +60,9 @@ class EngineCapabilities:
     project's rule on which files they may read is handed to it (``LocalFiles``).
     ``project_paths``: a model's relative file paths would be read from the folder retl runs
     in, so they are made the project's before it runs (``ProjectPaths``).
+    ``typed_rewrites``: a model's DuckDB SQL is rewritten by its operands' types where the
+    engine's own SQL means another value (a fraction cast to an integer, a division); what
+    could not be typed goes as written and is said (``TypedRewrites``).
     """
 
     dialect: str
@@ -71,6 +74,7 @@ class EngineCapabilities:
     subquery_fence: str = ""
     reads_local_files: bool = False
     project_paths: bool = False
+    typed_rewrites: bool = False
 
 
 class Engine(Protocol):
@@ -146,6 +150,16 @@ class ProjectPaths(Engine, Protocol):
     def parses(self, sql: str) -> bool:
         """Whether the engine's own parser reads ``sql`` (nothing runs): SQL it cannot read
         runs nothing, so its syntax error is the thing to say."""
+        ...
+
+
+class TypedRewrites(Engine, Protocol):
+    """An engine with ``capabilities.typed_rewrites``."""
+
+    def untyped(self, sql: str) -> list[str]:
+        """The expressions of ``sql`` (model dialect, as written there, shortened) whose
+        value may differ from DuckDB's here because their operands' types could not be found
+        (their rewrite needs them); none when every one was typed."""
         ...
 
 

@@ -63,6 +63,7 @@ from reverse_etl.engine.sql_guard import (
     without_final_semicolons,
 )
 from reverse_etl.engine.stars import star_modifier, stars_expanded
+from reverse_etl.engine.typed import untyped_notes
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -167,6 +168,7 @@ class PostgresEngine:
         default_schema="public",
         native_models=True,
         subquery_fence=" OFFSET 0",
+        typed_rewrites=True,
     )
 
     def __init__(
@@ -221,6 +223,13 @@ class PostgresEngine:
                 table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
             found.append((table.name, text))
         return found
+
+    def untyped(self, sql: str) -> list[str]:
+        """What ``transpile`` left as written for want of its operands' types
+        (``TypedRewrites``): ``len`` of a list, ``epoch_ms`` of a time, ``//``."""
+        with untyped_notes() as notes:
+            self.transpile(sql)
+        return notes
 
     def transpile(self, sql: str) -> str:
         """One ``model_dialect`` statement as PostgreSQL SQL, with the native models it reads

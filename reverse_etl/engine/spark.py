@@ -51,6 +51,7 @@ from reverse_etl.engine.spark_numbers import numbers_as_duckdb
 from reverse_etl.engine.spark_variant import variant_json_columns, variants_as_json
 from reverse_etl.engine.sql_guard import checked_output, model_query, refuse_odd_type_names
 from reverse_etl.engine.stars import stars_expanded
+from reverse_etl.engine.typed import untyped_notes
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -172,6 +173,7 @@ class SparkEngine:
         default_schema="default",
         native_models=True,
         reads_local_files=True,
+        typed_rewrites=True,
     )
 
     def __init__(self, conn: SparkConnection, *, model_dialect: str = "duckdb") -> None:
@@ -383,6 +385,13 @@ class SparkEngine:
                 hint="rewrite that part of the model in SQL both dialects accept",
             ) from None
         return checked_output(written, "spark", "Spark SQL", _refuse_code)
+
+    def untyped(self, sql: str) -> list[str]:
+        """What ``transpile`` left as written for want of its operands' types (``TypedRewrites``):
+        a fraction cast to an integer truncates here, a division of DECIMALs is one."""
+        with untyped_notes() as notes:
+            self.transpile(sql)
+        return notes
 
     def _read(self, tree: exp.Expr) -> exp.Expr:
         """A model's parsed tree as the rewrites read it: ``j->'k'`` in a function's

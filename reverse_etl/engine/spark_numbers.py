@@ -35,7 +35,10 @@ stay as it is (``round`` of either is an error), and so must a division of an in
 sqlglot types the operands from the tables' columns (``table_types``: Spark's catalog). It
 types ``2.5`` as a DOUBLE where both engines read a DECIMAL, which is why the kind of number
 of a cast's operand is left to Spark's ``typeof``. Where the types cannot be found (a table
-Spark cannot describe, a query sqlglot cannot qualify), the query goes as written.
+Spark cannot describe, a query sqlglot cannot qualify), the query goes as written, and so
+do a cast to an integer and a division of an operand sqlglot cannot type (``first(d)``,
+``list_max(l)``): each is said (``typed.untyped_notes``), and ``retl plan`` and ``retl
+sync`` warn of it.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from sqlglot import exp
 
 from reverse_etl.engine.portable import POINTS_IN_TIME, bigint, is_epoch_ms
 from reverse_etl.engine.spark_meanings import epoch_millis, list_size
-from reverse_etl.engine.typed import TableTypes, typed_pairs
+from reverse_etl.engine.typed import TableTypes, say_untyped, typed_pairs
 
 _FRACTIONAL = exp.DataType.REAL_TYPES  # DOUBLE, FLOAT, DECIMAL (and other dialects' kinds)
 _NUMBERS = exp.DataType.NUMERIC_TYPES
@@ -80,6 +83,8 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
         elif isinstance(node, exp.Cast):
             if _is(seen.this, _FRACTIONAL):
                 node.set("this", rounded(node.this))
+            elif _unknown(seen.this):  # first(d), list_max(l), m['k']: maybe a fraction
+                say_untyped([node], dialect)
         elif isinstance(node, exp.IntDiv):
             if _is(seen.this, _NUMBERS) and _is(seen.expression, _NUMBERS) and _fraction(seen):
                 # DuckDB's // of a fraction divides (a DOUBLE); Spark's DIV truncates
@@ -88,6 +93,8 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
         elif _is(seen.this, _NUMBERS) and _is(seen.expression, _NUMBERS):
             node.set("this", _double(node.this))
             node.set("expression", _double(node.expression))
+        elif isinstance(node, exp.Div) and (_unknown(seen.this) or _unknown(seen.expression)):
+            say_untyped([node], dialect)  # maybe a division of DECIMALs
     return tree
 
 
@@ -118,6 +125,11 @@ def _double(x: exp.Expr) -> exp.Expr:
 
 def _fraction(seen: exp.Expr) -> bool:
     return _is(seen.this, _FRACTIONAL) or _is(seen.expression, _FRACTIONAL)
+
+
+def _unknown(node: exp.Expr) -> bool:
+    """Whether sqlglot could not type ``node`` (a function it does not know)."""
+    return node.type is None or node.type.this == exp.DataType.Type.UNKNOWN
 
 
 def _is(node: exp.Expr, kinds: Collection[object]) -> bool:

@@ -3,7 +3,8 @@ depends on them (``spark_numbers.py`` from Spark's catalog, ``pg_meanings.typed_
 from PostgreSQL's): a query is qualified and typed on a copy, and each node to rewrite is
 paired with its typed twin. Where the types cannot be found (a table the engine cannot
 describe, a query sqlglot cannot qualify), there is no pairing and the query goes as
-written."""
+written; the nodes so left are said (``untyped_notes``: the engine's ``untyped``, which
+``retl plan`` and ``retl sync`` warn of at the model)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def typed_pairs(
         if isinstance(mark, int) and mark not in twins:  # (an alias written out: the same)
             twins[mark] = found
     pairs = [(n, twins[i]) for i, n in enumerate(nodes) if i in twins]
-    _say_untyped([n for i, n in enumerate(nodes) if i not in twins], dialect)
+    say_untyped([n for i, n in enumerate(nodes) if i not in twins], dialect)
     by_id = {id(n): twin for n, twin in pairs}
     return [(n, by_id[id(n)]) for n in innermost_first([n for n, _ in pairs])]
 
@@ -147,7 +148,9 @@ def untyped_notes() -> Iterator[list[str]]:
         _UNTYPED.reset(token)
 
 
-def _say_untyped(nodes: list[exp.Expr], dialect: str) -> None:
+def say_untyped(nodes: list[exp.Expr], dialect: str) -> None:
+    """``nodes`` (of the query being rewritten) left as written for want of a type, said
+    to the ``untyped_notes`` open, if any."""
     notes = _UNTYPED.get()
     if notes is None:
         return

@@ -5,9 +5,15 @@ page lists them). The sentences are built here once: the run (``runner.py``) and
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING, cast
 
 from reverse_etl.errors import Problem
+from reverse_etl.models.dialects import query_for
 from reverse_etl.pipeline.plan import DestinationPlan
+
+if TYPE_CHECKING:
+    from reverse_etl.engine.base import Engine, TypedRewrites
+    from reverse_etl.models.compile import CompiledModel
 
 BELOW_MINIMUM = "below min_match_coverage, a sync stops before sending"
 
@@ -81,3 +87,35 @@ def plan_warnings(plan: DestinationPlan) -> list[Problem]:
     out += [at("on_change", t) for t in _dedup_texts(held, plan.held_reason, 0, platform)]
     out += [Problem(t) for t in _dedup_texts(0, "", twice, platform)]
     return [replace(p, severity="warning") for p in out]
+
+
+_SHOWN_UNTYPED = 3  # expressions named; the rest counted
+
+
+def untyped_warning(compiled: CompiledModel, engine: Engine) -> Problem | None:
+    """A warning at ``compiled``'s file when the warehouse runs it with expressions whose
+    value may differ from DuckDB's because their operands' types could not be found (a
+    fraction cast to an integer truncated, a division of DECIMALs; the engine's
+    ``untyped``): they went as written, and were sent so, silently. None when there are
+    none, or the engine needs no types (DuckDB itself)."""
+    if not engine.capabilities.typed_rewrites:
+        return None
+    found = cast("TypedRewrites", engine).untyped(query_for(compiled, engine))
+    if not found:
+        return None
+    shown = "; ".join(found[:_SHOWN_UNTYPED])
+    if len(found) > _SHOWN_UNTYPED:
+        shown += f"; and {len(found) - _SHOWN_UNTYPED} more"
+    dialect = engine.capabilities.dialect
+    return Problem(
+        f"{len(found)} expression(s) may give other values in the warehouse ({dialect}) than "
+        f"DuckDB gives, their operands' types not found, and run as written: {shown} (a "
+        "fraction cast to an integer is rounded by DuckDB, truncated by Spark; DuckDB's "
+        "division is a DOUBLE's; len() of a list, a date minus a date, epoch_ms() of a time "
+        "are rewritten by their types)",
+        file=compiled.model.path,
+        hint="cast the operand to its type in the model (cast(x as decimal(12, 2)), "
+        f"cast(x as double)), or write the model in the warehouse's SQL: "
+        f"config(dialect='{dialect}')",
+        severity="warning",
+    )

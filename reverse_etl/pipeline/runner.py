@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,7 @@ from reverse_etl.errors import (
     ConfigError,
     Interrupted,
     InvalidRowsError,
+    Problem,
     RetlError,
     StateDamagedError,
     StateError,
@@ -53,7 +55,7 @@ from reverse_etl.pipeline.plan import (
     check_coverage,
     check_invalid,
 )
-from reverse_etl.pipeline.plan_warnings import mapping_change_text
+from reverse_etl.pipeline.plan_warnings import mapping_change_text, untyped_warning
 from reverse_etl.pipeline.report import SyncReport, new_run_id, write_report
 from reverse_etl.pipeline.send import execute
 from reverse_etl.pipeline.stores import open_state, reset_command, state_file
@@ -124,6 +126,7 @@ class Runner:
         reruns_before = bench.single_threaded
         configured: set[str] | None = None
         scopes: list[ScopeInfo] = []
+        typing: dict[str, Problem | None] = {}  # each model's, once
         for d in self.p.destinations_for_run(select):
             scope = d.state_scope()
             previous = store.scope_info(d.name, scope, count=False)  # keys not read here
@@ -164,6 +167,12 @@ class Runner:
                     StateView(scope, previous),
                     full_refresh=full_refresh,
                 )
+            if compiled.name not in typing:
+                with model_errors(compiled):
+                    typing[compiled.name] = untyped_warning(compiled, self.p.engine)
+            typing_said = typing[compiled.name]
+            if typing_said is not None:  # (said with the model's other warnings)
+                plan = replace(plan, warnings=(*plan.warnings, typing_said))
             changed = mapping_change_text(plan)
             if changed is not None:
                 self.p.console.warning(f"{d.name}: {changed}")

@@ -816,6 +816,40 @@ def test_an_ordered_list_beside_a_cast_keeps_the_cast_rounded_as_in_duckdb(spark
     assert [tuple(r) for r in engine.rows(engine.transpile(sql))] == expected
 
 
+def test_an_alias_named_again_keeps_the_cast_rounded_and_the_untyped_is_said(
+    spark: Any, spark_dir: Path, tmp_path: Path
+) -> None:
+    """``GROUP BY v`` of a cast's alias (DuckDB allows it): sqlglot's typed copy had the
+    cast twice, and every rewrite of the query was given up, silently (2.5 truncated to
+    2). What cannot be typed (``list_max`` of a list) goes as written, and ``retl plan``
+    says so at the model."""
+    sql = (
+        "select cast(d as int) as v, count(*) as n "
+        "from (values (cast(2.5 as decimal(3, 1)))) t(d) group by v"
+    )
+    expected = duckdb.sql(sql).fetchall()
+    assert expected == [(3, 1)]
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    assert [tuple(r) for r in engine.rows(engine.transpile(sql))] == expected
+    root = spark_project(tmp_path, "http://127.0.0.1:9", spark_dir, "untyped")
+    write_orders(root / "data" / "orders.parquet", 3)
+    model = root / "models" / "purchases.sql"
+    model.write_text(
+        MODEL.replace("total as value", "list_max(list_value(total)) / 1 as value"),
+        encoding="utf-8",
+    )
+    with Project.load(root) as p:
+        (plan,) = p.plan()
+    (said,) = [w for w in plan.warnings if "operands' types not found" in w.message]
+    assert said.file == model and said.severity == "warning"
+    assert "run as written: LIST_MAX([total]) / 1 (" in said.message, said.message
+    assert "config(dialect='spark')" in (said.hint or "")
+    model.write_text(MODEL, encoding="utf-8")  # every operand typed: nothing said
+    with Project.load(root) as p:
+        (plan,) = p.plan()
+    assert not [w for w in plan.warnings if "operands' types not found" in w.message]
+
+
 def test_date_diff_counts_as_duckdb_over_a_grid_of_times_and_dates(spark: Any) -> None:
     """Spark's datediff counts whole units; retl writes DuckDB's count (the boundaries
     crossed) for every part, over 225 pairs of times and of their dates."""

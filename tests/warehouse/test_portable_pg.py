@@ -99,6 +99,21 @@ def test_epoch_ms_and_len_of_columns_follow_their_types_in_the_catalog(
     assert [normal(r[5]) for r in got] == [normal(r[5]) for r in expected]
 
 
+def test_a_len_whose_alias_is_grouped_by_counts_the_list_and_the_untyped_is_said(
+    pg_engine: PostgresEngine,
+) -> None:
+    """``GROUP BY k`` of ``len(l) AS k``: sqlglot's typed copy had ``len`` twice, and the
+    rewrite was given up (PostgreSQL's ``length`` of an array: an error). A table
+    PostgreSQL cannot describe (another database's) leaves it as written, and says it."""
+    pg_engine.execute("DROP TABLE IF EXISTS grouped_lists")
+    pg_engine.execute("CREATE TABLE grouped_lists (l int[])")
+    pg_engine.execute("INSERT INTO grouped_lists VALUES ('{1,2}'), ('{3,4}'), ('{5}')")
+    sql = "select len(l) as k, count(*) as n from grouped_lists group by k order by k"
+    assert pg_engine.rows(pg_engine.transpile(sql)) == [(1, 1), (2, 2)]
+    assert pg_engine.untyped(sql) == []
+    assert pg_engine.untyped("select len(l) as k from other.public.lists") == ["LENGTH(l)"]
+
+
 def test_date_diff_counts_as_duckdb_over_a_grid_of_times_and_dates(
     pg_engine: PostgresEngine,
 ) -> None:
