@@ -7,6 +7,7 @@ contain secret values: code that raises must pass names (``TIKTOK_ACCESS_TOKEN``
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import os
 from collections.abc import Iterable, Sequence
@@ -159,6 +160,8 @@ class LockHeldError(LockError):
 
     exit_code: int = EXIT_LOCKED
     reason: ClassVar[str | None] = "locked"
+    # When the holding sync took the lock (UTC), as its lock says; None when not said.
+    held_since: dt.datetime | None = None
 
 
 class StateDamagedError(StateError):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import socket
 import threading
 import time
@@ -560,3 +562,72 @@ def test_a_state_file_another_process_holds_is_a_refused_run_exit_75(
     runs = invoke_cli("runs", "--project-dir", root, "--format", "json")
     statuses = [r["status"] for r in orjson.loads(runs.stdout)["runs"]]
     assert statuses[:2] == ["refused", "ok"], statuses
+
+
+# --- a run refused by a sync that has held the state too long (it may be hung) -------------
+@pytest.mark.parametrize(
+    ("held", "settings", "kinds"),
+    [
+        (dt.timedelta(hours=4), "", ["blocked: the last sync may be hung"]),
+        (dt.timedelta(hours=2), "", []),  # the default stuck_after is 3h
+        (
+            dt.timedelta(minutes=50),
+            "    stuck_after: 45m\n",
+            ["blocked: the last sync may be hung"],
+        ),
+        (dt.timedelta(days=9), "    stuck_after: null\n", []),
+        (
+            dt.timedelta(hours=4),
+            "    on: [failure, refused]\n",
+            ["blocked: the last sync may be hung", "refused"],
+        ),
+        (dt.timedelta(hours=4), "    on: [refused]\n", ["refused"]),
+    ],
+)
+@pytest.mark.usefixtures("env")
+def test_a_run_refused_by_a_sync_holding_the_state_past_stuck_after_is_a_failure_alert(
+    held: dt.timedelta,
+    settings: str,
+    kinds: list[str],
+    tmp_path: Path,
+    tiktok: SandboxServer,
+    hook: Recorder,
+) -> None:
+    """A hung sync keeps the lock, and every run after it is refused (exit 75), which is no
+    failure: nobody heard of it. A refusal by a holder older than ``stuck_after`` is said to
+    the webhooks of failures, with how long it has held the state."""
+    from reverse_etl.errors import LockHeldError
+    from reverse_etl.state.lock import SyncLock
+
+    root = project(tmp_path, tiktok.base_url, NOTIFY + settings)
+    with Project.load(root) as p:
+        state = p.state_file()
+    with SyncLock(state):  # the real lock, "the last sync" (this test), begun `held` ago
+        info = state.with_name(state.name + ".lock.info")
+        began = (dt.datetime.now(dt.timezone.utc) - held).isoformat(timespec="seconds")
+        first, _, rest = info.read_text(encoding="utf-8").partition("\n")
+        info.write_text(re.sub(r"since \S+$", f"since {began}", first) + "\n" + rest)
+        with Project.load(root) as p, pytest.raises(LockHeldError) as caught:
+            p.sync()
+    assert caught.value.held_since is not None
+    if not kinds:
+        assert hook.posts == []
+        return
+    ((_, body),) = hook.posts
+    sections = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"][1:]
+    assert [s.split("\n")[0].removeprefix("*the run*: ") for s in sections] == kinds
+    if kinds[0].startswith("blocked"):
+        said = "for 4 h " if held >= dt.timedelta(hours=1) else "for 5"  # 50 min and on
+        assert f"has held the state {said}" in sections[0], sections[0]
+        assert "another retl sync is running on this state (pid" in sections[0]
+        assert "stop it (a killed sync releases the lock" in sections[0]
+
+
+def test_stuck_after_is_a_duration_or_null(tmp_path: Path, tiktok: SandboxServer) -> None:
+    """A stuck_after that is no duration is a located error that says how to write one."""
+    root = project(tmp_path, tiktok.base_url, NOTIFY + "    stuck_after: 3 hours\n")
+    with pytest.raises(ConfigError) as caught:
+        Project.load(root)
+    (problem,) = caught.value.problems
+    assert problem.key == "notify[0].stuck_after"
+    assert "'90m', '3h', '1d'" in problem.message

@@ -3,6 +3,7 @@ declarations."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
@@ -428,6 +429,8 @@ def _refused_by_its_name(v: Any) -> Any:
 
 NotifyOnItem = Annotated[NotifyOn, BeforeValidator(_refused_by_its_name)]
 _SHARE = re.compile(r"\s*(\d+(\.\d+)?)\s*%\s*")
+_DURATION = re.compile(r"\s*([1-9][0-9]{0,5})\s*([smhd])\s*")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class WebhookConfig(_Strict):
@@ -455,6 +458,10 @@ class WebhookConfig(_Strict):
     """Percentage points of match coverage a destination may lose since its previous run."""
     sandbox: bool = False
     """Call it for ``retl sync --sandbox`` runs too (default: real runs only)."""
+    stuck_after: str | None = "3h"
+    """A run refused because the sync holding the state has held it this long (``90m``,
+    ``3h``, ``1d``) is a ``failure``: that sync may be hung, and every later run will be
+    refused too. ``null``: never (a refused run is then only ``refused``)."""
 
     @field_validator("url", mode="before")
     @classmethod
@@ -484,6 +491,25 @@ class WebhookConfig(_Strict):
         if match is None or float(match.group(1)) > 100:
             raise ValueError("must be a count of events (10) or a share of those sent ('2%')")
         return v
+
+    @field_validator("stuck_after")
+    @classmethod
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None and _DURATION.fullmatch(v) is None:
+            raise ValueError(
+                "must be a duration: a whole number followed by s, m, h or d ('90m', '3h', "
+                "'1d'), or null for never"
+            )
+        return v
+
+    @property
+    def stuck_limit(self) -> dt.timedelta | None:
+        """``stuck_after`` as a duration (None: never)."""
+        found = None if self.stuck_after is None else _DURATION.fullmatch(self.stuck_after)
+        if found is None:
+            return None
+        count, unit = int(found.group(1)), found.group(2)
+        return dt.timedelta(seconds=count * _UNIT_SECONDS[unit])
 
     def rejections_limit(self, sent: int) -> float:
         """The rejected events tolerated for a destination that sent ``sent`` events."""

@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from reverse_etl.destinations.shared.text import percent
-from reverse_etl.notify.triggers import COVERAGE_DROP, FAILURE, REFUSED, REJECTIONS, Alert
+from reverse_etl.notify.triggers import (
+    COVERAGE_DROP,
+    FAILURE,
+    REFUSED,
+    REJECTIONS,
+    STUCK,
+    Alert,
+)
 from reverse_etl.pipeline.report import SyncReport
 from reverse_etl.pipeline.send import DestinationResult
 from reverse_etl.secrets import scrub_data
@@ -19,6 +26,7 @@ _TITLES = {
     REJECTIONS: "events rejected",
     COVERAGE_DROP: "match coverage dropped",
     REFUSED: "refused",
+    STUCK: "blocked: the last sync may be hung",
 }
 
 

@@ -4,6 +4,7 @@ run refused because the last sync still held the state. Pure: values in, values 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -19,6 +20,10 @@ COVERAGE_DROP: Final = "coverage_drop"
 # A run that never ran (exit 75: the state was locked or in use), never a failure: a
 # 15-minute schedule whose sync takes 40 minutes would alert every 15 minutes.
 REFUSED: Final = "refused"
+# A refused run whose lock's holder has held the state longer than the webhook's
+# ``stuck_after``: that sync may be hung, and refuses every run after it. Said to the
+# webhooks that hear of failures (the schedule has stopped delivering).
+STUCK: Final = "stuck"
 
 # The destination's match coverage (0..1) in its previous run, or None (no previous run, or
 # it reported none).
@@ -44,10 +49,9 @@ def alerts_for(
     """The alerts of ``report`` that ``webhook`` subscribes to (its ``on:``). ``failed``: the
     sync ended on an error (raised), beyond what its results say. A refused run is no
     failure: only a webhook with ``refused`` in its ``on:`` hears of it."""
-    wanted = set(webhook.on)
+    wanted: set[str] = set(webhook.on)
     if report.refused is not None:
-        why = f"{report.refused}: nothing was done; the next run goes ahead"
-        return [Alert(REFUSED, None, why)] if REFUSED in wanted else []
+        return _refused_alerts(report, report.refused, webhook, wanted)
     alerts: list[Alert] = []
     for r in report.results:
         alerts += _destination_alerts(r, webhook, previous_coverage)
@@ -62,6 +66,36 @@ def alerts_for(
             )
         )
     return [a for a in alerts if a.kind in wanted]
+
+
+def _refused_alerts(
+    report: SyncReport, refused: str, webhook: WebhookConfig, wanted: set[str]
+) -> list[Alert]:
+    """A run the lock refused: ``refused`` for a webhook that asks for it; ``stuck`` (to the
+    webhooks of ``failure``) once the holder has held the state ``stuck_after`` or longer."""
+    alerts: list[Alert] = []
+    held, limit = report.lock_held_for, webhook.stuck_limit
+    if FAILURE in wanted and held is not None and limit is not None and held >= limit:
+        why = (
+            f"{masked(refused)}: it has held the state for {_duration(held)} (stuck_after: "
+            f"{webhook.stuck_after}), and every run refuses until it ends; if it is hung, stop "
+            "it (a killed sync releases the lock; its acknowledged events are kept)"
+        )
+        alerts.append(Alert(STUCK, None, why))
+    if REFUSED in wanted:
+        why = f"{masked(refused)}: nothing was done; the next run goes ahead"
+        alerts.append(Alert(REFUSED, None, why))
+    return alerts
+
+
+def _duration(span: dt.timedelta) -> str:
+    """``2 h 05 min``, ``45 min`` or ``3 d 4 h``: how long a lock was held, for a person."""
+    minutes = int(span.total_seconds()) // 60
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def _destination_alerts(

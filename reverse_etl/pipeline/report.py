@@ -39,6 +39,9 @@ class SyncReport:
     # Why it never ran: another sync held the state's lock, or another process the state
     # file (exit 75). Not a failure: the next run goes ahead (history lists it as refused).
     refused: str | None = None
+    # How long the sync that refused it had held the state's lock, when its lock said when
+    # it began (a webhook's ``stuck_after`` reads it: a hung sync refuses every later run).
+    lock_held_for: dt.timedelta | None = None
 
     @property
     def ok(self) -> bool:

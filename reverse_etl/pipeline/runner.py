@@ -9,6 +9,7 @@ Destination contract only.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -27,6 +28,7 @@ from reverse_etl.errors import (
     ConfigError,
     Interrupted,
     InvalidRowsError,
+    LockHeldError,
     Problem,
     RetlError,
     StateDamagedError,
@@ -307,6 +309,9 @@ class Runner:
                 if exc.exit_code != EXIT_LOCKED:
                     raise
                 report.error = report.refused = exc.message
+                if isinstance(exc, LockHeldError) and exc.held_since is not None:
+                    began = exc.held_since.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                    report.lock_held_for = max(asked - began, dt.timedelta(0))
                 record_refused(
                     self.p,
                     report,

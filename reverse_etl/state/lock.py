@@ -60,6 +60,7 @@ class SyncLock:
                 "another retl sync is running on this state" + (f" ({holder})" if holder else ""),
                 file=self.path,
                 hint="wait for it to finish; a killed sync releases the lock by itself",
+                held_since=held_since(holder),
             ) from None
         except OSError as exc:  # a folder, a link to nowhere or a loop where the lock file goes
             what = (
@@ -132,6 +133,19 @@ class SyncLock:
     ) -> None:
         self.info.unlink(missing_ok=True)
         self._lock.release()
+
+
+def held_since(holder: str) -> dt.datetime | None:
+    """When the sync named by ``holder`` ("pid 123 on host since 2026-01-01T00:00:00+00:00")
+    took the lock, in UTC; None when it does not say (a garbled or older file)."""
+    found = re.fullmatch(r"pid \d+ on \S+ since (\S+)", holder)
+    if found is None:
+        return None
+    try:
+        since = dt.datetime.fromisoformat(found.group(1))
+    except ValueError:
+        return None
+    return None if since.utcoffset() is None else since.astimezone(dt.timezone.utc)
 
 
 def _alive(pid: int) -> bool:

@@ -285,12 +285,13 @@ class WarehouseStateStore:
             conn.autocommit = True
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
             if not row or not row[0]:
-                holder = _lock_holder(conn, key)
+                holder, since = _lock_holder(conn, key)
                 raise LockHeldError(
                     f"another retl sync is running on the state in schema {self.schema}"
                     + (f" ({holder})" if holder else ""),
                     hint="wait for it to finish; a killed sync's lock is released with its "
                     "connection",
+                    held_since=since,
                 )
             # Who holds it, for a sync it refuses (as the local state's lock file says):
             # the session's name, which pg_stat_activity shows to the same role.
@@ -772,11 +773,12 @@ class WarehouseStateStore:
 _HOLDER = "retl sync: "  # the lock session's application_name starts so
 
 
-def _lock_holder(conn: Any, key: int) -> str | None:
+def _lock_holder(conn: Any, key: int) -> tuple[str | None, dt.datetime | None]:
     """ "pid 4242 on host since 2026-12-07T09:37:27+00:00" of the session holding the state's
     advisory lock (a single bigint key: ``objid`` its low 32 bits, ``classid`` its high ones,
-    0 for a CRC-32), from its application_name; None when not seen: another role's
-    session (pg_stat_activity hides it), or a retl from before the name."""
+    0 for a CRC-32), from its application_name, and when that session began (the sync took
+    the lock on it at once); (None, None) when not seen: another role's session
+    (pg_stat_activity hides it), or a retl from before the name."""
     with contextlib.suppress(Exception):
         row = conn.execute(
             "SELECT a.application_name, a.backend_start FROM pg_locks l "
@@ -787,9 +789,10 @@ def _lock_holder(conn: Any, key: int) -> str | None:
             [key],
         ).fetchone()
         if row and isinstance(row[0], str) and row[0].startswith(_HOLDER):
-            since = row[1].astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-            return f"{row[0].removeprefix(_HOLDER)} since {since}"
-    return None
+            began = row[1].astimezone(dt.timezone.utc)
+            since = began.isoformat(timespec="seconds")
+            return f"{row[0].removeprefix(_HOLDER)} since {since}", began
+    return None, None
 
 
 # What a batch whose acknowledgement could not be recorded means for the run.

@@ -4,6 +4,7 @@ only "another retl sync is running on the state in schema retl_state"."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import socket
@@ -31,6 +32,11 @@ def test_the_refusal_names_the_holder(pg_db: PostgresConnection) -> None:
                 f"(pid {os.getpid()} on {socket.gethostname()} since "
             )
             assert re.search(r" since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00\)$", message)
+            # when it began, as data (a webhook's stuck_after reads it): the lock session's
+            # start, which the message names to the second
+            since = caught.value.held_since
+            assert since is not None and since.utcoffset() == dt.timedelta(0)
+            assert since.isoformat(timespec="seconds") in message
         with other.lock():  # released with the holder's session
             pass
     finally:
