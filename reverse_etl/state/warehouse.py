@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import select
 import socket
 import zlib
 from collections.abc import Iterator, Sequence
@@ -435,7 +436,7 @@ class WarehouseStateStore:
         ``locked``: a write only the lock's holder may make (acknowledgements): after a
         dropped connection it is made only while the lock's own session is still there (a
         restarted server ends both, which releases the lock: another sync may hold it)."""
-        if locked and self._lost and self._acks is None:
+        if locked and ((self._lost and self._acks is None) or self._lock_heard_from()):
             self._check_lock(doing, hint)
         try:
             with self.engine.said(f"{doing} in the state (schema {self.schema})", hint):
@@ -447,6 +448,23 @@ class WarehouseStateStore:
                 self._acks = None
             self._lost = True
             raise
+
+    def _lock_heard_from(self) -> bool:
+        """Whether the lock's session has something from the server waiting, seen without a
+        round trip (a poll of its socket: one system call per batch). The session sits idle
+        once it holds the lock, so the server writes to it only to end it (an administrator's
+        ``pg_terminate_backend``, a shutdown), which releases the lock: ``_check_lock`` then
+        asks. Without this, acknowledgements went on without the lock until a write failed."""
+        conn = self._lock_conn
+        if conn is None:
+            return False
+        if conn.closed:
+            return True  # closed on this side: ask
+        try:
+            ready, _, _ = select.select([conn.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(ready)
 
     def _check_lock(self, doing: str, hint: str | None) -> None:
         """Raise unless the lock's session (held for a sync) still answers."""

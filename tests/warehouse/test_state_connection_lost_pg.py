@@ -7,6 +7,7 @@ dropped, so the run's history, written after the failure, gets a new one."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 
@@ -88,3 +89,57 @@ def test_with_the_lock_s_session_alive_the_next_write_reconnects(
     keys = pg_engine.rows("SELECT row_key FROM retl_state.synced_rows ORDER BY row_key")
     assert keys == [("k1",), ("k3",)]
     store.close()
+
+
+def test_when_only_the_lock_s_session_ends_the_next_batch_is_not_recorded(
+    pg_engine: PostgresEngine,
+) -> None:
+    """An administrator ends the lock's session alone (``pg_terminate_backend``): the lock is
+    released and another sync may take it, while this one's acknowledgement session lives.
+    The acknowledgements stopped only at the next lost connection; now the next batch sees
+    the server's word on the lock's socket (no round trip) and is not written."""
+    store = WarehouseStateStore(pg_engine, "retl_state")
+    with store.lock():
+        store.record_acknowledged("d", "s", ["k1"], ["h1"])
+        lock_pid = store._lock_conn.info.backend_pid
+        assert pg_engine.rows("SELECT pg_terminate_backend(%s)", [lock_pid]) == [(True,)]
+        _wait_gone(pg_engine, lock_pid)
+        second = PostgresEngine(pg_engine.conn)
+        other = WarehouseStateStore(second, "retl_state")
+        try:
+            # the lock is free: a second sync takes it
+            with other.lock(), pytest.raises(EngineError) as caught:
+                store.record_acknowledged("d", "s", ["k2"], ["h2"])
+        finally:
+            other.close()
+            second.close()
+        assert "still holds the state's lock" in caught.value.message
+        assert "another sync may hold it now" in (caught.value.hint or "")
+    keys = pg_engine.rows("SELECT row_key FROM retl_state.synced_rows ORDER BY row_key")
+    assert keys == [("k1",)]
+    store.close()
+
+
+def test_an_idle_lock_session_costs_no_round_trip_per_batch(
+    pg_engine: PostgresEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock is checked by a poll of its socket: a batch asks the server nothing more."""
+    store = WarehouseStateStore(pg_engine, "retl_state")
+    with store.lock():
+        asked: list[str] = []
+        lock_conn = store._lock_conn
+        real = lock_conn.execute
+        monkeypatch.setattr(lock_conn, "execute", lambda *a, **k: asked.append(a[0]) or real(*a))
+        for i in range(5):
+            store.record_acknowledged("d", "s", [f"k{i}"], [f"h{i}"])
+        assert asked == []
+    store.close()
+
+
+def _wait_gone(engine: PostgresEngine, pid: int) -> None:
+    """Until the ended backend has left (pg_terminate_backend only signals it)."""
+    for _ in range(500):
+        if engine.rows("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]) == [(0,)]:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"backend {pid} still there after pg_terminate_backend")
