@@ -542,11 +542,24 @@ class PostgresEngine:
             "options": options,
         }
         try:
-            return psycopg.connect(
+            con = psycopg.connect(
                 autocommit=autocommit, **{k: v for k, v in params.items() if v is not None}
             )
         except psycopg.Error as exc:
             raise _connect_error(c, exc) from None
+        if con.info.server_version >= 140000:
+            # A session of the sync may sit idle for long: the state lock's the whole sync,
+            # the acknowledgements' between batches (a minute's Retry-After), the model's
+            # while the rows are sent. A server's (a role's, a database's)
+            # idle_session_timeout ended it: the lock was released, a batch lost.
+            try:
+                con.execute("SET idle_session_timeout = 0")
+                if not autocommit:
+                    con.commit()
+            except psycopg.Error as exc:
+                con.close()
+                raise _connect_error(c, exc) from None
+        return con
 
 
 class _Stream:

@@ -436,9 +436,9 @@ class WarehouseStateStore:
         ``locked``: a write only the lock's holder may make (acknowledgements): after a
         dropped connection it is made only while the lock's own session is still there (a
         restarted server ends both, which releases the lock: another sync may hold it)."""
-        if locked and ((self._lost and self._acks is None) or self._lock_heard_from()):
-            self._check_lock(doing, hint)
         try:
+            if locked and ((self._lost and self._acks is None) or self._lock_heard_from()):
+                self._check_lock(doing, hint)  # (what ends it likely ended this one too)
             with self.engine.said(f"{doing} in the state (schema {self.schema})", hint):
                 yield self._ack_conn()
         except EngineError:

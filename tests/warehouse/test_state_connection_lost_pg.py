@@ -22,6 +22,7 @@ def _end_session(engine: PostgresEngine, store: WarehouseStateStore) -> None:
     """What a server restart does to the store's acknowledgement session."""
     pid = store._ack_conn().info.backend_pid
     assert engine.rows("SELECT pg_terminate_backend(%s)", [pid]) == [(True,)]
+    _wait_gone(engine, pid)
 
 
 def test_a_lost_session_is_said_and_the_next_write_reconnects(pg_engine: PostgresEngine) -> None:
@@ -63,6 +64,7 @@ def test_after_the_lock_s_session_ended_nothing_more_is_recorded(
         lock_pid = store._lock_conn.info.backend_pid
         _end_session(pg_engine, store)
         assert pg_engine.rows("SELECT pg_terminate_backend(%s)", [lock_pid]) == [(True,)]
+        _wait_gone(pg_engine, lock_pid)
         with pytest.raises(EngineError, match="lost the connection"):
             store.record_acknowledged("d", "s", ["k2"], ["h2"])
         with pytest.raises(EngineError) as caught:
@@ -143,3 +145,24 @@ def _wait_gone(engine: PostgresEngine, pid: int) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"backend {pid} still there after pg_terminate_backend")
+
+
+def test_the_sync_s_idle_sessions_outlive_the_server_s_idle_session_timeout(
+    pg_engine: PostgresEngine,
+) -> None:
+    """A database (or role) whose ``idle_session_timeout`` is short would end the lock's
+    session, which sits idle the whole sync (and the lock with it), and the acknowledgement
+    session between two batches: retl turns it off in each of its sessions."""
+    (db,) = pg_engine.rows("SELECT current_database()")[0]
+    pg_engine.execute(f'ALTER DATABASE "{db}" SET idle_session_timeout = 300')  # new sessions
+    store = WarehouseStateStore(pg_engine, "retl_state")
+    with store.lock():
+        store.record_acknowledged("d", "s", ["k1"], ["h1"])
+        time.sleep(0.6)  # idle past the database's timeout (nothing timed is asserted)
+        store.record_acknowledged("d", "s", ["k2"], ["h2"])
+        (lock_setting,) = store._lock_conn.execute("SHOW idle_session_timeout").fetchone()
+    (acks_setting,) = store._ack_conn().execute("SHOW idle_session_timeout").fetchone()
+    assert (lock_setting, acks_setting) == ("0", "0")
+    keys = pg_engine.rows("SELECT row_key FROM retl_state.synced_rows ORDER BY row_key")
+    assert keys == [("k1",), ("k2",)]
+    store.close()
