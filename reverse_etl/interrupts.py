@@ -9,7 +9,10 @@ sent those events again, double counted past the platforms' 48-hour deduplicatio
 So a loop that sends declares itself with :func:`held`. While it runs, the handler asks
 :func:`hold` first: it records the signal's name and returns, and the loop takes it at its
 own safe points (:func:`pending`), stops sending, records the answers it waits for, and
-hands the interruption back to its caller. Outside such a loop the handler raises, as before.
+hands the interruption back to its caller. ``pipeline.send.execute`` holds them too from a
+destination's open session to its run record (the session's close, the fold of its answers):
+raised there, it lost the result of a destination that had sent. Outside, the handler
+raises, as before.
 
 Only plain attribute reads and writes happen in the handler: no lock is taken there (an
 ``Event.set()`` could deadlock on a lock the interrupted main thread holds).
@@ -27,18 +30,27 @@ class _Hold:
         self.depth = 0  # loops that hold signals now (the main thread's: one at most)
         self.signal: str | None = None  # the first signal held and not yet taken
         self.count = 0  # signals held during the current loop
+        # what the innermost hold waits for, as a second signal's line says it
+        self.waiting: list[str] = []
 
 
 _HOLD = _Hold()
 
 
+IN_FLIGHT = (
+    "waiting for the answers to the requests in flight (SIGKILL stops at once; the next sync "
+    "sends their events again)"
+)
+
+
 @contextmanager
-def held() -> Iterator[None]:
+def held(waiting: str = IN_FLIGHT) -> Iterator[None]:
     """While the body runs, a SIGINT or SIGTERM the CLI receives is held for the body to
     take (:func:`pending`) instead of raised. A signal held after the body's last look (it
     can land as the body ends) is not raised either: :func:`pending` still says it after the
     body, until the next :func:`held`, and the caller must look once more after the ``with``
-    or lose it.
+    or lose it. ``waiting``: what the body does until it takes the signal, as the line
+    about a second signal says it ("still waiting for ...").
     Only the main thread's loop holds them (Python runs handlers there): a loop in another
     thread changes nothing."""
     if threading.current_thread() is not threading.main_thread():
@@ -48,9 +60,11 @@ def held() -> Iterator[None]:
         _HOLD.signal = None
         _HOLD.count = 0
     _HOLD.depth += 1
+    _HOLD.waiting.append(waiting)
     try:
         yield
     finally:
+        _HOLD.waiting.pop()
         _HOLD.depth -= 1
 
 
@@ -64,6 +78,11 @@ def hold(name: str) -> int:
         _HOLD.signal = name
     _HOLD.count += 1
     return _HOLD.count
+
+
+def waiting() -> str:
+    """What the innermost loop that holds signals does until it takes one (``held``)."""
+    return _HOLD.waiting[-1] if _HOLD.waiting else IN_FLIGHT
 
 
 def pending() -> str | None:

@@ -122,10 +122,7 @@ def signals_as_interrupt() -> Iterator[None]:
         Interrupted.last_signal = name
         held = interrupts.hold(name)  # a sending loop takes it at its next safe point
         if held > 1:
-            said = (
-                f"retl: {name} received again, still waiting for the answers to the requests "
-                "in flight (SIGKILL stops at once; the next sync sends their events again)\n"
-            )
+            said = f"retl: {name} received again, still {interrupts.waiting()}\n"
         else:
             said = f"retl: {name} received, stopping\n"
         # os.write, not print: the signal may land while the main thread writes to stderr.

@@ -6,6 +6,7 @@ holds the whole model in memory. Acknowledgements arrive in this thread (see del
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,13 +15,14 @@ from typing import Any
 
 import orjson
 
+from reverse_etl import interrupts
 from reverse_etl.delivery.batching import Batch, Chunk, batch_events
 from reverse_etl.delivery.observer import DeliveryObserver
 from reverse_etl.delivery.outcome import Outcome
 from reverse_etl.delivery.result import DeliveryResult
 from reverse_etl.delivery.retry import RetryPolicy
 from reverse_etl.delivery.runner import deliver
-from reverse_etl.destinations.base import Coverage, Session, Target
+from reverse_etl.destinations.base import Coverage, ResolvedSource, Session, Target
 from reverse_etl.destinations.shared.pii_text import mask_text, masked_key
 from reverse_etl.engine.base import iter_batches
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine
@@ -183,7 +185,9 @@ def execute(
     ``state`` as it lands, with its delivery-log rows (accepted rows only with
     ``log_accepted``). Errors from the platform end up in the result. The result's warnings
     and error are text, kept in the run report and history as the command says them: files
-    inside ``root`` (the project) relative to it."""
+    inside ``root`` (the project) relative to it. A Ctrl-C or SIGTERM once the session is
+    open is held (``interrupts``) until the result is whole, then handed back in
+    ``result.interrupted`` for the caller to record the result, then raise it."""
     dest = plan.destination
     result = _result(plan, target, root)
     started = time.monotonic()
@@ -195,28 +199,89 @@ def execute(
         mask_event_ids=plan.encode.mask_event_ids,
     )
     source = dest.known_source(target) if plan.rows_to_send == 0 else None
-    explained: Problem | None = None
-    if source is not None:
-        # Nothing to send and the event source known from the settings: no session (no HTTP
-        # client: its imports were ~0.15 s of an unchanged re-sync, issue #18), no request.
-        outcome = _NOTHING_SENT
-    else:
-        with dest.open(target, policy) as session:
-            source = session.source
-            outcome = _deliver(
-                engine,
-                plan,
-                session,
-                result=result,
-                log=log,
-                state=state,
-                observer=observer,
-                policy=policy,
-                limit=limit,
-                log_accepted=log_accepted,
-            )
-            if outcome.terminal_error is not None:
-                explained = session.explain(outcome.terminal_error)
+    session: Session | None = None
+    closing = contextlib.ExitStack()
+    if source is None:
+        with contextlib.ExitStack() as opening:
+            # A signal while the session opens (it may wait on the platform) raises at once:
+            # nothing was sent yet.
+            session = opening.enter_context(dest.open(target, policy))
+            closing = opening.pop_all()
+    # From here on a signal is held until the destination's result is whole: sending, the
+    # session's close, the fold and the run record (raised there, it lost the result of a
+    # destination that had sent). The sending loop takes it at its own safe points; one that
+    # comes after its last look is taken below, once everything is recorded.
+    with interrupts.held(RECORDING):
+        explained: Problem | None = None
+        with closing:  # the session closes with the signals held
+            if session is None:
+                # Nothing to send and the event source known from the settings: no session
+                # (no HTTP client: its imports were ~0.15 s of an unchanged re-sync, issue
+                # #18), no request.
+                assert source is not None
+                outcome = _NOTHING_SENT
+            else:
+                source = session.source
+                outcome = _deliver(
+                    engine,
+                    plan,
+                    session,
+                    result=result,
+                    log=log,
+                    state=state,
+                    observer=observer,
+                    policy=policy,
+                    limit=limit,
+                    log_accepted=log_accepted,
+                )
+                if outcome.terminal_error is not None:
+                    explained = session.explain(outcome.terminal_error)
+        _recorded(
+            engine,
+            plan,
+            result,
+            outcome,
+            explained,
+            source=source,
+            state=state,
+            log=log,
+            run_id=run_id,
+            root=root,
+            limit=limit,
+        )
+    result.duration = time.monotonic() - started
+    held = interrupts.pending()
+    if result.interrupted is None and held is not None:
+        # The signal came once the send was over: the destination's result is whole (its
+        # answers folded, its run recorded); the run stops after it.
+        result.interrupted = Interrupted(held)
+    return result
+
+
+# What a second signal's line says while a destination's answers are recorded (``execute``).
+RECORDING = (
+    "recording the answers in the state (SIGKILL stops at once; the next sync finishes "
+    "recording them)"
+)
+
+
+def _recorded(
+    engine: DuckDBEngine,
+    plan: DestinationPlan,
+    result: DestinationResult,
+    outcome: DeliveryResult,
+    explained: Problem | None,
+    *,
+    source: ResolvedSource,
+    state: StateStore | None,
+    log: LogRows,
+    run_id: str,
+    root: Path | None,
+    limit: int | None,
+) -> None:
+    """``result`` filled in from the send's ``outcome``; the answers folded into ``state``
+    and the destination's run recorded there, unless the send stopped short."""
+    dest = plan.destination
     result.event_source_id = source.id
     result.event_source_how = source.how
     result.event_source_name = source.name
@@ -233,7 +298,6 @@ def execute(
     result.requests = outcome.requests
     result.retries = outcome.retries
     result.bisections = outcome.bisections
-    result.duration = time.monotonic() - started
     if outcome.interrupted is not None:
         # The answers that arrived meanwhile are in the journal, folded when the state
         # closes: the stop does no more here (no fold, no skipped rows' log, no run record).
@@ -242,7 +306,7 @@ def execute(
         result.error = _interrupted_text(
             outcome, explained, dest.capabilities.platform, result, root
         )
-        return result
+        return
     if outcome.not_recorded is not None:
         # Nothing more is written to a state that just failed (no fold, no run record): the
         # batches recorded before stay, the journal's are folded when the state closes.
@@ -251,7 +315,7 @@ def execute(
         if outcome.stop_reason != "not recorded":  # the platform's answer stopped it first
             first = _error_of(outcome, explained, dest.capabilities.platform, result, root)
             result.error = f"{first}; then {result.error}" if first else result.error
-        return result
+        return
     if state is not None:
         if plan.rows_invalid and dest.settings.skip_invalid_record:
             log_skipped(engine, plan, state, log)
@@ -267,7 +331,6 @@ def execute(
             run_id=run_id,
         )
     result.error = _error_of(outcome, explained, dest.capabilities.platform, result, root)
-    return result
 
 
 def _error_of(
