@@ -249,6 +249,7 @@ class Interrupted(KeyboardInterrupt):
         *,
         rest: str = "",
         sent: bool = True,
+        kept: str = "",
     ) -> None:
         super().__init__(signal_name)
         self.signal_name = signal_name
@@ -258,6 +259,8 @@ class Interrupted(KeyboardInterrupt):
         self.sent = sent
         # What the next sync does about the rows not sent (said after "stopped sending; ...")
         self.rest = rest or "the next sync sends the rest"
+        # What the state kept of what was acknowledged (said after "stopped sending; ")
+        self.kept = kept or "the events acknowledged before are recorded in the state"
 
     @classmethod
     def from_query(cls, exc: BaseException) -> Interrupted | None:

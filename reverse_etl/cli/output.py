@@ -217,8 +217,7 @@ def _interrupted(out: Output, exc: KeyboardInterrupt) -> NoReturn:
     text = "interrupted" if signal_name == "SIGINT" else f"terminated by {signal_name}"
     if report is not None and isinstance(exc, Interrupted):
         text += (
-            ": stopped sending; the events acknowledged before are recorded in the state and "
-            f"{exc.rest} (run report: {report})"
+            f": stopped sending; {exc.kept} and {exc.rest} (run report: {report})"
             if exc.sent
             else f" before anything was sent (run report: {report})"
         )

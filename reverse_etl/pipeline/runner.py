@@ -272,11 +272,16 @@ class Runner:
                 # into the state when it closes, below. Said once everything is written.
                 signal = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
                 sent = report.interrupted is not None or bool(report.results)
-                interrupted = Interrupted(signal, rest=_after_interruption(full_refresh), sent=sent)
+                interrupted = Interrupted(
+                    signal,
+                    rest=_after_interruption(full_refresh),
+                    sent=sent,
+                    kept=_kept_after_interruption(report),
+                )
                 exit_code = EXIT_SIGTERM if signal == "SIGTERM" else EXIT_SIGINT
                 report.error = (
-                    f"interrupted by {signal}: stopped sending; the events acknowledged before "
-                    f"are recorded in the state, and {interrupted.rest}"
+                    f"interrupted by {signal}: stopped sending; {interrupted.kept}, and "
+                    f"{interrupted.rest}"
                     if sent
                     else f"interrupted by {signal} before anything was sent"
                 )
@@ -507,6 +512,22 @@ def _after_interruption(full_refresh: bool) -> str:
             "(run it with --full-refresh again for those)"
         )
     return "the next sync sends the rest"
+
+
+def _kept_after_interruption(report: SyncReport) -> str:
+    """What the state kept of what an interrupted sync's destinations had acknowledged: all
+    of it, unless an answer could not be recorded (a full disk, a state server gone; the
+    destination's error says which), whose events the next sync sends again."""
+    lost = [r.destination for r in report.results if r.not_recorded is not None]
+    if not lost:
+        return ""  # Interrupted's own: all of it is recorded
+    names = ", ".join(lost)
+    return (
+        f"an acknowledged batch of {names} could not be recorded in the state ({names}'s "
+        "error says why), so the next sync sends its events again (with the same event_id: "
+        "the platform drops repeats within 48 hours); the events acknowledged before it are "
+        "recorded"
+    )
 
 
 def _hours(dest: Destination) -> int:

@@ -303,6 +303,7 @@ def _recorded(
         # closes: the stop does no more here (no fold, no skipped rows' log, no run record).
         # An error that stopped the send before the signal is what it says (the key to fix).
         result.interrupted = outcome.interrupted
+        result.not_recorded = outcome.not_recorded  # (said by the run's error too)
         result.error = _interrupted_text(
             outcome, explained, dest.capabilities.platform, result, root
         )

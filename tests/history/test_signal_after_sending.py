@@ -27,6 +27,7 @@ from reverse_etl.cli.output import signals_as_interrupt
 from reverse_etl.errors import Interrupted
 from reverse_etl.project import Project
 from reverse_etl.sandbox import SandboxServer
+from tests.conftest import invoke_in_process
 from tests.test_sync import SECRET, events_project
 
 ROWS = 30
@@ -146,3 +147,36 @@ def test_a_second_signal_during_the_fold_says_what_retl_waits_for(
     assert "retl: SIGINT received, stopping\n" in said
     assert "retl: SIGINT received again, still recording the answers in the state" in said
     assert "requests in flight" not in said
+
+
+def test_a_batch_not_recorded_before_the_signal_is_said_by_the_runs_message(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM, then the first answer could not be recorded (a full disk): the destination's
+    error said so, but the run's message (report, history, the CLI's line) said "the events
+    acknowledged before are recorded in the state", and nothing of the batch the next sync
+    sends again."""
+    import errno
+
+    from reverse_etl.state.store import LocalStateStore
+
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        signal_here(signal.SIGTERM)  # held: the sending loop takes it after this answer
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    project = events_project(tmp_path / "p", server.base_url, rows=ROWS)
+    monkeypatch.setattr(LocalStateStore, "record_acknowledged", full_disk)
+    said = invoke_in_process("sync", "--project-dir", project, env={"TIKTOK_ACCESS_TOKEN": SECRET})
+    assert said.returncode == 143, said.stderr
+    report = orjson.loads(next((project / ".retl" / "runs").glob("*.json")).read_bytes())
+    (dest,) = report["destinations"]
+    assert dest["events"]["sent"] == ROWS  # acknowledged by the platform, not recorded
+    assert "could not be recorded in the state" in dest["error"]
+    error = report["error"]
+    assert error.startswith("interrupted by SIGTERM: stopped sending")
+    assert "acknowledged before are recorded in the state" not in error
+    assert "could not be recorded in the state" in error and "sends its events again" in error
+    line = " ".join(said.stderr.split())
+    assert "error: terminated by SIGTERM: stopped sending; an acknowledged batch of tiktok" in line
+    assert "acknowledged before are recorded in the state" not in line
+    assert "could not be recorded in the state" in line
