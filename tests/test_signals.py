@@ -173,11 +173,14 @@ def test_a_signal_that_lands_inside_a_duckdb_query_is_an_interruption(
     runs = invoke_in_process("runs", "--project-dir", project, "--format", "json")
     assert runs.returncode == 0, runs.stderr
     (run,) = orjson.loads(runs.stdout)["runs"]
-    status = "interrupted" if signal_name == "SIGINT" else "failed"  # a CI job's timeout
-    assert (run["status"], run["exit_code"]) == (status, code)
+    # SIGTERM (a CI job's timeout) too: it was listed as failed, a Ctrl-C as interrupted
+    assert (run["status"], run["signal"], run["exit_code"]) == ("interrupted", signal_name, code)
     listed = invoke_in_process("runs", "--project-dir", project)
     (line,) = [x for x in listed.stdout.splitlines() if x.startswith(run["run_id"])]
-    assert line.split()[3] == status
+    assert line.split()[3] == "interrupted"
+    shown = invoke_in_process("runs", "show", run["run_id"], "--project-dir", project)
+    assert shown.returncode == 0, shown.stderr
+    assert f"run {run['run_id']}: interrupted by {signal_name} (exit {code})" in shown.stdout
 
 
 def test_an_unexpected_error_is_no_success_in_the_run_report(

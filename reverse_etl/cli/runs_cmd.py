@@ -170,7 +170,8 @@ def render_detail(out: Output, detail: "RunDetail") -> None:
     # a run with no end: it runs now, or died (no "to interrupted UTC")
     ended = f"to {_when(r.ended_at)} UTC" if r.ended_at else "no end recorded"
     out.console.info(
-        f"run {r.run_id}: {r.status} (exit {'-' if r.exit_code is None else r.exit_code}), "
+        f"run {r.run_id}: {r.status}{f' by {r.signal}' if r.signal else ''} "
+        f"(exit {'-' if r.exit_code is None else r.exit_code}), "
         f"{_when(r.started_at)} UTC {ended}, {r.command}, retl {r.retl_version}"
     )
     if r.refused is not None:  # it never ran: nothing per destination

@@ -6,13 +6,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Final
 
-from reverse_etl.errors import EXIT_SIGINT
+from reverse_etl.errors import EXIT_SIGINT, EXIT_SIGTERM
 
 ACCEPTED: Final = "accepted"
 REJECTED: Final = "rejected"
 SKIPPED_INVALID: Final = "skipped_invalid"
 FAILED: Final = "failed"
 OUTCOMES: Final = (ACCEPTED, REJECTED, SKIPPED_INVALID, FAILED)
+_SIGNALS: Final = {EXIT_SIGINT: "SIGINT", EXIT_SIGTERM: "SIGTERM"}  # a run's exit code: its stop
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,16 @@ class RunRecord:
             return "refused"
         if self.exit_code is None:
             return "running" if self.running else "interrupted"
-        if self.exit_code == EXIT_SIGINT:  # Ctrl-C; SIGTERM (a CI job's timeout) is a failure
+        if self.signal is not None:  # Ctrl-C, or SIGTERM (a CI job's timeout): stopped, not failed
             return "interrupted"
         return "ok" if self.exit_code == 0 else "failed"
+
+    @property
+    def signal(self) -> str | None:
+        """The signal that stopped the run (``SIGINT``: Ctrl-C; ``SIGTERM``: a CI job's
+        timeout, a scheduler's stop), told by its exit code; None when none did, or when the
+        run died without an exit code (SIGKILL, a lost machine: which is unknown)."""
+        return _SIGNALS.get(self.exit_code) if self.exit_code is not None else None
 
     @property
     def forgotten_text(self) -> str:
@@ -70,6 +78,7 @@ class RunRecord:
             },
             "exit_code": self.exit_code,
             "status": self.status,
+            "signal": self.signal,
             "refused": self.refused,
             "rows_forgotten": None if self.forgotten is None else dict(self.forgotten),
             "retl_version": self.retl_version,
