@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reverse_etl import interrupts
 from reverse_etl.config.project import PROJECT_FILE
 from reverse_etl.destinations.base import Destination
 from reverse_etl.engine.duckdb import DEFAULT_MEMORY
@@ -237,6 +238,7 @@ class Runner:
         interrupted: Interrupted | None = None
         command = command_text(select, sandbox=sandbox, full_refresh=full_refresh, limit=limit)
         exit_code = 1
+        finished = False  # no error, no signal until the run's end is recorded
         with self._locked_state(report, command, sandbox=sandbox) as store:
             started = now(self.p)
             history = True  # False once the state proves damaged: nothing is written into it
@@ -247,6 +249,7 @@ class Runner:
                 record_start(self.p, store, report, command, started)
                 self._checked_then_sent(report, store, limit, full_refresh, confirm)
                 exit_code = 0 if report.ok else 1
+                finished = True
             except RetlError as exc:
                 report.error = exc.message
                 report.problems = tuple(exc.problems)
@@ -270,31 +273,59 @@ class Runner:
                 # Ctrl-C or SIGTERM (a CI job's timeout): sending has stopped (requests in
                 # flight were let finish); what was acknowledged is in the journal, folded
                 # into the state when it closes, below. Said once everything is written.
-                signal = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
-                sent = report.interrupted is not None or bool(report.results)
-                interrupted = Interrupted(
-                    signal,
-                    rest=_after_interruption(full_refresh),
-                    sent=sent,
-                    kept=_kept_after_interruption(report),
-                )
-                exit_code = EXIT_SIGTERM if signal == "SIGTERM" else EXIT_SIGINT
-                report.error = (
-                    f"interrupted by {signal}: stopped sending; {interrupted.kept}, and "
-                    f"{interrupted.rest}"
-                    if sent
-                    else f"interrupted by {signal} before anything was sent"
-                )
+                interrupted, exit_code = _interrupted_run(report, exc, full_refresh)
             finally:
-                if history:
-                    record_end(
-                        self.p, store, report, started=started, command=command, exit_code=exit_code
-                    )
-                self._write_report(report)
+                late = self._record_end(
+                    report,
+                    store,
+                    history=history,
+                    started=started,
+                    command=command,
+                    exit_code=exit_code,
+                    finished=finished and interrupted is None,
+                )
+                if late is not None:
+                    interrupted, exit_code = late
         if interrupted is not None:
             interrupted.report_path = report.report_path
             raise interrupted
         return report
+
+    def _record_end(
+        self,
+        report: SyncReport,
+        store: StateStore,
+        *,
+        history: bool,
+        started: dt.datetime,
+        command: str,
+        exit_code: int,
+        finished: bool,
+    ) -> tuple[Interrupted, int] | None:
+        """The run's end in the history (``history``) and its report, written with the
+        signals held: raised there, one left no run report and a history row with no end.
+        One that came then to a ``finished`` run (no error, no signal before) is the run's
+        (returned with its exit code): its record and its exit code say it."""
+        with interrupts.held(RECORDING_RUN):
+            if history:
+                record_end(
+                    self.p, store, report, started=started, command=command, exit_code=exit_code
+                )
+            late = interrupts.pending()
+            stopped = None
+            if late is not None and finished:
+                stopped = _interrupted_at_the_end(report, late)
+                if history:
+                    record_end(
+                        self.p,
+                        store,
+                        report,
+                        started=started,
+                        command=command,
+                        exit_code=stopped[1],
+                    )
+            self._write_report(report)
+        return stopped
 
     @contextmanager
     def _locked_state(
@@ -512,6 +543,43 @@ def _after_interruption(full_refresh: bool) -> str:
             "(run it with --full-refresh again for those)"
         )
     return "the next sync sends the rest"
+
+
+def _interrupted_run(
+    report: SyncReport, exc: KeyboardInterrupt, full_refresh: bool
+) -> tuple[Interrupted, int]:
+    """The interruption of a run a signal stopped, and its exit code; said in ``report``'s
+    error."""
+    signal = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+    sent = report.interrupted is not None or bool(report.results)
+    interrupted = Interrupted(
+        signal,
+        rest=_after_interruption(full_refresh),
+        sent=sent,
+        kept=_kept_after_interruption(report),
+    )
+    report.error = (
+        f"interrupted by {signal}: stopped sending; {interrupted.kept}, and {interrupted.rest}"
+        if sent
+        else f"interrupted by {signal} before anything was sent"
+    )
+    return interrupted, EXIT_SIGTERM if signal == "SIGTERM" else EXIT_SIGINT
+
+
+# What a second signal's line says while the run is recorded (``Runner.sync``).
+RECORDING_RUN = "recording the run (SIGKILL stops at once)"
+
+
+def _interrupted_at_the_end(report: SyncReport, signal: str) -> tuple[Interrupted, int]:
+    """The interruption of a run a signal reached once it had done everything (while its end
+    was recorded), and its exit code; said in ``report``'s error."""
+    rest = "nothing was left to send" if report.ok else "the next sync sends the rest"
+    report.error = (
+        f"interrupted by {signal} as the run ended: every destination had sent and recorded "
+        "what it had to"
+    )
+    exit_code = EXIT_SIGTERM if signal == "SIGTERM" else EXIT_SIGINT
+    return Interrupted(signal, rest=rest), exit_code
 
 
 def _kept_after_interruption(report: SyncReport) -> str:

@@ -180,3 +180,29 @@ def test_a_batch_not_recorded_before_the_signal_is_said_by_the_runs_message(
     assert "error: terminated by SIGTERM: stopped sending; an acknowledged batch of tiktok" in line
     assert "acknowledged before are recorded in the state" not in line
     assert "could not be recorded in the state" in line
+
+
+def test_a_signal_while_the_run_is_recorded_leaves_its_report_and_its_end(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM as the run's end is written in the history: raised there, it left no run
+    report and a history row with no end (an interrupted run, counted from the log). Held,
+    the run is recorded whole, with the signal: exit 143 in the history as from the CLI."""
+    import reverse_etl.pipeline.runner as runner
+
+    monkeypatch.setattr(runner, "record_end", signalled_before(runner.record_end, signal.SIGTERM))
+    project = events_project(tmp_path / "p", server.base_url, rows=ROWS)
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+    report, p = stopped_sync(project)
+    with p:
+        assert report["error"].startswith("interrupted by SIGTERM as the run ended")
+        (dest,) = report["destinations"]
+        assert (dest["events"]["sent"], dest["ok"]) == (ROWS, True)
+        (run,) = p.runs()
+        assert (run.status, run.signal, run.exit_code, run.sent) == (
+            "interrupted",
+            "SIGTERM",
+            143,
+            ROWS,
+        )
+        assert run.ended_at is not None
