@@ -11,8 +11,9 @@ So a loop that sends declares itself with :func:`held`. While it runs, the handl
 own safe points (:func:`pending`), stops sending, records the answers it waits for, and
 hands the interruption back to its caller. ``pipeline.send.execute`` holds them too from a
 destination's open session to its run record (the session's close, the fold of its answers):
-raised there, it lost the result of a destination that had sent. Outside, the handler
-raises, as before.
+raised there, it lost the result of a destination that had sent; and ``pipeline.runner``
+while it writes the run's end (its history row, its report). Outside, the handler raises,
+as before.
 
 Only plain attribute reads and writes happen in the handler: no lock is taken there (an
 ``Event.set()`` could deadlock on a lock the interrupted main thread holds).
