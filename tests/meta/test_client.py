@@ -62,6 +62,21 @@ def test_rate_limits_are_throttled_transients(server: ScriptedServer, code: int)
     assert outcome.request_id == "AbCdTrace"
 
 
+@pytest.mark.parametrize("code", [80000, 80004, 80014])
+def test_business_use_case_rate_limits_are_throttled_transients(
+    server: ScriptedServer, code: int
+) -> None:
+    # Meta answers them with is_transient false: a rate limit all the same (wait, try again),
+    # not a refusal that stops the destination.
+    message = (
+        f"(#{code}) There have been too many calls from this ad-account. Wait a bit and try again."
+    )
+    server.script(Reply(400, graph_error(code, message, error_subcode=2446079, is_transient=False)))
+    with client(server) as c:
+        outcome = c.send(BODY)
+    assert (outcome.kind, outcome.code, outcome.throttled) == ("transient", code, True)
+
+
 @pytest.mark.parametrize(
     ("status", "body"),
     [

@@ -7,7 +7,8 @@ turns one into an outcome of ``reverse_etl.delivery.outcome``'s kinds:
 
 - ok: HTTP 2xx with ``events_received`` (``received``: the runner compares it with the
   request's events, and bisects when Meta received fewer);
-- transient: HTTP 5xx, 408, 425, 429; codes 1 and 2; rate limits 4, 17, 32, 613 (``throttled``:
+- transient: HTTP 5xx, 408, 425, 429; codes 1 and 2; rate limits 4, 17, 32, 613 and
+  80000-80014 (business use case limits) (``throttled``:
   they do not use up a batch's attempts); any error with ``is_transient: true``;
 - auth: code 190 (102 too), or HTTP 401 without an error object;
 - config: a code 100 about the request rather than an event: the pixel does not exist or the

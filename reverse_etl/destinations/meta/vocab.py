@@ -133,9 +133,12 @@ CODE_INVALID_TOKEN: Final = 190
 # error_subcode of a code 100 whose object (here: the pixel) does not exist or is not
 # reachable with this token ("Unsupported post request. Object with ID ... does not exist").
 SUBCODE_UNKNOWN_OBJECT: Final = 33
-# Rate limits: application (4), user (17), page (32), calls within one hour (613). They only
-# ask to slow down: retried without using up a batch's attempts.
-THROTTLE_CODES: Final = frozenset({4, 17, 32, 613})
+# Rate limits: application (4), user (17), page (32), calls within one hour (613), and the
+# business use case limits 80000-80014 (per ad account or pixel: "There have been too many
+# calls from this ad-account. Wait a bit and try again", answered with is_transient false).
+# They only ask to slow down: retried without using up a batch's attempts.
+BUSINESS_USE_CASE_THROTTLE_CODES: Final = frozenset(range(80000, 80015))
+THROTTLE_CODES: Final = frozenset({4, 17, 32, 613}) | BUSINESS_USE_CASE_THROTTLE_CODES
 TRANSIENT_CODES: Final = frozenset({CODE_UNKNOWN, CODE_SERVICE_UNAVAILABLE}) | THROTTLE_CODES
 # Code 102 (API session) and 190 (invalid OAuth access token): only a new token helps.
 AUTH_CODES: Final = frozenset({102, CODE_INVALID_TOKEN})
