@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.engine.duckdb import DuckDBEngine
 
 from .helpers import encode, plan_for, select
@@ -100,3 +101,44 @@ def test_a_website_row_of_a_per_row_model_needs_no_app_data(engine: DuckDBEngine
     sql = select(action_source="'website'")
     (row,) = encode(engine, sql, **APP)
     assert row["errors"] is None and "app_data" not in row["payload"]
+
+
+def _json(items: str) -> str:
+    return f"CAST({lit(items)} AS JSON)"
+
+
+JSON_EXTINFO = (
+    '["a2", "com.example.app", "1.0", "1.0 long", "14", "Pixel 8", "en_US", "CET", null, '
+    '1080, 2400, 2.75, 8, "", "64", "Europe/Paris"]'
+)
+
+
+def test_a_json_extinfo_is_sent_as_the_array_it_holds(engine: DuckDBEngine) -> None:
+    # A PostgreSQL json/jsonb column reaches the encoder as JSON: its array is extinfo, every
+    # item in its place (null and "" as ""), numbers as their text.
+    row = _one(engine, extinfo=_json(JSON_EXTINFO))
+    assert row["errors"] is None
+    assert row["payload"]["app_data"]["extinfo"] == [
+        "a2", "com.example.app", "1.0", "1.0 long", "14", "Pixel 8", "en_US", "CET", "",
+        "1080", "2400", "2.75", "8", "", "64", "Europe/Paris",
+    ]  # fmt: skip
+
+
+def test_a_json_extinfo_is_judged_as_a_list(engine: DuckDBEngine) -> None:
+    assert _errors(engine, extinfo=_json('["i2", "com.example.app"]')) == [
+        "extinfo has 2 values: Meta needs exactly 16, in order (empty text for one unknown)"
+    ]
+    assert _errors(engine, extinfo=_json(JSON_EXTINFO.replace('"a2"', '"android"'))) == [
+        "extinfo's version (its first value) 'android' is not a2 (Android) or i2 (iOS)"
+    ]
+    assert _errors(engine, extinfo=_json(JSON_EXTINFO.replace('"14"', "null"))) == [
+        "extinfo has no OS version (its fifth value): Meta requires it"
+    ]
+    for not_a_list in ('{"version": "a2"}', '"a2"', "null"):
+        assert _errors(engine, extinfo=_json(not_a_list)) == [
+            "extinfo is not a list (Meta needs an array of 16 values)"
+        ], not_a_list
+    nested = JSON_EXTINFO.replace('"Pixel 8"', '{"model": "Pixel 8"}')
+    assert _errors(engine, extinfo=_json(nested)) == [
+        "extinfo holds an object or a list: Meta needs text values"
+    ]

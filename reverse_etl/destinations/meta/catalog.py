@@ -247,7 +247,8 @@ PARAMS: tuple[ParamSpec, ...] = (
         Kind.ID_LIST,
         "App events: a list of exactly 16 device values, sent as text in this order: "
         + ", ".join(f"{i} {what}" for i, what in enumerate(EXTINFO_POSITIONS))
-        + ". 0 and 4 are required; a NULL item is sent as an empty string.",
+        + ". 0 and 4 are required; a NULL item is sent as an empty string. A list column, or "
+        "a JSON one (a json or jsonb array) whose items are text or numbers.",
         required_for=APP,
     ),
     _p(

@@ -25,6 +25,7 @@ from reverse_etl.destinations.meta.encode import (
     content_fields,
     country_sql,
     email_ok_name,
+    extinfo_json_items,
     sent_name,
     text_name,
 )
@@ -222,15 +223,37 @@ def _source_checks(cols: dict[str, MappedColumn]) -> list[str]:
 
 
 def _extinfo_checks(m: MappedColumn, t: pa.DataType) -> list[str]:
-    """extinfo, when given: a list of 16 values, a2 or i2 first, the OS version (4) given."""
+    """extinfo, when given: a list of 16 values, a2 or i2 first, the OS version (4) given.
+    A JSON one (a json or jsonb column) is judged on the array it holds, as sent."""
     col = ident(m.column)
-    if not is_list(t):
-        return [
+    not_a_list = _reason(
+        f"{col} IS NOT NULL",
+        lit(f"extinfo is not a list (Meta needs an array of {EXTINFO_LENGTH} values)"),
+    )
+    if is_json_text(t):
+        kind = f"coalesce(json_type({col}), 'NULL')"  # a JSON null is no list either
+        nested = f"list_has_any(json_type({col}, '$[*]'), ['OBJECT', 'ARRAY'])"
+        json_checks = [
             _reason(
-                f"{col} IS NOT NULL",
+                f"{col} IS NOT NULL AND {kind} <> 'ARRAY'",
                 lit(f"extinfo is not a list (Meta needs an array of {EXTINFO_LENGTH} values)"),
-            )
+            ),
+            _reason(
+                f"{kind} = 'ARRAY' AND {nested}",
+                lit("extinfo holds an object or a list: Meta needs text values"),
+            ),
+            *_extinfo_list_checks(extinfo_json_items(col)),
         ]
+        return [
+            when_json(col, c, not_a_list if i == 0 else "NULL") for i, c in enumerate(json_checks)
+        ]
+    if not is_list(t):
+        return [not_a_list]
+    return _extinfo_list_checks(col)
+
+
+def _extinfo_list_checks(col: str) -> list[str]:
+    """``col``: SQL for the extinfo as a list (NULL: nothing to say)."""
     version = f"coalesce(CAST({col}[1] AS VARCHAR), '')"
     return [
         _reason(
@@ -339,7 +362,8 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
     scalars = not_struct_items(col, t) if param.kind is Kind.CONTENTS else None
     if scalars is not None:  # a list of text or numbers (a jsonb ['a'] read as VARCHAR[])
         out.append(_reason(scalars, lit(f"{m.column} is not a list of objects")))
-    if param.kind is Kind.ID_LIST and is_json_text(t):  # JSON: an object is no ID
+    if param.kind is Kind.ID_LIST and is_json_text(t) and param.name != "extinfo":
+        # JSON: an object is no ID (extinfo's own checks judge its items: _extinfo_checks)
         out.append(when_json(col, _reason(not_ids(col), lit(f"{param.name} is not a list of IDs"))))
     if param.kind is Kind.CONTENTS and is_list(t) and pa.types.is_struct(t.value_type):
         ids = content_fields(t).get("id", [])

@@ -191,15 +191,24 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         return f"to_json({ident(ACTION_SOURCE)})"
     if param.name == "currency":  # ISO 4217 codes are upper-case
         return f"to_json(NULLIF(upper({text(col)}), ''))"
-    if param.name == "extinfo" and is_list(t):
+    if param.name == "extinfo" and (is_list(t) or is_json_text(t)):
         # Positional: every item kept, as text (a NULL one as ""), never hashed.
-        return f"to_json(list_transform({col}, x -> coalesce(CAST(x AS VARCHAR), '')))"
+        items = col if is_list(t) else extinfo_json_items(col)
+        positional = f"to_json(list_transform({items}, x -> coalesce(CAST(x AS VARCHAR), '')))"
+        return positional if is_list(t) else when_json(col, positional, _plain_json(col, t, param))
     if param.name in NEVER_HASHED and not is_list(t):
         value = f"CAST({col} AS VARCHAR)"
         if param.name == "ip":  # ' 192.0.2.1 ' (a CSV's): the address, not a refused row
             value = strip(value)
         return f"CASE WHEN NOT {blank(col)} THEN to_json({value}) END"
     return _plain_json(col, t, param)
+
+
+def extinfo_json_items(col: str) -> str:
+    """SQL: the items of an extinfo of DuckDB type JSON (a warehouse's json or jsonb array,
+    PostgreSQL's) as text, a JSON null as NULL; NULL when it holds no array. Only for a
+    column whose type is JSON (``when_json``)."""
+    return f"CASE WHEN json_type({col}) = 'ARRAY' THEN json_extract_string({col}, '$[*]') END"
 
 
 def _plain_json(col: str, t: pa.DataType, param: ParamSpec) -> str:
