@@ -58,7 +58,25 @@ def test_event_time_window(engine: DuckDBEngine) -> None:
         "event_time 2023-09-12T22:13:20Z is older than Meta takes (62 days (physical_store))"
     ]
     assert errors(engine, event_time=at(NOW + 240)) == []  # clock skew allowed
-    assert errors(engine, event_time=at(NOW + HOUR)) == ["event_time is in the future"]
+    assert errors(engine, event_time=at(NOW + HOUR)) == [
+        "event_time 2023-11-14T23:13:20Z is in the future, which Meta refuses (more than "
+        "5 minutes ahead): check the column's time zone and the warehouse's clock"
+    ]
+
+
+def test_an_event_time_in_the_future_names_the_likely_fix(engine: DuckDBEngine) -> None:
+    # A TIMESTAMP (no zone) is read as UTC: local time east of UTC lands in the future. The
+    # reason quotes the time and says how to give the zone.
+    local = "TIMESTAMP '2023-11-15 01:13:20'"  # 23:13:20 in UTC+2, read as 01:13:20 UTC
+    assert errors(engine, event_time=local) == [
+        "event_time 2023-11-15T01:13:20Z is in the future, which Meta refuses (more than "
+        "5 minutes ahead): a TIMESTAMP is read as UTC, so if the column holds local time make it a "
+        "TIMESTAMPTZ in the model (or the time in UTC)"
+    ]
+    assert errors(engine, event_time=str(NOW + HOUR)) == [
+        "event_time 2023-11-14T23:13:20Z is in the future, which Meta refuses (more than "
+        "5 minutes ahead): check the column's time zone and the warehouse's clock"
+    ]
 
 
 def test_event_time_must_be_a_time(engine: DuckDBEngine) -> None:

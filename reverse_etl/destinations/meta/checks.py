@@ -138,6 +138,21 @@ def _utc_text(seconds: str) -> str:
     return f"CASE WHEN ({seconds}) >= {_YEAR_ONE} THEN {iso} ELSE {raw} END"
 
 
+def _future_fix(t: pa.DataType) -> str:
+    """The end of the reason of an event_time in the future, with the likely fix for the
+    column's type (``t``): a TIMESTAMP without a zone is read as UTC."""
+    import pyarrow as pa
+
+    ahead = FUTURE_SKEW_SECONDS // 60
+    said = f" is in the future, which Meta refuses (more than {ahead} minutes ahead)"
+    if pa.types.is_timestamp(t) and t.tz is None:
+        return (
+            f"{said}: a TIMESTAMP is read as UTC, so if the column holds local time make it a "
+            "TIMESTAMPTZ in the model (or the time in UTC)"
+        )
+    return f"{said}: check the column's time zone and the warehouse's clock"
+
+
 def _time_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]:
     import pyarrow as pa
 
@@ -153,11 +168,12 @@ def _time_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str]
     )
     out = [
         _reason(f"{et} IS NULL", lit("event_time is missing or not a time")),
-        # Milliseconds are in the future too: said once, as milliseconds (below).
+        # Milliseconds are in the future too: said once, as milliseconds (below). Quoted, as
+        # an old one is: a time some hours ahead is most often local time read as UTC.
         _reason(
             f"{et} > {now} + {FUTURE_SKEW_SECONDS}"
             + (f" AND {et} <= {MILLISECONDS_FROM}" if pa.types.is_integer(t) else ""),
-            lit("event_time is in the future"),
+            f"'event_time ' || {_utc_text(et)} || {lit(_future_fix(t))}",
         ),
         # The time is not PII: it is quoted so that an old backfill is easy to recognise.
         _reason(
