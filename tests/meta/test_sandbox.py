@@ -73,6 +73,19 @@ def test_check_and_an_unknown_pixel(engine: DuckDBEngine, sandbox: SandboxServer
     assert (outcome.kind, outcome.field) == ("config", "pixel_id")
 
 
+def test_a_business_use_case_rate_limit_is_retried(
+    engine: DuckDBEngine, sandbox: SandboxServer
+) -> None:
+    # The emulator answers 80004 as Meta does, with is_transient false: still a rate limit.
+    dest = destination(default_phone_region="US")
+    sandbox.meta.faults.script(("throttle", 80004))
+    with dest.open(dest.target(sandbox), POLICY) as session:
+        body = build_body(session.envelope, payloads(engine, default_phone_region="US"))
+        throttled = session.send(body)
+        assert (throttled.kind, throttled.code, throttled.throttled) == ("transient", 80004, True)
+        assert session.send(body).kind == "ok"
+
+
 def test_a_poisoned_event_is_invalid(engine: DuckDBEngine, sandbox: SandboxServer) -> None:
     dest = destination(default_phone_region="US")
     sandbox.meta.faults.poison("e-2")

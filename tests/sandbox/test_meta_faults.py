@@ -42,7 +42,7 @@ def test_throttle_17_then_success(graph: httpx.Client, server: SandboxServer) ->
 
 @pytest.mark.parametrize(
     ("code", "status", "transient"),
-    [(4, 400, True), (17, 400, True), (32, 403, True), (613, 400, False)],
+    [(4, 400, True), (17, 400, True), (32, 403, True), (613, 400, False), (80004, 400, False)],
 )
 def test_throttling_codes(
     graph: httpx.Client, server: SandboxServer, code: int, status: int, transient: bool

@@ -41,7 +41,7 @@ _DEFAULT_MESSAGES = {
 
 @dataclass(frozen=True)
 class GraphFault:
-    """Answer a Graph error body. Throttling codes (4, 17, 32, 613) default to Graph's own
+    """Answer a Graph error body. Throttling codes (4, 17, 32, 613, 80004) default to Graph's own
     status, ``is_transient`` and wording; codes 1 and 2 default to transient."""
 
     code: int
@@ -81,7 +81,7 @@ _KINDS = "graph, throttle, transient, invalid_event, http, drop, delay"
 def parse_meta_fault(spec: MetaFaultSpec) -> MetaFault:
     """Accept a fault object or its list form; raises ValueError on anything else.
 
-    Forms: ``("throttle"[, code])`` (4, 17 (default), 32 or 613), ``("transient"[, code[,
+    Forms: ``("throttle"[, code])`` (4, 17 (default), 32, 613 or 80004), ``("transient"[, code[,
     message]])`` (HTTP 400 with ``is_transient: true``), ``("graph", code[, http_status[,
     is_transient[, message]]])``, ``("invalid_event", index[, reason])``, and TikTok's
     ``("http", 500[, retry_after])``, ``("drop",)``, ``("delay", seconds)``.

@@ -84,6 +84,8 @@ CODE_PAGE_RATE_LIMIT: Final = 32
 CODE_INVALID_PARAMETER: Final = 100
 CODE_INVALID_TOKEN: Final = 190
 CODE_API_RATE_LIMIT: Final = 613
+# A business use case rate limit (80000-80014; 80004: ads management, per ad account).
+CODE_ADS_MANAGEMENT_RATE_LIMIT: Final = 80004
 SUBCODE_UNKNOWN_OBJECT: Final = 33
 
 # Throttling codes: (HTTP status, is_transient, message) as Graph answers them by default.
@@ -92,6 +94,11 @@ THROTTLE_CODES: Final = {
     CODE_USER_RATE_LIMIT: (400, True, "(#17) User request limit reached"),
     CODE_PAGE_RATE_LIMIT: (403, True, "(#32) Page request limit reached"),
     CODE_API_RATE_LIMIT: (400, False, "(#613) Calls to this api have exceeded the rate limit."),
+    CODE_ADS_MANAGEMENT_RATE_LIMIT: (
+        400,
+        False,
+        "(#80004) There have been too many calls to this ad-account. Wait a bit and try again.",
+    ),
 }
 
 # error_subcode of a rejected event, by rule (documented-looking numbers; Meta publishes no
