@@ -288,6 +288,14 @@ def test_same_hash_as_the_sdk(workbench: DuckDBEngine, field: str) -> None:
     check()
 
 
+def test_currencies_are_pycountrys() -> None:
+    import pycountry  # the SDK's dependency
+
+    from reverse_etl.destinations.meta.vocab import CURRENCIES
+
+    assert {c.alpha_3 for c in pycountry.currencies} == CURRENCIES
+
+
 def test_iso_countries_are_pycountrys() -> None:
     import pycountry  # the SDK's dependency
 

@@ -138,6 +138,19 @@ def test_basics(engine: DuckDBEngine) -> None:
     ]
 
 
+def test_a_currency_outside_iso_4217_is_sent_with_a_warning(engine: DuckDBEngine) -> None:
+    row = one(engine, currency="' rmb '")
+    assert row["errors"] is None
+    assert row["warnings"] == (
+        "currency 'rmb' is not an ISO 4217 code (sent as it is, but Meta may refuse it or not "
+        "convert the value: write the ISO code, e.g. CNY for RMB)"
+    )
+    assert row["payload"]["custom_data"]["currency"] == "RMB"
+    assert one(engine, currency="'cny'")["warnings"] is None
+    # the errors say the rest, once
+    assert one(engine, currency="'nan'")["warnings"] is None
+
+
 def test_lower_case_currency_is_sent_upper_case(engine: DuckDBEngine) -> None:
     row = one(engine, currency="' eur '")
     assert row["errors"] is None

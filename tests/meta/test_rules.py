@@ -38,6 +38,21 @@ def test_fixed_vocabularies() -> None:
     assert issues("currency", "usd", "EUR", "euro") == [
         ("allowed-value", "error", "currency 'euro' is not a three-letter ISO 4217 code")
     ]
+    # Three letters but no ISO 4217 code: sent, with a warning (Meta's SDK checks the shape
+    # only; the reference does not say Meta refuses one).
+    assert issues("currency", "cny", "RMB", "NaN") == [
+        (
+            "allowed-value",
+            "error",
+            "currency 'NaN' is a NaN or infinite number, not an ISO 4217 code",
+        ),
+        (
+            "allowed-value",
+            "warning",
+            "currency 'RMB' is not an ISO 4217 code (sent as it is, but Meta may refuse it or not "
+            "convert the value: write the ISO code, e.g. CNY for RMB)",
+        ),
+    ]
     assert [i[1] for i in issues("gender", "F", "male", "other")] == ["warning"]
 
 

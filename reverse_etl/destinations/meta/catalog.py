@@ -278,7 +278,8 @@ PARAMS: tuple[ParamSpec, ...] = (
         "currency",
         "custom_data.currency",
         Kind.STRING,
-        "ISO 4217 code, three letters (sent upper-case). Required for Purchase.",
+        "ISO 4217 code, three letters (sent upper-case; three letters that are no ISO 4217 "
+        "code, as RMB, are sent with a warning). Required for Purchase.",
     ),
     _p(
         "content_ids",

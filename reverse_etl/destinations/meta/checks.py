@@ -43,8 +43,10 @@ from reverse_etl.destinations.meta.normalise import (
 from reverse_etl.destinations.meta.rules import NOT_A_CURRENCY
 from reverse_etl.destinations.meta.vocab import (
     ACTION_SOURCES,
+    CURRENCIES,
     MAX_AGE_DAYS,
     MAX_AGE_DAYS_PHYSICAL_STORE,
+    NOT_ISO_CURRENCY,
     STANDARD_EVENTS,
 )
 from reverse_etl.destinations.shared.blanks import has_value
@@ -412,6 +414,23 @@ def _json_contents_checks(m: MappedColumn) -> list[str]:
     ]
 
 
+def _currency_warnings(m: MappedColumn) -> list[str]:
+    """A currency of three letters that is no ISO 4217 code (``RMB``): sent, with a warning
+    (the errors say the rest: not three letters, a NaN's text)."""
+    if m.param is None or m.param.name != "currency":
+        return []
+    code = text(ident(m.column))
+    three = f"regexp_full_match({code}, '[A-Za-z]{{3}}')"
+    known = one_of(f"upper({code})", sorted(CURRENCIES))
+    not_a_number = f"NOT {one_of(f'lower({code})', NOT_A_CURRENCY)}"
+    return [
+        _reason(
+            f"{three} AND {not_a_number} AND NOT {known}",
+            f"'currency ' || {_quoted(code)} || {lit(NOT_ISO_CURRENCY)}",
+        )
+    ]
+
+
 def _contents_warnings(m: MappedColumn, t: pa.DataType) -> list[str]:
     """A contents item's price or quantity that does not parse (``'abc'``, ``2.5``) is left
     out of the item: said, as a warning, rather than silently."""
@@ -568,6 +587,7 @@ def row_checks(
         errors += _value_checks(m, t, spec)
         warnings += _identity_warnings(m, t, country)
         warnings += _contents_warnings(m, t)
+        warnings += _currency_warnings(m)
     errors.append(
         _reason(
             f"{ident(USER_DATA_JSON)} IS NULL",

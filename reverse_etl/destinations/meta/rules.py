@@ -29,7 +29,7 @@ from reverse_etl.destinations.meta.catalog import (
     OPEN_OBJECTS,
 )
 from reverse_etl.destinations.meta.mapping import key_only_columns, map_columns
-from reverse_etl.destinations.meta.vocab import STANDARD_EVENTS
+from reverse_etl.destinations.meta.vocab import CURRENCIES, NOT_ISO_CURRENCY, STANDARD_EVENTS
 from reverse_etl.destinations.shared.rows import key_columns_for
 
 # Any one of these lets Meta match an event to a person well; ip only with user_agent.
@@ -155,19 +155,7 @@ class MetaRules:
         if param.allowed is not None:
             return _allowed(param, values)
         if param.name == "currency":
-            return [
-                _issue(
-                    "allowed-value",
-                    "error",
-                    f"currency '{v}' is not a three-letter ISO 4217 code"
-                    if v.strip().lower() not in NOT_A_CURRENCY
-                    else f"currency '{v}' is a NaN or infinite number, not an ISO 4217 code",
-                    "e.g. 'USD' or 'EUR'",
-                )
-                for v in values
-                if not re.fullmatch(r"[A-Za-z]{3}", v.strip())
-                or v.strip().lower() in NOT_A_CURRENCY
-            ]
+            return _currency_issues(values)
         if param.name == "ip" and any(not _is_ip(v.strip()) for v in values if v.strip()):
             # The SQL check (checks.py IP_PATTERN) takes what this takes, trimmed as it is
             # sent; never quoted.
@@ -189,6 +177,23 @@ class MetaRules:
                 if v.strip().lower() not in GENDERS
             ]
         return []
+
+
+def _currency_issues(values: Iterable[str]) -> list[ColumnIssue]:
+    """Not three letters, or a NaN's or infinity's text: an error (the row is invalid); three
+    letters but no ISO 4217 code (``RMB``): a warning (the row is sent, as checks.py says)."""
+    out = []
+    for v in values:
+        code = v.strip()
+        if code.lower() in NOT_A_CURRENCY:
+            message = f"currency '{v}' is a NaN or infinite number, not an ISO 4217 code"
+            out.append(_issue("allowed-value", "error", message, "e.g. 'USD' or 'EUR'"))
+        elif not re.fullmatch(r"[A-Za-z]{3}", code):
+            message = f"currency '{v}' is not a three-letter ISO 4217 code"
+            out.append(_issue("allowed-value", "error", message, "e.g. 'USD' or 'EUR'"))
+        elif code.upper() not in CURRENCIES:
+            out.append(_issue("allowed-value", "warning", f"currency '{v}'{NOT_ISO_CURRENCY}"))
+    return out
 
 
 def _is_ip(value: str) -> bool:

@@ -57,6 +57,28 @@ STANDARD_EVENTS: Final = frozenset(
     }
 )
 
+# ISO 4217's currency codes (pycountry 26.2.16's list; tests/meta/test_normalise_sdk.py
+# compares them). Meta asks for one; its SDK checks only that a code is three letters, and
+# the reference does not say that Meta refuses another: a three-letter code not in this list
+# is sent, with a warning (``RMB`` for ``CNY``, ``NTD`` for ``TWD``).
+_ISO_4217 = """
+    AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF BMD BND BOB BOV BRL BSD BTN BWP
+    BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN
+    ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK
+    JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD
+    MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP
+    PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP
+    SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV
+    WST XAD XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR
+    ZMW ZWG
+"""
+CURRENCIES: Final = frozenset(_ISO_4217.split())
+# Why a three-letter currency outside CURRENCIES is worth a word (the row is sent).
+NOT_ISO_CURRENCY: Final = (
+    " is not an ISO 4217 code (sent as it is, but Meta may refuse it or not convert the "
+    "value: write the ISO code, e.g. CNY for RMB)"
+)
+
 CONTENT_TYPES: Final = frozenset({"product", "product_group"})
 DELIVERY_CATEGORIES: Final = frozenset({"in_store", "curbside", "home_delivery"})
 
