@@ -8,12 +8,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reverse_etl.destinations.tiktok.client import classify
 from reverse_etl.destinations.tiktok.responses import blamed_field
+from reverse_etl.destinations.tiktok.vocab import TRACK_PATH
 from reverse_etl.project import Project
 from reverse_etl.sandbox import DEMO_CRM_SET_ID, DEMO_TOKEN, SandboxServer
+
+HASH = "a" * 64
 
 
 @pytest.mark.parametrize(
@@ -35,7 +39,33 @@ def test_a_top_level_field_is_still_blamed() -> None:
     assert blamed_field(message) == "event_source_id"
 
 
-def test_an_event_the_emulator_refuses_is_rejected_not_a_settings_error(tmp_path: Path) -> None:
+def test_an_event_the_emulator_refuses_is_rejected_not_a_settings_error() -> None:
+    """The emulator's own refusal of an event's field, classified as the client does. (A
+    sync no longer sends a limited_data_use column to CRM at all: see the next test.)"""
+    now = int(time.time()) - 3600
+    event = {
+        "event": "Stage",
+        "event_time": now,
+        "event_id": "bad",
+        "user": {"email": HASH},
+        "lead": {"lead_id": "7000000000000000001"},
+        "limited_data_use": False,
+    }
+    body = {"event_source": "crm", "event_source_id": DEMO_CRM_SET_ID, "data": [event]}
+    with SandboxServer() as server:
+        answer = httpx.post(
+            f"{server.base_url}{TRACK_PATH}", json=body, headers={"Access-Token": DEMO_TOKEN}
+        )
+    envelope = answer.json()
+    assert envelope["code"] == 40002
+    assert "data.0.limited_data_use" in envelope["message"]
+    outcome = classify(answer.status_code, envelope)
+    assert (outcome.kind, outcome.field) == ("invalid", None)
+
+
+def test_a_limited_data_use_column_is_not_sent_to_crm(tmp_path: Path) -> None:
+    """limited_data_use applies to WEB and APP only (the catalog's sources): a CRM model's
+    column is left out, with the not-for-source warning, so no event is refused for it."""
     now = int(time.time()) - 3600
     (tmp_path / "models").mkdir()
     (tmp_path / "retl_project.yml").write_text("name: blame\n", encoding="utf-8")
@@ -61,10 +91,9 @@ def test_an_event_the_emulator_refuses_is_rejected_not_a_settings_error(tmp_path
         )
         with Project.load(tmp_path) as project:
             report = project.sync()
-        received = [e["data"]["event_id"] for e in server.events()]
+        received = server.events()
     (result,) = report.results
     assert result.error is None, result.error
-    # the emulator refuses limited_data_use on CRM events, false as well as true
-    assert (result.sent, result.rejected) == (0, 2)
-    assert received == []
-    assert {r.key for r in result.rejected_rows} == {"good", "bad"}
+    assert (result.sent, result.rejected) == (2, 0)
+    assert sorted(e["data"]["event_id"] for e in received) == ["bad", "good"]
+    assert all("limited_data_use" not in e["data"] for e in received)

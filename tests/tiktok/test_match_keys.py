@@ -156,13 +156,50 @@ def test_row_warnings(engine: DuckDBEngine, source: str, select: str, warning: s
     assert row["warnings"] == warning
 
 
+def test_a_parameter_the_source_does_not_read_is_not_sent(engine: DuckDBEngine) -> None:
+    """ttclid and ttp are web-only, ip and user_agent web and app, external_id web and crm
+    (the reference's §11, which overrides the connectors that send them for OFFLINE): they
+    were sent to OFFLINE and CRM anyway, where TikTok ignores them at best (and the emulator
+    refuses a limited_data_use). Now left out, with the not-for-source warning at the
+    column; the match keys are the source's own (MatchKey.sources, from the catalog)."""
+    cols = ["ttclid", "ttp", "ip", "user_agent", "external_id", "limited_data_use", "page_url"]
+    mapping = map_columns(["event", "event_time", "email", *cols], "OFFLINE")
+    assert sorted(m.column for m in mapping.columns) == ["email", "event", "event_time"]
+    warned = {i.column: i for i in mapping.issues}
+    assert sorted(warned) == sorted(cols)
+    assert warned["ttclid"].message.endswith("(TikTok reads it on WEB only): not sent")
+    assert {k.name for k in MATCH_KEYS if "OFFLINE" in k.sources} == {"email", "phone"}
+    assert {k.name for k in MATCH_KEYS if "CRM" in k.sources} == {
+        "email",
+        "phone",
+        "external_id",
+        "lead_id",
+    }
+    assert all(k.strong_for <= k.sources for k in MATCH_KEYS)
+    (row,) = encode(
+        engine,
+        f"""select 'Purchase' as event, 'k' as event_id, {NOW} as event_time, 'a@x.io' as email,
+                   'E.C.P.x' as ttclid, 'ttp1' as ttp, '1.2.3.4' as ip, 'Mozilla' as user_agent,
+                   'u-1' as external_id, true as limited_data_use""",
+        "OFFLINE",
+    )
+    assert row["errors"] is None
+    payload = row["payload"]
+    assert isinstance(payload, dict)
+    assert sorted(payload["user"]) == ["email"]
+    assert "limited_data_use" not in payload
+
+
 UNMATCHED = (
     "nothing identifies the person (no usable {}): TikTok cannot match the event to anyone (sent)"
 )
 WEB_KEYS = "email, phone, external_id, ttclid, ttp, ip with user_agent"
 
 
-APP_KEYS, CRM_KEYS = f"{WEB_KEYS}, idfa, gaid", f"{WEB_KEYS}, lead_id"
+# Only the keys the source reads (catalog.PARAMS' sources; the reference's §11): a ttclid,
+# an external_id or ip with user_agent is not sent on OFFLINE, so it identifies no one there.
+APP_KEYS = "email, phone, ip with user_agent, idfa, gaid"
+OFFLINE_KEYS, CRM_KEYS = "email, phone", "email, phone, external_id, lead_id"
 
 
 @pytest.mark.parametrize(
@@ -172,7 +209,12 @@ APP_KEYS, CRM_KEYS = f"{WEB_KEYS}, idfa, gaid", f"{WEB_KEYS}, lead_id"
         ("WEB", "'https://x.example/' as page_url, ' ' as email, null as phone", WEB_KEYS),
         ("WEB", "'https://x.example/' as page_url, '1.2.3.4' as ip", WEB_KEYS),  # no user agent
         ("WEB", "'https://x.example/' as page_url, 'not-an-address' as email", WEB_KEYS),
-        ("OFFLINE", "'x' as order_id", WEB_KEYS),
+        ("OFFLINE", "'x' as order_id", OFFLINE_KEYS),
+        ("OFFLINE", "'E.C.P.x' as ttclid", OFFLINE_KEYS),
+        ("OFFLINE", "'u-1' as external_id", OFFLINE_KEYS),
+        ("OFFLINE", "'1.2.3.4' as ip, 'Mozilla' as user_agent", OFFLINE_KEYS),
+        ("APP", "'343200656' as app_id, '1.2.3.4' as ip, 'Mozilla' as user_agent", None),
+        ("CRM", "'l-1' as lead_id, 'E.C.P.x' as ttclid", None),
         ("APP", "'343200656' as app_id, '00000000-0000-0000-0000-000000000000' as gaid", APP_KEYS),
         ("CRM", "'l-1' as order_id", CRM_KEYS),
         ("CRM", "'l-1' as lead_id", None),

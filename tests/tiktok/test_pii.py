@@ -171,7 +171,14 @@ def test_tabs_and_line_breaks_around_a_hashed_value_are_trimmed(engine: DuckDBEn
         "APP",
     )
     user = app["payload"]["user"]
-    assert user["email"] == [EMAIL_VECTOR] and user["external_id"] == [EXTERNAL_VECTOR]
+    # external_id is read on WEB and CRM only: not sent on APP (mapping.py)
+    assert user["email"] == [EMAIL_VECTOR] and "external_id" not in user
+    (web,) = encode(
+        engine,
+        f"SELECT 'Purchase' AS event, 'e' AS event_id, {NOW} AS event_time, "
+        f"[' user_123' || chr(10)] AS external_id",
+    )
+    assert web["payload"]["user"] == {"external_id": [EXTERNAL_VECTOR]}
     assert user["idfa"] == normalise_idfa(f"\t{idfa}\n") == idfa.upper()
     assert user["gaid"] == normalise_gaid("\nAB-CD\t") == "ab-cd"
     assert app["warnings"] is None

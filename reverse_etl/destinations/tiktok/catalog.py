@@ -293,29 +293,41 @@ CONTENT_KEYS: tuple[ContentKey, ...] = (
 class MatchKey:
     """A value TikTok matches an event to a person with (its Event Match Quality inputs).
 
-    ``strong_for``: the sources where the key on its own identifies a person or a click, so
-    that it counts towards match coverage (docs/tiktok.md, "Match keys", says why)."""
+    ``sources``: the sources TikTok reads every one of its parameters on (``PARAMS``), the
+    only ones it is reported for: a parameter is not sent to a source that does not read it
+    (``mapping.py``), so an OFFLINE row's ttclid identifies no one. ``strong_for``: the
+    sources where the key on its own identifies a person or a click, so that it counts
+    towards match coverage (docs/tiktok.md, "Match keys", says why)."""
 
     name: str
     params: tuple[str, ...]  # a row carries the key when it has all of them
-    sources: frozenset[str]  # the sources it is reported for
     strong_for: frozenset[str] = frozenset()
+
+    @property
+    def sources(self) -> frozenset[str]:
+        return _read_on(self.params)
 
     @property
     def bit(self) -> int:
         return 1 << MATCH_KEYS.index(self)
 
 
+def _read_on(params: tuple[str, ...]) -> frozenset[str]:
+    """The sources every one of ``params`` applies to (the catalog's ``sources``)."""
+    by_name = {p.name: p.sources for p in PARAMS}
+    return frozenset.intersection(*(by_name[p] for p in params))
+
+
 MATCH_KEYS: tuple[MatchKey, ...] = (
-    MatchKey("email", ("email",), ALL, ALL),
-    MatchKey("phone", ("phone",), ALL, ALL),
-    MatchKey("external_id", ("external_id",), ALL, WEB_CRM),
-    MatchKey("ttclid", ("ttclid",), ALL, WEB),
-    MatchKey("ttp", ("ttp",), ALL),
-    MatchKey("ip_user_agent", ("ip", "user_agent"), ALL),
-    MatchKey("idfa", ("idfa",), APP, APP),
-    MatchKey("gaid", ("gaid",), APP, APP),
-    MatchKey("lead_id", ("lead_id",), CRM, CRM),
+    MatchKey("email", ("email",), ALL),
+    MatchKey("phone", ("phone",), ALL),
+    MatchKey("external_id", ("external_id",), WEB_CRM),
+    MatchKey("ttclid", ("ttclid",), WEB),
+    MatchKey("ttp", ("ttp",)),
+    MatchKey("ip_user_agent", ("ip", "user_agent")),
+    MatchKey("idfa", ("idfa",), APP),
+    MatchKey("gaid", ("gaid",), APP),
+    MatchKey("lead_id", ("lead_id",), CRM),
 )
 # Values that failed normalisation (malformed e-mail, unparseable phone): bits after the keys.
 NORMALISATION_FAILURES: tuple[str, ...] = ("email", "phone")

@@ -26,7 +26,12 @@ __all__ = [
 def map_columns(
     names: Sequence[str], source: str, *, catalog: Catalog = CATALOG, ignore: Sequence[str] = ()
 ) -> ColumnMapping:
-    """Map output column names for an event source (WEB, APP, OFFLINE, CRM)."""
+    """Map output column names for an event source (WEB, APP, OFFLINE, CRM).
+
+    A parameter the source does not carry (the catalog's ``sources``: a ttclid on OFFLINE) is
+    left out of the mapping, so it is not sent, with a warning: TikTok's docs list it for other
+    sources only (the reference's §11: ttclid and ttp web only, ip and user_agent web and app,
+    external_id web and crm), so on this one it is ignored at best, and is no match key."""
 
     def not_for_source(name: str, spec: ParamSpec) -> ColumnIssue | None:
         if source in spec.sources:
@@ -34,8 +39,8 @@ def map_columns(
         return ColumnIssue(
             name,
             f"'{spec.name}' does not apply to {source} events "
-            f"(only {', '.join(sorted(spec.sources))})",
-            "it is sent anyway; remove the column if TikTok rejects it",
+            f"(TikTok reads it on {', '.join(sorted(spec.sources))} only): not sent",
+            "remove the column from the model",
             severity="warning",
         )
 
@@ -48,6 +53,7 @@ def map_columns(
         ignore=ignore,
         check=not_for_source,
     )
+    mapped = [m for m in mapped if m.param is None or source in m.param.sources]
     issues += _contents_conflicts(mapped)
     issues += _missing_companions({m.param.name for m in mapped if m.param is not None}, source)
     return ColumnMapping(tuple(mapped), tuple(issues))

@@ -22,16 +22,19 @@ from reverse_etl.destinations.catalog import (
     missing_required,
 )
 from reverse_etl.destinations.shared.rows import key_columns_for
-from reverse_etl.destinations.tiktok.catalog import CATALOG, CONTENT_KEYS, OBJECTS, OPEN_OBJECTS
+from reverse_etl.destinations.tiktok.catalog import (
+    CATALOG,
+    CONTENT_KEYS,
+    OBJECTS,
+    OPEN_OBJECTS,
+    match_keys_for,
+)
 from reverse_etl.destinations.tiktok.mapping import key_only_columns, map_columns
 from reverse_etl.destinations.tiktok.vocab import (
     LEGACY_EVENTS,
     RESERVED_EVENTS,
     standard_events_for,
 )
-
-# Any one of these lets TikTok match an event to a person; ip only together with user_agent.
-IDENTIFIERS = ("email", "phone", "external_id", "ttclid", "ttp", "idfa", "gaid")
 
 
 @dataclass
@@ -66,16 +69,18 @@ class TikTokRules:
         return missing_required(self.required(), mapped, self.source)
 
     def identifier_issues(self, params: set[str]) -> list[ColumnIssue]:
-        if params & set(IDENTIFIERS) or {"ip", "user_agent"} <= params:
+        """A warning when no column gives one of the source's match keys (a CRM event is
+        matched to its lead through lead_id; a ttclid is read on WEB only)."""
+        keys = match_keys_for(self.source)
+        if any(set(k.params) <= params for k in keys):
             return []
-        if self.source == "CRM" and "lead_id" in params:
-            return []  # a CRM event is matched to its lead through lead_id
+        names = [" with ".join(k.params) for k in keys]
+        listed = f"{', '.join(names[:-1])} or {names[-1]}"
         return [
             ColumnIssue(
                 "",
-                "no column identifies the person (email, phone, external_id, ttclid, ttp, "
-                "ip with user_agent, idfa or gaid): TikTok cannot match these events",
-                "add at least one; e-mail, phone and external_id are hashed before sending",
+                f"no column identifies the person ({listed}): TikTok cannot match these events",
+                "add at least one; e-mail and phone are hashed before sending",
                 severity="warning",
                 rule="no-identifier",
             )
