@@ -11,12 +11,10 @@ import re
 from typing import Any
 
 from reverse_etl.destinations.tiktok.vocab import (
-    APP_STANDARD_EVENTS,
     ATT_STATUSES,
     CURRENCIES,
     LEGACY_EVENTS,
     MAX_EVENTS_PER_REQUEST,
-    RESERVED_EVENTS,
     STANDARD_EVENTS,
 )
 
@@ -25,12 +23,9 @@ from .world import EVENT_SOURCES
 
 INVALID_SOURCE_ID = "Invalid value for event_source_id: not a valid string."
 
+# Reserved names (RESERVED_EVENTS) are taken on web and app: TikTok maps them to other
+# events (its help centre, "reserved events"); only offline takes standard names only.
 _OFFLINE_EVENTS = STANDARD_EVENTS | frozenset(LEGACY_EVENTS)
-# Two reserved web names ("Checkout", "Registration") are standard app events.
-_RESERVED = {
-    "web": frozenset(RESERVED_EVENTS),
-    "app": frozenset(RESERVED_EVENTS) - APP_STANDARD_EVENTS,
-}
 _LDU_SOURCES = frozenset({"web", "app"})
 # Unix seconds stay below 10**10 until the year 2286; larger values are milliseconds.
 _MAX_EVENT_TIME = 10**10
@@ -137,15 +132,10 @@ class EventValidator:
         name = ev.get("event")
         if type(name) is not str or not name:
             return f"data.{i}.event: {MISSING if name is None or name == '' else NOT_STRING}"
-        if source == "offline":
-            if name not in _OFFLINE_EVENTS:
-                return (
-                    f"data.{i}.event: {name!r} is not a standard event; "
-                    "offline events must use standard event names"
-                )
-        elif source != "crm" and name in _RESERVED[source]:
+        if source == "offline" and name not in _OFFLINE_EVENTS:
             return (
-                f"data.{i}.event: {name!r} is a reserved event name (use {RESERVED_EVENTS[name]!r})"
+                f"data.{i}.event: {name!r} is not a standard event; "
+                "offline events must use standard event names"
             )
         t = ev.get("event_time")
         if type(t) is not int:

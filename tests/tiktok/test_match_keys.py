@@ -125,6 +125,18 @@ def test_contents_items_carry_status_and_a_content_column_beside_contents_is_ref
         ("WEB", "'LoyaltyBonus' as event, 'https://x.example/' as page_url", None),
         ("WEB", "'Pageview' as event, 'https://x.example/' as page_url", None),
         (
+            "WEB",
+            "'Registration' as event, 'https://x.example/' as page_url",
+            "event 'Registration' is a reserved name TikTok reports as "
+            "'CompleteRegistration': write 'CompleteRegistration'",
+        ),
+        (
+            "APP",
+            "'ClickForm' as event, '343200656' as app_id",
+            "event 'ClickForm' is a reserved name TikTok reports as 'Lead': write 'Lead'",
+        ),
+        ("APP", "'Registration' as event, '343200656' as app_id", None),  # an app event
+        (
             "OFFLINE",
             "'PageView' as event",
             "event 'PageView' is not an OFFLINE standard event (TikTok may not count it)",

@@ -390,18 +390,25 @@ def _event_checks(column: str, source: str) -> list[str]:
                 + lit(" is not a standard event (OFFLINE takes standard events only)"),
             )
         )
-    if source in ("WEB", "APP"):
-        standard = standard_events_for(source)  # Checkout and Registration are app events
-        reserved = [(n, t) for n, t in sorted(RESERVED_EVENTS.items()) if n not in standard]
-        if reserved:
-            # One IN test per row; the message is looked up only for the rows it catches.
-            messages = " ".join(
-                f"WHEN {lit(n)} THEN {lit(f'event {n!r} is a reserved name: use {t!r}')}"
-                for n, t in reserved
-            )
-            names = one_of(ev, [n for n, _ in reserved])
-            out.append(_reason(names, f"CASE {ev} {messages} END"))
     return out
+
+
+def _reserved_warning(ev: str, source: str) -> str | None:
+    """SQL: a warning for a WEB or APP event named by one of TikTok's reserved names, which it
+    maps to another event (H-RES: ``Registration`` is reported as ``CompleteRegistration``):
+    sent, as TikTok takes it, but the model should write the event it means. No reference
+    says TikTok refuses one (they "cannot be used as custom event names", being mapped)."""
+    standard = standard_events_for(source)  # Checkout and Registration are app events
+    reserved = [(n, t) for n, t in sorted(RESERVED_EVENTS.items()) if n not in standard]
+    if not reserved:
+        return None
+    # One IN test per row; the message is looked up only for the rows it catches.
+    messages = " ".join(
+        f"WHEN {lit(n)} THEN "
+        + lit(f"event {n!r} is a reserved name TikTok reports as {t!r}: write {t!r}")
+        for n, t in reserved
+    )
+    return _reason(one_of(ev, [n for n, _ in reserved]), f"CASE {ev} {messages} END")
 
 
 def _utc_text(seconds: str) -> str:
@@ -718,7 +725,8 @@ def _event_warnings(column: str, source: str) -> list[str]:
         ]
     if source not in ("WEB", "APP"):
         return []  # CRM event names are the CRM's own stage names
-    return [_custom_event_guess(ev, source)]
+    reserved = _reserved_warning(ev, source)
+    return [_custom_event_guess(ev, source), *([reserved] if reserved is not None else [])]
 
 
 def _custom_event_guess(ev: str, source: str) -> str:
