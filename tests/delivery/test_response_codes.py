@@ -119,11 +119,15 @@ def test_codes_are_classified_as_tiktoks_sdk_defines_them(code: int, kind: str) 
         ("data: Too many events (1001); at most 1000 per request", None),
     ],
 )
+@pytest.mark.parametrize("code", [40002, 40000])
 def test_a_40002_naming_a_top_level_field_is_a_settings_error(
-    message: str, field: str | None
+    message: str, field: str | None, code: int
 ) -> None:
+    """40000 is the SDK's INVALID_PARAMS, 40002 its PARAM_ERROR (tiktok_code.py): one fault,
+    the request's parameters. A 40000 stopped the destination (an unknown code), so one bad
+    event cost the whole sync even with skip_invalid_record; it is read as 40002 is."""
     assert blamed_field(message) == field
-    outcome = classify(200, {"code": 40002, "message": message})
+    outcome = classify(200, {"code": code, "message": message})
     assert (outcome.kind, outcome.field) == (("config", field) if field else ("invalid", None))
 
 

@@ -36,9 +36,9 @@ from reverse_etl.destinations.tiktok.responses import (
 )
 from reverse_etl.destinations.tiktok.vocab import (
     AUTH_CODES,
-    CODE_INVALID_PARAMS,
     CODE_INVALID_PARTNER_NAME,
     CODE_PARTIAL_OK,
+    PARAM_ERROR_CODES,
     SUCCESS_CODES,
     THROTTLE_CODES,
     TRACK_PATH,
@@ -255,7 +255,8 @@ def classify(
     status matters only for gateway trouble (5xx, 429) and bodies that are not envelopes.
     ``request`` is the body sent, read only to place the failed events of a 20001 that names
     them by ``event_id``. The codes (TikTok's SDK ``tiktok_code.py``): 0 ok; 20001 partial;
-    40102/40104/40105 auth; 40002 invalid, or config when it names a top-level field; 40063
+    40102/40104/40105 auth; 40002 (and 40000, the SDK's INVALID_PARAMS) invalid, or config
+    when it names a top-level field; 40063
     config (``partner_name``); HTTP 413 (too large) invalid, so bisected; transient per
     ``responses.is_transient_code``; others terminal.
     """
@@ -296,7 +297,7 @@ def classify(
     if code == CODE_INVALID_PARTNER_NAME:
         text = message or "invalid partner name"
         return replace(outcome("config", text), field="partner_name")
-    if code == CODE_INVALID_PARAMS:
+    if code in PARAM_ERROR_CODES:
         text = message or "invalid parameters"
         field = blamed_field(text)
         if field is not None:

@@ -186,7 +186,11 @@ DELIVERY_CATEGORIES: Final = frozenset({"in_store", "curbside", "home_delivery"}
 CODE_OK: Final = 0
 CODE_PARTIAL_OK: Final = 20001
 CODE_NO_PERMISSION: Final = 40001
-CODE_INVALID_PARAMS: Final = 40002
+CODE_INVALID_PARAMS: Final = 40002  # the SDK's PARAM_ERROR
+# The SDK's INVALID_PARAMS (tiktok_code.py; the reference's §11 says no more of it): read as
+# 40002 is, since it names the same fault, the request's parameters.
+CODE_SDK_INVALID_PARAMS: Final = 40000
+PARAM_ERROR_CODES: Final = frozenset({CODE_INVALID_PARAMS, CODE_SDK_INVALID_PARAMS})
 CODE_NOT_FOUND: Final = 40007
 CODE_RATE_LIMITED: Final = 40100
 CODE_BAD_APP_SECRET: Final = 40101
