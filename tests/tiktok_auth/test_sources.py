@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -228,11 +229,20 @@ def test_new_creates_once_then_reuses(
     assert _count_exact(world, source, "retl Orders") == 1
 
 
-def test_new_pixel_is_created_with_partner_name(client: RecordingClient) -> None:
-    resolve_event_source(client, by_name("WEB", "retl Leads", target="NEW"))
+@pytest.mark.parametrize("partner", [None, "Acme"])
+def test_new_pixel_carries_partner_name_only_when_configured(
+    client: RecordingClient, partner: str | None
+) -> None:
+    """partner_name is optional on /pixel/create/ and TikTok refuses one it has not registered
+    (40063, the reference's §11): retl sent its own, unregistered "retl" on every create."""
+    request = by_name("WEB", "retl Leads", target="NEW")
+    if partner is not None:
+        request = replace(request, partner_name=partner)
+    resolve_event_source(client, request)
     [(_, path, body)] = [c for c in client.calls if c[0] == "POST"]
     assert path == PIXEL_CREATE_PATH
-    assert body == {"advertiser_id": ADVERTISER, "pixel_name": "retl Leads", "partner_name": "retl"}
+    expected = {"advertiser_id": ADVERTISER, "pixel_name": "retl Leads"}
+    assert body == expected | ({"partner_name": partner} if partner else {})
 
 
 def test_new_offline_set_is_usable_by_name(client: RecordingClient) -> None:

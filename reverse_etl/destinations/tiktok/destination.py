@@ -281,6 +281,7 @@ class TikTokDestination:
             event_source_id=target.event_source_id or s.event_source_id,
             event_source_name=s.event_source_name,
             advertiser_id=s.advertiser_id,
+            partner_name=s.partner_name,
         )
 
     def known_source(self, target: Target) -> ResolvedSource | None:

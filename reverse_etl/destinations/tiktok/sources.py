@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
-from reverse_etl.destinations.tiktok.vocab import API_VERSION, EVENT_SOURCES, PARTNER_NAME
+from reverse_etl.destinations.tiktok.vocab import API_VERSION, EVENT_SOURCES
 from reverse_etl.errors import ConfigError, Problem, TerminalDestinationError
 
 DataSource = Literal["WEB", "APP", "OFFLINE", "CRM"]
@@ -65,6 +65,9 @@ class EventSourceRequest:
     event_source_id: str | None = None
     event_source_name: str | None = None
     advertiser_id: str | None = None
+    # Sent to /pixel/create/ only when configured, as to /event/track/: the field is optional
+    # and TikTok refuses a partner name it has not registered (40063, the reference's §11).
+    partner_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,10 @@ def resolve_event_source(client: ApiClient, request: EventSourceRequest) -> Reso
             else "create it in TikTok Events Manager, or check the name and advertiser_id",
         )
     return ResolvedEventSource(
-        event_source, _create(client, request.data_source, advertiser_id, name), "created", name
+        event_source,
+        _create(client, request.data_source, advertiser_id, name, request.partner_name),
+        "created",
+        name,
     )
 
 
@@ -288,9 +294,13 @@ def _find(
         page += 1
 
 
-def _create(client: ApiClient, data_source: str, advertiser_id: str, name: str) -> str:
+def _create(
+    client: ApiClient, data_source: str, advertiser_id: str, name: str, partner_name: str | None
+) -> str:
     if data_source == "WEB":
-        body = {"advertiser_id": advertiser_id, "pixel_name": name, "partner_name": PARTNER_NAME}
+        body = {"advertiser_id": advertiser_id, "pixel_name": name}
+        if partner_name is not None:
+            body["partner_name"] = partner_name
         path, id_field = PIXEL_CREATE_PATH, "pixel_code"
     else:
         body = {"advertiser_id": advertiser_id, "name": name, "description": OFFLINE_DESCRIPTION}

@@ -13,7 +13,6 @@ TRACK_PATH: Final = f"/open_api/{API_VERSION}/event/track/"
 DEFAULT_API_BASE_URL: Final = "https://business-api.tiktok.com"
 # The hosts a token may go to without RETL_ALLOWED_HOSTS: the Business API and its sandbox.
 API_HOSTS: Final = ("business-api.tiktok.com", "sandbox-ads.tiktok.com")
-PARTNER_NAME: Final = "retl"
 MAX_EVENTS_PER_REQUEST: Final = 1000
 DEDUP_WINDOW_SECONDS: Final = 48 * 3600
 
