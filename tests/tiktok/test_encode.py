@@ -303,6 +303,12 @@ def test_app_and_crm_payloads(engine: DuckDBEngine) -> None:
             "is not a standard event",
         ),
         (
+            "OFFLINE",
+            "select ' Lead ' as event, 'k' as event_id, {now} as event_time",
+            "event ' Lead ' is not a standard event (OFFLINE takes standard events only): the "
+            "spaces around it keep it out: write trim(event) in the model",
+        ),
+        (
             "WEB",
             "select 'Lead' as event, 'k' as event_id, {now} as event_time, 'XXX' as currency",
             "currency 'XXX' is not accepted",

@@ -126,6 +126,12 @@ def test_contents_items_carry_status_and_a_content_column_beside_contents_is_ref
         ("WEB", "'Pageview' as event, 'https://x.example/' as page_url", None),
         (
             "WEB",
+            "' Purchase ' as event, 'https://x.example/' as page_url",
+            "event ' Purchase ' is sent as a custom event: the spaces around it keep it from "
+            "being 'Purchase': write trim(event) in the model",
+        ),
+        (
+            "WEB",
             "'Registration' as event, 'https://x.example/' as page_url",
             "event 'Registration' is a reserved name TikTok reports as "
             "'CompleteRegistration': write 'CompleteRegistration'",

@@ -382,15 +382,23 @@ def _event_checks(column: str, source: str) -> list[str]:
     out = [_reason(missing, lit("event is missing"))]
     if source == "OFFLINE":
         # a blank name is missing only, as a NULL one (NOT list_contains of NULL is NULL)
-        allowed = one_of(ev, sorted(STANDARD_EVENTS | set(LEGACY_EVENTS)))
+        names = sorted(STANDARD_EVENTS | set(LEGACY_EVENTS))
+        # Names match exactly (case and spaces): ' Purchase ' is none, and the reason, looked
+        # up only for the rows it catches, says how to write it when spaces are all that is
+        # wrong (trim() as the model's SQL has it: spaces only).
+        spaced = lit(f": the spaces around it keep it out: {_TRIM_HINT}")
         out.append(
             _reason(
-                f"NOT {missing} AND NOT {allowed}",
+                f"NOT {missing} AND NOT {one_of(ev, names)}",
                 f"'event ' || {_quoted(ev)} || "
-                + lit(" is not a standard event (OFFLINE takes standard events only)"),
+                + lit(" is not a standard event (OFFLINE takes standard events only)")
+                + f" || CASE WHEN {one_of(f'trim({ev})', names)} THEN {spaced} ELSE '' END",
             )
         )
     return out
+
+
+_TRIM_HINT = "write trim(event) in the model"
 
 
 def _reserved_warning(ev: str, source: str) -> str | None:
@@ -742,11 +750,21 @@ def _custom_event_guess(ev: str, source: str) -> str:
     known = sorted(standard | set(LEGACY_EVENTS) | set(RESERVED_EVENTS))
     branches = []
     for squashed, name in sorted(meant.items()):
-        exact = " OR ".join(f"{ev} = {lit(k)}" for k in known if _squash(k) == squashed)
+        same = [k for k in known if _squash(k) == squashed]
+        exact = " OR ".join(f"{ev} = {lit(k)}" for k in same)
         message = f"'event ' || {_quoted(ev)} || " + lit(
             f" is sent as a custom event: did you mean {name!r}?"
         )
-        branches.append(f"WHEN {lit(squashed)} THEN CASE WHEN {exact} THEN NULL ELSE {message} END")
+        # ' Purchase ': names match exactly, spaces too; say that spaces are all that is wrong.
+        spaced = f"'event ' || {_quoted(ev)} || " + lit(
+            " is sent as a custom event: the spaces around it keep it from being "
+        )
+        trimmed = f"trim({ev})"
+        branches.append(
+            f"WHEN {lit(squashed)} THEN CASE WHEN {exact} THEN NULL "
+            f"WHEN {one_of(trimmed, same)} THEN {spaced} || {_quoted(trimmed)} || "
+            f"{lit(': ' + _TRIM_HINT)} ELSE {message} END"
+        )
     squash = f"lower(regexp_replace({ev}, '[^A-Za-z0-9]', '', 'g'))"
     return f"CASE {squash} {' '.join(branches)} END"
 

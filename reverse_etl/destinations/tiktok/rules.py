@@ -146,20 +146,33 @@ def check_events(values: Iterable[str], source: str) -> list[ColumnIssue]:
                     "event-name",
                     "error",
                     f"event '{name}' is not a standard event: OFFLINE takes standard events only",
-                    _nearest(name, standard),
+                    _spaced_hint(name, standard | set(LEGACY_EVENTS)) or _nearest(name, standard),
                 )
             )
         else:
+            known = standard | set(LEGACY_EVENTS) | set(RESERVED_EVENTS)
             out.append(
                 _issue(
                     "custom-event",
                     "warning",
                     f"event '{name}' is not a standard {source} event: it is sent as a "
                     "custom event",
-                    _nearest(name, standard),
+                    _spaced_hint(name, known) or _nearest(name, standard),
                 )
             )
     return out
+
+
+def _spaced_hint(name: str, known: Collection[str]) -> str | None:
+    """The hint for an event name that only spaces around it keep from a known one
+    (``' Purchase '``): TikTok matches names exactly, so it would be a custom event."""
+    trimmed = name.strip(" ")
+    if trimmed == name or trimmed not in known:
+        return None
+    return (
+        f"did you mean '{trimmed}'? The spaces around the name keep it out: write "
+        "trim(event) in the model"
+    )
 
 
 def check_allowed(param: ParamSpec, values: Iterable[str]) -> list[ColumnIssue]:

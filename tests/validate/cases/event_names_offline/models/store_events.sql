@@ -3,6 +3,7 @@ select
         when 'paid'     then 'Purchase'
         when 'refunded' then 'Refund'
         when 'legacy'   then 'CompletePayment'
+        when 'spaced'   then ' Lead '
     end                                as event,
     order_id                           as event_id,
     ordered_at                         as event_time,

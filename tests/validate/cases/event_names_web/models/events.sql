@@ -13,3 +13,6 @@ from {{ source('shop', 'orders') }}
 union all
 select 'CompletePayment', order_id, ordered_at, customer_id
 from {{ source('shop', 'orders') }}
+union all
+select ' Purchase ', order_id, ordered_at, customer_id
+from {{ source('shop', 'orders') }}
