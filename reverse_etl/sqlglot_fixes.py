@@ -19,6 +19,8 @@
 - **A NULL read from a subquery or CTE is an INTEGER; JSON's ``->>`` and ``->`` typed**
   (below).
 - **A VALUES list's unnamed columns named as the engine names them** (below).
+- **``first``, ``last``, ``arg_max`` and ``list_max`` typed as the value they pick**
+  (below).
 
 Every module of retl that has sqlglot read SQL imports this one first
 (``tests/test_quality.py`` checks it); importing it installs the changes, once per process.
@@ -764,6 +766,64 @@ def install_list_concat() -> None:
     _patch_annotator(metadata, exp.ArrayConcat, _concatenated_lists)
 
 
+# --- the aggregates and list functions that pick a value ---------------------------------
+# sqlglot (30.30) types ``first(x)``, ``last(x)``, ``arg_max(x, y)`` / ``arg_min`` /
+# ``max_by`` / ``min_by``, ``list_max(l)`` and ``list_min(l)`` as unknown, as any function
+# it does not type; DuckDB's value is one of ``x`` (of ``l``'s items), of its type. The
+# rewrites that need an operand's type (engine/spark_numbers.py, spark_kinds.py) then left
+# ``floor(first(i))`` a BIGINT on Spark (DuckDB: a DOUBLE), ``first(d1) - first(d2)`` an
+# INTERVAL (DuckDB: days), ``date_trunc('day', first(ts))`` a time in the session's zone,
+# and `retl validate` did not check them ("type not inferred"). ``arg_max(x, y, n)`` is a
+# list of ``x``'s type.
+
+
+def _picked(original: Any) -> Any:
+    """``first(x)`` (``first(x ORDER BY k)``: sqlglot types the ORDER as its ``x``),
+    ``last``, ``arg_max``, ``arg_min``: ``x``'s type; with a count (``arg_max(x, y, n)``),
+    a list of it."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        kind = _kind(node.this) if node.this is not None else None
+        if kind in (None, _T.UNKNOWN):
+            return node
+        if node.args.get("count") is not None:
+            typ = exp.DataType(this=_T.LIST, expressions=[_data_type(node.this.type)], nested=True)
+            return self._set_type(node, typ)
+        return self._set_type(node, node.this.type)
+
+    return annotate
+
+
+def _list_picked(original: Any) -> Any:
+    """``list_max(l)``, ``list_min(l)``: the type of ``l``'s items."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        if node.this is not None and _element(node.this) is not None:
+            self._set_type(node, node.this.type.expressions[0])
+        return node
+
+    return annotate
+
+
+def install_picked_values() -> None:
+    """DuckDB's types of the aggregates and list functions that pick a value (idempotent)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
+    picks: list[tuple[type[exp.Expr], Callable[[Any], Any]]] = [
+        (exp.First, _picked),
+        (exp.Last, _picked),
+        (exp.ArgMax, _picked),
+        (exp.ArgMin, _picked),
+        (exp.ArrayMax, _list_picked),
+        (exp.ArrayMin, _list_picked),
+    ]
+    for node, wrap in picks:
+        _patch_annotator(metadata, node, wrap)
+
+
 # --- struct field names --------------------------------------------------------------
 # sqlglot (30.30) lower-cases every identifier of a DuckDB query, struct fields too:
 # ``{'Cc': 1}``, ``struct_pack("Cc" := 1)`` and ``::struct("Cc" int)`` had a field ``cc``
@@ -947,6 +1007,7 @@ install_star_expansion()
 install_time_arithmetic()
 install_set_operation_types()
 install_list_concat()
+install_picked_values()
 install_struct_fields()
 install_null_and_json()
 install_values_names()

@@ -619,6 +619,24 @@ EXPRESSIONS = [
     "to_days(3)",
     "strftime(date '2024-03-15', '%Y%m%d')",
     "strftime(timestamp '2024-03-15 10:11:12', '%Y-%m-%dT%H:%M:%S.%fZ')",
+    # What an aggregate or list function picks, typed as its argument (sqlglot_fixes,
+    # engine/typed.py): Spark sent floor() of it a BIGINT (DuckDB: a DOUBLE), a date minus
+    # a date an INTERVAL (DuckDB: days), date_trunc() of a time one with Spark's zone.
+    "(select floor(first(i)) from (values (7)) t(i))",
+    "(select ceil(any_value(i)) from (values (7)) t(i))",
+    "(select floor(last(i)) from (values (7)) t(i))",
+    "(select floor(min_by(i, k)) from (values (7, 1)) t(i, k))",
+    "(select floor(arg_max(i, k)) from (values (7, 1)) t(i, k))",
+    "(select floor(first(i order by k)) from (values (7, 1)) t(i, k))",
+    "(select floor(list_max(l)) from (values ([7, 3])) t(l))",
+    "(select floor(l[1]) from (values ([7, 3])) t(l))",
+    "(select date_trunc('day', first(ts)) from (values (timestamp '2024-03-15 10:11:12')) t(ts))",
+    "(select date_trunc('day', first(ts order by k))"
+    " from (values (timestamp '2024-03-15 10:11:12', 1)) t(ts, k))",
+    "(select first(d1) - first(d2) from (values (date '2024-03-15', date '2024-03-01')) t(d1, d2))",
+    "(select first(d order by k) - date '2024-03-01' from (values (date '2024-03-15', 1)) t(d, k))",
+    "(select cast(first(x) as int) from (values (2.5::decimal(3, 1))) t(x))",
+    "(select first(x) / 2 from (values (5::decimal(3, 1))) t(x))",
 ]
 
 # Values retl does not bridge: (engine, expression) -> the engine's value, where DuckDB's
@@ -758,6 +776,7 @@ LOUD: dict[str, frozenset[str]] = {
             " from (values (1, 'a', 1), (1, null, 2), (2, 'b', 3)) t(k, x, y)) s)",
             "(select list(f order by k) from (select k, first(x order by y desc) over (partition by"
             " k) as f from (values (1, 'a', 1), (1, null, 2), (2, 'b', 3)) t(k, x, y)) s)",
+            "(select floor(last(i)) from (values (7)) t(i))",  # PostgreSQL has no last()
         }
     ),
     "spark": frozenset(

@@ -172,19 +172,79 @@ def test_an_alias_a_later_clause_names_keeps_the_rewrites() -> None:
 
 
 def test_what_could_not_be_typed_is_said() -> None:
-    """A table Spark cannot describe, an operand sqlglot cannot type (``first(d)``): the
+    """A table Spark cannot describe, an operand sqlglot cannot type (``list_first(l)``): the
     cast and the division go as written, and are said (the engine's ``untyped``, which
-    ``retl plan`` and ``retl sync`` warn of); what was typed is not."""
+    ``retl plan`` and ``retl sync`` warn of); what was typed is not (``first(d)``: d's type)."""
     from reverse_etl.engine.typed import untyped_notes
 
     with untyped_notes() as notes:
         out = spark_sql(
-            "select cast(first(d) as int) as a, first(d) / 2 as b, cast(d as int) as c, "
-            "cast(s as int) as e from orders"
+            "select cast(list_first([d]) as int) as a, list_first([d]) / 2 as b, "
+            "cast(d as int) as c, cast(s as int) as e, cast(first(d) as int) as f from orders"
         )
     assert f"CAST({ROUNDED.format(x='d')} AS INT) AS c" in out
-    assert notes == ["CAST(FIRST(d) AS INT)", "FIRST(d) / 2"]
+    assert f"CAST({ROUNDED.format(x='FIRST(d)')} AS INT) AS f" in out
+    assert notes == ["CAST(LIST_FIRST([d]) AS INT)", "LIST_FIRST([d]) / 2"]
     with untyped_notes() as notes:
         spark_sql("select cast(x as int) as a, y - 1 as b from unknown_table")
     assert notes == ["CAST(x AS INT)", "y - 1"]
     spark_sql("select cast(x as int) as a from unknown_table")  # none open: nothing kept
+
+
+def test_what_an_aggregate_or_list_function_picks_is_typed_as_its_argument() -> None:
+    """``first(x)``, ``last``, ``arg_max``/``min_by``, ``any_value``, ``list_max``, ``l[k]``
+    and ``first(x ORDER BY k)`` are typed as the value they pick (sqlglot_fixes, and
+    typed.py for the Spark forms retl writes first): ``floor`` of an integer is cast to
+    DuckDB's DOUBLE, a date minus a date counts days, ``date_trunc`` of a time is Spark's
+    time without a zone; they were sent as written, silently (a BIGINT 7 for DuckDB's 7.0,
+    an INTERVAL for 14 days). Nothing is said."""
+    from reverse_etl.engine.spark import SparkConnection, SparkEngine
+    from reverse_etl.engine.typed import untyped_notes
+
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # no session: none is started
+    engine._table_types = TYPES.get  # type: ignore[assignment,method-assign]
+    picks = [
+        "first({x})",
+        "last({x})",
+        "arg_max({x}, ms)",
+        "min_by({x}, ms)",
+        "any_value({x})",
+        "first({x} order by ms)",
+        "list_max({l})",
+        "{l}[1]",
+    ]
+    for pick in picks:
+        i, at, day = (pick.format(x=x, l=f"[{x}]") for x in ("i", "at", "day"))
+        with untyped_notes() as notes:
+            out = engine.transpile(
+                f"select floor({i}) as a, date_trunc('day', {at}) as b, {day} - {day} as c "
+                "from orders"
+            ).replace("\n", " ")
+        assert " AS DOUBLE) AS a" in out, (pick, out)
+        assert " AS TIMESTAMP_NTZ) AS b" in out, (pick, out)
+        assert "CAST(DATEDIFF(" in out, (pick, out)
+        assert notes == [], (pick, notes)
+
+
+def test_an_operand_still_untyped_is_said() -> None:
+    """What sqlglot still cannot type (``list_first(l)``, a function it does not know) under
+    ``floor``, ``date_trunc`` or a subtraction goes as written, and is said."""
+    from reverse_etl.engine.typed import untyped_notes
+
+    with untyped_notes() as notes:
+        spark_sql(
+            "select floor(list_first(l)) as a, date_trunc('day', list_first(t)) as b, "
+            "list_first(l) - day as c, i - list_first(l) as e, floor(2.5) as f "
+            "from (select [i] as l, [at] as t, day, i from orders)"
+        )
+    assert notes == ["LIST_FIRST(l) - day"]  # (floor and date_trunc: spark_kinds, below)
+    from reverse_etl.engine.spark_kinds import kinds_as_duckdb
+
+    with untyped_notes() as notes:
+        tree = sqlglot.parse_one(
+            "select floor(list_first(l)) as a, date_trunc('day', list_first(t)) as b, "
+            "floor(2.5) as f, floor(i) as g from (select [i] as l, [at] as t, i from orders)",
+            read="duckdb",
+        )
+        kinds_as_duckdb(tree, "duckdb", TYPES.get)
+    assert notes == ["FLOOR(LIST_FIRST(l))", "DATE_TRUNC('DAY', LIST_FIRST(t))"]

@@ -18,7 +18,9 @@ TIMESTAMP_NTZ, cast so. ``sign(x)`` is a TINYINT in DuckDB, Spark's ``signum`` a
 type (a zoned time stays zoned; ``epoch_ms`` of a time is ``spark_numbers``'): typed by
 sqlglot from Spark's catalog (``typed.typed_pairs``); where it cannot be typed, or holds a
 fraction literal (sqlglot types ``2.5`` as a DOUBLE, DuckDB reads a DECIMAL), the call goes
-as written.
+as written; one whose operand cannot be typed (``floor(list_first(l))``, ``first(x ORDER BY
+k)``, which Spark computes from a sorted list) is said (``typed.untyped_notes``), and ``retl
+plan`` and ``retl sync`` warn of it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from reverse_etl.engine.portable import innermost_first, is_epoch_ms
-from reverse_etl.engine.typed import TableTypes, typed_pairs
+from reverse_etl.engine.typed import TableTypes, say_untyped, typed_pairs
 
 _NAIVE = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.DATE}
 _ZONED = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
@@ -56,7 +58,11 @@ def kinds_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> ex
         _wrap(truncated, "TIMESTAMP_NTZ")  # (the typed pass below sees it cast)
     for typed, seen in typed_pairs(tree, _typed_candidates, dialect, table_types):
         operand = seen.this
-        if operand.type is None or _cast_to_naive(typed.parent):
+        if _cast_to_naive(typed.parent):
+            continue
+        if operand.type is None or operand.type.this == exp.DataType.Type.UNKNOWN:
+            if not _fraction_literal(typed.this):  # a value sqlglot cannot type: maybe a
+                say_untyped([typed], dialect)  # time DuckDB's has no zone, a whole number
             continue
         kind = operand.type.this
         if (

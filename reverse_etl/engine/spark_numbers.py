@@ -36,9 +36,10 @@ sqlglot types the operands from the tables' columns (``table_types``: Spark's ca
 types ``2.5`` as a DOUBLE where both engines read a DECIMAL, which is why the kind of number
 of a cast's operand is left to Spark's ``typeof``. Where the types cannot be found (a table
 Spark cannot describe, a query sqlglot cannot qualify), the query goes as written, and so
-do a cast to an integer and a division of an operand sqlglot cannot type (``first(d)``,
-``list_max(l)``): each is said (``typed.untyped_notes``), and ``retl plan`` and ``retl
-sync`` warn of it.
+do a cast to an integer, a division and a subtraction (maybe of two dates) of an operand
+sqlglot cannot type (``list_first(l)``, ``m['k']``; ``first(x)``, ``arg_max``,
+``list_max(l)`` are typed as the value they pick): each is said (``typed.untyped_notes``),
+and ``retl plan`` and ``retl sync`` warn of it.
 """
 
 from __future__ import annotations
@@ -77,6 +78,8 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
                     this="DATEDIFF", expressions=[node.this.copy(), node.expression.copy()]
                 )
                 node.replace(bigint(days))
+            elif _maybe_dates(seen.this, seen.expression):
+                say_untyped([node], dialect)  # maybe two dates: an INTERVAL on Spark
         elif isinstance(node, exp.Cast) and node.to.this in _TEXTS:
             if _is(seen.this, _ZONED):
                 node.replace(_zoned_text(node))
@@ -125,6 +128,14 @@ def _double(x: exp.Expr) -> exp.Expr:
 
 def _fraction(seen: exp.Expr) -> bool:
     return _is(seen.this, _FRACTIONAL) or _is(seen.expression, _FRACTIONAL)
+
+
+def _maybe_dates(left: exp.Expr, right: exp.Expr) -> bool:
+    """Whether ``left - right`` may be a date minus a date: one side not typed by sqlglot, the
+    other not typed either or a date."""
+    return (_unknown(left) and (_unknown(right) or _is(right, _DATES))) or (
+        _is(left, _DATES) and _unknown(right)
+    )
 
 
 def _unknown(node: exp.Expr) -> bool:

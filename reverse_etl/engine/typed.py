@@ -8,12 +8,14 @@ written; the nodes so left are said (``untyped_notes``: the engine's ``untyped``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
@@ -71,7 +73,9 @@ def typed_copy(
 ) -> exp.Expr | None:
     """A copy of ``tree``, qualified and typed by sqlglot from the tables' types; None when
     that cannot be done. ``metadata``: typing rules in place of the dialect's (sqlglot's
-    ``EXPRESSION_METADATA``)."""
+    ``EXPRESSION_METADATA``). Either way, the calls retl's own rewrites wrote before the
+    copy is typed are typed as the value they stand for (``_with_rewritten_forms``)."""
+    rules = _rewritten_forms(dialect) if metadata is None else _with_rewritten_forms(metadata)
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     tables = [
         t
@@ -110,11 +114,76 @@ def typed_copy(
             copy,
             schema=schema,
             dialect=dialect,
-            expression_metadata=dict(metadata) if metadata is not None else None,
+            expression_metadata=rules,
         )
     except Exception:  # sqlglot's optimizer raises many kinds: not known
         return None
     return copy
+
+
+@functools.cache
+def _rewritten_forms(dialect: str) -> dict[type[exp.Expr], dict[str, Any]]:
+    return _with_rewritten_forms(Dialect.get_or_raise(dialect).EXPRESSION_METADATA)
+
+
+def _with_rewritten_forms(
+    metadata: Mapping[type[exp.Expr], dict[str, Any]],
+) -> dict[type[exp.Expr], dict[str, Any]]:
+    """``metadata`` with the Spark calls retl writes in a model's place before its typed
+    rewrites run (spark_lists.py) typed as the value they stand for, not unknown:
+    ``ANY_VALUE(x, TRUE)`` (DuckDB's ``any_value(x)``) as ``x``, ``TRY_ELEMENT_AT(l, k)``
+    (``l[k]``) as an item of ``l`` (a value of a map), and the sorted list ``first(x ORDER
+    BY k)`` is computed from: ``COLLECT_LIST`` of a ``NAMED_STRUCT``, ``ARRAY_SORT`` of it,
+    its first item (``ELEMENT_AT`` of a list). None is a DuckDB call of that form (DuckDB's
+    ``any_value`` takes one argument, its ``element_at`` a map): a model that writes one
+    fails in DuckDB itself. Any other call is typed by ``metadata``'s rule."""
+    rules = dict(metadata)
+    anonymous = rules.get(exp.Anonymous, {}).get("annotator")
+
+    def annotate(annotator: Any, node: exp.Anonymous) -> Any:
+        if anonymous is not None:
+            anonymous(annotator, node)
+        name, args = str(node.this).upper(), node.expressions
+        typ = args[0].type if args else None
+        if name == "ANY_VALUE" and len(args) == 2 and typ is not None:
+            annotator._set_type(node, typ)
+        elif name == "COLLECT_LIST" and len(args) == 1 and typ is not None:
+            listed = exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[typ], nested=True)
+            annotator._set_type(node, listed)
+        elif name == "ARRAY_SORT" and typ is not None:
+            annotator._set_type(node, typ)
+        elif name == "NAMED_STRUCT" and args and len(args) % 2 == 0:
+            _struct_type(annotator, node, args)
+        elif name in ("TRY_ELEMENT_AT", "ELEMENT_AT") and len(args) == 2 and typ is not None:
+            if typ.this in (exp.DataType.Type.ARRAY, exp.DataType.Type.LIST) and typ.expressions:
+                annotator._set_type(node, typ.expressions[0])
+            elif name == "TRY_ELEMENT_AT" and _is_map(typ):
+                # a map's value (DuckDB's own element_at of a map is a list)
+                annotator._set_type(node, typ.expressions[1])
+        return node
+
+    rules[exp.Anonymous] = {"annotator": annotate}
+    return rules
+
+
+def _is_map(typ: exp.DataType) -> bool:
+    return typ.this == exp.DataType.Type.MAP and len(typ.expressions) == 2
+
+
+def _struct_type(annotator: Any, node: exp.Expr, args: list[exp.Expr]) -> None:
+    """``NAMED_STRUCT('k0', k, 'v', x)`` (the sorted list ``first(x ORDER BY k)`` is
+    computed from on Spark): a struct of its values' types, when each is known."""
+    fields = []
+    for name, value in zip(args[::2], args[1::2], strict=True):
+        kind = value.type
+        if not isinstance(name, exp.Literal) or kind is None or kind.this == _UNKNOWN:
+            return
+        fields.append(exp.ColumnDef(this=exp.to_identifier(name.name), kind=kind.copy()))
+    struct = exp.DataType(this=exp.DataType.Type.STRUCT, expressions=fields, nested=True)
+    annotator._set_type(node, struct)
+
+
+_UNKNOWN = exp.DataType.Type.UNKNOWN
 
 
 def _unnested(tree: exp.Expr) -> exp.Expr:
