@@ -4,7 +4,9 @@ values themselves are checked on a real Spark in tests/spark/test_spark_sync.py.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
+import pytest
 import sqlglot
 
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
@@ -248,3 +250,31 @@ def test_an_operand_still_untyped_is_said() -> None:
         )
         kinds_as_duckdb(tree, "duckdb", TYPES.get)
     assert notes == ["FLOOR(LIST_FIRST(l))", "DATE_TRUNC('DAY', LIST_FIRST(t))"]
+
+
+def test_the_untyped_warning_masks_the_model_s_literal_addresses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The expressions quoted are the model's own text: a literal e-mail address or phone
+    number in one is masked, as every other text retl prints."""
+    from types import SimpleNamespace
+
+    from reverse_etl.pipeline import plan_warnings
+
+    found = [
+        "CAST(FIRST('jane.doe@example.com') AS INT)",
+        "FLOOR(LIST_FIRST(['+14155550123']))",
+        # cut after 60 characters: masked before, or 'jane.doe@exa...' would show
+        f"FLOOR(LIST_FIRST(['{'x' * 25} jane.doe@example.com']))",
+    ]
+    engine = SimpleNamespace(
+        capabilities=SimpleNamespace(typed_rewrites=True, dialect="spark"),
+        untyped=lambda sql: found,
+    )
+    compiled = SimpleNamespace(model=SimpleNamespace(path=Path("models/m.sql")))
+    monkeypatch.setattr(plan_warnings, "query_for", lambda c, e: "select 1")
+    said = plan_warnings.untyped_warning(compiled, engine)  # type: ignore[arg-type]
+    assert said is not None
+    assert "jane.doe" not in said.message and "4155550123" not in said.message
+    assert "j***@example.com" in said.message and "['+141***'])" in said.message, said.message
+    assert "x j***@example..." in said.message, said.message

@@ -206,7 +206,7 @@ _UNTYPED: ContextVar[list[str] | None] = ContextVar("retl_untyped", default=None
 
 @contextmanager
 def untyped_notes() -> Iterator[list[str]]:
-    """While the block runs, the expressions (in the query's dialect, shortened) that a
+    """While the block runs, the expressions (in the query's dialect, on one line) that a
     rewrite needing their operands' types left as written because ``typed_pairs`` could not
     type them: what may give another value than DuckDB's."""
     notes: list[str] = []
@@ -228,9 +228,5 @@ def say_untyped(nodes: list[exp.Expr], dialect: str) -> None:
             text = " ".join(node.sql(dialect=dialect).split())
         except Exception:  # a rewrite's own function sqlglot cannot write back
             text = node.key.upper()
-        text = text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
-        if text not in notes:
+        if text not in notes:  # whole: shortened where it is shown, after it is masked
             notes.append(text)
-
-
-_SHOWN = 60  # characters of an expression said

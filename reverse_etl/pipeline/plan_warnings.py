@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
+from reverse_etl.destinations.shared.pii_text import mask_text
 from reverse_etl.errors import Problem
 from reverse_etl.models.dialects import query_for
 from reverse_etl.pipeline.plan import DestinationPlan
@@ -90,6 +91,13 @@ def plan_warnings(plan: DestinationPlan) -> list[Problem]:
 
 
 _SHOWN_UNTYPED = 3  # expressions named; the rest counted
+_SHOWN_CHARS = 60  # characters of an expression named
+
+
+def _shortened(text: str) -> str:
+    """An expression of the model as named: masked first (``mask_text``: a literal e-mail
+    address or phone number in the model's text), so that no cut leaves one unmasked."""
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
 
 
 def untyped_warning(compiled: CompiledModel, engine: Engine) -> Problem | None:
@@ -103,7 +111,7 @@ def untyped_warning(compiled: CompiledModel, engine: Engine) -> Problem | None:
     found = cast("TypedRewrites", engine).untyped(query_for(compiled, engine))
     if not found:
         return None
-    shown = "; ".join(found[:_SHOWN_UNTYPED])
+    shown = "; ".join(_shortened(mask_text(f)) for f in found[:_SHOWN_UNTYPED])
     if len(found) > _SHOWN_UNTYPED:
         shown += f"; and {len(found) - _SHOWN_UNTYPED} more"
     dialect = engine.capabilities.dialect
