@@ -100,3 +100,32 @@ def test_a_values_lists_unnamed_columns_are_named_as_the_engine_names_them() -> 
         for dialect in ("duckdb", "postgres")
     }
     assert named == {"duckdb": ["col0", "col1"], "postgres": ["column1", "column2"]}
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("first(d)", "DATE"),
+        ("first(d order by n)", "DATE"),
+        ("last(n)", "INT"),
+        ("arg_max(d, n)", "DATE"),
+        ("min_by(n, d)", "INT"),
+        ("arg_max(n, d, 2)", "LIST(INT)"),
+        ("list_max(l)", "INT"),
+        ("list_min(l)", "INT"),
+    ],
+)
+def test_what_an_aggregate_or_list_function_picks_is_typed_as_its_argument(
+    expression: str, expected: str
+) -> None:
+    """sqlglot typed these unknown; DuckDB's value is one of the argument (of the list's
+    items): `retl validate` did not check them, Spark's rewrites did not apply."""
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    schema = {"t": {"d": "DATE", "n": "INT", "l": "INT[]"}}
+    tree = sqlglot.parse_one(f"select {expression} as v from t", read="duckdb")
+    typed = annotate_types(
+        qualify(tree, schema=schema, dialect="duckdb"), schema=schema, dialect="duckdb"
+    )
+    assert typed.selects[0].type.sql("duckdb") == expected
