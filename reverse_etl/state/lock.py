@@ -143,9 +143,9 @@ def held_since(holder: str) -> dt.datetime | None:
         return None
     try:
         since = dt.datetime.fromisoformat(found.group(1))
-    except ValueError:
+        return None if since.utcoffset() is None else since.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError):  # a garbled file: year 1 or 9999 past UTC's range
         return None
-    return None if since.utcoffset() is None else since.astimezone(dt.timezone.utc)
 
 
 def _alive(pid: int) -> bool:

@@ -40,3 +40,22 @@ def test_a_start_without_its_offset_is_not_said(tmp_path: Path) -> None:
     assert getattr(holder, "since", "?") is None
     aware = _holder(tmp_path, f'pid 1 on {HOST} since x\n{RUN}"2026-01-01T00:00:00+00:00"}}\n')
     assert getattr(aware, "since", None) == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "since",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00", "2026-01-01T00:00:00", "x"],
+)
+def test_a_refusal_by_a_garbled_info_file_says_no_start(tmp_path: Path, since: str) -> None:
+    """A start UTC cannot hold (year 1 east of UTC) raised OverflowError, a traceback,
+    instead of the refusal that names the holder."""
+    from reverse_etl.errors import LockHeldError
+
+    state = tmp_path / "state.duckdb"
+    with SyncLock(state):
+        info = state.with_name("state.duckdb.lock.info")
+        info.write_text(f"pid 1 on {HOST} since {since}\n", encoding="utf-8")
+        with pytest.raises(LockHeldError) as caught, SyncLock(state):
+            pass
+    assert caught.value.held_since is None
+    assert f"since {since})" in caught.value.message
