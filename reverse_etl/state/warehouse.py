@@ -295,7 +295,7 @@ class WarehouseStateStore:
                     held_since=since,
                 )
             # Who holds it, for a sync it refuses (as the local state's lock file says):
-            # the session's name, which pg_stat_activity shows to the same role.
+            # the session's name, which pg_stat_activity shows to every role.
             conn.execute(
                 "SELECT set_config('application_name', %s, false)",
                 [f"{_HOLDER}pid {os.getpid()} on {socket.gethostname()}"[:63]],
@@ -795,8 +795,8 @@ def _lock_holder(conn: Any, key: int) -> tuple[str | None, dt.datetime | None]:
     """ "pid 4242 on host since 2026-12-07T09:37:27+00:00" of the session holding the state's
     advisory lock (a single bigint key: ``objid`` its low 32 bits, ``classid`` its high ones,
     0 for a CRC-32), from its application_name, and when that session began (the sync took
-    the lock on it at once); (None, None) when not seen: another role's session
-    (pg_stat_activity hides it), or a retl from before the name."""
+    the lock on it at once); (None, None) when not seen (a retl from before the name). To
+    another role pg_stat_activity shows the name but not the start: (the holder, None)."""
     with contextlib.suppress(Exception):
         row = conn.execute(
             "SELECT a.application_name, a.backend_start FROM pg_locks l "
@@ -807,9 +807,13 @@ def _lock_holder(conn: Any, key: int) -> tuple[str | None, dt.datetime | None]:
             [key],
         ).fetchone()
         if row and isinstance(row[0], str) and row[0].startswith(_HOLDER):
+            holder = row[0].removeprefix(_HOLDER)
+            if not isinstance(row[1], dt.datetime):
+                # Another role's session: pg_stat_activity shows every role its name, its
+                # start only to the same role (or pg_read_all_stats)
+                return holder, None
             began = row[1].astimezone(dt.timezone.utc)
-            since = began.isoformat(timespec="seconds")
-            return f"{row[0].removeprefix(_HOLDER)} since {since}", began
+            return f"{holder} since {began.isoformat(timespec='seconds')}", began
     return None, None
 
 

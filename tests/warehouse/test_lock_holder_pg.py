@@ -8,12 +8,15 @@ import datetime as dt
 import os
 import re
 import socket
+import uuid
 
 import pytest
+from psycopg import sql
 
 from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
 from reverse_etl.errors import LockHeldError
 from reverse_etl.state.warehouse import WarehouseStateStore
+from tests.warehouse.conftest import PgServer
 
 pytestmark = pytest.mark.postgres
 
@@ -42,3 +45,41 @@ def test_the_refusal_names_the_holder(pg_db: PostgresConnection) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_a_holder_of_another_role_is_named_without_its_start(
+    pg_server: PgServer, pg_db: PostgresConnection
+) -> None:
+    """pg_stat_activity shows a session's application_name to every role, its backend_start
+    to the same role only (or pg_read_all_stats): the holder is named, its start left out
+    (so a webhook's stuck_after cannot judge it). A NULL start failed the whole look-up,
+    which named no holder at all."""
+    role = f"retl_role_{uuid.uuid4().hex[:8]}"
+    with pg_server.admin(pg_db.dbname) as con:
+        con.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    first = PostgresEngine(pg_db)  # the test server's superuser
+    second = PostgresEngine(pg_server.connection(pg_db.dbname, user=role))
+    try:
+        holder = WarehouseStateStore(first, "retl_state")
+        with pg_server.admin(pg_db.dbname) as con:  # the other role may read the state
+            con.execute(
+                sql.SQL("GRANT USAGE ON SCHEMA retl_state TO {}").format(sql.Identifier(role))
+            )
+            con.execute(
+                sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA retl_state TO {}").format(
+                    sql.Identifier(role)
+                )
+            )
+        other = WarehouseStateStore(second, "retl_state", create=False)
+        with holder.lock(), pytest.raises(LockHeldError) as caught, other.lock():
+            pass
+        message = caught.value.message
+        assert message.endswith(f"(pid {os.getpid()} on {socket.gethostname()})"), message
+        assert caught.value.held_since is None
+    finally:
+        first.close()
+        second.close()
+        with pg_server.admin(pg_db.dbname) as con:
+            con.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        with pg_server.admin() as con:
+            con.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
