@@ -68,6 +68,9 @@ class ParamSpec:
     # parameter (a value that failed to hash is raw PII), and what is sent in clear but
     # identifies a person, a browser, a device or a click (an IP, a user agent, a click ID).
     masked: bool = False
+    # A list sent item by item in its places, each as text (a NULL item as ''), not a set of
+    # IDs (Meta's extinfo): a JSON one is the array it holds, and a scalar no list.
+    positional: bool = False
 
     @property
     def dotted(self) -> str:

@@ -84,7 +84,7 @@ def check_type(param: ParamSpec, typ: SqlType, rules: ColumnRules) -> list[TypeV
         return _contents(typ, rules.content_keys, rules.platform)
     if param.kind is Kind.ID_LIST:
         if typ.cls is C.JSON:
-            return _json_ids(param.name, typ)
+            return _json_list(param.name, typ) if param.positional else _json_ids(param.name, typ)
         element = typ.element if typ.cls is C.LIST and typ.element is not None else typ
         return _scalar(f"{param.name} items", Kind.ID, element, identifier=False)
     if param.multi and typ.cls is C.LIST and typ.element is not None:
@@ -146,6 +146,20 @@ def _json_ids(what: str, typ: SqlType) -> list[TypeVerdict]:
             f"a row whose value holds an object or an array is invalid ('{what} is not a list "
             "of IDs'), and the items are not checked before the rows are read",
             f"build it as a list to have it checked, e.g. list(sku ORDER BY sku) AS {what}",
+        )
+    ]
+
+
+def _json_list(what: str, typ: SqlType) -> list[TypeVerdict]:
+    """A positional list of JSON (``ParamSpec.positional``: Meta's extinfo): sent as the
+    array it holds, every item in its place; checked only when the rows are read."""
+    return [
+        TypeVerdict(
+            "warning",
+            f"{what} is {typ.text}: sent as the array it holds, every item in its place as text "
+            "(a null one as ''); a row whose value is no array, or holds an object or an array, "
+            "is invalid, and the items are not checked before the rows are read",
+            "build it as a list in the model to have it checked before the rows are read",
         )
     ]
 

@@ -142,3 +142,20 @@ def test_a_json_extinfo_is_judged_as_a_list(engine: DuckDBEngine) -> None:
     assert _errors(engine, extinfo=_json(nested)) == [
         "extinfo holds an object or a list: Meta needs text values"
     ]
+
+
+def test_validate_says_a_json_extinfo_is_sent_as_the_array_it_holds() -> None:
+    """A JSON extinfo is sent positionally (every item in its place, a null one as ''), and a
+    scalar is no list: validate said it went as a set of IDs ('an array's items, or one
+    value'), with the content_ids error ('extinfo is not a list of IDs') it never gets."""
+    from reverse_etl.columns import parse_type
+    from reverse_etl.destinations.meta.catalog import CATALOG
+    from reverse_etl.destinations.meta.rules import MetaRules
+    from reverse_etl.validation.types import check_type
+
+    spec, json = CATALOG.lookup("extinfo"), parse_type("json")
+    assert spec is not None and json is not None
+    (verdict,) = check_type(spec, json, MetaRules("app"))
+    assert verdict.severity == "warning"
+    assert "every item in its place" in verdict.message
+    assert "IDs" not in verdict.message and "one value" not in verdict.message

@@ -250,6 +250,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         + ". 0 and 4 are required; a NULL item is sent as an empty string. A list column, or "
         "a JSON one (a json or jsonb array) whose items are text or numbers.",
         required_for=APP,
+        positional=True,
     ),
     _p(
         "campaign_ids",
