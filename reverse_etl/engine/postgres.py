@@ -554,11 +554,14 @@ class PostgresEngine:
             # idle_session_timeout ended it: the lock was released, a batch lost.
             try:
                 con.execute("SET idle_session_timeout = 0")
+            except psycopg.Error:
+                # A PostgreSQL-compatible server that reports 14+ without the setting: its
+                # sessions do not idle out either (nothing to turn off).
+                if not autocommit:
+                    con.rollback()
+            else:
                 if not autocommit:
                     con.commit()
-            except psycopg.Error as exc:
-                con.close()
-                raise _connect_error(c, exc) from None
         return con
 
 

@@ -282,7 +282,7 @@ class Runner:
                     started=started,
                     command=command,
                     exit_code=exit_code,
-                    finished=finished and interrupted is None,
+                    finished=finished and interrupted is None and exit_code == 0,
                 )
                 if late is not None:
                     interrupted, exit_code = late

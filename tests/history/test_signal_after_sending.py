@@ -206,3 +206,25 @@ def test_a_signal_while_the_run_is_recorded_leaves_its_report_and_its_end(
             ROWS,
         )
         assert run.ended_at is not None
+
+
+def test_a_signal_as_a_failed_run_ends_leaves_it_failed(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run whose destination failed (a refused token) and a SIGTERM as its end is written:
+    the run stays failed, as it was (exit 1), not "interrupted as the run ended: every
+    destination had sent and recorded what it had to", which was untrue of the failed one."""
+    import reverse_etl.pipeline.runner as runner
+
+    monkeypatch.setattr(runner, "record_end", signalled_before(runner.record_end, signal.SIGTERM))
+    project = events_project(tmp_path / "p", server.base_url, rows=ROWS)
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", "not-the-token-4f1c")
+    with Project.load(project) as p:
+        report = p.sync()
+        assert not report.ok and report.error is None
+        (result,) = report.results
+        assert result.error is not None and result.sent == 0
+        (run,) = p.runs()
+        assert (run.status, run.signal, run.exit_code) == ("failed", None, 1)
+    written = orjson.loads(next((project / ".retl" / "runs").glob("*.json")).read_bytes())
+    assert written["error"] is None

@@ -142,7 +142,7 @@ def test_a_currency_outside_iso_4217_is_sent_with_a_warning(engine: DuckDBEngine
     row = one(engine, currency="' rmb '")
     assert row["errors"] is None
     assert row["warnings"] == (
-        "currency 'rmb' is not an ISO 4217 code (sent as it is, but Meta may refuse it or not "
+        "currency 'rmb' is not an ISO 4217 code (sent, upper-cased, but Meta may refuse it or not "
         "convert the value: write the ISO code, e.g. CNY for RMB)"
     )
     assert row["payload"]["custom_data"]["currency"] == "RMB"

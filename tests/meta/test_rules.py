@@ -49,8 +49,8 @@ def test_fixed_vocabularies() -> None:
         (
             "allowed-value",
             "warning",
-            "currency 'RMB' is not an ISO 4217 code (sent as it is, but Meta may refuse it or not "
-            "convert the value: write the ISO code, e.g. CNY for RMB)",
+            "currency 'RMB' is not an ISO 4217 code (sent, upper-cased, but Meta may refuse it "
+            "or not convert the value: write the ISO code, e.g. CNY for RMB)",
         ),
     ]
     assert [i[1] for i in issues("gender", "F", "male", "other")] == ["warning"]

@@ -75,7 +75,7 @@ _ISO_4217 = """
 CURRENCIES: Final = frozenset(_ISO_4217.split())
 # Why a three-letter currency outside CURRENCIES is worth a word (the row is sent).
 NOT_ISO_CURRENCY: Final = (
-    " is not an ISO 4217 code (sent as it is, but Meta may refuse it or not convert the "
+    " is not an ISO 4217 code (sent, upper-cased, but Meta may refuse it or not convert the "
     "value: write the ISO code, e.g. CNY for RMB)"
 )
 

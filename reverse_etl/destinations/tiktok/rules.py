@@ -80,7 +80,7 @@ class TikTokRules:
             ColumnIssue(
                 "",
                 f"no column identifies the person ({listed}): TikTok cannot match these events",
-                "add at least one; e-mail and phone are hashed before sending",
+                "add at least one; e-mail, phone and external_id are hashed before sending",
                 severity="warning",
                 rule="no-identifier",
             )
