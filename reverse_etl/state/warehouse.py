@@ -794,12 +794,14 @@ _HOLDER = "retl sync: "  # the lock session's application_name starts so
 def _lock_holder(conn: Any, key: int) -> tuple[str | None, dt.datetime | None]:
     """ "pid 4242 on host since 2026-12-07T09:37:27+00:00" of the session holding the state's
     advisory lock (a single bigint key: ``objid`` its low 32 bits, ``classid`` its high ones,
-    0 for a CRC-32), from its application_name, and when that session began (the sync took
-    the lock on it at once); (None, None) when not seen (a retl from before the name). To
-    another role pg_stat_activity shows the name but not the start: (the holder, None)."""
+    0 for a CRC-32), from its application_name, and when the sync took the lock: the session
+    has been idle since it took it and named itself (``state_change``; not ``backend_start``:
+    a pooler's server session, PgBouncer's in session mode, can be older than the sync);
+    (None, None) when not seen (a retl from before the name). To another role
+    pg_stat_activity shows the name but not the time: (the holder, None)."""
     with contextlib.suppress(Exception):
         row = conn.execute(
-            "SELECT a.application_name, a.backend_start FROM pg_locks l "
+            "SELECT a.application_name, a.state_change FROM pg_locks l "
             "JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
             "(SELECT oid FROM pg_database WHERE datname = current_database()) "

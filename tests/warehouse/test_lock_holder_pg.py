@@ -50,7 +50,7 @@ def test_the_refusal_names_the_holder(pg_db: PostgresConnection) -> None:
 def test_a_holder_of_another_role_is_named_without_its_start(
     pg_server: PgServer, pg_db: PostgresConnection
 ) -> None:
-    """pg_stat_activity shows a session's application_name to every role, its backend_start
+    """pg_stat_activity shows a session's application_name to every role, its state_change
     to the same role only (or pg_read_all_stats): the holder is named, its start left out
     (so a webhook's stuck_after cannot judge it). A NULL start failed the whole look-up,
     which named no holder at all."""
@@ -83,3 +83,25 @@ def test_a_holder_of_another_role_is_named_without_its_start(
             con.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
         with pg_server.admin() as con:
             con.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_the_holder_s_start_is_when_it_took_the_lock_not_when_its_session_began(
+    pg_db: PostgresConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooler (PgBouncer in session mode) hands the sync a server session opened earlier:
+    its backend_start is older than the sync, and a webhook's stuck_after would call a sync
+    that had just begun stuck. The start said is when the lock was taken."""
+    first, second = PostgresEngine(pg_db), PostgresEngine(pg_db)
+    pooled = first.connect_new()  # a session the pool opened before this sync
+    try:
+        (before,) = second.rows("SELECT clock_timestamp()")[0]
+        monkeypatch.setattr(first, "connect_new", lambda: pooled)
+        holder = WarehouseStateStore(first, "retl_state")
+        other = WarehouseStateStore(second, "retl_state")
+        with holder.lock(), pytest.raises(LockHeldError) as caught, other.lock():
+            pass
+        since = caught.value.held_since
+        assert since is not None and since >= before
+    finally:
+        first.close()
+        second.close()
