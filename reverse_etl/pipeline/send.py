@@ -199,14 +199,12 @@ def execute(
         mask_event_ids=plan.encode.mask_event_ids,
     )
     source = dest.known_source(target) if plan.rows_to_send == 0 else None
-    session: Session | None = None
     closing = contextlib.ExitStack()
-    if source is None:
-        with contextlib.ExitStack() as opening:
-            # A signal while the session opens (it may wait on the platform) raises at once:
-            # nothing was sent yet.
-            session = opening.enter_context(dest.open(target, policy))
-            closing = opening.pop_all()
+    # A signal while the session opens (it may wait on the platform) raises at once: nothing
+    # was sent yet. Once open, the session is closed by ``closing``, with the signals held.
+    session: Session | None = (
+        None if source is not None else closing.enter_context(dest.open(target, policy))
+    )
     # From here on a signal is held until the destination's result is whole: sending, the
     # session's close, the fold and the run record (raised there, it lost the result of a
     # destination that had sent). The sending loop takes it at its own safe points; one that
