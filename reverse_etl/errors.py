@@ -17,6 +17,10 @@ from typing import ClassVar
 
 MAX_LISTED_PROBLEMS = 20
 
+# The largest --limit a SQL LIMIT or an Arrow slice takes (a signed 64-bit count): a larger
+# one (99999999999999999999, "all of them") is taken as this, never sent on to fail there.
+MAX_LIMIT = 2**63 - 1
+
 # A run refused because another sync holds the state's lock: sysexits.h's EX_TEMPFAIL ("try
 # again later"), so that a scheduler can tell "skipped, the last run is still going" from a
 # failure (exit 1).

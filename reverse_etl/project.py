@@ -30,6 +30,7 @@ from reverse_etl.config.yaml_loader import format_key_path, load_yaml
 from reverse_etl.dbt import MANIFEST_FILE, DbtArtifacts, target_dir_for
 from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV, FileRule, unhidden_under
 from reverse_etl.errors import (
+    MAX_LIMIT,
     ConfigError,
     EngineError,
     ModelError,
@@ -471,6 +472,7 @@ class Project:
         """The first ``limit`` rows of a model."""
         if limit < 0:
             raise UsageError("--limit must be 0 or more", key="--limit")
+        limit = min(limit, MAX_LIMIT)
         if model not in self.graph.models:
             known = self.graph.order
             raise UsageError(
@@ -481,7 +483,7 @@ class Project:
             )
         import pyarrow as pa
 
-        from reverse_etl.engine.base import NUMERIC_TEXT, iter_batches
+        from reverse_etl.engine.base import DEFAULT_BATCH_ROWS, NUMERIC_TEXT, iter_batches
 
         compiled = self.graph.compiled(model)
         self._check_source_files(compiled)
@@ -493,7 +495,8 @@ class Project:
         with model_errors(compiled, probe=probe):
             model_sql = query_for(compiled, engine, tree)
             sql = f"SELECT * FROM (\n{model_sql}\n) AS _retl_preview LIMIT {limit}"
-            reader = engine.stream(sql, batch_rows=max(limit, 1))
+            # batches of at most the default size: a batch of --limit rows is allocated whole
+            reader = engine.stream(sql, batch_rows=max(min(limit, DEFAULT_BATCH_ROWS), 1))
             table = pa.Table.from_batches(list(iter_batches(reader)), schema=reader.schema)
         if any(f.metadata and NUMERIC_TEXT in f.metadata for f in table.schema):
             # exact numbers as text (a PostgreSQL numeric): typed as a sync stages them

@@ -49,7 +49,11 @@ def runs_list(
 
     def go() -> None:
         if limit < 1:
-            raise UsageError("--limit must be 1 or more", key="--limit")
+            raise UsageError(
+                f"--limit is how many runs to list: 1 or more, not {limit}",
+                key="--limit",
+                hint="--limit 20 (the default) lists the 20 newest",
+            )
         if dbt_source and out.format == "json":
             raise UsageError(
                 "--dbt-source prints a dbt sources.yml (YAML), not JSON",

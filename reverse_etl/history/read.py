@@ -10,6 +10,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from reverse_etl.destinations.shared.pii_text import mask_text, masked_key
+from reverse_etl.errors import MAX_LIMIT
 from reverse_etl.history.records import (
     ACCEPTED,
     DeliveryRecord,
@@ -83,7 +84,7 @@ class HistoryReader:
                             delivery_log.destination)
                         GROUP BY run_id) AS l ON l.run_id = r.run_id
                     {where}
-                    ORDER BY r.started_at DESC, r.run_id DESC LIMIT {int(limit)}"""
+                    ORDER BY r.started_at DESC, r.run_id DESC LIMIT {min(int(limit), MAX_LIMIT)}"""
             )
         ]
 
@@ -186,7 +187,7 @@ class HistoryReader:
         rows = self._rows(
             f"SELECT {DESTINATION_COLUMNS} FROM {self._t('run_destinations')} "
             f"WHERE destination = {_lit(destination)} "
-            f"ORDER BY ended_at DESC NULLS LAST, run_id DESC LIMIT {int(limit)}"
+            f"ORDER BY ended_at DESC NULLS LAST, run_id DESC LIMIT {min(int(limit), MAX_LIMIT)}"
         )
         return [_destination(r) for r in reversed(rows)]
 

@@ -26,6 +26,7 @@ from reverse_etl.errors import (
     EXIT_SIGINT,
     EXIT_SIGPIPE,
     EXIT_SIGTERM,
+    MAX_LIMIT,
     ConfigError,
     Interrupted,
     InvalidRowsError,
@@ -237,6 +238,8 @@ class Runner:
         self._make_state_dir()
         interrupted: Interrupted | None = None
         command = command_text(select, sandbox=sandbox, full_refresh=full_refresh, limit=limit)
+        if limit is not None:  # as typed in the history; the rows sent are countable
+            limit = min(limit, MAX_LIMIT)
         exit_code = 1
         finished = False  # no error, no signal until the run's end is recorded
         with self._locked_state(report, command, sandbox=sandbox) as store:
