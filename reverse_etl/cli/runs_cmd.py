@@ -167,6 +167,8 @@ def render_runs(out: Output, runs: "list[RunRecord]") -> None:
 
 
 def render_detail(out: Output, detail: "RunDetail") -> None:
+    from reverse_etl.reporting.console import printable
+
     if out.format == "json":
         out.json({"ok": True, **detail.to_dict()})
         return
@@ -174,9 +176,11 @@ def render_detail(out: Output, detail: "RunDetail") -> None:
     # a run with no end: it runs now, or died (no "to interrupted UTC")
     ended = f"to {_when(r.ended_at)} UTC" if r.ended_at else "no end recorded"
     out.console.info(
-        f"run {r.run_id}: {r.status}{f' by {r.signal}' if r.signal else ''} "
-        f"(exit {'-' if r.exit_code is None else r.exit_code}), "
-        f"{_when(r.started_at)} UTC {ended}, {r.command}, retl {r.retl_version}"
+        printable(
+            f"run {r.run_id}: {r.status}{f' by {r.signal}' if r.signal else ''} "
+            f"(exit {'-' if r.exit_code is None else r.exit_code}), "
+            f"{_when(r.started_at)} UTC {ended}, {r.command}, retl {r.retl_version}"
+        )
     )
     if r.refused is not None:  # it never ran: nothing per destination
         out.console.info(f"refused: {r.refused}")
@@ -186,7 +190,7 @@ def render_detail(out: Output, detail: "RunDetail") -> None:
         return
     # What stopped it, as the command said: its first MAX_LISTED_PROBLEMS lines, then a count.
     for line in detail.error[:MAX_LISTED_PROBLEMS]:
-        out.console.info(f"error: {line}")
+        out.console.info(f"error: {printable(line)}")
     if len(detail.error) > MAX_LISTED_PROBLEMS:
         out.console.info(f"error: … and {len(detail.error) - MAX_LISTED_PROBLEMS} more")
     out.console.table(

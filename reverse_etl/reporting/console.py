@@ -7,6 +7,7 @@ document, and the warnings go into it).
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Protocol
@@ -18,6 +19,19 @@ from reverse_etl.reporting.progress import Counters, PlainProgress
 # output and `retl --version` never load it (issue #18).
 if TYPE_CHECKING:
     from rich.console import Console as RichTerminal
+
+
+# Control characters (C0, DEL, C1) and the bidi overrides: a terminal acts on them (an escape
+# sequence sets its title or clears the screen, a carriage return or a line break writes over
+# a line or forges one, U+202E shows the rest backwards).
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with each control character written as its escape (``\\x1b``, ``\\n``): a
+    table cell is one line, and a platform's message or a row's value quoted in one (the
+    delivery log's reasons) is untrusted text, not instructions to the terminal."""
+    return _UNSHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class Console(Protocol):
@@ -121,6 +135,7 @@ class PlainConsole:
         print(f"-- {title}\n{sql}\n", file=self.out)
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        rows = [[printable(c) for c in row] for row in rows]
         widths = [len(c) for c in columns]
         for row in rows:
             for i, cell in enumerate(row):
@@ -184,6 +199,7 @@ class RichConsole:
         from rich.markup import escape
         from rich.table import Table
 
+        rows = [[printable(c) for c in row] for row in rows]
         table = Table(title=escape(title) if title else None, box=box.SIMPLE_HEAD)
         for i, col in enumerate(columns):
             widest = max((len(r[i]) for r in rows if i < len(r)), default=0)

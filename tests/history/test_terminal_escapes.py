@@ -1,0 +1,57 @@
+"""`retl runs show` and `retl runs find` print texts the history keeps from elsewhere: a
+platform's message, the reason a row was invalid (which quotes the row's value: a currency
+column holding an escape sequence), what stopped a run. Their control characters are shown
+as escapes, on a terminal (rich) as in a pipe: an escape sequence is not passed to the
+terminal (which would set its title, clear the screen), a carriage return does not write
+over the line, a line break does not forge a row."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+
+from reverse_etl.cli.output import Output
+from reverse_etl.cli.runs_cmd import render_detail, render_found
+from reverse_etl.history.records import (
+    REJECTED,
+    DeliveryRecord,
+    RunDestinationRecord,
+    RunDetail,
+    RunRecord,
+)
+from reverse_etl.reporting.console import Console, PlainConsole, RichConsole, printable
+
+AT = dt.datetime(2026, 12, 1, 9, tzinfo=dt.timezone.utc)
+HOSTILE = "boom \x1b]0;pwned\x07\x1b[2J\rfake ok\nrow2\u202eevil\x9b"
+UNSHOWN = ("\x1b", "\x07", "\r", "\u202e", "\x9b")
+
+
+def _consoles() -> list[tuple[Console, io.StringIO]]:
+    from rich.console import Console as RichTerminal
+
+    plain_out, rich_out = io.StringIO(), io.StringIO()
+    rich = RichTerminal(file=rich_out, width=400, color_system=None, force_terminal=False)
+    return [(PlainConsole(plain_out, io.StringIO()), plain_out), (RichConsole(rich), rich_out)]
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["plain", "rich"])
+def test_runs_show_and_find_print_no_control_character_of_the_history(which: int) -> None:
+    console, out = _consoles()[which]
+    output = Output("text", False, console, False)
+    run = RunRecord("r1", AT, AT, "retl sync", ("d",), 0, 1, 0, 0, 1, "0", False)
+    destination = RunDestinationRecord(
+        "r1", "d", "TikTok", "m", AT, 1, 0, 1, 0, 0, 0, None, HOSTILE
+    )
+    row = DeliveryRecord("r1", "d", "k1", "e1", REJECTED, 40002, HOSTILE, "req", AT)
+    render_detail(output, RunDetail(run, (destination,), (row,), 1, (HOSTILE,)))
+    render_found(output, "k1", [row])
+    text = out.getvalue()
+    for c in UNSHOWN:
+        assert c not in text
+    shown = printable(HOSTILE)
+    assert shown == "boom \\x1b]0;pwned\\x07\\x1b[2J\\rfake ok\\nrow2\\u202eevil\\x9b"
+    assert f"error: {shown}" in text  # what stopped it, one line
+    assert text.count(shown) >= 2  # the destination's error, the row's reason (found too)
+    assert "\nrow2" not in text  # no line the history's text made up
