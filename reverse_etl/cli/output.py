@@ -26,7 +26,13 @@ from reverse_etl.errors import (
     RetlError,
     environment_error,
 )
-from reverse_etl.reporting.console import Console, JsonConsole, PlainConsole, RichConsole
+from reverse_etl.reporting.console import (
+    Console,
+    JsonConsole,
+    PlainConsole,
+    RichConsole,
+    terminal_safe,
+)
 from reverse_etl.secrets import scrub, scrub_data
 
 if TYPE_CHECKING:
@@ -95,7 +101,9 @@ class Output:
 
 
 def _fail_line(text: str) -> None:
-    text = scrub(text)  # the unexpected error's text is an exception's, which may quote one
+    # the unexpected error's text is an exception's, which may quote a secret or a control
+    # character a terminal acts on
+    text = terminal_safe(scrub(text))
     if sys.stderr.isatty():
         from rich.console import Console as RichTerminal  # lazy: start-up (issue #18)
         from rich.markup import escape

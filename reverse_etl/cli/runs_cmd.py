@@ -183,7 +183,7 @@ def render_detail(out: Output, detail: "RunDetail") -> None:
         )
     )
     if r.refused is not None:  # it never ran: nothing per destination
-        out.console.info(f"refused: {r.refused}")
+        out.console.info(f"refused: {printable(r.refused)}")
         return
     if r.forgotten is not None:  # a state reset: what it forgot
         out.console.info(f"state reset: {r.forgotten_text}: their next sync sends every row")

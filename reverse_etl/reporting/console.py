@@ -31,7 +31,22 @@ def printable(text: str) -> str:
     """``text`` with each control character written as its escape (``\\x1b``, ``\\n``): a
     table cell is one line, and a platform's message or a row's value quoted in one (the
     delivery log's reasons) is untrusted text, not instructions to the terminal."""
-    return _UNSHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return _UNSHOWN.sub(_escaped, text)
+
+
+# The same but for line breaks and tabs, which a message's own lines use.
+_UNSHOWN_IN_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(m: re.Match[str]) -> str:
+    return m.group().encode("unicode_escape").decode("ascii")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with the control characters a terminal acts on written as escapes, its line
+    breaks and tabs kept: a message (a warning quoting a row's value or a platform's answer)
+    is printed as written, never as instructions to the terminal."""
+    return _UNSHOWN_IN_LINES.sub(_escaped, text)
 
 
 class Console(Protocol):
@@ -103,13 +118,13 @@ class JsonConsole(NullConsole):
     def warning_at(self, problem: Problem) -> None:
         super().warning(problem.render())
         if self.document_written:
-            print(f"warning: {problem.render()}", file=self.err, flush=True)
+            print(f"warning: {terminal_safe(problem.render())}", file=self.err, flush=True)
         else:
             self.warnings.append(problem)
 
     def error(self, text: str) -> None:
         super().error(text)
-        print(f"error: {text}", file=self.err, flush=True)
+        print(f"error: {terminal_safe(text)}", file=self.err, flush=True)
 
 
 class PlainConsole:
@@ -120,19 +135,19 @@ class PlainConsole:
         self.err = err or sys.stderr
 
     def info(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        print(terminal_safe(text), file=self.out, flush=True)
 
     def warning(self, text: str) -> None:
-        print(f"warning: {text}", file=self.err, flush=True)
+        print(f"warning: {terminal_safe(text)}", file=self.err, flush=True)
 
     def warning_at(self, problem: Problem) -> None:
         self.warning(problem.render())
 
     def error(self, text: str) -> None:
-        print(f"error: {text}", file=self.err, flush=True)
+        print(f"error: {terminal_safe(text)}", file=self.err, flush=True)
 
     def sql(self, title: str, sql: str) -> None:
-        print(f"-- {title}\n{sql}\n", file=self.out)
+        print(f"-- {title}\n{terminal_safe(sql)}\n", file=self.out)
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         rows = [[printable(c) for c in row] for row in rows]
@@ -172,12 +187,12 @@ class RichConsole:
     def info(self, text: str) -> None:
         from rich.markup import escape
 
-        self.term.print(escape(text))
+        self.term.print(escape(terminal_safe(text)))
 
     def warning(self, text: str) -> None:
         from rich.markup import escape
 
-        self.err.print(f"[yellow]warning:[/yellow] {escape(text)}")
+        self.err.print(f"[yellow]warning:[/yellow] {escape(terminal_safe(text))}")
 
     def warning_at(self, problem: Problem) -> None:
         self.warning(problem.render())
@@ -185,7 +200,7 @@ class RichConsole:
     def error(self, text: str) -> None:
         from rich.markup import escape
 
-        self.err.print(f"[red]error:[/red] {escape(text)}")
+        self.err.print(f"[red]error:[/red] {escape(terminal_safe(text))}")
 
     def sql(self, title: str, sql: str) -> None:
         from rich.markup import escape

@@ -55,3 +55,45 @@ def test_runs_show_and_find_print_no_control_character_of_the_history(which: int
     assert f"error: {shown}" in text  # what stopped it, one line
     assert text.count(shown) >= 2  # the destination's error, the row's reason (found too)
     assert "\nrow2" not in text  # no line the history's text made up
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["plain", "rich"])
+def test_message_lines_escape_what_a_terminal_acts_on_and_keep_their_line_breaks(
+    which: int,
+) -> None:
+    """A sync's warnings and errors quote row values and platforms' answers (an invalid row's
+    reason, a 4xx body): printed as lines, they keep their own line breaks and tabs but never
+    pass an escape sequence, a carriage return or a bidi override to the terminal."""
+    from rich.console import Console as RichTerminal
+
+    out, err = io.StringIO(), io.StringIO()
+    console: Console
+    if which == 0:
+        console = PlainConsole(out, err)
+    else:
+        console = RichConsole(
+            RichTerminal(file=out, width=400, color_system=None, force_terminal=False),
+            RichTerminal(file=err, width=400, color_system=None, force_terminal=False),
+        )
+    console.info("line one\n\tline two " + HOSTILE)
+    console.warning("currency " + HOSTILE)
+    console.error("platform said " + HOSTILE)
+    text = out.getvalue() + err.getvalue()
+    for c in UNSHOWN:
+        assert c not in text
+    assert "line one\n" in text  # its own line break (rich expands the tab)
+    assert "line two boom \\x1b]0;pwned" in text
+    assert "warning: currency boom \\x1b]0;pwned\\x07\\x1b[2J\\rfake ok\nrow2\\u202eevil" in text
+    assert "error: platform said boom \\x1b" in text
+
+
+def test_an_unexpected_errors_line_escapes_control_characters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from reverse_etl.cli.output import _fail_line
+
+    _fail_line("unexpected " + HOSTILE)
+    err = capsys.readouterr().err
+    for c in UNSHOWN:
+        assert c not in err
+    assert err.startswith("error: unexpected boom \\x1b]0;pwned")
