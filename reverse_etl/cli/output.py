@@ -17,6 +17,7 @@ import orjson
 import typer
 
 from reverse_etl import interrupts
+from reverse_etl.destinations.shared.pii_text import mask_contacts, mask_text
 from reverse_etl.errors import (
     EXIT_SIGINT,
     EXIT_SIGPIPE,
@@ -101,9 +102,11 @@ class Output:
 
 
 def _fail_line(text: str) -> None:
-    # the unexpected error's text is an exception's, which may quote a secret or a control
-    # character a terminal acts on
-    text = terminal_safe(scrub(text))
+    # The unexpected error's text is an exception's, which may quote a secret; any error's
+    # may quote a row's value or a project file's literal: e-mail addresses and phone numbers
+    # masked (an IPv4 address here is the host to fix: kept, see ``mask_contacts``).
+    # Its control characters are written as escapes (``terminal_safe``).
+    text = terminal_safe(mask_contacts(scrub(text)))
     if sys.stderr.isatty():
         from rich.console import Console as RichTerminal  # lazy: start-up (issue #18)
         from rich.markup import escape
@@ -191,9 +194,11 @@ def boundary(out: Output) -> Iterator[None]:
 
 def error_document(exc: RetlError, root: Path | None = None) -> dict[str, Any]:
     """The ``--format json`` document of an error (files inside ``root`` relative to it);
-    ``reason`` is the error's word for a machine (``locked``: exit 75), else null."""
+    ``reason`` is the error's word for a machine (``locked``: exit 75), else null. Its texts
+    are masked (``mask_text``) as the run report's are, whichever command printed it."""
     problems = [problem_dict(p.shown_from(root)) for p in exc.problems]
-    return {"ok": False, "error": exc.message, "problems": problems, "reason": exc.reason}
+    error = mask_text(exc.message)
+    return {"ok": False, "error": error, "problems": problems, "reason": exc.reason}
 
 
 def _problem_document(message: str, hint: str | None = None) -> dict[str, Any]:
@@ -237,13 +242,14 @@ def _interrupted(out: Output, exc: KeyboardInterrupt) -> NoReturn:
 
 
 def problem_dict(p: Problem) -> dict[str, Any]:
-    """A problem in a JSON document: an error's ``problems[]``, a warning's ``warnings[]``."""
+    """A problem in a JSON document: an error's ``problems[]``, a warning's ``warnings[]``;
+    e-mail addresses, ``+`` phone numbers and IPv4 addresses in its texts masked."""
     return {
-        "message": p.message,
+        "message": mask_text(p.message),
         "file": str(p.file) if p.file is not None else None,
         "line": p.line,
         "key": p.key,
-        "hint": p.hint,
+        "hint": None if p.hint is None else mask_text(p.hint),
         "severity": p.severity,
     }
 

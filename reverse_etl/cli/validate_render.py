@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reverse_etl.cli.output import Output
+from reverse_etl.reporting.console import shown as masked
 from reverse_etl.validation.result import (
     DestinationValidation,
     Diagnostic,
@@ -78,7 +79,7 @@ def _render_one(
         if d.severity == "warning":
             out.console.warning(f"{names}: {text}")
         else:
-            out.console.info(f"{d.severity}: {names}: {text}")
+            out.console.info(f"{d.severity}: {names}: {masked(text)}")
     status = "ok" if r.ok(strict) else "FAILED"
     again = f"; {above} shown above" if above else ""
     out.console.info(

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Protocol
 
+from reverse_etl.destinations.shared.pii_text import mask_contacts
 from reverse_etl.errors import Problem
 from reverse_etl.reporting.progress import Counters, PlainProgress
 
@@ -73,6 +74,14 @@ class Console(Protocol):
         ...
 
 
+def shown(text: str) -> str:
+    """A warning's or an error's text as a person sees it: e-mail addresses and ``+`` phone
+    numbers masked (``mask_contacts``), as in the run report and the history. It may quote a
+    row's value or a project file's (a pull request's) literal; the control characters a
+    terminal acts on written as escapes (``terminal_safe``)."""
+    return terminal_safe(mask_contacts(text))
+
+
 class NullConsole:
     """Swallows everything (tests, JSON output)."""
 
@@ -118,13 +127,13 @@ class JsonConsole(NullConsole):
     def warning_at(self, problem: Problem) -> None:
         super().warning(problem.render())
         if self.document_written:
-            print(f"warning: {terminal_safe(problem.render())}", file=self.err, flush=True)
+            print(f"warning: {shown(problem.render())}", file=self.err, flush=True)
         else:
             self.warnings.append(problem)
 
     def error(self, text: str) -> None:
         super().error(text)
-        print(f"error: {terminal_safe(text)}", file=self.err, flush=True)
+        print(f"error: {shown(text)}", file=self.err, flush=True)
 
 
 class PlainConsole:
@@ -138,13 +147,13 @@ class PlainConsole:
         print(terminal_safe(text), file=self.out, flush=True)
 
     def warning(self, text: str) -> None:
-        print(f"warning: {terminal_safe(text)}", file=self.err, flush=True)
+        print(f"warning: {shown(text)}", file=self.err, flush=True)
 
     def warning_at(self, problem: Problem) -> None:
         self.warning(problem.render())
 
     def error(self, text: str) -> None:
-        print(f"error: {terminal_safe(text)}", file=self.err, flush=True)
+        print(f"error: {shown(text)}", file=self.err, flush=True)
 
     def sql(self, title: str, sql: str) -> None:
         print(f"-- {title}\n{terminal_safe(sql)}\n", file=self.out)
@@ -192,7 +201,7 @@ class RichConsole:
     def warning(self, text: str) -> None:
         from rich.markup import escape
 
-        self.err.print(f"[yellow]warning:[/yellow] {escape(terminal_safe(text))}")
+        self.err.print(f"[yellow]warning:[/yellow] {escape(shown(text))}")
 
     def warning_at(self, problem: Problem) -> None:
         self.warning(problem.render())
@@ -200,7 +209,7 @@ class RichConsole:
     def error(self, text: str) -> None:
         from rich.markup import escape
 
-        self.err.print(f"[red]error:[/red] {escape(terminal_safe(text))}")
+        self.err.print(f"[red]error:[/red] {escape(shown(text))}")
 
     def sql(self, title: str, sql: str) -> None:
         from rich.markup import escape

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reverse_etl.destinations.shared.pii_text import mask_text
 from reverse_etl.errors import Problem
 
 JSON_VERSION = 1
@@ -67,8 +68,10 @@ class Diagnostic:
             "severity": p.severity,
             "rule": self.rule,
             "column": self.column,
-            "message": p.message,
-            "hint": p.hint,
+            # masked as every error's text is: a literal of the model (a pull request's) or a
+            # value a warehouse returned may be a person's e-mail address or phone number
+            "message": mask_text(p.message),
+            "hint": None if p.hint is None else mask_text(p.hint),
             "file": display_path(p.file, root),
             "line": p.line,
             "key": p.key,
@@ -105,7 +108,7 @@ class ColumnRow:
             "type_class": self.type_class,
             "file": display_path(self.file, root),
             "line": self.line,
-            "values": list(self.values) if self.values is not None else None,
+            "values": [mask_text(v) for v in self.values] if self.values is not None else None,
             "status": self.status,
         }
 

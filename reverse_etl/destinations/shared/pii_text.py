@@ -10,7 +10,8 @@ classes only, no look-around, no ``\\d`` or ``\\s``, which mean more in Python).
 
 Such a key is shown as ``masked_key``: ``sha256:`` and the first 12 hex digits of its
 SHA-256, so that ``retl runs find`` can hash what a user types and find it. Free texts
-(``mask_text``) keep their shape: ``j***@example.com``, ``+44***``, ``203.***.***.***``.
+(``mask_text``) keep their shape: ``j***@example.com``, ``+44***``, ``203.***.***.***``; the
+lines a command prints on stderr keep IPv4 addresses (``mask_contacts``).
 
 No heavy import here: the emulator's feed and the local page use it too.
 """
@@ -76,11 +77,20 @@ def mask_emails(text: str) -> str:
     return _EMAIL_TEXT.sub(r"\1***@\2", text)
 
 
-def mask_text(text: str) -> str:
-    """``text`` with e-mail addresses, ``+`` phone numbers and IPv4 addresses masked."""
+def mask_contacts(text: str) -> str:
+    """``text`` with e-mail addresses and ``+`` phone numbers masked, IPv4 addresses kept:
+    the lines a command prints on stderr, where an address is almost always the host the
+    project told retl to connect to (``cannot connect to PostgreSQL at 10.0.0.5``, ``retl may
+    not connect to 10.0.0.5: RETL_ALLOWED_HOSTS ...``) and the fix needs it whole."""
     text = mask_emails(text)
     if "+" in text or "%2" in text:
         text = _PHONE_TEXT.sub(r"\1\2***", text)
+    return text
+
+
+def mask_text(text: str) -> str:
+    """``text`` with e-mail addresses, ``+`` phone numbers and IPv4 addresses masked."""
+    text = mask_contacts(text)
     if "." in text:
         text = _IPV4_TEXT.sub(r"\1.***.***.***", text)
     return text
