@@ -505,29 +505,29 @@ class PostgresEngine:
         self, *, autocommit: bool = False, settings: Sequence[str] = ()
     ) -> psycopg.Connection[Any]:
         c = self.conn
+        wanted = (
+            "TimeZone=UTC",
+            # Floats as the shortest text that reads back exactly, whatever the server's
+            # default: the row hash (state/diff.py) and the rows read depend on it.
+            "extra_float_digits=3",
+            # The text of dates, times, intervals and bytes, whatever the server's or the
+            # database's default: the rows read (psycopg and COPY's CSV parse ISO dates
+            # only; 'SQL, DMY' or 'German' failed every read of a timestamptz) and the
+            # row hash, which hashes the values' text. The date field order (DMY, MDY)
+            # stays the server's: it is how the model's own date literals read.
+            "DateStyle=ISO",
+            "IntervalStyle=postgres",
+            "bytea_output=hex",
+            # A backslash in a quoted text is the backslash itself, as retl's literals
+            # and sqlglot's output assume: with it off (a legacy server), a text ending
+            # in a backslash ended early, and a project's value could end the text.
+            "standard_conforming_strings=on",
+            *([f"search_path={c.search_path}"] if c.search_path else []),
+            *settings,
+        )
         # libpq splits options on spaces: a backslash keeps them (search_path "a, b").
         options = " ".join(
-            "-c " + setting.replace("\\", "\\\\").replace(" ", "\\ ")
-            for setting in (
-                "TimeZone=UTC",
-                # Floats as the shortest text that reads back exactly, whatever the server's
-                # default: the row hash (state/diff.py) and the rows read depend on it.
-                "extra_float_digits=3",
-                # The text of dates, times, intervals and bytes, whatever the server's or the
-                # database's default: the rows read (psycopg and COPY's CSV parse ISO dates
-                # only; 'SQL, DMY' or 'German' failed every read of a timestamptz) and the
-                # row hash, which hashes the values' text. The date field order (DMY, MDY)
-                # stays the server's: it is how the model's own date literals read.
-                "DateStyle=ISO",
-                "IntervalStyle=postgres",
-                "bytea_output=hex",
-                # A backslash in a quoted text is the backslash itself, as retl's literals
-                # and sqlglot's output assume: with it off (a legacy server), a text ending
-                # in a backslash ended early, and a project's value could end the text.
-                "standard_conforming_strings=on",
-                *([f"search_path={c.search_path}"] if c.search_path else []),
-                *settings,
-            )
+            "-c " + setting.replace("\\", "\\\\").replace(" ", "\\ ") for setting in wanted
         )
         check_host(c.host, key="warehouse.host", where=c.written_at.get("host"))
         params: dict[str, Any] = {
@@ -542,11 +542,31 @@ class PostgresEngine:
             "options": options,
         }
         try:
-            con = psycopg.connect(
-                autocommit=autocommit, **{k: v for k, v in params.items() if v is not None}
-            )
+            try:
+                con = psycopg.connect(
+                    autocommit=autocommit, **{k: v for k, v in params.items() if v is not None}
+                )
+            except psycopg.OperationalError as exc:
+                # A pooler that takes no startup options (PgBouncer's default: "unsupported
+                # startup parameter: options"): connected without them, they are SET below.
+                if not _OPTIONS_REFUSED.search(str(exc)):
+                    raise
+                del params["options"]
+                con = psycopg.connect(
+                    autocommit=autocommit, **{k: v for k, v in params.items() if v is not None}
+                )
+                _apply(con, wanted)
         except psycopg.Error as exc:
             raise _connect_error(c, exc) from None
+        if params.get("options") and _options_dropped(con):
+            # A pooler told to ignore them (PgBouncer's ignore_startup_parameters = options)
+            # drops them silently: the server's own TimeZone, DateStyle ... would be read,
+            # and hashed. The settings it reports at startup show it.
+            try:
+                _apply(con, wanted)
+            except psycopg.Error as exc:
+                con.close()
+                raise _connect_error(c, exc) from None
         if con.info.server_version >= 140000:
             # A session of the sync may sit idle for long: the state lock's the whole sync,
             # the acknowledgements' between batches (a minute's Retry-After), the model's
@@ -978,6 +998,39 @@ _CONNECT_HINTS = (
     ),
     (r"ssl|certificate", "check warehouse.sslmode", "sslmode"),
 )
+
+
+# PgBouncer's refusal of libpq's ``options`` (its default ignore_startup_parameters is empty).
+_OPTIONS_REFUSED = re.compile(r"unsupported startup parameter: options\b")
+# Settings of ``_connect`` the server reports at startup (ParameterStatus), as they read when
+# the startup options were applied: one that differs means they were dropped.
+_REPORTED = (
+    ("TimeZone", "UTC"),
+    ("DateStyle", "ISO"),  # "ISO, MDY": the field order stays the server's
+    ("IntervalStyle", "postgres"),
+    ("standard_conforming_strings", "on"),
+)
+
+
+def _options_dropped(con: psycopg.Connection[Any]) -> bool:
+    """The session does not have the startup options' settings (a pooler dropped them)."""
+    for name, applied in _REPORTED:
+        value = con.info.parameter_status(name)
+        if value is not None and value.split(",")[0] != applied:
+            return True
+    return False
+
+
+def _apply(con: psycopg.Connection[Any], settings: Sequence[str]) -> None:
+    """The ``name=value`` settings for the whole session, in one statement (a session of its
+    own, as a pooler's session mode gives, keeps them)."""
+    names, values = zip(*(s.split("=", 1) for s in settings), strict=True)
+    con.execute(
+        "SELECT set_config(n, v, false) FROM unnest(%s::text[], %s::text[]) AS s(n, v)",
+        [list(names), list(values)],
+    )
+    if not con.autocommit:
+        con.commit()
 
 
 def _connect_error(c: PostgresConnection, exc: psycopg.Error) -> EngineError:

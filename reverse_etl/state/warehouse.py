@@ -284,8 +284,19 @@ class WarehouseStateStore:
         conn = self.engine.connect_new()
         try:
             conn.autocommit = True
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
-            if not row or not row[0]:
+            # Taken only by a session that does not hold it already: session locks count, so
+            # a session handed on by a pooler (PgBouncer in transaction mode) would take the
+            # lock of the sync it served before once more, and both syncs would run.
+            row = conn.execute(
+                "SELECT s.mine, NOT s.mine AND pg_try_advisory_lock(%s), pg_backend_pid() "
+                f"FROM (SELECT EXISTS ({_HELD}) AS mine OFFSET 0) s",
+                [key, key],
+            ).fetchone()
+            assert row is not None
+            mine, taken, pid = row
+            if mine:
+                raise _shared_session(self.schema)
+            if not taken:
                 holder, since = _lock_holder(conn, key)
                 raise LockHeldError(
                     f"another retl sync is running on the state in schema {self.schema}"
@@ -296,10 +307,21 @@ class WarehouseStateStore:
                 )
             # Who holds it, for a sync it refuses (as the local state's lock file says):
             # the session's name, which pg_stat_activity shows to every role.
-            conn.execute(
-                "SELECT set_config('application_name', %s, false)",
+            again = conn.execute(
+                "SELECT set_config('application_name', %s, false), pg_backend_pid()",
                 [f"{_HOLDER}pid {os.getpid()} on {socket.gethostname()}"[:63]],
-            )
+            ).fetchone()
+            # The lock holds only while no other client is given its server session. Behind
+            # a pooler that pools by transaction, this session's next statement may run on
+            # another one, and the store's other connection is handed the one just freed
+            # (PgBouncer reuses the last freed first); it releases the lock there.
+            (other,) = self.engine.rows(
+                "SELECT pg_backend_pid(), "
+                "CASE WHEN pg_backend_pid() = %s THEN pg_advisory_unlock(%s) END",
+                [pid, key],
+            )[0][:1]
+            if again is None or again[1] != pid or other == pid:
+                raise _shared_session(self.schema)
             self._lock_conn = conn
             yield
         finally:
@@ -789,6 +811,28 @@ class WarehouseStateStore:
 
 
 _HOLDER = "retl sync: "  # the lock session's application_name starts so
+
+
+# This session holds the state's lock (key: the first parameter).
+_HELD = (
+    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND pid = pg_backend_pid() AND database = "
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND classid = 0 AND objid = %s AND objsubid = 1"
+)
+
+
+def _shared_session(schema: str) -> StateError:
+    """The refusal of a session that is not retl's own for the whole sync: a pooler's
+    transaction (or statement) mode, where the state's lock does not keep two syncs apart."""
+    return StateError(
+        f"the state in schema {schema} cannot be locked: the connection's server session is "
+        "shared with other clients (a pooler such as PgBouncer in transaction or statement "
+        "mode), so the lock would not keep two syncs apart",
+        key="warehouse",
+        hint="connect retl through a pool in session mode (PgBouncer: pool_mode = session, "
+        "with its default server_reset_query = DISCARD ALL) or to PostgreSQL directly",
+    )
 
 
 def _lock_holder(conn: Any, key: int) -> tuple[str | None, dt.datetime | None]:

@@ -10,6 +10,12 @@ their password over TCP (``pg_server.create_password_role``): that tests passwor
 PostgreSQL refuses to run as root, and CI runs as root: then the server runs as the
 ``postgres`` system user (``runuser -u postgres --``). Missing binaries fail the tests rather
 than skip them, because CI installs them (``.ci/run``).
+
+``pgbouncer`` (per test): ``pgbouncer(pool_mode, **settings)`` starts Debian's PgBouncer on a
+free loopback port in front of ``pg_server`` (its own ini and userlist in a temp dir, trust
+authentication) and gives the ``PgServer`` to connect to through it; stopped at the test's
+end. Without the binary the tests skip, except under ``CI=true``, where they fail
+(``.ci/run`` installs it).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -33,6 +39,7 @@ from psycopg import sql
 from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
 
 INSTALL_HINT = "apt-get install -y postgresql"
+PGBOUNCER_HINT = "apt-get install -y pgbouncer"
 SERVER_USER = "postgres"
 DEBIAN_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 PASSWORD_GROUP = "retl_password_login"
@@ -241,3 +248,90 @@ def pg_engine(pg_db: PostgresConnection) -> Iterator[PostgresEngine]:
         yield engine
     finally:
         engine.close()
+
+
+def find_pgbouncer() -> str | None:
+    """Debian installs it in /usr/sbin, which a user's PATH may not hold."""
+    found = shutil.which("pgbouncer")
+    if found is None and Path("/usr/sbin/pgbouncer").is_file():
+        found = "/usr/sbin/pgbouncer"
+    return found
+
+
+StartPgBouncer = Callable[..., PgServer]
+
+
+@pytest.fixture
+def pgbouncer(pg_server: PgServer) -> Iterator[StartPgBouncer]:
+    """``pgbouncer("session", default_pool_size=1)``: a PgBouncer in front of ``pg_server``,
+    every database by the same name, ``**settings`` added to its ``[pgbouncer]`` section."""
+    binary = find_pgbouncer()
+    if binary is None:
+        message = f"pgbouncer not found on PATH or in /usr/sbin; install it: {PGBOUNCER_HINT}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message} (.ci/run installs it)")
+        pytest.skip(message)
+    started: list[subprocess.Popen[str]] = []
+    roots: list[Path] = []
+
+    def start(pool_mode: str, **settings: object) -> PgServer:
+        # As root it must be told whom to run as (it refuses root); that user reads the ini.
+        prefix: list[str] = []
+        root = Path(tempfile.mkdtemp(prefix="retl-pgb-", dir="/tmp" if os.geteuid() == 0 else None))
+        roots.append(root)
+        if os.geteuid() == 0:
+            import pwd
+
+            entry = pwd.getpwnam(SERVER_USER)
+            os.chown(root, entry.pw_uid, entry.pw_gid)
+            prefix = ["-u", SERVER_USER]
+        (root / "userlist.txt").write_text(f'"{pg_server.user}" ""\n', encoding="utf-8")
+        port = _free_port()
+        extra = "".join(f"{key} = {value}\n" for key, value in settings.items())
+        (root / "pgbouncer.ini").write_text(
+            f"""[databases]
+* = host={pg_server.host} port={pg_server.port}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {root / "userlist.txt"}
+pool_mode = {pool_mode}
+logfile = {root / "pgbouncer.log"}
+{extra}""",
+            encoding="utf-8",
+        )
+        proc = subprocess.Popen(
+            [binary, *prefix, str(root / "pgbouncer.ini")],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(proc)
+        log = root / "pgbouncer.log"
+        # Up once it says it listens (it logs that after binding); a start that failed exits.
+        while proc.poll() is None:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if "process up" in text:
+                return PgServer("127.0.0.1", port, pg_server.user)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.02)
+        output = proc.communicate()[0]
+        text = log.read_text(errors="replace") if log.exists() else ""
+        pytest.fail(f"pgbouncer did not start (exit {proc.returncode}):\n{output}\n{text}")
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                proc.terminate()
+            try:
+                proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+        for root in roots:
+            shutil.rmtree(root, ignore_errors=True)
