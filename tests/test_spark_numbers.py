@@ -228,6 +228,35 @@ def test_what_an_aggregate_or_list_function_picks_is_typed_as_its_argument() -> 
         assert notes == [], (pick, notes)
 
 
+def test_a_map_s_value_is_typed_and_a_map_literal_is_written_as_spark_s() -> None:
+    """``m['k']`` of a MAP column is the map's value (DuckDB's and Spark's): ``floor`` of a
+    DOUBLE one is cast to DuckDB's DOUBLE, a cast to an integer rounded; it went as written
+    (a BIGINT 2 for DuckDB's 2.0, 2.5 truncated), and was said. A map literal (``MAP {'k':
+    v}``) was written ``MAP STRUCT(v AS k)``: "retl cannot read back the text it wrote"."""
+    from reverse_etl.engine.spark import SparkConnection, SparkEngine
+    from reverse_etl.engine.typed import untyped_notes
+
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # no session: none is started
+    maps = {("", "", "t"): {"m": "MAP(VARCHAR, DOUBLE)", "n": "MAP(VARCHAR, INTEGER)"}}
+    engine._table_types = maps.get  # type: ignore[assignment,method-assign]
+    with untyped_notes() as notes:
+        out = engine.transpile(
+            "select floor(m['a']) as a, cast(m['a'] as int) as b, ceil(n['a']) as c from t"
+        ).replace("\n", " ")
+    assert "CAST(FLOOR(m['a']) AS DOUBLE) AS a" in out, out
+    rounded = ROUNDED.format(x="m['a']")
+    assert f"CAST({rounded} AS INT) AS b" in out, out
+    assert "CAST(CEIL(n['a']) AS DOUBLE) AS c" in out, out
+    assert notes == []
+    out = engine.transpile(
+        "select floor(m['a']) as a from (select map {'a': 2.5::double, 'b': -1} as m)"
+    ).replace("\n", " ")
+    assert "MAP('a', CAST(2.5 AS DOUBLE), 'b', -1) AS m" in out, out
+    assert "CAST(FLOOR(m['a']) AS DOUBLE) AS a" in out, out
+    out = engine.transpile("select map {1: 'x'}[1] as a").replace("\n", " ")
+    assert "TRY_ELEMENT_AT(MAP(1, 'x'), 1) AS a" in out, out  # a key, not a position
+
+
 def test_an_operand_still_untyped_is_said() -> None:
     """What sqlglot still cannot type (``list_first(l)``, a function it does not know) under
     ``floor``, ``date_trunc`` or a subtraction goes as written, and is said."""

@@ -296,7 +296,11 @@ def _named_as_written(node: exp.Expr) -> exp.Expr:
     ``epoch_us``/``epoch_ns`` and ``millisecond``/``microsecond`` (of the minute, seconds
     included): DuckDB functions Spark lacks (sqlglot wrote them by name; they failed).
     ``url_encode``/``url_decode``: Spark's have the same names and form encoding's
-    meaning (a space is ``+``), silently: written with DuckDB's."""
+    meaning (a space is ``+``), silently: written with DuckDB's. A map literal, ``MAP {'a':
+    1}``: sqlglot wrote ``MAP STRUCT(1 AS a)``, which Spark cannot read (nor retl's check of
+    the text it wrote): Spark's ``MAP('a', 1)``."""
+    if isinstance(node, exp.ToMap):
+        return _map_literal(node)
     if isinstance(node, exp.RegexpFullMatch):
         return _full_match(node)
     if isinstance(node, exp.ArraySize):
@@ -314,6 +318,34 @@ def _named_as_written(node: exp.Expr) -> exp.Expr:
         return node
     rewrite = _NAMED.get(name)
     return node if rewrite is None else rewrite(node.expressions[0])
+
+
+def _map_literal(node: exp.ToMap) -> exp.Expr:
+    """DuckDB's ``MAP {k: v, ...}`` (a struct of key = value pairs in sqlglot's tree) as
+    Spark's ``MAP(k, v, ...)``, its keys and values rewritten too; ``MAP {...}[k]``, which
+    sqlglot reads as the map of ``{...}[k]``, as ``TRY_ELEMENT_AT(MAP(...), k)`` (a key, not
+    a list's position from 1: NULL for a missing key, as in DuckDB). As it is (and refused
+    by the check) in any other form."""
+    inner, index = node.this, None
+    if isinstance(inner, exp.Bracket) and isinstance(inner.this, exp.Struct):
+        index, inner = inner, inner.this
+    pairs = inner.expressions if isinstance(inner, exp.Struct) else None
+    if pairs is None or not all(isinstance(p, exp.PropertyEQ) for p in pairs):
+        return node
+
+    def written(x: exp.Expr) -> exp.Expr:
+        return x.copy().transform(_named_as_written)
+
+    made = exp.VarMap(
+        keys=exp.Array(expressions=[written(p.this) for p in pairs]),
+        values=exp.Array(expressions=[written(p.expression) for p in pairs]),
+    )
+    if index is None:
+        return made
+    if len(index.expressions) != 1 or isinstance(index.expressions[0], exp.Slice):
+        return node
+    key = written(index.expressions[0])
+    return exp.Anonymous(this="TRY_ELEMENT_AT", expressions=[made, key])
 
 
 def _full_match(node: exp.Expr) -> exp.Expr:

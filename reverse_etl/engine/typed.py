@@ -136,7 +136,9 @@ def _with_rewritten_forms(
     BY k)`` is computed from: ``COLLECT_LIST`` of a ``NAMED_STRUCT``, ``ARRAY_SORT`` of it,
     its first item (``ELEMENT_AT`` of a list). None is a DuckDB call of that form (DuckDB's
     ``any_value`` takes one argument, its ``element_at`` a map): a model that writes one
-    fails in DuckDB itself. Any other call is typed by ``metadata``'s rule."""
+    fails in DuckDB itself. Any other call is typed by ``metadata``'s rule. A map's
+    ``m['k']`` (sqlglot's unknown but for a map literal's own key) is the map's value, as in
+    DuckDB and Spark: ``floor(m['k'])`` and ``cast(m['k'] as int)`` are rewritten by it."""
     rules = dict(metadata)
     anonymous = rules.get(exp.Anonymous, {}).get("annotator")
 
@@ -163,6 +165,19 @@ def _with_rewritten_forms(
         return node
 
     rules[exp.Anonymous] = {"annotator": annotate}
+    bracket = rules.get(exp.Bracket, {}).get("annotator")
+
+    def annotate_bracket(annotator: Any, node: exp.Bracket) -> Any:
+        if bracket is not None:
+            bracket(annotator, node)
+        typ, keys = node.this.type, node.expressions
+        unknown = node.type is None or node.type.this == _UNKNOWN
+        one_key = len(keys) == 1 and not isinstance(keys[0], exp.Slice)
+        if unknown and typ is not None and _is_map(typ) and one_key:
+            annotator._set_type(node, typ.expressions[1])  # m['k']: its value, in both
+        return node
+
+    rules[exp.Bracket] = {"annotator": annotate_bracket}
     return rules
 
 

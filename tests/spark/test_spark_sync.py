@@ -900,8 +900,9 @@ def test_times_signs_and_floors_are_duckdbs_kind_of_value(spark: Any, tmp_path: 
     """Spark's date_trunc, to_timestamp (strptime), timestamp_millis (epoch_ms of a number),
     make_timestamp and from_utc_timestamp (AT TIME ZONE) give a time with a zone (read as
     one in UTC) where DuckDB's is a TIMESTAMP without one; its sign() a DOUBLE where
-    DuckDB's is a TINYINT; floor/ceil of an integer or a DOUBLE a BIGINT where DuckDB's is
-    a DOUBLE; sqlglot's TRUNC(d, 'DAY') for date_trunc of a DATE NULL (a DATE for others).
+    DuckDB's is a TINYINT; floor/ceil of an integer or a DOUBLE (a map's value too; a map
+    literal was not read back) a BIGINT where DuckDB's is a DOUBLE; sqlglot's TRUNC(d,
+    'DAY') for date_trunc of a DATE NULL (a DATE for others).
     Read as a sync reads them (the stream), the values and their Python types are DuckDB's,
     for a file's columns (through a CTE) too; a zoned time's date_trunc stays zoned."""
     import pyarrow as pa
@@ -912,6 +913,7 @@ def test_times_signs_and_floors_are_duckdbs_kind_of_value(spark: Any, tmp_path: 
             "ts": pa.array([dt.datetime(2024, 3, 15, 10, 11, 12)], pa.timestamp("us")),
             "ms": pa.array([1710497472500], pa.int64()),
             "x": pa.array([-2.5], pa.float64()),
+            "mp": pa.array([[("a", 2.5)]], pa.map_(pa.string(), pa.float64())),
         }
     )
     path = tmp_path / "kinds.parquet"
@@ -925,7 +927,8 @@ def test_times_signs_and_floors_are_duckdbs_kind_of_value(spark: Any, tmp_path: 
         " sign(x) as h, sign(-3) as i,"
         " date_trunc('day', timestamptz '2024-03-15 10:11:12+00') as j,"
         " date_trunc('day', date '2024-02-29') as k, date_trunc('month', cast(ts as date)) as l,"
-        " ceil(7) as m, floor(x) as n, ceil(ms) as o from t"
+        " ceil(7) as m, floor(x) as n, ceil(ms) as o, floor(mp['a']) as p,"
+        " floor(map {'a': 2.5::double}['a']) as q from t"
     )
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
