@@ -63,7 +63,7 @@ from reverse_etl.engine.sql_guard import (
     without_final_semicolons,
 )
 from reverse_etl.engine.stars import star_modifier, stars_expanded
-from reverse_etl.engine.typed import untyped_notes
+from reverse_etl.engine.typed import keep_model_text, untyped_notes
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -243,6 +243,7 @@ class PostgresEngine:
                     refuse_odd_type_names(tree)
                 if self.model_dialect == "duckdb":
                     json_arrows(tree)
+                    keep_model_text(tree, self.model_dialect)  # what untyped() quotes
                     json_times_as_text(
                         tree, self.model_dialect, self._table_types, zoned_lists=True
                     )

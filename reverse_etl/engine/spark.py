@@ -51,7 +51,7 @@ from reverse_etl.engine.spark_numbers import numbers_as_duckdb
 from reverse_etl.engine.spark_variant import variant_json_columns, variants_as_json
 from reverse_etl.engine.sql_guard import checked_output, model_query, refuse_odd_type_names
 from reverse_etl.engine.stars import stars_expanded
-from reverse_etl.engine.typed import untyped_notes
+from reverse_etl.engine.typed import keep_model_text, untyped_notes
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -400,6 +400,7 @@ class SparkEngine:
         types) are read before any rewrite."""
         if self.model_dialect == "duckdb":
             json_arrows(tree)
+        keep_model_text(tree, self.model_dialect)  # what untyped() quotes: read, not rewritten
         return tree.transform(self._file_views)
 
     def _table_types(self, parts: tuple[str, str, str]) -> dict[str, str] | None:

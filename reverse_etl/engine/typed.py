@@ -217,30 +217,64 @@ def _unnested(tree: exp.Expr) -> exp.Expr:
 
 
 _UNTYPED: ContextVar[list[str] | None] = ContextVar("retl_untyped", default=None)
+# The model's own nodes, as parsed (``keep_model_text``), with their dialect: a rewritten
+# node's mark (``_MODEL``, sqlglot's meta: copied with it) is its index here.
+_MODEL_NODES: ContextVar[list[tuple[exp.Expr, str]] | None] = ContextVar(
+    "retl_model_nodes", default=None
+)
+_MODEL = "retl_model_node"
 
 
 @contextmanager
 def untyped_notes() -> Iterator[list[str]]:
-    """While the block runs, the expressions (in the query's dialect, on one line) that a
-    rewrite needing their operands' types left as written because ``typed_pairs`` could not
-    type them: what may give another value than DuckDB's."""
+    """While the block runs, the expressions (in the model's own words, its dialect's text
+    on one line: ``keep_model_text``) that a rewrite needing their operands' types left as
+    written because ``typed_pairs`` could not type them: what may give another value than
+    DuckDB's."""
     notes: list[str] = []
     token = _UNTYPED.set(notes)
+    nodes = _MODEL_NODES.set([])
     try:
         yield notes
     finally:
+        _MODEL_NODES.reset(nodes)
         _UNTYPED.reset(token)
+
+
+def keep_model_text(tree: exp.Expr, dialect: str) -> None:
+    """While ``untyped_notes`` is open (else nothing: a sync's own transpile pays nothing),
+    each node of ``tree`` (a model as parsed, in ``dialect``, before any rewrite) is marked
+    with its twin in a copy kept aside: a node said later is quoted as the model wrote it
+    (``CAST(j -> '$.n' AS INT)``), not as the rewrites left it for the warehouse
+    (``CAST(TO_JSON(VARIANT_GET(...``). A node a rewrite built is quoted as it stands."""
+    kept = _MODEL_NODES.get()
+    if kept is None:
+        return
+    original = tree.copy()
+    for node, twin in zip(tree.walk(), original.walk(), strict=True):
+        node.meta[_MODEL] = len(kept)
+        kept.append((twin, dialect))
 
 
 def say_untyped(nodes: list[exp.Expr], dialect: str) -> None:
     """``nodes`` (of the query being rewritten) left as written for want of a type, said
-    to the ``untyped_notes`` open, if any."""
+    to the ``untyped_notes`` open, if any, in the model's words where they are known."""
     notes = _UNTYPED.get()
     if notes is None:
         return
+    kept = _MODEL_NODES.get() or []
     for node in nodes:
+        mark = node.meta.get(_MODEL)
+        written, in_dialect = (
+            kept[mark]
+            if isinstance(mark, int) and mark < len(kept)
+            else (
+                node,
+                dialect,
+            )
+        )
         try:
-            text = " ".join(node.sql(dialect=dialect).split())
+            text = " ".join(written.sql(dialect=in_dialect).split())
         except Exception:  # a rewrite's own function sqlglot cannot write back
             text = node.key.upper()
         if text not in notes:  # whole: shortened where it is shown, after it is masked
