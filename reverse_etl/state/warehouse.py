@@ -287,9 +287,10 @@ class WarehouseStateStore:
             # Taken only by a session that does not hold it already: session locks count, so
             # a session handed on by a pooler (PgBouncer in transaction mode) would take the
             # lock of the sync it served before once more, and both syncs would run.
+            # (CASE, not AND: PostgreSQL does not promise to evaluate AND's left side first.)
             row = conn.execute(
-                "SELECT s.mine, NOT s.mine AND pg_try_advisory_lock(%s), pg_backend_pid() "
-                f"FROM (SELECT EXISTS ({_HELD}) AS mine OFFSET 0) s",
+                "SELECT s.mine, CASE WHEN s.mine THEN false ELSE pg_try_advisory_lock(%s) END, "
+                f"pg_backend_pid() FROM (SELECT EXISTS ({_HELD}) AS mine OFFSET 0) s",
                 [key, key],
             ).fetchone()
             assert row is not None
