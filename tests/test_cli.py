@@ -313,6 +313,22 @@ def test_debug_shows_the_traceback_without_local_values(initialised, cli, monkey
     assert "<reverse_etl.project.Project object" not in result.stderr
 
 
+def _explode_quoting_a_row(self, *args, **kwargs):
+    raise ValueError("could not read 'Alice.Smith@example.com' nor '+447911123456'")
+
+
+def test_debug_traceback_masks_the_personal_data_an_exception_quotes(initialised, cli, monkeypatch):
+    """--debug shows the traceback, but an exception quoting a row's value (an e-mail address,
+    a phone number) shows it masked, as every error line does."""
+    monkeypatch.setattr(Project, "compile", _explode_quoting_a_row)
+    result = cli("compile", "--project-dir", initialised, "--debug")
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr
+    assert "ValueError: could not read" in result.stderr
+    assert "Alice.Smith@example.com" not in result.stderr
+    assert "+447911123456" not in result.stderr
+
+
 def test_unexpected_exception_in_json_mode(initialised, cli, monkeypatch) -> None:
     monkeypatch.setattr(Project, "compile", _explode)
     result = cli(

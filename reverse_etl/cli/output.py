@@ -255,13 +255,14 @@ def problem_dict(p: Problem) -> dict[str, Any]:
 
 
 def _traceback() -> None:
-    # Rendered to text first: exception messages in the traceback may quote a secret.
+    # Rendered to text first: exception messages in the traceback may quote a secret, or a
+    # row's value (an e-mail address, a phone number: masked as every error line's are).
     from rich.console import Console as RichTerminal
 
     terminal = RichTerminal(stderr=True, record=True)
     with terminal.capture() as captured:
         terminal.print_exception(show_locals=False)
-    sys.stderr.write(scrub(captured.get()))
+    sys.stderr.write(mask_contacts(scrub(captured.get())))
     sys.stderr.flush()
 
 
