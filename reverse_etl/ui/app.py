@@ -1,12 +1,15 @@
-"""Routing: a GET path -> a page or a JSON document. Every response is scrubbed of secrets
-and e-mail addresses on its way out, behind the pages' own escaping and masking."""
+"""Routing: a GET path -> a page or a JSON document (an error under ``/api/`` is a JSON
+document too). The pages mask what they show where they escape it (``html.shown``); a JSON
+document's every text is masked alike. Every response is then scrubbed of secrets and
+e-mail addresses on its way out, a net behind that masking (a link never holds an address:
+see ``html.destination_href``)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +17,7 @@ from urllib.parse import unquote
 
 import orjson
 
-from reverse_etl.destinations.shared.pii_text import mask_emails
+from reverse_etl.destinations.shared.pii_text import mask_emails, mask_text
 from reverse_etl.errors import RetlError
 from reverse_etl.sandbox.feed import feed_path, read_feed
 from reverse_etl.secrets import scrub
@@ -60,13 +63,18 @@ class UiApp:
             return fn(self.project)
 
     def handle(self, path: str, query: dict[str, str]) -> Response:
-        """Answer ``GET path?query``."""
+        """Answer ``GET path?query`` (``HEAD`` alike: the server leaves the body out)."""
+        api = is_api(path)
         try:
             return self._route(path, query)
         except NotFound as exc:
+            if api:
+                return _json({"error": str(exc)}, status=404)
             body = page("Not found", "", self.title, error_box(str(exc)))
             return _html(body, status=404)
         except RetlError as exc:  # a project that cannot be read: said on the page
+            if api:
+                return _json({"error": "\n".join(exc.render_lines(self.project.dir))}, 500)
             body = page(
                 "Cannot read the project", "", self.title, problems_box(exc, self.project.dir)
             )
@@ -74,6 +82,8 @@ class UiApp:
         except Exception as exc:  # a bug: one page fails, the server goes on
             logger.debug("retl ui failed on %s", path, exc_info=True)
             why = f"unexpected {type(exc).__name__} (this is a bug in retl; please report it)"
+            if api:
+                return _json({"error": why}, status=500)
             return _html(page("Error", "", self.title, error_box(why)), status=500)
 
     def _route(self, path: str, query: dict[str, str]) -> Response:
@@ -108,8 +118,25 @@ class UiApp:
         return read_feed(self.feed, limit=limit)
 
 
+def is_api(path: str) -> bool:
+    """A JSON route: its errors are JSON documents too."""
+    return path == "/api" or path.startswith("/api/")
+
+
+def refusal(
+    path: str, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()
+) -> Response:
+    """The server's refusal (a foreign host, another site's page, a method other than GET
+    and HEAD): JSON under ``/api/``, plain text elsewhere."""
+    if is_api(path):
+        return replace(_json({"error": message}, status, masked=False), headers=headers)
+    return Response(status, f"{message}\n".encode(), "text/plain; charset=utf-8", headers)
+
+
 def clean(text: str) -> str:
-    """The last line of defence on every response: secrets and e-mail addresses masked."""
+    """The last line of defence on every response: secrets and e-mail addresses masked. The
+    pages mask what they show (phone numbers and IPv4 addresses too) where they escape it,
+    before a text is put into a link or an attribute: this net meets no link."""
     return mask_emails(scrub(text))
 
 
@@ -117,8 +144,22 @@ def _html(body: Html, status: int = 200) -> Response:
     return Response(status, clean(body).encode(), HTML)
 
 
-def _json(document: Any) -> Response:
-    text = clean(orjson.dumps(document, default=str).decode())
+def _json(document: Any, status: int = 200, *, masked: bool = True) -> Response:
+    """``document`` as JSON; ``masked=False`` for a text of retl's own (the server's refusal,
+    which names 127.0.0.1)."""
+    text = orjson.dumps(_masked(document) if masked else document, default=str).decode()
+    text = clean(text)
     # <, > and & as JSON escapes: the document stays inert even if something renders it.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Response(200, text.encode(), JSON)
+    return Response(status, text.encode(), JSON)
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with every text in it masked as the pages mask what they show."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {_masked(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(v) for v in value]
+    return value

@@ -12,7 +12,18 @@ from reverse_etl.history.records import RunDestinationRecord
 from reverse_etl.validation.result import DestinationValidation
 
 from .charts import Series, line_chart
-from .html import Html, badge, join, link, page, path_part, problems_box, table, when
+from .html import (
+    Html,
+    badge,
+    destination_href,
+    destination_named,
+    join,
+    link,
+    page,
+    problems_box,
+    table,
+    when,
+)
 
 if TYPE_CHECKING:
     from .app import UiApp
@@ -24,7 +35,7 @@ STATUS_KIND = {"ok": "ok", "error": "bad", "warning": "warn", "note": "note"}
 def list_page(app: UiApp) -> Html:
     configs = app.call(lambda p: p.destinations)
     rows = [
-        (link(f"/destinations/{path_part(d.name)}", d.name, class_="dest-link"), d.type, d.model)
+        (link(destination_href(d.name), d.name, class_="dest-link"), d.type, d.model)
         for d in configs
     ]
     body = table(
@@ -40,9 +51,10 @@ def destination_page(app: UiApp, name: str) -> Html:
     from .app import NotFound
 
     configs = {d.name: d for d in app.call(lambda p: p.destinations)}
-    config = configs.get(name)
-    if config is None:
+    named = destination_named(configs, name)  # by its name, or a masked one's key
+    if named is None:
         raise NotFound(f"no destination {name} in destinations.yml")
+    config, name = configs[named], named
     history = app.call(lambda p: p.destination_history(name, limit=HISTORY_SHOWN))
     try:
         found = app.call(lambda p: p.validate([f"destination:{name}"]))

@@ -1,7 +1,11 @@
 """HTML building: everything from the project is escaped, only ``Html`` values are not.
 
 Project files are untrusted input (a model may be called ``<script>``): every value goes
-through :func:`esc` unless it is an :class:`Html` fragment this package built itself.
+through :func:`esc` unless it is an :class:`Html` fragment this package built itself. What
+:func:`esc` writes is also masked (:func:`shown`): e-mail addresses, phone numbers and IPv4
+addresses as everywhere else (``pii_text.mask_text``), control characters and bidi
+overrides as escapes (as the console writes them). Links are the one thing not masked: they
+are built here from names that show no personal data (:func:`destination_href`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+from reverse_etl.destinations.shared.pii_text import mask_text, masked_key
+from reverse_etl.reporting.console import terminal_safe
 
 if TYPE_CHECKING:
     from reverse_etl.errors import Problem, RetlError
@@ -31,10 +38,18 @@ class Html(str):
 
 
 def esc(value: Any) -> Html:
-    """``value`` as HTML text (quotes too, so it is safe in an attribute)."""
+    """``value`` as HTML text (quotes too, so it is safe in an attribute), as :func:`shown`."""
     if isinstance(value, Html):
         return value
-    return Html(html.escape("" if value is None else str(value), quote=True))
+    return Html(html.escape(shown("" if value is None else str(value)), quote=True))
+
+
+def shown(text: str) -> str:
+    """``text`` as the page shows it: e-mail addresses, ``+`` phone numbers and IPv4
+    addresses masked (a platform's message, a run's command or a destination's name may
+    quote one), and control characters and bidi overrides written as escapes (``\\u202e``:
+    an override in a name would show the rest of its cell backwards)."""
+    return terminal_safe(mask_text(text))
 
 
 def join(parts: Iterable[str]) -> Html:
@@ -42,13 +57,30 @@ def join(parts: Iterable[str]) -> Html:
 
 
 def link(href: str, text: Any, **attrs: str) -> Html:
+    """A link to ``href`` (a path built here: escaped, not masked) showing ``text``."""
     extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{esc(v)}"' for k, v in attrs.items())
-    return Html(f'<a href="{esc(href)}"{extra}>{esc(text)}</a>')
+    return Html(f'<a href="{html.escape(href, quote=True)}"{extra}>{esc(text)}</a>')
 
 
 def path_part(value: str) -> str:
     """``value`` as one URL path segment."""
     return quote(value, safe="")
+
+
+def destination_href(name: str) -> str:
+    """The link to a destination's page. A name the page shows masked (an e-mail address, a
+    phone number) is linked by its ``masked_key`` (``sha256:`` and 12 hex digits, as a PII
+    key is logged): the raw name is never in the page, nor in the address bar, and the
+    link still leads to it (:func:`destination_named`)."""
+    return "/destinations/" + path_part(name if mask_text(name) == name else masked_key(name))
+
+
+def destination_named(names: Iterable[str], part: str) -> str | None:
+    """The destination a :func:`destination_href` path segment (unquoted) names."""
+    found = list(names)
+    if part in found:
+        return part
+    return next((n for n in found if mask_text(n) != n and masked_key(n) == part), None)
 
 
 def table(

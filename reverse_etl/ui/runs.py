@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reverse_etl.destinations.shared.pii_text import mask_text
 from reverse_etl.destinations.shared.text import percent
 from reverse_etl.history.records import RunRecord
 
 from .charts import Series, line_chart
-from .html import Html, badge, esc, join, link, page, path_part, table, when
+from .html import Html, badge, destination_href, esc, join, link, page, path_part, table, when
 
 if TYPE_CHECKING:
     from .app import UiApp
@@ -136,7 +135,7 @@ def run_page(app: UiApp, run_id: str) -> Html:
         ),
         [
             (
-                link(f"/destinations/{path_part(d.destination)}", d.destination),
+                link(destination_href(d.destination), d.destination),
                 d.platform or "-",
                 d.model or "-",
                 "-" if d.interrupted else d.rows_total,
@@ -146,7 +145,7 @@ def run_page(app: UiApp, run_id: str) -> Html:
                 d.failed,
                 "-" if d.interrupted else d.not_attempted,
                 percent(d.match_coverage),
-                INTERRUPTED if d.interrupted else mask_text(d.error or ""),
+                INTERRUPTED if d.interrupted else d.error or "",
             )
             for d in detail.destinations
         ],
@@ -161,7 +160,7 @@ def run_page(app: UiApp, run_id: str) -> Html:
                 d.event_id,
                 d.outcome,
                 d.code,
-                mask_text(d.message or ""),
+                d.message or "",
                 d.request_id,
                 when(d.at),
             )
@@ -174,7 +173,7 @@ def run_page(app: UiApp, run_id: str) -> Html:
     # What stopped a failed run, in the command's words (as `retl runs show` says it).
     stopped = (
         '<h2>What stopped it</h2><ul id="run-error">'
-        + "".join(f"<li>{esc(mask_text(line))}</li>" for line in detail.error)
+        + "".join(f"<li>{esc(line)}</li>" for line in detail.error)
         + "</ul>"
         if detail.error
         else ""

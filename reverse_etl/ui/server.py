@@ -4,8 +4,9 @@ Only loopback addresses are served (the pages show a project's delivery history)
 request whose ``Host`` is not a loopback name is refused too: a web page elsewhere cannot
 read these pages through DNS rebinding. A request another site's page makes the browser
 send (an ``<img>`` of ``/plan?compute=1``, which runs the models) is refused by its
-``Sec-Fetch-Site`` or ``Origin``: the host is right there, the origin is not. Every other
-method than GET is a 405.
+``Sec-Fetch-Site`` or ``Origin``: the host is right there, the origin is not. HEAD is
+answered as GET, without the body; every other method is a 405. Under ``/api/`` a refusal
+is a JSON document, as the routes' own errors are.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from reverse_etl.errors import UsageError
 
-from .app import Response, UiApp
+from .app import Response, UiApp, refusal
 
 logger = logging.getLogger("reverse_etl.ui")
 
@@ -67,45 +68,32 @@ class _Handler(BaseHTTPRequestHandler):
     app: ClassVar[UiApp]
 
     def do_GET(self) -> None:
+        split = urlsplit(self.path)
         if not self._host_allowed():
-            self._send(
-                Response(
-                    403,
-                    b"retl ui answers only to 127.0.0.1 or localhost\n",
-                    "text/plain; charset=utf-8",
-                )
-            )
+            message = "retl ui answers only to 127.0.0.1 or localhost"
+            self._send(refusal(split.path, 403, message))
             return
         if not self._origin_allowed():
-            self._send(
-                Response(
-                    403,
-                    b"retl ui answers only its own pages, not another site's\n",
-                    "text/plain; charset=utf-8",
-                )
-            )
+            message = "retl ui answers only its own pages, not another site's"
+            self._send(refusal(split.path, 403, message))
             return
-        split = urlsplit(self.path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         self._send(self.app.handle(split.path, query))
 
+    # The same answer without its body (_send leaves it out): a link checker, curl -I.
+    do_HEAD = do_GET
+
     def __getattr__(self, name: str) -> Any:
-        # http.server looks up do_<METHOD>: every method but GET is answered 405 (no
-        # endpoint of the page writes anything).
+        # http.server looks up do_<METHOD>: every method but GET and HEAD is answered 405
+        # (no endpoint of the page writes anything).
         if name.startswith("do_"):
             return self._not_allowed
         raise AttributeError(name)
 
     def _not_allowed(self) -> None:
         self.close_connection = True
-        self._send(
-            Response(
-                405,
-                b"retl ui is read-only: GET only\n",
-                "text/plain; charset=utf-8",
-                (("Allow", "GET"),),
-            )
-        )
+        message = "retl ui is read-only: GET and HEAD only"
+        self._send(refusal(urlsplit(self.path).path, 405, message, (("Allow", "GET, HEAD"),)))
 
     def _host_allowed(self) -> bool:
         host = self.headers.get("Host", "")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 import pytest
 
 from reverse_etl.errors import UsageError
@@ -83,12 +84,35 @@ def test_the_server_listens_on_loopback_on_a_random_port(ui: UiServer) -> None:
     assert not ui.url.endswith(":0/")
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
 @pytest.mark.parametrize("path", ["/", "/plan?compute=1", "/api/test-events", "/nope"])
-def test_every_method_but_get_is_refused(ui: UiServer, method: str, path: str) -> None:
-    status, headers, _ = request(ui, path, method)
+def test_every_method_but_get_and_head_is_refused(ui: UiServer, method: str, path: str) -> None:
+    status, headers, body = request(ui, path, method)
     assert status == 405
-    assert headers["Allow"] == "GET"
+    assert headers["Allow"] == "GET, HEAD"
+    if path.startswith("/api/"):  # a JSON route's refusal is JSON
+        assert headers["Content-Type"] == "application/json"
+        assert "read-only" in orjson.loads(body)["error"]
+
+
+@pytest.mark.parametrize("path", ["/", "/runs/run-1", "/api/runs", "/static/app.css", "/nope"])
+def test_head_is_answered_as_get_without_the_body(ui: UiServer, path: str) -> None:
+    status, headers, body = request(ui, path, "HEAD")
+    got_status, got_headers, got_body = request(ui, path)
+    assert (status, body) == (got_status, "")
+    assert headers["Content-Type"] == got_headers["Content-Type"]
+    assert headers["Content-Length"] == got_headers["Content-Length"] == str(len(got_body.encode()))
+
+
+@pytest.mark.parametrize("path", ["/api/nope", "/api/runs/x"])
+def test_a_json_route_s_errors_are_json(ui: UiServer, path: str) -> None:
+    status, headers, body = request(ui, path)
+    assert status == 404
+    assert headers["Content-Type"] == "application/json"
+    assert orjson.loads(body) == {"error": f"no page at {path}"}
+    status, headers, body = request(ui, path, host="evil.example")  # refused before routing
+    assert status == 403 and headers["Content-Type"] == "application/json"
+    assert "127.0.0.1" in orjson.loads(body)["error"]
 
 
 def test_a_foreign_host_header_is_refused(ui: UiServer) -> None:

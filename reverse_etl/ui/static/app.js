@@ -19,9 +19,25 @@
     return new Date(at * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
   }
 
+  // Control characters and bidi overrides as escapes, as the server writes them (html.shown):
+  // an override in an event's text would show the rest of its cell backwards.
+  const unshown = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+  function shown(text) {
+    return text.replace(unshown, (c) => {
+      const code = c.charCodeAt(0);
+      if (c === "\r") {
+        return "\\r";
+      }
+      return code < 0x100
+        ? "\\x" + code.toString(16).padStart(2, "0")
+        : "\\u" + code.toString(16).padStart(4, "0");
+    });
+  }
+
   function cell(tr, text) {
     const td = document.createElement("td");
-    td.textContent = text === null || text === undefined ? "" : String(text);
+    td.textContent = text === null || text === undefined ? "" : shown(String(text));
     tr.appendChild(td);
     return td;
   }
@@ -51,7 +67,7 @@
     const summary = document.createElement("summary");
     summary.textContent = "show";
     const pre = document.createElement("pre");
-    pre.textContent = JSON.stringify(r.data, null, 2);
+    pre.textContent = shown(JSON.stringify(r.data, null, 2));
     details.append(summary, pre);
     cell(tr, "").appendChild(details);
     return tr;
