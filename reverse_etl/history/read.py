@@ -36,8 +36,16 @@ class HistoryReader:
         self.store = store
 
     def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of ``sql``. A query that fails for the state's fault (a table that lost
+        a column: DuckDB's "Binder Error") is said as the state's error, with its fix."""
         engine = self.store.engine
-        return engine.rows(engine.transpile(sql))
+        try:
+            return engine.rows(engine.transpile(sql))
+        except Exception as exc:
+            error = self.store.explain(exc)
+            if error is None:
+                raise
+            raise error from None
 
     def _t(self, table: str) -> str:
         """The table, named by an alias of its own name: a store may give a subquery (an
@@ -182,6 +190,14 @@ class HistoryReader:
                 "ORDER BY logged_at DESC, run_id DESC"
             )
         ]
+
+    def destinations(self) -> list[str]:
+        """Every destination the history names (a run's result or a delivery of a row)."""
+        rows = self._rows(
+            f"SELECT destination FROM {self._t('run_destinations')} "
+            f"UNION SELECT destination FROM {self._t('delivery_log')}"
+        )
+        return sorted({r[0] for r in rows if r[0]})
 
     def destination_history(self, destination: str, limit: int) -> list[RunDestinationRecord]:
         rows = self._rows(

@@ -103,7 +103,14 @@ def _refused(project: RunContext) -> list[RunRecord]:
 
 def run_detail(project: RunContext, run_id: str) -> RunDetail | None:
     """One run by its id or a unique prefix of it (a UsageError names the ones it matches);
-    a run whose whole id is given is that one, whatever other ids it begins."""
+    a run whose whole id is given is that one, whatever other ids it begins. An empty id
+    (which every id begins) is refused."""
+    if not run_id.strip():
+        raise UsageError(
+            "no run id given: an empty one would name any run",
+            key="RUN",
+            hint="give a run id, or its first characters ('retl runs' lists them)",
+        )
     matches: list[str] = []
     details: list[RunDetail] = []
     exact: list[RunDetail] = []
@@ -208,13 +215,39 @@ def _said(report: Path, root: Path) -> tuple[tuple[str, ...], str | None]:
 def deliveries(
     project: RunContext, key: str, destination: str | None = None
 ) -> list[DeliveryRecord]:
+    """Each delivery of a row, newest first. A ``destination`` the history does not name is
+    refused (a UsageError naming those it does, the closest first), rather than found to
+    have no delivery."""
     found: list[DeliveryRecord] = []
+    known: set[str] = set()
     for reader, _, sandbox in _readers(project):
         found += [
             dataclasses.replace(d, sandbox=sandbox) for d in reader.deliveries(key, destination)
         ]
+        if destination is not None and not found:
+            known.update(reader.destinations())
+    if destination is not None and not found and destination not in known:
+        raise _unknown_destination(destination, known)
     found.sort(key=lambda d: (d.at, d.run_id), reverse=True)
     return found
+
+
+def _unknown_destination(destination: str, known: set[str]) -> UsageError:
+    from reverse_etl.config.suggest import closest
+
+    if not known:
+        hint = "the history names no destination yet: 'retl sync' records one"
+    else:
+        near = closest(destination, known)
+        listed = [*near, *sorted(known - set(near))]
+        shown = ", ".join(listed[:10]) + (
+            f" and {len(listed) - 10} more" if len(listed) > 10 else ""
+        )
+        said = f"did you mean '{near[0]}'? " if near else ""
+        hint = f"{said}the history names {shown}"
+    return UsageError(
+        f"no destination '{destination}' in the history", key="--destination", hint=hint
+    )
 
 
 def destination_history(
