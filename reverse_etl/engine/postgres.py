@@ -559,30 +559,31 @@ class PostgresEngine:
                 _apply(con, wanted)
         except psycopg.Error as exc:
             raise _connect_error(c, exc) from None
-        if params.get("options") and _options_dropped(con):
-            # A pooler told to ignore them (PgBouncer's ignore_startup_parameters = options)
-            # drops them silently: the server's own TimeZone, DateStyle ... would be read,
-            # and hashed. The settings it reports at startup show it.
+        # What the server's reports at startup (ParameterStatus) do not show held: a setting
+        # it does not report (extra_float_digits, search_path, a stream's settings), which a
+        # pooler that drops the options silently (PgBouncer's ignore_startup_parameters =
+        # options) dropped too, seen or not (a server whose own TimeZone is UTC reports the
+        # same either way); a reported one that differs. One statement, with the idle timeout.
+        unset = () if "options" not in params else tuple(s for s in wanted if not _held(con, s))
+        idle = ("idle_session_timeout=0",) if con.info.server_version >= 140000 else ()
+        try:
             try:
-                _apply(con, wanted)
-            except psycopg.Error as exc:
-                con.close()
-                raise _connect_error(c, exc) from None
-        if con.info.server_version >= 140000:
-            # A session of the sync may sit idle for long: the state lock's the whole sync,
-            # the acknowledgements' between batches (a minute's Retry-After), the model's
-            # while the rows are sent. A server's (a role's, a database's)
-            # idle_session_timeout ended it: the lock was released, a batch lost.
-            try:
-                con.execute("SET idle_session_timeout = 0")
+                # A session of the sync may sit idle for long: the state lock's the whole
+                # sync, the acknowledgements' between batches (a minute's Retry-After), the
+                # model's while the rows are sent. A server's (a role's, a database's)
+                # idle_session_timeout ended it: the lock was released, a batch lost.
+                _apply(con, (*unset, *idle))
             except psycopg.Error:
+                if not idle:
+                    raise
                 # A PostgreSQL-compatible server that reports 14+ without the setting: its
                 # sessions do not idle out either (nothing to turn off).
                 if not autocommit:
                     con.rollback()
-            else:
-                if not autocommit:
-                    con.commit()
+                _apply(con, unset)
+        except psycopg.Error as exc:
+            con.close()
+            raise _connect_error(c, exc) from None
         return con
 
 
@@ -1004,27 +1005,32 @@ _CONNECT_HINTS = (
 # PgBouncer's refusal of libpq's ``options`` (its default ignore_startup_parameters is empty).
 _OPTIONS_REFUSED = re.compile(r"unsupported startup parameter: options\b")
 # Settings of ``_connect`` the server reports at startup (ParameterStatus), as they read when
-# the startup options were applied: one that differs means they were dropped.
-_REPORTED = (
-    ("TimeZone", "UTC"),
-    ("DateStyle", "ISO"),  # "ISO, MDY": the field order stays the server's
-    ("IntervalStyle", "postgres"),
-    ("standard_conforming_strings", "on"),
-)
+# the startup options were applied (DateStyle "ISO, MDY": the field order stays the server's).
+_REPORTED = {
+    "TimeZone": "UTC",
+    "DateStyle": "ISO",
+    "IntervalStyle": "postgres",
+    "standard_conforming_strings": "on",
+}
 
 
-def _options_dropped(con: psycopg.Connection[Any]) -> bool:
-    """The session does not have the startup options' settings (a pooler dropped them)."""
-    for name, applied in _REPORTED:
-        value = con.info.parameter_status(name)
-        if value is not None and value.split(",")[0] != applied:
-            return True
-    return False
+def _held(con: psycopg.Connection[Any], setting: str) -> bool:
+    """The session shows ``setting`` (``name=value`` of ``_connect``) held: a setting the
+    server reports at startup, as it reads when set. One it does not report may have been
+    dropped with the startup options (a pooler's), unseen; a reported one the server leaves
+    out (a PostgreSQL-compatible one) is taken as held, as the options said."""
+    name = setting.split("=", 1)[0]
+    if name not in _REPORTED:
+        return False
+    value = con.info.parameter_status(name)
+    return value is None or value.split(",")[0] == _REPORTED[name]
 
 
 def _apply(con: psycopg.Connection[Any], settings: Sequence[str]) -> None:
     """The ``name=value`` settings for the whole session, in one statement (a session of its
-    own, as a pooler's session mode gives, keeps them)."""
+    own, as a pooler's session mode gives, keeps them); none: no statement."""
+    if not settings:
+        return
     names, values = zip(*(s.split("=", 1) for s in settings), strict=True)
     con.execute(
         "SELECT set_config(n, v, false) FROM unnest(%s::text[], %s::text[]) AS s(n, v)",

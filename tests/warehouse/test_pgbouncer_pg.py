@@ -195,3 +195,34 @@ def test_a_session_that_already_holds_the_lock_does_not_take_it_again(
         assert advisory_locks(pg_server, pg_db) == [held]  # not taken a second time
     finally:
         engine.close()
+
+
+def test_dropped_options_are_set_on_a_server_whose_own_settings_are_retl_s(
+    pg_server: PgServer, pgbouncer: StartPgBouncer, pg_db: PostgresConnection
+) -> None:
+    """A server whose TimeZone is already UTC (a managed PostgreSQL's default), DateStyle ISO
+    ...: the settings it reports at startup are the same whether PgBouncer dropped the
+    options or not. The rest of them were lost: the project's search_path (its models read
+    another schema's tables of the same name), a stream's idle_in_transaction_session_timeout
+    (a server's ended the stream mid-send)."""
+    with pg_server.admin(pg_db.dbname) as con:
+        con.execute(f"ALTER DATABASE \"{pg_db.dbname}\" SET timezone = 'UTC'")
+        con.execute(
+            f'ALTER DATABASE "{pg_db.dbname}" SET idle_in_transaction_session_timeout = 60000'
+        )
+        con.execute("CREATE SCHEMA shop")
+        con.execute("CREATE TABLE shop.orders (id int)")
+    bouncer = pgbouncer("session", ignore_startup_parameters="options")
+    engine = PostgresEngine(bouncer.connection(pg_db.dbname, search_path="shop"))
+    asked = (
+        "SELECT current_setting('search_path') AS a, current_setting('TimeZone') AS b, "
+        "current_setting('idle_in_transaction_session_timeout') AS c, "
+        "to_regclass('orders') IS NOT NULL AS d"
+    )
+    try:
+        assert engine.rows(asked)[0][:2] == ("shop", "UTC")
+        assert engine.rows(asked)[0][3] is True
+        reader = engine.stream(asked)
+        assert tuple(reader.read_all().to_pylist()[0].values()) == ("shop", "UTC", "0", True)
+    finally:
+        engine.close()
