@@ -156,7 +156,7 @@ class PlainConsole:
         print(f"error: {shown(text)}", file=self.err, flush=True)
 
     def sql(self, title: str, sql: str) -> None:
-        print(f"-- {title}\n{terminal_safe(sql)}\n", file=self.out)
+        print(f"-- {printable(title)}\n{terminal_safe(sql)}\n", file=self.out)
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         rows = [[printable(c) for c in row] for row in rows]
@@ -165,7 +165,7 @@ class PlainConsole:
             for i, cell in enumerate(row):
                 widths[i] = min(max(widths[i], len(cell)), 60)
         if title:
-            print(title, file=self.out)
+            print(printable(title), file=self.out)
 
         def fmt(cells: Sequence[str]) -> str:
             return "  ".join(_clip(c, w).ljust(w) for c, w in zip(cells, widths, strict=False))
@@ -215,8 +215,10 @@ class RichConsole:
         from rich.markup import escape
         from rich.syntax import Syntax
 
-        self.term.rule(escape(title))
-        self.term.print(Syntax(sql, "sql", word_wrap=True))
+        # a model's text (a pull request's) as written, its control characters as escapes:
+        # Syntax prints an escape sequence in a literal as it is, to the terminal
+        self.term.rule(escape(printable(title)))
+        self.term.print(Syntax(terminal_safe(sql), "sql", word_wrap=True))
 
     def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         from rich import box
@@ -224,7 +226,7 @@ class RichConsole:
         from rich.table import Table
 
         rows = [[printable(c) for c in row] for row in rows]
-        table = Table(title=escape(title) if title else None, box=box.SIMPLE_HEAD)
+        table = Table(title=escape(printable(title)) if title else None, box=box.SIMPLE_HEAD)
         for i, col in enumerate(columns):
             widest = max((len(r[i]) for r in rows if i < len(r)), default=0)
             # Short cells (names, IDs, counts) stay on one line; long ones (SQL, reasons) fold.

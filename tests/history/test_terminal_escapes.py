@@ -97,3 +97,17 @@ def test_an_unexpected_errors_line_escapes_control_characters(
     for c in UNSHOWN:
         assert c not in err
     assert err.startswith("error: unexpected boom \\x1b]0;pwned")
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["plain", "rich"])
+def test_a_model_s_sql_and_a_title_print_no_control_character(which: int) -> None:
+    """``retl compile`` prints a model's SQL (a project file, a pull request's), titled with
+    its name: on a terminal, rich's syntax highlighting wrote an escape sequence in one of
+    its literals to the terminal as it is (it set the title, cleared the screen)."""
+    console, out = _consoles()[which]
+    console.sql(f"m{HOSTILE} (models/m.sql)", f"select '{HOSTILE}' as a")
+    console.table(f"t{HOSTILE}", ["c"], [["v"]])
+    text = out.getvalue()
+    for c in UNSHOWN:
+        assert c not in text
+    assert "\\x1b]0;pwned" in text
