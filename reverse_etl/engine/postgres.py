@@ -556,7 +556,11 @@ class PostgresEngine:
                 con = psycopg.connect(
                     autocommit=autocommit, **{k: v for k, v in params.items() if v is not None}
                 )
-                _apply(con, wanted)
+                try:
+                    _apply(con, wanted)
+                except psycopg.Error:
+                    con.close()
+                    raise
         except psycopg.Error as exc:
             raise _connect_error(c, exc) from None
         # What the server's reports at startup (ParameterStatus) do not show held: a setting
