@@ -18,9 +18,12 @@ from reverse_etl.engine.base import Engine
 if TYPE_CHECKING:
     from reverse_etl.config.project import PostgresWarehouse, SparkWarehouse
     from reverse_etl.engine.refused_calls import CallCheck
+    from reverse_etl.engine.typed import TableTypes
     from reverse_etl.state.base import StateStore
     from reverse_etl.state.dedup import Clock
 
+# A model's SQL and its tables' types -> its expressions left untyped (``untyped_check``).
+UntypedCheck = Callable[[str, "TableTypes"], list[str]]
 SPARK_WAREHOUSE_DIR = "spark-warehouse"  # under the state folder, when not configured
 
 
@@ -91,6 +94,22 @@ def call_check(kind: str) -> CallCheck | None:
         from reverse_etl.engine.pg_calls import refused_call as pg_refusal
 
         return CallCheck("postgres", pg_refusal)
+    return None
+
+
+def untyped_check(kind: str, model_dialect: str) -> UntypedCheck | None:
+    """What the engine of a ``warehouse: {type: kind}`` would run as written for want of its
+    operands' types (the engine's ``untyped``: ``retl plan`` warns of it), found from the
+    tables' types given (``retl validate``'s schemas): sqlglot only, no connection (no
+    Spark session). None for the workbench (DuckDB runs every model as written)."""
+    if kind == "spark":
+        from reverse_etl.engine.spark import SparkConnection, SparkEngine
+
+        return SparkEngine(SparkConnection(), model_dialect=model_dialect).untyped_with
+    if kind == "postgres":
+        from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
+
+        return PostgresEngine(PostgresConnection(), model_dialect=model_dialect).untyped_with
     return None
 
 

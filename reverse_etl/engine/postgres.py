@@ -63,7 +63,7 @@ from reverse_etl.engine.sql_guard import (
     without_final_semicolons,
 )
 from reverse_etl.engine.stars import star_modifier, stars_expanded
-from reverse_etl.engine.typed import keep_model_text, untyped_notes
+from reverse_etl.engine.typed import TableTypes, keep_model_text, untyped_notes
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -179,6 +179,7 @@ class PostgresEngine:
         # Streams read their rows through COPY where their columns allow (engine/pg_copy.py);
         # False: always through the cursor (the tests compare the two).
         self.by_copy = by_copy
+        self._static_types: TableTypes | None = None  # set by untyped_with, while it runs
         # Where ``cached`` keeps its tables: the state's schema, set by the factory that
         # pairs this engine with a warehouse state (engine/factory.py).
         # None (a reader of the state: ``retl plan``, ``retl ui``'s Plan page): a TEMP table
@@ -230,6 +231,18 @@ class PostgresEngine:
         with untyped_notes() as notes:
             self.transpile(sql)
         return notes
+
+    def untyped_with(self, sql: str, table_types: TableTypes) -> list[str]:
+        """``untyped`` with the tables' types from ``table_types`` (``retl validate``'s
+        schemas), not the server's catalog: nothing connects. A model ``transpile`` refuses
+        gives none (said elsewhere)."""
+        self._static_types = table_types
+        try:
+            return self.untyped(sql)
+        except EngineError:
+            return []
+        finally:
+            self._static_types = None
 
     def transpile(self, sql: str) -> str:
         """One ``model_dialect`` statement as PostgreSQL SQL, with the native models it reads
@@ -424,6 +437,9 @@ class PostgresEngine:
         case); None when it cannot say (pg_meanings.typed_meanings then leaves the query as
         it is). Asked on a connection of its own, so that a stream open on the main one is
         never disturbed; remembered for the engine's life."""
+        if self._static_types is not None:
+            given = self._static_types(parts)
+            return dict(given) if given is not None else None
         catalog, db, name = parts
         if catalog:
             return None  # another database: PostgreSQL cannot read it

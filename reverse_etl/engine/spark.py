@@ -51,7 +51,7 @@ from reverse_etl.engine.spark_numbers import numbers_as_duckdb
 from reverse_etl.engine.spark_variant import variant_json_columns, variants_as_json
 from reverse_etl.engine.sql_guard import checked_output, model_query, refuse_odd_type_names
 from reverse_etl.engine.stars import stars_expanded
-from reverse_etl.engine.typed import keep_model_text, untyped_notes
+from reverse_etl.engine.typed import TableTypes, keep_model_text, untyped_notes
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -183,6 +183,7 @@ class SparkEngine:
         self._owned = False  # stop the session on close only if this engine started it
         self._views: dict[tuple[str, str, str], str] = {}
         self._file_rule: FileRule | None = None  # set by restrict_files
+        self._static_types: TableTypes | None = None  # set by untyped_with, while it runs
 
     def __repr__(self) -> str:
         return f"SparkEngine({self.conn.describe()}, model_dialect={self.model_dialect!r})"
@@ -393,6 +394,19 @@ class SparkEngine:
             self.transpile(sql)
         return notes
 
+    def untyped_with(self, sql: str, table_types: TableTypes) -> list[str]:
+        """``untyped`` with the tables' types from ``table_types`` (``retl validate``'s
+        schemas), not Spark's catalog: no session is started. A model that reads a file
+        directly (a view of it needs Spark) or that ``transpile`` refuses gives none (said
+        elsewhere)."""
+        self._static_types = table_types
+        try:
+            return self.untyped(sql)
+        except EngineError:
+            return []
+        finally:
+            self._static_types = None
+
     def _read(self, tree: exp.Expr) -> exp.Expr:
         """A model's parsed tree as the rewrites read it: ``j->'k'`` in a function's
         arguments as JSON (``portable.json_arrows``), and the file views first, so that their
@@ -406,6 +420,9 @@ class SparkEngine:
     def _table_types(self, parts: tuple[str, str, str]) -> dict[str, str] | None:
         """A table's (or view's) columns and their types in DuckDB's words, from Spark's
         catalog; None when Spark cannot say (spark_numbers.py then leaves the query as written)."""
+        if self._static_types is not None:
+            given = self._static_types(parts)
+            return dict(given) if given is not None else None
         name = ".".join(ident(p) for p in parts if p)
         try:
             fields = self.session.table(name).schema.fields
@@ -428,6 +445,8 @@ class SparkEngine:
 
     def _view(self, kind: str, path: str, types: str) -> str:
         key = (kind, path, types)
+        if self._static_types is not None and key not in self._views:
+            raise EngineError(f"{path}: not read without Spark")  # (untyped_with: none said)
         if key not in self._views:
             # the files the rule allows, or an error naming the path (engine/file_rule.py)
             paths = self._file_rule.paths(path) if self._file_rule is not None else [path]

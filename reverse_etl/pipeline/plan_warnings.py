@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
-from reverse_etl.destinations.shared.pii_text import mask_text
 from reverse_etl.errors import Problem
 from reverse_etl.models.dialects import query_for
 from reverse_etl.pipeline.plan import DestinationPlan
+from reverse_etl.validation.untyped import untyped_problem
 
 if TYPE_CHECKING:
     from reverse_etl.engine.base import Engine, TypedRewrites
@@ -90,16 +90,6 @@ def plan_warnings(plan: DestinationPlan) -> list[Problem]:
     return [replace(p, severity="warning") for p in out]
 
 
-_SHOWN_UNTYPED = 3  # expressions named; the rest counted
-_SHOWN_CHARS = 60  # characters of an expression named
-
-
-def _shortened(text: str) -> str:
-    """An expression of the model as named: masked first (``mask_text``: a literal e-mail
-    address or phone number in the model's text), so that no cut leaves one unmasked."""
-    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
-
-
 def untyped_warning(compiled: CompiledModel, engine: Engine) -> Problem | None:
     """A warning at ``compiled``'s file when the warehouse runs it with expressions whose
     value may differ from DuckDB's because their operands' types could not be found (a
@@ -109,21 +99,4 @@ def untyped_warning(compiled: CompiledModel, engine: Engine) -> Problem | None:
     if not engine.capabilities.typed_rewrites:
         return None
     found = cast("TypedRewrites", engine).untyped(query_for(compiled, engine))
-    if not found:
-        return None
-    shown = "; ".join(_shortened(mask_text(f)) for f in found[:_SHOWN_UNTYPED])
-    if len(found) > _SHOWN_UNTYPED:
-        shown += f"; and {len(found) - _SHOWN_UNTYPED} more"
-    dialect = engine.capabilities.dialect
-    return Problem(
-        f"{len(found)} expression(s) may give other values in the warehouse ({dialect}) than "
-        f"DuckDB gives, their operands' types not found, and run as written: {shown} (a "
-        "fraction cast to an integer is rounded by DuckDB, truncated by Spark; DuckDB's "
-        "division is a DOUBLE's; len() of a list, a date minus a date, epoch_ms() of a time "
-        "are rewritten by their types)",
-        file=compiled.model.path,
-        hint="cast the operand to its type in the model (cast(x as decimal(12, 2)), "
-        f"cast(x as double)), or write the model in the warehouse's SQL: "
-        f"config(dialect='{dialect}')",
-        severity="warning",
-    )
+    return untyped_problem(found, engine.capabilities.dialect, compiled.model.path)

@@ -25,6 +25,7 @@ RULES = (
     "sql-text",
     "session-call",
     "warehouse-call",
+    "untyped-expression",
     "unknown-column",
     "bad-type",
     "incomplete",

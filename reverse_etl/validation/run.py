@@ -9,7 +9,7 @@ runs, nothing is sent, no access token is read.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,7 @@ from reverse_etl.config.model_sources import shown_path
 from reverse_etl.config.suggest import closest, did_you_mean
 from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations import registry
-from reverse_etl.engine.factory import call_check
+from reverse_etl.engine.factory import UntypedCheck, call_check, untyped_check
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
 from reverse_etl.models.dialects import model_dialect
@@ -48,6 +48,7 @@ from reverse_etl.validation.result import (
     TableSource,
     unique_errors,
 )
+from reverse_etl.validation.untyped import untyped_problem
 
 if TYPE_CHECKING:  # the facade imports this module: no import of it at run time
     from reverse_etl.engine.duckdb import DuckDBEngine
@@ -84,6 +85,8 @@ class _Context:
     allows: Callable[[Path], bool]  # whether models may read a local file
     calls: CallCheck | None  # the warehouse server's refusal of a model's calls
     dialect: str  # the project's model dialect
+    kind: str  # the warehouse's type (duckdb, postgres, spark)
+    untyped: dict[str, Diagnostic | None] = field(default_factory=dict)  # by model, once
 
 
 def validate_project(
@@ -170,6 +173,7 @@ def validate_project(
         project.allows,
         call_check(kind),
         dialect,
+        kind,
     )
     results = [_validate_one(config, ctx) for config in configs]
     if config_problems:
@@ -353,6 +357,7 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
     diagnostics += [d for m in chain if (d := _session_call(m)) is not None]
     diagnostics += [d for m in chain if (d := _warehouse_call(m, ctx)) is not None]
     diagnostics += [d for m in chain if (d := _macro_read(m, ctx)) is not None]
+    diagnostics += [d for m in chain if (d := _untyped(m, ctx)) is not None]
     diagnostics += [
         _from_issue(i, m, ctx)
         for m in chain
@@ -420,6 +425,41 @@ def _warehouse_call(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:
         "warehouse-call",
         Problem(found.message, file=model.model.path, line=line, hint=found.hint),
     )
+
+
+def _untyped(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:
+    """The expressions of a model its warehouse server runs as written for want of their
+    operands' types (a fraction cast to an integer truncated on Spark: the engine's
+    ``untyped``), found from the schemas validate found (the server's catalog, else the
+    declarations; the upstream models' inferred columns): what ``retl plan`` and ``retl
+    sync`` warn of, in the same words. Offline too: sqlglot only. Once per model."""
+    name = model.model.name
+    if name not in ctx.untyped:
+        ctx.untyped[name] = _untyped_of(model, ctx)
+    return ctx.untyped[name]
+
+
+def _untyped_of(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:
+    written = model_dialect(model.model, ctx.dialect)
+    check: UntypedCheck | None = None if written == ctx.kind else untyped_check(ctx.kind, written)
+    if check is None:  # DuckDB, or a model in the warehouse's own SQL: run as written
+        return None
+    upstream = {
+        ref: {c.name: c.type.text for c in ctx.analysis.models[m].result.columns}
+        for ref, m in model.reads.items()
+        if m in ctx.analysis.models and ctx.analysis.models[m].result.complete
+    }
+    schemas = ctx.analysis.schemas
+
+    def table_types(parts: tuple[str, str, str]) -> dict[str, str] | None:
+        ref = TableRef.of(parts[2], parts[1] or None, parts[0] or None)
+        if ref in upstream:
+            return upstream[ref]
+        found = schemas.get(ref)
+        return dict(found.columns) if found is not None else None
+
+    said = untyped_problem(check(model.model.sql, table_types), ctx.kind, model.model.path)
+    return Diagnostic("untyped-expression", said) if said is not None else None
 
 
 def _macro_read(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:
