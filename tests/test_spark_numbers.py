@@ -259,18 +259,18 @@ def test_a_map_s_value_is_typed_and_a_map_literal_is_written_as_spark_s() -> Non
 
 def test_what_is_said_is_the_model_s_own_text_not_its_spark_form() -> None:
     """The untyped expressions are quoted as the model wrote them (DuckDB's SQL), not as the
-    rewrites left them for Spark: ``CAST(TO_JSON(VARIANT_GET(PARSE_JSON(j), '$.n')) AS INT)``
-    for the model's ``cast(j->'n' as int)``. A node a rewrite built is quoted as it is."""
+    rewrites left them for Spark: ``(TO_JSON(VARIANT_GET(PARSE_JSON(j), '$.n'))) / 2`` for
+    the model's ``(j->'n') / 2``. A node a rewrite built is quoted as it is."""
     from reverse_etl.engine.spark import SparkConnection, SparkEngine
 
     engine = SparkEngine(SparkConnection(master="local[2]"))  # no session: none is started
     engine._table_types = TYPES.get  # type: ignore[assignment,method-assign]
     said = engine.untyped(
-        "select cast(j->'n' as int) as a, floor(j->'n') as b, cast(list_first([d]) as int) "
+        "select (j->'n') / 2 as a, floor(j->'n') as b, cast(list_first([d]) as int) "
         "as c from (select json_object('n', d) as j, d from orders)"
     )
     assert said == [
-        "CAST(j -> '$.n' AS INT)",
+        "(j -> '$.n') / 2",
         "CAST(LIST_FIRST([d]) AS INT)",
         "FLOOR(j -> '$.n')",
     ], said

@@ -8,6 +8,10 @@ the operands' types.
   operand is rounded first, the way DuckDB would: ``CASE WHEN typeof(x) LIKE 'decimal%' THEN
   round(x) ELSE bround(x) END`` (Spark's ``round`` is half up, away from zero; ``bround``
   half even). Spark folds ``typeof`` while it plans the query: one branch is computed.
+- **A JSON value cast to an integer**, ``cast(j->'k' as int)``: DuckDB reads a JSON number
+  as a DOUBLE and rounds it half to even (2.5 gives 2, 1e2 gives 100), ``true`` as 1 and
+  ``null`` as NULL; Spark's cast of its JSON text failed for a fraction (``json_integer``:
+  no types needed, the text says).
 - **``epoch_ms(x)``** is DuckDB's milliseconds to a timestamp for a number and the
   milliseconds of a date or timestamp ``x``; sqlglot writes the first (``timestamp_millis``),
   which fails in Spark for a timestamp. An ``x`` typed as a date or timestamp is written as
@@ -58,12 +62,16 @@ _DATES = {exp.DataType.Type.DATE, exp.DataType.Type.DATE32}
 _LISTS = {exp.DataType.Type.ARRAY, exp.DataType.Type.LIST}
 _TEXTS = exp.DataType.TEXT_TYPES
 _ZONED = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
+_DONE = "retl_json_integer"  # a cast json_integer wrote (sqlglot's meta: copied with it)
 
 
 def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> exp.Expr:
     """``tree`` (in ``dialect``, whose numbers behave as DuckDB's) with its fraction casts
     rounded and its divisions made DOUBLE, for Spark SQL (see the module docstring). Changed
     in place, and returned."""
+    for cast in list(tree.find_all(exp.Cast)):
+        if cast.to.this in exp.DataType.INTEGER_TYPES and _json_text(cast.this) is not None:
+            cast.replace(json_integer(cast))  # j->'k': its JSON text says what it is, no type
     for node, seen in typed_pairs(tree, _candidates, dialect, table_types):
         if isinstance(node, exp.UnixToTime):
             if _is(seen.this, POINTS_IN_TIME):
@@ -111,6 +119,59 @@ def rounded(x: exp.Expr) -> exp.Expr:
         ifs=[exp.If(this=decimal, true=exp.Round(this=x.copy()))],
         default=exp.Anonymous(this="BROUND", expressions=[x.copy()]),
     )
+
+
+def json_integer(cast: exp.Cast) -> exp.Expr:
+    """``CAST(j -> 'k' AS <integer>)`` as DuckDB computes it (Spark SQL): DuckDB reads a JSON
+    number as a DOUBLE, rounded half to even (2.5 gives 2, 3.5 gives 4, 1e2 gives 100), a
+    whole number exactly (9007199254740993 as a BIGINT), ``true`` as 1, ``false`` as 0 and
+    ``null`` as NULL; Spark's cast of the value's JSON text failed for a fraction
+    ("malformed"). The text's whole numbers are cast as they are, the other numbers through
+    ``bround`` of their DOUBLE; a value out of the type's range fails on both (Spark's
+    CAST_OVERFLOW), and so does a quoted text, a list or an object (DuckDB too, but for a
+    quoted whole number, "2", which Spark refuses)."""
+    text = _json_text(cast.this)
+    assert text is not None
+    to = cast.to
+
+    def typed(x: exp.Expr) -> exp.Expr:
+        done = exp.Cast(this=x, to=to.copy())
+        done.meta[_DONE] = True  # not a candidate again (_candidates)
+        return done
+
+    def when(condition: exp.Expr, value: exp.Expr) -> exp.If:
+        return exp.If(this=condition, true=value)
+
+    def rlike(pattern: str) -> exp.Expr:
+        return exp.RegexpLike(this=text.copy(), expression=exp.Literal.string(pattern))
+
+    def equals(word: str) -> exp.Expr:
+        return exp.EQ(this=text.copy(), expression=exp.Literal.string(word))
+
+    double = exp.Cast(this=text.copy(), to=exp.DataType.build("DOUBLE"))
+    return exp.Case(
+        ifs=[
+            when(rlike("^-?[0-9]+$"), typed(text.copy())),
+            when(equals("true"), typed(exp.Literal.number(1))),
+            when(equals("false"), typed(exp.Literal.number(0))),
+            when(equals("null"), typed(exp.Null())),
+        ],
+        default=typed(exp.Anonymous(this="BROUND", expressions=[double])),
+    )
+
+
+def _json_text(x: exp.Expr) -> exp.Expr | None:
+    """The JSON text ``x`` is (``TO_JSON(VARIANT_GET(...))``: what ``spark_json`` writes
+    for ``j -> 'k'``), else None."""
+    while isinstance(x, exp.Paren):
+        x = x.this
+    if not (isinstance(x, exp.Anonymous) and str(x.this).upper() == "TO_JSON"):
+        return None
+    args = x.expressions
+    inner = args[0] if len(args) == 1 else None
+    if isinstance(inner, exp.Anonymous) and str(inner.this).upper() == "VARIANT_GET":
+        return x
+    return None
 
 
 def _zoned_text(cast: exp.Cast) -> exp.Expr:
@@ -161,6 +222,7 @@ def _candidates(tree: exp.Expr) -> list[exp.Expr]:
             isinstance(n, exp.Cast)
             and n.to.this in exp.DataType.INTEGER_TYPES
             and not _integer_literal(n.this)
+            and not n.meta.get(_DONE)
         )
         or (isinstance(n, exp.Cast) and n.to.this in _TEXTS)
     ]

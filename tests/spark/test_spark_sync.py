@@ -585,6 +585,40 @@ def test_a_fraction_cast_to_an_integer_rounds_as_in_duckdb(spark: Any, tmp_path:
     assert engine.rows(engine.transpile(sql)) == expected
 
 
+JSON_VALUES = ["2.5", "3.5", "2.6", "-2.5", "-0.5", "1e2", "2", "true", "false", "null", "1.5"]
+WIDE_VALUES = ["9007199254740993", "2147483647.4", "-9007199254740993"]  # a BIGINT
+
+
+def test_a_json_number_cast_to_an_integer_is_duckdbs_value(spark: Any) -> None:
+    """DuckDB reads a JSON number as a DOUBLE when it casts it to an integer, rounded half to
+    even (2.5 gives 2, 3.5 gives 4, 1e2 gives 100), ``true`` as 1, ``null`` as NULL; Spark
+    failed on the fraction's JSON text ("malformed ... Use try_cast"), naming neither the
+    model nor the column (engine/spark_numbers.json_integer). Every integer type, side by
+    side; what neither can cast (out of range, a list) fails on both."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+
+    def rows(values: list[str]) -> str:
+        return " union all ".join(
+            f"select {i} as i, '{{\"a\": {v}}}'::json as j" for i, v in enumerate(values)
+        )
+
+    for to in ("tinyint", "smallint", "int", "bigint"):  # (HUGEINT: Spark has no INT128)
+        values = JSON_VALUES + (WIDE_VALUES if to == "bigint" else [])
+        sql = f"select i, cast(j->'a' as {to}) as n, (j->'a')::{to} as m from ({rows(values)}) t"
+        expected = duckdb.sql(sql + " order by i").fetchall()
+        if to == "int":
+            assert [r[1] for r in expected] == [2, 4, 3, -2, 0, 100, 2, 1, 0, None, 2]
+        got = engine.rows(engine.transpile(sql) + " ORDER BY i")
+        assert [tuple(None if v is None else int(v) for v in r) for r in got] == expected, to
+        assert engine.untyped(sql) == []  # its JSON text says what it is: nothing to say
+    for bad in ("9007199254740993", "40000.5", "[1]", '{"b": 1}'):  # both fail
+        sql = f"select cast(j->'a' as smallint) as n from (select '{{\"a\": {bad}}}'::json as j) t"
+        with pytest.raises(duckdb.Error):
+            duckdb.sql(sql).fetchall()
+        with pytest.raises(EngineError):
+            engine.rows(engine.transpile(sql))
+
+
 def test_char_columns_come_without_the_padding_spark_gives_them(spark: Any) -> None:
     """Spark pads a CHAR(n) value to n characters: 'ab' in a CHAR(5) column came back as
     'ab   ' and was sent so (an event named 'usd  ', an event_id no pixel event matches).
@@ -821,8 +855,8 @@ def test_an_alias_named_again_keeps_the_cast_rounded_and_the_untyped_is_said(
 ) -> None:
     """``GROUP BY v`` of a cast's alias (DuckDB allows it): sqlglot's typed copy had the
     cast twice, and every rewrite of the query was given up, silently (2.5 truncated to
-    2). What cannot be typed (a JSON value's ``->``; ``list_max`` of a list is typed now,
-    as its items) goes as written, and ``retl plan`` says so at the model."""
+    2). What cannot be typed (a division of a JSON value's ``->``; ``list_max`` of a list is
+    typed now, as its items) goes as written, and ``retl plan`` says so at the model."""
     sql = (
         "select cast(d as int) as v, count(*) as n "
         "from (values (cast(2.5 as decimal(3, 1)))) t(d) group by v"
@@ -835,7 +869,7 @@ def test_an_alias_named_again_keeps_the_cast_rounded_and_the_untyped_is_said(
     write_orders(root / "data" / "orders.parquet", 3)
     model = root / "models" / "purchases.sql"
     model.write_text(
-        MODEL.replace("total as value", "cast(json_object('n', order_id)->'n' as int) as value"),
+        MODEL.replace("total as value", "(json_object('n', order_id)->'n') / 2 as value"),
         encoding="utf-8",
     )
     with Project.load(root) as p:
@@ -843,7 +877,7 @@ def test_an_alias_named_again_keeps_the_cast_rounded_and_the_untyped_is_said(
     (said,) = [w for w in plan.warnings if "operands' types not found" in w.message]
     assert said.file == model and said.severity == "warning"
     # the model's own text (DuckDB's SQL), not its Spark form (CAST(TO_JSON(VARIANT_GET(...)
-    assert "run as written: CAST(JSON_OBJECT('n', order_id) -> '$.n' AS INT)" in said.message
+    assert "run as written: (JSON_OBJECT('n', order_id) -> '$.n') / 2" in said.message
     assert "VARIANT" not in said.message, said.message
     assert "config(dialect='spark')" in (said.hint or "")
     model.write_text(MODEL, encoding="utf-8")  # every operand typed: nothing said
