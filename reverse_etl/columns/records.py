@@ -50,6 +50,25 @@ class OutputColumn:
     # False: never NULL (a literal, a CASE whose every branch and ELSE is one ...); True when
     # it may be, or when that is not known.
     nullable: bool = True
+    # The source columns its value reads (``table.column``, lower-cased), followed through
+    # CTEs, subqueries and upstream models to the tables they read; None when that could not
+    # be followed (a subquery in its expression, a lambda's variable, a column of no known
+    # relation). The plan masks an event id that reads what a personal-data column reads.
+    sources: frozenset[str] | None = None
+
+
+ColumnSources = tuple[tuple[str, frozenset[str] | None], ...]
+"""Each output column's ``sources``, by name; a STRUCT's fields by their dotted names too
+(``user.email``: the encoder reads a payload object's struct field by field)."""
+
+
+def column_sources(columns: Sequence[OutputColumn]) -> ColumnSources:
+    """The ``sources`` of ``columns`` and of their STRUCT fields (``user.email``)."""
+    out: list[tuple[str, frozenset[str] | None]] = []
+    for col in columns:
+        out.append((col.name, col.sources))
+        out += [(f"{col.name}.{f.name}", f.sources) for f in col.fields]
+    return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,10 @@ class Context:
     dialect: str
     original: dict[tuple[TableRef, str], str] = field(default_factory=dict)
     upstream: Mapping[TableRef, UpstreamModel] = field(default_factory=dict)
+    # Each projection's source columns once found (``_sources``), by the ids of the
+    # projection and its scope: a chain of CTEs whose columns each read two of the CTE
+    # before would be followed along every path otherwise (2^n).
+    lineage: dict[tuple[int, int], frozenset[str] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -337,6 +341,61 @@ def _values(
     return _union([_values(p, scope, ctx, depth + 1) for p in parts])
 
 
+def _sources(
+    node: exp.Expr | None, scope: Scope, ctx: Context, depth: int = 0
+) -> frozenset[str] | None:
+    """The source columns ``node``'s value reads (``table.column``, lower-cased): each
+    column it names, followed through CTEs, subqueries and upstream models to the table it
+    comes from. None when one cannot be followed: a subquery inside it (its columns are of
+    another scope), a column of no relation known here (a lambda's variable), a ``*``."""
+    if node is None or depth > MAX_DEPTH:
+        return None
+    key = (id(node), id(scope))
+    if key in ctx.lineage:
+        return ctx.lineage[key]
+    ctx.lineage[key] = None  # while it is followed (a recursive CTE reads itself)
+    found = _read_columns(_unalias(node), scope, ctx, depth)
+    ctx.lineage[key] = found
+    return found
+
+
+def _read_columns(node: exp.Expr, scope: Scope, ctx: Context, depth: int) -> frozenset[str] | None:
+    if any(isinstance(n, (exp.Query, exp.Subquery)) for n in node.walk()):
+        return None
+    out: set[str] = set()
+    for col in node.find_all(exp.Column):
+        if col.is_star:
+            return None
+        traced = _traced(col, scope, depth)
+        if traced:
+            for proj, inner in traced:
+                read = _sources(proj, inner, ctx, depth + 1)
+                if read is None:
+                    return None
+                out |= read
+            continue
+        up = _upstream(col, scope, ctx)
+        if up is not None:
+            if up[1].sources is None:
+                return None
+            out |= up[1].sources
+            continue
+        table = _table(col, scope)
+        if table is None:
+            return None
+        if not _made_up(table):
+            out.add(f"{ref_of(table)}.{col.name.lower()}")
+    return frozenset(out)
+
+
+def _made_up(table: exp.Table) -> bool:
+    """A relation whose rows the query makes, not reads: ``range(5)``, ``generate_series(1,
+    10)`` of constants. Its numbers are no one's data, as a literal is not: a model made of
+    ``'order-' || i`` and ``'user' || i || '@example.com'`` reads no personal data twice."""
+    made = table.this
+    return isinstance(made, exp.GenerateSeries) and made.find(exp.Column) is None
+
+
 def _never_null(node: exp.Expr | None, scope: Scope, ctx: Context, depth: int = 0) -> bool:
     """Whether ``node`` is never NULL, as far as :func:`_values` follows it (False: it may
     be, or that is not known): a CASE without ELSE is NULL where no branch holds."""
@@ -423,6 +482,7 @@ def _fields(
                 _values(value, scope, ctx) if value is not None else None,
                 from_star=where.star if line is None else False,
                 model=where.model if line is None else None,
+                sources=_sources(value if value is not None else proj, scope, ctx),
             )
         )
     return tuple(out)
@@ -440,6 +500,7 @@ def _in_model(col: OutputColumn, model: str) -> OutputColumn:
         model,
         col.unordered,
         col.nullable,
+        col.sources,
     )
 
 
@@ -636,4 +697,5 @@ def _column(found: list[tuple[exp.Expr, Scope]], typ: SqlType | None, ctx: Conte
         where.model,
         any(_unordered(p, b, ctx) for p, b in found),
         not all(_never_null(p, s, ctx) for p, s in found),
+        _union([_sources(p, s, ctx) for p, s in found]),
     )

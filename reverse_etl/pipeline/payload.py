@@ -24,6 +24,7 @@ from reverse_etl.destinations.shared.pii_text import looks_pii, masked_key
 from reverse_etl.destinations.shared.sql import lit
 from reverse_etl.errors import Problem, UsageError, ValidationFailed
 from reverse_etl.models.compile import CompiledModel, model_errors
+from reverse_etl.pipeline.personal_ids import Sources
 from reverse_etl.pipeline.plan import (
     DestinationPlan,
     ModelInput,
@@ -102,21 +103,21 @@ def payload_bodies(
 ) -> list[PayloadBody]:
     """See ``Project.payload``."""
     dests = _destinations(project, model, destination)
-    problems = list(
-        dict.fromkeys(
-            p for v in project.validate([f"destination:{d.name}" for d in dests]) for p in v.errors
-        )
-    )
+    validations = project.validate([f"destination:{d.name}" for d in dests])
+    problems = list(dict.fromkeys(p for v in validations for p in v.errors))
     if problems:
         raise ValidationFailed.from_problems(
             problems, summary="validation failed: a sync would send nothing (see 'retl validate')"
         )
     compiled = project.graph.compiled(model)
+    sources = {v.destination: v.sources for v in validations}  # for pipeline/personal_ids.py
     out: list[PayloadBody] = []
     missing: list[Problem] = []
     for dest in dests:
         with model_errors(compiled):
-            body, not_found = _one(project, dest, compiled, key, sandbox)
+            body, not_found = _one(
+                project, dest, compiled, key, sandbox=sandbox, sources=sources.get(dest.name, ())
+            )
         if not_found is not None:
             missing.append(not_found)
         if body is not None:
@@ -164,7 +165,13 @@ def _destinations(project: RunContext, model: str, name: str | None) -> list[Des
 
 
 def _one(
-    project: RunContext, dest: Destination, compiled: CompiledModel, key: str, sandbox: bool
+    project: RunContext,
+    dest: Destination,
+    compiled: CompiledModel,
+    key: str,
+    *,
+    sandbox: bool,
+    sources: Sources = (),
 ) -> tuple[PayloadBody | None, Problem | None]:
     """The body for ``dest``, or why the key matches no row."""
     bench = project.workbench
@@ -183,7 +190,13 @@ def _one(
     relation = f"{one} AS __one"
     model = ModelInput(relation, bench.schema(f"SELECT * FROM {relation}"), prekeyed=True)
     plan = build_destination_plan(
-        bench, dest, compiled, model, StateView(dest.state_scope(), None), samples=0
+        bench,
+        dest,
+        compiled,
+        model,
+        StateView(dest.state_scope(), None),
+        samples=0,
+        sources=sources,
     )
     try:
         # A key typed with an e-mail address or a phone number in it is never echoed, even

@@ -30,6 +30,7 @@ from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.engine.file_paths import file_literal
 from reverse_etl.errors import Problem, ValidationFailed
 from reverse_etl.models.compile import CompiledModel
+from reverse_etl.pipeline.personal_ids import Sources, personal_reads
 from reverse_etl.state.dedup import DedupCounts, held_reason
 from reverse_etl.state.fingerprint import fingerprint, mapping_changes
 from reverse_etl.state.store import ScopeInfo
@@ -249,17 +250,23 @@ def build_destination_plan(
     *,
     full_refresh: bool = False,
     samples: int = MAX_SAMPLES,
+    sources: Sources = (),
 ) -> DestinationPlan:
-    """Run the model, the encoder and the diff once for counts, reasons and samples."""
+    """Run the model, the encoder and the diff once for counts, reasons and samples.
+    ``sources``: the source columns each of the model's columns reads, as static inference
+    found them (``DestinationValidation.sources``; empty: unknown)."""
     encode, warnings = encode_plan_for(dest, compiled, model, foreign(dest, compiled, model))
     encode = dest.prepare(engine, encode)
     table, rows_file = encode_rows(engine, encode)
     counts = count_rows(engine, dest, table)
     # A key or event id whose values hold an e-mail address or a phone number (``'lead-' ||
     # email``) is shown and logged hashed, whatever its column is called; so is an event id
-    # holding a key that is (``customer_phone AS event_id``).
-    mask_keys = encode.mask_keys or counts.pii_keys
-    mask_ids = counts.pii_event_ids or (mask_keys and counts.ids_hold_keys)
+    # holding a key that is (``customer_phone AS event_id``), and a key or event id that
+    # reads what a personal-data column reads (``customer_id || '-' || order_id`` beside
+    # ``customer_id AS external_id``: ``personal_ids.py``).
+    lineage = personal_reads(dest, encode.key_columns, sources)
+    mask_keys = encode.mask_keys or counts.pii_keys or lineage.keys
+    mask_ids = counts.pii_event_ids or lineage.event_ids or (mask_keys and counts.ids_hold_keys)
     if (mask_keys, mask_ids) != (encode.mask_keys, encode.mask_event_ids):
         encode = replace(encode, mask_keys=mask_keys, mask_event_ids=mask_ids)
     changed = counts.changed

@@ -125,6 +125,7 @@ class Runner:
                 problems, summary="validation failed: nothing was sent (see 'retl validate')"
             )
         untyped = untyped_parameters(validations)
+        sources = {v.destination: v.sources for v in validations}  # for personal_ids.py
         plans = []
         bench = self.p.workbench
         reruns_before = bench.single_threaded
@@ -170,6 +171,7 @@ class Runner:
                     model,
                     StateView(scope, previous),
                     full_refresh=full_refresh,
+                    sources=sources.get(d.name, ()),
                 )
             if compiled.name not in typing:
                 with model_errors(compiled):

@@ -70,6 +70,7 @@ def flatten(columns: Sequence[OutputColumn], objects: Sequence[str]) -> list[Out
                     f.values,
                     from_star=f.from_star,
                     model=f.model,
+                    sources=f.sources,
                 )
                 for f in col.fields
             ]

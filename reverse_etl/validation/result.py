@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reverse_etl.destinations.shared.pii_text import mask_text
 from reverse_etl.errors import Problem
+
+if TYPE_CHECKING:
+    from reverse_etl.columns.records import ColumnSources
 
 JSON_VERSION = 1
 SEVERITIES = ("error", "warning", "note")
@@ -134,6 +137,9 @@ class DestinationValidation:
     diagnostics: tuple[Diagnostic, ...]
     tables: tuple[TableSource, ...] = ()
     project_dir: Path | None = None  # paths in to_dict() are shown relative to it
+    # The source columns each output column reads (``columns.records.column_sources``), for
+    # the plan's masking of event ids built from personal data; not in ``to_dict()``.
+    sources: ColumnSources = ()
 
     @property
     def problems(self) -> list[Problem]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reverse_etl.columns import InferenceIssue, OutputColumn, TableRef
+from reverse_etl.columns.records import column_sources
 from reverse_etl.columns.syntax import PREFIX as SYNTAX_ERROR
 from reverse_etl.config.destinations import DestinationConfig, load_destinations_partially
 from reverse_etl.config.model_sources import shown_path
@@ -380,6 +381,7 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
         diagnostics=tuple(diagnostics),
         tables=tables,
         project_dir=ctx.project_dir,
+        sources=column_sources(inferred.columns),
     )
 
 
