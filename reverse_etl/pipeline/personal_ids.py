@@ -5,10 +5,12 @@ The plan's value test finds an event id holding an e-mail address or a ``+`` pho
 ``customer_id || '-' || order_id``, with ``customer_id`` sent as a hashed ``external_id``,
 pass it. Static inference records the source columns each output column reads
 (``OutputColumn.sources``, through CTEs, subqueries and upstream models); a key or event id
-that reads a source column which a column the destination's catalog marks ``masked`` also
-reads (the hashed user data, an IP, a user agent, a click ID: what every printed payload
-masks), or a source column named after personal data (``customer_email``:
-``pii_text.pii_name``), is shown hashed as a PII key is. Where the lineage is unknown (no
+that reads a source column which a column mapped to a parameter the destination hashes also
+reads (the user data it normalises and hashes: e-mail, phone, external id, names,
+addresses, advertising IDs), or a source column named after personal data
+(``customer_email``: ``pii_text.pii_name``), is shown hashed as a PII key is. What is sent in
+clear (a lead ID, a click ID) is not enough: ``lead_id || '-' || stage`` is the event id
+TikTok's CRM events are built from, and stays readable. Where the lineage is unknown (no
 inference, a subquery in the expression), the value test alone decides, as before.
 Platform-neutral: the destination's own mapping and catalog say which columns are personal.
 """
@@ -19,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reverse_etl.destinations.base import Destination
+from reverse_etl.destinations.catalog import Hashing
 from reverse_etl.destinations.shared.pii_text import pii_name
 
 # Each output column's source columns by name (``columns.records.column_sources``).
@@ -50,7 +53,7 @@ def personal_reads(
     mapping = dest.rules().map_columns(list(exact))
     personal: set[str] = set()
     for m in mapping.columns:
-        if m.param is not None and m.param.masked:
+        if m.param is not None and m.param.hashing is not Hashing.NONE:
             personal |= read_by(m.column)
     # a source column named after personal data, whatever the model calls it
     personal |= {s for _, read in sources for s in read or () if pii_name(s.rsplit(".", 1)[-1])}
