@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote, quote_plus
 
-from reverse_etl.errors import ConfigError
+from reverse_etl.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)
+# The attribute of a log record that carries its warning as a located Problem.
+PROBLEM_ATTR: Final = "retl_problem"
 
 MASK: Final = "**********"
 # Shorter values would mask ordinary words in every message, and guessing them is trivial.
@@ -173,13 +175,16 @@ def checked_secret(
     cleaned, stripped = strip_secret(value)
     if stripped and cleaned and (str(file), key) not in _noted:
         _noted.add((str(file), key))
-        where = f"{file}:{line}: " if file is not None and line else f"{file}: " if file else ""
-        log.warning(
-            "warning: %s%s%s had whitespace around it (a trailing newline?), which was removed",
-            where,
-            key,
-            origin,
+        # A located warning: the CLI says it through its console (in --format json, in the
+        # document's warnings), its file as the project spells it; see cli/output.py.
+        noted = Problem(
+            f"the value{origin} had whitespace around it (a trailing newline?), which was removed",
+            file=file,
+            line=line,
+            key=key,
+            severity="warning",
         )
+        log.warning("warning: %s", noted.render(), extra={PROBLEM_ATTR: noted})
     last = key.rsplit(".", 1)[-1]
     problem = secret_problem(
         cleaned, ascii_only=last not in ("password", "private_key"), multiline=last == "private_key"

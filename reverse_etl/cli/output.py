@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -34,7 +35,7 @@ from reverse_etl.reporting.console import (
     RichConsole,
     terminal_safe,
 )
-from reverse_etl.secrets import scrub, scrub_data
+from reverse_etl.secrets import PROBLEM_ATTR, scrub, scrub_data
 
 if TYPE_CHECKING:
     from reverse_etl.project import Project
@@ -151,12 +152,41 @@ def signals_as_interrupt() -> Iterator[None]:
                 signal.signal(sig, old)
 
 
+class _LoggedWarnings(logging.Handler):
+    """The warnings the library logs (a secret's whitespace removed, a credentials file's
+    mode tightened) said through the command's console, as its other warnings are: in
+    ``--format json``, in the document's ``warnings`` rather than on stderr, and a located
+    one with its file as the project spells it."""
+
+    def __init__(self, out: Output) -> None:
+        super().__init__(logging.WARNING)
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        problem = getattr(record, PROBLEM_ATTR, None)
+        if isinstance(problem, Problem):
+            self.out.console.warning_at(problem.shown_from(self.out.root))
+        else:
+            self.out.console.warning(record.getMessage().removeprefix("warning: "))
+
+
+@contextmanager
+def _logged_warnings(out: Output) -> Iterator[None]:
+    logger = logging.getLogger("reverse_etl")
+    handler = _LoggedWarnings(out)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 @contextmanager
 def boundary(out: Output) -> Iterator[None]:
     """Every command runs inside this: user errors exit 1 (a sync refused by another's lock
     75: see ``LockHeldError``), anything else 2."""
     try:
-        with signals_as_interrupt():
+        with signals_as_interrupt(), _logged_warnings(out):
             yield
     except typer.Exit:
         raise

@@ -125,8 +125,18 @@ def test_a_token_with_a_trailing_newline_is_stripped_with_a_warning(
     code, out, err = sync(run_cli, dirs, TOKEN + "\n", "--format", "json")
     assert code == 0, err
     assert sandbox.stats.events_accepted == 3
-    assert "destinations.tiktok.access_token" in err and "TIKTOK_ACCESS_TOKEN" in err
-    assert "whitespace" in err
+    # A warning as any other (README): in the JSON document, at its file as the project
+    # spells it, and not on stderr (it was a stray log line there, with the absolute path).
+    warning = next(w for w in json.loads(out)["warnings"] if "whitespace" in w["message"])
+    assert warning["file"] == "destinations.yml" and warning["line"] is not None
+    assert warning["key"] == "destinations.tiktok.access_token"
+    assert "TIKTOK_ACCESS_TOKEN" in warning["message"]
+    assert "whitespace" not in err, err
+    assert_nowhere([TOKEN + "\n", TOKEN], out, err, *dirs.values())
+    code, out, err = sync(run_cli, dirs, TOKEN + "\n", "--full-refresh", "--yes")
+    assert code == 0, err
+    assert "warning: destinations.yml:" in err and "had whitespace around it" in err
+    assert str(dirs["project"]) not in err
     assert_nowhere([TOKEN + "\n", TOKEN], out, err, *dirs.values())
 
 
