@@ -4,6 +4,8 @@ located message names a project file as the project spells it (``models/m.sql:1`
 from __future__ import annotations
 
 import json
+import logging
+from pathlib import Path
 
 import pytest
 
@@ -256,3 +258,27 @@ def test_an_error_after_the_document_leaves_stdout_one_document(
     document = json.loads(result.stdout)  # one document: the command's
     assert document["ok"] is True and [m["name"] for m in document["models"]] == ["m"]
     assert said in result.stderr  # the error is still said
+
+
+def test_a_warning_the_library_logs_goes_into_the_json_document_an_error_does_not(
+    tmp_path: Path,
+) -> None:
+    """The library's logged warnings (a secret's whitespace, a credentials file's mode) are
+    said as the command's other warnings are; a logged error (the sandbox handler's
+    traceback) is not turned into one."""
+    from reverse_etl.cli.output import Output, _logged_warnings
+    from reverse_etl.reporting.console import JsonConsole
+    from reverse_etl.secrets import PROBLEM_ATTR
+
+    console = JsonConsole()
+    out = Output("json", False, console, False, root=tmp_path)
+    located = Problem("had whitespace", file=tmp_path / "destinations.yml", line=3, key="k")
+    with _logged_warnings(out):
+        logging.getLogger("reverse_etl.secrets").warning("x", extra={PROBLEM_ATTR: located})
+        logging.getLogger("reverse_etl.destinations").warning("warning: file %s", "/c.json")
+        logging.getLogger("reverse_etl.sandbox").error("sandbox handler failed")
+    logging.getLogger("reverse_etl.destinations").warning("after the command")
+    assert [(p.message, p.file) for p in console.warnings] == [
+        ("had whitespace", "destinations.yml"),
+        ("file /c.json", None),
+    ]

@@ -163,6 +163,11 @@ class _LoggedWarnings(logging.Handler):
         self.out = out
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno != logging.WARNING:
+            # An error's traceback (the sandbox's handler): on stderr as without this handler.
+            if logging.lastResort is not None and not logging.getLogger().handlers:
+                logging.lastResort.handle(record)
+            return
         problem = getattr(record, PROBLEM_ATTR, None)
         if isinstance(problem, Problem):
             self.out.console.warning_at(problem.shown_from(self.out.root))
