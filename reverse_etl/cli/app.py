@@ -19,6 +19,7 @@ from reverse_etl.cli.output import Output, run
 from reverse_etl.cli.runs_cmd import runs_app
 from reverse_etl.cli.ui_cmd import project_feed, ui
 from reverse_etl.errors import RetlError, UsageError, shown_file
+from reverse_etl.reporting.console import CountedWarnings
 
 # The facade, the renderers and the scaffold import DuckDB, Arrow, pydantic and sqlglot
 # (~1 s): each command imports what it needs when it runs, so `--version` and `--help` do
@@ -202,12 +203,14 @@ def validate(
         with collector.importing():  # sqlglot, pydantic models, Jinja: ~0.3 s of imports
             from reverse_etl.cli.validate_render import render_validation
 
+        counted = CountedWarnings(out.console)  # --strict fails on the project's warnings too
+        out.console = counted
         with _load(out, project_dir, vars, target) as p:
-            code = render_validation(
-                out,
-                p.validate(opt.selection(select), exclude=opt.selection(exclude), offline=offline),
-                strict,
+            results = p.validate(
+                opt.selection(select), exclude=opt.selection(exclude), offline=offline
             )
+            out.console = counted.inner
+            code = render_validation(out, results, strict, counted.warnings)
         if code:
             raise typer.Exit(code)
 

@@ -18,12 +18,19 @@ _STATUS = {"ok": "ok", "error": "ERROR", "warning": "warning", "note": "note"}
 _ROLE_FIELD = {"key": "(key, not sent)", "unknown": "-", "unnamed": "-"}
 
 
-def render_validation(out: Output, results: Sequence[DestinationValidation], strict: bool) -> int:
-    """Show the results; the exit code: 1 on any error (or warning, with ``strict``), else 0."""
+def render_validation(
+    out: Output,
+    results: Sequence[DestinationValidation],
+    strict: bool,
+    project_warnings: int = 0,
+) -> int:
+    """Show the results; the exit code: 1 on any error (or warning, with ``strict``: the
+    destinations' and the ``project_warnings`` given while the project was read), else 0."""
     results = list(results)
-    code = 0 if all(r.ok(strict) for r in results) else 1
+    failed_strict = strict and project_warnings > 0
+    code = 0 if all(r.ok(strict) for r in results) and not failed_strict else 1
     if out.format == "json":
-        out.json(document(results, strict=strict))
+        out.json(document(results, strict=strict, project_warnings=project_warnings))
         return code
     # A model's problem is shown once, with every destination that reads the model.
     shared = owners(results)
@@ -33,10 +40,12 @@ def render_validation(out: Output, results: Sequence[DestinationValidation], str
     errors = sum(1 for d in shared if d.severity == "error")
     warnings = sum(1 for d in shared if d.severity == "warning")
     verdict = "ok" if code == 0 else "FAILED"
-    strict_note = " (--strict: warnings fail)" if strict and warnings else ""
+    strict_note = " (--strict: warnings fail)" if strict and (warnings or project_warnings) else ""
+    # the warnings given while the project was read (above the tables), outside the counts
+    read = f", {project_warnings} reading the project" if project_warnings else ""
     out.console.info(
         f"validate {verdict}: {len(results)} destination(s), {errors} error(s), "
-        f"{warnings} warning(s){strict_note}"
+        f"{warnings} warning(s){read}{strict_note}"
     )
     return code
 

@@ -239,3 +239,35 @@ class RichConsole:
         from reverse_etl.reporting.progress import RichProgress
 
         return RichProgress(title, total, self.err)
+
+
+class CountedWarnings:
+    """A console that counts the warnings it passes on (``retl validate --strict`` fails on
+    those given while the project was read, outside the destinations' counts)."""
+
+    def __init__(self, inner: Console) -> None:
+        self.inner = inner
+        self.warnings = 0
+
+    def info(self, text: str) -> None:
+        self.inner.info(text)
+
+    def warning(self, text: str) -> None:
+        self.warnings += 1
+        self.inner.warning(text)
+
+    def warning_at(self, problem: Problem) -> None:
+        self.warnings += 1
+        self.inner.warning_at(problem)
+
+    def error(self, text: str) -> None:
+        self.inner.error(text)
+
+    def sql(self, title: str, sql: str) -> None:
+        self.inner.sql(title, sql)
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        self.inner.table(title, columns, rows)
+
+    def progress(self, title: str, total: int) -> Counters:
+        return self.inner.progress(title, total)

@@ -189,11 +189,15 @@ def display_path(path: Path | str | None, root: Path | None) -> str | None:
     return p.as_posix()
 
 
-def document(results: list[DestinationValidation], *, strict: bool) -> dict[str, Any]:
-    """The whole ``retl validate --format json`` document."""
+def document(
+    results: list[DestinationValidation], *, strict: bool, project_warnings: int = 0
+) -> dict[str, Any]:
+    """The whole ``retl validate --format json`` document. ``project_warnings``: the warnings
+    given while the project was read (the document's ``warnings``), which fail ``strict``
+    too."""
     return {
         "version": JSON_VERSION,
-        "ok": all(r.ok(strict) for r in results),
+        "ok": all(r.ok(strict) for r in results) and not (strict and project_warnings),
         "strict": strict,
         "counts": {s: sum(r.count(s) for r in results) for s in SEVERITIES},
         "destinations": [r.to_dict(strict=strict) for r in results],
