@@ -1,7 +1,8 @@
 """Spark SQL a model may not run: Java code (``reflect()``), a script (``TRANSFORM ...
 USING``), a file read as a data source's table (``csv.`/path` ``), and the Spark and
 Databricks functions that read unchecked files or streams, return secrets or call the
-network. Checked by ``SparkEngine`` on every model (its own tree, and the text it sends), and
+network, and any name given as text (``IDENTIFIER('...')``), which no check reads. Checked
+by ``SparkEngine`` on every model (its own tree, and the text it sends), and
 by ``retl validate`` offline (``engine/refused_calls.py``): sqlglot only, no session.
 """
 
@@ -50,6 +51,13 @@ _FILE_SOURCES = frozenset(
     {"csv", "json", "parquet", "orc", "text", "avro", "binaryfile", "xml", "delta", "jdbc"}
     | {"iceberg", "hudi", "libsvm", "image", "noop", "console", "rate"}
 )
+
+
+# Spark's IDENTIFIER clause names a function, a table-valued function or a table by a string
+# (any constant expression): ``FROM IDENTIFIER('read_files')('/etc/passwd')`` calls what the
+# checks above refuse by name, which sqlglot reads as a table named by a call of identifier(),
+# not as a call of the function it names.
+_NAME_AS_TEXT = "identifier"
 
 
 def _file_source(db: str) -> bool:
@@ -119,6 +127,14 @@ def refused_call(tree: exp.Expr) -> RefusedCall | None:
             )
         if isinstance(node, exp.Func):
             called = called_name(node)
+            if called == _NAME_AS_TEXT:
+                return RefusedCall(
+                    "a model may not name a function or a table with IDENTIFIER('...'): no "
+                    "check reads a name given as text, which may be one of those a model may "
+                    "not call (read_files, read_kafka ...); write the name itself",
+                    called,
+                    line_of(node),
+                )
             if called in _CODE_FUNCTIONS:
                 return RefusedCall(
                     f"a model may not call {called}(): it runs Java code in Spark",

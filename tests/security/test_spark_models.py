@@ -100,3 +100,28 @@ def test_a_secret_or_network_call_says_its_fix() -> None:
     for sql in ("select secret('ci', 'token') as t", "select http_request(conn => 'c') as r"):
         with pytest.raises(EngineError, match=r"\(remove the call\)$"):
             engine("spark").transpile(sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select * from identifier('read_files')('/etc/passwd')",
+        "select * from IDENTIFIER('read_statestore')('/tmp/checkpoint')",
+        "select * from identifier('read_kafka')('evil:9092', 'topic')",
+        "select * from identifier('range')(3)",
+        "select * from identifier('text.`/etc/passwd`')",
+    ],
+)
+def test_a_name_given_as_text_is_refused(sql: str) -> None:
+    """Spark's IDENTIFIER('...') clause names a (table-valued) function or a table by a string:
+    FROM IDENTIFIER('range')(3) ran through retl, so IDENTIFIER('read_files')('/etc/passwd')
+    on Databricks called what the checks refuse by name
+    (sqlglot reads a table named by a call of identifier(), not the function it names)."""
+    for spark in (engine("spark"), engine("duckdb")):
+        with pytest.raises(EngineError, match=r"may not name a function or a table with"):
+            spark.native_view("m", sql)
+    with pytest.raises(EngineError, match=r"IDENTIFIER\('\.\.\.'\)"):
+        engine("spark").transpile(sql)
+    assert spark._session is None  # refused before any session started
+    # a column of that name is no call
+    assert "identifier" in engine("duckdb").transpile("select identifier from t").lower()

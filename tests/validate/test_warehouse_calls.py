@@ -142,3 +142,24 @@ def test_the_pull_requests_offline_validate_fails_on_it(
     result = invoke_in_process("validate", "--offline", "--project-dir", tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "upstream.sql:2: a model may not call read_files()" in result.stdout
+
+
+def test_a_spark_function_named_as_text_is_an_error_at_its_line(
+    tmp_path: Path, make_project: MakeProject
+) -> None:
+    """Spark's IDENTIFIER('read_files') names the function by a string, which no check of the
+    names a model calls read: a pull request's model called it past them."""
+    config = "{{ config(dialect='spark') }}\n"
+    make_project(
+        tmp_path,
+        {
+            "retl_project.yml": WAREHOUSES["spark"] + SOURCES,
+            "destinations.yml": DESTINATIONS,
+            "models/events.sql": config + EVENTS,
+            "models/upstream.sql": f"{config}select *\n"
+            "from identifier('read_files')('/etc/passwd')\n",
+        },
+    )
+    calls = [e for e in _errors(tmp_path) if e[0] == "warehouse-call"]
+    assert [(file, line) for _, file, line, _ in calls] == [("upstream.sql", 3)]
+    assert "may not name a function or a table with IDENTIFIER('...')" in calls[0][3]
