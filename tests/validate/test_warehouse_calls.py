@@ -61,6 +61,7 @@ def _errors(root: Path) -> list[tuple[str, str, int | None, str]]:
         ("postgres", None, "\"PG_READ_FILE\"('/etc/passwd')", "pg_read_file"),
         ("postgres", "postgres", "pg_catalog.set_config('search_path', 'x', false)", "set_config"),
         ("postgres", "postgres", "dblink_exec('host=h', 'drop table t')", "dblink_exec"),
+        ("postgres", "postgres", "crosstab('select pg_read_file(''/etc/passwd'')')", "crosstab"),
         ("spark", None, "secret('ci', 'token')", "secret"),
         ("spark", "spark", "SECRET('ci', 'token')", "secret"),
         ("spark", "spark", "java_method('java.lang.System', 'getenv', 'HOME')", "java_method"),

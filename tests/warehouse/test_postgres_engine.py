@@ -608,3 +608,34 @@ def test_a_numeric_without_precision_is_staged_without_losing_a_digit(
         assert rows[2][:3] == ("-42", None, "2")
     finally:
         bench.close()
+
+
+@pytest.mark.parametrize(
+    ("model", "called"),
+    [
+        (
+            "select * from crosstab('select 1::text, 1::text, "
+            "pg_read_file(''PG_VERSION'')::text') as ct(a text, b text)",
+            "crosstab",
+        ),
+        (
+            "select * from connectby('pg_class', 'oid', 'relnamespace', '11', 0) "
+            "as t(k oid, p oid, l int)",
+            "connectby",
+        ),
+    ],
+)
+def test_a_query_given_as_text_to_an_extension_is_refused(
+    engine: PostgresEngine, pg_server: PgServer, pg_db: PostgresConnection, model: str, called: str
+) -> None:
+    """tablefunc's crosstab() runs the SQL it is given: a model's crosstab('select ...,
+    pg_read_file(''PG_VERSION'')') read the server's file past the refusal of pg_read_file,
+    which no check of the model's text saw (connectby() builds its query from its text
+    arguments alike)."""
+    with pg_server.admin(pg_db.dbname) as con:
+        con.execute("CREATE EXTENSION tablefunc")
+    with pytest.raises(EngineError, match=rf"may not call {called}\(\): it runs SQL given as text"):
+        engine.transpile(f"select * from {engine.native_view('m', model)}")
+    # written in DuckDB's dialect, it is refused too
+    with pytest.raises(EngineError, match="may not call crosstab"):
+        engine.transpile("select * from crosstab('select 1, 2, 3') as ct")
