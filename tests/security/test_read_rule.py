@@ -150,3 +150,28 @@ def test_sql_no_parser_reads_says_its_syntax_error_and_reads_nothing(
     assert SENTINEL not in out, out
     assert "syntax error" in out.lower(), out
     assert "Traceback" not in out
+
+
+@pytest.mark.parametrize("table", ['"data/"."env.csv"', '"data/".env.csv', '"data/"."env"."csv"'])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_qualified_name_that_is_a_hidden_file_is_refused(
+    tmp_path: Path, make_project, cli, table: str, command: tuple[str, ...]
+) -> None:
+    """DuckDB reads a qualified name no database holds as the file its parts name joined by
+    dots: FROM "data/"."env.csv" printed data/.env.csv (an audit), a read no check saw, since
+    only an unqualified quoted name was taken for a file. validate and plan stop before at
+    its unknown columns; show runs it."""
+    sql = f"select {COLUMNS}, v as event_id\nfrom {table}"
+    root = _project(make_project, tmp_path / "p", {"models/events.sql": sql})
+    (root / "data" / ".env.csv").write_text(f"v\n{SENTINEL}\n")
+    result = cli(*command, "--project-dir", root)
+    out = _said(result)
+    assert result.returncode == 1, out
+    assert SENTINEL not in out, out
+    if command[0] == "show":  # validate (and plan, which validates first) cannot type it
+        assert "models/events.sql:2: retl may not read data/.env.csv" in out, out
+    # a qualified name of a file that is no hidden one still reads it
+    (root / "models" / "events.sql").write_text(
+        f'select {COLUMNS}, a as event_id\nfrom "data/ok".csv'
+    )
+    assert "retl may not read" not in _said(cli("show", "events", "--project-dir", root))
