@@ -175,3 +175,23 @@ def test_a_qualified_name_that_is_a_hidden_file_is_refused(
         f'select {COLUMNS}, a as event_id\nfrom "data/ok".csv'
     )
     assert "retl may not read" not in _said(cli("show", "events", "--project-dir", root))
+
+
+def test_a_source_whose_schema_and_table_make_a_hidden_file_is_refused(
+    tmp_path: Path, make_project, cli
+) -> None:
+    """A source with no external_location is the relation "schema"."table": schema 'data/'
+    and table 'env.csv' read data/.env.csv through DuckDB's dotted join (an audit)."""
+    sources = "sources:\n  - name: s\n    schema: 'data/'\n    tables:\n      - name: env.csv\n"
+    sql = f"select {COLUMNS}, v as event_id\nfrom {{{{ source('s', 'env.csv') }}}}"
+    root = _project(
+        make_project,
+        tmp_path / "p",
+        {"retl_project.yml": f"name: p\n{sources}", "models/events.sql": sql},
+    )
+    (root / "data" / ".env.csv").write_text(f"v\n{SENTINEL}\n")
+    result = cli("show", "events", "--project-dir", root)
+    out = _said(result)
+    assert result.returncode == 1, out
+    assert SENTINEL not in out, out
+    assert "retl may not read data/.env.csv" in out, out
