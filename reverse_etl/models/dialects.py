@@ -79,17 +79,39 @@ _CONNECTOR_CALL = re.compile(
 )
 
 
+# What to do instead of calling a connector (the hint of its refusal).
+CONNECTOR_FIX = (
+    "attach the database under warehouse.attach in retl_project.yml and read its tables by "
+    "name (name.schema.table)"
+)
+
+
+def connector_call(sql: str) -> tuple[str, int] | None:
+    """The first database connector function ``sql`` calls (``_CONNECTOR_CALL``): its name
+    as written and the line (1-based) it is on; None when there is none."""
+    found = _CONNECTOR_CALL.search(sql)
+    if found is None:
+        return None
+    return found.group(0).rstrip("( \t\n"), sql.count("\n", 0, found.start()) + 1
+
+
+def connector_refusal(model: str, name: str) -> str:
+    """What to say of model ``model``'s call of connector ``name`` (``refuse_connectors``,
+    and ``retl validate`` in the same words)."""
+    return (
+        f"model '{model}' calls {name}(): a model reads other databases only through "
+        "warehouse.attach"
+    )
+
+
 def refuse_connectors(compiled: CompiledModel) -> None:
     """A model may not call a database connector function (``_CONNECTOR_CALL``)."""
-    found = _CONNECTOR_CALL.search(compiled.sql)
+    found = connector_call(compiled.sql)
     if found is not None:
-        name = found.group(0).rstrip("( \t\n")
         raise ModelError(
-            f"model '{compiled.name}' calls {name}(): a model reads other databases only "
-            "through warehouse.attach",
+            connector_refusal(compiled.name, found[0]),
             file=compiled.model.path,
-            hint="attach the database under warehouse.attach in retl_project.yml and read its "
-            "tables by name (name.schema.table)",
+            hint=CONNECTOR_FIX,
         )
 
 

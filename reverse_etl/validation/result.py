@@ -27,6 +27,7 @@ RULES = (
     "source-table",
     "sql-text",
     "session-call",
+    "connector-call",
     "warehouse-call",
     "untyped-expression",
     "unknown-column",

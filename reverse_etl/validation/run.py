@@ -24,7 +24,12 @@ from reverse_etl.destinations import registry
 from reverse_etl.engine.factory import UntypedCheck, call_check, untyped_check
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
-from reverse_etl.models.dialects import model_dialect
+from reverse_etl.models.dialects import (
+    CONNECTOR_FIX,
+    connector_call,
+    connector_refusal,
+    model_dialect,
+)
 from reverse_etl.models.read_rule import built_refusal, path_refusal, refused_read
 from reverse_etl.models.sql_text import (
     session_call,
@@ -356,6 +361,7 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
     diagnostics += [Diagnostic("value-case", note) for note in config.notes]
     diagnostics += [d for m in chain if (d := _sql_text(m)) is not None]
     diagnostics += [d for m in chain if (d := _session_call(m)) is not None]
+    diagnostics += [d for m in chain if (d := _connector_call(m)) is not None]
     diagnostics += [d for m in chain if (d := _warehouse_call(m, ctx)) is not None]
     diagnostics += [d for m in chain if (d := _macro_read(m, ctx)) is not None]
     diagnostics += [d for m in chain if (d := _untyped(m, ctx)) is not None]
@@ -395,6 +401,23 @@ def _sql_text(model: AnalysedModel) -> Diagnostic | None:
     return Diagnostic(
         "sql-text", Problem(sql_text_refusal(found[0]), file=model.model.path, line=line)
     )
+
+
+def _connector_call(model: AnalysedModel) -> Diagnostic | None:
+    """A model's call of a database connector function (``postgres_query(...)``: SQL given
+    as text to a server of its choosing), refused as ``plan``, ``sync`` and ``show`` refuse
+    it (``models.dialects.refuse_connectors``)."""
+    found = connector_call(model.model.sql)
+    if found is None:
+        return None
+    line = model.lines.locate(found[1], found[0])
+    problem = Problem(
+        connector_refusal(model.model.name, found[0]),
+        file=model.model.path,
+        line=line,
+        hint=CONNECTOR_FIX,
+    )
+    return Diagnostic("connector-call", problem)
 
 
 def _session_call(model: AnalysedModel) -> Diagnostic | None:
