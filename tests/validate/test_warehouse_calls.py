@@ -62,6 +62,8 @@ def _errors(root: Path) -> list[tuple[str, str, int | None, str]]:
         ("postgres", "postgres", "pg_catalog.set_config('search_path', 'x', false)", "set_config"),
         ("postgres", "postgres", "dblink_exec('host=h', 'drop table t')", "dblink_exec"),
         ("postgres", "postgres", "crosstab('select pg_read_file(''/etc/passwd'')')", "crosstab"),
+        # pg_background runs its text in a worker of its own, outside the read-only transaction
+        ("postgres", "postgres", "pg_background_launch('drop table t')", "pg_background_launch"),
         ("spark", None, "secret('ci', 'token')", "secret"),
         ("spark", "spark", "SECRET('ci', 'token')", "secret"),
         ("spark", "spark", "java_method('java.lang.System', 'getenv', 'HOME')", "java_method"),
