@@ -205,12 +205,16 @@ def validate(
 
         counted = CountedWarnings(out.console)  # --strict fails on the project's warnings too
         out.console = counted
-        with _load(out, project_dir, vars, target) as p:
-            results = p.validate(
-                opt.selection(select), exclude=opt.selection(exclude), offline=offline
-            )
+        try:
+            with _load(out, project_dir, vars, target) as p:
+                results = p.validate(
+                    opt.selection(select), exclude=opt.selection(exclude), offline=offline
+                )
+                out.console = counted.inner
+                code = render_validation(out, results, strict, counted.warnings)
+        finally:
+            # the command's own console again, for an error's document too (its warnings)
             out.console = counted.inner
-            code = render_validation(out, results, strict, counted.warnings)
         if code:
             raise typer.Exit(code)
 

@@ -63,3 +63,15 @@ def test_an_unread_var_fails_strict(clean_project: Path, cli) -> None:
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "nobody_reads" in result.stderr
+
+
+def test_an_error_document_keeps_its_warnings(clean_project: Path, tmp_path: Path, cli) -> None:
+    """A project that fails to load: validate's JSON error document is shaped as every
+    command's (its ``warnings``), whatever console counted the warnings."""
+    root = _with_dbt_config(clean_project, tmp_path)
+    (root / "models" / "broken.sql").write_text("select {{ 1 + }}")
+    result = cli("validate", "--format", "json", "--project-dir", root)
+    doc = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert doc["ok"] is False and "Jinja syntax error" in doc["error"]
+    assert doc["warnings"] == []
