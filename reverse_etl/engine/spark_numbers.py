@@ -129,13 +129,19 @@ def json_integer(cast: exp.Cast) -> exp.Expr:
     ("malformed"). The text's whole numbers are cast as they are, the other numbers through
     ``bround`` of their DOUBLE; a value out of the type's range fails on both (Spark's
     CAST_OVERFLOW), and so does a quoted text, a list or an object (DuckDB too, but for a
-    quoted whole number, "2", which Spark refuses)."""
+    quoted whole number, "2", which Spark refuses). A ``try_cast`` stays one: NULL for what
+    either cannot cast (Spark's cast of a quoted text's JSON to a DOUBLE failed the model)."""
     text = _json_text(cast.this)
     assert text is not None
     to = cast.to
+    safe = isinstance(cast, exp.TryCast)
+
+    def as_type(x: exp.Expr, to: exp.DataType) -> exp.Cast:
+        # (a TryCast without safe is written as a CAST in Spark SQL)
+        return exp.TryCast(this=x, to=to, safe=True) if safe else exp.Cast(this=x, to=to)
 
     def typed(x: exp.Expr) -> exp.Expr:
-        done = exp.Cast(this=x, to=to.copy())
+        done = as_type(x, to.copy())
         done.meta[_DONE] = True  # not a candidate again (_candidates)
         return done
 
@@ -148,7 +154,7 @@ def json_integer(cast: exp.Cast) -> exp.Expr:
     def equals(word: str) -> exp.Expr:
         return exp.EQ(this=text.copy(), expression=exp.Literal.string(word))
 
-    double = exp.Cast(this=text.copy(), to=exp.DataType.build("DOUBLE"))
+    double = as_type(text.copy(), exp.DataType.build("DOUBLE"))
     return exp.Case(
         ifs=[
             when(rlike("^-?[0-9]+$"), typed(text.copy())),

@@ -619,6 +619,23 @@ def test_a_json_number_cast_to_an_integer_is_duckdbs_value(spark: Any) -> None:
             engine.rows(engine.transpile(sql))
 
 
+def test_a_json_value_try_cast_to_an_integer_is_null_where_duckdb_s_is(spark: Any) -> None:
+    """``try_cast(j->'k' as <integer>)`` is DuckDB's value too, and NULL where DuckDB's is
+    (a quoted text, a list, an object, a number out of the type's range): the rewrite of
+    ``cast`` (json_integer) wrote a plain CAST for it, and Spark failed the model on the
+    value DuckDB gives NULL for."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    values = ["2.5", "3.5", "1e2", "7", "true", "null", '"abc"', "[1]", '{"b": 1}', "40000.5"]
+    rows = " union all ".join(
+        f"select {i} as i, '{{\"a\": {v}}}'::json as j" for i, v in enumerate(values)
+    )
+    sql = f"select i, try_cast(j->'a' as smallint) as n from ({rows}) t"
+    expected = duckdb.sql(sql + " order by i").fetchall()
+    assert [r[1] for r in expected] == [2, 4, 100, 7, 1, None, None, None, None, None]
+    got = engine.rows(engine.transpile(sql) + " ORDER BY i")
+    assert [tuple(None if v is None else int(v) for v in r) for r in got] == expected
+
+
 def test_char_columns_come_without_the_padding_spark_gives_them(spark: Any) -> None:
     """Spark pads a CHAR(n) value to n characters: 'ab' in a CHAR(5) column came back as
     'ab   ' and was sent so (an event named 'usd  ', an event_id no pixel event matches).
