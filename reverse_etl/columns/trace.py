@@ -119,6 +119,8 @@ class Context:
     # projection and its scope: a chain of CTEs whose columns each read two of the CTE
     # before would be followed along every path otherwise (2^n).
     lineage: dict[tuple[int, int], frozenset[str] | None] = field(default_factory=dict)
+    # Each projection's ``_unordered`` once found, likewise (by the ids of it and its scope).
+    unordered: dict[tuple[int, int], bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -531,7 +533,14 @@ def _unordered(node: exp.Expr | None, scope: Scope, ctx: Context, depth: int = 0
     the list is sorted afterwards, or ordered by its window."""
     if node is None or depth > MAX_DEPTH:
         return False
-    node = _unalias(node)
+    key = (id(node), id(scope))
+    if key not in ctx.unordered:
+        ctx.unordered[key] = False  # while it is followed (a recursive CTE reads itself)
+        ctx.unordered[key] = _unordered_here(_unalias(node), scope, ctx, depth)
+    return ctx.unordered[key]
+
+
+def _unordered_here(node: exp.Expr, scope: Scope, ctx: Context, depth: int) -> bool:
     for agg in node.find_all(exp.ArrayAgg, exp.GroupConcat):
         if isinstance(agg.this, exp.Order) or _sorted(agg, node):
             continue

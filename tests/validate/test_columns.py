@@ -223,6 +223,35 @@ def test_lists_and_texts_aggregated_without_order_by_are_marked_unordered() -> N
     }
 
 
+def test_a_chain_of_ctes_reading_a_column_twice_is_followed_once_per_column(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each CTE's ``case when x is null then 'a' else x end`` reads the one before twice:
+    the unordered-aggregate test followed every path (2^n: 18 CTEs took 7 s, 25 minutes, a
+    validate or plan that seemed to hang). Each projection is followed once, as its sources
+    are; what it says is unchanged (an ordered list at the chain's start is not unordered)."""
+    from reverse_etl.columns import trace
+
+    calls = 0
+    traced = trace._traced
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return traced(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(trace, "_traced", counted)
+    n = 18
+    ctes = ["c0 as (select string_agg(status, ',' order by status) as x from shop.orders)"]
+    ctes += [
+        f"c{i} as (select case when x is null then 'a' else x end as x from c{i - 1})"
+        for i in range(1, n)
+    ]
+    r = infer("with " + ", ".join(ctes) + f" select x as event_id from c{n - 1}")
+    assert r.complete and [c.unordered for c in r.columns] == [False]
+    assert calls < 50 * n, calls  # linear in the chain, not 2^n
+
+
 @pytest.mark.parametrize(
     ("param", "hint"),
     [
