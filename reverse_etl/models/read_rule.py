@@ -138,9 +138,12 @@ def reads(tree: exp.Expr) -> Iterator[tuple[exp.Expr, str, tuple[str, ...] | Non
             name = node.this
             if not node.db and name.quoted and ("/" in name.name or "." in name.name):
                 yield node, name.name, (name.name,)  # FROM 'data/x.csv'
-            elif node.db and "/" in (joined := ".".join(p.name for p in node.parts)):
+            elif node.db and (
+                "/" in (joined := ".".join(p.name for p in node.parts)) or joined.startswith(".")
+            ):
                 # DuckDB reads a qualified name no database holds as the file its parts
-                # name joined by dots: FROM "data/"."env.csv" read data/.env.csv
+                # name joined by dots: FROM "data/"."env.csv" read data/.env.csv, and
+                # FROM ".env"."csv" the project's own .env.csv
                 yield node, joined, (joined,)
             continue
         if not isinstance(node, exp.Func):

@@ -195,3 +195,20 @@ def test_a_source_whose_schema_and_table_make_a_hidden_file_is_refused(
     assert result.returncode == 1, out
     assert SENTINEL not in out, out
     assert "retl may not read data/.env.csv" in out, out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_qualified_name_of_a_hidden_file_in_the_project_s_folder_is_refused_at_its_line(
+    tmp_path: Path, make_project, cli, command: tuple[str, ...]
+) -> None:
+    """FROM ".env"."csv" (no /) reads the project's own .env.csv: refused at the model's
+    line, as "data/"."env.csv" is, not only when the query ran (a message with no line)."""
+    sql = f'select {COLUMNS}, v as event_id\nfrom ".env"."csv"'
+    root = _project(make_project, tmp_path / "p", {"models/events.sql": sql})
+    (root / ".env.csv").write_text(f"v\n{SENTINEL}\n")
+    result = cli(*command, "--project-dir", root)
+    out = _said(result)
+    assert result.returncode == 1, out
+    assert SENTINEL not in out, out
+    if command[0] == "show":
+        assert "models/events.sql:2: retl may not read .env.csv" in out, out
