@@ -121,15 +121,21 @@ def scrub_with(pattern: re.Pattern[str] | None, text: str) -> str:
     return text if pattern is None else pattern.sub(MASK, text)
 
 
+def map_texts(value: Any, fn: Callable[[str], str]) -> Any:
+    """A copy of a JSON-like document (dicts, lists, tuples, strings) with ``fn`` applied to
+    every string, keys included."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {map_texts(k, fn): map_texts(v, fn) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [map_texts(v, fn) for v in value]
+    return value
+
+
 def scrub_data(value: Any) -> Any:
     """A copy of a JSON-like document (dicts, lists, tuples, strings) with strings scrubbed."""
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, dict):
-        return {scrub_data(k): scrub_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub_data(v) for v in value]
-    return value
+    return map_texts(value, scrub)
 
 
 def secret_problem(value: str, *, ascii_only: bool, multiline: bool = False) -> str | None:

@@ -63,7 +63,7 @@ from reverse_etl.engine.sql_guard import (
     without_final_semicolons,
 )
 from reverse_etl.engine.stars import star_modifier, stars_expanded
-from reverse_etl.engine.typed import TableTypes, keep_model_text, untyped_notes
+from reverse_etl.engine.typed import TableTypes, UntypedOf, keep_model_text
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -157,7 +157,7 @@ class PostgresConnection:
         )
 
 
-class PostgresEngine:
+class PostgresEngine(UntypedOf):
     """Models run on a PostgreSQL server; the connection opens on first use."""
 
     dialect = "postgres"
@@ -224,25 +224,6 @@ class PostgresEngine:
                 table.set("alias", exp.TableAlias(this=exp.to_identifier(table.name)))
             found.append((table.name, text))
         return found
-
-    def untyped(self, sql: str) -> list[str]:
-        """What ``transpile`` left as written for want of its operands' types
-        (``TypedRewrites``): ``len`` of a list, ``epoch_ms`` of a time, ``//``."""
-        with untyped_notes() as notes:
-            self.transpile(sql)
-        return notes
-
-    def untyped_with(self, sql: str, table_types: TableTypes) -> list[str]:
-        """``untyped`` with the tables' types from ``table_types`` (``retl validate``'s
-        schemas), not the server's catalog: nothing connects. A model ``transpile`` refuses
-        gives none (said elsewhere)."""
-        self._static_types = table_types
-        try:
-            return self.untyped(sql)
-        except EngineError:
-            return []
-        finally:
-            self._static_types = None
 
     def transpile(self, sql: str) -> str:
         """One ``model_dialect`` statement as PostgreSQL SQL, with the native models it reads

@@ -51,7 +51,7 @@ from reverse_etl.engine.spark_numbers import numbers_as_duckdb
 from reverse_etl.engine.spark_variant import variant_json_columns, variants_as_json
 from reverse_etl.engine.sql_guard import checked_output, model_query, refuse_odd_type_names
 from reverse_etl.engine.stars import stars_expanded
-from reverse_etl.engine.typed import TableTypes, keep_model_text, untyped_notes
+from reverse_etl.engine.typed import TableTypes, UntypedOf, keep_model_text
 from reverse_etl.errors import EngineError
 from reverse_etl.secrets import scrub
 
@@ -162,7 +162,7 @@ def _start_cause(text: str) -> str | None:
     return None
 
 
-class SparkEngine:
+class SparkEngine(UntypedOf):
     """Models run on Spark; the session opens on first use."""
 
     dialect = "spark"
@@ -386,26 +386,6 @@ class SparkEngine:
                 hint="rewrite that part of the model in SQL both dialects accept",
             ) from None
         return checked_output(written, "spark", "Spark SQL", _refuse_code)
-
-    def untyped(self, sql: str) -> list[str]:
-        """What ``transpile`` left as written for want of its operands' types (``TypedRewrites``):
-        a fraction cast to an integer truncates here, a division of DECIMALs is one."""
-        with untyped_notes() as notes:
-            self.transpile(sql)
-        return notes
-
-    def untyped_with(self, sql: str, table_types: TableTypes) -> list[str]:
-        """``untyped`` with the tables' types from ``table_types`` (``retl validate``'s
-        schemas), not Spark's catalog: no session is started. A model that reads a file
-        directly (a view of it needs Spark) or that ``transpile`` refuses gives none (said
-        elsewhere)."""
-        self._static_types = table_types
-        try:
-            return self.untyped(sql)
-        except EngineError:
-            return []
-        finally:
-            self._static_types = None
 
     def _read(self, tree: exp.Expr) -> exp.Expr:
         """A model's parsed tree as the rewrites read it: ``j->'k'`` in a function's

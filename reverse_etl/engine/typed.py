@@ -22,6 +22,7 @@ from sqlglot.schema import MappingSchema
 
 import reverse_etl.sqlglot_fixes  # noqa: F401  (typed as DuckDB types: ts - ts, n * interval)
 from reverse_etl.engine.portable import innermost_first
+from reverse_etl.errors import EngineError
 
 # A table's columns and their types (DuckDB's words), by its name as the query writes it
 # (catalog, database, name; empty where the query leaves one out); None: not known.
@@ -279,3 +280,33 @@ def say_untyped(nodes: list[exp.Expr], dialect: str) -> None:
             text = node.key.upper()
         if text not in notes:  # whole: shortened where it is shown, after it is masked
             notes.append(text)
+
+
+class UntypedOf:
+    """``untyped`` and ``untyped_with`` of an engine whose ``transpile`` types its operands
+    (``TypedRewrites``: PostgreSQL, Spark). ``_static_types``, set while ``untyped_with``
+    runs, is what the engine's catalog lookup reads instead of asking the server."""
+
+    _static_types: TableTypes | None = None
+
+    def transpile(self, sql: str) -> str:
+        raise NotImplementedError
+
+    def untyped(self, sql: str) -> list[str]:
+        """What ``transpile`` left as written for want of its operands' types."""
+        with untyped_notes() as notes:
+            self.transpile(sql)
+        return notes
+
+    def untyped_with(self, sql: str, table_types: TableTypes) -> list[str]:
+        """``untyped`` with the tables' types from ``table_types`` (``retl validate``'s
+        schemas), not the warehouse's catalog: nothing connects, no session is started. A
+        model ``transpile`` refuses (or, on Spark, one that reads a file directly: its view
+        needs a session) gives none (said elsewhere)."""
+        self._static_types = table_types
+        try:
+            return self.untyped(sql)
+        except EngineError:
+            return []
+        finally:
+            self._static_types = None

@@ -20,7 +20,7 @@ import orjson
 from reverse_etl.destinations.shared.pii_text import mask_emails, mask_text
 from reverse_etl.errors import RetlError
 from reverse_etl.sandbox.feed import feed_path, read_feed
-from reverse_etl.secrets import scrub
+from reverse_etl.secrets import map_texts, scrub
 
 from . import destination, events, plan, runs
 from .html import Html, error_box, page, problems_box
@@ -147,19 +147,10 @@ def _html(body: Html, status: int = 200) -> Response:
 def _json(document: Any, status: int = 200, *, masked: bool = True) -> Response:
     """``document`` as JSON; ``masked=False`` for a text of retl's own (the server's refusal,
     which names 127.0.0.1)."""
-    text = orjson.dumps(_masked(document) if masked else document, default=str).decode()
+    text = orjson.dumps(
+        map_texts(document, mask_text) if masked else document, default=str
+    ).decode()
     text = clean(text)
     # <, > and & as JSON escapes: the document stays inert even if something renders it.
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return Response(status, text.encode(), JSON)
-
-
-def _masked(value: Any) -> Any:
-    """``value`` with every text in it masked as the pages mask what they show."""
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):
-        return {_masked(k): _masked(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_masked(v) for v in value]
-    return value
