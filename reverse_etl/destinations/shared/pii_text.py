@@ -68,7 +68,15 @@ def pii_value_sql(expr: str) -> str:
 _EMAIL_TEXT = re.compile(
     f"(?<!{_ADDR})({_ADDR}){_ADDR}*+(?:@|%40)({_DOMAIN}++(?:\\.{_DOMAIN}++)++)"
 )
-_PHONE_TEXT = re.compile(r"(?<![0-9])(\+|%2[Bb])([ (]*+[0-9]{1,3})(?:[ ().\/-]*+[0-9]){4,}+")
+# A ``+`` that a space or ``(`` follows, after an operand (a name, a number, ``)`` or ``]``,
+# then at most one space), is SQL's addition, not a phone: ``amount + 2500000`` in an error
+# quoting a model stays readable. ``+44 7911 123456``, ``'+ 44 7911 123456'`` and
+# ``phone: + 44 ...`` are masked; ``phone + 44 7911 123456`` is not (read as an addition).
+_OPERAND = r"[\w)\]]"
+_PHONE_TEXT = re.compile(
+    rf"(?<![0-9])(?:(?<!{_OPERAND})(?<!{_OPERAND} )|(?=(?:\+|%2[Bb])[0-9]))"
+    r"(\+|%2[Bb])([ (]*+[0-9]{1,3})(?:[ ().\/-]*+[0-9]){4,}+"
+)
 _IPV4_TEXT = re.compile(r"(?<![0-9.])([0-9]{1,3})(?:\.[0-9]{1,3}){3}(?![0-9.])")
 
 
