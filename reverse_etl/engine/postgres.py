@@ -186,6 +186,8 @@ class PostgresEngine(UntypedOf):
         # on a session of its own, which nothing else sees and the server drops.
         self.scratch_schema: str | None = None
         self._con: psycopg.Connection[Any] | None = None
+        # A pooler in front was seen to give each client a session of its own (``_connect``).
+        self._sessions_checked = False
         # The session a TEMP ``cached`` table lives on: while it is open, every query and
         # stream of the engine runs on it (see ``cached``).
         self._pinned: psycopg.Connection[Any] | None = None
@@ -553,11 +555,23 @@ class PostgresEngine(UntypedOf):
                 con = psycopg.connect(
                     autocommit=autocommit, **{k: v for k, v in params.items() if v is not None}
                 )
-                try:
+            # A pooler in front: the options refused, or dropped (a setting the server
+            # reports that did not hold). Before anything is SET on its sessions, it must
+            # give this client one of its own (session mode), or the settings would reach
+            # other clients, and retl's next statement could run without them.
+            pooled = "options" not in params or any(
+                not _held(con, s) for s in wanted if s.split("=", 1)[0] in _REPORTED
+            )
+            try:
+                if pooled and not self._sessions_checked:
+                    if _shared_sessions(con, params):
+                        raise _shared_sessions_error()
+                    self._sessions_checked = True
+                if "options" not in params:
                     _apply(con, wanted)
-                except psycopg.Error:
-                    con.close()
-                    raise
+            except (psycopg.Error, EngineError):
+                con.close()
+                raise
         except psycopg.Error as exc:
             raise _connect_error(c, exc) from None
         # What the server's reports at startup (ParameterStatus) do not show held: a setting
@@ -1025,6 +1039,34 @@ def _held(con: psycopg.Connection[Any], setting: str) -> bool:
         return False
     value = con.info.parameter_status(name)
     return value is None or value.split(",")[0] == _REPORTED[name]
+
+
+def _shared_sessions(con: psycopg.Connection[Any], params: dict[str, Any]) -> bool:
+    """The pooler in front hands ``con``'s server session to another client between two
+    transactions (PgBouncer's transaction or statement mode): a second client, connected
+    while ``con`` is idle, is given the session ``con`` just freed (PgBouncer reuses the
+    last freed first; its ``server_round_robin`` or a busy pool may hide it). In session
+    mode ``con`` keeps its own, and the second client gets another."""
+    first = con.execute("SELECT pg_backend_pid()").fetchone()
+    if not con.autocommit:
+        con.commit()
+    with psycopg.connect(
+        autocommit=True, **{k: v for k, v in params.items() if v is not None}
+    ) as probe:
+        second = probe.execute("SELECT pg_backend_pid()").fetchone()
+    return first == second
+
+
+def _shared_sessions_error() -> EngineError:
+    return EngineError(
+        "the warehouse connection's server session is shared with other clients (a pooler "
+        "such as PgBouncer in transaction or statement mode): retl's session settings "
+        "(TimeZone=UTC, DateStyle=ISO, its search_path) would reach them, and retl's next "
+        "statement could run on a session without them",
+        key="warehouse",
+        hint="connect retl through a pool in session mode (PgBouncer: pool_mode = session, "
+        "with its default server_reset_query = DISCARD ALL) or to PostgreSQL directly",
+    )
 
 
 def _apply(con: psycopg.Connection[Any], settings: Sequence[str]) -> None:

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 
 from reverse_etl.engine.postgres import PostgresConnection, PostgresEngine
-from reverse_etl.errors import LockHeldError, StateError
+from reverse_etl.errors import EngineError, LockHeldError, StateError
 from reverse_etl.state.warehouse import WarehouseStateStore
 from tests.conftest import cli_env, invoke_in_process, sync_held_midway
 from tests.warehouse.conftest import PgServer, StartPgBouncer
@@ -113,6 +113,13 @@ def test_sync_resync_and_a_concurrent_sync_through_session_mode(
         assert len(advisory_locks(pg_server, pg_db)) == 1
 
 
+def utc_database(pg_server: PgServer, db: PostgresConnection) -> None:
+    """The database's TimeZone UTC, as retl sets it: a pooler that drops the startup options
+    does not show at connect (the settings the server reports are retl's)."""
+    with pg_server.admin(db.dbname) as con:
+        con.execute(f"ALTER DATABASE \"{db.dbname}\" SET timezone = 'UTC'")
+
+
 def execute_sql(db: PostgresConnection, sql: str) -> None:
     with psycopg.connect(
         host=db.host, port=db.port, dbname=db.dbname, user=db.user, autocommit=True
@@ -151,7 +158,10 @@ def test_transaction_mode_is_refused_and_leaves_no_lock(
 ) -> None:
     """In transaction mode the lock's session is handed to the next client between two
     statements: a second sync took the lock again on it (session locks count) and both ran,
-    and the lock stayed on the pooled session after the sync. retl refuses, and releases it."""
+    and the lock stayed on the pooled session after the sync. retl refuses, and releases it.
+    The server's reported settings are retl's (UTC): the dropped options do not show the
+    pooler at connect, and the lock is what refuses."""
+    utc_database(pg_server, pg_db)
     bouncer = pgbouncer("transaction", ignore_startup_parameters="extra_float_digits, options")
     first, second = (PostgresEngine(through(bouncer, pg_db)) for _ in range(2))
     try:
@@ -179,7 +189,9 @@ def test_a_session_that_already_holds_the_lock_does_not_take_it_again(
 ) -> None:
     """A pooled server session left holding the lock (a sync through transaction mode before
     this retl, or session mode with server_reset_query emptied) is handed to the next sync:
-    pg_try_advisory_lock succeeded again on it, and two syncs ran."""
+    pg_try_advisory_lock succeeded again on it, and two syncs ran. (A UTC server, as above:
+    the lock is what refuses.)"""
+    utc_database(pg_server, pg_db)
     bouncer = pgbouncer("transaction", default_pool_size=1, ignore_startup_parameters="options")
     conn = through(bouncer, pg_db)
     engine = PostgresEngine(conn)
@@ -226,3 +238,61 @@ def test_dropped_options_are_set_on_a_server_whose_own_settings_are_retl_s(
         assert tuple(reader.read_all().to_pylist()[0].values()) == ("shop", "UTC", "0", True)
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"ignore_startup_parameters": "options"}],
+    ids=["options-refused", "options-ignored"],
+)
+def test_transaction_mode_is_refused_before_retl_sets_anything_on_the_pool(
+    pg_server: PgServer,
+    pgbouncer: StartPgBouncer,
+    pg_db: PostgresConnection,
+    settings: dict[str, str],
+) -> None:
+    """Without the state in the warehouse there is no lock to refuse transaction mode: retl
+    SET its session settings on a pooled server session, and those PgBouncer does not
+    track per client (extra_float_digits, search_path, idle_session_timeout) stayed there
+    for the pool's next client (its floats printed with 3 more digits); retl's own next
+    transaction could run on a session without them. The first connection refuses, before
+    any setting reaches the pool, when the startup options show a pooler (refused, or
+    dropped: a reported setting, here TimeZone, that did not hold)."""
+    with pg_server.admin(pg_db.dbname) as con:
+        con.execute(f"ALTER DATABASE \"{pg_db.dbname}\" SET TimeZone = 'America/New_York'")
+        con.execute(f'ALTER DATABASE "{pg_db.dbname}" SET extra_float_digits = 0')
+    bouncer = pgbouncer("transaction", **settings)
+    engine = PostgresEngine(through(bouncer, pg_db))
+    try:
+        with pytest.raises(EngineError, match="shared with other clients") as caught:
+            engine.rows("SELECT 1")
+        assert "pool_mode = session" in (caught.value.hint or "")
+        assert caught.value.key == "warehouse"
+    finally:
+        engine.close()
+    with bouncer.admin(pg_db.dbname) as other:  # the pool's next client
+        assert other.execute("SHOW extra_float_digits").fetchone() == ("0",)
+        assert other.execute("SHOW TimeZone").fetchone() == ("America/New_York",)
+
+
+def test_a_project_with_local_state_is_refused_in_transaction_mode(
+    tmp_path: Path, pgbouncer: StartPgBouncer, pg_db: PostgresConnection, server: object
+) -> None:
+    """``retl plan`` and ``retl sync`` of a warehouse project whose state is local: one
+    message naming the fix, nothing sent."""
+    seed(pg_db, 5)
+    bouncer = pgbouncer("transaction")
+    root = project(tmp_path / "p", through(bouncer, pg_db), server.base_url)  # type: ignore[attr-defined]
+    config = root / "retl_project.yml"
+    config.write_text(
+        config.read_text().replace("state:\n  location: warehouse\n", ""), encoding="utf-8"
+    )
+    for command in ("plan", "sync"):
+        done = invoke_in_process(command, "--project-dir", root)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "shared with other clients (a pooler such as PgBouncer in transaction" in (
+            done.stderr
+        ), done.stderr
+        assert "pool_mode = session" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert server.events() == []  # type: ignore[attr-defined]
