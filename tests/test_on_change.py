@@ -298,3 +298,23 @@ def test_cli_full_refresh_and_reset_refuse_without_a_terminal_unless_yes(
     assert reset_document["rows_forgotten"] == {"tiktok": 10}
     [warning] = reset_document["warnings"]
     assert warning["message"].startswith("state reset makes the next sync send again 10")
+
+
+def test_a_clock_set_back_at_a_resend_does_not_move_the_first_acknowledgement(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """A key's first acknowledgement is its first entry's, whatever the clock read at a later
+    one: a clock set back 100 hours at a resend made the local state take that reading (the
+    earliest time, not the first entry's), so a change an hour after the first send was held
+    back as outside the window, and a full refresh counted it twice."""
+    project = events_project(tmp_path, server.base_url, select=model())
+    clock = Clock(T0 + 100 * HOUR)
+    assert run(project, clock) == (10, 0, 0, 0)
+    clock.now = T0  # set back (a wrong clock, fixed later): the resend is acknowledged "then"
+    write(project, bump=1, on_change="resend")
+    assert run(project, clock) == (2, 2, 0, 0)
+    clock.now = T0 + 101 * HOUR  # an hour after the first send: inside the window
+    write(project, bump=2)
+    assert run(project, clock) == (2, 2, 0, 0)  # not held back, not counted twice
+    doc = plan(project, clock, full_refresh=True)
+    assert doc["rows"]["double_counted"] == 0  # type: ignore[index]

@@ -564,7 +564,7 @@ class LocalStateStore:
             # Folded: one entry per key, no aggregate (arg_max would not spill).
             first = f", coalesce({FIRST}, synced_at) AS {FIRST}" if with_first else ""
             return f"(SELECT row_key, row_hash{first} FROM {ALIAS}.synced_rows {where})"
-        first = f", min(coalesce({FIRST}, synced_at)) AS {FIRST}" if with_first else ""
+        first = f", {_FIRST_OF_OLDEST} AS {FIRST}" if with_first else ""
         return (
             f"(SELECT row_key, arg_max(row_hash, seq) AS row_hash{first} "
             f"FROM {self._log()} {where} GROUP BY row_key)"
@@ -917,6 +917,9 @@ def set_aside(path: Path) -> Path:
 # first re-sync after a large sync).
 FOLD_ROWS = 2 * 122_880
 _PENDING_SEQ = 1 << 60  # journal entries are newer than every folded one
+# A key's first acknowledgement over several of its entries: its oldest entry's (each entry
+# carries its key's first time once folded; a journal entry its own acknowledgement time).
+_FIRST_OF_OLDEST = f"arg_min(coalesce({FIRST}, synced_at), seq)"
 
 
 def _stamps(path: Path) -> tuple[tuple[int, int] | None, ...]:
@@ -937,21 +940,23 @@ def _lit(value: str) -> str:
 
 
 def _carry_first(cur: duckdb.DuckDBPyConnection, scope: list[str], kept: str, older: str) -> None:
-    """Give the entries that stay (``kept``: SQL over the log aliased ``{t}``) the earliest
-    first acknowledgement of their key among the ``older`` entries: a resend updates a key's
-    hash and last time, never its first time (TikTok's dedup window runs from that)."""
+    """Give the entries that stay (``kept``: SQL over the log aliased ``{t}``) the first
+    acknowledgement of their key's oldest ``older`` entry (the lowest ``seq``): a resend
+    updates a key's hash and last time, never its first time (TikTok's dedup window runs
+    from that). The oldest entry's, not the earliest clock reading: a clock set back at a
+    resend read earlier than the first acknowledgement, and was taken for it."""
     kept_k, kept_n = kept.replace("{t}", "k"), kept.replace("{t}", "n")
     run_sql(
         cur,
         f"""UPDATE {ALIAS}.synced_rows AS n SET {FIRST} = o.first
-            FROM (SELECT row_key, min(coalesce({FIRST}, synced_at)) AS first
+            FROM (SELECT row_key, {_FIRST_OF_OLDEST} AS first
                   FROM {ALIAS}.synced_rows
                   WHERE destination = ? AND scope = ? AND {older} AND row_key IN (
                       SELECT row_key FROM {ALIAS}.synced_rows AS k
                       WHERE destination = ? AND scope = ? AND {kept_k})
                   GROUP BY row_key) AS o
             WHERE n.destination = ? AND n.scope = ? AND {kept_n}
-              AND n.row_key = o.row_key AND o.first < coalesce(n.{FIRST}, n.synced_at)""",
+              AND n.row_key = o.row_key AND o.first <> coalesce(n.{FIRST}, n.synced_at)""",
         scope * 3,
     )
 
