@@ -483,6 +483,43 @@ def test_a_dirty_scope_from_an_older_retl_takes_the_newest_entry_until_compacted
     engine.close()
 
 
+def test_a_schema_1_state_left_by_a_run_that_died_is_read_newest_entry_first(
+    tmp_path: Path,
+) -> None:
+    """A schema 1 state (retl before the dirty marks) appended each batch to the log and
+    kept the newest entry per key only at the run's end: a run that died left several
+    entries for a key, and no mark. Migrated, the scope was read as one entry per key: k1
+    joined twice (the plan counted it changed and unchanged at once, ``state show`` counted
+    3 keys), and no later fold cleaned it."""
+    from reverse_etl.state.store import MIGRATIONS
+
+    path = tmp_path / "state.duckdb"
+    engine = DuckDBEngine()
+    engine.execute(f"ATTACH '{path}' AS {ALIAS}")
+    for sql in MIGRATIONS[0]:
+        engine.execute(sql)
+    engine.execute(f"INSERT INTO {ALIAS}.meta VALUES ('schema_version', '1')")
+    engine.execute(
+        f"""INSERT INTO {ALIAS}.synced_rows VALUES
+            ('d', 's', 'k1', 'old1', TIMESTAMP '2026-01-01 10:00:00', 1),
+            ('d', 's', 'k2', 'h2', TIMESTAMP '2026-01-01 10:00:00', 2),
+            ('d', 's', 'k1', 'new1', TIMESTAMP '2026-01-02 10:00:00', 3),
+            ('d', 'other', 'k1', 'h1', TIMESTAMP '2026-01-01 10:00:00', 4)"""
+    )
+    engine.execute(f"DETACH {ALIAS}")
+    store = LocalStateStore(engine, path)  # migrated
+    assert _latest(engine, store) == [("k1", "new1"), ("k2", "h2")]
+    assert [(i.scope, i.rows) for i in store.all_scopes()] == [("other", 1), ("s", 2)]
+    assert "arg_max" not in store.latest_relation("d", "other")  # one entry per key there
+    store.compact("d", "s")  # the next sync that sends cleans it
+    assert "arg_max" not in store.latest_relation("d", "s")
+    assert _latest(engine, store) == [("k1", "new1"), ("k2", "h2")]
+    first = engine.rows(f"SELECT first_synced_at FROM {ALIAS}.synced_rows WHERE row_key = 'k1'")
+    assert [str(f) for (f,) in first] == ["2026-01-01 10:00:00"] * 2
+    store.close()
+    engine.close()
+
+
 def test_plan_on_a_fresh_project_spills_to_disk_under_a_small_memory_limit(
     tmp_path: Path,
 ) -> None:

@@ -80,9 +80,15 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # Whether a scope's log holds one entry per key (compacted after each run). A run marks
     # it dirty before its first acknowledgement; only a run that died leaves it so, and only
     # then does the diff need the heavier newest-entry-per-key aggregate.
+    # A schema 1 state kept the newest entry per key only at a run's end: one whose run died
+    # holds several entries for a key, unmarked, and is marked here (the second statement was
+    # added later: a state migrated without it read such keys twice until a resend of them).
     (
         f"CREATE TABLE {ALIAS}.dirty_scopes (destination VARCHAR NOT NULL, "
         "scope VARCHAR NOT NULL, PRIMARY KEY (destination, scope))",
+        f"""INSERT INTO {ALIAS}.dirty_scopes
+            SELECT DISTINCT destination, scope FROM {ALIAS}.synced_rows
+            GROUP BY destination, scope, row_key HAVING count(*) > 1""",
     ),
     # When each key was first acknowledged (TikTok's dedup window runs from then; see
     # dedup.py). A state from before knows only the last time: the best value there is, and
