@@ -96,3 +96,61 @@ def test_a_poisoned_event_is_invalid(engine: DuckDBEngine, sandbox: SandboxServe
     assert outcome.kind == "invalid" and outcome.code == 100
     assert outcome.message.startswith("data[1]: ")  # Meta's error_user_msg, naming the event
     assert outcome.request_id  # the fbtrace_id
+
+
+# Each row's contents: a list of structs, and the same as JSON.
+CATEGORIES = {
+    "e-1": "[{'content_id': 'a', 'delivery_category': 'curbside'}]",
+    "e-2": "[{'content_id': 'a', 'delivery_category': 'drone'}]",
+    "e-3": "[{'content_id': 'a', 'delivery_category': NULL}]",
+    "e-4": "[{'content_id': 'a', 'delivery_category': 'in_store'}, "
+    "{'content_id': 'b', 'delivery_category': 'Curbside'}]",
+}
+CATEGORIES_JSON = {
+    "e-1": '[{"id": "a", "delivery_category": "curbside"}]',
+    "e-2": '[{"id": "a", "delivery_category": "drone"}]',
+    "e-3": '[{"id": "a", "delivery_category": null}, {"id": "b"}]',
+    "e-4": '[{"id": "a", "delivery_category": "in_store"}, {"id": "b", "delivery_category": 3}]',
+}
+
+
+@pytest.mark.parametrize("items", [CATEGORIES, CATEGORIES_JSON], ids=["structs", "json"])
+def test_a_contents_delivery_category_meta_refuses_is_an_invalid_row(
+    engine: DuckDBEngine, sandbox: SandboxServer, items: dict[str, str]
+) -> None:
+    """A contents item's delivery_category outside in_store, curbside and home_delivery
+    (reference §4; the top-level one was checked already): Meta refuses the whole request for
+    it, which the send found only by splitting batches once sending had begun. The row is
+    invalid with its reason; the emulator takes the others, and refuses the ones."""
+    cast = "::JSON" if items is CATEGORIES_JSON else ""
+    contents = " ".join(f"WHEN '{k}' THEN '{v}'{cast}" for k, v in items.items())
+    if not cast:
+        contents = " ".join(f"WHEN '{k}' THEN {v}" for k, v in items.items())
+    rows_sql = f"""
+    SELECT *, CASE event_id {contents} END AS contents FROM (
+      SELECT 'e-' || i AS event_id, 'AddToCart' AS event, now() - INTERVAL 1 HOUR AS event_time,
+             'https://shop.example/p' AS page_url, 'Mozilla/5.0' AS user_agent, 'a@b.io' AS email
+      FROM range(1, 5) AS r(i))
+    """
+    dest = destination()
+    plan, problems = dest.encode_plan(engine.schema(rows_sql), f"({rows_sql}) AS t", None)
+    assert plan is not None, problems
+    rows = engine.rows(f"SELECT __key, __payload, __errors FROM ({plan.sql}) ORDER BY __key")
+    reason = (
+        "a contents item's delivery_category is not in_store, curbside or home_delivery: "
+        "Meta rejects it"
+    )
+    assert [(k, e) for k, _, e in rows] == [
+        ("e-1", None),
+        ("e-2", reason),
+        ("e-3", None),
+        ("e-4", reason),
+    ]
+    with dest.open(dest.target(sandbox), POLICY) as session:
+        good = [p.encode() for _, p, e in rows if e is None]
+        assert session.send(build_body(session.envelope, good)).kind == "ok"
+        for _, p, e in rows:
+            if e is not None:
+                refused = session.send(build_body(session.envelope, [p.encode()]))
+                assert (refused.kind, refused.code) == ("invalid", 100)
+                assert "delivery_category" in refused.message

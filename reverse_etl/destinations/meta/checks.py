@@ -44,6 +44,7 @@ from reverse_etl.destinations.meta.rules import NOT_A_CURRENCY
 from reverse_etl.destinations.meta.vocab import (
     ACTION_SOURCES,
     CURRENCIES,
+    DELIVERY_CATEGORIES,
     MAX_AGE_DAYS,
     MAX_AGE_DAYS_PHYSICAL_STORE,
     NOT_ISO_CURRENCY,
@@ -392,7 +393,28 @@ def _value_checks(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> list[str
                 lit("a contents item has no id (content_id): Meta rejects it"),
             )
         )
+        categories = content_fields(t).get("delivery_category", [])
+        if categories:
+            category = (
+                categories[0] if len(categories) == 1 else f"coalesce({', '.join(categories)})"
+            )
+            out.append(
+                _reason(f"len(list_filter({col}, x -> {_not_a_category(category)})) > 0", _CATEGORY)
+            )
     return out
+
+
+# A contents item's delivery_category (sent as the model has it) outside Meta's three: Meta
+# refuses the whole request for one, as it does a top-level delivery_category.
+_CATEGORY = lit(
+    "a contents item's delivery_category is not in_store, curbside or home_delivery: "
+    "Meta rejects it"
+)
+
+
+def _not_a_category(value: str) -> str:
+    """SQL: ``value`` (the text sent, NULL when none) is no delivery category."""
+    return f"NOT coalesce({one_of(value, sorted(DELIVERY_CATEGORIES))}, TRUE)"
 
 
 _NO_ID = blank("json_extract_string(_v, '$')")
@@ -406,10 +428,15 @@ def _json_contents_checks(m: MappedColumn) -> list[str]:
     col = ident(m.column)
     # blank as str.strip has it: trim() took spaces only, and an id of '\t' was sent
     no_id = f"len(list_filter({sent_values(col, JSON_CONTENTS, 'id')}, _v -> {_NO_ID})) > 0"
+    categories = sent_values(col, JSON_CONTENTS, "delivery_category")
+    bad_category = _not_a_category("json_extract_string(_v, '$')")
     return [
         when_json(col, _reason(not_objects(col), lit(f"{m.column} is not a list of objects"))),
         when_json(
             col, _reason(no_id, lit("a contents item has no id (content_id): Meta rejects it"))
+        ),
+        when_json(
+            col, _reason(f"len(list_filter({categories}, _v -> {bad_category})) > 0", _CATEGORY)
         ),
     ]
 
