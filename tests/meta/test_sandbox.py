@@ -154,3 +154,40 @@ def test_a_contents_delivery_category_meta_refuses_is_an_invalid_row(
                 refused = session.send(build_body(session.envelope, [p.encode()]))
                 assert (refused.kind, refused.code) == ("invalid", 100)
                 assert "delivery_category" in refused.message
+
+
+@pytest.mark.parametrize("flag", ["advertiser_tracking_enabled", "application_tracking_enabled"])
+def test_an_app_row_whose_tracking_flag_is_blank_text_is_invalid(
+    engine: DuckDBEngine, sandbox: SandboxServer, flag: str
+) -> None:
+    """A tracking flag written as blank text (a CSV's empty cell, '  ') is left out, as a NULL
+    one is (docs/meta.md: missing when required): the app row was sent without it, and Meta
+    refuses the whole request for an app event without one."""
+    extinfo = (
+        "['a2', 'com.example', '1.0', '1.0', '14', '', '', '', '', '', '', '', '', '', '', '']"
+    )
+    flags = {"advertiser_tracking_enabled": "'true'", "application_tracking_enabled": "'false'"}
+    rows_sql = (
+        "SELECT 'e-' || i AS event_id, 'Purchase' AS event, now() - INTERVAL 1 HOUR AS "
+        "event_time, 'a@b.io' AS email, 10.0 AS value, 'USD' AS currency, "
+        f"{extinfo} AS extinfo, "
+        + ", ".join(
+            f"CASE WHEN i = 2 THEN '  ' ELSE {v} END AS {k}" if k == flag else f"{v} AS {k}"
+            for k, v in flags.items()
+        )
+        + " FROM range(1, 3) AS r(i)"
+    )
+    dest = destination(action_source="app")
+    plan, problems = dest.encode_plan(engine.schema(rows_sql), f"({rows_sql}) AS t", None)
+    assert plan is not None, problems
+    rows = engine.rows(f"SELECT __key, __payload, __errors FROM ({plan.sql}) ORDER BY __key")
+    assert [(k, e) for k, _, e in rows] == [
+        ("e-1", None),
+        ("e-2", f"{flag} is missing: Meta needs app_data.{flag} on app events"),
+    ]
+    with dest.open(dest.target(sandbox), POLICY) as session:
+        sent = session.send(build_body(session.envelope, [rows[0][1].encode()]))
+        assert sent.kind == "ok", sent
+        refused = session.send(build_body(session.envelope, [rows[1][1].encode()]))
+        assert (refused.kind, refused.code) == ("invalid", 100)
+        assert flag in refused.message

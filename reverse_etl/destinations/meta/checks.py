@@ -211,8 +211,8 @@ def _event_checks(column: str) -> tuple[list[str], list[str]]:
     return errors, [f"CASE {squash} {branches} END"]
 
 
-def _source_checks(cols: dict[str, MappedColumn]) -> list[str]:
-    """action_source values, and what a website event needs beside the rest."""
+def _source_checks(cols: dict[str, MappedColumn], schema: pa.Schema) -> list[str]:
+    """action_source values, and what a website or an app event needs beside the rest."""
     source = ident(ACTION_SOURCE)
     out = []
     if "action_source" in cols:
@@ -231,7 +231,13 @@ def _source_checks(cols: dict[str, MappedColumn]) -> list[str]:
             )
         )
     for param in ("advertiser_tracking_enabled", "application_tracking_enabled", "extinfo"):
-        missing = f"{ident(cols[param].column)} IS NULL" if param in cols else "TRUE"
+        if param not in cols:
+            missing = "TRUE"
+        elif param == "extinfo":  # a value that is no list is said so (_extinfo_checks)
+            missing = f"{ident(cols[param].column)} IS NULL"
+        else:  # a flag written as blank text is left out, as a NULL one: missing too
+            m = cols[param]
+            missing = f"NOT {has_value(ident(m.column), schema.field(m.column).type)}"
         out.append(
             _reason(
                 f"{source} = 'app' AND {missing}",
@@ -604,7 +610,7 @@ def row_checks(
     if "event_time" in cols:
         m = cols["event_time"]
         errors += _time_checks(m, schema.field(m.column).type, spec)
-    errors += _source_checks(cols)
+    errors += _source_checks(cols, schema)
     errors += _purchase_checks(cols, schema)
     country = country_sql(mapping, schema, alias="")
     for m in mapping.columns:
