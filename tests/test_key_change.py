@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.conftest import SANDBOX_TOKEN
+
 MODEL = """{{ config(primary_key=%s) }}
 select 'Purchase' as event, 'e-' || i::varchar as event_id, i::varchar as order_id,
   (i - 5)::varchar as content_id, TIMESTAMP '2026-12-05 12:00:00' as event_time,
@@ -165,3 +167,33 @@ def test_a_model_s_name_selects_by_model_even_when_a_gone_destination_had_it(tmp
     gone = cli(*reset, "destination:ev")
     assert gone.returncode == 0, gone.stderr
     assert "ev: forgot 10 sent row(s)" in gone.stdout + gone.stderr
+
+
+def test_a_key_changed_after_a_sync_that_sent_nothing_is_taken(tmp_path, cli, server) -> None:
+    """A first sync refused by the platform (a token it does not know) recorded its run, and
+    its key: the key changed after it was refused as if rows had been sent under the old
+    one. Nothing was acknowledged under it: the new key is taken."""
+    root = tmp_path / "p"
+
+    def project(key: str, token: str) -> None:
+        _project(root, "order_id", key)
+        config = root / "destinations.yml"
+        text = config.read_text().replace("sandbox-token", token)
+        config.write_text(text + f"    api_base_url: {server.base_url}\n", encoding="utf-8")
+
+    project("order_id", "not-the-token")
+    refused = cli("sync", "--yes", "--project-dir", root)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "access_token" in refused.stderr
+    assert server.events() == []
+    project("event_id", SANDBOX_TOKEN)  # the right token, another key
+    plan = cli("plan", "--project-dir", root)
+    assert plan.returncode == 0, plan.stderr
+    again = cli("sync", "--yes", "--project-dir", root)
+    assert again.returncode == 0, again.stderr
+    assert "10/10 events sent" in again.stdout + again.stderr
+    # the key of that sync is the one compared with from now on
+    project("order_id", SANDBOX_TOKEN)
+    moved = cli("plan", "--project-dir", root)
+    assert moved.returncode == 1
+    assert "the row key changed since the last sync (event_id -> order_id)" in moved.stderr

@@ -23,17 +23,34 @@ if TYPE_CHECKING:
     from reverse_etl.destinations.base import Destination
     from reverse_etl.history.read import HistoryReader
     from reverse_etl.models.compile import CompiledModel
+    from reverse_etl.state.base import StateStore
     from reverse_etl.state.store import ScopeInfo
 
 
 def key_change(
-    dest: Destination, compiled: CompiledModel, previous: ScopeInfo | None, *, sandbox: bool
+    dest: Destination,
+    compiled: CompiledModel,
+    previous: ScopeInfo | None,
+    store: StateStore,
+    *,
+    sandbox: bool,
 ) -> ConfigError | None:
-    """The error to stop on when ``dest``'s key columns are not those of its last sync."""
+    """The error to stop on when ``dest``'s key columns are not those of its last sync, and
+    something was acknowledged under them (a first sync the platform refused recorded its
+    run, and its key: a key corrected after it has nothing to mismatch)."""
     if previous is None or not previous.mapping:
         return None
+    moved = _key_change(dest, compiled, previous.mapping, sandbox=sandbox)
+    if moved is not None and store.hash_form(dest.name, previous.scope) is None:
+        return None
+    return moved
+
+
+def _key_change(
+    dest: Destination, compiled: CompiledModel, mapping: str, *, sandbox: bool
+) -> ConfigError | None:
     try:
-        recorded = orjson.loads(previous.mapping).get("key")
+        recorded = orjson.loads(mapping).get("key")
     except (orjson.JSONDecodeError, AttributeError):
         return None
     if not isinstance(recorded, list) or not recorded:

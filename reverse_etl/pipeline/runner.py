@@ -136,7 +136,7 @@ class Runner:
             scope = d.state_scope()
             previous = store.scope_info(d.name, scope, count=False)  # keys not read here
             compiled = self.p.graph.compiled(d.settings.model)
-            moved = key_change(d, compiled, previous, sandbox=sandbox)
+            moved = key_change(d, compiled, previous, store, sandbox=sandbox)
             if moved is None and previous is None and not full_refresh:
                 if configured is None:  # once, and only when a destination is new
                     configured = {c.name for c in self.p.select_destinations(())}
