@@ -87,7 +87,7 @@ def key_text(key: str, columns: Sequence[str]) -> str:
 
 def _part(value: Any) -> str:
     if value is None:
-        return "\x1eN"  # the row key's NULL mark: such a row is invalid, and said so
+        return "\x1eN"  # a NULL part's mark in the row key (state/diff.row_parts)
     if isinstance(value, bool):
         return "true" if value else "false"
     return value if isinstance(value, str) else orjson.dumps(value).decode()
