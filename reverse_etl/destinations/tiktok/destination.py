@@ -118,11 +118,18 @@ class TikTokDestination:
     def state_scope(self) -> str:
         """Known without the network, so ``retl plan`` can diff before anything is resolved:
         an ``ID`` destination is keyed by the ID, ``NAME``/``NEW`` by advertiser and name.
-        Pointing a destination at another event source therefore starts from an empty state."""
+        Pointing a destination at another event source therefore starts from an empty state.
+
+        A ``test_event_code`` run keeps a state of its own, per code: its events go to the
+        Test Events tab, not to the live data, so a row it sent must still go out live once
+        the code is removed (in the live scope it was never sent), and a new test code (a new
+        Test Events session) sees every row again."""
         s = self.settings
         if s.target_event_source == "ID":
-            return f"{s.event_data_source}:id:{s.event_source_id}"
-        return f"{s.event_data_source}:name:{s.advertiser_id}:{s.event_source_name}"
+            scope = f"{s.event_data_source}:id:{s.event_source_id}"
+        else:
+            scope = f"{s.event_data_source}:name:{s.advertiser_id}:{s.event_source_name}"
+        return scope if s.test_event_code is None else f"{scope}:test:{s.test_event_code}"
 
     def _configured_key(self) -> list[str] | None:
         pk = self.settings.primary_key
