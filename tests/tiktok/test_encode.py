@@ -775,3 +775,22 @@ def test_a_model_column_named_like_an_encoder_helper_is_not_read_for_it(
     assert user["email"] == hashlib.sha256(b"a@b.co").hexdigest()
     assert user["phone"] == hashlib.sha256(b"+12125550101").hexdigest()
     assert not row["errors"] and not row["warnings"]
+
+
+def test_a_null_limited_data_use_takes_the_destination_setting(engine: DuckDBEngine) -> None:
+    """``limited_data_use: true`` on the destination with a model column of its own: a row
+    whose column is NULL (or blank text) said nothing, so it keeps the destination's true; it
+    was sent without the field (TikTok's default: false), lifting Limited Data Use for it."""
+    select = (
+        f"select 'ViewContent' as event, 'e' || i as event_id, {NOW} as event_time, "
+        "[null, 'false', 'true', '', 'no'][i + 1] as limited_data_use from range(5) t(i)"
+    )
+    sent = [r["payload"].get("limited_data_use") for r in encode(engine, select, ldu=True)]
+    assert sent == [True, False, True, True, False]
+    # without the setting, a row that says nothing sends nothing (TikTok's default)
+    sent = [r["payload"].get("limited_data_use") for r in encode(engine, select)]
+    assert sent == [None, False, True, None, False]
+    # and never to OFFLINE, whatever the setting
+    offline = select.split(", [null", maxsplit=1)[0] + " from range(5) t(i)"
+    rows = encode(engine, offline, "OFFLINE", ldu=True)
+    assert all("limited_data_use" not in r["payload"] for r in rows)

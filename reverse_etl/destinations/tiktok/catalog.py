@@ -73,7 +73,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         "limited_data_use",
         Kind.BOOLEAN,
         WEB_APP,
-        "Limited Data Use for this event (overrides the destination setting).",
+        "Limited Data Use for this event (overrides the destination setting; NULL takes it).",
     ),
     # user
     _p(

@@ -328,8 +328,14 @@ def _payload_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, ke
     top: list[str] = []
     nested: dict[str, list[str]] = {name: [] for name in OBJECTS}
     item: list[str] = []  # content_id & co.: the single item of properties.contents
+    ldu = spec.limited_data_use and spec.source in ("WEB", "APP")
     for m in mapping.columns:
-        frag = f"{_jkey(m.path[-1])} || {_value_json(m, schema.field(m.column).type, spec)}"
+        value = _value_json(m, schema.field(m.column).type, spec)
+        if ldu and m.param is not None and m.param.name == "limited_data_use":
+            # A row that says nothing (NULL, blank) takes the destination's setting: with
+            # ``limited_data_use: true`` only an explicit false lifts it for an event.
+            value = f"coalesce({value}, 'true')"
+        frag = f"{_jkey(m.path[-1])} || {value}"
         if len(m.path) == 1:
             top.append(frag)
         elif m.param is not None and m.param.folded:
@@ -341,11 +347,7 @@ def _payload_sql(mapping: ColumnMapping, schema: pa.Schema, spec: EncodeSpec, ke
         nested["properties"].append(f"{_jkey('contents')} || '[{{' || NULLIF({inner}, '') || '}}]'")
     if spec.derive_event_id:
         top.append(f"{_jkey('event_id')} || to_json({derived_event_id(spec.model, key_sql)})")
-    if (
-        spec.limited_data_use
-        and spec.source in ("WEB", "APP")
-        and not mapping.has("limited_data_use")
-    ):
+    if ldu and not mapping.has("limited_data_use"):
         top.append(f"{_jkey('limited_data_use')} || 'true'")
     for obj, frags in nested.items():
         if frags:
