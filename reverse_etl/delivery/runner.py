@@ -119,8 +119,9 @@ def deliver(
     recorded the result. It never lands inside a callback or a lock of this loop.
 
     ``on_answer(batch, fate, answer)`` sees the answer each batch ended with: ``accepted``
-    (right after ``on_ack``), ``rejected`` or ``failed`` (out of retries, or stopped by an
-    auth, terminal or config answer): the delivery log's rows. When it raises (the state
+    (right after ``on_ack``), ``rejected`` or ``failed`` (out of retries, stopped by an
+    auth, terminal or config answer, or answered after the run stopped, when it is neither
+    retried nor bisected): the delivery log's rows. When it raises (the state
     could not record the answer: a server gone, a full disk), the run stops as on an error:
     nothing new is sent, the answers in flight are still passed to it (a store that
     reconnects records them), and the first exception is returned in
@@ -381,7 +382,12 @@ class _Run:
             self._reject(batch, outcome)
             return
         if self.stop_reason is not None:
+            # Answered after the stop: failed, as a transient answer then is (_retry), and
+            # said to on_failed and the delivery log alike (they were counted, not logged).
             self.failed += len(batch)
+            if self.on_failed is not None:
+                self.on_failed(batch, describe(outcome))
+            self._answer(batch, "failed", outcome)
             return
         self.bisections += 1
         first, second = batch.split()
