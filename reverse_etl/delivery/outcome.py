@@ -35,13 +35,16 @@ class EventFailure:
     """One event a partly accepted request did not accept.
 
     ``index`` is its position in the request's events; ``kind`` is ``transient`` (send it
-    again) or ``invalid`` (rejected for good, with the destination's ``message``).
+    again) or ``invalid`` (rejected for good, with the destination's ``message``);
+    ``throttled`` marks a transient failure that only asks to slow down (a rate limit), which,
+    as a throttled answer to a whole request, does not use up the retry attempts.
     """
 
     index: int
     kind: str
     code: int | None = None
     message: str = ""
+    throttled: bool = False
 
 
 class Outcome(Protocol):

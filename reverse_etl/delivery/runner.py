@@ -334,7 +334,9 @@ class _Run:
                 self._reject(batch.take([f.index]), _failure_outcome(f, outcome))
         if retry:
             part = replace(unit, batch=batch.take([f.index for f in retry]))
-            self._retry(part, _failure_outcome(retry[0], outcome))
+            # only asked to slow down when every one of them was (a rate limit per event)
+            throttled = all(f.throttled for f in retry)
+            self._retry(part, _failure_outcome(retry[0], outcome, throttled=throttled))
 
     def _retry(self, unit: _Unit, outcome: Outcome) -> None:
         elapsed = self.clock() - unit.first_start
@@ -450,10 +452,15 @@ def _placed(failures: Sequence[EventFailure], n: int) -> list[EventFailure] | No
     return sorted(failures, key=lambda f: f.index)
 
 
-def _failure_outcome(failure: EventFailure, answer: Outcome) -> Outcome:
+def _failure_outcome(failure: EventFailure, answer: Outcome, *, throttled: bool = False) -> Outcome:
     """One failed event as an outcome of its own, carrying the request's id for support."""
     return SendOutcome(
-        failure.kind, failure.code, failure.message, answer.request_id, answer.retry_after
+        failure.kind,
+        failure.code,
+        failure.message,
+        answer.request_id,
+        answer.retry_after,
+        throttled=throttled,
     )
 
 

@@ -111,6 +111,53 @@ def test_transiently_failed_events_are_sent_again_alone(sandbox: SandboxServer) 
     assert result.requests == 2 and result.retries == 1 and result.complete
 
 
+def test_events_a_partial_answer_rate_limits_do_not_use_up_the_attempts(
+    sandbox: SandboxServer,
+) -> None:
+    """A 20001 that fails events with a rate-limit code (40100) asks only to slow down, as a
+    40100 for the whole request does: their retry does not count against max_attempts (it
+    did, so with attempts used up the events failed and the run stopped)."""
+    sandbox.faults.script(("partial", [3, 4], 40100), ("partial", [1], 40132))
+    acked: list[str] = []
+    with TikTokClient(sandbox.base_url, SecretStr(DEMO_TOKEN), pool_size=1) as client:
+        result = deliver(
+            one_batch(10),
+            client.track,
+            envelope=EnvelopeSpec("web", DEMO_PIXEL_CODE).prefix(),
+            thread_count=1,
+            policy=RetryPolicy(max_attempts=1, base_delay=0.0, max_delay=0.0),
+            on_ack=lambda b: acked.extend(b.key_list()),
+            on_rejected=lambda b, m: None,
+            sleep=lambda s: None,
+            rng=random.Random(0),
+        )
+    everything = Counter(f"row-{i}" for i in range(10))
+    assert Counter(acked) == everything and accepted(sandbox) == everything
+    assert (result.requests, result.retries, result.events_failed) == (3, 2, 0)
+    assert result.complete
+
+
+def test_a_partial_answer_of_other_transient_codes_uses_up_the_attempts(
+    sandbox: SandboxServer,
+) -> None:
+    sandbox.faults.script(("partial", [3, 4], 40100), ("partial", [0], 50002))
+    acked: list[str] = []
+    with TikTokClient(sandbox.base_url, SecretStr(DEMO_TOKEN), pool_size=1) as client:
+        result = deliver(
+            one_batch(10),
+            client.track,
+            envelope=EnvelopeSpec("web", DEMO_PIXEL_CODE).prefix(),
+            thread_count=1,
+            policy=RetryPolicy(max_attempts=1, base_delay=0.0, max_delay=0.0),
+            on_ack=lambda b: acked.extend(b.key_list()),
+            on_rejected=lambda b, m: None,
+            sleep=lambda s: None,
+            rng=random.Random(0),
+        )
+    assert sorted(acked) == sorted(f"row-{i}" for i in range(10) if i != 3)
+    assert (result.requests, result.events_failed) == (2, 1)  # 50002 counts: given up
+
+
 def test_a_partial_answer_that_names_no_event_is_bisected(sandbox: SandboxServer) -> None:
     sandbox.faults.script(("partial_unlisted", [5], 40002))
     result, acked, rejected = send(sandbox, one_batch(8))

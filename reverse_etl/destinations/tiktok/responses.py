@@ -23,7 +23,11 @@ from typing import Any, Final
 import orjson
 
 from reverse_etl.delivery.outcome import INVALID, TRANSIENT, EventFailure
-from reverse_etl.destinations.tiktok.vocab import INTERNAL_ERROR_CODES, TRANSIENT_CODES
+from reverse_etl.destinations.tiktok.vocab import (
+    INTERNAL_ERROR_CODES,
+    THROTTLE_CODES,
+    TRANSIENT_CODES,
+)
 from reverse_etl.errors import Problem
 
 # Where the list of failed events may be, in the order tried, and the names its items may use.
@@ -104,7 +108,8 @@ def failed_events(
         code = _first(item, _CODE_KEYS, int) if isinstance(item, Mapping) else None
         text = _first(item, _MESSAGE_KEYS, str) if isinstance(item, Mapping) else None
         kind = TRANSIENT if is_transient_code(code) else INVALID
-        failures.append(EventFailure(index, kind, code, text or message or "event rejected"))
+        text = text or message or "event rejected"
+        failures.append(EventFailure(index, kind, code, text, code in THROTTLE_CODES))
     return tuple(sorted(failures, key=lambda f: f.index))
 
 
