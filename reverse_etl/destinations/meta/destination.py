@@ -124,8 +124,14 @@ class MetaDestination:
         return MetaRules(self.settings.action_source)
 
     def state_scope(self) -> str:
-        """The pixel: pointing a destination at another pixel starts from an empty state."""
-        return f"meta:{self.settings.pixel_id}"
+        """The pixel: pointing a destination at another pixel starts from an empty state.
+
+        A ``test_event_code`` run keeps a state of its own, per code: Meta shows its events
+        in the Test Events tab and does not use them for ads, so a row it sent must still go
+        out live once the code is removed (in the live scope it was never sent)."""
+        scope = f"meta:{self.settings.pixel_id}"
+        code = self.settings.test_event_code
+        return scope if code is None else f"{scope}:test:{code}"
 
     def _configured_key(self) -> list[str] | None:
         pk = self.settings.primary_key
