@@ -4,7 +4,7 @@
 or the one ``sync --sandbox`` starts for a run), so the emulator appends to a file in the
 project, ``<state dir>/sandbox/feed.jsonl``, and the page reads its tail. One line per event:
 
-``{"id", "at", "platform", "verdict", "code", "problem", "test_event_code", "source",
+``{"id", "at", "platform", "verdict", "code", "problem", "test_event_code", "source", "source_id",
 "event", "event_id", "data"}``; ``verdict`` is ``accepted``, ``duplicate`` (a dedup hit) or
 ``rejected`` (its request was refused; ``problem`` says why). A request's events past
 ``MAX_EVENTS_PER_REQUEST`` are counted in one ``omitted`` line, so a large sandbox sync costs
@@ -16,6 +16,18 @@ catalogs mark ``masked`` (the hashed user data; what is sent in clear but identi
 person, a browser or a click: IP, user agent, click and browser IDs), and any e-mail
 address, ``+`` phone number or IPv4 address anywhere, are masked (``j***@example.com``)
 before writing; an event id holding one is shown hashed (``pii_text.masked_key``).
+
+An event id built from personal data that no value test finds (``replace(email, '@', '#') ||
+'-' || order_id``: found by the model's lineage, ``pipeline/personal_ids.py``) is hashed too,
+for the event sources a sync marked: ``retl sync --sandbox``, before sending a destination
+whose plan hashes its event ids (``EncodePlan.mask_event_ids``), records the (platform, event
+source ID) pair in ``personal_event_ids.json`` beside the feed (``mark_personal_ids``). The
+writer (re-reading that file when its mtime changes) and ``read_feed`` show the event id of
+those sources' events hashed, in ``event_id`` and in ``data``. A mark stays until the file
+is deleted (a source marked once keeps its ids hashed here). Not covered: a sync that does
+not know it talks to the emulator (a plain ``retl sync`` whose ``api_base_url`` points at a
+separately started ``retl sandbox``) marks nothing, so only the value test applies to it,
+unless an earlier ``sync --sandbox`` marked the same source.
 """
 
 from __future__ import annotations
@@ -44,17 +56,95 @@ from reverse_etl.destinations.shared.pii_text import (
 logger = logging.getLogger("reverse_etl.sandbox")
 
 FEED_FILE: Final = "feed.jsonl"
+MARKS_FILE: Final = "personal_event_ids.json"
 MAX_EVENTS_PER_REQUEST: Final = 100
 DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 
 _HASHED = re.compile(r"(sha256:)?[0-9a-fA-F]{64}")
+_MASKED_ID = re.compile(r"sha256:[0-9a-f]{12}")  # what ``masked_key`` makes
 _SECRET_KEYS: Final = frozenset({"access_token", "appsecret_proof"})
 
 
 def feed_path(state_dir: Path) -> Path:
     """Where a project's emulators write their feed (``.retl/sandbox/feed.jsonl``)."""
     return state_dir / "sandbox" / FEED_FILE
+
+
+def marks_path(feed: Path) -> Path:
+    """The event sources whose event ids are personal, beside the feed."""
+    return feed.with_name(MARKS_FILE)
+
+
+def mark_personal_ids(feed: Path, platform: str, source_id: str) -> None:
+    """Record that the event ids sent to ``source_id`` of ``platform`` (a destination's
+    ``capabilities.platform``, any case) are built from personal data: the feed shows them
+    hashed. Written atomically before the first event is sent; raises ``OSError`` when it
+    cannot be written (the sync must not send then: the ids would be fed raw)."""
+    path = marks_path(feed)
+    pair = (platform.lower(), source_id)
+    marks = _read_marks(path)
+    if pair in marks:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = [{"platform": p, "source_id": s} for p, s in sorted(marks | {pair})]
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+    os.replace(temporary, path)
+
+
+def _read_marks(path: Path) -> frozenset[tuple[str, str]]:
+    """The marked (platform, source ID) pairs; none when the file is missing or damaged."""
+    try:
+        document = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return frozenset()
+    if not isinstance(document, list):
+        return frozenset()
+    return frozenset(
+        (str(m.get("platform", "")).lower(), str(m.get("source_id", "")))
+        for m in document
+        if isinstance(m, dict)
+    )
+
+
+class _Marks:
+    """The marks file, read again only when its mtime (or size) changes: one ``stat`` per
+    request fed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._marks: frozenset[tuple[str, str]] = frozenset()
+
+    def get(self) -> frozenset[tuple[str, str]]:
+        try:
+            st = self.path.stat()
+        except OSError:
+            self._seen, self._marks = None, frozenset()
+            return self._marks
+        seen = (st.st_mtime_ns, st.st_size)
+        if seen != self._seen:
+            self._seen, self._marks = seen, _read_marks(self.path)
+        return self._marks
+
+
+def _hash_event_id(event: Mapping[str, Any]) -> dict[str, Any]:
+    """``event`` with its ``event_id`` shown as ``masked_key`` shows it (kept when already)."""
+    value = event.get("event_id")
+    if value is None or (isinstance(value, str) and _MASKED_ID.fullmatch(value)):
+        return dict(event)
+    return {**event, "event_id": masked_key(str(value))}
+
+
+def _record_source_id(record: Mapping[str, Any]) -> str:
+    """The event source ID of a feed record (a line written before ``source_id`` was: the
+    last word of ``source``, which ends with it)."""
+    found = record.get("source_id")
+    if isinstance(found, str):
+        return found
+    words = str(record.get("source") or "").split()
+    return words[-1] if words else ""
 
 
 def mask_pii(value: Any, key: str | None = None) -> Any:
@@ -102,6 +192,7 @@ class SandboxFeed:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._prefix = f"{os.getpid()}-{threading.get_ident() % 10_000}"
+        self._marks = _Marks(marks_path(path))
 
     def tiktok(
         self,
@@ -113,12 +204,13 @@ class SandboxFeed:
     ) -> None:
         """Events of one Events API request: accepted (``duplicates`` by index), or all
         refused with ``rejected`` = (code, message)."""
-        source = f"{body.get('event_source', '?')} {body.get('event_source_id', '?')}"
+        source_id = str(body.get("event_source_id", "?"))
         self._request(
             at,
             body,
             platform="tiktok",
-            source=source,
+            source=f"{body.get('event_source', '?')} {source_id}",
+            source_id=source_id,
             name_key="event",
             duplicates=set(duplicates),
             rejected=rejected,
@@ -144,6 +236,7 @@ class SandboxFeed:
             body,
             platform="meta",
             source=pixel_id,
+            source_id=pixel_id,
             name_key="event_name",
             duplicates=set(duplicates),
             rejected=rejected,
@@ -157,6 +250,7 @@ class SandboxFeed:
         *,
         platform: str,
         source: str,
+        source_id: str,
         name_key: str,
         duplicates: set[int],
         rejected: tuple[int | None, str] | None,
@@ -168,11 +262,15 @@ class SandboxFeed:
             "at": at,
             "platform": platform,
             "source": source,
+            "source_id": source_id,
             "test_event_code": _text(body.get("test_event_code")),
         }
+        personal = (platform, source_id) in self._marks.get()
         lines = []
         for i, item in enumerate(events[:MAX_EVENTS_PER_REQUEST]):
             event = item if isinstance(item, dict) else {"value": item}
+            if personal:  # an event id built from personal data (a sync marked the source)
+                event = _hash_event_id(event)
             verdict = REJECTED if rejected else DUPLICATE if i in duplicates else ACCEPTED
             record = {
                 **common,
@@ -221,7 +319,9 @@ class SandboxFeed:
 def read_feed(path: Path, *, limit: int = 200) -> list[dict[str, Any]]:
     """The newest ``limit`` records of the feed, newest first (the rotated file too when the
     current one holds fewer); a line cut short or damaged is skipped. PII is masked again on
-    reading: the file is the project's, and anything may have written to it."""
+    reading: the file is the project's, and anything may have written to it; so are the event
+    ids of the sources a sync marked (``mark_personal_ids``), whoever wrote their lines."""
+    marks = _read_marks(marks_path(path))
     records: list[dict[str, Any]] = []
     for file in (path, path.with_name(path.name + ".1")):
         for line in reversed(_tail_lines(file, limit - len(records))):
@@ -230,6 +330,10 @@ def read_feed(path: Path, *, limit: int = 200) -> list[dict[str, Any]]:
             except orjson.JSONDecodeError:
                 continue
             if isinstance(record, dict):
+                if (str(record.get("platform")).lower(), _record_source_id(record)) in marks:
+                    record = _hash_event_id(record)
+                    if isinstance(record.get("data"), dict):
+                        record["data"] = _hash_event_id(record["data"])
                 records.append(mask_pii(record))
         if len(records) >= limit:
             break
