@@ -13,12 +13,13 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reverse_etl import interrupts
 from reverse_etl.config.project import PROJECT_FILE
-from reverse_etl.destinations.base import Destination
+from reverse_etl.destinations.base import Destination, ResolvedSource
 from reverse_etl.engine.duckdb import DEFAULT_MEMORY
 from reverse_etl.engine.native_memory import arrow_system_pool
 from reverse_etl.errors import (
@@ -28,6 +29,7 @@ from reverse_etl.errors import (
     EXIT_SIGTERM,
     MAX_LIMIT,
     ConfigError,
+    EnvironmentProblem,
     Interrupted,
     InvalidRowsError,
     LockHeldError,
@@ -408,6 +410,7 @@ class Runner:
 
     def _send(self, report: SyncReport, store: StateStore, limit: int | None) -> None:
         server = None
+        feed: Path | None = None
         if report.sandbox:  # its events go to the project's feed, for `retl ui`
             # imported here: a real sync does without the emulators (~0.1 s, issue #18)
             from reverse_etl.sandbox import SandboxServer, SandboxWorld
@@ -418,6 +421,11 @@ class Runner:
         try:
             for plan in report.plans:
                 target = plan.destination.target(server)
+                opened = None
+                if feed is not None and plan.encode.mask_event_ids:
+                    # event ids built from personal data: the emulator's feed (retl ui's Test
+                    # events page) shows this source's hashed, as the run log does
+                    opened = partial(_mark_personal_ids, feed, plan.destination)
                 total = plan.rows_to_send if limit is None else min(limit, plan.rows_to_send)
                 try:
                     with self.p.console.progress(plan.name, total) as progress:
@@ -432,6 +440,7 @@ class Runner:
                             policy=self.p.retry_policy,
                             log_accepted=self.p.config.history.log_accepted,
                             root=self.p.dir,
+                            opened=opened,
                         )
                 except KeyboardInterrupt:
                     report.interrupted = plan.name
@@ -536,6 +545,29 @@ class Runner:
             return self.p.destinations_for_run(())
         except RetlError:
             return []
+
+
+def _mark_personal_ids(feed: Path, dest: Destination, source: ResolvedSource) -> None:
+    """Before a sandbox sync sends: the emulator's feed shows the event ids of ``source``
+    hashed (they are built from personal data: ``EncodePlan.mask_event_ids``). Not written:
+    an error, and nothing is sent (the ids would be fed raw)."""
+    from reverse_etl.sandbox.feed import mark_personal_ids, marks_path
+
+    if source.id is None:
+        return
+    try:
+        mark_personal_ids(feed, dest.capabilities.platform, source.id)
+    except OSError as exc:
+        problem = environment_error(exc)
+        if problem is not None:
+            raise problem from exc
+        raise EnvironmentProblem(
+            f"{dest.name}: nothing was sent: the sandbox could not note that its event ids "
+            f"are personal data ({exc.strerror or type(exc).__name__})",
+            file=marks_path(feed),
+            hint="move what is at that path away (retl writes a small JSON file there), "
+            "then run again",
+        ) from exc
 
 
 def _after_interruption(full_refresh: bool) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,6 +180,7 @@ def execute(
     policy: RetryPolicy | None = None,
     log_accepted: bool = True,
     root: Path | None = None,
+    opened: Callable[[ResolvedSource], None] | None = None,
 ) -> DestinationResult:
     """Send one destination's new and changed valid rows; commit each acknowledged batch to
     ``state`` as it lands, with its delivery-log rows (accepted rows only with
@@ -187,7 +188,9 @@ def execute(
     and error are text, kept in the run report and history as the command says them: files
     inside ``root`` (the project) relative to it. A Ctrl-C or SIGTERM once the session is
     open is held (``interrupts``) until the result is whole, then handed back in
-    ``result.interrupted`` for the caller to record the result, then raise it."""
+    ``result.interrupted`` for the caller to record the result, then raise it. ``opened``:
+    told the event source once the session has resolved it, before anything is sent (a
+    sandbox sync marks the sources whose event ids are personal for the emulator's feed)."""
     dest = plan.destination
     result = _result(plan, target, root)
     started = time.monotonic()
@@ -220,6 +223,8 @@ def execute(
                 outcome = _NOTHING_SENT
             else:
                 source = session.source
+                if opened is not None:
+                    opened(source)
                 outcome = _deliver(
                     engine,
                     plan,

@@ -5,12 +5,15 @@ source before sending, and the feed's writer and reader hash that source's event
 
 from __future__ import annotations
 
+import http.client
 from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 
 from reverse_etl.destinations.shared.pii_text import masked_key
+from reverse_etl.project import Project
 from reverse_etl.sandbox import (
     DEMO_META_PIXEL_ID,
     DEMO_PIXEL_CODE,
@@ -18,9 +21,67 @@ from reverse_etl.sandbox import (
     SandboxOptions,
     SandboxServer,
 )
-from reverse_etl.sandbox.feed import feed_path, mark_personal_ids, read_feed
+from reverse_etl.sandbox.feed import feed_path, mark_personal_ids, marks_path, read_feed
+from reverse_etl.ui import UiApp, UiServer
+from tests.conftest import invoke_in_process
 from tests.sandbox.helpers import TRACK, FakeClock, track_body, web_event
 from tests.sandbox.meta_helpers import AUTH, EVENTS, meta_event
+from tests.security.test_pii_lineage import _project
+from tests.test_sync import SECRET
+
+BUILT = "replace(trim(customer_email), '@', '#') || '-' || order_id"
+RAW_IDS = ("Person0#Example.com-1000", "person1#example.com-1001")
+
+
+@pytest.fixture(autouse=True)
+def _token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", SECRET)
+
+
+def _get(server: UiServer, path: str) -> str:
+    port = int(server.url.rsplit(":", 1)[1].strip("/"))
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        assert response.status == 200, path
+        return response.read().decode()
+    finally:
+        conn.close()
+
+
+def _sandbox_sync(project: Path) -> None:
+    synced = invoke_in_process("sync", "--sandbox", "--project-dir", project)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+
+
+def test_a_sandbox_sync_feeds_a_lineage_personal_event_id_hashed(tmp_path: Path) -> None:
+    # api_base_url is never used: sync --sandbox sends to its own emulator
+    project = _project(tmp_path, "http://127.0.0.1:9", BUILT)
+    _sandbox_sync(project)
+    feed = feed_path(project / ".retl")
+    text = feed.read_text(encoding="utf-8")
+    for raw in RAW_IDS:
+        assert raw not in text
+    fed = [orjson.loads(line) for line in text.splitlines()]
+    assert {r["event_id"] for r in fed} == {masked_key(raw) for raw in RAW_IDS}
+    assert {r["data"]["event_id"] for r in fed} == {masked_key(raw) for raw in RAW_IDS}
+    with Project.load(project) as p, UiServer(UiApp(p, title="t")) as ui:
+        api = _get(ui, "/api/test-events")
+        page = _get(ui, "/events")
+    events = orjson.loads(api)["events"]
+    assert {e["event_id"] for e in events} == {masked_key(raw) for raw in RAW_IDS}
+    for raw in RAW_IDS:
+        assert raw not in api and raw not in page
+    assert masked_key(RAW_IDS[0]) in page
+
+
+def test_a_sandbox_sync_of_plain_event_ids_feeds_them_readable(tmp_path: Path) -> None:
+    project = _project(tmp_path, "http://127.0.0.1:9", "'order-' || order_id")
+    _sandbox_sync(project)
+    fed = read_feed(feed_path(project / ".retl"))
+    assert {r["event_id"] for r in fed} == {"order-1000", "order-1001"}
+    assert not marks_path(feed_path(project / ".retl")).exists()
 
 
 def test_the_value_test_still_hashes_an_event_id_holding_an_email(tmp_path: Path) -> None:
@@ -76,3 +137,14 @@ def test_a_marked_source_is_hashed_whoever_writes_and_for_either_platform(
     assert set(shown) == expected
     for record in shown.values():
         assert record["data"]["event_id"] == record["event_id"]
+
+
+def test_a_mark_that_cannot_be_written_stops_the_sync_before_it_sends(tmp_path: Path) -> None:
+    project = _project(tmp_path, "http://127.0.0.1:9", BUILT)
+    feed = feed_path(project / ".retl")
+    marks_path(feed).mkdir(parents=True)  # a folder where the marks file goes
+    synced = invoke_in_process("sync", "--sandbox", "--project-dir", project)
+    assert synced.returncode == 1, synced.stdout + synced.stderr
+    assert "nothing was sent" in synced.stderr
+    assert "personal_event_ids.json" in synced.stderr and "Traceback" not in synced.stderr
+    assert not feed.exists() or all(raw not in feed.read_text() for raw in RAW_IDS)
