@@ -588,16 +588,17 @@ def _json_requested(args: list[str]) -> bool:
 
 
 def _main_json() -> NoReturn:
-    """``app()`` as in standalone mode, but a usage error also prints its JSON document."""
+    """``app()`` as in standalone mode, but a usage error is said as every other error of
+    ``--format json`` is: its JSON document on stdout and one ``error:`` line on stderr (not
+    click's usage block)."""
     # click's classes through typer's public BadParameter (typer vendors click since 0.2x)
     bases: dict[str, type[Exception]] = {c.__name__: c for c in typer.BadParameter.__mro__}
     try:
         code = app(standalone_mode=False)
     except bases["ClickException"] as exc:
         error: Any = exc  # a click.ClickException
-        error.show()  # the text typer shows, on stderr
         # Extra arguments are quoted back by click: a mistyped --vars '{token: X}' would put
-        # X in a document CI keeps; the text on stderr is click's, as before.
+        # X in a document CI keeps, and in its log.
         message = _EXTRA_ARGS.sub(r"\1", str(error.format_message()))
         ctx = getattr(error, "ctx", None)
         key = getattr(error, "option_name", None)  # NoSuchOption, BadOptionUsage
@@ -605,8 +606,9 @@ def _main_json() -> NoReturn:
         if key is None and param is not None:
             key = next(iter(param.opts), None)
         hint = f"see '{ctx.command_path} --help'" if ctx is not None else None
-        document = output.error_document(UsageError(message, key=key, hint=hint))
-        Output.create("json", debug=False).json(document)
+        output.say_error(
+            Output.create("json", debug=False), UsageError(message, key=key, hint=hint)
+        )
         sys.exit(1)
     except typer.Abort:
         typer.echo("Aborted!", err=True)

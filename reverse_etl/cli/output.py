@@ -249,10 +249,16 @@ def stop_with(out: Output, exc: RetlError, document: dict[str, Any]) -> NoReturn
     _user_error(out, exc, document)
 
 
-def _user_error(out: Output, exc: RetlError, document: dict[str, Any] | None = None) -> NoReturn:
+def say_error(out: Output, exc: RetlError, document: dict[str, Any] | None = None) -> None:
+    """``exc`` said as every user error is, without the exit: its lines on stderr and, in
+    ``--format json``, its document (or ``document``) on stdout."""
     for line in exc.render_lines(out.root):
         _fail_line(line)
     out.error_json(error_document(exc, out.root) if document is None else document)
+
+
+def _user_error(out: Output, exc: RetlError, document: dict[str, Any] | None = None) -> NoReturn:
+    say_error(out, exc, document)
     if out.debug:
         _traceback()
     raise typer.Exit(exc.exit_code) from None
