@@ -122,6 +122,15 @@ def test_duplicate_model_names_in_subfolders(tmp_path, make_project) -> None:
     assert problem.file == root / "models/b/events.sql"
 
 
+def test_a_byte_order_mark_is_no_part_of_the_model(tmp_path, make_project) -> None:
+    """A model saved with a BOM (Windows editors) compiles as without it; its SQL held the
+    mark, and validate reported its first statement as a syntax error in retl's checker."""
+    root = make_project(tmp_path, {"models/a.sql": "\ufeff-- storefront events\nselect 1 as x\n"})
+    (compiled,) = Project.load(root).compile()
+    assert "\ufeff" not in compiled.sql
+    assert compiled.sql.startswith("-- storefront events")
+
+
 def test_every_broken_model_is_reported_at_once(tmp_path, make_project) -> None:
     root = make_project(
         tmp_path,

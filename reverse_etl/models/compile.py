@@ -152,7 +152,9 @@ def build_graph(
 
 def _render_file(mf: ModelFile, ctx: RenderContext) -> Model:
     try:
-        text = mf.path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte order mark (Windows editors write one) is no part of the SQL;
+        # left in, the checker read the first statement as a syntax error to report to us.
+        text = mf.path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         message, line, hint = unreadable_text(exc, "cannot read model")
         raise ModelError(message, file=mf.path, line=line, hint=hint) from None

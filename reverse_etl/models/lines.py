@@ -88,7 +88,7 @@ class ModelLines:
 
 def _read_lines(path: Path) -> tuple[str, ...]:
     try:
-        return tuple(path.read_text(encoding="utf-8").splitlines())
+        return tuple(path.read_text(encoding="utf-8-sig").splitlines())  # as compile reads it
     except (OSError, UnicodeDecodeError):
         return ()
 
