@@ -239,6 +239,8 @@ def test_yaml_merge_keys_override_without_duplicate_error(tmp_path, make_project
         ("vars:\n  x: &x 5\n  y:\n    <<: *x\n", 4, "vars.y", "but found scalar"),
         ("vars:\n  y:\n    a: 1\n    b: 2\n    <<: 5\n", 5, "vars.y", "'<<' merges"),
         ("vars:\n  y:\n    a: 1\n    <<: [5]\n", 4, "vars.y", "expected a mapping"),
+        # Python's int digit limit, no tag in the file: it named one ("as the YAML tag !!int")
+        ("vars:\n  n: " + "9" * 5000 + "\n", 2, "vars.n", "a number of 5000 characters is too"),
     ],
 )
 def test_a_yaml_tag_or_merge_that_does_not_fit_is_a_located_problem(

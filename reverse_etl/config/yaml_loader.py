@@ -262,8 +262,19 @@ class _Builder:
         problem at its line, not a crash (PyYAML raises ValueError and the like there)."""
         try:
             return self._constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError):
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            if _too_many_digits(exc, node):  # Python's limit, not a tag written in the file
+                self.problems.append(
+                    Problem(
+                        f"a number of {len(str(node.value))} characters is too long to read",
+                        file=self.path,
+                        line=node.start_mark.line + 1,
+                        key=format_key_path(key_path) or None,
+                        hint="write a number of at most a few dozen digits",
+                    )
+                )
+                return None
             self.problems.append(
                 Problem(
                     f"cannot read {_shown(node)} as the YAML tag {tag} says",
@@ -295,6 +306,18 @@ class _Builder:
                 )
             )
             node.value = [(k, v) for k, v in node.value if k.tag != MERGE_TAG]
+
+
+def _too_many_digits(exc: Exception, node: yaml.Node) -> bool:
+    """PyYAML's int of a plain scalar past Python's digit limit (``sys.set_int_max_str_digits``,
+    4300 by default): an ``int`` the file wrote without a tag."""
+    return (
+        isinstance(exc, ValueError)
+        and "Exceeds the limit" in str(exc)
+        and node.tag == "tag:yaml.org,2002:int"
+        and isinstance(node, yaml.ScalarNode)
+        and not node.style
+    )
 
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
