@@ -14,6 +14,8 @@
 - **Date and interval arithmetic, and functions sqlglot does not type, typed as DuckDB
   types them** (below).
 - **A set operation's columns typed as DuckDB types them** (below).
+- **CASE, COALESCE, IF, greatest, least and a list literal of DuckDB's common type; a sum
+  of booleans a HUGEINT, a rounded integer an integer** (below).
 - **``list || list`` typed as a list** (below).
 - **A struct's field names keep their spelling; a field is read in any case** (below).
 - **A NULL read from a subquery or CTE is an INTEGER; JSON's ``->>`` and ``->`` typed**
@@ -679,6 +681,89 @@ def install_set_operation_types() -> None:
     _patch(TypeAnnotator, "_annotate_set_operation", _typed_as_duckdb)
 
 
+# --- CASE, COALESCE and the other picks of one of several values; sum of booleans --------
+# sqlglot (30.30) types ``CASE WHEN c THEN flag ELSE 0 END`` (and COALESCE, IF, greatest,
+# least and a list literal ``[flag, 0]``) as its first branch's type unless that one
+# "coerces" into the next: a BOOLEAN and an INTEGER made a BOOLEAN (DuckDB: an INTEGER, the
+# common type, as a set operation's), and ``sum(flag)`` (``sum(status = 'paid')``, a count of
+# rows) a BOOLEAN (DuckDB: a HUGEINT). `retl validate` refused such a count as a number (a
+# false error: ``num_items``, ``value``) and let it pass as a boolean (a missed one). Here
+# these take DuckDB's common type of their values, as a set operation does, and a sum of
+# booleans is a HUGEINT. Also ``round(n)`` and ``round(n, 2)`` of an integer (sqlglot: a
+# DOUBLE; DuckDB: n's type: no fraction to drop).
+
+_ONE_OF_SEVERAL = (exp.Case, exp.Coalesce, exp.If, exp.Greatest, exp.Least, exp.Array)
+
+
+def _values(node: exp.Expr) -> list[exp.Expr]:
+    """The values one of which a CASE, COALESCE, IF, greatest, least or a list literal is."""
+    if isinstance(node, exp.Case):
+        found = [i.args.get("true") for i in node.args.get("ifs") or []]
+        found.append(node.args.get("default"))
+    elif isinstance(node, exp.If):
+        found = [node.args.get("true"), node.args.get("false")]
+    elif isinstance(node, exp.Array):
+        found = list(node.expressions)
+    else:
+        found = [node.this, *node.expressions]
+    return [v for v in found if isinstance(v, exp.Expr)]
+
+
+def _of_common_type(original: Any) -> Any:
+    """DuckDB's common type of the values; a text literal takes the others' type (DuckDB
+    reads ``coalesce(ts, '2020-01-01')`` as a TIMESTAMP), unless all are texts or NULL."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        values = [v for v in _values(node) if not (isinstance(v, exp.Literal) and v.is_string)]
+        kinds = [v.type for v in values if isinstance(v.type, exp.DataType)]
+        if not kinds or len(kinds) != len(values):
+            return node
+        if all(k.this is _T.NULL for k in kinds) or any(k.this is _T.UNKNOWN for k in kinds):
+            return node
+        common = kinds[0]
+        for kind in kinds[1:]:
+            common = _data_type(common_type(common, kind, self._maybe_coerce))
+        if isinstance(node, exp.Array):
+            container = _kind(node) if _kind(node) in _LISTS else _T.ARRAY
+            common = exp.DataType(this=container, expressions=[common], nested=True)
+        return self._set_type(node, common)
+
+    return annotate
+
+
+def _summed_booleans(original: Any) -> Any:
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        if node.this is not None and _kind(node.this) is _T.BOOLEAN:
+            self._set_type(node, _T.INT128)
+        return node
+
+    return annotate
+
+
+def _rounded_integers(original: Any) -> Any:
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        if node.this is not None and _kind(node.this) in _INTEGERS:
+            self._set_type(node, node.this.type)
+        return node
+
+    return annotate
+
+
+def install_common_types() -> None:
+    """DuckDB's types of CASE, COALESCE, IF, greatest, least, a list literal, a sum of
+    booleans and a rounded integer (idempotent)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
+    for node in _ONE_OF_SEVERAL:
+        _patch_annotator(metadata, node, _of_common_type)
+    _patch_annotator(metadata, exp.Sum, _summed_booleans)
+    _patch_annotator(metadata, exp.Round, _rounded_integers)
+
+
 # --- list || list ----------------------------------------------------------------------
 # sqlglot (30.30) types DuckDB's ``||`` as a VARCHAR whatever its operands: ``tags ||
 # ['x']`` (DuckDB: list_concat, a VARCHAR[]) was a text, so `retl validate` refused it
@@ -1006,6 +1091,7 @@ install_pivot_values()
 install_star_expansion()
 install_time_arithmetic()
 install_set_operation_types()
+install_common_types()
 install_list_concat()
 install_picked_values()
 install_struct_fields()

@@ -839,3 +839,36 @@ def test_a_pivot_statements_aliased_value_is_read(con: duckdb.DuckDBPyConnection
     described(con, statement)  # DuckDB runs it
     codes = [i.code for i in infer_columns(statement, schema=SCHEMA).issues]
     assert codes == ["not_a_query"]  # as any PIVOT statement: no syntax error
+
+
+COMMON_TYPES = [
+    # a sum of booleans counts rows: DuckDB's HUGEINT (a BOOLEAN before: `num_items` of
+    # sum(status = 'paid') was refused as "must be an integer, not BOOLEAN")
+    "select sum(a > 1) as n, sum(a > 1) filter (where a < 5) as f from s.t",
+    "select sum(b is null) over (partition by a) as w from s.t",
+    "with q as (select a > 1 as flag from s.t) select sum(flag) as n from q",
+    # a boolean and an integer in one CASE, COALESCE, IF, greatest, list: DuckDB's INTEGER
+    # (a BOOLEAN before: a number refused where a number is asked for)
+    "select case when a > 1 then true else 0 end as c, coalesce(a > 1, 0) as k,\n"
+    "  if(b = 'x', a > 1, 0) as i, greatest(a > 1, 0) as g, [a > 1, 0] as l from s.t",
+    "select case when b = 'x' then a > 1 when b = 'y' then a else 0 end as c from s.t",
+    # a text literal takes the other values' type (a TIMESTAMP, an INTEGER)
+    "select coalesce(ts, '2020-01-01') as t, case when a > 1 then d else '2020-01-01' end as d,\n"
+    "  coalesce(a, '0') as n, case when a > 1 then 'x' else null end as x from s.t",
+    # round of an integer keeps its type: no fraction to drop (a DOUBLE before: a warning
+    # that a value with a fraction makes its row invalid)
+    "select round(a) as r, round(a, 2) as q, round(amt) as m from s.t",
+    "select round(sum(a)) as s from s.t",
+]
+
+
+@pytest.mark.parametrize("sql", COMMON_TYPES)
+def test_one_of_several_values_is_of_duckdbs_common_type(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    assert inferred(sql) == described(con, sql)
+    # a list's items too
+    items = [c.type.element for c in infer_columns(sql, schema=SCHEMA).columns]
+    rows = con.execute(f"describe {sql}").fetchall()
+    described_items = [getattr(parse_type(str(t)), "element", None) for _, t, *_ in rows]
+    assert [i.cls if i else None for i in items] == [i.cls if i else None for i in described_items]
