@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from reverse_etl.type_errors import list_clash, report
+from reverse_etl.type_errors import clash, list_clash, report
 
 _NAME = "INTERVAL_STRING_RE"  # the pattern sqlglot's parser reads (exp.INTERVAL_STRING_RE)
 
@@ -690,9 +690,13 @@ def install_set_operation_types() -> None:
 # false error: ``num_items``, ``value``) and let it pass as a boolean (a missed one). Here
 # these take DuckDB's common type of their values, as a set operation does, and a sum of
 # booleans is a HUGEINT. Also ``round(n)`` and ``round(n, 2)`` of an integer (sqlglot: a
-# DOUBLE; DuckDB: n's type: no fraction to drop).
+# DOUBLE; DuckDB: n's type: no fraction to drop). And values DuckDB finds no common type of
+# (``coalesce(name, 0)``, ``CASE WHEN c THEN d ELSE 0 END``: "Cannot mix values of type
+# VARCHAR and INTEGER_LITERAL") are a type error, as DuckDB says when the model runs (validate
+# passed them, and the sync failed); a text literal is cast, as DuckDB casts it.
 
 _ONE_OF_SEVERAL = (exp.Case, exp.Coalesce, exp.If, exp.Greatest, exp.Least, exp.Array)
+_MIXED_IN = {exp.Case: "a CASE", exp.Coalesce: "a COALESCE", exp.If: "an IF", exp.Array: "a list"}
 
 
 def _values(node: exp.Expr) -> list[exp.Expr]:
@@ -721,8 +725,13 @@ def _of_common_type(original: Any) -> Any:
             return node
         if all(k.this is _T.NULL for k in kinds) or any(k.this is _T.UNKNOWN for k in kinds):
             return node
-        common = kinds[0]
-        for kind in kinds[1:]:
+        known = [k for k in kinds if k.this is not _T.NULL]
+        common = known[0]
+        for kind in known[1:]:
+            if clash(common, kind):  # as DuckDB, from the left: coalesce(a, flag, 1.5) runs
+                what = _MIXED_IN.get(type(node), type(node).__name__.lower())
+                report(node, "cannot mix values of types {} and {} in " + what, (common, kind))
+                return node
             common = _data_type(common_type(common, kind, self._maybe_coerce))
         if isinstance(node, exp.Array):
             container = _kind(node) if _kind(node) in _LISTS else _T.ARRAY

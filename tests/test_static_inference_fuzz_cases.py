@@ -872,3 +872,48 @@ def test_one_of_several_values_is_of_duckdbs_common_type(
     rows = con.execute(f"describe {sql}").fetchall()
     described_items = [getattr(parse_type(str(t)), "element", None) for _, t, *_ in rows]
     assert [i.cls if i else None for i in items] == [i.cls if i else None for i in described_items]
+
+
+MIXED_VALUES = [
+    # DuckDB refuses these when the model runs ("Cannot mix values of type VARCHAR and
+    # INTEGER_LITERAL in COALESCE operator"); validate passed them before
+    "select coalesce(b, 0) as v from s.t",
+    "select case when a > 1 then b else a end as v from s.t",
+    "select case when a > 1 then d else 0 end as v from s.t",
+    "select coalesce(ts, tm) as v from s.t",
+    "select if(a > 1, b, 1.5) as v from s.t",
+    "select greatest(b, a) as v from s.t",
+    "select coalesce(a > 1, amt) as v from s.t",
+    "select coalesce(tags, b) as v from s.t",
+    "select coalesce(a, amt, b) as v from s.t",
+    # ... and runs these: a text literal is cast; a boolean and an integer, a DATE and a
+    # TIMESTAMP, JSON and text have a common type; from the left (an INTEGER, then a DOUBLE)
+    "select coalesce(ts, '2020-01-01') as v, coalesce(a, '1') as w from s.t",
+    "select coalesce(a, a > 1, amt) as v, least(d, ts) as w, [d, ts] as x from s.t",
+    "select coalesce(j, k) as v, case when k = 'x' then null else 1 end as w from s.w",
+    "select coalesce(b, null, 'x') as v, coalesce(tags, ['x']) as w from s.t",
+]
+
+
+def refused_mix(con: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    try:
+        con.execute(f"describe {sql}")
+    except duckdb.BinderException as exc:
+        assert "Cannot mix values of type" in str(exc) or "Cannot combine types" in str(exc)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("sql", MIXED_VALUES)
+def test_values_of_no_common_type_are_type_errors_as_in_duckdb(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> None:
+    result = infer_columns(sql, schema=SCHEMA)
+    errors = [i for i in result.issues if i.code == "type_error"]
+    assert [i.code for i in result.issues] == [i.code for i in errors]
+    if refused_mix(con, sql):
+        assert len(errors) == 1 and errors[0].message.startswith("cannot mix values of types")
+        assert errors[0].line == 1
+    else:
+        assert not errors
+        assert inferred(sql) == described(con, sql)
