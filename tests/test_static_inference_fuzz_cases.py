@@ -917,3 +917,23 @@ def test_values_of_no_common_type_are_type_errors_as_in_duckdb(
     else:
         assert not errors
         assert inferred(sql) == described(con, sql)
+
+
+TEXT_FUNCTIONS = [
+    # typed unknown before: "type not inferred, so not checked", and split_part(...) AS
+    # num_items passed (a text where an integer is asked for)
+    "select replace(b, 'a', 'b') as r, left(b, 2) as l, right(b, 2) as g, lpad(b, 5, '0') as p,\n"
+    "  rpad(b, 5, ' ') as q, split_part(b, ',', 1) as s from s.t",
+    "select regexp_replace(b, 'a', 'b') as r, regexp_extract(b, 'a(b)', 1) as e,\n"
+    "  regexp_extract(b, 'a') as f, regexp_extract_all(b, 'a') as x from s.t",
+    "select string_split(b, ',') as s, str_split(b, ',') as t, split(b, ',') as u,\n"
+    "  regexp_split_to_array(b, ',') as v from s.t",
+    "select strlen(b) as n, printf('%d', a) as p, hash(b) as h, epoch_us(ts) as u,\n"
+    "  epoch_ns(ts) as ns, try_strptime(b, '%Y') as t, uuid() as i from s.t",
+    "select product(a) as p, fsum(a) as f, favg(a) as g from s.t",
+]
+
+
+@pytest.mark.parametrize("sql", TEXT_FUNCTIONS)
+def test_text_functions_are_typed_as_duckdb_does(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    assert inferred(sql) == described(con, sql)
