@@ -116,6 +116,23 @@ def test_a_change_inside_48_hours_is_resent_and_one_after_is_not(
     assert plan(project, clock)["rows"] == {**rows, "changed_not_resent": 0, "unchanged": 10}
 
 
+def test_a_change_in_the_window_s_last_half_hour_is_held_back(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """Judged when the run plans, sent up to a send's length later: a change at hour 47:45
+    was resent, and a send that took a quarter of an hour landed after hour 48, where TikTok
+    counts it twice. Held back from half an hour before the window ends (a resend inside it
+    changes nothing at TikTok)."""
+    project = events_project(tmp_path, server.base_url, select=model())
+    clock = Clock()
+    assert run(project, clock) == (10, 0, 0, 0)
+    clock.now = T0 + 47 * HOUR + 45 * 60
+    write(project, bump=1)
+    assert run(project, clock) == (0, 0, 2, 0)
+    clock.now = T0 + 47 * HOUR + 25 * 60  # (a clock set back) before the margin: resent
+    assert run(project, clock) == (2, 2, 0, 0)
+
+
 def test_resend_always_sends_and_counts_what_tiktok_counts_twice(
     server: SandboxServer, tmp_path: Path
 ) -> None:

@@ -26,6 +26,8 @@ Clock = Callable[[], float]
 system_clock: Clock = time.time
 
 FIRST = "first_synced_at"  # the state column: when the key was first acknowledged
+# How long before the window's end a changed row is held back (``DedupWindow.at``).
+SEND_MARGIN_SECONDS = 30 * 60
 
 
 def utc(seconds: float) -> dt.datetime:
@@ -42,8 +44,16 @@ class DedupWindow:
     hours: int
 
     @classmethod
-    def at(cls, now: float, window_seconds: float) -> DedupWindow:
-        return cls(utc(now - window_seconds), round(window_seconds / 3600))
+    def at(
+        cls, now: float, window_seconds: float, margin_seconds: float = SEND_MARGIN_SECONDS
+    ) -> DedupWindow:
+        """The window as of ``now``, ending ``margin_seconds`` early: a changed row is judged
+        when the run plans and sent up to a send's length later (batches, retries, a
+        platform's Retry-After), so a resend planned at hour 47:59 could land after hour 48
+        and count twice. Within the window a resend changes nothing at the platform (it keeps
+        the first version): holding one back early loses nothing."""
+        margin = min(max(margin_seconds, 0.0), window_seconds)
+        return cls(utc(now - window_seconds + margin), round(window_seconds / 3600))
 
     def late_sql(self, state: str = "__s") -> str:
         """True when the state row's key was first acknowledged outside the window. A key

@@ -95,7 +95,8 @@ class TikTokConfig(BaseModel):
     """What a row that changed since TikTok acknowledged it does. TikTok drops a repeat of an
     ``event_id`` for 48 hours after it first received it and counts a later one as a new
     conversion: ``resend_within_dedup_window`` sends the changed row again only while its
-    first acknowledgement is under 48 hours old, and reports it otherwise; ``resend`` always
+    first acknowledgement is under 47.5 hours old (half an hour kept for the send), and
+    reports it otherwise; ``resend`` always
     sends it again (after 48 hours TikTok counts it twice); ``skip`` only reports it."""
 
     @field_validator("thread_count", mode="before")
