@@ -652,6 +652,10 @@ def common_type(left: Any, right: Any, fallback: Any) -> Any:
     if a.this is _T.STRUCT or b.this is _T.STRUCT:
         return a if a.this is _T.STRUCT else b
     ra, rb = _RANK.get(a.this), _RANK.get(b.this)
+    if _T.BOOLEAN in (a.this, b.this) and {a.this, b.this} <= exp.DataType.INTEGER_TYPES | {
+        _T.BOOLEAN
+    }:  # an unsigned one too (sqlglot's fallback kept the BOOLEAN: coalesce(flag, u, 1.5))
+        return b if a.this is _T.BOOLEAN else a
     if ra is None or rb is None:
         return fallback(left, right)
     if _T.DECIMAL in (a.this, b.this) and max(ra, rb) == _RANK[_T.DECIMAL]:
@@ -705,8 +709,11 @@ _MIXED_IN = {exp.Case: "a CASE", exp.Coalesce: "a COALESCE", exp.If: "an IF", ex
 def _values(node: exp.Expr) -> list[exp.Expr]:
     """The values one of which a CASE, COALESCE, IF, greatest, least or a list literal is."""
     if isinstance(node, exp.Case):
-        found = [i.args.get("true") for i in node.args.get("ifs") or []]
-        found.append(node.args.get("default"))
+        # DuckDB starts from the ELSE value, then takes each THEN's in turn: ``CASE WHEN c
+        # THEN flag WHEN e THEN 1.5 ELSE 0 END`` runs (INTEGER, then DOUBLE) where a BOOLEAN
+        # and a DOUBLE, read from the first THEN, would not.
+        found = [node.args.get("default")]
+        found.extend(i.args.get("true") for i in node.args.get("ifs") or [])
     elif isinstance(node, exp.If):
         found = [node.args.get("true"), node.args.get("false")]
     elif isinstance(node, exp.Array):

@@ -892,6 +892,12 @@ MIXED_VALUES = [
     "select coalesce(a, a > 1, amt) as v, least(d, ts) as w, [d, ts] as x from s.t",
     "select coalesce(j, k) as v, case when k = 'x' then null else 1 end as w from s.w",
     "select coalesce(b, null, 'x') as v, coalesce(tags, ['x']) as w from s.t",
+    # a CASE's common type starts from its ELSE value (BOOLEAN and INTEGER, then DOUBLE);
+    # a boolean and an unsigned integer are the unsigned integer (then a DOUBLE)
+    "select case when a > 1 then a > 2 when a > 3 then 1.5 else a end as v from s.t",
+    "select case when k = 'x' then 1 when k = 'y' then k else j end as v from s.w",
+    "select case when a > 1 then 1.5 when a > 3 then a > 2 else a end as v from s.t",
+    "select coalesce(a > 1, a::ubigint, a) as v, [true, a::utinyint, 1.5] as w from s.t",
 ]
 
 
