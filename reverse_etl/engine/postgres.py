@@ -555,16 +555,13 @@ class PostgresEngine(UntypedOf):
                 con = psycopg.connect(
                     autocommit=autocommit, **{k: v for k, v in params.items() if v is not None}
                 )
-            # A pooler in front: the options refused, or dropped (a setting the server
-            # reports that did not hold). Before anything is SET on its sessions, it must
-            # give this client one of its own (session mode), or the settings would reach
-            # other clients, and retl's next statement could run without them.
-            pooled = "options" not in params or any(
-                not _held(con, s) for s in wanted if s.split("=", 1)[0] in _REPORTED
-            )
+            # A pooler in front (``_pooled``): before anything is SET on its sessions, it
+            # must give this client one of its own (session mode), or the settings would
+            # reach other clients, and retl's next statement could run without them.
             try:
-                if pooled and not self._sessions_checked:
-                    if _shared_sessions(con, params):
+                if not self._sessions_checked:
+                    # once per engine: the first connection tells for the rest
+                    if _pooled(con, params, wanted) and _shared_sessions(con, params):
                         raise _shared_sessions_error()
                     self._sessions_checked = True
                 if "options" not in params:
@@ -1039,6 +1036,19 @@ def _held(con: psycopg.Connection[Any], setting: str) -> bool:
         return False
     value = con.info.parameter_status(name)
     return value is None or value.split(",")[0] == _REPORTED[name]
+
+
+def _pooled(con: psycopg.Connection[Any], params: dict[str, Any], wanted: Sequence[str]) -> bool:
+    """A pooler in front: the startup options refused (``params`` without them), or dropped:
+    a setting the server reports that did not hold, or ``extra_float_digits`` (which no
+    server reports) other than retl's 3. A server whose own defaults are retl's, behind a
+    pooler that drops the options, does not show it."""
+    if "options" not in params:
+        return True
+    if any(not _held(con, s) for s in wanted if s.split("=", 1)[0] in _REPORTED):
+        return True
+    row = con.execute("SELECT current_setting('extra_float_digits')").fetchone()
+    return row is None or row[0] != "3"
 
 
 def _shared_sessions(con: psycopg.Connection[Any], params: dict[str, Any]) -> bool:

@@ -14,8 +14,9 @@ from reverse_etl.destinations.shared.pii_text import mask_contacts, mask_text
         "amount + 2500000",
         "select amount + 2500000 as cents from orders",
         "(price * 100) + 4479111234",
-        "x[1] + 44 7911 123456",
-        "total + (250) 555-1234",
+        "a + 12.34567",
+        "x + 1 - 2000000",
+        "n + 100 * 25000",
     ],
 )
 def test_an_addition_in_sql_is_not_a_phone(text: str) -> None:
@@ -32,6 +33,11 @@ def test_an_addition_in_sql_is_not_a_phone(text: str) -> None:
         ("tel +447911123456", "tel +447***"),
         ("could not send +1 (415) 555-0100 to", "could not send +1*** to"),
         ("amount+2500000", "amount+250***"),
+        # after a word, the groups of a phone: not an addition
+        ("call bob + 44 20 7946 0958", "call bob + 44***"),
+        ("name + 1 415 555 0100", "name + 1***"),
+        ("contact John + 4420 7946 0958", "contact John + 442***"),
+        ("total + (250) 555-1234", "total + (250***"),
         ("call %2B447911123456", "call %2B447***"),
         ("(+1 415 555 0100)", "(+1***)"),
     ],

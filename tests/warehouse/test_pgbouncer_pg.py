@@ -114,10 +114,11 @@ def test_sync_resync_and_a_concurrent_sync_through_session_mode(
 
 
 def utc_database(pg_server: PgServer, db: PostgresConnection) -> None:
-    """The database's TimeZone UTC, as retl sets it: a pooler that drops the startup options
-    does not show at connect (the settings the server reports are retl's)."""
+    """The database's TimeZone UTC and extra_float_digits 3, as retl sets them: a pooler
+    that drops the startup options does not show at connect (the settings are retl's)."""
     with pg_server.admin(db.dbname) as con:
         con.execute(f"ALTER DATABASE \"{db.dbname}\" SET timezone = 'UTC'")
+        con.execute(f'ALTER DATABASE "{db.dbname}" SET extra_float_digits = 3')
 
 
 def execute_sql(db: PostgresConnection, sql: str) -> None:
@@ -241,15 +242,20 @@ def test_dropped_options_are_set_on_a_server_whose_own_settings_are_retl_s(
 
 
 @pytest.mark.parametrize(
-    "settings",
-    [{}, {"ignore_startup_parameters": "options"}],
-    ids=["options-refused", "options-ignored"],
+    ("settings", "zone"),
+    [
+        ({}, "America/New_York"),
+        ({"ignore_startup_parameters": "options"}, "America/New_York"),
+        ({"ignore_startup_parameters": "options"}, "UTC"),
+    ],
+    ids=["options-refused", "options-ignored", "options-ignored-utc"],
 )
 def test_transaction_mode_is_refused_before_retl_sets_anything_on_the_pool(
     pg_server: PgServer,
     pgbouncer: StartPgBouncer,
     pg_db: PostgresConnection,
     settings: dict[str, str],
+    zone: str,
 ) -> None:
     """Without the state in the warehouse there is no lock to refuse transaction mode: retl
     SET its session settings on a pooled server session, and those PgBouncer does not
@@ -257,9 +263,10 @@ def test_transaction_mode_is_refused_before_retl_sets_anything_on_the_pool(
     for the pool's next client (its floats printed with 3 more digits); retl's own next
     transaction could run on a session without them. The first connection refuses, before
     any setting reaches the pool, when the startup options show a pooler (refused, or
-    dropped: a reported setting, here TimeZone, that did not hold)."""
+    dropped: a reported setting, TimeZone, that did not hold, or extra_float_digits, which no
+    server reports, on a server whose TimeZone is UTC as retl's)."""
     with pg_server.admin(pg_db.dbname) as con:
-        con.execute(f"ALTER DATABASE \"{pg_db.dbname}\" SET TimeZone = 'America/New_York'")
+        con.execute(f"ALTER DATABASE \"{pg_db.dbname}\" SET TimeZone = '{zone}'")
         con.execute(f'ALTER DATABASE "{pg_db.dbname}" SET extra_float_digits = 0')
     bouncer = pgbouncer("transaction", **settings)
     engine = PostgresEngine(through(bouncer, pg_db))
@@ -272,7 +279,7 @@ def test_transaction_mode_is_refused_before_retl_sets_anything_on_the_pool(
         engine.close()
     with bouncer.admin(pg_db.dbname) as other:  # the pool's next client
         assert other.execute("SHOW extra_float_digits").fetchone() == ("0",)
-        assert other.execute("SHOW TimeZone").fetchone() == ("America/New_York",)
+        assert other.execute("SHOW TimeZone").fetchone() == (zone,)
 
 
 def test_a_project_with_local_state_is_refused_in_transaction_mode(

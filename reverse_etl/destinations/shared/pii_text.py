@@ -69,12 +69,14 @@ _EMAIL_TEXT = re.compile(
     f"(?<!{_ADDR})({_ADDR}){_ADDR}*+(?:@|%40)({_DOMAIN}++(?:\\.{_DOMAIN}++)++)"
 )
 # A ``+`` that a space or ``(`` follows, after an operand (a name, a number, ``)`` or ``]``,
-# then at most one space), is SQL's addition, not a phone: ``amount + 2500000`` in an error
-# quoting a model stays readable. ``+44 7911 123456``, ``'+ 44 7911 123456'`` and
-# ``phone: + 44 ...`` are masked; ``phone + 44 7911 123456`` is not (read as an addition).
+# then at most one space), is SQL's addition, unless a phone's groups follow it (one to four
+# digits, a space or dash, more digits): ``amount + 2500000`` and ``a + 12.345`` in an error
+# quoting a model stay readable; ``+44 7911 123456``, ``call bob + 44 20 7946 0958`` and
+# ``'+ 44 7911 123456'`` are masked.
 _OPERAND = r"[\w)\]]"
+_GROUPED = r"\+[ ]*+\(?[0-9]{1,4}\)?[ -]\(?[0-9]"
 _PHONE_TEXT = re.compile(
-    rf"(?<![0-9])(?:(?<!{_OPERAND})(?<!{_OPERAND} )|(?=(?:\+|%2[Bb])[0-9]))"
+    rf"(?<![0-9])(?:(?<!{_OPERAND})(?<!{_OPERAND} )|(?=(?:\+|%2[Bb])[0-9])|(?={_GROUPED}))"
     r"(\+|%2[Bb])([ (]*+[0-9]{1,3})(?:[ ().\/-]*+[0-9]){4,}+"
 )
 _IPV4_TEXT = re.compile(r"(?<![0-9.])([0-9]{1,3})(?:\.[0-9]{1,3}){3}(?![0-9.])")
