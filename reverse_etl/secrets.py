@@ -35,7 +35,7 @@ MASK: Final = "**********"
 # Shorter values would mask ordinary words in every message, and guessing them is trivial.
 MIN_SCRUB_LENGTH: Final = 4
 
-_noted: set[tuple[str, str]] = set()  # (file, key) whose whitespace was reported already
+_noted: set[tuple[str, str]] = set()  # (file, key) whose whitespace this command reported
 
 
 def _inner(quoted: str) -> str:
@@ -154,6 +154,11 @@ def secret_problem(value: str, *, ascii_only: bool, multiline: bool = False) -> 
         if ascii_only and code > 0x7E:
             return "contains a non-ASCII character (API tokens are ASCII)"
     return None
+
+
+def forget_notes() -> None:
+    """A new command: its secrets' whitespace is said again (once per setting and command)."""
+    _noted.clear()
 
 
 def strip_secret(value: str) -> tuple[str, bool]:

@@ -282,3 +282,34 @@ def test_a_warning_the_library_logs_goes_into_the_json_document_an_error_does_no
         ("had whitespace", "destinations.yml"),
         ("file /c.json", None),
     ]
+
+
+def test_a_secret_s_whitespace_is_said_by_every_command_of_a_process(
+    tmp_path: Path, make_project, cli, monkeypatch, server
+) -> None:
+    """The warning was given once per process and setting: a second command in the same
+    process (a test run, a library user's loop) did not say it."""
+    from tests.conftest import SANDBOX_TOKEN
+
+    monkeypatch.setenv("PADDED_TOKEN", SANDBOX_TOKEN + "\n")
+    destinations = (
+        "destinations:\n"
+        "  tt:\n"
+        "    type: tiktok_events\n"
+        "    model: m\n"
+        "    access_token: \"{{ env_var('PADDED_TOKEN') }}\"\n"
+        "    event_source_id: CSANDBOXDEMOPIXEL001\n"
+        f"    api_base_url: {server.base_url}\n"
+    )
+    model = (
+        "select 'e-1' as event_id, 'Purchase' as event, 1700000000 as event_time, "
+        "'https://x.example/p' as page_url, 'a@example.com' as email"
+    )
+    root = make_project(
+        tmp_path, {**PROJECT, "models/m.sql": model, "destinations.yml": destinations}
+    )
+    for _ in range(2):
+        result = cli("sync", "--yes", "--full-refresh", "--project-dir", root)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "had whitespace around it" in result.stderr
+        assert SANDBOX_TOKEN not in result.stdout + result.stderr

@@ -20,6 +20,7 @@ from reverse_etl.cli.runs_cmd import runs_app
 from reverse_etl.cli.ui_cmd import project_feed, ui
 from reverse_etl.errors import RetlError, UsageError, shown_file
 from reverse_etl.reporting.console import CountedWarnings
+from reverse_etl.secrets import forget_notes
 
 # The facade, the renderers and the scaffold import DuckDB, Arrow, pydantic and sqlglot
 # (~1 s): each command imports what it needs when it runs, so `--version` and `--help` do
@@ -52,6 +53,7 @@ def _root(
 ) -> None:
     """retl: sync warehouse rows to ad platforms, only what changed."""
     collector.resume()  # every subcommand passes here first (the root options are parsed)
+    forget_notes()  # a secret's whitespace is said by each command (of a process too)
 
 
 def _load(out: Output, project_dir: Path, vars: str | None, target: str | None) -> "Project":
