@@ -32,10 +32,12 @@ unless an earlier ``sync --sandbox`` marked the same source.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
 import re
+import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -43,6 +45,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import orjson
+from filelock import FileLock
 
 from reverse_etl.destinations.registry import masked_keys
 from reverse_etl.destinations.shared.pii_text import (
@@ -58,6 +61,7 @@ logger = logging.getLogger("reverse_etl.sandbox")
 FEED_FILE: Final = "feed.jsonl"
 MARKS_FILE: Final = "personal_event_ids.json"
 MAX_EVENTS_PER_REQUEST: Final = 100
+_MARK_LOCK_SECONDS: Final = 30  # another sync writing the marks file holds it a moment
 DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 
@@ -83,14 +87,25 @@ def mark_personal_ids(feed: Path, platform: str, source_id: str) -> None:
     cannot be written (the sync must not send then: the ids would be fed raw)."""
     path = marks_path(feed)
     pair = (platform.lower(), source_id)
-    marks = _read_marks(path)
-    if pair in marks:
+    if pair in _read_marks(path):
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = [{"platform": p, "source_id": s} for p, s in sorted(marks | {pair})]
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
-    os.replace(temporary, path)
+    # Two syncs marking at once: each reads, adds its pair and replaces the file, so without
+    # the lock the second replace drops the first one's mark, and its ids are fed raw.
+    with FileLock(str(path.with_name(path.name + ".lock")), timeout=_MARK_LOCK_SECONDS):
+        marks = _read_marks(path)
+        if pair in marks:
+            return
+        document = [{"platform": p, "source_id": s} for p, s in sorted(marks | {pair})]
+        fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+            os.replace(name, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+            raise
 
 
 def _read_marks(path: Path) -> frozenset[tuple[str, str]]:

@@ -148,3 +148,47 @@ def test_a_mark_that_cannot_be_written_stops_the_sync_before_it_sends(tmp_path: 
     assert "nothing was sent" in synced.stderr
     assert "personal_event_ids.json" in synced.stderr and "Traceback" not in synced.stderr
     assert not feed.exists() or all(raw not in feed.read_text() for raw in RAW_IDS)
+
+
+def test_two_syncs_marking_at_once_keep_both_marks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A sync marks its source while another process (a second `sync --sandbox` of the same
+    # project) marks another: each reads the file, adds its pair and replaces the file, so
+    # the later replace dropped the other's mark and that source's ids were fed raw.
+    import contextlib
+    import os
+    import subprocess
+    import sys
+
+    import reverse_etl
+
+    feed = tmp_path / ".retl" / "sandbox" / "feed.jsonl"
+    root = str(Path(reverse_etl.__file__).parents[1])
+    other = [
+        sys.executable,
+        "-c",
+        "import sys; from pathlib import Path; from reverse_etl.sandbox.feed import "
+        "mark_personal_ids; mark_personal_ids(Path(sys.argv[1]), 'Meta', 'pixel-b')",
+        str(feed),
+    ]
+    real_replace = os.replace
+    started: list[subprocess.Popen[bytes]] = []
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        if not started and Path(dst) == marks_path(feed):  # this sync read, not yet written
+            started.append(subprocess.Popen(other, env={**os.environ, "PYTHONPATH": root}))
+            # the other process writes now, unless it waits for this one (then it goes on)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                started[0].wait(timeout=2)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    mark_personal_ids(feed, "TikTok", "pixel-a")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert started[0].wait(timeout=60) == 0
+    marks = orjson.loads(marks_path(feed).read_bytes())
+    assert {(m["platform"], m["source_id"]) for m in marks} == {
+        ("tiktok", "pixel-a"),
+        ("meta", "pixel-b"),
+    }
