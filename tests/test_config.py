@@ -241,6 +241,9 @@ def test_yaml_merge_keys_override_without_duplicate_error(tmp_path, make_project
         ("vars:\n  y:\n    a: 1\n    <<: [5]\n", 4, "vars.y", "expected a mapping"),
         # Python's int digit limit, no tag in the file: it named one ("as the YAML tag !!int")
         ("vars:\n  n: " + "9" * 5000 + "\n", 2, "vars.n", "a number of 5000 characters is too"),
+        # its alias too: the anchor's problem, once (the alias's said 'as the YAML tag !!int')
+        ("vars:\n  a: &x " + "9" * 5000 + "\n  b: *x\n", 2, "vars.a", "a number of 5000"),
+        ("vars:\n  a: &x !!int abc\n  b: [*x, *x]\n", 2, "vars.a", "cannot read 'abc' as"),
     ],
 )
 def test_a_yaml_tag_or_merge_that_does_not_fit_is_a_located_problem(

@@ -198,6 +198,9 @@ class _Builder:
         self.problems: list[Problem] = []
         self._constructor = yaml.SafeLoader("")
         self._merged_counts: dict[int, int] = {}
+        # scalars already said to be unreadable: an alias of one (*x) is the same node, which
+        # PyYAML then calls "unconstructable recursive", not the problem said at its anchor
+        self._unreadable: set[int] = set()
 
     def build(self, node: yaml.Node, key_path: KeyPath) -> Any:
         self.lines.setdefault(key_path, node.start_mark.line + 1)
@@ -259,10 +262,14 @@ class _Builder:
 
     def _construct(self, node: yaml.Node, key_path: KeyPath) -> Any:
         """A scalar's value; a tag it does not fit (``!!int abc``, ``!!timestamp x``) is a
-        problem at its line, not a crash (PyYAML raises ValueError and the like there)."""
+        problem at its line, not a crash (PyYAML raises ValueError and the like there). Said
+        once, at the anchor, of a value its aliases repeat."""
+        if id(node) in self._unreadable:
+            return None
         try:
             return self._constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:
+            self._unreadable.add(id(node))
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             if _too_many_digits(exc, node):  # Python's limit, not a tag written in the file
                 self.problems.append(
