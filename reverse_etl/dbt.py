@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 import yaml
 
+from reverse_etl import project_files
 from reverse_etl.errors import ConfigError
 
 MANIFEST_FILE = "manifest.json"
@@ -149,7 +150,7 @@ def target_dir_for(project_dir: Path) -> Path:
     project_file = project_dir / "dbt_project.yml"
     if not configured and project_file.is_file():
         try:
-            data = yaml.safe_load(project_file.read_text(encoding="utf-8"))
+            data = yaml.safe_load(project_files.read_text(project_file))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot read dbt project file: {exc}", file=project_file) from None
         value = data.get("target-path") if isinstance(data, dict) else None
@@ -218,7 +219,7 @@ def _read_catalog(path: Path) -> dict[str, dict[str, str]]:
 
 def _read_json(path: Path, hint: str) -> dict[str, Any]:
     try:
-        data = orjson.loads(path.read_bytes())
+        data = orjson.loads(project_files.read_bytes(path, max_bytes=None))
     except OSError as exc:
         raise ConfigError(f"cannot read {path.name}: {exc.strerror or exc}", file=path) from None
     except orjson.JSONDecodeError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from reverse_etl import project_files
 from reverse_etl.errors import ConfigError, Problem, unreadable_text
 
 KeyPath = tuple[str | int, ...]
@@ -59,7 +60,7 @@ def load_yaml(path: Path, *, required: bool = True) -> LoadedYaml | None:
             raise ConfigError(f"{path.name} not found", file=path, hint=f"create {path}")
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = project_files.read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         message, line, hint = unreadable_text(exc, f"cannot read {path.name}")
         raise ConfigError(message, file=path, line=line, hint=hint) from None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reverse_etl import project_files
 from reverse_etl.errors import EngineError, ModelError, Problem, unreadable_text
 from reverse_etl.models import dbt_names
 from reverse_etl.models.dag import ModelFile, discover_models, topo_order, upstream
@@ -154,7 +155,7 @@ def _render_file(mf: ModelFile, ctx: RenderContext) -> Model:
     try:
         # utf-8-sig: a byte order mark (Windows editors write one) is no part of the SQL;
         # left in, the checker read the first statement as a syntax error to report to us.
-        text = mf.path.read_text(encoding="utf-8-sig")
+        text = project_files.read_text(mf.path, "utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         message, line, hint = unreadable_text(exc, "cannot read model")
         raise ModelError(message, file=mf.path, line=line, hint=hint) from None

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from reverse_etl import project_files
+
 if TYPE_CHECKING:  # compile.py imports this module
     from reverse_etl.models.compile import Model
 
@@ -88,7 +90,7 @@ class ModelLines:
 
 def _read_lines(path: Path) -> tuple[str, ...]:
     try:
-        return tuple(path.read_text(encoding="utf-8-sig").splitlines())  # as compile reads it
+        return tuple(project_files.read_text(path, "utf-8-sig").splitlines())  # as compile
     except (OSError, UnicodeDecodeError):
         return ()
 

@@ -47,6 +47,7 @@ from typing import Any, Final
 import orjson
 from filelock import FileLock
 
+from reverse_etl import project_files
 from reverse_etl.destinations.registry import masked_keys
 from reverse_etl.destinations.shared.pii_text import (
     looks_pii,
@@ -111,7 +112,7 @@ def mark_personal_ids(feed: Path, platform: str, source_id: str) -> None:
 def _read_marks(path: Path) -> frozenset[tuple[str, str]]:
     """The marked (platform, source ID) pairs; none when the file is missing or damaged."""
     try:
-        document = orjson.loads(path.read_bytes())
+        document = orjson.loads(project_files.read_bytes(path))
     except (OSError, orjson.JSONDecodeError):
         return frozenset()
     if not isinstance(document, list):
