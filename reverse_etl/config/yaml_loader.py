@@ -271,25 +271,20 @@ class _Builder:
             return self._constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as exc:
             self._unreadable.add(id(node))
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             if _too_many_digits(exc, node):  # Python's limit, not a tag written in the file
-                self.problems.append(
-                    Problem(
-                        f"a number of {len(str(node.value))} characters is too long to read",
-                        file=self.path,
-                        line=node.start_mark.line + 1,
-                        key=format_key_path(key_path) or None,
-                        hint="write a number of at most a few dozen digits",
-                    )
-                )
-                return None
+                message = f"a number of {len(str(node.value))} characters is too long to read"
+                hint = "write a number of at most a few dozen digits"
+            else:
+                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+                message = f"cannot read {_shown(node)} as the YAML tag {tag} says"
+                hint = f"remove the {tag} tag, or write a value of that type"
             self.problems.append(
                 Problem(
-                    f"cannot read {_shown(node)} as the YAML tag {tag} says",
+                    message,
                     file=self.path,
                     line=node.start_mark.line + 1,
                     key=format_key_path(key_path) or None,
-                    hint=f"remove the {tag} tag, or write a value of that type",
+                    hint=hint,
                 )
             )
             return None
