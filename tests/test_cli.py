@@ -208,6 +208,30 @@ def test_a_usage_error_s_json_quotes_no_argument_and_follows_the_last_format(run
 
 
 @pytest.mark.slow
+def test_a_usage_error_s_text_quotes_no_argument(run_cli) -> None:
+    """The same mistyped --vars in text mode: click's usage block and its Error: line, but
+    the extra argument is not quoted back into the CI log (it was: only JSON hid it)."""
+    result = run_cli("plan", "--vars", "{token:", "SECRET-arg-61a")
+    assert result.returncode == 1
+    assert "SECRET-arg-61a" not in result.stdout + result.stderr
+    assert "Usage: " in result.stderr and " plan [OPTIONS]" in result.stderr
+    assert "Error: Got unexpected extra argument(s)" in result.stderr
+    unknown = run_cli("plan", "--bogus")  # an unknown option is still named
+    assert unknown.returncode == 1 and "No such option: --bogus" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_retl_alone_prints_its_help_without_a_traceback(run_cli) -> None:
+    """`retl` with no argument at all: the --format scan of the command line raised
+    ValueError on an empty one (zip strict), a traceback instead of the help."""
+    result = run_cli()
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert " [OPTIONS] COMMAND [ARGS]" in result.stdout + result.stderr
+    assert "sync" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
 def test_init_refuses_to_overwrite(tmp_path, run_cli) -> None:
     root = tmp_path / "shop"
     (root / "models").mkdir(parents=True)

@@ -567,7 +567,7 @@ def main() -> None:
     if _json_requested(sys.argv[1:]):
         _main_json()
     try:
-        app()
+        _main_text()
     except SystemExit as exc:
         if exc.code == 2 and not output.UNEXPECTED.is_set():
             sys.exit(1)
@@ -581,7 +581,7 @@ def _json_requested(args: list[str]) -> bool:
     """Whether the command line asks for ``--format json`` (before click has parsed it:
     a usage error stops click before any option is read)."""
     chosen = None
-    for a, b in zip(args, [*args[1:], ""], strict=True):
+    for a, b in zip(args, [*args[1:], ""], strict=False):
         if a.startswith("--format="):
             chosen = a.removeprefix("--format=")
         elif a == "--format":
@@ -589,19 +589,44 @@ def _json_requested(args: list[str]) -> bool:
     return chosen == "json"
 
 
+def _click_error() -> type[Exception]:
+    """click's ``ClickException``, through typer's public BadParameter (typer vendors click
+    since 0.2x)."""
+    return {c.__name__: c for c in typer.BadParameter.__mro__}["ClickException"]
+
+
+def _unquoted(message: str) -> str:
+    """click's message without the extra arguments it quotes back: a mistyped
+    ``--vars '{token: X}'`` (unquoted) leaves X as an extra argument, which would otherwise
+    reach a CI log or a document CI keeps (no secret is registered to mask yet)."""
+    return _EXTRA_ARGS.sub(r"\1", message)
+
+
+def _main_text() -> NoReturn:
+    """``app()`` as in standalone mode, click's usage block and ``Error:`` line on stderr as
+    it says them, but with no extra argument quoted back (``_unquoted``)."""
+    try:
+        code = app(standalone_mode=False)
+    except _click_error() as exc:
+        error: Any = exc  # a click.ClickException
+        error.message = _unquoted(str(error.message))
+        error.show()
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        typer.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 def _main_json() -> NoReturn:
     """``app()`` as in standalone mode, but a usage error is said as every other error of
     ``--format json`` is: its JSON document on stdout and one ``error:`` line on stderr (not
     click's usage block)."""
-    # click's classes through typer's public BadParameter (typer vendors click since 0.2x)
-    bases: dict[str, type[Exception]] = {c.__name__: c for c in typer.BadParameter.__mro__}
     try:
         code = app(standalone_mode=False)
-    except bases["ClickException"] as exc:
+    except _click_error() as exc:
         error: Any = exc  # a click.ClickException
-        # Extra arguments are quoted back by click: a mistyped --vars '{token: X}' would put
-        # X in a document CI keeps, and in its log.
-        message = _EXTRA_ARGS.sub(r"\1", str(error.format_message()))
+        message = _unquoted(str(error.format_message()))
         ctx = getattr(error, "ctx", None)
         key = getattr(error, "option_name", None)  # NoSuchOption, BadOptionUsage
         param = getattr(error, "param", None)  # BadParameter, MissingParameter
