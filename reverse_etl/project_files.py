@@ -1,33 +1,57 @@
 """Reading a file of the project (``retl_project.yml``, ``destinations.yml``, a model, a
-dbt artifact, a file retl keeps in its state folder) whole, safely.
+dbt artifact, a file retl keeps in its state folder) whole, safely; and writing a file of the
+state folder without following a link.
 
 Such a file may come from an untrusted pull request, which can commit a symbolic link to a
 device (``/dev/zero``: a read that never ends and grows without limit) or stand a pipe where
 a file is expected (a read that blocks). Only a regular file is read, and at most
 ``max_bytes`` of it: anything else is an ``OSError`` whose ``strerror`` says why, which the
 callers already turn into their located "cannot read FILE: ..." message.
+
+A pull request can also commit ``.retl/<file>`` as a symbolic link to a file outside the
+project (``~/.bashrc``): retl's writes there replace the link itself (``write_atomic``: a
+temporary file renamed over it) or refuse it (``open_append``), never write through it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 # More than any config file or model holds; a dbt manifest can be larger (no cap there).
 MAX_PROJECT_FILE_BYTES = 64 * 1024 * 1024
+
+_NOT_REGULAR = "not a regular file (a device, a pipe or a socket)"
+# A pipe opened for reading without a writer, or for writing without a reader, must not block.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def _refuse_mode(mode: int, path: Path | str) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, _NOT_REGULAR, str(path))
+
+
+def open_regular(path: Path | str) -> BinaryIO:
+    """``path`` opened for reading (binary), when it is a regular file (a symbolic link to
+    one too); else an ``OSError`` saying why. A device is refused before it is opened; a pipe
+    put in its place meanwhile is opened without blocking, then refused."""
+    _refuse_mode(os.stat(path).st_mode, path)  # follows a symbolic link: what would be read
+    return _regular(os.open(path, os.O_RDONLY | _NONBLOCK | _BINARY), path, "rb")
 
 
 def read_bytes(path: Path, max_bytes: int | None = MAX_PROJECT_FILE_BYTES) -> bytes:
     """The bytes of ``path``, a regular file (a symbolic link to one too) of at most
     ``max_bytes`` (None: any size)."""
-    mode = os.stat(path).st_mode  # follows a symbolic link: what would be read
-    if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    if not stat.S_ISREG(mode):
-        raise OSError(errno.EINVAL, "not a regular file (a device, a pipe or a socket)", str(path))
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         data = f.read() if max_bytes is None else f.read(max_bytes + 1)
     if max_bytes is not None and len(data) > max_bytes:
         raise OSError(
@@ -43,3 +67,40 @@ def read_text(
 ) -> str:
     """``read_bytes`` decoded (a ``UnicodeDecodeError`` as ``Path.read_text`` raises it)."""
     return read_bytes(path, max_bytes).decode(encoding)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` as ``path``, whole or not at all: into a new temporary file beside it
+    (created exclusively: never a link's target), then renamed over ``path`` (a symbolic
+    link there is replaced, its target left untouched). Raises ``OSError``."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+
+
+def open_append(path: Path) -> BinaryIO:
+    """``path`` opened to append (binary), created when missing; an ``OSError``
+    when it is a symbolic link (whose target is outside retl's say) or not a regular file."""
+    if path.is_symlink():
+        raise OSError(errno.ELOOP, "a symbolic link, which retl does not write through", str(path))
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _NONBLOCK | _BINARY
+    return _regular(os.open(path, flags, 0o666), path, "ab")
+
+
+def _regular(fd: int, path: Path | str, mode: str) -> BinaryIO:
+    """The file ``fd`` (opened without blocking) as a file object, when it is a regular
+    file; else it is closed and an ``OSError`` raised."""
+    try:
+        _refuse_mode(os.fstat(fd).st_mode, path)
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, mode)  # type: ignore[return-value]
+    except BaseException:
+        os.close(fd)
+        raise

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from reverse_etl import project_files
 from reverse_etl.history.records import RunRecord
 from reverse_etl.secrets import scrub_data
 
@@ -35,14 +36,8 @@ def write_refused(folder: Path, run: RunRecord, suffix: str = SUFFIX) -> Path:
     )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{run.run_id}{suffix}"
-    partial = folder / f".{run.run_id}{suffix}.partial"
     document = orjson.dumps(scrub_data(run.to_dict()), option=orjson.OPT_INDENT_2)
-    try:
-        partial.write_bytes(document)
-        partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    project_files.write_atomic(path, document)  # a temporary file of its own, renamed
     return path
 
 
@@ -65,7 +60,7 @@ def _records(folder: Path, suffix: str) -> Iterator[tuple[RunRecord, Path]]:
     """The records in ``folder``, with their files; unreadable ones left out."""
     for path in sorted(folder.glob(f"*{suffix}")) if folder.is_dir() else ():
         try:
-            yield _record(orjson.loads(path.read_bytes())), path
+            yield _record(orjson.loads(project_files.read_bytes(path))), path
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             continue
 

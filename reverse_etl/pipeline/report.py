@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from reverse_etl import project_files
 from reverse_etl.destinations.shared.pii_text import mask_text
 from reverse_etl.errors import Problem
 from reverse_etl.pipeline.plan import DestinationPlan
@@ -138,12 +139,10 @@ def write_report(folder: Path, report: SyncReport) -> Path:
     path = folder / f"{report.run_id}.json"
     report.report_path = path
     document = orjson.dumps(scrub_data(report.to_dict()), option=orjson.OPT_INDENT_2, default=str)
-    partial = folder / f".{report.run_id}.json.partial"
     try:
-        partial.write_bytes(scrub(document.decode()).encode())  # CI uploads these files
-        partial.replace(path)
+        # A temporary file of its own (never a pull request's link, written through)
+        project_files.write_atomic(path, scrub(document.decode()).encode())  # CI uploads it
     except BaseException:
         report.report_path = None
-        partial.unlink(missing_ok=True)
         raise
     return path

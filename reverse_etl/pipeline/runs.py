@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from reverse_etl import project_files
 from reverse_etl.__about__ import __version__
 from reverse_etl.errors import UsageError
 from reverse_etl.history.read import HistoryReader
@@ -202,7 +203,7 @@ def _said(report: Path, root: Path) -> tuple[tuple[str, ...], str | None]:
     it, or a report of a warehouse state's run kept elsewhere), files inside the project
     ``root`` named as the command named them."""
     try:
-        document = orjson.loads(report.read_bytes())
+        document = orjson.loads(project_files.read_bytes(report))
     except (OSError, orjson.JSONDecodeError):
         return (), None
     if not isinstance(document, dict):

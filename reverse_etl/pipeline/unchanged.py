@@ -49,6 +49,7 @@ from typing import Any
 
 import orjson
 
+from reverse_etl import project_files
 from reverse_etl.__about__ import __version__
 from reverse_etl.engine.file_paths import READERS
 
@@ -185,12 +186,12 @@ class CleanDiff:
         self._write(entries_with(self.record, self.key, entry))
 
     def _write(self, entries: dict[str, Any]) -> None:
-        temp = self.record.with_name(f".{self.record.name}.{os.getpid()}.tmp")
-        try:
-            temp.write_bytes(orjson.dumps({"format": _FORMAT, "scopes": entries}))
-            os.replace(temp, self.record)
-        except OSError:
-            temp.unlink(missing_ok=True)
+        # A temporary file of its own, renamed over the record: a pull request's symbolic
+        # link there (to ~/.bashrc) is replaced, never written through.
+        with contextlib.suppress(OSError):
+            project_files.write_atomic(
+                self.record, orjson.dumps({"format": _FORMAT, "scopes": entries})
+            )
 
 
 def clean_diff(
@@ -367,7 +368,9 @@ def state_print_sql(latest: str) -> str:
 
 def _read(record: Path) -> dict[str, Any]:
     try:
-        data = orjson.loads(record.read_bytes())
+        # A regular file only (a pull request's pipe or link to /dev/zero there would block
+        # or never end): anything else is no record, and the diff runs.
+        data = orjson.loads(project_files.read_bytes(record))
     except (OSError, orjson.JSONDecodeError):
         return {}
     if not isinstance(data, dict) or data.get("format") != _FORMAT:

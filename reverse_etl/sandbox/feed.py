@@ -32,12 +32,10 @@ unless an earlier ``sync --sandbox`` marked the same source.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -98,15 +96,7 @@ def mark_personal_ids(feed: Path, platform: str, source_id: str) -> None:
         if pair in marks:
             return
         document = [{"platform": p, "source_id": s} for p, s in sorted(marks | {pair})]
-        fd, name = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(orjson.dumps(document, option=orjson.OPT_INDENT_2))
-            os.replace(name, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(name)
-            raise
+        project_files.write_atomic(path, orjson.dumps(document, option=orjson.OPT_INDENT_2))
 
 
 def _read_marks(path: Path) -> frozenset[tuple[str, str]]:
@@ -326,7 +316,8 @@ class SandboxFeed:
                     os.replace(self.path, self.path.with_name(self.path.name + ".1"))
                 # One write per request in append mode: lines of two emulators writing the
                 # same feed (retl sandbox and a sync --sandbox) never interleave mid-line.
-                with self.path.open("ab") as f:
+                # Never through a symbolic link (a pull request's, to ~/.bashrc): refused.
+                with project_files.open_append(self.path) as f:
                     f.write(data)
             except OSError:
                 logger.debug("sandbox feed %s not written", self.path, exc_info=True)
@@ -361,7 +352,7 @@ def _tail_lines(path: Path, count: int, chunk: int = 64 * 1024) -> list[bytes]:
     if count <= 0:
         return []
     try:
-        with path.open("rb") as f:
+        with project_files.open_regular(path) as f:  # a pipe there would block
             end = f.seek(0, os.SEEK_END)
             data = b""
             pos = end

@@ -25,7 +25,10 @@ from types import TracebackType
 
 from filelock import FileLock, Timeout
 
+from reverse_etl import project_files
 from reverse_etl.errors import LockError, LockHeldError
+
+_MAX_INFO_BYTES = 64 * 1024  # a pid, a host, a time and a run's id: a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class SyncLock:
         try:
             self._lock.acquire()
         except Timeout:
-            holder = self.info.read_text(encoding="utf-8").strip() if self.info.exists() else ""
+            holder = _read_info(self.info)
             holder = holder.split("\n", 1)[0]  # the pid, host and start; not the run
             raise LockHeldError(
                 "another retl sync is running on this state" + (f" ({holder})" if holder else ""),
@@ -83,9 +86,11 @@ class SyncLock:
             said = {"run_id": run_id, "command": command, "started_at": now.isoformat()}
             run = json.dumps(said) + "\n"
         started = now.isoformat(timespec="seconds")
-        self.info.write_text(
-            f"pid {os.getpid()} on {socket.gethostname()} since {started}\n{run}",
-            encoding="utf-8",
+        # Replaced, not written through: a pull request may commit the file as a symbolic
+        # link (to ~/.bashrc), which the sync would otherwise overwrite.
+        project_files.write_atomic(
+            self.info,
+            f"pid {os.getpid()} on {socket.gethostname()} since {started}\n{run}".encode(),
         )
         return self
 
@@ -95,10 +100,7 @@ class SyncLock:
         lock (None when there is none: no sync, or one killed before it could remove it;
         a reader compares the PID with the one DuckDB names as the file's holder)."""
         info = state_file.with_name(state_file.name + ".lock.info")
-        try:
-            first, _, rest = info.read_text(encoding="utf-8").strip().partition("\n")
-        except OSError:
-            return None
+        first, _, rest = _read_info(info).partition("\n")
         found = re.match(r"pid (\d+) on (\S+) since (\S+)", first)
         if not found:
             return None
@@ -133,6 +135,15 @@ class SyncLock:
     ) -> None:
         self.info.unlink(missing_ok=True)
         self._lock.release()
+
+
+def _read_info(info: Path) -> str:
+    """The lock's info file, stripped; "" when there is none, or none retl can read: a
+    pipe or a link to a device (a pull request's) would block or never end."""
+    try:
+        return project_files.read_text(info, max_bytes=_MAX_INFO_BYTES).strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
 
 
 def held_since(holder: str) -> dt.datetime | None:

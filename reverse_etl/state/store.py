@@ -18,6 +18,7 @@ import functools
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -199,11 +200,28 @@ class LocalStateStore:
                 raise
             raise error from None
 
+    def _check_files(self) -> None:
+        """The state file and its write-ahead log are regular files, when they exist, and no
+        symbolic links: a pull request may commit either. A pipe blocks DuckDB's open (retl
+        plan, state show and runs hung on one); a folder or a device is no database; DuckDB
+        writes through a link (a ``.wal`` linked to ``~/.bashrc`` was overwritten with the
+        log's bytes, a link to a missing file made a database outside the state folder)."""
+        wal = self.path.with_name(self.path.name + ".wal")
+        for file, what in ((self.path, "it is"), (wal, f"its write-ahead log {wal.name} is")):
+            try:
+                mode = os.lstat(file).st_mode
+            except FileNotFoundError:
+                continue
+            if stat.S_ISLNK(mode):
+                raise self._not_a_state(
+                    f"{what} a symbolic link, which DuckDB would write through (retl keeps "
+                    "plain files there; state.path in retl_project.yml moves the state folder)"
+                )
+            if not stat.S_ISREG(mode):
+                raise self._not_a_state(f"{what} not a regular file (a folder, a pipe or a device)")
+
     def _attach(self) -> None:
-        if self.path.exists() and not self.path.is_file():
-            # A pipe would block the open (retl plan, state show, runs hung on one); a folder
-            # or a device is no database either.
-            raise self._not_a_state("it is not a regular file (a folder, a pipe or a device)")
+        self._check_files()
         if self.read_only and not self.path.exists():
             # Nothing synced yet: an empty in-memory state with the same schema.
             self.engine.execute(f"ATTACH ':memory:' AS {ALIAS}")
@@ -374,6 +392,7 @@ class LocalStateStore:
         replays the log's committed transactions; an open transaction is in neither). A
         sync writes the file only when it folds a destination's journal and when it ends;
         a holder that keeps writing gets a StateError after SNAPSHOT_ATTEMPTS copies."""
+        self._check_files()  # a copy of a pipe or a device would never end
         folder = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.read-", dir=self.path.parent))
         self._snapshot_dir = folder
         copy = folder / self.path.name

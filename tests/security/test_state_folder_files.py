@@ -1,0 +1,295 @@
+"""The files of the state folder (``.retl/``) from an untrusted pull request: it can commit
+any of them as a pipe (a read of it blocked: a CI job ran to its timeout), as a symbolic link
+to a device, or as a symbolic link to a file outside the project (``~/.bashrc``), which retl
+wrote through (the lock's info file, the unchanged-inputs record, DuckDB's write-ahead log).
+Each read below is refused (or the optional file ignored), each write leaves the link's
+target as it was."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from reverse_etl import project_files
+from reverse_etl.engine.duckdb import DuckDBEngine
+from reverse_etl.errors import StateDamagedError
+from reverse_etl.history.records import RunRecord
+from reverse_etl.history.refused import read_refused, write_refused
+from reverse_etl.pipeline.report import SyncReport, write_report
+from reverse_etl.pipeline.runs import _said
+from reverse_etl.pipeline.unchanged import CleanDiff
+from reverse_etl.sandbox.feed import SandboxFeed, read_feed
+from reverse_etl.state.lock import SyncLock
+from reverse_etl.state.store import LocalStateStore
+from tests.history.test_refused_records import _refused
+
+T = TypeVar("T")
+VICTIM = b"export PATH=$HOME/bin:$PATH\n"
+SAFETY_NET_SECONDS = 30  # no timing assertion: the calls take milliseconds
+
+
+@pytest.fixture
+def victim(tmp_path: Path) -> Path:
+    """A file outside the state folder that a pull request's link points at."""
+    path = tmp_path / "home" / ".bashrc"
+    path.parent.mkdir()
+    path.write_bytes(VICTIM)
+    return path
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "project" / ".retl"
+    path.mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def pipes() -> Iterator[list[Path]]:
+    """The pipes a test made: a reader still blocked on one (the defect) is let go at the
+    end, so that the failing test does not leave a thread blocked forever."""
+    made: list[Path] = []
+    yield made
+    for pipe in made:
+        with contextlib.suppress(OSError):
+            os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def _pipe(path: Path, pipes: list[Path]) -> Path:
+    os.mkfifo(path)
+    pipes.append(path)
+    return path
+
+
+def _bounded(call: Callable[[], T]) -> T:
+    """``call``'s result, run in a thread. The join's timeout is a safety net only: a call
+    that blocks on a pipe fails the test instead of hanging the suite."""
+    result: list[Any] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(call())
+        except BaseException as exc:
+            error.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=SAFETY_NET_SECONDS)
+    if thread.is_alive():
+        pytest.fail("the call blocked on a pipe of the state folder")
+    if error:
+        raise error[0]
+    return result[0]
+
+
+# --- project_files ------------------------------------------------------------------------
+
+
+def test_open_regular_refuses_a_pipe_without_blocking(tmp_path: Path, pipes: list[Path]) -> None:
+    pipe = _pipe(tmp_path / "p", pipes)
+    with pytest.raises(OSError, match="not a regular file"):
+        _bounded(lambda: project_files.open_regular(pipe))
+
+
+def test_write_atomic_replaces_a_link_and_leaves_its_target(tmp_path: Path, victim: Path) -> None:
+    link = tmp_path / "f.json"
+    link.symlink_to(victim)
+    project_files.write_atomic(link, b"{}")
+    assert not link.is_symlink() and link.read_bytes() == b"{}"
+    assert victim.read_bytes() == VICTIM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json", "home"]  # no temp left
+
+
+def test_open_append_refuses_a_link_and_a_pipe(
+    tmp_path: Path, victim: Path, pipes: list[Path]
+) -> None:
+    link = tmp_path / "feed.jsonl"
+    link.symlink_to(victim)
+    with pytest.raises(OSError, match="symbolic link"):
+        project_files.open_append(link)
+    pipe = _pipe(tmp_path / "p", pipes)
+    with pytest.raises(OSError):
+        _bounded(lambda: project_files.open_append(pipe))
+    assert victim.read_bytes() == VICTIM
+
+
+# --- the lock's info file -------------------------------------------------------------------
+
+
+def test_the_lock_info_file_as_a_pipe_names_no_holder(state_dir: Path, pipes: list[Path]) -> None:
+    state = state_dir / "state.duckdb"
+    _pipe(state_dir / "state.duckdb.lock.info", pipes)
+    assert _bounded(lambda: SyncLock.holder(state)) is None
+
+
+def test_the_lock_info_file_as_a_link_to_a_device_names_no_holder(state_dir: Path) -> None:
+    state = state_dir / "state.duckdb"
+    (state_dir / "state.duckdb.lock.info").symlink_to("/dev/zero")
+    assert SyncLock.holder(state) is None
+
+
+def test_a_sync_does_not_write_through_a_linked_lock_info_file(
+    state_dir: Path, victim: Path
+) -> None:
+    state = state_dir / "state.duckdb"
+    info = state_dir / "state.duckdb.lock.info"
+    info.symlink_to(victim)
+    with SyncLock(state, ("r1", "sync")):
+        assert "pid" in info.read_text(encoding="utf-8") and not info.is_symlink()
+        holder = SyncLock.holder(state)
+        assert holder is not None and holder.run_id == "r1"
+    assert victim.read_bytes() == VICTIM
+
+
+# --- the unchanged-inputs record ------------------------------------------------------------
+
+
+def _clean(record: Path) -> CleanDiff:
+    return CleanDiff(record, "k", "inputs", "state", [], [])
+
+
+def test_the_unchanged_record_as_a_pipe_is_no_record(state_dir: Path, pipes: list[Path]) -> None:
+    record = _pipe(state_dir / "state.duckdb.unchanged.json", pipes)
+    assert _bounded(lambda: _clean(record).known_rows()) is None
+
+
+def test_the_unchanged_record_is_not_written_through_a_link(state_dir: Path, victim: Path) -> None:
+    record = state_dir / "state.duckdb.unchanged.json"
+    record.symlink_to(victim)
+    _clean(record).remember(7)
+    assert victim.read_bytes() == VICTIM
+    assert _clean(record).known_rows() == 7
+
+
+def test_the_unchanged_record_is_not_written_through_a_linked_temp_file(
+    state_dir: Path, victim: Path
+) -> None:
+    # the temporary file had a name a pull request could commit: the process's id
+    record = state_dir / "state.duckdb.unchanged.json"
+    (state_dir / f".{record.name}.{os.getpid()}.tmp").symlink_to(victim)
+    _clean(record).remember(7)
+    assert victim.read_bytes() == VICTIM
+    assert _clean(record).known_rows() == 7
+
+
+# --- run reports and the refused runs' records ----------------------------------------------
+
+
+def test_a_run_report_is_not_written_through_a_linked_partial_file(
+    state_dir: Path, victim: Path
+) -> None:
+    runs = state_dir / "runs"
+    runs.mkdir()
+    report = SyncReport(plans=[], sandbox=False, run_id="20260101T000000Z-abcdef")
+    (runs / f".{report.run_id}.json.partial").symlink_to(victim)
+    path = write_report(runs, report)
+    assert victim.read_bytes() == VICTIM
+    assert b"abcdef" in path.read_bytes()
+
+
+def test_a_run_report_that_is_a_pipe_says_nothing(state_dir: Path, pipes: list[Path]) -> None:
+    report = _pipe(state_dir / "r.json", pipes)
+    assert _bounded(lambda: _said(report, state_dir.parent)) == ((), None)
+
+
+def _run() -> RunRecord:
+    return _refused("r-1", dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+
+
+def test_a_refused_runs_record_is_not_written_through_a_linked_partial_file(
+    state_dir: Path, victim: Path
+) -> None:
+    runs = state_dir / "runs"
+    runs.mkdir()
+    (runs / ".r-1.refused.json.partial").symlink_to(victim)
+    write_refused(runs, _run())
+    assert victim.read_bytes() == VICTIM
+    assert [r.run_id for r in read_refused(runs, dt.datetime(2025, 1, 1))] == ["r-1"]
+
+
+def test_a_refused_runs_record_that_is_a_pipe_is_left_out(
+    state_dir: Path, pipes: list[Path]
+) -> None:
+    runs = state_dir / "runs"
+    runs.mkdir()
+    write_refused(runs, _run())
+    _pipe(runs / "r-0.refused.json", pipes)
+    found = _bounded(lambda: read_refused(runs, dt.datetime(2025, 1, 1)))
+    assert [r.run_id for r in found] == ["r-1"]
+
+
+# --- the sandbox's feed ---------------------------------------------------------------------
+
+
+def test_the_feed_is_not_appended_through_a_link(state_dir: Path, victim: Path) -> None:
+    feed = state_dir / "sandbox" / "feed.jsonl"
+    feed.parent.mkdir()
+    feed.symlink_to(victim)
+    SandboxFeed(feed)._append(b'{"id": "x"}\n')
+    assert victim.read_bytes() == VICTIM
+
+
+def test_a_feed_that_is_a_pipe_reads_as_empty(state_dir: Path, pipes: list[Path]) -> None:
+    feed = state_dir / "sandbox" / "feed.jsonl"
+    feed.parent.mkdir()
+    _pipe(feed, pipes)
+    assert _bounded(lambda: read_feed(feed)) == []
+
+
+# --- the state database's write-ahead log ---------------------------------------------------
+
+
+def _make_state(path: Path) -> None:
+    engine = DuckDBEngine()
+    try:
+        LocalStateStore(engine, path).close()
+    finally:
+        engine.close()
+
+
+def _open(path: Path, read_only: bool) -> None:
+    engine = DuckDBEngine()
+    try:
+        LocalStateStore(engine, path, read_only=read_only).close()
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_write_ahead_log_that_is_a_pipe_is_refused(
+    state_dir: Path, pipes: list[Path], read_only: bool
+) -> None:
+    state = state_dir / "state.duckdb"
+    _make_state(state)
+    _pipe(state_dir / "state.duckdb.wal", pipes)
+    with pytest.raises(StateDamagedError, match=r"state\.duckdb\.wal is not a regular file"):
+        _bounded(lambda: _open(state, read_only))
+
+
+def test_a_write_ahead_log_linked_outside_is_refused_and_not_written(
+    state_dir: Path, victim: Path
+) -> None:
+    state = state_dir / "state.duckdb"
+    _make_state(state)
+    (state_dir / "state.duckdb.wal").symlink_to(victim)
+    with pytest.raises(StateDamagedError, match="symbolic link"):
+        _open(state, read_only=False)
+    assert victim.read_bytes() == VICTIM
+
+
+def test_a_state_file_linked_to_a_missing_file_outside_is_refused(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    state = state_dir / "state.duckdb"
+    state.symlink_to(tmp_path / "elsewhere.duckdb")
+    with pytest.raises(StateDamagedError, match="symbolic link"):
+        _open(state, read_only=False)
+    assert not (tmp_path / "elsewhere.duckdb").exists()
