@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from reverse_etl.check import DestinationCheck
 from reverse_etl.delivery.retry import RetryPolicy
+from reverse_etl.destinations.tiktok import sources
 from reverse_etl.destinations.tiktok.auth import Credentials, CredentialsStore
 from reverse_etl.destinations.tiktok.check import _retrying
 from reverse_etl.errors import TransientDestinationError
@@ -301,6 +302,37 @@ def test_names_are_matched_and_new_creates_nothing(
     assert failed(missing)["event_source"][0] == "destinations.tiktok.event_source_name"
     assert new.ok and "the first sync creates it" in new.items[2].message
     assert [p.pixel_name for p in world.pixels(DEMO_ADVERTISER_ID)] == ["Demo Shop Pixel"]
+    assert "pixel/create/" not in server.stats.requests_by_endpoint()
+
+
+def test_a_name_past_the_page_cap_fails_saying_so(
+    server: SandboxServer, world: SandboxWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing longer than retl reads (sources.MAX_PAGES, lowered here to 2) made the check
+    of a NEW destination say "the first sync creates it" when the name was on a later page."""
+    monkeypatch.setattr(sources, "MAX_PAGES", 2)
+    for i in range(45):
+        world.add_pixel(DEMO_ADVERTISER_ID, f"Launch Pixel copy {i:02d}")
+    world.add_pixel(DEMO_ADVERTISER_ID, "Launch Pixel")
+    monkeypatch.setenv("RETL_CREDENTIALS_FILE", str(tmp_path / "creds.json"))
+    token = Credentials(SecretStr(SECRET), (DEMO_ADVERTISER_ID,), (), "app", "", server.base_url)
+    CredentialsStore().save("app", token)
+    result = check(
+        project(
+            tmp_path / "new",
+            server.base_url,
+            auth_method="oauth",
+            access_token="",
+            event_source_id="",
+            target_event_source="NEW",
+            event_source_name='"Launch Pixel"',
+        )
+    )
+    assert statuses(result) == {"token": "ok", "advertiser": "ok", "event_source": "failed"}
+    key, hint = failed(result)["event_source"]
+    assert key == "destinations.tiktok.event_source_name"
+    assert "event_source_id" in (hint or "")
+    assert "first 2 of the 3 pages" in result.items[2].message
     assert "pixel/create/" not in server.stats.requests_by_endpoint()
 
 

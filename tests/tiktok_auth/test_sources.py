@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from reverse_etl.destinations.tiktok import sources
 from reverse_etl.destinations.tiktok.sources import (
     PIXEL_CREATE_PATH,
     PIXEL_LIST_PATH,
@@ -197,6 +198,55 @@ def test_ambiguous_name_lists_the_ids(
     assert "target_event_source: ID" in (error.hint or "")
     ids = error.message.rsplit(": ", 1)[1].split(", ")
     assert len(set(ids)) == 2
+
+
+def _pixels_past_a_two_page_cap(world: SandboxWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three pages of pixels containing "Checkout" (20 a page), the exact one last (page 3),
+    with retl's page cap lowered to 2 (it is 500: 10 000 pixels would be slow to seed)."""
+    monkeypatch.setattr(sources, "MAX_PAGES", 2)
+    for i in range(45):
+        world.add_pixel(ADVERTISER, f"Checkout copy {i:02d}")
+    world.add_pixel(ADVERTISER, "Checkout", code="CEXACTCHECKOUT000001")
+
+
+@pytest.mark.parametrize("target", ["NAME", "NEW"])
+def test_a_listing_past_the_page_cap_is_an_error_not_a_miss(
+    target: str, world: SandboxWorld, client: RecordingClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopping at the cap said "no pixel named ...", or for NEW created a second one, when
+    the match was on a page retl did not read."""
+    _pixels_past_a_two_page_cap(world, monkeypatch)
+
+    with pytest.raises(ConfigError) as info:
+        resolve_event_source(client, by_name("WEB", "Checkout", target=target))
+
+    (problem,) = info.value.problems
+    assert problem.key == "event_source_name"
+    assert "first 2 of the 3 pages" in problem.message and ADVERTISER in problem.message
+    assert "target_event_source: ID and event_source_id" in (problem.hint or "")
+    pages = [params["page"] for _, path, params in client.calls if path == PIXEL_LIST_PATH]
+    assert pages == [1, 2]
+    assert client.paths("POST") == []  # nothing created
+    assert sum(p.pixel_name == "Checkout" for p in world.pixels(ADVERTISER)) == 1
+
+
+def test_a_match_within_the_cap_is_found_and_a_short_listing_is_a_plain_miss(
+    world: SandboxWorld, client: RecordingClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pixels_past_a_two_page_cap(world, monkeypatch)
+    monkeypatch.setattr(sources, "MAX_PAGES", 3)  # every page read: the cap is not reached
+    resolved = resolve_event_source(client, by_name("WEB", "Checkout"))
+    assert resolved.event_source_id == "CEXACTCHECKOUT000001"
+    with pytest.raises(ConfigError, match="no pixel named 'Checkout copy'"):
+        resolve_event_source(client, by_name("WEB", "Checkout copy"))
+
+
+def test_find_event_sources_says_the_listing_was_cut_rather_than_missing(
+    world: SandboxWorld, client: RecordingClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _pixels_past_a_two_page_cap(world, monkeypatch)
+    with pytest.raises(ConfigError, match="first 2 of the 3 pages"):
+        sources.find_event_sources(client, "WEB", ADVERTISER, name="Checkout")
 
 
 # --------------------------------------------------------------------------- NEW

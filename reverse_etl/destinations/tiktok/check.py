@@ -26,6 +26,7 @@ from reverse_etl.destinations.tiktok.sources import find_event_sources
 from reverse_etl.destinations.tiktok.vocab import DEFAULT_API_BASE_URL
 from reverse_etl.errors import (
     AuthError,
+    ConfigError,
     DestinationError,
     RetlError,
     TransientDestinationError,
@@ -115,10 +116,21 @@ def _items(
             )
         except DestinationError as exc:
             return _read_failed(dest, access, exc, token_set)
+        except ConfigError as exc:  # the listing is longer than retl reads (sources.MAX_PAGES)
+            problem = exc.problems[0]
+            source_item = CheckItem(
+                "event_source",
+                "failed",
+                problem.message,
+                key=_key(dest, problem.key or "event_source_name"),
+                hint=problem.hint,
+            )
+        else:
+            source_item = _event_source_item(dest, access, found)
     return [
         CheckItem("token", "ok", token_set + "; TikTok accepted it"),
         CheckItem("advertiser", "ok", f"the token may read the {api} of advertiser {advertiser}"),
-        _event_source_item(dest, access, found),
+        source_item,
     ]
 
 

@@ -29,7 +29,8 @@ CREATABLE_SOURCES: Final = ("WEB", "OFFLINE")
 MAX_PIXEL_NAME_LENGTH: Final = 40
 MAX_NAME_FILTER_LENGTH: Final = 40
 PIXEL_PAGE_SIZE: Final = 20  # the API's maximum: fewer round trips for big accounts
-# A guard against a server whose page_info never ends; 500 pages is 10 000 pixels.
+# A guard against a server whose page_info never ends; 500 pages is 10 000 pixels. A listing
+# longer than that with no match is an error (``_past_the_cap``), never "not found".
 MAX_PAGES: Final = 500
 OFFLINE_DESCRIPTION: Final = "Created by retl"
 
@@ -289,9 +290,31 @@ def _find(
                     found.append(str(source_id))
         page_info = data.get("page_info")
         total_pages = page_info.get("total_page") if isinstance(page_info, Mapping) else None
-        if not isinstance(total_pages, int) or page >= min(total_pages, MAX_PAGES):
+        if not isinstance(total_pages, int) or page >= total_pages:
             return found
+        if page >= MAX_PAGES:
+            if found:
+                return found
+            # Pages remain unread: "not found" here could be wrong, and for NEW would create
+            # a second source of that name. Say so rather than guess.
+            raise _past_the_cap(kind, advertiser_id, field, value, total_pages)
         page += 1
+
+
+def _past_the_cap(
+    kind: _SourceKind, advertiser_id: str, field: str, value: str, total_pages: int
+) -> ConfigError:
+    by_id = field == kind.id_field
+    what = f"{kind.noun} {value}" if by_id else f"{kind.noun} named {value!r}"
+    return ConfigError(
+        f"no {what} in the first {MAX_PAGES} of the {total_pages} pages TikTok lists for "
+        f"advertiser {advertiser_id}; retl reads no further, so it cannot tell whether one exists",
+        key="event_source_id" if by_id else "event_source_name",
+        hint="check event_source_id against TikTok Events Manager (a sync uses it without listing)"
+        if by_id
+        else f"set target_event_source: ID and event_source_id to the {kind.noun}'s ID from "
+        "TikTok Events Manager",
+    )
 
 
 def _create(
