@@ -10,7 +10,7 @@ anything is sent (found by fuzzing the encoder against the emulator):
 - an ``ip`` that is no address (``'sku-1'``) was refused ("not a valid IPv4 or IPv6
   address"): the row is invalid, with a reason that does not quote it. What is an address is
   what Python's ``ipaddress.ip_address`` (the emulator's check) takes; ``' 192.0.2.1 '`` is
-  sent trimmed."""
+  sent trimmed, and so are ``fbc`` and ``fbp`` (a cookie's value has no whitespace around it)."""
 
 from __future__ import annotations
 
@@ -185,3 +185,17 @@ def test_validate_refuses_an_ip_literal_that_is_no_address() -> None:
     assert rules.value_issues(ip, ["", "  ", "192.0.2.1", "fe80::1%eth0"]) == []
     # sent trimmed, so taken trimmed (a padded literal failed the whole sync at validate)
     assert rules.value_issues(ip, [" 192.0.2.1 ", "\t::1\n"]) == []
+
+
+@pytest.mark.parametrize("column", ["fbc", "fbp"])
+@pytest.mark.parametrize("pad", [" ", "\t", "\n ", "\u00a0"])
+def test_a_cookie_is_sent_without_the_whitespace_around_it(
+    engine: DuckDBEngine, column: str, pad: str
+) -> None:
+    """Whitespace around a cookie's value is never part of it (a browser strips it, RFC 6265
+    §5.2): ' fb.1.<time>.<fbclid> ' from a CSV or a CHAR(n) column was sent as it was, and
+    matched no click or browser."""
+    cookie = "fb.1.1558571054389.1098115397"
+    row = one(engine, **{column: f"'{pad}{cookie}{pad}'"})
+    assert row["errors"] is None
+    assert row["payload"]["user_data"][column] == cookie

@@ -51,6 +51,13 @@ EXTINFO_POSITIONS = (
 )
 
 
+# Sent unhashed, "as is" (the reference), but trimmed: whitespace around an address or a cookie
+# value is never part of it (a browser strips it from a cookie's value, RFC 6265 §5.2, and a
+# cookie-octet is no whitespace, §4.1.1): it comes from the carrier (a CSV's padding, a CHAR(n)
+# column), and ' fb.1.1700000000.AbC ' matches no click. user_agent is sent as it is.
+TRIMMED = frozenset({"ip", "fbc", "fbp"})
+
+
 def _p(name: str, path: str, kind: Kind, doc: str, **kw: object) -> ParamSpec:
     return ParamSpec(name, tuple(path.split(".")), kind, ALL, doc, **kw)  # type: ignore[arg-type]
 
@@ -165,7 +172,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         "ip",
         "user_data.client_ip_address",
         Kind.STRING,
-        "IPv4 or IPv6 address. Never hashed.",
+        "IPv4 or IPv6 address. Never hashed; whitespace around it is removed.",
         masked=True,
     ),
     _p(
@@ -180,14 +187,16 @@ PARAMS: tuple[ParamSpec, ...] = (
         "fbc",
         "user_data.fbc",
         Kind.STRING,
-        "Click ID: the _fbc cookie, fb.1.<time>.<fbclid>. Never hashed.",
+        "Click ID: the _fbc cookie, fb.1.<time>.<fbclid>. Never hashed; whitespace around it "
+        "is removed (a cookie's value has none).",
         masked=True,
     ),
     _p(
         "fbp",
         "user_data.fbp",
         Kind.STRING,
-        "Browser ID: the _fbp cookie. Never hashed.",
+        "Browser ID: the _fbp cookie. Never hashed; whitespace around it is removed (a "
+        "cookie's value has none).",
         masked=True,
     ),
     _p(
@@ -379,5 +388,6 @@ __all__ = [
     "OBJECTS",
     "OPEN_OBJECTS",
     "PARAMS",
+    "TRIMMED",
     "USER_DATA",
 ]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reverse_etl.destinations.catalog import Hashing, Kind, ParamSpec
-from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS, OBJECTS, USER_DATA
+from reverse_etl.destinations.meta.catalog import CONTENT_FIELDS, OBJECTS, TRIMMED, USER_DATA
 from reverse_etl.destinations.meta.mapping import ColumnMapping, MappedColumn
 from reverse_etl.destinations.meta.normalise import country_form, hashed, text
 from reverse_etl.destinations.shared.blanks import custom_property_json, unless_blank
@@ -58,7 +58,8 @@ if TYPE_CHECKING:
 ACTION_SOURCE = "__meta_action_source"
 EVENT_TIME = "__meta_event_time"
 USER_DATA_JSON = "__meta_user_data"
-# Sent as the model has them (the reference's "never hashed"): a blank one (NULL, empty or only
+# Sent as the model has them (the reference's "never hashed"; ``catalog.TRIMMED`` trimmed of the
+# whitespace around them): a blank one (NULL, empty or only
 # whitespace, as ``str.strip`` takes it) is left out of user_data, as a blank e-mail is (Meta
 # refuses an empty string there, and "  " identifies no one).
 NEVER_HASHED = frozenset({"ip", "user_agent", "fbc", "fbp"})
@@ -198,7 +199,7 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         return positional if is_list(t) else when_json(col, positional, _plain_json(col, t, param))
     if param.name in NEVER_HASHED and not is_list(t):
         value = f"CAST({col} AS VARCHAR)"
-        if param.name == "ip":  # ' 192.0.2.1 ' (a CSV's): the address, not a refused row
+        if param.name in TRIMMED:  # ' 192.0.2.1 ' (a CSV's): the address, not a refused row
             value = strip(value)
         return f"CASE WHEN NOT {blank(col)} THEN to_json({value}) END"
     return _plain_json(col, t, param)
