@@ -103,6 +103,34 @@ def test_web_event_nests_hashes_and_leaves_out_nulls(engine: DuckDBEngine) -> No
     }
 
 
+@pytest.mark.parametrize("pad", [" ", "\t", "\n", "\u00a0"])
+def test_ip_and_cookie_values_are_sent_trimmed_user_agent_as_it_is(
+    engine: DuckDBEngine, pad: str
+) -> None:
+    """An address or a cookie value padded by its carrier (a CSV, a CHAR(n) column) is sent
+    without the padding, which is never part of it (it was sent as it was, and matched no
+    one); user_agent is free text, sent as it is; a value of only whitespace is left out."""
+    (row,) = encode(
+        engine,
+        f"""select 'Purchase' as event, 'o-1' as event_id, to_timestamp({NOW}) as event_time,
+           '{pad}1.2.3.4{pad}' as ip, '{pad}E.C.P.x{pad}' as ttclid,
+           '{pad}ttp-1{pad}' as ttp, ' Mozilla/5.0 ' as user_agent""",
+    )
+    assert row["errors"] is None
+    assert row["payload"]["user"] == {
+        "ip": "1.2.3.4",
+        "ttclid": "E.C.P.x",
+        "ttp": "ttp-1",
+        "user_agent": " Mozilla/5.0 ",
+    }
+    (blank,) = encode(
+        engine,
+        f"""select 'Purchase' as event, 'o-1' as event_id, to_timestamp({NOW}) as event_time,
+           '{pad}' as ttp, '1.2.3.4' as ip""",
+    )
+    assert blank["payload"]["user"] == {"ip": "1.2.3.4"}
+
+
 def test_empty_objects_are_left_out_and_limited_data_use_added(engine: DuckDBEngine) -> None:
     (row,) = encode(
         engine,

@@ -31,6 +31,12 @@ CRM = frozenset({"CRM"})
 WEB_APP = frozenset({"WEB", "APP"})
 WEB_CRM = frozenset({"WEB", "CRM"})
 
+# Sent unhashed, as the model has them, but trimmed: whitespace around an address or a cookie
+# value is never part of it (a browser strips it from a cookie's value, RFC 6265 §5.2): it comes
+# from the carrier (a CSV's padding, a CHAR(n) column), and ' 192.0.2.1 ' or a padded _ttp
+# matches no one. user_agent is sent as it is.
+TRIMMED = frozenset({"ip", "ttclid", "ttp"})
+
 
 def _p(
     name: str,
@@ -111,7 +117,7 @@ PARAMS: tuple[ParamSpec, ...] = (
         "user.ip",
         Kind.STRING,
         WEB_APP,
-        "IPv4 or IPv6 address. Never hashed.",
+        "IPv4 or IPv6 address. Never hashed; whitespace around it is removed.",
         masked=True,
     ),
     _p(
@@ -122,8 +128,23 @@ PARAMS: tuple[ParamSpec, ...] = (
         "Browser user agent. Never hashed.",
         masked=True,
     ),
-    _p("ttclid", "user.ttclid", Kind.STRING, WEB, "TikTok click ID. Never hashed.", masked=True),
-    _p("ttp", "user.ttp", Kind.STRING, WEB, "_ttp cookie value. Never hashed.", masked=True),
+    _p(
+        "ttclid",
+        "user.ttclid",
+        Kind.STRING,
+        WEB,
+        "TikTok click ID. Never hashed; whitespace around it is removed.",
+        masked=True,
+    ),
+    _p(
+        "ttp",
+        "user.ttp",
+        Kind.STRING,
+        WEB,
+        "_ttp cookie value. Never hashed; whitespace around it is removed (a cookie's value "
+        "has none).",
+        masked=True,
+    ),
     _p("locale", "user.locale", Kind.STRING, WEB_APP, "BCP 47 locale, e.g. en-US."),
     _p(
         "idfa",
@@ -359,6 +380,7 @@ __all__ = [
     "OBJECTS",
     "OPEN_OBJECTS",
     "PARAMS",
+    "TRIMMED",
     "Catalog",
     "ContentKey",
     "Hashing",

@@ -65,7 +65,7 @@ from reverse_etl.destinations.shared.sql import is_list as _is_list
 from reverse_etl.destinations.shared.sql import jkey as _jkey
 from reverse_etl.destinations.shared.sql import number as _number
 from reverse_etl.destinations.shared.sql import unix_seconds as _time
-from reverse_etl.destinations.tiktok.catalog import CONTENT_KEYS, OBJECTS, Hashing, Kind
+from reverse_etl.destinations.tiktok.catalog import CONTENT_KEYS, OBJECTS, TRIMMED, Hashing, Kind
 from reverse_etl.destinations.tiktok.mapping import ColumnMapping, MappedColumn
 
 if TYPE_CHECKING:
@@ -183,7 +183,10 @@ def _value_json(m: MappedColumn, t: pa.DataType, spec: EncodeSpec) -> str:
         return f"to_json({_hash(text, param.hashing, spec.default_phone_region)})"
     scalar = _SCALARS.get(kind)
     if scalar is not None:
-        sent = f"to_json({scalar(col, t)})"
+        value = scalar(col, t)
+        if param.name in TRIMMED:  # ' 192.0.2.1 ' (a CSV's): the address as it is meant
+            value = strip(value)
+        sent = f"to_json({value})"
         # a blank ID or text is left out, as a NULL one (a number's text is checked instead)
         return unless_blank(sent, col, t) if kind in (Kind.ID, Kind.STRING) else sent
     if kind is Kind.ID_LIST:
