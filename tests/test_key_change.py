@@ -170,9 +170,10 @@ def test_a_model_s_name_selects_by_model_even_when_a_gone_destination_had_it(tmp
 
 
 def test_a_key_changed_after_a_sync_that_sent_nothing_is_taken(tmp_path, cli, server) -> None:
-    """A first sync refused by the platform (a token it does not know) recorded its run, and
-    its key: the key changed after it was refused as if rows had been sent under the old
-    one. Nothing was acknowledged under it: the new key is taken."""
+    """A first sync refused by the platform (a token it does not know): the key changed
+    after it was refused as if rows had been sent under the old one. Nothing was
+    acknowledged under it: the new key is taken (the refused run records no sync since
+    tests/test_refused_run.py; an empty first sync below does, with its key)."""
     root = tmp_path / "p"
 
     def project(key: str, token: str) -> None:
@@ -197,3 +198,18 @@ def test_a_key_changed_after_a_sync_that_sent_nothing_is_taken(tmp_path, cli, se
     moved = cli("plan", "--project-dir", root)
     assert moved.returncode == 1
     assert "the row key changed since the last sync (event_id -> order_id)" in moved.stderr
+
+
+def test_a_key_changed_after_a_first_sync_with_nothing_to_send_is_taken(tmp_path, cli) -> None:
+    """A first sync of an empty model is a sync: it records its run and its key. Nothing
+    was acknowledged under that key: a key changed after it is taken."""
+    root = tmp_path / "p"
+    _project(root, "order_id", "order_id")
+    empty = cli("sync", "--sandbox", "--yes", "--project-dir", root, "--vars", "{hi: 0}")
+    assert empty.returncode == 0, empty.stderr
+    shown = cli("state", "show", "--sandbox", "--project-dir", root)
+    assert shown.returncode == 0 and "tt" in shown.stdout, shown.stderr  # recorded
+    _project(root, "order_id", "event_id")
+    again = cli("sync", "--sandbox", "--yes", "--project-dir", root)
+    assert again.returncode == 0, again.stderr
+    assert "10/10 events sent" in again.stdout + again.stderr

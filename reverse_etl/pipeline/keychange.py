@@ -36,8 +36,9 @@ def key_change(
     sandbox: bool,
 ) -> ConfigError | None:
     """The error to stop on when ``dest``'s key columns are not those of its last sync, and
-    something was acknowledged under them (a first sync the platform refused recorded its
-    run, and its key: a key corrected after it has nothing to mismatch)."""
+    something was acknowledged under them (a first sync with nothing to send, an empty
+    model, recorded its run and its key: a key corrected after it has nothing to mismatch;
+    a run the platform refused entirely records none, ``send.synced``)."""
     if previous is None or not previous.mapping:
         return None
     moved = _key_change(dest, compiled, previous.mapping, sandbox=sandbox)

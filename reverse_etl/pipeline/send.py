@@ -326,15 +326,27 @@ def _recorded(
         if plan.rows_to_send:  # fold what was acknowledged into one entry per key
             trim_heap()  # what the send freed, given back before the fold (native_memory)
             state.compact(plan.name, plan.scope)
-        state.record_run(
-            plan.name,
-            plan.scope,
-            event_source_id=result.event_source_id,
-            fingerprint=plan.mapping_fingerprint,
-            mapping=orjson.dumps(plan.mapping).decode(),
-            run_id=run_id,
-        )
+        if synced(plan, result):
+            state.record_run(
+                plan.name,
+                plan.scope,
+                event_source_id=result.event_source_id,
+                fingerprint=plan.mapping_fingerprint,
+                mapping=orjson.dumps(plan.mapping).decode(),
+                run_id=run_id,
+            )
     result.error = _error_of(outcome, explained, dest.capabilities.platform, result, root)
+
+
+def synced(plan: DestinationPlan, result: DestinationResult) -> bool:
+    """Whether a destination's run is a sync, recorded as its last one (its time, mapping
+    and event source ID: ``retl plan``, ``retl state show``, the next run's mapping-change
+    warning and key check read them): the platform acknowledged something, or there was
+    nothing to send. A run it refused entirely (a wrong token: every batch answered with an
+    error; or stopped before its first acknowledgement) leaves them as they were: with
+    nothing sent, its mapping's change is still to be said, and "last sync" still means
+    the last delivery. Its own history row and report say that it failed."""
+    return result.sent > 0 or plan.rows_to_send == 0
 
 
 def _error_of(
