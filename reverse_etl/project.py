@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from reverse_etl import project_files
 from reverse_etl.config.destinations import DESTINATIONS_FILE, DestinationConfig, load_destinations
 from reverse_etl.config.model_sources import project_sources
 from reverse_etl.config.project import (
@@ -148,6 +149,9 @@ class Project:
         config, run_target = apply_target(config, loaded, target)
         _refuse_outside_paths(path, config, loaded)
         project = cls(path, config, vars=vars, console=console, target=run_target)
+        # Before any command creates, reads or deletes a file in them (validate's scratch
+        # cleanup included): no folder of the state folder is a pull request's link.
+        project_files.check_state_folders(project.state_dir)
         project.warehouse_written_at = _warehouse_lines(config, loaded, run_target)
         return project
 

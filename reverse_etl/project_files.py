@@ -10,7 +10,11 @@ callers already turn into their located "cannot read FILE: ..." message.
 
 A pull request can also commit ``.retl/<file>`` as a symbolic link to a file outside the
 project (``~/.bashrc``): retl's writes there replace the link itself (``write_atomic``: a
-temporary file renamed over it) or refuse it (``open_append``), never write through it.
+temporary file renamed over it) or refuse it (``open_append``), never write through it. It
+can commit a folder retl keeps inside the state folder (``.retl/runs``, ``.retl/tmp``, the
+delivery log's ``state.duckdb.log/``) as a symbolic link to a folder outside the project:
+retl would create files there and prune files from it. ``check_state_folders`` refuses those
+when the project is loaded, ``own_folder`` again where each is used.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from reverse_etl.errors import StateError
+
 # More than any config file or model holds; a dbt manifest can be larger (no cap there).
 MAX_PROJECT_FILE_BYTES = 64 * 1024 * 1024
 
@@ -31,6 +37,24 @@ _NOT_REGULAR = "not a regular file (a device, a pipe or a socket)"
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
+
+# The folders retl makes inside the state folder, each a real folder or none (docs/state.md):
+# run reports and refused runs' records (pipeline/history.runs_folder), the sandbox's feed
+# (sandbox/feed.feed_path), DuckDB's spill files and the workbench's scratch files
+# (Project._spill_dir) with the attach extensions' copies (engine/duckdb), the journals and
+# the delivery log of each local state file (state/store), a warehouse state's journals
+# (pipeline/stores). A parent before its children.
+STATE_SUBFOLDERS = (
+    "runs",
+    "sandbox",
+    "tmp",
+    "tmp/extensions",
+    "state.duckdb.acks",
+    "state.duckdb.log",
+    "sandbox-state.duckdb.acks",
+    "sandbox-state.duckdb.log",
+    "warehouse-state.acks",
+)
 
 
 def _refuse_mode(mode: int, path: Path | str) -> None:
@@ -104,3 +128,40 @@ def _regular(fd: int, path: Path | str, mode: str) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def check_state_folders(state_dir: Path) -> None:
+    """Refuse each folder of ``STATE_SUBFOLDERS`` inside ``state_dir`` that is a symbolic link
+    or not a folder (see ``own_folder``): one ``lstat`` each, before a command uses any."""
+    for name in STATE_SUBFOLDERS:
+        own_folder(state_dir / name)
+
+
+def own_folder(path: Path, *, create: bool = False) -> bool:
+    """Whether ``path``, a folder retl keeps inside the state folder, exists (made when
+    ``create``); a ``StateError`` naming it and the fix when it is a symbolic link (never
+    followed: a pull request's link to a folder outside the project, which retl would write
+    files into and delete files from) or not a folder. The state folder itself may be a link
+    (``state.path``, resolved when the project is loaded, says where it may lead)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        if not create:
+            return False
+        path.mkdir(parents=True, exist_ok=True)
+        mode = os.lstat(path).st_mode  # made meanwhile by another process: checked all the same
+    if stat.S_ISDIR(mode):
+        return True
+    why = "not a folder (a file, a pipe or a device)"
+    if stat.S_ISLNK(mode):
+        why = "a symbolic link"
+        with contextlib.suppress(OSError):
+            why += f" (to {os.readlink(path)})"
+    raise StateError(
+        f"{path.name} in the state folder is {why}: retl would create and delete its files "
+        "there; it keeps a real folder there, or none",
+        file=path,
+        hint="delete it, retl makes the folder when it needs it; to keep the state on another "
+        "disk, set state.path in retl_project.yml, which moves the whole state folder "
+        "(docs/state.md)",
+    )

@@ -12,8 +12,10 @@ import datetime as dt
 import errno
 import importlib
 import itertools
+import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from sqlglot import exp
 
+from reverse_etl import project_files
 from reverse_etl.engine.arrow_stream import ReadAhead
 from reverse_etl.engine.base import (
     DEFAULT_BATCH_ROWS,
@@ -157,6 +160,8 @@ class DuckDBEngine:
                 # DuckDB creates the directory itself when it first spills, but not its
                 # parents (a fresh project has no .retl/ yet).
                 temp_directory.parent.mkdir(parents=True, exist_ok=True)
+                # DuckDB would spill into (and clear) a pull request's link's target folder.
+                project_files.own_folder(temp_directory)
                 self._con.execute(f"SET temp_directory = {_lit(str(temp_directory))}")
             if file_search_path is not None:
                 # read_csv('data/x.csv') in a model means the project's data/, wherever retl runs
@@ -287,10 +292,26 @@ class DuckDBEngine:
                 hint=f"pip install '{package.replace('_', '-')}=={duckdb.__version__}'",
             )
         folder = (self.temp_directory or Path(tempfile.gettempdir())) / "extensions"
-        folder.mkdir(parents=True, exist_ok=True)
+        if self.temp_directory is not None:  # the state folder's tmp/extensions: no link
+            project_files.own_folder(self.temp_directory, create=True)
+            project_files.own_folder(folder, create=True)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
         dst = folder / f"{name}.duckdb_extension"
-        if not dst.exists() or dst.stat().st_size != src.stat().st_size:
-            shutil.copyfile(src, dst)
+        try:
+            kept = os.lstat(dst)  # a link there (a pull request's) is replaced, never followed
+        except FileNotFoundError:
+            kept = None
+        if kept is None or not stat.S_ISREG(kept.st_mode) or kept.st_size != src.stat().st_size:
+            fd, temp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as out, src.open("rb") as source:
+                    shutil.copyfileobj(source, out)
+                os.replace(temp, dst)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
         self._con.execute(f"LOAD {_lit(str(dst))}")
 
     def materialize(self, sql: str) -> str:

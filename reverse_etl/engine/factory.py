@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reverse_etl import project_files
 from reverse_etl.engine.base import Engine
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ def _spark_state(
     # apart by the local lock of the journal folder they share; CI runs on other machines
     # by the CI's own concurrency setting (docs/warehouses.md).
     if write:
-        journal_dir.mkdir(parents=True, exist_ok=True)
+        project_files.own_folder(journal_dir, create=True)  # never a pull request's link
     with SyncLock(journal_dir / "state") if write else contextlib.nullcontext():
         store = SparkStateStore(
             engine, schema, journal_dir, write=write, clock=clock, create=create

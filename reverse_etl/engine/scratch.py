@@ -11,8 +11,11 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
+
+from reverse_etl import project_files
 
 PREFIX = "retl-scratch-"
 _SEQ = itertools.count()
@@ -40,7 +43,10 @@ class ScratchFiles:
     def new(self, name: str, suffix: str) -> Path:
         """A fresh path in the folder for what ``name`` holds (the folder is made, the file
         is not)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if self._folder is not None:  # the state folder's tmp/: never a pull request's link
+            project_files.own_folder(self._folder, create=True)
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{PREFIX}{os.getpid()}-{next(_SEQ)}{suffix}"
         self._files[name] = path
         return path
@@ -61,8 +67,12 @@ class ScratchFiles:
 
 
 def remove_orphans(folder: Path) -> None:
-    """Remove scratch files in ``folder`` whose process is gone."""
+    """Remove scratch files in ``folder`` whose process is gone. Never through a link: a
+    ``folder`` that is a symbolic link (a pull request's ``.retl/tmp``, to a folder outside
+    the project) is left alone, and a link in it is removed, not its target."""
     try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return
         entries = list(folder.glob(f"{PREFIX}*"))
     except OSError:
         return

@@ -34,7 +34,7 @@ def write_refused(folder: Path, run: RunRecord, suffix: str = SUFFIX) -> Path:
     run = dataclasses.replace(
         run, started_at=_aware(run.started_at), ended_at=None if ended is None else _aware(ended)
     )
-    folder.mkdir(parents=True, exist_ok=True)
+    project_files.own_folder(folder, create=True)  # never a pull request's link
     path = folder / f"{run.run_id}{suffix}"
     document = orjson.dumps(scrub_data(run.to_dict()), option=orjson.OPT_INDENT_2)
     project_files.write_atomic(path, document)  # a temporary file of its own, renamed
@@ -58,7 +58,8 @@ def read_refused(folder: Path, since: dt.datetime, suffix: str = SUFFIX) -> list
 
 def _records(folder: Path, suffix: str) -> Iterator[tuple[RunRecord, Path]]:
     """The records in ``folder``, with their files; unreadable ones left out."""
-    for path in sorted(folder.glob(f"*{suffix}")) if folder.is_dir() else ():
+    # A folder that is a link (a pull request's) is refused: its target is never pruned.
+    for path in sorted(folder.glob(f"*{suffix}")) if project_files.own_folder(folder) else ():
         try:
             yield _record(orjson.loads(project_files.read_bytes(path))), path
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):

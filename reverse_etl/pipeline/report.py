@@ -135,7 +135,7 @@ def write_report(folder: Path, report: SyncReport) -> Path:
 
     Written to a temporary file first and renamed: a full disk leaves no file at all, never
     a report cut short (or empty) that a CI step would upload as if it were whole."""
-    folder.mkdir(parents=True, exist_ok=True)
+    project_files.own_folder(folder, create=True)  # never a pull request's link
     path = folder / f"{report.run_id}.json"
     report.report_path = path
     document = orjson.dumps(scrub_data(report.to_dict()), option=orjson.OPT_INDENT_2, default=str)

@@ -54,6 +54,7 @@ from reverse_etl.destinations.shared.pii_text import (
     masked_key,
     pii_name,
 )
+from reverse_etl.errors import StateError
 
 logger = logging.getLogger("reverse_etl.sandbox")
 
@@ -88,7 +89,7 @@ def mark_personal_ids(feed: Path, platform: str, source_id: str) -> None:
     pair = (platform.lower(), source_id)
     if pair in _read_marks(path):
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    project_files.own_folder(path.parent, create=True)  # never a pull request's link
     # Two syncs marking at once: each reads, adds its pair and replaces the file, so without
     # the lock the second replace drops the first one's mark, and its ids are fed raw.
     with FileLock(str(path.with_name(path.name + ".lock")), timeout=_MARK_LOCK_SECONDS):
@@ -311,7 +312,7 @@ class SandboxFeed:
     def _append(self, data: bytes) -> None:
         with self._lock:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                project_files.own_folder(self.path.parent, create=True)
                 if self.path.exists() and self.path.stat().st_size + len(data) > self.max_bytes:
                     os.replace(self.path, self.path.with_name(self.path.name + ".1"))
                 # One write per request in append mode: lines of two emulators writing the
@@ -319,7 +320,7 @@ class SandboxFeed:
                 # Never through a symbolic link (a pull request's, to ~/.bashrc): refused.
                 with project_files.open_append(self.path) as f:
                     f.write(data)
-            except OSError:
+            except (OSError, StateError):
                 logger.debug("sandbox feed %s not written", self.path, exc_info=True)
 
 

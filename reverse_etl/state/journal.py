@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from reverse_etl import project_files
 from reverse_etl.arrow_values import int64_range, scalar, strings
 from reverse_etl.state.base import LogBatch
 from reverse_etl.state.dedup import Clock, system_clock, utc
@@ -93,7 +95,7 @@ class JournalWriter:
     def create(
         cls, directory: Path, destination: str, scope: str, clock: Clock = system_clock
     ) -> JournalWriter:
-        directory.mkdir(parents=True, exist_ok=True)
+        project_files.own_folder(directory, create=True)  # never a pull request's link
         # Names sort in creation order: folding applies them oldest first.
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(_SEQ)}{SUFFIX}"
         return cls(directory / name, destination, scope, clock)
@@ -211,9 +213,18 @@ class Journal:
 
 
 def journal_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
+    """The journals in ``directory`` (a folder that is a link is refused); only regular
+    files: a pipe there (a pull request's) would block the read, a link lead elsewhere."""
+    if not project_files.own_folder(directory):
         return []
-    return sorted(directory.glob(f"*{SUFFIX}"))
+    return sorted(p for p in directory.glob(f"*{SUFFIX}") if _regular(p))
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def read_journal(path: Path) -> Journal | JournalDamage | None:

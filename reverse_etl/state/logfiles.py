@@ -24,12 +24,14 @@ import contextlib
 import datetime as dt
 import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyarrow as pa
 
+from reverse_etl import project_files
 from reverse_etl.arrow_values import scalar
 from reverse_etl.engine.file_paths import file_literal
 
@@ -99,8 +101,9 @@ class LogSegment:
         self.legacy = directory / (name + SUFFIX)  # an older retl's name for the same file
         self.partial = directory / ("." + name + SUFFIX + ".partial")
         self._writer: pq.ParquetWriter | None = None
+        self._file: BinaryIO | None = None
         self._until: dt.datetime | None = None
-        directory.mkdir(parents=True, exist_ok=True)
+        project_files.own_folder(directory, create=True)  # never a pull request's link
 
     def write(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:
@@ -108,8 +111,9 @@ class LogSegment:
         if self._writer is None:
             import pyarrow.parquet as pq
 
+            self._file = _create(self.partial)
             self._writer = pq.ParquetWriter(
-                self.partial, LOG_SCHEMA, compression="zstd", use_dictionary=_REPEATED
+                self._file, LOG_SCHEMA, compression="zstd", use_dictionary=_REPEATED
             )
         self._writer.write_table(rows)
         import pyarrow.compute as pc  # see log_rows
@@ -126,11 +130,11 @@ class LogSegment:
             self._writer.add_key_value_metadata({LOGGED_UNTIL: self._until.isoformat()})
         self._writer.close()
         self._writer = None
-        fd = os.open(self.partial, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        assert self._file is not None
+        with self._file as f:
+            f.flush()
+            os.fsync(f.fileno())
+        self._file = None
         self.partial.replace(self.final)
         if self.legacy != self.final:
             # A journal folded before by an older retl that died before deleting it: its rows
@@ -149,18 +153,42 @@ class LogSegment:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
         self.partial.unlink(missing_ok=True)
 
 
+def _create(path: Path) -> BinaryIO:
+    """``path`` made anew for writing: what is there is removed first (a fold that died left
+    it; a pull request's symbolic link goes, its target untouched), then the file is created
+    exclusively, so no link or pipe put there is ever written through."""
+    path.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return os.fdopen(os.open(path, flags, 0o666), "wb")
+
+
 def log_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
+    """The log's files (a folder that is a symbolic link is refused: a pull request's); any
+    kind of file: see ``is_regular``."""
+    if not project_files.own_folder(directory):
         return []
     return sorted(directory.glob(f"*{SUFFIX}"))
 
 
+def is_regular(path: Path) -> bool:
+    """Whether a log file is a regular file, not a symbolic link (never followed): a pull
+    request's pipe there would block its read, its link to a device never end."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def prune(directory: Path, before: dt.datetime) -> int:
     """Delete the files whose newest row was logged before ``before``; returns how many.
-    A listing: only a file without the time in its name (an older retl's) is opened."""
+    A listing: only a file without the time in its name (an older retl's) is opened, when
+    it is a regular file (see ``logged_until``)."""
     gone = 0
     for path in log_files(directory):
         until = logged_until(path)
@@ -192,6 +220,8 @@ def logged_until(path: Path) -> dt.datetime | None:
         with contextlib.suppress(ValueError):  # not a time after all: the footer says
             year, month, day, hour, minute, second, micro = map(int, named.groups())
             return dt.datetime(year, month, day, hour, minute, second, micro)
+    if not is_regular(path):
+        return None  # a pull request's pipe or link: never read (nor deleted)
     import pyarrow.parquet as pq
 
     try:

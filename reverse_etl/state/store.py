@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import duckdb
 import pyarrow as pa
 
+from reverse_etl import project_files
 from reverse_etl.delivery.batching import Column
 from reverse_etl.engine.duckdb import SENDING_MEMORY, DuckDBEngine, run_sql
 from reverse_etl.engine.file_paths import file_literal
@@ -47,6 +48,7 @@ from reverse_etl.state.journal import (
     read_journal,
 )
 from reverse_etl.state.logfiles import LogSegment, log_files, log_rows
+from reverse_etl.state.logfiles import is_regular as is_regular_log_file
 from reverse_etl.state.logfiles import prune as prune_log_files
 from reverse_etl.state.logfiles import relation as log_relation
 
@@ -222,6 +224,10 @@ class LocalStateStore:
 
     def _attach(self) -> None:
         self._check_files()
+        # The journals' and the delivery log's folders: never a pull request's link, which
+        # the fold would write into and the prune delete from.
+        project_files.own_folder(self.journal_dir)
+        project_files.own_folder(self.log_dir)
         if self.read_only and not self.path.exists():
             # Nothing synced yet: an empty in-memory state with the same schema.
             self.engine.execute(f"ATTACH ':memory:' AS {ALIAS}")
@@ -353,7 +359,7 @@ class LocalStateStore:
         self.engine.execute(f"DETACH {ALIAS}")
         self._attached = False
         folder = self.engine.temp_directory or self.path.parent
-        folder.mkdir(parents=True, exist_ok=True)
+        project_files.own_folder(folder, create=True)
         copy = folder / f"{self.path.name}.read-{os.getpid()}"
         for suffix in ("", ".wal"):
             source = self.path.with_name(self.path.name + suffix)
@@ -684,6 +690,15 @@ class LocalStateStore:
 
         readable = []
         for path in log_files(self.log_dir):
+            if not is_regular_log_file(path):
+                warning = (
+                    f"{path}: a delivery log file is not a regular file (a symbolic link, a "
+                    "pipe or a device; not retl's): it is left out of the history, unread; "
+                    "delete it"
+                )
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
+                continue
             try:
                 pq.read_metadata(path)
             except (OSError, pa.ArrowException) as exc:

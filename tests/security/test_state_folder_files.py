@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pyarrow as pa
 import pytest
 
 from reverse_etl import project_files
 from reverse_etl.engine.duckdb import DuckDBEngine
-from reverse_etl.errors import StateDamagedError
+from reverse_etl.errors import StateDamagedError, StateError
 from reverse_etl.history.records import RunRecord
 from reverse_etl.history.refused import read_refused, write_refused
 from reverse_etl.pipeline.report import SyncReport, write_report
@@ -293,3 +294,226 @@ def test_a_state_file_linked_to_a_missing_file_outside_is_refused(
     with pytest.raises(StateDamagedError, match="symbolic link"):
         _open(state, read_only=False)
     assert not (tmp_path / "elsewhere.duckdb").exists()
+
+
+# --- the folders of the state folder --------------------------------------------------------
+# A pull request can commit .retl/runs, .retl/tmp, state.duckdb.log/ ... as a symbolic link to
+# a folder outside the project: retl would create files there and delete files from it (the
+# delivery log's prune, the scratch files' cleanup, the refused runs' records' prune).
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder outside the project that a pull request's link points at."""
+    path = tmp_path / "elsewhere"
+    path.mkdir()
+    return path
+
+
+def _linked(folder: Path, target: Path) -> Path:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.symlink_to(target, target_is_directory=True)
+    return folder
+
+
+OLD_LOG = "00000000000000000001-1-0.until-20200101T000000000000.parquet"
+
+
+def test_the_log_prune_does_not_delete_through_a_linked_folder(
+    state_dir: Path, outside: Path
+) -> None:
+    from reverse_etl.state.logfiles import prune
+
+    (outside / OLD_LOG).write_bytes(b"PAR1")  # judged old by its name
+    log = _linked(state_dir / "state.duckdb.log", outside)
+    with pytest.raises(StateError, match=r"state\.duckdb\.log in the state folder is a symbolic"):
+        prune(log, dt.datetime(2026, 1, 1))
+    assert (outside / OLD_LOG).exists()
+
+
+def test_a_state_whose_log_or_journal_folder_is_a_link_is_refused(
+    state_dir: Path, outside: Path
+) -> None:
+    state = state_dir / "state.duckdb"
+    _make_state(state)
+    for name in ("state.duckdb.log", "state.duckdb.acks"):
+        link = _linked(state_dir / name, outside)
+        with pytest.raises(StateError, match=rf"{name} in the state folder is a symbolic link"):
+            _open(state, read_only=False)
+        link.unlink()
+    assert list(outside.iterdir()) == []
+
+
+def test_a_journal_is_not_created_in_a_linked_folder(state_dir: Path, outside: Path) -> None:
+    from reverse_etl.state.journal import JournalWriter
+
+    acks = _linked(state_dir / "state.duckdb.acks", outside)
+    with pytest.raises(StateError, match="symbolic link"):
+        JournalWriter.create(acks, "tt", "scope")
+    assert list(outside.iterdir()) == []
+
+
+def test_dead_processes_scratch_files_are_not_removed_through_a_linked_folder(
+    state_dir: Path, outside: Path
+) -> None:
+    from reverse_etl.engine.scratch import PREFIX, remove_orphans
+    from tests.test_scratch_files import _dead_pid
+
+    theirs = outside / f"{PREFIX}{_dead_pid()}-0.parquet"
+    theirs.write_bytes(b"x")
+    remove_orphans(_linked(state_dir / "tmp", outside))
+    assert theirs.exists()
+
+
+def test_duckdb_does_not_spill_into_a_linked_tmp_folder(state_dir: Path, outside: Path) -> None:
+    tmp = _linked(state_dir / "tmp", outside)
+    with pytest.raises(StateError, match=r"tmp in the state folder is a symbolic link"):
+        DuckDBEngine(temp_directory=tmp).close()
+
+
+def test_an_extension_is_not_copied_through_a_link(state_dir: Path, victim: Path) -> None:
+    (state_dir / "tmp" / "extensions").mkdir(parents=True)
+    dst = state_dir / "tmp" / "extensions" / "sqlite_scanner.duckdb_extension"
+    dst.symlink_to(victim)
+    engine = DuckDBEngine(temp_directory=state_dir / "tmp")
+    try:
+        engine._load_extension("sqlite")
+    finally:
+        engine.close()
+    assert victim.read_bytes() == VICTIM
+    assert not dst.is_symlink() and dst.stat().st_size > len(VICTIM)
+
+
+def test_a_run_report_is_not_written_into_a_linked_runs_folder(
+    state_dir: Path, outside: Path
+) -> None:
+    runs = _linked(state_dir / "runs", outside)
+    report = SyncReport(plans=[], sandbox=False, run_id="20260101T000000Z-abcdef")
+    with pytest.raises(StateError, match=r"runs in the state folder is a symbolic link"):
+        write_report(runs, report)
+    assert list(outside.iterdir()) == []
+
+
+def test_refused_runs_records_are_not_pruned_through_a_linked_runs_folder(
+    state_dir: Path, outside: Path
+) -> None:
+    from reverse_etl.history.refused import prune_refused
+
+    write_refused(outside, _run())
+    before = sorted(outside.iterdir())
+    runs = _linked(state_dir / "runs", outside)
+    with pytest.raises(StateError, match="symbolic link"):
+        prune_refused(runs, dt.datetime(2027, 1, 1))
+    assert sorted(outside.iterdir()) == before
+
+
+def test_the_feed_is_not_written_into_a_linked_sandbox_folder(
+    state_dir: Path, outside: Path
+) -> None:
+    sandbox = _linked(state_dir / "sandbox", outside)
+    SandboxFeed(sandbox / "feed.jsonl")._append(b'{"id": "x"}\n')
+    assert list(outside.iterdir()) == []
+
+
+def _project(tmp_path: Path) -> Path:
+    from tests.test_sync import copy_demo
+
+    return copy_demo(tmp_path)
+
+
+@pytest.mark.parametrize("name", project_files.STATE_SUBFOLDERS)
+def test_loading_a_project_refuses_a_linked_folder_of_its_state_folder(
+    tmp_path: Path, outside: Path, name: str
+) -> None:
+    from reverse_etl.project import Project
+
+    root = _project(tmp_path)
+    _linked(root / ".retl" / name, outside)
+    with pytest.raises(StateError) as caught:
+        Project.load(root)
+    said = str(caught.value)
+    assert f"{name.rsplit('/', 1)[-1]} in the state folder is a symbolic link" in said
+    assert "delete it" in said and "state.path" in said
+
+
+def test_loading_a_project_refuses_a_file_where_a_folder_of_the_state_folder_goes(
+    tmp_path: Path,
+) -> None:
+    from reverse_etl.project import Project
+
+    root = _project(tmp_path)
+    (root / ".retl").mkdir()
+    (root / ".retl" / "runs").write_bytes(b"")
+    with pytest.raises(StateError, match="runs in the state folder is not a folder"):
+        Project.load(root)
+
+
+def test_a_state_folder_that_is_itself_a_link_to_an_allowed_folder_is_kept(
+    tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reverse_etl.engine.file_rule import ALLOWED_PATHS_ENV
+    from reverse_etl.project import Project
+
+    root = _project(tmp_path)
+    (outside / "runs").mkdir()
+    (root / ".retl").symlink_to(outside, target_is_directory=True)
+    monkeypatch.setenv(ALLOWED_PATHS_ENV, str(outside))
+    with Project.load(root) as project:
+        assert project.state_dir.resolve() == outside.resolve()
+
+
+# --- the delivery log's files ---------------------------------------------------------------
+
+
+def test_a_log_segment_is_not_written_through_a_linked_partial_file(
+    state_dir: Path, victim: Path
+) -> None:
+    from reverse_etl.state.logfiles import LOG_SCHEMA, LogSegment
+
+    log = state_dir / "state.duckdb.log"
+    log.mkdir()
+    segment = LogSegment(log, "00000000000000000001-1-0")
+    segment.partial.symlink_to(victim)
+    row = {f.name: None for f in LOG_SCHEMA}
+    row.update(run_id="r", logged_at=dt.datetime(2026, 1, 1))
+    segment.write(pa.Table.from_pylist([row], schema=LOG_SCHEMA))
+    segment.commit()
+    assert victim.read_bytes() == VICTIM
+    assert segment.final.is_file() and not segment.partial.exists()
+
+
+def test_a_log_file_that_is_a_pipe_is_left_out_with_a_warning(
+    state_dir: Path, pipes: list[Path]
+) -> None:
+    state = state_dir / "state.duckdb"
+    _make_state(state)
+    (state_dir / "state.duckdb.log").mkdir()
+    _pipe(state_dir / "state.duckdb.log" / "old.parquet", pipes)  # no time in its name
+    engine = DuckDBEngine()
+    try:
+        store = LocalStateStore(engine, state, read_only=True)
+        try:
+            _bounded(lambda: store.history_relation("delivery_log"))
+            assert any("not a regular file" in w for w in store.warnings)
+        finally:
+            store.close()
+    finally:
+        engine.close()
+
+
+def test_the_log_prune_does_not_read_a_pipe(state_dir: Path, pipes: list[Path]) -> None:
+    from reverse_etl.state.logfiles import prune
+
+    log = state_dir / "state.duckdb.log"
+    log.mkdir()
+    _pipe(log / "old.parquet", pipes)  # no time in its name: the footer would be read
+    assert _bounded(lambda: prune(log, dt.datetime(2026, 1, 1))) == 0
+
+
+def test_a_journal_that_is_a_pipe_is_not_read(state_dir: Path, pipes: list[Path]) -> None:
+    from reverse_etl.state.journal import SUFFIX, journal_files
+
+    acks = state_dir / "state.duckdb.acks"
+    acks.mkdir()
+    _pipe(acks / f"00000000000000000001-1-0{SUFFIX}", pipes)
+    assert _bounded(lambda: journal_files(acks)) == []
