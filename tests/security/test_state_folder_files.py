@@ -517,3 +517,32 @@ def test_a_journal_that_is_a_pipe_is_not_read(state_dir: Path, pipes: list[Path]
     acks.mkdir()
     _pipe(acks / f"00000000000000000001-1-0{SUFFIX}", pipes)
     assert _bounded(lambda: journal_files(acks)) == []
+
+
+def test_every_folder_retl_keeps_in_the_state_folder_is_checked(tmp_path: Path) -> None:
+    """A folder a new feature keeps in the state folder must join STATE_SUBFOLDERS, or a
+    pull request's link there goes unchecked until the place that uses it."""
+    import inspect
+
+    from reverse_etl.pipeline import stores
+    from reverse_etl.pipeline.history import runs_folder
+    from reverse_etl.project import Project
+    from reverse_etl.sandbox.feed import feed_path
+
+    root = _project(tmp_path)
+    (root / ".retl").mkdir()
+    with Project.load(root) as project:
+        state = project.state_dir
+        used = {runs_folder(project), feed_path(state).parent, project._spill_dir()}
+        for sandbox in (False, True):
+            engine = DuckDBEngine()
+            try:
+                file = stores.state_file(project, sandbox=sandbox)
+                store = LocalStateStore(engine, file, read_only=True)
+                used |= {store.journal_dir, store.log_dir}
+                store.close()
+            finally:
+                engine.close()
+    assert '"warehouse-state.acks"' in inspect.getsource(stores._warehouse_state)
+    named = {p.relative_to(state).as_posix() for p in used} | {"warehouse-state.acks"}
+    assert named | {"tmp/extensions"} == set(project_files.STATE_SUBFOLDERS)
