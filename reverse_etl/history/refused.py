@@ -25,6 +25,8 @@ from reverse_etl.secrets import scrub_data
 
 SUFFIX = ".refused.json"
 RESET_SUFFIX = ".reset.json"
+# A record is a few hundred bytes; one past this is no record of retl's (read no further).
+MAX_RECORD_BYTES = 1024 * 1024
 
 
 def write_refused(folder: Path, run: RunRecord, suffix: str = SUFFIX) -> Path:
@@ -57,11 +59,13 @@ def read_refused(folder: Path, since: dt.datetime, suffix: str = SUFFIX) -> list
 
 
 def _records(folder: Path, suffix: str) -> Iterator[tuple[RunRecord, Path]]:
-    """The records in ``folder``, with their files; unreadable ones left out."""
+    """The records in ``folder``, with their files; unreadable ones left out (a committed
+    symbolic link to ``/dev/zero``, or a pipe, is no regular file: not read)."""
     # A folder that is a link (a pull request's) is refused: its target is never pruned.
     for path in sorted(folder.glob(f"*{suffix}")) if project_files.own_folder(folder) else ():
         try:
-            yield _record(orjson.loads(project_files.read_bytes(path))), path
+            data = project_files.read_bytes(path, max_bytes=MAX_RECORD_BYTES)
+            yield _record(orjson.loads(data)), path
         except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             continue
 

@@ -63,6 +63,9 @@ MARKS_FILE: Final = "personal_event_ids.json"
 MAX_EVENTS_PER_REQUEST: Final = 100
 _MARK_LOCK_SECONDS: Final = 30  # another sync writing the marks file holds it a moment
 DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024
+# Read back from a feed file's end at most: more than a file holds before it rotates (a
+# committed, larger one is not read whole for each refresh of the page).
+MAX_TAIL_BYTES: Final = 16 * 1024 * 1024
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 
 _HASHED = re.compile(r"(sha256:)?[0-9a-fA-F]{64}")
@@ -349,21 +352,26 @@ def read_feed(path: Path, *, limit: int = 200) -> list[dict[str, Any]]:
 
 
 def _tail_lines(path: Path, count: int, chunk: int = 64 * 1024) -> list[bytes]:
-    """The last ``count`` complete lines of ``path`` (reading backwards, not the whole file)."""
+    """The last ``count`` complete lines of ``path`` (reading backwards, not the whole file),
+    within its last ``MAX_TAIL_BYTES``. A file that is no regular file (a committed symbolic link
+    to a device, or a pipe: opening it would block) has none."""
     if count <= 0:
         return []
     try:
         with project_files.open_regular(path) as f:  # a pipe there would block
             end = f.seek(0, os.SEEK_END)
-            data = b""
+            chunks: list[bytes] = []
+            newlines = 0
             pos = end
-            while pos > 0 and data.count(b"\n") <= count:
+            while pos > 0 and newlines <= count and end - pos < MAX_TAIL_BYTES:
                 step = min(chunk, pos)
                 pos -= step
                 f.seek(pos)
-                data = f.read(step) + data
+                chunks.append(f.read(step))
+                newlines += chunks[-1].count(b"\n")
     except OSError:
         return []
+    data = b"".join(reversed(chunks))
     lines = data.split(b"\n")
     if pos > 0:
         lines = lines[1:]  # the first one is cut at the chunk boundary
