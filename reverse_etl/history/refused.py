@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ SUFFIX = ".refused.json"
 RESET_SUFFIX = ".reset.json"
 # A record is a few hundred bytes; one past this is no record of retl's (read no further).
 MAX_RECORD_BYTES = 1024 * 1024
+# Records read past the newest N a list asks for: runs of one second sort by their ids' rest.
+EXTRA = 10
 
 
 def write_refused(folder: Path, run: RunRecord, suffix: str = SUFFIX) -> Path:
@@ -51,18 +54,47 @@ def prune_refused(folder: Path, before: dt.datetime, suffix: str = SUFFIX) -> No
             path.unlink(missing_ok=True)
 
 
-def read_refused(folder: Path, since: dt.datetime, suffix: str = SUFFIX) -> list[RunRecord]:
+def read_refused(
+    folder: Path,
+    since: dt.datetime,
+    suffix: str = SUFFIX,
+    *,
+    newest: int | None = None,
+    prefix: str = "",
+) -> list[RunRecord]:
     """The refused runs (or resets) recorded in ``folder`` that started at or after ``since``
-    (naive: UTC); a file that cannot be read is left out."""
+    (naive: UTC); a file that cannot be read is left out. ``newest``: only the files of the
+    newest ``newest`` runs are read, told by their names (a run id begins with its start
+    time, to the second), and ``EXTRA`` more (runs of the same second sort by the rest of
+    their ids); ``prefix``: only those of the runs whose ids begin so. A folder of many
+    thousand records (a checkout's) was read whole for each list of the last 50 runs."""
     since = _aware(since)
-    return [record for record, _ in _records(folder, suffix) if record.started_at >= since]
+    names = _names(folder, suffix, prefix)
+    if newest is not None:
+        names = names[-(newest + EXTRA) :] if newest + EXTRA > 0 else []
+    paths = [folder / name for name in names]
+    return [record for record, _ in _records(folder, suffix, paths) if record.started_at >= since]
 
 
-def _records(folder: Path, suffix: str) -> Iterator[tuple[RunRecord, Path]]:
-    """The records in ``folder``, with their files; unreadable ones left out (a committed
-    symbolic link to ``/dev/zero``, or a pipe, is no regular file: not read)."""
+def _names(folder: Path, suffix: str, prefix: str = "") -> list[str]:
+    """The records' file names in ``folder``, sorted (strings: a sort of many Paths is slow)."""
     # A folder that is a link (a pull request's) is refused: its target is never pruned.
-    for path in sorted(folder.glob(f"*{suffix}")) if project_files.own_folder(folder) else ():
+    if not project_files.own_folder(folder):
+        return []
+    try:
+        found = os.listdir(folder)
+    except OSError:  # no folder yet, or none readable
+        return []
+    return sorted(n for n in found if n.endswith(suffix) and n.startswith(prefix))
+
+
+def _records(
+    folder: Path, suffix: str, paths: list[Path] | None = None
+) -> Iterator[tuple[RunRecord, Path]]:
+    """The records in ``folder`` (those of ``paths``, when given), with their files;
+    unreadable ones left out (a committed symbolic link to ``/dev/zero``, or a pipe, is no
+    regular file: not read)."""
+    for path in [folder / n for n in _names(folder, suffix)] if paths is None else paths:
         try:
             data = project_files.read_bytes(path, max_bytes=MAX_RECORD_BYTES)
             yield _record(orjson.loads(data)), path

@@ -53,7 +53,7 @@ def runs(project: RunContext, limit: int) -> list[RunRecord]:
     found: list[RunRecord] = []
     for reader, holder, sandbox in _readers(project):
         found += _running(reader.runs(limit), holder, sandbox=sandbox)
-    found += _refused(project)
+    found += _refused(project, newest=limit)
     found.sort(key=lambda r: (r.started_at, r.run_id), reverse=True)
     return found[:limit]
 
@@ -94,12 +94,17 @@ def _running(
     return [planning, *records]
 
 
-def _refused(project: RunContext) -> list[RunRecord]:
-    """The runs the lock refused, and the state resets, within the history's retention."""
+def _refused(
+    project: RunContext, *, newest: int | None = None, prefix: str = ""
+) -> list[RunRecord]:
+    """The runs the lock refused, and the state resets, within the history's retention (of
+    each kind, the ``newest`` only; those whose ids begin with ``prefix``)."""
     days = project.config.history.retention_days
     since = now(project) - dt.timedelta(days=days)
     folder = runs_folder(project)
-    return read_refused(folder, since) + read_refused(folder, since, RESET_SUFFIX)
+    return read_refused(folder, since, newest=newest, prefix=prefix) + read_refused(
+        folder, since, RESET_SUFFIX, newest=newest, prefix=prefix
+    )
 
 
 def run_detail(project: RunContext, run_id: str) -> RunDetail | None:
@@ -127,7 +132,7 @@ def run_detail(project: RunContext, run_id: str) -> RunDetail | None:
             (planning_run,) = _running([], holder, sandbox=sandbox)
             (exact if planning == run_id else details).append(RunDetail(planning_run, (), ()))
             matches.append(planning)
-    for refused in _refused(project):
+    for refused in _refused(project, prefix=run_id):
         if refused.run_id.startswith(run_id):
             (exact if refused.run_id == run_id else details).append(RunDetail(refused, (), ()))
             matches.append(refused.run_id)
