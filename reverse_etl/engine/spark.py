@@ -48,6 +48,7 @@ from reverse_etl.engine.spark_kinds import kinds_as_duckdb
 from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
 from reverse_etl.engine.spark_nested import ident
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
+from reverse_etl.engine.spark_patterns import patterns_as_duckdb
 from reverse_etl.engine.spark_variant import variant_json_columns, variants_as_json
 from reverse_etl.engine.sql_guard import checked_output, model_query, refuse_odd_type_names
 from reverse_etl.engine.stars import stars_expanded
@@ -374,6 +375,7 @@ class SparkEngine(UntypedOf):
             json_times_as_text(tree, self.model_dialect, self._table_types)
             stars_expanded(tree, self.model_dialect, self._table_types)
         if self.model_dialect in CHECKED_DIALECTS:
+            tree = patterns_as_duckdb(tree, self.model_dialect)
             tree = duckdb_meanings(tree)
             tree = numbers_as_duckdb(tree, self.model_dialect, self._table_types)
             tree = kinds_as_duckdb(tree, self.model_dialect, self._table_types)

@@ -127,7 +127,7 @@ def _names_as_written(node: exp.Expr) -> exp.Expr:
 
 
 # DuckDB's strftime codes that Spark's date_format writes the same way (English names).
-_SPARK_FORMAT = {
+SPARK_FORMAT = {
     "%Y": "yyyy",
     "%y": "yy",
     "%m": "MM",
@@ -161,7 +161,7 @@ def _strftime_as_written(node: exp.Expr) -> exp.Expr:
     fmt = node.args.get("format") if isinstance(node, exp.TimeToStr) else None
     if not (isinstance(fmt, exp.Literal) and fmt.is_string):
         return node
-    pattern = strftime_format(fmt.this, _SPARK_FORMAT, _spark_literal)
+    pattern = strftime_format(fmt.this, SPARK_FORMAT, _spark_literal)
     if pattern is None:
         return node
     return exp.Anonymous(

@@ -1188,3 +1188,66 @@ def test_a_model_reads_files_only_where_the_workbench_would_let_it(
         assert "SECRET-41" not in said and "may not read" in said, (sql, said)
     monkeypatch.setenv("RETL_ALLOWED_PATHS", str(outside))
     assert show(f"select id, v from read_csv('{outside}/o.csv')") == [{"id": "3", "v": "SECRET-41"}]
+
+
+# Patterns and positions Spark read otherwise, silently (engine/spark_patterns.py).
+PATTERN_EXPRESSIONS = [
+    "regexp_replace('abc', '(b)', '\\1\\1', 'g')",
+    "regexp_replace('abc', '(b)', '<\\0>', 'g')",
+    "regexp_replace('a1b2', '([a-z])([0-9])', '\\2\\1', 'g')",
+    "regexp_replace('abc', 'b', '$0', 'g')",
+    "regexp_replace('abc', 'b', '$', 'g')",
+    "regexp_replace('a.b', '\\.', '\\\\', 'g')",
+    "'a\\b' like 'a\\b'",
+    "'a_b' like 'a\\_b'",
+    "'a\\_b' like 'a\\_b'",
+    "'a%' like 'a\\%'",
+    "'a\\b' ilike 'A\\B'",
+    "'a\\b' not like 'a\\b'",
+    "(select x like p from (values ('a\\b', 'a\\b')) t(x, p))",
+    "(select x like p from (values ('a_b', 'a\\_b')) t(x, p))",
+    "'a!_b' like 'a!_b' escape '!'",
+    "'a%c' glob 'a%c'",
+    "array_position([1, 2], 3)",
+    "list_position([1, 2], 2)",
+    "list_indexof([1, 2], 5)",
+]
+
+
+def test_patterns_and_positions_give_duckdbs_values(spark: Any) -> None:
+    """DuckDB's LIKE has no escape character (Spark's is a backslash), its regexp_replace
+    names a group \\1 (Spark's $1, a $ there not a dollar), its list_position of a missing
+    item is NULL (Spark's 0): each gave another value from Spark, or failed."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    bench = DuckDBEngine()
+    try:
+        got = engine_values(engine, bench, PATTERN_EXPRESSIONS)
+    finally:
+        bench.close()
+    expected = [duckdb.sql(f"select {e}").fetchall()[0][0] for e in PATTERN_EXPRESSIONS]
+    assert expected[:3] == ["abbc", "a<b>c", "1a2b"]
+    assert expected[7:9] == [False, True] and expected[16] is None
+    assert [normal(v) for v in got] == [normal(v) for v in expected]
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        ("select date_trunc('decade', date '2024-03-15') as d", r"no part 'decade'"),
+        ("select strftime(timestamp '2024-03-15 10:11:12', '%x') as s", r"strftime format '%x'"),
+        ("select strftime(timestamp '2024-03-15', 'at %z') as s", r"strftime format 'at %z'"),
+        (
+            "select regexp_replace(a, 'b', r, 'g') as s from (values ('ab', 'c')) t(a, r)",
+            r"regexp_replace's replacement r is not a quoted text",
+        ),
+    ],
+)
+def test_what_spark_would_give_other_text_for_is_refused_by_name(
+    spark: Any, sql: str, said: str
+) -> None:
+    """date_trunc to a part Spark lacks gave NULL there; a strftime code date_format lacks
+    went as sqlglot wrote it (%x gave '%+00'); a replacement that is not a quoted text
+    cannot be written in Java's words."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    with pytest.raises(EngineError, match=said):
+        engine.transpile(sql)

@@ -1,0 +1,173 @@
+"""Patterns and positions as DuckDB (and PostgreSQL) mean them, where Spark SQL, as sqlglot
+writes it, reads the same text otherwise, silently (``SparkEngine.transpile``, before
+``spark_meanings.duckdb_meanings``; the values are checked by tests/portable_exprs.py).
+
+- **LIKE / ILIKE.** DuckDB's LIKE has no escape character unless ``ESCAPE`` names one: a
+  ``\\`` is a backslash (``'a\\_b' LIKE 'a\\_b'`` is true, ``'a_b' LIKE 'a\\_b'`` false).
+  Spark's escapes with ``\\`` by default, so it gave the other answer, or failed. Each
+  backslash of the pattern is written doubled (a literal's text; ``replace()`` of another
+  pattern). PostgreSQL's LIKE escapes with ``\\`` as Spark's does: its models go as written.
+- **regexp_replace's replacement.** RE2 (DuckDB) and PostgreSQL name a group ``\\1`` (the
+  whole match ``\\0``; PostgreSQL's ``\\&``), and a ``$`` is a dollar; Java (Spark) names it
+  ``$1`` and reads ``\\1`` as the digit: ``regexp_replace('abc', '(b)', '\\1\\1', 'g')`` gave
+  'a11c' for DuckDB's 'abbc'. A literal replacement is written in Java's words; another
+  (a column) is refused by name.
+- **array_position / list_position** of an item not in the list: NULL in DuckDB, 0 in
+  Spark: written ``NULLIF(ARRAY_POSITION(l, x), 0)``.
+- **Refused**: ``strftime`` with a code Spark's ``date_format`` has no counterpart for
+  (sqlglot wrote it as it is: ``%x`` gave '%+00', ``%g`` '%60384'), and ``date_trunc`` to a
+  part Spark does not truncate to (``decade``: NULL there).
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from reverse_etl.engine.portable import strftime_format
+from reverse_etl.engine.spark_meanings import SPARK_FORMAT
+from reverse_etl.errors import EngineError
+
+# The parts Spark's date_trunc / trunc know (as DuckDB names them, and their aliases).
+_SPARK_TRUNC_PARTS = frozenset(
+    {
+        "year",
+        "yyyy",
+        "yy",
+        "quarter",
+        "month",
+        "mon",
+        "mm",
+        "week",
+        "day",
+        "dd",
+        "hour",
+        "minute",
+        "second",
+        "millisecond",
+        "microsecond",
+    }
+)
+
+
+def patterns_as_duckdb(tree: exp.Expr, dialect: str) -> exp.Expr:
+    """``tree`` (a DuckDB- or PostgreSQL-dialect statement) with the patterns above written
+    for Spark as the model's dialect means them; raises EngineError for what cannot be."""
+    _refuse_truncation_parts(tree)
+    if dialect == "duckdb":
+        _refuse_unknown_strftime(tree)
+    for replace in list(tree.find_all(exp.RegexpReplace)):
+        _replacement_as_java(replace, dialect)
+    if dialect == "duckdb":
+        for like in list(tree.find_all(exp.Like, exp.ILike)):
+            _backslashes_as_written(like)
+    return tree.transform(_position_or_null)
+
+
+def _backslashes_as_written(node: exp.Expr) -> None:
+    if isinstance(node.parent, exp.Escape):
+        return  # its own escape character: as written
+    pattern = node.expression
+    if isinstance(pattern, exp.Any | exp.All):  # LIKE ANY ('a', 'b')
+        items = pattern.this.expressions if isinstance(pattern.this, exp.Tuple) else []
+        for item in items:
+            item.replace(_doubled(item))
+        return
+    node.set("expression", _doubled(pattern))
+
+
+def _doubled(pattern: exp.Expr) -> exp.Expr:
+    """``pattern`` with each backslash doubled (Spark's LIKE reads ``\\\\`` as one)."""
+    if isinstance(pattern, exp.Literal) and pattern.is_string:
+        return exp.Literal.string(pattern.this.replace("\\", "\\\\"))
+    if isinstance(pattern, exp.Null | exp.Literal):
+        return pattern.copy()
+    return exp.Anonymous(
+        this="REPLACE",
+        expressions=[pattern.copy(), exp.Literal.string("\\"), exp.Literal.string("\\\\")],
+    )
+
+
+def _replacement_as_java(node: exp.RegexpReplace, dialect: str) -> None:
+    replacement = node.args.get("replacement")
+    if replacement is None:
+        return
+    if not (isinstance(replacement, exp.Literal) and replacement.is_string):
+        raise EngineError(
+            f"regexp_replace's replacement {replacement.sql(dialect)} is not a quoted text: "
+            "Spark reads a replacement's groups and dollars otherwise ($1, where "
+            f"{'DuckDB' if dialect == 'duckdb' else 'PostgreSQL'} writes \\1), and retl "
+            "can write only a quoted one in Spark's words",
+            hint="write the replacement as a quoted text, or write the model in Spark SQL "
+            "(config(dialect='spark'))",
+        )
+    node.set("replacement", exp.Literal.string(_java_replacement(replacement.this, dialect)))
+
+
+def _java_replacement(text: str, dialect: str) -> str:
+    """RE2's (or PostgreSQL's) replacement ``text`` in Java's words: ``\\N`` -> ``$N``, a
+    ``$`` and a backslash of the text escaped."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        nxt = text[i + 1] if i + 1 < len(text) else ""
+        if ch == "\\" and nxt.isdigit():
+            out.append(f"${nxt}")
+            i += 2
+        elif ch == "\\" and nxt == "&" and dialect == "postgres":
+            out.append("$0")
+            i += 2
+        elif ch == "\\" and nxt:
+            out.append("\\" + nxt)  # \\ is a backslash in both; \x is x
+            i += 2
+        elif ch == "\\" and dialect == "postgres":  # a last lone backslash: as it is
+            out.append("\\\\")
+            i += 1
+        elif ch == "$":
+            out.append("\\$")
+            i += 1
+        else:
+            out.append("\\\\" if ch == "\\" else ch)
+            i += 1
+    return "".join(out)
+
+
+def _position_or_null(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.ArrayPosition) or (
+        isinstance(node, exp.Anonymous)
+        and str(node.this).lower() in ("list_position", "list_indexof", "array_indexof")
+        and len(node.expressions) == 2
+    ):
+        args = [node.this, node.expression] if isinstance(node, exp.ArrayPosition) else None
+        if args is None:
+            args = list(node.expressions)
+        spark = exp.Anonymous(this="ARRAY_POSITION", expressions=[a.copy() for a in args])
+        return exp.Nullif(this=spark, expression=exp.Literal.number(0))
+    return node
+
+
+def _refuse_truncation_parts(tree: exp.Expr) -> None:
+    for node in tree.find_all(exp.TimestampTrunc, exp.DateTrunc):
+        unit = node.args.get("unit")
+        name = unit.name.lower() if isinstance(unit, exp.Var | exp.Literal) else None
+        if name is not None and name not in _SPARK_TRUNC_PARTS:
+            raise EngineError(
+                f"date_trunc('{name}', ...): Spark's date_trunc has no part '{name}' (it "
+                "gives NULL there)",
+                hint="truncate to a part Spark knows (year, quarter, month, week, day, hour, "
+                "minute, second), e.g. the decade as make_date(year(d) // 10 * 10, 1, 1)",
+            )
+
+
+def _refuse_unknown_strftime(tree: exp.Expr) -> None:
+    for node in tree.find_all(exp.TimeToStr):
+        fmt = node.args.get("format")
+        if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+            continue
+        if strftime_format(fmt.this, SPARK_FORMAT, lambda t: t) is None:
+            raise EngineError(
+                f"strftime format '{fmt.this}' has a code Spark's date_format has no "
+                "counterpart for (sqlglot would write it as it is, and Spark give other text)",
+                hint="use the codes %Y %y %m %d %H %I %M %S %f %p %j %b %a %B %A (and %-d ...),"
+                " or write the model in Spark SQL (config(dialect='spark'))",
+            )
