@@ -27,6 +27,10 @@ the operands' types.
   0.3333333333333333, ``total / quantity`` of a DECIMAL total too. Spark divides DECIMALs as
   DECIMALs (``1.0 / 3`` is 0.333333). Both operands are cast to DOUBLE first. (DuckDB
   divides two FLOATs as FLOAT; Spark then divides their DOUBLEs.)
+- **``round(x, n)`` of a DOUBLE, and its cast to ``DECIMAL(p, s)``.** DuckDB computes
+  ``round(x * 10^n) / 10^n`` (``round(1.005::double, 2)`` is 1.0: 1.005 * 100 is
+  100.49999999999999); Spark rounds ``x``'s decimal text half up (1.01). Written as DuckDB
+  computes it, where ``x`` is typed a DOUBLE and holds no fraction literal.
 - **``//`` of a fraction.** DuckDB's ``//`` divides whole numbers as integers and any other
   two numbers as ``/`` does (``2.5 // 2`` is 1.25, a DOUBLE); Spark's ``DIV`` truncates
   (1): where either operand is typed a DECIMAL, DOUBLE or FLOAT, both are cast to DOUBLE and
@@ -62,6 +66,7 @@ _DATES = {exp.DataType.Type.DATE, exp.DataType.Type.DATE32}
 _LISTS = {exp.DataType.Type.ARRAY, exp.DataType.Type.LIST}
 _TEXTS = exp.DataType.TEXT_TYPES
 _ZONED = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
+_DOUBLES = {exp.DataType.Type.DOUBLE}  # (a FLOAT rounds in FLOAT arithmetic in DuckDB)
 _DONE = "retl_json_integer"  # a cast json_integer wrote (sqlglot's meta: copied with it)
 
 
@@ -88,6 +93,15 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
                 node.replace(bigint(days))
             elif _maybe_dates(seen.this, seen.expression):
                 say_untyped([node], dialect)  # maybe two dates: an INTERVAL on Spark
+        elif isinstance(node, exp.Round):
+            if _is(seen.this, _DOUBLES) and not _fraction_literal(node.this):
+                node.replace(_double_rounded(node.this, _digits(node)))
+        elif isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DECIMAL:
+            literal = isinstance(node.this, exp.Literal)  # cast(1.005 as ...): a DECIMAL
+            if _is(seen.this, _DOUBLES) and not literal and not _fraction_literal(node.this):
+                scale = _scale(node.to)
+                if scale:
+                    node.set("this", _double_rounded(node.this, scale))
         elif isinstance(node, exp.Cast) and node.to.this in _TEXTS:
             if _is(seen.this, _ZONED):
                 node.replace(_zoned_text(node))
@@ -107,6 +121,49 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
         elif isinstance(node, exp.Div) and (_unknown(seen.this) or _unknown(seen.expression)):
             say_untyped([node], dialect)  # maybe a division of DECIMALs
     return tree
+
+
+def _double_rounded(x: exp.Expr, digits: int) -> exp.Expr:
+    """DuckDB's ``round(x, digits)`` of a DOUBLE ``x``: ``x`` times 10^digits rounded half
+    away from zero, divided back (for digits below 0: divided, rounded, times). Spark's
+    rounds the decimal text of ``x`` (1.005 is 1.01 there, 1.0 in DuckDB, whose 1.005 * 100
+    is 100.49999999999999)."""
+    power = exp.Cast(this=exp.Literal.number(10 ** abs(digits)), to=exp.DataType.build("DOUBLE"))
+    if digits > 0:
+        whole = exp.Round(this=exp.Mul(this=exp.Paren(this=x.copy()), expression=power))
+        return exp.Paren(this=exp.Div(this=whole, expression=power.copy()))
+    whole = exp.Round(this=exp.Div(this=exp.Paren(this=x.copy()), expression=power))
+    return exp.Paren(this=exp.Mul(this=whole, expression=power.copy()))
+
+
+def _digits(node: exp.Expr) -> int:
+    """The digits of ``round(x, n)``: a whole-number literal ``n`` (else 0: as written)."""
+    n = node.args.get("decimals")
+    negative = isinstance(n, exp.Neg)
+    if isinstance(n, exp.Neg):
+        n = n.this
+    if not (isinstance(n, exp.Literal) and n.is_int) or abs(int(n.name)) > 22:
+        return 0
+    return -int(n.name) if negative else int(n.name)
+
+
+def _scale(to: exp.DataType) -> int:
+    """The scale of ``DECIMAL(p, s)`` (0 if not written as a whole number up to 22)."""
+    params = to.expressions
+    if len(params) != 2:
+        return 0
+    scale = params[1].this if isinstance(params[1], exp.DataTypeParam) else params[1]
+    text = scale.name if isinstance(scale, exp.Expr) else str(scale)
+    return int(text) if text.isdigit() and 0 < int(text) <= 22 else 0
+
+
+def _fraction_literal(node: exp.Expr) -> bool:
+    """Whether ``node`` holds a number literal with a fraction that no cast types (sqlglot
+    types ``1.005`` a DOUBLE, DuckDB and Spark read a DECIMAL)."""
+    return any(
+        not lit.is_string and not lit.is_int and not isinstance(lit.parent, exp.Cast)
+        for lit in node.find_all(exp.Literal)
+    )
 
 
 def rounded(x: exp.Expr) -> exp.Expr:
@@ -221,8 +278,12 @@ def _candidates(tree: exp.Expr) -> list[exp.Expr]:
     ``find_all`` gives (the same in a copy of the tree)."""
     return [
         n
-        for n in tree.find_all(exp.Cast, exp.Div, exp.IntDiv, exp.UnixToTime, exp.Sub, exp.Length)
+        for n in tree.find_all(
+            exp.Cast, exp.Div, exp.IntDiv, exp.UnixToTime, exp.Sub, exp.Length, exp.Round
+        )
         if isinstance(n, exp.Div | exp.IntDiv | exp.Sub | exp.Length)
+        or (isinstance(n, exp.Round) and _digits(n) != 0)
+        or (isinstance(n, exp.Cast) and n.to.this == exp.DataType.Type.DECIMAL and _scale(n.to))
         or is_epoch_ms(n)
         or (
             isinstance(n, exp.Cast)

@@ -1251,3 +1251,31 @@ def test_what_spark_would_give_other_text_for_is_refused_by_name(
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     with pytest.raises(EngineError, match=said):
         engine.transpile(sql)
+
+
+def test_a_double_rounded_to_digits_is_duckdbs_value(spark: Any, tmp_path: Path) -> None:
+    """DuckDB rounds a DOUBLE to n digits as round(x * 10^n) / 10^n, and casts one to
+    DECIMAL(p, s) so (1.005 * 100 is 100.49999999999999: 1.0, 1.00); Spark rounds its decimal
+    text half up (1.01). A file's DOUBLE column (through a CTE) and a cast literal give
+    DuckDB's values; a DECIMAL, and a fraction literal (a DECIMAL in both), round as they
+    did (engine/spark_numbers.py)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    xs = [1.005, 0.285, -1.005, 2.675, 0.125, 1234.5, -0.125]
+    table = pa.table({"i": pa.array(range(len(xs)), pa.int32()), "x": pa.array(xs, pa.float64())})
+    path = tmp_path / "doubles.parquet"
+    pq.write_table(table, path)
+    sql = (
+        f"with t as (select * from read_parquet('{path}')) select i, round(x, 2) as r,"
+        " round(x, -1) as m, cast(x as decimal(12, 2)) as d,"
+        " round(x::decimal(10, 3), 2) as e, round(1.005::double, 2) as l,"
+        " cast(1.005 as decimal(10, 2)) as f from t order by i"
+    )
+    con = duckdb.connect()
+    expected = con.execute(sql).fetchall()
+    assert expected[0][1:4] == (1.0, 0.0, decimal.Decimal("1.00"))
+    assert expected[0][4:] == (decimal.Decimal("1.01"), 1.0, decimal.Decimal("1.01"))
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    got = [tuple(r.values()) for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
+    assert [[normal(v) for v in r] for r in got] == [[normal(v) for v in r] for r in expected]
