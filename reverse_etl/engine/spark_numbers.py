@@ -20,7 +20,8 @@ the operands' types.
   INTERVAL in Spark: written ``CAST(DATEDIFF(a, b) AS BIGINT)``.
 - **The length of a list**, ``len(l)``: sqlglot writes ``length(l)``, which Spark has for
   text only: ``size(l)`` (NULL for a NULL list).
-- **The text of a timestamp with time zone**, ``CAST(t AS VARCHAR)``: DuckDB writes its
+- **The text of a timestamp with time zone**, ``CAST(t AS VARCHAR)``, ``'x' || t`` and
+  ``concat('x', t)``: DuckDB writes its
   offset (``2024-03-15 10:11:12.5+00``), Spark does not: Spark's text, then
   ``date_format(t, 'x')`` (``+00`` in the UTC session retl opens).
 - **Division.** DuckDB's ``/`` of two numbers is a DOUBLE: ``1.0 / 3`` is
@@ -93,6 +94,11 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
                 node.replace(bigint(days))
             elif _maybe_dates(seen.this, seen.expression):
                 say_untyped([node], dialect)  # maybe two dates: an INTERVAL on Spark
+        elif isinstance(node, exp.DPipe | exp.Concat):
+            for operand, twin in _operands(node, seen):
+                if _is(twin, _ZONED):  # its text, as a cast to text (below) writes it
+                    text = exp.Cast(this=operand.copy(), to=exp.DataType.build("VARCHAR"))
+                    operand.replace(_zoned_text(text))
         elif isinstance(node, exp.Round):
             if _is(seen.this, _DOUBLES) and not _fraction_literal(node.this):
                 node.replace(_double_rounded(node.this, _digits(node)))
@@ -121,6 +127,13 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
         elif isinstance(node, exp.Div) and (_unknown(seen.this) or _unknown(seen.expression)):
             say_untyped([node], dialect)  # maybe a division of DECIMALs
     return tree
+
+
+def _operands(node: exp.Expr, seen: exp.Expr) -> list[tuple[exp.Expr, exp.Expr]]:
+    """The operands of ``a || b`` or ``concat(...)`` with their typed twins."""
+    if isinstance(node, exp.DPipe):
+        return [(node.this, seen.this), (node.expression, seen.expression)]
+    return list(zip(node.expressions, seen.expressions, strict=False))
 
 
 def _double_rounded(x: exp.Expr, digits: int) -> exp.Expr:
@@ -279,9 +292,17 @@ def _candidates(tree: exp.Expr) -> list[exp.Expr]:
     return [
         n
         for n in tree.find_all(
-            exp.Cast, exp.Div, exp.IntDiv, exp.UnixToTime, exp.Sub, exp.Length, exp.Round
+            exp.Cast,
+            exp.Div,
+            exp.IntDiv,
+            exp.UnixToTime,
+            exp.Sub,
+            exp.Length,
+            exp.Round,
+            exp.DPipe,
+            exp.Concat,
         )
-        if isinstance(n, exp.Div | exp.IntDiv | exp.Sub | exp.Length)
+        if isinstance(n, exp.Div | exp.IntDiv | exp.Sub | exp.Length | exp.DPipe | exp.Concat)
         or (isinstance(n, exp.Round) and _digits(n) != 0)
         or (isinstance(n, exp.Cast) and n.to.this == exp.DataType.Type.DECIMAL and _scale(n.to))
         or is_epoch_ms(n)

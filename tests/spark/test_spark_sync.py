@@ -1279,3 +1279,36 @@ def test_a_double_rounded_to_digits_is_duckdbs_value(spark: Any, tmp_path: Path)
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     got = [tuple(r.values()) for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
     assert [[normal(v) for v in r] for r in got] == [[normal(v) for v in r] for r in expected]
+
+
+def test_a_zoned_time_joined_to_text_keeps_its_offset_as_in_duckdb(
+    spark: Any, tmp_path: Path
+) -> None:
+    """DuckDB writes a TIMESTAMPTZ's offset when ``||`` or ``concat`` joins it to text
+    ('order-2024-03-15 10:11:12.5+00'); Spark wrote none: an event_id made so was another
+    id from Spark, silently. A file's column (through a CTE) and a literal."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    at = dt.datetime(2024, 3, 15, 10, 11, 12, 500000, tzinfo=dt.timezone.utc)
+    table = pa.table({"t": pa.array([at], pa.timestamp("us", tz="UTC"))})
+    path = tmp_path / "zoned.parquet"
+    pq.write_table(table, path)
+    sql = (
+        f"with o as (select * from read_parquet('{path}')) select 'order-' || t as a,"
+        " concat('order-', t, '-', 1) as b,"
+        " concat('a', timestamptz '2024-03-15 10:11:12+00') as c from o"
+    )
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    expected = con.execute(sql).fetchall()
+    assert expected == [
+        (
+            "order-2024-03-15 10:11:12.5+00",
+            "order-2024-03-15 10:11:12.5+00-1",
+            "a2024-03-15 10:11:12+00",
+        )
+    ]
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    got = [tuple(r.values()) for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
+    assert got == expected
