@@ -14,6 +14,10 @@ writes it, reads the same text otherwise, silently (``SparkEngine.transpile``, b
   (a column) is refused by name.
 - **array_position / list_position** of an item not in the list: NULL in DuckDB, 0 in
   Spark: written ``NULLIF(ARRAY_POSITION(l, x), 0)``.
+- **trim / ltrim / rtrim** without characters named take off Unicode's space separators
+  in DuckDB (a no-break space too), the space only in Spark: written with ``regexp_replace``
+  of ``\\p{Zs}`` at the ends (DuckDB models only: PostgreSQL's trims the space only).
+- **chr(n)** of a literal past 255: Spark's is ``chr(n % 256)``; written as the character.
 - **Refused**: ``strftime`` with a code Spark's ``date_format`` has no counterpart for
   (sqlglot wrote it as it is: ``%x`` gave '%+00', ``%g`` '%60384'), and ``date_trunc`` to a
   part Spark does not truncate to (``decade``: NULL there).
@@ -60,7 +64,34 @@ def patterns_as_duckdb(tree: exp.Expr, dialect: str) -> exp.Expr:
     if dialect == "duckdb":
         for like in list(tree.find_all(exp.Like, exp.ILike)):
             _backslashes_as_written(like)
+        tree = tree.transform(_spaces_trimmed)
     return tree.transform(_position_or_null)
+
+
+# DuckDB's trim(s), ltrim(s), rtrim(s) take off Unicode's space separators (category Zs:
+# the space, U+00A0 no-break space, U+3000 ideographic space ...), Spark's the space only.
+_TRIMMED = {
+    None: "^\\p{Zs}+|\\p{Zs}+\\z",
+    "BOTH": "^\\p{Zs}+|\\p{Zs}+\\z",
+    "LEADING": "^\\p{Zs}+",
+    "TRAILING": "\\p{Zs}+\\z",
+}
+
+
+def _spaces_trimmed(node: exp.Expr) -> exp.Expr:
+    """``trim(s)`` (no characters named) as DuckDB means it: Spark's ``regexp_replace`` of
+    the space separators at the ends (a no-break space copied with an email stayed on Spark,
+    and the email hashed otherwise)."""
+    if not isinstance(node, exp.Trim) or node.args.get("expression") is not None:
+        return node
+    position = node.args.get("position")
+    pattern = _TRIMMED.get(str(position).upper() if position else None)
+    if pattern is None:
+        return node
+    return exp.Anonymous(
+        this="REGEXP_REPLACE",
+        expressions=[node.this.copy(), exp.Literal.string(pattern), exp.Literal.string("")],
+    )
 
 
 def _backslashes_as_written(node: exp.Expr) -> None:
@@ -133,6 +164,13 @@ def _java_replacement(text: str, dialect: str) -> str:
 
 
 def _position_or_null(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Chr) and len(node.expressions) == 1:
+        # Spark's chr(n) is chr(n % 256): chr(12288) gave '\x00' for DuckDB's U+3000. A
+        # literal's character is written as text; chr of a column goes as written.
+        n = node.expressions[0]
+        if isinstance(n, exp.Literal) and n.is_int and 255 < int(n.name) <= 0x10FFFF:
+            return exp.Literal.string(chr(int(n.name)))
+        return node
     if isinstance(node, exp.ArrayPosition) or (
         isinstance(node, exp.Anonymous)
         and str(node.this).lower() in ("list_position", "list_indexof", "array_indexof")

@@ -1312,3 +1312,27 @@ def test_a_zoned_time_joined_to_text_keeps_its_offset_as_in_duckdb(
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     got = [tuple(r.values()) for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
     assert got == expected
+
+
+def test_trim_takes_off_the_spaces_duckdb_takes_off(spark: Any, tmp_path: Path) -> None:
+    """DuckDB's trim, ltrim and rtrim take off Unicode's space separators (a no-break space
+    pasted with an email, an ideographic space), Spark's the space only: the email hashed
+    otherwise. Spark's chr(n) is chr(n % 256): chr(12288) gave a NUL for U+3000."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = ["\u00a0A@b.com \u2003", " x\u3000", "\ta\n", None, "\u00a0"]
+    table = pa.table({"i": pa.array(range(len(texts)), pa.int32()), "s": pa.array(texts)})
+    path = tmp_path / "spaces.parquet"
+    pq.write_table(table, path)
+    sql = (
+        f"with t as (select * from read_parquet('{path}')) select i, trim(s) as a,"
+        " ltrim(s) as b, rtrim(s) as c, trim(s, 'x') as d, chr(12288) || 'y' as e"
+        " from t order by i"
+    )
+    expected = duckdb.sql(sql).fetchall()
+    assert expected[0][1:4] == ("A@b.com", "A@b.com \u2003", "\u00a0A@b.com")
+    assert expected[0][5] == "\u3000y"
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    got = [tuple(r.values()) for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
+    assert got == expected
