@@ -22,8 +22,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import stat
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,6 +37,7 @@ _NOT_REGULAR = "not a regular file (a device, a pipe or a socket)"
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
+_NOINHERIT = getattr(os, "O_NOINHERIT", 0)  # Windows: as mkstemp's, not given to a child
 
 # The folders retl makes inside the state folder, each a real folder or none (docs/state.md):
 # run reports and refused runs' records (pipeline/history.runs_folder), the sandbox's feed
@@ -96,8 +97,12 @@ def read_text(
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` as ``path``, whole or not at all: into a new temporary file beside it
     (created exclusively: never a link's target), then renamed over ``path`` (a symbolic
-    link there is replaced, its target left untouched). Raises ``OSError``."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    link there is replaced, its target left untouched). Raises ``OSError``.
+
+    The file gets the permissions of one ``open`` creates (0666 less the umask), as DuckDB's
+    state file beside it has: not ``mkstemp``'s 0600, which would lock the team's other
+    members out of its run reports and the lock's holder."""
+    fd, name = _create_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -106,6 +111,20 @@ def write_atomic(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(name)
         raise
+
+
+def _create_beside(path: Path) -> tuple[int, str]:
+    """A new file of a name of its own beside ``path`` (``.<name>.<random>.tmp``), created
+    exclusively (a link of that name is no file of retl's: another name is tried), and its
+    descriptor open for writing."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY | _NOINHERIT
+    for _ in range(100):  # 48 random bits each: a clash is a link put there on purpose
+        name = str(path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp"))
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no temporary file name left", str(path))
 
 
 def open_append(path: Path) -> BinaryIO:

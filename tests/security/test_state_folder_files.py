@@ -546,3 +546,44 @@ def test_every_folder_retl_keeps_in_the_state_folder_is_checked(tmp_path: Path) 
     assert '"warehouse-state.acks"' in inspect.getsource(stores._warehouse_state)
     named = {p.relative_to(state).as_posix() for p in used} | {"warehouse-state.acks"}
     assert named | {"tmp/extensions"} == set(project_files.STATE_SUBFOLDERS)
+
+
+# --- the files' permissions ------------------------------------------------------------------
+
+
+@pytest.fixture
+def group_umask() -> Iterator[int]:
+    """A team's umask (002: the group may read and write what each member's retl writes)."""
+    old = os.umask(0o002)
+    try:
+        yield 0o002
+    finally:
+        os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")
+def test_the_state_folder_s_files_take_the_umask_s_permissions_as_before(
+    state_dir: Path, group_umask: int
+) -> None:
+    """A run report, a refused run's record, the lock's info file and the unchanged record
+    are created as DuckDB creates the state file beside them (0666 less the umask), as they
+    were before write_atomic: not 0600, which locked out the team's other members (`retl
+    runs` showed no report; a sync stopped by another's lock could not name its holder)."""
+    expected = 0o666 & ~group_umask
+    runs = state_dir / "runs"
+    runs.mkdir()
+    report = write_report(runs, SyncReport(plans=[], sandbox=False, run_id="r-2"))
+    refused = write_refused(runs, _run())
+    state = state_dir / "state.duckdb"
+    with SyncLock(state, ("r1", "sync")):
+        info = _mode(state_dir / "state.duckdb.lock.info")
+    record = state_dir / "state.duckdb.unchanged.json"
+    _clean(record).remember(7)
+    plain = state_dir / "plain.json"
+    project_files.write_atomic(plain, b"{}")
+    modes = {p.name: _mode(p) for p in (report, refused, record, plain)}
+    assert modes == dict.fromkeys(modes, expected) and info == expected
