@@ -88,10 +88,27 @@ class SyncLock:
         started = now.isoformat(timespec="seconds")
         # Replaced, not written through: a pull request may commit the file as a symbolic
         # link (to ~/.bashrc), which the sync would otherwise overwrite.
-        project_files.write_atomic(
-            self.info,
-            f"pid {os.getpid()} on {socket.gethostname()} since {started}\n{run}".encode(),
-        )
+        try:
+            project_files.write_atomic(
+                self.info,
+                f"pid {os.getpid()} on {socket.gethostname()} since {started}\n{run}".encode(),
+            )
+        except OSError as exc:  # a pull request's folder there; a full disk
+            self._lock.release()  # __exit__ is not called when __enter__ raises
+            folder = self.info.is_dir()
+            raise LockError(
+                "cannot take the state's lock: "
+                + (
+                    "a folder is where its info file goes"
+                    if folder
+                    else f"its info file cannot be written ({exc.strerror or exc})"
+                ),
+                file=self.info,
+                hint="retl keeps a plain file there while a sync runs: move that path away (no "
+                "sync is holding it)"
+                if folder
+                else "check the state folder's free space and permissions",
+            ) from None
         return self
 
     @staticmethod

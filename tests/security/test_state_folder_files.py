@@ -21,6 +21,9 @@ import pytest
 from reverse_etl import project_files
 from reverse_etl.engine.duckdb import DuckDBEngine
 from reverse_etl.errors import StateDamagedError, StateError
+
+
+from reverse_etl.errors import LockError, StateDamagedError
 from reverse_etl.history.records import RunRecord
 from reverse_etl.history.refused import read_refused, write_refused
 from reverse_etl.pipeline.report import SyncReport, write_report
@@ -148,6 +151,27 @@ def test_a_sync_does_not_write_through_a_linked_lock_info_file(
         holder = SyncLock.holder(state)
         assert holder is not None and holder.run_id == "r1"
     assert victim.read_bytes() == VICTIM
+
+
+def test_a_folder_where_the_lock_s_info_file_goes_is_said_and_the_lock_let_go(
+    state_dir: Path,
+) -> None:
+    """A pull request's folder where the lock's info file goes: one located message and its
+    fix, as for the lock file itself (it was 'unexpected IsADirectoryError ... a bug in
+    retl'), and the lock just taken is let go (it stayed held by the failed sync)."""
+    state = state_dir / "state.duckdb"
+    info = state_dir / "state.duckdb.lock.info"
+    (info / "x").mkdir(parents=True)
+    failed = SyncLock(state, ("r1", "sync"))
+    with pytest.raises(LockError, match="a folder is where its info file goes") as raised:
+        failed.__enter__()  # as `with` does: __exit__ is not called when it raises
+    assert raised.value.hint is not None and "move that path away" in raised.value.hint
+    (info / "x").rmdir()
+    info.rmdir()
+    with SyncLock(state, ("r2", "sync")):  # not held by the failed one (still referenced)
+        holder = SyncLock.holder(state)
+        assert holder is not None and holder.run_id == "r2"
+    assert failed is not None
 
 
 # --- the unchanged-inputs record ------------------------------------------------------------
