@@ -303,13 +303,19 @@ def _recorded(
     result.bisections = outcome.bisections
     if outcome.interrupted is not None:
         # The answers that arrived meanwhile are in the journal, folded when the state
-        # closes: the stop does no more here (no fold, no skipped rows' log, no run record).
-        # An error that stopped the send before the signal is what it says (the key to fix).
+        # closes: the stop does no more here (no fold, no skipped rows' log), but for the run
+        # record when it sent something. An error that stopped the send before the signal is
+        # what it says (the key to fix).
         result.interrupted = outcome.interrupted
         result.not_recorded = outcome.not_recorded  # (said by the run's error too)
         result.error = _interrupted_text(
             outcome, explained, dest.capabilities.platform, result, root
         )
+        if state is not None and outcome.not_recorded is None and result.sent:
+            # Events went out under this mapping and key: the run is a sync (``synced``),
+            # or a key changed before the next run would not be caught (``keychange``) and
+            # a first sync stopped midway would have left no mapping to compare with.
+            _record_run(state, plan, result, run_id)
         return
     if outcome.not_recorded is not None:
         # Nothing more is written to a state that just failed (no fold, no run record): the
@@ -327,15 +333,22 @@ def _recorded(
             trim_heap()  # what the send freed, given back before the fold (native_memory)
             state.compact(plan.name, plan.scope)
         if synced(plan, result):
-            state.record_run(
-                plan.name,
-                plan.scope,
-                event_source_id=result.event_source_id,
-                fingerprint=plan.mapping_fingerprint,
-                mapping=orjson.dumps(plan.mapping).decode(),
-                run_id=run_id,
-            )
+            _record_run(state, plan, result, run_id)
     result.error = _error_of(outcome, explained, dest.capabilities.platform, result, root)
+
+
+def _record_run(
+    state: StateStore, plan: DestinationPlan, result: DestinationResult, run_id: str
+) -> None:
+    """The run recorded as the destination's last sync: its time, mapping and event source."""
+    state.record_run(
+        plan.name,
+        plan.scope,
+        event_source_id=result.event_source_id,
+        fingerprint=plan.mapping_fingerprint,
+        mapping=orjson.dumps(plan.mapping).decode(),
+        run_id=run_id,
+    )
 
 
 def synced(plan: DestinationPlan, result: DestinationResult) -> bool:

@@ -166,3 +166,23 @@ def test_an_error_that_stopped_the_send_before_the_signal_is_what_the_result_say
     (dest,) = report["destinations"]
     assert dest["error"] == "the access token was refused (renew it)"
     assert report["interrupted"] == "tiktok"
+
+
+@pytest.mark.slow
+def test_a_first_sync_stopped_after_acknowledgements_is_the_last_sync(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """A first sync stopped by Ctrl-C after 8,000 acknowledgements recorded no sync (no
+    mapping, no key, no time): a key changed before the next run was not caught, and every
+    row went out again under event ids the platform could not match with the first. It is
+    a sync (``send.synced``: the platform acknowledged something), recorded as such."""
+    project = stopped_by_ctrl_c(server, tmp_path)
+    shown = invoke_in_process("state", "show", "--project-dir", project, "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    (scope,) = orjson.loads(shown.stdout)["destinations"]
+    assert scope["rows_sent"] == 8000 and scope["last_sync_at"] is not None
+    config = project / "destinations.yml"
+    config.write_text(config.read_text() + "    primary_key: email\n")
+    planned = invoke_in_process("plan", "--project-dir", project)
+    assert planned.returncode == 1
+    assert "the row key changed since the last sync (event_id -> email)" in planned.stderr
