@@ -20,10 +20,7 @@ import pytest
 
 from reverse_etl import project_files
 from reverse_etl.engine.duckdb import DuckDBEngine
-from reverse_etl.errors import StateDamagedError, StateError
-
-
-from reverse_etl.errors import LockError, StateDamagedError
+from reverse_etl.errors import LockError, StateDamagedError, StateError
 from reverse_etl.history.records import RunRecord
 from reverse_etl.history.refused import read_refused, write_refused
 from reverse_etl.pipeline.report import SyncReport, write_report
