@@ -151,9 +151,13 @@ def _regular(fd: int, path: Path | str, mode: str) -> BinaryIO:
 
 def check_state_folders(state_dir: Path) -> None:
     """Refuse each folder of ``STATE_SUBFOLDERS`` inside ``state_dir`` that is a symbolic link
-    or not a folder (see ``own_folder``): one ``lstat`` each, before a command uses any."""
+    or not a folder (see ``own_folder``): one ``lstat`` each, before a command uses any. One
+    that cannot be looked at (another user's state folder, mode 0700) is passed over: retl
+    cannot create or delete anything in it either, and validate, compile or show, which need
+    no state, work as before; a command that needs the state says it cannot read it."""
     for name in STATE_SUBFOLDERS:
-        own_folder(state_dir / name)
+        with contextlib.suppress(PermissionError):
+            own_folder(state_dir / name)
 
 
 def own_folder(path: Path, *, create: bool = False) -> bool:

@@ -469,6 +469,29 @@ def test_loading_a_project_refuses_a_file_where_a_folder_of_the_state_folder_goe
         Project.load(root)
 
 
+def test_loading_a_project_whose_state_folder_cannot_be_searched_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another user's .retl (mode 0700, say a CI user's): validate, compile and show need no
+    # state and worked; the check at load made each stop with "permission denied". (The test
+    # runs as root too, where the mode alone would not deny the look: the refusal is made so.)
+    from reverse_etl.project import Project
+
+    root = _project(tmp_path)
+    state = root / ".retl"
+    state.mkdir()
+    real = os.lstat
+
+    def denied(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if Path(path).parent == state or state in Path(path).parents:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(project_files.os, "lstat", denied)
+    with Project.load(root) as project:
+        assert project.state_dir == state
+
+
 def test_a_state_folder_that_is_itself_a_link_to_an_allowed_folder_is_kept(
     tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
