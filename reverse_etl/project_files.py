@@ -102,7 +102,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     The file gets the permissions of one ``open`` creates (0666 less the umask), as DuckDB's
     state file beside it has: not ``mkstemp``'s 0600, which would lock the team's other
     members out of its run reports and the lock's holder."""
-    fd, name = _create_beside(path)
+    fd, name = create_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -113,9 +113,10 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def _create_beside(path: Path) -> tuple[int, str]:
+def create_beside(path: Path) -> tuple[int, str]:
     """A new file of a name of its own beside ``path`` (``.<name>.<random>.tmp``), created
-    exclusively (a link of that name is no file of retl's: another name is tried), and its
+    exclusively (a link of that name is no file of retl's: another name is tried) with the
+    permissions an ``open`` gives (0666 less the umask, not ``mkstemp``'s 0600), and its
     descriptor open for writing."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _BINARY | _NOINHERIT
     for _ in range(100):  # 48 random bits each: a clash is a link put there on purpose

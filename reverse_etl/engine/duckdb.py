@@ -303,7 +303,8 @@ class DuckDBEngine:
         except FileNotFoundError:
             kept = None
         if kept is None or not stat.S_ISREG(kept.st_mode) or kept.st_size != src.stat().st_size:
-            fd, temp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=folder)
+            # 0666 less the umask, as copyfile gave it: another user's retl loads it too
+            fd, temp = project_files.create_beside(dst)
             try:
                 with os.fdopen(fd, "wb") as out, src.open("rb") as source:
                     shutil.copyfileobj(source, out)

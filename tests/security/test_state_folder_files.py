@@ -631,3 +631,19 @@ def test_the_state_folder_s_files_take_the_umask_s_permissions_as_before(
     project_files.write_atomic(plain, b"{}")
     modes = {p.name: _mode(p) for p in (report, refused, record, plain)}
     assert modes == dict.fromkeys(modes, expected) and info == expected
+
+
+def test_an_extensions_copy_has_the_mode_a_plain_copy_gives_it(state_dir: Path) -> None:
+    """mkstemp made it 0600: another user's retl sharing the folder found it at its size
+    and could not load it."""
+    dst = state_dir / "tmp" / "extensions" / "sqlite_scanner.duckdb_extension"
+    said = os.umask(0o022)
+    try:
+        engine = DuckDBEngine(temp_directory=state_dir / "tmp")
+        try:
+            engine._load_extension("sqlite")
+        finally:
+            engine.close()
+    finally:
+        os.umask(said)
+    assert dst.stat().st_mode & 0o777 == 0o644
