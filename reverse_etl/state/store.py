@@ -215,9 +215,19 @@ class LocalStateStore:
             except FileNotFoundError:
                 continue
             if stat.S_ISLNK(mode):
-                raise self._not_a_state(
-                    f"{what} a symbolic link, which DuckDB would write through (retl keeps "
-                    "plain files there; state.path in retl_project.yml moves the state folder)"
+                # Not "damaged": its target may be a good state a user linked to another
+                # disk, which a reset (the damaged file's hint) would have sent again whole.
+                target = ""
+                with contextlib.suppress(OSError):
+                    target = f" (to {os.readlink(file)})"
+                raise StateDamagedError(
+                    f"the state file is not retl's to open: {what} a symbolic link{target}, "
+                    "which DuckDB would write through; retl keeps plain files there",
+                    file=file,
+                    hint="to keep the state on another disk, set state.path in "
+                    "retl_project.yml to the folder that holds it (inside the project or a "
+                    "folder of RETL_ALLOWED_PATHS) and delete the link; a link a pull request "
+                    "committed: delete it",
                 )
             if not stat.S_ISREG(mode):
                 raise self._not_a_state(f"{what} not a regular file (a folder, a pipe or a device)")

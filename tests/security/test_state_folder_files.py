@@ -312,9 +312,13 @@ def test_a_state_file_linked_to_a_missing_file_outside_is_refused(
 ) -> None:
     state = state_dir / "state.duckdb"
     state.symlink_to(tmp_path / "elsewhere.duckdb")
-    with pytest.raises(StateDamagedError, match="symbolic link"):
+    with pytest.raises(StateDamagedError, match="symbolic link") as raised:
         _open(state, read_only=False)
     assert not (tmp_path / "elsewhere.duckdb").exists()
+    # a state a user linked to another disk: the hint moves it, it does not offer a reset,
+    # which would send every row again
+    assert raised.value.hint is not None and "state.path" in raised.value.hint
+    assert "reset" not in raised.value.hint and "damaged" not in str(raised.value)
 
 
 # --- the folders of the state folder --------------------------------------------------------
