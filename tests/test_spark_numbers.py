@@ -326,3 +326,22 @@ def test_the_untyped_warning_masks_the_model_s_literal_addresses(
     assert "jane.doe" not in said.message and "4155550123" not in said.message
     assert "j***@example.com" in said.message and "['+141***'])" in said.message, said.message
     assert "x j***@example..." in said.message, said.message
+
+
+def test_a_trimmed_text_or_a_list_position_cast_to_an_integer_is_not_said_untyped() -> None:
+    """``trim(s)`` goes to Spark as ``REGEXP_REPLACE`` of the space separators, and
+    ``list_position(l, x)`` as ``NULLIF(ARRAY_POSITION(...), 0)`` (spark_patterns.py): typed
+    as the text and the number they are, a cast of one to an integer is no operand of
+    unknown type (``cast(trim(qty) as int)`` was said untyped, a false warning)."""
+    from reverse_etl.engine.spark import SparkConnection, SparkEngine
+
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # no session: none is started
+    engine._table_types = TYPES.get  # type: ignore[assignment,method-assign]
+    said = engine.untyped(
+        "select cast(trim(s) as int) as a, ltrim(s)::bigint as b, cast(rtrim(s) as int) as c, "
+        "cast(list_position([i], 2) as int) as e, trim(s) / 2 as f from orders"
+    )
+    assert said == [], said
+    assert engine.untyped("select cast(list_first([f]) as int) as a from orders") == [
+        "CAST(LIST_FIRST([f]) AS INT)"
+    ]

@@ -135,11 +135,14 @@ def _with_rewritten_forms(
     ``ANY_VALUE(x, TRUE)`` (DuckDB's ``any_value(x)``) as ``x``, ``TRY_ELEMENT_AT(l, k)``
     (``l[k]``) as an item of ``l`` (a value of a map), and the sorted list ``first(x ORDER
     BY k)`` is computed from: ``COLLECT_LIST`` of a ``NAMED_STRUCT``, ``ARRAY_SORT`` of it,
-    its first item (``ELEMENT_AT`` of a list). None is a DuckDB call of that form (DuckDB's
-    ``any_value`` takes one argument, its ``element_at`` a map): a model that writes one
-    fails in DuckDB itself. Any other call is typed by ``metadata``'s rule. A map's
-    ``m['k']`` (sqlglot's unknown but for a map literal's own key) is the map's value, as in
-    DuckDB and Spark: ``floor(m['k'])`` and ``cast(m['k'] as int)`` are rewritten by it."""
+    its first item (``ELEMENT_AT`` of a list); ``REGEXP_REPLACE(s, p, r)`` (``trim(s)``, in
+    spark_patterns.py) as text and ``ARRAY_POSITION(l, x)`` (``list_position``) as a BIGINT.
+    None is a DuckDB call of that form (DuckDB's ``any_value`` takes one argument, its
+    ``element_at`` a map, its ``regexp_replace`` and ``array_position`` are sqlglot's own
+    nodes): a model that writes one fails in DuckDB itself. Any other call is typed by
+    ``metadata``'s rule. A map's ``m['k']`` (sqlglot's unknown but for a map literal's own
+    key) is the map's value, as in DuckDB and Spark: ``floor(m['k'])`` and
+    ``cast(m['k'] as int)`` are rewritten by it."""
     rules = dict(metadata)
     anonymous = rules.get(exp.Anonymous, {}).get("annotator")
 
@@ -155,6 +158,10 @@ def _with_rewritten_forms(
             annotator._set_type(node, listed)
         elif name == "ARRAY_SORT" and typ is not None:
             annotator._set_type(node, typ)
+        elif name == "REGEXP_REPLACE" and len(args) == 3:
+            annotator._set_type(node, exp.DataType.build("VARCHAR"))  # trim(s): text
+        elif name == "ARRAY_POSITION" and len(args) == 2:
+            annotator._set_type(node, exp.DataType.build("BIGINT"))  # list_position(l, x)
         elif name == "NAMED_STRUCT" and args and len(args) % 2 == 0:
             _struct_type(annotator, node, args)
         elif name in ("TRY_ELEMENT_AT", "ELEMENT_AT") and len(args) == 2 and typ is not None:
