@@ -10,8 +10,9 @@ writes it, reads the same text otherwise, silently (``SparkEngine.transpile``, b
 - **regexp_replace's replacement.** RE2 (DuckDB) and PostgreSQL name a group ``\\1`` (the
   whole match ``\\0``; PostgreSQL's ``\\&``), and a ``$`` is a dollar; Java (Spark) names it
   ``$1`` and reads ``\\1`` as the digit: ``regexp_replace('abc', '(b)', '\\1\\1', 'g')`` gave
-  'a11c' for DuckDB's 'abbc'. A literal replacement is written in Java's words; another
-  (a column) is refused by name.
+  'a11c' for DuckDB's 'abbc'. A literal replacement is written in Java's words (a digit
+  after a group escaped: ``\\10`` is group 1 then 0); another (a column) is refused by name,
+  and so is a DuckDB replacement's escape RE2 does not know (``\\g``: it ends the text).
 - **array_position / list_position** of an item not in the list: NULL in DuckDB, 0 in
   Spark: written ``NULLIF(ARRAY_POSITION(l, x), 0)``.
 - **trim / ltrim / rtrim** without characters named take off Unicode's space separators
@@ -136,30 +137,49 @@ def _replacement_as_java(node: exp.RegexpReplace, dialect: str) -> None:
 
 def _java_replacement(text: str, dialect: str) -> str:
     """RE2's (or PostgreSQL's) replacement ``text`` in Java's words: ``\\N`` -> ``$N``, a
-    ``$`` and a backslash of the text escaped."""
+    ``$`` and a backslash of the text escaped, and a digit just after a group escaped too
+    (Java reads ``$10`` as group 10 where the pattern has ten: RE2's ``\\10`` is group 1, then
+    0). DuckDB (RE2) knows no other escape than ``\\N`` and ``\\\\``: another, or a last lone
+    backslash, stops its replacement there ('x\\gy' gave 'x'), refused by name. PostgreSQL's
+    groups are ``\\1`` to ``\\9`` and ``\\&``; another backslash is a backslash there."""
     out: list[str] = []
+    after_group = False
     i = 0
     while i < len(text):
         ch = text[i]
         nxt = text[i + 1] if i + 1 < len(text) else ""
-        if ch == "\\" and nxt.isdigit():
+        group = "0123456789" if dialect == "duckdb" else "123456789"
+        if ch == "\\" and nxt and nxt in group:
             out.append(f"${nxt}")
             i += 2
-        elif ch == "\\" and nxt == "&" and dialect == "postgres":
+            after_group = True
+            continue
+        if ch == "\\" and nxt == "&" and dialect == "postgres":
             out.append("$0")
             i += 2
-        elif ch == "\\" and nxt:
-            out.append("\\" + nxt)  # \\ is a backslash in both; \x is x
+            after_group = True
+            continue
+        if ch == "\\" and nxt == "\\":
+            out.append("\\\\")  # a backslash in both
             i += 2
-        elif ch == "\\" and dialect == "postgres":  # a last lone backslash: as it is
-            out.append("\\\\")
+        elif ch == "\\" and dialect == "duckdb":
+            escape = f"\\{nxt}" if nxt else "the backslash at its end"
+            raise EngineError(
+                f"regexp_replace's replacement '{text}': {escape} names no group in DuckDB "
+                "(RE2 stops the replacement there, silently), and Spark would write it",
+                hint="name a group as \\1 to \\9 (\\0 the whole match), and write a backslash "
+                "as \\\\",
+            )
+        elif ch in {"\\", "$"}:  # PostgreSQL's other backslash: itself
+            out.append("\\" + ch)
             i += 1
-        elif ch == "$":
-            out.append("\\$")
+        elif ch in "0123456789" and after_group:
+            out.append("\\" + ch)  # a digit, not part of the group's number
             i += 1
         else:
-            out.append("\\\\" if ch == "\\" else ch)
+            out.append(ch)
             i += 1
+        after_group = False
     return "".join(out)
 
 

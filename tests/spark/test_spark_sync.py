@@ -1211,6 +1211,8 @@ PATTERN_EXPRESSIONS = [
     "array_position([1, 2], 3)",
     "list_position([1, 2], 2)",
     "list_indexof([1, 2], 5)",
+    # RE2's \10 is group 1 then 0 (Java's $10 was group 10: 'jk' for 'a0<b>k')
+    "regexp_replace('abcdefghijk', '(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)', '\\1\\0\\10<\\2>', 'g')",
 ]
 
 
@@ -1227,6 +1229,7 @@ def test_patterns_and_positions_give_duckdbs_values(spark: Any) -> None:
     expected = [duckdb.sql(f"select {e}").fetchall()[0][0] for e in PATTERN_EXPRESSIONS]
     assert expected[:3] == ["abbc", "a<b>c", "1a2b"]
     assert expected[7:9] == [False, True] and expected[16] is None
+    assert expected[19] == "aabcdefghija0<b>k"
     assert [normal(v) for v in got] == [normal(v) for v in expected]
 
 
@@ -1240,6 +1243,9 @@ def test_patterns_and_positions_give_duckdbs_values(spark: Any) -> None:
             "select regexp_replace(a, 'b', r, 'g') as s from (values ('ab', 'c')) t(a, r)",
             r"regexp_replace's replacement r is not a quoted text",
         ),
+        # RE2 stops the replacement at an escape it does not know ('x\gy' gave 'x')
+        ("select regexp_replace('abc', 'b', 'x\\gy', 'g') as r", r"\\g names no group"),
+        ("select regexp_replace('abc', 'b', 'x\\', 'g') as r", r"backslash at its end"),
     ],
 )
 def test_what_spark_would_give_other_text_for_is_refused_by_name(
@@ -1251,6 +1257,19 @@ def test_what_spark_would_give_other_text_for_is_refused_by_name(
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     with pytest.raises(EngineError, match=said):
         engine.transpile(sql)
+
+
+def test_a_postgresql_replacement_gives_postgresqls_text(spark: Any) -> None:
+    """PostgreSQL's replacement names groups \\1 to \\9 and \\& only: any other backslash is
+    itself (\\0 and \\x were written $0 and x for Spark). The values are PostgreSQL 15's."""
+    engine = SparkEngine(SparkConnection(master="local[2]"), model_dialect="postgres")
+    sql = (
+        "select regexp_replace('abc', '(b)', '\\0\\x\\&1\\1\\\\$', 'g') as a,"
+        " regexp_replace('abcdefghijk', '(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)', '\\1\\0<\\&>0', 'g')"
+        " as b, regexp_replace('abc', 'b', 'x\\', 'g') as c"
+    )
+    got = [tuple(r.values()) for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
+    assert got == [("a\\0\\xb1b\\$c", "a\\0<abcdefghij>0k", "ax\\c")]
 
 
 def test_a_double_rounded_to_digits_is_duckdbs_value(spark: Any, tmp_path: Path) -> None:
