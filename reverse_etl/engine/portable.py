@@ -26,9 +26,35 @@ T = TypeVar("T", bound=exp.Expr)
 _NULL_AS = {"PostgreSQL": "''", "Spark SQL": "'null'"}
 
 
+# printf formats whose every conversion is an integer's %d (with flags and a width) or %%:
+# Spark's printf (Java's Formatter) writes those as DuckDB's does. Not %x or %o: DuckDB
+# writes a negative one's 64 bits, Java an INT's 32.
+_INTEGER_PRINTF = re.compile(r"(?:[^%]|%%|%[-+ 0]*\d*d)*")
+
+
+def _printf_differs(node: exp.Expr) -> bool:
+    """A DuckDB ``printf`` another engine writes other text for: ``%s`` of a timestamp
+    (Spark: its microseconds), of a list (``[1,2]``, not ``[1, 2]``), ``%.2f`` of 1.005
+    (Java rounds the decimal text: 1.01, not 1.00), or a format that is no literal."""
+    if not (isinstance(node, exp.Anonymous) and str(node.this).lower() == "printf"):
+        return False
+    fmt = node.expressions[0] if node.expressions else None
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        return True
+    return _INTEGER_PRINTF.fullmatch(fmt.this) is None
+
+
 def refuse_unportable(tree: exp.Expr, read: str, target: str) -> None:
     """Raise for what ``tree`` (read as ``read`` SQL) would compute differently in any other
     engine (``target``: ``PostgreSQL``, ``Spark SQL``)."""
+    if read == "duckdb" and any(_printf_differs(n) for n in tree.find_all(exp.Anonymous)):
+        raise EngineError(
+            f"printf() gives other text in {target} but for an integer's %d: its %s "
+            "writes a timestamp, a date or a list otherwise than DuckDB, and its %f rounds "
+            "otherwise (Spark: printf('%.2f', 1.005) is 1.01, DuckDB's 1.00)",
+            hint="build the text with || or concat(), round() and cast() (retl writes them "
+            f"as DuckDB computes them), or write the model in {target}'s SQL",
+        )
     if read == "duckdb" and tree.find(exp.Format) is not None:
         raise EngineError(
             f"format() gives other text in {target}: DuckDB fills '{{}}' placeholders and "

@@ -833,6 +833,16 @@ def test_duckdbs_format_is_refused_for_spark(spark: Any) -> None:
         engine.transpile("select format('{}-{}', 'a', 'b') as s")
 
 
+def test_duckdbs_printf_is_refused_for_spark_but_for_integers(spark: Any) -> None:
+    """Spark's printf (Java's Formatter) writes %.2f of 1.005 as 1.01 (DuckDB: 1.00), a
+    timestamp's %s as its microseconds: refused; an integer's %d is the same text."""
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    with pytest.raises(EngineError, match=r"printf\(\) gives other text in Spark SQL"):
+        engine.transpile("select printf('%.2f', 1.005::double) as s")
+    same = "select printf('o-%05d', 42) as s"
+    assert engine.rows(engine.transpile(same)) == duckdb.sql(same).fetchall() == [("o-00042",)]
+
+
 def test_no_expression_gives_another_value_on_spark_silently(spark: Any) -> None:
     """DuckDB-dialect expressions give DuckDB's values on Spark, fail loudly, or differ as
     docs/warehouses.md says (tests/portable_exprs.py)."""
