@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import errno
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import httpx
 import orjson
 import pytest
 
+from reverse_etl import project_files
 from reverse_etl.destinations.tiktok.auth import CredentialsStore
 from reverse_etl.project import Project
 from reverse_etl.sandbox import (
@@ -137,16 +139,22 @@ def test_a_full_disk_leaves_no_run_report_cut_short(
 ) -> None:
     project = events_project(tmp_path / "p", server.base_url, rows=10)
     runs = project / ".retl" / "runs"
-    real_write_bytes = Path.write_bytes
+    real_create = project_files.create_beside
+    full: list[str] = []
 
-    def write_bytes(self: Path, data: Any) -> int:
-        if self.parent == runs:  # the file is created, then the disk is full: 0 bytes
-            real_write_bytes(self, b"")
-            raise OSError(errno.ENOSPC, "No space left on device", str(self))
-        return real_write_bytes(self, data)
+    def create_beside(path: Path) -> tuple[int, str]:
+        # the report's file is created, then the disk is full: its writes go to /dev/full,
+        # which answers every write with ENOSPC
+        fd, name = real_create(path)
+        if path.parent == runs:
+            os.close(fd)
+            fd = os.open("/dev/full", os.O_WRONLY)
+            full.append(name)
+        return fd, name
 
-    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    monkeypatch.setattr(project_files, "create_beside", create_beside)
     result = cli("sync", "--project-dir", project)
+    assert full  # the report was written, into a full disk
     assert list(runs.iterdir()) == []  # nothing cut short left behind
     text = _no_bug(result)
     assert result.returncode == 0  # the events were sent and recorded: only the report failed
