@@ -313,7 +313,7 @@ def _past_the_cap(
         hint="check event_source_id against TikTok Events Manager (a sync uses it without listing)"
         if by_id
         else f"set target_event_source: ID and event_source_id to the {kind.noun}'s ID from "
-        "TikTok Events Manager",
+        f"TikTok Events Manager (create the {kind.noun} there first if it does not exist)",
     )
 
 
