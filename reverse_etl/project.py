@@ -40,7 +40,7 @@ from reverse_etl.errors import (
 )
 from reverse_etl.models.compile import CompiledModel, ModelGraph, build_graph, model_errors
 from reverse_etl.models.dialects import query_for
-from reverse_etl.models.select import SelectGraph, model_tags, resolve
+from reverse_etl.models.select import SelectGraph, model_tags, resolve, tokens
 from reverse_etl.models.sources import SourceCatalog
 from reverse_etl.models.unused_vars import unused_vars
 from reverse_etl.reporting.console import Console, NullConsole
@@ -736,7 +736,7 @@ class Project:
         runner = _runner(self)
         # A destination gone from destinations.yml (removed or renamed) is reset by its name.
         gone = runner.state_only_names(select, sandbox=sandbox) if select else []
-        rest = [s for s in select if s.removeprefix("destination:") not in gone]
+        rest = [s for s in tokens(select, gone) if s.removeprefix("destination:") not in gone]
         selectors = self._destination_selectors(rest, exclude) if rest or not gone else []
         forgotten = runner.state_reset(selectors, sandbox=sandbox, confirm=confirm, gone=gone)
         from reverse_etl.pipeline.history import record_reset, reset_command_text

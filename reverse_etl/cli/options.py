@@ -106,5 +106,7 @@ def parse_vars(text: str | None) -> dict[str, Any]:
 
 def selection(select: list[str] | None) -> list[str]:
     """Selectors as typed: repeated options and space-separated ones add up; a comma joins
-    the parts of one selector (both must pick), as in dbt."""
-    return [s for item in select or [] for s in item.split()]
+    the parts of one selector (both must pick), as in dbt. Split by the library
+    (``models/select.tokens``), which keeps ``destination:NAME`` whole for a NAME with a
+    space."""
+    return [item for item in select or [] if item.strip()]

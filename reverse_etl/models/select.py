@@ -14,7 +14,9 @@ same forms and removes what they pick. Commands about models (``compile``) get t
 models; commands about destinations (``validate``, ``check``, ``plan``, ``sync``,
 ``state reset``) get the destinations whose model is picked, except that a destination named
 on its own (``NAME`` or ``destination:NAME``, without ``+``) picks that destination alone, not
-the others that read the same model.
+the others that read the same model. A selector that is exactly ``destination:NAME`` for a
+destination's NAME picks it whole, even when NAME holds a space, a comma or a ``+`` (names are
+any key of destinations.yml); the run path re-selects destinations that way.
 """
 
 from __future__ import annotations
@@ -89,9 +91,21 @@ class _Pick:
         return {d for d, m in graph.dests.items() if m in self.models} | set(self.destinations)
 
 
-def tokens(selectors: Iterable[str]) -> list[str]:
-    """Selectors as given (repeated options, or several in one separated by spaces)."""
-    return [t for item in selectors for t in item.split()]
+def tokens(selectors: Iterable[str], names: Iterable[str] = ()) -> list[str]:
+    """Selectors as given (repeated options, or several in one separated by spaces). An item
+    that is exactly ``destination:NAME`` for one of ``names`` (the destinations) is that
+    destination whole, even when NAME holds a space, a comma or a ``+``."""
+    exact = {f"destination:{n}" for n in names}
+    return [t for item in selectors for t in ([item] if item in exact else item.split())]
+
+
+def _exact_names(items: Sequence[str], graph: SelectGraph) -> Iterable[str]:
+    """The destinations' names when an item may name one whole (destinations.yml is read
+    only then: ``retl compile`` works without it)."""
+    special = re.compile(r"[\s,+]")
+    if any(i.startswith("destination:") and special.search(i) for i in items):
+        return graph.dests
+    return ()
 
 
 def resolve(
@@ -102,7 +116,8 @@ def resolve(
 ) -> list[str] | None:
     """The names ``select`` minus ``exclude`` pick, in DAG order (models) or destinations.yml's
     order (destinations). None when neither is given: everything."""
-    chosen, removed = tokens(select), tokens(exclude)
+    names = _exact_names([*select, *exclude], graph)
+    chosen, removed = tokens(select, names), tokens(exclude, names)
     if not chosen and not removed:
         return None
     if chosen:
@@ -124,6 +139,10 @@ def resolve(
 
 
 def _resolve_token(token: str, graph: SelectGraph, universe: Universe, key: str) -> set[str]:
+    if token.startswith("destination:") and token.removeprefix("destination:") in graph.dests:
+        return _Pick(destinations=frozenset({token.removeprefix("destination:")})).project(
+            universe, graph
+        )
     parts = token.split(",")
     if any(not p for p in parts):
         raise UsageError(f"'{token}' has an empty selector", key=key, hint=f"forms: {FORMS}")
@@ -203,7 +222,9 @@ def _base(
             raise UsageError(
                 f"no destination named '{value}'",
                 key=key,
-                hint=did_you_mean(value, dests) or "destinations: " + ", ".join(dests),
+                hint=_whole(value, dests)
+                or did_you_mean(value, dests)
+                or "destinations: " + ", ".join(dests),
             )
         return _Pick(destinations=frozenset({value}))
     is_model = value in graph.refs
@@ -214,12 +235,23 @@ def _base(
         raise UsageError(
             f"no model or destination named '{value}'",
             key=key,
-            hint=did_you_mean(value, [*graph.order, *dests]) or "models: " + ", ".join(graph.order),
+            hint=_whole(value, dests)
+            or did_you_mean(value, [*graph.order, *dests])
+            or "models: " + ", ".join(graph.order),
         )
     return _Pick(
         models=frozenset({value} if is_model else ()),
         destinations=frozenset({value} if value in dests else ()),
     )
+
+
+def _whole(value: str, dests: Iterable[str]) -> str | None:
+    """The fix when ``value`` is a word of a destination's name that holds a space (the space
+    separated selectors): name it whole, as one argument."""
+    for name in dests:
+        if name != value and value in name.split():
+            return f'select it whole, as one argument: --select "destination:{name}"'
+    return None
 
 
 def _given(chosen: Sequence[str], removed: Sequence[str]) -> str:

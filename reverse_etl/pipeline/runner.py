@@ -44,6 +44,7 @@ from reverse_etl.errors import (
 from reverse_etl.history.read import HistoryReader
 from reverse_etl.models.compile import model_errors
 from reverse_etl.models.dialects import query_for
+from reverse_etl.models.select import tokens
 from reverse_etl.pipeline.history import (
     command_text,
     now,
@@ -527,16 +528,20 @@ class Runner:
             models = set(self.p.graph.models)
         except RetlError:  # models that cannot be read: names are taken as destinations
             models = set()
-        named = [
-            s.removeprefix("destination:")
-            for s in select
-            if s.startswith("destination:") or (s not in models and ":" not in s and "+" not in s)
-        ]
-        if all(name in configured for name in named):
+
+        def named(names: set[str]) -> list[str]:
+            return [
+                s.removeprefix("destination:")
+                for s in tokens(select, names)
+                if s.startswith("destination:")
+                or (s not in models and ":" not in s and "+" not in s)
+            ]
+
+        if all(name in configured for name in named(configured)):
             return []
         with open_state(self.p, sandbox=sandbox, write=False, create=False) as store:
             stored = {s.destination for s in store.all_scopes()}
-        return [name for name in named if name in stored - configured]
+        return [name for name in named(configured | stored) if name in stored - configured]
 
     def _all_destinations(self) -> list[Destination]:
         """Every configured destination (none when destinations.yml cannot be read: a reset
