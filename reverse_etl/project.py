@@ -736,7 +736,15 @@ class Project:
         runner = _runner(self)
         # A destination gone from destinations.yml (removed or renamed) is reset by its name.
         gone = runner.state_only_names(select, sandbox=sandbox) if select else []
-        rest = [s for s in tokens(select, gone) if s.removeprefix("destination:") not in gone]
+        rest = (
+            [
+                s
+                for s in tokens(select, [*gone, *self._configured_names()])
+                if s.removeprefix("destination:") not in gone
+            ]
+            if gone
+            else list(select)
+        )
         selectors = self._destination_selectors(rest, exclude) if rest or not gone else []
         forgotten = runner.state_reset(selectors, sandbox=sandbox, confirm=confirm, gone=gone)
         from reverse_etl.pipeline.history import record_reset, reset_command_text
@@ -745,6 +753,14 @@ class Project:
         command = reset_command_text(select, exclude, sandbox=sandbox)
         record_reset(self, forgotten, run_id=new_run_id(), command=command, sandbox=sandbox)
         return forgotten
+
+    def _configured_names(self) -> list[str]:
+        """The destinations' names, none when destinations.yml cannot be read (a reset of a
+        destination gone still works)."""
+        try:
+            return [d.name for d in self.destinations]
+        except ConfigError:
+            return []
 
     def _spill_dir(self) -> Path:
         """Where DuckDB spills past its memory limit: the state folder's ``tmp/`` when the

@@ -71,6 +71,12 @@ def test_separate_selectors_still_add_up(shop: Path) -> None:
     assert [d.name for d in picked] == ["café ✓", "plain"]
 
 
+def test_state_reset_forgets_a_destination_named_whole(shop: Path) -> None:
+    with Project.load(shop) as p:
+        p.sync(["destination:my dest"], sandbox=True)
+        assert p.state_reset(["destination:my dest"], sandbox=True) == {"my dest": 1}
+
+
 @pytest.mark.parametrize("given", [["my dest"], ["destination:my dest tag:x"]])
 def test_a_space_split_name_says_how_to_select_it_whole(shop: Path, given: list[str]) -> None:
     with Project.load(shop) as p, pytest.raises(UsageError) as caught:
