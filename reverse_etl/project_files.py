@@ -24,6 +24,7 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -94,10 +95,11 @@ def read_text(
     return read_bytes(path, max_bytes).decode(encoding)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` as ``path``, whole or not at all: into a new temporary file beside it
-    (created exclusively: never a link's target), then renamed over ``path`` (a symbolic
-    link there is replaced, its target left untouched). Raises ``OSError``.
+def write_atomic(path: Path, data: bytes | Callable[[BinaryIO], object]) -> None:
+    """Write ``data`` (bytes, or a function that writes to the open file) as ``path``, whole
+    or not at all: into a new temporary file beside it (created exclusively: never a link's
+    target), then renamed over ``path`` (a symbolic link there is replaced, its target left
+    untouched). Raises ``OSError``.
 
     The file gets the permissions of one ``open`` creates (0666 less the umask), as DuckDB's
     state file beside it has: not ``mkstemp``'s 0600, which would lock the team's other
@@ -105,7 +107,10 @@ def write_atomic(path: Path, data: bytes) -> None:
     fd, name = create_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            if isinstance(data, bytes):
+                f.write(data)
+            else:
+                data(f)
         os.replace(name, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -304,15 +304,8 @@ class DuckDBEngine:
             kept = None
         if kept is None or not stat.S_ISREG(kept.st_mode) or kept.st_size != src.stat().st_size:
             # 0666 less the umask, as copyfile gave it: another user's retl loads it too
-            fd, temp = project_files.create_beside(dst)
-            try:
-                with os.fdopen(fd, "wb") as out, src.open("rb") as source:
-                    shutil.copyfileobj(source, out)
-                os.replace(temp, dst)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
-                raise
+            with src.open("rb") as source:
+                project_files.write_atomic(dst, lambda out: shutil.copyfileobj(source, out))
         self._con.execute(f"LOAD {_lit(str(dst))}")
 
     def materialize(self, sql: str) -> str:
