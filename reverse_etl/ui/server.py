@@ -4,7 +4,8 @@ Only loopback addresses are served (the pages show a project's delivery history)
 request whose ``Host`` is not a loopback name is refused too: a web page elsewhere cannot
 read these pages through DNS rebinding. A request another site's page makes the browser
 send (an ``<img>`` of ``/plan?compute=1``, which runs the models) is refused by its
-``Sec-Fetch-Site`` or ``Origin``: the host is right there, the origin is not. HEAD is
+``Sec-Fetch-Site`` or ``Origin``: the host is right there, the origin is not (a page on
+another loopback port is another site: an ``Origin`` must be this server's own). HEAD is
 answered as GET, without the body; every other method is a 405. Under ``/api/`` a refusal
 is a JSON document, as the routes' own errors are.
 """
@@ -103,15 +104,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _origin_allowed(self) -> bool:
         """Not a request made by another site's page: browsers say where a request comes
         from (``Sec-Fetch-Site``; ``none`` is an address typed or a bookmark), and older
-        ones send ``Origin`` with a script's requests."""
+        ones send ``Origin`` with a script's requests. An ``Origin`` is this server's own
+        only as served (host and port), or as the browser reached it (``Host``: the port
+        an SSH forward gives it); another port on loopback is another site."""
         site = self.headers.get("Sec-Fetch-Site")
         if site is not None and site.strip().lower() not in ("same-origin", "none"):
             return False
         origin = self.headers.get("Origin")
         if origin is None:
             return True
-        name = urlsplit(origin.strip()).hostname
-        return name is not None and _loopback_name(name)
+        served = self.server.server_address  # (host, port), 4 items for IPv6
+        if not isinstance(served, tuple):  # a socket path: never for retl ui
+            return False
+        return _own_origin(origin, (str(served[0]), int(served[1])), self.headers.get("Host"))
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
@@ -139,6 +144,46 @@ def _loopback_name(name: str) -> bool:
         return ipaddress.ip_address(name.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _own_origin(origin: str, served: tuple[str, int], host: str | None) -> bool:
+    """``origin`` is ``http://`` this server: its address and port as served (or
+    ``localhost`` for 127.0.0.1 or ::1 at that port), or the ``Host`` the request was sent to
+    (the same forms). A page on another loopback port or address is another site's."""
+    found = _address(origin.strip(), origin=True)
+    if found is None:  # "null" (a sandboxed frame, a file: page), https, a malformed value
+        return False
+    own = _forms(*served)
+    reached = _address(f"http://{host.strip()}") if host else None
+    if reached is not None:
+        own |= _forms(*reached)
+    return found in own
+
+
+def _address(url: str, *, origin: bool = False) -> tuple[str, int] | None:
+    """(host, port) of an ``http://host[:port]`` URL, the host lower-case without brackets;
+    None for another scheme, a path (an ``Origin`` has none) or a port that is not one."""
+    try:
+        split = urlsplit(url)
+        port = split.port
+    except ValueError:
+        return None
+    if split.scheme.lower() != "http" or not split.hostname or split.username is not None:
+        return None
+    if origin and (split.path or split.query or split.fragment):
+        return None
+    return split.hostname.lower(), 80 if port is None else port
+
+
+def _forms(host: str, port: int) -> set[tuple[str, int]]:
+    """The names one loopback address and port go by: ``localhost`` is 127.0.0.1 or ::1."""
+    host = host.strip("[]").lower()
+    names = {host}
+    if host in ("127.0.0.1", "::1"):
+        names.add("localhost")
+    elif host == "localhost":
+        names |= {"127.0.0.1", "::1"}
+    return {(name, port) for name in names}
 
 
 class UiServer:

@@ -169,17 +169,75 @@ def test_run_detail_masks_an_email_key(ui: UiServer) -> None:
         ({"Origin": "null"}, 403),
         ({"Sec-Fetch-Site": "same-origin"}, 200),  # the page's own requests
         ({"Sec-Fetch-Site": "none"}, 200),  # an address typed, a bookmark
-        ({"Origin": "http://127.0.0.1:8123", "Sec-Fetch-Site": "same-origin"}, 200),
+        ({"Origin": "http://127.0.0.1:{port}", "Sec-Fetch-Site": "same-origin"}, 200),
+        ({"Origin": "http://127.0.0.1:{port}"}, 200),  # a browser without Sec-Fetch-Site
+        ({"Origin": "http://localhost:{port}"}, 200),  # the same server, by its other name
+        ({"Origin": "HTTP://LOCALHOST:{port}"}, 200),
+        # A page on another loopback port is another site (it was served: any loopback
+        # name passed, whatever its port), in a browser without Sec-Fetch-Site
+        ({"Origin": "http://127.0.0.1:1"}, 403),
+        ({"Origin": "http://localhost:1"}, 403),
+        ({"Origin": "http://[::1]:1"}, 403),
+        ({"Origin": "http://127.0.0.1"}, 403),  # port 80
+        ({"Origin": "http://127.0.0.2:{port}"}, 403),  # another loopback address
+        ({"Origin": "http://[::1]:{port}"}, 403),  # served on 127.0.0.1 only
+        ({"Origin": "https://127.0.0.1:{port}"}, 403),
+        ({"Origin": "http://evil.example:{port}"}, 403),
+        ({"Origin": "http://127.0.0.1:{port}/plan"}, 403),  # not an origin
+        ({"Origin": "http://127.0.0.1:99999"}, 403),
+        ({"Origin": "http://127.0.0.1:1", "Sec-Fetch-Site": "same-origin"}, 403),
         ({}, 200),  # curl, a test
     ],
 )
 def test_another_site_s_page_cannot_make_the_browser_run_the_models(
     ui: UiServer, headers: dict[str, str], status: int
 ) -> None:
-    got, _, body = request(ui, "/plan?compute=1", headers=headers)
+    port = ui.url.rsplit(":", 1)[1].strip("/")
+    sent = {name: value.replace("{port}", port) for name, value in headers.items()}
+    got, _, body = request(ui, "/plan?compute=1", headers=sent)
     assert got == status, body
     if status == 403:
         assert "another site" in body
+
+
+@pytest.mark.parametrize(
+    ("host", "origin", "status"),
+    [
+        # ssh -L 8080:127.0.0.1:PORT: the browser reaches the page at localhost:8080
+        ("localhost:8080", "http://localhost:8080", 200),
+        ("localhost:8080", "http://127.0.0.1:8080", 200),
+        ("127.0.0.1:8080", "http://127.0.0.1:8080", 200),
+        ("localhost:8080", "http://localhost:8081", 403),
+        ("localhost:8080", "http://127.0.0.1:1", 403),
+        ("localhost", "http://localhost", 200),  # a forward on port 80
+        ("localhost", "http://localhost:8080", 403),
+    ],
+)
+def test_an_origin_is_the_server_s_own_as_the_browser_reached_it(
+    ui: UiServer, host: str, origin: str, status: int
+) -> None:
+    """Through an SSH forward the page's own origin is the forward's port, which the
+    browser sends as ``Host``; a page cannot make the browser send another ``Host``."""
+    got, _, body = request(ui, "/plan?compute=1", host=host, headers={"Origin": origin})
+    assert got == status, body
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_page_on_another_loopback_port_runs_no_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """Refused before the route: the plan is not computed (it runs the models)."""
+    project = FakeProject(tmp_path / ".retl")
+    planned: list[bool] = []
+    monkeypatch.setattr(project, "plan", lambda *a, **k: planned.append(True) or [])
+    with UiServer(UiApp(project, title="t")) as server:
+        other = {"Origin": "http://127.0.0.1:1"}
+        assert request(server, "/plan?compute=1", method, headers=other)[0] == 403
+        assert planned == []
+        port = server.url.rsplit(":", 1)[1].strip("/")
+        own = {"Origin": f"http://127.0.0.1:{port}"}
+        assert request(server, "/plan?compute=1", method, headers=own)[0] == 200
+        assert planned == [True]
 
 
 @pytest.mark.parametrize("host", ["LOCALHOST", "127.0.0.2:8123", "[::1]:8123", "Localhost:1"])
@@ -274,3 +332,23 @@ def test_an_empty_chart_says_so() -> None:
         chart_id="c", title="<t>", x_labels=[], series=[Series("s", [])], x_title="x", y_title="y"
     )
     assert html.startswith('<p class="empty"') and "&lt;t&gt;" in html
+
+
+def test_served_on_ipv6_loopback_its_own_origin_is_answered(tmp_path: Path) -> None:
+    try:
+        server = UiServer(UiApp(FakeProject(tmp_path / ".retl"), title="t"), host="::1").start()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        port = server.url.rsplit(":", 1)[1].strip("/")
+        conn = http.client.HTTPConnection("::1", int(port), timeout=30)
+        statuses = {}
+        for origin in (f"http://[::1]:{port}", f"http://localhost:{port}", "http://[::1]:1"):
+            conn.request("GET", "/plan?compute=1", headers={"Origin": origin})
+            response = conn.getresponse()
+            response.read()
+            statuses[origin] = response.status
+        conn.close()
+    finally:
+        server.stop()
+    assert list(statuses.values()) == [200, 200, 403]
