@@ -4,13 +4,16 @@ and by ``--select "destination:NAME"`` (models/select.tokens)."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from reverse_etl.cli.options import selection
 from reverse_etl.errors import UsageError
+from reverse_etl.pipeline.history import command_text, reset_command_text
 from reverse_etl.project import Project
 from reverse_etl.ui.app import UiApp
 
@@ -103,3 +106,48 @@ def test_plan_selects_a_name_with_a_space_from_the_command_line(shop: Path, run_
     assert result.returncode == 0, result.stderr
     assert "my dest" in result.stdout
     assert "plain" not in result.stdout
+
+
+def _selected(command: str, option: str = "--select") -> list[str]:
+    """The values of ``option`` in ``command`` as a shell would pass them to retl."""
+    words = shlex.split(command)
+    return [words[i + 1] for i, word in enumerate(words[:-1]) if word == option]
+
+
+def test_the_run_history_s_command_selects_a_destination_named_whole(shop: Path) -> None:
+    """It was saved as ``retl sync --select destination:my dest --sandbox``: copied back
+    from ``retl runs`` or the page, the shell split the name ("no destination named 'my'")."""
+    with Project.load(shop) as p:
+        report = p.sync(["destination:my dest"], sandbox=True)
+        command = next(r.command for r in p.runs() if r.run_id == report.run_id)
+        assert command == "retl sync --select 'destination:my dest' --sandbox"
+        again = selection(_selected(command))
+        assert [d.name for d in p.select_destinations(again)] == ["my dest"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_saved_command_gives_back_each_argument_as_it_was(name: str) -> None:
+    select = [f"destination:{name}", "tag:a tag:b"]  # the second: two selectors, one argument
+    command = command_text(select, sandbox=True, full_refresh=True, limit=5)
+    assert shlex.split(command) == [
+        "retl",
+        "sync",
+        *("--select", select[0], "--select", select[1]),
+        *("--sandbox", "--full-refresh", "--limit", "5"),
+    ]
+    reset = reset_command_text(select, [f"destination:{name}"], sandbox=False)
+    assert _selected(reset) == select
+    assert _selected(reset, "--exclude") == [f"destination:{name}"]
+    assert command_text(["purchases"], sandbox=False, full_refresh=False, limit=None) == (
+        "retl sync --select purchases"  # nothing to quote: as before
+    )
+
+
+def test_a_quoted_command_is_masked_as_before() -> None:
+    """``retl runs`` and the page mask contacts in the command; the quotes do not hide them."""
+    from reverse_etl.destinations.shared.pii_text import mask_text
+
+    command = command_text(
+        ["destination:jane.doe@example.com x"], sandbox=False, full_refresh=False, limit=None
+    )
+    assert mask_text(command) == "retl sync --select 'destination:j***@example.com x'"

@@ -141,7 +141,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "run_id": "The run's id (also the name of its JSON report in .retl/runs/).",
         "started_at": "When the sync started (UTC).",
         "ended_at": "When it ended (UTC); NULL: it died (SIGKILL, a lost machine) or runs now.",
-        "command": "The command line, e.g. 'retl sync --sandbox'.",
+        "command": "The command line, shell-quoted to copy back (no --vars), e.g. "
+        "'retl sync --sandbox'.",
         "destinations": "The destinations it ran, comma-separated.",
         "sent": "Events the platforms accepted.",
         "rejected": "Events the platforms rejected for good.",

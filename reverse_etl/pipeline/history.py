@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,16 +26,22 @@ if TYPE_CHECKING:
 def command_text(
     select: Sequence[str], *, sandbox: bool, full_refresh: bool, limit: int | None
 ) -> str:
-    """How the run was asked for, as a command line (no values that could be secrets)."""
-    parts = ["retl sync"]
-    parts += [f"--select {s}" for s in select]
+    """How the run was asked for, as a command line to copy back into a shell (no values that
+    could be secrets: ``--vars`` and ``--target`` are left out)."""
+    parts = ["retl", "sync", *_options("--select", select)]
     if sandbox:
         parts.append("--sandbox")
     if full_refresh:
         parts.append("--full-refresh")
     if limit is not None:
-        parts.append(f"--limit {int(limit)}")
-    return " ".join(parts)
+        parts += ["--limit", str(int(limit))]
+    return shlex.join(parts)
+
+
+def _options(option: str, values: Sequence[str]) -> list[str]:
+    """``--select VALUE`` per value, each value one argument as it was given (quoted by
+    shlex.join when it holds a space or a quote: ``--select 'destination:my dest'``)."""
+    return [word for value in values for word in (option, value)]
 
 
 def run_record(
@@ -153,13 +160,12 @@ def record_refused(
 
 
 def reset_command_text(select: Sequence[str], exclude: Sequence[str], *, sandbox: bool) -> str:
-    """How a reset was asked for, as a command line."""
-    parts = ["retl state reset"]
-    parts += [f"--select {s}" for s in select]
-    parts += [f"--exclude {s}" for s in exclude]
+    """How a reset was asked for, as a command line to copy back into a shell."""
+    parts = ["retl", "state", "reset", *_options("--select", select)]
+    parts += _options("--exclude", exclude)
     if sandbox:
         parts.append("--sandbox")
-    return " ".join(parts)
+    return shlex.join(parts)
 
 
 def record_reset(
