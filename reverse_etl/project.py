@@ -561,7 +561,7 @@ class Project:
 
     # --- plan and sync ---------------------------------------------------------------------
     def destinations_for_run(self, select: Sequence[str]) -> list[Destination]:
-        """The selected destinations, with their notices shown."""
+        """The selected destinations, with their notices and settings' warnings shown."""
         from reverse_etl.destinations.registry import destination_for
 
         out = []
@@ -569,6 +569,8 @@ class Project:
             dest = destination_for(config)
             for notice in dest.notices():
                 self.console.warning(f"{dest.name}: {notice}")
+            for problem in dest.config_warnings():  # at destinations.yml's key
+                self.console.warning_at(problem)
             for note in config.notes:  # a value read case-insensitively (web -> WEB)
                 self.console.info(f"note: {dest.name}: {note.shown_from(self.dir).render()}")
             out.append(dest)

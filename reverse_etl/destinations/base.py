@@ -262,6 +262,11 @@ class Destination(Protocol):
         """Things to tell the user about the settings before a run (not errors)."""
         ...
 
+    def config_warnings(self) -> list[Problem]:
+        """Warnings about a setting, located at its destinations.yml key (severity
+        ``warning``): ``retl validate`` (rule ``padded-value``), ``plan`` and ``sync`` say them."""
+        ...
+
     def rules(self) -> ColumnRules:
         """The catalog and column rules of this destination's event source."""
         ...

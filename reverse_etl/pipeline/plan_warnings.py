@@ -57,11 +57,11 @@ def _dedup_texts(held: int, reason: str, double_counted: int, platform: str) -> 
 
 def plan_warnings(plan: DestinationPlan) -> list[Problem]:
     """Every warning ``retl plan`` says of ``plan``'s destination, in its order, without the
-    destination's name: its settings' notices, a changed mapping, rows with warnings,
-    warnings about the model's columns (at their file, line and key), match coverage below
-    ``min_match_coverage`` (at that key) and the platform's words on it, and changed rows
-    held back or counted twice (``on_change``). Invalid rows are not here: they are counted
-    and listed by reason apart (``invalid_reasons``)."""
+    destination's name: its settings' notices and warnings (at their key), a changed
+    mapping, rows with warnings, warnings about the model's columns (at their file, line
+    and key), match coverage below ``min_match_coverage`` (at that key) and the platform's
+    words on it, and changed rows held back or counted twice (``on_change``). Invalid rows
+    are not here: they are counted and listed by reason apart (``invalid_reasons``)."""
     d = plan.destination
     platform = d.capabilities.platform
 
@@ -70,6 +70,7 @@ def plan_warnings(plan: DestinationPlan) -> list[Problem]:
         return Problem(text, d.config.file, line, f"destinations.{plan.name}.{key}")
 
     out = [Problem(notice) for notice in d.notices()]
+    out += d.config_warnings()
     changed = mapping_change_text(plan)
     if changed is not None:
         out.append(Problem(changed))

@@ -52,6 +52,7 @@ RULES = (
     "allowed-value",
     "schemas-unavailable",
     "value-case",
+    "padded-value",
 )
 
 

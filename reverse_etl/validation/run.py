@@ -359,6 +359,7 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
     ]
     diagnostics += [Diagnostic("source-table", ctx.absent[r]) for r in refs if r in ctx.absent]
     diagnostics += [Diagnostic("value-case", note) for note in config.notes]
+    diagnostics += [Diagnostic("padded-value", p) for p in destination.config_warnings()]
     diagnostics += [d for m in chain if (d := _sql_text(m)) is not None]
     diagnostics += [d for m in chain if (d := _session_call(m)) is not None]
     diagnostics += [d for m in chain if (d := _connector_call(m)) is not None]

@@ -118,6 +118,9 @@ class MetaDestination:
     def notices(self) -> list[str]:
         return list(self.settings.notices())
 
+    def config_warnings(self) -> list[Problem]:
+        return []
+
     def rules(self) -> ColumnRules:
         from reverse_etl.destinations.meta.rules import MetaRules
 

@@ -110,6 +110,31 @@ class TikTokDestination:
     def notices(self) -> list[str]:
         return list(self.settings.notices())
 
+    def config_warnings(self) -> list[Problem]:
+        """An ``event_source_id`` with spaces around it (a padded environment variable): TikTok
+        is sent it trimmed, but the state scope keeps it as written. Neither refused nor
+        trimmed here: either would start a new scope and send every row again."""
+        s = self.settings
+        source_id = s.event_source_id
+        if s.target_event_source != "ID" or source_id is None or source_id == source_id.strip():
+            return []
+        hours = DEDUP_WINDOW_SECONDS // 3600
+        return [
+            replace(
+                self._problem(
+                    f"event_source_id {source_id!r} has leading or trailing whitespace: it is "
+                    "used as written in this destination's state (what was sent is remembered "
+                    f"under it; TikTok is sent {source_id.strip()!r})",
+                    "event_source_id",
+                    "changing it later, even only to remove the spaces, starts a new dedup "
+                    "scope: the next sync sends every row again, and TikTok drops a repeated "
+                    f"event_id only within {hours} hours; remove them now only if this "
+                    "destination has not sent anything yet",
+                ),
+                severity="warning",
+            )
+        ]
+
     def rules(self) -> ColumnRules:
         from reverse_etl.destinations.tiktok.rules import TikTokRules
 
