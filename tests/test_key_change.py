@@ -8,6 +8,7 @@ before will be sent again"."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from tests.conftest import SANDBOX_TOKEN
@@ -213,3 +214,46 @@ def test_a_key_changed_after_a_first_sync_with_nothing_to_send_is_taken(tmp_path
     again = cli("sync", "--sandbox", "--yes", "--project-dir", root)
     assert again.returncode == 0, again.stderr
     assert "10/10 events sent" in again.stdout + again.stderr
+
+
+def _suggested(said: str, start: str) -> list[str]:
+    """The command a message suggests in single quotes, from ``start``, as a shell splits it."""
+    text = " ".join(said.split())
+    at = text.index(start)
+    tail = text[at:]
+    # the suggestion ends at the closing single quote that follows a complete shell word
+    for end in range(len(start), len(tail) + 1):
+        try:
+            words = shlex.split(tail[:end])
+        except ValueError:
+            continue
+        if end < len(tail) and tail[end] == "'" and words[-1].startswith("destination:"):
+            return words
+    raise AssertionError(f"no complete command after {start!r} in {text!r}")
+
+
+def test_the_hints_name_a_destination_with_a_space_as_one_argument(tmp_path, cli) -> None:
+    """'--select my dest' split the name: the reset the hint gave picked nothing of it."""
+    root = tmp_path / "p"
+    _project(root, "order_id", "order_id")
+    config = root / "destinations.yml"
+    config.write_text(config.read_text().replace("  tt:", '  "my dest":'), encoding="utf-8")
+    assert cli("sync", "--sandbox", "--yes", "--project-dir", root).returncode == 0
+
+    _project(root, "order_id", "content_id")
+    config.write_text(config.read_text().replace("  tt:", '  "my dest":'), encoding="utf-8")
+    changed = cli("plan", "--sandbox", "--project-dir", root)
+    assert changed.returncode == 1
+    words = _suggested(changed.stderr, "retl state reset --sandbox --select ")
+    assert words == ["retl", "state", "reset", "--sandbox", "--select", "destination:my dest"]
+
+    config.write_text(config.read_text().replace('  "my dest":', '  "new dest":'), "utf-8")
+    renamed = cli("plan", "--sandbox", "--project-dir", root)
+    assert renamed.returncode == 1
+    words = _suggested(renamed.stderr, "retl state reset --sandbox --select ")
+    assert words[-1] == "destination:my dest"
+    assert _suggested(renamed.stderr, "--full-refresh --select ")[-1] == "destination:new dest"
+    assert _suggested(renamed.stderr, "--exclude ")[-1] == "destination:new dest"
+    reset = cli(*words[1:], "--yes", "--project-dir", root)
+    assert reset.returncode == 0, reset.stderr
+    assert "my dest: forgot 10 sent row(s)" in reset.stdout + reset.stderr

@@ -22,6 +22,7 @@ any key of destinations.yml); the run path re-selects destinations that way.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -34,6 +35,8 @@ Universe = Literal["models", "destinations"]
 
 FORMS = "NAME, tag:TAG, destination:NAME, +NAME, NAME+, A,B (both)"
 _METHODS = ("tag", "destination")
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # a name no shell or selector reads apart
+_SHELL_READS = re.compile(r'[$`"\\!\n]')  # what a shell still reads inside double quotes
 _GRAPH = re.compile(
     r"^(?:(?P<up>\d*)(?P<plus_up>\+))?(?P<body>.*?)(?:(?P<plus_down>\+)(?P<down>\d*))?$"
 )
@@ -243,6 +246,20 @@ def _base(
         models=frozenset({value} if is_model else ()),
         destinations=frozenset({value} if value in dests else ()),
     )
+
+
+def destination_argument(name: str) -> str:
+    """``--select``'s argument for the destination ``name`` in a command a message suggests,
+    ready for a shell: the name itself when it is one plain word, else ``destination:NAME``
+    quoted, one argument that picks it whole (a space, a comma or a ``+`` would otherwise
+    split it or read as graph operators). Double quotes where a shell reads nothing inside
+    them (messages put commands in single quotes), else shlex's quoting."""
+    if _PLAIN.fullmatch(name):
+        return name
+    whole = f"destination:{name}"
+    if not _SHELL_READS.search(whole):
+        return f'"{whole}"'
+    return shlex.quote(whole)
 
 
 def _whole(value: str, dests: Iterable[str]) -> str | None:

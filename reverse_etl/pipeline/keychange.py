@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from reverse_etl.errors import ConfigError
+from reverse_etl.models.select import destination_argument
 from reverse_etl.pipeline.stores import reset_command
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def _key_change(
     old, new = ", ".join(map(str, recorded)), ", ".join(now)
     configured = "primary_key" in dest.config.key_lines
     hours = dest.capabilities.dedup_window_seconds // 3600
-    reset = f"{reset_command(sandbox)} --select {dest.name}"
+    reset = f"{reset_command(sandbox)} --select {destination_argument(dest.name)}"
     return ConfigError(
         f"{dest.name}: the row key changed since the last sync ({old} -> {new}): what was "
         f"sent under {old} cannot be matched to rows keyed by {new} (a row never sent could "
@@ -95,8 +96,9 @@ def renamed_from(
     if not gone:
         return None
     old = gone[0]
+    selected = destination_argument(dest.name)
     sent = f"{old.rows} event(s)" if old.rows is not None else "the events"
-    reset = f"{reset_command(sandbox)} --select {old.destination}"
+    reset = f"{reset_command(sandbox)} --select {destination_argument(old.destination)}"
     return ConfigError(
         f"{dest.name}: nothing was sent from this destination yet, but the state holds {sent} "
         f"sent to the same event source by destination '{old.destination}', which "
@@ -109,8 +111,8 @@ def renamed_from(
         f"'{reset}' to forget it (the next sync of {dest.name} then sends every row; "
         f"{dest.capabilities.platform} deduplicates repeats by event_id only within "
         f"{dest.capabilities.dedup_window_seconds // 3600} hours); if {dest.name} is new, not "
-        f"a rename, run its first sync with '--full-refresh --select {dest.name}'; the other "
-        f"destinations sync meanwhile with '--exclude {dest.name}'",
+        f"a rename, run its first sync with '--full-refresh --select {selected}'; the other "
+        f"destinations sync meanwhile with '--exclude {selected}'",
     )
 
 
