@@ -151,3 +151,18 @@ def test_a_quoted_command_is_masked_as_before() -> None:
         ["destination:jane.doe@example.com x"], sandbox=False, full_refresh=False, limit=None
     )
     assert mask_text(command) == "retl sync --select 'destination:j***@example.com x'"
+
+
+def test_the_payload_hint_names_a_destination_with_a_space_as_one_argument(
+    tmp_path: Path, make_project: Any
+) -> None:
+    files = {
+        "models/purchases.sql": "select 'Purchase' as event, 'order-1' as event_id",
+        "models/other.sql": "select 'Purchase' as event, 'order-1' as event_id",
+        "destinations.yml": "destinations:\n" + _dest("my dest", 1),
+    }
+    root = make_project(tmp_path / "shop", files)
+    with Project.load(root) as p, pytest.raises(UsageError) as caught:
+        p.payload("other", "order-1", "my dest")
+    hint = caught.value.problems[0].hint or ""
+    assert shlex.split(hint)[-2:] == ["--destination", "my dest"], hint

@@ -12,6 +12,7 @@ masked, the hashed fields as sent.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -147,10 +148,11 @@ def _destinations(project: RunContext, model: str, name: str | None) -> list[Des
                 hint=did_you_mean(name, names) or "destinations: " + ", ".join(names),
             )
         if named[0].settings.model != model:
+            reads = named[0].settings.model
             raise UsageError(
                 f"destination '{name}' reads model '{named[0].settings.model}', not '{model}'",
                 key="--destination",
-                hint=f"retl show {named[0].settings.model} --payload KEY --destination {name}",
+                hint=f"retl show {reads} --payload KEY --destination {shlex.quote(name)}",
             )
         return named
     readers = [d for d in everything if d.settings.model == model]
