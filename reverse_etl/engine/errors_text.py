@@ -51,6 +51,28 @@ _PARSE_ECHO = re.compile(
     r"(?:\n.*\n *\^ *(?=\n|\Z))?"
 )
 
+# RE2's error texts (re2/re2.cc CodeText), which DuckDB's regexp functions say as
+# "Invalid Input Error: CODE: the pattern's part it refuses".
+_RE2_CODES = (
+    "invalid escape sequence",
+    "invalid character class range",
+    "invalid character class",
+    "missing ]",
+    "missing )",
+    "unexpected )",
+    "no argument for repetition operator",
+    "invalid repetition size",
+    "bad repetition operator",
+    "invalid perl operator",
+    "invalid UTF-8",
+    "invalid named capture group",
+)
+
+# A line of the input echoed above a caret that points into it (PostgreSQL's XML DETAIL,
+# "line 1: Premature end of data ...\n<a>Jane Doe\n          ^"), in an error about a value;
+# not the SQL excerpt ("LINE 1: select ...") that DuckDB points into the same way.
+_CARET_LINE = re.compile(r"[ \t]*\^[ \t]*")
+
 # (pattern, group holding the value): fragments where a database quotes one value.
 _VALUE_FRAGMENTS: tuple[tuple[re.Pattern[str], int], ...] = (
     # DuckDB casts: Could not convert string 'x' to INT32 / "x" to 'TIMESTAMP' (to the last
@@ -69,9 +91,16 @@ _VALUE_FRAGMENTS: tuple[tuple[re.Pattern[str], int], ...] = (
     (re.compile(r"Key \((.*?)\)=\((.*?)\)(?= already exists| is not present| conflicts)"), 2),
     # PostgreSQL DETAIL: Failing row contains (1, x@y.com, ...).
     (re.compile(r"Failing row contains \((.*)\)"), 1),
+    # DuckDB: Unknown TimeZone 'x'! (a row's time zone; PostgreSQL's 'time zone "x" not
+    # recognized' is a data error, masked as one; the candidates DuckDB lists stay)
+    (re.compile(r"Unknown TimeZone '(.*)'!"), 1),
+    # DuckDB's RE2 errors end with the part of the pattern they refuse, which may be a row's
+    # value (regexp_matches(text, pattern_column)): 'missing ): (x', 'unexpected ): x)'
+    (re.compile(rf"(?:{'|'.join(map(re.escape, _RE2_CODES))}): (.+)"), 1),
     # Both: '...format: "x"', 'invalid input syntax for type integer: "x"', 'to numerical: "x"'
-    # (not DuckDB's "Candidate bindings: "col", ...": column names, the fix of a misspelt one)
-    (re.compile(r"(?<!Candidate bindings): \"([^\"\n]*)\""), 1),
+    # (not DuckDB's "Candidate bindings: "col", ...": column names, the fix of a misspelt one;
+    # nor "Candidate time zones: ...")
+    (re.compile(r"(?<!Candidate bindings)(?<!Candidate time zones): \"([^\"\n]*)\""), 1),
 )
 
 # DuckDB's "LINE 1: select ..." under a message; PostgreSQL's "(LINE 1: ...)" after it.
@@ -156,6 +185,8 @@ def redact_error(text: str, *, data: bool | None = None) -> str:
     text = _csv_facts(text)
     text = _JSON_INPUT.sub(lambda m: m.group(1) + REDACTED, text)
     text = _PARSE_ECHO.sub(lambda m: f'{m.group(1)}"{REDACTED}"{m.group(3)}', text)
+    if data:  # any other input echoed above a caret
+        text = masked_echo(text)
     masked: list[str] = []
     for pattern, group in _VALUE_FRAGMENTS:
         text = pattern.sub(_masking(group, masked), text)
@@ -168,6 +199,24 @@ def redact_error(text: str, *, data: bool | None = None) -> str:
     text = _EMAIL.sub(REDACTED, text)
     text = _PHONE.sub(REDACTED, text)
     return _DIGITS.sub(REDACTED, text)
+
+
+def masked_echo(text: str) -> str:
+    """``text`` without the lines of an input a parser echoes above a caret (``^``) that
+    points into it: the input is a row's value. Kept apart from :func:`redact_error` for a
+    text whose lines are joined before it is redacted (PostgreSQL's DETAIL)."""
+    if "^" not in text:
+        return text
+    lines = text.split("\n")
+    kept: list[str] = []
+    for line in lines:
+        if _CARET_LINE.fullmatch(line) and kept and kept[-1] != REDACTED:
+            echoed = kept[-1]
+            if echoed.strip() and not _SQL_EXCERPT.match(echoed):
+                kept[-1] = REDACTED
+                continue
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def _values_masked(text: str, masked: list[str]) -> str:

@@ -41,7 +41,7 @@ from reverse_etl.engine.base import (
     ColumnInfo,
     EngineCapabilities,
 )
-from reverse_etl.engine.errors_text import redact_error, sqlglot_problem
+from reverse_etl.engine.errors_text import masked_echo, redact_error, sqlglot_problem
 from reverse_etl.engine.hosts import check_host
 from reverse_etl.engine.json_times import json_times_as_text
 from reverse_etl.engine.pg_calls import refuse_calls as _refuse_calls
@@ -1139,14 +1139,16 @@ def _query_error(exc: psycopg.Error, query: str | None = None, prefix: str = "")
         )
     if position:
         message += f" ({position})"
-    if diag.message_detail:
-        message += f"; {_one_line(diag.message_detail)}"
     # The server quotes the values it failed on (DETAIL: Key (email)=(...)): mask them. A
     # data exception or an integrity one (SQLSTATE classes 22, 23) is about a value: every
     # quoted text of it is masked but the names (errors_text.redact_error). That includes an
     # invalid parameter (22023): a model passes a row's value as one (`at time zone tz`,
     # `convert_to(x, enc)`: 'time zone "Jane Doe/Home" not recognized').
     data = exc.sqlstate[:2] in ("22", "23")
+    if diag.message_detail:
+        # its input echoed above a caret (an XML value's line) goes before the lines are joined
+        detail = masked_echo(diag.message_detail) if data else diag.message_detail
+        message += f"; {_one_line(detail)}"
     hint = redact_error(diag.message_hint, data=data) if diag.message_hint else None
     return EngineError(f"PostgreSQL: {redact_error(message, data=data)}", hint=hint)
 
