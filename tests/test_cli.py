@@ -395,3 +395,31 @@ def test_interrupted_json_document_has_the_error_documents_keys(
     assert document["error"] == "interrupted"
     assert [p["message"] for p in document["problems"]] == ["interrupted"]
     assert document["report_file"] is None
+
+
+def _leak(self, *args, **kwargs):
+    import duckdb
+
+    raise duckdb.ConversionException("Could not convert string 'Jane Quixote' to INT32")
+
+
+def _python_bug(self, *args, **kwargs):
+    return None.name  # 'NoneType' object has no attribute 'name': kept, it locates the bug
+
+
+def test_an_unexpected_engine_error_s_quoted_values_are_masked(initialised, cli, monkeypatch):
+    """A raw engine error that a bug let through printed the row's value whole on the 'a bug
+    in retl' line."""
+    monkeypatch.setattr(Project, "compile", _leak)
+    result = cli("compile", "--project-dir", initialised)
+    assert result.returncode == 2
+    assert "Jane" not in result.stderr and "Quixote" not in result.stderr
+    assert result.stderr.startswith("error: unexpected ")
+    assert "(this is a bug in retl; rerun with --debug" in result.stderr
+
+
+def test_an_unexpected_python_error_keeps_its_names(initialised, cli, monkeypatch):
+    monkeypatch.setattr(Project, "compile", _python_bug)
+    result = cli("compile", "--project-dir", initialised)
+    assert result.returncode == 2
+    assert "'NoneType' object has no attribute 'name'" in result.stderr

@@ -214,8 +214,8 @@ def boundary(out: Output) -> Iterator[None]:
         if out.debug:
             _traceback()
         _fail_line(
-            f"unexpected {type(exc).__name__}: {exc} (this is a bug in retl; rerun with --debug "
-            "for the traceback and report it)"
+            f"unexpected {type(exc).__name__}: {_unexpected_text(exc)} (this is a bug in retl; "
+            "rerun with --debug for the traceback and report it)"
         )
         out.error_json(
             _problem_document(
@@ -225,6 +225,20 @@ def boundary(out: Output) -> Iterator[None]:
         )
         UNEXPECTED.set()
         raise typer.Exit(2) from None
+
+
+_DRIVERS = frozenset({"duckdb", "_duckdb", "psycopg", "pyspark", "py4j", "grpc"})
+
+
+def _unexpected_text(exc: BaseException) -> str:
+    """An unexpected exception's text with the values it quotes masked as a database error's
+    are (``errors_text.redact_error``): a bug may let a raw engine error through. A database
+    driver's own exception has every quoted text masked; another (Python's
+    "'NoneType' object has no attribute 'x'") only what looks like data."""
+    from reverse_etl.engine.errors_text import redact_error
+
+    driver = type(exc).__module__.split(".")[0] in _DRIVERS
+    return redact_error(str(exc), data=True if driver else None)
 
 
 def error_document(exc: RetlError, root: Path | None = None) -> dict[str, Any]:
