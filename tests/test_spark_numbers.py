@@ -10,6 +10,7 @@ import pytest
 import sqlglot
 
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
+from reverse_etl.errors import EngineError
 
 TYPES: dict[tuple[str, str, str], Mapping[str, str]] = {
     ("", "", "orders"): {
@@ -345,3 +346,41 @@ def test_a_trimmed_text_or_a_list_position_cast_to_an_integer_is_not_said_untype
     assert engine.untyped("select cast(list_first([f]) as int) as a from orders") == [
         "CAST(LIST_FIRST([f]) AS INT)"
     ]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select 'order-' || f as e from orders",
+        "select concat('order-', f) as e from orders",
+        "select cast(f as varchar) as e from orders",
+        "select f::text as e from orders",
+        "select 'x' || avg(i) as e from orders",
+        "select 'x' || (i / 2) as e from orders",
+        "select 'x' || cast(i as float) as e from orders",
+    ],
+)
+def test_the_text_of_a_double_is_refused_by_name_with_the_fix(sql: str) -> None:
+    """DuckDB writes a DOUBLE's shortest digits (0.0001, 123456789.0, 1e+20), Spark Java's
+    Double.toString (1.0E-4, 1.23456789E8, 1.0E20; 1e23 as 9.999999999999999E22): an
+    event_id joined from one was another id from Spark, silently."""
+    with pytest.raises(EngineError, match=r"is a DOUBLE \(or FLOAT\) made text.*DECIMAL\(p, s\)"):
+        spark_sql(sql)
+
+
+def test_the_text_of_a_decimal_an_integer_or_a_fraction_literal_goes_as_written() -> None:
+    """The same text in both (a fraction literal is a DECIMAL in DuckDB and Spark)."""
+    out = spark_sql(
+        "select 'x' || d as a, 'y' || i as b, cast(d as varchar) as c, 'z' || 1.5 as e,"
+        " cast(cast(f as decimal(18, 2)) as varchar) as g from orders"
+    )
+    assert "'x' || d AS a" in out and "'z' || 1.5 AS e" in out
+
+
+def test_a_decimal_in_concat_is_made_text_before_sqlglots_coalesce() -> None:
+    """sqlglot writes concat's arguments as COALESCE(x, ''): Spark types that a DOUBLE for
+    a DECIMAL x (0.00 gave '0.0', 123456789.00 '1.23456789E8')."""
+    out = spark_sql("select concat('o-', d, 123456789.00, i) as a from orders")
+    assert "COALESCE(CAST(d AS STRING), '')" in out
+    assert "COALESCE(CAST(123456789.00 AS STRING), '')" in out
+    assert "COALESCE(i, '')" in out

@@ -59,7 +59,8 @@ from sqlglot import exp
 
 from reverse_etl.engine.portable import POINTS_IN_TIME, bigint, is_epoch_ms
 from reverse_etl.engine.spark_meanings import epoch_millis, list_size
-from reverse_etl.engine.typed import TableTypes, say_untyped, typed_pairs
+from reverse_etl.engine.typed import TableTypes, model_text, say_untyped, typed_pairs
+from reverse_etl.errors import EngineError
 
 _FRACTIONAL = exp.DataType.REAL_TYPES  # DOUBLE, FLOAT, DECIMAL (and other dialects' kinds)
 _NUMBERS = exp.DataType.NUMERIC_TYPES
@@ -68,6 +69,8 @@ _LISTS = {exp.DataType.Type.ARRAY, exp.DataType.Type.LIST}
 _TEXTS = exp.DataType.TEXT_TYPES
 _ZONED = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
 _DOUBLES = {exp.DataType.Type.DOUBLE}  # (a FLOAT rounds in FLOAT arithmetic in DuckDB)
+_DECIMALS = {exp.DataType.Type.DECIMAL}
+_BINARY = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}  # their text: refused
 _DONE = "retl_json_integer"  # a cast json_integer wrote (sqlglot's meta: copied with it)
 
 
@@ -95,10 +98,7 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
             elif _maybe_dates(seen.this, seen.expression):
                 say_untyped([node], dialect)  # maybe two dates: an INTERVAL on Spark
         elif isinstance(node, exp.DPipe | exp.Concat):
-            for operand, twin in _operands(node, seen):
-                if _is(twin, _ZONED):  # its text, as a cast to text (below) writes it
-                    text = exp.Cast(this=operand.copy(), to=exp.DataType.build("VARCHAR"))
-                    operand.replace(_zoned_text(text))
+            _joined_texts(node, seen, dialect)
         elif isinstance(node, exp.Round):
             if _is(seen.this, _DOUBLES) and not _fraction_literal(node.this):
                 node.replace(_double_rounded(node.this, _digits(node)))
@@ -109,6 +109,8 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
                 if scale:
                     node.set("this", _double_rounded(node.this, scale))
         elif isinstance(node, exp.Cast) and node.to.this in _TEXTS:
+            if _is(seen.this, _BINARY) and not _decimal_literal(node.this):
+                raise _binary_text_refused(node.this, dialect)
             if _is(seen.this, _ZONED):
                 node.replace(_zoned_text(node))
         elif isinstance(node, exp.Cast):
@@ -127,6 +129,38 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
         elif isinstance(node, exp.Div) and (_unknown(seen.this) or _unknown(seen.expression)):
             say_untyped([node], dialect)  # maybe a division of DECIMALs
     return tree
+
+
+def _joined_texts(node: exp.Expr, seen: exp.Expr, dialect: str) -> None:
+    """The operands of ``a || b`` or ``concat(...)`` made text as DuckDB makes them: a
+    DOUBLE's refused, a zoned time's with its offset, and in ``concat`` a DECIMAL's cast
+    to text (sqlglot writes ``COALESCE(d, '')``, which Spark makes a DOUBLE: 0.00 gave
+    '0.0', 123456789.00 '1.23456789E8')."""
+    for operand, twin in _operands(node, seen):
+        if _is(twin, _BINARY) and not _decimal_literal(operand):
+            raise _binary_text_refused(operand, dialect)
+        literal = isinstance(operand, exp.Literal) and _decimal_literal(operand)
+        if isinstance(node, exp.Concat) and (_is(twin, _DECIMALS) or literal):
+            operand.replace(exp.Cast(this=operand.copy(), to=exp.DataType.build("VARCHAR")))
+        elif _is(twin, _ZONED):  # its text, as a cast to text (below) writes it
+            text = exp.Cast(this=operand.copy(), to=exp.DataType.build("VARCHAR"))
+            operand.replace(_zoned_text(text))
+
+
+def _binary_text_refused(operand: exp.Expr, dialect: str) -> EngineError:
+    """The refusal of the text of a DOUBLE or FLOAT ``operand`` (cast to text, ``||``,
+    ``concat``): DuckDB writes the shortest digits that read back as the same number
+    (0.0001, 123456789.0, 1e+20), Spark Java's ``Double.toString`` (1.0E-4, 1.23456789E8,
+    1.0E20), which Java 17 does not always make the shortest (1e23 is 9.999999999999999E22);
+    no Spark SQL function gives the exact digits of a DOUBLE (each goes through that text)."""
+    return EngineError(
+        f"{model_text(operand, dialect)} is a DOUBLE (or FLOAT) made text, which Spark writes "
+        "otherwise than DuckDB (0.0001 is 1.0E-4 there, 123456789.0 is 1.23456789E8, 1e23 "
+        "is 9.999999999999999E22): an event_id or a text property built so would differ; "
+        "cast it to DECIMAL(p, s) first, cast(x as decimal(18, 2)) (retl rounds it as "
+        "DuckDB does), or to BIGINT for a whole number",
+        hint="or write the model in Spark SQL (config(dialect='spark'))",
+    )
 
 
 def _operands(node: exp.Expr, seen: exp.Expr) -> list[tuple[exp.Expr, exp.Expr]]:
@@ -175,6 +209,19 @@ def _fraction_literal(node: exp.Expr) -> bool:
     types ``1.005`` a DOUBLE, DuckDB and Spark read a DECIMAL)."""
     return any(
         not lit.is_string and not lit.is_int and not isinstance(lit.parent, exp.Cast)
+        for lit in node.find_all(exp.Literal)
+    )
+
+
+def _decimal_literal(node: exp.Expr) -> bool:
+    """Whether ``node`` holds a fraction literal without an exponent that is not cast to
+    a DOUBLE or FLOAT (``1.5``: a DECIMAL in DuckDB and Spark, a DOUBLE to sqlglot;
+    ``1e20`` is a DOUBLE in all three)."""
+    return any(
+        not lit.is_string
+        and not lit.is_int
+        and "e" not in lit.name.lower()
+        and not (isinstance(lit.parent, exp.Cast) and lit.parent.to.this in _BINARY)
         for lit in node.find_all(exp.Literal)
     )
 

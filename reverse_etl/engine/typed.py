@@ -270,23 +270,24 @@ def say_untyped(nodes: list[exp.Expr], dialect: str) -> None:
     notes = _UNTYPED.get()
     if notes is None:
         return
-    kept = _MODEL_NODES.get() or []
     for node in nodes:
-        mark = node.meta.get(_MODEL)
-        written, in_dialect = (
-            kept[mark]
-            if isinstance(mark, int) and mark < len(kept)
-            else (
-                node,
-                dialect,
-            )
-        )
-        try:
-            text = " ".join(written.sql(dialect=in_dialect).split())
-        except Exception:  # a rewrite's own function sqlglot cannot write back
-            text = node.key.upper()
+        text = model_text(node, dialect)
         if text not in notes:  # whole: shortened where it is shown, after it is masked
             notes.append(text)
+
+
+def model_text(node: exp.Expr, dialect: str) -> str:
+    """``node`` on one line, as the model wrote it where that is known (``keep_model_text``),
+    else as it stands in ``dialect``."""
+    kept = _MODEL_NODES.get() or []
+    mark = node.meta.get(_MODEL)
+    written, in_dialect = (
+        kept[mark] if isinstance(mark, int) and mark < len(kept) else (node, dialect)
+    )
+    try:
+        return " ".join(written.sql(dialect=in_dialect).split())
+    except Exception:  # a rewrite's own function sqlglot cannot write back
+        return node.key.upper()
 
 
 class UntypedOf:

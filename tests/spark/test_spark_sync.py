@@ -1365,3 +1365,41 @@ def test_trim_takes_off_the_spaces_duckdb_takes_off(spark: Any, tmp_path: Path) 
     engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
     got = [tuple(r.values()) for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
     assert got == expected
+
+
+def test_a_double_made_text_is_refused_and_its_decimal_gives_duckdbs_text(
+    spark: Any, tmp_path: Path
+) -> None:
+    """DuckDB writes a DOUBLE's shortest digits ('order-0.0001', 'order-123456789.0',
+    'order-1e+20'), Spark Java's Double.toString ('order-1.0E-4', 'order-1.23456789E8',
+    'order-1.0E20'): an event_id so built was another id from Spark, silently. Refused by
+    name; the fix the message gives, a cast to DECIMAL(p, s) (or BIGINT) first, gives
+    DuckDB's text for doubles of every kind, in one query. A DECIMAL in concat() went
+    through COALESCE(d, ''), a DOUBLE in Spark ('o-0.0', '1.23456789E8'): cast to text."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = random.Random(61)
+    xs = [0.0, -0.0, 0.0001, 123456789.0, 1e15, 0.1, 0.5, -2.5, 1.005, 2.675, 0.125, 1 / 3]
+    xs += [rng.uniform(-1e6, 1e6) for _ in range(300)] + [rng.randint(-(10**9), 10**9) / 100]
+    xs += [float(10**k) for k in range(-8, 16)] + [-(10.0**k) * 1.5 for k in range(-8, 14)]
+    table = pa.table({"i": pa.array(range(len(xs)), pa.int32()), "x": pa.array(xs, pa.float64())})
+    path = tmp_path / "doubles.parquet"
+    pq.write_table(table, path)
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # the module's session
+    read = f"with t as (select * from read_parquet('{path}'))"
+    for refused in ("'order-' || x", "concat('order-', x)", "cast(x as varchar)", "x::text"):
+        with pytest.raises(EngineError, match=r"is a DOUBLE \(or FLOAT\) made text"):
+            engine.transpile(f"{read} select {refused} as e from t")
+    sql = (
+        f"{read} select i, 'order-' || cast(x as decimal(18, 2)) as a,"
+        " concat('o-', cast(x as decimal(18, 2)), '-', 123456789.00) as b,"
+        " cast(x as bigint)::varchar as c"
+        " from t order by i"
+    )
+    expected = duckdb.sql(sql).fetchall()
+    assert expected[3][1:] == ("order-123456789.00", "o-123456789.00-123456789.00", "123456789")
+    got = [tuple(r.values()) for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
+    assert got == expected
