@@ -978,6 +978,19 @@ def _list_picked(original: Any) -> Any:
     return annotate
 
 
+def _same_list(original: Any) -> Any:
+    """``list_distinct(l)`` (and Spark's ``array_compact`` retl writes inside it): ``l``'s
+    type (unknown, ``len(list_distinct(l))`` was a text's LENGTH on Spark, and failed)."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        if node.this is not None and _element(node.this) is not None:
+            self._set_type(node, node.this.type)
+        return node
+
+    return annotate
+
+
 def install_picked_values() -> None:
     """DuckDB's types of the aggregates and list functions that pick a value (idempotent)."""
     from sqlglot.dialects.dialect import Dialect
@@ -990,6 +1003,8 @@ def install_picked_values() -> None:
         (exp.ArgMin, _picked),
         (exp.ArrayMax, _list_picked),
         (exp.ArrayMin, _list_picked),
+        (exp.ArrayDistinct, _same_list),
+        (exp.ArrayCompact, _same_list),
     ]
     for node, wrap in picks:
         _patch_annotator(metadata, node, wrap)

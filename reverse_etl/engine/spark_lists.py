@@ -17,6 +17,11 @@ by tests/portable_exprs.py; ``spark_meanings`` applies them to DuckDB-dialect mo
   as ``WITHIN GROUP``; its ``percentile(x, p)`` interpolates as DuckDB's does.
 - ``s GLOB 'pattern'`` with a literal pattern of ``*`` and ``?``: ``s LIKE`` the same
   pattern (``portable.glob_as_like``); a character class goes as written, and fails.
+- ``list_distinct(l)`` leaves NULL out in DuckDB, Spark's ``array_distinct`` keeps one:
+  written ``array_distinct(array_compact(l))``. Its order is DuckDB's hash
+  table's (``[3, 1, 3, 2]`` gave ``[2, 1, 3]``), no order Spark can give (it keeps the
+  first of each): refused by name unless what takes it needs no order (``list_sort``,
+  ``len``, ``list_contains``, ``list_has_any``/``list_has_all``).
 - Not bridged, and loud: ``list_sum``, ``list_avg``, ``list_aggregate`` (Spark's
   ``aggregate`` needs its start value's type, which the list's element type decides).
 """
@@ -27,6 +32,17 @@ from sqlglot import exp
 
 from reverse_etl.engine.pg_lists import from_end_index
 from reverse_etl.engine.portable import glob_as_like, model_index, whole_number
+from reverse_etl.errors import EngineError
+
+# What takes a list and gives the same whatever its order (a DuckDB model's, as parsed).
+_ORDER_FREE = (
+    exp.ArraySort,
+    exp.ArraySize,
+    exp.Length,
+    exp.ArrayContains,
+    exp.ArrayContainsAll,
+    exp.ArrayOverlaps,
+)
 
 
 def _without_nulls(x: exp.Expr) -> exp.Expr:
@@ -38,8 +54,24 @@ def _without_nulls(x: exp.Expr) -> exp.Expr:
     return exp.ArrayFilter(this=x, expression=kept)
 
 
+def refuse_unordered_distinct(tree: exp.Expr) -> None:
+    """``list_distinct(l)`` where its order is what the model sends (above): refused."""
+    for node in tree.find_all(exp.ArrayDistinct):
+        if isinstance(node.parent, _ORDER_FREE) and node.arg_key == "this":
+            continue
+        raise EngineError(
+            f"{node.sql('duckdb')}: DuckDB gives the items in its hash table's order, and "
+            "Spark in their first occurrence's (list_distinct([3, 1, 3, 2]) is [2, 1, 3] in "
+            "DuckDB, [3, 1, 2] in Spark): the model would send another list from Spark",
+            hint="sort it, list_sort(list_distinct(l)), for one order in both",
+        )
+
+
 def lists_as_written(node: exp.Expr) -> exp.Expr:
     """The rewrites above, for ``tree.transform``."""
+    if isinstance(node, exp.ArrayDistinct) and node.this is not None:
+        inner = node.this.copy().transform(lists_as_written)
+        return exp.ArrayDistinct(this=exp.ArrayCompact(this=inner))  # typed as a list: len()
     if isinstance(node, exp.Transform | exp.ArrayFilter):
         return _from_one(node)
     if isinstance(node, exp.ArrayOverlaps) and node.this is not None and node.expression:

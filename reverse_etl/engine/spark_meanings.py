@@ -32,6 +32,7 @@ def duckdb_meanings(tree: exp.Expr) -> exp.Expr:
     _refuse_times_of_day(tree)
     _refuse_star_replace(tree)
     _refuse_date_diff(tree)
+    spark_lists.refuse_unordered_distinct(tree)
     _lists_as_written(tree)
     _picks_as_written(tree)
     return (

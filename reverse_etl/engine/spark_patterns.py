@@ -30,6 +30,7 @@ from sqlglot import exp
 
 from reverse_etl.engine.portable import strftime_format
 from reverse_etl.engine.spark_meanings import SPARK_FORMAT
+from reverse_etl.engine.spark_text import text_as_duckdb
 from reverse_etl.errors import EngineError
 
 # The parts Spark's date_trunc / trunc know (as DuckDB names them, and their aliases).
@@ -65,7 +66,7 @@ def patterns_as_duckdb(tree: exp.Expr, dialect: str) -> exp.Expr:
     if dialect == "duckdb":
         for like in list(tree.find_all(exp.Like, exp.ILike)):
             _backslashes_as_written(like)
-        tree = tree.transform(_spaces_trimmed)
+        tree = tree.transform(_spaces_trimmed).transform(text_as_duckdb)
     return tree.transform(_position_or_null)
 
 
@@ -190,7 +191,9 @@ def _position_or_null(node: exp.Expr) -> exp.Expr:
         n = node.expressions[0]
         if isinstance(n, exp.Literal) and n.is_int and 255 < int(n.name) <= 0x10FFFF:
             return exp.Literal.string(chr(int(n.name)))
-        return node
+        if isinstance(n, exp.Literal):
+            return node
+        return _code_point(n)
     if isinstance(node, exp.ArrayPosition) or (
         isinstance(node, exp.Anonymous)
         and str(node.this).lower() in ("list_position", "list_indexof", "array_indexof")
@@ -202,6 +205,33 @@ def _position_or_null(node: exp.Expr) -> exp.Expr:
         spark = exp.Anonymous(this="ARRAY_POSITION", expressions=[a.copy() for a in args])
         return exp.Nullif(this=spark, expression=exp.Literal.number(0))
     return node
+
+
+def _code_point(n: exp.Expr) -> exp.Expr:
+    """``chr(n)`` of a column as DuckDB's: the character of code point ``n``, decoded from
+    its 4 bytes as UTF-32 (Spark 4), an error past U+10FFFF or below 0 as in DuckDB (and for
+    a surrogate, which Spark's decoder gives as '?')."""
+    code = exp.Anonymous(
+        this="DECODE",
+        expressions=[
+            exp.Unhex(
+                this=exp.Pad(
+                    this=exp.Hex(this=n.copy()),
+                    expression=exp.Literal.number(8),
+                    fill_pattern=exp.Literal.string("0"),
+                    is_left=True,
+                )
+            ),
+            exp.Literal.string("UTF-32"),
+        ],
+    )
+    surrogate = exp.Between(
+        this=n.copy(), low=exp.Literal.number(0xD800), high=exp.Literal.number(0xDFFF)
+    )
+    refused = exp.Anonymous(
+        this="RAISE_ERROR", expressions=[exp.Literal.string("chr(): a surrogate code point")]
+    )
+    return exp.Case(ifs=[exp.If(this=surrogate, true=refused)], default=code)
 
 
 def _refuse_truncation_parts(tree: exp.Expr) -> None:
