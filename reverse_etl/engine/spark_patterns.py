@@ -18,7 +18,8 @@ writes it, reads the same text otherwise, silently (``SparkEngine.transpile``, b
 - **trim / ltrim / rtrim** without characters named take off Unicode's space separators
   in DuckDB (a no-break space too), the space only in Spark: written with ``regexp_replace``
   of ``\\p{Zs}`` at the ends (DuckDB models only: PostgreSQL's trims the space only).
-- **chr(n)** of a literal past 255: Spark's is ``chr(n % 256)``; written as the character.
+- **chr(n)** past 255: Spark's is ``chr(n % 256)``; a literal written as the character, a
+  column's code point decoded as UTF-32. Text functions: ``spark_text.py``.
 - **Refused**: ``strftime`` with a code Spark's ``date_format`` has no counterpart for
   (sqlglot wrote it as it is: ``%x`` gave '%+00', ``%g`` '%60384'), and ``date_trunc`` to a
   part Spark does not truncate to (``decade``: NULL there).
