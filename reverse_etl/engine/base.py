@@ -63,6 +63,9 @@ class EngineCapabilities:
     ``typed_rewrites``: a model's DuckDB SQL is rewritten by its operands' types where the
     engine's own SQL means another value (a fraction cast to an integer, a division); what
     could not be typed goes as written and is said (``TypedRewrites``).
+    ``model_checks``: a model's SQL, alone, is checked for what the engine would compute
+    otherwise than the model's dialect means and cannot rewrite (``ModelChecks``: Spark's
+    text of a DOUBLE), before retl's own SQL wraps it.
     """
 
     dialect: str
@@ -75,6 +78,7 @@ class EngineCapabilities:
     reads_local_files: bool = False
     project_paths: bool = False
     typed_rewrites: bool = False
+    model_checks: bool = False
 
 
 class Engine(Protocol):
@@ -150,6 +154,15 @@ class ProjectPaths(Engine, Protocol):
     def parses(self, sql: str) -> bool:
         """Whether the engine's own parser reads ``sql`` (nothing runs): SQL it cannot read
         runs nothing, so its syntax error is the thing to say."""
+        ...
+
+
+class ModelChecks(Engine, Protocol):
+    """An engine with ``capabilities.model_checks``."""
+
+    def check_model(self, sql: str) -> None:
+        """Raise an ``EngineError`` naming what a model's ``sql`` (model dialect, alone, not
+        wrapped by retl's SQL) would compute otherwise here, silently, with the fix."""
         ...
 
 

@@ -175,6 +175,7 @@ class SparkEngine(UntypedOf):
         native_models=True,
         reads_local_files=True,
         typed_rewrites=True,
+        model_checks=True,
     )
 
     def __init__(self, conn: SparkConnection, *, model_dialect: str = "duckdb") -> None:
@@ -352,6 +353,20 @@ class SparkEngine(UntypedOf):
         return redact_error(re.sub(r"'[^']*'", "'***'", first))
 
     # --- SQL -----------------------------------------------------------------------------
+    def check_model(self, sql: str) -> None:
+        """A model's own SQL, transpiled with the refusals that hold for a model alone: the
+        text of a DOUBLE (``spark_numbers.model_alone``), which retl's SQL around it makes
+        on purpose (the row hash, computed and compared in Spark only)."""
+        from reverse_etl.engine.spark_numbers import DoubleTextRefused, model_alone
+
+        try:
+            with model_alone():
+                self.transpile(sql)
+        except DoubleTextRefused:
+            raise
+        except Exception:  # the run's own transpile says it, as it always has
+            return
+
     def transpile(self, sql: str) -> str:
         """One ``model_dialect`` statement as Spark SQL; files read by DuckDB's readers are
         read by Spark's, through temporary views."""

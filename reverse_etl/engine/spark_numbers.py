@@ -38,6 +38,13 @@ the operands' types.
   divided. (A fraction literal is typed a DOUBLE by sqlglot, a DECIMAL by DuckDB: both
   divide so.)
 
+- **The text of a DOUBLE or FLOAT** (a cast to text, ``||``, ``concat``) is refused, with
+  the fix (a cast to DECIMAL first): Spark writes Java's ``Double.toString`` (1.0E-4), and
+  no Spark SQL function gives a DOUBLE's exact digits. Only while a model's own SQL is
+  checked (``model_alone``, ``SparkEngine.check_model``): retl's SQL around it makes text of
+  a DOUBLE column on purpose (the row hash, computed and compared in Spark only). A DECIMAL
+  in ``concat`` is cast to text first (sqlglot's ``COALESCE(d, '')`` is a DOUBLE there).
+
 A model written in DuckDB's or PostgreSQL's dialect would otherwise send other values from
 Spark, silently. Each rewrite needs the operands' types: a cast of a boolean or a text must
 stay as it is (``round`` of either is an error), and so must a division of an interval.
@@ -53,7 +60,9 @@ and ``retl plan`` and ``retl sync`` warn of it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlglot import exp
 
@@ -71,6 +80,10 @@ _ZONED = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
 _DOUBLES = {exp.DataType.Type.DOUBLE}  # (a FLOAT rounds in FLOAT arithmetic in DuckDB)
 _DECIMALS = {exp.DataType.Type.DECIMAL}
 _BINARY = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}  # their text: refused
+# Set while a model is checked alone (``model_alone``): retl's own SQL around a model makes
+# text of its DOUBLE columns on purpose (the row hash's, a key's: computed and compared in
+# Spark alone), so the refusal of a DOUBLE made text is the model's, not the transpile's.
+_MODEL_ALONE: ContextVar[bool] = ContextVar("retl_model_alone", default=False)
 _DONE = "retl_json_integer"  # a cast json_integer wrote (sqlglot's meta: copied with it)
 
 
@@ -109,7 +122,7 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
                 if scale:
                     node.set("this", _double_rounded(node.this, scale))
         elif isinstance(node, exp.Cast) and node.to.this in _TEXTS:
-            if _is(seen.this, _BINARY) and not _decimal_literal(node.this):
+            if _MODEL_ALONE.get() and _is(seen.this, _BINARY) and not _decimal_literal(node.this):
                 raise _binary_text_refused(node.this, dialect)
             if _is(seen.this, _ZONED):
                 node.replace(_zoned_text(node))
@@ -131,13 +144,28 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
     return tree
 
 
+class DoubleTextRefused(EngineError):
+    """A model makes text of a DOUBLE or FLOAT, which Spark writes otherwise than DuckDB."""
+
+
+@contextmanager
+def model_alone() -> Iterator[None]:
+    """While open, ``numbers_as_duckdb`` refuses a DOUBLE or FLOAT made text: the SQL it
+    rewrites is a model's own (``SparkEngine.check_model``), not retl's around it."""
+    token = _MODEL_ALONE.set(True)
+    try:
+        yield
+    finally:
+        _MODEL_ALONE.reset(token)
+
+
 def _joined_texts(node: exp.Expr, seen: exp.Expr, dialect: str) -> None:
     """The operands of ``a || b`` or ``concat(...)`` made text as DuckDB makes them: a
     DOUBLE's refused, a zoned time's with its offset, and in ``concat`` a DECIMAL's cast
     to text (sqlglot writes ``COALESCE(d, '')``, which Spark makes a DOUBLE: 0.00 gave
     '0.0', 123456789.00 '1.23456789E8')."""
     for operand, twin in _operands(node, seen):
-        if _is(twin, _BINARY) and not _decimal_literal(operand):
+        if _MODEL_ALONE.get() and _is(twin, _BINARY) and not _decimal_literal(operand):
             raise _binary_text_refused(operand, dialect)
         literal = isinstance(operand, exp.Literal) and _decimal_literal(operand)
         if isinstance(node, exp.Concat) and (_is(twin, _DECIMALS) or literal):
@@ -147,13 +175,13 @@ def _joined_texts(node: exp.Expr, seen: exp.Expr, dialect: str) -> None:
             operand.replace(_zoned_text(text))
 
 
-def _binary_text_refused(operand: exp.Expr, dialect: str) -> EngineError:
+def _binary_text_refused(operand: exp.Expr, dialect: str) -> DoubleTextRefused:
     """The refusal of the text of a DOUBLE or FLOAT ``operand`` (cast to text, ``||``,
     ``concat``): DuckDB writes the shortest digits that read back as the same number
     (0.0001, 123456789.0, 1e+20), Spark Java's ``Double.toString`` (1.0E-4, 1.23456789E8,
     1.0E20), which Java 17 does not always make the shortest (1e23 is 9.999999999999999E22);
     no Spark SQL function gives the exact digits of a DOUBLE (each goes through that text)."""
-    return EngineError(
+    return DoubleTextRefused(
         f"{model_text(operand, dialect)} is a DOUBLE (or FLOAT) made text, which Spark writes "
         "otherwise than DuckDB (0.0001 is 1.0E-4 there, 123456789.0 is 1.23456789E8, 1e23 "
         "is 9.999999999999999E22): an event_id or a text property built so would differ; "

@@ -27,7 +27,7 @@ from reverse_etl.errors import EngineError, ModelError, Problem
 if TYPE_CHECKING:
     from sqlglot import exp
 
-    from reverse_etl.engine.base import Engine, NativeModels, ProjectPaths
+    from reverse_etl.engine.base import Engine, ModelChecks, NativeModels, ProjectPaths
     from reverse_etl.models.compile import CompiledModel, Model
 
 
@@ -184,6 +184,8 @@ def query_for(compiled: CompiledModel, engine: Engine, tree: exp.Expr | None = N
     else:
         sql, tree = _translated(compiled, written, target), None
     refuse_sql_text(compiled, None if sql is compiled.sql else sql)
+    if engine.capabilities.model_checks:
+        _checked(compiled, cast("ModelChecks", engine), sql)
     if engine.capabilities.project_paths:
         local = cast("ProjectPaths", engine)
         rule = local.file_rule
@@ -191,6 +193,16 @@ def query_for(compiled: CompiledModel, engine: Engine, tree: exp.Expr | None = N
             tree = refuse_reads(compiled, sql, rule.base, rule.allows, tree, parses=local.parses)
         return local.project_paths(sql, tree)
     return sql
+
+
+def _checked(compiled: CompiledModel, engine: ModelChecks, sql: str) -> None:
+    """The engine's refusals of a model's own SQL (Spark: the text of a DOUBLE), at the
+    model's file."""
+    try:
+        engine.check_model(sql)
+    except EngineError as exc:
+        hint = f" ({exc.hint})" if exc.hint else ""
+        raise ModelError(exc.message + hint, file=compiled.model.path) from None
 
 
 def refuse_reads(

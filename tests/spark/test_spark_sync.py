@@ -1392,7 +1392,8 @@ def test_a_double_made_text_is_refused_and_its_decimal_gives_duckdbs_text(
     read = f"with t as (select * from read_parquet('{path}'))"
     for refused in ("'order-' || x", "concat('order-', x)", "cast(x as varchar)", "x::text"):
         with pytest.raises(EngineError, match=r"is a DOUBLE \(or FLOAT\) made text"):
-            engine.transpile(f"{read} select {refused} as e from t")
+            engine.check_model(f"{read} select {refused} as e from t")
+        engine.transpile(f"{read} select {refused} as e from t")  # retl's own SQL: as written
     sql = (
         f"{read} select i, 'order-' || cast(x as decimal(18, 2)) as a,"
         " concat('o-', cast(x as decimal(18, 2)), '-', 123456789.00) as b,"
@@ -1403,3 +1404,31 @@ def test_a_double_made_text_is_refused_and_its_decimal_gives_duckdbs_text(
     assert expected[3][1:] == ("order-123456789.00", "o-123456789.00-123456789.00", "123456789")
     got = [tuple(r.values()) for b in iter_batches(engine.stream(sql)) for r in b.to_pylist()]
     assert got == expected
+
+
+def test_a_double_column_syncs_with_the_state_in_spark_and_a_model_s_text_of_it_is_refused(
+    spark: Any, spark_dir: Path, server: SandboxServer, tmp_path: Path
+) -> None:
+    """retl's own row hash makes text of a DOUBLE column (compared in Spark only): the
+    refusal of a DOUBLE made text is the model's alone. Applied to every transpile, it
+    refused every sync of a model with a DOUBLE column, state in Spark, naming the hash's
+    column."""
+    root = spark_project(tmp_path, server.base_url, spark_dir, "double_hash")
+    model = root / "models" / "purchases.sql"
+    model.write_text(MODEL.replace("total as value", "cast(total as double) as value"), "utf-8")
+    data = root / "data" / "orders.parquet"
+    write_orders(data, 50)
+    assert sync(root) == (50, 0)
+    assert sync(root) == (0, 50)
+    sent = events(server)
+    assert sent["order-3"]["properties"]["value"] == 3.5
+
+    model.write_text(
+        MODEL.replace("'order-' || order_id::varchar", "'order-' || cast(total as double)"),
+        "utf-8",
+    )
+    with Project.load(root) as p, pytest.raises(RetlError) as caught:
+        p.plan()
+    assert str(caught.value.file).endswith("purchases.sql")
+    assert "is a DOUBLE (or FLOAT) made text" in caught.value.message
+    assert "CAST(total AS DOUBLE)" in caught.value.message
