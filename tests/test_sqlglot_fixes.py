@@ -59,6 +59,7 @@ def test_a_model_for_another_dialect_keeps_its_interval(tmp_path: object) -> Non
             native_models = False
             dialect = "postgres"
             project_paths = False  # a server reads no file of the project
+            model_checks = False
 
     class Compiled:
         name = "m"
