@@ -762,13 +762,39 @@ def _summed_booleans(original: Any) -> Any:
 
 
 def _rounded_integers(original: Any) -> Any:
+    """``round(i, n)`` of an integer is its type; of a DECIMAL(p, s) a DECIMAL(p, n) (``n``
+    kept between 0 and ``s``), as DuckDB types it: sqlglot said DOUBLE, and Spark refused
+    the text of ``round(amount, 2)`` as a DOUBLE's (``spark_numbers``)."""
+
     def annotate(self: Any, node: Any) -> Any:
         original(self, node)
         if node.this is not None and _kind(node.this) in _INTEGERS:
             self._set_type(node, node.this.type)
+        elif node.this is not None and _kind(node.this) is _T.DECIMAL:
+            self._set_type(node, _rounded_decimal(node.this.type, node.args.get("decimals")))
         return node
 
     return annotate
+
+
+def _rounded_decimal(kind: exp.DataType, decimals: exp.Expr | None) -> exp.DataType:
+    """DuckDB's type of ``round(d, decimals)`` for a DECIMAL ``kind``."""
+    params = [p.this for p in kind.expressions if isinstance(p, exp.DataTypeParam)]
+    digits = 0 if decimals is None else _whole_literal(decimals)
+    if len(params) != 2 or digits is None:  # (DuckDB refuses a column's decimals)
+        return exp.DataType.build("DECIMAL")
+    precision, scale = int(params[0].name), int(params[1].name)
+    return exp.DataType.build(f"DECIMAL({precision}, {max(0, min(digits, scale))})")
+
+
+def _whole_literal(x: exp.Expr) -> int | None:
+    """A whole number literal's value (``-1`` too), else None."""
+    sign = 1
+    if isinstance(x, exp.Neg):
+        sign, x = -1, x.this
+    if isinstance(x, exp.Literal) and x.is_int:
+        return sign * int(x.name)
+    return None
 
 
 def install_common_types() -> None:

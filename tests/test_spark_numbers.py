@@ -402,3 +402,35 @@ def test_a_decimal_in_concat_is_made_text_before_sqlglots_coalesce() -> None:
     assert "COALESCE(CAST(d AS STRING), '')" in out
     assert "COALESCE(CAST(123456789.00 AS STRING), '')" in out
     assert "COALESCE(i, '')" in out
+
+
+def test_the_text_of_a_rounded_decimal_goes_as_written() -> None:
+    """DuckDB's round() of a DECIMAL(p, s) is a DECIMAL (p, n), Spark's too: the same text
+    in both. sqlglot typed it a DOUBLE, and a model's 'order-' || round(amount, 2), which
+    synced before the refusal of a DOUBLE made text, was refused."""
+    sql = (
+        "select 'order-' || round(d, 2) as a, cast(round(d, 1) as varchar) as b,"
+        " concat('o-', round(d)) as c, 'x' || round(cast(f as decimal(18, 3)), 2) as e"
+        " from orders"
+    )
+    with model_alone():
+        out = spark_sql(sql)
+    assert "'order-' || ROUND(d, 2) AS a" in out and "CAST(ROUND(d, 1) AS STRING) AS b" in out
+    with model_alone(), pytest.raises(EngineError, match="made text"):
+        spark_sql("select 'order-' || round(f, 2) as a from orders")  # a DOUBLE's: refused
+
+
+def test_a_refused_double_made_text_is_quoted_as_the_model_wrote_it() -> None:
+    """SparkEngine.check_model quoted the operand as retl's rewrites left it, 'CAST(ms AS
+    DOUBLE) / CAST(1000 AS DOUBLE) is a DOUBLE', not the model's 'ms / 1000'."""
+    from reverse_etl.engine.spark import SparkConnection, SparkEngine
+
+    engine = SparkEngine(SparkConnection(master="local[2]"))  # no session: none is started
+    engine._table_types = TYPES.get  # type: ignore[assignment,method-assign]
+    for written in ("'x' || (ms / 1000)", "cast(i / 2 as varchar)", "concat('y', ms / 10)"):
+        with pytest.raises(EngineError) as refused:
+            engine.check_model(f"select {written} as e from orders")
+        message = refused.value.message
+        assert "is a DOUBLE (or FLOAT) made text" in message
+        assert "CAST(" not in message.split(" is a DOUBLE")[0], message
+        assert "ms / 1000" in message or "i / 2" in message or "ms / 10" in message

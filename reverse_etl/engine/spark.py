@@ -358,9 +358,10 @@ class SparkEngine(UntypedOf):
         text of a DOUBLE (``spark_numbers.model_alone``), which retl's SQL around it makes
         on purpose (the row hash, computed and compared in Spark only)."""
         from reverse_etl.engine.spark_numbers import DoubleTextRefused, model_alone
+        from reverse_etl.engine.typed import model_words
 
         try:
-            with model_alone():
+            with model_alone(), model_words():  # quoted as the model wrote it
                 self.transpile(sql)
         except DoubleTextRefused:
             raise

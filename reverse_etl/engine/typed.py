@@ -249,6 +249,18 @@ def untyped_notes() -> Iterator[list[str]]:
         _UNTYPED.reset(token)
 
 
+@contextmanager
+def model_words() -> Iterator[None]:
+    """While the block runs, ``keep_model_text`` keeps a model's nodes as parsed (as it does
+    while ``untyped_notes`` is open), for a refusal that quotes the model (``model_text``):
+    ``i / 2``, not the ``CAST(i AS DOUBLE) / CAST(2 AS DOUBLE)`` a rewrite made of it."""
+    nodes = _MODEL_NODES.set([])
+    try:
+        yield
+    finally:
+        _MODEL_NODES.reset(nodes)
+
+
 def keep_model_text(tree: exp.Expr, dialect: str) -> None:
     """While ``untyped_notes`` is open (else nothing: a sync's own transpile pays nothing),
     each node of ``tree`` (a model as parsed, in ``dialect``, before any rewrite) is marked
