@@ -154,3 +154,38 @@ def test_full_matches_and_splits() -> None:
     assert "(s RLIKE '^(?:a.c)\\\\z') AS a" in out  # \z: Java's $ allows a final line break
     assert "CASE WHEN s = '' THEN ARRAY('') ELSE REGEXP_EXTRACT_ALL(s, '(?s).', 0) END AS b" in out
     assert "SPLIT(s, '[0-9]') AS c" in out
+
+
+def test_list_distinct_is_refused_only_where_its_order_is_sent() -> None:
+    """list_distinct's order is DuckDB's hash table's (spark_lists): refused where the list
+    is sent as it is, not where nothing depends on its order. list_has_any(a, ...) (the
+    second argument), list_max, list_min and unnest of one synced before the refusal, and
+    were refused."""
+    import pytest
+
+    from reverse_etl.engine.spark_lists import refuse_unordered_distinct
+    from reverse_etl.errors import EngineError
+
+    free = [
+        "list_sort(list_distinct(x))",
+        "len(list_distinct(x))",
+        "list_contains(list_distinct(x), 1)",
+        "list_has_any(list_distinct(x), a)",
+        "list_has_any(a, list_distinct(x))",
+        "array_has_all(a, list_distinct(x))",
+        "list_max(list_distinct(x))",
+        "list_min(list_distinct(x))",
+        "unnest(list_distinct(x))",
+    ]
+    for sql in free:
+        refuse_unordered_distinct(sqlglot.parse_one(f"select {sql} from t", read="duckdb"))
+    refuse_unordered_distinct(
+        sqlglot.parse_one("select * from unnest(list_distinct(x))", read="duckdb")
+    )
+    for sql in (
+        "list_distinct(x)",
+        "array_to_string(list_distinct(x), ',')",
+        "list_distinct(x)[1]",
+    ):
+        with pytest.raises(EngineError, match="hash table's order"):
+            refuse_unordered_distinct(sqlglot.parse_one(f"select {sql} from t", read="duckdb"))

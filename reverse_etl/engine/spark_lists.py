@@ -21,7 +21,8 @@ by tests/portable_exprs.py; ``spark_meanings`` applies them to DuckDB-dialect mo
   written ``array_distinct(array_compact(l))``. Its order is DuckDB's hash
   table's (``[3, 1, 3, 2]`` gave ``[2, 1, 3]``), no order Spark can give (it keeps the
   first of each): refused by name unless what takes it needs no order (``list_sort``,
-  ``len``, ``list_contains``, ``list_has_any``/``list_has_all``).
+  ``len``, ``list_contains``, ``list_has_any``/``array_has_all`` on either side,
+  ``list_max``/``list_min``, ``unnest`` without positions).
 - Not bridged, and loud: ``list_sum``, ``list_avg``, ``list_aggregate`` (Spark's
   ``aggregate`` needs its start value's type, which the list's element type decides).
 """
@@ -34,15 +35,18 @@ from reverse_etl.engine.pg_lists import from_end_index
 from reverse_etl.engine.portable import glob_as_like, model_index, whole_number
 from reverse_etl.errors import EngineError
 
-# What takes a list and gives the same whatever its order (a DuckDB model's, as parsed).
+# What takes a list (its first argument) and gives the same whatever its order (a DuckDB
+# model's, as parsed): sorted, counted, searched, its largest or smallest item.
 _ORDER_FREE = (
     exp.ArraySort,
     exp.ArraySize,
     exp.Length,
     exp.ArrayContains,
-    exp.ArrayContainsAll,
-    exp.ArrayOverlaps,
+    exp.ArrayMax,
+    exp.ArrayMin,
 )
+# ... and what takes two, either of them (list_has_any(a, l), array_has_all(a, l)).
+_BOTH_ORDER_FREE = (exp.ArrayContainsAll, exp.ArrayOverlaps)
 
 
 def _without_nulls(x: exp.Expr) -> exp.Expr:
@@ -59,12 +63,24 @@ def refuse_unordered_distinct(tree: exp.Expr) -> None:
     for node in tree.find_all(exp.ArrayDistinct):
         if isinstance(node.parent, _ORDER_FREE) and node.arg_key == "this":
             continue
+        if isinstance(node.parent, _BOTH_ORDER_FREE):
+            continue
+        if _unnested_rows(node):  # rows, in no order a model can rely on either way
+            continue
         raise EngineError(
             f"{node.sql('duckdb')}: DuckDB gives the items in its hash table's order, and "
             "Spark in their first occurrence's (list_distinct([3, 1, 3, 2]) is [2, 1, 3] in "
             "DuckDB, [3, 1, 2] in Spark): the model would send another list from Spark",
             hint="sort it, list_sort(list_distinct(l)), for one order in both",
         )
+
+
+def _unnested_rows(node: exp.Expr) -> bool:
+    """``unnest(list_distinct(l))`` without the items' positions: one row per item."""
+    parent = node.parent
+    if isinstance(parent, exp.Explode) and not isinstance(parent, exp.Posexplode):
+        return node.arg_key == "this"
+    return isinstance(parent, exp.Unnest) and not parent.args.get("offset")
 
 
 def lists_as_written(node: exp.Expr) -> exp.Expr:
