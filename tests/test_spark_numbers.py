@@ -372,6 +372,15 @@ def test_the_text_of_a_double_is_refused_by_name_with_the_fix(sql: str) -> None:
     spark_sql(sql)  # retl's own SQL around a model: as written
 
 
+def test_the_refused_double_is_named_without_the_comment_above_it() -> None:
+    """sqlglot attaches a line's ``-- ...`` to the column after it: the refusal quoted it,
+    ``f /* the amount */ is a DOUBLE ...``."""
+    sql = "select 'order-' ||\n  -- the amount\n  f as e from orders"
+    with model_alone(), pytest.raises(EngineError) as caught:
+        spark_sql(sql)
+    assert caught.value.message.startswith("f is a DOUBLE (or FLOAT) made text")
+
+
 def test_retl_s_row_hash_of_a_double_column_is_not_refused() -> None:
     """The row hash makes text of every column, a DOUBLE's too, computed and compared in
     Spark alone: refused there, every sync of a model with a DOUBLE column (state in Spark)

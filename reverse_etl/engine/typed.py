@@ -290,14 +290,15 @@ def say_untyped(nodes: list[exp.Expr], dialect: str) -> None:
 
 def model_text(node: exp.Expr, dialect: str) -> str:
     """``node`` on one line, as the model wrote it where that is known (``keep_model_text``),
-    else as it stands in ``dialect``."""
+    else as it stands in ``dialect``; without the comments sqlglot attached to it (a line's
+    ``-- ...`` above it was quoted as ``/* ... */`` in the middle of the message)."""
     kept = _MODEL_NODES.get() or []
     mark = node.meta.get(_MODEL)
     written, in_dialect = (
         kept[mark] if isinstance(mark, int) and mark < len(kept) else (node, dialect)
     )
     try:
-        return " ".join(written.sql(dialect=in_dialect).split())
+        return " ".join(written.sql(dialect=in_dialect, comments=False).split())
     except Exception:  # a rewrite's own function sqlglot cannot write back
         return node.key.upper()
 
