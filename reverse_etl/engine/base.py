@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # annotations only: `retl validate` imports this without Arro
     from sqlglot import exp
 
     from reverse_etl.engine.file_rule import FileRule
+    from reverse_etl.engine.typed import TableTypes
 
 DEFAULT_BATCH_ROWS = 10_000
 # Arrow field metadata of a text column that holds JSON (a warehouse's json or jsonb, an
@@ -163,6 +164,11 @@ class ModelChecks(Engine, Protocol):
     def check_model(self, sql: str) -> None:
         """Raise an ``EngineError`` naming what a model's ``sql`` (model dialect, alone, not
         wrapped by retl's SQL) would compute otherwise here, silently, with the fix."""
+        ...
+
+    def check_model_with(self, sql: str, table_types: TableTypes) -> None:
+        """``check_model`` with the tables' types from ``table_types`` (``retl validate``'s
+        schemas), not the server's catalog: nothing connects."""
         ...
 
 

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 # A model's SQL and its tables' types -> its expressions left untyped (``untyped_check``).
 UntypedCheck = Callable[[str, "TableTypes"], list[str]]
+# A model's SQL and its tables' types -> None, or the engine's refusal of the model raised
+# (an ``EngineError``: ``model_check``).
+ModelCheck = Callable[[str, "TableTypes"], None]
 SPARK_WAREHOUSE_DIR = "spark-warehouse"  # under the state folder, when not configured
 
 
@@ -112,6 +115,20 @@ def untyped_check(kind: str, model_dialect: str) -> UntypedCheck | None:
 
         return PostgresEngine(PostgresConnection(), model_dialect=model_dialect).untyped_with
     return None
+
+
+def model_check(kind: str, model_dialect: str) -> ModelCheck | None:
+    """The refusal the engine of a ``warehouse: {type: kind}`` makes of a model's own SQL
+    before it runs it (``capabilities.model_checks``, ``check_model``: Spark's of a DOUBLE
+    made text), made from the tables' types given (``retl validate``'s schemas): sqlglot
+    only, no connection (no Spark session). It raises the engine's ``EngineError``, as
+    ``plan``, ``sync`` and ``show`` do. None for an engine without such checks."""
+    if kind == "spark":
+        from reverse_etl.engine.spark import SparkConnection, SparkEngine
+
+        engine = SparkEngine(SparkConnection(), model_dialect=model_dialect)
+        return engine.check_model_with if engine.capabilities.model_checks else None
+    return None  # DuckDB runs a model as written; PostgreSQL has no such check
 
 
 @contextlib.contextmanager

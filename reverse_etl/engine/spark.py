@@ -368,6 +368,16 @@ class SparkEngine(UntypedOf):
         except Exception:  # the run's own transpile says it, as it always has
             return
 
+    def check_model_with(self, sql: str, table_types: TableTypes) -> None:
+        """``check_model`` with the tables' types from ``table_types`` (``retl validate``'s
+        schemas), not Spark's catalog: nothing connects, no session is started (a model that
+        reads a file directly is not checked: its view needs one)."""
+        self._static_types = table_types
+        try:
+            self.check_model(sql)
+        finally:
+            self._static_types = None
+
     def transpile(self, sql: str) -> str:
         """One ``model_dialect`` statement as Spark SQL; files read by DuckDB's readers are
         read by Spark's, through temporary views."""

@@ -63,6 +63,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from sqlglot import exp
 
@@ -144,8 +145,14 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
     return tree
 
 
+@dataclass(eq=False)
 class DoubleTextRefused(EngineError):
-    """A model makes text of a DOUBLE or FLOAT, which Spark writes otherwise than DuckDB."""
+    """A model makes text of a DOUBLE or FLOAT, which Spark writes otherwise than DuckDB.
+    ``line``: the line of the model's SQL the operand starts on, where sqlglot kept it (a
+    column's name), and ``subject`` the name written there (``retl validate`` locates it in
+    the model's file)."""
+
+    subject: str | None = None
 
 
 @contextmanager
@@ -181,6 +188,7 @@ def _binary_text_refused(operand: exp.Expr, dialect: str) -> DoubleTextRefused:
     (0.0001, 123456789.0, 1e+20), Spark Java's ``Double.toString`` (1.0E-4, 1.23456789E8,
     1.0E20), which Java 17 does not always make the shortest (1e23 is 9.999999999999999E22);
     no Spark SQL function gives the exact digits of a DOUBLE (each goes through that text)."""
+    line, subject = _written_at(operand)
     return DoubleTextRefused(
         f"{model_text(operand, dialect)} is a DOUBLE (or FLOAT) made text, which Spark writes "
         "otherwise than DuckDB (0.0001 is 1.0E-4 there, 123456789.0 is 1.23456789E8, 1e23 "
@@ -188,7 +196,20 @@ def _binary_text_refused(operand: exp.Expr, dialect: str) -> DoubleTextRefused:
         "cast it to DECIMAL(p, s) first, cast(x as decimal(18, 2)) (retl rounds it as "
         "DuckDB does), or to BIGINT for a whole number",
         hint="or write the model in Spark SQL (config(dialect='spark'))",
+        line=line,
+        subject=subject,
     )
+
+
+def _written_at(operand: exp.Expr) -> tuple[int | None, str | None]:
+    """The line of the model's SQL ``operand`` starts on and the name written there: its
+    first identifier's, as sqlglot's parser placed it (kept by the rewrites' copies); none
+    for an operand without one (``1e20``)."""
+    for node in operand.walk():
+        line = node.meta.get("line") if isinstance(node, exp.Identifier) else None
+        if isinstance(line, int):
+            return line, node.name
+    return None, None
 
 
 def _operands(node: exp.Expr, seen: exp.Expr) -> list[tuple[exp.Expr, exp.Expr]]:

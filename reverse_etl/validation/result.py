@@ -29,6 +29,7 @@ RULES = (
     "session-call",
     "connector-call",
     "warehouse-call",
+    "warehouse-value",
     "untyped-expression",
     "unknown-column",
     "bad-type",

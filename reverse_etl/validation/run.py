@@ -21,7 +21,13 @@ from reverse_etl.config.model_sources import shown_path
 from reverse_etl.config.suggest import closest, did_you_mean
 from reverse_etl.dbt import target_dir_for
 from reverse_etl.destinations import registry
-from reverse_etl.engine.factory import UntypedCheck, call_check, untyped_check
+from reverse_etl.engine.factory import (
+    ModelCheck,
+    UntypedCheck,
+    call_check,
+    model_check,
+    untyped_check,
+)
 from reverse_etl.errors import ConfigError, EngineError, Problem
 from reverse_etl.models.compile import ModelGraph, build_graph
 from reverse_etl.models.dialects import (
@@ -59,6 +65,7 @@ from reverse_etl.validation.untyped import untyped_problem
 if TYPE_CHECKING:  # the facade imports this module: no import of it at run time
     from reverse_etl.engine.duckdb import DuckDBEngine
     from reverse_etl.engine.refused_calls import CallCheck
+    from reverse_etl.engine.typed import TableTypes
     from reverse_etl.validation.context import ValidatedProject
 
 MODELS_DIR = "models"
@@ -93,6 +100,7 @@ class _Context:
     dialect: str  # the project's model dialect
     kind: str  # the warehouse's type (duckdb, postgres, spark)
     untyped: dict[str, Diagnostic | None] = field(default_factory=dict)  # by model, once
+    refusals: dict[str, Diagnostic | None] = field(default_factory=dict)  # by model, once
 
 
 def validate_project(
@@ -365,6 +373,7 @@ def _validate_one(config: DestinationConfig, ctx: _Context) -> DestinationValida
     diagnostics += [d for m in chain if (d := _connector_call(m)) is not None]
     diagnostics += [d for m in chain if (d := _warehouse_call(m, ctx)) is not None]
     diagnostics += [d for m in chain if (d := _macro_read(m, ctx)) is not None]
+    diagnostics += [d for m in chain if (d := _warehouse_value(m, ctx)) is not None]
     diagnostics += [d for m in chain if (d := _untyped(m, ctx)) is not None]
     diagnostics += [
         _from_issue(i, m, ctx)
@@ -470,6 +479,16 @@ def _untyped_of(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:
     check: UntypedCheck | None = None if written == ctx.kind else untyped_check(ctx.kind, written)
     if check is None:  # DuckDB, or a model in the warehouse's own SQL: run as written
         return None
+    said = untyped_problem(
+        check(model.model.sql, _table_types(model, ctx)), ctx.kind, model.model.path
+    )
+    return Diagnostic("untyped-expression", said) if said is not None else None
+
+
+def _table_types(model: AnalysedModel, ctx: _Context) -> TableTypes:
+    """The types of the tables ``model`` reads, as validate found them (the server's
+    catalog, else the declarations; an upstream model's inferred columns, when complete),
+    for the engine's static checks of it (``untyped_with``, ``check_model_with``)."""
     upstream = {
         ref: {c.name: c.type.text for c in ctx.analysis.models[m].result.columns}
         for ref, m in model.reads.items()
@@ -484,8 +503,35 @@ def _untyped_of(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:
         found = schemas.get(ref)
         return dict(found.columns) if found is not None else None
 
-    said = untyped_problem(check(model.model.sql, table_types), ctx.kind, model.model.path)
-    return Diagnostic("untyped-expression", said) if said is not None else None
+    return table_types
+
+
+def _warehouse_value(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:
+    """A model's expression whose value its warehouse server's engine would compute
+    otherwise than the model's dialect means, and refuses (the engine's ``check_model``:
+    Spark's text of a DOUBLE), found from the schemas validate found, as ``_untyped``
+    finds its expressions: the error ``plan``, ``sync`` and ``show`` raise at the model's
+    file, in the same words, located at its line where sqlglot kept it. Offline too:
+    sqlglot only. Once per model."""
+    name = model.model.name
+    if name not in ctx.refusals:
+        ctx.refusals[name] = _warehouse_value_of(model, ctx)
+    return ctx.refusals[name]
+
+
+def _warehouse_value_of(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:
+    written = model_dialect(model.model, ctx.dialect)
+    check: ModelCheck | None = None if written == ctx.kind else model_check(ctx.kind, written)
+    if check is None:  # DuckDB, PostgreSQL, or a model in the warehouse's own SQL
+        return None
+    try:
+        check(model.model.sql, _table_types(model, ctx))
+    except EngineError as exc:
+        subject = getattr(exc, "subject", None)
+        line = model.lines.locate(exc.line, subject) if exc.line is not None else None
+        problem = Problem(exc.message, file=model.model.path, line=line, hint=exc.hint)
+        return Diagnostic("warehouse-value", problem)
+    return None
 
 
 def _macro_read(model: AnalysedModel, ctx: _Context) -> Diagnostic | None:

@@ -1,0 +1,3 @@
+select o.*,
+       o.price * o.quantity as amount
+from {{ source('shop', 'orders') }} as o
