@@ -93,8 +93,13 @@ _ERROR_CLASS = re.compile(r"\[[A-Z][A-Z_]*(?:\.[A-Z_]+)?\]")
 # column, a setting, a format): kept. Every other parameter of an error raised while running
 # (a cast's value, a time zone, a URL, a charset, raise_error's text) may be a row's value.
 _NAMING_PARAMETER = re.compile(
-    r"(?i)(?:type|types|config|name|names|proposal|parameter|charsets|format|sqlstate)$"
+    r"(?i)(?:type|types|config|name|names|proposal|parameter|charsets|format|sqlstate"
+    # Spark's own advice: a function to use instead (`try_to_date`), a kind of interval
+    r"|func|suggestion|alternative|intervalstr)$"
 )
+# A single-quoted text of Spark's message (not the apostrophe of "Can't"), to the line's end
+# if not closed.
+_SINGLE_QUOTED = re.compile(r"(?<![\w])'(?:\\.|[^'\\])*(?:'|$)")
 # Spark's literal suffixes (12125550199L, 3S, 7Y, 1.5BD): the digit masks need a word end.
 _SUFFIXED_NUMBER = re.compile(r"(?<![\w.])\d{5,}(?:\.\d+)?(?:L|S|Y|BD)\b")
 
@@ -329,6 +334,10 @@ class SparkEngine(UntypedOf):
     def _clean(self, exc: BaseException) -> str:
         """An error's first useful line, without the token, the JVM stack or data values."""
         text = self._scrubbed(exc)
+        # The values first, in the whole text: one holding a line break ('Jane\nDoe') was
+        # cut by the line kept below, its first line no longer the whole value.
+        for value in _data_parameters(exc):  # whole words only: "in" is not in "input"
+            text = re.sub(rf"(?<![\w]){re.escape(value)}(?![\w])", "***", text)
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         lines = [ln for ln in lines if not ln.startswith(("at ", "JVM stacktrace", "== "))]
         first = lines[0] if lines else type(exc).__name__
@@ -341,8 +350,6 @@ class SparkEngine(UntypedOf):
         # A malformed record is quoted whole: [2,Jane Roe,null], or after a colon.
         first = re.sub(r"(record parsing: )\[.*\]", r"\1[***]", first)
         first = re.sub(r"(Malformed CSV record)\s*:.*", r"\1: [***]", first)
-        for value in _data_parameters(exc):  # whole words only: "in" is not in "input"
-            first = re.sub(rf"(?<![\w]){re.escape(value)}(?![\w])", "***", first)
         first = _SUFFIXED_NUMBER.sub("***", first)
         # raise_error()'s text is the model's own, built from the row as often as not
         first = re.sub(r"^\[USER_RAISED_EXCEPTION\].*", "raise_error(): ***", first)
@@ -350,7 +357,9 @@ class SparkEngine(UntypedOf):
         # Positions point into the transpiled SQL, not the model file: left out.
         first = re.sub(r"\s*SQLSTATE: \w+.*$", "", first)
         # Spark quotes the values it failed on in single quotes (identifiers in backticks).
-        return redact_error(re.sub(r"'[^']*'", "'***'", first))
+        # A quote in them is escaped (\'); one opened and not closed on the line kept is a
+        # value that went on past the line's end.
+        return redact_error(_SINGLE_QUOTED.sub("'***'", first))
 
     # --- SQL -----------------------------------------------------------------------------
     def check_model(self, sql: str) -> None:
@@ -826,19 +835,43 @@ def _one_line(text: str) -> str:
 def _data_parameters(exc: BaseException) -> list[str]:
     """The values an error raised while running quotes from the data: its Spark message
     parameters but those that name something (``_NAMING_PARAMETER``), longest first. None for
-    an analysis or parse error (its parameters are the model's own names and expressions)."""
+    an analysis or parse error (its parameters are the model's own names and expressions).
+
+    A query's rows served to this process (``_local_batches``) fail as py4j's error of the
+    serving thread, which has no parameters of its own: the task's error (``[INVALID_TIMEZONE]
+    The timezone: Jane/Quixote is invalid``) is a cause of its Java exception, read there."""
     if type(exc).__name__ in ("AnalysisException", "ParseException"):
         return []
-    getter = getattr(exc, "getMessageParameters", None)
+    values: set[str] = set()
+    for params in [_parameters_of(exc), *_java_cause_parameters(exc)]:
+        for name, value in params.items():
+            text = str(value or "").strip()
+            if len(text) >= 2 and not _NAMING_PARAMETER.search(str(name)):
+                values |= {text, text.strip("'\"`")}
+    return sorted((v for v in values if len(v) >= 2), key=len, reverse=True)
+
+
+def _parameters_of(error: Any) -> dict[Any, Any]:
+    """An error's Spark message parameters ({} without them, or with the JVM gone)."""
+    getter = getattr(error, "getMessageParameters", None)
     try:
         params = getter() if callable(getter) else None
-    except Exception:  # a JVM gone or an old pyspark: the masks below stay
-        return []
-    if not isinstance(params, dict):
-        return []
-    values = set()
-    for name, value in params.items():
-        text = str(value or "").strip()
-        if len(text) >= 2 and not _NAMING_PARAMETER.search(str(name)):
-            values |= {text, text.strip("'\"")}
-    return sorted((v for v in values if len(v) >= 2), key=len, reverse=True)
+        return dict(params) if params else {}  # (a py4j JavaMap is a MutableMapping)
+    except Exception:  # a JVM gone, an old pyspark, a Java class without the method
+        return {}
+
+
+def _java_cause_parameters(exc: BaseException) -> Iterator[dict[Any, Any]]:
+    """The message parameters of each Spark error in the chain of causes of a py4j error's
+    Java exception (but of an analysis or parse error's: names, not values)."""
+    cause = getattr(exc, "java_exception", None)
+    for _ in range(16):  # a bounded walk: a cycle of causes is possible in Java
+        if cause is None:
+            return
+        try:
+            name = str(cause.getClass().getName())
+            if not name.endswith(("AnalysisException", "ParseException")):
+                yield _parameters_of(cause)
+            cause = cause.getCause()
+        except Exception:  # the JVM gone: the text masks in _clean stay
+            return
