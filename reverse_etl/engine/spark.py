@@ -49,6 +49,7 @@ from reverse_etl.engine.spark_meanings import CHECKED_DIALECTS, duckdb_meanings
 from reverse_etl.engine.spark_nested import ident
 from reverse_etl.engine.spark_numbers import numbers_as_duckdb
 from reverse_etl.engine.spark_patterns import patterns_as_duckdb
+from reverse_etl.engine.spark_templates import is_connect_error, template_values
 from reverse_etl.engine.spark_variant import variant_json_columns, variants_as_json
 from reverse_etl.engine.sql_guard import checked_output, model_query, refuse_odd_type_names
 from reverse_etl.engine.stars import stars_expanded
@@ -336,7 +337,12 @@ class SparkEngine(UntypedOf):
         text = self._scrubbed(exc)
         # The values first, in the whole text: one holding a line break ('Jane\nDoe') was
         # cut by the line kept below, its first line no longer the whole value.
-        for value in _data_parameters(exc):  # whole words only: "in" is not in "input"
+        values = _data_parameters(exc)
+        if not values and is_connect_error(exc) and not _names_only(exc):
+            # A Spark Connect server that sent the text without its parameters (too long
+            # for the gRPC metadata): the values are read from the text (spark_templates)
+            values = template_values(text, _NAMING_PARAMETER)
+        for value in values:  # whole words only: "in" is not in "input"
             text = re.sub(rf"(?<![\w]){re.escape(value)}(?![\w])", "***", text)
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         lines = [ln for ln in lines if not ln.startswith(("at ", "JVM stacktrace", "== "))]
@@ -353,6 +359,8 @@ class SparkEngine(UntypedOf):
         first = _SUFFIXED_NUMBER.sub("***", first)
         # raise_error()'s text is the model's own, built from the row as often as not
         first = re.sub(r"^\[USER_RAISED_EXCEPTION\].*", "raise_error(): ***", first)
+        # a message all masked says its class at least: [DUPLICATED_MAP_KEY] ***
+        first = re.sub(r"^\[([A-Z0-9_.]+)\]\s*\*\*\*$", r"\1: ***", first)
         first = re.sub(r"^\[[A-Z_.]+\]\s*", "", first)  # Spark's [ERROR_CLASS] prefix
         # Positions point into the transpiled SQL, not the model file: left out.
         first = re.sub(r"\s*SQLSTATE: \w+.*$", "", first)
@@ -840,7 +848,7 @@ def _data_parameters(exc: BaseException) -> list[str]:
     A query's rows served to this process (``_local_batches``) fail as py4j's error of the
     serving thread, which has no parameters of its own: the task's error (``[INVALID_TIMEZONE]
     The timezone: Jane/Quixote is invalid``) is a cause of its Java exception, read there."""
-    if type(exc).__name__ in ("AnalysisException", "ParseException"):
+    if _names_only(exc):
         return []
     values: set[str] = set()
     for params in [_parameters_of(exc), *_java_cause_parameters(exc)]:
@@ -849,6 +857,11 @@ def _data_parameters(exc: BaseException) -> list[str]:
             if len(text) >= 2 and not _NAMING_PARAMETER.search(str(name)):
                 values |= {text, text.strip("'\"`")}
     return sorted((v for v in values if len(v) >= 2), key=len, reverse=True)
+
+
+def _names_only(exc: BaseException) -> bool:
+    """An analysis or parse error: its parameters are the model's own names and expressions."""
+    return type(exc).__name__ in ("AnalysisException", "ParseException")
 
 
 def _parameters_of(error: Any) -> dict[Any, Any]:

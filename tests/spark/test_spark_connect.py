@@ -131,6 +131,50 @@ def test_a_failed_query_over_spark_connect_names_no_value(connect_url: str) -> N
     assert "cannot be cast" in caught.value.message
 
 
+def test_a_value_a_task_failed_on_over_spark_connect_is_masked(
+    connect_url: str, tmp_path: Path
+) -> None:
+    """The rows' errors of tests/spark/test_spark_error_values.py over Spark Connect, whose
+    errors come from gRPC with their own message parameters; then with a value too long for
+    the gRPC metadata and the error enrichment off, which the server sends without them: the
+    values are read against Spark's template (``The timezone: Jane/Quixote is invalid``,
+    ``Duplicate map key Jane`` reached the message). Spark's sentence stays; and through
+    ``Project.plan``, neither its message nor its hint quotes the row."""
+    from tests.spark.test_spark_error_values import FAILING, PII, plan_error, write_people
+
+    people = write_people(tmp_path / "people.parquet")
+    engine = SparkEngine(SparkConnection(remote=connect_url), model_dialect="spark")
+    pad = "repeat('x', 1100)"  # over the 1 KiB of the error's gRPC metadata
+    without_parameters = [
+        (f"from_utc_timestamp(ts, concat({pad}, tz))", "The timezone: *** is invalid"),
+        (f"map(concat({pad}, nl), 1, concat({pad}, nl), 2)", "Duplicate map key *** was found"),
+        (f"encode(name, concat({pad}, cs))", "but got ***"),
+        (f"regexp_replace(name, 'J', concat({pad}, rep))", 'source = "***"'),
+        (f"variant_get(parse_json(concat('\"', {pad}, name, '\"')), '$', 'int')", "variant value"),
+        (f"cast(concat({pad}, name) as int)", 'cannot be cast to "INT"'),
+        (f"raise_error(concat({pad}, email))", "raise_error(): ***"),
+    ]
+    raised = [(e, "raise_error(): ***") for e in ("raise_error(concat('bad ', email))",)]
+    leaks = {}
+    try:
+        engine.session.read.parquet(str(people)).createOrReplaceTempView("people")
+        for enriched, cases in (("true", FAILING + raised), ("false", without_parameters)):
+            engine.session.conf.set("spark.sql.connect.enrichError.enabled", enriched)
+            for expression, kept in cases:
+                with pytest.raises(EngineError) as failed:
+                    engine.stream(f"select {expression} as x from people").read_all()
+                message = failed.value.message
+                if any(value in message for value in PII) or kept not in message:
+                    leaks[expression] = message
+    finally:
+        engine.close()
+    assert leaks == {}
+    warehouse = f"  remote: {connect_url}"
+    said = plan_error(tmp_path / "p", people, warehouse, time_zone=f"concat({pad}, tz)")
+    assert "The timezone: *** is invalid" in said
+    assert not [value for value in PII if value in said], said
+
+
 def test_closing_over_an_unreachable_connect_server_does_not_retry(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

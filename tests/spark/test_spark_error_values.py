@@ -30,9 +30,12 @@ PII = ("Jane", "Quixote", "jane@x.com", "4155550100")
 
 @pytest.fixture(scope="module")
 def people(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_people(tmp_path_factory.mktemp("people") / "people.parquet")
+
+
+def write_people(path: Path) -> Path:
     """One row of a person, and columns a model may take a time zone, a URL, a charset, a
     replacement, a JSON text from: each holds the name."""
-    path = tmp_path_factory.mktemp("people") / "people.parquet"
     duckdb.sql(
         f"""COPY (SELECT 1 AS id, 'Jane Quixote' AS name, 'jane@x.com' AS email,
                   '+14155550100' AS phone, 'Jane/Quixote' AS tz, 'Jane%zzQuixote' AS url,
@@ -84,7 +87,15 @@ def test_a_model_s_error_on_a_row_in_a_plan_names_no_value(
 ) -> None:
     """The same through the project: ``Project.plan`` of a Spark SQL model that fails on the
     row's time zone raises retl's error, neither its message nor its hint quoting the row."""
-    root = tmp_path / "p"
+    warehouse = f"  master: local[2]\n  warehouse_dir: {spark_dir}"
+    said = plan_error(tmp_path / "p", people, warehouse)
+    assert "The timezone: *** is invalid" in said
+    assert not [value for value in PII if value in said], said
+
+
+def plan_error(root: Path, people: Path, warehouse: str, time_zone: str = "tz") -> str:
+    """The message and hint of ``Project.plan``'s error for a model converting its time
+    from the zone ``time_zone`` (an expression of the row: Spark fails on it)."""
     (root / "models").mkdir(parents=True)
     (root / "data").mkdir()
     shutil.copy(people, root / "data" / "people.parquet")  # a project reads its own files
@@ -92,8 +103,7 @@ def test_a_model_s_error_on_a_row_in_a_plan_names_no_value(
         f"""
 warehouse:
   type: spark
-  master: local[2]
-  warehouse_dir: {spark_dir}
+{warehouse}
   dialect: spark
 sources:
   - name: crm
@@ -105,7 +115,7 @@ sources:
     )
     (root / "models" / "people_events.sql").write_text(
         "select 'Purchase' as event, cast(id as string) as event_id,\n"
-        "       from_utc_timestamp(ts, tz) as event_time, email\n"
+        f"       from_utc_timestamp(ts, {time_zone}) as event_time, email\n"
         "from {{ source('crm', 'people') }}\n",
         encoding="utf-8",
     )
@@ -123,10 +133,12 @@ destinations:
         encoding="utf-8",
     )
     with pytest.raises(RetlError) as failed, Project.load(root) as p:
+        engine = p.engine
+        if isinstance(engine, SparkEngine) and engine.is_connect:
+            # without the client's second call for the error's details (its parameters)
+            engine.session.conf.set("spark.sql.connect.enrichError.enabled", "false")
         p.plan()
-    said = f"{failed.value.message} {failed.value.hint or ''}"
-    assert "The timezone: *** is invalid" in said
-    assert not [value for value in PII if value in said], said
+    return f"{failed.value.message} {failed.value.hint or ''}"
 
 
 def test_a_quote_spark_s_text_opens_is_masked_to_the_line_s_end(engine: SparkEngine) -> None:
@@ -138,3 +150,38 @@ def test_a_quote_spark_s_text_opens_is_masked_to_the_line_s_end(engine: SparkEng
     assert engine._clean(escaped) == "The value '***' of the type"
     plain = RuntimeError("Can't create array with 12 elements")
     assert engine._clean(plain) == "Can't create array with 12 elements"
+
+
+def test_a_connect_error_sent_without_its_parameters_is_read_against_spark_s_template() -> None:
+    """Spark Connect leaves an error's class and parameters out of its gRPC metadata when
+    they are too long for it (and the enrichment is off): the values are read from the text
+    against Spark's template of the class; a text cut short is masked after what it still
+    shows; a class without a template, or a text not matching it, keeps its class only."""
+    from reverse_etl.engine.spark import _NAMING_PARAMETER
+    from reverse_etl.engine.spark_templates import _template, template_values
+
+    def values(text: str) -> list[str]:
+        return template_values(text, _NAMING_PARAMETER)
+
+    zone = "[INVALID_TIMEZONE] The timezone: Jane Quixote is invalid. The timezone must"
+    assert values(zone) == ["Jane Quixote is invalid. The timezone must"]  # cut: to its end
+    template = _template("INVALID_TIMEZONE", None) or ""
+    whole = "[INVALID_TIMEZONE] " + template.replace("<timeZone>", "Jane\nQuixote")
+    assert values(whole + " SQLSTATE: 22009") == ["Jane\nQuixote"]
+    cast = '[CAST_INVALID_INPUT] The value \'Jane\' of the type "STRING" cannot be cast to "INT"'
+    assert values(cast) == ["'Jane'", "Jane", '"INT"', "INT"]  # cut: the rest masked too
+    assert values(
+        "[DUPLICATED_MAP_KEY] Duplicate map key Jane\nQuixote was found, please "
+        "check the input data.\nIf you want to remove the duplicated keys, you can "
+        'set "spark.sql.mapKeyDedupPolicy" to "LAST_WIN" so that the key inserted '
+        "at last takes precedence. SQLSTATE: 23505"
+    )[:1] == ["Jane\nQuixote"]
+    assert values("[NO_SUCH_CLASS_HERE] Jane Quixote") == ["Jane Quixote"]
+    assert values("no class") == []
+
+    class SparkConnectGrpcException(Exception):  # pyspark's class of Connect's errors, by name
+        pass
+
+    engine = SparkEngine(SparkConnection(remote="sc://127.0.0.1:9"))  # no session opened
+    unknown = SparkConnectGrpcException("[NO_SUCH_CLASS_HERE] Jane\nQuixote SQLSTATE: 22009")
+    assert engine._clean(unknown) == "NO_SUCH_CLASS_HERE: ***"
