@@ -875,7 +875,8 @@ def engine_value(engine: Any, bench: Any, sql: str) -> Any:
     """The value of ``sql`` (one row, column ``v``) as a sync reads it from ``engine``: a
     column marked JSON text (``JSON_TEXT``) as the JSON of the lists and structs the
     workbench (``bench``) makes of it, what a payload holds (a number inside is held as
-    its JSON text)."""
+    its JSON text). A model's own checks first, as a sync makes them (``query_for``)."""
+    _checked(engine, sql)
     reader = engine.stream(sql)
     field = reader.schema.field("v")
     if field.metadata and JSON_TEXT in field.metadata:
@@ -888,6 +889,13 @@ def engine_value(engine: Any, bench: Any, sql: str) -> Any:
     return row["v"]
 
 
+def _checked(engine: Any, sql: str) -> None:
+    """The engine's refusals of a model's own SQL (``capabilities.model_checks``: Spark's
+    text of a DOUBLE), which ``models/dialects.query_for`` makes before the run transpiles."""
+    if engine.capabilities.model_checks:
+        engine.check_model(sql)
+
+
 def engine_values(engine: Any, bench: Any, expressions: list[str]) -> list[Any]:
     """The values of ``expressions``, computed in one SELECT (a column each) and read as
     ``engine_value`` reads one: a Spark query costs a fraction of a second however many
@@ -895,6 +903,7 @@ def engine_values(engine: Any, bench: Any, expressions: list[str]) -> list[Any]:
     import pyarrow as pa
 
     sql = "select " + ", ".join(f"{e} as v{i}" for i, e in enumerate(expressions))
+    _checked(engine, sql)
     reader = engine.stream(sql)
     table = pa.Table.from_batches(list(iter_batches(reader)), schema=reader.schema)
     assert table.num_rows == 1
