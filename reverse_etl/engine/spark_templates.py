@@ -24,7 +24,8 @@ from typing import Any
 _LEADING_CLASS = re.compile(r"\s*\[([A-Z][A-Z0-9_]*)(?:\.([A-Z0-9_]+))?\] ?")
 _PARAMETER = re.compile(r"<([A-Za-z_]\w*)>")
 # What follows an error's message in its text: the SQL state, a query context, the stack.
-_MESSAGE_END = r"(?=\s+SQLSTATE: |\s*\n|\s*\Z)"
+_MESSAGE_END = re.compile(r"\s+SQLSTATE: |[ \t\r]*\n|\s*\Z")
+_ENDS = re.compile(r"\s")  # where a message's end could start
 
 
 def is_connect_error(exc: BaseException) -> bool:
@@ -36,7 +37,12 @@ def template_values(text: str, naming: re.Pattern[str]) -> list[str]:
     its template's parameters but those whose name ``naming`` matches. A text cut short (the
     server abbreviates one over 2 KiB) has everything after the last literal it still shows
     as a value; a class without a known template (another Spark's, pyspark without its jars),
-    or a text its template does not match, has its whole message as one."""
+    or a text its template does not match, has its whole message as one.
+
+    Read in one pass, each parameter's value up to the first place its template's next words
+    stand (a regular expression of lazy groups took minutes on a message that repeats them);
+    where a value kept (a type, a name) could have been read at another place because those
+    words stand more than once, the whole message is the value."""
     head = _LEADING_CLASS.match(text)
     if head is None:
         return []
@@ -45,25 +51,61 @@ def template_values(text: str, naming: re.Pattern[str]) -> list[str]:
     if template is None:
         return [body.strip()]
     parts = _PARAMETER.split(template)  # literals at even places, parameter names at odd
-    count = len(parts) // 2
-    # The whole template, then the template cut after each parameter, the last first
-    for shown, whole in [(count, True), *((k, False) for k in range(count, 0, -1))]:
-        pattern = re.escape(parts[0])
-        for i in range(shown):
-            if whole or i < shown - 1:
-                pattern += "(.*?)" + re.escape(parts[2 * i + 2])
-            else:
-                pattern += "(.*)"  # the rest of a text cut short: a value as far as known
-        match = re.match(pattern + (_MESSAGE_END if whole else ""), body, re.S)
-        if match is None:
+    literals, names = parts[0::2], parts[1::2]
+    if not names:
+        return []
+    whole = [body.strip()]
+    if not body.startswith(literals[0]):
+        return whole
+    read = _read(body, literals, len(literals[0]))
+    if read is None:
+        return whole
+    values: list[str] = []
+    for i, (value, complete) in enumerate(read):
+        if complete and naming.search(names[i]):
+            if any(body.count(lit) > 1 for lit in literals[1 : len(read) + 1] if lit):
+                return whole  # where a kept value ends is not certain
             continue
-        values = []
-        for i, value in enumerate(match.groups()):
-            if naming.search(parts[2 * i + 1]) and (whole or i < shown - 1):
-                continue
-            values += [value.strip(), value.strip().strip("'\"`")]
-        return list(dict.fromkeys(v for v in values if len(v) >= 2))
-    return [] if count == 0 else [body.strip()]
+        values += [value.strip(), value.strip().strip("'\"`")]
+    return list(dict.fromkeys(v for v in values if len(v) >= 2))
+
+
+def _read(body: str, literals: list[str], at: int) -> list[tuple[str, bool]] | None:
+    """Each parameter's value in ``body`` from ``at`` (after the template's first words), and
+    whether the words after it were found (a text cut short ends with a value read to its
+    end); None where two parameters stand side by side (nothing tells them apart)."""
+    read: list[tuple[str, bool]] = []
+    last = len(literals) - 2
+    for i, after in enumerate(literals[1:]):
+        if i == last:
+            stop = _message_end(body, after, at)
+        elif not after:
+            return None
+        else:
+            stop = body.find(after, at)
+        if stop < 0:
+            read.append((body[at:], False))  # cut short: the rest is this value
+            return read
+        read.append((body[at:stop], True))
+        at = stop + len(after)
+    return read
+
+
+def _message_end(body: str, after: str, at: int) -> int:
+    """Where the template's last words ``after`` stand from ``at`` with the message's end
+    right after them (the SQL state, a line break, the text's end); -1 if nowhere."""
+    stop = body.find(after, at) if after else at
+    while stop >= 0:
+        if _MESSAGE_END.match(body, stop + len(after)):
+            return stop
+        stop = body.find(after, stop + 1) if after else _next_end(body, stop + 1)
+    return -1
+
+
+def _next_end(body: str, at: int) -> int:
+    """The next place from ``at`` a message could end (a value at the template's end)."""
+    found = _ENDS.search(body, at)
+    return found.start() if found else -1
 
 
 def _template(error_class: str, sub_class: str | None) -> str | None:
