@@ -16,6 +16,8 @@
 - **A set operation's columns typed as DuckDB types them** (below).
 - **CASE, COALESCE, IF, greatest, least and a list literal of DuckDB's common type; a sum
   of booleans a HUGEINT, a rounded integer an integer** (below).
+- **Fraction literals, division and DECIMAL arithmetic typed as DuckDB types them**
+  (below).
 - **Text functions sqlglot reads but does not type, typed** (below).
 - **``list || list`` typed as a list** (below).
 - **A struct's field names keep their spelling; a field is read in any case** (below).
@@ -81,8 +83,9 @@ def _patch(owner: Any, name: str, wrap: Callable[[Any], Any]) -> None:
 
 
 def _patch_annotator(metadata: Any, node: Any, wrap: Callable[[Any], Any]) -> None:
-    """Wrap the type annotator of ``node`` in a dialect's ``metadata``, once (one that only
-    says what it ``returns`` is given as an annotator first)."""
+    """Wrap the type annotator of ``node`` in a dialect's ``metadata``, once for each
+    ``wrap`` (one that only says what it ``returns`` is given as an annotator first): a
+    node's annotator may be wrapped by several fixes, each once."""
     spec = metadata.get(node) or {}
     annotator = spec.get("annotator")
     if annotator is None:
@@ -91,9 +94,11 @@ def _patch_annotator(metadata: Any, node: Any, wrap: Callable[[Any], Any]) -> No
         def annotator(self: Any, e: Any, returns: Any = returns) -> Any:
             return self._set_type(e, returns)
 
-    if not getattr(annotator, "retl", False):
+    done: frozenset[str] = getattr(annotator, "retl_wraps", frozenset())
+    if wrap.__qualname__ not in done:
         patched = wrap(annotator)
         patched.retl = True
+        patched.retl_wraps = done | {wrap.__qualname__}
         metadata[node] = {**spec, "annotator": patched}
 
 
@@ -809,6 +814,136 @@ def install_common_types() -> None:
     _patch_annotator(metadata, exp.Round, _rounded_integers)
 
 
+# --- numbers: fraction literals, division, DECIMAL arithmetic -----------------------------
+# sqlglot (30.30) types a fraction literal (``1.5``) as a DOUBLE, DuckDB's ``/`` (and ``//``)
+# of a DECIMAL as a DECIMAL, and a DECIMAL plus, minus, times or modulo another number as the
+# first DECIMAL's type. DuckDB (1.5) reads ``1.5`` as a DECIMAL(2, 1) (as many digits as
+# written, up to 38; with an exponent, ``1e20``, a DOUBLE), divides any two numbers as
+# DOUBLEs (two whole numbers' ``//`` stays a whole number; a FLOAT without a DOUBLE divides
+# as a FLOAT), and widens a DECIMAL's sum, difference, product and remainder (``d * 1.5``
+# of a DECIMAL(10, 2) is a DECIMAL(12, 3)); a FLOAT or DOUBLE operand makes either a FLOAT
+# or a DOUBLE (``f * 1.5``: a FLOAT). So `retl validate` said DECIMAL of ``total /
+# quantity``, and Spark's refusal of a DOUBLE made text (engine/spark_numbers.py) passed
+# ``'x' || total / quantity``, whose text differs there. (sqlglot reads ``.5`` as ``0.5``:
+# a DECIMAL(2, 1) here, DuckDB's DECIMAL(1, 1).)
+
+_FLOATS = {_T.FLOAT, _T.DOUBLE}
+_MAX_DIGITS = 38  # DuckDB's widest DECIMAL
+_INT64_DIGITS = 18  # DuckDB keeps a result of narrower DECIMALs within this width
+_UNSIGNED = {_T.UTINYINT: 3, _T.USMALLINT: 5, _T.UINT: 10, _T.UBIGINT: 20}
+_WIDTHS: dict[Any, int] = {**_DIGITS, _T.INT128: 38, **_UNSIGNED}  # a whole number's digits
+_WIDTHS.pop(_T.BOOLEAN)
+
+
+def _literal_number(original: Any) -> Any:
+    """A fraction literal: DuckDB's DECIMAL(digits, digits after the point); with an
+    exponent or over 38 digits, a DOUBLE (sqlglot: a DOUBLE, always)."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        text = node.name
+        if node.is_string or node.is_int or "e" in text.lower() or "." not in text:
+            return node
+        width = sum(c.isdigit() for c in text)
+        scale = sum(c.isdigit() for c in text.split(".", 1)[1])
+        if 0 < width <= _MAX_DIGITS:
+            self._set_type(node, exp.DataType.build(f"DECIMAL({width}, {scale})"))
+        return node
+
+    return annotate
+
+
+def _width_and_scale(kind: exp.DataType) -> tuple[int, int] | None:
+    """A DECIMAL's (or a whole number type's) width and scale, as DuckDB reads them."""
+    if kind.this is _T.DECIMAL:
+        params = [int(p.name) for p in kind.expressions if p.name.isdigit()]
+        width, scale = (params + [18, 3][len(params) :])[:2]
+        return width, scale
+    whole = _WIDTHS.get(kind.this)
+    return (whole, 0) if whole is not None else None
+
+
+def _float_of(left: Any, right: Any) -> Any:
+    """A DOUBLE if either is one, else a FLOAT if either is one (None: neither)."""
+    if _T.DOUBLE in (left, right):
+        return _T.DOUBLE
+    return _T.FLOAT if _T.FLOAT in (left, right) else None
+
+
+def _decimal_result(node: exp.Expr, left: exp.DataType, right: exp.DataType) -> Any:
+    """DuckDB's DECIMAL of ``left`` and ``right`` added, subtracted, multiplied or taken
+    modulo (``node``: which), None where DuckDB gives no DECIMAL (a scale over 38: an error)."""
+    found = [_width_and_scale(left), _width_and_scale(right)]
+    parts = [p for p in found if p is not None]
+    if len(parts) != 2:
+        return None
+    widest = max(w for w, _ in parts)
+    if isinstance(node, exp.Mul):
+        width, scale = sum(w for w, _ in parts), sum(s for _, s in parts)
+        if scale > _MAX_DIGITS:
+            return None
+        if width > _INT64_DIGITS and widest <= _INT64_DIGITS and scale < _INT64_DIGITS:
+            width = _INT64_DIGITS
+    else:
+        scale = max(s for _, s in parts)
+        width = max(scale + max(w - s for w, s in parts), widest)
+        if not isinstance(node, exp.Mod):
+            width += 1  # a sum's carry
+            if width > _INT64_DIGITS and widest <= _INT64_DIGITS:
+                width = _INT64_DIGITS
+    return exp.DataType.build(f"DECIMAL({min(width, _MAX_DIGITS)}, {scale})")
+
+
+def _number_arithmetic(original: Any) -> Any:
+    """``+``, ``-``, ``*``, ``%`` of two numbers, one a DECIMAL or a FLOAT or DOUBLE: DuckDB's
+    type (a FLOAT or DOUBLE if either is one, else a DECIMAL of DuckDB's width and scale)."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        left, right = _kind(node.left), _kind(node.right)
+        if left not in _NUMBERS or right not in _NUMBERS:
+            return node
+        floating = _float_of(left, right)
+        if floating is not None:
+            self._set_type(node, floating)
+        elif _T.DECIMAL in (left, right):
+            kind = _decimal_result(node, node.left.type, node.right.type)
+            if kind is not None:
+                self._set_type(node, kind)
+        return node
+
+    return annotate
+
+
+def _number_division(original: Any) -> Any:
+    """``/`` of two numbers: a DOUBLE (a FLOAT of a FLOAT without a DOUBLE); ``//`` of two
+    whole numbers stays sqlglot's whole number, of any other two numbers it is ``/``'s."""
+
+    def annotate(self: Any, node: Any) -> Any:
+        original(self, node)
+        left, right = _kind(node.left), _kind(node.right)
+        if left not in _NUMBERS or right not in _NUMBERS:
+            return node
+        if isinstance(node, exp.IntDiv) and left in _INTEGERS and right in _INTEGERS:
+            return node
+        self._set_type(node, _float_of(left, right) or _T.DOUBLE)
+        return node
+
+    return annotate
+
+
+def install_number_types() -> None:
+    """DuckDB's types of fraction literals, division and DECIMAL arithmetic (idempotent)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    metadata = Dialect.get_or_raise("duckdb").EXPRESSION_METADATA
+    _patch_annotator(metadata, exp.Literal, _literal_number)
+    for arithmetic in (exp.Add, exp.Sub, exp.Mul, exp.Mod):
+        _patch_annotator(metadata, arithmetic, _number_arithmetic)
+    for division in (exp.Div, exp.IntDiv):
+        _patch_annotator(metadata, division, _number_division)
+
+
 # --- text functions sqlglot reads but does not type ---------------------------------------
 # sqlglot (30.30) reads DuckDB's replace, left, right, lpad, rpad, split_part,
 # regexp_replace, regexp_extract, string_split (str_split, split), regexp_extract_all and
@@ -1219,6 +1354,7 @@ install_star_expansion()
 install_time_arithmetic()
 install_set_operation_types()
 install_common_types()
+install_number_types()
 install_text_functions()
 install_list_concat()
 install_picked_values()
