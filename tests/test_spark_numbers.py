@@ -443,3 +443,88 @@ def test_a_refused_double_made_text_is_quoted_as_the_model_wrote_it() -> None:
         assert "is a DOUBLE (or FLOAT) made text" in message
         assert "CAST(" not in message.split(" is a DOUBLE")[0], message
         assert "ms / 1000" in message or "i / 2" in message or "ms / 10" in message
+
+
+def spark_sql_from(sql: str, dialect: str) -> str:
+    tree = sqlglot.parse_one(sql, read=dialect)
+    return numbers_as_duckdb(tree, dialect, TYPES.get).sql("spark")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # a division of DECIMALs: DuckDB's is a DOUBLE (sqlglot typed it a DECIMAL), and so
+        # is Spark's, as retl writes it (CAST(d AS DOUBLE) / ...): Java's text there
+        "select 'x' || (d / i) as e from orders",
+        "select 'x' || (d / 2.5) as e from orders",
+        "select cast(d / i as varchar) as e from orders",
+        "select concat('x', 1.5 / 2) as e from orders",
+        "select 'x' || (d // i) as e from orders",
+        "select 'x' || round(d / i, 2) as e from orders",
+        # a DOUBLE times a fraction literal is a DOUBLE: the literal no longer exempts it
+        "select 'x' || f * 1.5 as e from orders",
+        "select 'x' || (2.5 + f) as e from orders",
+        "select cast(-f * 1.5 as varchar) as e from orders",
+        "select concat('x', (f - 0.5) * 2) as e from orders",
+    ],
+)
+def test_a_double_of_a_division_or_beside_a_fraction_literal_is_refused(sql: str) -> None:
+    with model_alone(), pytest.raises(EngineError, match=r"is a DOUBLE \(or FLOAT\) made text"):
+        spark_sql(sql)
+
+
+@pytest.mark.parametrize(
+    "operand",
+    [
+        "1.5",
+        "-1.5",
+        "(1.5)",
+        "d * 1.5",
+        "1.5 * i",
+        "(d + 0.25) * 2",
+        "d % 1.5",
+        "round(d * 1.5, 1)",
+    ],
+)
+def test_a_decimal_of_fraction_literals_decimals_and_integers_goes_as_written(
+    operand: str,
+) -> None:
+    """A DECIMAL in DuckDB and Spark (the same text in both): not refused."""
+    with model_alone():
+        out = spark_sql(f"select 'x' || {operand} as e from orders")
+    assert "DOUBLE" not in out
+
+
+def test_a_postgresql_models_fraction_literal_exempts_only_decimal_arithmetic() -> None:
+    """sqlglot types PostgreSQL's 1.5 a DOUBLE (PostgreSQL reads a NUMERIC): a literal and
+    its arithmetic with DECIMALs and integers pass, a DOUBLE beside it is refused."""
+    with model_alone():
+        spark_sql_from("select 'x' || 1.5 || (d * 1.5) || (i + 0.5) as e from orders", "postgres")
+        with pytest.raises(EngineError, match="made text"):
+            spark_sql_from("select 'x' || f * 1.5 as e from orders", "postgres")
+
+
+def test_round_of_a_double_beside_a_fraction_literal_is_duckdbs_round() -> None:
+    """DuckDB's round() of a DOUBLE is round(x * 10^n) / 10^n (1.005 * 1.0 rounds to 1.0),
+    Spark's rounds the decimal text (1.01): a fraction literal in the operand kept Spark's,
+    and a division of DECIMALs (a DOUBLE in DuckDB) too; a cast of either to DECIMAL(p, s)
+    the same."""
+    out = spark_sql(
+        "select round(f * 1.5, 2) as a, round(d / i, 2) as b,"
+        " cast(d / i as decimal(10, 2)) as c, round(d * 1.5, 2) as e from orders"
+    )
+    assert "ROUND((f * 1.5) * CAST(100 AS DOUBLE)) / CAST(100 AS DOUBLE)" in out
+    assert "ROUND((CAST(d AS DOUBLE) / CAST(i AS DOUBLE)) * CAST(100 AS DOUBLE))" in out
+    assert "CAST((ROUND((CAST(d AS DOUBLE) / CAST(i AS DOUBLE)) * CAST(100" in out
+    assert "ROUND(d * 1.5, 2) AS e" in out  # a DECIMAL's: Spark's is DuckDB's
+
+
+def test_floor_of_a_double_beside_a_fraction_literal_stays_a_double() -> None:
+    """DuckDB's floor() of a DOUBLE is a DOUBLE, Spark's a BIGINT: cast back (engine/
+    spark_kinds.py), a fraction literal in the operand too; floor of a DECIMAL is one in both."""
+    from reverse_etl.engine.spark_kinds import kinds_as_duckdb
+
+    tree = sqlglot.parse_one("select floor(f * 1.5) as a, floor(d * 1.5) as b from orders")
+    out = kinds_as_duckdb(tree, "duckdb", TYPES.get).sql("spark")
+    assert "CAST(FLOOR(f * 1.5) AS DOUBLE) AS a" in out
+    assert "FLOOR(d * 1.5) AS b" in out and "CAST(FLOOR(d" not in out

@@ -28,7 +28,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from reverse_etl.engine.portable import innermost_first, is_epoch_ms
-from reverse_etl.engine.typed import TableTypes, say_untyped, typed_pairs
+from reverse_etl.engine.typed import TableTypes, decimal_in_engines, say_untyped, typed_pairs
 
 _NAIVE = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.DATE}
 _ZONED = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
@@ -74,7 +74,7 @@ def kinds_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> ex
         elif (
             isinstance(typed, exp.Floor | exp.Ceil)
             and kind in _WHOLE_AS_DOUBLE
-            and not _fraction_literal(typed.this)
+            and not decimal_in_engines(operand)
         ):
             _wrap(typed, "FLOAT" if kind == exp.DataType.Type.FLOAT else "DOUBLE")
     return tree

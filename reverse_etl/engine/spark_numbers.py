@@ -31,12 +31,12 @@ the operands' types.
 - **``round(x, n)`` of a DOUBLE, and its cast to ``DECIMAL(p, s)``.** DuckDB computes
   ``round(x * 10^n) / 10^n`` (``round(1.005::double, 2)`` is 1.0: 1.005 * 100 is
   100.49999999999999); Spark rounds ``x``'s decimal text half up (1.01). Written as DuckDB
-  computes it, where ``x`` is typed a DOUBLE and holds no fraction literal.
+  computes it, where ``x`` is typed a DOUBLE (``f * 1.5`` too; a fraction literal and its
+  arithmetic with DECIMALs, ``typed.decimal_in_engines``, are DECIMALs).
 - **``//`` of a fraction.** DuckDB's ``//`` divides whole numbers as integers and any other
   two numbers as ``/`` does (``2.5 // 2`` is 1.25, a DOUBLE); Spark's ``DIV`` truncates
   (1): where either operand is typed a DECIMAL, DOUBLE or FLOAT, both are cast to DOUBLE and
-  divided. (A fraction literal is typed a DOUBLE by sqlglot, a DECIMAL by DuckDB: both
-  divide so.)
+  divided.
 
 - **The text of a DOUBLE or FLOAT** (a cast to text, ``||``, ``concat``) is refused, with
   the fix (a cast to DECIMAL first): Spark writes Java's ``Double.toString`` (1.0E-4), and
@@ -49,8 +49,9 @@ A model written in DuckDB's or PostgreSQL's dialect would otherwise send other v
 Spark, silently. Each rewrite needs the operands' types: a cast of a boolean or a text must
 stay as it is (``round`` of either is an error), and so must a division of an interval.
 sqlglot types the operands from the tables' columns (``table_types``: Spark's catalog). It
-types ``2.5`` as a DOUBLE where both engines read a DECIMAL, which is why the kind of number
-of a cast's operand is left to Spark's ``typeof``. Where the types cannot be found (a table
+typed ``2.5`` as a DOUBLE where both engines read a DECIMAL (DuckDB's SQL is now typed as
+DuckDB types it, ``sqlglot_fixes``; PostgreSQL's is not), which is why the kind of number of
+a cast's operand is left to Spark's ``typeof``. Where the types cannot be found (a table
 Spark cannot describe, a query sqlglot cannot qualify), the query goes as written, and so
 do a cast to an integer, a division and a subtraction (maybe of two dates) of an operand
 sqlglot cannot type (``list_first(l)``, ``m['k']``; ``first(x)``, ``arg_max``,
@@ -69,7 +70,13 @@ from sqlglot import exp
 
 from reverse_etl.engine.portable import POINTS_IN_TIME, bigint, is_epoch_ms
 from reverse_etl.engine.spark_meanings import epoch_millis, list_size
-from reverse_etl.engine.typed import TableTypes, model_text, say_untyped, typed_pairs
+from reverse_etl.engine.typed import (
+    TableTypes,
+    decimal_in_engines,
+    model_text,
+    say_untyped,
+    typed_pairs,
+)
 from reverse_etl.errors import EngineError
 
 _FRACTIONAL = exp.DataType.REAL_TYPES  # DOUBLE, FLOAT, DECIMAL (and other dialects' kinds)
@@ -114,16 +121,16 @@ def numbers_as_duckdb(tree: exp.Expr, dialect: str, table_types: TableTypes) -> 
         elif isinstance(node, exp.DPipe | exp.Concat):
             _joined_texts(node, seen, dialect)
         elif isinstance(node, exp.Round):
-            if _is(seen.this, _DOUBLES) and not _fraction_literal(node.this):
+            if _is(seen.this, _DOUBLES) and not decimal_in_engines(seen.this):
                 node.replace(_double_rounded(node.this, _digits(node)))
         elif isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DECIMAL:
             literal = isinstance(node.this, exp.Literal)  # cast(1.005 as ...): a DECIMAL
-            if _is(seen.this, _DOUBLES) and not literal and not _fraction_literal(node.this):
+            if _is(seen.this, _DOUBLES) and not literal and not decimal_in_engines(seen.this):
                 scale = _scale(node.to)
                 if scale:
                     node.set("this", _double_rounded(node.this, scale))
         elif isinstance(node, exp.Cast) and node.to.this in _TEXTS:
-            if _MODEL_ALONE.get() and _is(seen.this, _BINARY) and not _decimal_literal(node.this):
+            if _MODEL_ALONE.get() and _is(seen.this, _BINARY) and not decimal_in_engines(seen.this):
                 raise _binary_text_refused(node.this, dialect)
             if _is(seen.this, _ZONED):
                 node.replace(_zoned_text(node))
@@ -172,9 +179,9 @@ def _joined_texts(node: exp.Expr, seen: exp.Expr, dialect: str) -> None:
     to text (sqlglot writes ``COALESCE(d, '')``, which Spark makes a DOUBLE: 0.00 gave
     '0.0', 123456789.00 '1.23456789E8')."""
     for operand, twin in _operands(node, seen):
-        if _MODEL_ALONE.get() and _is(twin, _BINARY) and not _decimal_literal(operand):
+        if _MODEL_ALONE.get() and _is(twin, _BINARY) and not decimal_in_engines(twin):
             raise _binary_text_refused(operand, dialect)
-        literal = isinstance(operand, exp.Literal) and _decimal_literal(operand)
+        literal = isinstance(operand, exp.Literal) and decimal_in_engines(operand)
         if isinstance(node, exp.Concat) and (_is(twin, _DECIMALS) or literal):
             operand.replace(exp.Cast(this=operand.copy(), to=exp.DataType.build("VARCHAR")))
         elif _is(twin, _ZONED):  # its text, as a cast to text (below) writes it
@@ -251,28 +258,6 @@ def _scale(to: exp.DataType) -> int:
     scale = params[1].this if isinstance(params[1], exp.DataTypeParam) else params[1]
     text = scale.name if isinstance(scale, exp.Expr) else str(scale)
     return int(text) if text.isdigit() and 0 < int(text) <= 22 else 0
-
-
-def _fraction_literal(node: exp.Expr) -> bool:
-    """Whether ``node`` holds a number literal with a fraction that no cast types (sqlglot
-    types ``1.005`` a DOUBLE, DuckDB and Spark read a DECIMAL)."""
-    return any(
-        not lit.is_string and not lit.is_int and not isinstance(lit.parent, exp.Cast)
-        for lit in node.find_all(exp.Literal)
-    )
-
-
-def _decimal_literal(node: exp.Expr) -> bool:
-    """Whether ``node`` holds a fraction literal without an exponent that is not cast to
-    a DOUBLE or FLOAT (``1.5``: a DECIMAL in DuckDB and Spark, a DOUBLE to sqlglot;
-    ``1e20`` is a DOUBLE in all three)."""
-    return any(
-        not lit.is_string
-        and not lit.is_int
-        and "e" not in lit.name.lower()
-        and not (isinstance(lit.parent, exp.Cast) and lit.parent.to.this in _BINARY)
-        for lit in node.find_all(exp.Literal)
-    )
 
 
 def rounded(x: exp.Expr) -> exp.Expr:

@@ -288,6 +288,32 @@ def say_untyped(nodes: list[exp.Expr], dialect: str) -> None:
             notes.append(text)
 
 
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Mod)
+_WHOLE_OR_DECIMAL = {*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL}
+
+
+def decimal_in_engines(seen: exp.Expr) -> bool:
+    """Whether ``seen`` (typed by sqlglot) is a DECIMAL in DuckDB, PostgreSQL and Spark where
+    sqlglot may have typed it a DOUBLE: a fraction literal written without an exponent (up to
+    38 digits), in parentheses or negated, or ``+``, ``-``, ``*``, ``%`` of such literals,
+    DECIMALs and whole numbers. sqlglot types ``1.5`` a DOUBLE (DuckDB's SQL is typed as
+    DuckDB types it: ``sqlglot_fixes``; PostgreSQL's is not); ``f * 1.5`` of a DOUBLE ``f``
+    and any division (a DOUBLE on Spark: ``spark_numbers``) are not."""
+    while isinstance(seen, exp.Paren | exp.Neg):
+        seen = seen.this
+    if isinstance(seen, exp.Literal):
+        text = seen.name
+        digits = sum(c.isdigit() for c in text)
+        return not seen.is_string and "." in text and "e" not in text.lower() and digits <= 38
+    if isinstance(seen, _ARITHMETIC):
+        return all(
+            decimal_in_engines(side)
+            or (side.type is not None and side.type.this in _WHOLE_OR_DECIMAL)
+            for side in (seen.left, seen.right)
+        )
+    return False
+
+
 def model_text(node: exp.Expr, dialect: str) -> str:
     """``node`` on one line, as the model wrote it where that is known (``keep_model_text``),
     else as it stands in ``dialect``; without the comments sqlglot attached to it (a line's

@@ -31,6 +31,7 @@ sources:
           - {name: total, data_type: double}
           - {name: weight, data_type: float}
           - {name: quantity, data_type: integer}
+          - {name: price, data_type: "decimal(10,2)"}
 """
 WAREHOUSES = {
     "duckdb": "",
@@ -96,6 +97,10 @@ def _project(
         ("'w-' || o.weight", "o.weight"),  # a FLOAT
         ("'avg-' || avg(o.quantity) over ()", "AVG(o.quantity) OVER ()"),  # typed a DOUBLE
         ("'big-' || 1e20", "1e20"),  # an exponent: a DOUBLE in both (no line: no name)
+        # DuckDB divides DECIMALs as DOUBLEs (sqlglot typed it a DECIMAL), and Spark as retl
+        # writes it; a DOUBLE beside a fraction literal is one (the literal exempted it)
+        ("'p-' || (o.price / o.quantity)", "(o.price / o.quantity)"),
+        ("'t-' || o.total * 1.5", "o.total * 1.5"),
     ],
 )
 def test_a_double_made_text_on_spark_is_an_error_at_its_line(
@@ -160,6 +165,7 @@ def test_an_upstream_models_own_refusal_is_at_its_file(
         "'order-' || cast(o.total as decimal(18, 2))",
         "concat('order-', cast(o.total as bigint))",
         "'order-' || 1.5",  # a DECIMAL in both
+        "'order-' || o.price * 1.5",  # a DECIMAL(12, 3) in both
         "'order-' || o.quantity",
         "o.order_id",
     ],
