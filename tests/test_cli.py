@@ -423,3 +423,23 @@ def test_an_unexpected_python_error_keeps_its_names(initialised, cli, monkeypatc
     result = cli("compile", "--project-dir", initialised)
     assert result.returncode == 2
     assert "'NoneType' object has no attribute 'name'" in result.stderr
+
+
+_TOKEN = "xoxb-123456789012-1234567890123-TopSecretTail"
+
+
+def _secret_in_bug(self, *args, **kwargs):
+    from reverse_etl.secrets import register
+
+    register(_TOKEN)
+    raise RuntimeError(f"request with token {_TOKEN} failed")
+
+
+def test_an_unexpected_error_s_secret_is_masked_whole(initialised, cli, monkeypatch):
+    """The values were masked before the secrets: the token's digit runs became <redacted>,
+    and the rest of the token, no longer the secret scrub looks for, was printed."""
+    monkeypatch.setattr(Project, "compile", _secret_in_bug)
+    result = cli("compile", "--project-dir", initialised)
+    assert result.returncode == 2
+    assert "TopSecretTail" not in result.stderr and "xoxb" not in result.stderr
+    assert "request with token" in result.stderr

@@ -234,11 +234,13 @@ def _unexpected_text(exc: BaseException) -> str:
     """An unexpected exception's text with the values it quotes masked as a database error's
     are (``errors_text.redact_error``): a bug may let a raw engine error through. A database
     driver's own exception has every quoted text masked; another (Python's
-    "'NoneType' object has no attribute 'x'") only what looks like data."""
+    "'NoneType' object has no attribute 'x'") only what looks like data. Its secrets are
+    masked first: a mask of a part of one (a token's digits, ``xoxb-<redacted>-...``) left
+    the rest of it for ``scrub`` to miss."""
     from reverse_etl.engine.errors_text import redact_error
 
     driver = type(exc).__module__.split(".")[0] in _DRIVERS
-    return redact_error(str(exc), data=True if driver else None)
+    return redact_error(scrub(str(exc)), data=True if driver else None)
 
 
 def error_document(exc: RetlError, root: Path | None = None) -> dict[str, Any]:
