@@ -131,6 +131,21 @@ def model_check(kind: str, model_dialect: str) -> ModelCheck | None:
     return None  # DuckDB runs a model as written; PostgreSQL has no such check
 
 
+# A model's SQL and its tables' types -> its untyped expressions and the engine's refusal
+# (``static_checks``: both from one transpile).
+StaticChecks = Callable[[str, "TableTypes"], tuple[list[str], Any]]
+
+
+def static_checks(kind: str, model_dialect: str) -> StaticChecks | None:
+    """``untyped_check`` and ``model_check`` of an engine that has both, in one transpile
+    of the model (Spark's ``static_checks``); None for another engine (the two apart)."""
+    if kind == "spark":
+        from reverse_etl.engine.spark import SparkConnection, SparkEngine
+
+        return SparkEngine(SparkConnection(), model_dialect=model_dialect).static_checks
+    return None
+
+
 @contextlib.contextmanager
 def warehouse_state(
     engine: Engine,

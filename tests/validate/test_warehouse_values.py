@@ -234,3 +234,29 @@ def test_validate_starts_no_spark(tmp_path: Path, make_project: MakeProject) -> 
     rules, modules = done.stdout.splitlines()[-2:]
     assert "'warehouse-value'" in rules
     assert modules == "[]"
+
+
+@pytest.mark.parametrize(("content", "transpiles"), [("o.order_id", 1), ("'o-' || o.total", 2)])
+def test_a_model_is_transpiled_once_for_both_checks(
+    tmp_path: Path,
+    make_project: MakeProject,
+    monkeypatch: pytest.MonkeyPatch,
+    content: str,
+    transpiles: int,
+) -> None:
+    """The untyped-expression and warehouse-value checks each transpiled the model whole (a
+    validate of a 50-model Spark project took 70% longer than without the second): one
+    transpile says both; a refused model's untyped expressions take a second."""
+    from reverse_etl.engine.spark import SparkEngine
+
+    calls: list[str] = []
+    transpile = SparkEngine.transpile
+
+    def counted(self: SparkEngine, sql: str) -> str:
+        calls.append(sql)
+        return transpile(self, sql)
+
+    monkeypatch.setattr(SparkEngine, "transpile", counted)
+    said = _diagnostics(_project(tmp_path, make_project, "spark", content))
+    assert len(calls) == transpiles
+    assert any(d[1] == "warehouse-value" for d in said) == (transpiles == 2)
