@@ -110,7 +110,11 @@ _SQL_EXCERPT = re.compile(r"LINE \d+: .*")
 _MIN_ECHOED = 3
 
 # Values that look like PII wherever they appear (a SQL excerpt, an unknown message shape).
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Tried only where a run of the local part's characters starts: tried at each place of a
+# long run without "@", the search was quadratic (0.4 s for 20 kB, minutes for 1 MB).
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
 _PHONE = re.compile(r"\+\d[\d ().-]{5,}\d|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b")
 # Long digit runs (phones without "+", card or account numbers), but not the line and byte
 # numbers that locate a problem.
